@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * `ai-gateway [--config FILE]`            start the gateway
+ * `ai-gateway validate [FILE]`            check a config; prints `ok` or every error
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, formatIssue, Gateway } from '../core/index.js';
+import { loadConfigFile } from '../core/config/load.js';
+import { resolveConfigPath } from '../core/gateway.js';
+import { resolvePlugins } from '../core/pipeline.js';
+import { GATEWAY_VERSION } from '../core/version.js';
+import { builtinCatalog } from './catalog.js';
+
+const USAGE = `Usage:
+  ai-gateway [--config FILE]        start the gateway (default: $AI_GATEWAY_CONFIG, then configs/config.yaml)
+  ai-gateway validate [FILE]        validate a config file: prints "ok", or every error with file:line and key path
+  ai-gateway --version | --help
+`;
+
+async function validate(file: string): Promise<number> {
+  try {
+    const loaded = loadConfigFile(file);
+    await resolvePlugins(loaded, builtinCatalog);
+    process.stdout.write('ok\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues) process.stderr.write(formatIssue(issue) + '\n');
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function serve(configPath: string | undefined): Promise<void> {
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start({ configPath, catalog: builtinCatalog });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ai-gateway: the config is invalid, not starting:\n`);
+      for (const issue of err.issues) process.stderr.write('  ' + formatIssue(issue) + '\n');
+      process.exit(1);
+    }
+    throw err;
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    gateway.log.info('shutting down', { signal });
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        gateway.log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => void gateway.reload());
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+  });
+  if (values.help) return void process.stdout.write(USAGE), 0;
+  if (values.version) return void process.stdout.write(GATEWAY_VERSION + '\n'), 0;
+  const [verb, ...rest] = positionals;
+  switch (verb) {
+    case undefined:
+    case 'start':
+      await serve(values.config);
+      return undefined;
+    case 'validate':
+      return validate(rest[0] ?? resolveConfigPath(values.config, process.env));
+    default:
+      process.stderr.write(`ai-gateway: unknown command "${verb}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ai-gateway: ${(err as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  },
+);

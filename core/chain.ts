@@ -1,0 +1,127 @@
+/**
+ * The filter-chain executor. Hook lists are computed once per compiled chain; a hook that
+ * returns a plain value continues synchronously, so an all-sync chain allocates no promise.
+ */
+import { GatewayError, toGatewayError } from './errors.js';
+import type { Context } from './context.js';
+import type { Logger } from './logger.js';
+import type { Filter, FilterVerdict, Outcome, ReplyVerdict, ResponseHead } from './types.js';
+
+/** A named filter instance in a chain. */
+export interface FilterSlot {
+  readonly name: string;
+  readonly filter: Filter;
+}
+
+export const CONTINUE: FilterVerdict = Object.freeze({ action: 'continue' });
+
+/** Answer with an error in the route's dialect. */
+export function reply(error: GatewayError): ReplyVerdict {
+  return { action: 'reply', error };
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+function isPromise<T>(v: unknown): v is Promise<T> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+export class Chain {
+  readonly slots: readonly FilterSlot[];
+  private readonly completers: readonly FilterSlot[];
+
+  constructor(slots: readonly FilterSlot[], private readonly log: Logger) {
+    this.slots = slots;
+    this.completers = slots.filter((s) => s.filter.onComplete);
+  }
+
+  /** Run `onRequest` in order; resolves to a reply (with `ctx.repliedBy` set) or undefined to go on. */
+  runRequest(ctx: Context, from = 0): MaybePromise<ReplyVerdict | undefined> {
+    const slots = this.slots;
+    for (let i = from; i < slots.length; i++) {
+      const slot = slots[i];
+      const hook = slot.filter.onRequest;
+      if (!hook) {
+        ctx.admitted = i + 1;
+        continue;
+      }
+      let verdict: ReturnType<NonNullable<Filter['onRequest']>>;
+      try {
+        verdict = hook.call(slot.filter, ctx);
+      } catch (err) {
+        return this.replyFrom(slot, ctx, failure(err, slot, this.log));
+      }
+      if (isPromise<FilterVerdict | void>(verdict)) {
+        return verdict.then(
+          (v) => (v && v.action === 'reply' ? this.replyFrom(slot, ctx, v) : ((ctx.admitted = i + 1), this.runRequest(ctx, i + 1))),
+          (err: unknown) => this.replyFrom(slot, ctx, failure(err, slot, this.log)),
+        );
+      }
+      if (verdict && verdict.action === 'reply') return this.replyFrom(slot, ctx, verdict);
+      ctx.admitted = i + 1;
+    }
+    return undefined;
+  }
+
+  /** Run `onResponse` for the filters that admitted the request. */
+  runResponse(ctx: Context, head: ResponseHead): MaybePromise<void> {
+    for (let i = 0; i < ctx.admitted; i++) {
+      const slot = this.slots[i];
+      if (!slot.filter.onResponse) continue;
+      let r: void | Promise<void>;
+      try {
+        r = slot.filter.onResponse(ctx, head);
+      } catch (err) {
+        this.log.error('filter onResponse failed', { filter: slot.name, request_id: ctx.id, err });
+        continue;
+      }
+      if (isPromise<void>(r)) return r.then(
+        () => this.runResponseFrom(ctx, head, i + 1),
+        (err: unknown) => (this.log.error('filter onResponse failed', { filter: slot.name, request_id: ctx.id, err }), this.runResponseFrom(ctx, head, i + 1)),
+      );
+    }
+  }
+
+  private async runResponseFrom(ctx: Context, head: ResponseHead, from: number): Promise<void> {
+    for (let i = from; i < ctx.admitted; i++) {
+      const slot = this.slots[i];
+      if (!slot.filter.onResponse) continue;
+      try {
+        await slot.filter.onResponse(ctx, head);
+      } catch (err) {
+        this.log.error('filter onResponse failed', { filter: slot.name, request_id: ctx.id, err });
+      }
+    }
+  }
+
+  /** Every filter's `onComplete`, each isolated from the others' failures. */
+  runComplete(ctx: Context, outcome: Outcome): void {
+    for (const slot of this.completers) {
+      try {
+        slot.filter.onComplete!(ctx, outcome);
+      } catch (err) {
+        this.log.error('filter onComplete failed', { filter: slot.name, request_id: ctx.id, err });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const slot of this.slots) {
+      try {
+        await slot.filter.close?.();
+      } catch (err) {
+        this.log.error('filter close failed', { filter: slot.name, err });
+      }
+    }
+  }
+
+  private replyFrom(slot: FilterSlot, ctx: Context, verdict: ReplyVerdict): ReplyVerdict {
+    ctx.repliedBy = slot.name;
+    return verdict;
+  }
+}
+
+function failure(err: unknown, slot: FilterSlot, log: Logger): ReplyVerdict {
+  if (!(err instanceof GatewayError)) log.error('filter onRequest threw', { filter: slot.name, err });
+  return reply(toGatewayError(err));
+}

@@ -1,0 +1,76 @@
+/**
+ * Read, parse, interpolate and validate the config file. Every failure becomes a
+ * ConfigError listing each problem with file, line and key path; nothing is half-applied.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument } from 'yaml';
+import { compileSchema } from './ajv.js';
+import { ConfigError, SourceMap } from './issues.js';
+import { interpolateDocument } from './interpolate.js';
+import type { GatewayConfig } from './types.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** Repository root (also when running from `dist/`). */
+export const packageRoot = findPackageRoot(here);
+export const defaultConfigPath = path.join(packageRoot, 'configs', 'config.yaml');
+
+function findPackageRoot(dir: string): string {
+  // core/config → root, or dist/core/config → root
+  const up2 = path.resolve(dir, '..', '..');
+  return path.basename(up2) === 'dist' ? path.dirname(up2) : up2;
+}
+
+const configSchema = JSON.parse(readFileSync(path.join(packageRoot, 'schemas', 'config.schema.json'), 'utf8')) as object;
+
+export interface LoadedConfig {
+  readonly config: GatewayConfig;
+  /** sha256 of the file's bytes. */
+  readonly hash: string;
+  readonly file: string;
+  readonly dir: string;
+  readonly source: SourceMap;
+  readonly loadedAt: Date;
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ file: absolute, path: '', message: `cannot read config: ${(err as Error).message}` }]);
+  }
+  return parseConfig(text, absolute, env);
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const source = new SourceMap(file, doc, lines);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  interpolateDocument(doc, env);
+  const raw = (doc.toJS() ?? {}) as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'config must be a YAML mapping' }]);
+  }
+  const validate = compileSchema(configSchema);
+  if (!validate(raw)) throw new ConfigError(source.fromAjv([], validate.errors ?? []));
+  return {
+    config: raw as GatewayConfig,
+    hash: createHash('sha256').update(text).digest('hex'),
+    file,
+    dir: path.dirname(file),
+    source,
+    loadedAt: new Date(),
+  };
+}

@@ -1,0 +1,50 @@
+/** The validated config, as the schema in `schemas/config.schema.json` shapes it (defaults applied). */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  max_body_bytes: number;
+  max_header_bytes: number;
+  idle_timeout_ms: number;
+  keep_alive_timeout_ms: number;
+  request_timeout_ms: number;
+  drain_timeout_ms: number;
+}
+
+export interface ProviderEntry {
+  type?: string;
+  plugin?: string;
+  enabled: boolean;
+  prefix?: string;
+  [key: string]: unknown;
+}
+
+export interface FilterEntry {
+  name: string;
+  plugin?: string;
+  enabled: boolean;
+  config: Record<string, unknown>;
+}
+
+export interface RouteEntry {
+  name: string;
+  match: { prefix?: string; path?: string; methods?: string[]; headers?: Record<string, string> };
+  provider?: string;
+  mode: 'passthrough' | 'unified';
+  filters?: Record<string, boolean | Record<string, unknown>>;
+}
+
+export interface LimitEntry {
+  requests_per_minute?: number;
+  tokens_per_minute?: number;
+}
+
+export interface GatewayConfig {
+  server: ServerConfig;
+  providers: Record<string, ProviderEntry>;
+  filters: FilterEntry[];
+  routes: RouteEntry[];
+  rate_limits?: { global?: LimitEntry; default?: LimitEntry; users?: Record<string, LimitEntry> };
+  workspaces?: Record<string, { user: string; project?: string }>;
+  /** Sections added by later features are kept as they are for their plugins. */
+  [section: string]: unknown;
+}

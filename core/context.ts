@@ -1,0 +1,117 @@
+/**
+ * The request context: the public {@link RequestContext} plus the bookkeeping core needs
+ * to build the one {@link Outcome}. One object per request, fields fixed at construction
+ * so V8 keeps a single shape.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { GatewayError } from './errors.js';
+import type { Dialect } from './dialect.js';
+import type {
+  BodyObserver,
+  ContextKey,
+  Identity,
+  RequestContext,
+  RequestKind,
+  RouteInfo,
+  TokenUsage,
+} from './types.js';
+
+const EMPTY = Buffer.alloc(0);
+const UNPARSED = Symbol('unparsed');
+
+export function emptyUsage(): TokenUsage {
+  return { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 };
+}
+
+export interface ContextInit {
+  id: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: IncomingHttpHeaders;
+  httpVersion: string;
+  remoteAddress: string;
+  route: RouteInfo;
+  subpath: string;
+  dialect: Dialect;
+  signal: AbortSignal;
+  arrivedAt: number;
+}
+
+export class Context implements RequestContext {
+  readonly id: string;
+  readonly startedAt: number;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersion: string;
+  readonly remoteAddress: string;
+  readonly route: RouteInfo;
+  readonly subpath: string;
+  readonly dialect: Dialect;
+  readonly signal: AbortSignal;
+  body: Buffer = EMPTY;
+  identity: Identity | undefined = undefined;
+  model: string | undefined = undefined;
+  stream = false;
+  kind: RequestKind = 'generation';
+
+  // Bookkeeping for the outcome; not part of the public contract.
+  /** performance.now() at arrival. */
+  readonly arrivedAt: number;
+  status = 0;
+  headWrittenAt = 0;
+  upstreamStartedAt = 0;
+  upstreamEndedAt = 0;
+  bytesOut = 0;
+  usage: TokenUsage = emptyUsage();
+  error: GatewayError | undefined = undefined;
+  streamError: string | undefined = undefined;
+  repliedBy: string | undefined = undefined;
+  /** How many filters (in chain order) let the request through; they get `onResponse`. */
+  admitted = 0;
+  observers: BodyObserver[] | undefined = undefined;
+
+  private parsed: unknown = UNPARSED;
+  private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
+
+  constructor(init: ContextInit) {
+    this.id = init.id;
+    this.startedAt = Date.now();
+    this.method = init.method;
+    this.path = init.path;
+    this.query = init.query;
+    this.headers = init.headers;
+    this.httpVersion = init.httpVersion;
+    this.remoteAddress = init.remoteAddress;
+    this.route = init.route;
+    this.subpath = init.subpath;
+    this.dialect = init.dialect;
+    this.signal = init.signal;
+    this.arrivedAt = init.arrivedAt;
+  }
+
+  json(): unknown {
+    if (this.parsed !== UNPARSED) return this.parsed;
+    if (this.body.length === 0) throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', 'Request body is empty; a JSON body is required');
+    try {
+      this.parsed = JSON.parse(this.body.toString('utf8'));
+    } catch (err) {
+      throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', `Request body is not valid JSON: ${(err as Error).message}`);
+    }
+    return this.parsed;
+  }
+
+  get<T>(key: ContextKey<T>): T | undefined {
+    return this.slots?.get(key as ContextKey<unknown>) as T | undefined;
+  }
+
+  set<T>(key: ContextKey<T>, value: T): void {
+    (this.slots ??= new Map()).set(key as ContextKey<unknown>, value);
+  }
+
+  observeBody(observer: BodyObserver): void {
+    (this.observers ??= []).push(observer);
+  }
+}

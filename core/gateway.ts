@@ -1,0 +1,192 @@
+/**
+ * The runtime: owns what outlives a config generation (metrics registry, shared state,
+ * upstream pools, the listener) and the current pipeline, swapped atomically on reload.
+ */
+import { Pool, type Dispatcher } from 'undici';
+import { ConfigError } from './config/issues.js';
+import { defaultConfigPath, loadConfigFile, type LoadedConfig } from './config/load.js';
+import { GatewayMetrics } from './gateway-metrics.js';
+import { createHandler } from './handler.js';
+import { listen, type Listener } from './listener.js';
+import { createLogger, type Logger } from './logger.js';
+import { createOps } from './ops.js';
+import { buildPipeline, type Pipeline } from './pipeline.js';
+import type { PluginCatalog } from './plugins.js';
+import type { PluginEnv, Provider, SharedState, UpstreamOptions } from './types.js';
+import { GATEWAY_VERSION } from './version.js';
+
+export interface GatewayOptions {
+  /** Config file; default `AI_GATEWAY_CONFIG`, then the embedded `configs/config.yaml`. */
+  configPath?: string;
+  catalog: PluginCatalog;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+  /** Overrides `AI_GATEWAY_PORT` and `server.port` (tests use 0). */
+  port?: number;
+  host?: string;
+}
+
+export type ReloadResult = { ok: true; changed: boolean; generation: number } | { ok: false; error: ConfigError };
+
+export function resolveConfigPath(explicit: string | undefined, env: NodeJS.ProcessEnv): string {
+  return explicit ?? (env.AI_GATEWAY_CONFIG || defaultConfigPath);
+}
+
+class SharedStore implements SharedState {
+  private readonly items = new Map<string, unknown>();
+  get<T>(key: string, create: () => T): T {
+    if (!this.items.has(key)) this.items.set(key, create());
+    return this.items.get(key) as T;
+  }
+  values(): IterableIterator<unknown> {
+    return this.items.values();
+  }
+}
+
+export class Gateway {
+  readonly metrics = new GatewayMetrics();
+  readonly log: Logger;
+  readonly configPath: string;
+  readonly startedAt = new Date();
+  private readonly shared = new SharedStore();
+  private readonly pools = new Map<string, Dispatcher>();
+  private pipeline!: Pipeline;
+  private generation = 0;
+  private listener: Listener | undefined;
+  private isDraining = false;
+  private reloading: Promise<ReloadResult> | undefined;
+
+  private constructor(private readonly opts: GatewayOptions) {
+    this.log = opts.log ?? createLogger();
+    this.configPath = resolveConfigPath(opts.configPath, opts.env ?? process.env);
+  }
+
+  /** Load the config, build the first pipeline and listen. Throws ConfigError on a bad config. */
+  static async start(opts: GatewayOptions): Promise<Gateway> {
+    const gw = new Gateway(opts);
+    const loaded = gw.load();
+    gw.pipeline = await gw.build(loaded);
+    gw.metrics.configLoads.inc({ result: 'success' });
+    gw.metrics.setConfigHash(loaded.hash);
+    const env = opts.env ?? process.env;
+    const server = loaded.config.server;
+    const port = opts.port ?? (env.AI_GATEWAY_PORT ? Number(env.AI_GATEWAY_PORT) : server.port);
+    const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, draining: () => gw.isDraining });
+    const handler = createHandler({
+      current: () => gw.pipeline,
+      metrics: gw.metrics,
+      log: gw.log,
+      operational: ops.operational,
+      providerHealth: ops.providerHealth,
+      usage: async (ctx, route) => {
+        const parts: Record<string, unknown> = { user: ctx.identity?.user ?? null, workspace: ctx.identity?.workspace ?? null, project: ctx.identity?.project ?? null };
+        for (const slot of route.chain.slots) if (slot.filter.usage) Object.assign(parts, await slot.filter.usage(ctx));
+        return parts;
+      },
+    });
+    gw.listener = await listen(server, { host: opts.host ?? server.host, port }, handler);
+    gw.log.info('gateway listening', { url: gw.url, config: gw.configPath, hash: loaded.hash.slice(0, 16), version: GATEWAY_VERSION });
+    return gw;
+  }
+
+  get url(): string {
+    const a = this.listener!.address();
+    const host = a.family === 'IPv6' ? `[${a.address === '::' ? '::1' : a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  get port(): number {
+    return this.listener!.address().port;
+  }
+
+  get current(): Pipeline {
+    return this.pipeline;
+  }
+
+  /** Re-read the config; on success swap in a new pipeline, on failure keep serving the old one. */
+  reload(): Promise<ReloadResult> {
+    // Reloads are serialized: a second one waits for the first, then reads the file again.
+    const run = async (): Promise<ReloadResult> => {
+      let loaded: LoadedConfig;
+      try {
+        loaded = this.load();
+        if (loaded.hash === this.pipeline.hash) return { ok: true, changed: false, generation: this.pipeline.generation };
+        const next = await this.build(loaded);
+        const old = this.pipeline;
+        this.pipeline = next;
+        this.metrics.configLoads.inc({ result: 'success' });
+        this.metrics.setConfigHash(loaded.hash);
+        this.log.info('config reloaded', { hash: loaded.hash.slice(0, 16), generation: next.generation });
+        void old.retire();
+        return { ok: true, changed: true, generation: next.generation };
+      } catch (err) {
+        const error = err instanceof ConfigError ? err : new ConfigError([{ file: this.configPath, path: '', message: (err as Error).message }]);
+        this.metrics.configLoads.inc({ result: 'failure' });
+        this.log.error('config reload failed; still serving the previous config', { issues: error.issues });
+        return { ok: false, error };
+      }
+    };
+    const next = (this.reloading ?? Promise.resolve()).then(run, run);
+    this.reloading = next;
+    return next;
+  }
+
+  /** Stop listening, let in-flight requests finish (up to the drain timeout), close everything. */
+  async close(): Promise<void> {
+    this.isDraining = true;
+    const timeout = this.pipeline.loaded.config.server.drain_timeout_ms;
+    const closing = this.listener?.close();
+    const drained = this.pipeline.retire();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([closing, drained]), new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
+    clearTimeout(timer);
+    this.listener?.server.closeAllConnections();
+    for (const pool of this.pools.values()) await pool.close().catch(() => {});
+    for (const item of this.shared.values()) {
+      const closer = (item as { close?: () => unknown } | null)?.close;
+      if (typeof closer === 'function') await Promise.resolve(closer.call(item)).catch(() => {});
+    }
+  }
+
+  private load(): LoadedConfig {
+    return loadConfigFile(this.configPath, this.opts.env ?? process.env);
+  }
+
+  private build(loaded: LoadedConfig): Promise<Pipeline> {
+    return buildPipeline({
+      loaded,
+      catalog: this.opts.catalog,
+      generation: ++this.generation,
+      log: this.log,
+      envFor: (scope, providers) => this.pluginEnv(scope, loaded, providers),
+    });
+  }
+
+  private pluginEnv(scope: string, loaded: LoadedConfig, providers: ReadonlyMap<string, Provider>): PluginEnv {
+    return {
+      log: this.log.child({ plugin: scope }),
+      metrics: this.metrics.factory,
+      shared: this.shared,
+      upstream: (origin, options) => this.upstream(origin, options),
+      configDir: loaded.dir,
+      gatewayVersion: GATEWAY_VERSION,
+      providers,
+    };
+  }
+
+  private upstream(origin: string, options: UpstreamOptions = {}): Dispatcher {
+    const key = `${origin}|${options.connectTimeoutMs}|${options.headersTimeoutMs}|${options.bodyTimeoutMs}|${options.connections}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: options.connections ?? 128,
+        connectTimeout: options.connectTimeoutMs ?? 10_000,
+        headersTimeout: options.headersTimeoutMs ?? 300_000,
+        bodyTimeout: options.bodyTimeoutMs ?? 300_000,
+        keepAliveTimeout: 30_000,
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * A request's way through: context → route → body → provider inspect → filter chain →
+ * provider → response head (filters' onResponse) → body streamed with the usage meter
+ * beside it → exactly one outcome to every filter's onComplete.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { Context } from './context.js';
+import { GatewayError, toGatewayError } from './errors.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { requestHeaders, requestIdFrom, withoutHopByHop } from './http-headers.js';
+import type { Logger } from './logger.js';
+import type { CompiledRoute, Pipeline } from './pipeline.js';
+import type { Outcome, ProviderResponse, ReplyVerdict, ResponseHead } from './types.js';
+
+export type GatewayRequest = IncomingMessage | Http2ServerRequest;
+export type GatewayResponse = ServerResponse | Http2ServerResponse;
+
+/** Answers gateway endpoints (`/health`, `/metrics`, …); returns false when the path is not one. */
+export type OperationalHandler = (method: string, path: string, req: GatewayRequest, res: GatewayResponse, requestId: string) => boolean;
+
+export interface HandlerDeps {
+  current(): Pipeline;
+  metrics: GatewayMetrics;
+  log: Logger;
+  operational: OperationalHandler;
+  /** Serves `GET <prefix>/health` for a pass-through route. */
+  providerHealth(route: CompiledRoute, res: GatewayResponse, requestId: string): void;
+  /** Answers `/v1/usage` once the chain resolved the caller. */
+  usage(ctx: Context, route: CompiledRoute): Promise<Record<string, unknown>>;
+}
+
+export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: GatewayResponse) => void {
+  const { metrics, log } = deps;
+
+  return function handle(req, res) {
+    const arrivedAt = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    const headers = requestHeaders(req.headers);
+    const id = requestIdFrom(headers['x-request-id'], randomUUID);
+    res.setHeader('x-request-id', id);
+
+    if (deps.operational(method, path, req, res, id)) return;
+
+    const pipeline = deps.current();
+    let route: CompiledRoute;
+    let subpath = '/';
+    let matched = true;
+    if (path === '/v1/usage') {
+      route = pipeline.operational;
+    } else {
+      const m = pipeline.router.match(method, path, headers);
+      if (m) {
+        route = m.route;
+        subpath = m.subpath;
+        if (subpath === '/health' && (method === 'GET' || method === 'HEAD') && route.provider && route.info.mode === 'passthrough') {
+          deps.providerHealth(route, res, id);
+          return;
+        }
+      } else {
+        route = pipeline.fallback;
+        matched = false;
+      }
+    }
+
+    pipeline.acquire();
+    metrics.inFlight.inc();
+    const abort = new AbortController();
+    const ctx = new Context({
+      id,
+      method,
+      path,
+      query: q < 0 ? '' : url.slice(q + 1),
+      headers,
+      httpVersion: req.httpVersion,
+      remoteAddress: req.socket?.remoteAddress ?? '',
+      route: route.info,
+      subpath,
+      dialect: route.dialect,
+      signal: abort.signal,
+      arrivedAt,
+    });
+    if (route.provider) ctx.kind = 'auxiliary';
+    if (route.info.mode === 'operational') ctx.kind = 'operational';
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+
+    serve(ctx, route, matched, req, res)
+      .catch((err: unknown) => {
+        log.error('request failed unexpectedly', { request_id: id, err });
+        ctx.error ??= toGatewayError(err);
+        if (!res.headersSent) writeError(ctx, res, ctx.error);
+        else res.destroy();
+      })
+      .finally(() => {
+        const outcome = finish(ctx, route, res);
+        route.chain.runComplete(ctx, outcome);
+        metrics.inFlight.dec();
+        pipeline.release();
+      });
+  };
+
+  async function serve(ctx: Context, route: CompiledRoute, matched: boolean, req: GatewayRequest, res: GatewayResponse): Promise<void> {
+    if (!matched) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
+    const limit = deps.current().loaded.config.server.max_body_bytes;
+    try {
+      ctx.body = await readBody(req, limit);
+    } catch (err) {
+      if (ctx.signal.aborted) return;
+      if (req.httpVersionMajor === 1) res.setHeader('connection', 'close'); // the unread rest of the body is not worth reading
+      return sendError(ctx, route, res, toGatewayError(err));
+    }
+    const provider = route.provider?.provider;
+    if (provider?.inspect) {
+      try {
+        provider.inspect(ctx);
+      } catch (err) {
+        return sendError(ctx, route, res, toGatewayError(err));
+      }
+    }
+
+    let verdict = route.chain.runRequest(ctx);
+    if (verdict instanceof Promise) verdict = await verdict;
+    if (ctx.signal.aborted) return;
+    if (verdict) return sendReply(ctx, route, res, verdict);
+
+    if (route.info.mode === 'operational') {
+      const body = await deps.usage(ctx, route);
+      return sendBuffered(ctx, route, res, { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) });
+    }
+    if (!provider) throw new GatewayError('GW_ERR_INTERNAL', 'route has no provider');
+    if (!provider.configured) {
+      return sendError(ctx, route, res, new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${route.info.provider}" is not configured on this gateway (missing credentials)`));
+    }
+    if (!provider.passthrough) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Provider "${route.info.provider}" has no pass-through API`));
+
+    ctx.upstreamStartedAt = performance.now();
+    let upstream: ProviderResponse;
+    try {
+      upstream = await provider.passthrough(ctx);
+    } catch (err) {
+      ctx.upstreamEndedAt = performance.now();
+      if (ctx.signal.aborted) return;
+      const error = toGatewayError(err);
+      if (error.kind !== 'rejected') metrics.upstreamErrors.inc({ provider: route.info.provider ?? '', kind: error.kind });
+      return sendError(ctx, route, res, error);
+    }
+    return sendProviderResponse(ctx, route, res, upstream);
+  }
+
+  function sendReply(ctx: Context, route: CompiledRoute, res: GatewayResponse, verdict: ReplyVerdict): Promise<void> {
+    if (verdict.response) {
+      const r = verdict.response;
+      if (r.usage) Object.assign(ctx.usage, r.usage);
+      const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
+      return sendProviderResponse(ctx, route, res, { status: r.status, headers: r.headers ?? {}, body });
+    }
+    return sendError(ctx, route, res, verdict.error ?? new GatewayError('GW_ERR_INTERNAL', 'filter replied without a response'));
+  }
+
+  async function sendError(ctx: Context, route: CompiledRoute, res: GatewayResponse, error: GatewayError): Promise<void> {
+    ctx.error = error;
+    const rendered = ctx.dialect.renderError(error, ctx.id);
+    return sendBuffered(ctx, route, res, { status: rendered.status, headers: rendered.headers, body: Buffer.from(rendered.body) });
+  }
+
+  async function sendBuffered(ctx: Context, route: CompiledRoute, res: GatewayResponse, r: { status: number; headers: Record<string, string | string[]>; body: Buffer }): Promise<void> {
+    const head: ResponseHead = { status: r.status, headers: r.headers };
+    const pending = route.chain.runResponse(ctx, head);
+    if (pending) await pending;
+    if (ctx.signal.aborted || res.headersSent) return;
+    writeHead(ctx, res, head);
+    ctx.bytesOut = r.body.length;
+    res.end(r.body);
+  }
+
+  async function sendProviderResponse(ctx: Context, route: CompiledRoute, res: GatewayResponse, upstream: ProviderResponse): Promise<void> {
+    const head: ResponseHead = { status: upstream.status, headers: withoutHopByHop(upstream.headers) };
+    const pending = route.chain.runResponse(ctx, head);
+    if (pending) await pending;
+    const meter = upstream.meter;
+    const observers = ctx.observers;
+    const body = upstream.body;
+    try {
+      if (ctx.signal.aborted) return;
+      writeHead(ctx, res, head);
+      if (body === null) {
+        res.end();
+      } else if (body instanceof Uint8Array) {
+        ctx.bytesOut = body.length;
+        meter?.write(body);
+        if (observers) for (const o of observers) o.onData(body);
+        res.end(body);
+      } else {
+        for await (const chunk of body) {
+          ctx.bytesOut += chunk.length;
+          const flowing = (res as ServerResponse).write(chunk);
+          meter?.write(chunk);
+          if (observers) for (const o of observers) o.onData(chunk);
+          if (!flowing && !(await drained(res))) break;
+        }
+        if (!ctx.signal.aborted) res.end();
+      }
+    } catch (err) {
+      if (!ctx.signal.aborted) {
+        const error = err instanceof GatewayError ? err : new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream stream failed: ${(err as Error)?.message ?? String(err)}`);
+        ctx.error = error;
+        metrics.upstreamErrors.inc({ provider: route.info.provider ?? '', kind: error.kind });
+        const event = ctx.dialect.renderStreamError?.(error, ctx.id);
+        if (event && !res.writableEnded) res.end(event);
+        else res.destroy();
+      }
+    } finally {
+      ctx.upstreamEndedAt = performance.now();
+      if (meter) {
+        meter.end();
+        ctx.usage = meter.usage;
+        if (meter.streamError) ctx.streamError = meter.streamError;
+        if (meter.model && !ctx.model) ctx.model = meter.model;
+      }
+      if (observers) {
+        const complete = !ctx.signal.aborted && !ctx.error && res.writableFinished !== false;
+        for (const o of observers) o.onEnd(complete);
+      }
+    }
+  }
+
+  function writeHead(ctx: Context, res: GatewayResponse, head: ResponseHead): void {
+    ctx.status = head.status;
+    ctx.headWrittenAt = performance.now();
+    head.headers['x-request-id'] = ctx.id;
+    (res as ServerResponse).writeHead(head.status, head.headers);
+    // Flush the head now: a stream's first event may be seconds away.
+    if (ctx.stream) (res as ServerResponse).flushHeaders?.();
+  }
+
+  function writeError(ctx: Context, res: GatewayResponse, error: GatewayError): void {
+    const rendered = ctx.dialect.renderError(error, ctx.id);
+    ctx.status = rendered.status;
+    ctx.headWrittenAt = performance.now();
+    (res as ServerResponse).writeHead(rendered.status, { ...rendered.headers, 'x-request-id': ctx.id });
+    res.end(rendered.body);
+  }
+
+  function finish(ctx: Context, route: CompiledRoute, res: GatewayResponse): Outcome {
+    const now = performance.now();
+    const aborted = ctx.signal.aborted && !res.writableFinished;
+    const status = aborted ? 499 : ctx.status || 500;
+    let error: Outcome['error'];
+    if (aborted) error = { kind: 'client_abort', code: 'GW_ERR_CLIENT_ABORT', message: 'Client closed the request' };
+    else if (ctx.error) error = { kind: ctx.error.kind, code: ctx.error.code, message: ctx.error.message };
+    else if (ctx.streamError) error = { kind: 'stream_error', code: 'GW_ERR_UPSTREAM_STREAM', message: ctx.streamError };
+    else if (status >= 400) error = { kind: 'upstream_status', code: 'GW_ERR_UPSTREAM_STATUS', message: `Upstream answered ${status}` };
+    const upstreamMs = ctx.upstreamStartedAt ? (ctx.upstreamEndedAt || now) - ctx.upstreamStartedAt : 0;
+    const durationMs = now - ctx.arrivedAt;
+    const outcome: Outcome = {
+      status,
+      error,
+      repliedBy: ctx.repliedBy,
+      provider: route.info.provider,
+      model: ctx.model,
+      stream: ctx.stream,
+      usage: ctx.usage,
+      bytesIn: ctx.body.length,
+      bytesOut: ctx.bytesOut,
+      durationMs,
+      ttfbMs: ctx.headWrittenAt ? ctx.headWrittenAt - ctx.arrivedAt : undefined,
+      upstreamMs,
+    };
+    const provider = route.info.provider ?? 'none';
+    metrics.requests.inc({ route: route.info.name, provider, status_class: statusClass(status) });
+    metrics.duration.observe({ route: route.info.name, provider }, durationMs / 1000);
+    metrics.overhead.observe({ route: route.info.name }, Math.max(0, durationMs - upstreamMs) / 1000);
+    if (outcome.ttfbMs !== undefined) metrics.ttfb.observe({ route: route.info.name, provider }, outcome.ttfbMs / 1000);
+    const u = ctx.usage;
+    if (u.inputTokens + u.outputTokens + u.cacheCreationTokens + u.cacheReadTokens > 0) {
+      const model = ctx.model ?? 'unknown';
+      if (u.inputTokens) metrics.tokens.inc({ provider, model, direction: 'input' }, u.inputTokens);
+      if (u.outputTokens) metrics.tokens.inc({ provider, model, direction: 'output' }, u.outputTokens);
+      if (u.cacheCreationTokens) metrics.tokens.inc({ provider, model, direction: 'cache_write' }, u.cacheCreationTokens);
+      if (u.cacheReadTokens) metrics.tokens.inc({ provider, model, direction: 'cache_read' }, u.cacheReadTokens);
+    }
+    return outcome;
+  }
+}
+
+function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+}
+
+/** Resolves true once the response can take more, false if the client went away first. */
+function drained(res: GatewayResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onDrain = (): void => {
+      res.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = (): void => {
+      res.off('drain', onDrain);
+      resolve(false);
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** Read the whole request body, refusing (413) as soon as it passes `limit`. */
+export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return Promise.reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${declared} bytes is larger than the ${limit} bytes this gateway accepts`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.resume(); // discard the rest without buffering it
+        reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body is larger than the ${limit} bytes this gateway accepts`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', reject);
+    req.on('aborted', () => reject(new GatewayError('GW_ERR_CLIENT_ABORT')));
+  });
+}

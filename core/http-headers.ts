@@ -1,0 +1,62 @@
+/**
+ * Header hygiene shared by every direction: hop-by-hop and HTTP/2 pseudo-headers never
+ * cross the gateway, and the request id travels with every response.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Connection-specific headers (RFC 9110 §7.6.1) plus the ones HTTP/2 forbids. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Request headers without pseudo-headers (`:path`, `:authority` on HTTP/2). */
+export function requestHeaders(raw: IncomingHttpHeaders): IncomingHttpHeaders {
+  for (const key in raw) {
+    if (key.charCodeAt(0) === 58 /* ':' */) return stripPseudo(raw);
+  }
+  return raw;
+}
+
+function stripPseudo(raw: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const key in raw) if (key.charCodeAt(0) !== 58) out[key] = raw[key];
+  return out;
+}
+
+/** Names listed in a `connection` header are hop-by-hop too. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+/** Copy `headers` without hop-by-hop or pseudo-headers; names lower-cased. */
+export function withoutHopByHop(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const listed = connectionTokens(headers.connection ?? headers.Connection);
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower.charCodeAt(0) === 58 || listed?.has(lower)) continue;
+    out[lower] = value;
+  }
+  return out;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@\-]{1,128}$/;
+
+/** The client's `x-request-id` when it is a sane token, else a fresh one. */
+export function requestIdFrom(value: string | string[] | undefined, generate: () => string): string {
+  return typeof value === 'string' && REQUEST_ID.test(value) ? value : generate();
+}

@@ -1,0 +1,17 @@
+/**
+ * The package entry point for plugin authors: the contract's types and the helpers a
+ * filter or provider needs. Everything here is stable API.
+ */
+export * from './types.js';
+export { GatewayError, defineError, toGatewayError, type ErrorCategory, type ErrorSpec } from './errors.js';
+export { plainDialect, type Dialect, type RenderedError } from './dialect.js';
+export { CONTINUE, reply } from './chain.js';
+export { emptyUsage } from './context.js';
+export type { Logger } from './logger.js';
+export type { MetricsFactory, MetricSpec, HistogramSpec } from './metrics-factory.js';
+export { SseDecoder } from './stream/sse.js';
+export { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
+export { Gateway, type GatewayOptions, type ReloadResult } from './gateway.js';
+export type { PluginCatalog } from './plugins.js';
+export { ConfigError, formatIssue, type ConfigIssue } from './config/issues.js';
+export type { GatewayConfig } from './config/types.js';

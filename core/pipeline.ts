@@ -1,0 +1,309 @@
+/**
+ * Builds one complete, immutable pipeline from a validated config: plugins resolved and
+ * their configs validated, filter and provider instances created, chains and the route
+ * table compiled. A reload builds a new one beside the old and swaps; a request keeps the
+ * pipeline it started on until it ends.
+ */
+import { compileSchema } from './config/ajv.js';
+import { ConfigError, type ConfigIssue, type KeyPath } from './config/issues.js';
+import type { LoadedConfig } from './config/load.js';
+import type { FilterEntry } from './config/types.js';
+import { Chain, type FilterSlot } from './chain.js';
+import { plainDialect, type Dialect } from './dialect.js';
+import type { Logger } from './logger.js';
+import { asFilterPlugin, asProviderPlugin, checkInstance, importPlugin, PluginLoadError, type PluginCatalog } from './plugins.js';
+import { Router, type RouteMatcher } from './router.js';
+import type { Filter, FilterPlugin, PluginEnv, Provider, ProviderPlugin, RouteInfo } from './types.js';
+
+/** Core keys of a provider entry; the rest goes to the plugin. */
+const PROVIDER_CORE_KEYS = new Set(['type', 'plugin', 'enabled', 'prefix']);
+const FILTER_HOOKS = ['onRequest', 'onResponse', 'onComplete', 'close', 'usage'] as const;
+const PROVIDER_HOOKS = ['models', 'health', 'inspect', 'passthrough', 'chat', 'close', 'describe'] as const;
+
+export interface ProviderSlot {
+  readonly name: string;
+  readonly type: string;
+  readonly prefix: string;
+  readonly provider: Provider;
+}
+
+export interface CompiledRoute {
+  readonly info: RouteInfo;
+  readonly chain: Chain;
+  readonly provider: ProviderSlot | undefined;
+  readonly dialect: Dialect;
+}
+
+/** The plugin modules a config names, resolved and with their configs validated; nothing created yet. */
+export interface ResolvedPlugins {
+  filters: Array<{ entry: FilterEntry; plugin: FilterPlugin<Record<string, unknown>>; path: KeyPath }>;
+  providers: Array<{ name: string; type: string; config: Record<string, unknown>; plugin: ProviderPlugin<Record<string, unknown>>; prefix: string }>;
+}
+
+/** Resolve every plugin and validate every plugin config, collecting all problems. */
+export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalog): Promise<ResolvedPlugins> {
+  const { config, source } = loaded;
+  const issues: ConfigIssue[] = [];
+  const out: ResolvedPlugins = { filters: [], providers: [] };
+
+  for (const [name, entry] of Object.entries(config.providers)) {
+    if (!entry.enabled) continue;
+    const path = ['providers', name];
+    const type = entry.type ?? name;
+    try {
+      const plugin = entry.plugin
+        ? asProviderPlugin(await importPlugin(entry.plugin, loaded.dir), `providers.${name}.plugin "${entry.plugin}"`)
+        : await builtin(catalog.providers, type, 'provider', asProviderPlugin);
+      if (!plugin) {
+        issues.push(source.issue(entry.type ? [...path, 'type'] : path, `unknown provider type "${type}" (built-in: ${Object.keys(catalog.providers).join(', ')}; or set "plugin" to a module)`));
+        continue;
+      }
+      const pluginConfig: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(entry)) if (!PROVIDER_CORE_KEYS.has(k)) pluginConfig[k] = v;
+      if (!validatePluginConfig(plugin.configSchema, pluginConfig, path, loaded, issues)) continue;
+      out.providers.push({ name, type, config: pluginConfig, plugin, prefix: entry.prefix ?? plugin.defaultPrefix ?? `/v1/${name}` });
+    } catch (err) {
+      issues.push(source.issue(entry.plugin ? [...path, 'plugin'] : path, errorText(err)));
+    }
+  }
+
+  const seen = new Set<string>();
+  for (let index = 0; index < config.filters.length; index++) {
+    const entry = config.filters[index];
+    const path: KeyPath = ['filters', index];
+    if (seen.has(entry.name)) issues.push(source.issue([...path, 'name'], `duplicate filter name "${entry.name}"`));
+    seen.add(entry.name);
+    if (!entry.enabled) continue;
+    try {
+      const plugin = entry.plugin
+        ? asFilterPlugin(await importPlugin(entry.plugin, loaded.dir), `filters[${index}].plugin "${entry.plugin}"`)
+        : await builtin(catalog.filters, entry.name, 'filter', asFilterPlugin);
+      if (!plugin) {
+        issues.push(source.issue([...path, 'name'], `unknown filter "${entry.name}" (built-in: ${Object.keys(catalog.filters).join(', ') || 'none'}; or set "plugin" to a module)`));
+        continue;
+      }
+      if (!validatePluginConfig(plugin.configSchema, entry.config, [...path, 'config'], loaded, issues)) continue;
+      out.filters.push({ entry, plugin, path });
+    } catch (err) {
+      issues.push(source.issue(entry.plugin ? [...path, 'plugin'] : path, errorText(err)));
+    }
+  }
+
+  config.routes.forEach((route, index) => {
+    const path = ['routes', index];
+    if (route.provider !== undefined && !out.providers.some((p) => p.name === route.provider) && !issues.some((i) => i.path.startsWith(`providers.${route.provider}`))) {
+      issues.push(source.issue([...path, 'provider'], `route "${route.name}" names provider "${route.provider}", which is not configured or not enabled`));
+    }
+    if (route.mode === 'passthrough' && route.provider === undefined) {
+      issues.push(source.issue(path, `pass-through route "${route.name}" needs a "provider"`));
+    }
+    for (const [filterName, override] of Object.entries(route.filters ?? {})) {
+      const f = out.filters.find((x) => x.entry.name === filterName);
+      if (!config.filters.some((x) => x.name === filterName)) {
+        issues.push(source.issue([...path, 'filters'], `route "${route.name}" overrides filter "${filterName}", which is not in the filter chain`, filterName));
+      } else if (f && typeof override === 'object') {
+        validatePluginConfig(f.plugin.configSchema, { ...f.entry.config, ...override }, [...path, 'filters', filterName], loaded, issues);
+      }
+    }
+  });
+
+  if (issues.length > 0) throw new ConfigError(issues);
+  return out;
+}
+
+async function builtin<P>(
+  table: Readonly<Record<string, () => unknown>>,
+  name: string,
+  kind: string,
+  check: (value: unknown, origin: string) => P,
+): Promise<P | undefined> {
+  const load = Object.hasOwn(table, name) ? table[name] : undefined;
+  if (!load) return undefined;
+  return check(await load(), `built-in ${kind} "${name}"`);
+}
+
+function validatePluginConfig(schema: object | undefined, value: Record<string, unknown>, path: KeyPath, loaded: LoadedConfig, issues: ConfigIssue[]): boolean {
+  if (!schema) return true;
+  let validate;
+  try {
+    validate = compileSchema(schema);
+  } catch (err) {
+    issues.push(loaded.source.issue(path, `the plugin's configSchema does not compile: ${(err as Error).message}`));
+    return false;
+  }
+  if (validate(value)) return true;
+  issues.push(...loaded.source.fromAjv(path, validate.errors ?? []));
+  return false;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof PluginLoadError || err instanceof Error ? err.message : String(err);
+}
+
+export class Pipeline {
+  readonly providers: ReadonlyMap<string, ProviderSlot>;
+  readonly router: Router<CompiledRoute>;
+  /** Chain for requests no route matched: they still get `onComplete` (the audit line). */
+  readonly fallback: CompiledRoute;
+  /** Chain for operational endpoints that need identity (`/v1/usage`). */
+  readonly operational: CompiledRoute;
+  private readonly filters: ReadonlyArray<FilterSlot>;
+  private inFlight = 0;
+  private retired = false;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    readonly loaded: LoadedConfig,
+    readonly generation: number,
+    parts: { providers: Map<string, ProviderSlot>; routes: Array<{ route: CompiledRoute; matcher: RouteMatcher }>; fallback: CompiledRoute; operational: CompiledRoute; filters: FilterSlot[] },
+    private readonly log: Logger,
+  ) {
+    this.providers = parts.providers;
+    this.router = new Router(parts.routes);
+    this.fallback = parts.fallback;
+    this.operational = parts.operational;
+    this.filters = parts.filters;
+  }
+
+  get hash(): string {
+    return this.loaded.hash;
+  }
+
+  acquire(): void {
+    this.inFlight++;
+  }
+
+  release(): void {
+    if (--this.inFlight === 0 && this.retired) this.drained?.();
+  }
+
+  get active(): number {
+    return this.inFlight;
+  }
+
+  /** Stop taking requests; once the last in-flight one ends, close every filter and provider. */
+  retire(): Promise<void> {
+    this.retired = true;
+    const done = this.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.drained = resolve));
+    return done.then(() => this.close());
+  }
+
+  private async close(): Promise<void> {
+    for (const slot of this.filters) {
+      try {
+        await slot.filter.close?.();
+      } catch (err) {
+        this.log.error('filter close failed', { filter: slot.name, err });
+      }
+    }
+    for (const slot of this.providers.values()) {
+      try {
+        await slot.provider.close?.();
+      } catch (err) {
+        this.log.error('provider close failed', { provider: slot.name, err });
+      }
+    }
+  }
+}
+
+export interface BuildOptions {
+  loaded: LoadedConfig;
+  catalog: PluginCatalog;
+  generation: number;
+  log: Logger;
+  /** Makes the environment handed to each plugin. */
+  envFor(scope: string, providers: ReadonlyMap<string, Provider>): PluginEnv;
+}
+
+export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
+  const { loaded, catalog, log } = opts;
+  const resolved = await resolvePlugins(loaded, catalog);
+  const { config, source } = loaded;
+  const created: FilterSlot[] = [];
+  const instances = new Map<string, Provider>();
+  const providers = new Map<string, ProviderSlot>();
+
+  try {
+    for (const p of resolved.providers) {
+      const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, opts.envFor(`provider:${p.name}`, instances)), PROVIDER_HOOKS);
+      if (typeof instance.models !== 'function' || typeof instance.health !== 'function' || typeof instance.dialect?.renderError !== 'function') {
+        throw new PluginLoadError(`provider "${p.name}": create() must return a Provider with models(), health() and a dialect with renderError()`);
+      }
+      instances.set(p.name, instance);
+      providers.set(p.name, { name: p.name, type: p.type, prefix: p.prefix, provider: instance });
+    }
+
+    const base: FilterSlot[] = [];
+    for (const f of resolved.filters) {
+      const filter = await createChecked('filter', f.entry.name, () => f.plugin.create(f.entry.config, opts.envFor(`filter:${f.entry.name}`, instances)), FILTER_HOOKS);
+      base.push({ name: f.entry.name, filter });
+      created.push({ name: f.entry.name, filter });
+    }
+    const byName = new Map(resolved.filters.map((f, i) => [f.entry.name, { resolved: f, slot: base[i] }]));
+
+    const chainFor = async (overrides: Record<string, boolean | Record<string, unknown>> | undefined): Promise<Chain> => {
+      if (!overrides) return defaultChain;
+      const slots: FilterSlot[] = [];
+      for (const [name, { resolved: f, slot }] of byName) {
+        const o = overrides[name];
+        if (o === false) continue;
+        if (o === undefined || o === true) {
+          slots.push(slot);
+          continue;
+        }
+        const merged = { ...f.entry.config, ...o };
+        compileSchema(f.plugin.configSchema ?? {})(merged); // apply defaults; validated in resolvePlugins
+        const filter = await createChecked('filter', name, () => f.plugin.create(merged, opts.envFor(`filter:${name}`, instances)), FILTER_HOOKS);
+        created.push({ name, filter });
+        slots.push({ name, filter });
+      }
+      return new Chain(slots, log);
+    };
+    const defaultChain = new Chain(base, log);
+
+    const routes: Array<{ route: CompiledRoute; matcher: RouteMatcher }> = [];
+    for (const r of config.routes) {
+      const slot = r.provider === undefined ? undefined : providers.get(r.provider);
+      const info: RouteInfo = { name: r.name, mode: r.mode, provider: r.provider, prefix: r.match.prefix };
+      routes.push({
+        route: { info, chain: await chainFor(r.filters), provider: slot, dialect: slot?.provider.dialect ?? plainDialect },
+        matcher: {
+          prefix: r.match.prefix,
+          path: r.match.path,
+          methods: r.match.methods ? new Set(r.match.methods) : undefined,
+          headers: r.match.headers ? Object.entries(r.match.headers).map(([k, v]) => [k.toLowerCase(), v] as const) : undefined,
+        },
+      });
+    }
+    const implicit = [...providers.values()].sort((a, b) => b.prefix.length - a.prefix.length);
+    for (const slot of implicit) {
+      routes.push({
+        route: { info: { name: slot.name, mode: 'passthrough', provider: slot.name, prefix: slot.prefix }, chain: defaultChain, provider: slot, dialect: slot.provider.dialect },
+        matcher: { prefix: slot.prefix },
+      });
+    }
+
+    const fallback: CompiledRoute = { info: { name: 'unmatched', mode: 'operational' }, chain: defaultChain, provider: undefined, dialect: plainDialect };
+    const operational: CompiledRoute = { info: { name: 'usage', mode: 'operational' }, chain: defaultChain, provider: undefined, dialect: plainDialect };
+    return new Pipeline(loaded, opts.generation, { providers, routes, fallback, operational, filters: created }, log);
+  } catch (err) {
+    // Undo what was created so a failed reload leaks nothing.
+    for (const slot of created) await Promise.resolve(slot.filter.close?.()).catch(() => {});
+    for (const p of instances.values()) await Promise.resolve(p.close?.()).catch(() => {});
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError([source.issue([], errorText(err))]);
+  }
+}
+
+async function createChecked<T>(kind: 'filter' | 'provider', name: string, create: () => T | Promise<T>, hooks: readonly string[]): Promise<T> {
+  let instance: T;
+  try {
+    instance = await create();
+  } catch (err) {
+    throw new PluginLoadError(`${kind} "${name}": create() failed: ${errorText(err)}`);
+  }
+  checkInstance(kind, name, instance, hooks);
+  return instance;
+}
+
+export type { Filter };

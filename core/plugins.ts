@@ -1,0 +1,95 @@
+/**
+ * Finding plugins: built-ins come from catalogues the caller hands in (core names none),
+ * external ones are imported by module path or package name and checked against the
+ * contract with a message that says what to fix.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PLUGIN_API_VERSION, type FilterPlugin, type ProviderPlugin } from './types.js';
+
+export type PluginLoader<P> = () => P | Promise<P>;
+
+/** Built-in plugins by name, loaded on first use. */
+export interface PluginCatalog {
+  filters: Readonly<Record<string, PluginLoader<FilterPlugin<never>>>>;
+  providers: Readonly<Record<string, PluginLoader<ProviderPlugin<never>>>>;
+}
+
+export class PluginLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PluginLoadError';
+  }
+}
+
+/** Import a plugin module named in the config, resolved against the config's directory. */
+export async function importPlugin(specifier: string, configDir: string): Promise<unknown> {
+  let url: string;
+  if (specifier.startsWith('.') || path.isAbsolute(specifier)) {
+    url = pathToFileURL(path.resolve(configDir, specifier)).href;
+  } else {
+    try {
+      url = pathToFileURL(createRequire(path.join(configDir, 'config.yaml')).resolve(specifier)).href;
+    } catch {
+      url = specifier; // ESM-only packages: let import() resolve from the gateway's own node_modules
+    }
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    throw new PluginLoadError(`cannot import plugin "${specifier}": ${(err as Error).message}`);
+  }
+  return mod.default ?? mod;
+}
+
+type Kind = 'filter' | 'provider';
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `an object with keys [${Object.keys(value).join(', ')}]`;
+  return typeof value;
+}
+
+function checkCommon(kind: Kind, value: unknown, origin: string): asserts value is Record<string, unknown> {
+  const shape = kind === 'filter' ? '{ name, create(config, env) => Filter, configSchema? }' : '{ name, create(config, env) => Provider, configSchema?, defaultPrefix? }';
+  if (typeof value !== 'object' || value === null) {
+    throw new PluginLoadError(`${origin}: the default export must be a ${kind} plugin object ${shape}, got ${describe(value)}`);
+  }
+  const v = value as Record<string, unknown>;
+  if (typeof v.name !== 'string' || v.name === '') throw new PluginLoadError(`${origin}: the ${kind} plugin needs a string "name"; export ${shape}`);
+  if (typeof v.create !== 'function') throw new PluginLoadError(`${origin}: the ${kind} plugin "${v.name}" needs a create(config, env) function; got ${describe(v.create)}`);
+  if (v.configSchema !== undefined && (typeof v.configSchema !== 'object' || v.configSchema === null)) {
+    throw new PluginLoadError(`${origin}: "configSchema" of ${kind} plugin "${v.name}" must be a JSON Schema object`);
+  }
+  if (v.apiVersion !== undefined && v.apiVersion !== PLUGIN_API_VERSION) {
+    throw new PluginLoadError(`${origin}: ${kind} plugin "${v.name}" targets plugin API ${String(v.apiVersion)}, this gateway speaks ${PLUGIN_API_VERSION}`);
+  }
+}
+
+export function asFilterPlugin(value: unknown, origin: string): FilterPlugin<Record<string, unknown>> {
+  checkCommon('filter', value, origin);
+  return value as unknown as FilterPlugin<Record<string, unknown>>;
+}
+
+export function asProviderPlugin(value: unknown, origin: string): ProviderPlugin<Record<string, unknown>> {
+  checkCommon('provider', value, origin);
+  if (value.defaultPrefix !== undefined && (typeof value.defaultPrefix !== 'string' || !value.defaultPrefix.startsWith('/'))) {
+    throw new PluginLoadError(`${origin}: "defaultPrefix" of provider plugin "${String(value.name)}" must be a path starting with "/"`);
+  }
+  return value as unknown as ProviderPlugin<Record<string, unknown>>;
+}
+
+/** Check what a plugin's `create` returned has the hooks' shapes. */
+export function checkInstance(kind: Kind, name: string, instance: unknown, hooks: readonly string[]): void {
+  if (typeof instance !== 'object' || instance === null) {
+    throw new PluginLoadError(`${kind} "${name}": create() must return an object, got ${describe(instance)}`);
+  }
+  for (const hook of hooks) {
+    const h = (instance as Record<string, unknown>)[hook];
+    if (h !== undefined && typeof h !== 'function') {
+      throw new PluginLoadError(`${kind} "${name}": "${hook}" must be a function, got ${describe(h)}`);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Incremental Server-Sent Events decoder (WHATWG HTML §9.2.6) that reads beside a byte
+ * flow: it is fed the chunks the client also gets and never holds more than one partial
+ * event. Events may be split anywhere, mid-line and mid-UTF-8 sequence included.
+ */
+export type SseListener = (event: string, data: string) => void;
+
+export class SseDecoder {
+  private readonly text = new TextDecoder('utf-8');
+  private line = '';
+  private event = '';
+  private data: string[] = [];
+  private sawCR = false;
+
+  constructor(private readonly onEvent: SseListener) {}
+
+  push(chunk: Uint8Array): void {
+    this.feed(this.text.decode(chunk, { stream: true }));
+  }
+
+  /** Flush a final event that lacked its blank line (a truncated stream is still read). */
+  end(): void {
+    this.feed(this.text.decode());
+    if (this.line !== '') this.takeLine(this.line);
+    this.line = '';
+    this.dispatch();
+  }
+
+  private feed(s: string): void {
+    let start = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 10 /* \n */) {
+        if (this.sawCR && i === start) {
+          // \r\n split: the \r already ended the line
+          this.sawCR = false;
+          start = i + 1;
+          continue;
+        }
+        this.takeLine(this.line + s.slice(start, i));
+        this.line = '';
+        start = i + 1;
+        this.sawCR = false;
+      } else if (c === 13 /* \r */) {
+        this.takeLine(this.line + s.slice(start, i));
+        this.line = '';
+        start = i + 1;
+        this.sawCR = true;
+        if (s.charCodeAt(i + 1) === 10) {
+          i++;
+          start = i + 1;
+          this.sawCR = false;
+        }
+      } else {
+        this.sawCR = false;
+      }
+    }
+    if (start < s.length) this.line += s.slice(start);
+  }
+
+  private takeLine(line: string): void {
+    if (line === '') return this.dispatch();
+    if (line.charCodeAt(0) === 58 /* ':' comment */) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+  }
+
+  private dispatch(): void {
+    if (this.data.length === 0 && this.event === '') return;
+    const event = this.event || 'message';
+    const data = this.data.join('\n');
+    this.event = '';
+    this.data = [];
+    this.onEvent(event, data);
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * The plugin contract: every built-in filter and provider is written against these types,
+ * exactly as a third-party plugin is. Exported from the package entry point.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { GatewayError } from './errors.js';
+import type { Dialect } from './dialect.js';
+import type { MetricsFactory } from './metrics-factory.js';
+import type { Logger } from './logger.js';
+
+/** The version of this contract; a plugin may declare `apiVersion` and is refused if it differs. */
+export const PLUGIN_API_VERSION = 1;
+
+/** A JSON Schema object as ajv accepts it. */
+export type JsonSchema = Record<string, unknown>;
+
+/** Who is asking, as resolved by an identity filter. */
+export interface Identity {
+  readonly user: string;
+  readonly workspace: string;
+  readonly project?: string;
+  /** How the identity was proven: `header`, `key`, `sigv4`, … */
+  readonly source: string;
+}
+
+/**
+ * What a request is, as far as policy cares:
+ * - `generation`: produces tokens (Messages, InvokeModel, chat completions); counted by limits
+ * - `auxiliary`: an AI-route call that does not generate (count_tokens, model lists, telemetry)
+ * - `operational`: gateway endpoints such as `/v1/usage`; never audited
+ */
+export type RequestKind = 'generation' | 'auxiliary' | 'operational';
+
+/** Token counts for one request. Cache counts are separate from `inputTokens`. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationTokens: number;
+  cacheReadTokens: number;
+}
+
+/** A typed slot on the request context; make one per piece of state with {@link createKey}. */
+export interface ContextKey<T> {
+  readonly name: string;
+  /** Phantom field carrying the slot's type; never set. */
+  readonly __type?: T;
+}
+
+/**
+ * Make a typed context slot.
+ * @example
+ * const QUOTA = createKey<{ remaining: number }>('rate-limit.quota');
+ * ctx.set(QUOTA, { remaining: 5 }); ctx.get(QUOTA)?.remaining;
+ */
+export function createKey<T>(name: string): ContextKey<T> {
+  return Object.freeze({ name }) as ContextKey<T>;
+}
+
+/** The route a request matched, as compiled from the config. */
+export interface RouteInfo {
+  readonly name: string;
+  /** `passthrough`: a provider's native API under a prefix; `unified`: the OpenAI-compatible endpoint; `operational`: gateway endpoints. */
+  readonly mode: 'passthrough' | 'unified' | 'operational';
+  /** The provider instance name this route targets, if any. */
+  readonly provider?: string;
+  /** The matched path prefix, e.g. `/v1/claude`. */
+  readonly prefix?: string;
+}
+
+/** Response status and headers, mutable by filters' `onResponse` before they are written. */
+export interface ResponseHead {
+  status: number;
+  headers: Record<string, string | string[]>;
+}
+
+/** Observes a response body as it streams to the client (e.g. to fill a cache). */
+export interface BodyObserver {
+  onData(chunk: Uint8Array): void;
+  /** `complete` is false when the stream ended early (abort, upstream failure). */
+  onEnd(complete: boolean): void;
+}
+
+/**
+ * Per-request state handed to every hook. Filters read the request, resolve `identity`,
+ * keep their own state in typed slots (`get` / `set`) and never mutate the raw body.
+ */
+export interface RequestContext {
+  /** `x-request-id`: the client's if valid, otherwise generated. Returned on every response. */
+  readonly id: string;
+  /** Wall-clock start, epoch milliseconds. */
+  readonly startedAt: number;
+  readonly method: string;
+  /** The request path without the query string, exactly as received. */
+  readonly path: string;
+  /** The raw query string without `?`, or `''`. */
+  readonly query: string;
+  /** The path after the route's prefix (`/v1/messages` for `/v1/claude/v1/messages`). */
+  readonly subpath: string;
+  /** Request headers, lower-cased, HTTP/2 pseudo-headers removed. */
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersion: string;
+  readonly remoteAddress: string;
+  readonly route: RouteInfo;
+  /** The API dialect errors are rendered in for this route. */
+  readonly dialect: Dialect;
+  /** Aborted when the client goes away; pass it to upstream calls. */
+  readonly signal: AbortSignal;
+  /** The raw request body bytes (empty for bodiless requests). Forward these, do not re-serialize. */
+  readonly body: Buffer;
+  /** The body parsed as JSON, once, on first call. Throws a 400 `GatewayError` if it is not JSON. */
+  json(): unknown;
+  /** Set by an identity filter; read by every later filter and the audit line. */
+  identity: Identity | undefined;
+  /** The model the request asks for, once known (set by the provider's `inspect`). */
+  model: string | undefined;
+  /** Whether the client asked for a streamed response. */
+  stream: boolean;
+  kind: RequestKind;
+  get<T>(key: ContextKey<T>): T | undefined;
+  set<T>(key: ContextKey<T>, value: T): void;
+  /** Watch the response body as it passes (filters only; cheap when unused). */
+  observeBody(observer: BodyObserver): void;
+}
+
+/** Continue down the chain. Returning nothing means the same. */
+export interface ContinueVerdict {
+  readonly action: 'continue';
+}
+/** A complete response produced by a filter (a cached reply, say). */
+export interface FilterResponse {
+  status: number;
+  headers?: Record<string, string | string[]>;
+  body: Uint8Array | string | AsyncIterable<Uint8Array>;
+  /** Token usage this reply represents, for the outcome (0 for a cache hit that costs nothing). */
+  usage?: Partial<TokenUsage>;
+}
+/** Stop the chain and answer: an error rendered in the route's dialect, or a full response. */
+export interface ReplyVerdict {
+  readonly action: 'reply';
+  readonly error?: GatewayError;
+  readonly response?: FilterResponse;
+}
+export type FilterVerdict = ContinueVerdict | ReplyVerdict;
+
+/** Why a request ended the way it did; `undefined` in {@link Outcome.error} means success. */
+export type ErrorKind =
+  | 'rejected' // a filter or the gateway refused it (4xx of its own)
+  | 'not_found'
+  | 'client_abort'
+  | 'upstream_error' // connection refused, reset, malformed
+  | 'upstream_timeout'
+  | 'upstream_status' // upstream answered with an error status
+  | 'stream_error' // an error event inside a 200 stream
+  | 'unavailable'
+  | 'internal';
+
+/** The one final record of a request, handed to every filter's `onComplete` exactly once. */
+export interface Outcome {
+  /** The status the client saw (499 when it went away first). */
+  readonly status: number;
+  readonly error?: { readonly kind: ErrorKind; readonly code: string; readonly message: string };
+  /** Name of the filter that replied, when one did. */
+  readonly repliedBy?: string;
+  readonly provider?: string;
+  readonly model?: string;
+  readonly stream: boolean;
+  readonly usage: TokenUsage;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Milliseconds from arrival to the last byte (or abort). */
+  readonly durationMs: number;
+  /** Milliseconds from arrival to the response head being written, if it was. */
+  readonly ttfbMs?: number;
+  /** Milliseconds spent waiting on the upstream (call start to body end). */
+  readonly upstreamMs: number;
+}
+
+/**
+ * A filter instance, made once per config generation (and per route override).
+ * Hooks may return plain values: the chain takes a synchronous fast path when they do.
+ */
+export interface Filter {
+  /**
+   * Runs before the provider, in config order. Return `undefined`/`CONTINUE` to go on,
+   * or `reply(...)` to answer now. Throwing is treated as an internal error reply.
+   * @example
+   * onRequest(ctx) { return ctx.identity ? CONTINUE : reply(new GatewayError('GW_ERR_AUTH_MISSING')); }
+   */
+  onRequest?(ctx: RequestContext): FilterVerdict | void | Promise<FilterVerdict | void>;
+  /**
+   * Runs for every filter that let the request through, before the response head is
+   * written, for provider responses and error replies alike. May add or replace headers.
+   * @example
+   * onResponse(ctx, head) { head.headers['x-quota-remaining'] = '41'; }
+   */
+  onResponse?(ctx: RequestContext, head: ResponseHead): void | Promise<void>;
+  /**
+   * Runs exactly once per request that reached the chain's route (served, rejected,
+   * failed, aborted, 404 and 413 included). Must not throw; errors are logged.
+   * @example
+   * onComplete(ctx, outcome) { log.info('done', { status: outcome.status }); }
+   */
+  onComplete?(ctx: RequestContext, outcome: Outcome): void;
+  /** The pipeline this filter belongs to was retired and has drained. */
+  close?(): Promise<void> | void;
+  /** Contribute to `GET /v1/usage` for the caller (e.g. remaining limits). */
+  usage?(ctx: RequestContext): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+/** Runtime-lifetime objects that outlive any one pipeline (counters, caches, pools). */
+export interface SharedState {
+  /** Get the object stored under `key`, creating it with `create` the first time. */
+  get<T>(key: string, create: () => T): T;
+}
+
+/** Options for an upstream connection pool. */
+export interface UpstreamOptions {
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  connections?: number;
+}
+
+/** What the core hands a plugin when it is created. */
+export interface PluginEnv {
+  readonly log: Logger;
+  /** Get-or-create Prometheus metrics in the gateway's registry. */
+  readonly metrics: MetricsFactory;
+  readonly shared: SharedState;
+  /** A keep-alive pool for an upstream origin, shared across reloads. */
+  upstream(origin: string, options?: UpstreamOptions): Dispatcher;
+  /** Directory of the config file, for resolving relative paths. */
+  readonly configDir: string;
+  readonly gatewayVersion: string;
+  /** Names and types of the providers in this config generation. */
+  readonly providers: ReadonlyMap<string, Provider>;
+}
+
+/**
+ * A filter module's default export.
+ * @example
+ * export default {
+ *   name: 'stamp', apiVersion: 1,
+ *   configSchema: { type: 'object', properties: { value: { type: 'string' } }, additionalProperties: false },
+ *   create(config) { return { onResponse(ctx, head) { head.headers['x-stamp'] = config.value; } }; },
+ * } satisfies FilterPlugin<{ value: string }>;
+ */
+export interface FilterPlugin<C = Record<string, unknown>> {
+  readonly name: string;
+  readonly apiVersion?: number;
+  /** Validated by ajv (with defaults applied) before `create` runs. */
+  readonly configSchema?: JsonSchema;
+  create(config: C, env: PluginEnv): Filter | Promise<Filter>;
+}
+
+export interface ModelInfo {
+  readonly id: string;
+  readonly aliases?: readonly string[];
+}
+
+export interface ProviderHealth {
+  readonly status: 'ok' | 'unconfigured' | 'degraded' | 'down';
+  readonly detail?: string;
+}
+
+/** Reads token usage from response bytes as they pass, without holding them. */
+export interface UsageMeter {
+  write(chunk: Uint8Array): void;
+  /** Called once when the body ended (complete or not). */
+  end(): void;
+  readonly usage: TokenUsage;
+  /** Set when the body carried an error (an SSE `error` event, an exception frame). */
+  readonly streamError?: string;
+  /** The model the response says served it, if it says. */
+  readonly model?: string;
+}
+
+/** What a provider answers: a head and a body that core streams to the client. */
+export interface ProviderResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: AsyncIterable<Uint8Array> | Uint8Array | null;
+  /** Fed every body chunk by core, beside the byte flow. */
+  meter?: UsageMeter;
+}
+
+/** An OpenAI-format chat request, for providers that serve the unified endpoint. */
+export interface ChatRequest {
+  readonly model: string;
+  readonly messages: readonly unknown[];
+  readonly stream?: boolean;
+  readonly [field: string]: unknown;
+}
+
+/** A provider instance, made once per config generation. */
+export interface Provider {
+  /** The dialect of the provider's native API: errors on its pass-through route use it. */
+  readonly dialect: Dialect;
+  /** False when credentials are missing; requests then get a 503 in the provider's dialect. */
+  readonly configured: boolean;
+  /** Capabilities shown in `/v1/providers` (`messages`, `streaming`, `tools`, …). */
+  readonly features: readonly string[];
+  /** Shown wherever the provider is listed; true for the built-in `echo`. */
+  readonly diagnostic?: boolean;
+  models(): readonly ModelInfo[];
+  health(): Promise<ProviderHealth>;
+  /** Extra public facts for `/v1/providers` (region, credential source); never secrets. */
+  describe?(): Record<string, unknown>;
+  /**
+   * Classify a request before the filter chain: set `ctx.model`, `ctx.stream`, `ctx.kind`.
+   * Called for pass-through routes; may read `ctx.json()`; throw a `GatewayError` to refuse.
+   */
+  inspect?(ctx: RequestContext): void;
+  /** Serve a request to the provider's native API under its route prefix. */
+  passthrough?(ctx: RequestContext): Promise<ProviderResponse>;
+  /** Serve a unified (OpenAI-format) chat request; answers in OpenAI format. */
+  chat?(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse>;
+  close?(): Promise<void> | void;
+}
+
+/** A provider module's default export. */
+export interface ProviderPlugin<C = Record<string, unknown>> {
+  readonly name: string;
+  readonly apiVersion?: number;
+  /** Route prefix used when the config gives none, e.g. `/v1/claude`. */
+  readonly defaultPrefix?: string;
+  readonly configSchema?: JsonSchema;
+  create(config: C, env: PluginEnv): Provider | Promise<Provider>;
+}

@@ -1,0 +1,4 @@
+/** Built-in filters by name, imported on first use. */
+import type { PluginCatalog } from '../core/index.js';
+
+export const builtinFilters: PluginCatalog['filters'] = {};

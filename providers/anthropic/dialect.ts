@@ -1,0 +1,39 @@
+/**
+ * Anthropic's error shape, so the Anthropic SDKs raise the matching class
+ * (RateLimitError on 429, AuthenticationError on 401, …) and honour `retry-after`.
+ * https://docs.anthropic.com/en/api/errors
+ */
+import type { Dialect, ErrorCategory, GatewayError } from '../../core/index.js';
+
+const TYPE: Record<ErrorCategory, string> = {
+  invalid_request: 'invalid_request_error',
+  authentication: 'authentication_error',
+  permission: 'permission_error',
+  not_found: 'not_found_error',
+  request_too_large: 'request_too_large',
+  rate_limit: 'rate_limit_error',
+  quota: 'permission_error',
+  unavailable: 'overloaded_error',
+  upstream: 'api_error',
+  timeout: 'api_error',
+  internal: 'api_error',
+  client_closed: 'api_error',
+};
+
+function errorObject(error: GatewayError, requestId: string): string {
+  return JSON.stringify({ type: 'error', error: { type: TYPE[error.category], message: error.message }, request_id: requestId });
+}
+
+export const anthropicDialect: Dialect = {
+  name: 'anthropic',
+  renderError(error, requestId) {
+    return {
+      status: error.status,
+      headers: { 'content-type': 'application/json', 'request-id': requestId, ...error.headers },
+      body: errorObject(error, requestId),
+    };
+  },
+  renderStreamError(error, requestId) {
+    return Buffer.from(`event: error\ndata: ${errorObject(error, requestId)}\n\n`);
+  },
+};
