@@ -171,6 +171,7 @@ export class Gateway {
       configDir: loaded.dir,
       gatewayVersion: GATEWAY_VERSION,
       providers,
+      config: loaded.config,
     };
   }
 

@@ -8,6 +8,7 @@ import type { GatewayError } from './errors.js';
 import type { Dialect } from './dialect.js';
 import type { MetricsFactory } from './metrics-factory.js';
 import type { Logger } from './logger.js';
+import type { GatewayConfig } from './config/types.js';
 
 /** The version of this contract; a plugin may declare `apiVersion` and is refused if it differs. */
 export const PLUGIN_API_VERSION = 1;
@@ -235,6 +236,8 @@ export interface PluginEnv {
   readonly gatewayVersion: string;
   /** Names and types of the providers in this config generation. */
   readonly providers: ReadonlyMap<string, Provider>;
+  /** The whole validated config, for plugins that read a top-level section (`rate_limits`, `workspaces`). */
+  readonly config: Readonly<GatewayConfig>;
 }
 
 /**

@@ -1,0 +1,38 @@
+/**
+ * Start a real gateway in-process on a free loopback port from a YAML string, torn down
+ * with the test.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Gateway, type Logger } from '../../core/index.js';
+import { createLogger } from '../../core/logger.js';
+import { builtinCatalog } from '../../bin/catalog.js';
+
+export interface TestGateway {
+  gateway: Gateway;
+  url: string;
+  configPath: string;
+  dir: string;
+  /** Operational log lines the gateway wrote, parsed. */
+  logs: Array<Record<string, unknown>>;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export function writeConfig(yaml: string, dir = mkdtempSync(path.join(tmpdir(), 'gw-test-'))): { dir: string; file: string } {
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  return { dir, file };
+}
+
+export async function startGateway(t: Teardown, yaml: string, options: { env?: NodeJS.ProcessEnv; dir?: string; log?: Logger } = {}): Promise<TestGateway> {
+  const { dir, file } = writeConfig(yaml, options.dir);
+  const logs: Array<Record<string, unknown>> = [];
+  const log = options.log ?? createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const gateway = await Gateway.start({ configPath: file, catalog: builtinCatalog, env: options.env ?? {}, log, port: 0, host: '127.0.0.1' });
+  t.teardown(() => gateway.close());
+  return { gateway, url: gateway.url, configPath: file, dir, logs };
+}
