@@ -55,6 +55,7 @@ export class Context implements RequestContext {
   identity: Identity | undefined = undefined;
   model: string | undefined = undefined;
   stream = false;
+  maxOutputTokens: number | undefined = undefined;
   kind: RequestKind = 'generation';
 
   // Bookkeeping for the outcome; not part of the public contract.

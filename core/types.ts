@@ -117,6 +117,8 @@ export interface RequestContext {
   model: string | undefined;
   /** Whether the client asked for a streamed response. */
   stream: boolean;
+  /** The output-token cap the request asks for (`max_tokens` or its dialect's name), set by `inspect`. */
+  maxOutputTokens: number | undefined;
   kind: RequestKind;
   get<T>(key: ContextKey<T>): T | undefined;
   set<T>(key: ContextKey<T>, value: T): void;

@@ -92,6 +92,7 @@ class EchoProvider implements Provider {
     ctx.kind = 'generation';
     ctx.model = typeof body?.model === 'string' ? body.model : undefined;
     ctx.stream = body?.stream === true;
+    ctx.maxOutputTokens = typeof body?.max_tokens === 'number' ? body.max_tokens : undefined;
   }
 
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
