@@ -131,8 +131,14 @@ export class Gateway {
     return next;
   }
 
-  /** Stop listening, let in-flight requests finish (up to the drain timeout), close everything. */
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Stop listening, let in-flight requests finish (up to the drain timeout), close everything. Idempotent. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.isDraining = true;
     const timeout = this.pipeline.loaded.config.server.drain_timeout_ms;
     const closing = this.listener?.close();

@@ -1,0 +1,81 @@
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { call, messages } from '../helpers/http.js';
+import { freePort, repoRoot, runCli, startCli } from '../helpers/process.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'gw-cli-'));
+
+t.test('validate prints ok for the embedded config', async (t) => {
+  const r = runCli(['validate', path.join(repoRoot, 'configs/config.yaml')]);
+  t.equal(r.status, 0);
+  t.equal(r.stdout, 'ok\n');
+});
+
+t.test('validate prints every error with file, line and key path, and exits non-zero', async (t) => {
+  const file = path.join(dir, 'bad.yaml');
+  writeFileSync(file, 'server:\n  port: 8090\n  prot: 1\n  host: [x]\n');
+  const r = runCli(['validate', file]);
+  t.equal(r.status, 1);
+  const lines = r.stderr.trim().split('\n');
+  t.equal(lines.length, 2);
+  t.ok(lines.includes(`${file}:3:3: server.prot: unknown key "prot"`), r.stderr);
+  t.ok(lines.some((l) => l.startsWith(`${file}:4:`) && l.includes('server.host: must be string')), r.stderr);
+});
+
+t.test('validate reports plugin config errors', async (t) => {
+  const file = path.join(dir, 'bad-plugin.yaml');
+  writeFileSync(file, 'providers:\n  echo:\n    stream_delay_ms: -5\nfilters:\n  - name: no-such-filter\n');
+  const r = runCli(['validate', file]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, `${file}:3:22: providers.echo.stream_delay_ms: must be >= 0`);
+  t.match(r.stderr, /filters\[0\]\.name: unknown filter "no-such-filter"/);
+});
+
+t.test('an unknown verb is an error with usage', async (t) => {
+  const r = runCli(['frobnicate']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /unknown command "frobnicate"/);
+  t.match(r.stderr, /Usage:/);
+  const flag = runCli(['--no-such-flag']);
+  t.equal(flag.status, 2);
+  t.match(flag.stderr, /Usage:/);
+});
+
+t.test('--version and --help', async (t) => {
+  t.match(runCli(['--version']).stdout, /^\d+\.\d+\.\d+\n$/);
+  t.match(runCli(['--help']).stdout, /ai-gateway validate/);
+});
+
+t.test('starts on the embedded config at AI_GATEWAY_PORT, serves echo, stops cleanly on SIGTERM', async (t) => {
+  const port = await freePort();
+  const gw = await startCli([], { AI_GATEWAY_PORT: String(port) });
+  t.teardown(() => gw.child.kill('SIGKILL'));
+  const health = await call(`http://127.0.0.1:${port}/health`);
+  t.equal(health.status, 200);
+  const res = await call(`http://127.0.0.1:${port}/v1/echo/v1/messages`, { body: messages('fresh clone'), headers: { 'x-workspace-id': 'ws-abc123' } });
+  t.equal(res.status, 200);
+  gw.child.kill('SIGTERM');
+  t.equal(await gw.exited, 0);
+});
+
+t.test('a broken config refuses to start with the errors', async (t) => {
+  const file = path.join(dir, 'broken.yaml');
+  writeFileSync(file, 'server:\n  port: nope\n');
+  const r = runCli(['--config', file]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, `${file}:2:9: server.port: must be integer`);
+});
+
+t.test('AI_GATEWAY_CONFIG names the config file', async (t) => {
+  const file = path.join(dir, 'env.yaml');
+  writeFileSync(file, 'providers:\n  echo:\n    models: [from-env-config]\n');
+  const port = await freePort();
+  const gw = await startCli([], { AI_GATEWAY_PORT: String(port), AI_GATEWAY_CONFIG: file });
+  t.teardown(() => gw.child.kill('SIGKILL'));
+  const list = await call(`http://127.0.0.1:${port}/v1/providers`);
+  t.same(list.json<{ providers: Array<{ models: string[] }> }>().providers[0].models, ['from-env-config']);
+  gw.child.kill('SIGTERM');
+  t.equal(await gw.exited, 0);
+});
