@@ -66,7 +66,14 @@ for (const [code, spec] of Object.entries(builtins)) defineError(code, spec);
  * A failure with a catalogued code. Thrown or returned by filters (`reply(error)`),
  * providers and core; rendered in the route's dialect with the request id.
  */
+const BRAND = Symbol.for('ai-gateway.GatewayError');
+
 export class GatewayError extends Error {
+  /** Recognised across module copies (a plugin importing its own copy of the package). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+  readonly [BRAND] = true;
   readonly code: string;
   readonly status: number;
   readonly category: ErrorCategory;
