@@ -4,8 +4,8 @@
  * `ai-gateway validate [FILE]`            check a config; prints `ok` or every error
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, formatIssue, Gateway } from '../core/index.js';
-import { loadConfigFile } from '../core/config/load.js';
+import { ConfigError, formatIssue, Gateway, type ConfigIssue } from '../core/index.js';
+import { loadConfigFile, type LoadedConfig } from '../core/config/load.js';
 import { resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
 import { GATEWAY_VERSION } from '../core/version.js';
@@ -17,19 +17,36 @@ const USAGE = `Usage:
   ai-gateway --version | --help
 `;
 
-async function validate(file: string): Promise<number> {
+/** Every problem in a config: schema errors, then plugin errors where the plugin sections are sound. */
+async function configIssues(file: string): Promise<ConfigIssue[]> {
+  let loaded: LoadedConfig;
+  const issues: ConfigIssue[] = [];
   try {
-    const loaded = loadConfigFile(file);
+    loaded = loadConfigFile(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    issues.push(...err.issues);
+    const pluginSections = /^(providers|filters|routes)\b/;
+    if (!err.partial || err.issues.some((i) => pluginSections.test(i.path) || i.path === '')) return issues;
+    loaded = err.partial as LoadedConfig;
+  }
+  try {
     await resolvePlugins(loaded, builtinCatalog);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    issues.push(...err.issues);
+  }
+  return issues;
+}
+
+async function validate(file: string): Promise<number> {
+  const issues = await configIssues(file);
+  if (issues.length === 0) {
     process.stdout.write('ok\n');
     return 0;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const issue of err.issues) process.stderr.write(formatIssue(issue) + '\n');
-      return 1;
-    }
-    throw err;
   }
+  for (const issue of issues) process.stderr.write(formatIssue(issue) + '\n');
+  return 1;
 }
 
 async function serve(configPath: string | undefined): Promise<void> {

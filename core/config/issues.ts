@@ -16,10 +16,13 @@ export interface ConfigIssue {
 
 export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
-  constructor(issues: ConfigIssue[]) {
+  /** The config as far as it parsed, when only the schema failed: lets `validate` check plugins too. */
+  readonly partial: unknown;
+  constructor(issues: ConfigIssue[], partial?: unknown) {
     super(issues.map(formatIssue).join('\n'));
     this.name = 'ConfigError';
     this.issues = issues;
+    this.partial = partial;
   }
 }
 

@@ -64,8 +64,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'config must be a YAML mapping' }]);
   }
   const validate = compileSchema(configSchema);
-  if (!validate(raw)) throw new ConfigError(source.fromAjv([], validate.errors ?? []));
-  return {
+  const loaded: LoadedConfig = {
     config: raw as GatewayConfig,
     hash: createHash('sha256').update(text).digest('hex'),
     file,
@@ -73,4 +72,6 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     source,
     loadedAt: new Date(),
   };
+  if (!validate(raw)) throw new ConfigError(source.fromAjv([], validate.errors ?? []), loaded);
+  return loaded;
 }

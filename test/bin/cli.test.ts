@@ -33,6 +33,15 @@ t.test('validate reports plugin config errors', async (t) => {
   t.match(r.stderr, /filters\[0\]\.name: unknown filter "no-such-filter"/);
 });
 
+t.test('validate reports schema and plugin errors together', async (t) => {
+  const file = path.join(dir, 'both.yaml');
+  writeFileSync(file, 'server:\n  prot: 1\nproviders:\n  echo:\n    colour: red\n');
+  const r = runCli(['validate', file]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, `${file}:2:3: server.prot: unknown key "prot"`);
+  t.match(r.stderr, `${file}:5:5: providers.echo.colour: unknown key "colour"`);
+});
+
 t.test('an unknown verb is an error with usage', async (t) => {
   const r = runCli(['frobnicate']);
   t.equal(r.status, 2);
