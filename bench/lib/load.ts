@@ -1,0 +1,134 @@
+/**
+ * Load shapes: max throughput (autocannon, closed loop), latency at concurrency 1 and at
+ * a fixed offered rate (our own client, microsecond timing: autocannon's histogram is
+ * whole milliseconds), and streams with per-frame timing.
+ */
+import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
+import { percentile } from './proc.js';
+
+export interface Target {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface Throughput {
+  rps: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+}
+
+export async function maxThroughput(t: Target, seconds: number, connections = 16): Promise<Throughput> {
+  const result = await autocannon({
+    url: t.url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...t.headers },
+    body: t.body,
+    connections,
+    duration: seconds,
+    pipelining: 1,
+  });
+  return { rps: result.requests.average, requests: result.requests.total, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+// Latency runs use as many connections as the throughput runs; streams need many more.
+const agent = new Agent({ connections: 16, keepAliveTimeout: 60_000, pipelining: 1 });
+const streamAgent = new Agent({ connections: 2048, keepAliveTimeout: 60_000, pipelining: 1 });
+
+async function once(t: Target): Promise<number> {
+  const start = performance.now();
+  const res = await request(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers }, body: t.body, dispatcher: agent });
+  await res.body.dump();
+  if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+  return performance.now() - start;
+}
+
+export interface Latency {
+  p50: number;
+  p99: number;
+  samples: number;
+  errors: number;
+}
+
+/** Sequential requests (concurrency 1). */
+export async function latencySerial(t: Target, count: number): Promise<Latency> {
+  const samples: number[] = [];
+  let errors = 0;
+  for (let i = 0; i < count; i++) {
+    try {
+      samples.push(await once(t));
+    } catch {
+      errors++;
+    }
+  }
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length, errors };
+}
+
+/** Open loop at `rate` req/s for `seconds`: latency measured from the scheduled start (no coordinated omission). */
+export async function latencyAtRate(t: Target, rate: number, seconds: number): Promise<Latency> {
+  const samples: number[] = [];
+  let errors = 0;
+  const total = Math.round(rate * seconds);
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      once(t).then(
+        () => void samples.push(performance.now() - due),
+        () => void errors++,
+      ),
+    );
+  }
+  await Promise.all(pending);
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length, errors };
+}
+
+export interface StreamStats {
+  ttfb: number[];
+  gaps: number[];
+  frames: number[];
+  chunks: number[];
+  errors: number;
+}
+
+/** Open `count` streams at once; record time to first byte, gaps between frames, frames and chunks seen. */
+export async function streams(t: Target, count: number, streamHeaders: Record<string, string>): Promise<StreamStats> {
+  const stats: StreamStats = { ttfb: [], gaps: [], frames: [], chunks: [], errors: 0 };
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      try {
+        const start = performance.now();
+        const res = await request(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers, ...streamHeaders }, body: t.body, dispatcher: streamAgent });
+        let last = 0;
+        let frames = 0;
+        let chunks = 0;
+        for await (const chunk of res.body) {
+          const now = performance.now();
+          if (chunks === 0) stats.ttfb.push(now - start);
+          else stats.gaps.push(now - last);
+          last = now;
+          chunks++;
+          frames += countFrames(chunk as Buffer);
+        }
+        stats.frames.push(frames);
+        stats.chunks.push(chunks);
+        if (res.statusCode !== 200) stats.errors++;
+      } catch {
+        stats.errors++;
+      }
+    }),
+  );
+  return stats;
+}
+
+function countFrames(chunk: Buffer): number {
+  let n = 0;
+  let i = -1;
+  while ((i = chunk.indexOf('\n\n', i + 1)) >= 0) n++;
+  return n;
+}

@@ -1,0 +1,105 @@
+/**
+ * A fast mock of the Anthropic Messages and OpenAI chat APIs for benchmarks. Responses
+ * are precomputed per (kind, frames) so the mock is never the bottleneck. Stream shape is
+ * chosen per request by headers: `x-mock-frames` (default 64), `x-mock-interval-ms`
+ * (default 0), `x-mock-ttft-ms` (default 0).
+ */
+import http from 'node:http';
+
+const JSON_MESSAGE = Buffer.from(
+  JSON.stringify({
+    id: 'msg_bench',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-bench',
+    content: [{ type: 'text', text: 'Hello from the benchmark mock.' }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 250, output_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  }),
+);
+const JSON_CHAT = Buffer.from(
+  JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    created: 1760000000,
+    model: 'gpt-bench',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the benchmark mock.' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 250, completion_tokens: 12, total_tokens: 262 },
+  }),
+);
+
+function anthropicFrames(n: number): Buffer[] {
+  const ev = (event: string, data: unknown): Buffer => Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const frames = [
+    ev('message_start', { type: 'message_start', message: { id: 'msg_bench', type: 'message', role: 'assistant', model: 'claude-bench', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 250, output_tokens: 1 } } }),
+    ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+  ];
+  for (let i = 0; i < Math.max(0, n - 5); i++) frames.push(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `tok${i} ` } }));
+  frames.push(
+    ev('content_block_stop', { type: 'content_block_stop', index: 0 }),
+    ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: Math.max(1, n - 5) } }),
+    ev('message_stop', { type: 'message_stop' }),
+  );
+  return frames;
+}
+
+function openaiFrames(n: number): Buffer[] {
+  const chunk = (delta: unknown, finish: string | null): Buffer =>
+    Buffer.from(`data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1760000000, model: 'gpt-bench', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+  const frames = [chunk({ role: 'assistant', content: '' }, null)];
+  for (let i = 0; i < Math.max(0, n - 3); i++) frames.push(chunk({ content: `tok${i} ` }, null));
+  frames.push(chunk({}, 'stop'), Buffer.from('data: [DONE]\n\n'));
+  return frames;
+}
+
+const cache = new Map<string, Buffer[]>();
+function frames(kind: 'anthropic' | 'openai', n: number): Buffer[] {
+  const key = `${kind}:${n}`;
+  let f = cache.get(key);
+  if (!f) cache.set(key, (f = kind === 'anthropic' ? anthropicFrames(n) : openaiFrames(n)));
+  return f;
+}
+
+const STREAM_MARK = Buffer.from('"stream":true');
+
+export function createMockUpstream(): http.Server {
+  return http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      const kind = req.url!.includes('chat/completions') ? 'openai' : 'anthropic';
+      if (body.indexOf(STREAM_MARK) < 0) {
+        const payload = kind === 'openai' ? JSON_CHAT : JSON_MESSAGE;
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
+        res.end(payload);
+        return;
+      }
+      const n = Number(req.headers['x-mock-frames'] ?? 64);
+      const interval = Number(req.headers['x-mock-interval-ms'] ?? 0);
+      const ttft = Number(req.headers['x-mock-ttft-ms'] ?? 0);
+      const list = frames(kind, n);
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      if (interval === 0 && ttft === 0) {
+        for (const f of list) res.write(f);
+        res.end();
+        return;
+      }
+      let i = 0;
+      const next = (): void => {
+        if (res.destroyed) return;
+        res.write(list[i++]);
+        if (i === list.length) res.end();
+        else setTimeout(next, interval);
+      };
+      setTimeout(next, ttft);
+    });
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const port = Number(process.argv[2] ?? 0);
+  const server = createMockUpstream();
+  server.listen(port, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
+}

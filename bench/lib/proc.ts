@@ -1,0 +1,93 @@
+/** Processes under test: started pinned to a core, read for CPU time and memory from /proc. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+export interface Started {
+  child: ChildProcess;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Spawn `node args` pinned to `core` (taskset), with stderr kept for errors. */
+export function spawnPinned(core: number | undefined, args: string[], env: NodeJS.ProcessEnv = {}): Started {
+  const cmd = core === undefined ? process.execPath : 'taskset';
+  const argv = core === undefined ? args : ['-c', String(core), process.execPath, ...args];
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.resume();
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+  });
+  return {
+    child,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([done, sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Resolve the port a child printed as `listening PORT`. */
+export function listeningPort(s: Started): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    s.child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    s.child.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+  });
+}
+
+/** Poll until `url` answers 200; returns ms waited. */
+export async function waitFor200(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}, timeoutMs = 20_000): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    try {
+      const res = await request(url, { method: (init.method ?? 'GET') as 'GET', body: init.body, headers: init.headers });
+      await res.body.dump();
+      if (res.statusCode === 200) return performance.now() - start;
+    } catch {
+      // not up yet
+    }
+    await sleep(2);
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
+/** User + system CPU seconds the process has used. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[11] = utime, fields[12] = stime (after pid and comm)
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Resident set size in bytes. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}

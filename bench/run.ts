@@ -1,0 +1,250 @@
+/**
+ * The gateway benchmark: three arms in the same run — direct to a mock upstream, a bare
+ * Node proxy (the floor), and the gateway with its default chain on — in alternating
+ * order, several trials, medians reported, every ratio gateway / bare.
+ *
+ *   npm run bench                 # full run (~6 min)
+ *   npm run bench -- --quick      # short trials, for a smoke check
+ *
+ * The server under test is pinned to core 0; this process (the load generator) and the
+ * mock to core 1. Results: a table on stdout and bench/results/latest.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { latencyAtRate, latencySerial, maxThroughput, streams, type Target } from './lib/load.js';
+import { cpuSeconds, listeningPort, median, percentile, rssBytes, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, trials: { type: 'string' }, arms: { type: 'string' } } });
+const QUICK = args.quick;
+const TRIALS = Number(args.trials ?? (QUICK ? 1 : 3));
+const SECONDS = QUICK ? 3 : 8;
+const CORES = (await import('node:os')).cpus().length;
+const PIN = CORES >= 2;
+
+if (PIN) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+// `node --import tsx` keeps one process (the tsx CLI would fork a child we could not measure).
+const tsx = '--import=tsx';
+const WORKSPACE = 'ws-bench';
+
+function body(bytes: number, stream = false): string {
+  const base = { model: 'claude-bench', max_tokens: 256, stream, messages: [{ role: 'user', content: '' }] };
+  const pad = bytes - JSON.stringify(base).length;
+  base.messages[0].content = 'x'.repeat(Math.max(0, pad));
+  return JSON.stringify(base);
+}
+
+interface Arm {
+  name: 'direct' | 'bare' | 'gateway';
+  pid: number | undefined;
+  target(bytes: number, stream?: boolean): Target;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
+  const started: Started[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of started) await s.stop();
+  };
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+  const mock = spawnPinned(PIN ? 1 : undefined, [tsx, path.join(here, 'lib/mock-upstream.ts'), '0']);
+  started.push(mock);
+  const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
+
+  const bare = spawnPinned(PIN ? 0 : undefined, [tsx, path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+  started.push(bare);
+  const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}`;
+
+  const wanted = (name: string): boolean => !args.arms || args.arms.split(',').includes(name);
+  const configPath = path.join(dir, 'config.yaml');
+  const config = readFileSync(path.join(here, 'gateway.yaml'), 'utf8');
+  writeFileSync(configPath, config);
+  const gwPort = 18000 + Math.floor(Math.random() * 2000);
+  const gwUrl = `http://127.0.0.1:${gwPort}`;
+  const gwHeaders = { 'x-workspace-id': WORKSPACE, 'anthropic-version': '2023-06-01' };
+  let gateway: Started | undefined;
+  let startupMs = NaN;
+  let startupTotal = NaN;
+  if (wanted('gateway')) {
+    const startAt = performance.now();
+    gateway = spawnPinned(PIN ? 0 : undefined, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', configPath], {
+      AI_GATEWAY_PORT: String(gwPort),
+      MOCK_UPSTREAM: mockUrl,
+      AUDIT_FILE: path.join(dir, 'audit.jsonl'),
+      ANTHROPIC_API_KEY: 'sk-bench',
+    });
+    started.push(gateway);
+    startupMs = await waitFor200(`${gwUrl}/v1/claude/v1/messages`, { method: 'POST', body: body(1024), headers: { 'content-type': 'application/json', ...gwHeaders } });
+    startupTotal = performance.now() - startAt;
+  }
+  await waitFor200(`${bareUrl}/v1/messages`, { method: 'POST', body: body(1024) });
+
+  const allArms: Arm[] = [
+    { name: 'direct', pid: undefined, target: (b, s) => ({ url: `${mockUrl}/v1/messages`, headers: {}, body: body(b, s) }) },
+    { name: 'bare', pid: bare.pid, target: (b, s) => ({ url: `${bareUrl}/v1/messages`, headers: {}, body: body(b, s) }) },
+    { name: 'gateway', pid: gateway?.pid, target: (b, s) => ({ url: `${gwUrl}/v1/claude/v1/messages`, headers: gwHeaders, body: body(b, s) }) },
+  ];
+  const arms = allArms.filter((a) => wanted(a.name));
+
+  const results: Record<string, Record<string, number[]>> = {};
+  const record = (arm: string, figure: string, value: number): void => {
+    ((results[arm] ??= {})[figure] ??= []).push(value);
+  };
+
+  // Warm up JITs and pools.
+  for (const arm of arms) await maxThroughput(arm.target(1024), 1);
+
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const order = trial % 2 === 0 ? arms : [...arms].reverse();
+    for (const size of [1024, 100 * 1024]) {
+      for (const arm of order) {
+        const cpu0 = arm.pid ? cpuSeconds(arm.pid) : 0;
+        const r = await maxThroughput(arm.target(size), SECONDS);
+        const cpu = arm.pid ? cpuSeconds(arm.pid) - cpu0 : NaN;
+        const key = size === 1024 ? '1k' : '100k';
+        record(arm.name, `rps_${key}`, r.rps);
+        record(arm.name, `errors_${key}`, r.errors + r.non2xx);
+        if (arm.pid) record(arm.name, `cpu_us_per_req_${key}`, (cpu / r.requests) * 1e6);
+        process.stderr.write(`trial ${trial + 1} ${arm.name} ${key}: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
+      }
+    }
+    for (const arm of order) {
+      const l = await latencySerial(arm.target(1024), QUICK ? 500 : 2000);
+      record(arm.name, 'lat_c1_p50', l.p50);
+      record(arm.name, 'lat_c1_p99', l.p99);
+    }
+    const bareRps = median(results.bare?.rps_1k ?? [1000]);
+    for (const arm of order) {
+      const l = await latencyAtRate(arm.target(1024), Math.max(50, Math.round(bareRps * 0.5)), QUICK ? 2 : 5);
+      record(arm.name, 'lat_half_p50', l.p50);
+      record(arm.name, 'lat_half_p99', l.p99);
+      record(arm.name, 'lat_half_errors', l.errors);
+    }
+    for (const arm of order) {
+      const s = await streams(arm.target(1024, true), 20, { 'x-mock-frames': '64', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': '20' });
+      record(arm.name, 'stream_ttfb_p99', percentile(s.ttfb, 99));
+      record(arm.name, 'stream_gap_p99', percentile(s.gaps, 99));
+      record(arm.name, 'stream_frames_lost', s.frames.filter((f) => f !== 64).length + s.errors);
+      record(arm.name, 'stream_frames_merged', s.chunks.filter((c) => c < 64).length);
+    }
+  }
+
+  // Concurrent streams held, and memory per stream.
+  for (const count of QUICK ? [100] : [100, 1000]) {
+    for (const arm of arms.filter((a) => a.pid)) {
+      const idle = rssBytes(arm.pid!);
+      let peak = idle;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(arm.pid!))), 20);
+      const s = await streams(arm.target(1024, true), count, { 'x-mock-frames': '64', 'x-mock-interval-ms': '20' });
+      clearInterval(sampler);
+      const held = s.frames.filter((f) => f === 64).length;
+      record(arm.name, `streams_held_${count}`, held);
+      record(arm.name, `rss_per_stream_kb_${count}`, (peak - idle) / count / 1024);
+      record(arm.name, 'rss_idle_mb', idle / 1048576);
+      await sleep(200);
+    }
+  }
+
+  // Reload under traffic: write a changed config, time until /health shows its hash.
+  const gwArm = arms.find((a) => a.name === 'gateway');
+  const reload = gwArm ? await measureReload(gwUrl, configPath, config, gwArm) : { ms: NaN, failed: 0, sent: 0 };
+  const heapAfter = gwArm ? await gatewayHeap(gwUrl) : NaN;
+
+  await stopAll();
+  report({ results, startupMs, startupTotal, reload, heapAfter });
+}
+
+async function measureReload(url: string, file: string, config: string, arm: Arm): Promise<{ ms: number; failed: number; sent: number }> {
+  let failed = 0;
+  let sent = 0;
+  let running = true;
+  const traffic = (async () => {
+    while (running) {
+      sent++;
+      const t = arm.target(1024);
+      try {
+        const res = await request(t.url, { method: 'POST', body: t.body, headers: { 'content-type': 'application/json', ...t.headers } });
+        await res.body.dump();
+        if (res.statusCode !== 200) failed++;
+      } catch {
+        failed++;
+      }
+    }
+  })();
+  await sleep(300);
+  const hashOf = async (): Promise<string> => ((await (await request(`${url}/health`)).body.json()) as { config: { hash: string } }).config.hash;
+  const before = await hashOf();
+  const start = performance.now();
+  writeFileSync(file, config + `\n# reload ${Date.now()}\n`);
+  let ms = NaN;
+  while (performance.now() - start < 5000) {
+    if ((await hashOf()) !== before) {
+      ms = performance.now() - start;
+      break;
+    }
+    await sleep(2);
+  }
+  await sleep(300);
+  running = false;
+  await traffic;
+  return { ms, failed, sent };
+}
+
+async function gatewayHeap(url: string): Promise<number> {
+  const text = await (await request(`${url}/metrics`)).body.text();
+  const m = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  return m ? Number(m[1]) / 1048576 : NaN;
+}
+
+function report(data: { results: Record<string, Record<string, number[]>>; startupMs: number; startupTotal: number; reload: { ms: number; failed: number; sent: number }; heapAfter: number }): void {
+  const { results } = data;
+  const med = (arm: string, fig: string): number => median(results[arm]?.[fig] ?? []);
+  const rows: Array<[string, string, string, string, string, string]> = [];
+  const fmt = (v: number, digits = 0): string => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+  const add = (label: string, fig: string, digits: number, unit: string, target: string, ratio = true): void => {
+    const g = med('gateway', fig);
+    const b = med('bare', fig);
+    rows.push([label, `${fmt(med('direct', fig), digits)}`, `${fmt(b, digits)}`, `${fmt(g, digits)} ${unit}`, ratio ? fmt(g / b, 2) : '', target]);
+  };
+  add('max req/s, 1 KB', 'rps_1k', 0, 'req/s', '≥ 0.75 × bare');
+  add('max req/s, 100 KB', 'rps_100k', 0, 'req/s', '≥ 0.6 × bare');
+  add('CPU per request, 1 KB', 'cpu_us_per_req_1k', 0, 'µs', '≤ 1.3 × bare');
+  add('latency c=1 p50', 'lat_c1_p50', 3, 'ms', '');
+  add('latency c=1 p99', 'lat_c1_p99', 3, 'ms', '');
+  add('latency at 50% load p50', 'lat_half_p50', 3, 'ms', '≤ bare + 0.2 ms');
+  add('latency at 50% load p99', 'lat_half_p99', 3, 'ms', '≤ 1.3 × bare');
+  add('stream TTFB p99 (20 ms TTFT)', 'stream_ttfb_p99', 3, 'ms', '≤ bare + 0.5 ms');
+  add('stream frame gap p99 (5 ms)', 'stream_gap_p99', 3, 'ms', 'added ≤ 50 µs');
+  add('streams with lost frames', 'stream_frames_lost', 0, '', '0', false);
+  add('streams with merged frames', 'stream_frames_merged', 0, '', '0', false);
+  add('streams held of 100', 'streams_held_100', 0, '', '100', false);
+  if (results.gateway?.streams_held_1000) add('streams held of 1000', 'streams_held_1000', 0, '', '1000', false);
+  add('RSS per stream (100)', 'rss_per_stream_kb_100', 1, 'KiB', '≤ 1.25 × bare');
+  if (results.gateway?.rss_per_stream_kb_1000) add('RSS per stream (1000)', 'rss_per_stream_kb_1000', 1, 'KiB', '≤ 1.25 × bare');
+  add('idle RSS', 'rss_idle_mb', 1, 'MiB', '', false);
+  const header = ['figure', 'direct', 'bare', 'gateway', 'g/b', 'target'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  const out = [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)];
+  out.push('', `startup to first 200: ${fmt(data.startupMs, 0)} ms of polling (${fmt(data.startupTotal, 0)} ms from spawn, target < 300 ms)`);
+  out.push(`config reload applied: ${fmt(data.reload.ms, 1)} ms after the write, ${data.reload.failed} of ${data.reload.sent} requests failed during it (target < 250 ms, 0 failed)`);
+  out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB`);
+  out.push(`pinning: ${PIN ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${TRIALS}, medians; ${SECONDS} s per throughput run; node ${process.version}`);
+  process.stdout.write(out.join('\n') + '\n');
+  mkdirSync(path.join(here, 'results'), { recursive: true });
+  writeFileSync(path.join(here, 'results/latest.json'), JSON.stringify({ date: new Date().toISOString(), trials: TRIALS, pinned: PIN, ...data }, null, 2));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});
