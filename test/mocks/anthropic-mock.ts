@@ -44,7 +44,7 @@ export class AnthropicMock {
   readonly requests: RecordedRequest[] = [];
   eventDelayMs: number;
   usage: MockUsage;
-  /** When set, a stream sends `message_start` and then holds the connection open. */
+  /** When set, a JSON answer never comes, and a stream sends `message_start` then holds the connection open. */
   hold = false;
   /** Text the assistant answers with, one `text_delta` per word. */
   text = 'Hello from the mock. It streams word by word.';
@@ -121,6 +121,7 @@ export class AnthropicMock {
       ? [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_mock01', name: tool, input: toolInput }]
       : [{ type: 'text', text: this.text }];
     const u = this.usage;
+    if (!body.stream && this.hold) return;
     if (!body.stream) {
       return json(res, 200, { id: 'msg_mock01', type: 'message', role: 'assistant', model, content, stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null, usage: u });
     }
