@@ -38,9 +38,11 @@ class AnthropicProvider implements Provider {
     const { origin, basePath } = parseBaseUrl(config.base_url);
     this.origin = origin;
     this.basePath = basePath;
-    this.configured = config.api_key.trim() !== '';
+    // Keys from secret files often end in a newline, which no HTTP header may carry.
+    const apiKey = config.api_key.trim();
+    this.configured = apiKey !== '';
     this.modelList = config.models.map((id) => ({ id }));
-    this.headerPolicy = { apiKey: config.api_key, defaultVersion: config.anthropic_version, drop: droppedHeaders(config.forward_headers) };
+    this.headerPolicy = { apiKey, defaultVersion: config.anthropic_version, drop: droppedHeaders(config.forward_headers) };
     this.pool = env.upstream(origin, {
       connectTimeoutMs: config.connect_timeout_ms,
       headersTimeoutMs: config.headers_timeout_ms,

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { outcomeFor } from '../../helpers/outcome-recorder.js';
-import { messagesBody, startAnthropic } from './setup.js';
+import { messagesBody, startAnthropic } from '../../helpers/anthropic.js';
 
 interface AnthropicErrorBody {
   type: string;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CLIENT_KEY, GATEWAY_KEY, messagesBody, raw, startAnthropic } from './setup.js';
+import { CLIENT_KEY, GATEWAY_KEY, messagesBody, raw, startAnthropic } from '../../helpers/anthropic.js';
 
 // A 1×1 PNG: vision requests carry base64 images the gateway must not touch.
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -109,4 +109,11 @@ t.test('invalid JSON on messages is a 400 in Anthropic shape and is not forwarde
   await raw(gw.url, 'POST', '/v1/claude/api/event_logging/batch', { 'content-type': 'application/json' }, 'not json');
   t.equal(mock.requests.length, 1, 'only the auxiliary call reached the mock');
   t.equal(mock.last?.body.toString(), 'not json');
+});
+
+t.test('a key with a trailing newline (from a secret file) is sent trimmed', async (t) => {
+  const { mock, gw } = await startAnthropic(t, { apiKey: `${GATEWAY_KEY}\\n` });
+  const res = await raw(gw.url, 'POST', '/v1/claude/v1/messages', { 'content-type': 'application/json' }, messagesBody());
+  t.equal(res.status, 200);
+  t.equal(mock.last?.headers['x-api-key'], GATEWAY_KEY);
 });

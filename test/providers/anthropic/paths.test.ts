@@ -1,7 +1,7 @@
 import t from 'tap';
 import { GatewayError } from '../../../core/index.js';
 import { upstreamPath } from '../../../providers/anthropic/paths.js';
-import { CLIENT_KEY, messagesBody, raw, startAnthropic } from './setup.js';
+import { CLIENT_KEY, messagesBody, raw, startAnthropic } from '../../helpers/anthropic.js';
 
 t.test('maps client paths onto the API, under the base path', async (t) => {
   const cases: Array<[subpath: string, query: string, base: string, expected: string]> = [

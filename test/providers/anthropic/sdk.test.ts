@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import t from 'tap';
 import { outcomeFor } from '../../helpers/outcome-recorder.js';
 import { DEFAULT_USAGE } from '../../mocks/anthropic-mock.js';
-import { CLIENT_KEY, GATEWAY_KEY, startAnthropic } from './setup.js';
+import { CLIENT_KEY, GATEWAY_KEY, startAnthropic } from '../../helpers/anthropic.js';
 
 const EXPECTED = {
   inputTokens: DEFAULT_USAGE.input_tokens,

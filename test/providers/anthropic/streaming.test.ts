@@ -2,7 +2,7 @@ import http from 'node:http';
 import t from 'tap';
 import { SseDecoder } from '../../../core/index.js';
 import { outcomeFor } from '../../helpers/outcome-recorder.js';
-import { messagesBody, startAnthropic } from './setup.js';
+import { messagesBody, startAnthropic } from '../../helpers/anthropic.js';
 
 interface StreamRead {
   res: http.IncomingMessage;

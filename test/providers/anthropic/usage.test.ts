@@ -1,7 +1,7 @@
 import t from 'tap';
 import { outcomeFor } from '../../helpers/outcome-recorder.js';
 import { DEFAULT_USAGE } from '../../mocks/anthropic-mock.js';
-import { messagesBody, startAnthropic } from './setup.js';
+import { messagesBody, startAnthropic } from '../../helpers/anthropic.js';
 
 const EXPECTED = {
   inputTokens: DEFAULT_USAGE.input_tokens,

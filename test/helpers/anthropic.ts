@@ -4,9 +4,9 @@
  * exactly as written (fetch would normalise `%2e%2e` away before the gateway saw it).
  */
 import http from 'node:http';
-import { startGateway, type TestGateway } from '../../helpers/gateway.js';
-import { OUTCOME_RECORDER_PATH } from '../../helpers/outcome-recorder.js';
-import { AnthropicMock, type MockOptions } from '../../mocks/anthropic-mock.js';
+import { startGateway, type TestGateway } from './gateway.js';
+import { OUTCOME_RECORDER_PATH } from './outcome-recorder.js';
+import { AnthropicMock, type MockOptions } from '../mocks/anthropic-mock.js';
 
 export const GATEWAY_KEY = 'sk-ant-gateway-0000000000000000';
 export const CLIENT_KEY = 'sk-ant-client-1111111111111111';
