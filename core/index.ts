@@ -15,3 +15,4 @@ export { Gateway, type GatewayOptions, type ReloadResult } from './gateway.js';
 export type { PluginCatalog } from './plugins.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './config/issues.js';
 export type { GatewayConfig } from './config/types.js';
+export { forwardUpstream, upstreamRequestHeaders, upstreamError, isCredentialHeader, CLIENT_CREDENTIAL_HEADERS, type UpstreamRequest } from './upstream.js';

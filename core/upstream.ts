@@ -1,0 +1,147 @@
+/**
+ * Forwarding one request to an upstream origin through a pool from `env.upstream()`:
+ * header hygiene both ways, identity encoding, failures mapped to catalogued gateway
+ * errors, and the response body handed back as the live undici stream, never buffered.
+ * Provider-neutral: a provider rewrites path and credentials, this does the HTTP.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { GatewayError } from './errors.js';
+import { withoutHopByHop } from './http-headers.js';
+import type { ProviderResponse } from './types.js';
+
+/** Client credential headers, for any provider: never forwarded, whatever the route. */
+export const CLIENT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'x-goog-api-key',
+  'cookie',
+]);
+const CREDENTIAL_PREFIXES = ['x-amz-'] as const;
+
+/** Headers the upstream connection owns: undici sets host and length, and it refuses `expect`. */
+const CONNECTION_OWNED: ReadonlySet<string> = new Set(['host', 'content-length', 'expect', 'accept-encoding']);
+
+/** Whether a (lower-case) request header name carries a client credential. */
+export function isCredentialHeader(name: string): boolean {
+  return CLIENT_CREDENTIAL_HEADERS.has(name) || CREDENTIAL_PREFIXES.some((p) => name.startsWith(p));
+}
+
+/**
+ * The client's request headers as a starting point for the upstream request: without
+ * hop-by-hop, pseudo, connection-owned and credential headers, and without `drop`.
+ * The provider then adds its own credentials.
+ * @example
+ * const headers = upstreamRequestHeaders(ctx.headers, new Set(['x-workspace-id']));
+ * headers['x-api-key'] = config.api_key;
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop?: ReadonlySet<string>): Record<string, string | string[]> {
+  const out = withoutHopByHop(incoming);
+  for (const name of Object.keys(out)) {
+    if (CONNECTION_OWNED.has(name) || isCredentialHeader(name) || drop?.has(name)) delete out[name];
+  }
+  return out;
+}
+
+/** One request to forward. */
+export interface UpstreamRequest {
+  method: string;
+  /** Origin-relative path with its query string, already checked by the provider. */
+  path: string;
+  /** Final request headers (see {@link upstreamRequestHeaders}); hop-by-hop ones are removed again here. */
+  headers: Record<string, string | string[]>;
+  /** Raw body bytes, forwarded as they are. */
+  body: Uint8Array | null;
+  /** The request's abort signal: the upstream request is cancelled when it fires. */
+  signal: AbortSignal;
+}
+
+const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+/**
+ * Send `req` through `dispatcher` and answer with the upstream's status, headers and
+ * live body stream. Throws a {@link GatewayError}: `GW_ERR_UPSTREAM_UNREACHABLE` (502),
+ * `GW_ERR_UPSTREAM_TIMEOUT` (504), `GW_ERR_UPSTREAM_PROTOCOL` (502) or, when `signal`
+ * fired, `GW_ERR_CLIENT_ABORT`. Errors while the body streams are mapped the same way.
+ * @example
+ * const res = await forwardUpstream(env.upstream('https://api.example.com'), {
+ *   method: ctx.method, path: '/v1/messages', headers, body: ctx.body, signal: ctx.signal,
+ * });
+ */
+export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamRequest): Promise<ProviderResponse> {
+  const headers = withoutHopByHop(req.headers);
+  for (const name of CONNECTION_OWNED) delete headers[name];
+  // Usage is read from the bytes, so they must not arrive compressed.
+  headers['accept-encoding'] = 'identity';
+  const body = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? req.body : null;
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await dispatcher.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers, body, signal: req.signal });
+  } catch (err) {
+    throw upstreamError(err, req.signal, 'request');
+  }
+  return {
+    status: res.statusCode,
+    headers: withoutHopByHop(res.headers),
+    body: guarded(res.body, req.signal),
+  };
+}
+
+/** The body stream with its failures as gateway errors; ending the loop early destroys it. */
+async function* guarded(body: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of body) yield chunk;
+  } catch (err) {
+    throw upstreamError(err, signal, 'body');
+  }
+}
+
+const TIMEOUTS: Record<string, string> = {
+  UND_ERR_CONNECT_TIMEOUT: 'connecting',
+  UND_ERR_HEADERS_TIMEOUT: 'waiting for the response headers',
+  UND_ERR_BODY_TIMEOUT: 'waiting for more of the response body',
+  ETIMEDOUT: 'connecting',
+};
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
+
+/** The first error code on the error, its cause chain or (happy eyeballs) its aggregated errors. */
+function codeOf(err: unknown): string | undefined {
+  let e = err as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string') return e.code;
+    if (Array.isArray(e.errors) && e.errors.length > 0) return codeOf(e.errors[0]);
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/** Map an undici or socket failure to a catalogued error; no upstream text reaches the client. */
+export function upstreamError(err: unknown, signal: AbortSignal | undefined, phase: 'request' | 'body'): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const code = codeOf(err);
+  if (signal?.aborted || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || (err as Error | undefined)?.name === 'AbortError') {
+    return new GatewayError('GW_ERR_CLIENT_ABORT', undefined, { cause: err });
+  }
+  if (code && TIMEOUTS[code]) return new GatewayError('GW_ERR_UPSTREAM_TIMEOUT', `Upstream timed out ${TIMEOUTS[code]}`, { cause: err });
+  if (code === 'UND_ERR_INVALID_ARG') return new GatewayError('GW_ERR_INTERNAL', undefined, { cause: err });
+  if ((code && UNREACHABLE.has(code)) || (code && /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code))) {
+    const message = phase === 'request' ? `Upstream could not be reached (${code})` : `Upstream connection failed mid-response (${code})`;
+    return new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE', message, { cause: err });
+  }
+  if (phase === 'request' && !code) return new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE', undefined, { cause: err });
+  return new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream sent an invalid response${code ? ` (${code})` : ''}`, { cause: err });
+}

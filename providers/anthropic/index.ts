@@ -1,0 +1,92 @@
+/**
+ * `anthropic`: the Anthropic API passed through under `/v1/claude`, so Claude Code, the
+ * Anthropic SDKs and Continue work unmodified with `ANTHROPIC_BASE_URL` pointing at the
+ * gateway. The client's credentials are replaced by the gateway's; bodies go upstream
+ * byte for byte; responses stream back as they arrive, with usage read beside them.
+ */
+import type { Dispatcher } from 'undici';
+import {
+  forwardUpstream,
+  type ModelInfo,
+  type PluginEnv,
+  type Provider,
+  type ProviderHealth,
+  type ProviderPlugin,
+  type ProviderResponse,
+  type RequestContext,
+} from '../../core/index.js';
+import { configSchema, droppedHeaders, parseBaseUrl, type AnthropicConfig } from './config.js';
+import { anthropicDialect } from './dialect.js';
+import { anthropicRequestHeaders, type HeaderPolicy } from './headers.js';
+import { inspectRequest, UPSTREAM_PATH } from './inspect.js';
+import { upstreamPath } from './paths.js';
+import { anthropicMeter } from './usage.js';
+
+export type { AnthropicConfig } from './config.js';
+
+class AnthropicProvider implements Provider {
+  readonly dialect = anthropicDialect;
+  readonly features = ['messages', 'streaming', 'tools', 'vision', 'count_tokens'] as const;
+  readonly configured: boolean;
+  private readonly modelList: readonly ModelInfo[];
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly headerPolicy: HeaderPolicy;
+  private readonly pool: Dispatcher;
+
+  constructor(config: AnthropicConfig, env: PluginEnv) {
+    const { origin, basePath } = parseBaseUrl(config.base_url);
+    this.origin = origin;
+    this.basePath = basePath;
+    // Keys from secret files often end in a newline, which no HTTP header may carry.
+    const apiKey = config.api_key.trim();
+    this.configured = apiKey !== '';
+    this.modelList = config.models.map((id) => ({ id }));
+    this.headerPolicy = { apiKey, defaultVersion: config.anthropic_version, drop: droppedHeaders(config.forward_headers) };
+    this.pool = env.upstream(origin, {
+      connectTimeoutMs: config.connect_timeout_ms,
+      headersTimeoutMs: config.headers_timeout_ms,
+      bodyTimeoutMs: config.body_idle_timeout_ms,
+    });
+  }
+
+  models(): readonly ModelInfo[] {
+    return this.modelList;
+  }
+
+  /** Configuration only: a health probe must not spend the key or depend on the internet. */
+  async health(): Promise<ProviderHealth> {
+    return this.configured ? { status: 'ok' } : { status: 'unconfigured', detail: 'api_key is empty (set ANTHROPIC_API_KEY)' };
+  }
+
+  describe(): Record<string, unknown> {
+    return { base_url: this.origin + this.basePath };
+  }
+
+  inspect(ctx: RequestContext): void {
+    inspectRequest(ctx, this.basePath);
+  }
+
+  async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
+    const path = ctx.get(UPSTREAM_PATH) ?? upstreamPath(ctx.subpath, ctx.query, this.basePath);
+    const res = await forwardUpstream(this.pool, {
+      method: ctx.method,
+      path,
+      headers: anthropicRequestHeaders(ctx.headers, this.headerPolicy),
+      body: ctx.body,
+      signal: ctx.signal,
+    });
+    // Only generations carry usage; other bodies (file downloads, model lists) pass unread.
+    if (ctx.kind === 'generation') res.meter = anthropicMeter(res.headers['content-type']);
+    return res;
+  }
+}
+
+const anthropic: ProviderPlugin<AnthropicConfig> = {
+  name: 'anthropic',
+  apiVersion: 1,
+  defaultPrefix: '/v1/claude',
+  configSchema,
+  create: (config, env) => new AnthropicProvider(config, env),
+};
+export default anthropic;

@@ -1,0 +1,170 @@
+/**
+ * A local stand-in for the Anthropic API on 127.0.0.1:0, faithful where the gateway can
+ * tell: it checks `x-api-key` and `anthropic-version` like the real API, answers Messages
+ * as JSON or as the real SSE sequence (`message_start`, content blocks with `ping`,
+ * `text_delta` / `input_json_delta`, `message_delta` with cumulative usage incl. cache
+ * tokens, `message_stop`), and records every request it receives byte for byte.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RecordedRequest {
+  method: string;
+  /** The raw request target, query included, exactly as received. */
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** performance.now() when the head arrived. */
+  receivedAt: number;
+  /** performance.now() when the connection or response closed; set once it does. */
+  closedAt?: number;
+  /** Resolves when the response closed (finished or cut). */
+  closed: Promise<void>;
+}
+
+export interface MockUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+export interface MockOptions {
+  /** The key the mock accepts; anything else gets 401. */
+  apiKey: string;
+  /** Pause before each SSE event after the first (ms). */
+  eventDelayMs?: number;
+  usage?: MockUsage;
+}
+
+export const DEFAULT_USAGE: MockUsage = { input_tokens: 1234, output_tokens: 56, cache_creation_input_tokens: 300, cache_read_input_tokens: 2000 };
+
+export class AnthropicMock {
+  readonly requests: RecordedRequest[] = [];
+  eventDelayMs: number;
+  usage: MockUsage;
+  /** When set, a JSON answer never comes, and a stream sends `message_start` then holds the connection open. */
+  hold = false;
+  /** Text the assistant answers with, one `text_delta` per word. */
+  text = 'Hello from the mock. It streams word by word.';
+  private readonly server: http.Server;
+
+  private constructor(private readonly opts: MockOptions) {
+    this.eventDelayMs = opts.eventDelayMs ?? 0;
+    this.usage = opts.usage ?? DEFAULT_USAGE;
+    this.server = http.createServer({ noDelay: true }, (req, res) => void this.handle(req, res));
+  }
+
+  static async start(opts: MockOptions): Promise<AnthropicMock> {
+    const mock = new AnthropicMock(opts);
+    await new Promise<void>((resolve) => mock.server.listen(0, '127.0.0.1', resolve));
+    return mock;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get last(): RecordedRequest | undefined {
+    return this.requests.at(-1);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let markClosed!: () => void;
+    const record: RecordedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: Buffer.alloc(0),
+      receivedAt: performance.now(),
+      closed: new Promise<void>((r) => (markClosed = r)),
+    };
+    this.requests.push(record);
+    res.on('close', () => {
+      record.closedAt = performance.now();
+      markClosed();
+    });
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    record.body = Buffer.concat(chunks);
+
+    const path = record.url.split('?')[0];
+    if (req.headers['x-api-key'] !== this.opts.apiKey) return error(res, 401, 'authentication_error', 'invalid x-api-key');
+    if (!req.headers['anthropic-version']) return error(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+
+    if (req.method === 'POST' && path === '/v1/messages') return this.messages(record.body, res);
+    if (req.method === 'POST' && path === '/v1/messages/count_tokens') return json(res, 200, { input_tokens: this.usage.input_tokens });
+    if (req.method === 'GET' && path === '/v1/models') {
+      return json(res, 200, { data: [{ type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' }], has_more: false, first_id: null, last_id: null });
+    }
+    if (req.method === 'POST' && path === '/api/event_logging/batch') return json(res, 200, {});
+    return error(res, 404, 'not_found_error', `no route ${req.method} ${path}`);
+  }
+
+  private async messages(raw: Buffer, res: http.ServerResponse): Promise<void> {
+    let body: { model?: string; stream?: boolean; tools?: Array<{ name: string }>; messages?: unknown[] };
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return error(res, 400, 'invalid_request_error', 'invalid JSON');
+    }
+    const model = body.model ?? 'claude-sonnet-4-5-20250929';
+    const tool = body.tools?.[0]?.name;
+    const toolInput = { location: 'Paris, France', unit: 'celsius' };
+    const content = tool
+      ? [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_mock01', name: tool, input: toolInput }]
+      : [{ type: 'text', text: this.text }];
+    const u = this.usage;
+    if (!body.stream && this.hold) return;
+    if (!body.stream) {
+      return json(res, 200, { id: 'msg_mock01', type: 'message', role: 'assistant', model, content, stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null, usage: u });
+    }
+
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': 'req_mock01' });
+    const events: Array<[string, unknown]> = [
+      ['message_start', { type: 'message_start', message: { id: 'msg_mock01', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, output_tokens: 1 } } }],
+    ];
+    const words = (tool ? 'Let me check.' : this.text).split(/(?<= )/);
+    events.push(['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }], ['ping', { type: 'ping' }]);
+    for (const w of words) events.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: w } }]);
+    events.push(['content_block_stop', { type: 'content_block_stop', index: 0 }]);
+    if (tool) {
+      const json = JSON.stringify(toolInput);
+      events.push(['content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_mock01', name: tool, input: {} } }]);
+      for (let i = 0; i < json.length; i += 9) events.push(['content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: json.slice(i, i + 9) } }]);
+      events.push(['content_block_stop', { type: 'content_block_stop', index: 1 }]);
+    }
+    // Two cumulative message_delta events, as long generations can send: a meter that adds would overcount.
+    const half = Math.floor(u.output_tokens / 2);
+    events.push(
+      ['message_delta', { type: 'message_delta', delta: { stop_reason: null, stop_sequence: null }, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, output_tokens: half } }],
+      ['message_delta', { type: 'message_delta', delta: { stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, output_tokens: u.output_tokens } }],
+      ['message_stop', { type: 'message_stop' }],
+    );
+
+    for (let i = 0; i < events.length; i++) {
+      if (res.destroyed) return;
+      if (i > 0 && this.eventDelayMs > 0) await sleep(this.eventDelayMs);
+      if (i === 1 && this.hold) return; // keep the connection open until the other side closes it
+      const [name, data] = events[i];
+      res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    }
+    res.end();
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': 'req_mock01' });
+  res.end(text);
+}
+
+function error(res: http.ServerResponse, status: number, type: string, message: string): void {
+  json(res, status, { type: 'error', error: { type, message } });
+}
