@@ -186,6 +186,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     const meter = upstream.meter;
     const observers = ctx.observers;
     const body = upstream.body;
+    let streamed = false;
     try {
       if (ctx.signal.aborted) return;
       writeHead(ctx, res, head);
@@ -197,6 +198,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         if (observers) for (const o of observers) o.onData(body);
         res.end(body);
       } else {
+        streamed = true;
         for await (const chunk of body) {
           ctx.bytesOut += chunk.length;
           const flowing = (res as ServerResponse).write(chunk);
@@ -216,6 +218,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         else res.destroy();
       }
     } finally {
+      if (!streamed && body !== null && !(body instanceof Uint8Array)) release(body);
       ctx.upstreamEndedAt = performance.now();
       if (meter) {
         meter.end();
@@ -287,6 +290,13 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     }
     return outcome;
   }
+}
+
+/** Free an upstream body nobody will read, so its pooled connection is not held. */
+function release(body: AsyncIterable<Uint8Array>): void {
+  const destroyable = body as { destroy?: () => void };
+  if (typeof destroyable.destroy === 'function') destroyable.destroy();
+  else void body[Symbol.asyncIterator]().return?.();
 }
 
 function statusClass(status: number): string {

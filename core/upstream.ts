@@ -81,10 +81,14 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   } catch (err) {
     throw upstreamError(err, req.signal, 'request');
   }
+  const responseHeaders = withoutHopByHop(res.headers);
+  // Cookies belong to the gateway's session with the provider, never to the client.
+  delete responseHeaders['set-cookie'];
   return {
     status: res.statusCode,
-    headers: withoutHopByHop(res.headers),
-    body: guarded(res.body, req.signal),
+    headers: responseHeaders,
+    // `destroy` lets core free the connection when the body is never read (client gone).
+    body: Object.assign(guarded(res.body, req.signal), { destroy: () => res.body.destroy() }),
   };
 }
 

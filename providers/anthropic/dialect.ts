@@ -13,7 +13,7 @@ const TYPE: Record<ErrorCategory, string> = {
   request_too_large: 'request_too_large',
   rate_limit: 'rate_limit_error',
   quota: 'permission_error',
-  unavailable: 'overloaded_error',
+  unavailable: 'api_error', // overloaded_error is Anthropic's own 529
   upstream: 'api_error',
   timeout: 'api_error',
   internal: 'api_error',
