@@ -50,7 +50,15 @@ function byStatus(status: number): Mapping {
   return { status: status >= 500 ? status : 502, type: 'server_error', code: null };
 }
 
-function detailOf(body: unknown): AnthropicErrorDetail | undefined {
+function detailOf(raw: unknown): AnthropicErrorDetail | undefined {
+  let body = raw;
+  if (typeof raw === 'string' || raw instanceof Uint8Array) {
+    try {
+      body = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+    } catch {
+      return undefined; // a proxy's HTML page, say
+    }
+  }
   const error = (body as { error?: { type?: unknown; message?: unknown } } | null)?.error;
   if (error && typeof error.type === 'string') return { type: error.type, message: typeof error.message === 'string' ? error.message : '' };
   return undefined;
@@ -62,7 +70,8 @@ export function openAIError(message: string, type: string, param: string | null 
 }
 
 /**
- * Translate an Anthropic error response (its status, parsed JSON body if any, and headers).
+ * Translate an Anthropic error response: its status, its body (raw bytes, text or parsed
+ * JSON) and its headers.
  * A body that is not Anthropic's error shape (a proxy's HTML page, say) still yields an
  * error of the right class, with a generic message.
  * @example
