@@ -1,0 +1,164 @@
+/**
+ * Anthropic Messages SSE → OpenAI `chat.completion.chunk` SSE, one request at a time.
+ * Bytes go in split anywhere; each complete upstream event is translated as soon as it is
+ * decoded, so nothing is held back beyond one partial event (the SSE decoder's remainder).
+ *
+ * Event mapping:
+ *   message_start              → first chunk: `{role: 'assistant', content: ''}`
+ *   text_delta                 → `{content}`
+ *   tool_use block start       → `{tool_calls: [{index, id, type, function: {name, arguments: ''}}]}`
+ *   input_json_delta           → `{tool_calls: [{index, function: {arguments}}]}`
+ *   message_delta              → remembers stop_reason and cumulative usage
+ *   message_stop               → finish chunk, usage chunk (only with include_usage), `[DONE]`
+ *   error                      → `data: {"error": {...}}` and nothing after it
+ *   ping, thinking, server-tool blocks → nothing
+ * Tool-call `index` counts tool blocks only (0, 1, …), as OpenAI clients index by it.
+ */
+import type { TokenUsage, UsageMeter } from '../../../core/types.js';
+import { emptyUsage } from '../../../core/context.js';
+import { SseDecoder } from '../../../core/stream/sse.js';
+import { applyAnthropicUsage } from '../../anthropic/usage.js';
+import type { AnthropicStopReason, AnthropicStreamEvent, AnthropicToolUseBlock } from './anthropic-types.js';
+import { anthropicStreamErrorToOpenAI, openAIError } from './error.js';
+import type { OpenAIChatCompletionChunk, OpenAIChunkChoice, OpenAIErrorBody } from './openai-types.js';
+import { finishReason } from './response.js';
+import { openAIUsage } from './usage.js';
+
+export interface StreamTranslationOptions {
+  /** The completion id every chunk carries. */
+  readonly id: string;
+  /** Unix seconds, the same on every chunk. */
+  readonly created: number;
+  /** The client's `stream_options.include_usage`: adds `usage: null` to chunks and a final usage chunk. */
+  readonly includeUsage: boolean;
+}
+
+const DONE = 'data: [DONE]\n\n';
+
+/**
+ * A per-request translator. Feed it the upstream body with {@link write} and send what it
+ * returns; call {@link end} once when the upstream body ends. Also a {@link UsageMeter}:
+ * `usage` holds the counts seen so far (message_start, then cumulative message_delta).
+ * @example
+ * const t = new AnthropicToOpenAIStream({ id: 'chatcmpl-1', created: 1700000000, includeUsage: false });
+ * for await (const chunk of upstream) client.write(t.write(chunk));
+ * client.end(t.end());
+ */
+export class AnthropicToOpenAIStream implements UsageMeter {
+  readonly usage: TokenUsage = emptyUsage();
+  /** Set when the upstream stream carried an error or ended before `message_stop`. */
+  streamError: string | undefined;
+  /** The model the upstream says is answering (from message_start). */
+  model: string | undefined;
+
+  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data));
+  private readonly encoder = new TextEncoder();
+  private out: string[] = [];
+  private started = false;
+  private finished = false;
+  private stopReason: AnthropicStopReason | null = null;
+  /** Anthropic content-block index → OpenAI tool-call index. */
+  private readonly toolIndex = new Map<number, number>();
+
+  constructor(private readonly options: StreamTranslationOptions) {}
+
+  /** Translate a chunk of upstream bytes; returns the bytes to send now (possibly empty). */
+  write(chunk: Uint8Array): Uint8Array {
+    if (!this.finished) this.sse.push(chunk);
+    return this.flush();
+  }
+
+  /** The upstream body ended; returns any last bytes (an error chunk if it ended early). */
+  end(): Uint8Array {
+    if (!this.finished) this.sse.end();
+    if (!this.finished) this.fail(openAIError('Upstream stream ended before the response was complete', 'server_error'));
+    return this.flush();
+  }
+
+  private flush(): Uint8Array {
+    if (this.out.length === 0) return new Uint8Array(0);
+    const bytes = this.encoder.encode(this.out.join(''));
+    this.out = [];
+    return bytes;
+  }
+
+  private onEvent(_event: string, data: string): void {
+    if (this.finished) return;
+    let ev: AnthropicStreamEvent;
+    try {
+      ev = JSON.parse(data) as AnthropicStreamEvent;
+    } catch {
+      return this.fail(openAIError('Upstream sent an unreadable stream event', 'server_error'));
+    }
+    // The data's `type` mirrors the SSE event name and is what Anthropic's own SDKs switch on.
+    switch (ev.type) {
+      case 'message_start':
+        this.model = ev.message.model;
+        applyAnthropicUsage(this.usage, ev.message.usage);
+        this.started = true;
+        return this.chunk({ role: 'assistant', content: '' });
+      case 'content_block_start': {
+        const block = ev.content_block;
+        if (block.type === 'tool_use') {
+          const use = block as AnthropicToolUseBlock;
+          const index = this.toolIndex.size;
+          this.toolIndex.set(ev.index, index);
+          return this.chunk({ tool_calls: [{ index, id: use.id, type: 'function', function: { name: use.name, arguments: '' } }] });
+        }
+        if (block.type === 'text' && typeof block.text === 'string' && block.text !== '') return this.chunk({ content: block.text });
+        return;
+      }
+      case 'content_block_delta': {
+        const d = ev.delta;
+        if (d.type === 'text_delta' && typeof d.text === 'string') return this.chunk({ content: d.text });
+        if (d.type === 'input_json_delta' && typeof d.partial_json === 'string' && d.partial_json !== '') {
+          const index = this.toolIndex.get(ev.index);
+          if (index !== undefined) this.chunk({ tool_calls: [{ index, function: { arguments: d.partial_json } }] });
+        }
+        return;
+      }
+      case 'message_delta':
+        if (ev.delta?.stop_reason) this.stopReason = ev.delta.stop_reason;
+        applyAnthropicUsage(this.usage, ev.usage);
+        return;
+      case 'message_stop':
+        return this.finish();
+      case 'error':
+        // Keep Anthropic's own type for the audit line; the client gets OpenAI's.
+        return this.fail(anthropicStreamErrorToOpenAI(ev), `${ev.error?.type ?? 'error'}: ${ev.error?.message ?? ''}`);
+      default:
+        return; // ping, content_block_stop, and event kinds added later
+    }
+  }
+
+  private chunk(delta: OpenAIChunkChoice['delta'], finish: OpenAIChunkChoice['finish_reason'] = null): void {
+    const choice: OpenAIChunkChoice = { index: 0, delta, logprobs: null, finish_reason: finish };
+    this.emit([choice], this.options.includeUsage ? null : undefined);
+  }
+
+  private emit(choices: OpenAIChunkChoice[], usage: OpenAIChatCompletionChunk['usage']): void {
+    const chunk: OpenAIChatCompletionChunk = {
+      id: this.options.id,
+      object: 'chat.completion.chunk',
+      created: this.options.created,
+      model: this.model ?? '',
+      choices,
+    };
+    if (usage !== undefined) chunk.usage = usage;
+    this.out.push(`data: ${JSON.stringify(chunk)}\n\n`);
+  }
+
+  private finish(): void {
+    if (!this.started) return this.fail(openAIError('Upstream stream ended before it started', 'server_error'));
+    this.chunk({}, finishReason(this.stopReason));
+    if (this.options.includeUsage) this.emit([], openAIUsage(this.usage));
+    this.out.push(DONE);
+    this.finished = true;
+  }
+
+  private fail(body: OpenAIErrorBody, reason = `${body.error.type}: ${body.error.message}`): void {
+    this.streamError = reason;
+    this.out.push(`data: ${JSON.stringify(body)}\n\n`);
+    this.finished = true;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * OpenAI's error shape for gateway errors on the unified `/v1/chat/completions` endpoint,
+ * so the `openai` SDKs raise the matching class (it is chosen by HTTP status) and honour
+ * `retry-after`. `type` and `code` follow what OpenAI sends for the same situation; where
+ * OpenAI has no specific code, the gateway's stable code is given.
+ * https://platform.openai.com/docs/guides/error-codes
+ */
+import type { Dialect } from '../../core/dialect.js';
+import type { ErrorCategory, GatewayError } from '../../core/errors.js';
+import type { OpenAIErrorBody } from './openai-anthropic/openai-types.js';
+
+const TYPE: Record<ErrorCategory, { type: string; code?: string }> = {
+  invalid_request: { type: 'invalid_request_error' },
+  authentication: { type: 'invalid_request_error', code: 'invalid_api_key' },
+  permission: { type: 'invalid_request_error' },
+  not_found: { type: 'invalid_request_error' },
+  request_too_large: { type: 'invalid_request_error' },
+  rate_limit: { type: 'requests', code: 'rate_limit_exceeded' },
+  quota: { type: 'insufficient_quota', code: 'insufficient_quota' },
+  unavailable: { type: 'server_error' },
+  upstream: { type: 'server_error' },
+  timeout: { type: 'server_error' },
+  internal: { type: 'server_error' },
+  client_closed: { type: 'server_error' },
+};
+
+/** The OpenAI error body for a gateway error. */
+export function openAIErrorBody(error: GatewayError): OpenAIErrorBody {
+  const t = TYPE[error.category];
+  return { error: { message: error.message, type: t.type, param: error.param ?? null, code: t.code ?? error.code } };
+}
+
+/**
+ * Errors as OpenAI renders them. The request id travels in `x-request-id`, where OpenAI
+ * puts its own. A spent quota carries `x-should-retry: false`, which the SDKs obey.
+ */
+export const openaiDialect: Dialect = {
+  name: 'openai',
+  renderError(error, requestId) {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId, ...error.headers };
+    if (error.category === 'quota') headers['x-should-retry'] = 'false';
+    return { status: error.status, headers, body: JSON.stringify(openAIErrorBody(error)) };
+  },
+  renderStreamError(error) {
+    // The SDKs throw on a data line whose JSON has an `error` member.
+    return Buffer.from(`data: ${JSON.stringify(openAIErrorBody(error))}\n\n`);
+  },
+};
