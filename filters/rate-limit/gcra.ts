@@ -1,16 +1,18 @@
 /**
- * GCRA (the generic cell rate algorithm, a token bucket kept as one timestamp) over two
- * dimensions at once: requests and tokens. Why GCRA rather than a sliding window:
- * - one number per key (the "theoretical arrival time"), so memory and Redis work are
- *   O(1) per request however busy the key, and the key expires by itself when the
- *   bucket is full again — nothing to sweep;
+ * GCRA (the generic cell rate algorithm: a token bucket that drips back continuously)
+ * over two dimensions at once, requests and tokens. Why GCRA rather than a sliding window:
+ * - O(1) state per key however busy it is, and the keys expire by themselves once the
+ *   bucket is full again, so nothing ever sweeps; a sliding log needs an entry per request;
  * - replenishment is continuous, so there is no window boundary to burst across: after a
- *   client spends its whole limit, the next minute admits only what has dripped back
+ *   client spends its whole limit, the next moments admit only what has dripped back
  *   (limit/60 per second), never a second full limit at once;
- * - costs of any size and refunds are exact arithmetic on the timestamp, which is what
- *   reserve-then-reconcile needs; a sliding log would need an entry per request;
+ * - costs of any size, refunds and overdrafts are exact arithmetic, which is what
+ *   reserve-then-reconcile needs; a sliding-window counter only approximates;
  * - it is the token-bucket semantics Anthropic and OpenAI document for their own limits,
- *   so the `remaining` and `reset` headers mean what clients expect.
+ *   so `remaining` and `reset` headers mean what clients expect.
+ * The state is kept as (level in units, time of the level) rather than GCRA's single
+ * arrival time, so a reload that changes a limit keeps what was spent, in requests and
+ * tokens, and only the drip rate changes.
  *
  * Modes: 0 reserve (check every dimension, commit all or nothing), 1 adjust (add a
  * signed cost without checking: reconcile or refund), 2 peek. A limit of -1 skips its
@@ -48,40 +50,39 @@ local mode = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limits = { tonumber(ARGV[3]), tonumber(ARGV[4]) }
 local costs = { tonumber(ARGV[5]), tonumber(ARGV[6]) }
-local tats, news = {}, {}
+local levels, news = {}, {}
 local denied, retry = 0, 0
 for i = 1, 2 do
   local limit = limits[i]
   if limit >= 0 then
-    local tat = tonumber(redis.call('GET', KEYS[i])) or now
-    if tat < now then tat = now end
-    tats[i] = tat
-    local new = tat
-    if limit == 0 then
-      if mode == 0 and costs[i] > 0 then
-        if denied == 0 then denied = i end
-        if window > retry then retry = window end
-      end
-    else
-      new = tat + costs[i] * window / limit
-      if new < now then new = now end
-      if mode == 0 and new - now > window + ${EPS} then
-        if denied == 0 then denied = i end
-        if new - now - window > retry then retry = new - now - window end
-      end
+    local level = tonumber(redis.call('GET', KEYS[2 * i - 1])) or 0
+    local at = tonumber(redis.call('GET', KEYS[2 * i])) or now
+    if limit > 0 and at < now then level = level - (now - at) * limit / window end
+    if level < 0 then level = 0 end
+    levels[i] = level
+    local new = level + costs[i]
+    if new < 0 then new = 0 end
+    if mode == 0 and costs[i] > 0 and new > limit + ${EPS} then
+      if denied == 0 then denied = i end
+      local wait = window
+      if limit > 0 then wait = (new - limit) * window / limit end
+      if wait > retry then retry = wait end
     end
     news[i] = new
   end
 end
 local state = news
-if mode == 2 or denied ~= 0 then state = tats end
+if mode == 2 or denied ~= 0 then state = levels end
 if mode ~= 2 and denied == 0 then
   for i = 1, 2 do
     if news[i] ~= nil then
-      if news[i] > now then
-        redis.call('SET', KEYS[i], string.format('%.3f', news[i]), 'PX', math.ceil(news[i] - now) + 1)
+      if news[i] > 0 then
+        local ttl = window
+        if limits[i] > 0 then ttl = math.ceil(news[i] * window / limits[i]) + 1 end
+        redis.call('SET', KEYS[2 * i - 1], string.format('%.6f', news[i]), 'PX', ttl)
+        redis.call('SET', KEYS[2 * i], string.format('%.3f', now), 'PX', ttl)
       else
-        redis.call('DEL', KEYS[i])
+        redis.call('DEL', KEYS[2 * i - 1], KEYS[2 * i])
       end
     end
   end
@@ -90,11 +91,14 @@ local out = { denied == 0 and 1 or 0, denied, math.ceil(retry), -1, -1, -1, -1 }
 for i = 1, 2 do
   if state[i] ~= nil then
     local limit = limits[i]
-    local remaining = 0
-    if limit > 0 then remaining = math.floor(limit - (state[i] - now) * limit / window + ${EPS}) end
+    local remaining, reset = 0, window
+    if limit > 0 then
+      remaining = math.floor(limit - state[i] + ${EPS})
+      reset = math.ceil(state[i] * window / limit)
+    end
     if remaining < 0 then remaining = 0 end
     out[2 + 2 * i] = remaining
-    out[3 + 2 * i] = math.ceil(state[i] - now)
+    out[3 + 2 * i] = reset
   end
 end
 return out
@@ -104,45 +108,46 @@ function local(cells: Cells, args: readonly number[], now: number): GcraResult {
   const [mode, window, reqLimit, tokLimit, reqCost, tokCost] = args;
   const limits = [reqLimit, tokLimit];
   const costs = [reqCost, tokCost];
-  const tats: Array<number | undefined> = [undefined, undefined];
+  const levels: Array<number | undefined> = [undefined, undefined];
   const news: Array<number | undefined> = [undefined, undefined];
   let denied: 0 | 1 | 2 = 0;
   let retry = 0;
   for (let i = 0; i < 2; i++) {
     const limit = limits[i];
     if (limit < 0) continue;
-    const tat = Math.max(cells.get(i) ?? now, now);
-    tats[i] = tat;
-    let next = tat;
-    if (limit === 0) {
-      if (mode === Mode.Reserve && costs[i] > 0) {
-        if (denied === 0) denied = (i + 1) as 1 | 2;
-        retry = Math.max(retry, window);
-      }
-    } else {
-      next = Math.max(now, tat + (costs[i] * window) / limit);
-      if (mode === Mode.Reserve && next - now > window + EPS) {
-        if (denied === 0) denied = (i + 1) as 1 | 2;
-        retry = Math.max(retry, next - now - window);
-      }
+    let level = cells.get(2 * i) ?? 0;
+    const at = cells.get(2 * i + 1) ?? now;
+    if (limit > 0 && at < now) level -= ((now - at) * limit) / window;
+    level = Math.max(0, level);
+    levels[i] = level;
+    const next = Math.max(0, level + costs[i]);
+    if (mode === Mode.Reserve && costs[i] > 0 && next > limit + EPS) {
+      if (denied === 0) denied = (i + 1) as 1 | 2;
+      retry = Math.max(retry, limit > 0 ? ((next - limit) * window) / limit : window);
     }
     news[i] = next;
   }
-  const state = mode === Mode.Peek || denied !== 0 ? tats : news;
+  const state = mode === Mode.Peek || denied !== 0 ? levels : news;
   if (mode !== Mode.Peek && denied === 0) {
     for (let i = 0; i < 2; i++) {
       const next = news[i];
       if (next === undefined) continue;
-      if (next > now) cells.set(i, next, Math.ceil(next - now) + 1);
-      else cells.delete(i);
+      if (next > 0) {
+        const ttl = limits[i] > 0 ? Math.ceil((next * window) / limits[i]) + 1 : window;
+        cells.set(2 * i, next, ttl);
+        cells.set(2 * i + 1, now, ttl);
+      } else {
+        cells.delete(2 * i);
+        cells.delete(2 * i + 1);
+      }
     }
   }
   const dim = (i: number): DimensionState | undefined => {
     const s = state[i];
     if (s === undefined) return undefined;
     const limit = limits[i];
-    const remaining = limit > 0 ? Math.max(0, Math.floor(limit - ((s - now) * limit) / window + EPS)) : 0;
-    return { remaining, resetMs: Math.ceil(s - now) };
+    if (limit <= 0) return { remaining: 0, resetMs: window };
+    return { remaining: Math.max(0, Math.floor(limit - s + EPS)), resetMs: Math.ceil((s * window) / limit) };
   };
   return { allowed: denied === 0, denied, retryMs: Math.ceil(retry), requests: dim(0), tokens: dim(1) };
 }
@@ -153,5 +158,5 @@ function parse(reply: unknown): GcraResult {
   return { allowed: r[0] === 1, denied: r[1] as 0 | 1 | 2, retryMs: r[2], requests: dim(3), tokens: dim(5) };
 }
 
-/** Keys: `[requests, tokens]`. Args: `[mode, windowMs, requestLimit, tokenLimit, requestCost, tokenCost]`. */
+/** Keys: `[requests, requestsAt, tokens, tokensAt]`. Args: `[mode, windowMs, requestLimit, tokenLimit, requestCost, tokenCost]`. */
 export const gcra: AtomicScript<GcraResult> = { name: 'rate-limit-gcra', lua, local, parse };

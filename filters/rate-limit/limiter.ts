@@ -33,7 +33,7 @@ export type Decision =
   | { readonly allowed: false; readonly scope: string; readonly reason: 'requests' | 'tokens'; readonly retryMs: number; readonly snapshot: RateLimitSnapshot };
 
 type MaybePromise<T> = T | Promise<T>;
-const KEYS = ['rpm', 'tpm'] as const;
+const KEYS = ['rpm', 'rpm:at', 'tpm', 'tpm:at'] as const;
 
 export class Limiter {
   constructor(

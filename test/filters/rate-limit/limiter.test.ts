@@ -76,6 +76,16 @@ t.test('tokens: reserve, then reconcile down and up', async (t) => {
   if (!d.allowed) t.equal(d.retryMs, 60_060, 'the debt (1000 tokens = 60 s) is waited out first');
 });
 
+t.test('a changed limit keeps what was spent, in units', async (t) => {
+  const { limiter } = clocked();
+  for (let i = 0; i < 2; i++) t.ok(sync(limiter.reserve([user(2)], 0)).allowed);
+  t.notOk(sync(limiter.reserve([user(2)], 0)).allowed, '2 of 2 spent');
+  t.ok(sync(limiter.reserve([user(4)], 0)).allowed, 'raised to 4: the two spent still count, two more fit');
+  t.ok(sync(limiter.reserve([user(4)], 0)).allowed);
+  t.notOk(sync(limiter.reserve([user(4)], 0)).allowed);
+  t.notOk(sync(limiter.reserve([user(1)], 0)).allowed, 'lowered to 1: over it until the spend drips away');
+});
+
 t.test('an estimate above the whole limit is capped so the request can still run', async (t) => {
   const { limiter } = clocked();
   const d = sync(limiter.reserve([user(undefined, 1000)], 5000));
