@@ -22,7 +22,7 @@ export function rateLimitConfig(o: ConfigOptions): string {
     server: { host: '127.0.0.1', port: 0 },
     providers: {
       echo: { models: ['echo-1'], stream_delay_ms: o.echoDelayMs ?? 0 },
-      oai: { plugin: TEST_PROVIDER_PLUGIN, headers: { 'x-ratelimit-limit-requests': '10000', 'x-ratelimit-remaining-requests': '9999' } },
+      oai: { plugin: TEST_PROVIDER_PLUGIN, prefix: '/v1/oai', headers: { 'x-ratelimit-limit-requests': '10000', 'x-ratelimit-remaining-requests': '9999' } },
       anth: { plugin: TEST_PROVIDER_PLUGIN, prefix: '/v1/anth-test', dialect: 'anthropic', headers: { 'anthropic-ratelimit-requests-limit': '4000', 'anthropic-ratelimit-requests-remaining': '3999' } },
     },
     filters: [
