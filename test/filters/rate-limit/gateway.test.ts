@@ -35,7 +35,7 @@ t.test('the global limit caps everyone together', async (t) => {
   const over = await send(gw.url, { user: 'd' });
   t.equal(over.status, 429);
   t.match((over.json().error as { message: string }).message, /gateway is over its requests per minute limit/);
-  const [u] = [await usageOf(gw.url, 'd', 'user', 'requests')];
+  const u = await usageOf(gw.url, 'd', 'user', 'requests');
   t.equal(u.remaining, 100, "the refused request was handed back to the user's own budget");
 });
 
