@@ -10,6 +10,22 @@ export interface RenderedError {
   body: string;
 }
 
+/** One limit's state as a client should see it. */
+export interface RateLimitWindow {
+  readonly limit: number;
+  readonly remaining: number;
+  /** Milliseconds until the limit is fully replenished. */
+  readonly resetMs: number;
+}
+
+/** The caller's rate-limit state, rendered into response headers by the route's dialect. */
+export interface RateLimitSnapshot {
+  /** Epoch milliseconds the snapshot was taken at, for absolute reset times. */
+  readonly now: number;
+  readonly requests?: RateLimitWindow;
+  readonly tokens?: RateLimitWindow;
+}
+
 export interface Dialect {
   /** `anthropic`, `openai`, `bedrock`, `plain`, … */
   readonly name: string;
@@ -19,6 +35,13 @@ export interface Dialect {
    * response head was sent. Omit when the format has none: the stream is then cut.
    */
   renderStreamError?(error: GatewayError, requestId: string): Uint8Array;
+  /**
+   * Rate-limit response headers in this API's own names and formats. Omit to let the
+   * limiter use its default (OpenAI-style `x-ratelimit-*`).
+   * @example
+   * rateLimitHeaders: (s) => (s.requests ? { 'x-quota-left': String(s.requests.remaining) } : {}),
+   */
+  rateLimitHeaders?(snapshot: RateLimitSnapshot): Record<string, string>;
 }
 
 /** JSON errors for gateway endpoints and unknown routes. */

@@ -1,3 +1,5 @@
+import type { StoreConfig } from '../stores/types.js';
+
 /** The validated config, as the schema in `schemas/config.schema.json` shapes it (defaults applied). */
 export interface ServerConfig {
   host: string;
@@ -45,6 +47,8 @@ export interface GatewayConfig {
   routes: RouteEntry[];
   rate_limits?: { global?: LimitEntry; default?: LimitEntry; users?: Record<string, LimitEntry> };
   workspaces?: Record<string, { user: string; project?: string }>;
+  /** Where shared counters live; defaults to `{ type: memory }`. */
+  store?: StoreConfig;
   /** Sections added by later features are kept as they are for their plugins. */
   [section: string]: unknown;
 }

@@ -3,7 +3,7 @@
  * (RateLimitError on 429, AuthenticationError on 401, …) and honour `retry-after`.
  * https://docs.anthropic.com/en/api/errors
  */
-import type { Dialect, ErrorCategory, GatewayError } from '../../core/index.js';
+import type { Dialect, ErrorCategory, GatewayError, RateLimitSnapshot } from '../../core/index.js';
 
 const TYPE: Record<ErrorCategory, string> = {
   invalid_request: 'invalid_request_error',
@@ -24,6 +24,22 @@ function errorObject(error: GatewayError, requestId: string): string {
   return JSON.stringify({ type: 'error', error: { type: TYPE[error.category], message: error.message }, request_id: requestId });
 }
 
+/**
+ * `anthropic-ratelimit-*` headers: reset is the RFC 3339 time the limit is fully
+ * replenished, as Anthropic's own API sends it.
+ * https://docs.anthropic.com/en/api/rate-limits#response-headers
+ */
+function rateLimitHeaders(s: RateLimitSnapshot): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [dim, w] of [['requests', s.requests], ['tokens', s.tokens]] as const) {
+    if (!w) continue;
+    out[`anthropic-ratelimit-${dim}-limit`] = String(w.limit);
+    out[`anthropic-ratelimit-${dim}-remaining`] = String(w.remaining);
+    out[`anthropic-ratelimit-${dim}-reset`] = new Date(Math.ceil((s.now + w.resetMs) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return out;
+}
+
 export const anthropicDialect: Dialect = {
   name: 'anthropic',
   renderError(error, requestId) {
@@ -36,4 +52,5 @@ export const anthropicDialect: Dialect = {
   renderStreamError(error, requestId) {
     return Buffer.from(`event: error\ndata: ${errorObject(error, requestId)}\n\n`);
   },
+  rateLimitHeaders,
 };

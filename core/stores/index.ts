@@ -1,0 +1,43 @@
+/**
+ * The runtime's store, chosen by the top-level `store:` section. It is kept in the
+ * runtime's shared state under its settings, so every pipeline generation (and every
+ * plugin that asks) gets the same instance and counters survive reloads.
+ */
+import type { PluginEnv } from '../types.js';
+import { MemoryStore } from './memory.js';
+import { RedisStore } from './redis.js';
+import type { Store, StoreConfig } from './types.js';
+
+export { MemoryStore, type MemoryStoreOptions } from './memory.js';
+export { RedisStore, type RedisStoreOptions } from './redis.js';
+export { StoreUnavailableError, type AtomicScript, type Cells, type FailMode, type Store, type StoreConfig } from './types.js';
+
+const DEFAULT: StoreConfig = { type: 'memory' };
+
+/**
+ * The store for this runtime, created on first use.
+ * @example
+ * const store = storeFor(env);
+ * const n = await store.run(incr, 'user:alice', ['hits'], [1]);
+ */
+export function storeFor(env: PluginEnv): Store {
+  const config = (env.config.store as StoreConfig | undefined) ?? DEFAULT;
+  // Keyed by the settings: editing them makes a new store; unchanged, a reload reuses it.
+  const key = `core.store:${config.type}:${JSON.stringify(config.type === 'redis' ? config.redis : config.memory ?? {})}`;
+  return env.shared.get(key, () => createStore(config, env));
+}
+
+export function createStore(config: StoreConfig, env: Pick<PluginEnv, 'log' | 'metrics'>): Store {
+  if (config.type === 'redis') {
+    const r = config.redis ?? { url: 'redis://127.0.0.1:6379', key_prefix: 'aigw:', fail_mode: 'open', timeout_ms: 250 };
+    return new RedisStore({
+      url: r.url,
+      keyPrefix: r.key_prefix,
+      failMode: r.fail_mode,
+      timeoutMs: r.timeout_ms,
+      log: env.log.child({ component: 'store', store: 'redis' }),
+      metrics: env.metrics,
+    });
+  }
+  return new MemoryStore({ maxKeys: config.memory?.max_keys });
+}

@@ -1,0 +1,127 @@
+/**
+ * The shared store for several replicas: Redis through ioredis. Every operation is one
+ * Lua script (EVALSHA; on NOSCRIPT — a restarted or flushed Redis — EVAL, which also
+ * reloads it), so check-and-update is atomic inside Redis on Redis's own clock. Keys are
+ * hash-tagged per group so a group's keys share one Redis Cluster slot.
+ *
+ * Commands are never queued while disconnected: they fail at once (or after `timeout_ms`)
+ * and the consumer applies the fail mode, while ioredis reconnects in the background.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Logger } from '../logger.js';
+import type { MetricsFactory } from '../metrics-factory.js';
+import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  keyPrefix: string;
+  failMode: FailMode;
+  timeoutMs: number;
+  log: Logger;
+  metrics: MetricsFactory;
+}
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export class RedisStore implements Store {
+  readonly type = 'redis';
+  readonly failMode: FailMode;
+  private readonly client: Redis;
+  private readonly prefix: string;
+  private readonly log: Logger;
+  private readonly shas = new Map<string, string>();
+  private readonly latency: Histogram<'script' | 'result'>;
+  private readonly errors: Counter<'reason'>;
+  private readonly up: Gauge;
+  private down = false;
+
+  constructor(opts: RedisStoreOptions) {
+    this.failMode = opts.failMode;
+    this.prefix = opts.keyPrefix;
+    this.log = opts.log;
+    this.latency = opts.metrics.histogram({ name: 'gateway_store_redis_duration_seconds', help: 'Redis store script round trips', labelNames: ['script', 'result'], buckets: LATENCY_BUCKETS });
+    this.errors = opts.metrics.counter({ name: 'gateway_store_redis_errors_total', help: 'Redis store failures by reason (unavailable, timeout, noscript, error)', labelNames: ['reason'] });
+    this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected' });
+    this.client = new Redis(opts.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false, // fail fast while down instead of piling requests up
+      maxRetriesPerRequest: 0,
+      commandTimeout: opts.timeoutMs,
+      connectTimeout: Math.max(1000, opts.timeoutMs),
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    });
+    this.client.on('ready', () => {
+      this.up.set(1);
+      if (this.down) this.log.info('redis store reconnected', { url: redactUrl(opts.url) });
+      this.down = false;
+    });
+    this.client.on('error', (err: Error) => this.markDown(err));
+    this.client.on('close', () => this.markDown(new Error('connection closed')));
+    this.client.connect().catch((err: unknown) => this.markDown(err as Error));
+  }
+
+  async run<R>(script: AtomicScript<R>, group: string, keys: readonly string[], args: readonly number[]): Promise<R> {
+    if (this.client.status !== 'ready') {
+      this.errors.inc({ reason: 'unavailable' });
+      throw new StoreUnavailableError(`redis store is ${this.client.status}`);
+    }
+    const full = keys.map((k) => `${this.prefix}{${group}}:${k}`);
+    const start = performance.now();
+    try {
+      const reply = await this.eval(script, full, args);
+      this.latency.observe({ script: script.name, result: 'ok' }, (performance.now() - start) / 1000);
+      return script.parse(reply);
+    } catch (err) {
+      this.latency.observe({ script: script.name, result: 'error' }, (performance.now() - start) / 1000);
+      const timeout = (err as Error)?.message?.includes('timed out');
+      this.errors.inc({ reason: timeout ? 'timeout' : 'error' });
+      throw new StoreUnavailableError(`redis store ${timeout ? 'timed out' : 'failed'}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  }
+
+  private async eval(script: AtomicScript<unknown>, keys: string[], args: readonly number[]): Promise<unknown> {
+    let sha = this.shas.get(script.lua);
+    if (!sha) this.shas.set(script.lua, (sha = createHash('sha1').update(script.lua).digest('hex')));
+    try {
+      return await this.client.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err as Error)?.message?.startsWith('NOSCRIPT')) throw err;
+      // Redis restarted or flushed its script cache: EVAL runs the script and caches it again.
+      this.errors.inc({ reason: 'noscript' });
+      return this.client.eval(script.lua, keys.length, ...keys, ...args);
+    }
+  }
+
+  ready(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.client.on('ready', onReady);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.client.removeAllListeners('close');
+    this.client.disconnect();
+    this.up.set(0);
+  }
+
+  private markDown(err: Error): void {
+    this.up.set(0);
+    if (this.down) return; // log an outage once, not every reconnect attempt
+    this.down = true;
+    this.log.warn('redis store unavailable; applying fail mode until it returns', { fail_mode: this.failMode, err });
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,75 @@
+/**
+ * The store contract: where counters that must outlive a pipeline (rate limits, budgets)
+ * live. A consumer defines its read-modify-write once as an {@link AtomicScript} — Lua for
+ * Redis, the same logic in TypeScript for memory — so a check and its update are always
+ * one atomic step inside the store, never a local pre-check plus a remote increment.
+ */
+
+/** The numeric cells an {@link AtomicScript} reads and writes, indexed like its keys. */
+export interface Cells {
+  /** The cell's value, or undefined when absent or expired. */
+  get(index: number): number | undefined;
+  /** Store a value that expires after `ttlMs` (the store forgets it lazily). */
+  set(index: number, value: number, ttlMs: number): void;
+  delete(index: number): void;
+}
+
+/**
+ * One atomic operation over a few keys of one group, with two equivalent bodies.
+ * @example
+ * const incr: AtomicScript<number> = {
+ *   name: 'incr',
+ *   lua: "local v = (tonumber(redis.call('GET', KEYS[1])) or 0) + tonumber(ARGV[1]); redis.call('SET', KEYS[1], v, 'PX', 60000); return v",
+ *   local: (cells, args) => { const v = (cells.get(0) ?? 0) + args[0]; cells.set(0, v, 60_000); return v; },
+ *   parse: (reply) => Number(reply),
+ * };
+ */
+export interface AtomicScript<R> {
+  /** Names the script in metrics and logs. */
+  readonly name: string;
+  /**
+   * Lua run by Redis (EVALSHA): `KEYS` are the full keys, `ARGV` the args as strings.
+   * Read the clock with `redis.call('TIME')` so every replica agrees on it. Redis
+   * truncates returned numbers to integers.
+   */
+  readonly lua: string;
+  /** The same operation for the memory store; `nowMs` is the store's clock. */
+  local(cells: Cells, args: readonly number[], nowMs: number): R;
+  /** Turn Redis's reply into the script's result. */
+  parse(reply: unknown): R;
+}
+
+/** What a store does when its backend cannot be reached, chosen in the config. */
+export type FailMode = 'open' | 'closed';
+
+/** Counters shared by every pipeline of a runtime (and, for Redis, every replica). */
+export interface Store {
+  /** `memory` or `redis`. */
+  readonly type: string;
+  /** What consumers should do on {@link StoreUnavailableError}: admit (`open`) or refuse (`closed`). */
+  readonly failMode: FailMode;
+  /**
+   * Run `script` atomically over `keys`, all in `group` (one hash tag, so one Redis Cluster
+   * slot). The memory store answers synchronously; Redis with a promise. Rejects with
+   * {@link StoreUnavailableError} when the backend is unreachable or too slow.
+   */
+  run<R>(script: AtomicScript<R>, group: string, keys: readonly string[], args: readonly number[]): R | Promise<R>;
+  /** Resolves true once the store can serve (false after `timeoutMs` without it). */
+  ready(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The backend could not answer in time; the consumer applies the store's fail mode. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** The top-level `store:` section of the config, defaults applied. */
+export interface StoreConfig {
+  type: 'memory' | 'redis';
+  memory?: { max_keys: number };
+  redis?: { url: string; key_prefix: string; fail_mode: FailMode; timeout_ms: number };
+}

@@ -1,0 +1,47 @@
+/**
+ * The limiter's default header format (OpenAI's `x-ratelimit-*`, reset as a duration
+ * such as `6m0s`), used when the route's dialect brings no format of its own, and the
+ * replacement of upstream headers: those describe the gateway's shared provider key,
+ * not the caller.
+ */
+import type { RateLimitSnapshot, ResponseHead } from '../../core/index.js';
+
+/** `17ms`, `1s`, `6m0s`, `1h2m3s`, as OpenAI writes reset durations. Rounded up. */
+export function formatDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  if (ms < 1000) return `${Math.ceil(ms)}ms`;
+  let s = Math.ceil(ms / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers */
+export function openAiRateLimitHeaders(s: RateLimitSnapshot): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [dim, w] of [['requests', s.requests], ['tokens', s.tokens]] as const) {
+    if (!w) continue;
+    out[`x-ratelimit-limit-${dim}`] = String(w.limit);
+    out[`x-ratelimit-remaining-${dim}`] = String(w.remaining);
+    out[`x-ratelimit-reset-${dim}`] = formatDuration(w.resetMs);
+  }
+  return out;
+}
+
+/** Set `headers` on the response, dropping any same-named header whatever its case. */
+export function replaceHeaders(head: ResponseHead, headers: Record<string, string>): void {
+  for (const name of Object.keys(head.headers)) {
+    const lower = name.toLowerCase();
+    if (name !== lower && Object.hasOwn(headers, lower)) delete head.headers[name];
+  }
+  Object.assign(head.headers, headers);
+}
+
+/** `retry-after` in whole seconds, at least 1, so a client never retries too early. */
+export function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}

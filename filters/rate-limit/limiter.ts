@@ -1,0 +1,128 @@
+/**
+ * The limiter: reserve, then reconcile, over several scopes (the caller's user, the
+ * whole gateway). Each scope's check-and-reserve is one atomic store operation; when one
+ * scope admits and another refuses, the admitted reservation is handed back, so N
+ * concurrent requests can never spend more than what is left. (Scopes have different
+ * hash tags, hence different Redis Cluster slots, so they cannot share one script.)
+ */
+import type { RateLimitSnapshot, RateLimitWindow, Store } from '../../core/index.js';
+import { gcra, Mode, type DimensionState, type GcraResult } from './gcra.js';
+
+/** Limits per window; `undefined` means unlimited in that dimension. */
+export interface ScopeLimits {
+  readonly requests?: number;
+  readonly tokens?: number;
+}
+
+/** A set of counters with its own limits. */
+export interface Scope {
+  /** `user` or `global`: the metric label and the `/v1/usage` key. */
+  readonly name: string;
+  /** Store group (one hash tag): `rl:u:<user>`, `rl:global`. */
+  readonly group: string;
+  readonly limits: ScopeLimits;
+}
+
+/** What one admitted request holds, to be reconciled when it completes. */
+export interface Reservation {
+  readonly held: ReadonlyArray<{ readonly scope: Scope; readonly tokens: number }>;
+}
+
+export type Decision =
+  | { readonly allowed: true; readonly reservation: Reservation; readonly snapshot: RateLimitSnapshot }
+  | { readonly allowed: false; readonly scope: string; readonly reason: 'requests' | 'tokens'; readonly retryMs: number; readonly snapshot: RateLimitSnapshot };
+
+type MaybePromise<T> = T | Promise<T>;
+const KEYS = ['rpm', 'rpm:at', 'tpm', 'tpm:at'] as const;
+
+export class Limiter {
+  constructor(
+    readonly store: Store,
+    private readonly windowMs = 60_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Reserve one request and `tokens` in every scope, or nothing. */
+  reserve(scopes: readonly Scope[], tokens: number): MaybePromise<Decision> {
+    const active = scopes.filter(limited);
+    const costs = active.map((s) => (s.limits.tokens === undefined ? 0 : Math.min(tokens, s.limits.tokens)));
+    const runs = active.map((s, i) => this.store.run(gcra, s.group, KEYS, this.args(Mode.Reserve, s, 1, costs[i])));
+    if (runs.every((r) => !(r instanceof Promise))) return this.decide(active, costs, runs as GcraResult[]);
+    return Promise.allSettled(runs).then((settled) => {
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) {
+        // Hand back what the scopes that answered did reserve, then report the failure.
+        settled.forEach((r, i) => {
+          if (r.status === 'fulfilled' && r.value.allowed) quiet(this.undo(active[i], costs[i]));
+        });
+        throw (failed as PromiseRejectedResult).reason;
+      }
+      return this.decide(active, costs, settled.map((r) => (r as PromiseFulfilledResult<GcraResult>).value));
+    });
+  }
+
+  /** Replace the reserved estimate with what the request really used. */
+  reconcile(reservation: Reservation, actualTokens: number): MaybePromise<void> {
+    const pending: Promise<unknown>[] = [];
+    for (const { scope, tokens } of reservation.held) {
+      if (scope.limits.tokens === undefined || actualTokens === tokens) continue;
+      const r = this.store.run(gcra, scope.group, KEYS, [Mode.Adjust, this.windowMs, -1, scope.limits.tokens, 0, actualTokens - tokens]);
+      if (r instanceof Promise) pending.push(r);
+    }
+    if (pending.length > 0) return Promise.all(pending).then(() => undefined);
+  }
+
+  /** Each scope's state now, without spending anything. */
+  async peek(scopes: readonly Scope[]): Promise<Array<{ scope: Scope; result: GcraResult }>> {
+    const active = scopes.filter(limited);
+    const results = await Promise.all(active.map((s) => this.store.run(gcra, s.group, KEYS, this.args(Mode.Peek, s, 0, 0))));
+    return active.map((scope, i) => ({ scope, result: results[i] }));
+  }
+
+  /** The tightest state per dimension across scopes, as clients should see it. */
+  snapshot(scopes: readonly Scope[], results: readonly GcraResult[]): RateLimitSnapshot {
+    let requests: RateLimitWindow | undefined;
+    let tokens: RateLimitWindow | undefined;
+    scopes.forEach((s, i) => {
+      requests = tighter(requests, s.limits.requests, results[i].requests);
+      tokens = tighter(tokens, s.limits.tokens, results[i].tokens);
+    });
+    return { now: this.clock(), requests, tokens };
+  }
+
+  private decide(active: readonly Scope[], costs: readonly number[], results: readonly GcraResult[]): MaybePromise<Decision> {
+    const refused = results.findIndex((r) => !r.allowed);
+    const snapshot = this.snapshot(active, results);
+    if (refused < 0) return { allowed: true, reservation: { held: active.map((scope, i) => ({ scope, tokens: costs[i] })) }, snapshot };
+    // Hand back what the other scopes reserved; the refusal does not wait for it.
+    results.forEach((r, i) => {
+      if (r.allowed) quiet(this.undo(active[i], costs[i]));
+    });
+    const retryMs = Math.max(...results.map((r) => r.retryMs));
+    const decision: Decision = { allowed: false, scope: active[refused].name, reason: results[refused].denied === 1 ? 'requests' : 'tokens', retryMs, snapshot };
+    return decision;
+  }
+
+  private undo(scope: Scope, tokens: number): MaybePromise<GcraResult> {
+    return this.store.run(gcra, scope.group, KEYS, [Mode.Adjust, this.windowMs, scope.limits.requests ?? -1, scope.limits.tokens ?? -1, -1, -tokens]);
+  }
+
+  private args(mode: number, s: Scope, requestCost: number, tokenCost: number): number[] {
+    return [mode, this.windowMs, s.limits.requests ?? -1, s.limits.tokens ?? -1, requestCost, tokenCost];
+  }
+}
+
+/** A failed hand-back is already counted by the store; it must not become an unhandled rejection. */
+function quiet(r: unknown): void {
+  if (r instanceof Promise) r.catch(() => undefined);
+}
+
+function limited(s: Scope): boolean {
+  return s.limits.requests !== undefined || s.limits.tokens !== undefined;
+}
+
+function tighter(current: RateLimitWindow | undefined, limit: number | undefined, state: DimensionState | undefined): RateLimitWindow | undefined {
+  if (limit === undefined || !state) return current;
+  if (current && current.remaining <= state.remaining) return current;
+  return { limit, remaining: state.remaining, resetMs: state.resetMs };
+}

@@ -1,0 +1,106 @@
+/**
+ * A real, throwaway redis-server on a free loopback port: no persistence, killed by PID
+ * at teardown. If redis-server is not installed the test fails (CI installs it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface TestRedis {
+  readonly port: number;
+  readonly url: string;
+  /** PID of the running server. */
+  readonly pid: number;
+  /** SIGKILL the server and wait until it is gone. */
+  kill(): Promise<void>;
+  /** Start a fresh server (empty, no scripts cached) on the same port. */
+  restart(): Promise<void>;
+  /** Send one command, get the raw RESP reply text. */
+  command(...args: string[]): Promise<string>;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRedis(t: Teardown): Promise<TestRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = c;
+    const failed = new Promise<never>((_, reject) => {
+      c.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`)));
+      c.once('exit', (code) => reject(new Error(`redis-server exited early with code ${code}`)));
+    });
+    failed.catch(() => undefined);
+    await Promise.race([failed, waitForPong(port)]);
+  };
+
+  const kill = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.pid === undefined) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    process.kill(c.pid, 'SIGKILL');
+    await exited;
+  };
+
+  await launch();
+  t.teardown(kill);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
+    command: (...args) => command(port, args),
+  };
+}
+
+async function waitForPong(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await command(port, ['PING'])).startsWith('+PONG')) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(25);
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING`);
+}
+
+/** One RESP command over a fresh connection; resolves with the reply's raw text. */
+function command(port: number, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(2000, () => socket.destroy(new Error('redis command timed out')));
+    socket.on('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+      if (data.endsWith('\r\n')) {
+        socket.end();
+        resolve(data);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
