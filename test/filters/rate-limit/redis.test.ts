@@ -87,7 +87,7 @@ t.test('Redis killed and restarted under load, fail-closed: 503 while down, serv
   await sleep(300);
   const down = await send(gw.url, { user: 'c' });
   t.equal(down.status, 503, 'refused while the limits cannot be checked');
-  t.equal((down.json().error as { type: string }).type, 'overloaded_error', 'in the Anthropic dialect');
+  t.equal((down.json().error as { type: string }).type, 'api_error', 'in the Anthropic dialect');
   t.equal(down.headers.get('retry-after'), '1');
   t.ok((await metric(gw, /gateway_rate_limit_rejections_total\{scope="store",reason="store_unavailable"\} (\d+)/)) > 0);
   await redis.restart();
