@@ -1,4 +1,8 @@
 /** Built-in filters by name, imported on first use. */
 import type { PluginCatalog } from '../core/index.js';
 
-export const builtinFilters: PluginCatalog['filters'] = {};
+export const builtinFilters: PluginCatalog['filters'] = {
+  auth: async () => (await import('./auth/index.js')).default,
+  audit: async () => (await import('./audit/index.js')).default,
+  validator: async () => (await import('./validator/index.js')).default,
+};
