@@ -37,7 +37,6 @@ export function auditRecord(ctx: RequestContext, outcome: Outcome, now: Date, co
     method: ctx.method,
     // Never the query string: Gemini clients put their key there.
     path: ctx.path,
-    kind: ctx.kind,
     error_kind: outcome.error?.kind ?? null,
     replied_by: outcome.repliedBy ?? null,
     ttfb_ms: outcome.ttfbMs === undefined ? null : Math.round(outcome.ttfbMs),
