@@ -104,6 +104,11 @@ export class Context implements RequestContext {
     return this.parsed;
   }
 
+  replaceBody(body: Buffer): void {
+    this.body = body;
+    this.parsed = UNPARSED;
+  }
+
   get<T>(key: ContextKey<T>): T | undefined {
     return this.slots?.get(key as ContextKey<unknown>) as T | undefined;
   }

@@ -111,6 +111,14 @@ export interface RequestContext {
   readonly body: Buffer;
   /** The body parsed as JSON, once, on first call. Throws a 400 `GatewayError` if it is not JSON. */
   json(): unknown;
+  /**
+   * Replace the bytes forwarded upstream (the one sanctioned rewrite, e.g. a validator
+   * clamping `max_tokens`). `json()` re-parses the new bytes on its next call. Use only
+   * when a policy demands it: pass-through otherwise forwards the client's bytes untouched.
+   * @example
+   * ctx.replaceBody(Buffer.from(JSON.stringify({ ...body, max_tokens: 4096 })));
+   */
+  replaceBody(body: Buffer): void;
   /** Set by an identity filter; read by every later filter and the audit line. */
   identity: Identity | undefined;
   /** The model the request asks for, once known (set by the provider's `inspect`). */

@@ -3,4 +3,7 @@ import type { PluginCatalog } from '../core/index.js';
 
 export const builtinFilters: PluginCatalog['filters'] = {
   'rate-limit': async () => (await import('./rate-limit/index.js')).default,
+  auth: async () => (await import('./auth/index.js')).default,
+  audit: async () => (await import('./audit/index.js')).default,
+  validator: async () => (await import('./validator/index.js')).default,
 };

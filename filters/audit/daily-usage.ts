@@ -1,0 +1,78 @@
+/**
+ * Today's counts (UTC day) per user and per workspace, for `GET /v1/usage`. Lives in the
+ * runtime's shared state so a reload keeps the day's numbers; with several replicas each
+ * counts its own traffic (the rate-limit store is the cross-replica one).
+ */
+import type { Outcome, SharedState } from '../../core/index.js';
+
+export interface Counts {
+  requests: number;
+  /** Requests that ended with status 400 or above (rejected, failed, aborted). */
+  errors: number;
+  tokens_in: number;
+  tokens_out: number;
+  cache_creation_tokens: number;
+  cache_read_tokens: number;
+}
+
+export interface Tally extends Counts {
+  by_provider: Record<string, Counts>;
+}
+
+function zero(): Counts {
+  return { requests: 0, errors: 0, tokens_in: 0, tokens_out: 0, cache_creation_tokens: 0, cache_read_tokens: 0 };
+}
+
+function add(c: Counts, o: Outcome): void {
+  c.requests++;
+  if (o.status >= 400) c.errors++;
+  c.tokens_in += o.usage.inputTokens;
+  c.tokens_out += o.usage.outputTokens;
+  c.cache_creation_tokens += o.usage.cacheCreationTokens;
+  c.cache_read_tokens += o.usage.cacheReadTokens;
+}
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export class DailyUsage {
+  private day = utcDay(Date.now());
+  private readonly users = new Map<string, Tally>();
+  private readonly workspaces = new Map<string, Tally>();
+
+  record(user: string, workspace: string, outcome: Outcome, now = Date.now()): void {
+    this.roll(now);
+    const provider = outcome.provider ?? 'none';
+    for (const [map, key] of [[this.users, user], [this.workspaces, workspace]] as const) {
+      let t = map.get(key);
+      if (!t) map.set(key, (t = { ...zero(), by_provider: {} }));
+      add(t, outcome);
+      add((t.by_provider[provider] ??= zero()), outcome);
+    }
+  }
+
+  /** The caller's counts since 00:00 UTC. */
+  snapshot(user: string, workspace: string, now = Date.now()): { period: 'day'; since: string; user: Tally; workspace: Tally } {
+    this.roll(now);
+    const empty = (): Tally => ({ ...zero(), by_provider: {} });
+    return {
+      period: 'day',
+      since: `${this.day}T00:00:00.000Z`,
+      user: structuredClone(this.users.get(user) ?? empty()),
+      workspace: structuredClone(this.workspaces.get(workspace) ?? empty()),
+    };
+  }
+
+  private roll(now: number): void {
+    const day = utcDay(now);
+    if (day === this.day) return;
+    this.day = day;
+    this.users.clear();
+    this.workspaces.clear();
+  }
+}
+
+export function dailyUsage(shared: SharedState): DailyUsage {
+  return shared.get('audit.daily-usage', () => new DailyUsage());
+}

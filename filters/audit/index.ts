@@ -1,0 +1,114 @@
+/**
+ * `audit`: one JSON line per request that reached an AI route or no route at all —
+ * admitted, rejected, failed upstream or aborted by the client — written off the request
+ * path (see `writer.ts`). Operational endpoints (`/v1/usage`) are not audited. Also keeps
+ * today's per-user and per-workspace counts and contributes them to `GET /v1/usage`.
+ * No credentials are ever in a line; prompt and completion text only with `log_content`.
+ */
+import path from 'node:path';
+import { createKey, type Filter, type FilterPlugin, type Outcome, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { BodyCapture, clip, collectText, Redactor } from './content.js';
+import { dailyUsage } from './daily-usage.js';
+import { auditRecord, type AuditContent } from './record.js';
+import { writerPool } from './writer.js';
+
+export interface AuditConfig {
+  stdout: boolean;
+  /** Append-only file; relative paths are resolved against the config's directory. Empty: none. */
+  file: string;
+  flush_interval_ms: number;
+  flush_bytes: number;
+  log_content: boolean;
+  content_max_chars: number;
+  /** Regular expressions whose matches are replaced by `[REDACTED]` in logged content. */
+  redact_patterns: string[];
+}
+
+/** Common credential shapes; a platform team adds its own. */
+export const DEFAULT_REDACT_PATTERNS = [
+  'gwk_[A-Za-z0-9_-]+',
+  'sk-ant-[A-Za-z0-9_-]+',
+  'sk-[A-Za-z0-9_-]{20,}',
+  '(?:AKIA|ASIA)[0-9A-Z]{16}',
+  'AIza[0-9A-Za-z_-]{35}',
+  '(?:[Bb]earer)\\s+[A-Za-z0-9._~+/=-]+',
+  '-----BEGIN [A-Z ]*PRIVATE KEY-----[\\s\\S]*?-----END [A-Z ]*PRIVATE KEY-----',
+];
+
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    stdout: { type: 'boolean', default: true },
+    file: { type: 'string', default: '' },
+    flush_interval_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 200 },
+    flush_bytes: { type: 'integer', minimum: 1, default: 65536 },
+    log_content: { type: 'boolean', default: false },
+    content_max_chars: { type: 'integer', minimum: 0, default: 8192 },
+    redact_patterns: { type: 'array', items: { type: 'string' }, default: DEFAULT_REDACT_PATTERNS },
+  },
+};
+
+const CAPTURE = createKey<BodyCapture>('audit.capture');
+
+/** Audited: everything but operational endpoints; an unknown path has no AI route but is audited. */
+function audited(ctx: RequestContext, outcome: Outcome): boolean {
+  return ctx.kind !== 'operational' || outcome.error?.kind === 'not_found';
+}
+
+function createAudit(config: AuditConfig, env: PluginEnv): Filter {
+  let redactor: Redactor;
+  try {
+    redactor = new Redactor(config.redact_patterns);
+  } catch (err) {
+    throw new Error(`redact_patterns: ${(err as Error).message}`);
+  }
+  const file = config.file ? path.resolve(env.configDir, config.file) : undefined;
+  const { writer, release } = writerPool(env.shared).acquire({ stdout: config.stdout, file, flushIntervalMs: config.flush_interval_ms, flushBytes: config.flush_bytes });
+  const usage = dailyUsage(env.shared);
+  const max = config.content_max_chars;
+
+  function content(ctx: RequestContext): AuditContent {
+    let prompt: string | null = null;
+    try {
+      const parts: string[] = [];
+      collectText(ctx.json(), parts);
+      prompt = redactor.apply(clip(parts.join('\n'), max));
+    } catch {
+      // no JSON body: nothing to log
+    }
+    const capture = ctx.get(CAPTURE);
+    return { prompt, completion: capture ? redactor.apply(clip(capture.text(), max)) : null };
+  }
+
+  const filter: Filter = {
+    onComplete(ctx, outcome) {
+      if (!audited(ctx, outcome)) return;
+      const line = auditRecord(ctx, outcome, new Date(), config.log_content ? content(ctx) : undefined);
+      writer.write(JSON.stringify(line));
+      if (ctx.identity) usage.record(ctx.identity.user, ctx.identity.workspace, outcome);
+    },
+    usage(ctx) {
+      return { today: ctx.identity ? usage.snapshot(ctx.identity.user, ctx.identity.workspace) : null };
+    },
+    close: release,
+  };
+  if (config.log_content) {
+    filter.onRequest = (ctx) => {
+      if (ctx.kind === 'operational') return;
+      // Raw bytes held up to a bound: a few bytes per character covers the multi-byte case.
+      const capture = new BodyCapture(Math.max(1024, max * 8));
+      ctx.set(CAPTURE, capture);
+      ctx.observeBody(capture);
+    };
+  }
+  return filter;
+}
+
+const audit: FilterPlugin<AuditConfig> = {
+  name: 'audit',
+  apiVersion: 1,
+  configSchema,
+  create: createAudit,
+};
+export default audit;

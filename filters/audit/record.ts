@@ -1,0 +1,52 @@
+/**
+ * One audit line. The seed's fields come first and exactly as the seed names them
+ * (`timestamp` … `status`); the gateway's own fields follow. JSON object key order is
+ * insertion order, so this literal is the line format.
+ */
+import type { Outcome, RequestContext } from '../../core/index.js';
+
+/** Prompt and completion text, present only with `log_content: true`, already redacted. */
+export interface AuditContent {
+  prompt: string | null;
+  completion: string | null;
+}
+
+export function auditRecord(ctx: RequestContext, outcome: Outcome, now: Date, content: AuditContent | undefined): Record<string, unknown> {
+  const id = ctx.identity;
+  const u = outcome.usage;
+  const record: Record<string, unknown> = {
+    timestamp: now.toISOString(),
+    event: 'ai_request',
+    user: id?.user ?? null,
+    workspace: id?.workspace ?? null,
+    provider: outcome.provider ?? null,
+    model: outcome.model ?? null,
+    // Input tokens exclude cache writes and reads; those are the two cache fields below.
+    tokens_in: u.inputTokens,
+    tokens_out: u.outputTokens,
+    latency_ms: Math.round(outcome.durationMs),
+    status: outcome.status,
+    request_id: ctx.id,
+    route: ctx.route.name,
+    stream: outcome.stream,
+    error: outcome.error?.code ?? null,
+    cache_creation_tokens: u.cacheCreationTokens,
+    cache_read_tokens: u.cacheReadTokens,
+    project: id?.project ?? null,
+    auth: id?.source ?? null,
+    method: ctx.method,
+    // Never the query string: Gemini clients put their key there.
+    path: ctx.path,
+    error_kind: outcome.error?.kind ?? null,
+    replied_by: outcome.repliedBy ?? null,
+    ttfb_ms: outcome.ttfbMs === undefined ? null : Math.round(outcome.ttfbMs),
+    upstream_ms: Math.round(outcome.upstreamMs),
+    bytes_in: outcome.bytesIn,
+    bytes_out: outcome.bytesOut,
+  };
+  if (content) {
+    record.prompt = content.prompt;
+    record.completion = content.completion;
+  }
+  return record;
+}

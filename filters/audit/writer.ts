@@ -1,0 +1,130 @@
+/**
+ * The audit writer: lines are queued in memory and written off the request path, on a
+ * short interval or once enough bytes wait, to stdout and/or an append-only file. One
+ * writer per sink set lives in the runtime's shared state, reference-counted by the
+ * pipelines using it, so a reload never opens a second file handle (no interleaving) and
+ * never drops queued lines. A process exit flushes synchronously.
+ */
+import { appendFileSync, createWriteStream, mkdirSync, writeSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import type { SharedState } from '../../core/index.js';
+
+export interface SinkOptions {
+  stdout: boolean;
+  /** Absolute path of the append-only file, or undefined for none. */
+  file: string | undefined;
+  flushIntervalMs: number;
+  flushBytes: number;
+}
+
+export class AuditWriter {
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly stream: WriteStream | undefined;
+  private closed = false;
+  /** Lines written so far; lets tests and `/metrics` reason about loss. */
+  written = 0;
+
+  constructor(private readonly opts: SinkOptions) {
+    if (opts.file) {
+      mkdirSync(path.dirname(opts.file), { recursive: true });
+      this.stream = createWriteStream(opts.file, { flags: 'a' });
+      this.stream.on('error', (err) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'audit file write failed', err: err.message })}\n`));
+    }
+    this.timer = setInterval(() => this.flush(), opts.flushIntervalMs);
+    this.timer.unref();
+    live.add(this);
+  }
+
+  /** Queue one line (without newline). Cheap: no I/O here. */
+  write(line: string): void {
+    if (this.closed) {
+      // A request that outlived its pipeline's writer still gets its line.
+      this.writeSync(line + '\n');
+      return;
+    }
+    this.queue.push(line);
+    this.queuedBytes += line.length + 1;
+    if (this.queuedBytes >= this.opts.flushBytes) this.flush();
+  }
+
+  flush(): void {
+    if (this.queue.length === 0) return;
+    const text = this.queue.join('\n') + '\n';
+    this.written += this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.opts.stdout) process.stdout.write(text);
+    this.stream?.write(text);
+  }
+
+  /** Flush and release the file; later lines are written synchronously. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    clearInterval(this.timer);
+    live.delete(this);
+    const stream = this.stream;
+    if (stream) await new Promise<void>((resolve) => stream.end(resolve));
+  }
+
+  /** Last-chance flush on process exit: only synchronous I/O works there. */
+  flushSync(): void {
+    if (this.queue.length === 0) return;
+    const text = this.queue.join('\n') + '\n';
+    this.written += this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.writeSync(text);
+  }
+
+  private writeSync(text: string): void {
+    if (this.opts.stdout) writeSync(1, text);
+    if (this.opts.file) appendFileSync(this.opts.file, text);
+  }
+}
+
+const live = new Set<AuditWriter>();
+process.once('exit', () => {
+  for (const w of live) w.flushSync();
+});
+
+/** Writers by sink set, each with a count of the filter instances using it. */
+class WriterPool {
+  private readonly writers = new Map<string, { writer: AuditWriter; refs: number }>();
+
+  acquire(opts: SinkOptions): { writer: AuditWriter; release: () => Promise<void> } {
+    const key = `${opts.stdout}|${opts.file ?? ''}`;
+    let entry = this.writers.get(key);
+    if (!entry) {
+      entry = { writer: new AuditWriter(opts), refs: 0 };
+      this.writers.set(key, entry);
+    }
+    entry.refs++;
+    const held = entry;
+    let released = false;
+    return {
+      writer: held.writer,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--held.refs > 0) return;
+        this.writers.delete(key);
+        await held.writer.close();
+      },
+    };
+  }
+
+  /** Gateway shutdown: flush and close every writer. */
+  async close(): Promise<void> {
+    const all = [...this.writers.values()];
+    this.writers.clear();
+    for (const e of all) await e.writer.close();
+  }
+}
+
+export function writerPool(shared: SharedState): WriterPool {
+  return shared.get('audit.writers', () => new WriterPool());
+}

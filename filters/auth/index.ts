@@ -1,0 +1,130 @@
+/**
+ * `auth`: resolves who is asking (workspace → user, project) and refuses requests with no
+ * usable identity. Proof is a workspace key (HMAC, see `keys.ts`) in any place an SDK puts
+ * its API key, or, unless `require_keys` is set, the `X-Workspace-ID` header alone.
+ * Missing identity → 401, unknown or stopped workspace → 403, directory down → 503; all
+ * rendered in the route's dialect. Key material is never logged or echoed.
+ */
+import { CONTINUE, GatewayError, createKey, reply, type Filter, type FilterPlugin, type FilterVerdict, type Identity, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { coderDirectory, type CoderConfig } from './coder.js';
+import { claimedWorkspace, presentedCredentials } from './credentials.js';
+import { staticDirectory, type WorkspaceDirectory, type WorkspaceLookup } from './directory.js';
+import { isWorkspaceKey, MIN_SECRET_LENGTH, verifyWorkspaceKey } from './keys.js';
+
+export interface AuthConfig {
+  /** Where workspaces are looked up: the top-level `workspaces:` map, or Coder's API. */
+  source: 'static' | 'coder';
+  /** Refuse header-only identity: anyone who can reach the gateway can send any header. */
+  require_keys: boolean;
+  /** HMAC secret workspace keys are derived from; empty disables keys. */
+  key_secret: string;
+  /** Header carrying the workspace id (the seed's way). */
+  workspace_header: string;
+  coder?: CoderConfig;
+}
+
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    source: { enum: ['static', 'coder'], default: 'static' },
+    require_keys: { type: 'boolean', default: false },
+    key_secret: { type: 'string', default: '' },
+    workspace_header: { type: 'string', pattern: '^[A-Za-z0-9-]+$', default: 'x-workspace-id' },
+    coder: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url', 'session_token'],
+      properties: {
+        url: { type: 'string', pattern: '^https?://' },
+        session_token: { type: 'string' },
+        project_field: { enum: ['template_name', 'template_display_name', 'organization_name', 'name'], default: 'template_name' },
+        cache_ttl_ms: { type: 'integer', minimum: 0, default: 60000 },
+        negative_cache_ttl_ms: { type: 'integer', minimum: 0, default: 10000 },
+        cache_max_entries: { type: 'integer', minimum: 1, default: 10000 },
+        timeout_ms: { type: 'integer', minimum: 1, default: 3000 },
+      },
+    },
+  },
+};
+
+/** Set when this filter's `onRequest` ran, so `onComplete` knows whether to attribute. */
+const SEEN = createKey<true>('auth.seen');
+
+/** Who a request claims to be before the directory is asked. */
+type Claim = { ok: true; workspace: string; source: 'key' | 'header' } | { ok: false; error: GatewayError };
+
+function denied(code: string, message: string): Claim {
+  return { ok: false, error: new GatewayError(code, message) };
+}
+
+function createAuth(config: AuthConfig, env: PluginEnv): Filter {
+  const header = config.workspace_header.toLowerCase();
+  const secret = config.key_secret;
+  if (secret !== '' && secret.length < MIN_SECRET_LENGTH) throw new Error(`key_secret must be at least ${MIN_SECRET_LENGTH} characters (or empty to disable workspace keys)`);
+  if (config.require_keys && secret === '') throw new Error('require_keys is true but key_secret is empty: set key_secret (e.g. ${AI_GATEWAY_KEY_SECRET})');
+  let directory: WorkspaceDirectory;
+  if (config.source === 'coder') {
+    if (!config.coder) throw new Error('source is "coder" but the "coder" section (url, session_token) is missing');
+    if (!config.coder.session_token) throw new Error('coder.session_token is empty');
+    directory = coderDirectory(config.coder, { upstream: (o) => env.upstream(o), shared: env.shared, log: env.log });
+  } else {
+    directory = staticDirectory(env.config.workspaces);
+  }
+
+  function claim(ctx: RequestContext): Claim {
+    const claimed = claimedWorkspace(ctx, header);
+    for (const cred of presentedCredentials(ctx)) {
+      // Other tokens (a placeholder ANTHROPIC_API_KEY, say) are not ours to judge.
+      if (!isWorkspaceKey(cred.value)) continue;
+      const workspace = secret === '' ? undefined : verifyWorkspaceKey(secret, cred.value);
+      if (workspace === undefined) return denied('GW_ERR_AUTH_INVALID', `Invalid workspace key (in ${cred.place})`);
+      if (claimed !== undefined && claimed !== workspace) return denied('GW_ERR_AUTH_FORBIDDEN', `The ${config.workspace_header} header names another workspace than the workspace key`);
+      return { ok: true, workspace, source: 'key' };
+    }
+    if (config.require_keys) {
+      return denied('GW_ERR_AUTH_MISSING', claimed ? 'A workspace key is required; the workspace header alone is not accepted' : 'A workspace key is required (x-api-key, Authorization: Bearer, x-goog-api-key or ?key=)');
+    }
+    if (claimed === undefined) return denied('GW_ERR_AUTH_MISSING', `Identify the workspace with the ${config.workspace_header} header or a workspace key`);
+    return { ok: true, workspace: claimed, source: 'header' };
+  }
+
+  function admit(ctx: RequestContext, c: { workspace: string; source: string }, found: WorkspaceLookup): FilterVerdict {
+    if (found.status === 'unknown') return reply(new GatewayError('GW_ERR_AUTH_FORBIDDEN', `Workspace "${c.workspace}" is not known to this gateway`));
+    if (found.status === 'inactive') return reply(new GatewayError('GW_ERR_AUTH_FORBIDDEN', `Workspace "${c.workspace}" is not running (${found.state})`));
+    ctx.identity = identity(c, found);
+    return CONTINUE;
+  }
+
+  return {
+    onRequest(ctx) {
+      ctx.set(SEEN, true);
+      const c = claim(ctx);
+      if (!c.ok) return reply(c.error);
+      const found = directory.lookup(c.workspace, ctx.signal);
+      if (found instanceof Promise) return found.then((f) => admit(ctx, c, f));
+      return admit(ctx, c, found);
+    },
+    // Requests refused before the chain (404, 413) never met onRequest; name who sent them
+    // for the audit line when that needs no I/O. Never admits anything.
+    onComplete(ctx) {
+      if (ctx.identity || ctx.get(SEEN)) return;
+      const c = claim(ctx);
+      if (!c.ok) return;
+      const found = directory.peek(c.workspace);
+      if (found?.status === 'ok') ctx.identity = identity(c, found);
+    },
+  };
+}
+
+function identity(c: { workspace: string; source: string }, found: { user: string; project?: string }): Identity {
+  return found.project === undefined ? { user: found.user, workspace: c.workspace, source: c.source } : { user: found.user, workspace: c.workspace, project: found.project, source: c.source };
+}
+
+const auth: FilterPlugin<AuthConfig> = {
+  name: 'auth',
+  apiVersion: 1,
+  configSchema,
+  create: createAuth,
+};
+export default auth;

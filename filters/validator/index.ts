@@ -1,0 +1,117 @@
+/**
+ * `validator`: refuses generation requests the gateway should not forward — body too
+ * large (413), not JSON (400), not matching the dialect's JSON Schema (400, naming the
+ * field), a model outside the allowlists (403, a policy refusal naming the model),
+ * `max_tokens` over the maximum (400, or clamped when configured), a prompt too long in characters or
+ * estimated tokens (400). Other request kinds pass untouched.
+ */
+import type { ValidateFunction } from 'ajv';
+import { CONTINUE, GatewayError, createKey, reply, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
+import { promptChars, withCap } from './prompt.js';
+import { describeError, loadSchema, resolveSchemaPath } from './schemas.js';
+
+export interface ValidatorConfig extends LimitSet {
+  max_tokens_action: 'reject' | 'clamp';
+  models: string[];
+  /** Characters per token for the prompt-token estimate (4 is the usual English figure). */
+  chars_per_token: number;
+  /** Request-body schema per dialect name (`anthropic`, `openai`, …). */
+  schemas: Record<string, string>;
+  providers: Record<string, LimitSet>;
+  users: Record<string, LimitSet>;
+}
+
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...limitSchema.properties,
+    max_tokens_action: { enum: ['reject', 'clamp'], default: 'reject' },
+    models: { type: 'array', items: { type: 'string', minLength: 1 }, default: ['*'] },
+    chars_per_token: { type: 'number', exclusiveMinimum: 0, default: 4 },
+    schemas: { type: 'object', additionalProperties: { type: 'string', minLength: 1 }, default: { anthropic: 'anthropic-messages.schema.json' } },
+    providers: { type: 'object', additionalProperties: limitSchema, default: {} },
+    users: { type: 'object', additionalProperties: limitSchema, default: {} },
+  },
+};
+
+/** Set when the body was rewritten, to say so in a response header. */
+const CLAMPED = createKey<number>('validator.clamped');
+
+function invalid(field: string, message: string): GatewayError {
+  return new GatewayError('GW_ERR_REQUEST_INVALID', `${field}: ${message}`, { param: field });
+}
+
+function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
+  const schemas = new Map<string, ValidateFunction>();
+  for (const [dialect, ref] of Object.entries(config.schemas)) {
+    const file = resolveSchemaPath(ref, env.configDir);
+    try {
+      schemas.set(dialect, loadSchema(file));
+    } catch (err) {
+      throw new Error(`schemas.${dialect}: cannot load ${file}: ${(err as Error).message}`);
+    }
+  }
+  const { providers, users, schemas: _s, chars_per_token: _c, ...global } = config;
+  const table = new LimitTable(global, providers, users);
+  const perToken = config.chars_per_token;
+
+  function check(ctx: RequestContext, limits: EffectiveLimits): GatewayError | undefined {
+    if (limits.maxBodyBytes !== undefined && ctx.body.length > limits.maxBodyBytes) {
+      return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${ctx.body.length} bytes is larger than the ${limits.maxBodyBytes} bytes allowed`);
+    }
+    const body = ctx.json(); // throws the 400 for malformed JSON
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('(body)', 'must be a JSON object');
+    const validate = schemas.get(ctx.dialect.name);
+    if (validate && !validate(body)) {
+      const { field, message } = describeError(validate.errors![0]);
+      return invalid(field, message);
+    }
+    const model = ctx.model;
+    if (model !== undefined) {
+      for (const list of limits.allowlists) {
+        if (!list.match(model)) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `model: "${model}" is not allowed for ${list.scope}`, { param: 'model' });
+      }
+    }
+    const record = body as Record<string, unknown>;
+    if (limits.maxTokens !== undefined && ctx.maxOutputTokens !== undefined && ctx.maxOutputTokens > limits.maxTokens) {
+      const rewritten = limits.clamp ? withCap(record, limits.maxTokens) : undefined;
+      if (!rewritten) return invalid('max_tokens', `${ctx.maxOutputTokens} is above the maximum of ${limits.maxTokens}`);
+      ctx.set(CLAMPED, ctx.maxOutputTokens);
+      ctx.replaceBody(Buffer.from(JSON.stringify(rewritten)));
+      ctx.maxOutputTokens = limits.maxTokens;
+    }
+    if (limits.maxPromptChars !== undefined || limits.maxPromptTokens !== undefined) {
+      const chars = promptChars(record);
+      if (limits.maxPromptChars !== undefined && chars > limits.maxPromptChars) {
+        return invalid('messages', `the prompt is ${chars} characters, above the maximum of ${limits.maxPromptChars}`);
+      }
+      const tokens = Math.ceil(chars / perToken);
+      if (limits.maxPromptTokens !== undefined && tokens > limits.maxPromptTokens) {
+        return invalid('messages', `the prompt is about ${tokens} tokens, above the maximum of ${limits.maxPromptTokens}`);
+      }
+    }
+    return undefined;
+  }
+
+  return {
+    onRequest(ctx) {
+      if (ctx.kind !== 'generation') return CONTINUE;
+      const error = check(ctx, table.for(ctx.route.provider, ctx.identity?.user));
+      return error ? reply(error) : CONTINUE;
+    },
+    onResponse(ctx, head) {
+      const from = ctx.get(CLAMPED);
+      if (from !== undefined) head.headers['x-gateway-max-tokens-clamped'] = `${from}->${ctx.maxOutputTokens}`;
+    },
+  };
+}
+
+const validator: FilterPlugin<ValidatorConfig> = {
+  name: 'validator',
+  apiVersion: 1,
+  configSchema,
+  create: createValidator,
+};
+export default validator;

@@ -1,0 +1,68 @@
+import t from 'tap';
+import { makeWorkspaceKey } from '../../../filters/auth/keys.js';
+import { startGateway } from '../../helpers/gateway.js';
+import { config, post, SECRET } from '../fixtures.js';
+
+const AUTH = (extra = '') => `  - name: auth
+    config:
+      key_secret: ${SECRET}
+${extra}`;
+
+t.test('static workspaces: header, keys in every accepted place, refusals', async (t) => {
+  const gw = await startGateway(t, config(AUTH()));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const key = makeWorkspaceKey(SECRET, 'ws-abc123');
+
+  t.equal((await post(url, { 'x-workspace-id': 'ws-abc123' })).status, 200, 'the seed header');
+  t.equal((await post(url, { 'x-api-key': key })).status, 200, 'x-api-key');
+  t.equal((await post(url, { authorization: `Bearer ${key}` })).status, 200, 'Authorization: Bearer');
+  t.equal((await post(url, { 'x-goog-api-key': key })).status, 200, 'x-goog-api-key');
+  t.equal((await post(`${url}?key=${encodeURIComponent(key)}`)).status, 200, '?key=');
+  t.equal((await post(url, { 'x-api-key': makeWorkspaceKey(SECRET, 'ws_under_score') })).status, 200, 'id containing _');
+  t.equal((await post(url, { 'x-api-key': 'sk-ant-placeholder', 'x-workspace-id': 'ws-abc123' })).status, 200, 'a foreign placeholder key does not get in the way');
+  t.equal((await post(url, { 'x-api-key': key, 'x-workspace-id': 'ws-abc123' })).status, 200, 'key and matching header');
+
+  const missing = await post(url);
+  t.equal(missing.status, 401, 'no identity');
+  t.same(JSON.parse(missing.text).error.type, 'authentication_error', 'rendered in the route dialect (Anthropic)');
+
+  const unknown = await post(url, { 'x-workspace-id': 'ws-nobody' });
+  t.equal(unknown.status, 403, 'unknown workspace');
+  t.equal(JSON.parse(unknown.text).error.type, 'permission_error');
+
+  t.equal((await post(url, { 'x-api-key': makeWorkspaceKey(SECRET, 'ws-nobody') })).status, 403, 'valid key, unknown workspace');
+  t.equal((await post(url, { 'x-api-key': makeWorkspaceKey('some-other-secret-1234567', 'ws-abc123') })).status, 401, 'key from another secret');
+  const spoof = await post(url, { 'x-api-key': makeWorkspaceKey(SECRET, 'ws_under_score'), 'x-workspace-id': 'ws-abc123' });
+  t.equal(spoof.status, 403, 'header naming another workspace than the key');
+
+  for (const path of ['/health', '/v1/providers', '/metrics', '/v1/echo/health']) {
+    t.equal((await fetch(gw.url + path)).status, 200, `${path} needs no identity`);
+  }
+  t.equal((await fetch(`${gw.url}/v1/usage`)).status, 401, '/v1/usage needs identity');
+
+  const all = JSON.stringify(gw.logs) + missing.text + unknown.text + spoof.text;
+  t.notMatch(all, SECRET, 'no secret in logs or error bodies');
+  t.notMatch(all, key, 'no workspace key in logs or error bodies');
+});
+
+t.test('require_keys refuses header-only identity', async (t) => {
+  const gw = await startGateway(t, config(AUTH('      require_keys: true\n')));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const header = await post(url, { 'x-workspace-id': 'ws-abc123' });
+  t.equal(header.status, 401);
+  t.match(header.text, /workspace key is required/);
+  t.equal((await post(url, { 'x-api-key': makeWorkspaceKey(SECRET, 'ws-abc123') })).status, 200);
+});
+
+t.test('sets the identity every later filter sees', async (t) => {
+  const gw = await startGateway(t, config(AUTH()));
+  const res = await fetch(`${gw.url}/v1/usage`, { headers: { authorization: `Bearer ${makeWorkspaceKey(SECRET, 'ws-abc123')}` } });
+  t.same(await res.json(), { user: 'contractor1', workspace: 'ws-abc123', project: 'webide' });
+});
+
+t.test('bad auth configs are refused at load', async (t) => {
+  await t.rejects(startGateway(t, config(`  - name: auth\n    config:\n      require_keys: true\n`)), /key_secret is empty/);
+  await t.rejects(startGateway(t, config(`  - name: auth\n    config:\n      key_secret: short\n`)), /at least 16/);
+  await t.rejects(startGateway(t, config(`  - name: auth\n    config:\n      source: coder\n`)), /coder/);
+  await t.rejects(startGateway(t, config(`  - name: auth\n    config:\n      bogus: 1\n`)), /bogus|additional/);
+});

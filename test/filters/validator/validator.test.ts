@@ -1,0 +1,120 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { startGateway } from '../../helpers/gateway.js';
+import { config, messages, post, SECRET } from '../fixtures.js';
+
+const withAuth = (validator: string) => config(`  - name: auth
+    config:
+      key_secret: ${SECRET}
+  - name: validator
+    config:
+${validator}`);
+
+const err = (text: string): string => (JSON.parse(text) as { error: { message: string } }).error.message;
+
+t.test('edges: size, JSON, schema, max_tokens, prompt length', async (t) => {
+  const gw = await startGateway(t, withAuth(`      max_body_bytes: 3000
+      max_tokens: 100
+      max_prompt_chars: 500
+      max_prompt_tokens: 100
+      chars_per_token: 4
+`));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const h = { 'x-workspace-id': 'ws-abc123' };
+  t.equal((await post(url, h)).status, 200, 'a good request passes');
+  t.equal((await post(url, h, messages({ max_tokens: 100 }))).status, 200, 'exactly at the maximum');
+
+  const big = await post(url, h, messages({ metadata: { pad: 'x'.repeat(3000) } }));
+  t.equal(big.status, 413);
+  t.equal(JSON.parse(big.text).error.type, 'request_too_large');
+
+  const bad = await post(url, h, '{"model": "echo-1", ');
+  t.equal(bad.status, 400);
+  t.match(err(bad.text), /not valid JSON/);
+
+  const cases: Array<[string, string, RegExp]> = [
+    ['missing max_tokens', JSON.stringify({ model: 'echo-1', messages: [{ role: 'user', content: 'hi' }] }), /^max_tokens: /],
+    ['bad role', messages({ messages: [{ role: 'bot', content: 'hi' }] }), /^messages\[0\]\.role: /],
+    ['empty messages', messages({ messages: [] }), /^messages: /],
+    ['block without type', messages({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }), /^messages\[0\]\.content/],
+    ['temperature out of range', messages({ temperature: 3 }), /^temperature: /],
+    ['max_tokens not an integer', messages({ max_tokens: 'lots' }), /^max_tokens: /],
+    ['over max_tokens', messages({ max_tokens: 101 }), /^max_tokens: 101 is above the maximum of 100/],
+    ['prompt too many chars', messages({ messages: [{ role: 'user', content: 'a'.repeat(501) }] }), /501 characters, above the maximum of 500/],
+    ['system counts too', messages({ system: 's'.repeat(300), messages: [{ role: 'user', content: 'u'.repeat(201) }] }), /501 characters/],
+    ['body is not an object', '[1,2]', /must be a JSON object/],
+  ];
+  for (const [name, body, pattern] of cases) {
+    const r = await post(url, h, body);
+    t.equal(r.status, 400, name);
+    t.match(err(r.text), pattern, name);
+  }
+  t.equal((await post(url, h, messages({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(1500) } }, { type: 'text', text: 'what is this?' }] }] }))).status, 200, 'image data is not prompt text');
+  t.equal((await post(url, h, messages({ future_field: { anything: true } }))).status, 200, 'unknown fields pass (new API features)');
+  t.equal((await fetch(`${gw.url}/v1/echo/v1/models`, { headers: h })).status, 200, 'non-generation requests are not validated');
+});
+
+t.test('prompt token estimate', async (t) => {
+  const gw = await startGateway(t, withAuth('      max_prompt_tokens: 10\n      chars_per_token: 4\n'));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const h = { 'x-workspace-id': 'ws-abc123' };
+  t.equal((await post(url, h, messages({ messages: [{ role: 'user', content: 'a'.repeat(40) }] }))).status, 200, '40 chars ≈ 10 tokens');
+  const r = await post(url, h, messages({ messages: [{ role: 'user', content: 'a'.repeat(41) }] }));
+  t.equal(r.status, 400);
+  t.match(err(r.text), /about 11 tokens, above the maximum of 10/);
+});
+
+t.test('clamp rewrites max_tokens instead of refusing', async (t) => {
+  const gw = await startGateway(t, withAuth('      max_tokens: 50\n      max_tokens_action: clamp\n'));
+  const r = await post(`${gw.url}/v1/echo/v1/messages`, { 'x-workspace-id': 'ws-abc123' }, messages({ max_tokens: 4000 }));
+  t.equal(r.status, 200);
+  t.equal(r.headers.get('x-gateway-max-tokens-clamped'), '4000->50');
+});
+
+t.test('model allowlists: global, per provider, per user, wildcards; limits per user', async (t) => {
+  const gw = await startGateway(t, withAuth(`      models: ["echo-*", "claude-*"]
+      providers:
+        echo:
+          models: ["echo-1", "echo-2*", "claude-sonnet-*"]
+          max_tokens: 1000
+      users:
+        contractor1:
+          models: ["echo-1"]
+          max_tokens: 10
+`));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const c1 = { 'x-workspace-id': 'ws-abc123' };
+  const admin = { 'x-workspace-id': 'ws_under_score' };
+  t.equal((await post(url, admin, messages({ model: 'echo-2-large' }))).status, 200, 'provider wildcard');
+  t.equal((await post(url, admin, messages({ model: 'claude-sonnet-4-5-20250929' }))).status, 200, 'current Claude ids pass a wildcard');
+  const notProvider = await post(url, admin, messages({ model: 'echo-3' }));
+  t.equal(notProvider.status, 403);
+  t.match(err(notProvider.text), /model: "echo-3" is not allowed for provider "echo"/);
+  const notGlobal = await post(url, admin, messages({ model: 'gpt-4o' }));
+  t.match(err(notGlobal.text), /not allowed for this gateway/);
+  const notUser = await post(url, c1, messages({ model: 'echo-2' }));
+  t.equal(notUser.status, 403);
+  t.match(err(notUser.text), /not allowed for user "contractor1"/);
+  t.equal((await post(url, c1, messages({ max_tokens: 10 }))).status, 200);
+  t.equal((await post(url, c1, messages({ max_tokens: 11 }))).status, 400, 'the user limit wins over the provider one');
+  t.equal((await post(url, admin, messages({ max_tokens: 1000 }))).status, 200, 'the provider limit applies to others');
+  t.equal((await post(url, admin, messages({ max_tokens: 1001 }))).status, 400);
+});
+
+t.test('schemas: a custom file beside the config; a missing one is a config error', async (t) => {
+  const gw0 = await startGateway(t, 'filters: []\n');
+  writeFileSync(path.join(gw0.dir, 'strict.schema.json'), JSON.stringify({ type: 'object', required: ['model', 'messages', 'max_tokens', 'metadata'] }));
+  const gw = await startGateway(t, withAuth('      schemas:\n        anthropic: ./strict.schema.json\n'), { dir: gw0.dir });
+  const r = await post(`${gw.url}/v1/echo/v1/messages`, { 'x-workspace-id': 'ws-abc123' });
+  t.equal(r.status, 400);
+  t.match(err(r.text), /^metadata: /);
+  await t.rejects(startGateway(t, withAuth('      schemas:\n        anthropic: ./missing.json\n')), /schemas\.anthropic: cannot load/);
+  await t.rejects(startGateway(t, withAuth('      max_tokens_action: shrink\n')), /max_tokens_action/);
+});
+
+t.test('validator alone, without identity', async (t) => {
+  const gw = await startGateway(t, config('  - name: validator\n    config:\n      max_tokens: 10\n'));
+  t.equal((await post(`${gw.url}/v1/echo/v1/messages`, {}, messages({ max_tokens: 11 }))).status, 400);
+  t.equal((await post(`${gw.url}/v1/echo/v1/messages`, {}, messages({ max_tokens: 10 }))).status, 200);
+});
