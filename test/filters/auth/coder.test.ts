@@ -84,7 +84,7 @@ t.test('Coder down or refusing the gateway token: 503, never an open door', asyn
   const bad = await startGateway(t, config(coderAuth(coder.url, 'wrong-token')));
   const refused = await post(`${bad.url}/v1/echo/v1/messages`, { 'x-workspace-id': RUNNING });
   t.equal(refused.status, 503, 'Coder answering 401 to the gateway');
-  t.equal(JSON.parse(refused.text).error.type, 'overloaded_error', 'Anthropic dialect');
+  t.equal(JSON.parse(refused.text).error.type, 'api_error', 'Anthropic dialect');
   t.notMatch(refused.text, 'wrong-token');
 
   await new Promise<void>((r) => coder.server.close(() => r()));
