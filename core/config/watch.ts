@@ -43,6 +43,9 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
   // Symlinks are not followed: a swapped `..data` link is then an event in the directory
   // itself, and the resolved directory is watched explicitly.
   const watcher: FSWatcher = watch([...dirs], { ignoreInitial: true, depth: 0, followSymlinks: false, atomic: false, persistent: true });
+  // 'raw' carries every directory event; chokidar's own 'change' can miss a second rename
+  // that lands while it is still re-watching the file replaced by the first.
+  watcher.on('raw', () => schedule());
   watcher.on('all', () => schedule());
   watcher.on('error', (err) => opts.log.warn('config watcher error', { file, err }));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
