@@ -2,9 +2,10 @@
  * The runtime: owns what outlives a config generation (metrics registry, shared state,
  * upstream pools, the listener) and the current pipeline, swapped atomically on reload.
  */
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
-import { ConfigError } from './config/issues.js';
+import { ConfigError, type ConfigIssue } from './config/issues.js';
 import { defaultConfigPath, loadConfigFile, type LoadedConfig } from './config/load.js';
 import type { ServerConfig } from './config/types.js';
 import { watchConfig, type ConfigWatcher } from './config/watch.js';
@@ -39,10 +40,21 @@ export function resolveConfigPath(explicit: string | undefined, env: NodeJS.Proc
   return explicit ?? (env.AI_GATEWAY_CONFIG || defaultConfigPath);
 }
 
-/** Certificate paths are relative to the config file, like plugin paths. */
-function withResolvedPaths(server: ServerConfig, dir: string): ServerConfig {
+/** The server section with certificate paths resolved against the config file and checked readable. */
+function listenerConfig(loaded: LoadedConfig): ServerConfig {
+  const server = loaded.config.server;
   if (!server.tls) return server;
-  return { ...server, tls: { cert_file: path.resolve(dir, server.tls.cert_file), key_file: path.resolve(dir, server.tls.key_file) } };
+  const tls = { cert_file: path.resolve(loaded.dir, server.tls.cert_file), key_file: path.resolve(loaded.dir, server.tls.key_file) };
+  const issues: ConfigIssue[] = [];
+  for (const key of ['cert_file', 'key_file'] as const) {
+    try {
+      accessSync(tls[key], constants.R_OK);
+    } catch (err) {
+      issues.push(loaded.source.issue(['server', 'tls', key], `cannot read ${tls[key]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { ...server, tls };
 }
 
 /** Keys the listener reads once at start; a reload cannot change them. */
@@ -90,11 +102,11 @@ export class Gateway {
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const gw = new Gateway(opts);
     const loaded = gw.load();
+    const server = listenerConfig(loaded);
     gw.pipeline = await gw.build(loaded);
     gw.metrics.configLoads.inc({ result: 'success' });
     gw.metrics.setConfigHash(loaded.hash);
     const env = opts.env ?? process.env;
-    const server = loaded.config.server;
     const port = opts.port ?? (env.AI_GATEWAY_PORT ? Number(env.AI_GATEWAY_PORT) : server.port);
     const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, draining: () => gw.isDraining });
     const handler = createHandler({
@@ -109,7 +121,12 @@ export class Gateway {
         return parts;
       },
     });
-    gw.listener = await listen(withResolvedPaths(server, loaded.dir), { host: opts.host ?? server.host, port }, handler, gw.log);
+    try {
+      gw.listener = await listen(server, { host: opts.host ?? server.host, port }, handler, gw.log);
+    } catch (err) {
+      await gw.pipeline.retire(); // close what the pipeline opened; the caller gets the listen error
+      throw err;
+    }
     if (opts.watch !== false) {
       try {
         gw.watcher = await watchConfig({ file: gw.configPath, initialHash: loaded.hash, settleMs: opts.watchSettleMs, log: gw.log, onChange: () => void gw.reload() });
