@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startGateway } from '../helpers/gateway.js';
-import { h2request, messages, streamedText } from '../helpers/live.js';
+import { h2request, messages, streamedText, waitFor } from '../helpers/live.js';
 import { seenHeaders } from '../fixtures/recording-filter.js';
 
 const plugin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'recording-filter.ts');
@@ -102,4 +102,26 @@ t.test('HTTP/1.1 request split into tiny packets and pipelined', async (t) => {
   const statuses = [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1]);
   t.same(statuses, ['404', '200', '200'], 'three responses on one connection (PROPFIND has no route)');
   t.match(text, /"object":"list"/, 'the pipelined request was answered');
+});
+
+t.test('a rapid-reset flood ends the offending session, not the gateway', async (t) => {
+  const g = await startGateway(t, CONFIG);
+  const flood = http2.connect(g.url);
+  flood.on('error', () => {});
+  const ended = new Promise<void>((resolve) => flood.once('close', () => resolve()));
+  await new Promise((resolve) => flood.once('connect', resolve));
+  let sent = 0;
+  for (; sent < 5000 && !flood.closed && !flood.destroyed; sent++) {
+    const stream = flood.request({ ':method': 'POST', ':path': '/v1/echo/v1/messages' });
+    stream.on('error', () => {});
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+  }
+  await Promise.race([ended, new Promise((r) => setTimeout(r, 3000))]);
+  t.ok(flood.closed || flood.destroyed, `the flooding session was closed (after ${sent} opened-and-reset streams)`);
+  await waitFor(() => g.gateway.current.active === 0, 3000);
+  t.pass('every cancelled request was released');
+  const fresh = http2.connect(g.url);
+  t.teardown(() => fresh.close());
+  const health = await h2request(fresh, { ':method': 'GET', ':path': '/health' });
+  t.equal(health.headers[':status'], 200, 'a fresh session is served');
 });
