@@ -157,6 +157,8 @@ export class Gateway {
   reload(): Promise<ReloadResult> {
     // Reloads are serialized: a second one waits for the first, then reads the file again.
     const run = async (): Promise<ReloadResult> => {
+      // A pipeline built while draining would never be retired; keep the one shutting down.
+      if (this.isDraining) return { ok: true, changed: false, generation: this.pipeline.generation };
       let loaded: LoadedConfig;
       try {
         loaded = this.load();
