@@ -71,7 +71,7 @@ async function serve(configPath: string | undefined): Promise<void> {
     stopping = true;
     gateway.log.info('shutting down', { signal });
     gateway.close().then(
-      () => process.exit(0),
+      () => flushed().then(() => process.exit(0)),
       (err: unknown) => {
         gateway.log.error('shutdown failed', { err });
         process.exit(1);
@@ -80,7 +80,16 @@ async function serve(configPath: string | undefined): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => void gateway.reload());
+  process.on('SIGHUP', () => {
+    gateway.log.info('reloading', { signal: 'SIGHUP' });
+    void gateway.reload();
+  });
+}
+
+/** Resolves once what was written to stdout (audit) and stderr (logs) has been handed to the OS. */
+function flushed(): Promise<void> {
+  const drain = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())));
+  return Promise.all([drain(process.stdout), drain(process.stderr)]).then(() => undefined);
 }
 
 async function main(argv: string[]): Promise<number | undefined> {

@@ -2,9 +2,13 @@
  * The runtime: owns what outlives a config generation (metrics registry, shared state,
  * upstream pools, the listener) and the current pipeline, swapped atomically on reload.
  */
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
-import { ConfigError } from './config/issues.js';
+import { ConfigError, type ConfigIssue } from './config/issues.js';
 import { defaultConfigPath, loadConfigFile, type LoadedConfig } from './config/load.js';
+import type { ServerConfig } from './config/types.js';
+import { watchConfig, type ConfigWatcher } from './config/watch.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { createHandler } from './handler.js';
 import { listen, type Listener } from './listener.js';
@@ -24,12 +28,41 @@ export interface GatewayOptions {
   /** Overrides `AI_GATEWAY_PORT` and `server.port` (tests use 0). */
   port?: number;
   host?: string;
+  /** Watch the config file and reload on change (default true). */
+  watch?: boolean;
+  /** Quiet time after the last file event before the config is read (default 40 ms). */
+  watchSettleMs?: number;
 }
 
 export type ReloadResult = { ok: true; changed: boolean; generation: number } | { ok: false; error: ConfigError };
 
 export function resolveConfigPath(explicit: string | undefined, env: NodeJS.ProcessEnv): string {
   return explicit ?? (env.AI_GATEWAY_CONFIG || defaultConfigPath);
+}
+
+/** The server section with certificate paths resolved against the config file and checked readable. */
+function listenerConfig(loaded: LoadedConfig): ServerConfig {
+  const server = loaded.config.server;
+  if (!server.tls) return server;
+  const tls = { cert_file: path.resolve(loaded.dir, server.tls.cert_file), key_file: path.resolve(loaded.dir, server.tls.key_file) };
+  const issues: ConfigIssue[] = [];
+  for (const key of ['cert_file', 'key_file'] as const) {
+    try {
+      accessSync(tls[key], constants.R_OK);
+    } catch (err) {
+      issues.push(loaded.source.issue(['server', 'tls', key], `cannot read ${tls[key]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { ...server, tls };
+}
+
+/** Keys the listener reads once at start; a reload cannot change them. */
+const RESTART_ONLY = ['host', 'port', 'tls', 'http2', 'max_header_bytes', 'idle_timeout_ms', 'keep_alive_timeout_ms', 'request_timeout_ms'] as const;
+
+function warnRestartOnly(log: Logger, before: ServerConfig, after: ServerConfig): void {
+  const changed = RESTART_ONLY.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  if (changed.length > 0) log.warn('these server keys apply at the next restart, not on reload', { keys: changed.map((k) => `server.${k}`) });
 }
 
 class SharedStore implements SharedState {
@@ -55,6 +88,10 @@ export class Gateway {
   private listener: Listener | undefined;
   private isDraining = false;
   private reloading: Promise<ReloadResult> | undefined;
+  private watcher: ConfigWatcher | undefined;
+  private closing: Promise<void> | undefined;
+  /** Pipelines swapped out by a reload that still serve requests they started. */
+  private readonly retiring = new Set<Promise<void>>();
 
   private constructor(private readonly opts: GatewayOptions) {
     this.log = opts.log ?? createLogger();
@@ -65,11 +102,11 @@ export class Gateway {
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const gw = new Gateway(opts);
     const loaded = gw.load();
+    const server = listenerConfig(loaded);
     gw.pipeline = await gw.build(loaded);
     gw.metrics.configLoads.inc({ result: 'success' });
     gw.metrics.setConfigHash(loaded.hash);
     const env = opts.env ?? process.env;
-    const server = loaded.config.server;
     const port = opts.port ?? (env.AI_GATEWAY_PORT ? Number(env.AI_GATEWAY_PORT) : server.port);
     const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, draining: () => gw.isDraining });
     const handler = createHandler({
@@ -84,15 +121,28 @@ export class Gateway {
         return parts;
       },
     });
-    gw.listener = await listen(server, { host: opts.host ?? server.host, port }, handler);
-    gw.log.info('gateway listening', { url: gw.url, config: gw.configPath, hash: loaded.hash.slice(0, 16), version: GATEWAY_VERSION });
+    try {
+      gw.listener = await listen(server, { host: opts.host ?? server.host, port }, handler, gw.log);
+    } catch (err) {
+      await gw.pipeline.retire(); // close what the pipeline opened; the caller gets the listen error
+      throw err;
+    }
+    if (opts.watch !== false) {
+      try {
+        gw.watcher = await watchConfig({ file: gw.configPath, initialHash: loaded.hash, settleMs: opts.watchSettleMs, log: gw.log, onChange: () => void gw.reload() });
+      } catch (err) {
+        // Reload by SIGHUP still works; a missing watch must not keep the gateway down.
+        gw.log.warn('cannot watch the config file; reload with SIGHUP', { file: gw.configPath, err });
+      }
+    }
+    gw.log.info('gateway listening', { url: gw.url, config: gw.configPath, hash: loaded.hash.slice(0, 16), version: GATEWAY_VERSION, watch: gw.watcher !== undefined });
     return gw;
   }
 
   get url(): string {
     const a = this.listener!.address();
     const host = a.family === 'IPv6' ? `[${a.address === '::' ? '::1' : a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
-    return `http://${host}:${a.port}`;
+    return `${this.listener!.scheme}://${host}:${a.port}`;
   }
 
   get port(): number {
@@ -107,6 +157,8 @@ export class Gateway {
   reload(): Promise<ReloadResult> {
     // Reloads are serialized: a second one waits for the first, then reads the file again.
     const run = async (): Promise<ReloadResult> => {
+      // A pipeline built while draining would never be retired; keep the one shutting down.
+      if (this.isDraining) return { ok: true, changed: false, generation: this.pipeline.generation };
       let loaded: LoadedConfig;
       try {
         loaded = this.load();
@@ -114,10 +166,11 @@ export class Gateway {
         const next = await this.build(loaded);
         const old = this.pipeline;
         this.pipeline = next;
+        warnRestartOnly(this.log, old.loaded.config.server, next.loaded.config.server);
         this.metrics.configLoads.inc({ result: 'success' });
         this.metrics.setConfigHash(loaded.hash);
         this.log.info('config reloaded', { hash: loaded.hash.slice(0, 16), generation: next.generation });
-        void old.retire();
+        this.retire(old);
         return { ok: true, changed: true, generation: next.generation };
       } catch (err) {
         const error = err instanceof ConfigError ? err : new ConfigError([{ file: this.configPath, path: '', message: (err as Error).message }]);
@@ -131,27 +184,41 @@ export class Gateway {
     return next;
   }
 
-  private closing: Promise<void> | undefined;
-
-  /** Stop listening, let in-flight requests finish (up to the drain timeout), close everything. Idempotent. */
+  /**
+   * Stop accepting, let in-flight requests and streams finish (up to `server.drain_timeout_ms`),
+   * then close everything. Idle keep-alive connections close at once, HTTP/2 sessions get
+   * GOAWAY. Safe to call twice.
+   */
   close(): Promise<void> {
-    return (this.closing ??= this.shutdown());
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
 
   private async shutdown(): Promise<void> {
     this.isDraining = true;
+    await this.watcher?.close().catch(() => {});
+    await this.reloading?.catch(() => {});
     const timeout = this.pipeline.loaded.config.server.drain_timeout_ms;
+    const started = performance.now();
+    this.log.info('draining', { in_flight: this.pipeline.active, connections: this.listener?.connections ?? 0, timeout_ms: timeout });
     const closing = this.listener?.close();
-    const drained = this.pipeline.retire();
+    const drained = Promise.all([this.pipeline.retire(), ...this.retiring]);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all([closing, drained]), new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
+    const timedOut = await Promise.race([Promise.all([closing, drained]).then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeout)))]);
     clearTimeout(timer);
-    this.listener?.server.closeAllConnections();
+    if (timedOut) this.log.warn('drain timeout reached; closing the remaining connections', { in_flight: this.pipeline.active, connections: this.listener?.connections ?? 0 });
+    this.listener?.destroy();
+    this.log.info('drained', { ms: Math.round(performance.now() - started) });
     for (const pool of this.pools.values()) await pool.close().catch(() => {});
     for (const item of this.shared.values()) {
       const closer = (item as { close?: () => unknown } | null)?.close;
       if (typeof closer === 'function') await Promise.resolve(closer.call(item)).catch(() => {});
     }
+  }
+
+  private retire(old: Pipeline): void {
+    const done = old.retire().finally(() => this.retiring.delete(done));
+    this.retiring.add(done);
   }
 
   private load(): LoadedConfig {

@@ -1,23 +1,108 @@
 /**
- * The client-facing listener: HTTP/1.1 with limits on header size, request time and idle
- * connections. (HTTP/2 joins on the same port in the live-operations work.)
+ * The client-facing listener. Cleartext: one port speaks HTTP/1.1 and HTTP/2 with prior
+ * knowledge, told apart by the HTTP/2 connection preface (the AWS SDK for JavaScript opens
+ * h2c to an `http://` endpoint). With `server.tls`: TLS with ALPN offering `h2` and
+ * `http/1.1`. Both feed the same handler through Node's HTTP/2 compatibility API.
+ *
+ * Shutdown is two-step: `close()` stops accepting, sends GOAWAY to HTTP/2 sessions, closes
+ * idle HTTP/1.1 connections and the rest as their last response ends; `destroy()` cuts
+ * whatever is still open when the drain timeout runs out.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { ServerConfig } from './config/types.js';
 import type { GatewayRequest, GatewayResponse } from './handler.js';
+import type { Logger } from './logger.js';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export interface Listener {
-  readonly server: http.Server;
+  /** `https` when TLS is configured. */
+  readonly scheme: 'http' | 'https';
   address(): AddressInfo;
+  /** Open client connections (HTTP/1.1 sockets and HTTP/2 sessions). */
+  readonly connections: number;
+  /** Stop accepting and close connections as they go idle; resolves when none is left. */
   close(): Promise<void>;
+  /** Cut every connection still open. */
+  destroy(): void;
 }
 
-export async function listen(
-  config: ServerConfig,
-  bind: { host: string; port: number },
-  handler: (req: GatewayRequest, res: GatewayResponse) => void,
-): Promise<Listener> {
+type Handler = (req: GatewayRequest, res: GatewayResponse) => void;
+
+export async function listen(config: ServerConfig, bind: { host: string; port: number }, handler: Handler, log: Logger): Promise<Listener> {
+  const tracker = new ConnectionTracker();
+  const onRequest: Handler = (req, res) => {
+    tracker.request(req, res);
+    handler(req, res);
+  };
+  const h2 = http2Options(config);
+  let outer: net.Server;
+  if (config.tls) {
+    const secure = http2.createSecureServer({ ...h2, allowHTTP1: true, cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, onRequest);
+    secure.setTimeout(config.idle_timeout_ms);
+    secure.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
+    secure.on('secureConnection', (socket: Socket & { alpnProtocol?: string | false }) => {
+      if (socket.alpnProtocol !== 'h2') tracker.socket(socket);
+    });
+    outer = secure;
+  } else {
+    const h1 = createHttp1(config, onRequest);
+    const h2c = http2.createServer(h2, onRequest);
+    h2c.setTimeout(config.idle_timeout_ms);
+    h2c.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
+    outer = net.createServer({ noDelay: true }, (socket) => {
+      sniff(socket, (isH2) => {
+        if (isH2) h2c.emit('connection', socket);
+        else {
+          tracker.socket(socket);
+          h1.emit('connection', socket);
+        }
+      });
+    });
+    outer.on('close', () => h1.close());
+  }
+  outer.on('clientError', (err: Error) => log.debug('client connection error', { err }));
+
+  await new Promise<void>((resolve, reject) => {
+    outer.once('error', reject);
+    outer.listen(bind.port, bind.host, () => {
+      outer.off('error', reject);
+      resolve();
+    });
+  });
+
+  return {
+    scheme: config.tls ? 'https' : 'http',
+    address: () => outer.address() as AddressInfo,
+    get connections() {
+      return tracker.size;
+    },
+    close: () => {
+      const stopped = new Promise<void>((resolve) => outer.close(() => resolve()));
+      return Promise.all([stopped, tracker.drain()]).then(() => undefined);
+    },
+    destroy: () => tracker.destroyAll(),
+  };
+}
+
+function http2Options(config: ServerConfig): http2.ServerOptions {
+  const limits = config.http2;
+  return {
+    settings: { maxConcurrentStreams: limits.max_concurrent_streams, maxHeaderListSize: limits.max_header_list_size },
+    maxHeaderListPairs: 256,
+    // Rapid-reset and malformed-frame floods: the session is torn down past these counts.
+    maxSessionRejectedStreams: limits.max_rejected_streams,
+    maxSessionInvalidFrames: limits.max_invalid_frames,
+    // A client that never sends a preface on a TLS socket gets cut quickly.
+    unknownProtocolTimeout: 10_000,
+  };
+}
+
+/** The HTTP/1.1 server that never listens itself: the outer server hands it sockets. */
+function createHttp1(config: ServerConfig, onRequest: Handler): http.Server {
   const server = http.createServer(
     {
       maxHeaderSize: config.max_header_bytes,
@@ -28,23 +113,106 @@ export async function listen(
       // Reject ambiguous framing (both content-length and transfer-encoding) outright.
       insecureHTTPParser: false,
     },
-    handler,
+    onRequest,
   );
   server.timeout = config.idle_timeout_ms;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(bind.port, bind.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    server,
-    address: () => server.address() as AddressInfo,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+  // 'listening' starts the request/headers timeout checks; this server is never bound.
+  server.emit('listening');
+  return server;
+}
+
+/**
+ * Read just enough of a new connection to tell the HTTP/2 preface from an HTTP/1.1 request
+ * line, then put the bytes back for whichever server takes it.
+ */
+function sniff(socket: Socket, route: (isH2: boolean) => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const onError = (): void => {
+    socket.destroy();
   };
+  const onData = (chunk: Buffer): void => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    const matches = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (matches && seen.length < PREFACE.length) return; // a prefix of the preface: wait for more
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.pause();
+    socket.unshift(seen);
+    route(matches);
+    // The HTTP/1.1 parser reads the put-back bytes through 'data' once the socket flows.
+    if (!matches) socket.resume();
+  };
+  socket.on('data', onData);
+  socket.on('error', onError);
+}
+
+/**
+ * Knows every open client connection: HTTP/1.1 sockets with their in-flight request count,
+ * HTTP/2 sessions. Draining closes each as soon as it carries nothing.
+ */
+class ConnectionTracker {
+  private readonly sockets = new Map<Socket, number>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private draining = false;
+  private onEmpty: (() => void) | undefined;
+
+  get size(): number {
+    return this.sockets.size + this.sessions.size;
+  }
+
+  socket(socket: Socket): void {
+    this.sockets.set(socket, 0);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.check();
+    });
+    if (this.draining) socket.end();
+  }
+
+  session(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once('close', () => {
+      this.sessions.delete(session);
+      this.check();
+    });
+    if (this.draining) session.close();
+  }
+
+  request(req: GatewayRequest, res: GatewayResponse): void {
+    if (req.httpVersionMajor !== 1) return;
+    const socket = req.socket as Socket;
+    if (!this.sockets.has(socket)) return;
+    this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1);
+    // Tell the client not to reuse the connection once shutdown began.
+    if (this.draining) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      const left = (this.sockets.get(socket) ?? 1) - 1;
+      if (!this.sockets.has(socket)) return;
+      this.sockets.set(socket, left);
+      if (this.draining && left === 0) socket.end();
+    });
+  }
+
+  drain(): Promise<void> {
+    this.draining = true;
+    for (const [socket, active] of this.sockets) if (active === 0) socket.end();
+    // GOAWAY: no new streams; the session closes once its open streams end.
+    for (const session of this.sessions) session.close();
+    if (this.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.onEmpty = resolve));
+  }
+
+  destroyAll(): void {
+    for (const socket of this.sockets.keys()) socket.destroy();
+    for (const session of this.sessions) session.destroy();
+  }
+
+  private check(): void {
+    if (this.size === 0 && this.onEmpty) {
+      const done = this.onEmpty;
+      this.onEmpty = undefined;
+      done();
+    }
+  }
 }

@@ -10,6 +10,17 @@ export interface ServerConfig {
   keep_alive_timeout_ms: number;
   request_timeout_ms: number;
   drain_timeout_ms: number;
+  /** Present when the listener serves TLS; paths are relative to the config file. */
+  tls?: { cert_file: string; key_file: string };
+  http2: Http2Limits;
+}
+
+/** HTTP/2 session limits (`server.http2`). */
+export interface Http2Limits {
+  max_concurrent_streams: number;
+  max_header_list_size: number;
+  max_rejected_streams: number;
+  max_invalid_frames: number;
 }
 
 export interface ProviderEntry {

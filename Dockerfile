@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# AI gateway image: build the TypeScript in one stage, run the compiled JS with production
+# dependencies only, as the unprivileged `node` user.
+
+FROM node:20-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: `prepare` would build before the sources are copied.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY core ./core
+COPY filters ./filters
+COPY providers ./providers
+COPY bin ./bin
+RUN npm run build
+
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /src/dist ./dist
+# Read at run time: the config schema and the embedded default config.
+COPY schemas ./schemas
+COPY configs ./configs
+USER node
+EXPOSE 8090
+# node:20-slim has no curl; Node's own fetch asks /health (503 while draining).
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.AI_GATEWAY_PORT||8090)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# SIGTERM drains in-flight streams (server.drain_timeout_ms) before exiting 0.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/bin/ai-gateway.js"]

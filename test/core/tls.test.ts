@@ -1,0 +1,73 @@
+/**
+ * TLS with ALPN: one port negotiates h2 or http/1.1, with a self-signed certificate made
+ * by openssl at test time (nothing secret is committed).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import t from 'tap';
+import { ConfigError } from '../../core/index.js';
+import { startGateway } from '../helpers/gateway.js';
+import { h2request, messages, streamedText } from '../helpers/live.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'gw-tls-'));
+execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { cwd: dir, stdio: 'ignore' });
+const ca = readFileSync(path.join(dir, 'cert.pem'));
+
+// Relative paths: resolved against the config file's directory.
+const CONFIG = `server:
+  host: 127.0.0.1
+  tls:
+    cert_file: cert.pem
+    key_file: key.pem
+providers:
+  echo: {}
+`;
+
+t.test('ALPN negotiates h2 and http/1.1 on the TLS port', async (t) => {
+  const g = await startGateway(t, CONFIG, { dir });
+  t.match(g.url, /^https:\/\/127\.0\.0\.1:\d+$/, 'the gateway reports an https URL');
+
+  const session = http2.connect(g.url, { ca });
+  t.teardown(() => session.close());
+  await new Promise((resolve, reject) => session.once('connect', resolve).once('error', reject));
+  t.equal(session.alpnProtocol, 'h2', 'an HTTP/2 client gets h2');
+  const plain = await h2request(session, { ':method': 'POST', ':path': '/v1/echo/v1/messages', 'content-type': 'application/json' }, messages('over tls'));
+  t.equal(plain.headers[':status'], 200);
+  t.match(plain.body, /over tls/);
+  const streamed = await h2request(session, { ':method': 'POST', ':path': '/v1/echo/v1/messages' }, messages('streamed over tls', true));
+  t.equal(streamedText(streamed.body), 'streamed over tls', 'SSE over h2 + TLS');
+
+  const h1 = await new Promise<{ alpn: string | false | null; status: number; version: string; body: string }>((resolve, reject) => {
+    const req = https.request(`${g.url}/v1/echo/v1/messages`, { method: 'POST', agent: new https.Agent({ ca, ALPNProtocols: ['http/1.1'] }) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ alpn: (res.socket as TLSSocket).alpnProtocol, status: res.statusCode ?? 0, version: res.httpVersion, body }));
+    });
+    req.on('error', reject);
+    req.end(messages('over http/1.1'));
+  });
+  t.equal(h1.alpn, 'http/1.1', 'an HTTP/1.1 client gets http/1.1');
+  t.equal(h1.version, '1.1');
+  t.equal(h1.status, 200);
+  t.match(h1.body, /over http\/1\.1/);
+
+  const noAlpn = await new Promise<number>((resolve, reject) => {
+    https.get(`${g.url}/health`, { ca, agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject);
+  });
+  t.equal(noAlpn, 200, 'a client offering no ALPN is served HTTP/1.1');
+});
+
+t.test('a missing certificate file stops the start with a clear error', async (t) => {
+  const err = await startGateway(t, CONFIG.replace('cert.pem', 'missing.pem'), { dir }).catch((e: unknown) => e);
+  t.type(err, ConfigError);
+  const issue = (err as ConfigError).issues[0];
+  t.equal(issue.path, 'server.tls.cert_file', 'the issue names the key');
+  t.equal(issue.line, 4, 'and its line');
+  t.match(issue.message, /missing\.pem: ENOENT/);
+});
