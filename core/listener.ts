@@ -54,7 +54,7 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     h2c.setTimeout(config.idle_timeout_ms);
     h2c.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
     outer = net.createServer({ noDelay: true }, (socket) => {
-      sniff(socket, (isH2) => {
+      sniff(socket, firstBytesTimeout(config), (isH2) => {
         if (isH2) h2c.emit('connection', socket);
         else {
           tracker.socket(socket);
@@ -121,15 +121,26 @@ function createHttp1(config: ServerConfig, onRequest: Handler): http.Server {
   return server;
 }
 
+/** How long a new connection may stay silent before its first bytes. */
+function firstBytesTimeout(config: ServerConfig): number {
+  const limits = [config.idle_timeout_ms, Math.min(60_000, config.request_timeout_ms || 60_000)].filter((v) => v > 0);
+  return limits.length ? Math.min(...limits) : 0;
+}
+
 /**
  * Read just enough of a new connection to tell the HTTP/2 preface from an HTTP/1.1 request
  * line, then put the bytes back for whichever server takes it.
  */
-function sniff(socket: Socket, route: (isH2: boolean) => void): void {
+function sniff(socket: Socket, timeoutMs: number, route: (isH2: boolean) => void): void {
   let seen: Buffer = Buffer.alloc(0);
   const onError = (): void => {
     socket.destroy();
   };
+  // A connection that never says anything is dropped, like an idle one.
+  const onTimeout = (): void => {
+    socket.destroy();
+  };
+  if (timeoutMs > 0) socket.setTimeout(timeoutMs, onTimeout);
   const onData = (chunk: Buffer): void => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
     const n = Math.min(seen.length, PREFACE.length);
@@ -137,6 +148,8 @@ function sniff(socket: Socket, route: (isH2: boolean) => void): void {
     if (matches && seen.length < PREFACE.length) return; // a prefix of the preface: wait for more
     socket.off('data', onData);
     socket.off('error', onError);
+    socket.off('timeout', onTimeout);
+    socket.setTimeout(0);
     socket.pause();
     socket.unshift(seen);
     route(matches);
