@@ -26,6 +26,7 @@ export function createBareProxy(upstream: string): http.Server {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
   const server = createBareProxy(process.argv[2]);
   server.listen(Number(process.argv[3] ?? 0), '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
 }

@@ -99,6 +99,7 @@ export function createMockUpstream(): http.Server {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
   const port = Number(process.argv[2] ?? 0);
   const server = createMockUpstream();
   server.listen(port, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
