@@ -65,7 +65,7 @@ export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalo
       const pluginConfig: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(entry)) if (!PROVIDER_CORE_KEYS.has(k)) pluginConfig[k] = v;
       if (!validatePluginConfig(plugin.configSchema, pluginConfig, path, loaded, issues)) continue;
-      // A second instance of a type (`mistral: { type: openai }`) gets its own prefix, not the type's default.
+      // A second instance of a type (`b: { type: a }`) gets its own prefix, not the type's default.
       const prefix = entry.prefix ?? (name === type || entry.plugin ? plugin.defaultPrefix : undefined) ?? `/v1/${name}`;
       out.providers.push({ name, type, config: pluginConfig, plugin, prefix });
     } catch (err) {
