@@ -54,6 +54,7 @@ export class Context implements RequestContext {
   body: Buffer = EMPTY;
   identity: Identity | undefined = undefined;
   model: string | undefined = undefined;
+  provider: string | undefined;
   stream = false;
   maxOutputTokens: number | undefined = undefined;
   kind: RequestKind = 'generation';
@@ -87,6 +88,7 @@ export class Context implements RequestContext {
     this.httpVersion = init.httpVersion;
     this.remoteAddress = init.remoteAddress;
     this.route = init.route;
+    this.provider = init.route.provider;
     this.subpath = init.subpath;
     this.dialect = init.dialect;
     this.signal = init.signal;

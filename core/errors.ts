@@ -44,6 +44,7 @@ export function errorSpec(code: string): ErrorSpec | undefined {
 
 const builtins: Record<string, ErrorSpec> = {
   GW_ERR_ROUTE_NOT_FOUND: { status: 404, category: 'not_found', kind: 'not_found', message: 'No route matches this path' },
+  GW_ERR_MODEL_NOT_FOUND: { status: 404, category: 'not_found', kind: 'not_found', message: 'No provider serves this model' },
   GW_ERR_METHOD_NOT_ALLOWED: { status: 405, category: 'invalid_request', kind: 'rejected', message: 'Method not allowed on this route' },
   GW_ERR_REQUEST_TOO_LARGE: { status: 413, category: 'request_too_large', kind: 'rejected', message: 'Request body is larger than the gateway allows' },
   GW_ERR_REQUEST_MALFORMED_JSON: { status: 400, category: 'invalid_request', kind: 'rejected', message: 'Request body is not valid JSON' },

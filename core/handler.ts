@@ -116,7 +116,9 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       return sendError(ctx, route, res, toGatewayError(err));
     }
     const provider = route.provider?.provider;
-    if (provider?.inspect) {
+    const unified = route.unified;
+    if (unified) unified.prepare(ctx);
+    else if (provider?.inspect) {
       try {
         provider.inspect(ctx);
       } catch (err) {
@@ -133,21 +135,30 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       const body = await deps.usage(ctx, route);
       return sendBuffered(ctx, route, res, { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) });
     }
+    if (unified) {
+      const refused = unified.refusal(ctx);
+      if (refused) return sendError(ctx, route, res, refused);
+      return callProvider(ctx, route, res, () => unified.serve(ctx));
+    }
     if (!provider) throw new GatewayError('GW_ERR_INTERNAL', 'route has no provider');
     if (!provider.configured) {
       return sendError(ctx, route, res, new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${route.info.provider}" is not configured on this gateway (missing credentials)`));
     }
-    if (!provider.passthrough) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Provider "${route.info.provider}" has no pass-through API`));
+    const passthrough = provider.passthrough;
+    if (!passthrough) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Provider "${route.info.provider}" has no pass-through API`));
+    return callProvider(ctx, route, res, () => passthrough.call(provider, ctx));
+  }
 
+  async function callProvider(ctx: Context, route: CompiledRoute, res: GatewayResponse, call: () => Promise<ProviderResponse>): Promise<void> {
     ctx.upstreamStartedAt = performance.now();
     let upstream: ProviderResponse;
     try {
-      upstream = await provider.passthrough(ctx);
+      upstream = await call();
     } catch (err) {
       ctx.upstreamEndedAt = performance.now();
       if (ctx.signal.aborted) return;
       const error = toGatewayError(err);
-      if (error.kind !== 'rejected') metrics.upstreamErrors.inc({ provider: route.info.provider ?? '', kind: error.kind });
+      if (error.kind !== 'rejected') metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
       return sendError(ctx, route, res, error);
     }
     return sendProviderResponse(ctx, route, res, upstream);
@@ -212,7 +223,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       if (!ctx.signal.aborted) {
         const error = err instanceof GatewayError ? err : new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream stream failed: ${(err as Error)?.message ?? String(err)}`);
         ctx.error = error;
-        metrics.upstreamErrors.inc({ provider: route.info.provider ?? '', kind: error.kind });
+        metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
         const event = ctx.dialect.renderStreamError?.(error, ctx.id);
         if (event && !res.writableEnded) res.end(event);
         else res.destroy();
@@ -265,7 +276,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       status,
       error,
       repliedBy: ctx.repliedBy,
-      provider: route.info.provider,
+      provider: ctx.provider,
       model: ctx.model,
       stream: ctx.stream,
       usage: ctx.usage,
@@ -275,7 +286,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       ttfbMs: ctx.headWrittenAt ? ctx.headWrittenAt - ctx.arrivedAt : undefined,
       upstreamMs,
     };
-    const provider = route.info.provider ?? 'none';
+    const provider = ctx.provider ?? 'none';
     metrics.requests.inc({ route: route.info.name, provider, status_class: statusClass(status) });
     metrics.duration.observe({ route: route.info.name, provider }, durationMs / 1000);
     metrics.overhead.observe({ route: route.info.name }, Math.max(0, durationMs - upstreamMs) / 1000);

@@ -14,9 +14,11 @@ import type { Logger } from './logger.js';
 import { asFilterPlugin, asProviderPlugin, checkInstance, importPlugin, PluginLoadError, type PluginCatalog } from './plugins.js';
 import { Router, type RouteMatcher } from './router.js';
 import type { Filter, FilterPlugin, PluginEnv, Provider, ProviderPlugin, RouteInfo } from './types.js';
+import { checkModelsSection, compileUnified, IMPLICIT_UNIFIED_ROUTES } from './unified/compile.js';
+import type { UnifiedEndpoint } from './unified/endpoint.js';
 
 /** Core keys of a provider entry; the rest goes to the plugin. */
-const PROVIDER_CORE_KEYS = new Set(['type', 'plugin', 'enabled', 'prefix']);
+const PROVIDER_CORE_KEYS = new Set(['type', 'plugin', 'enabled', 'prefix', 'model_patterns']);
 const FILTER_HOOKS = ['onRequest', 'onResponse', 'onComplete', 'close', 'usage'] as const;
 const PROVIDER_HOOKS = ['models', 'health', 'inspect', 'passthrough', 'chat', 'close', 'describe'] as const;
 
@@ -32,6 +34,8 @@ export interface CompiledRoute {
   readonly chain: Chain;
   readonly provider: ProviderSlot | undefined;
   readonly dialect: Dialect;
+  /** Set on unified routes: the endpoint that picks the provider by model. */
+  readonly unified?: UnifiedEndpoint;
 }
 
 /** The plugin modules a config names, resolved and with their configs validated; nothing created yet. */
@@ -61,7 +65,9 @@ export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalo
       const pluginConfig: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(entry)) if (!PROVIDER_CORE_KEYS.has(k)) pluginConfig[k] = v;
       if (!validatePluginConfig(plugin.configSchema, pluginConfig, path, loaded, issues)) continue;
-      out.providers.push({ name, type, config: pluginConfig, plugin, prefix: entry.prefix ?? plugin.defaultPrefix ?? `/v1/${name}` });
+      // A second instance of a type (`b: { type: a }`) gets its own prefix, not the type's default.
+      const prefix = entry.prefix ?? (name === type || entry.plugin ? plugin.defaultPrefix : undefined) ?? `/v1/${name}`;
+      out.providers.push({ name, type, config: pluginConfig, plugin, prefix });
     } catch (err) {
       issues.push(source.issue(entry.plugin ? [...path, 'plugin'] : path, errorText(err)));
     }
@@ -107,6 +113,7 @@ export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalo
     }
   });
 
+  checkModelsSection(loaded, new Set(out.providers.map((p) => p.name)), issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return out;
 }
@@ -261,12 +268,16 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     };
     const defaultChain = new Chain(base, log);
 
+    const unifiedFor = compileUnified(loaded, { slots: providers, plugins: resolved.providers });
+    const unifiedDialect = catalog.unifiedDialect ?? plainDialect;
     const routes: Array<{ route: CompiledRoute; matcher: RouteMatcher }> = [];
-    for (const r of config.routes) {
+    for (const [index, r] of config.routes.entries()) {
       const slot = r.provider === undefined ? undefined : providers.get(r.provider);
       const info: RouteInfo = { name: r.name, mode: r.mode, provider: r.provider, prefix: r.match.prefix };
+      if (r.mode === 'unified' && !unifiedFor) throw new ConfigError([source.issue(['routes', index, 'mode'], `unified route "${r.name}" needs a provider that serves chat completions; none of the configured ones does`)]);
+      const unified = r.mode === 'unified' ? { unified: unifiedFor!(r.provider), provider: undefined, dialect: unifiedDialect } : undefined;
       routes.push({
-        route: { info, chain: await chainFor(r.filters), provider: slot, dialect: slot?.provider.dialect ?? plainDialect },
+        route: { info, chain: await chainFor(r.filters), provider: slot, dialect: slot?.provider.dialect ?? plainDialect, ...unified },
         matcher: {
           prefix: r.match.prefix,
           path: r.match.path,
@@ -274,6 +285,12 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
           headers: r.match.headers ? Object.entries(r.match.headers).map(([k, v]) => [k.toLowerCase(), v] as const) : undefined,
         },
       });
+    }
+    if (unifiedFor) {
+      const unified = unifiedFor();
+      for (const { name, matcher } of IMPLICIT_UNIFIED_ROUTES) {
+        routes.push({ route: { info: { name, mode: 'unified' }, chain: defaultChain, provider: undefined, dialect: unifiedDialect, unified }, matcher });
+      }
     }
     const implicit = [...providers.values()].sort((a, b) => b.prefix.length - a.prefix.length);
     for (const slot of implicit) {

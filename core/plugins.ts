@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Dialect } from './dialect.js';
 import { PLUGIN_API_VERSION, type FilterPlugin, type ProviderPlugin } from './types.js';
 
 export type PluginLoader<P> = () => P | Promise<P>;
@@ -14,6 +15,8 @@ export type PluginLoader<P> = () => P | Promise<P>;
 export interface PluginCatalog {
   filters: Readonly<Record<string, PluginLoader<FilterPlugin<never>>>>;
   providers: Readonly<Record<string, PluginLoader<ProviderPlugin<never>>>>;
+  /** The error dialect of the unified chat endpoint (OpenAI's); without it errors there are plain JSON. */
+  unifiedDialect?: Dialect;
 }
 
 export class PluginLoadError extends Error {

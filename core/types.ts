@@ -123,6 +123,12 @@ export interface RequestContext {
   identity: Identity | undefined;
   /** The model the request asks for, once known (set by the provider's `inspect`). */
   model: string | undefined;
+  /**
+   * The provider instance that serves the request: the route's on a pass-through route,
+   * the one chosen by model (or `X-Provider`) on the unified endpoint, set before the
+   * filter chain runs. `undefined` when none was chosen (unknown model, gateway endpoint).
+   */
+  provider: string | undefined;
   /** Whether the client asked for a streamed response. */
   stream: boolean;
   /** The output-token cap the request asks for (`max_tokens` or its dialect's name), set by `inspect`. */
@@ -338,6 +344,13 @@ export interface ProviderPlugin<C = Record<string, unknown>> {
   readonly apiVersion?: number;
   /** Route prefix used when the config gives none, e.g. `/v1/claude`. */
   readonly defaultPrefix?: string;
+  /**
+   * Models this provider serves on the unified endpoint by default, as globs where `*`
+   * matches any run of characters; a provider entry's `model_patterns` replaces them.
+   * @example
+   * modelPatterns: ['claude-*']
+   */
+  readonly modelPatterns?: readonly string[];
   readonly configSchema?: JsonSchema;
   create(config: C, env: PluginEnv): Provider | Promise<Provider>;
 }

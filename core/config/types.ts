@@ -28,6 +28,8 @@ export interface ProviderEntry {
   plugin?: string;
   enabled: boolean;
   prefix?: string;
+  /** Globs of the models this entry serves on the unified endpoint; replaces the plugin's defaults. */
+  model_patterns?: string[];
   [key: string]: unknown;
 }
 
@@ -46,6 +48,12 @@ export interface RouteEntry {
   filters?: Record<string, boolean | Record<string, unknown>>;
 }
 
+/** The unified endpoint's model table: aliases and rules, tried before providers' own patterns. */
+export interface ModelsSection {
+  aliases: Record<string, { provider: string; model: string }>;
+  rules: Array<{ match: string; provider: string }>;
+}
+
 export interface LimitEntry {
   requests_per_minute?: number;
   tokens_per_minute?: number;
@@ -56,6 +64,7 @@ export interface GatewayConfig {
   providers: Record<string, ProviderEntry>;
   filters: FilterEntry[];
   routes: RouteEntry[];
+  models?: ModelsSection;
   rate_limits?: { global?: LimitEntry; default?: LimitEntry; users?: Record<string, LimitEntry> };
   workspaces?: Record<string, { user: string; project?: string }>;
   /** Where shared counters live; defaults to `{ type: memory }`. */

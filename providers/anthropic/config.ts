@@ -2,8 +2,6 @@
  * The `anthropic` provider's config: what the YAML entry may hold, its defaults, and the
  * checks a schema cannot express (a usable base URL), done once per config generation.
  */
-import { isCredentialHeader } from '../../core/index.js';
-
 export interface AnthropicConfig {
   /** Where the Messages API lives; may carry a path prefix (a corporate proxy). */
   base_url: string;
@@ -20,6 +18,8 @@ export interface AnthropicConfig {
   body_idle_timeout_ms: number;
   /** Listed in `/v1/providers`; requests for other models are still forwarded. */
   models: string[];
+  /** `max_tokens` for unified-endpoint requests that set none (Anthropic requires one; OpenAI clients often omit it). */
+  default_max_tokens: number;
 }
 
 /** The seed's models first, then current ones (aliases of dated snapshots). */
@@ -46,38 +46,8 @@ export const configSchema = {
     headers_timeout_ms: { type: 'integer', minimum: 1, default: 600_000 },
     body_idle_timeout_ms: { type: 'integer', minimum: 1, default: 300_000 },
     models: { type: 'array', items: { type: 'string', minLength: 1 }, default: DEFAULT_MODELS },
+    default_max_tokens: { type: 'integer', minimum: 1, default: 4096 },
   },
 };
 
-/** Identity headers the gateway reads and the provider never needs, unless forwarded on purpose. */
-export const GATEWAY_ONLY_HEADERS: readonly string[] = ['x-workspace-id'];
-
-export interface Upstream {
-  /** `https://api.anthropic.com`: the pool key. */
-  origin: string;
-  /** The base URL's path without a trailing slash (`''` or `/proxy/anthropic`). */
-  basePath: string;
-}
-
-/** Split and check `base_url`; throws with a message naming the key. */
-export function parseBaseUrl(value: string): Upstream {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`base_url "${value}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`base_url must be http(s), got "${url.protocol}"`);
-  if (url.username || url.password) throw new Error('base_url must not carry credentials; set api_key');
-  if (url.search || url.hash) throw new Error('base_url must not carry a query or fragment');
-  return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
-}
-
-/** The lower-cased header names to drop: gateway-only ones not opted in. Credentials cannot be opted in. */
-export function droppedHeaders(forward: readonly string[]): Set<string> {
-  const wanted = new Set(forward.map((h) => h.toLowerCase()));
-  for (const name of wanted) {
-    if (isCredentialHeader(name)) throw new Error(`forward_headers: "${name}" is a credential header and is never forwarded`);
-  }
-  return new Set(GATEWAY_ONLY_HEADERS.filter((h) => !wanted.has(h)));
-}
+export { GATEWAY_ONLY_HEADERS, droppedHeaders, parseBaseUrl, type Upstream } from '../common/upstream-config.js';

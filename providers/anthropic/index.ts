@@ -14,7 +14,9 @@ import {
   type ProviderPlugin,
   type ProviderResponse,
   type RequestContext,
+  type ChatRequest,
 } from '../../core/index.js';
+import { anthropicChat, type ChatSettings } from './chat.js';
 import { configSchema, droppedHeaders, parseBaseUrl, type AnthropicConfig } from './config.js';
 import { anthropicDialect } from './dialect.js';
 import { anthropicRequestHeaders, type HeaderPolicy } from './headers.js';
@@ -26,13 +28,14 @@ export type { AnthropicConfig } from './config.js';
 
 class AnthropicProvider implements Provider {
   readonly dialect = anthropicDialect;
-  readonly features = ['messages', 'streaming', 'tools', 'vision', 'count_tokens'] as const;
+  readonly features = ['messages', 'streaming', 'tools', 'vision', 'count_tokens', 'chat_completions'] as const;
   readonly configured: boolean;
   private readonly modelList: readonly ModelInfo[];
   private readonly origin: string;
   private readonly basePath: string;
   private readonly headerPolicy: HeaderPolicy;
   private readonly pool: Dispatcher;
+  private readonly chatSettings: ChatSettings;
 
   constructor(config: AnthropicConfig, env: PluginEnv) {
     const { origin, basePath } = parseBaseUrl(config.base_url);
@@ -48,6 +51,14 @@ class AnthropicProvider implements Provider {
       headersTimeoutMs: config.headers_timeout_ms,
       bodyTimeoutMs: config.body_idle_timeout_ms,
     });
+    this.chatSettings = {
+      pool: this.pool,
+      path: `${basePath}/v1/messages`,
+      apiKey,
+      anthropicVersion: config.anthropic_version,
+      defaultMaxTokens: config.default_max_tokens,
+      forwardHeaders: config.forward_headers.map((h) => h.toLowerCase()),
+    };
   }
 
   models(): readonly ModelInfo[] {
@@ -80,12 +91,18 @@ class AnthropicProvider implements Provider {
     if (ctx.kind === 'generation') res.meter = anthropicMeter(res.headers['content-type']);
     return res;
   }
+
+  /** The unified endpoint: OpenAI chat in, Anthropic Messages upstream, OpenAI chat out. */
+  chat(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse> {
+    return anthropicChat(ctx, request, this.chatSettings);
+  }
 }
 
 const anthropic: ProviderPlugin<AnthropicConfig> = {
   name: 'anthropic',
   apiVersion: 1,
   defaultPrefix: '/v1/claude',
+  modelPatterns: ['claude-*'],
   configSchema,
   create: (config, env) => new AnthropicProvider(config, env),
 };

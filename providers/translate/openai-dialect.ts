@@ -24,10 +24,13 @@ const TYPE: Record<ErrorCategory, { type: string; code?: string }> = {
   client_closed: { type: 'server_error' },
 };
 
+/** Gateway codes with an exact OpenAI counterpart, so clients that check `code` recognise them. */
+const CODE: Record<string, string> = { GW_ERR_MODEL_NOT_FOUND: 'model_not_found' };
+
 /** The OpenAI error body for a gateway error. */
 export function openAIErrorBody(error: GatewayError): OpenAIErrorBody {
   const t = TYPE[error.category];
-  return { error: { message: error.message, type: t.type, param: error.param ?? null, code: t.code ?? error.code } };
+  return { error: { message: error.message, type: t.type, param: error.param ?? null, code: CODE[error.code] ?? t.code ?? error.code } };
 }
 
 /**

@@ -48,6 +48,8 @@ export class AnthropicMock {
   hold = false;
   /** Text the assistant answers with, one `text_delta` per word. */
   text = 'Hello from the mock. It streams word by word.';
+  /** When set, the next Messages request gets this error answer (Anthropic's shape) instead. */
+  nextError: { status: number; type: string; message: string; headers?: Record<string, string> } | undefined;
   private readonly server: http.Server;
 
   private constructor(private readonly opts: MockOptions) {
@@ -108,6 +110,12 @@ export class AnthropicMock {
   }
 
   private async messages(raw: Buffer, res: http.ServerResponse): Promise<void> {
+    if (this.nextError) {
+      const e = this.nextError;
+      this.nextError = undefined;
+      for (const [k, v] of Object.entries(e.headers ?? {})) res.setHeader(k, v);
+      return error(res, e.status, e.type, e.message);
+    }
     let body: { model?: string; stream?: boolean; tools?: Array<{ name: string }>; messages?: unknown[] };
     try {
       body = JSON.parse(raw.toString('utf8'));

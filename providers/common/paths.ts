@@ -1,0 +1,46 @@
+/**
+ * Safe path normalisation shared by pass-through providers: nothing a client sends may
+ * leave the base URL's path. Dot segments (encoded or not, however often) and encoded
+ * separators or control characters are refused before anything is forwarded.
+ */
+import { GatewayError } from '../../core/index.js';
+
+/** Decoding rounds tried on each segment: double encoding (`%252e`) must not slip through. */
+const DECODE_ROUNDS = 3;
+
+function invalid(message: string): GatewayError {
+  return new GatewayError('GW_ERR_REQUEST_INVALID', message);
+}
+
+/** The segment as the upstream (or anything behind it) might decode it, however often. */
+function decoded(segment: string): string {
+  let s = segment;
+  for (let i = 0; i < DECODE_ROUNDS && s.includes('%'); i++) {
+    try {
+      s = decodeURIComponent(s);
+    } catch {
+      throw invalid('Request path has a malformed percent-encoding');
+    }
+  }
+  return s;
+}
+
+/**
+ * The non-empty segments of `subpath`, as sent (still encoded), after checking each one.
+ * @throws GatewayError 400 for a segment that could escape the base path.
+ * @example
+ * checkedSegments('/v1//chat/completions') // ['v1', 'chat', 'completions']
+ */
+export function checkedSegments(subpath: string): string[] {
+  const kept: string[] = [];
+  for (const raw of subpath.split('/')) {
+    if (raw === '') continue; // `//` collapses; leading and trailing slashes are rebuilt
+    const plain = decoded(raw);
+    if (plain === '.' || plain === '..') throw invalid('Request path must not contain "." or ".." segments');
+    if (/[/\\]/.test(plain) || /[\u0000-\u001f\u007f#]/.test(plain)) {
+      throw invalid('Request path must not contain encoded slashes, backslashes or control characters');
+    }
+    kept.push(raw);
+  }
+  return kept;
+}

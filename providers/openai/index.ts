@@ -1,0 +1,160 @@
+/**
+ * `openai`: the OpenAI API passed through under `/v1/openai`, and a target of the unified
+ * `/v1/chat/completions`. Also every OpenAI-compatible service (Mistral, vLLM, …) by
+ * configuration: another entry of this type with its own `base_url`, key and patterns.
+ * The client's credentials and account headers are replaced by the gateway's; bodies go
+ * upstream byte for byte except for the one documented rewrite (`rewrite.ts`); responses,
+ * errors included, come back as they arrive with usage read beside them.
+ */
+import type { Dispatcher } from 'undici';
+import {
+  createKey,
+  forwardUpstream,
+  upstreamRequestHeaders,
+  type ChatRequest,
+  type ModelInfo,
+  type PluginEnv,
+  type Provider,
+  type ProviderHealth,
+  type ProviderPlugin,
+  type ProviderResponse,
+  type RequestContext,
+} from '../../core/index.js';
+import { droppedHeaders, parseBaseUrl } from '../common/upstream-config.js';
+import { openaiDialect } from '../translate/openai-dialect.js';
+import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
+import { upstreamPath } from './paths.js';
+import { needsUsageRewrite, withIncludeUsage } from './rewrite.js';
+import { UsageChunkFilter } from './usage-filter.js';
+import { openaiMeter } from './usage.js';
+
+export type { OpenAIConfig } from './config.js';
+
+/** What `inspect` decided, for `passthrough`. */
+const PLAN = createKey<{ path: string; addUsage: boolean }>('openai.plan');
+
+/** Upstream paths (after the base path) whose POST generates tokens. */
+const GENERATION = new Set(['/v1/chat/completions', '/v1/completions']);
+
+interface GenerationBody {
+  model?: unknown;
+  stream?: unknown;
+  stream_options?: unknown;
+  max_tokens?: unknown;
+  max_completion_tokens?: unknown;
+  [field: string]: unknown;
+}
+
+class OpenAIProvider implements Provider {
+  readonly dialect = openaiDialect;
+  readonly features = ['chat_completions', 'streaming', 'tools', 'vision'] as const;
+  readonly configured: boolean;
+  private readonly modelList: readonly ModelInfo[];
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly pool: Dispatcher;
+  private readonly drop: ReadonlySet<string>;
+  private readonly auth: Record<string, string>;
+
+  constructor(private readonly config: OpenAIConfig, env: PluginEnv) {
+    const { origin, basePath } = parseBaseUrl(config.base_url);
+    this.origin = origin;
+    this.basePath = basePath;
+    // Keys from secret files often end in a newline, which no HTTP header may carry.
+    const apiKey = config.api_key.trim();
+    this.configured = apiKey !== '';
+    this.auth = { authorization: `Bearer ${apiKey}` };
+    if (config.organization) this.auth['openai-organization'] = config.organization;
+    if (config.project) this.auth['openai-project'] = config.project;
+    this.drop = droppedHeaders(config.forward_headers, ACCOUNT_HEADERS);
+    this.modelList = config.models.map((id) => ({ id }));
+    this.pool = env.upstream(origin, {
+      connectTimeoutMs: config.connect_timeout_ms,
+      headersTimeoutMs: config.headers_timeout_ms,
+      bodyTimeoutMs: config.body_idle_timeout_ms,
+    });
+  }
+
+  models(): readonly ModelInfo[] {
+    return this.modelList;
+  }
+
+  /** Configuration only: a health probe must not spend the key or depend on the internet. */
+  async health(): Promise<ProviderHealth> {
+    return this.configured ? { status: 'ok' } : { status: 'unconfigured', detail: 'api_key is empty' };
+  }
+
+  describe(): Record<string, unknown> {
+    return { base_url: this.origin + this.basePath, stream_include_usage: this.config.stream_include_usage };
+  }
+
+  inspect(ctx: RequestContext): void {
+    const path = upstreamPath(ctx.subpath, ctx.query, this.basePath);
+    const plan = { path, addUsage: false };
+    ctx.set(PLAN, plan);
+    ctx.kind = 'auxiliary';
+    if (ctx.method !== 'POST') return;
+    const q = path.indexOf('?');
+    const bare = (q < 0 ? path : path.slice(0, q)).slice(this.basePath.length).replace(/\/$/, '');
+    if (!GENERATION.has(bare)) return;
+    ctx.kind = 'generation';
+    // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
+    const body = ctx.json() as GenerationBody | null;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+    if (typeof body.model === 'string') ctx.model = body.model;
+    ctx.stream = body.stream === true;
+    const cap = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : body.max_tokens;
+    if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;
+    plan.addUsage = this.config.stream_include_usage && needsUsageRewrite(body);
+  }
+
+  async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
+    const plan = ctx.get(PLAN) ?? { path: upstreamPath(ctx.subpath, ctx.query, this.basePath), addUsage: false };
+    const body = plan.addUsage ? withIncludeUsage(ctx.body, ctx.json() as GenerationBody) : ctx.body;
+    return this.forward(ctx, ctx.method, plan.path, body, plan.addUsage);
+  }
+
+  /** The unified endpoint: the request is already OpenAI's, so it goes as it is. */
+  chat(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse> {
+    const addUsage = this.config.stream_include_usage && needsUsageRewrite(request);
+    // The client's bytes when the model was not renamed by an alias.
+    const raw = request === ctx.json() ? ctx.body : Buffer.from(JSON.stringify(request));
+    const body = addUsage ? withIncludeUsage(raw, request) : raw;
+    return this.forward(ctx, 'POST', `${this.basePath}/v1/chat/completions`, body, addUsage);
+  }
+
+  private async forward(ctx: RequestContext, method: string, path: string, body: Buffer, addedUsage: boolean): Promise<ProviderResponse> {
+    const headers = { ...upstreamRequestHeaders(ctx.headers, this.drop), ...this.auth };
+    const res = await forwardUpstream(this.pool, { method, path, headers, body, signal: ctx.signal });
+    if (ctx.kind !== 'generation') return res;
+    const ct = String(res.headers['content-type'] ?? '');
+    if (addedUsage && res.status === 200 && ct.startsWith('text/event-stream') && res.body && !(res.body instanceof Uint8Array)) {
+      const filter = new UsageChunkFilter();
+      const upstream = res.body as AsyncIterable<Uint8Array> & { destroy?: () => void };
+      res.body = Object.assign(filtered(upstream, filter), { destroy: () => upstream.destroy?.() });
+      res.meter = filter.meter();
+      return res;
+    }
+    res.meter = openaiMeter(ct);
+    return res;
+  }
+}
+
+async function* filtered(upstream: AsyncIterable<Uint8Array>, filter: UsageChunkFilter): AsyncGenerator<Uint8Array> {
+  for await (const chunk of upstream) {
+    const out = filter.write(chunk);
+    if (out.length > 0) yield out;
+  }
+  const tail = filter.end();
+  if (tail.length > 0) yield tail;
+}
+
+const openai: ProviderPlugin<OpenAIConfig> = {
+  name: 'openai',
+  apiVersion: 1,
+  defaultPrefix: '/v1/openai',
+  modelPatterns: ['gpt-*', 'chatgpt-*', 'o1*', 'o3*', 'o4*'],
+  configSchema,
+  create: (config, env) => new OpenAIProvider(config, env),
+};
+export default openai;

@@ -1,0 +1,28 @@
+/**
+ * Mapping a path under `/v1/openai` to the upstream path, safely: the SDKs with
+ * `baseURL: …/v1/openai/v1` send `/v1/chat/completions`; tools whose base URL ends at the
+ * prefix send bare `/chat/completions`, which gets its `/v1`.
+ */
+import { GatewayError } from '../../core/index.js';
+import { checkedSegments } from '../common/paths.js';
+
+/** Bare API roots that lack their `/v1`. */
+const BARE_ROOTS = new Set(['chat', 'completions', 'embeddings', 'models', 'responses', 'moderations', 'images', 'audio', 'files', 'batches', 'uploads', 'fine_tuning', 'vector_stores', 'assistants', 'threads']);
+
+/**
+ * The upstream path (with `?query`) for `subpath` under `basePath`.
+ * Throws 400 for a path that could escape, 404 for one outside the API.
+ * @example
+ * upstreamPath('/chat/completions', '', '') // '/v1/chat/completions'
+ */
+export function upstreamPath(subpath: string, query: string, basePath: string): string {
+  const kept = checkedSegments(subpath);
+  const first = kept[0];
+  if (first === undefined) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', 'No OpenAI API path given; try /v1/chat/completions');
+  if (first !== 'v1') {
+    if (!BARE_ROOTS.has(first)) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown OpenAI API path "/${first}"; expected /v1/… or one of /${[...BARE_ROOTS].join(', /')}`);
+    kept.unshift('v1');
+  }
+  const trailing = subpath.endsWith('/') ? '/' : '';
+  return `${basePath}/${kept.join('/')}${trailing}${query ? `?${query}` : ''}`;
+}

@@ -1,0 +1,92 @@
+/**
+ * Removes the usage-only chunk from a stream whose client did not ask for it (the gateway
+ * did, see `rewrite.ts`). An SSE pass-through: bytes are framed into events at blank
+ * lines, each complete event goes out byte for byte as soon as its last byte arrives,
+ * and only the one event whose data is `{"choices": [], "usage": {…}}` is dropped. At most
+ * one partial event is held. Also the stream's usage meter, since it reads every event.
+ */
+import type { TokenUsage, UsageMeter } from '../../core/index.js';
+import { ChunkReader } from './usage.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const EMPTY = new Uint8Array(0);
+
+export class UsageChunkFilter {
+  private readonly reader = new ChunkReader();
+  private pending: Buffer = Buffer.alloc(0);
+  /** True right after a line ended: another line end now ends the event. */
+  private atLineStart = true;
+  private afterCR = false;
+
+  /** Filter a chunk of upstream bytes; returns the bytes to send now (possibly empty). */
+  write(chunk: Uint8Array): Uint8Array {
+    const buf = this.pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.pending, chunk]);
+    const from = this.pending.length;
+    let eventStart = 0;
+    let out: Buffer[] | undefined;
+    let keptUpTo = 0; // end of the run of kept events not yet copied into `out`
+    for (let i = from; i < buf.length; i++) {
+      const b = buf[i];
+      if (b === LF && this.afterCR) {
+        this.afterCR = false; // the LF of a CRLF: the CR already ended the line
+        continue;
+      }
+      if (b !== LF && b !== CR) {
+        this.atLineStart = false;
+        this.afterCR = false;
+        continue;
+      }
+      this.afterCR = b === CR;
+      if (!this.atLineStart) {
+        this.atLineStart = true;
+        continue;
+      }
+      // A blank line: the event [eventStart, i] is complete.
+      const end = i + 1;
+      if (this.dropped(buf.subarray(eventStart, end))) {
+        (out ??= []).push(buf.subarray(keptUpTo, eventStart));
+        keptUpTo = end;
+      }
+      eventStart = end;
+    }
+    this.pending = Buffer.from(buf.subarray(eventStart)); // a copy: `buf` may be the caller's
+    if (!out) return eventStart === 0 ? EMPTY : buf.subarray(0, eventStart);
+    out.push(buf.subarray(keptUpTo, eventStart));
+    return Buffer.concat(out);
+  }
+
+  /** The upstream body ended: a last event without its blank line goes out unless it is the usage chunk. */
+  end(): Uint8Array {
+    const rest = this.pending;
+    this.pending = Buffer.alloc(0);
+    if (rest.length === 0 || this.dropped(rest)) return EMPTY;
+    return rest;
+  }
+
+  /** A meter over what this filter read; core's writes of the filtered bytes are ignored. */
+  meter(): UsageMeter {
+    const reader = this.reader;
+    return {
+      write() {},
+      end() {},
+      get usage(): TokenUsage {
+        return reader.usage;
+      },
+      get model() {
+        return reader.model;
+      },
+      get streamError() {
+        return reader.streamError;
+      },
+    };
+  }
+
+  private dropped(event: Buffer): boolean {
+    const data: string[] = [];
+    for (const line of event.toString('utf8').split(/\r\n|\r|\n/)) {
+      if (line.startsWith('data:')) data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
+    }
+    return data.length > 0 && this.reader.read(data.join('\n'));
+  }
+}

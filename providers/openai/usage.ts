@@ -1,0 +1,111 @@
+/**
+ * Token usage from OpenAI chat responses, read beside the byte flow. OpenAI counts cached
+ * prompt tokens inside `prompt_tokens`; the gateway keeps them apart, so
+ * `inputTokens = prompt_tokens − cached_tokens` and `cacheReadTokens = cached_tokens`.
+ * Streams carry usage in one chunk: OpenAI's usage-only chunk (`choices: []`) when asked
+ * with `include_usage`, or the last content chunk on services that always report it.
+ */
+import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+
+interface WireUsage {
+  prompt_tokens?: number | null;
+  completion_tokens?: number | null;
+  prompt_tokens_details?: { cached_tokens?: number | null } | null;
+}
+
+interface WireChunk {
+  model?: string;
+  choices?: unknown[];
+  usage?: WireUsage | null;
+  error?: { type?: string; message?: string; code?: string };
+}
+
+/** Copy the counts in `wire` over `usage` (a response reports them once, whole). */
+export function applyOpenAIUsage(usage: TokenUsage, wire: WireUsage | null | undefined): void {
+  if (!wire) return;
+  const cached = wire.prompt_tokens_details?.cached_tokens ?? 0;
+  if (typeof wire.prompt_tokens === 'number') usage.inputTokens = Math.max(0, wire.prompt_tokens - cached);
+  usage.cacheReadTokens = cached;
+  if (typeof wire.completion_tokens === 'number') usage.outputTokens = wire.completion_tokens;
+}
+
+/** What one stream event's data says; shared by the meter and the usage-chunk filter. */
+export class ChunkReader {
+  readonly usage = emptyUsage();
+  model: string | undefined;
+  streamError: string | undefined;
+
+  /** Read one event's data; true when it is a usage-only chunk (no choices, only usage). */
+  read(data: string): boolean {
+    if (data === '' || data === '[DONE]') return false;
+    let chunk: WireChunk;
+    try {
+      chunk = JSON.parse(data) as WireChunk;
+    } catch {
+      return false;
+    }
+    if (chunk === null || typeof chunk !== 'object') return false;
+    this.model ??= chunk.model;
+    if (chunk.error) this.streamError = `${chunk.error.type ?? chunk.error.code ?? 'error'}: ${chunk.error.message ?? ''}`;
+    if (!chunk.usage) return false;
+    applyOpenAIUsage(this.usage, chunk.usage);
+    return Array.isArray(chunk.choices) && chunk.choices.length === 0;
+  }
+}
+
+/** Reads usage from an SSE chat stream the client gets unchanged. */
+export class OpenAIStreamMeter implements UsageMeter {
+  private readonly reader = new ChunkReader();
+  private readonly sse = new SseDecoder((_event, data) => void this.reader.read(data));
+
+  get usage(): TokenUsage {
+    return this.reader.usage;
+  }
+  get model(): string | undefined {
+    return this.reader.model;
+  }
+  get streamError(): string | undefined {
+    return this.reader.streamError;
+  }
+  write(chunk: Uint8Array): void {
+    this.sse.push(chunk);
+  }
+  end(): void {
+    this.sse.end();
+  }
+}
+
+/** Largest JSON body kept for reading usage; bigger ones pass unread. */
+const JSON_LIMIT = 8 * 1024 * 1024;
+
+export class OpenAIJsonMeter implements UsageMeter {
+  readonly usage = emptyUsage();
+  model: string | undefined;
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  write(chunk: Uint8Array): void {
+    this.size += chunk.length;
+    if (this.size <= JSON_LIMIT) this.chunks.push(chunk);
+  }
+
+  end(): void {
+    if (this.size === 0 || this.size > JSON_LIMIT) return;
+    try {
+      const body = JSON.parse(Buffer.concat(this.chunks).toString('utf8')) as WireChunk;
+      this.model = body.model;
+      applyOpenAIUsage(this.usage, body.usage);
+    } catch {
+      // not JSON: nothing to count
+    }
+    this.chunks = [];
+  }
+}
+
+/** Pick the meter for a response by its content type. */
+export function openaiMeter(contentType: string | string[] | undefined): UsageMeter | undefined {
+  const ct = String(contentType ?? '');
+  if (ct.startsWith('text/event-stream')) return new OpenAIStreamMeter();
+  if (ct.includes('json')) return new OpenAIJsonMeter();
+  return undefined;
+}

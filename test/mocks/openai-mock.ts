@@ -1,0 +1,163 @@
+/**
+ * A local stand-in for the OpenAI Chat Completions API on 127.0.0.1:0, faithful where the
+ * gateway can tell: `Authorization: Bearer` checked (401 `invalid_api_key` otherwise),
+ * JSON completions with `usage` incl. `prompt_tokens_details.cached_tokens`, and SSE
+ * `chat.completion.chunk` streams as OpenAI sends them: a role chunk, one content delta
+ * per word (or tool-call deltas with a stable index), a finish chunk, and with
+ * `stream_options.include_usage` `usage: null` on every chunk plus the final usage-only
+ * chunk (`choices: []`), then `data: [DONE]`. `compat: 'mistral'` mimics a service that
+ * puts usage on its finish chunk unasked and refuses `stream_options`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordedRequest } from './anthropic-mock.js';
+
+export interface OpenAIMockUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+}
+
+export interface OpenAIMockOptions {
+  apiKey: string;
+  /** Pause before each SSE event after the first (ms). */
+  eventDelayMs?: number;
+  compat?: 'openai' | 'mistral';
+}
+
+export const OPENAI_USAGE: OpenAIMockUsage = { prompt_tokens: 1500, completion_tokens: 42, cached_tokens: 1024 };
+
+export class OpenAIMock {
+  readonly requests: RecordedRequest[] = [];
+  eventDelayMs: number;
+  usage: OpenAIMockUsage = OPENAI_USAGE;
+  text = 'Hello from the OpenAI mock, word by word.';
+  /** When set, the next chat request gets this error answer instead. */
+  nextError: { status: number; headers?: Record<string, string>; body: unknown } | undefined;
+  private readonly server: http.Server;
+
+  private constructor(private readonly opts: OpenAIMockOptions) {
+    this.eventDelayMs = opts.eventDelayMs ?? 0;
+    this.server = http.createServer({ noDelay: true }, (req, res) => void this.handle(req, res));
+  }
+
+  static async start(opts: OpenAIMockOptions): Promise<OpenAIMock> {
+    const mock = new OpenAIMock(opts);
+    await new Promise<void>((resolve) => mock.server.listen(0, '127.0.0.1', resolve));
+    return mock;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get last(): RecordedRequest | undefined {
+    return this.requests.at(-1);
+  }
+
+  /** The last request's body, parsed. */
+  lastJson(): Record<string, unknown> {
+    return JSON.parse(this.last!.body.toString('utf8')) as Record<string, unknown>;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let markClosed!: () => void;
+    const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.alloc(0), receivedAt: performance.now(), closed: new Promise<void>((r) => (markClosed = r)) };
+    this.requests.push(record);
+    res.on('close', () => {
+      record.closedAt = performance.now();
+      markClosed();
+    });
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    record.body = Buffer.concat(chunks);
+    const path = record.url.split('?')[0];
+    if (req.headers.authorization !== `Bearer ${this.opts.apiKey}`) {
+      return error(res, 401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
+    }
+    if (req.method === 'GET' && path === '/v1/models') {
+      return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1715367049, owned_by: 'system' }] });
+    }
+    if (req.method === 'POST' && path === '/v1/chat/completions') return this.chat(record.body, res);
+    return error(res, 404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null);
+  }
+
+  private async chat(raw: Buffer, res: http.ServerResponse): Promise<void> {
+    if (this.nextError) {
+      const e = this.nextError;
+      this.nextError = undefined;
+      const text = JSON.stringify(e.body);
+      res.writeHead(e.status, { 'content-type': 'application/json', ...e.headers });
+      return void res.end(text);
+    }
+    let body: { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean }; tools?: Array<{ function: { name: string } }> };
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return error(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
+    }
+    const mistral = this.opts.compat === 'mistral';
+    if (mistral && body.stream_options !== undefined) return json(res, 422, { object: 'error', message: 'stream_options: Extra inputs are not permitted', type: 'invalid_request_error', param: null, code: null });
+    const model = body.model ?? 'gpt-4o';
+    const tool = body.tools?.[0]?.function.name;
+    const args = JSON.stringify({ location: 'Paris, France', unit: 'celsius' });
+    const u = this.usage;
+    const usage = {
+      prompt_tokens: u.prompt_tokens,
+      completion_tokens: u.completion_tokens,
+      total_tokens: u.prompt_tokens + u.completion_tokens,
+      prompt_tokens_details: { cached_tokens: u.cached_tokens, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    };
+    const base = { id: 'chatcmpl-mock01', created: 1750000000, model, system_fingerprint: 'fp_mock' };
+    if (!body.stream) {
+      const message = tool
+        ? { role: 'assistant', content: null, refusal: null, annotations: [], tool_calls: [{ id: 'call_mock01', type: 'function', function: { name: tool, arguments: args } }] }
+        : { role: 'assistant', content: this.text, refusal: null, annotations: [] };
+      return json(res, 200, { ...base, object: 'chat.completion', choices: [{ index: 0, message, logprobs: null, finish_reason: tool ? 'tool_calls' : 'stop' }], usage, service_tier: 'default' });
+    }
+
+    const includeUsage = body.stream_options?.include_usage === true;
+    const chunk = (delta: unknown, finish: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+      ...base,
+      object: 'chat.completion.chunk',
+      service_tier: 'default',
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+      ...extra,
+    });
+    const events: unknown[] = [chunk({ role: 'assistant', content: '', refusal: null }, null)];
+    if (tool) {
+      events.push(chunk({ tool_calls: [{ index: 0, id: 'call_mock01', type: 'function', function: { name: tool, arguments: '' } }] }, null));
+      for (let i = 0; i < args.length; i += 7) events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + 7) } }] }, null));
+    } else {
+      for (const w of this.text.split(/(?<= )/)) events.push(chunk({ content: w }, null));
+    }
+    events.push(chunk({}, tool ? 'tool_calls' : 'stop', mistral ? { usage } : {}));
+    if (includeUsage) events.push({ ...base, object: 'chat.completion.chunk', service_tier: 'default', choices: [], usage });
+
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_mock01' });
+    for (let i = 0; i < events.length; i++) {
+      if (res.destroyed) return;
+      if (i > 0 && this.eventDelayMs > 0) await sleep(this.eventDelayMs);
+      res.write(`data: ${JSON.stringify(events[i])}\n\n`);
+    }
+    res.end('data: [DONE]\n\n');
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'req_mock01' });
+  res.end(text);
+}
+
+function error(res: http.ServerResponse, status: number, message: string, type: string, code: string | null): void {
+  json(res, status, { error: { message, type, param: null, code } });
+}
