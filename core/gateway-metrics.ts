@@ -4,10 +4,37 @@
  */
 import { collectDefaultMetrics, Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
 import { createMetricsFactory, type MetricsFactory } from './metrics-factory.js';
+import type { TokenUsage } from './types.js';
 
 /** Fine enough below a millisecond to show the gateway's own overhead. */
 const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/** Above this many (provider, model) pairs, new models are counted under `model="other"`. */
+const MAX_MODEL_SERIES = 500;
+
+interface Inc {
+  inc(value?: number): void;
+}
+interface Observe {
+  observe(value: number): void;
+}
+interface RouteSeries {
+  requests: Map<string, Inc>;
+  duration: Observe;
+  overhead: Observe;
+  ttfb: Observe;
+}
+interface TokenSeries {
+  input: Inc;
+  output: Inc;
+  cacheWrite: Inc;
+  cacheRead: Inc;
+}
+
+function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+}
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -22,6 +49,8 @@ export class GatewayMetrics {
   readonly configLoads: Counter<'result'>;
   readonly configInfo: Gauge<'hash'>;
   private currentHash: string | undefined;
+  private readonly series = new Map<string, RouteSeries>();
+  private readonly tokenSeries = new Map<string, TokenSeries>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -37,6 +66,44 @@ export class GatewayMetrics {
     this.configInfo = f.gauge({ name: 'gateway_config_info', help: 'The loaded config, by the sha256 of its file (first 16 hex digits)', labelNames: ['hash'] });
     this.configLoads.inc({ result: 'success' }, 0);
     this.configLoads.inc({ result: 'failure' }, 0);
+  }
+
+  /** Record one finished request. Label children are cached: no label hashing per request. */
+  recordRequest(route: string, provider: string, status: number, durationS: number, overheadS: number, ttfbS: number | undefined): void {
+    const key = route + '\0' + provider;
+    let s = this.series.get(key);
+    if (!s) {
+      s = {
+        requests: new Map(),
+        duration: this.duration.labels(route, provider),
+        overhead: this.overhead.labels(route),
+        ttfb: this.ttfb.labels(route, provider),
+      };
+      this.series.set(key, s);
+    }
+    const cls = statusClass(status);
+    let counter = s.requests.get(cls);
+    if (!counter) s.requests.set(cls, (counter = this.requests.labels(route, provider, cls)));
+    counter.inc();
+    s.duration.observe(durationS);
+    s.overhead.observe(overheadS);
+    if (ttfbS !== undefined) s.ttfb.observe(ttfbS);
+  }
+
+  /** Count tokens by direction. Distinct models per provider are capped so clients cannot mint series. */
+  recordTokens(provider: string, model: string, usage: TokenUsage): void {
+    const key = provider + '\0' + model;
+    let t = this.tokenSeries.get(key);
+    if (!t) {
+      const label = this.tokenSeries.size < MAX_MODEL_SERIES ? model : 'other';
+      const of = (direction: string) => this.tokens.labels(provider, label, direction);
+      t = { input: of('input'), output: of('output'), cacheWrite: of('cache_write'), cacheRead: of('cache_read') };
+      if (label === model) this.tokenSeries.set(key, t);
+    }
+    if (usage.inputTokens) t.input.inc(usage.inputTokens);
+    if (usage.outputTokens) t.output.inc(usage.outputTokens);
+    if (usage.cacheCreationTokens) t.cacheWrite.inc(usage.cacheCreationTokens);
+    if (usage.cacheReadTokens) t.cacheRead.inc(usage.cacheReadTokens);
   }
 
   setConfigHash(hash: string): void {

@@ -287,18 +287,9 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       upstreamMs,
     };
     const provider = ctx.provider ?? 'none';
-    metrics.requests.inc({ route: route.info.name, provider, status_class: statusClass(status) });
-    metrics.duration.observe({ route: route.info.name, provider }, durationMs / 1000);
-    metrics.overhead.observe({ route: route.info.name }, Math.max(0, durationMs - upstreamMs) / 1000);
-    if (outcome.ttfbMs !== undefined) metrics.ttfb.observe({ route: route.info.name, provider }, outcome.ttfbMs / 1000);
+    metrics.recordRequest(route.info.name, provider, status, durationMs / 1000, Math.max(0, durationMs - upstreamMs) / 1000, outcome.ttfbMs === undefined ? undefined : outcome.ttfbMs / 1000);
     const u = ctx.usage;
-    if (u.inputTokens + u.outputTokens + u.cacheCreationTokens + u.cacheReadTokens > 0) {
-      const model = ctx.model ?? 'unknown';
-      if (u.inputTokens) metrics.tokens.inc({ provider, model, direction: 'input' }, u.inputTokens);
-      if (u.outputTokens) metrics.tokens.inc({ provider, model, direction: 'output' }, u.outputTokens);
-      if (u.cacheCreationTokens) metrics.tokens.inc({ provider, model, direction: 'cache_write' }, u.cacheCreationTokens);
-      if (u.cacheReadTokens) metrics.tokens.inc({ provider, model, direction: 'cache_read' }, u.cacheReadTokens);
-    }
+    if (u.inputTokens + u.outputTokens + u.cacheCreationTokens + u.cacheReadTokens > 0) metrics.recordTokens(provider, ctx.model ?? 'unknown', u);
     return outcome;
   }
 }
@@ -308,10 +299,6 @@ function release(body: AsyncIterable<Uint8Array>): void {
   const destroyable = body as { destroy?: () => void };
   if (typeof destroyable.destroy === 'function') destroyable.destroy();
   else void body[Symbol.asyncIterator]().return?.();
-}
-
-function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
 }
 
 /** Resolves true once the response can take more, false if the client went away first. */

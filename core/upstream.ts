@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from './errors.js';
-import { withoutHopByHop } from './http-headers.js';
+import { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
 import type { ProviderResponse } from './types.js';
 
 /** Client credential headers, for any provider: never forwarded, whatever the route. */
@@ -49,7 +49,7 @@ export interface UpstreamRequest {
   method: string;
   /** Origin-relative path with its query string, already checked by the provider. */
   path: string;
-  /** Final request headers (see {@link upstreamRequestHeaders}); hop-by-hop ones are removed again here. */
+  /** Final request headers (see {@link upstreamRequestHeaders}); hop-by-hop ones are removed again here, in place. */
   headers: Record<string, string | string[]>;
   /** Raw body bytes, forwarded as they are. */
   body: Uint8Array | null;
@@ -70,7 +70,9 @@ const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
  * });
  */
 export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamRequest): Promise<ProviderResponse> {
-  const headers = withoutHopByHop(req.headers);
+  // Providers build headers with upstreamRequestHeaders; this is the last guard, in place.
+  const headers = req.headers;
+  for (const name of HOP_BY_HOP) delete headers[name];
   for (const name of CONNECTION_OWNED) delete headers[name];
   // Usage is read from the bytes, so they must not arrive compressed.
   headers['accept-encoding'] = 'identity';
@@ -81,8 +83,9 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   } catch (err) {
     throw upstreamError(err, req.signal, 'request');
   }
-  const responseHeaders = withoutHopByHop(res.headers);
-  // Cookies belong to the gateway's session with the provider, never to the client.
+  // Core strips hop-by-hop headers when it writes the head; cookies belong to the
+  // gateway's session with the provider, never to the client.
+  const responseHeaders = res.headers as Record<string, string | string[]>;
   delete responseHeaders['set-cookie'];
   return {
     status: res.statusCode,

@@ -51,12 +51,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = new SourceMap(file, doc, lines);
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
-      }),
-    );
+    // The first syntax error is the real one; the rest usually cascade from it.
+    const first = doc.errors[0];
+    const pos = lines.linePos(first.pos[0]);
+    const line = text.split('\n')[pos.line - 1] ?? '';
+    const hint = /\{[^}]*\$\{/.test(line) ? ' (a ${VAR} inside a {…} flow mapping must be quoted: "${VAR}")' : '';
+    const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more errors follow from it)` : '';
+    throw new ConfigError([{ file, line: pos.line, column: pos.col, path: '', message: `YAML: ${first.message.split('\n')[0]}${hint}${more}` }]);
   }
   interpolateDocument(doc, env);
   const raw = (doc.toJS() ?? {}) as unknown;

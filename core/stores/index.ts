@@ -39,5 +39,5 @@ export function createStore(config: StoreConfig, env: Pick<PluginEnv, 'log' | 'm
       metrics: env.metrics,
     });
   }
-  return new MemoryStore({ maxKeys: config.memory?.max_keys });
+  return new MemoryStore({ maxGroups: config.memory?.max_groups });
 }

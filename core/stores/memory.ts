@@ -1,7 +1,8 @@
 /**
- * The embedded store: one process's counters in a bounded LRU. Expiry is lazy (checked
- * on read against the store's clock), so there are no timers or sweeps, and the LRU bound
- * keeps memory flat however many identities pass through.
+ * The embedded store: one process's counters in a bounded LRU of groups (one identity's
+ * keys together). Expiry is lazy (checked on read against the store's clock), so there
+ * are no timers or sweeps, and the LRU bound keeps memory flat however many identities
+ * pass through.
  */
 import { LRUCache } from 'lru-cache';
 import type { AtomicScript, Cells, Store } from './types.js';
@@ -11,9 +12,12 @@ interface Entry {
   expiresAt: number;
 }
 
+/** A group's cells by key name: one LRU lookup per script run, not one per key. */
+type Group = Record<string, Entry | undefined>;
+
 export interface MemoryStoreOptions {
-  /** Most keys kept; the least recently used is forgotten first. */
-  maxKeys?: number;
+  /** Most groups (one identity and scope each) kept; the least recently used is forgotten first. */
+  maxGroups?: number;
   /** Milliseconds since the epoch; injectable so tests can step time. */
   clock?: () => number;
 }
@@ -21,24 +25,26 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements Store {
   readonly type = 'memory';
   readonly failMode = 'open' as const;
-  private readonly entries: LRUCache<string, Entry>;
+  private readonly groups: LRUCache<string, Group>;
   private readonly clock: () => number;
   private readonly cells = new MemoryCells();
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.entries = new LRUCache({ max: options.maxKeys ?? 100_000 });
+    this.groups = new LRUCache({ max: options.maxGroups ?? 100_000 });
     this.clock = options.clock ?? Date.now;
   }
 
   run<R>(script: AtomicScript<R>, group: string, keys: readonly string[], args: readonly number[]): R {
     // Single-threaded and synchronous: the script runs as one step, like a Lua script in Redis.
     const now = this.clock();
+    let cellsOf = this.groups.get(group);
+    if (!cellsOf) this.groups.set(group, (cellsOf = Object.create(null) as Group));
     const cells = this.cells;
-    cells.bind(this.entries, keys.map((k) => `${group}\u0000${k}`), now);
+    cells.bind(cellsOf, keys, now);
     try {
       return script.local(cells, args, now);
     } finally {
-      cells.bind(this.entries, [], 0);
+      cells.bind(EMPTY, [], 0);
     }
   }
 
@@ -47,43 +53,52 @@ export class MemoryStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.entries.clear();
+    this.groups.clear();
   }
 
-  /** Keys held now (expired ones included until touched); for tests and diagnostics. */
+  /** Groups held now; for tests and diagnostics. */
   get size(): number {
-    return this.entries.size;
+    return this.groups.size;
   }
 }
 
+const EMPTY: Group = Object.create(null) as Group;
+
 /** One reusable view over the keys of the script being run (no allocation per cell). */
 class MemoryCells implements Cells {
-  private entries!: LRUCache<string, Entry>;
+  private group: Group = EMPTY;
   private keys: readonly string[] = [];
   private now = 0;
 
-  bind(entries: LRUCache<string, Entry>, keys: readonly string[], now: number): void {
-    this.entries = entries;
+  bind(group: Group, keys: readonly string[], now: number): void {
+    this.group = group;
     this.keys = keys;
     this.now = now;
   }
 
   get(index: number): number | undefined {
     const key = this.keys[index];
-    const e = this.entries.get(key);
+    const e = this.group[key];
     if (!e) return undefined;
     if (e.expiresAt <= this.now) {
-      this.entries.delete(key);
+      this.group[key] = undefined;
       return undefined;
     }
     return e.value;
   }
 
   set(index: number, value: number, ttlMs: number): void {
-    this.entries.set(this.keys[index], { value, expiresAt: this.now + ttlMs });
+    const key = this.keys[index];
+    const e = this.group[key];
+    if (e) {
+      e.value = value;
+      e.expiresAt = this.now + ttlMs;
+    } else {
+      this.group[key] = { value, expiresAt: this.now + ttlMs };
+    }
   }
 
   delete(index: number): void {
-    this.entries.delete(this.keys[index]);
+    this.group[this.keys[index]] = undefined;
   }
 }

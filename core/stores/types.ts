@@ -70,6 +70,6 @@ export class StoreUnavailableError extends Error {
 /** The top-level `store:` section of the config, defaults applied. */
 export interface StoreConfig {
   type: 'memory' | 'redis';
-  memory?: { max_keys: number };
+  memory?: { max_groups: number };
   redis?: { url: string; key_prefix: string; fail_mode: FailMode; timeout_ms: number };
 }

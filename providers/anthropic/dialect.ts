@@ -24,6 +24,14 @@ function errorObject(error: GatewayError, requestId: string): string {
   return JSON.stringify({ type: 'error', error: { type: TYPE[error.category], message: error.message }, request_id: requestId });
 }
 
+let isoCache = { second: 0, text: '' };
+
+/** RFC 3339 time of an epoch second, without milliseconds; memoised, as many requests share a second. */
+function isoSecond(second: number): string {
+  if (isoCache.second !== second) isoCache = { second, text: new Date(second * 1000).toISOString().replace('.000Z', 'Z') };
+  return isoCache.text;
+}
+
 /**
  * `anthropic-ratelimit-*` headers: reset is the RFC 3339 time the limit is fully
  * replenished, as Anthropic's own API sends it.
@@ -35,7 +43,7 @@ function rateLimitHeaders(s: RateLimitSnapshot): Record<string, string> {
     if (!w) continue;
     out[`anthropic-ratelimit-${dim}-limit`] = String(w.limit);
     out[`anthropic-ratelimit-${dim}-remaining`] = String(w.remaining);
-    out[`anthropic-ratelimit-${dim}-reset`] = new Date(Math.ceil((s.now + w.resetMs) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    out[`anthropic-ratelimit-${dim}-reset`] = isoSecond(Math.ceil((s.now + w.resetMs) / 1000));
   }
   return out;
 }

@@ -114,10 +114,10 @@ t.test('limit 0 refuses everything; missing limits are unlimited', async (t) => 
 
 t.test('memory store: bounded, expires lazily, no timers', async (t) => {
   let now = 0;
-  const store = new MemoryStore({ maxKeys: 10, clock: () => now });
+  const store = new MemoryStore({ maxGroups: 10, clock: () => now });
   const limiter = new Limiter(store, 60_000, () => now);
   for (let i = 0; i < 100; i++) sync(limiter.reserve([user(5, undefined, `u${i}`)], 0));
-  t.ok(store.size <= 10, `holds ${store.size} keys for 100 users`);
+  t.ok(store.size <= 10, `holds ${store.size} groups for 100 users`);
   now += 60_001;
   const [s] = await limiter.peek([user(5, undefined, 'u99')]);
   t.equal(s.result.requests?.remaining, 5, 'a refilled key reads as full');

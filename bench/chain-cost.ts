@@ -1,0 +1,108 @@
+/**
+ * CPU per request of the gateway as filters are added one by one, against the bare Node
+ * proxy in the same run: the cost of each filter, measured as process CPU time (less
+ * sensitive to a shared machine than throughput). Medians of several trials.
+ *
+ *   npx tsx bench/chain-cost.ts [--requests 20000] [--trials 3]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { cpuSeconds, listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, trials: { type: 'string', default: '3' } } });
+const REQUESTS = Number(args.requests);
+const TRIALS = Number(args.trials);
+spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+const BODY = (() => {
+  const b = { model: 'claude-bench', max_tokens: 256, messages: [{ role: 'user', content: '' }] };
+  b.messages[0].content = 'x'.repeat(1024 - JSON.stringify(b).length);
+  return JSON.stringify(b);
+})();
+
+const FILTERS: Array<[string, string]> = [
+  ['auth', '  - name: auth\n    config: { source: static }\n'],
+  ['rate-limit', '  - name: rate-limit\n'],
+  ['audit', '  - name: audit\n    config: { stdout: false, file: "${AUDIT_FILE}" }\n'],
+  ['validator', '  - name: validator\n    config: { max_tokens: 64000 }\n'],
+];
+
+function config(filters: number): string {
+  return `server: { port: "\${AI_GATEWAY_PORT}" }
+providers:
+  anthropic: { base_url: "\${MOCK_UPSTREAM}", api_key: sk-bench }
+filters:${filters === 0 ? ' []' : ''}
+${FILTERS.slice(0, filters).map((f) => f[1]).join('')}workspaces:
+  ws-bench: { user: bench, project: perf }
+rate_limits:
+  global: { requests_per_minute: 100000000, tokens_per_minute: 100000000000 }
+  default: { requests_per_minute: 100000000, tokens_per_minute: 100000000000 }
+`;
+}
+
+async function cpuPerRequest(pid: number, url: string, headers: Record<string, string>): Promise<number> {
+  const load = (amount: number) =>
+    autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: BODY, connections: 16, amount });
+  await load(2000); // warm up
+  const before = cpuSeconds(pid);
+  const r = await load(REQUESTS);
+  if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors at ${url}`);
+  return ((cpuSeconds(pid) - before) / REQUESTS) * 1e6;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-chain-'));
+  const procs: Started[] = [];
+  const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
+  procs.push(mock);
+  const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
+  const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+  procs.push(bare);
+  const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`;
+
+  const arms: Array<{ name: string; pid: number; url: string; headers: Record<string, string> }> = [{ name: 'bare proxy', pid: bare.pid, url: bareUrl, headers: {} }];
+  for (let n = 0; n <= FILTERS.length; n++) {
+    const file = path.join(dir, `config-${n}.yaml`);
+    writeFileSync(file, config(n));
+    const port = 19000 + n + Math.floor(Math.random() * 500) * 10;
+    const gw = spawnPinned(0, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, `audit-${n}.jsonl`) });
+    procs.push(gw);
+    const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
+    const headers = { 'x-workspace-id': 'ws-bench' };
+    await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
+    arms.push({ name: n === 0 ? 'gateway, no filters' : `+ ${FILTERS[n - 1][0]}`, pid: gw.pid, url, headers });
+  }
+
+  const samples = new Map<string, number[]>();
+  for (let t = 0; t < TRIALS; t++) {
+    const order = t % 2 === 0 ? arms : [...arms].reverse();
+    for (const arm of order) {
+      const us = await cpuPerRequest(arm.pid, arm.url, arm.headers);
+      (samples.get(arm.name) ?? samples.set(arm.name, []).get(arm.name)!).push(us);
+    }
+  }
+  for (const p of procs) await p.stop();
+
+  const bareUs = median(samples.get('bare proxy')!);
+  let prev = NaN;
+  process.stdout.write(`| arm | CPU µs/request | × bare | added by this step |\n|---|---|---|---|\n`);
+  for (const arm of arms) {
+    const us = median(samples.get(arm.name)!);
+    const step = Number.isNaN(prev) || arm.name === 'bare proxy' ? '' : `${(us - prev).toFixed(1)} µs`;
+    process.stdout.write(`| ${arm.name} | ${us.toFixed(1)} | ${(us / bareUs).toFixed(2)} | ${step} |\n`);
+    prev = us;
+  }
+  process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per arm (medians), 1 KB bodies, 16 connections; server on core 0, load and mock on core 1.\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
