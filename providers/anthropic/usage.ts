@@ -4,6 +4,7 @@
  * cumulative counts (replace, never add). JSON: the body's `usage` object.
  */
 import { SseDecoder } from '../../core/stream/sse.js';
+import { JsonBodyMeter, meterByContentType, type JsonUsageReader } from '../../core/stream/json-meter.js';
 import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
 
 interface WireUsage {
@@ -56,38 +57,15 @@ export class AnthropicStreamMeter implements UsageMeter {
   }
 }
 
-/** Largest JSON body kept for reading usage; bigger ones are passed on unread. */
-const JSON_LIMIT = 8 * 1024 * 1024;
-
-export class AnthropicJsonMeter implements UsageMeter {
-  readonly usage = emptyUsage();
-  model: string | undefined;
-  streamError: string | undefined;
-  private chunks: Uint8Array[] = [];
-  private size = 0;
-
-  write(chunk: Uint8Array): void {
-    this.size += chunk.length;
-    if (this.size <= JSON_LIMIT) this.chunks.push(chunk);
-  }
-
-  end(): void {
-    if (this.size === 0 || this.size > JSON_LIMIT) return;
-    try {
-      const body = JSON.parse(Buffer.concat(this.chunks).toString('utf8')) as { model?: string; usage?: WireUsage; type?: string };
-      if (body.type === 'message') this.model = body.model;
-      applyAnthropicUsage(this.usage, body.usage);
-    } catch {
-      // not JSON: nothing to count
-    }
-    this.chunks = [];
-  }
-}
+/** Usage and model from a Messages JSON body. */
+const readMessage: JsonUsageReader = (body, into) => {
+  const b = body as { model?: string; usage?: WireUsage; type?: string } | null;
+  if (!b || typeof b !== 'object') return;
+  if (b.type === 'message') into.model = b.model;
+  applyAnthropicUsage(into.usage, b.usage);
+};
 
 /** Pick the meter for a response by its content type. */
 export function anthropicMeter(contentType: string | string[] | undefined): UsageMeter | undefined {
-  const ct = String(contentType ?? '');
-  if (ct.startsWith('text/event-stream')) return new AnthropicStreamMeter();
-  if (ct.includes('json')) return new AnthropicJsonMeter();
-  return undefined;
+  return meterByContentType(contentType, () => new AnthropicStreamMeter(), () => new JsonBodyMeter(readMessage));
 }

@@ -6,6 +6,7 @@
  * with `include_usage`, or the last content chunk on services that always report it.
  */
 import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { JsonBodyMeter, meterByContentType, type JsonUsageReader } from '../../core/stream/json-meter.js';
 
 interface WireUsage {
   prompt_tokens?: number | null;
@@ -76,36 +77,21 @@ export class OpenAIStreamMeter implements UsageMeter {
 }
 
 /** Largest JSON body kept for reading usage; bigger ones pass unread. */
-const JSON_LIMIT = 8 * 1024 * 1024;
 
-export class OpenAIJsonMeter implements UsageMeter {
-  readonly usage = emptyUsage();
-  model: string | undefined;
-  private chunks: Uint8Array[] = [];
-  private size = 0;
+/** Usage and model from a chat completion JSON body. */
+const readCompletion: JsonUsageReader = (body, into) => {
+  const b = body as WireChunk | null;
+  if (!b || typeof b !== 'object') return;
+  into.model = b.model;
+  applyOpenAIUsage(into.usage, b.usage);
+};
 
-  write(chunk: Uint8Array): void {
-    this.size += chunk.length;
-    if (this.size <= JSON_LIMIT) this.chunks.push(chunk);
-  }
-
-  end(): void {
-    if (this.size === 0 || this.size > JSON_LIMIT) return;
-    try {
-      const body = JSON.parse(Buffer.concat(this.chunks).toString('utf8')) as WireChunk;
-      this.model = body.model;
-      applyOpenAIUsage(this.usage, body.usage);
-    } catch {
-      // not JSON: nothing to count
-    }
-    this.chunks = [];
-  }
+/** The meter for a non-streamed chat completion. */
+export function openaiJsonMeter(): UsageMeter {
+  return new JsonBodyMeter(readCompletion);
 }
 
 /** Pick the meter for a response by its content type. */
 export function openaiMeter(contentType: string | string[] | undefined): UsageMeter | undefined {
-  const ct = String(contentType ?? '');
-  if (ct.startsWith('text/event-stream')) return new OpenAIStreamMeter();
-  if (ct.includes('json')) return new OpenAIJsonMeter();
-  return undefined;
+  return meterByContentType(contentType, () => new OpenAIStreamMeter(), openaiJsonMeter);
 }

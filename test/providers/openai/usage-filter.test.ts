@@ -6,7 +6,7 @@
 import t from 'tap';
 import { UsageChunkFilter } from '../../../providers/openai/usage-filter.js';
 import { needsUsageRewrite, withIncludeUsage } from '../../../providers/openai/rewrite.js';
-import { OpenAIJsonMeter } from '../../../providers/openai/usage.js';
+import { openaiJsonMeter } from '../../../providers/openai/usage.js';
 import { upstreamPath } from '../../../providers/openai/paths.js';
 
 const chunk = (delta: unknown, finish: string | null = null): string =>
@@ -75,7 +75,7 @@ t.test('the request rewrite', async (t) => {
 });
 
 t.test('JSON usage: cached tokens counted apart', async (t) => {
-  const m = new OpenAIJsonMeter();
+  const m = openaiJsonMeter();
   const body = Buffer.from(JSON.stringify({ model: 'gpt-4o-2024-08-06', usage: { prompt_tokens: 2006, completion_tokens: 300, total_tokens: 2306, prompt_tokens_details: { cached_tokens: 1920 } } }));
   m.write(body.subarray(0, 10));
   m.write(body.subarray(10));

@@ -1,0 +1,49 @@
+/**
+ * A usage meter for a JSON (non-streamed) response: keeps a copy of the bytes up to a
+ * bound while they pass to the client, parses once at the end and hands the object to a
+ * provider's reader. Bodies past the bound are passed on unread.
+ */
+import { emptyUsage } from '../context.js';
+import type { TokenUsage, UsageMeter } from '../types.js';
+
+/** Largest JSON body kept for reading usage. */
+export const JSON_METER_LIMIT = 8 * 1024 * 1024;
+
+/** Reads usage (and the served model) out of a parsed response body. */
+export type JsonUsageReader = (body: unknown, into: { usage: TokenUsage; model: string | undefined }) => void;
+
+export class JsonBodyMeter implements UsageMeter {
+  readonly usage = emptyUsage();
+  model: string | undefined;
+  streamError: string | undefined;
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  constructor(private readonly read: JsonUsageReader) {}
+
+  write(chunk: Uint8Array): void {
+    this.size += chunk.length;
+    if (this.size <= JSON_METER_LIMIT) this.chunks.push(chunk);
+  }
+
+  end(): void {
+    if (this.size === 0 || this.size > JSON_METER_LIMIT) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(this.chunks).toString('utf8'));
+    } catch {
+      return; // not JSON: nothing to count
+    } finally {
+      this.chunks = [];
+    }
+    this.read(body, this);
+  }
+}
+
+/** The meter for a response by its content type: SSE, JSON, or none. */
+export function meterByContentType(contentType: string | string[] | undefined, stream: () => UsageMeter, json: () => UsageMeter): UsageMeter | undefined {
+  const ct = String(contentType ?? '');
+  if (ct.startsWith('text/event-stream')) return stream();
+  if (ct.includes('json')) return json();
+  return undefined;
+}
