@@ -76,8 +76,6 @@ export class OpenAIStreamMeter implements UsageMeter {
   }
 }
 
-/** Largest JSON body kept for reading usage; bigger ones pass unread. */
-
 /** Usage and model from a chat completion JSON body. */
 const readCompletion: JsonUsageReader = (body, into) => {
   const b = body as WireChunk | null;
