@@ -40,6 +40,8 @@ export interface SetupOptions {
   requireKeys?: boolean;
   /** Extra filter entries (YAML, indented two spaces) after auth. */
   filtersYaml?: string;
+  /** Extra top-level YAML sections (`rate_limits:` …). */
+  extraYaml?: string;
 }
 
 export async function startBedrock(t: Teardown, options: SetupOptions = {}): Promise<BedrockSetup> {
@@ -65,6 +67,7 @@ export async function startBedrock(t: Teardown, options: SetupOptions = {}): Pro
     `  ${WORKSPACE}:`,
     '    user: alice',
     '    project: webide',
+    options.extraYaml ?? '',
     '',
   ].join('\n');
   const gw = await startGateway(t, yaml);

@@ -174,7 +174,7 @@ export class BedrockMock {
     });
   }
 
-  private invokeFrames(modelId: string): Uint8Array[] {
+  invokeFrames(modelId: string): Uint8Array[] {
     const u = MOCK_USAGE.invokeStream;
     const words = this.text.split(' ');
     const metrics = { inputTokenCount: u.input, outputTokenCount: u.output, invocationLatency: 300, firstByteLatency: 80, cacheReadInputTokenCount: u.cacheRead, cacheWriteInputTokenCount: u.cacheWrite };
@@ -191,7 +191,7 @@ export class BedrockMock {
     ];
   }
 
-  private converseFrames(): Uint8Array[] {
+  converseFrames(): Uint8Array[] {
     const u = MOCK_USAGE.converseStream;
     const words = this.text.split(' ');
     return [
