@@ -19,7 +19,11 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
-/** Request headers without pseudo-headers (`:path`, `:authority` on HTTP/2). */
+/**
+ * Request headers without pseudo-headers (`:path`, `:authority` on HTTP/2). HTTP/2 clients
+ * send `:authority` instead of `host`; it becomes `host` so signatures over `host` (SigV4)
+ * can be checked whichever protocol carried the request.
+ */
 export function requestHeaders(raw: IncomingHttpHeaders): IncomingHttpHeaders {
   for (const key in raw) {
     if (key.charCodeAt(0) === 58 /* ':' */) return stripPseudo(raw);
@@ -30,6 +34,8 @@ export function requestHeaders(raw: IncomingHttpHeaders): IncomingHttpHeaders {
 function stripPseudo(raw: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   for (const key in raw) if (key.charCodeAt(0) !== 58) out[key] = raw[key];
+  const authority = raw[':authority'];
+  if (out.host === undefined && typeof authority === 'string') out.host = authority;
   return out;
 }
 

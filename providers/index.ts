@@ -3,6 +3,7 @@ import type { PluginCatalog } from '../core/index.js';
 
 export const builtinProviders: PluginCatalog['providers'] = {
   anthropic: async () => (await import('./anthropic/index.js')).default,
+  bedrock: async () => (await import('./bedrock/index.js')).default,
   echo: async () => (await import('./echo/index.js')).default,
   openai: async () => (await import('./openai/index.js')).default,
 };

@@ -1,7 +1,8 @@
 /**
  * `auth`: resolves who is asking (workspace → user, project) and refuses requests with no
  * usable identity. Proof is a workspace key (HMAC, see `keys.ts`) in any place an SDK puts
- * its API key, or, unless `require_keys` is set, the `X-Workspace-ID` header alone.
+ * its API key, a SigV4 signature made with the workspace id and key as AWS credentials
+ * (`sigv4.ts`), or, unless `require_keys` is set, the `X-Workspace-ID` header alone.
  * Missing identity → 401, unknown or stopped workspace → 403, directory down → 503; all
  * rendered in the route's dialect. Key material is never logged or echoed.
  */
@@ -9,7 +10,8 @@ import { CONTINUE, GatewayError, createKey, reply, type Filter, type FilterPlugi
 import { coderDirectory, type CoderConfig } from './coder.js';
 import { claimedWorkspace, presentedCredentials } from './credentials.js';
 import { staticDirectory, type WorkspaceDirectory, type WorkspaceLookup } from './directory.js';
-import { isWorkspaceKey, MIN_SECRET_LENGTH, verifyWorkspaceKey } from './keys.js';
+import { isWorkspaceKey, makeWorkspaceKey, MIN_SECRET_LENGTH, verifyWorkspaceKey } from './keys.js';
+import { isSigV4, parseSigV4, verifySigV4 } from './sigv4.js';
 
 export interface AuthConfig {
   /** Where workspaces are looked up: the top-level `workspaces:` map, or Coder's API. */
@@ -52,7 +54,7 @@ const configSchema = {
 const SEEN = createKey<true>('auth.seen');
 
 /** Who a request claims to be before the directory is asked. */
-type Claim = { ok: true; workspace: string; source: 'key' | 'header' } | { ok: false; error: GatewayError };
+type Claim = { ok: true; workspace: string; source: 'key' | 'sigv4' | 'header' } | { ok: false; error: GatewayError };
 
 function denied(code: string, message: string): Claim {
   return { ok: false, error: new GatewayError(code, message) };
@@ -72,8 +74,30 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
     directory = staticDirectory(env.config.workspaces);
   }
 
-  function claim(ctx: RequestContext): Claim {
+  /** A SigV4-signed request, verified with the workspace key its access key id names. */
+  async function sigv4Claim(ctx: RequestContext, authorization: string, claimed: string | undefined): Promise<Claim> {
+    const auth = parseSigV4(authorization);
+    if (!auth) return denied('GW_ERR_AUTH_SIGNATURE', 'Malformed AWS4-HMAC-SHA256 authorization header');
+    let workspaceKey: string;
+    try {
+      workspaceKey = makeWorkspaceKey(secret, auth.accessKeyId);
+    } catch {
+      return denied('GW_ERR_AUTH_INVALID', 'The access key id is not a workspace id');
+    }
+    const problem = await verifySigV4(ctx, auth, workspaceKey);
+    if (problem) return denied('GW_ERR_AUTH_SIGNATURE', problem);
+    if (claimed !== undefined && claimed !== auth.accessKeyId) return denied('GW_ERR_AUTH_FORBIDDEN', `The ${config.workspace_header} header names another workspace than the signing credentials`);
+    return { ok: true, workspace: auth.accessKeyId, source: 'sigv4' };
+  }
+
+  /** Who the request claims to be; SigV4 needs hashing, so `sync` callers skip it. */
+  function claim(ctx: RequestContext, sync = false): Claim | Promise<Claim> {
     const claimed = claimedWorkspace(ctx, header);
+    const authorization = ctx.headers.authorization;
+    // Without a key secret no workspace can sign, and the signature is not ours to judge.
+    if (secret !== '' && isSigV4(authorization)) {
+      return sync ? denied('GW_ERR_AUTH_SIGNATURE', 'not verified') : sigv4Claim(ctx, authorization, claimed);
+    }
     for (const cred of presentedCredentials(ctx)) {
       // Other tokens (a placeholder ANTHROPIC_API_KEY, say) are not ours to judge.
       if (!isWorkspaceKey(cred.value)) continue;
@@ -83,7 +107,7 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
       return { ok: true, workspace, source: 'key' };
     }
     if (config.require_keys) {
-      return denied('GW_ERR_AUTH_MISSING', claimed ? 'A workspace key is required; the workspace header alone is not accepted' : 'A workspace key is required (x-api-key, Authorization: Bearer, x-goog-api-key or ?key=)');
+      return denied('GW_ERR_AUTH_MISSING', claimed ? 'A workspace key is required; the workspace header alone is not accepted' : 'A workspace key is required (x-api-key, Authorization: Bearer, x-goog-api-key, ?key= or an AWS SigV4 signature)');
     }
     if (claimed === undefined) return denied('GW_ERR_AUTH_MISSING', `Identify the workspace with the ${config.workspace_header} header or a workspace key`);
     return { ok: true, workspace: claimed, source: 'header' };
@@ -96,20 +120,24 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
     return CONTINUE;
   }
 
+  function decide(ctx: RequestContext, c: Claim): FilterVerdict | Promise<FilterVerdict> {
+    if (!c.ok) return reply(c.error);
+    const found = directory.lookup(c.workspace, ctx.signal);
+    if (found instanceof Promise) return found.then((f) => admit(ctx, c, f));
+    return admit(ctx, c, found);
+  }
+
   return {
     onRequest(ctx) {
       ctx.set(SEEN, true);
       const c = claim(ctx);
-      if (!c.ok) return reply(c.error);
-      const found = directory.lookup(c.workspace, ctx.signal);
-      if (found instanceof Promise) return found.then((f) => admit(ctx, c, f));
-      return admit(ctx, c, found);
+      return c instanceof Promise ? c.then((settled) => decide(ctx, settled)) : decide(ctx, c);
     },
     // Requests refused before the chain (404, 413) never met onRequest; name who sent them
     // for the audit line when that needs no I/O. Never admits anything.
     onComplete(ctx) {
       if (ctx.identity || ctx.get(SEEN)) return;
-      const c = claim(ctx);
+      const c = claim(ctx, true) as Claim;
       if (!c.ok) return;
       const found = directory.peek(c.workspace);
       if (found?.status === 'ok') ctx.identity = identity(c, found);

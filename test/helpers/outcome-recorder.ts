@@ -4,13 +4,14 @@
  * read with {@link outcomeFor}. Records live on `globalThis` so the gateway's import and
  * the test's import share them whatever module URL each resolved.
  */
-import type { FilterPlugin, Outcome, RequestKind } from '../../core/index.js';
+import type { FilterPlugin, Identity, Outcome, RequestKind } from '../../core/index.js';
 
 export interface RecordedOutcome {
   requestId: string;
   kind: RequestKind;
   model: string | undefined;
   maxOutputTokens: number | undefined;
+  identity: Identity | undefined;
   outcome: Outcome;
 }
 
@@ -46,7 +47,7 @@ const recorder: FilterPlugin = {
   create: () => ({
     onComplete(ctx, outcome) {
       const s = store();
-      s.items.push({ requestId: ctx.id, kind: ctx.kind, model: ctx.model, maxOutputTokens: ctx.maxOutputTokens, outcome });
+      s.items.push({ requestId: ctx.id, kind: ctx.kind, model: ctx.model, maxOutputTokens: ctx.maxOutputTokens, identity: ctx.identity, outcome });
       for (const w of s.waiters.splice(0)) w();
     },
   }),

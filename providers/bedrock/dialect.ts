@@ -1,0 +1,78 @@
+/**
+ * Bedrock's error shape, so the AWS SDKs raise the matching class: the type in
+ * `x-amzn-errortype`, `{"message": …}` as the body, the request id in `x-amzn-requestid`.
+ * Types the Bedrock Runtime model declares (ThrottlingException, AccessDeniedException,
+ * ValidationException, …) become their modeled classes; AWS's own authentication errors
+ * (UnrecognizedClientException, InvalidSignatureException, MissingAuthenticationToken…)
+ * are 403s as AWS sends them, raised as the service exception with that `name`.
+ * Failures after a stream began are an exception frame, as Bedrock sends them.
+ */
+import { EventStreamCodec } from '@smithy/core/event-streams';
+import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import type { Dialect, ErrorCategory, GatewayError } from '../../core/index.js';
+
+interface Rendering {
+  readonly type: string;
+  /** Overrides the error's own status where AWS uses another one for this type. */
+  readonly status?: number;
+}
+
+const BY_CATEGORY: Record<ErrorCategory, Rendering> = {
+  invalid_request: { type: 'ValidationException' },
+  authentication: { type: 'UnrecognizedClientException', status: 403 },
+  permission: { type: 'AccessDeniedException', status: 403 },
+  not_found: { type: 'ResourceNotFoundException' },
+  request_too_large: { type: 'ValidationException' },
+  rate_limit: { type: 'ThrottlingException', status: 429 },
+  // A spent budget is not retryable: Bedrock's quota error is a 400 the SDKs do not retry.
+  quota: { type: 'ServiceQuotaExceededException', status: 400 },
+  unavailable: { type: 'ServiceUnavailableException' },
+  upstream: { type: 'InternalServerException' },
+  timeout: { type: 'ModelTimeoutException' },
+  internal: { type: 'InternalServerException' },
+  client_closed: { type: 'InternalServerException' },
+};
+
+/** Gateway codes that have a more exact AWS type than their category's. */
+const BY_CODE: Record<string, Rendering> = {
+  GW_ERR_AUTH_MISSING: { type: 'MissingAuthenticationTokenException', status: 403 },
+  GW_ERR_AUTH_SIGNATURE: { type: 'InvalidSignatureException', status: 403 },
+};
+
+function rendering(error: GatewayError): Rendering {
+  return BY_CODE[error.code] ?? BY_CATEGORY[error.category];
+}
+
+/** The exceptions a Runtime response stream may carry; others are sent as an internal error. */
+const STREAM_EXCEPTIONS = new Set(['InternalServerException', 'ModelStreamErrorException', 'ValidationException', 'ThrottlingException', 'ModelTimeoutException', 'ServiceUnavailableException']);
+
+/** Exception frames carry the type in camel case, as the stream's union members are named. */
+function streamType(type: string): string {
+  const t = STREAM_EXCEPTIONS.has(type) ? type : 'InternalServerException';
+  return t.charAt(0).toLowerCase() + t.slice(1);
+}
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+
+export const bedrockDialect: Dialect = {
+  name: 'bedrock',
+  renderError(error, requestId) {
+    const r = rendering(error);
+    return {
+      status: r.status ?? error.status,
+      headers: { 'content-type': 'application/json', 'x-amzn-errortype': r.type, 'x-amzn-requestid': requestId, ...error.headers },
+      body: JSON.stringify({ message: error.message }),
+    };
+  },
+  renderStreamError(error) {
+    const r = rendering(error);
+    return codec.encode({
+      headers: {
+        ':message-type': { type: 'string', value: 'exception' },
+        ':exception-type': { type: 'string', value: streamType(r.type) },
+        ':content-type': { type: 'string', value: 'application/json' },
+      },
+      body: fromUtf8(JSON.stringify({ message: error.message })),
+    });
+  },
+};

@@ -1,0 +1,144 @@
+/**
+ * `bedrock`: the AWS Bedrock Runtime passed through under `/v1/bedrock`, so the AWS SDKs,
+ * the AWS CLI and Claude Code (`CLAUDE_CODE_USE_BEDROCK=1`) work unmodified with their
+ * endpoint pointing at the gateway; plus the seed's `POST /v1/bedrock/invoke`. The
+ * client's signature or key is dropped and the request is signed anew with the gateway's
+ * AWS credentials; bodies go upstream byte for byte; event streams flow back frame by
+ * frame with usage read beside them.
+ */
+import type { Dispatcher } from 'undici';
+import {
+  forwardUpstream,
+  GatewayError,
+  upstreamRequestHeaders,
+  type Logger,
+  type ModelInfo,
+  type PluginEnv,
+  type Provider,
+  type ProviderHealth,
+  type ProviderPlugin,
+  type ProviderResponse,
+  type RequestContext,
+} from '../../core/index.js';
+import { configSchema, droppedHeaders, parseEndpoint, type BedrockConfig, type Endpoint } from './config.js';
+import { CredentialCache, detectSource, resolverFor, type CredentialSource } from './credentials.js';
+import { bedrockDialect } from './dialect.js';
+import { BEDROCK_PATH, CONVENIENCE, inspectRequest } from './inspect.js';
+import { convenienceCall, eventStreamToSse } from './invoke.js';
+import { bedrockPath } from './paths.js';
+import { RequestSigner } from './signer.js';
+import { bedrockMeter } from './usage.js';
+
+export type { BedrockConfig } from './config.js';
+
+/** How long `health()` waits for the credential chain (container and instance endpoints). */
+const HEALTH_TIMEOUT_MS = 5_000;
+
+class BedrockProvider implements Provider {
+  readonly dialect = bedrockDialect;
+  readonly features = ['invoke', 'converse', 'streaming', 'tools', 'sigv4'] as const;
+  readonly configured: boolean;
+  private readonly modelList: readonly ModelInfo[];
+  private readonly endpoint: Endpoint;
+  private readonly region: string;
+  private readonly source: CredentialSource;
+  private readonly credentials: CredentialCache;
+  private readonly signer: RequestSigner;
+  private readonly drop: ReadonlySet<string>;
+  private readonly pool: Dispatcher;
+  private readonly log: Logger;
+
+  constructor(config: BedrockConfig, env: PluginEnv) {
+    this.region = config.region;
+    this.endpoint = parseEndpoint(config.base_url, config.region);
+    this.source = detectSource(config);
+    this.configured = this.source !== 'none';
+    this.log = env.log;
+    this.modelList = config.models.map((id) => ({ id }));
+    this.drop = droppedHeaders(config.forward_headers);
+    // Nothing is resolved here: a gateway must start (and reload) without asking the network.
+    this.credentials = new CredentialCache(resolverFor(config, this.source), config.refresh_before_expiry_ms, (err) =>
+      env.log.warn('AWS credential refresh failed; the current credentials are used until they expire', { reason: (err as Error)?.message }),
+    );
+    this.signer = new RequestSigner({ host: this.endpoint.host, region: config.region, service: 'bedrock' }, this.credentials);
+    this.pool = env.upstream(this.endpoint.origin, {
+      connectTimeoutMs: config.connect_timeout_ms,
+      headersTimeoutMs: config.headers_timeout_ms,
+      bodyTimeoutMs: config.body_idle_timeout_ms,
+    });
+  }
+
+  models(): readonly ModelInfo[] {
+    return this.modelList;
+  }
+
+  /** Whether credentials can be had (the chain is asked, bounded); Bedrock itself is not called. */
+  async health(): Promise<ProviderHealth> {
+    if (!this.configured) return { status: 'unconfigured', detail: 'no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, or credentials: chain for an instance role)' };
+    if (this.source === 'static' || this.source === 'env') return { status: 'ok', detail: `credentials from ${this.source}` };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+    });
+    try {
+      const creds = await Promise.race([this.credentials.get(), timeout]);
+      return { status: 'ok', detail: `credentials from ${this.source}${creds.expiration ? `, expiring ${creds.expiration.toISOString()}` : ''}` };
+    } catch (err) {
+      return { status: 'down', detail: `the AWS credential chain (${this.source}) found no credentials: ${(err as Error)?.message ?? String(err)}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  describe(): Record<string, unknown> {
+    const expiration = this.credentials.expiration;
+    return {
+      region: this.region,
+      base_url: this.endpoint.origin + this.endpoint.basePath,
+      credential_source: this.source,
+      ...(expiration ? { credentials_expire_at: expiration.toISOString() } : {}),
+    };
+  }
+
+  inspect(ctx: RequestContext): void {
+    inspectRequest(ctx, this.endpoint.basePath);
+  }
+
+  async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
+    const convenience = ctx.get(CONVENIENCE);
+    if (convenience) {
+      const call = convenienceCall(convenience, this.endpoint.basePath);
+      const res = await this.send('POST', call.path, call.headers, call.body, ctx.signal);
+      const ok = res.status >= 200 && res.status < 300;
+      if (convenience.stream && ok && String(res.headers['content-type'] ?? '').startsWith('application/vnd.amazon.eventstream')) {
+        return eventStreamToSse(res, ctx.signal);
+      }
+      res.meter = bedrockMeter(res.status, res.headers, false);
+      return res;
+    }
+    const path = ctx.get(BEDROCK_PATH) ?? bedrockPath(ctx.subpath, ctx.query, this.endpoint.basePath);
+    const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.signal);
+    if (ctx.kind === 'generation') res.meter = bedrockMeter(res.status, res.headers, path.op === 'converse' || path.op === 'converse-stream');
+    return res;
+  }
+
+  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: AbortSignal): Promise<ProviderResponse> {
+    let auth: Record<string, string>;
+    try {
+      auth = await this.signer.sign(method, path, headers, body);
+    } catch (err) {
+      this.log.warn('AWS credentials could not be resolved', { source: this.source, reason: (err as Error)?.message });
+      throw new GatewayError('GW_ERR_UNAVAILABLE', 'The gateway could not obtain its AWS credentials; try again shortly');
+    }
+    return forwardUpstream(this.pool, { method, path, headers: { ...headers, ...auth }, body, signal });
+  }
+}
+
+const bedrock: ProviderPlugin<BedrockConfig> = {
+  name: 'bedrock',
+  apiVersion: 1,
+  defaultPrefix: '/v1/bedrock',
+  configSchema,
+  create: (config, env) => new BedrockProvider(config, env),
+};
+export default bedrock;

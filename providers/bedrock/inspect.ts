@@ -1,0 +1,77 @@
+/**
+ * Classifying a request before the filter chain sees it: the four Runtime generation
+ * operations and the gateway's `/invoke` are `generation`, with the model from the path
+ * (or `model_id`), the stream flag from the operation (or `stream`), and the output cap
+ * from the body in whichever dialect the model speaks. Everything else is `auxiliary`.
+ */
+import { createKey, GatewayError, type RequestContext } from '../../core/index.js';
+import { bedrockPath, type BedrockPath } from './paths.js';
+
+/** The parsed path, computed once in `inspect` and used by `passthrough`. */
+export const BEDROCK_PATH = createKey<BedrockPath>('bedrock.path');
+
+/** The body of the gateway's `POST /invoke`, checked. */
+export interface ConvenienceRequest {
+  readonly modelId: string;
+  readonly body: Record<string, unknown>;
+  readonly stream: boolean;
+}
+export const CONVENIENCE = createKey<ConvenienceRequest>('bedrock.convenience');
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown): Json | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
+}
+
+function finite(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * The output cap a model body asks for: Anthropic `max_tokens` (or the legacy
+ * `max_tokens_to_sample`), Converse `inferenceConfig.maxTokens`, Titan
+ * `textGenerationConfig.maxTokenCount`, Llama `max_gen_len`.
+ */
+export function outputCap(body: Json): number | undefined {
+  return (
+    finite(body.max_tokens) ??
+    finite(obj(body.inferenceConfig)?.maxTokens) ??
+    finite(obj(body.textGenerationConfig)?.maxTokenCount) ??
+    finite(body.max_tokens_to_sample) ??
+    finite(body.max_gen_len)
+  );
+}
+
+function invalid(field: string, message: string): GatewayError {
+  return new GatewayError('GW_ERR_REQUEST_INVALID', `${field}: ${message}`, { param: field });
+}
+
+export function inspectRequest(ctx: RequestContext, basePath: string): void {
+  const path = bedrockPath(ctx.subpath, ctx.query, basePath);
+  ctx.set(BEDROCK_PATH, path);
+  ctx.kind = 'auxiliary';
+  if (path.modelId !== undefined) ctx.model = path.modelId;
+  if (path.op === 'convenience') {
+    if (ctx.method !== 'POST') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on /invoke; POST {"model_id", "body"}`);
+    ctx.kind = 'generation';
+    const req = obj(ctx.json());
+    if (!req) throw invalid('(body)', 'must be a JSON object');
+    if (typeof req.model_id !== 'string' || req.model_id === '') throw invalid('model_id', 'is required: the Bedrock model id, inference profile or ARN');
+    const body = obj(req.body);
+    if (!body) throw invalid('body', 'is required: the model\'s own request body, as a JSON object');
+    if (req.stream !== undefined && typeof req.stream !== 'boolean') throw invalid('stream', 'must be a boolean');
+    const stream = req.stream === true;
+    ctx.set(CONVENIENCE, { modelId: req.model_id, body, stream });
+    ctx.model = req.model_id;
+    ctx.stream = stream;
+    ctx.maxOutputTokens = outputCap(body);
+    return;
+  }
+  if (path.op === 'other' || ctx.method !== 'POST') return;
+  ctx.kind = 'generation';
+  ctx.stream = path.op === 'invoke-with-response-stream' || path.op === 'converse-stream';
+  // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.
+  const body = obj(ctx.json());
+  if (body) ctx.maxOutputTokens = outputCap(body);
+}

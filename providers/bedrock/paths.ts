@@ -1,0 +1,78 @@
+/**
+ * Reading a path under the route prefix: which Bedrock Runtime operation it is, for which
+ * model, and the upstream path, which is the client's path exactly as received (already
+ * percent-encoded) under the base path. SDKs encode the model id as one segment (`:` as
+ * `%3A`, the `/` of an ARN as `%2F`); that `%2F` stays encoded, never a separator. Dot
+ * segments (encoded or not), encoded separators outside the model id, empty segments and
+ * control characters are refused before anything is forwarded.
+ */
+import { GatewayError } from '../../core/index.js';
+
+/** The Runtime operations that generate tokens, by their last path segment. */
+export type GenerationOp = 'invoke' | 'invoke-with-response-stream' | 'converse' | 'converse-stream';
+
+const GENERATION_OPS: ReadonlySet<string> = new Set<GenerationOp>(['invoke', 'invoke-with-response-stream', 'converse', 'converse-stream']);
+/** First segments of the Runtime API (`/model/…`, `/guardrail/…`, `/async-invoke…`). */
+const ROOTS = new Set(['model', 'guardrail', 'async-invoke']);
+
+export interface BedrockPath {
+  /** A generation operation, `convenience` for the gateway's `/invoke`, or `other` (count-tokens, guardrails, async). */
+  readonly op: GenerationOp | 'convenience' | 'other';
+  /** The model id, profile id or ARN, decoded, when the path names one. */
+  readonly modelId?: string;
+  /** Origin-relative upstream path with the query, as the upstream sees (and the signer signs) it. */
+  readonly upstream: string;
+}
+
+function invalid(message: string): GatewayError {
+  return new GatewayError('GW_ERR_REQUEST_INVALID', message);
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw invalid('Request path has a malformed percent-encoding');
+  }
+}
+
+/** Characters no segment may decode to: a second round of encoding, backslashes, controls. */
+const FORBIDDEN = /[%\\\u0000-\u001f\u007f#?]/;
+
+function checkSegment(decoded: string, allowSlash: boolean): void {
+  if (FORBIDDEN.test(decoded)) throw invalid('Request path must not contain double encoding, backslashes or control characters');
+  const parts = allowSlash ? decoded.split('/') : [decoded];
+  if (!allowSlash && decoded.includes('/')) throw invalid('Request path must not contain encoded slashes outside the model id');
+  for (const p of parts) {
+    if (p === '' || p === '.' || p === '..') throw invalid('Request path must not contain empty, "." or ".." segments');
+  }
+}
+
+/**
+ * Parse `subpath` (after the route prefix) into the operation and the upstream path.
+ * Throws 400 for a path that could escape, 404 for one outside the Runtime API.
+ * @example
+ * bedrockPath('/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke', '', '')
+ * // { op: 'invoke', modelId: 'anthropic.claude-3-haiku-20240307-v1:0', upstream: '/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke' }
+ */
+export function bedrockPath(subpath: string, query: string, basePath: string): BedrockPath {
+  if (subpath === '/invoke') return { op: 'convenience', upstream: '' };
+  const raw = subpath.split('/').slice(1);
+  const first = raw[0];
+  if (first === undefined || first === '' || !ROOTS.has(first)) {
+    throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock Runtime path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream or the gateway's /invoke`);
+  }
+  const decoded = raw.map(decode);
+  decoded.forEach((d, i) => checkSegment(d, first === 'model' && i === 1));
+  const upstream = `${basePath}${subpath}${query ? `?${query}` : ''}`;
+  if (first === 'model' && raw.length === 3) {
+    const op = GENERATION_OPS.has(raw[2]) ? (raw[2] as GenerationOp) : 'other';
+    return { op, modelId: decoded[1], upstream };
+  }
+  return { op: 'other', upstream };
+}
+
+/** The path segment for a model id, encoded as the AWS SDKs encode it. */
+export function encodeModelId(modelId: string): string {
+  return encodeURIComponent(modelId).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}

@@ -1,0 +1,179 @@
+/**
+ * Token usage from Bedrock Runtime responses, read beside the byte flow.
+ * - InvokeModel: the `x-amzn-bedrock-*-token-count` headers, else the model's own body
+ *   (Anthropic `usage`, Titan `inputTextTokenCount` / `tokenCount`).
+ * - Converse: the body's `usage`.
+ * - InvokeModelWithResponseStream: `amazon-bedrock-invocationMetrics` inside a chunk's
+ *   base64 `bytes` (the last chunk carries it), else the Anthropic events' usage.
+ * - ConverseStream: the `metadata` event's `usage`.
+ * Exception frames inside a 200 stream become the meter's `streamError`.
+ */
+import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { EventStreamReader, frameJson, type EventFrame } from './eventstream.js';
+
+type Json = Record<string, unknown>;
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+function obj(v: unknown): Json | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
+}
+
+function apply(usage: TokenUsage, input?: number, output?: number, cacheRead?: number, cacheWrite?: number): void {
+  if (input !== undefined) usage.inputTokens = input;
+  if (output !== undefined) usage.outputTokens = output;
+  if (cacheRead !== undefined) usage.cacheReadTokens = cacheRead;
+  if (cacheWrite !== undefined) usage.cacheCreationTokens = cacheWrite;
+}
+
+/** Converse's `usage` object (body and `metadata` event alike). */
+function applyConverse(usage: TokenUsage, u: Json | undefined): boolean {
+  if (!u) return false;
+  apply(usage, num(u.inputTokens), num(u.outputTokens), num(u.cacheReadInputTokens), num(u.cacheWriteInputTokens));
+  return true;
+}
+
+/** `amazon-bedrock-invocationMetrics`, which Bedrock adds to a stream's last chunk. */
+function applyInvocationMetrics(usage: TokenUsage, m: Json | undefined): boolean {
+  if (!m) return false;
+  apply(usage, num(m.inputTokenCount), num(m.outputTokenCount), num(m.cacheReadInputTokenCount), num(m.cacheWriteInputTokenCount));
+  return true;
+}
+
+/** A model's own usage fields in an InvokeModel body or stream chunk (Anthropic, Titan). */
+function applyModelBody(usage: TokenUsage, body: Json): void {
+  const anthropic = obj(body.usage) ?? obj(obj(body.message)?.usage);
+  if (anthropic) {
+    apply(usage, num(anthropic.input_tokens), num(anthropic.output_tokens), num(anthropic.cache_read_input_tokens), num(anthropic.cache_creation_input_tokens));
+    return;
+  }
+  const titanIn = num(body.inputTextTokenCount);
+  const first = Array.isArray(body.results) ? obj(body.results[0]) : undefined;
+  apply(usage, titanIn, num(first?.tokenCount) ?? num(body.totalOutputTextTokenCount));
+}
+
+/**
+ * Reads usage and errors from decoded event-stream frames. Fed by {@link EventStreamMeter}
+ * on pass-through, or directly by the convenience endpoint's SSE translation.
+ */
+export class FrameUsage {
+  readonly usage = emptyUsage();
+  streamError: string | undefined;
+  model: string | undefined;
+  private metered = false;
+
+  /** Read one frame; returns the decoded model event of a `chunk` frame, if it is one. */
+  frame(f: EventFrame): Json | undefined {
+    if (f.messageType !== 'event') {
+      const payload = obj(frameJson(f));
+      const message = typeof payload?.message === 'string' ? payload.message : (f.headers[':error-message'] ?? '');
+      this.streamError = `${f.type || f.messageType}: ${message}`;
+      return undefined;
+    }
+    if (f.type === 'metadata') {
+      applyConverse(this.usage, obj(obj(frameJson(f))?.usage));
+      return undefined;
+    }
+    if (f.type !== 'chunk') return undefined;
+    const bytes = obj(frameJson(f))?.bytes;
+    if (typeof bytes !== 'string') return undefined;
+    let event: Json | undefined;
+    try {
+      event = obj(JSON.parse(Buffer.from(bytes, 'base64').toString('utf8')));
+    } catch {
+      return undefined;
+    }
+    if (!event) return undefined;
+    if (applyInvocationMetrics(this.usage, obj(event['amazon-bedrock-invocationMetrics']))) this.metered = true;
+    else if (!this.metered) applyModelBody(this.usage, event);
+    const model = obj(event.message)?.model;
+    if (typeof model === 'string' && event.type === 'message_start') this.model = model;
+    return event;
+  }
+}
+
+/** Meter for a pass-through `application/vnd.amazon.eventstream` response. */
+export class EventStreamMeter implements UsageMeter {
+  private readonly frames = new FrameUsage();
+  private readonly reader = new EventStreamReader((f) => this.frames.frame(f));
+  private ended = false;
+
+  get usage(): TokenUsage {
+    return this.frames.usage;
+  }
+
+  get streamError(): string | undefined {
+    if (this.frames.streamError) return this.frames.streamError;
+    if (this.reader.broken) return `malformed event stream: ${this.reader.broken}`;
+    if (this.ended && this.reader.truncated) return 'event stream ended in the middle of a frame';
+    return undefined;
+  }
+
+  get model(): string | undefined {
+    return this.frames.model;
+  }
+
+  write(chunk: Uint8Array): void {
+    this.reader.push(chunk);
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+}
+
+/** Largest JSON body kept for reading usage; bigger ones are passed on unread. */
+const JSON_LIMIT = 8 * 1024 * 1024;
+
+function header(headers: Readonly<Record<string, string | string[]>>, name: string): number | undefined {
+  const v = headers[name];
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
+  return n;
+}
+
+/** Meter for a JSON InvokeModel or Converse response. */
+export class JsonMeter implements UsageMeter {
+  readonly usage = emptyUsage();
+  streamError: string | undefined;
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+  private readonly fromHeaders: boolean;
+
+  constructor(headers: Readonly<Record<string, string | string[]>>, private readonly converse: boolean) {
+    const input = header(headers, 'x-amzn-bedrock-input-token-count');
+    const output = header(headers, 'x-amzn-bedrock-output-token-count');
+    apply(this.usage, input, output, header(headers, 'x-amzn-bedrock-cache-read-input-token-count'), header(headers, 'x-amzn-bedrock-cache-write-input-token-count'));
+    // The headers are authoritative; the body is read only when they are missing.
+    this.fromHeaders = input !== undefined && output !== undefined;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.fromHeaders) return;
+    this.size += chunk.length;
+    if (this.size <= JSON_LIMIT) this.chunks.push(chunk);
+  }
+
+  end(): void {
+    if (this.fromHeaders || this.size === 0 || this.size > JSON_LIMIT) return;
+    let body: Json | undefined;
+    try {
+      body = obj(JSON.parse(Buffer.concat(this.chunks).toString('utf8')));
+    } catch {
+      // not JSON: nothing to count
+    }
+    this.chunks = [];
+    if (!body) return;
+    if (this.converse) applyConverse(this.usage, obj(body.usage));
+    else applyModelBody(this.usage, body);
+  }
+}
+
+/** Pick the meter for a successful generation response. */
+export function bedrockMeter(status: number, headers: Readonly<Record<string, string | string[]>>, converse: boolean): UsageMeter | undefined {
+  if (status < 200 || status >= 300) return undefined;
+  const ct = String(headers['content-type'] ?? '');
+  if (ct.startsWith('application/vnd.amazon.eventstream')) return new EventStreamMeter();
+  return new JsonMeter(headers, converse);
+}

@@ -1,0 +1,233 @@
+/**
+ * A local stand-in for the Bedrock Runtime on 127.0.0.1:0, faithful where the gateway can
+ * tell. It verifies every SigV4 signature with its own verifier (`sigv4-check.ts`, not the
+ * gateway's library) against the credentials it knows, the body against its declared
+ * hash, and answers 403 in Bedrock's shape otherwise. It serves InvokeModel (Anthropic or
+ * Titan JSON with the token-count headers), Converse, and both streams as real event-stream
+ * frames (invocation metrics in the last InvokeModel chunk, a `metadata` event for
+ * ConverseStream), with an exception frame mid-stream on demand. It records every request.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventStreamCodec } from '@smithy/core/event-streams';
+import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import { parseAuthorization, sha256Hex, signature } from './sigv4-check.js';
+
+export interface RecordedRequest {
+  method: string;
+  /** Raw request target, exactly as received. */
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** The access key id the request was signed with, when the signature verified. */
+  accessKeyId?: string;
+  /** The model id decoded from the path. */
+  modelId?: string;
+}
+
+export interface MockCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Token counts each response kind reports, distinct so a test knows which source was read. */
+export const MOCK_USAGE = {
+  invoke: { input: 11, output: 12 },
+  converse: { input: 31, output: 32, cacheRead: 33, cacheWrite: 34 },
+  invokeStream: { input: 41, output: 42, cacheRead: 43, cacheWrite: 44 },
+  converseStream: { input: 51, output: 52, cacheRead: 53, cacheWrite: 54 },
+} as const;
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+
+function frame(headers: Record<string, string>, payload: unknown): Uint8Array {
+  const h: Record<string, { type: 'string'; value: string }> = {};
+  for (const [k, v] of Object.entries(headers)) h[k] = { type: 'string', value: v };
+  return codec.encode({ headers: h, body: fromUtf8(JSON.stringify(payload)) });
+}
+
+const event = (type: string, payload: unknown): Uint8Array => frame({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, payload);
+/** An InvokeModel stream chunk: the model event, base64 in `bytes`, padded like AWS's. */
+const chunk = (modelEvent: unknown): Uint8Array => event('chunk', { bytes: Buffer.from(JSON.stringify(modelEvent)).toString('base64'), p: 'abcdefgh' });
+
+export class BedrockMock {
+  readonly requests: RecordedRequest[] = [];
+  /** The region signatures must be scoped to. */
+  region = 'us-east-1';
+  /** Words of the answer, one delta per word. */
+  text = 'Hello from the Bedrock mock.';
+  /** When set, a stream sends this exception frame after its first two frames and ends. */
+  streamException: { type: string; message: string } | undefined;
+  private readonly credentials = new Map<string, MockCredentials>();
+  private readonly server: http.Server;
+
+  private constructor(creds: MockCredentials[]) {
+    for (const c of creds) this.allow(c);
+    this.server = http.createServer({ noDelay: true }, (req, res) => void this.handle(req, res));
+  }
+
+  static async start(creds: MockCredentials[]): Promise<BedrockMock> {
+    const mock = new BedrockMock(creds);
+    await new Promise<void>((resolve) => mock.server.listen(0, '127.0.0.1', resolve));
+    return mock;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get last(): RecordedRequest | undefined {
+    return this.requests.at(-1);
+  }
+
+  allow(creds: MockCredentials): void {
+    this.credentials.set(creds.accessKeyId, creds);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Why the request's signature is not valid, or undefined when it is. */
+  private verify(req: http.IncomingMessage, body: Buffer): { error?: [string, string]; accessKeyId?: string } {
+    const auth = parseAuthorization(req.headers.authorization);
+    if (!auth) return { error: ['MissingAuthenticationTokenException', 'Missing Authentication Token'] };
+    const creds = this.credentials.get(auth.accessKeyId);
+    if (!creds) return { error: ['UnrecognizedClientException', 'The security token included in the request is invalid.'] };
+    if (auth.scope.service !== 'bedrock' || auth.scope.region !== this.region) return { error: ['InvalidSignatureException', `Credential should be scoped to ${this.region}/bedrock`] };
+    const amzDate = String(req.headers['x-amz-date'] ?? '');
+    const hash = sha256Hex(body);
+    if (req.headers['x-amz-content-sha256'] !== undefined && req.headers['x-amz-content-sha256'] !== hash) return { error: ['InvalidSignatureException', 'x-amz-content-sha256 does not match the body'] };
+    if (creds.sessionToken !== undefined && (req.headers['x-amz-security-token'] !== creds.sessionToken || !auth.signedHeaders.includes('x-amz-security-token'))) {
+      return { error: ['UnrecognizedClientException', 'The security token included in the request is invalid.'] };
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const expected = signature({
+      method: req.method ?? 'GET',
+      rawPath: q < 0 ? url : url.slice(0, q),
+      rawQuery: q < 0 ? '' : url.slice(q + 1),
+      headers: req.headers,
+      signedHeaders: auth.signedHeaders,
+      payloadHash: hash,
+      amzDate,
+      scope: auth.scope,
+      secretAccessKey: creds.secretAccessKey,
+    });
+    if (expected !== auth.signature || !auth.signedHeaders.includes('host')) return { error: ['InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.'] };
+    return { accessKeyId: auth.accessKeyId };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+    this.requests.push(record);
+    const { error, accessKeyId } = this.verify(req, body);
+    if (error) return fail(res, 403, error[0], error[1]);
+    record.accessKeyId = accessKeyId;
+    const m = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|converse|converse-stream)$/.exec(record.url.split('?')[0]);
+    if (!m || req.method !== 'POST') return fail(res, 404, 'UnknownOperationException', `no operation ${req.method} ${record.url}`);
+    record.modelId = decodeURIComponent(m[1]);
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return fail(res, 400, 'ValidationException', 'Malformed input request, please reformat your input and try again.');
+    }
+    switch (m[2]) {
+      case 'invoke':
+        return this.invoke(record.modelId, input, res);
+      case 'converse':
+        return json(res, 200, {}, {
+          output: { message: { role: 'assistant', content: [{ text: this.text }] } },
+          stopReason: 'end_turn',
+          usage: { inputTokens: MOCK_USAGE.converse.input, outputTokens: MOCK_USAGE.converse.output, totalTokens: MOCK_USAGE.converse.input + MOCK_USAGE.converse.output, cacheReadInputTokens: MOCK_USAGE.converse.cacheRead, cacheWriteInputTokens: MOCK_USAGE.converse.cacheWrite },
+          metrics: { latencyMs: 120 },
+        });
+      case 'invoke-with-response-stream':
+        return this.stream(res, this.invokeFrames(record.modelId));
+      default:
+        return this.stream(res, this.converseFrames());
+    }
+  }
+
+  private invoke(modelId: string, input: Record<string, unknown>, res: http.ServerResponse): void {
+    const u = MOCK_USAGE.invoke;
+    const headers = { 'x-amzn-bedrock-input-token-count': String(u.input), 'x-amzn-bedrock-output-token-count': String(u.output), 'x-amzn-bedrock-invocation-latency': '95' };
+    if (modelId.includes('titan')) {
+      return json(res, 200, headers, { inputTextTokenCount: u.input, results: [{ tokenCount: u.output, outputText: this.text, completionReason: 'FINISH' }] });
+    }
+    json(res, 200, headers, {
+      id: 'msg_bdrk_01',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-3-haiku-20240307',
+      content: [{ type: 'text', text: this.text }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: u.input, output_tokens: u.output },
+      echo_max_tokens: input.max_tokens,
+    });
+  }
+
+  invokeFrames(modelId: string): Uint8Array[] {
+    const u = MOCK_USAGE.invokeStream;
+    const words = this.text.split(' ');
+    const metrics = { inputTokenCount: u.input, outputTokenCount: u.output, invocationLatency: 300, firstByteLatency: 80, cacheReadInputTokenCount: u.cacheRead, cacheWriteInputTokenCount: u.cacheWrite };
+    if (modelId.includes('titan')) {
+      return [...words.map((w, i) => chunk({ outputText: `${i ? ' ' : ''}${w}`, index: 0, totalOutputTextTokenCount: i + 1, completionReason: null })), chunk({ outputText: '', index: 0, completionReason: 'FINISH', 'amazon-bedrock-invocationMetrics': metrics })];
+    }
+    return [
+      chunk({ type: 'message_start', message: { id: 'msg_bdrk_02', type: 'message', role: 'assistant', model: 'claude-3-haiku-20240307', content: [], stop_reason: null, usage: { input_tokens: u.input, output_tokens: 1 } } }),
+      chunk({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+      ...words.map((w, i) => chunk({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `${i ? ' ' : ''}${w}` } })),
+      chunk({ type: 'content_block_stop', index: 0 }),
+      chunk({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: u.output } }),
+      chunk({ type: 'message_stop', 'amazon-bedrock-invocationMetrics': metrics }),
+    ];
+  }
+
+  converseFrames(): Uint8Array[] {
+    const u = MOCK_USAGE.converseStream;
+    const words = this.text.split(' ');
+    return [
+      event('messageStart', { role: 'assistant', p: 'abcd' }),
+      ...words.map((w, i) => event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: `${i ? ' ' : ''}${w}` }, p: 'abcd' })),
+      event('contentBlockStop', { contentBlockIndex: 0, p: 'abcd' }),
+      event('messageStop', { stopReason: 'end_turn', p: 'abcd' }),
+      event('metadata', { usage: { inputTokens: u.input, outputTokens: u.output, totalTokens: u.input + u.output, cacheReadInputTokens: u.cacheRead, cacheWriteInputTokens: u.cacheWrite }, metrics: { latencyMs: 300 }, p: 'abcd' }),
+    ];
+  }
+
+  /** Frames written one by one, some split mid-frame, so the reader's buffering is exercised. */
+  private async stream(res: http.ServerResponse, frames: Uint8Array[]): Promise<void> {
+    res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'mock-req-stream', 'x-amzn-bedrock-content-type': 'application/json' });
+    const exception = this.streamException;
+    const sent = exception ? frames.slice(0, 2) : frames;
+    for (const [i, f] of sent.entries()) {
+      if (i % 2 === 1) {
+        res.write(f.subarray(0, 7));
+        await new Promise((r) => setTimeout(r, 2));
+        res.write(f.subarray(7));
+      } else res.write(f);
+    }
+    if (exception) {
+      res.write(frame({ ':exception-type': exception.type, ':content-type': 'application/json', ':message-type': 'exception' }, { message: exception.message }));
+    }
+    res.end();
+  }
+}
+
+function json(res: http.ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': 'mock-req-1', ...headers });
+  res.end(text);
+}
+
+function fail(res: http.ServerResponse, status: number, type: string, message: string): void {
+  json(res, status, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.coral.service/` }, { message });
+}
