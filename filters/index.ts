@@ -7,4 +7,5 @@ export const builtinFilters: PluginCatalog['filters'] = {
   audit: async () => (await import('./audit/index.js')).default,
   validator: async () => (await import('./validator/index.js')).default,
   cache: async () => (await import('./cache/index.js')).default,
+  network: async () => (await import('./network/index.js')).default,
 };
