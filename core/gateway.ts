@@ -58,11 +58,17 @@ function listenerConfig(loaded: LoadedConfig): ServerConfig {
 }
 
 /** Keys the listener reads once at start; a reload cannot change them. */
-const RESTART_ONLY = ['host', 'port', 'tls', 'http2', 'max_header_bytes', 'idle_timeout_ms', 'keep_alive_timeout_ms', 'request_timeout_ms'] as const;
+const RESTART_ONLY = ['host', 'port', 'tls', 'http2', 'max_header_bytes', 'idle_timeout_ms', 'keep_alive_timeout_ms', 'request_timeout_ms', 'admin'] as const;
 
 function warnRestartOnly(log: Logger, before: ServerConfig, after: ServerConfig): void {
   const changed = RESTART_ONLY.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
   if (changed.length > 0) log.warn('these server keys apply at the next restart, not on reload', { keys: changed.map((k) => `server.${k}`) });
+}
+
+function urlOf(listener: Listener): string {
+  const a = listener.address();
+  const host = a.family === 'IPv6' ? `[${a.address === '::' ? '::1' : a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+  return `${listener.scheme}://${host}:${a.port}`;
 }
 
 class SharedStore implements SharedState {
@@ -86,6 +92,8 @@ export class Gateway {
   private pipeline!: Pipeline;
   private generation = 0;
   private listener: Listener | undefined;
+  /** The operational listener (`server.admin`), when configured. */
+  private adminListener: Listener | undefined;
   private isDraining = false;
   private reloading: Promise<ReloadResult> | undefined;
   private watcher: ConfigWatcher | undefined;
@@ -113,7 +121,7 @@ export class Gateway {
       current: () => gw.pipeline,
       metrics: gw.metrics,
       log: gw.log,
-      operational: ops.operational,
+      operational: server.admin ? ops.except(server.admin.endpoints) : ops.operational,
       providerHealth: ops.providerHealth,
       usage: async (ctx, route) => {
         const parts: Record<string, unknown> = { user: ctx.identity?.user ?? null, workspace: ctx.identity?.workspace ?? null, project: ctx.identity?.project ?? null };
@@ -123,7 +131,11 @@ export class Gateway {
     });
     try {
       gw.listener = await listen(server, { host: opts.host ?? server.host, port }, handler, gw.log);
+      // Plain HTTP only: it binds to a private address and has no workspace clients.
+      if (server.admin) gw.adminListener = await listen({ ...server, tls: undefined }, server.admin, ops.adminHandler(server.admin.endpoints), gw.log);
     } catch (err) {
+      gw.listener?.destroy();
+      await gw.listener?.close();
       await gw.pipeline.retire(); // close what the pipeline opened; the caller gets the listen error
       throw err;
     }
@@ -135,14 +147,17 @@ export class Gateway {
         gw.log.warn('cannot watch the config file; reload with SIGHUP', { file: gw.configPath, err });
       }
     }
-    gw.log.info('gateway listening', { url: gw.url, config: gw.configPath, hash: loaded.hash.slice(0, 16), version: GATEWAY_VERSION, watch: gw.watcher !== undefined });
+    gw.log.info('gateway listening', { url: gw.url, ...(gw.adminListener ? { admin_url: gw.adminUrl } : {}), config: gw.configPath, hash: loaded.hash.slice(0, 16), version: GATEWAY_VERSION, watch: gw.watcher !== undefined });
     return gw;
   }
 
   get url(): string {
-    const a = this.listener!.address();
-    const host = a.family === 'IPv6' ? `[${a.address === '::' ? '::1' : a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
-    return `${this.listener!.scheme}://${host}:${a.port}`;
+    return urlOf(this.listener!);
+  }
+
+  /** The operational listener's URL, when `server.admin` is set. */
+  get adminUrl(): string | undefined {
+    return this.adminListener ? urlOf(this.adminListener) : undefined;
   }
 
   get port(): number {
@@ -201,13 +216,14 @@ export class Gateway {
     const timeout = this.pipeline.loaded.config.server.drain_timeout_ms;
     const started = performance.now();
     this.log.info('draining', { in_flight: this.pipeline.active, connections: this.listener?.connections ?? 0, timeout_ms: timeout });
-    const closing = this.listener?.close();
+    const closing = Promise.all([this.listener?.close(), this.adminListener?.close()]);
     const drained = Promise.all([this.pipeline.retire(), ...this.retiring]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([Promise.all([closing, drained]).then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeout)))]);
     clearTimeout(timer);
     if (timedOut) this.log.warn('drain timeout reached; closing the remaining connections', { in_flight: this.pipeline.active, connections: this.listener?.connections ?? 0 });
     this.listener?.destroy();
+    this.adminListener?.destroy();
     this.log.info('drained', { ms: Math.round(performance.now() - started) });
     for (const pool of this.pools.values()) await pool.close().catch(() => {});
     for (const item of this.shared.values()) {

@@ -87,7 +87,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     if (route.provider) ctx.kind = 'auxiliary';
     if (route.info.mode === 'operational') ctx.kind = 'operational';
     res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
+      if (!delivered(res)) abort.abort();
     });
 
     serve(ctx, route, matched, req, res)
@@ -238,7 +238,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         if (meter.model && !ctx.model) ctx.model = meter.model;
       }
       if (observers) {
-        const complete = !ctx.signal.aborted && !ctx.error && res.writableFinished !== false;
+        // Ended by us, not cut: a large body may still be flushing, which does not make it partial.
+        const complete = !ctx.signal.aborted && !ctx.error && res.writableEnded;
         for (const o of observers) o.onEnd(complete);
       }
     }
@@ -263,7 +264,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
 
   function finish(ctx: Context, route: CompiledRoute, res: GatewayResponse): Outcome {
     const now = performance.now();
-    const aborted = ctx.signal.aborted && !res.writableFinished;
+    const aborted = ctx.signal.aborted && !delivered(res);
     const status = aborted ? 499 : ctx.status || 500;
     let error: Outcome['error'];
     if (aborted) error = { kind: 'client_abort', code: 'GW_ERR_CLIENT_ABORT', message: 'Client closed the request' };
@@ -299,6 +300,15 @@ function release(body: AsyncIterable<Uint8Array>): void {
   const destroyable = body as { destroy?: () => void };
   if (typeof destroyable.destroy === 'function') destroyable.destroy();
   else void body[Symbol.asyncIterator]().return?.();
+}
+
+/**
+ * Whether the whole response was handed to the connection. HTTP/2's compatibility response
+ * reports `writableFinished` as soon as its stream closes, reset by the client or not, so
+ * `writableEnded` (our `end()` was called) must hold too.
+ */
+function delivered(res: GatewayResponse): boolean {
+  return res.writableEnded && res.writableFinished;
 }
 
 /** Resolves true once the response can take more, false if the client went away first. */

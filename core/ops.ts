@@ -1,10 +1,12 @@
 /**
  * Gateway endpoints that never touch a provider's API: `/health`, `/metrics`,
- * `/v1/providers`, and `<prefix>/health`. Not audited, no identity needed.
+ * `/v1/providers`, and `<prefix>/health`. Not audited, no identity needed. With
+ * `server.admin`, the chosen ones are served by a separate listener instead.
  */
 import type { ServerResponse } from 'node:http';
+import type { OperationalEndpoint } from './config/types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import type { GatewayResponse, GatewayRequest } from './handler.js';
+import type { GatewayResponse, GatewayRequest, OperationalHandler } from './handler.js';
 import type { CompiledRoute, Pipeline, ProviderSlot } from './pipeline.js';
 import type { ProviderHealth } from './types.js';
 
@@ -31,6 +33,8 @@ async function healthOf(slot: ProviderSlot): Promise<ProviderHealth> {
     return { status: 'down', detail: (err as Error).message };
   }
 }
+
+const PATHS: Readonly<Record<string, OperationalEndpoint>> = { '/health': 'health', '/metrics': 'metrics', '/v1/providers': 'providers' };
 
 export function createOps(deps: OpsDeps) {
   async function health(res: GatewayResponse): Promise<void> {
@@ -80,16 +84,33 @@ export function createOps(deps: OpsDeps) {
     else res.destroy();
   }
 
-  return {
-    operational(method: string, path: string, _req: GatewayRequest, res: GatewayResponse): boolean {
+  const runners: Record<OperationalEndpoint, (res: GatewayResponse) => Promise<void>> = { health, metrics, providers };
+
+  /** Answers the endpoints `served` says yes to; the others fall through (to routing, or a 404). */
+  function handlerFor(served: (endpoint: OperationalEndpoint) => boolean): OperationalHandler {
+    return (method, path, _req, res) => {
       if (method !== 'GET' && method !== 'HEAD') return false;
-      let run: ((res: GatewayResponse) => Promise<void>) | undefined;
-      if (path === '/health') run = health;
-      else if (path === '/metrics') run = metrics;
-      else if (path === '/v1/providers') run = providers;
-      if (!run) return false;
-      run(res).catch((err: unknown) => fail(res, err));
+      const endpoint = Object.hasOwn(PATHS, path) ? PATHS[path] : undefined;
+      if (!endpoint || !served(endpoint)) return false;
+      runners[endpoint](res).catch((err: unknown) => fail(res, err));
       return true;
+    };
+  }
+
+  return {
+    /** Every endpoint, on the main port (no admin listener configured). */
+    operational: handlerFor(() => true),
+    /** For the main port when an admin listener takes `moved`. */
+    except: (moved: readonly OperationalEndpoint[]) => handlerFor((e) => !moved.includes(e)),
+    /** The admin listener's whole handler: `endpoints` or a 404. */
+    adminHandler(endpoints: readonly OperationalEndpoint[]): (req: GatewayRequest, res: GatewayResponse) => void {
+      const serve = handlerFor((e) => endpoints.includes(e));
+      return (req, res) => {
+        const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        if (serve(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), req, res, '')) return;
+        sendJson(res, 404, { error: { code: 'GW_ERR_ROUTE_NOT_FOUND', type: 'not_found', message: 'Not an operational endpoint served here' } });
+      };
     },
     providerHealth(route: CompiledRoute, res: GatewayResponse): void {
       const slot = route.provider!;

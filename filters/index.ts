@@ -6,4 +6,6 @@ export const builtinFilters: PluginCatalog['filters'] = {
   auth: async () => (await import('./auth/index.js')).default,
   audit: async () => (await import('./audit/index.js')).default,
   validator: async () => (await import('./validator/index.js')).default,
+  cache: async () => (await import('./cache/index.js')).default,
+  network: async () => (await import('./network/index.js')).default,
 };

@@ -13,6 +13,18 @@ export interface ServerConfig {
   /** Present when the listener serves TLS; paths are relative to the config file. */
   tls?: { cert_file: string; key_file: string };
   http2: Http2Limits;
+  /** A second listener for operational endpoints, never exposed to workspaces (`server.admin`). */
+  admin?: AdminListenerConfig;
+}
+
+/** Operational endpoints that can move to the admin listener. */
+export type OperationalEndpoint = 'health' | 'metrics' | 'providers';
+
+/** `server.admin`: where the chosen operational endpoints are served instead of the main port. */
+export interface AdminListenerConfig {
+  host: string;
+  port: number;
+  endpoints: OperationalEndpoint[];
 }
 
 /** HTTP/2 session limits (`server.http2`). */

@@ -4,6 +4,7 @@
  * insertion order, so this literal is the line format.
  */
 import type { Outcome, RequestContext } from '../../core/index.js';
+import { CACHE_HIT } from '../cache/slot.js';
 
 /** Prompt and completion text, present only with `log_content: true`, already redacted. */
 export interface AuditContent {
@@ -39,6 +40,7 @@ export function auditRecord(ctx: RequestContext, outcome: Outcome, now: Date, co
     path: ctx.path,
     error_kind: outcome.error?.kind ?? null,
     replied_by: outcome.repliedBy ?? null,
+    cache_hit: ctx.get(CACHE_HIT) === true,
     ttfb_ms: outcome.ttfbMs === undefined ? null : Math.round(outcome.ttfbMs),
     upstream_ms: Math.round(outcome.upstreamMs),
     bytes_in: outcome.bytesIn,

@@ -1,0 +1,189 @@
+/**
+ * `cache`: answers a repeated generation request from memory. Only requests marked
+ * cacheable (`temperature: 0`, or `x-gateway-cache: on`) take part; `Cache-Control:
+ * no-cache` skips the lookup but still stores, `no-store` does neither. Complete 200
+ * answers are captured beside the byte flow and kept per user (or shared when configured)
+ * for `ttl_seconds`. A hit is replayed in the mode the client asked for (JSON or SSE),
+ * reports zero token usage (nothing was generated, so limits are not charged) and is
+ * marked `x-cache: HIT` and `cache_hit` in the audit line.
+ */
+import {
+  type BodyObserver,
+  createKey,
+  type Filter,
+  type FilterPlugin,
+  type FilterResponse,
+  type Outcome,
+  type PluginEnv,
+  type RequestContext,
+  type ResponseHead,
+} from '../../core/index.js';
+import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
+import { converterFor, type ResponseConverter } from './convert.js';
+import { cacheKey } from './key.js';
+import { CACHE_HIT } from './slot.js';
+import { sharedCache, type CacheEntry } from './store.js';
+
+export { CACHE_HIT } from './slot.js';
+export type { CacheConfig } from './config.js';
+
+/** Collects a response body up to a bound; past it the answer is simply not stored. */
+class Capture implements BodyObserver {
+  private chunks: Uint8Array[] = [];
+  size = 0;
+  complete = false;
+  constructor(private readonly limit: number) {}
+  onData(chunk: Uint8Array): void {
+    this.size += chunk.length;
+    if (this.size <= this.limit) this.chunks.push(chunk);
+    else this.chunks = [];
+  }
+  onEnd(complete: boolean): void {
+    this.complete = complete && this.size <= this.limit;
+  }
+  body(): Buffer {
+    return Buffer.concat(this.chunks, this.size);
+  }
+}
+
+interface Pending {
+  key: string;
+  /** Absent under `no-store`. */
+  capture?: Capture;
+  contentType?: string;
+}
+const PENDING = createKey<Pending>('cache.pending');
+
+interface Directives {
+  noCache: boolean;
+  noStore: boolean;
+}
+
+function directives(header: string | string[] | undefined): Directives {
+  const d = { noCache: false, noStore: false };
+  if (header === undefined) return d;
+  for (const part of String(header).toLowerCase().split(',')) {
+    const name = part.trim().split('=')[0];
+    if (name === 'no-cache') d.noCache = true;
+    else if (name === 'no-store') d.noStore = true;
+  }
+  return d;
+}
+
+function headerValue(v: string | string[] | undefined): string {
+  return (Array.isArray(v) ? v[0] : v ?? '').trim().toLowerCase();
+}
+
+function modeOf(contentType: string): 'json' | 'sse' | undefined {
+  if (contentType.startsWith('text/event-stream')) return 'sse';
+  if (contentType.includes('json')) return 'json';
+  return undefined;
+}
+
+/** The entry as the client asked for it, converting when the modes differ; undefined if it cannot. */
+function replay(entry: CacheEntry, stream: boolean, converter: ResponseConverter | undefined): FilterResponse | undefined {
+  const want = stream ? 'sse' : 'json';
+  let body: Buffer | undefined = entry.body;
+  let contentType = entry.contentType;
+  if (entry.mode !== want) {
+    body = want === 'sse' ? converter?.toSse(entry.body) : converter?.toJson(entry.body);
+    contentType = want === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/json';
+  }
+  if (!body) return undefined;
+  const headers: Record<string, string> = { 'content-type': contentType, 'x-cache': 'HIT', age: String(Math.floor((Date.now() - entry.storedAt) / 1000)) };
+  if (want === 'sse') headers['cache-control'] = 'no-cache';
+  else headers['content-length'] = String(body.length);
+  return { status: 200, headers, body, usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 } };
+}
+
+export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
+  const { lru, refresh } = sharedCache(env, { maxEntries: config.max_entries, maxBytes: config.max_bytes, maxEntryBytes: config.max_entry_bytes });
+  const ttl = Math.max(1, Math.round(config.ttl_seconds * 1000));
+  const vary = config.vary_headers.map((h) => h.toLowerCase());
+  const hits = env.metrics.counter({ name: 'gateway_cache_hits_total', help: 'Requests answered from the response cache', labelNames: ['provider'] });
+  const misses = env.metrics.counter({ name: 'gateway_cache_misses_total', help: 'Cacheable requests the response cache had no entry for (lookups skipped by no-cache or no-store included)', labelNames: ['provider'] });
+  const writes = env.metrics.counter({ name: 'gateway_cache_writes_total', help: 'Responses stored in the response cache', labelNames: ['provider'] });
+
+  function cacheable(ctx: RequestContext, body: Record<string, unknown>): boolean {
+    const optIn = headerValue(ctx.headers[CACHE_HEADER]);
+    if (optIn === 'off') return false;
+    if (config.opt_in_header && optIn === 'on') return true;
+    return config.temperature_zero && body.temperature === 0;
+  }
+
+  /** The scope part of the key; undefined when a per-user entry has no user to belong to. */
+  function scopeOf(ctx: RequestContext): string | undefined {
+    if (config.scope === 'shared') return 'shared';
+    const id = ctx.identity;
+    return id ? `user:${id.user}\n${id.workspace}` : undefined;
+  }
+
+  return {
+    onRequest(ctx) {
+      if (ctx.kind !== 'generation' || ctx.method !== 'POST') return;
+      let body: unknown;
+      try {
+        body = ctx.json();
+      } catch {
+        return;
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+      if (!cacheable(ctx, body as Record<string, unknown>)) return;
+      const scope = scopeOf(ctx);
+      if (scope === undefined) return;
+      const converter = converterFor(ctx.dialect.name);
+      const provider = ctx.route.provider ?? ctx.route.name;
+      const key = cacheKey({ scope, provider, path: ctx.subpath, stream: converter ? undefined : ctx.stream, headers: ctx.headers, varyHeaders: vary, body: body as Record<string, unknown> });
+      const d = directives(ctx.headers['cache-control']);
+      if (!d.noCache && !d.noStore) {
+        const entry = lru.get(key);
+        const response = entry && replay(entry, ctx.stream, converter);
+        refresh(); // a get may have dropped an expired entry
+        if (response) {
+          hits.inc({ provider });
+          ctx.set(CACHE_HIT, true);
+          return { action: 'reply', response };
+        }
+      }
+      misses.inc({ provider });
+      const pending: Pending = { key };
+      if (!d.noStore) {
+        pending.capture = new Capture(config.max_entry_bytes);
+        ctx.observeBody(pending.capture);
+      }
+      ctx.set(PENDING, pending);
+    },
+
+    onResponse(ctx: RequestContext, head: ResponseHead) {
+      const pending = ctx.get(PENDING);
+      if (!pending) return;
+      head.headers['x-cache'] = 'MISS';
+      const ct = head.headers['content-type'];
+      pending.contentType = String(Array.isArray(ct) ? ct[0] : ct ?? '');
+    },
+
+    onComplete(ctx: RequestContext, outcome: Outcome) {
+      const pending = ctx.get(PENDING);
+      const capture = pending?.capture;
+      if (!pending || !capture || !capture.complete || outcome.status !== 200 || outcome.error) return;
+      const contentType = pending.contentType ?? '';
+      const mode = modeOf(contentType);
+      if (!mode) return;
+      const body = capture.body();
+      const converter = converterFor(ctx.dialect.name);
+      // Where the dialect is understood, only a whole answer is kept (a stream that ended with its stop event).
+      if (converter && !(mode === 'sse' ? converter.toJson(body) : converter.toSse(body))) return;
+      lru.set(pending.key, { body, mode, contentType, storedAt: Date.now() }, { ttl });
+      if (lru.has(pending.key)) writes.inc({ provider: ctx.route.provider ?? ctx.route.name });
+      refresh();
+    },
+  };
+}
+
+const cache: FilterPlugin<CacheConfig> = {
+  name: 'cache',
+  apiVersion: 1,
+  configSchema,
+  create: createCacheFilter,
+};
+export default cache;

@@ -1,0 +1,57 @@
+/**
+ * Units: the Anthropic message ↔ SSE converter (a round trip for every block kind, and
+ * what it refuses), and the canonical cache key.
+ */
+import t from 'tap';
+import { messageToSse, sseToMessage } from '../../../filters/cache/anthropic-convert.js';
+import { cacheKey, canonicalJson } from '../../../filters/cache/key.js';
+
+const message = {
+  id: 'msg_01',
+  type: 'message',
+  role: 'assistant',
+  model: 'claude-sonnet-4-5',
+  content: [
+    { type: 'thinking', thinking: 'Let me think.', signature: 'sig==' },
+    { type: 'redacted_thinking', data: 'opaque' },
+    { type: 'text', text: 'Paris is sunny.', citations: [{ type: 'char_location', cited_text: 'sunny', document_index: 0, start_char_index: 0, end_char_index: 5 }] },
+    { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { location: 'Paris', days: [1, 2] } },
+    { type: 'tool_use', id: 'toolu_2', name: 'now', input: {} },
+  ],
+  stop_reason: 'tool_use',
+  stop_sequence: null,
+  usage: { input_tokens: 10, output_tokens: 20, cache_creation_input_tokens: 1, cache_read_input_tokens: 2 },
+};
+
+t.test('message → SSE → message is the identity', async (t) => {
+  const sse = messageToSse(Buffer.from(JSON.stringify(message)))!;
+  t.ok(sse);
+  const text = sse.toString();
+  t.match(text, /^event: message_start\ndata: /);
+  t.match(text, /event: message_stop\ndata: \{"type":"message_stop"\}\n\n$/);
+  t.match(text, /"output_tokens":0/, 'message_start carries no output yet');
+  t.same(JSON.parse(sseToMessage(sse)!.toString()), message);
+  // CRLF line ends, as some proxies rewrite them: still the same message.
+  const crlf = Buffer.from(text.replace(/\n/g, '\r\n'));
+  t.same(JSON.parse(sseToMessage(crlf)!.toString()), message);
+});
+
+t.test('only complete answers convert', async (t) => {
+  const sse = messageToSse(Buffer.from(JSON.stringify(message)))!.toString();
+  t.equal(sseToMessage(Buffer.from(sse.slice(0, sse.lastIndexOf('event: message_stop')))), undefined, 'no message_stop: incomplete');
+  const withError = sse.replace('event: message_stop', 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"x"}}\n\nevent: message_stop');
+  t.equal(sseToMessage(Buffer.from(withError)), undefined, 'an error event');
+  t.equal(sseToMessage(Buffer.from('event: message_stop\ndata: {"type":"message_stop"}\n\n')), undefined, 'no message_start');
+  t.equal(messageToSse(Buffer.from('{"type":"error","error":{}}')), undefined, 'not a message');
+  t.equal(messageToSse(Buffer.from('not json')), undefined);
+});
+
+t.test('canonical key: key order is irrelevant, stream and metadata are ignored, scope and vary headers count', async (t) => {
+  t.equal(canonicalJson({ b: [2, { d: 1, c: 2 }], a: null }), '{"a":null,"b":[2,{"c":2,"d":1}]}');
+  const base = { scope: 'user:a\nws', provider: 'anthropic', path: '/v1/messages', headers: {}, varyHeaders: ['anthropic-beta'] };
+  const k = cacheKey({ ...base, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } });
+  t.equal(cacheKey({ ...base, body: { temperature: 0, stream: true, metadata: { user_id: 'x' }, messages: [{ content: 'hi', role: 'user' }], model: 'm' } }), k);
+  t.not(cacheKey({ ...base, scope: 'user:b\nws', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k);
+  t.not(cacheKey({ ...base, headers: { 'anthropic-beta': 'x' }, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k);
+  t.not(cacheKey({ ...base, stream: true, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k, 'the flag counts where no converter exists');
+});
