@@ -6,4 +6,7 @@ export const builtinFilters: PluginCatalog['filters'] = {
   auth: async () => (await import('./auth/index.js')).default,
   audit: async () => (await import('./audit/index.js')).default,
   validator: async () => (await import('./validator/index.js')).default,
+  cost: async () => (await import('./cost/index.js')).default,
+  budget: async () => (await import('./budget/index.js')).default,
+  guardrails: async () => (await import('./guardrails/index.js')).default,
 };
