@@ -82,7 +82,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   const refuse = (ctx: RequestContext, b: Budget, end: Date): FilterVerdict => {
     rejections.inc({ scope: b.scope, period: b.period });
     const who = b.scope === 'global' ? 'the gateway' : `${b.scope} "${b.name}"`;
-    const message = `The ${b.period === 'day' ? 'daily' : 'monthly'} budget of ${who} ($${b.limitUsd.toFixed(2)}) is spent or would be exceeded by this request; it resets at ${end.toISOString()}`;
+    const message = `The ${b.period === 'day' ? 'daily' : 'monthly'} budget of ${who} ($${b.limitUsd >= 0.01 ? b.limitUsd.toFixed(2) : String(b.limitUsd)}) is spent or would be exceeded by this request; it resets at ${end.toISOString()}`;
     env.log.info('request refused by budget', { request_id: ctx.id, scope: b.scope, name: b.name, period: b.period });
     return reply(new GatewayError('GW_ERR_BUDGET_EXCEEDED', message, { headers: { 'x-should-retry': 'false' } }));
   };
