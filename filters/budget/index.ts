@@ -137,12 +137,14 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       const held = ctx.get(HELD);
       const actual = requestCost(ctx, outcome, book, env.config).nanos;
       const now = Date.now();
-      const reserved = new Set(held?.map((h) => h.budget));
+      // By name, not identity: default_user/default_project budgets are expanded per call.
+      const id = (b: Budget) => `${b.scope}|${b.name}|${b.period}`;
+      const reserved = new Set(held?.map((h) => id(h.budget)));
       for (const h of held ?? []) commit(h, actual, h.nanos, now);
       if (actual === 0) return;
       // Alert-only budgets (and block budgets of a request that was not reserved) still count the spend.
       for (const budget of budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project)) {
-        if (reserved.has(budget)) continue;
+        if (reserved.has(id(budget))) continue;
         const l = locate(budget, now);
         commit({ budget, group: l.group, keys: l.keys, periodStart: l.start, periodEnd: l.end }, actual, 0, now);
       }

@@ -66,6 +66,21 @@ t.test('each threshold alerts exactly once per budget and period; the webhook is
   t.equal(usage.today.user.cost_usd, usage.budgets[0].spent_usd, '/v1/usage: today\'s cost agrees with the budget\'s spend');
 });
 
+t.test('a default_user budget counts each request once', async (t) => {
+  const gw = await startGateway(t, config(`  - name: auth
+  - name: cost
+  - name: budget
+    config:
+      default_user: { daily_usd: 1 }
+`, `pricing:
+  providers:
+    echo: { models: { "echo-1": { input: 100, output: 100 } } }
+`));
+  for (let i = 0; i < 3; i++) await post(`${gw.url}/v1/echo/v1/messages`, { 'x-workspace-id': 'ws-abc123' }, messages({ messages: [{ role: 'user', content: 'a twenty-char text!!' }] }));
+  const usage = (await (await fetch(`${gw.url}/v1/usage`, { headers: { 'x-workspace-id': 'ws-abc123' } })).json()) as { budgets: Array<Record<string, unknown>> };
+  t.match(usage.budgets, [{ scope: 'user', name: 'contractor1', period: 'day', spent_usd: 0.003, reserved_usd: 0 }], '3 requests at $0.001, each counted once');
+});
+
 t.test('thresholds fire again in the next period, never twice in one (store script)', async (t) => {
   const store = new MemoryStore();
   const keys = (p: string) => [`${p}:spent`, `${p}:held`, `${p}:fired`];
