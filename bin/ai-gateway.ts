@@ -3,6 +3,7 @@
  * `ai-gateway [--config FILE]`            start the gateway
  * `ai-gateway validate [FILE]`            check a config; prints `ok` or every error
  * `ai-gateway keygen WORKSPACE_ID`        print a workspace key
+ * `ai-gateway ledger rebuild --from F`    rebuild the usage ledger from audit logs
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue, Gateway, type ConfigIssue } from '../core/index.js';
@@ -12,12 +13,17 @@ import { resolvePlugins } from '../core/pipeline.js';
 import { GATEWAY_VERSION } from '../core/version.js';
 import { builtinCatalog } from './catalog.js';
 import { keygen } from './keygen.js';
+import { ledger } from './ledger.js';
 
 const USAGE = `Usage:
   ai-gateway [--config FILE]        start the gateway (default: $AI_GATEWAY_CONFIG, then configs/config.yaml)
   ai-gateway validate [FILE]        validate a config file: prints "ok", or every error with file:line and key path
   ai-gateway keygen WORKSPACE_ID [--secret S]
                                     print a workspace key (secret: --secret, $AI_GATEWAY_KEY_SECRET, or the auth filter's key_secret)
+  ai-gateway ledger rebuild --from AUDIT.jsonl [--config FILE]
+                                    rebuild the usage ledger from audit logs (replaces its rows)
+  ai-gateway ledger rows [--config FILE]
+                                    print the ledger's rows as JSON lines
   ai-gateway --version | --help
 `;
 
@@ -94,6 +100,7 @@ function flushed(): Promise<void> {
 
 async function main(argv: string[]): Promise<number | undefined> {
   if (argv[0] === 'keygen') return keygen(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (argv[0] === 'ledger') return ledger(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

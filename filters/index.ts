@@ -8,4 +8,7 @@ export const builtinFilters: PluginCatalog['filters'] = {
   validator: async () => (await import('./validator/index.js')).default,
   cache: async () => (await import('./cache/index.js')).default,
   network: async () => (await import('./network/index.js')).default,
+  cost: async () => (await import('./cost/index.js')).default,
+  budget: async () => (await import('./budget/index.js')).default,
+  guardrails: async () => (await import('./guardrails/index.js')).default,
 };

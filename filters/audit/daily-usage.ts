@@ -13,6 +13,8 @@ export interface Counts {
   tokens_out: number;
   cache_creation_tokens: number;
   cache_read_tokens: number;
+  /** Priced cost, USD (see `filters/cost`). */
+  cost_usd: number;
 }
 
 export interface Tally extends Counts {
@@ -20,16 +22,18 @@ export interface Tally extends Counts {
 }
 
 function zero(): Counts {
-  return { requests: 0, errors: 0, tokens_in: 0, tokens_out: 0, cache_creation_tokens: 0, cache_read_tokens: 0 };
+  return { requests: 0, errors: 0, tokens_in: 0, tokens_out: 0, cache_creation_tokens: 0, cache_read_tokens: 0, cost_usd: 0 };
 }
 
-function add(c: Counts, o: Outcome): void {
+function add(c: Counts, o: Outcome, costNanos: number): void {
   c.requests++;
   if (o.status >= 400) c.errors++;
   c.tokens_in += o.usage.inputTokens;
   c.tokens_out += o.usage.outputTokens;
   c.cache_creation_tokens += o.usage.cacheCreationTokens;
   c.cache_read_tokens += o.usage.cacheReadTokens;
+  // Summed in nano-USD and rounded back so repeated float additions do not drift.
+  c.cost_usd = Math.round(c.cost_usd * 1e9 + costNanos) / 1e9;
 }
 
 function utcDay(ms: number): string {
@@ -41,14 +45,14 @@ export class DailyUsage {
   private readonly users = new Map<string, Tally>();
   private readonly workspaces = new Map<string, Tally>();
 
-  record(user: string, workspace: string, outcome: Outcome, now = Date.now()): void {
+  record(user: string, workspace: string, outcome: Outcome, costNanos = 0, now = Date.now()): void {
     this.roll(now);
     const provider = outcome.provider ?? 'none';
     for (const [map, key] of [[this.users, user], [this.workspaces, workspace]] as const) {
       let t = map.get(key);
       if (!t) map.set(key, (t = { ...zero(), by_provider: {} }));
-      add(t, outcome);
-      add((t.by_provider[provider] ??= zero()), outcome);
+      add(t, outcome, costNanos);
+      add((t.by_provider[provider] ??= zero()), outcome, costNanos);
     }
   }
 

@@ -6,10 +6,12 @@
  * No credentials are ever in a line; prompt and completion text only with `log_content`.
  */
 import path from 'node:path';
-import { createKey, type Filter, type FilterPlugin, type Outcome, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { createKey, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { BodyCapture, clip, collectText, Redactor } from './content.js';
 import { dailyUsage } from './daily-usage.js';
-import { auditRecord, type AuditContent } from './record.js';
+import { auditRecord, isAudited, type AuditContent } from './record.js';
+import { completionTime, priceBookFor, requestCost } from '../cost/accounting.js';
+import { sessionOf } from '../cost/session.js';
 import { writerPool } from './writer.js';
 
 export interface AuditConfig {
@@ -51,11 +53,6 @@ const configSchema = {
 
 const CAPTURE = createKey<BodyCapture>('audit.capture');
 
-/** Audited: everything but operational endpoints; an unknown path has no AI route but is audited. */
-function audited(ctx: RequestContext, outcome: Outcome): boolean {
-  return ctx.kind !== 'operational' || outcome.error?.kind === 'not_found';
-}
-
 function createAudit(config: AuditConfig, env: PluginEnv): Filter {
   let redactor: Redactor;
   try {
@@ -66,6 +63,7 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
   const file = config.file ? path.resolve(env.configDir, config.file) : undefined;
   const { writer, release } = writerPool(env.shared).acquire({ stdout: config.stdout, file, flushIntervalMs: config.flush_interval_ms, flushBytes: config.flush_bytes });
   const usage = dailyUsage(env.shared);
+  const book = priceBookFor(env);
   const max = config.content_max_chars;
 
   function content(ctx: RequestContext): AuditContent {
@@ -83,10 +81,12 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
 
   const filter: Filter = {
     onComplete(ctx, outcome) {
-      if (!audited(ctx, outcome)) return;
-      const line = auditRecord(ctx, outcome, new Date(), config.log_content ? content(ctx) : undefined);
+      if (!isAudited(ctx, outcome)) return;
+      const cost = requestCost(ctx, outcome, book, env.config);
+      const accounting = { costUsd: cost.usd, priceMissing: !cost.priced, session: sessionOf(ctx) };
+      const line = auditRecord(ctx, outcome, completionTime(ctx), config.log_content ? content(ctx) : undefined, accounting);
       writer.write(JSON.stringify(line));
-      if (ctx.identity) usage.record(ctx.identity.user, ctx.identity.workspace, outcome);
+      if (ctx.identity) usage.record(ctx.identity.user, ctx.identity.workspace, outcome, cost.nanos);
     },
     usage(ctx) {
       return { today: ctx.identity ? usage.snapshot(ctx.identity.user, ctx.identity.workspace) : null };

@@ -12,7 +12,19 @@ export interface AuditContent {
   completion: string | null;
 }
 
-export function auditRecord(ctx: RequestContext, outcome: Outcome, now: Date, content: AuditContent | undefined): Record<string, unknown> {
+/** What the request cost and which agent session sent it (see `filters/cost`). */
+export interface AuditAccounting {
+  costUsd: number;
+  priceMissing: boolean;
+  session: string | null;
+}
+
+/** Audited: everything but operational endpoints; an unknown path has no AI route but is audited. */
+export function isAudited(ctx: RequestContext, outcome: Outcome): boolean {
+  return ctx.kind !== 'operational' || outcome.error?.kind === 'not_found';
+}
+
+export function auditRecord(ctx: RequestContext, outcome: Outcome, now: Date, content: AuditContent | undefined, accounting?: AuditAccounting): Record<string, unknown> {
   const id = ctx.identity;
   const u = outcome.usage;
   const record: Record<string, unknown> = {
@@ -46,6 +58,12 @@ export function auditRecord(ctx: RequestContext, outcome: Outcome, now: Date, co
     bytes_in: outcome.bytesIn,
     bytes_out: outcome.bytesOut,
   };
+  if (accounting) {
+    record.cost_usd = accounting.costUsd;
+    // Only when true: an unpriced model is flagged, never silently free.
+    if (accounting.priceMissing) record.price_missing = true;
+    record.session = accounting.session;
+  }
   if (content) {
     record.prompt = content.prompt;
     record.completion = content.completion;

@@ -1,0 +1,150 @@
+/**
+ * The `budget` filter's config: USD budgets per user, per project and for the whole
+ * gateway, each by day and/or by month (UTC), with alert thresholds and what to do at
+ * 100 %. Budgets live in the filter's config, so a config reload applies them at once;
+ * what was spent lives in the store and survives the reload.
+ */
+import { usdToNanos } from '../cost/price-book.js';
+
+/** One scope's budget as written in the config. */
+export interface BudgetEntry {
+  daily_usd?: number;
+  monthly_usd?: number;
+  /** At 100 %: refuse further requests (`block`) or only alert (`alert`). */
+  action?: 'block' | 'alert';
+  /** Percentages that alert once per period. */
+  thresholds?: number[];
+}
+
+export interface WebhookConfig {
+  url: string;
+  timeout_ms: number;
+  /** Attempts after the first, with exponential backoff from `backoff_ms`. */
+  retries: number;
+  backoff_ms: number;
+  headers: Record<string, string>;
+}
+
+/** Options under `filters[].config` for `budget`. */
+export interface BudgetConfig {
+  action: 'block' | 'alert';
+  thresholds: number[];
+  global?: BudgetEntry;
+  users: Record<string, BudgetEntry>;
+  projects: Record<string, BudgetEntry>;
+  /** Applies to every user without an entry in `users`. */
+  default_user?: BudgetEntry;
+  /** Applies to every project without an entry in `projects`. */
+  default_project?: BudgetEntry;
+  webhook?: WebhookConfig;
+  /** Request-body bytes per estimated input token, for the reservation. */
+  bytes_per_token: number;
+  /** Output tokens reserved when the request names no cap. */
+  default_output_tokens: number;
+  anonymous_user: string;
+}
+
+const entry = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    daily_usd: { type: 'number', minimum: 0 },
+    monthly_usd: { type: 'number', minimum: 0 },
+    action: { enum: ['block', 'alert'] },
+    thresholds: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, maximum: 1000 } },
+  },
+};
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    action: { enum: ['block', 'alert'], default: 'block' },
+    thresholds: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, maximum: 1000 }, default: [50, 80, 100] },
+    global: entry,
+    users: { type: 'object', additionalProperties: entry, default: {} },
+    projects: { type: 'object', additionalProperties: entry, default: {} },
+    default_user: entry,
+    default_project: entry,
+    webhook: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', pattern: '^https?://' },
+        timeout_ms: { type: 'integer', minimum: 1, default: 5000 },
+        retries: { type: 'integer', minimum: 0, maximum: 10, default: 3 },
+        backoff_ms: { type: 'integer', minimum: 0, default: 1000 },
+        headers: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+      },
+    },
+    bytes_per_token: { type: 'number', exclusiveMinimum: 0, default: 4 },
+    default_output_tokens: { type: 'integer', minimum: 0, default: 4096 },
+    anonymous_user: { type: 'string', minLength: 1, default: 'anonymous' },
+  },
+} as const;
+
+export type Scope = 'global' | 'user' | 'project';
+export type Period = 'day' | 'month';
+
+/** One budget: a scope, a name within it, a period, a limit. */
+export interface Budget {
+  readonly scope: Scope;
+  /** The user or project name; `*` for global. */
+  readonly name: string;
+  readonly period: Period;
+  readonly limitNanos: number;
+  readonly limitUsd: number;
+  readonly action: 'block' | 'alert';
+  /** Percentages, ascending. */
+  readonly thresholds: readonly number[];
+}
+
+/** Every budget of one config generation, resolved once. */
+export class Budgets {
+  private readonly global: Budget[];
+  private readonly users = new Map<string, Budget[]>();
+  private readonly projects = new Map<string, Budget[]>();
+
+  constructor(private readonly config: BudgetConfig) {
+    this.global = this.expand('global', '*', config.global);
+    for (const [name, e] of Object.entries(config.users)) this.users.set(name, this.expand('user', name, e));
+    for (const [name, e] of Object.entries(config.projects)) this.projects.set(name, this.expand('project', name, e));
+  }
+
+  /** True when no budget is configured at all. */
+  get empty(): boolean {
+    return this.global.length === 0 && this.users.size === 0 && this.projects.size === 0 && !this.config.default_user && !this.config.default_project;
+  }
+
+  /** The budgets a request by `user` on `project` counts against. */
+  for(user: string, project: string | undefined): Budget[] {
+    const own = this.users.get(user) ?? this.expand('user', user, this.config.default_user);
+    const proj = project === undefined ? [] : this.projects.get(project) ?? this.expand('project', project, this.config.default_project);
+    return [...own, ...proj, ...this.global];
+  }
+
+  private expand(scope: Scope, name: string, e: BudgetEntry | undefined): Budget[] {
+    if (!e) return [];
+    const out: Budget[] = [];
+    const thresholds = [...(e.thresholds ?? this.config.thresholds)].sort((a, b) => a - b);
+    for (const [period, usd] of [['day', e.daily_usd], ['month', e.monthly_usd]] as const) {
+      if (usd === undefined) continue;
+      out.push({ scope, name, period, limitNanos: usdToNanos(usd), limitUsd: usd, action: e.action ?? this.config.action, thresholds });
+    }
+    return out;
+  }
+}
+
+/** The period a moment falls in (UTC): its id for store keys, start and end. */
+export function periodOf(period: Period, now: number): { id: string; start: Date; end: Date } {
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  if (period === 'day') {
+    const start = new Date(Date.UTC(y, m, d.getUTCDate()));
+    return { id: `d:${start.toISOString().slice(0, 10)}`, start, end: new Date(start.getTime() + 86_400_000) };
+  }
+  const start = new Date(Date.UTC(y, m, 1));
+  return { id: `m:${start.toISOString().slice(0, 7)}`, start, end: new Date(Date.UTC(y, m + 1, 1)) };
+}

@@ -1,0 +1,189 @@
+/**
+ * `budget`: USD budgets per user, project and globally, by day and by month. Admission
+ * reserves the request's worst-case cost (input estimated from the body, output at its
+ * token cap, at the model's price) in every budget it counts against, in the shared
+ * store; completion releases the reservation and adds the real cost. A spent budget with
+ * `action: block` refuses with a non-retryable 403 in the caller's dialect (Anthropic
+ * `permission_error`, OpenAI `insufficient_quota`, `x-should-retry: false`); thresholds
+ * alert once per period. Place it after `rate-limit`.
+ */
+import {
+  CONTINUE, createKey, defineError, GatewayError, reply, storeFor, StoreUnavailableError,
+  type Filter, type FilterPlugin, type FilterVerdict, type Outcome, type PluginEnv, type RequestContext, type Store,
+} from '../../core/index.js';
+import { priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
+import { costNanos, nanosToUsd } from '../cost/price-book.js';
+import { Alerter } from './alerts.js';
+import { Budgets, configSchema, periodOf, type Budget, type BudgetConfig } from './config.js';
+import { budgetScript, Mode, type BudgetState } from './script.js';
+
+defineError('GW_ERR_BUDGET_EXCEEDED', { status: 403, category: 'quota', kind: 'rejected', message: 'The budget for this request is spent' });
+defineError('GW_ERR_BUDGET_UNAVAILABLE', { status: 503, category: 'unavailable', kind: 'unavailable', message: 'Budgets cannot be checked right now' });
+
+/** A reservation held by one admitted request. */
+interface Held {
+  budget: Budget;
+  group: string;
+  keys: string[];
+  nanos: number;
+  periodEnd: Date;
+  periodStart: Date;
+}
+const HELD = createKey<Held[]>('budget.held');
+
+/** Estimates outlive a request by this much at most: a crashed replica's holds expire. */
+const HELD_TTL_MS = 15 * 60_000;
+const PERIOD_SLACK_MS = 86_400_000;
+const STORE_READY_MS = 2000;
+
+type MaybePromise<T> = T | Promise<T>;
+
+function all<T>(items: MaybePromise<T>[]): MaybePromise<T[]> {
+  return items.some((i) => i instanceof Promise) ? Promise.all(items) : (items as T[]);
+}
+
+async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filter> {
+  const budgets = new Budgets(config);
+  if (budgets.empty) return {}; // nothing configured: a no-op in the chain
+  const store: Store = storeFor(env);
+  if (!(await store.ready(STORE_READY_MS))) env.log.warn('budget store not ready; requests follow its fail mode until it is', { store: store.type, fail_mode: store.failMode });
+  const book = priceBookFor(env);
+  const alerter = new Alerter(config.webhook, env.log, env.metrics);
+  const rejections = env.metrics.counter({ name: 'gateway_budget_rejections_total', help: 'Requests refused because a budget was spent, by scope and period', labelNames: ['scope', 'period'] });
+
+  const locate = (b: Budget, now: number) => {
+    const p = periodOf(b.period, now);
+    const group = `bg:${b.scope[0]}:${encodeURIComponent(b.name)}`;
+    return { group, keys: [`${p.id}:spent`, `${p.id}:held`, `${p.id}:fired`], start: p.start, end: p.end, ttl: p.end.getTime() - now + PERIOD_SLACK_MS };
+  };
+
+  const estimate = (ctx: RequestContext): number => {
+    const match = book.lookup(providerKeys(env.config, ctx.route.provider), ctx.model);
+    if (!match) return 0; // unpriced: flagged by `cost`, never reserved
+    const input = Math.ceil(ctx.body.length / config.bytes_per_token);
+    return costNanos(match.price, { inputTokens: input, outputTokens: ctx.maxOutputTokens ?? config.default_output_tokens, cacheCreationTokens: 0, cacheReadTokens: 0 });
+  };
+
+  const commit = (h: Pick<Held, 'budget' | 'group' | 'keys' | 'periodStart' | 'periodEnd'>, actual: number, release: number, now: number): void => {
+    const b = h.budget;
+    const args = [Mode.Commit, b.limitNanos, actual, release, h.periodEnd.getTime() - now + PERIOD_SLACK_MS, HELD_TTL_MS, ...b.thresholds.map((t) => Math.ceil((b.limitNanos * t) / 100))];
+    const announce = (s: BudgetState): void => {
+      for (let i = s.firedBefore; i < s.firedNow; i++) alerter.fire({ budget: b, threshold: b.thresholds[i], periodStart: h.periodStart, periodEnd: h.periodEnd, spentUsd: nanosToUsd(s.spent) });
+    };
+    try {
+      const r = store.run(budgetScript, h.group, h.keys, args);
+      if (r instanceof Promise) r.then(announce, (err: unknown) => env.log.warn('budget commit failed', { scope: b.scope, name: b.name, err }));
+      else announce(r);
+    } catch (err) {
+      env.log.warn('budget commit failed', { scope: b.scope, name: b.name, err });
+    }
+  };
+
+  const refuse = (ctx: RequestContext, b: Budget, end: Date): FilterVerdict => {
+    rejections.inc({ scope: b.scope, period: b.period });
+    const who = b.scope === 'global' ? 'the gateway' : `${b.scope} "${b.name}"`;
+    const message = `The ${b.period === 'day' ? 'daily' : 'monthly'} budget of ${who} ($${b.limitUsd >= 0.01 ? b.limitUsd.toFixed(2) : String(b.limitUsd)}) is spent or would be exceeded by this request; it resets at ${end.toISOString()}`;
+    env.log.info('request refused by budget', { request_id: ctx.id, scope: b.scope, name: b.name, period: b.period });
+    return reply(new GatewayError('GW_ERR_BUDGET_EXCEEDED', message, { headers: { 'x-should-retry': 'false' } }));
+  };
+
+  const onStoreFailure = (err: unknown): FilterVerdict => {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    if (store.failMode === 'open') return CONTINUE;
+    return reply(new GatewayError('GW_ERR_BUDGET_UNAVAILABLE', undefined, { headers: { 'retry-after': '1' } }));
+  };
+
+  return {
+    onRequest(ctx) {
+      if (ctx.kind !== 'generation') return CONTINUE;
+      const now = Date.now();
+      const blocking = budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project).filter((b) => b.action === 'block');
+      if (blocking.length === 0) return CONTINUE;
+      const nanos = estimate(ctx);
+      const held: Held[] = blocking.map((budget) => {
+        const l = locate(budget, now);
+        return { budget, group: l.group, keys: l.keys, nanos, periodStart: l.start, periodEnd: l.end };
+      });
+      const decide = (states: BudgetState[]): FilterVerdict => {
+        const refused = states.findIndex((s) => !s.allowed);
+        if (refused < 0) {
+          ctx.set(HELD, held);
+          return CONTINUE;
+        }
+        // Hand back what the budgets that admitted did reserve.
+        states.forEach((s, i) => s.allowed && commit(held[i], 0, nanos, now));
+        return refuse(ctx, held[refused].budget, held[refused].periodEnd);
+      };
+      try {
+        const runs = held.map((h) => store.run(budgetScript, h.group, h.keys, [Mode.Reserve, h.budget.limitNanos, nanos, 0, 0, HELD_TTL_MS]));
+        if (runs.some((r) => r instanceof Promise)) {
+          return Promise.allSettled(runs).then((settled) => {
+            const failed = settled.find((s) => s.status === 'rejected');
+            if (failed) {
+              settled.forEach((s, i) => s.status === 'fulfilled' && s.value.allowed && commit(held[i], 0, nanos, now));
+              return onStoreFailure((failed as PromiseRejectedResult).reason);
+            }
+            return decide(settled.map((s) => (s as PromiseFulfilledResult<BudgetState>).value));
+          });
+        }
+        return decide(runs as BudgetState[]);
+      } catch (err) {
+        return onStoreFailure(err);
+      }
+    },
+
+    onComplete(ctx: RequestContext, outcome: Outcome) {
+      if (ctx.kind !== 'generation') return;
+      const held = ctx.get(HELD);
+      const actual = requestCost(ctx, outcome, book, env.config).nanos;
+      const now = Date.now();
+      // By name, not identity: default_user/default_project budgets are expanded per call.
+      const id = (b: Budget) => `${b.scope}|${b.name}|${b.period}`;
+      const reserved = new Set(held?.map((h) => id(h.budget)));
+      for (const h of held ?? []) commit(h, actual, h.nanos, now);
+      if (actual === 0) return;
+      // Alert-only budgets (and block budgets of a request that was not reserved) still count the spend.
+      for (const budget of budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project)) {
+        if (reserved.has(id(budget))) continue;
+        const l = locate(budget, now);
+        commit({ budget, group: l.group, keys: l.keys, periodStart: l.start, periodEnd: l.end }, actual, 0, now);
+      }
+    },
+
+    async usage(ctx) {
+      const now = Date.now();
+      const list = budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
+      try {
+        const states = await all(list.map((b) => {
+          const l = locate(b, now);
+          return store.run(budgetScript, l.group, l.keys, [Mode.Peek, b.limitNanos, 0, 0, 0, 0]);
+        }));
+        return {
+          budgets: list.map((b, i) => ({
+            scope: b.scope, name: b.name, period: b.period, action: b.action,
+            limit_usd: b.limitUsd,
+            spent_usd: nanosToUsd(states[i].spent),
+            reserved_usd: nanosToUsd(states[i].held),
+            remaining_usd: nanosToUsd(Math.max(0, b.limitNanos - states[i].spent - states[i].held)),
+            resets_at: periodOf(b.period, now).end.toISOString(),
+          })),
+        };
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        return { budgets: { error: 'the budget store is unavailable' } };
+      }
+    },
+
+    async close() {
+      await Promise.race([alerter.drain(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    },
+  };
+}
+
+const budget: FilterPlugin<BudgetConfig> = {
+  name: 'budget',
+  apiVersion: 1,
+  configSchema,
+  create: createBudget,
+};
+export default budget;

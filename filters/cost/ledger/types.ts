@@ -1,0 +1,71 @@
+/**
+ * The usage ledger's shape: usage and cost summed by UTC day × user × workspace × project
+ * × provider × model. Cost is integer nano-USD so every backend, the live feed and a
+ * rebuild from the audit log add up to identical totals.
+ */
+
+/** The dimensions of one ledger row. Absent identity parts are `''`. */
+export interface LedgerKey {
+  day: string;
+  user: string;
+  workspace: string;
+  project: string;
+  provider: string;
+  model: string;
+}
+
+/** The sums kept per row. */
+export interface LedgerCounts {
+  requests: number;
+  /** Requests that ended with status 400 or above. */
+  errors: number;
+  tokens_in: number;
+  tokens_out: number;
+  cache_creation_tokens: number;
+  cache_read_tokens: number;
+  cost_nanos: number;
+  /** Requests that used tokens of a model with no price. */
+  unpriced: number;
+}
+
+export interface LedgerRow extends LedgerKey, LedgerCounts {}
+
+/** A filter over rows for totals; days are inclusive `YYYY-MM-DD`. */
+export interface LedgerQuery {
+  from: string;
+  to: string;
+  user?: string;
+  workspace?: string;
+  project?: string;
+}
+
+/** Where rows are kept. Writes add to existing rows (upsert with sums). */
+export interface LedgerBackend {
+  /** `sqlite` or `postgres`. */
+  readonly kind: string;
+  add(rows: readonly LedgerRow[]): Promise<void>;
+  /** Synchronous add for a last flush on process exit; only embedded backends have one. */
+  addSync?(rows: readonly LedgerRow[]): void;
+  /** Replace every row at once (a rebuild), in one transaction. */
+  replaceAll(rows: readonly LedgerRow[]): Promise<void>;
+  /** Every row, ordered by key (for rebuild checks and exports). */
+  rows(): Promise<LedgerRow[]>;
+  totals(q: LedgerQuery): Promise<LedgerCounts>;
+  close(): Promise<void>;
+}
+
+export const KEY_COLUMNS = ['day', 'user', 'workspace', 'project', 'provider', 'model'] as const;
+export const COUNT_COLUMNS = ['requests', 'errors', 'tokens_in', 'tokens_out', 'cache_creation_tokens', 'cache_read_tokens', 'cost_nanos', 'unpriced'] as const;
+
+export function zeroCounts(): LedgerCounts {
+  return { requests: 0, errors: 0, tokens_in: 0, tokens_out: 0, cache_creation_tokens: 0, cache_read_tokens: 0, cost_nanos: 0, unpriced: 0 };
+}
+
+export function keyString(k: LedgerKey): string {
+  return `${k.day}\u0000${k.user}\u0000${k.workspace}\u0000${k.project}\u0000${k.provider}\u0000${k.model}`;
+}
+
+/** Add `b`'s counts into `a`. */
+export function addCounts(a: LedgerCounts, b: LedgerCounts): void {
+  for (const c of COUNT_COLUMNS) a[c] += b[c];
+}

@@ -1,0 +1,161 @@
+/**
+ * The price book: USD per million tokens by provider and model, from `configs/pricing.yaml`
+ * (or the file `pricing.file` names) with the config's `pricing.providers` entries laid
+ * over it. Model keys are exact ids or `*` patterns; an exact id wins, then the pattern
+ * with the most literal characters, so `claude-opus-4-1*` beats `claude-opus-4*`.
+ * One book per config generation; lookups are memoised per (provider, model).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { TokenUsage } from '../../core/index.js';
+
+/** One model's prices, USD per million tokens. */
+export interface Price {
+  readonly input: number;
+  readonly output: number;
+  readonly cache_read: number;
+  readonly cache_write: number;
+}
+
+/** A provider's block in a price file or in `pricing.providers`. */
+export interface ProviderPrices {
+  /** When the prices were read from the vendor (documentation only). */
+  taken?: string;
+  source?: string;
+  models: Record<string, Partial<Price>>;
+}
+
+/** The top-level `pricing:` section of config.yaml. */
+export interface PricingSection {
+  /** A price file replacing the built-in `configs/pricing.yaml`; relative to the config file. */
+  file?: string;
+  /** Entries laid over the file's, model key by model key (a self-hosted model's internal rate, a negotiated discount). */
+  providers?: Record<string, ProviderPrices>;
+}
+
+/** A price found for a request, with the key that matched (for `/v1/usage` and debugging). */
+export interface PriceMatch {
+  readonly price: Price;
+  readonly provider: string;
+  readonly key: string;
+}
+
+interface Pattern {
+  key: string;
+  re: RegExp;
+  literal: number;
+  price: Price;
+}
+
+const NANOS_PER_USD_PER_MTOK = 1000; // tokens × (USD / 1e6 tokens) × 1e9 nano-USD / USD
+
+/**
+ * Cost of `usage` at `price`, in integer nano-USD. Integers so that the ledger, budgets
+ * and a rebuild from the audit log add up to exactly the same totals in any order.
+ * @example
+ * costNanos({ input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }, usage) // 1 input token at $3/MTok → 3000
+ */
+export function costNanos(price: Price, u: TokenUsage): number {
+  return Math.round(
+    (u.inputTokens * price.input + u.outputTokens * price.output + u.cacheReadTokens * price.cache_read + u.cacheCreationTokens * price.cache_write) *
+      NANOS_PER_USD_PER_MTOK,
+  );
+}
+
+/** Nano-USD as the USD number written on audit lines and in `/v1/usage`. */
+export function nanosToUsd(nanos: number): number {
+  return nanos / 1e9;
+}
+
+/** USD (an audit line's `cost_usd`, a budget's limit) as integer nano-USD. */
+export function usdToNanos(usd: number): number {
+  return Math.round(usd * 1e9);
+}
+
+function compilePattern(key: string): RegExp {
+  const body = key.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${body}$`);
+}
+
+function complete(key: string, p: Partial<Price>, where: string): Price {
+  if (typeof p.input !== 'number' || typeof p.output !== 'number') throw new Error(`${where}: model "${key}" needs numeric "input" and "output" prices`);
+  // A provider that does not bill cache traffic separately charges it as input.
+  return { input: p.input, output: p.output, cache_read: p.cache_read ?? p.input, cache_write: p.cache_write ?? p.input };
+}
+
+export class PriceBook {
+  private readonly exact = new Map<string, Map<string, Price>>();
+  private readonly patterns = new Map<string, Pattern[]>();
+  private readonly memo = new Map<string, PriceMatch | null>();
+  /** Provider blocks as loaded, for `taken` dates in `/v1/usage`. */
+  readonly providers: ReadonlyMap<string, ProviderPrices>;
+
+  constructor(blocks: Record<string, ProviderPrices>) {
+    this.providers = new Map(Object.entries(blocks));
+    for (const [provider, block] of Object.entries(blocks)) {
+      const exact = new Map<string, Price>();
+      const patterns: Pattern[] = [];
+      for (const [key, p] of Object.entries(block.models ?? {})) {
+        const price = complete(key, p, `pricing.providers.${provider}`);
+        if (key.includes('*')) patterns.push({ key, re: compilePattern(key), literal: key.replace(/\*/g, '').length, price });
+        else exact.set(key, price);
+      }
+      // Most literal characters first; a stable sort keeps file order among equals.
+      patterns.sort((a, b) => b.literal - a.literal);
+      this.exact.set(provider, exact);
+      this.patterns.set(provider, patterns);
+    }
+  }
+
+  /**
+   * The price of `model` on `providers` (tried in order: the route's provider instance
+   * name, then its type), or undefined when it has none.
+   */
+  lookup(providers: readonly string[], model: string | undefined): PriceMatch | undefined {
+    if (!model) return undefined;
+    const memoKey = `${providers.join('\u0000')}\u0001${model}`;
+    const hit = this.memo.get(memoKey);
+    if (hit !== undefined) return hit ?? undefined;
+    let found: PriceMatch | null = null;
+    for (const provider of providers) {
+      const exact = this.exact.get(provider)?.get(model);
+      if (exact) {
+        found = { price: exact, provider, key: model };
+        break;
+      }
+      const pattern = this.patterns.get(provider)?.find((p) => p.re.test(model));
+      if (pattern) {
+        found = { price: pattern.price, provider, key: pattern.key };
+        break;
+      }
+    }
+    if (this.memo.size > 10_000) this.memo.clear(); // model ids come from clients: keep it bounded
+    this.memo.set(memoKey, found);
+    return found ?? undefined;
+  }
+}
+
+/** Read a price file (`providers:` → provider → `models:`). */
+export function readPriceFile(file: string): Record<string, ProviderPrices> {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`pricing file ${file}: ${(err as Error).message}`);
+  }
+  const providers = (doc as { providers?: unknown } | null)?.providers;
+  if (!providers || typeof providers !== 'object') throw new Error(`pricing file ${file}: expected a "providers:" mapping`);
+  return providers as Record<string, ProviderPrices>;
+}
+
+/** The book for a `pricing:` section: the file (default `defaultFile`), then the inline entries over it. */
+export function buildPriceBook(section: PricingSection | undefined, configDir: string, defaultFile: string): PriceBook {
+  const file = section?.file ? path.resolve(configDir, section.file) : defaultFile;
+  const blocks = readPriceFile(file);
+  for (const [provider, block] of Object.entries(section?.providers ?? {})) {
+    const base = blocks[provider];
+    blocks[provider] = { ...base, ...block, models: { ...(base?.models ?? {}), ...block.models } };
+  }
+  return new PriceBook(blocks);
+}

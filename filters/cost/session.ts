@@ -1,0 +1,55 @@
+/**
+ * Which agent session a request belongs to, where the client says: a configured header,
+ * Claude Code's `X-Claude-Code-Session-Id`, or the session part of Anthropic's
+ * `metadata.user_id` (Claude Code sends `user_<hash>_account_<uuid>_session_<uuid>`).
+ * Resolved once per request and kept on the context; the `cost` filter resolves it with
+ * its configured headers before anything else asks.
+ */
+import { createKey, type RequestContext } from '../../core/index.js';
+
+/** Headers tried first to last when no filter configured others. */
+export const DEFAULT_SESSION_HEADERS: readonly string[] = ['x-claude-code-session-id'];
+
+const SESSION = createKey<{ id: string | null }>('cost.session');
+const MAX_LENGTH = 128;
+const USER_ID_SESSION = /_session_([A-Za-z0-9-]{8,64})$/;
+
+function clean(value: string | undefined): string | null {
+  if (!value) return null;
+  const v = value.trim();
+  // Bounded and printable: it lands in logs, store keys and the ledger.
+  return v !== '' && v.length <= MAX_LENGTH && /^[\x21-\x7e]+$/.test(v) ? v : null;
+}
+
+function fromMetadata(ctx: RequestContext): string | null {
+  if (ctx.kind !== 'generation' || ctx.body.length === 0) return null;
+  let body: unknown;
+  try {
+    body = ctx.json();
+  } catch {
+    return null;
+  }
+  const userId = (body as { metadata?: { user_id?: unknown } } | null)?.metadata?.user_id;
+  if (typeof userId !== 'string') return null;
+  return USER_ID_SESSION.exec(userId)?.[1] ?? null;
+}
+
+/**
+ * The request's session id, or null. The first call decides; later calls (with other
+ * header lists) get the same answer.
+ * @example
+ * sessionOf(ctx, ['x-agent-session']) // 'f3b1…' or null
+ */
+export function sessionOf(ctx: RequestContext, headers: readonly string[] = DEFAULT_SESSION_HEADERS): string | null {
+  const known = ctx.get(SESSION);
+  if (known) return known.id;
+  let id: string | null = null;
+  for (const h of headers) {
+    const raw = ctx.headers[h];
+    id = clean(Array.isArray(raw) ? raw[0] : raw);
+    if (id) break;
+  }
+  id ??= fromMetadata(ctx);
+  ctx.set(SESSION, { id });
+  return id;
+}

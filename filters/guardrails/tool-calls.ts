@@ -1,0 +1,72 @@
+/**
+ * The tool calls a request's conversation ends on: the tool-use blocks of its last
+ * assistant turn, in the Anthropic Messages shape (`tool_use` blocks), OpenAI's
+ * (`tool_calls`), Bedrock Converse's (`toolUse`) and Gemini's (`functionCall` parts of a
+ * `model` turn). An agent stuck in a loop re-sends the same call (same tool name and
+ * arguments, a new id) turn after turn, so these calls' fingerprint repeats.
+ */
+import { createHash } from 'node:crypto';
+
+interface Call {
+  name: string;
+  args: unknown;
+}
+
+/** JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same call. */
+function canonical(value: unknown, depth = 0): string {
+  if (depth > 32) return '"…"';
+  if (Array.isArray(value)) return `[${value.map((v) => canonical(v, depth + 1)).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value as object).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k], depth + 1)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function parsedArgs(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw); // OpenAI sends arguments as a JSON string; whitespace must not matter
+  } catch {
+    return raw;
+  }
+}
+
+function callsOf(message: Record<string, unknown>): Call[] {
+  const out: Call[] = [];
+  if (Array.isArray(message.tool_calls)) {
+    for (const tc of message.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } }>) {
+      if (typeof tc?.function?.name === 'string') out.push({ name: tc.function.name, args: parsedArgs(tc.function.arguments) });
+    }
+  }
+  const blocks = Array.isArray(message.content) ? message.content : Array.isArray(message.parts) ? message.parts : [];
+  for (const b of blocks as Array<Record<string, unknown>>) {
+    if (!b || typeof b !== 'object') continue;
+    if (b.type === 'tool_use' && typeof b.name === 'string') out.push({ name: b.name, args: b.input });
+    const bedrock = b.toolUse as { name?: unknown; input?: unknown } | undefined;
+    if (bedrock && typeof bedrock.name === 'string') out.push({ name: bedrock.name, args: bedrock.input });
+    const gemini = b.functionCall as { name?: unknown; args?: unknown } | undefined;
+    if (gemini && typeof gemini.name === 'string') out.push({ name: gemini.name, args: gemini.args });
+  }
+  return out;
+}
+
+/**
+ * A short fingerprint of the last assistant turn's tool calls, or undefined when it made none.
+ * @example
+ * lastToolCallFingerprint({ messages: [..., { role: 'assistant', content: [{ type: 'tool_use', id: 'x', name: 'ls', input: { path: '.' } }] }, ...] })
+ */
+export function lastToolCallFingerprint(body: unknown): string | undefined {
+  const b = body as { messages?: unknown; contents?: unknown } | null;
+  const turns = Array.isArray(b?.messages) ? b.messages : Array.isArray(b?.contents) ? b.contents : undefined;
+  if (!turns) return undefined;
+  for (let i = turns.length - 1; i >= 0; i--) {
+    const m = turns[i] as Record<string, unknown> | null;
+    if (!m || (m.role !== 'assistant' && m.role !== 'model')) continue;
+    const calls = callsOf(m);
+    if (calls.length === 0) return undefined;
+    const text = calls.map((c) => `${c.name}(${canonical(c.args)})`).join('\n');
+    return createHash('sha256').update(text).digest('hex').slice(0, 24);
+  }
+  return undefined;
+}

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import t from 'tap';
+import { lastToolCallFingerprint } from '../../../filters/guardrails/tool-calls.js';
+import { startGateway } from '../../helpers/gateway.js';
+import { auditLines, config, messages, post, waitFor } from '../fixtures.js';
+
+/** An Anthropic agent turn: the assistant's last tool call and its result. */
+function anthropicTurn(input: Record<string, unknown>, id: string, extra: Record<string, unknown> = {}) {
+  return messages({
+    ...extra,
+    messages: [
+      { role: 'user', content: 'Fix the failing test' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Running it.' }, { type: 'tool_use', id, name: 'Bash', input }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: 'FAIL' }] },
+    ],
+  });
+}
+
+t.test('tool-call fingerprints: same name and arguments match whatever the ids and key order', async (t) => {
+  const a = lastToolCallFingerprint(JSON.parse(anthropicTurn({ command: 'npm test', timeout: 60 }, 'toolu_1')));
+  t.ok(a);
+  t.equal(lastToolCallFingerprint(JSON.parse(anthropicTurn({ timeout: 60, command: 'npm test' }, 'toolu_2'))), a, 'ids and key order do not matter');
+  t.not(lastToolCallFingerprint(JSON.parse(anthropicTurn({ command: 'npm run lint', timeout: 60 }, 'toolu_3'))), a, 'other arguments differ');
+  const openai = (args: string) => ({ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: [{ id: `call_${args.length}`, type: 'function', function: { name: 'Bash', arguments: args } }] }, { role: 'tool', tool_call_id: 'c', content: 'FAIL' }] });
+  const o = lastToolCallFingerprint(openai('{"command":"npm test"}'));
+  t.ok(o);
+  t.equal(lastToolCallFingerprint(openai('{ "command" : "npm test" }')), o, 'OpenAI arguments compared as JSON, not text');
+  t.equal(lastToolCallFingerprint({ messages: [{ role: 'user', content: 'hi' }] }), undefined, 'no assistant turn');
+  t.equal(lastToolCallFingerprint({ messages: [{ role: 'assistant', content: 'plain' }, { role: 'user', content: 'go on' }] }), undefined, 'a last assistant turn without tools');
+});
+
+t.test('the loop breaker: the same tool call more than N times trips the session, which is refused non-retryably', async (t) => {
+  const gw = await startGateway(t, config(`  - name: auth
+  - name: cost
+  - name: guardrails
+    config:
+      loop: { repeats: 3, window_seconds: 60 }
+  - name: audit
+    config: { stdout: false, file: audit.log, flush_interval_ms: 20 }
+`));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const session = (id: string) => ({ 'x-workspace-id': 'ws-abc123', 'x-claude-code-session-id': id });
+  const statuses: number[] = [];
+  for (let i = 0; i < 3; i++) statuses.push((await post(url, session('loopy'), anthropicTurn({ command: 'npm test' }, `toolu_${i}`))).status);
+  t.same(statuses, [200, 200, 200], 'up to N repeats pass');
+  const tripped = await post(url, session('loopy'), anthropicTurn({ command: 'npm test' }, 'toolu_9'));
+  t.equal(tripped.status, 403);
+  t.equal(tripped.headers.get('x-should-retry'), 'false');
+  t.match(JSON.parse(tripped.text), { type: 'error', error: { type: 'permission_error', message: /repeated the same tool call more than 3 times/ } });
+  t.equal((await post(url, session('loopy'), anthropicTurn({ command: 'ls' }, 'toolu_10'))).status, 403, 'the whole session is paused, not only that call');
+  t.equal((await post(url, session('other'), anthropicTurn({ command: 'npm test' }, 'toolu_1'))).status, 200, 'other sessions are unaffected');
+  const varied = [];
+  for (let i = 0; i < 6; i++) varied.push((await post(url, session('varied'), anthropicTurn({ command: `step ${i}` }, `toolu_${i}`))).status);
+  t.same(varied, [200, 200, 200, 200, 200, 200], 'a session making progress (different calls) is never tripped');
+  const noSession = [];
+  for (let i = 0; i < 5; i++) noSession.push((await post(url, { 'x-workspace-id': 'ws-abc123' }, anthropicTurn({ command: 'npm test' }, `t${i}`))).status);
+  t.ok(noSession.every((s) => s === 200), 'requests without a session are not judged');
+
+  const file = path.join(gw.dir, 'audit.log');
+  t.ok(await waitFor(() => auditLines(file).length === 17));
+  t.equal(auditLines(file).filter((l) => l.error === 'GW_ERR_SESSION_LOOP' && l.session === 'loopy').length, 2, 'refusals are audited with their session');
+  t.equal(gw.logs.filter((l) => l.msg === 'agent session refused by guardrail').length, 2, 'and logged');
+  t.match(await (await fetch(`${gw.url}/metrics`)).text(), /gateway_guardrail_refusals_total\{reason="loop"\} 2\n/, 'and counted');
+});
+
+t.test('a per-session token ceiling', async (t) => {
+  const gw = await startGateway(t, config(`  - name: auth
+  - name: cost
+  - name: guardrails
+    config:
+      max_session_tokens: 40
+      max_session_cost_usd: 1
+`, `pricing:
+  providers:
+    echo: { models: { "echo-1": { input: 3, output: 15 } } }
+`));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const h = { 'x-workspace-id': 'ws-abc123', 'x-claude-code-session-id': 'tokens' };
+  const body = messages({ messages: [{ role: 'user', content: 'x'.repeat(40) }] }); // 10 in + 10 out
+  t.equal((await post(url, h, body)).status, 200);
+  t.equal((await post(url, h, body)).status, 200);
+  const over = await post(url, h, body);
+  t.equal(over.status, 403, '40 tokens used: the session is done');
+  t.match(JSON.parse(over.text), { error: { type: 'permission_error', message: /used its 40 tokens/ } }, 'a quota error in Anthropic terms');
+  t.equal((await post(url, { ...h, 'x-claude-code-session-id': 'fresh' }, body)).status, 200, 'a new session starts from zero');
+});
