@@ -4,5 +4,6 @@ import type { PluginCatalog } from '../core/index.js';
 export const builtinProviders: PluginCatalog['providers'] = {
   anthropic: async () => (await import('./anthropic/index.js')).default,
   echo: async () => (await import('./echo/index.js')).default,
+  gemini: async () => (await import('./gemini/index.js')).default,
   openai: async () => (await import('./openai/index.js')).default,
 };
