@@ -38,6 +38,9 @@ function byStatus(status: number): Mapping {
   if (status === 403) return BY_NAME.accessdeniedexception;
   if (status === 404) return BY_NAME.resourcenotfoundexception;
   if (status === 429) return BY_NAME.throttlingexception;
+  // The model's own failures: no OpenAI client maps these 4xx, all mean "retry later".
+  if (status === 408) return BY_NAME.modeltimeoutexception;
+  if (status === 424) return BY_NAME.modelerrorexception;
   if (status >= 400 && status < 500) return { ...BY_NAME.validationexception, status };
   return { status: status >= 500 ? status : 502, type: 'server_error', code: null };
 }
