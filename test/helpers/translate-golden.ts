@@ -41,3 +41,26 @@ export function writeGolden(dir: string, file: string, content: string | Buffer)
 export function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
+
+/** The same helpers for another translator's fixture folder (`openai-gemini`, `openai-converse`). */
+export function fixtureSet(name: string) {
+  const root = fileURLToPath(new URL(`../fixtures/translate/${name}/`, import.meta.url));
+  const read = (dir: string, file: string): Buffer => readFileSync(join(root, dir, file));
+  return {
+    root,
+    cases: (prefix: string): string[] =>
+      readdirSync(root, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && d.name.startsWith(prefix))
+        .map((d) => d.name)
+        .sort(),
+    readBytes: read,
+    readJson: <T>(dir: string, file: string): T => JSON.parse(read(dir, file).toString('utf8')) as T,
+    readOptional: <T>(dir: string, file: string, fallback: T): T => (existsSync(join(root, dir, file)) ? (JSON.parse(read(dir, file).toString('utf8')) as T) : fallback),
+    writeGolden: (dir: string, file: string, content: string | Buffer): void => writeFileSync(join(root, dir, file), content),
+    /** Compare with the golden file, or rewrite it in update mode. */
+    golden(t: { equal(found: unknown, wanted: string, msg: string): unknown }, dir: string, file: string, actual: string | Buffer): void {
+      if (UPDATE) return writeFileSync(join(root, dir, file), actual);
+      t.equal(actual.toString(), read(dir, file).toString('utf8'), `${dir}/${file}`);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Classifying a Gemini call before the filter chain: `generateContent` and
+ * `streamGenerateContent` are `generation` (model from the path, stream from the method,
+ * output cap from `generationConfig.maxOutputTokens`); `countTokens`, model lists and
+ * everything else are `auxiliary` and their bodies are never parsed.
+ */
+import { createKey, type RequestContext } from '../../core/index.js';
+import { modelCall, upstreamPath } from './paths.js';
+
+/** The checked upstream path, computed once in `inspect` and used by `passthrough`. */
+export const UPSTREAM_PATH = createKey<string>('gemini.upstream-path');
+
+const GENERATION = new Set(['generateContent', 'streamGenerateContent']);
+
+interface GenerationBody {
+  generationConfig?: { maxOutputTokens?: unknown } | null;
+}
+
+export function inspectRequest(ctx: RequestContext, basePath: string): void {
+  const path = upstreamPath(ctx.subpath, ctx.query, basePath);
+  ctx.set(UPSTREAM_PATH, path);
+  ctx.kind = 'auxiliary';
+  const q = path.indexOf('?');
+  const segments = (q < 0 ? path : path.slice(0, q)).slice(basePath.length).split('/').filter((s) => s !== '');
+  const call = modelCall(segments);
+  if (!call) return;
+  if (call.model !== '') ctx.model = call.model;
+  if (ctx.method !== 'POST' || !GENERATION.has(call.method)) return;
+  ctx.kind = 'generation';
+  ctx.stream = call.method === 'streamGenerateContent';
+  // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.
+  const body = ctx.json() as GenerationBody | null;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return;
+  const cap = body.generationConfig?.maxOutputTokens;
+  if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;
+}

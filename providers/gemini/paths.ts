@@ -1,0 +1,73 @@
+/**
+ * Mapping a path under `/v1/gemini` to the upstream path, safely, and reading what a
+ * Gemini call is from its path: `v1beta/models/{model}:{method}`. `@google/genai` with
+ * `httpOptions.baseUrl` at the prefix sends `/v1beta/models/…`; tools whose base ends at
+ * the version send bare `/models/…`, which gets `v1beta`. A client's `?key=` is removed
+ * from the query (the gateway's key goes in a header); every other parameter stays as sent.
+ */
+import { GatewayError } from '../../core/index.js';
+import { checkedSegments } from '../common/paths.js';
+
+const ROOTS = new Set(['v1', 'v1beta', 'v1alpha', 'upload']);
+const BARE_ROOTS = new Set(['models', 'tunedModels', 'cachedContents', 'files', 'batches', 'operations']);
+
+/**
+ * The query string without any `key` parameter (encoded or not), other parameters byte for byte.
+ * @example
+ * withoutKey('alt=sse&key=abc') // 'alt=sse'
+ */
+export function withoutKey(query: string): string {
+  if (query === '') return '';
+  return query
+    .split('&')
+    .filter((pair) => {
+      const name = pair.split('=', 1)[0].replace(/\+/g, ' ');
+      try {
+        return decodeURIComponent(name) !== 'key';
+      } catch {
+        return name !== 'key';
+      }
+    })
+    .join('&');
+}
+
+/**
+ * The upstream path (with `?query`, `key` removed) for `subpath` under `basePath`.
+ * Throws 400 for a path that could escape, 404 for one outside the API.
+ * @example
+ * upstreamPath('/v1beta/models/gemini-2.5-flash:streamGenerateContent', 'alt=sse&key=k', '')
+ * // '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse'
+ */
+export function upstreamPath(subpath: string, query: string, basePath: string): string {
+  const kept = checkedSegments(subpath);
+  const first = kept[0];
+  if (first === undefined) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', 'No Gemini API path given; try /v1beta/models/{model}:generateContent');
+  if (!ROOTS.has(first)) {
+    if (!BARE_ROOTS.has(first)) throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Gemini API path "/${first}"; expected /v1beta/…, /v1/… or one of /${[...BARE_ROOTS].join(', /')}`);
+    kept.unshift('v1beta');
+  }
+  const trailing = subpath.endsWith('/') ? '/' : '';
+  const q = withoutKey(query);
+  return `${basePath}/${kept.join('/')}${trailing}${q ? `?${q}` : ''}`;
+}
+
+/** What a model call's path names: `models/gemini-2.5-flash:countTokens` → model and method. */
+export interface ModelCall {
+  model: string;
+  /** `generateContent`, `streamGenerateContent`, `countTokens`, … or `''` for `GET models/{model}`. */
+  method: string;
+}
+
+/** The model and method of an upstream path (base path and query removed), if it is a model call. */
+export function modelCall(segments: readonly string[]): ModelCall | undefined {
+  // [version, 'models' | 'tunedModels', '{model}:{method}']
+  if (segments.length !== 3 || (segments[1] !== 'models' && segments[1] !== 'tunedModels')) return undefined;
+  let last: string;
+  try {
+    last = decodeURIComponent(segments[2]);
+  } catch {
+    return undefined;
+  }
+  const colon = last.lastIndexOf(':');
+  return colon < 0 ? { model: last, method: '' } : { model: last.slice(0, colon), method: last.slice(colon + 1) };
+}

@@ -1,0 +1,117 @@
+/**
+ * Token usage from Gemini answers, read beside the byte flow. `usageMetadata` is repeated
+ * whole in every stream chunk (running totals), so the last one seen is the request's:
+ * replace, never add. Gemini counts cached tokens inside `promptTokenCount`; the gateway
+ * keeps them apart. Thinking tokens are billed as output, tool-use prompt tokens as input.
+ * Streams: `alt=sse` (`data: {GenerateContentResponse}`) is read incrementally; the
+ * JSON-array stream (no `alt`) and plain JSON answers are read whole at the end.
+ */
+import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import type { GeminiResponse, GeminiUsageMetadata } from '../translate/openai-gemini/gemini-types.js';
+
+/**
+ * Our counts for one `usageMetadata`.
+ * @example
+ * geminiUsage({ promptTokenCount: 1200, cachedContentTokenCount: 1000, candidatesTokenCount: 50, thoughtsTokenCount: 30 })
+ * // → { inputTokens: 200, outputTokens: 80, cacheCreationTokens: 0, cacheReadTokens: 1000 }
+ */
+export function geminiUsage(meta: GeminiUsageMetadata | undefined): TokenUsage {
+  const usage = emptyUsage();
+  if (!meta) return usage;
+  const n = (v: number | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const cached = n(meta.cachedContentTokenCount);
+  usage.inputTokens = Math.max(0, n(meta.promptTokenCount) - cached) + n(meta.toolUsePromptTokenCount);
+  usage.outputTokens = n(meta.candidatesTokenCount) + n(meta.thoughtsTokenCount);
+  usage.cacheReadTokens = cached;
+  return usage;
+}
+
+/** What the chunks of one answer said so far: the last usage, the model, the end. */
+export class GeminiChunkReader {
+  usage: TokenUsage = emptyUsage();
+  model: string | undefined;
+  streamError: string | undefined;
+  /** A candidate carried a finishReason (or the prompt was blocked): the answer is whole. */
+  finished = false;
+
+  read(chunk: GeminiResponse & { error?: { status?: string; message?: string } }): void {
+    if (chunk === null || typeof chunk !== 'object') return;
+    if (chunk.error) {
+      this.streamError = `${chunk.error.status ?? 'error'}: ${chunk.error.message ?? ''}`;
+      return;
+    }
+    if (chunk.usageMetadata) this.usage = geminiUsage(chunk.usageMetadata);
+    this.model ??= chunk.modelVersion;
+    if (chunk.promptFeedback?.blockReason || chunk.candidates?.some((c) => c.finishReason)) this.finished = true;
+  }
+}
+
+/** Reads an `alt=sse` stream the client gets unchanged. */
+export class GeminiSseMeter implements UsageMeter {
+  readonly reader = new GeminiChunkReader();
+  private readonly sse = new SseDecoder((_event, data) => {
+    try {
+      this.reader.read(JSON.parse(data) as GeminiResponse);
+    } catch {
+      // not JSON: nothing to count
+    }
+  });
+
+  get usage(): TokenUsage {
+    return this.reader.usage;
+  }
+  get model(): string | undefined {
+    return this.reader.model;
+  }
+  get streamError(): string | undefined {
+    return this.reader.streamError;
+  }
+  write(chunk: Uint8Array): void {
+    this.sse.push(chunk);
+  }
+  end(): void {
+    this.sse.end();
+  }
+}
+
+/** Largest JSON body kept for reading usage; bigger ones pass unread. */
+const JSON_LIMIT = 8 * 1024 * 1024;
+
+/** Reads a JSON answer, or the JSON-array stream `:streamGenerateContent` sends without `alt=sse`. */
+export class GeminiJsonMeter implements UsageMeter {
+  private readonly reader = new GeminiChunkReader();
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  get usage(): TokenUsage {
+    return this.reader.usage;
+  }
+  get model(): string | undefined {
+    return this.reader.model;
+  }
+  get streamError(): string | undefined {
+    return this.reader.streamError;
+  }
+  write(chunk: Uint8Array): void {
+    this.size += chunk.length;
+    if (this.size <= JSON_LIMIT) this.chunks.push(chunk);
+  }
+  end(): void {
+    if (this.size === 0 || this.size > JSON_LIMIT) return;
+    try {
+      const body = JSON.parse(Buffer.concat(this.chunks).toString('utf8')) as GeminiResponse | GeminiResponse[];
+      for (const chunk of Array.isArray(body) ? body : [body]) this.reader.read(chunk);
+    } catch {
+      // not JSON (or cut short): nothing to count
+    }
+    this.chunks = [];
+  }
+}
+
+/** Pick the meter for a response by its content type. */
+export function geminiMeter(contentType: string | string[] | undefined): UsageMeter | undefined {
+  const ct = String(contentType ?? '');
+  if (ct.startsWith('text/event-stream')) return new GeminiSseMeter();
+  if (ct.includes('json')) return new GeminiJsonMeter();
+  return undefined;
+}
