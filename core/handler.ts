@@ -224,7 +224,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         const error = err instanceof GatewayError ? err : new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream stream failed: ${(err as Error)?.message ?? String(err)}`);
         ctx.error = error;
         metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
-        const event = ctx.dialect.renderStreamError?.(error, ctx.id);
+        // A stream gets its dialect's error event; a broken JSON body is cut, never patched.
+        const event = ctx.stream ? ctx.dialect.renderStreamError?.(error, ctx.id) : undefined;
         if (event && !res.writableEnded) res.end(event);
         else res.destroy();
       }

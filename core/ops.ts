@@ -101,7 +101,17 @@ export function createOps(deps: OpsDeps) {
     /** Every endpoint, on the main port (no admin listener configured). */
     operational: handlerFor(() => true),
     /** For the main port when an admin listener takes `moved`. */
-    except: (moved: readonly OperationalEndpoint[]) => handlerFor((e) => !moved.includes(e)),
+    except: (moved: readonly OperationalEndpoint[]): OperationalHandler => {
+      const rest = handlerFor((e) => !moved.includes(e));
+      // A moved endpoint is a plain 404 here, not an unknown AI route: a misdirected scrape is not audited.
+      return (method, path, req, res, requestId) => {
+        if (rest(method, path, req, res, requestId)) return true;
+        const endpoint = Object.hasOwn(PATHS, path) ? PATHS[path] : undefined;
+        if (!endpoint || !moved.includes(endpoint)) return false;
+        sendJson(res, 404, { error: { code: 'GW_ERR_ROUTE_NOT_FOUND', message: `${path} is served on the operational listener`, request_id: requestId } });
+        return true;
+      };
+    },
     /** The admin listener's whole handler: `endpoints` or a 404. */
     adminHandler(endpoints: readonly OperationalEndpoint[]): (req: GatewayRequest, res: GatewayResponse) => void {
       const serve = handlerFor((e) => endpoints.includes(e));

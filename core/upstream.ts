@@ -20,6 +20,9 @@ export const CLIENT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
 ]);
 const CREDENTIAL_PREFIXES = ['x-amz-'] as const;
 
+/** Headers addressed to the gateway itself (`x-gateway-cache`, …): never forwarded. */
+const GATEWAY_PREFIX = 'x-gateway-';
+
 /** Headers the upstream connection owns: undici sets host and length, and it refuses `expect`. */
 const CONNECTION_OWNED: ReadonlySet<string> = new Set(['host', 'content-length', 'expect', 'accept-encoding']);
 
@@ -39,7 +42,7 @@ export function isCredentialHeader(name: string): boolean {
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop?: ReadonlySet<string>): Record<string, string | string[]> {
   const out = withoutHopByHop(incoming);
   for (const name of Object.keys(out)) {
-    if (CONNECTION_OWNED.has(name) || isCredentialHeader(name) || drop?.has(name)) delete out[name];
+    if (CONNECTION_OWNED.has(name) || isCredentialHeader(name) || name.startsWith(GATEWAY_PREFIX) || drop?.has(name)) delete out[name];
   }
   return out;
 }

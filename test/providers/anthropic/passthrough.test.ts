@@ -68,6 +68,7 @@ t.test('X-Workspace-ID stays at the gateway unless configured; hop-by-hop header
   const res = await raw(gw.url, 'POST', '/v1/claude/v1/messages', {
     'content-type': 'application/json',
     'x-workspace-id': 'ws-abc123',
+    'x-gateway-cache': 'on',
     connection: 'keep-alive, x-hop',
     'x-hop': 'secret-hop',
     'keep-alive': 'timeout=5',
@@ -78,6 +79,7 @@ t.test('X-Workspace-ID stays at the gateway unless configured; hop-by-hop header
   t.equal(res.status, 200);
   const up = mock.last!.headers;
   t.notOk(up['x-workspace-id'], 'identity header not forwarded');
+  t.notOk(up['x-gateway-cache'], 'headers addressed to the gateway are not forwarded');
   t.notOk(up['x-hop'], 'header named in connection not forwarded');
   t.notOk(up['keep-alive'], 'keep-alive not forwarded');
   t.notOk(up.te, 'te not forwarded');
