@@ -138,7 +138,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     if (unified) {
       const refused = unified.refusal(ctx);
       if (refused) return sendError(ctx, route, res, refused);
-      return callProvider(ctx, route, res, () => unified.serve(ctx));
+      return callProvider(ctx, route, res, () => unified.serve(ctx, route.upstream!));
     }
     if (!provider) throw new GatewayError('GW_ERR_INTERNAL', 'route has no provider');
     if (!provider.configured) {
@@ -146,7 +146,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     }
     const passthrough = provider.passthrough;
     if (!passthrough) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Provider "${route.info.provider}" has no pass-through API`));
-    return callProvider(ctx, route, res, () => passthrough.call(provider, ctx));
+    const upstream = route.upstream;
+    return callProvider(ctx, route, res, upstream ? () => upstream.passthrough(ctx) : () => passthrough.call(provider, ctx));
   }
 
   async function callProvider(ctx: Context, route: CompiledRoute, res: GatewayResponse, call: () => Promise<ProviderResponse>): Promise<void> {
@@ -285,6 +286,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       durationMs,
       ttfbMs: ctx.headWrittenAt ? ctx.headWrittenAt - ctx.arrivedAt : undefined,
       upstreamMs,
+      target: ctx.target,
+      attempts: ctx.attempts || undefined,
     };
     const provider = ctx.provider ?? 'none';
     metrics.requests.inc({ route: route.info.name, provider, status_class: statusClass(status) });
