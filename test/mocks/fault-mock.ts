@@ -93,7 +93,8 @@ export class FaultMock {
     for (let i = 0; i < events.length; i++) {
       if (res.destroyed) return;
       if (cut && i === cut.after) {
-        if (cut.kind === 'reset-body') res.socket?.destroy();
+        // Let what was written reach the client first: destroy() drops unsent bytes.
+        if (cut.kind === 'reset-body') await sleep(50).then(() => res.socket?.destroy());
         return; // stall-body: hold the connection open
       }
       if (i > 0 && delayMs > 0) await sleep(delayMs);
