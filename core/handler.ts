@@ -141,7 +141,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       return callProvider(ctx, route, res, () => unified.serve(ctx, route.upstream!));
     }
     if (!provider) throw new GatewayError('GW_ERR_INTERNAL', 'route has no provider');
-    if (!provider.configured) {
+    if (!(route.upstream?.configured ?? provider.configured)) {
       return sendError(ctx, route, res, new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${route.info.provider}" is not configured on this gateway (missing credentials)`));
     }
     const passthrough = provider.passthrough;

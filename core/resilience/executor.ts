@@ -11,7 +11,7 @@ import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import type { ProviderResponse, RequestContext } from '../types.js';
 import { isPlain, resolvePolicy, type UpstreamPolicy } from './config.js';
-import type { ResilienceRegistry, TargetState } from './registry.js';
+import type { ResilienceRegistry } from './registry.js';
 import { backoffMs, breakerResult, retryReason, type AttemptEnd } from './retry.js';
 import type { Target, TargetList } from './targets.js';
 import { AttemptTimer, byPhase, Deadline, timedBody, timeoutPhase } from './timeouts.js';
@@ -33,6 +33,11 @@ export class RouteUpstream {
     /** A pass-through route's targets: its `targets:`, or just its provider. */
     readonly targets: TargetList | undefined,
   ) {}
+
+  /** Whether some target has its credentials; a route with a keyless fallback still serves. */
+  get configured(): boolean {
+    return this.targets?.all.some((t) => t.slot.provider.configured) ?? true;
+  }
 
   /** A pass-through request: other instances of the route's provider type are fallbacks. */
   passthrough(ctx: Context): Promise<ProviderResponse> {
@@ -210,9 +215,13 @@ async function keep(response: ProviderResponse, timer: AttemptTimer): Promise<Pr
   if (body === null || body instanceof Uint8Array) return response;
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let whole = true;
   const read = async (): Promise<void> => {
     for await (const chunk of body) {
-      if (size + chunk.length > MAX_ERROR_BODY) break;
+      if (size + chunk.length > MAX_ERROR_BODY) {
+        whole = false;
+        break;
+      }
       chunks.push(chunk);
       size += chunk.length;
     }
@@ -220,7 +229,11 @@ async function keep(response: ProviderResponse, timer: AttemptTimer): Promise<Pr
   try {
     await timer.race(read());
   } catch {
+    whole = false;
     discard({ response });
   }
-  return { ...response, body: Buffer.concat(chunks, size) };
+  const headers = { ...response.headers };
+  // A body cut short must not go out under the upstream's length.
+  if (!whole) delete headers['content-length'];
+  return { ...response, headers, body: Buffer.concat(chunks, size) };
 }

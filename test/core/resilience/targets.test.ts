@@ -55,6 +55,15 @@ t.test('fallback: an open breaker skips the primary without an attempt', async (
   t.match((await outcomeFor(second.id)).outcome, { status: 200, target: 'backup', attempts: 1 });
 });
 
+t.test('a primary without its key is skipped, not a 503 for the whole route', async (t) => {
+  const [b] = await startMocks(t, 'backup');
+  const keyless = anthropicEntry('primary', 'http://127.0.0.1:9').replace('api_key: sk-test', 'api_key: ""');
+  const gw = await startResilient(t, [keyless, anthropicEntry('backup', b.url)], ORDERED);
+  const res = await send(`${gw.url}/v1/claude/v1/messages`);
+  t.equal(res.status, 200);
+  t.match((await outcomeFor(res.id)).outcome, { target: 'backup', attempts: 1 });
+});
+
 t.test('no fallback on an answer that is not retryable', async (t) => {
   const [a, b] = await startMocks(t, 'primary', 'backup');
   a.script.push({ kind: 'status', status: 400 });
