@@ -71,6 +71,9 @@ export class Context implements RequestContext {
   error: GatewayError | undefined = undefined;
   streamError: string | undefined = undefined;
   repliedBy: string | undefined = undefined;
+  /** The provider instance the last upstream attempt went to, and how many attempts were made. */
+  target: string | undefined = undefined;
+  attempts = 0;
   /** How many filters (in chain order) let the request through; they get `onResponse`. */
   admitted = 0;
   observers: BodyObserver[] | undefined = undefined;

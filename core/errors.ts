@@ -58,6 +58,12 @@ const builtins: Record<string, ErrorSpec> = {
   GW_ERR_UPSTREAM_UNREACHABLE: { status: 502, category: 'upstream', kind: 'upstream_error', message: 'Upstream could not be reached' },
   GW_ERR_UPSTREAM_PROTOCOL: { status: 502, category: 'upstream', kind: 'upstream_error', message: 'Upstream sent an invalid response' },
   GW_ERR_UPSTREAM_TIMEOUT: { status: 504, category: 'timeout', kind: 'upstream_timeout', message: 'Upstream timed out' },
+  // One code per timeout phase, so audit and metrics tell a slow connect from a stalled stream.
+  GW_ERR_UPSTREAM_CONNECT_TIMEOUT: { status: 504, category: 'timeout', kind: 'upstream_timeout', message: 'Upstream timed out connecting' },
+  GW_ERR_UPSTREAM_HEADERS_TIMEOUT: { status: 504, category: 'timeout', kind: 'upstream_timeout', message: 'Upstream timed out before sending the response head' },
+  GW_ERR_UPSTREAM_IDLE_TIMEOUT: { status: 504, category: 'timeout', kind: 'upstream_timeout', message: 'Upstream stream went silent for too long' },
+  GW_ERR_UPSTREAM_TOTAL_TIMEOUT: { status: 504, category: 'timeout', kind: 'upstream_timeout', message: 'Upstream took longer than the total time allowed' },
+  GW_ERR_UPSTREAM_CIRCUIT_OPEN: { status: 503, category: 'unavailable', kind: 'unavailable', message: 'Upstream is failing; its circuit breaker is open' },
   GW_ERR_CLIENT_ABORT: { status: 499, category: 'client_closed', kind: 'client_abort', message: 'Client closed the request' },
   GW_ERR_INTERNAL: { status: 500, category: 'internal', kind: 'internal', message: 'Internal gateway error' },
 };

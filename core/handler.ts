@@ -138,15 +138,16 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     if (unified) {
       const refused = unified.refusal(ctx);
       if (refused) return sendError(ctx, route, res, refused);
-      return callProvider(ctx, route, res, () => unified.serve(ctx));
+      return callProvider(ctx, route, res, () => unified.serve(ctx, route.upstream!));
     }
     if (!provider) throw new GatewayError('GW_ERR_INTERNAL', 'route has no provider');
-    if (!provider.configured) {
+    if (!(route.upstream?.configured ?? provider.configured)) {
       return sendError(ctx, route, res, new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${route.info.provider}" is not configured on this gateway (missing credentials)`));
     }
     const passthrough = provider.passthrough;
     if (!passthrough) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Provider "${route.info.provider}" has no pass-through API`));
-    return callProvider(ctx, route, res, () => passthrough.call(provider, ctx));
+    const upstream = route.upstream;
+    return callProvider(ctx, route, res, upstream ? () => upstream.passthrough(ctx) : () => passthrough.call(provider, ctx));
   }
 
   async function callProvider(ctx: Context, route: CompiledRoute, res: GatewayResponse, call: () => Promise<ProviderResponse>): Promise<void> {
@@ -287,6 +288,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       durationMs,
       ttfbMs: ctx.headWrittenAt ? ctx.headWrittenAt - ctx.arrivedAt : undefined,
       upstreamMs,
+      target: ctx.target,
+      attempts: ctx.attempts || undefined,
     };
     const provider = ctx.provider ?? 'none';
     metrics.recordRequest(route.info.name, provider, status, durationMs / 1000, Math.max(0, durationMs - upstreamMs) / 1000, outcome.ttfbMs === undefined ? undefined : outcome.ttfbMs / 1000);

@@ -36,13 +36,23 @@ async function healthOf(slot: ProviderSlot): Promise<ProviderHealth> {
 
 const PATHS: Readonly<Record<string, OperationalEndpoint>> = { '/health': 'health', '/metrics': 'metrics', '/v1/providers': 'providers' };
 
+/** The provider's own health, overridden while its circuit breaker refuses traffic, plus the circuit. */
+async function effectiveHealth(p: Pipeline, slot: ProviderSlot): Promise<ProviderHealth & { circuit?: Record<string, unknown> }> {
+  const own = await healthOf(slot);
+  const circuit = p.resilience?.circuit(slot.name);
+  if (!circuit) return own;
+  if (circuit.state === 'open') return { status: 'down', detail: 'circuit breaker open', circuit };
+  if (circuit.state === 'half_open' && own.status === 'ok') return { status: 'degraded', detail: 'circuit breaker half-open', circuit };
+  return { ...own, circuit };
+}
+
 export function createOps(deps: OpsDeps) {
   async function health(res: GatewayResponse): Promise<void> {
     const p = deps.current();
     const providers: Record<string, unknown> = {};
     await Promise.all(
       [...p.providers.values()].map(async (slot) => {
-        providers[slot.name] = { ...(await healthOf(slot)), ...(slot.provider.diagnostic ? { diagnostic: true } : {}) };
+        providers[slot.name] = { ...(await effectiveHealth(p, slot)), ...(slot.provider.diagnostic ? { diagnostic: true } : {}) };
       }),
     );
     const draining = deps.draining();
@@ -63,7 +73,7 @@ export function createOps(deps: OpsDeps) {
         type: slot.type,
         route_prefix: slot.prefix,
         configured: slot.provider.configured,
-        status: (await healthOf(slot)).status,
+        ...(await effectiveHealth(p, slot).then((h) => ({ status: h.status, circuit: h.circuit }))),
         ...(slot.provider.diagnostic ? { diagnostic: true } : {}),
         models: slot.provider.models().map((m) => m.id),
         features: slot.provider.features,
@@ -124,7 +134,7 @@ export function createOps(deps: OpsDeps) {
     },
     providerHealth(route: CompiledRoute, res: GatewayResponse): void {
       const slot = route.provider!;
-      healthOf(slot)
+      effectiveHealth(deps.current(), slot)
         .then((h) => sendJson(res, h.status === 'ok' || h.status === 'degraded' ? 200 : 503, { provider: slot.name, type: slot.type, ...h, ...(slot.provider.diagnostic ? { diagnostic: true } : {}) }))
         .catch((err: unknown) => fail(res, err));
     },

@@ -16,9 +16,11 @@ import { Router, type RouteMatcher } from './router.js';
 import type { Filter, FilterPlugin, PluginEnv, Provider, ProviderPlugin, RouteInfo } from './types.js';
 import { checkModelsSection, compileUnified, IMPLICIT_UNIFIED_ROUTES } from './unified/compile.js';
 import type { UnifiedEndpoint } from './unified/endpoint.js';
+import { checkTargets, compileResilience, withConnectTimeout, type Resilience } from './resilience/compile.js';
+import type { RouteUpstream } from './resilience/executor.js';
 
 /** Core keys of a provider entry; the rest goes to the plugin. */
-const PROVIDER_CORE_KEYS = new Set(['type', 'plugin', 'enabled', 'prefix', 'model_patterns']);
+const PROVIDER_CORE_KEYS = new Set(['type', 'plugin', 'enabled', 'prefix', 'model_patterns', 'resilience']);
 const FILTER_HOOKS = ['onRequest', 'onResponse', 'onComplete', 'close', 'usage'] as const;
 const PROVIDER_HOOKS = ['models', 'health', 'inspect', 'passthrough', 'chat', 'close', 'describe'] as const;
 
@@ -36,6 +38,8 @@ export interface CompiledRoute {
   readonly dialect: Dialect;
   /** Set on unified routes: the endpoint that picks the provider by model. */
   readonly unified?: UnifiedEndpoint;
+  /** Set on routes that call a provider: timeouts, retries, breakers and fallbacks around the call. */
+  readonly upstream?: RouteUpstream;
 }
 
 /** The plugin modules a config names, resolved and with their configs validated; nothing created yet. */
@@ -100,7 +104,7 @@ export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalo
     if (route.provider !== undefined && !out.providers.some((p) => p.name === route.provider) && !issues.some((i) => i.path.startsWith(`providers.${route.provider}`))) {
       issues.push(source.issue([...path, 'provider'], `route "${route.name}" names provider "${route.provider}", which is not configured or not enabled`));
     }
-    if (route.mode === 'passthrough' && route.provider === undefined) {
+    if (route.mode === 'passthrough' && route.provider === undefined && !route.targets) {
       issues.push(source.issue(path, `pass-through route "${route.name}" needs a "provider"`));
     }
     for (const [filterName, override] of Object.entries(route.filters ?? {})) {
@@ -154,6 +158,8 @@ export class Pipeline {
   readonly fallback: CompiledRoute;
   /** Chain for operational endpoints that need identity (`/v1/usage`). */
   readonly operational: CompiledRoute;
+  /** Circuit states for the operational endpoints. */
+  readonly resilience: Resilience | undefined;
   private readonly filters: ReadonlyArray<FilterSlot>;
   private inFlight = 0;
   private retired = false;
@@ -162,7 +168,7 @@ export class Pipeline {
   constructor(
     readonly loaded: LoadedConfig,
     readonly generation: number,
-    parts: { providers: Map<string, ProviderSlot>; routes: Array<{ route: CompiledRoute; matcher: RouteMatcher }>; fallback: CompiledRoute; operational: CompiledRoute; filters: FilterSlot[] },
+    parts: { providers: Map<string, ProviderSlot>; routes: Array<{ route: CompiledRoute; matcher: RouteMatcher }>; fallback: CompiledRoute; operational: CompiledRoute; filters: FilterSlot[]; resilience?: Resilience },
     private readonly log: Logger,
   ) {
     this.providers = parts.providers;
@@ -170,6 +176,7 @@ export class Pipeline {
     this.fallback = parts.fallback;
     this.operational = parts.operational;
     this.filters = parts.filters;
+    this.resilience = parts.resilience;
   }
 
   get hash(): string {
@@ -232,13 +239,18 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
 
   try {
     for (const p of resolved.providers) {
-      const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, opts.envFor(`provider:${p.name}`, instances)), PROVIDER_HOOKS);
+      const env = withConnectTimeout(opts.envFor(`provider:${p.name}`, instances), config.providers[p.name]?.resilience);
+      const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, env), PROVIDER_HOOKS);
       if (typeof instance.models !== 'function' || typeof instance.health !== 'function' || typeof instance.dialect?.renderError !== 'function') {
         throw new PluginLoadError(`provider "${p.name}": create() must return a Provider with models(), health() and a dialect with renderError()`);
       }
       instances.set(p.name, instance);
       providers.set(p.name, { name: p.name, type: p.type, prefix: p.prefix, provider: instance });
     }
+
+    const targetIssues = checkTargets(loaded, providers);
+    if (targetIssues.length > 0) throw new ConfigError(targetIssues);
+    const resilience = compileResilience(loaded, providers, opts.envFor('core:resilience', instances));
 
     const base: FilterSlot[] = [];
     for (const f of resolved.filters) {
@@ -272,12 +284,14 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     const unifiedDialect = catalog.unifiedDialect ?? plainDialect;
     const routes: Array<{ route: CompiledRoute; matcher: RouteMatcher }> = [];
     for (const [index, r] of config.routes.entries()) {
-      const slot = r.provider === undefined ? undefined : providers.get(r.provider);
-      const info: RouteInfo = { name: r.name, mode: r.mode, provider: r.provider, prefix: r.match.prefix };
+      const providerName = r.provider ?? (r.mode === 'passthrough' ? r.targets?.[0]?.provider : undefined);
+      const slot = providerName === undefined ? undefined : providers.get(providerName);
+      const info: RouteInfo = { name: r.name, mode: r.mode, provider: providerName, prefix: r.match.prefix };
       if (r.mode === 'unified' && !unifiedFor) throw new ConfigError([source.issue(['routes', index, 'mode'], `unified route "${r.name}" needs a provider that serves chat completions; none of the configured ones does`)]);
-      const unified = r.mode === 'unified' ? { unified: unifiedFor!(r.provider), provider: undefined, dialect: unifiedDialect } : undefined;
+      const unified = r.mode === 'unified' ? { unified: unifiedFor!(r.provider), provider: undefined, dialect: unifiedDialect, upstream: resilience.forRoute(r, undefined) } : undefined;
+      const upstream = slot ? resilience.forRoute(r, slot) : undefined;
       routes.push({
-        route: { info, chain: await chainFor(r.filters), provider: slot, dialect: slot?.provider.dialect ?? plainDialect, ...unified },
+        route: { info, chain: await chainFor(r.filters), provider: slot, dialect: slot?.provider.dialect ?? plainDialect, upstream, ...unified },
         matcher: {
           prefix: r.match.prefix,
           path: r.match.path,
@@ -289,20 +303,20 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     if (unifiedFor) {
       const unified = unifiedFor();
       for (const { name, matcher } of IMPLICIT_UNIFIED_ROUTES) {
-        routes.push({ route: { info: { name, mode: 'unified' }, chain: defaultChain, provider: undefined, dialect: unifiedDialect, unified }, matcher });
+        routes.push({ route: { info: { name, mode: 'unified' }, chain: defaultChain, provider: undefined, dialect: unifiedDialect, unified, upstream: resilience.forRoute(undefined, undefined) }, matcher });
       }
     }
     const implicit = [...providers.values()].sort((a, b) => b.prefix.length - a.prefix.length);
     for (const slot of implicit) {
       routes.push({
-        route: { info: { name: slot.name, mode: 'passthrough', provider: slot.name, prefix: slot.prefix }, chain: defaultChain, provider: slot, dialect: slot.provider.dialect },
+        route: { info: { name: slot.name, mode: 'passthrough', provider: slot.name, prefix: slot.prefix }, chain: defaultChain, provider: slot, dialect: slot.provider.dialect, upstream: resilience.forRoute(undefined, slot) },
         matcher: { prefix: slot.prefix },
       });
     }
 
     const fallback: CompiledRoute = { info: { name: 'unmatched', mode: 'operational' }, chain: defaultChain, provider: undefined, dialect: plainDialect };
     const operational: CompiledRoute = { info: { name: 'usage', mode: 'operational' }, chain: defaultChain, provider: undefined, dialect: plainDialect };
-    return new Pipeline(loaded, opts.generation, { providers, routes, fallback, operational, filters: created }, log);
+    return new Pipeline(loaded, opts.generation, { providers, routes, fallback, operational, filters: created, resilience }, log);
   } catch (err) {
     // Undo what was created so a failed reload leaks nothing.
     for (const slot of created) await Promise.resolve(slot.filter.close?.()).catch(() => {});

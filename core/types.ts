@@ -191,6 +191,10 @@ export interface Outcome {
   readonly ttfbMs?: number;
   /** Milliseconds spent waiting on the upstream (call start to body end). */
   readonly upstreamMs: number;
+  /** The provider instance that served the request (or was tried last); differs from `provider` after a fallback. */
+  readonly target?: string;
+  /** Upstream attempts made, retries and fallbacks included; absent when none was made. */
+  readonly attempts?: number;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { StoreConfig } from '../stores/types.js';
+import type { ResilienceConfig, RouteResilienceConfig, TargetEntry } from '../resilience/config.js';
 
 /** The validated config, as the schema in `schemas/config.schema.json` shapes it (defaults applied). */
 export interface ServerConfig {
@@ -42,6 +43,8 @@ export interface ProviderEntry {
   prefix?: string;
   /** Globs of the models this entry serves on the unified endpoint; replaces the plugin's defaults. */
   model_patterns?: string[];
+  /** Timeouts, retries, retry budget and breaker, applied by core whatever the provider type. */
+  resilience?: ResilienceConfig;
   [key: string]: unknown;
 }
 
@@ -58,11 +61,17 @@ export interface RouteEntry {
   provider?: string;
   mode: 'passthrough' | 'unified';
   filters?: Record<string, boolean | Record<string, unknown>>;
+  /** Pass-through routes: ordered / weighted provider instances of one type. */
+  targets?: TargetEntry[];
+  resilience?: RouteResilienceConfig;
 }
+
+/** A model alias: one provider and model, or ordered / weighted fallback `targets` (exactly one of the two). */
+export type ModelAlias = { provider: string; model: string; targets?: undefined } | { targets: TargetEntry[]; provider?: undefined; model?: undefined };
 
 /** The unified endpoint's model table: aliases and rules, tried before providers' own patterns. */
 export interface ModelsSection {
-  aliases: Record<string, { provider: string; model: string }>;
+  aliases: Record<string, ModelAlias>;
   rules: Array<{ match: string; provider: string }>;
 }
 

@@ -23,7 +23,13 @@ export function checkModelsSection(loaded: LoadedConfig, providers: ReadonlySet<
   const known = (name: string): boolean => providers.has(name) || issues.some((i) => i.path.startsWith(`providers.${name}`));
   const hint = `configured: ${[...providers].join(', ') || 'none'}`;
   for (const [alias, target] of Object.entries(config.models?.aliases ?? {})) {
-    if (!known(target.provider)) issues.push(source.issue(['models', 'aliases', alias, 'provider'], `alias "${alias}" names provider "${target.provider}", which is not configured or not enabled (${hint})`));
+    if (target.targets) {
+      target.targets.forEach((t, i) => {
+        if (!known(t.provider)) issues.push(source.issue(['models', 'aliases', alias, 'targets', i, 'provider'], `alias "${alias}" names provider "${t.provider}", which is not configured or not enabled (${hint})`));
+      });
+    } else if (!known(target.provider)) {
+      issues.push(source.issue(['models', 'aliases', alias, 'provider'], `alias "${alias}" names provider "${target.provider}", which is not configured or not enabled (${hint})`));
+    }
   }
   (config.models?.rules ?? []).forEach((rule, index) => {
     if (!known(rule.provider)) issues.push(source.issue(['models', 'rules', index, 'provider'], `rule "${rule.match}" names provider "${rule.provider}", which is not configured or not enabled (${hint})`));
@@ -51,7 +57,8 @@ export function compileUnified(loaded: LoadedConfig, providers: UnifiedProviders
     }),
   );
   const listed = slots.filter((s) => s.provider.chat && s.provider.configured).map((s) => ({ name: s.name, models: s.provider.models() }));
-  const aliases = Object.entries(section?.aliases ?? {}).map(([name, a]) => ({ name, provider: a.provider }));
+  // An alias with targets is listed under the first of them that can serve it.
+  const aliases = Object.entries(section?.aliases ?? {}).map(([name, a]) => ({ name, provider: a.targets ? (a.targets.find((t) => listed.some((l) => l.name === t.provider)) ?? a.targets[0]).provider : a.provider }));
   const created = Math.floor(loaded.loadedAt.getTime() / 1000);
   const shared = new UnifiedEndpoint({ table, listed, aliases, created });
   return (pin) => (pin === undefined ? shared : new UnifiedEndpoint({ table, listed, aliases, created, pin }));

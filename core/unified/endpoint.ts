@@ -7,6 +7,7 @@
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import { createKey, type ChatRequest, type ProviderResponse } from '../types.js';
+import type { RouteUpstream } from '../resilience/executor.js';
 import type { ModelTable, Selection } from './selection.js';
 
 const SELECTION = createKey<Selection>('unified.selection');
@@ -90,20 +91,24 @@ export class UnifiedEndpoint {
     if (!slot.provider.chat) {
       return new GatewayError('GW_ERR_REQUEST_INVALID', `Provider "${slot.name}" (type ${slot.type}) does not serve /v1/chat/completions; use its own API under ${slot.prefix}`, { param: 'model' });
     }
-    if (!slot.provider.configured) {
+    // With fallback targets, one configured target is enough.
+    if (!selection.targets.all.some((t) => t.slot.provider.configured)) {
       return new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${slot.name}" is not configured on this gateway (missing credentials)`);
     }
     return undefined;
   }
 
-  /** Serve a request {@link refusal} let through. */
-  serve(ctx: Context): Promise<ProviderResponse> {
+  /** Serve a request {@link refusal} let through, on its selection's targets in turn. */
+  serve(ctx: Context, upstream: RouteUpstream): Promise<ProviderResponse> {
     const selection = ctx.get(SELECTION);
     if (!selection) return Promise.resolve(this.models(ctx));
     const body = ctx.json() as ChatRequest;
-    // An alias renames the model; otherwise the parsed body goes as it is.
-    const request: ChatRequest = selection.model === body.model ? body : { ...body, model: selection.model };
-    return selection.slot.provider.chat!(ctx, request);
+    return upstream.call(ctx, selection.targets, (target, attempt) => {
+      const model = target.model ?? selection.model;
+      // An alias renames the model; otherwise the parsed body goes as it is.
+      const request: ChatRequest = model === body.model ? body : { ...body, model };
+      return target.slot.provider.chat!(attempt, request);
+    });
   }
 
   private modelId(ctx: Context): string | undefined {

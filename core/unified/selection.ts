@@ -10,11 +10,16 @@
 import { GatewayError } from '../errors.js';
 import type { ModelsSection } from '../config/types.js';
 import type { ProviderSlot } from '../pipeline.js';
+import { compileTargets, TargetList } from '../resilience/targets.js';
 
 /** Where a model goes: the provider slot and the model id to send it. */
 export interface Selection {
+  /** The first choice; the one policy filters see as `ctx.provider`. */
   readonly slot: ProviderSlot;
+  /** The model sent to a target that names none. */
   readonly model: string;
+  /** Where to try, in order: an alias's `targets`, or just `slot`. */
+  readonly targets: TargetList;
 }
 
 /** One provider's entry in the table, in config order. */
@@ -29,6 +34,7 @@ interface Entry {
   readonly slot: ProviderSlot;
   /** The model sent upstream; the client's when absent. */
   readonly model?: string;
+  readonly targets: TargetList;
 }
 
 /** `*` matches any run of characters (none included); everything else is literal. */
@@ -41,25 +47,34 @@ export class ModelTable {
   private readonly entries: Entry[] = [];
   private readonly slots: ReadonlyMap<string, ProviderSlot>;
   private readonly aliases: ModelsSection['aliases'];
+  /** One single-target list per provider, made once. */
+  private readonly singles = new Map<string, TargetList>();
 
   /** Provider names in `section` are assumed checked (see `checkModelsSection`); unknown ones are skipped. */
   constructor(section: ModelsSection | undefined, providers: readonly ProviderPatterns[]) {
     this.slots = new Map(providers.map((p) => [p.slot.name, p.slot]));
     this.aliases = section?.aliases ?? {};
     for (const [name, alias] of Object.entries(this.aliases)) {
+      if (alias.targets) {
+        // Checked when the pipeline is built; a list that does not compile is left out.
+        const list = compileTargets(alias.targets, this.slots).list;
+        if (list) this.entries.push({ match: name, slot: list.primary.slot, model: list.primary.model, targets: list });
+        continue;
+      }
       const slot = this.slots.get(alias.provider);
-      if (slot) this.entries.push({ match: name, slot, model: alias.model });
+      if (slot) this.entries.push({ match: name, slot, model: alias.model, targets: this.single(slot) });
     }
     for (const rule of section?.rules ?? []) {
       const slot = this.slots.get(rule.provider);
-      if (slot) this.entries.push({ match: globToRegExp(rule.match), slot });
+      if (slot) this.entries.push({ match: globToRegExp(rule.match), slot, targets: this.single(slot) });
     }
     for (const { slot, patterns } of providers) {
+      const targets = this.single(slot);
       for (const m of slot.provider.models()) {
-        this.entries.push({ match: m.id, slot });
-        for (const a of m.aliases ?? []) this.entries.push({ match: a, slot, model: m.id });
+        this.entries.push({ match: m.id, slot, targets });
+        for (const a of m.aliases ?? []) this.entries.push({ match: a, slot, model: m.id, targets });
       }
-      for (const p of patterns) this.entries.push({ match: globToRegExp(p), slot });
+      for (const p of patterns) this.entries.push({ match: globToRegExp(p), slot, targets });
     }
   }
 
@@ -72,12 +87,19 @@ export class ModelTable {
     if (forced !== undefined) {
       const slot = this.byName(forced);
       const alias = Object.hasOwn(this.aliases, model) ? this.aliases[model] : undefined;
-      return { slot, model: alias && alias.provider === slot.name ? alias.model : model };
+      const renamed = alias?.targets ? alias.targets.find((t) => t.provider === slot.name)?.model : alias?.provider === slot.name ? alias.model : undefined;
+      return { slot, model: renamed ?? model, targets: this.single(slot) };
     }
     for (const e of this.entries) {
-      if (typeof e.match === 'string' ? e.match === model : e.match.test(model)) return { slot: e.slot, model: e.model ?? model };
+      if (typeof e.match === 'string' ? e.match === model : e.match.test(model)) return { slot: e.slot, model: e.model ?? model, targets: e.targets };
     }
     throw new GatewayError('GW_ERR_MODEL_NOT_FOUND', `The model \`${model}\` does not exist on this gateway. GET /v1/models lists the models it serves; X-Provider: <name> sends any model to a named provider.`, { param: 'model' });
+  }
+
+  private single(slot: ProviderSlot): TargetList {
+    let list = this.singles.get(slot.name);
+    if (!list) this.singles.set(slot.name, (list = TargetList.single(slot)));
+    return list;
   }
 
   private byName(name: string): ProviderSlot {

@@ -57,6 +57,8 @@ export function auditRecord(ctx: RequestContext, outcome: Outcome, now: Date, co
     upstream_ms: Math.round(outcome.upstreamMs),
     bytes_in: outcome.bytesIn,
     bytes_out: outcome.bytesOut,
+    target: outcome.target ?? null,
+    attempts: outcome.attempts ?? 0,
   };
   if (accounting) {
     record.cost_usd = accounting.costUsd;

@@ -1,0 +1,66 @@
+/**
+ * What an attempt's result means for retrying and for the breaker, and how long to wait:
+ * exponential backoff with full jitter, or the upstream's own `retry-after` when it sends
+ * one (capped: a longer wait is not waited out).
+ */
+import type { GatewayError } from '../errors.js';
+import type { ProviderResponse } from '../types.js';
+import type { AttemptResult } from './breaker.js';
+import type { RetryOn, UpstreamPolicy } from './config.js';
+import { timeoutPhase } from './timeouts.js';
+
+/** How one attempt ended, before anything was sent to the client. */
+export type AttemptEnd = { readonly response: ProviderResponse; readonly error?: undefined } | { readonly error: GatewayError; readonly response?: undefined };
+
+/** The retry trigger an attempt's end matches, if any. */
+export function retryReason(end: AttemptEnd): RetryOn | undefined {
+  if (end.response) {
+    const status = end.response.status;
+    if (status === 429) return '429';
+    // 501 and 505 say the request itself is wrong for this server; sending it again changes nothing.
+    return status >= 500 && status !== 501 && status !== 505 ? '5xx' : undefined;
+  }
+  const err = end.error;
+  if (err.code === 'GW_ERR_UPSTREAM_UNREACHABLE') return 'connection';
+  const phase = timeoutPhase(err);
+  if (phase === 'connect') return 'connection';
+  if (phase === 'headers') return 'timeout';
+  return undefined;
+}
+
+/** What the attempt says about the target's health. */
+export function breakerResult(end: AttemptEnd): AttemptResult {
+  if (end.response) {
+    if (end.response.status >= 500) return 'failure';
+    return end.response.status === 429 ? 'neutral' : 'success';
+  }
+  const kind = end.error.kind;
+  return kind === 'upstream_error' || kind === 'upstream_timeout' ? 'failure' : 'neutral';
+}
+
+/** Milliseconds the upstream asked to wait (`retry-after-ms`, `retry-after` seconds or date), if it did. */
+export function retryAfterMs(headers: Record<string, string | string[]>, now = Date.now()): number | undefined {
+  const first = (name: string): string | undefined => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const ms = Number(first('retry-after-ms'));
+  if (first('retry-after-ms') !== undefined && Number.isFinite(ms) && ms >= 0) return ms;
+  const raw = first('retry-after');
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * The wait before retry number `retry` (1-based), or `undefined` when the upstream asked
+ * for longer than `maxRetryAfterMs`, which means: do not retry this target.
+ */
+export function backoffMs(policy: UpstreamPolicy, retry: number, end: AttemptEnd, random: () => number = Math.random): number | undefined {
+  const asked = end.response ? retryAfterMs(end.response.headers) : undefined;
+  if (asked !== undefined) return asked <= policy.maxRetryAfterMs ? asked : undefined;
+  const ceiling = Math.min(policy.maxBackoffMs, policy.baseMs * 2 ** (retry - 1));
+  return Math.floor(random() * ceiling);
+}

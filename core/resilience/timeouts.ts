@@ -1,0 +1,161 @@
+/**
+ * Timers for one upstream attempt. The attempt gets its own abort signal (the client's,
+ * joined with the gateway's timers), which the provider passes to its upstream call, so
+ * an expiry cancels the upstream request instead of merely ceasing to wait for it. Each
+ * phase expires with its own error code, so audit and metrics can tell them apart.
+ */
+import { GatewayError } from '../errors.js';
+
+/** Which timer fired. */
+export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total';
+
+const CODES: Readonly<Record<TimeoutPhase, string>> = {
+  connect: 'GW_ERR_UPSTREAM_CONNECT_TIMEOUT',
+  headers: 'GW_ERR_UPSTREAM_HEADERS_TIMEOUT',
+  idle: 'GW_ERR_UPSTREAM_IDLE_TIMEOUT',
+  total: 'GW_ERR_UPSTREAM_TOTAL_TIMEOUT',
+};
+const PHASE_OF_CODE = new Map(Object.entries(CODES).map(([phase, code]) => [code, phase as TimeoutPhase]));
+
+// The pool's own timers (undici) report these codes; they are the same phases.
+const POOL_TIMEOUTS: Readonly<Record<string, TimeoutPhase>> = {
+  UND_ERR_CONNECT_TIMEOUT: 'connect',
+  ETIMEDOUT: 'connect',
+  UND_ERR_HEADERS_TIMEOUT: 'headers',
+  UND_ERR_BODY_TIMEOUT: 'idle',
+};
+
+export function timeoutError(phase: TimeoutPhase, ms?: number): GatewayError {
+  const base = new GatewayError(CODES[phase]).message;
+  return new GatewayError(CODES[phase], ms === undefined ? base : `${base} (${ms} ms)`);
+}
+
+/** The phase a timeout error stands for, if it is one. */
+export function timeoutPhase(err: GatewayError): TimeoutPhase | undefined {
+  return PHASE_OF_CODE.get(err.code);
+}
+
+/** A generic upstream timeout from the pool, re-coded by phase; other errors unchanged. */
+export function byPhase(err: GatewayError): GatewayError {
+  if (err.code !== 'GW_ERR_UPSTREAM_TIMEOUT') return err;
+  const cause = (err.cause as { code?: unknown } | undefined)?.code;
+  const phase = typeof cause === 'string' ? POOL_TIMEOUTS[cause] : undefined;
+  return phase ? new GatewayError(CODES[phase], undefined, { cause: err.cause }) : err;
+}
+
+/** The request's overall deadline (`total_ms`), shared by its attempts. */
+export class Deadline {
+  private readonly at: number;
+  constructor(readonly totalMs: number) {
+    this.at = totalMs > 0 ? performance.now() + totalMs : Infinity;
+  }
+  remaining(): number {
+    return this.at - performance.now();
+  }
+}
+
+export class AttemptTimer {
+  readonly signal: AbortSignal;
+  /** Set once a timer fired: the error the attempt ends with. */
+  expired: GatewayError | undefined;
+  private readonly controller = new AbortController();
+  private readonly expiry: Promise<never>;
+  private reject!: (err: GatewayError) => void;
+  private phaseTimer: NodeJS.Timeout | undefined;
+  private readonly totalTimer: NodeJS.Timeout | undefined;
+
+  constructor(client: AbortSignal, deadline: Deadline) {
+    this.signal = AbortSignal.any([client, this.controller.signal]);
+    this.expiry = new Promise<never>((_, reject) => (this.reject = reject));
+    this.expiry.catch(() => {}); // observed through race(); never an unhandled rejection
+    const left = deadline.remaining();
+    if (left !== Infinity) this.totalTimer = setTimeout(() => this.expire('total', deadline.totalMs), Math.max(0, left));
+  }
+
+  /** Run a phase timer (`headers` or `idle`), replacing the previous one; 0 disarms. */
+  arm(phase: 'headers' | 'idle', ms: number): void {
+    clearTimeout(this.phaseTimer);
+    this.phaseTimer = ms > 0 ? setTimeout(() => this.expire(phase, ms), ms) : undefined;
+  }
+
+  disarm(): void {
+    clearTimeout(this.phaseTimer);
+    this.phaseTimer = undefined;
+  }
+
+  /** `p`, or the expiry error as soon as a timer fires. */
+  race<T>(p: Promise<T>): Promise<T> {
+    return this.expired ? Promise.reject(this.expired) : Promise.race([p, this.expiry]);
+  }
+
+  /** The error an attempt failed with, as the client should see it: a timer's expiry wins over the abort it caused. */
+  explain(err: GatewayError): GatewayError {
+    return this.expired ?? byPhase(err);
+  }
+
+  dispose(): void {
+    clearTimeout(this.phaseTimer);
+    clearTimeout(this.totalTimer);
+  }
+
+  private expire(phase: TimeoutPhase, ms: number): void {
+    if (this.expired) return;
+    this.expired = timeoutError(phase, ms);
+    this.dispose();
+    this.controller.abort(this.expired);
+    this.reject(this.expired);
+  }
+}
+
+/**
+ * The response body with the idle timer running only while waiting on the upstream (a
+ * slow client is not the upstream's silence), and `done` called exactly once when the
+ * body ends, fails or is dropped.
+ */
+export function timedBody(
+  body: AsyncIterable<Uint8Array> & { destroy?: () => void },
+  timer: AttemptTimer,
+  idleMs: number,
+  done: (error: GatewayError | undefined) => void,
+): AsyncIterable<Uint8Array> & { destroy: () => void } {
+  let finished = false;
+  const finish = (error: GatewayError | undefined): void => {
+    if (finished) return;
+    finished = true;
+    timer.dispose();
+    done(error);
+  };
+  const iterator = body[Symbol.asyncIterator]();
+  async function* run(): AsyncGenerator<Uint8Array> {
+    let failure: GatewayError | undefined;
+    let ended = false;
+    try {
+      for (;;) {
+        timer.arm('idle', idleMs);
+        const next = await timer.race(iterator.next());
+        timer.disarm();
+        if (next.done) {
+          ended = true;
+          return;
+        }
+        yield next.value;
+      }
+    } catch (err) {
+      failure = timer.explain(err instanceof GatewayError ? err : new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream stream failed: ${(err as Error)?.message ?? String(err)}`));
+      throw failure;
+    } finally {
+      // Left early (failure, expiry, client gone): free the upstream connection now.
+      if (!ended) {
+        body.destroy?.();
+        void iterator.return?.()?.catch(() => {});
+      }
+      finish(failure);
+    }
+  }
+  return Object.assign(run(), {
+    destroy: () => {
+      body.destroy?.();
+      finish(undefined);
+    },
+  });
+}
