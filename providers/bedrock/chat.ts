@@ -67,10 +67,14 @@ async function* translateFrames(upstream: AsyncIterable<Uint8Array>, t: Converse
   const frames: EventFrame[] = [];
   // Frames are collected, not translated, in the callback: a throw there would leave the reader mid-chunk.
   const reader = new EventStreamReader((f) => frames.push(f));
-  const translate = (): Buffer => Buffer.concat(frames.splice(0).map((f) => messageOf(f)).flatMap((m) => {
-    const event = eventFromMessage(m);
-    return event ? [t.push(event)] : [];
-  }));
+  const translate = (): Buffer => {
+    const out: Uint8Array[] = [];
+    for (const f of frames.splice(0)) {
+      const event = eventFromMessage(messageOf(f));
+      if (event) out.push(t.push(event));
+    }
+    return Buffer.concat(out);
+  };
   for await (const chunk of upstream) {
     reader.push(chunk);
     let out = frames.length > 0 ? translate() : Buffer.alloc(0);
