@@ -4,13 +4,15 @@
  * endpoint pointing at the gateway; plus the seed's `POST /v1/bedrock/invoke`. The
  * client's signature or key is dropped and the request is signed anew with the gateway's
  * AWS credentials; bodies go upstream byte for byte; event streams flow back frame by
- * frame with usage read beside them.
+ * frame with usage read beside them. A target of the unified `/v1/chat/completions` too:
+ * OpenAI chat is served through Converse (see `chat.ts`), signed the same way.
  */
 import type { Dispatcher } from 'undici';
 import {
   forwardUpstream,
   GatewayError,
   upstreamRequestHeaders,
+  type ChatRequest,
   type Logger,
   type ModelInfo,
   type PluginEnv,
@@ -20,6 +22,7 @@ import {
   type ProviderResponse,
   type RequestContext,
 } from '../../core/index.js';
+import { bedrockChat, type ChatSettings } from './chat.js';
 import { configSchema, droppedHeaders, parseEndpoint, type BedrockConfig, type Endpoint } from './config.js';
 import { CredentialCache, detectSource, resolverFor, type CredentialSource } from './credentials.js';
 import { bedrockDialect } from './dialect.js';
@@ -31,12 +34,32 @@ import { bedrockMeter } from './usage.js';
 
 export type { BedrockConfig } from './config.js';
 
+/**
+ * Bedrock model ids the unified endpoint routes here by default: the providers' dotted
+ * prefixes (`mistral.` — `mistral-*` is Mistral's own API), cross-region inference
+ * profiles (`us.anthropic.…`) and ARNs. A provider entry's `model_patterns` replaces them.
+ */
+const MODEL_PATTERNS = [
+  'anthropic.*',
+  'amazon.*',
+  'meta.*',
+  'mistral.*',
+  'us.anthropic.*',
+  'eu.anthropic.*',
+  'apac.anthropic.*',
+  'us.amazon.*',
+  'eu.amazon.*',
+  'apac.amazon.*',
+  'us.meta.*',
+  'arn:aws:bedrock:*',
+];
+
 /** How long `health()` waits for the credential chain (container and instance endpoints). */
 const HEALTH_TIMEOUT_MS = 5_000;
 
 class BedrockProvider implements Provider {
   readonly dialect = bedrockDialect;
-  readonly features = ['invoke', 'converse', 'streaming', 'tools', 'sigv4'] as const;
+  readonly features = ['invoke', 'converse', 'streaming', 'tools', 'vision', 'sigv4', 'chat_completions'] as const;
   readonly configured: boolean;
   private readonly modelList: readonly ModelInfo[];
   private readonly endpoint: Endpoint;
@@ -47,6 +70,7 @@ class BedrockProvider implements Provider {
   private readonly drop: ReadonlySet<string>;
   private readonly pool: Dispatcher;
   private readonly log: Logger;
+  private readonly chatSettings: ChatSettings;
 
   constructor(config: BedrockConfig, env: PluginEnv) {
     this.region = config.region;
@@ -66,6 +90,11 @@ class BedrockProvider implements Provider {
       headersTimeoutMs: config.headers_timeout_ms,
       bodyTimeoutMs: config.body_idle_timeout_ms,
     });
+    this.chatSettings = {
+      basePath: this.endpoint.basePath,
+      forwardHeaders: config.forward_headers.map((h) => h.toLowerCase()),
+      send: (method, path, headers, body, signal) => this.send(method, path, headers, body, signal),
+    };
   }
 
   models(): readonly ModelInfo[] {
@@ -122,6 +151,11 @@ class BedrockProvider implements Provider {
     return res;
   }
 
+  /** The unified endpoint: OpenAI chat in, Converse upstream (signed as above), OpenAI chat out. */
+  chat(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse> {
+    return bedrockChat(ctx, request, this.chatSettings);
+  }
+
   private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: AbortSignal): Promise<ProviderResponse> {
     let auth: Record<string, string>;
     try {
@@ -138,6 +172,7 @@ const bedrock: ProviderPlugin<BedrockConfig> = {
   name: 'bedrock',
   apiVersion: 1,
   defaultPrefix: '/v1/bedrock',
+  modelPatterns: MODEL_PATTERNS,
   configSchema,
   create: (config, env) => new BedrockProvider(config, env),
 };

@@ -5,7 +5,9 @@
  * hash, and answers 403 in Bedrock's shape otherwise. It serves InvokeModel (Anthropic or
  * Titan JSON with the token-count headers), Converse, and both streams as real event-stream
  * frames (invocation metrics in the last InvokeModel chunk, a `metadata` event for
- * ConverseStream), with an exception frame mid-stream on demand. It records every request.
+ * ConverseStream), with an exception frame mid-stream on demand. Converse answers with a
+ * tool call when the request offers tools and the conversation has no tool result yet,
+ * and a signed request can be answered with a Bedrock error on demand. It records every request.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,6 +53,17 @@ const event = (type: string, payload: unknown): Uint8Array => frame({ ':event-ty
 /** An InvokeModel stream chunk: the model event, base64 in `bytes`, padded like AWS's. */
 const chunk = (modelEvent: unknown): Uint8Array => event('chunk', { bytes: Buffer.from(JSON.stringify(modelEvent)).toString('base64'), p: 'abcdefgh' });
 
+/** The tool call Converse answers with when offered tools. */
+export const MOCK_TOOL_USE = { toolUseId: 'tooluse_mock_01', input: { location: 'Paris, France', unit: 'celsius' } } as const;
+
+/** Whether a Converse request offers tools and has no tool result yet: the mock then calls the first tool. */
+function toolToCall(input: Record<string, unknown>): string | undefined {
+  const tools = (input.toolConfig as { tools?: Array<{ toolSpec?: { name?: string } }> } | undefined)?.tools;
+  const messages = (input.messages as Array<{ content?: Array<Record<string, unknown>> }> | undefined) ?? [];
+  if (messages.some((m) => m.content?.some((b) => 'toolResult' in b))) return undefined;
+  return tools?.[0]?.toolSpec?.name;
+}
+
 export class BedrockMock {
   readonly requests: RecordedRequest[] = [];
   /** The region signatures must be scoped to. */
@@ -59,6 +72,10 @@ export class BedrockMock {
   text = 'Hello from the Bedrock mock.';
   /** When set, a stream sends this exception frame after its first two frames and ends. */
   streamException: { type: string; message: string } | undefined;
+  /** When set, a stream stops after this many frames until `release` settles (a test proves it is not buffered). */
+  streamGate: { after: number; release: Promise<void> } | undefined;
+  /** When set, the next correctly signed model call gets this error answer instead (Bedrock's shape). */
+  nextError: { status: number; type: string; message: string; headers?: Record<string, string> } | undefined;
   private readonly credentials = new Map<string, MockCredentials>();
   private readonly server: http.Server;
 
@@ -129,6 +146,11 @@ export class BedrockMock {
     const { error, accessKeyId } = this.verify(req, body);
     if (error) return fail(res, 403, error[0], error[1]);
     record.accessKeyId = accessKeyId;
+    if (this.nextError) {
+      const e = this.nextError;
+      this.nextError = undefined;
+      return fail(res, e.status, e.type, e.message, e.headers);
+    }
     const m = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|converse|converse-stream)$/.exec(record.url.split('?')[0]);
     if (!m || req.method !== 'POST') return fail(res, 404, 'UnknownOperationException', `no operation ${req.method} ${record.url}`);
     record.modelId = decodeURIComponent(m[1]);
@@ -141,17 +163,19 @@ export class BedrockMock {
     switch (m[2]) {
       case 'invoke':
         return this.invoke(record.modelId, input, res);
-      case 'converse':
+      case 'converse': {
+        const tool = toolToCall(input);
         return json(res, 200, {}, {
-          output: { message: { role: 'assistant', content: [{ text: this.text }] } },
-          stopReason: 'end_turn',
+          output: { message: { role: 'assistant', content: tool ? [{ toolUse: { toolUseId: MOCK_TOOL_USE.toolUseId, name: tool, input: MOCK_TOOL_USE.input } }] : [{ text: this.text }] } },
+          stopReason: tool ? 'tool_use' : 'end_turn',
           usage: { inputTokens: MOCK_USAGE.converse.input, outputTokens: MOCK_USAGE.converse.output, totalTokens: MOCK_USAGE.converse.input + MOCK_USAGE.converse.output, cacheReadInputTokens: MOCK_USAGE.converse.cacheRead, cacheWriteInputTokens: MOCK_USAGE.converse.cacheWrite },
           metrics: { latencyMs: 120 },
         });
+      }
       case 'invoke-with-response-stream':
         return this.stream(res, this.invokeFrames(record.modelId));
       default:
-        return this.stream(res, this.converseFrames());
+        return this.stream(res, this.converseFrames(toolToCall(input)));
     }
   }
 
@@ -191,14 +215,23 @@ export class BedrockMock {
     ];
   }
 
-  converseFrames(): Uint8Array[] {
+  /** ConverseStream frames: the text word by word, or (`tool`) a tool call whose input arrives in two deltas. */
+  converseFrames(tool?: string): Uint8Array[] {
     const u = MOCK_USAGE.converseStream;
     const words = this.text.split(' ');
+    const input = JSON.stringify(MOCK_TOOL_USE.input);
+    const content = tool
+      ? [
+          event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: MOCK_TOOL_USE.toolUseId, name: tool } }, p: 'abcd' }),
+          event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: input.slice(0, 10) } }, p: 'abcd' }),
+          event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: input.slice(10) } }, p: 'abcd' }),
+        ]
+      : words.map((w, i) => event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: `${i ? ' ' : ''}${w}` }, p: 'abcd' }));
     return [
       event('messageStart', { role: 'assistant', p: 'abcd' }),
-      ...words.map((w, i) => event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: `${i ? ' ' : ''}${w}` }, p: 'abcd' })),
+      ...content,
       event('contentBlockStop', { contentBlockIndex: 0, p: 'abcd' }),
-      event('messageStop', { stopReason: 'end_turn', p: 'abcd' }),
+      event('messageStop', { stopReason: tool ? 'tool_use' : 'end_turn', p: 'abcd' }),
       event('metadata', { usage: { inputTokens: u.input, outputTokens: u.output, totalTokens: u.input + u.output, cacheReadInputTokens: u.cacheRead, cacheWriteInputTokens: u.cacheWrite }, metrics: { latencyMs: 300 }, p: 'abcd' }),
     ];
   }
@@ -208,7 +241,9 @@ export class BedrockMock {
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'mock-req-stream', 'x-amzn-bedrock-content-type': 'application/json' });
     const exception = this.streamException;
     const sent = exception ? frames.slice(0, 2) : frames;
+    const gate = this.streamGate;
     for (const [i, f] of sent.entries()) {
+      if (gate && i === gate.after) await gate.release;
       if (i % 2 === 1) {
         res.write(f.subarray(0, 7));
         await new Promise((r) => setTimeout(r, 2));
@@ -228,6 +263,6 @@ function json(res: http.ServerResponse, status: number, headers: Record<string, 
   res.end(text);
 }
 
-function fail(res: http.ServerResponse, status: number, type: string, message: string): void {
-  json(res, status, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.coral.service/` }, { message });
+function fail(res: http.ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
+  json(res, status, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.coral.service/`, ...headers }, { message });
 }
