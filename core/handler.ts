@@ -10,6 +10,7 @@ import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { requestHeaders, requestIdFrom, withoutHopByHop } from './http-headers.js';
+import { upstreamError } from './upstream.js';
 import type { Logger } from './logger.js';
 import type { CompiledRoute, Pipeline } from './pipeline.js';
 import type { Outcome, ProviderResponse, ReplyVerdict, ResponseHead } from './types.js';
@@ -222,7 +223,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       }
     } catch (err) {
       if (!ctx.signal.aborted) {
-        const error = err instanceof GatewayError ? err : new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream stream failed: ${(err as Error)?.message ?? String(err)}`);
+        const error = upstreamError(err, ctx.signal, 'body');
         ctx.error = error;
         metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
         // A stream gets its dialect's error event; a broken JSON body is cut, never patched.

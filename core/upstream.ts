@@ -66,7 +66,7 @@ const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
  * Send `req` through `dispatcher` and answer with the upstream's status, headers and
  * live body stream. Throws a {@link GatewayError}: `GW_ERR_UPSTREAM_UNREACHABLE` (502),
  * `GW_ERR_UPSTREAM_TIMEOUT` (504), `GW_ERR_UPSTREAM_PROTOCOL` (502) or, when `signal`
- * fired, `GW_ERR_CLIENT_ABORT`. Errors while the body streams are mapped the same way.
+ * fired, `GW_ERR_CLIENT_ABORT`. Errors while the body streams are mapped by the reader with {@link upstreamError}.
  * @example
  * const res = await forwardUpstream(env.upstream('https://api.example.com'), {
  *   method: ctx.method, path: '/v1/messages', headers, body: ctx.body, signal: ctx.signal,
@@ -90,21 +90,9 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   // gateway's session with the provider, never to the client.
   const responseHeaders = res.headers as Record<string, string | string[]>;
   delete responseHeaders['set-cookie'];
-  return {
-    status: res.statusCode,
-    headers: responseHeaders,
-    // `destroy` lets core free the connection when the body is never read (client gone).
-    body: Object.assign(guarded(res.body, req.signal), { destroy: () => res.body.destroy() }),
-  };
-}
-
-/** The body stream with its failures as gateway errors; ending the loop early destroys it. */
-async function* guarded(body: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const chunk of body) yield chunk;
-  } catch (err) {
-    throw upstreamError(err, signal, 'body');
-  }
+  // The live undici body: core maps its failures with upstreamError (phase 'body') and
+  // calls destroy() to free the connection when nobody will read it.
+  return { status: res.statusCode, headers: responseHeaders, body: res.body };
 }
 
 const TIMEOUTS: Record<string, string> = {

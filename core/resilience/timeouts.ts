@@ -5,6 +5,7 @@
  * phase expires with its own error code, so audit and metrics can tell them apart.
  */
 import { GatewayError } from '../errors.js';
+import { upstreamError } from '../upstream.js';
 
 /** Which timer fired. */
 export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total';
@@ -141,7 +142,7 @@ export function timedBody(
         yield next.value;
       }
     } catch (err) {
-      failure = timer.explain(err instanceof GatewayError ? err : new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream stream failed: ${(err as Error)?.message ?? String(err)}`));
+      failure = timer.explain(upstreamError(err, undefined, 'body'));
       throw failure;
     } finally {
       // Left early (failure, expiry, client gone): free the upstream connection now.
