@@ -13,6 +13,7 @@ import { Context } from '../core/context.js';
 import { parseConfig } from '../core/config/load.js';
 import { createMetricsFactory } from '../core/metrics-factory.js';
 import { silentLogger } from '../core/logger.js';
+import { localWriters } from '../core/cluster/single-writer.js';
 import { anthropicDialect } from '../providers/anthropic/dialect.js';
 import { builtinFilters } from '../filters/index.js';
 import { Registry } from 'prom-client';
@@ -43,6 +44,7 @@ const env: PluginEnv = {
   gatewayVersion: 'bench',
   providers: new Map(),
   config: loaded.config,
+  singleWriters: localWriters(silentLogger),
 };
 
 const body = (() => {

@@ -5,9 +5,13 @@
  * `ai-gateway keygen WORKSPACE_ID`        print a workspace key
  * `ai-gateway ledger rebuild --from F`    rebuild the usage ledger from audit logs
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue, Gateway, type ConfigIssue } from '../core/index.js';
-import { loadConfigFile, type LoadedConfig } from '../core/config/load.js';
+import { loadConfigFile, workerCount, type LoadedConfig } from '../core/config/load.js';
+import { WORKER_START_FAILED } from '../core/cluster/ipc.js';
+import { runPrimary } from '../core/cluster/primary.js';
+import { createLogger } from '../core/logger.js';
 import { resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
 import { GATEWAY_VERSION } from '../core/version.js';
@@ -59,17 +63,49 @@ async function validate(file: string): Promise<number> {
   return 1;
 }
 
+function refuse(issues: readonly ConfigIssue[], code: number): never {
+  process.stderr.write(`ai-gateway: the config is invalid, not starting:\n`);
+  for (const issue of issues) process.stderr.write('  ' + formatIssue(issue) + '\n');
+  process.exit(code);
+}
+
+/** One process, or the cluster primary when `server.workers` > 1; a forked worker serves. */
 async function serve(configPath: string | undefined): Promise<void> {
+  if (cluster.isWorker) return serveGateway(configPath, true);
+  const file = resolveConfigPath(configPath, process.env);
+  let workers: number;
+  let drainTimeoutMs: number;
+  try {
+    const loaded = loadConfigFile(file);
+    workers = workerCount(loaded.config.server.workers);
+    drainTimeoutMs = loaded.config.server.drain_timeout_ms;
+  } catch (err) {
+    if (err instanceof ConfigError) refuse(err.issues, 1);
+    throw err;
+  }
+  if (workers <= 1) return serveGateway(configPath, false);
+  // Plugin errors are reported once here, not by every worker.
+  const issues = await configIssues(file);
+  if (issues.length > 0) refuse(issues, 1);
+  const code = await runPrimary({ workers, drainTimeoutMs, log: createLogger({ bindings: { role: 'primary' } }) });
+  await flushed();
+  process.exit(code);
+}
+
+async function serveGateway(configPath: string | undefined, worker: boolean): Promise<void> {
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start({ configPath, catalog: builtinCatalog });
+    gateway = await Gateway.start({
+      configPath,
+      catalog: builtinCatalog,
+      ...(worker ? { clusterWorker: { workerHeader: process.env.AI_GATEWAY_WORKER_HEADER === '1' }, log: createLogger({ bindings: { worker: cluster.worker!.id } }) } : {}),
+    });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ai-gateway: the config is invalid, not starting:\n`);
-      for (const issue of err.issues) process.stderr.write('  ' + formatIssue(issue) + '\n');
-      process.exit(1);
-    }
-    throw err;
+    if (err instanceof ConfigError) refuse(err.issues, worker ? WORKER_START_FAILED : 1);
+    if (!worker) throw err;
+    // A listen error in a worker: the primary stops the cluster instead of restarting it.
+    process.stderr.write(`ai-gateway: worker cannot start: ${(err as Error).message}\n`);
+    process.exit(WORKER_START_FAILED);
   }
   let stopping = false;
   const stop = (signal: string): void => {
@@ -86,10 +122,15 @@ async function serve(configPath: string | undefined): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    gateway.log.info('reloading', { signal: 'SIGHUP' });
+  const reload = (signal: string): void => {
+    gateway.log.info('reloading', { signal });
     void gateway.reload();
-  });
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  gateway.worker?.on('drain', () => stop('primary: drain'));
+  gateway.worker?.on('reload', () => reload('primary: reload'));
+  // The primary died: nothing hands this worker connections or takes its records any more.
+  if (worker) process.on('disconnect', () => stop('primary gone'));
 }
 
 /** Resolves once what was written to stdout (audit) and stderr (logs) has been handed to the OS. */

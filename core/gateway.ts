@@ -18,6 +18,8 @@ import { buildPipeline, type Pipeline } from './pipeline.js';
 import type { PluginCatalog } from './plugins.js';
 import type { PluginEnv, Provider, SharedState, UpstreamOptions } from './types.js';
 import { GATEWAY_VERSION } from './version.js';
+import { localWriters, type SingleWriters } from './cluster/single-writer.js';
+import { connectWorker, type WorkerLink } from './cluster/worker.js';
 
 export interface GatewayOptions {
   /** Config file; default `AI_GATEWAY_CONFIG`, then the embedded `configs/config.yaml`. */
@@ -32,6 +34,12 @@ export interface GatewayOptions {
   watch?: boolean;
   /** Quiet time after the last file event before the config is read (default 40 ms). */
   watchSettleMs?: number;
+  /**
+   * Run as a `node:cluster` worker of `server.workers`: single writers and `/metrics` go
+   * through the primary. `workerHeader` adds `x-gateway-worker: <id>` to every response
+   * (a debugging aid, off by default).
+   */
+  clusterWorker?: { workerHeader?: boolean };
 }
 
 export type ReloadResult = { ok: true; changed: boolean; generation: number } | { ok: false; error: ConfigError };
@@ -58,7 +66,7 @@ function listenerConfig(loaded: LoadedConfig): ServerConfig {
 }
 
 /** Keys the listener reads once at start; a reload cannot change them. */
-const RESTART_ONLY = ['host', 'port', 'tls', 'http2', 'max_header_bytes', 'idle_timeout_ms', 'keep_alive_timeout_ms', 'request_timeout_ms', 'admin'] as const;
+const RESTART_ONLY = ['workers', 'host', 'port', 'tls', 'http2', 'max_header_bytes', 'idle_timeout_ms', 'keep_alive_timeout_ms', 'request_timeout_ms', 'admin'] as const;
 
 function warnRestartOnly(log: Logger, before: ServerConfig, after: ServerConfig): void {
   const changed = RESTART_ONLY.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
@@ -88,6 +96,9 @@ export class Gateway {
   readonly configPath: string;
   readonly startedAt = new Date();
   private readonly shared = new SharedStore();
+  /** Set when running as a cluster worker. */
+  readonly worker: WorkerLink | undefined;
+  private readonly writers: SingleWriters;
   private readonly pools = new Map<string, Dispatcher>();
   private pipeline!: Pipeline;
   private generation = 0;
@@ -104,6 +115,8 @@ export class Gateway {
   private constructor(private readonly opts: GatewayOptions) {
     this.log = opts.log ?? createLogger();
     this.configPath = resolveConfigPath(opts.configPath, opts.env ?? process.env);
+    this.worker = opts.clusterWorker ? connectWorker(this.metrics.registry, this.log) : undefined;
+    this.writers = this.worker?.writers ?? localWriters(this.log.child({ component: 'single-writers' }));
   }
 
   /** Load the config, build the first pipeline and listen. Throws ConfigError on a bad config. */
@@ -116,8 +129,9 @@ export class Gateway {
     gw.metrics.setConfigHash(loaded.hash);
     const env = opts.env ?? process.env;
     const port = opts.port ?? (env.AI_GATEWAY_PORT ? Number(env.AI_GATEWAY_PORT) : server.port);
-    const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, draining: () => gw.isDraining });
-    const handler = createHandler({
+    const worker = gw.worker;
+    const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, draining: () => gw.isDraining, scrape: worker && (() => worker.scrape()) });
+    const served = createHandler({
       current: () => gw.pipeline,
       metrics: gw.metrics,
       log: gw.log,
@@ -129,6 +143,8 @@ export class Gateway {
         return parts;
       },
     });
+    const workerId = String(worker?.id);
+    const handler: typeof served = opts.clusterWorker?.workerHeader ? (req, res) => (res.setHeader('x-gateway-worker', workerId), served(req, res)) : served;
     try {
       gw.listener = await listen(server, { host: opts.host ?? server.host, port }, handler, gw.log);
       // Plain HTTP only: it binds to a private address and has no workspace clients.
@@ -147,6 +163,7 @@ export class Gateway {
         gw.log.warn('cannot watch the config file; reload with SIGHUP', { file: gw.configPath, err });
       }
     }
+    worker?.ready(gw.url, gw.adminUrl);
     gw.log.info('gateway listening', { url: gw.url, ...(gw.adminListener ? { admin_url: gw.adminUrl } : {}), config: gw.configPath, hash: loaded.hash.slice(0, 16), version: GATEWAY_VERSION, watch: gw.watcher !== undefined });
     return gw;
   }
@@ -261,6 +278,7 @@ export class Gateway {
       gatewayVersion: GATEWAY_VERSION,
       providers,
       config: loaded.config,
+      singleWriters: this.writers,
     };
   }
 

@@ -3,12 +3,14 @@
  * reload, or two instances) gets the metric it registered the first time instead of
  * prom-client's "already registered" error.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Aggregator, type Registry } from 'prom-client';
 
 export interface MetricSpec<L extends string> {
   name: string;
   help: string;
   labelNames?: readonly L[];
+  /** How a cluster's workers combine (default `sum`); `max` keeps a 0/1 info gauge at 1. */
+  aggregator?: Aggregator;
 }
 export interface HistogramSpec<L extends string> extends MetricSpec<L> {
   buckets?: number[];

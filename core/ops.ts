@@ -17,6 +17,8 @@ export interface OpsDeps {
   startedAt: Date;
   /** True once shutdown began: `/health` then answers 503 so load balancers stop sending. */
   draining(): boolean;
+  /** The `/metrics` text when this process is not the whole picture (a cluster worker asks the primary). */
+  scrape?(): Promise<{ text: string; contentType: string }>;
 }
 
 function sendJson(res: GatewayResponse, status: number, body: unknown): void {
@@ -84,8 +86,8 @@ export function createOps(deps: OpsDeps) {
   }
 
   async function metrics(res: GatewayResponse): Promise<void> {
-    const text = await deps.metrics.registry.metrics();
-    (res as ServerResponse).writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+    const { text, contentType } = deps.scrape ? await deps.scrape() : { text: await deps.metrics.registry.metrics(), contentType: deps.metrics.registry.contentType };
+    (res as ServerResponse).writeHead(200, { 'content-type': contentType });
     res.end(text);
   }
 

@@ -9,6 +9,7 @@ import type { Dialect } from './dialect.js';
 import type { MetricsFactory } from './metrics-factory.js';
 import type { Logger } from './logger.js';
 import type { GatewayConfig } from './config/types.js';
+import type { SingleWriters } from './cluster/single-writer.js';
 
 /** The version of this contract; a plugin may declare `apiVersion` and is refused if it differs. */
 export const PLUGIN_API_VERSION = 1;
@@ -258,6 +259,14 @@ export interface PluginEnv {
   readonly providers: ReadonlyMap<string, Provider>;
   /** The whole validated config, for plugins that read a top-level section (`rate_limits`, `workspaces`). */
   readonly config: Readonly<GatewayConfig>;
+  /**
+   * Writers that must exist once per machine (an append-only file, an embedded database):
+   * local in a single process, in the cluster primary when `server.workers` > 1.
+   * @example
+   * const sink = env.singleWriters.open(fileSink, file, { file });
+   * sink.write(line); // later: await sink.close();
+   */
+  readonly singleWriters: SingleWriters;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
@@ -74,5 +75,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     loadedAt: new Date(),
   };
   if (!validate(raw)) throw new ConfigError(source.fromAjv([], validate.errors ?? []), loaded);
+  const workers = workerCount(loaded.config.server.workers);
+  if (workers > 1 && (loaded.config.store?.type ?? 'memory') === 'memory') {
+    // Each worker would keep its own counters: limits and budgets would multiply by the worker count.
+    throw new ConfigError([source.issue(['server', 'workers'], `${workers} workers need the shared store so limits stay global: set store.type to redis, or server.workers to 1`)], loaded);
+  }
   return loaded;
+}
+
+/** `server.workers` as a number: `auto` is the cores this process may use. */
+export function workerCount(setting: number | 'auto' | undefined): number {
+  return setting === 'auto' ? availableParallelism() : (setting ?? 1);
 }

@@ -11,6 +11,8 @@ export interface ServerConfig {
   keep_alive_timeout_ms: number;
   request_timeout_ms: number;
   drain_timeout_ms: number;
+  /** Worker processes (`node:cluster`); `auto` is one per core. Above 1 needs the redis store. */
+  workers: number | 'auto';
   /** Present when the listener serves TLS; paths are relative to the config file. */
   tls?: { cert_file: string; key_file: string };
   http2: Http2Limits;

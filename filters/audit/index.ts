@@ -61,7 +61,7 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
     throw new Error(`redact_patterns: ${(err as Error).message}`);
   }
   const file = config.file ? path.resolve(env.configDir, config.file) : undefined;
-  const { writer, release } = writerPool(env.shared).acquire({ stdout: config.stdout, file, flushIntervalMs: config.flush_interval_ms, flushBytes: config.flush_bytes });
+  const { writer, release } = writerPool(env.shared).acquire({ stdout: config.stdout, file, flushIntervalMs: config.flush_interval_ms, flushBytes: config.flush_bytes }, env);
   const usage = dailyUsage(env.shared);
   const book = priceBookFor(env);
   const max = config.content_max_chars;

@@ -4,10 +4,13 @@
  * writer per sink set lives in the runtime's shared state, reference-counted by the
  * pipelines using it, so a reload never opens a second file handle (no interleaving) and
  * never drops queued lines. A process exit flushes synchronously.
+ *
+ * The writer is opened through `env.singleWriters`: with `server.workers` > 1 it runs in
+ * the cluster primary, fed by every worker, so the file still has exactly one writer.
  */
 import { appendFileSync, createWriteStream, mkdirSync, writeSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import type { SharedState } from '../../core/index.js';
+import { defineWriterKind, type PluginEnv, type SharedState, type SingleWriter } from '../../core/index.js';
 
 export interface SinkOptions {
   stdout: boolean;
@@ -91,15 +94,18 @@ process.once('exit', () => {
   for (const w of live) w.flushSync();
 });
 
+/** How the cluster primary (or this process) creates the one writer of a sink set. */
+export const auditWriterKind = defineWriterKind<string, SinkOptions>(import.meta.url, 'auditWriterKind', (opts) => new AuditWriter(opts));
+
 /** Writers by sink set, each with a count of the filter instances using it. */
 class WriterPool {
-  private readonly writers = new Map<string, { writer: AuditWriter; refs: number }>();
+  private readonly writers = new Map<string, { writer: SingleWriter<string>; refs: number }>();
 
-  acquire(opts: SinkOptions): { writer: AuditWriter; release: () => Promise<void> } {
+  acquire(opts: SinkOptions, env: Pick<PluginEnv, 'singleWriters'>): { writer: SingleWriter<string>; release: () => Promise<void> } {
     const key = `${opts.stdout}|${opts.file ?? ''}`;
     let entry = this.writers.get(key);
     if (!entry) {
-      entry = { writer: new AuditWriter(opts), refs: 0 };
+      entry = { writer: env.singleWriters.open(auditWriterKind, key, opts), refs: 0 };
       this.writers.set(key, entry);
     }
     entry.refs++;

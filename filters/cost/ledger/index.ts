@@ -62,7 +62,12 @@ class LedgerPool {
     let entry = this.entries.get(key);
     if (!entry) {
       const rows = env.metrics.counter({ name: 'gateway_ledger_rows_written_total', help: 'Ledger rows written, by backend and result', labelNames: ['backend', 'result'] });
-      const writer = openBackend(config, env.configDir).then(
+      // In a cluster worker the SQLite file's one writer runs in the primary (see cluster.ts).
+      const backend =
+        config.type === 'sqlite' && env.singleWriters.remote
+          ? import('./cluster.js').then((m) => m.workerSqliteBackend(sqliteFile(config, env.configDir), { flushIntervalMs: config.flush_interval_ms, maxBatchRows: config.max_batch_rows }, env))
+          : openBackend(config, env.configDir);
+      const writer = backend.then(
         (backend) => new LedgerWriter(backend, { flushIntervalMs: config.flush_interval_ms, maxBatchRows: config.max_batch_rows, log: env.log, onFlush: (n, ok) => rows.inc({ backend: backend.kind, result: ok ? 'ok' : 'error' }, n) }),
       );
       entry = { writer, refs: 0 };

@@ -1,0 +1,155 @@
+/**
+ * Scaling past one core: req/s of the bare proxy and the gateway with 1 and 2 processes
+ * serving, each gateway arm against the bare arm with the same number of processes.
+ *
+ *   npm run build && npx tsx bench/workers.ts [--seconds 5] [--trials 3]
+ *
+ * Arms: bare (one process); bare under node:cluster with 1 and 2 workers; the gateway with
+ * `server.workers: 1` (one process) and `2` (primary + 2 workers), both on the Redis store
+ * (a redis-server on a free port) so only the process count differs. Single-process arms
+ * are pinned to core 0 with the mock, Redis and this load generator (autocannon, 16
+ * connections, 1 KB bodies) on core 1. Two-worker arms cannot be pinned apart on a
+ * 2-core machine: workers, primary, mock, Redis and load generator share both cores, and
+ * the output says so. Prints a table and writes bench/results/workers.json.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { maxThroughput, type Target } from './lib/load.js';
+import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { freePort } from '../test/helpers/redis.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, trials: { type: 'string', default: '3' } } });
+const SECONDS = Number(args.seconds);
+const TRIALS = Number(args.trials);
+const CORES = cpus().length;
+const PIN = CORES >= 2;
+const tsx = '--import=tsx';
+if (PIN) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+interface Arm {
+  name: string;
+  processes: number;
+  serving: number;
+  pinned: boolean;
+  target: Target;
+}
+
+function body(): string {
+  const base = { model: 'claude-bench', max_tokens: 256, messages: [{ role: 'user', content: '' }] };
+  base.messages[0].content = 'x'.repeat(1024 - JSON.stringify(base).length);
+  return JSON.stringify(base);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-workers-'));
+  const started: Started[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of started.reverse()) await s.stop();
+  };
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  const core = (c: number): number | undefined => (PIN ? c : undefined);
+
+  const mock = spawnPinned(core(1), [tsx, path.join(here, 'lib/mock-upstream.ts'), '0']);
+  started.push(mock);
+  const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
+
+  const redisPort = await freePort();
+  const redisArgv = ['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const redisProc = spawn(PIN ? 'taskset' : redisArgv[0], PIN ? ['-c', '1', ...redisArgv] : redisArgv.slice(1), { stdio: 'ignore' });
+  started.push({ child: redisProc, pid: redisProc.pid!, stop: async () => void redisProc.kill('SIGKILL') });
+  await sleep(300);
+
+  const b = body();
+  const arms: Arm[] = [];
+  const bare = async (name: string, workers: number | undefined, pin: number | undefined): Promise<void> => {
+    const port = await freePort();
+    const s = workers === undefined
+      ? spawnPinned(pin, [tsx, path.join(here, 'lib/bare-proxy.ts'), mockUrl, String(port)])
+      : spawnPinned(pin, [tsx, path.join(here, 'lib/bare-cluster.ts'), mockUrl, String(port), String(workers)]);
+    started.push(s);
+    await listeningPort(s);
+    const url = `http://127.0.0.1:${port}/v1/messages`;
+    await waitFor200(url, { method: 'POST', body: b });
+    arms.push({ name, processes: workers === undefined ? 1 : workers + 1, serving: workers ?? 1, pinned: pin !== undefined, target: { url, headers: {}, body: b } });
+  };
+  const gateway = async (name: string, workers: number, pin: number | undefined): Promise<void> => {
+    const port = await freePort();
+    const file = path.join(dir, `${name}.yaml`);
+    const base = readFileSync(path.join(here, 'gateway.yaml'), 'utf8').replace(/^store:.*$/m, `store: { type: redis, redis: { url: "redis://127.0.0.1:${redisPort}" } }`);
+    writeFileSync(file, base.replace(/^server:\n/m, `server:\n  host: 127.0.0.1\n  workers: ${workers}\n`));
+    const s = spawnPinned(pin, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], {
+      AI_GATEWAY_PORT: String(port),
+      MOCK_UPSTREAM: mockUrl,
+      AUDIT_FILE: path.join(dir, `${name}.audit.jsonl`),
+      ANTHROPIC_API_KEY: 'sk-bench',
+    });
+    started.push(s);
+    let err = '';
+    s.child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
+    const headers = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
+    await waitFor200(url, { method: 'POST', body: b, headers: { 'content-type': 'application/json', ...headers } });
+    if (workers > 1) while (!err.includes('"cluster ready"')) await sleep(20);
+    arms.push({ name, processes: workers > 1 ? workers + 1 : 1, serving: workers, pinned: pin !== undefined, target: { url, headers, body: b } });
+  };
+
+  await bare('bare', undefined, core(0));
+  await bare('bare cluster×1', 1, core(0));
+  await bare('bare cluster×2', 2, undefined);
+  await gateway('gateway workers:1', 1, core(0));
+  await gateway('gateway workers:2', 2, undefined);
+
+  // Pinned arms: load, mock and Redis on core 1. Unpinned arms: they float over every core too,
+  // as the server's workers do, rather than crowd core 1 while core 0 idles between workers.
+  const place = (pinned: boolean): void => {
+    if (!PIN) return;
+    // taskset -a: every thread, libuv's pool included.
+    for (const pid of [process.pid, mock.pid, redisProc.pid!]) spawnSync('taskset', ['-a', '-cp', pinned ? '1' : `0-${CORES - 1}`, String(pid)], { stdio: 'ignore' });
+  };
+  for (const arm of arms) {
+    place(arm.pinned);
+    await maxThroughput(arm.target, 1); // warm JITs, pools, Redis scripts
+  }
+  const rps: Record<string, number[]> = {};
+  const errors: Record<string, number> = {};
+  for (let trial = 0; trial < TRIALS; trial++) {
+    for (const arm of trial % 2 === 0 ? arms : [...arms].reverse()) {
+      place(arm.pinned);
+      const r = await maxThroughput(arm.target, SECONDS);
+      (rps[arm.name] ??= []).push(r.rps);
+      errors[arm.name] = (errors[arm.name] ?? 0) + r.errors + r.non2xx;
+      process.stderr.write(`trial ${trial + 1} ${arm.name}: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
+    }
+  }
+  await stopAll();
+
+  const med = (name: string): number => median(rps[name] ?? []);
+  const floor: Record<string, string> = { 'gateway workers:1': 'bare', 'gateway workers:2': 'bare cluster×2' };
+  const rows = arms.map((a) => ({
+    arm: a.name,
+    processes: a.processes,
+    serving: a.serving,
+    placement: a.pinned ? 'server on core 0; load, mock, Redis on core 1' : `unpinned: server, load, mock, Redis share all ${CORES} cores`,
+    rps: Math.round(med(a.name)),
+    errors: errors[a.name] ?? 0,
+    vs_bare: floor[a.name] ? med(a.name) / med(floor[a.name]) : undefined,
+  }));
+  const scaling = med('gateway workers:2') / med('gateway workers:1');
+  const bareScaling = med('bare cluster×2') / med('bare');
+  process.stdout.write(`\nreq/s, 1 KB POST, autocannon 16 connections, ${SECONDS} s × ${TRIALS} trials (median), ${CORES} cores, Node ${process.version}\n`);
+  process.stdout.write(`| arm | processes | serving | placement | req/s | errors | ÷ bare, same processes |\n|---|---|---|---|---|---|---|\n`);
+  for (const r of rows) process.stdout.write(`| ${r.arm} | ${r.processes} | ${r.serving} | ${r.placement} | ${r.rps} | ${r.errors} | ${r.vs_bare === undefined ? '' : r.vs_bare.toFixed(2)} |\n`);
+  process.stdout.write(`\ngateway 2 workers ÷ 1 worker: ${scaling.toFixed(2)}; bare 2 workers ÷ 1 process: ${bareScaling.toFixed(2)}\n`);
+  if (CORES <= 2) process.stdout.write(`Note: with ${CORES} cores the 2-worker arms share the CPUs with the load generator, the mock upstream and Redis; their gain is a lower bound of what 2 dedicated cores give.\n`);
+  mkdirSync(path.join(here, 'results'), { recursive: true });
+  writeFileSync(path.join(here, 'results', 'workers.json'), JSON.stringify({ date: new Date().toISOString(), cores: CORES, node: process.version, seconds: SECONDS, trials: TRIALS, rows, scaling, bareScaling }, null, 2));
+}
+
+await main();

@@ -1,0 +1,62 @@
+/**
+ * The primary's single-writer host: one real writer per kind and key however many
+ * workers open it, records applied in arrival order across flushes, closed when the last
+ * handle closes or at shutdown, kept for the replacement of a worker that died.
+ */
+import t from 'tap';
+import { localWriters } from '../../core/cluster/single-writer.js';
+import { WriterHost } from '../../core/cluster/writer-host.js';
+import { silentLogger } from '../../core/logger.js';
+import { memoryWriterKind, memoryWriterLogs } from '../helpers/memory-writer.js';
+
+const open = (h: number, name: string) => ({ t: 'gw:w:open' as const, h, module: memoryWriterKind.module, exportName: memoryWriterKind.exportName, key: name, options: { name } });
+
+t.test('two workers share one writer; order holds across flushes; the last close closes it', async (t) => {
+  const host = new WriterHost(silentLogger);
+  await host.handle(1, open(1, 'a'));
+  await host.handle(2, open(1, 'a'));
+  const done = [
+    host.handle(1, { t: 'gw:w:write', h: 1, records: [1, 2] }),
+    host.handle(1, { t: 'gw:w:flush', h: 1, id: 9 }),
+    host.handle(2, { t: 'gw:w:write', h: 1, records: [3] }),
+    host.handle(1, { t: 'gw:w:close', h: 1, id: 10 }),
+  ];
+  t.same(await Promise.all(done), [undefined, undefined, undefined, undefined]);
+  const log = memoryWriterLogs.get('a')!;
+  t.equal(log.created, 1, 'one writer for the key');
+  t.same(log.records, [1, 2, 3]);
+  t.same(log.events, ['flush:2', 'flush:3'], 'a close that leaves another handle only flushes');
+  await host.handle(2, { t: 'gw:w:close', h: 1, id: 11 });
+  t.same(log.events, ['flush:2', 'flush:3', 'close:3'], 'the last close closes the writer');
+});
+
+t.test('a dead worker drops its handles; its replacement reuses the writer; shutdown closes it', async (t) => {
+  const host = new WriterHost(silentLogger);
+  await host.handle(1, open(1, 'b'));
+  await host.handle(1, { t: 'gw:w:write', h: 1, records: ['x'] });
+  host.dropWorker(1);
+  await host.handle(3, open(1, 'b'));
+  await host.handle(3, { t: 'gw:w:write', h: 1, records: ['y'] });
+  const log = memoryWriterLogs.get('b')!;
+  t.equal(log.created, 1);
+  t.same(log.events, [], 'not closed by the crash');
+  await host.close();
+  t.same(log.records, ['x', 'y']);
+  t.same(log.events, ['close:2']);
+  t.match(await host.handle(9, { t: 'gw:w:flush', h: 1, id: 1 }), /unknown writer handle/);
+});
+
+t.test('a factory that cannot be found drops records without failing the host', async (t) => {
+  const host = new WriterHost(silentLogger);
+  await host.handle(1, { ...open(1, 'c'), exportName: 'missing' });
+  t.equal(await host.handle(1, { t: 'gw:w:write', h: 1, records: [1] }), undefined);
+  await host.close();
+});
+
+t.test('in one process, open() creates the real writer here', async (t) => {
+  const w = localWriters(silentLogger).open(memoryWriterKind, 'd', { name: 'd' });
+  w.write('z');
+  await w.flush();
+  await w.close();
+  t.same(memoryWriterLogs.get('d'), { created: 1, records: ['z'], events: ['flush:1', 'close:1'] });
+});
