@@ -78,6 +78,9 @@ export function asFilterPlugin(value: unknown, origin: string): FilterPlugin<Rec
 
 export function asProviderPlugin(value: unknown, origin: string): ProviderPlugin<Record<string, unknown>> {
   checkCommon('provider', value, origin);
+  if (value.modelPatterns !== undefined && (!Array.isArray(value.modelPatterns) || !value.modelPatterns.every((p) => typeof p === 'string'))) {
+    throw new PluginLoadError(`${origin}: "modelPatterns" of provider plugin "${String(value.name)}" must be an array of strings such as ["claude-*"]`);
+  }
   if (value.defaultPrefix !== undefined && (typeof value.defaultPrefix !== 'string' || !value.defaultPrefix.startsWith('/'))) {
     throw new PluginLoadError(`${origin}: "defaultPrefix" of provider plugin "${String(value.name)}" must be a path starting with "/"`);
   }
