@@ -51,6 +51,12 @@ t.test('a module of the wrong shape says what the contract wants', async (t) => 
   t.equal(asProvider[0].path, 'providers.p.plugin');
 });
 
+t.test('a provider plugin with modelPatterns as a string is refused with what to write', async (t) => {
+  const issues = await loadIssues('providers:\n  p:\n    plugin: ./string-patterns.js\n');
+  t.equal(issues.length, 1);
+  t.match(issues[0].message, /"modelPatterns" of provider plugin "string-patterns" must be an array of strings/);
+});
+
 t.test('an instance with a non-function hook fails the build', async (t) => {
   const err = await startGateway(t, `filters:\n  - name: x\n    plugin: ${path.join(fixtures, 'bad-instance.js')}\n`).catch((e: unknown) => e);
   t.ok(err instanceof ConfigError);
