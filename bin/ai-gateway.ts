@@ -169,7 +169,15 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`ai-gateway: ${(err as Error).message}\n\n${USAGE}`);
-    process.exitCode = 2;
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`ai-gateway: ${(err as Error).message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+    // A runtime failure (port taken, unreadable file): say what failed, not how to call us.
+    const hint = code === 'EADDRINUSE' ? ' (another process holds the port: stop it or set AI_GATEWAY_PORT)' : '';
+    process.stderr.write(`ai-gateway: ${(err as Error).message}${hint}\n`);
+    process.exitCode = 1;
   },
 );

@@ -77,6 +77,18 @@ t.test('a broken config refuses to start with the errors', async (t) => {
   t.match(r.stderr, `${file}:2:9: server.port: must be integer`);
 });
 
+t.test('a port already in use is a clear runtime error, not a usage error', async (t) => {
+  const { createServer } = await import('node:net');
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+  t.teardown(() => holder.close());
+  const port = (holder.address() as { port: number }).port;
+  const r = runCli([], { AI_GATEWAY_PORT: String(port) });
+  t.equal(r.status, 1);
+  t.match(r.stderr, /EADDRINUSE.*another process holds the port/);
+  t.notMatch(r.stderr, /Usage:/);
+});
+
 t.test('AI_GATEWAY_CONFIG names the config file', async (t) => {
   const file = path.join(dir, 'env.yaml');
   writeFileSync(file, 'providers:\n  echo:\n    models: [from-env-config]\n');
