@@ -51,8 +51,13 @@ export class RouteUpstream {
     });
   }
 
-  async call(ctx: Context, list: TargetList, invoke: Invoke): Promise<ProviderResponse> {
+  call(ctx: Context, list: TargetList, invoke: Invoke): Promise<ProviderResponse> {
+    // The common case, nothing configured, adds no async layer of its own.
     if (list.size === 1 && isPlain(this.policy(list.primary))) return this.plain(ctx, list.primary, invoke);
+    return this.resilient(ctx, list, invoke);
+  }
+
+  private async resilient(ctx: Context, list: TargetList, invoke: Invoke): Promise<ProviderResponse> {
     const order = list.order();
     const deadline = new Deadline(this.policy(order[0]).totalMs);
     let last: AttemptEnd | undefined;
@@ -80,13 +85,16 @@ export class RouteUpstream {
   }
 
   /** Nothing configured: one call, as if there were no resilience layer. */
-  private async plain(ctx: Context, target: Target, invoke: Invoke): Promise<ProviderResponse> {
+  private plain(ctx: Context, target: Target, invoke: Invoke): Promise<ProviderResponse> {
     ctx.target = target.name;
     ctx.attempts = 1;
+    const explain = (err: unknown): GatewayError => this.noteTimeout(target, byPhase(toGatewayError(err)));
     try {
-      return await invoke(target, ctx);
+      return invoke(target, ctx).catch((err: unknown) => {
+        throw explain(err);
+      });
     } catch (err) {
-      throw this.noteTimeout(target, byPhase(toGatewayError(err)));
+      return Promise.reject(explain(err));
     }
   }
 
