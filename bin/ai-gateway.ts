@@ -4,6 +4,7 @@
  * `ai-gateway validate [FILE]`            check a config; prints `ok` or every error
  * `ai-gateway keygen WORKSPACE_ID`        print a workspace key
  * `ai-gateway ledger rebuild --from F`    rebuild the usage ledger from audit logs
+ * `ai-gateway audit verify FILE…`         check the audit log's hash chain
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue, Gateway, type ConfigIssue } from '../core/index.js';
@@ -14,6 +15,8 @@ import { GATEWAY_VERSION } from '../core/version.js';
 import { builtinCatalog } from './catalog.js';
 import { keygen } from './keygen.js';
 import { ledger } from './ledger.js';
+import { audit } from './audit.js';
+
 
 const USAGE = `Usage:
   ai-gateway [--config FILE]        start the gateway (default: $AI_GATEWAY_CONFIG, then configs/config.yaml)
@@ -24,6 +27,8 @@ const USAGE = `Usage:
                                     rebuild the usage ledger from audit logs (replaces its rows)
   ai-gateway ledger rows [--config FILE]
                                     print the ledger's rows as JSON lines
+  ai-gateway audit verify [--expect-head HASH] FILE|DIR…
+                                    check the audit hash chain; exit 1 at the first tampered line
   ai-gateway --version | --help
 `;
 
@@ -101,6 +106,7 @@ function flushed(): Promise<void> {
 async function main(argv: string[]): Promise<number | undefined> {
   if (argv[0] === 'keygen') return keygen(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   if (argv[0] === 'ledger') return ledger(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (argv[0] === 'audit') return audit(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
