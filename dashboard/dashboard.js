@@ -27,7 +27,8 @@
       height: 220,
       legend: { show: true },
       scales: { x: { time: true } },
-      axes: [{}, { size: 70, values: function (u, vals) { return vals.map(fmt); } }],
+      // Counts get whole-number ticks only; uPlot would otherwise label 0.2, 0.4… as 0, 0…
+      axes: [{}, { size: 70, values: function (u, vals) { return vals.map(function (v) { return bars && !Number.isInteger(v) ? '' : fmt(v); }); } }],
       series: [{}].concat(series.map(function (s, i) {
         var c = COLORS[i % COLORS.length];
         return { label: s.name, stroke: c, fill: bars ? c + '55' : undefined, width: 2, value: function (u, v) { return v == null ? '-' : fmt(v); }, paths: bars ? uPlot.paths.bars({ size: [0.8] }) : undefined };

@@ -31,12 +31,12 @@ export class Rejections {
     if (kind === 'rate_limit' && (this.users.has(user) || this.users.size < 10_000)) this.users.set(user, (this.users.get(user) ?? 0) + 1);
   }
 
-  /** Hours in order, with empty hours between filled in. */
-  series(): HourCount[] {
-    const keys = [...this.hours.keys()].sort((a, b) => a - b);
-    if (keys.length === 0) return [];
+  /** Hours in order, at least the last day's, with empty hours filled in (a chart needs a span). */
+  series(now = Date.now()): HourCount[] {
+    const last = Math.floor(now / HOUR);
+    const first = Math.min(last - 23, ...this.hours.keys());
     const out: HourCount[] = [];
-    for (let h = keys[0]; h <= keys.at(-1)!; h++) {
+    for (let h = first; h <= last; h++) {
       const c = this.hours.get(h) ?? { rate_limit: 0, budget: 0 };
       out.push({ hour: new Date(h * HOUR).toISOString(), ...c });
     }

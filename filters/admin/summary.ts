@@ -65,7 +65,8 @@ function seriesBy(rows: readonly LedgerRow[], days: readonly string[], key: (r: 
     if (!v) by.set(name, (v = days.map(() => 0)));
     v[index.get(r.day)!] += value(r);
   }
-  const ranked = [...by].map(([name, values]) => ({ name, values, total: values.reduce((a, b) => a + b, 0) })).sort((a, b) => b.total - a.total);
+  // A series with nothing to draw (refused requests, unknown paths) would only crowd the legend.
+  const ranked = [...by].map(([name, values]) => ({ name, values, total: values.reduce((a, b) => a + b, 0) })).filter((s) => s.total > 0).sort((a, b) => b.total - a.total);
   const out: Series[] = ranked.slice(0, MAX_SERIES).map(({ name, values }) => ({ name, values }));
   const rest = ranked.slice(MAX_SERIES);
   if (rest.length > 0) out.push({ name: 'other', values: days.map((_, i) => rest.reduce((n, s) => n + s.values[i], 0)) });
