@@ -23,6 +23,8 @@ COPY --from=build /src/dist ./dist
 # Read at run time: the config schema and the embedded default config.
 COPY schemas ./schemas
 COPY configs ./configs
+# The usage dashboard's static page (uPlot comes with the production dependencies).
+COPY dashboard ./dashboard
 USER node
 EXPOSE 8090
 # node:20-slim has no curl; Node's own fetch asks /health (503 while draining).

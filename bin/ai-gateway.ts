@@ -4,6 +4,8 @@
  * `ai-gateway validate [FILE]`            check a config; prints `ok` or every error
  * `ai-gateway keygen WORKSPACE_ID`        print a workspace key
  * `ai-gateway ledger rebuild --from F`    rebuild the usage ledger from audit logs
+ * `ai-gateway audit verify FILE…`         check the audit log's hash chain
+ * `ai-gateway replay --config P --audit F` what a proposed config would have refused
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
@@ -18,6 +20,9 @@ import { GATEWAY_VERSION } from '../core/version.js';
 import { builtinCatalog } from './catalog.js';
 import { keygen } from './keygen.js';
 import { ledger } from './ledger.js';
+import { audit } from './audit.js';
+import { replay } from './replay.js';
+
 
 const USAGE = `Usage:
   ai-gateway [--config FILE]        start the gateway (default: $AI_GATEWAY_CONFIG, then configs/config.yaml)
@@ -28,6 +33,10 @@ const USAGE = `Usage:
                                     rebuild the usage ledger from audit logs (replaces its rows)
   ai-gateway ledger rows [--config FILE]
                                     print the ledger's rows as JSON lines
+  ai-gateway audit verify [--expect-head HASH] FILE|DIR…
+                                    check the audit hash chain; exit 1 at the first tampered line
+  ai-gateway replay --config PROPOSED.yaml --audit AUDIT.jsonl [--since 7d] [--json OUT.json]
+                                    replay recorded traffic through a proposed config: who it would refuse
   ai-gateway --version | --help
 `;
 
@@ -142,6 +151,8 @@ function flushed(): Promise<void> {
 async function main(argv: string[]): Promise<number | undefined> {
   if (argv[0] === 'keygen') return keygen(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   if (argv[0] === 'ledger') return ledger(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (argv[0] === 'audit') return audit(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (argv[0] === 'replay') return replay(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

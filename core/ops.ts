@@ -1,14 +1,17 @@
 /**
  * Gateway endpoints that never touch a provider's API: `/health`, `/metrics`,
  * `/v1/providers`, and `<prefix>/health`. Not audited, no identity needed. With
- * `server.admin`, the chosen ones are served by a separate listener instead.
+ * `server.admin`, the chosen ones are served by a separate listener instead. Plugins'
+ * own endpoints (`Filter.endpoints`) are dispatched here too, as the group `plugins`.
  */
 import type { ServerResponse } from 'node:http';
 import type { OperationalEndpoint } from './config/types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import type { GatewayResponse, GatewayRequest, OperationalHandler } from './handler.js';
+import { GatewayError } from './errors.js';
+import { readBody, type GatewayResponse, type GatewayRequest, type OperationalHandler } from './handler.js';
+import { requestHeaders } from './http-headers.js';
 import type { CompiledRoute, Pipeline, ProviderSlot } from './pipeline.js';
-import type { ProviderHealth } from './types.js';
+import type { PluginEndpoint, ProviderHealth } from './types.js';
 
 export interface OpsDeps {
   current(): Pipeline;
@@ -36,7 +39,13 @@ async function healthOf(slot: ProviderSlot): Promise<ProviderHealth> {
   }
 }
 
-const PATHS: Readonly<Record<string, OperationalEndpoint>> = { '/health': 'health', '/metrics': 'metrics', '/v1/providers': 'providers' };
+const PATHS: Readonly<Record<string, Exclude<OperationalEndpoint, 'plugins'>>> = { '/health': 'health', '/metrics': 'metrics', '/v1/providers': 'providers' };
+/** Largest body a plugin endpoint is handed (login forms, small JSON). */
+const PLUGIN_BODY_LIMIT = 65536;
+
+function pluginEndpoint(endpoints: readonly PluginEndpoint[], path: string): PluginEndpoint | undefined {
+  return endpoints.find((e) => (e.path.endsWith('/') ? path.startsWith(e.path) : path === e.path));
+}
 
 /** The provider's own health, overridden while its circuit breaker refuses traffic, plus the circuit. */
 async function effectiveHealth(p: Pipeline, slot: ProviderSlot): Promise<ProviderHealth & { circuit?: Record<string, unknown> }> {
@@ -96,11 +105,33 @@ export function createOps(deps: OpsDeps) {
     else res.destroy();
   }
 
-  const runners: Record<OperationalEndpoint, (res: GatewayResponse) => Promise<void>> = { health, metrics, providers };
+  const runners: Record<Exclude<OperationalEndpoint, 'plugins'>, (res: GatewayResponse) => Promise<void>> = { health, metrics, providers };
+
+  async function servePlugin(endpoint: PluginEndpoint, method: string, path: string, req: GatewayRequest, res: GatewayResponse): Promise<void> {
+    const bodiless = method === 'GET' || method === 'HEAD';
+    let body: Buffer;
+    try {
+      body = bodiless ? Buffer.alloc(0) : await readBody(req, PLUGIN_BODY_LIMIT);
+    } catch (err) {
+      const status = err instanceof GatewayError ? err.status : 400;
+      return sendJson(res, status, { error: { code: err instanceof GatewayError ? err.code : 'GW_ERR_REQUEST_INVALID', message: (err as Error).message } });
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const r = await endpoint.handle({ method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: requestHeaders(req.headers), body });
+    (res as ServerResponse).writeHead(r.status, { 'cache-control': 'no-store', ...r.headers });
+    if (method === 'HEAD') res.end();
+    else res.end(r.body);
+  }
 
   /** Answers the endpoints `served` says yes to; the others fall through (to routing, or a 404). */
   function handlerFor(served: (endpoint: OperationalEndpoint) => boolean): OperationalHandler {
-    return (method, path, _req, res) => {
+    return (method, path, req, res) => {
+      const plugin = served('plugins') ? pluginEndpoint(deps.current().endpoints, path) : undefined;
+      if (plugin) {
+        servePlugin(plugin, method, path, req, res).catch((err: unknown) => fail(res, err));
+        return true;
+      }
       if (method !== 'GET' && method !== 'HEAD') return false;
       const endpoint = Object.hasOwn(PATHS, path) ? PATHS[path] : undefined;
       if (!endpoint || !served(endpoint)) return false;

@@ -13,7 +13,7 @@ import { plainDialect, type Dialect } from './dialect.js';
 import type { Logger } from './logger.js';
 import { asFilterPlugin, asProviderPlugin, checkInstance, importPlugin, PluginLoadError, type PluginCatalog } from './plugins.js';
 import { Router, type RouteMatcher } from './router.js';
-import type { Filter, FilterPlugin, PluginEnv, Provider, ProviderPlugin, RouteInfo } from './types.js';
+import type { Filter, FilterPlugin, PluginEndpoint, PluginEnv, Provider, ProviderPlugin, RouteInfo } from './types.js';
 import { checkModelsSection, compileUnified, IMPLICIT_UNIFIED_ROUTES } from './unified/compile.js';
 import type { UnifiedEndpoint } from './unified/endpoint.js';
 import { checkTargets, compileResilience, withConnectTimeout, type Resilience } from './resilience/compile.js';
@@ -161,6 +161,8 @@ export class Pipeline {
   /** Circuit states for the operational endpoints. */
   readonly resilience: Resilience | undefined;
   private readonly filters: ReadonlyArray<FilterSlot>;
+  /** Endpoints the filters serve themselves (first one listed wins a path). */
+  readonly endpoints: readonly PluginEndpoint[];
   private inFlight = 0;
   private retired = false;
   private drained: (() => void) | undefined;
@@ -177,6 +179,7 @@ export class Pipeline {
     this.operational = parts.operational;
     this.filters = parts.filters;
     this.resilience = parts.resilience;
+    this.endpoints = parts.filters.flatMap((s) => s.filter.endpoints ?? []);
   }
 
   get hash(): string {
@@ -255,6 +258,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     const base: FilterSlot[] = [];
     for (const f of resolved.filters) {
       const filter = await createChecked('filter', f.entry.name, () => f.plugin.create(f.entry.config, opts.envFor(`filter:${f.entry.name}`, instances)), FILTER_HOOKS);
+      checkEndpoints(f.entry.name, filter.endpoints);
       base.push({ name: f.entry.name, filter });
       created.push({ name: f.entry.name, filter });
     }
@@ -324,6 +328,12 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError([source.issue([], errorText(err))]);
   }
+}
+
+function checkEndpoints(name: string, endpoints: unknown): void {
+  if (endpoints === undefined) return;
+  const ok = Array.isArray(endpoints) && endpoints.every((e: PluginEndpoint) => typeof e?.path === 'string' && e.path.startsWith('/') && typeof e.handle === 'function');
+  if (!ok) throw new PluginLoadError(`filter "${name}": "endpoints" must be an array of { path: "/…", handle() }`);
 }
 
 async function createChecked<T>(kind: 'filter' | 'provider', name: string, create: () => T | Promise<T>, hooks: readonly string[]): Promise<T> {

@@ -228,6 +228,39 @@ export interface Filter {
   close?(): Promise<void> | void;
   /** Contribute to `GET /v1/usage` for the caller (e.g. remaining limits). */
   usage?(ctx: RequestContext): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** HTTP endpoints this filter serves beside `/health` and `/metrics` (an admin API, a dashboard). */
+  endpoints?: readonly PluginEndpoint[];
+}
+
+/** A request to a {@link PluginEndpoint}: read whole (bodies up to 64 KiB), headers lower-cased. */
+export interface EndpointRequest {
+  readonly method: string;
+  /** The path without the query string. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** What a {@link PluginEndpoint} answers. `cache-control: no-store` is added unless set. */
+export interface EndpointResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+/**
+ * An HTTP endpoint served by a plugin: no route, no filter chain, no identity, not
+ * audited (it is not AI traffic), so it must check its own authorization. Served on the
+ * main port, or only on the operational listener when `server.admin.endpoints` lists
+ * `plugins`. The current pipeline's endpoints answer, so a reload swaps them too.
+ * @example
+ * endpoints: [{ path: '/admin/', handle: (req) => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'hi' }) }]
+ */
+export interface PluginEndpoint {
+  /** An exact path (`/dashboard`) or, ending in `/`, a prefix (`/admin/`). */
+  readonly path: string;
+  handle(req: EndpointRequest): EndpointResponse | Promise<EndpointResponse>;
 }
 
 /** Runtime-lifetime objects that outlive any one pipeline (counters, caches, pools). */

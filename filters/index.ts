@@ -11,4 +11,5 @@ export const builtinFilters: PluginCatalog['filters'] = {
   cost: async () => (await import('./cost/index.js')).default,
   budget: async () => (await import('./budget/index.js')).default,
   guardrails: async () => (await import('./guardrails/index.js')).default,
+  admin: async () => (await import('./admin/index.js')).default,
 };

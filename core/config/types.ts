@@ -21,7 +21,7 @@ export interface ServerConfig {
 }
 
 /** Operational endpoints that can move to the admin listener. */
-export type OperationalEndpoint = 'health' | 'metrics' | 'providers';
+export type OperationalEndpoint = 'health' | 'metrics' | 'providers' | 'plugins';
 
 /** `server.admin`: where the chosen operational endpoints are served instead of the main port. */
 export interface AdminListenerConfig {

@@ -24,6 +24,12 @@ export interface AuditConfig {
   content_max_chars: number;
   /** Regular expressions whose matches are replaced by `[REDACTED]` in logged content. */
   redact_patterns: string[];
+  /** Hash-chain the file's lines so edits, deletions, insertions and reorderings show (`ai-gateway audit verify`). */
+  chain: boolean;
+  /** Rotate the file once it holds this many bytes; 0: never by size. */
+  rotate_bytes: number;
+  /** Rotate the file when the UTC day changes. */
+  rotate_daily: boolean;
 }
 
 /** Common credential shapes; a platform team adds its own. */
@@ -48,6 +54,9 @@ const configSchema = {
     log_content: { type: 'boolean', default: false },
     content_max_chars: { type: 'integer', minimum: 0, default: 8192 },
     redact_patterns: { type: 'array', items: { type: 'string' }, default: DEFAULT_REDACT_PATTERNS },
+    chain: { type: 'boolean', default: true },
+    rotate_bytes: { type: 'integer', minimum: 0, default: 0 },
+    rotate_daily: { type: 'boolean', default: false },
   },
 };
 
@@ -61,7 +70,7 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
     throw new Error(`redact_patterns: ${(err as Error).message}`);
   }
   const file = config.file ? path.resolve(env.configDir, config.file) : undefined;
-  const { writer, release } = writerPool(env.shared).acquire({ stdout: config.stdout, file, flushIntervalMs: config.flush_interval_ms, flushBytes: config.flush_bytes }, env);
+  const { writer, release } = writerPool(env.shared).acquire({ stdout: config.stdout, file, flushIntervalMs: config.flush_interval_ms, flushBytes: config.flush_bytes, chain: config.chain, rotateBytes: config.rotate_bytes, rotateDaily: config.rotate_daily }, env);
   const usage = dailyUsage(env.shared);
   const book = priceBookFor(env);
   const max = config.content_max_chars;

@@ -8,9 +8,9 @@
  * The writer is opened through `env.singleWriters`: with `server.workers` > 1 it runs in
  * the cluster primary, fed by every worker, so the file still has exactly one writer.
  */
-import { appendFileSync, createWriteStream, mkdirSync, writeSync, type WriteStream } from 'node:fs';
-import path from 'node:path';
+import { writeSync } from 'node:fs';
 import { defineWriterKind, type PluginEnv, type SharedState, type SingleWriter } from '../../core/index.js';
+import { AuditFileSink } from './file-sink.js';
 
 export interface SinkOptions {
   stdout: boolean;
@@ -18,22 +18,29 @@ export interface SinkOptions {
   file: string | undefined;
   flushIntervalMs: number;
   flushBytes: number;
+  /** Hash-chain the file's lines (`chain.ts`); default on. */
+  chain?: boolean;
+  /** Rotate the file at this size in bytes; 0 or absent: never by size. */
+  rotateBytes?: number;
+  /** Rotate the file when the UTC day changes. */
+  rotateDaily?: boolean;
+  /** Test clock for rotation. */
+  clock?: () => number;
 }
 
 export class AuditWriter {
   private queue: string[] = [];
   private queuedBytes = 0;
   private readonly timer: NodeJS.Timeout;
-  private readonly stream: WriteStream | undefined;
+  private readonly file: AuditFileSink | undefined;
   private closed = false;
   /** Lines written so far; lets tests and `/metrics` reason about loss. */
   written = 0;
 
   constructor(private readonly opts: SinkOptions) {
     if (opts.file) {
-      mkdirSync(path.dirname(opts.file), { recursive: true });
-      this.stream = createWriteStream(opts.file, { flags: 'a' });
-      this.stream.on('error', (err) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'audit file write failed', err: err.message })}\n`));
+      const onError = (err: Error) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'audit file write failed', err: err.message })}\n`);
+      this.file = new AuditFileSink(opts.file, { chain: opts.chain ?? true, rotateBytes: opts.rotateBytes ?? 0, rotateDaily: opts.rotateDaily ?? false, clock: opts.clock, onError });
     }
     this.timer = setInterval(() => this.flush(), opts.flushIntervalMs);
     this.timer.unref();
@@ -44,7 +51,7 @@ export class AuditWriter {
   write(line: string): void {
     if (this.closed) {
       // A request that outlived its pipeline's writer still gets its line.
-      this.writeSync(line + '\n');
+      this.writeSync([line]);
       return;
     }
     this.queue.push(line);
@@ -54,12 +61,13 @@ export class AuditWriter {
 
   flush(): void {
     if (this.queue.length === 0) return;
-    const text = this.queue.join('\n') + '\n';
-    this.written += this.queue.length;
+    const lines = this.queue;
+    this.written += lines.length;
     this.queue = [];
     this.queuedBytes = 0;
-    if (this.opts.stdout) process.stdout.write(text);
-    this.stream?.write(text);
+    if (this.opts.stdout) process.stdout.write(lines.join('\n') + '\n');
+    // The file seals its lines into the hash chain here, in write order, off the request path.
+    this.file?.append(lines);
   }
 
   /** Flush and release the file; later lines are written synchronously. */
@@ -69,23 +77,22 @@ export class AuditWriter {
     this.closed = true;
     clearInterval(this.timer);
     live.delete(this);
-    const stream = this.stream;
-    if (stream) await new Promise<void>((resolve) => stream.end(resolve));
+    await this.file?.close();
   }
 
   /** Last-chance flush on process exit: only synchronous I/O works there. */
   flushSync(): void {
     if (this.queue.length === 0) return;
-    const text = this.queue.join('\n') + '\n';
-    this.written += this.queue.length;
+    const lines = this.queue;
+    this.written += lines.length;
     this.queue = [];
     this.queuedBytes = 0;
-    this.writeSync(text);
+    this.writeSync(lines);
   }
 
-  private writeSync(text: string): void {
-    if (this.opts.stdout) writeSync(1, text);
-    if (this.opts.file) appendFileSync(this.opts.file, text);
+  private writeSync(lines: readonly string[]): void {
+    if (this.opts.stdout) writeSync(1, lines.join('\n') + '\n');
+    this.file?.appendSync(lines);
   }
 }
 

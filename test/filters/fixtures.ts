@@ -32,7 +32,8 @@ export function auditLines(file: string): Array<Record<string, unknown>> {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.event !== 'audit_anchor'); // each chained file opens with an anchor line
 }
 
 /** Poll until `check` holds (generous deadline: CPUs are shared). */

@@ -1,0 +1,64 @@
+/**
+ * `/dashboard`: a static page (top-level `dashboard/`) and its assets, with uPlot served
+ * from the package's own dependency, so nothing is fetched from outside at run time (the
+ * Content-Security-Policy says so to the browser too). Unauthenticated visitors get the
+ * login form; posting the admin token sets an HttpOnly session cookie.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { packageRoot } from '../../core/config/load.js';
+import type { EndpointRequest, EndpointResponse, PluginEndpoint } from '../../core/index.js';
+import { AdminAccess } from './access.js';
+
+const require = createRequire(import.meta.url);
+const DIR = path.join(packageRoot, 'dashboard');
+const UPLOT = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Asset name → file and type; nothing else under /dashboard/assets/ is served. */
+const ASSETS: Record<string, [string, string]> = {
+  'dashboard.js': [path.join(DIR, 'dashboard.js'), 'text/javascript; charset=utf-8'],
+  'dashboard.css': [path.join(DIR, 'dashboard.css'), 'text/css; charset=utf-8'],
+  'uPlot.iife.min.js': [path.join(UPLOT, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
+  'uPlot.min.css': [path.join(UPLOT, 'uPlot.min.css'), 'text/css; charset=utf-8'],
+};
+
+function page(file: string, status: number, replace: Record<string, string> = {}, headers: Record<string, string> = {}): EndpointResponse {
+  let html = readFileSync(path.join(DIR, file), 'utf8');
+  for (const [k, v] of Object.entries(replace)) html = html.replace(k, v);
+  return { status, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', ...headers }, body: html };
+}
+
+function login(status: number, message = ''): EndpointResponse {
+  return page('login.html', status, { '<!--MESSAGE-->': message ? `<p class="error">${message}</p>` : '' });
+}
+
+function redirect(to: string, cookie: string): EndpointResponse {
+  return { status: 303, headers: { location: to, 'set-cookie': cookie }, body: '' };
+}
+
+/** The dashboard's endpoints, guarded by `access`. */
+export function dashboardEndpoint(access: AdminAccess): PluginEndpoint[] {
+  const handle = (req: EndpointRequest): EndpointResponse => {
+    if (req.path.startsWith('/dashboard/assets/')) {
+      const asset = ASSETS[req.path.slice('/dashboard/assets/'.length)];
+      if (!asset) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' };
+      return { status: 200, headers: { 'content-type': asset[1], 'cache-control': 'private, max-age=300', 'x-content-type-options': 'nosniff' }, body: readFileSync(asset[0]) };
+    }
+    if (req.path === '/dashboard/login' && req.method === 'POST') {
+      const presented = new URLSearchParams(req.body.toString('utf8')).get('token') ?? '';
+      const ok = access.check({ ...req, headers: { authorization: `Bearer ${presented}` } }) === 'ok' && presented !== '';
+      if (!ok) return login(403, 'Wrong admin token.');
+      return redirect('/dashboard', access.sessionCookie(req.headers['x-forwarded-proto'] === 'https'));
+    }
+    if (req.path === '/dashboard/logout') return redirect('/dashboard', AdminAccess.logoutCookie());
+    if (req.path !== '/dashboard' && req.path !== '/dashboard/') return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' };
+    const granted = access.check(req);
+    if (granted === 'missing') return login(401);
+    if (granted === 'wrong') return login(403, 'Your session has expired or the token is wrong.');
+    return page('index.html', 200);
+  };
+  return [{ path: '/dashboard', handle }, { path: '/dashboard/', handle }];
+}

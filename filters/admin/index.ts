@@ -1,0 +1,120 @@
+/**
+ * `admin`: the admin usage API and the usage dashboard, guarded by an admin token
+ * (`token`, e.g. `${AI_GATEWAY_ADMIN_TOKEN}`; empty disables both). Served as plugin
+ * endpoints — no route, no filter chain, never audited as AI traffic — on the main port,
+ * or only on the operational listener when `server.admin.endpoints` lists `plugins`:
+ * - `GET /admin/usage?from=&to=&user=&workspace=&project=&model=&provider=&group_by=&format=csv`
+ * - `GET /admin/summary` (the dashboard's data, same filters)
+ * - `/dashboard`: the page (Bearer token, or the login form's HttpOnly session cookie)
+ * Usage comes from the `cost` filter's ledger (SQLite or PostgreSQL); the filter itself
+ * only counts rate-limit and budget rejections for the dashboard.
+ */
+import { compileSchema } from '../../core/config/ajv.js';
+import type { EndpointRequest, EndpointResponse, Filter, FilterPlugin, PluginEnv } from '../../core/index.js';
+import budgetPlugin from '../budget/index.js';
+import type { BudgetConfig } from '../budget/config.js';
+import costPlugin, { type CostConfig } from '../cost/index.js';
+import { ledgerPool } from '../cost/ledger/index.js';
+import type { LedgerWriter } from '../cost/ledger/writer.js';
+import { AdminAccess } from './access.js';
+import { dashboardEndpoint } from './dashboard.js';
+import { rejections } from './rejections.js';
+import { budgetViews, summarize } from './summary.js';
+import { groupRows, parseUsageQuery, selectRows, toCsv } from './usage.js';
+
+/** Options under `filters[].config` for `admin`. */
+export interface AdminConfig {
+  /** The admin token; empty (the default) disables the admin API and the dashboard. */
+  token: string;
+  /** Serve `/dashboard` (the API stays either way). */
+  dashboard: boolean;
+}
+
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    // Empty (disabled) or long enough not to be guessed.
+    token: { type: 'string', pattern: '^(|[\\s\\S]{16,})$', default: '' },
+    dashboard: { type: 'boolean', default: true },
+  },
+};
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): EndpointResponse {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+/** The 401/403 answer in the gateway's JSON error shape. */
+export function denied(access: 'missing' | 'wrong'): EndpointResponse {
+  return access === 'missing'
+    ? json(401, { error: { code: 'GW_ERR_AUTH_MISSING', message: 'The admin API needs the admin token: Authorization: Bearer <token>' } }, { 'www-authenticate': 'Bearer realm="ai-gateway admin"' })
+    : json(403, { error: { code: 'GW_ERR_AUTH_FORBIDDEN', message: 'Wrong admin token' } });
+}
+
+function sectionOf<C>(env: PluginEnv, name: string, schema: object | undefined): C | undefined {
+  const entry = env.config.filters.find((f) => f.name === name && f.enabled !== false && !f.plugin);
+  if (!entry) return undefined;
+  const config = structuredClone(entry.config ?? {});
+  compileSchema(schema ?? {})(config);
+  return config as C;
+}
+
+async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter> {
+  const counts = rejections(env.shared);
+  const filter: Filter = {
+    onComplete(ctx, outcome) {
+      if (outcome.status === 429 && outcome.repliedBy === 'rate-limit') counts.record('rate_limit', ctx.identity?.user ?? '(anonymous)');
+      else if (outcome.repliedBy === 'budget' && outcome.status === 403) counts.record('budget', ctx.identity?.user ?? '(anonymous)');
+    },
+  };
+  if (!config.token) {
+    env.log.info('admin API and dashboard disabled: no admin token set');
+    return filter;
+  }
+  const access = new AdminAccess(config.token);
+  const cost = sectionOf<CostConfig>(env, 'cost', costPlugin.configSchema);
+  const budget = sectionOf<BudgetConfig>(env, 'budget', budgetPlugin.configSchema);
+  let writer: LedgerWriter | undefined;
+  let release: (() => Promise<void>) | undefined;
+  if (cost && cost.ledger.type !== 'none') ({ writer, release } = await ledgerPool(env.shared).acquire(cost.ledger, env));
+
+  /** Every ledger row, the batch still waiting included. */
+  const allRows = async () => {
+    await writer!.flush();
+    return writer!.backend.rows();
+  };
+
+  async function api(req: EndpointRequest): Promise<EndpointResponse> {
+    const granted = access.check(req);
+    if (granted !== 'ok') return denied(granted);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: { code: 'GW_ERR_METHOD', message: 'GET only' } }, { allow: 'GET, HEAD' });
+    if (req.path !== '/admin/usage' && req.path !== '/admin/summary') return json(404, { error: { code: 'GW_ERR_ROUTE_NOT_FOUND', message: `No admin endpoint ${req.path}` } });
+    if (!writer) return json(503, { error: { code: 'GW_ERR_LEDGER_NONE', message: 'No usage ledger: set the "cost" filter\'s ledger.type to sqlite or postgres' } });
+    const q = parseUsageQuery(req.query);
+    if (typeof q === 'string') return json(400, { error: { code: 'GW_ERR_REQUEST_INVALID', message: q } });
+    const rows = await allRows();
+    if (req.path === '/admin/summary') {
+      return json(200, summarize(rows, q, budgetViews(budget, rows, Date.now()), { hours: counts.series(), by_user: counts.byUser() }));
+    }
+    const grouped = groupRows(selectRows(rows, q), q.groupBy);
+    if (req.query.get('format') === 'csv') {
+      return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="usage-${q.from}-${q.to}.csv"` }, body: toCsv(grouped, q.groupBy) };
+    }
+    return json(200, { from: q.from, to: q.to, filters: q.filters, group_by: q.groupBy, rows: grouped, totals: groupRows(selectRows(rows, q), [])[0] ?? null });
+  }
+
+  filter.endpoints = [
+    { path: '/admin/', handle: (req) => api(req).catch((err: unknown) => json(500, { error: { code: 'GW_ERR_INTERNAL', message: (err as Error).message } })) },
+    ...(config.dashboard ? dashboardEndpoint(access) : []),
+  ];
+  filter.close = release;
+  return filter;
+}
+
+const admin: FilterPlugin<AdminConfig> = {
+  name: 'admin',
+  apiVersion: 1,
+  configSchema,
+  create: createAdmin,
+};
+export default admin;

@@ -1,0 +1,140 @@
+/**
+ * The dashboard's data (`GET /admin/summary`): spend and tokens per day by project, user
+ * and model, top workspaces, budgets with their burn rate, and rejections — one call,
+ * computed from the ledger's rows so the page does no arithmetic of its own.
+ */
+import type { BudgetConfig, BudgetEntry } from '../budget/config.js';
+import type { LedgerRow } from '../cost/ledger/types.js';
+import { nanosToUsd } from '../cost/price-book.js';
+import type { HourCount } from './rejections.js';
+import { selectRows, type UsageQuery } from './usage.js';
+
+/** One line of a chart: a name and a value per day. */
+export interface Series {
+  name: string;
+  values: number[];
+}
+
+/** A configured budget and how fast it is being spent. */
+export interface BudgetView {
+  scope: 'global' | 'user' | 'project';
+  name: string;
+  period: 'day' | 'month';
+  action: string;
+  limit_usd: number;
+  spent_usd: number;
+  percent: number;
+  /** Spend per day so far this period. */
+  burn_usd_per_day: number;
+  /** Spend at the period's end at this rate. */
+  projected_usd: number;
+}
+
+/** The whole answer of `/admin/summary`. */
+export interface Summary {
+  from: string;
+  to: string;
+  days: string[];
+  totals: { requests: number; tokens: number; cost_usd: number };
+  spend_by_project: Series[];
+  spend_by_user: Series[];
+  tokens_by_model: Series[];
+  top_workspaces: Array<{ workspace: string; users: string[]; requests: number; tokens: number; cost_usd: number }>;
+  budgets: BudgetView[];
+  rejections: { hours: HourCount[]; by_user: Record<string, number> };
+  /** Values for the page's filter menus (the period's, unfiltered). */
+  options: { users: string[]; projects: string[]; models: string[] };
+}
+
+const MAX_SERIES = 8;
+const DAY_MS = 86_400_000;
+
+function daysBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`) && out.length < 400; t += DAY_MS) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+/** Per-day series of `value` by `key`; the largest MAX_SERIES by total, the rest as `other`. */
+function seriesBy(rows: readonly LedgerRow[], days: readonly string[], key: (r: LedgerRow) => string, value: (r: LedgerRow) => number): Series[] {
+  const index = new Map(days.map((d, i) => [d, i]));
+  const by = new Map<string, number[]>();
+  for (const r of rows) {
+    const name = key(r) || '(none)';
+    let v = by.get(name);
+    if (!v) by.set(name, (v = days.map(() => 0)));
+    v[index.get(r.day)!] += value(r);
+  }
+  // A series with nothing to draw (refused requests, unknown paths) would only crowd the legend.
+  const ranked = [...by].map(([name, values]) => ({ name, values, total: values.reduce((a, b) => a + b, 0) })).filter((s) => s.total > 0).sort((a, b) => b.total - a.total);
+  const out: Series[] = ranked.slice(0, MAX_SERIES).map(({ name, values }) => ({ name, values }));
+  const rest = ranked.slice(MAX_SERIES);
+  if (rest.length > 0) out.push({ name: 'other', values: days.map((_, i) => rest.reduce((n, s) => n + s.values[i], 0)) });
+  return out;
+}
+
+const usd = (r: LedgerRow) => nanosToUsd(r.cost_nanos);
+const tokens = (r: LedgerRow) => r.tokens_in + r.tokens_out + r.cache_creation_tokens + r.cache_read_tokens;
+
+/** Every explicitly configured budget with its spend this period (from all ledger rows). */
+export function budgetViews(config: BudgetConfig | undefined, rows: readonly LedgerRow[], now: number): BudgetView[] {
+  if (!config) return [];
+  const today = new Date(now).toISOString().slice(0, 10);
+  const monthStart = `${today.slice(0, 7)}-01`;
+  const d = new Date(now);
+  const daysInMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  const dayFraction = Math.max((now - Date.parse(`${today}T00:00:00Z`)) / DAY_MS, 1 / 24); // at least an hour: no wild rates at 00:01
+  const entries: Array<['global' | 'user' | 'project', string, BudgetEntry]> = [];
+  if (config.global) entries.push(['global', '*', config.global]);
+  for (const [n, e] of Object.entries(config.users ?? {})) entries.push(['user', n, e]);
+  for (const [n, e] of Object.entries(config.projects ?? {})) entries.push(['project', n, e]);
+  const out: BudgetView[] = [];
+  for (const [scope, name, e] of entries) {
+    const mine = rows.filter((r) => scope === 'global' || (scope === 'user' ? r.user : r.project) === name);
+    for (const [period, limit] of [['day', e.daily_usd], ['month', e.monthly_usd]] as const) {
+      if (limit === undefined) continue;
+      const spent = nanosToUsd(mine.filter((r) => (period === 'day' ? r.day === today : r.day >= monthStart && r.day <= today)).reduce((n, r) => n + r.cost_nanos, 0));
+      const elapsed = period === 'day' ? dayFraction : Number(today.slice(8, 10)) - 1 + dayFraction;
+      const burn = spent / elapsed;
+      out.push({
+        scope, name, period, action: e.action ?? config.action, limit_usd: limit, spent_usd: spent,
+        percent: limit > 0 ? Math.round((spent / limit) * 1000) / 10 : 0,
+        burn_usd_per_day: Math.round(burn * 1e6) / 1e6,
+        projected_usd: Math.round(burn * (period === 'day' ? 1 : daysInMonth) * 1e6) / 1e6,
+      });
+    }
+  }
+  return out.sort((a, b) => b.percent - a.percent);
+}
+
+export function summarize(all: readonly LedgerRow[], q: Pick<UsageQuery, 'from' | 'to' | 'filters'>, budgets: BudgetView[], rejections: Summary['rejections']): Summary {
+  const period = selectRows(all, { from: q.from, to: q.to, filters: {} });
+  const rows = selectRows(all, q);
+  const days = daysBetween(q.from, q.to);
+  const ws = new Map<string, { users: Set<string>; requests: number; tokens: number; nanos: number }>();
+  for (const r of rows) {
+    let w = ws.get(r.workspace);
+    if (!w) ws.set(r.workspace, (w = { users: new Set(), requests: 0, tokens: 0, nanos: 0 }));
+    if (r.user) w.users.add(r.user);
+    w.requests += r.requests;
+    w.tokens += tokens(r);
+    w.nanos += r.cost_nanos;
+  }
+  const distinct = (k: 'user' | 'project' | 'model') => [...new Set(period.map((r) => r[k]).filter(Boolean))].sort();
+  return {
+    from: q.from,
+    to: q.to,
+    days,
+    totals: { requests: rows.reduce((n, r) => n + r.requests, 0), tokens: rows.reduce((n, r) => n + tokens(r), 0), cost_usd: nanosToUsd(rows.reduce((n, r) => n + r.cost_nanos, 0)) },
+    spend_by_project: seriesBy(rows, days, (r) => r.project, usd),
+    spend_by_user: seriesBy(rows, days, (r) => r.user, usd),
+    tokens_by_model: seriesBy(rows, days, (r) => r.model, tokens),
+    top_workspaces: [...ws]
+      .map(([workspace, w]) => ({ workspace: workspace || '(none)', users: [...w.users].sort(), requests: w.requests, tokens: w.tokens, cost_usd: nanosToUsd(w.nanos) }))
+      .sort((a, b) => b.cost_usd - a.cost_usd || b.tokens - a.tokens)
+      .slice(0, 10),
+    budgets,
+    rejections,
+    options: { users: distinct('user'), projects: distinct('project'), models: distinct('model') },
+  };
+}
