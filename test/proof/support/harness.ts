@@ -44,7 +44,7 @@ export async function startProof(t: Teardown, extra: { server?: string; filters?
   const yaml = `server:
   host: 127.0.0.1
   drain_timeout_ms: 1000
-  max_body_bytes: 65536
+  max_body_bytes: 262144
   max_header_bytes: 8192
 ${extra.server ?? ''}
 providers:
