@@ -33,6 +33,8 @@ export interface SoakResult {
   reloads: number;
   /** Reloads the gateway applied (its own count, the first load excluded). */
   appliedReloads: number;
+  /** Loads the gateway refused (a half-written file read mid-rewrite counts here). */
+  failedReloads: number;
   auditLines: number;
   /** Request ids without exactly one audit line, or with an unexpected one. */
   auditProblems: string[];
@@ -151,6 +153,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
   await sleep(500); // last streams and audit flushes settle
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  const failedReloads = Number(/gateway_config_loads_total\{result="failure"\} (\d+)/.exec(metrics)?.[1] ?? 0);
   const appliedReloads = Number(/gateway_config_loads_total\{result="success"\} (\d+)/.exec(metrics)?.[1] ?? 0) - 1;
   const heapAfter = await heap(gw.child);
   const fdsAfter = fds(pid);
@@ -176,6 +179,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     aborted: [...ids.values()].filter((v) => v === 'aborted').length,
     reloads,
     appliedReloads,
+    failedReloads,
     auditLines: lines.length,
     auditProblems,
     unexpected,
