@@ -38,6 +38,9 @@ export interface ContextInit {
   arrivedAt: number;
 }
 
+/** Strict: invalid UTF-8 throws instead of becoming U+FFFD; a BOM is kept, so JSON.parse refuses it as before. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 export class Context implements RequestContext {
   readonly id: string;
   readonly startedAt: number;
@@ -102,8 +105,10 @@ export class Context implements RequestContext {
     if (this.parsed !== UNPARSED) return this.parsed;
     if (this.body.length === 0) throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', 'Request body is empty; a JSON body is required');
     try {
-      this.parsed = JSON.parse(this.body.toString('utf8'));
+      this.parsed = JSON.parse(utf8.decode(this.body));
     } catch (err) {
+      // JSON must be UTF-8 (RFC 8259): a lossy decode would let filters judge other text than the bytes forwarded.
+      if (err instanceof TypeError) throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', 'Request body is not valid UTF-8');
       throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', `Request body is not valid JSON: ${(err as Error).message}`);
     }
     return this.parsed;

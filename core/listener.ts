@@ -35,6 +35,7 @@ type Handler = (req: GatewayRequest, res: GatewayResponse) => void;
 export async function listen(config: ServerConfig, bind: { host: string; port: number }, handler: Handler, log: Logger): Promise<Listener> {
   const tracker = new ConnectionTracker();
   const onRequest: Handler = (req, res) => {
+    if (req.httpVersionMajor === 1 && hostCount(req.rawHeaders) > 1) return refuseAmbiguousHost(res as http.ServerResponse);
     tracker.request(req, res);
     handler(req, res);
   };
@@ -119,6 +120,23 @@ function createHttp1(config: ServerConfig, onRequest: Handler): http.Server {
   // 'listening' starts the request/headers timeout checks; this server is never bound.
   server.emit('listening');
   return server;
+}
+
+function hostCount(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') n++;
+  return n;
+}
+
+/**
+ * RFC 9112 §3.2: more than one Host header is a 400. Node keeps the first and drops the
+ * rest, so a signature check and a proxy in front could each see a different host.
+ * Refused like a parse error, before the request exists (not audited).
+ */
+function refuseAmbiguousHost(res: http.ServerResponse): void {
+  const body = JSON.stringify({ error: { code: 'GW_ERR_REQUEST_INVALID', type: 'invalid_request', message: 'More than one Host header' } });
+  res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body);
 }
 
 /** How long a new connection may stay silent before its first bytes. */

@@ -27,6 +27,8 @@ export class AnthropicStreamMeter implements UsageMeter {
   readonly usage = emptyUsage();
   streamError: string | undefined;
   model: string | undefined;
+  /** A Messages stream began (`message_start`) and has not yet ended (`message_stop` or `error`). */
+  private open = false;
   private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data));
 
   write(chunk: Uint8Array): void {
@@ -35,9 +37,12 @@ export class AnthropicStreamMeter implements UsageMeter {
 
   end(): void {
     this.sse.end();
+    // An upstream that closes cleanly mid-answer must not be audited as a whole answer.
+    if (this.open) this.streamError ??= 'stream ended before message_stop';
   }
 
   private onEvent(event: string, data: string): void {
+    if (event === 'message_stop') this.open = false;
     // Only three event types carry what we need; the many deltas are skipped unparsed.
     if (event !== 'message_start' && event !== 'message_delta' && event !== 'error') return;
     let parsed: { message?: { model?: string; usage?: WireUsage }; usage?: WireUsage; error?: { type?: string; message?: string } };
@@ -47,11 +52,13 @@ export class AnthropicStreamMeter implements UsageMeter {
       return;
     }
     if (event === 'message_start') {
+      this.open = true;
       this.model = parsed.message?.model;
       applyAnthropicUsage(this.usage, parsed.message?.usage);
     } else if (event === 'message_delta') {
       applyAnthropicUsage(this.usage, parsed.usage);
     } else {
+      this.open = false;
       this.streamError = `${parsed.error?.type ?? 'error'}: ${parsed.error?.message ?? ''}`;
     }
   }
