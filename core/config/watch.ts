@@ -39,16 +39,32 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const dirs = new Set(watchedDirs(file));
+  let targetBase = targetName(file);
 
   // Symlinks are not followed: a swapped `..data` link is then an event in the directory
   // itself, and the resolved directory is watched explicitly.
   const watcher: FSWatcher = watch([...dirs], { ignoreInitial: true, depth: 0, followSymlinks: false, atomic: false, persistent: true });
   // 'raw' carries every directory event; chokidar's own 'change' can miss a second rename
   // that lands while it is still re-watching the file replaced by the first.
-  watcher.on('raw', () => schedule());
-  watcher.on('all', () => schedule());
+  watcher.on('raw', (_event, name) => {
+    if (relevant(name)) schedule();
+  });
+  watcher.on('all', (_event, changed) => {
+    if (relevant(changed)) schedule();
+  });
   watcher.on('error', (err) => opts.log.warn('config watcher error', { file, err }));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+
+  /**
+   * Only the config's own name (in either directory) and Kubernetes' `..`-prefixed swap
+   * entries count: other files beside the config — an audit log written every few ms —
+   * must not keep restarting the settle timer.
+   */
+  function relevant(changed: unknown): boolean {
+    if (typeof changed !== 'string' || changed === '') return true; // platform gave no name: check anyway
+    const name = path.basename(changed);
+    return name === path.basename(file) || name === targetBase || name.startsWith('..');
+  }
 
   function schedule(): void {
     if (closed) return;
@@ -85,6 +101,7 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
     if (added.length > 0) watcher.add(added);
     dirs.clear();
     for (const d of now) dirs.add(d);
+    targetBase = targetName(file);
   }
 
   return {
@@ -94,6 +111,15 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
       await watcher.close();
     },
   };
+}
+
+/** The name of the file the config resolves to (its own name when it is no symlink). */
+function targetName(file: string): string {
+  try {
+    return path.basename(realpathSync(file));
+  } catch {
+    return path.basename(file);
+  }
 }
 
 function watchedDirs(file: string): string[] {

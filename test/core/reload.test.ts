@@ -51,6 +51,16 @@ t.test('plain write (writeFile in place)', async (t) => {
   await checkReload(t, g, 'plain write', ['a-2'], (text) => writeFileSync(g.configPath, text));
 });
 
+t.test('a busy file beside the config (an audit log written every 5 ms) does not delay the reload', async (t) => {
+  const g = await startGateway(t, config(['n-1']));
+  const noisy = path.join(path.dirname(g.configPath), 'audit.jsonl');
+  const writer = setInterval(() => writeFileSync(noisy, `{"line":${Date.now()}}\n`, { flag: 'a' }), 5);
+  t.teardown(() => clearInterval(writer));
+  await sleep(50);
+  await checkReload(t, g, 'write beside a busy file', ['n-2'], (text) => writeFileSync(g.configPath, text));
+  await checkReload(t, g, 'second write beside a busy file', ['n-3'], (text) => writeFileSync(g.configPath, text));
+});
+
 t.test("editor's atomic save (temp file renamed over the config)", async (t) => {
   const g = await startGateway(t, config(['b-1']));
   await checkReload(t, g, 'atomic rename', ['b-2', 'b-3'], (text) => {
