@@ -200,6 +200,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     const observers = ctx.observers;
     const body = upstream.body;
     let streamed = false;
+    let last: Uint8Array | undefined;
     try {
       if (ctx.signal.aborted) return;
       writeHead(ctx, res, head);
@@ -213,6 +214,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       } else {
         streamed = true;
         for await (const chunk of body) {
+          last = chunk;
           ctx.bytesOut += chunk.length;
           const flowing = (res as ServerResponse).write(chunk);
           meter?.write(chunk);
@@ -228,7 +230,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
         // A stream gets its dialect's error event; a broken JSON body is cut, never patched.
         const event = ctx.stream ? ctx.dialect.renderStreamError?.(error, ctx.id) : undefined;
-        if (event && !res.writableEnded) res.end(event);
+        if (event && !res.writableEnded) res.end(isSse(head) && !endsEvent(last) ? Buffer.concat([EVENT_BREAK, event]) : event);
         else res.destroy();
       }
     } finally {
@@ -298,6 +300,19 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     if (u.inputTokens + u.outputTokens + u.cacheCreationTokens + u.cacheReadTokens > 0) metrics.recordTokens(provider, ctx.model ?? 'unknown', u);
     return outcome;
   }
+}
+
+const EVENT_BREAK = Buffer.from('\n\n');
+
+function isSse(head: ResponseHead): boolean {
+  return String(head.headers['content-type'] ?? '').startsWith('text/event-stream');
+}
+
+/** Whether SSE bytes stop at an event boundary; if not, an appended error event needs a break first. */
+function endsEvent(chunk: Uint8Array | undefined): boolean {
+  if (!chunk || chunk.length === 0) return true;
+  const n = chunk.length;
+  return chunk[n - 1] === 10 && n >= 2 && (chunk[n - 2] === 10 || (chunk[n - 2] === 13 && n >= 3 && chunk[n - 3] === 10));
 }
 
 /** Free an upstream body nobody will read, so its pooled connection is not held. */
