@@ -5,7 +5,10 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 
-export const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false });
+/** Shared with the build's precompiled config validator, which must behave the same. */
+export const AJV_OPTIONS = { allErrors: true, useDefaults: true, coerceTypes: true, strict: false } as const;
+
+export const ajv = new Ajv({ ...AJV_OPTIONS });
 
 const cache = new WeakMap<object, ValidateFunction>();
 

@@ -8,7 +8,8 @@
  * and the consumer applies the fail mode, while ioredis reconnects in the background.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
@@ -44,7 +45,9 @@ export class RedisStore implements Store {
     this.latency = opts.metrics.histogram({ name: 'gateway_store_redis_duration_seconds', help: 'Redis store script round trips', labelNames: ['script', 'result'], buckets: LATENCY_BUCKETS });
     this.errors = opts.metrics.counter({ name: 'gateway_store_redis_errors_total', help: 'Redis store failures by reason (unavailable, timeout, noscript, error)', labelNames: ['reason'] });
     this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected' });
-    this.client = new Redis(opts.url, {
+    // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
+    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+    this.client = new RedisClient(opts.url, {
       lazyConnect: true,
       enableOfflineQueue: false, // fail fast while down instead of piling requests up
       maxRetriesPerRequest: 0,
