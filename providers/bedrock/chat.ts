@@ -7,8 +7,9 @@
  * status the `openai` SDKs map to the right exception class.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatewayError, type ChatRequest, type ProviderResponse, type RequestContext, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { GatewayError, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
 import { readAll } from '../common/body.js';
+import { chatHeaders, meterOf } from '../common/translated-chat.js';
 import { eventFromMessage, prepareConverseChat, type ConverseToOpenAIStream, type DecodedMessage } from '../translate/openai-converse/index.js';
 import { EventStreamReader, type EventFrame } from './eventstream.js';
 
@@ -25,19 +26,8 @@ export interface ChatSettings {
 
 const EVENT_STREAM = 'application/vnd.amazon.eventstream';
 
-/** Usage known in full, for a whole answer; core feeds it the translated bytes, which it ignores. */
-function meterOf(usage: TokenUsage, model: string): UsageMeter {
-  return { write() {}, end() {}, usage, streamError: undefined, model };
-}
-
 function requestHeaders(incoming: IncomingHttpHeaders, s: ChatSettings, stream: boolean): Record<string, string> {
-  // A translated call starts from clean headers: the client's are OpenAI's and mean nothing here.
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? EVENT_STREAM : 'application/json' };
-  for (const name of s.forwardHeaders) {
-    const value = incoming[name];
-    if (typeof value === 'string') headers[name] = value;
-  }
-  return headers;
+  return chatHeaders(incoming, s.forwardHeaders, { accept: stream ? EVENT_STREAM : 'application/json' });
 }
 
 /** The reader's frames in the shape the translator's `eventFromMessage` takes (only string headers matter). */
@@ -97,7 +87,7 @@ export async function bedrockChat(ctx: RequestContext, request: ChatRequest, s: 
   const contentType = String(res.headers['content-type'] ?? '');
   if (res.status >= 400 || !plan.stream) {
     const answer = plan.answer(res.status, await readAll(res.body), res.headers);
-    return { status: answer.status, headers: answer.headers, body: answer.body, meter: meterOf(answer.usage, plan.modelId) };
+    return { status: answer.status, headers: answer.headers, body: answer.body, meter: meterOf({ usage: answer.usage, model: plan.modelId }) };
   }
   const upstream = res.body;
   if (!contentType.startsWith(EVENT_STREAM) || upstream === null || upstream instanceof Uint8Array) {

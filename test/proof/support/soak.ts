@@ -163,7 +163,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   });
   await upstream.close();
 
-  const lines = readFileSync(path.join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { request_id: string; status: number; error: string | null });
+  // Request lines only: the hash chain's anchor line opens every file.
+  const lines = readFileSync(path.join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; request_id: string; status: number; error: string | null }).filter((r) => r.event !== 'audit_anchor');
   const seen = new Map<string, number>();
   const auditProblems: string[] = [];
   for (const l of lines) {
