@@ -8,8 +8,10 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Hash } from '@smithy/core/serde';
+import { createRequire } from 'node:module';
+
+// Loaded on the first SigV4 request, so a gateway nobody signs for never pays their import time.
+const load = createRequire(import.meta.url);
 import { defineError } from '../../core/index.js';
 
 defineError('GW_ERR_AUTH_SIGNATURE', { status: 403, category: 'authentication', kind: 'rejected', message: 'The request signature does not match' });
@@ -106,6 +108,8 @@ export async function verifySigV4(req: ReceivedRequest, auth: SigV4Authorization
     if (v === undefined) return `signed header "${name}" is missing`;
     headers[name] = v;
   }
+  const { SignatureV4 } = load('@smithy/signature-v4') as typeof import('@smithy/signature-v4');
+  const { Hash } = load('@smithy/core/serde') as typeof import('@smithy/core/serde');
   const signer = new SignatureV4({
     credentials: { accessKeyId: auth.accessKeyId, secretAccessKey },
     region: auth.region,

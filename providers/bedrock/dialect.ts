@@ -7,8 +7,8 @@
  * are 403s as AWS sends them, raised as the service exception with that `name`.
  * Failures after a stream began are an exception frame, as Bedrock sends them.
  */
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import type { EventStreamCodec } from '@smithy/core/event-streams';
+import { newEventStreamCodec, serde } from './smithy.js';
 import type { Dialect, ErrorCategory, GatewayError } from '../../core/index.js';
 
 interface Rendering {
@@ -52,7 +52,7 @@ function streamType(type: string): string {
   return t.charAt(0).toLowerCase() + t.slice(1);
 }
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
+let codec: EventStreamCodec | undefined;
 
 export const bedrockDialect: Dialect = {
   name: 'bedrock',
@@ -66,13 +66,13 @@ export const bedrockDialect: Dialect = {
   },
   renderStreamError(error) {
     const r = rendering(error);
-    return codec.encode({
+    return (codec ??= newEventStreamCodec()).encode({
       headers: {
         ':message-type': { type: 'string', value: 'exception' },
         ':exception-type': { type: 'string', value: streamType(r.type) },
         ':content-type': { type: 'string', value: 'application/json' },
       },
-      body: fromUtf8(JSON.stringify({ message: error.message })),
+      body: serde().fromUtf8(JSON.stringify({ message: error.message })),
     });
   },
 };

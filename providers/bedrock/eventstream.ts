@@ -4,8 +4,7 @@
  * from `@smithy/core`. Only the partial frame at a chunk's end is kept; the bytes
  * themselves are never held or altered, and a malformed stream just stops being read.
  */
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import { newEventStreamCodec } from './smithy.js';
 
 /** One decoded frame: its string headers and its payload. */
 export interface EventFrame {
@@ -22,7 +21,7 @@ const MAX_FRAME = 16 * 1024 * 1024 + 128 * 1024 + 16;
 const MIN_FRAME = 16;
 
 export class EventStreamReader {
-  private readonly codec = new EventStreamCodec(toUtf8, fromUtf8);
+  private readonly codec = newEventStreamCodec();
   private rest: Buffer = Buffer.alloc(0);
   /** Set when the bytes stopped being a valid event stream; nothing more is read. */
   broken: string | undefined;

@@ -7,8 +7,8 @@
  * change are signed; the rest travel unsigned, which SigV4 permits.
  */
 import { createHash } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Hash } from '@smithy/core/serde';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import { serde, signatureV4Class } from './smithy.js';
 import type { CredentialCache } from './credentials.js';
 
 /** Headers signed besides `host` and the `x-amz-*` ones the signer adds. */
@@ -27,11 +27,12 @@ export class RequestSigner {
   private readonly signer: SignatureV4;
 
   constructor(private readonly target: SigningTarget, credentials: CredentialCache) {
-    this.signer = new SignatureV4({
+    const Signer = signatureV4Class();
+    this.signer = new Signer({
       credentials: () => credentials.get(),
       region: target.region,
       service: target.service,
-      sha256: Hash.bind(null, 'sha256'),
+      sha256: serde().Hash.bind(null, 'sha256'),
       uriEscapePath: true,
       applyChecksum: true,
     });
