@@ -8,8 +8,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
-import type { ValidateFunction } from 'ajv';
-import { configValidator } from './precompiled.js';
+import { compileSchema } from './ajv.js';
 import { ConfigError, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
 import type { GatewayConfig } from './types.js';
@@ -25,9 +24,7 @@ function findPackageRoot(dir: string): string {
   return path.basename(up2) === 'dist' ? path.dirname(up2) : up2;
 }
 
-const configSchemaText = readFileSync(path.join(packageRoot, 'schemas', 'config.schema.json'), 'utf8');
-const configSchema = JSON.parse(configSchemaText) as object;
-let configValidate: ValidateFunction | undefined;
+const configSchema = JSON.parse(readFileSync(path.join(packageRoot, 'schemas', 'config.schema.json'), 'utf8')) as object;
 
 export interface LoadedConfig {
   readonly config: GatewayConfig;
@@ -68,7 +65,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'config must be a YAML mapping' }]);
   }
-  const validate = (configValidate ??= configValidator(configSchemaText, configSchema));
+  const validate = compileSchema(configSchema);
   const loaded: LoadedConfig = {
     config: raw as GatewayConfig,
     hash: createHash('sha256').update(text).digest('hex'),

@@ -1,45 +1,48 @@
 /**
- * The config schema's validator, compiled ahead of time at build (ajv standalone code),
- * because compiling it at start-up is most of the gateway's start-up CPU. The generated
- * file carries the schema's sha256: when it does not match the schema on disk (a stale
- * build, or running from sources) the validator is compiled at run time as before.
+ * The build step that precompiles validators (see `ajv.ts`):
+ * `node dist/core/config/precompiled.js` writes one ajv standalone module per schema —
+ * the config schema and every built-in filter's and provider's `configSchema`.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { AJV_OPTIONS, compileSchema } from './ajv.js';
+import { AJV_OPTIONS, PRECOMPILED_DIR, schemaKey } from './ajv.js';
+import type { PluginCatalog } from '../plugins.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const GENERATED = path.join(here, 'config-validator.generated.cjs');
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** The validator for `schemaText`: the build's precompiled one when it matches, else compiled now. */
-export function configValidator(schemaText: string, schema: object): ValidateFunction {
-  if (existsSync(GENERATED)) {
-    const mod = createRequire(import.meta.url)(GENERATED) as { schemaHash?: string; default?: ValidateFunction };
-    if (mod.schemaHash === sha256(schemaText) && typeof mod.default === 'function') return mod.default;
+/** Write a standalone validator for each schema; returns how many. */
+export function precompile(schemas: readonly object[]): number {
+  rmSync(PRECOMPILED_DIR, { recursive: true, force: true });
+  mkdirSync(PRECOMPILED_DIR, { recursive: true });
+  const seen = new Set<string>();
+  for (const schema of schemas) {
+    const key = schemaKey(schema);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    // A fresh instance per schema: standalone code must not share compiled refs across files.
+    const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
+    writeFileSync(path.join(PRECOMPILED_DIR, `${key}.cjs`), standaloneCode.default(ajv, ajv.compile(schema)));
   }
-  return compileSchema(schema);
+  return seen.size;
 }
 
-/** Write the precompiled validator next to this module (run by `npm run build`). */
-export function precompile(schemaText: string): string {
-  const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
-  const validate = ajv.compile(JSON.parse(schemaText) as object);
-  const code = `${standaloneCode.default(ajv, validate)}\nmodule.exports.schemaHash = ${JSON.stringify(sha256(schemaText))};\n`;
-  writeFileSync(GENERATED, code);
-  return GENERATED;
+async function catalogSchemas(catalog: PluginCatalog): Promise<object[]> {
+  const out: object[] = [];
+  for (const loadPlugin of [...Object.values(catalog.filters), ...Object.values(catalog.providers)]) {
+    const plugin = (await loadPlugin()) as { configSchema?: object };
+    if (plugin.configSchema) out.push(plugin.configSchema);
+  }
+  return out;
 }
 
-// `node dist/core/config/precompiled.js <schema>`: the build step.
+// `node dist/core/config/precompiled.js schemas/config.schema.json dist/bin/catalog.js`
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const file = precompile(readFileSync(process.argv[2], 'utf8'));
-  process.stdout.write(`precompiled config validator: ${path.relative(process.cwd(), file)}\n`);
+  const [schemaFile, catalogFile] = process.argv.slice(2);
+  const schemas: object[] = [JSON.parse(readFileSync(schemaFile, 'utf8')) as object];
+  if (catalogFile) {
+    const { builtinCatalog } = (await import(path.resolve(catalogFile))) as { builtinCatalog: PluginCatalog };
+    schemas.push(...(await catalogSchemas(builtinCatalog)));
+  }
+  process.stdout.write(`precompiled ${precompile(schemas)} config validators into ${path.relative(process.cwd(), PRECOMPILED_DIR)}\n`);
 }

@@ -22,16 +22,20 @@ export interface AnthropicConfig {
   default_max_tokens: number;
 }
 
-/** The seed's models first, then current ones (aliases of dated snapshots). */
+/**
+ * The seed's models first (most are retired upstream; listed because the seed promises
+ * them), then current ones. claude-sonnet-4-5 reaches end-of-life on 2026-11-30, so it is
+ * not listed; any model id is forwarded whether listed or not.
+ */
 export const DEFAULT_MODELS = [
   'claude-3-opus-20240229',
   'claude-3-sonnet-20240229',
   'claude-3-haiku-20240307',
   'claude-3-5-sonnet-20241022',
-  'claude-opus-4-6',
-  'claude-sonnet-4-5',
+  'claude-opus-5-5',
+  'claude-sonnet-5-5',
+  'claude-sonnet-4-6',
   'claude-haiku-4-5',
-  'claude-opus-4-1',
 ];
 
 export const configSchema = {

@@ -51,7 +51,7 @@ t.test('unconfigured: listed, unhealthy, and a 503 in Anthropic shape without ca
   const list = (await (await fetch(`${gw.url}/v1/providers`)).json()) as { providers: Array<{ name: string; configured: boolean; models: string[] }> };
   const entry = list.providers.find((p) => p.name === 'anthropic');
   t.equal(entry?.configured, false, 'listed as unconfigured');
-  t.ok(entry?.models.includes('claude-3-sonnet-20240229') && entry.models.includes('claude-sonnet-4-5'), 'seed and current models listed');
+  t.ok(entry?.models.includes('claude-3-sonnet-20240229') && entry.models.includes('claude-sonnet-5-5'), 'seed and current models listed');
   const health = await fetch(`${base}/health`);
   t.equal(health.status, 503);
   const res = await fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: messagesBody() });
