@@ -86,7 +86,7 @@ t.test('a route pinned to a provider ignores the model table', async (t) => {
 t.test('GET /v1/models lists every chat provider\'s models and the aliases', async (t) => {
   const list = await client.models.list();
   const ids = list.data.map((m) => m.id);
-  for (const id of ['claude-sonnet-4-5', 'gpt-4o', 'mistral-large-latest', 'claude-sonnet', 'fast']) t.ok(ids.includes(id), id);
+  for (const id of ['claude-sonnet-5-5', 'gpt-4o', 'mistral-large-latest', 'claude-sonnet', 'fast']) t.ok(ids.includes(id), id);
   t.notOk(ids.includes('echo-1'), 'echo cannot chat');
   t.equal(list.data.find((m) => m.id === 'claude-sonnet')?.owned_by, 'anthropic');
   t.equal(new Set(ids).size, ids.length, 'no duplicates');
