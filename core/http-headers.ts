@@ -41,7 +41,8 @@ function stripPseudo(raw: IncomingHttpHeaders): IncomingHttpHeaders {
 
 /** Names listed in a `connection` header are hop-by-hop too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (!value) return undefined;
+  // The usual values name no other header: skip building a set for them.
+  if (!value || value === 'keep-alive' || value === 'close') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }

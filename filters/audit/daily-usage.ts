@@ -36,8 +36,15 @@ function add(c: Counts, o: Outcome, costNanos: number): void {
   c.cost_usd = Math.round(c.cost_usd * 1e9 + costNanos) / 1e9;
 }
 
+let dayCache = { from: 0, to: 0, day: '' };
+
+/** `YYYY-MM-DD` (UTC) of an epoch ms; memoised for the day, as every request asks. */
 function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  if (ms < dayCache.from || ms >= dayCache.to) {
+    const from = ms - (ms % 86_400_000);
+    dayCache = { from, to: from + 86_400_000, day: new Date(from).toISOString().slice(0, 10) };
+  }
+  return dayCache.day;
 }
 
 export class DailyUsage {

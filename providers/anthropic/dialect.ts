@@ -3,7 +3,7 @@
  * (RateLimitError on 429, AuthenticationError on 401, …) and honour `retry-after`.
  * https://docs.anthropic.com/en/api/errors
  */
-import type { Dialect, ErrorCategory, GatewayError, RateLimitSnapshot } from '../../core/index.js';
+import type { Dialect, ErrorCategory, GatewayError, RateLimitSnapshot, RateLimitWindow } from '../../core/index.js';
 
 const TYPE: Record<ErrorCategory, string> = {
   invalid_request: 'invalid_request_error',
@@ -39,13 +39,18 @@ function isoSecond(second: number): string {
  */
 function rateLimitHeaders(s: RateLimitSnapshot): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [dim, w] of [['requests', s.requests], ['tokens', s.tokens]] as const) {
-    if (!w) continue;
-    out[`anthropic-ratelimit-${dim}-limit`] = String(w.limit);
-    out[`anthropic-ratelimit-${dim}-remaining`] = String(w.remaining);
-    out[`anthropic-ratelimit-${dim}-reset`] = isoSecond(Math.ceil((s.now + w.resetMs) / 1000));
-  }
+  if (s.requests) put(out, REQUEST_HEADERS, s.requests, s.now);
+  if (s.tokens) put(out, TOKEN_HEADERS, s.tokens, s.now);
   return out;
+}
+
+const REQUEST_HEADERS = ['anthropic-ratelimit-requests-limit', 'anthropic-ratelimit-requests-remaining', 'anthropic-ratelimit-requests-reset'] as const;
+const TOKEN_HEADERS = ['anthropic-ratelimit-tokens-limit', 'anthropic-ratelimit-tokens-remaining', 'anthropic-ratelimit-tokens-reset'] as const;
+
+function put(out: Record<string, string>, names: readonly [string, string, string], w: RateLimitWindow, now: number): void {
+  out[names[0]] = String(w.limit);
+  out[names[1]] = String(w.remaining);
+  out[names[2]] = isoSecond(Math.ceil((now + w.resetMs) / 1000));
 }
 
 export const anthropicDialect: Dialect = {
