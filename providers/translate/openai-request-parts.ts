@@ -1,6 +1,6 @@
 /**
  * Reading an OpenAI chat request, shared by the translators that build another API's
- * request from it (Gemini, Bedrock Converse): the checks and conversions that do not
+ * request from it (Anthropic, Gemini, Bedrock Converse): the checks and conversions that do not
  * depend on the target, each failing with a 400 that names the offending field.
  */
 import { GatewayError } from '../../core/errors.js';
@@ -16,12 +16,38 @@ export function invalid(message: string, param: string): GatewayError {
  * @example
  * refuseUnsupported(req, [['n', (v) => v !== 1]], 'Gemini') // throws 400 param "n" when n is 2
  */
-export function refuseUnsupported(req: OpenAIChatRequest, fields: ReadonlyArray<[string, (v: unknown) => boolean]>, target: string): void {
+export function refuseUnsupported(req: OpenAIChatRequest, fields: readonly UnsupportedField[], target: string): void {
   for (const [field, isSet] of fields) {
     const value = req[field];
     if (value !== undefined && value !== null && isSet(value)) throw invalid(`\`${field}\` is not supported for this model's provider (${target})`, field);
   }
 }
+
+/** A field the target cannot honour: its name and when a value counts as set. */
+export type UnsupportedField = readonly [field: string, isSet: (v: unknown) => boolean];
+
+/** Fields that change what the client gets back and that no translated target honours. */
+export const UNSUPPORTED_ANYWHERE: readonly UnsupportedField[] = [
+  ['n', (v) => v !== 1],
+  ['logprobs', (v) => v !== false],
+  ['top_logprobs', () => true],
+  ['logit_bias', (v) => typeof v !== 'object' || Object.keys(v as object).length > 0],
+  ['audio', () => true],
+  ['modalities', (v) => !Array.isArray(v) || v.some((m) => m !== 'text')],
+  ['prediction', () => true],
+  ['functions', () => true],
+  ['function_call', () => true],
+  ['web_search_options', () => true],
+];
+
+/** Also refused by targets without sampling penalties or reasoning effort (Anthropic, Converse). */
+export const UNSUPPORTED_WITHOUT_PENALTIES: readonly UnsupportedField[] = [
+  ...UNSUPPORTED_ANYWHERE.slice(0, 4),
+  ['frequency_penalty', (v) => v !== 0],
+  ['presence_penalty', (v) => v !== 0],
+  ...UNSUPPORTED_ANYWHERE.slice(4),
+  ['reasoning_effort', () => true],
+];
 
 /** The messages array, checked to be a non-empty array, and the model id. */
 export function checkBasics(req: OpenAIChatRequest): void {

@@ -16,7 +16,6 @@
  * - Images: data URLs become base64 blocks, `https` URLs become URL sources that Anthropic
  *   fetches; the gateway itself never fetches a URL.
  */
-import { GatewayError } from '../../../core/errors.js';
 import type {
   AnthropicImageBlock,
   AnthropicMessageParam,
@@ -27,33 +26,12 @@ import type {
   AnthropicToolChoice,
 } from './anthropic-types.js';
 import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage } from './openai-types.js';
+import { invalid, refuseUnsupported, UNSUPPORTED_WITHOUT_PENALTIES } from '../openai-request-parts.js';
 
 export interface RequestTranslationOptions {
   /** `max_tokens` sent when the client set none (Anthropic requires one); from the provider's config. */
   readonly defaultMaxTokens: number;
 }
-
-/** A 400 in the caller's dialect, naming the offending field. */
-function invalid(message: string, param: string): GatewayError {
-  return new GatewayError('GW_ERR_REQUEST_INVALID', message, { param });
-}
-
-// Fields that would change what the client gets back and that Anthropic cannot honour.
-const UNSUPPORTED: ReadonlyArray<[field: string, isSet: (v: unknown) => boolean]> = [
-  ['n', (v) => v !== 1],
-  ['logprobs', (v) => v !== false],
-  ['top_logprobs', () => true],
-  ['logit_bias', (v) => typeof v !== 'object' || Object.keys(v as object).length > 0],
-  ['frequency_penalty', (v) => v !== 0],
-  ['presence_penalty', (v) => v !== 0],
-  ['audio', () => true],
-  ['modalities', (v) => !Array.isArray(v) || v.some((m) => m !== 'text')],
-  ['prediction', () => true],
-  ['functions', () => true],
-  ['function_call', () => true],
-  ['web_search_options', () => true],
-  ['reasoning_effort', () => true],
-];
 
 const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 
@@ -70,12 +48,7 @@ const JSON_OBJECT_INSTRUCTION = 'Respond with a single valid JSON object and not
 export function openAIToAnthropicRequest(req: OpenAIChatRequest, options: RequestTranslationOptions): AnthropicRequest {
   if (typeof req.model !== 'string' || req.model === '') throw invalid('`model` is required', 'model');
   if (!Array.isArray(req.messages) || req.messages.length === 0) throw invalid('`messages` must be a non-empty array', 'messages');
-  for (const [field, isSet] of UNSUPPORTED) {
-    const value = req[field];
-    if (value !== undefined && value !== null && isSet(value)) {
-      throw invalid(`\`${field}\` is not supported for this model's provider (Anthropic)`, field);
-    }
-  }
+  refuseUnsupported(req, UNSUPPORTED_WITHOUT_PENALTIES, 'Anthropic');
 
   const system: string[] = [];
   const messages: AnthropicMessageParam[] = [];

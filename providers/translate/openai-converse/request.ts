@@ -24,6 +24,7 @@ import {
   numberOf,
   parseDataUrl,
   refuseUnsupported,
+  UNSUPPORTED_WITHOUT_PENALTIES,
   responseFormatInstruction,
   stopList,
   textsOf,
@@ -36,22 +37,6 @@ export interface ConverseRequestOptions {
   /** `maxTokens` sent when the client set none; omitted when undefined (the model's default applies). */
   readonly defaultMaxTokens?: number;
 }
-
-const UNSUPPORTED: ReadonlyArray<[string, (v: unknown) => boolean]> = [
-  ['n', (v) => v !== 1],
-  ['logprobs', (v) => v !== false],
-  ['top_logprobs', () => true],
-  ['logit_bias', (v) => typeof v !== 'object' || Object.keys(v as object).length > 0],
-  ['frequency_penalty', (v) => v !== 0],
-  ['presence_penalty', (v) => v !== 0],
-  ['audio', () => true],
-  ['modalities', (v) => !Array.isArray(v) || v.some((m) => m !== 'text')],
-  ['prediction', () => true],
-  ['functions', () => true],
-  ['function_call', () => true],
-  ['web_search_options', () => true],
-  ['reasoning_effort', () => true],
-];
 
 const IMAGE_FORMATS: Readonly<Record<string, ConverseImageBlock['image']['format']>> = {
   'image/png': 'png',
@@ -70,7 +55,7 @@ const IMAGE_FORMATS: Readonly<Record<string, ConverseImageBlock['image']['format
  */
 export function openAIToConverseRequest(req: OpenAIChatRequest, options: ConverseRequestOptions = {}): ConverseRequest {
   checkBasics(req);
-  refuseUnsupported(req, UNSUPPORTED, 'Bedrock Converse');
+  refuseUnsupported(req, UNSUPPORTED_WITHOUT_PENALTIES, 'Bedrock Converse');
   const system: Array<{ text: string }> = [];
   const messages: ConverseMessage[] = [];
   req.messages.forEach((m, i) => translateMessage(m, `messages[${i}]`, system, messages));

@@ -27,25 +27,13 @@ import {
   numberOf,
   parseDataUrl,
   refuseUnsupported,
+  UNSUPPORTED_ANYWHERE,
   stopList,
   textsOf,
   toolArguments,
   toolChoiceOf,
 } from '../openai-request-parts.js';
 import type { GeminiContent, GeminiGenerationConfig, GeminiPart, GeminiRequest } from './gemini-types.js';
-
-const UNSUPPORTED: ReadonlyArray<[string, (v: unknown) => boolean]> = [
-  ['n', (v) => v !== 1],
-  ['logprobs', (v) => v !== false],
-  ['top_logprobs', () => true],
-  ['logit_bias', (v) => typeof v !== 'object' || Object.keys(v as object).length > 0],
-  ['audio', () => true],
-  ['modalities', (v) => !Array.isArray(v) || v.some((m) => m !== 'text')],
-  ['prediction', () => true],
-  ['functions', () => true],
-  ['function_call', () => true],
-  ['web_search_options', () => true],
-];
 
 /** Image types Gemini reads, by file extension, for `https` image URLs. */
 const IMAGE_EXTENSIONS: Readonly<Record<string, string>> = {
@@ -70,7 +58,7 @@ type ToolCallIn = OpenAIToolCall & { extra_content?: { google?: { thought_signat
  */
 export function openAIToGeminiRequest(req: OpenAIChatRequest): GeminiRequest {
   checkBasics(req);
-  refuseUnsupported(req, UNSUPPORTED, 'Gemini');
+  refuseUnsupported(req, UNSUPPORTED_ANYWHERE, 'Gemini');
   const system: GeminiPart[] = [];
   const contents: GeminiContent[] = [];
   const names = new Map<string, string>(); // tool call id → function name
