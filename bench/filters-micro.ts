@@ -65,7 +65,6 @@ function context(): Context {
     route: { name: 'anthropic', mode: 'passthrough', provider: 'anthropic', prefix: '/v1/claude' },
     subpath: '/v1/messages',
     dialect: anthropicDialect,
-    signal: new AbortController().signal,
     arrivedAt: performance.now(),
   });
   ctx.body = body;

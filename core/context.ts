@@ -4,6 +4,7 @@
  * so V8 keeps a single shape.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
 import type { Dialect } from './dialect.js';
 import type {
@@ -34,7 +35,6 @@ export interface ContextInit {
   route: RouteInfo;
   subpath: string;
   dialect: Dialect;
-  signal: AbortSignal;
   arrivedAt: number;
 }
 
@@ -53,7 +53,8 @@ export class Context implements RequestContext {
   readonly route: RouteInfo;
   readonly subpath: string;
   readonly dialect: Dialect;
-  readonly signal: AbortSignal;
+  /** Fired by core when the client goes away. */
+  readonly cancellation = new RequestAbort();
   body: Buffer = EMPTY;
   identity: Identity | undefined = undefined;
   model: string | undefined = undefined;
@@ -97,8 +98,11 @@ export class Context implements RequestContext {
     this.provider = init.route.provider;
     this.subpath = init.subpath;
     this.dialect = init.dialect;
-    this.signal = init.signal;
     this.arrivedAt = init.arrivedAt;
+  }
+
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
   }
 
   json(): unknown {

@@ -70,7 +70,6 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
 
     pipeline.acquire();
     metrics.inFlight.inc();
-    const abort = new AbortController();
     const ctx = new Context({
       id,
       method,
@@ -82,13 +81,12 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       route: route.info,
       subpath,
       dialect: route.dialect,
-      signal: abort.signal,
       arrivedAt,
     });
     if (route.provider) ctx.kind = 'auxiliary';
     if (route.info.mode === 'operational') ctx.kind = 'operational';
     res.on('close', () => {
-      if (!delivered(res)) abort.abort();
+      if (!delivered(res)) ctx.cancellation.abort();
     });
 
     serve(ctx, route, matched, req, res)
@@ -112,7 +110,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     try {
       ctx.body = await readBody(req, limit);
     } catch (err) {
-      if (ctx.signal.aborted) return;
+      if (ctx.cancellation.aborted) return;
       if (req.httpVersionMajor === 1) res.setHeader('connection', 'close'); // the unread rest of the body is not worth reading
       return sendError(ctx, route, res, toGatewayError(err));
     }
@@ -129,7 +127,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
 
     let verdict = route.chain.runRequest(ctx);
     if (verdict instanceof Promise) verdict = await verdict;
-    if (ctx.signal.aborted) return;
+    if (ctx.cancellation.aborted) return;
     if (verdict) return sendReply(ctx, route, res, verdict);
 
     if (route.info.mode === 'operational') {
@@ -158,7 +156,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       upstream = await call();
     } catch (err) {
       ctx.upstreamEndedAt = performance.now();
-      if (ctx.signal.aborted) return;
+      if (ctx.cancellation.aborted) return;
       const error = toGatewayError(err);
       if (error.kind !== 'rejected') metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
       return sendError(ctx, route, res, error);
@@ -186,7 +184,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     const head: ResponseHead = { status: r.status, headers: r.headers };
     const pending = route.chain.runResponse(ctx, head);
     if (pending) await pending;
-    if (ctx.signal.aborted || res.headersSent) return;
+    if (ctx.cancellation.aborted || res.headersSent) return;
     writeHead(ctx, res, head);
     ctx.bytesOut = r.body.length;
     res.end(r.body);
@@ -202,7 +200,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     let streamed = false;
     let last: Uint8Array | undefined;
     try {
-      if (ctx.signal.aborted) return;
+      if (ctx.cancellation.aborted) return;
       writeHead(ctx, res, head);
       if (body === null) {
         res.end();
@@ -221,11 +219,11 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
           if (observers) for (const o of observers) o.onData(chunk);
           if (!flowing && !(await drained(res))) break;
         }
-        if (!ctx.signal.aborted) res.end();
+        if (!ctx.cancellation.aborted) res.end();
       }
     } catch (err) {
-      if (!ctx.signal.aborted) {
-        const error = upstreamError(err, ctx.signal, 'body');
+      if (!ctx.cancellation.aborted) {
+        const error = upstreamError(err, ctx.cancellation, 'body');
         ctx.error = error;
         metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
         // A stream gets its dialect's error event; a broken JSON body is cut, never patched.
@@ -244,7 +242,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       }
       if (observers) {
         // Ended by us, not cut: a large body may still be flushing, which does not make it partial.
-        const complete = !ctx.signal.aborted && !ctx.error && res.writableEnded;
+        const complete = !ctx.cancellation.aborted && !ctx.error && res.writableEnded;
         for (const o of observers) o.onEnd(complete);
       }
     }
@@ -269,7 +267,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
 
   function finish(ctx: Context, route: CompiledRoute, res: GatewayResponse): Outcome {
     const now = performance.now();
-    const aborted = ctx.signal.aborted && !delivered(res);
+    const aborted = ctx.cancellation.aborted && !delivered(res);
     const status = aborted ? 499 : ctx.status || 500;
     let error: Outcome['error'];
     if (aborted) error = { kind: 'client_abort', code: 'GW_ERR_CLIENT_ABORT', message: 'Client closed the request' };

@@ -84,6 +84,18 @@ export interface BodyObserver {
 }
 
 /**
+ * A request's cancellation as an EventEmitter-like listener interface, the shape undici
+ * takes as a request's `signal`. `once('abort', fn)` runs `fn` when the client goes away.
+ */
+export interface Cancellation {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  once(event: 'abort', listener: () => void): unknown;
+  on(event: 'abort', listener: () => void): unknown;
+  removeListener(event: 'abort', listener: () => void): unknown;
+}
+
+/**
  * Per-request state handed to every hook. Filters read the request, resolve `identity`,
  * keep their own state in typed slots (`get` / `set`) and never mutate the raw body.
  */
@@ -106,8 +118,16 @@ export interface RequestContext {
   readonly route: RouteInfo;
   /** The API dialect errors are rendered in for this route. */
   readonly dialect: Dialect;
-  /** Aborted when the client goes away; pass it to upstream calls. */
+  /**
+   * Aborted when the client goes away. Made on first read: an AbortSignal is costly, so
+   * upstream calls take {@link RequestContext.cancellation} instead where they can.
+   */
   readonly signal: AbortSignal;
+  /**
+   * The same cancellation as `signal` as a listener interface, with no AbortSignal made:
+   * pass it as `signal` to `forwardUpstream` (undici accepts it).
+   */
+  readonly cancellation: Cancellation;
   /** The raw request body bytes (empty for bodiless requests). Forward these, do not re-serialize. */
   readonly body: Buffer;
   /** The body parsed as JSON, once, on first call. Throws a 400 `GatewayError` if it is not JSON. */

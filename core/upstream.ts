@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from './errors.js';
 import { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
-import type { ProviderResponse } from './types.js';
+import type { Cancellation, ProviderResponse } from './types.js';
 
 /** Client credential headers, for any provider: never forwarded, whatever the route. */
 export const CLIENT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
@@ -56,8 +56,8 @@ export interface UpstreamRequest {
   headers: Record<string, string | string[]>;
   /** Raw body bytes, forwarded as they are. */
   body: Uint8Array | null;
-  /** The request's abort signal: the upstream request is cancelled when it fires. */
-  signal: AbortSignal;
+  /** `ctx.cancellation` (cheapest) or any AbortSignal: the upstream request is cancelled when it fires. */
+  signal: Cancellation | AbortSignal;
 }
 
 const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
@@ -69,7 +69,7 @@ const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
  * fired, `GW_ERR_CLIENT_ABORT`. Errors while the body streams are mapped by the reader with {@link upstreamError}.
  * @example
  * const res = await forwardUpstream(env.upstream('https://api.example.com'), {
- *   method: ctx.method, path: '/v1/messages', headers, body: ctx.body, signal: ctx.signal,
+ *   method: ctx.method, path: '/v1/messages', headers, body: ctx.body, signal: ctx.cancellation,
  * });
  */
 export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamRequest): Promise<ProviderResponse> {
@@ -82,7 +82,7 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   const body = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? req.body : null;
   let res: Dispatcher.ResponseData;
   try {
-    res = await dispatcher.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers, body, signal: req.signal });
+    res = await dispatcher.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers, body, signal: req.signal as Dispatcher.RequestOptions['signal'] });
   } catch (err) {
     throw upstreamError(err, req.signal, 'request');
   }
@@ -128,7 +128,7 @@ function codeOf(err: unknown): string | undefined {
 }
 
 /** Map an undici or socket failure to a catalogued error; no upstream text reaches the client. */
-export function upstreamError(err: unknown, signal: AbortSignal | undefined, phase: 'request' | 'body'): GatewayError {
+export function upstreamError(err: unknown, signal: { readonly aborted: boolean } | undefined, phase: 'request' | 'body'): GatewayError {
   if (err instanceof GatewayError) return err;
   const code = codeOf(err);
   if (signal?.aborted || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || (err as Error | undefined)?.name === 'AbortError') {

@@ -9,7 +9,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { ProviderResponse, RequestContext } from '../types.js';
+import { cancellationOf } from '../abort.js';
+import type { Cancellation, ProviderResponse, RequestContext } from '../types.js';
 import { isPlain, resolvePolicy, type UpstreamPolicy } from './config.js';
 import type { ResilienceRegistry } from './registry.js';
 import { backoffMs, breakerResult, retryReason, type AttemptEnd } from './retry.js';
@@ -180,7 +181,7 @@ export class RouteUpstream {
   private async attempt(ctx: Context, target: Target, policy: UpstreamPolicy, timer: AttemptTimer, invoke: Invoke): Promise<AttemptEnd> {
     timer.arm('headers', policy.headersMs);
     try {
-      const response = await timer.race(invoke(target, attemptView(ctx, timer.signal)));
+      const response = await timer.race(invoke(target, attemptView(ctx, timer.signal, cancellationOf(timer.signal))));
       timer.disarm();
       return { response };
     } catch (err) {
@@ -197,13 +198,13 @@ export class RouteUpstream {
 }
 
 /**
- * The request as one attempt sees it: the same context, but `signal` also fires when the
+ * The request as one attempt sees it: the same context, but `signal` (and `cancellation`) also fire when the
  * attempt's timers expire, so the provider's upstream call is cancelled with it.
  * A proxy rather than a copy: the provider's writes (`model`, slots) must land on the request.
  */
-function attemptView(ctx: Context, signal: AbortSignal): RequestContext {
+function attemptView(ctx: Context, signal: AbortSignal, cancellation: Cancellation): RequestContext {
   return new Proxy(ctx, {
-    get: (target, key) => (key === 'signal' ? signal : Reflect.get(target, key, target)),
+    get: (target, key) => (key === 'signal' ? signal : key === 'cancellation' ? cancellation : Reflect.get(target, key, target)),
   });
 }
 

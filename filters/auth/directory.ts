@@ -14,7 +14,7 @@ export interface WorkspaceDirectory {
   /** `static` or `coder`, for logs and `/v1/usage`. */
   readonly name: string;
   /** Resolve a workspace; may throw a 503 `GatewayError` when the directory is unreachable. */
-  lookup(workspaceId: string, signal: AbortSignal): WorkspaceLookup | Promise<WorkspaceLookup>;
+  lookup(workspaceId: string): WorkspaceLookup | Promise<WorkspaceLookup>;
   /** A synchronous answer when one is at hand (static map, cache hit); never does I/O. */
   peek(workspaceId: string): WorkspaceLookup | undefined;
 }

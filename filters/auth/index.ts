@@ -122,7 +122,7 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
 
   function decide(ctx: RequestContext, c: Claim): FilterVerdict | Promise<FilterVerdict> {
     if (!c.ok) return reply(c.error);
-    const found = directory.lookup(c.workspace, ctx.signal);
+    const found = directory.lookup(c.workspace);
     if (found instanceof Promise) return found.then((f) => admit(ctx, c, f));
     return admit(ctx, c, found);
   }

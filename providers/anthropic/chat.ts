@@ -43,7 +43,7 @@ export async function anthropicChat(ctx: RequestContext, request: ChatRequest, s
     path: s.path,
     headers: requestHeaders(ctx.headers, s, stream),
     body: Buffer.from(JSON.stringify(body)),
-    signal: ctx.signal,
+    signal: ctx.cancellation,
   });
   const contentType = String(res.headers['content-type'] ?? '');
   const { id, created } = completionIds();

@@ -85,7 +85,7 @@ class AnthropicProvider implements Provider {
       path,
       headers: anthropicRequestHeaders(ctx.headers, this.headerPolicy),
       body: ctx.body,
-      signal: ctx.signal,
+      signal: ctx.cancellation,
     });
     // Only generations carry usage; other bodies (file downloads, model lists) pass unread.
     if (ctx.kind === 'generation') res.meter = anthropicMeter(res.headers['content-type']);

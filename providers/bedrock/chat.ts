@@ -7,14 +7,14 @@
  * status the `openai` SDKs map to the right exception class.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatewayError, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
+import { GatewayError, type Cancellation, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
 import { readAll } from '../common/body.js';
 import { chatHeaders, meterOf } from '../common/translated-chat.js';
 import { eventFromMessage, prepareConverseChat, type ConverseToOpenAIStream, type DecodedMessage } from '../translate/openai-converse/index.js';
 import { EventStreamReader, type EventFrame } from './eventstream.js';
 
 /** Signs with the gateway's credentials and forwards: the provider's pass-through sender. */
-export type SignedSend = (method: string, path: string, headers: Record<string, string>, body: Buffer, signal: AbortSignal) => Promise<ProviderResponse>;
+export type SignedSend = (method: string, path: string, headers: Record<string, string>, body: Buffer, signal: Cancellation) => Promise<ProviderResponse>;
 
 export interface ChatSettings {
   /** The base URL's path, prefixed to `/model/…`. */
@@ -83,7 +83,7 @@ async function* translateFrames(upstream: AsyncIterable<Uint8Array>, t: Converse
  */
 export async function bedrockChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings): Promise<ProviderResponse> {
   const plan = prepareConverseChat(request);
-  const res = await s.send('POST', `${s.basePath}${plan.path}`, requestHeaders(ctx.headers, s, plan.stream), plan.body, ctx.signal);
+  const res = await s.send('POST', `${s.basePath}${plan.path}`, requestHeaders(ctx.headers, s, plan.stream), plan.body, ctx.cancellation);
   const contentType = String(res.headers['content-type'] ?? '');
   if (res.status >= 400 || !plan.stream) {
     const answer = plan.answer(res.status, await readAll(res.body), res.headers);

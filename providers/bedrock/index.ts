@@ -12,6 +12,7 @@ import {
   forwardUpstream,
   GatewayError,
   upstreamRequestHeaders,
+  type Cancellation,
   type ChatRequest,
   type Logger,
   type ModelInfo,
@@ -137,16 +138,16 @@ class BedrockProvider implements Provider {
     const convenience = ctx.get(CONVENIENCE);
     if (convenience) {
       const call = convenienceCall(convenience, this.endpoint.basePath);
-      const res = await this.send('POST', call.path, call.headers, call.body, ctx.signal);
+      const res = await this.send('POST', call.path, call.headers, call.body, ctx.cancellation);
       const ok = res.status >= 200 && res.status < 300;
       if (convenience.stream && ok && String(res.headers['content-type'] ?? '').startsWith('application/vnd.amazon.eventstream')) {
-        return eventStreamToSse(res, ctx.signal);
+        return eventStreamToSse(res, ctx.cancellation);
       }
       res.meter = bedrockMeter(res.status, res.headers, false);
       return res;
     }
     const path = ctx.get(BEDROCK_PATH) ?? bedrockPath(ctx.subpath, ctx.query, this.endpoint.basePath);
-    const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.signal);
+    const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation);
     if (ctx.kind === 'generation') res.meter = bedrockMeter(res.status, res.headers, path.op === 'converse' || path.op === 'converse-stream');
     return res;
   }
@@ -156,7 +157,7 @@ class BedrockProvider implements Provider {
     return bedrockChat(ctx, request, this.chatSettings);
   }
 
-  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: AbortSignal): Promise<ProviderResponse> {
+  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: Cancellation): Promise<ProviderResponse> {
     let auth: Record<string, string>;
     try {
       auth = await this.signer.sign(method, path, headers, body);

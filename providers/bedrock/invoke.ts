@@ -54,7 +54,7 @@ class TranslatedMeter implements UsageMeter {
  * mid-stream end the SSE with an `error` event (and count as a stream error) rather than
  * a cut connection; a client abort still ends it at once.
  */
-export function eventStreamToSse(upstream: ProviderResponse, signal: AbortSignal): ProviderResponse {
+export function eventStreamToSse(upstream: ProviderResponse, signal: { readonly aborted: boolean }): ProviderResponse {
   const frames = new FrameUsage();
   const body = upstream.body;
   async function* translate(): AsyncGenerator<Uint8Array> {

@@ -37,7 +37,7 @@ export async function geminiChat(ctx: RequestContext, request: ChatRequest, s: C
     path: `${s.root}/models/${encodeURIComponent(model)}:${method}`,
     headers: requestHeaders(ctx.headers, s, stream),
     body: Buffer.from(JSON.stringify(body)),
-    signal: ctx.signal,
+    signal: ctx.cancellation,
   });
   const contentType = String(res.headers['content-type'] ?? '');
   const { id, created } = completionIds();
