@@ -17,7 +17,7 @@
  * or by day keeps one chain across files. Sealing happens in the one writer, at flush
  * time, never on the request path.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** `prev` of the very first anchor: 64 zeros. */
 export const GENESIS = '0'.repeat(64);
@@ -29,16 +29,16 @@ export const ANCHOR_EVENT = 'audit_anchor';
 export const CHAIN_SUFFIX_LENGTH = 9 + 64 + 10 + 64 + 2;
 const SUFFIX = /,"prev":"([0-9a-f]{64})","hash":"([0-9a-f]{64})"\}$/;
 
-/** hash = sha256(prev + body), hex. */
+/** hash = sha256(prev + body), hex. One-shot `crypto.hash`: no Hash object per line. */
 export function chainHash(prev: string, body: string): string {
-  return createHash('sha256').update(prev).update(body).digest('hex');
+  return hash('sha256', prev + body, 'hex');
 }
 
 /** `body` (a JSON object's text) with the chain fields appended. */
 export function sealLine(prev: string, body: string): { line: string; hash: string } {
-  const hash = chainHash(prev, body);
+  const sealed = chainHash(prev, body);
   const open = body.length > 2 ? ',' : '';
-  return { line: `${body.slice(0, -1)}${open}"prev":"${prev}","hash":"${hash}"}`, hash };
+  return { line: `${body.slice(0, -1)}${open}"prev":"${prev}","hash":"${sealed}"}`, hash: sealed };
 }
 
 /** A chained line taken apart; undefined when it carries no well-formed chain fields. */

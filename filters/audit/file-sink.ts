@@ -122,8 +122,10 @@ export class AuditFileSink {
   }
 
   private put(text: string): void {
-    this.size += Buffer.byteLength(text);
-    this.stream.write(text);
+    // Encoded once: the stream would encode a string again after we measured it.
+    const bytes = Buffer.from(text);
+    this.size += bytes.length;
+    this.stream.write(bytes);
   }
 
   private open(): WriteStream {

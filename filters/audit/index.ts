@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createKey, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { BodyCapture, clip, collectText, Redactor } from './content.js';
 import { dailyUsage } from './daily-usage.js';
-import { auditRecord, isAudited, type AuditContent } from './record.js';
+import { auditLine, isAudited, type AuditContent } from './record.js';
 import { completionTime, priceBookFor, requestCost } from '../cost/accounting.js';
 import { sessionOf } from '../cost/session.js';
 import { writerPool } from './writer.js';
@@ -93,8 +93,7 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
       if (!isAudited(ctx, outcome)) return;
       const cost = requestCost(ctx, outcome, book, env.config);
       const accounting = { costUsd: cost.usd, priceMissing: !cost.priced, session: sessionOf(ctx) };
-      const line = auditRecord(ctx, outcome, completionTime(ctx), config.log_content ? content(ctx) : undefined, accounting);
-      writer.write(JSON.stringify(line));
+      writer.write(auditLine(ctx, outcome, completionTime(ctx), config.log_content ? content(ctx) : undefined, accounting));
       if (ctx.identity) usage.record(ctx.identity.user, ctx.identity.workspace, outcome, cost.nanos);
     },
     usage(ctx) {

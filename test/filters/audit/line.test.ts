@@ -1,0 +1,74 @@
+/**
+ * The audit line is written field by field; it must be exactly the JSON of the record in
+ * the documented field order (seed fields first), for every shape of request and text.
+ */
+import t from 'tap';
+import { Context } from '../../../core/context.js';
+import { plainDialect } from '../../../core/dialect.js';
+import type { Outcome } from '../../../core/types.js';
+import { CACHE_HIT } from '../../../filters/cache/slot.js';
+import { auditLine, type AuditAccounting, type AuditContent } from '../../../filters/audit/record.js';
+
+/** The record as an object, in the documented order: what the line must serialize. */
+function expected(ctx: Context, o: Outcome, now: Date, content?: AuditContent, accounting?: AuditAccounting): Record<string, unknown> {
+  const id = ctx.identity;
+  const u = o.usage;
+  const r: Record<string, unknown> = {
+    timestamp: now.toISOString(), event: 'ai_request', user: id?.user ?? null, workspace: id?.workspace ?? null,
+    provider: o.provider ?? null, model: o.model ?? null, tokens_in: u.inputTokens, tokens_out: u.outputTokens,
+    latency_ms: Math.round(o.durationMs), status: o.status, request_id: ctx.id, route: ctx.route.name, stream: o.stream,
+    error: o.error?.code ?? null, cache_creation_tokens: u.cacheCreationTokens, cache_read_tokens: u.cacheReadTokens,
+    project: id?.project ?? null, auth: id?.source ?? null, method: ctx.method, path: ctx.path,
+    error_kind: o.error?.kind ?? null, replied_by: o.repliedBy ?? null, cache_hit: ctx.get(CACHE_HIT) === true,
+    ttfb_ms: o.ttfbMs === undefined ? null : Math.round(o.ttfbMs), upstream_ms: Math.round(o.upstreamMs),
+    bytes_in: o.bytesIn, bytes_out: o.bytesOut, target: o.target ?? null, attempts: o.attempts ?? 0,
+  };
+  if (accounting) {
+    r.cost_usd = accounting.costUsd;
+    if (accounting.priceMissing) r.price_missing = true;
+    r.session = accounting.session;
+  }
+  if (content) {
+    r.prompt = content.prompt;
+    r.completion = content.completion;
+  }
+  return r;
+}
+
+function context(id: string, path: string): Context {
+  return new Context({
+    id, method: 'POST', path, query: 'key=secret', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
+    route: { name: 'anthropic', mode: 'passthrough', provider: 'anthropic', prefix: '/v1/claude' }, subpath: '/v1/messages',
+    dialect: plainDialect, arrivedAt: 0,
+  });
+}
+
+const now = new Date('2026-11-28T07:00:00.123Z');
+const usage = { inputTokens: 250, outputTokens: 12, cacheCreationTokens: 3, cacheReadTokens: 4 };
+
+t.test('an admitted request with identity, cost and content', async (t) => {
+  const ctx = context('req-1', '/v1/claude/v1/messages');
+  ctx.identity = { user: 'alice "the admin"', workspace: 'ws-ü', project: 'p\\1', source: 'key' };
+  ctx.set(CACHE_HIT, true);
+  const o: Outcome = { status: 200, provider: 'anthropic', model: 'claude-x', stream: true, usage, bytesIn: 1024, bytesOut: 99, durationMs: 12.5, ttfbMs: 3.49, upstreamMs: 10.2, target: 'anthropic', attempts: 2 };
+  const content = { prompt: 'line\nbreak\ttab \u2028 \u0001 "quoted" 😀', completion: null };
+  const accounting = { costUsd: 0.000123, priceMissing: false, session: 'sess-1' };
+  const line = auditLine(ctx, o, now, content, accounting);
+  t.equal(line, JSON.stringify(expected(ctx, o, now, content, accounting)));
+});
+
+t.test('a refused request: no identity, an error, no ttfb, an unpriced model', async (t) => {
+  const ctx = context('req-2', '/nope');
+  const o: Outcome = { status: 401, error: { kind: 'auth', code: 'GW_ERR_AUTH_MISSING', message: 'x' }, repliedBy: 'auth', stream: false, usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 }, bytesIn: 0, bytesOut: 120, durationMs: 0.4, upstreamMs: 0 };
+  for (const accounting of [undefined, { costUsd: 0, priceMissing: true, session: null }]) {
+    const line = auditLine(ctx, o, now, undefined, accounting);
+    t.equal(line, JSON.stringify(expected(ctx, o, now, undefined, accounting)));
+  }
+});
+
+t.test('numbers JSON cannot hold are null, as JSON.stringify writes them', async (t) => {
+  const ctx = context('req-3', '/v1/claude/v1/messages');
+  const o: Outcome = { status: 200, stream: false, usage, bytesIn: 1, bytesOut: 1, durationMs: Number.NaN, upstreamMs: Infinity };
+  const accounting = { costUsd: Number.NaN, priceMissing: false, session: null };
+  t.equal(auditLine(ctx, o, now, undefined, accounting), JSON.stringify(expected(ctx, o, now, undefined, accounting)));
+});
