@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { Readable } from 'node:stream';
 import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -211,13 +212,20 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         res.end(body);
       } else {
         streamed = true;
-        for await (const chunk of body) {
+        const deliver = (chunk: Uint8Array): boolean => {
           last = chunk;
           ctx.bytesOut += chunk.length;
           const flowing = (res as ServerResponse).write(chunk);
           meter?.write(chunk);
           if (observers) for (const o of observers) o.onData(chunk);
-          if (!flowing && !(await drained(res))) break;
+          return flowing;
+        };
+        if (body instanceof Readable) {
+          await pump(body, res, deliver);
+        } else {
+          for await (const chunk of body) {
+            if (!deliver(chunk) && !(await drained(res))) break;
+          }
         }
         if (!ctx.cancellation.aborted) res.end();
       }
@@ -327,6 +335,50 @@ function release(body: AsyncIterable<Uint8Array>): void {
  */
 function delivered(res: GatewayResponse): boolean {
   return res.writableEnded && res.writableFinished;
+}
+
+/**
+ * Stream a Node Readable (undici's response body) into the response: `data` events and
+ * pause/resume on backpressure, as `pipe` does, without an async iterator and a promise
+ * per chunk. Rejects with the body's error; when the client goes away while the body
+ * waits for `drain`, the body is destroyed (its pooled connection freed) and this resolves.
+ */
+function pump(body: Readable, res: GatewayResponse, deliver: (chunk: Uint8Array) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('close', onClose);
+      res.off('drain', onDrain);
+      res.off('close', onGone);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onData = (chunk: Uint8Array): void => {
+      if (deliver(chunk) || settled) return;
+      body.pause();
+      res.once('drain', onDrain);
+      res.once('close', onGone);
+    };
+    const onDrain = (): void => {
+      res.off('close', onGone);
+      body.resume();
+    };
+    const onGone = (): void => {
+      body.destroy();
+      settle();
+    };
+    const onEnd = (): void => settle();
+    // Closed before its end: destroyed, with or without an error.
+    const onClose = (): void => settle(body.errored ?? new Error('upstream body closed before its end'));
+    body.on('error', settle); // kept after settling: a late error must not go unhandled
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('close', onClose);
+  });
 }
 
 /** Resolves true once the response can take more, false if the client went away first. */

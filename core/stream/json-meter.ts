@@ -30,7 +30,9 @@ export class JsonBodyMeter implements UsageMeter {
     if (this.size === 0 || this.size > JSON_METER_LIMIT) return;
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(this.chunks).toString('utf8'));
+      const chunks = this.chunks;
+      const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      body = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
     } catch {
       return; // not JSON: nothing to count
     } finally {

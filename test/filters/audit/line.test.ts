@@ -59,7 +59,7 @@ t.test('an admitted request with identity, cost and content', async (t) => {
 
 t.test('a refused request: no identity, an error, no ttfb, an unpriced model', async (t) => {
   const ctx = context('req-2', '/nope');
-  const o: Outcome = { status: 401, error: { kind: 'auth', code: 'GW_ERR_AUTH_MISSING', message: 'x' }, repliedBy: 'auth', stream: false, usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 }, bytesIn: 0, bytesOut: 120, durationMs: 0.4, upstreamMs: 0 };
+  const o: Outcome = { status: 401, error: { kind: 'rejected', code: 'GW_ERR_AUTH_MISSING', message: 'x' }, repliedBy: 'auth', stream: false, usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 }, bytesIn: 0, bytesOut: 120, durationMs: 0.4, upstreamMs: 0 };
   for (const accounting of [undefined, { costUsd: 0, priceMissing: true, session: null }]) {
     const line = auditLine(ctx, o, now, undefined, accounting);
     t.equal(line, JSON.stringify(expected(ctx, o, now, undefined, accounting)));
