@@ -1,9 +1,12 @@
 /**
- * The gateway's own metrics. Label children are cached per (route, provider, status
- * class) so a request's accounting is a few Map hits, not prom-client label hashing.
+ * The gateway's own metrics. The per-request ones are fast series (core/metrics/): their
+ * label children are resolved once per (route, provider, status class) and kept here, so a
+ * request's accounting is two Map hits and a few adds, with no label validation or hashing.
  */
-import { collectDefaultMetrics, Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
+import { collectDefaultMetrics, Registry, type Counter, type Gauge } from 'prom-client';
 import { createMetricsFactory, type MetricsFactory } from './metrics-factory.js';
+import type { CounterChild, FastCounter } from './metrics/fast-counter.js';
+import type { FastHistogram, HistogramChild } from './metrics/fast-histogram.js';
 import type { TokenUsage } from './types.js';
 
 /** Fine enough below a millisecond to show the gateway's own overhead. */
@@ -13,55 +16,59 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 /** Above this many (provider, model) pairs, new models are counted under `model="other"`. */
 const MAX_MODEL_SERIES = 500;
 
-interface Inc {
-  inc(value?: number): void;
-}
-interface Observe {
-  observe(value: number): void;
-}
+/** `status_class` by `statusIndex()`. */
+const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
 interface RouteSeries {
-  requests: Map<string, Inc>;
-  duration: Observe;
-  overhead: Observe;
-  ttfb: Observe;
+  /** By `statusIndex()`, resolved on first use. */
+  readonly requests: Array<CounterChild | undefined>;
+  readonly duration: HistogramChild;
+  readonly overhead: HistogramChild;
+  readonly ttfb: HistogramChild;
 }
 interface TokenSeries {
-  input: Inc;
-  output: Inc;
-  cacheWrite: Inc;
-  cacheRead: Inc;
+  readonly input: CounterChild;
+  readonly output: CounterChild;
+  readonly cacheWrite: CounterChild;
+  readonly cacheRead: CounterChild;
 }
 
-function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+/** The index of a status's class in STATUS_CLASSES, without building its name. */
+function statusIndex(status: number): number {
+  return status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
 }
 
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly factory: MetricsFactory = createMetricsFactory(this.registry);
-  readonly requests: Counter<'route' | 'provider' | 'status_class'>;
-  readonly duration: Histogram<'route' | 'provider'>;
-  readonly overhead: Histogram<'route'>;
-  readonly ttfb: Histogram<'route' | 'provider'>;
+  readonly requests: FastCounter<'route' | 'provider' | 'status_class'>;
+  readonly duration: FastHistogram<'route' | 'provider'>;
+  readonly overhead: FastHistogram<'route'>;
+  readonly ttfb: FastHistogram<'route' | 'provider'>;
   readonly inFlight: Gauge;
-  readonly tokens: Counter<'provider' | 'model' | 'direction'>;
-  readonly upstreamErrors: Counter<'provider' | 'kind'>;
+  readonly tokens: FastCounter<'provider' | 'model' | 'direction'>;
+  readonly upstreamErrors: FastCounter<'provider' | 'kind'>;
   readonly configLoads: Counter<'result'>;
   readonly configInfo: Gauge<'hash'>;
   private currentHash: string | undefined;
-  private readonly series = new Map<string, RouteSeries>();
-  private readonly tokenSeries = new Map<string, TokenSeries>();
+  /** route → provider → series: two lookups on strings the router already holds, no key to build. */
+  private readonly series = new Map<string, Map<string, RouteSeries>>();
+  /** provider → model → series, for at most MAX_MODEL_SERIES pairs. */
+  private readonly tokenSeries = new Map<string, Map<string, TokenSeries>>();
+  private tokenPairs = 0;
+  /** provider → its `model="other"` series, once the pairs are used up. */
+  private readonly otherTokens = new Map<string, TokenSeries>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const f = this.factory;
-    this.requests = f.counter({ name: 'gateway_requests_total', help: 'Requests by route, provider and status class', labelNames: ['route', 'provider', 'status_class'] });
-    this.duration = f.histogram({ name: 'gateway_request_duration_seconds', help: 'Time from arrival to last byte', labelNames: ['route', 'provider'], buckets: DURATION_BUCKETS });
-    this.overhead = f.histogram({ name: 'gateway_overhead_seconds', help: 'Time spent in the gateway itself, upstream wait excluded', labelNames: ['route'], buckets: OVERHEAD_BUCKETS });
-    this.ttfb = f.histogram({ name: 'gateway_time_to_first_byte_seconds', help: 'Time from arrival to the response head', labelNames: ['route', 'provider'], buckets: DURATION_BUCKETS });
+    this.requests = f.fastCounter({ name: 'gateway_requests_total', help: 'Requests by route, provider and status class', labelNames: ['route', 'provider', 'status_class'] });
+    this.duration = f.fastHistogram({ name: 'gateway_request_duration_seconds', help: 'Time from arrival to last byte', labelNames: ['route', 'provider'], buckets: DURATION_BUCKETS });
+    this.overhead = f.fastHistogram({ name: 'gateway_overhead_seconds', help: 'Time spent in the gateway itself, upstream wait excluded', labelNames: ['route'], buckets: OVERHEAD_BUCKETS });
+    this.ttfb = f.fastHistogram({ name: 'gateway_time_to_first_byte_seconds', help: 'Time from arrival to the response head', labelNames: ['route', 'provider'], buckets: DURATION_BUCKETS });
     this.inFlight = f.gauge({ name: 'gateway_in_flight_requests', help: 'Requests being served now' });
-    this.tokens = f.counter({ name: 'gateway_tokens_total', help: 'Tokens by provider, model and direction (input, output, cache_write, cache_read)', labelNames: ['provider', 'model', 'direction'] });
-    this.upstreamErrors = f.counter({ name: 'gateway_upstream_errors_total', help: 'Upstream failures by provider and kind', labelNames: ['provider', 'kind'] });
+    this.tokens = f.fastCounter({ name: 'gateway_tokens_total', help: 'Tokens by provider, model and direction (input, output, cache_write, cache_read)', labelNames: ['provider', 'model', 'direction'] });
+    this.upstreamErrors = f.fastCounter({ name: 'gateway_upstream_errors_total', help: 'Upstream failures by provider and kind', labelNames: ['provider', 'kind'] });
     this.configLoads = f.counter({ name: 'gateway_config_loads_total', help: 'Config loads by result (success, failure)', labelNames: ['result'] });
     // Across workers: one series per hash at 1 (during a reload both hashes show), not the worker count.
     this.configInfo = f.gauge({ name: 'gateway_config_info', help: 'The loaded config, by the sha256 of its file (first 16 hex digits)', labelNames: ['hash'], aggregator: 'max' });
@@ -69,37 +76,40 @@ export class GatewayMetrics {
     this.configLoads.inc({ result: 'failure' }, 0);
   }
 
-  /** Record one finished request. Label children are cached: no label hashing per request. */
+  /** Record one finished request: after the first request of a (route, provider), lookups and adds only. */
   recordRequest(route: string, provider: string, status: number, durationS: number, overheadS: number, ttfbS: number | undefined): void {
-    const key = route + '\0' + provider;
-    let s = this.series.get(key);
+    let byProvider = this.series.get(route);
+    if (!byProvider) this.series.set(route, (byProvider = new Map()));
+    let s = byProvider.get(provider);
     if (!s) {
       s = {
-        requests: new Map(),
+        requests: [],
         duration: this.duration.labels(route, provider),
         overhead: this.overhead.labels(route),
         ttfb: this.ttfb.labels(route, provider),
       };
-      this.series.set(key, s);
+      byProvider.set(provider, s);
     }
-    const cls = statusClass(status);
-    let counter = s.requests.get(cls);
-    if (!counter) s.requests.set(cls, (counter = this.requests.labels(route, provider, cls)));
-    counter.inc();
+    const cls = statusIndex(status);
+    (s.requests[cls] ??= this.requests.labels(route, provider, STATUS_CLASSES[cls])).inc();
     s.duration.observe(durationS);
     s.overhead.observe(overheadS);
     if (ttfbS !== undefined) s.ttfb.observe(ttfbS);
   }
 
-  /** Count tokens by direction. Distinct models per provider are capped so clients cannot mint series. */
+  /** Count tokens by direction. Distinct models are capped so clients cannot mint series. */
   recordTokens(provider: string, model: string, usage: TokenUsage): void {
-    const key = provider + '\0' + model;
-    let t = this.tokenSeries.get(key);
+    let byModel = this.tokenSeries.get(provider);
+    if (!byModel) this.tokenSeries.set(provider, (byModel = new Map()));
+    let t = byModel.get(model);
     if (!t) {
-      const label = this.tokenSeries.size < MAX_MODEL_SERIES ? model : 'other';
-      const of = (direction: string) => this.tokens.labels(provider, label, direction);
-      t = { input: of('input'), output: of('output'), cacheWrite: of('cache_write'), cacheRead: of('cache_read') };
-      if (label === model) this.tokenSeries.set(key, t);
+      if (this.tokenPairs < MAX_MODEL_SERIES) {
+        byModel.set(model, (t = this.tokenChildren(provider, model)));
+        this.tokenPairs++;
+      } else {
+        t = this.otherTokens.get(provider);
+        if (!t) this.otherTokens.set(provider, (t = this.tokenChildren(provider, 'other')));
+      }
     }
     if (usage.inputTokens) t.input.inc(usage.inputTokens);
     if (usage.outputTokens) t.output.inc(usage.outputTokens);
@@ -113,5 +123,10 @@ export class GatewayMetrics {
     if (this.currentHash !== undefined) this.configInfo.remove({ hash: this.currentHash });
     this.configInfo.set({ hash: label }, 1);
     this.currentHash = label;
+  }
+
+  private tokenChildren(provider: string, model: string): TokenSeries {
+    const of = (direction: string) => this.tokens.labels(provider, model, direction);
+    return { input: of('input'), output: of('output'), cacheWrite: of('cache_write'), cacheRead: of('cache_read') };
   }
 }

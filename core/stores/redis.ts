@@ -10,9 +10,10 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
+import type { FastHistogram } from '../metrics/fast-histogram.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
 export interface RedisStoreOptions {
@@ -33,7 +34,7 @@ export class RedisStore implements Store {
   private readonly prefix: string;
   private readonly log: Logger;
   private readonly shas = new Map<string, string>();
-  private readonly latency: Histogram<'script' | 'result'>;
+  private readonly latency: FastHistogram<'script' | 'result'>;
   private readonly errors: Counter<'reason'>;
   private readonly up: Gauge;
   private down = false;
@@ -42,7 +43,7 @@ export class RedisStore implements Store {
     this.failMode = opts.failMode;
     this.prefix = opts.keyPrefix;
     this.log = opts.log;
-    this.latency = opts.metrics.histogram({ name: 'gateway_store_redis_duration_seconds', help: 'Redis store script round trips', labelNames: ['script', 'result'], buckets: LATENCY_BUCKETS });
+    this.latency = opts.metrics.fastHistogram({ name: 'gateway_store_redis_duration_seconds', help: 'Redis store script round trips', labelNames: ['script', 'result'], buckets: LATENCY_BUCKETS });
     this.errors = opts.metrics.counter({ name: 'gateway_store_redis_errors_total', help: 'Redis store failures by reason (unavailable, timeout, noscript, error)', labelNames: ['reason'] });
     this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected' });
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.

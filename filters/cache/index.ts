@@ -100,9 +100,9 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
   const { lru, refresh } = sharedCache(env, { maxEntries: config.max_entries, maxBytes: config.max_bytes, maxEntryBytes: config.max_entry_bytes });
   const ttl = Math.max(1, Math.round(config.ttl_seconds * 1000));
   const vary = config.vary_headers.map((h) => h.toLowerCase());
-  const hits = env.metrics.counter({ name: 'gateway_cache_hits_total', help: 'Requests answered from the response cache', labelNames: ['provider'] });
-  const misses = env.metrics.counter({ name: 'gateway_cache_misses_total', help: 'Cacheable requests the response cache had no entry for (lookups skipped by no-cache or no-store included)', labelNames: ['provider'] });
-  const writes = env.metrics.counter({ name: 'gateway_cache_writes_total', help: 'Responses stored in the response cache', labelNames: ['provider'] });
+  const hits = env.metrics.fastCounter({ name: 'gateway_cache_hits_total', help: 'Requests answered from the response cache', labelNames: ['provider'] });
+  const misses = env.metrics.fastCounter({ name: 'gateway_cache_misses_total', help: 'Cacheable requests the response cache had no entry for (lookups skipped by no-cache or no-store included)', labelNames: ['provider'] });
+  const writes = env.metrics.fastCounter({ name: 'gateway_cache_writes_total', help: 'Responses stored in the response cache', labelNames: ['provider'] });
 
   function cacheable(ctx: RequestContext, body: Record<string, unknown>): boolean {
     const optIn = headerValue(ctx.headers[CACHE_HEADER]);

@@ -37,8 +37,8 @@ function monthStart(day: string): string {
 async function createCost(config: CostConfig, env: PluginEnv): Promise<Filter> {
   const book = priceBookFor(env); // a bad price file fails the (re)load here, with its message
   const headers = config.session_headers.map((h) => h.toLowerCase());
-  const costTotal = env.metrics.counter({ name: 'gateway_cost_usd_total', help: 'Priced cost of requests in USD, by provider and model', labelNames: ['provider', 'model'] });
-  const unpriced = env.metrics.counter({ name: 'gateway_unpriced_requests_total', help: 'Requests that used tokens of a model with no price, by provider and model', labelNames: ['provider', 'model'] });
+  const costTotal = env.metrics.fastCounter({ name: 'gateway_cost_usd_total', help: 'Priced cost of requests in USD, by provider and model', labelNames: ['provider', 'model'] });
+  const unpriced = env.metrics.fastCounter({ name: 'gateway_unpriced_requests_total', help: 'Requests that used tokens of a model with no price, by provider and model', labelNames: ['provider', 'model'] });
   let writer: LedgerWriter | undefined;
   let release: (() => Promise<void>) | undefined;
   if (config.ledger.type !== 'none') ({ writer, release } = await ledgerPool(env.shared).acquire(config.ledger, env));

@@ -24,7 +24,9 @@ const plugin = {
   },
   create(config, env) {
     // get-or-create: a reload creates this filter again and gets the same counter back.
-    const stamped = env.metrics.counter({ name: 'example_stamped_responses_total', help: 'Responses stamped by the example filter', labelNames: ['route'] });
+    // fastCounter: counted on every request, so its label child is found by a Map lookup
+    // and incremented as a number (`counter()` would validate and hash the labels each time).
+    const stamped = env.metrics.fastCounter({ name: 'example_stamped_responses_total', help: 'Responses stamped by the example filter', labelNames: ['route'] });
     return {
       onResponse(ctx, head) {
         head.headers[config.header] = config.value;
