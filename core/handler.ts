@@ -19,7 +19,7 @@ import type { Outcome, ProviderResponse, ReplyVerdict, ResponseHead } from './ty
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
 export type GatewayResponse = ServerResponse | Http2ServerResponse;
 
-/** Answers gateway endpoints (`/health`, `/metrics`, …); returns false when the path is not one. */
+/** Answers gateway endpoints (`/health`, `/metrics`, …), with `x-request-id` when given one; returns false when the path is not one. */
 export type OperationalHandler = (method: string, path: string, req: GatewayRequest, res: GatewayResponse, requestId: string) => boolean;
 
 export interface HandlerDeps {
@@ -44,8 +44,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     const method = req.method ?? 'GET';
     const headers = requestHeaders(req.headers);
     const id = requestIdFrom(headers['x-request-id'], randomUUID);
-    res.setHeader('x-request-id', id);
-
+    // x-request-id goes into each response's own head: a header set ahead with setHeader
+    // would put every writeHead on Node's slow path (each header re-validated one by one).
     if (deps.operational(method, path, req, res, id)) return;
 
     const pipeline = deps.current();
@@ -60,6 +60,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         route = m.route;
         subpath = m.subpath;
         if (subpath === '/health' && (method === 'GET' || method === 'HEAD') && route.provider && route.info.mode === 'passthrough') {
+          res.setHeader('x-request-id', id);
           deps.providerHealth(route, res, id);
           return;
         }

@@ -126,15 +126,17 @@ export function createOps(deps: OpsDeps) {
 
   /** Answers the endpoints `served` says yes to; the others fall through (to routing, or a 404). */
   function handlerFor(served: (endpoint: OperationalEndpoint) => boolean): OperationalHandler {
-    return (method, path, req, res) => {
+    return (method, path, req, res, requestId) => {
       const plugin = served('plugins') ? pluginEndpoint(deps.current().endpoints, path) : undefined;
       if (plugin) {
+        if (requestId) res.setHeader('x-request-id', requestId);
         servePlugin(plugin, method, path, req, res).catch((err: unknown) => fail(res, err));
         return true;
       }
       if (method !== 'GET' && method !== 'HEAD') return false;
       const endpoint = Object.hasOwn(PATHS, path) ? PATHS[path] : undefined;
       if (!endpoint || !served(endpoint)) return false;
+      if (requestId) res.setHeader('x-request-id', requestId);
       runners[endpoint](res).catch((err: unknown) => fail(res, err));
       return true;
     };
@@ -151,6 +153,7 @@ export function createOps(deps: OpsDeps) {
         if (rest(method, path, req, res, requestId)) return true;
         const endpoint = Object.hasOwn(PATHS, path) ? PATHS[path] : undefined;
         if (!endpoint || !moved.includes(endpoint)) return false;
+        res.setHeader('x-request-id', requestId);
         sendJson(res, 404, { error: { code: 'GW_ERR_ROUTE_NOT_FOUND', message: `${path} is served on the operational listener`, request_id: requestId } });
         return true;
       };
