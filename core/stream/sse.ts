@@ -27,6 +27,8 @@ export class SseDecoder {
   }
 
   private feed(s: string): void {
+    // The usual stream ends its lines with \n alone: find them natively, not char by char.
+    if (s.indexOf('\r') < 0) return this.feedLf(s);
     let start = 0;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
@@ -54,6 +56,21 @@ export class SseDecoder {
       } else {
         this.sawCR = false;
       }
+    }
+    if (start < s.length) this.line += s.slice(start);
+  }
+
+  private feedLf(s: string): void {
+    let start = 0;
+    if (this.sawCR && s.length > 0) {
+      // The \r that ended the last chunk's line, and this \n, are one line break.
+      if (s.charCodeAt(0) === 10) start = 1;
+      this.sawCR = false;
+    }
+    for (let nl = s.indexOf('\n', start); nl >= 0; nl = s.indexOf('\n', start)) {
+      this.takeLine(this.line + s.slice(start, nl));
+      this.line = '';
+      start = nl + 1;
     }
     if (start < s.length) this.line += s.slice(start);
   }

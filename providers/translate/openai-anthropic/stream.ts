@@ -35,6 +35,32 @@ export interface StreamTranslationOptions {
 
 const DONE = 'data: [DONE]\n\n';
 
+const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
+const TEXT_DELTA_MID = ',"delta":{"type":"text_delta","text":';
+
+/**
+ * The text of a text delta in the exact compact form Anthropic sends it
+ * (`{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`),
+ * read without parsing the event: most events of a stream are these. Anything else, or
+ * any deviation (other keys, spacing, a malformed string), is undefined and takes the
+ * full parse.
+ */
+export function textDelta(data: string): string | undefined {
+  if (!data.startsWith(TEXT_DELTA_HEAD) || !data.endsWith('"}}')) return undefined;
+  let i = TEXT_DELTA_HEAD.length;
+  const digits = i;
+  while (i < data.length && data.charCodeAt(i) >= 48 && data.charCodeAt(i) <= 57) i++;
+  if (i === digits || !data.startsWith(TEXT_DELTA_MID, i)) return undefined;
+  const literal = data.slice(i + TEXT_DELTA_MID.length, -2);
+  try {
+    // One JSON string and nothing else, or it throws: `"a","x":"b"` is not one.
+    const text: unknown = JSON.parse(literal);
+    return typeof text === 'string' ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A per-request translator. Feed it the upstream body with {@link write} and send what it
  * returns; call {@link end} once when the upstream body ends. Also a {@link UsageMeter}:
@@ -52,7 +78,6 @@ export class AnthropicToOpenAIStream implements UsageMeter {
   model: string | undefined;
 
   private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data));
-  private readonly encoder = new TextEncoder();
   private out: string[] = [];
   private started = false;
   private finished = false;
@@ -77,13 +102,15 @@ export class AnthropicToOpenAIStream implements UsageMeter {
 
   private flush(): Uint8Array {
     if (this.out.length === 0) return new Uint8Array(0);
-    const bytes = this.encoder.encode(this.out.join(''));
+    const bytes = Buffer.from(this.out.length === 1 ? this.out[0] : this.out.join(''));
     this.out = [];
     return bytes;
   }
 
   private onEvent(_event: string, data: string): void {
     if (this.finished) return;
+    const text = textDelta(data);
+    if (text !== undefined) return this.chunk({ content: text });
     let ev: AnthropicStreamEvent;
     try {
       ev = JSON.parse(data) as AnthropicStreamEvent;
@@ -131,27 +158,40 @@ export class AnthropicToOpenAIStream implements UsageMeter {
     }
   }
 
+  /**
+   * One chunk with one choice. Written as text around the serialized delta: the same bytes
+   * as `JSON.stringify` of the whole chunk (id, object, created, model, choices, usage), but
+   * the part every chunk of the stream shares is serialized once, not per event.
+   */
   private chunk(delta: OpenAIChunkChoice['delta'], finish: OpenAIChunkChoice['finish_reason'] = null): void {
-    const choice: OpenAIChunkChoice = { index: 0, delta, logprobs: null, finish_reason: finish };
-    this.emit([choice], this.options.includeUsage ? null : undefined);
+    const deltaJson = delta.content !== undefined && Object.keys(delta).length === 1 ? `{"content":${JSON.stringify(delta.content)}}` : JSON.stringify(delta);
+    const usage = this.options.includeUsage ? ',"usage":null' : '';
+    this.out.push(`data: ${this.head()}{"index":0,"delta":${deltaJson},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]${usage}}\n\n`);
   }
 
-  private emit(choices: OpenAIChunkChoice[], usage: OpenAIChatCompletionChunk['usage']): void {
-    const chunk: OpenAIChatCompletionChunk = {
-      id: this.options.id,
-      object: 'chat.completion.chunk',
-      created: this.options.created,
-      model: this.model ?? '',
-      choices,
-    };
-    if (usage !== undefined) chunk.usage = usage;
-    this.out.push(`data: ${JSON.stringify(chunk)}\n\n`);
+  /** A chunk without choices: the final usage chunk. */
+  private emitUsage(usage: OpenAIChatCompletionChunk['usage']): void {
+    this.out.push(`data: ${this.head()}],"usage":${JSON.stringify(usage)}}\n\n`);
+  }
+
+  private headText = '';
+  private headModel: string | undefined = undefined;
+
+  /** `{"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":[`, made again only if the model changes. */
+  private head(): string {
+    const model = this.model ?? '';
+    if (this.headText === '' || this.headModel !== model) {
+      const { id, created } = this.options;
+      this.headText = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${JSON.stringify(created)},"model":${JSON.stringify(model)},"choices":[`;
+      this.headModel = model;
+    }
+    return this.headText;
   }
 
   private finish(): void {
     if (!this.started) return this.fail(openAIError('Upstream stream ended before it started', 'server_error'));
     this.chunk({}, finishReason(this.stopReason));
-    if (this.options.includeUsage) this.emit([], openAIUsage(this.usage));
+    if (this.options.includeUsage) this.emitUsage(openAIUsage(this.usage));
     this.out.push(DONE);
     this.finished = true;
   }
