@@ -35,8 +35,8 @@ if (PIN) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignor
 const tsx = '--import=tsx';
 const WORKSPACE = 'ws-bench';
 
-function body(bytes: number, stream = false): string {
-  const base = { model: 'claude-bench', max_tokens: 256, stream, messages: [{ role: 'user', content: '' }] };
+function body(bytes: number, stream = false, model = 'claude-bench'): string {
+  const base = { model, max_tokens: 256, stream, messages: [{ role: 'user', content: '' }] };
   const pad = bytes - JSON.stringify(base).length;
   base.messages[0].content = 'x'.repeat(Math.max(0, pad));
   return JSON.stringify(base);
@@ -46,6 +46,8 @@ interface Arm {
   name: 'direct' | 'bare' | 'gateway';
   pid: number | undefined;
   target(bytes: number, stream?: boolean): Target;
+  /** An OpenAI chat completion: the gateway translates it (unified endpoint → Anthropic), the others forward it to the mock's OpenAI API. */
+  chat(bytes: number, stream: boolean, model?: string): Target;
 }
 
 async function main(): Promise<void> {
@@ -89,9 +91,9 @@ async function main(): Promise<void> {
   await waitFor200(`${bareUrl}/v1/messages`, { method: 'POST', body: body(1024) });
 
   const allArms: Arm[] = [
-    { name: 'direct', pid: undefined, target: (b, s) => ({ url: `${mockUrl}/v1/messages`, headers: {}, body: body(b, s) }) },
-    { name: 'bare', pid: bare.pid, target: (b, s) => ({ url: `${bareUrl}/v1/messages`, headers: {}, body: body(b, s) }) },
-    { name: 'gateway', pid: gateway?.pid, target: (b, s) => ({ url: `${gwUrl}/v1/claude/v1/messages`, headers: gwHeaders, body: body(b, s) }) },
+    { name: 'direct', pid: undefined, target: (b, s) => ({ url: `${mockUrl}/v1/messages`, headers: {}, body: body(b, s) }), chat: (b, s, m) => ({ url: `${mockUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m) }) },
+    { name: 'bare', pid: bare.pid, target: (b, s) => ({ url: `${bareUrl}/v1/messages`, headers: {}, body: body(b, s) }), chat: (b, s, m) => ({ url: `${bareUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m) }) },
+    { name: 'gateway', pid: gateway?.pid, target: (b, s) => ({ url: `${gwUrl}/v1/claude/v1/messages`, headers: gwHeaders, body: body(b, s) }), chat: (b, s, m) => ({ url: `${gwUrl}/v1/chat/completions`, headers: gwHeaders, body: body(b, s, m) }) },
   ];
   const arms = allArms.filter((a) => wanted(a.name));
 
@@ -135,6 +137,23 @@ async function main(): Promise<void> {
       record(arm.name, 'stream_gap_p99', percentile(s.gaps, 99));
       record(arm.name, 'stream_frames_lost', s.frames.filter((f) => f !== 64).length + s.errors);
       record(arm.name, 'stream_frames_merged', s.chunks.filter((c) => c < 64).length);
+    }
+    // The unified endpoint: OpenAI chat completions streamed (64 frames), which the gateway
+    // translates to Anthropic Messages and back; the others pass the OpenAI stream through.
+    for (const arm of order) {
+      const cpu0 = arm.pid ? cpuSeconds(arm.pid) : 0;
+      const r = await maxThroughput(arm.chat(1024, true), SECONDS);
+      const cpu = arm.pid ? cpuSeconds(arm.pid) - cpu0 : NaN;
+      record(arm.name, 'uni_rps', r.rps);
+      record(arm.name, 'uni_errors', r.errors + r.non2xx);
+      if (arm.pid) record(arm.name, 'uni_cpu_us_per_req', (cpu / r.requests) * 1e6);
+      process.stderr.write(`trial ${trial + 1} ${arm.name} unified stream: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
+    }
+    for (const arm of order) {
+      // Shaped by the model name: the unified endpoint does not forward the client's headers.
+      const s = await streams(arm.chat(1024, true, 'claude-bench-shape-f64-i5-t20'), 20, {});
+      record(arm.name, 'uni_ttfb_p99', percentile(s.ttfb, 99));
+      record(arm.name, 'uni_stream_errors', s.errors);
     }
   }
 
@@ -231,6 +250,10 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('RSS per stream (100)', 'rss_per_stream_kb_100', 1, 'KiB', '≤ 1.25 × bare');
   if (results.gateway?.rss_per_stream_kb_1000) add('RSS per stream (1000)', 'rss_per_stream_kb_1000', 1, 'KiB', '≤ 1.25 × bare');
   add('idle RSS', 'rss_idle_mb', 1, 'MiB', '', false);
+  add('unified stream req/s (OpenAI → Anthropic)', 'uni_rps', 0, 'req/s', '≥ 0.6 × bare');
+  add('unified stream CPU per request', 'uni_cpu_us_per_req', 0, 'µs', '');
+  add('unified stream errors', 'uni_errors', 0, '', '0', false);
+  add('unified TTFB p99 (20 ms TTFT)', 'uni_ttfb_p99', 3, 'ms', '≤ bare + 1 ms');
   const header = ['figure', 'direct', 'bare', 'gateway', 'g/b', 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';

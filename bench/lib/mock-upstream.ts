@@ -2,7 +2,8 @@
  * A fast mock of the Anthropic Messages and OpenAI chat APIs for benchmarks. Responses
  * are precomputed per (kind, frames) so the mock is never the bottleneck. Stream shape is
  * chosen per request by headers: `x-mock-frames` (default 64), `x-mock-interval-ms`
- * (default 0), `x-mock-ttft-ms` (default 0).
+ * (default 0), `x-mock-ttft-ms` (default 0) — or, for callers whose headers do not reach
+ * the upstream (the gateway's unified endpoint), by a model named `…-shape-f64-i5-t20`.
  */
 import http from 'node:http';
 
@@ -62,6 +63,15 @@ function frames(kind: 'anthropic' | 'openai', n: number): Buffer[] {
 }
 
 const STREAM_MARK = Buffer.from('"stream":true');
+const SHAPE = /-shape-f(\d+)-i(\d+)-t(\d+)/;
+
+/** Frames, interval and time to first token: from the headers, else from a shaped model name near the body's start. */
+function shapeOf(req: http.IncomingMessage, body: Buffer): [number, number, number] {
+  const h = req.headers;
+  if (h['x-mock-frames'] !== undefined) return [Number(h['x-mock-frames']), Number(h['x-mock-interval-ms'] ?? 0), Number(h['x-mock-ttft-ms'] ?? 0)];
+  const m = SHAPE.exec(body.toString('latin1', 0, Math.min(body.length, 256)));
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [64, 0, 0];
+}
 
 export function createMockUpstream(): http.Server {
   return http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
@@ -76,9 +86,7 @@ export function createMockUpstream(): http.Server {
         res.end(payload);
         return;
       }
-      const n = Number(req.headers['x-mock-frames'] ?? 64);
-      const interval = Number(req.headers['x-mock-interval-ms'] ?? 0);
-      const ttft = Number(req.headers['x-mock-ttft-ms'] ?? 0);
+      const [n, interval, ttft] = shapeOf(req, body);
       const list = frames(kind, n);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       if (interval === 0 && ttft === 0) {
