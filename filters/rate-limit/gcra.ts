@@ -142,14 +142,14 @@ function local(cells: Cells, args: readonly number[], now: number): GcraResult {
       }
     }
   }
-  const dim = (i: number): DimensionState | undefined => {
-    const s = state[i];
-    if (s === undefined) return undefined;
-    const limit = limits[i];
-    if (limit <= 0) return { remaining: 0, resetMs: window };
-    return { remaining: Math.max(0, Math.floor(limit - s + EPS)), resetMs: Math.ceil((s * window) / limit) };
-  };
-  return { allowed: denied === 0, denied, retryMs: Math.ceil(retry), requests: dim(0), tokens: dim(1) };
+  return { allowed: denied === 0, denied, retryMs: Math.ceil(retry), requests: dimension(state[0], reqLimit, window), tokens: dimension(state[1], tokLimit, window) };
+}
+
+/** One dimension's state as clients see it; undefined when it has no limit. */
+function dimension(level: number | undefined, limit: number, window: number): DimensionState | undefined {
+  if (level === undefined) return undefined;
+  if (limit <= 0) return { remaining: 0, resetMs: window };
+  return { remaining: Math.max(0, Math.floor(limit - level + EPS)), resetMs: Math.ceil((level * window) / limit) };
 }
 
 function parse(reply: unknown): GcraResult {
