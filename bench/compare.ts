@@ -1,0 +1,96 @@
+/**
+ * CPU per request of gateway builds or configs side by side, against the bare proxy, in
+ * one run (alternating order, medians): the before/after measure for a hot-path change.
+ * Each argument is `CONFIG.yaml[::path/to/ai-gateway.js[::node flags]]`; the default
+ * gateway is this checkout's dist/. The config gets ${AI_GATEWAY_PORT}, ${MOCK_UPSTREAM},
+ * ${AUDIT_FILE} and ANTHROPIC_API_KEY from here.
+ *
+ *   git worktree add /tmp/base HEAD~3 && (cd /tmp/base && npm ci && npm run build)
+ *   npx tsx bench/compare.ts bench/gateway.yaml::/tmp/base/dist/bin/ai-gateway.js bench/gateway.yaml
+ *   N=30000 T=5 npx tsx bench/compare.ts …   # requests per trial, trials
+ *
+ * The servers run on core 0; this process (autocannon) and the mock on core 1.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { cpuSeconds, listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const REQUESTS = Number(process.env.N ?? 20000);
+const TRIALS = Number(process.env.T ?? 3);
+spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+const BODY = (() => {
+  const b = { model: 'claude-bench', max_tokens: 256, messages: [{ role: 'user', content: '' }] };
+  b.messages[0].content = 'x'.repeat(1024 - JSON.stringify(b).length);
+  return JSON.stringify(b);
+})();
+
+interface Arm {
+  name: string;
+  pid: number;
+  url: string;
+  headers: Record<string, string>;
+}
+
+async function cpuPerRequest(arm: Arm): Promise<number> {
+  const load = (amount: number) => autocannon({ url: arm.url, method: 'POST', headers: { 'content-type': 'application/json', ...arm.headers }, body: BODY, connections: 16, amount });
+  await load(2000); // warm up
+  const before = cpuSeconds(arm.pid);
+  const r = await load(REQUESTS);
+  if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors at ${arm.url}`);
+  return ((cpuSeconds(arm.pid) - before) / REQUESTS) * 1e6;
+}
+
+async function main(): Promise<void> {
+  const specs = process.argv.slice(2);
+  if (specs.length === 0) throw new Error('usage: compare.ts CONFIG.yaml[::ai-gateway.js[::node flags]] …');
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-compare-'));
+  const procs: Started[] = [];
+  try {
+    const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
+    procs.push(mock);
+    const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
+    const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+    procs.push(bare);
+    const arms: Arm[] = [{ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {} }];
+    for (const [i, spec] of specs.entries()) {
+      const [config, gateway, flags] = spec.split('::');
+      const port = 21000 + i + Math.floor(Math.random() * 400) * 10;
+      const gw = spawnPinned(0, [...(flags ? flags.split(' ') : []), gateway || path.join(root, 'dist/bin/ai-gateway.js'), '--config', path.resolve(config)], {
+        AI_GATEWAY_PORT: String(port),
+        MOCK_UPSTREAM: mockUrl,
+        ANTHROPIC_API_KEY: 'sk-bench',
+        AUDIT_FILE: path.join(dir, `audit-${i}.jsonl`),
+      });
+      procs.push(gw);
+      const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
+      const headers = { 'x-workspace-id': 'ws-bench' };
+      await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
+      arms.push({ name: `${i + 1}. ${spec}`, pid: gw.pid, url, headers });
+    }
+    const samples = new Map<string, number[]>(arms.map((a) => [a.name, []]));
+    for (let t = 0; t < TRIALS; t++) {
+      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await cpuPerRequest(arm));
+    }
+    const bareUs = median(samples.get('bare proxy')!);
+    process.stdout.write('| arm | CPU µs/request | × bare |\n|---|---|---|\n');
+    for (const arm of arms) {
+      const us = median(samples.get(arm.name)!);
+      process.stdout.write(`| ${arm.name} | ${us.toFixed(1)} | ${(us / bareUs).toFixed(2)} |\n`);
+    }
+    process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per arm (medians), 1 KB bodies, 16 connections; servers on core 0, load and mock on core 1.\n`);
+  } finally {
+    for (const p of procs) await p.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
