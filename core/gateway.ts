@@ -24,6 +24,11 @@ import { connectWorker, type WorkerLink } from './cluster/worker.js';
 export interface GatewayOptions {
   /** Config file; default `AI_GATEWAY_CONFIG`, then the embedded `configs/config.yaml`. */
   configPath?: string;
+  /**
+   * That file, already loaded by the caller with the same `env` (the CLI reads it to choose
+   * between one process and a cluster), so start-up does not parse it twice. Reloads read the file.
+   */
+  loaded?: LoadedConfig;
   catalog: PluginCatalog;
   env?: NodeJS.ProcessEnv;
   log?: Logger;
@@ -122,7 +127,7 @@ export class Gateway {
   /** Load the config, build the first pipeline and listen. Throws ConfigError on a bad config. */
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const gw = new Gateway(opts);
-    const loaded = gw.load();
+    const loaded = opts.loaded ?? gw.load();
     const server = listenerConfig(loaded);
     gw.pipeline = await gw.build(loaded);
     gw.metrics.configLoads.inc({ result: 'success' });
