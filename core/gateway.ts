@@ -4,7 +4,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ConfigError, type ConfigIssue } from './config/issues.js';
 import { defaultConfigPath, loadConfigFile, type LoadedConfig } from './config/load.js';
 import type { ServerConfig } from './config/types.js';
@@ -12,6 +12,7 @@ import { watchConfig, type ConfigWatcher } from './config/watch.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { createHandler } from './handler.js';
 import { listen, type Listener } from './listener.js';
+import { poolClass } from './pool.js';
 import { createLogger, type Logger } from './logger.js';
 import { createOps } from './ops.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
@@ -291,6 +292,7 @@ export class Gateway {
     const key = `${origin}|${options.connectTimeoutMs}|${options.headersTimeoutMs}|${options.bodyTimeoutMs}|${options.connections}`;
     let pool = this.pools.get(key);
     if (!pool) {
+      const Pool = poolClass();
       pool = new Pool(origin, {
         connections: options.connections ?? 128,
         connectTimeout: options.connectTimeoutMs ?? 10_000,
