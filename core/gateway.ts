@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { ConfigError, type ConfigIssue } from './config/issues.js';
 import { defaultConfigPath, loadConfigFile, type LoadedConfig } from './config/load.js';
 import type { ServerConfig } from './config/types.js';
-import { watchConfig, type ConfigWatcher } from './config/watch.js';
+import type { ConfigWatcher } from './config/watch.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { createHandler } from './handler.js';
 import { listen, type Listener } from './listener.js';
@@ -163,6 +163,8 @@ export class Gateway {
     }
     if (opts.watch !== false) {
       try {
+        // Imported only now (chokidar with it): the listener already takes requests meanwhile.
+        const { watchConfig } = await import('./config/watch.js');
         gw.watcher = await watchConfig({ file: gw.configPath, initialHash: loaded.hash, settleMs: opts.watchSettleMs, log: gw.log, onChange: () => void gw.reload() });
       } catch (err) {
         // Reload by SIGHUP still works; a missing watch must not keep the gateway down.
