@@ -12,6 +12,9 @@ COPY core ./core
 COPY filters ./filters
 COPY providers ./providers
 COPY bin ./bin
+# The build precompiles the config and request schemas and snapshots the price file.
+COPY schemas ./schemas
+COPY configs ./configs
 RUN npm run build
 
 FROM node:20-slim

@@ -12,17 +12,21 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue, Gateway, type ConfigIssue } from '../core/index.js';
 import { loadConfigFile, workerCount, type LoadedConfig } from '../core/config/load.js';
 import { WORKER_START_FAILED } from '../core/cluster/ipc.js';
-import { runPrimary } from '../core/cluster/primary.js';
 import { createLogger } from '../core/logger.js';
 import { resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
 import { GATEWAY_VERSION } from '../core/version.js';
 import { builtinCatalog } from './catalog.js';
-import { keygen } from './keygen.js';
-import { ledger } from './ledger.js';
-import { audit } from './audit.js';
-import { replay } from './replay.js';
 
+// The other commands, and the cluster primary, are imported when asked for: start-up loads
+// only what serving needs.
+type Command = (argv: string[], out: (s: string) => void, err: (s: string) => void) => number | Promise<number>;
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  keygen: async () => (await import('./keygen.js')).keygen,
+  ledger: async () => (await import('./ledger.js')).ledger,
+  audit: async () => (await import('./audit.js')).audit,
+  replay: async () => (await import('./replay.js')).replay,
+};
 
 const USAGE = `Usage:
   ai-gateway [--config FILE]        start the gateway (default: $AI_GATEWAY_CONFIG, then configs/config.yaml)
@@ -82,30 +86,31 @@ function refuse(issues: readonly ConfigIssue[], code: number): never {
 async function serve(configPath: string | undefined): Promise<void> {
   if (cluster.isWorker) return serveGateway(configPath, true);
   const file = resolveConfigPath(configPath, process.env);
-  let workers: number;
-  let drainTimeoutMs: number;
+  let loaded: LoadedConfig;
   try {
-    const loaded = loadConfigFile(file);
-    workers = workerCount(loaded.config.server.workers);
-    drainTimeoutMs = loaded.config.server.drain_timeout_ms;
+    loaded = loadConfigFile(file);
   } catch (err) {
     if (err instanceof ConfigError) refuse(err.issues, 1);
     throw err;
   }
-  if (workers <= 1) return serveGateway(configPath, false);
+  const workers = workerCount(loaded.config.server.workers);
+  const drainTimeoutMs = loaded.config.server.drain_timeout_ms;
+  if (workers <= 1) return serveGateway(configPath, false, loaded);
   // Plugin errors are reported once here, not by every worker.
   const issues = await configIssues(file);
   if (issues.length > 0) refuse(issues, 1);
+  const { runPrimary } = await import('../core/cluster/primary.js');
   const code = await runPrimary({ workers, drainTimeoutMs, log: createLogger({ bindings: { role: 'primary' } }) });
   await flushed();
   process.exit(code);
 }
 
-async function serveGateway(configPath: string | undefined, worker: boolean): Promise<void> {
+async function serveGateway(configPath: string | undefined, worker: boolean, loaded?: LoadedConfig): Promise<void> {
   let gateway: Gateway;
   try {
     gateway = await Gateway.start({
       configPath,
+      loaded,
       catalog: builtinCatalog,
       ...(worker ? { clusterWorker: { workerHeader: process.env.AI_GATEWAY_WORKER_HEADER === '1' }, log: createLogger({ bindings: { worker: cluster.worker!.id } }) } : {}),
     });
@@ -149,10 +154,8 @@ function flushed(): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number | undefined> {
-  if (argv[0] === 'keygen') return keygen(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
-  if (argv[0] === 'ledger') return ledger(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
-  if (argv[0] === 'audit') return audit(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
-  if (argv[0] === 'replay') return replay(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  const command = Object.hasOwn(COMMANDS, argv[0] ?? '') ? COMMANDS[argv[0]] : undefined;
+  if (command) return (await command())(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -4,14 +4,15 @@
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ConfigError, type ConfigIssue } from './config/issues.js';
 import { defaultConfigPath, loadConfigFile, type LoadedConfig } from './config/load.js';
 import type { ServerConfig } from './config/types.js';
-import { watchConfig, type ConfigWatcher } from './config/watch.js';
+import type { ConfigWatcher } from './config/watch.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { createHandler } from './handler.js';
 import { listen, type Listener } from './listener.js';
+import { poolClass } from './pool.js';
 import { createLogger, type Logger } from './logger.js';
 import { createOps } from './ops.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
@@ -24,6 +25,11 @@ import { connectWorker, type WorkerLink } from './cluster/worker.js';
 export interface GatewayOptions {
   /** Config file; default `AI_GATEWAY_CONFIG`, then the embedded `configs/config.yaml`. */
   configPath?: string;
+  /**
+   * That file, already loaded by the caller with the same `env` (the CLI reads it to choose
+   * between one process and a cluster), so start-up does not parse it twice. Reloads read the file.
+   */
+  loaded?: LoadedConfig;
   catalog: PluginCatalog;
   env?: NodeJS.ProcessEnv;
   log?: Logger;
@@ -122,7 +128,7 @@ export class Gateway {
   /** Load the config, build the first pipeline and listen. Throws ConfigError on a bad config. */
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const gw = new Gateway(opts);
-    const loaded = gw.load();
+    const loaded = opts.loaded ?? gw.load();
     const server = listenerConfig(loaded);
     gw.pipeline = await gw.build(loaded);
     gw.metrics.configLoads.inc({ result: 'success' });
@@ -157,6 +163,8 @@ export class Gateway {
     }
     if (opts.watch !== false) {
       try {
+        // Imported only now (chokidar with it): the listener already takes requests meanwhile.
+        const { watchConfig } = await import('./config/watch.js');
         gw.watcher = await watchConfig({ file: gw.configPath, initialHash: loaded.hash, settleMs: opts.watchSettleMs, log: gw.log, onChange: () => void gw.reload() });
       } catch (err) {
         // Reload by SIGHUP still works; a missing watch must not keep the gateway down.
@@ -286,6 +294,7 @@ export class Gateway {
     const key = `${origin}|${options.connectTimeoutMs}|${options.headersTimeoutMs}|${options.bodyTimeoutMs}|${options.connections}`;
     let pool = this.pools.get(key);
     if (!pool) {
+      const Pool = poolClass();
       pool = new Pool(origin, {
         connections: options.connections ?? 128,
         connectTimeout: options.connectTimeoutMs ?? 10_000,

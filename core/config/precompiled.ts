@@ -1,28 +1,31 @@
 /**
  * The build step that precompiles validators (see `ajv.ts`):
  * `node dist/core/config/precompiled.js` writes one ajv standalone module per schema —
- * the config schema and every built-in filter's and provider's `configSchema`.
+ * the config schema and every built-in filter's and provider's `configSchema` (config
+ * profile), and each request-body schema named after `--input` (input profile).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { AJV_OPTIONS, PRECOMPILED_DIR, schemaKey } from './ajv.js';
+import { CONFIG_PROFILE, INPUT_PROFILE, PRECOMPILED_DIR, profiled, schemaKey, type AjvProfile } from './ajv.js';
 import type { PluginCatalog } from '../plugins.js';
 
-/** Write a standalone validator for each schema; returns how many. */
-export function precompile(schemas: readonly object[]): number {
+/** Write a standalone validator for each schema (config profile unless named); returns how many. */
+export function precompile(schemas: ReadonlyArray<object | { schema: object; profile: AjvProfile }>): number {
   rmSync(PRECOMPILED_DIR, { recursive: true, force: true });
   mkdirSync(PRECOMPILED_DIR, { recursive: true });
   const seen = new Set<string>();
-  for (const schema of schemas) {
-    const key = schemaKey(schema);
+  for (const item of schemas) {
+    const { schema, profile } = 'profile' in item ? (item as { schema: object; profile: AjvProfile }) : { schema: item, profile: CONFIG_PROFILE };
+    const key = schemaKey(schema, profile);
     if (seen.has(key)) continue;
     seen.add(key);
     // A fresh instance per schema: standalone code must not share compiled refs across files.
-    const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
-    writeFileSync(path.join(PRECOMPILED_DIR, `${key}.cjs`), standaloneCode.default(ajv, ajv.compile(schema)));
+    const ajv = new Ajv({ ...profile.options, code: { source: true } });
+    writeFileSync(path.join(PRECOMPILED_DIR, `${key}.cjs`), standaloneCode.default(ajv, ajv.compile(profiled(schema, profile))));
   }
   return seen.size;
 }
@@ -36,13 +39,16 @@ async function catalogSchemas(catalog: PluginCatalog): Promise<object[]> {
   return out;
 }
 
-// `node dist/core/config/precompiled.js schemas/config.schema.json dist/bin/catalog.js`
+// `node dist/core/config/precompiled.js schemas/config.schema.json dist/bin/catalog.js [--input schemas/x.schema.json]…`
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const [schemaFile, catalogFile] = process.argv.slice(2);
-  const schemas: object[] = [JSON.parse(readFileSync(schemaFile, 'utf8')) as object];
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { input: { type: 'string', multiple: true } } });
+  const [schemaFile, catalogFile] = positionals;
+  const readJson = (file: string): object => JSON.parse(readFileSync(file, 'utf8')) as object;
+  const schemas: Array<object | { schema: object; profile: AjvProfile }> = [readJson(schemaFile)];
   if (catalogFile) {
     const { builtinCatalog } = (await import(path.resolve(catalogFile))) as { builtinCatalog: PluginCatalog };
     schemas.push(...(await catalogSchemas(builtinCatalog)));
   }
-  process.stdout.write(`precompiled ${precompile(schemas)} config validators into ${path.relative(process.cwd(), PRECOMPILED_DIR)}\n`);
+  for (const file of values.input ?? []) schemas.push({ schema: readJson(file), profile: INPUT_PROFILE });
+  process.stdout.write(`precompiled ${precompile(schemas)} validators into ${path.relative(process.cwd(), PRECOMPILED_DIR)}\n`);
 }

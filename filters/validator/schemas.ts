@@ -1,14 +1,15 @@
 /**
  * Request-body JSON Schemas, per dialect, compiled when the filter is created (and reused
- * while the file is unchanged), reported as `field.path: problem`.
+ * while the file is unchanged), reported as `field.path: problem`. The shipped schemas are
+ * precompiled at build; request validation must never coerce or fill in the client's body,
+ * hence the input profile.
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compileSchema, INPUT_PROFILE } from '../../core/config/ajv.js';
 import { packageRoot } from '../../core/config/load.js';
 
-// Its own instance: request validation must never coerce or fill in the client's body.
-const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });
 const compiled = new Map<string, { mtimeMs: number; validate: ValidateFunction }>();
 
 /** `name.schema.json` is looked up in the package's `schemas/`; `./x` and `../x` beside the config. */
@@ -22,10 +23,8 @@ export function loadSchema(file: string): ValidateFunction {
   const mtimeMs = statSync(file).mtimeMs;
   const hit = compiled.get(file);
   if (hit && hit.mtimeMs === mtimeMs) return hit.validate;
-  const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  // Compiled without its $id so a changed file can be compiled again under the same id.
-  const { $id: _id, ...rest } = schema;
-  const validate = ajv.compile(rest);
+  const schema = JSON.parse(readFileSync(file, 'utf8')) as object;
+  const validate = compileSchema(schema, INPUT_PROFILE);
   compiled.set(file, { mtimeMs, validate });
   return validate;
 }

@@ -24,18 +24,28 @@ export interface SigningTarget {
 }
 
 export class RequestSigner {
-  private readonly signer: SignatureV4;
+  private signerInstance: SignatureV4 | undefined;
 
-  constructor(private readonly target: SigningTarget, credentials: CredentialCache) {
-    const Signer = signatureV4Class();
-    this.signer = new Signer({
-      credentials: () => credentials.get(),
-      region: target.region,
-      service: target.service,
-      sha256: serde().Hash.bind(null, 'sha256'),
-      uriEscapePath: true,
-      applyChecksum: true,
-    });
+  constructor(
+    private readonly target: SigningTarget,
+    private readonly credentials: CredentialCache,
+  ) {}
+
+  /** Made at the first signature: a provider that never sends does not load the signer (~10 ms). */
+  private get signer(): SignatureV4 {
+    if (!this.signerInstance) {
+      const Signer = signatureV4Class();
+      const credentials = this.credentials;
+      this.signerInstance = new Signer({
+        credentials: () => credentials.get(),
+        region: this.target.region,
+        service: this.target.service,
+        sha256: serde().Hash.bind(null, 'sha256'),
+        uriEscapePath: true,
+        applyChecksum: true,
+      });
+    }
+    return this.signerInstance;
   }
 
   /**

@@ -1,10 +1,14 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { parse } from 'yaml';
 import { DEFAULT_PRICE_FILE } from '../../../filters/cost/accounting.js';
 import { buildPriceBook, costNanos, nanosToUsd, PriceBook } from '../../../filters/cost/price-book.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { DEFAULT_USAGE, AnthropicMock } from '../../mocks/anthropic-mock.js';
 import { GATEWAY_KEY } from '../../helpers/anthropic.js';
+import { repoRoot } from '../../helpers/process.js';
 import { auditLines, messages, post, waitFor } from '../fixtures.js';
 
 const usage = (i: number, o: number, cw: number, cr: number) => ({ inputTokens: i, outputTokens: o, cacheCreationTokens: cw, cacheReadTokens: cr });
@@ -36,6 +40,24 @@ t.test('the built-in book: exact ids, families by wildcard, the most specific pa
   t.equal(book.lookup(['anthropic'], 'claude-unknown-9'), undefined, 'unknown models have no price');
   t.equal(book.lookup(['my-claude', 'anthropic'], 'claude-haiku-4-5')?.provider, 'anthropic', 'instance name first, then the type');
   for (const [name, block] of book.providers) t.match(block.taken, /^\d{4}-\d{2}-\d{2}$/, `${name}: the date prices were taken`);
+});
+
+t.test("the build's JSON copy of the shipped price file is the YAML, parsed", async (t) => {
+  // The built module: its precompiled/ directory is the one the build wrote.
+  const built = (await import(path.join(repoRoot, 'dist/filters/cost/price-book.js'))) as typeof import('../../../filters/cost/price-book.js');
+  const text = readFileSync(DEFAULT_PRICE_FILE, 'utf8');
+  const snapshot = built.snapshotPath(text);
+  t.ok(existsSync(snapshot), 'written by npm run build');
+  t.same(JSON.parse(readFileSync(snapshot, 'utf8')), parse(text));
+  t.same([...built.buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE).providers], [...buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE).providers], 'the same book either way');
+
+  // An edited file has no copy: it is read as YAML.
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-pricing-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const edited = path.join(dir, 'pricing.yaml');
+  writeFileSync(edited, text.replace(/"claude-sonnet-4\*": \{ input: 3,/, '"claude-sonnet-4*": { input: 2.5,'));
+  t.notOk(existsSync(built.snapshotPath(readFileSync(edited, 'utf8'))));
+  t.match(built.buildPriceBook({ file: edited }, '/', DEFAULT_PRICE_FILE).lookup(['anthropic'], 'claude-sonnet-4-0')?.price, { input: 2.5 });
 });
 
 t.test('config overrides: inline entries over the file, internal rates, cache prices default to input', async (t) => {

@@ -1,0 +1,121 @@
+/**
+ * Start-up time: spawn `node dist/bin/ai-gateway.js` and poll every 2 ms until the first
+ * 200, the way `bench/run.ts` takes its "startup to first 200" figure.
+ *
+ *   npx tsx bench/startup.ts            # 7 runs of each config (after one discarded warm-up)
+ *   npx tsx bench/startup.ts --runs 15
+ *   npx tsx bench/startup.ts --root /path/to/other/checkout --root .   # compare builds, interleaved
+ *
+ * Two configs: the embedded default (`configs/config.yaml`), polled on GET /health; and
+ * `bench/gateway.yaml`, polled with a POST through the Anthropic route to a mock upstream
+ * in this process, so the figure includes the first request's trip through the whole chain.
+ * Runs alternate between the configs. Loopback only; every child is stopped (SIGTERM, then
+ * SIGKILL after 5 s) before the next starts. Needs `npm run build` first.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createMockUpstream } from './lib/mock-upstream.js';
+import { cpuSeconds, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '7' }, root: { type: 'string', multiple: true } } });
+const RUNS = Number(args.runs);
+const ROOTS = (args.root ?? [root]).map((r) => path.resolve(r));
+
+interface Case {
+  name: string;
+  bin: string;
+  args: string[];
+  env: Record<string, string>;
+  probe(port: number): Promise<number>;
+}
+
+/** A port nothing listens on right now (the child binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const BODY = JSON.stringify({ model: 'claude-bench', max_tokens: 256, messages: [{ role: 'user', content: 'x'.repeat(900) }] });
+const HEADERS = { 'content-type': 'application/json', 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
+
+async function once(c: Case): Promise<{ ms: number; cpuMs: number }> {
+  const port = await freePort();
+  const started = performance.now();
+  const child: Started = spawnPinned(undefined, [c.bin, ...c.args], { AI_GATEWAY_PORT: String(port), ...c.env });
+  const exited = new Promise<never>((_, reject) => child.child.once('exit', (code) => reject(new Error(`${c.name}: the gateway exited (${code}) before answering 200`))));
+  exited.catch(() => {});
+  try {
+    await Promise.race([c.probe(port), exited]);
+    const ms = performance.now() - started;
+    return { ms, cpuMs: cpuSeconds(child.pid) * 1000 };
+  } finally {
+    await child.stop();
+  }
+}
+
+/** With several --root, each case names its checkout. */
+function label(r: string): string {
+  return ROOTS.length > 1 ? `${path.basename(r)}: ` : '';
+}
+
+async function main(): Promise<void> {
+  for (const r of ROOTS) if (!existsSync(path.join(r, 'dist/bin/ai-gateway.js'))) throw new Error(`${r}/dist/bin/ai-gateway.js is missing: run npm run build first`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-startup-'));
+  const mock = createMockUpstream();
+  await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve));
+  const mockUrl = `http://127.0.0.1:${(mock.address() as net.AddressInfo).port}`;
+  const cases: Case[] = ROOTS.flatMap((r): Case[] => [
+    {
+      name: `${label(r)}default config, GET /health`,
+      bin: path.join(r, 'dist/bin/ai-gateway.js'),
+      args: [],
+      // No AI_GATEWAY_CONFIG: the embedded configs/config.yaml.
+      env: { AI_GATEWAY_CONFIG: '' },
+      probe: (port) => waitFor200(`http://127.0.0.1:${port}/health`),
+    },
+    {
+      name: `${label(r)}bench config, POST to the mock`,
+      bin: path.join(r, 'dist/bin/ai-gateway.js'),
+      args: ['--config', path.join(r, 'bench/gateway.yaml')],
+      env: { MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, 'audit.jsonl'), ANTHROPIC_API_KEY: 'sk-bench' },
+      probe: (port) => waitFor200(`http://127.0.0.1:${port}/v1/claude/v1/messages`, { method: 'POST', body: BODY, headers: HEADERS }),
+    },
+  ]);
+  const results = new Map<string, { ms: number[]; cpu: number[] }>(cases.map((c) => [c.name, { ms: [], cpu: [] }]));
+  try {
+    for (const c of cases) await once(c); // warm the file cache; not counted
+    for (let i = 0; i < RUNS; i++) {
+      for (const c of i % 2 === 0 ? cases : [...cases].reverse()) {
+        const r = await once(c);
+        results.get(c.name)!.ms.push(r.ms);
+        results.get(c.name)!.cpu.push(r.cpuMs);
+        process.stderr.write(`${c.name}: ${r.ms.toFixed(0)} ms\n`);
+      }
+    }
+  } finally {
+    mock.close();
+    mock.closeAllConnections();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const width = Math.max(...cases.map((c) => c.name.length));
+  process.stdout.write(`\nspawn → first 200, ${RUNS} runs each (ms)\n`);
+  process.stdout.write(`${'case'.padEnd(width)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}   CPU median\n`);
+  for (const [name, r] of results) {
+    const f = (v: number): string => v.toFixed(0).padStart(7);
+    process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${median(r.cpu).toFixed(0)} ms\n`);
+  }
+}
+
+await main();

@@ -1,0 +1,59 @@
+/**
+ * What start-up loads: the embedded config is served without loading the packages that
+ * only some features need (ajv's compiler when every validator is precompiled, undici's
+ * full entry, AWS's signer, the Redis, PostgreSQL and SQLite clients). A preload prints the
+ * CommonJS modules loaded when the listener binds, then ends the process.
+ */
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { cliPath, freePort } from '../helpers/process.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'gw-startup-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const preload = path.join(dir, 'loaded-at-listen.cjs');
+writeFileSync(
+  preload,
+  `const net = require('node:net');
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  this.once('listening', () => {
+    process.stdout.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n');
+    process.exit(0);
+  });
+  return listen.apply(this, args);
+};
+`,
+);
+
+async function loadedAtListen(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const port = await freePort();
+  const r = spawnSync(process.execPath, ['--require', preload, cliPath, ...args], {
+    env: { PATH: process.env.PATH, AI_GATEWAY_PORT: String(port), ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('LOADED '));
+  if (!line) throw new Error(`the gateway did not listen (status ${r.status}): ${r.stderr}`);
+  return (JSON.parse(line.slice('LOADED '.length)) as string[]).map((f) => f.split(path.sep).join('/'));
+}
+
+const NOT_AT_START: Array<[string, RegExp]> = [
+  ["ajv's compiler", /\/node_modules\/ajv\/dist\/(ajv|core)\.js$/],
+  ["undici's full entry", /\/node_modules\/undici\/index\.js$/],
+  ["undici's fetch", /\/node_modules\/undici\/lib\/web\//],
+  ["AWS's SigV4 signer", /\/node_modules\/@smithy\/signature-v4\//],
+  ['the AWS SDK', /\/node_modules\/@aws-sdk\//],
+  ['ioredis', /\/node_modules\/ioredis\//],
+  ['pg', /\/node_modules\/pg\//],
+  ['better-sqlite3', /\/node_modules\/better-sqlite3\//],
+];
+
+t.test('the embedded config starts without the packages only some features need', async (t) => {
+  const loaded = await loadedAtListen([]);
+  t.ok(loaded.some((f) => f.includes('/node_modules/undici/lib/dispatcher/pool.js')), "undici's Pool is loaded (the upstream pools)");
+  t.ok(loaded.some((f) => /\/precompiled\/[0-9a-f]{64}\.cjs$/.test(f)), 'precompiled validators are used');
+  for (const [what, re] of NOT_AT_START) t.notOk(loaded.find((f) => re.test(f)), `${what} is not loaded`);
+});

@@ -1,0 +1,53 @@
+/**
+ * Precompiled validators: the build's standalone code for the shipped request-body schema
+ * behaves exactly as ajv compiling it at run time with the input profile (no coercion, no
+ * defaults, the first error), and a schema without precompiled code is still compiled.
+ */
+import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import type * as AjvModule from '../../core/config/ajv.js';
+import { repoRoot } from '../helpers/process.js';
+
+// The built module: its precompiled/ directory is the one the build wrote.
+const built = (await import(path.join(repoRoot, 'dist/core/config/ajv.js'))) as typeof AjvModule;
+const { INPUT_PROFILE, PRECOMPILED_DIR, compileSchema, profiled, schemaKey } = built;
+const schema = JSON.parse(readFileSync(path.join(repoRoot, 'schemas/anthropic-messages.schema.json'), 'utf8')) as object;
+
+const bodies: Array<[string, unknown]> = [
+  ['valid', { model: 'claude-x', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }],
+  ['valid, blocks and unknown fields', { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], future_field: true }],
+  ['missing model', { max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }],
+  ['max_tokens as a string (never coerced)', { model: 'm', max_tokens: '10', messages: [{ role: 'user', content: 'hi' }] }],
+  ['bad role', { model: 'm', max_tokens: 10, messages: [{ role: 'system', content: 'hi' }] }],
+  ['empty messages', { model: 'm', max_tokens: 10, messages: [] }],
+  ['not an object', [1, 2]],
+];
+
+t.test('the shipped request schema has precompiled code', async (t) => {
+  t.ok(existsSync(path.join(PRECOMPILED_DIR, `${schemaKey(schema, INPUT_PROFILE)}.cjs`)), 'written by npm run build');
+});
+
+t.test('precompiled and run-time compiled validators agree, and leave the body as sent', async (t) => {
+  const precompiled = compileSchema(schema, INPUT_PROFILE);
+  const runtime = new Ajv({ ...INPUT_PROFILE.options }).compile(profiled(schema, INPUT_PROFILE));
+  t.not(precompiled, runtime);
+  for (const [name, body] of bodies) {
+    const a = structuredClone(body);
+    const b = structuredClone(body);
+    t.equal(precompiled(a), runtime(b), `${name}: same verdict`);
+    t.same(precompiled.errors ?? null, runtime.errors ?? null, `${name}: same errors`);
+    t.same(a, body, `${name}: body unchanged`);
+  }
+});
+
+t.test('a schema without precompiled code is compiled at run time', async (t) => {
+  const own = { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } };
+  t.notOk(existsSync(path.join(PRECOMPILED_DIR, `${schemaKey(own, INPUT_PROFILE)}.cjs`)));
+  const validate = compileSchema(own, INPUT_PROFILE);
+  t.ok(validate({ n: 1 }));
+  t.notOk(validate({ n: '1' }), 'the input profile does not coerce');
+  t.equal(compileSchema(own, INPUT_PROFILE), validate, 'cached per schema object');
+  t.ok(compileSchema(own)({ n: '1' }), 'the config profile coerces');
+});
