@@ -8,6 +8,7 @@
  *   git worktree add /tmp/base HEAD~3 && (cd /tmp/base && npm ci && npm run build)
  *   npx tsx bench/compare.ts bench/gateway.yaml::/tmp/base/dist/bin/ai-gateway.js bench/gateway.yaml
  *   N=30000 T=5 npx tsx bench/compare.ts …   # requests per trial, trials
+ *   UNIFIED=1 npx tsx bench/compare.ts …      # 64-frame OpenAI streams through the unified endpoint
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  */
@@ -23,10 +24,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const REQUESTS = Number(process.env.N ?? 20000);
 const TRIALS = Number(process.env.T ?? 3);
+/** OpenAI chat-completion streams: translated by the gateway, passed through by the bare proxy. */
+const UNIFIED = process.env.UNIFIED === '1';
+const GATEWAY_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/claude/v1/messages';
+const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
 const BODY = (() => {
-  const b = { model: 'claude-bench', max_tokens: 256, messages: [{ role: 'user', content: '' }] };
+  const b = { model: 'claude-bench', max_tokens: 256, stream: UNIFIED, messages: [{ role: 'user', content: '' }] };
   b.messages[0].content = 'x'.repeat(1024 - JSON.stringify(b).length);
   return JSON.stringify(b);
 })();
@@ -58,7 +63,7 @@ async function main(): Promise<void> {
     const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
     const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
     procs.push(bare);
-    const arms: Arm[] = [{ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {} }];
+    const arms: Arm[] = [{ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} }];
     for (const [i, spec] of specs.entries()) {
       const [config, gateway, flags] = spec.split('::');
       const port = 21000 + i + Math.floor(Math.random() * 400) * 10;
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
         AUDIT_FILE: path.join(dir, `audit-${i}.jsonl`),
       });
       procs.push(gw);
-      const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
+      const url = `http://127.0.0.1:${port}${GATEWAY_PATH}`;
       const headers = { 'x-workspace-id': 'ws-bench' };
       await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
       arms.push({ name: `${i + 1}. ${spec}`, pid: gw.pid, url, headers });
@@ -84,7 +89,7 @@ async function main(): Promise<void> {
       const us = median(samples.get(arm.name)!);
       process.stdout.write(`| ${arm.name} | ${us.toFixed(1)} | ${(us / bareUs).toFixed(2)} |\n`);
     }
-    process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per arm (medians), 1 KB bodies, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per arm (medians), 1 KB ${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
   }
