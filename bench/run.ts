@@ -3,7 +3,7 @@
  * Node proxy (the floor), and the gateway with its default chain on — in alternating
  * order, several trials, medians reported, every ratio gateway / bare.
  *
- *   npm run bench                 # full run (~6 min)
+ *   npm run bench                 # full run (~9 min)
  *   npm run bench -- --quick      # short trials, for a smoke check
  *
  * The server under test is pinned to core 0; this process (the load generator) and the
