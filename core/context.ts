@@ -3,6 +3,7 @@
  * to build the one {@link Outcome}. One object per request, fields fixed at construction
  * so V8 keeps a single shape.
  */
+import { isAscii } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
@@ -109,7 +110,9 @@ export class Context implements RequestContext {
     if (this.parsed !== UNPARSED) return this.parsed;
     if (this.body.length === 0) throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', 'Request body is empty; a JSON body is required');
     try {
-      this.parsed = JSON.parse(utf8.decode(this.body));
+      // ASCII (the common case) is valid UTF-8 read byte for byte: a SIMD check and a copy, half a strict decode's cost.
+      const body = this.body;
+      this.parsed = JSON.parse(isAscii(body) ? body.toString('latin1') : utf8.decode(body));
     } catch (err) {
       // JSON must be UTF-8 (RFC 8259): a lossy decode would let filters judge other text than the bytes forwarded.
       if (err instanceof TypeError) throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', 'Request body is not valid UTF-8');

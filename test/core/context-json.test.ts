@@ -1,0 +1,43 @@
+/**
+ * `ctx.json()` reads ASCII bodies on a fast path and everything else with a strict UTF-8
+ * decode: the parsed value must not depend on which path ran, and invalid bytes or a BOM
+ * are refused as before.
+ */
+import t from 'tap';
+import { Context } from '../../core/context.js';
+import { plainDialect } from '../../core/dialect.js';
+import { GatewayError } from '../../core/errors.js';
+
+function parse(body: Buffer): unknown {
+  const ctx = new Context({
+    id: 'r', method: 'POST', path: '/', query: '', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
+    route: { name: 'r', mode: 'passthrough' }, subpath: '/', dialect: plainDialect, arrivedAt: 0,
+  });
+  ctx.body = body;
+  return ctx.json();
+}
+
+t.test('ASCII and multi-byte bodies parse to the same values as JSON.parse of their UTF-8 text', async (t) => {
+  for (const value of [{ a: 'plain ascii', n: [1, 2.5, -3], t: true }, { text: 'héllo wörld ✓ 😀', escaped: '\u00e9' }, 'x'.repeat(100_000), { k: '\u007f\u0000' }]) {
+    const body = Buffer.from(JSON.stringify(value));
+    t.same(parse(body), JSON.parse(body.toString('utf8')));
+  }
+});
+
+t.test('invalid UTF-8 and a byte-order mark are refused with a 400', async (t) => {
+  for (const [name, body] of [
+    ['a lone continuation byte', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0x80, 0x22, 0x7d])],
+    ['a truncated sequence', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe2, 0x82]), Buffer.from('"}')])],
+    ['a BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')])],
+  ] as const) {
+    const err = (() => {
+      try {
+        parse(body);
+      } catch (e) {
+        return e;
+      }
+    })();
+    t.ok(err instanceof GatewayError, name);
+    t.equal((err as GatewayError).code, 'GW_ERR_REQUEST_MALFORMED_JSON', name);
+  }
+});
