@@ -67,12 +67,34 @@ export class SseDecoder {
       if (s.charCodeAt(0) === 10) start = 1;
       this.sawCR = false;
     }
+    if (this.line === '' && this.event === '' && this.data.length === 0) start = this.wholeEvents(s, start);
     for (let nl = s.indexOf('\n', start); nl >= 0; nl = s.indexOf('\n', start)) {
       this.takeLine(this.line + s.slice(start, nl));
       this.line = '';
       start = nl + 1;
     }
     if (start < s.length) this.line += s.slice(start);
+  }
+
+  /**
+   * Dispatch the complete events at `start` that have the usual shape — `event: NAME` then
+   * one `data: …` line, or the `data: …` line alone — without taking them apart line by
+   * line; returns where the first other one (or a partial one) begins, for the general path.
+   */
+  private wholeEvents(s: string, start: number): number {
+    for (let end = s.indexOf('\n\n', start); end >= 0; end = s.indexOf('\n\n', start)) {
+      let event = 'message';
+      let dataAt = start;
+      if (s.startsWith('event: ', start)) {
+        const nl = s.indexOf('\n', start);
+        event = s.slice(start + 7, nl) || 'message';
+        dataAt = nl + 1;
+      }
+      if (!s.startsWith('data: ', dataAt) || s.indexOf('\n', dataAt) !== end) return start;
+      this.onEvent(event, s.slice(dataAt + 6, end));
+      start = end + 2;
+    }
+    return start;
   }
 
   private takeLine(line: string): void {

@@ -64,3 +64,26 @@ t.test('mixed breaks, and a CRLF cut between chunks before an LF-only chunk', as
 t.test('a truncated last event is still delivered at the end', async (t) => {
   t.same(decode([Buffer.from('event: x\ndata: tail')]), [['x', 'tail']]);
 });
+
+t.test('whole events read at once equal the same bytes fed one at a time (the general path)', async (t) => {
+  const shapes = [
+    'event: message_start\ndata: {"a":1}\n\n',
+    'data: only data\n\n',
+    'event: x\n\n',
+    'event: \ndata: empty name\n\n',
+    'event:  leading space\ndata: y\n\n',
+    'event: multi\ndata: a\ndata: b\n\n',
+    'data:no-space\n\n',
+    'id: 7\ndata: with id\n\n',
+    ': comment\n\n',
+    'event: e\ndata: \n\n',
+    'event: colon:in:name\ndata: z\n\n',
+  ];
+  const text = shapes.join('') + 'event: tail\ndata: cut';
+  const bytes = Buffer.from(text);
+  const oneByOne = decode([...bytes].map((b) => Buffer.from([b])));
+  t.same(decode([bytes]), oneByOne);
+  t.same(oneByOne.slice(0, 4), [['message_start', '{"a":1}'], ['message', 'only data'], ['x', ''], ['message', 'empty name']]);
+  t.same(oneByOne.slice(4, 7), [[' leading space', 'y'], ['multi', 'a\nb'], ['message', 'no-space']]);
+  t.same(oneByOne.at(-1), ['tail', 'cut']);
+});

@@ -38,24 +38,29 @@ const DONE = 'data: [DONE]\n\n';
 const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
 const TEXT_DELTA_MID = ',"delta":{"type":"text_delta","text":';
 
+/** Characters a JSON string must escape: the literal cannot be passed on as it is. */
+const NEEDS_ESCAPE = /["\\\x00-\x1f]/;
+
 /**
  * The text of a text delta in the exact compact form Anthropic sends it
  * (`{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`),
- * read without parsing the event: most events of a stream are these. Anything else, or
- * any deviation (other keys, spacing, a malformed string), is undefined and takes the
- * full parse.
+ * read without parsing the event — most events of a stream are these — and returned
+ * serialized, exactly as `JSON.stringify(text)` writes it. Anything else, or any deviation
+ * (other keys, spacing, a malformed string), is undefined and takes the full parse.
  */
-export function textDelta(data: string): string | undefined {
+export function textDeltaJson(data: string): string | undefined {
   if (!data.startsWith(TEXT_DELTA_HEAD) || !data.endsWith('"}}')) return undefined;
   let i = TEXT_DELTA_HEAD.length;
   const digits = i;
   while (i < data.length && data.charCodeAt(i) >= 48 && data.charCodeAt(i) <= 57) i++;
   if (i === digits || !data.startsWith(TEXT_DELTA_MID, i)) return undefined;
   const literal = data.slice(i + TEXT_DELTA_MID.length, -2);
+  // No escapes, quotes or control characters inside: the literal is already JSON.stringify's text.
+  if (literal.length >= 2 && literal.charCodeAt(0) === 34 && !NEEDS_ESCAPE.test(literal.slice(1, -1))) return literal;
   try {
     // One JSON string and nothing else, or it throws: `"a","x":"b"` is not one.
     const text: unknown = JSON.parse(literal);
-    return typeof text === 'string' ? text : undefined;
+    return typeof text === 'string' ? JSON.stringify(text) : undefined;
   } catch {
     return undefined;
   }
@@ -109,8 +114,8 @@ export class AnthropicToOpenAIStream implements UsageMeter {
 
   private onEvent(_event: string, data: string): void {
     if (this.finished) return;
-    const text = textDelta(data);
-    if (text !== undefined) return this.chunk({ content: text });
+    const content = textDeltaJson(data);
+    if (content !== undefined) return this.push(`{"content":${content}}`, null);
     let ev: AnthropicStreamEvent;
     try {
       ev = JSON.parse(data) as AnthropicStreamEvent;
@@ -164,7 +169,11 @@ export class AnthropicToOpenAIStream implements UsageMeter {
    * the part every chunk of the stream shares is serialized once, not per event.
    */
   private chunk(delta: OpenAIChunkChoice['delta'], finish: OpenAIChunkChoice['finish_reason'] = null): void {
-    const deltaJson = delta.content !== undefined && Object.keys(delta).length === 1 ? `{"content":${JSON.stringify(delta.content)}}` : JSON.stringify(delta);
+    this.push(JSON.stringify(delta), finish);
+  }
+
+  /** One chunk around a delta already serialized. */
+  private push(deltaJson: string, finish: OpenAIChunkChoice['finish_reason']): void {
     const usage = this.options.includeUsage ? ',"usage":null' : '';
     this.out.push(`data: ${this.head()}{"index":0,"delta":${deltaJson},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]${usage}}\n\n`);
   }
