@@ -43,7 +43,10 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
 
   // Symlinks are not followed: a swapped `..data` link is then an event in the directory
   // itself, and the resolved directory is watched explicitly.
-  const watcher: FSWatcher = watch([...dirs], { ignoreInitial: true, depth: 0, followSymlinks: false, atomic: false, persistent: true });
+  // Files beside the config are not watched at all: chokidar stats a watched file on each
+  // of its events, and an audit log written every few milliseconds would cost every request.
+  const ignored = (entry: string): boolean => !dirs.has(entry) && !relevant(entry);
+  const watcher: FSWatcher = watch([...dirs], { ignoreInitial: true, depth: 0, followSymlinks: false, atomic: false, persistent: true, ignored });
   // 'raw' carries every directory event; chokidar's own 'change' can miss a second rename
   // that lands while it is still re-watching the file replaced by the first.
   watcher.on('raw', (_event, name) => {
