@@ -27,9 +27,6 @@ export const ANCHOR_EVENT = 'audit_anchor';
 
 /** `,"prev":"` + 64 + `","hash":"` + 64 + `"}` */
 export const CHAIN_SUFFIX_LENGTH = 9 + 64 + 10 + 64 + 2;
-/** What a sealed line adds after its body's closing brace is dropped: the suffix and the newline. */
-const SEAL_TAIL_LENGTH = CHAIN_SUFFIX_LENGTH + 1;
-const PREV_LENGTH = 64;
 const SUFFIX = /,"prev":"([0-9a-f]{64})","hash":"([0-9a-f]{64})"\}$/;
 
 /** hash = sha256(prev + body), hex. One-shot `crypto.hash`: no Hash object per line. */
@@ -69,36 +66,6 @@ export class AuditChain {
   /** The hash of the last sealed line (what the next line's `prev` will be). */
   get head(): string {
     return this.last;
-  }
-
-  /**
-   * {@link seal} as bytes, for the file: each body is encoded once and hashed from a
-   * reused buffer holding `prev + body`, instead of building, flattening and encoding the
-   * same text twice. The same bytes as `Buffer.from(seal(bodies))`.
-   */
-  sealBytes(bodies: readonly string[]): Buffer {
-    const encoded = bodies.map((b) => Buffer.from(b));
-    let total = 0;
-    for (const bytes of encoded) total += bytes.length - 1 + 1 + SEAL_TAIL_LENGTH;
-    const out = Buffer.allocUnsafe(total);
-    let at = 0;
-    for (const bytes of encoded) {
-      const input = this.scratchFor(PREV_LENGTH + bytes.length);
-      input.write(this.last, 0, 'latin1');
-      bytes.copy(input, PREV_LENGTH);
-      const sealed = hash('sha256', input.subarray(0, PREV_LENGTH + bytes.length), 'hex');
-      at += bytes.copy(out, at, 0, Math.max(0, bytes.length - 1));
-      at += out.write(`${bytes.length > 2 ? ',' : ''}"prev":"${this.last}","hash":"${sealed}"}\n`, at, 'latin1');
-      this.last = sealed;
-    }
-    return out.subarray(0, at);
-  }
-
-  private scratch = Buffer.alloc(0);
-
-  private scratchFor(size: number): Buffer {
-    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, 2 * this.scratch.length, 4096));
-    return this.scratch;
   }
 
   /** Seal `bodies` in order; returns the text to append (each line newline-terminated). */

@@ -107,9 +107,9 @@ export class AuditFileSink {
 
   /** Append synchronously: process exit, or a line that outlived its writer. */
   appendSync(lines: readonly string[]): void {
-    const bytes = this.text(lines);
-    this.size += bytes.length;
-    appendFileSync(this.file, bytes);
+    const text = this.text(lines);
+    this.size += Buffer.byteLength(text);
+    appendFileSync(this.file, text);
   }
 
   close(): Promise<void> {
@@ -117,13 +117,13 @@ export class AuditFileSink {
     return new Promise<void>((resolve) => s.end(resolve));
   }
 
-  private text(lines: readonly string[]): Buffer {
-    return this.chain ? this.chain.sealBytes(lines) : Buffer.from(lines.join('\n') + '\n');
+  private text(lines: readonly string[]): string {
+    return this.chain ? this.chain.seal(lines) : lines.join('\n') + '\n';
   }
 
-  private put(text: string | Buffer): void {
+  private put(text: string): void {
     // Encoded once: the stream would encode a string again after we measured it.
-    const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+    const bytes = Buffer.from(text);
     this.size += bytes.length;
     this.stream.write(bytes);
   }
