@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
-import { cpuSeconds, listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuPerRequest, messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -21,11 +21,7 @@ const REQUESTS = Number(args.requests);
 const TRIALS = Number(args.trials);
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
-const BODY = (() => {
-  const b = { model: 'claude-bench', max_tokens: 256, messages: [{ role: 'user', content: '' }] };
-  b.messages[0].content = 'x'.repeat(1024 - JSON.stringify(b).length);
-  return JSON.stringify(b);
-})();
+const BODY = messagesBody(1024);
 
 const FILTERS: Array<[string, string]> = [
   ['auth', '  - name: auth\n    config: { source: static }\n'],
@@ -45,16 +41,6 @@ rate_limits:
   global: { requests_per_minute: 100000000, tokens_per_minute: 100000000000 }
   default: { requests_per_minute: 100000000, tokens_per_minute: 100000000000 }
 `;
-}
-
-async function cpuPerRequest(pid: number, url: string, headers: Record<string, string>): Promise<number> {
-  const load = (amount: number) =>
-    autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: BODY, connections: 16, amount });
-  await load(2000); // warm up
-  const before = cpuSeconds(pid);
-  const r = await load(REQUESTS);
-  if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors at ${url}`);
-  return ((cpuSeconds(pid) - before) / REQUESTS) * 1e6;
 }
 
 async function main(): Promise<void> {
@@ -84,7 +70,7 @@ async function main(): Promise<void> {
   for (let t = 0; t < TRIALS; t++) {
     const order = t % 2 === 0 ? arms : [...arms].reverse();
     for (const arm of order) {
-      const us = await cpuPerRequest(arm.pid, arm.url, arm.headers);
+      const us = await cpuPerRequest(arm.pid, arm.url, arm.headers, BODY, REQUESTS);
       (samples.get(arm.name) ?? samples.set(arm.name, []).get(arm.name)!).push(us);
     }
   }

@@ -17,8 +17,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { cpuSeconds, listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { freePort } from '../test/helpers/redis.js';
+import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuPerRequest, messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -30,26 +31,13 @@ const GATEWAY_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/claude/v1/messages'
 const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
-const BODY = (() => {
-  const b = { model: 'claude-bench', max_tokens: 256, stream: UNIFIED, messages: [{ role: 'user', content: '' }] };
-  b.messages[0].content = 'x'.repeat(1024 - JSON.stringify(b).length);
-  return JSON.stringify(b);
-})();
+const BODY = messagesBody(1024, UNIFIED);
 
 interface Arm {
   name: string;
   pid: number;
   url: string;
   headers: Record<string, string>;
-}
-
-async function cpuPerRequest(arm: Arm): Promise<number> {
-  const load = (amount: number) => autocannon({ url: arm.url, method: 'POST', headers: { 'content-type': 'application/json', ...arm.headers }, body: BODY, connections: 16, amount });
-  await load(2000); // warm up
-  const before = cpuSeconds(arm.pid);
-  const r = await load(REQUESTS);
-  if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors at ${arm.url}`);
-  return ((cpuSeconds(arm.pid) - before) / REQUESTS) * 1e6;
 }
 
 async function main(): Promise<void> {
@@ -66,7 +54,7 @@ async function main(): Promise<void> {
     const arms: Arm[] = [{ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} }];
     for (const [i, spec] of specs.entries()) {
       const [config, gateway, flags] = spec.split('::');
-      const port = 21000 + i + Math.floor(Math.random() * 400) * 10;
+      const port = await freePort();
       const gw = spawnPinned(0, [...(flags ? flags.split(' ') : []), gateway || path.join(root, 'dist/bin/ai-gateway.js'), '--config', path.resolve(config)], {
         AI_GATEWAY_PORT: String(port),
         MOCK_UPSTREAM: mockUrl,
@@ -81,7 +69,7 @@ async function main(): Promise<void> {
     }
     const samples = new Map<string, number[]>(arms.map((a) => [a.name, []]));
     for (let t = 0; t < TRIALS; t++) {
-      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await cpuPerRequest(arm));
+      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await cpuPerRequest(arm.pid, arm.url, arm.headers, BODY, REQUESTS));
     }
     const bareUs = median(samples.get('bare proxy')!);
     process.stdout.write('| arm | CPU µs/request | × bare |\n|---|---|---|\n');

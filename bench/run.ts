@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { latencyAtRate, latencySerial, maxThroughput, streams, type Target } from './lib/load.js';
+import { messagesBody } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -35,12 +36,7 @@ if (PIN) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignor
 const tsx = '--import=tsx';
 const WORKSPACE = 'ws-bench';
 
-function body(bytes: number, stream = false, model = 'claude-bench'): string {
-  const base = { model, max_tokens: 256, stream, messages: [{ role: 'user', content: '' }] };
-  const pad = bytes - JSON.stringify(base).length;
-  base.messages[0].content = 'x'.repeat(Math.max(0, pad));
-  return JSON.stringify(base);
-}
+const body = messagesBody;
 
 interface Arm {
   name: 'direct' | 'bare' | 'gateway';

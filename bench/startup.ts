@@ -19,7 +19,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMockUpstream } from './lib/mock-upstream.js';
+import { freePort } from '../test/helpers/redis.js';
 import { cpuSeconds, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -35,19 +37,7 @@ interface Case {
   probe(port: number): Promise<number>;
 }
 
-/** A port nothing listens on right now (the child binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const BODY = JSON.stringify({ model: 'claude-bench', max_tokens: 256, messages: [{ role: 'user', content: 'x'.repeat(900) }] });
+const BODY = messagesBody(1024);
 const HEADERS = { 'content-type': 'application/json', 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
 
 async function once(c: Case): Promise<{ ms: number; cpuMs: number }> {

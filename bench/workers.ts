@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { maxThroughput, type Target } from './lib/load.js';
 import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { freePort } from '../test/helpers/redis.js';
+import { messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -41,11 +42,7 @@ interface Arm {
   target: Target;
 }
 
-function body(): string {
-  const base = { model: 'claude-bench', max_tokens: 256, messages: [{ role: 'user', content: '' }] };
-  base.messages[0].content = 'x'.repeat(1024 - JSON.stringify(base).length);
-  return JSON.stringify(base);
-}
+const body = (): string => messagesBody(1024);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-workers-'));

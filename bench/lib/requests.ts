@@ -1,0 +1,24 @@
+/** What the benchmarks send, and the CPU-per-request measure they share. */
+import autocannon from 'autocannon';
+import { cpuSeconds } from './proc.js';
+
+/**
+ * An Anthropic Messages (or OpenAI chat: the same shape) body of `bytes` bytes.
+ * @example
+ * messagesBody(1024, true, 'claude-bench-shape-f64-i5-t20')
+ */
+export function messagesBody(bytes: number, stream = false, model = 'claude-bench'): string {
+  const base = { model, max_tokens: 256, stream, messages: [{ role: 'user', content: '' }] };
+  base.messages[0].content = 'x'.repeat(Math.max(0, bytes - JSON.stringify(base).length));
+  return JSON.stringify(base);
+}
+
+/** Process CPU (all threads) per request of `pid` over `requests` POSTs of `body`, after a warm-up; 16 connections. */
+export async function cpuPerRequest(pid: number, url: string, headers: Record<string, string>, body: string, requests: number): Promise<number> {
+  const load = (amount: number) => autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections: 16, amount });
+  await load(2000);
+  const before = cpuSeconds(pid);
+  const r = await load(requests);
+  if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors at ${url}`);
+  return ((cpuSeconds(pid) - before) / requests) * 1e6;
+}
