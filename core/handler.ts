@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Readable } from 'node:stream';
+import { readBody } from './request-body.js';
+import { drained, pump, release } from './stream/pump.js';
 import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -329,13 +331,6 @@ function endsEvent(chunk: Uint8Array | undefined): boolean {
   return chunk[n - 1] === 10 && n >= 2 && (chunk[n - 2] === 10 || (chunk[n - 2] === 13 && n >= 3 && chunk[n - 3] === 10));
 }
 
-/** Free an upstream body nobody will read, so its pooled connection is not held. */
-function release(body: AsyncIterable<Uint8Array>): void {
-  const destroyable = body as { destroy?: () => void };
-  if (typeof destroyable.destroy === 'function') destroyable.destroy();
-  else void body[Symbol.asyncIterator]().return?.();
-}
-
 /**
  * Whether the whole response was handed to the connection. HTTP/2's compatibility response
  * reports `writableFinished` as soon as its stream closes, reset by the client or not, so
@@ -343,92 +338,4 @@ function release(body: AsyncIterable<Uint8Array>): void {
  */
 function delivered(res: GatewayResponse): boolean {
   return res.writableEnded && res.writableFinished;
-}
-
-/**
- * Stream a Node Readable (undici's response body) into the response: `data` events and
- * pause/resume on backpressure, as `pipe` does, without an async iterator and a promise
- * per chunk. Rejects with the body's error; when the client goes away while the body
- * waits for `drain`, the body is destroyed (its pooled connection freed) and this resolves.
- */
-function pump(body: Readable, res: GatewayResponse, deliver: (chunk: Uint8Array) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (err?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('close', onClose);
-      res.off('drain', onDrain);
-      res.off('close', onGone);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onData = (chunk: Uint8Array): void => {
-      if (deliver(chunk) || settled) return;
-      body.pause();
-      res.once('drain', onDrain);
-      res.once('close', onGone);
-    };
-    const onDrain = (): void => {
-      res.off('close', onGone);
-      body.resume();
-    };
-    const onGone = (): void => {
-      body.destroy();
-      settle();
-    };
-    const onEnd = (): void => settle();
-    // Closed before its end: destroyed, with or without an error.
-    const onClose = (): void => settle(body.errored ?? new Error('upstream body closed before its end'));
-    body.on('error', settle); // kept after settling: a late error must not go unhandled
-    body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('close', onClose);
-  });
-}
-
-/** Resolves true once the response can take more, false if the client went away first. */
-function drained(res: GatewayResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const onDrain = (): void => {
-      res.off('close', onClose);
-      resolve(true);
-    };
-    const onClose = (): void => {
-      res.off('drain', onDrain);
-      resolve(false);
-    };
-    res.once('drain', onDrain);
-    res.once('close', onClose);
-  });
-}
-
-/** Read the whole request body, refusing (413) as soon as it passes `limit`. */
-export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${declared} bytes is larger than the ${limit} bytes this gateway accepts`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        req.resume(); // discard the rest without buffering it
-        reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body is larger than the ${limit} bytes this gateway accepts`));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', reject);
-    req.on('aborted', () => reject(new GatewayError('GW_ERR_CLIENT_ABORT')));
-  });
 }
