@@ -52,10 +52,6 @@ export class RequestAbort implements Cancellation {
     }
     return this;
   }
-
-  off(event: 'abort', listener: Listener): this {
-    return this.removeListener(event, listener);
-  }
 }
 
 /** An AbortSignal seen as a {@link Cancellation}: for attempts whose cancellation is a combined signal. */
