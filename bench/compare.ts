@@ -9,6 +9,7 @@
  *   npx tsx bench/compare.ts bench/gateway.yaml::/tmp/base/dist/bin/ai-gateway.js bench/gateway.yaml
  *   N=30000 T=5 npx tsx bench/compare.ts …   # requests per trial, trials
  *   UNIFIED=1 npx tsx bench/compare.ts …      # 64-frame OpenAI streams through the unified endpoint
+ *   SIZE=102400 npx tsx bench/compare.ts …    # request body size in bytes (default 1024)
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  */
@@ -19,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/redis.js';
 import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
-import { cpuPerRequest, messagesBody } from './lib/requests.js';
+import { loadCost, messagesBody, type LoadCost } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -31,7 +32,8 @@ const GATEWAY_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/claude/v1/messages'
 const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
-const BODY = messagesBody(1024, UNIFIED);
+const SIZE = Number(process.env.SIZE ?? 1024);
+const BODY = messagesBody(SIZE, UNIFIED);
 
 interface Arm {
   name: string;
@@ -67,17 +69,19 @@ async function main(): Promise<void> {
       await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
       arms.push({ name: `${i + 1}. ${spec}`, pid: gw.pid, url, headers });
     }
-    const samples = new Map<string, number[]>(arms.map((a) => [a.name, []]));
+    const samples = new Map<string, LoadCost[]>(arms.map((a) => [a.name, []]));
     for (let t = 0; t < TRIALS; t++) {
-      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await cpuPerRequest(arm.pid, arm.url, arm.headers, BODY, REQUESTS));
+      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await loadCost(arm.pid, arm.url, arm.headers, BODY, REQUESTS));
     }
-    const bareUs = median(samples.get('bare proxy')!);
-    process.stdout.write('| arm | CPU µs/request | × bare |\n|---|---|---|\n');
+    const cpu = (name: string) => median(samples.get(name)!.map((s) => s.cpuUs));
+    const rps = (name: string) => median(samples.get(name)!.map((s) => s.rps));
+    process.stdout.write('| arm | CPU µs/request | × bare | req/s | × bare |\n|---|---|---|---|---|\n');
     for (const arm of arms) {
-      const us = median(samples.get(arm.name)!);
-      process.stdout.write(`| ${arm.name} | ${us.toFixed(1)} | ${(us / bareUs).toFixed(2)} |\n`);
+      const us = cpu(arm.name);
+      const r = rps(arm.name);
+      process.stdout.write(`| ${arm.name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} |\n`);
     }
-    process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per arm (medians), 1 KB ${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per arm (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
   }

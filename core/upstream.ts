@@ -1,13 +1,14 @@
 /**
  * Forwarding one request to an upstream origin through a pool from `env.upstream()`:
  * header hygiene both ways, identity encoding, failures mapped to catalogued gateway
- * errors, and the response body handed back as the live undici stream, never buffered.
+ * errors, and the response body handed back live as undici's parser gives it, never buffered.
  * Provider-neutral: a provider rewrites path and credentials, this does the HTTP.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from './errors.js';
 import { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
+import { dispatchUpstream, type DispatchedResponse } from './upstream-dispatch.js';
 import type { Cancellation, ProviderResponse } from './types.js';
 
 /** Client credential headers, for any provider: never forwarded, whatever the route. */
@@ -64,7 +65,7 @@ const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
 /**
  * Send `req` through `dispatcher` and answer with the upstream's status, headers and
- * live body stream. Throws a {@link GatewayError}: `GW_ERR_UPSTREAM_UNREACHABLE` (502),
+ * live body (an {@link UpstreamBody}: an async iterable with `destroy()`). Throws a {@link GatewayError}: `GW_ERR_UPSTREAM_UNREACHABLE` (502),
  * `GW_ERR_UPSTREAM_TIMEOUT` (504), `GW_ERR_UPSTREAM_PROTOCOL` (502) or, when `signal`
  * fired, `GW_ERR_CLIENT_ABORT`. Errors while the body streams are mapped by the reader with {@link upstreamError}.
  * @example
@@ -80,9 +81,9 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   // Usage is read from the bytes, so they must not arrive compressed.
   headers['accept-encoding'] = 'identity';
   const body = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? req.body : null;
-  let res: Dispatcher.ResponseData;
+  let res: DispatchedResponse;
   try {
-    res = await dispatcher.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers, body, signal: req.signal as Dispatcher.RequestOptions['signal'] });
+    res = await dispatchUpstream(dispatcher, { method: req.method as Dispatcher.HttpMethod, path: req.path, headers, body }, req.signal);
   } catch (err) {
     throw upstreamError(err, req.signal, 'request');
   }
@@ -92,7 +93,7 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   delete responseHeaders['set-cookie'];
   // The live undici body: core maps its failures with upstreamError (phase 'body') and
   // calls destroy() to free the connection when nobody will read it.
-  return { status: res.statusCode, headers: responseHeaders, body: res.body };
+  return { status: res.status, headers: responseHeaders, body: res.body };
 }
 
 const TIMEOUTS: Record<string, string> = {

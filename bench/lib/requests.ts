@@ -13,12 +13,25 @@ export function messagesBody(bytes: number, stream = false, model = 'claude-benc
   return JSON.stringify(base);
 }
 
+/** CPU (all threads of `pid`) per request and the rate served, over one load run. */
+export interface LoadCost {
+  cpuUs: number;
+  rps: number;
+}
+
 /** Process CPU (all threads) per request of `pid` over `requests` POSTs of `body`, after a warm-up; 16 connections. */
 export async function cpuPerRequest(pid: number, url: string, headers: Record<string, string>, body: string, requests: number): Promise<number> {
+  return (await loadCost(pid, url, headers, body, requests)).cpuUs;
+}
+
+/** {@link cpuPerRequest} with the request rate it was measured at (the server's CPU per request falls as load batches up). */
+export async function loadCost(pid: number, url: string, headers: Record<string, string>, body: string, requests: number): Promise<LoadCost> {
   const load = (amount: number) => autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections: 16, amount });
   await load(2000);
   const before = cpuSeconds(pid);
+  const started = performance.now();
   const r = await load(requests);
+  const seconds = (performance.now() - started) / 1000;
   if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors at ${url}`);
-  return ((cpuSeconds(pid) - before) / requests) * 1e6;
+  return { cpuUs: ((cpuSeconds(pid) - before) / requests) * 1e6, rps: requests / seconds };
 }

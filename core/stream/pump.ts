@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { GatewayResponse } from '../handler.js';
+import type { UpstreamBody } from './upstream-body.js';
 
 /**
  * Stream a Node Readable (undici's response body) into the response: `data` events and
@@ -47,6 +48,45 @@ export function pump(body: Readable, res: GatewayResponse, deliver: (chunk: Uint
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('close', onClose);
+  });
+}
+
+/**
+ * Stream an {@link UpstreamBody} (what `forwardUpstream` answers with) into the response:
+ * pushed chunk by chunk from undici's parser, paused on backpressure until `drain`. Same
+ * contract as {@link pump}: rejects with the body's error; resolves when the client goes
+ * away while waiting (the body is destroyed, its connection freed).
+ */
+export function pumpUpstream(body: UpstreamBody, res: GatewayResponse, deliver: (chunk: Uint8Array) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      res.off('drain', onDrain);
+      res.off('close', onGone);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onDrain = (): void => {
+      res.off('close', onGone);
+      body.resume();
+    };
+    const onGone = (): void => {
+      res.off('drain', onDrain);
+      body.destroy();
+      settle();
+    };
+    body.attach({
+      data(chunk) {
+        if (deliver(chunk) || settled) return true;
+        res.once('drain', onDrain);
+        res.once('close', onGone);
+        return false;
+      },
+      end: () => settle(),
+      error: (err) => settle(err),
+    });
   });
 }
 
