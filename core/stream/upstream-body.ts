@@ -128,10 +128,14 @@ export class UpstreamBody implements AsyncIterable<Uint8Array> {
 
   private async next(): Promise<IteratorResult<Uint8Array>> {
     for (;;) {
-      const chunk = this.held.shift();
-      if (chunk) {
-        this.heldBytes -= chunk.length;
-        if (this.paused && this.heldBytes < HIGH_WATER) this.unpause();
+      const held = this.held;
+      if (held.length > 0) {
+        // Everything that came while the reader was busy, as one chunk (as Readable.read()
+        // gives it): a translating reader then writes once, not once per socket read.
+        const chunk = held.length === 1 ? held[0] : Buffer.concat(held, this.heldBytes);
+        this.held = [];
+        this.heldBytes = 0;
+        if (this.paused) this.unpause();
         return { value: chunk, done: false };
       }
       if (this.destroyed || this.state === 'ended') return { value: undefined, done: true };
