@@ -10,6 +10,7 @@
  *   N=30000 T=5 npx tsx bench/compare.ts …   # requests per trial, trials
  *   UNIFIED=1 npx tsx bench/compare.ts …      # 64-frame OpenAI streams through the unified endpoint
  *   SIZE=102400 npx tsx bench/compare.ts …    # request body size in bytes (default 1024)
+ *   D=8 npx tsx bench/compare.ts …            # timed runs (seconds) instead of N requests
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  */
@@ -25,6 +26,8 @@ import { loadCost, messagesBody, type LoadCost } from './lib/requests.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const REQUESTS = Number(process.env.N ?? 20000);
+/** Timed runs of this many seconds instead of N requests (as bench/run.ts measures). */
+const SECONDS = process.env.D ? Number(process.env.D) : undefined;
 const TRIALS = Number(process.env.T ?? 3);
 /** OpenAI chat-completion streams: translated by the gateway, passed through by the bare proxy. */
 const UNIFIED = process.env.UNIFIED === '1';
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
     }
     const samples = new Map<string, LoadCost[]>(arms.map((a) => [a.name, []]));
     for (let t = 0; t < TRIALS; t++) {
-      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await loadCost(arm.pid, arm.url, arm.headers, BODY, REQUESTS));
+      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await loadCost(arm.pid, arm.url, arm.headers, BODY, SECONDS ? { seconds: SECONDS } : REQUESTS));
     }
     const cpu = (name: string) => median(samples.get(name)!.map((s) => s.cpuUs));
     const rps = (name: string) => median(samples.get(name)!.map((s) => s.rps));
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
       const r = rps(arm.name);
       process.stdout.write(`| ${arm.name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} |\n`);
     }
-    process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per arm (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per arm (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
   }

@@ -24,14 +24,19 @@ export async function cpuPerRequest(pid: number, url: string, headers: Record<st
   return (await loadCost(pid, url, headers, body, requests)).cpuUs;
 }
 
-/** {@link cpuPerRequest} with the request rate it was measured at (the server's CPU per request falls as load batches up). */
-export async function loadCost(pid: number, url: string, headers: Record<string, string>, body: string, requests: number): Promise<LoadCost> {
-  const load = (amount: number) => autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections: 16, amount });
-  await load(2000);
+/**
+ * {@link cpuPerRequest} with the request rate it was measured at (the server's CPU per
+ * request falls as load batches up). `amount`: a number of requests, or `{ seconds }` for
+ * a timed run as `bench/run.ts` makes.
+ */
+export async function loadCost(pid: number, url: string, headers: Record<string, string>, body: string, amount: number | { seconds: number }): Promise<LoadCost> {
+  const base = { url, method: 'POST' as const, headers: { 'content-type': 'application/json', ...headers }, body, connections: 16 };
+  await autocannon({ ...base, amount: 2000 });
   const before = cpuSeconds(pid);
   const started = performance.now();
-  const r = await load(requests);
+  const r = await autocannon(typeof amount === 'number' ? { ...base, amount } : { ...base, duration: amount.seconds });
   const seconds = (performance.now() - started) / 1000;
   if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors at ${url}`);
+  const requests = r.requests.total;
   return { cpuUs: ((cpuSeconds(pid) - before) / requests) * 1e6, rps: requests / seconds };
 }

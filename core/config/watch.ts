@@ -1,20 +1,28 @@
 /**
  * Watches the config file for hot reload. Editors save by writing a temp file and renaming
  * it over the config, Kubernetes swaps a `..data` symlink, and plain writers truncate then
- * write: a watch on the file itself would lose track after the first two and fire on a
- * half-written file in the third. So the directories are watched (the config's own and the
- * one its symlinks resolve to), every event restarts a short settle timer, and when it
- * fires the file's bytes are hashed: only content that changed since the last attempt is
- * handed on.
+ * write: a watch on the file's inode loses track after the first two and fires on a
+ * half-written file in the third. So the path is polled (chokidar's `usePolling`: a `stat`
+ * that follows symlinks every {@link POLL_MS} ms), any change of what it resolves to —
+ * inode, size, times — restarts a short settle timer, and when it fires the file's bytes
+ * are hashed: only content that changed since the last attempt is handed on.
+ *
+ * Not a directory watch: chokidar re-reads a watched directory (readdir and lstat of every
+ * entry) on each of its events, and an audit log written beside the config raises one
+ * every few milliseconds — measured at 7.5 µs of CPU per request at 15,000 requests/s.
+ * Twenty `stat` calls a second cost nothing measurable and see every kind of replacement.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../logger.js';
 
 /** How long the file must be quiet before it is read; far below chokidar's 2 s `awaitWriteFinish`. */
 export const DEFAULT_SETTLE_MS = 40;
+
+/** How often the config path is checked: a change is seen within this, plus the settle time. */
+export const POLL_MS = 50;
 
 export interface ConfigWatchOptions {
   /** The config file as the gateway was told (may be a symlink). */
@@ -38,36 +46,16 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
   let lastHash = opts.initialHash;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
-  const dirs = new Set(watchedDirs(file));
-  let targetBase = targetName(file);
 
-  // Symlinks are not followed: a swapped `..data` link is then an event in the directory
-  // itself, and the resolved directory is watched explicitly.
-  // Files beside the config are not watched at all: chokidar stats a watched file on each
-  // of its events, and an audit log written every few milliseconds would cost every request.
-  const ignored = (entry: string): boolean => !dirs.has(entry) && !relevant(entry);
-  const watcher: FSWatcher = watch([...dirs], { ignoreInitial: true, depth: 0, followSymlinks: false, atomic: false, persistent: true, ignored });
-  // 'raw' carries every directory event; chokidar's own 'change' can miss a second rename
-  // that lands while it is still re-watching the file replaced by the first.
-  watcher.on('raw', (_event, name) => {
-    if (relevant(name)) schedule();
-  });
-  watcher.on('all', (_event, changed) => {
-    if (relevant(changed)) schedule();
-  });
+  const watcher: FSWatcher = watch(file, { ignoreInitial: true, usePolling: true, interval: POLL_MS, binaryInterval: POLL_MS, followSymlinks: true, atomic: false, persistent: true });
+  // 'raw' fires on any change of the stat result (a swap to a file of the same size and
+  // time included); chokidar's own events filter those out, and carry delete and re-create.
+  watcher.on('raw', schedule);
+  watcher.on('all', schedule);
   watcher.on('error', (err) => opts.log.warn('config watcher error', { file, err }));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-
-  /**
-   * Only the config's own name (in either directory) and Kubernetes' `..`-prefixed swap
-   * entries count: other files beside the config — an audit log written every few ms —
-   * must not keep restarting the settle timer.
-   */
-  function relevant(changed: unknown): boolean {
-    if (typeof changed !== 'string' || changed === '') return true; // platform gave no name: check anyway
-    const name = path.basename(changed);
-    return name === path.basename(file) || name === targetBase || name.startsWith('..');
-  }
+  // A change between loading the config and the first poll would otherwise go unseen.
+  schedule();
 
   function schedule(): void {
     if (closed) return;
@@ -77,12 +65,11 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
 
   function check(): void {
     if (closed) return;
-    retarget();
     let bytes: Buffer;
     try {
       bytes = readFileSync(file);
     } catch (err) {
-      // Mid-swap or deleted: the rename or re-creation that follows fires another event.
+      // Mid-swap or deleted: the re-creation that follows changes what the path resolves to.
       opts.log.debug('config file not readable yet', { file, err });
       return;
     }
@@ -95,18 +82,6 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
     opts.onChange(hash);
   }
 
-  /** A symlink swap can move the real file to another directory: follow it. */
-  function retarget(): void {
-    const now = new Set(watchedDirs(file));
-    const gone = [...dirs].filter((d) => !now.has(d));
-    const added = [...now].filter((d) => !dirs.has(d));
-    if (gone.length > 0) watcher.unwatch(gone);
-    if (added.length > 0) watcher.add(added);
-    dirs.clear();
-    for (const d of now) dirs.add(d);
-    targetBase = targetName(file);
-  }
-
   return {
     async close() {
       closed = true;
@@ -114,23 +89,4 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
       await watcher.close();
     },
   };
-}
-
-/** The name of the file the config resolves to (its own name when it is no symlink). */
-function targetName(file: string): string {
-  try {
-    return path.basename(realpathSync(file));
-  } catch {
-    return path.basename(file);
-  }
-}
-
-function watchedDirs(file: string): string[] {
-  const own = path.dirname(file);
-  try {
-    const real = path.dirname(realpathSync(file));
-    return real === own ? [own] : [own, real];
-  } catch {
-    return [own];
-  }
 }

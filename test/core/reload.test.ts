@@ -91,6 +91,16 @@ t.test('non-atomic rewrite (truncate, then write in two parts)', async (t) => {
   t.equal(g.gateway.current.hash, sha(config(['c-2'])), 'the final content is what serves');
 });
 
+t.test('deleted, then written anew', async (t) => {
+  const g = await startGateway(t, config(['e-1']));
+  await checkReload(t, g, 'delete + re-create', ['e-2'], async (text) => {
+    rmSync(g.configPath);
+    await sleep(120); // past a poll, so the watch sees the file gone
+    writeFileSync(g.configPath, text);
+  });
+  await checkReload(t, g, 'write after the re-creation', ['e-3'], (text) => writeFileSync(g.configPath, text));
+});
+
 t.test('Kubernetes ConfigMap symlink swap (..data replaced)', async (t) => {
   // config.yaml → ..data/config.yaml, ..data → ..<timestamp>; the kubelet swaps ..data atomically.
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-cm-'));
