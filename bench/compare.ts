@@ -68,7 +68,8 @@ async function main(): Promise<void> {
       });
       procs.push(gw);
       const url = `http://127.0.0.1:${port}${GATEWAY_PATH}`;
-      const headers = { 'x-workspace-id': 'ws-bench' };
+      // As bench/run.ts sends them (an Anthropic client sends its API version).
+      const headers = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
       await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
       arms.push({ name: `${i + 1}. ${spec}`, pid: gw.pid, url, headers });
     }
