@@ -18,6 +18,25 @@ export interface RateLimitWindow {
   readonly resetMs: number;
 }
 
+const limitTexts = new Map<number, string>();
+
+/**
+ * A window's `limit` as header text, made once per value: limits are few and fixed per
+ * config, and `String()` of a number past 2^30 (a tokens limit) takes V8's slow path on
+ * every call. For dialects' `rateLimitHeaders`.
+ * @example
+ * limitText(100000000000) // '100000000000'
+ */
+export function limitText(limit: number): string {
+  let text = limitTexts.get(limit);
+  if (text === undefined) {
+    if (limitTexts.size >= 256) limitTexts.clear();
+    text = String(limit);
+    limitTexts.set(limit, text);
+  }
+  return text;
+}
+
 /** The caller's rate-limit state, rendered into response headers by the route's dialect. */
 export interface RateLimitSnapshot {
   /** Epoch milliseconds the snapshot was taken at, for absolute reset times. */

@@ -61,11 +61,28 @@ export class Limits {
     }
   }
 
+  /** Scopes made so far, by user: the same few callers ask on every request. */
+  private readonly scopes = new Map<string, readonly Scope[]>();
+
   /** The scope for one user. */
   user(name: string): Scope {
     return { name: 'user', group: `rl:u:${encodeURIComponent(name)}`, limits: this.users.get(name) ?? this.fallback };
   }
+
+  /** The scopes one user's request is counted in: the user's, then the gateway's. */
+  scopesFor(name: string): readonly Scope[] {
+    let scopes = this.scopes.get(name);
+    if (!scopes) {
+      // Bounded: identities come from auth, but an open gateway must not grow without end.
+      if (this.scopes.size >= MAX_CACHED_SCOPES) this.scopes.clear();
+      scopes = [this.user(name), this.global];
+      this.scopes.set(name, scopes);
+    }
+    return scopes;
+  }
 }
+
+const MAX_CACHED_SCOPES = 10_000;
 
 function toLimits(e: LimitEntry): ScopeLimits {
   return { requests: e.requests_per_minute, tokens: e.tokens_per_minute };

@@ -104,12 +104,25 @@ end
 return out
 `;
 
+const LIMITS = [0, 0];
+const COSTS = [0, 0];
+/** Per dimension; NaN where the dimension has no limit (a double array: no boxing). */
+const LEVELS = [NaN, NaN];
+const NEWS = [NaN, NaN];
+
 function local(cells: Cells, args: readonly number[], now: number): GcraResult {
   const [mode, window, reqLimit, tokLimit, reqCost, tokCost] = args;
-  const limits = [reqLimit, tokLimit];
-  const costs = [reqCost, tokCost];
-  const levels: Array<number | undefined> = [undefined, undefined];
-  const news: Array<number | undefined> = [undefined, undefined];
+  // Scratch pairs reused across calls (runs are synchronous and never nest): this runs
+  // four times per request on the memory store.
+  const limits = LIMITS;
+  const costs = COSTS;
+  const levels = LEVELS;
+  const news = NEWS;
+  limits[0] = reqLimit;
+  limits[1] = tokLimit;
+  costs[0] = reqCost;
+  costs[1] = tokCost;
+  levels[0] = levels[1] = news[0] = news[1] = NaN;
   let denied: 0 | 1 | 2 = 0;
   let retry = 0;
   for (let i = 0; i < 2; i++) {
@@ -131,7 +144,7 @@ function local(cells: Cells, args: readonly number[], now: number): GcraResult {
   if (mode !== Mode.Peek && denied === 0) {
     for (let i = 0; i < 2; i++) {
       const next = news[i];
-      if (next === undefined) continue;
+      if (Number.isNaN(next)) continue;
       if (next > 0) {
         const ttl = limits[i] > 0 ? Math.ceil((next * window) / limits[i]) + 1 : window;
         cells.set(2 * i, next, ttl);
@@ -145,9 +158,9 @@ function local(cells: Cells, args: readonly number[], now: number): GcraResult {
   return { allowed: denied === 0, denied, retryMs: Math.ceil(retry), requests: dimension(state[0], reqLimit, window), tokens: dimension(state[1], tokLimit, window) };
 }
 
-/** One dimension's state as clients see it; undefined when it has no limit. */
-function dimension(level: number | undefined, limit: number, window: number): DimensionState | undefined {
-  if (level === undefined) return undefined;
+/** One dimension's state as clients see it; undefined when it has no limit (level NaN). */
+function dimension(level: number, limit: number, window: number): DimensionState | undefined {
+  if (Number.isNaN(level)) return undefined;
   if (limit <= 0) return { remaining: 0, resetMs: window };
   return { remaining: Math.max(0, Math.floor(limit - level + EPS)), resetMs: Math.ceil((level * window) / limit) };
 }

@@ -4,7 +4,7 @@
  * replacement of upstream headers: those describe the gateway's shared provider key,
  * not the caller.
  */
-import type { RateLimitSnapshot, ResponseHead } from '../../core/index.js';
+import { limitText, type RateLimitSnapshot, type RateLimitWindow, type ResponseHead } from '../../core/index.js';
 
 /** `17ms`, `1s`, `6m0s`, `1h2m3s`, as OpenAI writes reset durations. Rounded up. */
 export function formatDuration(ms: number): string {
@@ -20,16 +20,21 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
+const REQUEST_HEADERS = ['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests'] as const;
+const TOKEN_HEADERS = ['x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'] as const;
+
 /** https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers */
 export function openAiRateLimitHeaders(s: RateLimitSnapshot): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [dim, w] of [['requests', s.requests], ['tokens', s.tokens]] as const) {
-    if (!w) continue;
-    out[`x-ratelimit-limit-${dim}`] = String(w.limit);
-    out[`x-ratelimit-remaining-${dim}`] = String(w.remaining);
-    out[`x-ratelimit-reset-${dim}`] = formatDuration(w.resetMs);
-  }
+  if (s.requests) put(out, REQUEST_HEADERS, s.requests);
+  if (s.tokens) put(out, TOKEN_HEADERS, s.tokens);
   return out;
+}
+
+function put(out: Record<string, string>, names: readonly [string, string, string], w: RateLimitWindow): void {
+  out[names[0]] = limitText(w.limit);
+  out[names[1]] = String(w.remaining);
+  out[names[2]] = formatDuration(w.resetMs);
 }
 
 /** Set `headers` on the response, dropping any same-named header whatever its case. */

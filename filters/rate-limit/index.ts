@@ -46,7 +46,7 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
   const unavailable = env.metrics.counter({ name: 'gateway_rate_limit_store_unavailable_total', help: 'Requests decided by the fail mode because the store was unreachable', labelNames: ['fail_mode'] });
   const failOpen = store.failMode === 'open';
 
-  const scopesFor = (ctx: RequestContext) => [limits.user(ctx.identity?.user ?? config.anonymous_user), limits.global];
+  const scopesFor = (ctx: RequestContext) => limits.scopesFor(ctx.identity?.user ?? config.anonymous_user);
 
   const estimate = (ctx: RequestContext): number => {
     if (ctx.kind !== 'generation') return 0;

@@ -44,10 +44,21 @@ export class Limiter {
 
   /** Reserve one request and `tokens` in every scope, or nothing. */
   reserve(scopes: readonly Scope[], tokens: number): MaybePromise<Decision> {
-    const active = scopes.filter(limited);
-    const costs = active.map((s) => (s.limits.tokens === undefined ? 0 : Math.min(tokens, s.limits.tokens)));
-    const runs = active.map((s, i) => this.store.run(gcra, s.group, KEYS, this.args(Mode.Reserve, s, 1, costs[i])));
-    if (runs.every((r) => !(r instanceof Promise))) return this.decide(active, costs, runs as GcraResult[]);
+    // Plain loops: this runs on every request, and the memory store answers synchronously.
+    const active: Scope[] = [];
+    const costs: number[] = [];
+    const runs: Array<MaybePromise<GcraResult>> = [];
+    let pending = false;
+    for (const s of scopes) {
+      if (!limited(s)) continue;
+      const cost = s.limits.tokens === undefined ? 0 : Math.min(tokens, s.limits.tokens);
+      const run = this.store.run(gcra, s.group, KEYS, this.args(Mode.Reserve, s, 1, cost));
+      if (run instanceof Promise) pending = true;
+      active.push(s);
+      costs.push(cost);
+      runs.push(run);
+    }
+    if (!pending) return this.decide(active, costs, runs as GcraResult[]);
     return Promise.allSettled(runs).then((settled) => {
       const failed = settled.find((r) => r.status === 'rejected');
       if (failed) {
@@ -83,17 +94,22 @@ export class Limiter {
   snapshot(scopes: readonly Scope[], results: readonly GcraResult[]): RateLimitSnapshot {
     let requests: RateLimitWindow | undefined;
     let tokens: RateLimitWindow | undefined;
-    scopes.forEach((s, i) => {
-      requests = tighter(requests, s.limits.requests, results[i].requests);
-      tokens = tighter(tokens, s.limits.tokens, results[i].tokens);
-    });
+    for (let i = 0; i < scopes.length; i++) {
+      requests = tighter(requests, scopes[i].limits.requests, results[i].requests);
+      tokens = tighter(tokens, scopes[i].limits.tokens, results[i].tokens);
+    }
     return { now: this.clock(), requests, tokens };
   }
 
   private decide(active: readonly Scope[], costs: readonly number[], results: readonly GcraResult[]): MaybePromise<Decision> {
-    const refused = results.findIndex((r) => !r.allowed);
+    let refused = -1;
+    for (let i = 0; i < results.length && refused < 0; i++) if (!results[i].allowed) refused = i;
     const snapshot = this.snapshot(active, results);
-    if (refused < 0) return { allowed: true, reservation: { held: active.map((scope, i) => ({ scope, tokens: costs[i] })) }, snapshot };
+    if (refused < 0) {
+      const held: Array<{ scope: Scope; tokens: number }> = [];
+      for (let i = 0; i < active.length; i++) held.push({ scope: active[i], tokens: costs[i] });
+      return { allowed: true, reservation: { held }, snapshot };
+    }
     // Hand back what the other scopes reserved; the refusal does not wait for it.
     results.forEach((r, i) => {
       if (r.allowed) quiet(this.undo(active[i], costs[i]));

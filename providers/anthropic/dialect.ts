@@ -3,7 +3,7 @@
  * (RateLimitError on 429, AuthenticationError on 401, …) and honour `retry-after`.
  * https://docs.anthropic.com/en/api/errors
  */
-import type { Dialect, ErrorCategory, GatewayError, RateLimitSnapshot, RateLimitWindow } from '../../core/index.js';
+import { limitText, type Dialect, type ErrorCategory, type GatewayError, type RateLimitSnapshot, type RateLimitWindow } from '../../core/index.js';
 
 const TYPE: Record<ErrorCategory, string> = {
   invalid_request: 'invalid_request_error',
@@ -48,7 +48,7 @@ const REQUEST_HEADERS = ['anthropic-ratelimit-requests-limit', 'anthropic-rateli
 const TOKEN_HEADERS = ['anthropic-ratelimit-tokens-limit', 'anthropic-ratelimit-tokens-remaining', 'anthropic-ratelimit-tokens-reset'] as const;
 
 function put(out: Record<string, string>, names: readonly [string, string, string], w: RateLimitWindow, now: number): void {
-  out[names[0]] = String(w.limit);
+  out[names[0]] = limitText(w.limit);
   out[names[1]] = String(w.remaining);
   out[names[2]] = isoSecond(Math.ceil((now + w.resetMs) / 1000));
 }
