@@ -36,6 +36,14 @@ function add(c: Counts, o: Outcome, costNanos: number): void {
   c.cost_usd = Math.round(c.cost_usd * 1e9 + costNanos) / 1e9;
 }
 
+/** Add one request to `key`'s tally in `map` and to its provider's. */
+function count(map: Map<string, Tally>, key: string, provider: string, o: Outcome, costNanos: number): void {
+  let t = map.get(key);
+  if (!t) map.set(key, (t = { ...zero(), by_provider: {} }));
+  add(t, o, costNanos);
+  add((t.by_provider[provider] ??= zero()), o, costNanos);
+}
+
 let dayCache = { from: 0, to: 0, day: '' };
 
 /** `YYYY-MM-DD` (UTC) of an epoch ms; memoised for the day, as every request asks. */
@@ -55,12 +63,8 @@ export class DailyUsage {
   record(user: string, workspace: string, outcome: Outcome, costNanos = 0, now = Date.now()): void {
     this.roll(now);
     const provider = outcome.provider ?? 'none';
-    for (const [map, key] of [[this.users, user], [this.workspaces, workspace]] as const) {
-      let t = map.get(key);
-      if (!t) map.set(key, (t = { ...zero(), by_provider: {} }));
-      add(t, outcome, costNanos);
-      add((t.by_provider[provider] ??= zero()), outcome, costNanos);
-    }
+    count(this.users, user, provider, outcome, costNanos);
+    count(this.workspaces, workspace, provider, outcome, costNanos);
   }
 
   /** The caller's counts since 00:00 UTC. */

@@ -38,11 +38,23 @@ export function priceBookFor(env: Pick<PluginEnv, 'config' | 'configDir'>): Pric
   return book;
 }
 
+/** providerKeys' answers per config generation: every request of a route asks the same. */
+const keysByConfig = new WeakMap<object, Map<string, readonly string[]>>();
+const NO_KEYS: readonly string[] = [];
+
 /** Names to look a route's provider up under: its instance name, then its type. */
-export function providerKeys(config: Readonly<GatewayConfig>, provider: string | undefined): string[] {
-  if (!provider) return [];
-  const type = config.providers?.[provider]?.type;
-  return type && type !== provider ? [provider, type] : [provider];
+export function providerKeys(config: Readonly<GatewayConfig>, provider: string | undefined): readonly string[] {
+  if (!provider) return NO_KEYS;
+  let known = keysByConfig.get(config);
+  if (!known) keysByConfig.set(config, (known = new Map()));
+  let keys = known.get(provider);
+  if (!keys) {
+    const type = config.providers?.[provider]?.type;
+    keys = type && type !== provider ? [provider, type] : [provider];
+    // Provider names come from the config (or a client's unknown route: bounded anyway).
+    if (known.size < 1000) known.set(provider, keys);
+  }
+  return keys;
 }
 
 /**

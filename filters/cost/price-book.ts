@@ -98,10 +98,14 @@ function complete(key: string, p: Partial<Price>, where: string): Price {
   return { input: p.input, output: p.output, cache_read: p.cache_read ?? p.input, cache_write: p.cache_write ?? p.input };
 }
 
+const MEMO_LIMIT = 10_000;
+
 export class PriceBook {
   private readonly exact = new Map<string, Map<string, Price>>();
   private readonly patterns = new Map<string, Pattern[]>();
-  private readonly memo = new Map<string, PriceMatch | null>();
+  /** Lookups so far: provider key(s) → model → match; bounded in all by {@link MEMO_LIMIT}. */
+  private readonly memo = new Map<string, Map<string, PriceMatch | null>>();
+  private memoSize = 0;
   /** Provider blocks as loaded, for `taken` dates in `/v1/usage`. */
   readonly providers: ReadonlyMap<string, ProviderPrices>;
 
@@ -128,8 +132,10 @@ export class PriceBook {
    */
   lookup(providers: readonly string[], model: string | undefined): PriceMatch | undefined {
     if (!model) return undefined;
-    const memoKey = `${providers.join('\u0000')}\u0001${model}`;
-    const hit = this.memo.get(memoKey);
+    // One provider (the usual case) is its own key: no string built per request.
+    const providersKey = providers.length === 1 ? providers[0] : providers.join('\u0000');
+    let byModel = this.memo.get(providersKey);
+    const hit = byModel?.get(model);
     if (hit !== undefined) return hit ?? undefined;
     let found: PriceMatch | null = null;
     for (const provider of providers) {
@@ -144,8 +150,15 @@ export class PriceBook {
         break;
       }
     }
-    if (this.memo.size > 10_000) this.memo.clear(); // model ids come from clients: keep it bounded
-    this.memo.set(memoKey, found);
+    if (this.memoSize >= MEMO_LIMIT) {
+      // Model ids come from clients: keep it bounded.
+      this.memo.clear();
+      this.memoSize = 0;
+      byModel = undefined;
+    }
+    if (!byModel) this.memo.set(providersKey, (byModel = new Map()));
+    byModel.set(model, found);
+    this.memoSize++;
     return found ?? undefined;
   }
 }
