@@ -47,15 +47,19 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
-/** Copy `headers` without hop-by-hop or pseudo-headers; names lower-cased. */
-export function withoutHopByHop(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+/**
+ * Copy `headers` without hop-by-hop or pseudo-headers, nor any (lower-case) name `skip`
+ * refuses; names lower-cased. One pass that only adds: deleting from the copy afterwards
+ * would turn it into a slow dictionary-mode object for everything that reads it next.
+ */
+export function withoutHopByHop(headers: Record<string, string | string[] | undefined>, skip?: (name: string) => boolean): Record<string, string | string[]> {
   const listed = connectionTokens(headers.connection ?? headers.Connection);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower.charCodeAt(0) === 58 || listed?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || lower.charCodeAt(0) === 58 || listed?.has(lower) || skip?.(lower)) continue;
     out[lower] = value;
   }
   return out;
