@@ -153,20 +153,29 @@ async function main(): Promise<void> {
     }
   }
 
-  // Concurrent streams held, and memory per stream.
+  // Concurrent streams held, and memory per stream: peak RSS over idle. The first round of
+  // a size also pays each process's one-time heap growth (young generation, pools), the
+  // same for every arm and not a cost per stream, so rounds alternate and the median is
+  // reported; the first round's figure is kept as `rss_first_round_kb_<count>`.
   for (const count of QUICK ? [100] : [100, 1000]) {
-    for (const arm of arms.filter((a) => a.pid)) {
-      const idle = rssBytes(arm.pid!);
-      let peak = idle;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(arm.pid!))), 20);
-      const s = await streams(arm.target(1024, true), count, { 'x-mock-frames': '64', 'x-mock-interval-ms': '20' });
-      clearInterval(sampler);
-      const held = s.frames.filter((f) => f === 64).length;
-      record(arm.name, `streams_held_${count}`, held);
-      record(arm.name, `rss_per_stream_kb_${count}`, (peak - idle) / count / 1024);
-      record(arm.name, 'rss_idle_mb', idle / 1048576);
-      await sleep(200);
+    // Streams held: the worst round counts.
+    const fewestHeld = new Map<string, number>();
+    for (let round = 0; round < (QUICK ? 1 : 3); round++) {
+      for (const arm of round % 2 === 0 ? arms.filter((a) => a.pid) : arms.filter((a) => a.pid).reverse()) {
+        const idle = rssBytes(arm.pid!);
+        let peak = idle;
+        const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(arm.pid!))), 20);
+        const s = await streams(arm.target(1024, true), count, { 'x-mock-frames': '64', 'x-mock-interval-ms': '20' });
+        clearInterval(sampler);
+        const held = s.frames.filter((f) => f === 64).length;
+        fewestHeld.set(arm.name, Math.min(held, fewestHeld.get(arm.name) ?? held));
+        record(arm.name, `rss_per_stream_kb_${count}`, (peak - idle) / count / 1024);
+        if (round === 0) record(arm.name, `rss_first_round_kb_${count}`, (peak - idle) / count / 1024);
+        record(arm.name, 'rss_idle_mb', idle / 1048576);
+        await sleep(200);
+      }
     }
+    for (const [name, held] of fewestHeld) record(name, `streams_held_${count}`, held);
   }
 
   // Reload under traffic: write a changed config, time until /health shows its hash.
@@ -244,7 +253,8 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('streams held of 100', 'streams_held_100', 0, '', '100', false);
   if (results.gateway?.streams_held_1000) add('streams held of 1000', 'streams_held_1000', 0, '', '1000', false);
   add('RSS per stream (100)', 'rss_per_stream_kb_100', 1, 'KiB', '≤ 1.25 × bare');
-  if (results.gateway?.rss_per_stream_kb_1000) add('RSS per stream (1000)', 'rss_per_stream_kb_1000', 1, 'KiB', '≤ 1.25 × bare');
+  if (results.gateway?.rss_per_stream_kb_1000) add('RSS per stream (1000, median of 3 rounds)', 'rss_per_stream_kb_1000', 1, 'KiB', '≤ 1.25 × bare');
+  if (results.gateway?.rss_first_round_kb_1000) add('RSS per stream (1000, first round)', 'rss_first_round_kb_1000', 1, 'KiB', '');
   add('idle RSS', 'rss_idle_mb', 1, 'MiB', '', false);
   add('unified stream req/s (OpenAI → Anthropic)', 'uni_rps', 0, 'req/s', '≥ 0.6 × bare');
   add('unified stream CPU per request', 'uni_cpu_us_per_req', 0, 'µs', '');
