@@ -121,6 +121,15 @@ export class Context implements RequestContext {
     return this.parsed;
   }
 
+  /**
+   * Forget the parsed body (core calls this when a streamed answer begins: a long request
+   * would otherwise keep its whole parsed JSON for the stream's life). A later `json()`
+   * parses the bytes again.
+   */
+  releaseParsed(): void {
+    this.parsed = UNPARSED;
+  }
+
   replaceBody(body: Buffer): void {
     this.body = body;
     this.parsed = UNPARSED;

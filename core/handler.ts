@@ -216,6 +216,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         res.end(body);
       } else {
         streamed = true;
+        // Every filter's request work is done; a long stream need not keep the parsed body.
+        ctx.releaseParsed();
         const deliver = (chunk: Uint8Array): boolean => {
           last = chunk;
           ctx.bytesOut += chunk.length;

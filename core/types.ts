@@ -130,7 +130,12 @@ export interface RequestContext {
   readonly cancellation: Cancellation;
   /** The raw request body bytes (empty for bodiless requests). Forward these, do not re-serialize. */
   readonly body: Buffer;
-  /** The body parsed as JSON, once, on first call. Throws a 400 `GatewayError` if it is not JSON. */
+  /**
+   * The body parsed as JSON on first call and kept while the request is handled; once a
+   * streamed answer begins it is let go (a long request need not hold its parsed JSON for
+   * a whole stream), and a call after that parses the bytes again. Read what `onComplete`
+   * needs in `onRequest`. Throws a 400 `GatewayError` if it is not JSON.
+   */
   json(): unknown;
   /**
    * Replace the bytes forwarded upstream (the one sanctioned rewrite, e.g. a validator

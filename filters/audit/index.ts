@@ -11,7 +11,7 @@ import { BodyCapture, clip, collectText, Redactor } from './content.js';
 import { dailyUsage } from './daily-usage.js';
 import { auditLine, isAudited, type AuditContent } from './record.js';
 import { completionTime, priceBookFor, requestCost } from '../cost/accounting.js';
-import { sessionOf } from '../cost/session.js';
+import { noteMetadataSession, sessionOf } from '../cost/session.js';
 import { writerPool } from './writer.js';
 
 export interface AuditConfig {
@@ -101,15 +101,16 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
     },
     close: release,
   };
-  if (config.log_content) {
-    filter.onRequest = (ctx) => {
-      if (ctx.kind === 'operational') return;
-      // Raw bytes held up to a bound: a few bytes per character covers the multi-byte case.
-      const capture = new BodyCapture(Math.max(1024, max * 8));
-      ctx.set(CAPTURE, capture);
-      ctx.observeBody(capture);
-    };
-  }
+  filter.onRequest = (ctx) => {
+    if (ctx.kind === 'operational') return;
+    // While the parsed body is at hand: the line is written after a stream, when it is gone.
+    noteMetadataSession(ctx);
+    if (!config.log_content) return;
+    // Raw bytes held up to a bound: a few bytes per character covers the multi-byte case.
+    const capture = new BodyCapture(Math.max(1024, max * 8));
+    ctx.set(CAPTURE, capture);
+    ctx.observeBody(capture);
+  };
   return filter;
 }
 

@@ -21,7 +21,23 @@ function clean(value: string | undefined): string | null {
   return v !== '' && v.length <= MAX_LENGTH && /^[\x21-\x7e]+$/.test(v) ? v : null;
 }
 
+const METADATA_SESSION = createKey<{ id: string | null }>('cost.session-metadata');
+
+/**
+ * Read the body's `metadata.user_id` session now and keep it on the context: core drops
+ * the parsed body once a streamed answer begins, and a filter that decides the session
+ * only at completion (the audit line) would otherwise parse the request again. Which
+ * session wins is still decided by {@link sessionOf}'s first call.
+ */
+export function noteMetadataSession(ctx: RequestContext): void {
+  if (!ctx.get(METADATA_SESSION)) ctx.set(METADATA_SESSION, { id: parseMetadataSession(ctx) });
+}
+
 function fromMetadata(ctx: RequestContext): string | null {
+  return ctx.get(METADATA_SESSION)?.id ?? parseMetadataSession(ctx);
+}
+
+function parseMetadataSession(ctx: RequestContext): string | null {
   if (ctx.kind !== 'generation' || ctx.body.length === 0) return null;
   let body: unknown;
   try {

@@ -41,3 +41,17 @@ t.test('invalid UTF-8 and a byte-order mark are refused with a 400', async (t) =
     t.equal((err as GatewayError).code, 'GW_ERR_REQUEST_MALFORMED_JSON', name);
   }
 });
+
+t.test('once released (a stream began), json() parses the same bytes again', async (t) => {
+  const ctx = new Context({
+    id: 'r', method: 'POST', path: '/', query: '', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
+    route: { name: 'r', mode: 'passthrough' }, subpath: '/', dialect: plainDialect, arrivedAt: 0,
+  });
+  ctx.body = Buffer.from('{"model":"m","messages":[{"role":"user","content":"hi"}]}');
+  const first = ctx.json();
+  t.equal(ctx.json(), first, 'kept while the request is handled');
+  ctx.releaseParsed();
+  const again = ctx.json();
+  t.not(again, first, 'not the released object');
+  t.same(again, first, 'the same value');
+});
