@@ -96,6 +96,9 @@ class SharedStore implements SharedState {
   }
 }
 
+/** Connections per upstream origin (per process) unless a provider asks otherwise. */
+export const UPSTREAM_CONNECTIONS = 1024;
+
 export class Gateway {
   readonly metrics = new GatewayMetrics();
   readonly log: Logger;
@@ -296,7 +299,10 @@ export class Gateway {
     if (!pool) {
       const Pool = poolClass();
       pool = new Pool(origin, {
-        connections: options.connections ?? 128,
+        // A streamed answer holds its connection for seconds to minutes: at 128 the 129th
+        // concurrent stream to one provider waited for another to end. Envoy's default
+        // circuit breaker allows 1,024 connections per upstream cluster too.
+        connections: options.connections ?? UPSTREAM_CONNECTIONS,
         connectTimeout: options.connectTimeoutMs ?? 10_000,
         headersTimeout: options.headersTimeoutMs ?? 300_000,
         bodyTimeout: options.bodyTimeoutMs ?? 300_000,

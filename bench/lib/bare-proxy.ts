@@ -8,7 +8,8 @@ import { Pool } from 'undici';
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'host']);
 
 export function createBareProxy(upstream: string): http.Server {
-  const pool = new Pool(upstream, { connections: 128, keepAliveTimeout: 60_000 });
+  // As many upstream connections as the gateway allows per origin (1,024), so 1,000 streams really run at once.
+  const pool = new Pool(upstream, { connections: 1024, keepAliveTimeout: 60_000 });
   return http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k) && typeof v === 'string') headers[k] = v;
