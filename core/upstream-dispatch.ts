@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { cancellationOf } from './abort.js';
 import { UpstreamBody, type BodySource } from './stream/upstream-body.js';
 import type { Cancellation } from './types.js';
 
@@ -15,12 +16,11 @@ export interface DispatchedResponse {
   body: UpstreamBody;
 }
 
-type Signal = Cancellation | AbortSignal;
-
 /** Send `opts` and resolve at the response head; rejects with undici's error (or the signal's reason) before it. */
-export function dispatchUpstream(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, signal: Signal): Promise<DispatchedResponse> {
+export function dispatchUpstream(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, signal: Cancellation | AbortSignal): Promise<DispatchedResponse> {
+  const cancellation = signal instanceof AbortSignal ? cancellationOf(signal) : signal;
   return new Promise((resolve, reject) => {
-    dispatcher.dispatch(opts, new UpstreamCall(signal, resolve, reject));
+    dispatcher.dispatch(opts, new UpstreamCall(cancellation, resolve, reject));
   });
 }
 
@@ -30,12 +30,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
   private listening = false;
 
   constructor(
-    private readonly signal: Signal,
+    private readonly signal: Cancellation,
     private readonly resolve: (res: DispatchedResponse) => void,
     private readonly reject: (err: Error) => void,
   ) {
     if (!signal.aborted) {
-      listen(signal, this.onAbort);
+      signal.once('abort', this.onAbort);
       this.listening = true;
     }
   }
@@ -85,18 +85,11 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
   private stopListening(): void {
     if (!this.listening) return;
     this.listening = false;
-    const s = this.signal as { removeListener?: (e: 'abort', f: () => void) => unknown; removeEventListener?: (e: 'abort', f: () => void) => void };
-    if (typeof s.removeListener === 'function') s.removeListener('abort', this.onAbort);
-    else s.removeEventListener?.('abort', this.onAbort);
+    this.signal.removeListener('abort', this.onAbort);
   }
 }
 
-function listen(signal: Signal, fn: () => void): void {
-  if ('once' in signal && typeof signal.once === 'function') signal.once('abort', fn);
-  else (signal as AbortSignal).addEventListener('abort', fn, { once: true });
-}
-
-function reasonOf(signal: Signal): Error {
+function reasonOf(signal: Cancellation): Error {
   const reason = signal.reason;
   if (reason instanceof Error) return reason;
   const err = new Error('This operation was aborted');
