@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Readable } from 'node:stream';
 import { readBody } from './request-body.js';
-import { drained, pump, pumpUpstream, release } from './stream/pump.js';
+import { drained, pump, pushedReadable, release } from './stream/pump.js';
 import { UpstreamBody } from './stream/upstream-body.js';
 import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
@@ -226,10 +226,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
           if (observers) for (const o of observers) o.onData(chunk);
           return flowing;
         };
-        if (body instanceof UpstreamBody) {
-          await pumpUpstream(body, res, deliver);
-        } else if (body instanceof Readable) {
-          await pump(body, res, deliver);
+        if (body instanceof UpstreamBody || body instanceof Readable) {
+          await pump(body instanceof Readable ? pushedReadable(body) : body, res, deliver);
         } else {
           for await (const chunk of body) {
             if (!deliver(chunk) && !(await drained(res))) break;

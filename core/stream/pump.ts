@@ -1,63 +1,28 @@
 /**
- * Moving an upstream body into the client's response: a Node Readable (undici's) is pumped
- * by its events with pause/resume on backpressure; any other async iterable is read by the
- * handler, which waits for `drain` with {@link drained}. A body nobody will read is freed.
+ * Moving an upstream body into the client's response: a pushed body (an UpstreamBody, or a
+ * Node Readable adapted) is pumped with pause/resume on backpressure; any other async
+ * iterable is read by the handler, which waits for `drain` with {@link drained}. A body
+ * nobody will read is freed.
  */
 import type { Readable } from 'node:stream';
 import type { GatewayResponse } from '../handler.js';
-import type { UpstreamBody } from './upstream-body.js';
+import type { BodySink, UpstreamBody } from './upstream-body.js';
 
-/**
- * Stream a Node Readable (undici's response body) into the response: `data` events and
- * pause/resume on backpressure, as `pipe` does, without an async iterator and a promise
- * per chunk. Rejects with the body's error; when the client goes away while the body
- * waits for `drain`, the body is destroyed (its pooled connection freed) and this resolves.
- */
-export function pump(body: Readable, res: GatewayResponse, deliver: (chunk: Uint8Array) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (err?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('close', onClose);
-      res.off('drain', onDrain);
-      res.off('close', onGone);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onData = (chunk: Uint8Array): void => {
-      if (deliver(chunk) || settled) return;
-      body.pause();
-      res.once('drain', onDrain);
-      res.once('close', onGone);
-    };
-    const onDrain = (): void => {
-      res.off('close', onGone);
-      body.resume();
-    };
-    const onGone = (): void => {
-      body.destroy();
-      settle();
-    };
-    const onEnd = (): void => settle();
-    // Closed before its end: destroyed, with or without an error.
-    const onClose = (): void => settle(body.errored ?? new Error('upstream body closed before its end'));
-    body.on('error', settle); // kept after settling: a late error must not go unhandled
-    body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('close', onClose);
-  });
+/** A body that pushes its chunks to one reader, pauses until `resume()`, and frees its connection on `destroy()`. */
+export interface PushedBody {
+  attach(sink: BodySink): void;
+  resume(): void;
+  destroy(): void;
 }
 
 /**
- * Stream an {@link UpstreamBody} (what `forwardUpstream` answers with) into the response:
- * pushed chunk by chunk from undici's parser, paused on backpressure until `drain`. Same
- * contract as {@link pump}: rejects with the body's error; resolves when the client goes
- * away while waiting (the body is destroyed, its connection freed).
+ * Stream a pushed body into the response: chunk by chunk as they come, paused on
+ * backpressure until `drain`. Rejects with the body's error; when the client goes away
+ * while the body waits for `drain`, the body is destroyed (its pooled connection freed)
+ * and this resolves. An {@link UpstreamBody} (what `forwardUpstream` answers with) is one;
+ * a Node Readable becomes one with {@link pushedReadable}.
  */
-export function pumpUpstream(body: UpstreamBody, res: GatewayResponse, deliver: (chunk: Uint8Array) => boolean): Promise<void> {
+export function pump(body: PushedBody, res: GatewayResponse, deliver: (chunk: Uint8Array) => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (err?: Error): void => {
@@ -88,6 +53,39 @@ export function pumpUpstream(body: UpstreamBody, res: GatewayResponse, deliver: 
       error: (err) => settle(err),
     });
   });
+}
+
+/**
+ * A Node Readable (a plugin's own undici `request()` body) as a {@link PushedBody}: its
+ * `data` events, paused when the reader refuses a chunk, as `pipe` does, without an async
+ * iterator and a promise per chunk. Closed before its end is an error.
+ */
+export function pushedReadable(body: Readable): PushedBody {
+  return {
+    attach(sink) {
+      let done = false;
+      const finish = (err?: Error): void => {
+        if (done) return;
+        done = true;
+        body.off('data', onData);
+        body.off('end', onEnd);
+        body.off('close', onClose);
+        if (err === undefined) sink.end();
+        else sink.error(err);
+      };
+      const onData = (chunk: Uint8Array): void => {
+        if (!sink.data(chunk)) body.pause();
+      };
+      const onEnd = (): void => finish();
+      const onClose = (): void => finish(body.errored ?? new Error('upstream body closed before its end'));
+      body.on('error', finish); // kept after finishing: a late error must not go unhandled
+      body.on('data', onData);
+      body.once('end', onEnd);
+      body.once('close', onClose);
+    },
+    resume: () => body.resume(),
+    destroy: () => body.destroy(),
+  };
 }
 
 /** Resolves true once the response can take more, false if the client went away first. */
