@@ -34,7 +34,9 @@ export function noteMetadataSession(ctx: RequestContext): void {
 }
 
 function fromMetadata(ctx: RequestContext): string | null {
-  return ctx.get(METADATA_SESSION)?.id ?? parseMetadataSession(ctx);
+  // A noted null is an answer too: parsing again would re-read a body core already let go.
+  const noted = ctx.get(METADATA_SESSION);
+  return noted ? noted.id : parseMetadataSession(ctx);
 }
 
 function parseMetadataSession(ctx: RequestContext): string | null {

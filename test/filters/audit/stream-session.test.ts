@@ -39,3 +39,17 @@ t.test('a noted metadata session is used without parsing the body again', async 
   ctx.body = Buffer.from('{"no longer":"the request"}'); // a re-parse would find no session
   t.equal(sessionOf(ctx), SESSION);
 });
+
+t.test('a noted absence of a metadata session is not parsed again either', async (t) => {
+  const ctx = new Context({
+    id: 'r', method: 'POST', path: '/v1/messages', query: '', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
+    route: { name: 'r', mode: 'passthrough' }, subpath: '/v1/messages', dialect: plainDialect, arrivedAt: 0,
+  });
+  ctx.kind = 'generation';
+  ctx.body = Buffer.from(messages({}));
+  noteMetadataSession(ctx);
+  ctx.releaseParsed();
+  // Were the body parsed again, this session would be found: the noted null must win.
+  ctx.body = Buffer.from(messages({ metadata: { user_id: `user_x_account_y_session_${SESSION}` } }));
+  t.equal(sessionOf(ctx), null);
+});
