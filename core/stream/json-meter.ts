@@ -12,6 +12,12 @@ export const JSON_METER_LIMIT = 8 * 1024 * 1024;
 /** Reads usage (and the served model) out of a parsed response body. */
 export type JsonUsageReader = (body: unknown, into: { usage: TokenUsage; model: string | undefined }) => void;
 
+/**
+ * Reads the same out of the body's text without parsing it whole (see `json-shallow.ts`);
+ * returns false, having written nothing, when it cannot tell — the body is parsed then.
+ */
+export type ShallowUsageReader = (text: string, into: { usage: TokenUsage; model: string | undefined }) => boolean;
+
 export class JsonBodyMeter implements UsageMeter {
   readonly usage = emptyUsage();
   model: string | undefined;
@@ -19,7 +25,10 @@ export class JsonBodyMeter implements UsageMeter {
   private chunks: Uint8Array[] = [];
   private size = 0;
 
-  constructor(private readonly read: JsonUsageReader) {}
+  constructor(
+    private readonly read: JsonUsageReader,
+    private readonly shallow?: ShallowUsageReader,
+  ) {}
 
   write(chunk: Uint8Array): void {
     this.size += chunk.length;
@@ -32,7 +41,9 @@ export class JsonBodyMeter implements UsageMeter {
     try {
       const chunks = this.chunks;
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      body = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+      if (this.shallow?.(text, this)) return;
+      body = JSON.parse(text);
     } catch {
       return; // not JSON: nothing to count
     } finally {

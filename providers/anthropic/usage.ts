@@ -4,7 +4,8 @@
  * cumulative counts (replace, never add). JSON: the body's `usage` object.
  */
 import { SseDecoder } from '../../core/stream/sse.js';
-import { JsonBodyMeter, meterByContentType, type JsonUsageReader } from '../../core/stream/json-meter.js';
+import { JsonBodyMeter, meterByContentType, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
+import { lastMemberValue, leadingStringMembers } from '../../core/stream/json-shallow.js';
 import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
 
 interface WireUsage {
@@ -72,7 +73,24 @@ const readMessage: JsonUsageReader = (body, into) => {
   applyAnthropicUsage(into.usage, b.usage);
 };
 
+/**
+ * The same from the text: a Message opens with its string members (`id`, `type`, `role`,
+ * `model`) and ends with `usage`, so the content between them need not be parsed.
+ */
+const readMessageShallow: ShallowUsageReader = (text, into) => {
+  const usage = lastMemberValue(text, 'usage');
+  if (usage === undefined || usage === null || typeof usage !== 'object') return false;
+  const head = leadingStringMembers(text);
+  if (head?.type === undefined) return false;
+  if (head.type === 'message') {
+    if (head.model === undefined) return false;
+    into.model = head.model;
+  }
+  applyAnthropicUsage(into.usage, usage as WireUsage);
+  return true;
+};
+
 /** Pick the meter for a response by its content type. */
 export function anthropicMeter(contentType: string | string[] | undefined): UsageMeter | undefined {
-  return meterByContentType(contentType, () => new AnthropicStreamMeter(), () => new JsonBodyMeter(readMessage));
+  return meterByContentType(contentType, () => new AnthropicStreamMeter(), () => new JsonBodyMeter(readMessage, readMessageShallow));
 }

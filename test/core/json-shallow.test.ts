@@ -1,0 +1,115 @@
+/**
+ * The shallow JSON readers answer only when they are sure, and then exactly as
+ * `JSON.parse` would: checked on hand-picked traps and on a bounded random corpus of
+ * documents that hide `usage` keys and look-alike text in nested values and strings.
+ */
+import t from 'tap';
+import { lastMemberValue, leadingStringMembers } from '../../core/stream/json-shallow.js';
+import { AnthropicStreamMeter, anthropicMeter } from '../../providers/anthropic/usage.js';
+
+t.test('the last member is read only when it is the top-level object\'s last', async (t) => {
+  t.same(lastMemberValue('{"a":1,"usage":{"input_tokens":3}}', 'usage'), { input_tokens: 3 });
+  t.same(lastMemberValue('{"usage":{"x":[1,{"y":2}]}}\n', 'usage'), { x: [1, { y: 2 }] }, 'only member, trailing newline');
+  t.equal(lastMemberValue('{"usage":{"x":1},"after":2}', 'usage'), undefined, 'another member follows');
+  t.equal(lastMemberValue('{"a":{"usage":{"x":1}}}', 'usage'), undefined, 'nested in an object');
+  t.equal(lastMemberValue('{"a":[{"usage":{"x":1}}]}', 'usage'), undefined, 'nested in an array');
+  t.equal(lastMemberValue('{"a":"say \\"usage\\":{}"}', 'usage'), undefined, 'inside a string');
+  t.equal(lastMemberValue('{"a":"x\\",\\"usage\\":1"}', 'usage'), undefined, 'escaped look-alike');
+  t.equal(lastMemberValue('{"a":1,"usage":{"x":1}', 'usage'), undefined, 'truncated');
+  t.equal(lastMemberValue('[{"usage":1}]', 'usage'), undefined, 'not an object');
+});
+
+t.test('leading string members stop at the first other value and refuse escapes', async (t) => {
+  t.same(leadingStringMembers('{"id":"m1","type":"message","content":[{"model":"no"}],"model":"late"}'), { id: 'm1', type: 'message' });
+  t.same(leadingStringMembers('{"a":"1","b":"2"}'), { a: '1', b: '2' });
+  t.same(leadingStringMembers('{}'), {});
+  t.equal(leadingStringMembers('{"a":"x\\"y","b":"2"}'), undefined, 'escaped quote in a value');
+  t.equal(leadingStringMembers('{"a\\"":"x"}'), undefined, 'escaped quote in a key');
+  t.equal(leadingStringMembers('{"a":"1","a":"2"}'), undefined, 'duplicate key: the last would win');
+  t.equal(leadingStringMembers('{ "a":"1"}'), undefined, 'not compact');
+  t.equal(leadingStringMembers('{"a":"1'), undefined, 'truncated');
+});
+
+/** A small deterministic PRNG: the corpus is the same in every run. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = s;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TRICKY = ['usage', 'model', 'type', '"usage":', '\\', '"', '}', '{"usage":1}', ',"usage":{}', 'message', 'é✓'];
+
+function randomValue(rand: () => number, depth: number): unknown {
+  const r = rand();
+  if (depth > 3 || r < 0.3) return TRICKY[Math.floor(rand() * TRICKY.length)] + (rand() < 0.5 ? '' : String(Math.floor(rand() * 100)));
+  if (r < 0.45) return Math.floor(rand() * 1000);
+  if (r < 0.5) return null;
+  if (r < 0.7) return Array.from({ length: Math.floor(rand() * 3) }, () => randomValue(rand, depth + 1));
+  return randomObject(rand, depth + 1);
+}
+
+function randomObject(rand: () => number, depth: number): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  const n = Math.floor(rand() * 5);
+  for (let i = 0; i < n; i++) o[rand() < 0.4 ? TRICKY[Math.floor(rand() * 4)] : `k${Math.floor(rand() * 9)}`] = randomValue(rand, depth);
+  return o;
+}
+
+t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
+  const rand = prng(12);
+  let tailAnswers = 0;
+  let headAnswers = 0;
+  for (let i = 0; i < 4000; i++) {
+    const doc = randomObject(rand, 0);
+    if (rand() < 0.5) doc.usage = randomValue(rand, 1);
+    const text = rand() < 0.1 ? JSON.stringify(doc, null, 1) : JSON.stringify(doc);
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const tail = lastMemberValue(text, 'usage');
+    if (tail !== undefined) {
+      tailAnswers++;
+      const keys = Object.keys(parsed);
+      if (keys.at(-1) !== 'usage') t.fail(`answered for a non-last usage: ${text}`);
+      else if (JSON.stringify(tail) !== JSON.stringify(parsed.usage)) t.fail(`wrong usage for ${text}`);
+    }
+    const head = leadingStringMembers(text);
+    if (head !== undefined) {
+      headAnswers++;
+      for (const [k, v] of Object.entries(head)) if (parsed[k] !== v) t.fail(`wrong ${k} for ${text}`);
+    }
+  }
+  t.ok(tailAnswers > 500, `the tail reader answered ${tailAnswers} times`);
+  t.ok(headAnswers > 500, `the head reader answered ${headAnswers} times`);
+});
+
+function meterRead(body: string): { usage: unknown; model: string | undefined } {
+  const m = anthropicMeter('application/json');
+  if (!m || m instanceof AnthropicStreamMeter) throw new Error('expected the JSON meter');
+  const bytes = Buffer.from(body);
+  // Split mid-body: the meter sees chunks as they pass.
+  m.write(bytes.subarray(0, 7));
+  m.write(bytes.subarray(7));
+  m.end();
+  return { usage: { ...m.usage }, model: m.model };
+}
+
+t.test('the Anthropic JSON meter reads the same with or without the shallow path', async (t) => {
+  const usage = { input_tokens: 11, output_tokens: 7, cache_creation_input_tokens: 2, cache_read_input_tokens: 3 };
+  const message = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'tool_use', input: { usage: { input_tokens: 999 }, model: 'decoy' } }], stop_reason: 'end_turn', usage };
+  const expected = { usage: { inputTokens: 11, outputTokens: 7, cacheCreationTokens: 2, cacheReadTokens: 3 }, model: 'claude-x' };
+  t.match(meterRead(JSON.stringify(message)), expected, 'compact (the shallow path)');
+  t.match(meterRead(JSON.stringify(message, null, 2)), expected, 'pretty-printed (parsed whole)');
+  const { usage: _u, ...rest } = message;
+  t.match(meterRead(JSON.stringify({ ...rest, usage, service_tier: 'standard' })), expected, 'usage not last (parsed whole)');
+  t.match(meterRead(JSON.stringify({ id: 'msg_1', type: 'message', model: 'claude-\\"x', usage })), { model: 'claude-\\"x' }, 'escaped model (parsed whole)');
+  // The content between head and tail is passed on unparsed: a body JSON.parse would refuse
+  // for its middle alone still has its head and usage read (this is how the path shows).
+  t.match(meterRead('{"id":"m","type":"message","model":"claude-x","content":[oops],"usage":{"input_tokens":11}}'), { usage: { inputTokens: 11 }, model: 'claude-x' }, 'middle unparsed');
+  const notMessage = meterRead(JSON.stringify({ type: 'other', model: 'm', usage }));
+  t.equal(notMessage.model, undefined, 'a non-message body names no model');
+  t.match(notMessage.usage, { inputTokens: 11 });
+});
