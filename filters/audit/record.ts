@@ -23,9 +23,13 @@ export function isAudited(ctx: RequestContext, outcome: Outcome): boolean {
   return ctx.kind !== 'operational' || outcome.error?.kind === 'not_found';
 }
 
-/** A JSON string, or `null`. */
+/** What JSON.stringify would escape: quote, backslash, controls, lone surrogate halves. */
+const NEEDS_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
+
+/** A JSON string, or `null`. Most fields (names, ids, paths) need no escaping: quoted as they are. */
 function str(value: string | null | undefined): string {
-  return value == null ? 'null' : JSON.stringify(value);
+  if (value == null) return 'null';
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
 }
 
 /** A JSON number as `JSON.stringify` writes it (`null` for NaN and infinities). */

@@ -66,6 +66,16 @@ t.test('a refused request: no identity, an error, no ttfb, an unpriced model', a
   }
 });
 
+t.test('every field escapes what JSON.stringify escapes, and only that', async (t) => {
+  for (const odd of ['lone \ud800 high', 'lone \udfff low', 'pair 😀', 'del \u007f', 'nul \u0000', 'q"b\\', '\u2028\u2029', 'é✓', '']) {
+    const ctx = context(`id-${odd}`, `/p/${odd}`);
+    ctx.identity = { user: odd, workspace: odd, project: odd, source: 'key' };
+    const o: Outcome = { status: 200, provider: odd, model: odd, stream: false, usage, bytesIn: 1, bytesOut: 1, durationMs: 1, upstreamMs: 1, target: odd };
+    const accounting = { costUsd: 0, priceMissing: false, session: odd };
+    t.equal(auditLine(ctx, o, now, undefined, accounting), JSON.stringify(expected(ctx, o, now, undefined, accounting)), JSON.stringify(odd));
+  }
+});
+
 t.test('numbers JSON cannot hold are null, as JSON.stringify writes them', async (t) => {
   const ctx = context('req-3', '/v1/claude/v1/messages');
   const o: Outcome = { status: 200, stream: false, usage, bytesIn: 1, bytesOut: 1, durationMs: Number.NaN, upstreamMs: Infinity };
