@@ -11,8 +11,13 @@
  *   UNIFIED=1 npx tsx bench/compare.ts …      # 64-frame OpenAI streams through the unified endpoint
  *   SIZE=102400 npx tsx bench/compare.ts …    # request body size in bytes (default 1024)
  *   D=8 npx tsx bench/compare.ts …            # timed runs (seconds) instead of N requests
+ *   P=3 npx tsx bench/compare.ts …            # processes per argument (their trials pooled)
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
+ *
+ * Two processes of one build differ by up to ~10 % in CPU per request (JIT and heap
+ * layout settle differently), and trials of one process do not average that away: for a
+ * change of a few percent, run P ≥ 3 processes per build.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -29,6 +34,8 @@ const REQUESTS = Number(process.env.N ?? 20000);
 /** Timed runs of this many seconds instead of N requests (as bench/run.ts measures). */
 const SECONDS = process.env.D ? Number(process.env.D) : undefined;
 const TRIALS = Number(process.env.T ?? 3);
+/** Gateway processes per argument, started side by side; a row pools their trials. */
+const PROCESSES = Number(process.env.P ?? 1);
 /** OpenAI chat-completion streams: translated by the gateway, passed through by the bare proxy. */
 const UNIFIED = process.env.UNIFIED === '1';
 const GATEWAY_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/claude/v1/messages';
@@ -39,6 +46,7 @@ const SIZE = Number(process.env.SIZE ?? 1024);
 const BODY = messagesBody(SIZE, UNIFIED);
 
 interface Arm {
+  /** The row it belongs to: the argument it was started from, or the bare proxy. */
   name: string;
   pid: number;
   url: string;
@@ -54,38 +62,42 @@ async function main(): Promise<void> {
     const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
     procs.push(mock);
     const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
-    const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
-    procs.push(bare);
-    const arms: Arm[] = [{ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} }];
-    for (const [i, spec] of specs.entries()) {
+    const arms: Arm[] = [];
+    const rows = ['bare proxy', ...specs.map((spec, i) => `${i + 1}. ${spec}`)];
+    for (let copy = 0; copy < PROCESSES; copy++) {
+      const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+      procs.push(bare);
+      arms.push({ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} });
+    }
+    for (let copy = 0; copy < PROCESSES; copy++) for (const [i, spec] of specs.entries()) {
       const [config, gateway, flags] = spec.split('::');
       const port = await freePort();
       const gw = spawnPinned(0, [...(flags ? flags.split(' ') : []), gateway || path.join(root, 'dist/bin/ai-gateway.js'), '--config', path.resolve(config)], {
         AI_GATEWAY_PORT: String(port),
         MOCK_UPSTREAM: mockUrl,
         ANTHROPIC_API_KEY: 'sk-bench',
-        AUDIT_FILE: path.join(dir, `audit-${i}.jsonl`),
+        AUDIT_FILE: path.join(dir, `audit-${i}-${copy}.jsonl`),
       });
       procs.push(gw);
       const url = `http://127.0.0.1:${port}${GATEWAY_PATH}`;
       // As bench/run.ts sends them (an Anthropic client sends its API version).
       const headers = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
       await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
-      arms.push({ name: `${i + 1}. ${spec}`, pid: gw.pid, url, headers });
+      arms.push({ name: rows[i + 1], pid: gw.pid, url, headers });
     }
-    const samples = new Map<string, LoadCost[]>(arms.map((a) => [a.name, []]));
+    const samples = new Map<string, LoadCost[]>(rows.map((name) => [name, []]));
     for (let t = 0; t < TRIALS; t++) {
       for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await loadCost(arm.pid, arm.url, arm.headers, BODY, SECONDS ? { seconds: SECONDS } : REQUESTS));
     }
     const cpu = (name: string) => median(samples.get(name)!.map((s) => s.cpuUs));
     const rps = (name: string) => median(samples.get(name)!.map((s) => s.rps));
     process.stdout.write('| arm | CPU µs/request | × bare | req/s | × bare |\n|---|---|---|---|---|\n');
-    for (const arm of arms) {
-      const us = cpu(arm.name);
-      const r = rps(arm.name);
-      process.stdout.write(`| ${arm.name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} |\n`);
+    for (const name of rows) {
+      const us = cpu(name);
+      const r = rps(name);
+      process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} |\n`);
     }
-    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per arm (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
   }
