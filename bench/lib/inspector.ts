@@ -1,0 +1,80 @@
+/**
+ * Live heap of a process under test, read over the V8 inspector protocol: the process is
+ * started with `--inspect=127.0.0.1:0`, and a full GC comes before each reading, so the
+ * figure is what is really retained — unlike RSS, which mostly shows how far the heap
+ * has grown at some point in the process's past.
+ */
+import { writeFileSync } from 'node:fs';
+import { WebSocket } from 'undici';
+import type { Started } from './proc.js';
+
+export interface LiveMemory {
+  /** JavaScript heap in use after a full GC. */
+  heap: number;
+  /** Memory of Buffers and other objects V8 holds outside its heap, after the same GC. */
+  external: number;
+}
+
+export interface HeapReader {
+  liveMemory(): Promise<LiveMemory>;
+  /** Write a heap snapshot (Chrome DevTools format) to `file`. */
+  snapshot(file: string): Promise<void>;
+  close(): void;
+}
+
+/** The inspector's WebSocket URL, as the child prints it on stderr. */
+function inspectorUrl(s: Started): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const onData = (d: Buffer) => {
+      err += d.toString();
+      const m = /Debugger listening on (ws:\/\/\S+)/.exec(err);
+      if (m) {
+        s.child.stderr!.off('data', onData);
+        resolve(m[1]);
+      }
+    };
+    s.child.stderr!.on('data', onData);
+    s.child.once('exit', (code) => reject(new Error(`exited ${code} before its inspector listened`)));
+  });
+}
+
+/** Connect to a child started with `--inspect=127.0.0.1:0`. */
+export async function heapReader(s: Started): Promise<HeapReader> {
+  const ws = new WebSocket(await inspectorUrl(s));
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error('inspector connection failed'));
+  });
+  let nextId = 1;
+  const waiting = new Map<number, (result: Record<string, unknown>) => void>();
+  let snapshotChunks: string[] = [];
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(String(ev.data)) as { id?: number; method?: string; params?: { chunk?: string }; result?: Record<string, unknown> };
+    if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') snapshotChunks.push(msg.params?.chunk ?? '');
+    if (msg.id === undefined) return;
+    waiting.get(msg.id)?.(msg.result ?? {});
+    waiting.delete(msg.id);
+  };
+  const call = (method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return {
+    async liveMemory() {
+      await call('HeapProfiler.collectGarbage');
+      const r = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+      const usage = JSON.parse(String((r.result as { value?: unknown } | undefined)?.value)) as { heapUsed: number; external: number };
+      return { heap: usage.heapUsed, external: usage.external };
+    },
+    async snapshot(file) {
+      snapshotChunks = [];
+      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      writeFileSync(file, snapshotChunks.join(''));
+      snapshotChunks = [];
+    },
+    close: () => ws.close(),
+  };
+}
