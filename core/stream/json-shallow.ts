@@ -9,33 +9,41 @@
  */
 
 /**
- * The string members the object opens with, up to the first member whose value is not a
- * plain string (or the end): `{"id":"m","type":"message","content":[…` gives
- * `{ id: 'm', type: 'message' }`. Undefined when the text does not open with a compact
- * object, or a key or value there holds an escape (the caller parses instead).
+ * The values of `keys` among the string members the object opens with, up to the first
+ * member whose value is not a plain string: for `{"id":"m","type":"message","content":[…`
+ * and keys `['type', 'model']` that is `['message', undefined]`. Undefined when the text
+ * does not open with a compact object, a key or value there holds an escape, or a wanted
+ * key comes twice in the run (JSON.parse keeps the last) — the caller parses instead.
+ * A wanted key repeated after the run, past the content, is not looked for: no provider
+ * answer that uses this repeats a key.
  */
-export function leadingStringMembers(text: string): Record<string, string> | undefined {
+export function leadingStrings(text: string, keys: readonly string[]): (string | undefined)[] | undefined {
   if (text.charCodeAt(0) !== 0x7b /* { */) return undefined;
-  const members: Record<string, string> = {};
+  const values: (string | undefined)[] = keys.map(() => undefined);
   let at = 1;
   for (;;) {
-    if (text.charCodeAt(at) !== 0x22 /* " */) return at === 1 && text.charCodeAt(1) === 0x7d ? members : undefined;
+    if (text.charCodeAt(at) !== 0x22 /* " */) return at === 1 && text.charCodeAt(1) === 0x7d ? values : undefined;
     const keyEnd = text.indexOf('"', at + 1);
     if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 0x3a /* : */) return undefined;
+    // A quote after a backslash may be escaped: not sure where the key ends.
+    if (text.charCodeAt(keyEnd - 1) === 0x5c /* \\ */) return undefined;
     const key = text.slice(at + 1, keyEnd);
-    if (key.includes('\\')) return undefined;
+    if (key.includes('\\')) return undefined; // `typ\u0065` is `type` to JSON.parse
     const valueAt = keyEnd + 2;
     // The first member that is not a string ends the run; what came before stands.
-    if (text.charCodeAt(valueAt) !== 0x22) return members;
+    if (text.charCodeAt(valueAt) !== 0x22) return values;
     const valueEnd = text.indexOf('"', valueAt + 1);
     if (valueEnd < 0) return undefined;
-    const value = text.slice(valueAt + 1, valueEnd);
-    if (value.includes('\\')) return undefined;
-    // JSON.parse keeps the last of duplicate keys; a later one could be anywhere.
-    if (key in members) return undefined;
-    members[key] = value;
+    const wanted = keys.indexOf(key);
+    if (wanted >= 0) {
+      const value = text.slice(valueAt + 1, valueEnd);
+      if (value.includes('\\') || values[wanted] !== undefined) return undefined;
+      values[wanted] = value;
+    } else if (text.charCodeAt(valueEnd - 1) === 0x5c) {
+      return undefined; // the quote may be escaped: not sure where the value ends
+    }
     const next = text.charCodeAt(valueEnd + 1);
-    if (next === 0x7d /* } */) return members;
+    if (next === 0x7d /* } */) return values;
     if (next !== 0x2c /* , */) return undefined;
     at = valueEnd + 2;
   }

@@ -5,7 +5,7 @@
  */
 import { SseDecoder } from '../../core/stream/sse.js';
 import { JsonBodyMeter, meterByContentType, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
-import { lastMemberValue, leadingStringMembers } from '../../core/stream/json-shallow.js';
+import { lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
 import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
 
 interface WireUsage {
@@ -77,14 +77,16 @@ const readMessage: JsonUsageReader = (body, into) => {
  * The same from the text: a Message opens with its string members (`id`, `type`, `role`,
  * `model`) and ends with `usage`, so the content between them need not be parsed.
  */
+const MESSAGE_HEAD = ['type', 'model'] as const;
+
 const readMessageShallow: ShallowUsageReader = (text, into) => {
   const usage = lastMemberValue(text, 'usage');
   if (usage === undefined || usage === null || typeof usage !== 'object') return false;
-  const head = leadingStringMembers(text);
-  if (head?.type === undefined) return false;
-  if (head.type === 'message') {
-    if (head.model === undefined) return false;
-    into.model = head.model;
+  const head = leadingStrings(text, MESSAGE_HEAD);
+  if (!head || head[0] === undefined) return false;
+  if (head[0] === 'message') {
+    if (head[1] === undefined) return false;
+    into.model = head[1];
   }
   applyAnthropicUsage(into.usage, usage as WireUsage);
   return true;

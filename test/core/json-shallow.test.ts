@@ -4,7 +4,7 @@
  * documents that hide `usage` keys and look-alike text in nested values and strings.
  */
 import t from 'tap';
-import { lastMemberValue, leadingStringMembers } from '../../core/stream/json-shallow.js';
+import { lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
 import { AnthropicStreamMeter, anthropicMeter } from '../../providers/anthropic/usage.js';
 
 t.test('the last member is read only when it is the top-level object\'s last', async (t) => {
@@ -20,14 +20,18 @@ t.test('the last member is read only when it is the top-level object\'s last', a
 });
 
 t.test('leading string members stop at the first other value and refuse escapes', async (t) => {
-  t.same(leadingStringMembers('{"id":"m1","type":"message","content":[{"model":"no"}],"model":"late"}'), { id: 'm1', type: 'message' });
-  t.same(leadingStringMembers('{"a":"1","b":"2"}'), { a: '1', b: '2' });
-  t.same(leadingStringMembers('{}'), {});
-  t.equal(leadingStringMembers('{"a":"x\\"y","b":"2"}'), undefined, 'escaped quote in a value');
-  t.equal(leadingStringMembers('{"a\\"":"x"}'), undefined, 'escaped quote in a key');
-  t.equal(leadingStringMembers('{"a":"1","a":"2"}'), undefined, 'duplicate key: the last would win');
-  t.equal(leadingStringMembers('{ "a":"1"}'), undefined, 'not compact');
-  t.equal(leadingStringMembers('{"a":"1'), undefined, 'truncated');
+  const keys = ['type', 'model'];
+  t.same(leadingStrings('{"id":"m1","type":"message","content":[{"model":"no"}],"model":"late"}', keys), ['message', undefined]);
+  t.same(leadingStrings('{"model":"2","type":"1"}', keys), ['1', '2']);
+  t.same(leadingStrings('{}', keys), [undefined, undefined]);
+  t.same(leadingStrings('{"id":"a\\\\","type":"t"}', keys), undefined, 'a backslash before a quote: unsure where it ends');
+  t.same(leadingStrings('{"id":"a\\n b","type":"t"}', keys), ['t', undefined], 'an escape inside an unwanted value is skipped');
+  t.equal(leadingStrings('{"type":"x\\"y","model":"2"}', keys), undefined, 'escaped quote in a wanted value');
+  t.equal(leadingStrings('{"typ\\u0065":"x","model":"2"}', keys), undefined, 'an escaped key could be a wanted one');
+  t.equal(leadingStrings('{"a\\"":"x"}', keys), undefined, 'escaped quote in a key');
+  t.equal(leadingStrings('{"type":"1","type":"2"}', keys), undefined, 'duplicate key: the last would win');
+  t.equal(leadingStrings('{ "type":"1"}', keys), undefined, 'not compact');
+  t.equal(leadingStrings('{"type":"1', keys), undefined, 'truncated');
 });
 
 /** A small deterministic PRNG: the corpus is the same in every run. */
@@ -42,6 +46,7 @@ function prng(seed: number): () => number {
   };
 }
 
+const HEAD_KEYS = ['usage', 'model', 'type', 'k1', 'k2'];
 const TRICKY = ['usage', 'model', 'type', '"usage":', '\\', '"', '}', '{"usage":1}', ',"usage":{}', 'message', 'é✓'];
 
 function randomValue(rand: () => number, depth: number): unknown {
@@ -64,6 +69,7 @@ t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
   const rand = prng(12);
   let tailAnswers = 0;
   let headAnswers = 0;
+  let headValues = 0;
   for (let i = 0; i < 4000; i++) {
     const doc = randomObject(rand, 0);
     if (rand() < 0.5) doc.usage = randomValue(rand, 1);
@@ -76,14 +82,16 @@ t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
       if (keys.at(-1) !== 'usage') t.fail(`answered for a non-last usage: ${text}`);
       else if (JSON.stringify(tail) !== JSON.stringify(parsed.usage)) t.fail(`wrong usage for ${text}`);
     }
-    const head = leadingStringMembers(text);
+    const head = leadingStrings(text, HEAD_KEYS);
     if (head !== undefined) {
       headAnswers++;
-      for (const [k, v] of Object.entries(head)) if (parsed[k] !== v) t.fail(`wrong ${k} for ${text}`);
+      for (const [i, k] of HEAD_KEYS.entries()) if (head[i] !== undefined && parsed[k] !== head[i]) t.fail(`wrong ${k} for ${text}`);
+      if (head.some((v) => v !== undefined)) headValues++;
     }
   }
   t.ok(tailAnswers > 500, `the tail reader answered ${tailAnswers} times`);
   t.ok(headAnswers > 500, `the head reader answered ${headAnswers} times`);
+  t.ok(headValues > 200, `with a value ${headValues} times`);
 });
 
 function meterRead(body: string): { usage: unknown; model: string | undefined } {
