@@ -16,7 +16,7 @@ import { Router, type RouteMatcher } from './router.js';
 import type { Filter, FilterPlugin, PluginEndpoint, PluginEnv, Provider, ProviderPlugin, RouteInfo } from './types.js';
 import { checkModelsSection, compileUnified, IMPLICIT_UNIFIED_ROUTES } from './unified/compile.js';
 import type { UnifiedEndpoint } from './unified/endpoint.js';
-import { checkTargets, compileResilience, withConnectTimeout, type Resilience } from './resilience/compile.js';
+import { checkTargets, compileResilience, withPoolSettings, type Resilience } from './resilience/compile.js';
 import type { RouteUpstream } from './resilience/executor.js';
 
 /** Core keys of a provider entry; the rest goes to the plugin. */
@@ -242,7 +242,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
 
   try {
     for (const p of resolved.providers) {
-      const env = withConnectTimeout(opts.envFor(`provider:${p.name}`, instances), config.providers[p.name]?.resilience);
+      const env = withPoolSettings(opts.envFor(`provider:${p.name}`, instances), config.providers[p.name]?.resilience);
       const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, env), PROVIDER_HOOKS);
       if (typeof instance.models !== 'function' || typeof instance.health !== 'function' || typeof instance.dialect?.renderError !== 'function') {
         throw new PluginLoadError(`provider "${p.name}": create() must return a Provider with models(), health() and a dialect with renderError()`);

@@ -16,11 +16,24 @@ import { compileTargets, TargetList } from './targets.js';
 
 const REGISTRY_KEY = 'core.resilience.registry';
 
-/** A provider's env whose pools connect within the entry's `resilience.timeouts.connect_ms`. */
-export function withConnectTimeout(env: PluginEnv, resilience: ResilienceConfig | undefined): PluginEnv {
+/**
+ * A provider's env whose pools follow the entry's pool settings: connect within
+ * `resilience.timeouts.connect_ms`, open at most `resilience.max_connections` per origin.
+ * The operator's numbers win over what the plugin asks for.
+ */
+export function withPoolSettings(env: PluginEnv, resilience: ResilienceConfig | undefined): PluginEnv {
   const connectMs = resilience?.timeouts?.connect_ms;
-  if (connectMs === undefined) return env;
-  return { ...env, upstream: (origin, options) => env.upstream(origin, { ...options, connectTimeoutMs: connectMs }) };
+  const connections = resilience?.max_connections;
+  if (connectMs === undefined && connections === undefined) return env;
+  return {
+    ...env,
+    upstream: (origin, options) =>
+      env.upstream(origin, {
+        ...options,
+        ...(connectMs === undefined ? {} : { connectTimeoutMs: connectMs }),
+        ...(connections === undefined ? {} : { connections }),
+      }),
+  };
 }
 
 /** The pipeline's resilience: route upstreams, and circuit states for `/health` and `/v1/providers`. */

@@ -52,6 +52,8 @@ export interface BreakerConfig {
 /** A provider entry's `resilience:` block. */
 export interface ResilienceConfig {
   timeouts?: TimeoutsConfig;
+  /** Most connections the provider's pool opens to one origin (a stream holds one throughout); provider-level only. */
+  max_connections?: number;
   retry?: RetryConfig;
   retry_budget?: RetryBudgetConfig;
   breaker?: BreakerConfig;
