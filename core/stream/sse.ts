@@ -5,17 +5,79 @@
  */
 export type SseListener = (event: string, data: string) => void;
 
+export interface SseDecoderOptions {
+  /**
+   * Names of events the listener ignores. A chunk made only of whole events with these
+   * names (the usual one-frame chunk of a token delta) is then passed over unread — no
+   * UTF-8 decoding, no splitting; anything less certain is decoded and delivered as usual,
+   * so the listener must still ignore them itself.
+   */
+  skip?: readonly string[];
+}
+
 export class SseDecoder {
   private readonly text = new TextDecoder('utf-8');
   private line = '';
   private event = '';
   private data: string[] = [];
   private sawCR = false;
+  /** The last chunk ended with a whole event (so no partial line or UTF-8 sequence waits). */
+  private atEventBoundary = true;
+  /** `event: NAME\n` as bytes, per skippable name. */
+  private readonly skipLines: Uint8Array[];
 
-  constructor(private readonly onEvent: SseListener) {}
+  constructor(
+    private readonly onEvent: SseListener,
+    options: SseDecoderOptions = {},
+  ) {
+    this.skipLines = (options.skip ?? []).map((name) => Buffer.from(`event: ${name}\n`, 'latin1'));
+  }
 
   push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    if (this.atEventBoundary && this.skipLines.length > 0 && this.onlySkippable(chunk)) return;
     this.feed(this.text.decode(chunk, { stream: true }));
+    // Ending in LF, no UTF-8 sequence can be pending; nothing held means the event ended.
+    this.atEventBoundary = chunk[chunk.length - 1] === 10 && this.line === '' && this.event === '' && this.data.length === 0;
+  }
+
+  /**
+   * Whether `chunk` is whole events only, each opening with one of the skippable
+   * `event:` lines, with no CR (the general path handles CRLF) and no second `event` line
+   * (the last one would name the event).
+   */
+  private onlySkippable(chunk: Uint8Array): boolean {
+    const n = chunk.length;
+    if (n < 2 || chunk[n - 1] !== 10 || chunk[n - 2] !== 10) return false;
+    let at = 0;
+    while (at < n) {
+      const nameEnd = this.skipLineAt(chunk, at);
+      if (nameEnd < 0) return false;
+      // From the event line's own LF: a blank line right after it ends the event too.
+      let i = nameEnd - 1;
+      for (;;) {
+        const c = chunk[i];
+        if (c === 13) return false;
+        if (c === 10) {
+          const next = chunk[i + 1];
+          if (next === 10) break;
+          if (next === 0x65 /* e: another event line, maybe */) return false;
+        }
+        i++;
+      }
+      at = i + 2;
+    }
+    return true;
+  }
+
+  /** Where the skippable `event:` line at `at` ends, or -1. */
+  private skipLineAt(chunk: Uint8Array, at: number): number {
+    outer: for (const line of this.skipLines) {
+      if (at + line.length > chunk.length) continue;
+      for (let k = 0; k < line.length; k++) if (chunk[at + k] !== line[k]) continue outer;
+      return at + line.length;
+    }
+    return -1;
   }
 
   /** Flush a final event that lacked its blank line (a truncated stream is still read). */

@@ -24,13 +24,17 @@ export function applyAnthropicUsage(usage: TokenUsage, wire: WireUsage | undefin
   if (typeof wire.cache_read_input_tokens === 'number') usage.cacheReadTokens = wire.cache_read_input_tokens;
 }
 
+/** Events that carry no usage, model or error (onEvent returns at once for them). */
+const IGNORED_EVENTS = ['content_block_delta', 'content_block_start', 'content_block_stop', 'ping'];
+
 export class AnthropicStreamMeter implements UsageMeter {
   readonly usage = emptyUsage();
   streamError: string | undefined;
   model: string | undefined;
   /** A Messages stream began (`message_start`) and has not yet ended (`message_stop` or `error`). */
   private open = false;
-  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data));
+  // Token deltas are most of a stream and carry no usage: passed over unread where possible.
+  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: IGNORED_EVENTS });
 
   write(chunk: Uint8Array): void {
     this.sse.push(chunk);

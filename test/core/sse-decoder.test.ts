@@ -87,3 +87,65 @@ t.test('whole events read at once equal the same bytes fed one at a time (the ge
   t.same(oneByOne.slice(4, 7), [[' leading space', 'y'], ['multi', 'a\nb'], ['message', 'no-space']]);
   t.same(oneByOne.at(-1), ['tail', 'cut']);
 });
+
+/** The events a decoder with `skip` delivers, less the skippable names (it may deliver some). */
+function decodeSkipping(chunks: readonly Buffer[], skip: readonly string[]): { kept: Array<[string, string]>; skippedDelivered: number } {
+  const kept: Array<[string, string]> = [];
+  let skippedDelivered = 0;
+  const d = new SseDecoder(
+    (event, data) => {
+      if (skip.includes(event)) skippedDelivered++;
+      else kept.push([event, data]);
+    },
+    { skip },
+  );
+  for (const c of chunks) d.push(c);
+  d.end();
+  return { kept, skippedDelivered };
+}
+
+const SKIP = ['content_block_delta', 'ping'];
+const mixed = [
+  'event: message_start\ndata: {"usage":{"input_tokens":3}}\n\n',
+  'event: content_block_delta\ndata: {"text":"héllo ✓ 😀"}\n\n',
+  'event: ping\ndata: {}\n\n',
+  'event: content_block_delta\nevent: message_delta\ndata: {"renamed":true}\n\n', // the last event line names it
+  'event: content_block_delta\ndata: a\ndata: b\n\n',
+  'event: ping\n\n',
+  'event: pingpong\ndata: not ping\n\n', // a longer name that starts like a skipped one
+  'event: content_block_delta\r\ndata: crlf\r\n\r\n',
+  'event: ping\ndata: x\r\revent: message_delta\ndata: {"after-cr":1}\n\n', // CR CR ended the ping: a second event follows
+  'event: message_delta\ndata: {"usage":{"output_tokens":9}}\n\n',
+  'data: unnamed\n\n',
+  'event: message_stop\ndata: {}\n\n',
+];
+
+t.test('skip: every other event arrives exactly as without it, however the bytes are split', async (t) => {
+  const bytes = Buffer.from(mixed.join(''));
+  const expected = decode([bytes]).filter(([name]) => !SKIP.includes(name));
+  t.same(expected.map(([name]) => name), ['message_start', 'message_delta', 'pingpong', 'message_delta', 'message_delta', 'message', 'message_stop']);
+  t.same(decodeSkipping([bytes], SKIP).kept, expected, 'one chunk');
+  t.same(decodeSkipping(mixed.map((e) => Buffer.from(e)), SKIP).kept, expected, 'one event per chunk');
+  t.same(decodeSkipping([...bytes].map((b) => Buffer.from([b])), SKIP).kept, expected, 'one byte per chunk');
+  for (let seed = 1; seed <= 300; seed++) {
+    const got = decodeSkipping(split(bytes, seed), SKIP).kept;
+    if (JSON.stringify(got) !== JSON.stringify(expected)) t.fail(`seed ${seed} differs`, { got, expected });
+  }
+  // A chunk may end mid-UTF-8 sequence, and the next start with skippable-looking bytes.
+  const emoji = Buffer.from('event: message_start\ndata: 😀\n\n');
+  const cut = emoji.length - 4; // inside the emoji's four bytes
+  const tricky = [emoji.subarray(0, cut), Buffer.concat([emoji.subarray(cut), Buffer.from('event: ping\ndata: x\n\n')])];
+  t.same(decodeSkipping(tricky, SKIP).kept, [['message_start', '😀']]);
+});
+
+t.test('skip: a token delta that arrives as its own chunk is passed over unread', async (t) => {
+  const frames = [
+    'event: message_start\ndata: {}\n\n',
+    ...Array.from({ length: 50 }, (_, i) => `event: content_block_delta\ndata: {"text":"tok${i}"}\n\n`),
+    'event: ping\ndata: {}\n\nevent: content_block_delta\ndata: {}\n\n', // two skippable events in one chunk
+    'event: message_stop\ndata: {}\n\n',
+  ];
+  const { kept, skippedDelivered } = decodeSkipping(frames.map((f) => Buffer.from(f)), SKIP);
+  t.same(kept.map(([name]) => name), ['message_start', 'message_stop']);
+  t.equal(skippedDelivered, 0, 'no skippable event reached the listener');
+});
