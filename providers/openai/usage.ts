@@ -30,6 +30,14 @@ export function applyOpenAIUsage(usage: TokenUsage, wire: WireUsage | null | und
   if (typeof wire.completion_tokens === 'number') usage.outputTokens = wire.completion_tokens;
 }
 
+/** A `"usage"` key with a value other than `null` (with include_usage every chunk has `"usage":null`). */
+function mentionsUsage(data: string): boolean {
+  for (let at = data.indexOf('"usage"'); at >= 0; at = data.indexOf('"usage"', at + 7)) {
+    if (!data.startsWith('"usage":null', at)) return true;
+  }
+  return false;
+}
+
 /** What one stream event's data says; shared by the meter and the usage-chunk filter. */
 export class ChunkReader {
   readonly usage = emptyUsage();
@@ -39,6 +47,9 @@ export class ChunkReader {
   /** Read one event's data; true when it is a usage-only chunk (no choices, only usage). */
   read(data: string): boolean {
     if (data === '' || data === '[DONE]') return false;
+    // Once the model is known, only a usage or an error chunk says anything new: the many
+    // content chunks are not parsed (a miss here would only mean parsing, never skipping).
+    if (this.model !== undefined && !mentionsUsage(data) && !data.includes('"error"')) return false;
     let chunk: WireChunk;
     try {
       chunk = JSON.parse(data) as WireChunk;
