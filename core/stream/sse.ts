@@ -3,6 +3,8 @@
  * flow: it is fed the chunks the client also gets and never holds more than one partial
  * event. Events may be split anywhere, mid-line and mid-UTF-8 sequence included.
  */
+import { Utf8Chunks } from './utf8-chunks.js';
+
 export type SseListener = (event: string, data: string) => void;
 
 export interface SseDecoderOptions {
@@ -16,7 +18,7 @@ export interface SseDecoderOptions {
 }
 
 export class SseDecoder {
-  private readonly text = new TextDecoder('utf-8');
+  private readonly text = new Utf8Chunks();
   private line = '';
   private event = '';
   private data: string[] = [];
@@ -36,7 +38,7 @@ export class SseDecoder {
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     if (this.atEventBoundary && this.skipLines.length > 0 && this.onlySkippable(chunk)) return;
-    this.feed(this.text.decode(chunk, { stream: true }));
+    this.feed(this.text.decode(chunk));
     // Ending in LF, no UTF-8 sequence can be pending; nothing held means the event ended.
     this.atEventBoundary = chunk[chunk.length - 1] === 10 && this.line === '' && this.event === '' && this.data.length === 0;
   }
@@ -82,7 +84,7 @@ export class SseDecoder {
 
   /** Flush a final event that lacked its blank line (a truncated stream is still read). */
   end(): void {
-    this.feed(this.text.decode());
+    this.feed(this.text.end());
     if (this.line !== '') this.takeLine(this.line);
     this.line = '';
     this.dispatch();
