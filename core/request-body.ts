@@ -9,7 +9,7 @@ export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
     return Promise.reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${declared} bytes is larger than the ${limit} bytes this gateway accepts`));
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
@@ -22,10 +22,22 @@ export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     };
-    const onEnd = (): void => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    const onAborted = (): void => reject(new GatewayError('GW_ERR_CLIENT_ABORT'));
+    const onEnd = (): void => {
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      // A stream may follow for minutes: the pieces of a body read in several chunks, and
+      // these listeners, need not live that long (Node emits no 'error' on a request
+      // without listeners once its body has ended).
+      chunks = [];
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', reject);
+      req.off('aborted', onAborted);
+      resolve(body);
+    };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', reject);
-    req.on('aborted', () => reject(new GatewayError('GW_ERR_CLIENT_ABORT')));
+    req.on('aborted', onAborted);
   });
 }
