@@ -13,7 +13,7 @@ export type { MetricsFactory, MetricSpec, HistogramSpec } from './metrics-factor
 export type { FastCounter, CounterChild } from './metrics/fast-counter.js';
 export type { FastHistogram, HistogramChild } from './metrics/fast-histogram.js';
 export type { LabelSet } from './metrics/fast-metric.js';
-export { SseDecoder } from './stream/sse.js';
+export { SseDecoder, type SseDecoderOptions } from './stream/sse.js';
 export { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
 export { Gateway, type GatewayOptions, type ReloadResult } from './gateway.js';
 export type { PluginCatalog } from './plugins.js';
