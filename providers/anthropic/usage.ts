@@ -77,12 +77,12 @@ const readMessage: JsonUsageReader = (body, into) => {
   applyAnthropicUsage(into.usage, b.usage);
 };
 
+const MESSAGE_HEAD = ['type', 'model'] as const;
+
 /**
  * The same from the text: a Message opens with its string members (`id`, `type`, `role`,
  * `model`) and ends with `usage`, so the content between them need not be parsed.
  */
-const MESSAGE_HEAD = ['type', 'model'] as const;
-
 const readMessageShallow: ShallowUsageReader = (text, into) => {
   const usage = lastMemberValue(text, 'usage');
   if (usage === undefined || usage === null || typeof usage !== 'object') return false;

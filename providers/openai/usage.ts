@@ -48,7 +48,7 @@ export class ChunkReader {
   read(data: string): boolean {
     if (data === '' || data === '[DONE]') return false;
     // Once the model is known, only a usage or an error chunk says anything new: the many
-    // content chunks are not parsed (a miss here would only mean parsing, never skipping).
+    // content chunks are not parsed. The test errs one way only: a look-alike costs a parse.
     if (this.model !== undefined && !mentionsUsage(data) && !data.includes('"error"')) return false;
     let chunk: WireChunk;
     try {
