@@ -232,12 +232,19 @@ async function gatewayHeap(url: string): Promise<number> {
 function report(data: { results: Record<string, Record<string, number[]>>; startupMs: number; startupTotal: number; reload: { ms: number; failed: number; sent: number }; heapAfter: number }): void {
   const { results } = data;
   const med = (arm: string, fig: string): number => median(results[arm]?.[fig] ?? []);
-  const rows: Array<[string, string, string, string, string, string]> = [];
+  const rows: Array<[string, string, string, string, string, string, string]> = [];
   const fmt = (v: number, digits = 0): string => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+  // Trial i of each arm ran back to back, so g_i / b_i cancels the machine's drift between
+  // trials that a ratio of the two medians keeps.
+  const paired = (fig: string): number => {
+    const g = results.gateway?.[fig] ?? [];
+    const b = results.bare?.[fig] ?? [];
+    return g.length > 1 && g.length === b.length ? median(g.map((v, i) => v / b[i])) : NaN;
+  };
   const add = (label: string, fig: string, digits: number, unit: string, target: string, ratio = true): void => {
     const g = med('gateway', fig);
     const b = med('bare', fig);
-    rows.push([label, `${fmt(med('direct', fig), digits)}`, `${fmt(b, digits)}`, `${fmt(g, digits)} ${unit}`, ratio ? fmt(g / b, 2) : '', target]);
+    rows.push([label, `${fmt(med('direct', fig), digits)}`, `${fmt(b, digits)}`, `${fmt(g, digits)} ${unit}`, ratio ? fmt(g / b, 2) : '', ratio ? fmt(paired(fig), 2) : '', target]);
   };
   add('max req/s, 1 KB', 'rps_1k', 0, 'req/s', '≥ 0.75 × bare');
   add('max req/s, 100 KB', 'rps_100k', 0, 'req/s', '≥ 0.6 × bare');
@@ -260,7 +267,7 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('unified stream CPU per request', 'uni_cpu_us_per_req', 0, 'µs', '');
   add('unified stream errors', 'uni_errors', 0, '', '0', false);
   add('unified TTFB p99 (20 ms TTFT)', 'uni_ttfb_p99', 3, 'ms', '≤ bare + 1 ms');
-  const header = ['figure', 'direct', 'bare', 'gateway', 'g/b', 'target'];
+  const header = ['figure', 'direct', 'bare', 'gateway', 'g/b', 'paired', 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   const out = [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)];
