@@ -7,7 +7,8 @@
  *   npm run bench -- --quick      # short trials, for a smoke check
  *
  * The server under test is pinned to core 0; this process (the load generator) and the
- * mock to core 1. Results: a table on stdout and bench/results/latest.json.
+ * mock to core 1. Results: a table on stdout and bench/results/latest.json (a --quick run
+ * writes bench/results/quick.json, so it never replaces a full run's figures).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -277,7 +278,7 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   out.push(`pinning: ${PIN ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${TRIALS}, medians; ${SECONDS} s per throughput run; node ${process.version}`);
   process.stdout.write(out.join('\n') + '\n');
   mkdirSync(path.join(here, 'results'), { recursive: true });
-  writeFileSync(path.join(here, 'results/latest.json'), JSON.stringify({ date: new Date().toISOString(), trials: TRIALS, pinned: PIN, ...data }, null, 2));
+  writeFileSync(path.join(here, QUICK ? 'results/quick.json' : 'results/latest.json'), JSON.stringify({ date: new Date().toISOString(), trials: TRIALS, pinned: PIN, ...data }, null, 2));
 }
 
 main().catch((err: unknown) => {
