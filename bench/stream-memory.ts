@@ -8,6 +8,7 @@
  *   npx tsx bench/stream-memory.ts            # 1,000 streams, 3 rounds
  *   N=200 R=5 npx tsx bench/stream-memory.ts
  *   CONFIG=my.yaml npx tsx bench/stream-memory.ts
+ *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/stream-memory.ts   # another build
  *   SNAPSHOTS=/tmp/snaps npx tsx bench/stream-memory.ts   # heap snapshots, idle and held, last round
  *
  * The servers run on core 0; this process and the mock on core 1.
@@ -29,6 +30,7 @@ const STREAMS = Number(process.env.N ?? 1000);
 const ROUNDS = Number(process.env.R ?? 3);
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
 const SNAPSHOTS = process.env.SNAPSHOTS;
+const GATEWAY = path.resolve(process.env.GATEWAY ?? path.join(root, 'dist/bin/ai-gateway.js'));
 const FRAMES = 64;
 const STREAM_HEADERS = { 'content-type': 'application/json', 'x-mock-frames': String(FRAMES), 'x-mock-interval-ms': '50' };
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
     const bareMemory = heapReader(bare);
     const arms: Arm[] = [{ name: 'bare', url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {}, memory: await bareMemory }];
     const port = await freePort();
-    const gw = spawnPinned(0, ['--inspect=127.0.0.1:0', path.join(root, 'dist/bin/ai-gateway.js'), '--config', CONFIG], {
+    const gw = spawnPinned(0, ['--inspect=127.0.0.1:0', GATEWAY, '--config', CONFIG], {
       AI_GATEWAY_PORT: String(port),
       MOCK_UPSTREAM: mockUrl,
       ANTHROPIC_API_KEY: 'sk-bench',
