@@ -73,8 +73,24 @@ function shapeOf(req: http.IncomingMessage, body: Buffer): [number, number, numb
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [64, 0, 0];
 }
 
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
+function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** When a request tagged `x-mock-tag` arrived and when its first frame was written; read (and cleared) at GET /mock-times. */
+const times = new Map<string, { recv: number; first: number }>();
+const MAX_TIMES = 100_000;
+
 export function createMockUpstream(): http.Server {
   return http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    if (req.method === 'GET' && req.url === '/mock-times') {
+      const body = JSON.stringify(Object.fromEntries(times));
+      times.clear();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      return;
+    }
+    const tag = req.headers['x-mock-tag'];
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -88,6 +104,8 @@ export function createMockUpstream(): http.Server {
       }
       const [n, interval, ttft] = shapeOf(req, body);
       const list = frames(kind, n);
+      const stamp = typeof tag === 'string' && times.size < MAX_TIMES ? { recv: epochMs(), first: 0 } : undefined;
+      if (stamp) times.set(tag as string, stamp);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       if (interval === 0 && ttft === 0) {
         for (const f of list) res.write(f);
@@ -97,6 +115,7 @@ export function createMockUpstream(): http.Server {
       let i = 0;
       const next = (): void => {
         if (res.destroyed) return;
+        if (i === 0 && stamp) stamp.first = epochMs();
         res.write(list[i++]);
         if (i === list.length) res.end();
         else setTimeout(next, interval);

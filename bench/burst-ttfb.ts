@@ -1,0 +1,135 @@
+/**
+ * A burst's time to first byte, split where it is spent: N streams started at once through
+ * the bare proxy and the gateway, each tagged so the mock records when it received the
+ * request and when it wrote the first frame (wall clock, comparable across processes).
+ *
+ *   inbound   client send → mock received it (the client's own queue, the proxy's request path)
+ *   mock      mock received → first frame written (its TTFT timer, late when its core is busy)
+ *   outbound  first frame written → client got it (the proxy's response path, the client's reads)
+ *
+ *   npx tsx bench/burst-ttfb.ts            # bursts of 20, 20 ms TTFT, 8 alternating rounds
+ *   N=50 R=12 TTFT=5 npx tsx bench/burst-ttfb.ts
+ *   CONFIG=my.yaml npx tsx bench/burst-ttfb.ts   # another gateway config (default bench/gateway.yaml)
+ *
+ * The servers run on core 0; this process and the mock on core 1 (as in bench/run.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { freePort } from '../test/helpers/redis.js';
+import { listeningPort, median, percentile, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { messagesBody } from './lib/requests.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const BURST = Number(process.env.N ?? 20);
+const ROUNDS = Number(process.env.R ?? 8);
+const TTFT = Number(process.env.TTFT ?? 20);
+const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
+spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+const agent = new Agent({ connections: BURST * 2, keepAliveTimeout: 60_000, pipelining: 1 });
+
+interface Arm {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+interface Split {
+  total: number[];
+  inbound: number[];
+  mock: number[];
+  outbound: number[];
+}
+
+function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** One burst through `arm`; returns per-stream client send and first-chunk times by tag. */
+async function burst(arm: Arm, round: number): Promise<Map<string, { sent: number; first: number }>> {
+  const body = messagesBody(1024, true);
+  const out = new Map<string, { sent: number; first: number }>();
+  await Promise.all(
+    Array.from({ length: BURST }, async (_, i) => {
+      const tag = `${arm.name}-${round}-${i}`;
+      const sent = epochMs();
+      const res = await request(arm.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-mock-frames': '8', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': String(TTFT), 'x-mock-tag': tag, ...arm.headers },
+        body,
+        dispatcher: agent,
+      });
+      let first = 0;
+      for await (const _chunk of res.body) if (first === 0) first = epochMs();
+      out.set(tag, { sent, first });
+    }),
+  );
+  return out;
+}
+
+function row(name: string, v: number[]): string {
+  return `${median(v).toFixed(2)} / ${percentile(v, 99).toFixed(2)}`;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-burst-'));
+  const procs: Started[] = [];
+  try {
+    const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
+    procs.push(mock);
+    const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
+    const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+    procs.push(bare);
+    const arms: Arm[] = [{ name: 'bare', url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {} }];
+    const port = await freePort();
+    const gw = spawnPinned(0, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', CONFIG], {
+      AI_GATEWAY_PORT: String(port),
+      MOCK_UPSTREAM: mockUrl,
+      ANTHROPIC_API_KEY: 'sk-bench',
+      AUDIT_FILE: path.join(dir, 'audit.jsonl'),
+    });
+    procs.push(gw);
+    const gwHeaders = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
+    const gwUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
+    await waitFor200(gwUrl, { method: 'POST', body: messagesBody(1024), headers: { 'content-type': 'application/json', ...gwHeaders } });
+    arms.push({ name: 'gateway', url: gwUrl, headers: gwHeaders });
+
+    const split = new Map<string, Split>(arms.map((a) => [a.name, { total: [], inbound: [], mock: [], outbound: [] }]));
+    for (const arm of arms) await burst(arm, -1); // warm-up: connections opened, code compiled
+    await (await request(`${mockUrl}/mock-times`)).body.dump();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const arm of round % 2 === 0 ? arms : [...arms].reverse()) {
+        const client = await burst(arm, round);
+        const mockTimes = (await (await request(`${mockUrl}/mock-times`)).body.json()) as Record<string, { recv: number; first: number }>;
+        const s = split.get(arm.name)!;
+        for (const [tag, c] of client) {
+          const m = mockTimes[tag];
+          if (!m || !m.first) continue;
+          s.total.push(c.first - c.sent);
+          s.inbound.push(m.recv - c.sent);
+          s.mock.push(m.first - m.recv);
+          s.outbound.push(c.first - m.first);
+        }
+      }
+    }
+    process.stdout.write('| arm | TTFB p50 / p99 | inbound | mock (TTFT timer) | outbound |\n|---|---|---|---|---|\n');
+    for (const arm of arms) {
+      const s = split.get(arm.name)!;
+      process.stdout.write(`| ${arm.name} | ${row('total', s.total)} | ${row('in', s.inbound)} | ${row('mock', s.mock)} | ${row('out', s.outbound)} |\n`);
+    }
+    process.stdout.write(`\nms, p50 / p99 over ${ROUNDS} alternating rounds of ${BURST} streams at once (${TTFT} ms TTFT); servers on core 0, this process and the mock on core 1.\n`);
+  } finally {
+    for (const p of procs) await p.stop();
+    await agent.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
