@@ -14,17 +14,14 @@
  * The servers run on core 0; this process and the mock on core 1 (as in bench/run.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import { freePort } from '../test/helpers/redis.js';
-import { listeningPort, median, percentile, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { median, percentile } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
+import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
 const BURST = Number(process.env.N ?? 20);
 const ROUNDS = Number(process.env.R ?? 8);
 const TTFT = Number(process.env.TTFT ?? 20);
@@ -77,27 +74,13 @@ function row(name: string, v: number[]): string {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-burst-'));
-  const procs: Started[] = [];
+  const servers = await startServers({ config: CONFIG });
+  const mockUrl = servers.mockUrl;
   try {
-    const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
-    procs.push(mock);
-    const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
-    const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
-    procs.push(bare);
-    const arms: Arm[] = [{ name: 'bare', url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {} }];
-    const port = await freePort();
-    const gw = spawnPinned(0, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', CONFIG], {
-      AI_GATEWAY_PORT: String(port),
-      MOCK_UPSTREAM: mockUrl,
-      ANTHROPIC_API_KEY: 'sk-bench',
-      AUDIT_FILE: path.join(dir, 'audit.jsonl'),
-    });
-    procs.push(gw);
-    const gwHeaders = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
-    const gwUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
-    await waitFor200(gwUrl, { method: 'POST', body: messagesBody(1024), headers: { 'content-type': 'application/json', ...gwHeaders } });
-    arms.push({ name: 'gateway', url: gwUrl, headers: gwHeaders });
+    const arms: Arm[] = [
+      { name: 'bare', url: servers.bareUrl, headers: {} },
+      { name: 'gateway', url: servers.gatewayUrl, headers: { ...GATEWAY_HEADERS } },
+    ];
 
     const split = new Map<string, Split>(arms.map((a) => [a.name, { total: [], inbound: [], mock: [], outbound: [] }]));
     for (const arm of arms) await burst(arm, -1); // warm-up: connections opened, code compiled
@@ -124,7 +107,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`\nms, p50 / p99 over ${ROUNDS} alternating rounds of ${BURST} streams at once (${TTFT} ms TTFT); servers on core 0, this process and the mock on core 1.\n`);
   } finally {
-    for (const p of procs) await p.stop();
+    await servers.stop();
     await agent.close();
   }
 }

@@ -14,15 +14,13 @@
  * The servers run on core 0; this process and the mock on core 1.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request, type Dispatcher } from 'undici';
-import { freePort } from '../test/helpers/redis.js';
 import { heapReader, type HeapReader, type LiveMemory } from './lib/inspector.js';
-import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { median } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
+import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -75,29 +73,12 @@ function kib(bytes: number): string {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-stream-memory-'));
-  const procs: Started[] = [];
+  const servers = await startServers({ config: CONFIG, gateway: GATEWAY, nodeFlags: ['--inspect=127.0.0.1:0'] });
   try {
-    const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
-    procs.push(mock);
-    const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
-    const bare = spawnPinned(0, ['--inspect=127.0.0.1:0', '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
-    procs.push(bare);
-    const bareMemory = heapReader(bare);
-    const arms: Arm[] = [{ name: 'bare', url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {}, memory: await bareMemory }];
-    const port = await freePort();
-    const gw = spawnPinned(0, ['--inspect=127.0.0.1:0', GATEWAY, '--config', CONFIG], {
-      AI_GATEWAY_PORT: String(port),
-      MOCK_UPSTREAM: mockUrl,
-      ANTHROPIC_API_KEY: 'sk-bench',
-      AUDIT_FILE: path.join(dir, 'audit.jsonl'),
-    });
-    procs.push(gw);
-    const gwMemory = heapReader(gw);
-    const gwUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
-    const gwHeaders = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
-    await waitFor200(gwUrl, { method: 'POST', body: messagesBody(1024), headers: { 'content-type': 'application/json', ...gwHeaders } });
-    arms.push({ name: 'gateway', url: gwUrl, headers: gwHeaders, memory: await gwMemory });
+    const arms: Arm[] = [
+      { name: 'bare', url: servers.bareUrl, headers: {}, memory: await heapReader(servers.bare) },
+      { name: 'gateway', url: servers.gatewayUrl, headers: { ...GATEWAY_HEADERS }, memory: await heapReader(servers.gateway) },
+    ];
 
     const perStream = new Map<string, { heap: number[]; external: number[] }>(arms.map((a) => [a.name, { heap: [], external: [] }]));
     const incomplete = new Map<string, number>(arms.map((a) => [a.name, 0]));
@@ -130,7 +111,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${STREAMS} streams of ${FRAMES} frames (50 ms apart) held at once, ${ROUNDS} alternating rounds (medians), live memory after a full GC; servers on core 0, load and mock on core 1.\n`);
     for (const arm of arms) arm.memory.close();
   } finally {
-    for (const p of procs) await p.stop();
+    await servers.stop();
     await agent.close();
   }
 }

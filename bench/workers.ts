@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const redisPort = await freePort();
   const redisArgv = ['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   const redisProc = spawn(PIN ? 'taskset' : redisArgv[0], PIN ? ['-c', '1', ...redisArgv] : redisArgv.slice(1), { stdio: 'ignore' });
-  started.push({ child: redisProc, pid: redisProc.pid!, stop: async () => void redisProc.kill('SIGKILL') });
+  started.push({ child: redisProc, pid: redisProc.pid!, stderr: () => '', stop: async () => void redisProc.kill('SIGKILL') });
   await sleep(300);
 
   const b = body();

@@ -22,13 +22,15 @@ export interface HeapReader {
   close(): void;
 }
 
-/** The inspector's WebSocket URL, as the child prints it on stderr. */
+const BANNER = /Debugger listening on (ws:\/\/\S+)/;
+
+/** The inspector's WebSocket URL, as the child prints it on stderr (perhaps already has). */
 function inspectorUrl(s: Started): Promise<string> {
+  const printed = BANNER.exec(s.stderr());
+  if (printed) return Promise.resolve(printed[1]);
   return new Promise((resolve, reject) => {
-    let err = '';
-    const onData = (d: Buffer) => {
-      err += d.toString();
-      const m = /Debugger listening on (ws:\/\/\S+)/.exec(err);
+    const onData = () => {
+      const m = BANNER.exec(s.stderr());
       if (m) {
         s.child.stderr!.off('data', onData);
         resolve(m[1]);

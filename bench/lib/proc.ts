@@ -9,6 +9,8 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 export interface Started {
   child: ChildProcess;
   pid: number;
+  /** The last 4,000 characters the child wrote to stderr. */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export function spawnPinned(core: number | undefined, args: string[], env: NodeJ
   return {
     child,
     pid: child.pid!,
+    stderr: () => err,
     stop: async () => {
       if (child.exitCode !== null) return;
       const done = new Promise((r) => child.once('exit', r));

@@ -1,0 +1,69 @@
+/**
+ * The three servers most benchmarks compare: the mock upstream (core 1), the bare proxy
+ * and one gateway (core 0), started and waited for. The gateway gets `${AI_GATEWAY_PORT}`,
+ * `${MOCK_UPSTREAM}`, `${AUDIT_FILE}` and ANTHROPIC_API_KEY for its config.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/helpers/redis.js';
+import { listeningPort, spawnPinned, waitFor200, type Started } from './proc.js';
+import { messagesBody } from './requests.js';
+
+const lib = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(lib, '../..');
+
+/** What an Anthropic client sends the gateway beside its body (static workspace auth). */
+export const GATEWAY_HEADERS: Readonly<Record<string, string>> = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
+
+export interface BenchServers {
+  mockUrl: string;
+  bare: Started;
+  /** The bare proxy's Messages URL. */
+  bareUrl: string;
+  gateway: Started;
+  /** The gateway's Anthropic pass-through Messages URL. */
+  gatewayUrl: string;
+  /** Stop all three. */
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Gateway config file; default bench/gateway.yaml. */
+  config?: string;
+  /** Gateway entry point; default this checkout's dist/bin/ai-gateway.js. */
+  gateway?: string;
+  /** Node flags for the bare proxy and the gateway (e.g. `--inspect=127.0.0.1:0`). */
+  nodeFlags?: string[];
+}
+
+export async function startServers(opts: ServerOptions = {}): Promise<BenchServers> {
+  const started: Started[] = [];
+  const stop = async (): Promise<void> => {
+    for (const p of started) await p.stop();
+  };
+  try {
+    const flags = opts.nodeFlags ?? [];
+    const mock = spawnPinned(1, ['--import=tsx', path.join(lib, 'mock-upstream.ts'), '0']);
+    started.push(mock);
+    const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
+    const bare = spawnPinned(0, [...flags, '--import=tsx', path.join(lib, 'bare-proxy.ts'), mockUrl, '0']);
+    started.push(bare);
+    const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`;
+    const port = await freePort();
+    const gateway = spawnPinned(0, [...flags, path.resolve(opts.gateway ?? path.join(root, 'dist/bin/ai-gateway.js')), '--config', path.resolve(opts.config ?? path.join(root, 'bench/gateway.yaml'))], {
+      AI_GATEWAY_PORT: String(port),
+      MOCK_UPSTREAM: mockUrl,
+      ANTHROPIC_API_KEY: 'sk-bench',
+      AUDIT_FILE: path.join(mkdtempSync(path.join(tmpdir(), 'gw-bench-')), 'audit.jsonl'),
+    });
+    started.push(gateway);
+    const gatewayUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
+    await waitFor200(gatewayUrl, { method: 'POST', body: messagesBody(1024), headers: { 'content-type': 'application/json', ...GATEWAY_HEADERS } });
+    return { mockUrl, bare, bareUrl, gateway, gatewayUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
