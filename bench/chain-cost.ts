@@ -3,7 +3,10 @@
  * proxy in the same run: the cost of each filter, measured as process CPU time (less
  * sensitive to a shared machine than throughput). Medians of several trials.
  *
- *   npx tsx bench/chain-cost.ts [--requests 20000] [--trials 3]
+ *   npx tsx bench/chain-cost.ts [--requests 20000] [--trials 3] [--processes 3]
+ *
+ * `--processes N` starts N processes of every arm and pools their trials: two processes of
+ * one build can differ by ~10 % (JIT and heap settle differently), more than one filter's step.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,14 +14,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '../test/helpers/redis.js';
 import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { cpuPerRequest, messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, trials: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, trials: { type: 'string', default: '3' }, processes: { type: 'string', default: '1' } } });
 const REQUESTS = Number(args.requests);
 const TRIALS = Number(args.trials);
+const PROCESSES = Number(args.processes);
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
 const BODY = messagesBody(1024);
@@ -49,16 +54,17 @@ async function main(): Promise<void> {
   const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
   procs.push(mock);
   const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
-  const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
-  procs.push(bare);
-  const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`;
-
-  const arms: Array<{ name: string; pid: number; url: string; headers: Record<string, string> }> = [{ name: 'bare proxy', pid: bare.pid, url: bareUrl, headers: {} }];
-  for (let n = 0; n <= FILTERS.length; n++) {
+  const arms: Array<{ name: string; pid: number; url: string; headers: Record<string, string> }> = [];
+  for (let copy = 0; copy < PROCESSES; copy++) {
+    const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+    procs.push(bare);
+    arms.push({ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {} });
+  }
+  for (let copy = 0; copy < PROCESSES; copy++) for (let n = 0; n <= FILTERS.length; n++) {
     const file = path.join(dir, `config-${n}.yaml`);
     writeFileSync(file, config(n));
-    const port = 19000 + n + Math.floor(Math.random() * 500) * 10;
-    const gw = spawnPinned(0, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, `audit-${n}.jsonl`) });
+    const port = await freePort();
+    const gw = spawnPinned(0, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, `audit-${n}-${copy}.jsonl`) });
     procs.push(gw);
     const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     const headers = { 'x-workspace-id': 'ws-bench' };
@@ -79,13 +85,13 @@ async function main(): Promise<void> {
   const bareUs = median(samples.get('bare proxy')!);
   let prev = NaN;
   process.stdout.write(`| arm | CPU µs/request | × bare | added by this step |\n|---|---|---|---|\n`);
-  for (const arm of arms) {
-    const us = median(samples.get(arm.name)!);
-    const step = Number.isNaN(prev) || arm.name === 'bare proxy' ? '' : `${(us - prev).toFixed(1)} µs`;
-    process.stdout.write(`| ${arm.name} | ${us.toFixed(1)} | ${(us / bareUs).toFixed(2)} | ${step} |\n`);
+  for (const name of samples.keys()) {
+    const us = median(samples.get(name)!);
+    const step = Number.isNaN(prev) || name === 'bare proxy' ? '' : `${(us - prev).toFixed(1)} µs`;
+    process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / bareUs).toFixed(2)} | ${step} |\n`);
     prev = us;
   }
-  process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per arm (medians), 1 KB bodies, 16 connections; server on core 0, load and mock on core 1.\n`);
+  process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per process, ${PROCESSES} process(es) per arm (medians), 1 KB bodies, 16 connections; server on core 0, load and mock on core 1.\n`);
 }
 
 main().catch((err: unknown) => {
