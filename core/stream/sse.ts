@@ -17,6 +17,17 @@ export interface SseDecoderOptions {
   skip?: readonly string[];
 }
 
+const NO_SKIP: readonly Uint8Array[] = [];
+/** Encoded once per skip list: a meter makes a decoder per stream with the same list. */
+const encodedSkips = new WeakMap<readonly string[], readonly Uint8Array[]>();
+
+/** `event: NAME\n` as bytes, per name of `skip`. */
+function skipLinesOf(skip: readonly string[]): readonly Uint8Array[] {
+  let lines = encodedSkips.get(skip);
+  if (!lines) encodedSkips.set(skip, (lines = skip.map((name) => Buffer.from(`event: ${name}\n`, 'latin1'))));
+  return lines;
+}
+
 export class SseDecoder {
   private readonly text = new Utf8Chunks();
   private line = '';
@@ -26,13 +37,13 @@ export class SseDecoder {
   /** The last chunk ended with a whole event (so no partial line or UTF-8 sequence waits). */
   private atEventBoundary = true;
   /** `event: NAME\n` as bytes, per skippable name. */
-  private readonly skipLines: Uint8Array[];
+  private readonly skipLines: readonly Uint8Array[];
 
   constructor(
     private readonly onEvent: SseListener,
     options: SseDecoderOptions = {},
   ) {
-    this.skipLines = (options.skip ?? []).map((name) => Buffer.from(`event: ${name}\n`, 'latin1'));
+    this.skipLines = options.skip ? skipLinesOf(options.skip) : NO_SKIP;
   }
 
   push(chunk: Uint8Array): void {
