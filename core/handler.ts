@@ -226,8 +226,9 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
           if (observers) for (const o of observers) o.onData(chunk);
           return flowing;
         };
-        if (body instanceof UpstreamBody || body instanceof Readable) {
-          await pump(body instanceof Readable ? pushedReadable(body) : body, res, deliver);
+        const pushed = body instanceof UpstreamBody ? body : body instanceof Readable ? pushedReadable(body) : undefined;
+        if (pushed) {
+          await pump(pushed, res, deliver);
         } else {
           for await (const chunk of body) {
             if (!deliver(chunk) && !(await drained(res))) break;
