@@ -9,7 +9,7 @@ export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
     return Promise.reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${declared} bytes is larger than the ${limit} bytes this gateway accepts`));
   }
   return new Promise((resolve, reject) => {
-    let chunks: Buffer[] = [];
+    const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
@@ -25,10 +25,9 @@ export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
     const onAborted = (): void => reject(new GatewayError('GW_ERR_CLIENT_ABORT'));
     const onEnd = (): void => {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      // A stream may follow for minutes: the pieces of a body read in several chunks, and
-      // these listeners, need not live that long (Node emits no 'error' on a request
-      // without listeners once its body has ended).
-      chunks = [];
+      // A stream may follow for minutes: these listeners, and through them the pieces of a
+      // body read in several chunks, need not live that long (Node emits no 'error' on a
+      // request without listeners once its body has ended).
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', reject);
