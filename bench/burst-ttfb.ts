@@ -10,6 +10,7 @@
  *   npx tsx bench/burst-ttfb.ts            # bursts of 20, 20 ms TTFT, 8 alternating rounds
  *   N=50 R=12 TTFT=5 npx tsx bench/burst-ttfb.ts
  *   CONFIG=my.yaml npx tsx bench/burst-ttfb.ts   # another gateway config (default bench/gateway.yaml)
+ *   NODE_FLAGS='--import=./stamps.mjs' npx tsx bench/burst-ttfb.ts   # flags for both proxies
  *
  * The servers run on core 0; this process and the mock on core 1 (as in bench/run.ts).
  */
@@ -74,7 +75,7 @@ function row(name: string, v: number[]): string {
 }
 
 async function main(): Promise<void> {
-  const servers = await startServers({ config: CONFIG });
+  const servers = await startServers({ config: CONFIG, nodeFlags: (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean) });
   const mockUrl = servers.mockUrl;
   try {
     const arms: Arm[] = [

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { latencyAtRate, latencySerial, maxThroughput, streams, type Target } from './lib/load.js';
+import { latencyAtRate, latencySerial, maxThroughput, streams, type StreamStats, type Target } from './lib/load.js';
 import { messagesBody } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
@@ -28,6 +28,8 @@ const { values: args } = parseArgs({ options: { quick: { type: 'boolean', defaul
 const QUICK = args.quick;
 const TRIALS = Number(args.trials ?? (QUICK ? 1 : 3));
 const SECONDS = QUICK ? 3 : 8;
+/** Bursts of 20 streams per arm and trial for the TTFB rows. */
+const BURSTS = QUICK ? 2 : 8;
 const CORES = (await import('node:os')).cpus().length;
 const PIN = CORES >= 2;
 
@@ -128,12 +130,15 @@ async function main(): Promise<void> {
       record(arm.name, 'lat_half_p99', l.p99);
       record(arm.name, 'lat_half_errors', l.errors);
     }
-    for (const arm of order) {
-      const s = await streams(arm.target(1024, true), 20, { 'x-mock-frames': '64', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': '20' });
-      record(arm.name, 'stream_ttfb_p99', percentile(s.ttfb, 99));
-      record(arm.name, 'stream_gap_p99', percentile(s.gaps, 99));
-      record(arm.name, 'stream_frames_lost', s.frames.filter((f) => f !== 64).length + s.errors);
-      record(arm.name, 'stream_frames_merged', s.chunks.filter((c) => c < 64).length);
+    // Streams started 20 at once, BURSTS times per trial with the arms taking turns: one
+    // burst's p99 is only its slowest stream, so the trial's p99 is taken over all of them.
+    const streamStats = await bursts(order, (arm) => streams(arm.target(1024, true), 20, { 'x-mock-frames': '64', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': '20' }));
+    for (const [name, s] of streamStats) {
+      record(name, 'stream_ttfb_p50', percentile(s.ttfb, 50));
+      record(name, 'stream_ttfb_p99', percentile(s.ttfb, 99));
+      record(name, 'stream_gap_p99', percentile(s.gaps, 99));
+      record(name, 'stream_frames_lost', s.frames.filter((f) => f !== 64).length + s.errors);
+      record(name, 'stream_frames_merged', s.chunks.filter((c) => c < 64).length);
     }
     // The unified endpoint: OpenAI chat completions streamed (64 frames), which the gateway
     // translates to Anthropic Messages and back; the others pass the OpenAI stream through.
@@ -146,11 +151,12 @@ async function main(): Promise<void> {
       if (arm.pid) record(arm.name, 'uni_cpu_us_per_req', (cpu / r.requests) * 1e6);
       process.stderr.write(`trial ${trial + 1} ${arm.name} unified stream: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
     }
-    for (const arm of order) {
-      // Shaped by the model name: the unified endpoint does not forward the client's headers.
-      const s = await streams(arm.chat(1024, true, 'claude-bench-shape-f64-i5-t20'), 20, {});
-      record(arm.name, 'uni_ttfb_p99', percentile(s.ttfb, 99));
-      record(arm.name, 'uni_stream_errors', s.errors);
+    // Shaped by the model name: the unified endpoint does not forward the client's headers.
+    const uniStats = await bursts(order, (arm) => streams(arm.chat(1024, true, 'claude-bench-shape-f64-i5-t20'), 20, {}));
+    for (const [name, s] of uniStats) {
+      record(name, 'uni_ttfb_p50', percentile(s.ttfb, 50));
+      record(name, 'uni_ttfb_p99', percentile(s.ttfb, 99));
+      record(name, 'uni_stream_errors', s.errors);
     }
   }
 
@@ -186,6 +192,23 @@ async function main(): Promise<void> {
 
   await stopAll();
   report({ results, startupMs, startupTotal, reload, heapAfter });
+}
+
+/** `run` BURSTS times for each arm, the arms taking turns; each arm's stats merged. */
+async function bursts(order: Arm[], run: (arm: Arm) => Promise<StreamStats>): Promise<Map<string, StreamStats>> {
+  const merged = new Map<string, StreamStats>(order.map((a) => [a.name, { ttfb: [], gaps: [], frames: [], chunks: [], errors: 0 }]));
+  for (let b = 0; b < BURSTS; b++) {
+    for (const arm of b % 2 === 0 ? order : [...order].reverse()) {
+      const s = await run(arm);
+      const m = merged.get(arm.name)!;
+      m.ttfb.push(...s.ttfb);
+      m.gaps.push(...s.gaps);
+      m.frames.push(...s.frames);
+      m.chunks.push(...s.chunks);
+      m.errors += s.errors;
+    }
+  }
+  return merged;
 }
 
 async function measureReload(url: string, file: string, config: string, arm: Arm): Promise<{ ms: number; failed: number; sent: number }> {
@@ -254,7 +277,8 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('latency c=1 p99', 'lat_c1_p99', 3, 'ms', '');
   add('latency at 50% load p50', 'lat_half_p50', 3, 'ms', '≤ bare + 0.2 ms');
   add('latency at 50% load p99', 'lat_half_p99', 3, 'ms', '≤ 1.3 × bare');
-  add('stream TTFB p99 (20 ms TTFT)', 'stream_ttfb_p99', 3, 'ms', '≤ bare + 0.5 ms');
+  add('stream TTFB p50 (20 ms TTFT)', 'stream_ttfb_p50', 3, 'ms', '');
+  add(`stream TTFB p99 (${BURSTS} bursts of 20)`, 'stream_ttfb_p99', 3, 'ms', '≤ bare + 0.5 ms');
   add('stream frame gap p99 (5 ms)', 'stream_gap_p99', 3, 'ms', 'added ≤ 50 µs');
   add('streams with lost frames', 'stream_frames_lost', 0, '', '0', false);
   add('streams with merged frames', 'stream_frames_merged', 0, '', '0', false);
@@ -267,7 +291,8 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('unified stream req/s (OpenAI → Anthropic)', 'uni_rps', 0, 'req/s', '≥ 0.6 × bare');
   add('unified stream CPU per request', 'uni_cpu_us_per_req', 0, 'µs', '');
   add('unified stream errors', 'uni_errors', 0, '', '0', false);
-  add('unified TTFB p99 (20 ms TTFT)', 'uni_ttfb_p99', 3, 'ms', '≤ bare + 1 ms');
+  add('unified TTFB p50 (20 ms TTFT)', 'uni_ttfb_p50', 3, 'ms', '');
+  add(`unified TTFB p99 (${BURSTS} bursts of 20)`, 'uni_ttfb_p99', 3, 'ms', '≤ bare + 1 ms');
   const header = ['figure', 'direct', 'bare', 'gateway', 'g/b', 'paired', 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
