@@ -9,7 +9,9 @@
  *
  *   npx tsx bench/burst-ttfb.ts            # bursts of 20, 20 ms TTFT, 8 alternating rounds
  *   N=50 R=12 TTFT=5 npx tsx bench/burst-ttfb.ts
+ *   WARMUP=1 npx tsx bench/burst-ttfb.ts          # one warm-up burst per arm instead of 30
  *   CONFIG=my.yaml npx tsx bench/burst-ttfb.ts   # another gateway config (default bench/gateway.yaml)
+ *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/burst-ttfb.ts   # another build
  *   NODE_FLAGS='--import=./stamps.mjs' npx tsx bench/burst-ttfb.ts   # flags for both proxies
  *
  * The servers run on core 0; this process and the mock on core 1 (as in bench/run.ts).
@@ -26,6 +28,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const BURST = Number(process.env.N ?? 20);
 const ROUNDS = Number(process.env.R ?? 8);
 const TTFT = Number(process.env.TTFT ?? 20);
+const WARMUP = Number(process.env.WARMUP ?? 30);
+const FRAMES = Number(process.env.FRAMES ?? 8);
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
@@ -58,7 +62,7 @@ async function burst(arm: Arm, round: number): Promise<Map<string, { sent: numbe
       const sent = epochMs();
       const res = await request(arm.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-mock-frames': '8', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': String(TTFT), 'x-mock-tag': tag, ...arm.headers },
+        headers: { 'content-type': 'application/json', 'x-mock-frames': String(FRAMES), 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': String(TTFT), 'x-mock-tag': tag, ...arm.headers },
         body,
         dispatcher: agent,
       });
@@ -75,7 +79,7 @@ function row(name: string, v: number[]): string {
 }
 
 async function main(): Promise<void> {
-  const servers = await startServers({ config: CONFIG, nodeFlags: (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean) });
+  const servers = await startServers({ config: CONFIG, gateway: process.env.GATEWAY, nodeFlags: (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean) });
   const mockUrl = servers.mockUrl;
   try {
     const arms: Arm[] = [
@@ -84,7 +88,9 @@ async function main(): Promise<void> {
     ];
 
     const split = new Map<string, Split>(arms.map((a) => [a.name, { total: [], inbound: [], mock: [], outbound: [] }]));
-    for (const arm of arms) await burst(arm, -1); // warm-up: connections opened, code compiled
+    // Warm-up: connections opened, and the hot paths compiled by V8's optimizing tier (a
+    // gateway that has served traffic), unless WARMUP=1 asks for a cold one.
+    for (let w = 0; w < WARMUP; w++) for (const arm of arms) await burst(arm, -1 - w);
     await (await request(`${mockUrl}/mock-times`)).body.dump();
     for (let round = 0; round < ROUNDS; round++) {
       for (const arm of round % 2 === 0 ? arms : [...arms].reverse()) {

@@ -19,6 +19,11 @@ export interface HeapReader {
   liveMemory(): Promise<LiveMemory>;
   /** Write a heap snapshot (Chrome DevTools format) to `file`. */
   snapshot(file: string): Promise<void>;
+  /**
+   * Bytes allocated while `during` runs, by allocating function (V8's sampling heap
+   * profiler, counting objects already collected too): allocation volume, not retention.
+   */
+  allocations(during: () => Promise<void>, samplingInterval?: number): Promise<Map<string, number>>;
   close(): void;
 }
 
@@ -77,6 +82,27 @@ export async function heapReader(s: Started): Promise<HeapReader> {
       writeFileSync(file, snapshotChunks.join(''));
       snapshotChunks = [];
     },
+    async allocations(during, samplingInterval = 256) {
+      await call('HeapProfiler.startSampling', { samplingInterval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      await during();
+      const { profile } = (await call('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } };
+      const bytes = new Map<string, number>();
+      const walk = (n: SamplingNode): void => {
+        const f = n.callFrame;
+        const where = f.url.replace(/^.*\/(dist|node_modules|bench)\//, '$1/').replace('node:internal/', '');
+        const name = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+        if (n.selfSize > 0) bytes.set(name, (bytes.get(name) ?? 0) + n.selfSize);
+        for (const c of n.children) walk(c);
+      };
+      walk(profile.head);
+      return bytes;
+    },
     close: () => ws.close(),
   };
+}
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
 }
