@@ -94,23 +94,33 @@ export interface StreamStats {
   frames: number[];
   chunks: number[];
   errors: number;
+  /** Per stream when tagged: `x-mock-tag`, wall-clock send and first-chunk times (ms). */
+  tagged: Array<{ tag: string; sent: number; first: number }>;
 }
 
-/** Open `count` streams at once; record time to first byte, gaps between frames, frames and chunks seen. */
-export async function streams(t: Target, count: number, streamHeaders: Record<string, string>): Promise<StreamStats> {
-  const stats: StreamStats = { ttfb: [], gaps: [], frames: [], chunks: [], errors: 0 };
+/**
+ * Open `count` streams at once; record time to first byte, gaps between frames, frames and
+ * chunks seen. With `tag`, stream i carries `x-mock-tag: <tag>-<i>` so the mock's own
+ * receipt and first-frame times can be matched to it (GET /mock-times).
+ */
+export async function streams(t: Target, count: number, streamHeaders: Record<string, string>, tag?: string): Promise<StreamStats> {
+  const stats: StreamStats = { ttfb: [], gaps: [], frames: [], chunks: [], errors: 0, tagged: [] };
   await Promise.all(
-    Array.from({ length: count }, async () => {
+    Array.from({ length: count }, async (_, i) => {
       try {
+        const tagHeader: Record<string, string> = tag === undefined ? {} : { 'x-mock-tag': `${tag}-${i}` };
+        const sent = performance.timeOrigin + performance.now();
         const start = performance.now();
-        const res = await request(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers, ...streamHeaders }, body: t.body, dispatcher: streamAgent });
+        const res = await request(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers, ...streamHeaders, ...tagHeader }, body: t.body, dispatcher: streamAgent });
         let last = 0;
         let frames = 0;
         let chunks = 0;
         for await (const chunk of res.body) {
           const now = performance.now();
-          if (chunks === 0) stats.ttfb.push(now - start);
-          else stats.gaps.push(now - last);
+          if (chunks === 0) {
+            stats.ttfb.push(now - start);
+            if (tag !== undefined) stats.tagged.push({ tag: `${tag}-${i}`, sent, first: performance.timeOrigin + now });
+          } else stats.gaps.push(now - last);
           last = now;
           chunks++;
           frames += countFrames(chunk as Buffer);
