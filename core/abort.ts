@@ -36,7 +36,11 @@ export class RequestAbort implements Cancellation {
 
   /** Runs `listener` once, when aborted. */
   once(_event: 'abort', listener: Listener): this {
-    if (!this.aborted) (this.listeners ??= []).push(listener);
+    if (this.aborted) return this;
+    // Usually one listener (the upstream request's) for the request's whole life: an array
+    // literal holds exactly it, where `[]` + push would reserve room for 17.
+    if (this.listeners) this.listeners.push(listener);
+    else this.listeners = [listener];
     return this;
   }
 

@@ -45,18 +45,21 @@ export class Limiter {
   /** Reserve one request and `tokens` in every scope, or nothing. */
   reserve(scopes: readonly Scope[], tokens: number): MaybePromise<Decision> {
     // Plain loops: this runs on every request, and the memory store answers synchronously.
-    const active: Scope[] = [];
-    const costs: number[] = [];
-    const runs: Array<MaybePromise<GcraResult>> = [];
+    // Arrays sized up front: `[]` + push reserves room for 17 elements, and the reservation
+    // (the `held` list) lives as long as the request, a stream's included.
+    let n = 0;
+    for (const s of scopes) if (limited(s)) n++;
+    const active = n === scopes.length ? scopes : scopes.filter(limited);
+    const costs = new Array<number>(n);
+    const runs = new Array<MaybePromise<GcraResult>>(n);
     let pending = false;
-    for (const s of scopes) {
-      if (!limited(s)) continue;
+    for (let i = 0; i < n; i++) {
+      const s = active[i];
       const cost = s.limits.tokens === undefined ? 0 : Math.min(tokens, s.limits.tokens);
       const run = this.store.run(gcra, s.group, KEYS, this.args(Mode.Reserve, s, 1, cost));
       if (run instanceof Promise) pending = true;
-      active.push(s);
-      costs.push(cost);
-      runs.push(run);
+      costs[i] = cost;
+      runs[i] = run;
     }
     if (!pending) return this.decide(active, costs, runs as GcraResult[]);
     return Promise.allSettled(runs).then((settled) => {
@@ -106,8 +109,8 @@ export class Limiter {
     for (let i = 0; i < results.length && refused < 0; i++) if (!results[i].allowed) refused = i;
     const snapshot = this.snapshot(active, results);
     if (refused < 0) {
-      const held: Array<{ scope: Scope; tokens: number }> = [];
-      for (let i = 0; i < active.length; i++) held.push({ scope: active[i], tokens: costs[i] });
+      const held = new Array<{ scope: Scope; tokens: number }>(active.length);
+      for (let i = 0; i < active.length; i++) held[i] = { scope: active[i], tokens: costs[i] };
       return { allowed: true, reservation: { held }, snapshot };
     }
     // Hand back what the other scopes reserved; the refusal does not wait for it.
