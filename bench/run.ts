@@ -5,13 +5,14 @@
  *
  *   npm run bench                 # full run (~9 min)
  *   npm run bench -- --quick      # short trials, for a smoke check
+ *   GATEWAY_NODE_FLAGS=--trace-gc npm run bench   # node flags for the gateway; its output goes to <tmp>/gateway.out
  *
  * The server under test is pinned to core 0; this process (the load generator) and the
  * mock to core 1. Results: a table on stdout and bench/results/latest.json (a --quick run
  * writes bench/results/quick.json, so it never replaces a full run's figures).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,13 +78,17 @@ async function main(): Promise<void> {
   let startupTotal = NaN;
   if (wanted('gateway')) {
     const startAt = performance.now();
-    gateway = spawnPinned(PIN ? 0 : undefined, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', configPath], {
+    const flags = (process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    gateway = spawnPinned(PIN ? 0 : undefined, [...flags, path.join(root, 'dist/bin/ai-gateway.js'), '--config', configPath], {
       AI_GATEWAY_PORT: String(gwPort),
       MOCK_UPSTREAM: mockUrl,
       AUDIT_FILE: path.join(dir, 'audit.jsonl'),
       ANTHROPIC_API_KEY: 'sk-bench',
     });
     started.push(gateway);
+    // Its log (and whatever GATEWAY_NODE_FLAGS print, --trace-gc say) beside its audit file.
+    gateway.child.stdout!.pipe(createWriteStream(path.join(dir, 'gateway.out')));
+    process.stderr.write(`gateway output: ${path.join(dir, 'gateway.out')}\n`);
     startupMs = await waitFor200(`${gwUrl}/v1/claude/v1/messages`, { method: 'POST', body: body(1024), headers: { 'content-type': 'application/json', ...gwHeaders } });
     startupTotal = performance.now() - startAt;
   }
