@@ -158,7 +158,12 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     ctx.upstreamStartedAt = performance.now();
     let upstream: ProviderResponse;
     try {
-      upstream = await call();
+      const answer = call();
+      // The provider has read the parsed request (a pass-through has written it upstream
+      // already); held across the round trip, a large body's text would outlive scavenges
+      // and be promoted, and 100 KB requests would then keep the old generation marking.
+      ctx.releaseParsed();
+      upstream = await answer;
     } catch (err) {
       ctx.upstreamEndedAt = performance.now();
       if (ctx.cancellation.aborted) return;

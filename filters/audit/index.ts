@@ -61,6 +61,8 @@ const configSchema = {
 };
 
 const CAPTURE = createKey<BodyCapture>('audit.capture');
+/** The request's prompt text for `log_content` (null: the body had none), read at onRequest. */
+const PROMPT = createKey<{ text: string | null }>('audit.prompt');
 
 function createAudit(config: AuditConfig, env: PluginEnv): Filter {
   let redactor: Redactor;
@@ -75,15 +77,20 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
   const book = priceBookFor(env);
   const max = config.content_max_chars;
 
-  function content(ctx: RequestContext): AuditContent {
-    let prompt: string | null = null;
+  function promptOf(ctx: RequestContext): string | null {
     try {
       const parts: string[] = [];
       collectText(ctx.json(), parts);
-      prompt = redactor.apply(clip(parts.join('\n'), max));
+      return redactor.apply(clip(parts.join('\n'), max));
     } catch {
-      // no JSON body: nothing to log
+      return null; // no JSON body: nothing to log
     }
+  }
+
+  function content(ctx: RequestContext): AuditContent {
+    // Read at onRequest while the parsed body was at hand; a request refused before this
+    // filter ran is parsed here.
+    const prompt = ctx.get(PROMPT)?.text ?? promptOf(ctx);
     const capture = ctx.get(CAPTURE);
     return { prompt, completion: capture ? redactor.apply(clip(capture.text(), max)) : null };
   }
@@ -106,6 +113,8 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
     // While the parsed body is at hand: the line is written after a stream, when it is gone.
     noteMetadataSession(ctx);
     if (!config.log_content) return;
+    // Core lets go of the parsed body once the request is sent upstream.
+    ctx.set(PROMPT, { text: promptOf(ctx) });
     // Raw bytes held up to a bound: a few bytes per character covers the multi-byte case.
     const capture = new BodyCapture(Math.max(1024, max * 8));
     ctx.set(CAPTURE, capture);

@@ -114,8 +114,12 @@ t.test('log_content: prompt and completion, redacted and clipped', async (t) => 
   await post(url, h, messages({ system: 'be brief', messages: [{ role: 'user', content: `my key is ${PROVIDER_KEY} and hunter22` }] }));
   await post(url, h, messages({ stream: true, messages: [{ role: 'user', content: 'stream me please' }] }));
   await post(url, h, messages({ messages: [{ role: 'user', content: 'z'.repeat(1000) }] }));
-  t.ok(await waitFor(() => auditLines(file).length >= 3));
-  const [a, b, c] = auditLines(file);
+  // Refused by auth, before the audit's onRequest read the prompt: parsed at the line instead.
+  await post(url, { 'x-workspace-id': 'ws-nobody' }, messages({ messages: [{ role: 'user', content: 'refused prompt' }] }));
+  t.ok(await waitFor(() => auditLines(file).length >= 4));
+  const [a, b, c, d] = auditLines(file);
+  t.equal(d.status, 403);
+  t.match(d.prompt, /refused prompt/);
   t.match(a.prompt, /be brief/);
   t.match(a.prompt, /my key is \[REDACTED\] and \[REDACTED\]/);
   t.match(a.completion, /my key is \[REDACTED\]/);
