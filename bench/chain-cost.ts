@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/redis.js';
-import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { listeningPort, median, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { cpuPerRequest, messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
   const arms: Array<{ name: string; pid: number; url: string; headers: Record<string, string> }> = [];
   for (let copy = 0; copy < PROCESSES; copy++) {
-    const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+    const bare = spawnPinned(0, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
     procs.push(bare);
     arms.push({ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {} });
   }
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     const file = path.join(dir, `config-${n}.yaml`);
     writeFileSync(file, config(n));
     const port = await freePort();
-    const gw = spawnPinned(0, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, `audit-${n}-${copy}.jsonl`) });
+    const gw = spawnPinned(0, [...SERVER_NODE_FLAGS, path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, `audit-${n}-${copy}.jsonl`) });
     procs.push(gw);
     const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     const headers = { 'x-workspace-id': 'ws-bench' };

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/redis.js';
-import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { listeningPort, median, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { loadCost, messagesBody, type LoadCost } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -65,14 +65,14 @@ async function main(): Promise<void> {
     const arms: Arm[] = [];
     const rows = ['bare proxy', ...specs.map((spec, i) => `${i + 1}. ${spec}`)];
     for (let copy = 0; copy < PROCESSES; copy++) {
-      const bare = spawnPinned(0, ['--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+      const bare = spawnPinned(0, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
       procs.push(bare);
       arms.push({ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} });
     }
     for (let copy = 0; copy < PROCESSES; copy++) for (const [i, spec] of specs.entries()) {
       const [config, gateway, flags] = spec.split('::');
       const port = await freePort();
-      const gw = spawnPinned(0, [...(flags ? flags.split(' ') : []), gateway || path.join(root, 'dist/bin/ai-gateway.js'), '--config', path.resolve(config)], {
+      const gw = spawnPinned(0, [...SERVER_NODE_FLAGS, ...(flags ? flags.split(' ') : []), gateway || path.join(root, 'dist/bin/ai-gateway.js'), '--config', path.resolve(config)], {
         AI_GATEWAY_PORT: String(port),
         MOCK_UPSTREAM: mockUrl,
         ANTHROPIC_API_KEY: 'sk-bench',

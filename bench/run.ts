@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { latencyAtRate, latencySerial, maxThroughput, streams, type StreamStats, type Target } from './lib/load.js';
 import { messagesBody } from './lib/requests.js';
-import { cpuSeconds, listeningPort, median, percentile, rssBytes, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   started.push(mock);
   const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
 
-  const bare = spawnPinned(PIN ? 0 : undefined, [tsx, path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+  const bare = spawnPinned(PIN ? 0 : undefined, [...SERVER_NODE_FLAGS, tsx, path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
   started.push(bare);
   const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}`;
 
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   let startupTotal = NaN;
   if (wanted('gateway')) {
     const startAt = performance.now();
-    const flags = (process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const flags = [...SERVER_NODE_FLAGS, ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
     gateway = spawnPinned(PIN ? 0 : undefined, [...flags, path.join(root, 'dist/bin/ai-gateway.js'), '--config', configPath], {
       AI_GATEWAY_PORT: String(gwPort),
       MOCK_UPSTREAM: mockUrl,

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { maxThroughput, type Target } from './lib/load.js';
-import { listeningPort, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { listeningPort, median, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { freePort } from '../test/helpers/redis.js';
 import { messagesBody } from './lib/requests.js';
 
@@ -68,8 +68,8 @@ async function main(): Promise<void> {
   const bare = async (name: string, workers: number | undefined, pin: number | undefined): Promise<void> => {
     const port = await freePort();
     const s = workers === undefined
-      ? spawnPinned(pin, [tsx, path.join(here, 'lib/bare-proxy.ts'), mockUrl, String(port)])
-      : spawnPinned(pin, [tsx, path.join(here, 'lib/bare-cluster.ts'), mockUrl, String(port), String(workers)]);
+      ? spawnPinned(pin, [...SERVER_NODE_FLAGS, tsx, path.join(here, 'lib/bare-proxy.ts'), mockUrl, String(port)])
+      : spawnPinned(pin, [...SERVER_NODE_FLAGS, tsx, path.join(here, 'lib/bare-cluster.ts'), mockUrl, String(port), String(workers)]);
     started.push(s);
     await listeningPort(s);
     const url = `http://127.0.0.1:${port}/v1/messages`;
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     const file = path.join(dir, `${name}.yaml`);
     const base = readFileSync(path.join(here, 'gateway.yaml'), 'utf8').replace(/^store:.*$/m, `store: { type: redis, redis: { url: "redis://127.0.0.1:${redisPort}" } }`);
     writeFileSync(file, base.replace(/^server:\n/m, `server:\n  host: 127.0.0.1\n  workers: ${workers}\n`));
-    const s = spawnPinned(pin, [path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], {
+    const s = spawnPinned(pin, [...SERVER_NODE_FLAGS, path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], {
       AI_GATEWAY_PORT: String(port),
       MOCK_UPSTREAM: mockUrl,
       AUDIT_FILE: path.join(dir, `${name}.audit.jsonl`),

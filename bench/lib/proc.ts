@@ -6,6 +6,13 @@ import { request } from 'undici';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
+/**
+ * Node flags both proxies under test run with: the ones `npm start` and the image start the
+ * gateway with. V8's memory reducer, after an idle spell, left the old generation marking
+ * back to back under 100 KB requests (README, Performance).
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+
 export interface Started {
   child: ChildProcess;
   pid: number;

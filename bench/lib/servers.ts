@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/redis.js';
-import { listeningPort, spawnPinned, waitFor200, type Started } from './proc.js';
+import { listeningPort, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './proc.js';
 import { messagesBody } from './requests.js';
 
 const lib = path.dirname(fileURLToPath(import.meta.url));
@@ -44,7 +44,7 @@ export async function startServers(opts: ServerOptions = {}): Promise<BenchServe
     for (const p of started) await p.stop();
   };
   try {
-    const flags = opts.nodeFlags ?? [];
+    const flags = [...SERVER_NODE_FLAGS, ...(opts.nodeFlags ?? [])];
     const mock = spawnPinned(1, ['--import=tsx', path.join(lib, 'mock-upstream.ts'), '0']);
     started.push(mock);
     const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
