@@ -122,9 +122,9 @@ export class Context implements RequestContext {
   }
 
   /**
-   * Forget the parsed body (core calls this when a streamed answer begins: a long request
-   * would otherwise keep its whole parsed JSON for the stream's life). A later `json()`
-   * parses the bytes again.
+   * Forget the parsed body (core calls this once the provider has been called, and again
+   * when a streamed answer begins: a request would otherwise keep its whole parsed JSON
+   * while it waits and streams). A later `json()` parses the bytes again.
    */
   releaseParsed(): void {
     this.parsed = UNPARSED;

@@ -160,8 +160,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     try {
       const answer = call();
       // The provider has read the parsed request (a pass-through has written it upstream
-      // already); held across the round trip, a large body's text would outlive scavenges
-      // and be promoted, and 100 KB requests would then keep the old generation marking.
+      // already). Held across the round trip — a real provider's time to first token is
+      // seconds — a large prompt's parsed text would stay on the heap per request in flight.
       ctx.releaseParsed();
       upstream = await answer;
     } catch (err) {

@@ -1,8 +1,8 @@
 /**
  * Core lets go of a request's parsed JSON once the provider has been called: held across
- * the upstream round trip, a large body's text outlives young-generation collections and
- * is promoted (bench: 100 KB requests then kept the old generation marking). A filter
- * that reads `ctx.json()` afterwards gets the same content, parsed again.
+ * the upstream round trip (seconds, for a real provider), a large prompt's parsed text
+ * would stay on the heap per request in flight. A filter that reads `ctx.json()`
+ * afterwards gets the same content, parsed again.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
