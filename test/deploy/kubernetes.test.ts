@@ -63,6 +63,11 @@ t.test('the Deployment: replicas, probes on /health, preStop drain, grace period
   const mount = c.volumeMounts.find((m: Loose) => m.name === 'config');
   t.notOk(mount.subPath, 'mounted as a directory, not subPath, so ..data swaps arrive');
   t.equal(path.posix.join(mount.mountPath, 'config.yaml'), c.args[c.args.indexOf('--config') + 1]);
+  // `args` without `command` would replace the image's CMD, and node's image entrypoint
+  // would then run `node --config …`: the container must name the gateway itself, as the image does.
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8').split('\n').filter((l) => l.startsWith('CMD ')).pop() ?? '');
+  t.ok(cmd, 'the Dockerfile ends with an exec-form CMD');
+  t.same(c.command, JSON.parse(cmd![1]), 'the container runs the image CMD');
   t.equal(pod.volumes.find((v: Loose) => v.name === 'config').configMap.name, 'ai-gateway-config');
   t.equal(c.envFrom[0].secretRef.name, find('Secret').metadata.name);
   for (const key of ['ANTHROPIC_API_KEY', 'AI_GATEWAY_KEY_SECRET']) t.ok(key in find('Secret').stringData, `the Secret has ${key}`);
