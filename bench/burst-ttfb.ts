@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Agent, request } from 'undici';
+import { mockTimes, streams, type StreamStats } from './lib/load.js';
 import { median, percentile } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
@@ -32,8 +32,6 @@ const WARMUP = Number(process.env.WARMUP ?? 30);
 const FRAMES = Number(process.env.FRAMES ?? 8);
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-
-const agent = new Agent({ connections: BURST * 2, keepAliveTimeout: 60_000, pipelining: 1 });
 
 interface Arm {
   name: string;
@@ -48,30 +46,10 @@ interface Split {
   outbound: number[];
 }
 
-function epochMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/** One burst through `arm`; returns per-stream client send and first-chunk times by tag. */
-async function burst(arm: Arm, round: number): Promise<Map<string, { sent: number; first: number }>> {
-  const body = messagesBody(1024, true);
-  const out = new Map<string, { sent: number; first: number }>();
-  await Promise.all(
-    Array.from({ length: BURST }, async (_, i) => {
-      const tag = `${arm.name}-${round}-${i}`;
-      const sent = epochMs();
-      const res = await request(arm.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-mock-frames': String(FRAMES), 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': String(TTFT), 'x-mock-tag': tag, ...arm.headers },
-        body,
-        dispatcher: agent,
-      });
-      let first = 0;
-      for await (const _chunk of res.body) if (first === 0) first = epochMs();
-      out.set(tag, { sent, first });
-    }),
-  );
-  return out;
+/** One burst through `arm`, each stream tagged `<arm>-<round>-<i>`. */
+function burst(arm: Arm, round: number): Promise<StreamStats> {
+  const headers = { 'x-mock-frames': String(FRAMES), 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': String(TTFT) };
+  return streams({ url: arm.url, headers: arm.headers, body: messagesBody(1024, true) }, BURST, headers, `${arm.name}-${round}`);
 }
 
 function row(name: string, v: number[]): string {
@@ -91,14 +69,14 @@ async function main(): Promise<void> {
     // Warm-up: connections opened, and the hot paths compiled by V8's optimizing tier (a
     // gateway that has served traffic), unless WARMUP=1 asks for a cold one.
     for (let w = 0; w < WARMUP; w++) for (const arm of arms) await burst(arm, -1 - w);
-    await (await request(`${mockUrl}/mock-times`)).body.dump();
+    await mockTimes(mockUrl); // the warm-up's stamps, dropped
     for (let round = 0; round < ROUNDS; round++) {
       for (const arm of round % 2 === 0 ? arms : [...arms].reverse()) {
         const client = await burst(arm, round);
-        const mockTimes = (await (await request(`${mockUrl}/mock-times`)).body.json()) as Record<string, { recv: number; first: number }>;
+        const mock = await mockTimes(mockUrl);
         const s = split.get(arm.name)!;
-        for (const [tag, c] of client) {
-          const m = mockTimes[tag];
+        for (const c of client.tagged) {
+          const m = mock[c.tag];
           if (!m || !m.first) continue;
           s.total.push(c.first - c.sent);
           s.inbound.push(m.recv - c.sent);
@@ -115,7 +93,6 @@ async function main(): Promise<void> {
     process.stdout.write(`\nms, p50 / p99 over ${ROUNDS} alternating rounds of ${BURST} streams at once (${TTFT} ms TTFT); servers on core 0, this process and the mock on core 1.\n`);
   } finally {
     await servers.stop();
-    await agent.close();
   }
 }
 

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { latencyAtRate, latencySerial, maxThroughput, streams, type StreamStats, type Target } from './lib/load.js';
+import { latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, type StreamStats, type Target } from './lib/load.js';
 import { messagesBody } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     let burst = 0;
     const streamStats = await bursts(order, async (arm) => {
       const s: BurstStats = { ...(await streams(arm.target(1024, true), 20, { 'x-mock-frames': '64', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': '20' }, `${arm.name}-${trial}-${burst++}`)), net: [] };
-      const mock = (await (await request(`${mockUrl}/mock-times`)).body.json()) as Record<string, { recv: number; first: number } | undefined>;
+      const mock = await mockTimes(mockUrl);
       for (const t of s.tagged) {
         const m = mock[t.tag];
         if (m?.first) s.net.push(t.first - t.sent - (m.first - m.recv));

@@ -98,6 +98,17 @@ export interface StreamStats {
   tagged: Array<{ tag: string; sent: number; first: number }>;
 }
 
+/** When the mock received a tagged request and wrote its first frame (wall-clock ms). */
+export interface MockStamp {
+  recv: number;
+  first: number;
+}
+
+/** The mock's stamps of tagged requests since the last read (reading clears them). */
+export async function mockTimes(mockUrl: string): Promise<Record<string, MockStamp | undefined>> {
+  return (await (await request(`${mockUrl}/mock-times`)).body.json()) as Record<string, MockStamp | undefined>;
+}
+
 /**
  * Open `count` streams at once; record time to first byte, gaps between frames, frames and
  * chunks seen. With `tag`, stream i carries `x-mock-tag: <tag>-<i>` so the mock's own
