@@ -90,7 +90,8 @@ function createAudit(config: AuditConfig, env: PluginEnv): Filter {
   function content(ctx: RequestContext): AuditContent {
     // Read at onRequest while the parsed body was at hand; a request refused before this
     // filter ran is parsed here.
-    const prompt = ctx.get(PROMPT)?.text ?? promptOf(ctx);
+    const noted = ctx.get(PROMPT);
+    const prompt = noted ? noted.text : promptOf(ctx);
     const capture = ctx.get(CAPTURE);
     return { prompt, completion: capture ? redactor.apply(clip(capture.text(), max)) : null };
   }
