@@ -9,6 +9,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Readable } from 'node:stream';
 import { readBody } from './request-body.js';
 import { drained, pump, pushedReadable, release } from './stream/pump.js';
+import { flattenHead } from './stream/flat-head.js';
 import { UpstreamBody } from './stream/upstream-body.js';
 import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
@@ -276,7 +277,10 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     // A stream's first event may be seconds away, so its head goes out by itself at the end
     // of this turn of the event loop; when the first bytes are already here they carry it
     // in the same write (one syscall per stream fewer).
-    if (ctx.stream) setImmediate(flushHead, res);
+    if (ctx.stream) {
+      flattenHead(res);
+      setImmediate(flushHead, res);
+    }
   }
 
   function writeError(ctx: Context, res: GatewayResponse, error: GatewayError): void {
