@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/stream-memory.ts            # 1,000 streams, 3 rounds
  *   N=200 R=5 npx tsx bench/stream-memory.ts
+ *   BODY=100000 N=300 npx tsx bench/stream-memory.ts   # an agent-sized prompt per stream (default 1 KB)
  *   CONFIG=my.yaml npx tsx bench/stream-memory.ts
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/stream-memory.ts   # another build
  *   SNAPSHOTS=/tmp/snaps npx tsx bench/stream-memory.ts   # heap snapshots, idle and held, last round
@@ -26,6 +27,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const STREAMS = Number(process.env.N ?? 1000);
 const ROUNDS = Number(process.env.R ?? 3);
+const BODY_BYTES = Number(process.env.BODY ?? 1024);
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
 const SNAPSHOTS = process.env.SNAPSHOTS;
 const GATEWAY = path.resolve(process.env.GATEWAY ?? path.join(root, 'dist/bin/ai-gateway.js'));
@@ -44,7 +46,7 @@ const agent = new Agent({ connections: STREAMS + 16, keepAliveTimeout: 60_000, p
 
 /** Open `count` streams; resolves once every one has its first bytes, with a way to finish them. */
 async function holdStreams(arm: Arm, count: number): Promise<{ finish: () => Promise<number> }> {
-  const body = messagesBody(1024, true);
+  const body = messagesBody(BODY_BYTES, true);
   const opened = await Promise.all(
     Array.from({ length: count }, async () => {
       const res = await request(arm.url, { method: 'POST', headers: { ...STREAM_HEADERS, ...arm.headers }, body, dispatcher: agent });
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
       const ratio = total / (heap('bare') + external('bare'));
       process.stdout.write(`| ${arm.name} | ${kib(heap(arm.name))} | ${kib(external(arm.name))} | ${kib(total)} | ${ratio.toFixed(2)} | ${incomplete.get(arm.name)} |\n`);
     }
-    process.stdout.write(`\n${STREAMS} streams of ${FRAMES} frames (50 ms apart) held at once, ${ROUNDS} alternating rounds (medians), live memory after a full GC; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${STREAMS} streams of ${FRAMES} frames (50 ms apart) held at once, ${BODY_BYTES} B request bodies, ${ROUNDS} alternating rounds (medians), live memory after a full GC; servers on core 0, load and mock on core 1.\n`);
     for (const arm of arms) arm.memory.close();
   } finally {
     await servers.stop();

@@ -84,6 +84,8 @@ export class Context implements RequestContext {
   observers: BodyObserver[] | undefined = undefined;
 
   private parsed: unknown = UNPARSED;
+  /** The body's size once {@link releaseBody} let the bytes go; -1 while they are held. */
+  private releasedBytes = -1;
   private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
 
   constructor(init: ContextInit) {
@@ -122,12 +124,28 @@ export class Context implements RequestContext {
   }
 
   /**
-   * Forget the parsed body (core calls this once the provider has been called, and again
-   * when a streamed answer begins: a request would otherwise keep its whole parsed JSON
-   * while it waits and streams). A later `json()` parses the bytes again.
+   * Forget the parsed body (core calls this once the provider has been called: a request
+   * would otherwise keep its whole parsed JSON while it waits). A later `json()` parses
+   * the bytes again.
    */
   releaseParsed(): void {
     this.parsed = UNPARSED;
+  }
+
+  /**
+   * Forget the raw body as well (core calls this when a streamed answer begins: nothing
+   * resends it then, and a 100 KB prompt held for a minutes-long stream is memory the
+   * client's own bytes never needed). `body` reads empty from then on; {@link bytesIn} keeps its size.
+   */
+  releaseBody(): void {
+    if (this.releasedBytes < 0) this.releasedBytes = this.body.length;
+    this.body = EMPTY;
+    this.parsed = UNPARSED;
+  }
+
+  /** Bytes of the request body as forwarded, also after {@link releaseBody}. */
+  get bytesIn(): number {
+    return this.releasedBytes < 0 ? this.body.length : this.releasedBytes;
   }
 
   replaceBody(body: Buffer): void {

@@ -222,8 +222,9 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         res.end(body);
       } else {
         streamed = true;
-        // Every filter's request work is done; a long stream need not keep the parsed body.
-        ctx.releaseParsed();
+        // Every filter's request work is done and nothing resends the request now: a long
+        // stream need not keep its body, raw (a slice of the socket's read buffer) or parsed.
+        ctx.releaseBody();
         const deliver = (chunk: Uint8Array): boolean => {
           last = chunk;
           ctx.bytesOut += chunk.length;
@@ -310,7 +311,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       model: ctx.model,
       stream: ctx.stream,
       usage: ctx.usage,
-      bytesIn: ctx.body.length,
+      bytesIn: ctx.bytesIn,
       bytesOut: ctx.bytesOut,
       durationMs,
       ttfbMs: ctx.headWrittenAt ? ctx.headWrittenAt - ctx.arrivedAt : undefined,

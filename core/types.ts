@@ -128,7 +128,11 @@ export interface RequestContext {
    * pass it as `signal` to `forwardUpstream` (undici accepts it).
    */
   readonly cancellation: Cancellation;
-  /** The raw request body bytes (empty for bodiless requests). Forward these, do not re-serialize. */
+  /**
+   * The raw request body bytes (empty for bodiless requests). Forward these, do not
+   * re-serialize. Like `json()`, let go (empty) once a streamed answer begins: read what
+   * `onComplete` needs in `onRequest`; the outcome's `bytesIn` keeps the size.
+   */
   readonly body: Buffer;
   /**
    * The body parsed as JSON on first call and kept while the request is handled; once a

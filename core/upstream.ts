@@ -5,6 +5,7 @@
  * Provider-neutral: a provider rewrites path and credentials, this does the HTTP.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from './errors.js';
 import { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
@@ -67,6 +68,28 @@ export interface UpstreamRequest {
 const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
 /**
+ * undici keeps a Buffer body on its request until the response has ended — a stream's
+ * whole life, minutes for an agent's turn, and a coding agent's prompt is often 100 KB or
+ * more. Bodies from this size on go as a one-shot iterable instead, which undici lets go
+ * of once written (its iterable path costs a few µs more per request; below this size the
+ * bytes held are less than the rest of what a stream keeps).
+ */
+const HANDED_OVER_FROM = 16 * 1024;
+
+/** An iterable that gives `bytes` once and forgets them as it does. */
+function handedOver(bytes: Uint8Array): Iterable<Uint8Array> {
+  let held: Uint8Array | undefined = bytes;
+  const iterator: Iterator<Uint8Array> = {
+    next(): IteratorResult<Uint8Array> {
+      const value = held;
+      held = undefined;
+      return value ? { value, done: false } : { value: undefined, done: true };
+    },
+  };
+  return { [Symbol.iterator]: () => iterator };
+}
+
+/**
  * Send `req` through `dispatcher` and answer with the upstream's status, headers and
  * live body (an {@link UpstreamBody}: an async iterable with `destroy()`). Throws a {@link GatewayError}: `GW_ERR_UPSTREAM_UNREACHABLE` (502),
  * `GW_ERR_UPSTREAM_TIMEOUT` (504), `GW_ERR_UPSTREAM_PROTOCOL` (502) or, when `signal`
@@ -84,7 +107,12 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   for (const name of CONNECTION_OWNED) if (name in headers) delete headers[name];
   // Usage is read from the bytes, so they must not arrive compressed.
   headers['accept-encoding'] = 'identity';
-  const body = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? req.body : null;
+  let body: Dispatcher.DispatchOptions['body'] = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? (req.body as Buffer) : null;
+  if (body && body.length >= HANDED_OVER_FROM) {
+    headers['content-length'] = String(body.length);
+    // undici documents (async) iterables as dispatch bodies; its types list only Readable.
+    body = handedOver(body) as unknown as Readable;
+  }
   let res: DispatchedResponse;
   try {
     res = await dispatchUpstream(dispatcher, { method: req.method as Dispatcher.HttpMethod, path: req.path, headers, body }, req.signal);
