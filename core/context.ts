@@ -133,9 +133,10 @@ export class Context implements RequestContext {
   }
 
   /**
-   * Forget the raw body as well (core calls this when a streamed answer begins: nothing
-   * resends it then, and a 100 KB prompt held for a minutes-long stream is memory the
-   * client's own bytes never needed). `body` reads empty from then on; {@link bytesIn} keeps its size.
+   * Forget the raw body as well (core calls this once the answer's body begins to flow:
+   * nothing resends the request then, and a 100 KB prompt held for a minutes-long stream
+   * is memory a pass-through never needed). `body` reads empty from then on;
+   * {@link bytesIn} keeps its size.
    */
   releaseBody(): void {
     if (this.releasedBytes < 0) this.releasedBytes = this.body.length;

@@ -130,14 +130,14 @@ export interface RequestContext {
   readonly cancellation: Cancellation;
   /**
    * The raw request body bytes (empty for bodiless requests). Forward these, do not
-   * re-serialize. Like `json()`, let go (empty) once a streamed answer begins: read what
-   * `onComplete` needs in `onRequest`; the outcome's `bytesIn` keeps the size.
+   * re-serialize. Let go (empty) once the answer's body begins to flow to the client:
+   * read what `onComplete` needs in `onRequest`; the outcome's `bytesIn` keeps the size.
    */
   readonly body: Buffer;
   /**
-   * The body parsed as JSON on first call and kept while the request is handled; once a
-   * streamed answer begins it is let go (a long request need not hold its parsed JSON for
-   * a whole stream), and a call after that parses the bytes again. Read what `onComplete`
+   * The body parsed as JSON on first call and kept until the provider has been called;
+   * then it is let go (a request need not hold its parsed JSON while the provider thinks
+   * and streams), and a call after that parses the bytes again. Read what `onComplete`
    * needs in `onRequest`. Throws a 400 `GatewayError` if it is not JSON.
    */
   json(): unknown;

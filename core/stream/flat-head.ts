@@ -2,7 +2,7 @@
  * Node builds an HTTP/1 response head with one `+=` per header line and keeps that string
  * (`_header`) for the response's whole life: a rope of a hundred pieces, ~3 KiB behind a
  * gateway head with its rate-limit headers, held for as long as a stream stays open. Reading
- * a character makes V8 flatten a rope in place into one ~500 B string; the pieces become
+ * a character makes V8 flatten a rope in place into one ~600 B string; the pieces become
  * garbage. (Measured in isolation: 2,510 → 415 B per 15-header head. Converting to a number,
  * the usual trick, no longer flattens.) HTTP/2 responses keep no such string.
  */
