@@ -7,6 +7,8 @@ import { GatewayError } from '../../core/index.js';
 
 /** Decoding rounds tried on each segment: double encoding (`%252e`) must not slip through. */
 const DECODE_ROUNDS = 3;
+/** What a decoded segment must not hold: a separator, a control character or a fragment mark. */
+const UNSAFE_IN_SEGMENT = /[/\\\u0000-\u001f\u007f#]/;
 
 function invalid(message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_INVALID', message);
@@ -37,7 +39,7 @@ export function checkedSegments(subpath: string): string[] {
     if (raw === '') continue; // `//` collapses; leading and trailing slashes are rebuilt
     const plain = decoded(raw);
     if (plain === '.' || plain === '..') throw invalid('Request path must not contain "." or ".." segments');
-    if (/[/\\]/.test(plain) || /[\u0000-\u001f\u007f#]/.test(plain)) {
+    if (UNSAFE_IN_SEGMENT.test(plain)) {
       throw invalid('Request path must not contain encoded slashes, backslashes or control characters');
     }
     kept.push(raw);
