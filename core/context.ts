@@ -133,7 +133,7 @@ export class Context implements RequestContext {
   }
 
   /**
-   * Forget the raw body as well (core calls this once the answer's body begins to flow:
+   * Forget the raw body as well (core calls this once a provider's answer begins to flow:
    * nothing resends the request then, and a 100 KB prompt held for a minutes-long stream
    * is memory a pass-through never needed). `body` reads empty from then on;
    * {@link bytesIn} keeps its size.

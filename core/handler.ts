@@ -222,9 +222,11 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         res.end(body);
       } else {
         streamed = true;
-        // Every filter's request work is done and nothing resends the request now: a long
-        // stream need not keep its body, raw (a slice of the socket's read buffer) or parsed.
-        ctx.releaseBody();
+        // A provider's answer: every filter has had the request at onRequest and nothing
+        // resends it now, so a long stream need not keep its body, raw or parsed. A filter's
+        // reply leaves the raw body to the filters after it, which never saw it.
+        if (ctx.repliedBy === undefined) ctx.releaseBody();
+        else ctx.releaseParsed();
         const deliver = (chunk: Uint8Array): boolean => {
           last = chunk;
           ctx.bytesOut += chunk.length;

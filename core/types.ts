@@ -130,7 +130,7 @@ export interface RequestContext {
   readonly cancellation: Cancellation;
   /**
    * The raw request body bytes (empty for bodiless requests). Forward these, do not
-   * re-serialize. Let go (empty) once the answer's body begins to flow to the client:
+   * re-serialize. Let go (empty) once a provider's answer begins to flow to the client:
    * read what `onComplete` needs in `onRequest`; the outcome's `bytesIn` keeps the size.
    */
   readonly body: Buffer;

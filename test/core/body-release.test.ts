@@ -1,6 +1,6 @@
 /**
  * A request body is not held for the life of its answer. Core lets go of `ctx.body` once
- * the answer's body begins to flow (the outcome keeps its size), and a large body goes to
+ * a provider's answer begins to flow (the outcome keeps its size), and a large body goes to
  * undici as a one-shot iterable: undici keeps a Buffer body until the response has ended,
  * which for a stream is minutes, and an agent's prompt is often 100 KB or more.
  */
@@ -33,6 +33,18 @@ t.test('ctx.body is let go once the answer flows; the outcome keeps its size', a
     sent.push(Buffer.byteLength(body));
   }
   t.same(completedBodies, sent.map((bytesIn) => ({ held: 0, bytesIn, stream: true })));
+});
+
+t.test("a filter's streamed reply leaves the body to the filters after it, which never saw it at onRequest", async (t) => {
+  const replier = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'stream-reply-filter.ts');
+  const gw = await startGateway(t, `providers:\n  echo: {}\nfilters:\n  - name: stream-reply\n    plugin: ${JSON.stringify(replier)}\n  - name: recording\n    plugin: ${JSON.stringify(plugin)}\n    config: { tag: after-reply }\n`);
+  completedBodies.length = 0;
+  const body = messages('answered by a filter', true);
+  const res = await fetch(`${gw.url}/v1/echo/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-stream-reply': '1' }, body });
+  t.equal(res.status, 200);
+  t.match(await res.text(), /event: done/, 'the filter\'s stream arrived whole');
+  const size = Buffer.byteLength(body);
+  t.same(completedBodies, [{ held: size, bytesIn: size, stream: true }], 'the later filter reads the body at onComplete');
 });
 
 /** A loopback upstream that records each request and answers with a stream it keeps open until `end()`. */
