@@ -3,13 +3,11 @@
  * `+=` per header line (`res._header`) for the response's whole life, and as a rope of a
  * hundred pieces that is ~3 KiB per open stream.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { flattenHead } from '../../core/stream/flat-head.js';
+import { exposedGc } from '../helpers/gc.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+const gc = exposedGc();
 
 /** A head built as Node builds one: a rope of pieces. */
 function ropeHead(i: number): string {
