@@ -141,7 +141,7 @@ export class Context implements RequestContext {
   releaseBody(): void {
     if (this.releasedBytes < 0) this.releasedBytes = this.body.length;
     this.body = EMPTY;
-    this.parsed = UNPARSED;
+    this.releaseParsed();
   }
 
   /** Bytes of the request body as forwarded, also after {@link releaseBody}. */

@@ -109,11 +109,12 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   for (const name of CONNECTION_OWNED) if (name in headers) delete headers[name];
   // Usage is read from the bytes, so they must not arrive compressed.
   headers['accept-encoding'] = 'identity';
-  let body: Dispatcher.DispatchOptions['body'] = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? (req.body as Buffer) : null;
-  if (body && body.length >= HANDED_OVER_FROM) {
-    headers['content-length'] = String(body.length);
+  const bytes = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? req.body : null;
+  let body: Dispatcher.DispatchOptions['body'] = bytes;
+  if (bytes && bytes.length >= HANDED_OVER_FROM) {
+    headers['content-length'] = String(bytes.length);
     // undici documents (async) iterables as dispatch bodies; its types list only Readable.
-    body = handedOver(body) as unknown as Readable;
+    body = handedOver(bytes) as unknown as Readable;
   }
   let res: DispatchedResponse;
   try {
