@@ -10,6 +10,7 @@
  *   N=30000 T=5 npx tsx bench/compare.ts …   # requests per trial, trials
  *   UNIFIED=1 npx tsx bench/compare.ts …      # 64-frame OpenAI streams through the unified endpoint
  *   SIZE=102400 npx tsx bench/compare.ts …    # request body size in bytes (default 1024)
+ *   TEXT=agent npx tsx bench/compare.ts …     # agent-like prompt text, not all ASCII (default: x…)
  *   D=8 npx tsx bench/compare.ts …            # timed runs (seconds) instead of N requests
  *   P=3 npx tsx bench/compare.ts …            # processes per argument (their trials pooled)
  *
@@ -26,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/redis.js';
 import { listeningPort, median, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
-import { loadCost, messagesBody, type LoadCost } from './lib/requests.js';
+import { BODY_TEXT, loadCost, messagesBody, type LoadCost } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -43,7 +44,7 @@ const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
 const SIZE = Number(process.env.SIZE ?? 1024);
-const BODY = messagesBody(SIZE, UNIFIED);
+const BODY = messagesBody(SIZE, UNIFIED, 'claude-bench', BODY_TEXT);
 
 interface Arm {
   /** The row it belongs to: the argument it was started from, or the bare proxy. */
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
       const r = rps(name);
       process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} |\n`);
     }
-    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'agent' ? 'agent-text ' : ''}${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
   }

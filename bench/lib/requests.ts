@@ -3,13 +3,37 @@ import autocannon from 'autocannon';
 import { cpuSeconds } from './proc.js';
 
 /**
- * An Anthropic Messages (or OpenAI chat: the same shape) body of `bytes` bytes.
+ * What a coding agent's prompt reads like: code, tool output and prose, with the few
+ * characters outside ASCII such text carries (quotes, arrows, box drawing, an accent, an
+ * emoji) — about one byte in 60. One such character makes the whole body non-ASCII, which
+ * is what a gateway that reads the body pays for: a strict UTF-8 decode instead of a copy.
+ */
+const AGENT_TEXT = [
+  'function total(items: Item[]): number {\n  // “sum” of the prices → cents\n  return items.reduce((n, i) => n + i.price, 0);\n}\n',
+  '$ tree src\nsrc\n├── index.ts\n└── lib\n    └── util.ts\n✓ 12 tests passed (0.8 s)\n',
+  'The café’s order service retries twice — see docs/retries.md 🙂 before changing it.\n',
+  'const config = { retries: 2, timeoutMs: 1500, endpoint: "https://example.internal/api" };\n',
+].join('');
+
+/** Request text: `x` repeated, or {@link AGENT_TEXT} (not all ASCII) repeated. */
+export type BodyText = 'ascii' | 'agent';
+
+/** `TEXT=agent` makes the benchmarks send agent-like text instead of `x`s. */
+export const BODY_TEXT: BodyText = process.env.TEXT === 'agent' ? 'agent' : 'ascii';
+
+/** Bytes of {@link AGENT_TEXT} in a JSON string (escapes counted). */
+const AGENT_BYTES = Buffer.byteLength(JSON.stringify(AGENT_TEXT)) - 2;
+
+/**
+ * An Anthropic Messages (or OpenAI chat: the same shape) body of exactly `bytes` bytes.
  * @example
  * messagesBody(1024, true, 'claude-bench-shape-f64-i5-t20')
  */
-export function messagesBody(bytes: number, stream = false, model = 'claude-bench'): string {
+export function messagesBody(bytes: number, stream = false, model = 'claude-bench', text: BodyText = 'ascii'): string {
   const base = { model, max_tokens: 256, stream, messages: [{ role: 'user', content: '' }] };
-  base.messages[0].content = 'x'.repeat(Math.max(0, bytes - JSON.stringify(base).length));
+  const room = Math.max(0, bytes - JSON.stringify(base).length);
+  const units = text === 'agent' ? Math.floor(room / AGENT_BYTES) : 0;
+  base.messages[0].content = AGENT_TEXT.repeat(units) + 'x'.repeat(room - units * AGENT_BYTES);
   return JSON.stringify(base);
 }
 
