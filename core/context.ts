@@ -7,6 +7,7 @@ import { isAscii } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
+import { exactJson, shapeJson } from './json-body.js';
 import type { Dialect } from './dialect.js';
 import type {
   BodyObserver,
@@ -38,9 +39,6 @@ export interface ContextInit {
   dialect: Dialect;
   arrivedAt: number;
 }
-
-/** Strict: invalid UTF-8 throws instead of becoming U+FFFD; a BOM is kept, so JSON.parse refuses it as before. */
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class Context implements RequestContext {
   readonly id: string;
@@ -84,6 +82,8 @@ export class Context implements RequestContext {
   observers: BodyObserver[] | undefined = undefined;
 
   private parsed: unknown = UNPARSED;
+  /** {@link jsonShape}'s tree: `parsed` itself for an ASCII body. */
+  private shape: unknown = UNPARSED;
   /** The body's size once {@link releaseBody} let the bytes go; -1 while they are held. */
   private releasedBytes = -1;
   private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
@@ -109,18 +109,14 @@ export class Context implements RequestContext {
   }
 
   json(): unknown {
-    if (this.parsed !== UNPARSED) return this.parsed;
-    if (this.body.length === 0) throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', 'Request body is empty; a JSON body is required');
-    try {
-      // ASCII (the common case) is valid UTF-8 read byte for byte: a SIMD check and a copy, half a strict decode's cost.
-      const body = this.body;
-      this.parsed = JSON.parse(isAscii(body) ? body.toString('latin1') : utf8.decode(body));
-    } catch (err) {
-      // JSON must be UTF-8 (RFC 8259): a lossy decode would let filters judge other text than the bytes forwarded.
-      if (err instanceof TypeError) throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', 'Request body is not valid UTF-8');
-      throw new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', `Request body is not valid JSON: ${(err as Error).message}`);
-    }
+    if (this.parsed === UNPARSED) this.parsed = exactJson(this.body);
     return this.parsed;
+  }
+
+  jsonShape(): unknown {
+    // An ASCII body's shape is its exact tree: one parse serves both.
+    if (this.shape === UNPARSED) this.shape = isAscii(this.body) ? this.json() : shapeJson(this.body);
+    return this.shape;
   }
 
   /**
@@ -130,6 +126,7 @@ export class Context implements RequestContext {
    */
   releaseParsed(): void {
     this.parsed = UNPARSED;
+    this.shape = UNPARSED;
   }
 
   /**
@@ -151,7 +148,7 @@ export class Context implements RequestContext {
 
   replaceBody(body: Buffer): void {
     this.body = body;
-    this.parsed = UNPARSED;
+    this.releaseParsed();
   }
 
   get<T>(key: ContextKey<T>): T | undefined {

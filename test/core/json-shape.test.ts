@@ -1,0 +1,160 @@
+/**
+ * `ctx.jsonShape()` parses a body without decoding its text: the same structure as
+ * `ctx.json()`, strings outside ASCII as their UTF-8 bytes, and exactly the same refusals.
+ * `ctx.json()`'s own decode (ICU's converter behind a strict UTF-8 check) must agree with
+ * a strict TextDecoder on every input, valid or not.
+ */
+import t from 'tap';
+import { Context } from '../../core/context.js';
+import { plainDialect } from '../../core/dialect.js';
+import { GatewayError } from '../../core/errors.js';
+import { exactJson, shapeJson, shapeText } from '../../core/json-body.js';
+
+function context(body: Buffer): Context {
+  const ctx = new Context({
+    id: 'r', method: 'POST', path: '/', query: '', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
+    route: { name: 'r', mode: 'passthrough' }, subpath: '/', dialect: plainDialect, arrivedAt: 0,
+  });
+  ctx.body = body;
+  return ctx;
+}
+
+/** `value` with every string (keys too) passed through `f`. */
+function mapStrings(value: unknown, f: (s: string) => string): unknown {
+  if (typeof value === 'string') return f(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [f(k), mapStrings(v, f)]));
+  return value;
+}
+
+function thrown(f: () => unknown): GatewayError | undefined {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof GatewayError) return err;
+    throw err;
+  }
+  return undefined;
+}
+
+/** A deterministic generator (xorshift), so a failure names a seed that reproduces it. */
+function random(seed: number): () => number {
+  let x = seed || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+const ALPHABET = ['a', 'Z', ' ', '"', '\\', '\n', '\u0001', 'é', 'ß', '–', '“', '→', '✓', '中', '\uffff', '😀', '𝄞', '\u0080', '\u07ff', '\u0800'];
+
+function randomText(next: () => number, length: number): string {
+  let s = '';
+  for (let i = 0; i < length; i++) s += ALPHABET[Math.floor(next() * ALPHABET.length)];
+  return s;
+}
+
+function randomValue(next: () => number, depth: number): unknown {
+  const pick = next();
+  if (depth > 3 || pick < 0.35) return randomText(next, Math.floor(next() * 12));
+  if (pick < 0.45) return Math.floor(next() * 1e6) / 100;
+  if (pick < 0.5) return next() < 0.5;
+  if (pick < 0.75) return Array.from({ length: Math.floor(next() * 4) }, () => randomValue(next, depth + 1));
+  return Object.fromEntries(Array.from({ length: Math.floor(next() * 4) }, () => [randomText(next, 1 + Math.floor(next() * 5)), randomValue(next, depth + 1)]));
+}
+
+t.test('an ASCII body: the shape is the exact tree, one parse for both', async (t) => {
+  const ctx = context(Buffer.from('{"model":"claude-x","messages":[{"role":"user","content":"hi"}]}'));
+  const shape = ctx.jsonShape();
+  t.equal(ctx.json(), shape, 'the same object');
+  t.equal(ctx.jsonShape(), shape, 'kept');
+});
+
+t.test('a body outside ASCII: the same structure, its strings as their UTF-8 bytes', async (t) => {
+  const value = { model: 'modèle-1', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Ça va → ✓ 😀' }], 'clé': [1, null, 'x'] };
+  const ctx = context(Buffer.from(JSON.stringify(value)));
+  const shape = ctx.jsonShape() as typeof value;
+  t.not(shape, ctx.json(), 'its own tree');
+  t.same(ctx.json(), value, 'json() stays exact');
+  t.equal(shape.max_tokens, 64);
+  t.equal(shape.stream, true);
+  t.equal(shape.messages[0].role, 'user', 'ASCII strings are exact');
+  t.equal(shape.messages[0].content, Buffer.from('Ça va → ✓ 😀').toString('latin1'), 'one character per byte');
+  t.equal(shape.messages[0].content.length, Buffer.byteLength('Ça va → ✓ 😀'));
+  t.equal(shapeText(shape.model), 'modèle-1', 'shapeText gives the text back');
+  t.equal(shapeText('plain'), 'plain');
+  t.same(mapStrings(shape, shapeText), value, 'keys too');
+});
+
+t.test('random values: the shape, read back with shapeText, is the exact tree; the exact tree is what JSON.parse reads', async (t) => {
+  for (let seed = 1; seed <= 300; seed++) {
+    const next = random(seed);
+    const value = randomValue(next, 0);
+    const bytes = Buffer.from(JSON.stringify(value));
+    const exact = exactJson(bytes);
+    t.same(exact, JSON.parse(bytes.toString('utf8')), `exact, seed ${seed}`);
+    t.same(mapStrings(shapeJson(bytes), shapeText), exact, `shape, seed ${seed}`);
+    if (t.passing() === false) break;
+  }
+});
+
+t.test('refusals: invalid UTF-8 and malformed JSON get the same 400 from both, the error text in real characters', async (t) => {
+  const bodies: Array<[string, Buffer]> = [
+    ['empty', Buffer.alloc(0)],
+    ['a lone continuation byte', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0x80, 0x22, 0x7d])],
+    ['a truncated sequence', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe2, 0x82]), Buffer.from('"}')])],
+    ['an encoded surrogate', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')])],
+    ['an overlong slash', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])],
+    ['a BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')])],
+    ['a trailing comma after text', Buffer.from('{"a":"café",}')],
+    ['text outside a string', Buffer.from('{"a":é}')],
+    ['a raw control character in a string', Buffer.from('{"a":"é\u0001"}')],
+  ];
+  for (const [name, body] of bodies) {
+    const viaJson = thrown(() => context(body).json());
+    const viaShape = thrown(() => context(body).jsonShape());
+    t.equal(viaJson?.code, 'GW_ERR_REQUEST_MALFORMED_JSON', `${name}: json() refuses`);
+    t.equal(viaShape?.code, viaJson?.code, `${name}: jsonShape() too`);
+    t.equal(viaShape?.message, viaJson?.message, `${name}: with the same message`);
+  }
+  t.match(thrown(() => context(Buffer.from('{"a":é}')).jsonShape())?.message, /'é'/, 'the text near the fault reads as sent');
+  t.match(thrown(() => context(Buffer.from('{"a":"é" "b"}')).jsonShape())?.message, /position 9\b/, 'positions count characters, not bytes');
+});
+
+t.test('the decode agrees with a strict TextDecoder on valid and mangled bytes alike', async (t) => {
+  const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let refused = 0;
+  for (let seed = 1; seed <= 2000; seed++) {
+    const next = random(seed);
+    const bytes = Buffer.from(JSON.stringify({ text: randomText(next, 1 + Math.floor(next() * 20)) }));
+    // Mangle one byte in most cases: invalid sequences of every kind.
+    if (next() < 0.8) bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
+    let expected: unknown;
+    let expectedError = false;
+    try {
+      expected = JSON.parse(strict.decode(bytes));
+    } catch {
+      expectedError = true;
+    }
+    const error = thrown(() => exactJson(bytes));
+    if (expectedError) {
+      refused++;
+      t.ok(error, `seed ${seed}: refused`);
+    } else t.same(exactJson(bytes), expected, `seed ${seed}: the same value`);
+    if (t.passing() === false) break;
+  }
+  t.ok(refused > 200 && refused < 1800, `both outcomes exercised (${refused} refused)`);
+});
+
+t.test('released with json(): a later call parses the bytes again', async (t) => {
+  const ctx = context(Buffer.from('{"content":"é"}'));
+  const first = ctx.jsonShape();
+  ctx.releaseParsed();
+  const again = ctx.jsonShape();
+  t.not(again, first);
+  t.same(again, first);
+  ctx.replaceBody(Buffer.from('{"content":"ü"}'));
+  t.same(mapStrings(ctx.jsonShape(), shapeText), { content: 'ü' }, 'a replaced body is parsed anew');
+});
