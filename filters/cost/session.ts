@@ -43,7 +43,8 @@ function parseMetadataSession(ctx: RequestContext): string | null {
   if (ctx.kind !== 'generation' || ctx.body.length === 0) return null;
   let body: unknown;
   try {
-    body = ctx.json();
+    // Its shape: the session id is ASCII (and matched as such); the prompt's text is not decoded for it.
+    body = ctx.jsonShape();
   } catch {
     return null;
   }

@@ -5,11 +5,10 @@
  * `max_tokens` over the maximum (400, or clamped when configured), a prompt too long in characters or
  * estimated tokens (400). Other request kinds pass untouched.
  */
-import type { ValidateFunction } from 'ajv';
-import { CONTINUE, GatewayError, createKey, reply, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { CONTINUE, GatewayError, createKey, reply, shapeText, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
 import { promptChars, withCap } from './prompt.js';
-import { describeError, loadSchema, resolveSchemaPath } from './schemas.js';
+import { describeError, loadSchema, resolveSchemaPath, type LoadedSchema } from './schemas.js';
 
 export interface ValidatorConfig extends LimitSet {
   max_tokens_action: 'reject' | 'clamp';
@@ -44,7 +43,7 @@ function invalid(field: string, message: string): GatewayError {
 }
 
 function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
-  const schemas = new Map<string, ValidateFunction>();
+  const schemas = new Map<string, LoadedSchema>();
   for (const [dialect, ref] of Object.entries(config.schemas)) {
     const file = resolveSchemaPath(ref, env.configDir);
     try {
@@ -61,12 +60,14 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
     if (limits.maxBodyBytes !== undefined && ctx.body.length > limits.maxBodyBytes) {
       return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${ctx.body.length} bytes is larger than the ${limits.maxBodyBytes} bytes allowed`);
     }
-    const body = ctx.json(); // throws the 400 for malformed JSON
+    const schema = schemas.get(ctx.dialect.name);
+    // The prompt's text is not decoded unless the schema reads it (most do not).
+    const exact = schema !== undefined && !schema.shapeSafe;
+    const body = exact ? ctx.json() : ctx.jsonShape(); // throws the 400 for malformed JSON
     if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('(body)', 'must be a JSON object');
-    const validate = schemas.get(ctx.dialect.name);
-    if (validate && !validate(body)) {
-      const { field, message } = describeError(validate.errors![0]);
-      return invalid(field, message);
+    if (schema && !schema.validate(body)) {
+      const { field, message } = describeError(schema.validate.errors![0]);
+      return invalid(exact ? field : shapeText(field), message);
     }
     const model = ctx.model;
     if (model !== undefined) {
@@ -74,16 +75,15 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
         if (!list.match(model)) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `model: "${model}" is not allowed for ${list.scope}`, { param: 'model' });
       }
     }
-    const record = body as Record<string, unknown>;
     if (limits.maxTokens !== undefined && ctx.maxOutputTokens !== undefined && ctx.maxOutputTokens > limits.maxTokens) {
-      const rewritten = limits.clamp ? withCap(record, limits.maxTokens) : undefined;
+      const rewritten = limits.clamp ? withCap(ctx.json() as Record<string, unknown>, limits.maxTokens) : undefined;
       if (!rewritten) return invalid('max_tokens', `${ctx.maxOutputTokens} is above the maximum of ${limits.maxTokens}`);
       ctx.set(CLAMPED, ctx.maxOutputTokens);
       ctx.replaceBody(Buffer.from(JSON.stringify(rewritten)));
       ctx.maxOutputTokens = limits.maxTokens;
     }
     if (limits.maxPromptChars !== undefined || limits.maxPromptTokens !== undefined) {
-      const chars = promptChars(record);
+      const chars = promptChars(ctx.json() as Record<string, unknown>);
       if (limits.maxPromptChars !== undefined && chars > limits.maxPromptChars) {
         return invalid('messages', `the prompt is ${chars} characters, above the maximum of ${limits.maxPromptChars}`);
       }

@@ -2,7 +2,8 @@
  * Request-body JSON Schemas, per dialect, compiled when the filter is created (and reused
  * while the file is unchanged), reported as `field.path: problem`. The shipped schemas are
  * precompiled at build; request validation must never coerce or fill in the client's body,
- * hence the input profile.
+ * hence the input profile. Most schemas can judge a body's shape without its decoded text
+ * ({@link shapeSafe}).
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,14 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { compileSchema, INPUT_PROFILE } from '../../core/config/ajv.js';
 import { packageRoot } from '../../core/config/load.js';
 
-const compiled = new Map<string, { mtimeMs: number; validate: ValidateFunction }>();
+/** A dialect's request schema, compiled. */
+export interface LoadedSchema {
+  validate: ValidateFunction;
+  /** Judges `ctx.jsonShape()` as it would `ctx.json()` (see {@link shapeSafe}). */
+  shapeSafe: boolean;
+}
+
+const compiled = new Map<string, { mtimeMs: number; loaded: LoadedSchema }>();
 
 /** `name.schema.json` is looked up in the package's `schemas/`; `./x` and `../x` beside the config. */
 export function resolveSchemaPath(ref: string, configDir: string): string {
@@ -19,15 +27,38 @@ export function resolveSchemaPath(ref: string, configDir: string): string {
   return path.join(packageRoot, 'schemas', ref);
 }
 
-export function loadSchema(file: string): ValidateFunction {
+export function loadSchema(file: string): LoadedSchema {
   const mtimeMs = statSync(file).mtimeMs;
   const hit = compiled.get(file);
-  if (hit && hit.mtimeMs === mtimeMs) return hit.validate;
+  if (hit && hit.mtimeMs === mtimeMs) return hit.loaded;
   const schema = JSON.parse(readFileSync(file, 'utf8')) as object;
-  const validate = compileSchema(schema, INPUT_PROFILE);
-  compiled.set(file, { mtimeMs, validate });
-  return validate;
+  const loaded = { validate: compileSchema(schema, INPUT_PROFILE), shapeSafe: shapeSafe(schema) };
+  compiled.set(file, { mtimeMs, loaded });
+  return loaded;
 }
+
+/** Keywords that measure or match a string's characters, where its UTF-8 bytes would differ. */
+const TEXT_KEYWORDS = new Set(['maxLength', 'pattern', 'patternProperties', 'propertyNames', 'format', 'contentEncoding', 'contentMediaType']);
+
+/**
+ * Whether a schema judges a body's shape (strings outside ASCII read as their UTF-8 bytes)
+ * as it judges the exact body: it must not measure or match text (a `minLength` of 0 or 1
+ * only asks for a non-empty string, which the bytes answer alike) nor name anything outside
+ * ASCII. Conservative: a property that happens to be called `pattern` also says no.
+ */
+export function shapeSafe(schema: unknown): boolean {
+  if (typeof schema === 'string') return !NON_ASCII.test(schema);
+  if (Array.isArray(schema)) return schema.every(shapeSafe);
+  if (!schema || typeof schema !== 'object') return true;
+  for (const [key, value] of Object.entries(schema)) {
+    if (TEXT_KEYWORDS.has(key) || NON_ASCII.test(key)) return false;
+    if (key === 'minLength' && !(typeof value === 'number' && value <= 1)) return false;
+    if (!shapeSafe(value)) return false;
+  }
+  return true;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** `messages[0].role`-style path of an ajv error, including the missing or extra key. */
 export function describeError(e: ErrorObject): { field: string; message: string } {

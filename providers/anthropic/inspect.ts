@@ -4,7 +4,7 @@
  * the JSON body; everything else (count_tokens, models, files, batches, Claude Code's
  * event logging) is `auxiliary` and its body is never parsed.
  */
-import { createKey, GatewayError, type RequestContext } from '../../core/index.js';
+import { createKey, GatewayError, shapeText, type RequestContext } from '../../core/index.js';
 import { upstreamPath } from './paths.js';
 
 /** The checked upstream path, computed once in `inspect` and used by `passthrough`. */
@@ -30,10 +30,11 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   if (!GENERATION.has(bare)) return;
   ctx.kind = 'generation';
   // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
-  const body = ctx.json() as GenerationBody | null;
+  // Its shape: the prompt's text is not decoded for a model name and two numbers.
+  const body = ctx.jsonShape() as GenerationBody | null;
   // Not a request object at all: nothing a filter could check, so it goes no further.
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError('GW_ERR_REQUEST_INVALID', 'The request body must be a JSON object');
-  if (typeof body.model === 'string') ctx.model = body.model;
+  if (typeof body.model === 'string') ctx.model = shapeText(body.model);
   ctx.stream = body.stream === true;
   const cap = typeof body.max_tokens === 'number' ? body.max_tokens : body.max_tokens_to_sample;
   if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;

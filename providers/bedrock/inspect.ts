@@ -72,6 +72,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   ctx.kind = 'generation';
   ctx.stream = path.op === 'invoke-with-response-stream' || path.op === 'converse-stream';
   // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.
-  const body = obj(ctx.json());
+  // Its shape: only the output cap, a number, is read.
+  const body = obj(ctx.jsonShape());
   if (body) ctx.maxOutputTokens = outputCap(body);
 }

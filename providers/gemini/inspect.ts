@@ -29,7 +29,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   ctx.kind = 'generation';
   ctx.stream = call.method === 'streamGenerateContent';
   // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.
-  const body = ctx.json() as GenerationBody | null;
+  const body = ctx.jsonShape() as GenerationBody | null; // its shape: only a number is read
   if (!body || typeof body !== 'object' || Array.isArray(body)) return;
   const cap = body.generationConfig?.maxOutputTokens;
   if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;

@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import {
   createKey,
   forwardUpstream,
+  shapeText,
   upstreamRequestHeaders,
   type ChatRequest,
   type ModelInfo,
@@ -99,9 +100,10 @@ class OpenAIProvider implements Provider {
     if (!GENERATION.has(bare)) return;
     ctx.kind = 'generation';
     // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
-    const body = ctx.json() as GenerationBody | null;
+    // Its shape: the prompt's text is not decoded for a model name and a few flags.
+    const body = ctx.jsonShape() as GenerationBody | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return;
-    if (typeof body.model === 'string') ctx.model = body.model;
+    if (typeof body.model === 'string') ctx.model = shapeText(body.model);
     ctx.stream = body.stream === true;
     const cap = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : body.max_tokens;
     if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;

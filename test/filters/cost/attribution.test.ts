@@ -23,8 +23,9 @@ ${audit}`));
   await post(url, { ...ws, 'x-request-id': 'both', 'x-claude-code-session-id': 'from-header', 'x-agent-session': 'second' }, messages({ metadata: { user_id: `user_x_account_y_session_${SESSION}` } }));
   await post(url, { ...ws, 'x-request-id': 'junk', 'x-agent-session': 'has spaces in it' }, messages({ metadata: { user_id: 'plain-user-id' } }));
   await post(url, { 'x-workspace-id': 'ws_under_score', 'x-request-id': 'no-project' });
+  await post(url, { ...ws, 'x-request-id': 'unicode' }, messages({ messages: [{ role: 'user', content: 'Résumé ✓ 😀' }], metadata: { user_id: `user_é_account_ü_session_${SESSION}` } }));
   const file = path.join(gw.dir, 'audit.log');
-  t.ok(await waitFor(() => auditLines(file).length === 7));
+  t.ok(await waitFor(() => auditLines(file).length === 8));
   const by = new Map(auditLines(file).map((l) => [l.request_id, l]));
   t.match(by.get('none'), { user: 'contractor1', workspace: 'ws-abc123', project: 'webide', session: null });
   t.equal(by.get('header')?.session, SESSION, 'X-Claude-Code-Session-Id');
@@ -33,6 +34,7 @@ ${audit}`));
   t.equal(by.get('both')?.session, 'from-header', 'headers first, in configured order');
   t.equal(by.get('junk')?.session, null, 'unprintable header values and user ids without a session are ignored');
   t.match(by.get('no-project'), { user: 'admin', workspace: 'ws_under_score', project: null });
+  t.equal(by.get('unicode')?.session, SESSION, 'metadata.user_id in a body outside ASCII');
 });
 
 t.test('attribution from a Coder-like identity: template as project', async (t) => {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { loadSchema, resolveSchemaPath, shapeSafe } from '../../../filters/validator/schemas.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { config, messages, post, SECRET } from '../fixtures.js';
 
@@ -117,4 +118,48 @@ t.test('validator alone, without identity', async (t) => {
   const gw = await startGateway(t, config('  - name: validator\n    config:\n      max_tokens: 10\n'));
   t.equal((await post(`${gw.url}/v1/echo/v1/messages`, {}, messages({ max_tokens: 11 }))).status, 400);
   t.equal((await post(`${gw.url}/v1/echo/v1/messages`, {}, messages({ max_tokens: 10 }))).status, 200);
+});
+
+t.test('text outside ASCII: checked without being decoded, judged by its characters wherever they count', async (t) => {
+  const gw0 = await startGateway(t, 'filters: []\n');
+  // Names every metadata field in its error; has nothing that measures text: judged on the shape.
+  writeFileSync(path.join(gw0.dir, 'meta.schema.json'), JSON.stringify({ type: 'object', properties: { metadata: { type: 'object', additionalProperties: { type: 'string' } } } }));
+  // Measures text: judged on the decoded body.
+  writeFileSync(path.join(gw0.dir, 'short.schema.json'), JSON.stringify({ type: 'object', properties: { messages: { type: 'array', items: { properties: { content: { type: 'string', maxLength: 5 } } } } } }));
+  const h = { 'x-workspace-id': 'ws-abc123' };
+  const say = (content: string, extra: Record<string, unknown> = {}): string => messages({ messages: [{ role: 'user', content }], ...extra });
+
+  const plain = await startGateway(t, withAuth('      max_prompt_chars: 5\n      max_tokens: 50\n      max_tokens_action: clamp\n'), { dir: gw0.dir });
+  const ok = await post(`${plain.url}/v1/echo/v1/messages`, h, say('ééé✓😀'.slice(0, 5), { max_tokens: 4000 }));
+  t.equal(ok.status, 200, 'five characters (eleven bytes) are within a 5-character prompt');
+  t.equal(ok.headers.get('x-gateway-max-tokens-clamped'), '4000->50', 'clamped');
+  t.match(ok.text, 'ééé✓', 'the clamped body still carries the text as sent');
+  const long = await post(`${plain.url}/v1/echo/v1/messages`, h, say('éééééé'));
+  t.equal(long.status, 400);
+  t.match(err(long.text), /the prompt is 6 characters/, 'counted in characters, not bytes');
+
+  const meta = await startGateway(t, withAuth('      schemas:\n        anthropic: ./meta.schema.json\n'), { dir: gw0.dir });
+  t.equal((await post(`${meta.url}/v1/echo/v1/messages`, h, say('Ça va ✓', { metadata: { 'clé': 'valeur ✓' } }))).status, 200, 'a valid body outside ASCII passes');
+  const badMeta = await post(`${meta.url}/v1/echo/v1/messages`, h, say('Ça va ✓', { metadata: { 'clé': 5 } }));
+  t.equal(badMeta.status, 400);
+  t.match(err(badMeta.text), /^metadata\.clé: must be string/, 'the field named in real characters');
+
+  const short = await startGateway(t, withAuth('      schemas:\n        anthropic: ./short.schema.json\n'), { dir: gw0.dir });
+  t.equal((await post(`${short.url}/v1/echo/v1/messages`, h, say('ééééé'))).status, 200, 'maxLength 5 admits five characters of ten bytes');
+  t.equal((await post(`${short.url}/v1/echo/v1/messages`, h, say('éééééé'))).status, 400, 'and refuses six');
+});
+
+t.test('which schemas may judge a body by its shape', async (t) => {
+  t.ok(loadSchema(resolveSchemaPath('anthropic-messages.schema.json', '/')).shapeSafe, 'the shipped Anthropic schema: prompts are never decoded for it');
+  t.ok(shapeSafe({ type: 'object', required: ['model'], properties: { model: { type: 'string', minLength: 1 }, role: { enum: ['user', 'assistant'] } } }));
+  for (const [name, schema] of [
+    ['maxLength', { properties: { text: { type: 'string', maxLength: 10 } } }],
+    ['minLength above one', { properties: { text: { minLength: 2 } } }],
+    ['pattern', { properties: { model: { pattern: '^claude-' } } }],
+    ['format', { properties: { url: { format: 'uri' } } }],
+    ['propertyNames', { propertyNames: { maxLength: 3 } }],
+    ['patternProperties', { patternProperties: { '^x-': {} } }],
+    ['an enum value outside ASCII', { properties: { lang: { enum: ['français'] } } }],
+    ['a property named outside ASCII', { properties: { 'clé': { type: 'number' } } }],
+  ] as const) t.notOk(shapeSafe(schema), name);
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { CLIENT_KEY, GATEWAY_KEY, messagesBody, raw, startAnthropic } from '../../helpers/anthropic.js';
+import { outcomeFor } from '../../helpers/outcome-recorder.js';
 
 // A 1×1 PNG: vision requests carry base64 images the gateway must not touch.
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -24,6 +25,17 @@ t.test('request bodies reach the upstream byte for byte', async (t) => {
   const tool = await raw(gw.url, 'POST', '/v1/claude/v1/messages', { 'content-type': 'application/json' }, bodies.tools);
   const answer = JSON.parse(tool.body.toString()) as { content: Array<{ type: string; input?: unknown }> };
   t.same(answer.content[1], { type: 'tool_use', id: 'toolu_mock01', name: 'get_weather', input: { location: 'Paris, France', unit: 'celsius' } }, 'tool_use answer passes back');
+});
+
+t.test('a body outside ASCII: read for its shape, the model named in real characters, the bytes forwarded as sent', async (t) => {
+  const { mock, gw } = await startAnthropic(t);
+  const body = Buffer.from(messagesBody({ model: 'claude-modèle-✓', max_tokens: 77, messages: [{ role: 'user', content: 'Résumé → ✓ 😀 '.repeat(2000) }] }));
+  const res = await raw(gw.url, 'POST', '/v1/claude/v1/messages', { 'content-type': 'application/json' }, body);
+  t.equal(res.status, 200);
+  t.ok(mock.last?.body.equals(body), 'identical bytes upstream');
+  const recorded = await outcomeFor(String(res.headers['x-request-id']));
+  t.equal(recorded.model, 'claude-modèle-✓', 'the model as sent, not its UTF-8 bytes');
+  t.equal(recorded.maxOutputTokens, 77);
 });
 
 t.test('client credentials never reach the upstream; the gateway key always does', async (t) => {
