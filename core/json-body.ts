@@ -32,8 +32,12 @@ function notUtf8(): GatewayError {
  */
 function decodeUtf8(bytes: Buffer): string {
   if (!isUtf8(bytes)) throw notUtf8();
-  return transcode(bytes, 'utf8', 'utf16le').toString('utf16le');
+  return toUtf16(bytes);
 }
+
+// `transcode` is there only when Node was built with ICU (official builds are); without it, V8's decoder.
+const toUtf16: (valid: Buffer) => string =
+  typeof transcode === 'function' ? (valid) => transcode(valid, 'utf8', 'utf16le').toString('utf16le') : (valid) => valid.toString('utf8');
 
 function parse(text: string): unknown {
   try {
