@@ -3,7 +3,7 @@
  * Node proxy (the floor), and the gateway with its default chain on — in alternating
  * order, several trials, medians reported, every ratio gateway / bare.
  *
- *   npm run bench                 # full run (~9 min)
+ *   npm run bench                 # full run (~11 min)
  *   npm run bench -- --quick      # short trials, for a smoke check
  *   GATEWAY_NODE_FLAGS=--trace-gc npm run bench   # node flags for the gateway; its output goes to <tmp>/gateway.out
  *
@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, type StreamStats, type Target } from './lib/load.js';
-import { messagesBody } from './lib/requests.js';
+import { messagesBody, type BodyText } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -45,7 +45,7 @@ const body = messagesBody;
 interface Arm {
   name: 'direct' | 'bare' | 'gateway';
   pid: number | undefined;
-  target(bytes: number, stream?: boolean): Target;
+  target(bytes: number, stream?: boolean, text?: BodyText): Target;
   /** An OpenAI chat completion: the gateway translates it (unified endpoint → Anthropic), the others forward it to the mock's OpenAI API. */
   chat(bytes: number, stream: boolean, model?: string): Target;
 }
@@ -95,9 +95,9 @@ async function main(): Promise<void> {
   await waitFor200(`${bareUrl}/v1/messages`, { method: 'POST', body: body(1024) });
 
   const allArms: Arm[] = [
-    { name: 'direct', pid: undefined, target: (b, s) => ({ url: `${mockUrl}/v1/messages`, headers: {}, body: body(b, s) }), chat: (b, s, m) => ({ url: `${mockUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m) }) },
-    { name: 'bare', pid: bare.pid, target: (b, s) => ({ url: `${bareUrl}/v1/messages`, headers: {}, body: body(b, s) }), chat: (b, s, m) => ({ url: `${bareUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m) }) },
-    { name: 'gateway', pid: gateway?.pid, target: (b, s) => ({ url: `${gwUrl}/v1/claude/v1/messages`, headers: gwHeaders, body: body(b, s) }), chat: (b, s, m) => ({ url: `${gwUrl}/v1/chat/completions`, headers: gwHeaders, body: body(b, s, m) }) },
+    { name: 'direct', pid: undefined, target: (b, s, x) => ({ url: `${mockUrl}/v1/messages`, headers: {}, body: body(b, s, undefined, x) }), chat: (b, s, m) => ({ url: `${mockUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m) }) },
+    { name: 'bare', pid: bare.pid, target: (b, s, x) => ({ url: `${bareUrl}/v1/messages`, headers: {}, body: body(b, s, undefined, x) }), chat: (b, s, m) => ({ url: `${bareUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m) }) },
+    { name: 'gateway', pid: gateway?.pid, target: (b, s, x) => ({ url: `${gwUrl}/v1/claude/v1/messages`, headers: gwHeaders, body: body(b, s, undefined, x) }), chat: (b, s, m) => ({ url: `${gwUrl}/v1/chat/completions`, headers: gwHeaders, body: body(b, s, m) }) },
   ];
   const arms = allArms.filter((a) => wanted(a.name));
 
@@ -111,12 +111,12 @@ async function main(): Promise<void> {
 
   for (let trial = 0; trial < TRIALS; trial++) {
     const order = trial % 2 === 0 ? arms : [...arms].reverse();
-    for (const size of [1024, 100 * 1024]) {
+    // The third: 100 KB of agent-like text, not all ASCII, as real prompts are (see messagesBody).
+    for (const [size, text, key] of [[1024, 'ascii', '1k'], [100 * 1024, 'ascii', '100k'], [100 * 1024, 'agent', '100k_agent']] as const) {
       for (const arm of order) {
         const cpu0 = arm.pid ? cpuSeconds(arm.pid) : 0;
-        const r = await maxThroughput(arm.target(size), SECONDS);
+        const r = await maxThroughput(arm.target(size, false, text), SECONDS);
         const cpu = arm.pid ? cpuSeconds(arm.pid) - cpu0 : NaN;
-        const key = size === 1024 ? '1k' : '100k';
         record(arm.name, `rps_${key}`, r.rps);
         record(arm.name, `errors_${key}`, r.errors + r.non2xx);
         if (arm.pid) record(arm.name, `cpu_us_per_req_${key}`, (cpu / r.requests) * 1e6);
@@ -294,7 +294,9 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   };
   add('max req/s, 1 KB', 'rps_1k', 0, 'req/s', '≥ 0.75 × bare');
   add('max req/s, 100 KB', 'rps_100k', 0, 'req/s', '≥ 0.6 × bare');
+  add('max req/s, 100 KB agent text (not all ASCII)', 'rps_100k_agent', 0, 'req/s', '');
   add('CPU per request, 1 KB', 'cpu_us_per_req_1k', 0, 'µs', '≤ 1.3 × bare');
+  add('CPU per request, 100 KB agent text', 'cpu_us_per_req_100k_agent', 0, 'µs', '');
   add('latency c=1 p50', 'lat_c1_p50', 3, 'ms', '');
   add('latency c=1 p99', 'lat_c1_p99', 3, 'ms', '');
   add('latency at 50% load p50', 'lat_half_p50', 3, 'ms', '≤ bare + 0.2 ms');
