@@ -112,8 +112,11 @@ class OpenAIProvider implements Provider {
 
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const plan = ctx.get(PLAN) ?? { path: upstreamPath(ctx.subpath, ctx.query, this.basePath), addUsage: false };
-    const body = plan.addUsage ? withIncludeUsage(ctx.body, ctx.json() as GenerationBody) : ctx.body;
-    return this.forward(ctx, ctx.method, plan.path, body, plan.addUsage);
+    if (!plan.addUsage) return this.forward(ctx, ctx.method, plan.path, ctx.body, false);
+    // The shape says whether `stream_options` is there; only a body re-serialised with it needs its text decoded.
+    const shape = ctx.jsonShape() as GenerationBody;
+    const body = withIncludeUsage(ctx.body, shape.stream_options === undefined ? shape : (ctx.json() as GenerationBody));
+    return this.forward(ctx, ctx.method, plan.path, body, true);
   }
 
   /** The unified endpoint: the request is already OpenAI's, so it goes as it is. */

@@ -49,6 +49,16 @@ t.test('streamed with include_usage: bytes untouched both ways', async (t) => {
   t.match(res.body.toString(), /"choices":\[\],"usage":\{"prompt_tokens":1500/);
 });
 
+t.test('streamed text outside ASCII: spliced as sent, or re-serialised with its text intact', async (t) => {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}` };
+  const spliced = '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Résumé → ✓ 😀"}]}';
+  t.equal((await raw(setup.gw.url, 'POST', '/v1/openai/v1/chat/completions', headers, spliced)).status, 200);
+  t.equal(setup.openai.last!.body.toString(), '{"stream_options":{"include_usage":true},' + spliced.slice(1), 'the client bytes kept');
+  const withOptions = { model: 'gpt-4o', stream: true, stream_options: { include_usage: false }, messages: [{ role: 'user', content: 'Résumé → ✓ 😀' }] };
+  t.equal((await raw(setup.gw.url, 'POST', '/v1/openai/v1/chat/completions', headers, JSON.stringify(withOptions))).status, 200);
+  t.same(JSON.parse(setup.openai.last!.body.toString()), { ...withOptions, stream_options: { include_usage: true } }, 'the text as sent, not its bytes as latin1');
+});
+
 t.test('upstream errors pass through unchanged', async (t) => {
   const error = { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
   setup.openai.nextError = { status: 429, headers: { 'retry-after': '20' }, body: error };
