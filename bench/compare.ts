@@ -11,6 +11,7 @@
  *   UNIFIED=1 npx tsx bench/compare.ts …      # 64-frame OpenAI streams through the unified endpoint
  *   SIZE=102400 npx tsx bench/compare.ts …    # request body size in bytes (default 1024)
  *   TEXT=agent npx tsx bench/compare.ts …     # agent-like prompt text, not all ASCII (default: x…)
+ *   TEXT=session npx tsx bench/compare.ts …   # a coding agent's whole turn: tools, tool_use / tool_result, that text
  *   D=8 npx tsx bench/compare.ts …            # timed runs (seconds) instead of N requests
  *   P=3 npx tsx bench/compare.ts …            # processes per argument (their trials pooled)
  *
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
       const r = rps(name);
       process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} |\n`);
     }
-    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'agent' ? 'agent-text ' : ''}${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
   }

@@ -3,7 +3,7 @@
  * Node proxy (the floor), and the gateway with its default chain on — in alternating
  * order, several trials, medians reported, every ratio gateway / bare.
  *
- *   npm run bench                 # full run (~11 min)
+ *   npm run bench                 # full run (~12 min)
  *   npm run bench -- --quick      # short trials, for a smoke check
  *   GATEWAY_NODE_FLAGS=--trace-gc npm run bench   # node flags for the gateway; its output goes to <tmp>/gateway.out
  *
@@ -111,8 +111,9 @@ async function main(): Promise<void> {
 
   for (let trial = 0; trial < TRIALS; trial++) {
     const order = trial % 2 === 0 ? arms : [...arms].reverse();
-    // The third: 100 KB of agent-like text, not all ASCII, as real prompts are (see messagesBody).
-    for (const [size, text, key] of [[1024, 'ascii', '1k'], [100 * 1024, 'ascii', '100k'], [100 * 1024, 'agent', '100k_agent']] as const) {
+    // Then 100 KB of agent-like text, not all ASCII, as real prompts are, in one string and
+    // as a whole agent turn (tools, tool_use / tool_result messages; see messagesBody).
+    for (const [size, text, key] of [[1024, 'ascii', '1k'], [100 * 1024, 'ascii', '100k'], [100 * 1024, 'agent', '100k_agent'], [100 * 1024, 'session', '100k_session']] as const) {
       for (const arm of order) {
         const cpu0 = arm.pid ? cpuSeconds(arm.pid) : 0;
         const r = await maxThroughput(arm.target(size, false, text), SECONDS);
@@ -295,8 +296,10 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('max req/s, 1 KB', 'rps_1k', 0, 'req/s', '≥ 0.75 × bare');
   add('max req/s, 100 KB', 'rps_100k', 0, 'req/s', '≥ 0.6 × bare');
   add('max req/s, 100 KB agent text (not all ASCII)', 'rps_100k_agent', 0, 'req/s', '');
+  add('max req/s, 100 KB agent turn (tools, tool results)', 'rps_100k_session', 0, 'req/s', '');
   add('CPU per request, 1 KB', 'cpu_us_per_req_1k', 0, 'µs', '≤ 1.3 × bare');
   add('CPU per request, 100 KB agent text', 'cpu_us_per_req_100k_agent', 0, 'µs', '');
+  add('CPU per request, 100 KB agent turn', 'cpu_us_per_req_100k_session', 0, 'µs', '');
   add('latency c=1 p50', 'lat_c1_p50', 3, 'ms', '');
   add('latency c=1 p99', 'lat_c1_p99', 3, 'ms', '');
   add('latency at 50% load p50', 'lat_half_p50', 3, 'ms', '≤ bare + 0.2 ms');

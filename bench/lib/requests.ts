@@ -1,6 +1,7 @@
 /** What the benchmarks send, and the CPU-per-request measure they share. */
 import autocannon from 'autocannon';
 import { cpuSeconds } from './proc.js';
+import { sessionBody } from './session-body.js';
 
 /**
  * What a coding agent's prompt reads like: code, tool output and prose, with the few
@@ -15,11 +16,14 @@ const AGENT_TEXT = [
   'const config = { retries: 2, timeoutMs: 1500, endpoint: "https://example.internal/api" };\n',
 ].join('');
 
-/** Request text: `x` repeated, or {@link AGENT_TEXT} (not all ASCII) repeated. */
-export type BodyText = 'ascii' | 'agent';
+/**
+ * Request text: `x` repeated, {@link AGENT_TEXT} (not all ASCII) repeated, or a whole
+ * agent session's turn in that text (Anthropic Messages only: see `session-body.ts`).
+ */
+export type BodyText = 'ascii' | 'agent' | 'session';
 
-/** `TEXT=agent` makes the benchmarks send agent-like text instead of `x`s. */
-export const BODY_TEXT: BodyText = process.env.TEXT === 'agent' ? 'agent' : 'ascii';
+/** `TEXT=agent` or `TEXT=session` makes the benchmarks send those instead of `x`s. */
+export const BODY_TEXT: BodyText = process.env.TEXT === 'agent' || process.env.TEXT === 'session' ? process.env.TEXT : 'ascii';
 
 /** Bytes of {@link AGENT_TEXT} in a JSON string (escapes counted). */
 const AGENT_BYTES = Buffer.byteLength(JSON.stringify(AGENT_TEXT)) - 2;
@@ -30,6 +34,7 @@ const AGENT_BYTES = Buffer.byteLength(JSON.stringify(AGENT_TEXT)) - 2;
  * messagesBody(1024, true, 'claude-bench-shape-f64-i5-t20')
  */
 export function messagesBody(bytes: number, stream = false, model = 'claude-bench', text: BodyText = 'ascii'): string {
+  if (text === 'session') return sessionBody(bytes, stream, model, AGENT_TEXT);
   const base = { model, max_tokens: 256, stream, messages: [{ role: 'user', content: '' }] };
   const room = Math.max(0, bytes - JSON.stringify(base).length);
   const units = text === 'agent' ? Math.floor(room / AGENT_BYTES) : 0;
