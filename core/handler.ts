@@ -209,7 +209,9 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     const observers = ctx.observers;
     const body = upstream.body;
     let streamed = false;
-    let last: Uint8Array | undefined;
+    // Whether the bytes sent so far end an SSE event; a flag, not the last chunk, which would
+    // keep its socket read's memory alive for the rest of a long stream.
+    let atEventEnd = true;
     try {
       if (ctx.cancellation.aborted) return;
       writeHead(ctx, res, head);
@@ -228,7 +230,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         if (ctx.repliedBy === undefined) ctx.releaseBody();
         else ctx.releaseParsed();
         const deliver = (chunk: Uint8Array): boolean => {
-          last = chunk;
+          atEventEnd = endsEvent(chunk);
           ctx.bytesOut += chunk.length;
           const flowing = (res as ServerResponse).write(chunk);
           meter?.write(chunk);
@@ -252,7 +254,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
         // A stream gets its dialect's error event; a broken JSON body is cut, never patched.
         const event = ctx.stream ? ctx.dialect.renderStreamError?.(error, ctx.id) : undefined;
-        if (event && !res.writableEnded) res.end(isSse(head) && !endsEvent(last) ? Buffer.concat([EVENT_BREAK, event]) : event);
+        if (event && !res.writableEnded) res.end(isSse(head) && !atEventEnd ? Buffer.concat([EVENT_BREAK, event]) : event);
         else res.destroy();
       }
     } finally {
@@ -341,8 +343,8 @@ function isSse(head: ResponseHead): boolean {
 }
 
 /** Whether SSE bytes stop at an event boundary; if not, an appended error event needs a break first. */
-function endsEvent(chunk: Uint8Array | undefined): boolean {
-  if (!chunk || chunk.length === 0) return true;
+function endsEvent(chunk: Uint8Array): boolean {
+  if (chunk.length === 0) return true;
   const n = chunk.length;
   return chunk[n - 1] === 10 && n >= 2 && (chunk[n - 2] === 10 || (chunk[n - 2] === 13 && n >= 3 && chunk[n - 3] === 10));
 }
