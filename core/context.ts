@@ -3,11 +3,10 @@
  * to build the one {@link Outcome}. One object per request, fields fixed at construction
  * so V8 keeps a single shape.
  */
-import { isAscii } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
-import { exactJson, shapeJson } from './json-body.js';
+import { byteForm, exactJson, latin1Shape, shapeReading } from './json-body.js';
 import type { Dialect } from './dialect.js';
 import type {
   BodyObserver,
@@ -114,8 +113,11 @@ export class Context implements RequestContext {
   }
 
   jsonShape(): unknown {
-    // An ASCII body's shape is its exact tree: one parse serves both.
-    if (this.shape === UNPARSED) this.shape = isAscii(this.body) ? this.json() : shapeJson(this.body);
+    if (this.shape === UNPARSED) {
+      // An ASCII body's shape is its exact tree: one parse serves both (see shapeReading).
+      const read = shapeReading(this.body);
+      this.shape = read === 'exact' ? this.json() : read === 'bytes' ? latin1Shape(this.body) : byteForm(this.json());
+    }
     return this.shape;
   }
 

@@ -59,7 +59,26 @@ export function exactJson(bytes: Buffer): unknown {
  * what {@link exactJson} refuses, with the same messages.
  */
 export function shapeJson(bytes: Buffer): unknown {
-  if (bytes.length === 0 || isAscii(bytes)) return exactJson(bytes);
+  const read = shapeReading(bytes);
+  return read === 'exact' ? exactJson(bytes) : read === 'bytes' ? latin1Shape(bytes) : byteForm(exactJson(bytes));
+}
+
+/**
+ * How a body's shape is read: `exact` — all ASCII, so its exact tree (whose strings are
+ * ASCII too); `bytes` — read as latin1; `escaped` — it holds a `\u` escape of a character
+ * outside ASCII, which read as latin1 would put a real character among the bytes
+ * (`"\u00e9 é"` as U+00E9 then 0xC3 0xA9, which no reader could tell apart), so its exact
+ * tree is taken and its strings turned into their UTF-8 bytes ({@link byteForm}). JS
+ * clients escape only control characters (`\u001b`); Python's escape everything.
+ */
+export function shapeReading(bytes: Buffer): 'exact' | 'bytes' | 'escaped' {
+  if (bytes.length === 0) return 'exact';
+  if (escapesBeyondAscii(bytes)) return 'escaped';
+  return isAscii(bytes) ? 'exact' : 'bytes';
+}
+
+/** {@link shapeJson} for a body read as `bytes`. */
+export function latin1Shape(bytes: Buffer): unknown {
   if (!isUtf8(bytes)) throw notUtf8();
   try {
     return JSON.parse(bytes.toString('latin1'));
@@ -67,6 +86,58 @@ export function shapeJson(bytes: Buffer): unknown {
     // The error names the text near the fault; let the exact parse say it in real characters.
     return exactJson(bytes);
   }
+}
+
+/** A string's UTF-8 bytes, one character per byte (a lone surrogate becomes U+FFFD's). */
+function bytesOf(s: string): string {
+  return NON_ASCII.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
+}
+
+/**
+ * A copy of a parsed tree with every string and key as {@link bytesOf}: a shape. Iterative,
+ * as JSON may nest deeper than the stack; keys keep their order.
+ */
+export function byteForm(tree: unknown): unknown {
+  const root: { value?: unknown } = {};
+  const work: Array<[from: unknown, into: Record<string, unknown> | unknown[], key: string | number]> = [[tree, root, 'value']];
+  for (let item = work.pop(); item; item = work.pop()) {
+    const [from, into, key] = item;
+    let copy: unknown = from;
+    if (typeof from === 'string') copy = bytesOf(from);
+    else if (Array.isArray(from)) {
+      const list = new Array<unknown>(from.length);
+      for (let i = 0; i < from.length; i++) work.push([from[i], list, i]);
+      copy = list;
+    } else if (from !== null && typeof from === 'object') {
+      const object: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(from)) {
+        const name = bytesOf(k);
+        // Defined, not assigned: a key named __proto__ is data in JSON, as JSON.parse makes it.
+        Object.defineProperty(object, name, { value: undefined, writable: true, enumerable: true, configurable: true });
+        work.push([v, object, name]);
+      }
+      copy = object;
+    }
+    (into as Record<string | number, unknown>)[key] = copy;
+  }
+  return root.value;
+}
+
+const BACKSLASH_U = Buffer.from('\\u');
+const ZERO = 0x30;
+const SEVEN = 0x37;
+
+/**
+ * Whether the bytes hold a `\u` escape of U+0080 or above. Conservative: an escaped
+ * backslash followed by `u` (`\\u00e9`, six characters of text) counts too, which only
+ * costs the exact parse.
+ */
+function escapesBeyondAscii(bytes: Buffer): boolean {
+  for (let at = bytes.indexOf(BACKSLASH_U); at >= 0; at = bytes.indexOf(BACKSLASH_U, at + 2)) {
+    // \u0000-\u007f: ASCII, exact in the shape too.
+    if (!(bytes[at + 2] === ZERO && bytes[at + 3] === ZERO && bytes[at + 4] >= ZERO && bytes[at + 4] <= SEVEN)) return true;
+  }
+  return false;
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;

@@ -142,10 +142,11 @@ export interface RequestContext {
    */
   json(): unknown;
   /**
-   * The body's structure without decoding its text: the same tree as `json()` for an ASCII
-   * body (the same object, one parse); otherwise each string holding characters outside
-   * ASCII reads as its UTF-8 bytes, one character per byte (`shapeText(s)` gives the
-   * text; `.length` counts bytes). Objects, keys, numbers, booleans and ASCII strings
+   * The body's structure without decoding its text: each string holding characters outside
+   * ASCII reads as its UTF-8 bytes, one character per byte (`shapeText(s)` gives the text;
+   * `.length` counts bytes; a lone surrogate, which UTF-8 cannot carry, reads as U+FFFD).
+   * For an ASCII body (unless `\u` escapes spell characters outside ASCII) it is `json()`'s
+   * own tree: one parse. Objects, keys, numbers, booleans and ASCII strings
    * are exact. For checks of shape — schema, model, stream flag, output cap — of prompts
    * whose text nobody reads: decoding UTF-8 costs several times the parse on Node 20.
    * Refuses exactly what `json()` refuses; let go with it.

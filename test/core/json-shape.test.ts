@@ -100,6 +100,46 @@ t.test('random values: the shape, read back with shapeText, is the exact tree; t
   }
 });
 
+/** `json` with some characters outside ASCII written as `\u` escapes, as a client may. */
+function escapeSome(json: string, next: () => number): string {
+  // Whole characters (u flag): an astral one is escaped as its surrogate pair, never half.
+  const escape = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+  return json.replace(/[^\x00-\x7f]/gu, (c) => (next() < 0.5 ? c : escape(c)));
+}
+
+t.test('escapes of characters outside ASCII: the shape still reads as bytes, and shapeText gives the text', async (t) => {
+  for (const [name, text] of [
+    ['beside raw text', String.raw`{"model":"claude-\u00e9 é","clé":"\u2192 →","n":1}`],
+    ['in an ASCII body (as Python sends)', String.raw`{"model":"claude-\u00e9","s":"\ud83d\ude00","k\u00e9y":true}`],
+  ] as const) {
+    const bytes = Buffer.from(text);
+    const exact = exactJson(bytes);
+    const ctx = context(bytes);
+    const shape = ctx.jsonShape();
+    t.not(shape, ctx.json(), `${name}: a copy, json()'s tree untouched`);
+    t.same(ctx.json(), exact, `${name}: json() exact`);
+    t.same(mapStrings(shape, shapeText), exact, `${name}: shapeText gives the text back`);
+    t.same(mapStrings(shape, (s) => Buffer.from(s, 'latin1').toString('utf8')), exact, `${name}: every string is its UTF-8 bytes`);
+  }
+  const lone = context(Buffer.from(String.raw`{"s":"\ud83d é"}`)).jsonShape() as { s: string };
+  t.equal(shapeText(lone.s), '\ufffd é', 'a lone surrogate, which UTF-8 cannot carry, reads as U+FFFD');
+  const proto = context(Buffer.from(String.raw`{"__proto__":{"x":"\u00e9"}}`)).jsonShape() as Record<string, unknown>;
+  t.ok(Object.hasOwn(proto, '__proto__'), '__proto__ stays a key, as JSON.parse makes it');
+  t.equal(Object.getPrototypeOf(proto), Object.prototype);
+  const deep = Buffer.from(`${'['.repeat(20_000)}"\\u00e9"${']'.repeat(20_000)}`);
+  t.doesNotThrow(() => context(deep).jsonShape(), 'nesting deeper than the stack');
+});
+
+t.test('random values with escapes: the shape read back with shapeText is the exact tree', async (t) => {
+  for (let seed = 1; seed <= 300; seed++) {
+    const next = random(seed * 7919);
+    const bytes = Buffer.from(escapeSome(JSON.stringify(randomValue(next, 0)), next));
+    const exact = exactJson(bytes);
+    t.same(mapStrings(shapeJson(bytes), shapeText), exact, `seed ${seed}`);
+    if (t.passing() === false) break;
+  }
+});
+
 t.test('refusals: invalid UTF-8 and malformed JSON get the same 400 from both, the error text in real characters', async (t) => {
   const bodies: Array<[string, Buffer]> = [
     ['empty', Buffer.alloc(0)],
