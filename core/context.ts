@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
-import { byteForm, exactJson, latin1Shape, shapeReading } from './json-body.js';
+import { exactJson, shapeJson } from './json-body.js';
 import type { Dialect } from './dialect.js';
 import type {
   BodyObserver,
@@ -113,11 +113,8 @@ export class Context implements RequestContext {
   }
 
   jsonShape(): unknown {
-    if (this.shape === UNPARSED) {
-      // An ASCII body's shape is its exact tree: one parse serves both (see shapeReading).
-      const read = shapeReading(this.body);
-      this.shape = read === 'exact' ? this.json() : read === 'bytes' ? latin1Shape(this.body) : byteForm(this.json());
-    }
+    // An ASCII body's shape is its exact tree, taken from json(): one parse serves both.
+    if (this.shape === UNPARSED) this.shape = shapeJson(this.body, this);
     return this.shape;
   }
 

@@ -56,11 +56,12 @@ export function exactJson(bytes: Buffer): unknown {
 
 /**
  * The body's structure without decoding its text (see the module comment). Refuses exactly
- * what {@link exactJson} refuses, with the same messages.
+ * what {@link exactJson} refuses, with the same messages. `parsed` gives the exact tree
+ * where the shape needs it — the request context passes itself, so one parse serves both.
  */
-export function shapeJson(bytes: Buffer): unknown {
+export function shapeJson(bytes: Buffer, parsed: { json(): unknown } = { json: () => exactJson(bytes) }): unknown {
   const read = shapeReading(bytes);
-  return read === 'exact' ? exactJson(bytes) : read === 'bytes' ? latin1Shape(bytes) : byteForm(exactJson(bytes));
+  return read === 'exact' ? parsed.json() : read === 'bytes' ? latin1Shape(bytes) : byteForm(parsed.json());
 }
 
 /**
@@ -71,14 +72,14 @@ export function shapeJson(bytes: Buffer): unknown {
  * tree is taken and its strings turned into their UTF-8 bytes ({@link byteForm}). JS
  * clients escape only control characters (`\u001b`); Python's escape everything.
  */
-export function shapeReading(bytes: Buffer): 'exact' | 'bytes' | 'escaped' {
+function shapeReading(bytes: Buffer): 'exact' | 'bytes' | 'escaped' {
   if (bytes.length === 0) return 'exact';
   if (escapesBeyondAscii(bytes)) return 'escaped';
   return isAscii(bytes) ? 'exact' : 'bytes';
 }
 
 /** {@link shapeJson} for a body read as `bytes`. */
-export function latin1Shape(bytes: Buffer): unknown {
+function latin1Shape(bytes: Buffer): unknown {
   if (!isUtf8(bytes)) throw notUtf8();
   try {
     return JSON.parse(bytes.toString('latin1'));
@@ -97,7 +98,7 @@ function bytesOf(s: string): string {
  * A copy of a parsed tree with every string and key as {@link bytesOf}: a shape. Iterative,
  * as JSON may nest deeper than the stack; keys keep their order.
  */
-export function byteForm(tree: unknown): unknown {
+function byteForm(tree: unknown): unknown {
   const root: { value?: unknown } = {};
   const work: Array<[from: unknown, into: Record<string, unknown> | unknown[], key: string | number]> = [[tree, root, 'value']];
   for (let item = work.pop(); item; item = work.pop()) {
