@@ -10,6 +10,9 @@ import type { MetricsFactory } from './metrics-factory.js';
 import type { Logger } from './logger.js';
 import type { GatewayConfig } from './config/types.js';
 import type { SingleWriters } from './cluster/single-writer.js';
+import type { Provider } from './provider-types.js';
+
+export * from './provider-types.js';
 
 /** The version of this contract; a plugin may declare `apiVersion` and is refused if it differs. */
 export const PLUGIN_API_VERSION = 1;
@@ -359,86 +362,4 @@ export interface FilterPlugin<C = Record<string, unknown>> {
   /** Validated by ajv (with defaults applied) before `create` runs. */
   readonly configSchema?: JsonSchema;
   create(config: C, env: PluginEnv): Filter | Promise<Filter>;
-}
-
-export interface ModelInfo {
-  readonly id: string;
-  readonly aliases?: readonly string[];
-}
-
-export interface ProviderHealth {
-  readonly status: 'ok' | 'unconfigured' | 'degraded' | 'down';
-  readonly detail?: string;
-}
-
-/** Reads token usage from response bytes as they pass, without holding them. */
-export interface UsageMeter {
-  write(chunk: Uint8Array): void;
-  /** Called once when the body ended (complete or not). */
-  end(): void;
-  readonly usage: TokenUsage;
-  /** Set when the body carried an error (an SSE `error` event, an exception frame). */
-  readonly streamError?: string;
-  /** The model the response says served it, if it says. */
-  readonly model?: string;
-}
-
-/** What a provider answers: a head and a body that core streams to the client. */
-export interface ProviderResponse {
-  status: number;
-  headers: Record<string, string | string[]>;
-  body: AsyncIterable<Uint8Array> | Uint8Array | null;
-  /** Fed every body chunk by core, beside the byte flow. */
-  meter?: UsageMeter;
-}
-
-/** An OpenAI-format chat request, for providers that serve the unified endpoint. */
-export interface ChatRequest {
-  readonly model: string;
-  readonly messages: readonly unknown[];
-  readonly stream?: boolean;
-  readonly [field: string]: unknown;
-}
-
-/** A provider instance, made once per config generation. */
-export interface Provider {
-  /** The dialect of the provider's native API: errors on its pass-through route use it. */
-  readonly dialect: Dialect;
-  /** False when credentials are missing; requests then get a 503 in the provider's dialect. */
-  readonly configured: boolean;
-  /** Capabilities shown in `/v1/providers` (`messages`, `streaming`, `tools`, …). */
-  readonly features: readonly string[];
-  /** Shown wherever the provider is listed; true for the built-in `echo`. */
-  readonly diagnostic?: boolean;
-  models(): readonly ModelInfo[];
-  health(): Promise<ProviderHealth>;
-  /** Extra public facts for `/v1/providers` (region, credential source); never secrets. */
-  describe?(): Record<string, unknown>;
-  /**
-   * Classify a request before the filter chain: set `ctx.model`, `ctx.stream`, `ctx.kind`.
-   * Called for pass-through routes; may read `ctx.json()`; throw a `GatewayError` to refuse.
-   */
-  inspect?(ctx: RequestContext): void;
-  /** Serve a request to the provider's native API under its route prefix. */
-  passthrough?(ctx: RequestContext): Promise<ProviderResponse>;
-  /** Serve a unified (OpenAI-format) chat request; answers in OpenAI format. */
-  chat?(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse>;
-  close?(): Promise<void> | void;
-}
-
-/** A provider module's default export. */
-export interface ProviderPlugin<C = Record<string, unknown>> {
-  readonly name: string;
-  readonly apiVersion?: number;
-  /** Route prefix used when the config gives none, e.g. `/v1/claude`. */
-  readonly defaultPrefix?: string;
-  /**
-   * Models this provider serves on the unified endpoint by default, as globs where `*`
-   * matches any run of characters; a provider entry's `model_patterns` replaces them.
-   * @example
-   * modelPatterns: ['claude-*']
-   */
-  readonly modelPatterns?: readonly string[];
-  readonly configSchema?: JsonSchema;
-  create(config: C, env: PluginEnv): Provider | Promise<Provider>;
 }
