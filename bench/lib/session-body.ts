@@ -36,12 +36,15 @@ export function sessionBody(bytes: number, stream: boolean, model: string, text:
   const base = { model, max_tokens: 32000, stream, system: SYSTEM, tools: TOOLS, messages, metadata: { user_id: 'user_3d2c1b0a_account_0b1c2d3e_session_6f1c2d3e-4b5a-4c6d-8e9f-0a1b2c3d4e5f' } };
   const result = text.repeat(Math.max(1, Math.ceil(1500 / text.length))).slice(0, 1500);
   const last = { role: 'user', content: '' };
+  // Bytes with the last message in place; each turn adds its two messages and two commas.
+  let size = Buffer.byteLength(JSON.stringify({ ...base, messages: [...messages, last] }));
   for (let turn = 0; ; turn++) {
     const pair = [
       { role: 'assistant', content: [{ type: 'text', text: 'Let me look at that → reading.' }, { type: 'tool_use', id: `toolu_${turn}`, name: TOOL_NAMES[turn % TOOL_NAMES.length], input: { path: `/work/src/module${turn}.ts` } }] },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${turn}`, content: result }] },
     ];
-    if (Buffer.byteLength(JSON.stringify({ ...base, messages: [...messages, ...pair, last] })) > bytes) break;
+    size += Buffer.byteLength(JSON.stringify(pair)) - 2 + 1; // the pair's own brackets off, one comma on
+    if (size > bytes) break;
     messages.push(...pair);
   }
   messages.push(last);
