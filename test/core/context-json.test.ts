@@ -4,17 +4,11 @@
  * are refused as before.
  */
 import t from 'tap';
-import { Context } from '../../core/context.js';
-import { plainDialect } from '../../core/dialect.js';
 import { GatewayError } from '../../core/errors.js';
+import { contextWithBody } from '../helpers/context.js';
 
 function parse(body: Buffer): unknown {
-  const ctx = new Context({
-    id: 'r', method: 'POST', path: '/', query: '', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
-    route: { name: 'r', mode: 'passthrough' }, subpath: '/', dialect: plainDialect, arrivedAt: 0,
-  });
-  ctx.body = body;
-  return ctx.json();
+  return contextWithBody(body).json();
 }
 
 t.test('ASCII and multi-byte bodies parse to the same values as JSON.parse of their UTF-8 text', async (t) => {
@@ -43,11 +37,7 @@ t.test('invalid UTF-8 and a byte-order mark are refused with a 400', async (t) =
 });
 
 t.test('once released (a stream began), json() parses the same bytes again', async (t) => {
-  const ctx = new Context({
-    id: 'r', method: 'POST', path: '/', query: '', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
-    route: { name: 'r', mode: 'passthrough' }, subpath: '/', dialect: plainDialect, arrivedAt: 0,
-  });
-  ctx.body = Buffer.from('{"model":"m","messages":[{"role":"user","content":"hi"}]}');
+  const ctx = contextWithBody(Buffer.from('{"model":"m","messages":[{"role":"user","content":"hi"}]}'));
   const first = ctx.json();
   t.equal(ctx.json(), first, 'kept while the request is handled');
   ctx.releaseParsed();

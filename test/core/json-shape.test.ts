@@ -5,19 +5,9 @@
  * a strict TextDecoder on every input, valid or not.
  */
 import t from 'tap';
-import { Context } from '../../core/context.js';
-import { plainDialect } from '../../core/dialect.js';
 import { GatewayError } from '../../core/errors.js';
 import { exactJson, shapeJson, shapeText } from '../../core/json-body.js';
-
-function context(body: Buffer): Context {
-  const ctx = new Context({
-    id: 'r', method: 'POST', path: '/', query: '', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
-    route: { name: 'r', mode: 'passthrough' }, subpath: '/', dialect: plainDialect, arrivedAt: 0,
-  });
-  ctx.body = body;
-  return ctx;
-}
+import { contextWithBody as context } from '../helpers/context.js';
 
 /** `value` with every string (keys too) passed through `f`. */
 function mapStrings(value: unknown, f: (s: string) => string): unknown {
