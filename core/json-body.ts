@@ -147,3 +147,53 @@ const NON_ASCII = /[^\x00-\x7f]/;
 export function shapeText(s: string): string {
   return NON_ASCII.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
 }
+
+/**
+ * Whether {@link shapeJson} would read these bytes as they are, so that their shape holds
+ * every string as exactly its UTF-8 bytes: false when a `\u` escape spells a character
+ * outside ASCII (the shape then comes from the exact tree, where an escaped lone surrogate
+ * has no bytes and would read as U+FFFD's).
+ */
+export function shapeIsVerbatim(bytes: Buffer): boolean {
+  return !escapesBeyondAscii(bytes);
+}
+
+/**
+ * How the strings of a parsed request are held, for code that builds another JSON body
+ * from them (the unified endpoint's translators): as text, `ctx.json()`'s tree, or as
+ * UTF-8 bytes one character per byte, `ctx.jsonShape()`'s. Strings copied from the request
+ * and ASCII added to them serialise to the same bytes either way — `JSON.stringify`
+ * escapes only ASCII and lone surrogates, and UTF-8 puts no ASCII byte inside a
+ * multi-byte character — so a translator written against this never decodes the prompt.
+ */
+export interface BodyStrings {
+  /** The text of a string from the request (for a message that quotes it, or a test of its text). */
+  text(s: string): string;
+  /** Text as a string of this form, to put into a body built from the request. */
+  of(text: string): string;
+  /** Parse JSON held in a request string (a tool call's `arguments`); its strings come out in this form. */
+  parse(json: string): unknown;
+  /** The bytes to send for JSON serialised from strings of this form. */
+  encode(json: string): Buffer;
+}
+
+/** Strings held as text: `ctx.json()`. */
+export const TEXT_STRINGS: BodyStrings = {
+  text: (s) => s,
+  of: (text) => text,
+  parse: (json) => JSON.parse(json),
+  encode: (json) => Buffer.from(json, 'utf8'),
+};
+
+/**
+ * Strings held as their UTF-8 bytes: `ctx.jsonShape()` of a body {@link shapeIsVerbatim}
+ * accepts. (Of any other body the shape holds no lone surrogate an escape spelled, and the
+ * text form must be used to send it as the client did.)
+ */
+export const BYTE_STRINGS: BodyStrings = {
+  text: shapeText,
+  of: bytesOf,
+  // Nested JSON is read as the body is: its own `\u` escapes come out as bytes too.
+  parse: (json) => shapeJson(Buffer.from(json, 'latin1')),
+  encode: (json) => Buffer.from(json, 'latin1'),
+};

@@ -3,6 +3,7 @@
  * these): what a provider module exports, what an instance serves, what it answers.
  */
 import type { Dialect } from './dialect.js';
+import type { BodyStrings } from './json-body.js';
 import type { JsonSchema, PluginEnv, RequestContext, TokenUsage } from './types.js';
 
 export interface ModelInfo {
@@ -66,8 +67,18 @@ export interface Provider {
   inspect?(ctx: RequestContext): void;
   /** Serve a request to the provider's native API under its route prefix. */
   passthrough?(ctx: RequestContext): Promise<ProviderResponse>;
-  /** Serve a unified (OpenAI-format) chat request; answers in OpenAI format. */
-  chat?(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse>;
+  /**
+   * Serve a unified (OpenAI-format) chat request; answers in OpenAI format. `strings` says
+   * how the request's strings are held: as text unless {@link chatTakesBytes}.
+   */
+  chat?(ctx: RequestContext, request: ChatRequest, strings: BodyStrings): Promise<ProviderResponse>;
+  /**
+   * `chat()` may be given the request as `ctx.jsonShape()` holds it, strings as UTF-8 bytes
+   * (`strings` is then `BYTE_STRINGS`), so a prompt outside ASCII is never decoded. Only for
+   * a `chat()` that passes text on untouched, reads it through `strings.text`, parses nested
+   * JSON with `strings.parse` and sends what it serialised as `strings.encode` gives it.
+   */
+  readonly chatTakesBytes?: boolean;
   close?(): Promise<void> | void;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
+import { BYTE_STRINGS, shapeIsVerbatim, shapeText, TEXT_STRINGS } from '../json-body.js';
 import { createKey, type ChatRequest, type ProviderResponse } from '../types.js';
 import type { RouteUpstream } from '../resilience/executor.js';
 import type { ModelTable, Selection } from './selection.js';
@@ -59,17 +60,19 @@ export class UnifiedEndpoint {
     ctx.kind = 'generation';
     try {
       if (ctx.method !== 'POST') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `Use POST for chat completions, not ${ctx.method}`);
-      const body = ctx.json() as Partial<ChatRequest> | null;
+      // The shape: picking a provider needs the model and two flags, not the prompt's text.
+      const body = ctx.jsonShape() as Partial<ChatRequest> | null;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError('GW_ERR_REQUEST_INVALID', 'The request body must be a JSON object');
       if (typeof body.model !== 'string' || body.model === '') throw new GatewayError('GW_ERR_REQUEST_INVALID', '`model` is required', { param: 'model' });
-      ctx.model = body.model;
+      const model = shapeText(body.model);
+      ctx.model = model;
       ctx.stream = body.stream === true;
       // max_completion_tokens supersedes the deprecated max_tokens when both are sent.
       const cap = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : body.max_tokens;
       if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;
       const header = ctx.headers['x-provider'];
       const forced = this.opts.pin ?? (typeof header === 'string' && header !== '' ? header : undefined);
-      const selection = this.opts.table.select(body.model, forced);
+      const selection = this.opts.table.select(model, forced);
       ctx.provider = selection.slot.name;
       ctx.set(SELECTION, selection);
     } catch (err) {
@@ -102,12 +105,17 @@ export class UnifiedEndpoint {
   serve(ctx: Context, upstream: RouteUpstream): Promise<ProviderResponse> {
     const selection = ctx.get(SELECTION);
     if (!selection) return Promise.resolve(this.models(ctx));
-    const body = ctx.json() as ChatRequest;
+    // Whether the body's shape holds its strings as exactly their bytes; read before a
+    // target is called, as an answer lets the body go.
+    const verbatim = shapeIsVerbatim(ctx.body);
     return upstream.call(ctx, selection.targets, (target, attempt) => {
-      const model = target.model ?? selection.model;
+      const provider = target.slot.provider;
+      const strings = provider.chatTakesBytes && verbatim ? BYTE_STRINGS : TEXT_STRINGS;
+      const body = (strings === BYTE_STRINGS ? ctx.jsonShape() : ctx.json()) as ChatRequest;
       // An alias renames the model; otherwise the parsed body goes as it is.
+      const model = strings.of(target.model ?? selection.model);
       const request: ChatRequest = model === body.model ? body : { ...body, model };
-      return target.slot.provider.chat!(attempt, request);
+      return provider.chat!(attempt, request, strings);
     });
   }
 

@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { forwardUpstream, GatewayError, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
+import { forwardUpstream, GatewayError, TEXT_STRINGS, type BodyStrings, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
 import {
   anthropicErrorToOpenAI,
   anthropicToOpenAIResponse,
@@ -34,15 +34,16 @@ function requestHeaders(incoming: IncomingHttpHeaders, s: ChatSettings, stream: 
   return chatHeaders(incoming, s.forwardHeaders, { accept: stream ? 'text/event-stream' : 'application/json', 'anthropic-version': s.anthropicVersion, 'x-api-key': s.apiKey });
 }
 
-export async function anthropicChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings): Promise<ProviderResponse> {
+export async function anthropicChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings, strings: BodyStrings = TEXT_STRINGS): Promise<ProviderResponse> {
   const openai = request as OpenAIChatRequest;
-  const body = openAIToAnthropicRequest(openai, { defaultMaxTokens: s.defaultMaxTokens });
+  // The translation copies the prompt's strings as they are held: as bytes, never decoded.
+  const body = openAIToAnthropicRequest(openai, { defaultMaxTokens: s.defaultMaxTokens, strings });
   const stream = body.stream === true;
   const res = await forwardUpstream(s.pool, {
     method: 'POST',
     path: s.path,
     headers: requestHeaders(ctx.headers, s, stream),
-    body: Buffer.from(JSON.stringify(body)),
+    body: strings.encode(JSON.stringify(body)),
     signal: ctx.cancellation,
   });
   const contentType = String(res.headers['content-type'] ?? '');

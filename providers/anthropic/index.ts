@@ -15,6 +15,7 @@ import {
   type ProviderResponse,
   type RequestContext,
   type ChatRequest,
+  type BodyStrings,
 } from '../../core/index.js';
 import { anthropicChat, type ChatSettings } from './chat.js';
 import { configSchema, droppedHeaders, parseBaseUrl, type AnthropicConfig } from './config.js';
@@ -93,9 +94,12 @@ class AnthropicProvider implements Provider {
   }
 
   /** The unified endpoint: OpenAI chat in, Anthropic Messages upstream, OpenAI chat out. */
-  chat(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse> {
-    return anthropicChat(ctx, request, this.chatSettings);
+  chat(ctx: RequestContext, request: ChatRequest, strings: BodyStrings): Promise<ProviderResponse> {
+    return anthropicChat(ctx, request, this.chatSettings, strings);
   }
+
+  /** The translation only copies the prompt's text (`providers/translate/openai-anthropic`). */
+  readonly chatTakesBytes = true;
 }
 
 const anthropic: ProviderPlugin<AnthropicConfig> = {

@@ -8,10 +8,12 @@
  */
 import type { Dispatcher } from 'undici';
 import {
+  BYTE_STRINGS,
   createKey,
   forwardUpstream,
   shapeText,
   upstreamRequestHeaders,
+  type BodyStrings,
   type ChatRequest,
   type ModelInfo,
   type PluginEnv,
@@ -120,13 +122,17 @@ class OpenAIProvider implements Provider {
   }
 
   /** The unified endpoint: the request is already OpenAI's, so it goes as it is. */
-  chat(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse> {
+  chat(ctx: RequestContext, request: ChatRequest, strings: BodyStrings): Promise<ProviderResponse> {
     const addUsage = this.config.stream_include_usage && needsUsageRewrite(request);
     // The client's bytes when the model was not renamed by an alias.
-    const raw = request === ctx.json() ? ctx.body : Buffer.from(JSON.stringify(request));
-    const body = addUsage ? withIncludeUsage(raw, request) : raw;
+    const parsed = strings === BYTE_STRINGS ? ctx.jsonShape() : ctx.json();
+    const raw = request === parsed ? ctx.body : strings.encode(JSON.stringify(request));
+    const body = addUsage ? withIncludeUsage(raw, request, strings.encode) : raw;
     return this.forward(ctx, 'POST', `${this.basePath}/v1/chat/completions`, body, addUsage);
   }
+
+  /** `chat()` sends the client's bytes, or re-serialises the request without reading its text. */
+  readonly chatTakesBytes = true;
 
   private async forward(ctx: RequestContext, method: string, path: string, body: Buffer, addedUsage: boolean): Promise<ProviderResponse> {
     const headers = { ...upstreamRequestHeaders(ctx.headers, this.drop), ...this.auth };

@@ -4,6 +4,7 @@
  * depend on the target, each failing with a 400 that names the offending field.
  */
 import { GatewayError } from '../../core/errors.js';
+import { TEXT_STRINGS, type BodyStrings } from '../../core/json-body.js';
 import type { OpenAIChatRequest, OpenAIContentPart } from './openai-anthropic/openai-types.js';
 
 /** A 400 in the caller's dialect, naming the offending field. */
@@ -56,14 +57,19 @@ export function checkBasics(req: OpenAIChatRequest): void {
 }
 
 /** The text of string content or of text parts; any other part kind is refused. */
-export function textsOf(content: string | OpenAIContentPart[] | null | undefined, param: string): string[] {
+export function textsOf(content: string | OpenAIContentPart[] | null | undefined, param: string, strings: BodyStrings = TEXT_STRINGS): string[] {
   if (typeof content === 'string') return [content];
   if (!Array.isArray(content)) throw invalid('`content` must be a string or an array of content parts', param);
   return content.map((part, j) => {
     if (part?.type === 'text' && typeof part.text === 'string') return part.text;
     if (part?.type === 'refusal' && typeof part.refusal === 'string') return part.refusal;
-    throw invalid(`content part type \`${String(part?.type)}\` is not supported here`, `${param}[${j}]`);
+    throw invalid(`content part type \`${shown(part?.type, strings)}\` is not supported here`, `${param}[${j}]`);
   });
+}
+
+/** A value from the request as an error message quotes it: a string's text. */
+export function shown(value: unknown, strings: BodyStrings): string {
+  return typeof value === 'string' ? strings.text(value) : String(value);
 }
 
 /** A base64 data URL split into its media type (lower-cased) and payload. */
@@ -73,11 +79,12 @@ export interface DataUrl {
 }
 
 /** Parse `data:<type>;base64,<data>`; undefined when `url` is not a data URL. @throws 400 for a data URL that is not base64. */
-export function parseDataUrl(url: string, param: string): DataUrl | undefined {
+export function parseDataUrl(url: string, param: string, strings: BodyStrings = TEXT_STRINGS): DataUrl | undefined {
   if (!url.startsWith('data:')) return undefined;
   const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   if (!match) throw invalid('image data URLs must be base64-encoded (`data:<type>;base64,<data>`)', param);
-  return { mediaType: match[1].toLowerCase(), data: match[2] };
+  // Lower-cased as text: on UTF-8 bytes read one per character it would change bytes.
+  return { mediaType: strings.of(strings.text(match[1]).toLowerCase()), data: match[2] };
 }
 
 /** The `image_url.url` of an image part, checked to be a string. */
@@ -88,11 +95,12 @@ export function imageUrlOf(part: OpenAIContentPart, param: string): string {
 }
 
 /** A tool call's `arguments` JSON string as an object; `""` reads as `{}`. */
-export function toolArguments(args: unknown, param: string): Record<string, unknown> {
+export function toolArguments(args: unknown, param: string, strings: BodyStrings = TEXT_STRINGS): Record<string, unknown> {
   let input: unknown = {};
-  if (typeof args === 'string' && args.trim() !== '') {
+  // Trimmed as text: JS white space includes U+00A0, whose second UTF-8 byte reads as one.
+  if (typeof args === 'string' && strings.text(args).trim() !== '') {
     try {
-      input = JSON.parse(args);
+      input = strings.parse(args);
     } catch {
       throw invalid('tool call `arguments` is not valid JSON', param);
     }

@@ -8,14 +8,7 @@ import t from 'tap';
 import { GatewayError } from '../../core/errors.js';
 import { exactJson, shapeJson, shapeText } from '../../core/json-body.js';
 import { contextWithBody as context } from '../helpers/context.js';
-
-/** `value` with every string (keys too) passed through `f`. */
-function mapStrings(value: unknown, f: (s: string) => string): unknown {
-  if (typeof value === 'string') return f(value);
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [f(k), mapStrings(v, f)]));
-  return value;
-}
+import { escapeSome, mapStrings, random, randomText, randomValue } from '../helpers/random-json.js';
 
 function thrown(f: () => unknown): GatewayError | undefined {
   try {
@@ -25,34 +18,6 @@ function thrown(f: () => unknown): GatewayError | undefined {
     throw err;
   }
   return undefined;
-}
-
-/** A deterministic generator (xorshift), so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
-const ALPHABET = ['a', 'Z', ' ', '"', '\\', '\n', '\u0001', 'é', 'ß', '–', '“', '→', '✓', '中', '\uffff', '😀', '𝄞', '\u0080', '\u07ff', '\u0800'];
-
-function randomText(next: () => number, length: number): string {
-  let s = '';
-  for (let i = 0; i < length; i++) s += ALPHABET[Math.floor(next() * ALPHABET.length)];
-  return s;
-}
-
-function randomValue(next: () => number, depth: number): unknown {
-  const pick = next();
-  if (depth > 3 || pick < 0.35) return randomText(next, Math.floor(next() * 12));
-  if (pick < 0.45) return Math.floor(next() * 1e6) / 100;
-  if (pick < 0.5) return next() < 0.5;
-  if (pick < 0.75) return Array.from({ length: Math.floor(next() * 4) }, () => randomValue(next, depth + 1));
-  return Object.fromEntries(Array.from({ length: Math.floor(next() * 4) }, () => [randomText(next, 1 + Math.floor(next() * 5)), randomValue(next, depth + 1)]));
 }
 
 t.test('an ASCII body: the shape is the exact tree, one parse for both', async (t) => {
@@ -89,13 +54,6 @@ t.test('random values: the shape, read back with shapeText, is the exact tree; t
     if (t.passing() === false) break;
   }
 });
-
-/** `json` with some characters outside ASCII written as `\u` escapes, as a client may. */
-function escapeSome(json: string, next: () => number): string {
-  // Whole characters (u flag): an astral one is escaped as its surrogate pair, never half.
-  const escape = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
-  return json.replace(/[^\x00-\x7f]/gu, (c) => (next() < 0.5 ? c : escape(c)));
-}
 
 t.test('escapes of characters outside ASCII: the shape still reads as bytes, and shapeText gives the text', async (t) => {
   for (const [name, text] of [

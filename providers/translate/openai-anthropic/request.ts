@@ -26,11 +26,18 @@ import type {
   AnthropicToolChoice,
 } from './anthropic-types.js';
 import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage } from './openai-types.js';
-import { invalid, refuseUnsupported, UNSUPPORTED_WITHOUT_PENALTIES } from '../openai-request-parts.js';
+import { TEXT_STRINGS, type BodyStrings } from '../../../core/json-body.js';
+import { imageUrlOf, invalid, parseDataUrl, refuseUnsupported, shown, textsOf, toolArguments, UNSUPPORTED_WITHOUT_PENALTIES } from '../openai-request-parts.js';
 
 export interface RequestTranslationOptions {
   /** `max_tokens` sent when the client set none (Anthropic requires one); from the provider's config. */
   readonly defaultMaxTokens: number;
+  /**
+   * How the request's strings are held (text by default). The translation copies them and
+   * adds ASCII, so serialised and encoded as `strings.encode` says, the body's bytes are the
+   * same either way.
+   */
+  readonly strings?: BodyStrings;
 }
 
 const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
@@ -50,9 +57,10 @@ export function openAIToAnthropicRequest(req: OpenAIChatRequest, options: Reques
   if (!Array.isArray(req.messages) || req.messages.length === 0) throw invalid('`messages` must be a non-empty array', 'messages');
   refuseUnsupported(req, UNSUPPORTED_WITHOUT_PENALTIES, 'Anthropic');
 
+  const strings = options.strings ?? TEXT_STRINGS;
   const system: string[] = [];
   const messages: AnthropicMessageParam[] = [];
-  req.messages.forEach((m, i) => translateMessage(m, i, system, messages));
+  req.messages.forEach((m, i) => translateMessage(m, i, system, messages, strings));
   for (const m of messages) if (m.role === 'user') toolResultsFirst(m);
 
   const instruction = responseFormatInstruction(req);
@@ -89,30 +97,30 @@ function maxTokens(req: OpenAIChatRequest, options: RequestTranslationOptions): 
   return value;
 }
 
-function translateMessage(m: OpenAIMessage, i: number, system: string[], out: AnthropicMessageParam[]): void {
+function translateMessage(m: OpenAIMessage, i: number, system: string[], out: AnthropicMessageParam[], strings: BodyStrings): void {
   const at = `messages[${i}]`;
   if (m === null || typeof m !== 'object') throw invalid('each message must be an object', at);
   switch (m.role) {
     case 'system':
     case 'developer':
-      for (const text of textsOf(m.content, `${at}.content`)) if (text !== '') system.push(text);
+      for (const text of textsOf(m.content, `${at}.content`, strings)) if (text !== '') system.push(text);
       return;
     case 'user':
-      return append(out, 'user', userBlocks(m.content, `${at}.content`), `${at}.content`);
+      return append(out, 'user', userBlocks(m.content, `${at}.content`, strings), `${at}.content`);
     case 'assistant': {
       const blocks: AnthropicRequestBlock[] = [];
-      if (m.content != null) for (const text of textsOf(m.content, `${at}.content`)) pushText(blocks, text);
+      if (m.content != null) for (const text of textsOf(m.content, `${at}.content`, strings)) pushText(blocks, text);
       if (typeof m.refusal === 'string') pushText(blocks, m.refusal);
-      (m.tool_calls ?? []).forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}]`)));
+      (m.tool_calls ?? []).forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}]`, strings)));
       return append(out, 'assistant', blocks, `${at}.content`);
     }
     case 'tool': {
       if (typeof m.tool_call_id !== 'string' || m.tool_call_id === '') throw invalid('a tool message needs `tool_call_id`', `${at}.tool_call_id`);
-      const content = typeof m.content === 'string' ? m.content : textsOf(m.content, `${at}.content`).map((text): AnthropicTextBlock => ({ type: 'text', text }));
+      const content = typeof m.content === 'string' ? m.content : textsOf(m.content, `${at}.content`, strings).map((text): AnthropicTextBlock => ({ type: 'text', text }));
       return append(out, 'user', [{ type: 'tool_result', tool_use_id: m.tool_call_id, content }], `${at}.content`);
     }
     default:
-      throw invalid(`message role \`${String((m as { role?: unknown }).role)}\` is not supported`, `${at}.role`);
+      throw invalid(`message role \`${shown((m as { role?: unknown }).role, strings)}\` is not supported`, `${at}.role`);
   }
 }
 
@@ -129,18 +137,7 @@ function pushText(blocks: AnthropicRequestBlock[], text: string): void {
   if (text !== '') blocks.push({ type: 'text', text });
 }
 
-/** The text of string content or of text parts; any other part kind is refused. */
-function textsOf(content: string | OpenAIContentPart[] | null | undefined, param: string): string[] {
-  if (typeof content === 'string') return [content];
-  if (!Array.isArray(content)) throw invalid('`content` must be a string or an array of content parts', param);
-  return content.map((part, j) => {
-    if (part?.type === 'text' && typeof part.text === 'string') return part.text;
-    if (part?.type === 'refusal' && typeof part.refusal === 'string') return part.refusal;
-    throw invalid(`content part type \`${String(part?.type)}\` is not supported here`, `${param}[${j}]`);
-  });
-}
-
-function userBlocks(content: string | OpenAIContentPart[], param: string): AnthropicRequestBlock[] {
+function userBlocks(content: string | OpenAIContentPart[], param: string, strings: BodyStrings): AnthropicRequestBlock[] {
   const blocks: AnthropicRequestBlock[] = [];
   if (typeof content === 'string') {
     pushText(blocks, content);
@@ -149,44 +146,26 @@ function userBlocks(content: string | OpenAIContentPart[], param: string): Anthr
   if (!Array.isArray(content)) throw invalid('`content` must be a string or an array of content parts', param);
   content.forEach((part, j) => {
     if (part?.type === 'text' && typeof part.text === 'string') pushText(blocks, part.text);
-    else if (part?.type === 'image_url') blocks.push(imageBlock(part.image_url as { url?: unknown } | undefined, `${param}[${j}].image_url.url`));
-    else throw invalid(`content part type \`${String(part?.type)}\` is not supported for Anthropic models`, `${param}[${j}]`);
+    else if (part?.type === 'image_url') blocks.push(imageBlock(imageUrlOf(part, `${param}[${j}].image_url.url`), `${param}[${j}].image_url.url`, strings));
+    else throw invalid(`content part type \`${shown(part?.type, strings)}\` is not supported for Anthropic models`, `${param}[${j}]`);
   });
   return blocks;
 }
 
-function imageBlock(image: { url?: unknown } | undefined, param: string): AnthropicImageBlock {
-  const url = image?.url;
-  if (typeof url !== 'string') throw invalid('`image_url.url` must be a string', param);
-  if (url.startsWith('data:')) {
-    const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-    if (!match) throw invalid('image data URLs must be base64-encoded (`data:<type>;base64,<data>`)', param);
-    const mediaType = match[1].toLowerCase();
-    if (!IMAGE_MEDIA_TYPES.has(mediaType)) throw invalid(`image type \`${mediaType}\` is not supported (jpeg, png, gif, webp)`, param);
-    return { type: 'image', source: { type: 'base64', media_type: mediaType, data: match[2] } };
+function imageBlock(url: string, param: string, strings: BodyStrings): AnthropicImageBlock {
+  const data = parseDataUrl(url, param, strings);
+  if (data) {
+    if (!IMAGE_MEDIA_TYPES.has(data.mediaType)) throw invalid(`image type \`${strings.text(data.mediaType)}\` is not supported (jpeg, png, gif, webp)`, param);
+    return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
   }
   if (url.startsWith('https://')) return { type: 'image', source: { type: 'url', url } };
   throw invalid('`image_url.url` must be an https URL or a base64 data URL', param);
 }
 
-function toolUse(call: { id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } }, param: string): AnthropicRequestBlock {
+function toolUse(call: { id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } }, param: string, strings: BodyStrings): AnthropicRequestBlock {
   if (call?.type !== 'function' || typeof call.function?.name !== 'string') throw invalid('tool calls must be function calls with a name', param);
   if (typeof call.id !== 'string' || call.id === '') throw invalid('a tool call needs an `id`', `${param}.id`);
-  const args = call.function.arguments;
-  let input: unknown = {};
-  if (typeof args === 'string' && args.trim() !== '') {
-    try {
-      input = JSON.parse(args);
-    } catch {
-      throw invalid('tool call `arguments` is not valid JSON', `${param}.function.arguments`);
-    }
-  } else if (args !== undefined && args !== '' && typeof args !== 'string') {
-    throw invalid('tool call `arguments` must be a JSON string', `${param}.function.arguments`);
-  }
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw invalid('tool call `arguments` must encode a JSON object', `${param}.function.arguments`);
-  }
-  return { type: 'tool_use', id: call.id, name: call.function.name, input };
+  return { type: 'tool_use', id: call.id, name: call.function.name, input: toolArguments(call.function.arguments, `${param}.function.arguments`, strings) };
 }
 
 /** Anthropic wants a user turn's tool_result blocks before any other content. */
