@@ -193,7 +193,9 @@ export const TEXT_STRINGS: BodyStrings = {
 export const BYTE_STRINGS: BodyStrings = {
   text: shapeText,
   of: bytesOf,
-  // Nested JSON is read as the body is: its own `\u` escapes come out as bytes too.
-  parse: (json) => shapeJson(Buffer.from(json, 'latin1')),
+  // Nested JSON is read as the body is: its own `\u` escapes come out as bytes too. Not
+  // through shapeJson, whose refusal re-parses the text for its message: a tool result
+  // tried as JSON is mostly plain text, and callers here only need to know it failed.
+  parse: (json) => (escapesBeyondAscii(Buffer.from(json, 'latin1')) ? byteForm(JSON.parse(shapeText(json))) : JSON.parse(json)),
   encode: (json) => Buffer.from(json, 'latin1'),
 };

@@ -13,6 +13,7 @@ import {
   GatewayError,
   upstreamRequestHeaders,
   type Cancellation,
+  type BodyStrings,
   type ChatRequest,
   type Logger,
   type ModelInfo,
@@ -153,9 +154,12 @@ class BedrockProvider implements Provider {
   }
 
   /** The unified endpoint: OpenAI chat in, Converse upstream (signed as above), OpenAI chat out. */
-  chat(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse> {
-    return bedrockChat(ctx, request, this.chatSettings);
+  chat(ctx: RequestContext, request: ChatRequest, strings: BodyStrings): Promise<ProviderResponse> {
+    return bedrockChat(ctx, request, this.chatSettings, strings);
   }
+
+  /** The Converse translation only copies the prompt's text (`providers/translate/openai-converse`). */
+  readonly chatTakesBytes = true;
 
   private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: Cancellation): Promise<ProviderResponse> {
     let auth: Record<string, string>;

@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { forwardUpstream, GatewayError, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
+import { forwardUpstream, GatewayError, TEXT_STRINGS, type BodyStrings, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
 import { readAll } from '../common/body.js';
 import { chatHeaders, completionIds, errorAnswer, meterOf, SSE_HEADERS, translatedBody } from '../common/translated-chat.js';
 import type { OpenAIChatRequest } from '../translate/openai-anthropic/openai-types.js';
@@ -26,17 +26,18 @@ function requestHeaders(incoming: IncomingHttpHeaders, s: ChatSettings, stream: 
 }
 
 /** Serve one unified chat request on Gemini. */
-export async function geminiChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings): Promise<ProviderResponse> {
+export async function geminiChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings, strings: BodyStrings = TEXT_STRINGS): Promise<ProviderResponse> {
   const openai = request as OpenAIChatRequest;
-  const body = openAIToGeminiRequest(openai);
+  const body = openAIToGeminiRequest(openai, strings);
   const stream = openai.stream === true;
-  const model = openai.model.replace(/^models\//, '');
+  // As text: it goes into the URL and the answer, not into the body built from the request.
+  const model = strings.text(openai.model).replace(/^models\//, '');
   const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
   const res = await forwardUpstream(s.pool, {
     method: 'POST',
     path: `${s.root}/models/${encodeURIComponent(model)}:${method}`,
     headers: requestHeaders(ctx.headers, s, stream),
-    body: Buffer.from(JSON.stringify(body)),
+    body: strings.encode(JSON.stringify(body)),
     signal: ctx.cancellation,
   });
   const contentType = String(res.headers['content-type'] ?? '');

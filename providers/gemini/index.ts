@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import {
   forwardUpstream,
   upstreamRequestHeaders,
+  type BodyStrings,
   type ChatRequest,
   type ModelInfo,
   type PluginEnv,
@@ -96,9 +97,12 @@ class GeminiProvider implements Provider {
   }
 
   /** The unified endpoint: OpenAI chat in, Gemini generateContent upstream, OpenAI chat out. */
-  chat(ctx: RequestContext, request: ChatRequest): Promise<ProviderResponse> {
-    return geminiChat(ctx, request, this.chatSettings);
+  chat(ctx: RequestContext, request: ChatRequest, strings: BodyStrings): Promise<ProviderResponse> {
+    return geminiChat(ctx, request, this.chatSettings, strings);
   }
+
+  /** The translation only copies the prompt's text (`providers/translate/openai-gemini`). */
+  readonly chatTakesBytes = true;
 }
 
 const gemini: ProviderPlugin<GeminiConfig> = {

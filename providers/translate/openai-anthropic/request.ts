@@ -27,7 +27,7 @@ import type {
 } from './anthropic-types.js';
 import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage } from './openai-types.js';
 import { TEXT_STRINGS, type BodyStrings } from '../../../core/json-body.js';
-import { imageUrlOf, invalid, parseDataUrl, refuseUnsupported, shown, textsOf, toolArguments, UNSUPPORTED_WITHOUT_PENALTIES } from '../openai-request-parts.js';
+import { imageUrlOf, invalid, parseDataUrl, refuseUnsupported, responseFormatInstruction, shown, textsOf, toolArguments, UNSUPPORTED_WITHOUT_PENALTIES } from '../openai-request-parts.js';
 
 export interface RequestTranslationOptions {
   /** `max_tokens` sent when the client set none (Anthropic requires one); from the provider's config. */
@@ -41,8 +41,6 @@ export interface RequestTranslationOptions {
 }
 
 const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
-
-const JSON_OBJECT_INSTRUCTION = 'Respond with a single valid JSON object and nothing else: no prose, no code fences.';
 
 /**
  * Translate an OpenAI chat request into an Anthropic Messages body.
@@ -212,16 +210,4 @@ function toolChoice(req: OpenAIChatRequest, hasTools: boolean): AnthropicToolCho
     return { type: 'tool', name: c.function.name, ...noParallel };
   }
   throw invalid('`tool_choice` must be auto, none, required or a named function', 'tool_choice');
-}
-
-function responseFormatInstruction(req: OpenAIChatRequest): string | undefined {
-  const f = req.response_format;
-  if (f == null || f.type === 'text') return undefined;
-  if (f.type === 'json_object') return JSON_OBJECT_INSTRUCTION;
-  if (f.type === 'json_schema' && typeof f.json_schema?.name === 'string') {
-    const about = f.json_schema.description ? ` (${f.json_schema.description})` : '';
-    const schema = JSON.stringify(f.json_schema.schema ?? { type: 'object' });
-    return `Respond with a single valid JSON value that conforms to the JSON Schema "${f.json_schema.name}"${about} below, and nothing else: no prose, no code fences.\n${schema}`;
-  }
-  throw invalid('`response_format.type` must be text, json_object or json_schema (with a name)', 'response_format');
 }

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChatRequest, ProviderResponse, TokenUsage } from '../../../core/types.js';
 import { emptyUsage } from '../../../core/context.js';
 import { GatewayError } from '../../../core/errors.js';
+import { TEXT_STRINGS } from '../../../core/json-body.js';
 import type { OpenAIChatRequest } from '../openai-anthropic/openai-types.js';
 import type { ConverseResponse, ConverseStreamEvent } from './converse-types.js';
 import { converseErrorToOpenAI } from './error.js';
@@ -53,8 +54,10 @@ export interface ConverseChat {
  */
 export function prepareConverseChat(request: ChatRequest, options: ConverseChatOptions = {}): ConverseChat {
   const openai = request as OpenAIChatRequest;
+  const strings = options.strings ?? TEXT_STRINGS;
   const converse = openAIToConverseRequest(openai, options);
-  const modelId = openai.model;
+  // As text: it goes into the (signed) URL and the answer, not into the body.
+  const modelId = strings.text(openai.model);
   const stream = openai.stream === true;
   const id = options.id ?? `chatcmpl-${randomUUID().replace(/-/g, '')}`;
   const created = options.created ?? Math.floor(Date.now() / 1000);
@@ -63,7 +66,7 @@ export function prepareConverseChat(request: ChatRequest, options: ConverseChatO
     modelId,
     stream,
     path: `/model/${encodeURIComponent(modelId)}/${stream ? 'converse-stream' : 'converse'}`,
-    body: Buffer.from(JSON.stringify(converse)),
+    body: strings.encode(JSON.stringify(converse)),
     answer(status, body, headers) {
       if (status >= 400) {
         const e = converseErrorToOpenAI(status, body, headers);

@@ -15,6 +15,7 @@
  *   400s naming the field; OpenAI-side tuning (`seed`, `store`, …) is dropped.
  */
 import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAIToolCall } from '../openai-anthropic/openai-types.js';
+import { TEXT_STRINGS, type BodyStrings } from '../../../core/json-body.js';
 import {
   checkBasics,
   functionTools,
@@ -24,6 +25,7 @@ import {
   numberOf,
   parseDataUrl,
   refuseUnsupported,
+  shown,
   UNSUPPORTED_WITHOUT_PENALTIES,
   responseFormatInstruction,
   stopList,
@@ -36,6 +38,8 @@ import type { ConverseImageBlock, ConverseMessage, ConverseRequest, ConverseRequ
 export interface ConverseRequestOptions {
   /** `maxTokens` sent when the client set none; omitted when undefined (the model's default applies). */
   readonly defaultMaxTokens?: number;
+  /** How the request's strings are held (core's `BodyStrings`; text by default); the body built holds them the same way. */
+  readonly strings?: BodyStrings;
 }
 
 const IMAGE_FORMATS: Readonly<Record<string, ConverseImageBlock['image']['format']>> = {
@@ -56,9 +60,10 @@ const IMAGE_FORMATS: Readonly<Record<string, ConverseImageBlock['image']['format
 export function openAIToConverseRequest(req: OpenAIChatRequest, options: ConverseRequestOptions = {}): ConverseRequest {
   checkBasics(req);
   refuseUnsupported(req, UNSUPPORTED_WITHOUT_PENALTIES, 'Bedrock Converse');
+  const strings = options.strings ?? TEXT_STRINGS;
   const system: Array<{ text: string }> = [];
   const messages: ConverseMessage[] = [];
-  req.messages.forEach((m, i) => translateMessage(m, `messages[${i}]`, system, messages));
+  req.messages.forEach((m, i) => translateMessage(m, `messages[${i}]`, system, messages, strings));
   for (const m of messages) if (m.role === 'user') toolResultsFirst(m);
   const instruction = responseFormatInstruction(req);
   if (instruction) system.push({ text: instruction });
@@ -79,29 +84,29 @@ export function openAIToConverseRequest(req: OpenAIChatRequest, options: Convers
   return out;
 }
 
-function translateMessage(m: OpenAIMessage, at: string, system: Array<{ text: string }>, out: ConverseMessage[]): void {
+function translateMessage(m: OpenAIMessage, at: string, system: Array<{ text: string }>, out: ConverseMessage[], strings: BodyStrings): void {
   if (m === null || typeof m !== 'object') throw invalid('each message must be an object', at);
   switch (m.role) {
     case 'system':
     case 'developer':
-      for (const text of textsOf(m.content, `${at}.content`)) if (text !== '') system.push({ text });
+      for (const text of textsOf(m.content, `${at}.content`, strings)) if (text !== '') system.push({ text });
       return;
     case 'user':
-      return append(out, 'user', userBlocks(m.content, `${at}.content`), `${at}.content`);
+      return append(out, 'user', userBlocks(m.content, `${at}.content`, strings), `${at}.content`);
     case 'assistant': {
       const blocks: ConverseRequestBlock[] = [];
-      if (m.content != null) for (const text of textsOf(m.content, `${at}.content`)) if (text !== '') blocks.push({ text });
+      if (m.content != null) for (const text of textsOf(m.content, `${at}.content`, strings)) if (text !== '') blocks.push({ text });
       if (typeof m.refusal === 'string' && m.refusal !== '') blocks.push({ text: m.refusal });
-      (m.tool_calls ?? []).forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}]`)));
+      (m.tool_calls ?? []).forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}]`, strings)));
       return append(out, 'assistant', blocks, `${at}.content`);
     }
     case 'tool': {
       if (typeof m.tool_call_id !== 'string' || m.tool_call_id === '') throw invalid('a tool message needs `tool_call_id`', `${at}.tool_call_id`);
-      const text = textsOf(m.content, `${at}.content`).join('');
+      const text = textsOf(m.content, `${at}.content`, strings).join('');
       return append(out, 'user', [{ toolResult: { toolUseId: m.tool_call_id, content: [{ text }] } }], `${at}.content`);
     }
     default:
-      throw invalid(`message role \`${String((m as { role?: unknown }).role)}\` is not supported`, `${at}.role`);
+      throw invalid(`message role \`${shown((m as { role?: unknown }).role, strings)}\` is not supported`, `${at}.role`);
   }
 }
 
@@ -118,30 +123,30 @@ function toolResultsFirst(m: ConverseMessage): void {
   m.content = [...results, ...m.content.filter((b) => !('toolResult' in b))];
 }
 
-function toolUse(call: OpenAIToolCall, param: string): ConverseRequestBlock {
+function toolUse(call: OpenAIToolCall, param: string, strings: BodyStrings): ConverseRequestBlock {
   if (call?.type !== 'function' || typeof call.function?.name !== 'string') throw invalid('tool calls must be function calls with a name', param);
   if (typeof call.id !== 'string' || call.id === '') throw invalid('a tool call needs an `id`', `${param}.id`);
-  return { toolUse: { toolUseId: call.id, name: call.function.name, input: toolArguments(call.function.arguments, `${param}.function.arguments`) } };
+  return { toolUse: { toolUseId: call.id, name: call.function.name, input: toolArguments(call.function.arguments, `${param}.function.arguments`, strings) } };
 }
 
-function userBlocks(content: string | OpenAIContentPart[], param: string): ConverseRequestBlock[] {
+function userBlocks(content: string | OpenAIContentPart[], param: string, strings: BodyStrings): ConverseRequestBlock[] {
   if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
   if (!Array.isArray(content)) throw invalid('`content` must be a string or an array of content parts', param);
   const blocks: ConverseRequestBlock[] = [];
   content.forEach((part, j) => {
     if (part?.type === 'text' && typeof part.text === 'string') {
       if (part.text !== '') blocks.push({ text: part.text });
-    } else if (part?.type === 'image_url') blocks.push(imageBlock(imageUrlOf(part, `${param}[${j}].image_url.url`), `${param}[${j}].image_url.url`));
-    else throw invalid(`content part type \`${String(part?.type)}\` is not supported for Bedrock Converse models`, `${param}[${j}]`);
+    } else if (part?.type === 'image_url') blocks.push(imageBlock(imageUrlOf(part, `${param}[${j}].image_url.url`), `${param}[${j}].image_url.url`, strings));
+    else throw invalid(`content part type \`${shown(part?.type, strings)}\` is not supported for Bedrock Converse models`, `${param}[${j}]`);
   });
   return blocks;
 }
 
-function imageBlock(url: string, param: string): ConverseImageBlock {
-  const data = parseDataUrl(url, param);
+function imageBlock(url: string, param: string, strings: BodyStrings): ConverseImageBlock {
+  const data = parseDataUrl(url, param, strings);
   if (!data) throw invalid('Bedrock needs the image bytes: send the image as a base64 data URL (`data:image/png;base64,…`); remote image URLs are not supported', param);
   const format = IMAGE_FORMATS[data.mediaType];
-  if (!format) throw invalid(`image type \`${data.mediaType}\` is not supported (png, jpeg, gif, webp)`, param);
+  if (!format) throw invalid(`image type \`${strings.text(data.mediaType)}\` is not supported (png, jpeg, gif, webp)`, param);
   return { image: { format, source: { bytes: data.data } } };
 }
 

@@ -18,6 +18,7 @@
  * - `n` > 1, logprobs, audio and other output-changing fields Gemini cannot honour are 400s.
  */
 import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAIToolCall } from '../openai-anthropic/openai-types.js';
+import { TEXT_STRINGS, type BodyStrings } from '../../../core/json-body.js';
 import {
   checkBasics,
   functionTools,
@@ -27,6 +28,7 @@ import {
   numberOf,
   parseDataUrl,
   refuseUnsupported,
+  shown,
   UNSUPPORTED_ANYWHERE,
   stopList,
   textsOf,
@@ -51,18 +53,20 @@ type ToolCallIn = OpenAIToolCall & { extra_content?: { google?: { thought_signat
 
 /**
  * Translate an OpenAI chat request into a Gemini `generateContent` body.
+ * `strings` says how the request's strings are held (core's `BodyStrings`); the body built
+ * holds them the same way.
  * @throws GatewayError `GW_ERR_REQUEST_INVALID` (400, with `param`) for fields Gemini cannot honour or malformed input.
  * @example
  * openAIToGeminiRequest({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] })
  * // → { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }
  */
-export function openAIToGeminiRequest(req: OpenAIChatRequest): GeminiRequest {
+export function openAIToGeminiRequest(req: OpenAIChatRequest, strings: BodyStrings = TEXT_STRINGS): GeminiRequest {
   checkBasics(req);
   refuseUnsupported(req, UNSUPPORTED_ANYWHERE, 'Gemini');
   const system: GeminiPart[] = [];
   const contents: GeminiContent[] = [];
   const names = new Map<string, string>(); // tool call id → function name
-  req.messages.forEach((m, i) => translateMessage(m, `messages[${i}]`, system, contents, names));
+  req.messages.forEach((m, i) => translateMessage(m, `messages[${i}]`, system, contents, names, strings));
 
   const out: GeminiRequest = { contents };
   if (system.length > 0) out.systemInstruction = { parts: system };
@@ -104,31 +108,31 @@ function generationConfig(req: OpenAIChatRequest): GeminiGenerationConfig {
   return c;
 }
 
-function translateMessage(m: OpenAIMessage, at: string, system: GeminiPart[], out: GeminiContent[], names: Map<string, string>): void {
+function translateMessage(m: OpenAIMessage, at: string, system: GeminiPart[], out: GeminiContent[], names: Map<string, string>, strings: BodyStrings): void {
   if (m === null || typeof m !== 'object') throw invalid('each message must be an object', at);
   switch (m.role) {
     case 'system':
     case 'developer':
-      for (const text of textsOf(m.content, `${at}.content`)) if (text !== '') system.push({ text });
+      for (const text of textsOf(m.content, `${at}.content`, strings)) if (text !== '') system.push({ text });
       return;
     case 'user':
-      return append(out, 'user', userParts(m.content, `${at}.content`), `${at}.content`);
+      return append(out, 'user', userParts(m.content, `${at}.content`, strings), `${at}.content`);
     case 'assistant': {
       const parts: GeminiPart[] = [];
-      if (m.content != null) for (const text of textsOf(m.content, `${at}.content`)) if (text !== '') parts.push({ text });
+      if (m.content != null) for (const text of textsOf(m.content, `${at}.content`, strings)) if (text !== '') parts.push({ text });
       if (typeof m.refusal === 'string' && m.refusal !== '') parts.push({ text: m.refusal });
-      (m.tool_calls ?? []).forEach((call, j) => parts.push(functionCall(call as ToolCallIn, `${at}.tool_calls[${j}]`, names)));
+      (m.tool_calls ?? []).forEach((call, j) => parts.push(functionCall(call as ToolCallIn, `${at}.tool_calls[${j}]`, names, strings)));
       return append(out, 'model', parts, `${at}.content`);
     }
     case 'tool': {
       if (typeof m.tool_call_id !== 'string' || m.tool_call_id === '') throw invalid('a tool message needs `tool_call_id`', `${at}.tool_call_id`);
       const name = names.get(m.tool_call_id);
-      if (name === undefined) throw invalid(`no earlier assistant tool call has the id \`${m.tool_call_id}\` (Gemini needs the function's name)`, `${at}.tool_call_id`);
-      const text = textsOf(m.content, `${at}.content`).join('');
-      return append(out, 'user', [{ functionResponse: { name, response: responseObject(text) } }], `${at}.content`);
+      if (name === undefined) throw invalid(`no earlier assistant tool call has the id \`${strings.text(m.tool_call_id)}\` (Gemini needs the function's name)`, `${at}.tool_call_id`);
+      const text = textsOf(m.content, `${at}.content`, strings).join('');
+      return append(out, 'user', [{ functionResponse: { name, response: responseObject(text, strings) } }], `${at}.content`);
     }
     default:
-      throw invalid(`message role \`${String((m as { role?: unknown }).role)}\` is not supported`, `${at}.role`);
+      throw invalid(`message role \`${shown((m as { role?: unknown }).role, strings)}\` is not supported`, `${at}.role`);
   }
 }
 
@@ -140,9 +144,9 @@ function append(out: GeminiContent[], role: 'user' | 'model', parts: GeminiPart[
   else out.push({ role, parts });
 }
 
-function responseObject(text: string): Record<string, unknown> {
+function responseObject(text: string, strings: BodyStrings): Record<string, unknown> {
   try {
-    const parsed: unknown = JSON.parse(text);
+    const parsed: unknown = strings.parse(text);
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
   } catch {
     // plain text: wrapped below
@@ -151,39 +155,40 @@ function responseObject(text: string): Record<string, unknown> {
   return { output: text };
 }
 
-function functionCall(call: ToolCallIn, param: string, names: Map<string, string>): GeminiPart {
+function functionCall(call: ToolCallIn, param: string, names: Map<string, string>, strings: BodyStrings): GeminiPart {
   if (call?.type !== 'function' || typeof call.function?.name !== 'string') throw invalid('tool calls must be function calls with a name', param);
   if (typeof call.id !== 'string' || call.id === '') throw invalid('a tool call needs an `id`', `${param}.id`);
   names.set(call.id, call.function.name);
-  const part: GeminiPart = { functionCall: { name: call.function.name, args: toolArguments(call.function.arguments, `${param}.function.arguments`) } };
+  const part: GeminiPart = { functionCall: { name: call.function.name, args: toolArguments(call.function.arguments, `${param}.function.arguments`, strings) } };
   const signature = call.extra_content?.google?.thought_signature;
   if (typeof signature === 'string' && signature !== '') part.thoughtSignature = signature;
   return part;
 }
 
-function userParts(content: string | OpenAIContentPart[], param: string): GeminiPart[] {
+function userParts(content: string | OpenAIContentPart[], param: string, strings: BodyStrings): GeminiPart[] {
   if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
   if (!Array.isArray(content)) throw invalid('`content` must be a string or an array of content parts', param);
   const parts: GeminiPart[] = [];
   content.forEach((part, j) => {
     if (part?.type === 'text' && typeof part.text === 'string') {
       if (part.text !== '') parts.push({ text: part.text });
-    } else if (part?.type === 'image_url') parts.push(imagePart(imageUrlOf(part, `${param}[${j}].image_url.url`), `${param}[${j}].image_url.url`));
-    else throw invalid(`content part type \`${String(part?.type)}\` is not supported for Gemini models`, `${param}[${j}]`);
+    } else if (part?.type === 'image_url') parts.push(imagePart(imageUrlOf(part, `${param}[${j}].image_url.url`), `${param}[${j}].image_url.url`, strings));
+    else throw invalid(`content part type \`${shown(part?.type, strings)}\` is not supported for Gemini models`, `${param}[${j}]`);
   });
   return parts;
 }
 
-function imagePart(url: string, param: string): GeminiPart {
-  const data = parseDataUrl(url, param);
+function imagePart(url: string, param: string, strings: BodyStrings): GeminiPart {
+  const data = parseDataUrl(url, param, strings);
   if (data) {
-    if (!data.mediaType.startsWith('image/')) throw invalid(`\`${data.mediaType}\` is not an image type`, param);
+    if (!data.mediaType.startsWith('image/')) throw invalid(`\`${strings.text(data.mediaType)}\` is not an image type`, param);
     return { inlineData: { mimeType: data.mediaType, data: data.data } };
   }
   if (!url.startsWith('https://')) throw invalid('`image_url.url` must be an https URL or a base64 data URL', param);
   let ext = '';
   try {
-    ext = /\.([a-z0-9]+)$/i.exec(new URL(url).pathname)?.[1]?.toLowerCase() ?? '';
+    // Parsed as text: a host outside ASCII goes through IDNA, which bytes would fail.
+    ext = /\.([a-z0-9]+)$/i.exec(new URL(strings.text(url)).pathname)?.[1]?.toLowerCase() ?? '';
   } catch {
     throw invalid('`image_url.url` is not a valid URL', param);
   }

@@ -204,3 +204,16 @@ t.test('routing: Bedrock ids with ":" , inference profiles and ARNs go to Bedroc
   const listed = await client.models.list();
   t.ok(listed.data.some((m) => m.id === HAIKU && m.owned_by === 'bedrock'));
 });
+
+t.test('a prompt outside ASCII, raw or escaped as Python writes it, is sent as the client wrote its text', async (t) => {
+  const prompt = 'Résumé → ✓, 中文, 😀';
+  const request = { model: HAIKU, messages: [{ role: 'system', content: 'Réponds.' }, { role: 'user', content: prompt }], max_tokens: 100 };
+  const raw = JSON.stringify(request);
+  const escaped = raw.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  for (const body of [raw, escaped]) {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    t.equal(res.status, 200);
+    t.equal(mock.last!.accessKeyId, GATEWAY_CREDS.accessKeyId, 'signed over the bytes sent');
+    t.same(sentJson(), { messages: [{ role: 'user', content: [{ text: prompt }] }], system: [{ text: 'Réponds.' }], inferenceConfig: { maxTokens: 100 } });
+  }
+});

@@ -140,3 +140,15 @@ t.test('an upstream failure mid-stream is an error the client sees, and the outc
     t.ok(rec.outcome.error, `${how}: the outcome records an error (${rec.outcome.error?.kind})`);
   }
 });
+
+t.test('a prompt outside ASCII, raw or escaped as Python writes it, is sent as the client wrote its text', async (t) => {
+  const prompt = 'Résumé → ✓, 中文, 😀';
+  const request = { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: prompt }, { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://bücher.example/ä.png' } }] }] };
+  const raw = JSON.stringify(request);
+  const escaped = raw.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  for (const body of [raw, escaped]) {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    t.equal(res.status, 200);
+    t.same(mock.lastJson(), { contents: [{ role: 'user', parts: [{ text: prompt }, { fileData: { mimeType: 'image/png', fileUri: 'https://bücher.example/ä.png' } }] }] });
+  }
+});
