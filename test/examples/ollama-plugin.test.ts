@@ -107,3 +107,9 @@ t.test('a broken variant fails the config load and says what to fix', async (t) 
   t.type(badConfig, ConfigError);
   t.match((badConfig as Error).message, /providers\.ollama\.base_url/);
 });
+
+t.test('a plugin that does not opt in to bytes gets the text of a prompt outside ASCII', async (t) => {
+  const messages = [{ role: 'user' as const, content: 'Résumé → ✓, 中文, 😀' }];
+  await client.chat.completions.create({ model: 'llama3.2', messages });
+  t.same(mock.lastJson(), { model: 'llama3.2', messages }, 'what it re-serialised is the text, in UTF-8');
+});
