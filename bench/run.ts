@@ -47,7 +47,7 @@ interface Arm {
   pid: number | undefined;
   target(bytes: number, stream?: boolean, text?: BodyText): Target;
   /** An OpenAI chat completion: the gateway translates it (unified endpoint → Anthropic), the others forward it to the mock's OpenAI API. */
-  chat(bytes: number, stream: boolean, model?: string): Target;
+  chat(bytes: number, stream: boolean, model?: string, text?: BodyText): Target;
 }
 
 async function main(): Promise<void> {
@@ -95,9 +95,9 @@ async function main(): Promise<void> {
   await waitFor200(`${bareUrl}/v1/messages`, { method: 'POST', body: body(1024) });
 
   const allArms: Arm[] = [
-    { name: 'direct', pid: undefined, target: (b, s, x) => ({ url: `${mockUrl}/v1/messages`, headers: {}, body: body(b, s, undefined, x) }), chat: (b, s, m) => ({ url: `${mockUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m) }) },
-    { name: 'bare', pid: bare.pid, target: (b, s, x) => ({ url: `${bareUrl}/v1/messages`, headers: {}, body: body(b, s, undefined, x) }), chat: (b, s, m) => ({ url: `${bareUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m) }) },
-    { name: 'gateway', pid: gateway?.pid, target: (b, s, x) => ({ url: `${gwUrl}/v1/claude/v1/messages`, headers: gwHeaders, body: body(b, s, undefined, x) }), chat: (b, s, m) => ({ url: `${gwUrl}/v1/chat/completions`, headers: gwHeaders, body: body(b, s, m) }) },
+    { name: 'direct', pid: undefined, target: (b, s, x) => ({ url: `${mockUrl}/v1/messages`, headers: {}, body: body(b, s, undefined, x) }), chat: (b, s, m, x) => ({ url: `${mockUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m, x) }) },
+    { name: 'bare', pid: bare.pid, target: (b, s, x) => ({ url: `${bareUrl}/v1/messages`, headers: {}, body: body(b, s, undefined, x) }), chat: (b, s, m, x) => ({ url: `${bareUrl}/v1/chat/completions`, headers: {}, body: body(b, s, m, x) }) },
+    { name: 'gateway', pid: gateway?.pid, target: (b, s, x) => ({ url: `${gwUrl}/v1/claude/v1/messages`, headers: gwHeaders, body: body(b, s, undefined, x) }), chat: (b, s, m, x) => ({ url: `${gwUrl}/v1/chat/completions`, headers: gwHeaders, body: body(b, s, m, x) }) },
   ];
   const arms = allArms.filter((a) => wanted(a.name));
 
@@ -161,14 +161,17 @@ async function main(): Promise<void> {
     }
     // The unified endpoint: OpenAI chat completions streamed (64 frames), which the gateway
     // translates to Anthropic Messages and back; the others pass the OpenAI stream through.
-    for (const arm of order) {
-      const cpu0 = arm.pid ? cpuSeconds(arm.pid) : 0;
-      const r = await maxThroughput(arm.chat(1024, true), SECONDS);
-      const cpu = arm.pid ? cpuSeconds(arm.pid) - cpu0 : NaN;
-      record(arm.name, 'uni_rps', r.rps);
-      record(arm.name, 'uni_errors', r.errors + r.non2xx);
-      if (arm.pid) record(arm.name, 'uni_cpu_us_per_req', (cpu / r.requests) * 1e6);
-      process.stderr.write(`trial ${trial + 1} ${arm.name} unified stream: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
+    // Then with 100 KB of agent text, which the translation carries without decoding it.
+    for (const [size, text, suffix] of [[1024, 'ascii', ''], [100 * 1024, 'agent', '_100k_agent']] as const) {
+      for (const arm of order) {
+        const cpu0 = arm.pid ? cpuSeconds(arm.pid) : 0;
+        const r = await maxThroughput(arm.chat(size, true, undefined, text), SECONDS);
+        const cpu = arm.pid ? cpuSeconds(arm.pid) - cpu0 : NaN;
+        record(arm.name, `uni${suffix}_rps`, r.rps);
+        record(arm.name, `uni${suffix}_errors`, r.errors + r.non2xx);
+        if (arm.pid) record(arm.name, `uni${suffix}_cpu_us_per_req`, (cpu / r.requests) * 1e6);
+        process.stderr.write(`trial ${trial + 1} ${arm.name} unified stream${suffix}: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
+      }
     }
     // Shaped by the model name: the unified endpoint does not forward the client's headers.
     const uniStats = await bursts(order, async (arm) => ({ ...(await streams(arm.chat(1024, true, 'claude-bench-shape-f64-i5-t20'), 20, {})), net: [] }));
@@ -319,6 +322,9 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('idle RSS', 'rss_idle_mb', 1, 'MiB', '', false);
   add('unified stream req/s (OpenAI → Anthropic)', 'uni_rps', 0, 'req/s', '≥ 0.6 × bare');
   add('unified stream CPU per request', 'uni_cpu_us_per_req', 0, 'µs', '');
+  add('unified stream req/s, 100 KB agent text', 'uni_100k_agent_rps', 0, 'req/s', '');
+  add('unified stream CPU per request, 100 KB agent text', 'uni_100k_agent_cpu_us_per_req', 0, 'µs', '');
+  add('unified stream errors, 100 KB agent text', 'uni_100k_agent_errors', 0, '', '0', false);
   add('unified stream errors', 'uni_errors', 0, '', '0', false);
   add('unified TTFB p50 (20 ms TTFT)', 'uni_ttfb_p50', 3, 'ms', '');
   add(`unified TTFB p99 (${BURSTS} bursts of 20)`, 'uni_ttfb_p99', 3, 'ms', '≤ bare + 1 ms');
