@@ -199,3 +199,21 @@ export const BYTE_STRINGS: BodyStrings = {
   parse: (json) => (escapesBeyondAscii(Buffer.from(json, 'latin1')) ? byteForm(JSON.parse(shapeText(json))) : JSON.parse(json)),
   encode: (json) => Buffer.from(json, 'latin1'),
 };
+
+/** A parsed body to build another body from, and how it holds its strings. */
+export interface RewritableBody {
+  readonly value: unknown;
+  readonly strings: BodyStrings;
+}
+
+/**
+ * The parsed body to rebuild a request from without decoding its text: the shape with
+ * {@link BYTE_STRINGS} when it holds every string as exactly its bytes, else the exact tree.
+ * Serialise what is built from `value` and send `strings.encode` of it.
+ * @example
+ * const { value, strings } = rewritableBody(ctx);
+ * ctx.replaceBody(strings.encode(JSON.stringify({ ...(value as object), max_tokens: 1024 })));
+ */
+export function rewritableBody(ctx: { readonly body: Buffer; json(): unknown; jsonShape(): unknown }): RewritableBody {
+  return shapeIsVerbatim(ctx.body) ? { value: ctx.jsonShape(), strings: BYTE_STRINGS } : { value: ctx.json(), strings: TEXT_STRINGS };
+}

@@ -6,7 +6,7 @@
  */
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import { BYTE_STRINGS, shapeIsVerbatim, shapeText, TEXT_STRINGS } from '../json-body.js';
+import { rewritableBody, shapeText, TEXT_STRINGS } from '../json-body.js';
 import { createKey, type ChatRequest, type ProviderResponse } from '../types.js';
 import type { RouteUpstream } from '../resilience/executor.js';
 import type { ModelTable, Selection } from './selection.js';
@@ -105,13 +105,11 @@ export class UnifiedEndpoint {
   serve(ctx: Context, upstream: RouteUpstream): Promise<ProviderResponse> {
     const selection = ctx.get(SELECTION);
     if (!selection) return Promise.resolve(this.models(ctx));
-    // Whether the body's shape holds its strings as exactly their bytes; read before a
-    // target is called, as an answer lets the body go.
-    const verbatim = shapeIsVerbatim(ctx.body);
     return upstream.call(ctx, selection.targets, (target, attempt) => {
       const provider = target.slot.provider;
-      const strings = provider.chatTakesBytes && verbatim ? BYTE_STRINGS : TEXT_STRINGS;
-      const body = (strings === BYTE_STRINGS ? ctx.jsonShape() : ctx.json()) as ChatRequest;
+      // A provider that takes bytes gets the shape when it holds them exactly; any other, the text.
+      const { value, strings } = provider.chatTakesBytes ? rewritableBody(ctx) : { value: ctx.json(), strings: TEXT_STRINGS };
+      const body = value as ChatRequest;
       // An alias renames the model; otherwise the parsed body goes as it is.
       const model = strings.of(target.model ?? selection.model);
       const request: ChatRequest = model === body.model ? body : { ...body, model };

@@ -4,7 +4,7 @@
  * (or `model_id`), the stream flag from the operation (or `stream`), and the output cap
  * from the body in whichever dialect the model speaks. Everything else is `auxiliary`.
  */
-import { createKey, GatewayError, type RequestContext } from '../../core/index.js';
+import { createKey, GatewayError, rewritableBody, type BodyStrings, type RequestContext } from '../../core/index.js';
 import { bedrockPath, type BedrockPath } from './paths.js';
 
 /** The parsed path, computed once in `inspect` and used by `passthrough`. */
@@ -13,7 +13,9 @@ export const BEDROCK_PATH = createKey<BedrockPath>('bedrock.path');
 /** The body of the gateway's `POST /invoke`, checked. */
 export interface ConvenienceRequest {
   readonly modelId: string;
+  /** The model's own request, sent re-serialised as `strings.encode` says. */
   readonly body: Record<string, unknown>;
+  readonly strings: BodyStrings;
   readonly stream: boolean;
 }
 export const CONVENIENCE = createKey<ConvenienceRequest>('bedrock.convenience');
@@ -55,15 +57,18 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   if (path.op === 'convenience') {
     if (ctx.method !== 'POST') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on /invoke; POST {"model_id", "body"}`);
     ctx.kind = 'generation';
-    const req = obj(ctx.json());
+    // Re-serialised, not read: the prompt's text need not be decoded.
+    const { value, strings } = rewritableBody(ctx);
+    const req = obj(value);
     if (!req) throw invalid('(body)', 'must be a JSON object');
     if (typeof req.model_id !== 'string' || req.model_id === '') throw invalid('model_id', 'is required: the Bedrock model id, inference profile or ARN');
+    const modelId = strings.text(req.model_id);
     const body = obj(req.body);
     if (!body) throw invalid('body', 'is required: the model\'s own request body, as a JSON object');
     if (req.stream !== undefined && typeof req.stream !== 'boolean') throw invalid('stream', 'must be a boolean');
     const stream = req.stream === true;
-    ctx.set(CONVENIENCE, { modelId: req.model_id, body, stream });
-    ctx.model = req.model_id;
+    ctx.set(CONVENIENCE, { modelId, body, strings, stream });
+    ctx.model = modelId;
     ctx.stream = stream;
     ctx.maxOutputTokens = outputCap(body);
     return;

@@ -11,7 +11,9 @@ import {
   BYTE_STRINGS,
   createKey,
   forwardUpstream,
+  rewritableBody,
   shapeText,
+  TEXT_STRINGS,
   upstreamRequestHeaders,
   type BodyStrings,
   type ChatRequest,
@@ -115,9 +117,11 @@ class OpenAIProvider implements Provider {
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const plan = ctx.get(PLAN) ?? { path: upstreamPath(ctx.subpath, ctx.query, this.basePath), addUsage: false };
     if (!plan.addUsage) return this.forward(ctx, ctx.method, plan.path, ctx.body, false);
-    // The shape says whether `stream_options` is there; only a body re-serialised with it needs its text decoded.
+    // Without `stream_options` the field is spliced into the client's bytes; with it the body
+    // is rebuilt, from the shape where it can be.
     const shape = ctx.jsonShape() as GenerationBody;
-    const body = withIncludeUsage(ctx.body, shape.stream_options === undefined ? shape : (ctx.json() as GenerationBody));
+    const { value, strings } = shape.stream_options === undefined ? { value: shape, strings: TEXT_STRINGS } : rewritableBody(ctx);
+    const body = withIncludeUsage(ctx.body, value as GenerationBody, strings.encode);
     return this.forward(ctx, ctx.method, plan.path, body, true);
   }
 

@@ -71,3 +71,16 @@ t.test('a bad convenience request is a ValidationException; upstream errors pass
   t.match(upstream.json(), { message: /scoped to eu-west-1/ }, 'the upstream error body, unchanged');
   t.match((await outcomeFor(String(upstream.headers['x-request-id']))).outcome.error, { kind: 'upstream_status' });
 });
+
+t.test('a prompt outside ASCII, raw or escaped as Python writes it, reaches the model as its text', async (t) => {
+  const { mock, endpoint } = await startBedrock(t);
+  const inner = { anthropic_version: 'bedrock-2023-05-31', messages: [{ role: 'user', content: 'Résumé → ✓, 中文, 😀' }], max_tokens: 64 };
+  const raw = JSON.stringify({ model_id: SONNET, body: inner });
+  const escaped = raw.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  for (const body of [raw, escaped]) {
+    const res = await call(`${endpoint}/invoke`, { headers, body });
+    t.equal(res.status, 200);
+    t.equal(mock.last!.accessKeyId, GATEWAY_CREDS.accessKeyId, 'signed over the bytes sent');
+    t.equal(mock.last!.body.toString('utf8'), JSON.stringify(inner), 'the model body as the decoded text would serialise');
+  }
+});
