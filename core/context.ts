@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
-import { exactJson, shapeJson } from './json-body.js';
+import { BYTE_STRINGS, exactJson, shapeRead, shapeReading, TEXT_STRINGS, type RewritableBody, type ShapeReading } from './json-body.js';
 import type { Dialect } from './dialect.js';
 import type {
   BodyObserver,
@@ -83,6 +83,8 @@ export class Context implements RequestContext {
   private parsed: unknown = UNPARSED;
   /** {@link jsonShape}'s tree: `parsed` itself for an ASCII body. */
   private shape: unknown = UNPARSED;
+  /** How {@link jsonShape} read the body (kept for {@link rewritableBody}); set with `shape`. */
+  private shapeReading: ShapeReading = 'exact';
   /** The body's size once {@link releaseBody} let the bytes go; -1 while they are held. */
   private releasedBytes = -1;
   private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
@@ -113,9 +115,18 @@ export class Context implements RequestContext {
   }
 
   jsonShape(): unknown {
-    // An ASCII body's shape is its exact tree, taken from json(): one parse serves both.
-    if (this.shape === UNPARSED) this.shape = shapeJson(this.body, this);
+    if (this.shape === UNPARSED) {
+      this.shapeReading = shapeReading(this.body);
+      // An ASCII body's shape is its exact tree, taken from json(): one parse serves both.
+      this.shape = shapeRead(this.body, this.shapeReading, this);
+    }
     return this.shape;
+  }
+
+  rewritableBody(): RewritableBody {
+    const shape = this.jsonShape();
+    // Read `escaped`, the shape came from the exact tree, which then goes as the client wrote it.
+    return this.shapeReading === 'escaped' ? { value: this.json(), strings: TEXT_STRINGS } : { value: shape, strings: BYTE_STRINGS };
   }
 
   /**

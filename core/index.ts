@@ -8,7 +8,7 @@ export { limitText, plainDialect, type Dialect, type RateLimitSnapshot, type Rat
 export * from './stores/index.js';
 export { CONTINUE, reply } from './chain.js';
 export { emptyUsage } from './context.js';
-export { shapeText, rewritableBody, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type RewritableBody } from './json-body.js';
+export { shapeText, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type RewritableBody } from './json-body.js';
 export type { Logger } from './logger.js';
 export type { MetricsFactory, MetricSpec, HistogramSpec } from './metrics-factory.js';
 export type { FastCounter, CounterChild } from './metrics/fast-counter.js';

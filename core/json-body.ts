@@ -60,19 +60,26 @@ export function exactJson(bytes: Buffer): unknown {
  * where the shape needs it — the request context passes itself, so one parse serves both.
  */
 export function shapeJson(bytes: Buffer, parsed: { json(): unknown } = { json: () => exactJson(bytes) }): unknown {
-  const read = shapeReading(bytes);
+  return shapeRead(bytes, shapeReading(bytes), parsed);
+}
+
+/** {@link shapeJson} with its reading already known (the request context keeps it). */
+export function shapeRead(bytes: Buffer, read: ShapeReading, parsed: { json(): unknown }): unknown {
   return read === 'exact' ? parsed.json() : read === 'bytes' ? latin1Shape(bytes) : byteForm(parsed.json());
 }
+
+export type ShapeReading = 'exact' | 'bytes' | 'escaped';
 
 /**
  * How a body's shape is read: `exact` — all ASCII, so its exact tree (whose strings are
  * ASCII too); `bytes` — read as latin1; `escaped` — it holds a `\u` escape of a character
  * outside ASCII, which read as latin1 would put a real character among the bytes
  * (`"\u00e9 é"` as U+00E9 then 0xC3 0xA9, which no reader could tell apart), so its exact
- * tree is taken and its strings turned into their UTF-8 bytes ({@link byteForm}). JS
- * clients escape only control characters (`\u001b`); Python's escape everything.
+ * tree is taken and its strings turned into their UTF-8 bytes ({@link byteForm}) — where an
+ * escaped lone surrogate, which has no bytes, reads as U+FFFD's. JS clients escape only
+ * control characters (`\u001b`); Python's escape everything.
  */
-function shapeReading(bytes: Buffer): 'exact' | 'bytes' | 'escaped' {
+export function shapeReading(bytes: Buffer): ShapeReading {
   if (bytes.length === 0) return 'exact';
   if (escapesBeyondAscii(bytes)) return 'escaped';
   return isAscii(bytes) ? 'exact' : 'bytes';
@@ -149,16 +156,6 @@ export function shapeText(s: string): string {
 }
 
 /**
- * Whether {@link shapeJson} would read these bytes as they are, so that their shape holds
- * every string as exactly its UTF-8 bytes: false when a `\u` escape spells a character
- * outside ASCII (the shape then comes from the exact tree, where an escaped lone surrogate
- * has no bytes and would read as U+FFFD's).
- */
-export function shapeIsVerbatim(bytes: Buffer): boolean {
-  return !escapesBeyondAscii(bytes);
-}
-
-/**
  * How the strings of a parsed request are held, for code that builds another JSON body
  * from them (the unified endpoint's translators): as text, `ctx.json()`'s tree, or as
  * UTF-8 bytes one character per byte, `ctx.jsonShape()`'s. Strings copied from the request
@@ -186,9 +183,9 @@ export const TEXT_STRINGS: BodyStrings = {
 };
 
 /**
- * Strings held as their UTF-8 bytes: `ctx.jsonShape()` of a body {@link shapeIsVerbatim}
- * accepts. (Of any other body the shape holds no lone surrogate an escape spelled, and the
- * text form must be used to send it as the client did.)
+ * Strings held as their UTF-8 bytes: `ctx.jsonShape()` of a body not read `escaped` (see
+ * {@link shapeReading}; that shape cannot hold a lone surrogate an escape spelled, so the
+ * text form must send it as the client did). `ctx.rewritableBody()` makes the choice.
  */
 export const BYTE_STRINGS: BodyStrings = {
   text: shapeText,
@@ -204,16 +201,4 @@ export const BYTE_STRINGS: BodyStrings = {
 export interface RewritableBody {
   readonly value: unknown;
   readonly strings: BodyStrings;
-}
-
-/**
- * The parsed body to rebuild a request from without decoding its text: the shape with
- * {@link BYTE_STRINGS} when it holds every string as exactly its bytes, else the exact tree.
- * Serialise what is built from `value` and send `strings.encode` of it.
- * @example
- * const { value, strings } = rewritableBody(ctx);
- * ctx.replaceBody(strings.encode(JSON.stringify({ ...(value as object), max_tokens: 1024 })));
- */
-export function rewritableBody(ctx: { readonly body: Buffer; json(): unknown; jsonShape(): unknown }): RewritableBody {
-  return shapeIsVerbatim(ctx.body) ? { value: ctx.jsonShape(), strings: BYTE_STRINGS } : { value: ctx.json(), strings: TEXT_STRINGS };
 }

@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import type { GatewayConfig } from './config/types.js';
 import type { SingleWriters } from './cluster/single-writer.js';
 import type { Provider } from './provider-types.js';
+import type { RewritableBody } from './json-body.js';
 
 export * from './provider-types.js';
 
@@ -157,6 +158,16 @@ export interface RequestContext {
    * const body = ctx.jsonShape() as { max_tokens?: unknown };
    */
   jsonShape(): unknown;
+  /**
+   * The parsed body to build another body from without decoding its text (a rewrite, a
+   * translation): `jsonShape()` with `BYTE_STRINGS` when the shape holds every string as
+   * exactly its UTF-8 bytes, else `json()` with `TEXT_STRINGS` (a body whose `\u` escapes
+   * spell characters outside ASCII). Send `strings.encode(JSON.stringify(…))` of what is built.
+   * @example
+   * const { value, strings } = ctx.rewritableBody();
+   * ctx.replaceBody(strings.encode(JSON.stringify({ ...(value as object), max_tokens: 1024 })));
+   */
+  rewritableBody(): RewritableBody;
   /**
    * Replace the bytes forwarded upstream (the one sanctioned rewrite, e.g. a validator
    * clamping `max_tokens`). `json()` re-parses the new bytes on its next call. Use only

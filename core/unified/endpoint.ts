@@ -6,7 +6,7 @@
  */
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import { rewritableBody, shapeText, TEXT_STRINGS } from '../json-body.js';
+import { shapeText, TEXT_STRINGS } from '../json-body.js';
 import { createKey, type ChatRequest, type ProviderResponse } from '../types.js';
 import type { RouteUpstream } from '../resilience/executor.js';
 import type { ModelTable, Selection } from './selection.js';
@@ -108,7 +108,7 @@ export class UnifiedEndpoint {
     return upstream.call(ctx, selection.targets, (target, attempt) => {
       const provider = target.slot.provider;
       // A provider that takes bytes gets the shape when it holds them exactly; any other, the text.
-      const { value, strings } = provider.chatTakesBytes ? rewritableBody(ctx) : { value: ctx.json(), strings: TEXT_STRINGS };
+      const { value, strings } = provider.chatTakesBytes ? ctx.rewritableBody() : { value: ctx.json(), strings: TEXT_STRINGS };
       const body = value as ChatRequest;
       // An alias renames the model; otherwise the parsed body goes as it is.
       const model = strings.of(target.model ?? selection.model);

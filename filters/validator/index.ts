@@ -5,7 +5,7 @@
  * `max_tokens` over the maximum (400, or clamped when configured), a prompt too long in characters or
  * estimated tokens (400). Other request kinds pass untouched.
  */
-import { CONTINUE, GatewayError, createKey, reply, rewritableBody, shapeText, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { CONTINUE, GatewayError, createKey, reply, shapeText, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
 import { promptChars, withCap } from './prompt.js';
 import { describeError, loadSchema, resolveSchemaPath, type LoadedSchema } from './schemas.js';
@@ -77,7 +77,7 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
     }
     if (limits.maxTokens !== undefined && ctx.maxOutputTokens !== undefined && ctx.maxOutputTokens > limits.maxTokens) {
       // Rebuilt from the shape where it can be: the prompt's text is copied, not decoded.
-      const source = limits.clamp ? rewritableBody(ctx) : undefined;
+      const source = limits.clamp ? ctx.rewritableBody() : undefined;
       const rewritten = source ? withCap(source.value as Record<string, unknown>, limits.maxTokens) : undefined;
       if (!source || !rewritten) return invalid('max_tokens', `${ctx.maxOutputTokens} is above the maximum of ${limits.maxTokens}`);
       ctx.set(CLAMPED, ctx.maxOutputTokens);

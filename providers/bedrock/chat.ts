@@ -7,7 +7,7 @@
  * status the `openai` SDKs map to the right exception class.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatewayError, type BodyStrings, type Cancellation, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
+import { GatewayError, TEXT_STRINGS, type BodyStrings, type Cancellation, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
 import { readAll } from '../common/body.js';
 import { chatHeaders, meterOf } from '../common/translated-chat.js';
 import { eventFromMessage, prepareConverseChat, type ConverseToOpenAIStream, type DecodedMessage } from '../translate/openai-converse/index.js';
@@ -81,7 +81,7 @@ async function* translateFrames(upstream: AsyncIterable<Uint8Array>, t: Converse
  * Serve one unified chat request on Bedrock Converse.
  * @throws GatewayError 400 for a request Converse cannot serve (a remote image URL, `n` > 1, …), before anything is sent.
  */
-export async function bedrockChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings, strings?: BodyStrings): Promise<ProviderResponse> {
+export async function bedrockChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings, strings: BodyStrings = TEXT_STRINGS): Promise<ProviderResponse> {
   const plan = prepareConverseChat(request, { strings });
   const res = await s.send('POST', `${s.basePath}${plan.path}`, requestHeaders(ctx.headers, s, plan.stream), plan.body, ctx.cancellation);
   const contentType = String(res.headers['content-type'] ?? '');

@@ -4,7 +4,7 @@
  * (or `model_id`), the stream flag from the operation (or `stream`), and the output cap
  * from the body in whichever dialect the model speaks. Everything else is `auxiliary`.
  */
-import { createKey, GatewayError, rewritableBody, type BodyStrings, type RequestContext } from '../../core/index.js';
+import { createKey, GatewayError, type BodyStrings, type RequestContext } from '../../core/index.js';
 import { bedrockPath, type BedrockPath } from './paths.js';
 
 /** The parsed path, computed once in `inspect` and used by `passthrough`. */
@@ -58,7 +58,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
     if (ctx.method !== 'POST') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on /invoke; POST {"model_id", "body"}`);
     ctx.kind = 'generation';
     // Re-serialised, not read: the prompt's text need not be decoded.
-    const { value, strings } = rewritableBody(ctx);
+    const { value, strings } = ctx.rewritableBody();
     const req = obj(value);
     if (!req) throw invalid('(body)', 'must be a JSON object');
     if (typeof req.model_id !== 'string' || req.model_id === '') throw invalid('model_id', 'is required: the Bedrock model id, inference profile or ARN');

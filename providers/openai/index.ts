@@ -11,9 +11,7 @@ import {
   BYTE_STRINGS,
   createKey,
   forwardUpstream,
-  rewritableBody,
   shapeText,
-  TEXT_STRINGS,
   upstreamRequestHeaders,
   type BodyStrings,
   type ChatRequest,
@@ -118,9 +116,8 @@ class OpenAIProvider implements Provider {
     const plan = ctx.get(PLAN) ?? { path: upstreamPath(ctx.subpath, ctx.query, this.basePath), addUsage: false };
     if (!plan.addUsage) return this.forward(ctx, ctx.method, plan.path, ctx.body, false);
     // Without `stream_options` the field is spliced into the client's bytes; with it the body
-    // is rebuilt, from the shape where it can be.
-    const shape = ctx.jsonShape() as GenerationBody;
-    const { value, strings } = shape.stream_options === undefined ? { value: shape, strings: TEXT_STRINGS } : rewritableBody(ctx);
+    // is rebuilt, from the shape where it can be (inspect has read it already).
+    const { value, strings } = ctx.rewritableBody();
     const body = withIncludeUsage(ctx.body, value as GenerationBody, strings.encode);
     return this.forward(ctx, ctx.method, plan.path, body, true);
   }

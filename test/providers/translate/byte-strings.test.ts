@@ -8,13 +8,19 @@
 import t from 'tap';
 import { GatewayError } from '../../../core/errors.js';
 import type { ChatRequest } from '../../../core/types.js';
-import { BYTE_STRINGS, exactJson, shapeIsVerbatim, shapeJson, TEXT_STRINGS, type BodyStrings } from '../../../core/json-body.js';
+import { BYTE_STRINGS, exactJson, shapeJson, TEXT_STRINGS, type BodyStrings } from '../../../core/json-body.js';
 import { openAIToAnthropicRequest } from '../../../providers/translate/openai-anthropic/index.js';
 import { prepareConverseChat } from '../../../providers/translate/openai-converse/index.js';
 import { openAIToGeminiRequest } from '../../../providers/translate/openai-gemini/index.js';
 import type { OpenAIChatRequest } from '../../../providers/translate/openai-anthropic/openai-types.js';
 import { withIncludeUsage } from '../../../providers/openai/rewrite.js';
+import { contextWithBody } from '../../helpers/context.js';
 import { escapeSome, random, randomText, randomValue } from '../../helpers/random-json.js';
+
+/** Whether core hands an opted-in provider this body's shape (`ctx.rewritableBody()`), not its text. */
+function shapeIsVerbatim(body: Buffer): boolean {
+  return contextWithBody(body).rewritableBody().strings === BYTE_STRINGS;
+}
 
 /** A translator: the request in, the bytes it would send (and, for Converse, its URL path) out. */
 type Translate = (request: OpenAIChatRequest, strings: BodyStrings) => Buffer;
