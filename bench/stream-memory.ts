@@ -11,6 +11,7 @@
  *   CONFIG=my.yaml npx tsx bench/stream-memory.ts
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/stream-memory.ts   # another build
  *   SNAPSHOTS=/tmp/snaps npx tsx bench/stream-memory.ts   # heap snapshots, idle and held, last round
+ *   MODES=fresh npx tsx bench/stream-memory.ts   # one way of counting (default: warm,fresh)
  *
  * The servers run on core 0; this process and the mock on core 1.
  */
@@ -31,9 +32,12 @@ const BODY_BYTES = Number(process.env.BODY ?? 1024);
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
 const SNAPSHOTS = process.env.SNAPSHOTS;
 const GATEWAY = path.resolve(process.env.GATEWAY ?? path.join(root, 'dist/bin/ai-gateway.js'));
+const MODES = (process.env.MODES ?? 'warm,fresh').split(',').filter((m): m is Mode => m === 'warm' || m === 'fresh');
 const FRAMES = 64;
 const STREAM_HEADERS = { 'content-type': 'application/json', 'x-mock-frames': String(FRAMES), 'x-mock-interval-ms': '50' };
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+type Mode = 'warm' | 'fresh';
 
 interface Arm {
   name: string;
@@ -42,14 +46,30 @@ interface Arm {
   memory: HeapReader;
 }
 
-const agent = new Agent({ connections: STREAMS + 16, keepAliveTimeout: 60_000, pipelining: 1 });
+function newAgent(): Agent {
+  return new Agent({ connections: STREAMS + 16, keepAliveTimeout: 60_000, pipelining: 1 });
+}
+
+/** Each arm's client connections, apart so that closing one arm's leaves the other's open. */
+const agents = new Map<string, Agent>();
+
+function agentFor(arm: Arm): Agent {
+  return agents.get(arm.name) ?? agents.set(arm.name, newAgent()).get(arm.name)!;
+}
+
+/** Close the arm's client connections (its server sees them go); the next streams open new ones. */
+async function dropConnections(arm: Arm): Promise<void> {
+  await agentFor(arm).close();
+  agents.delete(arm.name);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
 
 /** Open `count` streams; resolves once every one has its first bytes, with a way to finish them. */
 async function holdStreams(arm: Arm, count: number): Promise<{ finish: () => Promise<number> }> {
   const body = messagesBody(BODY_BYTES, true);
   const opened = await Promise.all(
     Array.from({ length: count }, async () => {
-      const res = await request(arm.url, { method: 'POST', headers: { ...STREAM_HEADERS, ...arm.headers }, body, dispatcher: agent });
+      const res = await request(arm.url, { method: 'POST', headers: { ...STREAM_HEADERS, ...arm.headers }, body, dispatcher: agentFor(arm) });
       const it = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
       const first = await it.next();
       return { res, it, first };
@@ -82,39 +102,48 @@ async function main(): Promise<void> {
       { name: 'gateway', url: servers.gatewayUrl, headers: { ...GATEWAY_HEADERS }, memory: await heapReader(servers.gateway) },
     ];
 
-    const perStream = new Map<string, { heap: number[]; external: number[] }>(arms.map((a) => [a.name, { heap: [], external: [] }]));
-    const incomplete = new Map<string, number>(arms.map((a) => [a.name, 0]));
-    // A warm-up round per arm opens the client's keep-alive connections (the sockets then
-    // count as idle memory, as in a long-running gateway) and pays first-time heap growth.
+    const perStream = new Map<string, { heap: number[]; external: number[] }>();
+    const incomplete = new Map<string, number>();
+    const key = (mode: Mode, arm: Arm) => `${mode} ${arm.name}`;
+    // A warm-up round per arm opens the client's keep-alive connections and pays first-time heap growth.
     for (const arm of arms) await (await holdStreams(arm, STREAMS)).finish();
     for (let round = 0; round < ROUNDS; round++) {
       for (const arm of round % 2 === 0 ? arms : [...arms].reverse()) {
-        const snap = SNAPSHOTS && round === ROUNDS - 1 ? (what: string) => arm.memory.snapshot(path.join(SNAPSHOTS, `${arm.name}-${what}.heapsnapshot`)) : undefined;
-        const idle: LiveMemory = await arm.memory.liveMemory();
-        await snap?.('idle');
-        const held = await holdStreams(arm, STREAMS);
-        const open: LiveMemory = await arm.memory.liveMemory();
-        await snap?.('held');
-        const whole = await held.finish();
-        incomplete.set(arm.name, incomplete.get(arm.name)! + STREAMS - whole);
-        perStream.get(arm.name)!.heap.push((open.heap - idle.heap) / STREAMS);
-        perStream.get(arm.name)!.external.push((open.external - idle.external) / STREAMS);
-        process.stderr.write(`round ${round + 1} ${arm.name}: heap ${kib((open.heap - idle.heap) / STREAMS)} KiB, external ${kib((open.external - idle.external) / STREAMS)} KiB per stream, ${whole}/${STREAMS} whole\n`);
+        for (const mode of MODES) {
+          if (mode === 'fresh') await dropConnections(arm);
+          const snap = SNAPSHOTS && round === ROUNDS - 1 ? (what: string) => arm.memory.snapshot(path.join(SNAPSHOTS, `${arm.name}-${mode}-${what}.heapsnapshot`)) : undefined;
+          const idle: LiveMemory = await arm.memory.liveMemory();
+          await snap?.('idle');
+          const held = await holdStreams(arm, STREAMS);
+          const open: LiveMemory = await arm.memory.liveMemory();
+          await snap?.('held');
+          const whole = await held.finish();
+          const k = key(mode, arm);
+          incomplete.set(k, (incomplete.get(k) ?? 0) + STREAMS - whole);
+          const figures = perStream.get(k) ?? perStream.set(k, { heap: [], external: [] }).get(k)!;
+          figures.heap.push((open.heap - idle.heap) / STREAMS);
+          figures.external.push((open.external - idle.external) / STREAMS);
+          process.stderr.write(`round ${round + 1} ${k}: heap ${kib((open.heap - idle.heap) / STREAMS)} KiB, external ${kib((open.external - idle.external) / STREAMS)} KiB per stream, ${whole}/${STREAMS} whole\n`);
+        }
       }
     }
-    const heap = (name: string) => median(perStream.get(name)!.heap);
-    const external = (name: string) => median(perStream.get(name)!.external);
-    process.stdout.write('| arm | heap KiB/stream | external KiB/stream | total | × bare | streams not whole |\n|---|---|---|---|---|---|\n');
-    for (const arm of arms) {
-      const total = heap(arm.name) + external(arm.name);
-      const ratio = total / (heap('bare') + external('bare'));
-      process.stdout.write(`| ${arm.name} | ${kib(heap(arm.name))} | ${kib(external(arm.name))} | ${kib(total)} | ${ratio.toFixed(2)} | ${incomplete.get(arm.name)} |\n`);
+    const heap = (k: string) => median(perStream.get(k)!.heap);
+    const external = (k: string) => median(perStream.get(k)!.external);
+    process.stdout.write('| connections | arm | heap KiB/stream | external KiB/stream | total | × bare | streams not whole |\n|---|---|---|---|---|---|---|\n');
+    for (const mode of MODES) {
+      const bare = key(mode, arms[0]);
+      for (const arm of arms) {
+        const k = key(mode, arm);
+        const total = heap(k) + external(k);
+        const ratio = total / (heap(bare) + external(bare));
+        process.stdout.write(`| ${mode} | ${arm.name} | ${kib(heap(k))} | ${kib(external(k))} | ${kib(total)} | ${ratio.toFixed(2)} | ${incomplete.get(k)} |\n`);
+      }
     }
-    process.stdout.write(`\n${STREAMS} streams of ${FRAMES} frames (50 ms apart) held at once, ${BODY_BYTES} B request bodies, ${ROUNDS} alternating rounds (medians), live memory after a full GC; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${STREAMS} streams of ${FRAMES} frames (50 ms apart) held at once, ${BODY_BYTES} B request bodies, ${ROUNDS} alternating rounds (medians), live memory after a full GC; warm: on the client's keep-alive connections from the round before; fresh: on new connections, none open at the idle reading; servers on core 0, load and mock on core 1.\n`);
     for (const arm of arms) arm.memory.close();
   } finally {
     await servers.stop();
-    await agent.close();
+    await Promise.all([...agents.values()].map((a) => a.close()));
   }
 }
 
