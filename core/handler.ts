@@ -6,21 +6,21 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { Readable } from 'node:stream';
 import { readBody } from './request-body.js';
-import { drained, pump, pushedReadable, release } from './stream/pump.js';
+import { BodyDelivery } from './stream/delivery.js';
+import { release } from './stream/pump.js';
 import { flattenHead } from './stream/flat-head.js';
-import { UpstreamBody } from './stream/upstream-body.js';
 import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { requestHeaders, requestIdFrom, withoutHopByHop } from './http-headers.js';
-import { upstreamError } from './upstream.js';
 import type { Logger } from './logger.js';
 import type { CompiledRoute, Pipeline } from './pipeline.js';
 import type { Outcome, ProviderResponse, ReplyVerdict, ResponseHead } from './types.js';
 
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
+/** What answering a request leaves running: the delivery of a body still streaming, or nothing. */
+type Streaming = BodyDelivery | void;
 export type GatewayResponse = ServerResponse | Http2ServerResponse;
 
 /** Answers gateway endpoints (`/health`, `/metrics`, …), with `x-request-id` when given one; returns false when the path is not one. */
@@ -95,22 +95,27 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       if (!delivered(res)) ctx.cancellation.abort();
     });
 
-    serve(ctx, route, matched, req, res)
-      .catch((err: unknown) => {
-        log.error('request failed unexpectedly', { request_id: id, err });
-        ctx.error ??= toGatewayError(err);
-        if (!res.headersSent) writeError(ctx, res, ctx.error);
-        else res.destroy();
-      })
-      .finally(() => {
-        const outcome = finish(ctx, route, res);
-        route.chain.runComplete(ctx, outcome);
-        metrics.inFlight.dec();
-        pipeline.release();
-      });
+    const end = (err: unknown): void => {
+      if (err !== undefined) failed(ctx, res, err);
+      const outcome = finish(ctx, route, res);
+      route.chain.runComplete(ctx, outcome);
+      metrics.inFlight.dec();
+      pipeline.release();
+    };
+    // A body still streaming when serve() settles ends the request when it ends; by then
+    // every async function of the way through has returned (see BodyDelivery).
+    serve(ctx, route, matched, req, res).then((streaming) => (streaming ? streaming.whenDone(end) : end(undefined)), end);
   };
 
-  async function serve(ctx: Context, route: CompiledRoute, matched: boolean, req: GatewayRequest, res: GatewayResponse): Promise<void> {
+  function failed(ctx: Context, res: GatewayResponse, err: unknown): void {
+    log.error('request failed unexpectedly', { request_id: ctx.id, err });
+    ctx.error ??= toGatewayError(err);
+    if (!res.headersSent) writeError(ctx, res, ctx.error);
+    else res.destroy();
+  }
+
+  /** Answers the request; resolves with the delivery of a body still streaming, if any. */
+  async function serve(ctx: Context, route: CompiledRoute, matched: boolean, req: GatewayRequest, res: GatewayResponse): Promise<Streaming> {
     if (!matched) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
     const limit = deps.current().loaded.config.server.max_body_bytes;
     try {
@@ -155,7 +160,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     return callProvider(ctx, route, res, upstream ? () => upstream.passthrough(ctx) : () => passthrough.call(provider, ctx));
   }
 
-  async function callProvider(ctx: Context, route: CompiledRoute, res: GatewayResponse, call: () => Promise<ProviderResponse>): Promise<void> {
+  async function callProvider(ctx: Context, route: CompiledRoute, res: GatewayResponse, call: () => Promise<ProviderResponse>): Promise<Streaming> {
     ctx.upstreamStartedAt = performance.now();
     let upstream: ProviderResponse;
     try {
@@ -175,7 +180,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     return sendProviderResponse(ctx, route, res, upstream);
   }
 
-  function sendReply(ctx: Context, route: CompiledRoute, res: GatewayResponse, verdict: ReplyVerdict): Promise<void> {
+  function sendReply(ctx: Context, route: CompiledRoute, res: GatewayResponse, verdict: ReplyVerdict): Promise<Streaming> {
     if (verdict.response) {
       const r = verdict.response;
       if (r.usage) Object.assign(ctx.usage, r.usage);
@@ -201,77 +206,42 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     res.end(r.body);
   }
 
-  async function sendProviderResponse(ctx: Context, route: CompiledRoute, res: GatewayResponse, upstream: ProviderResponse): Promise<void> {
+  async function sendProviderResponse(ctx: Context, route: CompiledRoute, res: GatewayResponse, upstream: ProviderResponse): Promise<Streaming> {
     const head: ResponseHead = { status: upstream.status, headers: withoutHopByHop(upstream.headers) };
     const pending = route.chain.runResponse(ctx, head);
     if (pending) await pending;
-    const meter = upstream.meter;
-    const observers = ctx.observers;
     const body = upstream.body;
-    let streamed = false;
-    // Whether the bytes sent so far end an SSE event; a flag, not the last chunk, which would
-    // keep its socket read's memory alive for the rest of a long stream.
-    let atEventEnd = true;
-    try {
-      if (ctx.cancellation.aborted) return;
-      writeHead(ctx, res, head);
-      if (body === null) {
-        res.end();
-      } else if (body instanceof Uint8Array) {
-        ctx.bytesOut = body.length;
-        meter?.write(body);
-        if (observers) for (const o of observers) o.onData(body);
-        res.end(body);
-      } else {
-        streamed = true;
-        // A provider's answer: every filter has had the request at onRequest and nothing
-        // resends it now, so a long stream need not keep its body, raw or parsed. A filter's
-        // reply leaves the raw body to the filters after it, which never saw it.
-        if (ctx.repliedBy === undefined) ctx.releaseBody();
-        else ctx.releaseParsed();
-        const deliver = (chunk: Uint8Array): boolean => {
-          atEventEnd = endsEvent(chunk);
-          ctx.bytesOut += chunk.length;
-          const flowing = (res as ServerResponse).write(chunk);
-          meter?.write(chunk);
-          if (observers) for (const o of observers) o.onData(chunk);
-          return flowing;
-        };
-        const pushed = body instanceof UpstreamBody ? body : body instanceof Readable ? pushedReadable(body) : undefined;
-        if (pushed) {
-          await pump(pushed, res, deliver);
-        } else {
-          for await (const chunk of body) {
-            if (!deliver(chunk) && !(await drained(res))) break;
-          }
-        }
-        if (!ctx.cancellation.aborted) res.end();
-      }
-    } catch (err) {
-      if (!ctx.cancellation.aborted) {
-        const error = upstreamError(err, ctx.cancellation, 'body');
-        ctx.error = error;
-        metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
-        // A stream gets its dialect's error event; a broken JSON body is cut, never patched.
-        const event = ctx.stream ? ctx.dialect.renderStreamError?.(error, ctx.id) : undefined;
-        if (event && !res.writableEnded) res.end(isSse(head) && !atEventEnd ? Buffer.concat([EVENT_BREAK, event]) : event);
-        else res.destroy();
-      }
-    } finally {
-      if (!streamed && body !== null && !(body instanceof Uint8Array)) release(body);
-      ctx.upstreamEndedAt = performance.now();
-      if (meter) {
-        meter.end();
-        ctx.usage = meter.usage;
-        if (meter.streamError) ctx.streamError = meter.streamError;
-        if (meter.model && !ctx.model) ctx.model = meter.model;
-      }
-      if (observers) {
-        // Ended by us, not cut: a large body may still be flushing, which does not make it partial.
-        const complete = !ctx.cancellation.aborted && !ctx.error && res.writableEnded;
-        for (const o of observers) o.onEnd(complete);
+    const delivery = new BodyDelivery(ctx, res, isSse(head), upstream.meter, upstreamFailed);
+    const whole = body === null || body instanceof Uint8Array;
+    let headWritten = false;
+    let headFailure: unknown;
+    if (!ctx.cancellation.aborted) {
+      try {
+        writeHead(ctx, res, head);
+        headWritten = true;
+      } catch (err) {
+        headFailure = err;
       }
     }
+    if (!headWritten) {
+      if (!whole) release(body);
+      delivery.abandon(headFailure);
+    } else if (whole) {
+      delivery.whole(body);
+    } else {
+      // A provider's answer: every filter has had the request at onRequest and nothing
+      // resends it now, so a long stream need not keep its body, raw or parsed. A filter's
+      // reply leaves the raw body to the filters after it, which never saw it.
+      if (ctx.repliedBy === undefined) ctx.releaseBody();
+      else ctx.releaseParsed();
+      delivery.stream(body);
+    }
+    // Handed back, not awaited: while a body streams, no async function waits on it.
+    return delivery;
+  }
+
+  function upstreamFailed(ctx: Context, error: GatewayError): void {
+    metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
   }
 
   function writeHead(ctx: Context, res: GatewayResponse, head: ResponseHead): void {
@@ -331,8 +301,6 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
   }
 }
 
-const EVENT_BREAK = Buffer.from('\n\n');
-
 /** Send a response head no body write has sent yet (a no-op once one has). */
 function flushHead(res: GatewayResponse): void {
   if (!res.writableEnded && !res.destroyed) (res as ServerResponse).flushHeaders?.();
@@ -340,13 +308,6 @@ function flushHead(res: GatewayResponse): void {
 
 function isSse(head: ResponseHead): boolean {
   return String(head.headers['content-type'] ?? '').startsWith('text/event-stream');
-}
-
-/** Whether SSE bytes stop at an event boundary; if not, an appended error event needs a break first. */
-function endsEvent(chunk: Uint8Array): boolean {
-  if (chunk.length === 0) return true;
-  const n = chunk.length;
-  return chunk[n - 1] === 10 && n >= 2 && (chunk[n - 2] === 10 || (chunk[n - 2] === 13 && n >= 3 && chunk[n - 3] === 10));
 }
 
 /**

@@ -24,6 +24,8 @@ export function dispatchUpstream(dispatcher: Dispatcher, opts: Dispatcher.Dispat
   });
 }
 
+const settled = (): void => {};
+
 class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
   private controller: Dispatcher.DispatchController | undefined = undefined;
   private body: UpstreamBody | undefined = undefined;
@@ -31,8 +33,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
 
   constructor(
     private readonly signal: Cancellation,
-    private readonly resolve: (res: DispatchedResponse) => void,
-    private readonly reject: (err: Error) => void,
+    // Dropped once used: undici holds this handler for the whole response, and the resolve
+    // function's context holds its promise, which holds the head it was resolved with.
+    private resolve: (res: DispatchedResponse) => void,
+    private reject: (err: Error) => void,
   ) {
     if (!signal.aborted) {
       signal.once('abort', this.onAbort);
@@ -49,7 +53,9 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
     releaseRawHeaders(controller);
     if (statusCode < 200) return; // informational: the real head follows
     this.body = new UpstreamBody(this);
-    this.resolve({ status: statusCode, headers, body: this.body });
+    const resolve = this.resolve;
+    this.resolve = this.reject = settled;
+    resolve({ status: statusCode, headers, body: this.body });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -63,8 +69,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.stopListening();
-    if (this.body) this.body.fail(err);
-    else this.reject(err);
+    if (this.body) return this.body.fail(err);
+    const reject = this.reject;
+    this.resolve = this.reject = settled;
+    reject(err);
   }
 
   resume(): void {

@@ -1,58 +1,18 @@
 /**
- * Moving an upstream body into the client's response: a pushed body (an UpstreamBody, or a
- * Node Readable adapted) is pumped with pause/resume on backpressure; any other async
- * iterable is read by the handler, which waits for `drain` with {@link drained}. A body
- * nobody will read is freed.
+ * The kinds of upstream body `BodyDelivery` moves into the client's response: a pushed body
+ * (an UpstreamBody, or a Node Readable adapted here) paused and resumed on backpressure;
+ * any other async iterable read with {@link drained} between refused writes. A body nobody
+ * will read is freed.
  */
 import type { Readable } from 'node:stream';
 import type { GatewayResponse } from '../handler.js';
-import type { BodySink, UpstreamBody } from './upstream-body.js';
+import type { BodySink } from './upstream-body.js';
 
 /** A body that pushes its chunks to one reader, pauses until `resume()`, and frees its connection on `destroy()`. */
 export interface PushedBody {
   attach(sink: BodySink): void;
   resume(): void;
   destroy(): void;
-}
-
-/**
- * Stream a pushed body into the response: chunk by chunk as they come, paused on
- * backpressure until `drain`. Rejects with the body's error; when the client goes away
- * while the body waits for `drain`, the body is destroyed (its pooled connection freed)
- * and this resolves. An {@link UpstreamBody} (what `forwardUpstream` answers with) is one;
- * a Node Readable becomes one with {@link pushedReadable}.
- */
-export function pump(body: PushedBody, res: GatewayResponse, deliver: (chunk: Uint8Array) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (err?: Error): void => {
-      if (settled) return;
-      settled = true;
-      res.off('drain', onDrain);
-      res.off('close', onGone);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onDrain = (): void => {
-      res.off('close', onGone);
-      body.resume();
-    };
-    const onGone = (): void => {
-      res.off('drain', onDrain);
-      body.destroy();
-      settle();
-    };
-    body.attach({
-      data(chunk) {
-        if (deliver(chunk) || settled) return true;
-        res.once('drain', onDrain);
-        res.once('close', onGone);
-        return false;
-      },
-      end: () => settle(),
-      error: (err) => settle(err),
-    });
-  });
 }
 
 /**
