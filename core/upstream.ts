@@ -63,6 +63,11 @@ export interface UpstreamRequest {
   body: Uint8Array | null;
   /** `ctx.cancellation` (cheapest) or any AbortSignal: the upstream request is cancelled when it fires. */
   signal: Cancellation | AbortSignal;
+  /**
+   * The answer streams (`ctx.stream`) and may be held open for minutes: the body, however
+   * small, then goes to undici as one it lets go of once written (see HANDED_OVER_FROM).
+   */
+  stream?: boolean;
 }
 
 const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
@@ -73,8 +78,9 @@ const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
  * more. Bodies from this size on go as a one-shot iterable instead, which undici lets go
  * of once written. Its iterable path costs ~4–7 µs more per request (`bench/compare.ts`:
  * 1 KB bodies 58.2 → 62.5 µs with this at one byte, 100 KB 145.8 → 152.5), a few percent
- * of what a large body costs anyway; below this size a Buffer it stays, as the bytes held
- * are fewer than the rest of what a stream keeps.
+ * of what a large body costs anyway; below this size a Buffer it stays, unless the answer
+ * streams: a short request's body is held for milliseconds, a stream's for its whole life
+ * (1 KB prompts: 1.2 KiB of the ~8 KiB a held stream kept, `bench/stream-memory.ts`).
  */
 const HANDED_OVER_FROM = 16 * 1024;
 
@@ -111,7 +117,7 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   headers['accept-encoding'] = 'identity';
   const bytes = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? req.body : null;
   let body: Dispatcher.DispatchOptions['body'] = bytes;
-  if (bytes && bytes.length >= HANDED_OVER_FROM) {
+  if (bytes && (bytes.length >= HANDED_OVER_FROM || req.stream === true)) {
     headers['content-length'] = String(bytes.length);
     // undici documents (async) iterables as dispatch bodies; its types list only Readable.
     body = handedOver(bytes) as unknown as Readable;

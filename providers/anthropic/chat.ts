@@ -45,6 +45,7 @@ export async function anthropicChat(ctx: RequestContext, request: ChatRequest, s
     headers: requestHeaders(ctx.headers, s, stream),
     body: strings.encode(JSON.stringify(body)),
     signal: ctx.cancellation,
+    stream,
   });
   const contentType = String(res.headers['content-type'] ?? '');
   const { id, created } = completionIds();

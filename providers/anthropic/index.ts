@@ -87,6 +87,7 @@ class AnthropicProvider implements Provider {
       headers: anthropicRequestHeaders(ctx.headers, this.headerPolicy),
       body: ctx.body,
       signal: ctx.cancellation,
+      stream: ctx.stream,
     });
     // Only generations carry usage; other bodies (file downloads, model lists) pass unread.
     if (ctx.kind === 'generation') res.meter = anthropicMeter(res.headers['content-type']);

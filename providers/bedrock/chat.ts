@@ -14,7 +14,8 @@ import { eventFromMessage, prepareConverseChat, type ConverseToOpenAIStream, typ
 import { EventStreamReader, type EventFrame } from './eventstream.js';
 
 /** Signs with the gateway's credentials and forwards: the provider's pass-through sender. */
-export type SignedSend = (method: string, path: string, headers: Record<string, string>, body: Buffer, signal: Cancellation) => Promise<ProviderResponse>;
+/** `stream`: the answer streams (see `UpstreamRequest.stream`). */
+export type SignedSend = (method: string, path: string, headers: Record<string, string>, body: Buffer, signal: Cancellation, stream: boolean) => Promise<ProviderResponse>;
 
 export interface ChatSettings {
   /** The base URL's path, prefixed to `/model/…`. */
@@ -83,7 +84,7 @@ async function* translateFrames(upstream: AsyncIterable<Uint8Array>, t: Converse
  */
 export async function bedrockChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings, strings: BodyStrings = TEXT_STRINGS): Promise<ProviderResponse> {
   const plan = prepareConverseChat(request, { strings });
-  const res = await s.send('POST', `${s.basePath}${plan.path}`, requestHeaders(ctx.headers, s, plan.stream), plan.body, ctx.cancellation);
+  const res = await s.send('POST', `${s.basePath}${plan.path}`, requestHeaders(ctx.headers, s, plan.stream), plan.body, ctx.cancellation, plan.stream);
   const contentType = String(res.headers['content-type'] ?? '');
   if (res.status >= 400 || !plan.stream) {
     const answer = plan.answer(res.status, await readAll(res.body), res.headers);

@@ -95,7 +95,7 @@ class BedrockProvider implements Provider {
     this.chatSettings = {
       basePath: this.endpoint.basePath,
       forwardHeaders: config.forward_headers.map((h) => h.toLowerCase()),
-      send: (method, path, headers, body, signal) => this.send(method, path, headers, body, signal),
+      send: (method, path, headers, body, signal, stream) => this.send(method, path, headers, body, signal, stream),
     };
   }
 
@@ -139,7 +139,7 @@ class BedrockProvider implements Provider {
     const convenience = ctx.get(CONVENIENCE);
     if (convenience) {
       const call = convenienceCall(convenience, this.endpoint.basePath);
-      const res = await this.send('POST', call.path, call.headers, call.body, ctx.cancellation);
+      const res = await this.send('POST', call.path, call.headers, call.body, ctx.cancellation, convenience.stream);
       const ok = res.status >= 200 && res.status < 300;
       if (convenience.stream && ok && String(res.headers['content-type'] ?? '').startsWith('application/vnd.amazon.eventstream')) {
         return eventStreamToSse(res, ctx.cancellation);
@@ -148,7 +148,7 @@ class BedrockProvider implements Provider {
       return res;
     }
     const path = ctx.get(BEDROCK_PATH) ?? bedrockPath(ctx.subpath, ctx.query, this.endpoint.basePath);
-    const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation);
+    const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, ctx.stream);
     if (ctx.kind === 'generation') res.meter = bedrockMeter(res.status, res.headers, path.op === 'converse' || path.op === 'converse-stream');
     return res;
   }
@@ -161,7 +161,7 @@ class BedrockProvider implements Provider {
   /** The Converse translation only copies the prompt's text (`providers/translate/openai-converse`). */
   readonly chatTakesBytes = true;
 
-  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: Cancellation): Promise<ProviderResponse> {
+  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: Cancellation, stream: boolean): Promise<ProviderResponse> {
     let auth: Record<string, string>;
     try {
       auth = await this.signer.sign(method, path, headers, body);
@@ -169,7 +169,7 @@ class BedrockProvider implements Provider {
       this.log.warn('AWS credentials could not be resolved', { source: this.source, reason: (err as Error)?.message });
       throw new GatewayError('GW_ERR_UNAVAILABLE', 'The gateway could not obtain its AWS credentials; try again shortly');
     }
-    return forwardUpstream(this.pool, { method, path, headers: { ...headers, ...auth }, body, signal });
+    return forwardUpstream(this.pool, { method, path, headers: { ...headers, ...auth }, body, signal, stream });
   }
 }
 

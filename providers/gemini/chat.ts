@@ -39,6 +39,7 @@ export async function geminiChat(ctx: RequestContext, request: ChatRequest, s: C
     headers: requestHeaders(ctx.headers, s, stream),
     body: strings.encode(JSON.stringify(body)),
     signal: ctx.cancellation,
+    stream,
   });
   const contentType = String(res.headers['content-type'] ?? '');
   const { id, created } = completionIds();

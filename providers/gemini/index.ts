@@ -81,7 +81,7 @@ class GeminiProvider implements Provider {
     const path = ctx.get(UPSTREAM_PATH) ?? upstreamPath(ctx.subpath, ctx.query, this.basePath);
     const headers = upstreamRequestHeaders(ctx.headers, this.drop);
     headers['x-goog-api-key'] = this.apiKey;
-    const res = await forwardUpstream(this.pool, { method: ctx.method, path, headers, body: ctx.body, signal: ctx.cancellation });
+    const res = await forwardUpstream(this.pool, { method: ctx.method, path, headers, body: ctx.body, signal: ctx.cancellation, stream: ctx.stream });
     // Only generations carry usage; other bodies (token counts, model lists) pass unread.
     if (ctx.kind !== 'generation') return res;
     const ct = String(res.headers['content-type'] ?? '');

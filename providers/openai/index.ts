@@ -137,7 +137,7 @@ class OpenAIProvider implements Provider {
 
   private async forward(ctx: RequestContext, method: string, path: string, body: Buffer, addedUsage: boolean): Promise<ProviderResponse> {
     const headers = { ...upstreamRequestHeaders(ctx.headers, this.drop), ...this.auth };
-    const res = await forwardUpstream(this.pool, { method, path, headers, body, signal: ctx.cancellation });
+    const res = await forwardUpstream(this.pool, { method, path, headers, body, signal: ctx.cancellation, stream: ctx.stream });
     if (ctx.kind !== 'generation') return res;
     const ct = String(res.headers['content-type'] ?? '');
     if (addedUsage && res.status === 200 && ct.startsWith('text/event-stream') && res.body && !(res.body instanceof Uint8Array)) {

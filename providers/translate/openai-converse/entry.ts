@@ -5,7 +5,7 @@
  *
  * @example
  * const plan = prepareConverseChat(request, { defaultMaxTokens: 4096 });
- * const res = await forwardUpstream(pool, { method: 'POST', path: basePath + plan.path, headers: sign(plan.body), body: plan.body, signal });
+ * const res = await forwardUpstream(pool, { method: 'POST', path: basePath + plan.path, headers: sign(plan.body), body: plan.body, signal, stream: plan.stream });
  * if (res.status !== 200 || !plan.stream) return plan.answer(res.status, await readAll(res.body), res.headers);
  * const t = plan.streamTranslator();
  * body = translateConverseEvents(decodeFrames(res.body), t); // decodeFrames: eventstream-codec + eventFromMessage
