@@ -2,12 +2,47 @@
 import { GatewayError } from './errors.js';
 import type { GatewayRequest } from './handler.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Read the whole request body, refusing (413) as soon as it passes `limit`. */
 export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${declared} bytes is larger than the ${limit} bytes this gateway accepts`));
   }
+  // HTTP/2's `complete` also means reset, and its events must be heard from the start.
+  return req.httpVersionMajor === 1 ? afterHead(req, limit) : streamed(req, limit);
+}
+
+/**
+ * A head and a small body mostly come in one socket read, whose body bytes Node's parser
+ * pushes after the 'request' event: a microtask later they are all there (its "message
+ * complete" comes a little later still), taken in one read() without the listeners and
+ * the ticks of flowing mode.
+ */
+async function afterHead(req: GatewayRequest, limit: number): Promise<Buffer> {
+  await undefined;
+  const declared = req.headers['content-length'];
+  const length = declared === undefined ? -1 : Number(declared);
+  if (length >= 0 && req.readableLength >= length && !req.headers['transfer-encoding']) {
+    const body = (req.read() as Buffer | null) ?? EMPTY;
+    // Flowing from here, the end of the message is heard without a listener, and Node lets
+    // go of the request when its response finishes (a request never ended is kept by its
+    // connection until the next one comes).
+    req.resume();
+    return body;
+  }
+  // The client may have gone in the ticks before this microtask, unheard: nothing else would say so.
+  if (req.destroyed) throw new GatewayError('GW_ERR_CLIENT_ABORT');
+  return streamed(req, limit);
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body is larger than the ${limit} bytes this gateway accepts`);
+}
+
+/** A body still arriving: chunk by chunk, refused as soon as it passes `limit`. */
+function streamed(req: GatewayRequest, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -17,7 +52,7 @@ export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
         req.off('data', onData);
         req.off('end', onEnd);
         req.resume(); // discard the rest without buffering it
-        reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body is larger than the ${limit} bytes this gateway accepts`));
+        reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
