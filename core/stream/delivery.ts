@@ -67,7 +67,12 @@ export class BodyDelivery implements BodySink {
     const pushed = body instanceof UpstreamBody ? body : body instanceof Readable ? pushedReadable(body) : undefined;
     if (pushed) {
       this.pushed = pushed;
-      pushed.attach(this);
+      try {
+        pushed.attach(this);
+      } catch (err) {
+        pushed.destroy();
+        this.finish(err);
+      }
     } else {
       void this.iterate(body);
     }
@@ -90,7 +95,18 @@ export class BodyDelivery implements BodySink {
   // ── BodySink, for a pushed body ──
 
   data(chunk: Uint8Array): boolean {
-    if (this.ended || this.deliver(chunk)) return true;
+    if (this.ended) return true;
+    let flowing: boolean;
+    try {
+      flowing = this.deliver(chunk);
+    } catch (err) {
+      // A meter or an observer (a filter's) threw. Called from the body's own callbacks, from
+      // attach() or from a 'drain' listener, where a throw would escape: it ends this answer.
+      this.pushed!.destroy();
+      this.finish(err);
+      return true;
+    }
+    if (flowing) return true;
     this.onDrain ??= () => this.drained();
     this.onGone ??= () => this.gone();
     this.res.once('drain', this.onDrain);
