@@ -6,6 +6,7 @@
  *   npm run bench                 # full run (~12 min)
  *   npm run bench -- --quick      # short trials, for a smoke check
  *   GATEWAY_NODE_FLAGS=--trace-gc npm run bench   # node flags for the gateway; its output goes to <tmp>/gateway.out
+ *   LIVE_MEMORY=0 npm run bench   # without the live-memory rows (bench/stream-memory.ts, run last, ~1 min)
  *
  * The server under test is pinned to core 0; this process (the load generator) and the
  * mock to core 1. Results: a table on stdout and bench/results/latest.json (a --quick run
@@ -213,6 +214,7 @@ async function main(): Promise<void> {
   const heapAfter = gwArm ? await gatewayHeap(gwUrl) : NaN;
 
   await stopAll();
+  if (process.env.LIVE_MEMORY !== '0') liveMemory(dir, results);
   report({ results, startupMs, startupTotal, reload, heapAfter });
 }
 
@@ -273,6 +275,26 @@ async function measureReload(url: string, file: string, config: string, arm: Arm
   return { ms, failed, sent };
 }
 
+/**
+ * Live memory per held stream after a full GC (`bench/stream-memory.ts`, its own servers,
+ * started once this run's have stopped): one figure per round into `results`, as
+ * `live_kib_<mode>` (fresh: each stream with its connection; warm: on keep-alive ones).
+ */
+function liveMemory(dir: string, results: Record<string, Record<string, number[]>>): void {
+  const out = path.join(dir, 'stream-memory.json');
+  const env = { ...process.env, N: QUICK ? '200' : '1000', R: QUICK ? '1' : '3', JSON_OUT: out };
+  const run = spawnSync(process.execPath, [tsx, path.join(here, 'stream-memory.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (run.status !== 0) {
+    process.stderr.write(`stream-memory.ts failed (exit ${run.status}); no live-memory rows\n`);
+    return;
+  }
+  const { kibPerStream } = JSON.parse(readFileSync(out, 'utf8')) as { kibPerStream: Record<string, number[]> };
+  for (const [key, rounds] of Object.entries(kibPerStream)) {
+    const [mode, arm] = key.split(' ');
+    (results[arm] ??= {})[`live_kib_${mode}`] = rounds;
+  }
+}
+
 async function gatewayHeap(url: string): Promise<number> {
   const text = await (await request(`${url}/metrics`)).body.text();
   const m = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
@@ -320,6 +342,8 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   if (results.gateway?.rss_per_stream_kb_1000) add('RSS per stream (1000, median of 3 rounds)', 'rss_per_stream_kb_1000', 1, 'KiB', '≤ 1.25 × bare');
   if (results.gateway?.rss_first_round_kb_1000) add('RSS per stream (1000, first round)', 'rss_first_round_kb_1000', 1, 'KiB', '');
   add('idle RSS', 'rss_idle_mb', 1, 'MiB', '', false);
+  if (results.gateway?.live_kib_fresh) add('live memory per held stream, fresh connections', 'live_kib_fresh', 1, 'KiB', '≤ 1.25 × bare');
+  if (results.gateway?.live_kib_warm) add('live memory per held stream, warm connections', 'live_kib_warm', 1, 'KiB', '');
   add('unified stream req/s (OpenAI → Anthropic)', 'uni_rps', 0, 'req/s', '≥ 0.6 × bare');
   add('unified stream CPU per request', 'uni_cpu_us_per_req', 0, 'µs', '');
   add('unified stream req/s, 100 KB agent text', 'uni_100k_agent_rps', 0, 'req/s', '');

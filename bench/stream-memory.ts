@@ -12,10 +12,12 @@
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/stream-memory.ts   # another build
  *   SNAPSHOTS=/tmp/snaps npx tsx bench/stream-memory.ts   # heap snapshots, idle and held, last round
  *   MODES=fresh npx tsx bench/stream-memory.ts   # one way of counting (default: warm,fresh)
+ *   JSON_OUT=file.json npx tsx bench/stream-memory.ts   # also the per-round figures as JSON (npm run bench reads them)
  *
  * The servers run on core 0; this process and the mock on core 1.
  */
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -31,6 +33,7 @@ const ROUNDS = Number(process.env.R ?? 3);
 const BODY_BYTES = Number(process.env.BODY ?? 1024);
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
 const SNAPSHOTS = process.env.SNAPSHOTS;
+const JSON_OUT = process.env.JSON_OUT;
 const GATEWAY = path.resolve(process.env.GATEWAY ?? path.join(root, 'dist/bin/ai-gateway.js'));
 const MODES = (process.env.MODES ?? 'warm,fresh').split(',').filter((m): m is Mode => m === 'warm' || m === 'fresh');
 const FRAMES = 64;
@@ -140,6 +143,11 @@ async function main(): Promise<void> {
       }
     }
     process.stdout.write(`\n${STREAMS} streams of ${FRAMES} frames (50 ms apart) held at once, ${BODY_BYTES} B request bodies, ${ROUNDS} alternating rounds (medians), live memory after a full GC; warm: on the client's keep-alive connections from the round before; fresh: on new connections, none open at the idle reading; servers on core 0, load and mock on core 1.\n`);
+    if (JSON_OUT) {
+      // KiB per stream, heap and external memory together, one value per round: `<mode> <arm>` → rounds.
+      const perRound = Object.fromEntries([...perStream].map(([k, f]) => [k, f.heap.map((h, i) => (h + f.external[i]) / 1024)]));
+      writeFileSync(JSON_OUT, JSON.stringify({ streams: STREAMS, rounds: ROUNDS, bodyBytes: BODY_BYTES, kibPerStream: perRound, incomplete: Object.fromEntries(incomplete) }, null, 2));
+    }
     for (const arm of arms) arm.memory.close();
   } finally {
     await servers.stop();
