@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { readBody } from './request-body.js';
 import { BodyDelivery } from './stream/delivery.js';
-import { release } from './stream/pump.js';
 import { flattenHead } from './stream/flat-head.js';
 import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
@@ -19,9 +18,10 @@ import type { CompiledRoute, Pipeline } from './pipeline.js';
 import type { Outcome, ProviderResponse, ReplyVerdict, ResponseHead } from './types.js';
 
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
-/** What answering a request leaves running: the delivery of a body still streaming, or nothing. */
-type Streaming = BodyDelivery | void;
 export type GatewayResponse = ServerResponse | Http2ServerResponse;
+
+/** What answering a request leaves running: the delivery of a provider's answer (perhaps still streaming), or nothing. */
+type Streaming = BodyDelivery | void;
 
 /** Answers gateway endpoints (`/health`, `/metrics`, …), with `x-request-id` when given one; returns false when the path is not one. */
 export type OperationalHandler = (method: string, path: string, req: GatewayRequest, res: GatewayResponse, requestId: string) => boolean;
@@ -212,32 +212,20 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     if (pending) await pending;
     const body = upstream.body;
     const delivery = new BodyDelivery(ctx, res, isSse(head), upstream.meter, upstreamFailed);
-    const whole = body === null || body instanceof Uint8Array;
-    let headWritten = false;
-    let headFailure: unknown;
-    if (!ctx.cancellation.aborted) {
-      try {
-        writeHead(ctx, res, head);
-        headWritten = true;
-      } catch (err) {
-        headFailure = err;
-      }
-    }
-    if (!headWritten) {
-      if (!whole) release(body);
-      delivery.abandon(headFailure);
-    } else if (whole) {
-      delivery.whole(body);
-    } else {
-      // A provider's answer: every filter has had the request at onRequest and nothing
-      // resends it now, so a long stream need not keep its body, raw or parsed. A filter's
-      // reply leaves the raw body to the filters after it, which never saw it.
-      if (ctx.repliedBy === undefined) ctx.releaseBody();
-      else ctx.releaseParsed();
-      delivery.stream(body);
-    }
     // Handed back, not awaited: while a body streams, no async function waits on it.
-    return delivery;
+    if (ctx.cancellation.aborted) return delivery.abandon(body);
+    try {
+      writeHead(ctx, res, head);
+    } catch (err) {
+      return delivery.abandon(body, err);
+    }
+    if (body === null || body instanceof Uint8Array) return delivery.whole(body);
+    // A provider's answer: every filter has had the request at onRequest and nothing
+    // resends it now, so a long stream need not keep its body, raw or parsed. A filter's
+    // reply leaves the raw body to the filters after it, which never saw it.
+    if (ctx.repliedBy === undefined) ctx.releaseBody();
+    else ctx.releaseParsed();
+    return delivery.stream(body);
   }
 
   function upstreamFailed(ctx: Context, error: GatewayError): void {

@@ -7,11 +7,12 @@ const EMPTY = Buffer.alloc(0);
 /** Read the whole request body, refusing (413) as soon as it passes `limit`. */
 export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
+  const length = declared === undefined ? -1 : Number(declared);
+  if (length > limit) {
     return Promise.reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${declared} bytes is larger than the ${limit} bytes this gateway accepts`));
   }
-  // HTTP/2's `complete` also means reset, and its events must be heard from the start.
-  return req.httpVersionMajor === 1 ? afterHead(req, limit) : streamed(req, limit);
+  // HTTP/2's events must be heard from the start (its streams can be reset before a microtask).
+  return req.httpVersionMajor === 1 ? afterHead(req, length, limit) : streamed(req, limit);
 }
 
 /**
@@ -20,10 +21,8 @@ export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
  * complete" comes a little later still), taken in one read() without the listeners and
  * the ticks of flowing mode.
  */
-async function afterHead(req: GatewayRequest, limit: number): Promise<Buffer> {
+async function afterHead(req: GatewayRequest, length: number, limit: number): Promise<Buffer> {
   await undefined;
-  const declared = req.headers['content-length'];
-  const length = declared === undefined ? -1 : Number(declared);
   if (length >= 0 && req.readableLength >= length && !req.headers['transfer-encoding']) {
     const body = (req.read() as Buffer | null) ?? EMPTY;
     // Flowing from here, the end of the message is heard without a listener, and Node lets

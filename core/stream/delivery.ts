@@ -15,7 +15,7 @@ import type { GatewayError } from '../errors.js';
 import type { GatewayResponse } from '../handler.js';
 import type { UsageMeter } from '../provider-types.js';
 import { upstreamError } from '../upstream.js';
-import { drained, pushedReadable, type PushedBody } from './pump.js';
+import { drained, pushedReadable, release, type PushedBody } from './pump.js';
 import { UpstreamBody, type BodySink } from './upstream-body.js';
 
 const EVENT_BREAK = Buffer.from('\n\n');
@@ -45,25 +45,24 @@ export class BodyDelivery implements BodySink {
   ) {}
 
   /** A body held whole (or none): written in one go, ended before this returns. */
-  whole(body: Uint8Array | null): void {
+  whole(body: Uint8Array | null): this {
     try {
       if (body === null) {
         this.res.end();
       } else {
         this.ctx.bytesOut = body.length;
-        this.meter?.write(body);
-        const observers = this.ctx.observers;
-        if (observers) for (const o of observers) o.onData(body);
+        this.observe(body);
         this.res.end(body);
       }
       this.finish(undefined);
     } catch (err) {
       this.finish(err);
     }
+    return this;
   }
 
   /** Start a streamed body on its way; {@link whenDone} hears when it has ended, failed or the client went away. */
-  stream(body: AsyncIterable<Uint8Array>): void {
+  stream(body: AsyncIterable<Uint8Array>): this {
     const pushed = body instanceof UpstreamBody ? body : body instanceof Readable ? pushedReadable(body) : undefined;
     if (pushed) {
       this.pushed = pushed;
@@ -76,6 +75,7 @@ export class BodyDelivery implements BodySink {
     } else {
       void this.iterate(body);
     }
+    return this;
   }
 
   /**
@@ -87,9 +87,11 @@ export class BodyDelivery implements BodySink {
     else this.onEnd = onEnd;
   }
 
-  /** Nothing was delivered (the client left first, or the head could not be written). */
-  abandon(err?: unknown): void {
+  /** Nothing is delivered (the client left first, or the head could not be written): a streamed body nobody will read is freed. */
+  abandon(body: AsyncIterable<Uint8Array> | Uint8Array | null, err?: unknown): this {
+    if (body !== null && !(body instanceof Uint8Array)) release(body);
     this.finish(err);
+    return this;
   }
 
   // ── BodySink, for a pushed body ──
@@ -128,10 +130,15 @@ export class BodyDelivery implements BodySink {
     this.atEventEnd = endsEvent(chunk);
     this.ctx.bytesOut += chunk.length;
     const flowing = (this.res as ServerResponse).write(chunk);
+    this.observe(chunk);
+    return flowing;
+  }
+
+  /** The usage meter and the filters' body observers see every chunk sent. */
+  private observe(chunk: Uint8Array): void {
     this.meter?.write(chunk);
     const observers = this.ctx.observers;
     if (observers) for (const o of observers) o.onData(chunk);
-    return flowing;
   }
 
   private drained(): void {
