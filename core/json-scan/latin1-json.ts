@@ -1,0 +1,156 @@
+/**
+ * `JSON.parse(bytes.toString('latin1'))`, the same tree, with the long strings read by SIMD.
+ *
+ * V8's JSON.parse looks at every byte of a string one at a time (~0.3 ns a byte, and ~1 ns
+ * where it holds escapes); in a 100 KB prompt nearly every byte is inside one. Here a small
+ * WebAssembly scanner (strings.wat) walks the string literals sixteen bytes at a time,
+ * checking each as JSON.parse would and decoding its simple escapes, and records the long
+ * ones in value position. JSON.parse then reads the text with each of those replaced by a
+ * short placeholder — the same structure, every other token as written, so it accepts and
+ * refuses exactly what the whole text would — and the placeholders are swapped for the
+ * strings. A placeholder is U+0000 and the string's number, which no other string can
+ * begin with: the scanner refuses any text that escapes U+0000 (a raw one is a control
+ * byte JSON refuses anyway).
+ *
+ * Whenever the scanner refuses, or JSON.parse refuses the skeleton, the caller is told to
+ * parse the whole text, which also gives V8's own message for a refusal.
+ */
+import { STRINGS_WASM } from './strings-wasm.js';
+
+// The libs this project compiles against (ES2023, no DOM) do not declare the WebAssembly
+// global Node has; the little used here.
+declare namespace WebAssembly {
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Instance {
+    constructor(module: Module);
+    readonly exports: unknown;
+  }
+  interface Memory {
+    readonly buffer: ArrayBuffer;
+    grow(pages: number): number;
+  }
+}
+
+interface Scanner {
+  readonly memory: WebAssembly.Memory;
+  /** Where the text goes in memory (the escape table is below it). */
+  readonly text: { readonly value: number };
+  skim(end: number, out: number, rec: number, minLong: number, spacing: number): number;
+}
+
+/** Below this a body is parsed whole: the scan and the swap would cost more than they save. */
+const MIN_BODY = 8 * 1024;
+/** Strings at least this long (raw bytes) are taken by the scanner. */
+const MIN_LONG = 512;
+/**
+ * Text with strings closer together than this on average (bytes per string) is left to
+ * JSON.parse: in a coding agent's turn of tool schemas and short messages most of the time
+ * goes to objects and keys, which the skeleton's parse pays again, and the gain on its
+ * long strings would not cover walking the short ones twice.
+ */
+const MIN_SPACING = 128;
+/** Memory the shared scanner may grow to; a body needing more gets an instance of its own. */
+const KEEP_MEMORY = 8 * 1024 * 1024;
+const PAGE = 65536;
+
+const module = new WebAssembly.Module(STRINGS_WASM);
+const instantiate = (): Scanner => new WebAssembly.Instance(module).exports as Scanner;
+/** The scanner bodies share; a memory cannot shrink, so a larger body gets one of its own. */
+const kept = instantiate();
+const TEXT = kept.text.value;
+
+/** A scanner whose memory holds `bytes`. */
+function scannerFor(bytes: number): Scanner {
+  const scanner = bytes <= KEEP_MEMORY ? kept : instantiate();
+  const memory = scanner.memory;
+  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+  return scanner;
+}
+
+const align = (n: number): number => (n + 15) & ~15;
+
+/**
+ * The tree, or `undefined` when the whole text must be parsed instead (too short to be
+ * worth it, no long string, or anything the scanner or the skeleton's parse refused).
+ */
+export function skimLatin1Json(bytes: Buffer): unknown {
+  const len = bytes.length;
+  if (len < MIN_BODY) return undefined;
+  const scanner = scannerFor(TEXT + 2 * align(len) + 64 + 16 * (Math.floor(len / MIN_LONG) + 2));
+  const end = TEXT + len;
+  const out = align(end) + 16;
+  const rec = out + align(len) + 32;
+  const memory = Buffer.from(scanner.memory.buffer);
+  bytes.copy(memory, TEXT);
+  const count = scanner.skim(end, out, rec, MIN_LONG, MIN_SPACING);
+  if (count <= 0) return undefined;
+
+  // Each record: the opening and closing quotes' addresses, then the value's bytes. The
+  // pieces are substrings of two whole reads (V8 slices them without copying): a Buffer's
+  // toString costs ~0.2 µs a call, and an agent's turn has hundreds of strings.
+  const records = new Int32Array(scanner.memory.buffer, rec, count * 4);
+  const text = bytes.toString('latin1');
+  const decodedEnd = lastDecodedEnd(records, count, out);
+  const decoded = decodedEnd > out ? memory.toString('latin1', out, decodedEnd) : '';
+  const strings = new Array<string>(count);
+  let skeleton = '';
+  let from = 0;
+  for (let i = 0; i < count; i++) {
+    const open = records[i * 4] - TEXT;
+    const start = records[i * 4 + 2];
+    skeleton += `${text.slice(from, open)}"\\u0000${i}"`;
+    strings[i] = start >= out ? decoded.slice(start - out, records[i * 4 + 3] - out) : text.slice(start - TEXT, records[i * 4 + 3] - TEXT);
+    from = records[i * 4 + 1] - TEXT + 1;
+  }
+  skeleton += text.slice(from);
+
+  let tree: unknown;
+  try {
+    tree = JSON.parse(skeleton);
+  } catch {
+    return undefined;
+  }
+  return swapPlaceholders(tree, strings);
+}
+
+/** The end of the last decoded string: the output area is filled in record order. */
+function lastDecodedEnd(records: Int32Array, count: number, out: number): number {
+  for (let i = count - 1; i >= 0; i--) if (records[i * 4 + 2] >= out) return records[i * 4 + 3];
+  return out;
+}
+
+function placeholder(value: unknown): value is string {
+  return typeof value === 'string' && value.charCodeAt(0) === 0;
+}
+
+/** `tree` with each placeholder replaced by its string, in place. Iterative: JSON may nest deeper than the stack. */
+function swapPlaceholders(tree: unknown, strings: string[]): unknown {
+  if (placeholder(tree)) return strings[Number(tree.slice(1))];
+  let left = strings.length;
+  const work: unknown[] = [tree];
+  while (left > 0 && work.length > 0) {
+    const node = work.pop();
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const value: unknown = node[i];
+        if (placeholder(value)) {
+          node[i] = strings[Number(value.slice(1))];
+          left--;
+        } else if (value !== null && typeof value === 'object') work.push(value);
+      }
+    } else if (node !== null && typeof node === 'object') {
+      const object = node as Record<string, unknown>;
+      // Own keys only; an own `__proto__` (JSON makes one for that key) is read and set as data.
+      for (const key of Object.keys(object)) {
+        const value = object[key];
+        if (placeholder(value)) {
+          object[key] = strings[Number(value.slice(1))];
+          left--;
+        } else if (value !== null && typeof value === 'object') work.push(value);
+      }
+    }
+  }
+  return tree;
+}
