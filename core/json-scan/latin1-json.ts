@@ -53,6 +53,8 @@ const MIN_LONG = 512;
 const MIN_SPACING = 128;
 /** Memory the shared scanner may grow to; a body needing more gets an instance of its own. */
 const KEEP_MEMORY = 8 * 1024 * 1024;
+/** Above this a body is parsed whole rather than given twice its size in scanner memory. */
+const MAX_BODY = 32 * 1024 * 1024;
 const PAGE = 65536;
 
 const module = new WebAssembly.Module(STRINGS_WASM);
@@ -77,7 +79,7 @@ const align = (n: number): number => (n + 15) & ~15;
  */
 export function skimLatin1Json(bytes: Buffer): unknown {
   const len = bytes.length;
-  if (len < MIN_BODY) return undefined;
+  if (len < MIN_BODY || len > MAX_BODY) return undefined;
   const scanner = scannerFor(TEXT + 2 * align(len) + 64 + 16 * (Math.floor(len / MIN_LONG) + 2));
   const end = TEXT + len;
   const out = align(end) + 16;
