@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
-import { BYTE_STRINGS, exactJson, shapeRead, shapeReading, TEXT_STRINGS, type RewritableBody, type ShapeReading } from './json-body.js';
+import { BYTE_STRINGS, exactJson, readShape, TEXT_STRINGS, type RewritableBody, type ShapeReading } from './json-body.js';
 import type { Dialect } from './dialect.js';
 import type {
   BodyObserver,
@@ -116,11 +116,18 @@ export class Context implements RequestContext {
 
   jsonShape(): unknown {
     if (this.shape === UNPARSED) {
-      this.shapeReading = shapeReading(this.body);
-      // An ASCII body's shape is its exact tree, taken from json(): one parse serves both.
-      this.shape = shapeRead(this.body, this.shapeReading, this);
+      // An ASCII body's shape is its exact tree: one parse serves both (keepParsed).
+      const read = readShape(this.body, this);
+      this.shapeReading = read.reading;
+      this.shape = read.shape;
     }
     return this.shape;
+  }
+
+  /** Core (json-body's readShape): the exact tree, when the shape's reading made it. */
+  keepParsed(tree: unknown): unknown {
+    if (this.parsed === UNPARSED) this.parsed = tree;
+    return this.parsed;
   }
 
   rewritableBody(): RewritableBody {

@@ -15,7 +15,7 @@
  */
 import { isAscii, isUtf8, transcode } from 'node:buffer';
 import { GatewayError } from './errors.js';
-import { skimLatin1Json } from './json-scan/latin1-json.js';
+import { scanLatin1Json, scans, skimLatin1Json } from './json-scan/latin1-json.js';
 
 function malformed(message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', message);
@@ -62,15 +62,60 @@ function parseLatin1(bytes: Buffer): unknown {
 
 /**
  * The body's structure without decoding its text (see the module comment). Refuses exactly
- * what {@link exactJson} refuses, with the same messages. `parsed` gives the exact tree
- * where the shape needs it — the request context passes itself, so one parse serves both.
+ * what {@link exactJson} refuses, with the same messages.
  */
-export function shapeJson(bytes: Buffer, parsed: { json(): unknown } = { json: () => exactJson(bytes) }): unknown {
-  return shapeRead(bytes, shapeReading(bytes), parsed);
+export function shapeJson(bytes: Buffer): unknown {
+  let exact: unknown = UNSET;
+  return readShape(bytes, {
+    json: () => (exact === UNSET ? (exact = exactJson(bytes)) : exact),
+    keepParsed: (tree) => (exact === UNSET ? (exact = tree) : exact),
+  }).shape;
 }
 
-/** {@link shapeJson} with its reading already known (the request context keeps it). */
-export function shapeRead(bytes: Buffer, read: ShapeReading, parsed: { json(): unknown }): unknown {
+const UNSET = Symbol('unset');
+
+/** The request context's side of {@link readShape}: the body's exact tree, parsed once. */
+export interface ExactTree {
+  /** The exact tree ({@link exactJson}), parsed now if it was not yet. */
+  json(): unknown;
+  /** Keep `tree` as the exact tree unless one is kept already; returns the one kept. */
+  keepParsed(tree: unknown): unknown;
+}
+
+/** A body's shape and how it was read ({@link shapeReading}). */
+export interface Shape {
+  readonly reading: ShapeReading;
+  readonly shape: unknown;
+}
+
+/**
+ * The body's shape ({@link shapeJson}) and its reading. The exact tree comes from and goes
+ * to `exact`: an ASCII body's shape is its exact tree, so one parse serves both.
+ *
+ * From 8 KiB on the body goes to the long-string scanner (`json-scan/latin1-json.ts`) once,
+ * which also tells whether it escapes characters outside ASCII — the scan
+ * {@link shapeReading} makes on its own for shorter bodies.
+ */
+export function readShape(bytes: Buffer, exact: ExactTree): Shape {
+  if (!scans(bytes.length)) {
+    const reading = shapeReading(bytes);
+    return { reading, shape: shapeRead(bytes, reading, exact) };
+  }
+  const ascii = isAscii(bytes);
+  // Not UTF-8: every reading refuses it, with this error.
+  if (!ascii && !isUtf8(bytes)) throw notUtf8();
+  const scan = scanLatin1Json(bytes, true)!;
+  if (ascii) {
+    // ASCII read as latin1 is the exact text: the scanner's tree is the exact tree.
+    const tree = exact.keepParsed(scan.tree ?? parse(bytes.toString('latin1')));
+    return scan.escapesBeyondAscii ? { reading: 'escaped', shape: byteForm(tree) } : { reading: 'exact', shape: tree };
+  }
+  if (scan.escapesBeyondAscii) return { reading: 'escaped', shape: byteForm(exact.json()) };
+  return { reading: 'bytes', shape: scan.tree ?? parseShape(bytes) };
+}
+
+/** {@link readShape} with its reading already known. */
+function shapeRead(bytes: Buffer, read: ShapeReading, parsed: { json(): unknown }): unknown {
   return read === 'exact' ? parsed.json() : read === 'bytes' ? latin1Shape(bytes) : byteForm(parsed.json());
 }
 
@@ -94,8 +139,13 @@ export function shapeReading(bytes: Buffer): ShapeReading {
 /** {@link shapeJson} for a body read as `bytes`. */
 function latin1Shape(bytes: Buffer): unknown {
   if (!isUtf8(bytes)) throw notUtf8();
+  return skimLatin1Json(bytes) ?? parseShape(bytes);
+}
+
+/** The shape of valid UTF-8 read as latin1, by JSON.parse. */
+function parseShape(bytes: Buffer): unknown {
   try {
-    return skimLatin1Json(bytes) ?? JSON.parse(bytes.toString('latin1'));
+    return JSON.parse(bytes.toString('latin1'));
   } catch {
     // The error names the text near the fault; let the exact parse say it in real characters.
     return exactJson(bytes);

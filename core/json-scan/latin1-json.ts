@@ -37,7 +37,10 @@ interface Scanner {
   readonly memory: WebAssembly.Memory;
   /** Where the text goes in memory (the escape table is below it). */
   readonly text: { readonly value: number };
+  /** Set by skim: it saw a \u escape of U+0080 or above. */
+  readonly beyond: { readonly value: number };
   skim(end: number, out: number, rec: number, minLong: number, spacing: number): number;
+  escapesBeyondAscii(end: number): number;
 }
 
 /** Below this a body is parsed whole: the scan and the swap would cost more than they save. */
@@ -73,13 +76,31 @@ function scannerFor(bytes: number): Scanner {
 
 const align = (n: number): number => (n + 15) & ~15;
 
+/** Whether {@link scanLatin1Json} takes a body of this many bytes. */
+export function scans(length: number): boolean {
+  return length >= MIN_BODY && length <= MAX_BODY;
+}
+
+/** What {@link scanLatin1Json} made of a text. */
+export interface Latin1Scan {
+  /** `JSON.parse(bytes.toString('latin1'))`; `undefined` where the scanner left it to JSON.parse. */
+  readonly tree: unknown;
+  /**
+   * Whether a string holds a `\u` escape of U+0080 or above (asked for with `escapes`):
+   * exact when the scanner read every string; when it gave up early, from a pass over the
+   * text as conservative as json-body's `escapesBeyondAscii` (an escaped backslash before
+   * `u00e9` counts too).
+   */
+  readonly escapesBeyondAscii: boolean;
+}
+
 /**
- * The tree, or `undefined` when the whole text must be parsed instead (too short to be
- * worth it, no long string, or anything the scanner or the skeleton's parse refused).
+ * The text's tree where the scanner can take it, or `undefined` for a body outside the
+ * sizes it takes (then nothing was read). See the module comment.
  */
-export function skimLatin1Json(bytes: Buffer): unknown {
+export function scanLatin1Json(bytes: Buffer, escapes = false): Latin1Scan | undefined {
   const len = bytes.length;
-  if (len < MIN_BODY || len > MAX_BODY) return undefined;
+  if (!scans(len)) return undefined;
   const scanner = scannerFor(TEXT + 2 * align(len) + 64 + 16 * (Math.floor(len / MIN_LONG) + 2));
   const end = TEXT + len;
   const out = align(end) + 16;
@@ -87,12 +108,25 @@ export function skimLatin1Json(bytes: Buffer): unknown {
   const memory = Buffer.from(scanner.memory.buffer);
   bytes.copy(memory, TEXT);
   const count = scanner.skim(end, out, rec, MIN_LONG, MIN_SPACING);
-  if (count <= 0) return undefined;
+  const beyond = escapes && (count >= 0 ? scanner.beyond.value === 1 : scanner.escapesBeyondAscii(end) === 1);
+  if (count <= 0) return { tree: undefined, escapesBeyondAscii: beyond };
+  return { tree: treeOf(bytes, memory, count, out, rec), escapesBeyondAscii: beyond };
+}
 
+/** {@link scanLatin1Json}'s tree alone. */
+export function skimLatin1Json(bytes: Buffer): unknown {
+  return scanLatin1Json(bytes)?.tree;
+}
+
+/**
+ * The tree from the skim's `count` records (see strings.wat), or `undefined` if JSON.parse
+ * refuses the skeleton (and so the text).
+ */
+function treeOf(bytes: Buffer, memory: Buffer, count: number, out: number, rec: number): unknown {
   // Each record: the opening and closing quotes' addresses, then the value's bytes. The
   // pieces are substrings of two whole reads (V8 slices them without copying): a Buffer's
   // toString costs ~0.2 µs a call, and an agent's turn has hundreds of strings.
-  const records = new Int32Array(scanner.memory.buffer, rec, count * 4);
+  const records = new Int32Array(memory.buffer, rec, count * 4);
   const text = bytes.toString('latin1');
   const decodedEnd = lastDecodedEnd(records, count, out);
   const decoded = decodedEnd > out ? memory.toString('latin1', out, decodedEnd) : '';

@@ -17,10 +17,13 @@
 ;; objects and keys, JSON.parse's own reading of the whole costs less than walking it twice.
 ;;
 ;; Decoded: \" \\ \/ \b \f \n \r \t and \u0001-\u007f, one byte each. A string holding
-;; another \u escape is valid but not decoded here: no record, it stays in the text.
+;; another \u escape is valid but not decoded here: no record, it stays in the text, and
+;; the global `beyond` says one was seen (a skim that returned -1 may not have seen all).
 (module
   (memory (export "memory") 1)
-  (global (export "text") i32 (i32.const 256))
+  (global $text (export "text") i32 (i32.const 256))
+  ;; Set by skim when a string holds a \u escape of U+0080 or above (see escapesBeyondAscii).
+  (global $beyond (export "beyond") (mut i32) (i32.const 0))
 
   ;; What follows a backslash: the byte it stands for; 0x80 for 'u'; 0xff where JSON has no
   ;; such escape. Indexed by the byte after the backslash.
@@ -132,19 +135,66 @@
       (then (i32.eq (i32.load8_u (local.get $p)) (i32.const 58)))
       (else (i32.const 0))))
 
+  ;; Whether [text, end) holds a \u escape of U+0080 or above: a backslash, 'u', and not
+  ;; "00" then '0'-'7'. Conservative as json-body.ts's escapesBeyondAscii, which it stands
+  ;; in for on long bodies: an escaped backslash followed by "u00e9" counts too, and so does
+  ;; a \u cut short by the end of the text.
+  (func (export "escapesBeyondAscii") (param $end i32) (result i32)
+    (local $p i32) (local $c i32) (local $bits i32) (local $d i32)
+    (local.set $p (global.get $text))
+    (block $tail
+      (loop $blocks
+        ;; 17 bytes: each lane's next byte is read too.
+        (br_if $tail (i32.gt_u (i32.add (local.get $p) (i32.const 17)) (local.get $end)))
+        (local.set $bits
+          (i8x16.bitmask
+            (v128.and
+              (i8x16.eq (v128.load (local.get $p)) (i8x16.splat (i32.const 92)))
+              (i8x16.eq (v128.load offset=1 (local.get $p)) (i8x16.splat (i32.const 117))))))
+        (block $clear
+          (loop $each
+            (br_if $clear (i32.eqz (local.get $bits)))
+            (local.set $c (i32.add (local.get $p) (i32.ctz (local.get $bits))))
+            (if (call $beyondAt (local.get $c) (local.get $end)) (then (return (i32.const 1))))
+            (local.set $bits (i32.and (local.get $bits) (i32.sub (local.get $bits) (i32.const 1))))
+            (br $each)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $blocks)))
+    (block $end
+      (loop $bytes
+        (br_if $end (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $end)))
+        (if (i32.and
+              (i32.eq (i32.load8_u (local.get $p)) (i32.const 92))
+              (i32.eq (i32.load8_u offset=1 (local.get $p)) (i32.const 117)))
+          (then (if (call $beyondAt (local.get $p) (local.get $end)) (then (return (i32.const 1))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $bytes)))
+    (i32.const 0))
+
+  ;; For the \u at c: whether its digits are not "00" then '0'-'7' (or the text ends first).
+  (func $beyondAt (param $c i32) (param $end i32) (result i32)
+    (if (i32.ge_u (i32.add (local.get $c) (i32.const 4)) (local.get $end)) (then (return (i32.const 1))))
+    (i32.eqz
+      (i32.and
+        (i32.and
+          (i32.eq (i32.load8_u offset=2 (local.get $c)) (i32.const 48))
+          (i32.eq (i32.load8_u offset=3 (local.get $c)) (i32.const 48)))
+        (i32.lt_u (i32.sub (i32.load8_u offset=4 (local.get $c)) (i32.const 48)) (i32.const 8)))))
+
   (func (export "skim") (param $end i32) (param $out i32) (param $rec i32) (param $minLong i32) (param $spacing i32) (result i32)
     (local $p i32) (local $q i32) (local $s i32) (local $c i32) (local $o i32) (local $b i32)
     (local $n i32) (local $v v128) (local $m v128) (local $seen i32)
     ;; 0: no escape yet; 1: decoded into the output area; 2: holds an escape not decoded
     (local $escaped i32)
-    (local.set $p (global.get 0))
+    (local.set $p (global.get $text))
+    (global.set $beyond (i32.const 0))
     (loop $strings
       (local.set $q (call $nextQuote (local.get $p) (local.get $end)))
       (if (i32.ge_u (local.get $q) (local.get $end)) (then (return (local.get $n))))
       (local.set $seen (i32.add (local.get $seen) (i32.const 1)))
       (if (i32.gt_u
             (i32.mul (local.get $seen) (local.get $spacing))
-            (i32.add (i32.sub (local.get $q) (global.get 0)) (i32.const 4096)))
+            (i32.add (i32.sub (local.get $q) (global.get $text)) (i32.const 4096)))
         (then (return (i32.const -1))))
       (local.set $s (i32.add (local.get $q) (i32.const 1)))
       (local.set $c (call $firstSpecial (local.get $s) (local.get $end)))
@@ -178,7 +228,9 @@
                 (then
                   (i32.store8 (local.get $o) (local.get $b))
                   (local.set $o (i32.add (local.get $o) (i32.const 1))))
-                (else (local.set $escaped (i32.const 2))))
+                (else
+                  (local.set $escaped (i32.const 2))
+                  (global.set $beyond (i32.const 1))))
               (local.set $p (i32.add (local.get $c) (i32.const 6)))))
           ;; The plain run after it, copied to o until the next special byte. Whole blocks
           ;; are stored before they are tested: the output area has room past its end.

@@ -7,10 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { exactJson, shapeJson } from '../../core/json-body.js';
+import { exactJson, readShape, shapeJson, shapeText } from '../../core/json-body.js';
 import { GatewayError } from '../../core/errors.js';
-import { skimLatin1Json } from '../../core/json-scan/latin1-json.js';
-import { random } from '../helpers/random-json.js';
+import { scanLatin1Json, skimLatin1Json } from '../../core/json-scan/latin1-json.js';
+import { contextWithBody } from '../helpers/context.js';
+import { mapStrings, random } from '../helpers/random-json.js';
 import { compileWat, MODULE_PATH, moduleText } from '../helpers/wat.js';
 
 type Outcome = { ok: true; value: unknown } | { ok: false };
@@ -186,4 +187,68 @@ t.test('random texts, whole and damaged: never a different tree, never a text JS
   }
   t.ok(taken > runs / 3, `the scanner took ${taken} of ${runs}`);
   t.ok(refused > runs / 10, `JSON.parse refused ${refused} of ${runs}`);
+});
+
+/** Whether a string of valid JSON text holds a \u escape of U+0080 or above: each escape read in turn. */
+function preciseBeyond(text: string): boolean {
+  for (const m of text.matchAll(/\\(?:u([0-9a-fA-F]{4})|.)/gs)) if (m[1] !== undefined && parseInt(m[1], 16) >= 0x80) return true;
+  return false;
+}
+
+/** json-body's conservative escapesBeyondAscii, as written there: any `\u` not followed by 00[0-7]. */
+function conservativeBeyond(text: string): boolean {
+  return /\\u(?!00[0-7])/.test(text);
+}
+
+t.test('escapes outside ASCII: exact where the scanner read every string, never more than the conservative scan', async (t) => {
+  let exactChecked = 0;
+  let exactBeyond = 0;
+  for (let seed = 1; seed <= 400; seed++) {
+    // Half with a long ASCII string the scanner records, beside strings it leaves in the text.
+    const text = seed % 2 ? randomText(random(seed)) : `{"long":"${PAD}","rest":${randomText(random(seed))}}`;
+    const bytes = Buffer.from(text);
+    if (!reference(bytes).ok) continue;
+    const scan = scanLatin1Json(bytes, true)!;
+    const latin1 = bytes.toString('latin1');
+    const precise = preciseBeyond(latin1);
+    if (precise) t.ok(scan.escapesBeyondAscii, `seed ${seed}: seen`);
+    if (scan.escapesBeyondAscii) t.ok(conservativeBeyond(latin1), `seed ${seed}: no more than the conservative scan`);
+    if (scan.tree !== undefined) {
+      exactChecked++;
+      if (precise) exactBeyond++;
+      t.equal(scan.escapesBeyondAscii, precise, `seed ${seed}: exact`);
+    }
+  }
+  t.ok(exactChecked > 50 && exactBeyond > 10, `${exactChecked} exact, ${exactBeyond} of them with such an escape`);
+  const declined = Buffer.from(JSON.stringify({ tools: Array.from({ length: 300 }, (_, i) => ({ name: `t${i}` })), text: `${PAD}\\\\u00e9` }));
+  const scan = scanLatin1Json(declined, true)!;
+  t.equal(scan.tree, undefined, 'a dense body is declined');
+  t.equal(scan.escapesBeyondAscii, true, 'and then read as conservatively as before: an escaped backslash before u00e9 counts');
+  t.equal(scanLatin1Json(Buffer.from(JSON.stringify({ text: `${PAD}\\u00e9` })), true)!.escapesBeyondAscii, false, 'read exactly, the same text does not');
+});
+
+t.test('long bodies through readShape: the same shape and exact tree as the reading of short ones', async (t) => {
+  for (let seed = 1; seed <= 300; seed++) {
+    const text = randomText(random(seed));
+    const bytes = Buffer.from(text);
+    if (!reference(bytes).ok) continue;
+    const exact = JSON.parse(bytes.toString('utf8'));
+    let kept: unknown;
+    const read = readShape(bytes, { json: () => exactJson(bytes), keepParsed: (tree) => (kept ??= tree) });
+    if (!t.strictSame(mapStrings(read.shape, shapeText), exact, `seed ${seed}: the shape reads back as the exact tree`)) break;
+    const latin1 = bytes.toString('latin1');
+    const ascii = !/[^\x00-\x7f]/.test(latin1);
+    if (!preciseBeyond(latin1)) t.equal(read.reading, ascii ? 'exact' : 'bytes', `seed ${seed}: reading`);
+    else t.equal(read.reading, 'escaped', `seed ${seed}: reading`);
+    if (ascii && kept !== undefined) t.strictSame(kept, exact, `seed ${seed}: the exact tree kept on the way`);
+  }
+  const ascii = JSON.stringify({ model: 'claude-x', messages: [{ role: 'user', content: PAD }] });
+  const ctx = contextWithBody(Buffer.from(ascii));
+  t.equal(ctx.jsonShape(), ctx.json(), 'a long ASCII body: one tree for both');
+  t.strictSame(ctx.json(), JSON.parse(ascii));
+  const utf8 = JSON.stringify({ model: 'claude-x', messages: [{ role: 'user', content: `${PAD} ✓` }] });
+  const other = contextWithBody(Buffer.from(utf8));
+  t.strictSame(mapStrings(other.jsonShape(), shapeText), JSON.parse(utf8), 'outside ASCII: the shape');
+  t.strictSame(other.json(), JSON.parse(utf8), 'and its own exact tree');
+  t.throws(() => contextWithBody(Buffer.from([...Buffer.from(`{"a":"${PAD}`), 0xff, ...Buffer.from('"}')])).jsonShape(), /not valid UTF-8/, 'invalid UTF-8 refused');
 });
