@@ -60,16 +60,21 @@ const KEEP_MEMORY = 8 * 1024 * 1024;
 const MAX_BODY = 32 * 1024 * 1024;
 const PAGE = 65536;
 
-const module = new WebAssembly.Module(STRINGS_WASM);
-const instantiate = (): Scanner => new WebAssembly.Instance(module).exports as Scanner;
+let compiled: WebAssembly.Module | undefined;
 /** The scanner bodies share; a memory cannot shrink, so a larger body gets one of its own. */
-const kept = instantiate();
-const TEXT = kept.text.value;
+let kept: Scanner | undefined;
 
-/** A scanner whose memory holds `bytes`. */
-function scannerFor(bytes: number): Scanner {
-  const scanner = bytes <= KEEP_MEMORY ? kept : instantiate();
+/** A new scanner; the module is compiled for the first long body, not at start-up (~0.4 ms). */
+function instantiate(): Scanner {
+  compiled ??= new WebAssembly.Module(STRINGS_WASM);
+  return new WebAssembly.Instance(compiled).exports as Scanner;
+}
+
+/** A scanner whose memory holds `room` bytes from where its text goes. */
+function scannerFor(room: number): Scanner {
+  const scanner = room <= KEEP_MEMORY ? (kept ??= instantiate()) : instantiate();
   const memory = scanner.memory;
+  const bytes = scanner.text.value + room;
   if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
   return scanner;
 }
@@ -101,16 +106,18 @@ export interface Latin1Scan {
 export function scanLatin1Json(bytes: Buffer, escapes = false): Latin1Scan | undefined {
   const len = bytes.length;
   if (!scans(len)) return undefined;
-  const scanner = scannerFor(TEXT + 2 * align(len) + 64 + 16 * (Math.floor(len / MIN_LONG) + 2));
-  const end = TEXT + len;
+  const scanner = scannerFor(2 * align(len) + 64 + 16 * (Math.floor(len / MIN_LONG) + 2));
+  // The text's place in memory is the WAT's to say (its escape table is below it).
+  const at = scanner.text.value;
+  const end = at + len;
   const out = align(end) + 16;
   const rec = out + align(len) + 32;
   const memory = Buffer.from(scanner.memory.buffer);
-  bytes.copy(memory, TEXT);
+  bytes.copy(memory, at);
   const count = scanner.skim(end, out, rec, MIN_LONG, MIN_SPACING);
   const beyond = escapes && (count >= 0 ? scanner.beyond.value === 1 : scanner.escapesBeyondAscii(end) === 1);
   if (count <= 0) return { tree: undefined, escapesBeyondAscii: beyond };
-  return { tree: treeOf(bytes, memory, count, out, rec), escapesBeyondAscii: beyond };
+  return { tree: treeOf(bytes, memory, at, count, out, rec), escapesBeyondAscii: beyond };
 }
 
 /** {@link scanLatin1Json}'s tree alone. */
@@ -122,7 +129,7 @@ export function skimLatin1Json(bytes: Buffer): unknown {
  * The tree from the skim's `count` records (see strings.wat), or `undefined` if JSON.parse
  * refuses the skeleton (and so the text).
  */
-function treeOf(bytes: Buffer, memory: Buffer, count: number, out: number, rec: number): unknown {
+function treeOf(bytes: Buffer, memory: Buffer, at: number, count: number, out: number, rec: number): unknown {
   // Each record: the opening and closing quotes' addresses, then the value's bytes. The
   // pieces are substrings of two whole reads (V8 slices them without copying): a Buffer's
   // toString costs ~0.2 µs a call, and an agent's turn has hundreds of strings.
@@ -134,11 +141,11 @@ function treeOf(bytes: Buffer, memory: Buffer, count: number, out: number, rec: 
   let skeleton = '';
   let from = 0;
   for (let i = 0; i < count; i++) {
-    const open = records[i * 4] - TEXT;
+    const open = records[i * 4] - at;
     const start = records[i * 4 + 2];
     skeleton += `${text.slice(from, open)}"\\u0000${i}"`;
-    strings[i] = start >= out ? decoded.slice(start - out, records[i * 4 + 3] - out) : text.slice(start - TEXT, records[i * 4 + 3] - TEXT);
-    from = records[i * 4 + 1] - TEXT + 1;
+    strings[i] = start >= out ? decoded.slice(start - out, records[i * 4 + 3] - out) : text.slice(start - at, records[i * 4 + 3] - at);
+    from = records[i * 4 + 1] - at + 1;
   }
   skeleton += text.slice(from);
 
