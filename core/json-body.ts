@@ -136,10 +136,10 @@ export function shapeReading(bytes: Buffer): ShapeReading {
   return isAscii(bytes) ? 'exact' : 'bytes';
 }
 
-/** {@link shapeJson} for a body read as `bytes`. */
+/** {@link shapeJson} for a body read as `bytes` (one too short for the scanner). */
 function latin1Shape(bytes: Buffer): unknown {
   if (!isUtf8(bytes)) throw notUtf8();
-  return skimLatin1Json(bytes) ?? parseShape(bytes);
+  return parseShape(bytes);
 }
 
 /** The shape of valid UTF-8 read as latin1, by JSON.parse. */
