@@ -19,6 +19,9 @@
 ;; Decoded: \" \\ \/ \b \f \n \r \t and \u0001-\u007f, one byte each. A string holding
 ;; another \u escape is valid but not decoded here: no record, it stays in the text, and
 ;; the global `beyond` says one was seen (a skim that returned -1 may not have seen all).
+;;
+;; escapesBeyondAscii(end) answers that for a whole text, conservatively (further below):
+;; what the caller asks when skim gave up early.
 (module
   (memory (export "memory") 1)
   (global $text (export "text") i32 (i32.const 256))
