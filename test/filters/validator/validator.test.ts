@@ -163,3 +163,37 @@ t.test('which schemas may judge a body by its shape', async (t) => {
     ['a property named outside ASCII', { properties: { 'clé': { type: 'number' } } }],
   ] as const) t.notOk(shapeSafe(schema), name);
 });
+
+t.test('long bodies, whose long strings the SIMD scanner reads: the same answers as short ones', async (t) => {
+  const gw = await startGateway(t, withAuth('      max_prompt_chars: 60000\n      max_tokens: 50\n      max_tokens_action: clamp\n'));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const h = { 'x-workspace-id': 'ws-abc123' };
+  const say = (content: string, extra: Record<string, unknown> = {}): string => messages({ messages: [{ role: 'user', content }], ...extra });
+  // Every kind of escape JSON.stringify writes, so the scanner decodes as it reads.
+  const ascii = (chars: number): string => 'const s = "quoted" \\ path;\t// done\r\n\u0001'.repeat(chars).slice(0, chars);
+  const utf8 = (chars: number): string => 'const s = "quoted" \\ path;\t// → done ✓\n'.repeat(chars).slice(0, chars);
+
+  for (const [name, text] of [['ASCII', ascii], ['outside ASCII', utf8]] as const) {
+    const at = await post(url, h, say(text(60_000), { max_tokens: 4000 }));
+    t.equal(at.status, 200, `${name}: 60,000 characters, escapes and all, within a 60,000-character prompt`);
+    t.equal(at.headers.get('x-gateway-max-tokens-clamped'), '4000->50', `${name}: clamped`);
+    t.equal((JSON.parse(at.text) as { content: Array<{ text: string }> }).content[0].text, text(60_000), `${name}: the text arrives as sent`);
+    const over = await post(url, h, say(text(60_001)));
+    t.equal(over.status, 400, `${name}: one character more`);
+    t.match(err(over.text), /the prompt is 60001 characters/, `${name}: counted in characters`);
+  }
+  const badRole = await post(url, h, messages({ messages: [{ role: 'bot', content: ascii(50_000) }] }));
+  t.equal(badRole.status, 400);
+  t.match(err(badRole.text), /^messages\[0\]\.role: /, 'the schema still judges the short fields');
+
+  const raw = say(ascii(50_000)).replace('path;', 'path;\u0002');
+  let message = '';
+  try {
+    JSON.parse(raw);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  const bad = await post(url, h, raw);
+  t.equal(bad.status, 400, 'a raw control byte inside a long string');
+  t.equal(err(bad.text), `Request body is not valid JSON: ${message}`, "V8's own message");
+});
