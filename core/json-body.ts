@@ -15,7 +15,7 @@
  */
 import { isAscii, isUtf8, transcode } from 'node:buffer';
 import { GatewayError } from './errors.js';
-import { scanLatin1Json, scans, skimLatin1Json } from './json-scan/latin1-json.js';
+import { scanLatin1Json, skimLatin1Json } from './json-scan/latin1-json.js';
 
 function malformed(message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', message);
@@ -82,68 +82,48 @@ export interface ExactTree {
   keepParsed(tree: unknown): unknown;
 }
 
-/** A body's shape and how it was read ({@link shapeReading}). */
+/** A body's shape and how it was read ({@link readShape}). */
 export interface Shape {
   readonly reading: ShapeReading;
   readonly shape: unknown;
 }
 
 /**
- * The body's shape ({@link shapeJson}) and its reading. The exact tree comes from and goes
- * to `exact`: an ASCII body's shape is its exact tree, so one parse serves both.
+ * The body's shape ({@link shapeJson}) and how it was read. The exact tree comes from and
+ * goes to `exact`: an ASCII body's shape is its exact tree, so one parse serves both.
  *
- * From 8 KiB on the body goes to the long-string scanner (`json-scan/latin1-json.ts`) once,
- * which also tells whether it escapes characters outside ASCII — the scan
- * {@link shapeReading} makes on its own for shorter bodies.
+ * How a shape is read: `exact` — all ASCII, so its exact tree (whose strings are ASCII
+ * too); `bytes` — read as latin1; `escaped` — it holds a `\u` escape of a character outside
+ * ASCII, which read as latin1 would put a real character among the bytes (`"\u00e9 é"` as
+ * U+00E9 then 0xC3 0xA9, which no reader could tell apart), so its exact tree is taken and
+ * its strings turned into their UTF-8 bytes ({@link byteForm}) — where an escaped lone
+ * surrogate, which has no bytes, reads as U+FFFD's. JS clients escape only control
+ * characters (`\u001b`); Python's escape everything.
+ *
+ * From 8 KiB on the long-string scanner (`json-scan/latin1-json.ts`) reads the body once,
+ * for its tree and for whether it escapes characters outside ASCII.
  */
 export function readShape(bytes: Buffer, exact: ExactTree): Shape {
-  if (!scans(bytes.length)) {
-    const reading = shapeReading(bytes);
-    return { reading, shape: shapeRead(bytes, reading, exact) };
-  }
+  // Empty: the exact parse's refusal.
+  if (bytes.length === 0) return { reading: 'exact', shape: exact.json() };
   const ascii = isAscii(bytes);
   // Not UTF-8: every reading refuses it, with this error.
   if (!ascii && !isUtf8(bytes)) throw notUtf8();
-  const scan = scanLatin1Json(bytes, true)!;
+  const scan = scanLatin1Json(bytes, true);
+  const escaped = scan ? scan.escapesBeyondAscii : escapesBeyondAscii(bytes);
   if (ascii) {
-    // ASCII read as latin1 is the exact text: the scanner's tree is the exact tree.
-    const tree = exact.keepParsed(scan.tree ?? parse(bytes.toString('latin1')));
-    return scan.escapesBeyondAscii ? { reading: 'escaped', shape: byteForm(tree) } : { reading: 'exact', shape: tree };
+    // ASCII read as latin1 is the exact text: what the scanner read is the exact tree.
+    const tree = scan ? exact.keepParsed(scan.tree ?? parse(bytes.toString('latin1'))) : exact.json();
+    return escaped ? { reading: 'escaped', shape: byteForm(tree) } : { reading: 'exact', shape: tree };
   }
-  if (scan.escapesBeyondAscii) return { reading: 'escaped', shape: byteForm(exact.json()) };
-  return { reading: 'bytes', shape: scan.tree ?? parseShape(bytes) };
-}
-
-/** {@link readShape} with its reading already known. */
-function shapeRead(bytes: Buffer, read: ShapeReading, parsed: { json(): unknown }): unknown {
-  return read === 'exact' ? parsed.json() : read === 'bytes' ? latin1Shape(bytes) : byteForm(parsed.json());
+  if (escaped) return { reading: 'escaped', shape: byteForm(exact.json()) };
+  return { reading: 'bytes', shape: scan?.tree ?? latin1Shape(bytes) };
 }
 
 export type ShapeReading = 'exact' | 'bytes' | 'escaped';
 
-/**
- * How a body's shape is read: `exact` — all ASCII, so its exact tree (whose strings are
- * ASCII too); `bytes` — read as latin1; `escaped` — it holds a `\u` escape of a character
- * outside ASCII, which read as latin1 would put a real character among the bytes
- * (`"\u00e9 é"` as U+00E9 then 0xC3 0xA9, which no reader could tell apart), so its exact
- * tree is taken and its strings turned into their UTF-8 bytes ({@link byteForm}) — where an
- * escaped lone surrogate, which has no bytes, reads as U+FFFD's. JS clients escape only
- * control characters (`\u001b`); Python's escape everything.
- */
-export function shapeReading(bytes: Buffer): ShapeReading {
-  if (bytes.length === 0) return 'exact';
-  if (escapesBeyondAscii(bytes)) return 'escaped';
-  return isAscii(bytes) ? 'exact' : 'bytes';
-}
-
-/** {@link shapeJson} for a body read as `bytes` (one too short for the scanner). */
-function latin1Shape(bytes: Buffer): unknown {
-  if (!isUtf8(bytes)) throw notUtf8();
-  return parseShape(bytes);
-}
-
 /** The shape of valid UTF-8 read as latin1, by JSON.parse. */
-function parseShape(bytes: Buffer): unknown {
+function latin1Shape(bytes: Buffer): unknown {
   try {
     return JSON.parse(bytes.toString('latin1'));
   } catch {
@@ -240,7 +220,7 @@ export const TEXT_STRINGS: BodyStrings = {
 
 /**
  * Strings held as their UTF-8 bytes: `ctx.jsonShape()` of a body not read `escaped` (see
- * {@link shapeReading}; that shape cannot hold a lone surrogate an escape spelled, so the
+ * {@link readShape}; that shape cannot hold a lone surrogate an escape spelled, so the
  * text form must send it as the client did). `ctx.rewritableBody()` makes the choice.
  */
 export const BYTE_STRINGS: BodyStrings = {

@@ -81,11 +81,6 @@ function scannerFor(room: number): Scanner {
 
 const align = (n: number): number => (n + 15) & ~15;
 
-/** Whether {@link scanLatin1Json} takes a body of this many bytes. */
-export function scans(length: number): boolean {
-  return length >= MIN_BODY && length <= MAX_BODY;
-}
-
 /** What {@link scanLatin1Json} made of a text. */
 export interface Latin1Scan {
   /** `JSON.parse(bytes.toString('latin1'))`; `undefined` where the scanner left it to JSON.parse. */
@@ -105,7 +100,7 @@ export interface Latin1Scan {
  */
 export function scanLatin1Json(bytes: Buffer, escapes = false): Latin1Scan | undefined {
   const len = bytes.length;
-  if (!scans(len)) return undefined;
+  if (len < MIN_BODY || len > MAX_BODY) return undefined;
   const scanner = scannerFor(2 * align(len) + 64 + 16 * (Math.floor(len / MIN_LONG) + 2));
   // The text's place in memory is the WAT's to say (its escape table is below it).
   const at = scanner.text.value;

@@ -237,6 +237,8 @@
               (local.set $p (i32.add (local.get $c) (i32.const 6)))))
           ;; The plain run after it, copied to o until the next special byte. Whole blocks
           ;; are stored before they are tested: the output area has room past its end.
+          ;; $firstSpecial's loop with a store, written out here: V8 on Node 20 does not
+          ;; inline wasm calls, and this runs once per escape.
           (block $found
             (loop $blocks
               (br_if $found

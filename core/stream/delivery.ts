@@ -21,7 +21,7 @@ import { UpstreamBody, type BodySink } from './upstream-body.js';
 const EVENT_BREAK = Buffer.from('\n\n');
 
 export class BodyDelivery implements BodySink {
-  /** Whether the bytes sent so far end an SSE event: a flag, not the last chunk, which would keep its socket read alive. */
+  /** For an SSE body, whether the bytes sent so far end an event: a flag, not the last chunk, which would keep its socket read alive. */
   private atEventEnd = true;
   private ended = false;
   private pushed: PushedBody | undefined = undefined;
@@ -127,7 +127,7 @@ export class BodyDelivery implements BodySink {
   // ──
 
   private deliver(chunk: Uint8Array): boolean {
-    this.atEventEnd = endsEvent(chunk);
+    if (this.sse) this.atEventEnd = endsEvent(chunk);
     this.ctx.bytesOut += chunk.length;
     const flowing = (this.res as ServerResponse).write(chunk);
     this.observe(chunk);
