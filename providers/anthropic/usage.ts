@@ -5,7 +5,7 @@
  */
 import { SseDecoder } from '../../core/stream/sse.js';
 import { JsonBodyMeter, meterByContentType, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
-import { lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
+import { lastMemberNumbers, lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
 import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
 
 interface WireUsage {
@@ -84,7 +84,9 @@ const MESSAGE_HEAD = ['type', 'model'] as const;
  * `model`) and ends with `usage`, so the content between them need not be parsed.
  */
 const readMessageShallow: ShallowUsageReader = (text, into) => {
-  const usage = lastMemberValue(text, 'usage');
+  // Plain counts are read in place; anything else in `usage` is parsed.
+  const counts = lastMemberNumbers(text, 'usage', USAGE_NAMES);
+  const usage = counts ? { input_tokens: counts[0], output_tokens: counts[1], cache_creation_input_tokens: counts[2], cache_read_input_tokens: counts[3] } : lastMemberValue(text, 'usage');
   if (usage === undefined || usage === null || typeof usage !== 'object') return false;
   const head = leadingStrings(text, MESSAGE_HEAD);
   if (!head || head[0] === undefined) return false;
@@ -95,6 +97,9 @@ const readMessageShallow: ShallowUsageReader = (text, into) => {
   applyAnthropicUsage(into.usage, usage as WireUsage);
   return true;
 };
+
+/** WireUsage's fields, in the order `lastMemberNumbers` answers. */
+const USAGE_NAMES = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
 /** Pick the meter for a response by its content type. */
 export function anthropicMeter(contentType: string | string[] | undefined): UsageMeter | undefined {

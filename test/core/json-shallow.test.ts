@@ -4,7 +4,7 @@
  * documents that hide `usage` keys and look-alike text in nested values and strings.
  */
 import t from 'tap';
-import { lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
+import { lastMemberNumbers, lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
 import { AnthropicStreamMeter, anthropicMeter } from '../../providers/anthropic/usage.js';
 
 t.test('the last member is read only when it is the top-level object\'s last', async (t) => {
@@ -32,6 +32,44 @@ t.test('leading string members stop at the first other value and refuse escapes'
   t.equal(leadingStrings('{"type":"1","type":"2"}', keys), undefined, 'duplicate key: the last would win');
   t.equal(leadingStrings('{ "type":"1"}', keys), undefined, 'not compact');
   t.equal(leadingStrings('{"type":"1', keys), undefined, 'truncated');
+});
+
+const NAMES = ['input_tokens', 'output_tokens'];
+
+t.test('the last member\'s plain counts are read in place, anything unsure is left to JSON.parse', async (t) => {
+  const read = (text: string) => lastMemberNumbers(text, 'usage', NAMES);
+  t.same(read('{"a":1,"usage":{"input_tokens":3,"output_tokens":0}}'), [3, 0]);
+  t.same(
+    read('{"id":"m","usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"x":[1,2.5,-3e2,true,null,"s"]},"output_tokens":7,"service_tier":"standard"}}'),
+    [12, 7],
+    'Anthropic\'s current shape: nested objects and strings beside the counts',
+  );
+  t.same(read('{"usage":{}}'), [undefined, undefined], 'empty');
+  t.same(read('{"usage":{"input_tokens":null,"output_tokens":"5"}}'), [undefined, undefined], 'not numbers: not counts');
+  t.same(read('{"usage":{"input_tokens":-4,"output_tokens":-0}}'), [-4, -0], 'negative and negative zero, as JSON.parse gives them');
+  t.same(read('{"usage":{"input_tokens":1,"input_tokens":null,"output_tokens":null,"output_tokens":2}}'), [undefined, 2], 'the last of duplicates wins');
+  t.same(read('{"usage":{"input_tokens":3,"other":1.5e-3}}'), [3, undefined], 'any number form in an unwanted member');
+  t.same(read('{"usage":{"input_tokens":3}}\n'), [3, undefined], 'trailing whitespace after the document');
+  for (const [text, why] of [
+    ['{"usage":{"input_tokens":1.5}}', 'a fraction in a wanted member'],
+    ['{"usage":{"input_tokens":1e3}}', 'an exponent in a wanted member'],
+    ['{"usage":{"input_tokens":1234567890123456}}', 'past 15 digits'],
+    ['{"usage":{"input_tokens":01}}', 'a leading zero (JSON.parse refuses it)'],
+    ['{"usage":{"input_tokens": 1}}', 'not compact'],
+    ['{"usage":{"input_\\u0074okens":1}}', 'an escaped key could be a wanted one'],
+    ['{"usage":{"a":"x\\"y","input_tokens":1}}', 'an escape in a string'],
+    ['{"usage":{"a":"x\ty","input_tokens":1}}', 'a raw control character (JSON.parse refuses it)'],
+    ['{"usage":{"a":[1,2},"input_tokens":1}}', 'unbalanced'],
+    ['{"usage":{"a":tru,"input_tokens":1}}', 'a broken literal'],
+    ['{"usage":{"input_tokens":1,}}', 'a trailing comma'],
+    ['{"usage":{"a":1.}}', 'a fraction without digits'],
+    ['{"usage":{"input_tokens":1}', 'truncated'],
+    ['{"usage":[1]}', 'not an object'],
+    ['{"usage":{"input_tokens":1},"after":2}', 'not the last member'],
+    [`{"usage":{"a":${'['.repeat(20)}${']'.repeat(20)}}}`, 'nested deeper than the reader goes'],
+  ] as const) {
+    t.equal(read(text), undefined, why);
+  }
 });
 
 /** A small deterministic PRNG: the corpus is the same in every run. */
@@ -92,6 +130,45 @@ t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
   t.ok(tailAnswers > 500, `the tail reader answered ${tailAnswers} times`);
   t.ok(headAnswers > 500, `the head reader answered ${headAnswers} times`);
   t.ok(headValues > 200, `with a value ${headValues} times`);
+});
+
+const COUNT_FORMS = ['0', '-0', '7', '-12', '250', '999999999999999'];
+const NUMBER_FORMS = ['1234567890123456', '1.5', '2e3', '-1E-2', '01', '1.', '-', '+1', '.5'];
+const VALUE_FORMS = ['null', 'true', 'false', 'tru', '"s"', '"a\\"b"', '"\t"', '[]', '{}', '[1,{"b":[2]}]', '{"x":{"y":null}}', '[1,]', '{"k"}'];
+
+t.test('on a random corpus of usage objects, every count read equals JSON.parse\'s', async (t) => {
+  const rand = prng(77);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  let answered = 0;
+  let counted = 0;
+  for (let i = 0; i < 3000; i++) {
+    const members: string[] = [];
+    for (let n = Math.floor(rand() * 6); n > 0; n--) {
+      const name = rand() < 0.5 ? pick(NAMES) : pick(['cache_creation', 'service_tier', 'k']);
+      const r = rand();
+      members.push(`"${name}":${r < 0.6 ? pick(COUNT_FORMS) : r < 0.7 ? pick(NUMBER_FORMS) : pick(VALUE_FORMS)}`);
+    }
+    let text = `{"id":"m","usage":{${members.join(',')}}}`;
+    if (rand() < 0.2) {
+      const at = Math.floor(rand() * text.length);
+      text = rand() < 0.5 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + pick([' ', ',', '"', '}', ':', '1']) + text.slice(at);
+    }
+    const got = lastMemberNumbers(text, 'usage', NAMES);
+    if (got === undefined) continue;
+    answered++;
+    const parsed = lastMemberValue(text, 'usage') as Record<string, unknown> | undefined;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      t.fail(`answered where JSON.parse gives no object: ${text}`);
+      continue;
+    }
+    for (const [k, name] of NAMES.entries()) {
+      const want = typeof parsed[name] === 'number' ? parsed[name] : undefined;
+      if (!Object.is(got[k], want)) t.fail(`${name}: ${String(got[k])} for ${String(want)} in ${text}`);
+      if (got[k] !== undefined) counted++;
+    }
+  }
+  t.ok(answered > 1000, `answered ${answered} of 3000`);
+  t.ok(counted > 500, `with ${counted} counts`);
 });
 
 function meterRead(body: string): { usage: unknown; model: string | undefined } {
