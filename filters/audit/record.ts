@@ -32,6 +32,28 @@ function str(value: string | null | undefined): string {
   return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
 }
 
+/** Quoted forms of the values lines repeat; bounded, as paths and sessions come from clients. */
+const quotedValues = new Map<string, string>();
+const QUOTED_MAX_ENTRIES = 1024;
+const QUOTED_MAX_LENGTH = 256;
+
+/**
+ * {@link str} for a value most lines share (a user, model, route, path, target): looked up
+ * rather than scanned, and one flat string to copy rather than three pieces.
+ */
+function repeated(value: string | null | undefined): string {
+  if (value == null) return 'null';
+  let q = quotedValues.get(value);
+  if (q === undefined) {
+    // JSON.stringify gives what str() does, as one flat string.
+    q = JSON.stringify(value);
+    if (value.length > QUOTED_MAX_LENGTH) return q;
+    if (quotedValues.size >= QUOTED_MAX_ENTRIES) quotedValues.clear();
+    quotedValues.set(value, q);
+  }
+  return q;
+}
+
 /** A JSON number as `JSON.stringify` writes it (`null` for NaN and infinities). */
 function num(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
@@ -60,20 +82,20 @@ export function auditLine(ctx: RequestContext, outcome: Outcome, now: Date, cont
   const error = outcome.error;
   // Input tokens exclude cache writes and reads; those are the two cache fields.
   let line =
-    `{"timestamp":"${iso(now)}","event":"ai_request","user":${str(id?.user)},"workspace":${str(id?.workspace)}` +
-    `,"provider":${str(outcome.provider)},"model":${str(outcome.model)},"tokens_in":${num(u.inputTokens)},"tokens_out":${num(u.outputTokens)}` +
-    `,"latency_ms":${num(Math.round(outcome.durationMs))},"status":${num(outcome.status)},"request_id":${str(ctx.id)},"route":${str(ctx.route.name)}` +
-    `,"stream":${outcome.stream},"error":${str(error?.code)},"cache_creation_tokens":${num(u.cacheCreationTokens)},"cache_read_tokens":${num(u.cacheReadTokens)}` +
-    `,"project":${str(id?.project)},"auth":${str(id?.source)},"method":${str(ctx.method)}` +
+    `{"timestamp":"${iso(now)}","event":"ai_request","user":${repeated(id?.user)},"workspace":${repeated(id?.workspace)}` +
+    `,"provider":${repeated(outcome.provider)},"model":${repeated(outcome.model)},"tokens_in":${num(u.inputTokens)},"tokens_out":${num(u.outputTokens)}` +
+    `,"latency_ms":${num(Math.round(outcome.durationMs))},"status":${num(outcome.status)},"request_id":${str(ctx.id)},"route":${repeated(ctx.route.name)}` +
+    `,"stream":${outcome.stream},"error":${repeated(error?.code)},"cache_creation_tokens":${num(u.cacheCreationTokens)},"cache_read_tokens":${num(u.cacheReadTokens)}` +
+    `,"project":${repeated(id?.project)},"auth":${repeated(id?.source)},"method":${repeated(ctx.method)}` +
     // Never the query string: Gemini clients put their key there.
-    `,"path":${str(ctx.path)},"error_kind":${str(error?.kind)},"replied_by":${str(outcome.repliedBy)},"cache_hit":${ctx.get(CACHE_HIT) === true}` +
+    `,"path":${repeated(ctx.path)},"error_kind":${repeated(error?.kind)},"replied_by":${repeated(outcome.repliedBy)},"cache_hit":${ctx.get(CACHE_HIT) === true}` +
     `,"ttfb_ms":${outcome.ttfbMs === undefined ? 'null' : num(Math.round(outcome.ttfbMs))},"upstream_ms":${num(Math.round(outcome.upstreamMs))}` +
-    `,"bytes_in":${num(outcome.bytesIn)},"bytes_out":${num(outcome.bytesOut)},"target":${str(outcome.target)},"attempts":${num(outcome.attempts ?? 0)}`;
+    `,"bytes_in":${num(outcome.bytesIn)},"bytes_out":${num(outcome.bytesOut)},"target":${repeated(outcome.target)},"attempts":${num(outcome.attempts ?? 0)}`;
   if (accounting) {
     line += `,"cost_usd":${num(accounting.costUsd)}`;
     // Only when true: an unpriced model is flagged, never silently free.
     if (accounting.priceMissing) line += ',"price_missing":true';
-    line += `,"session":${str(accounting.session)}`;
+    line += `,"session":${repeated(accounting.session)}`;
   }
   if (content) line += `,"prompt":${str(content.prompt)},"completion":${str(content.completion)}`;
   return line + '}';

@@ -77,6 +77,23 @@ t.test('every field escapes what JSON.stringify escapes, and only that', async (
   }
 });
 
+t.test('repeated values (remembered quoted), past the memo\'s bounds, stay exact', async (t) => {
+  const odd = ['q"b\\', 'nul \u0000', 'lone \ud800', 'plain', 'é✓'];
+  let mismatches = 0;
+  // 3,000 distinct paths and sessions (past the memo's 1,024 entries) among repeated names,
+  // and values longer than it keeps: each line must still be JSON.stringify's.
+  for (let i = 0; i < 3000; i++) {
+    const v = odd[i % odd.length];
+    const long = i % 7 === 0 ? `${v}${'x'.repeat(300)}${i}` : v;
+    const ctx = context(`req-${i}`, `/v1/${v}/${i % 1500}`);
+    ctx.identity = { user: v, workspace: long, project: odd[(i + 1) % odd.length], source: 'key' };
+    const o: Outcome = { status: 200, provider: 'anthropic', model: long, stream: false, usage, bytesIn: 1, bytesOut: 1, durationMs: 1, upstreamMs: 1, target: v };
+    const accounting = { costUsd: 0, priceMissing: false, session: `s-${v}-${i}` };
+    if (auditLine(ctx, o, now, undefined, accounting) !== JSON.stringify(expected(ctx, o, now, undefined, accounting))) mismatches++;
+  }
+  t.equal(mismatches, 0);
+});
+
 t.test('numbers JSON cannot hold are null, as JSON.stringify writes them', async (t) => {
   const ctx = context('req-3', '/v1/claude/v1/messages');
   const o: Outcome = { status: 200, stream: false, usage, bytesIn: 1, bytesOut: 1, durationMs: Number.NaN, upstreamMs: Infinity };
