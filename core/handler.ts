@@ -3,7 +3,6 @@
  * provider → response head (filters' onResponse) → body streamed with the usage meter
  * beside it → exactly one outcome to every filter's onComplete.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { readBody } from './request-body.js';
@@ -13,6 +12,7 @@ import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { requestHeaders, requestIdFrom, withoutHopByHop } from './http-headers.js';
+import { newRequestId } from './request-id.js';
 import type { Logger } from './logger.js';
 import type { CompiledRoute, Pipeline } from './pipeline.js';
 import type { Outcome, ProviderResponse, ReplyVerdict, ResponseHead } from './types.js';
@@ -47,7 +47,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
     const headers = requestHeaders(req.headers);
-    const id = requestIdFrom(headers['x-request-id'], randomUUID);
+    const id = requestIdFrom(headers['x-request-id'], newRequestId);
     // x-request-id goes into each response's own head: a header set ahead with setHeader
     // would put every writeHead on Node's slow path (each header re-validated one by one).
     if (deps.operational(method, path, req, res, id)) return;
