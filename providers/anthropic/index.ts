@@ -21,7 +21,7 @@ import { anthropicChat, type ChatSettings } from './chat.js';
 import { configSchema, droppedHeaders, parseBaseUrl, type AnthropicConfig } from './config.js';
 import { anthropicDialect } from './dialect.js';
 import { anthropicRequestHeaders, type HeaderPolicy } from './headers.js';
-import { inspectRequest, UPSTREAM_PATH } from './inspect.js';
+import { AnthropicPaths, inspectRequest, UPSTREAM_PATH } from './inspect.js';
 import { upstreamPath } from './paths.js';
 import { anthropicMeter } from './usage.js';
 
@@ -34,6 +34,7 @@ class AnthropicProvider implements Provider {
   private readonly modelList: readonly ModelInfo[];
   private readonly origin: string;
   private readonly basePath: string;
+  private readonly paths: AnthropicPaths;
   private readonly headerPolicy: HeaderPolicy;
   private readonly pool: Dispatcher;
   private readonly chatSettings: ChatSettings;
@@ -42,6 +43,7 @@ class AnthropicProvider implements Provider {
     const { origin, basePath } = parseBaseUrl(config.base_url);
     this.origin = origin;
     this.basePath = basePath;
+    this.paths = new AnthropicPaths(basePath);
     // Keys from secret files often end in a newline, which no HTTP header may carry.
     const apiKey = config.api_key.trim();
     this.configured = apiKey !== '';
@@ -76,7 +78,7 @@ class AnthropicProvider implements Provider {
   }
 
   inspect(ctx: RequestContext): void {
-    inspectRequest(ctx, this.basePath);
+    inspectRequest(ctx, this.paths);
   }
 
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {

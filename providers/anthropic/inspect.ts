@@ -20,14 +20,50 @@ interface GenerationBody {
 /** Upstream paths (after mapping, query removed) whose POST generates tokens. */
 const GENERATION = new Set(['/v1/messages', '/v1/complete']);
 
-export function inspectRequest(ctx: RequestContext, basePath: string): void {
-  const path = upstreamPath(ctx.subpath, ctx.query, basePath);
+/** Where a subpath goes upstream, and whether a POST there generates tokens. */
+interface MappedPath {
+  path: string;
+  generation: boolean;
+}
+
+/** Distinct subpaths (with their queries) remembered; they come from clients, so the memo is bounded. */
+const MAPPED_MAX = 256;
+
+/**
+ * Subpaths mapped once per provider: clients send the same few (`/v1/messages`, …), so
+ * `upstreamPath`'s checks and joins run per distinct path rather than per request. A path
+ * it refuses is never remembered.
+ */
+export class AnthropicPaths {
+  private readonly mapped = new Map<string, MappedPath>();
+
+  constructor(private readonly basePath: string) {}
+
+  map(subpath: string, query: string): MappedPath {
+    // Claude Code asks for `/v1/messages?beta=true` every time: queries repeat too.
+    const key = query === '' ? subpath : `${subpath}?${query}`;
+    let m = this.mapped.get(key);
+    if (m === undefined) {
+      m = this.compute(subpath, query);
+      if (this.mapped.size >= MAPPED_MAX) this.mapped.clear();
+      this.mapped.set(key, m);
+    }
+    return m;
+  }
+
+  private compute(subpath: string, query: string): MappedPath {
+    const path = upstreamPath(subpath, query, this.basePath);
+    const q = path.indexOf('?');
+    const bare = (q < 0 ? path : path.slice(0, q)).slice(this.basePath.length).replace(/\/$/, '');
+    return { path, generation: GENERATION.has(bare) };
+  }
+}
+
+export function inspectRequest(ctx: RequestContext, paths: AnthropicPaths): void {
+  const { path, generation } = paths.map(ctx.subpath, ctx.query);
   ctx.set(UPSTREAM_PATH, path);
   ctx.kind = 'auxiliary';
-  if (ctx.method !== 'POST') return;
-  const q = path.indexOf('?');
-  const bare = (q < 0 ? path : path.slice(0, q)).slice(basePath.length).replace(/\/$/, '');
-  if (!GENERATION.has(bare)) return;
+  if (ctx.method !== 'POST' || !generation) return;
   ctx.kind = 'generation';
   // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
   // Its shape: the prompt's text is not decoded for a model name and two numbers.

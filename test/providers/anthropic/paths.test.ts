@@ -1,6 +1,7 @@
 import t from 'tap';
 import { GatewayError } from '../../../core/index.js';
 import { upstreamPath } from '../../../providers/anthropic/paths.js';
+import { AnthropicPaths } from '../../../providers/anthropic/inspect.js';
 import { CLIENT_KEY, messagesBody, raw, startAnthropic } from '../../helpers/anthropic.js';
 
 t.test('maps client paths onto the API, under the base path', async (t) => {
@@ -56,6 +57,34 @@ t.test('refuses every path that could leave the base path', async (t) => {
   for (const p of TRAVERSALS) t.equal(refusal(() => upstreamPath(p, '', '/base')), 400, p);
   t.equal(refusal(() => upstreamPath('/', '', '')), 404, 'empty path');
   t.equal(refusal(() => upstreamPath('/admin', '', '')), 404, 'unknown root');
+});
+
+t.test('the provider\'s path memo answers as upstreamPath does, refusals included, past its bound', async (t) => {
+  const paths = new AnthropicPaths('/corp');
+  let wrong = 0;
+  let unrefused = 0;
+  // Three rounds over more distinct paths than the memo keeps, traversals among them.
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 400; i++) {
+      const subpath = i % 5 === 0 ? TRAVERSALS[i % TRAVERSALS.length] : i % 2 ? `/v1/files/f${i}` : '/v1/messages';
+      const query = i % 3 === 0 ? 'beta=true' : '';
+      let expected: string | undefined;
+      try {
+        expected = upstreamPath(subpath, query, '/corp');
+      } catch {
+        expected = undefined;
+      }
+      try {
+        const m = paths.map(subpath, query);
+        if (expected === undefined) unrefused++;
+        else if (m.path !== expected || m.generation !== (subpath === '/v1/messages')) wrong++;
+      } catch (err) {
+        if (expected !== undefined || !(err instanceof GatewayError)) wrong++;
+      }
+    }
+  }
+  t.equal(wrong, 0, 'the same path, the same generation flag, the same refusals');
+  t.equal(unrefused, 0, 'a refused path is refused again');
 });
 
 t.test('through the gateway: SDK, Continue and api/ paths reach the mock as mapped', async (t) => {
