@@ -25,9 +25,21 @@ const TOKEN_HEADERS = ['x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens
 
 /** https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers */
 export function openAiRateLimitHeaders(s: RateLimitSnapshot): Record<string, string> {
+  const { requests: r, tokens: t } = s;
+  // Both windows (the usual case) as one literal: one fixed shape, not six keyed stores.
+  if (r && t) {
+    return {
+      'x-ratelimit-limit-requests': limitText(r.limit),
+      'x-ratelimit-remaining-requests': String(r.remaining),
+      'x-ratelimit-reset-requests': formatDuration(r.resetMs),
+      'x-ratelimit-limit-tokens': limitText(t.limit),
+      'x-ratelimit-remaining-tokens': String(t.remaining),
+      'x-ratelimit-reset-tokens': formatDuration(t.resetMs),
+    };
+  }
   const out: Record<string, string> = {};
-  if (s.requests) put(out, REQUEST_HEADERS, s.requests);
-  if (s.tokens) put(out, TOKEN_HEADERS, s.tokens);
+  if (r) put(out, REQUEST_HEADERS, r);
+  if (t) put(out, TOKEN_HEADERS, t);
   return out;
 }
 

@@ -38,9 +38,21 @@ function isoSecond(second: number): string {
  * https://docs.anthropic.com/en/api/rate-limits#response-headers
  */
 function rateLimitHeaders(s: RateLimitSnapshot): Record<string, string> {
+  const { requests: r, tokens: t, now } = s;
+  // Both windows (the usual case) as one literal: one fixed shape, not six keyed stores.
+  if (r && t) {
+    return {
+      'anthropic-ratelimit-requests-limit': limitText(r.limit),
+      'anthropic-ratelimit-requests-remaining': String(r.remaining),
+      'anthropic-ratelimit-requests-reset': resetTime(r, now),
+      'anthropic-ratelimit-tokens-limit': limitText(t.limit),
+      'anthropic-ratelimit-tokens-remaining': String(t.remaining),
+      'anthropic-ratelimit-tokens-reset': resetTime(t, now),
+    };
+  }
   const out: Record<string, string> = {};
-  if (s.requests) put(out, REQUEST_HEADERS, s.requests, s.now);
-  if (s.tokens) put(out, TOKEN_HEADERS, s.tokens, s.now);
+  if (r) put(out, REQUEST_HEADERS, r, now);
+  if (t) put(out, TOKEN_HEADERS, t, now);
   return out;
 }
 
@@ -50,7 +62,12 @@ const TOKEN_HEADERS = ['anthropic-ratelimit-tokens-limit', 'anthropic-ratelimit-
 function put(out: Record<string, string>, names: readonly [string, string, string], w: RateLimitWindow, now: number): void {
   out[names[0]] = limitText(w.limit);
   out[names[1]] = String(w.remaining);
-  out[names[2]] = isoSecond(Math.ceil((now + w.resetMs) / 1000));
+  out[names[2]] = resetTime(w, now);
+}
+
+/** When the window is full again, as RFC 3339. */
+function resetTime(w: RateLimitWindow, now: number): string {
+  return isoSecond(Math.ceil((now + w.resetMs) / 1000));
 }
 
 export const anthropicDialect: Dialect = {

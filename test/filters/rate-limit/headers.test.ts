@@ -37,6 +37,14 @@ t.test('formats', async (t) => {
     'anthropic-ratelimit-tokens-remaining': '90000',
     'anthropic-ratelimit-tokens-reset': '2026-02-04T12:00:06Z',
   });
+  // One window only (the other dimension unlimited): the same headers for that one.
+  const { tokens: _t, ...requestsOnly } = snap;
+  const { requests: _r, ...tokensOnly } = snap;
+  t.same(openAiRateLimitHeaders(requestsOnly), { 'x-ratelimit-limit-requests': '60', 'x-ratelimit-remaining-requests': '59', 'x-ratelimit-reset-requests': '1s' });
+  t.same(openAiRateLimitHeaders(tokensOnly), { 'x-ratelimit-limit-tokens': '100000', 'x-ratelimit-remaining-tokens': '90000', 'x-ratelimit-reset-tokens': '6s' });
+  t.same(anthropicDialect.rateLimitHeaders?.(requestsOnly), { 'anthropic-ratelimit-requests-limit': '60', 'anthropic-ratelimit-requests-remaining': '59', 'anthropic-ratelimit-requests-reset': '2026-02-04T12:00:01Z' });
+  t.same(anthropicDialect.rateLimitHeaders?.(tokensOnly), { 'anthropic-ratelimit-tokens-limit': '100000', 'anthropic-ratelimit-tokens-remaining': '90000', 'anthropic-ratelimit-tokens-reset': '2026-02-04T12:00:06Z' });
+  t.same(openAiRateLimitHeaders({ now: snap.now }), {}, 'no limits: no headers');
 });
 
 t.test('each route gets its client format, replacing the upstream headers', async (t) => {
