@@ -94,6 +94,47 @@ t.test('repeated values (remembered quoted), past the memo\'s bounds, stay exact
   t.equal(mismatches, 0);
 });
 
+t.test('consecutive lines differing in any one shared field each get their own', async (t) => {
+  interface Change {
+    identity?: Context['identity'];
+    path?: string;
+    route?: string;
+    outcome?: Partial<Outcome>;
+  }
+  const line = (change: Change) => {
+    const ctx = new Context({
+      id: 'req-x', method: 'POST', path: change.path ?? '/v1/claude/v1/messages', query: '', headers: {}, httpVersion: '1.1', remoteAddress: '127.0.0.1',
+      route: { name: change.route ?? 'anthropic', mode: 'passthrough', provider: 'anthropic', prefix: '/v1/claude' }, subpath: '/v1/messages',
+      dialect: plainDialect, arrivedAt: 0,
+    });
+    ctx.identity = 'identity' in change ? change.identity : { user: 'u', workspace: 'w', project: 'p', source: 'key' };
+    const o: Outcome = { status: 200, provider: 'anthropic', model: 'm', stream: false, usage, bytesIn: 1, bytesOut: 1, durationMs: 1, upstreamMs: 1, target: 't', repliedBy: 'upstream', ...change.outcome };
+    return { got: auditLine(ctx, o, now, undefined), want: JSON.stringify(expected(ctx, o, now)) };
+  };
+  const id = { user: 'u', workspace: 'w', project: 'p', source: 'key' as const };
+  const changes: Array<[string, Change]> = [
+    ['user', { identity: { ...id, user: 'u2' } }],
+    ['workspace', { identity: { ...id, workspace: 'w2' } }],
+    ['no identity', { identity: undefined }],
+    ['provider', { outcome: { provider: 'openai' } }],
+    ['model', { outcome: { model: undefined } }],
+    ['route', { route: 'other' }],
+    ['stream', { outcome: { stream: true } }],
+    ['error', { outcome: { error: { kind: 'upstream_status', code: 'GW_ERR_UPSTREAM', message: 'x' } } }],
+    ['project', { identity: { ...id, project: 'p2' } }],
+    ['auth', { identity: { ...id, source: 'header' } }],
+    ['path', { path: '/v1/claude/v1/messages/count_tokens' }],
+    ['replied_by', { outcome: { repliedBy: 'cache' } }],
+  ];
+  for (const [name, change] of changes) {
+    // The plain line, then the changed one, then the plain one again.
+    for (const [label, c] of [['as before', {}], ['changed', change], ['as before again', {}]] as const) {
+      const { got, want } = line(c);
+      t.equal(got, want, `${name}: ${label}`);
+    }
+  }
+});
+
 t.test('numbers JSON cannot hold are null, as JSON.stringify writes them', async (t) => {
   const ctx = context('req-3', '/v1/claude/v1/messages');
   const o: Outcome = { status: 200, stream: false, usage, bytesIn: 1, bytesOut: 1, durationMs: Number.NaN, upstreamMs: Infinity };
