@@ -13,6 +13,7 @@
  * ~390 µs against ~35 µs for the same size in ASCII. Checks of a request's shape — its
  * schema, model, stream flag, output cap — need none of that text.
  */
+import { utf8Bytes } from './utf8-bytes.js';
 import { isAscii, isUtf8, transcode } from 'node:buffer';
 import { GatewayError } from './errors.js';
 import { scanLatin1Json, skimLatin1Json } from './json-scan/latin1-json.js';
@@ -215,7 +216,7 @@ export const TEXT_STRINGS: BodyStrings = {
   text: (s) => s,
   of: (text) => text,
   parse: (json) => JSON.parse(json),
-  encode: (json) => Buffer.from(json, 'utf8'),
+  encode: utf8Bytes,
 };
 
 /**

@@ -73,13 +73,16 @@ export class AuditChain {
 
   /** Seal `bodies` in order; returns the text to append (each line newline-terminated). */
   seal(bodies: readonly string[]): string {
+    if (bodies.length === 0) return '';
     const lines: string[] = [];
     for (const body of bodies) {
       const s = sealLine(this.last, body);
       this.last = s.hash;
       lines.push(s.line);
     }
-    // One flat string (join copies once), not a cons tree the file write must walk.
-    return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+    // The last newline joined in too: one flat string (join copies once), not a rope the
+    // file write must flatten again.
+    lines.push('');
+    return lines.join('\n');
   }
 }

@@ -8,6 +8,7 @@
  */
 import { appendFileSync, closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { utf8Bytes } from '../../core/index.js';
 import { anchorBody, AuditChain, GENESIS, unsealLine } from './chain.js';
 
 /** How the file is kept. */
@@ -123,7 +124,7 @@ export class AuditFileSink {
 
   private put(text: string): void {
     // Encoded once: the stream would encode a string again after we measured it.
-    const bytes = Buffer.from(text);
+    const bytes = utf8Bytes(text);
     this.size += bytes.length;
     this.stream.write(bytes);
   }
