@@ -37,6 +37,23 @@ export function limitText(limit: number): string {
   return text;
 }
 
+/** Below this a whole number is a small integer to V8, and `String()` is quick. */
+const SMALL = 2 ** 30;
+
+/**
+ * A window's `remaining` as header text. `String()` of a whole number past 2^30 (what is
+ * left of a large tokens limit) misses V8's number-string cache and formats the double on
+ * every call; it is made here from two halves that are small integers instead.
+ * @example
+ * remainingText(99999999487) // '99999999487'
+ */
+export function remainingText(n: number): string {
+  if ((n >= 0 && n < SMALL) || !Number.isSafeInteger(n) || n < 0) return String(n);
+  const high = Math.floor(n / 1e9);
+  const low = String(n - high * 1e9);
+  return `${high}${'000000000'.slice(low.length)}${low}`;
+}
+
 /** The caller's rate-limit state, rendered into response headers by the route's dialect. */
 export interface RateLimitSnapshot {
   /** Epoch milliseconds the snapshot was taken at, for absolute reset times. */

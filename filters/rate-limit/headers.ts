@@ -4,7 +4,7 @@
  * replacement of upstream headers: those describe the gateway's shared provider key,
  * not the caller.
  */
-import { limitText, type RateLimitSnapshot, type RateLimitWindow, type ResponseHead } from '../../core/index.js';
+import { limitText, remainingText, type RateLimitSnapshot, type RateLimitWindow, type ResponseHead } from '../../core/index.js';
 
 /** `17ms`, `1s`, `6m0s`, `1h2m3s`, as OpenAI writes reset durations. Rounded up. */
 export function formatDuration(ms: number): string {
@@ -30,10 +30,10 @@ export function openAiRateLimitHeaders(s: RateLimitSnapshot): Record<string, str
   if (r && t) {
     return {
       'x-ratelimit-limit-requests': limitText(r.limit),
-      'x-ratelimit-remaining-requests': String(r.remaining),
+      'x-ratelimit-remaining-requests': remainingText(r.remaining),
       'x-ratelimit-reset-requests': formatDuration(r.resetMs),
       'x-ratelimit-limit-tokens': limitText(t.limit),
-      'x-ratelimit-remaining-tokens': String(t.remaining),
+      'x-ratelimit-remaining-tokens': remainingText(t.remaining),
       'x-ratelimit-reset-tokens': formatDuration(t.resetMs),
     };
   }
@@ -45,7 +45,7 @@ export function openAiRateLimitHeaders(s: RateLimitSnapshot): Record<string, str
 
 function put(out: Record<string, string>, names: readonly [string, string, string], w: RateLimitWindow): void {
   out[names[0]] = limitText(w.limit);
-  out[names[1]] = String(w.remaining);
+  out[names[1]] = remainingText(w.remaining);
   out[names[2]] = formatDuration(w.resetMs);
 }
 

@@ -3,7 +3,7 @@
  * (RateLimitError on 429, AuthenticationError on 401, …) and honour `retry-after`.
  * https://docs.anthropic.com/en/api/errors
  */
-import { limitText, type Dialect, type ErrorCategory, type GatewayError, type RateLimitSnapshot, type RateLimitWindow } from '../../core/index.js';
+import { limitText, remainingText, type Dialect, type ErrorCategory, type GatewayError, type RateLimitSnapshot, type RateLimitWindow } from '../../core/index.js';
 
 const TYPE: Record<ErrorCategory, string> = {
   invalid_request: 'invalid_request_error',
@@ -43,10 +43,10 @@ function rateLimitHeaders(s: RateLimitSnapshot): Record<string, string> {
   if (r && t) {
     return {
       'anthropic-ratelimit-requests-limit': limitText(r.limit),
-      'anthropic-ratelimit-requests-remaining': String(r.remaining),
+      'anthropic-ratelimit-requests-remaining': remainingText(r.remaining),
       'anthropic-ratelimit-requests-reset': resetTime(r, now),
       'anthropic-ratelimit-tokens-limit': limitText(t.limit),
-      'anthropic-ratelimit-tokens-remaining': String(t.remaining),
+      'anthropic-ratelimit-tokens-remaining': remainingText(t.remaining),
       'anthropic-ratelimit-tokens-reset': resetTime(t, now),
     };
   }
@@ -61,7 +61,7 @@ const TOKEN_HEADERS = ['anthropic-ratelimit-tokens-limit', 'anthropic-ratelimit-
 
 function put(out: Record<string, string>, names: readonly [string, string, string], w: RateLimitWindow, now: number): void {
   out[names[0]] = limitText(w.limit);
-  out[names[1]] = String(w.remaining);
+  out[names[1]] = remainingText(w.remaining);
   out[names[2]] = resetTime(w, now);
 }
 
