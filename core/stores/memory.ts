@@ -4,7 +4,7 @@
  * are no timers or sweeps, and the LRU bound keeps memory flat however many identities
  * pass through.
  */
-import { LRUCache } from 'lru-cache';
+import { GrowingLru } from './growing-lru.js';
 import type { AtomicScript, Cells, Store } from './types.js';
 
 interface Entry {
@@ -25,12 +25,12 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements Store {
   readonly type = 'memory';
   readonly failMode = 'open' as const;
-  private readonly groups: LRUCache<string, Group>;
+  private readonly groups: GrowingLru<string, Group>;
   private readonly clock: () => number;
   private readonly cells = new MemoryCells();
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.groups = new LRUCache({ max: options.maxGroups ?? 100_000 });
+    this.groups = new GrowingLru(options.maxGroups ?? 100_000);
     this.clock = options.clock ?? Date.now;
   }
 
