@@ -13,10 +13,10 @@
  * ~390 µs against ~35 µs for the same size in ASCII. Checks of a request's shape — its
  * schema, model, stream flag, output cap — need none of that text.
  */
-import { utf8Bytes } from './utf8-bytes.js';
 import { isAscii, isUtf8, transcode } from 'node:buffer';
 import { GatewayError } from './errors.js';
 import { scanLatin1Json, skimLatin1Json } from './json-scan/latin1-json.js';
+import { utf8Bytes } from './utf8-bytes.js';
 
 function malformed(message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', message);

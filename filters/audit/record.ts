@@ -62,19 +62,19 @@ type Text = string | null | undefined;
  * to build, and to flatten when it is sealed.
  */
 class SharedRun {
-  private made = false;
   private a: Text;
   private b: Text;
   private c: Text;
   private d: Text;
   private e: Text;
   private f: Text;
+  /** The run as last made; '' before the first (a run is never empty). */
   private text = '';
 
   constructor(private readonly make: (a: Text, b: Text, c: Text, d: Text, e: Text, f: Text) => string) {}
 
   of(a: Text, b: Text, c: Text, d: Text = null, e: Text = null, f: Text = null): string {
-    if (!this.made || a !== this.a || b !== this.b || c !== this.c || d !== this.d || e !== this.e || f !== this.f) {
+    if (this.text === '' || a !== this.a || b !== this.b || c !== this.c || d !== this.d || e !== this.e || f !== this.f) {
       this.text = this.make(a, b, c, d, e, f);
       this.text.charCodeAt(0); // flattens it once, here, rather than in every line it joins
       this.a = a;
@@ -83,7 +83,6 @@ class SharedRun {
       this.d = d;
       this.e = e;
       this.f = f;
-      this.made = true;
     }
     return this.text;
   }
