@@ -16,7 +16,7 @@ import { silentLogger } from '../core/logger.js';
 import { localWriters } from '../core/cluster/single-writer.js';
 import { anthropicDialect } from '../providers/anthropic/dialect.js';
 import { builtinFilters } from '../filters/index.js';
-import { Registry } from 'prom-client';
+import { Registry } from '../core/deps/prom-client.js';
 import type { Filter, FilterPlugin, Outcome, PluginEnv, SharedState } from '../core/index.js';
 
 const { values: args } = parseArgs({ options: { iterations: { type: 'string', default: '200000' } } });

@@ -8,7 +8,7 @@
  *   npx tsx bench/metrics-micro.ts [--iterations 100000] [--rounds 7]
  */
 import { parseArgs } from 'node:util';
-import { Registry } from 'prom-client';
+import { Registry } from '../core/deps/prom-client.js';
 import { GatewayMetrics } from '../core/gateway-metrics.js';
 import { createMetricsFactory } from '../core/metrics-factory.js';
 import type { TokenUsage } from '../core/types.js';

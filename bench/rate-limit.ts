@@ -8,7 +8,7 @@
  * - the limiter alone: reserve + reconcile per request, memory (synchronous) and Redis.
  */
 import { Pool } from 'undici';
-import { Registry } from 'prom-client';
+import { Registry } from '../core/deps/prom-client.js';
 import { Gateway, MemoryStore, RedisStore } from '../core/index.js';
 import { silentLogger } from '../core/logger.js';
 import { createMetricsFactory } from '../core/metrics-factory.js';

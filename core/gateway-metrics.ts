@@ -3,7 +3,7 @@
  * label children are resolved once per (route, provider, status class) and kept here, so a
  * request's accounting is two Map hits and a few adds, with no label validation or hashing.
  */
-import { collectDefaultMetrics, Registry, type Counter, type Gauge } from 'prom-client';
+import { collectDefaultMetrics, Registry, type Counter, type Gauge } from './deps/prom-client.js';
 import { createMetricsFactory, type MetricsFactory } from './metrics-factory.js';
 import type { CounterChild, FastCounter } from './metrics/fast-counter.js';
 import type { FastHistogram, HistogramChild } from './metrics/fast-histogram.js';

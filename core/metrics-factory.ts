@@ -3,7 +3,8 @@
  * reload, or two instances) gets the metric it registered the first time instead of
  * prom-client's "already registered" error.
  */
-import { Counter, Gauge, Histogram, type Aggregator, type Registry } from 'prom-client';
+import type { Aggregator } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from './deps/prom-client.js';
 import { FastCounter } from './metrics/fast-counter.js';
 import { FastHistogram } from './metrics/fast-histogram.js';
 

@@ -9,7 +9,7 @@
  * every worker as a reload (each worker also watches the config file itself).
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry } from '../deps/prom-client.js';
 import type { Logger } from '../logger.js';
 import { isGatewayMessage, WORKER_START_FAILED, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { WriterHost } from './writer-host.js';

@@ -3,7 +3,7 @@
  * aggregated `/metrics` asked of the primary, and the primary's drain and reload orders.
  */
 import cluster from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from '../deps/prom-client.js';
 import type { Logger } from '../logger.js';
 import { isGatewayMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { SingleWriter, SingleWriters, WriterKind } from './single-writer.js';

@@ -4,7 +4,7 @@
  * numbers stay true). `$${` writes a literal `${`. An unset variable without a default is
  * the empty string, so a missing key leaves its provider unconfigured rather than failing.
  */
-import { isScalar, visit, type Document } from 'yaml';
+import { isScalar, visit, type Document } from '../deps/yaml.js';
 
 const PATTERN = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 

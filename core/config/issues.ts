@@ -2,8 +2,8 @@
  * Config errors that name the file, the line and the key path, so `ai-gateway validate`
  * and a failed reload say exactly what to fix.
  */
-import { isMap, isNode, isPair, isScalar, type Document, type LineCounter } from 'yaml';
 import type { ErrorObject } from 'ajv';
+import { isMap, isNode, isPair, isScalar, type Document, type LineCounter } from '../deps/yaml.js';
 
 export interface ConfigIssue {
   file: string;

@@ -6,23 +6,15 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from '../deps/yaml.js';
+import { packageRoot } from '../package-root.js';
 import { compileSchema } from './ajv.js';
 import { ConfigError, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
 import type { GatewayConfig } from './types.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** Repository root (also when running from `dist/`). */
-export const packageRoot = findPackageRoot(here);
+export { packageRoot };
 export const defaultConfigPath = path.join(packageRoot, 'configs', 'config.yaml');
-
-function findPackageRoot(dir: string): string {
-  // core/config → root, or dist/core/config → root
-  const up2 = path.resolve(dir, '..', '..');
-  return path.basename(up2) === 'dist' ? path.dirname(up2) : up2;
-}
 
 const configSchema = JSON.parse(readFileSync(path.join(packageRoot, 'schemas', 'config.schema.json'), 'utf8')) as object;
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse } from '../../core/deps/yaml.js';
 import type { TokenUsage } from '../../core/index.js';
 
 /**

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { parse } from 'yaml';
+import { parse } from '../../core/deps/yaml.js';
 import { SNAPSHOT_DIR, snapshotPath } from './price-book.js';
 
 /** Write the copies; returns the files that got none. */

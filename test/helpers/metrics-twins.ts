@@ -4,7 +4,8 @@
  * `getMetricsAsJSON()` (what a cluster worker sends its primary) and the same text once
  * the primary has aggregated several workers' JSON.
  */
-import { AggregatorRegistry, Registry, type RegistryContentType } from 'prom-client';
+import type { RegistryContentType } from 'prom-client';
+import { AggregatorRegistry, Registry } from '../../core/deps/prom-client.js';
 
 export interface Twins {
   readonly prom: Registry;

@@ -5,7 +5,7 @@
  * compared with (test/core/gateway-metrics.test.ts) and as the "before" of
  * bench/metrics-micro.ts.
  */
-import { collectDefaultMetrics, Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
+import { collectDefaultMetrics, Registry, type Counter, type Gauge, type Histogram } from '../../core/deps/prom-client.js';
 import { createMetricsFactory, type MetricsFactory } from '../../core/metrics-factory.js';
 import type { TokenUsage } from '../../core/types.js';
 

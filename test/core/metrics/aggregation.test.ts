@@ -5,7 +5,7 @@
  * on prom-client metrics with workers on fast ones (a rolling upgrade) still adds up.
  */
 import t from 'tap';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from '../../../core/deps/prom-client.js';
 import { FastCounter } from '../../../core/metrics/fast-counter.js';
 import { FastHistogram } from '../../../core/metrics/fast-histogram.js';
 import { aggregated, NASTY } from '../../helpers/metrics-twins.js';

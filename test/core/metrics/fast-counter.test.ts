@@ -4,7 +4,7 @@
  * then what it refuses.
  */
 import t from 'tap';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Registry } from '../../../core/deps/prom-client.js';
 import { FastCounter } from '../../../core/metrics/fast-counter.js';
 import { NASTY, twins } from '../../helpers/metrics-twins.js';
 

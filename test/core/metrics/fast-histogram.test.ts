@@ -4,7 +4,7 @@
  * the same `getMetricsAsJSON()`; then what it refuses.
  */
 import t from 'tap';
-import { Histogram, Registry } from 'prom-client';
+import { Histogram, Registry } from '../../../core/deps/prom-client.js';
 import { FastHistogram } from '../../../core/metrics/fast-histogram.js';
 import { NASTY, twins } from '../../helpers/metrics-twins.js';
 

@@ -7,7 +7,7 @@ import t from 'tap';
 import { MemoryStore, RedisStore, type Store } from '../../../core/index.js';
 import { createMetricsFactory } from '../../../core/metrics-factory.js';
 import { silentLogger } from '../../../core/logger.js';
-import { Registry } from 'prom-client';
+import { Registry } from '../../../core/deps/prom-client.js';
 import { Limiter, type Decision, type Scope } from '../../../filters/rate-limit/limiter.js';
 import { startRedis } from '../../helpers/redis.js';
 

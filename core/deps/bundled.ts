@@ -1,0 +1,47 @@
+/**
+ * Packages loaded from one file. `prom-client` (with `@opentelemetry/api`, which its CPU
+ * metric requires) is 88 CommonJS modules and `yaml` 72; Node 20 resolves, reads and
+ * compiles each one by one, ~50 ms and ~25 ms of a ~290 ms start-up here. `npm run build`
+ * bundles each into `dist/vendor/<name>.cjs` (see `bundle.ts`), which loads in ~13 ms and
+ * ~7 ms. A bundle is used only when its manifest names the version installed now; without
+ * one (a plain `tsc`), or after an upgrade not yet rebuilt, the package itself is loaded.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { packageRoot } from '../package-root.js';
+
+/** The packages the build bundles. */
+export const BUNDLED_PACKAGES = ['prom-client', 'yaml'] as const;
+export type BundledPackage = (typeof BUNDLED_PACKAGES)[number];
+
+/** `dist/vendor/` of this checkout or install (also when running from source). */
+export const VENDOR_DIR = path.join(packageRoot, 'dist', 'vendor');
+
+/** `dist/vendor/manifest.json`: the version each bundle was made from. */
+export const MANIFEST = 'manifest.json';
+
+const load = createRequire(import.meta.url);
+
+/** The version of `name` installed in node_modules. */
+export function installedVersion(name: BundledPackage): string {
+  return (load(`${name}/package.json`) as { version: string }).version;
+}
+
+/** Where `name` loads from: its bundle in `dir` when that was made from the installed version, else undefined (the package). */
+export function bundleFile(name: BundledPackage, dir: string = VENDOR_DIR): string | undefined {
+  const file = path.join(dir, `${name}.cjs`);
+  const manifest = path.join(dir, MANIFEST);
+  if (!existsSync(file) || !existsSync(manifest)) return undefined;
+  try {
+    const versions = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+    return versions[name] === installedVersion(name) ? file : undefined;
+  } catch {
+    return undefined; // an unreadable manifest: the package is always right
+  }
+}
+
+/** The module `name`, from its bundle when there is a current one. */
+export function loadBundled<T>(name: BundledPackage, dir: string = VENDOR_DIR): T {
+  return load(bundleFile(name, dir) ?? name) as T;
+}
