@@ -9,6 +9,7 @@
  *   npx tsx bench/compare.ts bench/gateway.yaml::/tmp/base/dist/bin/ai-gateway.js bench/gateway.yaml
  *   N=30000 T=5 npx tsx bench/compare.ts …   # requests per trial, trials
  *   UNIFIED=1 npx tsx bench/compare.ts …      # 64-frame OpenAI streams through the unified endpoint
+ *   STREAM=1 npx tsx bench/compare.ts …       # 64-frame Anthropic streams, passed through
  *   SIZE=102400 npx tsx bench/compare.ts …    # request body size in bytes (default 1024)
  *   TEXT=agent npx tsx bench/compare.ts …     # agent-like prompt text, not all ASCII (default: x…)
  *   TEXT=session npx tsx bench/compare.ts …   # a coding agent's whole turn: tools, tool_use / tool_result, that text
@@ -40,12 +41,14 @@ const TRIALS = Number(process.env.T ?? 3);
 const PROCESSES = Number(process.env.P ?? 1);
 /** OpenAI chat-completion streams: translated by the gateway, passed through by the bare proxy. */
 const UNIFIED = process.env.UNIFIED === '1';
+/** Anthropic streams (64 frames, no pauses): the pass-through's stream path. */
+const STREAM = UNIFIED || process.env.STREAM === '1';
 const GATEWAY_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/claude/v1/messages';
 const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
 const SIZE = Number(process.env.SIZE ?? 1024);
-const BODY = messagesBody(SIZE, UNIFIED, 'claude-bench', BODY_TEXT);
+const BODY = messagesBody(SIZE, STREAM, 'claude-bench', BODY_TEXT);
 
 interface Arm {
   /** The row it belongs to: the argument it was started from, or the bare proxy. */
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
       const r = rps(name);
       process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} |\n`);
     }
-    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames)' : STREAM ? 'Anthropic streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
   }
