@@ -64,8 +64,8 @@ export interface UpstreamRequest {
   /** `ctx.cancellation` (cheapest) or any AbortSignal: the upstream request is cancelled when it fires. */
   signal: Cancellation | AbortSignal;
   /**
-   * The answer streams (`ctx.stream`) and may be held open for minutes: the body, however
-   * small, then goes to undici as one it lets go of once written (see HANDED_OVER_FROM).
+   * The answer streams (`ctx.stream`) and may be held open for minutes: a body from 4 KiB
+   * on then goes to undici as one it lets go of once written (see HANDED_OVER_FROM).
    */
   stream?: boolean;
 }
@@ -75,14 +75,17 @@ const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 /**
  * undici keeps a Buffer body on its request until the response has ended — a stream's
  * whole life, minutes for an agent's turn, and a coding agent's prompt is often 100 KB or
- * more. Bodies from this size on go as a one-shot iterable instead, which undici lets go
- * of once written. Its iterable path costs ~4–7 µs more per request (`bench/compare.ts`:
- * 1 KB bodies 58.2 → 62.5 µs with this at one byte, 100 KB 145.8 → 152.5), a few percent
- * of what a large body costs anyway; below this size a Buffer it stays, unless the answer
- * streams: a short request's body is held for milliseconds, a stream's for its whole life
- * (1 KB prompts: 1.2 KiB of the ~8 KiB a held stream kept, `bench/stream-memory.ts`).
+ * more. Bodies from these sizes on go as a one-shot iterable instead, which undici lets go
+ * of once written. Its iterable path is dearer than a Buffer's: an async writer, listeners
+ * added to the socket and removed, promise hops, more garbage. A few µs of CPU per request
+ * (1 KB streams passed through: 183.0 → 181.0 µs, `compare.ts STREAM=1`, P=3), and a
+ * burst's slowest first byte came ~3 ms later (`burst-ttfb.ts`, eight alternating pairs,
+ * the Buffer ahead in all eight). So a stream's body under 4 KiB stays a Buffer (at most
+ * 4 KiB held per stream: 1,000 streams, 4 MB), a short answer's under 16 KiB (held for
+ * milliseconds).
  */
 const HANDED_OVER_FROM = 16 * 1024;
+const STREAM_HANDED_OVER_FROM = 4 * 1024;
 
 /** An iterable that gives `bytes` once and forgets them as it does. */
 function handedOver(bytes: Uint8Array): Iterable<Uint8Array> {
@@ -117,7 +120,7 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   headers['accept-encoding'] = 'identity';
   const bytes = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? req.body : null;
   let body: Dispatcher.DispatchOptions['body'] = bytes;
-  if (bytes && (bytes.length >= HANDED_OVER_FROM || req.stream === true)) {
+  if (bytes && bytes.length >= (req.stream === true ? STREAM_HANDED_OVER_FROM : HANDED_OVER_FROM)) {
     headers['content-length'] = String(bytes.length);
     // undici documents (async) iterables as dispatch bodies; its types list only Readable.
     body = handedOver(bytes) as unknown as Readable;

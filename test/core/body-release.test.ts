@@ -1,9 +1,9 @@
 /**
  * A request body is not held for the life of its answer. Core lets go of `ctx.body` once
- * a provider's answer begins to flow (the outcome keeps its size), and a large body, or any
- * body of a streamed answer, goes to undici as a one-shot iterable: undici keeps a Buffer
- * body until the response has ended, which for a stream is minutes, and an agent's prompt
- * is often 100 KB or more.
+ * a provider's answer begins to flow (the outcome keeps its size), and a large body (from
+ * 16 KiB, or 4 KiB when the answer streams) goes to undici as a one-shot iterable: undici
+ * keeps a Buffer body until the response has ended, which for a stream is minutes, and an
+ * agent's prompt is often 100 KB or more.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ t.test("a filter's streamed reply leaves the body to the filters after it, which
   t.same(completedBodies, [{ held: size, bytesIn: size, stream: true }], 'the later filter reads the body at onComplete');
 });
 
-t.test('a large body, or a streamed answer\'s, is forwarded whole, with its length, and is not held while the answer streams', async (t) => {
+t.test('a large body, or a streamed answer\'s from 4 KiB, is forwarded whole, with its length, and is not held while the answer streams', async (t) => {
   // The mock records each request and, holding, keeps its stream open after the first event.
   const upstream = await AnthropicMock.start({ apiKey: 'sk-ant-test' });
   upstream.hold = true;
@@ -58,8 +58,10 @@ t.test('a large body, or a streamed answer\'s, is forwarded whole, with its leng
 
   const cases = [
     { size: 100_000, stream: false, held: false },
+    { size: 10_000, stream: false, held: true },
     { size: 1_000, stream: false, held: true },
-    { size: 1_000, stream: true, held: false },
+    { size: 10_000, stream: true, held: false },
+    { size: 1_000, stream: true, held: true },
   ];
   for (const { size, stream, held } of cases) {
     const sent = messages('a'.repeat(size), true);
@@ -84,7 +86,8 @@ t.test('a large body, or a streamed answer\'s, is forwarded whole, with its leng
       await new Promise((resolve) => setImmediate(resolve));
       gc();
     }
-    // A small body of a short answer stays with undici as a Buffer (cheaper to send; held for milliseconds).
+    // A small body stays with undici as a Buffer: cheaper to send, held for milliseconds (a
+    // short answer) or held at under 4 KiB (a stream).
     if (held) t.ok(weak!.deref(), `${size} B, stream: ${stream}: a small body is still handed over as a Buffer`);
     else t.equal(weak!.deref(), undefined, `${size} B, stream: ${stream}: collected while the answer is still open`);
     body.destroy();
