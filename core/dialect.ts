@@ -48,7 +48,7 @@ const SMALL = 2 ** 30;
  * remainingText(99999999487) // '99999999487'
  */
 export function remainingText(n: number): string {
-  if ((n >= 0 && n < SMALL) || !Number.isSafeInteger(n) || n < 0) return String(n);
+  if (n < SMALL || !Number.isSafeInteger(n)) return String(n);
   const high = Math.floor(n / 1e9);
   const low = String(n - high * 1e9);
   return `${high}${'000000000'.slice(low.length)}${low}`;

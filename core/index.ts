@@ -10,6 +10,7 @@ export { CONTINUE, reply } from './chain.js';
 export { emptyUsage } from './context.js';
 export { shapeText, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type RewritableBody } from './json-body.js';
 export { utf8Bytes } from './utf8-bytes.js';
+export { flat } from './flat-string.js';
 export type { Logger } from './logger.js';
 export type { MetricsFactory, MetricSpec, HistogramSpec } from './metrics-factory.js';
 export type { FastCounter, CounterChild } from './metrics/fast-counter.js';

@@ -2,7 +2,7 @@
  * One audit line. The seed's fields come first and exactly as the seed names them
  * (`timestamp` … `status`); the gateway's own fields follow, in the order written here.
  */
-import type { Outcome, RequestContext } from '../../core/index.js';
+import { flat, type Outcome, type RequestContext } from '../../core/index.js';
 import { CACHE_HIT } from '../cache/slot.js';
 
 /** Prompt and completion text, present only with `log_content: true`, already redacted. */
@@ -75,8 +75,8 @@ class SharedRun {
 
   of(a: Text, b: Text, c: Text, d: Text = null, e: Text = null, f: Text = null): string {
     if (this.text === '' || a !== this.a || b !== this.b || c !== this.c || d !== this.d || e !== this.e || f !== this.f) {
-      this.text = this.make(a, b, c, d, e, f);
-      this.text.charCodeAt(0); // flattens it once, here, rather than in every line it joins
+      // Flat once, here, rather than in every line it joins.
+      this.text = flat(this.make(a, b, c, d, e, f));
       this.a = a;
       this.b = b;
       this.c = c;

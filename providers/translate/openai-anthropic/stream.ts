@@ -16,6 +16,7 @@
  */
 import type { TokenUsage, UsageMeter } from '../../../core/types.js';
 import { emptyUsage } from '../../../core/context.js';
+import { flat } from '../../../core/flat-string.js';
 import { SseDecoder } from '../../../core/stream/sse.js';
 import { utf8Bytes } from '../../../core/utf8-bytes.js';
 import { applyAnthropicUsage } from '../../anthropic/usage.js';
@@ -202,10 +203,7 @@ export class AnthropicToOpenAIStream implements UsageMeter {
   /** `data: <head>{"index":0,"delta":{"content":`, for the text deltas most events are: the same bytes {@link push} writes around `{"content":…}`. */
   private textChunkHead(): string {
     const head = this.head(); // clears textHead when the model changed
-    if (this.textHead === '') {
-      this.textHead = `data: ${head}{"index":0,"delta":{"content":`;
-      this.textHead.charCodeAt(0); // V8 flattens a rope to read it: one piece from now on
-    }
+    if (this.textHead === '') this.textHead = flat(`data: ${head}{"index":0,"delta":{"content":`);
     return this.textHead;
   }
 

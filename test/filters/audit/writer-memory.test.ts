@@ -3,13 +3,11 @@
  * pieces (the record is written field by field), which takes several times its text's
  * size until something flattens it. Measured on the heap with 20,000 lines queued.
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import t from 'tap';
 import { AuditWriter } from '../../../filters/audit/writer.js';
+import { exposedGc } from '../../helpers/gc.js';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+const gc = exposedGc();
 
 /** A ~650-character JSON line built piece by piece, as `auditLine` builds one. */
 function ropeLine(k: number): string {
