@@ -13,7 +13,6 @@ import { ConfigError, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
 import type { GatewayConfig } from './types.js';
 
-export { packageRoot };
 export const defaultConfigPath = path.join(packageRoot, 'configs', 'config.yaml');
 
 const configSchema = JSON.parse(readFileSync(path.join(packageRoot, 'schemas', 'config.schema.json'), 'utf8')) as object;

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { packageRoot } from '../../core/config/load.js';
 import type { EndpointRequest, EndpointResponse, PluginEndpoint } from '../../core/index.js';
+import { packageRoot } from '../../core/package-root.js';
 import { AdminAccess } from './access.js';
 
 const require = createRequire(import.meta.url);

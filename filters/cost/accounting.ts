@@ -5,8 +5,8 @@
  * from the top-level `pricing:` section.
  */
 import path from 'node:path';
-import { packageRoot } from '../../core/config/load.js';
 import { createKey, type GatewayConfig, type Outcome, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { packageRoot } from '../../core/package-root.js';
 import { buildPriceBook, costNanos, nanosToUsd, type PriceBook, type PriceMatch, type PricingSection } from './price-book.js';
 
 /** The built-in price file. */

@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { compileSchema, INPUT_PROFILE } from '../../core/config/ajv.js';
-import { packageRoot } from '../../core/config/load.js';
+import { packageRoot } from '../../core/package-root.js';
 
 /** A dialect's request schema, compiled. */
 export interface LoadedSchema {

@@ -95,7 +95,8 @@ export class AnthropicToOpenAIStream implements UsageMeter {
   private readonly toolIndex = new Map<number, number>();
 
   constructor(private readonly options: StreamTranslationOptions) {
-    this.textChunkTail = `},"logprobs":null,"finish_reason":null}]${options.includeUsage ? ',"usage":null' : ''}}\n\n`;
+    this.chunkEnd = `]${options.includeUsage ? ',"usage":null' : ''}}\n\n`;
+    this.textChunkTail = `},"logprobs":null,"finish_reason":null}${this.chunkEnd}`;
   }
 
   /** Translate a chunk of upstream bytes; returns the bytes to send now (possibly empty). */
@@ -184,8 +185,7 @@ export class AnthropicToOpenAIStream implements UsageMeter {
 
   /** One chunk around a delta already serialized. */
   private push(deltaJson: string, finish: OpenAIChunkChoice['finish_reason']): void {
-    const usage = this.options.includeUsage ? ',"usage":null' : '';
-    this.out.push(`data: ${this.head()}{"index":0,"delta":${deltaJson},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]${usage}}\n\n`);
+    this.out.push(`data: ${this.head()}{"index":0,"delta":${deltaJson},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}${this.chunkEnd}`);
   }
 
   /** A chunk without choices: the final usage chunk. */
@@ -199,6 +199,8 @@ export class AnthropicToOpenAIStream implements UsageMeter {
   private textHead = '';
   /** …and after it. */
   private readonly textChunkTail: string;
+  /** What closes every chunk with choices: `]`, the `"usage":null` include_usage asks for, `}`. */
+  private readonly chunkEnd: string;
 
   /** `data: <head>{"index":0,"delta":{"content":`, for the text deltas most events are: the same bytes {@link push} writes around `{"content":…}`. */
   private textChunkHead(): string {
