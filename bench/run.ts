@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, type StreamStats, type Target } from './lib/load.js';
+import { latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, warmStreams, type StreamStats, type Target } from './lib/load.js';
 import { messagesBody, type BodyText } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
@@ -107,8 +107,13 @@ async function main(): Promise<void> {
     ((results[arm] ??= {})[figure] ??= []).push(value);
   };
 
-  // Warm up JITs and pools.
-  for (const arm of arms) await maxThroughput(arm.target(1024), 1);
+  // Warm up JITs and pools, streams included: the bare proxy pipes every body the same way,
+  // while the gateway's stream path and its translator are code of their own (see warmStreams).
+  for (const arm of arms) {
+    await maxThroughput(arm.target(1024), 1);
+    await warmStreams(arm.target(1024, true), QUICK ? 2 : 15);
+    await maxThroughput(arm.chat(1024, true), QUICK ? 1 : 2);
+  }
 
   for (let trial = 0; trial < TRIALS; trial++) {
     const order = trial % 2 === 0 ? arms : [...arms].reverse();

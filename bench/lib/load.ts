@@ -153,3 +153,21 @@ function countFrames(chunk: Buffer): number {
   while ((i = chunk.indexOf('\n\n', i + 1)) >= 0) n++;
   return n;
 }
+
+/**
+ * Bursts of `count` short streams (16 frames, 1 ms apart) for `seconds`: a stream path's
+ * warm-up. V8 compiles a function with its optimizing tier only after enough runs of it, and
+ * the gateway's stream path (SSE delivery, usage meter) is code the bare proxy does not have:
+ * measured after 600 streams, its TTFB rows timed that tier-up, the compiles included (they
+ * run on the server's pinned core). Bursts, not one full-load run: they leave the type
+ * feedback a burst of separate frames does. Returns the number of streams run.
+ */
+export async function warmStreams(t: Target, seconds: number, count = 20): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  let run = 0;
+  while (performance.now() < until) {
+    await streams(t, count, { 'x-mock-frames': '16', 'x-mock-interval-ms': '1', 'x-mock-ttft-ms': '1' });
+    run += count;
+  }
+  return run;
+}
