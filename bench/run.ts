@@ -112,7 +112,8 @@ async function main(): Promise<void> {
   for (const arm of arms) {
     await maxThroughput(arm.target(1024), 1);
     await warmStreams(arm.target(1024, true), QUICK ? 2 : 15);
-    await maxThroughput(arm.chat(1024, true), QUICK ? 1 : 2);
+    // The unified endpoint forwards no x-mock-* header: the model's name shapes the stream.
+    await warmStreams(arm.chat(1024, true, 'claude-bench-shape-f16-i1-t1'), QUICK ? 2 : 10);
   }
 
   for (let trial = 0; trial < TRIALS; trial++) {
