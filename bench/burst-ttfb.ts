@@ -22,7 +22,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mockTimes, streams, warmStreams, type StreamStats } from './lib/load.js';
+import { frameTransits, mockTimes, streams, warmStreams, type StreamStats } from './lib/load.js';
 import { median, percentile } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
@@ -49,6 +49,8 @@ interface Arm {
 interface Split {
   /** Client-side gaps between a stream's frames (5 ms apart at the mock). */
   gaps: number[];
+  /** Each later frame's mock write → client read (frameTransits). */
+  transit: number[];
   /** Every stream's time to first byte; the columns after it only for streams the mock saw tagged. */
   ttfb: number[];
   inbound: number[];
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
       { name: 'gateway', url: UNIFIED ? new URL('/v1/chat/completions', servers.gatewayUrl).href : servers.gatewayUrl, headers: { ...GATEWAY_HEADERS } },
     ];
 
-    const split = new Map<string, Split>(arms.map((a) => [a.name, { gaps: [], ttfb: [], inbound: [], mock: [], outbound: [] }]));
+    const split = new Map<string, Split>(arms.map((a) => [a.name, { gaps: [], transit: [], ttfb: [], inbound: [], mock: [], outbound: [] }]));
     // Warm-up: connections opened, and the hot paths compiled by V8's optimizing tier (a
     // gateway that has served traffic). 30 bursts alone (600 streams) left the gateway's
     // stream path still being compiled, on the pinned core: its p50 TTFB sat ~2.5 ms over
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
         const mock = await mockTimes(mockUrl);
         const s = split.get(arm.name)!;
         if (!UNIFIED) s.gaps.push(...client.gaps);
+        s.transit.push(...frameTransits(client.tagged, mock));
         s.ttfb.push(...client.ttfb);
         for (const c of client.tagged) {
           const m = mock[c.tag];
@@ -105,10 +108,10 @@ async function main(): Promise<void> {
         }
       }
     }
-    process.stdout.write('| arm | TTFB p50 / p99 | inbound | mock (TTFT timer) | outbound | frame gap |\n|---|---|---|---|---|---|\n');
+    process.stdout.write('| arm | TTFB p50 / p99 | inbound | mock (TTFT timer) | outbound | frame gap | frame transit |\n|---|---|---|---|---|---|---|\n');
     for (const arm of arms) {
       const s = split.get(arm.name)!;
-      process.stdout.write(`| ${arm.name} | ${row(s.ttfb)} | ${row(s.inbound)} | ${row(s.mock)} | ${row(s.outbound)} | ${row(s.gaps)} |\n`);
+      process.stdout.write(`| ${arm.name} | ${row(s.ttfb)} | ${row(s.inbound)} | ${row(s.mock)} | ${row(s.outbound)} | ${row(s.gaps)} | ${row(s.transit)} |\n`);
     }
     process.stdout.write(`\nms, p50 / p99 over ${ROUNDS} alternating rounds of ${BURST} streams at once (${TTFT} ms TTFT); servers on core 0, this process and the mock on core 1.\n`);
   } finally {

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, warmStreams, type StreamStats, type Target } from './lib/load.js';
+import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, warmStreams, type StreamStats, type Target } from './lib/load.js';
 import { messagesBody, type BodyText } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
@@ -149,12 +149,13 @@ async function main(): Promise<void> {
     // client on its core is busy) can be taken out: what is left is the path through the proxy.
     let burst = 0;
     const streamStats = await bursts(order, async (arm) => {
-      const s: BurstStats = { ...(await streams(arm.target(1024, true), 20, { 'x-mock-frames': '64', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': '20' }, `${arm.name}-${trial}-${burst++}`)), net: [] };
+      const s: BurstStats = { ...(await streams(arm.target(1024, true), 20, { 'x-mock-frames': '64', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': '20' }, `${arm.name}-${trial}-${burst++}`)), net: [], transit: [] };
       const mock = await mockTimes(mockUrl);
       for (const t of s.tagged) {
         const m = mock[t.tag];
         if (m?.first) s.net.push(t.first - t.sent - (m.first - m.recv));
       }
+      s.transit.push(...frameTransits(s.tagged, mock));
       return s;
     });
     for (const [name, s] of streamStats) {
@@ -163,6 +164,8 @@ async function main(): Promise<void> {
       record(name, 'stream_net_p50', percentile(s.net, 50));
       record(name, 'stream_net_p99', percentile(s.net, 99));
       record(name, 'stream_gap_p99', percentile(s.gaps, 99));
+      record(name, 'stream_transit_p50', percentile(s.transit, 50));
+      record(name, 'stream_transit_p99', percentile(s.transit, 99));
       record(name, 'stream_frames_lost', s.frames.filter((f) => f !== 64).length + s.errors);
       record(name, 'stream_frames_merged', s.chunks.filter((c) => c < 64).length);
     }
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
       }
     }
     // Shaped by the model name: the unified endpoint does not forward the client's headers.
-    const uniStats = await bursts(order, async (arm) => ({ ...(await streams(arm.chat(1024, true, 'claude-bench-shape-f64-i5-t20'), 20, {})), net: [] }));
+    const uniStats = await bursts(order, async (arm) => ({ ...(await streams(arm.chat(1024, true, 'claude-bench-shape-f64-i5-t20'), 20, {})), net: [], transit: [] }));
     for (const [name, s] of uniStats) {
       record(name, 'uni_ttfb_p50', percentile(s.ttfb, 50));
       record(name, 'uni_ttfb_p99', percentile(s.ttfb, 99));
@@ -224,12 +227,12 @@ async function main(): Promise<void> {
   report({ results, startupMs, startupTotal, reload, heapAfter });
 }
 
-/** One burst's stats, with each stream's time to first byte less the mock's own time (when tagged). */
-type BurstStats = StreamStats & { net: number[] };
+/** One burst's stats, with each stream's time to first byte less the mock's own time and its frames' transit (when tagged). */
+type BurstStats = StreamStats & { net: number[]; transit: number[] };
 
 /** `run` BURSTS times for each arm, the arms taking turns; each arm's stats merged. */
 async function bursts(order: Arm[], run: (arm: Arm) => Promise<BurstStats>): Promise<Map<string, BurstStats>> {
-  const merged = new Map<string, BurstStats>(order.map((a) => [a.name, { ttfb: [], gaps: [], frames: [], chunks: [], errors: 0, tagged: [], net: [] }]));
+  const merged = new Map<string, BurstStats>(order.map((a) => [a.name, { ttfb: [], gaps: [], frames: [], chunks: [], errors: 0, tagged: [], net: [], transit: [] }]));
   for (let b = 0; b < BURSTS; b++) {
     for (const arm of b % 2 === 0 ? order : [...order].reverse()) {
       const s = await run(arm);
@@ -240,6 +243,7 @@ async function bursts(order: Arm[], run: (arm: Arm) => Promise<BurstStats>): Pro
       m.chunks.push(...s.chunks);
       m.errors += s.errors;
       m.net.push(...s.net);
+      m.transit.push(...s.transit);
     }
   }
   return merged;
@@ -340,6 +344,8 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('stream TTFB less mock time, p50', 'stream_net_p50', 3, 'ms', '');
   add('stream TTFB less mock time, p99', 'stream_net_p99', 3, 'ms', '≤ bare + 0.5 ms');
   add('stream frame gap p99 (5 ms)', 'stream_gap_p99', 3, 'ms', 'added ≤ 50 µs');
+  add('frame transit p50 (mock write → client read)', 'stream_transit_p50', 3, 'ms', '');
+  add('frame transit p99', 'stream_transit_p99', 3, 'ms', '≤ bare + 50 µs');
   add('streams with lost frames', 'stream_frames_lost', 0, '', '0', false);
   add('streams with merged frames', 'stream_frames_merged', 0, '', '0', false);
   add('streams held of 100', 'streams_held_100', 0, '', '100', false);

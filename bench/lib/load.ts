@@ -94,14 +94,36 @@ export interface StreamStats {
   frames: number[];
   chunks: number[];
   errors: number;
-  /** Per stream when tagged: `x-mock-tag`, wall-clock send and first-chunk times (ms). */
-  tagged: Array<{ tag: string; sent: number; first: number }>;
+  /**
+   * Per stream when tagged: `x-mock-tag`, wall-clock send and first-chunk times (ms), and
+   * every chunk's arrival (one per frame unless frames were merged).
+   */
+  tagged: Array<{ tag: string; sent: number; first: number; arrivals: number[] }>;
 }
 
-/** When the mock received a tagged request and wrote its first frame (wall-clock ms). */
+/** When the mock received a tagged request, wrote its first frame and each frame (wall-clock ms). */
 export interface MockStamp {
   recv: number;
   first: number;
+  /** Each frame's write, for streams with an interval or a time to first token. */
+  writes?: number[];
+}
+
+/**
+ * Each frame's transit from the mock's write to the client's read (ms), frames after the
+ * first (TTFB covers that one), for tagged streams whose frames came one chunk each: the
+ * path through the proxy without the mock's timers or the client's own schedule between
+ * frames, which a gap between arrivals includes. The clocks are two processes' wall clocks
+ * on one machine (performance.timeOrigin), so only differences between arms mean much.
+ */
+export function frameTransits(tagged: StreamStats['tagged'], mock: Record<string, MockStamp | undefined>): number[] {
+  const out: number[] = [];
+  for (const t of tagged) {
+    const writes = mock[t.tag]?.writes;
+    if (!writes || writes.length !== t.arrivals.length) continue;
+    for (let j = 1; j < writes.length; j++) out.push(t.arrivals[j] - writes[j]);
+  }
+  return out;
 }
 
 /** The mock's stamps of tagged requests since the last read (reading clears them). */
@@ -126,11 +148,13 @@ export async function streams(t: Target, count: number, streamHeaders: Record<st
         let last = 0;
         let frames = 0;
         let chunks = 0;
+        const arrivals: number[] = [];
         for await (const chunk of res.body) {
           const now = performance.now();
+          if (tag !== undefined) arrivals.push(performance.timeOrigin + now);
           if (chunks === 0) {
             stats.ttfb.push(now - start);
-            if (tag !== undefined) stats.tagged.push({ tag: `${tag}-${i}`, sent, first: performance.timeOrigin + now });
+            if (tag !== undefined) stats.tagged.push({ tag: `${tag}-${i}`, sent, first: performance.timeOrigin + now, arrivals });
           } else stats.gaps.push(now - last);
           last = now;
           chunks++;
