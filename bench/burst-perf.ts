@@ -22,9 +22,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { streams, warmStreams } from './lib/load.js';
-import { messagesBody } from './lib/requests.js';
-import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
+import { streams, WARM_SHAPE, warmStreams } from './lib/load.js';
+import { shapeHeaders, type StreamShape } from './lib/requests.js';
+import { startServers, streamArms, streamTarget, type StreamArm } from './lib/servers.js';
 
 const ROUNDS = Number(process.env.R ?? 60);
 const HZ = Number(process.env.HZ ?? 10_000);
@@ -52,19 +52,11 @@ process.on('SIGTERM', () => { writeFileSync(${JSON.stringify(dir)} + '/stamps.' 
 `,
 );
 
-interface Arm {
-  name: string;
-  url: string;
-  headers: Record<string, string>;
-  pid: number;
-}
+/** The bursts' streams, as burst-ttfb.ts sends them by default. */
+const SHAPE: StreamShape = { frames: 8, intervalMs: 5, ttftMs: 20 };
 
-function body(frames: number, intervalMs: number, ttftMs: number): string {
-  return messagesBody(1024, true, UNIFIED ? `claude-bench-shape-f${frames}-i${intervalMs}-t${ttftMs}` : undefined);
-}
-
-function burst(arm: Arm): Promise<unknown> {
-  return streams({ url: arm.url, headers: arm.headers, body: body(8, 5, 20) }, 20, { 'x-mock-frames': '8', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': '20' });
+function burst(arm: StreamArm): Promise<unknown> {
+  return streams(streamTarget(arm, SHAPE), 20, shapeHeaders(SHAPE));
 }
 
 /** Burst windows [from, to] in µs, from one process's request starts. */
@@ -91,13 +83,15 @@ async function readSamples(file: string): Promise<Map<number, Sample[]>> {
   let current: Sample | undefined;
   const lines = createInterface({ input: createReadStream(file) });
   for await (const line of lines) {
-    if (line.length === 0) continue;
-    if (line[0] !== ' ' && line[0] !== '\t') {
-      const [pid, time] = line.trim().split(/\s+/);
-      current = { time: Number(time.replace(':', '')) * 1e6, frames: [] };
-      const list = byPid.get(Number(pid)) ?? [];
+    // A sample's line is `<pid> <seconds>:`, the pid padded with spaces to perf's width;
+    // its frames follow, one a line, each starting with a tab.
+    const head = /^\s*(\d+)\s+([\d.]+):/.exec(line);
+    if (head) {
+      current = { time: Number(head[2]) * 1e6, frames: [] };
+      const pid = Number(head[1]);
+      const list = byPid.get(pid) ?? [];
       list.push(current);
-      byPid.set(Number(pid), list);
+      byPid.set(pid, list);
       continue;
     }
     const m = /^\s*[0-9a-f]+ (.*) \((.*)\)$/.exec(line);
@@ -118,7 +112,7 @@ function kindOf(frames: Array<[string, string]>): string {
   return path.basename(dso);
 }
 
-function report(arm: Arm, samples: Sample[], starts: number[]): void {
+function report(arm: StreamArm, samples: Sample[], starts: number[]): void {
   samples.sort((a, b) => a.time - b.time);
   const first = samples[0]?.time ?? 0;
   const last = samples[samples.length - 1]?.time ?? 0;
@@ -127,7 +121,9 @@ function report(arm: Arm, samples: Sample[], starts: number[]): void {
   const kinds = new Map<string, number>();
   const leaves = new Map<string, number>();
   const inclusive = new Map<string, number>();
-  const add = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);
+  const add = (m: Map<string, number>, k: string): void => {
+    m.set(k, (m.get(k) ?? 0) + 1);
+  };
   let busy = 0;
   let w = 0;
   for (const s of samples) {
@@ -137,8 +133,13 @@ function report(arm: Arm, samples: Sample[], starts: number[]): void {
     busy++;
     add(kinds, kindOf(s.frames));
     add(leaves, (s.frames[0]?.[0] ?? '?').slice(0, 100));
+    // A function recursing, or called again further up, counts once per sample.
     const seen = new Set<string>();
-    for (const [sym, dso] of s.frames) if (dso.includes('perf-') && !seen.has(sym)) seen.add(sym), add(inclusive, sym.slice(0, 110));
+    for (const [sym, dso] of s.frames) {
+      if (!dso.includes('perf-') || seen.has(sym)) continue;
+      seen.add(sym);
+      add(inclusive, sym.slice(0, 110));
+    }
   }
   const spreads = ws.map(([from, to]) => to - from - BEFORE - AFTER).sort((a, b) => a - b);
   const top = (m: Map<string, number>, n: number): string =>
@@ -149,13 +150,10 @@ function report(arm: Arm, samples: Sample[], starts: number[]): void {
 
 async function main(): Promise<void> {
   const servers = await startServers({ nodeFlags: ['--perf-basic-prof', `--import=${preload}`] });
-  const arms: Arm[] = [
-    { name: 'bare', url: UNIFIED ? servers.bareUrl.replace('/v1/messages', '/v1/chat/completions') : servers.bareUrl, headers: {}, pid: servers.bare.pid },
-    { name: 'gateway', url: UNIFIED ? new URL('/v1/chat/completions', servers.gatewayUrl).href : servers.gatewayUrl, headers: { ...GATEWAY_HEADERS }, pid: servers.gateway.pid },
-  ];
+  const arms = streamArms(servers, UNIFIED);
   const data = path.join(dir, 'perf.data');
   try {
-    for (const arm of arms) if (WARMUP_SECONDS > 0) await warmStreams({ url: arm.url, headers: arm.headers, body: body(16, 1, 1) }, WARMUP_SECONDS);
+    for (const arm of arms) if (WARMUP_SECONDS > 0) await warmStreams(streamTarget(arm, WARM_SHAPE), WARMUP_SECONDS);
     for (let w = 0; w < 30; w++) for (const arm of arms) await burst(arm);
     const perf = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(HZ), '-g', '-k', 'mono', '-o', data, '-p', arms.map((a) => a.pid).join(',')], { stdio: 'inherit' });
     await sleep(1000);

@@ -22,10 +22,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { frameTransits, mockTimes, streams, warmStreams, type StreamStats } from './lib/load.js';
+import { frameTransits, mockTimes, streams, WARM_SHAPE, warmStreams, type StreamStats } from './lib/load.js';
 import { median, percentile } from './lib/proc.js';
-import { messagesBody } from './lib/requests.js';
-import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
+import { shapeHeaders, type StreamShape } from './lib/requests.js';
+import { startServers, streamArms, streamTarget, type StreamArm } from './lib/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BURST = Number(process.env.N ?? 20);
@@ -35,16 +35,11 @@ const WARMUP = Number(process.env.WARMUP ?? 30);
 /** Seconds of short stream bursts per arm (warmStreams) before the warm-up bursts. */
 const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 20);
 const FRAMES = Number(process.env.FRAMES ?? 8);
+const SHAPE: StreamShape = { frames: FRAMES, intervalMs: 5, ttftMs: TTFT };
 /** OpenAI chat completions streams; the mock is shaped by the model's name, which the unified endpoint forwards. */
 const UNIFIED = process.env.UNIFIED === '1';
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-
-interface Arm {
-  name: string;
-  url: string;
-  headers: Record<string, string>;
-}
 
 interface Split {
   /** Client-side gaps between a stream's frames (5 ms apart at the mock). */
@@ -58,15 +53,9 @@ interface Split {
   outbound: number[];
 }
 
-/** A streamed request's body; the model name shapes the mock's stream where headers do not reach it. */
-function body(frames: number, intervalMs: number, ttftMs: number): string {
-  return messagesBody(1024, true, UNIFIED ? `claude-bench-shape-f${frames}-i${intervalMs}-t${ttftMs}` : undefined);
-}
-
 /** One burst through `arm`, each stream tagged `<arm>-<round>-<i>`. */
-function burst(arm: Arm, round: number): Promise<StreamStats> {
-  const headers = { 'x-mock-frames': String(FRAMES), 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': String(TTFT) };
-  return streams({ url: arm.url, headers: arm.headers, body: body(FRAMES, 5, TTFT) }, BURST, headers, `${arm.name}-${round}`);
+function burst(arm: StreamArm, round: number): Promise<StreamStats> {
+  return streams(streamTarget(arm, SHAPE), BURST, shapeHeaders(SHAPE), `${arm.name}-${round}`);
 }
 
 function row(v: number[]): string {
@@ -78,17 +67,14 @@ async function main(): Promise<void> {
   const servers = await startServers({ config: CONFIG, gateway: process.env.GATEWAY, nodeFlags: (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean) });
   const mockUrl = servers.mockUrl;
   try {
-    const arms: Arm[] = [
-      { name: 'bare', url: UNIFIED ? servers.bareUrl.replace('/v1/messages', '/v1/chat/completions') : servers.bareUrl, headers: {} },
-      { name: 'gateway', url: UNIFIED ? new URL('/v1/chat/completions', servers.gatewayUrl).href : servers.gatewayUrl, headers: { ...GATEWAY_HEADERS } },
-    ];
+    const arms = streamArms(servers, UNIFIED);
 
     const split = new Map<string, Split>(arms.map((a) => [a.name, { gaps: [], transit: [], ttfb: [], inbound: [], mock: [], outbound: [] }]));
     // Warm-up: connections opened, and the hot paths compiled by V8's optimizing tier (a
     // gateway that has served traffic). 30 bursts alone (600 streams) left the gateway's
     // stream path still being compiled, on the pinned core: its p50 TTFB sat ~2.5 ms over
     // bare's, against ~0.5 ms after 300 bursts or 20 s of short ones (see warmStreams).
-    for (const arm of arms) if (WARMUP_SECONDS > 0) await warmStreams({ url: arm.url, headers: arm.headers, body: body(16, 1, 1) }, WARMUP_SECONDS);
+    for (const arm of arms) if (WARMUP_SECONDS > 0) await warmStreams(streamTarget(arm, WARM_SHAPE), WARMUP_SECONDS);
     for (let w = 0; w < WARMUP; w++) for (const arm of arms) await burst(arm, -1 - w);
     await mockTimes(mockUrl); // the warm-up's stamps, dropped
     for (let round = 0; round < ROUNDS; round++) {
@@ -101,10 +87,11 @@ async function main(): Promise<void> {
         s.ttfb.push(...client.ttfb);
         for (const c of client.tagged) {
           const m = mock[c.tag];
-          if (!m || !m.first) continue;
+          const written = m?.writes[0];
+          if (!m || written === undefined) continue;
           s.inbound.push(m.recv - c.sent);
-          s.mock.push(m.first - m.recv);
-          s.outbound.push(c.first - m.first);
+          s.mock.push(written - m.recv);
+          s.outbound.push(c.arrivals[0] - written);
         }
       }
     }

@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, warmStreams, type StreamStats, type Target } from './lib/load.js';
-import { messagesBody, type BodyText } from './lib/requests.js';
+import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, WARM_SHAPE, warmStreams, type StreamStats, type Target } from './lib/load.js';
+import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -32,6 +32,8 @@ const TRIALS = Number(args.trials ?? (QUICK ? 1 : 3));
 const SECONDS = QUICK ? 3 : 8;
 /** Bursts of 20 streams per arm and trial for the TTFB rows. */
 const BURSTS = QUICK ? 2 : 8;
+/** Those bursts' streams: 64 frames 5 ms apart, the first after 20 ms. */
+const BURST_SHAPE: StreamShape = { frames: 64, intervalMs: 5, ttftMs: 20 };
 const CORES = (await import('node:os')).cpus().length;
 const PIN = CORES >= 2;
 
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
     await maxThroughput(arm.target(1024), 1);
     await warmStreams(arm.target(1024, true), QUICK ? 2 : 15);
     // The unified endpoint forwards no x-mock-* header: the model's name shapes the stream.
-    await warmStreams(arm.chat(1024, true, 'claude-bench-shape-f16-i1-t1'), QUICK ? 2 : 10);
+    await warmStreams(arm.chat(1024, true, shapedModel(WARM_SHAPE)), QUICK ? 2 : 10);
   }
 
   for (let trial = 0; trial < TRIALS; trial++) {
@@ -149,11 +151,12 @@ async function main(): Promise<void> {
     // client on its core is busy) can be taken out: what is left is the path through the proxy.
     let burst = 0;
     const streamStats = await bursts(order, async (arm) => {
-      const s: BurstStats = { ...(await streams(arm.target(1024, true), 20, { 'x-mock-frames': '64', 'x-mock-interval-ms': '5', 'x-mock-ttft-ms': '20' }, `${arm.name}-${trial}-${burst++}`)), net: [], transit: [] };
+      const s: BurstStats = { ...(await streams(arm.target(1024, true), 20, shapeHeaders(BURST_SHAPE), `${arm.name}-${trial}-${burst++}`)), net: [], transit: [] };
       const mock = await mockTimes(mockUrl);
       for (const t of s.tagged) {
         const m = mock[t.tag];
-        if (m?.first) s.net.push(t.first - t.sent - (m.first - m.recv));
+        const written = m?.writes[0];
+        if (m && written !== undefined) s.net.push(t.arrivals[0] - t.sent - (written - m.recv));
       }
       s.transit.push(...frameTransits(s.tagged, mock));
       return s;
@@ -166,8 +169,8 @@ async function main(): Promise<void> {
       record(name, 'stream_gap_p99', percentile(s.gaps, 99));
       record(name, 'stream_transit_p50', percentile(s.transit, 50));
       record(name, 'stream_transit_p99', percentile(s.transit, 99));
-      record(name, 'stream_frames_lost', s.frames.filter((f) => f !== 64).length + s.errors);
-      record(name, 'stream_frames_merged', s.chunks.filter((c) => c < 64).length);
+      record(name, 'stream_frames_lost', s.frames.filter((f) => f !== BURST_SHAPE.frames).length + s.errors);
+      record(name, 'stream_frames_merged', s.chunks.filter((c) => c < BURST_SHAPE.frames).length);
     }
     // The unified endpoint: OpenAI chat completions streamed (64 frames), which the gateway
     // translates to Anthropic Messages and back; the others pass the OpenAI stream through.
@@ -184,7 +187,7 @@ async function main(): Promise<void> {
       }
     }
     // Shaped by the model name: the unified endpoint does not forward the client's headers.
-    const uniStats = await bursts(order, async (arm) => ({ ...(await streams(arm.chat(1024, true, 'claude-bench-shape-f64-i5-t20'), 20, {})), net: [], transit: [] }));
+    const uniStats = await bursts(order, async (arm) => ({ ...(await streams(arm.chat(1024, true, shapedModel(BURST_SHAPE)), 20, {})), net: [], transit: [] }));
     for (const [name, s] of uniStats) {
       record(name, 'uni_ttfb_p50', percentile(s.ttfb, 50));
       record(name, 'uni_ttfb_p99', percentile(s.ttfb, 99));

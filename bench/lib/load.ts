@@ -6,6 +6,7 @@
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { percentile } from './proc.js';
+import { shapeHeaders, type StreamShape } from './requests.js';
 
 export interface Target {
   url: string;
@@ -95,18 +96,17 @@ export interface StreamStats {
   chunks: number[];
   errors: number;
   /**
-   * Per stream when tagged: `x-mock-tag`, wall-clock send and first-chunk times (ms), and
-   * every chunk's arrival (one per frame unless frames were merged).
+   * Per stream when tagged: `x-mock-tag`, the wall-clock send and every chunk's arrival (ms;
+   * one chunk per frame unless frames were merged).
    */
-  tagged: Array<{ tag: string; sent: number; first: number; arrivals: number[] }>;
+  tagged: Array<{ tag: string; sent: number; arrivals: number[] }>;
 }
 
-/** When the mock received a tagged request, wrote its first frame and each frame (wall-clock ms). */
+/** When the mock received a tagged request and wrote each frame (wall-clock ms). */
 export interface MockStamp {
   recv: number;
-  first: number;
-  /** Each frame's write, for streams with an interval or a time to first token. */
-  writes?: number[];
+  /** Each frame's write; empty for streams with neither an interval nor a time to first token. */
+  writes: number[];
 }
 
 /**
@@ -154,7 +154,7 @@ export async function streams(t: Target, count: number, streamHeaders: Record<st
           if (tag !== undefined) arrivals.push(performance.timeOrigin + now);
           if (chunks === 0) {
             stats.ttfb.push(now - start);
-            if (tag !== undefined) stats.tagged.push({ tag: `${tag}-${i}`, sent, first: performance.timeOrigin + now, arrivals });
+            if (tag !== undefined) stats.tagged.push({ tag: `${tag}-${i}`, sent, arrivals });
           } else stats.gaps.push(now - last);
           last = now;
           chunks++;
@@ -178,8 +178,11 @@ function countFrames(chunk: Buffer): number {
   return n;
 }
 
+/** The warm-up's streams: short, their frames one by one. A unified-endpoint target carries it in its model's name (`shapedModel(WARM_SHAPE)`). */
+export const WARM_SHAPE: StreamShape = { frames: 16, intervalMs: 1, ttftMs: 1 };
+
 /**
- * Bursts of `count` short streams (16 frames, 1 ms apart) for `seconds`: a stream path's
+ * Bursts of `count` {@link WARM_SHAPE} streams for `seconds`: a stream path's
  * warm-up. V8 compiles a function with its optimizing tier only after enough runs of it, and
  * the gateway's stream path (SSE delivery, usage meter) is code the bare proxy does not have:
  * measured after 600 streams, its TTFB rows timed that tier-up, the compiles included (they
@@ -190,7 +193,7 @@ export async function warmStreams(t: Target, seconds: number, count = 20): Promi
   const until = performance.now() + seconds * 1000;
   let run = 0;
   while (performance.now() < until) {
-    await streams(t, count, { 'x-mock-frames': '16', 'x-mock-interval-ms': '1', 'x-mock-ttft-ms': '1' });
+    await streams(t, count, shapeHeaders(WARM_SHAPE));
     run += count;
   }
   return run;

@@ -94,10 +94,10 @@ function epochMs(): number {
 }
 
 /**
- * When a request tagged `x-mock-tag` arrived, when its first frame was written and when each
- * frame was (timed streams only); read (and cleared) at GET /mock-times.
+ * When a request tagged `x-mock-tag` arrived and when each of its frames was written (timed
+ * streams only); read (and cleared) at GET /mock-times.
  */
-const times = new Map<string, { recv: number; first: number; writes: number[] }>();
+const times = new Map<string, { recv: number; writes: number[] }>();
 const MAX_TIMES = 100_000;
 
 export function createMockUpstream(): http.Server {
@@ -122,7 +122,7 @@ export function createMockUpstream(): http.Server {
       }
       const [n, interval, ttft] = shapeOf(req, body);
       const list = frames(kind, n);
-      const stamp = typeof tag === 'string' && times.size < MAX_TIMES ? { recv: epochMs(), first: 0, writes: [] as number[] } : undefined;
+      const stamp = typeof tag === 'string' && times.size < MAX_TIMES ? { recv: epochMs(), writes: [] as number[] } : undefined;
       if (stamp) times.set(tag as string, stamp);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       if (interval === 0 && ttft === 0) {
@@ -133,11 +133,7 @@ export function createMockUpstream(): http.Server {
       let i = 0;
       const next = (): void => {
         if (res.destroyed) return;
-        if (stamp) {
-          const now = epochMs();
-          if (i === 0) stamp.first = now;
-          stamp.writes.push(now);
-        }
+        stamp?.writes.push(epochMs());
         res.write(list[i++]);
         if (i === list.length) res.end();
         else setTimeout(next, interval);

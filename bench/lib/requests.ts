@@ -42,6 +42,23 @@ export function messagesBody(bytes: number, stream = false, model = 'claude-benc
   return JSON.stringify(base);
 }
 
+/** A stream as the mock plays it: frames, the interval between them, the time to the first. */
+export interface StreamShape {
+  readonly frames: number;
+  readonly intervalMs: number;
+  readonly ttftMs: number;
+}
+
+/** The mock's headers for `shape`. */
+export function shapeHeaders(shape: StreamShape): Record<string, string> {
+  return { 'x-mock-frames': String(shape.frames), 'x-mock-interval-ms': String(shape.intervalMs), 'x-mock-ttft-ms': String(shape.ttftMs) };
+}
+
+/** A model name the mock reads `shape` from, for requests whose headers do not reach it (the gateway's unified endpoint). */
+export function shapedModel(shape: StreamShape): string {
+  return `claude-bench-shape-f${shape.frames}-i${shape.intervalMs}-t${shape.ttftMs}`;
+}
+
 /** CPU (all threads of `pid`) per request and the rate served, over one load run. */
 export interface LoadCost {
   cpuUs: number;

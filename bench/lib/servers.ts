@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/redis.js';
 import { listeningPort, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './proc.js';
-import { messagesBody } from './requests.js';
+import { messagesBody, shapedModel, type StreamShape } from './requests.js';
+import type { Target } from './load.js';
 
 const lib = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(lib, '../..');
@@ -66,4 +67,27 @@ export async function startServers(opts: ServerOptions = {}): Promise<BenchServe
     await stop();
     throw err;
   }
+}
+
+/** One proxy as a stream benchmark drives it. */
+export interface StreamArm {
+  name: 'bare' | 'gateway';
+  url: string;
+  headers: Record<string, string>;
+  pid: number;
+  /** OpenAI streams, which the gateway's unified endpoint takes: the stream's shape goes in the model's name. */
+  unified: boolean;
+}
+
+/** The bare proxy and the gateway, for Anthropic streams passed through or (`unified`) OpenAI ones. */
+export function streamArms(s: BenchServers, unified: boolean): StreamArm[] {
+  return [
+    { name: 'bare', url: unified ? s.bareUrl.replace('/v1/messages', '/v1/chat/completions') : s.bareUrl, headers: {}, pid: s.bare.pid, unified },
+    { name: 'gateway', url: unified ? new URL('/v1/chat/completions', s.gatewayUrl).href : s.gatewayUrl, headers: { ...GATEWAY_HEADERS }, pid: s.gateway.pid, unified },
+  ];
+}
+
+/** A 1 KB streamed request through `arm`; send it with `shapeHeaders(shape)`, which a unified arm's model name stands in for. */
+export function streamTarget(arm: StreamArm, shape: StreamShape): Target {
+  return { url: arm.url, headers: arm.headers, body: messagesBody(1024, true, arm.unified ? shapedModel(shape) : undefined) };
 }
