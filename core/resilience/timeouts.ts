@@ -6,6 +6,7 @@
  */
 import { GatewayError } from '../errors.js';
 import { upstreamError } from '../upstream.js';
+import { GeneratedBody } from '../stream/generated-body.js';
 
 /** Which timer fired. */
 export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total';
@@ -126,37 +127,41 @@ export function timedBody(
     timer.dispose();
     done(error);
   };
-  const iterator = body[Symbol.asyncIterator]();
-  async function* run(): AsyncGenerator<Uint8Array> {
-    let failure: GatewayError | undefined;
-    let ended = false;
-    try {
-      for (;;) {
-        timer.arm('idle', idleMs);
-        const next = await timer.race(iterator.next());
-        timer.disarm();
-        if (next.done) {
-          ended = true;
-          return;
-        }
-        yield next.value;
-      }
-    } catch (err) {
-      failure = timer.explain(upstreamError(err, undefined, 'body'));
-      throw failure;
-    } finally {
-      // Left early (failure, expiry, client gone): free the upstream connection now.
-      if (!ended) {
-        body.destroy?.();
-        void iterator.return?.()?.catch(() => {});
-      }
-      finish(failure);
-    }
-  }
-  return Object.assign(run(), {
-    destroy: () => {
-      body.destroy?.();
-      finish(undefined);
-    },
+  return new GeneratedBody(timed(body, body[Symbol.asyncIterator](), timer, idleMs, finish), () => {
+    body.destroy?.();
+    finish(undefined);
   });
+}
+
+async function* timed(
+  body: { destroy?: () => void },
+  iterator: AsyncIterator<Uint8Array>,
+  timer: AttemptTimer,
+  idleMs: number,
+  finish: (error: GatewayError | undefined) => void,
+): AsyncGenerator<Uint8Array> {
+  let failure: GatewayError | undefined;
+  let ended = false;
+  try {
+    for (;;) {
+      timer.arm('idle', idleMs);
+      const next = await timer.race(iterator.next());
+      timer.disarm();
+      if (next.done) {
+        ended = true;
+        return;
+      }
+      yield next.value;
+    }
+  } catch (err) {
+    failure = timer.explain(upstreamError(err, undefined, 'body'));
+    throw failure;
+  } finally {
+    // Left early (failure, expiry, client gone): free the upstream connection now.
+    if (!ended) {
+      body.destroy?.();
+      void iterator.return?.()?.catch(() => {});
+    }
+    finish(failure);
+  }
 }

@@ -7,7 +7,7 @@
  * status the `openai` SDKs map to the right exception class.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { GatewayError, TEXT_STRINGS, type BodyStrings, type Cancellation, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
+import { GatewayError, GeneratedBody, TEXT_STRINGS, type BodyStrings, type Cancellation, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
 import { readAll } from '../common/body.js';
 import { chatHeaders, meterOf } from '../common/translated-chat.js';
 import { eventFromMessage, prepareConverseChat, type ConverseToOpenAIStream, type DecodedMessage } from '../translate/openai-converse/index.js';
@@ -96,6 +96,6 @@ export async function bedrockChat(ctx: RequestContext, request: ChatRequest, s: 
     throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream answered a ConverseStream with ${contentType || 'no content-type'}, not an event stream`);
   }
   const t = plan.streamTranslator();
-  const body = Object.assign(translateFrames(upstream, t), { destroy: () => (upstream as { destroy?: () => void }).destroy?.() });
+  const body = new GeneratedBody(translateFrames(upstream, t), () => (upstream as { destroy?: () => void }).destroy?.());
   return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, body, meter: t.meter() };
 }

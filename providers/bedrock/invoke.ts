@@ -5,7 +5,7 @@
  * answered as Server-Sent Events so curl users stream too: one `data: <model event JSON>`
  * per chunk, `event: error` for an exception frame, and `event: end` when done.
  */
-import type { ProviderResponse, TokenUsage, UsageMeter } from '../../core/index.js';
+import { GeneratedBody, type ProviderResponse, type TokenUsage, type UsageMeter } from '../../core/index.js';
 import { EventStreamReader, frameJson } from './eventstream.js';
 import type { ConvenienceRequest } from './inspect.js';
 import { encodeModelId } from './paths.js';
@@ -57,34 +57,6 @@ class TranslatedMeter implements UsageMeter {
 export function eventStreamToSse(upstream: ProviderResponse, signal: { readonly aborted: boolean }): ProviderResponse {
   const frames = new FrameUsage();
   const body = upstream.body;
-  async function* translate(): AsyncGenerator<Uint8Array> {
-    const out: Buffer[] = [];
-    const reader = new EventStreamReader((f) => {
-      const event = frames.frame(f);
-      if (event) out.push(sse(undefined, event));
-      else if (f.messageType !== 'event') out.push(sse('error', { type: f.type || f.messageType, ...((frameJson(f) as object | undefined) ?? {}) }));
-    });
-    try {
-      if (body instanceof Uint8Array) reader.push(body);
-      else if (body) {
-        for await (const chunk of body) {
-          reader.push(chunk);
-          if (out.length > 0) yield Buffer.concat(out.splice(0));
-        }
-      }
-    } catch (err) {
-      if (signal.aborted) throw err;
-      frames.streamError ??= `upstream stream failed: ${(err as Error)?.message ?? String(err)}`;
-      yield Buffer.concat([...out.splice(0), sse('error', { type: 'internalServerException', message: 'The upstream stream failed' })]);
-      return;
-    }
-    if (reader.broken || reader.truncated) {
-      frames.streamError ??= `malformed event stream: ${reader.broken ?? 'ended mid-frame'}`;
-      out.push(sse('error', { type: 'internalServerException', message: 'The upstream sent a malformed event stream' }));
-    }
-    out.push(sse('end', {}));
-    yield Buffer.concat(out.splice(0));
-  }
   const destroyable = body as { destroy?: () => void } | null;
   const headers: Record<string, string | string[]> = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
   const requestId = upstream.headers['x-amzn-requestid'];
@@ -93,7 +65,37 @@ export function eventStreamToSse(upstream: ProviderResponse, signal: { readonly 
     status: upstream.status,
     headers,
     // `destroy` lets core free the upstream connection if the client left before reading.
-    body: Object.assign(translate(), { destroy: () => destroyable?.destroy?.() }),
+    body: new GeneratedBody(translate(body, frames, signal), () => destroyable?.destroy?.()),
     meter: new TranslatedMeter(frames),
   };
+}
+
+/** The event stream's frames as SSE events, one write per upstream chunk that completed any. */
+async function* translate(body: ProviderResponse['body'], frames: FrameUsage, signal: { readonly aborted: boolean }): AsyncGenerator<Uint8Array> {
+  const out: Buffer[] = [];
+  const reader = new EventStreamReader((f) => {
+    const event = frames.frame(f);
+    if (event) out.push(sse(undefined, event));
+    else if (f.messageType !== 'event') out.push(sse('error', { type: f.type || f.messageType, ...((frameJson(f) as object | undefined) ?? {}) }));
+  });
+  try {
+    if (body instanceof Uint8Array) reader.push(body);
+    else if (body) {
+      for await (const chunk of body) {
+        reader.push(chunk);
+        if (out.length > 0) yield Buffer.concat(out.splice(0));
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) throw err;
+    frames.streamError ??= `upstream stream failed: ${(err as Error)?.message ?? String(err)}`;
+    yield Buffer.concat([...out.splice(0), sse('error', { type: 'internalServerException', message: 'The upstream stream failed' })]);
+    return;
+  }
+  if (reader.broken || reader.truncated) {
+    frames.streamError ??= `malformed event stream: ${reader.broken ?? 'ended mid-frame'}`;
+    out.push(sse('error', { type: 'internalServerException', message: 'The upstream sent a malformed event stream' }));
+  }
+  out.push(sse('end', {}));
+  yield Buffer.concat(out.splice(0));
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ProviderResponse, TokenUsage, UsageMeter } from '../../core/index.js';
+import { GeneratedBody, SourceMeter, type ProviderResponse, type UsageMeter, type UsageSource } from '../../core/index.js';
 
 /**
  * Headers for a translated call: the client's are OpenAI's and mean nothing upstream, so it
@@ -26,20 +26,8 @@ export function completionIds(): { id: string; created: number } {
 }
 
 /** Usage known in full, or read live from a translator; core feeds it the translated bytes, which it ignores. */
-export function meterOf(source: { readonly usage: TokenUsage; readonly streamError?: string; readonly model?: string }): UsageMeter {
-  return {
-    write() {},
-    end() {},
-    get usage() {
-      return source.usage;
-    },
-    get streamError() {
-      return source.streamError;
-    },
-    get model() {
-      return source.model;
-    },
-  };
+export function meterOf(source: UsageSource): UsageMeter {
+  return new SourceMeter(source);
 }
 
 /** A stream translator: bytes in, translated bytes out, a tail at the end. */
@@ -50,15 +38,16 @@ export interface ByteTranslator {
 
 /** The upstream body translated chunk by chunk (never buffered); `destroy` frees the upstream. */
 export function translatedBody(upstream: AsyncIterable<Uint8Array> & { destroy?: () => void }, t: ByteTranslator): AsyncIterable<Uint8Array> & { destroy: () => void } {
-  async function* run(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of upstream) {
-      const out = t.write(chunk);
-      if (out.length > 0) yield out;
-    }
-    const tail = t.end();
-    if (tail.length > 0) yield tail;
+  return new GeneratedBody(translate(upstream, t), () => upstream.destroy?.());
+}
+
+async function* translate(upstream: AsyncIterable<Uint8Array>, t: ByteTranslator): AsyncGenerator<Uint8Array> {
+  for await (const chunk of upstream) {
+    const out = t.write(chunk);
+    if (out.length > 0) yield out;
   }
-  return Object.assign(run(), { destroy: () => upstream.destroy?.() });
+  const tail = t.end();
+  if (tail.length > 0) yield tail;
 }
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };

@@ -9,6 +9,7 @@
 import type { Dispatcher } from 'undici';
 import {
   forwardUpstream,
+  GeneratedBody,
   upstreamRequestHeaders,
   type BodyStrings,
   type ChatRequest,
@@ -88,7 +89,7 @@ class GeminiProvider implements Provider {
     if (res.status === 200 && ct.startsWith('text/event-stream') && res.body && !(res.body instanceof Uint8Array)) {
       const guard = new GeminiStreamGuard();
       const upstream = res.body as AsyncIterable<Uint8Array> & { destroy?: () => void };
-      res.body = Object.assign(guard.pipe(upstream), { destroy: () => upstream.destroy?.() });
+      res.body = new GeneratedBody(guard.pipe(upstream), () => upstream.destroy?.());
       res.meter = guard.usageMeter();
       return res;
     }

@@ -7,7 +7,7 @@
  * appends the dialect's error event, which the SDK raises, after the last whole event.
  * Also the stream's usage meter, since it reads every event.
  */
-import { GatewayError, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { GatewayError, SourceMeter, type TokenUsage, type UsageMeter } from '../../core/index.js';
 import { GeminiSseMeter } from './usage.js';
 
 const LF = 0x0a;
@@ -58,19 +58,6 @@ export class GeminiStreamGuard {
 
   /** A meter over what the guard read; core's writes of the same bytes are ignored. */
   usageMeter(): UsageMeter {
-    const meter = this.meter;
-    return {
-      write() {},
-      end() {},
-      get usage(): TokenUsage {
-        return meter.usage;
-      },
-      get model() {
-        return meter.model;
-      },
-      get streamError() {
-        return meter.streamError;
-      },
-    };
+    return new SourceMeter(this.meter);
   }
 }

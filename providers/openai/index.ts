@@ -11,6 +11,7 @@ import {
   BYTE_STRINGS,
   createKey,
   forwardUpstream,
+  GeneratedBody,
   shapeText,
   upstreamRequestHeaders,
   type BodyStrings,
@@ -143,7 +144,7 @@ class OpenAIProvider implements Provider {
     if (addedUsage && res.status === 200 && ct.startsWith('text/event-stream') && res.body && !(res.body instanceof Uint8Array)) {
       const filter = new UsageChunkFilter();
       const upstream = res.body as AsyncIterable<Uint8Array> & { destroy?: () => void };
-      res.body = Object.assign(filtered(upstream, filter), { destroy: () => upstream.destroy?.() });
+      res.body = new GeneratedBody(filtered(upstream, filter), () => upstream.destroy?.());
       res.meter = filter.meter();
       return res;
     }

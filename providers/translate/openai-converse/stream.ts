@@ -17,6 +17,7 @@
  */
 import type { TokenUsage, UsageMeter } from '../../../core/types.js';
 import { emptyUsage } from '../../../core/context.js';
+import { SourceMeter } from '../../../core/stream/generated-body.js';
 import { openAIError } from '../openai-anthropic/error.js';
 import type { OpenAIChatCompletionChunk, OpenAIChunkChoice, OpenAIErrorBody } from '../openai-anthropic/openai-types.js';
 import { openAIUsage } from '../openai-anthropic/usage.js';
@@ -67,20 +68,7 @@ export class ConverseToOpenAIStream {
 
   /** The usage meter to hand core beside the translated body. */
   meter(): UsageMeter {
-    const self = this;
-    return {
-      write() {},
-      end() {},
-      get usage() {
-        return self.usage;
-      },
-      get streamError() {
-        return self.streamError;
-      },
-      get model() {
-        return self.model;
-      },
-    };
+    return new SourceMeter(this);
   }
 
   /** Translate one decoded event; returns the bytes to send now (possibly empty). */
