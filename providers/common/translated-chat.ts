@@ -3,9 +3,8 @@
  * opted-in client headers, completion ids, a meter that reports a translator's usage, a
  * body that yields translated bytes as each upstream chunk arrives, and error answers.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { GeneratedBody, SourceMeter, type ProviderResponse, type UsageMeter, type UsageSource } from '../../core/index.js';
+import { GeneratedBody, newHexId, SourceMeter, type ProviderResponse, type UsageMeter, type UsageSource } from '../../core/index.js';
 
 /**
  * Headers for a translated call: the client's are OpenAI's and mean nothing upstream, so it
@@ -22,7 +21,7 @@ export function chatHeaders(incoming: IncomingHttpHeaders, forward: readonly str
 
 /** A fresh `chatcmpl-…` id and creation second for one completion. */
 export function completionIds(): { id: string; created: number } {
-  return { id: `chatcmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000) };
+  return { id: `chatcmpl-${newHexId()}`, created: Math.floor(Date.now() / 1000) };
 }
 
 /** Usage known in full, or read live from a translator; core feeds it the translated bytes, which it ignores. */

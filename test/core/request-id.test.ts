@@ -4,7 +4,7 @@
  * hex digit reachable in every free position.
  */
 import t from 'tap';
-import { newRequestId } from '../../core/request-id.js';
+import { newHexId, newRequestId } from '../../core/request-id.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -24,4 +24,22 @@ t.test('ids are distinct version-4 UUIDs with every digit in play', async (t) =>
   t.ok(free.every((c) => digits[c].size === 16), 'each free position takes all sixteen digits');
   t.same([...digits[14]], ['4'], 'the version digit');
   t.same([...digits[19]].sort(), ['8', '9', 'a', 'b'], 'the variant digit');
+});
+
+t.test('hex ids (completion ids) are 32 random hex digits, distinct from each other and from request ids', async (t) => {
+  const seen = new Set<string>();
+  const digits = Array.from({ length: 32 }, () => new Set<string>());
+  let malformed = 0;
+  for (let i = 0; i < 50_000; i++) {
+    // Interleaved with request ids: the two draw from one random batch and must never share bytes.
+    const hex = newHexId();
+    const uuid = newRequestId().replace(/-/g, '');
+    if (!/^[0-9a-f]{32}$/.test(hex)) malformed++;
+    seen.add(hex);
+    seen.add(uuid);
+    for (let c = 0; c < 32; c++) digits[c].add(hex[c]);
+  }
+  t.equal(malformed, 0, 'every hex id is 32 lower-case hex digits');
+  t.equal(seen.size, 100_000, 'no hex id repeats or equals a request id drawn beside it');
+  t.ok(digits.every((d) => d.size === 16), 'each position takes all sixteen digits');
 });

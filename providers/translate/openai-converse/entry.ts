@@ -10,11 +10,11 @@
  * const t = plan.streamTranslator();
  * body = translateConverseEvents(decodeFrames(res.body), t); // decodeFrames: eventstream-codec + eventFromMessage
  */
-import { randomUUID } from 'node:crypto';
 import type { ChatRequest, ProviderResponse, TokenUsage } from '../../../core/types.js';
 import { emptyUsage } from '../../../core/context.js';
 import { GatewayError } from '../../../core/errors.js';
 import { TEXT_STRINGS } from '../../../core/json-body.js';
+import { newHexId } from '../../../core/request-id.js';
 import type { OpenAIChatRequest } from '../openai-anthropic/openai-types.js';
 import type { ConverseResponse, ConverseStreamEvent } from './converse-types.js';
 import { converseErrorToOpenAI } from './error.js';
@@ -59,7 +59,7 @@ export function prepareConverseChat(request: ChatRequest, options: ConverseChatO
   // As text: it goes into the (signed) URL and the answer, not into the body.
   const modelId = strings.text(openai.model);
   const stream = openai.stream === true;
-  const id = options.id ?? `chatcmpl-${randomUUID().replace(/-/g, '')}`;
+  const id = options.id ?? `chatcmpl-${newHexId()}`;
   const created = options.created ?? Math.floor(Date.now() / 1000);
   const json = { 'content-type': 'application/json' };
   return {
