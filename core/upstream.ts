@@ -134,7 +134,8 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   // Core strips hop-by-hop headers when it writes the head; cookies belong to the
   // gateway's session with the provider, never to the client.
   const responseHeaders = res.headers as Record<string, string | string[]>;
-  delete responseHeaders['set-cookie'];
+  // Checked first: a delete, even of a name that is not there, is a runtime call.
+  if (responseHeaders['set-cookie'] !== undefined) delete responseHeaders['set-cookie'];
   // The live undici body: core maps its failures with upstreamError (phase 'body') and
   // calls destroy() to free the connection when nobody will read it.
   return { status: res.status, headers: responseHeaders, body: res.body };
