@@ -7,7 +7,7 @@
  * appends the dialect's error event, which the SDK raises, after the last whole event.
  * Also the stream's usage meter, since it reads every event.
  */
-import { GatewayError, SourceMeter, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { GatewayError, SourceMeter, type UsageMeter } from '../../core/index.js';
 import { GeminiSseMeter } from './usage.js';
 
 const LF = 0x0a;
