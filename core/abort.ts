@@ -60,24 +60,32 @@ export class RequestAbort implements Cancellation {
 
 /** An AbortSignal seen as a {@link Cancellation}: for attempts whose cancellation is a combined signal. */
 export function cancellationOf(signal: AbortSignal): Cancellation {
-  const self: Cancellation = {
-    get aborted() {
-      return signal.aborted;
-    },
-    get reason() {
-      return signal.reason as unknown;
-    },
-    once(_event, listener) {
-      signal.addEventListener('abort', listener, { once: true });
-      return self;
-    },
-    on(event, listener) {
-      return self.once(event, listener);
-    },
-    removeListener(_event, listener) {
-      signal.removeEventListener('abort', listener);
-      return self;
-    },
-  };
-  return self;
+  return new SignalCancellation(signal);
+}
+
+/** A class, not an object literal with getters: V8 defines a literal's accessors in its runtime, per object. */
+class SignalCancellation implements Cancellation {
+  constructor(private readonly signal: AbortSignal) {}
+
+  get aborted(): boolean {
+    return this.signal.aborted;
+  }
+
+  get reason(): unknown {
+    return this.signal.reason as unknown;
+  }
+
+  once(_event: 'abort', listener: Listener): this {
+    this.signal.addEventListener('abort', listener, { once: true });
+    return this;
+  }
+
+  on(event: 'abort', listener: Listener): this {
+    return this.once(event, listener);
+  }
+
+  removeListener(_event: 'abort', listener: Listener): this {
+    this.signal.removeEventListener('abort', listener);
+    return this;
+  }
 }

@@ -5,7 +5,7 @@
  * answered as Server-Sent Events so curl users stream too: one `data: <model event JSON>`
  * per chunk, `event: error` for an exception frame, and `event: end` when done.
  */
-import { GeneratedBody, type ProviderResponse, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { GeneratedBody, SourceMeter, type ProviderResponse } from '../../core/index.js';
 import { EventStreamReader, frameJson } from './eventstream.js';
 import type { ConvenienceRequest } from './inspect.js';
 import { encodeModelId } from './paths.js';
@@ -33,22 +33,6 @@ function sse(event: string | undefined, data: unknown): Buffer {
   return Buffer.from(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
 }
 
-/** A meter whose counts come from the translation, not from the bytes core hands it. */
-class TranslatedMeter implements UsageMeter {
-  constructor(private readonly frames: FrameUsage) {}
-  get usage(): TokenUsage {
-    return this.frames.usage;
-  }
-  get streamError(): string | undefined {
-    return this.frames.streamError;
-  }
-  get model(): string | undefined {
-    return this.frames.model;
-  }
-  write(): void {}
-  end(): void {}
-}
-
 /**
  * Turn a successful InvokeModelWithResponseStream response into SSE. Upstream failures
  * mid-stream end the SSE with an `error` event (and count as a stream error) rather than
@@ -66,7 +50,7 @@ export function eventStreamToSse(upstream: ProviderResponse, signal: { readonly 
     headers,
     // `destroy` lets core free the upstream connection if the client left before reading.
     body: new GeneratedBody(translate(body, frames, signal), () => destroyable?.destroy?.()),
-    meter: new TranslatedMeter(frames),
+    meter: new SourceMeter(frames),
   };
 }
 

@@ -11,7 +11,6 @@ import {
   BYTE_STRINGS,
   createKey,
   forwardUpstream,
-  GeneratedBody,
   shapeText,
   upstreamRequestHeaders,
   type BodyStrings,
@@ -24,6 +23,7 @@ import {
   type ProviderResponse,
   type RequestContext,
 } from '../../core/index.js';
+import { translatedBody } from '../common/translated-chat.js';
 import { droppedHeaders, parseBaseUrl } from '../common/upstream-config.js';
 import { openaiDialect } from '../translate/openai-dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
@@ -144,22 +144,13 @@ class OpenAIProvider implements Provider {
     if (addedUsage && res.status === 200 && ct.startsWith('text/event-stream') && res.body && !(res.body instanceof Uint8Array)) {
       const filter = new UsageChunkFilter();
       const upstream = res.body as AsyncIterable<Uint8Array> & { destroy?: () => void };
-      res.body = new GeneratedBody(filtered(upstream, filter), () => upstream.destroy?.());
+      res.body = translatedBody(upstream, filter);
       res.meter = filter.meter();
       return res;
     }
     res.meter = openaiMeter(ct);
     return res;
   }
-}
-
-async function* filtered(upstream: AsyncIterable<Uint8Array>, filter: UsageChunkFilter): AsyncGenerator<Uint8Array> {
-  for await (const chunk of upstream) {
-    const out = filter.write(chunk);
-    if (out.length > 0) yield out;
-  }
-  const tail = filter.end();
-  if (tail.length > 0) yield tail;
 }
 
 const openai: ProviderPlugin<OpenAIConfig> = {

@@ -5,7 +5,7 @@
  * and only the one event whose data is `{"choices": [], "usage": {…}}` is dropped. At most
  * one partial event is held. Also the stream's usage meter, since it reads every event.
  */
-import type { TokenUsage, UsageMeter } from '../../core/index.js';
+import { SourceMeter, type UsageMeter } from '../../core/index.js';
 import { ChunkReader } from './usage.js';
 
 const LF = 0x0a;
@@ -66,20 +66,7 @@ export class UsageChunkFilter {
 
   /** A meter over what this filter read; core's writes of the filtered bytes are ignored. */
   meter(): UsageMeter {
-    const reader = this.reader;
-    return {
-      write() {},
-      end() {},
-      get usage(): TokenUsage {
-        return reader.usage;
-      },
-      get model() {
-        return reader.model;
-      },
-      get streamError() {
-        return reader.streamError;
-      },
-    };
+    return new SourceMeter(this.reader);
   }
 
   private dropped(event: Buffer): boolean {
