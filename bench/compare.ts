@@ -15,6 +15,8 @@
  *   TEXT=session npx tsx bench/compare.ts …   # a coding agent's whole turn: tools, tool_use / tool_result, that text
  *   D=8 npx tsx bench/compare.ts …            # timed runs (seconds) instead of N requests
  *   P=3 npx tsx bench/compare.ts …            # processes per argument (their trials pooled)
+ *   INTERVAL=1 D=8 UNIFIED=1 npx tsx bench/compare.ts …  # stream frames this many ms apart, as a
+ *                                             # real answer's come (one event per read), not back to back
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  *
@@ -29,7 +31,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/redis.js';
 import { listeningPort, median, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
-import { BODY_TEXT, loadCost, messagesBody, type LoadCost } from './lib/requests.js';
+import { BODY_TEXT, loadCost, messagesBody, shapedModel, type LoadCost } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -48,7 +50,14 @@ const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
 spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
 const SIZE = Number(process.env.SIZE ?? 1024);
-const BODY = messagesBody(SIZE, STREAM, 'claude-bench', BODY_TEXT);
+/**
+ * Frames back to back arrive several to a read; spaced, each comes alone, as a real answer's
+ * tokens do. The model name carries the shape, so it reaches the mock through the unified
+ * endpoint too.
+ */
+const INTERVAL = process.env.INTERVAL ? Number(process.env.INTERVAL) : undefined;
+const MODEL = STREAM && INTERVAL !== undefined ? shapedModel({ frames: 64, intervalMs: INTERVAL, ttftMs: 0 }) : 'claude-bench';
+const BODY = messagesBody(SIZE, STREAM, MODEL, BODY_TEXT);
 
 interface Arm {
   /** The row it belongs to: the argument it was started from, or the bare proxy. */
@@ -106,7 +115,7 @@ async function main(): Promise<void> {
       const r = rps(name);
       process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} | ${busy(name).toFixed(0)} % |\n`);
     }
-    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames)' : STREAM ? 'Anthropic streams (64 frames)' : 'bodies'}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
   }

@@ -46,6 +46,11 @@ export class SseDecoder {
     this.skipLines = options.skip ? skipLinesOf(options.skip) : NO_SKIP;
   }
 
+  /** Nothing held: every chunk so far ended with a whole event (no partial line, event or UTF-8 sequence). */
+  get idle(): boolean {
+    return this.atEventBoundary;
+  }
+
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     if (this.atEventBoundary && this.skipLines.length > 0 && this.onlySkippable(chunk)) return;

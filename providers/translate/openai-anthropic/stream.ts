@@ -18,6 +18,7 @@ import type { TokenUsage, UsageMeter } from '../../../core/types.js';
 import { emptyUsage } from '../../../core/context.js';
 import { flat } from '../../../core/flat-string.js';
 import { SseDecoder } from '../../../core/stream/sse.js';
+import { textDeltaSpans } from './text-delta-bytes.js';
 import { utf8Bytes } from '../../../core/utf8-bytes.js';
 import { applyAnthropicUsage } from '../../anthropic/usage.js';
 import type { AnthropicStopReason, AnthropicStreamEvent, AnthropicToolUseBlock } from './anthropic-types.js';
@@ -36,6 +37,7 @@ export interface StreamTranslationOptions {
 }
 
 const DONE = 'data: [DONE]\n\n';
+const EMPTY_BYTES = Buffer.alloc(0);
 
 const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
 const TEXT_DELTA_MID = ',"delta":{"type":"text_delta","text":';
@@ -99,12 +101,39 @@ export class AnthropicToOpenAIStream implements UsageMeter {
   constructor(private readonly options: StreamTranslationOptions) {
     this.chunkEnd = `]${options.includeUsage ? ',"usage":null' : ''}}\n\n`;
     this.textChunkTail = `},"logprobs":null,"finish_reason":null}${this.chunkEnd}`;
+    this.textChunkTailBytes = Buffer.from(this.textChunkTail, 'latin1');
   }
 
   /** Translate a chunk of upstream bytes; returns the bytes to send now (possibly empty). */
   write(chunk: Uint8Array): Uint8Array {
-    if (!this.finished) this.sse.push(chunk);
+    if (this.finished) return this.flush();
+    // Nothing held over from an earlier chunk: text deltas can be wrapped as bytes.
+    if (this.sse.idle && this.out.length === 0) {
+      const spans = textDeltaSpans(chunk);
+      if (spans) return this.textChunks(chunk, spans);
+    }
+    this.sse.push(chunk);
     return this.flush();
+  }
+
+  /** One OpenAI chunk per text span of `chunk`: the bytes the string path makes for them. */
+  private textChunks(chunk: Uint8Array, spans: readonly number[]): Uint8Array {
+    const head = this.textChunkHeadBytes();
+    const tail = this.textChunkTailBytes;
+    let size = 0;
+    for (let i = 0; i < spans.length; i += 2) size += head.length + 1 + (spans[i + 1] - spans[i]) + 1 + tail.length;
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (let i = 0; i < spans.length; i += 2) {
+      out.set(head, at);
+      at += head.length;
+      // The literal with its quotes, as the upstream wrote it.
+      out.set(chunk.subarray(spans[i] - 1, spans[i + 1] + 1), at);
+      at += spans[i + 1] - spans[i] + 2;
+      out.set(tail, at);
+      at += tail.length;
+    }
+    return out;
   }
 
   /** The upstream body ended; returns any last bytes (an error chunk if it ended early). */
@@ -201,8 +230,22 @@ export class AnthropicToOpenAIStream implements UsageMeter {
   private textHead = '';
   /** …and after it. */
   private readonly textChunkTail: string;
+  private readonly textChunkTailBytes: Buffer;
+  /** The text head as bytes, and the string they were encoded from. */
+  private textHeadBytes = EMPTY_BYTES;
+  private textHeadEncoded = '';
   /** What closes every chunk with choices: `]`, the `"usage":null` include_usage asks for, `}`. */
   private readonly chunkEnd: string;
+
+  /** {@link textChunkHead} encoded, made again when it is. */
+  private textChunkHeadBytes(): Buffer {
+    const head = this.textChunkHead();
+    if (head !== this.textHeadEncoded) {
+      this.textHeadBytes = Buffer.from(head, 'utf8');
+      this.textHeadEncoded = head;
+    }
+    return this.textHeadBytes;
+  }
 
   /** `data: <head>{"index":0,"delta":{"content":`, for the text deltas most events are: the same bytes {@link push} writes around `{"content":…}`. */
   private textChunkHead(): string {
