@@ -18,13 +18,13 @@ import type { TokenUsage, UsageMeter } from '../../../core/types.js';
 import { emptyUsage } from '../../../core/context.js';
 import { flat } from '../../../core/flat-string.js';
 import { SseDecoder } from '../../../core/stream/sse.js';
-import { textDeltaSpans } from './text-delta-bytes.js';
 import { utf8Bytes } from '../../../core/utf8-bytes.js';
 import { applyAnthropicUsage } from '../../anthropic/usage.js';
 import type { AnthropicStopReason, AnthropicStreamEvent, AnthropicToolUseBlock } from './anthropic-types.js';
 import { anthropicStreamErrorToOpenAI, openAIError } from './error.js';
 import type { OpenAIChatCompletionChunk, OpenAIChunkChoice, OpenAIErrorBody } from './openai-types.js';
 import { finishReason } from './response.js';
+import { textDeltaSpans } from './text-delta-bytes.js';
 import { openAIUsage } from './usage.js';
 
 export interface StreamTranslationOptions {
