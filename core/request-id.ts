@@ -38,7 +38,8 @@ export function newRequestId(): string {
  * newHexId() // '9f1c0e5ab2d34c7e8a61f0b3c4d5e6f7'
  */
 export function newHexId(): string {
-  return random.toString('hex', nextRandom(), 16 * used);
+  const from = nextRandom();
+  return random.toString('hex', from, from + 16);
 }
 
 /** Where the next unused 16 random bytes start in `random`. */

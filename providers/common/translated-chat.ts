@@ -1,7 +1,8 @@
 /**
  * What every provider's unified-endpoint `chat()` shares: clean request headers with only
  * opted-in client headers, completion ids, a meter that reports a translator's usage, a
- * body that yields translated bytes as each upstream chunk arrives, and error answers.
+ * body that yields translated bytes as each upstream chunk arrives (also the OpenAI
+ * pass-through's, whose usage filter rewrites a stream's bytes), and error answers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { GeneratedBody, newHexId, SourceMeter, type ProviderResponse, type UsageMeter, type UsageSource } from '../../core/index.js';

@@ -24,8 +24,10 @@ import type { AnthropicStopReason, AnthropicStreamEvent, AnthropicToolUseBlock }
 import { anthropicStreamErrorToOpenAI, openAIError } from './error.js';
 import type { OpenAIChatCompletionChunk, OpenAIChunkChoice, OpenAIErrorBody } from './openai-types.js';
 import { finishReason } from './response.js';
-import { textDeltaSpans } from './text-delta-bytes.js';
+import { textDeltaJson, textDeltaSpans } from './text-delta.js';
 import { openAIUsage } from './usage.js';
+
+export { textDeltaJson };
 
 export interface StreamTranslationOptions {
   /** The completion id every chunk carries. */
@@ -37,42 +39,6 @@ export interface StreamTranslationOptions {
 }
 
 const DONE = 'data: [DONE]\n\n';
-const EMPTY_BYTES = Buffer.alloc(0);
-
-const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
-const TEXT_DELTA_MID = ',"delta":{"type":"text_delta","text":';
-/**
- * Both, with the index between them, as one compiled match: an event's data is a slice of
- * the decoded chunk, and comparing slices of it with `===` goes through V8's runtime
- * (~45 ns each, twice a frame); the expression reads the characters in place (~30 ns).
- */
-const TEXT_DELTA_PREFIX = /^\{"type":"content_block_delta","index":\d+,"delta":\{"type":"text_delta","text":/;
-
-/** Characters a JSON string must escape: the literal cannot be passed on as it is. */
-const NEEDS_ESCAPE = /["\\\x00-\x1f]/;
-
-/**
- * The text of a text delta in the exact compact form Anthropic sends it
- * (`{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`),
- * read without parsing the event — most events of a stream are these — and returned
- * serialized, exactly as `JSON.stringify(text)` writes it. Anything else, or any deviation
- * (other keys, spacing, a malformed string), is undefined and takes the full parse.
- */
-export function textDeltaJson(data: string): string | undefined {
-  if (!TEXT_DELTA_PREFIX.test(data) || !data.endsWith('"}}')) return undefined;
-  let i = TEXT_DELTA_HEAD.length;
-  while (data.charCodeAt(i) >= 48 && data.charCodeAt(i) <= 57) i++;
-  const literal = data.slice(i + TEXT_DELTA_MID.length, -2);
-  // No escapes, quotes or control characters inside: the literal is already JSON.stringify's text.
-  if (literal.length >= 2 && literal.charCodeAt(0) === 34 && !NEEDS_ESCAPE.test(literal.slice(1, -1))) return literal;
-  try {
-    // One JSON string and nothing else, or it throws: `"a","x":"b"` is not one.
-    const text: unknown = JSON.parse(literal);
-    return typeof text === 'string' ? JSON.stringify(text) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A per-request translator. Feed it the upstream body with {@link write} and send what it
@@ -231,26 +197,24 @@ export class AnthropicToOpenAIStream implements UsageMeter {
   /** …and after it. */
   private readonly textChunkTail: string;
   private readonly textChunkTailBytes: Buffer;
-  /** The text head as bytes, and the string they were encoded from. */
-  private textHeadBytes = EMPTY_BYTES;
-  private textHeadEncoded = '';
+  /** {@link textHead} encoded; dropped with it. */
+  private textHeadBytes: Buffer | undefined = undefined;
   /** What closes every chunk with choices: `]`, the `"usage":null` include_usage asks for, `}`. */
   private readonly chunkEnd: string;
 
-  /** {@link textChunkHead} encoded, made again when it is. */
+  /** {@link textChunkHead} encoded. */
   private textChunkHeadBytes(): Buffer {
     const head = this.textChunkHead();
-    if (head !== this.textHeadEncoded) {
-      this.textHeadBytes = Buffer.from(head, 'utf8');
-      this.textHeadEncoded = head;
-    }
-    return this.textHeadBytes;
+    return (this.textHeadBytes ??= Buffer.from(head, 'utf8'));
   }
 
   /** `data: <head>{"index":0,"delta":{"content":`, for the text deltas most events are: the same bytes {@link push} writes around `{"content":…}`. */
   private textChunkHead(): string {
     const head = this.head(); // clears textHead when the model changed
-    if (this.textHead === '') this.textHead = flat(`data: ${head}{"index":0,"delta":{"content":`);
+    if (this.textHead === '') {
+      this.textHead = flat(`data: ${head}{"index":0,"delta":{"content":`);
+      this.textHeadBytes = undefined;
+    }
     return this.textHead;
   }
 

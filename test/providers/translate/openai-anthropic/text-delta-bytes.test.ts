@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { AnthropicToOpenAIStream, type StreamTranslationOptions } from '../../../../providers/translate/openai-anthropic/index.js';
-import { textDeltaSpans } from '../../../../providers/translate/openai-anthropic/text-delta-bytes.js';
+import { textDeltaSpans } from '../../../../providers/translate/openai-anthropic/text-delta.js';
 import { cases, readBytes, readJson } from '../../../helpers/translate-golden.js';
 
 const delta = (text: string, index = 0): string => `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } })}\n\n`;
