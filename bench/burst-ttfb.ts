@@ -14,8 +14,8 @@
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/burst-ttfb.ts   # another build
  *   NODE_FLAGS='--import=./stamps.mjs' npx tsx bench/burst-ttfb.ts   # flags for both proxies
  *   UNIFIED=1 npx tsx bench/burst-ttfb.ts   # OpenAI streams, the gateway's through its unified endpoint
- *                                           # (TTFB only: that endpoint forwards no tag, and its
- *                                           # translation leaves some events without a chunk)
+ *                                           # (tagged by their `user`; no frame rows: its translation
+ *                                           # leaves some events without a chunk)
  *
  * The servers run on core 0; this process and the mock on core 1 (as in bench/run.ts).
  */

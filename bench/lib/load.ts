@@ -12,6 +12,12 @@ export interface Target {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /**
+   * An OpenAI chat body whose stream tag (see {@link streams}) rides as its `user`: the
+   * gateway's unified endpoint forwards no client header upstream, but sends `user` on as
+   * Anthropic's `metadata.user_id`, where the mock looks for it.
+   */
+  tagInBody?: boolean;
 }
 
 export interface Throughput {
@@ -133,18 +139,21 @@ export async function mockTimes(mockUrl: string): Promise<Record<string, MockSta
 
 /**
  * Open `count` streams at once; record time to first byte, gaps between frames, frames and
- * chunks seen. With `tag`, stream i carries `x-mock-tag: <tag>-<i>` so the mock's own
- * receipt and first-frame times can be matched to it (GET /mock-times).
+ * chunks seen. With `tag`, stream i carries `x-mock-tag: mt-<tag>-<i>` (as its `user` with
+ * `t.tagInBody`) so the mock's own receipt and first-frame times can be matched to it
+ * (GET /mock-times).
  */
 export async function streams(t: Target, count: number, streamHeaders: Record<string, string>, tag?: string): Promise<StreamStats> {
   const stats: StreamStats = { ttfb: [], gaps: [], frames: [], chunks: [], errors: 0, tagged: [] };
   await Promise.all(
     Array.from({ length: count }, async (_, i) => {
       try {
-        const tagHeader: Record<string, string> = tag === undefined ? {} : { 'x-mock-tag': `${tag}-${i}` };
+        const streamTag = tag === undefined ? undefined : `mt-${tag}-${i}`;
+        const tagHeader: Record<string, string> = streamTag === undefined || t.tagInBody ? {} : { 'x-mock-tag': streamTag };
+        const body = streamTag !== undefined && t.tagInBody ? `{"user":"${streamTag}",${t.body.slice(1)}` : t.body;
         const sent = performance.timeOrigin + performance.now();
         const start = performance.now();
-        const res = await request(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers, ...streamHeaders, ...tagHeader }, body: t.body, dispatcher: streamAgent });
+        const res = await request(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers, ...streamHeaders, ...tagHeader }, body, dispatcher: streamAgent });
         let last = 0;
         let frames = 0;
         let chunks = 0;
@@ -154,7 +163,7 @@ export async function streams(t: Target, count: number, streamHeaders: Record<st
           if (tag !== undefined) arrivals.push(performance.timeOrigin + now);
           if (chunks === 0) {
             stats.ttfb.push(now - start);
-            if (tag !== undefined) stats.tagged.push({ tag: `${tag}-${i}`, sent, arrivals });
+            if (streamTag !== undefined) stats.tagged.push({ tag: streamTag, sent, arrivals });
           } else stats.gaps.push(now - last);
           last = now;
           chunks++;

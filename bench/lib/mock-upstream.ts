@@ -4,6 +4,8 @@
  * chosen per request by headers: `x-mock-frames` (default 64), `x-mock-interval-ms`
  * (default 0), `x-mock-ttft-ms` (default 0) — or, for callers whose headers do not reach
  * the upstream (the gateway's unified endpoint), by a model named `…-shape-f64-i5-t20`.
+ * Likewise a stream's tag (`x-mock-tag`, below) may come as an OpenAI `user` of `mt-…`,
+ * which the unified endpoint forwards as Anthropic's `metadata.user_id`.
  */
 import http from 'node:http';
 
@@ -88,6 +90,15 @@ function shapeOf(req: http.IncomingMessage, body: Buffer): [number, number, numb
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [64, 0, 0];
 }
 
+const BODY_TAG = /"user(?:_id)?":"(mt-[^"]+)"/;
+
+/** The stream's tag: the `x-mock-tag` header, else a `mt-…` user in the body (a unified-endpoint request). */
+function tagOf(req: http.IncomingMessage, body: Buffer): string | undefined {
+  const h = req.headers['x-mock-tag'];
+  if (typeof h === 'string') return h;
+  return BODY_TAG.exec(body.toString('latin1'))?.[1];
+}
+
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
 function epochMs(): number {
   return performance.timeOrigin + performance.now();
@@ -108,7 +119,6 @@ export function createMockUpstream(): http.Server {
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       return;
     }
-    const tag = req.headers['x-mock-tag'];
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -122,8 +132,9 @@ export function createMockUpstream(): http.Server {
       }
       const [n, interval, ttft] = shapeOf(req, body);
       const list = frames(kind, n);
-      const stamp = typeof tag === 'string' && times.size < MAX_TIMES ? { recv: epochMs(), writes: [] as number[] } : undefined;
-      if (stamp) times.set(tag as string, stamp);
+      const tag = tagOf(req, body);
+      let stamp: { recv: number; writes: number[] } | undefined;
+      if (tag !== undefined && times.size < MAX_TIMES) times.set(tag, (stamp = { recv: epochMs(), writes: [] }));
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       if (interval === 0 && ttft === 0) {
         for (const f of list) res.write(f);

@@ -89,5 +89,5 @@ export function streamArms(s: BenchServers, unified: boolean): StreamArm[] {
 
 /** A 1 KB streamed request through `arm`; send it with `shapeHeaders(shape)`, which a unified arm's model name stands in for. */
 export function streamTarget(arm: StreamArm, shape: StreamShape): Target {
-  return { url: arm.url, headers: arm.headers, body: messagesBody(1024, true, arm.unified ? shapedModel(shape) : undefined) };
+  return { url: arm.url, headers: arm.headers, body: messagesBody(1024, true, arm.unified ? shapedModel(shape) : undefined), tagInBody: arm.unified };
 }
