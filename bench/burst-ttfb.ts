@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     // gateway that has served traffic). 30 bursts alone (600 streams) left the gateway's
     // stream path still being compiled, on the pinned core: its p50 TTFB sat ~2.5 ms over
     // bare's, against ~0.5 ms after 300 bursts or 20 s of short ones (see warmStreams).
-    for (const arm of arms) if (WARMUP_SECONDS > 0) await warmStreams(streamTarget(arm, WARM_SHAPE), WARMUP_SECONDS);
+    for (const arm of arms) if (WARMUP_SECONDS > 0) await warmStreams(streamTarget(arm, WARM_SHAPE), WARMUP_SECONDS, { tagged: true });
     for (let w = 0; w < WARMUP; w++) for (const arm of arms) await burst(arm, -1 - w);
     await mockTimes(mockUrl); // the warm-up's stamps, dropped
     for (let round = 0; round < ROUNDS; round++) {

@@ -118,10 +118,12 @@ async function main(): Promise<void> {
   // while the gateway's stream path and its translator are code of their own (see warmStreams).
   for (const arm of arms) {
     await maxThroughput(arm.target(1024), 1);
-    await warmStreams(arm.target(1024, true), QUICK ? 2 : 15);
+    // Tagged like the stream bursts below (the unified ones are not: their tag would be a body member).
+    await warmStreams(arm.target(1024, true), QUICK ? 2 : 15, { tagged: true });
     // The unified endpoint forwards no x-mock-* header: the model's name shapes the stream.
     await warmStreams(arm.chat(1024, true, shapedModel(WARM_SHAPE)), QUICK ? 2 : 10);
   }
+  await mockTimes(mockUrl); // the warm-up's stamps, dropped
 
   for (let trial = 0; trial < TRIALS; trial++) {
     const order = trial % 2 === 0 ? arms : [...arms].reverse();

@@ -196,13 +196,20 @@ export const WARM_SHAPE: StreamShape = { frames: 16, intervalMs: 1, ttftMs: 1 };
  * the gateway's stream path (SSE delivery, usage meter) is code the bare proxy does not have:
  * measured after 600 streams, its TTFB rows timed that tier-up, the compiles included (they
  * run on the server's pinned core). Bursts, not one full-load run: they leave the type
- * feedback a burst of separate frames does. Returns the number of streams run.
+ * feedback a burst of separate frames does. `tagged`: the streams carry tags as the
+ * measured ones will — a request with a header (or, unified, a body member) the warm-up
+ * never had is an object of a new shape to V8, and the gateway's request path, compiled
+ * for the old ones, is deoptimized and compiled again during the first measured bursts
+ * (`--trace-deopt`: `handle`, `forwardUpstream`, the auth filter's `claim`, … "wrong map").
+ * The mock then holds the warm-up's stamps: read them (`mockTimes`) before measuring.
+ * Returns the number of streams run.
  */
-export async function warmStreams(t: Target, seconds: number, count = 20): Promise<number> {
+export async function warmStreams(t: Target, seconds: number, opts: { tagged?: boolean; count?: number } = {}): Promise<number> {
+  const count = opts.count ?? 20;
   const until = performance.now() + seconds * 1000;
   let run = 0;
   while (performance.now() < until) {
-    await streams(t, count, shapeHeaders(WARM_SHAPE));
+    await streams(t, count, shapeHeaders(WARM_SHAPE), opts.tagged ? `warm-${run}` : undefined);
     run += count;
   }
   return run;
