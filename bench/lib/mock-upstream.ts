@@ -96,7 +96,10 @@ const BODY_TAG = /"user(?:_id)?":"(mt-[^"]+)"/;
 function tagOf(req: http.IncomingMessage, body: Buffer): string | undefined {
   const h = req.headers['x-mock-tag'];
   if (typeof h === 'string') return h;
-  return BODY_TAG.exec(body.toString('latin1'))?.[1];
+  // Found in the bytes first: a 100 KB prompt is not decoded to look for it.
+  const at = body.indexOf('":"mt-');
+  if (at < 0) return undefined;
+  return BODY_TAG.exec(body.toString('latin1', Math.max(0, at - 10), at + 256))?.[1];
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
