@@ -160,7 +160,7 @@ export async function streams(t: Target, count: number, streamHeaders: Record<st
         const arrivals: number[] = [];
         for await (const chunk of res.body) {
           const now = performance.now();
-          if (tag !== undefined) arrivals.push(performance.timeOrigin + now);
+          if (streamTag !== undefined) arrivals.push(performance.timeOrigin + now);
           if (chunks === 0) {
             stats.ttfb.push(now - start);
             if (streamTag !== undefined) stats.tagged.push({ tag: streamTag, sent, arrivals });
@@ -204,8 +204,8 @@ export const WARM_SHAPE: StreamShape = { frames: 16, intervalMs: 1, ttftMs: 1 };
  * The mock then holds the warm-up's stamps: read them (`mockTimes`) before measuring.
  * Returns the number of streams run.
  */
-export async function warmStreams(t: Target, seconds: number, opts: { tagged?: boolean; count?: number } = {}): Promise<number> {
-  const count = opts.count ?? 20;
+export async function warmStreams(t: Target, seconds: number, opts: { tagged?: boolean } = {}): Promise<number> {
+  const count = 20;
   const until = performance.now() + seconds * 1000;
   let run = 0;
   while (performance.now() < until) {

@@ -136,8 +136,8 @@ export function createMockUpstream(): http.Server {
       const [n, interval, ttft] = shapeOf(req, body);
       const list = frames(kind, n);
       const tag = tagOf(req, body);
-      let stamp: { recv: number; writes: number[] } | undefined;
-      if (tag !== undefined && times.size < MAX_TIMES) times.set(tag, (stamp = { recv: epochMs(), writes: [] }));
+      const stamp = tag !== undefined && times.size < MAX_TIMES ? { recv: epochMs(), writes: [] as number[] } : undefined;
+      if (stamp && tag !== undefined) times.set(tag, stamp);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       if (interval === 0 && ttft === 0) {
         for (const f of list) res.write(f);
