@@ -2,7 +2,8 @@
  * The client-facing listener. Cleartext: one port speaks HTTP/1.1 and HTTP/2 with prior
  * knowledge, told apart by the HTTP/2 connection preface (the AWS SDK for JavaScript opens
  * h2c to an `http://` endpoint). With `server.tls`: TLS with ALPN offering `h2` and
- * `http/1.1`. Both feed the same handler through Node's HTTP/2 compatibility API.
+ * `http/1.1`. Both feed the same handler through Node's HTTP/2 compatibility API. Cleartext
+ * connections all start on the HTTP/1.1 server; a preface moves one to HTTP/2 (h2c-handoff.ts).
  *
  * Shutdown is two-step: `close()` stops accepting, sends GOAWAY to HTTP/2 sessions, closes
  * idle HTTP/1.1 connections and the rest as their last response ends; `destroy()` cuts
@@ -11,12 +12,12 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import type net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ServerConfig } from './config/types.js';
+import { H2_PREFACE_CODE, handToHttp2, type ParseError } from './h2c-handoff.js';
 import type { GatewayRequest, GatewayResponse } from './handler.js';
 import type { Logger } from './logger.js';
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export interface Listener {
   /** `https` when TLS is configured. */
@@ -49,23 +50,23 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
       if (socket.alpnProtocol !== 'h2') tracker.socket(socket);
     });
     outer = secure;
+    outer.on('clientError', (err: Error) => log.debug('client connection error', { err }));
   } else {
-    const h1 = createHttp1(config, onRequest);
     const h2c = http2.createServer(h2, onRequest);
     h2c.setTimeout(config.idle_timeout_ms);
     h2c.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
-    outer = net.createServer({ noDelay: true }, (socket) => {
-      sniff(socket, firstBytesTimeout(config), (isH2) => {
-        if (isH2) h2c.emit('connection', socket);
-        else {
-          tracker.socket(socket);
-          h1.emit('connection', socket);
-        }
-      });
+    const h1 = createHttp1(config, onRequest);
+    h1.on('connection', (socket: Socket) => tracker.socket(socket));
+    h1.on('clientError', (err: ParseError, socket: Socket) => {
+      if (err.code === H2_PREFACE_CODE) {
+        tracker.forget(socket);
+        return handToHttp2(socket, err, h2c);
+      }
+      log.debug('client connection error', { err });
+      refuseMalformed(err, socket, tracker.busy(socket));
     });
-    outer.on('close', () => h1.close());
+    outer = h1;
   }
-  outer.on('clientError', (err: Error) => log.debug('client connection error', { err }));
 
   await new Promise<void>((resolve, reject) => {
     outer.once('error', reject);
@@ -102,7 +103,7 @@ function http2Options(config: ServerConfig): http2.ServerOptions {
   };
 }
 
-/** The HTTP/1.1 server that never listens itself: the outer server hands it sockets. */
+/** The cleartext listener: HTTP/1.1, and HTTP/2 prefaces handed on (h2c-handoff.ts). */
 function createHttp1(config: ServerConfig, onRequest: Handler): http.Server {
   const server = http.createServer(
     {
@@ -117,8 +118,6 @@ function createHttp1(config: ServerConfig, onRequest: Handler): http.Server {
     onRequest,
   );
   server.timeout = config.idle_timeout_ms;
-  // 'listening' starts the request/headers timeout checks; this server is never bound.
-  server.emit('listening');
   return server;
 }
 
@@ -139,44 +138,22 @@ function refuseAmbiguousHost(res: http.ServerResponse): void {
   res.end(body);
 }
 
-/** How long a new connection may stay silent before its first bytes. */
-function firstBytesTimeout(config: ServerConfig): number {
-  const limits = [config.idle_timeout_ms, Math.min(60_000, config.request_timeout_ms || 60_000)].filter((v) => v > 0);
-  return limits.length ? Math.min(...limits) : 0;
+/**
+ * Node's own answers to a request it could not parse, which a 'clientError' listener takes
+ * over: 431, 413, 408 or 400, unless a response is under way on the connection (a pipelined
+ * request's bytes after it), when the connection is just cut.
+ */
+function refuseMalformed(err: ParseError, socket: Socket, busy: boolean): void {
+  if (socket.writable && !busy && err.code !== 'ECONNRESET') socket.write(MALFORMED_ANSWERS[err.code ?? ''] ?? MALFORMED_ANSWERS.default);
+  socket.destroy(err);
 }
 
-/**
- * Read just enough of a new connection to tell the HTTP/2 preface from an HTTP/1.1 request
- * line, then put the bytes back for whichever server takes it.
- */
-function sniff(socket: Socket, timeoutMs: number, route: (isH2: boolean) => void): void {
-  let seen: Buffer = Buffer.alloc(0);
-  const onError = (): void => {
-    socket.destroy();
-  };
-  // A connection that never says anything is dropped, like an idle one.
-  const onTimeout = (): void => {
-    socket.destroy();
-  };
-  if (timeoutMs > 0) socket.setTimeout(timeoutMs, onTimeout);
-  const onData = (chunk: Buffer): void => {
-    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-    const n = Math.min(seen.length, PREFACE.length);
-    const matches = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
-    if (matches && seen.length < PREFACE.length) return; // a prefix of the preface: wait for more
-    socket.off('data', onData);
-    socket.off('error', onError);
-    socket.off('timeout', onTimeout);
-    socket.setTimeout(0);
-    socket.pause();
-    socket.unshift(seen);
-    route(matches);
-    // The HTTP/1.1 parser reads the put-back bytes through 'data' once the socket flows.
-    if (!matches) socket.resume();
-  };
-  socket.on('data', onData);
-  socket.on('error', onError);
-}
+const MALFORMED_ANSWERS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+  default: 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+};
 
 /**
  * Knows every open client connection: HTTP/1.1 sockets with their in-flight request count,
@@ -199,6 +176,19 @@ class ConnectionTracker {
       this.check();
     });
     if (this.draining) socket.end();
+  }
+
+  /**
+   * A socket that became an HTTP/2 session's, tracked as that session from now on (its
+   * 'close' listener here goes with the HTTP/1.1 server's: see handToHttp2).
+   */
+  forget(socket: Socket): void {
+    this.sockets.delete(socket);
+  }
+
+  /** Whether a response is under way on an HTTP/1.1 socket. */
+  busy(socket: Socket): boolean {
+    return (this.sockets.get(socket) ?? 0) > 0;
   }
 
   session(session: http2.ServerHttp2Session): void {

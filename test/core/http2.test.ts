@@ -1,6 +1,7 @@
 /**
  * HTTP/2 on the HTTP/1.1 port: prior-knowledge h2c (what the AWS SDK for JavaScript opens
- * to an http:// endpoint) for plain and streamed requests, HTTP/1.1 beside it, header
+ * to an http:// endpoint) for plain and streamed requests, its preface split across packets
+ * or malformed, HTTP/1.1 beside it, header
  * hygiene both ways, error replies and 413 over h2, and the advertised limits.
  */
 import http from 'node:http';
@@ -102,6 +103,64 @@ t.test('HTTP/1.1 request split into tiny packets and pipelined', async (t) => {
   const statuses = [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1]);
   t.same(statuses, ['404', '200', '200'], 'three responses on one connection (PROPFIND has no route)');
   t.match(text, /"object":"list"/, 'the pipelined request was answered');
+});
+
+t.test('an HTTP/2 preface split across packets still opens an h2c session', async (t) => {
+  const g = await startGateway(t, CONFIG);
+  // A relay that hands the gateway the client's first bytes one packet at a time: llhttp
+  // reads the preface across them, and what follows it in the last one must reach HTTP/2.
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(g.gateway.port, '127.0.0.1');
+    upstream.setNoDelay(true);
+    upstream.pipe(client);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    let dribbled = 0;
+    const queue: Buffer[] = [];
+    let pumping: Promise<void> | undefined;
+    const pump = async (): Promise<void> => {
+      for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
+        while (dribbled < 30 && chunk.length > 0) {
+          upstream.write(chunk.subarray(0, 1));
+          chunk = chunk.subarray(1);
+          dribbled++;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        if (chunk.length) upstream.write(chunk);
+      }
+      pumping = undefined;
+    };
+    client.on('data', (d: Buffer) => {
+      queue.push(d);
+      pumping ??= pump();
+    });
+    client.on('end', () => void (pumping ?? Promise.resolve()).then(() => upstream.end()));
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => relay.close());
+  const session = http2.connect(`http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`);
+  t.teardown(() => session.destroy());
+  const plain = await h2request(session, { ':method': 'POST', ':path': '/v1/echo/v1/messages', 'content-type': 'application/json' }, messages('split preface'));
+  t.equal(plain.headers[':status'], 200);
+  t.equal((JSON.parse(plain.body) as { content: Array<{ text: string }> }).content[0].text, 'split preface');
+  const streamed = await h2request(session, { ':method': 'POST', ':path': '/v1/echo/v1/messages', 'content-type': 'application/json' }, messages('a b c', true));
+  t.equal(streamedText(streamed.body), 'a b c', 'and streams on the same session');
+});
+
+t.test('a preface followed by anything but an HTTP/2 one is a 400; the gateway keeps serving', async (t) => {
+  const g = await startGateway(t, CONFIG);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const sock = net.connect(g.gateway.port, '127.0.0.1', () => sock.write('PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n'));
+    let out = '';
+    sock.on('data', (d) => (out += d.toString()));
+    sock.on('close', () => resolve(out));
+    sock.on('error', reject);
+  });
+  t.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  const session = http2.connect(g.url);
+  t.teardown(() => session.close());
+  t.equal((await h2request(session, { ':method': 'GET', ':path': '/health' })).headers[':status'], 200, 'h2c still served');
+  t.equal((await fetch(`${g.url}/health`)).status, 200, 'HTTP/1.1 still served');
 });
 
 t.test('a rapid-reset flood ends the offending session, not the gateway', async (t) => {
