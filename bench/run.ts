@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, streams, WARM_SHAPE, warmStreams, type StreamStats, type Target } from './lib/load.js';
+import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, newConnections, streams, WARM_SHAPE, warmStreams, type StreamStats, type Target } from './lib/load.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
@@ -139,6 +139,15 @@ async function main(): Promise<void> {
         if (arm.pid) record(arm.name, `cpu_us_per_req_${key}`, (cpu / r.requests) * 1e6);
         process.stderr.write(`trial ${trial + 1} ${arm.name} ${key}: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
       }
+    }
+    // A client that keeps no connection alive: each request also pays accept, parser and close.
+    for (const arm of order) {
+      const cpu0 = arm.pid ? cpuSeconds(arm.pid) : 0;
+      const r = await newConnections(arm.target(1024), QUICK ? 1000 : 4000);
+      if (arm.pid) record(arm.name, 'cpu_us_per_req_1k_newconn', ((cpuSeconds(arm.pid) - cpu0) / r.requests) * 1e6);
+      record(arm.name, 'rps_1k_newconn', r.rps);
+      record(arm.name, 'errors_1k_newconn', r.errors + r.non2xx);
+      process.stderr.write(`trial ${trial + 1} ${arm.name} 1k, new connection each: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
     }
     for (const arm of order) {
       const l = await latencySerial(arm.target(1024), QUICK ? 500 : 2000);
@@ -343,6 +352,8 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('max req/s, 100 KB agent text (not all ASCII)', 'rps_100k_agent', 0, 'req/s', '');
   add('max req/s, 100 KB agent turn (tools, tool results)', 'rps_100k_session', 0, 'req/s', '');
   add('CPU per request, 1 KB', 'cpu_us_per_req_1k', 0, 'µs', '≤ 1.3 × bare');
+  add('req/s, 1 KB, a new connection each (8 at a time)', 'rps_1k_newconn', 0, 'req/s', '');
+  add('CPU per request, 1 KB, a new connection each', 'cpu_us_per_req_1k_newconn', 0, 'µs', '');
   add('CPU per request, 100 KB agent text', 'cpu_us_per_req_100k_agent', 0, 'µs', '');
   add('CPU per request, 100 KB agent turn', 'cpu_us_per_req_100k_session', 0, 'µs', '');
   add('latency c=1 p50', 'lat_c1_p50', 3, 'ms', '');

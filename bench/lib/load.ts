@@ -1,9 +1,11 @@
 /**
- * Load shapes: max throughput (autocannon, closed loop), latency at concurrency 1 and at
+ * Load shapes: max throughput (autocannon, closed loop; or a new connection per request),
+ * latency at concurrency 1 and at
  * a fixed offered rate (our own client, microsecond timing: autocannon's histogram is
  * whole milliseconds), and streams with per-frame timing.
  */
 import autocannon from 'autocannon';
+import http from 'node:http';
 import { Agent, request } from 'undici';
 import { percentile } from './proc.js';
 import { shapeHeaders, type StreamShape } from './requests.js';
@@ -38,6 +40,36 @@ export async function maxThroughput(t: Target, seconds: number, connections = 16
     pipelining: 1,
   });
   return { rps: result.requests.average, requests: result.requests.total, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+/**
+ * `count` requests, each on a connection of its own (`Connection: close`), `concurrency` at
+ * a time: a client that keeps no connection alive (a script's `requests.post`), whose every
+ * request also pays the server's accept, parser set-up and close.
+ */
+export async function newConnections(t: Target, count: number, concurrency = 8): Promise<Throughput> {
+  const url = new URL(t.url);
+  const body = Buffer.from(t.body);
+  const headers = { 'content-type': 'application/json', ...t.headers, connection: 'close', 'content-length': String(body.length) };
+  let left = count;
+  let errors = 0;
+  let non2xx = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path: url.pathname, agent: false, headers }, (res) => {
+        if (res.statusCode !== 200) non2xx++;
+        res.resume();
+        res.on('end', resolve);
+        res.on('error', () => (errors++, resolve()));
+      });
+      req.on('error', () => (errors++, resolve()));
+      req.end(body);
+    });
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (left-- > 0) await one();
+  }));
+  return { rps: count / ((performance.now() - start) / 1000), requests: count, errors, non2xx };
 }
 
 // Latency runs use as many connections as the throughput runs; streams need many more.
