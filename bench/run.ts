@@ -3,7 +3,7 @@
  * Node proxy (the floor), and the gateway with its default chain on — in alternating
  * order, several trials, medians reported, every ratio gateway / bare.
  *
- *   npm run bench                 # full run (~20 min, and ~1 min of live-memory rows)
+ *   npm run bench                 # full run (~15 min, and ~1 min of live-memory rows)
  *   npm run bench -- --quick      # short trials, for a smoke check
  *   GATEWAY_NODE_FLAGS=--trace-gc npm run bench   # node flags for the gateway; its output goes to <tmp>/gateway.out
  *   LIVE_MEMORY=0 npm run bench   # without the live-memory rows (bench/stream-memory.ts, run last, ~1 min)

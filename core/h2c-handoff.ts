@@ -10,9 +10,8 @@
  * back in front of whatever followed it.
  *
  * Why not look at the first bytes before choosing a server: that first read goes through
- * the socket's JavaScript stream, and a pause, a put-back and a second read follow; it cost
- * 10–30 µs of CPU per new connection (bench/HISTORY.md), a third of what the bare proxy
- * spends on a whole request over one.
+ * the socket's JavaScript stream, and a pause, a put-back and a second read follow: 10–30 µs
+ * of CPU per new connection (bench/HISTORY.md).
  */
 import { createRequire } from 'node:module';
 import net, { type Socket } from 'node:net';
