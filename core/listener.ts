@@ -40,6 +40,10 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     tracker.request(req, res);
     handler(req, res);
   };
+  const refuse = (err: ParseError, socket: Socket): void => {
+    log.debug('client connection error', { err });
+    refuseMalformed(err, socket, tracker.busy(socket));
+  };
   const h2 = http2Options(config);
   let outer: net.Server;
   if (config.tls) {
@@ -50,7 +54,8 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
       if (socket.alpnProtocol !== 'h2') tracker.socket(socket);
     });
     outer = secure;
-    outer.on('clientError', (err: Error) => log.debug('client connection error', { err }));
+    // HTTP/1.1 sockets raise their parse errors on it, and TLS handshakes theirs.
+    secure.on('clientError', refuse);
   } else {
     const h2c = http2.createServer(h2, onRequest);
     h2c.setTimeout(config.idle_timeout_ms);
@@ -58,12 +63,9 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     const h1 = createHttp1(config, onRequest);
     h1.on('connection', (socket: Socket) => tracker.socket(socket));
     h1.on('clientError', (err: ParseError, socket: Socket) => {
-      if (err.code === H2_PREFACE_CODE) {
-        tracker.forget(socket);
-        return handToHttp2(socket, err, h2c);
-      }
-      log.debug('client connection error', { err });
-      refuseMalformed(err, socket, tracker.busy(socket));
+      if (err.code !== H2_PREFACE_CODE) return refuse(err, socket);
+      tracker.forget(socket);
+      handToHttp2(socket, err, h2c);
     });
     outer = h1;
   }
@@ -141,19 +143,21 @@ function refuseAmbiguousHost(res: http.ServerResponse): void {
 /**
  * Node's own answers to a request it could not parse, which a 'clientError' listener takes
  * over: 431, 413, 408 or 400, unless a response is under way on the connection (a pipelined
- * request's bytes after it), when the connection is just cut.
+ * request's bytes after it). Any other error (a reset, a failed TLS handshake) just cuts it.
  */
 function refuseMalformed(err: ParseError, socket: Socket, busy: boolean): void {
-  if (socket.writable && !busy && err.code !== 'ECONNRESET') socket.write(MALFORMED_ANSWERS[err.code ?? ''] ?? MALFORMED_ANSWERS.default);
+  const code = err.code ?? '';
+  const answer = code.startsWith('HPE_') || MALFORMED_ANSWERS.has(code) ? (MALFORMED_ANSWERS.get(code) ?? BAD_REQUEST) : undefined;
+  if (answer && socket.writable && !busy) socket.write(answer);
   socket.destroy(err);
 }
 
-const MALFORMED_ANSWERS: Record<string, string> = {
-  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
-  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
-  default: 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
-};
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+const MALFORMED_ANSWERS = new Map([
+  ['HPE_HEADER_OVERFLOW', 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'],
+  ['HPE_CHUNK_EXTENSIONS_OVERFLOW', 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n'],
+  ['ERR_HTTP_REQUEST_TIMEOUT', 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n'],
+]);
 
 /**
  * Knows every open client connection: HTTP/1.1 sockets with their in-flight request count,

@@ -8,7 +8,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import t from 'tap';
 import { ConfigError } from '../../core/index.js';
 import { startGateway } from '../helpers/gateway.js';
@@ -61,6 +61,25 @@ t.test('ALPN negotiates h2 and http/1.1 on the TLS port', async (t) => {
     https.get(`${g.url}/health`, { ca, agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject);
   });
   t.equal(noAlpn, 200, 'a client offering no ALPN is served HTTP/1.1');
+});
+
+t.test('an HTTP/1.1 request over TLS that cannot be parsed gets its answer, as in cleartext', async (t) => {
+  const g = await startGateway(t, CONFIG, { dir });
+  const { port } = new URL(g.url);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' }, () => {
+      socket.write('POST /v1/echo/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    });
+    let out = '';
+    socket.on('data', (d: Buffer) => (out += d.toString()));
+    socket.on('close', () => resolve(out));
+    socket.on('error', reject);
+  });
+  t.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/, 'ambiguous framing: a 400 and the connection closed, not left hanging');
+  const ok = await new Promise<number>((resolve, reject) => {
+    https.get(`${g.url}/health`, { ca, agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject);
+  });
+  t.equal(ok, 200, 'and the gateway keeps serving');
 });
 
 t.test('a missing certificate file stops the start with a clear error', async (t) => {
