@@ -82,6 +82,17 @@ t.test('an HTTP/1.1 request over TLS that cannot be parsed gets its answer, as i
   t.equal(ok, 200, 'and the gateway keeps serving');
 });
 
+t.test('max_header_bytes holds for HTTP/1.1 over TLS too', async (t) => {
+  const g = await startGateway(t, CONFIG.replace('  tls:', '  max_header_bytes: 2048\n  tls:'), { dir });
+  const status = (bytes: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const agent = new https.Agent({ ca, ALPNProtocols: ['http/1.1'] });
+      https.get(`${g.url}/health`, { agent, headers: { 'x-big': 'a'.repeat(bytes) } }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject);
+    });
+  t.equal(await status(4096), 431, 'a 4 KB header over a 2 KB limit');
+  t.equal(await status(100), 200, 'a small one passes');
+});
+
 t.test('a missing certificate file stops the start with a clear error', async (t) => {
   const err = await startGateway(t, CONFIG.replace('cert.pem', 'missing.pem'), { dir }).catch((e: unknown) => e);
   t.type(err, ConfigError);
