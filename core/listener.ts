@@ -150,7 +150,7 @@ function refuseAmbiguousHost(res: http.ServerResponse): void {
  */
 function refuseMalformed(err: ParseError, socket: Socket, busy: boolean): void {
   const code = err.code ?? '';
-  const answer = code.startsWith('HPE_') || MALFORMED_ANSWERS.has(code) ? (MALFORMED_ANSWERS.get(code) ?? BAD_REQUEST) : undefined;
+  const answer = MALFORMED_ANSWERS.get(code) ?? (code.startsWith('HPE_') ? BAD_REQUEST : undefined);
   if (answer && socket.writable && !busy) socket.write(answer);
   socket.destroy(err);
 }
