@@ -49,9 +49,9 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
   if (config.tls) {
     const secure = http2.createSecureServer({ ...h2, allowHTTP1: true, cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, onRequest);
     secure.setTimeout(config.idle_timeout_ms);
-    // Its HTTP/1.1 sockets are parsed by Node's HTTP/1.1 server code, which reads the limit
-    // from the server it is given: this one (an option of http.createServer only).
-    (secure as { maxHeaderSize?: number }).maxHeaderSize = config.max_header_bytes;
+    // Its HTTP/1.1 sockets are served by Node's HTTP/1.1 server code, which reads these from
+    // the server it is given: this one (options of http.createServer only).
+    Object.assign(secure, { maxHeaderSize: config.max_header_bytes, keepAliveTimeout: config.keep_alive_timeout_ms });
     secure.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
     secure.on('secureConnection', (socket: Socket & { alpnProtocol?: string | false }) => {
       if (socket.alpnProtocol !== 'h2') tracker.socket(socket);

@@ -82,6 +82,23 @@ t.test('an HTTP/1.1 request over TLS that cannot be parsed gets its answer, as i
   t.equal(ok, 200, 'and the gateway keeps serving');
 });
 
+t.test('keep_alive_timeout_ms holds for HTTP/1.1 over TLS too', async (t) => {
+  const g = await startGateway(t, CONFIG.replace('  tls:', '  keep_alive_timeout_ms: 200\n  idle_timeout_ms: 30000\n  tls:'), { dir });
+  const { port } = new URL(g.url);
+  // A raw socket: an https.Agent would close it itself, on the server's Keep-Alive hint.
+  const idleMs = await new Promise<number>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' }, () => {
+      socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    let answeredAt = 0;
+    socket.on('data', () => (answeredAt ||= performance.now()));
+    socket.on('close', () => resolve(performance.now() - answeredAt));
+    socket.on('error', reject);
+  });
+  // Node allows a second past the keep-alive timeout before it closes the socket.
+  t.ok(idleMs < 5000, `the idle keep-alive connection was closed ${idleMs.toFixed(0)} ms after its answer, not at the 30 s idle timeout`);
+});
+
 t.test('max_header_bytes holds for HTTP/1.1 over TLS too', async (t) => {
   const g = await startGateway(t, CONFIG.replace('  tls:', '  max_header_bytes: 2048\n  tls:'), { dir });
   const status = (bytes: number): Promise<number> =>
