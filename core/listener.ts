@@ -47,18 +47,24 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
   const h2 = http2Options(config);
   let outer: net.Server;
   if (config.tls) {
-    const secure = http2.createSecureServer({ ...h2, allowHTTP1: true, cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, onRequest);
+    // ALPN picks h2 or http/1.1; http/1.1 and clients without ALPN come as 'unknownProtocol'
+    // and go to a plain HTTP/1.1 server, with its header, request and keep-alive timeouts
+    // (HTTP/2's own http/1.1 fallback has none of them).
+    const secure = http2.createSecureServer({ ...h2, ALPNCallback: preferH2, cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, onRequest);
     secure.setTimeout(config.idle_timeout_ms);
-    // Its HTTP/1.1 sockets are served by Node's HTTP/1.1 server code, which reads these from
-    // the server it is given: this one (options of http.createServer only).
-    Object.assign(secure, { maxHeaderSize: config.max_header_bytes, keepAliveTimeout: config.keep_alive_timeout_ms });
     secure.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
-    secure.on('secureConnection', (socket: Socket & { alpnProtocol?: string | false }) => {
-      if (socket.alpnProtocol !== 'h2') tracker.socket(socket);
+    const h1 = createHttp1(config, onRequest);
+    // 'listening' starts its header and request timeout checks; it is never bound itself.
+    h1.emit('listening');
+    h1.on('clientError', refuse);
+    secure.on('unknownProtocol', (socket: Socket) => {
+      tracker.socket(socket);
+      h1.emit('connection', socket);
     });
-    outer = secure;
-    // HTTP/1.1 sockets raise their parse errors on it, and TLS handshakes theirs.
+    secure.on('close', () => h1.close());
+    // Failed TLS handshakes.
     secure.on('clientError', refuse);
+    outer = secure;
   } else {
     const h2c = http2.createServer(h2, onRequest);
     h2c.setTimeout(config.idle_timeout_ms);
@@ -95,6 +101,12 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
   };
 }
 
+/** ALPN: h2 when the client offers it, else http/1.1; neither is a failed handshake. */
+function preferH2({ protocols }: { protocols: string[] }): string | undefined {
+  if (protocols.includes('h2')) return 'h2';
+  return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+}
+
 function http2Options(config: ServerConfig): http2.ServerOptions {
   const limits = config.http2;
   return {
@@ -108,13 +120,19 @@ function http2Options(config: ServerConfig): http2.ServerOptions {
   };
 }
 
-/** The cleartext listener: HTTP/1.1, and HTTP/2 prefaces handed on (h2c-handoff.ts). */
+/**
+ * The HTTP/1.1 server: the cleartext listener (HTTP/2 prefaces handed on: h2c-handoff.ts),
+ * or, with TLS, the server the TLS listener hands its http/1.1 sockets.
+ */
 function createHttp1(config: ServerConfig, onRequest: Handler): http.Server {
+  const headersTimeout = Math.min(60_000, config.request_timeout_ms || 60_000);
   const server = http.createServer(
     {
       maxHeaderSize: config.max_header_bytes,
       requestTimeout: config.request_timeout_ms,
-      headersTimeout: Math.min(60_000, config.request_timeout_ms || 60_000),
+      headersTimeout,
+      // Node checks both timeouts every 30 s; a shorter request_timeout_ms is checked oftener.
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, headersTimeout / 2)),
       keepAliveTimeout: config.keep_alive_timeout_ms,
       noDelay: true,
       // Reject ambiguous framing (both content-length and transfer-encoding) outright.

@@ -82,6 +82,26 @@ t.test('an HTTP/1.1 request over TLS that cannot be parsed gets its answer, as i
   t.equal(ok, 200, 'and the gateway keeps serving');
 });
 
+t.test('a client trickling its headers over TLS is cut at the headers timeout, not kept by each byte', async (t) => {
+  const g = await startGateway(t, CONFIG.replace('  tls:', '  request_timeout_ms: 1000\n  idle_timeout_ms: 30000\n  tls:'), { dir });
+  const { port } = new URL(g.url);
+  const started = performance.now();
+  const reply = await new Promise<string>((resolve, reject) => {
+    let drip: NodeJS.Timeout | undefined;
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' }, () => {
+      socket.write('GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+      drip = setInterval(() => socket.write('a'), 200);
+    });
+    let out = '';
+    socket.on('data', (d: Buffer) => (out += d.toString()));
+    socket.on('close', () => (clearInterval(drip), resolve(out)));
+    socket.on('error', reject);
+  });
+  const ms = performance.now() - started;
+  t.match(reply, /^HTTP\/1\.1 408 /, 'a 408');
+  t.ok(ms < 5000, `closed after ${ms.toFixed(0)} ms (request_timeout_ms 1000), not at the 30 s idle timeout`);
+});
+
 t.test('keep_alive_timeout_ms holds for HTTP/1.1 over TLS too', async (t) => {
   const g = await startGateway(t, CONFIG.replace('  tls:', '  keep_alive_timeout_ms: 200\n  idle_timeout_ms: 30000\n  tls:'), { dir });
   const { port } = new URL(g.url);
