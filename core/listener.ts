@@ -45,22 +45,21 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     refuseMalformed(err, socket, tracker.busy(socket));
   };
   const h2 = http2Options(config);
+  // HTTP/1.1 on either listener: every cleartext connection starts here; with TLS, the
+  // http/1.1 ones (and clients without ALPN) are handed to it.
+  const h1 = createHttp1(config, onRequest);
+  h1.on('connection', (socket: Socket) => tracker.socket(socket));
   let outer: net.Server;
   if (config.tls) {
-    // ALPN picks h2 or http/1.1; http/1.1 and clients without ALPN come as 'unknownProtocol'
-    // and go to a plain HTTP/1.1 server, with its header, request and keep-alive timeouts
-    // (HTTP/2's own http/1.1 fallback has none of them).
+    // ALPN picks h2 or http/1.1; http/1.1 comes as 'unknownProtocol' and goes to h1, with its
+    // header, request and keep-alive timeouts (HTTP/2's own http/1.1 fallback has none).
     const secure = http2.createSecureServer({ ...h2, ALPNCallback: preferH2, cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, onRequest);
     secure.setTimeout(config.idle_timeout_ms);
     secure.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
-    const h1 = createHttp1(config, onRequest);
-    // 'listening' starts its header and request timeout checks; it is never bound itself.
+    // 'listening' starts h1's header and request timeout checks; it is never bound itself.
     h1.emit('listening');
     h1.on('clientError', refuse);
-    secure.on('unknownProtocol', (socket: Socket) => {
-      tracker.socket(socket);
-      h1.emit('connection', socket);
-    });
+    secure.on('unknownProtocol', (socket: Socket) => h1.emit('connection', socket));
     secure.on('close', () => h1.close());
     // Failed TLS handshakes.
     secure.on('clientError', refuse);
@@ -69,8 +68,6 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     const h2c = http2.createServer(h2, onRequest);
     h2c.setTimeout(config.idle_timeout_ms);
     h2c.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
-    const h1 = createHttp1(config, onRequest);
-    h1.on('connection', (socket: Socket) => tracker.socket(socket));
     h1.on('clientError', (err: ParseError, socket: Socket) => {
       if (err.code !== H2_PREFACE_CODE) return refuse(err, socket);
       tracker.forget(socket);
@@ -115,15 +112,10 @@ function http2Options(config: ServerConfig): http2.ServerOptions {
     // Rapid-reset and malformed-frame floods: the session is torn down past these counts.
     maxSessionRejectedStreams: limits.max_rejected_streams,
     maxSessionInvalidFrames: limits.max_invalid_frames,
-    // A client that never sends a preface on a TLS socket gets cut quickly.
-    unknownProtocolTimeout: 10_000,
   };
 }
 
-/**
- * The HTTP/1.1 server: the cleartext listener (HTTP/2 prefaces handed on: h2c-handoff.ts),
- * or, with TLS, the server the TLS listener hands its http/1.1 sockets.
- */
+/** The HTTP/1.1 server (its callers say which sockets it gets). */
 function createHttp1(config: ServerConfig, onRequest: Handler): http.Server {
   const headersTimeout = Math.min(60_000, config.request_timeout_ms || 60_000);
   const server = http.createServer(
