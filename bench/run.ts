@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, newConnections, streams, WARM_SHAPE, warmStreams, type StreamStats, type Target } from './lib/load.js';
+import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
 import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
@@ -241,7 +242,7 @@ async function main(): Promise<void> {
 
   // Reload under traffic: write a changed config, time until /health shows its hash.
   const gwArm = arms.find((a) => a.name === 'gateway');
-  const reload = gwArm ? await measureReload(gwUrl, configPath, config, gwArm) : { ms: NaN, failed: 0, sent: 0 };
+  const reload = gwArm ? await measureReload(gwUrl, configPath, config, gwArm.target(1024)) : { ms: NaN, failed: 0, sent: 0 };
   const heapAfter = gwArm ? await gatewayHeap(gwUrl) : NaN;
 
   await stopAll();
@@ -269,42 +270,6 @@ async function bursts(order: Arm[], run: (arm: Arm) => Promise<BurstStats>): Pro
     }
   }
   return merged;
-}
-
-async function measureReload(url: string, file: string, config: string, arm: Arm): Promise<{ ms: number; failed: number; sent: number }> {
-  let failed = 0;
-  let sent = 0;
-  let running = true;
-  const traffic = (async () => {
-    while (running) {
-      sent++;
-      const t = arm.target(1024);
-      try {
-        const res = await request(t.url, { method: 'POST', body: t.body, headers: { 'content-type': 'application/json', ...t.headers } });
-        await res.body.dump();
-        if (res.statusCode !== 200) failed++;
-      } catch {
-        failed++;
-      }
-    }
-  })();
-  await sleep(300);
-  const hashOf = async (): Promise<string> => ((await (await request(`${url}/health`)).body.json()) as { config: { hash: string } }).config.hash;
-  const before = await hashOf();
-  const start = performance.now();
-  writeFileSync(file, config + `\n# reload ${Date.now()}\n`);
-  let ms = NaN;
-  while (performance.now() - start < 5000) {
-    if ((await hashOf()) !== before) {
-      ms = performance.now() - start;
-      break;
-    }
-    await sleep(2);
-  }
-  await sleep(300);
-  running = false;
-  await traffic;
-  return { ms, failed, sent };
 }
 
 /**
