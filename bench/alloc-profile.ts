@@ -9,16 +9,15 @@
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  */
-import { spawnSync } from 'node:child_process';
 import { heapReader } from './lib/inspector.js';
 import { maxThroughput, type Target } from './lib/load.js';
 import { messagesBody } from './lib/requests.js';
 import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
-import type { Started } from './lib/proc.js';
+import { pinSelf, type Started } from './lib/proc.js';
 
 const TOP = Number(process.env.TOP ?? 30);
 const STREAM = process.env.STREAM === '1';
-spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+pinSelf(1);
 
 async function profile(name: string, proc: Started, target: Target): Promise<void> {
   const reader = await heapReader(proc);

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streams, WARM_SHAPE, warmStreams } from './lib/load.js';
+import { pinSelf } from './lib/proc.js';
 import { shapeHeaders, type StreamShape } from './lib/requests.js';
 import { startServers, streamArms, streamTarget, type StreamArm } from './lib/servers.js';
 
@@ -37,7 +38,7 @@ const AFTER = 500;
 /** Request starts further apart than this begin a new burst (µs). */
 const BURST_GAP = 30_000;
 
-spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+pinSelf(1);
 const dir = mkdtempSync(path.join(tmpdir(), 'burst-perf-'));
 
 // Each proxy notes when each request starts (µs of CLOCK_MONOTONIC, perf's clock with `-k mono`).

@@ -19,11 +19,10 @@
  *
  * The servers run on core 0; this process and the mock on core 1 (as in bench/run.ts).
  */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { frameTransits, mockTimes, streams, WARM_SHAPE, warmStreams, type StreamStats } from './lib/load.js';
-import { median, percentile } from './lib/proc.js';
+import { median, percentile, pinSelf } from './lib/proc.js';
 import { shapeHeaders, type StreamShape } from './lib/requests.js';
 import { startServers, streamArms, streamTarget, type StreamArm } from './lib/servers.js';
 
@@ -39,7 +38,7 @@ const SHAPE: StreamShape = { frames: FRAMES, intervalMs: 5, ttftMs: TTFT };
 /** OpenAI chat completions streams; the mock is shaped by the model's name, which the unified endpoint forwards. */
 const UNIFIED = process.env.UNIFIED === '1';
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
-spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+pinSelf(1);
 
 interface Split {
   /** Client-side gaps between a stream's frames (5 ms apart at the mock). */

@@ -8,14 +8,13 @@
  * `--processes N` starts N processes of every arm and pools their trials: two processes of
  * one build can differ by ~10 % (JIT and heap settle differently), more than one filter's step.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/redis.js';
-import { listeningPort, median, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { cpuPerRequest, messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,7 +23,7 @@ const { values: args } = parseArgs({ options: { requests: { type: 'string', defa
 const REQUESTS = Number(args.requests);
 const TRIALS = Number(args.trials);
 const PROCESSES = Number(args.processes);
-spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+pinSelf(1);
 
 const BODY = messagesBody(1024);
 

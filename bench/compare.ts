@@ -24,13 +24,12 @@
  * layout settle differently), and trials of one process do not average that away: for a
  * change of a few percent, run P ≥ 3 processes per build.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/redis.js';
-import { listeningPort, median, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { BODY_TEXT, loadCost, messagesBody, shapedModel, type LoadCost } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -47,7 +46,7 @@ const UNIFIED = process.env.UNIFIED === '1';
 const STREAM = UNIFIED || process.env.STREAM === '1';
 const GATEWAY_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/claude/v1/messages';
 const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
-spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+pinSelf(1);
 
 const SIZE = Number(process.env.SIZE ?? 1024);
 /**

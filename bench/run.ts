@@ -23,7 +23,7 @@ import { request } from 'undici';
 import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, newConnections, streams, WARM_SHAPE, warmStreams, type StreamStats, type Target } from './lib/load.js';
 import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
-import { cpuSeconds, listeningPort, median, percentile, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, listeningPort, median, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -43,7 +43,7 @@ const BURST_SHAPE: StreamShape = { frames: 64, intervalMs: 5, ttftMs: 20 };
 const CORES = (await import('node:os')).cpus().length;
 const PIN = CORES >= 2;
 
-if (PIN) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+if (PIN) pinSelf(1);
 
 // `node --import tsx` keeps one process (the tsx CLI would fork a child we could not measure).
 const tsx = '--import=tsx';

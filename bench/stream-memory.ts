@@ -16,13 +16,12 @@
  *
  * The servers run on core 0; this process and the mock on core 1.
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request, type Dispatcher } from 'undici';
 import { heapReader, type HeapReader, type LiveMemory } from './lib/inspector.js';
-import { median } from './lib/proc.js';
+import { median, pinSelf } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
 
@@ -38,7 +37,7 @@ const GATEWAY = path.resolve(process.env.GATEWAY ?? path.join(root, 'dist/bin/ai
 const MODES = (process.env.MODES ?? 'warm,fresh').split(',').filter((m): m is Mode => m === 'warm' || m === 'fresh');
 const FRAMES = 64;
 const STREAM_HEADERS = { 'content-type': 'application/json', 'x-mock-frames': String(FRAMES), 'x-mock-interval-ms': '50' };
-spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+pinSelf(1);
 
 type Mode = 'warm' | 'fresh';
 

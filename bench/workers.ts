@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { maxThroughput, type Target } from './lib/load.js';
-import { listeningPort, median, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { freePort } from '../test/helpers/redis.js';
 import { messagesBody } from './lib/requests.js';
 
@@ -32,7 +32,7 @@ const TRIALS = Number(args.trials);
 const CORES = cpus().length;
 const PIN = CORES >= 2;
 const tsx = '--import=tsx';
-if (PIN) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+if (PIN) pinSelf(1);
 
 interface Arm {
   name: string;

@@ -1,5 +1,5 @@
 /** Processes under test: started pinned to a core, read for CPU time and memory from /proc. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -44,6 +44,16 @@ export function spawnPinned(core: number | undefined, args: string[], env: NodeJ
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * Pin this process to `core`: every thread of it. `taskset -p` alone moves only the main
+ * thread; V8's GC and compiler workers and libuv's pool, started with the process, kept
+ * both cores, so the load generator's collections and compiles could run on the core of
+ * the server under test and take it from that server mid-measurement.
+ */
+export function pinSelf(core: number | string): void {
+  spawnSync('taskset', ['-a', '-cp', String(core), String(process.pid)], { stdio: 'ignore' });
 }
 
 /** Resolve the port a child printed as `listening PORT`. */
