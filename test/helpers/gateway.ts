@@ -2,7 +2,7 @@
  * Start a real gateway in-process on a free loopback port from a YAML string, torn down
  * with the test.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Gateway, type Logger } from '../../core/index.js';
@@ -22,7 +22,19 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export function writeConfig(yaml: string, dir = mkdtempSync(path.join(tmpdir(), 'gw-test-'))): { dir: string; file: string } {
+/** Config folders made here, removed when the test process exits (a full run made ~700). */
+const madeDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function configDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-'));
+  madeDirs.push(dir);
+  return dir;
+}
+
+export function writeConfig(yaml: string, dir = configDir()): { dir: string; file: string } {
   const file = path.join(dir, 'config.yaml');
   writeFileSync(file, yaml);
   return { dir, file };
