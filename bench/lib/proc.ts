@@ -52,7 +52,7 @@ export function spawnPinned(core: number | undefined, args: string[], env: NodeJ
  * both cores, so the load generator's collections and compiles could run on the core of
  * the server under test and take it from that server mid-measurement.
  */
-export function pinSelf(core: number | string): void {
+export function pinSelf(core: number): void {
   spawnSync('taskset', ['-a', '-cp', String(core), String(process.pid)], { stdio: 'ignore' });
 }
 
