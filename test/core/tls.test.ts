@@ -28,6 +28,26 @@ providers:
   echo: {}
 `;
 
+/**
+ * A raw HTTP/1.1-over-TLS connection to the gateway (no agent, which would close or reuse
+ * it on its own): `opened` writes to it; resolves with everything the server sent once it
+ * closed the connection, and when its first bytes came.
+ */
+function rawHttp1(url: string, opened: (socket: TLSSocket) => void): Promise<{ reply: string; firstDataAt: number }> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' }, () => opened(socket));
+    let reply = '';
+    let firstDataAt = 0;
+    socket.on('data', (d: Buffer) => {
+      firstDataAt ||= performance.now();
+      reply += d.toString();
+    });
+    socket.on('close', () => resolve({ reply, firstDataAt }));
+    socket.on('error', reject);
+  });
+}
+
 t.test('ALPN negotiates h2 and http/1.1 on the TLS port', async (t) => {
   const g = await startGateway(t, CONFIG, { dir });
   t.match(g.url, /^https:\/\/127\.0\.0\.1:\d+$/, 'the gateway reports an https URL');
@@ -65,15 +85,8 @@ t.test('ALPN negotiates h2 and http/1.1 on the TLS port', async (t) => {
 
 t.test('an HTTP/1.1 request over TLS that cannot be parsed gets its answer, as in cleartext', async (t) => {
   const g = await startGateway(t, CONFIG, { dir });
-  const { port } = new URL(g.url);
-  const reply = await new Promise<string>((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' }, () => {
-      socket.write('POST /v1/echo/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
-    });
-    let out = '';
-    socket.on('data', (d: Buffer) => (out += d.toString()));
-    socket.on('close', () => resolve(out));
-    socket.on('error', reject);
+  const { reply } = await rawHttp1(g.url, (socket) => {
+    socket.write('POST /v1/echo/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
   });
   t.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/, 'ambiguous framing: a 400 and the connection closed, not left hanging');
   const ok = await new Promise<number>((resolve, reject) => {
@@ -84,19 +97,12 @@ t.test('an HTTP/1.1 request over TLS that cannot be parsed gets its answer, as i
 
 t.test('a client trickling its headers over TLS is cut at the headers timeout, not kept by each byte', async (t) => {
   const g = await startGateway(t, CONFIG.replace('  tls:', '  request_timeout_ms: 1000\n  idle_timeout_ms: 30000\n  tls:'), { dir });
-  const { port } = new URL(g.url);
   const started = performance.now();
-  const reply = await new Promise<string>((resolve, reject) => {
-    let drip: NodeJS.Timeout | undefined;
-    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' }, () => {
-      socket.write('GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
-      drip = setInterval(() => socket.write('a'), 200);
-    });
-    let out = '';
-    socket.on('data', (d: Buffer) => (out += d.toString()));
-    socket.on('close', () => (clearInterval(drip), resolve(out)));
-    socket.on('error', reject);
-  });
+  let drip: NodeJS.Timeout | undefined;
+  const { reply } = await rawHttp1(g.url, (socket) => {
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    drip = setInterval(() => socket.write('a'), 200);
+  }).finally(() => clearInterval(drip));
   const ms = performance.now() - started;
   t.match(reply, /^HTTP\/1\.1 408 /, 'a 408');
   t.ok(ms < 5000, `closed after ${ms.toFixed(0)} ms (request_timeout_ms 1000), not at the 30 s idle timeout`);
@@ -104,17 +110,9 @@ t.test('a client trickling its headers over TLS is cut at the headers timeout, n
 
 t.test('keep_alive_timeout_ms holds for HTTP/1.1 over TLS too', async (t) => {
   const g = await startGateway(t, CONFIG.replace('  tls:', '  keep_alive_timeout_ms: 200\n  idle_timeout_ms: 30000\n  tls:'), { dir });
-  const { port } = new URL(g.url);
   // A raw socket: an https.Agent would close it itself, on the server's Keep-Alive hint.
-  const idleMs = await new Promise<number>((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca, ALPNProtocols: ['http/1.1'], servername: 'localhost' }, () => {
-      socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
-    });
-    let answeredAt = 0;
-    socket.on('data', () => (answeredAt ||= performance.now()));
-    socket.on('close', () => resolve(performance.now() - answeredAt));
-    socket.on('error', reject);
-  });
+  const { firstDataAt } = await rawHttp1(g.url, (socket) => socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'));
+  const idleMs = performance.now() - firstDataAt;
   // Node allows a second past the keep-alive timeout before it closes the socket.
   t.ok(idleMs < 5000, `the idle keep-alive connection was closed ${idleMs.toFixed(0)} ms after its answer, not at the 30 s idle timeout`);
 });
