@@ -17,6 +17,10 @@
  *   P=3 npx tsx bench/compare.ts …            # processes per argument (their trials pooled)
  *   INTERVAL=1 D=8 UNIFIED=1 npx tsx bench/compare.ts …  # stream frames this many ms apart, as a
  *                                             # real answer's come (one event per read), not back to back
+ *   RATE=5000 npx tsx bench/compare.ts …      # CPU per request at this offered rate (open loop, D or
+ *                                             # 6 s), the same for every arm, not at each one's max
+ *   CALIBRATE=10,25 npx tsx bench/compare.ts …  # add the bare proxy doing 10 and 25 µs of work of its
+ *                                             # own per request: what a ratio means in µs here
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  *
@@ -24,12 +28,13 @@
  * layout settle differently), and trials of one process do not average that away: for a
  * change of a few percent, run P ≥ 3 processes per build.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/redis.js';
 import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuAtRate } from './lib/load.js';
 import { BODY_TEXT, loadCost, messagesBody, shapedModel, type LoadCost } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,6 +62,10 @@ const SIZE = Number(process.env.SIZE ?? 1024);
 const INTERVAL = process.env.INTERVAL ? Number(process.env.INTERVAL) : undefined;
 const MODEL = STREAM && INTERVAL !== undefined ? shapedModel({ frames: 64, intervalMs: INTERVAL, ttftMs: 0 }) : 'claude-bench';
 const BODY = messagesBody(SIZE, STREAM, MODEL, BODY_TEXT);
+/** Offered req/s for every arm alike, instead of each arm's max throughput. */
+const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
+/** Microseconds of work per request for extra bare-proxy arms (calibration). */
+const CALIBRATE = (process.env.CALIBRATE ?? '').split(',').filter(Boolean).map(Number);
 
 interface Arm {
   /** The row it belongs to: the argument it was started from, or the bare proxy. */
@@ -64,6 +73,15 @@ interface Arm {
   pid: number;
   url: string;
   headers: Record<string, string>;
+}
+
+/** CPU per request and req/s: at the arm's max throughput, or at {@link RATE}. */
+async function measure(arm: Arm): Promise<LoadCost> {
+  if (RATE === undefined) return loadCost(arm.pid, arm.url, arm.headers, BODY, SECONDS ? { seconds: SECONDS } : REQUESTS);
+  const seconds = SECONDS ?? 6;
+  const r = await cpuAtRate(arm.pid, { url: arm.url, headers: arm.headers, body: BODY }, RATE, seconds);
+  if (r.errors > 0) throw new Error(`${r.errors} errors at ${arm.url}`);
+  return { cpuUs: r.cpuUs, rps: r.samples / seconds };
 }
 
 async function main(): Promise<void> {
@@ -76,11 +94,12 @@ async function main(): Promise<void> {
     procs.push(mock);
     const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
     const arms: Arm[] = [];
-    const rows = ['bare proxy', ...specs.map((spec, i) => `${i + 1}. ${spec}`)];
-    for (let copy = 0; copy < PROCESSES; copy++) {
-      const bare = spawnPinned(0, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+    const bareRows = [0, ...CALIBRATE].map((us) => ({ us, name: us === 0 ? 'bare proxy' : `bare proxy + ${us} µs of work` }));
+    const rows = [...bareRows.map((b) => b.name), ...specs.map((spec, i) => `${i + 1}. ${spec}`)];
+    for (let copy = 0; copy < PROCESSES; copy++) for (const { us, name } of bareRows) {
+      const bare = spawnPinned(0, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0', String(us)]);
       procs.push(bare);
-      arms.push({ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} });
+      arms.push({ name, pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} });
     }
     for (let copy = 0; copy < PROCESSES; copy++) for (const [i, spec] of specs.entries()) {
       const [config, gateway, flags] = spec.split('::');
@@ -96,11 +115,11 @@ async function main(): Promise<void> {
       // As bench/run.ts sends them (an Anthropic client sends its API version).
       const headers = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
       await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
-      arms.push({ name: rows[i + 1], pid: gw.pid, url, headers });
+      arms.push({ name: rows[bareRows.length + i], pid: gw.pid, url, headers });
     }
     const samples = new Map<string, LoadCost[]>(rows.map((name) => [name, []]));
     for (let t = 0; t < TRIALS; t++) {
-      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await loadCost(arm.pid, arm.url, arm.headers, BODY, SECONDS ? { seconds: SECONDS } : REQUESTS));
+      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await measure(arm));
     }
     const cpu = (name: string) => median(samples.get(name)!.map((s) => s.cpuUs));
     const rps = (name: string) => median(samples.get(name)!.map((s) => s.rps));
@@ -114,9 +133,11 @@ async function main(): Promise<void> {
       const r = rps(name);
       process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} | ${busy(name).toFixed(0)} % |\n`);
     }
-    process.stdout.write(`\n${SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    const load = RATE !== undefined ? `${RATE} req/s offered to every arm (open loop) for ${SECONDS ?? 6} s` : SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`;
+    process.stdout.write(`\n${load} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

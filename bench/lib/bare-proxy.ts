@@ -1,16 +1,21 @@
 /**
  * The floor a Node proxy can reach here: node:http server + undici keep-alive pool,
  * bodies piped both ways without parsing. The gateway is measured against this.
+ *
+ * With `workUs` it also spins that long on each request: a calibration arm, the bare proxy
+ * plus a known amount of work of its own, that says what a ratio to the bare proxy means
+ * in microseconds of a server's own work on this machine (`compare.ts` CALIBRATE=…).
  */
 import http from 'node:http';
 import { Pool } from 'undici';
 
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'host']);
 
-export function createBareProxy(upstream: string): http.Server {
+export function createBareProxy(upstream: string, workUs = 0): http.Server {
   // As many upstream connections as the gateway allows per origin (1,024), so 1,000 streams really run at once.
   const pool = new Pool(upstream, { connections: 1024, keepAliveTimeout: 60_000 });
   return http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    if (workUs > 0) spin(workUs);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k) && typeof v === 'string') headers[k] = v;
     pool.request({ method: req.method as 'POST', path: req.url!, headers, body: req }, (err, data) => {
@@ -26,8 +31,15 @@ export function createBareProxy(upstream: string): http.Server {
   });
 }
 
+/** Busy for `us` microseconds: pure CPU on the server's one core, no allocation. */
+function spin(us: number): void {
+  const until = performance.now() + us / 1000;
+  while (performance.now() < until);
+}
+
+// bare-proxy.ts <upstream> [port] [work µs per request]
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
-  const server = createBareProxy(process.argv[2]);
+  const server = createBareProxy(process.argv[2], Number(process.argv[4] ?? 0));
   server.listen(Number(process.argv[3] ?? 0), '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
 }

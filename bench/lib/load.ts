@@ -7,7 +7,7 @@
 import autocannon from 'autocannon';
 import http from 'node:http';
 import { Agent, request } from 'undici';
-import { percentile } from './proc.js';
+import { cpuSeconds, percentile } from './proc.js';
 import { shapeHeaders, type StreamShape } from './requests.js';
 
 export interface Target {
@@ -125,6 +125,19 @@ export async function latencyAtRate(t: Target, rate: number, seconds: number): P
   }
   await Promise.all(pending);
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length, errors };
+}
+
+/**
+ * A server's CPU per request while it serves `rate` req/s (open loop, {@link latencyAtRate}),
+ * after a one-second run at that rate to settle. Every arm measured this way does the same
+ * work per second: at max throughput a faster server also batches more (more requests per
+ * wake-up of its event loop), which lowers its CPU per request on top of its lower cost.
+ */
+export async function cpuAtRate(pid: number, t: Target, rate: number, seconds: number): Promise<Latency & { cpuUs: number }> {
+  await latencyAtRate(t, rate, 1);
+  const before = cpuSeconds(pid);
+  const l = await latencyAtRate(t, rate, seconds);
+  return { ...l, cpuUs: ((cpuSeconds(pid) - before) / l.samples) * 1e6 };
 }
 
 export interface StreamStats {
