@@ -8,7 +8,7 @@
  * `--processes N` starts N processes of every arm and pools their trials: two processes of
  * one build can differ by ~10 % (JIT and heap settle differently), more than one filter's step.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     }
   }
   for (const p of procs) await p.stop();
+  rmSync(dir, { recursive: true, force: true });
 
   const bareUs = median(samples.get('bare proxy')!);
   let prev = NaN;

@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/filters-micro.ts [--iterations 200000]
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ import type { Filter, FilterPlugin, Outcome, PluginEnv, SharedState } from '../c
 const { values: args } = parseArgs({ options: { iterations: { type: 'string', default: '200000' } } });
 const N = Number(args.iterations);
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-micro-'));
+process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 const configText = `
 providers: { echo: {} }

@@ -3,7 +3,7 @@
  * and one gateway (core 0), started and waited for. The gateway gets `${AI_GATEWAY_PORT}`,
  * `${MOCK_UPSTREAM}`, `${AUDIT_FILE}` and ANTHROPIC_API_KEY for its config.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +41,10 @@ export interface ServerOptions {
 
 export async function startServers(opts: ServerOptions = {}): Promise<BenchServers> {
   const started: Started[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
   const stop = async (): Promise<void> => {
     for (const p of started) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
   };
   try {
     const flags = [...SERVER_NODE_FLAGS, ...(opts.nodeFlags ?? [])];
@@ -57,7 +59,7 @@ export async function startServers(opts: ServerOptions = {}): Promise<BenchServe
       AI_GATEWAY_PORT: String(port),
       MOCK_UPSTREAM: mockUrl,
       ANTHROPIC_API_KEY: 'sk-bench',
-      AUDIT_FILE: path.join(mkdtempSync(path.join(tmpdir(), 'gw-bench-')), 'audit.jsonl'),
+      AUDIT_FILE: path.join(dir, 'audit.jsonl'),
     });
     started.push(gateway);
     const gatewayUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
