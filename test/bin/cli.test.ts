@@ -1,11 +1,11 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { call, messages } from '../helpers/http.js';
 import { freePort, repoRoot, runCli, startCli } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'gw-cli-'));
+const dir = tempDir('gw-cli-');
 
 t.test('validate prints ok for the embedded config', async (t) => {
   const r = runCli(['validate', path.join(repoRoot, 'configs/config.yaml')]);

@@ -1,17 +1,17 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parseSince, replay } from '../../bin/replay.js';
 import type { ReplayReport } from '../../bin/replay-engine.js';
 import { verifyChain } from '../../filters/audit/verify.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const FIX = path.join(import.meta.dirname, '..', 'fixtures', 'governance');
 const AUDIT = path.join(FIX, 'audit.jsonl');
 const PROPOSED = path.join(FIX, 'proposed.yaml');
 
 async function run(args: string[]): Promise<{ code: number; out: string; report: ReplayReport }> {
-  const json = path.join(mkdtempSync(path.join(tmpdir(), 'gw-replay-')), 'out.json');
+  const json = path.join(tempDir('gw-replay-'), 'out.json');
   const out: string[] = [];
   const code = await replay(['--config', PROPOSED, '--audit', AUDIT, '--json', json, ...args], (s) => out.push(s), (s) => out.push(s));
   return { code, out: out.join(''), report: JSON.parse(readFileSync(json, 'utf8')) as ReplayReport };

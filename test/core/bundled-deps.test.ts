@@ -4,14 +4,14 @@
  * the packages' own files), and a missing or stale bundle falls back to the package.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { BUNDLED_PACKAGES, bundleFile, installedVersion, loadBundled, MANIFEST, VENDOR_DIR } from '../../core/deps/bundled.js';
 import { AggregatorRegistry, Counter, Registry } from '../../core/deps/prom-client.js';
 import { LineCounter, parseDocument } from '../../core/deps/yaml.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -44,7 +44,7 @@ t.test('the built gateway modules load the bundles, not the packages', async (t)
 });
 
 t.test('a missing, stale or unreadable bundle falls back to the package', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-vendor-'));
+  const dir = tempDir('gw-vendor-');
   t.equal(bundleFile('yaml', dir), undefined, 'no bundle');
   writeFileSync(path.join(dir, 'yaml.cjs'), 'module.exports = { marker: "bundle" };');
   t.equal(bundleFile('yaml', dir), undefined, 'a bundle without a manifest');

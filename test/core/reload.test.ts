@@ -4,8 +4,7 @@
  * nothing, and a stream that started before a reload finishes intact on its old pipeline.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
@@ -14,6 +13,7 @@ import { createLogger } from '../../core/logger.js';
 import { builtinCatalog } from '../../bin/catalog.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { messages, metric, streamedText, waitFor } from '../helpers/live.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /** Bound asserted on every reload; the 250 ms target is printed, not asserted, on a shared machine. */
 const BOUND_MS = 2000;
@@ -103,7 +103,7 @@ t.test('deleted, then written anew', async (t) => {
 
 t.test('Kubernetes ConfigMap symlink swap (..data replaced)', async (t) => {
   // config.yaml → ..data/config.yaml, ..data → ..<timestamp>; the kubelet swaps ..data atomically.
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-cm-'));
+  const dir = tempDir('gw-cm-');
   const publish = (version: string, text: string): void => {
     mkdirSync(path.join(dir, version));
     writeFileSync(path.join(dir, version, 'config.yaml'), text);

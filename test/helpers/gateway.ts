@@ -2,12 +2,12 @@
  * Start a real gateway in-process on a free loopback port from a YAML string, torn down
  * with the test.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Gateway, type Logger } from '../../core/index.js';
 import { createLogger } from '../../core/logger.js';
 import { builtinCatalog } from '../../bin/catalog.js';
+import { tempDir } from './temp-dir.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -22,16 +22,9 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-/** Config folders made here, removed when the test process exits (a full run made ~700). */
-const madeDirs: string[] = [];
-process.once('exit', () => {
-  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
-});
-
+/** Config folders made here are removed when the test process exits (a full run made ~700). */
 function configDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-'));
-  madeDirs.push(dir);
-  return dir;
+  return tempDir('gw-test-');
 }
 
 export function writeConfig(yaml: string, dir = configDir()): { dir: string; file: string } {

@@ -1,10 +1,9 @@
 /** A gateway with a seeded SQLite ledger, the admin filter and budgets, for the admin tests. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteLedger } from '../../../filters/cost/ledger/sqlite.js';
 import type { LedgerRow } from '../../../filters/cost/ledger/types.js';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 export const TOKEN = 'admin-token-0123456789abcdef';
 
@@ -56,7 +55,7 @@ rate_limits:
 }
 
 export async function seededGateway(t: { teardown(fn: () => unknown): void }, token = TOKEN, server = ''): Promise<TestGateway> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-admin-'));
+  const dir = tempDir('gw-admin-');
   const ledger = new SqliteLedger(path.join(dir, 'data', 'ledger.sqlite'));
   await ledger.add(SEED);
   await ledger.close();

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { audit } from '../../../bin/audit.js';
 import { chainHash, GENESIS, sealLine, unsealLine } from '../../../filters/audit/chain.js';
 import { auditFiles, verifyChain, type VerifyReport } from '../../../filters/audit/verify.js';
 import { AuditWriter } from '../../../filters/audit/writer.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const SEED = ['timestamp', 'event', 'user', 'workspace', 'provider', 'model', 'tokens_in', 'tokens_out', 'latency_ms', 'status'];
 
@@ -15,7 +15,7 @@ function record(i: number): string {
 
 /** Writes `n` lines through the real writer, rotating every ~3 KB: several files, one chain. */
 async function writeLog(n: number): Promise<{ dir: string; files: string[] }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-chain-'));
+  const dir = tempDir('gw-chain-');
   let now = Date.UTC(2026, 1, 4, 12);
   const w = new AuditWriter({ stdout: false, file: path.join(dir, 'audit.jsonl'), flushIntervalMs: 60_000, flushBytes: 1, rotateBytes: 3000, clock: () => (now += 1000) });
   for (let i = 0; i < n; i++) w.write(record(i));
@@ -56,7 +56,7 @@ t.test('a clean log across rotations verifies, from genesis', async (t) => {
 });
 
 t.test('a restarted writer continues the chain in the same file', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-chain-'));
+  const dir = tempDir('gw-chain-');
   const file = path.join(dir, 'audit.jsonl');
   for (let run = 0; run < 2; run++) {
     const w = new AuditWriter({ stdout: false, file, flushIntervalMs: 60_000, flushBytes: 1 });

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { makeWorkspaceKey, verifyWorkspaceKey } from '../../../filters/auth/keys.js';
 import { keygen } from '../../../bin/keygen.js';
 import { SECRET } from '../fixtures.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 t.test('a key round-trips and carries its workspace', async (t) => {
   for (const id of ['ws-abc123', 'ws_under_score', '3f4e5c6d-7a8b-9c0d-1e2f-3a4b5c6d7e8f', 'é?/_-x']) {
@@ -36,7 +36,7 @@ t.test('keygen verb: --secret, environment, then the config', async (t) => {
   t.equal(keygen(['ws-abc123', '--secret', SECRET], (s) => out.push(s), (s) => err.push(s)), 0);
   t.equal(verifyWorkspaceKey(SECRET, out[0].trim()), 'ws-abc123');
 
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-keygen-'));
+  const dir = tempDir('gw-keygen-');
   const file = path.join(dir, 'config.yaml');
   writeFileSync(file, `filters:\n  - name: auth\n    config:\n      key_secret: ${SECRET}\n`);
   const saved = process.env.AI_GATEWAY_KEY_SECRET;

@@ -7,13 +7,13 @@
  * open file descriptors before and after, and reads every audit line back.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { ScriptedUpstream } from './upstream.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -92,7 +92,7 @@ const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const upstream = await ScriptedUpstream.start();
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-soak-'));
+  const dir = tempDir('gw-soak-');
   const configPath = path.join(dir, 'config.yaml');
   writeFileSync(configPath, config(upstream.url, 0));
   const gw = await start(configPath);
