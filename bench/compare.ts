@@ -118,20 +118,28 @@ async function main(): Promise<void> {
       arms.push({ name: rows[bareRows.length + i], pid: gw.pid, url, headers });
     }
     const samples = new Map<string, LoadCost[]>(rows.map((name) => [name, []]));
+    const byProcess = new Map<number, number[]>(arms.map((arm) => [arm.pid, []]));
     for (let t = 0; t < TRIALS; t++) {
-      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) samples.get(arm.name)!.push(await measure(arm));
+      for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) {
+        const cost = await measure(arm);
+        samples.get(arm.name)!.push(cost);
+        byProcess.get(arm.pid)!.push(cost.cpuUs);
+      }
     }
+    // How far a row's processes are apart: a difference between rows under this is noise.
+    const spread = (name: string): string => arms.filter((a) => a.name === name).map((a) => median(byProcess.get(a.pid)!)).sort((x, y) => x - y).map((us) => us.toFixed(1)).join(', ');
     const cpu = (name: string) => median(samples.get(name)!.map((s) => s.cpuUs));
     const rps = (name: string) => median(samples.get(name)!.map((s) => s.rps));
     // Busy: the share of its core a server used while loaded. Well under 100 %, req/s was
     // bound by latency (the load generator's and the mock's core, the sockets), not by
     // its CPU: then req/s says little about a change, CPU per request still does.
     const busy = (name: string) => median(samples.get(name)!.map((s) => (s.cpuUs * s.rps) / 1e4));
-    process.stdout.write('| arm | CPU µs/request | × bare | req/s | × bare | core busy |\n|---|---|---|---|---|---|\n');
+    const perProcess = PROCESSES > 1;
+    process.stdout.write(`| arm | CPU µs/request | × bare | req/s | × bare | core busy |${perProcess ? ' CPU by process |' : ''}\n|---|---|---|---|---|---|${perProcess ? '---|' : ''}\n`);
     for (const name of rows) {
       const us = cpu(name);
       const r = rps(name);
-      process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} | ${busy(name).toFixed(0)} % |\n`);
+      process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} | ${busy(name).toFixed(0)} % |${perProcess ? ` ${spread(name)} |` : ''}\n`);
     }
     const load = RATE !== undefined ? `${RATE} req/s offered to every arm (open loop) for ${SECONDS ?? 6} s` : SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`;
     process.stdout.write(`\n${load} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}, 16 connections; servers on core 0, load and mock on core 1.\n`);
