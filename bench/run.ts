@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     const bareRps = median(results.bare?.rps_1k ?? [1000]);
     for (const arm of order) {
       // The server's CPU too: at one offered rate every arm does the same work per second,
-      // while at max throughput the faster one also batches more (see cpuAtRate).
+      // while at max throughput the faster one is driven harder (see cpuAtRate).
       const cpu0 = arm.pid ? cpuSeconds(arm.pid) : 0;
       const l = await latencyAtRate(arm.target(1024), Math.max(50, Math.round(bareRps * 0.5)), QUICK ? 2 : 5);
       if (arm.pid) record(arm.name, 'cpu_us_per_req_1k_half', ((cpuSeconds(arm.pid) - cpu0) / l.samples) * 1e6);

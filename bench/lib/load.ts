@@ -130,8 +130,8 @@ export async function latencyAtRate(t: Target, rate: number, seconds: number): P
 /**
  * A server's CPU per request while it serves `rate` req/s (open loop, {@link latencyAtRate}),
  * after a one-second run at that rate to settle. Every arm measured this way does the same
- * work per second: at max throughput a faster server also batches more (more requests per
- * wake-up of its event loop), which lowers its CPU per request on top of its lower cost.
+ * work per second; at max throughput a faster server is driven harder, and a server's CPU
+ * per request falls as it is driven harder (more requests handled per wake-up).
  */
 export async function cpuAtRate(pid: number, t: Target, rate: number, seconds: number): Promise<Latency & { cpuUs: number }> {
   await latencyAtRate(t, rate, 1);
