@@ -3,7 +3,7 @@
  * proxy in the same run: the cost of each filter, measured as process CPU time (less
  * sensitive to a shared machine than throughput). Medians of several trials.
  *
- *   npx tsx bench/chain-cost.ts [--requests 20000] [--trials 3] [--processes 3]
+ *   npx tsx bench/chain-cost.ts [--requests 20000] [--trials 3] [--processes 3] [--warmup 60000]
  *
  * `--processes N` starts N processes of every arm and pools their trials: two processes of
  * one build can differ by ~10 % (JIT and heap settle differently), more than one filter's step.
@@ -15,12 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/redis.js';
 import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
-import { cpuPerRequest, messagesBody } from './lib/requests.js';
+import { cpuPerRequest, messagesBody, warmUp } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, trials: { type: 'string', default: '3' }, processes: { type: 'string', default: '1' } } });
+const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, trials: { type: 'string', default: '3' }, processes: { type: 'string', default: '1' }, warmup: { type: 'string', default: '60000' } } });
 const REQUESTS = Number(args.requests);
+/** Requests each process serves before the trials (JIT tier-up: see warmUp). */
+const WARMUP = Number(args.warmup);
 const TRIALS = Number(args.trials);
 const PROCESSES = Number(args.processes);
 pinSelf(1);
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
     arms.push({ name: n === 0 ? 'gateway, no filters' : `+ ${FILTERS[n - 1][0]}`, pid: gw.pid, url, headers });
   }
 
+  for (const arm of arms) await warmUp(arm.url, arm.headers, BODY, WARMUP);
   const samples = new Map<string, number[]>();
   for (let t = 0; t < TRIALS; t++) {
     const order = t % 2 === 0 ? arms : [...arms].reverse();
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
     process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / bareUs).toFixed(2)} | ${step} |\n`);
     prev = us;
   }
-  process.stdout.write(`\n${REQUESTS} requests × ${TRIALS} trials per process, ${PROCESSES} process(es) per arm (medians), 1 KB bodies, 16 connections; server on core 0, load and mock on core 1.\n`);
+  process.stdout.write(`\n${WARMUP} requests of warm-up, then ${REQUESTS} requests × ${TRIALS} trials per process, ${PROCESSES} process(es) per arm (medians), 1 KB bodies, 16 connections; server on core 0, load and mock on core 1.\n`);
 }
 
 main().catch((err: unknown) => {

@@ -21,6 +21,8 @@
  *                                             # 6 s), the same for every arm, not at each one's max
  *   CALIBRATE=10,25 npx tsx bench/compare.ts …  # add the bare proxy doing 10 and 25 µs of work of its
  *                                             # own per request: what a ratio means in µs here
+ *   WARMUP=0 npx tsx bench/compare.ts …       # requests each process gets before the trials
+ *                                             # (default 60,000: JIT tier-up, see warmUp)
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  *
@@ -35,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/redis.js';
 import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { cpuAtRate } from './lib/load.js';
-import { BODY_TEXT, loadCost, messagesBody, shapedModel, type LoadCost } from './lib/requests.js';
+import { BODY_TEXT, loadCost, messagesBody, shapedModel, warmUp, type LoadCost } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -64,6 +66,8 @@ const MODEL = STREAM && INTERVAL !== undefined ? shapedModel({ frames: 64, inter
 const BODY = messagesBody(SIZE, STREAM, MODEL, BODY_TEXT);
 /** Offered req/s for every arm alike, instead of each arm's max throughput. */
 const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
+/** Requests each process serves before the trials. */
+const WARMUP = Number(process.env.WARMUP ?? 60000);
 /** Microseconds of work per request for extra bare-proxy arms (calibration). */
 const CALIBRATE = (process.env.CALIBRATE ?? '').split(',').filter(Boolean).map(Number);
 
@@ -117,6 +121,7 @@ async function main(): Promise<void> {
       await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
       arms.push({ name: rows[bareRows.length + i], pid: gw.pid, url, headers });
     }
+    for (const arm of arms) await warmUp(arm.url, arm.headers, BODY, WARMUP);
     const samples = new Map<string, LoadCost[]>(rows.map((name) => [name, []]));
     const byProcess = new Map<number, number[]>(arms.map((arm) => [arm.pid, []]));
     for (let t = 0; t < TRIALS; t++) {
@@ -142,7 +147,7 @@ async function main(): Promise<void> {
       process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} | ${busy(name).toFixed(0)} % |${perProcess ? ` ${spread(name)} |` : ''}\n`);
     }
     const load = RATE !== undefined ? `${RATE} req/s offered to every arm (open loop) for ${SECONDS ?? 6} s` : SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`;
-    process.stdout.write(`\n${load} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    process.stdout.write(`\n${WARMUP} requests of warm-up, then ${load} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}, 16 connections; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
     rmSync(dir, { recursive: true, force: true });
