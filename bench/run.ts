@@ -13,7 +13,7 @@
  * writes bench/results/quick.json, so it never replaces a full run's figures).
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -251,6 +251,9 @@ async function main(): Promise<void> {
   const heapAfter = gwArm ? await gatewayHeap(gwUrl) : NaN;
 
   await stopAll();
+  // The run's audit file is ~700 MB of the bench's own lines; the gateway's output and the
+  // config stay for reading after the run.
+  rmSync(path.join(dir, 'audit.jsonl'), { force: true });
   if (process.env.LIVE_MEMORY !== '0') liveMemory(dir, results);
   report({ results, startupMs, startupTotal, reload, heapAfter });
 }
