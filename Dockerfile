@@ -35,6 +35,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.AI_GATEWAY_PORT||8090)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM drains in-flight streams (server.drain_timeout_ms) before exiting 0.
 STOPSIGNAL SIGTERM
-# --no-memory-reducer, --min-semi-space-size: see the README, Performance (the old generation
-# after an idle spell; the young generation at its full size from the start).
-CMD ["node", "--no-memory-reducer", "--min-semi-space-size=16", "dist/bin/ai-gateway.js"]
+# --no-memory-reducer: see the README, Performance (the old generation after an idle spell).
+CMD ["node", "--no-memory-reducer", "dist/bin/ai-gateway.js"]

@@ -9,11 +9,10 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 /**
  * Node flags both proxies under test run with: the ones `npm start` and the image start the
  * gateway with. V8's memory reducer, after an idle spell, left the old generation marking
- * back to back under 100 KB requests, and a young generation left to grow made processes of
- * one build differ in CPU per request (README, Performance). `SERVER_NODE_FLAGS="…"` adds
+ * back to back under 100 KB requests (README, Performance). `SERVER_NODE_FLAGS="…"` adds
  * flags to both, to try a V8 setting fairly.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--no-memory-reducer', '--min-semi-space-size=16', ...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--no-memory-reducer', ...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 
 export interface Started {
   child: ChildProcess;
