@@ -87,7 +87,7 @@ export async function cpuPerRequest(pid: number, url: string, headers: Record<st
  */
 export async function loadCost(pid: number, url: string, headers: Record<string, string>, body: string, amount: number | { seconds: number }): Promise<LoadCost> {
   const base = { url, method: 'POST' as const, headers: { 'content-type': 'application/json', ...headers }, body, connections: 16 };
-  await autocannon({ ...base, amount: 2000 });
+  await warmUp(url, headers, body, 2000);
   const before = cpuSeconds(pid);
   const started = performance.now();
   let last = started;

@@ -22,12 +22,8 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-/** Config folders made here are removed when the test process exits (a full run made ~700). */
-function configDir(): string {
-  return tempDir('gw-test-');
-}
-
-export function writeConfig(yaml: string, dir = configDir()): { dir: string; file: string } {
+/** A config file; its folder, unless given, is removed when the test process exits (a full run makes ~700). */
+export function writeConfig(yaml: string, dir = tempDir('gw-test-')): { dir: string; file: string } {
   const file = path.join(dir, 'config.yaml');
   writeFileSync(file, yaml);
   return { dir, file };
