@@ -13,10 +13,11 @@ export const JSON_METER_LIMIT = 8 * 1024 * 1024;
 export type JsonUsageReader = (body: unknown, into: { usage: TokenUsage; model: string | undefined }) => void;
 
 /**
- * Reads the same out of the body's text without parsing it whole (see `json-shallow.ts`);
- * returns false, having written nothing, when it cannot tell — the body is parsed then.
+ * Reads the same out of the body's bytes without decoding or parsing them whole (see
+ * `json-shallow.ts`); returns false, having written nothing, when it cannot tell — the
+ * body is parsed then.
  */
-export type ShallowUsageReader = (text: string, into: { usage: TokenUsage; model: string | undefined }) => boolean;
+export type ShallowUsageReader = (bytes: Buffer, into: { usage: TokenUsage; model: string | undefined }) => boolean;
 
 export class JsonBodyMeter implements UsageMeter {
   readonly usage = emptyUsage();
@@ -41,9 +42,9 @@ export class JsonBodyMeter implements UsageMeter {
     try {
       const chunks = this.chunks;
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-      if (this.shallow?.(text, this)) return;
-      body = JSON.parse(text);
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (this.shallow?.(buffer, this)) return;
+      body = JSON.parse(buffer.toString('utf8'));
     } catch {
       return; // not JSON: nothing to count
     } finally {

@@ -80,15 +80,15 @@ const readMessage: JsonUsageReader = (body, into) => {
 const MESSAGE_HEAD = ['type', 'model'] as const;
 
 /**
- * The same from the text: a Message opens with its string members (`id`, `type`, `role`,
+ * The same from the bytes: a Message opens with its string members (`id`, `type`, `role`,
  * `model`) and ends with `usage`, so the content between them need not be parsed.
  */
-const readMessageShallow: ShallowUsageReader = (text, into) => {
+const readMessageShallow: ShallowUsageReader = (bytes, into) => {
   // Plain counts are read in place; anything else in `usage` is parsed.
-  const counts = lastMemberNumbers(text, 'usage', USAGE_NAMES);
-  const usage = counts ? { input_tokens: counts[0], output_tokens: counts[1], cache_creation_input_tokens: counts[2], cache_read_input_tokens: counts[3] } : lastMemberValue(text, 'usage');
+  const counts = lastMemberNumbers(bytes, 'usage', USAGE_NAMES);
+  const usage = counts ? { input_tokens: counts[0], output_tokens: counts[1], cache_creation_input_tokens: counts[2], cache_read_input_tokens: counts[3] } : lastMemberValue(bytes, 'usage');
   if (usage === undefined || usage === null || typeof usage !== 'object') return false;
-  const head = leadingStrings(text, MESSAGE_HEAD);
+  const head = leadingStrings(bytes, MESSAGE_HEAD);
   if (!head || head[0] === undefined) return false;
   if (head[0] === 'message') {
     if (head[1] === undefined) return false;

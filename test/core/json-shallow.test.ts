@@ -4,8 +4,13 @@
  * documents that hide `usage` keys and look-alike text in nested values and strings.
  */
 import t from 'tap';
-import { lastMemberNumbers, lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
+import * as shallow from '../../core/stream/json-shallow.js';
 import { AnthropicStreamMeter, anthropicMeter } from '../../providers/anthropic/usage.js';
+
+// The readers take an answer's bytes; the cases are written as text and encoded as UTF-8.
+const lastMemberValue = (text: string, key: string) => shallow.lastMemberValue(Buffer.from(text), key);
+const leadingStrings = (text: string, keys: readonly string[]) => shallow.leadingStrings(Buffer.from(text), keys);
+const lastMemberNumbers = (text: string, key: string, names: readonly string[]) => shallow.lastMemberNumbers(Buffer.from(text), key, names);
 
 t.test('the last member is read only when it is the top-level object\'s last', async (t) => {
   t.same(lastMemberValue('{"a":1,"usage":{"input_tokens":3}}', 'usage'), { input_tokens: 3 });
@@ -17,6 +22,13 @@ t.test('the last member is read only when it is the top-level object\'s last', a
   t.equal(lastMemberValue('{"a":"x\\",\\"usage\\":1"}', 'usage'), undefined, 'escaped look-alike');
   t.equal(lastMemberValue('{"a":1,"usage":{"x":1}', 'usage'), undefined, 'truncated');
   t.equal(lastMemberValue('[{"usage":1}]', 'usage'), undefined, 'not an object');
+  t.same(lastMemberValue('{"a":"é✓","usage":{"note":"ünï ✓"}}', 'usage'), { note: 'ünï ✓' }, 'text outside ASCII, before and in the value');
+  // The key is looked for near the end first, then by Buffer's own search: both find it.
+  const long = 'x'.repeat(5000);
+  t.same(lastMemberValue(`{"usage":{"long":"${long}"}}`, 'usage'), { long }, 'a value longer than the near-end search');
+  t.same(lastMemberValue(`{"a":"${long}","usage":{"n":1}}`, 'usage'), { n: 1 }, 'a long answer');
+  t.equal(lastMemberValue(`{"a":{"usage":{"long":"${long}"}}}`, 'usage'), undefined, 'a long value nested');
+  t.equal(lastMemberValue(`{"usage":1,"a":"${long}"}`, 'usage'), undefined, 'far from the end, not last');
 });
 
 t.test('leading string members stop at the first other value and refuse escapes', async (t) => {
@@ -32,6 +44,7 @@ t.test('leading string members stop at the first other value and refuse escapes'
   t.equal(leadingStrings('{"type":"1","type":"2"}', keys), undefined, 'duplicate key: the last would win');
   t.equal(leadingStrings('{ "type":"1"}', keys), undefined, 'not compact');
   t.equal(leadingStrings('{"type":"1', keys), undefined, 'truncated');
+  t.same(leadingStrings('{"ïd":"é","model":"claude-ünï ✓","type":"m"}', keys), ['m', 'claude-ünï ✓'], 'text outside ASCII, decoded as UTF-8');
 });
 
 const NAMES = ['input_tokens', 'output_tokens'];
