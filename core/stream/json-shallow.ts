@@ -5,8 +5,8 @@
  *
  * They read the answer's bytes, not its text: JSON's syntax is all ASCII and no byte of a
  * multi-byte UTF-8 character is ASCII, so the structure is the same, and an answer need not
- * be decoded to be read (decoding a whole answer to a string, then searching it with V8's
- * `lastIndexOf`, a runtime call, cost more than the reading).
+ * be decoded to be read. Decoding UTF-8 that is not all ASCII costs ~2 ns a byte on Node 20:
+ * ~40 µs for a 16 KB answer, to read a few hundred bytes at its two ends.
  *
  * Both readers are strict and say "don't know" (undefined) whenever the bytes are not in
  * the compact shape they recognise; the caller then parses the whole body. Whenever they
