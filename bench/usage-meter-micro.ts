@@ -1,15 +1,17 @@
 /**
- * What reading a non-streamed Anthropic answer's usage costs, in-process: the JSON meter
- * (model and counts read from the answer's bytes, `core/stream/json-shallow.ts`) against
- * what it replaces — the answer decoded to a string, and that string parsed whole — for
- * answers of 1 and 16 KB, all ASCII and with text outside ASCII. All three run
+ * What reading a non-streamed answer's usage costs, in-process: the Anthropic and OpenAI
+ * JSON meters (model and counts read from the answer's bytes, `core/stream/json-shallow.ts`)
+ * against what they replace — the answer decoded to a string, and that string parsed
+ * whole — for answers of 1 and 16 KB, all ASCII and with text outside ASCII. All three run
  * interleaved in the same process; each figure is the median of the rounds, in ns per
  * answer (wall clock).
  *
  *   npx tsx bench/usage-meter-micro.ts [--iterations 20000] [--rounds 7]
  */
 import { parseArgs } from 'node:util';
+import type { UsageMeter } from '../core/types.js';
 import { anthropicMeter } from '../providers/anthropic/usage.js';
+import { openaiJsonMeter } from '../providers/openai/usage.js';
 import { median } from './lib/proc.js';
 
 const { values: args } = parseArgs({ options: { iterations: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' } } });
@@ -17,7 +19,7 @@ const N = Number(args.iterations);
 const ROUNDS = Number(args.rounds);
 
 /** An answer as the Messages API writes it today: usage last, with its nested cache counts. */
-function answer(text: string): Buffer {
+function message(text: string): Buffer {
   return Buffer.from(
     JSON.stringify({
       id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
@@ -32,16 +34,33 @@ function answer(text: string): Buffer {
   );
 }
 
-const CASES: Array<[string, Buffer]> = [
-  ['1 KB, ASCII', answer('x'.repeat(700))],
-  ['16 KB, ASCII', answer('x'.repeat(16_000))],
-  ['16 KB, with é', answer('café '.repeat(3_200))],
-];
+/** A chat completion as OpenAI writes it today: usage, then two plain members. */
+function completion(text: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      id: 'chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG',
+      object: 'chat.completion',
+      created: 1741570283,
+      model: 'gpt-4o-2024-08-06',
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 1117, completion_tokens: 46, total_tokens: 1163, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
+      service_tier: 'default',
+      system_fingerprint: 'fp_fc9f1d7035',
+    }),
+  );
+}
+
+const METERS: Record<string, () => UsageMeter> = { Anthropic: () => anthropicMeter('application/json')!, OpenAI: openaiJsonMeter };
+const CASES: Array<[string, string, Buffer]> = [];
+for (const [provider, answer] of [['Anthropic', message], ['OpenAI', completion]] as const) {
+  CASES.push([provider, '1 KB, ASCII', answer('x'.repeat(700))], [provider, '16 KB, ASCII', answer('x'.repeat(16_000))], [provider, '16 KB, with é', answer('café '.repeat(3_200))]);
+}
 
 let sink = 0;
+let newMeter = METERS.Anthropic;
 
 function meter(bytes: Buffer): void {
-  const m = anthropicMeter('application/json')!;
+  const m = newMeter();
   m.write(bytes);
   m.end();
   sink += m.usage.outputTokens;
@@ -52,7 +71,7 @@ function decode(bytes: Buffer): void {
 }
 
 function parseWhole(bytes: Buffer): void {
-  sink += (JSON.parse(bytes.toString('utf8')) as { usage: { output_tokens: number } }).usage.output_tokens;
+  sink += (JSON.parse(bytes.toString('utf8')) as { usage: object | null }).usage ? 1 : 0;
 }
 
 function time(f: (b: Buffer) => void, bytes: Buffer): number {
@@ -62,13 +81,14 @@ function time(f: (b: Buffer) => void, bytes: Buffer): number {
 }
 
 process.stdout.write('| answer | JSON meter (ns) | decode alone (ns) | decode + JSON.parse (ns) |\n|---|---|---|---|\n');
-for (const [name, bytes] of CASES) {
+for (const [provider, name, bytes] of CASES) {
+  newMeter = METERS[provider];
   const runs: Record<'meter' | 'decode' | 'parse', number[]> = { meter: [], decode: [], parse: [] };
   for (let r = 0; r < ROUNDS; r++) {
     runs.meter.push(time(meter, bytes));
     runs.decode.push(time(decode, bytes));
     runs.parse.push(time(parseWhole, bytes));
   }
-  process.stdout.write(`| ${name} (${bytes.length} B) | ${median(runs.meter).toFixed(0)} | ${median(runs.decode).toFixed(0)} | ${median(runs.parse).toFixed(0)} |\n`);
+  process.stdout.write(`| ${provider}, ${name} (${bytes.length} B) | ${median(runs.meter).toFixed(0)} | ${median(runs.decode).toFixed(0)} | ${median(runs.parse).toFixed(0)} |\n`);
 }
 process.stdout.write(`\n${N} answers × ${ROUNDS} rounds per figure, medians; the meter's answer checked: ${sink > 0}\n`);

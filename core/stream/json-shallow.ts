@@ -15,7 +15,8 @@
 
 /**
  * The values of `keys` among the string members the object opens with, up to the first
- * member whose value is not a plain string: for `{"id":"m","type":"message","content":[…`
+ * member whose value is neither a plain string nor a number (numbers are passed over:
+ * OpenAI's `created` comes before `model`): for `{"id":"m","type":"message","content":[…`
  * and keys `['type', 'model']` that is `['message', undefined]`. Undefined when the bytes
  * do not open with a compact object, a key or value there holds an escape, or a wanted
  * key comes twice in the run (JSON.parse keeps the last) — the caller parses instead.
@@ -33,11 +34,22 @@ export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string 
     // `typ\u0065` is `type` to JSON.parse, and a quote after a backslash may be escaped.
     if (hasBackslash(bytes, at + 1, keyEnd)) return undefined;
     const valueAt = keyEnd + 2;
-    // The first member that is not a string ends the run; what came before stands.
-    if (bytes[valueAt] !== 0x22) return values;
+    const wanted = nameAt(bytes, at + 1, keyEnd, keys);
+    if (bytes[valueAt] !== 0x22) {
+      // A wanted key seen before with a string: JSON.parse keeps this later value instead.
+      if (wanted >= 0 && values[wanted] !== undefined) return undefined;
+      // The first member that is neither a string nor a number, or a wanted key that holds
+      // no string, ends the run; what came before stands.
+      if (wanted >= 0 || !isNumberStart(bytes[valueAt])) return values;
+      const numberEnd = new CompactReader(bytes, bytes.length).value(valueAt, 0);
+      const after = numberEnd < 0 ? undefined : bytes[numberEnd];
+      if (after === 0x7d /* } */) return values;
+      if (after !== 0x2c /* , */) return undefined;
+      at = numberEnd + 1;
+      continue;
+    }
     const valueEnd = quoteAfter(bytes, valueAt + 1);
     if (valueEnd < 0) return undefined;
-    const wanted = nameAt(bytes, at + 1, keyEnd, keys);
     if (wanted >= 0) {
       if (hasBackslash(bytes, valueAt + 1, valueEnd) || values[wanted] !== undefined) return undefined;
       values[wanted] = bytes.toString('utf8', valueAt + 1, valueEnd);
@@ -52,17 +64,22 @@ export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string 
 }
 
 /**
- * The value of `key` when it is the object's last member: `{…,"usage":{"a":1}}` gives
- * `{ a: 1 }`. Undefined otherwise (another member follows, it is nested, or the bytes are
- * not a compact object). Why this is safe: `"usage":` with an unescaped opening quote can
- * only be a key, and its value must parse on its own from the colon to the object's final
- * `}` — a key nested in an inner object would leave that object's `}` in the slice.
+ * The value of `key` when it is a member of the top-level object near its end: the last
+ * member (`{…,"usage":{"a":1}}` gives `{ a: 1 }`), or followed only by compact members
+ * (`{…,"usage":{"a":1},"tier":"x","n":2}`, as OpenAI ends a chat completion). Undefined
+ * otherwise (it is nested, a later member is not compact, or the bytes are not an object).
+ * Why this is safe: `"usage":` with an unescaped opening quote can only be a key, and it
+ * is the last such sequence in the bytes; a key nested in an inner object would leave that
+ * object's `}` between its value and the final `}`, which neither reading accepts.
  */
 export function lastMemberValue(bytes: Buffer, key: string): unknown {
   const span = lastMemberSpan(bytes, key);
   if (!span) return undefined;
+  // A compact value may have compact members after it; anything else must run to the end.
+  const valueEnd = new CompactReader(bytes, span.end).value(span.start, 0);
+  const end = valueEnd > 0 && valueEnd < span.end && onlyMembersFollow(bytes, valueEnd, span.end) ? valueEnd : span.end;
   try {
-    return JSON.parse(bytes.toString('utf8', span.start, span.end));
+    return JSON.parse(bytes.toString('utf8', span.start, end));
   } catch {
     return undefined;
   }
@@ -73,8 +90,8 @@ function isJsonSpace(c: number): boolean {
 }
 
 /**
- * The numbers `names` hold in the object that is `key`'s value and the top-level object's
- * last member, read without `JSON.parse` (which, on a hot path, pays a string-table lookup
+ * The numbers `names` hold in the object that is `key`'s value, a member of the top-level
+ * object near its end as {@link lastMemberValue} reads it, read without `JSON.parse` (which, on a hot path, pays a string-table lookup
  * for every key): for `{…,"usage":{"input_tokens":3,"tier":"x"}}` and names
  * `['input_tokens', 'output_tokens']` that is `[3, undefined]`. A name whose value is not a
  * number (or is absent) reads undefined, as does any name but the last of duplicates.
@@ -88,7 +105,7 @@ export function lastMemberNumbers(bytes: Buffer, key: string, names: readonly st
   const values: (number | undefined)[] = names.map(() => undefined);
   const reader = new CompactReader(bytes, span.end);
   let at = span.start + 1;
-  if (bytes[at] === 0x7d /* } */) return at + 1 === span.end ? values : undefined;
+  if (bytes[at] === 0x7d /* } */) return at + 1 === span.end || onlyMembersFollow(bytes, at + 1, span.end) ? values : undefined;
   for (;;) {
     const keyEnd = reader.string(at);
     if (keyEnd < 0 || bytes[keyEnd] !== 0x3a /* : */) return undefined;
@@ -108,7 +125,7 @@ export function lastMemberNumbers(bytes: Buffer, key: string, names: readonly st
       }
     }
     const next = bytes[valueEnd];
-    if (next === 0x7d) return valueEnd + 1 === span.end ? values : undefined;
+    if (next === 0x7d) return valueEnd + 1 === span.end || onlyMembersFollow(bytes, valueEnd + 1, span.end) ? values : undefined;
     if (next !== 0x2c /* , */) return undefined;
     at = valueEnd + 1;
   }
@@ -117,7 +134,10 @@ export function lastMemberNumbers(bytes: Buffer, key: string, names: readonly st
 /** How far back from the end `"key":` is looked for in JavaScript before Buffer's own search. */
 const NEAR_END = 1024;
 
-/** Where `key`'s value lies when it is the top-level object's last member: [start, end). */
+/**
+ * Where `key`'s value begins, and the object's final `}`: [start, end) is the value when
+ * it is the last member; the callers look for compact members after it otherwise.
+ */
 function lastMemberSpan(bytes: Buffer, key: string): { start: number; end: number } | undefined {
   if (bytes[0] !== 0x7b) return undefined;
   let end = bytes.length - 1;
@@ -128,6 +148,24 @@ function lastMemberSpan(bytes: Buffer, key: string): { start: number; end: numbe
   // Preceded by `,` or the opening `{`: a member, not the tail of an escaped string.
   if (bytes[at - 1] !== 0x2c && at !== 1) return undefined;
   return { start: at + key.length + 3, end };
+}
+
+/** Whether [from, end) is `,"k":v` members, compact, and nothing else. */
+function onlyMembersFollow(bytes: Buffer, from: number, end: number): boolean {
+  const reader = new CompactReader(bytes, end);
+  let at = from;
+  while (at < end) {
+    if (bytes[at] !== 0x2c) return false;
+    const keyEnd = reader.string(at + 1);
+    if (keyEnd < 0 || bytes[keyEnd] !== 0x3a) return false;
+    at = reader.value(keyEnd + 1, 0);
+    if (at < 0) return false;
+  }
+  return at === end;
+}
+
+function isNumberStart(c: number): boolean {
+  return c === 0x2d || (c >= 0x30 && c <= 0x39);
 }
 
 /** Where the last `"key":` begins before `end`, or -1. The usage member ends an answer, so it is near. */

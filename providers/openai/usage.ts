@@ -6,7 +6,8 @@
  * with `include_usage`, or the last content chunk on services that always report it.
  */
 import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
-import { JsonBodyMeter, meterByContentType, type JsonUsageReader } from '../../core/stream/json-meter.js';
+import { JsonBodyMeter, meterByContentType, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
+import { lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
 
 interface WireUsage {
   prompt_tokens?: number | null;
@@ -95,9 +96,26 @@ const readCompletion: JsonUsageReader = (body, into) => {
   applyOpenAIUsage(into.usage, b.usage);
 };
 
+const COMPLETION_HEAD = ['model'] as const;
+
+/**
+ * The same from the bytes: a chat completion opens with `id`, `object`, `created` and
+ * `model`, and ends with `usage` and a few plain members (`service_tier`,
+ * `system_fingerprint`), so the choices between them need not be decoded or parsed.
+ */
+const readCompletionShallow: ShallowUsageReader = (bytes, into) => {
+  const usage = lastMemberValue(bytes, 'usage');
+  if (usage === undefined || (usage !== null && typeof usage !== 'object')) return false;
+  const head = leadingStrings(bytes, COMPLETION_HEAD);
+  if (!head || head[0] === undefined) return false;
+  into.model = head[0];
+  applyOpenAIUsage(into.usage, usage as WireUsage | null);
+  return true;
+};
+
 /** The meter for a non-streamed chat completion. */
 export function openaiJsonMeter(): UsageMeter {
-  return new JsonBodyMeter(readCompletion);
+  return new JsonBodyMeter(readCompletion, readCompletionShallow);
 }
 
 /** Pick the meter for a response by its content type. */

@@ -12,10 +12,16 @@ const lastMemberValue = (text: string, key: string) => shallow.lastMemberValue(B
 const leadingStrings = (text: string, keys: readonly string[]) => shallow.leadingStrings(Buffer.from(text), keys);
 const lastMemberNumbers = (text: string, key: string, names: readonly string[]) => shallow.lastMemberNumbers(Buffer.from(text), key, names);
 
-t.test('the last member is read only when it is the top-level object\'s last', async (t) => {
+t.test('the member is read only as the top-level object\'s last, or before compact members only', async (t) => {
   t.same(lastMemberValue('{"a":1,"usage":{"input_tokens":3}}', 'usage'), { input_tokens: 3 });
   t.same(lastMemberValue('{"usage":{"x":[1,{"y":2}]}}\n', 'usage'), { x: [1, { y: 2 }] }, 'only member, trailing newline');
-  t.equal(lastMemberValue('{"usage":{"x":1},"after":2}', 'usage'), undefined, 'another member follows');
+  t.same(lastMemberValue('{"usage":{"x":1},"after":2}', 'usage'), { x: 1 }, 'compact members follow');
+  t.same(lastMemberValue('{"id":"c","usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":2}},"service_tier":"default","system_fingerprint":null}', 'usage'), { prompt_tokens: 9, prompt_tokens_details: { cached_tokens: 2 } }, 'OpenAI\'s ending');
+  t.same(lastMemberValue('{"usage":null,"n":1}', 'usage'), null, 'null, then a member');
+  t.equal(lastMemberValue('{"usage":{"x":1}, "after":2}', 'usage'), undefined, 'a member after it, not compact');
+  t.equal(lastMemberValue('{"usage":{"x":1},"after":"a\\"b"}', 'usage'), undefined, 'an escape in a member after it');
+  t.equal(lastMemberValue('{"a":{"b":1,"usage":{"x":1},"c":2},"d":3}', 'usage'), undefined, 'nested, with members after it in both objects');
+  t.equal(lastMemberValue('{"usage":{"x":1},"after":2,}', 'usage'), undefined, 'a trailing comma after the members');
   t.equal(lastMemberValue('{"a":{"usage":{"x":1}}}', 'usage'), undefined, 'nested in an object');
   t.equal(lastMemberValue('{"a":[{"usage":{"x":1}}]}', 'usage'), undefined, 'nested in an array');
   t.equal(lastMemberValue('{"a":"say \\"usage\\":{}"}', 'usage'), undefined, 'inside a string');
@@ -28,7 +34,8 @@ t.test('the last member is read only when it is the top-level object\'s last', a
   t.same(lastMemberValue(`{"usage":{"long":"${long}"}}`, 'usage'), { long }, 'a value longer than the near-end search');
   t.same(lastMemberValue(`{"a":"${long}","usage":{"n":1}}`, 'usage'), { n: 1 }, 'a long answer');
   t.equal(lastMemberValue(`{"a":{"usage":{"long":"${long}"}}}`, 'usage'), undefined, 'a long value nested');
-  t.equal(lastMemberValue(`{"usage":1,"a":"${long}"}`, 'usage'), undefined, 'far from the end, not last');
+  t.equal(lastMemberValue(`{"usage":1,"a":"${long}"}`, 'usage'), 1, 'far from the end, a long member after it');
+  t.equal(lastMemberValue(`{"usage":1,"a":{"usage":2,"b":"${long}"}}`, 'usage'), undefined, 'the last one nested, far from the end');
 });
 
 t.test('leading string members stop at the first other value and refuse escapes', async (t) => {
@@ -45,6 +52,14 @@ t.test('leading string members stop at the first other value and refuse escapes'
   t.equal(leadingStrings('{ "type":"1"}', keys), undefined, 'not compact');
   t.equal(leadingStrings('{"type":"1', keys), undefined, 'truncated');
   t.same(leadingStrings('{"ïd":"é","model":"claude-ünï ✓","type":"m"}', keys), ['m', 'claude-ünï ✓'], 'text outside ASCII, decoded as UTF-8');
+  t.same(leadingStrings('{"id":"c","object":"chat.completion","created":1741569952,"model":"gpt-4.1"}', ['model']), ['gpt-4.1'], 'a number passed over (OpenAI\'s created)');
+  t.same(leadingStrings('{"created":-1.5e3,"n":0,"model":"m"}', ['model']), ['m'], 'numbers of any form');
+  t.same(leadingStrings('{"n":1}', ['model']), [undefined], 'a number, then the end');
+  t.same(leadingStrings('{"model":5,"type":"t"}', keys), [undefined, undefined], 'a wanted key holding a number ends the run');
+  t.equal(leadingStrings('{"created":01,"model":"m"}', ['model']), undefined, 'a number JSON.parse refuses');
+  t.equal(leadingStrings('{"model":"a","model":5}', ['model']), undefined, 'a wanted key again, holding a number');
+  t.equal(leadingStrings('{"type":"a","type":[1]}', keys), undefined, 'a wanted key again, holding an array');
+  t.equal(leadingStrings('{"created":1 ,"model":"m"}', ['model']), undefined, 'not compact after a number');
 });
 
 const NAMES = ['input_tokens', 'output_tokens'];
@@ -63,6 +78,8 @@ t.test('the last member\'s plain counts are read in place, anything unsure is le
   t.same(read('{"usage":{"input_tokens":1,"input_tokens":null,"output_tokens":null,"output_tokens":2}}'), [undefined, 2], 'the last of duplicates wins');
   t.same(read('{"usage":{"input_tokens":3,"other":1.5e-3}}'), [3, undefined], 'any number form in an unwanted member');
   t.same(read('{"usage":{"input_tokens":3}}\n'), [3, undefined], 'trailing whitespace after the document');
+  t.same(read('{"usage":{"input_tokens":3},"tier":"x","n":[1,{"k":null}]}'), [3, undefined], 'compact members after it');
+  t.same(read('{"usage":{},"n":1}'), [undefined, undefined], 'empty, a member after it');
   for (const [text, why] of [
     ['{"usage":{"input_tokens":1.5}}', 'a fraction in a wanted member'],
     ['{"usage":{"input_tokens":1e3}}', 'an exponent in a wanted member'],
@@ -78,7 +95,8 @@ t.test('the last member\'s plain counts are read in place, anything unsure is le
     ['{"usage":{"a":1.}}', 'a fraction without digits'],
     ['{"usage":{"input_tokens":1}', 'truncated'],
     ['{"usage":[1]}', 'not an object'],
-    ['{"usage":{"input_tokens":1},"after":2}', 'not the last member'],
+    ['{"usage":{"input_tokens":1},"after":2 }', 'a member after it, not compact'],
+    ['{"a":{"usage":{"input_tokens":1},"after":2}}', 'nested, a member after it'],
     [`{"usage":{"a":${'['.repeat(20)}${']'.repeat(20)}}}`, 'nested deeper than the reader goes'],
   ] as const) {
     t.equal(read(text), undefined, why);
@@ -119,6 +137,7 @@ function randomObject(rand: () => number, depth: number): Record<string, unknown
 t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
   const rand = prng(12);
   let tailAnswers = 0;
+  let midAnswers = 0;
   let headAnswers = 0;
   let headValues = 0;
   for (let i = 0; i < 4000; i++) {
@@ -129,8 +148,8 @@ t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
     const tail = lastMemberValue(text, 'usage');
     if (tail !== undefined) {
       tailAnswers++;
-      const keys = Object.keys(parsed);
-      if (keys.at(-1) !== 'usage') t.fail(`answered for a non-last usage: ${text}`);
+      if (Object.keys(parsed).at(-1) !== 'usage') midAnswers++;
+      if (!Object.hasOwn(parsed, 'usage')) t.fail(`answered for a usage the top level does not have: ${text}`);
       else if (JSON.stringify(tail) !== JSON.stringify(parsed.usage)) t.fail(`wrong usage for ${text}`);
     }
     const head = leadingStrings(text, HEAD_KEYS);
@@ -141,6 +160,7 @@ t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
     }
   }
   t.ok(tailAnswers > 500, `the tail reader answered ${tailAnswers} times`);
+  t.ok(midAnswers > 50, `${midAnswers} of them with members after the usage`);
   t.ok(headAnswers > 500, `the head reader answered ${headAnswers} times`);
   t.ok(headValues > 200, `with a value ${headValues} times`);
 });
@@ -153,6 +173,7 @@ t.test('on a random corpus of usage objects, every count read equals JSON.parse\
   const rand = prng(77);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   let answered = 0;
+  let answeredAfter = 0;
   let counted = 0;
   for (let i = 0; i < 3000; i++) {
     const members: string[] = [];
@@ -161,7 +182,8 @@ t.test('on a random corpus of usage objects, every count read equals JSON.parse\
       const r = rand();
       members.push(`"${name}":${r < 0.6 ? pick(COUNT_FORMS) : r < 0.7 ? pick(NUMBER_FORMS) : pick(VALUE_FORMS)}`);
     }
-    let text = `{"id":"m","usage":{${members.join(',')}}}`;
+    const after = rand() < 0.3 ? pick([',"service_tier":"default"', ',"n":1,"x":[true,{"y":null}]', ',"s":"a\\"b"', ' ,"n":1']) : '';
+    let text = `{"id":"m","usage":{${members.join(',')}}${after}}`;
     if (rand() < 0.2) {
       const at = Math.floor(rand() * text.length);
       text = rand() < 0.5 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + pick([' ', ',', '"', '}', ':', '1']) + text.slice(at);
@@ -174,6 +196,14 @@ t.test('on a random corpus of usage objects, every count read equals JSON.parse\
       t.fail(`answered where JSON.parse gives no object: ${text}`);
       continue;
     }
+    let whole: { usage?: unknown } | undefined;
+    try {
+      whole = JSON.parse(text) as { usage?: unknown };
+    } catch {
+      whole = undefined; // a broken document: the slice's own parse is the reference
+    }
+    if (whole && JSON.stringify(whole.usage) !== JSON.stringify(parsed)) t.fail(`the slice and the document disagree: ${text}`);
+    if (after) answeredAfter++;
     for (const [k, name] of NAMES.entries()) {
       const want = typeof parsed[name] === 'number' ? parsed[name] : undefined;
       if (!Object.is(got[k], want)) t.fail(`${name}: ${String(got[k])} for ${String(want)} in ${text}`);
@@ -181,6 +211,7 @@ t.test('on a random corpus of usage objects, every count read equals JSON.parse\
     }
   }
   t.ok(answered > 1000, `answered ${answered} of 3000`);
+  t.ok(answeredAfter > 200, `${answeredAfter} of them with members after the usage`);
   t.ok(counted > 500, `with ${counted} counts`);
 });
 
