@@ -73,13 +73,25 @@ t.test('memory store with two workers is refused, naming server.workers and its 
   t.notMatch(cli.stderr(), /starting cluster/, 'no worker was forked');
 });
 
+/**
+ * The cluster on a port that was free a moment ago, tried again on another if something
+ * else (a test running beside this one, or an outbound connection's local port) took it
+ * first: a worker's EADDRINUSE stops the whole cluster, by design.
+ */
+async function startOnFreePort(t: Parameters<typeof startCluster>[0], redisUrl: string) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const { dir, file } = writeConfig(config(port, redisUrl));
+    const cli = await startCluster(t, file, { AI_GATEWAY_WORKER_HEADER: '1' });
+    if (attempt === 3 || cli.child.exitCode === null || !cli.stderr().includes('EADDRINUSE')) return { cli, dir, port };
+  }
+}
+
 t.test('two workers behind one port', async (t) => {
   const redis = await startRedis(t);
-  const port = await freePort();
-  const { dir, file } = writeConfig(config(port, redis.url));
+  const { cli, dir, port } = await startOnFreePort(t, redis.url);
   const audit = path.join(dir, 'audit.jsonl');
   const url = `http://127.0.0.1:${port}`;
-  const cli = await startCluster(t, file, { AI_GATEWAY_WORKER_HEADER: '1' });
   t.equal(cli.workerPids().length, 2, 'the primary forked two workers');
   let sent = 0;
 
