@@ -6,6 +6,7 @@
 import t from 'tap';
 import * as shallow from '../../core/stream/json-shallow.js';
 import { AnthropicStreamMeter, anthropicMeter } from '../../providers/anthropic/usage.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 // The readers take an answer's bytes; the cases are written as text and encoded as UTF-8.
 const lastMemberValue = (text: string, key: string) => shallow.lastMemberValue(Buffer.from(text), key);
@@ -103,18 +104,6 @@ t.test('the last member\'s plain counts are read in place, anything unsure is le
   }
 });
 
-/** A small deterministic PRNG: the corpus is the same in every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const HEAD_KEYS = ['usage', 'model', 'type', 'k1', 'k2'];
 const TRICKY = ['usage', 'model', 'type', '"usage":', '\\', '"', '}', '{"usage":1}', ',"usage":{}', 'message', 'é✓'];
 
@@ -135,7 +124,7 @@ function randomObject(rand: () => number, depth: number): Record<string, unknown
 }
 
 t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
-  const rand = prng(12);
+  const rand = mulberry32(12);
   let tailAnswers = 0;
   let midAnswers = 0;
   let headAnswers = 0;
@@ -170,7 +159,7 @@ const NUMBER_FORMS = ['1234567890123456', '1.5', '2e3', '-1E-2', '01', '1.', '-'
 const VALUE_FORMS = ['null', 'true', 'false', 'tru', '"s"', '"a\\"b"', '"\t"', '[]', '{}', '[1,{"b":[2]}]', '{"x":{"y":null}}', '[1,]', '{"k"}'];
 
 t.test('on a random corpus of usage objects, every count read equals JSON.parse\'s', async (t) => {
-  const rand = prng(77);
+  const rand = mulberry32(77);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   let answered = 0;
   let answeredAfter = 0;

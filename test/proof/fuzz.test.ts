@@ -11,20 +11,10 @@ import path from 'node:path';
 import t from 'tap';
 import { ALL_SECRETS, ask, OTHER_KEY, startProof, WORKSPACE, WORKSPACE_KEY } from './support/harness.js';
 import { h2, rawH1 } from './support/wire.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const SEED = 0x5eed2026;
 const CASES = 1200;
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METHODS = ['POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'FOO'];
 const PREFIXES = ['/v1/claude', '/v1/claude/v1', '/v1/openai/v1', '/v1/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0', '/v1/chat/completions', '/v1/echo/v1', '', '/v1/gemini/v1beta'];
@@ -56,7 +46,7 @@ function contained(url: string): boolean {
 
 t.test(`randomized bad input, seed ${SEED.toString(16)}, ${CASES} cases`, async (t) => {
   const proof = await startProof(t);
-  const rand = rng(SEED);
+  const rand = mulberry32(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const shapes = new Set<string>();
   const failures: string[] = [];

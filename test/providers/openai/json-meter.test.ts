@@ -6,6 +6,7 @@
 import t from 'tap';
 import { emptyUsage } from '../../../core/index.js';
 import { applyOpenAIUsage, openaiJsonMeter } from '../../../providers/openai/usage.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 function meterRead(body: string): { usage: unknown; model: string | undefined } {
   const m = openaiJsonMeter();
@@ -59,20 +60,8 @@ t.test('the shallow path is what reads OpenAI\'s shape', async (t) => {
   t.match(meterRead(body), { usage: { inputTokens: 7, outputTokens: 2 }, model: 'gpt-x' });
 });
 
-/** A small deterministic PRNG: the corpus is the same in every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 t.test('on a random corpus of completions, the meter says what JSON.parse says', async (t) => {
-  const rand = prng(5);
+  const rand = mulberry32(5);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const TEXT = ['plain', 'é✓ ünï', 'say "usage":{"prompt_tokens":1}', '{"model":"decoy"}', '\\', ''];
   const USAGE = [null, 5, 'x', [], {}, { prompt_tokens: 12, completion_tokens: 3 }, { prompt_tokens: 40, completion_tokens: 9, prompt_tokens_details: { cached_tokens: 30 } }, { prompt_tokens: 1.5, completion_tokens: -2 }];

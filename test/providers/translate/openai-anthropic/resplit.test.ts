@@ -6,19 +6,9 @@
 import t from 'tap';
 import { AnthropicToOpenAIStream, type StreamTranslationOptions } from '../../../../providers/translate/openai-anthropic/index.js';
 import { cases, readBytes, readJson } from '../../../helpers/translate-golden.js';
+import { mulberry32 } from '../../../helpers/prng.js';
 
 const SPLITS_PER_FIXTURE = 200;
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function translate(options: StreamTranslationOptions, pieces: Uint8Array[]): { bytes: Buffer; usage: string; error: string | undefined } {
   const tr = new AnthropicToOpenAIStream(options);
@@ -42,7 +32,7 @@ function cut(bytes: Buffer, offsets: number[]): Uint8Array[] {
 const isContinuation = (byte: number): boolean => (byte & 0xc0) === 0x80;
 
 t.test('random re-splits give the one-piece output', async (t) => {
-  const random = prng(0x5eed_2025);
+  const random = mulberry32(0x5eed_2025);
   let insideUtf8 = 0;
   const dirs = cases('stream-');
   t.ok(dirs.length >= 5);

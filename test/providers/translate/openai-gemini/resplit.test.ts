@@ -7,20 +7,10 @@
 import t from 'tap';
 import { GeminiToOpenAIStream, type GeminiStreamOptions } from '../../../../providers/translate/openai-gemini/index.js';
 import { fixtureSet } from '../../../helpers/translate-golden.js';
+import { mulberry32 } from '../../../helpers/prng.js';
 
 const fx = fixtureSet('openai-gemini');
 const SPLITS_PER_FIXTURE = 200;
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function translate(options: GeminiStreamOptions, pieces: Uint8Array[]): { bytes: Buffer; usage: string; error: string | undefined } {
   const tr = new GeminiToOpenAIStream(options);
@@ -42,7 +32,7 @@ function cut(bytes: Buffer, offsets: number[]): Uint8Array[] {
 }
 
 t.test('random re-splits give the one-piece output', async (t) => {
-  const random = prng(0x6e31_2025);
+  const random = mulberry32(0x6e31_2025);
   let insideUtf8 = 0;
   let insideCrlf = 0;
   const dirs = fx.cases('stream-');
