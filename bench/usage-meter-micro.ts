@@ -50,16 +50,20 @@ function completion(text: string): Buffer {
   );
 }
 
-const METERS: Record<string, () => UsageMeter> = { Anthropic: () => anthropicMeter('application/json')!, OpenAI: openaiJsonMeter };
-const CASES: Array<[string, string, Buffer]> = [];
-for (const [provider, answer] of [['Anthropic', message], ['OpenAI', completion]] as const) {
-  CASES.push([provider, '1 KB, ASCII', answer('x'.repeat(700))], [provider, '16 KB, ASCII', answer('x'.repeat(16_000))], [provider, '16 KB, with é', answer('café '.repeat(3_200))]);
+const PROVIDERS: Array<[string, (text: string) => Buffer, () => UsageMeter]> = [
+  ['Anthropic', message, () => anthropicMeter('application/json')!],
+  ['OpenAI', completion, openaiJsonMeter],
+];
+const CASES: Array<[string, Buffer, () => UsageMeter]> = [];
+for (const [provider, answer, newMeter] of PROVIDERS) {
+  for (const [size, text] of [['1 KB, ASCII', 'x'.repeat(700)], ['16 KB, ASCII', 'x'.repeat(16_000)], ['16 KB, with é', 'café '.repeat(3_200)]]) {
+    CASES.push([`${provider}, ${size}`, answer(text), newMeter]);
+  }
 }
 
 let sink = 0;
-let newMeter = METERS.Anthropic;
 
-function meter(bytes: Buffer): void {
+function meter(newMeter: () => UsageMeter, bytes: Buffer): void {
   const m = newMeter();
   m.write(bytes);
   m.end();
@@ -81,14 +85,14 @@ function time(f: (b: Buffer) => void, bytes: Buffer): number {
 }
 
 process.stdout.write('| answer | JSON meter (ns) | decode alone (ns) | decode + JSON.parse (ns) |\n|---|---|---|---|\n');
-for (const [provider, name, bytes] of CASES) {
-  newMeter = METERS[provider];
+for (const [name, bytes, newMeter] of CASES) {
   const runs: Record<'meter' | 'decode' | 'parse', number[]> = { meter: [], decode: [], parse: [] };
+  const metered = (b: Buffer) => meter(newMeter, b);
   for (let r = 0; r < ROUNDS; r++) {
-    runs.meter.push(time(meter, bytes));
+    runs.meter.push(time(metered, bytes));
     runs.decode.push(time(decode, bytes));
     runs.parse.push(time(parseWhole, bytes));
   }
-  process.stdout.write(`| ${provider}, ${name} (${bytes.length} B) | ${median(runs.meter).toFixed(0)} | ${median(runs.decode).toFixed(0)} | ${median(runs.parse).toFixed(0)} |\n`);
+  process.stdout.write(`| ${name} (${bytes.length} B) | ${median(runs.meter).toFixed(0)} | ${median(runs.decode).toFixed(0)} | ${median(runs.parse).toFixed(0)} |\n`);
 }
 process.stdout.write(`\n${N} answers × ${ROUNDS} rounds per figure, medians; the meter's answer checked: ${sink > 0}\n`);

@@ -16,7 +16,7 @@
 /**
  * The values of `keys` among the string members the object opens with, up to the first
  * member whose value is neither a plain string nor a number (numbers are passed over:
- * OpenAI's `created` comes before `model`): for `{"id":"m","type":"message","content":[…`
+ * some answers put a timestamp before the model): for `{"id":"m","type":"message","content":[…`
  * and keys `['type', 'model']` that is `['message', undefined]`. Undefined when the bytes
  * do not open with a compact object, a key or value there holds an escape, or a wanted
  * key comes twice in the run (JSON.parse keeps the last) — the caller parses instead.
@@ -66,7 +66,7 @@ export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string 
 /**
  * The value of `key` when it is a member of the top-level object near its end: the last
  * member (`{…,"usage":{"a":1}}` gives `{ a: 1 }`), or followed only by compact members
- * (`{…,"usage":{"a":1},"tier":"x","n":2}`, as OpenAI ends a chat completion). Undefined
+ * (`{…,"usage":{"a":1},"tier":"x","n":2}`, as some APIs end an answer). Undefined
  * otherwise (it is nested, a later member is not compact, or the bytes are not an object).
  * Why this is safe: `"usage":` with an unescaped opening quote can only be a key, and it
  * is the last such sequence in the bytes; a key nested in an inner object would leave that
@@ -90,9 +90,9 @@ function isJsonSpace(c: number): boolean {
 }
 
 /**
- * The numbers `names` hold in the object that is `key`'s value, a member of the top-level
- * object near its end as {@link lastMemberValue} reads it, read without `JSON.parse` (which, on a hot path, pays a string-table lookup
- * for every key): for `{…,"usage":{"input_tokens":3,"tier":"x"}}` and names
+ * The numbers `names` hold in the object that is `key`'s value (a member of the top-level
+ * object near its end, as {@link lastMemberValue} finds it), read without `JSON.parse`
+ * (which, on a hot path, pays a string-table lookup for every key): for `{…,"usage":{"input_tokens":3,"tier":"x"}}` and names
  * `['input_tokens', 'output_tokens']` that is `[3, undefined]`. A name whose value is not a
  * number (or is absent) reads undefined, as does any name but the last of duplicates.
  * Undefined — parse instead — unless the value is compact JSON without escapes whose
@@ -115,8 +115,7 @@ export function lastMemberNumbers(bytes: Buffer, key: string, names: readonly st
     const valueEnd = reader.value(valueAt, 0);
     if (valueEnd < 0) return undefined;
     if (wanted >= 0) {
-      const c = bytes[valueAt];
-      if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      if (isNumberStart(bytes[valueAt])) {
         const n = plainInteger(bytes, valueAt, valueEnd);
         if (n === undefined) return undefined; // a fraction or an exponent: JSON.parse reads it
         values[wanted] = n;
@@ -172,7 +171,7 @@ function isNumberStart(c: number): boolean {
 function lastQuotedKey(bytes: Buffer, key: string, end: number): number {
   const stop = Math.max(0, end - NEAR_END);
   for (let i = end - key.length - 3; i >= stop; i--) {
-    if (bytes[i] === 0x22 && bytes[i + key.length + 1] === 0x22 && bytes[i + key.length + 2] === 0x3a && nameAt(bytes, i + 1, i + 1 + key.length, [key]) === 0) return i;
+    if (bytes[i] === 0x22 && bytes[i + key.length + 1] === 0x22 && bytes[i + key.length + 2] === 0x3a && spells(bytes, i + 1, key)) return i;
   }
   return stop > 0 ? bytes.lastIndexOf(`"${key}":`, stop - 1, 'latin1') : -1;
 }
@@ -190,15 +189,14 @@ function hasBackslash(bytes: Buffer, from: number, to: number): boolean {
 
 /** Which of `names` (plain ASCII) the bytes [from, to) spell, or -1. */
 function nameAt(bytes: Buffer, from: number, to: number, names: readonly string[]): number {
-  const length = to - from;
-  for (let n = 0; n < names.length; n++) {
-    const name = names[n];
-    if (name.length !== length) continue;
-    let i = 0;
-    while (i < length && bytes[from + i] === name.charCodeAt(i)) i++;
-    if (i === length) return n;
-  }
+  for (let n = 0; n < names.length; n++) if (names[n].length === to - from && spells(bytes, from, names[n])) return n;
   return -1;
+}
+
+/** Whether the bytes from `from` on begin with `name` (plain ASCII). */
+function spells(bytes: Buffer, from: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (bytes[from + i] !== name.charCodeAt(i)) return false;
+  return true;
 }
 
 /** `-?(0|[1-9][0-9]*)` of at most 15 digits as a number; undefined for any other form. */
@@ -244,8 +242,8 @@ class CompactReader {
     const c = bytes[at];
     if (c === 0x22) return this.string(at);
     if (c === 0x7b || c === 0x5b) return depth >= 16 ? -1 : this.container(at, c === 0x7b, depth + 1);
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number(at);
-    for (const word of LITERALS) if (at + word.length <= this.limit && nameAt(bytes, at, at + word.length, [word]) === 0) return at + word.length;
+    if (isNumberStart(c)) return this.number(at);
+    for (const word of LITERALS) if (at + word.length <= this.limit && spells(bytes, at, word)) return at + word.length;
     return -1;
   }
 
