@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../test/helpers/redis.js';
+import { freePort } from '../../test/helpers/ports.js';
 import { listeningPort, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './proc.js';
 import { messagesBody, shapedModel, type StreamShape } from './requests.js';
 import type { Target } from './load.js';

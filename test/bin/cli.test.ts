@@ -2,7 +2,8 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { call, messages } from '../helpers/http.js';
-import { freePort, repoRoot, runCli, startCli } from '../helpers/process.js';
+import { repoRoot, runCli, startCli } from '../helpers/process.js';
+import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const dir = tempDir('gw-cli-');

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cliPath, freePort } from '../helpers/process.js';
+import { cliPath } from '../helpers/process.js';
+import { freePort } from '../helpers/ports.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'gw-startup-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,7 +12,8 @@ import t from 'tap';
 import { verifyChain } from '../../filters/audit/verify.js';
 import { writeConfig } from '../helpers/gateway.js';
 import { messages, waitFor } from '../helpers/live.js';
-import { freePort, startRedis } from '../helpers/redis.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedis } from '../helpers/redis.js';
 import { pool, send, startCluster } from '../helpers/cluster.js';
 
 const LIMIT = 30;

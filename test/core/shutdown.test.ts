@@ -13,19 +13,10 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { writeConfig } from '../helpers/gateway.js';
 import { h2request, messages, streamedText, waitFor } from '../helpers/live.js';
+import { freePort } from '../helpers/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WORDS = Array.from({ length: 30 }, (_, i) => `w${i}`).join(' ');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 interface Cli {
   child: ChildProcess;

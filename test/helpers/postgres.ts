@@ -10,7 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort } from './redis.js';
+import { freePort } from './ports.js';
 
 export interface TestPostgres {
   readonly port: number;
