@@ -1,6 +1,6 @@
 /**
- * What reading a non-streamed answer's usage costs, in-process: the Anthropic and OpenAI
- * JSON meters (model and counts read from the answer's bytes, `core/stream/json-shallow.ts`)
+ * What reading a non-streamed answer's usage costs, in-process: the Anthropic, OpenAI and
+ * Bedrock Converse JSON meters (model and counts read from the answer's bytes, `core/stream/json-shallow.ts`)
  * against what they replace — the answer decoded to a string, and that string parsed
  * whole — for answers of 1 and 16 KB, all ASCII and with text outside ASCII. All three run
  * interleaved in the same process; each figure is the median of the rounds, in ns per
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { UsageMeter } from '../core/types.js';
 import { anthropicMeter } from '../providers/anthropic/usage.js';
 import { openaiJsonMeter } from '../providers/openai/usage.js';
+import { JsonMeter } from '../providers/bedrock/usage.js';
 import { median } from './lib/proc.js';
 
 const { values: args } = parseArgs({ options: { iterations: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' } } });
@@ -50,9 +51,22 @@ function completion(text: string): Buffer {
   );
 }
 
+/** A Converse answer as Bedrock writes it: usage, then the metrics (no token-count headers). */
+function converse(text: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      output: { message: { role: 'assistant', content: [{ text }] } },
+      stopReason: 'end_turn',
+      usage: { inputTokens: 2095, outputTokens: 503, totalTokens: 2598, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 },
+      metrics: { latencyMs: 1275 },
+    }),
+  );
+}
+
 const PROVIDERS: Array<[string, (text: string) => Buffer, () => UsageMeter]> = [
   ['Anthropic', message, () => anthropicMeter('application/json')!],
   ['OpenAI', completion, openaiJsonMeter],
+  ['Bedrock Converse', converse, () => new JsonMeter({}, true)],
 ];
 const CASES: Array<[string, Buffer, () => UsageMeter]> = [];
 for (const [provider, answer, newMeter] of PROVIDERS) {

@@ -2,13 +2,15 @@
  * Token usage from Bedrock Runtime responses, read beside the byte flow.
  * - InvokeModel: the `x-amzn-bedrock-*-token-count` headers, else the model's own body
  *   (Anthropic `usage`, Titan `inputTextTokenCount` / `tokenCount`).
- * - Converse: the body's `usage`.
+ * - Converse: the body's `usage`, read from the answer's bytes when it ends the answer
+ *   (`core/stream/json-shallow.ts`), else from the body parsed whole.
  * - InvokeModelWithResponseStream: `amazon-bedrock-invocationMetrics` inside a chunk's
  *   base64 `bytes` (the last chunk carries it), else the Anthropic events' usage.
  * - ConverseStream: the `metadata` event's `usage`.
  * Exception frames inside a 200 stream become the meter's `streamError`.
  */
 import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { lastMemberValue } from '../../core/stream/json-shallow.js';
 import { EventStreamReader, frameJson, type EventFrame } from './eventstream.js';
 
 type Json = Record<string, unknown>;
@@ -42,11 +44,16 @@ function applyInvocationMetrics(usage: TokenUsage, m: Json | undefined): boolean
   return true;
 }
 
+/** An Anthropic model's `usage` object. */
+function applyAnthropic(usage: TokenUsage, u: Json): void {
+  apply(usage, num(u.input_tokens), num(u.output_tokens), num(u.cache_read_input_tokens), num(u.cache_creation_input_tokens));
+}
+
 /** A model's own usage fields in an InvokeModel body or stream chunk (Anthropic, Titan). */
 function applyModelBody(usage: TokenUsage, body: Json): void {
   const anthropic = obj(body.usage) ?? obj(obj(body.message)?.usage);
   if (anthropic) {
-    apply(usage, num(anthropic.input_tokens), num(anthropic.output_tokens), num(anthropic.cache_read_input_tokens), num(anthropic.cache_creation_input_tokens));
+    applyAnthropic(usage, anthropic);
     return;
   }
   const titanIn = num(body.inputTextTokenCount);
@@ -157,13 +164,23 @@ export class JsonMeter implements UsageMeter {
 
   end(): void {
     if (this.fromHeaders || this.size === 0 || this.size > JSON_LIMIT) return;
+    const chunks = this.chunks;
+    this.chunks = [];
+    const bytes = chunks.length === 1 ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength) : Buffer.concat(chunks);
+    // A Converse answer (and an Anthropic model's) ends with its `usage` object (Converse's
+    // `metrics` may follow): read from the bytes, the answer is not decoded and parsed whole.
+    const tail = obj(lastMemberValue(bytes, 'usage'));
+    if (tail) {
+      if (this.converse) applyConverse(this.usage, tail);
+      else applyAnthropic(this.usage, tail);
+      return;
+    }
     let body: Json | undefined;
     try {
-      body = obj(JSON.parse(Buffer.concat(this.chunks).toString('utf8')));
+      body = obj(JSON.parse(bytes.toString('utf8')));
     } catch {
       // not JSON: nothing to count
     }
-    this.chunks = [];
     if (!body) return;
     if (this.converse) applyConverse(this.usage, obj(body.usage));
     else applyModelBody(this.usage, body);
