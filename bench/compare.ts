@@ -21,6 +21,8 @@
  *                                             # 6 s), the same for every arm, not at each one's max
  *   CALIBRATE=10,25 npx tsx bench/compare.ts …  # add the bare proxy doing 10 and 25 µs of work of its
  *                                             # own per request: what a ratio means in µs here
+ *   KEYS=1 npx tsx bench/compare.ts …         # clients prove their workspace with a workspace key
+ *                                             # (x-api-key), as Claude Code does, not the header alone
  *   WARMUP=0 npx tsx bench/compare.ts …       # requests each process gets before the trials
  *                                             # (default 60,000: JIT tier-up, see warmUp)
  *
@@ -35,6 +37,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
+import { makeWorkspaceKey } from '../filters/auth/keys.js';
 import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { cpuAtRate } from './lib/load.js';
 import { BODY_TEXT, loadCost, messagesBody, shapedModel, warmUp, type LoadCost } from './lib/requests.js';
@@ -56,6 +59,8 @@ const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
 pinSelf(1);
 
 const SIZE = Number(process.env.SIZE ?? 1024);
+/** The secret bench/gateway.yaml reads as ${AI_GATEWAY_KEY_SECRET} when KEYS=1. */
+const KEY_SECRET = process.env.KEYS === '1' ? 'bench-key-secret-0123456789' : '';
 /**
  * Frames back to back arrive several to a read; spaced, each comes alone, as a real answer's
  * tokens do. The model name carries the shape, so it reaches the mock through the unified
@@ -113,11 +118,12 @@ async function main(): Promise<void> {
         MOCK_UPSTREAM: mockUrl,
         ANTHROPIC_API_KEY: 'sk-bench',
         AUDIT_FILE: path.join(dir, `audit-${i}-${copy}.jsonl`),
+        AI_GATEWAY_KEY_SECRET: KEY_SECRET,
       });
       procs.push(gw);
       const url = `http://127.0.0.1:${port}${GATEWAY_PATH}`;
       // As bench/run.ts sends them (an Anthropic client sends its API version).
-      const headers = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
+      const headers: Record<string, string> = KEY_SECRET ? { 'x-api-key': makeWorkspaceKey(KEY_SECRET, 'ws-bench'), 'anthropic-version': '2023-06-01' } : { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
       await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
       arms.push({ name: rows[bareRows.length + i], pid: gw.pid, url, headers });
     }

@@ -50,6 +50,9 @@ const configSchema = {
   },
 };
 
+/** Workspace keys remembered as verified, per filter instance (so per `key_secret`). */
+const VERIFIED_KEYS_MAX = 10_000;
+
 /** Set when this filter's `onRequest` ran, so `onComplete` knows whether to attribute. */
 const SEEN = createKey<true>('auth.seen');
 
@@ -72,6 +75,23 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
     directory = coderDirectory(config.coder, { upstream: (o) => env.upstream(o), shared: env.shared, log: env.log });
   } else {
     directory = staticDirectory(env.config.workspaces);
+  }
+
+  // A client sends the same key on every request: its MAC is checked once, not each time
+  // (an HMAC costs ~3 µs). Only keys that verified are kept, so nobody can fill this with
+  // guesses; a new key_secret is a new filter instance with an empty map, which keeps
+  // "rotating the secret revokes every key" true at the reload.
+  const verifiedKeys = new Map<string, string>();
+
+  function keyWorkspace(key: string): string | undefined {
+    const known = verifiedKeys.get(key);
+    if (known !== undefined) return known;
+    const workspace = verifyWorkspaceKey(secret, key);
+    if (workspace !== undefined) {
+      if (verifiedKeys.size >= VERIFIED_KEYS_MAX) verifiedKeys.clear();
+      verifiedKeys.set(key, workspace);
+    }
+    return workspace;
   }
 
   /** A SigV4-signed request, verified with the workspace key its access key id names. */
@@ -101,7 +121,7 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
     for (const cred of presentedCredentials(ctx)) {
       // Other tokens (a placeholder ANTHROPIC_API_KEY, say) are not ours to judge.
       if (!isWorkspaceKey(cred.value)) continue;
-      const workspace = secret === '' ? undefined : verifyWorkspaceKey(secret, cred.value);
+      const workspace = secret === '' ? undefined : keyWorkspace(cred.value);
       if (workspace === undefined) return denied('GW_ERR_AUTH_INVALID', `Invalid workspace key (in ${cred.place})`);
       if (claimed !== undefined && claimed !== workspace) return denied('GW_ERR_AUTH_FORBIDDEN', `The ${config.workspace_header} header names another workspace than the workspace key`);
       return { ok: true, workspace, source: 'key' };

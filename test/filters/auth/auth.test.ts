@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import { makeWorkspaceKey } from '../../../filters/auth/keys.js';
 import { startGateway } from '../../helpers/gateway.js';
@@ -65,4 +66,20 @@ t.test('bad auth configs are refused at load', async (t) => {
   await t.rejects(startGateway(t, config(`  - name: auth\n    config:\n      key_secret: short\n`)), /at least 16/);
   await t.rejects(startGateway(t, config(`  - name: auth\n    config:\n      source: coder\n`)), /coder/);
   await t.rejects(startGateway(t, config(`  - name: auth\n    config:\n      bogus: 1\n`)), /bogus|additional/);
+});
+
+t.test('a key admitted before stays admitted, and rotating key_secret by reload still revokes it', async (t) => {
+  const gw = await startGateway(t, config(AUTH()));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const key = makeWorkspaceKey(SECRET, 'ws-abc123');
+  for (let i = 0; i < 3; i++) t.equal((await post(url, { 'x-api-key': key })).status, 200, `request ${i + 1} with the same key`);
+  const forged = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
+  for (let i = 0; i < 2; i++) t.equal((await post(url, { 'x-api-key': forged })).status, 401, `a forged key, attempt ${i + 1}`);
+
+  const rotated = 'a-rotated-secret-0123456789';
+  writeFileSync(gw.configPath, config(AUTH()).replace(SECRET, rotated));
+  const r = await gw.gateway.reload();
+  t.ok(r.ok && r.changed, 'reloaded with the new secret');
+  t.equal((await post(url, { 'x-api-key': key })).status, 401, 'the old key, verified before the rotation, is refused');
+  t.equal((await post(url, { 'x-api-key': makeWorkspaceKey(rotated, 'ws-abc123') })).status, 200, 'a key of the new secret is admitted');
 });
