@@ -1,6 +1,6 @@
 /**
- * What reading a non-streamed answer's usage costs, in-process: the Anthropic, OpenAI and
- * Bedrock Converse JSON meters (model and counts read from the answer's bytes, `core/stream/json-shallow.ts`)
+ * What reading a non-streamed answer's usage costs, in-process: the Anthropic, OpenAI,
+ * Bedrock Converse and Gemini JSON meters (model and counts read from the answer's bytes, `core/stream/json-shallow.ts`)
  * against what they replace — the answer decoded to a string, and that string parsed
  * whole — for answers of 1 and 16 KB, all ASCII and with text outside ASCII. All three run
  * interleaved in the same process; each figure is the median of the rounds, in ns per
@@ -13,6 +13,7 @@ import type { UsageMeter } from '../core/types.js';
 import { anthropicMeter } from '../providers/anthropic/usage.js';
 import { openaiJsonMeter } from '../providers/openai/usage.js';
 import { JsonMeter } from '../providers/bedrock/usage.js';
+import { geminiMeter } from '../providers/gemini/usage.js';
 import { median } from './lib/proc.js';
 
 const { values: args } = parseArgs({ options: { iterations: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' } } });
@@ -63,10 +64,27 @@ function converse(text: string): Buffer {
   );
 }
 
+/** A generateContent answer as Gemini writes it: pretty-printed, usage, model and id last. */
+function generateContent(text: string): Buffer {
+  return Buffer.from(
+    JSON.stringify(
+      {
+        candidates: [{ content: { parts: [{ text }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+        usageMetadata: { promptTokenCount: 2095, candidatesTokenCount: 503, totalTokenCount: 2598, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 2095 }] },
+        modelVersion: 'gemini-2.5-flash',
+        responseId: 'mJ1ZaKqBFcWF7M8PzJvXqAQ',
+      },
+      null,
+      2,
+    ),
+  );
+}
+
 const PROVIDERS: Array<[string, (text: string) => Buffer, () => UsageMeter]> = [
   ['Anthropic', message, () => anthropicMeter('application/json')!],
   ['OpenAI', completion, openaiJsonMeter],
   ['Bedrock Converse', converse, () => new JsonMeter({}, true)],
+  ['Gemini', generateContent, () => geminiMeter('application/json')!],
 ];
 const CASES: Array<[string, Buffer, () => UsageMeter]> = [];
 for (const [provider, answer, newMeter] of PROVIDERS) {

@@ -19,6 +19,13 @@ export type JsonUsageReader = (body: unknown, into: { usage: TokenUsage; model: 
  */
 export type ShallowUsageReader = (bytes: Buffer, into: { usage: TokenUsage; model: string | undefined }) => boolean;
 
+/** The chunks a meter kept, as one Buffer (the one chunk itself when there is only one). */
+export function keptBytes(chunks: readonly Uint8Array[]): Buffer {
+  if (chunks.length !== 1) return Buffer.concat(chunks);
+  const only = chunks[0];
+  return Buffer.from(only.buffer, only.byteOffset, only.byteLength);
+}
+
 export class JsonBodyMeter implements UsageMeter {
   readonly usage = emptyUsage();
   model: string | undefined;
@@ -40,9 +47,7 @@ export class JsonBodyMeter implements UsageMeter {
     if (this.size === 0 || this.size > JSON_METER_LIMIT) return;
     let body: unknown;
     try {
-      const chunks = this.chunks;
-      const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const buffer = keptBytes(this.chunks);
       if (this.shallow?.(buffer, this)) return;
       body = JSON.parse(buffer.toString('utf8'));
     } catch {

@@ -8,9 +8,11 @@
  * be decoded to be read. Decoding UTF-8 that is not all ASCII costs ~2 ns a byte on Node 20:
  * ~40 µs for a 16 KB answer, to read a few hundred bytes at its two ends.
  *
- * Both readers are strict and say "don't know" (undefined) whenever the bytes are not in
- * the compact shape they recognise; the caller then parses the whole body. Whenever they
- * do answer, the answer is what `JSON.parse` of a valid document (decoded as UTF-8) would give.
+ * The readers are strict and say "don't know" (undefined) whenever the bytes are not in
+ * the shape they recognise — the opening members compact, the last ones compact or
+ * pretty-printed, none with escapes where they look; the caller then parses the whole
+ * body. Whenever they do answer, the answer is what `JSON.parse` of a valid document
+ * (decoded as UTF-8) would give.
  */
 
 /**
@@ -41,7 +43,7 @@ export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string 
       // The first member that is neither a string nor a number, or a wanted key that holds
       // no string, ends the run; what came before stands.
       if (wanted >= 0 || !isNumberStart(bytes[valueAt])) return values;
-      const numberEnd = new CompactReader(bytes, bytes.length).value(valueAt, 0);
+      const numberEnd = new UnescapedReader(bytes, bytes.length).value(valueAt, 0);
       const after = numberEnd < 0 ? undefined : bytes[numberEnd];
       if (after === 0x7d /* } */) return values;
       if (after !== 0x2c /* , */) return undefined;
@@ -65,9 +67,11 @@ export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string 
 
 /**
  * The value of `key` when it is a member of the top-level object near its end: the last
- * member (`{…,"usage":{"a":1}}` gives `{ a: 1 }`), or followed only by compact members
- * (`{…,"usage":{"a":1},"tier":"x","n":2}`, as some APIs end an answer). Undefined
- * otherwise (it is nested, a later member is not compact, or the bytes are not an object).
+ * member (`{…,"usage":{"a":1}}` gives `{ a: 1 }`), or followed only by members without
+ * escapes (`{…,"usage":{"a":1},"tier":"x","n":2}`, as some APIs end an answer), compact or
+ * pretty-printed (whitespace between tokens; the key's colon right after it, as every
+ * printer writes it). Undefined otherwise (it is nested, a later member holds an escape,
+ * or the bytes are not an object).
  * Why this is safe: `"usage":` with an unescaped opening quote can only be a key, and it
  * is the last such sequence in the bytes; a key nested in an inner object would leave that
  * object's `}` between its value and the final `}`, which neither reading accepts.
@@ -75,9 +79,10 @@ export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string 
 export function lastMemberValue(bytes: Buffer, key: string): unknown {
   const span = lastMemberSpan(bytes, key);
   if (!span) return undefined;
-  // A compact value may have compact members after it; anything else must run to the end.
-  const valueEnd = new CompactReader(bytes, span.end).value(span.start, 0);
-  const end = valueEnd > 0 && valueEnd < span.end && onlyMembersFollow(bytes, valueEnd, span.end) ? valueEnd : span.end;
+  // A value without escapes may have such members after it; anything else must run to the end.
+  const reader = new UnescapedReader(bytes, span.end);
+  const valueEnd = reader.value(span.start, 0);
+  const end = valueEnd > 0 && valueEnd < span.end && onlyMembersFollow(reader, valueEnd, span.end) ? valueEnd : span.end;
   try {
     return JSON.parse(bytes.toString('utf8', span.start, end));
   } catch {
@@ -95,23 +100,25 @@ function isJsonSpace(c: number): boolean {
  * (which, on a hot path, pays a string-table lookup for every key): for `{…,"usage":{"input_tokens":3,"tier":"x"}}` and names
  * `['input_tokens', 'output_tokens']` that is `[3, undefined]`. A name whose value is not a
  * number (or is absent) reads undefined, as does any name but the last of duplicates.
- * Undefined — parse instead — unless the value is compact JSON without escapes whose
- * wanted numbers are integers written plainly: then the answer is what `JSON.parse` of the
- * same slice would give. Names are plain ASCII (no quote, no backslash).
+ * Undefined — parse instead — unless the value is JSON without escapes (compact or
+ * pretty-printed) whose wanted numbers are integers written plainly: then the answer is
+ * what `JSON.parse` of the same slice would give. Names are plain ASCII (no quote, no backslash).
  */
 export function lastMemberNumbers(bytes: Buffer, key: string, names: readonly string[]): (number | undefined)[] | undefined {
   const span = lastMemberSpan(bytes, key);
   if (!span || bytes[span.start] !== 0x7b /* { */) return undefined;
   const values: (number | undefined)[] = names.map(() => undefined);
-  const reader = new CompactReader(bytes, span.end);
-  let at = span.start + 1;
-  if (bytes[at] === 0x7d /* } */) return at + 1 === span.end || onlyMembersFollow(bytes, at + 1, span.end) ? values : undefined;
+  const reader = new UnescapedReader(bytes, span.end);
+  let at = reader.skip(span.start + 1);
+  if (bytes[at] === 0x7d /* } */) return at + 1 === span.end || onlyMembersFollow(reader, at + 1, span.end) ? values : undefined;
   for (;;) {
     const keyEnd = reader.string(at);
-    if (keyEnd < 0 || bytes[keyEnd] !== 0x3a /* : */) return undefined;
+    if (keyEnd < 0) return undefined;
+    const colon = reader.skip(keyEnd);
+    if (bytes[colon] !== 0x3a /* : */) return undefined;
     // The reader refused any escape, so the key's bytes are its text.
     const wanted = nameAt(bytes, at + 1, keyEnd - 1, names);
-    const valueAt = keyEnd + 1;
+    const valueAt = reader.skip(colon + 1);
     const valueEnd = reader.value(valueAt, 0);
     if (valueEnd < 0) return undefined;
     if (wanted >= 0) {
@@ -123,10 +130,11 @@ export function lastMemberNumbers(bytes: Buffer, key: string, names: readonly st
         values[wanted] = undefined; // null, a string, …: not a count (and the last one wins)
       }
     }
-    const next = bytes[valueEnd];
-    if (next === 0x7d) return valueEnd + 1 === span.end || onlyMembersFollow(bytes, valueEnd + 1, span.end) ? values : undefined;
+    const after = reader.skip(valueEnd);
+    const next = bytes[after];
+    if (next === 0x7d) return after + 1 === span.end || onlyMembersFollow(reader, after + 1, span.end) ? values : undefined;
     if (next !== 0x2c /* , */) return undefined;
-    at = valueEnd + 1;
+    at = reader.skip(after + 1);
   }
 }
 
@@ -135,7 +143,8 @@ const NEAR_END = 1024;
 
 /**
  * Where `key`'s value begins, and the object's final `}`: [start, end) is the value when
- * it is the last member; the callers look for compact members after it otherwise.
+ * it is the last member; the callers look for members after it otherwise. Whitespace may
+ * stand between the key and what is around it.
  */
 function lastMemberSpan(bytes: Buffer, key: string): { start: number; end: number } | undefined {
   if (bytes[0] !== 0x7b) return undefined;
@@ -144,21 +153,28 @@ function lastMemberSpan(bytes: Buffer, key: string): { start: number; end: numbe
   if (bytes[end] !== 0x7d) return undefined;
   const at = lastQuotedKey(bytes, key, end);
   if (at <= 0) return undefined;
+  let before = at - 1;
+  while (before > 0 && isJsonSpace(bytes[before])) before--;
   // Preceded by `,` or the opening `{`: a member, not the tail of an escaped string.
-  if (bytes[at - 1] !== 0x2c && at !== 1) return undefined;
-  return { start: at + key.length + 3, end };
+  if (bytes[before] !== 0x2c && before !== 0) return undefined;
+  let start = at + key.length + 3;
+  while (start < end && isJsonSpace(bytes[start])) start++;
+  return { start, end };
 }
 
-/** Whether [from, end) is `,"k":v` members, compact, and nothing else. */
-function onlyMembersFollow(bytes: Buffer, from: number, end: number): boolean {
-  const reader = new CompactReader(bytes, end);
-  let at = from;
+/** Whether [from, end) is `,"k":v` members, as `reader` reads them, and nothing else. */
+function onlyMembersFollow(reader: UnescapedReader, from: number, end: number): boolean {
+  const { bytes } = reader;
+  let at = reader.skip(from);
   while (at < end) {
     if (bytes[at] !== 0x2c) return false;
-    const keyEnd = reader.string(at + 1);
-    if (keyEnd < 0 || bytes[keyEnd] !== 0x3a) return false;
-    at = reader.value(keyEnd + 1, 0);
+    const keyEnd = reader.string(reader.skip(at + 1));
+    if (keyEnd < 0) return false;
+    const colon = reader.skip(keyEnd);
+    if (bytes[colon] !== 0x3a) return false;
+    at = reader.value(reader.skip(colon + 1), 0);
     if (at < 0) return false;
+    at = reader.skip(at);
   }
   return at === end;
 }
@@ -214,15 +230,23 @@ function plainInteger(bytes: Buffer, from: number, to: number): number | undefin
 }
 
 /**
- * Checks compact JSON (no whitespace, no escapes) within `bytes` up to `limit`, returning
- * where each value or string ends, or -1 for anything else — which includes every text
- * `JSON.parse` refuses.
+ * Checks JSON without escapes (compact, or with whitespace between tokens) within `bytes`
+ * up to `limit`, returning where each value or string ends, or -1 for anything else —
+ * which includes every text `JSON.parse` refuses.
  */
-class CompactReader {
+class UnescapedReader {
   constructor(
-    private readonly bytes: Buffer,
+    readonly bytes: Buffer,
     private readonly limit: number,
   ) {}
+
+  /** `at`, or past the whitespace that begins there. */
+  skip(at: number): number {
+    // Every byte of JSON's tokens is above the space: compact JSON leaves here.
+    if (!(this.bytes[at] <= 0x20)) return at;
+    while (at < this.limit && isJsonSpace(this.bytes[at])) at++;
+    return at;
+  }
 
   /** The end of the string opening at `at` (just past its closing quote), or -1. */
   string(at: number): number {
@@ -250,20 +274,24 @@ class CompactReader {
   private container(at: number, object: boolean, depth: number): number {
     const { bytes } = this;
     const close = object ? 0x7d : 0x5d;
-    let i = at + 1;
+    let i = this.skip(at + 1);
     if (bytes[i] === close) return i + 1;
     for (;;) {
       if (object) {
         i = this.string(i);
-        if (i < 0 || bytes[i] !== 0x3a) return -1;
-        i++;
+        if (i < 0) return -1;
+        i = this.skip(i);
+        if (bytes[i] !== 0x3a) return -1;
+        i = this.skip(i + 1);
       }
       i = this.value(i, depth);
-      if (i < 0 || i >= this.limit) return -1;
+      if (i < 0) return -1;
+      i = this.skip(i);
+      if (i >= this.limit) return -1;
       const c = bytes[i];
       if (c === close) return i + 1;
       if (c !== 0x2c) return -1;
-      i++;
+      i = this.skip(i + 1);
     }
   }
 

@@ -10,6 +10,7 @@
  * Exception frames inside a 200 stream become the meter's `streamError`.
  */
 import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { keptBytes } from '../../core/stream/json-meter.js';
 import { lastMemberValue } from '../../core/stream/json-shallow.js';
 import { EventStreamReader, frameJson, type EventFrame } from './eventstream.js';
 
@@ -164,9 +165,8 @@ export class JsonMeter implements UsageMeter {
 
   end(): void {
     if (this.fromHeaders || this.size === 0 || this.size > JSON_LIMIT) return;
-    const chunks = this.chunks;
+    const bytes = keptBytes(this.chunks);
     this.chunks = [];
-    const bytes = chunks.length === 1 ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength) : Buffer.concat(chunks);
     // A Converse answer (and an Anthropic model's) ends with its `usage` object (Converse's
     // `metrics` may follow): read from the bytes, the answer is not decoded and parsed whole.
     const tail = obj(lastMemberValue(bytes, 'usage'));

@@ -7,6 +7,8 @@
  * JSON-array stream (no `alt`) and plain JSON answers are read whole at the end.
  */
 import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { keptBytes } from '../../core/stream/json-meter.js';
+import { lastMemberNumbers, lastMemberValue } from '../../core/stream/json-shallow.js';
 import type { GeminiResponse, GeminiUsageMetadata } from '../translate/openai-gemini/gemini-types.js';
 
 /**
@@ -77,6 +79,35 @@ export class GeminiSseMeter implements UsageMeter {
 /** Largest JSON body kept for reading usage; bigger ones pass unread. */
 const JSON_LIMIT = 8 * 1024 * 1024;
 
+const ERROR_KEY = Buffer.from('"error"', 'latin1');
+
+/**
+ * A generateContent answer's usage and model read from its bytes: Gemini ends an answer
+ * with `usageMetadata`, `modelVersion` and `responseId` (pretty-printed), so the candidates
+ * before them need not be decoded or parsed (`core/stream/json-shallow.ts`). False, having
+ * read nothing, when it cannot tell: the JSON-array stream, an answer without
+ * `modelVersion` among its last members, or one with `"error"` anywhere in it (an error
+ * member, read only by the whole parse; a key spelled with escapes is not looked for).
+ */
+function readAnswerShallow(bytes: Buffer, reader: GeminiChunkReader): boolean {
+  const model = lastMemberValue(bytes, 'modelVersion');
+  if (model === undefined) return false;
+  // The counts read in place; any other form of the object is parsed alone.
+  const counts = lastMemberNumbers(bytes, 'usageMetadata', COUNT_NAMES);
+  const usageMetadata = counts ? countsOf(counts) : lastMemberValue(bytes, 'usageMetadata');
+  if (usageMetadata === undefined || bytes.indexOf(ERROR_KEY) >= 0) return false;
+  // Typed as the whole parse would hand them over.
+  reader.read({ usageMetadata: usageMetadata as GeminiUsageMetadata, modelVersion: model as string });
+  return true;
+}
+
+/** The `usageMetadata` fields {@link geminiUsage} reads, in the order `lastMemberNumbers` answers. */
+const COUNT_NAMES = ['promptTokenCount', 'cachedContentTokenCount', 'candidatesTokenCount', 'thoughtsTokenCount', 'toolUsePromptTokenCount'] as const;
+
+function countsOf(c: readonly (number | undefined)[]): GeminiUsageMetadata {
+  return { promptTokenCount: c[0], cachedContentTokenCount: c[1], candidatesTokenCount: c[2], thoughtsTokenCount: c[3], toolUsePromptTokenCount: c[4] };
+}
+
 /** Reads a JSON answer, or the JSON-array stream `:streamGenerateContent` sends without `alt=sse`. */
 export class GeminiJsonMeter implements UsageMeter {
   private readonly reader = new GeminiChunkReader();
@@ -98,13 +129,15 @@ export class GeminiJsonMeter implements UsageMeter {
   }
   end(): void {
     if (this.size === 0 || this.size > JSON_LIMIT) return;
+    const bytes = keptBytes(this.chunks);
+    this.chunks = [];
+    if (readAnswerShallow(bytes, this.reader)) return;
     try {
-      const body = JSON.parse(Buffer.concat(this.chunks).toString('utf8')) as GeminiResponse | GeminiResponse[];
+      const body = JSON.parse(bytes.toString('utf8')) as GeminiResponse | GeminiResponse[];
       for (const chunk of Array.isArray(body) ? body : [body]) this.reader.read(chunk);
     } catch {
       // not JSON (or cut short): nothing to count
     }
-    this.chunks = [];
   }
 }
 

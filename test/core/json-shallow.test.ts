@@ -13,13 +13,19 @@ const lastMemberValue = (text: string, key: string) => shallow.lastMemberValue(B
 const leadingStrings = (text: string, keys: readonly string[]) => shallow.leadingStrings(Buffer.from(text), keys);
 const lastMemberNumbers = (text: string, key: string, names: readonly string[]) => shallow.lastMemberNumbers(Buffer.from(text), key, names);
 
-t.test('the member is read only as the top-level object\'s last, or before compact members only', async (t) => {
+t.test('the member is read only as the top-level object\'s last, or before members without escapes only', async (t) => {
   t.same(lastMemberValue('{"a":1,"usage":{"input_tokens":3}}', 'usage'), { input_tokens: 3 });
   t.same(lastMemberValue('{"usage":{"x":[1,{"y":2}]}}\n', 'usage'), { x: [1, { y: 2 }] }, 'only member, trailing newline');
   t.same(lastMemberValue('{"usage":{"x":1},"after":2}', 'usage'), { x: 1 }, 'compact members follow');
   t.same(lastMemberValue('{"id":"c","usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":2}},"service_tier":"default","system_fingerprint":null}', 'usage'), { prompt_tokens: 9, prompt_tokens_details: { cached_tokens: 2 } }, 'OpenAI\'s ending');
   t.same(lastMemberValue('{"usage":null,"n":1}', 'usage'), null, 'null, then a member');
-  t.equal(lastMemberValue('{"usage":{"x":1}, "after":2}', 'usage'), undefined, 'a member after it, not compact');
+  t.same(lastMemberValue('{"usage":{"x":1}, "after":2}', 'usage'), { x: 1 }, 'a member after it, with a space');
+  const pretty = '{\n  "candidates": [\n    {\n      "text": "é \\"usageMetadata\\": {}"\n    }\n  ],\n  "usageMetadata": {\n    "promptTokenCount": 8,\n    "promptTokensDetails": [\n      {\n        "modality": "TEXT",\n        "tokenCount": 8\n      }\n    ]\n  },\n  "modelVersion": "gemini-2.5-flash",\n  "responseId": "abc"\n}\n';
+  t.same(lastMemberValue(pretty, 'usageMetadata'), JSON.parse(pretty).usageMetadata, 'pretty-printed, as Gemini writes an answer');
+  t.equal(lastMemberValue(pretty, 'modelVersion'), 'gemini-2.5-flash', 'a string member, pretty-printed');
+  t.equal(lastMemberValue('{\n "a": {\n  "usage": {"x": 1},\n  "c": 2\n },\n "d": 3\n}', 'usage'), undefined, 'nested and pretty-printed, with members after it in both objects');
+  t.equal(lastMemberValue('{"usage": {"x": 1},\n "after": "a\\"b"}', 'usage'), undefined, 'an escape in a pretty-printed member after it');
+  t.equal(lastMemberValue('{"usage" : {"x": 1}, "after": 2}', 'usage'), undefined, 'a space before the colon: not looked for');
   t.equal(lastMemberValue('{"usage":{"x":1},"after":"a\\"b"}', 'usage'), undefined, 'an escape in a member after it');
   t.equal(lastMemberValue('{"a":{"b":1,"usage":{"x":1},"c":2},"d":3}', 'usage'), undefined, 'nested, with members after it in both objects');
   t.equal(lastMemberValue('{"usage":{"x":1},"after":2,}', 'usage'), undefined, 'a trailing comma after the members');
@@ -81,12 +87,15 @@ t.test('the last member\'s plain counts are read in place, anything unsure is le
   t.same(read('{"usage":{"input_tokens":3}}\n'), [3, undefined], 'trailing whitespace after the document');
   t.same(read('{"usage":{"input_tokens":3},"tier":"x","n":[1,{"k":null}]}'), [3, undefined], 'compact members after it');
   t.same(read('{"usage":{},"n":1}'), [undefined, undefined], 'empty, a member after it');
+  t.same(read('{"usage":{"input_tokens": 1}}'), [1, undefined], 'a space after the colon');
+  t.same(read('{"usage":{"input_tokens":1},"after":2 }'), [1, undefined], 'a member after it, a space before the end');
+  t.same(read('{\n  "usage": {\n    "input_tokens": 4,\n    "x": [\n      1\n    ],\n    "output_tokens": 5\n  },\n  "n": 1\n}\n'), [4, 5], 'pretty-printed');
+  t.same(read('{"usage": {\t}}'), [undefined, undefined], 'empty, whitespace inside');
   for (const [text, why] of [
     ['{"usage":{"input_tokens":1.5}}', 'a fraction in a wanted member'],
     ['{"usage":{"input_tokens":1e3}}', 'an exponent in a wanted member'],
     ['{"usage":{"input_tokens":1234567890123456}}', 'past 15 digits'],
     ['{"usage":{"input_tokens":01}}', 'a leading zero (JSON.parse refuses it)'],
-    ['{"usage":{"input_tokens": 1}}', 'not compact'],
     ['{"usage":{"input_\\u0074okens":1}}', 'an escaped key could be a wanted one'],
     ['{"usage":{"a":"x\\"y","input_tokens":1}}', 'an escape in a string'],
     ['{"usage":{"a":"x\ty","input_tokens":1}}', 'a raw control character (JSON.parse refuses it)'],
@@ -96,7 +105,6 @@ t.test('the last member\'s plain counts are read in place, anything unsure is le
     ['{"usage":{"a":1.}}', 'a fraction without digits'],
     ['{"usage":{"input_tokens":1}', 'truncated'],
     ['{"usage":[1]}', 'not an object'],
-    ['{"usage":{"input_tokens":1},"after":2 }', 'a member after it, not compact'],
     ['{"a":{"usage":{"input_tokens":1},"after":2}}', 'nested, a member after it'],
     [`{"usage":{"a":${'['.repeat(20)}${']'.repeat(20)}}}`, 'nested deeper than the reader goes'],
   ] as const) {
@@ -127,17 +135,21 @@ t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
   const rand = mulberry32(12);
   let tailAnswers = 0;
   let midAnswers = 0;
+  let prettyAnswers = 0;
   let headAnswers = 0;
   let headValues = 0;
   for (let i = 0; i < 4000; i++) {
     const doc = randomObject(rand, 0);
     if (rand() < 0.5) doc.usage = randomValue(rand, 1);
-    const text = rand() < 0.1 ? JSON.stringify(doc, null, 1) : JSON.stringify(doc);
+    // A third pretty-printed, with each kind of JSON whitespace.
+    const pretty = rand() < 0.3;
+    const text = pretty ? JSON.stringify(doc, null, [1, 2, '\t', ' \r'][Math.floor(rand() * 4)]) : JSON.stringify(doc);
     const parsed = JSON.parse(text) as Record<string, unknown>;
     const tail = lastMemberValue(text, 'usage');
     if (tail !== undefined) {
       tailAnswers++;
       if (Object.keys(parsed).at(-1) !== 'usage') midAnswers++;
+      if (pretty) prettyAnswers++;
       if (!Object.hasOwn(parsed, 'usage')) t.fail(`answered for a usage the top level does not have: ${text}`);
       else if (JSON.stringify(tail) !== JSON.stringify(parsed.usage)) t.fail(`wrong usage for ${text}`);
     }
@@ -150,8 +162,9 @@ t.test('on a random corpus, every answer equals JSON.parse\'s', async (t) => {
   }
   t.ok(tailAnswers > 500, `the tail reader answered ${tailAnswers} times`);
   t.ok(midAnswers > 50, `${midAnswers} of them with members after the usage`);
+  t.ok(prettyAnswers > 300, `${prettyAnswers} of them pretty-printed`);
   t.ok(headAnswers > 500, `the head reader answered ${headAnswers} times`);
-  t.ok(headValues > 200, `with a value ${headValues} times`);
+  t.ok(headValues > 150, `with a value ${headValues} times`);
 });
 
 const COUNT_FORMS = ['0', '-0', '7', '-12', '250', '999999999999999'];
@@ -161,6 +174,8 @@ const VALUE_FORMS = ['null', 'true', 'false', 'tru', '"s"', '"a\\"b"', '"\t"', '
 t.test('on a random corpus of usage objects, every count read equals JSON.parse\'s', async (t) => {
   const rand = mulberry32(77);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  // Mostly compact, as Anthropic writes; sometimes whitespace between the tokens.
+  const space = (): string => (rand() < 0.8 ? '' : pick([' ', '\n  ', '\t', '\r\n']));
   let answered = 0;
   let answeredAfter = 0;
   let counted = 0;
@@ -169,10 +184,10 @@ t.test('on a random corpus of usage objects, every count read equals JSON.parse\
     for (let n = Math.floor(rand() * 6); n > 0; n--) {
       const name = rand() < 0.5 ? pick(NAMES) : pick(['cache_creation', 'service_tier', 'k']);
       const r = rand();
-      members.push(`"${name}":${r < 0.6 ? pick(COUNT_FORMS) : r < 0.7 ? pick(NUMBER_FORMS) : pick(VALUE_FORMS)}`);
+      members.push(`"${name}":${space()}${r < 0.6 ? pick(COUNT_FORMS) : r < 0.7 ? pick(NUMBER_FORMS) : pick(VALUE_FORMS)}`);
     }
     const after = rand() < 0.3 ? pick([',"service_tier":"default"', ',"n":1,"x":[true,{"y":null}]', ',"s":"a\\"b"', ' ,"n":1']) : '';
-    let text = `{"id":"m","usage":{${members.join(',')}}${after}}`;
+    let text = `{"id":"m",${space()}"usage":${space()}{${space()}${members.join(`,${space()}`)}${space()}}${after}${space()}}`;
     if (rand() < 0.2) {
       const at = Math.floor(rand() * text.length);
       text = rand() < 0.5 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + pick([' ', ',', '"', '}', ':', '1']) + text.slice(at);
