@@ -4,7 +4,8 @@
  * replace, never add. Gemini counts cached tokens inside `promptTokenCount`; the gateway
  * keeps them apart. Thinking tokens are billed as output, tool-use prompt tokens as input.
  * Streams: `alt=sse` (`data: {GenerateContentResponse}`) is read incrementally; the
- * JSON-array stream (no `alt`) and plain JSON answers are read whole at the end.
+ * JSON-array stream (no `alt`) is read whole at the end, a plain JSON answer from its last
+ * members when it can be (else whole too).
  */
 import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
 import { keptBytes } from '../../core/stream/json-meter.js';
@@ -81,6 +82,13 @@ const JSON_LIMIT = 8 * 1024 * 1024;
 
 const ERROR_KEY = Buffer.from('"error"', 'latin1');
 
+/** The `usageMetadata` fields {@link geminiUsage} reads, in the order `lastMemberNumbers` answers. */
+const COUNT_NAMES = ['promptTokenCount', 'cachedContentTokenCount', 'candidatesTokenCount', 'thoughtsTokenCount', 'toolUsePromptTokenCount'] as const;
+
+function countsOf(c: readonly (number | undefined)[]): GeminiUsageMetadata {
+  return { promptTokenCount: c[0], cachedContentTokenCount: c[1], candidatesTokenCount: c[2], thoughtsTokenCount: c[3], toolUsePromptTokenCount: c[4] };
+}
+
 /**
  * A generateContent answer's usage and model read from its bytes: Gemini ends an answer
  * with `usageMetadata`, `modelVersion` and `responseId` (pretty-printed), so the candidates
@@ -99,13 +107,6 @@ function readAnswerShallow(bytes: Buffer, reader: GeminiChunkReader): boolean {
   // Typed as the whole parse would hand them over.
   reader.read({ usageMetadata: usageMetadata as GeminiUsageMetadata, modelVersion: model as string });
   return true;
-}
-
-/** The `usageMetadata` fields {@link geminiUsage} reads, in the order `lastMemberNumbers` answers. */
-const COUNT_NAMES = ['promptTokenCount', 'cachedContentTokenCount', 'candidatesTokenCount', 'thoughtsTokenCount', 'toolUsePromptTokenCount'] as const;
-
-function countsOf(c: readonly (number | undefined)[]): GeminiUsageMetadata {
-  return { promptTokenCount: c[0], cachedContentTokenCount: c[1], candidatesTokenCount: c[2], thoughtsTokenCount: c[3], toolUsePromptTokenCount: c[4] };
 }
 
 /** Reads a JSON answer, or the JSON-array stream `:streamGenerateContent` sends without `alt=sse`. */
