@@ -23,6 +23,9 @@
  *                                             # own per request: what a ratio means in µs here
  *   KEYS=1 npx tsx bench/compare.ts …         # clients prove their workspace with a workspace key
  *                                             # (x-api-key), as Claude Code does, not the header alone
+ *   KEYS=sigv4 npx tsx bench/compare.ts …     # … or sign with it (SigV4, as the AWS SDKs do): one
+ *                                             # signature per process, good for the 15 minutes the
+ *                                             # gateway accepts it, so keep such runs shorter
  *   WARMUP=0 npx tsx bench/compare.ts …       # requests each process gets before the trials
  *                                             # (default 60,000: JIT tier-up, see warmUp)
  *
@@ -36,6 +39,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Hash } from '@smithy/core/serde';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { freePort } from '../test/helpers/ports.js';
 import { makeWorkspaceKey } from '../filters/auth/keys.js';
 import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
@@ -59,8 +64,10 @@ const BARE_PATH = UNIFIED ? '/v1/chat/completions' : '/v1/messages';
 pinSelf(1);
 
 const SIZE = Number(process.env.SIZE ?? 1024);
-/** The secret bench/gateway.yaml reads as ${AI_GATEWAY_KEY_SECRET} when KEYS=1. */
-const KEY_SECRET = process.env.KEYS === '1' ? 'bench-key-secret-0123456789' : '';
+/** How the gateway arms' clients identify: the workspace header, a workspace key, or SigV4 with it. */
+const KEYS = process.env.KEYS === '1' ? 'key' : process.env.KEYS === 'sigv4' ? 'sigv4' : 'header';
+/** The secret bench/gateway.yaml reads as ${AI_GATEWAY_KEY_SECRET} when keys are on. */
+const KEY_SECRET = KEYS === 'header' ? '' : 'bench-key-secret-0123456789';
 /**
  * Frames back to back arrive several to a read; spaced, each comes alone, as a real answer's
  * tokens do. The model name carries the shape, so it reaches the mock through the unified
@@ -75,6 +82,21 @@ const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
 const WARMUP = Number(process.env.WARMUP ?? 60000);
 /** Microseconds of work per request for extra bare-proxy arms (calibration). */
 const CALIBRATE = (process.env.CALIBRATE ?? '').split(',').filter(Boolean).map(Number);
+
+/** The headers that identify the bench workspace to a gateway listening on `port`. */
+async function identityHeaders(port: number): Promise<Record<string, string>> {
+  if (KEYS === 'header') return { 'x-workspace-id': 'ws-bench' };
+  const key = makeWorkspaceKey(KEY_SECRET, 'ws-bench');
+  if (KEYS === 'key') return { 'x-api-key': key };
+  // Signed once: the gateway checks that a signature is fresh, not that it is new.
+  const signer = new SignatureV4({ credentials: { accessKeyId: 'ws-bench', secretAccessKey: key }, region: 'us-east-1', service: 'bedrock', sha256: Hash.bind(null, 'sha256') });
+  const host = `127.0.0.1:${port}`;
+  const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: GATEWAY_PATH, headers: { host, 'content-type': 'application/json' }, body: BODY });
+  const headers: Record<string, string> = {};
+  // The load generator sends its own host and content-type, the same as signed.
+  for (const [name, value] of Object.entries(signed.headers)) if (name !== 'host' && name !== 'content-type') headers[name] = String(value);
+  return headers;
+}
 
 interface Arm {
   /** The row it belongs to: the argument it was started from, or the bare proxy. */
@@ -123,7 +145,7 @@ async function main(): Promise<void> {
       procs.push(gw);
       const url = `http://127.0.0.1:${port}${GATEWAY_PATH}`;
       // As bench/run.ts sends them (an Anthropic client sends its API version).
-      const headers: Record<string, string> = KEY_SECRET ? { 'x-api-key': makeWorkspaceKey(KEY_SECRET, 'ws-bench'), 'anthropic-version': '2023-06-01' } : { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
+      const headers: Record<string, string> = { ...(await identityHeaders(port)), 'anthropic-version': '2023-06-01' };
       await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
       arms.push({ name: rows[bareRows.length + i], pid: gw.pid, url, headers });
     }

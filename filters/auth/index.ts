@@ -50,7 +50,7 @@ const configSchema = {
   },
 };
 
-/** Workspace keys remembered as verified, per filter instance (so per `key_secret`). */
+/** Workspace keys remembered (verified, or derived for SigV4), per filter instance (so per `key_secret`). */
 const VERIFIED_KEYS_MAX = 10_000;
 
 /** Set when this filter's `onRequest` ran, so `onComplete` knows whether to attribute. */
@@ -94,13 +94,27 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
     return workspace;
   }
 
+  // The key a SigV4 client signs with, by its access key id (the workspace id): derived
+  // once, as above. Any id can be named, so this is bounded the same way.
+  const derivedKeys = new Map<string, string>();
+
+  function derivedKey(workspaceId: string): string {
+    let key = derivedKeys.get(workspaceId);
+    if (key === undefined) {
+      key = makeWorkspaceKey(secret, workspaceId); // throws for an empty id
+      if (derivedKeys.size >= VERIFIED_KEYS_MAX) derivedKeys.clear();
+      derivedKeys.set(workspaceId, key);
+    }
+    return key;
+  }
+
   /** A SigV4-signed request, verified with the workspace key its access key id names. */
   async function sigv4Claim(ctx: RequestContext, authorization: string, claimed: string | undefined): Promise<Claim> {
     const auth = parseSigV4(authorization);
     if (!auth) return denied('GW_ERR_AUTH_SIGNATURE', 'Malformed AWS4-HMAC-SHA256 authorization header');
     let workspaceKey: string;
     try {
-      workspaceKey = makeWorkspaceKey(secret, auth.accessKeyId);
+      workspaceKey = derivedKey(auth.accessKeyId);
     } catch {
       return denied('GW_ERR_AUTH_INVALID', 'The access key id is not a workspace id');
     }

@@ -12,6 +12,23 @@ import { createRequire } from 'node:module';
 
 // Loaded on the first SigV4 request, so a gateway nobody signs for never pays their import time.
 const load = createRequire(import.meta.url);
+
+interface Smithy {
+  SignatureV4: typeof import('@smithy/signature-v4').SignatureV4;
+  sha256: ConstructorParameters<typeof import('@smithy/signature-v4').SignatureV4>[0]['sha256'];
+}
+
+let smithy: Smithy | undefined;
+
+/** Kept once loaded: `require` resolves a package name again on every call, stat calls and all. */
+function smithyModules(): Smithy {
+  if (!smithy) {
+    const { SignatureV4 } = load('@smithy/signature-v4') as typeof import('@smithy/signature-v4');
+    const { Hash } = load('@smithy/core/serde') as typeof import('@smithy/core/serde');
+    smithy = { SignatureV4, sha256: Hash.bind(null, 'sha256') };
+  }
+  return smithy;
+}
 import { defineError } from '../../core/index.js';
 
 defineError('GW_ERR_AUTH_SIGNATURE', { status: 403, category: 'authentication', kind: 'rejected', message: 'The request signature does not match' });
@@ -108,13 +125,12 @@ export async function verifySigV4(req: ReceivedRequest, auth: SigV4Authorization
     if (v === undefined) return `signed header "${name}" is missing`;
     headers[name] = v;
   }
-  const { SignatureV4 } = load('@smithy/signature-v4') as typeof import('@smithy/signature-v4');
-  const { Hash } = load('@smithy/core/serde') as typeof import('@smithy/core/serde');
+  const { SignatureV4, sha256 } = smithyModules();
   const signer = new SignatureV4({
     credentials: { accessKeyId: auth.accessKeyId, secretAccessKey },
     region: auth.region,
     service: auth.service,
-    sha256: Hash.bind(null, 'sha256'),
+    sha256,
     uriEscapePath: true,
     applyChecksum: false,
   });

@@ -17,14 +17,20 @@ export function serde(): Serde {
   return (serdeModule ??= load('@smithy/core/serde') as Serde);
 }
 
+// Each module is kept once loaded: `require` resolves a package name again on every call
+// (stat calls and package.json reads), and a codec is made for every Bedrock stream.
+let codecClass: typeof EventStreamCodec | undefined;
+
 /** A new event-stream codec (cheap once the module is loaded). */
 export function newEventStreamCodec(): EventStreamCodec {
-  const { EventStreamCodec: Codec } = load('@smithy/core/event-streams') as typeof import('@smithy/core/event-streams');
+  codecClass ??= (load('@smithy/core/event-streams') as typeof import('@smithy/core/event-streams')).EventStreamCodec;
   const { toUtf8, fromUtf8 } = serde();
-  return new Codec(toUtf8, fromUtf8);
+  return new codecClass(toUtf8, fromUtf8);
 }
+
+let signerClass: typeof SignatureV4 | undefined;
 
 /** The SigV4 signer class. */
 export function signatureV4Class(): typeof SignatureV4 {
-  return (load('@smithy/signature-v4') as typeof import('@smithy/signature-v4')).SignatureV4;
+  return (signerClass ??= (load('@smithy/signature-v4') as typeof import('@smithy/signature-v4')).SignatureV4);
 }

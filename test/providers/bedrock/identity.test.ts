@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import {
   AccessDeniedException,
   BedrockRuntimeServiceException,
@@ -116,4 +117,19 @@ t.test('the rate limiter answers ThrottlingException with retry-after', async (t
   t.equal(raw.status, 429);
   t.equal(raw.headers['x-amzn-errortype'], 'ThrottlingException');
   t.match(raw.headers['retry-after'], /^\d+$/, 'retry-after in seconds');
+});
+
+t.test('SigV4 keeps working request after request, and a new key_secret by reload refuses the old signing key', async (t) => {
+  const { gw, endpoint } = await startBedrock(t);
+  const client = sdkClient(t, endpoint, 'h1', { credentials: { accessKeyId: WORKSPACE, secretAccessKey: WORKSPACE_KEY } });
+  for (let i = 0; i < 3; i++) t.ok(await client.send(invoke), `signed request ${i + 1} admitted`);
+
+  const rotated = 'a-rotated-key-secret-0123456789';
+  writeFileSync(gw.configPath, readFileSync(gw.configPath, 'utf8').replace(KEY_SECRET, rotated));
+  const r = await gw.gateway.reload();
+  t.ok(r.ok && r.changed, 'reloaded with the new secret');
+  const err = await rejection(client.send(invoke));
+  t.equal(err.name, 'InvalidSignatureException', 'the old workspace key no longer signs');
+  const renewed = sdkClient(t, endpoint, 'h1', { credentials: { accessKeyId: WORKSPACE, secretAccessKey: makeWorkspaceKey(rotated, WORKSPACE) } });
+  t.ok(await renewed.send(invoke), 'the key derived from the new secret signs');
 });
