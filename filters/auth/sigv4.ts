@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
+import { defineError } from '../../core/index.js';
 
 // Loaded on the first SigV4 request, so a gateway nobody signs for never pays their import time.
 const load = createRequire(import.meta.url);
@@ -29,7 +30,6 @@ function smithyModules(): Smithy {
   }
   return smithy;
 }
-import { defineError } from '../../core/index.js';
 
 defineError('GW_ERR_AUTH_SIGNATURE', { status: 403, category: 'authentication', kind: 'rejected', message: 'The request signature does not match' });
 
