@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type { UsageMeter } from '../core/types.js';
 import { anthropicMeter } from '../providers/anthropic/usage.js';
 import { openaiJsonMeter } from '../providers/openai/usage.js';
-import { JsonMeter } from '../providers/bedrock/usage.js';
+import { bedrockJsonMeter } from '../providers/bedrock/usage.js';
 import { geminiMeter } from '../providers/gemini/usage.js';
 import { median } from './lib/proc.js';
 
@@ -83,7 +83,7 @@ function generateContent(text: string): Buffer {
 const PROVIDERS: Array<[string, (text: string) => Buffer, () => UsageMeter]> = [
   ['Anthropic', message, () => anthropicMeter('application/json')!],
   ['OpenAI', completion, openaiJsonMeter],
-  ['Bedrock Converse', converse, () => new JsonMeter({}, true)],
+  ['Bedrock Converse', converse, () => bedrockJsonMeter({}, true)],
   ['Gemini', generateContent, () => geminiMeter('application/json')!],
 ];
 const CASES: Array<[string, Buffer, () => UsageMeter]> = [];

@@ -9,24 +9,31 @@ import type { TokenUsage, UsageMeter } from '../types.js';
 /** Largest JSON body kept for reading usage. */
 export const JSON_METER_LIMIT = 8 * 1024 * 1024;
 
+/** What a reader fills in: the counts, the model the answer names, an error it carries. */
+export interface JsonMeterReading {
+  readonly usage: TokenUsage;
+  model: string | undefined;
+  streamError: string | undefined;
+}
+
 /** Reads usage (and the served model) out of a parsed response body. */
-export type JsonUsageReader = (body: unknown, into: { usage: TokenUsage; model: string | undefined }) => void;
+export type JsonUsageReader = (body: unknown, into: JsonMeterReading) => void;
 
 /**
  * Reads the same out of the body's bytes without decoding or parsing them whole (see
  * `json-shallow.ts`); returns false, having written nothing, when it cannot tell — the
  * body is parsed then.
  */
-export type ShallowUsageReader = (bytes: Buffer, into: { usage: TokenUsage; model: string | undefined }) => boolean;
+export type ShallowUsageReader = (bytes: Buffer, into: JsonMeterReading) => boolean;
 
 /** The chunks a meter kept, as one Buffer (the one chunk itself when there is only one). */
-export function keptBytes(chunks: readonly Uint8Array[]): Buffer {
+function keptBytes(chunks: readonly Uint8Array[]): Buffer {
   if (chunks.length !== 1) return Buffer.concat(chunks);
   const only = chunks[0];
   return Buffer.from(only.buffer, only.byteOffset, only.byteLength);
 }
 
-export class JsonBodyMeter implements UsageMeter {
+export class JsonBodyMeter implements UsageMeter, JsonMeterReading {
   readonly usage = emptyUsage();
   model: string | undefined;
   streamError: string | undefined;

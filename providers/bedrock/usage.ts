@@ -10,7 +10,7 @@
  * Exception frames inside a 200 stream become the meter's `streamError`.
  */
 import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
-import { keptBytes } from '../../core/stream/json-meter.js';
+import { JsonBodyMeter, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
 import { lastMemberValue } from '../../core/stream/json-shallow.js';
 import { EventStreamReader, frameJson, type EventFrame } from './eventstream.js';
 
@@ -132,59 +132,49 @@ export class EventStreamMeter implements UsageMeter {
   }
 }
 
-/** Largest JSON body kept for reading usage; bigger ones are passed on unread. */
-const JSON_LIMIT = 8 * 1024 * 1024;
-
 function header(headers: Readonly<Record<string, string | string[]>>, name: string): number | undefined {
   const v = headers[name];
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
   return n;
 }
 
+const readConverse: JsonUsageReader = (body, into) => {
+  applyConverse(into.usage, obj(obj(body)?.usage));
+};
+
+const readModelBody: JsonUsageReader = (body, into) => {
+  const b = obj(body);
+  if (b) applyModelBody(into.usage, b);
+};
+
+/**
+ * A Converse answer (and an Anthropic model's) ends with its `usage` object (Converse's
+ * `metrics` may follow): read from the bytes, the answer is not decoded and parsed whole.
+ */
+function usageTail(applyUsage: (usage: TokenUsage, u: Json) => void): ShallowUsageReader {
+  return (bytes, into) => {
+    const usage = obj(lastMemberValue(bytes, 'usage'));
+    if (usage) applyUsage(into.usage, usage);
+    return usage !== undefined;
+  };
+}
+
+const readConverseShallow = usageTail(applyConverse);
+const readAnthropicShallow = usageTail(applyAnthropic);
+
 /** Meter for a JSON InvokeModel or Converse response. */
-export class JsonMeter implements UsageMeter {
-  readonly usage = emptyUsage();
-  streamError: string | undefined;
-  private chunks: Uint8Array[] = [];
-  private size = 0;
-  private readonly fromHeaders: boolean;
-
-  constructor(headers: Readonly<Record<string, string | string[]>>, private readonly converse: boolean) {
-    const input = header(headers, 'x-amzn-bedrock-input-token-count');
-    const output = header(headers, 'x-amzn-bedrock-output-token-count');
-    apply(this.usage, input, output, header(headers, 'x-amzn-bedrock-cache-read-input-token-count'), header(headers, 'x-amzn-bedrock-cache-write-input-token-count'));
-    // The headers are authoritative; the body is read only when they are missing.
-    this.fromHeaders = input !== undefined && output !== undefined;
-  }
-
-  write(chunk: Uint8Array): void {
-    if (this.fromHeaders) return;
-    this.size += chunk.length;
-    if (this.size <= JSON_LIMIT) this.chunks.push(chunk);
-  }
-
-  end(): void {
-    if (this.fromHeaders || this.size === 0 || this.size > JSON_LIMIT) return;
-    const bytes = keptBytes(this.chunks);
-    this.chunks = [];
-    // A Converse answer (and an Anthropic model's) ends with its `usage` object (Converse's
-    // `metrics` may follow): read from the bytes, the answer is not decoded and parsed whole.
-    const tail = obj(lastMemberValue(bytes, 'usage'));
-    if (tail) {
-      if (this.converse) applyConverse(this.usage, tail);
-      else applyAnthropic(this.usage, tail);
-      return;
-    }
-    let body: Json | undefined;
-    try {
-      body = obj(JSON.parse(bytes.toString('utf8')));
-    } catch {
-      // not JSON: nothing to count
-    }
-    if (!body) return;
-    if (this.converse) applyConverse(this.usage, obj(body.usage));
-    else applyModelBody(this.usage, body);
-  }
+export function bedrockJsonMeter(headers: Readonly<Record<string, string | string[]>>, converse: boolean): UsageMeter {
+  const input = header(headers, 'x-amzn-bedrock-input-token-count');
+  const output = header(headers, 'x-amzn-bedrock-output-token-count');
+  // The headers are authoritative; the body is read only when they are missing.
+  const meter: UsageMeter =
+    input !== undefined && output !== undefined
+      ? { usage: emptyUsage(), write: () => {}, end: () => {} }
+      : converse
+        ? new JsonBodyMeter(readConverse, readConverseShallow)
+        : new JsonBodyMeter(readModelBody, readAnthropicShallow);
+  apply(meter.usage, input, output, header(headers, 'x-amzn-bedrock-cache-read-input-token-count'), header(headers, 'x-amzn-bedrock-cache-write-input-token-count'));
+  return meter;
 }
 
 /** Pick the meter for a successful generation response. */
@@ -192,5 +182,5 @@ export function bedrockMeter(status: number, headers: Readonly<Record<string, st
   if (status < 200 || status >= 300) return undefined;
   const ct = String(headers['content-type'] ?? '');
   if (ct.startsWith('application/vnd.amazon.eventstream')) return new EventStreamMeter();
-  return new JsonMeter(headers, converse);
+  return bedrockJsonMeter(headers, converse);
 }

@@ -8,7 +8,7 @@
  * members when it can be (else whole too).
  */
 import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
-import { keptBytes } from '../../core/stream/json-meter.js';
+import { JsonBodyMeter, meterByContentType, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
 import { lastMemberNumbers, lastMemberValue } from '../../core/stream/json-shallow.js';
 import type { GeminiResponse, GeminiUsageMetadata } from '../translate/openai-gemini/gemini-types.js';
 
@@ -77,9 +77,6 @@ export class GeminiSseMeter implements UsageMeter {
   }
 }
 
-/** Largest JSON body kept for reading usage; bigger ones pass unread. */
-const JSON_LIMIT = 8 * 1024 * 1024;
-
 const ERROR_KEY = Buffer.from('"error"', 'latin1');
 
 /** The `usageMetadata` fields {@link geminiUsage} reads, in the order `lastMemberNumbers` answers. */
@@ -89,6 +86,15 @@ function countsOf(c: readonly (number | undefined)[]): GeminiUsageMetadata {
   return { promptTokenCount: c[0], cachedContentTokenCount: c[1], candidatesTokenCount: c[2], thoughtsTokenCount: c[3], toolUsePromptTokenCount: c[4] };
 }
 
+/** A JSON answer, or the JSON-array stream `:streamGenerateContent` sends without `alt=sse`, parsed. */
+const readAnswers: JsonUsageReader = (body, into) => {
+  const reader = new GeminiChunkReader();
+  for (const chunk of Array.isArray(body) ? body : [body]) reader.read(chunk as GeminiResponse);
+  Object.assign(into.usage, reader.usage);
+  into.model = reader.model;
+  into.streamError = reader.streamError;
+};
+
 /**
  * A generateContent answer's usage and model read from its bytes: Gemini ends an answer
  * with `usageMetadata`, `modelVersion` and `responseId` (pretty-printed), so the candidates
@@ -97,55 +103,19 @@ function countsOf(c: readonly (number | undefined)[]): GeminiUsageMetadata {
  * `modelVersion` among its last members, or one with `"error"` anywhere in it (an error
  * member, read only by the whole parse; a key spelled with escapes is not looked for).
  */
-function readAnswerShallow(bytes: Buffer, reader: GeminiChunkReader): boolean {
-  const model = lastMemberValue(bytes, 'modelVersion');
-  if (model === undefined) return false;
+const readAnswerShallow: ShallowUsageReader = (bytes, into) => {
+  const modelVersion = lastMemberValue(bytes, 'modelVersion');
+  if (modelVersion === undefined) return false;
   // The counts read in place; any other form of the object is parsed alone.
   const counts = lastMemberNumbers(bytes, 'usageMetadata', COUNT_NAMES);
   const usageMetadata = counts ? countsOf(counts) : lastMemberValue(bytes, 'usageMetadata');
   if (usageMetadata === undefined || bytes.indexOf(ERROR_KEY) >= 0) return false;
-  // Typed as the whole parse would hand them over.
-  reader.read({ usageMetadata: usageMetadata as GeminiUsageMetadata, modelVersion: model as string });
+  // The two members as the whole parse would hand them to the same reader.
+  readAnswers({ usageMetadata, modelVersion }, into);
   return true;
-}
-
-/** Reads a JSON answer, or the JSON-array stream `:streamGenerateContent` sends without `alt=sse`. */
-export class GeminiJsonMeter implements UsageMeter {
-  private readonly reader = new GeminiChunkReader();
-  private chunks: Uint8Array[] = [];
-  private size = 0;
-
-  get usage(): TokenUsage {
-    return this.reader.usage;
-  }
-  get model(): string | undefined {
-    return this.reader.model;
-  }
-  get streamError(): string | undefined {
-    return this.reader.streamError;
-  }
-  write(chunk: Uint8Array): void {
-    this.size += chunk.length;
-    if (this.size <= JSON_LIMIT) this.chunks.push(chunk);
-  }
-  end(): void {
-    if (this.size === 0 || this.size > JSON_LIMIT) return;
-    const bytes = keptBytes(this.chunks);
-    this.chunks = [];
-    if (readAnswerShallow(bytes, this.reader)) return;
-    try {
-      const body = JSON.parse(bytes.toString('utf8')) as GeminiResponse | GeminiResponse[];
-      for (const chunk of Array.isArray(body) ? body : [body]) this.reader.read(chunk);
-    } catch {
-      // not JSON (or cut short): nothing to count
-    }
-  }
-}
+};
 
 /** Pick the meter for a response by its content type. */
 export function geminiMeter(contentType: string | string[] | undefined): UsageMeter | undefined {
-  const ct = String(contentType ?? '');
-  if (ct.startsWith('text/event-stream')) return new GeminiSseMeter();
-  if (ct.includes('json')) return new GeminiJsonMeter();
-  return undefined;
+  return meterByContentType(contentType, () => new GeminiSseMeter(), () => new JsonBodyMeter(readAnswers, readAnswerShallow));
 }

@@ -4,13 +4,13 @@
  * the answer whole: either way it counts what `JSON.parse` of the answer says.
  */
 import t from 'tap';
-import { JsonMeter } from '../../../providers/bedrock/usage.js';
+import { bedrockJsonMeter } from '../../../providers/bedrock/usage.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 type Counts = { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number };
 
 function meterRead(body: string, converse: boolean, headers: Record<string, string> = {}): Counts {
-  const m = new JsonMeter(headers, converse);
+  const m = bedrockJsonMeter(headers, converse);
   const bytes = Buffer.from(body);
   // Split mid-body: the meter sees chunks as they pass.
   m.write(bytes.subarray(0, 7));
