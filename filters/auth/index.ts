@@ -53,6 +53,24 @@ const configSchema = {
 /** Workspace keys remembered (verified, or derived for SigV4), per filter instance (so per `key_secret`). */
 const VERIFIED_KEYS_MAX = 10_000;
 
+/**
+ * `compute` remembered per key while it answers (undefined is not kept), at most
+ * {@link VERIFIED_KEYS_MAX} answers, all dropped when full.
+ */
+function remembered<V>(compute: (key: string) => V): (key: string) => V {
+  const known = new Map<string, V>();
+  return (key) => {
+    const hit = known.get(key);
+    if (hit !== undefined) return hit;
+    const value = compute(key);
+    if (value !== undefined) {
+      if (known.size >= VERIFIED_KEYS_MAX) known.clear();
+      known.set(key, value);
+    }
+    return value;
+  };
+}
+
 /** Set when this filter's `onRequest` ran, so `onComplete` knows whether to attribute. */
 const SEEN = createKey<true>('auth.seen');
 
@@ -79,34 +97,12 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
 
   // A client sends the same key on every request: its MAC is checked once, not each time
   // (an HMAC costs ~3 µs). Only keys that verified are kept, so nobody can fill this with
-  // guesses; a new key_secret is a new filter instance with an empty map, which keeps
+  // guesses; a new key_secret is a new filter instance with empty maps, which keeps
   // "rotating the secret revokes every key" true at the reload.
-  const verifiedKeys = new Map<string, string>();
-
-  function keyWorkspace(key: string): string | undefined {
-    const known = verifiedKeys.get(key);
-    if (known !== undefined) return known;
-    const workspace = verifyWorkspaceKey(secret, key);
-    if (workspace !== undefined) {
-      if (verifiedKeys.size >= VERIFIED_KEYS_MAX) verifiedKeys.clear();
-      verifiedKeys.set(key, workspace);
-    }
-    return workspace;
-  }
-
-  // The key a SigV4 client signs with, by its access key id (the workspace id): derived
-  // once, as above. Any id can be named, so this is bounded the same way.
-  const derivedKeys = new Map<string, string>();
-
-  function derivedKey(workspaceId: string): string {
-    let key = derivedKeys.get(workspaceId);
-    if (key === undefined) {
-      key = makeWorkspaceKey(secret, workspaceId); // throws for an empty id
-      if (derivedKeys.size >= VERIFIED_KEYS_MAX) derivedKeys.clear();
-      derivedKeys.set(workspaceId, key);
-    }
-    return key;
-  }
+  const keyWorkspace = remembered((key) => verifyWorkspaceKey(secret, key));
+  // The key a SigV4 client signs with, by its access key id (the workspace id); throws for
+  // an empty id. Any id can be named: the bound is what keeps that cheap.
+  const derivedKey = remembered((workspaceId) => makeWorkspaceKey(secret, workspaceId));
 
   /** A SigV4-signed request, verified with the workspace key its access key id names. */
   async function sigv4Claim(ctx: RequestContext, authorization: string, claimed: string | undefined): Promise<Claim> {
