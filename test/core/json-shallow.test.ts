@@ -23,18 +23,22 @@ t.test('the member is read only as the top-level object\'s last, or before membe
   const pretty = '{\n  "candidates": [\n    {\n      "text": "é \\"usageMetadata\\": {}"\n    }\n  ],\n  "usageMetadata": {\n    "promptTokenCount": 8,\n    "promptTokensDetails": [\n      {\n        "modality": "TEXT",\n        "tokenCount": 8\n      }\n    ]\n  },\n  "modelVersion": "gemini-2.5-flash",\n  "responseId": "abc"\n}\n';
   t.same(lastMemberValue(pretty, 'usageMetadata'), JSON.parse(pretty).usageMetadata, 'pretty-printed, as Gemini writes an answer');
   t.equal(lastMemberValue(pretty, 'modelVersion'), 'gemini-2.5-flash', 'a string member, pretty-printed');
-  t.equal(lastMemberValue('{\n "a": {\n  "usage": {"x": 1},\n  "c": 2\n },\n "d": 3\n}', 'usage'), undefined, 'nested and pretty-printed, with members after it in both objects');
-  t.equal(lastMemberValue('{"usage": {"x": 1},\n "after": "a\\"b"}', 'usage'), undefined, 'an escape in a pretty-printed member after it');
-  t.equal(lastMemberValue('{"usage" : {"x": 1}, "after": 2}', 'usage'), undefined, 'a space before the colon: not looked for');
-  t.equal(lastMemberValue('{"usage":{"x":1},"after":"a\\"b"}', 'usage'), undefined, 'an escape in a member after it');
-  t.equal(lastMemberValue('{"a":{"b":1,"usage":{"x":1},"c":2},"d":3}', 'usage'), undefined, 'nested, with members after it in both objects');
-  t.equal(lastMemberValue('{"usage":{"x":1},"after":2,}', 'usage'), undefined, 'a trailing comma after the members');
-  t.equal(lastMemberValue('{"a":{"usage":{"x":1}}}', 'usage'), undefined, 'nested in an object');
-  t.equal(lastMemberValue('{"a":[{"usage":{"x":1}}]}', 'usage'), undefined, 'nested in an array');
-  t.equal(lastMemberValue('{"a":"say \\"usage\\":{}"}', 'usage'), undefined, 'inside a string');
-  t.equal(lastMemberValue('{"a":"x\\",\\"usage\\":1"}', 'usage'), undefined, 'escaped look-alike');
-  t.equal(lastMemberValue('{"a":1,"usage":{"x":1}', 'usage'), undefined, 'truncated');
-  t.equal(lastMemberValue('[{"usage":1}]', 'usage'), undefined, 'not an object');
+  for (const [text, why] of [
+    ['{\n "a": {\n  "usage": {"x": 1},\n  "c": 2\n },\n "d": 3\n}', 'nested and pretty-printed, with members after it in both objects'],
+    ['{"usage": {"x": 1},\n "after": "a\\"b"}', 'an escape in a pretty-printed member after it'],
+    ['{"usage" : {"x": 1}, "after": 2}', 'a space before the colon: not looked for'],
+    ['{"usage":{"x":1},"after":"a\\"b"}', 'an escape in a member after it'],
+    ['{"a":{"b":1,"usage":{"x":1},"c":2},"d":3}', 'nested, with members after it in both objects'],
+    ['{"usage":{"x":1},"after":2,}', 'a trailing comma after the members'],
+    ['{"a":{"usage":{"x":1}}}', 'nested in an object'],
+    ['{"a":[{"usage":{"x":1}}]}', 'nested in an array'],
+    ['{"a":"say \\"usage\\":{}"}', 'inside a string'],
+    ['{"a":"x\\",\\"usage\\":1"}', 'escaped look-alike'],
+    ['{"a":1,"usage":{"x":1}', 'truncated'],
+    ['[{"usage":1}]', 'not an object'],
+  ] as const) {
+    t.equal(lastMemberValue(text, 'usage'), undefined, why);
+  }
   t.same(lastMemberValue('{"a":"é✓","usage":{"note":"ünï ✓"}}', 'usage'), { note: 'ünï ✓' }, 'text outside ASCII, before and in the value');
   // The key is looked for near the end first, then by Buffer's own search: both find it.
   const long = 'x'.repeat(5000);
