@@ -6,7 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
-import { BYTE_STRINGS, exactJson, readShape, TEXT_STRINGS, type RewritableBody, type ShapeReading } from './json-body.js';
+import { byteStringsWith, exactJson, readShape, TEXT_STRINGS, type RewritableBody, type ShapeReading } from './json-body.js';
+import type { StringLiterals } from './json-scan/string-literals.js';
 import type { Dialect } from './dialect.js';
 import type {
   BodyObserver,
@@ -85,6 +86,8 @@ export class Context implements RequestContext {
   private shape: unknown = UNPARSED;
   /** How {@link jsonShape} read the body (kept for {@link rewritableBody}); set with `shape`. */
   private shapeReading: ShapeReading = 'exact';
+  /** The long strings {@link jsonShape} read with their literals, for {@link rewritableBody}'s serialiser. */
+  private shapeLiterals: StringLiterals | undefined = undefined;
   /** The body's size once {@link releaseBody} let the bytes go; -1 while they are held. */
   private releasedBytes = -1;
   private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
@@ -119,6 +122,7 @@ export class Context implements RequestContext {
       // An ASCII body's shape is its exact tree: one parse serves both (keepParsed).
       const read = readShape(this.body, this);
       this.shapeReading = read.reading;
+      this.shapeLiterals = read.literals;
       this.shape = read.shape;
     }
     return this.shape;
@@ -133,7 +137,7 @@ export class Context implements RequestContext {
   rewritableBody(): RewritableBody {
     const shape = this.jsonShape();
     // Read `escaped`, the shape came from the exact tree, which then goes as the client wrote it.
-    return this.shapeReading === 'escaped' ? { value: this.json(), strings: TEXT_STRINGS } : { value: shape, strings: BYTE_STRINGS };
+    return this.shapeReading === 'escaped' ? { value: this.json(), strings: TEXT_STRINGS } : { value: shape, strings: byteStringsWith(this.shapeLiterals) };
   }
 
   /**
@@ -144,6 +148,7 @@ export class Context implements RequestContext {
   releaseParsed(): void {
     this.parsed = UNPARSED;
     this.shape = UNPARSED;
+    this.shapeLiterals = undefined;
   }
 
   /**

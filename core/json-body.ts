@@ -16,6 +16,7 @@
 import { isAscii, isUtf8, transcode } from 'node:buffer';
 import { GatewayError } from './errors.js';
 import { scanLatin1Json, skimLatin1Json } from './json-scan/latin1-json.js';
+import { serializeWithLiterals, type StringLiterals } from './json-scan/string-literals.js';
 import { utf8Bytes } from './utf8-bytes.js';
 
 function malformed(message: string): GatewayError {
@@ -87,6 +88,8 @@ export interface ExactTree {
 export interface Shape {
   readonly reading: ShapeReading;
   readonly shape: unknown;
+  /** The long strings the scanner read into the shape, with their literals (a `bytes` or `exact` reading). */
+  readonly literals?: StringLiterals;
 }
 
 /**
@@ -115,10 +118,10 @@ export function readShape(bytes: Buffer, exact: ExactTree): Shape {
   if (ascii) {
     // ASCII read as latin1 is the exact text: what the scanner read is the exact tree.
     const tree = scan ? exact.keepParsed(scan.tree ?? parse(bytes.toString('latin1'))) : exact.json();
-    return escaped ? { reading: 'escaped', shape: byteForm(tree) } : { reading: 'exact', shape: tree };
+    return escaped ? { reading: 'escaped', shape: byteForm(tree) } : { reading: 'exact', shape: tree, literals: scan?.literals };
   }
   if (escaped) return { reading: 'escaped', shape: byteForm(exact.json()) };
-  return { reading: 'bytes', shape: scan?.tree ?? latin1Shape(bytes) };
+  return scan?.tree !== undefined ? { reading: 'bytes', shape: scan.tree, literals: scan.literals } : { reading: 'bytes', shape: latin1Shape(bytes) };
 }
 
 export type ShapeReading = 'exact' | 'bytes' | 'escaped';
@@ -201,6 +204,8 @@ export function shapeText(s: string): string {
  * multi-byte character — so a translator written against this never decodes the prompt.
  */
 export interface BodyStrings {
+  /** `text` for {@link TEXT_STRINGS}; `bytes` for {@link BYTE_STRINGS} and its per-request copies. */
+  readonly form: 'text' | 'bytes';
   /** The text of a string from the request (for a message that quotes it, or a test of its text). */
   text(s: string): string;
   /** Text as a string of this form, to put into a body built from the request. */
@@ -209,14 +214,21 @@ export interface BodyStrings {
   parse(json: string): unknown;
   /** The bytes to send for JSON serialised from strings of this form. */
   encode(json: string): Buffer;
+  /**
+   * The bytes to send for `value` as JSON: `encode(JSON.stringify(value))`, the request's
+   * long strings copied as they came where it can (see `json-scan/string-literals.ts`).
+   */
+  serialize(value: unknown): Buffer;
 }
 
 /** Strings held as text: `ctx.json()`. */
 export const TEXT_STRINGS: BodyStrings = {
+  form: 'text',
   text: (s) => s,
   of: (text) => text,
   parse: (json) => JSON.parse(json),
   encode: utf8Bytes,
+  serialize: (value) => utf8Bytes(JSON.stringify(value)),
 };
 
 /**
@@ -225,14 +237,25 @@ export const TEXT_STRINGS: BodyStrings = {
  * text form must send it as the client did). `ctx.rewritableBody()` makes the choice.
  */
 export const BYTE_STRINGS: BodyStrings = {
+  form: 'bytes',
   text: shapeText,
   of: bytesOf,
   // Nested JSON is read as the body is: its own `\u` escapes come out as bytes too. Not
   // through shapeJson, whose refusal re-parses the text for its message: a tool result
   // tried as JSON is mostly plain text, and callers here only need to know it failed.
   parse: (json) => (escapesBeyondAscii(Buffer.from(json, 'latin1')) ? byteForm(JSON.parse(shapeText(json))) : JSON.parse(json)),
-  encode: (json) => Buffer.from(json, 'latin1'),
+  encode: latin1Bytes,
+  serialize: (value) => latin1Bytes(JSON.stringify(value)),
 };
+
+function latin1Bytes(json: string): Buffer {
+  return Buffer.from(json, 'latin1');
+}
+
+/** {@link BYTE_STRINGS} for a tree that holds `literals`' strings: serialised with them copied. */
+export function byteStringsWith(literals: StringLiterals | undefined): BodyStrings {
+  return literals ? { ...BYTE_STRINGS, serialize: (value) => serializeWithLiterals(value, literals) } : BYTE_STRINGS;
+}
 
 /** A parsed body to build another body from, and how it holds its strings. */
 export interface RewritableBody {

@@ -74,9 +74,9 @@ export interface Provider {
   chat?(ctx: RequestContext, request: ChatRequest, strings: BodyStrings): Promise<ProviderResponse>;
   /**
    * `chat()` may be given the request as `ctx.jsonShape()` holds it, strings as UTF-8 bytes
-   * (`strings` is then `BYTE_STRINGS`), so a prompt outside ASCII is never decoded. Only for
+   * (`strings.form` is then `bytes`), so a prompt outside ASCII is never decoded. Only for
    * a `chat()` that passes text on untouched, reads it through `strings.text`, parses nested
-   * JSON with `strings.parse` and sends what it serialised as `strings.encode` gives it.
+   * JSON with `strings.parse` and sends what it builds as `strings.serialize` gives it.
    */
   readonly chatTakesBytes?: boolean;
   close?(): Promise<void> | void;

@@ -162,10 +162,11 @@ export interface RequestContext {
    * The parsed body to build another body from without decoding its text (a rewrite, a
    * translation): `jsonShape()` with `BYTE_STRINGS` when the shape holds every string as
    * exactly its UTF-8 bytes, else `json()` with `TEXT_STRINGS` (a body whose `\u` escapes
-   * spell characters outside ASCII). Send `strings.encode(JSON.stringify(…))` of what is built.
+   * spell characters outside ASCII). Send `strings.serialize(…)` of what is built: it copies
+   * the request's long strings as they came rather than escaping them again.
    * @example
    * const { value, strings } = ctx.rewritableBody();
-   * ctx.replaceBody(strings.encode(JSON.stringify({ ...(value as object), max_tokens: 1024 })));
+   * ctx.replaceBody(strings.serialize({ ...(value as object), max_tokens: 1024 }));
    */
   rewritableBody(): RewritableBody;
   /**

@@ -16,6 +16,7 @@
  * parse the whole text, which also gives V8's own message for a refusal.
  */
 import { STRINGS_WASM } from './strings-wasm.js';
+import { StringLiterals } from './string-literals.js';
 
 // The libs this project compiles against (ES2023, no DOM) do not declare the WebAssembly
 // global Node has; the little used here.
@@ -92,6 +93,8 @@ export interface Latin1Scan {
    * `u00e9` counts too).
    */
   readonly escapesBeyondAscii: boolean;
+  /** The long strings the scanner took into the tree and their literals in the text (for string-literals.ts). */
+  readonly literals?: StringLiterals;
 }
 
 /**
@@ -112,7 +115,8 @@ export function scanLatin1Json(bytes: Buffer, escapes = false): Latin1Scan | und
   const count = scanner.skim(end, out, rec, MIN_LONG, MIN_SPACING);
   const beyond = escapes && (count >= 0 ? scanner.beyond.value === 1 : scanner.escapesBeyondAscii(end) === 1);
   if (count <= 0) return { tree: undefined, escapesBeyondAscii: beyond };
-  return { tree: treeOf(bytes, memory, at, count, out, rec), escapesBeyondAscii: beyond };
+  const read = treeOf(bytes, memory, at, count, out, rec);
+  return read ? { tree: read.tree, escapesBeyondAscii: beyond, literals: read.literals } : { tree: undefined, escapesBeyondAscii: beyond };
 }
 
 /** {@link scanLatin1Json}'s tree alone. */
@@ -121,10 +125,10 @@ export function skimLatin1Json(bytes: Buffer): unknown {
 }
 
 /**
- * The tree from the skim's `count` records (see strings.wat), or `undefined` if JSON.parse
- * refuses the skeleton (and so the text).
+ * The tree from the skim's `count` records (see strings.wat) and the long strings' literals,
+ * or `undefined` if JSON.parse refuses the skeleton (and so the text).
  */
-function treeOf(bytes: Buffer, memory: Buffer, at: number, count: number, out: number, rec: number): unknown {
+function treeOf(bytes: Buffer, memory: Buffer, at: number, count: number, out: number, rec: number): { tree: unknown; literals: StringLiterals } | undefined {
   // Each record: the opening and closing quotes' addresses, then the value's bytes. The
   // pieces are substrings of two whole reads (V8 slices them without copying): a Buffer's
   // toString costs ~0.2 µs a call, and an agent's turn has hundreds of strings.
@@ -133,10 +137,13 @@ function treeOf(bytes: Buffer, memory: Buffer, at: number, count: number, out: n
   const decodedEnd = lastDecodedEnd(records, count, out);
   const decoded = decodedEnd > out ? memory.toString('latin1', out, decodedEnd) : '';
   const strings = new Array<string>(count);
+  const spans = new Int32Array(2 * count);
   let skeleton = '';
   let from = 0;
   for (let i = 0; i < count; i++) {
     const open = records[i * 4] - at;
+    spans[2 * i] = open;
+    spans[2 * i + 1] = records[i * 4 + 1] - at;
     const start = records[i * 4 + 2];
     skeleton += `${text.slice(from, open)}"\\u0000${i}"`;
     strings[i] = start >= out ? decoded.slice(start - out, records[i * 4 + 3] - out) : text.slice(start - at, records[i * 4 + 3] - at);
@@ -150,7 +157,7 @@ function treeOf(bytes: Buffer, memory: Buffer, at: number, count: number, out: n
   } catch {
     return undefined;
   }
-  return swapPlaceholders(tree, strings);
+  return { tree: swapPlaceholders(tree, strings), literals: new StringLiterals(bytes, strings, spans) };
 }
 
 /** The end of the last decoded string: the output area is filled in record order. */

@@ -81,7 +81,7 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       const rewritten = source ? withCap(source.value as Record<string, unknown>, limits.maxTokens) : undefined;
       if (!source || !rewritten) return invalid('max_tokens', `${ctx.maxOutputTokens} is above the maximum of ${limits.maxTokens}`);
       ctx.set(CLAMPED, ctx.maxOutputTokens);
-      ctx.replaceBody(source.strings.encode(JSON.stringify(rewritten)));
+      ctx.replaceBody(source.strings.serialize(rewritten));
       ctx.maxOutputTokens = limits.maxTokens;
     }
     if (limits.maxPromptChars !== undefined || limits.maxPromptTokens !== undefined) {

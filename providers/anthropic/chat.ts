@@ -43,7 +43,7 @@ export async function anthropicChat(ctx: RequestContext, request: ChatRequest, s
     method: 'POST',
     path: s.path,
     headers: requestHeaders(ctx.headers, s, stream),
-    body: strings.encode(JSON.stringify(body)),
+    body: strings.serialize(body),
     signal: ctx.cancellation,
     stream,
   });

@@ -13,7 +13,7 @@ export const BEDROCK_PATH = createKey<BedrockPath>('bedrock.path');
 /** The body of the gateway's `POST /invoke`, checked. */
 export interface ConvenienceRequest {
   readonly modelId: string;
-  /** The model's own request, sent re-serialised as `strings.encode` says. */
+  /** The model's own request, sent re-serialised by `strings.serialize`. */
   readonly body: Record<string, unknown>;
   readonly strings: BodyStrings;
   readonly stream: boolean;

@@ -25,7 +25,7 @@ export function convenienceCall(req: ConvenienceRequest, basePath: string): Conv
     headers: req.stream
       ? { 'content-type': 'application/json', accept: 'application/vnd.amazon.eventstream', 'x-amzn-bedrock-accept': 'application/json' }
       : { 'content-type': 'application/json', accept: 'application/json' },
-    body: req.strings.encode(JSON.stringify(req.body)),
+    body: req.strings.serialize(req.body),
   };
 }
 

@@ -37,7 +37,7 @@ export async function geminiChat(ctx: RequestContext, request: ChatRequest, s: C
     method: 'POST',
     path: `${s.root}/models/${encodeURIComponent(model)}:${method}`,
     headers: requestHeaders(ctx.headers, s, stream),
-    body: strings.encode(JSON.stringify(body)),
+    body: strings.serialize(body),
     signal: ctx.cancellation,
     stream,
   });

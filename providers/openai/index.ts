@@ -8,7 +8,6 @@
  */
 import type { Dispatcher } from 'undici';
 import {
-  BYTE_STRINGS,
   createKey,
   forwardUpstream,
   shapeText,
@@ -119,7 +118,7 @@ class OpenAIProvider implements Provider {
     // Without `stream_options` the field is spliced into the client's bytes; with it the body
     // is rebuilt, from the shape where it can be (inspect has read it already).
     const { value, strings } = ctx.rewritableBody();
-    const body = withIncludeUsage(ctx.body, value as GenerationBody, strings.encode);
+    const body = withIncludeUsage(ctx.body, value as GenerationBody, strings.serialize);
     return this.forward(ctx, ctx.method, plan.path, body, true);
   }
 
@@ -127,9 +126,9 @@ class OpenAIProvider implements Provider {
   chat(ctx: RequestContext, request: ChatRequest, strings: BodyStrings): Promise<ProviderResponse> {
     const addUsage = this.config.stream_include_usage && needsUsageRewrite(request);
     // The client's bytes when the model was not renamed by an alias.
-    const parsed = strings === BYTE_STRINGS ? ctx.jsonShape() : ctx.json();
-    const raw = request === parsed ? ctx.body : strings.encode(JSON.stringify(request));
-    const body = addUsage ? withIncludeUsage(raw, request, strings.encode) : raw;
+    const parsed = strings.form === 'bytes' ? ctx.jsonShape() : ctx.json();
+    const raw = request === parsed ? ctx.body : strings.serialize(request);
+    const body = addUsage ? withIncludeUsage(raw, request, strings.serialize) : raw;
     return this.forward(ctx, 'POST', `${this.basePath}/v1/chat/completions`, body, addUsage);
   }
 

@@ -23,17 +23,17 @@ const INSERT = Buffer.from('"stream_options":{"include_usage":true},');
  * `raw` (the JSON object `parsed` was read from) with `include_usage` set. Without a
  * `stream_options` member the field is spliced in after the opening brace, so every
  * byte the client sent reaches the provider as sent; otherwise the object is re-serialised
- * and encoded by `encode` (UTF-8 unless `parsed` holds its strings as bytes).
+ * by `serialize` (UTF-8 unless `parsed` holds its strings as bytes: `strings.serialize`).
  * @example
  * withIncludeUsage(Buffer.from('{"model":"gpt-4o","stream":true}'), { model: 'gpt-4o', stream: true })
  * // '{"stream_options":{"include_usage":true},"model":"gpt-4o","stream":true}'
  */
-export function withIncludeUsage(raw: Buffer, parsed: StreamedBody, encode: (json: string) => Buffer = (json) => Buffer.from(json)): Buffer {
+export function withIncludeUsage(raw: Buffer, parsed: StreamedBody, serialize: (value: unknown) => Buffer = (value) => Buffer.from(JSON.stringify(value))): Buffer {
   if (parsed.stream_options === undefined) {
     // JSON.parse accepted `raw` as an object, so its first `{` (after whitespace) opens it; it has a `model`, so a comma follows.
     const at = raw.indexOf(0x7b) + 1;
     return Buffer.concat([raw.subarray(0, at), INSERT, raw.subarray(at)]);
   }
   const options = typeof parsed.stream_options === 'object' && parsed.stream_options !== null ? parsed.stream_options : {};
-  return encode(JSON.stringify({ ...parsed, stream_options: { ...options, include_usage: true } }));
+  return serialize({ ...parsed, stream_options: { ...options, include_usage: true } });
 }

@@ -11,7 +11,7 @@ import { exactJson, readShape, shapeJson, shapeText } from '../../core/json-body
 import { GatewayError } from '../../core/errors.js';
 import { scanLatin1Json, skimLatin1Json } from '../../core/json-scan/latin1-json.js';
 import { contextWithBody } from '../helpers/context.js';
-import { mapStrings, random } from '../helpers/random-json.js';
+import { mapStrings, random, randomScannable, textFrom } from '../helpers/random-json.js';
 import { compileWat, MODULE_PATH, moduleText } from '../helpers/wat.js';
 
 type Outcome = { ok: true; value: unknown } | { ok: false };
@@ -137,21 +137,8 @@ t.test('the request body readers: the same trees and the same refusals on long b
 
 /** A random JSON text of long and short strings; `next` decides everything. */
 function randomText(next: () => number): string {
-  const pieces = ['a', 'Z', ' ', '"', '\\', '\n', '\t', '\u0001', '\u001f', '\u007f', 'é', '→', '😀', '/', '\b', '\f', '\r'];
-  const str = (n: number): string => {
-    let s = '';
-    for (let i = 0; i < n; i++) s += pieces[Math.floor(next() * pieces.length)];
-    return s;
-  };
-  const value = (depth: number): unknown => {
-    const pick = next();
-    if (depth > 3 || pick < 0.3) return str(next() < 0.3 ? 500 + Math.floor(next() * 2000) : Math.floor(next() * 20));
-    if (pick < 0.4) return Math.floor(next() * 1e6) / 100;
-    if (pick < 0.45) return next() < 0.5 ? null : next() < 0.5;
-    if (pick < 0.7) return Array.from({ length: Math.floor(next() * 5) }, () => value(depth + 1));
-    return Object.fromEntries(Array.from({ length: Math.floor(next() * 5) }, () => [str(1 + Math.floor(next() * (next() < 0.1 ? 700 : 6))), value(depth + 1)]));
-  };
-  let json = JSON.stringify({ pad: str(8200), v: value(0) });
+  const str = textFrom(next, ['a', 'Z', ' ', '"', '\\', '\n', '\t', '\u0001', '\u001f', '\u007f', 'é', '→', '😀', '/', '\b', '\f', '\r']);
+  let json = JSON.stringify({ pad: str(8200), v: randomScannable(next, str) });
   // Some characters written as \u escapes (UTF-16 code units), as Python's json.dumps writes them.
   const escape = (c: string): string => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
   if (next() < 0.5) json = json.replace(next() < 0.5 ? /[a/]/g : /[^\x20-\x7e]|[a/]/gu, (c) => (next() < 0.3 ? escape(c) : c));

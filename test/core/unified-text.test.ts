@@ -75,3 +75,21 @@ t.test('a refusal quotes the client\'s text as sent', async (t) => {
   t.equal(res.status, 400);
   t.equal(res.json<{ error: { message: string } }>().error.message, 'message role `rôle` is not supported');
 });
+
+t.test('a long prompt is sent as the client wrote it: its literal copied, not escaped again', async (t) => {
+  // Long enough for the body scanner (8 KiB); `\/` and `\u0041` are escapes JSON.stringify never writes.
+  const prompt = 'see src\\/index.ts \\u0041 — “café” → 😀\\n'.repeat(400);
+  const json = `{"model":"claude-sonnet-4-5","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"${prompt}"}]}`;
+  const res = await call(`${setup.gw.url}/v1/chat/completions`, { body: Buffer.from(json) });
+  t.equal(res.status, 200, res.text);
+  const sent = setup.anthropic.last!.body.toString('utf8');
+  const expected = openAIToAnthropicRequest(exactJson(Buffer.from(json)) as OpenAIChatRequest, { defaultMaxTokens: 2048 });
+  t.same(JSON.parse(sent), expected, 'the translation of the text');
+  t.ok(sent.includes(`"text":"${prompt}"`), "the prompt's bytes as the client wrote them");
+
+  const aliased = json.replace('claude-sonnet-4-5', 'fast');
+  t.equal((await call(`${setup.gw.url}/v1/chat/completions`, { body: Buffer.from(aliased) })).status, 200);
+  const renamed = setup.openai.last!.body.toString('utf8');
+  t.same(JSON.parse(renamed), { ...JSON.parse(aliased), model: 'gpt-4o-mini' }, 'OpenAI: renamed by the alias');
+  t.ok(renamed.includes(`"content":"${prompt}"`), 'its prompt as written');
+});

@@ -46,3 +46,25 @@ export function escapeSome(json: string, next: () => number): string {
   const escape = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
   return json.replace(/[^\x00-\x7f]/gu, (c) => (next() < 0.5 ? c : escape(c)));
 }
+
+/** Strings of `n` characters drawn from `pieces`. */
+export function textFrom(next: () => number, pieces: readonly string[]): (n: number) => string {
+  return (n) => {
+    let s = '';
+    for (let i = 0; i < n; i++) s += pieces[Math.floor(next() * pieces.length)];
+    return s;
+  };
+}
+
+/**
+ * A random JSON value for tests of the body scanner: strings from `str`, about one in ten
+ * long enough for it to take (500 characters and more), and now and then a long key.
+ */
+export function randomScannable(next: () => number, str: (n: number) => string, depth = 0): unknown {
+  const pick = next();
+  if (depth > 3 || pick < 0.3) return str(next() < 0.3 ? 500 + Math.floor(next() * 2000) : Math.floor(next() * 20));
+  if (pick < 0.4) return Math.floor(next() * 1e6) / 100;
+  if (pick < 0.45) return next() < 0.5 ? null : next() < 0.5;
+  if (pick < 0.7) return Array.from({ length: Math.floor(next() * 5) }, () => randomScannable(next, str, depth + 1));
+  return Object.fromEntries(Array.from({ length: Math.floor(next() * 5) }, () => [str(1 + Math.floor(next() * (next() < 0.1 ? 700 : 6))), randomScannable(next, str, depth + 1)]));
+}

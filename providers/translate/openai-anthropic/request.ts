@@ -34,7 +34,7 @@ export interface RequestTranslationOptions {
   readonly defaultMaxTokens: number;
   /**
    * How the request's strings are held (text by default). The translation copies them and
-   * adds ASCII, so serialised and encoded as `strings.encode` says, the body's bytes are the
+   * adds ASCII, so serialised as `strings.serialize` does, the body's bytes are the
    * same either way.
    */
   readonly strings?: BodyStrings;

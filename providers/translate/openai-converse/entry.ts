@@ -66,7 +66,7 @@ export function prepareConverseChat(request: ChatRequest, options: ConverseChatO
     modelId,
     stream,
     path: `/model/${encodeURIComponent(modelId)}/${stream ? 'converse-stream' : 'converse'}`,
-    body: strings.encode(JSON.stringify(converse)),
+    body: strings.serialize(converse),
     answer(status, body, headers) {
       if (status >= 400) {
         const e = converseErrorToOpenAI(status, body, headers);

@@ -19,7 +19,7 @@ import { escapeSome, random, randomText, randomValue } from '../../helpers/rando
 
 /** Whether core hands an opted-in provider this body's shape (`ctx.rewritableBody()`), not its text. */
 function shapeIsVerbatim(body: Buffer): boolean {
-  return contextWithBody(body).rewritableBody().strings === BYTE_STRINGS;
+  return contextWithBody(body).rewritableBody().strings.form === 'bytes';
 }
 
 /** A translator: the request in, the bytes it would send (and, for Converse, its URL path) out. */
@@ -39,7 +39,7 @@ const TRANSLATORS: ReadonlyArray<[string, Translate]> = [
 
 /** What a provider would send, or the refusal it would answer with. */
 function sent(body: Buffer, strings: BodyStrings, translate: Translate): { bytes?: Buffer; error?: { code: string; message: string; param: unknown } } {
-  const request = (strings === BYTE_STRINGS ? shapeJson(body) : exactJson(body)) as OpenAIChatRequest;
+  const request = (strings.form === 'bytes' ? shapeJson(body) : exactJson(body)) as OpenAIChatRequest;
   try {
     return { bytes: translate(request, strings) };
   } catch (err) {
@@ -184,7 +184,7 @@ t.test('the OpenAI re-serialisation encodes as the strings are held', async (t) 
   const json = JSON.stringify({ model: 'gpt-x', stream: true, stream_options: { note: 'café ✓' }, messages: [{ role: 'user', content: 'Ça → 😀' }] });
   const body = Buffer.from(json);
   const exact = withIncludeUsage(body, exactJson(body) as Record<string, unknown>);
-  const shape = withIncludeUsage(body, shapeJson(body) as Record<string, unknown>, BYTE_STRINGS.encode);
+  const shape = withIncludeUsage(body, shapeJson(body) as Record<string, unknown>, BYTE_STRINGS.serialize);
   t.ok(shape.equals(exact), 'the same bytes');
   t.same(JSON.parse(shape.toString('utf8')).stream_options, { note: 'café ✓', include_usage: true });
 });

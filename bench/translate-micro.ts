@@ -1,0 +1,57 @@
+/**
+ * The unified endpoint's request translation, in-process: an OpenAI chat body read as core
+ * reads it (`ctx.rewritableBody()`), translated to Anthropic Messages and serialised, the
+ * plain way (`JSON.stringify`, then bytes) against the request's long strings copied from
+ * their literals (`strings.serialize`). Rounds alternate; medians of µs per request.
+ *
+ *   npx tsx bench/translate-micro.ts [--rounds 9]
+ */
+import { parseArgs } from 'node:util';
+import { BYTE_STRINGS } from '../core/json-body.js';
+import { openAIToAnthropicRequest } from '../providers/translate/openai-anthropic/index.js';
+import type { OpenAIChatRequest } from '../providers/translate/openai-anthropic/openai-types.js';
+import { contextWithBody } from '../test/helpers/context.js';
+import { messagesBody, type BodyText } from './lib/requests.js';
+import { median } from './lib/proc.js';
+
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' } } });
+const ROUNDS = Number(args.rounds);
+
+const CASES: ReadonlyArray<[name: string, bytes: number, text: BodyText]> = [
+  ['100 KB agent text', 102_400, 'agent'],
+  ['100 KB ASCII', 102_400, 'ascii'],
+  ['16 KB agent text', 16_384, 'agent'],
+];
+
+/** µs per call of `f`, over enough calls to take ~50 ms. */
+function timed(f: () => unknown): number {
+  let calls = 1;
+  for (;;) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) f();
+    const ns = Number(process.hrtime.bigint() - start);
+    if (ns > 50e6) return ns / calls / 1000;
+    calls *= 2;
+  }
+}
+
+console.log('| body | plain µs | literals µs | × plain |');
+console.log('|---|---|---|---|');
+for (const [name, size, text] of CASES) {
+  const body = Buffer.from(messagesBody(size, true, 'claude-bench', text));
+  const { value, strings } = contextWithBody(body).rewritableBody();
+  const request = value as OpenAIChatRequest;
+  const translate = (): unknown => openAIToAnthropicRequest(request, { defaultMaxTokens: 1024, strings });
+  const withPlain = (): Buffer => BYTE_STRINGS.serialize(translate());
+  const withLiterals = (): Buffer => strings.serialize(translate());
+  if (withPlain().toString('latin1') !== withLiterals().toString('latin1')) throw new Error(`${name}: the two ways sent different bytes`);
+  const plain: number[] = [];
+  const literals: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    plain.push(timed(withPlain));
+    literals.push(timed(withLiterals));
+  }
+  const [p, l] = [median(plain), median(literals)];
+  console.log(`| ${name} | ${p.toFixed(1)} | ${l.toFixed(1)} | ${(l / p).toFixed(2)} |`);
+}
+console.log(`\n${ROUNDS} alternating rounds per body, medians; the body read once, as core reads it.`);
