@@ -1,21 +1,33 @@
 /**
  * The unified endpoint's request translation, in-process: an OpenAI chat body read as core
- * reads it (`ctx.rewritableBody()`), translated to Anthropic Messages and serialised, the
- * plain way (`JSON.stringify`, then bytes) against the request's long strings copied from
- * their literals (`strings.serialize`). Rounds alternate; medians of µs per request.
+ * reads it (`ctx.rewritableBody()`), translated to Anthropic Messages, Gemini and Bedrock
+ * Converse and serialised, the plain way (`JSON.stringify`, then bytes) against the
+ * request's long strings copied from their literals (`strings.serialize`). Rounds
+ * alternate; medians of µs per request.
  *
  *   npx tsx bench/translate-micro.ts [--rounds 9]
  */
 import { parseArgs } from 'node:util';
-import { BYTE_STRINGS } from '../core/json-body.js';
+import { BYTE_STRINGS, type BodyStrings } from '../core/json-body.js';
+import type { ChatRequest } from '../core/types.js';
 import { openAIToAnthropicRequest } from '../providers/translate/openai-anthropic/index.js';
 import type { OpenAIChatRequest } from '../providers/translate/openai-anthropic/openai-types.js';
+import { prepareConverseChat } from '../providers/translate/openai-converse/index.js';
+import { openAIToGeminiRequest } from '../providers/translate/openai-gemini/index.js';
 import { contextWithBody } from '../test/helpers/context.js';
 import { messagesBody, type BodyText } from './lib/requests.js';
 import { median } from './lib/proc.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' } } });
 const ROUNDS = Number(args.rounds);
+
+/** A translation: the request and how its strings are held in, the bytes it would send out. */
+type Translate = (request: OpenAIChatRequest, strings: BodyStrings) => Buffer;
+const TRANSLATIONS: ReadonlyArray<[name: string, translate: Translate]> = [
+  ['Anthropic', (request, strings) => strings.serialize(openAIToAnthropicRequest(request, { defaultMaxTokens: 1024, strings }))],
+  ['Gemini', (request, strings) => strings.serialize(openAIToGeminiRequest(request, strings))],
+  ['Converse', (request, strings) => prepareConverseChat(request as unknown as ChatRequest, { strings, id: 'chatcmpl-x', created: 1 }).body],
+];
 
 const CASES: ReadonlyArray<[name: string, bytes: number, text: BodyText]> = [
   ['100 KB agent text', 102_400, 'agent'],
@@ -35,23 +47,24 @@ function timed(f: () => unknown): number {
   }
 }
 
-console.log('| body | plain µs | literals µs | × plain |');
-console.log('|---|---|---|---|');
+console.log('| body | to | plain µs | literals µs | × plain |');
+console.log('|---|---|---|---|---|');
 for (const [name, size, text] of CASES) {
   const body = Buffer.from(messagesBody(size, true, 'claude-bench', text));
   const { value, strings } = contextWithBody(body).rewritableBody();
   const request = value as OpenAIChatRequest;
-  const translate = (): unknown => openAIToAnthropicRequest(request, { defaultMaxTokens: 1024, strings });
-  const withPlain = (): Buffer => BYTE_STRINGS.serialize(translate());
-  const withLiterals = (): Buffer => strings.serialize(translate());
-  if (withPlain().toString('latin1') !== withLiterals().toString('latin1')) throw new Error(`${name}: the two ways sent different bytes`);
-  const plain: number[] = [];
-  const literals: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    plain.push(timed(withPlain));
-    literals.push(timed(withLiterals));
+  for (const [to, translate] of TRANSLATIONS) {
+    const withPlain = (): Buffer => translate(request, { ...strings, serialize: BYTE_STRINGS.serialize });
+    const withLiterals = (): Buffer => translate(request, strings);
+    if (!withPlain().equals(withLiterals())) throw new Error(`${name} to ${to}: the two ways sent different bytes`);
+    const plain: number[] = [];
+    const literals: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      plain.push(timed(withPlain));
+      literals.push(timed(withLiterals));
+    }
+    const [p, l] = [median(plain), median(literals)];
+    console.log(`| ${name} | ${to} | ${p.toFixed(1)} | ${l.toFixed(1)} | ${(l / p).toFixed(2)} |`);
   }
-  const [p, l] = [median(plain), median(literals)];
-  console.log(`| ${name} | ${p.toFixed(1)} | ${l.toFixed(1)} | ${(l / p).toFixed(2)} |`);
 }
-console.log(`\n${ROUNDS} alternating rounds per body, medians; the body read once, as core reads it.`);
+console.log(`\n${ROUNDS} alternating rounds per body and translation, medians; each body read once, as core reads it.`);
