@@ -217,3 +217,15 @@ t.test('a prompt outside ASCII, raw or escaped as Python writes it, is sent as t
     t.same(sentJson(), { messages: [{ role: 'user', content: [{ text: prompt }] }], system: [{ text: 'Réponds.' }], inferenceConfig: { maxTokens: 100 } });
   }
 });
+
+t.test('a long prompt goes as the client wrote it (its literal copied), signed over those bytes', async (t) => {
+  // Long enough for the body scanner (8 KiB); `\/` is an escape JSON.stringify never writes.
+  const written = 'see src\\/index.ts — “café” → 😀\\n'.repeat(400);
+  const body = `{"model":"${HAIKU}","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"${written}"}],"max_tokens":100}`;
+  const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  t.equal(res.status, 200);
+  t.equal(mock.last!.accessKeyId, GATEWAY_CREDS.accessKeyId, 'the signature verified over the bytes sent');
+  t.ok(mock.last!.body.toString('utf8').includes(`"text":"${written}"`), "the prompt's bytes as the client wrote them");
+  const prompt = (JSON.parse(body) as { messages: Array<{ content: string }> }).messages[1].content;
+  t.same(sentJson(), { messages: [{ role: 'user', content: [{ text: prompt }] }], system: [{ text: 'Be brief.' }], inferenceConfig: { maxTokens: 100 } });
+});

@@ -152,3 +152,14 @@ t.test('a prompt outside ASCII, raw or escaped as Python writes it, is sent as t
     t.same(mock.lastJson(), { contents: [{ role: 'user', parts: [{ text: prompt }, { fileData: { mimeType: 'image/png', fileUri: 'https://bücher.example/ä.png' } }] }] });
   }
 });
+
+t.test('a long prompt goes as the client wrote it: its literal copied, not escaped again', async (t) => {
+  // Long enough for the body scanner (8 KiB); `\/` is an escape JSON.stringify never writes.
+  const written = 'see src\\/index.ts — “café” → 😀\\n'.repeat(400);
+  const body = `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"${written}"}]}`;
+  const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  t.equal(res.status, 200);
+  const prompt = (JSON.parse(body) as { messages: Array<{ content: string }> }).messages[0].content;
+  t.same(mock.lastJson(), { contents: [{ role: 'user', parts: [{ text: prompt }] }] });
+  t.ok(mock.last!.body.toString('utf8').includes(`"text":"${written}"`), "the prompt's bytes as the client wrote them");
+});
