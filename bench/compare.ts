@@ -26,6 +26,8 @@
  *   KEYS=sigv4 npx tsx bench/compare.ts …     # … or sign with it (SigV4, as the AWS SDKs do): one
  *                                             # signature per process, good for the 15 minutes the
  *                                             # gateway accepts it, so keep such runs shorter
+ *   NEWCONN=1 N=4000 npx tsx bench/compare.ts …  # a new connection per request (`Connection: close`,
+ *                                             # 8 at a time), as bench/run.ts's new-connection rows
  *   WARMUP=0 npx tsx bench/compare.ts …       # requests each process gets before the trials
  *                                             # (default 60,000: JIT tier-up, see warmUp)
  *
@@ -43,8 +45,8 @@ import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { freePort } from '../test/helpers/ports.js';
 import { makeWorkspaceKey } from '../filters/auth/keys.js';
-import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
-import { cpuAtRate } from './lib/load.js';
+import { cpuSeconds, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuAtRate, newConnections } from './lib/load.js';
 import { BODY_TEXT, loadCost, messagesBody, shapedModel, warmUp, type LoadCost } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -78,6 +80,8 @@ const MODEL = STREAM && INTERVAL !== undefined ? shapedModel({ frames: 64, inter
 const BODY = messagesBody(SIZE, STREAM, MODEL, BODY_TEXT);
 /** Offered req/s for every arm alike, instead of each arm's max throughput. */
 const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
+/** Each request on a connection of its own, as a client that keeps none alive sends it. */
+const NEWCONN = process.env.NEWCONN === '1';
 /** Requests each process serves before the trials. */
 const WARMUP = Number(process.env.WARMUP ?? 60000);
 /** Microseconds of work per request for extra bare-proxy arms (calibration). */
@@ -108,6 +112,12 @@ interface Arm {
 
 /** CPU per request and req/s: at the arm's max throughput, or at {@link RATE}. */
 async function measure(arm: Arm): Promise<LoadCost> {
+  if (NEWCONN) {
+    const before = cpuSeconds(arm.pid);
+    const r = await newConnections({ url: arm.url, headers: arm.headers, body: BODY }, REQUESTS);
+    if (r.errors + r.non2xx > 0) throw new Error(`${r.errors + r.non2xx} failed requests at ${arm.url}`);
+    return { cpuUs: ((cpuSeconds(arm.pid) - before) / r.requests) * 1e6, rps: r.rps };
+  }
   if (RATE === undefined) return loadCost(arm.pid, arm.url, arm.headers, BODY, SECONDS ? { seconds: SECONDS } : REQUESTS);
   const seconds = SECONDS ?? 6;
   const r = await cpuAtRate(arm.pid, { url: arm.url, headers: arm.headers, body: BODY }, RATE, seconds);
@@ -174,8 +184,8 @@ async function main(): Promise<void> {
       const r = rps(name);
       process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} | ${busy(name).toFixed(0)} % |${perProcess ? ` ${spread(name)} |` : ''}\n`);
     }
-    const load = RATE !== undefined ? `${RATE} req/s offered to every arm (open loop) for ${SECONDS ?? 6} s` : SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`;
-    process.stdout.write(`\n${WARMUP} requests of warm-up, then ${load} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}, 16 connections; servers on core 0, load and mock on core 1.\n`);
+    const load = NEWCONN ? `${REQUESTS} requests, a new connection each (8 at a time),` : RATE !== undefined ? `${RATE} req/s offered to every arm (open loop) for ${SECONDS ?? 6} s` : SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`;
+    process.stdout.write(`\n${WARMUP} requests of warm-up, then ${load} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}${NEWCONN ? '' : ', 16 connections'}; servers on core 0, load and mock on core 1.\n`);
   } finally {
     for (const p of procs) await p.stop();
     rmSync(dir, { recursive: true, force: true });
