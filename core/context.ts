@@ -148,6 +148,8 @@ export class Context implements RequestContext {
   releaseParsed(): void {
     this.parsed = UNPARSED;
     this.shape = UNPARSED;
+    // A serialiser handed out with them may be kept (a provider's slot): it lets the body go too.
+    this.shapeLiterals?.release();
     this.shapeLiterals = undefined;
   }
 

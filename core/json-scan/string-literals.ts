@@ -16,6 +16,9 @@
  * placeholders found would not match, and the whole body is serialised the plain way.
  */
 
+const EMPTY = Buffer.alloc(0);
+const NO_SPANS = new Int32Array(0);
+
 /** The long strings a scan took from a body, each with where its literal lies in the body. */
 export class StringLiterals {
   /** Where the last lookup matched: translations keep the request's order, so the next is likely after it. */
@@ -27,10 +30,21 @@ export class StringLiterals {
    * @param spans for each string, its literal's opening and closing quotes' offsets in `source`
    */
   constructor(
-    readonly source: Buffer,
-    readonly strings: readonly string[],
-    readonly spans: Int32Array,
+    private source: Buffer,
+    private strings: readonly string[],
+    private spans: Int32Array,
   ) {}
+
+  /**
+   * Let go of the body and its strings (core does once the request has gone upstream): a
+   * serialiser kept past that — in a slot, a closure — must not hold a large prompt for a
+   * long stream. Nothing is found from then on, so everything goes the plain way.
+   */
+  release(): void {
+    this.source = EMPTY;
+    this.strings = [];
+    this.spans = NO_SPANS;
+  }
 
   /** The index of `s` among the strings, or -1. The same string object matches at once. */
   indexOf(s: string): number {

@@ -90,6 +90,14 @@ t.test("a request's context hands translators strings that serialise with its li
   const sent = strings.serialize({ messages: (value as { messages: unknown }).messages });
   t.ok(sent.includes('a\\/b é'), 'the literal copied, UTF-8 as it came');
   t.same(meaning(sent), { messages: (meaning(body) as { messages: unknown }).messages }, 'the same JSON');
+  // Once core lets the parsed body go, a serialiser kept past that no longer holds the body.
+  const ctx = contextWithBody(body);
+  const kept = ctx.rewritableBody();
+  const messages = (kept.value as { messages: unknown }).messages;
+  ctx.releaseParsed();
+  const after = kept.strings.serialize({ messages });
+  t.ok(after.equals(Buffer.from(JSON.stringify({ messages }), 'latin1')), 'after releaseParsed: the plain way, exactly');
+  t.ok(ctx.rewritableBody().strings.serialize({ messages }).includes('a\\/b é'), 'a new reading has its own literals');
   const short = contextWithBody(Buffer.from('{"model":"m","messages":[{"role":"user","content":"a\\/b"}]}')).rewritableBody();
   t.equal(short.strings, BYTE_STRINGS, 'a body too short for the scanner: the shared strings');
   t.equal(byteStringsWith(undefined), BYTE_STRINGS);
