@@ -1,0 +1,57 @@
+/**
+ * The validator's clamp (`withCap`): the cap lowered where each API keeps it, in a copy that
+ * shares everything else with the body it was made from — the body itself unchanged, the
+ * prompt's strings the very ones read (so `strings.serialize` still finds their literals).
+ */
+import t from 'tap';
+import { withCap } from '../../../filters/validator/prompt.js';
+
+const prompt = 'a long prompt '.repeat(100);
+
+/** The value at `path` in `body`. */
+const at = (body: Record<string, unknown>, path: readonly string[]): unknown => path.reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], body);
+
+t.test("each API's cap lowered in a copy; the body unchanged; the rest shared", async (t) => {
+  const cases: Array<[string, Record<string, unknown>, readonly string[]]> = [
+    ['Anthropic / OpenAI max_tokens', { model: 'm', max_tokens: 4000, messages: [{ role: 'user', content: prompt }] }, ['max_tokens']],
+    ['OpenAI max_completion_tokens', { model: 'm', max_completion_tokens: 4000, messages: [{ role: 'user', content: prompt }] }, ['max_completion_tokens']],
+    ['OpenAI Responses max_output_tokens', { model: 'm', max_output_tokens: 4000, input: prompt }, ['max_output_tokens']],
+    ['Gemini generationConfig', { contents: [{ parts: [{ text: prompt }] }], generationConfig: { temperature: 0.5, maxOutputTokens: 4000 } }, ['generationConfig', 'maxOutputTokens']],
+    ['Converse inferenceConfig', { messages: [{ role: 'user', content: [{ text: prompt }] }], inferenceConfig: { maxTokens: 4000 } }, ['inferenceConfig', 'maxTokens']],
+    ['Titan textGenerationConfig', { inputText: prompt, textGenerationConfig: { maxTokenCount: 4000 } }, ['textGenerationConfig', 'maxTokenCount']],
+  ];
+  for (const [name, body, path] of cases) {
+    const before = structuredClone(body);
+    const capped = withCap(body, 50);
+    if (!capped) {
+      t.fail(`${name}: a known place`);
+      continue;
+    }
+    t.equal(at(capped, path), 50, `${name}: lowered`);
+    t.strictSame(body, before, `${name}: the body it came from unchanged`);
+    const restored = structuredClone(capped);
+    (at(restored, path.slice(0, -1)) as Record<string, unknown>)[path[path.length - 1]] = 4000;
+    t.strictSame(restored, body, `${name}: nothing else changed`);
+    for (const key of Object.keys(body)) {
+      if (key === path[0]) {
+        if (path.length > 1) t.not(capped[key], body[key], `${name}: ${key} copied`);
+      } else t.equal(capped[key], body[key], `${name}: ${key} shared, not copied`);
+    }
+  }
+});
+
+t.test('a cap elsewhere, or not a number: undefined, so the validator refuses', async (t) => {
+  t.equal(withCap({ model: 'm', messages: [] }, 50), undefined);
+  t.equal(withCap({ max_tokens: '4000' }, 50), undefined);
+  t.equal(withCap({ body: { max_tokens: 4000 } }, 50), undefined, "Bedrock /invoke's nested body");
+  t.equal(withCap({ generationConfig: [4000] }, 50), undefined);
+});
+
+t.test('keys JSON may hold, such as __proto__, are copied as data', async (t) => {
+  const body = JSON.parse(`{"__proto__":{"x":1},"max_tokens":4000,"messages":[{"role":"user","content":"${prompt}"}]}`) as Record<string, unknown>;
+  const capped = withCap(body, 50)!;
+  t.equal(Object.getPrototypeOf(capped), Object.prototype, 'the copy\'s prototype untouched');
+  t.same(Object.getOwnPropertyDescriptor(capped, '__proto__')?.value, { x: 1 }, 'an own __proto__ member kept');
+  t.equal(JSON.parse(JSON.stringify(capped)).max_tokens, 50);
+  t.equal((capped.messages as Array<{ content: string }>)[0].content, prompt);
+});
