@@ -13,6 +13,7 @@ import { GatewayMetrics } from '../core/gateway-metrics.js';
 import { createMetricsFactory } from '../core/metrics-factory.js';
 import type { TokenUsage } from '../core/types.js';
 import { PromClientGatewayMetrics } from '../test/helpers/prom-client-gateway-metrics.js';
+import { interleavedMedians } from './lib/micro.js';
 
 const { values: args } = parseArgs({ options: { iterations: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '7' } } });
 const N = Number(args.iterations);
@@ -59,11 +60,6 @@ function nsPerCall(run: (n: number) => void): number {
   return Number(process.hrtime.bigint() - start) / N;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
 const before = new PromClientGatewayMetrics();
 const after = new GatewayMetrics();
 // One loop per side on purpose: a call site shared by both classes turns polymorphic and
@@ -106,13 +102,7 @@ process.stdout.write(`| per call | prom-client children (ns) | fast series (ns) 
 for (const [name, slow, fast] of rows) {
   slow(N); // warm up: children resolved, code optimised
   fast(N);
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    a.push(nsPerCall(slow));
-    b.push(nsPerCall(fast));
-  }
-  const [ma, mb] = [median(a), median(b)];
+  const [ma, mb] = interleavedMedians(ROUNDS, [() => nsPerCall(slow), () => nsPerCall(fast)]);
   process.stdout.write(`| ${name} | ${ma.toFixed(0)} | ${mb.toFixed(1)} | ${(ma / mb).toFixed(0)} |\n`);
 }
 process.stdout.write(`\nMedian of ${ROUNDS} rounds of ${N} calls, interleaved; node ${process.version}.\n`);

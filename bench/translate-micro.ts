@@ -16,7 +16,7 @@ import { prepareConverseChat } from '../providers/translate/openai-converse/inde
 import { openAIToGeminiRequest } from '../providers/translate/openai-gemini/index.js';
 import { contextWithBody } from '../test/helpers/context.js';
 import { messagesBody, type BodyText } from './lib/requests.js';
-import { median } from './lib/proc.js';
+import { interleavedMedians } from './lib/micro.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' } } });
 const ROUNDS = Number(args.rounds);
@@ -57,13 +57,7 @@ for (const [name, size, text] of CASES) {
     const withPlain = (): Buffer => translate(request, { ...strings, serialize: BYTE_STRINGS.serialize });
     const withLiterals = (): Buffer => translate(request, strings);
     if (!withPlain().equals(withLiterals())) throw new Error(`${name} to ${to}: the two ways sent different bytes`);
-    const plain: number[] = [];
-    const literals: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      plain.push(timed(withPlain));
-      literals.push(timed(withLiterals));
-    }
-    const [p, l] = [median(plain), median(literals)];
+    const [p, l] = interleavedMedians(ROUNDS, [() => timed(withPlain), () => timed(withLiterals)]);
     console.log(`| ${name} | ${to} | ${p.toFixed(1)} | ${l.toFixed(1)} | ${(l / p).toFixed(2)} |`);
   }
 }

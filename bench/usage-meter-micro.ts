@@ -14,7 +14,7 @@ import { anthropicMeter } from '../providers/anthropic/usage.js';
 import { openaiJsonMeter } from '../providers/openai/usage.js';
 import { bedrockJsonMeter } from '../providers/bedrock/usage.js';
 import { geminiMeter } from '../providers/gemini/usage.js';
-import { median } from './lib/proc.js';
+import { interleavedMedians } from './lib/micro.js';
 
 const { values: args } = parseArgs({ options: { iterations: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' } } });
 const N = Number(args.iterations);
@@ -118,13 +118,8 @@ function time(f: (b: Buffer) => void, bytes: Buffer): number {
 
 process.stdout.write('| answer | JSON meter (ns) | decode alone (ns) | decode + JSON.parse (ns) |\n|---|---|---|---|\n');
 for (const [name, bytes, newMeter] of CASES) {
-  const runs: Record<'meter' | 'decode' | 'parse', number[]> = { meter: [], decode: [], parse: [] };
   const metered = (b: Buffer) => meter(newMeter, b);
-  for (let r = 0; r < ROUNDS; r++) {
-    runs.meter.push(time(metered, bytes));
-    runs.decode.push(time(decode, bytes));
-    runs.parse.push(time(parseWhole, bytes));
-  }
-  process.stdout.write(`| ${name} (${bytes.length} B) | ${median(runs.meter).toFixed(0)} | ${median(runs.decode).toFixed(0)} | ${median(runs.parse).toFixed(0)} |\n`);
+  const [ns, decoded, parsed] = interleavedMedians(ROUNDS, [() => time(metered, bytes), () => time(decode, bytes), () => time(parseWhole, bytes)]);
+  process.stdout.write(`| ${name} (${bytes.length} B) | ${ns.toFixed(0)} | ${decoded.toFixed(0)} | ${parsed.toFixed(0)} |\n`);
 }
 process.stdout.write(`\n${N} answers × ${ROUNDS} rounds per figure, medians; the meter's answer checked: ${sink > 0}\n`);
