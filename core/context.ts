@@ -6,8 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
-import { byteStringsWith, exactJson, readShape, TEXT_STRINGS, type RewritableBody, type ShapeReading } from './json-body.js';
-import type { StringLiterals } from './json-scan/string-literals.js';
+import { byteStringsWith, exactJson, readShape, TEXT_STRINGS, type RewritableBody, type Shape } from './json-body.js';
 import type { Dialect } from './dialect.js';
 import type {
   BodyObserver,
@@ -82,12 +81,11 @@ export class Context implements RequestContext {
   observers: BodyObserver[] | undefined = undefined;
 
   private parsed: unknown = UNPARSED;
-  /** {@link jsonShape}'s tree: `parsed` itself for an ASCII body. */
-  private shape: unknown = UNPARSED;
-  /** How {@link jsonShape} read the body (kept for {@link rewritableBody}); set with `shape`. */
-  private shapeReading: ShapeReading = 'exact';
-  /** The long strings {@link jsonShape} read with their literals, for {@link rewritableBody}'s serialiser. */
-  private shapeLiterals: StringLiterals | undefined = undefined;
+  /**
+   * {@link jsonShape}'s reading: its tree (`parsed` itself for an ASCII body), how it was read
+   * and the long strings' literals, both for {@link rewritableBody}.
+   */
+  private shape: Shape | undefined = undefined;
   /** The body's size once {@link releaseBody} let the bytes go; -1 while they are held. */
   private releasedBytes = -1;
   private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
@@ -118,14 +116,12 @@ export class Context implements RequestContext {
   }
 
   jsonShape(): unknown {
-    if (this.shape === UNPARSED) {
-      // An ASCII body's shape is its exact tree: one parse serves both (keepParsed).
-      const read = readShape(this.body, this);
-      this.shapeReading = read.reading;
-      this.shapeLiterals = read.literals;
-      this.shape = read.shape;
-    }
-    return this.shape;
+    return this.shapeRead().shape;
+  }
+
+  private shapeRead(): Shape {
+    // An ASCII body's shape is its exact tree: one parse serves both (keepParsed).
+    return (this.shape ??= readShape(this.body, this));
   }
 
   /** Core (json-body's readShape): the exact tree, when the shape's reading made it. */
@@ -135,9 +131,9 @@ export class Context implements RequestContext {
   }
 
   rewritableBody(): RewritableBody {
-    const shape = this.jsonShape();
+    const { reading, shape, literals } = this.shapeRead();
     // Read `escaped`, the shape came from the exact tree, which then goes as the client wrote it.
-    return this.shapeReading === 'escaped' ? { value: this.json(), strings: TEXT_STRINGS } : { value: shape, strings: byteStringsWith(this.shapeLiterals) };
+    return reading === 'escaped' ? { value: this.json(), strings: TEXT_STRINGS } : { value: shape, strings: byteStringsWith(literals) };
   }
 
   /**
@@ -147,10 +143,9 @@ export class Context implements RequestContext {
    */
   releaseParsed(): void {
     this.parsed = UNPARSED;
-    this.shape = UNPARSED;
-    // A serialiser handed out with them may be kept (a provider's slot): it lets the body go too.
-    this.shapeLiterals?.release();
-    this.shapeLiterals = undefined;
+    // A serialiser handed out with the shape may be kept (a provider's slot): it lets the body go too.
+    this.shape?.literals?.release();
+    this.shape = undefined;
   }
 
   /**
