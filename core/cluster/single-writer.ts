@@ -39,8 +39,22 @@ export interface WriterKind<R, O> {
   create(options: O, host: WriterHostEnv): RecordWriter<R>;
 }
 
+/** Kinds defined in this process, so the primary finds one it already loaded without importing its module again. */
+const defined = new Map<string, WriterKind<unknown, unknown>>();
+
 export function defineWriterKind<R, O>(module: string, exportName: string, create: (options: O, host: WriterHostEnv) => RecordWriter<R>): WriterKind<R, O> {
-  return Object.freeze({ module, exportName, create });
+  const kind = Object.freeze({ module, exportName, create });
+  defined.set(`${module}#${exportName}`, kind as WriterKind<unknown, unknown>);
+  return kind;
+}
+
+/**
+ * The kind defined here under `module` and `exportName`, if its module was loaded. In the
+ * bundled gateway the module URL names the tsc file, which importing would load a second
+ * time beside the bundle.
+ */
+export function definedWriterKind(module: string, exportName: string): WriterKind<unknown, unknown> | undefined {
+  return defined.get(`${module}#${exportName}`);
 }
 
 /** A writer opened through {@link SingleWriters}: local or a proxy to the primary's. */

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { WorkerMessage } from './ipc.js';
-import type { RecordWriter, WriterKind } from './single-writer.js';
+import { definedWriterKind, type RecordWriter, type WriterKind } from './single-writer.js';
 
 interface Entry {
   writer: Promise<RecordWriter<unknown> | undefined>;
@@ -88,8 +88,7 @@ export class WriterHost {
   }
 
   private async create(open: Handle['open']): Promise<RecordWriter<unknown>> {
-    const mod = (await import(open.module)) as Record<string, unknown>;
-    const kind = mod[open.exportName] as WriterKind<unknown, unknown> | undefined;
+    const kind = definedWriterKind(open.module, open.exportName) ?? (((await import(open.module)) as Record<string, unknown>)[open.exportName] as WriterKind<unknown, unknown> | undefined);
     if (typeof kind?.create !== 'function') throw new Error(`${open.module} has no writer kind "${open.exportName}"`);
     return kind.create(open.options, { log: this.log.child({ writer: open.key }) });
   }

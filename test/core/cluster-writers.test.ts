@@ -4,7 +4,7 @@
  * handle closes or at shutdown, kept for the replacement of a worker that died.
  */
 import t from 'tap';
-import { localWriters } from '../../core/cluster/single-writer.js';
+import { defineWriterKind, definedWriterKind, localWriters } from '../../core/cluster/single-writer.js';
 import { WriterHost } from '../../core/cluster/writer-host.js';
 import { silentLogger } from '../../core/logger.js';
 import { memoryWriterKind, memoryWriterLogs } from '../helpers/memory-writer.js';
@@ -51,6 +51,20 @@ t.test('a factory that cannot be found drops records without failing the host', 
   await host.handle(1, { ...open(1, 'c'), exportName: 'missing' });
   t.equal(await host.handle(1, { t: 'gw:w:write', h: 1, records: [1] }), undefined);
   await host.close();
+});
+
+t.test('a kind this process already defined is used without importing its module again', async (t) => {
+  // The bundled gateway names each kind by its tsc file, which importing would load a
+  // second time beside the bundle; a module that cannot be imported proves it is not.
+  const records: unknown[] = [];
+  const kind = defineWriterKind<unknown, object>('file:///nowhere/not-a-module.js', 'inMemory', () => ({ write: (r) => void records.push(r), close: async () => {} }));
+  t.equal(definedWriterKind(kind.module, kind.exportName), kind);
+  t.equal(definedWriterKind(kind.module, 'other'), undefined);
+  const host = new WriterHost(silentLogger);
+  await host.handle(1, { t: 'gw:w:open', h: 1, module: kind.module, exportName: kind.exportName, key: 'k', options: {} });
+  await host.handle(1, { t: 'gw:w:write', h: 1, records: ['kept'] });
+  await host.close();
+  t.same(records, ['kept']);
 });
 
 t.test('in one process, open() creates the real writer here', async (t) => {
