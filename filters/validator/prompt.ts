@@ -23,7 +23,7 @@ export function promptChars(body: Record<string, unknown>): number {
   return n;
 }
 
-/** Where each API keeps its output-token cap, most common first. */
+/** Where each API keeps its output-token cap (the places `inspect`s read it from). */
 const CAP_PATHS: ReadonlyArray<readonly string[]> = [
   ['max_tokens'],
   ['max_completion_tokens'],
@@ -31,29 +31,45 @@ const CAP_PATHS: ReadonlyArray<readonly string[]> = [
   ['generationConfig', 'maxOutputTokens'],
   ['inferenceConfig', 'maxTokens'],
   ['textGenerationConfig', 'maxTokenCount'],
+  // Bedrock's older native bodies: Claude's text completions, Llama.
+  ['max_tokens_to_sample'],
+  ['max_gen_len'],
 ];
 
+/** The gateway's Bedrock `/invoke` wraps the model's own body: `{ model_id, body, stream }`. */
+const ENVELOPE_BODY = 'body';
+
+function plainObject(value: unknown): Record<string, unknown> | undefined {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
 /**
- * A copy of `body` with its output cap lowered to `max`, or undefined when the body keeps
- * its cap somewhere this does not know (the caller then refuses instead). Only the objects
- * on the cap's path are copied; the rest — the prompt — is shared, not cloned: a deep copy
- * of a coding agent's 100 KB turn cost ~180 µs, and its strings, copied, are no longer
- * the ones the body scanner knows the literals of (`strings.serialize`).
+ * A copy of `body` with every output cap above `max` lowered to it, or undefined when the
+ * body keeps no cap above `max` where this knows (the caller then refuses instead). Every
+ * place is lowered, not the first found: a body naming both `max_tokens` and
+ * `max_completion_tokens` must not keep either above the maximum. An `/invoke` envelope
+ * is looked into when its top level holds no cap.
+ *
+ * Only the objects on a cap's path are copied; the rest — the prompt — is shared, not
+ * cloned: a deep copy of a coding agent's 100 KB turn cost ~180 µs, and its strings,
+ * copied, are no longer the ones the body scanner knows the literals of (`strings.serialize`).
  */
-export function withCap(body: Record<string, unknown>, max: number): Record<string, unknown> | undefined {
+export function withCap(body: Record<string, unknown>, max: number, envelope = true): Record<string, unknown> | undefined {
+  let copy: Record<string, unknown> | undefined;
   for (const path of CAP_PATHS) {
     let parent: Record<string, unknown> | undefined = body;
-    for (const key of path.slice(0, -1)) {
-      const next: unknown = parent?.[key];
-      parent = next && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : undefined;
-    }
+    for (const key of path.slice(0, -1)) parent = plainObject(parent?.[key]);
     const last = path[path.length - 1];
-    if (!parent || typeof parent[last] !== 'number') continue;
-    const copy = { ...body };
+    const value = parent?.[last];
+    if (typeof value !== 'number' || value <= max) continue;
+    copy ??= { ...body };
     let target = copy;
+    // Copied from the copy: a second cap under the same object keeps the first's change.
     for (const key of path.slice(0, -1)) target = target[key] = { ...(target[key] as Record<string, unknown>) };
     target[last] = max;
-    return copy;
   }
-  return undefined;
+  if (copy || !envelope) return copy;
+  const inner = plainObject(body[ENVELOPE_BODY]);
+  const cappedInner = inner && withCap(inner, max, false);
+  return cappedInner ? { ...body, [ENVELOPE_BODY]: cappedInner } : undefined;
 }

@@ -28,7 +28,7 @@ import { bedrockChat, type ChatSettings } from './chat.js';
 import { configSchema, droppedHeaders, parseEndpoint, type BedrockConfig, type Endpoint } from './config.js';
 import { CredentialCache, detectSource, resolverFor, type CredentialSource } from './credentials.js';
 import { bedrockDialect } from './dialect.js';
-import { BEDROCK_PATH, CONVENIENCE, inspectRequest } from './inspect.js';
+import { BEDROCK_PATH, CONVENIENCE, convenienceBody, inspectRequest } from './inspect.js';
 import { convenienceCall, eventStreamToSse } from './invoke.js';
 import { bedrockPath } from './paths.js';
 import { RequestSigner } from './signer.js';
@@ -138,7 +138,7 @@ class BedrockProvider implements Provider {
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const convenience = ctx.get(CONVENIENCE);
     if (convenience) {
-      const call = convenienceCall(convenience, this.endpoint.basePath);
+      const call = convenienceCall(convenience, convenienceBody(ctx), this.endpoint.basePath);
       const res = await this.send('POST', call.path, call.headers, call.body, ctx.cancellation, convenience.stream);
       const ok = res.status >= 200 && res.status < 300;
       if (convenience.stream && ok && String(res.headers['content-type'] ?? '').startsWith('application/vnd.amazon.eventstream')) {

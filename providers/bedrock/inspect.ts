@@ -10,15 +10,18 @@ import { bedrockPath, type BedrockPath } from './paths.js';
 /** The parsed path, computed once in `inspect` and used by `passthrough`. */
 export const BEDROCK_PATH = createKey<BedrockPath>('bedrock.path');
 
-/** The body of the gateway's `POST /invoke`, checked. */
+/** What `inspect` read from the gateway's `POST /invoke`, checked. */
 export interface ConvenienceRequest {
   readonly modelId: string;
-  /** The model's own request, sent re-serialised by `strings.serialize`. */
-  readonly body: Record<string, unknown>;
-  readonly strings: BodyStrings;
   readonly stream: boolean;
 }
 export const CONVENIENCE = createKey<ConvenienceRequest>('bedrock.convenience');
+
+/** The model's own request inside an `/invoke` envelope, to send re-serialised by `strings.serialize`. */
+export interface ConvenienceBody {
+  readonly body: Record<string, unknown>;
+  readonly strings: BodyStrings;
+}
 
 type Json = Record<string, unknown>;
 
@@ -49,6 +52,30 @@ function invalid(field: string, message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_INVALID', `${field}: ${message}`, { param: field });
 }
 
+function envelope(ctx: RequestContext): { req: Json; strings: BodyStrings } {
+  // Re-serialised, not read: the prompt's text need not be decoded.
+  const { value, strings } = ctx.rewritableBody();
+  const req = obj(value);
+  if (!req) throw invalid('(body)', 'must be a JSON object');
+  return { req, strings };
+}
+
+function modelBody(req: Json): Json {
+  const body = obj(req.body);
+  if (!body) throw invalid('body', "is required: the model's own request body, as a JSON object");
+  return body;
+}
+
+/**
+ * The model's body of an `/invoke` request as it is now: read again at each call, not kept
+ * from `inspect`, so what a filter rewrote (the validator's clamp of `body.max_tokens`) is
+ * what goes upstream. The first attempt finds `inspect`'s reading still cached.
+ */
+export function convenienceBody(ctx: RequestContext): ConvenienceBody {
+  const { req, strings } = envelope(ctx);
+  return { body: modelBody(req), strings };
+}
+
 export function inspectRequest(ctx: RequestContext, basePath: string): void {
   const path = bedrockPath(ctx.subpath, ctx.query, basePath);
   ctx.set(BEDROCK_PATH, path);
@@ -57,17 +84,13 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   if (path.op === 'convenience') {
     if (ctx.method !== 'POST') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on /invoke; POST {"model_id", "body"}`);
     ctx.kind = 'generation';
-    // Re-serialised, not read: the prompt's text need not be decoded.
-    const { value, strings } = ctx.rewritableBody();
-    const req = obj(value);
-    if (!req) throw invalid('(body)', 'must be a JSON object');
+    const { req, strings } = envelope(ctx);
     if (typeof req.model_id !== 'string' || req.model_id === '') throw invalid('model_id', 'is required: the Bedrock model id, inference profile or ARN');
     const modelId = strings.text(req.model_id);
-    const body = obj(req.body);
-    if (!body) throw invalid('body', 'is required: the model\'s own request body, as a JSON object');
+    const body = modelBody(req);
     if (req.stream !== undefined && typeof req.stream !== 'boolean') throw invalid('stream', 'must be a boolean');
     const stream = req.stream === true;
-    ctx.set(CONVENIENCE, { modelId, body, strings, stream });
+    ctx.set(CONVENIENCE, { modelId, stream });
     ctx.model = modelId;
     ctx.stream = stream;
     ctx.maxOutputTokens = outputCap(body);

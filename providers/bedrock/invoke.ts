@@ -7,7 +7,7 @@
  */
 import { GeneratedBody, SourceMeter, type ProviderResponse } from '../../core/index.js';
 import { EventStreamReader, frameJson } from './eventstream.js';
-import type { ConvenienceRequest } from './inspect.js';
+import type { ConvenienceBody, ConvenienceRequest } from './inspect.js';
 import { encodeModelId } from './paths.js';
 import { FrameUsage } from './usage.js';
 
@@ -18,14 +18,14 @@ export interface ConvenienceCall {
 }
 
 /** The native Runtime request behind a convenience request. */
-export function convenienceCall(req: ConvenienceRequest, basePath: string): ConvenienceCall {
+export function convenienceCall(req: ConvenienceRequest, model: ConvenienceBody, basePath: string): ConvenienceCall {
   const op = req.stream ? 'invoke-with-response-stream' : 'invoke';
   return {
     path: `${basePath}/model/${encodeModelId(req.modelId)}/${op}`,
     headers: req.stream
       ? { 'content-type': 'application/json', accept: 'application/vnd.amazon.eventstream', 'x-amzn-bedrock-accept': 'application/json' }
       : { 'content-type': 'application/json', accept: 'application/json' },
-    body: req.strings.serialize(req.body),
+    body: model.strings.serialize(model.body),
   };
 }
 

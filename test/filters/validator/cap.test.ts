@@ -19,6 +19,9 @@ t.test("each API's cap lowered in a copy; the body unchanged; the rest shared", 
     ['Gemini generationConfig', { contents: [{ parts: [{ text: prompt }] }], generationConfig: { temperature: 0.5, maxOutputTokens: 4000 } }, ['generationConfig', 'maxOutputTokens']],
     ['Converse inferenceConfig', { messages: [{ role: 'user', content: [{ text: prompt }] }], inferenceConfig: { maxTokens: 4000 } }, ['inferenceConfig', 'maxTokens']],
     ['Titan textGenerationConfig', { inputText: prompt, textGenerationConfig: { maxTokenCount: 4000 } }, ['textGenerationConfig', 'maxTokenCount']],
+    ['Bedrock Claude text completions', { prompt, max_tokens_to_sample: 4000 }, ['max_tokens_to_sample']],
+    ['Bedrock Llama', { prompt, max_gen_len: 4000 }, ['max_gen_len']],
+    ["the gateway's /invoke envelope", { model_id: 'm', body: { anthropic_version: 'v', max_tokens: 4000, messages: [{ role: 'user', content: prompt }] } }, ['body', 'max_tokens']],
   ];
   for (const [name, body, path] of cases) {
     const before = structuredClone(body);
@@ -43,7 +46,9 @@ t.test("each API's cap lowered in a copy; the body unchanged; the rest shared", 
 t.test('a cap elsewhere, or not a number: undefined, so the validator refuses', async (t) => {
   t.equal(withCap({ model: 'm', messages: [] }, 50), undefined);
   t.equal(withCap({ max_tokens: '4000' }, 50), undefined);
-  t.equal(withCap({ body: { max_tokens: 4000 } }, 50), undefined, "Bedrock /invoke's nested body");
+  t.equal(withCap({ max_tokens: 40 }, 50), undefined, 'a cap already within the maximum is nothing to lower');
+  t.equal(withCap({ body: { body: { max_tokens: 4000 } } }, 50), undefined, 'an envelope is looked into one level deep only');
+  t.equal(withCap({ body: [{ max_tokens: 4000 }] }, 50), undefined);
   t.equal(withCap({ generationConfig: [4000] }, 50), undefined);
 });
 
@@ -54,4 +59,12 @@ t.test('keys JSON may hold, such as __proto__, are copied as data', async (t) =>
   t.same(Object.getOwnPropertyDescriptor(capped, '__proto__')?.value, { x: 1 }, 'an own __proto__ member kept');
   t.equal(JSON.parse(JSON.stringify(capped)).max_tokens, 50);
   t.equal((capped.messages as Array<{ content: string }>)[0].content, prompt);
+});
+
+t.test('every cap above the maximum is lowered, not only the first found', async (t) => {
+  const body = { model: 'm', max_tokens: 4000, max_completion_tokens: 3000, messages: [] };
+  t.same(withCap(body, 50), { model: 'm', max_tokens: 50, max_completion_tokens: 50, messages: [] });
+  t.same(withCap({ max_tokens: 20, max_completion_tokens: 3000 }, 50), { max_tokens: 20, max_completion_tokens: 50 }, 'one within the maximum is kept');
+  const top = { max_tokens: 4000, body: { max_tokens: 4000 } };
+  t.same(withCap(top, 50), { max_tokens: 50, body: { max_tokens: 4000 } }, 'a top-level cap: the envelope rule does not apply');
 });

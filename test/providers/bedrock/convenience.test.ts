@@ -84,3 +84,34 @@ t.test('a prompt outside ASCII, raw or escaped as Python writes it, reaches the 
     t.equal(mock.last!.body.toString('utf8'), JSON.stringify(inner), 'the model body as the decoded text would serialise');
   }
 });
+
+t.test("the validator's clamp lowers the cap inside /invoke's body, and that body goes upstream signed", async (t) => {
+  const clamp = '  - name: validator\n    config:\n      max_tokens: 100\n      max_tokens_action: clamp';
+  const { mock, endpoint } = await startBedrock(t, { filtersYaml: clamp });
+  const prompt = 'a long prompt line\n'.repeat(600); // past the scanner's threshold: its literal is copied
+  for (const stream of [false, true]) {
+    const body = JSON.stringify({ model_id: SONNET, stream, body: { anthropic_version: 'bedrock-2023-05-31', messages: [{ role: 'user', content: prompt }], max_tokens: 4096 } });
+    const res = await call(`${endpoint}/invoke`, { headers, body });
+    t.equal(res.status, 200, `stream ${stream}: served, not refused`);
+    t.equal(res.headers['x-gateway-max-tokens-clamped'], '4096->100', `stream ${stream}: the client is told`);
+    const up = JSON.parse(mock.last!.body.toString()) as { max_tokens: number; messages: Array<{ content: string }> };
+    t.equal(up.max_tokens, 100, `stream ${stream}: the model got the clamped cap (the mock checked the signature over these bytes)`);
+    t.equal(up.messages[0].content, prompt, `stream ${stream}: the prompt unchanged`);
+    const rec = await outcomeFor(String(res.headers['x-request-id']));
+    t.equal(rec.maxOutputTokens, 100);
+  }
+});
+
+t.test("the clamp reaches Bedrock's older native caps: max_tokens_to_sample, max_gen_len", async (t) => {
+  const clamp = '  - name: validator\n    config:\n      max_tokens: 100\n      max_tokens_action: clamp';
+  const { mock, endpoint } = await startBedrock(t, { filtersYaml: clamp });
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['anthropic.claude-v2', { prompt: '\n\nHuman: hi\n\nAssistant:', max_tokens_to_sample: 2000 }, 'max_tokens_to_sample'],
+    ['meta.llama3-8b-instruct-v1:0', { prompt: 'hi', max_gen_len: 2000 }, 'max_gen_len'],
+  ];
+  for (const [model, body, field] of cases) {
+    const res = await call(`${endpoint}/model/${model}/invoke`, { headers, body: JSON.stringify(body) });
+    t.equal(res.headers['x-gateway-max-tokens-clamped'], '2000->100', `${field}: clamped`);
+    t.equal((JSON.parse(mock.last!.body.toString()) as Record<string, unknown>)[field], 100, `${field}: lowered upstream`);
+  }
+});
