@@ -114,3 +114,25 @@ t.test('the same external provider with a key serves', async (t) => {
   t.equal(res.status, 200);
   t.equal(res.text, 'served');
 });
+
+t.test("built-ins the config names are imported together, each failure reported at its entry; others are not imported", async (t) => {
+  const events: string[] = [];
+  const gates = new Map<string, () => void>();
+  // Each loader waits to be released, so the test sees which had started before any finished.
+  const loader = (name: string, fail = false) => () => {
+    events.push(`start ${name}`);
+    return new Promise((resolve, reject) => gates.set(name, () => (fail ? reject(new Error(`${name} broke at import`)) : resolve({ name, create: () => ({}) }))));
+  };
+  const catalog = {
+    filters: { first: loader('first'), broken: loader('broken', true), unused: loader('unused') },
+    providers: { echoish: loader('echoish') },
+  };
+  const loaded = parseConfig('providers:\n  echoish: {}\nfilters:\n  - name: first\n  - name: broken\n', path.join(fixtures, 'config.yaml'), {});
+  const resolving = resolvePlugins(loaded, catalog as unknown as Parameters<typeof resolvePlugins>[1]);
+  await new Promise((r) => setImmediate(r));
+  t.same([...events].sort(), ['start broken', 'start echoish', 'start first'], 'all three started before any was released; the unnamed one not at all');
+  for (const release of gates.values()) release();
+  const err = (await resolving.then(() => undefined, (e: unknown) => e)) as ConfigError;
+  t.ok(err instanceof ConfigError);
+  t.same(err.issues.map((i) => [i.path, i.message]), [['filters[1]', 'broken broke at import']]);
+});
