@@ -55,7 +55,7 @@ function ownMetaUrl(distDir: string, outDir: string): Plugin {
   };
 }
 
-/** Bundle tsc's output in `distDir` (see the file comment); returns the files written to `dist/app`. */
+/** Bundle tsc's output in `distDir` (see the file comment); returns the modules written to `dist/app` (each with its source map). */
 export async function bundleApp(distDir: string): Promise<string[]> {
   const outDir = path.join(distDir, 'app');
   const entryPoints: Record<string, string> = {};
@@ -77,6 +77,8 @@ export async function bundleApp(distDir: string): Promise<string[]> {
     // Not minified: stack traces through it name our functions (minifying gained nothing
     // measurable at start-up). Packages stay outside, so there are no licences to keep.
     legalComments: 'none',
+    // Composed with tsc's maps: with --enable-source-maps, stack traces name the .ts lines.
+    sourcemap: true,
     metafile: true,
     logLevel: 'warning',
     plugins: [ownMetaUrl(distDir, outDir)],
@@ -86,11 +88,11 @@ export async function bundleApp(distDir: string): Promise<string[]> {
     writeFileSync(full, STUBS[name]);
     rmSync(`${full}.map`, { force: true }); // tsc's map is for the file just replaced
   }
-  return Object.keys(result.metafile.outputs);
+  return Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   const files = await bundleApp(distDir);
-  console.log(`bundled the gateway into ${files.length} files in ${path.relative(process.cwd(), path.join(distDir, 'app')) || '.'}`);
+  console.log(`bundled the gateway into ${files.length} modules in ${path.relative(process.cwd(), path.join(distDir, 'app')) || '.'}`);
 }

@@ -25,6 +25,8 @@ t.test('the tsc entry files are stubs that import the bundle', async (t) => {
   t.match(readFileSync(path.join(dist, 'core/index.js'), 'utf8'), "export * from '../app/index.js'");
   t.ok(existsSync(path.join(app, 'ai-gateway.js')) && existsSync(path.join(app, 'index.js')), 'both entries were written');
   t.notOk(existsSync(path.join(dist, 'bin/ai-gateway.js.map')), "tsc's map of the replaced file is gone");
+  const map = JSON.parse(readFileSync(path.join(app, 'ai-gateway.js.map'), 'utf8')) as { sources: string[] };
+  t.ok(map.sources.includes('../../bin/ai-gateway.ts'), "the bundle's map leads through tsc's to the TypeScript source");
 });
 
 t.test("every module's own import.meta.url names its tsc file, relative to the bundle", async (t) => {
