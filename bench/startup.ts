@@ -9,6 +9,7 @@
  * Two configs: the embedded default (`configs/config.yaml`), polled on GET /health; and
  * `bench/gateway.yaml`, polled with a POST through the Anthropic route to a mock upstream
  * in this process, so the figure includes the first request's trip through the whole chain.
+ * Beside them, a bare `node:http` server started the same way: Node's own share here.
  * Runs alternate between the configs. Loopback only; every child is stopped (SIGTERM, then
  * SIGKILL after 5 s) before the next starts. Needs `npm run build` first.
  */
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMockUpstream } from './lib/mock-upstream.js';
 import { freePort } from '../test/helpers/ports.js';
-import { cpuSeconds, median, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, median, nodeFloorStartup, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,6 +38,8 @@ interface Case {
   probe(port: number): Promise<number>;
 }
 
+/** Node's own share on this machine (`nodeFloorStartup`): the rest is the gateway's. */
+const FLOOR = 'a bare node:http server (the floor)';
 const BODY = messagesBody(1024);
 const HEADERS = { 'content-type': 'application/json', 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
 
@@ -84,8 +87,10 @@ async function main(): Promise<void> {
     },
   ]);
   const results = new Map<string, { ms: number[]; cpu: number[] }>(cases.map((c) => [c.name, { ms: [], cpu: [] }]));
+  results.set(FLOOR, { ms: [], cpu: [] });
   try {
     for (const c of cases) await once(c); // warm the file cache; not counted
+    await nodeFloorStartup(undefined, await freePort());
     for (let i = 0; i < RUNS; i++) {
       for (const c of i % 2 === 0 ? cases : [...cases].reverse()) {
         const r = await once(c);
@@ -93,18 +98,20 @@ async function main(): Promise<void> {
         results.get(c.name)!.cpu.push(r.cpuMs);
         process.stderr.write(`${c.name}: ${r.ms.toFixed(0)} ms\n`);
       }
+      results.get(FLOOR)!.ms.push(await nodeFloorStartup(undefined, await freePort()));
     }
   } finally {
     mock.close();
     mock.closeAllConnections();
     rmSync(dir, { recursive: true, force: true });
   }
-  const width = Math.max(...cases.map((c) => c.name.length));
+  const width = Math.max(FLOOR.length, ...cases.map((c) => c.name.length));
   process.stdout.write(`\nspawn → first 200, ${RUNS} runs each (ms)\n`);
   process.stdout.write(`${'case'.padEnd(width)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}   CPU median\n`);
   for (const [name, r] of results) {
     const f = (v: number): string => v.toFixed(0).padStart(7);
-    process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${median(r.cpu).toFixed(0)} ms\n`);
+    const cpu = r.cpu.length > 0 ? `${median(r.cpu).toFixed(0)} ms` : '–';
+    process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${cpu}\n`);
   }
 }
 

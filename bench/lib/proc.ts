@@ -112,3 +112,21 @@ export function percentile(values: number[], p: number): number {
   if (s.length === 0) return NaN;
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
+
+/**
+ * What start-up costs Node itself on this machine: a bare `node:http` server (an ES module,
+ * as the gateway is) spawned the way the gateway is, timed from spawn to its first 200.
+ * The start-up target is absolute, and machines differ most here (`node -e ''` took 40 ms
+ * on some and 110–150 on others), so the benches print it beside the gateway's figure.
+ */
+export async function nodeFloorStartup(core: number | undefined, port: number): Promise<number> {
+  const start = performance.now();
+  const server = "import http from 'node:http'; http.createServer((q, s) => s.end('ok')).listen(Number(process.env.FLOOR_PORT), '127.0.0.1');";
+  const child = spawnPinned(core, [...SERVER_NODE_FLAGS, '--input-type=module', '-e', server], { FLOOR_PORT: String(port) });
+  try {
+    await waitFor200(`http://127.0.0.1:${port}/`);
+    return performance.now() - start;
+  } finally {
+    await child.stop();
+  }
+}
