@@ -76,8 +76,14 @@ function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+function ended(stream: WriteStream): Promise<void> {
+  return new Promise<void>((resolve) => stream.end(resolve));
+}
+
 export class AuditFileSink {
   private stream: WriteStream;
+  /** Rotated files' streams, still writing what was queued before the rotation. */
+  private readonly retiring = new Set<Promise<void>>();
   private chain: AuditChain | undefined;
   private size: number;
   private day: string;
@@ -113,9 +119,9 @@ export class AuditFileSink {
     appendFileSync(this.file, text);
   }
 
-  close(): Promise<void> {
-    const s = this.stream;
-    return new Promise<void>((resolve) => s.end(resolve));
+  /** Resolves once every line appended so far is written: the active file's and the rotated ones'. */
+  async close(): Promise<void> {
+    await Promise.all([ended(this.stream), ...this.retiring]);
   }
 
   private text(lines: readonly string[]): string {
@@ -163,9 +169,11 @@ export class AuditFileSink {
     const byDay = this.opts.rotateDaily && utcDay(now) !== this.day;
     if (!bySize && !byDay || this.size === 0) return;
     const target = rotatedName(this.file, new Date(now));
-    // The old stream keeps its descriptor, so writes still queued on it land in the renamed file.
+    // The old stream keeps its descriptor, so writes still queued on it land in the renamed file;
+    // close() waits for them too.
     renameSync(this.file, target);
-    void this.close();
+    const retired = ended(this.stream).finally(() => this.retiring.delete(retired));
+    this.retiring.add(retired);
     this.stream = this.open();
     this.size = 0;
     this.day = utcDay(now);
