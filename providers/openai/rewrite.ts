@@ -3,6 +3,7 @@
  * `stream_options.include_usage` gets it, so the stream ends with a usage chunk the
  * gateway can count (removed again before the client sees it, see `usage.ts`).
  */
+import { TEXT_STRINGS } from '../../core/index.js';
 
 interface StreamedBody {
   stream?: unknown;
@@ -28,7 +29,7 @@ const INSERT = Buffer.from('"stream_options":{"include_usage":true},');
  * withIncludeUsage(Buffer.from('{"model":"gpt-4o","stream":true}'), { model: 'gpt-4o', stream: true })
  * // '{"stream_options":{"include_usage":true},"model":"gpt-4o","stream":true}'
  */
-export function withIncludeUsage(raw: Buffer, parsed: StreamedBody, serialize: (value: unknown) => Buffer = (value) => Buffer.from(JSON.stringify(value))): Buffer {
+export function withIncludeUsage(raw: Buffer, parsed: StreamedBody, serialize: (value: unknown) => Buffer = TEXT_STRINGS.serialize): Buffer {
   if (parsed.stream_options === undefined) {
     // JSON.parse accepted `raw` as an object, so its first `{` (after whitespace) opens it; it has a `model`, so a comma follows.
     const at = raw.indexOf(0x7b) + 1;
