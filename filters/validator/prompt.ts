@@ -48,13 +48,22 @@ function plainObject(value: unknown): Record<string, unknown> | undefined {
  * body keeps no cap above `max` where this knows (the caller then refuses instead). Every
  * place is lowered, not the first found: a body naming both `max_tokens` and
  * `max_completion_tokens` must not keep either above the maximum. An `/invoke` envelope
- * is looked into when its top level holds no cap.
+ * is looked into (one level) when its top level holds no such cap.
  *
  * Only the objects on a cap's path are copied; the rest — the prompt — is shared, not
  * cloned: a deep copy of a coding agent's 100 KB turn cost ~180 µs, and its strings,
  * copied, are no longer the ones the body scanner knows the literals of (`strings.serialize`).
  */
-export function withCap(body: Record<string, unknown>, max: number, envelope = true): Record<string, unknown> | undefined {
+export function withCap(body: Record<string, unknown>, max: number): Record<string, unknown> | undefined {
+  const capped = lowerCaps(body, max);
+  if (capped) return capped;
+  const inner = plainObject(body[ENVELOPE_BODY]);
+  const cappedInner = inner && lowerCaps(inner, max);
+  return cappedInner ? { ...body, [ENVELOPE_BODY]: cappedInner } : undefined;
+}
+
+/** {@link withCap} on `body`'s own members: a copy with its caps above `max` lowered, or undefined if none is. */
+function lowerCaps(body: Record<string, unknown>, max: number): Record<string, unknown> | undefined {
   let copy: Record<string, unknown> | undefined;
   for (const path of CAP_PATHS) {
     let parent: Record<string, unknown> | undefined = body;
@@ -68,8 +77,5 @@ export function withCap(body: Record<string, unknown>, max: number, envelope = t
     for (const key of path.slice(0, -1)) target = target[key] = { ...(target[key] as Record<string, unknown>) };
     target[last] = max;
   }
-  if (copy || !envelope) return copy;
-  const inner = plainObject(body[ENVELOPE_BODY]);
-  const cappedInner = inner && withCap(inner, max, false);
-  return cappedInner ? { ...body, [ENVELOPE_BODY]: cappedInner } : undefined;
+  return copy;
 }
