@@ -45,8 +45,8 @@ function ownMetaUrl(distDir: string, outDir: string): Plugin {
   return {
     name: 'own-import-meta-url',
     setup(b) {
-      const inDist = new RegExp(`^${distDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\\\/].*\\.js$`);
-      b.onLoad({ filter: inDist }, async (args) => {
+      b.onLoad({ filter: /\.js$/ }, async (args) => {
+        if (!args.path.startsWith(distDir + path.sep)) return undefined; // esbuild loads it as usual
         const source = await readFile(args.path, 'utf8');
         const rel = path.relative(outDir, args.path).split(path.sep).join('/');
         return { contents: source.replace(META_URL, `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'js' };
