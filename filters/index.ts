@@ -1,15 +1,30 @@
-/** Built-in filters by name, imported on first use. */
+/**
+ * Built-in filters by name. Imported statically: the build bundles them with the gateway,
+ * and one module evaluated with the rest costs less at start-up than a chunk fetched per
+ * plugin (~20 ms for the default config here). The packages some of them need (ioredis,
+ * the ledgers' SQLite and Postgres, the AWS SDK) still load when first used.
+ */
 import type { PluginCatalog } from '../core/index.js';
+import admin from './admin/index.js';
+import audit from './audit/index.js';
+import auth from './auth/index.js';
+import budget from './budget/index.js';
+import cache from './cache/index.js';
+import cost from './cost/index.js';
+import guardrails from './guardrails/index.js';
+import network from './network/index.js';
+import rateLimit from './rate-limit/index.js';
+import validator from './validator/index.js';
 
 export const builtinFilters: PluginCatalog['filters'] = {
-  'rate-limit': async () => (await import('./rate-limit/index.js')).default,
-  auth: async () => (await import('./auth/index.js')).default,
-  audit: async () => (await import('./audit/index.js')).default,
-  validator: async () => (await import('./validator/index.js')).default,
-  cache: async () => (await import('./cache/index.js')).default,
-  network: async () => (await import('./network/index.js')).default,
-  cost: async () => (await import('./cost/index.js')).default,
-  budget: async () => (await import('./budget/index.js')).default,
-  guardrails: async () => (await import('./guardrails/index.js')).default,
-  admin: async () => (await import('./admin/index.js')).default,
+  'rate-limit': async () => rateLimit,
+  auth: async () => auth,
+  audit: async () => audit,
+  validator: async () => validator,
+  cache: async () => cache,
+  network: async () => network,
+  cost: async () => cost,
+  budget: async () => budget,
+  guardrails: async () => guardrails,
+  admin: async () => admin,
 };

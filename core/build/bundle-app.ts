@@ -10,8 +10,8 @@
  *   `dist/app/ai-gateway.js` and `dist/app/index.js`. Code both use lies in shared chunks,
  *   so a plugin that imports `ai-gateway` gets the very modules the gateway runs
  *   (`instanceof GatewayError` holds, as it did unbundled). Modules imported on demand (CLI
- *   commands, providers, the cluster primary, ledgers) stay chunks of their own, still
- *   loaded on demand.
+ *   commands, the cluster primary, ledgers, the config watcher) stay chunks of their own,
+ *   still loaded on demand.
  * - The two tsc files are then replaced by one-line modules importing their bundle, so
  *   every way of running the gateway or importing its API runs the bundle.
  * - Packages stay outside: node_modules is resolved at run time exactly as before.
