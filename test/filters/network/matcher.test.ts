@@ -1,6 +1,7 @@
 /** Units: address parsing, CIDR sets (IPv4, IPv6, IPv4-mapped) and the X-Forwarded-For walk. */
+import { isIPv6 } from 'node:net';
 import t from 'tap';
-import { CidrSet, clientAddress, parseAddress } from '../../../filters/network/matcher.js';
+import { CidrSet, clientAddress, isIPv6Text, parseAddress } from '../../../filters/network/matcher.js';
 
 t.test('parseAddress: families, mapped IPv6, ports, brackets, zones, garbage', async (t) => {
   t.same(parseAddress('10.1.2.3'), { address: '10.1.2.3', family: 'ipv4' });
@@ -50,4 +51,47 @@ t.test('clientAddress: XFF is walked from the right past trusted proxies only', 
   t.equal(client('127.0.0.1', 'garbage, 10.0.0.5'), undefined, 'an unparseable hop is not guessed past');
   t.equal(client('127.0.0.1', '[2001:db8::7]:1234'), '2001:db8::7');
   t.equal(client('127.0.0.1', ''), '127.0.0.1', 'an empty header: the peer');
+});
+
+t.test('isIPv6Text accepts exactly what net.isIPv6 accepts (zones aside)', async (t) => {
+  const edges = ['::', '::1', '1::', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1:2:3:4::5:6:7:8', '1:2:3:4:5:6:7:8:9', ':::', '1:::2', ':1::', '::1:', '1::2::3',
+    '::1.2.3.4', '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:7:1.2.3.4', '1:2:3:4:5::1.2.3.4', '1:2:3:4:5:6::1.2.3.4', '::01.2.3.4', '::1.2.3', '1.2.3.4::', '::1.2.3.4:1', '::1.2.3.256',
+    'fffff::', '0000::', 'FfFf::', 'g::', '', ':', '1:2', '1.2.3.4'];
+  for (const s of edges) t.equal(isIPv6Text(s), isIPv6(s), JSON.stringify(s));
+  // Well-formed addresses (compressed or not, with IPv4 tails, some octets out of range),
+  // then up to two one-character edits; seeded so a failure repeats.
+  let seed = 12345;
+  const rnd = (k: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * k);
+  };
+  const HEX = '0123456789abcdefABCDEF';
+  let valid = 0;
+  const wrong: string[] = [];
+  for (let i = 0; i < 50_000; i++) {
+    let groups = Array.from({ length: 8 }, () => Array.from({ length: 1 + rnd(5) }, () => HEX[rnd(HEX.length)]).join(''));
+    let v4 = '';
+    if (rnd(3) === 0) {
+      groups = groups.slice(0, 6);
+      v4 = Array.from({ length: 4 }, () => String(rnd(3) === 0 ? rnd(300) : rnd(256)).padStart(rnd(4) === 0 ? 3 : 1, '0')).join('.');
+    }
+    let s = groups.join(':');
+    if (rnd(2) === 0) {
+      const a = rnd(groups.length + 1);
+      s = groups.slice(0, a).join(':') + '::' + groups.slice(a + rnd(groups.length - a + 1)).join(':');
+    }
+    if (v4) s = s.endsWith(':') ? s + v4 : s + ':' + v4;
+    for (let m = rnd(3); m > 0; m--) {
+      const at = rnd(s.length + 1);
+      const c = ':.0fG'[rnd(5)];
+      const op = rnd(3);
+      s = op === 0 ? s.slice(0, at) + c + s.slice(at) : op === 1 ? s.slice(0, at) + s.slice(at + 1) : s.slice(0, at) + c + s.slice(at + 1);
+    }
+    if (isIPv6(s)) valid++;
+    if (isIPv6Text(s) !== isIPv6(s)) wrong.push(s);
+  }
+  t.same(wrong, [], 'no disagreement');
+  t.ok(valid > 2_000, `the corpus holds valid addresses too (${valid})`);
 });
