@@ -5,9 +5,10 @@
  * imports may name the package directly.
  */
 import type * as Prom from 'prom-client';
-import { loadBundled } from './bundled.js';
+import { loadBundled, type PROM_CLIENT_PARTS } from './bundled.js';
 
-const prom = loadBundled<typeof Prom>('prom-client');
+// The bundle holds only these: a name used here must be listed in PROM_CLIENT_PARTS.
+const prom = loadBundled<Pick<typeof Prom, keyof typeof PROM_CLIENT_PARTS>>('prom-client');
 
 export const { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = prom;
 export type AggregatorRegistry<T extends Prom.RegistryContentType> = Prom.AggregatorRegistry<T>;

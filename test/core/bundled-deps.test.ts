@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import t from 'tap';
-import { BUNDLED_PACKAGES, bundleFile, installedVersion, loadBundled, MANIFEST, VENDOR_DIR } from '../../core/deps/bundled.js';
+import { BUNDLED_PACKAGES, BUNDLED_PARTS, bundleFile, installedVersion, loadBundled, MANIFEST, PROM_CLIENT_PARTS, VENDOR_DIR } from '../../core/deps/bundled.js';
 import { AggregatorRegistry, Counter, Registry } from '../../core/deps/prom-client.js';
 import { LineCounter, parseDocument } from '../../core/deps/yaml.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -24,8 +24,30 @@ function surface(mod: Record<string, unknown>): Record<string, string> {
 t.test('the build bundled each package at its installed version', async (t) => {
   for (const name of BUNDLED_PACKAGES) {
     t.equal(bundleFile(name), path.join(VENDOR_DIR, `${name}.cjs`), `${name} loads from dist/vendor`);
-    t.same(surface(require(bundleFile(name)!) as Record<string, unknown>), surface(require(name) as Record<string, unknown>), `${name}: the bundle exports what the package does`);
+    const pkg = require(name) as Record<string, unknown>;
+    const parts = BUNDLED_PARTS[name];
+    const expected = parts ? Object.fromEntries(Object.keys(parts).map((k) => [k, pkg[k]])) : pkg;
+    t.same(surface(require(bundleFile(name)!) as Record<string, unknown>), surface(expected), `${name}: the bundle exports what the package does${parts ? ' (the parts listed)' : ''}`);
   }
+});
+
+t.test('the prom-client bundle: the listed parts are the package\'s, without what the gateway never calls', async (t) => {
+  // Its methods and statics (esbuild may rename a class, so not by name).
+  const members = (f: { prototype?: object }): string[] => [...Object.getOwnPropertyNames(f).filter((k) => k !== 'name'), ...(f.prototype ? Object.getOwnPropertyNames(f.prototype) : [])].sort();
+  const bundle = require(bundleFile('prom-client')!) as Record<string, { prototype?: object }>;
+  const pkg = require('prom-client') as Record<string, { prototype?: object }>;
+  for (const part of Object.keys(PROM_CLIENT_PARTS)) t.same(members(bundle[part]), members(pkg[part]), `${part} is the package's`);
+  const script = `
+    const before = new Set(process.moduleLoadList);
+    const prom = require(${JSON.stringify(bundleFile('prom-client'))});
+    const loaded = process.moduleLoadList.filter((m) => !before.has(m) && /^NativeModule (https|tls|zlib)$/.test(m));
+    // Exemplars on the CPU counter read the OpenTelemetry API, which loads only then.
+    const registry = new prom.Registry(prom.Registry.OPENMETRICS_CONTENT_TYPE);
+    prom.collectDefaultMetrics({ register: registry, enableExemplars: true });
+    registry.metrics().then((text) => console.log(JSON.stringify({ loaded, cpu: /^process_cpu_user_seconds_total /m.test(text) })));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' })) as { loaded: string[]; cpu: boolean };
+  t.same(out.loaded, [], 'the Pushgateway client (https, tls, zlib) is not loaded');
+  t.ok(out.cpu, 'the CPU counter, with exemplars on, is collected through the API loaded on first use');
 });
 
 t.test('the built gateway modules load the bundles, not the packages', async (t) => {
