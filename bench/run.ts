@@ -23,7 +23,7 @@ import { request } from 'undici';
 import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, newConnections, streams, WARM_SHAPE, warmStreams, type StreamStats, type Target } from './lib/load.js';
 import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
-import { cpuSeconds, listeningPort, median, nodeFloorStartup, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, EXTRA_CA_CERTS, listeningPort, median, nodeFloorStartup, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
   // Node's own share of a start-up here, measured the same way on the same core, just before
   // the gateway's (after it, the gateway's own settling would share the core).
   const startupFloor = await nodeFloorStartup(PIN ? 0 : undefined, gwPort + 1);
+  const startupFloorNoExtraCa = EXTRA_CA_CERTS ? await nodeFloorStartup(PIN ? 0 : undefined, gwPort + 1, { NODE_EXTRA_CA_CERTS: '' }) : undefined;
   if (wanted('gateway')) {
     const startAt = performance.now();
     const flags = [...SERVER_NODE_FLAGS, ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
@@ -258,7 +259,7 @@ async function main(): Promise<void> {
   // config stay for reading after the run.
   rmSync(path.join(dir, 'audit.jsonl'), { force: true });
   if (process.env.LIVE_MEMORY !== '0') liveMemory(dir, results);
-  report({ results, startupMs, startupTotal, startupFloor, reload, heapAfter });
+  report({ results, startupMs, startupTotal, startupFloor, startupFloorNoExtraCa, reload, heapAfter });
 }
 
 /** One burst's stats, with each stream's time to first byte less the mock's own time and its frames' transit (when tagged). */
@@ -309,7 +310,7 @@ async function gatewayHeap(url: string): Promise<number> {
   return m ? Number(m[1]) / 1048576 : NaN;
 }
 
-function report(data: { results: Record<string, Record<string, number[]>>; startupMs: number; startupTotal: number; startupFloor: number; reload: { ms: number; failed: number; sent: number }; heapAfter: number }): void {
+function report(data: { results: Record<string, Record<string, number[]>>; startupMs: number; startupTotal: number; startupFloor: number; startupFloorNoExtraCa: number | undefined; reload: { ms: number; failed: number; sent: number }; heapAfter: number }): void {
   const { results } = data;
   const med = (arm: string, fig: string): number => median(results[arm]?.[fig] ?? []);
   const rows: Array<[string, string, string, string, string, string, string]> = [];
@@ -369,7 +370,7 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   const out = [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)];
-  out.push('', `startup to first 200: ${fmt(data.startupMs, 0)} ms of polling (${fmt(data.startupTotal, 0)} ms from spawn, target < 300 ms; a bare node:http server: ${fmt(data.startupFloor, 0)} ms from spawn)`);
+  out.push('', `startup to first 200: ${fmt(data.startupMs, 0)} ms of polling (${fmt(data.startupTotal, 0)} ms from spawn, target < 300 ms; a bare node:http server: ${fmt(data.startupFloor, 0)} ms from spawn${data.startupFloorNoExtraCa === undefined ? '' : `, ${fmt(data.startupFloorNoExtraCa, 0)} ms without the NODE_EXTRA_CA_CERTS set here, which Node parses at every start`})`);
   out.push(`config reload applied: ${fmt(data.reload.ms, 1)} ms after the write, ${data.reload.failed} of ${data.reload.sent} requests failed during it (target < 250 ms, 0 failed)`);
   out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB`);
   out.push(`pinning: ${PIN ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${TRIALS}, medians; ${SECONDS} s per throughput run; node ${process.version}`);

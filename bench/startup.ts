@@ -9,7 +9,9 @@
  * Two configs: the embedded default (`configs/config.yaml`), polled on GET /health; and
  * `bench/gateway.yaml`, polled with a POST through the Anthropic route to a mock upstream
  * in this process, so the figure includes the first request's trip through the whole chain.
- * Beside them, a bare `node:http` server started the same way: Node's own share here.
+ * Beside them, a bare `node:http` server started the same way: Node's own share here (and,
+ * when NODE_EXTRA_CA_CERTS is set, the same server without it: Node 20 parses that file at
+ * every start).
  * Runs alternate between the configs. Loopback only; every child is stopped (SIGTERM, then
  * SIGKILL after 5 s) before the next starts. Needs `npm run build` first.
  */
@@ -21,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMockUpstream } from './lib/mock-upstream.js';
 import { freePort } from '../test/helpers/ports.js';
-import { cpuSeconds, median, nodeFloorStartup, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, EXTRA_CA_CERTS, median, nodeFloorStartup, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,6 +42,8 @@ interface Case {
 
 /** Node's own share on this machine (`nodeFloorStartup`): the rest is the gateway's. */
 const FLOOR = 'a bare node:http server (the floor)';
+/** The floor again without NODE_EXTRA_CA_CERTS, when it is set (see {@link EXTRA_CA_CERTS}). */
+const FLOOR_NO_CA = 'the floor without NODE_EXTRA_CA_CERTS';
 const BODY = messagesBody(1024);
 const HEADERS = { 'content-type': 'application/json', 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
 
@@ -88,6 +92,7 @@ async function main(): Promise<void> {
   ]);
   const results = new Map<string, { ms: number[]; cpu: number[] }>(cases.map((c) => [c.name, { ms: [], cpu: [] }]));
   results.set(FLOOR, { ms: [], cpu: [] });
+  if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, { ms: [], cpu: [] });
   try {
     for (const c of cases) await once(c); // warm the file cache; not counted
     await nodeFloorStartup(undefined, await freePort());
@@ -99,13 +104,14 @@ async function main(): Promise<void> {
         process.stderr.write(`${c.name}: ${r.ms.toFixed(0)} ms\n`);
       }
       results.get(FLOOR)!.ms.push(await nodeFloorStartup(undefined, await freePort()));
+      if (EXTRA_CA_CERTS) results.get(FLOOR_NO_CA)!.ms.push(await nodeFloorStartup(undefined, await freePort(), { NODE_EXTRA_CA_CERTS: '' }));
     }
   } finally {
     mock.close();
     mock.closeAllConnections();
     rmSync(dir, { recursive: true, force: true });
   }
-  const width = Math.max(FLOOR.length, ...cases.map((c) => c.name.length));
+  const width = Math.max(FLOOR_NO_CA.length, ...cases.map((c) => c.name.length));
   process.stdout.write(`\nspawn → first 200, ${RUNS} runs each (ms)\n`);
   process.stdout.write(`${'case'.padEnd(width)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}   CPU median\n`);
   for (const [name, r] of results) {
@@ -113,6 +119,7 @@ async function main(): Promise<void> {
     const cpu = r.cpu.length > 0 ? `${median(r.cpu).toFixed(0)} ms` : '–';
     process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${cpu}\n`);
   }
+  if (EXTRA_CA_CERTS) process.stdout.write(`NODE_EXTRA_CA_CERTS=${EXTRA_CA_CERTS}: Node reads it at every start, the gateway's included (the two floors differ by that).\n`);
 }
 
 await main();

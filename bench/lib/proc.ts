@@ -114,15 +114,23 @@ export function percentile(values: number[], p: number): number {
 }
 
 /**
+ * Set in this environment, Node 20 reads and parses the file `NODE_EXTRA_CA_CERTS` names
+ * at every start, before any of the gateway's code runs (~40 ms for the system's CA bundle
+ * on the machine of session 25). The benches then also time the floor without it, so the
+ * reader can tell that share from the gateway's. An empty value is unset.
+ */
+export const EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS || undefined;
+
+/**
  * What start-up costs Node itself on this machine: a bare `node:http` server (an ES module,
  * as the gateway is) spawned the way the gateway is, timed from spawn to its first 200.
  * The start-up target is absolute, and machines differ most here (`node -e ''` took 40 ms
  * on some and 110–150 on others), so the benches print it beside the gateway's figure.
  */
-export async function nodeFloorStartup(core: number | undefined, port: number): Promise<number> {
+export async function nodeFloorStartup(core: number | undefined, port: number, env: NodeJS.ProcessEnv = {}): Promise<number> {
   const start = performance.now();
   const server = "import http from 'node:http'; http.createServer((q, s) => s.end('ok')).listen(Number(process.env.FLOOR_PORT), '127.0.0.1');";
-  const child = spawnPinned(core, [...SERVER_NODE_FLAGS, '--input-type=module', '-e', server], { FLOOR_PORT: String(port) });
+  const child = spawnPinned(core, [...SERVER_NODE_FLAGS, '--input-type=module', '-e', server], { ...env, FLOOR_PORT: String(port) });
   try {
     await waitFor200(`http://127.0.0.1:${port}/`);
     return performance.now() - start;
