@@ -1,12 +1,13 @@
 /**
  * Load shapes: max throughput (autocannon, closed loop; or a new connection per request),
  * latency at concurrency 1 and at
- * a fixed offered rate (our own client, microsecond timing: autocannon's histogram is
+ * a fixed offered rate (our own raw-socket client, microsecond timing: autocannon's histogram is
  * whole milliseconds), and streams with per-frame timing.
  */
 import autocannon from 'autocannon';
 import http from 'node:http';
 import { Agent, request } from 'undici';
+import { openLoop } from './open-loop.js';
 import { cpuSeconds, percentile } from './proc.js';
 import { shapeHeaders, type StreamShape } from './requests.js';
 
@@ -105,25 +106,13 @@ export async function latencySerial(t: Target, count: number): Promise<Latency> 
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length, errors };
 }
 
-/** Open loop at `rate` req/s for `seconds`: latency measured from the scheduled start (no coordinated omission). */
+/**
+ * Open loop at `rate` req/s for `seconds` on 16 connections (as many as the throughput
+ * runs): latency measured from each request's due time (no coordinated omission). See
+ * `open-loop.ts` for why not undici.
+ */
 export async function latencyAtRate(t: Target, rate: number, seconds: number): Promise<Latency> {
-  const samples: number[] = [];
-  let errors = 0;
-  const total = Math.round(rate * seconds);
-  const start = performance.now();
-  const pending: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(
-      once(t).then(
-        () => void samples.push(performance.now() - due),
-        () => void errors++,
-      ),
-    );
-  }
-  await Promise.all(pending);
+  const { samples, errors } = await openLoop(t, rate, seconds, 16);
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length, errors };
 }
 
