@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ajv, Options, ValidateFunction } from 'ajv';
+import { requireCached } from '../deps/code-cache.js';
 
 /** Shared with the build's precompiled validators, which must behave the same. */
 export const AJV_OPTIONS = { allErrors: true, useDefaults: true, coerceTypes: true, strict: false } as const;
@@ -73,7 +74,7 @@ export function compileSchema(schema: object, profile: AjvProfile = CONFIG_PROFI
   let fn = cache.get(schema);
   if (!fn) {
     const file = path.join(PRECOMPILED_DIR, `${schemaKey(schema, profile)}.cjs`);
-    fn = existsSync(file) ? (load(file) as ValidateFunction) : ajvFor(profile).compile(profiled(schema, profile));
+    fn = existsSync(file) ? (requireCached(file) as ValidateFunction) : ajvFor(profile).compile(profiled(schema, profile));
     cache.set(schema, fn);
   }
   return fn;

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { packageRoot } from '../package-root.js';
+import { requireCached } from './code-cache.js';
 
 /** The packages the build bundles. */
 export const BUNDLED_PACKAGES = ['prom-client', 'yaml'] as const;
@@ -60,5 +61,6 @@ export function bundleFile(name: BundledPackage, dir: string = VENDOR_DIR): stri
 
 /** The module `name`, from its bundle when there is a current one. */
 export function loadBundled<T>(name: BundledPackage, dir: string = VENDOR_DIR): T {
-  return load(bundleFile(name, dir) ?? name) as T;
+  const file = bundleFile(name, dir);
+  return (file ? requireCached(file) : load(name)) as T;
 }

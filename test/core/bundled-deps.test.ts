@@ -54,10 +54,11 @@ t.test('the built gateway modules load the bundles, not the packages', async (t)
   const script = `
     await import(${JSON.stringify(path.join(root, 'dist/core/gateway-metrics.js'))});
     await import(${JSON.stringify(path.join(root, 'dist/core/config/load.js'))});
+    const { codeCacheUse } = await import(${JSON.stringify(path.join(root, 'dist/core/deps/code-cache.js'))});
     const { createRequire } = await import('node:module');
     const files = Object.keys(createRequire(import.meta.url).cache);
     console.log(JSON.stringify({
-      vendor: files.filter((f) => f.includes('/dist/vendor/')).map((f) => f.slice(f.lastIndexOf('/') + 1)).sort(),
+      vendor: [...codeCacheUse().keys()].filter((f) => f.includes('/dist/vendor/')).map((f) => f.slice(f.lastIndexOf('/') + 1)).sort(),
       packages: files.filter((f) => /node_modules\\/(prom-client|yaml|@opentelemetry)\\/.*\\.c?js$/.test(f)).length,
     }));`;
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })) as { vendor: string[]; packages: number };
