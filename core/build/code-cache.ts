@@ -1,8 +1,10 @@
 /**
  * The build step that writes the V8 code caches `core/deps/code-cache.ts` loads (the last
  * step of `npm run build`): start the built gateway on its default config, wait for its
- * first 200 on GET /health, stop it with SIGTERM, and let it write, as it exits, a cache of
- * every build file it loaded through `requireCached`, holding what its start-up ran.
+ * first 200 on GET /health and its "gateway listening" log line, stop it with SIGTERM, and
+ * let it write, as it exits, a cache of every build file it loaded through `requireCached`,
+ * holding what its start-up ran. (The log line comes last in its start, after the config
+ * watcher: its SIGTERM handler is in place only then. /health answers before that.)
  *
  * Loopback only (the gateway binds where the default config says; it is asked on
  * 127.0.0.1). A gateway that does not start in time is stopped and the build goes on
@@ -44,14 +46,19 @@ export async function recordCodeCaches(root: string): Promise<{ code: number | n
   const child = spawn(process.execPath, [path.join(root, 'dist/bin/ai-gateway.js')], {
     cwd: root,
     // The embedded default config, as `npm start` runs it.
-    env: { ...process.env, AI_GATEWAY_CONFIG: '', AI_GATEWAY_PORT: String(port), [WRITE_CODE_CACHE_ENV]: '1' },
+    env: { ...process.env, AI_GATEWAY_CONFIG: '', AI_GATEWAY_PORT: String(port), AI_GATEWAY_LOG_LEVEL: 'info', [WRITE_CODE_CACHE_ENV]: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
+  let started = false;
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4_000);
+    started ||= stderr.includes('"msg":"gateway listening"');
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (child.exitCode === null && Date.now() < deadline && !(await healthy(port))) await new Promise((r) => setTimeout(r, 20));
+  const up = async (): Promise<boolean> => started && (await healthy(port));
+  while (child.exitCode === null && Date.now() < deadline && !(await up())) await new Promise((r) => setTimeout(r, 20));
   child.kill(child.exitCode === null && Date.now() < deadline ? 'SIGTERM' : 'SIGKILL');
   return { code: await exited, stderr };
 }
