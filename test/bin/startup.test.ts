@@ -2,7 +2,8 @@
  * What start-up loads: the embedded config is served without loading the packages that
  * only some features need (ajv's compiler when every validator is precompiled, undici's
  * full entry, AWS's signer, the Redis, PostgreSQL and SQLite clients). A preload prints the
- * CommonJS modules loaded when the listener binds, then ends the process.
+ * CommonJS modules loaded (and the build's `.cjs` files read) when the listener binds, then
+ * ends the process.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -17,11 +18,20 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const preload = path.join(dir, 'loaded-at-listen.cjs');
 writeFileSync(
   preload,
-  `const net = require('node:net');
+  `const fs = require('node:fs');
+const net = require('node:net');
+// The build's CommonJS files load through requireCached (core/deps/code-cache.ts), which
+// reads them itself: they are not in require.cache.
+const read = new Set();
+const readFileSync = fs.readFileSync;
+fs.readFileSync = function (file, ...rest) {
+  if (typeof file === 'string' && file.endsWith('.cjs')) read.add(file);
+  return readFileSync.call(this, file, ...rest);
+};
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...args) {
   this.once('listening', () => {
-    process.stdout.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n');
+    process.stdout.write('\\nLOADED ' + JSON.stringify([...Object.keys(require.cache), ...read]) + '\\n');
     process.exit(0);
   });
   return listen.apply(this, args);
