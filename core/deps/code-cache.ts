@@ -51,10 +51,8 @@ export function requireCached(file: string): unknown {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source.toString('utf8')}\n})`, { filename: file, cachedData });
   const cache: CacheUse = cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : stale ? 'stale' : 'none';
   const module = { exports: {} as unknown };
-  const entry: Loaded = { exports: undefined, script, sourceHash, cache };
   (script.runInThisContext() as CommonJsWrapper).call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
-  entry.exports = module.exports;
-  loaded.set(file, entry);
+  loaded.set(file, { exports: module.exports, script, sourceHash, cache });
   return module.exports;
 }
 
