@@ -3,21 +3,39 @@
  * everything it ships — fetch, WebSocket, EventSource, caches, mocks, proxy agents — about
  * 110 modules and ~40 ms of CPU at start-up; the upstream pools need `Pool` and the
  * request API that the entry copies onto `Dispatcher.prototype`. So this loads those files
- * as the entry does, and falls back to the entry if undici's layout ever differs (the
- * test beside this file fails then, so an upgrade that moves them is noticed).
+ * as the entry does: from the build's bundle of them (`UNDICI_PARTS`, one file with a code
+ * cache) when it was made from the installed undici, else from node_modules, else the entry
+ * if undici's layout ever differs (the test beside this file fails then, so an upgrade that
+ * moves them is noticed).
+ *
+ * The bundle is a copy of undici's code: its `Pool` is not the class `import { Pool } from
+ * 'undici'` gives a plugin, though it is the same version and behaves the same. Nothing in
+ * the gateway compares classes; undici's errors are told apart by `code`.
  */
 import { createRequire } from 'node:module';
 import type { Pool as PoolClass } from 'undici';
+import { bundleFile, UNDICI_PARTS } from './deps/bundled.js';
+import { requireCached } from './deps/code-cache.js';
 
 const load = createRequire(import.meta.url);
 
-function loadPool(): typeof PoolClass {
+type UndiciParts = { [K in keyof typeof UNDICI_PARTS]: K extends 'Pool' ? typeof PoolClass : K extends 'Dispatcher' ? { prototype: Record<string, unknown> } : Record<string, unknown> };
+
+/** `Pool` with the request API on its prototype, as undici's entry leaves it; undefined if these are not those. */
+function withApi({ Dispatcher, Pool, api }: UndiciParts): typeof PoolClass | undefined {
+  // What undici's index.js does; the same functions, so loading the entry later changes nothing.
+  if (typeof Dispatcher.prototype.request !== 'function') Object.assign(Dispatcher.prototype, api);
+  return typeof Pool === 'function' && Pool.prototype instanceof (Dispatcher as unknown as Function) && typeof Pool.prototype.request === 'function' ? Pool : undefined;
+}
+
+/** From `bundled` (the build's bundle, when current; null: none), else from undici's files, else its entry. Exported for tests. */
+export function loadPool(bundled: string | null = bundleFile('undici') ?? null): typeof PoolClass {
+  const fromBundle = bundled ? withApi(requireCached(bundled) as UndiciParts) : undefined;
+  if (fromBundle) return fromBundle;
   try {
-    const Dispatcher = load('undici/lib/dispatcher/dispatcher.js') as { prototype: Record<string, unknown> };
-    const Pool = load('undici/lib/dispatcher/pool.js') as typeof PoolClass;
-    // What undici's index.js does; the same functions, so loading the entry later changes nothing.
-    if (typeof Dispatcher.prototype.request !== 'function') Object.assign(Dispatcher.prototype, load('undici/lib/api/index.js'));
-    if (typeof Pool === 'function' && Pool.prototype instanceof (Dispatcher as unknown as Function) && typeof Pool.prototype.request === 'function') return Pool;
+    const parts = Object.fromEntries(Object.entries(UNDICI_PARTS).map(([name, file]) => [name, load(`undici/${file}`)])) as UndiciParts;
+    const Pool = withApi(parts);
+    if (Pool) return Pool;
   } catch {
     // the layout moved: the entry below is always right
   }

@@ -1,19 +1,36 @@
 /**
- * The upstream pools' undici `Pool`, loaded without undici's package entry: the same class
- * the entry exports, with the request API, and usable in a process that never loads the entry.
+ * The upstream pools' undici `Pool`, loaded without undici's package entry: from the build's
+ * bundle (a copy with the same members), else the class the entry exports; with the request
+ * API, and usable in a process that never loads the entry.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Pool } from 'undici';
-import { poolClass } from '../../core/pool.js';
+import { bundleFile } from '../../core/deps/bundled.js';
+import { loadPool, poolClass } from '../../core/pool.js';
 import { repoRoot } from '../helpers/process.js';
 
-t.test('poolClass() is the class undici exports, with its request API', async (t) => {
-  t.equal(poolClass(), Pool, "if this fails, undici moved its files: update core/pool.ts's paths");
-  for (const method of ['request', 'stream', 'pipeline', 'upgrade', 'connect', 'dispatch', 'close', 'destroy']) {
-    t.equal(typeof (Pool.prototype as unknown as Record<string, unknown>)[method], 'function', method);
-  }
+const METHODS = ['request', 'stream', 'pipeline', 'upgrade', 'connect', 'dispatch', 'close', 'destroy'];
+
+t.test("without the build's bundle, poolClass's loader gives the class undici exports, with its request API", async (t) => {
+  t.equal(loadPool(null), Pool, "if this fails, undici moved its files: update UNDICI_PARTS's paths");
+  for (const method of METHODS) t.equal(typeof (Pool.prototype as unknown as Record<string, unknown>)[method], 'function', method);
+});
+
+t.test("with the build's bundle, poolClass() is its copy of undici's Pool: the same members and request API", async (t) => {
+  const bundled = bundleFile('undici');
+  t.ok(bundled, 'npm run build bundled undici at the installed version');
+  const Bundled = poolClass();
+  t.equal(Bundled, loadPool(bundled ?? null), 'the bundle is what the gateway uses');
+  t.not(Bundled, Pool, 'a copy, not the class of the package');
+  const members = (c: { prototype: object }): string[] => {
+    const names = new Set<string>();
+    for (let p: object | null = c.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) for (const n of Object.getOwnPropertyNames(p)) names.add(n);
+    return [...names].sort();
+  };
+  t.same(members(Bundled), members(Pool), "the package's members, inherited ones included");
+  for (const method of METHODS) t.equal(typeof (Bundled.prototype as unknown as Record<string, unknown>)[method], 'function', method);
 });
 
 t.test('a pool requests without undici/index.js ever loaded', async (t) => {
