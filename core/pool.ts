@@ -19,7 +19,12 @@ import { requireCached } from './deps/code-cache.js';
 
 const load = createRequire(import.meta.url);
 
-type UndiciParts = { [K in keyof typeof UNDICI_PARTS]: K extends 'Pool' ? typeof PoolClass : K extends 'Dispatcher' ? { prototype: Record<string, unknown> } : Record<string, unknown> };
+/** What {@link UNDICI_PARTS} names, loaded. */
+interface UndiciParts {
+  Dispatcher: { prototype: Record<string, unknown> };
+  Pool: typeof PoolClass;
+  api: Record<string, unknown>;
+}
 
 /** `Pool` with the request API on its prototype, as undici's entry leaves it; undefined if these are not those. */
 function withApi({ Dispatcher, Pool, api }: UndiciParts): typeof PoolClass | undefined {

@@ -1,66 +1,44 @@
 /**
  * The build step that writes the V8 code caches `core/deps/code-cache.ts` loads (the last
  * step of `npm run build`): start the built gateway on its default config, wait for its
- * first 200 on GET /health and its "gateway listening" log line, stop it with SIGTERM, and
- * let it write, as it exits, a cache of every build file it loaded through `requireCached`,
- * holding what its start-up ran. (The log line comes last in its start, after the config
- * watcher: its SIGTERM handler is in place only then. /health answers before that.)
+ * "gateway listening" log line, stop it with SIGTERM, and let it write, as it exits, a
+ * cache of every build file it loaded through `requireCached`, holding what its start-up
+ * ran. The log line comes last in a start, after the config watcher: only then is the
+ * SIGTERM handler in place (/health answers before that).
  *
- * Loopback only (the gateway binds where the default config says; it is asked on
- * 127.0.0.1). A gateway that does not start in time is stopped and the build goes on
- * without caches: they save start-up time, nothing depends on them.
+ * The gateway takes a port the kernel picks (port 0), so there is no port to find first.
+ * A gateway that does not start in time is killed and the build goes on without caches:
+ * they save start-up time, nothing depends on them.
  */
 import { spawn } from 'node:child_process';
-import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WRITE_CODE_CACHE_ENV } from '../deps/code-cache.js';
 
 const START_TIMEOUT_MS = 20_000;
+const LISTENING = '"msg":"gateway listening"';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-function healthy(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/health', timeout: 1_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-  });
-}
-
-/** Start the gateway in `root`, stop it after its first 200; resolves with its exit code and what it printed to stderr. */
+/** Start the gateway in `root`, stop it once it has started; resolves with its exit code and the end of its stderr. */
 export async function recordCodeCaches(root: string): Promise<{ code: number | null; stderr: string }> {
-  const port = await freePort();
   const child = spawn(process.execPath, [path.join(root, 'dist/bin/ai-gateway.js')], {
     cwd: root,
     // The embedded default config, as `npm start` runs it.
-    env: { ...process.env, AI_GATEWAY_CONFIG: '', AI_GATEWAY_PORT: String(port), AI_GATEWAY_LOG_LEVEL: 'info', [WRITE_CODE_CACHE_ENV]: '1' },
+    env: { ...process.env, AI_GATEWAY_CONFIG: '', AI_GATEWAY_PORT: '0', AI_GATEWAY_LOG_LEVEL: 'info', [WRITE_CODE_CACHE_ENV]: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  let started = false;
+  let stopping = false;
+  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4_000);
-    started ||= stderr.includes('"msg":"gateway listening"');
+    if (stopping || !stderr.includes(LISTENING)) return;
+    stopping = true;
+    clearTimeout(timer);
+    child.kill('SIGTERM');
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  const up = async (): Promise<boolean> => started && (await healthy(port));
-  while (child.exitCode === null && Date.now() < deadline && !(await up())) await new Promise((r) => setTimeout(r, 20));
-  child.kill(child.exitCode === null && Date.now() < deadline ? 'SIGTERM' : 'SIGKILL');
-  return { code: await exited, stderr };
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stderr };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

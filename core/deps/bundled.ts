@@ -1,12 +1,11 @@
 /**
  * Packages loaded from one file. `prom-client` (with `@opentelemetry/api`, which its CPU
- * metric requires) is 88 CommonJS modules and `yaml` 72; Node 20 resolves, reads and
- * compiles each one by one, ~50 ms and ~25 ms of a ~290 ms start-up here. `npm run build`
- * bundles each into `dist/vendor/<name>.cjs` (see `bundle.ts`), which loads in ~13 ms and
- * ~7 ms (undici's pool files, ~45 modules, since: see {@link UNDICI_PARTS}). A bundle is
- * used only when its manifest names the version installed now; without one (a plain `tsc`),
- * or after an upgrade not yet rebuilt, the package itself is loaded. Bundles load with the
- * build's code caches (`code-cache.ts`).
+ * metric requires) is 88 CommonJS modules, `yaml` 72 and undici's pool ~45; Node 20
+ * resolves, reads and compiles each one by one. `npm run build` bundles each into
+ * `dist/vendor/<name>.cjs` (see `bundle.ts`), loaded with the build's code cache
+ * (`code-cache.ts`). A bundle is used only when its manifest names the version installed
+ * now; without one (a plain `tsc`), or after an upgrade not yet rebuilt, the package itself
+ * is loaded.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
