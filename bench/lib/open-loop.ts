@@ -10,12 +10,10 @@
  * being parsed into objects (status line, `content-length` or chunked framing).
  */
 import net from 'node:net';
+import type { Target } from './load.js';
 
-export interface OpenLoopTarget {
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
+/** What the open loop sends: a target's URL, headers and body. */
+export type OpenLoopTarget = Pick<Target, 'url' | 'headers' | 'body'>;
 
 export interface OpenLoopResult {
   /** Each answered request's latency from when it was issued (its due time, or the timer's firing if later), ms. */
