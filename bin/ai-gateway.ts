@@ -12,9 +12,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue, Gateway, type ConfigIssue } from '../core/index.js';
 import { loadConfigFile, workerCount, type LoadedConfig } from '../core/config/load.js';
 import { WORKER_START_FAILED } from '../core/cluster/ipc.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
+import { holdSignals, type HeldSignals } from '../core/signals.js';
 import { GATEWAY_VERSION } from '../core/version.js';
 import { builtinCatalog } from './catalog.js';
 
@@ -84,7 +85,10 @@ function refuse(issues: readonly ConfigIssue[], code: number): never {
 
 /** One process, or the cluster primary when `server.workers` > 1; a forked worker serves. */
 async function serve(configPath: string | undefined): Promise<void> {
-  if (cluster.isWorker) return serveGateway(configPath, true);
+  const log = cluster.isWorker ? createLogger({ bindings: { worker: cluster.worker!.id } }) : createLogger();
+  // Caught before anything else: a signal during start-up is acted on once started.
+  const signals = holdSignals(log);
+  if (cluster.isWorker) return serveGateway(configPath, signals, log, true);
   const file = resolveConfigPath(configPath, process.env);
   let loaded: LoadedConfig;
   try {
@@ -95,25 +99,20 @@ async function serve(configPath: string | undefined): Promise<void> {
   }
   const workers = workerCount(loaded.config.server.workers);
   const drainTimeoutMs = loaded.config.server.drain_timeout_ms;
-  if (workers <= 1) return serveGateway(configPath, false, loaded);
+  if (workers <= 1) return serveGateway(configPath, signals, log, false, loaded);
   // Plugin errors are reported once here, not by every worker.
   const issues = await configIssues(file);
   if (issues.length > 0) refuse(issues, 1);
   const { runPrimary } = await import('../core/cluster/primary.js');
-  const code = await runPrimary({ workers, drainTimeoutMs, log: createLogger({ bindings: { role: 'primary' } }) });
+  const code = await runPrimary({ workers, drainTimeoutMs, signals, log: log.child({ role: 'primary' }) });
   await flushed();
   process.exit(code);
 }
 
-async function serveGateway(configPath: string | undefined, worker: boolean, loaded?: LoadedConfig): Promise<void> {
+async function serveGateway(configPath: string | undefined, signals: HeldSignals, log: Logger, worker: boolean, loaded?: LoadedConfig): Promise<void> {
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start({
-      configPath,
-      loaded,
-      catalog: builtinCatalog,
-      ...(worker ? { clusterWorker: { workerHeader: process.env.AI_GATEWAY_WORKER_HEADER === '1' }, log: createLogger({ bindings: { worker: cluster.worker!.id } }) } : {}),
-    });
+    gateway = await Gateway.start({ configPath, loaded, log, catalog: builtinCatalog, ...(worker ? { clusterWorker: { workerHeader: process.env.AI_GATEWAY_WORKER_HEADER === '1' } } : {}) });
   } catch (err) {
     if (err instanceof ConfigError) refuse(err.issues, worker ? WORKER_START_FAILED : 1);
     if (!worker) throw err;
@@ -134,13 +133,11 @@ async function serveGateway(configPath: string | undefined, worker: boolean, loa
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
   const reload = (signal: string): void => {
     gateway.log.info('reloading', { signal });
     void gateway.reload();
   };
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  signals.handle({ stop, reload });
   gateway.worker?.on('drain', () => stop('primary: drain'));
   gateway.worker?.on('reload', () => reload('primary: reload'));
   // The primary died: nothing hands this worker connections or takes its records any more.

@@ -11,6 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Registry } from '../deps/prom-client.js';
 import type { Logger } from '../logger.js';
+import type { HeldSignals } from '../signals.js';
 import { isGatewayMessage, WORKER_START_FAILED, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { WriterHost } from './writer-host.js';
 
@@ -19,6 +20,8 @@ export interface PrimaryOptions {
   /** The workers' drain timeout; the primary waits this long plus a margin before SIGKILL. */
   drainTimeoutMs: number;
   log: Logger;
+  /** The process's signals, caught since before the config was read. */
+  signals: HeldSignals;
   /** Restart backoff: first delay, doubled per quick crash, capped (default 100 ms … 10 s). */
   restartDelayMs?: { min: number; max: number };
 }
@@ -73,6 +76,8 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
       case 'gw:ready': {
         const slot = slots[slotOf.get(worker.id) ?? -1];
         if (slot) slot.ready = true;
+        // Told to drain before it could listen for the order: it gets it now.
+        if (stopping) return reply(worker, { t: 'gw:drain' });
         if (!announced && slots.every((s) => s.ready)) {
           announced = true;
           log.info('cluster ready', { url: message.url, ...(message.adminUrl ? { admin_url: message.adminUrl } : {}), workers: opts.workers, pid: process.pid });
@@ -131,7 +136,9 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
     stopping = true;
     log.info('cluster shutting down', { reason, workers: Object.keys(cluster.workers ?? {}).length });
     for (const slot of slots) clearTimeout(slot.restart);
-    for (const w of Object.values(cluster.workers ?? {})) if (w) reply(w, { t: 'gw:drain' });
+    // A worker still starting is told once it reports ready: before that, nothing in it
+    // listens for the order.
+    for (const slot of slots) if (slot.worker && slot.ready) reply(slot.worker, { t: 'gw:drain' });
     // A worker stuck past its own drain timeout is cut; its unsent records are lost.
     killTimer = setTimeout(() => {
       for (const w of Object.values(cluster.workers ?? {})) {
@@ -152,12 +159,15 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
     finish(exitCode);
   }
 
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    log.info('reloading every worker', { signal: 'SIGHUP' });
-    for (const w of Object.values(cluster.workers ?? {})) if (w) reply(w, { t: 'gw:reload' });
+  opts.signals.handle({
+    stop,
+    reload: (signal) => {
+      log.info('reloading every worker', { signal });
+      for (const w of Object.values(cluster.workers ?? {})) if (w) reply(w, { t: 'gw:reload' });
+    },
   });
+  // A stop signal held during start-up has already stopped the cluster: nothing to fork.
+  if (stopping) return done;
 
   log.info('starting cluster', { workers: opts.workers, pid: process.pid });
   for (let i = 0; i < slots.length; i++) fork(i);
