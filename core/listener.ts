@@ -11,7 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import http2 from 'node:http2';
+import type * as http2 from 'node:http2';
+import { createRequire } from 'node:module';
 import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ServerConfig } from './config/types.js';
@@ -33,6 +34,12 @@ export interface Listener {
 
 type Handler = (req: GatewayRequest, res: GatewayResponse) => void;
 
+/**
+ * `node:http2`, loaded when first needed: at start with TLS, else on the first h2c client.
+ * Loading it costs ~5 ms of start-up that most cleartext deployments never use.
+ */
+const loadHttp2 = (): typeof http2 => createRequire(import.meta.url)('node:http2') as typeof http2;
+
 export async function listen(config: ServerConfig, bind: { host: string; port: number }, handler: Handler, log: Logger): Promise<Listener> {
   const tracker = new ConnectionTracker();
   const onRequest: Handler = (req, res) => {
@@ -53,7 +60,7 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
   if (config.tls) {
     // ALPN picks h2 or http/1.1; http/1.1 comes as 'unknownProtocol' and goes to h1, with its
     // header, request and keep-alive timeouts (HTTP/2's own http/1.1 fallback has none).
-    const secure = http2.createSecureServer({ ...h2, ALPNCallback: preferH2, cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, onRequest);
+    const secure = loadHttp2().createSecureServer({ ...h2, ALPNCallback: preferH2, cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, onRequest);
     secure.setTimeout(config.idle_timeout_ms);
     secure.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
     // 'listening' starts h1's header and request timeout checks; it is never bound itself.
@@ -65,13 +72,19 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     secure.on('clientError', refuse);
     outer = secure;
   } else {
-    const h2c = http2.createServer(h2, onRequest);
-    h2c.setTimeout(config.idle_timeout_ms);
-    h2c.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
+    // Made for the first h2c client: it is never bound, only handed sockets.
+    let h2c: http2.Http2Server | undefined;
+    const h2cServer = (): http2.Http2Server => {
+      if (h2c) return h2c;
+      h2c = loadHttp2().createServer(h2, onRequest);
+      h2c.setTimeout(config.idle_timeout_ms);
+      h2c.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
+      return h2c;
+    };
     h1.on('clientError', (err: ParseError, socket: Socket) => {
       if (err.code !== H2_PREFACE_CODE) return refuse(err, socket);
       tracker.forget(socket);
-      handToHttp2(socket, err, h2c);
+      handToHttp2(socket, err, h2cServer());
     });
     outer = h1;
   }

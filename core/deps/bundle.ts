@@ -15,24 +15,41 @@ import { BUNDLED_PACKAGES, BUNDLED_PARTS, installedVersion, MANIFEST, VENDOR_DIR
 const resolve = createRequire(import.meta.url).resolve;
 
 /**
- * Packages a bundle holds but evaluates on first use. prom-client's CPU metric requires
- * `@opentelemetry/api` at load to read the current span when exemplars are on, which the
- * gateway never turns on: ~3 ms of start-up for a module nothing calls.
+ * Modules a bundle holds but evaluates on first use, by the `require` specifier that names
+ * them, and what stands in for each until then: an object (for a property read) or a
+ * function (for a call).
+ * - prom-client's CPU metric requires `@opentelemetry/api` at load to read the current span
+ *   when exemplars are on, which the gateway never turns on: ~3 ms of start-up.
+ * - undici's Client requires its HTTP/2 client at load, and that requires `node:http2`
+ *   (~5 ms); the gateway's pools never offer h2 upstream, so it is called only if one is
+ *   configured to. (The listener loads `node:http2` on the first h2c client, or at start
+ *   with TLS.)
  */
-const REQUIRED_ON_FIRST_USE = /^@opentelemetry\/api$/;
+const ON_FIRST_USE: ReadonlyArray<{ filter: RegExp; standIn: 'object' | 'function' }> = [
+  { filter: /^@opentelemetry\/api$/, standIn: 'object' },
+  { filter: /^\.\/client-h2\.js$/, standIn: 'function' },
+];
 
-/** `require(name)` gets a proxy that requires the bundled module when a property is first read. */
-function requiredOnFirstUse(filter: RegExp): Plugin {
+/** `require(name)` gets a proxy that requires the bundled module when first read or called. */
+function requiredOnFirstUse(): Plugin {
   return {
     name: 'required-on-first-use',
     setup(b) {
-      // The proxy's own require of the name resolves as usual (its namespace tells it apart).
-      b.onResolve({ filter }, (args) => (args.namespace === 'on-first-use' ? undefined : { path: args.path, namespace: 'on-first-use', pluginData: args.resolveDir }));
-      b.onLoad({ filter: /.*/, namespace: 'on-first-use' }, (args) => ({
-        contents: `let mod;\nmodule.exports = new Proxy({}, { get: (_, key) => (mod ??= require(${JSON.stringify(args.path)}))[key] });\n`,
-        resolveDir: args.pluginData as string,
-        loader: 'js',
-      }));
+      for (const { filter, standIn } of ON_FIRST_USE) {
+        // The proxy's own require of the name resolves as usual (its namespace tells it apart).
+        b.onResolve({ filter }, (args) => (args.namespace === 'on-first-use' ? undefined : { path: args.path, namespace: 'on-first-use', pluginData: { resolveDir: args.resolveDir, standIn } }));
+      }
+      b.onLoad({ filter: /.*/, namespace: 'on-first-use' }, (args) => {
+        const { resolveDir, standIn } = args.pluginData as { resolveDir: string; standIn: 'object' | 'function' };
+        // An arrow function as a callable target: it has no own properties a proxy must report as they are.
+        const target = standIn === 'function' ? '() => {}' : '{}';
+        const apply = standIn === 'function' ? ', apply: (_, self, args) => Reflect.apply(load(), self, args)' : '';
+        return {
+          contents: `let mod;\nconst load = () => (mod ??= require(${JSON.stringify(args.path)}));\nmodule.exports = new Proxy(${target}, { get: (_, key) => load()[key]${apply} });\n`,
+          resolveDir,
+          loader: 'js',
+        };
+      });
     },
   };
 }
@@ -52,7 +69,7 @@ export async function bundlePackages(dir: string = VENDOR_DIR): Promise<Record<s
   const versions: Record<string, string> = {};
   for (const name of BUNDLED_PACKAGES) {
     // Readable output (no minifying): stack traces through it name the package's functions.
-    await build({ ...entryOf(name), outfile: path.join(dir, `${name}.cjs`), bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'inline', logLevel: 'warning', plugins: [requiredOnFirstUse(REQUIRED_ON_FIRST_USE)] });
+    await build({ ...entryOf(name), outfile: path.join(dir, `${name}.cjs`), bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'inline', logLevel: 'warning', plugins: [requiredOnFirstUse()] });
     versions[name] = installedVersion(name);
   }
   writeFileSync(path.join(dir, MANIFEST), JSON.stringify(versions, null, 2) + '\n');

@@ -2,8 +2,8 @@
  * What start-up loads: the embedded config is served without loading the packages that
  * only some features need (ajv's compiler when every validator is precompiled, undici's
  * full entry, AWS's signer, the Redis, PostgreSQL and SQLite clients). A preload prints the
- * CommonJS modules loaded (and the build's `.cjs` files read) when the listener binds, then
- * ends the process.
+ * CommonJS modules loaded (the build's `.cjs` files read, Node's built-in modules) when the
+ * listener binds, then ends the process.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -31,7 +31,8 @@ fs.readFileSync = function (file, ...rest) {
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...args) {
   this.once('listening', () => {
-    process.stdout.write('\\nLOADED ' + JSON.stringify([...Object.keys(require.cache), ...read]) + '\\n');
+    const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => 'node:' + m.slice('NativeModule '.length));
+    process.stdout.write('\\nLOADED ' + JSON.stringify([...Object.keys(require.cache), ...read, ...builtins]) + '\\n');
     process.exit(0);
   });
   return listen.apply(this, args);
@@ -60,11 +61,14 @@ const NOT_AT_START: Array<[string, RegExp]> = [
   ['ioredis', /\/node_modules\/ioredis\//],
   ['pg', /\/node_modules\/pg\//],
   ['better-sqlite3', /\/node_modules\/better-sqlite3\//],
+  // Cleartext: the listener loads it for the first h2c client; undici's pools never need it.
+  ['node:http2', /^node:http2$/],
 ];
 
 t.test('the embedded config starts without the packages only some features need', async (t) => {
   const loaded = await loadedAtListen([]);
   t.ok(loaded.some((f) => f.endsWith('/dist/vendor/undici.cjs')), "undici's Pool is loaded, from the build's bundle (the upstream pools)");
   t.ok(loaded.some((f) => /\/precompiled\/[0-9a-f]{64}\.cjs$/.test(f)), 'precompiled validators are used');
+  t.ok(loaded.includes('node:http'), "Node's built-in modules are listed too");
   for (const [what, re] of NOT_AT_START) t.notOk(loaded.find((f) => re.test(f)), `${what} is not loaded`);
 });

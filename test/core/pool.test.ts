@@ -4,12 +4,13 @@
  * API, and usable in a process that never loads the entry.
  */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { bundleFile } from '../../core/deps/bundled.js';
 import { loadPool, poolClass } from '../../core/pool.js';
 import { repoRoot } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const METHODS = ['request', 'stream', 'pipeline', 'upgrade', 'connect', 'dispatch', 'close', 'destroy'];
 
@@ -53,4 +54,28 @@ t.test('a pool requests without undici/index.js ever loaded', async (t) => {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
   t.equal(r.status, 0, r.stderr);
   t.same(JSON.parse(r.stdout.trim()), { status: 200, body: 'pong POST /x', entry: false });
+});
+
+t.test("the bundled Pool loads undici's HTTP/2 client (and node:http2) only when a connection negotiates h2", async (t) => {
+  const dir = tempDir('gw-pool-h2-');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+  const pool = path.join(repoRoot, 'dist/core/pool.js');
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { poolClass } from ${JSON.stringify(pool)};
+    const Pool = poolClass();
+    const http2AtLoad = process.moduleLoadList.includes('NativeModule http2');
+    const http2 = await import('node:http2');
+    const server = http2.createSecureServer({ key: readFileSync(${JSON.stringify(path.join(dir, 'key.pem'))}), cert: readFileSync(${JSON.stringify(path.join(dir, 'cert.pem'))}) }, (req, res) => res.end('over ' + req.httpVersion));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const p = new Pool('https://127.0.0.1:' + server.address().port, { connections: 1, allowH2: true, connect: { ca: readFileSync(${JSON.stringify(path.join(dir, 'cert.pem'))}) } });
+    const res = await p.request({ method: 'GET', path: '/' });
+    const body = await res.body.text();
+    await p.close();
+    server.close();
+    console.log(JSON.stringify({ http2AtLoad, status: res.statusCode, body }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.same(JSON.parse(r.stdout.trim()), { http2AtLoad: false, status: 200, body: 'over 2.0' }, 'node:http2 unloaded by the Pool alone; h2 works through the stand-in');
 });
