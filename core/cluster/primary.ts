@@ -35,6 +35,8 @@ interface Slot {
   startedAt: number;
   crashes: number;
   ready: boolean;
+  /** A reload ordered while the worker was still starting: sent once it is ready. */
+  reloadWhenReady: boolean;
   restart: NodeJS.Timeout | undefined;
 }
 
@@ -47,7 +49,7 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
   const own = new Registry();
   const restarts = new Counter({ name: 'gateway_cluster_worker_restarts_total', help: 'Workers restarted after they exited unexpectedly', registers: [own] });
   const up = new Gauge({ name: 'gateway_cluster_workers', help: 'Workers currently running', registers: [own] });
-  const slots: Slot[] = Array.from({ length: opts.workers }, () => ({ worker: undefined, startedAt: 0, crashes: 0, ready: false, restart: undefined }));
+  const slots: Slot[] = Array.from({ length: opts.workers }, () => ({ worker: undefined, startedAt: 0, crashes: 0, ready: false, reloadWhenReady: false, restart: undefined }));
   const slotOf = new Map<number, number>();
   let stopping = false;
   let announced = false;
@@ -66,6 +68,7 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
     slot.worker = worker;
     slot.startedAt = Date.now();
     slot.ready = false;
+    slot.reloadWhenReady = false;
     slotOf.set(worker.id, index);
     up.set(Object.keys(cluster.workers ?? {}).length);
   };
@@ -76,8 +79,12 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
       case 'gw:ready': {
         const slot = slots[slotOf.get(worker.id) ?? -1];
         if (slot) slot.ready = true;
-        // Told to drain before it could listen for the order: it gets it now.
+        // Told to drain or reload before it could listen for the order: it gets it now.
         if (stopping) return reply(worker, { t: 'gw:drain' });
+        if (slot?.reloadWhenReady) {
+          slot.reloadWhenReady = false;
+          reply(worker, { t: 'gw:reload' });
+        }
         if (!announced && slots.every((s) => s.ready)) {
           announced = true;
           log.info('cluster ready', { url: message.url, ...(message.adminUrl ? { admin_url: message.adminUrl } : {}), workers: opts.workers, pid: process.pid });
@@ -163,7 +170,10 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
     stop,
     reload: (signal) => {
       log.info('reloading every worker', { signal });
-      for (const w of Object.values(cluster.workers ?? {})) if (w) reply(w, { t: 'gw:reload' });
+      for (const slot of slots) {
+        if (slot.worker && slot.ready) reply(slot.worker, { t: 'gw:reload' });
+        else if (slot.worker) slot.reloadWhenReady = true;
+      }
     },
   });
   // A stop signal held during start-up has already stopped the cluster: nothing to fork.

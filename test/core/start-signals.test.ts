@@ -2,7 +2,7 @@
  * Signals that reach the real CLI while it starts: a SIGTERM is held and acted on once the
  * gateway is up (it drains, closes its plugins and exits 0, instead of dying at once), a
  * second one exits at once, a SIGHUP reloads once started instead of killing the process,
- * and a cluster primary told to stop while its workers start still drains them.
+ * and a cluster primary told to stop or reload while its workers start still reaches them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -95,6 +95,18 @@ t.test('a cluster primary stopped while its workers start drains them once they 
   t.equal(err.match(/"msg":"shutting down".*"signal":"primary: drain"/g)?.length, 2, 'both workers were told to drain once ready');
   t.notMatch(err, /did not exit in time/, 'no worker had to be killed');
   t.ok(ms < 2000 + 5000, `exited ${ms.toFixed(0)} ms after SIGTERM, before the primary's kill timer`);
+});
+
+t.test('a SIGHUP to a cluster primary while its workers start reaches each once it is ready', async (t) => {
+  const cli = await spawnCli(t, config(await freePort(), 1500, CLUSTER));
+  await waitForText(cli, 'slow-create: creating', 2);
+  cli.child.kill('SIGHUP');
+  await waitForText(cli, '"msg":"reloading"', 2);
+  const err = cli.stderr();
+  t.equal(err.match(/"msg":"reloading".*"signal":"primary: reload"/g)?.length, 2, 'both workers reloaded');
+  t.ok(err.indexOf('"msg":"cluster ready"') > 0, 'and the cluster is up');
+  cli.child.kill('SIGTERM');
+  t.same(await cli.ended, { code: 0, signal: null });
 });
 
 t.test('a cluster primary stopped before it forks exits 0 without forking', async (t) => {
