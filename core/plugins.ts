@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Dialect } from './dialect.js';
+import { dynamicImport } from './dynamic-import.js';
 import { PLUGIN_API_VERSION, type FilterPlugin, type ProviderPlugin } from './types.js';
 
 export type PluginLoader<P> = () => P | Promise<P>;
@@ -40,7 +41,7 @@ export async function importPlugin(specifier: string, configDir: string): Promis
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = (await dynamicImport(url)) as Record<string, unknown>;
   } catch (err) {
     throw new PluginLoadError(`cannot import plugin "${specifier}": ${(err as Error).message}`);
   }

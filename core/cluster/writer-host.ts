@@ -5,6 +5,7 @@
  * writer, so its replacement reopens the same one; every writer closes (flushes) when the
  * primary shuts down.
  */
+import { dynamicImport } from '../dynamic-import.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMessage } from './ipc.js';
 import { definedWriterKind, type RecordWriter, type WriterKind } from './single-writer.js';
@@ -88,7 +89,7 @@ export class WriterHost {
   }
 
   private async create(open: Handle['open']): Promise<RecordWriter<unknown>> {
-    const kind = definedWriterKind(open.module, open.exportName) ?? (((await import(open.module)) as Record<string, unknown>)[open.exportName] as WriterKind<unknown, unknown> | undefined);
+    const kind = definedWriterKind(open.module, open.exportName) ?? (((await dynamicImport(open.module)) as Record<string, unknown>)[open.exportName] as WriterKind<unknown, unknown> | undefined);
     if (typeof kind?.create !== 'function') throw new Error(`${open.module} has no writer kind "${open.exportName}"`);
     return kind.create(open.options, { log: this.log.child({ writer: open.key }) });
   }

@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { dynamicImport } from '../../core/dynamic-import.js';
 import type { BedrockConfig } from './config.js';
 
 /** AWS credentials as the signer takes them. */
@@ -63,7 +64,7 @@ export function resolverFor(config: BedrockConfig, source: CredentialSource): Cr
   let chain: CredentialResolver | undefined;
   return async (options) => {
     if (!chain) {
-      const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+      const { fromNodeProviderChain } = (await dynamicImport('@aws-sdk/credential-providers')) as typeof import('@aws-sdk/credential-providers');
       chain = fromNodeProviderChain(config.profile ? { profile: config.profile } : {}) as CredentialResolver;
     }
     return chain(options);
