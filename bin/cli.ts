@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `ai-gateway [--config FILE]`            start the gateway
  * `ai-gateway validate [FILE]`            check a config; prints `ok` or every error
@@ -175,20 +174,23 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (err: unknown) => {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`ai-gateway: ${(err as Error).message}\n\n${USAGE}`);
-      process.exitCode = 2;
-      return;
-    }
-    // A runtime failure (port taken, unreadable file): say what failed, not how to call us.
-    const hint = code === 'EADDRINUSE' ? ' (another process holds the port: stop it or set AI_GATEWAY_PORT)' : '';
-    process.stderr.write(`ai-gateway: ${(err as Error).message}${hint}\n`);
-    process.exitCode = 1;
-  },
-);
+/** Run the command line `argv` (without node and the script); sets `process.exitCode`. */
+export function runCli(argv: string[]): void {
+  main(argv).then(
+    (code) => {
+      if (code !== undefined) process.exitCode = code;
+    },
+    (err: unknown) => {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+        process.stderr.write(`ai-gateway: ${(err as Error).message}\n\n${USAGE}`);
+        process.exitCode = 2;
+        return;
+      }
+      // A runtime failure (port taken, unreadable file): say what failed, not how to call us.
+      const hint = code === 'EADDRINUSE' ? ' (another process holds the port: stop it or set AI_GATEWAY_PORT)' : '';
+      process.stderr.write(`ai-gateway: ${(err as Error).message}${hint}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
