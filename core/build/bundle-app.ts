@@ -1,44 +1,47 @@
 /**
- * The build step that lets the gateway start from a few files instead of ~200.
+ * The build step that lets the gateway start from one file instead of ~200, with a code cache.
  *
  * Node 20's ES module loader resolves, opens, reads and compiles every module one at a
- * time; at start-up that is ~200 of ours, and on machines where system calls are dear it
- * costs ~100 ms of a ~470 ms start (see bench/HISTORY.md). `node dist/core/build/bundle-app.js`
- * (the last step of `npm run build`) bundles what tsc wrote with esbuild (a build-time tool):
+ * time, and keeps no code cache for them. `node dist/core/build/bundle-app.js` (a step of
+ * `npm run build`) bundles what tsc wrote with esbuild (a build-time tool) into one
+ * CommonJS file, `dist/app/gateway.cjs`, which `requireCached` (core/deps/code-cache.ts)
+ * loads with the V8 code cache the build's last step writes (see README, Start-up):
  *
- * - Two entries, one build: `dist/bin/ai-gateway.js` and `dist/core/index.js` become
- *   `dist/app/ai-gateway.js` and `dist/app/index.js`. Code both use lies in shared chunks,
- *   so a plugin that imports `ai-gateway` gets the very modules the gateway runs
- *   (`instanceof GatewayError` holds, as it did unbundled). Modules imported on demand (CLI
- *   commands, the cluster primary, ledgers, the config watcher) stay chunks of their own,
- *   still loaded on demand.
- * - The two tsc files are then replaced by one-line modules importing their bundle, so
- *   every way of running the gateway or importing its API runs the bundle.
+ * - One bundle holds the package API (`core/index.js`) and the command (`bin/cli.js`), so a
+ *   plugin that imports `ai-gateway` gets the very modules the gateway runs (`instanceof
+ *   GatewayError` holds, as it did unbundled). Modules imported on demand (CLI commands,
+ *   the cluster primary, ledgers, the config watcher) are in it too, evaluated on demand.
+ * - `dist/app/load.js` (an ES module) loads it once and hands it the `import()` that code
+ *   compiled by `vm.Script` lacks (core/dynamic-import.ts). The two tsc entry files are
+ *   replaced by ES modules using it: `dist/bin/ai-gateway.js` runs the command,
+ *   `dist/core/index.js` exports the API by name.
  * - Packages stay outside: node_modules is resolved at run time exactly as before.
- * - Each module's `import.meta.url` is rewritten to its tsc file's URL, relative to the
- *   bundle: the paths found from it (precompiled validators, price snapshots, the package
+ * - Each module's `import.meta.url` becomes its tsc file's URL, found from the bundle's
+ *   directory: the paths found from it (precompiled validators, price snapshots, the package
  *   root, `createRequire`, single-writer kinds) are the unbundled ones, wherever the package
  *   is installed.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
-/** The first line of a file this step wrote; tsc's files never start with it. */
+/** The first line of a file this step wrote (after a shebang); tsc's files never start with it. */
 export const BUNDLED_MARKER = '// Bundled by core/build/bundle-app.ts';
 
-/** The tsc files that become bundle entries, by entry name (`dist/app/<name>.js`). */
-const ENTRIES = { 'ai-gateway': 'bin/ai-gateway.js', index: 'core/index.js' } as const;
+/** The bundle, in `dist/app`. */
+export const APP_BUNDLE = 'gateway.cjs';
 
-/** What each entry's tsc file is replaced by. */
-const STUBS: Record<keyof typeof ENTRIES, string> = {
-  'ai-gateway': `#!/usr/bin/env node\n${BUNDLED_MARKER}: the gateway runs from dist/app.\nimport '../app/ai-gateway.js';\n`,
-  index: `${BUNDLED_MARKER}: the API from dist/app, the modules the gateway runs.\nexport * from '../app/index.js';\n`,
-};
+/** The tsc files the bundle is made from, which it then replaces. */
+const API_ENTRY = 'core/index.js';
+const CLI_ENTRY = 'bin/ai-gateway.js';
 
 const META_URL = /\bimport\.meta\.url\b/g;
+/** Defined once at the top of the bundle; `__dirname` is the bundle's directory there. */
+const META_URL_OF = '__gwMetaUrl';
+const META_URL_BANNER = `function ${META_URL_OF}(rel) { return require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href; }`;
 
 /** Each dist module keeps the `import.meta.url` of its own file, found relative to the bundle. */
 function ownMetaUrl(distDir: string, outDir: string): Plugin {
@@ -49,50 +52,70 @@ function ownMetaUrl(distDir: string, outDir: string): Plugin {
         if (!args.path.startsWith(distDir + path.sep)) return undefined; // esbuild loads it as usual
         const source = await readFile(args.path, 'utf8');
         const rel = path.relative(outDir, args.path).split(path.sep).join('/');
-        return { contents: source.replace(META_URL, `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'js' };
+        return { contents: source.replace(META_URL, `${META_URL_OF}(${JSON.stringify(rel)})`), loader: 'js' };
       });
     },
   };
 }
 
-/** Bundle tsc's output in `distDir` (see the file comment); returns the modules written to `dist/app` (each with its source map). */
+/** `dist/app/load.js`: the bundle, loaded once per process (whoever imports first), with its `import()`. */
+const LOADER = `${BUNDLED_MARKER}: loads ${APP_BUNDLE} with its code cache.
+import { fileURLToPath } from 'node:url';
+import { requireCached } from '../core/deps/code-cache.js';
+
+export const app = requireCached(fileURLToPath(new URL('./${APP_BUNDLE}', import.meta.url)));
+app.setImporter((specifier) => import(specifier));
+`;
+
+const CLI_STUB = `#!/usr/bin/env node\n${BUNDLED_MARKER}: the gateway runs from dist/app.\nimport { app } from '../app/load.js';\n\napp.runCli(process.argv.slice(2));\n`;
+
+function apiStub(names: string[]): string {
+  return `${BUNDLED_MARKER}: the API from dist/app, the modules the gateway runs.\nimport { app } from '../app/load.js';\n\nexport const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = app;\n`;
+}
+
+/** Bundle tsc's output in `distDir` (see the file comment); returns the files written to `dist/app`. */
 export async function bundleApp(distDir: string): Promise<string[]> {
   const outDir = path.join(distDir, 'app');
-  const entryPoints: Record<string, string> = {};
-  for (const [name, file] of Object.entries(ENTRIES)) {
+  for (const file of [API_ENTRY, CLI_ENTRY]) {
     const full = path.join(distDir, file);
     if (readFileSync(full, 'utf8').includes(BUNDLED_MARKER)) throw new Error(`${full} is already a bundle stub: run tsc (npm run build) first`);
-    entryPoints[name] = full;
   }
   rmSync(outDir, { recursive: true, force: true });
-  const result = await build({
-    entryPoints,
-    outdir: outDir,
+  const bundle = path.join(outDir, APP_BUNDLE);
+  await build({
+    stdin: {
+      contents: `export * from './${API_ENTRY}';\nexport { runCli } from './bin/cli.js';\nexport { setImporter } from './core/dynamic-import.js';\n`,
+      resolveDir: distDir,
+      sourcefile: 'app-entry.js',
+      loader: 'js',
+    },
+    outfile: bundle,
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
     packages: 'external',
-    // Not minified: stack traces through it name our functions (minifying gained nothing
-    // measurable at start-up). Packages stay outside, so there are no licences to keep.
+    banner: { js: META_URL_BANNER },
+    // Not minified: stack traces through it name our functions. Packages stay outside, so
+    // there are no licences to keep.
     legalComments: 'none',
-    // Composed with tsc's maps: with --enable-source-maps, stack traces name the .ts lines.
+    // Composed with tsc's maps, for reading a stack trace's gateway.cjs lines as .ts lines.
     sourcemap: true,
-    metafile: true,
     logLevel: 'warning',
     plugins: [ownMetaUrl(distDir, outDir)],
   });
-  for (const [name, file] of Object.entries(ENTRIES) as [keyof typeof ENTRIES, string][]) {
-    const full = path.join(distDir, file);
-    writeFileSync(full, STUBS[name]);
-    rmSync(`${full}.map`, { force: true }); // tsc's map is for the file just replaced
-  }
-  return Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'));
+  // The API's names, read from the bundle itself (plain require: nothing is cached at build).
+  const internal = new Set(['runCli', 'setImporter']);
+  const names = Object.keys(createRequire(import.meta.url)(bundle) as object).filter((n) => !internal.has(n));
+  writeFileSync(path.join(outDir, 'load.js'), LOADER);
+  writeFileSync(path.join(distDir, API_ENTRY), apiStub(names));
+  writeFileSync(path.join(distDir, CLI_ENTRY), CLI_STUB);
+  for (const file of [API_ENTRY, CLI_ENTRY]) rmSync(path.join(distDir, `${file}.map`), { force: true }); // tsc's maps are for the files just replaced
+  return [bundle, path.join(outDir, 'load.js')];
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const files = await bundleApp(distDir);
-  console.log(`bundled the gateway into ${files.length} modules in ${path.relative(process.cwd(), path.join(distDir, 'app')) || '.'}`);
+  await bundleApp(distDir);
+  console.log(`bundled the gateway into ${path.relative(process.cwd(), path.join(distDir, 'app', APP_BUNDLE)) || APP_BUNDLE}`);
 }

@@ -3,8 +3,8 @@
  * step of `npm run build`): start the built gateway on its default config, wait for its
  * "gateway listening" log line, stop it with SIGTERM, and let it write, as it exits, a
  * cache of every build file it loaded through `requireCached`, holding what its start-up
- * ran. The log line comes last in a start, after the config watcher: only then is the
- * SIGTERM handler in place (/health answers before that).
+ * ran. The log line comes last in a start, after the config watcher: the caches then hold
+ * all that start-up ran.
  *
  * The gateway takes a port the kernel picks (port 0), so there is no port to find first.
  * A gateway that does not start in time is killed and the build goes on without caches:
@@ -44,6 +44,6 @@ export async function recordCodeCaches(root: string): Promise<{ code: number | n
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const { code, stderr } = await recordCodeCaches(root);
-  if (code === 0) console.log('code caches: written beside dist/vendor and the precompiled validators');
+  if (code === 0) console.log('code caches: written beside dist/app, dist/vendor and the precompiled validators');
   else console.warn(`code caches: not written (the gateway exited with ${code}); start-up runs without them\n${stderr}`);
 }

@@ -5,7 +5,8 @@
  * V8 compiles a function the first time it is called. A cache made after running holds
  * those functions' bytecode too, so start-up skips compiling what it runs of yaml's parser,
  * prom-client and the config validators: ~9 ms of a ~320 ms start here (see README,
- * Start-up). Node 20 has no cache for ES modules, so the gateway's own bundle gains nothing.
+ * Start-up). Node 20 has no cache for ES modules, so the gateway's own code is bundled as
+ * CommonJS too (`core/build/bundle-app.ts`) and loaded here.
  *
  * A cache is used only for the exact bytes it was made from: it starts with the sha256 of
  * its source (V8's own check compares lengths only). One V8 refuses another's cache, or a
@@ -27,16 +28,29 @@ const HASH_BYTES = 32;
 
 interface Loaded {
   exports: unknown;
-  script: vm.Script;
-  sourceHash: Buffer;
+  /** What a cache is made from; none when Node's own `require` loaded the file (see below). */
+  compiled: { script: vm.Script; sourceHash: Buffer } | undefined;
   cache: CacheUse;
 }
 
 /** What became of a file's cache: used, refused by V8, made from other bytes, or none. */
 export type CacheUse = 'used' | 'rejected' | 'stale' | 'none';
 
-/** Every file loaded here, once each (as `require` keeps a module once). */
-const loaded = new Map<string, Loaded>();
+/**
+ * Every file loaded here, once each (as `require` keeps a module once). Kept on `globalThis`:
+ * the app bundle holds a copy of this module and its loader imports another, and both must
+ * see one set of files (the bundle itself is one of them).
+ */
+const REGISTRY = Symbol.for('ai-gateway.code-cache');
+const shared = globalThis as { [REGISTRY]?: Map<string, Loaded> };
+const firstCopy = shared[REGISTRY] === undefined;
+const loaded = (shared[REGISTRY] ??= new Map<string, Loaded>());
+
+/**
+ * `--enable-source-maps` given to Node, on its command line or in NODE_OPTIONS. (Not
+ * `process.sourceMapsEnabled`: test runners turn that on in every process they start.)
+ */
+const SOURCE_MAPS_ASKED = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes('--enable-source-maps');
 
 type CommonJsWrapper = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
 
@@ -44,15 +58,23 @@ type CommonJsWrapper = (exports: unknown, require: NodeJS.Require, module: { exp
 export function requireCached(file: string): unknown {
   const known = loaded.get(file);
   if (known) return known.exports;
+  if (SOURCE_MAPS_ASKED && existsSync(`${file}.map`)) {
+    // Node maps stack traces only through code its own loaders compiled: with
+    // --enable-source-maps, a file with a map is loaded by Node's require, without a cache.
+    const exports: unknown = createRequire(file)(file);
+    loaded.set(file, { exports, compiled: undefined, cache: 'none' });
+    return exports;
+  }
   const source = readFileSync(file);
   const sourceHash = createHash('sha256').update(source).digest();
   const { cachedData, stale } = readCache(file, sourceHash);
-  // Node's own CommonJS wrapper, on the source's first line so line numbers hold.
+  // Node's own CommonJS wrapper, on the source's first line so line numbers hold. Such code
+  // has no loader for `import()`: see core/dynamic-import.ts.
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source.toString('utf8')}\n})`, { filename: file, cachedData });
   const cache: CacheUse = cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : stale ? 'stale' : 'none';
   const module = { exports: {} as unknown };
   (script.runInThisContext() as CommonJsWrapper).call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
-  loaded.set(file, { exports: module.exports, script, sourceHash, cache });
+  loaded.set(file, { exports: module.exports, compiled: { script, sourceHash }, cache });
   return module.exports;
 }
 
@@ -75,11 +97,12 @@ export function codeCacheUse(): Map<string, CacheUse> {
  */
 export function writeCodeCaches(): string[] {
   const written: string[] = [];
-  for (const [file, l] of loaded) {
-    writeFileSync(file + CODE_CACHE_SUFFIX, Buffer.concat([l.sourceHash, l.script.createCachedData()]));
+  for (const [file, { compiled }] of loaded) {
+    if (!compiled) continue;
+    writeFileSync(file + CODE_CACHE_SUFFIX, Buffer.concat([compiled.sourceHash, compiled.script.createCachedData()]));
     written.push(file);
   }
   return written;
 }
 
-if (process.env[WRITE_CODE_CACHE_ENV] === '1') process.once('exit', () => void writeCodeCaches());
+if (firstCopy && process.env[WRITE_CODE_CACHE_ENV] === '1') process.once('exit', () => void writeCodeCaches());

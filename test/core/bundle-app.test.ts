@@ -1,48 +1,80 @@
 /**
  * The built gateway runs from its bundle (core/build/bundle-app.ts): the tsc entry files
- * are stubs importing dist/app, the paths the bundle finds through `import.meta.url` name
- * real files, a plugin importing `ai-gateway` shares the running gateway's modules, and
- * bundling twice without tsc in between is refused.
+ * are stubs loading dist/app/gateway.cjs (with its code cache), the package entry exports
+ * the API's names, the paths the bundle finds through `import.meta.url` name real files, a
+ * plugin importing `ai-gateway` shares the running gateway's modules, and bundling twice
+ * without tsc in between is refused.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
-import { BUNDLED_MARKER, bundleApp } from '../../core/build/bundle-app.js';
+import * as sourceApi from '../../core/index.js';
+import { APP_BUNDLE, BUNDLED_MARKER, bundleApp } from '../../core/build/bundle-app.js';
 import { freePort } from '../helpers/ports.js';
 import { repoRoot, startCli } from '../helpers/process.js';
 
 const dist = path.join(repoRoot, 'dist');
 const app = path.join(dist, 'app');
+const bundle = path.join(app, APP_BUNDLE);
+/** tap runs tests with --enable-source-maps in NODE_OPTIONS, which children would inherit. */
+const plainEnv = { ...process.env, NODE_OPTIONS: '' };
 
-t.test('the tsc entry files are stubs that import the bundle', async (t) => {
+t.test('the tsc entry files are stubs that load the bundle', async (t) => {
   const bin = readFileSync(path.join(dist, 'bin/ai-gateway.js'), 'utf8');
   t.ok(bin.startsWith('#!/usr/bin/env node\n'), 'the command keeps its shebang');
   t.match(bin, BUNDLED_MARKER);
-  t.match(bin, "import '../app/ai-gateway.js'");
-  t.match(readFileSync(path.join(dist, 'core/index.js'), 'utf8'), "export * from '../app/index.js'");
-  t.ok(existsSync(path.join(app, 'ai-gateway.js')) && existsSync(path.join(app, 'index.js')), 'both entries were written');
+  t.match(bin, "import { app } from '../app/load.js'");
+  t.match(bin, 'app.runCli(process.argv.slice(2))');
+  t.match(readFileSync(path.join(dist, 'core/index.js'), 'utf8'), "import { app } from '../app/load.js'");
+  t.ok(existsSync(bundle) && existsSync(path.join(app, 'load.js')), 'the bundle and its loader were written');
   t.notOk(existsSync(path.join(dist, 'bin/ai-gateway.js.map')), "tsc's map of the replaced file is gone");
-  const map = JSON.parse(readFileSync(path.join(app, 'ai-gateway.js.map'), 'utf8')) as { sources: string[] };
-  t.ok(map.sources.includes('../../bin/ai-gateway.ts'), "the bundle's map leads through tsc's to the TypeScript source");
+  const map = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
+  t.ok(map.sources.includes('../../bin/cli.ts') && map.sources.includes('../../core/index.ts'), "the bundle's map leads through tsc's to the TypeScript sources");
+});
+
+t.test('the package entry exports the API the sources export, and nothing of the loader', async (t) => {
+  const built = (await import(pathToFileURL(path.join(dist, 'core/index.js')).href)) as Record<string, unknown>;
+  t.same(Object.keys(built).sort(), Object.keys(sourceApi).sort());
+  t.equal(typeof built.Gateway, 'function');
 });
 
 t.test("every module's own import.meta.url names its tsc file, relative to the bundle", async (t) => {
-  const rewritten = /new URL\("([^"]+)", import\.meta\.url\)/g;
+  const source = readFileSync(bundle, 'utf8');
+  t.notMatch(source, /import\.meta\.url/, 'no import.meta.url left in the bundle (CommonJS has none)');
   let seen = 0;
-  for (const file of readdirSync(app).filter((f) => f.endsWith('.js'))) {
-    const source = readFileSync(path.join(app, file), 'utf8');
-    t.notMatch(source, /(?<!new URL\("[^"]+", )import\.meta\.url(?!\)\.href)/, `${file}: no import.meta.url left unrewritten`);
-    for (const [, rel] of source.matchAll(rewritten)) {
-      seen++;
-      const target = fileURLToPath(new URL(rel, `file://${app}/`));
-      t.ok(existsSync(target) && target.startsWith(dist + path.sep), `${file}: ${rel} exists in dist`);
-    }
+  for (const [, rel] of source.matchAll(/__gwMetaUrl\("([^"]+)"\)/g)) {
+    seen++;
+    const target = path.join(app, rel);
+    t.ok(existsSync(target) && target.startsWith(dist + path.sep), `${rel} exists in dist`);
   }
   // ajv's precompiled validators, the price snapshots, the package root, pool, sigv4, smithy, …
   t.ok(seen >= 8, `found ${seen} rewritten URLs`);
+});
+
+t.test('the bundle loads with the code cache the build wrote', async (t) => {
+  const script = `
+    await import(${JSON.stringify(pathToFileURL(path.join(dist, 'core/index.js')).href)});
+    const { codeCacheUse } = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'core/deps/code-cache.js')).href)});
+    console.log(JSON.stringify(Object.fromEntries(codeCacheUse())));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, env: plainEnv });
+  t.equal(r.status, 0, r.stderr);
+  const use = JSON.parse(r.stdout) as Record<string, string>;
+  t.equal(use[bundle], 'used', 'gateway.cjs: its cache was used');
+  t.ok(Object.keys(use).some((f) => f.endsWith('/dist/vendor/yaml.cjs')), "the bundle's own copy of the loader records into the same registry");
+});
+
+t.test('with --enable-source-maps, stack traces through the bundle name the TypeScript lines', async (t) => {
+  // formatIssue(null) throws inside the bundle.
+  const script = `
+    const api = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'core/index.js')).href)});
+    try { api.formatIssue(null); } catch (err) { console.log(err.stack); }`;
+  const mapped = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, env: plainEnv });
+  t.match(mapped.stdout, /at .*formatIssue .*core\/config\/issues\.ts:\d+:\d+/, 'the frame names issues.ts');
+  const plain = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, env: plainEnv });
+  t.match(plain.stdout, /dist\/app\/gateway\.cjs:\d+:\d+/, 'without the flag, the bundle (loaded with its cache) is named');
 });
 
 t.test('a plugin importing ai-gateway shares the running gateway’s modules', async (t) => {
@@ -70,3 +102,4 @@ t.test('bundling stubs again is refused with what to do', async (t) => {
   await t.rejects(bundleApp(fake), /already a bundle stub: run tsc/);
   t.notOk(existsSync(path.join(fake, 'app')), 'nothing was written');
 });
+
