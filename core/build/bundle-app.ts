@@ -38,6 +38,9 @@ export const APP_BUNDLE = 'gateway.cjs';
 const API_ENTRY = 'core/index.js';
 const CLI_ENTRY = 'bin/ai-gateway.js';
 
+/** What the bundle exports beside the API, for `dist/app/load.js` and the command's stub: name → tsc file. */
+const LOADER_EXPORTS = { runCli: 'bin/cli.js', setImporter: 'core/dynamic-import.js' } as const;
+
 const META_URL = /\bimport\.meta\.url\b/g;
 /** Defined once at the top of the bundle; `__dirname` is the bundle's directory there. */
 const META_URL_OF = '__gwMetaUrl';
@@ -84,7 +87,7 @@ export async function bundleApp(distDir: string): Promise<string[]> {
   const bundle = path.join(outDir, APP_BUNDLE);
   await build({
     stdin: {
-      contents: `export * from './${API_ENTRY}';\nexport { runCli } from './bin/cli.js';\nexport { setImporter } from './core/dynamic-import.js';\n`,
+      contents: [`export * from './${API_ENTRY}';`, ...Object.entries(LOADER_EXPORTS).map(([name, file]) => `export { ${name} } from './${file}';`)].join('\n'),
       resolveDir: distDir,
       sourcefile: 'app-entry.js',
       loader: 'js',
@@ -105,8 +108,7 @@ export async function bundleApp(distDir: string): Promise<string[]> {
     plugins: [ownMetaUrl(distDir, outDir)],
   });
   // The API's names, read from the bundle itself (plain require: nothing is cached at build).
-  const internal = new Set(['runCli', 'setImporter']);
-  const names = Object.keys(createRequire(import.meta.url)(bundle) as object).filter((n) => !internal.has(n));
+  const names = Object.keys(createRequire(import.meta.url)(bundle) as object).filter((n) => !Object.hasOwn(LOADER_EXPORTS, n));
   writeFileSync(path.join(outDir, 'load.js'), LOADER);
   writeFileSync(path.join(distDir, API_ENTRY), apiStub(names));
   writeFileSync(path.join(distDir, CLI_ENTRY), CLI_STUB);

@@ -2,9 +2,8 @@
  * The build step that writes the V8 code caches `core/deps/code-cache.ts` loads (the last
  * step of `npm run build`): start the built gateway on its default config, wait for its
  * "gateway listening" log line, stop it with SIGTERM, and let it write, as it exits, a
- * cache of every build file it loaded through `requireCached`, holding what its start-up
- * ran. The log line comes last in a start, after the config watcher: the caches then hold
- * all that start-up ran.
+ * cache of every build file it loaded through `requireCached`. The log line comes last in
+ * a start, after the config watcher, so the caches hold all that start-up ran.
  *
  * The gateway takes a port the kernel picks (port 0), so there is no port to find first.
  * A gateway that does not start in time is killed and the build goes on without caches:
