@@ -108,8 +108,8 @@ export async function latencySerial(t: Target, count: number): Promise<Latency> 
 
 /**
  * Open loop at `rate` req/s for `seconds` on 16 connections (as many as the throughput
- * runs): latency measured from each request's due time (no coordinated omission). See
- * `open-loop.ts` for why not undici.
+ * runs): latency measured from when each request was issued, a wait for a free connection
+ * included (no coordinated omission). See `open-loop.ts` for why not undici.
  */
 export async function latencyAtRate(t: Target, rate: number, seconds: number): Promise<Latency> {
   const { samples, errors } = await openLoop(t, rate, seconds, 16);

@@ -27,10 +27,11 @@ function config(port: number, delayMs: number, server = ''): string {
   return `server:\n  host: 127.0.0.1\n  port: ${port}\n  drain_timeout_ms: 2000\n${server}providers:\n  echo: {}\nfilters:\n  - name: slow-create\n    plugin: ${slowCreate}\n    config: { delay_ms: ${delayMs} }\n`;
 }
 
-async function spawnCli(t: Test, yaml: string, env: NodeJS.ProcessEnv = {}): Promise<Cli> {
-  const { file } = writeConfig(yaml);
-  const port = Number(/port: (\d+)/.exec(yaml)![1]);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/ai-gateway.ts', '--config', file], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** The CLI on a config whose slow-create filter takes `delayMs` to create; not waited for. */
+async function spawnCli(t: Test, delayMs: number, options: { server?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Cli> {
+  const port = await freePort();
+  const { file } = writeConfig(config(port, delayMs, options.server));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/ai-gateway.ts', '--config', file], { cwd: root, env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -44,7 +45,7 @@ async function waitForText(cli: Cli, text: string, count = 1): Promise<void> {
 }
 
 t.test('a SIGTERM during start-up is acted on once started: drained, plugins closed, exit 0', async (t) => {
-  const cli = await spawnCli(t, config(await freePort(), 1500));
+  const cli = await spawnCli(t, 1500);
   await waitForText(cli, 'slow-create: creating');
   cli.child.kill('SIGTERM');
   await waitForText(cli, '"msg":"stop signal during start-up; stopping once started"');
@@ -56,7 +57,7 @@ t.test('a SIGTERM during start-up is acted on once started: drained, plugins clo
 });
 
 t.test('a second SIGTERM during start-up exits at once with 128 + 15', async (t) => {
-  const cli = await spawnCli(t, config(await freePort(), 20_000));
+  const cli = await spawnCli(t, 20_000);
   await waitForText(cli, 'slow-create: creating');
   cli.child.kill('SIGTERM');
   await waitForText(cli, '"msg":"stop signal during start-up; stopping once started"');
@@ -70,7 +71,7 @@ t.test('a second SIGTERM during start-up exits at once with 128 + 15', async (t)
 });
 
 t.test('a SIGHUP during start-up reloads once started instead of killing the process', async (t) => {
-  const cli = await spawnCli(t, config(await freePort(), 1000));
+  const cli = await spawnCli(t, 1000);
   await waitForText(cli, 'slow-create: creating');
   cli.child.kill('SIGHUP');
   await waitForText(cli, '"msg":"reloading","signal":"SIGHUP"');
@@ -85,7 +86,7 @@ t.test('a SIGHUP during start-up reloads once started instead of killing the pro
 const CLUSTER = `  workers: 2\nstore: { type: redis, redis: { url: "redis://127.0.0.1:1" } }\n`;
 
 t.test('a cluster primary stopped while its workers start drains them once they are ready', async (t) => {
-  const cli = await spawnCli(t, config(await freePort(), 1500, CLUSTER));
+  const cli = await spawnCli(t, 1500, { server: CLUSTER });
   await waitForText(cli, 'slow-create: creating', 2);
   const signalled = performance.now();
   cli.child.kill('SIGTERM');
@@ -98,7 +99,7 @@ t.test('a cluster primary stopped while its workers start drains them once they 
 });
 
 t.test('a SIGHUP to a cluster primary while its workers start reaches each once it is ready', async (t) => {
-  const cli = await spawnCli(t, config(await freePort(), 1500, CLUSTER));
+  const cli = await spawnCli(t, 1500, { server: CLUSTER });
   await waitForText(cli, 'slow-create: creating', 2);
   cli.child.kill('SIGHUP');
   await waitForText(cli, '"msg":"reloading"', 2);
@@ -110,7 +111,7 @@ t.test('a SIGHUP to a cluster primary while its workers start reaches each once 
 });
 
 t.test('a cluster primary stopped before it forks exits 0 without forking', async (t) => {
-  const cli = await spawnCli(t, config(await freePort(), 0, CLUSTER), { SLOW_CREATE_IMPORT_MS: '1500' });
+  const cli = await spawnCli(t, 0, { server: CLUSTER, env: { SLOW_CREATE_IMPORT_MS: '1500' } });
   await waitForText(cli, 'slow-create: importing');
   cli.child.kill('SIGTERM');
   t.same(await cli.ended, { code: 0, signal: null });
