@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { watch, type FSWatcher } from '../deps/chokidar.js';
 import type { Logger } from '../logger.js';
 
 /** How long the file must be quiet before it is read; far below chokidar's 2 s `awaitWriteFinish`. */

@@ -1,7 +1,9 @@
 /**
  * Packages loaded from one file. `prom-client` (with `@opentelemetry/api`, which its CPU
  * metric requires) is 88 CommonJS modules, `yaml` 72 and undici's pool ~45; Node 20
- * resolves, reads and compiles each one by one. `npm run build` bundles each into
+ * resolves, reads and compiles each one by one. chokidar is 3 (with readdirp), but from
+ * node_modules it took ~10 ms to load and start a watch (uncached compiles), against ~3.5
+ * bundled with its cache. `npm run build` bundles each into
  * `dist/vendor/<name>.cjs` (see `bundle.ts`), loaded with the build's code cache
  * (`code-cache.ts`). A bundle is used only when its manifest names the version installed
  * now; without one (a plain `tsc`), or after an upgrade not yet rebuilt, the package itself
@@ -14,7 +16,7 @@ import { packageRoot } from '../package-root.js';
 import { requireCached } from './code-cache.js';
 
 /** The packages the build bundles. */
-export const BUNDLED_PACKAGES = ['prom-client', 'undici', 'yaml'] as const;
+export const BUNDLED_PACKAGES = ['chokidar', 'prom-client', 'undici', 'yaml'] as const;
 export type BundledPackage = (typeof BUNDLED_PACKAGES)[number];
 
 /**
@@ -53,9 +55,19 @@ export const MANIFEST = 'manifest.json';
 
 const load = createRequire(import.meta.url);
 
-/** The version of `name` installed in node_modules. */
+/**
+ * The version of `name` installed in node_modules, from the package.json above its main
+ * module (chokidar's `exports` do not list `./package.json`, so it cannot be required).
+ */
 export function installedVersion(name: BundledPackage): string {
-  return (load(`${name}/package.json`) as { version: string }).version;
+  for (let dir = path.dirname(load.resolve(name)); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === name && pkg.version) return pkg.version;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`no package.json of ${name} above ${load.resolve(name)}`);
+  }
 }
 
 /** Where `name` loads from: its bundle in `dir` when that was made from the installed version, else undefined (the package). */

@@ -1,7 +1,8 @@
 /**
- * prom-client and yaml load from the build's single-file bundles: the build wrote current
- * ones, they export what the packages export, the gateway's modules load them (and none of
- * the packages' own files), and a missing or stale bundle falls back to the package.
+ * prom-client, yaml, chokidar and undici's pool load from the build's single-file bundles:
+ * the build wrote current ones, they export what the packages export, the gateway's
+ * modules load them (and none of the packages' own files), and a missing or stale bundle
+ * falls back to the package.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -54,16 +55,17 @@ t.test('the built gateway modules load the bundles, not the packages', async (t)
   const script = `
     await import(${JSON.stringify(path.join(root, 'dist/core/gateway-metrics.js'))});
     await import(${JSON.stringify(path.join(root, 'dist/core/config/load.js'))});
+    await import(${JSON.stringify(path.join(root, 'dist/core/config/watch.js'))});
     const { codeCacheUse } = await import(${JSON.stringify(path.join(root, 'dist/core/deps/code-cache.js'))});
     const { createRequire } = await import('node:module');
     const files = Object.keys(createRequire(import.meta.url).cache);
     console.log(JSON.stringify({
       vendor: [...codeCacheUse().keys()].filter((f) => f.includes('/dist/vendor/')).map((f) => f.slice(f.lastIndexOf('/') + 1)).sort(),
-      packages: files.filter((f) => /node_modules\\/(prom-client|yaml|@opentelemetry)\\/.*\\.c?js$/.test(f)).length,
+      packages: files.filter((f) => /node_modules\\/(prom-client|yaml|@opentelemetry|chokidar|readdirp)\\/.*\\.c?js$/.test(f)).length,
     }));`;
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })) as { vendor: string[]; packages: number };
-  t.same(out.vendor, ['prom-client.cjs', 'yaml.cjs'], 'both bundles loaded');
-  t.equal(out.packages, 0, 'no module of prom-client, @opentelemetry/api or yaml loaded from node_modules');
+  t.same(out.vendor, ['chokidar.cjs', 'prom-client.cjs', 'yaml.cjs'], 'the three bundles loaded');
+  t.equal(out.packages, 0, 'no module of prom-client, @opentelemetry/api, yaml, chokidar or readdirp loaded from node_modules');
 });
 
 t.test('a missing, stale or unreadable bundle falls back to the package', async (t) => {
