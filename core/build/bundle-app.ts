@@ -27,6 +27,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { rewriteAsciiOnly } from './ascii-only.js';
 
 /** The first line of a file this step wrote (after a shebang); tsc's files never start with it. */
 export const BUNDLED_MARKER = '// Bundled by core/build/bundle-app.ts';
@@ -107,6 +108,7 @@ export async function bundleApp(distDir: string): Promise<string[]> {
     logLevel: 'warning',
     plugins: [ownMetaUrl(distDir, outDir)],
   });
+  rewriteAsciiOnly(bundle);
   // The API's names, read from the bundle itself (plain require: nothing is cached at build).
   const names = Object.keys(createRequire(import.meta.url)(bundle) as object).filter((n) => !Object.hasOwn(LOADER_EXPORTS, n));
   writeFileSync(path.join(outDir, 'load.js'), LOADER);

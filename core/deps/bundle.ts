@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { rewriteAsciiOnly } from '../build/ascii-only.js';
 import { BUNDLED_PACKAGES, BUNDLED_PARTS, installedVersion, MANIFEST, VENDOR_DIR, type BundledPackage } from './bundled.js';
 
 const resolve = createRequire(import.meta.url).resolve;
@@ -69,7 +70,11 @@ export async function bundlePackages(dir: string = VENDOR_DIR): Promise<Record<s
   const versions: Record<string, string> = {};
   for (const name of BUNDLED_PACKAGES) {
     // Readable output (no minifying): stack traces through it name the package's functions.
-    await build({ ...entryOf(name), outfile: path.join(dir, `${name}.cjs`), bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'inline', logLevel: 'warning', plugins: [requiredOnFirstUse()] });
+    // Licence comments go, as written, to `<name>.cjs.LEGAL.txt` beside the bundle: one
+    // with an author's `ä` in it would make the rest ASCII-only rewrite it.
+    const outfile = path.join(dir, `${name}.cjs`);
+    await build({ ...entryOf(name), outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'external', logLevel: 'warning', plugins: [requiredOnFirstUse()] });
+    rewriteAsciiOnly(outfile);
     versions[name] = installedVersion(name);
   }
   writeFileSync(path.join(dir, MANIFEST), JSON.stringify(versions, null, 2) + '\n');
