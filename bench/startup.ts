@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/startup.ts            # 7 runs of each config (after one discarded warm-up)
  *   npx tsx bench/startup.ts --runs 15
- *   npx tsx bench/startup.ts --root /path/to/other/checkout --root .   # compare builds, interleaved
+ *   npx tsx bench/startup.ts --root /path/to/other/checkout --root .   # compare builds, interleaved and paired
  *
  * Two configs: the embedded default (`configs/config.yaml`), polled on GET /health; and
  * `bench/gateway.yaml`, polled with a POST through the Anthropic route to a mock upstream
@@ -34,6 +34,9 @@ const ROOTS = (args.root ?? [root]).map((r) => path.resolve(r));
 
 interface Case {
   name: string;
+  /** Which config, the same for every root: runs are paired by it. */
+  config: string;
+  root: string;
   bin: string;
   args: string[];
   env: Record<string, string>;
@@ -67,6 +70,25 @@ function label(r: string): string {
   return ROOTS.length > 1 ? `${path.basename(r)}: ` : '';
 }
 
+/**
+ * Each later root against the first, run by run: run i of two checkouts ran back to back,
+ * so the median of their differences shrugs off the machine's slow spells, which move
+ * both alike and swing the per-case medians by tens of milliseconds here.
+ */
+function printPaired(cases: Case[], results: Map<string, { ms: number[]; cpu: number[] }>): void {
+  process.stdout.write(`\npaired with ${label(ROOTS[0]!).slice(0, -2)}, run by run: median of the differences (ms)\n`);
+  for (const c of cases) {
+    if (c.root === ROOTS[0]) continue;
+    const base = results.get(cases.find((b) => b.root === ROOTS[0] && b.config === c.config)!.name)!;
+    const mine = results.get(c.name)!;
+    const diff = (a: number[], b: number[]): string => {
+      const d = median(a.map((v, i) => v - b[i]!));
+      return `${d >= 0 ? '+' : ''}${d.toFixed(1)}`;
+    };
+    process.stdout.write(`${c.name}: wall ${diff(mine.ms, base.ms)}, CPU ${diff(mine.cpu, base.cpu)}\n`);
+  }
+}
+
 async function main(): Promise<void> {
   for (const r of ROOTS) if (!existsSync(path.join(r, 'dist/bin/ai-gateway.js'))) throw new Error(`${r}/dist/bin/ai-gateway.js is missing: run npm run build first`);
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-startup-'));
@@ -76,6 +98,8 @@ async function main(): Promise<void> {
   const cases: Case[] = ROOTS.flatMap((r): Case[] => [
     {
       name: `${label(r)}default config, GET /health`,
+      config: 'default config, GET /health',
+      root: r,
       bin: path.join(r, 'dist/bin/ai-gateway.js'),
       args: [],
       // No AI_GATEWAY_CONFIG: the embedded configs/config.yaml.
@@ -84,6 +108,8 @@ async function main(): Promise<void> {
     },
     {
       name: `${label(r)}bench config, POST to the mock`,
+      config: 'bench config, POST to the mock',
+      root: r,
       bin: path.join(r, 'dist/bin/ai-gateway.js'),
       args: ['--config', path.join(r, 'bench/gateway.yaml')],
       env: { MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, 'audit.jsonl'), ANTHROPIC_API_KEY: 'sk-bench' },
@@ -119,6 +145,7 @@ async function main(): Promise<void> {
     const cpu = r.cpu.length > 0 ? `${median(r.cpu).toFixed(0)} ms` : '–';
     process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${cpu}\n`);
   }
+  if (ROOTS.length > 1) printPaired(cases, results);
   if (EXTRA_CA_CERTS) process.stdout.write(`NODE_EXTRA_CA_CERTS=${EXTRA_CA_CERTS}: Node reads it at every start, the gateway's included (the two floors differ by that).\n`);
 }
 
