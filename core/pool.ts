@@ -24,6 +24,31 @@ interface UndiciParts {
   Dispatcher: { prototype: Record<string, unknown> };
   Pool: typeof PoolClass;
   api: Record<string, unknown>;
+  llhttpSimd: Uint8Array;
+}
+
+/** V8's `WebAssembly`, which @types/node 20 does not declare: the one call used here. */
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
+
+/** The compiled module (an opaque WebAssembly.Module), once {@link loadPool} has asked for it. */
+let parserAhead: Promise<object | undefined> | undefined;
+
+/**
+ * undici compiles its HTTP parser (llhttp, WebAssembly) synchronously when a pool opens its
+ * first connection: ~5 ms of the first upstream request here. Compiled ahead with
+ * `WebAssembly.compile`, on one of V8's background threads while start-up goes on, that
+ * later compile finds the module in V8's per-process cache (keyed by the bytes) and takes
+ * ~0.1 ms. The promise keeps the module alive, and with it the cache's entry. Not where
+ * undici would compile its other parser instead (the same checks as its client's).
+ */
+function compileParserAhead(bytes: Uint8Array | undefined): void {
+  if (parserAhead || !(bytes instanceof Uint8Array) || process.env.UNDICI_NO_WASM_SIMD === '1' || process.arch === 'ppc64') return;
+  parserAhead = wasm.compile(bytes).catch(() => undefined); // undici reports its own failure, as it would have
+}
+
+/** The parser compile {@link loadPool} started, if it did. For tests. */
+export function parserCompiledAhead(): Promise<object | undefined> | undefined {
+  return parserAhead;
 }
 
 /** `Pool` with the request API on its prototype, as undici's entry leaves it; undefined if these are not those. */
@@ -35,12 +60,19 @@ function withApi({ Dispatcher, Pool, api }: UndiciParts): typeof PoolClass | und
 
 /** From `bundled` (the build's bundle, when current; null: none), else from undici's files, else its entry. Exported for tests. */
 export function loadPool(bundled: string | null = bundleFile('undici') ?? null): typeof PoolClass {
-  const fromBundle = bundled ? withApi(requireCached(bundled) as UndiciParts) : undefined;
-  if (fromBundle) return fromBundle;
+  const fromBundle = bundled ? (requireCached(bundled) as UndiciParts) : undefined;
+  const BundledPool = fromBundle && withApi(fromBundle);
+  if (BundledPool) {
+    compileParserAhead(fromBundle.llhttpSimd);
+    return BundledPool;
+  }
   try {
     const parts = Object.fromEntries(Object.entries(UNDICI_PARTS).map(([name, file]) => [name, load(`undici/${file}`)])) as UndiciParts;
     const Pool = withApi(parts);
-    if (Pool) return Pool;
+    if (Pool) {
+      compileParserAhead(parts.llhttpSimd);
+      return Pool;
+    }
   } catch {
     // the layout moved: the entry below is always right
   }

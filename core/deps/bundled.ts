@@ -37,11 +37,14 @@ export const PROM_CLIENT_PARTS = {
  * The undici files the upstream pools need (see `core/pool.ts`): `Pool`, and the request
  * API undici's entry copies onto `Dispatcher.prototype`. Loaded from node_modules they are
  * ~45 files and ~45 ms of a start-up here; from one bundle ~30, ~25 with its code cache.
+ * And the bytes of its HTTP/1.1 parser (llhttp, WebAssembly), which the pools compile
+ * ahead (the very module the client requires later: a bundle evaluates each file once).
  */
 export const UNDICI_PARTS = {
   Dispatcher: 'lib/dispatcher/dispatcher.js',
   Pool: 'lib/dispatcher/pool.js',
   api: 'lib/api/index.js',
+  llhttpSimd: 'lib/llhttp/llhttp_simd-wasm.js',
 } as const;
 
 /** Packages bundled from some of their files: export name → file in the package. Others from their main module. */
