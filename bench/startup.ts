@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMockUpstream } from './lib/mock-upstream.js';
 import { freePort } from '../test/helpers/ports.js';
-import { cpuSeconds, EXTRA_CA_CERTS, median, nodeFloorStartup, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { EXTRA_CA_CERTS, median, nodeFloorStartup, schedCpuMs, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,7 +50,15 @@ const FLOOR_NO_CA = 'the floor without NODE_EXTRA_CA_CERTS';
 const BODY = messagesBody(1024);
 const HEADERS = { 'content-type': 'application/json', 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
 
-async function once(c: Case): Promise<{ ms: number; cpuMs: number }> {
+interface Samples {
+  ms: number[];
+  /** CPU ms of the process to its first 200, all threads. */
+  cpu: number[];
+  /** CPU ms of its main thread alone: the least noisy figure when comparing builds. */
+  main: number[];
+}
+
+async function once(c: Case): Promise<{ ms: number; cpuMs: number; mainMs: number }> {
   const port = await freePort();
   const started = performance.now();
   const child: Started = spawnPinned(undefined, [c.bin, ...c.args], { AI_GATEWAY_PORT: String(port), ...c.env });
@@ -59,7 +67,8 @@ async function once(c: Case): Promise<{ ms: number; cpuMs: number }> {
   try {
     await Promise.race([c.probe(port), exited]);
     const ms = performance.now() - started;
-    return { ms, cpuMs: cpuSeconds(child.pid) * 1000 };
+    const cpu = schedCpuMs(child.pid);
+    return { ms, cpuMs: cpu.all, mainMs: cpu.main };
   } finally {
     await child.stop();
   }
@@ -75,7 +84,7 @@ function label(r: string): string {
  * so the median of their differences shrugs off the machine's slow spells, which move
  * both alike and swing the per-case medians by tens of milliseconds here.
  */
-function printPaired(cases: Case[], results: Map<string, { ms: number[]; cpu: number[] }>): void {
+function printPaired(cases: Case[], results: Map<string, Samples>): void {
   process.stdout.write(`\npaired with ${label(ROOTS[0]!).slice(0, -2)}, run by run: median of the differences (ms)\n`);
   for (const c of cases) {
     if (c.root === ROOTS[0]) continue;
@@ -85,7 +94,7 @@ function printPaired(cases: Case[], results: Map<string, { ms: number[]; cpu: nu
       const d = median(a.map((v, i) => v - b[i]!));
       return `${d >= 0 ? '+' : ''}${d.toFixed(1)}`;
     };
-    process.stdout.write(`${c.name}: wall ${diff(mine.ms, base.ms)}, CPU ${diff(mine.cpu, base.cpu)}\n`);
+    process.stdout.write(`${c.name}: wall ${diff(mine.ms, base.ms)}, CPU ${diff(mine.cpu, base.cpu)}, main thread ${diff(mine.main, base.main)}\n`);
   }
 }
 
@@ -116,9 +125,9 @@ async function main(): Promise<void> {
       probe: (port) => waitFor200(`http://127.0.0.1:${port}/v1/claude/v1/messages`, { method: 'POST', body: BODY, headers: HEADERS }),
     },
   ]);
-  const results = new Map<string, { ms: number[]; cpu: number[] }>(cases.map((c) => [c.name, { ms: [], cpu: [] }]));
-  results.set(FLOOR, { ms: [], cpu: [] });
-  if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, { ms: [], cpu: [] });
+  const results = new Map<string, Samples>(cases.map((c) => [c.name, { ms: [], cpu: [], main: [] }]));
+  results.set(FLOOR, { ms: [], cpu: [], main: [] });
+  if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, { ms: [], cpu: [], main: [] });
   try {
     for (const c of cases) await once(c); // warm the file cache; not counted
     await nodeFloorStartup(undefined, await freePort());
@@ -127,6 +136,7 @@ async function main(): Promise<void> {
         const r = await once(c);
         results.get(c.name)!.ms.push(r.ms);
         results.get(c.name)!.cpu.push(r.cpuMs);
+        results.get(c.name)!.main.push(r.mainMs);
         process.stderr.write(`${c.name}: ${r.ms.toFixed(0)} ms\n`);
       }
       results.get(FLOOR)!.ms.push(await nodeFloorStartup(undefined, await freePort()));
@@ -139,10 +149,10 @@ async function main(): Promise<void> {
   }
   const width = Math.max(FLOOR_NO_CA.length, ...cases.map((c) => c.name.length));
   process.stdout.write(`\nspawn → first 200, ${RUNS} runs each (ms)\n`);
-  process.stdout.write(`${'case'.padEnd(width)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}   CPU median\n`);
+  process.stdout.write(`${'case'.padEnd(width)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}   CPU median (main thread)\n`);
   for (const [name, r] of results) {
     const f = (v: number): string => v.toFixed(0).padStart(7);
-    const cpu = r.cpu.length > 0 ? `${median(r.cpu).toFixed(0)} ms` : '–';
+    const cpu = r.cpu.length > 0 ? `${median(r.cpu).toFixed(0)} ms (${median(r.main).toFixed(0)} ms)` : '–';
     process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${cpu}\n`);
   }
   if (ROOTS.length > 1) printPaired(cases, results);

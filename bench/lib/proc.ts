@@ -1,6 +1,6 @@
 /** Processes under test: started pinned to a core, read for CPU time and memory from /proc. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 
@@ -91,6 +91,24 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[11] = utime, fields[12] = stime (after pid and comm)
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU milliseconds from the scheduler's own accounting (/proc/PID/task/TID/schedstat, in
+ * nanoseconds), not the 10 ms ticks of {@link cpuSeconds}: the main thread alone (the work a
+ * first answer waits for), and all threads (V8's compiler and GC helpers, libuv's pool).
+ */
+export function schedCpuMs(pid: number): { main: number; all: number } {
+  const ranNs = (tid: string): number => {
+    try {
+      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      return 0; // the thread ended between the listing and the read
+    }
+  };
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) all += ranNs(tid);
+  return { main: ranNs(String(pid)) / 1e6, all: all / 1e6 };
 }
 
 /** Resident set size in bytes. */
