@@ -1,9 +1,9 @@
 /**
  * Packages loaded from one file. `prom-client` (with `@opentelemetry/api`, which its CPU
  * metric requires) is 88 CommonJS modules, `yaml` 72 and undici's pool ~45; Node 20
- * resolves, reads and compiles each one by one. chokidar is 3 (with readdirp), but from
- * node_modules it took ~10 ms to load and start a watch (uncached compiles), against ~3.5
- * bundled with its cache. `npm run build` bundles each into
+ * resolves, reads and compiles each one by one. chokidar (3 files with readdirp) and
+ * lru-cache (1) are few, but their uncached compiles took ~10 and ~6 ms of a start here,
+ * against ~3.5 and ~2 bundled with their caches. `npm run build` bundles each into
  * `dist/vendor/<name>.cjs` (see `bundle.ts`), loaded with the build's code cache
  * (`code-cache.ts`). A bundle is used only when its manifest names the version installed
  * now; without one (a plain `tsc`), or after an upgrade not yet rebuilt, the package itself
@@ -16,7 +16,7 @@ import { packageRoot } from '../package-root.js';
 import { requireCached } from './code-cache.js';
 
 /** The packages the build bundles. */
-export const BUNDLED_PACKAGES = ['chokidar', 'prom-client', 'undici', 'yaml'] as const;
+export const BUNDLED_PACKAGES = ['chokidar', 'lru-cache', 'prom-client', 'undici', 'yaml'] as const;
 export type BundledPackage = (typeof BUNDLED_PACKAGES)[number];
 
 /**

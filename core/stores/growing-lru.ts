@@ -6,7 +6,7 @@
  * bound, moves everything into one eight times larger, least recently used first, so the
  * order of eviction carries over.
  */
-import { LRUCache } from 'lru-cache';
+import { LRUCache } from '../deps/lru-cache.js';
 
 const FIRST_CAPACITY = 1024;
 const GROWTH = 8;

@@ -5,7 +5,7 @@
  * cached (positive and negative TTLs) in a cache that outlives config reloads. When Coder
  * cannot be asked, the request is refused with a 503: never an open door.
  */
-import { LRUCache } from 'lru-cache';
+import { LRUCache } from '../../core/deps/lru-cache.js';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type Logger, type SharedState } from '../../core/index.js';
 import type { WorkspaceDirectory, WorkspaceLookup } from './directory.js';

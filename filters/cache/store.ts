@@ -3,7 +3,7 @@
  * is cached. Bounded by entry count and by bytes (each entry weighs its body plus a fixed
  * overhead). A config that changes the bounds starts an empty cache.
  */
-import { LRUCache } from 'lru-cache';
+import { LRUCache } from '../../core/deps/lru-cache.js';
 import type { PluginEnv } from '../../core/index.js';
 
 /** One stored answer. */

@@ -1,5 +1,5 @@
 /**
- * prom-client, yaml, chokidar and undici's pool load from the build's single-file bundles:
+ * prom-client, yaml, chokidar, lru-cache and undici's pool load from the build's bundles:
  * the build wrote current ones, they export what the packages export, the gateway's
  * modules load them (and none of the packages' own files), and a missing or stale bundle
  * falls back to the package.
@@ -56,16 +56,17 @@ t.test('the built gateway modules load the bundles, not the packages', async (t)
     await import(${JSON.stringify(path.join(root, 'dist/core/gateway-metrics.js'))});
     await import(${JSON.stringify(path.join(root, 'dist/core/config/load.js'))});
     await import(${JSON.stringify(path.join(root, 'dist/core/config/watch.js'))});
+    await import(${JSON.stringify(path.join(root, 'dist/core/stores/growing-lru.js'))});
     const { codeCacheUse } = await import(${JSON.stringify(path.join(root, 'dist/core/deps/code-cache.js'))});
     const { createRequire } = await import('node:module');
     const files = Object.keys(createRequire(import.meta.url).cache);
     console.log(JSON.stringify({
       vendor: [...codeCacheUse().keys()].filter((f) => f.includes('/dist/vendor/')).map((f) => f.slice(f.lastIndexOf('/') + 1)).sort(),
-      packages: files.filter((f) => /node_modules\\/(prom-client|yaml|@opentelemetry|chokidar|readdirp)\\/.*\\.c?js$/.test(f)).length,
+      packages: files.filter((f) => /node_modules\\/(prom-client|yaml|@opentelemetry|chokidar|readdirp|lru-cache)\\/.*\\.c?js$/.test(f)).length,
     }));`;
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })) as { vendor: string[]; packages: number };
-  t.same(out.vendor, ['chokidar.cjs', 'prom-client.cjs', 'yaml.cjs'], 'the three bundles loaded');
-  t.equal(out.packages, 0, 'no module of prom-client, @opentelemetry/api, yaml, chokidar or readdirp loaded from node_modules');
+  t.same(out.vendor, ['chokidar.cjs', 'lru-cache.cjs', 'prom-client.cjs', 'yaml.cjs'], 'the four bundles loaded');
+  t.equal(out.packages, 0, 'no module of prom-client, @opentelemetry/api, yaml, chokidar, readdirp or lru-cache loaded from node_modules');
 });
 
 t.test('a missing, stale or unreadable bundle falls back to the package', async (t) => {
