@@ -75,7 +75,9 @@ export async function bundlePackages(dir: string = VENDOR_DIR): Promise<Record<s
     const outfile = path.join(dir, `${name}.cjs`);
     await build({ ...entryOf(name), outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'external', logLevel: 'warning', plugins: [requiredOnFirstUse()] });
     rewriteAsciiOnly(outfile);
-    versions[name] = installedVersion(name);
+    const version = installedVersion(name);
+    if (version === undefined) throw new Error(`${name}: no node_modules/${name}/package.json found from ${VENDOR_DIR}`);
+    versions[name] = version;
   }
   writeFileSync(path.join(dir, MANIFEST), JSON.stringify(versions, null, 2) + '\n');
   return versions;

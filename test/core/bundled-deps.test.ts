@@ -5,7 +5,7 @@
  * falls back to the package.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import t from 'tap';
@@ -67,6 +67,15 @@ t.test('the built gateway modules load the bundles, not the packages', async (t)
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })) as { vendor: string[]; packages: number };
   t.same(out.vendor, ['chokidar.cjs', 'lru-cache.cjs', 'prom-client.cjs', 'yaml.cjs'], 'the four bundles loaded');
   t.equal(out.packages, 0, 'no module of prom-client, @opentelemetry/api, yaml, chokidar, readdirp or lru-cache loaded from node_modules');
+});
+
+t.test('the installed version is the one of the package Node resolves', async (t) => {
+  for (const name of BUNDLED_PACKAGES) {
+    // Up from the module Node resolves to its package's own package.json.
+    let dir = path.dirname(require.resolve(name));
+    while (!existsSync(path.join(dir, 'package.json')) || (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name !== name) dir = path.dirname(dir);
+    t.equal(installedVersion(name), (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version, name);
+  }
 });
 
 t.test('a missing, stale or unreadable bundle falls back to the package', async (t) => {
