@@ -36,4 +36,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
 # SIGTERM drains in-flight streams (server.drain_timeout_ms) before exiting 0.
 STOPSIGNAL SIGTERM
 # --no-memory-reducer: see the README, Performance (the old generation after an idle spell).
-CMD ["node", "--no-memory-reducer", "dist/bin/ai-gateway.js"]
+CMD ["node", "--no-memory-reducer", "dist/bin/ai-gateway.cjs"]

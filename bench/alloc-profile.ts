@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/alloc-profile.ts              # 1 KB non-streaming requests, top 30 sites
  *   STREAM=1 TOP=50 npx tsx bench/alloc-profile.ts
- *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/alloc-profile.ts   # another build
+ *   GATEWAY=/tmp/base/dist/bin/ai-gateway.cjs npx tsx bench/alloc-profile.ts   # another build
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  */

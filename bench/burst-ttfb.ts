@@ -11,7 +11,7 @@
  *   N=50 R=12 TTFT=5 npx tsx bench/burst-ttfb.ts
  *   WARMUP=1 WARMUP_SECONDS=0 npx tsx bench/burst-ttfb.ts   # a cold gateway: one warm-up burst, no stream load first
  *   CONFIG=my.yaml npx tsx bench/burst-ttfb.ts   # another gateway config (default bench/gateway.yaml)
- *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/burst-ttfb.ts   # another build
+ *   GATEWAY=/tmp/base/dist/bin/ai-gateway.cjs npx tsx bench/burst-ttfb.ts   # another build
  *   NODE_FLAGS='--import=./stamps.mjs' npx tsx bench/burst-ttfb.ts   # flags for both proxies
  *   UNIFIED=1 npx tsx bench/burst-ttfb.ts   # OpenAI streams, the gateway's through its unified endpoint
  *                                           # (tagged by their `user`; no frame rows: its translation

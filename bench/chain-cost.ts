@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/ports.js';
-import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { cpuPerRequest, messagesBody, warmUp } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const file = path.join(dir, `config-${n}.yaml`);
     writeFileSync(file, config(n));
     const port = await freePort();
-    const gw = spawnPinned(0, [...SERVER_NODE_FLAGS, path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, `audit-${n}-${copy}.jsonl`) });
+    const gw = spawnPinned(0, [...SERVER_NODE_FLAGS, gatewayEntry(root), '--config', file], { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, `audit-${n}-${copy}.jsonl`) });
     procs.push(gw);
     const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     const headers = { 'x-workspace-id': 'ws-bench' };

@@ -6,7 +6,7 @@
  * ${AUDIT_FILE} and ANTHROPIC_API_KEY from here.
  *
  *   git worktree add /tmp/base HEAD~3 && (cd /tmp/base && npm ci && npm run build)
- *   npx tsx bench/compare.ts bench/gateway.yaml::/tmp/base/dist/bin/ai-gateway.js bench/gateway.yaml
+ *   npx tsx bench/compare.ts bench/gateway.yaml::/tmp/base/dist/bin/ai-gateway.cjs bench/gateway.yaml
  *   N=30000 T=5 npx tsx bench/compare.ts …   # requests per trial, trials
  *   UNIFIED=1 npx tsx bench/compare.ts …      # 64-frame OpenAI streams through the unified endpoint
  *   STREAM=1 npx tsx bench/compare.ts …       # 64-frame Anthropic streams, passed through
@@ -45,7 +45,7 @@ import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { freePort } from '../test/helpers/ports.js';
 import { makeWorkspaceKey } from '../filters/auth/keys.js';
-import { cpuSeconds, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { cpuAtRate, newConnections } from './lib/load.js';
 import { BODY_TEXT, loadCost, messagesBody, shapedModel, warmUp, type LoadCost } from './lib/requests.js';
 
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     for (let copy = 0; copy < PROCESSES; copy++) for (const [i, spec] of specs.entries()) {
       const [config, gateway, flags] = spec.split('::');
       const port = await freePort();
-      const gw = spawnPinned(0, [...SERVER_NODE_FLAGS, ...(flags ? flags.split(' ') : []), gateway || path.join(root, 'dist/bin/ai-gateway.js'), '--config', path.resolve(config)], {
+      const gw = spawnPinned(0, [...SERVER_NODE_FLAGS, ...(flags ? flags.split(' ') : []), gateway || gatewayEntry(root), '--config', path.resolve(config)], {
         AI_GATEWAY_PORT: String(port),
         MOCK_UPSTREAM: mockUrl,
         ANTHROPIC_API_KEY: 'sk-bench',

@@ -23,7 +23,7 @@ import { request } from 'undici';
 import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, newConnections, streams, WARM_SHAPE, warmStreams, type StreamStats, type Target } from './lib/load.js';
 import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
-import { cpuSeconds, EXTRA_CA_CERTS, listeningPort, median, nodeFloorStartup, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, EXTRA_CA_CERTS, gatewayEntry, listeningPort, median, nodeFloorStartup, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   if (wanted('gateway')) {
     const startAt = performance.now();
     const flags = [...SERVER_NODE_FLAGS, ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
-    gateway = spawnPinned(PIN ? 0 : undefined, [...flags, path.join(root, 'dist/bin/ai-gateway.js'), '--config', configPath], {
+    gateway = spawnPinned(PIN ? 0 : undefined, [...flags, gatewayEntry(root), '--config', configPath], {
       AI_GATEWAY_PORT: String(gwPort),
       MOCK_UPSTREAM: mockUrl,
       AUDIT_FILE: path.join(dir, 'audit.jsonl'),

@@ -1,5 +1,5 @@
 /**
- * Start-up time: spawn `node dist/bin/ai-gateway.js` and poll every 2 ms until the first
+ * Start-up time: spawn `node dist/bin/ai-gateway.cjs` and poll every 2 ms until the first
  * 200, the way `bench/run.ts` takes its "startup to first 200" figure.
  *
  *   npx tsx bench/startup.ts            # 7 runs of each config (after one discarded warm-up)
@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMockUpstream } from './lib/mock-upstream.js';
 import { freePort } from '../test/helpers/ports.js';
-import { EXTRA_CA_CERTS, median, nodeFloorStartup, schedCpuMs, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { EXTRA_CA_CERTS, gatewayEntry, median, nodeFloorStartup, schedCpuMs, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -99,7 +99,7 @@ function printPaired(cases: Case[], results: Map<string, Samples>): void {
 }
 
 async function main(): Promise<void> {
-  for (const r of ROOTS) if (!existsSync(path.join(r, 'dist/bin/ai-gateway.js'))) throw new Error(`${r}/dist/bin/ai-gateway.js is missing: run npm run build first`);
+  for (const r of ROOTS) if (!existsSync(gatewayEntry(r))) throw new Error(`${gatewayEntry(r)} is missing: run npm run build first`);
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-startup-'));
   const mock = createMockUpstream();
   await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve));
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       name: `${label(r)}default config, GET /health`,
       config: 'default config, GET /health',
       root: r,
-      bin: path.join(r, 'dist/bin/ai-gateway.js'),
+      bin: gatewayEntry(r),
       args: [],
       // No AI_GATEWAY_CONFIG: the embedded configs/config.yaml.
       env: { AI_GATEWAY_CONFIG: '' },
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
       name: `${label(r)}bench config, POST to the mock`,
       config: 'bench config, POST to the mock',
       root: r,
-      bin: path.join(r, 'dist/bin/ai-gateway.js'),
+      bin: gatewayEntry(r),
       args: ['--config', path.join(r, 'bench/gateway.yaml')],
       env: { MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, 'audit.jsonl'), ANTHROPIC_API_KEY: 'sk-bench' },
       probe: (port) => waitFor200(`http://127.0.0.1:${port}/v1/claude/v1/messages`, { method: 'POST', body: BODY, headers: HEADERS }),

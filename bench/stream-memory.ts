@@ -9,7 +9,7 @@
  *   N=200 R=5 npx tsx bench/stream-memory.ts
  *   BODY=100000 N=300 npx tsx bench/stream-memory.ts   # an agent-sized prompt per stream (default 1 KB)
  *   CONFIG=my.yaml npx tsx bench/stream-memory.ts
- *   GATEWAY=/tmp/base/dist/bin/ai-gateway.js npx tsx bench/stream-memory.ts   # another build
+ *   GATEWAY=/tmp/base/dist/bin/ai-gateway.cjs npx tsx bench/stream-memory.ts   # another build
  *   SNAPSHOTS=/tmp/snaps npx tsx bench/stream-memory.ts   # heap snapshots, idle and held, last round
  *   MODES=fresh npx tsx bench/stream-memory.ts   # one way of counting (default: warm,fresh)
  *   JSON_OUT=file.json npx tsx bench/stream-memory.ts   # also the per-round figures as JSON (npm run bench reads them)
@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request, type Dispatcher } from 'undici';
 import { heapReader, type HeapReader, type LiveMemory } from './lib/inspector.js';
-import { median, pinSelf } from './lib/proc.js';
+import { gatewayEntry, median, pinSelf } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 import { GATEWAY_HEADERS, startServers } from './lib/servers.js';
 
@@ -33,7 +33,7 @@ const BODY_BYTES = Number(process.env.BODY ?? 1024);
 const CONFIG = path.resolve(process.env.CONFIG ?? path.join(here, 'gateway.yaml'));
 const SNAPSHOTS = process.env.SNAPSHOTS;
 const JSON_OUT = process.env.JSON_OUT;
-const GATEWAY = path.resolve(process.env.GATEWAY ?? path.join(root, 'dist/bin/ai-gateway.js'));
+const GATEWAY = path.resolve(process.env.GATEWAY ?? gatewayEntry(root));
 const MODES = (process.env.MODES ?? 'warm,fresh').split(',').filter((m): m is Mode => m === 'warm' || m === 'fresh');
 const FRAMES = 64;
 const STREAM_HEADERS = { 'content-type': 'application/json', 'x-mock-frames': String(FRAMES), 'x-mock-interval-ms': '50' };

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { maxThroughput, type Target } from './lib/load.js';
-import { listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { freePort } from '../test/helpers/ports.js';
 import { messagesBody } from './lib/requests.js';
 
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     const file = path.join(dir, `${name}.yaml`);
     const base = readFileSync(path.join(here, 'gateway.yaml'), 'utf8').replace(/^store:.*$/m, `store: { type: redis, redis: { url: "redis://127.0.0.1:${redisPort}" } }`);
     writeFileSync(file, base.replace(/^server:\n/m, `server:\n  host: 127.0.0.1\n  workers: ${workers}\n`));
-    const s = spawnPinned(pin, [...SERVER_NODE_FLAGS, path.join(root, 'dist/bin/ai-gateway.js'), '--config', file], {
+    const s = spawnPinned(pin, [...SERVER_NODE_FLAGS, gatewayEntry(root), '--config', file], {
       AI_GATEWAY_PORT: String(port),
       MOCK_UPSTREAM: mockUrl,
       AUDIT_FILE: path.join(dir, `${name}.audit.jsonl`),

@@ -1,6 +1,7 @@
 /** Processes under test: started pinned to a core, read for CPU time and memory from /proc. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 
@@ -44,6 +45,16 @@ export function spawnPinned(core: number | undefined, args: string[], env: NodeJ
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * The gateway command in the checkout at `root`: `dist/bin/ai-gateway.cjs`, what `npm start`
+ * and the image run; the ES module `dist/bin/ai-gateway.js` for a build made before there
+ * was one, so older builds can still be measured against this one.
+ */
+export function gatewayEntry(root: string): string {
+  const cjs = path.join(root, 'dist/bin/ai-gateway.cjs');
+  return existsSync(cjs) ? cjs : path.join(root, 'dist/bin/ai-gateway.js');
 }
 
 /**

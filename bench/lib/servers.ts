@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/ports.js';
-import { listeningPort, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './proc.js';
+import { gatewayEntry, listeningPort, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './proc.js';
 import { messagesBody, shapedModel, type StreamShape } from './requests.js';
 import type { Target } from './load.js';
 
@@ -33,7 +33,7 @@ export interface BenchServers {
 export interface ServerOptions {
   /** Gateway config file; default bench/gateway.yaml. */
   config?: string;
-  /** Gateway entry point; default this checkout's dist/bin/ai-gateway.js. */
+  /** Gateway entry point; default this checkout's command (`gatewayEntry`). */
   gateway?: string;
   /** Node flags for the bare proxy and the gateway (e.g. `--inspect=127.0.0.1:0`). */
   nodeFlags?: string[];
@@ -55,7 +55,7 @@ export async function startServers(opts: ServerOptions = {}): Promise<BenchServe
     started.push(bare);
     const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`;
     const port = await freePort();
-    const gateway = spawnPinned(0, [...flags, path.resolve(opts.gateway ?? path.join(root, 'dist/bin/ai-gateway.js')), '--config', path.resolve(opts.config ?? path.join(root, 'bench/gateway.yaml'))], {
+    const gateway = spawnPinned(0, [...flags, path.resolve(opts.gateway ?? gatewayEntry(root)), '--config', path.resolve(opts.config ?? path.join(root, 'bench/gateway.yaml'))], {
       AI_GATEWAY_PORT: String(port),
       MOCK_UPSTREAM: mockUrl,
       ANTHROPIC_API_KEY: 'sk-bench',

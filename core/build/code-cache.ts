@@ -13,13 +13,14 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WRITE_CODE_CACHE_ENV } from '../deps/code-cache.js';
+import { CLI_COMMAND } from './bundle-app.js';
 
 const START_TIMEOUT_MS = 20_000;
 const LISTENING = '"msg":"gateway listening"';
 
 /** Start the gateway in `root`, stop it once it has started; resolves with its exit code and the end of its stderr. */
 export async function recordCodeCaches(root: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(root, 'dist/bin/ai-gateway.js')], {
+  const child = spawn(process.execPath, [path.join(root, 'dist', CLI_COMMAND)], {
     cwd: root,
     // The embedded default config, as `npm start` runs it.
     env: { ...process.env, AI_GATEWAY_CONFIG: '', AI_GATEWAY_PORT: '0', AI_GATEWAY_LOG_LEVEL: 'info', [WRITE_CODE_CACHE_ENV]: '1' },

@@ -6,13 +6,13 @@
  * without tsc in between is refused.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import * as sourceApi from '../../core/index.js';
-import { APP_BUNDLE, BUNDLED_MARKER, bundleApp } from '../../core/build/bundle-app.js';
+import { APP_BUNDLE, BUNDLED_MARKER, bundleApp, CLI_COMMAND } from '../../core/build/bundle-app.js';
 import { freePort } from '../helpers/ports.js';
 import { repoRoot, startCli } from '../helpers/process.js';
 
@@ -22,14 +22,23 @@ const bundle = path.join(app, APP_BUNDLE);
 /** tap runs tests with --enable-source-maps in NODE_OPTIONS, which children would inherit. */
 const plainEnv = { ...process.env, NODE_OPTIONS: '' };
 
-t.test('the tsc entry files are stubs that load the bundle', async (t) => {
+t.test('the command and the tsc entry files are stubs that load the bundle', async (t) => {
+  const command = readFileSync(path.join(dist, CLI_COMMAND), 'utf8');
+  t.ok(command.startsWith('#!/usr/bin/env node\n'), 'the command has a shebang');
+  t.match(command, BUNDLED_MARKER);
+  t.match(command, "require('../app/load.cjs').runCli(process.argv.slice(2))", 'CommonJS: no ES module loader before the bundle');
+  t.equal(statSync(path.join(dist, CLI_COMMAND)).mode & 0o111, 0o111, 'executable');
+  const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+  t.equal(pkg.bin['ai-gateway'], `dist/${CLI_COMMAND}`, "the package's bin is that command");
+  t.match(pkg.scripts.start, `dist/${CLI_COMMAND}`, 'and so is npm start');
   const bin = readFileSync(path.join(dist, 'bin/ai-gateway.js'), 'utf8');
-  t.ok(bin.startsWith('#!/usr/bin/env node\n'), 'the command keeps its shebang');
+  t.ok(bin.startsWith('#!/usr/bin/env node\n'), 'the ES module command keeps its shebang');
   t.match(bin, BUNDLED_MARKER);
   t.match(bin, "import { app } from '../app/load.js'");
   t.match(bin, 'app.runCli(process.argv.slice(2))');
   t.match(readFileSync(path.join(dist, 'core/index.js'), 'utf8'), "import { app } from '../app/load.js'");
-  t.ok(existsSync(bundle) && existsSync(path.join(app, 'load.js')), 'the bundle and its loader were written');
+  t.match(readFileSync(path.join(app, 'load.js'), 'utf8'), "import app from './load.cjs'", 'one loader for both');
+  t.ok(existsSync(bundle) && existsSync(path.join(app, 'load.cjs')) && existsSync(path.join(app, 'code-cache.cjs')), 'the bundle and its loader were written');
   t.notOk(existsSync(path.join(dist, 'bin/ai-gateway.js.map')), "tsc's map of the replaced file is gone");
   const map = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
   t.ok(map.sources.includes('../../bin/cli.ts') && map.sources.includes('../../core/index.ts'), "the bundle's map leads through tsc's to the TypeScript sources");
@@ -64,6 +73,17 @@ t.test('the bundle loads with the code cache the build wrote', async (t) => {
   const use = JSON.parse(r.stdout) as Record<string, string>;
   t.equal(use[bundle], 'used', 'gateway.cjs: its cache was used');
   t.ok(Object.keys(use).some((f) => f.endsWith('/dist/vendor/yaml.cjs')), "the bundle's own copy of the loader records into the same registry");
+});
+
+t.test('the CommonJS loader loads the bundle with its cache; both commands run', async (t) => {
+  const script = `require(${JSON.stringify(path.join(app, 'load.cjs'))}); console.log(JSON.stringify(Object.fromEntries(require(${JSON.stringify(path.join(app, 'code-cache.cjs'))}).codeCacheUse())));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000, env: plainEnv });
+  t.equal(r.status, 0, r.stderr);
+  t.equal((JSON.parse(r.stdout) as Record<string, string>)[bundle], 'used', 'gateway.cjs: its cache was used');
+  for (const command of [CLI_COMMAND, 'bin/ai-gateway.js']) {
+    const v = spawnSync(process.execPath, [path.join(dist, command), 'validate', path.join(repoRoot, 'configs/config.yaml')], { encoding: 'utf8', timeout: 20_000, env: plainEnv });
+    t.equal(v.stdout.trim(), 'ok', `${command} validate: ${v.stderr}`);
+  }
 });
 
 t.test('with --enable-source-maps, stack traces through the bundle name the TypeScript lines', async (t) => {
