@@ -15,6 +15,9 @@ COPY bin ./bin
 # The build precompiles the config and request schemas and snapshots the price file.
 COPY schemas ./schemas
 COPY configs ./configs
+# V8 refuses code caches made under other V8 flags: if the container runs with NODE_OPTIONS
+# (a heap size, say), pass the same as --build-arg NODE_OPTIONS=… so the build's caches match.
+ARG NODE_OPTIONS
 RUN npm run build
 
 FROM node:20-slim
