@@ -70,8 +70,8 @@ export async function bundlePackages(dir: string = VENDOR_DIR): Promise<Record<s
   const versions: Record<string, string> = {};
   for (const name of BUNDLED_PACKAGES) {
     // Readable output (no minifying): stack traces through it name the package's functions.
-    // Licence comments go, as written, to `<name>.cjs.LEGAL.txt` beside the bundle: one
-    // with an author's `ä` in it would make the rest ASCII-only rewrite it.
+    // Licence comments go, as written, to `<name>.cjs.LEGAL.txt` beside the bundle, so the
+    // ASCII rewrite never alters one (undici's credits an author whose name has an `ä`).
     const outfile = path.join(dir, `${name}.cjs`);
     await build({ ...entryOf(name), outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'external', logLevel: 'warning', plugins: [requiredOnFirstUse()] });
     rewriteAsciiOnly(outfile);
