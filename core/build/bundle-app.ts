@@ -29,8 +29,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
-import { rewriteAsciiOnly } from './ascii-only.js';
+import type { Plugin } from 'esbuild';
+import { bundleCommonJs } from './commonjs-bundle.js';
 
 /** The first line of a file this step wrote (after a shebang); tsc's files never start with it. */
 export const BUNDLED_MARKER = '// Bundled by core/build/bundle-app.ts';
@@ -98,7 +98,7 @@ function apiStub(names: string[]): string {
   return `${BUNDLED_MARKER}: the API from dist/app, the modules the gateway runs.\nimport { app } from '../app/load.js';\n\nexport const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = app;\n`;
 }
 
-/** Bundle tsc's output in `distDir` (see the file comment); returns the files written to `dist/app`. */
+/** Bundle tsc's output in `distDir` (see the file comment); returns the files written to `dist/app` and the `.cjs` command. */
 export async function bundleApp(distDir: string): Promise<string[]> {
   const outDir = path.join(distDir, 'app');
   for (const file of [API_ENTRY, CLI_ENTRY]) {
@@ -107,7 +107,7 @@ export async function bundleApp(distDir: string): Promise<string[]> {
   }
   rmSync(outDir, { recursive: true, force: true });
   const bundle = path.join(outDir, APP_BUNDLE);
-  await build({
+  await bundleCommonJs({
     stdin: {
       contents: [`export * from './${API_ENTRY}';`, ...Object.entries(LOADER_EXPORTS).map(([name, file]) => `export { ${name} } from './${file}';`)].join('\n'),
       resolveDir: distDir,
@@ -115,10 +115,6 @@ export async function bundleApp(distDir: string): Promise<string[]> {
       loader: 'js',
     },
     outfile: bundle,
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
     packages: 'external',
     banner: { js: META_URL_BANNER },
     // Not minified: stack traces through it name our functions. Packages stay outside, so
@@ -126,12 +122,9 @@ export async function bundleApp(distDir: string): Promise<string[]> {
     legalComments: 'none',
     // Composed with tsc's maps, for reading a stack trace's gateway.cjs lines as .ts lines.
     sourcemap: true,
-    logLevel: 'warning',
     plugins: [ownMetaUrl(distDir, outDir)],
   });
-  rewriteAsciiOnly(bundle);
-  await build({ entryPoints: [path.join(distDir, 'core/deps/code-cache.js')], outfile: path.join(outDir, CODE_CACHE_CJS), bundle: true, format: 'cjs', platform: 'node', target: 'node20', legalComments: 'none', logLevel: 'warning' });
-  rewriteAsciiOnly(path.join(outDir, CODE_CACHE_CJS));
+  await bundleCommonJs({ entryPoints: [path.join(distDir, 'core/deps/code-cache.js')], outfile: path.join(outDir, CODE_CACHE_CJS), legalComments: 'none' });
   // The API's names, read from the bundle itself (plain require: nothing is cached at build).
   const names = Object.keys(createRequire(import.meta.url)(bundle) as object).filter((n) => !Object.hasOwn(LOADER_EXPORTS, n));
   writeFileSync(path.join(outDir, 'load.cjs'), LOADER_CJS);

@@ -9,8 +9,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
-import { rewriteAsciiOnly } from '../build/ascii-only.js';
+import type { Plugin } from 'esbuild';
+import { bundleCommonJs } from '../build/commonjs-bundle.js';
 import { BUNDLED_PACKAGES, BUNDLED_PARTS, installedVersion, MANIFEST, VENDOR_DIR, type BundledPackage } from './bundled.js';
 
 const resolve = createRequire(import.meta.url).resolve;
@@ -72,9 +72,7 @@ export async function bundlePackages(dir: string = VENDOR_DIR): Promise<Record<s
     // Readable output (no minifying): stack traces through it name the package's functions.
     // Licence comments go, as written, to `<name>.cjs.LEGAL.txt` beside the bundle, so the
     // ASCII rewrite never alters one (undici's credits an author whose name has an `ä`).
-    const outfile = path.join(dir, `${name}.cjs`);
-    await build({ ...entryOf(name), outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'external', logLevel: 'warning', plugins: [requiredOnFirstUse()] });
-    rewriteAsciiOnly(outfile);
+    await bundleCommonJs({ ...entryOf(name), outfile: path.join(dir, `${name}.cjs`), legalComments: 'external', plugins: [requiredOnFirstUse()] });
     const version = installedVersion(name);
     if (version === undefined) throw new Error(`${name}: no node_modules/${name}/package.json found from ${VENDOR_DIR}`);
     versions[name] = version;
