@@ -58,21 +58,20 @@ function withApi({ Dispatcher, Pool, api }: UndiciParts): typeof PoolClass | und
   return typeof Pool === 'function' && Pool.prototype instanceof (Dispatcher as unknown as Function) && typeof Pool.prototype.request === 'function' ? Pool : undefined;
 }
 
+/** {@link withApi}'s Pool, its parser compiling ahead; undefined if these parts are not undici's. */
+function poolOf(parts: UndiciParts): typeof PoolClass | undefined {
+  const Pool = withApi(parts);
+  if (Pool) compileParserAhead(parts.llhttpSimd);
+  return Pool;
+}
+
 /** From `bundled` (the build's bundle, when current; null: none), else from undici's files, else its entry. Exported for tests. */
 export function loadPool(bundled: string | null = bundleFile('undici') ?? null): typeof PoolClass {
-  const fromBundle = bundled ? (requireCached(bundled) as UndiciParts) : undefined;
-  const BundledPool = fromBundle && withApi(fromBundle);
-  if (BundledPool) {
-    compileParserAhead(fromBundle.llhttpSimd);
-    return BundledPool;
-  }
+  const fromBundle = bundled ? poolOf(requireCached(bundled) as UndiciParts) : undefined;
+  if (fromBundle) return fromBundle;
   try {
-    const parts = Object.fromEntries(Object.entries(UNDICI_PARTS).map(([name, file]) => [name, load(`undici/${file}`)])) as UndiciParts;
-    const Pool = withApi(parts);
-    if (Pool) {
-      compileParserAhead(parts.llhttpSimd);
-      return Pool;
-    }
+    const Pool = poolOf(Object.fromEntries(Object.entries(UNDICI_PARTS).map(([name, file]) => [name, load(`undici/${file}`)])) as UndiciParts);
+    if (Pool) return Pool;
   } catch {
     // the layout moved: the entry below is always right
   }
