@@ -33,6 +33,7 @@ const RUNS = Number(args.runs);
 const ROOTS = (args.root ?? [root]).map((r) => path.resolve(r));
 
 interface Case {
+  /** The root's label and the config: the row it reports to. */
   name: string;
   /** Which config, the same for every root: runs are paired by it. */
   config: string;
@@ -104,27 +105,24 @@ async function main(): Promise<void> {
   const mock = createMockUpstream();
   await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve));
   const mockUrl = `http://127.0.0.1:${(mock.address() as net.AddressInfo).port}`;
-  const cases: Case[] = ROOTS.flatMap((r): Case[] => [
-    {
-      name: `${label(r)}default config, GET /health`,
-      config: 'default config, GET /health',
-      root: r,
-      bin: gatewayEntry(r),
-      args: [],
-      // No AI_GATEWAY_CONFIG: the embedded configs/config.yaml.
-      env: { AI_GATEWAY_CONFIG: '' },
-      probe: (port) => waitFor200(`http://127.0.0.1:${port}/health`),
-    },
-    {
-      name: `${label(r)}bench config, POST to the mock`,
-      config: 'bench config, POST to the mock',
-      root: r,
-      bin: gatewayEntry(r),
-      args: ['--config', path.join(r, 'bench/gateway.yaml')],
-      env: { MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, 'audit.jsonl'), ANTHROPIC_API_KEY: 'sk-bench' },
-      probe: (port) => waitFor200(`http://127.0.0.1:${port}/v1/claude/v1/messages`, { method: 'POST', body: BODY, headers: HEADERS }),
-    },
-  ]);
+  const cases: Case[] = ROOTS.flatMap((r) => {
+    const configs: Array<Omit<Case, 'name' | 'root' | 'bin'>> = [
+      {
+        config: 'default config, GET /health',
+        args: [],
+        // No AI_GATEWAY_CONFIG: the embedded configs/config.yaml.
+        env: { AI_GATEWAY_CONFIG: '' },
+        probe: (port) => waitFor200(`http://127.0.0.1:${port}/health`),
+      },
+      {
+        config: 'bench config, POST to the mock',
+        args: ['--config', path.join(r, 'bench/gateway.yaml')],
+        env: { MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, 'audit.jsonl'), ANTHROPIC_API_KEY: 'sk-bench' },
+        probe: (port) => waitFor200(`http://127.0.0.1:${port}/v1/claude/v1/messages`, { method: 'POST', body: BODY, headers: HEADERS }),
+      },
+    ];
+    return configs.map((c) => ({ ...c, name: `${label(r)}${c.config}`, root: r, bin: gatewayEntry(r) }));
+  });
   const results = new Map<string, Samples>(cases.map((c) => [c.name, { ms: [], cpu: [], main: [] }]));
   results.set(FLOOR, { ms: [], cpu: [], main: [] });
   if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, { ms: [], cpu: [], main: [] });

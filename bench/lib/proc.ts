@@ -118,8 +118,13 @@ export function schedCpuMs(pid: number): { main: number; all: number } {
     }
   };
   let all = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) all += ranNs(tid);
-  return { main: ranNs(String(pid)) / 1e6, all: all / 1e6 };
+  let main = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const ns = ranNs(tid);
+    all += ns;
+    if (tid === String(pid)) main = ns; // the main thread's id is the process's
+  }
+  return { main: main / 1e6, all: all / 1e6 };
 }
 
 /** Resident set size in bytes. */
