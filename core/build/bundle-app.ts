@@ -48,7 +48,7 @@ export const CLI_COMMAND = 'bin/ai-gateway.cjs';
 /** code-cache.ts, for the CommonJS loader, in `dist/app`. */
 const CODE_CACHE_CJS = 'code-cache.cjs';
 
-/** What the bundle exports beside the API, for `dist/app/load.js` and the command's stub: name → tsc file. */
+/** What the bundle exports beside the API, for its loader (`dist/app/load.cjs`) and the command stubs: name → tsc file. */
 const LOADER_EXPORTS = { runCli: 'bin/cli.js', setImporter: 'core/dynamic-import.js' } as const;
 
 const META_URL = /\bimport\.meta\.url\b/g;

@@ -38,8 +38,9 @@ export type CacheUse = 'used' | 'rejected' | 'stale' | 'none';
 
 /**
  * Every file loaded here, once each (as `require` keeps a module once). Kept on `globalThis`:
- * the app bundle holds a copy of this module and its loader imports another, and both must
- * see one set of files (the bundle itself is one of them).
+ * the app bundle holds a copy of this module and its loader uses another
+ * (`dist/app/code-cache.cjs`), and both must see one set of files (the bundle itself is one
+ * of them).
  */
 const REGISTRY = Symbol.for('ai-gateway.code-cache');
 const shared = globalThis as { [REGISTRY]?: Map<string, Loaded> };
