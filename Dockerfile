@@ -16,7 +16,8 @@ COPY bin ./bin
 COPY schemas ./schemas
 COPY configs ./configs
 # V8 refuses code caches made under other V8 flags: if the container runs with NODE_OPTIONS
-# (a heap size, say), pass the same as --build-arg NODE_OPTIONS=… so the build's caches match.
+# (a heap size, say), pass the same as --build-arg NODE_OPTIONS=… so the build's caches match,
+# or give the container a writable AI_GATEWAY_CODE_CACHE_DIR (see the README).
 ARG NODE_OPTIONS
 RUN npm run build
 

@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue, Gateway, type ConfigIssue } from '../core/index.js';
 import { loadConfigFile, workerCount, type LoadedConfig } from '../core/config/load.js';
 import { WORKER_START_FAILED } from '../core/cluster/ipc.js';
-import { codeCacheUse } from '../core/deps/code-cache.js';
+import { codeCacheDir, codeCacheUse, writeCodeCachesToDir } from '../core/deps/code-cache.js';
+import { CODE_CACHE_DIR_ENV } from '../core/deps/code-cache-dir.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
@@ -112,14 +113,33 @@ async function serve(configPath: string | undefined): Promise<void> {
 /**
  * V8 refuses a code cache made under other V8 flags, and most flags count: a
  * `--max-old-space-size` in NODE_OPTIONS makes every start compile what the build's caches
- * hold (~30 ms more to load the bundle here). Said once, with what to do.
+ * hold (~30 ms more to load the bundle here). With a cache directory named, the gateway
+ * makes its own there; without one, it says so once, with what to do.
  */
-function noteRefusedCodeCaches(log: Logger): void {
+function codeCachesAfterStart(log: Logger): void {
   const refused = [...codeCacheUse().values()].filter((use) => use === 'rejected').length;
+  const dir = codeCacheDir();
+  if (dir.dir === undefined && dir.problem) log.warn(`${CODE_CACHE_DIR_ENV} not used: a code cache is code, so its directory must be this user's alone`, { problem: dir.problem });
+  if (dir.dir !== undefined) return keepCodeCaches(log, dir.dir);
   if (refused === 0) return;
   log.info("V8 refused the build's code caches (Node runs with V8 flags the build did not); start-up compiles instead", {
     files: refused,
-    hint: 'run npm run build with the same NODE_OPTIONS (--no-memory-reducer does not count)',
+    hint: `run npm run build with the same NODE_OPTIONS (--no-memory-reducer does not count), or name a directory of the gateway's own in ${CODE_CACHE_DIR_ENV}`,
+  });
+}
+
+/**
+ * With a cache directory named: once started, write there a cache of each file that started
+ * without a usable one, for the next start. Once per process, a few ms, off the start's path.
+ */
+function keepCodeCaches(log: Logger, dir: string): void {
+  setImmediate(() => {
+    try {
+      const files = writeCodeCachesToDir().length;
+      if (files > 0) log.info('code caches written for the next start', { dir, files });
+    } catch (err) {
+      log.warn('code caches not written', { dir, err });
+    }
   });
 }
 
@@ -134,7 +154,7 @@ async function serveGateway(configPath: string | undefined, signals: HeldSignals
     process.stderr.write(`ai-gateway: worker cannot start: ${(err as Error).message}\n`);
     process.exit(WORKER_START_FAILED);
   }
-  noteRefusedCodeCaches(gateway.log);
+  codeCachesAfterStart(gateway.log);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

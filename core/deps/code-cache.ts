@@ -10,13 +10,17 @@
  *
  * A cache is used only for the exact bytes it was made from: it starts with the sha256 of
  * its source (V8's own check compares lengths only). One V8 refuses another's cache, or a
- * cache made under other flags; either way the file compiles as it would without one.
+ * cache made under other flags; either way the file compiles as it would without one. For
+ * such starts the operator can name a directory of the gateway's own
+ * (`AI_GATEWAY_CODE_CACHE_DIR`, `code-cache-dir.ts`): caches there are read first, and a
+ * start that could not use one writes it there (`writeCodeCachesToDir`).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
+import { cacheFileIn, CODE_CACHE_DIR_ENV, openCacheDir, readTrusted, writeCacheFile, type CacheDirState } from './code-cache-dir.js';
 
 /** The cache of `file` is `file + CODE_CACHE_SUFFIX`. */
 export const CODE_CACHE_SUFFIX = '.v8cache';
@@ -37,15 +41,15 @@ interface Loaded {
 export type CacheUse = 'used' | 'rejected' | 'stale' | 'none';
 
 /**
- * Every file loaded here, once each (as `require` keeps a module once). Kept on `globalThis`:
- * the app bundle holds a copy of this module and its loader uses another
- * (`dist/app/code-cache.cjs`), and both must see one set of files (the bundle itself is one
- * of them).
+ * Every file loaded here, once each (as `require` keeps a module once), and the operator's
+ * cache directory. Kept on `globalThis`: the app bundle holds a copy of this module and its
+ * loader uses another (`dist/app/code-cache.cjs`), and both must see one set of files (the
+ * bundle itself is one of them).
  */
 const REGISTRY = Symbol.for('ai-gateway.code-cache');
-const shared = globalThis as { [REGISTRY]?: Map<string, Loaded> };
+const shared = globalThis as { [REGISTRY]?: { loaded: Map<string, Loaded>; dir: CacheDirState } };
 const firstCopy = shared[REGISTRY] === undefined;
-const loaded = (shared[REGISTRY] ??= new Map<string, Loaded>());
+const { loaded, dir: cacheDir } = (shared[REGISTRY] ??= { loaded: new Map(), dir: openCacheDir(process.env[CODE_CACHE_DIR_ENV]) });
 
 /**
  * `--enable-source-maps` given to Node, on its command line or in NODE_OPTIONS. (Not
@@ -68,7 +72,9 @@ export function requireCached(file: string): unknown {
   }
   const source = readFileSync(file);
   const sourceHash = createHash('sha256').update(source).digest();
-  const { cachedData, stale } = readCache(file, sourceHash);
+  // The directory's cache first: it was made under this runtime's flags, the build's maybe not.
+  const fromDir = cacheDir.dir === undefined ? undefined : readCache(cacheFileIn(cacheDir.dir, file, sourceHash), sourceHash, readTrusted);
+  const { cachedData, stale } = fromDir?.cachedData ? fromDir : readCache(file + CODE_CACHE_SUFFIX, sourceHash);
   // Node's own CommonJS wrapper, on the source's first line so line numbers hold. Such code
   // has no loader for `import()`: see core/dynamic-import.ts.
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source.toString('utf8')}\n})`, { filename: file, cachedData });
@@ -79,12 +85,15 @@ export function requireCached(file: string): unknown {
   return module.exports;
 }
 
-function readCache(file: string, sourceHash: Buffer): { cachedData?: Buffer; stale: boolean } {
-  const cacheFile = file + CODE_CACHE_SUFFIX;
-  if (!existsSync(cacheFile)) return { stale: false };
-  const bytes = readFileSync(cacheFile);
+function readCache(cacheFile: string, sourceHash: Buffer, read = readIfThere): { cachedData?: Buffer; stale: boolean } {
+  const bytes = read(cacheFile);
+  if (bytes === undefined) return { stale: false };
   if (bytes.length <= HASH_BYTES || !bytes.subarray(0, HASH_BYTES).equals(sourceHash)) return { stale: true };
   return { cachedData: bytes.subarray(HASH_BYTES), stale: false };
+}
+
+function readIfThere(file: string): Buffer | undefined {
+  return existsSync(file) ? readFileSync(file) : undefined;
 }
 
 /** Each file loaded through {@link requireCached} so far, and what became of its cache. */
@@ -101,6 +110,27 @@ export function writeCodeCaches(): string[] {
   for (const [file, { compiled }] of loaded) {
     if (!compiled) continue;
     writeFileSync(file + CODE_CACHE_SUFFIX, Buffer.concat([compiled.sourceHash, compiled.script.createCachedData()]));
+    written.push(file);
+  }
+  return written;
+}
+
+/** The operator's cache directory, when one is named and fit for use (or why it is not). */
+export function codeCacheDir(): CacheDirState {
+  return cacheDir;
+}
+
+/**
+ * Write to the operator's directory a cache of every file loaded so far that started
+ * without a usable one (refused by V8, made from other bytes, or none), holding what has
+ * run of it. The command calls this once it has started; returns the files written.
+ */
+export function writeCodeCachesToDir(): string[] {
+  if (cacheDir.dir === undefined) return [];
+  const written: string[] = [];
+  for (const [file, { compiled, cache }] of loaded) {
+    if (!compiled || cache === 'used') continue;
+    writeCacheFile(cacheFileIn(cacheDir.dir, file, compiled.sourceHash), Buffer.concat([compiled.sourceHash, compiled.script.createCachedData()]));
     written.push(file);
   }
   return written;

@@ -71,6 +71,11 @@ t.test('the Deployment: replicas, probes on /health, preStop drain, grace period
   t.equal(pod.volumes.find((v: Loose) => v.name === 'config').configMap.name, 'ai-gateway-config');
   t.equal(c.envFrom[0].secretRef.name, find('Secret').metadata.name);
   for (const key of ['ANTHROPIC_API_KEY', 'AI_GATEWAY_KEY_SECRET']) t.ok(key in find('Secret').stringData, `the Secret has ${key}`);
+  // The root filesystem is read-only: the code cache directory is on a volume of the pod's, beneath its mount.
+  const cacheDir = c.env.find((e: Loose) => e.name === 'AI_GATEWAY_CODE_CACHE_DIR').value;
+  const cacheMount = c.volumeMounts.find((m: Loose) => cacheDir.startsWith(`${m.mountPath}/`));
+  t.ok(cacheMount && !cacheMount.readOnly, `${cacheDir} is on a writable volume`);
+  t.ok(pod.volumes.find((v: Loose) => v.name === cacheMount.name).emptyDir, 'an emptyDir');
   const ports = c.ports.map((p: Loose) => p.containerPort);
   t.ok(ports.includes(loaded.config.server.port) && ports.includes(loaded.config.server.admin?.port), 'container ports match the config');
 });
