@@ -5,6 +5,9 @@
  *   npx tsx bench/startup.ts            # 7 runs of each config (after one discarded warm-up)
  *   npx tsx bench/startup.ts --runs 15
  *   npx tsx bench/startup.ts --root /path/to/other/checkout --root .   # compare builds, interleaved and paired
+ *   npx tsx bench/startup.ts --arm 'plain' --arm 'heap;NODE_OPTIONS=--max-old-space-size=4096'
+ *                                       # compare environments: an arm is a name, then `;KEY=VALUE`s
+ *                                       # for the gateway (`{tmp}` in a value: a private temp dir)
  *
  * Two configs: the embedded default (`configs/config.yaml`), polled on GET /health; and
  * `bench/gateway.yaml`, polled with a POST through the Anthropic route to a mock upstream
@@ -28,16 +31,37 @@ import { messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '7' }, root: { type: 'string', multiple: true } } });
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '7' }, root: { type: 'string', multiple: true }, arm: { type: 'string', multiple: true } } });
 const RUNS = Number(args.runs);
 const ROOTS = (args.root ?? [root]).map((r) => path.resolve(r));
 
-interface Case {
-  /** The root's label and the config: the row it reports to. */
-  name: string;
-  /** Which config, the same for every root: runs are paired by it. */
-  config: string;
+/** A build and the environment its gateway starts with: every pair of a root and an arm. */
+interface Variant {
+  label: string;
   root: string;
+  env: Record<string, string>;
+}
+
+function variants(tmp: string): Variant[] {
+  const arms = (args.arm ?? ['']).map((arm) => {
+    const [name, ...pairs] = arm.split(';');
+    const env = Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1).replaceAll('{tmp}', tmp)]));
+    return { name: name!, env };
+  });
+  return ROOTS.flatMap((r) =>
+    arms.map((arm) => {
+      const parts = [ROOTS.length > 1 ? path.basename(r) : '', arms.length > 1 ? arm.name : ''].filter(Boolean);
+      return { label: parts.length > 0 ? `${parts.join(' ')}: ` : '', root: r, env: arm.env };
+    }),
+  );
+}
+
+interface Case {
+  /** The variant's label and the config: the row it reports to. */
+  name: string;
+  /** Which config, the same for every variant: runs are paired by it. */
+  config: string;
+  variant: Variant;
   bin: string;
   args: string[];
   env: Record<string, string>;
@@ -75,21 +99,17 @@ async function once(c: Case): Promise<{ ms: number; cpuMs: number; mainMs: numbe
   }
 }
 
-/** With several --root, each case names its checkout. */
-function label(r: string): string {
-  return ROOTS.length > 1 ? `${path.basename(r)}: ` : '';
-}
-
 /**
- * Each later root against the first, run by run: run i of two checkouts ran back to back,
+ * Each later variant against the first, run by run: run i of two variants ran back to back,
  * so the median of their differences shrugs off the machine's slow spells, which move
  * both alike and swing the per-case medians by tens of milliseconds here.
  */
 function printPaired(cases: Case[], results: Map<string, Samples>): void {
-  process.stdout.write(`\npaired with ${label(ROOTS[0]!).slice(0, -2)}, run by run: median of the differences (ms)\n`);
+  const first = cases[0]!.variant;
+  process.stdout.write(`\npaired with ${first.label.slice(0, -2)}, run by run: median of the differences (ms)\n`);
   for (const c of cases) {
-    if (c.root === ROOTS[0]) continue;
-    const base = results.get(cases.find((b) => b.root === ROOTS[0] && b.config === c.config)!.name)!;
+    if (c.variant === first) continue;
+    const base = results.get(cases.find((b) => b.variant === first && b.config === c.config)!.name)!;
     const mine = results.get(c.name)!;
     const diff = (a: number[], b: number[]): string => {
       const d = median(a.map((v, i) => v - b[i]!));
@@ -105,8 +125,10 @@ async function main(): Promise<void> {
   const mock = createMockUpstream();
   await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve));
   const mockUrl = `http://127.0.0.1:${(mock.address() as net.AddressInfo).port}`;
-  const cases: Case[] = ROOTS.flatMap((r) => {
-    const configs: Array<Omit<Case, 'name' | 'root' | 'bin'>> = [
+  const all = variants(dir);
+  const cases: Case[] = all.flatMap((v) => {
+    const r = v.root;
+    const configs: Array<Omit<Case, 'name' | 'variant' | 'bin'>> = [
       {
         config: 'default config, GET /health',
         args: [],
@@ -121,13 +143,13 @@ async function main(): Promise<void> {
         probe: (port) => waitFor200(`http://127.0.0.1:${port}/v1/claude/v1/messages`, { method: 'POST', body: BODY, headers: HEADERS }),
       },
     ];
-    return configs.map((c) => ({ ...c, name: `${label(r)}${c.config}`, root: r, bin: gatewayEntry(r) }));
+    return configs.map((c) => ({ ...c, env: { ...c.env, ...v.env }, name: `${v.label}${c.config}`, variant: v, bin: gatewayEntry(r) }));
   });
   const results = new Map<string, Samples>(cases.map((c) => [c.name, { ms: [], cpu: [], main: [] }]));
   results.set(FLOOR, { ms: [], cpu: [], main: [] });
   if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, { ms: [], cpu: [], main: [] });
   try {
-    for (const c of cases) await once(c); // warm the file cache; not counted
+    for (const c of cases) await once(c); // warm the file cache (and an arm's cache dir); not counted
     await nodeFloorStartup(undefined, await freePort());
     for (let i = 0; i < RUNS; i++) {
       for (const c of i % 2 === 0 ? cases : [...cases].reverse()) {
@@ -153,7 +175,7 @@ async function main(): Promise<void> {
     const cpu = r.cpu.length > 0 ? `${median(r.cpu).toFixed(0)} ms (${median(r.main).toFixed(0)} ms)` : '–';
     process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${cpu}\n`);
   }
-  if (ROOTS.length > 1) printPaired(cases, results);
+  if (all.length > 1) printPaired(cases, results);
   if (EXTRA_CA_CERTS) process.stdout.write(`NODE_EXTRA_CA_CERTS=${EXTRA_CA_CERTS}: Node reads it at every start, the gateway's included (the two floors differ by that).\n`);
 }
 
