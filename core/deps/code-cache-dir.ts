@@ -62,9 +62,14 @@ export function readTrusted(cacheFile: string): Buffer | undefined {
  */
 export function writeCacheFile(cacheFile: string, bytes: Buffer): void {
   const temp = `${cacheFile}.${process.pid}.tmp`;
-  writeFileSync(temp, bytes, { mode: 0o600 });
-  chmodSync(temp, 0o600); // a umask cannot widen it, but an existing file kept its mode
-  renameSync(temp, cacheFile);
+  try {
+    writeFileSync(temp, bytes, { mode: 0o600 });
+    chmodSync(temp, 0o600); // a umask cannot widen it, but an existing file kept its mode
+    renameSync(temp, cacheFile);
+  } catch (err) {
+    rmSync(temp, { force: true }); // a full disk leaves no half-written file behind
+    throw err;
+  }
   const dir = path.dirname(cacheFile);
   const name = path.basename(cacheFile);
   const sameFile = name.slice(0, name.length - '0123456789abcdef.v8cache'.length);

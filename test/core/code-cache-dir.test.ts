@@ -3,7 +3,7 @@
  * the gateway's user could write to it; caches read from it only when that user alone could
  * have written them; a write replaces the file's cache whole and drops its other builds'.
  */
-import { chmodSync, chownSync, existsSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { cacheFileIn, openCacheDir, readTrusted, writeCacheFile } from '../../core/deps/code-cache-dir.js';
@@ -83,4 +83,12 @@ t.test("a write drops the same file's caches of other builds, and nothing else",
   writeCacheFile(current, Buffer.from('new'));
   t.notOk(existsSync(old), "the file's previous build's cache is gone");
   t.same(readdirSync(dir).sort(), [path.basename(current), path.basename(longerName), 'notes.txt', path.basename(other)].sort(), 'no temp file left');
+});
+
+t.test('a write that fails leaves no temp file behind', async (t) => {
+  const dir = tempDir('gw-cc-dir-');
+  const cache = cacheFileIn(dir, '/x/app.cjs', Buffer.alloc(32, 3));
+  mkdirSync(path.join(cache, 'in-the-way'), { recursive: true }); // rename cannot replace a directory
+  t.throws(() => writeCacheFile(cache, Buffer.from('new')));
+  t.same(readdirSync(dir), [path.basename(cache)]);
 });
