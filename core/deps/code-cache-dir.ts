@@ -7,8 +7,9 @@
  * directory, and every cache read from it, must belong to the gateway's own user and be
  * writable by nobody else; a shared tmp directory is refused, not used.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readScratch } from './scratch-read.js';
 
 export const CODE_CACHE_DIR_ENV = 'AI_GATEWAY_CODE_CACHE_DIR';
 
@@ -49,11 +50,11 @@ export function cacheFileIn(dir: string, file: string, sourceHash: Buffer): stri
   return path.join(dir, `${path.basename(file)}.${sourceHash.toString('hex', 0, 8)}.v8cache`);
 }
 
-/** The bytes of a cache in the directory, if there is one this process's user alone could have written. */
+/** The bytes of a cache in the directory (until the next scratch read), if there is one this process's user alone could have written. */
 export function readTrusted(cacheFile: string): Buffer | undefined {
   const stat = lstatSync(cacheFile, { throwIfNoEntry: false });
   if (!stat?.isFile() || untrusted(stat, process.getuid!()) !== undefined) return undefined;
-  return readFileSync(cacheFile);
+  return readScratch(cacheFile, 'ifThere');
 }
 
 /**

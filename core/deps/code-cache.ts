@@ -16,10 +16,11 @@
  * start that could not use one writes it there (`writeCodeCachesToDir`).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
+import { readScratch } from './scratch-read.js';
 import { cacheFileIn, CODE_CACHE_DIR_ENV, openCacheDir, readTrusted, writeCacheFile, type CacheDirState } from './code-cache-dir.js';
 
 /** The cache of `file` is `file + CODE_CACHE_SUFFIX`. */
@@ -70,14 +71,16 @@ export function requireCached(file: string): unknown {
     loaded.set(file, { exports, compiled: undefined, cache: 'none' });
     return exports;
   }
-  const source = readFileSync(file);
+  // The source's bytes and then its cache's share one scratch buffer: the text is copied out first.
+  const source = readScratch(file)!;
   const sourceHash = createHash('sha256').update(source).digest();
+  const text = source.toString('utf8');
   // The directory's cache first: it was made under this runtime's flags, the build's maybe not.
   const fromDir = cacheDir.dir === undefined ? undefined : readCache(cacheFileIn(cacheDir.dir, file, sourceHash), sourceHash, readTrusted);
   const { cachedData, stale } = fromDir?.cachedData ? fromDir : readCache(file + CODE_CACHE_SUFFIX, sourceHash);
   // Node's own CommonJS wrapper, on the source's first line so line numbers hold. Such code
   // has no loader for `import()`: see core/dynamic-import.ts.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source.toString('utf8')}\n})`, { filename: file, cachedData });
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${text}\n})`, { filename: file, cachedData });
   const cache: CacheUse = cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : stale ? 'stale' : 'none';
   const module = { exports: {} as unknown };
   (script.runInThisContext() as CommonJsWrapper).call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
@@ -93,7 +96,7 @@ function readCache(cacheFile: string, sourceHash: Buffer, read = readIfThere): {
 }
 
 function readIfThere(file: string): Buffer | undefined {
-  return existsSync(file) ? readFileSync(file) : undefined;
+  return readScratch(file, 'ifThere');
 }
 
 /** Each file loaded through {@link requireCached} so far, and what became of its cache. */
