@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMockUpstream } from './lib/mock-upstream.js';
 import { freePort } from '../test/helpers/ports.js';
-import { EXTRA_CA_CERTS, gatewayEntry, median, nodeFloorStartup, schedCpuMs, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { EXTRA_CA_CERTS, gatewayEntry, median, minorFaults, nodeFloorStartup, schedCpuMs, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -79,11 +79,13 @@ interface Samples {
   ms: number[];
   /** CPU ms of the process to its first 200, all threads. */
   cpu: number[];
-  /** CPU ms of its main thread alone: the least noisy figure when comparing builds. */
+  /** CPU ms of its main thread alone: the least noisy time when comparing builds. */
   main: number[];
+  /** Minor page faults to its first 200 (`minorFaults`): nearly the same run to run. */
+  faults: number[];
 }
 
-async function once(c: Case): Promise<{ ms: number; cpuMs: number; mainMs: number }> {
+async function once(c: Case): Promise<{ ms: number; cpuMs: number; mainMs: number; faults: number }> {
   const port = await freePort();
   const started = performance.now();
   const child: Started = spawnPinned(undefined, [c.bin, ...c.args], { AI_GATEWAY_PORT: String(port), ...c.env });
@@ -93,7 +95,7 @@ async function once(c: Case): Promise<{ ms: number; cpuMs: number; mainMs: numbe
     await Promise.race([c.probe(port), exited]);
     const ms = performance.now() - started;
     const cpu = schedCpuMs(child.pid);
-    return { ms, cpuMs: cpu.all, mainMs: cpu.main };
+    return { ms, cpuMs: cpu.all, mainMs: cpu.main, faults: minorFaults(child.pid) };
   } finally {
     await child.stop();
   }
@@ -115,7 +117,7 @@ function printPaired(cases: Case[], results: Map<string, Samples>): void {
       const d = median(a.map((v, i) => v - b[i]!));
       return `${d >= 0 ? '+' : ''}${d.toFixed(1)}`;
     };
-    process.stdout.write(`${c.name}: wall ${diff(mine.ms, base.ms)}, CPU ${diff(mine.cpu, base.cpu)}, main thread ${diff(mine.main, base.main)}\n`);
+    process.stdout.write(`${c.name}: wall ${diff(mine.ms, base.ms)}, CPU ${diff(mine.cpu, base.cpu)}, main thread ${diff(mine.main, base.main)}, minor faults ${diff(mine.faults, base.faults)}\n`);
   }
 }
 
@@ -145,9 +147,9 @@ async function main(): Promise<void> {
     ];
     return configs.map((c) => ({ ...c, env: { ...c.env, ...v.env }, name: `${v.label}${c.config}`, variant: v, bin: gatewayEntry(r) }));
   });
-  const results = new Map<string, Samples>(cases.map((c) => [c.name, { ms: [], cpu: [], main: [] }]));
-  results.set(FLOOR, { ms: [], cpu: [], main: [] });
-  if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, { ms: [], cpu: [], main: [] });
+  const results = new Map<string, Samples>(cases.map((c) => [c.name, { ms: [], cpu: [], main: [], faults: [] }]));
+  results.set(FLOOR, { ms: [], cpu: [], main: [], faults: [] });
+  if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, { ms: [], cpu: [], main: [], faults: [] });
   try {
     for (const c of cases) await once(c); // warm the file cache (and an arm's cache dir); not counted
     await nodeFloorStartup(undefined, await freePort());
@@ -157,6 +159,7 @@ async function main(): Promise<void> {
         results.get(c.name)!.ms.push(r.ms);
         results.get(c.name)!.cpu.push(r.cpuMs);
         results.get(c.name)!.main.push(r.mainMs);
+        results.get(c.name)!.faults.push(r.faults);
         process.stderr.write(`${c.name}: ${r.ms.toFixed(0)} ms\n`);
       }
       results.get(FLOOR)!.ms.push(await nodeFloorStartup(undefined, await freePort()));
@@ -169,11 +172,12 @@ async function main(): Promise<void> {
   }
   const width = Math.max(FLOOR_NO_CA.length, ...cases.map((c) => c.name.length));
   process.stdout.write(`\nspawn → first 200, ${RUNS} runs each (ms)\n`);
-  process.stdout.write(`${'case'.padEnd(width)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}   CPU median (main thread)\n`);
+  process.stdout.write(`${'case'.padEnd(width)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}   CPU median (main thread)   minor faults\n`);
   for (const [name, r] of results) {
     const f = (v: number): string => v.toFixed(0).padStart(7);
     const cpu = r.cpu.length > 0 ? `${median(r.cpu).toFixed(0)} ms (${median(r.main).toFixed(0)} ms)` : '–';
-    process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${cpu}\n`);
+    const faults = r.faults.length > 0 ? median(r.faults).toFixed(0) : '–';
+    process.stdout.write(`${name.padEnd(width)} ${f(median(r.ms))} ${f(Math.min(...r.ms))} ${f(Math.max(...r.ms))}   ${cpu.padEnd(24)} ${faults}\n`);
   }
   if (all.length > 1) printPaired(cases, results);
   if (EXTRA_CA_CERTS) process.stdout.write(`NODE_EXTRA_CA_CERTS=${EXTRA_CA_CERTS}: Node reads it at every start, the gateway's included (the two floors differ by that).\n`);
