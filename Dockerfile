@@ -33,6 +33,10 @@ COPY configs ./configs
 # The usage dashboard's static page (uPlot comes with the production dependencies).
 COPY dashboard ./dashboard
 USER node
+# Where a start whose V8 flags refuse the build's code caches (a heap size in NODE_OPTIONS)
+# writes its own for the next start; unused otherwise. The gateway makes it the node user's
+# alone. With --read-only, mount a tmpfs there or set it to a writable volume's subdirectory.
+ENV AI_GATEWAY_CODE_CACHE_DIR=/tmp/ai-gateway/code-cache
 EXPOSE 8090
 # node:20-slim has no curl; Node's own fetch asks /health (503 while draining).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
