@@ -21,13 +21,15 @@ writeFileSync(
   `const fs = require('node:fs');
 const net = require('node:net');
 // The build's CommonJS files load through requireCached (core/deps/code-cache.ts), which
-// reads them itself: they are not in require.cache.
+// reads them itself (opened and read into one scratch buffer): they are not in require.cache.
 const read = new Set();
-const readFileSync = fs.readFileSync;
-fs.readFileSync = function (file, ...rest) {
-  if (typeof file === 'string' && file.endsWith('.cjs')) read.add(file);
-  return readFileSync.call(this, file, ...rest);
-};
+for (const name of ['readFileSync', 'openSync']) {
+  const original = fs[name];
+  fs[name] = function (file, ...rest) {
+    if (typeof file === 'string' && file.endsWith('.cjs')) read.add(file);
+    return original.call(this, file, ...rest);
+  };
+}
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...args) {
   this.once('listening', () => {
