@@ -113,7 +113,7 @@ async function serve(configPath: string | undefined): Promise<void> {
 /**
  * V8 refuses a code cache made under other V8 flags, and most flags count: a
  * `--max-old-space-size` in NODE_OPTIONS makes every start compile what the build's caches
- * hold (~30 ms more to load the bundle here). With a cache directory named, the gateway
+ * hold (~85–100 ms later to the first 200 here). With a cache directory named, the gateway
  * makes its own there; without one, it says so once, with what to do.
  */
 function codeCachesAfterStart(log: Logger): void {
@@ -130,7 +130,8 @@ function codeCachesAfterStart(log: Logger): void {
 
 /**
  * With a cache directory named: once started, write there a cache of each file that started
- * without a usable one, for the next start. Once per process, a few ms, off the start's path.
+ * without a usable one, for the next start: once per process, ~20 ms here, after the
+ * listener is up (a request arriving meanwhile waits that long, once).
  */
 function keepCodeCaches(log: Logger, dir: string): void {
   setImmediate(() => {
