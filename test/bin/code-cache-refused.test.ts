@@ -5,11 +5,14 @@
  * that the next start under the same flags uses; a directory others can write to is refused.
  */
 import t from 'tap';
-import { chmodSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../helpers/live.js';
 import { freePort } from '../helpers/ports.js';
-import { startCli } from '../helpers/process.js';
+import { cliPath, startCli } from '../helpers/process.js';
+import { startRedis } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const NOTE = "V8 refused the build's code caches";
@@ -77,4 +80,52 @@ t.test('a cache directory others can write to is refused with a warning; the gat
   t.match(warnings[0]!.problem, /writable by others/);
   t.equal(linesWith(stderr, NOTE).length, 1, 'the refused caches are still noted');
   t.same(readdirSync(dir), [], 'nothing written there');
+});
+
+t.test('two workers under a heap size write one set of caches, and the next cluster start uses them', async (t) => {
+  const redis = await startRedis(t);
+  const home = tempDir('gw-cc-cluster-');
+  const dir = path.join(home, 'caches');
+  const config = path.join(home, 'config.yaml');
+  writeFileSync(
+    config,
+    `server: { host: 127.0.0.1, port: ${await freePort()}, workers: 2, drain_timeout_ms: 1000 }
+providers:
+  echo: { models: [echo-1] }
+filters:
+  - name: auth
+    config: { source: static }
+  - name: rate-limit
+workspaces:
+  ws-a: { user: a }
+store: { type: redis, redis: { url: "${redis.url}" } }
+`,
+  );
+  const startCluster = async (): Promise<string> => {
+    const child = spawn(process.execPath, [cliPath, '--config', config], { env: { PATH: process.env.PATH, NODE_OPTIONS: HEAP, AI_GATEWAY_CODE_CACHE_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => stderr.includes('"cluster ready"') || child.exitCode !== null, 30_000, 20);
+      await sleep(500); // each worker's write follows its listening line
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    return stderr;
+  };
+
+  const first = await startCluster();
+  t.match(first, '"cluster ready"');
+  const written = linesWith(first, WRITTEN);
+  t.ok(written.length >= 1 && written.length <= 2, `one line a worker that wrote (${written.length})`);
+  const files = readdirSync(dir).sort();
+  t.same(files.filter((f) => !/\.[0-9a-f]{16}\.v8cache$/.test(f)), [], 'whole caches only: no temp file left by the two writers');
+  t.equal(new Set(files.map((f) => f.replace(/\.[0-9a-f]{16}\.v8cache$/, ''))).size, files.length, 'one cache a file');
+
+  const second = await startCluster();
+  t.match(second, '"cluster ready"');
+  t.same(linesWith(second, WRITTEN), [], 'both workers started from the caches');
+  t.same(readdirSync(dir).sort(), files);
 });
