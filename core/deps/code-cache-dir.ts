@@ -50,6 +50,9 @@ export function cacheFileIn(dir: string, file: string, sourceHash: Buffer): stri
   return path.join(dir, `${path.basename(file)}.${sourceHash.toString('hex', 0, 8)}.v8cache`);
 }
 
+/** A name {@link cacheFileIn} gives: the file's name, then 16 hex digits of its source's hash. */
+const CACHE_NAME = /^(.+)\.[0-9a-f]{16}\.v8cache$/;
+
 /** The bytes of a cache in the directory (until the next scratch read), if there is one this process's user alone could have written. */
 export function readTrusted(cacheFile: string): Buffer | undefined {
   const stat = lstatSync(cacheFile, { throwIfNoEntry: false });
@@ -71,10 +74,10 @@ export function writeCacheFile(cacheFile: string, bytes: Buffer): void {
     rmSync(temp, { force: true }); // a full disk leaves no half-written file behind
     throw err;
   }
-  const dir = path.dirname(cacheFile);
   const name = path.basename(cacheFile);
-  const sameFile = name.slice(0, name.length - '0123456789abcdef.v8cache'.length);
-  for (const other of readdirSync(dir)) {
-    if (other !== name && other.startsWith(sameFile) && /^[0-9a-f]{16}\.v8cache$/.test(other.slice(sameFile.length))) rmSync(path.join(dir, other), { force: true });
+  const ofFile = CACHE_NAME.exec(name)?.[1];
+  if (ofFile === undefined) return; // not a name cacheFileIn gives: nothing of its kind to replace
+  for (const other of readdirSync(path.dirname(cacheFile))) {
+    if (other !== name && CACHE_NAME.exec(other)?.[1] === ofFile) rmSync(path.join(path.dirname(cacheFile), other), { force: true });
   }
 }
