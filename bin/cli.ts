@@ -117,10 +117,10 @@ async function serve(configPath: string | undefined): Promise<void> {
  * makes its own there; without one, it says so once, with what to do.
  */
 function codeCachesAfterStart(log: Logger): void {
-  const refused = [...codeCacheUse().values()].filter((use) => use === 'rejected').length;
   const dir = codeCacheDir();
-  if (dir.dir === undefined && dir.problem) log.warn(`${CODE_CACHE_DIR_ENV} not used: a code cache is code, so its directory must be this user's alone`, { problem: dir.problem });
   if (dir.dir !== undefined) return keepCodeCaches(log, dir.dir);
+  if (dir.problem) log.warn(`${CODE_CACHE_DIR_ENV} not used: a code cache is code, so its directory must be this user's alone`, { problem: dir.problem });
+  const refused = [...codeCacheUse().values()].filter((use) => use === 'rejected').length;
   if (refused === 0) return;
   log.info("V8 refused the build's code caches (Node runs with V8 flags the build did not); start-up compiles instead", {
     files: refused,

@@ -88,15 +88,11 @@ export function requireCached(file: string): unknown {
   return module.exports;
 }
 
-function readCache(cacheFile: string, sourceHash: Buffer, read = readIfThere): { cachedData?: Buffer; stale: boolean } {
+function readCache(cacheFile: string, sourceHash: Buffer, read = (f: string) => readScratch(f, 'ifThere')): { cachedData?: Buffer; stale: boolean } {
   const bytes = read(cacheFile);
   if (bytes === undefined) return { stale: false };
   if (bytes.length <= HASH_BYTES || !bytes.subarray(0, HASH_BYTES).equals(sourceHash)) return { stale: true };
   return { cachedData: bytes.subarray(HASH_BYTES), stale: false };
-}
-
-function readIfThere(file: string): Buffer | undefined {
-  return readScratch(file, 'ifThere');
 }
 
 /** Each file loaded through {@link requireCached} so far, and what became of its cache. */
