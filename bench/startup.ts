@@ -85,7 +85,9 @@ interface Samples {
   faults: number[];
 }
 
-async function once(c: Case): Promise<{ ms: number; cpuMs: number; mainMs: number; faults: number }> {
+type Sample = { [K in keyof Samples]: number };
+
+async function once(c: Case): Promise<Sample> {
   const port = await freePort();
   const started = performance.now();
   const child: Started = spawnPinned(undefined, [c.bin, ...c.args], { AI_GATEWAY_PORT: String(port), ...c.env });
@@ -95,7 +97,7 @@ async function once(c: Case): Promise<{ ms: number; cpuMs: number; mainMs: numbe
     await Promise.race([c.probe(port), exited]);
     const ms = performance.now() - started;
     const cpu = schedCpuMs(child.pid);
-    return { ms, cpuMs: cpu.all, mainMs: cpu.main, faults: minorFaults(child.pid) };
+    return { ms, cpu: cpu.all, main: cpu.main, faults: minorFaults(child.pid) };
   } finally {
     await child.stop();
   }
@@ -147,19 +149,18 @@ async function main(): Promise<void> {
     ];
     return configs.map((c) => ({ ...c, env: { ...c.env, ...v.env }, name: `${v.label}${c.config}`, variant: v, bin: gatewayEntry(r) }));
   });
-  const results = new Map<string, Samples>(cases.map((c) => [c.name, { ms: [], cpu: [], main: [], faults: [] }]));
-  results.set(FLOOR, { ms: [], cpu: [], main: [], faults: [] });
-  if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, { ms: [], cpu: [], main: [], faults: [] });
+  const none = (): Samples => ({ ms: [], cpu: [], main: [], faults: [] });
+  const results = new Map<string, Samples>(cases.map((c) => [c.name, none()]));
+  results.set(FLOOR, none());
+  if (EXTRA_CA_CERTS) results.set(FLOOR_NO_CA, none());
   try {
     for (const c of cases) await once(c); // warm the file cache (and an arm's cache dir); not counted
     await nodeFloorStartup(undefined, await freePort());
     for (let i = 0; i < RUNS; i++) {
       for (const c of i % 2 === 0 ? cases : [...cases].reverse()) {
         const r = await once(c);
-        results.get(c.name)!.ms.push(r.ms);
-        results.get(c.name)!.cpu.push(r.cpuMs);
-        results.get(c.name)!.main.push(r.mainMs);
-        results.get(c.name)!.faults.push(r.faults);
+        const samples = results.get(c.name)!;
+        for (const key of Object.keys(r) as Array<keyof Sample>) samples[key].push(r[key]);
         process.stderr.write(`${c.name}: ${r.ms.toFixed(0)} ms\n`);
       }
       results.get(FLOOR)!.ms.push(await nodeFloorStartup(undefined, await freePort()));

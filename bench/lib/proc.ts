@@ -96,12 +96,16 @@ export async function waitFor200(url: string, init: { method?: string; body?: st
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
 }
 
+/** /proc/PID/stat's fields after pid and comm (comm may hold spaces, so split after its `)`). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** User + system CPU seconds the process has used. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[11] = utime, fields[12] = stime (after pid and comm)
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  const fields = statFields(pid);
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
 }
 
 /**
@@ -133,8 +137,7 @@ export function schedCpuMs(pid: number): { main: number; all: number } {
  * they are a large, and nearly noise-free, share of the time: a count to compare builds by.
  */
 export function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]); // minflt, after pid and comm
+  return Number(statFields(pid)[7]); // minflt
 }
 
 /** Resident set size in bytes. */
