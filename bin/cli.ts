@@ -16,6 +16,7 @@ import { CODE_CACHE_DIR_ENV } from '../core/deps/code-cache-dir.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
+import { warmParserAhead } from '../core/pool.js';
 import { holdSignals, type HeldSignals } from '../core/signals.js';
 import { GATEWAY_VERSION } from '../core/version.js';
 import { builtinCatalog } from './catalog.js';
@@ -144,6 +145,17 @@ function keepCodeCaches(log: Logger, dir: string): void {
   });
 }
 
+/**
+ * undici's HTTP parser compiled before the first upstream response needs it
+ * (`core/parser-warm-up.ts`): ~10 ms of work, once, a moment after the listener is up, so
+ * that a readiness probe or requests arriving with it do not wait behind it.
+ */
+const PARSER_WARM_UP_DELAY_MS = 250;
+
+function warmParserSoon(log: Logger): void {
+  setTimeout(() => void warmParserAhead().then((warmed) => log.debug('upstream HTTP parser compiled ahead', { warmed })), PARSER_WARM_UP_DELAY_MS).unref();
+}
+
 async function serveGateway(configPath: string | undefined, signals: HeldSignals, log: Logger, worker: boolean, loaded?: LoadedConfig): Promise<void> {
   let gateway: Gateway;
   try {
@@ -156,6 +168,7 @@ async function serveGateway(configPath: string | undefined, signals: HeldSignals
     process.exit(WORKER_START_FAILED);
   }
   codeCachesAfterStart(gateway.log);
+  warmParserSoon(gateway.log);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import type { Pool as PoolClass } from 'undici';
 import { bundleFile, UNDICI_PARTS } from './deps/bundled.js';
 import { requireCached } from './deps/code-cache.js';
+import { warmParser } from './parser-warm-up.js';
 
 const load = createRequire(import.meta.url);
 
@@ -44,6 +45,16 @@ let parserAhead: Promise<object | undefined> | undefined;
 function compileParserAhead(bytes: Uint8Array | undefined): void {
   if (parserAhead || !(bytes instanceof Uint8Array) || process.env.UNDICI_NO_WASM_SIMD === '1' || process.arch === 'ppc64') return;
   parserAhead = wasm.compile(bytes).catch(() => undefined); // undici reports its own failure, as it would have
+}
+
+/**
+ * Once the compile ahead is done, compile the parser's code too (`parser-warm-up.ts`), so
+ * the first upstream response does not. False when no pool was loaded, or the parser is not
+ * the llhttp that knows.
+ */
+export async function warmParserAhead(): Promise<boolean> {
+  const module = await parserAhead;
+  return module !== undefined && warmParser(module);
 }
 
 /** The parser compile {@link loadPool} started, if it did. For tests. */

@@ -11,6 +11,8 @@ import { Pool } from 'undici';
 import { bundleFile } from '../../core/deps/bundled.js';
 import { requireCached } from '../../core/deps/code-cache.js';
 import { loadPool, poolClass } from '../../core/pool.js';
+import { warmParser } from '../../core/parser-warm-up.js';
+import wabt from 'wabt';
 import { repoRoot } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -101,4 +103,44 @@ t.test("the bundled Pool loads undici's HTTP/2 client (and node:http2) only when
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
   t.equal(r.status, 0, r.stderr);
   t.same(JSON.parse(r.stdout.trim()), { http2AtLoad: false, status: 200, body: 'over 2.0' }, 'node:http2 unloaded by the Pool alone; h2 works through the stand-in');
+});
+
+t.test("after the compile ahead, the parser's code is compiled too: canned answers parse whole, and pools parse as before", async (t) => {
+  // A fresh process: the module must be the one this process compiled ahead.
+  const script = `
+    import http from 'node:http';
+    import { poolClass, warmParserAhead } from ${JSON.stringify(path.join(repoRoot, 'dist/core/pool.js'))};
+    const Pool = poolClass();
+    const warmed = await warmParserAhead();
+    const server = http.createServer((req, res) => (req.url === '/chunked' ? (res.write('a'), res.end('b')) : res.end('whole')));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const p = new Pool('http://127.0.0.1:' + server.address().port, { connections: 1 });
+    const bodies = [];
+    for (const path of ['/chunked', '/whole']) bodies.push(await (await p.request({ method: 'GET', path })).body.text());
+    await p.close();
+    server.close();
+    console.log(JSON.stringify({ warmed, bodies }));`;
+  const run = (env: NodeJS.ProcessEnv): unknown => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } });
+    t.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim());
+  };
+  t.same(run({}), { warmed: true, bodies: ['ab', 'whole'] });
+  t.same(run({ UNDICI_NO_WASM_SIMD: '1' }), { warmed: false, bodies: ['ab', 'whole'] }, 'nothing compiled ahead, nothing warmed');
+});
+
+t.test('a module that is not llhttp is not warmed', async (t) => {
+  const toolkit = await wabt();
+  const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
+  const compile = (wat: string): Promise<object> => {
+    const parsed = toolkit.parseWat('test.wat', wat);
+    try {
+      return wasm.compile(parsed.toBinary({}).buffer);
+    } finally {
+      parsed.destroy();
+    }
+  };
+  t.equal(warmParser(await compile('(module (import "other" "f" (func)))')), false, 'an import outside env');
+  t.equal(warmParser(await compile('(module (import "env" "m" (memory 1)))')), false, 'an import that is not a function');
+  t.equal(warmParser(await compile('(module (func (export "llhttp_alloc") (param i32) (result i32) i32.const 0))')), false, "llhttp's exports missing");
 });
