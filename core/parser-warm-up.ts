@@ -10,23 +10,16 @@
  * gateway's first request (bench config, idle after start, 9 starts each): 31 → 19 ms at
  * the client, its `upstream_ms` 23 → 12.
  */
-
-/** The parts of V8's `WebAssembly` used here (@types/node 20 declares none of it). */
-interface WasmApi {
-  Module: { imports(module: object): Array<{ module: string; name: string; kind: string }> };
-  Instance: new (module: object, imports: Record<string, Record<string, () => number>>) => { exports: Record<string, unknown> };
-}
+import { wasm, type WasmMemory, type WasmModule } from './wasm.js';
 
 interface LlhttpExports {
-  memory: { buffer: ArrayBuffer };
+  memory: WasmMemory;
   malloc(size: number): number;
   free(ptr: number): void;
   llhttp_alloc(type: number): number;
   llhttp_free(parser: number): void;
   llhttp_execute(parser: number, data: number, length: number): number;
 }
-
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** llhttp's `TYPE.RESPONSE` and `ERROR.OK`. */
 const RESPONSE = 2;
@@ -46,7 +39,7 @@ const CANNED = [
  * it); every callback it imports does nothing. True when both parsed whole; false when the
  * module is not the llhttp this knows (its imports or exports differ), or a parse failed.
  */
-export function warmParser(module: object): boolean {
+export function warmParser(module: WasmModule): boolean {
   try {
     const env: Record<string, () => number> = {};
     for (const imported of wasm.Module.imports(module)) {

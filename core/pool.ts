@@ -17,6 +17,7 @@ import type { Pool as PoolClass } from 'undici';
 import { bundleFile, UNDICI_PARTS } from './deps/bundled.js';
 import { requireCached } from './deps/code-cache.js';
 import { warmParser } from './parser-warm-up.js';
+import { wasm, type WasmModule } from './wasm.js';
 
 const load = createRequire(import.meta.url);
 
@@ -28,11 +29,8 @@ interface UndiciParts {
   llhttpSimd: Uint8Array;
 }
 
-/** V8's `WebAssembly`, which @types/node 20 does not declare: the one call used here. */
-const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
-
 /** The compiled module (an opaque WebAssembly.Module), once {@link loadPool} has asked for it. */
-let parserAhead: Promise<object | undefined> | undefined;
+let parserAhead: Promise<WasmModule | undefined> | undefined;
 
 /**
  * undici compiles its HTTP parser (llhttp, WebAssembly) synchronously when a pool opens its
@@ -58,7 +56,7 @@ export async function warmParserAhead(): Promise<boolean> {
 }
 
 /** The parser compile {@link loadPool} started, if it did. For tests. */
-export function parserCompiledAhead(): Promise<object | undefined> | undefined {
+export function parserCompiledAhead(): Promise<WasmModule | undefined> | undefined {
   return parserAhead;
 }
 

@@ -17,25 +17,10 @@
  */
 import { STRINGS_WASM } from './strings-wasm.js';
 import { StringLiterals } from './string-literals.js';
-
-// The libs this project compiles against (ES2023, no DOM) do not declare the WebAssembly
-// global Node has; the little used here.
-declare namespace WebAssembly {
-  class Module {
-    constructor(bytes: Uint8Array);
-  }
-  class Instance {
-    constructor(module: Module);
-    readonly exports: unknown;
-  }
-  interface Memory {
-    readonly buffer: ArrayBuffer;
-    grow(pages: number): number;
-  }
-}
+import { wasm, type WasmMemory, type WasmModule } from '../wasm.js';
 
 interface Scanner {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** Where the text goes in memory (the escape table is below it). */
   readonly text: { readonly value: number };
   /** Set by skim: it saw a \u escape of U+0080 or above. */
@@ -61,14 +46,14 @@ const KEEP_MEMORY = 8 * 1024 * 1024;
 const MAX_BODY = 32 * 1024 * 1024;
 const PAGE = 65536;
 
-let compiled: WebAssembly.Module | undefined;
+let compiled: WasmModule | undefined;
 /** The scanner bodies share; a memory cannot shrink, so a larger body gets one of its own. */
 let kept: Scanner | undefined;
 
 /** A new scanner; the module is compiled for the first long body, not at start-up (~0.4 ms). */
 function instantiate(): Scanner {
-  compiled ??= new WebAssembly.Module(STRINGS_WASM);
-  return new WebAssembly.Instance(compiled).exports as Scanner;
+  compiled ??= new wasm.Module(STRINGS_WASM);
+  return new wasm.Instance(compiled).exports as Scanner;
 }
 
 /** A scanner whose memory holds `room` bytes from where its text goes. */

@@ -12,7 +12,8 @@ import { bundleFile } from '../../core/deps/bundled.js';
 import { requireCached } from '../../core/deps/code-cache.js';
 import { loadPool, poolClass } from '../../core/pool.js';
 import { warmParser } from '../../core/parser-warm-up.js';
-import wabt from 'wabt';
+import { wasm, type WasmModule } from '../../core/wasm.js';
+import { watToBinary } from '../helpers/wat.js';
 import { repoRoot } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -130,16 +131,7 @@ t.test("after the compile ahead, the parser's code is compiled too: canned answe
 });
 
 t.test('a module that is not llhttp is not warmed', async (t) => {
-  const toolkit = await wabt();
-  const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
-  const compile = (wat: string): Promise<object> => {
-    const parsed = toolkit.parseWat('test.wat', wat);
-    try {
-      return wasm.compile(parsed.toBinary({}).buffer);
-    } finally {
-      parsed.destroy();
-    }
-  };
+  const compile = async (wat: string): Promise<WasmModule> => wasm.compile(await watToBinary(wat));
   t.equal(warmParser(await compile('(module (import "other" "f" (func)))')), false, 'an import outside env');
   t.equal(warmParser(await compile('(module (import "env" "m" (memory 1)))')), false, 'an import that is not a function');
   t.equal(warmParser(await compile('(module (func (export "llhttp_alloc") (param i32) (result i32) i32.const 0))')), false, "llhttp's exports missing");

@@ -13,8 +13,13 @@ export const WAT_PATH = fileURLToPath(new URL('../../core/json-scan/strings.wat'
 export const MODULE_PATH = fileURLToPath(new URL('../../core/json-scan/strings-wasm.ts', import.meta.url));
 
 export async function compileWat(path: string = WAT_PATH): Promise<Uint8Array> {
+  return watToBinary(readFileSync(path, 'utf8'), path);
+}
+
+/** WebAssembly text (`name` for its error messages) as a module's bytes, validated. */
+export async function watToBinary(text: string, name = 'inline.wat'): Promise<Uint8Array> {
   const toolkit = await wabt();
-  const parsed = toolkit.parseWat(path, readFileSync(path, 'utf8'), { simd: true, bulk_memory: true });
+  const parsed = toolkit.parseWat(name, text, { simd: true, bulk_memory: true });
   try {
     parsed.validate();
     return parsed.toBinary({}).buffer;
