@@ -23,7 +23,8 @@ import { request } from 'undici';
 import { frameTransits, latencyAtRate, latencySerial, maxThroughput, mockTimes, newConnections, streams, WARM_SHAPE, warmStreams, type StreamStats, type Target } from './lib/load.js';
 import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
-import { cpuSeconds, EXTRA_CA_CERTS, gatewayEntry, listeningPort, median, nodeFloorStartup, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, gatewayEntry, listeningPort, median, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { floorOnly, startupLine, timeStarts, type Startup } from './lib/starts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -51,20 +52,8 @@ const WORKSPACE = 'ws-bench';
 
 const body = messagesBody;
 
-/** Gateway starts timed (the last becomes the gateway arm), each after a floor start. */
+/** Gateway starts timed for the start-up row (`lib/starts.ts`); the last becomes the gateway arm. */
 const STARTS = QUICK ? 3 : 7;
-
-/** Start-up timings, ms, one entry per start. */
-interface Startup {
-  /** Spawn → first 200 of a POST through the chain to the mock. */
-  fromSpawn: number[];
-  /** The part of it spent polling (after the spawn call returned). */
-  polling: number[];
-  /** A bare node:http server's spawn → first 200, just before each gateway start. */
-  floor: number[];
-  /** The same without NODE_EXTRA_CA_CERTS, when the environment sets it. */
-  floorNoExtraCa: number[];
-}
 
 interface Arm {
   name: 'direct' | 'bare' | 'gateway';
@@ -98,51 +87,32 @@ async function main(): Promise<void> {
   const gwUrl = `http://127.0.0.1:${gwPort}`;
   const gwHeaders = { 'x-workspace-id': WORKSPACE, 'anthropic-version': '2023-06-01' };
   let gateway: Started | undefined;
-  const startup: Startup = { fromSpawn: [], polling: [], floor: [], floorNoExtraCa: [] };
-  const gatewayProcess = (port: number, audit: string): Started => {
-    const flags = [...SERVER_NODE_FLAGS, ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
-    return spawnPinned(PIN ? 0 : undefined, [...flags, gatewayEntry(root), '--config', configPath], {
-      AI_GATEWAY_PORT: String(port),
-      MOCK_UPSTREAM: mockUrl,
-      AUDIT_FILE: path.join(dir, audit),
-      ANTHROPIC_API_KEY: 'sk-bench',
-    });
-  };
-  // Time from spawn to the first 200 of a POST through the chain to the mock.
-  const firstAnswer = async (port: number): Promise<void> => {
-    startup.polling.push(await waitFor200(`http://127.0.0.1:${port}/v1/claude/v1/messages`, { method: 'POST', body: body(1024), headers: { 'content-type': 'application/json', ...gwHeaders } }));
-  };
+  const flags = [...SERVER_NODE_FLAGS, ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+  // Each start but the last on a port of its own, so the arm's port is free for the last.
+  const portOf = (last: boolean): number => (last ? gwPort : gwPort + 2);
+  let startup: Startup;
   if (wanted('gateway')) {
-    // Several starts, each after Node's own share of one (a bare node:http server, on the
-    // same core; after a gateway's start its settling would share the core): one start is
-    // one draw from a machine whose slow spells move it by tens of ms. The last start stays
-    // up as the gateway arm.
-    for (let i = 0; i < STARTS; i++) {
-      startup.floor.push(await nodeFloorStartup(PIN ? 0 : undefined, gwPort + 1));
-      if (EXTRA_CA_CERTS) startup.floorNoExtraCa.push(await nodeFloorStartup(PIN ? 0 : undefined, gwPort + 1, { NODE_EXTRA_CA_CERTS: '' }));
-      const last = i === STARTS - 1;
-      const port = last ? gwPort : gwPort + 2;
-      const startAt = performance.now();
-      const proc = gatewayProcess(port, last ? 'audit.jsonl' : `audit-start-${i}.jsonl`);
-      try {
-        await firstAnswer(port);
-      } catch (err) {
-        await proc.stop();
-        throw err;
-      }
-      startup.fromSpawn.push(performance.now() - startAt);
-      if (!last) {
-        await proc.stop();
-        continue;
-      }
-      gateway = proc;
-      started.push(gateway);
-      // Its log (and whatever GATEWAY_NODE_FLAGS print, --trace-gc say) beside its audit file.
-      gateway.child.stdout!.pipe(createWriteStream(path.join(dir, 'gateway.out')));
-      process.stderr.write(`gateway output: ${path.join(dir, 'gateway.out')}\n`);
-    }
+    const timed = await timeStarts({
+      count: STARTS,
+      core: PIN ? 0 : undefined,
+      floorPort: gwPort + 1,
+      spawn: (last, i) =>
+        spawnPinned(PIN ? 0 : undefined, [...flags, gatewayEntry(root), '--config', configPath], {
+          AI_GATEWAY_PORT: String(portOf(last)),
+          MOCK_UPSTREAM: mockUrl,
+          AUDIT_FILE: path.join(dir, last ? 'audit.jsonl' : `audit-start-${i}.jsonl`),
+          ANTHROPIC_API_KEY: 'sk-bench',
+        }),
+      firstAnswer: (last) => waitFor200(`http://127.0.0.1:${portOf(last)}/v1/claude/v1/messages`, { method: 'POST', body: body(1024), headers: { 'content-type': 'application/json', ...gwHeaders } }),
+    });
+    startup = timed.startup;
+    gateway = timed.running;
+    started.push(gateway);
+    // Its log (and whatever GATEWAY_NODE_FLAGS print, --trace-gc say) beside its audit file.
+    gateway.child.stdout!.pipe(createWriteStream(path.join(dir, 'gateway.out')));
+    process.stderr.write(`gateway output: ${path.join(dir, 'gateway.out')}\n`);
   } else {
-    startup.floor.push(await nodeFloorStartup(PIN ? 0 : undefined, gwPort + 1));
+    startup = await floorOnly(PIN ? 0 : undefined, gwPort + 1);
   }
   await waitFor200(`${bareUrl}/v1/messages`, { method: 'POST', body: body(1024) });
 
@@ -409,13 +379,7 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   const out = [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)];
-  const st = data.startup;
-  const range = (v: number[]): string => (v.length > 1 ? ` (${fmt(Math.min(...v))}–${fmt(Math.max(...v))})` : '');
-  const noCa = st.floorNoExtraCa.length === 0 ? '' : `, ${fmt(median(st.floorNoExtraCa))} without the NODE_EXTRA_CA_CERTS set here, which Node parses at every start`;
-  out.push(
-    '',
-    `startup to first 200, median of ${st.fromSpawn.length}: ${fmt(median(st.fromSpawn))} ms from spawn${range(st.fromSpawn)}, ${fmt(median(st.polling))} of polling (target < 300 ms); a bare node:http server: ${fmt(median(st.floor))} ms from spawn${range(st.floor)}${noCa}`,
-  );
+  out.push('', startupLine(data.startup));
   out.push(`config reload applied: ${fmt(data.reload.ms, 1)} ms after the write, ${data.reload.failed} of ${data.reload.sent} requests failed during it (target < 250 ms, 0 failed)`);
   out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB`);
   out.push(`pinning: ${PIN ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${TRIALS}, medians; ${SECONDS} s per throughput run; node ${process.version}`);
