@@ -4,8 +4,12 @@
  * scope admits and another refuses, the admitted reservation is handed back, so N
  * concurrent requests can never spend more than what is left. (Scopes have different
  * hash tags, hence different Redis Cluster slots, so they cannot share one script.)
+ * Adjustments — reconciles and hand-backs — are made at once, or, given `batching` (a
+ * shared store, where each is a round trip), summed per scope and sent together
+ * (adjustments.ts).
  */
 import type { RateLimitSnapshot, RateLimitWindow, Store } from '../../core/index.js';
+import { AdjustmentBatch } from './adjustments.js';
 import { gcra, Mode, type DimensionState, type GcraResult } from './gcra.js';
 
 /** Limits per window; `undefined` means unlimited in that dimension. */
@@ -35,12 +39,23 @@ export type Decision =
 type MaybePromise<T> = T | Promise<T>;
 const KEYS = ['rpm', 'rpm:at', 'tpm', 'tpm:at'] as const;
 
+/** Adjustments summed per scope for `delayMs`; `onError` hears a batch's failures. */
+export interface Batching {
+  readonly delayMs: number;
+  readonly onError: (err: unknown) => void;
+}
+
 export class Limiter {
+  private readonly batch: AdjustmentBatch | undefined;
+
   constructor(
     readonly store: Store,
     private readonly windowMs = 60_000,
     private readonly clock: () => number = Date.now,
-  ) {}
+    batching?: Batching,
+  ) {
+    if (batching) this.batch = new AdjustmentBatch((scope, requests, tokens) => this.adjust(scope, requests, tokens), batching.delayMs, batching.onError);
+  }
 
   /** Reserve one request and `tokens` in every scope, or nothing. */
   reserve(scopes: readonly Scope[], tokens: number): MaybePromise<Decision> {
@@ -80,14 +95,19 @@ export class Limiter {
     const pending: Promise<unknown>[] = [];
     for (const { scope, tokens } of reservation.held) {
       if (scope.limits.tokens === undefined || actualTokens === tokens) continue;
-      const r = this.store.run(gcra, scope.group, KEYS, [Mode.Adjust, this.windowMs, -1, scope.limits.tokens, 0, actualTokens - tokens]);
+      if (this.batch) {
+        this.batch.add(scope, 0, actualTokens - tokens);
+        continue;
+      }
+      const r = this.adjust(scope, 0, actualTokens - tokens);
       if (r instanceof Promise) pending.push(r);
     }
     if (pending.length > 0) return Promise.all(pending).then(() => undefined);
   }
 
-  /** Each scope's state now, without spending anything. */
+  /** Each scope's state now, without spending anything (adjustments still pending sent first). */
   async peek(scopes: readonly Scope[]): Promise<Array<{ scope: Scope; result: GcraResult }>> {
+    await this.batch?.flush();
     const active = scopes.filter(limited);
     const results = await Promise.all(active.map((s) => this.store.run(gcra, s.group, KEYS, this.args(Mode.Peek, s, 0, 0))));
     return active.map((scope, i) => ({ scope, result: results[i] }));
@@ -122,8 +142,22 @@ export class Limiter {
     return decision;
   }
 
-  private undo(scope: Scope, tokens: number): MaybePromise<GcraResult> {
-    return this.store.run(gcra, scope.group, KEYS, [Mode.Adjust, this.windowMs, scope.limits.requests ?? -1, scope.limits.tokens ?? -1, -1, -tokens]);
+  /** Send what is still pending (the pipeline is retiring). */
+  close(): Promise<void> {
+    return this.batch ? this.batch.flush() : Promise.resolve();
+  }
+
+  /** Hand back one request and `tokens`, reserved in `scope` by a request not admitted. */
+  private undo(scope: Scope, tokens: number): MaybePromise<GcraResult> | undefined {
+    if (!this.batch) return this.adjust(scope, -1, -tokens);
+    this.batch.add(scope, -1, -tokens);
+  }
+
+  /** Add signed costs without a check; a dimension with nothing to add is left alone. */
+  private adjust(scope: Scope, requests: number, tokens: number): MaybePromise<GcraResult> {
+    const requestLimit = requests === 0 ? -1 : (scope.limits.requests ?? -1);
+    const tokenLimit = tokens === 0 ? -1 : (scope.limits.tokens ?? -1);
+    return this.store.run(gcra, scope.group, KEYS, [Mode.Adjust, this.windowMs, requestLimit, tokenLimit, requests, tokens]);
   }
 
   private args(mode: number, s: Scope, requestCost: number, tokenCost: number): number[] {
