@@ -1,7 +1,8 @@
 /**
  * Adjustments batched per scope (a shared store's mode): reconciles and hand-backs summed
  * and sent once per scope after the delay, flushed before a read of the state and at
- * close, failures reported and never thrown; and against Redis, the round trips saved.
+ * close, failures reported and never thrown; and against Redis, the round trips saved
+ * and the scripts of one synchronous stretch sent in one write.
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -128,7 +129,7 @@ t.test('a failed batch is reported, never thrown, and the limiter goes on', asyn
   t.equal(after.result.tokens?.remaining, 500, 'later batches are sent again');
 });
 
-t.test('Redis: adjustments of concurrent requests cost one round trip per scope', async (t) => {
+t.test('Redis: adjustments of concurrent requests cost one round trip per scope; one stretch is one write', async (t) => {
   const redis = await startRedis(t);
   const registry = new Registry();
   const store = new RedisStore({ url: redis.url, keyPrefix: 'batch:', failMode: 'open', timeoutMs: 2000, log: silentLogger, metrics: createMetricsFactory(registry) });
@@ -142,7 +143,15 @@ t.test('Redis: adjustments of concurrent requests cost one round trip per scope'
   await limiter.reserve([user(1, undefined, 'warm-up')], 0);
   const runsBefore = await runs();
 
+  // Redis counts its socket reads; asking costs a few reads of its own, measured first.
+  const reads = async (): Promise<number> => Number(/total_reads_processed:(\d+)/.exec(await redis.command('INFO', 'stats'))?.[1]);
+  const asking = -((await reads()) - (await reads()));
+  const before = await reads();
   const held = await Promise.all(Array.from({ length: 20 }, () => admitted(limiter.reserve(scopes, 500))));
+  const scriptReads = (await reads()) - before - asking;
+  // 40 scripts (20 requests × 2 scopes) issued in one synchronous stretch: one write.
+  t.ok(scriptReads >= 1 && scriptReads <= 2, `40 scripts reached Redis in ${scriptReads} read(s)`);
+
   for (const r of held) limiter.reconcile(r, 200);
   await sleep(80);
   t.equal((await runs()) - runsBefore, 42, '40 reserves, then one adjustment per scope for all 20 reconciles');
