@@ -17,7 +17,7 @@
  *   P=3 npx tsx bench/compare.ts …            # processes per argument (their trials pooled)
  *   INTERVAL=1 D=8 UNIFIED=1 npx tsx bench/compare.ts …  # stream frames this many ms apart, as a
  *                                             # real answer's come (one event per read), not back to back
- *   RATE=5000 npx tsx bench/compare.ts …      # CPU per request at this offered rate (open loop, D or
+ *   RATE=5000 npx tsx bench/compare.ts …      # CPU per request and latency p50 / p99 at this offered rate (open loop, D or
  *                                             # 6 s), the same for every arm, not at each one's max
  *   CALIBRATE=10,25 npx tsx bench/compare.ts …  # add the bare proxy doing 10 and 25 µs of work of its
  *                                             # own per request: what a ratio means in µs here
@@ -110,8 +110,11 @@ interface Arm {
   headers: Record<string, string>;
 }
 
+/** At {@link RATE}: latency from each request's due time (ms), beside CPU and req/s. */
+type Measured = LoadCost & { p50?: number; p99?: number };
+
 /** CPU per request and req/s: at the arm's max throughput, or at {@link RATE}. */
-async function measure(arm: Arm): Promise<LoadCost> {
+async function measure(arm: Arm): Promise<Measured> {
   if (NEWCONN) {
     const before = cpuSeconds(arm.pid);
     const r = await newConnections({ url: arm.url, headers: arm.headers, body: BODY }, REQUESTS);
@@ -122,7 +125,7 @@ async function measure(arm: Arm): Promise<LoadCost> {
   const seconds = SECONDS ?? 6;
   const r = await cpuAtRate(arm.pid, { url: arm.url, headers: arm.headers, body: BODY }, RATE, seconds);
   if (r.errors > 0) throw new Error(`${r.errors} errors at ${arm.url}`);
-  return { cpuUs: r.cpuUs, rps: r.samples / seconds };
+  return { cpuUs: r.cpuUs, rps: r.samples / seconds, p50: r.p50, p99: r.p99 };
 }
 
 async function main(): Promise<void> {
@@ -160,7 +163,7 @@ async function main(): Promise<void> {
       arms.push({ name: rows[bareRows.length + i], pid: gw.pid, url, headers });
     }
     for (const arm of arms) await warmUp(arm.url, arm.headers, BODY, WARMUP);
-    const samples = new Map<string, LoadCost[]>(rows.map((name) => [name, []]));
+    const samples = new Map<string, Measured[]>(rows.map((name) => [name, []]));
     const byProcess = new Map<number, number[]>(arms.map((arm) => [arm.pid, []]));
     for (let t = 0; t < TRIALS; t++) {
       for (const arm of t % 2 === 0 ? arms : [...arms].reverse()) {
@@ -178,11 +181,14 @@ async function main(): Promise<void> {
     // its CPU: then req/s says little about a change, CPU per request still does.
     const busy = (name: string) => median(samples.get(name)!.map((s) => (s.cpuUs * s.rps) / 1e4));
     const perProcess = PROCESSES > 1;
-    process.stdout.write(`| arm | CPU µs/request | × bare | req/s | × bare | core busy |${perProcess ? ' CPU by process |' : ''}\n|---|---|---|---|---|---|${perProcess ? '---|' : ''}\n`);
+    // At one offered rate the arms' latencies compare too (medians of the trials' p50 and p99).
+    const latency = (name: string): string => ['p50', 'p99'].map((p) => median(samples.get(name)!.map((s) => s[p as 'p50' | 'p99'] ?? NaN)).toFixed(3)).join(' / ');
+    const withLatency = RATE !== undefined;
+    process.stdout.write(`| arm | CPU µs/request | × bare | req/s | × bare | core busy |${withLatency ? ' latency p50 / p99 ms |' : ''}${perProcess ? ' CPU by process |' : ''}\n|---|---|---|---|---|---|${withLatency ? '---|' : ''}${perProcess ? '---|' : ''}\n`);
     for (const name of rows) {
       const us = cpu(name);
       const r = rps(name);
-      process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} | ${busy(name).toFixed(0)} % |${perProcess ? ` ${spread(name)} |` : ''}\n`);
+      process.stdout.write(`| ${name} | ${us.toFixed(1)} | ${(us / cpu('bare proxy')).toFixed(2)} | ${r.toFixed(0)} | ${(r / rps('bare proxy')).toFixed(2)} | ${busy(name).toFixed(0)} % |${withLatency ? ` ${latency(name)} |` : ''}${perProcess ? ` ${spread(name)} |` : ''}\n`);
     }
     const load = NEWCONN ? `${REQUESTS} requests, a new connection each (8 at a time),` : RATE !== undefined ? `${RATE} req/s offered to every arm (open loop) for ${SECONDS ?? 6} s` : SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`;
     process.stdout.write(`\n${WARMUP} requests of warm-up, then ${load} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}${NEWCONN ? '' : ', 16 connections'}; servers on core 0, load and mock on core 1.\n`);
