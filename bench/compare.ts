@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     const busy = (name: string) => median(samples.get(name)!.map((s) => (s.cpuUs * s.rps) / 1e4));
     const perProcess = PROCESSES > 1;
     // At one offered rate the arms' latencies compare too (medians of the trials' p50 and p99).
-    const latency = (name: string): string => ['p50', 'p99'].map((p) => median(samples.get(name)!.map((s) => s[p as 'p50' | 'p99'] ?? NaN)).toFixed(3)).join(' / ');
+    const latency = (name: string): string => (['p50', 'p99'] as const).map((p) => median(samples.get(name)!.map((s) => s[p] ?? NaN)).toFixed(3)).join(' / ');
     const withLatency = RATE !== undefined;
     process.stdout.write(`| arm | CPU µs/request | × bare | req/s | × bare | core busy |${withLatency ? ' latency p50 / p99 ms |' : ''}${perProcess ? ' CPU by process |' : ''}\n|---|---|---|---|---|---|${withLatency ? '---|' : ''}${perProcess ? '---|' : ''}\n`);
     for (const name of rows) {

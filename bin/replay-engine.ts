@@ -108,7 +108,7 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
 
   const rl = configOf<RateLimitConfig>(loaded, 'rate-limit', rateLimitSchema);
   const limits = rl && new Limits(config, env);
-  const limiter = new Limiter(store, 60_000, clock);
+  const limiter = new Limiter(store, { clock });
 
   const bc = configOf<BudgetConfig>(loaded, 'budget', budgetPlugin.configSchema);
   const budgets = bc && new Budgets(bc);

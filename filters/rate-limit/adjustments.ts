@@ -9,9 +9,7 @@
  * `delayMs` later. Reads that report state (`GET /v1/usage`) flush first, so they see
  * every adjustment made before them.
  */
-import type { Scope } from './limiter.js';
-
-type MaybePromise<T> = T | Promise<T>;
+import type { MaybePromise, Scope } from './limiter.js';
 
 interface Pending {
   scope: Scope;

@@ -36,24 +36,29 @@ export type Decision =
   | { readonly allowed: true; readonly reservation: Reservation; readonly snapshot: RateLimitSnapshot }
   | { readonly allowed: false; readonly scope: string; readonly reason: 'requests' | 'tokens'; readonly retryMs: number; readonly snapshot: RateLimitSnapshot };
 
-type MaybePromise<T> = T | Promise<T>;
+export type MaybePromise<T> = T | Promise<T>;
 const KEYS = ['rpm', 'rpm:at', 'tpm', 'tpm:at'] as const;
 
-/** Adjustments summed per scope for `delayMs`; `onError` hears a batch's failures. */
-export interface Batching {
-  readonly delayMs: number;
-  readonly onError: (err: unknown) => void;
+export interface LimiterOptions {
+  /** The window limits are per (default a minute). */
+  readonly windowMs?: number;
+  /** The clock of snapshots (default `Date.now`). */
+  readonly clock?: () => number;
+  /** Adjustments summed per scope for `delayMs`; `onError` hears a batch's failures. Default: each at once. */
+  readonly batching?: { readonly delayMs: number; readonly onError: (err: unknown) => void };
 }
 
 export class Limiter {
+  private readonly windowMs: number;
+  private readonly clock: () => number;
   private readonly batch: AdjustmentBatch | undefined;
 
   constructor(
     readonly store: Store,
-    private readonly windowMs = 60_000,
-    private readonly clock: () => number = Date.now,
-    batching?: Batching,
+    { windowMs = 60_000, clock = Date.now, batching }: LimiterOptions = {},
   ) {
+    this.windowMs = windowMs;
+    this.clock = clock;
     if (batching) this.batch = new AdjustmentBatch((scope, requests, tokens) => this.adjust(scope, requests, tokens), batching.delayMs, batching.onError);
   }
 

@@ -44,7 +44,7 @@ function batched(delayMs = 20) {
   const clock = (): number => 1_700_000_000_000;
   const store = new CountingStore(new MemoryStore({ clock }));
   const errors: unknown[] = [];
-  const limiter = new Limiter(store, 60_000, clock, { delayMs, onError: (err) => errors.push(err) });
+  const limiter = new Limiter(store, { clock, batching: { delayMs, onError: (err) => errors.push(err) } });
   return { store, limiter, errors, clock };
 }
 
@@ -109,7 +109,7 @@ t.test('close sends what is pending; an adjustment that sums to nothing is not s
   limiter.reconcile(await admitted(limiter.reserve(scopes, 100)), 20);
   await limiter.close();
   t.same(store.adjustments, [{ group: 'rl:u:bob', requests: 0, tokens: -80 }], 'sent at close, not after the delay');
-  const unbatched = new Limiter(store, 60_000, batchedClock);
+  const unbatched = new Limiter(store, { clock: batchedClock });
   const [s] = await unbatched.peek(scopes);
   t.equal(s.result.tokens?.remaining, 1000 - (150 + 50 + 20), 'the store holds the sums');
 });
@@ -136,7 +136,7 @@ t.test('Redis: adjustments of concurrent requests cost one round trip per scope;
   t.teardown(() => store.close());
   t.ok(await store.ready(5000), 'connects');
   // An hour's window: Redis's own clock drips back ~0.03 tokens a ms, not ~2 as in a minute's.
-  const limiter = new Limiter(store, 3_600_000, Date.now, { delayMs: 20, onError: (err) => t.fail(String(err)) });
+  const limiter = new Limiter(store, { windowMs: 3_600_000, batching: { delayMs: 20, onError: (err) => t.fail(String(err)) } });
   const scopes = [user(1000, 100_000, 'dave'), global(10_000, 1_000_000)];
   const runs = async (): Promise<number> => Number(/gateway_store_redis_duration_seconds_count\{script="rate-limit-gcra",result="ok"\} (\d+)/.exec(await registry.metrics())?.[1]);
   // The script's first run on a fresh Redis is NOSCRIPT, then EVAL: not part of what is measured.

@@ -18,7 +18,7 @@ function clocked(start = 1_700_000_000_000) {
   let now = start;
   const clock = () => now;
   const store = new MemoryStore({ clock });
-  return { store, limiter: new Limiter(store, 60_000, clock), advance: (ms: number) => (now += ms) };
+  return { store, limiter: new Limiter(store, { clock }), advance: (ms: number) => (now += ms) };
 }
 
 const sync = (d: Decision | Promise<Decision>): Decision => {
@@ -115,7 +115,7 @@ t.test('limit 0 refuses everything; missing limits are unlimited', async (t) => 
 t.test('memory store: bounded, expires lazily, no timers', async (t) => {
   let now = 0;
   const store = new MemoryStore({ maxGroups: 10, clock: () => now });
-  const limiter = new Limiter(store, 60_000, () => now);
+  const limiter = new Limiter(store, { clock: () => now });
   for (let i = 0; i < 100; i++) sync(limiter.reserve([user(5, undefined, `u${i}`)], 0));
   t.ok(store.size <= 10, `holds ${store.size} groups for 100 users`);
   now += 60_001;
