@@ -39,7 +39,7 @@ const STORE_READY_MS = 2000;
 /**
  * On a shared store, adjustments are summed per scope for this long and sent together:
  * under load, one round trip per scope per 5 ms instead of one per request and scope
- * (adjustments.ts). The memory store applies each at once; it costs nothing there.
+ * (core's `DelayedBatch`). The memory store applies each at once; it costs nothing there.
  */
 const ADJUSTMENT_DELAY_MS = 5;
 

@@ -5,11 +5,10 @@
  * concurrent requests can never spend more than what is left. (Scopes have different
  * hash tags, hence different Redis Cluster slots, so they cannot share one script.)
  * Adjustments — reconciles and hand-backs — are made at once, or, given `batching` (a
- * shared store, where each is a round trip), summed per scope and sent together
- * (adjustments.ts).
+ * shared store, where each is a round trip), summed per scope and sent together (core's
+ * `DelayedBatch`).
  */
-import type { RateLimitSnapshot, RateLimitWindow, Store } from '../../core/index.js';
-import { AdjustmentBatch } from './adjustments.js';
+import { DelayedBatch, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
 import { gcra, Mode, type DimensionState, type GcraResult } from './gcra.js';
 
 /** Limits per window; `undefined` means unlimited in that dimension. */
@@ -37,6 +36,14 @@ export type Decision =
   | { readonly allowed: false; readonly scope: string; readonly reason: 'requests' | 'tokens'; readonly retryMs: number; readonly snapshot: RateLimitSnapshot };
 
 export type MaybePromise<T> = T | Promise<T>;
+
+/** One scope's adjustments summed while a batch waits; the latest scope carries the current limits. */
+interface PendingAdjustment {
+  scope: Scope;
+  requests: number;
+  tokens: number;
+}
+
 const KEYS = ['rpm', 'rpm:at', 'tpm', 'tpm:at'] as const;
 
 export interface LimiterOptions {
@@ -51,7 +58,7 @@ export interface LimiterOptions {
 export class Limiter {
   private readonly windowMs: number;
   private readonly clock: () => number;
-  private readonly batch: AdjustmentBatch | undefined;
+  private readonly batch: DelayedBatch<PendingAdjustment> | undefined;
 
   constructor(
     readonly store: Store,
@@ -59,7 +66,18 @@ export class Limiter {
   ) {
     this.windowMs = windowMs;
     this.clock = clock;
-    if (batching) this.batch = new AdjustmentBatch((scope, requests, tokens) => this.adjust(scope, requests, tokens), batching.delayMs, batching.onError);
+    if (batching) {
+      this.batch = new DelayedBatch<PendingAdjustment>({
+        delayMs: batching.delayMs,
+        merge: (into, next) => {
+          into.scope = next.scope;
+          into.requests += next.requests;
+          into.tokens += next.tokens;
+        },
+        send: ({ scope, requests, tokens }) => (requests === 0 && tokens === 0 ? undefined : this.adjust(scope, requests, tokens)),
+        onError: batching.onError,
+      });
+    }
   }
 
   /** Reserve one request and `tokens` in every scope, or nothing. */
@@ -101,7 +119,7 @@ export class Limiter {
     for (const { scope, tokens } of reservation.held) {
       if (scope.limits.tokens === undefined || actualTokens === tokens) continue;
       if (this.batch) {
-        this.batch.add(scope, 0, actualTokens - tokens);
+        this.batch.add(scope.group, { scope, requests: 0, tokens: actualTokens - tokens });
         continue;
       }
       const r = this.adjust(scope, 0, actualTokens - tokens);
@@ -155,7 +173,7 @@ export class Limiter {
   /** Hand back one request and `tokens`, reserved in `scope` by a request not admitted. */
   private undo(scope: Scope, tokens: number): MaybePromise<GcraResult> | undefined {
     if (!this.batch) return this.adjust(scope, -1, -tokens);
-    this.batch.add(scope, -1, -tokens);
+    this.batch.add(scope.group, { scope, requests: -1, tokens: -tokens });
   }
 
   /** Add signed costs without a check; a dimension with nothing to add is left alone. */
