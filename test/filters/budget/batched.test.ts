@@ -1,0 +1,103 @@
+/**
+ * Budgets on Redis settle in batches: a request's reserves still run one per blocking
+ * budget, but the settlements of concurrent requests (the real cost added, the estimate
+ * released) are summed per budget period and sent together. What is spent and reserved
+ * still comes out exact, thresholds crossed by one batch each alert once, and a stopping
+ * gateway sends what is pending.
+ */
+import t from 'tap';
+import { startGateway } from '../../helpers/gateway.js';
+import { startRedis } from '../../helpers/redis.js';
+import { config, messages, post } from '../fixtures.js';
+
+interface UsageBudget {
+  scope: string;
+  period: string;
+  spent_usd: number;
+  reserved_usd: number;
+}
+
+const yaml = (redisUrl: string) => config(`  - name: auth
+  - name: cost
+  - name: budget
+    config:
+      thresholds: [50, 80, 100]
+      users:
+        contractor1: { daily_usd: 1000, action: block }
+      projects:
+        webide: { monthly_usd: 1000, action: block }
+      global: { monthly_usd: 0.01, action: alert }
+  - name: audit
+    config: { stdout: false }
+`, `store:
+  type: redis
+  redis: { url: "${redisUrl}", key_prefix: "budget-batch:", fail_mode: closed, timeout_ms: 2000 }
+pricing:
+  providers:
+    echo: { models: { "echo-1": { input: 100, output: 100 } } }
+`);
+
+// 5 tokens in and 5 out at $100/MTok: $0.001 a request.
+const BODY = messages({ messages: [{ role: 'user', content: 'a twenty-char text!!' }] });
+const HEADERS = { 'x-workspace-id': 'ws-abc123' };
+
+async function budgetScripts(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/gateway_store_redis_duration_seconds_count\{script="budget",result="ok"\} (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+async function usage(url: string): Promise<UsageBudget[]> {
+  const body = (await (await fetch(`${url}/v1/usage`, { headers: HEADERS })).json()) as { budgets: UsageBudget[] };
+  return body.budgets;
+}
+
+t.test('settlements of concurrent requests are sent per budget period, not per request', async (t) => {
+  const redis = await startRedis(t);
+  const gw = await startGateway(t, yaml(redis.url));
+  // The script's first run on a fresh Redis loads it: not part of what is counted.
+  t.equal((await post(`${gw.url}/v1/echo/v1/messages`, HEADERS, BODY)).status, 200);
+  await new Promise((r) => setTimeout(r, 50));
+  const before = await budgetScripts(gw.url);
+
+  // Redis holds the 20 requests' reserves until the pause ends and answers them together,
+  // so the requests complete within a few milliseconds of each other, as they do under load.
+  await redis.command('CLIENT', 'PAUSE', '300');
+  const results = await Promise.all(Array.from({ length: 20 }, () => post(`${gw.url}/v1/echo/v1/messages`, HEADERS, BODY)));
+  t.ok(results.every((r) => r.status === 200), '20 admitted');
+  await new Promise((r) => setTimeout(r, 100));
+  const scripts = (await budgetScripts(gw.url)) - before;
+  // Unbatched: 40 reserves (two blocking budgets) and 60 settlements (three budgets).
+  const settlements = scripts - 40;
+  t.ok(settlements >= 3 && settlements <= 9, `40 reserves, then ${settlements} settlements for 20 requests × 3 budgets`);
+  t.equal(settlements % 3, 0, 'each batch: one settlement per budget period');
+
+  const budgets = await usage(gw.url);
+  t.equal(budgets.length, 3);
+  for (const b of budgets) {
+    t.equal(b.spent_usd, 0.021, `${b.scope} ${b.period}: every request's cost, once`);
+    t.equal(b.reserved_usd, 0, `${b.scope} ${b.period}: every estimate released`);
+  }
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  for (const threshold of [50, 80, 100]) {
+    t.match(metrics, new RegExp(`gateway_budget_alerts_total\\{scope="global",period="month",threshold="${threshold}"\\} 1\\n`), `the ${threshold} % alert fired once`);
+  }
+  t.equal(gw.logs.filter((l) => l.msg === 'budget commit failed').length, 0);
+});
+
+t.test('a stopping gateway sends its pending settlements; another replica sees them', async (t) => {
+  const redis = await startRedis(t);
+  const first = await startGateway(t, yaml(redis.url));
+  const results = await Promise.all(Array.from({ length: 5 }, () => post(`${first.url}/v1/echo/v1/messages`, HEADERS, BODY)));
+  t.ok(results.every((r) => r.status === 200));
+  // Read at once, well within the batch's delay: the read sends what is pending first.
+  for (const b of await usage(first.url)) t.equal(b.spent_usd, 0.005, `${b.scope} ${b.period}: /v1/usage sees every settlement made before it`);
+  const more = await Promise.all(Array.from({ length: 5 }, () => post(`${first.url}/v1/echo/v1/messages`, HEADERS, BODY)));
+  t.ok(more.every((r) => r.status === 200));
+  await first.gateway.close();
+
+  const second = await startGateway(t, yaml(redis.url));
+  for (const b of await usage(second.url)) {
+    t.equal(b.spent_usd, 0.01, `${b.scope} ${b.period}: the ten requests' cost`);
+    t.equal(b.reserved_usd, 0, `${b.scope} ${b.period}: nothing left reserved`);
+  }
+});
