@@ -16,7 +16,7 @@ import type { LoadedConfig } from '../core/config/load.js';
 import { MemoryStore } from '../core/index.js';
 import { staticDirectory, type WorkspaceDirectory } from '../filters/auth/directory.js';
 import budgetPlugin from '../filters/budget/index.js';
-import { Budgets, periodOf, type Budget, type BudgetConfig } from '../filters/budget/config.js';
+import { Budgets, PeriodClock, type Budget, type BudgetConfig } from '../filters/budget/config.js';
 import { budgetScript, Mode as BudgetMode } from '../filters/budget/script.js';
 import { priceBookFor, providerKeys } from '../filters/cost/accounting.js';
 import { costNanos, nanosToUsd } from '../filters/cost/price-book.js';
@@ -142,13 +142,10 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
     }
   };
 
-  const budgetKeys = (b: Budget, at: number) => {
-    const p = periodOf(b.period, at);
-    return { group: `bg:${b.scope[0]}:${encodeURIComponent(b.name)}`, keys: [`${p.id}:spent`, `${p.id}:held`, `${p.id}:fired`], ttl: p.end.getTime() - at + 86_400_000 };
-  };
+  const periods = new PeriodClock();
   const commitBudget = (b: Budget, actual: number, release: number, at: number) => {
-    const k = budgetKeys(b, at);
-    const s = store.run(budgetScript, k.group, k.keys, [BudgetMode.Commit, b.limitNanos, actual, release, k.ttl, 15 * 60_000, ...b.thresholds.map((t) => Math.ceil((b.limitNanos * t) / 100))]);
+    const span = periods.at(b.period, at);
+    const s = store.run(budgetScript, b.group, span.keys, [BudgetMode.Commit, b.limitNanos, actual, release, span.end.getTime() - at + 86_400_000, 15 * 60_000, ...b.thresholdNanos]);
     for (let i = s.firedBefore; i < s.firedNow; i++) report.budget_alerts.push({ at: new Date(at).toISOString(), scope: b.scope, name: b.name, period: b.period, threshold_percent: b.thresholds[i] });
   };
 
@@ -183,10 +180,8 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
         if (d.allowed) reservation = d.reservation;
         else refusal = { status: 429, by: 'rate-limit', reason: `${d.scope} over its ${d.reason} per minute limit (retry in ${Math.ceil(d.retryMs / 1000)}s)` };
       } else if (name === 'budget' && budgets && bc) {
-        const blocking = budgets.for(user ?? bc.anonymous_user, project ?? undefined).filter((b) => b.action === 'block');
-        for (const b of blocking) {
-          const k = budgetKeys(b, at);
-          const s = store.run(budgetScript, k.group, k.keys, [BudgetMode.Reserve, b.limitNanos, cost, 0, 0, 15 * 60_000]);
+        for (const b of budgets.list(user ?? bc.anonymous_user, project ?? undefined).blocking) {
+          const s = store.run(budgetScript, b.group, periods.at(b.period, at).keys, [BudgetMode.Reserve, b.limitNanos, cost, 0, 0, 15 * 60_000]);
           if (s.allowed) {
             held.push(b);
             continue;

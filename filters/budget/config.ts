@@ -98,13 +98,29 @@ export interface Budget {
   readonly action: 'block' | 'alert';
   /** Percentages, ascending. */
   readonly thresholds: readonly number[];
+  /** `thresholds` as spend in nano-USD, the store script's arguments. */
+  readonly thresholdNanos: readonly number[];
+  /** Its counters' store group (one hash tag): `bg:<scope initial>:<name>`. */
+  readonly group: string;
 }
+
+/** The budgets one caller counts against, and those of them that can refuse. */
+export interface BudgetList {
+  readonly all: readonly Budget[];
+  readonly blocking: readonly Budget[];
+}
+
+/** Callers whose `default_user` / `default_project` expansion is remembered; past it, the memory starts over. */
+const REMEMBERED_CALLERS = 10_000;
 
 /** Every budget of one config generation, resolved once. */
 export class Budgets {
   private readonly global: Budget[];
   private readonly users = new Map<string, Budget[]>();
   private readonly projects = new Map<string, Budget[]>();
+  /** Per user, then per project (`''` for none): every request of a caller reads the same list. */
+  private readonly lists = new Map<string, Map<string, BudgetList>>();
+  private remembered = 0;
 
   constructor(private readonly config: BudgetConfig) {
     this.global = this.expand('global', '*', config.global);
@@ -118,33 +134,85 @@ export class Budgets {
   }
 
   /** The budgets a request by `user` on `project` counts against. */
-  for(user: string, project: string | undefined): Budget[] {
+  for(user: string, project: string | undefined): readonly Budget[] {
+    return this.list(user, project).all;
+  }
+
+  /** The same, with its blocking budgets apart; the lists are shared and never change. */
+  list(user: string, project: string | undefined): BudgetList {
+    let byProject = this.lists.get(user);
+    const found = byProject?.get(project ?? '');
+    if (found) return found;
     const own = this.users.get(user) ?? this.expand('user', user, this.config.default_user);
     const proj = project === undefined ? [] : this.projects.get(project) ?? this.expand('project', project, this.config.default_project);
-    return [...own, ...proj, ...this.global];
+    const all = [...own, ...proj, ...this.global];
+    const made: BudgetList = { all, blocking: all.filter((b) => b.action === 'block') };
+    if (this.remembered >= REMEMBERED_CALLERS) {
+      this.lists.clear();
+      this.remembered = 0;
+      byProject = undefined;
+    }
+    if (!byProject) this.lists.set(user, (byProject = new Map()));
+    byProject.set(project ?? '', made);
+    this.remembered++;
+    return made;
   }
 
   private expand(scope: Scope, name: string, e: BudgetEntry | undefined): Budget[] {
     if (!e) return [];
     const out: Budget[] = [];
     const thresholds = [...(e.thresholds ?? this.config.thresholds)].sort((a, b) => a - b);
+    const group = `bg:${scope[0]}:${encodeURIComponent(name)}`;
     for (const [period, usd] of [['day', e.daily_usd], ['month', e.monthly_usd]] as const) {
       if (usd === undefined) continue;
-      out.push({ scope, name, period, limitNanos: usdToNanos(usd), limitUsd: usd, action: e.action ?? this.config.action, thresholds });
+      const limitNanos = usdToNanos(usd);
+      const thresholdNanos = thresholds.map((t) => Math.ceil((limitNanos * t) / 100));
+      out.push({ scope, name, period, limitNanos, limitUsd: usd, action: e.action ?? this.config.action, thresholds, thresholdNanos, group });
     }
     return out;
   }
 }
 
+/** A budget period: its id, bounds, and its counters' store keys. */
+export interface PeriodSpan {
+  readonly id: string;
+  readonly start: Date;
+  readonly end: Date;
+  /** `[spent, held, fired]`, the budget script's keys. */
+  readonly keys: readonly string[];
+}
+
 /** The period a moment falls in (UTC): its id for store keys, start and end. */
-export function periodOf(period: Period, now: number): { id: string; start: Date; end: Date } {
+export function periodOf(period: Period, now: number): PeriodSpan {
   const d = new Date(now);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
+  let id: string;
+  let start: Date;
+  let end: Date;
   if (period === 'day') {
-    const start = new Date(Date.UTC(y, m, d.getUTCDate()));
-    return { id: `d:${start.toISOString().slice(0, 10)}`, start, end: new Date(start.getTime() + 86_400_000) };
+    start = new Date(Date.UTC(y, m, d.getUTCDate()));
+    id = `d:${start.toISOString().slice(0, 10)}`;
+    end = new Date(start.getTime() + 86_400_000);
+  } else {
+    start = new Date(Date.UTC(y, m, 1));
+    id = `m:${start.toISOString().slice(0, 7)}`;
+    end = new Date(Date.UTC(y, m + 1, 1));
   }
-  const start = new Date(Date.UTC(y, m, 1));
-  return { id: `m:${start.toISOString().slice(0, 7)}`, start, end: new Date(Date.UTC(y, m + 1, 1)) };
+  return { id, start, end, keys: [`${id}:spent`, `${id}:held`, `${id}:fired`] };
+}
+
+/** `periodOf`, remembered until the moment leaves the period: every budget of a kind shares it. */
+export class PeriodClock {
+  private day: PeriodSpan | undefined;
+  private month: PeriodSpan | undefined;
+
+  at(period: Period, now: number): PeriodSpan {
+    const known = period === 'day' ? this.day : this.month;
+    if (known && now >= known.start.getTime() && now < known.end.getTime()) return known;
+    const span = periodOf(period, now);
+    if (period === 'day') this.day = span;
+    else this.month = span;
+    return span;
+  }
 }

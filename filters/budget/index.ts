@@ -15,25 +15,23 @@ import {
 import { priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
 import { costNanos, nanosToUsd } from '../cost/price-book.js';
 import { Alerter } from './alerts.js';
-import { Budgets, configSchema, periodOf, type Budget, type BudgetConfig } from './config.js';
+import { Budgets, configSchema, PeriodClock, type Budget, type BudgetConfig, type PeriodSpan } from './config.js';
 import { budgetScript, Mode, type BudgetState } from './script.js';
 
 defineError('GW_ERR_BUDGET_EXCEEDED', { status: 403, category: 'quota', kind: 'rejected', message: 'The budget for this request is spent' });
 defineError('GW_ERR_BUDGET_UNAVAILABLE', { status: 503, category: 'unavailable', kind: 'unavailable', message: 'Budgets cannot be checked right now' });
 
+/** What a settlement names: a budget and the period its counters are in. */
+interface Target {
+  readonly budget: Budget;
+  readonly span: PeriodSpan;
+}
+
 /** A reservation held by one admitted request. */
-interface Held {
-  budget: Budget;
-  group: string;
-  keys: string[];
-  nanos: number;
-  periodEnd: Date;
-  periodStart: Date;
+interface Held extends Target {
+  readonly nanos: number;
 }
 const HELD = createKey<Held[]>('budget.held');
-
-/** What a settlement names: a budget's period and its store keys. */
-type Target = Pick<Held, 'budget' | 'group' | 'keys' | 'periodStart' | 'periodEnd'>;
 
 /** Settlements of one budget period summed while a batch waits. */
 interface PendingCommit {
@@ -60,6 +58,16 @@ function all<T>(items: MaybePromise<T>[]): MaybePromise<T[]> {
   return items.some((i) => i instanceof Promise) ? Promise.all(items) : (items as T[]);
 }
 
+/**
+ * Whether `budget` is one the request reserved in. By name, not identity: the lists of
+ * `default_user` / `default_project` budgets can be made again between a request's start
+ * and its end.
+ */
+function isHeld(held: readonly Held[], budget: Budget): boolean {
+  for (const h of held) if (h.budget.scope === budget.scope && h.budget.name === budget.name && h.budget.period === budget.period) return true;
+  return false;
+}
+
 async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filter> {
   const budgets = new Budgets(config);
   if (budgets.empty) return {}; // nothing configured: a no-op in the chain
@@ -69,11 +77,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   const alerter = new Alerter(config.webhook, env.log, env.metrics);
   const rejections = env.metrics.counter({ name: 'gateway_budget_rejections_total', help: 'Requests refused because a budget was spent, by scope and period', labelNames: ['scope', 'period'] });
 
-  const locate = (b: Budget, now: number) => {
-    const p = periodOf(b.period, now);
-    const group = `bg:${b.scope[0]}:${encodeURIComponent(b.name)}`;
-    return { group, keys: [`${p.id}:spent`, `${p.id}:held`, `${p.id}:fired`], start: p.start, end: p.end, ttl: p.end.getTime() - now + PERIOD_SLACK_MS };
-  };
+  const periods = new PeriodClock();
 
   const estimate = (ctx: RequestContext): number => {
     const match = book.lookup(providerKeys(env.config, ctx.route.provider), ctx.model);
@@ -83,15 +87,14 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   };
 
   /** Releases `release` held and adds `actual` spent in one budget period; announces thresholds crossed. */
-  const send = (h: Target, actual: number, release: number): Promise<void> | undefined => {
-    const b = h.budget;
-    const args = [Mode.Commit, b.limitNanos, actual, release, h.periodEnd.getTime() - Date.now() + PERIOD_SLACK_MS, HELD_TTL_MS, ...b.thresholds.map((t) => Math.ceil((b.limitNanos * t) / 100))];
+  const send = ({ budget: b, span }: Target, actual: number, release: number): Promise<void> | undefined => {
+    const args = [Mode.Commit, b.limitNanos, actual, release, span.end.getTime() - Date.now() + PERIOD_SLACK_MS, HELD_TTL_MS, ...b.thresholdNanos];
     const announce = (s: BudgetState): void => {
-      for (let i = s.firedBefore; i < s.firedNow; i++) alerter.fire({ budget: b, threshold: b.thresholds[i], periodStart: h.periodStart, periodEnd: h.periodEnd, spentUsd: nanosToUsd(s.spent) });
+      for (let i = s.firedBefore; i < s.firedNow; i++) alerter.fire({ budget: b, threshold: b.thresholds[i], periodStart: span.start, periodEnd: span.end, spentUsd: nanosToUsd(s.spent) });
     };
     const failed = (err: unknown): void => env.log.warn('budget commit failed', { scope: b.scope, name: b.name, err });
     try {
-      const r = store.run(budgetScript, h.group, h.keys, args);
+      const r = store.run(budgetScript, b.group, span.keys, args);
       if (r instanceof Promise) return r.then(announce, failed);
       announce(r);
     } catch (err) {
@@ -111,7 +114,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   });
 
   const commit = (h: Target, actual: number, release: number): void => {
-    if (batch) batch.add(`${h.group}|${h.keys[0]}`, { target: h, actual, release });
+    if (batch) batch.add(`${h.budget.group}|${h.span.id}`, { target: h, actual, release });
     else void send(h, actual, release);
   };
 
@@ -132,14 +135,11 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   return {
     onRequest(ctx) {
       if (ctx.kind !== 'generation') return CONTINUE;
-      const now = Date.now();
-      const blocking = budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project).filter((b) => b.action === 'block');
+      const { blocking } = budgets.list(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
       if (blocking.length === 0) return CONTINUE;
+      const now = Date.now();
       const nanos = estimate(ctx);
-      const held: Held[] = blocking.map((budget) => {
-        const l = locate(budget, now);
-        return { budget, group: l.group, keys: l.keys, nanos, periodStart: l.start, periodEnd: l.end };
-      });
+      const held: Held[] = blocking.map((budget) => ({ budget, span: periods.at(budget.period, now), nanos }));
       const decide = (states: BudgetState[]): FilterVerdict => {
         const refused = states.findIndex((s) => !s.allowed);
         if (refused < 0) {
@@ -148,10 +148,10 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
         }
         // Hand back what the budgets that admitted did reserve.
         states.forEach((s, i) => s.allowed && commit(held[i], 0, nanos));
-        return refuse(ctx, held[refused].budget, held[refused].periodEnd);
+        return refuse(ctx, held[refused].budget, held[refused].span.end);
       };
       try {
-        const runs = held.map((h) => store.run(budgetScript, h.group, h.keys, [Mode.Reserve, h.budget.limitNanos, nanos, 0, 0, HELD_TTL_MS]));
+        const runs = held.map((h) => store.run(budgetScript, h.budget.group, h.span.keys, [Mode.Reserve, h.budget.limitNanos, nanos, 0, 0, HELD_TTL_MS]));
         if (runs.some((r) => r instanceof Promise)) {
           return Promise.allSettled(runs).then((settled) => {
             const failed = settled.find((s) => s.status === 'rejected');
@@ -172,17 +172,13 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       if (ctx.kind !== 'generation') return;
       const held = ctx.get(HELD);
       const actual = requestCost(ctx, outcome, book, env.config).nanos;
-      const now = Date.now();
-      // By name, not identity: default_user/default_project budgets are expanded per call.
-      const id = (b: Budget) => `${b.scope}|${b.name}|${b.period}`;
-      const reserved = new Set(held?.map((h) => id(h.budget)));
-      for (const h of held ?? []) commit(h, actual, h.nanos);
+      if (held) for (const h of held) commit(h, actual, h.nanos);
       if (actual === 0) return;
       // Alert-only budgets (and block budgets of a request that was not reserved) still count the spend.
+      const now = Date.now();
       for (const budget of budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project)) {
-        if (reserved.has(id(budget))) continue;
-        const l = locate(budget, now);
-        commit({ budget, group: l.group, keys: l.keys, periodStart: l.start, periodEnd: l.end }, actual, 0);
+        if (held && isHeld(held, budget)) continue;
+        commit({ budget, span: periods.at(budget.period, now) }, actual, 0);
       }
     },
 
@@ -191,10 +187,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       const now = Date.now();
       const list = budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
       try {
-        const states = await all(list.map((b) => {
-          const l = locate(b, now);
-          return store.run(budgetScript, l.group, l.keys, [Mode.Peek, b.limitNanos, 0, 0, 0, 0]);
-        }));
+        const states = await all(list.map((b) => store.run(budgetScript, b.group, periods.at(b.period, now).keys, [Mode.Peek, b.limitNanos, 0, 0, 0, 0])));
         return {
           budgets: list.map((b, i) => ({
             scope: b.scope, name: b.name, period: b.period, action: b.action,
@@ -202,7 +195,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
             spent_usd: nanosToUsd(states[i].spent),
             reserved_usd: nanosToUsd(states[i].held),
             remaining_usd: nanosToUsd(Math.max(0, b.limitNanos - states[i].spent - states[i].held)),
-            resets_at: periodOf(b.period, now).end.toISOString(),
+            resets_at: periods.at(b.period, now).end.toISOString(),
           })),
         };
       } catch (err) {
