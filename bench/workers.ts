@@ -13,7 +13,7 @@
  * the output says so. Prints a table and writes bench/results/workers.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     }
   }
   await stopAll();
+  rmSync(dir, { recursive: true, force: true }); // the arms' configs and audit files
 
   const med = (name: string): number => median(rps[name] ?? []);
   const floor: Record<string, string> = { 'gateway workers:1': 'bare', 'gateway workers:2': 'bare cluster×2' };
