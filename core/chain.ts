@@ -5,7 +5,7 @@
 import { GatewayError, toGatewayError } from './errors.js';
 import type { Context } from './context.js';
 import type { Logger } from './logger.js';
-import type { Filter, FilterVerdict, Outcome, ReplyVerdict, ResponseHead } from './types.js';
+import type { Filter, FilterVerdict, MaybePromise, Outcome, ReplyVerdict, ResponseHead } from './types.js';
 
 /** A named filter instance in a chain. */
 export interface FilterSlot {
@@ -19,8 +19,6 @@ export const CONTINUE: FilterVerdict = Object.freeze({ action: 'continue' });
 export function reply(error: GatewayError): ReplyVerdict {
   return { action: 'reply', error };
 }
-
-type MaybePromise<T> = T | Promise<T>;
 
 function isPromise<T>(v: unknown): v is Promise<T> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';

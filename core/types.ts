@@ -21,6 +21,9 @@ export const PLUGIN_API_VERSION = 1;
 /** A JSON Schema object as ajv accepts it. */
 export type JsonSchema = Record<string, unknown>;
 
+/** A value now, or later: what a hook or a store answers, synchronously when it can. */
+export type MaybePromise<T> = T | Promise<T>;
+
 /** Who is asking, as resolved by an identity filter. */
 export interface Identity {
   readonly user: string;

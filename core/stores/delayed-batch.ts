@@ -3,13 +3,14 @@
  * short delay. On a shared store every script run is a round trip, and under load the
  * requests of one key (a user, a project, the whole gateway) complete within a few
  * milliseconds of each other: their writes become one run per key per delay instead of
- * one per request. The rate-limit filter's reconciles and the budget filter's settlements
- * go through one.
+ * one per request (a limiter's reconciles, a budget's settlements). `delayedBatchFor`
+ * gives one only where writes are round trips.
  *
  * What the delay changes: other readers see a write up to `delayMs` later. A filter that
  * reports state (`/v1/usage`) calls `flush()` first, and its `close()` does too, so a
  * reload or a stop loses nothing pending.
  */
+import type { Store } from './types.js';
 
 export interface DelayedBatchOptions<E> {
   /** How long the first write of a batch waits for others to join it. */
@@ -60,4 +61,12 @@ export class DelayedBatch<E> {
     }
     return Promise.all(runs).then(() => undefined);
   }
+}
+
+/**
+ * A batch for writes to `store`, or undefined for the memory store: it answers in this
+ * process, where a write costs nothing to make at once and is seen at once.
+ */
+export function delayedBatchFor<E>(store: Store, options: DelayedBatchOptions<E>): DelayedBatch<E> | undefined {
+  return store.type === 'memory' ? undefined : new DelayedBatch(options);
 }

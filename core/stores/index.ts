@@ -8,7 +8,7 @@ import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { Store, StoreConfig } from './types.js';
 
-export { DelayedBatch, type DelayedBatchOptions } from './delayed-batch.js';
+export { DelayedBatch, delayedBatchFor, type DelayedBatchOptions } from './delayed-batch.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { RedisStore, type RedisStoreOptions } from './redis.js';
 export { StoreUnavailableError, type AtomicScript, type Cells, type FailMode, type Store, type StoreConfig } from './types.js';

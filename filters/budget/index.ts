@@ -9,8 +9,8 @@
  * summed per budget period and sent together every few milliseconds (core's `DelayedBatch`).
  */
 import {
-  CONTINUE, createKey, defineError, DelayedBatch, GatewayError, reply, storeFor, StoreUnavailableError,
-  type Filter, type FilterPlugin, type FilterVerdict, type Outcome, type PluginEnv, type RequestContext, type Store,
+  CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, reply, storeFor, StoreUnavailableError,
+  type Filter, type FilterPlugin, type FilterVerdict, type MaybePromise, type Outcome, type PluginEnv, type RequestContext, type Store,
 } from '../../core/index.js';
 import { priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
 import { costNanos, nanosToUsd } from '../cost/price-book.js';
@@ -51,8 +51,6 @@ const STORE_READY_MS = 2000;
  * sent, the estimates it releases still count against the budget.
  */
 const COMMIT_DELAY_MS = 5;
-
-type MaybePromise<T> = T | Promise<T>;
 
 function all<T>(items: MaybePromise<T>[]): MaybePromise<T[]> {
   return items.some((i) => i instanceof Promise) ? Promise.all(items) : (items as T[]);
@@ -102,7 +100,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
     }
   };
 
-  const batch = store.type === 'memory' ? undefined : new DelayedBatch<PendingCommit>({
+  const batch = delayedBatchFor<PendingCommit>(store, {
     delayMs: COMMIT_DELAY_MS,
     merge: (into, next) => {
       into.target = next.target;

@@ -49,7 +49,7 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
   const limits = new Limits(env.config, process.env);
   // A lost adjustment leaves the estimate charged, which errs on the safe side; the store counted the failure.
   const onAdjustError = (err: unknown): void => env.log.debug('rate-limit reconcile failed', { err });
-  const limiter = new Limiter(store, { batching: store.type === 'memory' ? undefined : { delayMs: ADJUSTMENT_DELAY_MS, onError: onAdjustError } });
+  const limiter = new Limiter(store, { batching: { delayMs: ADJUSTMENT_DELAY_MS, onError: onAdjustError } });
   const rejections = env.metrics.counter({ name: 'gateway_rate_limit_rejections_total', help: 'Requests refused by the rate limiter, by scope (user, global, store) and reason (requests, tokens, store_unavailable)', labelNames: ['scope', 'reason'] });
   const unavailable = env.metrics.counter({ name: 'gateway_rate_limit_store_unavailable_total', help: 'Requests decided by the fail mode because the store was unreachable', labelNames: ['fail_mode'] });
   const failOpen = store.failMode === 'open';

@@ -8,7 +8,7 @@
  * shared store, where each is a round trip), summed per scope and sent together (core's
  * `DelayedBatch`).
  */
-import { DelayedBatch, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
+import { delayedBatchFor, type DelayedBatch, type MaybePromise, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
 import { gcra, Mode, type DimensionState, type GcraResult } from './gcra.js';
 
 /** Limits per window; `undefined` means unlimited in that dimension. */
@@ -35,8 +35,6 @@ export type Decision =
   | { readonly allowed: true; readonly reservation: Reservation; readonly snapshot: RateLimitSnapshot }
   | { readonly allowed: false; readonly scope: string; readonly reason: 'requests' | 'tokens'; readonly retryMs: number; readonly snapshot: RateLimitSnapshot };
 
-export type MaybePromise<T> = T | Promise<T>;
-
 /** One scope's adjustments summed while a batch waits; the latest scope carries the current limits. */
 interface PendingAdjustment {
   scope: Scope;
@@ -51,7 +49,11 @@ export interface LimiterOptions {
   readonly windowMs?: number;
   /** The clock of snapshots (default `Date.now`). */
   readonly clock?: () => number;
-  /** Adjustments summed per scope for `delayMs`; `onError` hears a batch's failures. Default: each at once. */
+  /**
+   * Adjustments summed per scope for `delayMs` on a store where each is a round trip
+   * (`delayedBatchFor`; the memory store still makes each at once); `onError` hears a
+   * batch's failures. Default: each at once.
+   */
   readonly batching?: { readonly delayMs: number; readonly onError: (err: unknown) => void };
 }
 
@@ -67,7 +69,7 @@ export class Limiter {
     this.windowMs = windowMs;
     this.clock = clock;
     if (batching) {
-      this.batch = new DelayedBatch<PendingAdjustment>({
+      this.batch = delayedBatchFor<PendingAdjustment>(store, {
         delayMs: batching.delayMs,
         merge: (into, next) => {
           into.scope = next.scope;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { DelayedBatch } from '../../core/index.js';
+import { DelayedBatch, delayedBatchFor, MemoryStore, type Store } from '../../core/index.js';
 
 interface Sum {
   key: string;
@@ -76,6 +76,13 @@ t.test('a failed send, thrown or rejected, reaches onError; the others still go'
   batch.add('fine', { key: 'fine', n: 2 });
   await batch.flush();
   t.same(sent.at(-1), { key: 'fine', n: 2 }, 'the batch goes on after failures');
+});
+
+t.test('delayedBatchFor: a batch for a store of round trips, none for the memory store', async (t) => {
+  const options = { delayMs: 5, merge: () => undefined, send: () => undefined, onError: () => undefined };
+  t.equal(delayedBatchFor(new MemoryStore(), options), undefined, 'the memory store: each write at once');
+  const remote = { type: 'redis' } as unknown as Store;
+  t.ok(delayedBatchFor(remote, options) instanceof DelayedBatch, 'a shared store: batched');
 });
 
 t.test('a pending batch does not hold the process open', async (t) => {
