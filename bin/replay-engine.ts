@@ -17,7 +17,7 @@ import { MemoryStore } from '../core/index.js';
 import { staticDirectory, type WorkspaceDirectory } from '../filters/auth/directory.js';
 import budgetPlugin from '../filters/budget/index.js';
 import { Budgets, PeriodClock, type Budget, type BudgetConfig } from '../filters/budget/config.js';
-import { budgetScript, Mode as BudgetMode } from '../filters/budget/script.js';
+import { budgetScript, Mode as BudgetMode, reserveScript } from '../filters/budget/script.js';
 import { priceBookFor, providerKeys } from '../filters/cost/accounting.js';
 import { costNanos, nanosToUsd } from '../filters/cost/price-book.js';
 import { configSchema as rateLimitSchema, Limits, type RateLimitConfig } from '../filters/rate-limit/config.js';
@@ -145,7 +145,7 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
   const periods = new PeriodClock();
   const commitBudget = (b: Budget, actual: number, release: number, at: number) => {
     const span = periods.at(b.period, at);
-    const s = store.run(budgetScript, b.group, span.keys, [BudgetMode.Commit, b.limitNanos, actual, release, span.end.getTime() - at + 86_400_000, 15 * 60_000, ...b.thresholdNanos]);
+    const s = store.run(budgetScript, b.group, span.keys, [BudgetMode.Commit, actual, release, span.end.getTime() - at + 86_400_000, 15 * 60_000, ...b.thresholdNanos]);
     for (let i = s.firedBefore; i < s.firedNow; i++) report.budget_alerts.push({ at: new Date(at).toISOString(), scope: b.scope, name: b.name, period: b.period, threshold_percent: b.thresholds[i] });
   };
 
@@ -180,12 +180,13 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
         if (d.allowed) reservation = d.reservation;
         else refusal = { status: 429, by: 'rate-limit', reason: `${d.scope} over its ${d.reason} per minute limit (retry in ${Math.ceil(d.retryMs / 1000)}s)` };
       } else if (name === 'budget' && budgets && bc) {
-        for (const b of budgets.list(user ?? bc.anonymous_user, project ?? undefined).blocking) {
-          const s = store.run(budgetScript, b.group, periods.at(b.period, at).keys, [BudgetMode.Reserve, b.limitNanos, cost, 0, 0, 15 * 60_000]);
-          if (s.allowed) {
-            held.push(b);
+        for (const g of budgets.list(user ?? bc.anonymous_user, project ?? undefined).reserves) {
+          const s = store.run(reserveScript, g.group, g.at(periods, at).keys, [cost, 15 * 60_000, ...g.limits]);
+          if (s.refused === 0) {
+            held.push(...g.budgets);
             continue;
           }
+          const b = g.budgets[s.refused - 1];
           refusal = { status: 403, by: 'budget', reason: `${b.period === 'day' ? 'daily' : 'monthly'} budget of ${b.scope === 'global' ? 'the gateway' : `${b.scope} "${b.name}"`} ($${b.limitUsd}) spent: $${nanosToUsd(s.spent).toFixed(4)} + $${nanosToUsd(cost).toFixed(4)}` };
           break;
         }

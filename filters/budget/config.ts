@@ -108,6 +108,8 @@ export interface Budget {
 export interface BudgetList {
   readonly all: readonly Budget[];
   readonly blocking: readonly Budget[];
+  /** `blocking` by store group, in the same order: each group is reserved in one script run. */
+  readonly reserves: readonly ReserveGroup[];
 }
 
 /** Callers whose `default_user` / `default_project` expansion is remembered; past it, the memory starts over. */
@@ -146,7 +148,8 @@ export class Budgets {
     const own = this.users.get(user) ?? this.expand('user', user, this.config.default_user);
     const proj = project === undefined ? [] : this.projects.get(project) ?? this.expand('project', project, this.config.default_project);
     const all = [...own, ...proj, ...this.global];
-    const made: BudgetList = { all, blocking: all.filter((b) => b.action === 'block') };
+    const blocking = all.filter((b) => b.action === 'block');
+    const made: BudgetList = { all, blocking, reserves: groupsOf(blocking) };
     if (this.remembered >= REMEMBERED_CALLERS) {
       this.lists.clear();
       this.remembered = 0;
@@ -171,6 +174,48 @@ export class Budgets {
     }
     return out;
   }
+}
+
+/**
+ * The blocking budgets of one store group (a user's day and month), reserved together, and
+ * the reserve script's keys for the periods they are in.
+ */
+export class ReserveGroup {
+  /** Each budget's limit in nano-USD, the reserve script's arguments after the estimate. */
+  readonly limits: readonly number[];
+  /** The period each budget was in at the last {@link at}. */
+  spans: readonly PeriodSpan[] = [];
+  /** `[spent, held]` of each span in turn. */
+  keys: readonly string[] = [];
+
+  constructor(readonly group: string, readonly budgets: readonly Budget[]) {
+    this.limits = budgets.map((b) => b.limitNanos);
+  }
+
+  /**
+   * Moves `spans` and `keys` to the periods `now` is in. They are replaced when a period
+   * changes, never changed in place, so a request that kept them keeps its own.
+   */
+  at(clock: PeriodClock, now: number): this {
+    let moved = this.spans.length === 0;
+    for (let i = 0; i < this.budgets.length && !moved; i++) moved = clock.at(this.budgets[i].period, now) !== this.spans[i];
+    if (moved) {
+      this.spans = this.budgets.map((b) => clock.at(b.period, now));
+      this.keys = this.spans.flatMap((s) => [s.keys[0], s.keys[1]]);
+    }
+    return this;
+  }
+}
+
+/** `budgets` by store group, groups in order of first appearance. */
+function groupsOf(budgets: readonly Budget[]): ReserveGroup[] {
+  const byGroup = new Map<string, Budget[]>();
+  for (const b of budgets) {
+    const list = byGroup.get(b.group);
+    if (list) list.push(b);
+    else byGroup.set(b.group, [b]);
+  }
+  return [...byGroup].map(([group, list]) => new ReserveGroup(group, list));
 }
 
 /** A budget period: its id, bounds, and its counters' store keys. */

@@ -1,8 +1,8 @@
 /**
  * `budget`: USD budgets per user, project and globally, by day and by month. Admission
  * reserves the request's worst-case cost (input estimated from the body, output at its
- * token cap, at the model's price) in every budget it counts against, in the shared
- * store; completion releases the reservation and adds the real cost. A spent budget with
+ * token cap, at the model's price) in every blocking budget it counts against, in the
+ * shared store, one script run per store group (a user's day and month together); completion releases the reservation and adds the real cost. A spent budget with
  * `action: block` refuses with a non-retryable 403 in the caller's dialect (Anthropic
  * `permission_error`, OpenAI `insufficient_quota`, `x-should-retry: false`); thresholds
  * alert once per period. Place it after `rate-limit`. On a shared store, settlements are
@@ -16,7 +16,7 @@ import { priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
 import { costNanos, nanosToUsd } from '../cost/price-book.js';
 import { Alerter } from './alerts.js';
 import { Budgets, configSchema, PeriodClock, type Budget, type BudgetConfig, type PeriodSpan } from './config.js';
-import { budgetScript, Mode, type BudgetState } from './script.js';
+import { budgetScript, Mode, reserveScript, type BudgetState, type Reservation } from './script.js';
 
 defineError('GW_ERR_BUDGET_EXCEEDED', { status: 403, category: 'quota', kind: 'rejected', message: 'The budget for this request is spent' });
 defineError('GW_ERR_BUDGET_UNAVAILABLE', { status: 503, category: 'unavailable', kind: 'unavailable', message: 'Budgets cannot be checked right now' });
@@ -51,6 +51,7 @@ const STORE_READY_MS = 2000;
  * sent, the estimates it releases still count against the budget.
  */
 const COMMIT_DELAY_MS = 5;
+const PEEK = [Mode.Peek];
 
 function all<T>(items: MaybePromise<T>[]): MaybePromise<T[]> {
   return items.some((i) => i instanceof Promise) ? Promise.all(items) : (items as T[]);
@@ -86,7 +87,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
 
   /** Releases `release` held and adds `actual` spent in one budget period; announces thresholds crossed. */
   const send = ({ budget: b, span }: Target, actual: number, release: number): Promise<void> | undefined => {
-    const args = [Mode.Commit, b.limitNanos, actual, release, span.end.getTime() - Date.now() + PERIOD_SLACK_MS, HELD_TTL_MS, ...b.thresholdNanos];
+    const args = [Mode.Commit, actual, release, span.end.getTime() - Date.now() + PERIOD_SLACK_MS, HELD_TTL_MS, ...b.thresholdNanos];
     const announce = (s: BudgetState): void => {
       for (let i = s.firedBefore; i < s.firedNow; i++) alerter.fire({ budget: b, threshold: b.thresholds[i], periodStart: span.start, periodEnd: span.end, spentUsd: nanosToUsd(s.spent) });
     };
@@ -133,34 +134,48 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   return {
     onRequest(ctx) {
       if (ctx.kind !== 'generation') return CONTINUE;
-      const { blocking } = budgets.list(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
-      if (blocking.length === 0) return CONTINUE;
+      const { reserves } = budgets.list(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
+      if (reserves.length === 0) return CONTINUE;
       const now = Date.now();
       const nanos = estimate(ctx);
-      const held: Held[] = blocking.map((budget) => ({ budget, span: periods.at(budget.period, now), nanos }));
-      const decide = (states: BudgetState[]): FilterVerdict => {
-        const refused = states.findIndex((s) => !s.allowed);
+      // One entry per blocking budget, group after group: a group's entries are together.
+      const held: Held[] = [];
+      const handBack = (admitted: (group: number) => boolean): void => {
+        let first = 0;
+        reserves.forEach((g, i) => {
+          if (admitted(i)) for (let j = 0; j < g.budgets.length; j++) commit(held[first + j], 0, nanos);
+          first += g.budgets.length;
+        });
+      };
+      const decide = (results: readonly Reservation[]): FilterVerdict => {
+        const refused = results.findIndex((r) => r.refused > 0);
         if (refused < 0) {
           ctx.set(HELD, held);
           return CONTINUE;
         }
-        // Hand back what the budgets that admitted did reserve.
-        states.forEach((s, i) => s.allowed && commit(held[i], 0, nanos));
-        return refuse(ctx, held[refused].budget, held[refused].span.end);
+        handBack((i) => results[i].refused === 0);
+        let first = 0;
+        for (let i = 0; i < refused; i++) first += reserves[i].budgets.length;
+        const h = held[first + results[refused].refused - 1];
+        return refuse(ctx, h.budget, h.span.end);
       };
       try {
-        const runs = held.map((h) => store.run(budgetScript, h.budget.group, h.span.keys, [Mode.Reserve, h.budget.limitNanos, nanos, 0, 0, HELD_TTL_MS]));
+        const runs = reserves.map((g) => {
+          const { spans, keys } = g.at(periods, now);
+          for (let i = 0; i < spans.length; i++) held.push({ budget: g.budgets[i], span: spans[i], nanos });
+          return store.run(reserveScript, g.group, keys, [nanos, HELD_TTL_MS, ...g.limits]);
+        });
         if (runs.some((r) => r instanceof Promise)) {
           return Promise.allSettled(runs).then((settled) => {
             const failed = settled.find((s) => s.status === 'rejected');
             if (failed) {
-              settled.forEach((s, i) => s.status === 'fulfilled' && s.value.allowed && commit(held[i], 0, nanos));
+              handBack((i) => settled[i].status === 'fulfilled' && (settled[i] as PromiseFulfilledResult<Reservation>).value.refused === 0);
               return onStoreFailure((failed as PromiseRejectedResult).reason);
             }
-            return decide(settled.map((s) => (s as PromiseFulfilledResult<BudgetState>).value));
+            return decide(settled.map((s) => (s as PromiseFulfilledResult<Reservation>).value));
           });
         }
-        return decide(runs as BudgetState[]);
+        return decide(runs as Reservation[]);
       } catch (err) {
         return onStoreFailure(err);
       }
@@ -185,7 +200,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       const now = Date.now();
       const list = budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
       try {
-        const states = await all(list.map((b) => store.run(budgetScript, b.group, periods.at(b.period, now).keys, [Mode.Peek, b.limitNanos, 0, 0, 0, 0])));
+        const states = await all(list.map((b) => store.run(budgetScript, b.group, periods.at(b.period, now).keys, PEEK)));
         return {
           budgets: list.map((b, i) => ({
             scope: b.scope, name: b.name, period: b.period, action: b.action,

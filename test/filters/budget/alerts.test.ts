@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { MemoryStore } from '../../../core/index.js';
-import { budgetScript, Mode } from '../../../filters/budget/script.js';
+import { budgetScript, Mode, reserveScript } from '../../../filters/budget/script.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { config, messages, post, waitFor } from '../fixtures.js';
 
@@ -84,16 +84,19 @@ t.test('a default_user budget counts each request once', async (t) => {
 t.test('thresholds fire again in the next period, never twice in one (store script)', async (t) => {
   const store = new MemoryStore();
   const keys = (p: string) => [`${p}:spent`, `${p}:held`, `${p}:fired`];
-  const commit = (p: string, amount: number) => store.run(budgetScript, 'bg:u:x', keys(p), [Mode.Commit, 100, amount, 0, 60_000, 60_000, 50, 80, 100]);
+  const commit = (p: string, amount: number) => store.run(budgetScript, 'bg:u:x', keys(p), [Mode.Commit, amount, 0, 60_000, 60_000, 50, 80, 100]);
   t.match(commit('m:2026-11', 49), { firedBefore: 0, firedNow: 0 });
   t.match(commit('m:2026-11', 40), { firedBefore: 0, firedNow: 2 }, '50 and 80 at once');
   t.match(commit('m:2026-11', 1), { firedBefore: 2, firedNow: 2 });
   t.match(commit('m:2026-11', 20), { firedBefore: 2, firedNow: 3 }, '100');
   t.match(commit('m:2026-11', 20), { firedBefore: 3, firedNow: 3 }, 'nothing more this period');
   t.match(commit('m:2026-12', 60), { firedBefore: 0, firedNow: 1 }, 'a new period alerts again');
-  const reserve = (amount: number) => store.run(budgetScript, 'bg:u:y', keys('d'), [Mode.Reserve, 100, amount, 0, 60_000, 60_000]);
-  t.match(reserve(60), { allowed: true, held: 60 });
-  t.match(reserve(50), { allowed: false }, 'held reservations count against the limit');
-  store.run(budgetScript, 'bg:u:y', keys('d'), [Mode.Commit, 100, 30, 60, 60_000, 60_000]);
-  t.match(reserve(50), { allowed: true, spent: 30, held: 50 }, 'the estimate released, the real cost kept');
+  const reserve = (amount: number) => store.run(reserveScript, 'bg:u:y', keys('d').slice(0, 2), [amount, 60_000, 100]);
+  const peek = () => store.run(budgetScript, 'bg:u:y', keys('d'), [Mode.Peek]);
+  t.match(reserve(60), { refused: 0 });
+  t.match(peek(), { spent: 0, held: 60 });
+  t.match(reserve(50), { refused: 1, spent: 0, held: 60 }, 'held reservations count against the limit');
+  store.run(budgetScript, 'bg:u:y', keys('d'), [Mode.Commit, 30, 60, 60_000, 60_000]);
+  t.match(reserve(50), { refused: 0 });
+  t.match(peek(), { spent: 30, held: 50 }, 'the estimate released, the real cost kept');
 });

@@ -1,7 +1,8 @@
 /**
- * Budgets on Redis settle in batches: a request's reserves still run one per blocking
- * budget, but the settlements of concurrent requests (the real cost added, the estimate
- * released) are summed per budget period and sent together. What is spent and reserved
+ * Budgets on Redis cost few round trips: a request reserves in one script run per store
+ * group (a user's day and month together), and the settlements of concurrent requests
+ * (the real cost added, the estimate released) are summed per budget period and sent
+ * together. What is spent and reserved
  * still comes out exact, thresholds crossed by one batch each alert once, and a stopping
  * gateway sends what is pending.
  */
@@ -23,7 +24,7 @@ const yaml = (redisUrl: string) => config(`  - name: auth
     config:
       thresholds: [50, 80, 100]
       users:
-        contractor1: { daily_usd: 1000, action: block }
+        contractor1: { daily_usd: 1000, monthly_usd: 1000, action: block }
       projects:
         webide: { monthly_usd: 1000, action: block }
       global: { monthly_usd: 0.01, action: alert }
@@ -41,9 +42,11 @@ pricing:
 const BODY = messages({ messages: [{ role: 'user', content: 'a twenty-char text!!' }] });
 const HEADERS = { 'x-workspace-id': 'ws-abc123' };
 
-async function budgetScripts(url: string): Promise<number> {
+/** Budget script runs so far: reserves and settlements. */
+async function budgetScripts(url: string): Promise<{ reserves: number; settlements: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/gateway_store_redis_duration_seconds_count\{script="budget",result="ok"\} (\d+)/.exec(text)?.[1] ?? 0);
+  const count = (script: string) => Number(new RegExp(`gateway_store_redis_duration_seconds_count\\{script="${script}",result="ok"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return { reserves: count('budget_reserve'), settlements: count('budget') };
 }
 
 async function usage(url: string): Promise<UsageBudget[]> {
@@ -65,14 +68,15 @@ t.test('settlements of concurrent requests are sent per budget period, not per r
   const results = await Promise.all(Array.from({ length: 20 }, () => post(`${gw.url}/v1/echo/v1/messages`, HEADERS, BODY)));
   t.ok(results.every((r) => r.status === 200), '20 admitted');
   await new Promise((r) => setTimeout(r, 100));
-  const scripts = (await budgetScripts(gw.url)) - before;
-  // Unbatched: 40 reserves (two blocking budgets) and 60 settlements (three budgets).
-  const settlements = scripts - 40;
-  t.ok(settlements >= 3 && settlements <= 9, `40 reserves, then ${settlements} settlements for 20 requests × 3 budgets`);
-  t.equal(settlements % 3, 0, 'each batch: one settlement per budget period');
+  const after = await budgetScripts(gw.url);
+  // Unbatched, one run per budget: 60 reserves (three blocking budgets) and 80 settlements (four budgets).
+  t.equal(after.reserves - before.reserves, 40, "40 reserves: the user's day and month in one run, the project's month in another");
+  const settlements = after.settlements - before.settlements;
+  t.ok(settlements >= 4 && settlements <= 12, `${settlements} settlements for 20 requests × 4 budgets`);
+  t.equal(settlements % 4, 0, 'each batch: one settlement per budget period');
 
   const budgets = await usage(gw.url);
-  t.equal(budgets.length, 3);
+  t.equal(budgets.length, 4);
   for (const b of budgets) {
     t.equal(b.spent_usd, 0.021, `${b.scope} ${b.period}: every request's cost, once`);
     t.equal(b.reserved_usd, 0, `${b.scope} ${b.period}: every estimate released`);

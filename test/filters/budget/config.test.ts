@@ -37,6 +37,32 @@ t.test('a caller\'s budgets: named, default and global, with blocking ones apart
   t.not(budgets.list('alice', 'webide'), alice, 'another project: its own lists');
 });
 
+t.test('blocking budgets by store group: a user\'s day and month are reserved together', async (t) => {
+  const budgets = new Budgets({
+    ...base,
+    global: { monthly_usd: 5000 },
+    users: { alice: { daily_usd: 10, monthly_usd: 100 } },
+    projects: { webide: { monthly_usd: 1000, action: 'alert' } },
+  });
+  const { blocking, reserves } = budgets.list('alice', 'webide');
+  t.same(reserves.map((g) => [g.group, g.budgets.map((b) => b.period)]), [['bg:u:alice', ['day', 'month']], ['bg:g:*', ['month']]], 'the alert-only project budget is in none');
+  t.same(reserves.flatMap((g) => g.budgets), blocking, 'the groups hold the blocking budgets, in their order');
+  t.same(reserves[0].limits, [10e9, 100e9], 'limits in nano-USD');
+
+  const clock = new PeriodClock();
+  const user = reserves[0];
+  const noon = Date.UTC(2026, 10, 30, 12);
+  t.same(user.at(clock, noon).keys, ['d:2026-11-30:spent', 'd:2026-11-30:held', 'm:2026-11:spent', 'm:2026-11:held']);
+  const { spans, keys } = user;
+  t.same(spans.map((s) => s.id), ['d:2026-11-30', 'm:2026-11']);
+  user.at(clock, noon + 3_600_000);
+  t.equal(user.keys, keys, 'the same keys while both periods last');
+  user.at(clock, Date.UTC(2026, 11, 1, 0, 0, 1));
+  t.same(user.keys, ['d:2026-12-01:spent', 'd:2026-12-01:held', 'm:2026-12:spent', 'm:2026-12:held'], 'moved with the day and the month');
+  t.same(keys, ['d:2026-11-30:spent', 'd:2026-11-30:held', 'm:2026-11:spent', 'm:2026-11:held'], 'what a request kept is not changed');
+  t.same(spans.map((s) => s.id), ['d:2026-11-30', 'm:2026-11']);
+});
+
 t.test('the kept lists are bounded: past 10,000 callers they start over', async (t) => {
   const budgets = new Budgets({ ...base, default_user: { daily_usd: 1 } });
   const first = budgets.list('user-0', undefined);
