@@ -50,6 +50,7 @@ export class Chain {
         return this.replyFrom(slot, ctx, failure(err, slot, this.log));
       }
       if (isPromise<FilterVerdict | void>(verdict)) {
+        if (slot.filter.independent && slots[i + 1]?.filter.independent) return this.overlap(ctx, i, verdict);
         return verdict.then(
           (v) => (v && v.action === 'reply' ? this.replyFrom(slot, ctx, v) : ((ctx.admitted = i + 1), this.runRequest(ctx, i + 1))),
           (err: unknown) => this.replyFrom(slot, ctx, failure(err, slot, this.log)),
@@ -59,6 +60,46 @@ export class Chain {
       ctx.admitted = i + 1;
     }
     return undefined;
+  }
+
+  /**
+   * Filter `at` answers later and is independent: start the independent filters right
+   * after it now, so that their store round trips go with its own instead of after it,
+   * then take the verdicts in config order. A verdict after a refusal is dropped, but
+   * waited for: those filters' `onComplete` then makes good what they did.
+   */
+  private async overlap(ctx: Context, at: number, first: Promise<FilterVerdict | void>): Promise<ReplyVerdict | undefined> {
+    const slots = this.slots;
+    const verdicts: Array<ReturnType<NonNullable<Filter['onRequest']>>> = [first];
+    let next = at + 1;
+    for (; next < slots.length && slots[next].filter.independent; next++) {
+      const slot = slots[next];
+      let verdict: ReturnType<NonNullable<Filter['onRequest']>>;
+      try {
+        verdict = slot.filter.onRequest?.(ctx);
+      } catch (err) {
+        verdict = Promise.reject(err);
+      }
+      if (isPromise<FilterVerdict | void>(verdict)) verdict.then(undefined, ignore); // answered below, or dropped after a refusal
+      verdicts.push(verdict);
+    }
+    for (let k = 0; k < verdicts.length; k++) {
+      const slot = slots[at + k];
+      let v: FilterVerdict | void;
+      try {
+        v = await verdicts[k];
+      } catch (err) {
+        await Promise.allSettled(verdicts.slice(k + 1));
+        return this.replyFrom(slot, ctx, failure(err, slot, this.log));
+      }
+      if (v && v.action === 'reply') {
+        // The reply waits for the rest: their onComplete must see what their onRequest did.
+        await Promise.allSettled(verdicts.slice(k + 1));
+        return this.replyFrom(slot, ctx, v);
+      }
+      ctx.admitted = at + k + 1;
+    }
+    return this.runRequest(ctx, next);
   }
 
   /** Run `onResponse` for the filters that admitted the request. */
@@ -118,6 +159,8 @@ export class Chain {
     return verdict;
   }
 }
+
+function ignore(): void {}
 
 function failure(err: unknown, slot: FilterSlot, log: Logger): ReplyVerdict {
   if (!(err instanceof GatewayError)) log.error('filter onRequest threw', { filter: slot.name, err });

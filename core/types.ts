@@ -290,6 +290,18 @@ export interface Filter {
   usage?(ctx: RequestContext): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** HTTP endpoints this filter serves beside `/health` and `/metrics` (an admin API, a dashboard). */
   endpoints?: readonly PluginEndpoint[];
+  /**
+   * Lets the chain start this filter's `onRequest` while the filter just before it, also
+   * independent, still waits on its store: their round trips go out together instead of
+   * one after the other (`rate-limit` and `budget` on Redis). Declare it only when:
+   * - `onRequest` changes nothing on the request that another filter reads (its own
+   *   `ctx.set` keys are fine), so the order between such filters does not matter;
+   * - `onComplete` makes good what `onRequest` did when another filter refused the request
+   *   (it runs for every request), as it must anyway for a refusal after this filter;
+   * - refusals are counted and logged in `onComplete` (`outcome.error.code`): after an
+   *   earlier filter's refusal, this filter's verdict is waited for, then dropped.
+   */
+  readonly independent?: boolean;
 }
 
 /** A request to a {@link PluginEndpoint}: read whole (bodies up to 64 KiB), headers lower-cased. */

@@ -2,11 +2,13 @@
  * `budget`: USD budgets per user, project and globally, by day and by month. Admission
  * reserves the request's worst-case cost (input estimated from the body, output at its
  * token cap, at the model's price) in every blocking budget it counts against, in the
- * shared store, one script run per store group (a user's day and month together); completion releases the reservation and adds the real cost. A spent budget with
+ * shared store, one script run per store group (a user's day and month together);
+ * completion releases the reservation and adds the real cost. A spent budget with
  * `action: block` refuses with a non-retryable 403 in the caller's dialect (Anthropic
  * `permission_error`, OpenAI `insufficient_quota`, `x-should-retry: false`); thresholds
- * alert once per period. Place it after `rate-limit`. On a shared store, settlements are
- * summed per budget period and sent together every few milliseconds (core's `DelayedBatch`).
+ * alert once per period. Place it right after `rate-limit`: on a shared store its reserves
+ * then go out with the rate limiter's (both are `independent`), and settlements are summed
+ * per budget period and sent together every few milliseconds (core's `DelayedBatch`).
  */
 import {
   CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, reply, storeFor, StoreUnavailableError,
@@ -32,6 +34,8 @@ interface Held extends Target {
   readonly nanos: number;
 }
 const HELD = createKey<Held[]>('budget.held');
+/** The budget that refused; counted and logged when the refusal is the reply the client got. */
+const REFUSED = createKey<Budget>('budget.refused');
 
 /** Settlements of one budget period summed while a batch waits. */
 interface PendingCommit {
@@ -118,10 +122,9 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   };
 
   const refuse = (ctx: RequestContext, b: Budget, end: Date): FilterVerdict => {
-    rejections.inc({ scope: b.scope, period: b.period });
+    ctx.set(REFUSED, b);
     const who = b.scope === 'global' ? 'the gateway' : `${b.scope} "${b.name}"`;
     const message = `The ${b.period === 'day' ? 'daily' : 'monthly'} budget of ${who} ($${b.limitUsd >= 0.01 ? b.limitUsd.toFixed(2) : String(b.limitUsd)}) is spent or would be exceeded by this request; it resets at ${end.toISOString()}`;
-    env.log.info('request refused by budget', { request_id: ctx.id, scope: b.scope, name: b.name, period: b.period });
     return reply(new GatewayError('GW_ERR_BUDGET_EXCEEDED', message, { headers: { 'x-should-retry': 'false' } }));
   };
 
@@ -183,6 +186,11 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
 
     onComplete(ctx: RequestContext, outcome: Outcome) {
       if (ctx.kind !== 'generation') return;
+      const refused = ctx.get(REFUSED);
+      if (refused && outcome.error?.code === 'GW_ERR_BUDGET_EXCEEDED') {
+        rejections.inc({ scope: refused.scope, period: refused.period });
+        env.log.info('request refused by budget', { request_id: ctx.id, scope: refused.scope, name: refused.name, period: refused.period });
+      }
       const held = ctx.get(HELD);
       const actual = requestCost(ctx, outcome, book, env.config).nanos;
       if (held) for (const h of held) commit(h, actual, h.nanos);
@@ -221,6 +229,10 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       await batch?.flush(); // a retiring pipeline's settlements, and the alerts they cross
       await Promise.race([alerter.drain(), new Promise((r) => setTimeout(r, 2000).unref())]);
     },
+
+    // Decides only, and onComplete hands back a reservation whoever refused: reserves may
+    // go out with `rate-limit`'s round trip when it comes just before.
+    independent: true,
   };
 }
 

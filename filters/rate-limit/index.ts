@@ -33,6 +33,9 @@ interface Admission {
   snapshot: RateLimitSnapshot | undefined;
 }
 const ADMISSION = createKey<Admission>('rate-limit.admission');
+/** Why this filter refused; counted when the refusal is the reply the client got. */
+const REFUSAL = createKey<{ scope: string; reason: string }>('rate-limit.refusal');
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['GW_ERR_RATE_LIMITED', 'GW_ERR_RATE_LIMIT_UNAVAILABLE']);
 
 /** How long a new pipeline waits for its store at build time before applying the fail mode. */
 const STORE_READY_MS = 2000;
@@ -67,7 +70,7 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
       ctx.set(ADMISSION, { reservation: d.reservation, snapshot: d.snapshot });
       return CONTINUE;
     }
-    rejections.inc({ scope: d.scope, reason: d.reason });
+    ctx.set(REFUSAL, { scope: d.scope, reason: d.reason });
     const headers = { 'retry-after': retryAfterSeconds(d.retryMs), ...headersFor(ctx, d.snapshot) };
     const who = d.scope === 'global' ? 'The gateway' : 'This user';
     return reply(new GatewayError('GW_ERR_RATE_LIMITED', `${who} is over its ${d.reason} per minute limit; retry in ${headers['retry-after']}s`, { headers }));
@@ -77,7 +80,7 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
     if (!(err instanceof StoreUnavailableError)) throw err;
     unavailable.inc({ fail_mode: store.failMode });
     if (failOpen) return CONTINUE;
-    rejections.inc({ scope: 'store', reason: 'store_unavailable' });
+    ctx.set(REFUSAL, { scope: 'store', reason: 'store_unavailable' });
     return reply(new GatewayError('GW_ERR_RATE_LIMIT_UNAVAILABLE', undefined, { headers: { 'retry-after': '1' } }));
   };
 
@@ -102,7 +105,11 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
 
     onComplete(ctx: RequestContext, outcome: Outcome) {
       const reservation = ctx.get(ADMISSION)?.reservation;
-      if (!reservation) return;
+      if (!reservation) {
+        const refusal = ctx.get(REFUSAL);
+        if (refusal && REFUSAL_CODES.has(outcome.error?.code ?? '')) rejections.inc(refusal);
+        return;
+      }
       const u = outcome.usage;
       const actual = u.inputTokens + u.cacheCreationTokens + u.outputTokens + (config.count_cache_reads ? u.cacheReadTokens : 0);
       try {
@@ -135,6 +142,10 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
 
     // The retired pipeline's last adjustments, so a reload loses none.
     close: () => limiter.close(),
+
+    // Decides only, and onComplete settles a reservation whoever refused: budgets' store
+    // round trips may go out with this filter's.
+    independent: true,
   };
 }
 
