@@ -117,3 +117,28 @@ t.test('budget refusals: only those the client got are counted', async (t) => {
   t.match(metric(metrics, 'gateway_rate_limit_rejections_total'), /\{scope="user",reason="requests"\} 1/);
   t.equal(gw.logs.filter((l) => l.msg === 'request refused by budget').length, 2, 'logged once each');
 });
+
+t.test('Redis down, fail-closed: the rate limiter answers 503, the budget failure alongside is dropped', async (t) => {
+  const redis = await startRedis(t);
+  const gw = await startGateway(t, yaml(redis.url));
+  const headers = { 'x-workspace-id': 'ws-abc123' };
+  t.equal((await post(`${gw.url}/v1/echo/v1/messages`, headers)).status, 200);
+  await redis.kill();
+  await new Promise((r) => setTimeout(r, 300));
+  const down = await post(`${gw.url}/v1/echo/v1/messages`, headers);
+  t.equal(down.status, 503);
+  t.equal((JSON.parse(down.text) as { error: { type: string } }).error.type, 'api_error', 'in the Anthropic dialect');
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  t.match(metric(metrics, 'gateway_rate_limit_rejections_total'), /\{scope="store",reason="store_unavailable"\} 1/, "the rate limiter's refusal");
+  t.notMatch(metric(metrics, 'gateway_budget_rejections_total'), /\} [1-9]/);
+  t.equal(gw.logs.filter((l) => l.msg === 'filter onRequest threw').length, 0, 'a store failure is no internal error');
+
+  await redis.restart();
+  let served = false;
+  for (let i = 0; i < 50 && !served; i++) {
+    served = (await post(`${gw.url}/v1/echo/v1/messages`, headers)).status === 200;
+    if (!served) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.ok(served, 'served again once Redis is back');
+  for (const b of (await usage(gw.url, 'ws-abc123')).budgets) t.equal(b.reserved_usd, 0, `${b.period}: nothing left held`);
+});
