@@ -293,7 +293,7 @@ export interface Filter {
   /**
    * Lets the chain start this filter's `onRequest` while the filter just before it, also
    * independent, still waits on its store: their round trips go out together instead of
-   * one after the other (`rate-limit` and `budget` on Redis). Declare it only when:
+   * one after the other (two limiters on a shared store). Declare it only when:
    * - `onRequest` changes nothing on the request that another filter reads (its own
    *   `ctx.set` keys are fine), so the order between such filters does not matter;
    * - `onComplete` makes good what `onRequest` did when another filter refused the request

@@ -188,7 +188,12 @@ export class ReserveGroup {
   /** `[spent, held]` of each span in turn. */
   keys: readonly string[] = [];
 
-  constructor(readonly group: string, readonly budgets: readonly Budget[]) {
+  constructor(
+    readonly group: string,
+    readonly budgets: readonly Budget[],
+    /** Where this group's budgets start in a request's holds, which list the groups' budgets in turn. */
+    readonly first: number,
+  ) {
     this.limits = budgets.map((b) => b.limitNanos);
   }
 
@@ -215,7 +220,13 @@ function groupsOf(budgets: readonly Budget[]): ReserveGroup[] {
     if (list) list.push(b);
     else byGroup.set(b.group, [b]);
   }
-  return [...byGroup].map(([group, list]) => new ReserveGroup(group, list));
+  const groups: ReserveGroup[] = [];
+  let first = 0;
+  for (const [group, list] of byGroup) {
+    groups.push(new ReserveGroup(group, list, first));
+    first += list.length;
+  }
+  return groups;
 }
 
 /** A budget period: its id, bounds, and its counters' store keys. */

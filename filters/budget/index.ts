@@ -141,13 +141,11 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       if (reserves.length === 0) return CONTINUE;
       const now = Date.now();
       const nanos = estimate(ctx);
-      // One entry per blocking budget, group after group: a group's entries are together.
+      // One entry per blocking budget, group after group: a group's start at its `first`.
       const held: Held[] = [];
       const handBack = (admitted: (group: number) => boolean): void => {
-        let first = 0;
         reserves.forEach((g, i) => {
-          if (admitted(i)) for (let j = 0; j < g.budgets.length; j++) commit(held[first + j], 0, nanos);
-          first += g.budgets.length;
+          if (admitted(i)) for (let j = 0; j < g.budgets.length; j++) commit(held[g.first + j], 0, nanos);
         });
       };
       const decide = (results: readonly Reservation[]): FilterVerdict => {
@@ -157,9 +155,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
           return CONTINUE;
         }
         handBack((i) => results[i].refused === 0);
-        let first = 0;
-        for (let i = 0; i < refused; i++) first += reserves[i].budgets.length;
-        const h = held[first + results[refused].refused - 1];
+        const h = held[reserves[refused].first + results[refused].refused - 1];
         return refuse(ctx, h.budget, h.span.end);
       };
       try {

@@ -18,6 +18,20 @@ workspaces:
 ${extra}`;
 }
 
+/** A `store:` section on a test redis-server that refuses while it is down. */
+export function redisStore(url: string, keyPrefix: string): string {
+  return `store:
+  type: redis
+  redis: { url: "${url}", key_prefix: "${keyPrefix}", fail_mode: closed, timeout_ms: 2000 }
+`;
+}
+
+/** The echo model at $100 per million tokens in and out. */
+export const ECHO_PRICES = `pricing:
+  providers:
+    echo: { models: { "echo-1": { input: 100, output: 100 } } }
+`;
+
 export function messages(overrides: Record<string, unknown> = {}): string {
   return JSON.stringify({ model: 'echo-1', max_tokens: 64, messages: [{ role: 'user', content: 'Hello, gateway' }], ...overrides });
 }

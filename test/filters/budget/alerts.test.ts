@@ -4,7 +4,7 @@ import t from 'tap';
 import { MemoryStore } from '../../../core/index.js';
 import { budgetScript, Mode, reserveScript } from '../../../filters/budget/script.js';
 import { startGateway } from '../../helpers/gateway.js';
-import { config, messages, post, waitFor } from '../fixtures.js';
+import { config, ECHO_PRICES, messages, post, waitFor } from '../fixtures.js';
 
 /** A webhook receiver that answers 500 to the first `failFirst` posts. */
 async function receiver(t: { teardown(fn: () => unknown): void }, failFirst: number) {
@@ -34,10 +34,7 @@ t.test('each threshold alerts exactly once per budget and period; the webhook is
       webhook: { url: "${hook.url}", retries: 3, backoff_ms: 20 }
   - name: audit
     config: { stdout: false }
-`, `pricing:
-  providers:
-    echo: { models: { "echo-1": { input: 100, output: 100 } } }
-`));
+`, ECHO_PRICES));
   const url = `${gw.url}/v1/echo/v1/messages`;
   // Each request: 5 tokens in and 5 out at $100/MTok, $0.001; 20 of them pass 100 % twice over.
   for (let i = 0; i < 20; i++) {
@@ -72,10 +69,7 @@ t.test('a default_user budget counts each request once', async (t) => {
   - name: budget
     config:
       default_user: { daily_usd: 1 }
-`, `pricing:
-  providers:
-    echo: { models: { "echo-1": { input: 100, output: 100 } } }
-`));
+`, ECHO_PRICES));
   for (let i = 0; i < 3; i++) await post(`${gw.url}/v1/echo/v1/messages`, { 'x-workspace-id': 'ws-abc123' }, messages({ messages: [{ role: 'user', content: 'a twenty-char text!!' }] }));
   const usage = (await (await fetch(`${gw.url}/v1/usage`, { headers: { 'x-workspace-id': 'ws-abc123' } })).json()) as { budgets: Array<Record<string, unknown>> };
   t.match(usage.budgets, [{ scope: 'user', name: 'contractor1', period: 'day', spent_usd: 0.003, reserved_usd: 0 }], '3 requests at $0.001, each counted once');

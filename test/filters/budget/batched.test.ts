@@ -9,7 +9,7 @@
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
 import { startRedis } from '../../helpers/redis.js';
-import { config, messages, post } from '../fixtures.js';
+import { config, ECHO_PRICES, messages, post, redisStore } from '../fixtures.js';
 
 interface UsageBudget {
   scope: string;
@@ -30,13 +30,7 @@ const yaml = (redisUrl: string) => config(`  - name: auth
       global: { monthly_usd: 0.01, action: alert }
   - name: audit
     config: { stdout: false }
-`, `store:
-  type: redis
-  redis: { url: "${redisUrl}", key_prefix: "budget-batch:", fail_mode: closed, timeout_ms: 2000 }
-pricing:
-  providers:
-    echo: { models: { "echo-1": { input: 100, output: 100 } } }
-`);
+`, redisStore(redisUrl, 'budget-batch:') + ECHO_PRICES);
 
 // 5 tokens in and 5 out at $100/MTok: $0.001 a request.
 const BODY = messages({ messages: [{ role: 'user', content: 'a twenty-char text!!' }] });

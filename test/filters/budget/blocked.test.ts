@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
-import { auditLines, waitFor } from '../fixtures.js';
+import { auditLines, config, ECHO_PRICES, post, waitFor } from '../fixtures.js';
 
 const PROVIDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'openai-chat-provider.ts');
 
@@ -69,4 +69,21 @@ t.test('budgets reload with the config; spend survives the reload', async (t) =>
   t.equal(usage.budgets[0].limit_usd, 1);
   t.ok(usage.budgets[0].spent_usd >= 0.000036, 'what was spent before the reload still counts');
   t.equal(usage.budgets[0].remaining_usd, Math.round((1 - usage.budgets[0].spent_usd) * 1e9) / 1e9);
+});
+
+t.test("a later group's refusal names its own budget, and the groups that admitted hand back", async (t) => {
+  const gw = await startGateway(t, config(`  - name: auth
+  - name: cost
+  - name: budget
+    config:
+      users:
+        contractor1: { daily_usd: 1000, monthly_usd: 1000 }
+      projects:
+        webide: { monthly_usd: 0 }
+`, ECHO_PRICES));
+  const res = await post(`${gw.url}/v1/echo/v1/messages`, { 'x-workspace-id': 'ws-abc123' });
+  t.equal(res.status, 403);
+  t.match((JSON.parse(res.text) as { error: { message: string } }).error.message, /monthly budget of project "webide"/, "the project's group refused, after the user's admitted");
+  const usage = (await (await fetch(`${gw.url}/v1/usage`, { headers: { 'x-workspace-id': 'ws-abc123' } })).json()) as { budgets: Array<{ scope: string; period: string; reserved_usd: number; spent_usd: number }> };
+  t.same(usage.budgets.map((b) => [b.scope, b.period, b.reserved_usd, b.spent_usd]), [['user', 'day', 0, 0], ['user', 'month', 0, 0], ['project', 'month', 0, 0]], "the user's day and month hold nothing");
 });

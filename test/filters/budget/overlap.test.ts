@@ -8,7 +8,7 @@ import net from 'node:net';
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
 import { startRedis } from '../../helpers/redis.js';
-import { config, messages, post } from '../fixtures.js';
+import { config, ECHO_PRICES, messages, post, redisStore } from '../fixtures.js';
 
 const yaml = (redisUrl: string) => config(`  - name: auth
   - name: cost
@@ -20,13 +20,7 @@ const yaml = (redisUrl: string) => config(`  - name: auth
         admin: { daily_usd: 0 }
 `, `rate_limits:
   default: { requests_per_minute: 2 }
-store:
-  type: redis
-  redis: { url: "${redisUrl}", key_prefix: "overlap:", fail_mode: closed, timeout_ms: 2000 }
-pricing:
-  providers:
-    echo: { models: { "echo-1": { input: 100, output: 100 } } }
-`);
+${redisStore(redisUrl, 'overlap:')}${ECHO_PRICES}`);
 
 interface Usage {
   budgets: Array<{ period: string; spent_usd: number; reserved_usd: number }>;

@@ -16,7 +16,7 @@ import type { LedgerRow } from '../../../filters/cost/ledger/types.js';
 import { writeConfig } from '../../helpers/gateway.js';
 import { startPostgres } from '../../helpers/postgres.js';
 import { startRedis } from '../../helpers/redis.js';
-import { auditLines, messages, post } from '../fixtures.js';
+import { auditLines, messages, post, redisStore } from '../fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const script = path.join(root, 'test', 'fixtures', 'gateway-process.ts');
@@ -52,10 +52,7 @@ filters:
     config: { stdout: false, file: ${auditFile}, flush_interval_ms: 20 }
 workspaces:
   ws-abc123: { user: contractor1, project: webide }
-store:
-  type: redis
-  redis: { url: "${redis}", key_prefix: "budget-replicas:", fail_mode: closed, timeout_ms: 2000 }
-pricing:
+${redisStore(redis, 'budget-replicas:')}pricing:
   providers:
     echo:
       models:

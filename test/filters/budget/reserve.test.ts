@@ -10,7 +10,7 @@ import { Registry } from '../../../core/deps/prom-client.js';
 import { silentLogger } from '../../../core/logger.js';
 import { createMetricsFactory } from '../../../core/metrics-factory.js';
 import { budgetScript, Mode, reserveScript } from '../../../filters/budget/script.js';
-import { startRedis } from '../../helpers/redis.js';
+import { startRedis, type TestRedis } from '../../helpers/redis.js';
 
 const GROUP = 'bg:u:alice';
 const DAY = ['d:2026-12-01:spent', 'd:2026-12-01:held', 'd:2026-12-01:fired'];
@@ -18,12 +18,13 @@ const MONTH = ['m:2026-12:spent', 'm:2026-12:held', 'm:2026-12:fired'];
 const BOTH = [DAY[0], DAY[1], MONTH[0], MONTH[1]];
 const HELD_TTL = 60_000;
 
-async function redisStore(t: Test): Promise<RedisStore> {
+/** A Redis store on a fresh redis-server, keys under `prefix`. */
+async function openRedis(t: Test, prefix = 'reserve-test:'): Promise<{ store: RedisStore; redis: TestRedis }> {
   const redis = await startRedis(t);
-  const store = new RedisStore({ url: redis.url, keyPrefix: 'reserve-test:', failMode: 'closed', timeoutMs: 2000, log: silentLogger, metrics: createMetricsFactory(new Registry()) });
+  const store = new RedisStore({ url: redis.url, keyPrefix: prefix, failMode: 'closed', timeoutMs: 2000, log: silentLogger, metrics: createMetricsFactory(new Registry()) });
   t.teardown(() => store.close());
   t.ok(await store.ready(5000), 'redis store ready');
-  return store;
+  return { store, redis };
 }
 
 /** The same steps on either store. */
@@ -37,7 +38,7 @@ function steps(store: Store) {
 
 const stores: Array<[string, (t: Test) => Promise<Store>]> = [
   ['memory', async () => new MemoryStore()],
-  ['redis', redisStore],
+  ['redis', async (t) => (await openRedis(t)).store],
 ];
 
 for (const [name, open] of stores) {
@@ -88,10 +89,7 @@ t.test('memory: holds expire after their TTL, so a lost settlement frees its bud
 });
 
 t.test('redis: holds carry the TTL', async (t) => {
-  const redis = await startRedis(t);
-  const store = new RedisStore({ url: redis.url, keyPrefix: 'ttl:', failMode: 'closed', timeoutMs: 2000, log: silentLogger, metrics: createMetricsFactory(new Registry()) });
-  t.teardown(() => store.close());
-  await store.ready(5000);
+  const { store, redis } = await openRedis(t, 'ttl:');
   await steps(store).reserve(5, [100, 100]);
   for (const key of [DAY[1], MONTH[1]]) {
     const ttl = Number(/:(\d+)/.exec(await redis.command('PTTL', `ttl:{${GROUP}}:${key}`))?.[1]);
