@@ -1,7 +1,8 @@
 /**
  * CPU per request of gateway builds or configs side by side, against the bare proxy, in
  * one run (alternating order, medians): the before/after measure for a hot-path change.
- * Each argument is `CONFIG.yaml[::path/to/ai-gateway.js[::node flags]]`; the default
+ * Each argument is `CONFIG.yaml[::path/to/ai-gateway.js[::node flags[::NAME=value …]]]`
+ * (the last: the gateway process's environment; BARE_ENV sets the bare proxy's); the default
  * gateway is this checkout's dist/. The config gets ${AI_GATEWAY_PORT}, ${MOCK_UPSTREAM},
  * ${AUDIT_FILE} and ANTHROPIC_API_KEY from here.
  *
@@ -128,9 +129,20 @@ async function measure(arm: Arm): Promise<Measured> {
   return { cpuUs: r.cpuUs, rps: r.samples / seconds, p50: r.p50, p99: r.p99 };
 }
 
+/** `NAME=value NAME2=value` (an arm's fourth field, or BARE_ENV) as an environment. */
+function envAssignments(text: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of text?.split(' ').filter(Boolean) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`not NAME=value: ${pair}`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
 async function main(): Promise<void> {
   const specs = process.argv.slice(2);
-  if (specs.length === 0) throw new Error('usage: compare.ts CONFIG.yaml[::ai-gateway.js[::node flags]] …');
+  if (specs.length === 0) throw new Error('usage: compare.ts CONFIG.yaml[::ai-gateway.js[::node flags[::NAME=value …]]] …');
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-compare-'));
   const procs: Started[] = [];
   try {
@@ -141,14 +153,15 @@ async function main(): Promise<void> {
     const bareRows = [0, ...CALIBRATE].map((us) => ({ us, name: us === 0 ? 'bare proxy' : `bare proxy + ${us} µs of work` }));
     const rows = [...bareRows.map((b) => b.name), ...specs.map((spec, i) => `${i + 1}. ${spec}`)];
     for (let copy = 0; copy < PROCESSES; copy++) for (const { us, name } of bareRows) {
-      const bare = spawnPinned(0, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0', String(us)]);
+      const bare = spawnPinned(0, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0', String(us)], envAssignments(process.env.BARE_ENV));
       procs.push(bare);
       arms.push({ name, pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} });
     }
     for (let copy = 0; copy < PROCESSES; copy++) for (const [i, spec] of specs.entries()) {
-      const [config, gateway, flags] = spec.split('::');
+      const [config, gateway, flags, env] = spec.split('::');
       const port = await freePort();
       const gw = spawnPinned(0, [...SERVER_NODE_FLAGS, ...(flags ? flags.split(' ') : []), gateway || gatewayEntry(root), '--config', path.resolve(config)], {
+        ...envAssignments(env),
         AI_GATEWAY_PORT: String(port),
         MOCK_UPSTREAM: mockUrl,
         ANTHROPIC_API_KEY: 'sk-bench',
