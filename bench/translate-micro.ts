@@ -16,7 +16,7 @@ import { prepareConverseChat } from '../providers/translate/openai-converse/inde
 import { openAIToGeminiRequest } from '../providers/translate/openai-gemini/index.js';
 import { contextWithBody } from '../test/helpers/context.js';
 import { messagesBody, type BodyText } from './lib/requests.js';
-import { interleavedMedians } from './lib/micro.js';
+import { interleavedMedians, timed } from './lib/micro.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' } } });
 const ROUNDS = Number(args.rounds);
@@ -34,18 +34,6 @@ const CASES: ReadonlyArray<[name: string, bytes: number, text: BodyText]> = [
   ['100 KB ASCII', 102_400, 'ascii'],
   ['16 KB agent text', 16_384, 'agent'],
 ];
-
-/** µs per call of `f`, over enough calls to take ~50 ms. */
-function timed(f: () => unknown): number {
-  let calls = 1;
-  for (;;) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < calls; i++) f();
-    const ns = Number(process.hrtime.bigint() - start);
-    if (ns > 50e6) return ns / calls / 1000;
-    calls *= 2;
-  }
-}
 
 console.log('| body | to | plain µs | literals µs | × plain |');
 console.log('|---|---|---|---|---|');
