@@ -1,7 +1,8 @@
 /**
  * The short soak (SOAK_SECONDS, default 60): mixed streaming and JSON traffic over the
- * Anthropic pass-through, the unified endpoint and echo, with client aborts and a config
- * reload every 5 s, against a gateway child process. Audit lines == requests, no heap or
+ * Anthropic pass-through, the unified endpoint and echo, from 200 workspaces, with client
+ * aborts and a config reload every 5 s, against a gateway child process running the
+ * shipped chain with every filter on. Audit lines == requests, no heap or
  * file-descriptor growth beyond noise, no errors but the aborts the client caused.
  * The long run: `npm run soak -- --minutes 10` (bench/soak.ts).
  */

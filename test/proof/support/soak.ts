@@ -1,7 +1,7 @@
 /**
  * The soak run, shared by test/proof/soak.test.ts (short, in CI) and `npm run soak` (long):
- * a gateway child process (see soak-server.ts) in front of a scripted Anthropic upstream
- * and the echo provider; workers send mixed traffic — Anthropic pass-through, the unified
+ * a gateway child process (see soak-server.ts) with the shipped filter chain, every filter
+ * on, in front of a scripted Anthropic upstream and the echo provider; workers send mixed traffic — Anthropic pass-through, the unified
  * endpoint and echo, JSON and streamed — with client aborts, while the config is rewritten
  * (a reload) every few seconds. It measures the gateway's heap after a forced GC and its
  * open file descriptors before and after, and reads every audit line back.
@@ -49,11 +49,36 @@ export interface SoakResult {
   byKind: Record<string, number>;
 }
 
+/** Workspaces the clients take turns as: per-user and per-project state is kept for each. */
+const WORKSPACES = 200;
+const workspaceOf = (n: number): string => `ws-${n % WORKSPACES}`;
+const userOf = (n: number): string => `user-${n % WORKSPACES % 50}`;
+/** Limits no soak comes near: the filters do all their work, and refuse nothing. */
+const NEVER = 1_000_000_000;
+
+/**
+ * The shipped chain (configs/config.yaml), every filter on, on the memory store: state per
+ * user, project, workspace and agent session for {@link WORKSPACES} workspaces of 50 users
+ * in 5 projects, all of it rebuilt by every reload.
+ */
 function config(upstream: string, generation: number): string {
+  const workspaces = Object.fromEntries(Array.from({ length: WORKSPACES }, (_, i) => [workspaceOf(i), { user: userOf(i), project: `project-${i % 5}` }]));
   return JSON.stringify({
     server: { host: '127.0.0.1', drain_timeout_ms: 3000 },
     providers: { anthropic: { api_key: 'sk-ant-soak-0000', base_url: upstream }, echo: { models: ['echo-1', `echo-gen-${generation}`], stream_delay_ms: 2 } },
-    filters: [{ name: 'audit', config: { stdout: false, file: 'audit.log', flush_interval_ms: 20 } }],
+    filters: [
+      { name: 'network', config: { allow: ['127.0.0.0/8', '::1/128'] } },
+      { name: 'auth', config: { source: 'static' } },
+      { name: 'cost' },
+      { name: 'rate-limit' },
+      { name: 'budget', config: { default_user: { daily_usd: NEVER, monthly_usd: NEVER }, default_project: { monthly_usd: NEVER }, global: { monthly_usd: NEVER, action: 'alert' } } },
+      { name: 'guardrails', config: { max_session_tokens: NEVER, max_tokens_per_minute: NEVER, loop: { repeats: NEVER, window_seconds: 60 } } },
+      { name: 'audit', config: { stdout: false, file: 'audit.log', flush_interval_ms: 20 } },
+      { name: 'validator', config: { max_tokens: 64000 } },
+    ],
+    workspaces,
+    rate_limits: { global: { requests_per_minute: NEVER, tokens_per_minute: NEVER }, default: { requests_per_minute: NEVER, tokens_per_minute: NEVER } },
+    store: { type: 'memory' },
   }, null, 2);
 }
 
@@ -79,6 +104,17 @@ async function start(configPath: string): Promise<{ child: ChildProcess; url: st
     child.once('exit', (code) => reject(new Error(`soak gateway exited with ${code}: ${err}`)));
   });
   return { child, url, stderr: () => err };
+}
+
+/** The fields of an audit line the soak checks. */
+interface AuditLine {
+  event: string;
+  request_id: string;
+  status: number;
+  error: string | null;
+  workspace?: string;
+  user?: string;
+  cost_usd?: number;
 }
 
 function heap(child: ChildProcess): Promise<number> {
@@ -117,7 +153,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
           byKind[`${p}${stream ? ' stream' : ''}`] = (byKind[`${p}${stream ? ' stream' : ''}`] ?? 0) + 1;
           ids.set(id, abort ? 'aborted' : 'ok');
           try {
-            const res = await request(gw.url + p, { dispatcher: agent, method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json', 'x-request-id': id }, body: JSON.stringify({ model, max_tokens: 32, stream, messages: [{ role: 'user', content: `soak ${n} ${'word '.repeat(n % 20)}` }] }) });
+            const res = await request(gw.url + p, { dispatcher: agent, method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json', 'x-request-id': id, 'x-workspace-id': workspaceOf(n) }, body: JSON.stringify({ model, max_tokens: 32, stream, messages: [{ role: 'user', content: `soak ${n} ${'word '.repeat(n % 20)}` }] }) });
             if (abort) {
               for await (const _ of res.body) break; // the first chunk, then go away
               ac.abort();
@@ -164,12 +200,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   await upstream.close();
 
   // Request lines only: the hash chain's anchor line opens every file.
-  const lines = readFileSync(path.join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; request_id: string; status: number; error: string | null }).filter((r) => r.event !== 'audit_anchor');
+  const lines = readFileSync(path.join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditLine).filter((r) => r.event !== 'audit_anchor');
   const seen = new Map<string, number>();
   const auditProblems: string[] = [];
   for (const l of lines) {
     seen.set(l.request_id, (seen.get(l.request_id) ?? 0) + 1);
     const want = ids.get(l.request_id);
+    // Who auth said it was, and what cost priced: the chain ran for this request.
+    const n = Number(l.request_id.slice('soak-'.length));
+    if (l.workspace !== workspaceOf(n) || l.user !== userOf(n) || typeof l.cost_usd !== 'number') auditProblems.push(`${l.request_id}: ${l.workspace} ${l.user} cost ${l.cost_usd}`);
     const fine = want === 'ok' ? l.status === 200 && l.error === null : want === 'aborted' && ((l.status === 499 && l.error === 'GW_ERR_CLIENT_ABORT') || (l.status === 200 && l.error === null));
     if (!fine) auditProblems.push(`${l.request_id}: ${l.status} ${l.error}`);
   }
