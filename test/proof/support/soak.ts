@@ -24,6 +24,8 @@ export interface SoakOptions {
   reloadEveryMs?: number;
   /** Share of streamed requests the client abandons after the first chunk. */
   abortShare?: number;
+  /** A Redis for the shared store (`redis://…`); the memory store without one. */
+  redisUrl?: string;
   progress?: (line: string) => void;
 }
 
@@ -42,6 +44,8 @@ export interface SoakResult {
   unexpected: string[];
   /** Warn/error log lines the gateway wrote. */
   gatewayErrors: string[];
+  /** Budget estimates still held once traffic stopped, summed over every user's budgets (USD). */
+  heldUsd: number;
   heapBefore: number;
   heapAfter: number;
   fdsBefore: number;
@@ -59,9 +63,9 @@ const NEVER = 1_000_000_000;
 /**
  * The shipped chain (configs/config.yaml), every filter on, on the memory store: state per
  * user, project, workspace and agent session for {@link WORKSPACES} workspaces of 50 users
- * in 5 projects, all of it rebuilt by every reload.
+ * in 5 projects, all of it rebuilt by every reload; or on Redis, shared with the next.
  */
-function config(upstream: string, generation: number): string {
+function config(upstream: string, generation: number, redisUrl: string | undefined): string {
   const workspaces = Object.fromEntries(Array.from({ length: WORKSPACES }, (_, i) => [workspaceOf(i), { user: userOf(i), project: `project-${i % 5}` }]));
   return JSON.stringify({
     server: { host: '127.0.0.1', drain_timeout_ms: 3000 },
@@ -77,8 +81,11 @@ function config(upstream: string, generation: number): string {
       { name: 'validator', config: { max_tokens: 64000 } },
     ],
     workspaces,
+    // Echo priced too: its streams are the ones a client abort cuts short (499), and an
+    // unpriced request holds nothing for the check after the run to miss.
+    pricing: { providers: { echo: { models: { 'echo-1': { input: 100, output: 100 } } } } },
     rate_limits: { global: { requests_per_minute: NEVER, tokens_per_minute: NEVER }, default: { requests_per_minute: NEVER, tokens_per_minute: NEVER } },
-    store: { type: 'memory' },
+    store: redisUrl ? { type: 'redis', redis: { url: redisUrl } } : { type: 'memory' },
   }, null, 2);
 }
 
@@ -124,13 +131,28 @@ function heap(child: ChildProcess): Promise<number> {
   });
 }
 
+/**
+ * What the budgets still hold, asked as each user (`GET /v1/usage`): every request, aborted
+ * or not, hands its estimate back when it completes, so this is 0 once traffic stops.
+ */
+async function heldBudgets(url: string): Promise<number> {
+  let held = 0;
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`${url}/v1/usage`, { headers: { 'x-workspace-id': workspaceOf(i) } });
+    const body = (await res.json()) as { budgets: Array<{ reserved_usd: number }> };
+    if (!Array.isArray(body.budgets) || body.budgets.length === 0) throw new Error(`no budgets in /v1/usage for ${workspaceOf(i)}: ${JSON.stringify(body)}`);
+    for (const b of body.budgets) held += b.reserved_usd;
+  }
+  return held;
+}
+
 const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const upstream = await ScriptedUpstream.start();
   const dir = tempDir('gw-soak-');
   const configPath = path.join(dir, 'config.yaml');
-  writeFileSync(configPath, config(upstream.url, 0));
+  writeFileSync(configPath, config(upstream.url, 0, o.redisUrl));
   const gw = await start(configPath);
   const pid = gw.child.pid!;
   const ids = new Map<string, 'ok' | 'aborted'>();
@@ -181,7 +203,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const reloader = (async () => {
     while (Date.now() + (o.reloadEveryMs ?? 5000) < end) {
       await sleep(o.reloadEveryMs ?? 5000);
-      writeFileSync(configPath, config(upstream.url, ++reloads));
+      writeFileSync(configPath, config(upstream.url, ++reloads, o.redisUrl));
       o.progress?.(`${Math.round((end - Date.now()) / 1000)} s left, ${seq} requests, reload ${reloads}`);
     }
   })();
@@ -191,6 +213,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   const failedReloads = Number(/gateway_config_loads_total\{result="failure"\} (\d+)/.exec(metrics)?.[1] ?? 0);
   const appliedReloads = Number(/gateway_config_loads_total\{result="success"\} (\d+)/.exec(metrics)?.[1] ?? 0) - 1;
+  const heldUsd = await heldBudgets(gw.url);
   const heapAfter = await heap(gw.child);
   const fdsAfter = fds(pid);
   await new Promise<void>((resolve) => {
@@ -224,6 +247,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     auditProblems,
     unexpected,
     gatewayErrors,
+    heldUsd,
     heapBefore,
     heapAfter,
     fdsBefore,
