@@ -1,10 +1,11 @@
 /**
  * The soak run, shared by test/proof/soak.test.ts (short, in CI) and `npm run soak` (long):
  * a gateway child process (see soak-server.ts) with the shipped filter chain, every filter
- * on, in front of a scripted Anthropic upstream and the echo provider; workers send mixed traffic — Anthropic pass-through, the unified
- * endpoint and echo, JSON and streamed — with client aborts, while the config is rewritten
- * (a reload) every few seconds. It measures the gateway's heap after a forced GC and its
- * open file descriptors before and after, and reads every audit line back.
+ * on, in front of a scripted Anthropic upstream and the echo provider; workers send mixed
+ * traffic — Anthropic pass-through, the unified endpoint and echo, JSON and streamed — with
+ * client aborts, while the config is rewritten (a reload) every few seconds. It measures
+ * the gateway's heap after a forced GC and its open file descriptors before and after,
+ * reads every audit line back, and asks what the budgets still hold.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
