@@ -25,7 +25,8 @@ function census(value: unknown): { containers: number; strings: number } {
   let containers = 0;
   let strings = 0;
   const work: unknown[] = [value];
-  for (let v = work.pop(); work.length > 0 || v !== undefined; v = work.pop()) {
+  while (work.length > 0) {
+    const v = work.pop();
     if (typeof v === 'string') strings++;
     else if (v !== null && typeof v === 'object') {
       containers++;

@@ -70,13 +70,12 @@ export class Chain {
    */
   private async overlap(ctx: Context, at: number, first: Promise<FilterVerdict | void>): Promise<ReplyVerdict | undefined> {
     const slots = this.slots;
-    const verdicts: Array<ReturnType<NonNullable<Filter['onRequest']>>> = [first];
+    const verdicts: Array<MaybePromise<FilterVerdict | void>> = [first];
     let next = at + 1;
     for (; next < slots.length && slots[next].filter.independent; next++) {
-      const slot = slots[next];
-      let verdict: ReturnType<NonNullable<Filter['onRequest']>>;
+      let verdict: MaybePromise<FilterVerdict | void>;
       try {
-        verdict = slot.filter.onRequest?.(ctx);
+        verdict = slots[next].filter.onRequest?.(ctx);
       } catch (err) {
         verdict = Promise.reject(err);
       }
@@ -85,17 +84,17 @@ export class Chain {
     }
     for (let k = 0; k < verdicts.length; k++) {
       const slot = slots[at + k];
-      let v: FilterVerdict | void;
+      let refusal: ReplyVerdict | undefined;
       try {
-        v = await verdicts[k];
+        const v = await verdicts[k];
+        if (v && v.action === 'reply') refusal = v;
       } catch (err) {
-        await Promise.allSettled(verdicts.slice(k + 1));
-        return this.replyFrom(slot, ctx, failure(err, slot, this.log));
+        refusal = failure(err, slot, this.log);
       }
-      if (v && v.action === 'reply') {
+      if (refusal) {
         // The reply waits for the rest: their onComplete must see what their onRequest did.
         await Promise.allSettled(verdicts.slice(k + 1));
-        return this.replyFrom(slot, ctx, v);
+        return this.replyFrom(slot, ctx, refusal);
       }
       ctx.admitted = at + k + 1;
     }

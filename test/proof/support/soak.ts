@@ -56,15 +56,18 @@ export interface SoakResult {
 
 /** Workspaces the clients take turns as: per-user and per-project state is kept for each. */
 const WORKSPACES = 200;
+/** Users the workspaces belong to, ws-0 … ws-49 one each, then again. */
+const USERS = 50;
 const workspaceOf = (n: number): string => `ws-${n % WORKSPACES}`;
-const userOf = (n: number): string => `user-${n % WORKSPACES % 50}`;
+const userOf = (n: number): string => `user-${n % WORKSPACES % USERS}`;
 /** Limits no soak comes near: the filters do all their work, and refuse nothing. */
 const NEVER = 1_000_000_000;
 
 /**
  * The shipped chain (configs/config.yaml), every filter on, on the memory store: state per
- * user, project, workspace and agent session for {@link WORKSPACES} workspaces of 50 users
- * in 5 projects, all of it rebuilt by every reload; or on Redis, shared with the next.
+ * user, project, workspace and agent session for {@link WORKSPACES} workspaces of
+ * {@link USERS} users in 5 projects, all of it rebuilt by every reload; or on Redis, shared
+ * with the next.
  */
 function config(upstream: string, generation: number, redisUrl: string | undefined): string {
   const workspaces = Object.fromEntries(Array.from({ length: WORKSPACES }, (_, i) => [workspaceOf(i), { user: userOf(i), project: `project-${i % 5}` }]));
@@ -138,7 +141,7 @@ function heap(child: ChildProcess): Promise<number> {
  */
 async function heldBudgets(url: string): Promise<number> {
   let held = 0;
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < USERS; i++) {
     const res = await fetch(`${url}/v1/usage`, { headers: { 'x-workspace-id': workspaceOf(i) } });
     const body = (await res.json()) as { budgets: Array<{ reserved_usd: number }> };
     if (!Array.isArray(body.budgets) || body.budgets.length === 0) throw new Error(`no budgets in /v1/usage for ${workspaceOf(i)}: ${JSON.stringify(body)}`);
