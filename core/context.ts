@@ -8,6 +8,9 @@ import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
 import { byteStringsWith, exactJson, readShape, TEXT_STRINGS, type RewritableBody, type Shape } from './json-body.js';
 import type { Dialect } from './dialect.js';
+import { pick } from './json-pick/pick.js';
+import type { JsonReads } from './json-pick/reads.js';
+import { readTape, type Tape } from './json-pick/tape.js';
 import type {
   BodyObserver,
   ContextKey,
@@ -20,6 +23,11 @@ import type {
 
 const EMPTY = Buffer.alloc(0);
 const UNPARSED = Symbol('unparsed');
+/**
+ * Below this a body's shape is built whole for {@link Context.jsonPick}: the
+ * scanner's pass and the pick cost more than JSON.parse of so little.
+ */
+const PICK_MIN_BODY = 2048;
 
 export function emptyUsage(): TokenUsage {
   return { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 };
@@ -86,6 +94,8 @@ export class Context implements RequestContext {
    * and the long strings' literals, both for {@link rewritableBody}.
    */
   private shape: Shape | undefined = undefined;
+  /** {@link jsonPick}'s structure of the body; null when it has none (the shape answers). */
+  private tape: Tape | null | undefined = undefined;
   /** The body's size once {@link releaseBody} let the bytes go; -1 while they are held. */
   private releasedBytes = -1;
   private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
@@ -119,6 +129,14 @@ export class Context implements RequestContext {
     return this.shapeRead().shape;
   }
 
+  jsonPick(reads: JsonReads): unknown {
+    // A tree already built answers any reads; a small body is cheaper parsed whole once.
+    if (this.shape !== undefined || this.body.length < PICK_MIN_BODY) return this.jsonShape();
+    if (this.tape === undefined) this.tape = readTape(this.body) ?? null;
+    // No tape: a body JSON.parse refuses (the shape says why) or one too large for the scanner.
+    return this.tape ? pick(this.tape, reads) : this.jsonShape();
+  }
+
   private shapeRead(): Shape {
     // An ASCII body's shape is its exact tree: one parse serves both (keepParsed).
     return (this.shape ??= readShape(this.body, this));
@@ -146,6 +164,7 @@ export class Context implements RequestContext {
     // A serialiser handed out with the shape may be kept (a provider's slot): it lets the body go too.
     this.shape?.literals?.release();
     this.shape = undefined;
+    this.tape = undefined;
   }
 
   /**

@@ -9,6 +9,7 @@ export * from './stores/index.js';
 export { CONTINUE, reply } from './chain.js';
 export { emptyUsage } from './context.js';
 export { shapeText, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type RewritableBody } from './json-body.js';
+export { TYPE_ONLY, WHOLE, unionReads, type JsonReads } from './json-pick/reads.js';
 export { utf8Bytes } from './utf8-bytes.js';
 export { flat } from './flat-string.js';
 export type { Logger } from './logger.js';

@@ -12,6 +12,7 @@ import type { GatewayConfig } from './config/types.js';
 import type { SingleWriters } from './cluster/single-writer.js';
 import type { Provider } from './provider-types.js';
 import type { RewritableBody } from './json-body.js';
+import type { JsonReads } from './json-pick/reads.js';
 
 export * from './provider-types.js';
 
@@ -161,6 +162,17 @@ export interface RequestContext {
    * const body = ctx.jsonShape() as { max_tokens?: unknown };
    */
   jsonShape(): unknown;
+  /**
+   * The parts of `jsonShape()` that `reads` looks at (see `JsonReads`), read from the bytes
+   * without building the rest: for a reader of a few fields of a large body (a model name,
+   * a schema's roles and block types) where a coding agent's turn is mostly tools and tool
+   * results nobody here looks at. Wherever `reads` looks the value is `jsonShape()`'s;
+   * elsewhere each value keeps its JSON type, emptied. Refuses exactly what `jsonShape()`
+   * refuses. May be `jsonShape()` itself (a small body, or one already parsed).
+   * @example
+   * const body = ctx.jsonPick({ members: { model: { text: true }, max_tokens: {} } }) as { model?: unknown };
+   */
+  jsonPick(reads: JsonReads): unknown;
   /**
    * The parsed body to build another body from without decoding its text (a rewrite, a
    * translation): `jsonShape()` with `BYTE_STRINGS` when the shape holds every string as

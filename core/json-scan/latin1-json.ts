@@ -15,19 +15,8 @@
  * Whenever the scanner refuses, or JSON.parse refuses the skeleton, the caller is told to
  * parse the whole text, which also gives V8's own message for a refusal.
  */
-import { STRINGS_WASM } from './strings-wasm.js';
+import { align, scannerFor } from './scanner.js';
 import { StringLiterals } from './string-literals.js';
-import { wasm, type WasmMemory, type WasmModule } from '../wasm.js';
-
-interface Scanner {
-  readonly memory: WasmMemory;
-  /** Where the text goes in memory (the escape table is below it). */
-  readonly text: { readonly value: number };
-  /** Set by skim: it saw a \u escape of U+0080 or above. */
-  readonly beyond: { readonly value: number };
-  skim(end: number, out: number, rec: number, minLong: number, spacing: number): number;
-  escapesBeyondAscii(end: number): number;
-}
 
 /** Below this a body is parsed whole: the scan and the swap would cost more than they save. */
 const MIN_BODY = 8 * 1024;
@@ -40,32 +29,8 @@ const MIN_LONG = 512;
  * long strings would not cover walking the short ones twice.
  */
 const MIN_SPACING = 128;
-/** Memory the shared scanner may grow to; a body needing more gets an instance of its own. */
-const KEEP_MEMORY = 8 * 1024 * 1024;
 /** Above this a body is parsed whole rather than given twice its size in scanner memory. */
 const MAX_BODY = 32 * 1024 * 1024;
-const PAGE = 65536;
-
-let compiled: WasmModule | undefined;
-/** The scanner bodies share; a memory cannot shrink, so a larger body gets one of its own. */
-let kept: Scanner | undefined;
-
-/** A new scanner; the module is compiled for the first long body, not at start-up (~0.4 ms). */
-function instantiate(): Scanner {
-  compiled ??= new wasm.Module(STRINGS_WASM);
-  return new wasm.Instance(compiled).exports as Scanner;
-}
-
-/** A scanner whose memory holds `room` bytes from where its text goes. */
-function scannerFor(room: number): Scanner {
-  const scanner = room <= KEEP_MEMORY ? (kept ??= instantiate()) : instantiate();
-  const memory = scanner.memory;
-  const bytes = scanner.text.value + room;
-  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
-  return scanner;
-}
-
-const align = (n: number): number => (n + 15) & ~15;
 
 /** What {@link scanLatin1Json} made of a text. */
 export interface Latin1Scan {

@@ -5,7 +5,7 @@
  * Resolved once per request and kept on the context; the `cost` filter resolves it with
  * its configured headers before anything else asks.
  */
-import { createKey, type RequestContext } from '../../core/index.js';
+import { createKey, type JsonReads, type RequestContext } from '../../core/index.js';
 
 /** Headers tried first to last when no filter configured others. */
 export const DEFAULT_SESSION_HEADERS: readonly string[] = ['x-claude-code-session-id'];
@@ -39,12 +39,15 @@ function fromMetadata(ctx: RequestContext): string | null {
   return noted ? noted.id : parseMetadataSession(ctx);
 }
 
+/** Claude Code's `metadata.user_id`, which carries the session. */
+const METADATA_USER_ID: JsonReads = { members: { metadata: { members: { user_id: { text: true } } } } };
+
 function parseMetadataSession(ctx: RequestContext): string | null {
   if (ctx.kind !== 'generation' || ctx.body.length === 0) return null;
   let body: unknown;
   try {
-    // Its shape: the session id is ASCII (and matched as such); the prompt's text is not decoded for it.
-    body = ctx.jsonShape();
+    // The session id alone (ASCII, and matched as such): the prompt is neither decoded nor built for it.
+    body = ctx.jsonPick(METADATA_USER_ID);
   } catch {
     return null;
   }

@@ -4,7 +4,7 @@
  * the JSON body; everything else (count_tokens, models, files, batches, Claude Code's
  * event logging) is `auxiliary` and its body is never parsed.
  */
-import { createKey, GatewayError, shapeText, type RequestContext } from '../../core/index.js';
+import { createKey, GatewayError, shapeText, type JsonReads, type RequestContext } from '../../core/index.js';
 import { upstreamPath } from './paths.js';
 
 /** The checked upstream path, computed once in `inspect` and used by `passthrough`. */
@@ -16,6 +16,9 @@ interface GenerationBody {
   max_tokens?: unknown;
   max_tokens_to_sample?: unknown;
 }
+
+/** What inspect looks at: a model name and two numbers, out of a body that may be 100 KB of an agent's turn. */
+const GENERATION_READS: JsonReads = { members: { model: { text: true }, stream: {}, max_tokens: {}, max_tokens_to_sample: {} } };
 
 /** Upstream paths (after mapping, query removed) whose POST generates tokens. */
 const GENERATION = new Set(['/v1/messages', '/v1/complete']);
@@ -66,8 +69,8 @@ export function inspectRequest(ctx: RequestContext, paths: AnthropicPaths): void
   if (ctx.method !== 'POST' || !generation) return;
   ctx.kind = 'generation';
   // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
-  // Its shape: the prompt's text is not decoded for a model name and two numbers.
-  const body = ctx.jsonShape() as GenerationBody | null;
+  // Just those fields: the prompt, tools and tool results are neither decoded nor built.
+  const body = ctx.jsonPick(GENERATION_READS) as GenerationBody | null;
   // Not a request object at all: nothing a filter could check, so it goes no further.
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError('GW_ERR_REQUEST_INVALID', 'The request body must be a JSON object');
   if (typeof body.model === 'string') ctx.model = shapeText(body.model);

@@ -4,7 +4,7 @@
  * (or `model_id`), the stream flag from the operation (or `stream`), and the output cap
  * from the body in whichever dialect the model speaks. Everything else is `auxiliary`.
  */
-import { createKey, GatewayError, type BodyStrings, type RequestContext } from '../../core/index.js';
+import { createKey, GatewayError, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
 import { bedrockPath, type BedrockPath } from './paths.js';
 
 /** The parsed path, computed once in `inspect` and used by `passthrough`. */
@@ -38,6 +38,11 @@ function finite(v: unknown): number | undefined {
  * `max_tokens_to_sample`), Converse `inferenceConfig.maxTokens`, Titan
  * `textGenerationConfig.maxTokenCount`, Llama `max_gen_len`.
  */
+/** What {@link outputCap} reads, for `ctx.jsonPick`. */
+const OUTPUT_CAP_READS: JsonReads = {
+  members: { max_tokens: {}, inferenceConfig: { members: { maxTokens: {} } }, textGenerationConfig: { members: { maxTokenCount: {} } }, max_tokens_to_sample: {}, max_gen_len: {} },
+};
+
 export function outputCap(body: Json): number | undefined {
   return (
     finite(body.max_tokens) ??
@@ -100,7 +105,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   ctx.kind = 'generation';
   ctx.stream = path.op === 'invoke-with-response-stream' || path.op === 'converse-stream';
   // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.
-  // Its shape: only the output cap, a number, is read.
-  const body = obj(ctx.jsonShape());
+  // Only the output cap, a number, is read.
+  const body = obj(ctx.jsonPick(OUTPUT_CAP_READS));
   if (body) ctx.maxOutputTokens = outputCap(body);
 }

@@ -4,13 +4,16 @@
  * output cap from `generationConfig.maxOutputTokens`); `countTokens`, model lists and
  * everything else are `auxiliary` and their bodies are never parsed.
  */
-import { createKey, type RequestContext } from '../../core/index.js';
+import { createKey, type JsonReads, type RequestContext } from '../../core/index.js';
 import { modelCall, upstreamPath } from './paths.js';
 
 /** The checked upstream path, computed once in `inspect` and used by `passthrough`. */
 export const UPSTREAM_PATH = createKey<string>('gemini.upstream-path');
 
 const GENERATION = new Set(['generateContent', 'streamGenerateContent']);
+
+/** The one field inspect reads. */
+const GENERATION_READS: JsonReads = { members: { generationConfig: { members: { maxOutputTokens: {} } } } };
 
 interface GenerationBody {
   generationConfig?: { maxOutputTokens?: unknown } | null;
@@ -29,7 +32,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   ctx.kind = 'generation';
   ctx.stream = call.method === 'streamGenerateContent';
   // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.
-  const body = ctx.jsonShape() as GenerationBody | null; // its shape: only a number is read
+  const body = ctx.jsonPick(GENERATION_READS) as GenerationBody | null; // only a number is read
   if (!body || typeof body !== 'object' || Array.isArray(body)) return;
   const cap = body.generationConfig?.maxOutputTokens;
   if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;

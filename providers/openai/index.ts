@@ -8,12 +8,14 @@
  */
 import type { Dispatcher } from 'undici';
 import {
+  BYTE_STRINGS,
   createKey,
   forwardUpstream,
   shapeText,
   upstreamRequestHeaders,
   type BodyStrings,
   type ChatRequest,
+  type JsonReads,
   type ModelInfo,
   type PluginEnv,
   type Provider,
@@ -38,6 +40,11 @@ const PLAN = createKey<{ path: string; addUsage: boolean }>('openai.plan');
 
 /** Upstream paths (after the base path) whose POST generates tokens. */
 const GENERATION = new Set(['/v1/chat/completions', '/v1/completions']);
+
+/** What inspect and the usage rewrite look at, out of a body that may be a long conversation. */
+const GENERATION_READS: JsonReads = {
+  members: { model: { text: true }, stream: {}, stream_options: { members: { include_usage: {} } }, max_tokens: {}, max_completion_tokens: {} },
+};
 
 interface GenerationBody {
   model?: unknown;
@@ -102,8 +109,8 @@ class OpenAIProvider implements Provider {
     if (!GENERATION.has(bare)) return;
     ctx.kind = 'generation';
     // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
-    // Its shape: the prompt's text is not decoded for a model name and a few flags.
-    const body = ctx.jsonShape() as GenerationBody | null;
+    // Just those fields: the prompt's text is neither decoded nor built for a model name and a few flags.
+    const body = ctx.jsonPick(GENERATION_READS) as GenerationBody | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return;
     if (typeof body.model === 'string') ctx.model = shapeText(body.model);
     ctx.stream = body.stream === true;
@@ -115,9 +122,10 @@ class OpenAIProvider implements Provider {
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const plan = ctx.get(PLAN) ?? { path: upstreamPath(ctx.subpath, ctx.query, this.basePath), addUsage: false };
     if (!plan.addUsage) return this.forward(ctx, ctx.method, plan.path, ctx.body, false);
-    // Without `stream_options` the field is spliced into the client's bytes; with it the body
-    // is rebuilt, from the shape where it can be (inspect has read it already).
-    const { value, strings } = ctx.rewritableBody();
+    // Without `stream_options` the field is spliced into the client's bytes (inspect's
+    // fields tell); with it the body is rebuilt, from the shape where it can be.
+    const fields = ctx.jsonPick(GENERATION_READS) as GenerationBody;
+    const { value, strings } = fields.stream_options === undefined ? { value: fields, strings: BYTE_STRINGS } : ctx.rewritableBody();
     const body = withIncludeUsage(ctx.body, value as GenerationBody, strings.serialize);
     return this.forward(ctx, ctx.method, plan.path, body, true);
   }

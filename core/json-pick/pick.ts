@@ -1,0 +1,184 @@
+/**
+ * `ctx.jsonPick(reads)` from a body's tape: only the values `reads` looks at are built
+ * (see reads.ts for the contract); everything else is stepped over by the tape's ends,
+ * never decoded or allocated. Strings are in the shape's form (`jsonShape()`'s): a
+ * string's UTF-8 bytes one character per byte, read straight from the body.
+ */
+import { BYTE_STRINGS } from '../json-body.js';
+import type { JsonReads } from './reads.js';
+import { ARRAY, ESCAPED_STRING, FALSE, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
+
+/** Reads, compiled once: member names in the shape's form, each with its bytes to match. */
+interface Compiled {
+  readonly text: boolean;
+  readonly items: Compiled | undefined;
+  readonly otherMembers: Compiled | undefined;
+  readonly names: readonly string[];
+  readonly nameBytes: readonly Buffer[];
+  readonly members: readonly Compiled[];
+}
+
+const compiledReads = new WeakMap<JsonReads, Compiled>();
+
+/** Everything: the whole value is read as the shape holds it. */
+const WHOLE_COMPILED: Compiled = (() => {
+  const whole = { text: true, items: undefined as Compiled | undefined, otherMembers: undefined as Compiled | undefined, names: [], nameBytes: [], members: [] };
+  whole.items = whole;
+  whole.otherMembers = whole;
+  return whole;
+})();
+
+function compile(reads: JsonReads): Compiled {
+  if (reads.whole) return WHOLE_COMPILED;
+  let compiled = compiledReads.get(reads);
+  if (!compiled) {
+    const entries = Object.entries(reads.members ?? {});
+    const names = entries.map(([name]) => BYTE_STRINGS.of(name));
+    compiled = {
+      text: reads.text === true,
+      items: reads.items && compile(reads.items),
+      otherMembers: reads.otherMembers && compile(reads.otherMembers),
+      names,
+      nameBytes: names.map((name) => Buffer.from(name, 'latin1')),
+      members: entries.map(([, member]) => compile(member)),
+    };
+    compiledReads.set(reads, compiled);
+  }
+  return compiled;
+}
+
+/** The value of the tape's first entry (the body), as `reads` looks at it. */
+export function pick(tape: Tape, reads: JsonReads): unknown {
+  return new Picker(tape).value(0, compile(reads));
+}
+
+class Picker {
+  private readonly bytes: Buffer;
+  private readonly entries: Int32Array;
+
+  constructor(tape: Tape) {
+    this.bytes = tape.bytes;
+    this.entries = tape.entries;
+  }
+
+  value(i: number, reads: Compiled): unknown {
+    const head = this.entries[2 * i];
+    switch (head & 7) {
+      case OBJECT:
+        return this.object(i, reads);
+      case ARRAY:
+        return reads.items ? this.array(i, reads.items) : [];
+      case STRING:
+        return reads.text ? this.plain(i) : '';
+      case ESCAPED_STRING:
+        return reads.text ? this.escaped(i) : '';
+      case NUMBER:
+        return this.number(head >> 3, this.entries[2 * i + 1]);
+      case TRUE:
+        return true;
+      case FALSE:
+        return false;
+      default:
+        return null;
+    }
+  }
+
+  /** The entry after value i and everything inside it. */
+  private next(i: number): number {
+    return (this.entries[2 * i] & 7) <= ARRAY ? this.entries[2 * i + 1] : i + 1;
+  }
+
+  private object(i: number, reads: Compiled): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    if (reads.names.length === 0 && !reads.otherMembers) return out;
+    const end = this.entries[2 * i + 1];
+    for (let name = i + 1; name < end; ) {
+      const value = name + 1;
+      const known = this.memberIndex(name, reads);
+      if (known >= 0) define(out, reads.names[known], this.value(value, reads.members[known]));
+      else if (reads.otherMembers) define(out, this.stringAt(name), this.value(value, reads.otherMembers));
+      name = this.next(value);
+    }
+    return out;
+  }
+
+  private array(i: number, items: Compiled): unknown[] {
+    const out: unknown[] = [];
+    const end = this.entries[2 * i + 1];
+    for (let item = i + 1; item < end; item = this.next(item)) out.push(this.value(item, items));
+    return out;
+  }
+
+  /** Which of `reads`' names the member name at entry i is, or -1. */
+  private memberIndex(i: number, reads: Compiled): number {
+    const names = reads.names;
+    if (names.length === 0) return -1;
+    const head = this.entries[2 * i];
+    if ((head & 7) === ESCAPED_STRING) return names.indexOf(this.escaped(i));
+    const from = (head >> 3) + 1;
+    const length = this.entries[2 * i + 1] - from;
+    const bytes = this.bytes;
+    for (let k = 0; k < names.length; k++) {
+      const name = reads.nameBytes[k];
+      if (name.length !== length) continue;
+      let at = 0;
+      while (at < length && name[at] === bytes[from + at]) at++;
+      if (at === length) return k;
+    }
+    return -1;
+  }
+
+  private stringAt(i: number): string {
+    return (this.entries[2 * i] & 7) === ESCAPED_STRING ? this.escaped(i) : this.plain(i);
+  }
+
+  /** A string without escapes: its bytes one character per byte, the short ones shared. */
+  private plain(i: number): string {
+    const from = (this.entries[2 * i] >> 3) + 1;
+    const to = this.entries[2 * i + 1];
+    return to - from <= SHORT ? shortString(this.bytes, from, to) : this.bytes.toString('latin1', from, to);
+  }
+
+  /** A number as JSON.parse reads it; small integers (most of them) without a string. */
+  private number(from: number, to: number): number {
+    const bytes = this.bytes;
+    if (to - from <= 9) {
+      let n = 0;
+      let at = from;
+      while (at < to && bytes[at] >= 0x30 && bytes[at] <= 0x39) n = n * 10 + bytes[at++] - 0x30;
+      if (at === to) return n;
+    }
+    return Number(bytes.toString('latin1', from, to));
+  }
+
+  /** A string holding escapes: its exact text, then in the shape's form (a lone surrogate as U+FFFD's bytes). */
+  private escaped(i: number): string {
+    const text = JSON.parse(this.bytes.toString('utf8', this.entries[2 * i] >> 3, this.entries[2 * i + 1] + 1)) as string;
+    return BYTE_STRINGS.of(text);
+  }
+}
+
+/** Strings up to this long (role names, block types) are kept in {@link interned}. */
+const SHORT = 24;
+/** Short strings seen, by a hash of their bytes: a request's roles and block types repeat. */
+const interned: string[] = new Array<string>(512).fill('');
+
+/** The string of bytes [from, to), read one character per byte; the same string each time. */
+function shortString(bytes: Buffer, from: number, to: number): string {
+  let hash = to - from;
+  for (let at = from; at < to; at++) hash = (hash * 31 + bytes[at]) | 0;
+  const slot = hash & 511;
+  const known = interned[slot];
+  if (known.length === to - from) {
+    let k = 0;
+    while (k < known.length && known.charCodeAt(k) === bytes[from + k]) k++;
+    if (k === known.length) return known;
+  }
+  return (interned[slot] = bytes.toString('latin1', from, to));
+}
+
+/** Defined, not assigned: a member named __proto__ is data, as JSON.parse makes it. */
+function define(object: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(object, name, { value, writable: true, enumerable: true, configurable: true });
+  else object[name] = value;
+}
