@@ -5,7 +5,7 @@
  * `max_tokens` over the maximum (400, or clamped when configured), a prompt too long in characters or
  * estimated tokens (400). Other request kinds pass untouched.
  */
-import { CONTINUE, GatewayError, createKey, reply, shapeText, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
 import { promptChars, withCap } from './prompt.js';
 import { describeError, loadSchema, resolveSchemaPath, type LoadedSchema } from './schemas.js';
@@ -61,9 +61,10 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${ctx.body.length} bytes is larger than the ${limits.maxBodyBytes} bytes allowed`);
     }
     const schema = schemas.get(ctx.dialect.name);
-    // The prompt's text is not decoded unless the schema reads it (most do not).
+    // The prompt's text is not decoded unless the schema reads it (most do not), and only
+    // what the schema looks at is built: not an agent's tools and tool results.
     const exact = schema !== undefined && !schema.shapeSafe;
-    const body = exact ? ctx.json() : ctx.jsonShape(); // throws the 400 for malformed JSON
+    const body = exact ? ctx.json() : ctx.jsonPick(schema?.reads ?? TYPE_ONLY); // throws the 400 for malformed JSON
     if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('(body)', 'must be a JSON object');
     if (schema && !schema.validate(body)) {
       const { field, message } = describeError(schema.validate.errors![0]);

@@ -9,13 +9,17 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { compileSchema, INPUT_PROFILE } from '../../core/config/ajv.js';
+import type { JsonReads } from '../../core/index.js';
 import { packageRoot } from '../../core/package-root.js';
+import { schemaReads } from './schema-reads.js';
 
 /** A dialect's request schema, compiled. */
 export interface LoadedSchema {
   validate: ValidateFunction;
   /** Judges `ctx.jsonShape()` as it would `ctx.json()` (see {@link shapeSafe}). */
   shapeSafe: boolean;
+  /** What the schema looks at: it judges `ctx.jsonPick(reads)` as it judges the whole shape. */
+  reads: JsonReads;
 }
 
 const compiled = new Map<string, { mtimeMs: number; loaded: LoadedSchema }>();
@@ -32,7 +36,7 @@ export function loadSchema(file: string): LoadedSchema {
   const hit = compiled.get(file);
   if (hit && hit.mtimeMs === mtimeMs) return hit.loaded;
   const schema = JSON.parse(readFileSync(file, 'utf8')) as object;
-  const loaded = { validate: compileSchema(schema, INPUT_PROFILE), shapeSafe: shapeSafe(schema) };
+  const loaded = { validate: compileSchema(schema, INPUT_PROFILE), shapeSafe: shapeSafe(schema), reads: schemaReads(schema) };
   compiled.set(file, { mtimeMs, loaded });
   return loaded;
 }
