@@ -6,6 +6,21 @@
  * arguments, a new id) turn after turn, so these calls' fingerprint repeats.
  */
 import { createHash } from 'node:crypto';
+import { shapeText, WHOLE, type JsonReads } from '../../core/index.js';
+
+const TEXT: JsonReads = { text: true };
+const BLOCKS: JsonReads = {
+  items: { members: { type: TEXT, name: TEXT, input: WHOLE, toolUse: { members: { name: TEXT, input: WHOLE } }, functionCall: { members: { name: TEXT, args: WHOLE } } } },
+};
+const TURN: JsonReads = {
+  members: { role: TEXT, content: BLOCKS, parts: BLOCKS, tool_calls: { items: { members: { function: { members: { name: TEXT, arguments: TEXT } } } } } },
+};
+
+/**
+ * What {@link lastToolCallFingerprint} reads, for `ctx.jsonPick`: each turn's role and its
+ * calls, not the tool results and text that make up most of an agent's turn.
+ */
+export const TOOL_CALL_READS: JsonReads = { members: { messages: { items: TURN }, contents: { items: TURN } } };
 
 interface Call {
   name: string;
@@ -51,19 +66,32 @@ function callsOf(message: Record<string, unknown>): Call[] {
   return out;
 }
 
+/** A value read from the shape (strings as UTF-8 bytes) with its strings and keys as text. */
+function asText(value: unknown): unknown {
+  if (typeof value === 'string') return shapeText(value);
+  if (Array.isArray(value)) return value.map(asText);
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) Object.defineProperty(out, shapeText(k), { value: asText(v), enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
 /**
- * A short fingerprint of the last assistant turn's tool calls, or undefined when it made none.
+ * A short fingerprint of the last assistant turn's tool calls, or undefined when it made
+ * none. `body` may be `ctx.json()` or a shape read as {@link TOOL_CALL_READS}
+ * (`ctx.jsonPick`, `shaped`): the calls' strings are then read as text, so both give one
+ * fingerprint.
  * @example
  * lastToolCallFingerprint({ messages: [..., { role: 'assistant', content: [{ type: 'tool_use', id: 'x', name: 'ls', input: { path: '.' } }] }, ...] })
  */
-export function lastToolCallFingerprint(body: unknown): string | undefined {
+export function lastToolCallFingerprint(body: unknown, shaped = false): string | undefined {
   const b = body as { messages?: unknown; contents?: unknown } | null;
   const turns = Array.isArray(b?.messages) ? b.messages : Array.isArray(b?.contents) ? b.contents : undefined;
   if (!turns) return undefined;
   for (let i = turns.length - 1; i >= 0; i--) {
     const m = turns[i] as Record<string, unknown> | null;
     if (!m || (m.role !== 'assistant' && m.role !== 'model')) continue;
-    const calls = callsOf(m);
+    const calls = callsOf(shaped ? (asText(m) as Record<string, unknown>) : m);
     if (calls.length === 0) return undefined;
     const text = calls.map((c) => `${c.name}(${canonical(c.args)})`).join('\n');
     return createHash('sha256').update(text).digest('hex').slice(0, 24);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import t from 'tap';
-import { lastToolCallFingerprint } from '../../../filters/guardrails/tool-calls.js';
+import { lastToolCallFingerprint, TOOL_CALL_READS } from '../../../filters/guardrails/tool-calls.js';
+import { contextWithBody } from '../../helpers/context.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { auditLines, config, messages, post, waitFor } from '../fixtures.js';
 
@@ -27,6 +28,32 @@ t.test('tool-call fingerprints: same name and arguments match whatever the ids a
   t.equal(lastToolCallFingerprint(openai('{ "command" : "npm test" }')), o, 'OpenAI arguments compared as JSON, not text');
   t.equal(lastToolCallFingerprint({ messages: [{ role: 'user', content: 'hi' }] }), undefined, 'no assistant turn');
   t.equal(lastToolCallFingerprint({ messages: [{ role: 'assistant', content: 'plain' }, { role: 'user', content: 'go on' }] }), undefined, 'a last assistant turn without tools');
+});
+
+t.test('tool-call fingerprints from the calls alone (ctx.jsonPick) are those of the whole body', async (t) => {
+  const inputs: Array<Record<string, unknown>> = [
+    { command: 'npm test' },
+    { path: 'src/café.ts', edits: [{ old: 'é → “x”', new: '😀\n' }] },
+    { 'clé': 'valeur', nested: { deep: [1, 2.5, null, true, 'ß'] } },
+  ];
+  const pad = 'x\n“é”'.repeat(2000); // large enough for the pick to read the tape
+  let checked = 0;
+  for (const input of inputs) {
+    for (const escape of [false, true]) {
+      const tools = anthropicTurn(input, 'toolu_1', { system: pad });
+      // A Python client writes every character outside ASCII as a \u escape.
+      const body = escape ? tools.replace(/[^\x00-\x7f]/gu, (c) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')) : tools;
+      const ctx = contextWithBody(Buffer.from(body));
+      const picked = lastToolCallFingerprint(ctx.jsonPick(TOOL_CALL_READS), true);
+      t.equal(picked, lastToolCallFingerprint(JSON.parse(body)), `${JSON.stringify(input)}${escape ? ', escaped' : ''}`);
+      checked++;
+    }
+  }
+  const gemini = { contents: [{ role: 'model', parts: [{ functionCall: { name: 'ls', args: { dir: 'é' } } }] }], pad };
+  t.equal(lastToolCallFingerprint(contextWithBody(Buffer.from(JSON.stringify(gemini))).jsonPick(TOOL_CALL_READS), true), lastToolCallFingerprint(gemini), 'Gemini parts');
+  const openai = { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls é"}' } }] }], pad };
+  t.equal(lastToolCallFingerprint(contextWithBody(Buffer.from(JSON.stringify(openai))).jsonPick(TOOL_CALL_READS), true), lastToolCallFingerprint(openai), 'OpenAI arguments');
+  t.equal(checked, 6);
 });
 
 t.test('the loop breaker: the same tool call more than N times trips the session, which is refused non-retryably', async (t) => {
