@@ -42,6 +42,20 @@ function invalid(field: string, message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_INVALID', `${field}: ${message}`, { param: field });
 }
 
+/**
+ * Where the body fails its schema, or undefined. ajv's deep equality (`enum` or `const` of
+ * an object, `uniqueItems`) calls a member named `toString` or `valueOf` as a method and
+ * throws when the client's JSON made it a number or a string: the request's fault, a 400.
+ */
+function schemaError(schema: LoadedSchema, body: unknown): { field: string; message: string } | undefined {
+  try {
+    if (schema.validate(body)) return undefined;
+  } catch {
+    return { field: '(body)', message: "could not be compared with the request schema's values (a member named toString or valueOf?)" };
+  }
+  return describeError(schema.validate.errors![0]);
+}
+
 function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
   const schemas = new Map<string, LoadedSchema>();
   for (const [dialect, ref] of Object.entries(config.schemas)) {
@@ -66,10 +80,8 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
     const exact = schema !== undefined && !schema.shapeSafe;
     const body = exact ? ctx.json() : ctx.jsonPick(schema?.reads ?? TYPE_ONLY); // throws the 400 for malformed JSON
     if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('(body)', 'must be a JSON object');
-    if (schema && !schema.validate(body)) {
-      const { field, message } = describeError(schema.validate.errors![0]);
-      return invalid(exact ? field : shapeText(field), message);
-    }
+    const failed = schema && schemaError(schema, body);
+    if (failed) return invalid(exact ? failed.field : shapeText(failed.field), failed.message);
     const model = ctx.model;
     if (model !== undefined) {
       for (const list of limits.allowlists) {

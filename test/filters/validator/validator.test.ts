@@ -114,6 +114,21 @@ t.test('schemas: a custom file beside the config; a missing one is a config erro
   await t.rejects(startGateway(t, withAuth('      max_tokens_action: shrink\n')), /max_tokens_action/);
 });
 
+t.test('a body ajv cannot compare (a member named toString) is a 400, and the gateway goes on', async (t) => {
+  const gw0 = await startGateway(t, 'filters: []\n');
+  writeFileSync(path.join(gw0.dir, 'enum.schema.json'), JSON.stringify({ type: 'object', properties: { metadata: { enum: [{ tier: 'gold' }, null] }, tags: { type: 'array', uniqueItems: true } } }));
+  const gw = await startGateway(t, withAuth('      schemas:\n        anthropic: ./enum.schema.json\n'), { dir: gw0.dir });
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  const h = { 'x-workspace-id': 'ws-abc123' };
+  for (const [name, extra] of [['enum', { metadata: { toString: 1 } }], ['uniqueItems', { tags: [{ valueOf: 'x' }, { valueOf: 'x' }] }]] as const) {
+    const r = await post(url, h, messages(extra));
+    t.equal(r.status, 400, `${name}: refused as the client's`);
+    t.match(err(r.text), /^\(body\): could not be compared with the request schema's values/, name);
+  }
+  t.equal((await post(url, h, messages({ metadata: { tier: 'gold' } }))).status, 200, 'a body it can compare is judged as ever');
+  t.equal((await post(url, h, messages({ metadata: { tier: 'lead' } }))).status, 400);
+});
+
 t.test('validator alone, without identity', async (t) => {
   const gw = await startGateway(t, config('  - name: validator\n    config:\n      max_tokens: 10\n'));
   t.equal((await post(`${gw.url}/v1/echo/v1/messages`, {}, messages({ max_tokens: 11 }))).status, 400);
