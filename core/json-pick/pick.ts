@@ -6,7 +6,7 @@
  */
 import { BYTE_STRINGS } from '../json-body.js';
 import type { JsonReads } from './reads.js';
-import { ARRAY, ESCAPED_STRING, FALSE, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
+import { ARRAY, ESCAPED_STRING, FALSE, NULL, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
 
 /** Reads, compiled once: member names in the shape's form, each with its bytes to match. */
 interface Compiled {
@@ -78,6 +78,7 @@ class Picker {
         return true;
       case FALSE:
         return false;
+      case NULL:
       default:
         return null;
     }

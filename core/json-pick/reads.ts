@@ -53,8 +53,9 @@ export function unionReads(a: JsonReads, b: JsonReads): JsonReads {
     }
     // A member not named on one side is read there by its otherMembers, if any.
     for (const name of Object.keys(members)) {
-      const extra = [a, b].filter((r) => !(r.members && Object.prototype.hasOwnProperty.call(r.members, name)) && r.otherMembers).map((r) => r.otherMembers!);
-      for (const reads of extra) members[name] = unionReads(members[name], reads);
+      for (const side of [a, b]) {
+        if (side.otherMembers && !(side.members && Object.prototype.hasOwnProperty.call(side.members, name))) members[name] = unionReads(members[name], side.otherMembers);
+      }
     }
     out.members = members;
   }

@@ -126,18 +126,7 @@
 
   ;; Whether the string that closed before p is a key: JSON whitespace, then ':'.
   (func $isKey (param $p i32) (param $end i32) (result i32)
-    (local $b i32)
-    (block $end
-      (loop $space
-        (br_if $end (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $b (i32.load8_u (local.get $p)))
-        (br_if $end
-          (i32.eqz
-            (i32.or
-              (i32.or (i32.eq (local.get $b) (i32.const 32)) (i32.eq (local.get $b) (i32.const 9)))
-              (i32.or (i32.eq (local.get $b) (i32.const 10)) (i32.eq (local.get $b) (i32.const 13))))))
-        (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br $space)))
+    (local.set $p (call $ws (local.get $p) (local.get $end)))
     (if (result i32) (i32.lt_u (local.get $p) (local.get $end))
       (then (i32.eq (i32.load8_u (local.get $p)) (i32.const 58)))
       (else (i32.const 0))))

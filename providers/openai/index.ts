@@ -8,7 +8,6 @@
  */
 import type { Dispatcher } from 'undici';
 import {
-  BYTE_STRINGS,
   createKey,
   forwardUpstream,
   shapeText,
@@ -53,6 +52,12 @@ interface GenerationBody {
   max_tokens?: unknown;
   max_completion_tokens?: unknown;
   [field: string]: unknown;
+}
+
+/** The body rebuilt with `stream_options.include_usage` set, from the shape where it can be. */
+function rebuiltWithUsage(ctx: RequestContext): Buffer {
+  const { value, strings } = ctx.rewritableBody();
+  return withIncludeUsage(ctx.body, value as GenerationBody, strings.serialize);
 }
 
 class OpenAIProvider implements Provider {
@@ -125,8 +130,7 @@ class OpenAIProvider implements Provider {
     // Without `stream_options` the field is spliced into the client's bytes (inspect's
     // fields tell); with it the body is rebuilt, from the shape where it can be.
     const fields = ctx.jsonPick(GENERATION_READS) as GenerationBody;
-    const { value, strings } = fields.stream_options === undefined ? { value: fields, strings: BYTE_STRINGS } : ctx.rewritableBody();
-    const body = withIncludeUsage(ctx.body, value as GenerationBody, strings.serialize);
+    const body = fields.stream_options === undefined ? withIncludeUsage(ctx.body, fields) : rebuiltWithUsage(ctx);
     return this.forward(ctx, ctx.method, plan.path, body, true);
   }
 
