@@ -63,6 +63,7 @@ class Picker {
 
   value(i: number, reads: Compiled): unknown {
     const head = this.entries[2 * i];
+    if (reads === WHOLE_COMPILED && (head & 7) <= ARRAY) return this.whole(i);
     switch (head & 7) {
       case OBJECT:
         return this.object(i, reads);
@@ -108,6 +109,38 @@ class Picker {
     const end = this.entries[2 * i + 1];
     for (let item = i + 1; item < end; item = this.next(item)) out.push(this.value(item, items));
     return out;
+  }
+
+  /**
+   * Object or array i read whole, without recursion: a client's JSON may nest deeper than
+   * the stack (JSON.parse takes any depth). Entries come in the text's order, so each is
+   * placed in the innermost container still open.
+   */
+  private whole(i: number): unknown {
+    const root: Record<string, unknown> | unknown[] = (this.entries[2 * i] & 7) === OBJECT ? {} : [];
+    let into = root;
+    let end = this.entries[2 * i + 1];
+    const outer: Array<Record<string, unknown> | unknown[]> = [];
+    const outerEnds: number[] = [];
+    for (let k = i + 1; ; ) {
+      while (k === end) {
+        if (outer.length === 0) return root;
+        into = outer.pop()!;
+        end = outerEnds.pop()!;
+      }
+      const name = Array.isArray(into) ? undefined : this.stringAt(k++);
+      const kind = this.entries[2 * k] & 7;
+      const value = kind === OBJECT ? {} : kind === ARRAY ? [] : this.value(k, WHOLE_COMPILED);
+      if (name === undefined) (into as unknown[]).push(value);
+      else define(into as Record<string, unknown>, name, value);
+      if (kind <= ARRAY) {
+        outer.push(into);
+        outerEnds.push(end);
+        into = value as Record<string, unknown> | unknown[];
+        end = this.entries[2 * k + 1];
+      }
+      k++;
+    }
   }
 
   /** Which of `reads`' names the member name at entry i is, or -1. */

@@ -30,23 +30,41 @@ export interface Tape {
 }
 
 /**
- * Past this a body is left to JSON.parse: its tape would not fit in the scanner's shared
- * memory (about seven times the body), and an instance of its own would cost more than
- * the parse saves.
+ * Past this a body is left to JSON.parse. Up to it the first scan fits the scanner's shared
+ * memory (8 MiB; about twice the body, see {@link readTape}).
  */
-const MAX_BODY = 1024 * 1024;
+const MAX_BODY = 4 * 1024 * 1024 - 64 * 1024;
+
+/** Open containers the first scan makes room for. */
+const FIRST_DEPTH = 4096;
+
+/** The scanner ran out of the room it was given before it was done (strings.wat's `tape`). */
+const OUT_OF_ROOM = -2;
 
 /**
  * The body's tape, or `undefined` where the gateway refuses it as JSON (not UTF-8, or not
  * what JSON.parse accepts) or it is too large.
+ *
+ * Valid JSON may hold one value per two bytes and nest one level per byte, so room for the
+ * most it can need is about seven times the body. A request's JSON has one value per
+ * 30–60 bytes and nests a few levels: the first scan gets room for one entry per 8 bytes
+ * and 4,096 levels, about twice the body; a denser or deeper body is scanned again with
+ * the full room.
  */
 export function readTape(bytes: Buffer): Tape | undefined {
   const len = bytes.length;
   if (len === 0 || len > MAX_BODY || !(isAscii(bytes) || isUtf8(bytes))) return undefined;
-  // Valid JSON has at most one value per two bytes (one nesting level per two as well);
-  // the scanner refuses a text that needs more.
-  const tapeRoom = 8 * ((len >> 1) + 2);
-  const stackRoom = 4 * ((len >> 1) + 2);
+  const first = scan(bytes, (len >> 3) + 16, FIRST_DEPTH);
+  if (first !== OUT_OF_ROOM) return first;
+  const full = scan(bytes, (len >> 1) + 2, (len >> 1) + 2);
+  return full === OUT_OF_ROOM ? undefined : full;
+}
+
+/** One scan with room for `entries` tape entries and `depth` open containers. */
+function scan(bytes: Buffer, entries: number, depth: number): Tape | undefined | typeof OUT_OF_ROOM {
+  const len = bytes.length;
+  const tapeRoom = 8 * entries;
+  const stackRoom = 4 * depth;
   const scanner = scannerFor(align(len) + tapeRoom + stackRoom);
   const at = scanner.text.value;
   const end = at + len;
@@ -54,6 +72,7 @@ export function readTape(bytes: Buffer): Tape | undefined {
   const stack = tape + tapeRoom;
   bytes.copy(new Uint8Array(scanner.memory.buffer), at);
   const count = scanner.tape(end, tape, stack, stack + stackRoom);
+  if (count === OUT_OF_ROOM) return OUT_OF_ROOM;
   if (count < 0) return undefined;
   // Copied out: the scanner's memory is the next body's.
   return { bytes, entries: new Int32Array(scanner.memory.buffer, tape, 2 * count).slice() };

@@ -447,9 +447,9 @@
   ;; an escape, 4 number, 5 true, 6 false, 7 null); then, for an object or array, the
   ;; index of the first entry after its last one; for a string, its closing quote's
   ;; offset; for a number or literal, the offset just past it. An object's entries are its
-  ;; members' names and values in turn. Returns the number of entries, or -1 where
-  ;; JSON.parse would refuse the text, or where the entries would reach `stack` or the
-  ;; open containers (an i32 each, from `stack`) reach `stackEnd`.
+  ;; members' names and values in turn. Returns the number of entries; -1 where
+  ;; JSON.parse would refuse the text; -2 where, before any refusal, the entries would
+  ;; reach `stack` or the open containers (an i32 each, from `stack`) reach `stackEnd`.
   (func (export "tape") (param $end i32) (param $tape i32) (param $stack i32) (param $stackEnd i32) (result i32)
     (local $p i32) (local $b i32) (local $n i32) (local $at i32) (local $q i32)
     (local $depth i32) (local $open i32) (local $kind i32)
@@ -460,7 +460,7 @@
       (local.set $b (i32.load8_u (local.get $p)))
       (local.set $at (i32.add (local.get $tape) (i32.shl (local.get $n) (i32.const 3))))
       ;; An entry past the tape's room (a member's name takes the next entry too).
-      (if (i32.ge_u (i32.add (local.get $at) (i32.const 8)) (local.get $stack)) (then (return (i32.const -1))))
+      (if (i32.ge_u (i32.add (local.get $at) (i32.const 8)) (local.get $stack)) (then (return (i32.const -2))))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (block $after
         (if (i32.eq (local.get $b) (i32.const 34))
@@ -486,7 +486,7 @@
                 (local.set $p (i32.add (local.get $p) (i32.const 1)))
                 (br $after)))
             (local.set $q (i32.add (local.get $stack) (i32.shl (local.get $depth) (i32.const 2))))
-            (if (i32.ge_u (local.get $q) (local.get $stackEnd)) (then (return (i32.const -1))))
+            (if (i32.ge_u (local.get $q) (local.get $stackEnd)) (then (return (i32.const -2))))
             (i32.store (local.get $q) (i32.sub (local.get $n) (i32.const 1)))
             (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
             (if (i32.eqz (local.get $kind))
@@ -532,7 +532,7 @@
               (then
                 ;; The name's entry and its value's, which $value checks again.
                 (if (i32.ge_u (i32.add (i32.add (local.get $tape) (i32.shl (local.get $n) (i32.const 3))) (i32.const 16)) (local.get $stack))
-                  (then (return (i32.const -1))))
+                  (then (return (i32.const -2))))
                 (local.set $p (call $member (local.get $p) (local.get $end)
                   (i32.add (local.get $tape) (i32.shl (local.get $n) (i32.const 3)))))
                 (if (i32.eqz (local.get $p)) (then (return (i32.const -1))))

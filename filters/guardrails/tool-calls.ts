@@ -66,13 +66,22 @@ function callsOf(message: Record<string, unknown>): Call[] {
   return out;
 }
 
-/** A value read from the shape (strings as UTF-8 bytes) with its strings and keys as text. */
-function asText(value: unknown): unknown {
+/**
+ * Past this depth in a turn nothing reaches a fingerprint: a call's arguments lie a few
+ * levels down and {@link canonical} stops 32 levels into them.
+ */
+const TEXT_DEPTH = 48;
+
+/**
+ * A value read from the shape (strings as UTF-8 bytes) with its strings and keys as text,
+ * down to {@link TEXT_DEPTH} (a client's JSON may nest deeper than the stack).
+ */
+function asText(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return shapeText(value);
-  if (Array.isArray(value)) return value.map(asText);
-  if (!value || typeof value !== 'object') return value;
+  if (!value || typeof value !== 'object' || depth > TEXT_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((item) => asText(item, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) Object.defineProperty(out, shapeText(k), { value: asText(v), enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(value)) Object.defineProperty(out, shapeText(k), { value: asText(v, depth + 1), enumerable: true, writable: true, configurable: true });
   return out;
 }
 

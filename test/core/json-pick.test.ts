@@ -12,6 +12,7 @@ import { readTape } from '../../core/json-pick/tape.js';
 import { contextWithBody } from '../helpers/context.js';
 import { pruneByReads } from '../helpers/json-prune.js';
 import { mapStrings, random } from '../helpers/random-json.js';
+import { sessionBody } from '../../bench/lib/session-body.js';
 
 /** Whether the gateway's exact reading takes the bytes: valid UTF-8 that JSON.parse accepts. */
 function parses(bytes: Buffer): boolean {
@@ -21,6 +22,23 @@ function parses(bytes: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+/** Deep equality without recursion (tap's and JSON.stringify's overflow the stack at depths JSON.parse takes). */
+function sameDeep(a: unknown, b: unknown): boolean {
+  const work: Array<[unknown, unknown]> = [[a, b]];
+  while (work.length > 0) {
+    const [x, y] = work.pop()!;
+    if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') {
+      if (!Object.is(x, y)) return false;
+      continue;
+    }
+    if (Array.isArray(x) !== Array.isArray(y) || Object.getPrototypeOf(x) !== Object.getPrototypeOf(y)) return false;
+    const keys = Object.keys(x);
+    if (keys.join('\0') !== Object.keys(y).join('\0')) return false;
+    for (const key of keys) work.push([(x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key]]);
+  }
+  return true;
 }
 
 /** The shape `ctx.jsonShape()` gives for the bytes. */
@@ -147,6 +165,26 @@ t.test('random reads of random texts: the shape where they look, emptied elsewhe
     if (!t.strictSame(mapStrings(got, shapeText), pruneByReads(mapStrings(shape, shapeText), reads), `seed ${seed}: ${JSON.stringify(reads)}`)) break;
   }
   t.ok(checked > 2500 && smaller > checked / 3, `${checked} picks, ${smaller} of them smaller than the shape`);
+});
+
+t.test('room: dense, deep and large bodies get a tape, as JSON.parse takes them', async (t) => {
+  // The first scan has room for one value per 8 bytes and 4,096 levels; these need the second.
+  const dense = `[${'0,'.repeat(300_000)}0]`;
+  t.strictSame(pick(readTape(Buffer.from(dense))!, { items: {} }), JSON.parse(dense), 'one value per two bytes');
+  const denseBad = `[${'0,'.repeat(300_000)}0,]`;
+  t.equal(readTape(Buffer.from(denseBad)), undefined, 'the same with a trailing comma: refused after the second scan');
+  const deep = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`;
+  t.ok(sameDeep(pick(readTape(Buffer.from(deep))!, WHOLE), JSON.parse(deep)), '5,000 levels, read whole without recursion');
+  const deepArrays = `[${'[1,{"b":'.repeat(5_000)}[]${'}]'.repeat(5_000)}]`;
+  t.ok(sameDeep(pick(readTape(Buffer.from(deepArrays))!, { items: WHOLE }), JSON.parse(deepArrays)), 'arrays and objects in turn, read whole below the root');
+  t.notOk(sameDeep(JSON.parse(deepArrays), JSON.parse(deepArrays.replace('[]', '[0]'))), 'the comparison sees a difference that deep');
+  // A coding agent's long session: its turn past 1 MiB.
+  const turn = Buffer.from(sessionBody(3 * 1024 * 1024, false, 'claude-big', 'agent text é → 😀 '));
+  const reads: JsonReads = { members: { model: { text: true }, messages: { items: { members: { role: { text: true }, content: { items: { members: { type: { text: true } } } } } } } } };
+  const tape = readTape(turn);
+  t.ok(tape, `a ${turn.length}-byte turn`);
+  t.strictSame(pick(tape!, reads), pruneByReads(shapeOf(turn), reads), 'picked as the shape holds it');
+  t.equal(readTape(Buffer.from(`"${'x'.repeat(4 * 1024 * 1024)}"`)), undefined, 'past 4 MiB the shape reads it');
 });
 
 t.test('names matched as JSON.parse reads them: escaped, outside ASCII, __proto__', async (t) => {

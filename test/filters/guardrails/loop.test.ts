@@ -54,6 +54,12 @@ t.test('tool-call fingerprints from the calls alone (ctx.jsonPick) are those of 
   const openai = { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls é"}' } }] }], pad };
   t.equal(lastToolCallFingerprint(contextWithBody(Buffer.from(JSON.stringify(openai))).jsonPick(TOOL_CALL_READS), true), lastToolCallFingerprint(openai), 'OpenAI arguments');
   t.equal(checked, 6);
+  // A tool input nested deeper than the stack: JSON.parse takes it, so the pick must too.
+  const deepInput = `${'{"a":'.repeat(20_000)}"é"${'}'.repeat(20_000)}`;
+  const deep = anthropicTurn({ placeholder: true }, 'toolu_1', { system: pad }).replace('{"placeholder":true}', deepInput);
+  const deepPrint = lastToolCallFingerprint(JSON.parse(deep));
+  t.ok(deepPrint);
+  t.equal(lastToolCallFingerprint(contextWithBody(Buffer.from(deep)).jsonPick(TOOL_CALL_READS), true), deepPrint, 'a tool input 20,000 levels deep');
 });
 
 t.test('the loop breaker: the same tool call more than N times trips the session, which is refused non-retryably', async (t) => {
@@ -88,6 +94,13 @@ t.test('the loop breaker: the same tool call more than N times trips the session
   t.equal(auditLines(file).filter((l) => l.error === 'GW_ERR_SESSION_LOOP' && l.session === 'loopy').length, 2, 'refusals are audited with their session');
   t.equal(gw.logs.filter((l) => l.msg === 'agent session refused by guardrail').length, 2, 'and logged');
   t.match(await (await fetch(`${gw.url}/metrics`)).text(), /gateway_guardrail_refusals_total\{reason="loop"\} 2\n/, 'and counted');
+
+  // A tool input nested deeper than the stack, in a turn large enough to be picked.
+  const deepInput = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+  const deep = (id: string) => anthropicTurn({ placeholder: true }, id, { system: 'p'.repeat(4000) }).replace('{"placeholder":true}', deepInput);
+  const deepStatuses = [];
+  for (let i = 0; i < 4; i++) deepStatuses.push((await post(url, session('deep'), deep(`toolu_${i}`))).status);
+  t.same(deepStatuses, [200, 200, 200, 403], 'a call nested 20,000 levels deep is judged like any other');
 });
 
 t.test('a per-session token ceiling', async (t) => {
