@@ -12,6 +12,8 @@ import { ARRAY, ESCAPED_STRING, FALSE, NULL, NUMBER, OBJECT, STRING, TRUE, type 
 interface Compiled {
   readonly text: boolean;
   readonly items: Compiled | undefined;
+  /** Items read by `items` from the end; -1 for all. */
+  readonly lastItems: number;
   readonly otherMembers: Compiled | undefined;
   readonly names: readonly string[];
   readonly nameBytes: readonly Buffer[];
@@ -22,11 +24,14 @@ const compiledReads = new WeakMap<JsonReads, Compiled>();
 
 /** Everything: the whole value is read as the shape holds it. */
 const WHOLE_COMPILED: Compiled = (() => {
-  const whole = { text: true, items: undefined as Compiled | undefined, otherMembers: undefined as Compiled | undefined, names: [], nameBytes: [], members: [] };
+  const whole = { text: true, items: undefined as Compiled | undefined, lastItems: -1, otherMembers: undefined as Compiled | undefined, names: [], nameBytes: [], members: [] };
   whole.items = whole;
   whole.otherMembers = whole;
   return whole;
 })();
+
+/** A value's type alone. */
+const TYPE_ONLY_COMPILED: Compiled = { text: false, items: undefined, lastItems: -1, otherMembers: undefined, names: [], nameBytes: [], members: [] };
 
 function compile(reads: JsonReads): Compiled {
   if (reads.whole) return WHOLE_COMPILED;
@@ -37,6 +42,7 @@ function compile(reads: JsonReads): Compiled {
     compiled = {
       text: reads.text === true,
       items: reads.items && compile(reads.items),
+      lastItems: reads.items && reads.lastItems !== undefined ? Math.max(0, Math.floor(reads.lastItems)) : -1,
       otherMembers: reads.otherMembers && compile(reads.otherMembers),
       names,
       nameBytes: names.map((name) => Buffer.from(name, 'latin1')),
@@ -68,7 +74,7 @@ class Picker {
       case OBJECT:
         return this.object(i, reads);
       case ARRAY:
-        return reads.items ? this.array(i, reads.items) : [];
+        return reads.items ? this.array(i, reads.items, reads.lastItems) : [];
       case STRING:
         return reads.text ? this.plain(i) : '';
       case ESCAPED_STRING:
@@ -104,10 +110,16 @@ class Picker {
     return out;
   }
 
-  private array(i: number, items: Compiled): unknown[] {
+  private array(i: number, items: Compiled, lastItems: number): unknown[] {
     const out: unknown[] = [];
     const end = this.entries[2 * i + 1];
-    for (let item = i + 1; item < end; item = this.next(item)) out.push(this.value(item, items));
+    let item = i + 1;
+    if (lastItems >= 0) {
+      let count = 0;
+      for (let k = item; k < end; k = this.next(k)) count++;
+      for (; count > lastItems; count--, item = this.next(item)) out.push(this.value(item, TYPE_ONLY_COMPILED));
+    }
+    for (; item < end; item = this.next(item)) out.push(this.value(item, items));
     return out;
   }
 

@@ -22,6 +22,11 @@ export interface JsonReads {
   readonly otherMembers?: JsonReads;
   /** Of an array: every item (the array keeps its length). Without it an array reads as `[]`. */
   readonly items?: JsonReads;
+  /**
+   * With `items`: only the last this many items are read by it, the ones before by their
+   * type alone (`{}`, `[]`, `""`). For a reader that looks at a conversation's last turns.
+   */
+  readonly lastItems?: number;
   /** Of a string: its text (as `jsonShape()` holds it). Without it a string reads as `""`. */
   readonly text?: true;
 }
@@ -41,7 +46,12 @@ export function unionReads(a: JsonReads, b: JsonReads): JsonReads {
   if (a.whole || b.whole) return WHOLE;
   const out: { -readonly [K in keyof JsonReads]: JsonReads[K] } = {};
   if (a.text || b.text) out.text = true;
-  if (a.items || b.items) out.items = a.items && b.items ? unionReads(a.items, b.items) : (a.items ?? b.items);
+  if (a.items || b.items) {
+    out.items = a.items && b.items ? unionReads(a.items, b.items) : (a.items ?? b.items);
+    // All items are read if either side reads them all.
+    const last = !a.items ? b.lastItems : !b.items ? a.lastItems : a.lastItems !== undefined && b.lastItems !== undefined ? Math.max(a.lastItems, b.lastItems) : undefined;
+    if (last !== undefined) out.lastItems = last;
+  }
   if (a.otherMembers || b.otherMembers) out.otherMembers = a.otherMembers && b.otherMembers ? unionReads(a.otherMembers, b.otherMembers) : (a.otherMembers ?? b.otherMembers);
   if (a.members || b.members) {
     const members: Record<string, JsonReads> = Object.create(null) as Record<string, JsonReads>;

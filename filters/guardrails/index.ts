@@ -15,7 +15,7 @@ import { priceBookFor, requestCost } from '../cost/accounting.js';
 import { usdToNanos } from '../cost/price-book.js';
 import { sessionOf } from '../cost/session.js';
 import { guardrailScript, Reason } from './script.js';
-import { lastToolCallFingerprint, TOOL_CALL_READS } from './tool-calls.js';
+import { pickedToolCallFingerprint } from './tool-calls.js';
 
 defineError('GW_ERR_SESSION_LIMIT', { status: 403, category: 'quota', kind: 'rejected', message: 'This agent session reached its limit' });
 defineError('GW_ERR_SESSION_LOOP', { status: 403, category: 'permission', kind: 'rejected', message: 'This agent session looks stuck in a loop' });
@@ -94,8 +94,8 @@ function createGuardrails(config: GuardrailsConfig, env: PluginEnv): Filter {
       let fp: string | undefined;
       if (repeats >= 0) {
         try {
-          // The calls alone: an agent's tool results and text are neither decoded nor built.
-          fp = lastToolCallFingerprint(ctx.jsonPick(TOOL_CALL_READS), true);
+          // The last calls alone: an agent's tool results, text and earlier turns are neither decoded nor built.
+          fp = pickedToolCallFingerprint((reads) => ctx.jsonPick(reads));
         } catch {
           fp = undefined;
         }

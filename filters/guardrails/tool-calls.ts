@@ -22,6 +22,41 @@ const TURN: JsonReads = {
  */
 export const TOOL_CALL_READS: JsonReads = { members: { messages: { items: TURN }, contents: { items: TURN } } };
 
+/**
+ * Turns read from the end first. An agent's last assistant turn is followed by its tool
+ * results: one user turn (Anthropic, Gemini) or one per parallel call (OpenAI).
+ */
+const RECENT_TURNS = 8;
+const RECENT_TOOL_CALL_READS: JsonReads = {
+  members: { messages: { items: TURN, lastItems: RECENT_TURNS }, contents: { items: TURN, lastItems: RECENT_TURNS } },
+};
+
+/**
+ * {@link lastToolCallFingerprint} of a body read by `jsonPick` (the request context's): the
+ * last turns first, and every turn only when none of those is the assistant's. A long
+ * session's turn holds hundreds of earlier calls that no fingerprint looks at.
+ */
+export function pickedToolCallFingerprint(jsonPick: (reads: JsonReads) => unknown): string | undefined {
+  const recent = jsonPick(RECENT_TOOL_CALL_READS);
+  const turns = turnsOf(recent);
+  if (turns && turns.length > RECENT_TURNS && lastAssistant(turns) === undefined) return lastToolCallFingerprint(jsonPick(TOOL_CALL_READS), true);
+  return lastToolCallFingerprint(recent, true);
+}
+
+function turnsOf(body: unknown): unknown[] | undefined {
+  const b = body as { messages?: unknown; contents?: unknown } | null;
+  return Array.isArray(b?.messages) ? b.messages : Array.isArray(b?.contents) ? b.contents : undefined;
+}
+
+/** The conversation's last assistant (or Gemini `model`) turn. */
+function lastAssistant(turns: readonly unknown[]): Record<string, unknown> | undefined {
+  for (let i = turns.length - 1; i >= 0; i--) {
+    const m = turns[i] as Record<string, unknown> | null;
+    if (m && (m.role === 'assistant' || m.role === 'model')) return m;
+  }
+  return undefined;
+}
+
 interface Call {
   name: string;
   args: unknown;
@@ -94,16 +129,11 @@ function asText(value: unknown, depth = 0): unknown {
  * lastToolCallFingerprint({ messages: [..., { role: 'assistant', content: [{ type: 'tool_use', id: 'x', name: 'ls', input: { path: '.' } }] }, ...] })
  */
 export function lastToolCallFingerprint(body: unknown, shaped = false): string | undefined {
-  const b = body as { messages?: unknown; contents?: unknown } | null;
-  const turns = Array.isArray(b?.messages) ? b.messages : Array.isArray(b?.contents) ? b.contents : undefined;
-  if (!turns) return undefined;
-  for (let i = turns.length - 1; i >= 0; i--) {
-    const m = turns[i] as Record<string, unknown> | null;
-    if (!m || (m.role !== 'assistant' && m.role !== 'model')) continue;
-    const calls = callsOf(shaped ? (asText(m) as Record<string, unknown>) : m);
-    if (calls.length === 0) return undefined;
-    const text = calls.map((c) => `${c.name}(${canonical(c.args)})`).join('\n');
-    return createHash('sha256').update(text).digest('hex').slice(0, 24);
-  }
-  return undefined;
+  const turns = turnsOf(body);
+  const m = turns && lastAssistant(turns);
+  if (!m) return undefined;
+  const calls = callsOf(shaped ? (asText(m) as Record<string, unknown>) : m);
+  if (calls.length === 0) return undefined;
+  const text = calls.map((c) => `${c.name}(${canonical(c.args)})`).join('\n');
+  return createHash('sha256').update(text).digest('hex').slice(0, 24);
 }

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { readShape, shapeText } from '../../core/json-body.js';
 import { pick } from '../../core/json-pick/pick.js';
-import { WHOLE, type JsonReads } from '../../core/json-pick/reads.js';
+import { unionReads, WHOLE, type JsonReads } from '../../core/json-pick/reads.js';
 import { readTape } from '../../core/json-pick/tape.js';
 import { contextWithBody } from '../helpers/context.js';
 import { pruneByReads } from '../helpers/json-prune.js';
@@ -145,6 +145,7 @@ function randomReads(next: () => number, depth = 0): JsonReads {
     ...(next() < 0.3 ? { otherMembers: randomReads(next, depth + 1) } : {}),
     ...(next() < 0.6 ? { items: randomReads(next, depth + 1) } : {}),
     ...(next() < 0.5 ? { text: true as const } : {}),
+    ...(next() < 0.2 ? { lastItems: Math.floor(next() * 4) } : {}),
   };
 }
 
@@ -185,6 +186,16 @@ t.test('room: dense, deep and large bodies get a tape, as JSON.parse takes them'
   t.ok(tape, `a ${turn.length}-byte turn`);
   t.strictSame(pick(tape!, reads), pruneByReads(shapeOf(turn), reads), 'picked as the shape holds it');
   t.equal(readTape(Buffer.from(`"${'x'.repeat(4 * 1024 * 1024)}"`)), undefined, 'past 4 MiB the shape reads it');
+});
+
+t.test('unionReads: the last items read by one side, all of them by the other', async (t) => {
+  const role: JsonReads = { members: { role: { text: true } } };
+  const type: JsonReads = { members: { type: {} } };
+  t.strictSame(unionReads({ items: role, lastItems: 2 }, {}), { items: role, lastItems: 2 }, 'the other side reads no items');
+  t.strictSame(unionReads({ items: role, lastItems: 2 }, { items: type }), { items: unionReads(role, type) }, 'the other side reads all of them');
+  t.strictSame(unionReads({ items: role, lastItems: 2 }, { items: type, lastItems: 5 }), { items: unionReads(role, type), lastItems: 5 }, 'both read the last: the more of them');
+  const text = '[{"role":"a","type":"x"},{"role":"b","type":"y"},{"role":"c","type":"z"}]';
+  t.strictSame(pick(readTape(Buffer.from(text.padEnd(3000)))!, { items: role, lastItems: 2 }), [{}, { role: 'b' }, { role: 'c' }], 'the earlier items by their type alone');
 });
 
 t.test('names matched as JSON.parse reads them: escaped, outside ASCII, __proto__', async (t) => {

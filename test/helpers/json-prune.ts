@@ -16,7 +16,9 @@ export function pruneByReads(value: unknown, reads: JsonReads): unknown {
   if (typeof value === 'string') return reads.text ? value : '';
   if (Array.isArray(value)) {
     const items = reads.items;
-    return items ? value.map((item) => pruneByReads(item, items)) : [];
+    if (!items) return [];
+    const from = reads.lastItems === undefined ? 0 : value.length - reads.lastItems;
+    return value.map((item, i) => pruneByReads(item, i >= from ? items : {}));
   }
   if (value === null || typeof value !== 'object') return value; // numbers, booleans, null: always kept
   // An ordinary object, as JSON.parse makes: validators see its prototype's members too.

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import t from 'tap';
-import { lastToolCallFingerprint, TOOL_CALL_READS } from '../../../filters/guardrails/tool-calls.js';
+import { lastToolCallFingerprint, pickedToolCallFingerprint, TOOL_CALL_READS } from '../../../filters/guardrails/tool-calls.js';
+import type { JsonReads } from '../../../core/index.js';
 import { contextWithBody } from '../../helpers/context.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { auditLines, config, messages, post, waitFor } from '../fixtures.js';
@@ -54,6 +55,27 @@ t.test('tool-call fingerprints from the calls alone (ctx.jsonPick) are those of 
   const openai = { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls é"}' } }] }], pad };
   t.equal(lastToolCallFingerprint(contextWithBody(Buffer.from(JSON.stringify(openai))).jsonPick(TOOL_CALL_READS), true), lastToolCallFingerprint(openai), 'OpenAI arguments');
   t.equal(checked, 6);
+  // A long session: the last turns are read first, every turn only when none is the assistant's.
+  const pair = (n: number) => [
+    { role: 'assistant', content: [{ type: 'text', text: `step ${n} é` }, { type: 'tool_use', id: `toolu_${n}`, name: 'Read', input: { path: `src/f${n}.ts`, 'clé': [n, 'ß'] } }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${n}`, content: pad.slice(0, 200) }] },
+  ];
+  const openaiTools = (n: number) => Array.from({ length: n }, (_, i) => ({ role: 'tool', tool_call_id: `c${i}`, content: `result ${i}` }));
+  const sessions: Array<[name: string, body: Record<string, unknown>, picks: number]> = [
+    ['the last call among 40 turns', { model: 'm', messages: [{ role: 'user', content: 'go' }, ...Array.from({ length: 20 }, (_, n) => pair(n)).flat()] }, 1],
+    ['OpenAI: 12 parallel results after the call', { messages: [{ role: 'user', content: pad }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls é"}' } }] }, ...openaiTools(12)] }, 2],
+    ['no assistant turn in 10', { messages: [{ role: 'user', content: pad }, ...openaiTools(9)] }, 2],
+    ['the last assistant turn without calls', { messages: [...pair(1), { role: 'assistant', content: 'done' }, { role: 'user', content: pad }] }, 1],
+    ['Gemini', { contents: [{ role: 'user', parts: [{ text: pad }] }, ...Array.from({ length: 12 }, (_, n) => [{ role: 'model', parts: [{ functionCall: { name: 'ls', args: { n } } }] }, { role: 'user', parts: [{ functionResponse: { name: 'ls', response: {} } }] }]).flat()] }, 1],
+  ];
+  for (const [name, body, picks] of sessions) {
+    const ctx = contextWithBody(Buffer.from(JSON.stringify(body)));
+    let made = 0;
+    const print = pickedToolCallFingerprint((reads: JsonReads) => (made++, ctx.jsonPick(reads)));
+    t.equal(print, lastToolCallFingerprint(body), `${name}: the whole body's fingerprint`);
+    t.equal(made, picks, `${name}: ${picks === 1 ? 'the last turns read alone' : 'every turn read'}`);
+  }
+
   // A tool input nested deeper than the stack: JSON.parse takes it, so the pick must too.
   const deepInput = `${'{"a":'.repeat(20_000)}"é"${'}'.repeat(20_000)}`;
   const deep = anthropicTurn({ placeholder: true }, 'toolu_1', { system: pad }).replace('{"placeholder":true}', deepInput);
