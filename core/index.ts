@@ -11,6 +11,7 @@ export { emptyUsage } from './context.js';
 export { shapeText, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type RewritableBody } from './json-body.js';
 export { TYPE_ONLY, WHOLE, unionReads, type JsonReads } from './json-pick/reads.js';
 export { utf8Bytes } from './utf8-bytes.js';
+export { stringifyJson, writeJson } from './json-write.js';
 export { flat } from './flat-string.js';
 export type { Logger } from './logger.js';
 export type { MetricsFactory, MetricSpec, HistogramSpec } from './metrics-factory.js';

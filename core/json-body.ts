@@ -18,6 +18,7 @@ import { GatewayError } from './errors.js';
 import { scanLatin1Json, skimLatin1Json } from './json-scan/latin1-json.js';
 import { serializeWithLiterals, type StringLiterals } from './json-scan/string-literals.js';
 import { utf8Bytes } from './utf8-bytes.js';
+import { stringifyJson } from './json-write.js';
 
 function malformed(message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_MALFORMED_JSON', message);
@@ -228,7 +229,7 @@ export const TEXT_STRINGS: BodyStrings = {
   of: (text) => text,
   parse: (json) => JSON.parse(json),
   encode: utf8Bytes,
-  serialize: (value) => utf8Bytes(JSON.stringify(value)),
+  serialize: (value) => utf8Bytes(stringifyJson(value)),
 };
 
 /**
@@ -245,7 +246,7 @@ export const BYTE_STRINGS: BodyStrings = {
   // tried as JSON is mostly plain text, and callers here only need to know it failed.
   parse: (json) => (escapesBeyondAscii(Buffer.from(json, 'latin1')) ? byteForm(JSON.parse(shapeText(json))) : JSON.parse(json)),
   encode: latin1Bytes,
-  serialize: (value) => latin1Bytes(JSON.stringify(value)),
+  serialize: (value) => latin1Bytes(stringifyJson(value)),
 };
 
 function latin1Bytes(json: string): Buffer {

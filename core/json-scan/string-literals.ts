@@ -15,6 +15,7 @@
  * other string of the body can be written that way; and should one be, the count of
  * placeholders found would not match, and the whole body is serialised the plain way.
  */
+import { stringifyJson } from '../json-write.js';
 
 const EMPTY = Buffer.alloc(0);
 const NO_SPANS = new Int32Array(0);
@@ -90,13 +91,13 @@ export function serializeWithLiterals(value: unknown, literals: StringLiterals):
   let json: string;
   try {
     standIn(value, literals, stands, which);
-    json = JSON.stringify(value);
+    json = stringifyJson(value);
   } finally {
     for (const [container, key, original] of stands) (container as Record<string | number, unknown>)[key] = original;
   }
   if (stands.length === 0) return Buffer.from(json, 'latin1');
   // Placeholders not as stood in (see the module comment): the value, put back, the plain way.
-  return assemble(json, literals, which) ?? Buffer.from(JSON.stringify(value), 'latin1');
+  return assemble(json, literals, which) ?? Buffer.from(stringifyJson(value), 'latin1');
 }
 
 /**

@@ -6,17 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { writeJson } from '../../core/index.js';
 
 /** Top-level body fields left out of the key. */
 const IGNORED = new Set(['stream', 'stream_options', 'metadata']);
 
 /** JSON with object keys sorted at every depth; arrays keep their order. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  return writeJson(value, true);
 }
 
 /** The body without the fields that do not change the answer. */

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { messageToSse, sseToMessage } from '../../../filters/cache/anthropic-convert.js';
 import { cacheKey, canonicalJson } from '../../../filters/cache/key.js';
+import { random, randomValue } from '../../helpers/random-json.js';
 
 const message = {
   id: 'msg_01',
@@ -48,6 +49,16 @@ t.test('only complete answers convert', async (t) => {
 
 t.test('canonical key: key order is irrelevant, stream and metadata are ignored, scope and vary headers count', async (t) => {
   t.equal(canonicalJson({ b: [2, { d: 1, c: 2 }], a: null }), '{"a":null,"b":[2,{"c":2,"d":1}]}');
+  t.equal(canonicalJson([[], {}, '', 'é"\\', -0, 1e21, true, [null]]), '[[],{},"","é\\"\\\\",0,1e+21,true,[null]]', 'empty containers and scalars as JSON.stringify writes them');
+  // The recursive writer it replaced, as the reference.
+  const sorted = (v: unknown): unknown => (Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v);
+  for (let seed = 1; seed <= 300; seed++) {
+    const value = randomValue(random(seed), 0);
+    if (!t.equal(canonicalJson(value), JSON.stringify(sorted(value)), `random value ${seed}`)) break;
+  }
+  // A client's JSON may nest deeper than the call stack.
+  const deep = JSON.parse(`${'{"b":1,"a":['.repeat(20_000)}0${']}'.repeat(20_000)}`) as unknown;
+  t.equal(canonicalJson(deep), `${'{"a":['.repeat(20_000)}0${'],"b":1}'.repeat(20_000)}`, '20,000 levels, keys sorted');
   const base = { scope: 'user:a\nws', provider: 'anthropic', path: '/v1/messages', headers: {}, varyHeaders: ['anthropic-beta'] };
   const k = cacheKey({ ...base, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } });
   t.equal(cacheKey({ ...base, body: { temperature: 0, stream: true, metadata: { user_id: 'x' }, messages: [{ content: 'hi', role: 'user' }], model: 'm' } }), k);
