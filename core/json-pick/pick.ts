@@ -5,7 +5,7 @@
  * string's UTF-8 bytes one character per byte, read straight from the body.
  */
 import { BYTE_STRINGS } from '../json-body.js';
-import type { JsonReads } from './reads.js';
+import { TYPE_ONLY, type JsonReads } from './reads.js';
 import { ARRAY, ESCAPED_STRING, FALSE, NULL, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
 
 /** Reads, compiled once: member names in the shape's form, each with its bytes to match. */
@@ -22,16 +22,11 @@ interface Compiled {
 
 const compiledReads = new WeakMap<JsonReads, Compiled>();
 
-/** Everything: the whole value is read as the shape holds it. */
-const WHOLE_COMPILED: Compiled = (() => {
-  const whole = { text: true, items: undefined as Compiled | undefined, lastItems: -1, otherMembers: undefined as Compiled | undefined, names: [], nameBytes: [], members: [] };
-  whole.items = whole;
-  whole.otherMembers = whole;
-  return whole;
-})();
-
-/** A value's type alone. */
-const TYPE_ONLY_COMPILED: Compiled = { text: false, items: undefined, lastItems: -1, otherMembers: undefined, names: [], nameBytes: [], members: [] };
+/**
+ * Everything: the whole value is read as the shape holds it (an object or array by
+ * {@link Picker.whole}, which needs no reads for what it holds).
+ */
+const WHOLE_COMPILED: Compiled = { text: true, items: undefined, lastItems: -1, otherMembers: undefined, names: [], nameBytes: [], members: [] };
 
 function compile(reads: JsonReads): Compiled {
   if (reads.whole) return WHOLE_COMPILED;
@@ -52,6 +47,9 @@ function compile(reads: JsonReads): Compiled {
   }
   return compiled;
 }
+
+/** A value's type alone. */
+const TYPE_ONLY_COMPILED = compile(TYPE_ONLY);
 
 /** The value of the tape's first entry (the body), as `reads` looks at it. */
 export function pick(tape: Tape, reads: JsonReads): unknown {

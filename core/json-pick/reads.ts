@@ -48,9 +48,9 @@ export function unionReads(a: JsonReads, b: JsonReads): JsonReads {
   if (a.text || b.text) out.text = true;
   if (a.items || b.items) {
     out.items = a.items && b.items ? unionReads(a.items, b.items) : (a.items ?? b.items);
-    // All items are read if either side reads them all.
-    const last = !a.items ? b.lastItems : !b.items ? a.lastItems : a.lastItems !== undefined && b.lastItems !== undefined ? Math.max(a.lastItems, b.lastItems) : undefined;
-    if (last !== undefined) out.lastItems = last;
+    // All items are read if a side that reads items reads them all; else the more of the last.
+    const lasts = [a, b].filter((side) => side.items).map((side) => side.lastItems);
+    if (!lasts.includes(undefined)) out.lastItems = Math.max(...(lasts as number[]));
   }
   if (a.otherMembers || b.otherMembers) out.otherMembers = a.otherMembers && b.otherMembers ? unionReads(a.otherMembers, b.otherMembers) : (a.otherMembers ?? b.otherMembers);
   if (a.members || b.members) {

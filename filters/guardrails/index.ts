@@ -95,7 +95,7 @@ function createGuardrails(config: GuardrailsConfig, env: PluginEnv): Filter {
       if (repeats >= 0) {
         try {
           // The last calls alone: an agent's tool results, text and earlier turns are neither decoded nor built.
-          fp = pickedToolCallFingerprint((reads) => ctx.jsonPick(reads));
+          fp = pickedToolCallFingerprint(ctx);
         } catch {
           fp = undefined;
         }

@@ -6,7 +6,7 @@
  * arguments, a new id) turn after turn, so these calls' fingerprint repeats.
  */
 import { createHash } from 'node:crypto';
-import { shapeText, WHOLE, type JsonReads } from '../../core/index.js';
+import { shapeText, WHOLE, type JsonReads, type RequestContext } from '../../core/index.js';
 
 const TEXT: JsonReads = { text: true };
 const BLOCKS: JsonReads = {
@@ -36,11 +36,12 @@ const RECENT_TOOL_CALL_READS: JsonReads = {
  * last turns first, and every turn only when none of those is the assistant's. A long
  * session's turn holds hundreds of earlier calls that no fingerprint looks at.
  */
-export function pickedToolCallFingerprint(jsonPick: (reads: JsonReads) => unknown): string | undefined {
-  const recent = jsonPick(RECENT_TOOL_CALL_READS);
-  const turns = turnsOf(recent);
-  if (turns && turns.length > RECENT_TURNS && lastAssistant(turns) === undefined) return lastToolCallFingerprint(jsonPick(TOOL_CALL_READS), true);
-  return lastToolCallFingerprint(recent, true);
+export function pickedToolCallFingerprint(ctx: Pick<RequestContext, 'jsonPick'>): string | undefined {
+  const turns = turnsOf(ctx.jsonPick(RECENT_TOOL_CALL_READS));
+  if (!turns) return undefined;
+  const turn = lastAssistant(turns);
+  if (turn) return turnFingerprint(asText(turn) as Record<string, unknown>);
+  return turns.length > RECENT_TURNS ? lastToolCallFingerprint(ctx.jsonPick(TOOL_CALL_READS), true) : undefined;
 }
 
 function turnsOf(body: unknown): unknown[] | undefined {
@@ -132,7 +133,12 @@ export function lastToolCallFingerprint(body: unknown, shaped = false): string |
   const turns = turnsOf(body);
   const m = turns && lastAssistant(turns);
   if (!m) return undefined;
-  const calls = callsOf(shaped ? (asText(m) as Record<string, unknown>) : m);
+  return turnFingerprint(shaped ? (asText(m) as Record<string, unknown>) : m);
+}
+
+/** The fingerprint of an assistant turn's calls (its strings as text), or undefined when it made none. */
+function turnFingerprint(turn: Record<string, unknown>): string | undefined {
+  const calls = callsOf(turn);
   if (calls.length === 0) return undefined;
   const text = calls.map((c) => `${c.name}(${canonical(c.args)})`).join('\n');
   return createHash('sha256').update(text).digest('hex').slice(0, 24);

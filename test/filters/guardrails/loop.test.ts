@@ -71,7 +71,7 @@ t.test('tool-call fingerprints from the calls alone (ctx.jsonPick) are those of 
   for (const [name, body, picks] of sessions) {
     const ctx = contextWithBody(Buffer.from(JSON.stringify(body)));
     let made = 0;
-    const print = pickedToolCallFingerprint((reads: JsonReads) => (made++, ctx.jsonPick(reads)));
+    const print = pickedToolCallFingerprint({ jsonPick: (reads: JsonReads) => (made++, ctx.jsonPick(reads)) });
     t.equal(print, lastToolCallFingerprint(body), `${name}: the whole body's fingerprint`);
     t.equal(made, picks, `${name}: ${picks === 1 ? 'the last turns read alone' : 'every turn read'}`);
   }
