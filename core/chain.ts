@@ -47,13 +47,13 @@ export class Chain {
       try {
         verdict = hook.call(slot.filter, ctx);
       } catch (err) {
-        return this.replyFrom(slot, ctx, failure(err, slot, this.log));
+        return this.replyFrom(slot, ctx, failure(err, slot, ctx, this.log));
       }
       if (isPromise<FilterVerdict | void>(verdict)) {
         if (slot.filter.independent && slots[i + 1]?.filter.independent) return this.overlap(ctx, i, verdict);
         return verdict.then(
           (v) => (v && v.action === 'reply' ? this.replyFrom(slot, ctx, v) : ((ctx.admitted = i + 1), this.runRequest(ctx, i + 1))),
-          (err: unknown) => this.replyFrom(slot, ctx, failure(err, slot, this.log)),
+          (err: unknown) => this.replyFrom(slot, ctx, failure(err, slot, ctx, this.log)),
         );
       }
       if (verdict && verdict.action === 'reply') return this.replyFrom(slot, ctx, verdict);
@@ -89,7 +89,7 @@ export class Chain {
         const v = await verdicts[k];
         if (v && v.action === 'reply') refusal = v;
       } catch (err) {
-        refusal = failure(err, slot, this.log);
+        refusal = failure(err, slot, ctx, this.log);
       }
       if (refusal) {
         // The reply waits for the rest: their onComplete must see what their onRequest did.
@@ -161,7 +161,7 @@ export class Chain {
 
 function ignore(): void {}
 
-function failure(err: unknown, slot: FilterSlot, log: Logger): ReplyVerdict {
-  if (!(err instanceof GatewayError)) log.error('filter onRequest threw', { filter: slot.name, err });
+function failure(err: unknown, slot: FilterSlot, ctx: Context, log: Logger): ReplyVerdict {
+  if (!(err instanceof GatewayError)) log.error('filter onRequest threw', { filter: slot.name, request_id: ctx.id, err });
   return reply(toGatewayError(err));
 }

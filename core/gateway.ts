@@ -13,7 +13,8 @@ import { GatewayMetrics } from './gateway-metrics.js';
 import { createHandler } from './handler.js';
 import { listen, type Listener } from './listener.js';
 import { poolClass } from './pool.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, redactInLogs, type Logger } from './logger.js';
+import { configSecrets } from './config/secrets.js';
 import { createOps } from './ops.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
 import type { PluginCatalog } from './plugins.js';
@@ -270,6 +271,7 @@ export class Gateway {
   }
 
   private build(loaded: LoadedConfig): Promise<Pipeline> {
+    redactInLogs(configSecrets(loaded.config));
     return buildPipeline({
       loaded,
       catalog: this.opts.catalog,

@@ -114,6 +114,16 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     else res.destroy();
   }
 
+  /**
+   * An internal error's cause goes to the operational log (name, code, message, where it
+   * was thrown): the client gets a bare 500 `GW_ERR_INTERNAL` and the audit line its code,
+   * so without this line nothing would say what failed.
+   */
+  function internalLogged(ctx: Context, msg: string, error: GatewayError): GatewayError {
+    if (error.kind === 'internal') log.error(msg, { request_id: ctx.id, route: ctx.route.name, provider: ctx.provider, err: error.cause ?? error });
+    return error;
+  }
+
   /** Answers the request; resolves with the delivery of a body still streaming, if any. */
   async function serve(ctx: Context, route: CompiledRoute, matched: boolean, req: GatewayRequest, res: GatewayResponse): Promise<Streaming> {
     if (!matched) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
@@ -132,7 +142,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       try {
         provider.inspect(ctx);
       } catch (err) {
-        return sendError(ctx, route, res, toGatewayError(err));
+        return sendError(ctx, route, res, internalLogged(ctx, 'provider inspect failed unexpectedly', toGatewayError(err)));
       }
     }
 
@@ -173,7 +183,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     } catch (err) {
       ctx.upstreamEndedAt = performance.now();
       if (ctx.cancellation.aborted) return;
-      const error = toGatewayError(err);
+      const error = internalLogged(ctx, 'provider call failed unexpectedly', toGatewayError(err));
       if (error.kind !== 'rejected') metrics.upstreamErrors.inc({ provider: ctx.provider ?? '', kind: error.kind });
       return sendError(ctx, route, res, error);
     }

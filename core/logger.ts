@@ -33,9 +33,55 @@ export function createLogger(options: { level?: LogLevel; sink?: LogSink; bindin
   };
 }
 
+/** Strings no log line may show; see {@link redactInLogs}. */
+const secrets = new Set<string>();
+
+/**
+ * Blank these strings (a config's provider keys and signing secrets) out of every error
+ * message the log writes: an error's message can quote what it was handed, and the log is
+ * shipped where the credentials must not go. Kept for the process's life, so a request
+ * still running on a config a reload replaced is covered too.
+ */
+export function redactInLogs(values: Iterable<string>): void {
+  for (const value of values) secrets.add(value);
+}
+
+function redacted(message: string): string {
+  for (const secret of secrets) if (message.includes(secret)) message = message.split(secret).join('***');
+  return message;
+}
+
+/**
+ * An error as its name, code, message, the frame that made it and its causes (three
+ * deep, so a cause that loops ends), never its whole stack: one line each, and nothing of
+ * the values it was handed beyond its message.
+ */
 function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
-  return value;
+  return value instanceof Error ? errorFields(value, 3) : value;
+}
+
+interface ErrorFields {
+  name: string;
+  message: string;
+  code?: unknown;
+  at?: string;
+  cause?: ErrorFields;
+}
+
+function errorFields(err: Error, causes: number): ErrorFields {
+  const cause = causes > 0 && err.cause instanceof Error ? errorFields(err.cause, causes - 1) : undefined;
+  return { name: err.name, message: redacted(String(err.message)), code: (err as { code?: unknown }).code, at: thrownAt(err.stack), cause };
+}
+
+/** Where the error was made: the first frame of a V8 stack in code with a file (not a builtin such as `JSON.parse`). */
+function thrownAt(stack: string | undefined): string | undefined {
+  if (stack === undefined) return undefined;
+  for (let start = stack.indexOf('\n    at '); start >= 0; start = stack.indexOf('\n    at ', start + 1)) {
+    const end = stack.indexOf('\n', start + 1);
+    const frame = stack.slice(start + 8, end < 0 ? undefined : end);
+    if (!frame.endsWith('(<anonymous>)') && !frame.endsWith('(native)')) return frame;
+  }
+  return undefined;
 }
 
 /** A logger that drops everything, for tests and tools. */
