@@ -11,6 +11,7 @@ import type { Dialect } from './dialect.js';
 import { pick } from './json-pick/pick.js';
 import type { JsonReads } from './json-pick/reads.js';
 import { readTape, type Tape } from './json-pick/tape.js';
+import { checkTape, type JsonCheck } from './json-pick/check.js';
 import type {
   BodyObserver,
   ContextKey,
@@ -135,6 +136,13 @@ export class Context implements RequestContext {
     if (this.tape === undefined) this.tape = readTape(this.body) ?? null;
     // No tape: a body JSON.parse refuses (the shape says why) or one too large for the scanner.
     return this.tape ? pick(this.tape, reads) : this.jsonShape();
+  }
+
+  jsonCheck(check: JsonCheck): boolean {
+    // A small body or one already parsed is judged as cheaply by its reader's own pick.
+    if (this.shape !== undefined || this.body.length < PICK_MIN_BODY) return false;
+    if (this.tape === undefined) this.tape = readTape(this.body) ?? null;
+    return this.tape !== null && checkTape(this.tape, check);
   }
 
   private shapeRead(): Shape {

@@ -10,6 +10,7 @@ export { CONTINUE, reply } from './chain.js';
 export { emptyUsage } from './context.js';
 export { shapeText, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type RewritableBody } from './json-body.js';
 export { TYPE_ONLY, WHOLE, unionReads, type JsonReads } from './json-pick/reads.js';
+export { compileJsonCheck, type JsonCheck } from './json-pick/check.js';
 export { utf8Bytes } from './utf8-bytes.js';
 export { stringifyJson, writeJson } from './json-write.js';
 export { flat } from './flat-string.js';

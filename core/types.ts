@@ -13,6 +13,7 @@ import type { SingleWriters } from './cluster/single-writer.js';
 import type { Provider } from './provider-types.js';
 import type { RewritableBody } from './json-body.js';
 import type { JsonReads } from './json-pick/reads.js';
+import type { JsonCheck } from './json-pick/check.js';
 
 export * from './provider-types.js';
 
@@ -173,6 +174,15 @@ export interface RequestContext {
    * const body = ctx.jsonPick({ members: { model: { text: true }, max_tokens: {} } }) as { model?: unknown };
    */
   jsonPick(reads: JsonReads): unknown;
+  /**
+   * True when the body certainly satisfies the JSON Schema `check` was compiled from
+   * (`compileJsonCheck`), judged on the bytes without building the body; false when it
+   * does not or this cannot tell cheaply (a small body, one already parsed, one that is not
+   * JSON): judge it another way then (`jsonPick` and the schema's validator).
+   * @example
+   * if (!ctx.jsonCheck(check)) judgeWithAjv(ctx.jsonPick(reads));
+   */
+  jsonCheck(check: JsonCheck): boolean;
   /**
    * The parsed body to build another body from without decoding its text (a rewrite, a
    * translation): `jsonShape()` with `BYTE_STRINGS` when the shape holds every string as

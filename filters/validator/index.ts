@@ -56,6 +56,17 @@ function schemaError(schema: LoadedSchema, body: unknown): { field: string; mess
   return describeError(schema.validate.errors![0]);
 }
 
+/** The body's refusal by its schema (or as not a JSON object), from the parts the schema reads. */
+function schemaRefusal(ctx: RequestContext, schema: LoadedSchema | undefined): GatewayError | undefined {
+  // The prompt's text is not decoded unless the schema reads it (most do not), and only
+  // what the schema looks at is built: not an agent's tools and tool results.
+  const exact = schema !== undefined && !schema.shapeSafe;
+  const body = exact ? ctx.json() : ctx.jsonPick(schema?.reads ?? TYPE_ONLY); // throws the 400 for malformed JSON
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('(body)', 'must be a JSON object');
+  const failed = schema && schemaError(schema, body);
+  return failed ? invalid(exact ? failed.field : shapeText(failed.field), failed.message) : undefined;
+}
+
 function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
   const schemas = new Map<string, LoadedSchema>();
   for (const [dialect, ref] of Object.entries(config.schemas)) {
@@ -75,13 +86,11 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${ctx.body.length} bytes is larger than the ${limits.maxBodyBytes} bytes allowed`);
     }
     const schema = schemas.get(ctx.dialect.name);
-    // The prompt's text is not decoded unless the schema reads it (most do not), and only
-    // what the schema looks at is built: not an agent's tools and tool results.
-    const exact = schema !== undefined && !schema.shapeSafe;
-    const body = exact ? ctx.json() : ctx.jsonPick(schema?.reads ?? TYPE_ONLY); // throws the 400 for malformed JSON
-    if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('(body)', 'must be a JSON object');
-    const failed = schema && schemaError(schema, body);
-    if (failed) return invalid(exact ? failed.field : shapeText(failed.field), failed.message);
+    // A large body the schema passes is judged on its bytes alone; any other is built.
+    if (!(schema?.check && ctx.jsonCheck(schema.check))) {
+      const refused = schemaRefusal(ctx, schema);
+      if (refused) return refused;
+    }
     const model = ctx.model;
     if (model !== undefined) {
       for (const list of limits.allowlists) {

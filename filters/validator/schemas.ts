@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { compileSchema, INPUT_PROFILE } from '../../core/config/ajv.js';
-import type { JsonReads } from '../../core/index.js';
+import { compileJsonCheck, type JsonCheck, type JsonReads } from '../../core/index.js';
 import { packageRoot } from '../../core/package-root.js';
 import { schemaReads } from './schema-reads.js';
 
@@ -20,6 +20,11 @@ export interface LoadedSchema {
   shapeSafe: boolean;
   /** What the schema looks at: it judges `ctx.jsonPick(reads)` as it judges the whole shape. */
   reads: JsonReads;
+  /**
+   * The schema judged on a body's bytes (`ctx.jsonCheck`), when it asks for an object and
+   * uses only the keywords that compile; a body it passes needs no pick and no ajv.
+   */
+  check: JsonCheck | undefined;
 }
 
 const compiled = new Map<string, { mtimeMs: number; loaded: LoadedSchema }>();
@@ -36,7 +41,8 @@ export function loadSchema(file: string): LoadedSchema {
   const hit = compiled.get(file);
   if (hit && hit.mtimeMs === mtimeMs) return hit.loaded;
   const schema = JSON.parse(readFileSync(file, 'utf8')) as object;
-  const loaded = { validate: compileSchema(schema, INPUT_PROFILE), shapeSafe: shapeSafe(schema), reads: schemaReads(schema) };
+  const check = (schema as { type?: unknown }).type === 'object' ? compileJsonCheck(schema) : undefined;
+  const loaded = { validate: compileSchema(schema, INPUT_PROFILE), shapeSafe: shapeSafe(schema), reads: schemaReads(schema), check };
   compiled.set(file, { mtimeMs, loaded });
   return loaded;
 }
