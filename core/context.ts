@@ -11,6 +11,7 @@ import type { Dialect } from './dialect.js';
 import { pick } from './json-pick/pick.js';
 import type { JsonReads } from './json-pick/reads.js';
 import { readTape, type Tape } from './json-pick/tape.js';
+import { isTokenCount } from './token-count.js';
 import { checkTape, type JsonCheck } from './json-pick/check.js';
 import type {
   BodyObserver,
@@ -67,7 +68,7 @@ export class Context implements RequestContext {
   model: string | undefined = undefined;
   provider: string | undefined;
   stream = false;
-  maxOutputTokens: number | undefined = undefined;
+  private outputCap: number | undefined = undefined;
   kind: RequestKind = 'generation';
 
   // Bookkeeping for the outcome; not part of the public contract.
@@ -115,6 +116,15 @@ export class Context implements RequestContext {
     this.subpath = init.subpath;
     this.dialect = init.dialect;
     this.arrivedAt = init.arrivedAt;
+  }
+
+  get maxOutputTokens(): number | undefined {
+    return this.outputCap;
+  }
+
+  /** A cap that is no token count (negative, not finite, absurd) is kept as none: see core/token-count.ts. */
+  set maxOutputTokens(cap: number | undefined) {
+    this.outputCap = isTokenCount(cap) ? cap : undefined;
   }
 
   get signal(): AbortSignal {

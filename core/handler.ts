@@ -13,6 +13,7 @@ import { GatewayError, toGatewayError } from './errors.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { requestHeaders, requestIdFrom, withoutHopByHop } from './http-headers.js';
 import { newRequestId } from './request-id.js';
+import { zeroInvalidCounts } from './token-count.js';
 import type { Logger } from './logger.js';
 import type { CompiledRoute, Pipeline } from './pipeline.js';
 import type { Outcome, ProviderResponse, ReplyVerdict, ResponseHead } from './types.js';
@@ -96,11 +97,16 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     });
 
     const end = (err: unknown): void => {
-      if (err !== undefined) failed(ctx, res, err);
-      const outcome = finish(ctx, route, res);
-      route.chain.runComplete(ctx, outcome);
-      metrics.inFlight.dec();
-      pipeline.release();
+      try {
+        if (err !== undefined) failed(ctx, res, err);
+        route.chain.runComplete(ctx, finish(ctx, route, res));
+      } catch (thrown) {
+        // Whatever failed, the request is over: it must not stay in flight or hold its pipeline.
+        log.error('request completion failed unexpectedly', { request_id: ctx.id, err: thrown });
+      } finally {
+        metrics.inFlight.dec();
+        pipeline.release();
+      }
     };
     // A body still streaming when serve() settles ends the request when it ends; by then
     // every async function of the way through has returned (see BodyDelivery).
@@ -266,6 +272,9 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
 
   function finish(ctx: Context, route: CompiledRoute, res: GatewayResponse): Outcome {
     const now = performance.now();
+    // An upstream's counts feed shared limits, budgets and counters: only counts count.
+    const invalid = zeroInvalidCounts(ctx.usage);
+    if (invalid.length > 0) log.warn('the answer reported token counts that are no counts; counted as 0', { request_id: ctx.id, provider: ctx.provider, fields: invalid });
     const aborted = ctx.cancellation.aborted && !delivered(res);
     const status = aborted ? 499 : ctx.status || 500;
     let error: Outcome['error'];

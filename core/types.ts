@@ -214,7 +214,11 @@ export interface RequestContext {
   provider: string | undefined;
   /** Whether the client asked for a streamed response. */
   stream: boolean;
-  /** The output-token cap the request asks for (`max_tokens` or its dialect's name), set by `inspect`. */
+  /**
+   * The output-token cap the request asks for (`max_tokens` or its dialect's name), set by
+   * `inspect`. Only a token count is kept (a finite number from 0 to a billion): a negative
+   * or infinite cap reads back as `undefined`, and the upstream judges the request.
+   */
   maxOutputTokens: number | undefined;
   kind: RequestKind;
   get<T>(key: ContextKey<T>): T | undefined;
