@@ -17,6 +17,7 @@ import {
 } from '../translate/openai-anthropic/index.js';
 import { readAll } from '../common/body.js';
 import { chatHeaders, completionIds, errorAnswer, meterOf, SSE_HEADERS, translatedBody } from '../common/translated-chat.js';
+import { translatedAnswer } from '../translate/translated-answer.js';
 
 export interface ChatSettings {
   pool: Dispatcher;
@@ -64,6 +65,6 @@ export async function anthropicChat(ctx: RequestContext, request: ChatRequest, s
     throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream answered ${res.status} with a body that is not a JSON message (${contentType || 'no content-type'})`);
   }
   if (message?.type !== 'message') throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', 'Upstream answered with something other than a message');
-  const { body: completion, usage } = anthropicToOpenAIResponse(message, { id, created });
+  const { body: completion, usage } = translatedAnswer(() => anthropicToOpenAIResponse(message, { id, created }), 'message');
   return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(completion)), meter: meterOf({ usage, model: message.model }) };
 }

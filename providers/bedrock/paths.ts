@@ -72,7 +72,12 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
   return { op: 'other', upstream };
 }
 
-/** The path segment for a model id, encoded as the AWS SDKs encode it. */
+/**
+ * The path segment for a model id, encoded as the AWS SDKs encode it. `.` and `..` stay
+ * themselves when encoded, and would move the signed request to another path: refused.
+ * @throws GatewayError 400 naming `model` for an empty, `.` or `..` id.
+ */
 export function encodeModelId(modelId: string): string {
+  if (modelId === '' || modelId === '.' || modelId === '..') throw new GatewayError('GW_ERR_REQUEST_INVALID', `The model id "${modelId}" is not one Bedrock can name in a path`, { param: 'model' });
   return encodeURIComponent(modelId).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -11,6 +11,7 @@ import { readAll } from '../common/body.js';
 import { chatHeaders, completionIds, errorAnswer, meterOf, SSE_HEADERS, translatedBody } from '../common/translated-chat.js';
 import type { OpenAIChatRequest } from '../translate/openai-anthropic/openai-types.js';
 import { geminiErrorToOpenAI, geminiToOpenAIResponse, GeminiToOpenAIStream, openAIToGeminiRequest, type GeminiResponse } from '../translate/openai-gemini/index.js';
+import { translatedAnswer } from '../translate/translated-answer.js';
 
 export interface ChatSettings {
   pool: Dispatcher;
@@ -58,6 +59,6 @@ export async function geminiChat(ctx: RequestContext, request: ChatRequest, s: C
     throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream answered ${res.status} with a body that is not a JSON GenerateContentResponse (${contentType || 'no content-type'})`);
   }
   if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', 'Upstream answered with something other than a GenerateContentResponse');
-  const { body: completion, usage } = geminiToOpenAIResponse(answer, { id, created, model });
+  const { body: completion, usage } = translatedAnswer(() => geminiToOpenAIResponse(answer, { id, created, model }), 'GenerateContentResponse');
   return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(completion)), meter: meterOf({ usage, model: answer.modelVersion }) };
 }

@@ -12,6 +12,21 @@ export function invalid(message: string, param: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_INVALID', message, { param });
 }
 
+/** An assistant message's `tool_calls`: none, or an array (anything else is the caller's 400). */
+export function toolCallsOf<T>(calls: readonly T[] | null | undefined, at: string): readonly T[] {
+  if (calls == null) return [];
+  if (!Array.isArray(calls)) throw invalid('`tool_calls` must be an array', `${at}.tool_calls`);
+  return calls;
+}
+
+/**
+ * Append `items` to `to` one by one: `to.push(...items)` passes every item as an argument,
+ * and a turn of a few hundred thousand parts overflows the stack.
+ */
+export function appendAll<T>(to: T[], items: readonly T[]): void {
+  for (let i = 0; i < items.length; i++) to.push(items[i]);
+}
+
 /**
  * Refuse the first field in `fields` that is set to a value the target cannot honour.
  * @example

@@ -27,7 +27,7 @@ import type {
 } from './anthropic-types.js';
 import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage } from './openai-types.js';
 import { TEXT_STRINGS, type BodyStrings } from '../../../core/json-body.js';
-import { imageUrlOf, invalid, parseDataUrl, refuseUnsupported, responseFormatInstruction, shown, textsOf, toolArguments, UNSUPPORTED_WITHOUT_PENALTIES } from '../openai-request-parts.js';
+import { imageUrlOf, invalid, parseDataUrl, refuseUnsupported, responseFormatInstruction, shown, textsOf, toolArguments, UNSUPPORTED_WITHOUT_PENALTIES , toolCallsOf, appendAll } from '../openai-request-parts.js';
 
 export interface RequestTranslationOptions {
   /** `max_tokens` sent when the client set none (Anthropic requires one); from the provider's config. */
@@ -109,7 +109,7 @@ function translateMessage(m: OpenAIMessage, i: number, system: string[], out: An
       const blocks: AnthropicRequestBlock[] = [];
       if (m.content != null) for (const text of textsOf(m.content, `${at}.content`, strings)) pushText(blocks, text);
       if (typeof m.refusal === 'string') pushText(blocks, m.refusal);
-      (m.tool_calls ?? []).forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}]`, strings)));
+      toolCallsOf(m.tool_calls, at).forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}]`, strings)));
       return append(out, 'assistant', blocks, `${at}.content`);
     }
     case 'tool': {
@@ -126,7 +126,7 @@ function translateMessage(m: OpenAIMessage, i: number, system: string[], out: An
 function append(out: AnthropicMessageParam[], role: 'user' | 'assistant', blocks: AnthropicRequestBlock[], param: string): void {
   if (blocks.length === 0) throw invalid('message content must not be empty', param);
   const last = out[out.length - 1];
-  if (last && last.role === role) last.content.push(...blocks);
+  if (last && last.role === role) appendAll(last.content, blocks);
   else out.push({ role, content: blocks });
 }
 

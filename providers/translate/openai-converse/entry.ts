@@ -21,6 +21,8 @@ import { converseErrorToOpenAI } from './error.js';
 import { openAIToConverseRequest, type ConverseRequestOptions } from './request.js';
 import { converseToOpenAIResponse } from './response.js';
 import { ConverseToOpenAIStream } from './stream.js';
+import { translatedAnswer } from '../translated-answer.js';
+import { encodeModelId } from '../../bedrock/paths.js';
 
 export interface ConverseChatOptions extends ConverseRequestOptions {
   /** Defaults to a fresh `chatcmpl-…`. */
@@ -65,7 +67,7 @@ export function prepareConverseChat(request: ChatRequest, options: ConverseChatO
   return {
     modelId,
     stream,
-    path: `/model/${encodeURIComponent(modelId)}/${stream ? 'converse-stream' : 'converse'}`,
+    path: `/model/${encodeModelId(modelId)}/${stream ? 'converse-stream' : 'converse'}`,
     body: strings.serialize(converse),
     answer(status, body, headers) {
       if (status >= 400) {
@@ -78,7 +80,7 @@ export function prepareConverseChat(request: ChatRequest, options: ConverseChatO
       } catch {
         throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream answered ${status} with a body that is not a JSON Converse response`);
       }
-      const { body: completion, usage } = converseToOpenAIResponse(parsed, { id, created, model: modelId });
+      const { body: completion, usage } = translatedAnswer(() => converseToOpenAIResponse(parsed, { id, created, model: modelId }), 'Converse response');
       return { status: 200, headers: json, body: Buffer.from(JSON.stringify(completion)), usage };
     },
     streamTranslator: () => new ConverseToOpenAIStream({ id, created, model: modelId, includeUsage: openai.stream_options?.include_usage === true }),

@@ -32,6 +32,8 @@ import {
   textsOf,
   toolArguments,
   toolChoiceOf,
+  toolCallsOf,
+  appendAll,
 } from '../openai-request-parts.js';
 import type { ConverseImageBlock, ConverseMessage, ConverseRequest, ConverseRequestBlock } from './converse-types.js';
 
@@ -97,7 +99,7 @@ function translateMessage(m: OpenAIMessage, at: string, system: Array<{ text: st
       const blocks: ConverseRequestBlock[] = [];
       if (m.content != null) for (const text of textsOf(m.content, `${at}.content`, strings)) if (text !== '') blocks.push({ text });
       if (typeof m.refusal === 'string' && m.refusal !== '') blocks.push({ text: m.refusal });
-      (m.tool_calls ?? []).forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}]`, strings)));
+      toolCallsOf(m.tool_calls, at).forEach((call, j) => blocks.push(toolUse(call, `${at}.tool_calls[${j}]`, strings)));
       return append(out, 'assistant', blocks, `${at}.content`);
     }
     case 'tool': {
@@ -113,7 +115,7 @@ function translateMessage(m: OpenAIMessage, at: string, system: Array<{ text: st
 function append(out: ConverseMessage[], role: 'user' | 'assistant', blocks: ConverseRequestBlock[], param: string): void {
   if (blocks.length === 0) throw invalid('message content must not be empty', param);
   const last = out[out.length - 1];
-  if (last && last.role === role) last.content.push(...blocks);
+  if (last && last.role === role) appendAll(last.content, blocks);
   else out.push({ role, content: blocks });
 }
 

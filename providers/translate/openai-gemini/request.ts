@@ -34,6 +34,8 @@ import {
   textsOf,
   toolArguments,
   toolChoiceOf,
+  toolCallsOf,
+  appendAll,
 } from '../openai-request-parts.js';
 import type { GeminiContent, GeminiGenerationConfig, GeminiPart, GeminiRequest } from './gemini-types.js';
 
@@ -121,7 +123,7 @@ function translateMessage(m: OpenAIMessage, at: string, system: GeminiPart[], ou
       const parts: GeminiPart[] = [];
       if (m.content != null) for (const text of textsOf(m.content, `${at}.content`, strings)) if (text !== '') parts.push({ text });
       if (typeof m.refusal === 'string' && m.refusal !== '') parts.push({ text: m.refusal });
-      (m.tool_calls ?? []).forEach((call, j) => parts.push(functionCall(call as ToolCallIn, `${at}.tool_calls[${j}]`, names, strings)));
+      toolCallsOf(m.tool_calls, at).forEach((call, j) => parts.push(functionCall(call as ToolCallIn, `${at}.tool_calls[${j}]`, names, strings)));
       return append(out, 'model', parts, `${at}.content`);
     }
     case 'tool': {
@@ -140,7 +142,7 @@ function translateMessage(m: OpenAIMessage, at: string, system: GeminiPart[], ou
 function append(out: GeminiContent[], role: 'user' | 'model', parts: GeminiPart[], param: string): void {
   if (parts.length === 0) throw invalid('message content must not be empty', param);
   const last = out[out.length - 1];
-  if (last && last.role === role) last.parts.push(...parts);
+  if (last && last.role === role) appendAll(last.parts, parts);
   else out.push({ role, parts });
 }
 
