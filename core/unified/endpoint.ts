@@ -57,9 +57,14 @@ export class UnifiedEndpoint {
       ctx.kind = 'auxiliary';
       return;
     }
+    if (ctx.method !== 'POST') {
+      // Not a generation: the validator and the limits' token estimate leave it to the 405.
+      ctx.kind = 'auxiliary';
+      ctx.set(REFUSAL, new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `Use POST for chat completions, not ${ctx.method}`));
+      return;
+    }
     ctx.kind = 'generation';
     try {
-      if (ctx.method !== 'POST') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `Use POST for chat completions, not ${ctx.method}`);
       // The shape: picking a provider needs the model and two flags, not the prompt's text.
       const body = ctx.jsonShape() as Partial<ChatRequest> | null;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError('GW_ERR_REQUEST_INVALID', 'The request body must be a JSON object');

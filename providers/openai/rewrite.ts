@@ -15,6 +15,8 @@ interface StreamedBody {
 export function needsUsageRewrite(body: StreamedBody): boolean {
   if (body.stream !== true) return false;
   const options = body.stream_options as { include_usage?: unknown } | null | undefined;
+  // An array, a string or a number is the client's mistake for OpenAI to refuse, not to repair.
+  if (options != null && (typeof options !== 'object' || Array.isArray(options))) return false;
   return options?.include_usage !== true;
 }
 

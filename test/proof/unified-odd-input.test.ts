@@ -3,7 +3,8 @@
  * `tool_calls` that is no array, a turn of 200,000 parts merged into the one before (a
  * spread push overflowed the stack), a Bedrock model id that is a dot segment (sent
  * upstream as `/model/../converse`, signed), and an upstream answer whose content is no
- * list. Each on every translated provider it applies to, with an audit line each.
+ * list; and a GET, which the validator refused as an empty body before the 405. Each on
+ * every translated provider it applies to, with an audit line each.
  */
 import path from 'node:path';
 import t from 'tap';
@@ -36,6 +37,7 @@ providers:
 filters:
   - name: audit
     config: { stdout: false, file: audit.log, flush_interval_ms: 10 }
+  - name: validator
 routes:
   - { name: team-bedrock, match: { path: /team/v1/chat/completions }, mode: unified, provider: bedrock }
 `,
@@ -115,4 +117,12 @@ t.test("an upstream answer whose content is no list is the upstream's 502, not a
     t.match(r.text, /GW_ERR_UPSTREAM_PROTOCOL/, label);
     t.equal((await gw.audit(r.id))?.error_kind, 'upstream_error', `${label}: audited as the upstream's`);
   }
+});
+
+t.test('a GET of the chat endpoint is a 405, with the validator on', async (t) => {
+  const gw = await start(t);
+  const res = await fetch(`${gw.url}/v1/chat/completions`, { headers: { 'x-request-id': 'odd-get' } });
+  t.equal(res.status, 405);
+  t.match(await res.json(), { error: { message: /Use POST/ } });
+  t.equal((await gw.audit('odd-get'))?.status, 405, 'audited');
 });

@@ -72,6 +72,9 @@ t.test('the request rewrite', async (t) => {
   t.same(JSON.parse(withIncludeUsage(Buffer.from(JSON.stringify(withOptions)), withOptions).toString()).stream_options, { include_usage: true });
   t.notOk(needsUsageRewrite({ stream: true, stream_options: { include_usage: true } }));
   t.notOk(needsUsageRewrite({ stream: false }));
+  t.ok(needsUsageRewrite({ stream: true, stream_options: null }), 'null is no options: set them');
+  // Not an object: OpenAI refuses it; rewriting would turn [1] into {"0":1,"include_usage":true}.
+  for (const odd of [[1], 'x', 5, true]) t.notOk(needsUsageRewrite({ stream: true, stream_options: odd }), `stream_options ${JSON.stringify(odd)} left for OpenAI to judge`);
 });
 
 t.test('JSON usage: cached tokens counted apart', async (t) => {
