@@ -323,6 +323,7 @@ class TapeChecker {
   }
 
   private object(i: number, r: Rule, depth: number): boolean {
+    if (r.names.length === 0 && r.additional === undefined) return true; // nothing asked of the members
     const end = this.entries[2 * i + 1];
     let seen = 0;
     for (let name = i + 1; name < end; ) {
@@ -343,6 +344,7 @@ class TapeChecker {
   }
 
   private array(i: number, r: Rule, depth: number): boolean {
+    if (r.items === undefined && r.minItems === 0 && r.maxItems === Infinity) return true;
     const end = this.entries[2 * i + 1];
     let length = 0;
     for (let item = i + 1; item < end; item = this.next(item)) {
