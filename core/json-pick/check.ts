@@ -10,7 +10,7 @@
  * for its error message.
  */
 import { resolveLocalRef } from './schema-ref.js';
-import { ARRAY, ESCAPED_STRING, FALSE, NULL, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
+import { ARRAY, ESCAPED_STRING, FALSE, indexOfBytes, NULL, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
 
 /** A schema compiled for {@link checkTape}; opaque to readers. */
 export interface JsonCheck {
@@ -362,27 +362,13 @@ class TapeChecker {
     }
     const from = (this.entries[2 * i] >> 3) + 1;
     const to = this.entries[2 * i + 1];
-    if (r.enumValues !== undefined && !this.bytesAmong(from, to, r.enumBytes)) return false;
+    if (r.enumValues !== undefined && indexOfBytes(this.bytes, from, to, r.enumBytes) < 0) return false;
     if (r.maxLength === Infinity && to - from >= 4 * r.minLength) return true; // no character takes more than 4 bytes
     // Characters as ajv counts them (a surrogate pair is one): UTF-8 sequences, by their lead bytes.
     let length = 0;
     const bytes = this.bytes;
     for (let at = from; at < to; at++) if ((bytes[at] & 0xc0) !== 0x80) length++;
     return within(length, r);
-  }
-
-  /** Whether bytes [from, to) are one of `among`. */
-  private bytesAmong(from: number, to: number, among: readonly Buffer[]): boolean {
-    const bytes = this.bytes;
-    const length = to - from;
-    for (let k = 0; k < among.length; k++) {
-      const candidate = among[k];
-      if (candidate.length !== length) continue;
-      let at = 0;
-      while (at < length && candidate[at] === bytes[from + at]) at++;
-      if (at === length) return true;
-    }
-    return false;
   }
 
   private number(i: number, r: Rule): boolean {
@@ -403,17 +389,7 @@ class TapeChecker {
   /** Which of the rule's property names the member name at entry i is, or -1. */
   private memberIndex(i: number, r: Rule): number {
     if ((this.entries[2 * i] & 7) === ESCAPED_STRING) return r.names.indexOf(this.escaped(i));
-    const from = (this.entries[2 * i] >> 3) + 1;
-    const length = this.entries[2 * i + 1] - from;
-    const bytes = this.bytes;
-    for (let k = 0; k < r.nameBytes.length; k++) {
-      const name = r.nameBytes[k];
-      if (name.length !== length) continue;
-      let at = 0;
-      while (at < length && name[at] === bytes[from + at]) at++;
-      if (at === length) return k;
-    }
-    return -1;
+    return indexOfBytes(this.bytes, (this.entries[2 * i] >> 3) + 1, this.entries[2 * i + 1], r.nameBytes);
   }
 
   /** A string holding escapes, as JSON.parse reads it. */

@@ -6,7 +6,7 @@
  */
 import { BYTE_STRINGS } from '../json-body.js';
 import { TYPE_ONLY, type JsonReads } from './reads.js';
-import { ARRAY, ESCAPED_STRING, FALSE, NULL, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
+import { ARRAY, ESCAPED_STRING, FALSE, indexOfBytes, NULL, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
 
 /** Reads, compiled once: member names in the shape's form, each with its bytes to match. */
 interface Compiled {
@@ -159,17 +159,7 @@ class Picker {
     if (names.length === 0) return -1;
     const head = this.entries[2 * i];
     if ((head & 7) === ESCAPED_STRING) return names.indexOf(this.escaped(i));
-    const from = (head >> 3) + 1;
-    const length = this.entries[2 * i + 1] - from;
-    const bytes = this.bytes;
-    for (let k = 0; k < names.length; k++) {
-      const name = reads.nameBytes[k];
-      if (name.length !== length) continue;
-      let at = 0;
-      while (at < length && name[at] === bytes[from + at]) at++;
-      if (at === length) return k;
-    }
-    return -1;
+    return indexOfBytes(this.bytes, (head >> 3) + 1, this.entries[2 * i + 1], reads.nameBytes);
   }
 
   private stringAt(i: number): string {

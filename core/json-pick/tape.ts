@@ -29,6 +29,19 @@ export interface Tape {
   readonly entries: Int32Array;
 }
 
+/** Which of `among` the bytes [from, to) of `bytes` are, or -1: a member name or a string matched without decoding it. */
+export function indexOfBytes(bytes: Buffer, from: number, to: number, among: readonly Uint8Array[]): number {
+  const length = to - from;
+  for (let k = 0; k < among.length; k++) {
+    const candidate = among[k];
+    if (candidate.length !== length) continue;
+    let at = 0;
+    while (at < length && candidate[at] === bytes[from + at]) at++;
+    if (at === length) return k;
+  }
+  return -1;
+}
+
 /**
  * Past this a body is left to JSON.parse. Up to it the first scan fits the scanner's shared
  * memory (8 MiB; about twice the body, see {@link readTape}).
