@@ -6,7 +6,7 @@
  * and encoded separators are refused before anything is forwarded.
  */
 import { GatewayError } from '../../core/index.js';
-import { checkedSegments } from '../common/paths.js';
+import { checkedSegments, withoutKey } from '../common/paths.js';
 
 /** First segments that already name an API root and pass as they are. */
 const ROOTS = new Set(['v1', 'api']);
@@ -28,5 +28,6 @@ export function upstreamPath(subpath: string, query: string, basePath: string): 
     kept.unshift('v1');
   }
   const trailing = subpath.endsWith('/') ? '/' : '';
-  return `${basePath}/${kept.join('/')}${trailing}${query ? `?${query}` : ''}`;
+  const q = withoutKey(query);
+  return `${basePath}/${kept.join('/')}${trailing}${q ? `?${q}` : ''}`;
 }

@@ -7,6 +7,7 @@
  * control characters are refused before anything is forwarded.
  */
 import { GatewayError } from '../../core/index.js';
+import { withoutKey } from '../common/paths.js';
 
 /** The Runtime operations that generate tokens, by their last path segment. */
 export type GenerationOp = 'invoke' | 'invoke-with-response-stream' | 'converse' | 'converse-stream';
@@ -64,7 +65,8 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
   }
   const decoded = raw.map(decode);
   decoded.forEach((d, i) => checkSegment(d, first === 'model' && i === 1));
-  const upstream = `${basePath}${subpath}${query ? `?${query}` : ''}`;
+  const q = withoutKey(query);
+  const upstream = `${basePath}${subpath}${q ? `?${q}` : ''}`;
   if (first === 'model' && raw.length === 3) {
     const op = GENERATION_OPS.has(raw[2]) ? (raw[2] as GenerationOp) : 'other';
     return { op, modelId: decoded[1], upstream };

@@ -6,30 +6,10 @@
  * from the query (the gateway's key goes in a header); every other parameter stays as sent.
  */
 import { GatewayError } from '../../core/index.js';
-import { checkedSegments } from '../common/paths.js';
+import { checkedSegments, withoutKey } from '../common/paths.js';
 
 const ROOTS = new Set(['v1', 'v1beta', 'v1alpha', 'upload']);
 const BARE_ROOTS = new Set(['models', 'tunedModels', 'cachedContents', 'files', 'batches', 'operations']);
-
-/**
- * The query string without any `key` parameter (encoded or not), other parameters byte for byte.
- * @example
- * withoutKey('alt=sse&key=abc') // 'alt=sse'
- */
-export function withoutKey(query: string): string {
-  if (query === '') return '';
-  return query
-    .split('&')
-    .filter((pair) => {
-      const name = pair.split('=', 1)[0].replace(/\+/g, ' ');
-      try {
-        return decodeURIComponent(name) !== 'key';
-      } catch {
-        return name !== 'key';
-      }
-    })
-    .join('&');
-}
 
 /**
  * The upstream path (with `?query`, `key` removed) for `subpath` under `basePath`.

@@ -4,7 +4,7 @@
  * prefix send bare `/chat/completions`, which gets its `/v1`.
  */
 import { GatewayError } from '../../core/index.js';
-import { checkedSegments } from '../common/paths.js';
+import { checkedSegments, withoutKey } from '../common/paths.js';
 
 /** Bare API roots that lack their `/v1`. */
 const BARE_ROOTS = new Set(['chat', 'completions', 'embeddings', 'models', 'responses', 'moderations', 'images', 'audio', 'files', 'batches', 'uploads', 'fine_tuning', 'vector_stores', 'assistants', 'threads']);
@@ -24,5 +24,6 @@ export function upstreamPath(subpath: string, query: string, basePath: string): 
     kept.unshift('v1');
   }
   const trailing = subpath.endsWith('/') ? '/' : '';
-  return `${basePath}/${kept.join('/')}${trailing}${query ? `?${query}` : ''}`;
+  const q = withoutKey(query);
+  return `${basePath}/${kept.join('/')}${trailing}${q ? `?${q}` : ''}`;
 }
