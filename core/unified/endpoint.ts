@@ -79,6 +79,8 @@ export class UnifiedEndpoint {
       const forced = this.opts.pin ?? (typeof header === 'string' && header !== '' ? header : undefined);
       const selection = this.opts.table.select(model, forced);
       ctx.provider = selection.slot.name;
+      // An alias's own model: what is sent, priced, budgeted, allow-listed and audited.
+      ctx.model = selection.model;
       ctx.set(SELECTION, selection);
     } catch (err) {
       ctx.set(REFUSAL, toGatewayError(err));

@@ -83,7 +83,8 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   const periods = new PeriodClock();
 
   const estimate = (ctx: RequestContext): number => {
-    const match = book.lookup(providerKeys(env.config, ctx.route.provider), ctx.model);
+    // ctx.provider: on the unified endpoint the route names none; the chosen provider prices it.
+    const match = book.lookup(providerKeys(env.config, ctx.provider), ctx.model);
     if (!match) return 0; // unpriced: flagged by `cost`, never reserved
     const input = Math.ceil(ctx.body.length / config.bytes_per_token);
     return costNanos(match.price, { inputTokens: input, outputTokens: ctx.maxOutputTokens ?? config.default_output_tokens, cacheCreationTokens: 0, cacheReadTokens: 0 });
