@@ -27,8 +27,18 @@ function decoded(segment: string): string {
   return s;
 }
 
+/** A percent-encoded unreserved character (RFC 3986 §2.3): the same URI as the character itself. */
+const ENCODED_UNRESERVED = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[dDeE]|5[fF]|7[eE])/g;
+
+/** `segment` with its encoded unreserved characters written plainly, as RFC 3986 §6.2.2.2 normalises them. */
+function normalised(segment: string): string {
+  return segment.includes('%') ? segment.replace(ENCODED_UNRESERVED, (e) => String.fromCharCode(parseInt(e.slice(1), 16))) : segment;
+}
+
 /**
- * The non-empty segments of `subpath`, as sent (still encoded), after checking each one.
+ * The non-empty segments of `subpath`, still encoded except for unreserved characters
+ * (`%6Dessages` is `messages` to any server behind, so it must be to the providers'
+ * classification of generation paths too), after checking each one.
  * @throws GatewayError 400 for a segment that could escape the base path.
  * @example
  * checkedSegments('/v1//chat/completions') // ['v1', 'chat', 'completions']
@@ -42,7 +52,7 @@ export function checkedSegments(subpath: string): string[] {
     if (UNSAFE_IN_SEGMENT.test(plain)) {
       throw invalid('Request path must not contain encoded slashes, backslashes or control characters');
     }
-    kept.push(raw);
+    kept.push(normalised(raw));
   }
   return kept;
 }
