@@ -4,7 +4,9 @@
  * configuration: another entry of this type with its own `base_url`, key and patterns.
  * The client's credentials and account headers are replaced by the gateway's; bodies go
  * upstream byte for byte except for the one documented rewrite (`rewrite.ts`); responses,
- * errors included, come back as they arrive with usage read beside them.
+ * errors included, come back as they arrive with usage read beside them. Chat completions,
+ * completions and the Responses API are generations (limits, budgets, accounting); the
+ * rest of the API is auxiliary.
  */
 import type { Dispatcher } from 'undici';
 import {
@@ -22,27 +24,39 @@ import {
   type ProviderPlugin,
   type ProviderResponse,
   type RequestContext,
+  type UsageMeter,
 } from '../../core/index.js';
 import { translatedBody } from '../common/translated-chat.js';
 import { droppedHeaders, parseBaseUrl } from '../common/upstream-config.js';
 import { openaiDialect } from '../translate/openai-dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
 import { upstreamPath } from './paths.js';
+import { responsesMeter } from './responses-usage.js';
 import { needsUsageRewrite, withIncludeUsage } from './rewrite.js';
 import { UsageChunkFilter } from './usage-filter.js';
 import { openaiMeter } from './usage.js';
 
 export type { OpenAIConfig } from './config.js';
 
+/** Picks the usage meter for an answer by its content type. */
+type MeterFor = (contentType: string) => UsageMeter | undefined;
+
 /** What `inspect` decided, for `passthrough`. */
-const PLAN = createKey<{ path: string; addUsage: boolean }>('openai.plan');
+interface Plan {
+  path: string;
+  addUsage: boolean;
+  meter: MeterFor;
+}
+const PLAN = createKey<Plan>('openai.plan');
 
-/** Upstream paths (after the base path) whose POST generates tokens. */
-const GENERATION = new Set(['/v1/chat/completions', '/v1/completions']);
-
-/** What inspect and the usage rewrite look at, out of a body that may be a long conversation. */
+/** What inspect and the usage rewrite look at in a chat or completions body, which may be a long conversation. */
 const GENERATION_READS: JsonReads = {
   members: { model: { text: true }, stream: {}, stream_options: { members: { include_usage: {} } }, max_tokens: {}, max_completion_tokens: {} },
+};
+
+/** The same for the Responses API: its cap has another name, and it always reports usage. */
+const RESPONSES_READS: JsonReads = {
+  members: { model: { text: true }, stream: {}, max_output_tokens: {} },
 };
 
 interface GenerationBody {
@@ -51,8 +65,40 @@ interface GenerationBody {
   stream_options?: unknown;
   max_tokens?: unknown;
   max_completion_tokens?: unknown;
+  max_output_tokens?: unknown;
   [field: string]: unknown;
 }
+
+/** How one token-generating API is read: its request fields, its output cap, its usage. */
+interface GenerationApi {
+  readonly reads: JsonReads;
+  cap(body: GenerationBody): unknown;
+  /** A stream reports usage only when asked (`stream_options.include_usage`, see `rewrite.ts`). */
+  readonly usageOnRequest: boolean;
+  readonly meter: MeterFor;
+}
+
+const CHAT_API: GenerationApi = {
+  reads: GENERATION_READS,
+  cap: (body) => (typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : body.max_tokens),
+  usageOnRequest: true,
+  meter: openaiMeter,
+};
+
+/** `response.completed` always carries the usage: nothing to ask for, nothing to hide. */
+const RESPONSES_API: GenerationApi = {
+  reads: RESPONSES_READS,
+  cap: (body) => body.max_output_tokens,
+  usageOnRequest: false,
+  meter: responsesMeter,
+};
+
+/** Upstream paths (after the base path) whose POST generates tokens: the one selection table. */
+const GENERATION = new Map<string, GenerationApi>([
+  ['/v1/chat/completions', CHAT_API],
+  ['/v1/completions', CHAT_API],
+  ['/v1/responses', RESPONSES_API],
+]);
 
 /** The body rebuilt with `stream_options.include_usage` set, from the shape where it can be. */
 function rebuiltWithUsage(ctx: RequestContext): Buffer {
@@ -105,33 +151,35 @@ class OpenAIProvider implements Provider {
 
   inspect(ctx: RequestContext): void {
     const path = upstreamPath(ctx.subpath, ctx.query, this.basePath);
-    const plan = { path, addUsage: false };
+    const plan: Plan = { path, addUsage: false, meter: openaiMeter };
     ctx.set(PLAN, plan);
     ctx.kind = 'auxiliary';
     if (ctx.method !== 'POST') return;
     const q = path.indexOf('?');
     const bare = (q < 0 ? path : path.slice(0, q)).slice(this.basePath.length).replace(/\/$/, '');
-    if (!GENERATION.has(bare)) return;
+    const api = GENERATION.get(bare);
+    if (!api) return;
     ctx.kind = 'generation';
+    plan.meter = api.meter;
     // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
     // Just those fields: the prompt's text is neither decoded nor built for a model name and a few flags.
-    const body = ctx.jsonPick(GENERATION_READS) as GenerationBody | null;
+    const body = ctx.jsonPick(api.reads) as GenerationBody | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return;
     if (typeof body.model === 'string') ctx.model = shapeText(body.model);
     ctx.stream = body.stream === true;
-    const cap = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : body.max_tokens;
+    const cap = api.cap(body);
     if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;
-    plan.addUsage = this.config.stream_include_usage && needsUsageRewrite(body);
+    plan.addUsage = api.usageOnRequest && this.config.stream_include_usage && needsUsageRewrite(body);
   }
 
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
-    const plan = ctx.get(PLAN) ?? { path: upstreamPath(ctx.subpath, ctx.query, this.basePath), addUsage: false };
-    if (!plan.addUsage) return this.forward(ctx, ctx.method, plan.path, ctx.body, false);
+    const plan = ctx.get(PLAN) ?? { path: upstreamPath(ctx.subpath, ctx.query, this.basePath), addUsage: false, meter: openaiMeter };
+    if (!plan.addUsage) return this.forward(ctx, ctx.method, plan.path, ctx.body, false, plan.meter);
     // Without `stream_options` the field is spliced into the client's bytes (inspect's
     // fields tell); with it the body is rebuilt, from the shape where it can be.
     const fields = ctx.jsonPick(GENERATION_READS) as GenerationBody;
     const body = fields.stream_options === undefined ? withIncludeUsage(ctx.body, fields) : rebuiltWithUsage(ctx);
-    return this.forward(ctx, ctx.method, plan.path, body, true);
+    return this.forward(ctx, ctx.method, plan.path, body, true, plan.meter);
   }
 
   /** The unified endpoint: the request is already OpenAI's, so it goes as it is. */
@@ -141,13 +189,13 @@ class OpenAIProvider implements Provider {
     const parsed = strings.form === 'bytes' ? ctx.jsonShape() : ctx.json();
     const raw = request === parsed ? ctx.body : strings.serialize(request);
     const body = addUsage ? withIncludeUsage(raw, request, strings.serialize) : raw;
-    return this.forward(ctx, 'POST', `${this.basePath}/v1/chat/completions`, body, addUsage);
+    return this.forward(ctx, 'POST', `${this.basePath}/v1/chat/completions`, body, addUsage, openaiMeter);
   }
 
   /** `chat()` sends the client's bytes, or re-serialises the request without reading its text. */
   readonly chatTakesBytes = true;
 
-  private async forward(ctx: RequestContext, method: string, path: string, body: Buffer, addedUsage: boolean): Promise<ProviderResponse> {
+  private async forward(ctx: RequestContext, method: string, path: string, body: Buffer, addedUsage: boolean, meter: MeterFor): Promise<ProviderResponse> {
     const headers = { ...upstreamRequestHeaders(ctx.headers, this.drop), ...this.auth };
     const res = await forwardUpstream(this.pool, { method, path, headers, body, signal: ctx.cancellation, stream: ctx.stream });
     if (ctx.kind !== 'generation') return res;
@@ -159,7 +207,7 @@ class OpenAIProvider implements Provider {
       res.meter = filter.meter();
       return res;
     }
-    res.meter = openaiMeter(ct);
+    res.meter = meter(ct);
     return res;
   }
 }

@@ -7,6 +7,12 @@
  * `stream_options.include_usage` `usage: null` on every chunk plus the final usage-only
  * chunk (`choices: []`), then `data: [DONE]`. `compat: 'mistral'` mimics a service that
  * puts usage on its finish chunk unasked and refuses `stream_options`.
+ * Also the Responses API (`POST /v1/responses`): a `response` object with `usage`
+ * (`input_tokens` with `input_tokens_details.cached_tokens` inside, `output_tokens` with
+ * `output_tokens_details.reasoning_tokens` inside), or with `stream: true` the typed event
+ * stream OpenAI sends — `event: response.created`, `response.in_progress`, the output item,
+ * content part and one `response.output_text.delta` per word, their `.done` events, and
+ * `response.completed` carrying the usage; no `[DONE]`.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,8 +39,12 @@ export class OpenAIMock {
   eventDelayMs: number;
   usage: OpenAIMockUsage = OPENAI_USAGE;
   text = 'Hello from the OpenAI mock, word by word.';
-  /** When set, the next chat request gets this error answer instead. */
+  /** When set, the next chat or Responses request gets this error answer instead. */
   nextError: { status: number; headers?: Record<string, string>; body: unknown } | undefined;
+  /** Reasoning tokens reported (inside the output tokens) by the Responses API. */
+  reasoningTokens = 0;
+  /** When set, the next Responses stream ends cleanly after this many events, before `response.completed`. */
+  cutResponseStreamAfter: number | undefined;
   private readonly server: http.Server;
 
   private constructor(private readonly opts: OpenAIMockOptions) {
@@ -85,17 +95,103 @@ export class OpenAIMock {
       return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1715367049, owned_by: 'system' }] });
     }
     if (req.method === 'POST' && path === '/v1/chat/completions') return this.chat(record.body, res);
+    if (req.method === 'POST' && path === '/v1/responses') return this.responses(record.body, res);
     return error(res, 404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null);
   }
 
-  private async chat(raw: Buffer, res: http.ServerResponse): Promise<void> {
-    if (this.nextError) {
-      const e = this.nextError;
-      this.nextError = undefined;
-      const text = JSON.stringify(e.body);
-      res.writeHead(e.status, { 'content-type': 'application/json', ...e.headers });
-      return void res.end(text);
+  /** Answers with `nextError` (and clears it) when one is set. */
+  private sentError(res: http.ServerResponse): boolean {
+    const e = this.nextError;
+    if (!e) return false;
+    this.nextError = undefined;
+    const text = JSON.stringify(e.body);
+    res.writeHead(e.status, { 'content-type': 'application/json', ...e.headers });
+    res.end(text);
+    return true;
+  }
+
+  private async responses(raw: Buffer, res: http.ServerResponse): Promise<void> {
+    if (this.sentError(res)) return;
+    let body: { model?: string; stream?: boolean; max_output_tokens?: number | null; instructions?: string | null };
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return error(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
     }
+    if (typeof body.model !== 'string') return json(res, 400, { error: { message: "Missing required parameter: 'model'.", type: 'invalid_request_error', param: 'model', code: 'missing_required_parameter' } });
+    const u = this.usage;
+    const usage = {
+      input_tokens: u.prompt_tokens,
+      input_tokens_details: { cached_tokens: u.cached_tokens },
+      output_tokens: u.completion_tokens,
+      output_tokens_details: { reasoning_tokens: this.reasoningTokens },
+      total_tokens: u.prompt_tokens + u.completion_tokens,
+    };
+    // OpenAI answers with the dated snapshot the alias resolved to.
+    const model = body.model === 'gpt-4o' ? 'gpt-4o-2024-08-06' : body.model;
+    const response = (status: string, output: unknown[], withUsage: boolean): Record<string, unknown> => ({
+      id: 'resp_mock01',
+      object: 'response',
+      created_at: 1750000000,
+      status,
+      background: false,
+      error: null,
+      incomplete_details: null,
+      instructions: body.instructions ?? null,
+      max_output_tokens: body.max_output_tokens ?? null,
+      max_tool_calls: null,
+      model,
+      output,
+      parallel_tool_calls: true,
+      previous_response_id: null,
+      prompt_cache_key: null,
+      reasoning: { effort: null, summary: null },
+      safety_identifier: null,
+      service_tier: 'default',
+      store: true,
+      temperature: 1.0,
+      text: { format: { type: 'text' }, verbosity: 'medium' },
+      tool_choice: 'auto',
+      tools: [],
+      top_logprobs: 0,
+      top_p: 1.0,
+      truncation: 'disabled',
+      usage: withUsage ? usage : null,
+      user: null,
+      metadata: {},
+    });
+    const part = (text: string) => ({ type: 'output_text', annotations: [], logprobs: [], text });
+    const message = (status: string, content: unknown[]) => ({ id: 'msg_mock01', type: 'message', status, content, role: 'assistant' });
+    const done = message('completed', [part(this.text)]);
+    if (!body.stream) return json(res, 200, response('completed', [done], true));
+
+    const at = { item_id: 'msg_mock01', output_index: 0, content_index: 0 };
+    const events: Array<Record<string, unknown>> = [
+      { type: 'response.created', response: response('in_progress', [], false) },
+      { type: 'response.in_progress', response: response('in_progress', [], false) },
+      { type: 'response.output_item.added', output_index: 0, item: message('in_progress', []) },
+      { type: 'response.content_part.added', ...at, part: part('') },
+      ...this.text.split(/(?<= )/).map((delta) => ({ type: 'response.output_text.delta', ...at, delta, logprobs: [] })),
+      { type: 'response.output_text.done', ...at, text: this.text, logprobs: [] },
+      { type: 'response.content_part.done', ...at, part: part(this.text) },
+      { type: 'response.output_item.done', output_index: 0, item: done },
+      { type: 'response.completed', response: response('completed', [done], true) },
+    ];
+    const cut = this.cutResponseStreamAfter;
+    this.cutResponseStreamAfter = undefined;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_mock01' });
+    const n = cut ?? events.length;
+    for (let i = 0; i < n; i++) {
+      if (res.destroyed) return;
+      if (i > 0 && this.eventDelayMs > 0) await sleep(this.eventDelayMs);
+      const { type, ...rest } = events[i];
+      res.write(`event: ${type as string}\ndata: ${JSON.stringify({ type, sequence_number: i, ...rest })}\n\n`);
+    }
+    res.end();
+  }
+
+  private async chat(raw: Buffer, res: http.ServerResponse): Promise<void> {
+    if (this.sentError(res)) return;
     let body: { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean }; tools?: Array<{ function: { name: string } }> };
     try {
       body = JSON.parse(raw.toString('utf8'));

@@ -1,0 +1,148 @@
+/**
+ * Token usage from OpenAI Responses API answers (`POST /v1/responses`), read beside the
+ * byte flow. A `response` object reports `usage: { input_tokens, input_tokens_details:
+ * { cached_tokens }, output_tokens, output_tokens_details: { reasoning_tokens } }`: cached
+ * reads are inside `input_tokens` and reasoning inside `output_tokens`, as in a chat
+ * completion, so the counts map the same way (`applyOpenAIUsage`).
+ * Streams are typed SSE events (`event: response.created`, …) without `[DONE]`; only the
+ * lifecycle events carry the response object, and a stream ends with exactly one of
+ * `response.completed`, `response.incomplete` or `response.failed` — the one with the usage.
+ */
+import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { JsonBodyMeter, meterByContentType, type JsonUsageReader } from '../../core/stream/json-meter.js';
+import { applyOpenAIUsage } from './usage.js';
+
+interface WireResponsesUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  input_tokens_details?: { cached_tokens?: number | null } | null;
+}
+
+interface WireError {
+  code?: string | null;
+  type?: string;
+  message?: string;
+}
+
+interface WireResponse {
+  object?: string;
+  model?: unknown;
+  usage?: WireResponsesUsage | null;
+  error?: WireError | null;
+}
+
+/** One stream event's data: a lifecycle event carries `response`; `error` has its fields at the top. */
+interface WireEvent {
+  type?: string;
+  response?: WireResponse | null;
+  code?: string | null;
+  message?: string;
+  error?: WireError | null;
+}
+
+/** Copy the counts in a Responses `usage` over `usage` (a response reports them once, whole). */
+export function applyResponsesUsage(usage: TokenUsage, wire: WireResponsesUsage | null | undefined): void {
+  if (!wire || typeof wire !== 'object') return;
+  const cached = wire.input_tokens_details?.cached_tokens;
+  applyOpenAIUsage(usage, {
+    prompt_tokens: wire.input_tokens,
+    completion_tokens: wire.output_tokens,
+    prompt_tokens_details: { cached_tokens: typeof cached === 'number' ? cached : 0 },
+  });
+}
+
+function describe(error: WireError | null | undefined, fallback: string): string {
+  return `${error?.code ?? error?.type ?? fallback}: ${error?.message ?? ''}`;
+}
+
+/** Events whose response object says the model (and, for the last three, the usage). */
+const START_EVENTS = new Set(['response.created', 'response.in_progress', 'response.queued']);
+const END_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+/** The deltas, most of a stream: no usage, model or error in them (onEvent ignores them too). */
+const DELTA_EVENTS = [
+  'response.output_text.delta',
+  'response.reasoning_summary_text.delta',
+  'response.reasoning_text.delta',
+  'response.function_call_arguments.delta',
+  'response.custom_tool_call_input.delta',
+  'response.refusal.delta',
+  'response.audio.delta',
+  'response.audio.transcript.delta',
+  'response.code_interpreter_call_code.delta',
+  'response.mcp_call_arguments.delta',
+];
+
+/** Reads usage from a Responses SSE stream the client gets unchanged. */
+export class ResponsesStreamMeter implements UsageMeter {
+  readonly usage = emptyUsage();
+  model: string | undefined;
+  streamError: string | undefined;
+  /** A terminal event (or an `error` event) was read: the stream said how it ended. */
+  private ended = false;
+  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: DELTA_EVENTS });
+
+  write(chunk: Uint8Array): void {
+    this.sse.push(chunk);
+  }
+
+  end(): void {
+    this.sse.end();
+    // An upstream that closes cleanly mid-answer must not be audited as a whole answer.
+    if (!this.ended) this.streamError ??= 'stream ended before response.completed';
+  }
+
+  private onEvent(event: string, data: string): void {
+    // OpenAI names every event; a compatible service that sends `data:` lines alone is
+    // read by the `type` inside (each of its events parsed, the price of not naming them).
+    const named = event !== 'message';
+    if (named && !START_EVENTS.has(event) && !END_EVENTS.has(event) && event !== 'error') return;
+    let parsed: WireEvent;
+    try {
+      parsed = JSON.parse(data) as WireEvent;
+    } catch {
+      return;
+    }
+    if (parsed === null || typeof parsed !== 'object') return;
+    const type = named ? event : parsed.type;
+    if (type === undefined) return;
+    if (type === 'error') {
+      this.ended = true;
+      this.streamError = describe(parsed.error ?? parsed, 'error');
+      return;
+    }
+    const response = parsed.response;
+    if (!response || typeof response !== 'object') return;
+    const model = typeof response.model === 'string' ? response.model : undefined;
+    if (START_EVENTS.has(type)) {
+      this.model ??= model;
+    } else if (END_EVENTS.has(type)) {
+      this.ended = true;
+      if (model !== undefined) this.model = model;
+      applyResponsesUsage(this.usage, response.usage);
+      if (type === 'response.failed') this.streamError = describe(response.error, 'response.failed');
+    }
+  }
+}
+
+/**
+ * Usage and model from a `response` JSON body. Parsed whole: unlike a chat completion, a
+ * response object names its model after non-string members (`error`, `incomplete_details`,
+ * `instructions`) and has members after `usage`, so the shallow readers would not answer.
+ */
+const readResponse: JsonUsageReader = (body, into) => {
+  const b = body as WireResponse | null;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) return;
+  if (typeof b.model === 'string') into.model = b.model;
+  applyResponsesUsage(into.usage, b.usage);
+};
+
+/** The meter for a non-streamed Responses answer. */
+export function responsesJsonMeter(): UsageMeter {
+  return new JsonBodyMeter(readResponse);
+}
+
+/** Pick the meter for a Responses answer by its content type. */
+export function responsesMeter(contentType: string | string[] | undefined): UsageMeter | undefined {
+  return meterByContentType(contentType, () => new ResponsesStreamMeter(), responsesJsonMeter);
+}
