@@ -17,13 +17,17 @@ const UPLOT = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** Asset name → file and type; nothing else under /dashboard/assets/ is served. */
-const ASSETS: Record<string, [string, string]> = {
-  'dashboard.js': [path.join(DIR, 'dashboard.js'), 'text/javascript; charset=utf-8'],
-  'dashboard.css': [path.join(DIR, 'dashboard.css'), 'text/css; charset=utf-8'],
-  'uPlot.iife.min.js': [path.join(UPLOT, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
-  'uPlot.min.css': [path.join(UPLOT, 'uPlot.min.css'), 'text/css; charset=utf-8'],
-};
+/**
+ * Asset name → file and type; nothing else under /dashboard/assets/ is served. A Map, not
+ * an object literal: a visitor's name (`constructor`, `__proto__`) must not find
+ * Object.prototype's members.
+ */
+const ASSETS: ReadonlyMap<string, readonly [string, string]> = new Map([
+  ['dashboard.js', [path.join(DIR, 'dashboard.js'), 'text/javascript; charset=utf-8']],
+  ['dashboard.css', [path.join(DIR, 'dashboard.css'), 'text/css; charset=utf-8']],
+  ['uPlot.iife.min.js', [path.join(UPLOT, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8']],
+  ['uPlot.min.css', [path.join(UPLOT, 'uPlot.min.css'), 'text/css; charset=utf-8']],
+]);
 
 function page(file: string, status: number, replace: Record<string, string> = {}, headers: Record<string, string> = {}): EndpointResponse {
   let html = readFileSync(path.join(DIR, file), 'utf8');
@@ -43,7 +47,7 @@ function redirect(to: string, cookie: string): EndpointResponse {
 export function dashboardEndpoint(access: AdminAccess): PluginEndpoint[] {
   const handle = (req: EndpointRequest): EndpointResponse => {
     if (req.path.startsWith('/dashboard/assets/')) {
-      const asset = ASSETS[req.path.slice('/dashboard/assets/'.length)];
+      const asset = ASSETS.get(req.path.slice('/dashboard/assets/'.length));
       if (!asset) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' };
       return { status: 200, headers: { 'content-type': asset[1], 'cache-control': 'private, max-age=300', 'x-content-type-options': 'nosniff' }, body: readFileSync(asset[0]) };
     }

@@ -91,9 +91,9 @@ class MessageAssembler {
     if (type === 'error') this.failed = true;
     else if (type === 'message_start' && isObject(e.message)) this.message = { ...e.message, content: [] };
     else if (!this.message) this.failed = true;
-    else if (type === 'content_block_start') this.blocks()[e.index as number] = { ...(e.content_block as Json) };
-    else if (type === 'content_block_delta') this.delta(e.index as number, e.delta as Json);
-    else if (type === 'content_block_stop') this.stop(e.index as number);
+    else if (type === 'content_block_start') this.start(e.index, e.content_block);
+    else if (type === 'content_block_delta') this.delta(e.index, e.delta);
+    else if (type === 'content_block_stop') this.stop(e.index);
     else if (type === 'message_delta') {
       const delta = isObject(e.delta) ? e.delta : {};
       if ('stop_reason' in delta) this.message.stop_reason = delta.stop_reason;
@@ -106,21 +106,40 @@ class MessageAssembler {
     return this.message!.content as Json[];
   }
 
-  private delta(index: number, delta: Json): void {
-    const block = this.blocks()[index];
+  /**
+   * The API numbers blocks 0, 1, 2… in order; any other index fails the assembly. Stored
+   * at an upstream's arbitrary index, one `"index": 30000000` made a sparse array whose
+   * stringify stalled the event loop for seconds.
+   */
+  private start(index: unknown, block: unknown): void {
+    const blocks = this.blocks();
+    if (index !== blocks.length || !isObject(block)) return void (this.failed = true);
+    blocks.push({ ...block });
+  }
+
+  /** The block a delta or stop names, if it was started; an own array element only (not `length`). */
+  private block(index: unknown): Json | undefined {
+    const blocks = this.blocks();
+    return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < blocks.length ? blocks[index] : undefined;
+  }
+
+  private delta(index: unknown, delta: unknown): void {
+    const block = this.block(index);
     if (!block || !isObject(delta)) return void (this.failed = true);
     if (delta.type === 'text_delta') block.text = String(block.text ?? '') + String(delta.text ?? '');
     else if (delta.type === 'thinking_delta') block.thinking = String(block.thinking ?? '') + String(delta.thinking ?? '');
     else if (delta.type === 'signature_delta') block.signature = delta.signature;
     else if (delta.type === 'citations_delta') ((block.citations ??= []) as unknown[]).push(delta.citation);
-    else if (delta.type === 'input_json_delta') this.partialJson.set(index, (this.partialJson.get(index) ?? '') + String(delta.partial_json ?? ''));
+    else if (delta.type === 'input_json_delta') this.partialJson.set(index as number, (this.partialJson.get(index as number) ?? '') + String(delta.partial_json ?? ''));
   }
 
-  private stop(index: number): void {
-    const json = this.partialJson.get(index);
+  private stop(index: unknown): void {
+    const block = this.block(index);
+    if (!block) return void (this.failed = true);
+    const json = this.partialJson.get(index as number);
     if (json === undefined) return;
     try {
-      this.blocks()[index].input = json === '' ? {} : JSON.parse(json);
+      block.input = json === '' ? {} : JSON.parse(json);
     } catch {
       this.failed = true;
     }

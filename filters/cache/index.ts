@@ -19,6 +19,7 @@ import {
   type ResponseHead,
 } from '../../core/index.js';
 import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
+import { isWholeAnswer } from './complete.js';
 import { converterFor, type ResponseConverter } from './convert.js';
 import { cacheKey } from './key.js';
 import { CACHE_HIT } from './slot.js';
@@ -48,6 +49,8 @@ class Capture implements BodyObserver {
 
 interface Pending {
   key: string;
+  /** The provider in the key, for the writes metric. */
+  provider: string;
   /** Absent under `no-store`. */
   capture?: Capture;
   contentType?: string;
@@ -121,19 +124,33 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
   return {
     onRequest(ctx) {
       if (ctx.kind !== 'generation' || ctx.method !== 'POST') return;
-      let body: unknown;
+      let parsed: unknown;
       try {
-        body = ctx.json();
+        parsed = ctx.json();
       } catch {
         return;
       }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
-      if (!cacheable(ctx, body as Record<string, unknown>)) return;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return;
+      const body = parsed as Record<string, unknown>;
+      if (!cacheable(ctx, body)) return;
       const scope = scopeOf(ctx);
       if (scope === undefined) return;
+      // The provider that serves it: on the unified endpoint the one the model or X-Provider chose, not the route's.
+      const provider = ctx.provider;
+      if (provider === undefined) return; // nothing will serve it: refused after the chain
       const converter = converterFor(ctx.dialect.name);
-      const provider = ctx.route.provider ?? ctx.route.name;
-      const key = cacheKey({ scope, provider, path: ctx.subpath, stream: converter ? undefined : ctx.stream, headers: ctx.headers, varyHeaders: vary, body: body as Record<string, unknown> });
+      const key = cacheKey({
+        scope,
+        provider,
+        path: ctx.subpath,
+        query: ctx.query,
+        stream: converter ? undefined : ctx.stream,
+        // The model the unified endpoint resolved (an alias's own): a reload that re-points an alias misses.
+        target: ctx.route.mode === 'unified' ? ctx.model : undefined,
+        headers: ctx.headers,
+        varyHeaders: vary,
+        body,
+      });
       const d = directives(ctx.headers['cache-control']);
       if (!d.noCache && !d.noStore) {
         const entry = lru.get(key);
@@ -146,7 +163,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
         }
       }
       misses.inc({ provider });
-      const pending: Pending = { key };
+      const pending: Pending = { key, provider };
       if (!d.noStore) {
         pending.capture = new Capture(config.max_entry_bytes);
         ctx.observeBody(pending.capture);
@@ -170,11 +187,10 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const mode = modeOf(contentType);
       if (!mode) return;
       const body = capture.body();
-      const converter = converterFor(ctx.dialect.name);
-      // Where the dialect is understood, only a whole answer is kept (a stream that ended with its stop event).
-      if (converter && !(mode === 'sse' ? converter.toJson(body) : converter.toSse(body))) return;
+      // A clean end and a 200 do not make a whole answer: an upstream may stop early.
+      if (!isWholeAnswer(ctx.dialect.name, mode, body, converterFor(ctx.dialect.name))) return;
       lru.set(pending.key, { body, mode, contentType, storedAt: Date.now() }, { ttl });
-      if (lru.has(pending.key)) writes.inc({ provider: ctx.route.provider ?? ctx.route.name });
+      if (lru.has(pending.key)) writes.inc({ provider: pending.provider });
       refresh();
     },
   };

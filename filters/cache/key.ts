@@ -1,35 +1,60 @@
 /**
  * The cache key: a SHA-256 of a canonical form of what determines the answer: scope,
- * provider, request path, the varying headers and the body with its keys sorted and the
- * fields that do not change the generated content (`stream`, `stream_options`, `metadata`)
- * removed, so `{"a":1,"b":2}` and `{"b":2,"a":1}` share an entry.
+ * provider, request path and query, the varying headers and the body with its keys sorted
+ * and the fields that do not change the generated content removed, so `{"a":1,"b":2}` and
+ * `{"b":2,"a":1}` share an entry.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { writeJson } from '../../core/index.js';
 
-/** Top-level body fields left out of the key. */
-const IGNORED = new Set(['stream', 'stream_options', 'metadata']);
+/** Top-level body fields left out of every key (`stream` is `KeyParts.stream` where it counts). */
+const IGNORED = new Set(['stream', 'metadata']);
+/**
+ * Where one entry serves both modes, `stream_options` goes too; elsewhere it changes the
+ * bytes stored (OpenAI's `include_usage` adds a usage-only chunk), so it stays.
+ */
+const IGNORED_SHARED = new Set([...IGNORED, 'stream_options']);
 
 /** JSON with object keys sorted at every depth; arrays keep their order. */
 export function canonicalJson(value: unknown): string {
   return writeJson(value, true);
 }
 
-/** The body without the fields that do not change the answer. */
-export function keyBody(body: Record<string, unknown>): Record<string, unknown> {
+/** The body without the fields that do not change the answer; `shared` when streamed and JSON answers share an entry. */
+export function keyBody(body: Record<string, unknown>, shared: boolean): Record<string, unknown> {
+  const ignored = shared ? IGNORED_SHARED : IGNORED;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(body)) if (!IGNORED.has(k)) out[k] = body[k];
+  for (const k of Object.keys(body)) if (!ignored.has(k)) out[k] = body[k];
   return out;
+}
+
+/**
+ * The query string as it takes part in the key: without any `key` parameter, which is a
+ * credential (Gemini clients send their API key there; auth takes a workspace key there),
+ * never something to keep, even hashed, and not something that changes the answer.
+ * @example
+ * keyQuery('alt=sse&key=AIza…') // 'alt=sse'
+ */
+export function keyQuery(query: string): string {
+  if (query === '') return '';
+  const params = new URLSearchParams(query);
+  params.delete('key');
+  return params.toString();
 }
 
 export interface KeyParts {
   /** `user:<user>\n<workspace>` or `shared`. */
   scope: string;
+  /** The provider instance that serves the request (`ctx.provider`). */
   provider: string;
   path: string;
+  /** The raw query string (without `?`); its `key` parameter is dropped here. */
+  query?: string;
   /** Set only when the dialect cannot convert between streamed and JSON entries. */
   stream?: boolean;
+  /** The model the unified endpoint resolved the request's to (an alias's own); absent elsewhere. */
+  target?: string;
   headers: IncomingHttpHeaders;
   varyHeaders: readonly string[];
   body: Record<string, unknown>;
@@ -41,6 +66,6 @@ export function cacheKey(p: KeyParts): string {
     return Array.isArray(v) ? v.join(',') : v ?? null;
   });
   // An array, not a joined string: no field can smuggle a separator into another.
-  const canonical = canonicalJson([p.scope, p.provider, p.path, p.stream ?? null, vary, keyBody(p.body)]);
+  const canonical = canonicalJson([p.scope, p.provider, p.path, keyQuery(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyBody(p.body, p.stream === undefined)]);
   return createHash('sha256').update(canonical).digest('hex');
 }

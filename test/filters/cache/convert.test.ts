@@ -66,3 +66,41 @@ t.test('canonical key: key order is irrelevant, stream and metadata are ignored,
   t.not(cacheKey({ ...base, headers: { 'anthropic-beta': 'x' }, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k);
   t.not(cacheKey({ ...base, stream: true, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k, 'the flag counts where no converter exists');
 });
+
+t.test('blocks must come in order: an index that is not the next one, or names no started block, fails', async (t) => {
+  const ev = (name: string, data: Record<string, unknown>): string => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`;
+  const start = ev('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], usage: { input_tokens: 1, output_tokens: 0 } } });
+  const end = ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 1 } }) + ev('message_stop', {});
+  const text = (index: unknown, startAt: unknown = index, stopAt: unknown = index): string =>
+    ev('content_block_start', { index: startAt, content_block: { type: 'text', text: '' } }) +
+    ev('content_block_delta', { index, delta: { type: 'text_delta', text: 'hi' } }) +
+    ev('content_block_stop', { index: stopAt });
+  const convert = (blocks: string): Buffer | undefined => sseToMessage(Buffer.from(start + blocks + end));
+  t.same(JSON.parse(convert(text(0) + text(1))!.toString()).content, [{ type: 'text', text: 'hi' }, { type: 'text', text: 'hi' }], 'in order: converts');
+  const began = Date.now();
+  t.equal(convert(text(30_000_000)), undefined, 'a far index (once a 30M-slot sparse array)');
+  t.ok(Date.now() - began < 500, 'and refused at once');
+  t.equal(convert(text(1)), undefined, 'a gap before the first block');
+  t.equal(convert(text(0) + text(0)), undefined, 'an index started twice');
+  t.equal(convert(text(0) + text(2)), undefined, 'a gap between blocks');
+  t.equal(convert(text('0')), undefined, 'an index that is no number');
+  t.equal(convert(text(1, 0)), undefined, 'a delta for a block never started');
+  t.equal(convert(text('length', 0)), undefined, "a delta for the array's own member");
+  t.equal(convert(text(0, 0, 1)), undefined, 'a stop for a block never started');
+});
+
+t.test('key: the query counts without its key parameter; stream_options counts where the stream flag does', async (t) => {
+  const base = { scope: 'shared', provider: 'gemini', path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent', headers: {}, varyHeaders: [], body: { contents: [] } };
+  const k = cacheKey({ ...base, query: 'alt=sse' });
+  t.not(cacheKey(base), k, 'alt=sse or not: two answers');
+  t.equal(cacheKey({ ...base, query: 'alt=sse&key=AIzaSecret1' }), k, 'a key parameter is no part of the key');
+  t.equal(cacheKey({ ...base, query: 'key=AIzaSecret2&alt=sse' }), k);
+  t.equal(cacheKey({ ...base, query: 'k%65y=AIzaSecret3&alt=sse' }), k, 'nor an encoded one');
+  t.equal(cacheKey({ ...base, query: 'key=AIzaSecret4' }), cacheKey(base));
+
+  const chat = { scope: 'shared', provider: 'openai', path: '/v1/chat/completions', headers: {}, varyHeaders: [], body: { model: 'gpt-4o', stream: true, messages: [] } };
+  const usage = { ...chat.body, stream_options: { include_usage: true } };
+  t.not(cacheKey({ ...chat, stream: true, body: usage }), cacheKey({ ...chat, stream: true }), 'no converter: stream_options changes the bytes');
+  t.equal(cacheKey({ ...chat, body: usage }), cacheKey(chat), 'with a converter (one entry for both modes) it is left out');
+  t.not(cacheKey({ ...chat, target: '[true,null,null]' }), cacheKey(chat), 'the unified target counts');
+});
