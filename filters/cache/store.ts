@@ -1,7 +1,7 @@
 /**
  * The entries: one `lru-cache` per runtime, kept in `env.shared` so a reload keeps what
  * is cached. Bounded by entry count and by bytes (each entry weighs its body plus a fixed
- * overhead). A config that changes the bounds starts an empty cache.
+ * overhead). A config that changes the bounds starts an empty cache (once it is applied).
  */
 import { LRUCache } from '../../core/deps/lru-cache.js';
 import type { PluginEnv } from '../../core/index.js';
@@ -37,7 +37,9 @@ class Holder {
   configure(b: StoreBounds): LRUCache<string, CacheEntry> {
     const id = `${b.maxEntries}/${b.maxBytes}/${b.maxEntryBytes}`;
     if (this.lru && this.bounds === id) return this.lru;
-    this.lru?.clear();
+    // The old cache is not cleared: the pipeline that holds it keeps serving from it until
+    // it retires (then it is garbage), and keeps serving for good if this config fails to
+    // build. Clearing it here emptied the cache of a config a failed reload left in place.
     this.bounds = id;
     this.lru = new LRUCache<string, CacheEntry>({
       max: b.maxEntries,
