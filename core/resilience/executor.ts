@@ -88,6 +88,7 @@ export class RouteUpstream {
   /** Nothing configured: one call, as if there were no resilience layer. */
   private plain(ctx: Context, target: Target, invoke: Invoke): Promise<ProviderResponse> {
     ctx.target = target.name;
+    if (target.model !== undefined) ctx.model = target.model;
     ctx.attempts = 1;
     const explain = (err: unknown): GatewayError => this.noteTimeout(target, byPhase(toGatewayError(err)));
     try {
@@ -117,6 +118,8 @@ export class RouteUpstream {
         }
         if (retry === 0 && previous) this.registry.metrics.fallbacks.inc({ from: previous.name, to: target.name });
         ctx.target = target.name;
+        // An alias's target names its own model: the one this answer is priced and audited as.
+        if (target.model !== undefined) ctx.model = target.model;
         ctx.attempts++;
         const timer = new AttemptTimer(ctx.signal, deadline);
         const end = await this.attempt(ctx, target, policy, timer, invoke);

@@ -67,7 +67,8 @@ export function requestCost(ctx: RequestContext, outcome: Outcome, book: PriceBo
   if (known) return known;
   const u = outcome.usage;
   const used = u.inputTokens + u.outputTokens + u.cacheCreationTokens + u.cacheReadTokens > 0;
-  const match = book.lookup(providerKeys(config, outcome.provider), outcome.model ?? ctx.model);
+  // The target that answered (a fallback's provider prices its own model), else the chosen provider.
+  const match = book.lookup(providerKeys(config, outcome.target ?? outcome.provider), outcome.model ?? ctx.model);
   const nanos = match ? costNanos(match.price, u) : 0;
   // Only a request that used tokens can be "unpriced": a rejected one cost nothing either way.
   const cost: RequestCost = { nanos, usd: nanosToUsd(nanos), priced: match !== undefined || !used, match };

@@ -100,7 +100,7 @@ t.test('a model alias on the unified endpoint falls back to a second provider wi
   const res = await send(`${gw.url}/v1/chat/completions`, { model: 'claude-ha', messages: [{ role: 'user', content: 'hi' }] });
   t.equal(res.status, 200);
   t.match(JSON.parse(res.text), { object: 'chat.completion', model: 'claude-haiku-4-5', choices: [{ message: { content: 'from backup' } }] });
-  t.match((await outcomeFor(res.id)).outcome, { status: 200, provider: 'primary', target: 'backup', attempts: 2, model: 'claude-ha' });
+  t.match((await outcomeFor(res.id)).outcome, { status: 200, provider: 'primary', target: 'backup', attempts: 2, model: 'claude-haiku-4-5' }, 'the model of the target that answered');
   const models = (await (await fetch(`${gw.url}/v1/models`)).json()) as { data: Array<{ id: string; owned_by: string }> };
   t.match(models.data.find((m) => m.id === 'claude-ha'), { owned_by: 'primary' }, 'the alias is listed');
 });
