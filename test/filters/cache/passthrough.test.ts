@@ -113,3 +113,26 @@ t.test('Gemini: the query is part of the key, so streamGenerateContent with and 
   t.match(again.type, /^text\/event-stream/);
   t.equal(mock.requests.length, 2, 'the SSE entry served its own request');
 });
+
+// The Gemini provider's stream guard makes a stream without a finish reason a stream error.
+t.test('Gemini: an alt=sse stream cut before its finish reason is not stored; a whole one is', async (t) => {
+  const up = await ScriptedUpstream.start();
+  t.teardown(() => up.close());
+  const gw = await startGateway(t, config(`  gemini: { api_key: ${GKEY}, base_url: ${up.url} }\n`));
+  const url = `${gw.url}/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`;
+  const event = (v: Record<string, unknown>): string => `data: ${JSON.stringify(v)}\r\n\r\n`;
+  const part = event({ candidates: [{ content: { role: 'model', parts: [{ text: 'The answer' }] }, index: 0 }], modelVersion: 'gemini-2.5-flash' });
+  const last = event({ candidates: [{ content: { role: 'model', parts: [{ text: ' is 4.' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 5, totalTokenCount: 8 }, modelVersion: 'gemini-2.5-flash' });
+  const send = async (prompt: string): Promise<string | null> => {
+    const res = await fetch(url, { method: 'POST', headers: HEADERS, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: prompt }] }] }) });
+    await res.text();
+    return res.headers.get('x-cache');
+  };
+  up.script.push(stream(part));
+  t.equal(await send('cut'), 'MISS');
+  up.script.push(stream(part));
+  t.equal(await send('cut'), 'MISS', 'the cut stream was not stored');
+  up.script.push(stream(part, last));
+  t.equal(await send('whole'), 'MISS');
+  t.equal(await send('whole'), 'HIT', 'the whole one was');
+});
