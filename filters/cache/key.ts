@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { writeJson } from '../../core/index.js';
+import { withoutKey, writeJson } from '../../core/index.js';
 
 /** Top-level body fields left out of every key (`stream` is `KeyParts.stream` where it counts). */
 const IGNORED = new Set(['stream', 'metadata']);
@@ -29,27 +29,13 @@ export function keyBody(body: Record<string, unknown>, shared: boolean): Record<
   return out;
 }
 
-/**
- * The query string as it takes part in the key: without any `key` parameter, which is a
- * credential (Gemini clients send their API key there; auth takes a workspace key there),
- * never something to keep, even hashed, and not something that changes the answer.
- * @example
- * keyQuery('alt=sse&key=AIza…') // 'alt=sse'
- */
-export function keyQuery(query: string): string {
-  if (query === '') return '';
-  const params = new URLSearchParams(query);
-  params.delete('key');
-  return params.toString();
-}
-
 export interface KeyParts {
   /** `user:<user>\n<workspace>` or `shared`. */
   scope: string;
   /** The provider instance that serves the request (`ctx.provider`). */
   provider: string;
   path: string;
-  /** The raw query string (without `?`); its `key` parameter is dropped here. */
+  /** The raw query string (without `?`); its `key` parameter (a credential) is dropped here. */
   query?: string;
   /** Set only when the dialect cannot convert between streamed and JSON entries. */
   stream?: boolean;
@@ -66,6 +52,6 @@ export function cacheKey(p: KeyParts): string {
     return Array.isArray(v) ? v.join(',') : v ?? null;
   });
   // An array, not a joined string: no field can smuggle a separator into another.
-  const canonical = canonicalJson([p.scope, p.provider, p.path, keyQuery(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyBody(p.body, p.stream === undefined)]);
+  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyBody(p.body, p.stream === undefined)]);
   return createHash('sha256').update(canonical).digest('hex');
 }

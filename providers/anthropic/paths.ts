@@ -5,8 +5,8 @@
  * Nothing a client sends may leave the base URL's path: dot segments (encoded or not)
  * and encoded separators are refused before anything is forwarded.
  */
-import { GatewayError } from '../../core/index.js';
-import { checkedSegments, withoutKey } from '../common/paths.js';
+import { GatewayError, withoutKey } from '../../core/index.js';
+import { checkedSegments } from '../common/paths.js';
 
 /** First segments that already name an API root and pass as they are. */
 const ROOTS = new Set(['v1', 'api']);

@@ -6,8 +6,7 @@
  * segments (encoded or not), encoded separators outside the model id, empty segments and
  * control characters are refused before anything is forwarded.
  */
-import { GatewayError } from '../../core/index.js';
-import { withoutKey } from '../common/paths.js';
+import { GatewayError, withoutKey } from '../../core/index.js';
 
 /** The Runtime operations that generate tokens, by their last path segment. */
 export type GenerationOp = 'invoke' | 'invoke-with-response-stream' | 'converse' | 'converse-stream';

@@ -56,25 +56,3 @@ export function checkedSegments(subpath: string): string[] {
   }
   return kept;
 }
-
-/**
- * The query string without any `key` parameter (encoded or not), other parameters byte for
- * byte: a client's key (Gemini's own way to send one; the auth filter takes a workspace key
- * there on every route) never goes upstream.
- * @example
- * withoutKey('alt=sse&key=abc') // 'alt=sse'
- */
-export function withoutKey(query: string): string {
-  if (query === '') return '';
-  return query
-    .split('&')
-    .filter((pair) => {
-      const name = pair.split('=', 1)[0].replace(/\+/g, ' ');
-      try {
-        return decodeURIComponent(name) !== 'key';
-      } catch {
-        return name !== 'key';
-      }
-    })
-    .join('&');
-}

@@ -5,8 +5,8 @@
  * the version send bare `/models/…`, which gets `v1beta`. A client's `?key=` is removed
  * from the query (the gateway's key goes in a header); every other parameter stays as sent.
  */
-import { GatewayError } from '../../core/index.js';
-import { checkedSegments, withoutKey } from '../common/paths.js';
+import { GatewayError, withoutKey } from '../../core/index.js';
+import { checkedSegments } from '../common/paths.js';
 
 const ROOTS = new Set(['v1', 'v1beta', 'v1alpha', 'upload']);
 const BARE_ROOTS = new Set(['models', 'tunedModels', 'cachedContents', 'files', 'batches', 'operations']);

@@ -3,8 +3,8 @@
  * `baseURL: …/v1/openai/v1` send `/v1/chat/completions`; tools whose base URL ends at the
  * prefix send bare `/chat/completions`, which gets its `/v1`.
  */
-import { GatewayError } from '../../core/index.js';
-import { checkedSegments, withoutKey } from '../common/paths.js';
+import { GatewayError, withoutKey } from '../../core/index.js';
+import { checkedSegments } from '../common/paths.js';
 
 /** Bare API roots that lack their `/v1`. */
 const BARE_ROOTS = new Set(['chat', 'completions', 'embeddings', 'models', 'responses', 'moderations', 'images', 'audio', 'files', 'batches', 'uploads', 'fine_tuning', 'vector_stores', 'assistants', 'threads']);
