@@ -6,7 +6,7 @@
  */
 import { BYTE_STRINGS } from '../json-body.js';
 import { TYPE_ONLY, type JsonReads } from './reads.js';
-import { ARRAY, ESCAPED_STRING, FALSE, indexOfBytes, NULL, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
+import { afterValue, ARRAY, ESCAPED_STRING, escapedText, FALSE, indexOfBytes, NULL, NUMBER, OBJECT, STRING, TRUE, type Tape } from './tape.js';
 
 /** Reads, compiled once: member names in the shape's form, each with its bytes to match. */
 interface Compiled {
@@ -91,7 +91,7 @@ class Picker {
 
   /** The entry after value i and everything inside it. */
   private next(i: number): number {
-    return (this.entries[2 * i] & 7) <= ARRAY ? this.entries[2 * i + 1] : i + 1;
+    return afterValue(this.entries, i);
   }
 
   private object(i: number, reads: Compiled): Record<string, unknown> {
@@ -187,8 +187,7 @@ class Picker {
 
   /** A string holding escapes: its exact text, then in the shape's form (a lone surrogate as U+FFFD's bytes). */
   private escaped(i: number): string {
-    const text = JSON.parse(this.bytes.toString('utf8', this.entries[2 * i] >> 3, this.entries[2 * i + 1] + 1)) as string;
-    return BYTE_STRINGS.of(text);
+    return BYTE_STRINGS.of(escapedText(this.bytes, this.entries, i));
   }
 }
 

@@ -29,6 +29,16 @@ export interface Tape {
   readonly entries: Int32Array;
 }
 
+/** The entry after value i and everything inside it (an object's or array's end, else the next). */
+export function afterValue(entries: Int32Array, i: number): number {
+  return (entries[2 * i] & 7) <= ARRAY ? entries[2 * i + 1] : i + 1;
+}
+
+/** The exact text of string entry i that holds escapes, as JSON.parse reads it. */
+export function escapedText(bytes: Buffer, entries: Int32Array, i: number): string {
+  return JSON.parse(bytes.toString('utf8', entries[2 * i] >> 3, entries[2 * i + 1] + 1)) as string;
+}
+
 /** Which of `among` the bytes [from, to) of `bytes` are, or -1: a member name or a string matched without decoding it. */
 export function indexOfBytes(bytes: Buffer, from: number, to: number, among: readonly Uint8Array[]): number {
   const length = to - from;
