@@ -74,7 +74,7 @@ export class UnifiedEndpoint {
       ctx.stream = body.stream === true;
       // max_completion_tokens supersedes the deprecated max_tokens when both are sent.
       const cap = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : body.max_tokens;
-      if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;
+      if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
       const header = ctx.headers['x-provider'];
       const forced = this.opts.pin ?? (typeof header === 'string' && header !== '' ? header : undefined);
       const selection = this.opts.table.select(model, forced);

@@ -76,5 +76,5 @@ export function inspectRequest(ctx: RequestContext, paths: AnthropicPaths): void
   if (typeof body.model === 'string') ctx.model = shapeText(body.model);
   ctx.stream = body.stream === true;
   const cap = typeof body.max_tokens === 'number' ? body.max_tokens : body.max_tokens_to_sample;
-  if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;
+  if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
 }

@@ -35,5 +35,5 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   const body = ctx.jsonPick(GENERATION_READS) as GenerationBody | null; // only a number is read
   if (!body || typeof body !== 'object' || Array.isArray(body)) return;
   const cap = body.generationConfig?.maxOutputTokens;
-  if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;
+  if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
 }

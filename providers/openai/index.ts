@@ -168,7 +168,7 @@ class OpenAIProvider implements Provider {
     if (typeof body.model === 'string') ctx.model = shapeText(body.model);
     ctx.stream = body.stream === true;
     const cap = api.cap(body);
-    if (typeof cap === 'number' && Number.isFinite(cap)) ctx.maxOutputTokens = cap;
+    if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
     plan.addUsage = api.usageOnRequest && this.config.stream_include_usage && needsUsageRewrite(body);
   }
 
