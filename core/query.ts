@@ -2,8 +2,8 @@
 
 /**
  * The query string without any `key` parameter (encoded or not), other parameters byte for
- * byte: a client's key (Gemini's own way to send one; the auth filter takes a workspace key
- * there on every route) never goes upstream, and never into anything kept (a cache key).
+ * byte: a client's key (some APIs take their key there, and so may a gateway's own
+ * identity check) never goes upstream, and never into anything kept (a cache key).
  * @example
  * withoutKey('alt=sse&key=abc') // 'alt=sse'
  */

@@ -49,8 +49,6 @@ class Capture implements BodyObserver {
 
 interface Pending {
   key: string;
-  /** The provider in the key, for the writes metric. */
-  provider: string;
   /** Absent under `no-store`. */
   capture?: Capture;
   contentType?: string;
@@ -163,7 +161,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
         }
       }
       misses.inc({ provider });
-      const pending: Pending = { key, provider };
+      const pending: Pending = { key };
       if (!d.noStore) {
         pending.capture = new Capture(config.max_entry_bytes);
         ctx.observeBody(pending.capture);
@@ -190,7 +188,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       // A clean end and a 200 do not make a whole answer: an upstream may stop early.
       if (!isWholeAnswer(ctx.dialect.name, mode, body, converterFor(ctx.dialect.name))) return;
       lru.set(pending.key, { body, mode, contentType, storedAt: Date.now() }, { ttl });
-      if (lru.has(pending.key)) writes.inc({ provider: pending.provider });
+      if (lru.has(pending.key)) writes.inc({ provider: ctx.provider ?? '' }); // set: a pending entry has one
       refresh();
     },
   };
