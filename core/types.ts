@@ -5,17 +5,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { GatewayError } from './errors.js';
-import type { Dialect } from './dialect.js';
 import type { MetricsFactory } from './metrics-factory.js';
 import type { Logger } from './logger.js';
 import type { GatewayConfig } from './config/types.js';
 import type { SingleWriters } from './cluster/single-writer.js';
 import type { Provider } from './provider-types.js';
-import type { RewritableBody } from './json-body.js';
-import type { JsonReads } from './json-pick/reads.js';
-import type { JsonCheck } from './json-pick/check.js';
+import type { RequestContext } from './request-context.js';
 
 export * from './provider-types.js';
+export type { RequestContext } from './request-context.js';
 
 /** The version of this contract; a plugin may declare `apiVersion` and is refused if it differs. */
 export const PLUGIN_API_VERSION = 1;
@@ -102,129 +100,6 @@ export interface Cancellation {
   once(event: 'abort', listener: () => void): unknown;
   on(event: 'abort', listener: () => void): unknown;
   removeListener(event: 'abort', listener: () => void): unknown;
-}
-
-/**
- * Per-request state handed to every hook. Filters read the request, resolve `identity`,
- * keep their own state in typed slots (`get` / `set`) and never mutate the raw body.
- */
-export interface RequestContext {
-  /** `x-request-id`: the client's if valid, otherwise generated. Returned on every response. */
-  readonly id: string;
-  /** Wall-clock start, epoch milliseconds. */
-  readonly startedAt: number;
-  readonly method: string;
-  /** The request path without the query string, exactly as received. */
-  readonly path: string;
-  /** The raw query string without `?`, or `''`. */
-  readonly query: string;
-  /** The path after the route's prefix (`/v1/messages` for `/v1/claude/v1/messages`). */
-  readonly subpath: string;
-  /** Request headers, lower-cased, HTTP/2 pseudo-headers removed. */
-  readonly headers: IncomingHttpHeaders;
-  readonly httpVersion: string;
-  readonly remoteAddress: string;
-  readonly route: RouteInfo;
-  /** The API dialect errors are rendered in for this route. */
-  readonly dialect: Dialect;
-  /**
-   * Aborted when the client goes away. Made on first read: an AbortSignal is costly, so
-   * upstream calls take {@link RequestContext.cancellation} instead where they can.
-   */
-  readonly signal: AbortSignal;
-  /**
-   * The same cancellation as `signal` as a listener interface, with no AbortSignal made:
-   * pass it as `signal` to `forwardUpstream` (undici accepts it).
-   */
-  readonly cancellation: Cancellation;
-  /**
-   * The raw request body bytes (empty for bodiless requests). Forward these, do not
-   * re-serialize. Let go (empty) once a provider's answer begins to flow to the client:
-   * read what `onComplete` needs in `onRequest`; the outcome's `bytesIn` keeps the size.
-   */
-  readonly body: Buffer;
-  /**
-   * The body parsed as JSON on first call and kept until the provider has been called;
-   * then it is let go (a request need not hold its parsed JSON while the provider thinks
-   * and streams), and a call after that parses the bytes again. Read what `onComplete`
-   * needs in `onRequest`. Throws a 400 `GatewayError` if it is not JSON.
-   */
-  json(): unknown;
-  /**
-   * The body's structure without decoding its text: each string holding characters outside
-   * ASCII reads as its UTF-8 bytes, one character per byte (`shapeText(s)` gives the text;
-   * `.length` counts bytes; a lone surrogate, which UTF-8 cannot carry, reads as U+FFFD).
-   * For an ASCII body (unless `\u` escapes spell characters outside ASCII) it is `json()`'s
-   * own tree: one parse. Objects, keys, numbers, booleans and ASCII strings
-   * are exact. For checks of shape — schema, model, stream flag, output cap — of prompts
-   * whose text nobody reads: decoding UTF-8 costs several times the parse on Node 20.
-   * Refuses exactly what `json()` refuses; let go with it.
-   * @example
-   * const body = ctx.jsonShape() as { max_tokens?: unknown };
-   */
-  jsonShape(): unknown;
-  /**
-   * The parts of `jsonShape()` that `reads` looks at (see `JsonReads`), read from the bytes
-   * without building the rest: for a reader of a few fields of a large body (a model name,
-   * a schema's roles and block types) where a coding agent's turn is mostly tools and tool
-   * results nobody here looks at. Wherever `reads` looks the value is `jsonShape()`'s;
-   * elsewhere each value keeps its JSON type, emptied. Refuses exactly what `jsonShape()`
-   * refuses. May be `jsonShape()` itself (a small body, or one already parsed).
-   * @example
-   * const body = ctx.jsonPick({ members: { model: { text: true }, max_tokens: {} } }) as { model?: unknown };
-   */
-  jsonPick(reads: JsonReads): unknown;
-  /**
-   * True when the body certainly satisfies the JSON Schema `check` was compiled from
-   * (`compileJsonCheck`), judged on the bytes without building the body; false when it
-   * does not or this cannot tell cheaply (a small body, one already parsed, one that is not
-   * JSON): judge it another way then (`jsonPick` and the schema's validator).
-   * @example
-   * if (!ctx.jsonCheck(check)) judgeWithAjv(ctx.jsonPick(reads));
-   */
-  jsonCheck(check: JsonCheck): boolean;
-  /**
-   * The parsed body to build another body from without decoding its text (a rewrite, a
-   * translation): `jsonShape()` with `BYTE_STRINGS` when the shape holds every string as
-   * exactly its UTF-8 bytes, else `json()` with `TEXT_STRINGS` (a body whose `\u` escapes
-   * spell characters outside ASCII). Send `strings.serialize(…)` of what is built: it copies
-   * the request's long strings as they came rather than escaping them again.
-   * @example
-   * const { value, strings } = ctx.rewritableBody();
-   * ctx.replaceBody(strings.serialize({ ...(value as object), max_tokens: 1024 }));
-   */
-  rewritableBody(): RewritableBody;
-  /**
-   * Replace the bytes forwarded upstream (the one sanctioned rewrite, e.g. a validator
-   * clamping `max_tokens`). `json()` re-parses the new bytes on its next call. Use only
-   * when a policy demands it: pass-through otherwise forwards the client's bytes untouched.
-   * @example
-   * ctx.replaceBody(Buffer.from(JSON.stringify({ ...body, max_tokens: 4096 })));
-   */
-  replaceBody(body: Buffer): void;
-  /** Set by an identity filter; read by every later filter and the audit line. */
-  identity: Identity | undefined;
-  /** The model the request asks for, once known (set by the provider's `inspect`). */
-  model: string | undefined;
-  /**
-   * The provider instance that serves the request: the route's on a pass-through route,
-   * the one chosen by model (or `X-Provider`) on the unified endpoint, set before the
-   * filter chain runs. `undefined` when none was chosen (unknown model, gateway endpoint).
-   */
-  provider: string | undefined;
-  /** Whether the client asked for a streamed response. */
-  stream: boolean;
-  /**
-   * The output-token cap the request asks for (`max_tokens` or its dialect's name), set by
-   * `inspect`. Only a token count is kept (a finite number from 0 to a billion): a negative
-   * or infinite cap reads back as `undefined`, and the upstream judges the request.
-   */
-  maxOutputTokens: number | undefined;
-  kind: RequestKind;
-  get<T>(key: ContextKey<T>): T | undefined;
-  set<T>(key: ContextKey<T>, value: T): void;
-  /** Watch the response body as it passes (filters only; cheap when unused). */
-  observeBody(observer: BodyObserver): void;
 }
 
 /** Continue down the chain. Returning nothing means the same. */
