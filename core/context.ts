@@ -80,6 +80,8 @@ export class Context implements RequestContext {
   upstreamEndedAt = 0;
   bytesOut = 0;
   usage: TokenUsage = emptyUsage();
+  /** `usage` holds estimates: the answer ended before its own final usage report. */
+  usageEstimated = false;
   error: GatewayError | undefined = undefined;
   streamError: string | undefined = undefined;
   repliedBy: string | undefined = undefined;

@@ -292,6 +292,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       model: ctx.model,
       stream: ctx.stream,
       usage: ctx.usage,
+      usageEstimated: ctx.usageEstimated || undefined,
       bytesIn: ctx.bytesIn,
       bytesOut: ctx.bytesOut,
       durationMs,

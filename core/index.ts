@@ -23,6 +23,7 @@ export type { FastHistogram, HistogramChild } from './metrics/fast-histogram.js'
 export type { LabelSet } from './metrics/fast-metric.js';
 export { SseDecoder, type SseDecoderOptions } from './stream/sse.js';
 export { GeneratedBody, SourceMeter, type UsageSource } from './stream/generated-body.js';
+export { tokensOfBytes, BYTES_PER_TOKEN } from './stream/estimated-usage.js';
 export { newHexId } from './request-id.js';
 export { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
 export { Gateway, type GatewayOptions, type ReloadResult } from './gateway.js';

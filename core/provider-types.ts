@@ -26,6 +26,15 @@ export interface UsageMeter {
   readonly streamError?: string;
   /** The model the response says served it, if it says. */
   readonly model?: string;
+  /**
+   * False while the answer's own final usage report has not been read (a stream the client
+   * or the upstream cut before it, a service that never reports): `usage` is then only what
+   * was reported so far, and core completes it with estimates (`core/stream/estimated-usage.ts`).
+   * Left undefined, `usage` is taken as it is.
+   */
+  readonly usageFinal?: boolean;
+  /** Output tokens estimated from the answer read so far; used while `usageFinal` is false. */
+  readonly estimatedOutputTokens?: number;
 }
 
 /** What a provider answers: a head and a body that core streams to the client. */

@@ -145,6 +145,8 @@ export interface Outcome {
   readonly model?: string;
   readonly stream: boolean;
   readonly usage: TokenUsage;
+  /** True when the answer ended before its own final usage report and `usage` holds the gateway's estimates. */
+  readonly usageEstimated?: boolean;
   readonly bytesIn: number;
   readonly bytesOut: number;
   /** Milliseconds from arrival to the last byte (or abort). */

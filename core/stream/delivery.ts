@@ -15,6 +15,7 @@ import type { GatewayError } from '../errors.js';
 import type { GatewayResponse } from '../handler.js';
 import type { UsageMeter } from '../provider-types.js';
 import { upstreamError } from '../upstream.js';
+import { completeUsage } from './estimated-usage.js';
 import { drained, pushedReadable, release, type PushedBody } from './pump.js';
 import { UpstreamBody, type BodySink } from './upstream-body.js';
 
@@ -206,6 +207,7 @@ export class BodyDelivery implements BodySink {
     if (meter) {
       meter.end();
       ctx.usage = meter.usage;
+      ctx.usageEstimated = completeUsage(ctx.usage, meter, ctx.bytesIn);
       if (meter.streamError) ctx.streamError = meter.streamError;
       if (meter.model && !ctx.model) ctx.model = meter.model;
     }

@@ -34,6 +34,8 @@ export interface UsageSource {
   readonly usage: TokenUsage;
   readonly streamError?: string;
   readonly model?: string;
+  readonly usageFinal?: boolean;
+  readonly estimatedOutputTokens?: number;
 }
 
 /** A meter that reports another object's counts live; the bytes core feeds it are ignored. */
@@ -54,5 +56,13 @@ export class SourceMeter implements UsageMeter {
 
   get model(): string | undefined {
     return this.source.model;
+  }
+
+  get usageFinal(): boolean | undefined {
+    return this.source.usageFinal;
+  }
+
+  get estimatedOutputTokens(): number | undefined {
+    return this.source.estimatedOutputTokens;
   }
 }

@@ -130,6 +130,8 @@ export function auditLine(ctx: RequestContext, outcome: Outcome, now: Date, cont
     `${where.of(id?.project, id?.source, ctx.method, ctx.path, error?.kind, outcome.repliedBy)},"cache_hit":${ctx.get(CACHE_HIT) === true}` +
     `,"ttfb_ms":${outcome.ttfbMs === undefined ? 'null' : num(Math.round(outcome.ttfbMs))},"upstream_ms":${num(Math.round(outcome.upstreamMs))}` +
     `,"bytes_in":${num(outcome.bytesIn)},"bytes_out":${num(outcome.bytesOut)},"target":${repeated(outcome.target)},"attempts":${num(outcome.attempts ?? 0)}`;
+  // Only when true: counts the gateway estimated (the answer ended before its usage report).
+  if (outcome.usageEstimated) line += ',"tokens_estimated":true';
   if (accounting) {
     line += `,"cost_usd":${num(accounting.costUsd)}`;
     // Only when true: an unpriced model is flagged, never silently free.

@@ -6,7 +6,7 @@
 import { SseDecoder } from '../../core/stream/sse.js';
 import { JsonBodyMeter, meterByContentType, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
 import { lastMemberNumbers, lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
-import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { emptyUsage, tokensOfBytes, type TokenUsage, type UsageMeter } from '../../core/index.js';
 
 interface WireUsage {
   input_tokens?: number | null;
@@ -24,17 +24,36 @@ export function applyAnthropicUsage(usage: TokenUsage, wire: WireUsage | undefin
   if (typeof wire.cache_read_input_tokens === 'number') usage.cacheReadTokens = wire.cache_read_input_tokens;
 }
 
-/** Events that carry no usage, model or error (onEvent returns at once for them). */
+/** Events that carry no usage, model or error (onEvent returns at once for them); deltas first (the decoder's counts are by position). */
 const IGNORED_EVENTS = ['content_block_delta', 'content_block_start', 'content_block_stop', 'ping'];
+const DELTAS = 0;
+
+/** A text delta's JSON without its text: what a delta carries besides the answer. */
+export const DELTA_ENVELOPE = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}'.length;
+/** The same as a whole event, its `event:` and `data:` lines and the blank line included. */
+const DELTA_EVENT_ENVELOPE = 'event: content_block_delta\ndata: \n\n'.length + DELTA_ENVELOPE;
 
 export class AnthropicStreamMeter implements UsageMeter {
   readonly usage = emptyUsage();
   streamError: string | undefined;
   model: string | undefined;
+  /** `message_delta` reported the output tokens: the counts are the stream's own, whole. */
+  usageFinal = false;
   /** A Messages stream began (`message_start`) and has not yet ended (`message_stop` or `error`). */
   private open = false;
+  /** Characters of the deltas read (not skipped), beyond their envelope. */
+  private deltaText = 0;
   // Token deltas are most of a stream and carry no usage: passed over unread where possible.
   private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: IGNORED_EVENTS });
+
+  /**
+   * The answer's tokens by the bytes of its deltas beyond their envelopes, read or skipped:
+   * what a stream cut before `message_delta` is charged (see core/stream/estimated-usage.ts).
+   */
+  get estimatedOutputTokens(): number {
+    const skipped = this.sse.skippedBytes[DELTAS] - this.sse.skippedEvents[DELTAS] * DELTA_EVENT_ENVELOPE;
+    return tokensOfBytes(Math.max(0, skipped) + this.deltaText);
+  }
 
   write(chunk: Uint8Array): void {
     this.sse.push(chunk);
@@ -48,6 +67,7 @@ export class AnthropicStreamMeter implements UsageMeter {
 
   private onEvent(event: string, data: string): void {
     if (event === 'message_stop') this.open = false;
+    else if (event === 'content_block_delta') this.deltaText += Math.max(0, data.length - DELTA_ENVELOPE);
     // Only three event types carry what we need; the many deltas are skipped unparsed.
     if (event !== 'message_start' && event !== 'message_delta' && event !== 'error') return;
     let parsed: { message?: { model?: string; usage?: WireUsage }; usage?: WireUsage; error?: { type?: string; message?: string } };
@@ -62,6 +82,7 @@ export class AnthropicStreamMeter implements UsageMeter {
       applyAnthropicUsage(this.usage, parsed.message?.usage);
     } else if (event === 'message_delta') {
       applyAnthropicUsage(this.usage, parsed.usage);
+      if (typeof parsed.usage?.output_tokens === 'number') this.usageFinal = true;
     } else {
       this.open = false;
       this.streamError = `${parsed.error?.type ?? 'error'}: ${parsed.error?.message ?? ''}`;

@@ -9,7 +9,7 @@
  * - ConverseStream: the `metadata` event's `usage`.
  * Exception frames inside a 200 stream become the meter's `streamError`.
  */
-import { emptyUsage, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { emptyUsage, tokensOfBytes, type TokenUsage, type UsageMeter } from '../../core/index.js';
 import { JsonBodyMeter, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
 import { lastMemberValue } from '../../core/stream/json-shallow.js';
 import { EventStreamReader, frameJson, type EventFrame } from './eventstream.js';
@@ -71,6 +71,15 @@ export class FrameUsage {
   streamError: string | undefined;
   model: string | undefined;
   private metered = false;
+  /** The stream reported its whole counts (invocation metrics, `metadata`, or an Anthropic `message_delta`). */
+  usageFinal = false;
+  /** Characters of the answer's deltas read so far. */
+  private answerText = 0;
+
+  /** What a stream cut before its usage report is charged (see core/stream/estimated-usage.ts). */
+  get estimatedOutputTokens(): number {
+    return tokensOfBytes(this.answerText);
+  }
 
   /** Read one frame; returns the decoded model event of a `chunk` frame, if it is one. */
   frame(f: EventFrame): Json | undefined {
@@ -81,7 +90,12 @@ export class FrameUsage {
       return undefined;
     }
     if (f.type === 'metadata') {
-      applyConverse(this.usage, obj(obj(frameJson(f))?.usage));
+      if (applyConverse(this.usage, obj(obj(frameJson(f))?.usage))) this.usageFinal = true;
+      return undefined;
+    }
+    if (f.type === 'contentBlockDelta') {
+      // Parsed only for its length: the frame's `p` member pads it by a random amount.
+      this.answerText += deltaTextLength(obj(obj(frameJson(f))?.delta));
       return undefined;
     }
     if (f.type !== 'chunk') return undefined;
@@ -94,12 +108,24 @@ export class FrameUsage {
       return undefined;
     }
     if (!event) return undefined;
-    if (applyInvocationMetrics(this.usage, obj(event['amazon-bedrock-invocationMetrics']))) this.metered = true;
+    if (applyInvocationMetrics(this.usage, obj(event['amazon-bedrock-invocationMetrics']))) this.metered = this.usageFinal = true;
     else if (!this.metered) applyModelBody(this.usage, event);
+    if (event.type === 'content_block_delta') this.answerText += deltaTextLength(obj(event.delta));
+    else if (event.type === 'message_delta' && num(obj(event.usage)?.output_tokens) !== undefined) this.usageFinal = true;
     const model = obj(event.message)?.model;
     if (typeof model === 'string' && event.type === 'message_start') this.model = model;
     return event;
   }
+}
+
+/**
+ * The text a delta adds to the answer: Anthropic's `text`, `partial_json` or `thinking`;
+ * Converse's `text`, `toolUse.input` or `reasoningContent.text`.
+ */
+function deltaTextLength(delta: Json | undefined): number {
+  if (!delta) return 0;
+  const text = delta.text ?? delta.partial_json ?? delta.thinking ?? obj(delta.toolUse)?.input ?? obj(delta.reasoningContent)?.text;
+  return typeof text === 'string' ? text.length : 0;
 }
 
 /** Meter for a pass-through `application/vnd.amazon.eventstream` response. */
@@ -121,6 +147,14 @@ export class EventStreamMeter implements UsageMeter {
 
   get model(): string | undefined {
     return this.frames.model;
+  }
+
+  get usageFinal(): boolean {
+    return this.frames.usageFinal;
+  }
+
+  get estimatedOutputTokens(): number {
+    return this.frames.estimatedOutputTokens;
   }
 
   write(chunk: Uint8Array): void {

@@ -73,6 +73,8 @@ const DELTA_EVENTS = [
   'response.mcp_call_arguments.delta',
 ];
 
+const DELTA_SET = new Set(DELTA_EVENTS);
+
 /** Reads usage from a Responses SSE stream the client gets unchanged. */
 export class ResponsesStreamMeter implements UsageMeter {
   readonly usage = emptyUsage();
@@ -80,7 +82,21 @@ export class ResponsesStreamMeter implements UsageMeter {
   streamError: string | undefined;
   /** A terminal event (or an `error` event) was read: the stream said how it ended. */
   private ended = false;
+  /** A terminal event reported the counts. */
+  usageFinal = false;
+  /** Deltas that were read rather than skipped. */
+  private readDeltas = 0;
   private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: DELTA_EVENTS });
+
+  /**
+   * Deltas seen, skipped or read: OpenAI streams about one token per delta, so this is what
+   * a stream cut before its terminal event is charged (see core/stream/estimated-usage.ts).
+   */
+  get estimatedOutputTokens(): number {
+    let n = this.readDeltas;
+    for (const k of this.sse.skippedEvents) n += k;
+    return n;
+  }
 
   write(chunk: Uint8Array): void {
     this.sse.push(chunk);
@@ -96,7 +112,10 @@ export class ResponsesStreamMeter implements UsageMeter {
     // OpenAI names every event; a compatible service that sends `data:` lines alone is
     // read by the `type` inside (each of its events parsed, the price of not naming them).
     const named = event !== 'message';
-    if (named && !START_EVENTS.has(event) && !END_EVENTS.has(event) && event !== 'error') return;
+    if (named && !START_EVENTS.has(event) && !END_EVENTS.has(event) && event !== 'error') {
+      if (DELTA_SET.has(event)) this.readDeltas++;
+      return;
+    }
     let parsed: WireEvent;
     try {
       parsed = JSON.parse(data) as WireEvent;
@@ -106,6 +125,10 @@ export class ResponsesStreamMeter implements UsageMeter {
     if (parsed === null || typeof parsed !== 'object') return;
     const type = named ? event : parsed.type;
     if (type === undefined) return;
+    if (DELTA_SET.has(type)) {
+      this.readDeltas++;
+      return;
+    }
     if (type === 'error') {
       this.ended = true;
       this.streamError = describe(parsed.error ?? parsed, 'error');
@@ -120,6 +143,7 @@ export class ResponsesStreamMeter implements UsageMeter {
       this.ended = true;
       if (model !== undefined) this.model = model;
       applyResponsesUsage(this.usage, response.usage);
+      if (response.usage !== null && typeof response.usage === 'object') this.usageFinal = true;
       if (type === 'response.failed') this.streamError = describe(response.error, 'response.failed');
     }
   }

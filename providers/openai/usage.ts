@@ -44,10 +44,18 @@ export class ChunkReader {
   readonly usage = emptyUsage();
   model: string | undefined;
   streamError: string | undefined;
+  /** A chunk reported usage: the counts are the stream's own. */
+  usageFinal = false;
+  /**
+   * Chunks read: a chat stream sends about one token per chunk, so this is the estimate
+   * for a stream cut before its usage chunk (see core/stream/estimated-usage.ts).
+   */
+  estimatedOutputTokens = 0;
 
   /** Read one event's data; true when it is a usage-only chunk (no choices, only usage). */
   read(data: string): boolean {
     if (data === '' || data === '[DONE]') return false;
+    this.estimatedOutputTokens++;
     // Once the model is known, only a usage or an error chunk says anything new: the many
     // content chunks are not parsed. The test errs one way only: a look-alike costs a parse.
     if (this.model !== undefined && !mentionsUsage(data) && !data.includes('"error"')) return false;
@@ -60,8 +68,9 @@ export class ChunkReader {
     if (chunk === null || typeof chunk !== 'object') return false;
     this.model ??= chunk.model;
     if (chunk.error) this.streamError = `${chunk.error.type ?? chunk.error.code ?? 'error'}: ${chunk.error.message ?? ''}`;
-    if (!chunk.usage) return false;
+    if (!chunk.usage || typeof chunk.usage !== 'object') return false;
     applyOpenAIUsage(this.usage, chunk.usage);
+    this.usageFinal = true;
     return Array.isArray(chunk.choices) && chunk.choices.length === 0;
   }
 }
@@ -79,6 +88,12 @@ export class OpenAIStreamMeter implements UsageMeter {
   }
   get streamError(): string | undefined {
     return this.reader.streamError;
+  }
+  get usageFinal(): boolean {
+    return this.reader.usageFinal;
+  }
+  get estimatedOutputTokens(): number {
+    return this.reader.estimatedOutputTokens;
   }
   write(chunk: Uint8Array): void {
     this.sse.push(chunk);

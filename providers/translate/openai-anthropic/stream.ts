@@ -18,8 +18,9 @@ import type { TokenUsage, UsageMeter } from '../../../core/types.js';
 import { emptyUsage } from '../../../core/context.js';
 import { flat } from '../../../core/flat-string.js';
 import { SseDecoder } from '../../../core/stream/sse.js';
+import { tokensOfBytes } from '../../../core/stream/estimated-usage.js';
 import { utf8Bytes } from '../../../core/utf8-bytes.js';
-import { applyAnthropicUsage } from '../../anthropic/usage.js';
+import { applyAnthropicUsage, DELTA_ENVELOPE } from '../../anthropic/usage.js';
 import type { AnthropicStopReason, AnthropicStreamEvent, AnthropicToolUseBlock } from './anthropic-types.js';
 import { anthropicStreamErrorToOpenAI, openAIError } from './error.js';
 import type { OpenAIChatCompletionChunk, OpenAIChunkChoice, OpenAIErrorBody } from './openai-types.js';
@@ -56,6 +57,10 @@ export class AnthropicToOpenAIStream implements UsageMeter {
   /** The model the upstream says is answering (from message_start). */
   model: string | undefined;
 
+  /** `message_delta` reported the output tokens: the counts are the stream's own, whole. */
+  usageFinal = false;
+  /** Characters of the answer's deltas (text as the upstream escaped it; tool input; thinking). */
+  private answerText = 0;
   private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data));
   private out: string[] = [];
   private started = false;
@@ -68,6 +73,11 @@ export class AnthropicToOpenAIStream implements UsageMeter {
     this.chunkEnd = `]${options.includeUsage ? ',"usage":null' : ''}}\n\n`;
     this.textChunkTail = `},"logprobs":null,"finish_reason":null}${this.chunkEnd}`;
     this.textChunkTailBytes = Buffer.from(this.textChunkTail, 'latin1');
+  }
+
+  /** What a stream cut before `message_delta` is charged (see core/stream/estimated-usage.ts). */
+  get estimatedOutputTokens(): number {
+    return tokensOfBytes(this.answerText);
   }
 
   /** Translate a chunk of upstream bytes; returns the bytes to send now (possibly empty). */
@@ -87,7 +97,10 @@ export class AnthropicToOpenAIStream implements UsageMeter {
     const head = this.textChunkHeadBytes();
     const tail = this.textChunkTailBytes;
     let size = 0;
-    for (let i = 0; i < spans.length; i += 2) size += head.length + 1 + (spans[i + 1] - spans[i]) + 1 + tail.length;
+    for (let i = 0; i < spans.length; i += 2) {
+      size += head.length + 1 + (spans[i + 1] - spans[i]) + 1 + tail.length;
+      this.answerText += spans[i + 1] - spans[i];
+    }
     const out = Buffer.allocUnsafe(size);
     let at = 0;
     for (let i = 0; i < spans.length; i += 2) {
@@ -121,6 +134,7 @@ export class AnthropicToOpenAIStream implements UsageMeter {
     if (this.finished) return;
     const content = textDeltaJson(data);
     if (content !== undefined) {
+      this.answerText += content.length - 2; // the literal, without its quotes
       this.out.push(this.textChunkHead() + content + this.textChunkTail);
       return;
     }
@@ -149,6 +163,7 @@ export class AnthropicToOpenAIStream implements UsageMeter {
         return;
       }
       case 'content_block_delta': {
+        this.answerText += Math.max(0, data.length - DELTA_ENVELOPE);
         const d = ev.delta;
         if (d.type === 'text_delta' && typeof d.text === 'string') return this.chunk({ content: d.text });
         if (d.type === 'input_json_delta' && typeof d.partial_json === 'string' && d.partial_json !== '') {
@@ -160,6 +175,7 @@ export class AnthropicToOpenAIStream implements UsageMeter {
       case 'message_delta':
         if (ev.delta?.stop_reason) this.stopReason = ev.delta.stop_reason;
         applyAnthropicUsage(this.usage, ev.usage);
+        if (typeof ev.usage?.output_tokens === 'number') this.usageFinal = true;
         return;
       case 'message_stop':
         return this.finish();

@@ -18,6 +18,7 @@
 import type { TokenUsage, UsageMeter } from '../../../core/types.js';
 import { emptyUsage } from '../../../core/context.js';
 import { SourceMeter } from '../../../core/stream/generated-body.js';
+import { tokensOfBytes } from '../../../core/stream/estimated-usage.js';
 import { openAIError } from '../openai-anthropic/error.js';
 import type { OpenAIChatCompletionChunk, OpenAIChunkChoice, OpenAIErrorBody } from '../openai-anthropic/openai-types.js';
 import { openAIUsage } from '../openai-anthropic/usage.js';
@@ -58,12 +59,24 @@ export class ConverseToOpenAIStream {
   private started = false;
   private stopReason: ConverseStopReason | undefined;
   private gotMetadata = false;
+  /** Characters of the answer's deltas so far. */
+  private answerText = 0;
   private closed = false;
   /** Converse content-block index → OpenAI tool-call index. */
   private readonly toolIndex = new Map<number, number>();
 
   constructor(private readonly options: ConverseStreamOptions) {
     this.model = options.model;
+  }
+
+  /** The `metadata` event reported the counts. */
+  get usageFinal(): boolean {
+    return this.gotMetadata;
+  }
+
+  /** What a stream cut before its `metadata` is charged (see core/stream/estimated-usage.ts). */
+  get estimatedOutputTokens(): number {
+    return tokensOfBytes(this.answerText);
   }
 
   /** The usage meter to hand core beside the translated body. */
@@ -119,6 +132,8 @@ export class ConverseToOpenAIStream {
     }
     if ('contentBlockDelta' in e) {
       const d = e.contentBlockDelta.delta;
+      const text = d?.text ?? d?.toolUse?.input ?? d?.reasoningContent?.text;
+      if (typeof text === 'string') this.answerText += text.length;
       if (typeof d?.text === 'string' && d.text !== '') return this.chunk({ content: d.text });
       if (typeof d?.toolUse?.input === 'string' && d.toolUse.input !== '') {
         const index = this.toolIndex.get(e.contentBlockDelta.contentBlockIndex);

@@ -23,6 +23,7 @@ function expected(ctx: Context, o: Outcome, now: Date, content?: AuditContent, a
     ttfb_ms: o.ttfbMs === undefined ? null : Math.round(o.ttfbMs), upstream_ms: Math.round(o.upstreamMs),
     bytes_in: o.bytesIn, bytes_out: o.bytesOut, target: o.target ?? null, attempts: o.attempts ?? 0,
   };
+  if (o.usageEstimated) r.tokens_estimated = true;
   if (accounting) {
     r.cost_usd = accounting.costUsd;
     if (accounting.priceMissing) r.price_missing = true;
@@ -64,6 +65,15 @@ t.test('a refused request: no identity, an error, no ttfb, an unpriced model', a
     const line = auditLine(ctx, o, now, undefined, accounting);
     t.equal(line, JSON.stringify(expected(ctx, o, now, undefined, accounting)));
   }
+});
+
+t.test('a stream cut before its usage report: tokens_estimated, only then', async (t) => {
+  const ctx = context('req-3', '/v1/claude/v1/messages');
+  const o: Outcome = { status: 499, error: { kind: 'client_abort', code: 'GW_ERR_CLIENT_ABORT', message: 'x' }, provider: 'anthropic', stream: true, usage, usageEstimated: true, bytesIn: 10, bytesOut: 500, durationMs: 3, upstreamMs: 2 };
+  const line = auditLine(ctx, o, now, undefined, { costUsd: 0.1, priceMissing: false, session: null });
+  t.equal(line, JSON.stringify(expected(ctx, o, now, undefined, { costUsd: 0.1, priceMissing: false, session: null })));
+  t.match(JSON.parse(line), { tokens_estimated: true });
+  t.notOk('tokens_estimated' in JSON.parse(auditLine(ctx, { ...o, usageEstimated: undefined }, now, undefined)), 'absent on reported counts');
 });
 
 t.test('every field escapes what JSON.stringify escapes, and only that', async (t) => {

@@ -1,0 +1,32 @@
+/**
+ * Usage for an answer that ended before its own final usage report. Counting only what was
+ * reported by then would let a client read a whole answer and hang up just before its last
+ * event for nearly nothing (an Anthropic stream reports its output tokens at the end, an
+ * OpenAI stream all of its tokens), and an upstream that cuts a stream would go uncharged
+ * while the provider bills it. So rate limits, budgets, cost and the audit line get
+ * estimates instead: the output tokens the meter estimates from the answer it read, and,
+ * when no input count came, the request's body bytes over {@link BYTES_PER_TOKEN} (the
+ * figure the limits' admission estimate uses by default).
+ */
+import type { UsageMeter } from '../provider-types.js';
+import type { TokenUsage } from '../types.js';
+
+/** Bytes of text (or of request JSON) per token: the usual English figure. */
+export const BYTES_PER_TOKEN = 4;
+
+/** Tokens in `bytes` bytes of text, by {@link BYTES_PER_TOKEN}. */
+export function tokensOfBytes(bytes: number): number {
+  return bytes > 0 ? Math.ceil(bytes / BYTES_PER_TOKEN) : 0;
+}
+
+/**
+ * Complete `usage` with estimates when `meter` says its final report never came; returns
+ * whether it did. Reported counts are kept where they are larger.
+ */
+export function completeUsage(usage: TokenUsage, meter: UsageMeter, requestBytes: number): boolean {
+  if (meter.usageFinal !== false) return false;
+  if (usage.inputTokens + usage.cacheCreationTokens + usage.cacheReadTokens === 0) usage.inputTokens = tokensOfBytes(requestBytes);
+  const output = meter.estimatedOutputTokens ?? 0;
+  if (output > usage.outputTokens) usage.outputTokens = output;
+  return true;
+}
