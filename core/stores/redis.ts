@@ -31,6 +31,9 @@ export interface RedisStoreOptions {
   metrics: MetricsFactory;
 }
 
+/** What {@link RedisStore.inTime} rejects with when the reply is late. */
+const TIMED_OUT = Symbol('timed out');
+
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 export class RedisStore implements Store {
@@ -39,6 +42,7 @@ export class RedisStore implements Store {
   private readonly client: Redis;
   private readonly prefix: string;
   private readonly log: Logger;
+  private readonly timeoutMs: number;
   private readonly shas = new Map<string, string>();
   private readonly latency: FastHistogram<'script' | 'result'>;
   private readonly errors: Counter<'reason'>;
@@ -52,6 +56,7 @@ export class RedisStore implements Store {
 
   constructor(opts: RedisStoreOptions) {
     this.failMode = opts.failMode;
+    this.timeoutMs = opts.timeoutMs;
     this.prefix = opts.keyPrefix;
     this.log = opts.log;
     this.latency = opts.metrics.fastHistogram({ name: 'gateway_store_redis_duration_seconds', help: 'Redis store script round trips', labelNames: ['script', 'result'], buckets: LATENCY_BUCKETS });
@@ -63,7 +68,8 @@ export class RedisStore implements Store {
       lazyConnect: true,
       enableOfflineQueue: false, // fail fast while down instead of piling requests up
       maxRetriesPerRequest: 0,
-      commandTimeout: opts.timeoutMs,
+      // No commandTimeout: ioredis would drop a reply that comes late, and a reservation
+      // Redis still makes then could never be handed back (see run).
       connectTimeout: Math.max(1000, opts.timeoutMs),
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     });
@@ -89,16 +95,31 @@ export class RedisStore implements Store {
       process.nextTick(this.uncork, this.client.stream);
     }
     const start = performance.now();
+    const reply = this.eval(script, full, args);
     try {
-      const reply = await this.eval(script, full, args);
+      const result = script.parse(await this.inTime(reply));
       this.latency.observe({ script: script.name, result: 'ok' }, (performance.now() - start) / 1000);
-      return script.parse(reply);
+      return result;
     } catch (err) {
       this.latency.observe({ script: script.name, result: 'error' }, (performance.now() - start) / 1000);
-      const timeout = (err as Error)?.message?.includes('timed out');
-      this.errors.inc({ reason: timeout ? 'timeout' : 'error' });
-      throw new StoreUnavailableError(`redis store ${timeout ? 'timed out' : 'failed'}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      if (err === TIMED_OUT) {
+        this.errors.inc({ reason: 'timeout' });
+        // Sent is sent: Redis runs the script once it catches up, and its result is handed on.
+        const late = reply.then((r) => script.parse(r)).catch(() => undefined);
+        throw new StoreUnavailableError(`redis store timed out after ${this.timeoutMs} ms`, { late });
+      }
+      this.errors.inc({ reason: 'error' });
+      throw new StoreUnavailableError(`redis store failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
+  }
+
+  /** `reply`, or {@link TIMED_OUT} thrown after `timeoutMs` (the command itself goes on). */
+  private inTime<T>(reply: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(reject, this.timeoutMs, TIMED_OUT);
+    });
+    return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
   }
 
   private async eval(script: AtomicScript<unknown>, keys: string[], args: readonly number[]): Promise<unknown> {

@@ -61,9 +61,17 @@ export interface Store {
 
 /** The backend could not answer in time; the consumer applies the store's fail mode. */
 export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * For an operation that timed out after it was sent: its own result, should the backend
+   * still run it (Redis runs what it was sent once it catches up). A consumer whose
+   * operation spends (a reservation) hands it back when this resolves; it never rejects.
+   */
+  readonly late: Promise<unknown> | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; late?: Promise<unknown> }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+    this.late = options?.late;
   }
 }
 

@@ -8,7 +8,7 @@
  * shared store, where each is a round trip), summed per scope and sent together (core's
  * `DelayedBatch`).
  */
-import { delayedBatchFor, type DelayedBatch, type MaybePromise, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
+import { delayedBatchFor, StoreUnavailableError, type DelayedBatch, type MaybePromise, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
 import { gcra, Mode, type DimensionState, type GcraResult } from './gcra.js';
 
 /** Limits per window; `undefined` means unlimited in that dimension. */
@@ -105,9 +105,16 @@ export class Limiter {
     return Promise.allSettled(runs).then((settled) => {
       const failed = settled.find((r) => r.status === 'rejected');
       if (failed) {
-        // Hand back what the scopes that answered did reserve, then report the failure.
+        // Hand back what the scopes that answered did reserve, and what a scope that timed
+        // out reserves when its store catches up, then report the failure.
         settled.forEach((r, i) => {
-          if (r.status === 'fulfilled' && r.value.allowed) quiet(this.undo(active[i], costs[i]));
+          if (r.status === 'fulfilled') {
+            if (r.value.allowed) quiet(this.undo(active[i], costs[i]));
+          } else if (r.reason instanceof StoreUnavailableError && r.reason.late) {
+            void r.reason.late.then((late) => {
+              if ((late as GcraResult | undefined)?.allowed) quiet(this.undo(active[i], costs[i]));
+            });
+          }
         });
         throw (failed as PromiseRejectedResult).reason;
       }

@@ -93,3 +93,18 @@ t.test('Redis killed and restarted under load, fail-closed: 503 while down, serv
   await redis.restart();
   t.ok(await eventually(async () => (await send(gw.url, { user: 'c' })).status === 200), 'served again once Redis is back');
 });
+
+t.test('a Redis too slow to answer in time: what it reserves once it catches up is handed back', async (t) => {
+  for (const fail_mode of ['closed', 'open'] as const) {
+    const redis = await startRedis(t);
+    const gw = await startGateway(t, rateLimitConfig({ rateLimits: { default: { requests_per_minute: 3 } }, store: { type: 'redis', redis: { url: redis.url, key_prefix: 'slow:', fail_mode, timeout_ms: 200 } } }));
+    t.equal((await send(gw.url, { user: 'warm' })).status, 200, `${fail_mode}: the script is loaded`);
+    // Redis stalls (a long fork, a slow script, a failover): the reserves wait in its queue.
+    await redis.command('CLIENT', 'PAUSE', '800', 'ALL');
+    const during = await Promise.all([1, 2, 3].map(() => send(gw.url, { user: 'dana' })));
+    t.same(during.map((r) => r.status), fail_mode === 'closed' ? [503, 503, 503] : [200, 200, 200], `${fail_mode}: the fail mode decided`);
+    await sleep(1000);
+    t.ok(await eventually(async () => (await usageOf(gw.url, 'dana', 'user', 'requests')).remaining === 3, 3000), `${fail_mode}: the late reservations were handed back`);
+    t.equal((await send(gw.url, { user: 'dana' })).status, 200, `${fail_mode}: dana is admitted after the stall`);
+  }
+});
