@@ -170,6 +170,13 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
             const failed = settled.find((s) => s.status === 'rejected');
             if (failed) {
               handBack((i) => settled[i].status === 'fulfilled' && (settled[i] as PromiseFulfilledResult<Reservation>).value.refused === 0);
+              // A group whose store answered too late still holds, once it catches up: hand that back too.
+              settled.forEach((s, i) => {
+                const late = s.status === 'rejected' && s.reason instanceof StoreUnavailableError ? s.reason.late : undefined;
+                void late?.then((r) => {
+                  if ((r as Reservation | undefined)?.refused === 0) handBack((g) => g === i);
+                });
+              });
               return onStoreFailure((failed as PromiseRejectedResult).reason);
             }
             return decide(settled.map((s) => (s as PromiseFulfilledResult<Reservation>).value));
