@@ -15,6 +15,11 @@ export interface SseDecoderOptions {
    * so the listener must still ignore them itself.
    */
   skip?: readonly string[];
+  /**
+   * How many names of `skip`, from its first, to count the skipped events of (their number
+   * and bytes: what a meter that skips deltas still knows of them). Default none.
+   */
+  countSkipped?: number;
 }
 
 const NO_SKIP: readonly Uint8Array[] = [];
@@ -38,15 +43,10 @@ export class SseDecoder {
   private atEventBoundary = true;
   /** `event: NAME\n` as bytes, per skippable name. */
   private readonly skipLines: readonly Uint8Array[];
-  /**
-   * Per name of `skip` (in its order), the events passed over unread and their bytes, whole
-   * (`event:` line, data and blank line): what a meter that skips deltas still knows of them.
-   */
-  readonly skippedEvents: number[];
-  readonly skippedBytes: number[];
-  /** The counts of the chunk being looked at, added to the totals only if it is skipped. */
-  private readonly chunkEvents: number[];
-  private readonly chunkBytes: number[];
+  /** The skipped events of the counted names (`countSkipped`), and their bytes whole (`event:` line to blank line). */
+  skippedEvents = 0;
+  skippedBytes = 0;
+  private readonly countedNames: number;
   /** Which skip name {@link skipLineAt} matched last. */
   private matched = 0;
 
@@ -55,11 +55,7 @@ export class SseDecoder {
     options: SseDecoderOptions = {},
   ) {
     this.skipLines = options.skip ? skipLinesOf(options.skip) : NO_SKIP;
-    const n = this.skipLines.length;
-    this.skippedEvents = new Array<number>(n).fill(0);
-    this.skippedBytes = new Array<number>(n).fill(0);
-    this.chunkEvents = new Array<number>(n).fill(0);
-    this.chunkBytes = new Array<number>(n).fill(0);
+    this.countedNames = options.countSkipped ?? 0;
   }
 
   /** Nothing held: every chunk so far ended with a whole event (no partial line, event or UTF-8 sequence). */
@@ -69,7 +65,7 @@ export class SseDecoder {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    if (this.atEventBoundary && this.skipLines.length > 0 && this.onlySkippable(chunk)) return this.countSkipped();
+    if (this.atEventBoundary && this.skipLines.length > 0 && this.onlySkippable(chunk)) return;
     this.feed(this.text.decode(chunk));
     // Ending in LF, no UTF-8 sequence can be pending; nothing held means the event ended.
     this.atEventBoundary = chunk[chunk.length - 1] === 10 && this.line === '' && this.event === '' && this.data.length === 0;
@@ -83,13 +79,13 @@ export class SseDecoder {
   private onlySkippable(chunk: Uint8Array): boolean {
     const n = chunk.length;
     if (n < 2 || chunk[n - 1] !== 10 || chunk[n - 2] !== 10) return false;
-    this.chunkEvents.fill(0);
-    this.chunkBytes.fill(0);
+    let events = 0;
+    let bytes = 0;
     let at = 0;
     while (at < n) {
       const nameEnd = this.skipLineAt(chunk, at);
       if (nameEnd < 0) return false;
-      const name = this.matched;
+      const counted = this.matched < this.countedNames;
       // From the event line's own LF: a blank line right after it ends the event too.
       let i = nameEnd - 1;
       for (;;) {
@@ -102,18 +98,16 @@ export class SseDecoder {
         }
         i++;
       }
-      this.chunkEvents[name]++;
-      this.chunkBytes[name] += i + 2 - at;
+      if (counted) {
+        events++;
+        bytes += i + 2 - at;
+      }
       at = i + 2;
     }
+    // Counted only now: a chunk that is not all skippable is decoded, and its events delivered.
+    this.skippedEvents += events;
+    this.skippedBytes += bytes;
     return true;
-  }
-
-  private countSkipped(): void {
-    for (let k = 0; k < this.skipLines.length; k++) {
-      this.skippedEvents[k] += this.chunkEvents[k];
-      this.skippedBytes[k] += this.chunkBytes[k];
-    }
   }
 
   /** Where the skippable `event:` line at `at` ends, or -1. */

@@ -24,9 +24,8 @@ export function applyAnthropicUsage(usage: TokenUsage, wire: WireUsage | undefin
   if (typeof wire.cache_read_input_tokens === 'number') usage.cacheReadTokens = wire.cache_read_input_tokens;
 }
 
-/** Events that carry no usage, model or error (onEvent returns at once for them); deltas first (the decoder's counts are by position). */
+/** Events that carry no usage, model or error (onEvent returns at once for them); deltas first, the one name the decoder counts. */
 const IGNORED_EVENTS = ['content_block_delta', 'content_block_start', 'content_block_stop', 'ping'];
-const DELTAS = 0;
 
 /** A text delta's JSON without its text: what a delta carries besides the answer. */
 export const DELTA_ENVELOPE = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}'.length;
@@ -44,14 +43,14 @@ export class AnthropicStreamMeter implements UsageMeter {
   /** Characters of the deltas read (not skipped), beyond their envelope. */
   private deltaText = 0;
   // Token deltas are most of a stream and carry no usage: passed over unread where possible.
-  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: IGNORED_EVENTS });
+  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: IGNORED_EVENTS, countSkipped: 1 });
 
   /**
    * The answer's tokens by the bytes of its deltas beyond their envelopes, read or skipped:
    * what a stream cut before `message_delta` is charged (see core/stream/estimated-usage.ts).
    */
   get estimatedOutputTokens(): number {
-    const skipped = this.sse.skippedBytes[DELTAS] - this.sse.skippedEvents[DELTAS] * DELTA_EVENT_ENVELOPE;
+    const skipped = this.sse.skippedBytes - this.sse.skippedEvents * DELTA_EVENT_ENVELOPE;
     return tokensOfBytes(Math.max(0, skipped) + this.deltaText);
   }
 

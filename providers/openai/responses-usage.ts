@@ -86,16 +86,14 @@ export class ResponsesStreamMeter implements UsageMeter {
   usageFinal = false;
   /** Deltas that were read rather than skipped. */
   private readDeltas = 0;
-  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: DELTA_EVENTS });
+  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: DELTA_EVENTS, countSkipped: DELTA_EVENTS.length });
 
   /**
    * Deltas seen, skipped or read: OpenAI streams about one token per delta, so this is what
    * a stream cut before its terminal event is charged (see core/stream/estimated-usage.ts).
    */
   get estimatedOutputTokens(): number {
-    let n = this.readDeltas;
-    for (const k of this.sse.skippedEvents) n += k;
-    return n;
+    return this.readDeltas + this.sse.skippedEvents;
   }
 
   write(chunk: Uint8Array): void {
