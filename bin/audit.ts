@@ -3,13 +3,15 @@
  * Files are taken in the order given; a directory stands for its rotated files (oldest
  * first) and then the active one. Exit 0 when the chain holds, 1 at the first edited,
  * deleted, inserted or reordered line (named by file and line number), 2 on bad usage.
+ * `--expect-head` is the head of one log, so it is refused when the arguments hold several.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { auditFiles, GENESIS, verifyChain } from '../filters/audit/verify.js';
 
 type Out = (s: string) => void;
 
-const USAGE = 'usage: ai-gateway audit verify [--expect-head HASH] [--json] FILE|DIR…\n';
+const USAGE = 'usage: ai-gateway audit verify [--expect-head HASH] [--json] FILE|DIR…\n  --expect-head HASH  the chain must end at HASH; checks one log (a directory holding several is refused)\n';
 
 export async function audit(argv: string[], out: Out, err: Out): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'expect-head': { type: 'string' }, json: { type: 'boolean' } } });
@@ -29,9 +31,16 @@ export async function audit(argv: string[], out: Out, err: Out): Promise<number>
     err('ai-gateway: no audit files found\n');
     return 2;
   }
+  const expectHead = values['expect-head'];
+  if (expectHead !== undefined && groups.length > 1) {
+    // Checking one head against several chains, or only one of them, would pass a truncated log.
+    const logs = groups.map((files) => path.basename(files.at(-1)!)).join(', ');
+    err(`ai-gateway: --expect-head is the head of one log, but the arguments hold ${groups.length} logs (${logs}); give that log's files alone, oldest first\n`);
+    return 2;
+  }
   let failed = false;
   for (const files of groups) {
-    const r = await verifyChain(files, groups.length === 1 ? values['expect-head'] : undefined);
+    const r = await verifyChain(files, expectHead);
     if (values.json) out(JSON.stringify(r) + '\n');
     if (r.ok) {
       const from = r.startsFrom === GENESIS ? 'genesis' : `${r.startsFrom?.slice(0, 16)}… (earlier files not given)`;

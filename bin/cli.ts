@@ -42,6 +42,7 @@ const USAGE = `Usage:
                                     print the ledger's rows as JSON lines
   ai-gateway audit verify [--expect-head HASH] FILE|DIR…
                                     check the audit hash chain; exit 1 at the first tampered line
+                                    (--expect-head: the log must end at HASH; one log only, else exit 2)
   ai-gateway replay --config PROPOSED.yaml --audit AUDIT.jsonl [--since 7d] [--json OUT.json]
                                     replay recorded traffic through a proposed config: who it would refuse
   ai-gateway --version | --help

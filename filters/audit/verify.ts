@@ -76,7 +76,7 @@ const WINDOW = 4096;
 /**
  * Verify `files` (oldest first) as one chain; stops at the first break.
  * @example
- * const r = await verifyChain(auditFiles('/var/log/gateway'));
+ * const r = await verifyChain(auditFiles(['/var/log/gateway'])[0]);
  * if (!r.ok) console.error(`${r.break!.file}:${r.break!.line}: ${r.break!.kind}`);
  */
 export async function verifyChain(files: readonly string[], expectHead?: string): Promise<VerifyReport> {
@@ -146,26 +146,38 @@ export function auditFiles(args: readonly string[]): string[][] {
   const groups: string[][] = [];
   const loose: string[] = [];
   for (const arg of args) {
-    if (!statSync(arg).isDirectory()) {
-      loose.push(arg);
-      continue;
-    }
-    const byLog = new Map<string, { rotated: string[]; active?: string }>();
-    for (const name of readdirSync(arg).sort()) {
-      const full = path.join(arg, name);
-      if (!statSync(full).isFile() || name.includes('.unchained-')) continue;
-      const m = STAMPED.exec(name);
-      const key = m ? `${m[1]}${m[3] ?? ''}` : name;
-      if (!m && !/\.(jsonl|log|json)$/.test(name)) continue;
-      const g = byLog.get(key) ?? { rotated: [] };
-      if (m) g.rotated.push(full);
-      else g.active = full;
-      byLog.set(key, g);
-    }
-    for (const g of byLog.values()) groups.push([...g.rotated, ...(g.active ? [g.active] : [])]);
+    if (!statSync(arg).isDirectory()) loose.push(arg);
+    else groups.push(...logsIn(arg));
   }
   if (loose.length > 0) groups.unshift(loose);
   return groups;
+}
+
+/** A directory's logs, by the active file's name: rotated files oldest first, then the active one. */
+function logsIn(dir: string): string[][] {
+  const names = readdirSync(dir)
+    .sort()
+    .filter((name) => statSync(path.join(dir, name)).isFile() && !name.includes('.unchained-'));
+  const byLog = new Map<string, { rotated: string[]; active?: string }>();
+  for (const name of names) {
+    const m = STAMPED.exec(name);
+    if (!m) continue;
+    const key = `${m[1]}${m[3] ?? ''}`;
+    const g = byLog.get(key) ?? { rotated: [] };
+    g.rotated.push(path.join(dir, name));
+    byLog.set(key, g);
+  }
+  for (const name of names) {
+    if (STAMPED.test(name)) continue;
+    // Rotated files name their active file whatever its extension; a lone file needs a log's.
+    const g = byLog.get(name);
+    if (g) g.active = path.join(dir, name);
+    else if (/\.(jsonl|log|json)$/.test(name)) byLog.set(name, { rotated: [], active: path.join(dir, name) });
+  }
+  return [...byLog.keys()].sort().map((key) => {
+    const g = byLog.get(key)!;
+    return [...g.rotated, ...(g.active ? [g.active] : [])];
+  });
 }
 
 export { GENESIS };
