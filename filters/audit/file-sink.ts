@@ -34,6 +34,18 @@ export function rotatedName(file: string, at: Date): string {
   return path.join(path.dirname(file), `${path.basename(file, ext)}-${stamp}${ext}`);
 }
 
+/**
+ * The name for a rotation at `at`, moved on by a millisecond while taken: rotations within
+ * one millisecond would otherwise rename onto (and destroy) the previous rotated file. The
+ * clock only moves forward, so each name still sorts after the ones before it.
+ */
+function freeRotatedName(file: string, at: number): string {
+  for (let ms = at; ; ms++) {
+    const name = rotatedName(file, new Date(ms));
+    if (!existsSync(name)) return name;
+  }
+}
+
 /** Rotated siblings of `file`, oldest first (their names sort by time). */
 export function rotatedFiles(file: string): string[] {
   const dir = path.dirname(file);
@@ -168,7 +180,7 @@ export class AuditFileSink {
     const bySize = this.opts.rotateBytes > 0 && this.size >= this.opts.rotateBytes;
     const byDay = this.opts.rotateDaily && utcDay(now) !== this.day;
     if (!bySize && !byDay || this.size === 0) return;
-    const target = rotatedName(this.file, new Date(now));
+    const target = freeRotatedName(this.file, now);
     // The old stream keeps its descriptor, so writes still queued on it land in the renamed file;
     // close() waits for them too.
     renameSync(this.file, target);
