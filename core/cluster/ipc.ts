@@ -8,6 +8,7 @@ export type WorkerMessage =
   | { t: 'gw:ready'; url: string; adminUrl?: string }
   | { t: 'gw:w:open'; h: number; module: string; exportName: string; key: string; options: unknown }
   | { t: 'gw:w:write'; h: number; records: unknown[] }
+  | { t: 'gw:w:options'; h: number; options: unknown }
   | { t: 'gw:w:flush'; h: number; id: number }
   | { t: 'gw:w:close'; h: number; id: number }
   | { t: 'gw:metrics'; id: number };

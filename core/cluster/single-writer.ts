@@ -12,11 +12,13 @@
 import type { Logger } from '../logger.js';
 
 /** What a single writer does with records; the real writer, wherever it runs. */
-export interface RecordWriter<R> {
+export interface RecordWriter<R, O = unknown> {
   /** Queue one record; cheap, no I/O on the caller's path. */
   write(record: R): void;
   /** Push queued records to their sink. */
   flush?(): void | Promise<void>;
+  /** Take the options of a later open of the same key (a reload); without it, the first open's options stay. */
+  reconfigure?(options: O): void;
   /** Flush and release the sink. */
   close(): Promise<void>;
 }
@@ -36,13 +38,13 @@ export interface WriterHostEnv {
 export interface WriterKind<R, O> {
   readonly module: string;
   readonly exportName: string;
-  create(options: O, host: WriterHostEnv): RecordWriter<R>;
+  create(options: O, host: WriterHostEnv): RecordWriter<R, O>;
 }
 
 /** Kinds defined in this process, so the primary finds one it already loaded without importing its module again. */
 const defined = new Map<string, WriterKind<unknown, unknown>>();
 
-export function defineWriterKind<R, O>(module: string, exportName: string, create: (options: O, host: WriterHostEnv) => RecordWriter<R>): WriterKind<R, O> {
+export function defineWriterKind<R, O>(module: string, exportName: string, create: (options: O, host: WriterHostEnv) => RecordWriter<R, O>): WriterKind<R, O> {
   const kind = Object.freeze({ module, exportName, create });
   defined.set(`${module}#${exportName}`, kind as WriterKind<unknown, unknown>);
   return kind;
@@ -58,8 +60,10 @@ export function definedWriterKind(module: string, exportName: string): WriterKin
 }
 
 /** A writer opened through {@link SingleWriters}: local or a proxy to the primary's. */
-export interface SingleWriter<R> {
+export interface SingleWriter<R, O = unknown> {
   write(record: R): void;
+  /** Hand the real writer new options for the same key (a reload); ignored by a writer without `reconfigure`. */
+  reconfigure(options: O): void;
   /** Resolves once queued records reached the real writer and it flushed. */
   flush(): Promise<void>;
   /** Flush, then release this handle; the real writer closes when its last handle does. */
@@ -72,19 +76,20 @@ export interface SingleWriters {
   readonly remote: boolean;
   /**
    * Open the writer for `kind` and `key` (the same key must mean the same options: the
-   * first open's options win). Every open is matched by one `close()`.
+   * first open's options win, until `reconfigure`). Every open is matched by one `close()`.
    */
-  open<R, O>(kind: WriterKind<R, O>, key: string, options: O): SingleWriter<R>;
+  open<R, O>(kind: WriterKind<R, O>, key: string, options: O): SingleWriter<R, O>;
 }
 
 /** The single-process case: every open creates the real writer here. */
 export function localWriters(log: Logger): SingleWriters {
   return {
     remote: false,
-    open<R, O>(kind: WriterKind<R, O>, _key: string, options: O): SingleWriter<R> {
+    open<R, O>(kind: WriterKind<R, O>, _key: string, options: O): SingleWriter<R, O> {
       const writer = kind.create(options, { log });
       return {
         write: (record) => writer.write(record),
+        reconfigure: (o) => writer.reconfigure?.(o),
         flush: async () => void (await writer.flush?.()),
         close: () => writer.close(),
       };

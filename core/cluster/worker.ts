@@ -71,7 +71,7 @@ export function connectWorker(registry: Registry, log: Logger): WorkerLink {
 
   const writers: SingleWriters = {
     remote: true,
-    open<R, O>(kind: WriterKind<R, O>, key: string, options: O): SingleWriter<R> {
+    open<R, O>(kind: WriterKind<R, O>, key: string, options: O): SingleWriter<R, O> {
       const h = nextId++;
       send({ t: 'gw:w:open', h, module: kind.module, exportName: kind.exportName, key, options });
       let batch: R[] = [];
@@ -96,6 +96,13 @@ export function connectWorker(registry: Registry, log: Logger): WorkerLink {
           batch.push(record);
           if (batch.length >= BATCH_RECORDS) ship();
           else if (!timer) timer = setTimeout(ship, BATCH_MS);
+        },
+        reconfigure(options) {
+          // A closed handle's message would reopen the writer on the primary just to reconfigure it.
+          if (closed) return;
+          // Records queued so far reach the writer before its new options do.
+          ship();
+          send({ t: 'gw:w:options', h, options });
         },
         flush: () => settle('gw:w:flush'),
         close() {

@@ -49,6 +49,10 @@ export class WriterHost {
         return this.then(entry, handle.id, (w) => {
           for (const record of message.records) w.write(record);
         });
+      case 'gw:w:options':
+        // Kept on the handle too: a writer this handle reopens later starts with them.
+        handle.open = { ...handle.open, options: message.options };
+        return this.then(entry, handle.id, (w) => w.reconfigure?.(message.options));
       case 'gw:w:flush':
         return this.then(entry, handle.id, (w) => w.flush?.());
       case 'gw:w:close': {

@@ -101,7 +101,7 @@ export class AuditFileSink {
   private day: string;
   private readonly clock: () => number;
 
-  constructor(readonly file: string, private readonly opts: FileSinkOptions) {
+  constructor(readonly file: string, private opts: FileSinkOptions) {
     this.clock = opts.clock ?? Date.now;
     mkdirSync(path.dirname(file), { recursive: true });
     const now = this.clock();
@@ -116,6 +116,11 @@ export class AuditFileSink {
   /** The hash the next line will chain to (undefined when the chain is off). */
   get head(): string | undefined {
     return this.chain?.head;
+  }
+
+  /** New rotation thresholds (a config reload), checked from the next append on. */
+  setRotation(rotateBytes: number, rotateDaily: boolean): void {
+    this.opts = { ...this.opts, rotateBytes, rotateDaily };
   }
 
   /** Append lines (queued on the file stream). */

@@ -3,7 +3,9 @@
  * short interval or once enough bytes wait, to stdout and/or an append-only file. One
  * writer per sink set lives in the runtime's shared state, reference-counted by the
  * pipelines using it, so a reload never opens a second file handle (no interleaving) and
- * never drops queued lines. A process exit flushes synchronously.
+ * never drops queued lines. A reload's new flush and rotation settings are applied to the
+ * shared writer; a changed `chain` waits for the next open (a restart), so one file never
+ * mixes chained and unchained lines. A process exit flushes synchronously.
  *
  * The writer is opened through `env.singleWriters`: with `server.workers` > 1 it runs in
  * the cluster primary, fed by every worker, so the file still has exactly one writer.
@@ -31,20 +33,37 @@ export interface SinkOptions {
 export class AuditWriter {
   private queue: string[] = [];
   private queuedBytes = 0;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
   private readonly file: AuditFileSink | undefined;
   private closed = false;
   /** Lines written so far; lets tests and `/metrics` reason about loss. */
   written = 0;
 
-  constructor(private readonly opts: SinkOptions) {
+  constructor(private opts: SinkOptions) {
     if (opts.file) {
       const onError = (err: Error) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'audit file write failed', err: err.message })}\n`);
       this.file = new AuditFileSink(opts.file, { chain: opts.chain ?? true, rotateBytes: opts.rotateBytes ?? 0, rotateDaily: opts.rotateDaily ?? false, clock: opts.clock, onError });
     }
-    this.timer = setInterval(() => this.flush(), opts.flushIntervalMs);
-    this.timer.unref();
+    this.timer = this.every(opts.flushIntervalMs);
     live.add(this);
+  }
+
+  /** A reload's settings for the same sinks: flushing and rotation change now, `chain` does not (see above). */
+  reconfigure(opts: SinkOptions): void {
+    if (this.closed) return;
+    if (opts.flushIntervalMs !== this.opts.flushIntervalMs) {
+      clearInterval(this.timer);
+      this.timer = this.every(opts.flushIntervalMs);
+    }
+    this.opts = { ...opts, chain: this.opts.chain, clock: this.opts.clock };
+    this.file?.setRotation(opts.rotateBytes ?? 0, opts.rotateDaily ?? false);
+    if (this.queuedBytes >= opts.flushBytes) this.flush();
+  }
+
+  private every(ms: number): NodeJS.Timeout {
+    const timer = setInterval(() => this.flush(), ms);
+    timer.unref();
+    return timer;
   }
 
   /** Queue one line (without newline). Cheap: no I/O here. */
@@ -108,14 +127,18 @@ export const auditWriterKind = defineWriterKind<string, SinkOptions>(import.meta
 
 /** Writers by sink set, each with a count of the filter instances using it. */
 class WriterPool {
-  private readonly writers = new Map<string, { writer: SingleWriter<string>; refs: number }>();
+  private readonly writers = new Map<string, { writer: SingleWriter<string, SinkOptions>; refs: number; chain: boolean }>();
 
-  acquire(opts: SinkOptions, env: Pick<PluginEnv, 'singleWriters'>): { writer: SingleWriter<string>; release: () => Promise<void> } {
+  acquire(opts: SinkOptions, env: Pick<PluginEnv, 'singleWriters' | 'log'>): { writer: SingleWriter<string>; release: () => Promise<void> } {
     const key = `${opts.stdout}|${opts.file ?? ''}`;
     let entry = this.writers.get(key);
     if (!entry) {
-      entry = { writer: env.singleWriters.open(auditWriterKind, key, opts), refs: 0 };
+      entry = { writer: env.singleWriters.open(auditWriterKind, key, opts), refs: 0, chain: opts.chain ?? true };
       this.writers.set(key, entry);
+    } else {
+      // A reload that kept the sinks: the shared writer takes its new settings.
+      entry.writer.reconfigure(opts);
+      if (opts.file && (opts.chain ?? true) !== entry.chain) env.log.warn('audit chain setting changed; it applies when the gateway restarts', { file: opts.file, chain: entry.chain, configured: opts.chain ?? true });
     }
     entry.refs++;
     const held = entry;

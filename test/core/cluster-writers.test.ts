@@ -71,6 +71,19 @@ t.test('in one process, open() creates the real writer here', async (t) => {
   const w = localWriters(silentLogger).open(memoryWriterKind, 'd', { name: 'd' });
   w.write('z');
   await w.flush();
+  w.reconfigure({ name: 'd', tag: 'reloaded' });
   await w.close();
-  t.same(memoryWriterLogs.get('d'), { created: 1, records: ['z'], events: ['flush:1', 'close:1'] });
+  t.same(memoryWriterLogs.get('d'), { created: 1, records: ['z'], events: ['flush:1', 'options:reloaded', 'close:1'] });
+});
+
+t.test("a reload's new options reach the primary's writer, after the records sent before them", async (t) => {
+  const host = new WriterHost(silentLogger);
+  await host.handle(1, { ...open(1, 'e'), options: { name: 'e', tag: 'first' } });
+  const done = [host.handle(1, { t: 'gw:w:write', h: 1, records: [1] }), host.handle(1, { t: 'gw:w:options', h: 1, options: { name: 'e', tag: 'second' } }), host.handle(1, { t: 'gw:w:flush', h: 1, id: 2 })];
+  t.same(await Promise.all(done), [undefined, undefined, undefined]);
+  await host.handle(1, { t: 'gw:w:close', h: 1, id: 3 });
+  // A record that outlives the close reopens the writer, with the options it was last given.
+  await host.handle(1, { t: 'gw:w:write', h: 1, records: [2] });
+  await host.close();
+  t.same(memoryWriterLogs.get('e')!.events, ['created:first', 'options:second', 'flush:1', 'close:1', 'created:second', 'close:2']);
 });

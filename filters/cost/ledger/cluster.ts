@@ -7,7 +7,7 @@
  */
 import { defineWriterKind, type PluginEnv, type SingleWriter } from '../../../core/index.js';
 import { SqliteLedger } from './sqlite.js';
-import type { LedgerBackend, LedgerCounts, LedgerQuery, LedgerRow } from './types.js';
+import type { LedgerBackend, LedgerBatching, LedgerCounts, LedgerQuery, LedgerRow } from './types.js';
 import { LedgerWriter } from './writer.js';
 
 /** What the primary needs to open the writer (JSON, it crosses IPC). */
@@ -20,7 +20,7 @@ export interface SqliteSinkOptions {
 /** The primary's writer: rows from every worker, summed and upserted in batches. */
 export const sqliteLedgerKind = defineWriterKind<LedgerRow, SqliteSinkOptions>(import.meta.url, 'sqliteLedgerKind', (o, host) => {
   const writer = new LedgerWriter(new SqliteLedger(o.file), { flushIntervalMs: o.flushIntervalMs, maxBatchRows: o.maxBatchRows, log: host.log });
-  return { write: (row) => writer.add(row), flush: () => writer.flush(), close: () => writer.close() };
+  return { write: (row) => writer.add(row), reconfigure: (o) => writer.reconfigure({ flushIntervalMs: o.flushIntervalMs, maxBatchRows: o.maxBatchRows }), flush: () => writer.flush(), close: () => writer.close() };
 });
 
 /** A worker's backend: writes go to the primary's writer, reads to the file. */
@@ -29,8 +29,14 @@ export class WorkerSqliteBackend implements LedgerBackend {
 
   constructor(
     private readonly reader: SqliteLedger,
-    private readonly sink: SingleWriter<LedgerRow>,
+    private readonly sink: SingleWriter<LedgerRow, SqliteSinkOptions>,
+    private readonly file: string,
   ) {}
+
+  /** The primary's writer batches too: it takes a reload's settings as well. */
+  reconfigure(batching: LedgerBatching): void {
+    this.sink.reconfigure({ file: this.file, flushIntervalMs: batching.flushIntervalMs, maxBatchRows: batching.maxBatchRows });
+  }
 
   async add(rows: readonly LedgerRow[]): Promise<void> {
     for (const row of rows) this.sink.write(row);
@@ -57,5 +63,5 @@ export class WorkerSqliteBackend implements LedgerBackend {
 
 export function workerSqliteBackend(file: string, options: Omit<SqliteSinkOptions, 'file'>, env: Pick<PluginEnv, 'singleWriters'>): LedgerBackend {
   const reader = new SqliteLedger(file);
-  return new WorkerSqliteBackend(reader, env.singleWriters.open(sqliteLedgerKind, file, { file, ...options }));
+  return new WorkerSqliteBackend(reader, env.singleWriters.open(sqliteLedgerKind, file, { file, ...options }), file);
 }

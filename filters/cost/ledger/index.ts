@@ -1,8 +1,8 @@
 /**
  * Opening the ledger a config asks for. Writers live in the runtime's shared state, keyed
  * by backend settings and reference-counted by the filter instances using them, so a
- * reload keeps the same writer (one writer per file, no second connection pool) and the
- * last pipeline to let go flushes and closes it.
+ * reload keeps the same writer (one writer per file, no second connection pool), with the
+ * reload's batching settings, and the last pipeline to let go flushes and closes it.
  */
 import path from 'node:path';
 import type { PluginEnv, SharedState } from '../../../core/index.js';
@@ -60,6 +60,7 @@ class LedgerPool {
   async acquire(config: LedgerConfig, env: PluginEnv): Promise<{ writer: LedgerWriter; release: () => Promise<void> }> {
     const key = config.type === 'postgres' ? `pg|${config.postgres_url}` : `sqlite|${sqliteFile(config, env.configDir)}`;
     let entry = this.entries.get(key);
+    const reused = entry !== undefined;
     if (!entry) {
       const rows = env.metrics.counter({ name: 'gateway_ledger_rows_written_total', help: 'Ledger rows written, by backend and result', labelNames: ['backend', 'result'] });
       // In a cluster worker the SQLite file's one writer runs in the primary (see cluster.ts).
@@ -80,6 +81,8 @@ class LedgerPool {
       held.refs--;
       throw err;
     });
+    // A reload that kept the backend: the shared writer takes its new batching settings.
+    if (reused) writer.reconfigure({ flushIntervalMs: config.flush_interval_ms, maxBatchRows: config.max_batch_rows });
     let released = false;
     return {
       writer,

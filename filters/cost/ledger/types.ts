@@ -40,6 +40,12 @@ export interface LedgerQuery {
 }
 
 /** Where rows are kept. Writes add to existing rows (upsert with sums). */
+/** How the ledger's writer batches rows; a reload may change it. */
+export interface LedgerBatching {
+  flushIntervalMs: number;
+  maxBatchRows: number;
+}
+
 export interface LedgerBackend {
   /** `sqlite` or `postgres`. */
   readonly kind: string;
@@ -51,6 +57,8 @@ export interface LedgerBackend {
   /** Every row, ordered by key (for rebuild checks and exports). */
   rows(): Promise<LedgerRow[]>;
   totals(q: LedgerQuery): Promise<LedgerCounts>;
+  /** New batching settings (a reload), for a backend that batches rows itself. */
+  reconfigure?(batching: LedgerBatching): void;
   close(): Promise<void>;
 }
 

@@ -6,11 +6,9 @@
  * in flight. On exit an embedded backend writes the last batch synchronously.
  */
 import type { Logger } from '../../../core/index.js';
-import { addCounts, keyString, zeroCounts, type LedgerBackend, type LedgerCounts, type LedgerQuery, type LedgerRow } from './types.js';
+import { addCounts, keyString, zeroCounts, type LedgerBackend, type LedgerBatching, type LedgerCounts, type LedgerQuery, type LedgerRow } from './types.js';
 
-export interface LedgerWriterOptions {
-  flushIntervalMs: number;
-  maxBatchRows: number;
+export interface LedgerWriterOptions extends LedgerBatching {
   log: Logger;
   /** Counts rows written and failed writes (metrics). */
   onFlush?(rows: number, ok: boolean): void;
@@ -19,13 +17,30 @@ export interface LedgerWriterOptions {
 export class LedgerWriter {
   private pending = new Map<string, LedgerRow>();
   private inFlight: Promise<void> | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
   private closed = false;
 
-  constructor(readonly backend: LedgerBackend, private readonly opts: LedgerWriterOptions) {
-    this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs);
-    this.timer.unref();
+  constructor(readonly backend: LedgerBackend, private opts: LedgerWriterOptions) {
+    this.timer = this.every(opts.flushIntervalMs);
     live.add(this);
+  }
+
+  /** A reload's batching settings for the same backend; a backend that batches too (a cluster worker's) gets them as well. */
+  reconfigure(batching: LedgerBatching): void {
+    if (this.closed) return;
+    if (batching.flushIntervalMs !== this.opts.flushIntervalMs) {
+      clearInterval(this.timer);
+      this.timer = this.every(batching.flushIntervalMs);
+    }
+    this.opts = { ...this.opts, ...batching };
+    this.backend.reconfigure?.(batching);
+    if (this.pending.size >= batching.maxBatchRows) void this.flush();
+  }
+
+  private every(ms: number): NodeJS.Timeout {
+    const timer = setInterval(() => void this.flush(), ms);
+    timer.unref();
+    return timer;
   }
 
   /** Add one request's row to the batch. */
