@@ -1,9 +1,11 @@
 /**
  * The tool calls a request's conversation ends on: the tool-use blocks of its last
- * assistant turn, in the Anthropic Messages shape (`tool_use` blocks), OpenAI's
- * (`tool_calls`), Bedrock Converse's (`toolUse`) and Gemini's (`functionCall` parts of a
- * `model` turn). An agent stuck in a loop re-sends the same call (same tool name and
- * arguments, a new id) turn after turn, so these calls' fingerprint repeats.
+ * assistant turn, in the Anthropic Messages shape (`tool_use` blocks), OpenAI chat's
+ * (`tool_calls`, or a legacy `function_call`), the OpenAI Responses API's (the run of
+ * `function_call` items in `input`), Bedrock Converse's (`toolUse`) and Gemini's
+ * (`functionCall` parts of a `model` turn). An agent stuck in a loop re-sends the same
+ * call (same tool name and arguments, a new id) turn after turn, so these calls'
+ * fingerprint repeats — the same fingerprint whichever dialect carries the call.
  */
 import { createHash } from 'node:crypto';
 import { shapeText, WHOLE, type JsonReads, type RequestContext } from '../../core/index.js';
@@ -12,15 +14,18 @@ const TEXT: JsonReads = { text: true };
 const BLOCKS: JsonReads = {
   items: { members: { type: TEXT, name: TEXT, input: WHOLE, toolUse: { members: { name: TEXT, input: WHOLE } }, functionCall: { members: { name: TEXT, args: WHOLE } } } },
 };
+const FUNCTION: JsonReads = { members: { name: TEXT, arguments: TEXT } };
 const TURN: JsonReads = {
-  members: { role: TEXT, content: BLOCKS, parts: BLOCKS, tool_calls: { items: { members: { function: { members: { name: TEXT, arguments: TEXT } } } } } },
+  members: { role: TEXT, content: BLOCKS, parts: BLOCKS, tool_calls: { items: { members: { function: FUNCTION } } }, function_call: FUNCTION },
 };
+/** A Responses API `input` item: a message (a turn) or a `function_call` and the like. */
+const ITEM: JsonReads = { members: { ...TURN.members, type: TEXT, name: TEXT, arguments: TEXT } };
 
 /**
  * What {@link lastToolCallFingerprint} reads, for `ctx.jsonPick`: each turn's role and its
  * calls, not the tool results and text that make up most of an agent's turn.
  */
-export const TOOL_CALL_READS: JsonReads = { members: { messages: { items: TURN }, contents: { items: TURN } } };
+export const TOOL_CALL_READS: JsonReads = { members: { messages: { items: TURN }, contents: { items: TURN }, input: { items: ITEM } } };
 
 /**
  * Turns read from the end first. An agent's last assistant turn is followed by its tool
@@ -28,7 +33,7 @@ export const TOOL_CALL_READS: JsonReads = { members: { messages: { items: TURN }
  */
 const RECENT_TURNS = 8;
 const RECENT_TOOL_CALL_READS: JsonReads = {
-  members: { messages: { items: TURN, lastItems: RECENT_TURNS }, contents: { items: TURN, lastItems: RECENT_TURNS } },
+  members: { messages: { items: TURN, lastItems: RECENT_TURNS }, contents: { items: TURN, lastItems: RECENT_TURNS }, input: { items: ITEM, lastItems: RECENT_TURNS } },
 };
 
 /**
@@ -39,21 +44,35 @@ const RECENT_TOOL_CALL_READS: JsonReads = {
 export function pickedToolCallFingerprint(ctx: Pick<RequestContext, 'jsonPick'>): string | undefined {
   const turns = turnsOf(ctx.jsonPick(RECENT_TOOL_CALL_READS));
   if (!turns) return undefined;
-  const turn = lastAssistant(turns);
-  if (turn) return turnFingerprint(asText(turn) as Record<string, unknown>);
+  const last = lastAssistant(turns);
+  // A run of Responses calls that starts where the read turns do may go on before them.
+  const cut = last !== undefined && turns.length > RECENT_TURNS && last.start === turns.length - RECENT_TURNS && isFunctionCall(turns[last.start]);
+  if (last && !cut) return turnFingerprint(asText(last.turn) as Record<string, unknown>);
   return turns.length > RECENT_TURNS ? lastToolCallFingerprint(ctx.jsonPick(TOOL_CALL_READS), true) : undefined;
 }
 
 function turnsOf(body: unknown): unknown[] | undefined {
-  const b = body as { messages?: unknown; contents?: unknown } | null;
-  return Array.isArray(b?.messages) ? b.messages : Array.isArray(b?.contents) ? b.contents : undefined;
+  const b = body as { messages?: unknown; contents?: unknown; input?: unknown } | null;
+  return Array.isArray(b?.messages) ? b.messages : Array.isArray(b?.contents) ? b.contents : Array.isArray(b?.input) ? b.input : undefined;
 }
 
-/** The conversation's last assistant (or Gemini `model`) turn. */
-function lastAssistant(turns: readonly unknown[]): Record<string, unknown> | undefined {
+const isFunctionCall = (item: unknown): boolean => (item as { type?: unknown } | null)?.type === 'function_call';
+
+/**
+ * The conversation's last assistant (or Gemini `model`) turn and the index it starts at.
+ * In the Responses API an assistant turn's calls are separate `function_call` items
+ * (followed by their `function_call_output`s): their run is read as the chat turn it
+ * stands for, `{ role: 'assistant', tool_calls: [{ function: { name, arguments } }] }`.
+ */
+function lastAssistant(turns: readonly unknown[]): { turn: Record<string, unknown>; start: number } | undefined {
   for (let i = turns.length - 1; i >= 0; i--) {
     const m = turns[i] as Record<string, unknown> | null;
-    if (m && (m.role === 'assistant' || m.role === 'model')) return m;
+    if (m && (m.role === 'assistant' || m.role === 'model')) return { turn: m, start: i };
+    if (isFunctionCall(m)) {
+      let start = i;
+      while (start > 0 && isFunctionCall(turns[start - 1])) start--;
+      return { turn: { role: 'assistant', tool_calls: turns.slice(start, i + 1).map((call) => ({ function: call })) }, start };
+    }
   }
   return undefined;
 }
@@ -90,6 +109,8 @@ function callsOf(message: Record<string, unknown>): Call[] {
       if (typeof tc?.function?.name === 'string') out.push({ name: tc.function.name, args: parsedArgs(tc.function.arguments) });
     }
   }
+  const legacy = message.function_call as { name?: unknown; arguments?: unknown } | undefined;
+  if (legacy && typeof legacy.name === 'string') out.push({ name: legacy.name, args: parsedArgs(legacy.arguments) });
   const blocks = Array.isArray(message.content) ? message.content : Array.isArray(message.parts) ? message.parts : [];
   for (const b of blocks as Array<Record<string, unknown>>) {
     if (!b || typeof b !== 'object') continue;
@@ -131,9 +152,9 @@ function asText(value: unknown, depth = 0): unknown {
  */
 export function lastToolCallFingerprint(body: unknown, shaped = false): string | undefined {
   const turns = turnsOf(body);
-  const m = turns && lastAssistant(turns);
-  if (!m) return undefined;
-  return turnFingerprint(shaped ? (asText(m) as Record<string, unknown>) : m);
+  const last = turns && lastAssistant(turns);
+  if (!last) return undefined;
+  return turnFingerprint(shaped ? (asText(last.turn) as Record<string, unknown>) : last.turn);
 }
 
 /** The fingerprint of an assistant turn's calls (its strings as text), or undefined when it made none. */

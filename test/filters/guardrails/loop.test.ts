@@ -27,6 +27,17 @@ t.test('tool-call fingerprints: same name and arguments match whatever the ids a
   const o = lastToolCallFingerprint(openai('{"command":"npm test"}'));
   t.ok(o);
   t.equal(lastToolCallFingerprint(openai('{ "command" : "npm test" }')), o, 'OpenAI arguments compared as JSON, not text');
+  t.equal(lastToolCallFingerprint(JSON.parse(anthropicTurn({ command: 'npm test' }, 'toolu_4'))), o, 'one call, one fingerprint, whatever the dialect');
+  const legacy = { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, function_call: { name: 'Bash', arguments: '{ "command": "npm test" }' } }, { role: 'function', name: 'Bash', content: 'FAIL' }] };
+  t.equal(lastToolCallFingerprint(legacy), o, 'a legacy chat function_call');
+  const call = (id: string, args: string) => ({ type: 'function_call', id: `fc_${id}`, call_id: id, name: 'Bash', arguments: args });
+  const output = (id: string) => ({ type: 'function_call_output', call_id: id, output: 'FAIL' });
+  t.equal(lastToolCallFingerprint({ input: [{ role: 'user', content: 'x' }, { type: 'reasoning', summary: [] }, call('c1', '{"command":"npm test"}'), output('c1')] }), o, 'a Responses API function_call item');
+  const parallel = { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls"}' } }, { id: 'b', type: 'function', function: { name: 'Bash', arguments: '{"command":"npm test"}' } }] }] };
+  const earlier = [call('c0', '{"command":"pwd"}'), output('c0')];
+  t.equal(lastToolCallFingerprint({ input: [...earlier, call('c1', '{"command":"ls"}'), call('c2', '{"command":"npm test"}'), output('c1'), output('c2')] }), lastToolCallFingerprint(parallel), 'parallel Responses calls: the run of function_call items before their outputs');
+  t.equal(lastToolCallFingerprint({ input: [...earlier, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'done' }] }, { role: 'user', content: 'thanks' }] }), undefined, 'a Responses conversation whose last assistant turn made no call');
+  t.equal(lastToolCallFingerprint({ input: 'hello' }), undefined, 'Responses input as a string');
   t.equal(lastToolCallFingerprint({ messages: [{ role: 'user', content: 'hi' }] }), undefined, 'no assistant turn');
   t.equal(lastToolCallFingerprint({ messages: [{ role: 'assistant', content: 'plain' }, { role: 'user', content: 'go on' }] }), undefined, 'a last assistant turn without tools');
 });
@@ -66,6 +77,10 @@ t.test('tool-call fingerprints from the calls alone (ctx.jsonPick) are those of 
     ['OpenAI: 12 parallel results after the call', { messages: [{ role: 'user', content: pad }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls é"}' } }] }, ...openaiTools(12)] }, 2],
     ['no assistant turn in 10', { messages: [{ role: 'user', content: pad }, ...openaiTools(9)] }, 2],
     ['the last assistant turn without calls', { messages: [...pair(1), { role: 'assistant', content: 'done' }, { role: 'user', content: pad }] }, 1],
+    ['Responses: the last call among 30 items', { model: 'm', input: [{ role: 'user', content: pad }, ...Array.from({ length: 15 }, (_, n) => [{ type: 'function_call', call_id: `c${n}`, name: 'Read', arguments: `{"path":"src/f${n}.ts","clé":"ß"}` }, { type: 'function_call_output', call_id: `c${n}`, output: pad.slice(0, 200) }]).flat()] }, 1],
+    ['Responses: 6 parallel calls, then their outputs', { input: [{ role: 'user', content: pad }, ...Array.from({ length: 6 }, (_, n) => ({ type: 'function_call', call_id: `c${n}`, name: 'Read', arguments: `{"path":"é${n}"}` })), ...Array.from({ length: 6 }, (_, n) => ({ type: 'function_call_output', call_id: `c${n}`, output: 'x' }))] }, 2],
+    ['Responses: an assistant message last', { input: [{ type: 'function_call', call_id: 'c', name: 'ls', arguments: '{}' }, { type: 'function_call_output', call_id: 'c', output: pad }, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'done é' }] }] }, 1],
+    ['legacy function_call', { messages: [{ role: 'user', content: pad }, { role: 'assistant', content: null, function_call: { name: 'Bash', arguments: '{"command":"ls é"}' } }, { role: 'function', name: 'Bash', content: 'x' }] }, 1],
     ['Gemini', { contents: [{ role: 'user', parts: [{ text: pad }] }, ...Array.from({ length: 12 }, (_, n) => [{ role: 'model', parts: [{ functionCall: { name: 'ls', args: { n } } }] }, { role: 'user', parts: [{ functionResponse: { name: 'ls', response: {} } }] }]).flat()] }, 1],
   ];
   for (const [name, body, picks] of sessions) {
@@ -73,6 +88,7 @@ t.test('tool-call fingerprints from the calls alone (ctx.jsonPick) are those of 
     let made = 0;
     const print = pickedToolCallFingerprint({ jsonPick: (reads: JsonReads) => (made++, ctx.jsonPick(reads)) });
     t.equal(print, lastToolCallFingerprint(body), `${name}: the whole body's fingerprint`);
+    t.equal(print !== undefined, !/no assistant|without calls|assistant message last/.test(name), `${name}: ${print ? 'a call' : 'no call'} found`);
     t.equal(made, picks, `${name}: ${picks === 1 ? 'the last turns read alone' : 'every turn read'}`);
   }
 
