@@ -2,8 +2,8 @@
  * `guardrails`: limits per agent session (the session `cost` resolved): a token ceiling,
  * a cost ceiling, a token burn rate per minute, and a runaway-loop breaker that trips when
  * the session sends the same tool call (same tool name and arguments) more than `repeats`
- * times with less than `window_seconds` between them; a tripped session is refused for
- * that window. Refusals are 403s in the client's dialect with `x-should-retry: false`,
+ * times in a row with less than `window_seconds` between them; a tripped session is
+ * refused for that window. Refusals are 403s in the client's dialect with `x-should-retry: false`,
  * logged and counted. Off unless configured (every limit defaults to off). State lives in
  * the store, so it holds across replicas.
  */
@@ -14,7 +14,7 @@ import {
 import { priceBookFor, requestCost } from '../cost/accounting.js';
 import { usdToNanos } from '../cost/price-book.js';
 import { sessionOf } from '../cost/session.js';
-import { guardrailScript, Reason } from './script.js';
+import { GUARDRAIL_KEYS, guardrailScript, Reason } from './script.js';
 import { pickedToolCallFingerprint } from './tool-calls.js';
 
 defineError('GW_ERR_SESSION_LIMIT', { status: 403, category: 'quota', kind: 'rejected', message: 'This agent session reached its limit' });
@@ -46,8 +46,20 @@ const configSchema = {
   },
 };
 
-const KEYS = ['trip', 'tokens', 'cost', 'burn'];
 const REASON_NAMES = ['', 'loop', 'session_tokens', 'session_cost', 'burn_rate'];
+
+/**
+ * A call's fingerprint as the positive integer the store keeps (0: no call). Its first 52
+ * bits: a number, so it fits a store cell, and still far too many for two calls to meet.
+ */
+function callNumber(fingerprint: string | undefined): number {
+  return fingerprint ? parseInt(fingerprint.slice(0, 13), 16) + 1 : 0;
+}
+
+/** The burn rate counts tokens per clock minute: they are forgotten when it ends. */
+function msLeftInMinute(now: number): number {
+  return 60_000 - (now % 60_000);
+}
 
 function createGuardrails(config: GuardrailsConfig, env: PluginEnv): Filter {
   const maxTokens = config.max_session_tokens ?? -1;
@@ -60,7 +72,6 @@ function createGuardrails(config: GuardrailsConfig, env: PluginEnv): Filter {
   const store = storeFor(env);
   const book = priceBookFor(env);
   const trips = env.metrics.counter({ name: 'gateway_guardrail_refusals_total', help: 'Requests refused by agent-session guardrails, by reason (loop, session_tokens, session_cost, burn_rate)', labelNames: ['reason'] });
-  const minute = (now: number) => `burn:${Math.floor(now / 60_000)}`;
   const group = (session: string) => `gr:${session}`;
 
   const verdict = (ctx: RequestContext, session: string, reason: number): FilterVerdict => {
@@ -91,18 +102,17 @@ function createGuardrails(config: GuardrailsConfig, env: PluginEnv): Filter {
       if (ctx.kind !== 'generation') return CONTINUE;
       const session = sessionOf(ctx);
       if (!session) return CONTINUE;
-      let fp: string | undefined;
+      let call = 0;
       if (repeats >= 0) {
         try {
           // The last calls alone: an agent's tool results, text and earlier turns are neither decoded nor built.
-          fp = pickedToolCallFingerprint(ctx);
+          call = callNumber(pickedToolCallFingerprint(ctx));
         } catch {
-          fp = undefined;
+          call = 0;
         }
       }
-      const keys = [...KEYS.slice(0, 3), minute(Date.now()), `call:${fp ?? '-'}`];
       try {
-        const r = store.run(guardrailScript, group(session), keys, [0, maxTokens, maxCost, burn, repeats, windowMs, fp ? 1 : 0]);
+        const r = store.run(guardrailScript, group(session), GUARDRAIL_KEYS, [0, maxTokens, maxCost, burn, repeats, windowMs, call]);
         if (r instanceof Promise) return r.then((reason) => verdict(ctx, session, reason), failed);
         return verdict(ctx, session, r);
       } catch (err) {
@@ -118,9 +128,8 @@ function createGuardrails(config: GuardrailsConfig, env: PluginEnv): Filter {
       const tokens = u.inputTokens + u.outputTokens + u.cacheCreationTokens;
       const cost = requestCost(ctx, outcome, book, env.config).nanos;
       if (tokens === 0 && cost === 0) return;
-      const keys = [...KEYS.slice(0, 3), minute(Date.now()), 'call:-'];
       try {
-        const r = store.run(guardrailScript, group(session), keys, [1, tokens, cost, ttlMs, 120_000]);
+        const r = store.run(guardrailScript, group(session), GUARDRAIL_KEYS, [1, tokens, cost, ttlMs, msLeftInMinute(Date.now())]);
         if (r instanceof Promise) r.catch((err: unknown) => env.log.debug('guardrail record failed', { err }));
       } catch (err) {
         env.log.debug('guardrail record failed', { err });
