@@ -3,7 +3,8 @@
  * a cost ceiling, a token burn rate per minute, and a runaway-loop breaker that trips when
  * the session sends the same tool call (same tool name and arguments) more than `repeats`
  * times in a row with less than `window_seconds` between them; a tripped session is
- * refused for that window. Refusals are 403s in the client's dialect with `x-should-retry: false`,
+ * refused for that window. Refusals are 403s in the client's dialect with
+ * `x-should-retry: false` (a burn-rate one says in `retry-after` when its minute ends),
  * logged and counted. Off unless configured (every limit defaults to off). State lives in
  * the store, so it holds across replicas.
  */
@@ -87,8 +88,11 @@ function createGuardrails(config: GuardrailsConfig, env: PluginEnv): Filter {
         return reply(new GatewayError('GW_ERR_SESSION_LIMIT', `This agent session used its ${maxTokens} tokens; start a new session.`, { headers }));
       case Reason.Cost:
         return reply(new GatewayError('GW_ERR_SESSION_LIMIT', `This agent session spent its $${config.max_session_cost_usd} budget; start a new session.`, { headers }));
-      default:
-        return reply(new GatewayError('GW_ERR_SESSION_LOOP', `This agent session is using more than ${burn} tokens a minute; wait a minute before continuing.`, { headers }));
+      default: {
+        // A limit that clears by itself: say when, though no SDK should wait it out unasked.
+        const wait = Math.ceil(msLeftInMinute(Date.now()) / 1000);
+        return reply(new GatewayError('GW_ERR_SESSION_LIMIT', `This agent session is using more than ${burn} tokens a minute; wait ${wait}s, until the minute ends, before continuing.`, { headers: { ...headers, 'retry-after': String(wait) } }));
+      }
     }
   };
 
