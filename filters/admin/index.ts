@@ -34,11 +34,13 @@ const configSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    // Empty (disabled) or long enough not to be guessed.
-    token: { type: 'string', pattern: '^(|[\\s\\S]{16,})$', default: '' },
+    // Empty (disabled) or long enough not to be guessed: judged in create(), trimmed.
+    token: { type: 'string', default: '' },
     dashboard: { type: 'boolean', default: true },
   },
 };
+
+const MIN_TOKEN_LENGTH = 16;
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): EndpointResponse {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
@@ -67,11 +69,14 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
       else if (outcome.repliedBy === 'budget' && outcome.status === 403) counts.record('budget', ctx.identity?.user ?? '(anonymous)');
     },
   };
-  if (!config.token) {
+  // A token read from a secret file ends in a newline; the presented one is trimmed too.
+  const token = config.token.trim();
+  if (!token) {
     env.log.info('admin API and dashboard disabled: no admin token set');
     return filter;
   }
-  const access = new AdminAccess(config.token);
+  if (token.length < MIN_TOKEN_LENGTH) throw new Error(`admin token must be at least ${MIN_TOKEN_LENGTH} characters, not counting whitespace around it (or empty to disable the admin API), e.g. \`openssl rand -hex 24\``);
+  const access = new AdminAccess(token);
   const cost = sectionOf<CostConfig>(env, 'cost', costPlugin.configSchema);
   const budget = sectionOf<BudgetConfig>(env, 'budget', budgetPlugin.configSchema);
   let writer: LedgerWriter | undefined;
