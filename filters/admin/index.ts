@@ -19,7 +19,7 @@ import type { LedgerWriter } from '../cost/ledger/writer.js';
 import { AdminAccess } from './access.js';
 import { dashboardEndpoint } from './dashboard.js';
 import { rejections } from './rejections.js';
-import { budgetViews, summarize } from './summary.js';
+import { budgetViews, summarize, summaryPeriodError } from './summary.js';
 import { groupRows, parseUsageQuery, selectRows, toCsv } from './usage.js';
 
 /** Options under `filters[].config` for `admin`. */
@@ -97,6 +97,8 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
     if (!writer) return json(503, { error: { code: 'GW_ERR_LEDGER_NONE', message: 'No usage ledger: set the "cost" filter\'s ledger.type to sqlite or postgres' } });
     const q = parseUsageQuery(req.query);
     if (typeof q === 'string') return json(400, { error: { code: 'GW_ERR_REQUEST_INVALID', message: q } });
+    const tooLong = req.path === '/admin/summary' ? summaryPeriodError(q) : undefined;
+    if (tooLong) return json(400, { error: { code: 'GW_ERR_REQUEST_INVALID', message: tooLong } });
     const rows = await allRows();
     if (req.path === '/admin/summary') {
       return json(200, summarize(rows, q, budgetViews(budget, rows, Date.now()), { hours: counts.series(), by_user: counts.byUser() }));

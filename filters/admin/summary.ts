@@ -48,10 +48,23 @@ export interface Summary {
 
 const MAX_SERIES = 8;
 const DAY_MS = 86_400_000;
+/** The longest period a summary charts (a point per day per series): a year and a bit. */
+export const MAX_SUMMARY_DAYS = 400;
+
+const dayCount = (from: string, to: string) => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+
+/**
+ * Why the summary will not chart this period, or undefined. A longer one is refused, not
+ * cut short: charts that stop early would leave out what the totals count.
+ */
+export function summaryPeriodError(q: Pick<UsageQuery, 'from' | 'to'>): string | undefined {
+  const days = dayCount(q.from, q.to);
+  return days > MAX_SUMMARY_DAYS ? `from ${q.from} to ${q.to} is ${days} days; the summary charts at most ${MAX_SUMMARY_DAYS} (GET /admin/usage takes any period)` : undefined;
+}
 
 function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`) && out.length < 400; t += DAY_MS) out.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 }
 
@@ -107,6 +120,7 @@ export function budgetViews(config: BudgetConfig | undefined, rows: readonly Led
   return out.sort((a, b) => b.percent - a.percent);
 }
 
+/** The summary of a period {@link summaryPeriodError} accepts. */
 export function summarize(all: readonly LedgerRow[], q: Pick<UsageQuery, 'from' | 'to' | 'filters'>, budgets: BudgetView[], rejections: Summary['rejections']): Summary {
   const period = selectRows(all, { from: q.from, to: q.to, filters: {} });
   const rows = selectRows(all, q);

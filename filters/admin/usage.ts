@@ -36,11 +36,19 @@ function day(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** A day of the calendar: `2026-02-30` has the pattern, but no row can be on it. */
+function isDay(s: string): boolean {
+  const ms = DAY.test(s) ? Date.parse(`${s}T00:00:00Z`) : NaN;
+  return Number.isFinite(ms) && day(ms) === s;
+}
+
 /** Parse query parameters; returns an error message for a bad one. Default period: the last 30 days. */
 export function parseUsageQuery(q: URLSearchParams, now = Date.now()): UsageQuery | string {
   const from = q.get('from') || day(now - 29 * 86_400_000);
   const to = q.get('to') || day(now);
-  if (!DAY.test(from) || !DAY.test(to)) return 'from and to are days: YYYY-MM-DD';
+  for (const [name, value] of [['from', from], ['to', to]]) {
+    if (!isDay(value)) return `${name}: "${value.slice(0, 40)}" is not a day (YYYY-MM-DD)`;
+  }
   if (from > to) return 'from is after to';
   const filters: UsageQuery['filters'] = {};
   for (const f of FILTERS) {
