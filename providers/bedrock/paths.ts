@@ -1,12 +1,14 @@
 /**
  * Reading a path under the route prefix: which Bedrock Runtime operation it is, for which
- * model, and the upstream path, which is the client's path exactly as received (already
- * percent-encoded) under the base path. SDKs encode the model id as one segment (`:` as
- * `%3A`, the `/` of an ARN as `%2F`); that `%2F` stays encoded, never a separator. Dot
- * segments (encoded or not), encoded separators outside the model id, empty segments and
- * control characters are refused before anything is forwarded.
+ * model, and the upstream path, which is the client's path as received (still
+ * percent-encoded) under the base path, with encoded unreserved characters written plainly
+ * outside the model id. SDKs encode the model id as one segment (`:` as `%3A`, the `/` of
+ * an ARN as `%2F`); that segment is forwarded as sent and its `%2F` is never a separator.
+ * Dot segments (encoded or not), encoded separators outside the model id, empty segments
+ * and control characters are refused before anything is forwarded.
  */
 import { GatewayError, withoutKey } from '../../core/index.js';
+import { normalised } from '../common/paths.js';
 
 /** The Runtime operations that generate tokens, by their last path segment. */
 export type GenerationOp = 'invoke' | 'invoke-with-response-stream' | 'converse' | 'converse-stream';
@@ -56,18 +58,23 @@ function checkSegment(decoded: string, allowSlash: boolean): void {
  * // { op: 'invoke', modelId: 'anthropic.claude-3-haiku-20240307-v1:0', upstream: '/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke' }
  */
 export function bedrockPath(subpath: string, query: string, basePath: string): BedrockPath {
-  if (subpath === '/invoke') return { op: 'convenience', upstream: '' };
+  // `%69nvoke` is `invoke` to Bedrock (RFC 3986 §6.2.2.2), so it must be to the
+  // classification too, or it goes around the limits and the meter. The model id segment
+  // stays as sent: it is the one segment whose encoding the client chose and signs.
   const raw = subpath.split('/').slice(1);
-  const first = raw[0];
+  const first = raw[0] === undefined ? undefined : normalised(raw[0]);
+  const modelSegment = first === 'model' ? 1 : -1;
+  const segments = raw.map((s, i) => (i === modelSegment ? s : normalised(s)));
+  if (segments.length === 1 && first === 'invoke') return { op: 'convenience', upstream: '' };
   if (first === undefined || first === '' || !ROOTS.has(first)) {
     throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock Runtime path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream or the gateway's /invoke`);
   }
-  const decoded = raw.map(decode);
-  decoded.forEach((d, i) => checkSegment(d, first === 'model' && i === 1));
+  const decoded = segments.map(decode);
+  decoded.forEach((d, i) => checkSegment(d, i === modelSegment));
   const q = withoutKey(query);
-  const upstream = `${basePath}${subpath}${q ? `?${q}` : ''}`;
-  if (first === 'model' && raw.length === 3) {
-    const op = GENERATION_OPS.has(raw[2]) ? (raw[2] as GenerationOp) : 'other';
+  const upstream = `${basePath}/${segments.join('/')}${q ? `?${q}` : ''}`;
+  if (first === 'model' && segments.length === 3) {
+    const op = GENERATION_OPS.has(segments[2]) ? (segments[2] as GenerationOp) : 'other';
     return { op, modelId: decoded[1], upstream };
   }
   return { op: 'other', upstream };

@@ -31,7 +31,7 @@ function decoded(segment: string): string {
 const ENCODED_UNRESERVED = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[dDeE]|5[fF]|7[eE])/g;
 
 /** `segment` with its encoded unreserved characters written plainly, as RFC 3986 §6.2.2.2 normalises them. */
-function normalised(segment: string): string {
+export function normalised(segment: string): string {
   return segment.includes('%') ? segment.replace(ENCODED_UNRESERVED, (e) => String.fromCharCode(parseInt(e.slice(1), 16))) : segment;
 }
 
