@@ -5,7 +5,7 @@
  * from the body in whichever dialect the model speaks. Everything else is `auxiliary`.
  */
 import { createKey, GatewayError, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
-import { bedrockPath, type BedrockPath } from './paths.js';
+import { bedrockPath, encodeModelId, type BedrockPath } from './paths.js';
 
 /** The parsed path, computed once in `inspect` and used by `passthrough`. */
 export const BEDROCK_PATH = createKey<BedrockPath>('bedrock.path');
@@ -13,6 +13,8 @@ export const BEDROCK_PATH = createKey<BedrockPath>('bedrock.path');
 /** What `inspect` read from the gateway's `POST /invoke`, checked. */
 export interface ConvenienceRequest {
   readonly modelId: string;
+  /** `modelId` as its path segment: encoded in `inspect`, so an id no path can name is refused before any filter counts it. */
+  readonly modelSegment: string;
   readonly stream: boolean;
 }
 export const CONVENIENCE = createKey<ConvenienceRequest>('bedrock.convenience');
@@ -92,10 +94,11 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
     const { req, strings } = envelope(ctx);
     if (typeof req.model_id !== 'string' || req.model_id === '') throw invalid('model_id', 'is required: the Bedrock model id, inference profile or ARN');
     const modelId = strings.text(req.model_id);
+    const modelSegment = encodeModelId(modelId, 'model_id');
     const body = modelBody(req);
     if (req.stream !== undefined && typeof req.stream !== 'boolean') throw invalid('stream', 'must be a boolean');
     const stream = req.stream === true;
-    ctx.set(CONVENIENCE, { modelId, stream });
+    ctx.set(CONVENIENCE, { modelId, modelSegment, stream });
     ctx.model = modelId;
     ctx.stream = stream;
     ctx.maxOutputTokens = outputCap(body);

@@ -8,7 +8,6 @@
 import { GeneratedBody, SourceMeter, type ProviderResponse } from '../../core/index.js';
 import { EventStreamReader, frameJson } from './eventstream.js';
 import type { ConvenienceBody, ConvenienceRequest } from './inspect.js';
-import { encodeModelId } from './paths.js';
 import { FrameUsage } from './usage.js';
 
 export interface ConvenienceCall {
@@ -21,7 +20,7 @@ export interface ConvenienceCall {
 export function convenienceCall(req: ConvenienceRequest, model: ConvenienceBody, basePath: string): ConvenienceCall {
   const op = req.stream ? 'invoke-with-response-stream' : 'invoke';
   return {
-    path: `${basePath}/model/${encodeModelId(req.modelId)}/${op}`,
+    path: `${basePath}/model/${req.modelSegment}/${op}`,
     headers: req.stream
       ? { 'content-type': 'application/json', accept: 'application/vnd.amazon.eventstream', 'x-amzn-bedrock-accept': 'application/json' }
       : { 'content-type': 'application/json', accept: 'application/json' },

@@ -82,10 +82,14 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
 
 /**
  * The path segment for a model id, encoded as the AWS SDKs encode it. `.` and `..` stay
- * themselves when encoded, and would move the signed request to another path: refused.
- * @throws GatewayError 400 naming `model` for an empty, `.` or `..` id.
+ * themselves when encoded, and would move the signed request to another path; a lone
+ * surrogate (valid JSON) has no UTF-8 to encode: all refused.
+ * @param param the request field the id came from, named in the error.
+ * @throws GatewayError 400 naming `param` for an empty, `.`, `..` or ill-formed id.
  */
-export function encodeModelId(modelId: string): string {
-  if (modelId === '' || modelId === '.' || modelId === '..') throw new GatewayError('GW_ERR_REQUEST_INVALID', `The model id "${modelId}" is not one Bedrock can name in a path`, { param: 'model' });
+export function encodeModelId(modelId: string, param = 'model'): string {
+  if (modelId === '' || modelId === '.' || modelId === '..' || !modelId.isWellFormed()) {
+    throw new GatewayError('GW_ERR_REQUEST_INVALID', `${param}: ${JSON.stringify(modelId)} is not a model id Bedrock can name in a path`, { param });
+  }
   return encodeURIComponent(modelId).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

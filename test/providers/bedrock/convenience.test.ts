@@ -54,11 +54,16 @@ t.test('a bad convenience request is a ValidationException; upstream errors pass
     [JSON.stringify({ model_id: SONNET }), /body/],
     [JSON.stringify({ model_id: SONNET, body: {}, stream: 'yes' }), /stream/],
     ['not json', /JSON/],
+    // Valid JSON, but a lone surrogate has no UTF-8 to put in a path (it was a 500 URIError).
+    ['{"model_id":"\\ud800","body":{}}', /model_id/],
+    [`{"model_id":"${SONNET}\\udfff","body":{}}`, /model_id/],
+    [JSON.stringify({ model_id: '..', body: {} }), /model_id/],
   ] as const) {
     const res = await call(`${endpoint}/invoke`, { headers, body });
     t.equal(res.status, 400);
     t.equal(res.headers['x-amzn-errortype'], 'ValidationException');
     t.match(res.json().message, field);
+    t.not((await outcomeFor(String(res.headers['x-request-id']))).outcome.error?.code, 'GW_ERR_INTERNAL', `${body}: not an internal error`);
   }
   const get = await call(`${endpoint}/invoke`, { headers });
   t.equal(get.status, 405);

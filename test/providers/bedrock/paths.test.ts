@@ -1,0 +1,16 @@
+import t from 'tap';
+import { encodeModelId } from '../../../providers/bedrock/paths.js';
+
+t.test('a model id becomes one path segment, as the AWS SDKs encode it', async (t) => {
+  t.equal(encodeModelId('anthropic.claude-3-sonnet-20240229-v1:0'), 'anthropic.claude-3-sonnet-20240229-v1%3A0');
+  t.equal(encodeModelId('arn:aws:bedrock:us-east-1:1:inference-profile/x'), 'arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx');
+  t.equal(encodeModelId("a!b'(c)*"), 'a%21b%27%28c%29%2A');
+});
+
+t.test('an id no path can name is a 400 naming the field it came from, never a URIError', async (t) => {
+  for (const id of ['', '.', '..', '\ud800', 'anthropic.claude\udfff', '\udc00\ud800']) {
+    t.throws(() => encodeModelId(id), { code: 'GW_ERR_REQUEST_INVALID', param: 'model' }, JSON.stringify(id));
+  }
+  t.throws(() => encodeModelId('\ud800', 'model_id'), { code: 'GW_ERR_REQUEST_INVALID', param: 'model_id', message: /^model_id: / });
+  t.equal(encodeModelId('\ud83d\ude00'), '%F0%9F%98%80', 'a surrogate pair is one character');
+});
