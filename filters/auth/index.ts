@@ -11,7 +11,7 @@ import { coderDirectory, type CoderConfig } from './coder.js';
 import { claimedWorkspace, presentedCredentials } from './credentials.js';
 import { staticDirectory, type WorkspaceDirectory, type WorkspaceLookup } from './directory.js';
 import { isWorkspaceKey, makeWorkspaceKey, MIN_SECRET_LENGTH, verifyWorkspaceKey } from './keys.js';
-import { isSigV4, parseSigV4, verifySigV4 } from './sigv4.js';
+import { isSigV4, MAX_ACCESS_KEY_ID_LENGTH, parseSigV4, verifySigV4 } from './sigv4.js';
 
 export interface AuthConfig {
   /** Where workspaces are looked up: the top-level `workspaces:` map, or Coder's API. */
@@ -50,24 +50,23 @@ const configSchema = {
   },
 };
 
-/** Workspace keys remembered (verified, or derived for SigV4), per filter instance (so per `key_secret`). */
+/** Workspace keys remembered once proven, per filter instance (so per `key_secret`). */
 const VERIFIED_KEYS_MAX = 10_000;
 
-/**
- * `compute` remembered per key while it answers (undefined is not kept), at most
- * {@link VERIFIED_KEYS_MAX} answers, all dropped when full.
- */
-function remembered<V>(compute: (key: string) => V): (key: string) => V {
+/** Answers remembered per key, at most {@link VERIFIED_KEYS_MAX}, all dropped when full. */
+interface Remembered<V> {
+  get(key: string): V | undefined;
+  remember(key: string, value: V): void;
+}
+
+function remembered<V>(): Remembered<V> {
   const known = new Map<string, V>();
-  return (key) => {
-    const hit = known.get(key);
-    if (hit !== undefined) return hit;
-    const value = compute(key);
-    if (value !== undefined) {
+  return {
+    get: (key) => known.get(key),
+    remember(key, value) {
       if (known.size >= VERIFIED_KEYS_MAX) known.clear();
       known.set(key, value);
-    }
-    return value;
+    },
   };
 }
 
@@ -99,23 +98,34 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
   // (an HMAC costs ~3 µs). Only keys that verified are kept, so nobody can fill this with
   // guesses; a new key_secret is a new filter instance with empty maps, which keeps
   // "rotating the secret revokes every key" true at the reload.
-  const keyWorkspace = remembered((key) => verifyWorkspaceKey(secret, key));
-  // The key a SigV4 client signs with, by its access key id (the workspace id); throws for
-  // an empty id. Any id can be named: the bound is what keeps that cheap.
-  const derivedKey = remembered((workspaceId) => makeWorkspaceKey(secret, workspaceId));
+  const keyWorkspaces = remembered<string>();
+  function keyWorkspace(key: string): string | undefined {
+    const known = keyWorkspaces.get(key);
+    if (known !== undefined) return known;
+    const workspace = verifyWorkspaceKey(secret, key);
+    if (workspace !== undefined) keyWorkspaces.remember(key, workspace);
+    return workspace;
+  }
+  // The key a SigV4 client signs with, by its access key id (the workspace id). Anyone can
+  // name any id, so it is remembered only once a signature made with it verified.
+  const signingKeys = remembered<string>();
 
   /** A SigV4-signed request, verified with the workspace key its access key id names. */
   async function sigv4Claim(ctx: RequestContext, authorization: string, claimed: string | undefined): Promise<Claim> {
     const auth = parseSigV4(authorization);
     if (!auth) return denied('GW_ERR_AUTH_SIGNATURE', 'Malformed AWS4-HMAC-SHA256 authorization header');
+    const id = auth.accessKeyId;
+    if (id.length > MAX_ACCESS_KEY_ID_LENGTH) return denied('GW_ERR_AUTH_SIGNATURE', `The access key id is longer than ${MAX_ACCESS_KEY_ID_LENGTH} characters`);
+    const known = signingKeys.get(id);
     let workspaceKey: string;
     try {
-      workspaceKey = derivedKey(auth.accessKeyId);
+      workspaceKey = known ?? makeWorkspaceKey(secret, id);
     } catch {
       return denied('GW_ERR_AUTH_INVALID', 'The access key id is not a workspace id');
     }
     const problem = await verifySigV4(ctx, auth, workspaceKey);
     if (problem) return denied('GW_ERR_AUTH_SIGNATURE', problem);
+    if (known === undefined) signingKeys.remember(id, workspaceKey);
     if (claimed !== undefined && claimed !== auth.accessKeyId) return denied('GW_ERR_AUTH_FORBIDDEN', `The ${config.workspace_header} header names another workspace than the signing credentials`);
     return { ok: true, workspace: auth.accessKeyId, source: 'sigv4' };
   }

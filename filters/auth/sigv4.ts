@@ -34,6 +34,8 @@ function smithyModules(): Smithy {
 defineError('GW_ERR_AUTH_SIGNATURE', { status: 403, category: 'authentication', kind: 'rejected', message: 'The request signature does not match' });
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
+/** AWS's access key ids are 16 to 128 characters; a longer one is no workspace's to sign with. */
+export const MAX_ACCESS_KEY_ID_LENGTH = 128;
 /** How far `x-amz-date` may be from the gateway's clock, as AWS allows. */
 export const MAX_SKEW_MS = 15 * 60 * 1000;
 

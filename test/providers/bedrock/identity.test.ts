@@ -43,6 +43,17 @@ t.test('SigV4 workspace credentials: a forged or foreign signature is refused wi
   t.equal(mock.requests.length, 0, 'nothing reached Bedrock');
 });
 
+t.test('an access key id longer than AWS issues (128 characters) is an InvalidSignatureException, even signed right', async (t) => {
+  const { mock, endpoint } = await startBedrock(t);
+  const id = `ws-${'a'.repeat(200)}`;
+  const client = sdkClient(t, endpoint, 'h1', { credentials: { accessKeyId: id, secretAccessKey: makeWorkspaceKey(KEY_SECRET, id) } });
+  const err = await rejection(client.send(invoke));
+  t.equal(err.name, 'InvalidSignatureException');
+  t.equal(err.$metadata.httpStatusCode, 403);
+  t.match(err.message, /128 characters/);
+  t.equal(mock.requests.length, 0, 'nothing reached Bedrock');
+});
+
 t.test('a correctly signed request for a workspace the gateway does not know is AccessDeniedException', async (t) => {
   const { endpoint } = await startBedrock(t);
   const client = sdkClient(t, endpoint, 'h2', { credentials: { accessKeyId: 'ws-unknown', secretAccessKey: makeWorkspaceKey(KEY_SECRET, 'ws-unknown') } });
