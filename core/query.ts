@@ -1,4 +1,4 @@
-/** The query string without the credential a client may put in it. */
+/** The query string: without the credential a client may put in it, and read as signers read it. */
 
 /**
  * The query string without any `key` parameter (encoded or not), other parameters byte for
@@ -20,4 +20,22 @@ export function withoutKey(query: string): string {
       }
     })
     .join('&');
+}
+
+/**
+ * The query's parameters as a URI has them, for SigV4 (which signs them decoded, then
+ * encoded again): names to values, percent-decoded, repeated names as arrays. A `+` is
+ * itself (`%2B` to the signer, as AWS reads it), not HTML forms' space.
+ * @example
+ * queryParameters('x=a+b&y=%20&y') // { x: 'a+b', y: [' ', ''] }
+ */
+export function queryParameters(query: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  // URLSearchParams splits on `&` and the first `=` and leaves a malformed escape as
+  // written; only its `+` → space rule is undone, by writing each `+` as the `%2B` it is.
+  for (const [k, v] of new URLSearchParams(query.replaceAll('+', '%2B'))) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
 }

@@ -9,7 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
-import { defineError } from '../../core/index.js';
+import { defineError, queryParameters } from '../../core/index.js';
 
 // Loaded on the first SigV4 request, so a gateway nobody signs for never pays their import time.
 const load = createRequire(import.meta.url);
@@ -95,15 +95,6 @@ function amzDate(value: string): Date | undefined {
   return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
 }
 
-function queryMap(query: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of new URLSearchParams(query)) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
-}
-
 /**
  * Check `auth` against `req` with `secretAccessKey`. Resolves undefined when the
  * signature is good, else the reason (safe to show the client: it names no secret).
@@ -136,7 +127,7 @@ export async function verifySigV4(req: ReceivedRequest, auth: SigV4Authorization
     uriEscapePath: true,
     applyChecksum: false,
   });
-  const request = { method: req.method, protocol: 'https:', hostname: headers.host ?? headers[':authority'], path: req.path, query: queryMap(req.query), headers, body: req.body };
+  const request = { method: req.method, protocol: 'https:', hostname: headers.host ?? headers[':authority'], path: req.path, query: queryParameters(req.query), headers, body: req.body };
   const out = await signer.sign(request, { signingDate: at, signableHeaders: signed });
   const expected = /Signature=([0-9a-f]{64})/.exec(String(out.headers.authorization ?? ''))?.[1];
   if (!expected) return 'the signature could not be computed';

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SignatureV4 } from '@smithy/signature-v4';
+import { queryParameters } from '../../core/index.js';
 import { serde, signatureV4Class } from './smithy.js';
 import type { CredentialCache } from './credentials.js';
 
@@ -66,7 +67,7 @@ export class RequestSigner {
       protocol: 'https:',
       hostname: this.target.host,
       path: q < 0 ? path : path.slice(0, q),
-      query: q < 0 ? {} : parseQuery(path.slice(q + 1)),
+      query: q < 0 ? {} : queryParameters(path.slice(q + 1)),
       headers: signed,
       body,
     };
@@ -78,14 +79,4 @@ export class RequestSigner {
     }
     return add;
   }
-}
-
-/** The query as the signer takes it: decoded names to decoded values (repeated ones as arrays). */
-export function parseQuery(query: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of new URLSearchParams(query)) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
 }

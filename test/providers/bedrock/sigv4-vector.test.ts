@@ -32,3 +32,12 @@ t.test("the gateway's workspace verifier accepts the published vectors and nothi
   }
   t.notOk(parseSigV4('AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request, SignedHeaders=host, Signature=zz'), 'a malformed signature is not parsed');
 });
+
+t.test('the workspace verifier reads a literal + in the query as itself (%2B), as AWS does', async (t) => {
+  const at = Date.UTC(2015, 7, 30, 12, 36, 0);
+  for (const query of ['x=a+b', 'x=%2B', 'x=a%20b&x=a+b', 'p=1+1%3D2&q']) {
+    const expected = signature({ method: 'GET', rawPath: '/', rawQuery: query, headers: HEADERS, signedHeaders: ['host', 'x-amz-date'], payloadHash: sha256Hex(''), amzDate: DATE, scope: SCOPE, secretAccessKey: SECRET });
+    const auth = parseSigV4(`AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=${expected}`)!;
+    t.equal(await verifySigV4({ method: 'GET', path: '/', query, headers: HEADERS, body: new Uint8Array() }, auth, SECRET, at), undefined, `?${query}: verified`);
+  }
+});
