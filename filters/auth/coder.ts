@@ -2,8 +2,8 @@
  * Coder as the workspace directory: `GET {url}/api/v2/workspaces/{id}` with the
  * `Coder-Session-Token` header; user = `owner_name`, project = `template_name` (or the
  * configured field); only `latest_build.status == running` is accepted. Answers are
- * cached (positive and negative TTLs) in a cache that outlives config reloads. When Coder
- * cannot be asked, the request is refused with a 503: never an open door.
+ * cached (positive and negative TTLs, 0 for none) in a cache that outlives config reloads.
+ * When Coder cannot be asked, the request is refused with a 503: never an open door.
  */
 import { LRUCache } from '../../core/deps/lru-cache.js';
 import type { Dispatcher } from 'undici';
@@ -37,16 +37,40 @@ interface CoderDeps {
   log: Logger;
 }
 
+/** An answer and when Coder gave it (`Date.now()`). */
+interface CachedLookup {
+  readonly answer: WorkspaceLookup;
+  readonly at: number;
+}
+
 export function coderDirectory(config: CoderConfig, deps: CoderDeps): WorkspaceDirectory {
   const base = new URL(config.url);
   const origin = base.origin;
   const prefix = base.pathname.replace(/\/+$/, '');
   const dispatcher = deps.upstream(origin);
   // Keyed by what changes the answer, so a reload with the same Coder keeps its warm cache.
+  // The TTLs are not in the key: each entry's is given when it is set, and every read
+  // ages it by this config's, so a reload that shortens them applies to all at once.
   const cache = deps.shared.get(`auth.coder-cache:${origin}${prefix}:${config.project_field}:${config.cache_max_entries}`, () =>
-    new LRUCache<string, WorkspaceLookup>({ max: config.cache_max_entries, ttl: config.cache_ttl_ms }),
+    new LRUCache<string, CachedLookup>({ max: config.cache_max_entries }),
   );
   const inflight = new Map<string, Promise<WorkspaceLookup>>();
+
+  function ttlOf(answer: WorkspaceLookup): number {
+    return answer.status === 'ok' ? config.cache_ttl_ms : config.negative_cache_ttl_ms;
+  }
+
+  /** The cached answer while it is younger than this config's TTL for it. */
+  function cached(id: string): WorkspaceLookup | undefined {
+    const hit = cache.get(id);
+    return hit && Date.now() - hit.at < ttlOf(hit.answer) ? hit.answer : undefined;
+  }
+
+  function remember(id: string, answer: WorkspaceLookup): void {
+    const ttl = ttlOf(answer);
+    // lru-cache reads a TTL of 0 as "never expires"; here it means "do not cache".
+    if (ttl > 0) cache.set(id, { answer, at: Date.now() }, { ttl });
+  }
 
   async function fetchWorkspace(id: string): Promise<WorkspaceLookup> {
     let res: Dispatcher.ResponseData;
@@ -87,14 +111,14 @@ export function coderDirectory(config: CoderConfig, deps: CoderDeps): WorkspaceD
   }
 
   function lookup(id: string): WorkspaceLookup | Promise<WorkspaceLookup> {
-    const hit = cache.get(id);
+    const hit = cached(id);
     if (hit) return hit;
     let pending = inflight.get(id);
     if (!pending) {
       // Concurrent first requests from one workspace share one Coder call.
       pending = fetchWorkspace(id)
         .then((answer) => {
-          cache.set(id, answer, answer.status === 'ok' ? undefined : { ttl: config.negative_cache_ttl_ms });
+          remember(id, answer);
           return answer;
         })
         .finally(() => inflight.delete(id));
@@ -103,5 +127,5 @@ export function coderDirectory(config: CoderConfig, deps: CoderDeps): WorkspaceD
     return pending;
   }
 
-  return { name: 'coder', lookup, peek: (id) => cache.get(id) };
+  return { name: 'coder', lookup, peek: cached };
 }

@@ -10,10 +10,13 @@ const TOKEN = 'coder-session-token-value-xyz';
 const RUNNING = '3f4e5c6d-7a8b-9c0d-1e2f-3a4b5c6d7e8f';
 const STOPPED = '4a5b6c7d-8e9f-0a1b-2c3d-4e5f6a7b8c9d';
 
+/** The fields of codersdk.Workspace a test changes; the rest as Coder sends them. */
+type MockWorkspace = Record<string, unknown> & { latest_build: { status: string; transition?: string } };
+
 /** A mock Coder API: GET /api/v2/workspaces/{id} shaped like codersdk.Workspace. */
-async function mockCoder(t: Test): Promise<{ url: string; calls: string[]; server: Server }> {
+async function mockCoder(t: Test): Promise<{ url: string; calls: string[]; server: Server; workspaces: Record<string, MockWorkspace> }> {
   const calls: string[] = [];
-  const workspaces: Record<string, unknown> = {
+  const workspaces: Record<string, MockWorkspace> = {
     [RUNNING]: { id: RUNNING, name: 'dev', owner_name: 'jsmith', organization_name: 'acme', template_name: 'ubuntu-dev', template_display_name: 'Ubuntu', latest_build: { status: 'running', transition: 'start' } },
     [STOPPED]: { id: STOPPED, name: 'old', owner_name: 'jsmith', template_name: 'alpine-dev', latest_build: { status: 'stopped', transition: 'stop' } },
   };
@@ -30,17 +33,18 @@ async function mockCoder(t: Test): Promise<{ url: string; calls: string[]; serve
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, server, workspaces };
 }
 
-const coderAuth = (url: string, token = TOKEN) => `  - name: auth
+const coderAuth = (url: string, token = TOKEN, ttl = 60000, negativeTtl = 60000) => `  - name: auth
     config:
       source: coder
       key_secret: ${SECRET}
       coder:
         url: ${url}
         session_token: ${token}
-        negative_cache_ttl_ms: 60000
+        cache_ttl_ms: ${ttl}
+        negative_cache_ttl_ms: ${negativeTtl}
 `;
 
 t.test('Coder lookups: running, cached, stopped, unknown', async (t) => {
@@ -77,6 +81,36 @@ t.test('the cache survives a reload', async (t) => {
   t.ok(r.ok && r.changed, 'reloaded');
   t.equal((await post(url, { 'x-workspace-id': RUNNING })).status, 200);
   t.equal(coder.calls.length, 1, 'no second lookup after the reload');
+});
+
+t.test('a TTL of 0 caches nothing: every request asks Coder, so stopping a workspace takes effect at once', async (t) => {
+  const coder = await mockCoder(t);
+  const gw = await startGateway(t, config(coderAuth(coder.url, TOKEN, 0, 0)));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  t.equal((await post(url, { 'x-workspace-id': RUNNING })).status, 200, 'running: admitted');
+  t.equal((await post(url, { 'x-workspace-id': RUNNING })).status, 200, 'admitted again');
+  coder.workspaces[RUNNING].latest_build.status = 'stopped';
+  t.equal((await post(url, { 'x-workspace-id': RUNNING })).status, 403, 'stopped: refused on the next request');
+  coder.workspaces[RUNNING].latest_build.status = 'running';
+  t.equal((await post(url, { 'x-workspace-id': RUNNING })).status, 200, 'started again: admitted on the next request');
+  t.equal(coder.calls.length, 4, 'Coder asked every time');
+});
+
+t.test('a reload that lowers the TTLs applies them to answers cached before it', async (t) => {
+  const coder = await mockCoder(t);
+  const gw = await startGateway(t, config(coderAuth(coder.url, TOKEN, 600_000, 600_000)));
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  t.equal((await post(url, { 'x-workspace-id': RUNNING })).status, 200);
+  t.equal((await post(url, { 'x-workspace-id': STOPPED })).status, 403);
+  writeFileSync(gw.configPath, config(coderAuth(coder.url, TOKEN, 100, 100)));
+  const r = await gw.gateway.reload();
+  t.ok(r.ok && r.changed, 'reloaded with 100 ms TTLs');
+  coder.workspaces[RUNNING].latest_build.status = 'stopped';
+  coder.workspaces[STOPPED].latest_build.status = 'running';
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  t.equal((await post(url, { 'x-workspace-id': RUNNING })).status, 403, 'stopped since: refused once the new TTL passed');
+  t.equal((await post(url, { 'x-workspace-id': STOPPED })).status, 200, 'started since: admitted once the new negative TTL passed');
+  t.equal(coder.calls.length, 4, 'each asked again');
 });
 
 t.test('Coder down or refusing the gateway token: 503, never an open door', async (t) => {
