@@ -9,7 +9,7 @@ export * from './stores/index.js';
 export { CONTINUE, reply } from './chain.js';
 export { emptyUsage } from './context.js';
 export { isTokenCount, MAX_TOKEN_COUNT } from './token-count.js';
-export { queryParameters, withoutKey } from './query.js';
+export { queryParameters, withoutKey, withoutParameters } from './query.js';
 export { shapeText, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type RewritableBody } from './json-body.js';
 export { TYPE_ONLY, WHOLE, unionReads, type JsonReads } from './json-pick/reads.js';
 export { compileJsonCheck, type JsonCheck } from './json-pick/check.js';

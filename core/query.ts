@@ -8,15 +8,25 @@
  * withoutKey('alt=sse&key=abc') // 'alt=sse'
  */
 export function withoutKey(query: string): string {
+  return withoutParameters(query, (name) => name === 'key');
+}
+
+/**
+ * The query string without the parameters whose decoded name `drop` picks, the others byte
+ * for byte.
+ * @example
+ * withoutParameters('a=1&X-Amz-Signature=f0', (n) => n.toLowerCase().startsWith('x-amz-')) // 'a=1'
+ */
+export function withoutParameters(query: string, drop: (name: string) => boolean): string {
   if (query === '') return '';
   return query
     .split('&')
     .filter((pair) => {
       const name = pair.split('=', 1)[0].replace(/\+/g, ' ');
       try {
-        return decodeURIComponent(name) !== 'key';
+        return !drop(decodeURIComponent(name));
       } catch {
-        return name !== 'key';
+        return !drop(name);
       }
     })
     .join('&');

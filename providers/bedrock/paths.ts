@@ -7,7 +7,7 @@
  * Dot segments (encoded or not), encoded separators outside the model id, empty segments
  * and control characters are refused before anything is forwarded.
  */
-import { GatewayError, withoutKey } from '../../core/index.js';
+import { GatewayError, withoutParameters } from '../../core/index.js';
 import { normalised } from '../common/paths.js';
 
 /** The Runtime operations that generate tokens, by their last path segment. */
@@ -51,6 +51,15 @@ function checkSegment(decoded: string, allowSlash: boolean): void {
 }
 
 /**
+ * A credential a client may put in the query: a Gemini-style `key`, or SigV4's query
+ * authentication (`X-Amz-Credential`, `X-Amz-Signature`, `X-Amz-Security-Token`, …). The
+ * gateway signs with its own headers; the client's never go upstream.
+ */
+function isCredentialParameter(name: string): boolean {
+  return name === 'key' || name.toLowerCase().startsWith('x-amz-');
+}
+
+/**
  * Parse `subpath` (after the route prefix) into the operation and the upstream path.
  * Throws 400 for a path that could escape, 404 for one outside the Runtime API.
  * @example
@@ -71,7 +80,7 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
   }
   const decoded = segments.map(decode);
   decoded.forEach((d, i) => checkSegment(d, i === modelSegment));
-  const q = withoutKey(query);
+  const q = withoutParameters(query, isCredentialParameter);
   const upstream = `${basePath}/${segments.join('/')}${q ? `?${q}` : ''}`;
   if (first === 'model' && segments.length === 3) {
     const op = GENERATION_OPS.has(segments[2]) ? (segments[2] as GenerationOp) : 'other';

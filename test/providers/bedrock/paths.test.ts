@@ -1,5 +1,5 @@
 import t from 'tap';
-import { encodeModelId } from '../../../providers/bedrock/paths.js';
+import { bedrockPath, encodeModelId } from '../../../providers/bedrock/paths.js';
 
 t.test('a model id becomes one path segment, as the AWS SDKs encode it', async (t) => {
   t.equal(encodeModelId('anthropic.claude-3-sonnet-20240229-v1:0'), 'anthropic.claude-3-sonnet-20240229-v1%3A0');
@@ -13,4 +13,12 @@ t.test('an id no path can name is a 400 naming the field it came from, never a U
   }
   t.throws(() => encodeModelId('\ud800', 'model_id'), { code: 'GW_ERR_REQUEST_INVALID', param: 'model_id', message: /^model_id: / });
   t.equal(encodeModelId('\ud83d\ude00'), '%F0%9F%98%80', 'a surrogate pair is one character');
+});
+
+t.test("a client's query credentials never go upstream: key, and SigV4's query authentication", async (t) => {
+  const path = '/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke';
+  const upstream = (query: string) => bedrockPath(path, query, '').upstream;
+  t.equal(upstream('key=gwk_x&trace=1'), `${path}?trace=1`);
+  t.equal(upstream('X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ws%2F20250101%2Fus-east-1%2Fbedrock%2Faws4_request&X-Amz-Signature=ab&x-amz-security-token=tok&X%2DAmz%2DDate=1'), path);
+  t.equal(upstream('a=1&amz=2'), `${path}?a=1&amz=2`, 'other parameters byte for byte');
 });
