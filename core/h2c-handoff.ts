@@ -64,5 +64,9 @@ export function handToHttp2(socket: Socket, err: ParseError, http2Server: net.Se
   (socket as { readableFlowing: boolean | null }).readableFlowing = null;
   const rest = err.rawPacket?.subarray(err.bytesParsed ?? 0) ?? Buffer.alloc(0);
   socket.unshift(rest.length ? Buffer.concat([PREFACE, rest]) : PREFACE);
+  // The HTTP/1.1 server makes its sockets half-open and ends them on the client's FIN from
+  // the 'end' listener removed above; HTTP/2 never does, so a client that left would leave
+  // the socket, its session and every request on it open until the idle timeout.
+  socket.allowHalfOpen = false;
   http2Server.emit('connection', socket);
 }
