@@ -254,7 +254,8 @@ export class Gateway {
     this.listener?.destroy();
     this.adminListener?.destroy();
     this.log.info('drained', { ms: Math.round(performance.now() - started) });
-    for (const pool of this.pools.values()) await pool.close().catch(() => {});
+    // After a timeout, a call nothing cancelled (a plugin's own, say) would hold close() forever.
+    for (const pool of this.pools.values()) await (timedOut ? pool.destroy() : pool.close()).catch(() => {});
     for (const item of this.shared.values()) {
       const closer = (item as { close?: () => unknown } | null)?.close;
       if (typeof closer === 'function') await Promise.resolve(closer.call(item)).catch(() => {});

@@ -83,6 +83,9 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     };
     h1.on('clientError', (err: ParseError, socket: Socket) => {
       if (err.code !== H2_PREFACE_CODE) return refuse(err, socket);
+      // A preface behind a request still being answered is no way to start HTTP/2, and the
+      // handoff would take that response's 'close' listener with it: cut the connection.
+      if (tracker.busy(socket)) return void socket.destroy();
       tracker.forget(socket);
       handToHttp2(socket, err, h2cServer());
     });
