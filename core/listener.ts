@@ -15,6 +15,7 @@ import type * as http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ServerConfig } from './config/types.js';
 import { H2_PREFACE_CODE, handToHttp2, type ParseError } from './h2c-handoff.js';
 import type { GatewayRequest, GatewayResponse } from './handler.js';
@@ -62,6 +63,10 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     // header, request and keep-alive timeouts (HTTP/2's own http/1.1 fallback has none).
     const secure = loadHttp2().createSecureServer({ ...h2, ALPNCallback: preferH2, cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, onRequest);
     secure.setTimeout(config.idle_timeout_ms);
+    // Known from the TCP accept, not only from ALPN: secure.close() waits on every socket,
+    // one that never sends a ClientHello (a load balancer's TCP check) included.
+    secure.on('connection', (raw: Socket) => tracker.handshake(raw));
+    secure.on('secureConnection', (socket: TLSSocket) => tracker.handshaken(socket));
     secure.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
     // 'listening' starts h1's header and request timeout checks; it is never bound itself.
     h1.emit('listening');
@@ -189,17 +194,35 @@ const MALFORMED_ANSWERS = new Map([
 ]);
 
 /**
- * Knows every open client connection: HTTP/1.1 sockets with their in-flight request count,
- * HTTP/2 sessions. Draining closes each as soon as it carries nothing.
+ * Knows every open client connection: TLS connections still in their handshake, HTTP/1.1
+ * sockets with their in-flight request count, HTTP/2 sessions. Draining closes each as soon
+ * as it carries nothing.
  */
 class ConnectionTracker {
+  /** TCP sockets under a TLS handshake: no request on them yet. */
+  private readonly handshaking = new Set<Socket>();
   private readonly sockets = new Map<Socket, number>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private draining = false;
   private onEmpty: (() => void) | undefined;
 
   get size(): number {
-    return this.sockets.size + this.sessions.size;
+    return this.handshaking.size + this.sockets.size + this.sessions.size;
+  }
+
+  handshake(raw: Socket): void {
+    this.handshaking.add(raw);
+    raw.once('close', () => {
+      this.handshaking.delete(raw);
+      this.check();
+    });
+  }
+
+  /** Its handshake done, a TLS connection is tracked as an HTTP/1.1 socket or an HTTP/2 session. */
+  handshaken(socket: TLSSocket): void {
+    // The TCP socket the TLS one wraps (Node's own field: no public way leads to it).
+    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+    if (raw) this.handshaking.delete(raw);
   }
 
   socket(socket: Socket): void {
@@ -250,6 +273,7 @@ class ConnectionTracker {
 
   drain(): Promise<void> {
     this.draining = true;
+    for (const raw of this.handshaking) raw.destroy();
     for (const [socket, active] of this.sockets) if (active === 0) socket.end();
     // GOAWAY: no new streams; the session closes once its open streams end.
     for (const session of this.sessions) session.close();
@@ -258,6 +282,7 @@ class ConnectionTracker {
   }
 
   destroyAll(): void {
+    for (const raw of this.handshaking) raw.destroy();
     for (const socket of this.sockets.keys()) socket.destroy();
     for (const session of this.sessions) session.destroy();
   }
