@@ -208,6 +208,12 @@ export class Gateway {
         loaded = this.load();
         if (loaded.hash === this.pipeline.hash) return { ok: true, changed: false, generation: this.pipeline.generation };
         const next = await this.build(loaded);
+        // A shutdown began during the build (it does not wait for one): keep the pipeline it drains.
+        if (this.isDraining) {
+          this.log.info('reload abandoned: the gateway is shutting down', { generation: next.generation });
+          await next.retire();
+          return { ok: true, changed: false, generation: this.pipeline.generation };
+        }
         const old = this.pipeline;
         this.pipeline = next;
         warnRestartOnly(this.log, old.loaded.config.server, next.loaded.config.server);
@@ -241,7 +247,8 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     this.isDraining = true;
     await this.watcher?.close().catch(() => {});
-    await this.reloading?.catch(() => {});
+    // A reload under way is not waited for: a plugin's create() may take any time, and a
+    // pipeline it finishes now is retired by the reload itself.
     const timeout = this.pipeline.loaded.config.server.drain_timeout_ms;
     const started = performance.now();
     this.log.info('draining', { in_flight: this.pipeline.active, connections: this.listener?.connections ?? 0, timeout_ms: timeout });
