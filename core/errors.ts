@@ -48,6 +48,7 @@ const builtins: Record<string, ErrorSpec> = {
   GW_ERR_METHOD_NOT_ALLOWED: { status: 405, category: 'invalid_request', kind: 'rejected', message: 'Method not allowed on this route' },
   GW_ERR_REQUEST_TOO_LARGE: { status: 413, category: 'request_too_large', kind: 'rejected', message: 'Request body is larger than the gateway allows' },
   GW_ERR_REQUEST_MALFORMED_JSON: { status: 400, category: 'invalid_request', kind: 'rejected', message: 'Request body is not valid JSON' },
+  GW_ERR_REQUEST_TIMEOUT: { status: 408, category: 'timeout', kind: 'rejected', message: 'Request was not received within the time allowed' },
   GW_ERR_REQUEST_INVALID: { status: 400, category: 'invalid_request', kind: 'rejected', message: 'Invalid request' },
   GW_ERR_AUTH_MISSING: { status: 401, category: 'authentication', kind: 'rejected', message: 'Missing credentials' },
   GW_ERR_AUTH_INVALID: { status: 401, category: 'authentication', kind: 'rejected', message: 'Invalid credentials' },

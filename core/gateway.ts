@@ -140,11 +140,12 @@ export class Gateway {
     const env = opts.env ?? process.env;
     const port = opts.port ?? (env.AI_GATEWAY_PORT ? Number(env.AI_GATEWAY_PORT) : server.port);
     const worker = gw.worker;
-    const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, draining: () => gw.isDraining, scrape: worker && (() => worker.scrape()) });
+    const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, requestTimeoutMs: server.request_timeout_ms, draining: () => gw.isDraining, scrape: worker && (() => worker.scrape()) });
     const served = createHandler({
       current: () => gw.pipeline,
       metrics: gw.metrics,
       log: gw.log,
+      requestTimeoutMs: server.request_timeout_ms,
       operational: server.admin ? ops.except(server.admin.endpoints) : ops.operational,
       providerHealth: ops.providerHealth,
       usage: async (ctx, route) => {

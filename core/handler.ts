@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { readBody } from './request-body.js';
+import { readBody, stopReading } from './request-body.js';
 import { BodyDelivery } from './stream/delivery.js';
 import { flattenHead } from './stream/flat-head.js';
 import { Context } from './context.js';
@@ -31,6 +31,8 @@ export interface HandlerDeps {
   current(): Pipeline;
   metrics: GatewayMetrics;
   log: Logger;
+  /** `server.request_timeout_ms` as the listener started with it: HTTP/2 bodies are held to it here. */
+  requestTimeoutMs: number;
   operational: OperationalHandler;
   /** Serves `GET <prefix>/health` for a pass-through route. */
   providerHealth(route: CompiledRoute, res: GatewayResponse, requestId: string): void;
@@ -135,10 +137,10 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     if (!matched) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
     const limit = deps.current().loaded.config.server.max_body_bytes;
     try {
-      ctx.body = await readBody(req, limit);
+      ctx.body = await readBody(req, limit, deps.requestTimeoutMs);
     } catch (err) {
       if (ctx.cancellation.aborted) return;
-      if (req.httpVersionMajor === 1) res.setHeader('connection', 'close'); // the unread rest of the body is not worth reading
+      stopReading(req, res);
       return sendError(ctx, route, res, toGatewayError(err));
     }
     const provider = route.provider?.provider;

@@ -9,7 +9,7 @@ import type { OperationalEndpoint } from './config/types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { GatewayError } from './errors.js';
 import type { GatewayResponse, GatewayRequest, OperationalHandler } from './handler.js';
-import { readBody } from './request-body.js';
+import { readBody, stopReading } from './request-body.js';
 import { requestHeaders } from './http-headers.js';
 import type { CompiledRoute, Pipeline, ProviderSlot } from './pipeline.js';
 import type { PluginEndpoint, ProviderHealth } from './types.js';
@@ -19,6 +19,8 @@ export interface OpsDeps {
   metrics: GatewayMetrics;
   version: string;
   startedAt: Date;
+  /** `server.request_timeout_ms` as the listener started with it: HTTP/2 bodies are held to it here. */
+  requestTimeoutMs: number;
   /** True once shutdown began: `/health` then answers 503 so load balancers stop sending. */
   draining(): boolean;
   /** The `/metrics` text when this process is not the whole picture (a cluster worker asks the primary). */
@@ -112,8 +114,9 @@ export function createOps(deps: OpsDeps) {
     const bodiless = method === 'GET' || method === 'HEAD';
     let body: Buffer;
     try {
-      body = bodiless ? Buffer.alloc(0) : await readBody(req, PLUGIN_BODY_LIMIT);
+      body = bodiless ? Buffer.alloc(0) : await readBody(req, PLUGIN_BODY_LIMIT, deps.requestTimeoutMs);
     } catch (err) {
+      stopReading(req, res);
       const status = err instanceof GatewayError ? err.status : 400;
       return sendJson(res, status, { error: { code: err instanceof GatewayError ? err.code : 'GW_ERR_REQUEST_INVALID', message: (err as Error).message } });
     }

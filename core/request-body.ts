@@ -1,18 +1,36 @@
-/** Reading a request body whole, within the gateway's size limit. */
+/** Reading a request body whole, within the gateway's size and time limits. */
+import type { Http2ServerRequest } from 'node:http2';
 import { GatewayError } from './errors.js';
-import type { GatewayRequest } from './handler.js';
+import type { GatewayRequest, GatewayResponse } from './handler.js';
 
 const EMPTY = Buffer.alloc(0);
 
-/** Read the whole request body, refusing (413) as soon as it passes `limit`. */
-export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
+/**
+ * Read the whole request body, refusing (413) as soon as it passes `limit`. Over HTTP/2 a
+ * body not all received within `timeoutMs` (0: no limit) of this call, which comes as the
+ * request does, is refused (408); HTTP/1.1's whole-request limit is Node's `requestTimeout`.
+ */
+export function readBody(req: GatewayRequest, limit: number, timeoutMs = 0): Promise<Buffer> {
   const declared = req.headers['content-length'];
   const length = declared === undefined ? -1 : Number(declared);
   if (length > limit) {
     return Promise.reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${declared} bytes is larger than the ${limit} bytes this gateway accepts`));
   }
   // HTTP/2's events must be heard from the start (its streams can be reset before a microtask).
-  return req.httpVersionMajor === 1 ? afterHead(req, length, limit) : streamed(req, limit);
+  return req.httpVersionMajor === 1 ? afterHead(req, length, limit) : streamed(req, limit, timeoutMs);
+}
+
+/**
+ * After a body was refused part-read, the rest is not worth reading: HTTP/1.1 closes the
+ * connection after the answer; HTTP/2 resets the stream with NO_ERROR once the answer is out
+ * (RFC 9113 §8.1), or a client still sending would keep it open.
+ */
+export function stopReading(req: GatewayRequest, res: GatewayResponse): void {
+  if (req.httpVersionMajor === 1) res.setHeader('connection', 'close');
+  else {
+    const stream = (req as Http2ServerRequest).stream;
+    stream.once('finish', () => stream.close());
+  }
 }
 
 /**
@@ -40,37 +58,45 @@ function tooLarge(limit: number): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body is larger than the ${limit} bytes this gateway accepts`);
 }
 
-/** A body still arriving: chunk by chunk, refused as soon as it passes `limit`. */
-function streamed(req: GatewayRequest, limit: number): Promise<Buffer> {
+/** A body still arriving: chunk by chunk, refused as soon as it passes `limit` or takes longer than `timeoutMs`. */
+function streamed(req: GatewayRequest, limit: number, timeoutMs = 0): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const refuse = (error: GatewayError): void => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.resume(); // discard the rest without buffering it
+      reject(error);
+    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        req.resume(); // discard the rest without buffering it
-        reject(tooLarge(limit));
-        return;
-      }
+      if (size > limit) return refuse(tooLarge(limit));
       chunks.push(chunk);
     };
-    const onAborted = (): void => reject(new GatewayError('GW_ERR_CLIENT_ABORT'));
+    const fail = (err: unknown): void => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    const onAborted = (): void => fail(new GatewayError('GW_ERR_CLIENT_ABORT'));
     const onEnd = (): void => {
+      clearTimeout(timer);
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
       // A stream may follow for minutes: these listeners, and through them the pieces of a
       // body read in several chunks, need not live that long (Node emits no 'error' on a
       // request without listeners once its body has ended).
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', reject);
+      req.off('error', fail);
       req.off('aborted', onAborted);
       resolve(body);
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', reject);
+    req.on('error', fail);
     req.on('aborted', onAborted);
+    if (timeoutMs > 0) timer = setTimeout(() => refuse(new GatewayError('GW_ERR_REQUEST_TIMEOUT', `Request body was not received within ${timeoutMs} ms`)), timeoutMs);
   });
 }
