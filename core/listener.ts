@@ -20,6 +20,7 @@ import type { ServerConfig } from './config/types.js';
 import { H2_PREFACE_CODE, handToHttp2, type ParseError } from './h2c-handoff.js';
 import type { GatewayRequest, GatewayResponse } from './handler.js';
 import type { Logger } from './logger.js';
+import { timeOutBody } from './request-body.js';
 
 export interface Listener {
   /** `https` when TLS is configured. */
@@ -50,7 +51,10 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
   };
   const refuse = (err: ParseError, socket: Socket): void => {
     log.debug('client connection error', { err });
-    refuseMalformed(err, socket, tracker.busy(socket));
+    const res = inFlight(socket);
+    // A body too slow: its request answers the 408, in its route's format and audited as such.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && res && !res.headersSent && timeOutBody(res.req)) return;
+    refuseMalformed(err, socket, res?.headersSent === true);
   };
   const h2 = http2Options(config);
   // HTTP/1.1 on either listener: every cleartext connection starts here; with TLS, the
@@ -175,14 +179,23 @@ function refuseAmbiguousHost(res: http.ServerResponse): void {
 }
 
 /**
- * Node's own answers to a request it could not parse, which a 'clientError' listener takes
- * over: 431, 413, 408 or 400, unless a response is under way on the connection (a pipelined
- * request's bytes after it). Any other error (a reset, a failed TLS handshake) just cuts it.
+ * The HTTP/1.1 response a connection is writing or will write next, the one Node's own
+ * 'clientError' answer checks (its field: no public way leads to it).
  */
-function refuseMalformed(err: ParseError, socket: Socket, busy: boolean): void {
+function inFlight(socket: Socket): http.ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage ?? undefined;
+}
+
+/**
+ * Node's own answers to a request it could not parse, which a 'clientError' listener takes
+ * over: 431, 413, 408 or 400, unless a response head already went out on the connection
+ * (a pipelined request's bytes after it): Node's rule. Any other error (a reset, a failed
+ * TLS handshake) just cuts it.
+ */
+function refuseMalformed(err: ParseError, socket: Socket, headSent: boolean): void {
   const code = err.code ?? '';
   const answer = MALFORMED_ANSWERS.get(code) ?? (code.startsWith('HPE_') ? BAD_REQUEST : undefined);
-  if (answer && socket.writable && !busy) socket.write(answer);
+  if (answer && socket.writable && !headSent) socket.write(answer);
   socket.destroy(err);
 }
 

@@ -58,29 +58,38 @@ function tooLarge(limit: number): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body is larger than the ${limit} bytes this gateway accepts`);
 }
 
+/**
+ * Tell a body read under way over HTTP/1.1 that its request ran out of time (Node's
+ * requestTimeout, which it raises on the connection, not the request): the read fails with
+ * GW_ERR_REQUEST_TIMEOUT and the request answers 408 in its route's format. False when no
+ * read is under way to hear it.
+ */
+export function timeOutBody(req: GatewayRequest): boolean {
+  // The read's 'error' listener is the one place that hears it, without another listener per read.
+  if (req.listenerCount('error') === 0) return false;
+  req.emit('error', new GatewayError('GW_ERR_REQUEST_TIMEOUT'));
+  return true;
+}
+
 /** A body still arriving: chunk by chunk, refused as soon as it passes `limit` or takes longer than `timeoutMs`. */
 function streamed(req: GatewayRequest, limit: number, timeoutMs = 0): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let timer: NodeJS.Timeout | undefined;
-    const refuse = (error: GatewayError): void => {
+    const refuse = (err: unknown): void => {
       clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.resume(); // discard the rest without buffering it
-      reject(error);
+      reject(err);
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) return refuse(tooLarge(limit));
       chunks.push(chunk);
     };
-    const fail = (err: unknown): void => {
-      clearTimeout(timer);
-      reject(err);
-    };
-    const onAborted = (): void => fail(new GatewayError('GW_ERR_CLIENT_ABORT'));
+    const onAborted = (): void => refuse(new GatewayError('GW_ERR_CLIENT_ABORT'));
     const onEnd = (): void => {
       clearTimeout(timer);
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
@@ -89,13 +98,13 @@ function streamed(req: GatewayRequest, limit: number, timeoutMs = 0): Promise<Bu
       // request without listeners once its body has ended).
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', fail);
+      req.off('error', refuse);
       req.off('aborted', onAborted);
       resolve(body);
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', fail);
+    req.on('error', refuse);
     req.on('aborted', onAborted);
     if (timeoutMs > 0) timer = setTimeout(() => refuse(new GatewayError('GW_ERR_REQUEST_TIMEOUT', `Request body was not received within ${timeoutMs} ms`)), timeoutMs);
   });
