@@ -137,7 +137,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     if (!matched) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
     const limit = deps.current().loaded.config.server.max_body_bytes;
     try {
-      ctx.body = await readBody(req, limit, deps.requestTimeoutMs);
+      ctx.body = await readBody(req, res, limit, deps.requestTimeoutMs);
     } catch (err) {
       if (ctx.cancellation.aborted) return;
       stopReading(req, res);

@@ -61,6 +61,9 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
   // http/1.1 ones (and clients without ALPN) are handed to it.
   const h1 = createHttp1(config, onRequest);
   h1.on('connection', (socket: Socket) => tracker.socket(socket));
+  // `Expect: 100-continue`: Node would answer 100 itself before anything saw the length;
+  // the body's reader says it once the body is wanted (request-body.ts).
+  h1.on('checkContinue', onRequest);
   let outer: net.Server;
   if (config.tls) {
     // ALPN picks h2 or http/1.1; http/1.1 comes as 'unknownProtocol' and goes to h1, with its
@@ -72,6 +75,7 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     secure.on('connection', (raw: Socket) => tracker.handshake(raw));
     secure.on('secureConnection', (socket: TLSSocket) => tracker.handshaken(socket));
     secure.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
+    secure.on('checkContinue', onRequest);
     // 'listening' starts h1's header and request timeout checks; it is never bound itself.
     h1.emit('listening');
     h1.on('clientError', refuse);
@@ -88,6 +92,7 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
       h2c = loadHttp2().createServer(h2, onRequest);
       h2c.setTimeout(config.idle_timeout_ms);
       h2c.on('session', (session: http2.ServerHttp2Session) => tracker.session(session));
+      h2c.on('checkContinue', onRequest);
       return h2c;
     };
     h1.on('clientError', (err: ParseError, socket: Socket) => {

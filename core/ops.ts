@@ -114,7 +114,7 @@ export function createOps(deps: OpsDeps) {
     const bodiless = method === 'GET' || method === 'HEAD';
     let body: Buffer;
     try {
-      body = bodiless ? Buffer.alloc(0) : await readBody(req, PLUGIN_BODY_LIMIT, deps.requestTimeoutMs);
+      body = bodiless ? Buffer.alloc(0) : await readBody(req, res, PLUGIN_BODY_LIMIT, deps.requestTimeoutMs);
     } catch (err) {
       stopReading(req, res);
       const status = err instanceof GatewayError ? err.status : 400;

@@ -2,10 +2,14 @@
  * Request-body edges. An HTTP/1.1 body slower than request_timeout_ms gets a 408 in the
  * route's format, audited as the gateway's timeout: a request still reading its body has
  * sent nothing yet, though it counted as a response under way and the connection used to
- * be cut with no answer, audited as a client abort.
+ * be cut with no answer, audited as a client abort. And `Expect: 100-continue` (HTTP/1.1
+ * and HTTP/2) gets `100 Continue` only when the body will be read: Node sent it by itself,
+ * inviting a body over max_body_bytes that the 413 then refused.
  */
+import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/live.js';
@@ -21,6 +25,7 @@ filters:
   - name: audit
     config: { stdout: false, file: audit.log, flush_interval_ms: 10 }
 `;
+const BODY = JSON.stringify({ model: 'echo-1', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
 
 /** A raw connection: writes `text`, then calls `more()` and again as replies come; resolves everything read once closed (or after `waitMs`). */
 function raw(url: string, text: string, waitMs: number, more: (reply: string, socket: net.Socket) => void = () => {}): Promise<string> {
@@ -57,4 +62,52 @@ t.test('a body slower than request_timeout_ms gets a 408 in the route format, au
   const audit = path.join(gw.dir, 'audit.log');
   await waitFor(() => auditLines(audit).some((l) => l.request_id === '100-edge'), 2000, 10).catch(() => {});
   t.match(auditLines(audit).find((l) => l.request_id === '100-edge'), { status: 408, error: 'GW_ERR_REQUEST_TIMEOUT' }, 'audited as the gateway timing out the request');
+});
+
+t.test('Expect: 100-continue with a body over max_body_bytes is refused without 100 Continue', async (t) => {
+  const gw = await startGateway(t, CONFIG);
+  const reply = await raw(gw.url, head(200_000, 'Expect: 100-continue\r\n'), 1500);
+  t.match(reply, /^HTTP\/1\.1 413 /, `first status line: ${JSON.stringify(reply.split('\r\n')[0])}`);
+  t.notMatch(reply, /100 Continue/, 'no invitation to send the body');
+});
+
+t.test('Expect: 100-continue with a body within the limit gets 100 Continue, then its answer', async (t) => {
+  const gw = await startGateway(t, CONFIG);
+  let sent = false;
+  const reply = await raw(gw.url, head(BODY.length, 'Expect: 100-continue\r\n'), 3000, (text, socket) => {
+    if (sent || !text.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) return;
+    sent = true;
+    socket.write(BODY);
+    setTimeout(() => socket.end(), 200);
+  });
+  t.match(reply, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, '100 Continue, then 200');
+});
+
+t.test('HTTP/2: Expect: 100-continue over max_body_bytes is refused without a 100', async (t) => {
+  const gw = await startGateway(t, CONFIG);
+  const session = http2.connect(gw.url);
+  session.on('error', () => {});
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': '/v1/echo/v1/messages', 'content-type': 'application/json', 'content-length': '200000', expect: '100-continue' });
+  stream.on('error', () => {});
+  let continued = false;
+  stream.on('continue', () => (continued = true));
+  const status = await Promise.race([new Promise<number>((resolve) => stream.once('response', (h) => resolve(Number(h[':status'])))), sleep(2000).then(() => 0)]);
+  t.equal(status, 413);
+  t.notOk(continued, 'no 100 came first');
+});
+
+t.test('HTTP/2: Expect: 100-continue within the limit gets a 100, then its answer', async (t) => {
+  const gw = await startGateway(t, CONFIG);
+  const session = http2.connect(gw.url);
+  session.on('error', () => {});
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': '/v1/echo/v1/messages', 'content-type': 'application/json', 'content-length': String(BODY.length), expect: '100-continue' });
+  stream.on('error', () => {});
+  const continued = await Promise.race([new Promise<boolean>((resolve) => stream.once('continue', () => resolve(true))), sleep(2000).then(() => false)]);
+  t.ok(continued, 'a 100 came');
+  stream.end(BODY);
+  const status = await Promise.race([new Promise<number>((resolve) => stream.once('response', (h) => resolve(Number(h[':status'])))), sleep(2000).then(() => 0)]);
+  stream.resume();
+  t.equal(status, 200);
 });

@@ -23,7 +23,7 @@ async function server(t: Test, limit: number): Promise<{ port: number; next: () 
     const ended = new Promise<boolean>((resolve) => {
       res.on('close', () => setTimeout(() => resolve(req.readableEnded), 50));
     });
-    readBody(req, limit).then(
+    readBody(req, res, limit).then(
       (body) => {
         deliver({ body, ended });
         res.end(String(body.length));
