@@ -185,7 +185,8 @@ async function serveGateway(configPath: string | undefined, signals: HeldSignals
   };
   const reload = (signal: string): void => {
     gateway.log.info('reloading', { signal });
-    void gateway.reload();
+    // Forced: a price book or a schema the config names may be what changed.
+    void gateway.reload({ force: true });
   };
   signals.handle({ stop, reload });
   gateway.worker?.on('drain', () => stop('primary: drain'));

@@ -198,8 +198,12 @@ export class Gateway {
     return this.pipeline;
   }
 
-  /** Re-read the config; on success swap in a new pipeline, on failure keep serving the old one. */
-  reload(): Promise<ReloadResult> {
+  /**
+   * Re-read the config; on success swap in a new pipeline, on failure keep serving the old
+   * one. Content that did not change is not rebuilt, unless `force` (SIGHUP: what the config
+   * refers to — a price book, a schema — may have changed without it).
+   */
+  reload({ force = false }: { force?: boolean } = {}): Promise<ReloadResult> {
     // Reloads are serialized: a second one waits for the first, then reads the file again.
     const run = async (): Promise<ReloadResult> => {
       // A pipeline built while draining would never be retired; keep the one shutting down.
@@ -207,7 +211,7 @@ export class Gateway {
       let loaded: LoadedConfig;
       try {
         loaded = this.load();
-        if (loaded.hash === this.pipeline.hash) return { ok: true, changed: false, generation: this.pipeline.generation };
+        if (loaded.hash === this.pipeline.hash && !force) return { ok: true, changed: false, generation: this.pipeline.generation };
         const next = await this.build(loaded);
         // A shutdown began during the build (it does not wait for one): keep the pipeline it drains.
         if (this.isDraining) {

@@ -14,6 +14,7 @@ import { builtinCatalog } from '../../bin/catalog.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { messages, metric, streamedText, waitFor } from '../helpers/live.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { auditLines } from '../filters/fixtures.js';
 
 /** Bound asserted on every reload; the 250 ms target is printed, not asserted, on a shared machine. */
 const BOUND_MS = 2000;
@@ -164,4 +165,30 @@ t.test('a stream started before a reload finishes intact on the old pipeline', a
   t.equal(streamedText(sse), words, 'every delta arrived');
   t.match(sse, /event: message_stop/, 'the stream ended normally');
   await waitFor(() => old.active === 0, BOUND_MS);
+});
+
+t.test('a forced reload (SIGHUP) applies a change to a file the config names; an unforced one does not rebuild', async (t) => {
+  const dir = tempDir('gw-reload-ref-');
+  const prices = (input: number) => writeFileSync(path.join(dir, 'prices.yaml'), `providers:\n  echo:\n    models:\n      "echo-1": { input: ${input}, output: 0 }\n`);
+  prices(1);
+  const g = await startGateway(t, `server:\n  host: 127.0.0.1\nproviders:\n  echo:\n    models: [echo-1]\npricing:\n  file: ./prices.yaml\nfilters:\n  - name: cost\n  - name: audit\n    config: { stdout: false, file: audit.log, flush_interval_ms: 10 }\n`, { dir });
+  const cost = async (): Promise<number> => {
+    const res = await fetch(`${g.url}/v1/echo/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'echo-1', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(400) }] }) });
+    const id = res.headers.get('x-request-id');
+    await res.arrayBuffer();
+    let line: { cost_usd: number } | undefined;
+    await waitFor(() => {
+      line = auditLines(path.join(g.dir, 'audit.log')).find((l) => l.request_id === id) as { cost_usd: number } | undefined;
+      return line !== undefined;
+    }, BOUND_MS);
+    return line!.cost_usd;
+  };
+  const before = await cost();
+  t.ok(before > 0, `priced at $1/MTok: ${before}`);
+  prices(3);
+  const unforced = await g.gateway.reload();
+  t.equal(unforced.ok && unforced.changed, false, 'the config file itself did not change: nothing rebuilt');
+  const forced = await g.gateway.reload({ force: true });
+  t.equal(forced.ok && forced.changed, true, 'forced: rebuilt');
+  t.equal(await cost(), Math.round(before * 3 * 1e9) / 1e9, 'the new price book prices the next request');
 });

@@ -76,6 +76,8 @@ t.test('a SIGHUP during start-up reloads once started instead of killing the pro
   cli.child.kill('SIGHUP');
   await waitForText(cli, '"msg":"reloading","signal":"SIGHUP"');
   t.ok(cli.stderr().indexOf('"gateway listening"') < cli.stderr().indexOf('"msg":"reloading"'), 'reloaded after it started');
+  await waitForText(cli, '"msg":"config reloaded"');
+  t.pass('an unchanged file is rebuilt: SIGHUP forces it (a file the config names may have changed)');
   const health = await fetch(`http://127.0.0.1:${cli.port}/health`);
   t.equal(health.status, 200, 'still serving');
   cli.child.kill('SIGTERM');
