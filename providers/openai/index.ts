@@ -189,19 +189,24 @@ class OpenAIProvider implements Provider {
     const parsed = strings.form === 'bytes' ? ctx.jsonShape() : ctx.json();
     const raw = request === parsed ? ctx.body : strings.serialize(request);
     const body = addUsage ? withIncludeUsage(raw, request, strings.serialize) : raw;
-    return this.forward(ctx, 'POST', `${this.basePath}/v1/chat/completions`, body, addUsage, openaiMeter);
+    return this.forward(ctx, 'POST', `${this.basePath}/v1/chat/completions`, body, addUsage, openaiMeter, true);
   }
 
   /** `chat()` sends the client's bytes, or re-serialises the request without reading its text. */
   readonly chatTakesBytes = true;
 
-  private async forward(ctx: RequestContext, method: string, path: string, body: Buffer, addedUsage: boolean, meter: MeterFor): Promise<ProviderResponse> {
+  /**
+   * Send, and meter a generation's answer. A stream goes through the usage-chunk filter when
+   * the gateway added `include_usage`, and on the unified endpoint (`unified`) always, so a
+   * stream cut before `[DONE]` ends with an error chunk there.
+   */
+  private async forward(ctx: RequestContext, method: string, path: string, body: Buffer, addedUsage: boolean, meter: MeterFor, unified = false): Promise<ProviderResponse> {
     const headers = { ...upstreamRequestHeaders(ctx.headers, this.drop), ...this.auth };
     const res = await forwardUpstream(this.pool, { method, path, headers, body, signal: ctx.cancellation, stream: ctx.stream });
     if (ctx.kind !== 'generation') return res;
     const ct = String(res.headers['content-type'] ?? '');
-    if (addedUsage && res.status === 200 && ct.startsWith('text/event-stream') && res.body && !(res.body instanceof Uint8Array)) {
-      const filter = new UsageChunkFilter();
+    if ((addedUsage || unified) && res.status === 200 && ct.startsWith('text/event-stream') && res.body && !(res.body instanceof Uint8Array)) {
+      const filter = new UsageChunkFilter({ dropUsage: addedUsage, endCutStream: unified });
       const upstream = res.body as AsyncIterable<Uint8Array> & { destroy?: () => void };
       res.body = translatedBody(upstream, filter);
       res.meter = filter.meter();

@@ -6,15 +6,31 @@
  * one partial event is held. Also the stream's usage meter, since it reads every event.
  */
 import { SourceMeter, type UsageMeter } from '../../core/index.js';
-import { ChunkReader } from './usage.js';
+import { ChunkReader, CUT } from './usage.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = new Uint8Array(0);
 
+export interface UsageChunkFilterOptions {
+  /** Drop the usage-only chunk (the gateway asked for it, the client did not). */
+  dropUsage: boolean;
+  /**
+   * End a stream cut before `[DONE]` with an OpenAI error chunk, as the unified endpoint's
+   * translations do, so the client's SDK raises rather than taking part of an answer for
+   * the whole (a pass-through leaves the upstream's bytes as they are).
+   */
+  endCutStream: boolean;
+}
+
+/** What the client's SDK reads at the end of a stream that was cut. */
+const CUT_STREAM_ERROR = Buffer.from(`data: ${JSON.stringify({ error: { message: 'Upstream stream ended before the response was complete', type: 'server_error', param: null, code: null } })}\n\n`);
+
 export class UsageChunkFilter {
   private readonly reader = new ChunkReader();
   private pending: Buffer = Buffer.alloc(0);
+  constructor(private readonly options: UsageChunkFilterOptions = { dropUsage: true, endCutStream: false }) {}
+
   /** True right after a line ended: another line end now ends the event. */
   private atLineStart = true;
   private afterCR = false;
@@ -60,8 +76,11 @@ export class UsageChunkFilter {
   end(): Uint8Array {
     const rest = this.pending;
     this.pending = Buffer.alloc(0);
-    if (rest.length === 0 || this.dropped(rest)) return EMPTY;
-    return rest;
+    const last = rest.length === 0 || this.dropped(rest) ? EMPTY : rest;
+    this.reader.end();
+    // Cut: a partial last event is no use to the client, the error chunk is.
+    if (this.options.endCutStream && !this.reader.done) return this.reader.streamError === CUT ? CUT_STREAM_ERROR : EMPTY;
+    return last;
   }
 
   /** A meter over what this filter read; core's writes of the filtered bytes are ignored. */
@@ -74,6 +93,6 @@ export class UsageChunkFilter {
     for (const line of event.toString('utf8').split(/\r\n|\r|\n/)) {
       if (line.startsWith('data:')) data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
     }
-    return data.length > 0 && this.reader.read(data.join('\n'));
+    return this.reader.read(data.join('\n')) && this.options.dropUsage;
   }
 }

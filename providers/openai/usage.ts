@@ -39,6 +39,9 @@ function mentionsUsage(data: string): boolean {
   return false;
 }
 
+/** The stream error of a stream that ended before `[DONE]`. */
+export const CUT = 'stream ended before [DONE]';
+
 /** What one stream event's data says; shared by the meter and the usage-chunk filter. */
 export class ChunkReader {
   readonly usage = emptyUsage();
@@ -52,9 +55,16 @@ export class ChunkReader {
    */
   estimatedOutputTokens = 0;
 
+  /** `[DONE]` came: the stream ended as OpenAI ends a whole one. */
+  done = false;
+
   /** Read one event's data; true when it is a usage-only chunk (no choices, only usage). */
   read(data: string): boolean {
-    if (data === '' || data === '[DONE]') return false;
+    if (data === '') return false;
+    if (data === '[DONE]') {
+      this.done = true;
+      return false;
+    }
     this.estimatedOutputTokens++;
     // Once the model is known, only a usage or an error chunk says anything new: the many
     // content chunks are not parsed. The test errs one way only: a look-alike costs a parse.
@@ -72,6 +82,11 @@ export class ChunkReader {
     applyOpenAIUsage(this.usage, chunk.usage);
     this.usageFinal = true;
     return Array.isArray(chunk.choices) && chunk.choices.length === 0;
+  }
+
+  /** The stream ended: without `[DONE]` it was cut, and must not be audited as a whole answer. */
+  end(): void {
+    if (!this.done) this.streamError ??= CUT;
   }
 }
 
@@ -100,6 +115,7 @@ export class OpenAIStreamMeter implements UsageMeter {
   }
   end(): void {
     this.sse.end();
+    this.reader.end();
   }
 }
 
