@@ -60,6 +60,8 @@ function applyModelBody(usage: TokenUsage, body: Json): void {
   const titanIn = num(body.inputTextTokenCount);
   const first = Array.isArray(body.results) ? obj(body.results[0]) : undefined;
   apply(usage, titanIn, num(first?.tokenCount) ?? num(body.totalOutputTextTokenCount));
+  // Llama: the prompt's count, and the answer's so far, on its stream's chunks.
+  apply(usage, num(body.prompt_token_count), num(body.generation_token_count));
 }
 
 /**
@@ -112,6 +114,7 @@ export class FrameUsage {
     else if (!this.metered) applyModelBody(this.usage, event);
     if (event.type === 'content_block_delta') this.answerText += deltaTextLength(obj(event.delta));
     else if (event.type === 'message_delta' && num(obj(event.usage)?.output_tokens) !== undefined) this.usageFinal = true;
+    else this.answerText += modelChunkTextLength(event);
     const model = obj(event.message)?.model;
     if (typeof model === 'string' && event.type === 'message_start') this.model = model;
     return event;
@@ -125,6 +128,16 @@ export class FrameUsage {
 function deltaTextLength(delta: Json | undefined): number {
   if (!delta) return 0;
   const text = delta.text ?? delta.partial_json ?? delta.thinking ?? obj(delta.toolUse)?.input ?? obj(delta.reasoningContent)?.text;
+  return typeof text === 'string' ? text.length : 0;
+}
+
+/**
+ * The text of another model family's stream chunk: Llama's `generation`, Mistral's
+ * `outputs[0].text`, Titan's `outputText`, Nova's `contentBlockDelta`, Cohere's `text`.
+ */
+function modelChunkTextLength(event: Json): number {
+  const outputs = Array.isArray(event.outputs) ? obj(event.outputs[0]) : undefined;
+  const text = event.generation ?? outputs?.text ?? event.outputText ?? obj(obj(event.contentBlockDelta)?.delta)?.text ?? event.text;
   return typeof text === 'string' ? text.length : 0;
 }
 

@@ -1,16 +1,16 @@
 /**
- * Token usage from Gemini answers, read beside the byte flow. `usageMetadata` is repeated
- * whole in every stream chunk (running totals), so the last one seen is the request's:
- * replace, never add. Gemini counts cached tokens inside `promptTokenCount`; the gateway
+ * Token usage from Gemini answers, read beside the byte flow. A stream's `usageMetadata`
+ * holds running totals, but a chunk before the last may leave counts out (the output counts
+ * often come only with the `finishReason`): each is kept at its largest, never added. Gemini counts cached tokens inside `promptTokenCount`; the gateway
  * keeps them apart. Thinking tokens are billed as output, tool-use prompt tokens as input.
  * Streams: `alt=sse` (`data: {GenerateContentResponse}`) is read incrementally; the
  * JSON-array stream (no `alt`) is read whole at the end, a plain JSON answer from its last
  * members when it can be (else whole too).
  */
-import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { emptyUsage, SseDecoder, tokensOfBytes, type TokenUsage, type UsageMeter } from '../../core/index.js';
 import { JsonBodyMeter, meterByContentType, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
 import { lastMemberNumbers, lastMemberValue } from '../../core/stream/json-shallow.js';
-import type { GeminiResponse, GeminiUsageMetadata } from '../translate/openai-gemini/gemini-types.js';
+import type { GeminiPart, GeminiResponse, GeminiUsageMetadata } from '../translate/openai-gemini/gemini-types.js';
 
 /**
  * Our counts for one `usageMetadata`.
@@ -29,13 +29,27 @@ export function geminiUsage(meta: GeminiUsageMetadata | undefined): TokenUsage {
   return usage;
 }
 
-/** What the chunks of one answer said so far: the last usage, the model, the end. */
+/**
+ * What the chunks of one answer said so far: the usage, the model, the end. Counts are
+ * running totals, but a chunk before the last may leave some out (the output counts often
+ * come only with the `finishReason`), so each is kept at the largest seen.
+ */
 export class GeminiChunkReader {
   usage: TokenUsage = emptyUsage();
   model: string | undefined;
   streamError: string | undefined;
   /** A candidate carried a finishReason (or the prompt was blocked): the answer is whole. */
   finished = false;
+  /** Counts came with or after the end: they are the answer's own, whole. */
+  usageFinal = false;
+  private readonly counts: GeminiUsageMetadata = {};
+  /** Characters of the answer so far: text parts (thoughts are billed as output too) and call arguments. */
+  private answerText = 0;
+
+  /** What a stream cut before its last counts is charged (see core/stream/estimated-usage.ts). */
+  get estimatedOutputTokens(): number {
+    return tokensOfBytes(this.answerText);
+  }
 
   read(chunk: GeminiResponse & { error?: { status?: string; message?: string } }): void {
     if (chunk === null || typeof chunk !== 'object') return;
@@ -43,10 +57,29 @@ export class GeminiChunkReader {
       this.streamError = `${chunk.error.status ?? 'error'}: ${chunk.error.message ?? ''}`;
       return;
     }
-    if (chunk.usageMetadata) this.usage = geminiUsage(chunk.usageMetadata);
+    if (chunk.usageMetadata) this.usage = geminiUsage(keepLargest(this.counts, chunk.usageMetadata));
     this.model ??= chunk.modelVersion;
+    for (const part of chunk.candidates?.[0]?.content?.parts ?? []) this.answerText += partLength(part);
     if (chunk.promptFeedback?.blockReason || chunk.candidates?.some((c) => c.finishReason)) this.finished = true;
+    if (this.finished && chunk.usageMetadata) this.usageFinal = true;
   }
+}
+
+/** `into` with each count of `meta` that is larger than what it holds. */
+function keepLargest(into: GeminiUsageMetadata, meta: GeminiUsageMetadata): GeminiUsageMetadata {
+  for (const name of COUNT_NAMES) {
+    const v = meta[name];
+    if (typeof v === 'number' && Number.isFinite(v) && v > (into[name] ?? -1)) into[name] = v;
+  }
+  return into;
+}
+
+/** A part's share of the answer, in characters. */
+function partLength(part: GeminiPart | null | undefined): number {
+  if (!part || typeof part !== 'object') return 0;
+  if (typeof part.text === 'string') return part.text.length;
+  const call = part.functionCall;
+  return call && typeof call === 'object' ? (typeof call.name === 'string' ? call.name.length : 0) + (JSON.stringify(call.args ?? {})?.length ?? 0) : 0;
 }
 
 /** Reads an `alt=sse` stream the client gets unchanged. */
@@ -68,6 +101,12 @@ export class GeminiSseMeter implements UsageMeter {
   }
   get streamError(): string | undefined {
     return this.reader.streamError;
+  }
+  get usageFinal(): boolean {
+    return this.reader.usageFinal;
+  }
+  get estimatedOutputTokens(): number {
+    return this.reader.estimatedOutputTokens;
   }
   write(chunk: Uint8Array): void {
     this.sse.push(chunk);

@@ -9,15 +9,14 @@
  *   functionCall part          → `{tool_calls: [{index, id, type, function: {name, arguments}}]}`,
  *                                arguments whole (Gemini sends each call in one piece)
  *   finishReason               → finish chunk
- *   usageMetadata              → remembered; each replaces the last (running totals)
+ *   usageMetadata              → remembered, each count at its largest (running totals a chunk may leave out)
  *   `{"error": …}`             → `data: {"error": …}` and nothing after it
  *   upstream end               → usage chunk (only with include_usage) and `[DONE]`, or,
  *                                without a finishReason, an error chunk: never a silent cut
  */
 import type { TokenUsage, UsageMeter } from '../../../core/types.js';
-import { emptyUsage } from '../../../core/context.js';
 import { SseDecoder } from '../../../core/stream/sse.js';
-import { geminiUsage } from '../../gemini/usage.js';
+import { GeminiChunkReader } from '../../gemini/usage.js';
 import { openAIError } from '../openai-anthropic/error.js';
 import type { OpenAIChatCompletionChunk, OpenAIChunkChoice, OpenAIErrorBody, OpenAIFinishReason, OpenAIToolCallDelta } from '../openai-anthropic/openai-types.js';
 import { openAIUsage } from '../openai-anthropic/usage.js';
@@ -47,7 +46,8 @@ type ToolDelta = OpenAIToolCallDelta & { extra_content?: { google: { thought_sig
  * client.end(t.end());
  */
 export class GeminiToOpenAIStream implements UsageMeter {
-  usage: TokenUsage = emptyUsage();
+  /** Usage, its end and the answer's length, as the pass-through meter reads them. */
+  private readonly reading = new GeminiChunkReader();
   /** Set when the upstream stream carried an error or ended before a finishReason. */
   streamError: string | undefined;
   /** The model the upstream says is answering (`modelVersion`). */
@@ -64,6 +64,20 @@ export class GeminiToOpenAIStream implements UsageMeter {
   private tools = 0;
 
   constructor(private readonly options: GeminiStreamOptions) {}
+
+  get usage(): TokenUsage {
+    return this.reading.usage;
+  }
+
+  /** The counts came with or after the finish chunk. */
+  get usageFinal(): boolean {
+    return this.reading.usageFinal;
+  }
+
+  /** What a stream cut before its last counts is charged (see core/stream/estimated-usage.ts). */
+  get estimatedOutputTokens(): number {
+    return this.reading.estimatedOutputTokens;
+  }
 
   /** Translate a chunk of upstream bytes; returns the bytes to send now (possibly empty). */
   write(chunk: Uint8Array): Uint8Array {
@@ -103,7 +117,7 @@ export class GeminiToOpenAIStream implements UsageMeter {
     }
     if (chunk === null || typeof chunk !== 'object') return this.fail(openAIError('Upstream sent an unreadable stream event', 'server_error'));
     if (chunk.error) return this.fail(geminiStreamErrorToOpenAI(chunk), `${chunk.error.status ?? 'error'}: ${chunk.error.message ?? ''}`);
-    if (chunk.usageMetadata) this.usage = geminiUsage(chunk.usageMetadata);
+    this.reading.read(chunk);
     if (chunk.modelVersion) this.model ??= chunk.modelVersion;
     if (this.finishedReason !== undefined) return; // a trailing usage-only chunk
     if (!this.started) {
