@@ -164,7 +164,7 @@ async function serveGateway(configPath: string | undefined, signals: HeldSignals
   } catch (err) {
     if (err instanceof ConfigError) refuse(err.issues, worker ? WORKER_START_FAILED : 1);
     if (!worker) throw err;
-    // A listen error in a worker: the primary stops the cluster instead of restarting it.
+    // A listen error in a worker: at start-up the primary stops the cluster instead of restarting it.
     process.stderr.write(`ai-gateway: worker cannot start: ${(err as Error).message}\n`);
     process.exit(WORKER_START_FAILED);
   }

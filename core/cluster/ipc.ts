@@ -24,5 +24,8 @@ export function isGatewayMessage<M extends { t: string }>(value: unknown): value
   return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string' && (value as { t: string }).t.startsWith('gw:');
 }
 
-/** Exit code of a worker that could not start (bad config, port taken): the primary gives up instead of restarting. */
+/**
+ * Exit code of a worker that could not start (bad config, port taken). Before the cluster
+ * was first ready the primary gives up instead of restarting; after, it keeps retrying.
+ */
 export const WORKER_START_FAILED = 78;

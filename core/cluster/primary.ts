@@ -123,8 +123,8 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
       if (slots.every((s) => s.worker === undefined)) void finishShutdown();
       return;
     }
-    if (!slot.ready && code === WORKER_START_FAILED) {
-      // A config or listen error: every restart would fail the same way.
+    if (code === WORKER_START_FAILED && !announced) {
+      // A config or listen error at start: every restart would fail the same way.
       log.error('a worker could not start; stopping the cluster', { worker: worker.id, code });
       exitCode = 1;
       stop('worker start failure');
@@ -133,7 +133,13 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
     slot.crashes = Date.now() - slot.startedAt >= STABLE_MS ? 0 : slot.crashes + 1;
     const delay = Math.min(backoff.max, backoff.min * 2 ** Math.max(0, slot.crashes - 1));
     restarts.inc();
-    log.warn('worker exited; restarting it', { worker: worker.id, pid: worker.process.pid, code, signal, restart_in_ms: delay });
+    if (code === WORKER_START_FAILED) {
+      // Once serving, the others still run the last config that loaded (an invalid edit
+      // changes nothing), so the cluster stays up and this slot retries until the file is valid.
+      log.error('a replacement worker could not start (its stderr says why: an invalid config file?); the other workers keep serving; retrying', { worker: worker.id, code, restart_in_ms: delay });
+    } else {
+      log.warn('worker exited; restarting it', { worker: worker.id, pid: worker.process.pid, code, signal, restart_in_ms: delay });
+    }
     slot.restart = setTimeout(() => fork(index), delay);
   });
 
