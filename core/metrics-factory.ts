@@ -12,7 +12,11 @@ export interface MetricSpec<L extends string> {
   name: string;
   help: string;
   labelNames?: readonly L[];
-  /** How a cluster's workers combine (default `sum`); `max` keeps a 0/1 info gauge at 1. */
+  /**
+   * How a cluster's workers combine (default `sum`, right for amounts: requests in flight,
+   * bytes held). A gauge that is a state is not an amount: `max` keeps a 0/1 info gauge at 1
+   * or reads the worst of several states; `min` makes an up-gauge 1 only while all are up.
+   */
   aggregator?: Aggregator;
 }
 export interface HistogramSpec<L extends string> extends MetricSpec<L> {

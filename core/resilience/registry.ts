@@ -35,7 +35,8 @@ export class ResilienceRegistry {
   private readonly transitions: Counter<'target' | 'to'>;
 
   constructor(factory: MetricsFactory, private readonly log: Logger) {
-    this.circuitState = factory.gauge({ name: 'gateway_circuit_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open', labelNames: ['target'] });
+    // Each worker has its own breaker: across a cluster, the worst state (a sum would read 4 for open).
+    this.circuitState = factory.gauge({ name: 'gateway_circuit_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open', labelNames: ['target'], aggregator: 'max' });
     this.transitions = factory.counter({ name: 'gateway_circuit_transitions_total', help: 'Circuit breaker state changes per target, by the state entered', labelNames: ['target', 'to'] });
     this.metrics = {
       retries: factory.counter({ name: 'gateway_upstream_retries_total', help: 'Upstream retries per target, by trigger (connection, 429, 5xx, timeout)', labelNames: ['target', 'reason'] }),

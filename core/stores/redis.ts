@@ -61,7 +61,8 @@ export class RedisStore implements Store {
     this.log = opts.log;
     this.latency = opts.metrics.fastHistogram({ name: 'gateway_store_redis_duration_seconds', help: 'Redis store script round trips', labelNames: ['script', 'result'], buckets: LATENCY_BUCKETS });
     this.errors = opts.metrics.counter({ name: 'gateway_store_redis_errors_total', help: 'Redis store failures by reason (unavailable, timeout, noscript, error)', labelNames: ['reason'] });
-    this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected' });
+    // Each worker has its own connection: across a cluster, 1 only while every one is up.
+    this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min' });
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
     const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     this.client = new RedisClient(opts.url, {

@@ -1,11 +1,16 @@
 /**
  * Cluster aggregation of fast metrics: what each worker sends (`getMetricsAsJSON()`, through
  * JSON) is summed by prom-client's AggregatorRegistry into the text prom-client's own
- * metrics would give; a metric's `aggregator` is honoured; and a cluster mixing workers
- * on prom-client metrics with workers on fast ones (a rolling upgrade) still adds up.
+ * metrics would give; a metric's `aggregator` is honoured; a cluster mixing workers
+ * on prom-client metrics with workers on fast ones (a rolling upgrade) still adds up; and
+ * a gauge that is a state (a circuit breaker's) is not added up at all.
  */
 import t from 'tap';
 import { Counter, Histogram, Registry } from '../../../core/deps/prom-client.js';
+import { silentLogger } from '../../../core/logger.js';
+import { createMetricsFactory } from '../../../core/metrics-factory.js';
+import { ResilienceRegistry } from '../../../core/resilience/registry.js';
+import type { BreakerSettings } from '../../../core/resilience/config.js';
 import { FastCounter } from '../../../core/metrics/fast-counter.js';
 import { FastHistogram } from '../../../core/metrics/fast-histogram.js';
 import { aggregated, NASTY } from '../../helpers/metrics-twins.js';
@@ -60,4 +65,17 @@ t.test('a cluster mixing prom-client and fast workers adds up the same', async (
 
 t.test('one worker: the aggregated text is the worker text', async (t) => {
   t.equal(await aggregated([w1.fast]), await aggregated([w1.prom]));
+});
+
+t.test("gateway_circuit_state across workers is the worst worker's state, not the sum", async (t) => {
+  const settings: BreakerSettings = { consecutiveFailures: 1, errorRate: 1, windowMs: 10_000, minRequests: 1, cooldownMs: 0, halfOpenProbes: 1 };
+  const workers = [new Registry(), new Registry()];
+  const breakers = workers.map((r) => new ResilienceRegistry(createMetricsFactory(r), silentLogger).target('anthropic').breaker);
+  const state = async (): Promise<string | undefined> => /^gateway_circuit_state\{target="anthropic"\} (\S+)$/m.exec(await aggregated(workers))?.[1];
+  for (const b of breakers) b.record({ ...settings, cooldownMs: 60_000 }, 'failure', false);
+  t.equal(await state(), '2', 'open in both: 2 (open), not 4');
+  for (const b of breakers) b.state(settings);
+  t.equal(await state(), '1', 'half-open in both: 1, not 2 (open)');
+  breakers[0].record(settings, 'success', true);
+  t.equal(await state(), '1', 'closed in one, half-open in the other: half-open');
 });
