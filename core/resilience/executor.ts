@@ -17,7 +17,11 @@ import { backoffMs, breakerResult, retryReason, type AttemptEnd } from './retry.
 import type { Target, TargetList } from './targets.js';
 import { AttemptTimer, byPhase, Deadline, timedBody, timeoutPhase } from './timeouts.js';
 
-/** Serve the request on `target`, using `ctx` (the attempt's view of the request) for everything. */
+/**
+ * Serve the request on `target`, using `ctx` (the attempt's view of the request) for
+ * everything. One that sends a model other than the request's sets `ctx.model` to it:
+ * each attempt's answer is priced and audited as what that attempt sent.
+ */
 export type Invoke = (target: Target, ctx: RequestContext) => Promise<ProviderResponse>;
 
 /** Error bodies kept from a failed attempt, in case it turns out to be the answer. */
@@ -88,7 +92,6 @@ export class RouteUpstream {
   /** Nothing configured: one call, as if there were no resilience layer. */
   private plain(ctx: Context, target: Target, invoke: Invoke): Promise<ProviderResponse> {
     ctx.target = target.name;
-    if (target.model !== undefined) ctx.model = target.model;
     ctx.attempts = 1;
     const explain = (err: unknown): GatewayError => this.noteTimeout(target, byPhase(toGatewayError(err)));
     try {
@@ -118,8 +121,6 @@ export class RouteUpstream {
         }
         if (retry === 0 && previous) this.registry.metrics.fallbacks.inc({ from: previous.name, to: target.name });
         ctx.target = target.name;
-        // An alias's target names its own model: the one this answer is priced and audited as.
-        if (target.model !== undefined) ctx.model = target.model;
         ctx.attempts++;
         const timer = new AttemptTimer(ctx.signal, deadline);
         const end = await this.attempt(ctx, target, policy, timer, invoke);

@@ -118,7 +118,11 @@ export class UnifiedEndpoint {
       const { value, strings } = provider.chatTakesBytes ? ctx.rewritableBody() : { value: ctx.json(), strings: TEXT_STRINGS };
       const body = value as ChatRequest;
       // An alias renames the model; otherwise the parsed body goes as it is.
-      const model = strings.of(target.model ?? selection.model);
+      const sent = target.model ?? selection.model;
+      // Priced, budgeted and audited as what this attempt sends: after a fallback, not the
+      // previous target's model.
+      attempt.model = sent;
+      const model = strings.of(sent);
       const request: ChatRequest = model === body.model ? body : { ...body, model };
       return provider.chat!(attempt, request, strings);
     });

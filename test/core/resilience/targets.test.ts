@@ -105,6 +105,28 @@ t.test('a model alias on the unified endpoint falls back to a second provider wi
   t.match(models.data.find((m) => m.id === 'claude-ha'), { owned_by: 'primary' }, 'the alias is listed');
 });
 
+t.test('after fallbacks, a target without its own model is audited as the model it was sent', async (t) => {
+  const [a, b, c] = await startMocks(t, 'first', 'second', 'third');
+  a.fallback = { kind: 'status', status: 529 };
+  b.fallback = { kind: 'status', status: 503 };
+  const gw = await startResilient(
+    t,
+    [anthropicEntry('first', a.url), anthropicEntry('second', b.url), anthropicEntry('third', c.url)],
+    `models:
+  aliases:
+    smart:
+      targets:
+        - { provider: first, model: claude-sonnet-4-5 }
+        - { provider: second, model: claude-haiku-4-5 }
+        - { provider: third }`,
+  );
+  const res = await send(`${gw.url}/v1/chat/completions`, { model: 'smart', messages: [{ role: 'user', content: 'hi' }] });
+  t.equal(res.status, 200);
+  // The mock answers with the model it was sent: a target without one gets the alias's first.
+  t.match(JSON.parse(res.text), { model: 'claude-sonnet-4-5', choices: [{ message: { content: 'from third' } }] });
+  t.match((await outcomeFor(res.id)).outcome, { target: 'third', attempts: 3, model: 'claude-sonnet-4-5' }, 'priced and audited as the model sent, not the previous target\'s');
+});
+
 t.test('weighted balancing: 3:1 over 400 requests, within tolerance', async (t) => {
   const [a, b] = await startMocks(t, 'three', 'one');
   const gw = await startResilient(t, [anthropicEntry('three', a.url), anthropicEntry('one', b.url)], route('      - { provider: three, weight: 3, priority: 0 }\n      - { provider: one, weight: 1, priority: 0 }'));
