@@ -122,7 +122,8 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
   return {
     onRequest(ctx) {
       if (ctx.kind !== 'generation') return CONTINUE;
-      const error = check(ctx, table.for(ctx.route.provider, ctx.identity?.user));
+      // ctx.provider: on the unified endpoint the route names none; the model or X-Provider chose it.
+      const error = check(ctx, table.for(ctx.provider, ctx.identity?.user));
       return error ? reply(error) : CONTINUE;
     },
     onResponse(ctx, head) {
