@@ -72,8 +72,10 @@ export class UnifiedEndpoint {
       const model = shapeText(body.model);
       ctx.model = model;
       ctx.stream = body.stream === true;
-      // max_completion_tokens supersedes the deprecated max_tokens when both are sent.
-      const cap = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : body.max_tokens;
+      // Both sent: the larger is reserved. A translation reads max_completion_tokens, but an
+      // OpenAI-compatible upstream may read max_tokens (Mistral does).
+      const { max_completion_tokens: completion, max_tokens: tokens } = body;
+      const cap = typeof completion === 'number' && typeof tokens === 'number' ? Math.max(completion, tokens) : typeof completion === 'number' ? completion : tokens;
       if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
       const header = ctx.headers['x-provider'];
       const forced = this.opts.pin ?? (typeof header === 'string' && header !== '' ? header : undefined);

@@ -7,7 +7,8 @@
  */
 import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
-import { promptChars, withCap } from './prompt.js';
+import { CAP_READS, capOver, withCap } from './caps.js';
+import { promptChars } from './prompt.js';
 import { describeError, loadSchema, resolveSchemaPath, type LoadedSchema } from './schemas.js';
 
 export interface ValidatorConfig extends LimitSet {
@@ -35,8 +36,8 @@ const configSchema = {
   },
 };
 
-/** Set when the body was rewritten, to say so in a response header. */
-const CLAMPED = createKey<number>('validator.clamped');
+/** Set when the body was rewritten, to say so in a response header: the cap it had. */
+const CLAMPED = createKey<string>('validator.clamped');
 
 function invalid(field: string, message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_INVALID', `${field}: ${message}`, { param: field });
@@ -97,14 +98,17 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
         if (!list.match(model)) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `model: "${model}" is not allowed for ${list.scope}`, { param: 'model' });
       }
     }
-    if (limits.maxTokens !== undefined && ctx.maxOutputTokens !== undefined && ctx.maxOutputTokens > limits.maxTokens) {
+    // Every cap the body holds, not only the one inspect read into ctx.maxOutputTokens.
+    const max = limits.maxTokens;
+    const over = max === undefined ? undefined : capOver(ctx.jsonPick(CAP_READS), max);
+    if (max !== undefined && over) {
       // Rebuilt from the shape where it can be: the prompt's text is copied, not decoded.
       const source = limits.clamp ? ctx.rewritableBody() : undefined;
-      const rewritten = source ? withCap(source.value as Record<string, unknown>, limits.maxTokens) : undefined;
-      if (!source || !rewritten) return invalid('max_tokens', `${ctx.maxOutputTokens} is above the maximum of ${limits.maxTokens}`);
-      ctx.set(CLAMPED, ctx.maxOutputTokens);
+      const rewritten = source ? withCap(source.value as Record<string, unknown>, max) : undefined;
+      if (!source || !rewritten) return invalid(over.field, `${String(over.value)} is above the maximum of ${max}`);
+      ctx.set(CLAMPED, String(over.value));
       ctx.replaceBody(source.strings.serialize(rewritten));
-      ctx.maxOutputTokens = limits.maxTokens;
+      ctx.maxOutputTokens = max;
     }
     if (limits.maxPromptChars !== undefined || limits.maxPromptTokens !== undefined) {
       const chars = promptChars(ctx.json() as Record<string, unknown>);

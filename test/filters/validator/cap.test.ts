@@ -4,7 +4,7 @@
  * prompt's strings the very ones read (so `strings.serialize` still finds their literals).
  */
 import t from 'tap';
-import { withCap } from '../../../filters/validator/prompt.js';
+import { capOver, withCap } from '../../../filters/validator/caps.js';
 
 const prompt = 'a long prompt '.repeat(100);
 
@@ -43,9 +43,9 @@ t.test("each API's cap lowered in a copy; the body unchanged; the rest shared", 
   }
 });
 
-t.test('a cap elsewhere, or not a number: undefined, so the validator refuses', async (t) => {
+t.test('a cap elsewhere, not a number, or within the maximum: undefined, nothing to lower', async (t) => {
   t.equal(withCap({ model: 'm', messages: [] }, 50), undefined);
-  t.equal(withCap({ max_tokens: '4000' }, 50), undefined);
+  t.equal(withCap({ max_tokens: '4000' }, 50), undefined, 'not a number: left to the schema');
   t.equal(withCap({ max_tokens: 40 }, 50), undefined, 'a cap already within the maximum is nothing to lower');
   t.equal(withCap({ body: { body: { max_tokens: 4000 } } }, 50), undefined, 'an envelope is looked into one level deep only');
   t.equal(withCap({ body: [{ max_tokens: 4000 }] }, 50), undefined);
@@ -66,5 +66,16 @@ t.test('every cap above the maximum is lowered, not only the first found', async
   t.same(withCap(body, 50), { model: 'm', max_tokens: 50, max_completion_tokens: 50, messages: [] });
   t.same(withCap({ max_tokens: 20, max_completion_tokens: 3000 }, 50), { max_tokens: 20, max_completion_tokens: 50 }, 'one within the maximum is kept');
   const top = { max_tokens: 4000, body: { max_tokens: 4000 } };
-  t.same(withCap(top, 50), { max_tokens: 50, body: { max_tokens: 4000 } }, 'a top-level cap: the envelope rule does not apply');
+  t.same(withCap(top, 50), { max_tokens: 50, body: { max_tokens: 50 } }, "an envelope's model body is lowered beside a top-level cap, not left as Bedrock reads it");
+  t.same(top, { max_tokens: 4000, body: { max_tokens: 4000 } }, 'the body it came from unchanged');
+});
+
+t.test('capOver: the largest cap over the maximum, wherever the body keeps it', async (t) => {
+  t.equal(capOver({ max_tokens: 50, max_completion_tokens: 10 }, 50), undefined, 'every cap within');
+  t.equal(capOver({ max_tokens: null, generationConfig: { maxOutputTokens: null } }, 50), undefined, 'null is no cap');
+  t.equal(capOver('text', 50), undefined, 'not an object: the schema check says so, not this');
+  t.same(capOver({ max_completion_tokens: 10, max_tokens: 99_999 }, 4096), { field: 'max_tokens', value: 99_999 }, 'the one inspect did not read');
+  t.same(capOver({ max_tokens: 5000, max_completion_tokens: 6000 }, 4096), { field: 'max_completion_tokens', value: 6000 }, 'the largest of two over');
+  t.same(capOver({ generationConfig: { maxOutputTokens: 9000 } }, 4096), { field: 'generationConfig.maxOutputTokens', value: 9000 });
+  t.same(capOver({ model_id: 'm', max_tokens: 10, body: { max_tokens: 9000 } }, 4096), { field: 'body.max_tokens', value: 9000 }, "an /invoke envelope's model body");
 });

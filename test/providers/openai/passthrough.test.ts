@@ -29,6 +29,20 @@ t.test('the SDK through /v1/openai/v1: key replaced, account headers dropped, us
   t.same(rec.outcome.usage, { inputTokens: 476, outputTokens: 42, cacheCreationTokens: 0, cacheReadTokens: 1024 });
 });
 
+t.test('both caps sent: the larger is reserved, whichever the upstream reads', async (t) => {
+  // Mistral reads max_tokens, OpenAI max_completion_tokens: the rate limiter and budgets
+  // must not reserve the smaller when the upstream may generate up to the larger.
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}` };
+  const cases: Array<[string, string]> = [['/v1/openai/v1/chat/completions', 'gpt-4o'], ['/v1/chat/completions', 'mistral-large-latest']];
+  for (const [path, model] of cases) {
+    for (const caps of [{ max_completion_tokens: 10, max_tokens: 500 }, { max_completion_tokens: 500, max_tokens: 10 }]) {
+      const res = await raw(setup.gw.url, 'POST', path, headers, JSON.stringify({ model, ...caps, messages: hello }));
+      t.equal(res.status, 200);
+      t.equal((await outcomeFor(String(res.headers['x-request-id']))).maxOutputTokens, 500, `${path} ${JSON.stringify(caps)}`);
+    }
+  }
+});
+
 t.test('streamed without include_usage: asked upstream, hidden from the client, counted', async (t) => {
   const body = '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello"}]}';
   const res = await raw(setup.gw.url, 'POST', '/v1/openai/v1/chat/completions', { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}` }, body);
