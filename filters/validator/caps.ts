@@ -2,7 +2,7 @@
  * The output-token caps of a request body, across the shapes the gateway carries: which one
  * is over a maximum, and a copy with every such one lowered to it.
  */
-import { unionReads, type JsonReads } from '../../core/index.js';
+import { isTokenCount, unionReads, type JsonReads } from '../../core/index.js';
 
 /** Where each API keeps its output-token cap (the places `inspect`s read it from). */
 const CAP_PATHS: ReadonlyArray<readonly string[]> = [
@@ -33,9 +33,14 @@ function plainObject(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-/** Whether a cap's value keeps to `max`: anything but a number is left to the schema. */
+/**
+ * Whether a cap's value keeps to `max`: absent or null (the API's default, which the
+ * maximum does not constrain), or a token count no larger. Anything else is over it: a
+ * string may be read as a number upstream, and a number past core's MAX_TOKEN_COUNT is no
+ * cap to the rate limiter (core/token-count.ts) but a very large one to the model.
+ */
 function within(value: unknown, max: number): boolean {
-  return typeof value !== 'number' || value <= max;
+  return value === undefined || value === null || (isTokenCount(value) && value <= max);
 }
 
 /** A cap over the maximum: where it is (`generationConfig.maxOutputTokens`) and what it holds. */

@@ -7,7 +7,7 @@
  */
 import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
-import { CAP_READS, capOver, withCap } from './caps.js';
+import { CAP_READS, capOver, withCap, type CapOver } from './caps.js';
 import { promptChars } from './prompt.js';
 import { describeError, loadSchema, resolveSchemaPath, type LoadedSchema } from './schemas.js';
 
@@ -68,6 +68,16 @@ function schemaRefusal(ctx: RequestContext, schema: LoadedSchema | undefined): G
   return failed ? invalid(exact ? failed.field : shapeText(failed.field), failed.message) : undefined;
 }
 
+function overMessage(over: CapOver, max: number): string {
+  if (typeof over.value !== 'number') return `must be a number of tokens, at most ${max}`;
+  return over.value > max ? `${over.value} is above the maximum of ${max}` : `${over.value} is not a number of tokens`;
+}
+
+/** A cap for the clamp header: a number as it is; anything else by its JSON type alone (a client's string is not echoed). */
+function shown(value: unknown): string {
+  return typeof value === 'number' ? String(value) : Array.isArray(value) ? 'array' : typeof value;
+}
+
 function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
   const schemas = new Map<string, LoadedSchema>();
   for (const [dialect, ref] of Object.entries(config.schemas)) {
@@ -105,8 +115,8 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       // Rebuilt from the shape where it can be: the prompt's text is copied, not decoded.
       const source = limits.clamp ? ctx.rewritableBody() : undefined;
       const rewritten = source ? withCap(source.value as Record<string, unknown>, max) : undefined;
-      if (!source || !rewritten) return invalid(over.field, `${String(over.value)} is above the maximum of ${max}`);
-      ctx.set(CLAMPED, String(over.value));
+      if (!source || !rewritten) return invalid(over.field, overMessage(over, max));
+      ctx.set(CLAMPED, shown(over.value));
       ctx.replaceBody(source.strings.serialize(rewritten));
       ctx.maxOutputTokens = max;
     }

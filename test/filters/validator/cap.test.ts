@@ -43,9 +43,9 @@ t.test("each API's cap lowered in a copy; the body unchanged; the rest shared", 
   }
 });
 
-t.test('a cap elsewhere, not a number, or within the maximum: undefined, nothing to lower', async (t) => {
+t.test('a cap elsewhere, or within the maximum: undefined, nothing to lower', async (t) => {
   t.equal(withCap({ model: 'm', messages: [] }, 50), undefined);
-  t.equal(withCap({ max_tokens: '4000' }, 50), undefined, 'not a number: left to the schema');
+  t.equal(withCap({ max_tokens: null }, 50), undefined, "null is the API's default, not a cap");
   t.equal(withCap({ max_tokens: 40 }, 50), undefined, 'a cap already within the maximum is nothing to lower');
   t.equal(withCap({ body: { body: { max_tokens: 4000 } } }, 50), undefined, 'an envelope is looked into one level deep only');
   t.equal(withCap({ body: [{ max_tokens: 4000 }] }, 50), undefined);
@@ -70,6 +70,12 @@ t.test('every cap above the maximum is lowered, not only the first found', async
   t.same(top, { max_tokens: 4000, body: { max_tokens: 4000 } }, 'the body it came from unchanged');
 });
 
+t.test('a cap that is no token count is over the maximum: lowered', async (t) => {
+  for (const value of ['4000', 2e9, 1e300, -5, true, { n: 1 }, [1]]) {
+    t.same(withCap({ max_tokens: value, max_completion_tokens: 10 }, 50), { max_tokens: 50, max_completion_tokens: 10 }, JSON.stringify(value));
+  }
+});
+
 t.test('capOver: the largest cap over the maximum, wherever the body keeps it', async (t) => {
   t.equal(capOver({ max_tokens: 50, max_completion_tokens: 10 }, 50), undefined, 'every cap within');
   t.equal(capOver({ max_tokens: null, generationConfig: { maxOutputTokens: null } }, 50), undefined, 'null is no cap');
@@ -78,4 +84,9 @@ t.test('capOver: the largest cap over the maximum, wherever the body keeps it', 
   t.same(capOver({ max_tokens: 5000, max_completion_tokens: 6000 }, 4096), { field: 'max_completion_tokens', value: 6000 }, 'the largest of two over');
   t.same(capOver({ generationConfig: { maxOutputTokens: 9000 } }, 4096), { field: 'generationConfig.maxOutputTokens', value: 9000 });
   t.same(capOver({ model_id: 'm', max_tokens: 10, body: { max_tokens: 9000 } }, 4096), { field: 'body.max_tokens', value: 9000 }, "an /invoke envelope's model body");
+  t.same(capOver({ max_tokens: 2e9 }, 4096), { field: 'max_tokens', value: 2e9 }, 'above core\'s MAX_TOKEN_COUNT: still over');
+  t.same(capOver({ max_tokens: 1e300 }, 4096), { field: 'max_tokens', value: 1e300 });
+  t.same(capOver({ max_tokens: -1 }, 4096), { field: 'max_tokens', value: -1 }, 'a negative is no token count');
+  t.same(capOver({ max_tokens: '99999' }, 4096), { field: 'max_tokens', value: '99999' }, 'a string may be read as a number upstream');
+  t.same(capOver({ max_tokens: '1', max_completion_tokens: 9000 }, 4096), { field: 'max_completion_tokens', value: 9000 }, 'a number over is named before a value of another type');
 });
