@@ -19,6 +19,8 @@ import { resolvePlugins } from '../core/pipeline.js';
 import { warmParserAhead } from '../core/pool.js';
 import { holdSignals, type HeldSignals } from '../core/signals.js';
 import { GATEWAY_VERSION } from '../core/version.js';
+import { DEFAULT_PRICE_FILE } from '../filters/cost/accounting.js';
+import { buildPriceBook, type PricingSection } from '../filters/cost/price-book.js';
 import { builtinCatalog } from './catalog.js';
 
 // The other commands, and the cluster primary, are imported when asked for: start-up loads
@@ -67,7 +69,25 @@ async function configIssues(file: string): Promise<ConfigIssue[]> {
     if (!(err instanceof ConfigError)) throw err;
     issues.push(...err.issues);
   }
+  const priceFile = priceFileIssue(loaded);
+  if (priceFile) issues.push(priceFile);
   return issues;
+}
+
+/**
+ * The price file `pricing.file` names, read as start-up reads it: the cost filters build
+ * the book in their `create`, which plugin checking does not run.
+ */
+function priceFileIssue(loaded: LoadedConfig): ConfigIssue | undefined {
+  const pricing = loaded.config.pricing as PricingSection | undefined;
+  if (!pricing?.file) return undefined;
+  try {
+    buildPriceBook(pricing, loaded.dir, DEFAULT_PRICE_FILE);
+    return undefined;
+  } catch (err) {
+    const at = loaded.source.locate(['pricing', 'file']);
+    return { file: loaded.file, line: at?.line, column: at?.col, path: 'pricing.file', message: (err as Error).message };
+  }
 }
 
 async function validate(file: string): Promise<number> {

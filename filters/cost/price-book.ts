@@ -92,10 +92,54 @@ function compilePattern(key: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** The fields of a model's price, as `definitions.price` in schemas/config.schema.json has them. */
+const PRICE_FIELDS: ReadonlySet<string> = new Set(['input', 'output', 'cache_read', 'cache_write']);
+/** And of a provider's block, as `pricing.providers` has them. */
+const BLOCK_FIELDS: ReadonlySet<string> = new Set(['taken', 'source', 'models']);
+
+function plainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What is wrong with one model's price, or undefined: the config schema's rules (`input`
+ * and `output` required, every price a number ≥ 0, no other field) and finite as well.
+ * One `cache_read: "0.3 USD"` made that model's cost NaN, which the ledger's NOT NULL
+ * column refused, and with it every other user's rows in the batch.
+ */
+export function priceIssue(p: unknown): string | undefined {
+  if (!plainObject(p)) return 'must be a mapping of prices';
+  for (const field of Object.keys(p)) if (!PRICE_FIELDS.has(field)) return `"${field}" is not a price (input, output, cache_read, cache_write)`;
+  for (const field of PRICE_FIELDS) {
+    const value = p[field];
+    if (value === undefined && (field === 'input' || field === 'output')) return `needs numeric "input" and "output" prices`;
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) return `${field}: must be a number ≥ 0 (USD per million tokens), not ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+/** What is wrong with a price file's `providers:` mapping, or undefined: the rules inline entries get. */
+function priceFileIssue(providers: Record<string, unknown>): string | undefined {
+  for (const [provider, block] of Object.entries(providers)) {
+    const at = `providers.${provider}`;
+    if (!plainObject(block)) return `${at}: must be a mapping with "models:"`;
+    for (const field of Object.keys(block)) if (!BLOCK_FIELDS.has(field)) return `${at}: "${field}" is not one of taken, source, models`;
+    for (const field of ['taken', 'source']) if (block[field] !== undefined && typeof block[field] !== 'string') return `${at}.${field}: must be a string`;
+    if (!plainObject(block.models)) return `${at}.models: must be a mapping of model keys to prices`;
+    for (const [key, price] of Object.entries(block.models)) {
+      const issue = priceIssue(price);
+      if (issue) return `${at}.models."${key}": ${issue}`;
+    }
+  }
+  return undefined;
+}
+
 function complete(key: string, p: Partial<Price>, where: string): Price {
-  if (typeof p.input !== 'number' || typeof p.output !== 'number') throw new Error(`${where}: model "${key}" needs numeric "input" and "output" prices`);
+  const issue = priceIssue(p);
+  if (issue) throw new Error(`${where}: model "${key}": ${issue}`);
   // A provider that does not bill cache traffic separately charges it as input.
-  return { input: p.input, output: p.output, cache_read: p.cache_read ?? p.input, cache_write: p.cache_write ?? p.input };
+  const { input, output, cache_read = input, cache_write = input } = p as Price;
+  return { input, output, cache_read, cache_write };
 }
 
 const MEMO_LIMIT = 10_000;
@@ -174,7 +218,10 @@ export function readPriceFile(file: string): Record<string, ProviderPrices> {
     throw new Error(`pricing file ${file}: ${(err as Error).message}`);
   }
   const providers = (doc as { providers?: unknown } | null)?.providers;
-  if (!providers || typeof providers !== 'object') throw new Error(`pricing file ${file}: expected a "providers:" mapping`);
+  if (!plainObject(providers)) throw new Error(`pricing file ${file}: expected a "providers:" mapping`);
+  // Checked here, naming the file: start-up, a reload and `validate` all build the book.
+  const issue = priceFileIssue(providers);
+  if (issue) throw new Error(`pricing file ${file}: ${issue}`);
   return providers as Record<string, ProviderPrices>;
 }
 

@@ -45,6 +45,12 @@ export class LedgerWriter {
 
   /** Add one request's row to the batch. */
   add(row: LedgerRow): void {
+    if (!Number.isFinite(row.cost_nanos)) {
+      // A NaN cost fails the upsert (NOT NULL) of the whole batch, every other user's rows
+      // with it, at every retry. The request is kept, at no cost and flagged unpriced.
+      this.opts.log.error('ledger row with a cost that is not a number: written at 0 and flagged unpriced (check the price book)', { provider: row.provider, model: row.model, cost_nanos: String(row.cost_nanos) });
+      row = { ...row, cost_nanos: 0, unpriced: Math.max(row.unpriced, row.requests) };
+    }
     const key = keyString(row);
     const existing = this.pending.get(key);
     if (existing) addCounts(existing, row);
