@@ -156,7 +156,8 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
     let user = r.user;
     let workspace = r.workspace;
     let project = r.project ?? null;
-    const tokens = r.tokens_in + r.tokens_out + (r.cache_creation_tokens ?? 0);
+    // As the live limiter counts them (filters/rate-limit): cache reads only when asked to.
+    const tokens = r.tokens_in + r.tokens_out + (r.cache_creation_tokens ?? 0) + (rl?.count_cache_reads ? (r.cache_read_tokens ?? 0) : 0);
     const usage = { inputTokens: r.tokens_in, outputTokens: r.tokens_out, cacheCreationTokens: r.cache_creation_tokens ?? 0, cacheReadTokens: r.cache_read_tokens ?? 0 };
     const match = book.lookup(providerKeys(config, r.provider ?? undefined), r.model ?? undefined);
     const cost = match ? costNanos(match.price, usage) : 0;

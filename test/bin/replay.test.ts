@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parseSince, replay } from '../../bin/replay.js';
 import type { ReplayReport } from '../../bin/replay-engine.js';
 import { verifyChain } from '../../filters/audit/verify.js';
+import { writeConfig } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const FIX = path.join(import.meta.dirname, '..', 'fixtures', 'governance');
@@ -57,4 +58,49 @@ t.test('--since counts back from the newest line', async (t) => {
   t.equal(parseSince('7x'), undefined);
   t.equal(await replay(['--config', PROPOSED, '--audit', AUDIT, '--since', 'soon'], () => {}, () => {}), 2);
   t.equal(await replay(['--audit', AUDIT], () => {}, () => {}), 2, 'usage error without --config');
+});
+
+t.test('the replayed rate limit counts cache reads as the live one does (count_cache_reads)', async (t) => {
+  // Two calls in one minute, 200 tokens each plus 3000 cache reads, under 5000 a minute:
+  // the second fits only if the cache reads are not counted.
+  const dir = tempDir('gw-replay-cache-');
+  const log = path.join(dir, 'audit.jsonl');
+  const line = (at: string) => `{"timestamp":"${at}","event":"ai_request","user":"alice","workspace":"ws-a","provider":"anthropic","model":"claude-sonnet-4-5","tokens_in":100,"tokens_out":100,"cache_read_tokens":3000,"latency_ms":1,"status":200}`;
+  writeFileSync(log, [line('2026-02-04T10:00:00.000Z'), line('2026-02-04T10:00:10.000Z')].join('\n') + '\n');
+  for (const count of [true, false]) {
+    const { file } = writeConfig(`server: { port: 0 }
+providers:
+  anthropic: { api_key: k }
+filters:
+  - name: auth
+    config: { source: static }
+  - name: rate-limit
+    config: { count_cache_reads: ${count} }
+workspaces:
+  ws-a: { user: alice }
+rate_limits:
+  default: { tokens_per_minute: 5000 }
+`, dir);
+    const json = path.join(dir, `report-${count}.json`);
+    t.equal(await replay(['--config', file, '--audit', log, '--json', json], () => {}, () => {}), 0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as ReplayReport;
+    if (count) t.match(report.refusals, [{ at: '2026-02-04T10:00:09.999Z', by: 'rate-limit', status: 429 }], 'counted: the second call is over the minute');
+    else t.equal(report.refused, 0, 'not counted: both fit');
+  }
+});
+
+t.test('--since on a log of 150,000 requests', async (t) => {
+  const dir = tempDir('gw-replay-since-');
+  const log = path.join(dir, 'audit.jsonl');
+  const lines: string[] = [];
+  for (let i = 0; i < 150_000; i++) {
+    const at = new Date(Date.UTC(2026, 1, 4, 10) + (i % 3000) * 1000).toISOString(); // 50 a second, 10:00:00 to 10:49:59
+    lines.push(`{"timestamp":"${at}","event":"ai_request","user":"alice","workspace":"ws-a","provider":"anthropic","model":"claude-sonnet-4-5","tokens_in":1,"tokens_out":1,"latency_ms":1,"status":200}`);
+  }
+  writeFileSync(log, lines.join('\n') + '\n');
+  const { file } = writeConfig('server: { port: 0 }\nproviders:\n  anthropic: { api_key: k }\nfilters:\n  - name: auth\n    config: { source: static }\nworkspaces:\n  ws-a: { user: alice }\n', dir);
+  const out: string[] = [];
+  t.equal(await replay(['--config', file, '--audit', log, '--since', '10m'], (s) => out.push(s), (s) => out.push(s)), 0, out.join(''));
+  // 10 minutes back from the newest line (10:49:59) keeps 10:39:59 onwards: 601 seconds.
+  t.match(out.join(''), /^replayed 30050 requests/, 'counted back from the newest line');
 });
