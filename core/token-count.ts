@@ -16,6 +16,17 @@ export function isTokenCount(value: unknown): value is number {
 }
 
 /**
+ * The output cap to reserve for an OpenAI chat body: the larger of `max_completion_tokens`
+ * and `max_tokens` when both are numbers (an OpenAI-compatible upstream may read either:
+ * OpenAI the first, Mistral the second), else whichever is one.
+ */
+export function chatOutputCap(body: Readonly<Record<string, unknown>>): unknown {
+  const { max_completion_tokens: completion, max_tokens: tokens } = body;
+  if (typeof completion === 'number' && typeof tokens === 'number') return Math.max(completion, tokens);
+  return typeof completion === 'number' ? completion : tokens;
+}
+
+/**
  * Sets every count of `usage` that is not one to 0; returns the fields it changed (none:
  * an empty list, the same one each time).
  */

@@ -7,6 +7,7 @@
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import { shapeText, TEXT_STRINGS } from '../json-body.js';
+import { chatOutputCap } from '../token-count.js';
 import { createKey, type ChatRequest, type ProviderResponse } from '../types.js';
 import type { RouteUpstream } from '../resilience/executor.js';
 import type { ModelTable, Selection } from './selection.js';
@@ -72,10 +73,7 @@ export class UnifiedEndpoint {
       const model = shapeText(body.model);
       ctx.model = model;
       ctx.stream = body.stream === true;
-      // Both sent: the larger is reserved. A translation reads max_completion_tokens, but an
-      // OpenAI-compatible upstream may read max_tokens (Mistral does).
-      const { max_completion_tokens: completion, max_tokens: tokens } = body;
-      const cap = typeof completion === 'number' && typeof tokens === 'number' ? Math.max(completion, tokens) : typeof completion === 'number' ? completion : tokens;
+      const cap = chatOutputCap(body);
       if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
       const header = ctx.headers['x-provider'];
       const forced = this.opts.pin ?? (typeof header === 'string' && header !== '' ? header : undefined);

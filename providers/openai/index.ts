@@ -10,6 +10,7 @@
  */
 import type { Dispatcher } from 'undici';
 import {
+  chatOutputCap,
   createKey,
   forwardUpstream,
   shapeText,
@@ -78,19 +79,9 @@ interface GenerationApi {
   readonly meter: MeterFor;
 }
 
-/**
- * The larger of the two chat caps when both are numbers: what is reserved must cover what
- * the upstream may generate, and an OpenAI-compatible one may read either (Mistral reads
- * `max_tokens`, OpenAI `max_completion_tokens`).
- */
-function largerCap(a: unknown, b: unknown): unknown {
-  if (typeof a === 'number' && typeof b === 'number') return Math.max(a, b);
-  return typeof a === 'number' ? a : b;
-}
-
 const CHAT_API: GenerationApi = {
   reads: GENERATION_READS,
-  cap: (body) => largerCap(body.max_completion_tokens, body.max_tokens),
+  cap: chatOutputCap,
   usageOnRequest: true,
   meter: openaiMeter,
 };
