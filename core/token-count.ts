@@ -17,8 +17,8 @@ export function isTokenCount(value: unknown): value is number {
 
 /**
  * The output cap to reserve for an OpenAI chat body: the larger of `max_completion_tokens`
- * and `max_tokens` when both are numbers (an OpenAI-compatible upstream may read either:
- * OpenAI the first, Mistral the second), else whichever is one.
+ * and `max_tokens` when both are numbers (an OpenAI-compatible upstream may read either),
+ * else whichever is one.
  */
 export function chatOutputCap(body: Readonly<Record<string, unknown>>): unknown {
   const { max_completion_tokens: completion, max_tokens: tokens } = body;

@@ -75,6 +75,18 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * Calls `then` with the result of an operation that failed by timing out but that the
+ * backend still ran ({@link StoreUnavailableError.late}); does nothing for other failures.
+ * `R` is the operation's script result: what an undo needs to know what was spent.
+ */
+export function onLateResult<R>(err: unknown, then: (result: R) => void): void {
+  if (!(err instanceof StoreUnavailableError) || !err.late) return;
+  void err.late.then((result) => {
+    if (result !== undefined) then(result as R);
+  });
+}
+
 /** The top-level `store:` section of the config, defaults applied. */
 export interface StoreConfig {
   type: 'memory' | 'redis';

@@ -11,7 +11,7 @@
  * per budget period and sent together every few milliseconds (core's `DelayedBatch`).
  */
 import {
-  CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, reply, storeFor, StoreUnavailableError,
+  CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, onLateResult, reply, storeFor, StoreUnavailableError,
   type Filter, type FilterPlugin, type FilterVerdict, type MaybePromise, type Outcome, type PluginEnv, type RequestContext, type Store,
 } from '../../core/index.js';
 import { priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
@@ -172,9 +172,9 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
               handBack((i) => settled[i].status === 'fulfilled' && (settled[i] as PromiseFulfilledResult<Reservation>).value.refused === 0);
               // A group whose store answered too late still holds, once it catches up: hand that back too.
               settled.forEach((s, i) => {
-                const late = s.status === 'rejected' && s.reason instanceof StoreUnavailableError ? s.reason.late : undefined;
-                void late?.then((r) => {
-                  if ((r as Reservation | undefined)?.refused === 0) handBack((g) => g === i);
+                if (s.status !== 'rejected') return;
+                onLateResult<Reservation>(s.reason, (r) => {
+                  if (r.refused === 0) handBack((g) => g === i);
                 });
               });
               return onStoreFailure((failed as PromiseRejectedResult).reason);

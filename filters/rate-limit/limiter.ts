@@ -8,7 +8,7 @@
  * shared store, where each is a round trip), summed per scope and sent together (core's
  * `DelayedBatch`).
  */
-import { delayedBatchFor, StoreUnavailableError, type DelayedBatch, type MaybePromise, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
+import { delayedBatchFor, onLateResult, type DelayedBatch, type MaybePromise, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
 import { gcra, Mode, type DimensionState, type GcraResult } from './gcra.js';
 
 /** Limits per window; `undefined` means unlimited in that dimension. */
@@ -110,9 +110,9 @@ export class Limiter {
         settled.forEach((r, i) => {
           if (r.status === 'fulfilled') {
             if (r.value.allowed) quiet(this.undo(active[i], costs[i]));
-          } else if (r.reason instanceof StoreUnavailableError && r.reason.late) {
-            void r.reason.late.then((late) => {
-              if ((late as GcraResult | undefined)?.allowed) quiet(this.undo(active[i], costs[i]));
+          } else {
+            onLateResult<GcraResult>(r.reason, (late) => {
+              if (late.allowed) quiet(this.undo(active[i], costs[i]));
             });
           }
         });
