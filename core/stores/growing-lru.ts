@@ -24,6 +24,11 @@ export class GrowingLru<K extends {}, V extends {}> {
     return this.cache.get(key);
   }
 
+  /** The value without marking it recently used. */
+  peek(key: K): V | undefined {
+    return this.cache.peek(key);
+  }
+
   set(key: K, value: V): void {
     if (this.cache.size >= this.capacity && this.capacity < this.max && !this.cache.has(key)) this.grow();
     this.cache.set(key, value);

@@ -1,8 +1,9 @@
 /**
  * The embedded store: one process's counters in a bounded LRU of groups (one identity's
  * keys together). Expiry is lazy (checked on read against the store's clock), so there
- * are no timers or sweeps, and the LRU bound keeps memory flat however many identities
- * pass through.
+ * are no timers, and the LRU bound keeps memory flat however many identities pass through.
+ * A group that gains a key drops its expired ones then: keys named by period (a budget's
+ * `d:YYYY-MM-DD`) would otherwise pile up in a long-lived group, one per period.
  */
 import { GrowingLru } from './growing-lru.js';
 import type { AtomicScript, Cells, Store } from './types.js';
@@ -60,6 +61,12 @@ export class MemoryStore implements Store {
   get size(): number {
     return this.groups.size;
   }
+
+  /** Keys a group holds now, expired ones included until swept; for tests and diagnostics. */
+  keyCount(group: string): number {
+    const cellsOf = this.groups.peek(group);
+    return cellsOf ? Object.keys(cellsOf).length : 0;
+  }
 }
 
 const EMPTY: Group = Object.create(null) as Group;
@@ -93,8 +100,18 @@ class MemoryCells implements Cells {
     if (e) {
       e.value = value;
       e.expiresAt = this.now + ttlMs;
-    } else {
-      this.group[key] = { value, expiresAt: this.now + ttlMs };
+      return;
+    }
+    // A new key is rare (a new identity, a new period), so sweeping here costs the hot path nothing.
+    if (!(key in this.group)) this.sweepExpired();
+    this.group[key] = { value, expiresAt: this.now + ttlMs };
+  }
+
+  private sweepExpired(): void {
+    const group = this.group;
+    for (const key in group) {
+      const e = group[key];
+      if (!e || e.expiresAt <= this.now) delete group[key];
     }
   }
 
