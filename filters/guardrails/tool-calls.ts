@@ -2,7 +2,8 @@
  * The tool calls a request's conversation ends on: the tool-use blocks of its last
  * assistant turn, in the Anthropic Messages shape (`tool_use` blocks), OpenAI chat's
  * (`tool_calls`, or a legacy `function_call`), the OpenAI Responses API's (the run of
- * `function_call` items in `input`), Bedrock Converse's (`toolUse`) and Gemini's
+ * call items in `input`: `function_call`, and Codex's `custom_tool_call` and
+ * `local_shell_call`, …), Bedrock Converse's (`toolUse`) and Gemini's
  * (`functionCall` parts of a `model` turn). An agent stuck in a loop re-sends the same
  * call (same tool name and arguments, a new id) turn after turn, so these calls'
  * fingerprint repeats — the same fingerprint whichever dialect carries the call.
@@ -18,8 +19,11 @@ const FUNCTION: JsonReads = { members: { name: TEXT, arguments: TEXT } };
 const TURN: JsonReads = {
   members: { role: TEXT, content: BLOCKS, parts: BLOCKS, tool_calls: { items: { members: { function: FUNCTION } } }, function_call: FUNCTION },
 };
-/** A Responses API `input` item: a message (a turn) or a `function_call` and the like. */
-const ITEM: JsonReads = { members: { ...TURN.members, type: TEXT, name: TEXT, arguments: TEXT } };
+/**
+ * A Responses API `input` item: a message (a turn) or a call — `function_call` (`arguments`),
+ * `custom_tool_call` (free-form `input`), `local_shell_call` (`action`), `mcp_call`, ….
+ */
+const ITEM: JsonReads = { members: { ...TURN.members, type: TEXT, name: TEXT, arguments: TEXT, input: WHOLE, action: WHOLE, operation: WHOLE } };
 
 /**
  * What {@link lastToolCallFingerprint} reads, for `ctx.jsonPick`: each turn's role and its
@@ -56,12 +60,31 @@ function turnsOf(body: unknown): unknown[] | undefined {
   return Array.isArray(b?.messages) ? b.messages : Array.isArray(b?.contents) ? b.contents : Array.isArray(b?.input) ? b.input : undefined;
 }
 
-const isFunctionCall = (item: unknown): boolean => (item as { type?: unknown } | null)?.type === 'function_call';
+/** A Responses API call item (`function_call`, `custom_tool_call`, …), not a call's `…_call_output`. */
+function isFunctionCall(item: unknown): boolean {
+  const type = (item as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && type.endsWith('_call');
+}
+
+interface CallItem {
+  type: string;
+  name?: unknown;
+  arguments?: unknown;
+  input?: unknown;
+  action?: unknown;
+  operation?: unknown;
+}
+
+/** A Responses call item as a chat `tool_calls` entry: its name (or type) and whatever holds its arguments. */
+function asChatCall(item: unknown): { function: { name: unknown; arguments: unknown } } {
+  const call = item as CallItem;
+  return { function: { name: call.name ?? call.type, arguments: call.arguments ?? call.input ?? call.action ?? call.operation } };
+}
 
 /**
  * The conversation's last assistant (or Gemini `model`) turn and the index it starts at.
- * In the Responses API an assistant turn's calls are separate `function_call` items
- * (followed by their `function_call_output`s): their run is read as the chat turn it
+ * In the Responses API an assistant turn's calls are separate call items (followed by
+ * their `…_call_output`s): their run is read as the chat turn it
  * stands for, `{ role: 'assistant', tool_calls: [{ function: { name, arguments } }] }`.
  */
 function lastAssistant(turns: readonly unknown[]): { turn: Record<string, unknown>; start: number } | undefined {
@@ -71,7 +94,7 @@ function lastAssistant(turns: readonly unknown[]): { turn: Record<string, unknow
     if (isFunctionCall(m)) {
       let start = i;
       while (start > 0 && isFunctionCall(turns[start - 1])) start--;
-      return { turn: { role: 'assistant', tool_calls: turns.slice(start, i + 1).map((call) => ({ function: call })) }, start };
+      return { turn: { role: 'assistant', tool_calls: turns.slice(start, i + 1).map(asChatCall) }, start };
     }
   }
   return undefined;

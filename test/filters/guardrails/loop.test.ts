@@ -37,6 +37,19 @@ t.test('tool-call fingerprints: same name and arguments match whatever the ids a
   const earlier = [call('c0', '{"command":"pwd"}'), output('c0')];
   t.equal(lastToolCallFingerprint({ input: [...earlier, call('c1', '{"command":"ls"}'), call('c2', '{"command":"npm test"}'), output('c1'), output('c2')] }), lastToolCallFingerprint(parallel), 'parallel Responses calls: the run of function_call items before their outputs');
   t.equal(lastToolCallFingerprint({ input: [...earlier, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'done' }] }, { role: 'user', content: 'thanks' }] }), undefined, 'a Responses conversation whose last assistant turn made no call');
+  // Codex: free-form tools (apply_patch) and the built-in shell are items of their own types.
+  const patch = (id: string, text: string) => ({ type: 'custom_tool_call', id: `ctc_${id}`, call_id: id, name: 'apply_patch', input: text });
+  const shell = (id: string, command: string[]) => ({ type: 'local_shell_call', id: `lsh_${id}`, call_id: id, status: 'completed', action: { type: 'exec', command, timeout_ms: 10_000 } });
+  const codex = (item: Record<string, unknown>) => ({ input: [{ role: 'user', content: 'fix it' }, item, { type: `${item.type}_output`, call_id: item.call_id, output: 'FAIL' }] });
+  const patched = lastToolCallFingerprint(codex(patch('c1', '*** Begin Patch\n+x\n*** End Patch')));
+  t.ok(patched, 'a custom_tool_call item');
+  t.equal(lastToolCallFingerprint(codex(patch('c2', '*** Begin Patch\n+x\n*** End Patch'))), patched, 'the same patch under another id');
+  t.not(lastToolCallFingerprint(codex(patch('c3', '*** Begin Patch\n+y\n*** End Patch'))), patched, 'another patch');
+  const shelled = lastToolCallFingerprint(codex(shell('c1', ['npm', 'test'])));
+  t.ok(shelled, 'a local_shell_call item');
+  t.equal(lastToolCallFingerprint(codex(shell('c2', ['npm', 'test']))), shelled, 'the same command under another id');
+  t.not(lastToolCallFingerprint(codex(shell('c3', ['npm', 'run', 'lint']))), shelled, 'another command');
+  t.equal(lastToolCallFingerprint({ input: [shell('c1', ['ls']), patch('c2', 'p'), { type: 'local_shell_call_output', call_id: 'c1', output: '' }] }), lastToolCallFingerprint({ input: [shell('c9', ['ls']), patch('c8', 'p')] }), 'a run of mixed call items is one turn');
   t.equal(lastToolCallFingerprint({ input: 'hello' }), undefined, 'Responses input as a string');
   t.equal(lastToolCallFingerprint({ messages: [{ role: 'user', content: 'hi' }] }), undefined, 'no assistant turn');
   t.equal(lastToolCallFingerprint({ messages: [{ role: 'assistant', content: 'plain' }, { role: 'user', content: 'go on' }] }), undefined, 'a last assistant turn without tools');
@@ -80,6 +93,7 @@ t.test('tool-call fingerprints from the calls alone (ctx.jsonPick) are those of 
     ['Responses: the last call among 30 items', { model: 'm', input: [{ role: 'user', content: pad }, ...Array.from({ length: 15 }, (_, n) => [{ type: 'function_call', call_id: `c${n}`, name: 'Read', arguments: `{"path":"src/f${n}.ts","clé":"ß"}` }, { type: 'function_call_output', call_id: `c${n}`, output: pad.slice(0, 200) }]).flat()] }, 1],
     ['Responses: 6 parallel calls, then their outputs', { input: [{ role: 'user', content: pad }, ...Array.from({ length: 6 }, (_, n) => ({ type: 'function_call', call_id: `c${n}`, name: 'Read', arguments: `{"path":"é${n}"}` })), ...Array.from({ length: 6 }, (_, n) => ({ type: 'function_call_output', call_id: `c${n}`, output: 'x' }))] }, 2],
     ['Responses: an assistant message last', { input: [{ type: 'function_call', call_id: 'c', name: 'ls', arguments: '{}' }, { type: 'function_call_output', call_id: 'c', output: pad }, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'done é' }] }] }, 1],
+    ['Responses: Codex shell and patch calls among 24 items', { input: [{ role: 'user', content: pad }, ...Array.from({ length: 6 }, (_, n) => [{ type: 'local_shell_call', call_id: `s${n}`, action: { type: 'exec', command: ['cat', `f${n}é`] } }, { type: 'local_shell_call_output', call_id: `s${n}`, output: 'x' }, { type: 'custom_tool_call', call_id: `p${n}`, name: 'apply_patch', input: `+é${n}` }, { type: 'custom_tool_call_output', call_id: `p${n}`, output: 'ok' }]).flat()] }, 1],
     ['legacy function_call', { messages: [{ role: 'user', content: pad }, { role: 'assistant', content: null, function_call: { name: 'Bash', arguments: '{"command":"ls é"}' } }, { role: 'function', name: 'Bash', content: 'x' }] }, 1],
     ['Gemini', { contents: [{ role: 'user', parts: [{ text: pad }] }, ...Array.from({ length: 12 }, (_, n) => [{ role: 'model', parts: [{ functionCall: { name: 'ls', args: { n } } }] }, { role: 'user', parts: [{ functionResponse: { name: 'ls', response: {} } }] }]).flat()] }, 1],
   ];
