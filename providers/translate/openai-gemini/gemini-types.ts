@@ -56,6 +56,7 @@ export interface GeminiGenerationConfig {
   seed?: number;
   responseMimeType?: string;
   responseJsonSchema?: Record<string, unknown>;
+  thinkingConfig?: { thinkingBudget: number };
 }
 
 /** A `:generateContent` / `:streamGenerateContent` body as the translator builds it. */
@@ -67,7 +68,10 @@ export interface GeminiRequest {
   generationConfig?: GeminiGenerationConfig;
 }
 
-/** Repeated whole in every stream chunk (running totals): the last one is the request's. */
+/**
+ * Counts so far: intermediate stream chunks may carry the prompt's count alone (or none, on
+ * Vertex); the output counts come with the `finishReason` chunk.
+ */
 export interface GeminiUsageMetadata {
   promptTokenCount?: number;
   candidatesTokenCount?: number;

@@ -15,6 +15,9 @@
  *   guessed from the file extension (Gemini requires one, and the gateway never fetches a
  *   URL); an extension that names no image type is a 400 asking for a data URL instead.
  * - `response_format` uses Gemini's JSON mode (`responseMimeType`, `responseJsonSchema`).
+ * - `reasoning_effort` becomes a thinking budget, as Google's own OpenAI-compatible endpoint
+ *   maps it (none → 0, minimal and low → 1,024, medium → 8,192, high → 24,576): a budget
+ *   is understood by Gemini 2.5 and 3 alike, where a thinking level is 3's alone.
  * - `n` > 1, logprobs, audio and other output-changing fields Gemini cannot honour are 400s.
  */
 import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAIToolCall } from '../openai-anthropic/openai-types.js';
@@ -99,6 +102,8 @@ function generationConfig(req: OpenAIChatRequest): GeminiGenerationConfig {
   set('presencePenalty', numberOf(req, 'presence_penalty'));
   set('frequencyPenalty', numberOf(req, 'frequency_penalty'));
   set('seed', numberOf(req, 'seed'));
+  const budget = thinkingBudget(req.reasoning_effort);
+  if (budget !== undefined) c.thinkingConfig = { thinkingBudget: budget };
   const f = req.response_format;
   if (f != null && f.type !== 'text') {
     if (f.type === 'json_object') c.responseMimeType = 'application/json';
@@ -108,6 +113,16 @@ function generationConfig(req: OpenAIChatRequest): GeminiGenerationConfig {
     } else throw invalid('`response_format.type` must be text, json_object or json_schema (with a name)', 'response_format');
   }
   return c;
+}
+
+/** Thinking tokens for each OpenAI `reasoning_effort`. */
+const THINKING_BUDGETS: ReadonlyMap<unknown, number> = new Map([['none', 0], ['minimal', 1024], ['low', 1024], ['medium', 8192], ['high', 24_576]]);
+
+function thinkingBudget(effort: unknown): number | undefined {
+  if (effort === undefined || effort === null) return undefined;
+  const budget = THINKING_BUDGETS.get(effort);
+  if (budget === undefined) throw invalid('`reasoning_effort` must be one of none, minimal, low, medium, high', 'reasoning_effort');
+  return budget;
 }
 
 function translateMessage(m: OpenAIMessage, at: string, system: GeminiPart[], out: GeminiContent[], names: Map<string, string>, strings: BodyStrings): void {
