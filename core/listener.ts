@@ -20,7 +20,8 @@ import type { ServerConfig } from './config/types.js';
 import { H2_PREFACE_CODE, handToHttp2, type ParseError } from './h2c-handoff.js';
 import type { GatewayRequest, GatewayResponse } from './handler.js';
 import type { Logger } from './logger.js';
-import { timeOutBody } from './request-body.js';
+import { failBodyRead } from './request-body.js';
+import { GatewayError } from './errors.js';
 
 export interface Listener {
   /** `https` when TLS is configured. */
@@ -52,8 +53,10 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
   const refuse = (err: ParseError, socket: Socket): void => {
     log.debug('client connection error', { err });
     const res = inFlight(socket);
-    // A body too slow: its request answers the 408, in its route's format and audited as such.
-    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && res && !res.headersSent && timeOutBody(res.req)) return;
+    // A body too slow or malformed: its request answers the 408 or 400, in its route's format
+    // and audited as such, rather than Node writing a bare status and the audit seeing an abort.
+    const failure = res && !res.headersSent ? bodyFailure(err) : undefined;
+    if (failure && failBodyRead(res!.req, res!, failure)) return;
     refuseMalformed(err, socket, res?.headersSent === true);
   };
   const h2 = http2Options(config);
@@ -202,6 +205,15 @@ function refuseMalformed(err: ParseError, socket: Socket, headSent: boolean): vo
   const answer = MALFORMED_ANSWERS.get(code) ?? (code.startsWith('HPE_') ? BAD_REQUEST : undefined);
   if (answer && socket.writable && !headSent) socket.write(answer);
   socket.destroy(err);
+}
+
+/** The error a body read under way fails with when its connection raises `err`. */
+function bodyFailure(err: ParseError): GatewayError | undefined {
+  const code = err.code ?? '';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new GatewayError('GW_ERR_REQUEST_TIMEOUT');
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', 'Request body chunk extensions are too large');
+  if (code.startsWith('HPE_')) return new GatewayError('GW_ERR_REQUEST_INVALID', `Malformed request body (${code.slice(4).toLowerCase().replace(/_/g, ' ')})`);
+  return undefined;
 }
 
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';

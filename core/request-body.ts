@@ -71,15 +71,17 @@ function tooLarge(limit: number): GatewayError {
 }
 
 /**
- * Tell a body read under way over HTTP/1.1 that its request ran out of time (Node's
- * requestTimeout, which it raises on the connection, not the request): the read fails with
- * GW_ERR_REQUEST_TIMEOUT and the request answers 408 in its route's format. False when no
- * read is under way to hear it.
+ * Tell a body read under way over HTTP/1.1 that its connection failed in a way Node raises
+ * on the connection, not the request — its requestTimeout, or a parse error in the body (a
+ * bad chunk size): the read fails with `error` (GW_ERR_REQUEST_TIMEOUT, GW_ERR_REQUEST_INVALID),
+ * so the request answers in its route's format and is audited as such, on a connection that
+ * closes after the answer (its parser is done). False when no read is under way to hear it.
  */
-export function timeOutBody(req: GatewayRequest): boolean {
+export function failBodyRead(req: GatewayRequest, res: { setHeader(name: string, value: string): unknown }, error: GatewayError): boolean {
   // The read's 'error' listener is the one place that hears it, without another listener per read.
   if (req.listenerCount('error') === 0) return false;
-  req.emit('error', new GatewayError('GW_ERR_REQUEST_TIMEOUT'));
+  res.setHeader('connection', 'close');
+  req.emit('error', error);
   return true;
 }
 

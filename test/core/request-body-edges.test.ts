@@ -64,6 +64,25 @@ t.test('a body slower than request_timeout_ms gets a 408 in the route format, au
   t.match(auditLines(audit).find((l) => l.request_id === '100-edge'), { status: 408, error: 'GW_ERR_REQUEST_TIMEOUT' }, 'audited as the gateway timing out the request');
 });
 
+t.test('a chunked body that turns malformed mid-way gets a 400 in the route format, audited as invalid', async (t) => {
+  const gw = await startGateway(t, CONFIG);
+  const chunkedHead = head(0).replace('x-request-id: 0-edge', 'x-request-id: bad-chunk').replace('Content-Length: 0', 'Transfer-Encoding: chunked');
+  let sent = false;
+  const reply = await raw(gw.url, chunkedHead + '9\r\n{"model":\r\n', 3000, (_, socket) => {
+    if (sent) return;
+    sent = true;
+    // Once the body's read is under way: a chunk size that is not hex.
+    setTimeout(() => socket.writable && socket.write('zz\r\n"echo-1"}\r\n0\r\n\r\n'), 200);
+  });
+  t.match(reply, /^HTTP\/1\.1 400 /, `answered 400: ${JSON.stringify(reply.split('\r\n')[0])}`);
+  t.match(reply, /\r\nconnection: close\r\n/i, 'closing the connection');
+  t.match(reply, /"type":"error"/, "in the route's format");
+  t.match(reply, /Malformed request body/, 'saying what was wrong');
+  const audit = path.join(gw.dir, 'audit.log');
+  await waitFor(() => auditLines(audit).some((l) => l.request_id === 'bad-chunk'), 2000, 10).catch(() => {});
+  t.match(auditLines(audit).find((l) => l.request_id === 'bad-chunk'), { status: 400, error: 'GW_ERR_REQUEST_INVALID' }, 'audited as an invalid request, not a client abort');
+});
+
 t.test('Expect: 100-continue with a body over max_body_bytes is refused without 100 Continue', async (t) => {
   const gw = await startGateway(t, CONFIG);
   const reply = await raw(gw.url, head(200_000, 'Expect: 100-continue\r\n'), 1500);
