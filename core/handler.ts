@@ -229,6 +229,9 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     const pending = route.chain.runResponse(ctx, head);
     if (pending) await pending;
     const body = upstream.body;
+    // An event stream's length is not the upstream's: a filter may drop an event (the usage
+    // chunk the gateway asked for) and core may append an error event to a cut one.
+    if (body !== null && !(body instanceof Uint8Array) && head.headers['content-length'] !== undefined && isSse(head)) delete head.headers['content-length'];
     const delivery = new BodyDelivery(ctx, res, isSse(head), upstream.meter, upstreamFailed);
     // Handed back, not awaited: while a body streams, no async function waits on it.
     if (ctx.cancellation.aborted) return delivery.abandon(body);
@@ -253,6 +256,10 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
   function writeHead(ctx: Context, res: GatewayResponse, head: ResponseHead): void {
     ctx.status = head.status;
     ctx.headWrittenAt = performance.now();
+    // The gateway's id names the audit line; a provider's own (OpenAI's, which its support
+    // asks for) is kept beside it.
+    const upstreamId = head.headers['x-request-id'];
+    if (upstreamId !== undefined && upstreamId !== ctx.id) head.headers['x-upstream-request-id'] = upstreamId;
     head.headers['x-request-id'] = ctx.id;
     (res as ServerResponse).writeHead(head.status, head.headers);
     // A stream's first event may be seconds away, so its head goes out by itself at the end
