@@ -1,11 +1,13 @@
 /**
- * Measuring a prompt across the request shapes the gateway carries (Anthropic, OpenAI,
- * Gemini, Bedrock Converse / Titan) without parsing each.
+ * Measuring a prompt across the request shapes the gateway carries (Anthropic, OpenAI chat
+ * and Responses, Gemini, Bedrock Converse / Titan) without parsing each.
  */
 
 // Keys whose string values are prompt text; image data, ids and roles are not.
 const TEXT_KEYS = new Set(['text', 'content', 'system', 'prompt', 'inputText', 'input']);
-const PROMPT_FIELDS = ['system', 'messages', 'prompt', 'contents', 'systemInstruction', 'inputText', 'input'];
+// `instructions` is the Responses API's system prompt: a client moving its text there from
+// `input` must not leave the limits' sight.
+const PROMPT_FIELDS = ['system', 'messages', 'prompt', 'contents', 'systemInstruction', 'inputText', 'input', 'instructions'];
 
 function count(value: unknown, key: string, depth: number): number {
   if (depth > 64) return 0;
