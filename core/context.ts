@@ -14,6 +14,7 @@ import { readTape, type Tape } from './json-pick/tape.js';
 import { isTokenCount } from './token-count.js';
 import { checkTape, type JsonCheck } from './json-pick/check.js';
 import type {
+  BatchSubmission,
   BodyObserver,
   ContextKey,
   Identity,
@@ -70,6 +71,7 @@ export class Context implements RequestContext {
   stream = false;
   private outputCap: number | undefined = undefined;
   kind: RequestKind = 'generation';
+  batch: BatchSubmission | undefined = undefined;
 
   // Bookkeeping for the outcome; not part of the public contract.
   /** performance.now() at arrival. */

@@ -7,7 +7,7 @@ import type { Dialect } from './dialect.js';
 import type { RewritableBody } from './json-body.js';
 import type { JsonCheck } from './json-pick/check.js';
 import type { JsonReads } from './json-pick/reads.js';
-import type { BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RouteInfo } from './types.js';
+import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RouteInfo } from './types.js';
 
 /**
  * Per-request state handed to every hook. Filters read the request, resolve `identity`,
@@ -126,6 +126,11 @@ export interface RequestContext {
    */
   maxOutputTokens: number | undefined;
   kind: RequestKind;
+  /**
+   * For a request that submits generations to run later (a batch create, `auxiliary`), where
+   * they are, set by `inspect`; undefined for any other request.
+   */
+  batch: BatchSubmission | undefined;
   get<T>(key: ContextKey<T>): T | undefined;
   set<T>(key: ContextKey<T>, value: T): void;
   /** Watch the response body as it passes (filters only; cheap when unused). */

@@ -36,10 +36,29 @@ export interface Identity {
 /**
  * What a request is, as far as policy cares:
  * - `generation`: produces tokens (Messages, InvokeModel, chat completions); counted by limits
- * - `auxiliary`: an AI-route call that does not generate (count_tokens, model lists, telemetry)
+ * - `auxiliary`: an AI-route call that does not generate now (count_tokens, model lists,
+ *   telemetry, a batch of generations to run later: see {@link BatchSubmission})
  * - `operational`: gateway endpoints such as `/v1/usage`; never audited
  */
 export type RequestKind = 'generation' | 'auxiliary' | 'operational';
+
+/**
+ * Generations that one `auxiliary` request submits to run later (a batch create). Their
+ * tokens are known only when the batch ends, so limits and budgets do not count them; but
+ * a policy filter must judge each one as the request it stands for (the validator does), or
+ * a batch is a way around it. Set by the provider's `inspect` on `ctx.batch`.
+ * @example
+ * // Anthropic's Message Batches: `{ requests: [{ custom_id, params: { model, max_tokens, … } }] }`
+ * ctx.batch = { inline: { list: ['requests'], body: ['params'] } };
+ */
+export interface BatchSubmission {
+  /**
+   * Where the generations sit in this request's body: the array at `list`, and in each of
+   * its items the generation's own request body at `body`. Absent when the body does not
+   * hold them, and nobody here can judge them.
+   */
+  readonly inline?: { readonly list: readonly string[]; readonly body: readonly string[] };
+}
 
 /** Token counts for one request. Cache counts are separate from `inputTokens`. */
 export interface TokenUsage {

@@ -3,12 +3,14 @@
  * large (413), not JSON (400), not matching the dialect's JSON Schema (400, naming the
  * field), a model outside the allowlists (403, a policy refusal naming the model),
  * `max_tokens` over the maximum (400, or clamped when configured), a prompt too long in characters or
- * estimated tokens (400). Other request kinds pass untouched.
+ * estimated tokens (400). A batch create (`ctx.batch`) is held to the same model, cap and
+ * prompt rules for each request it holds (`batch.ts`). Other requests pass untouched.
  */
-import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type BatchSubmission, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
-import { CAP_READS, capOver, withCap, type CapOver } from './caps.js';
-import { promptChars } from './prompt.js';
+import { judgeBatch } from './batch.js';
+import { CAP_READS, capOver, withCap } from './caps.js';
+import { capRefusal, hasPromptLimits, invalid, modelRefusal, promptRefusal, shown } from './rules.js';
 import { describeError, loadSchema, resolveSchemaPath, type LoadedSchema } from './schemas.js';
 
 export interface ValidatorConfig extends LimitSet {
@@ -36,12 +38,8 @@ const configSchema = {
   },
 };
 
-/** Set when the body was rewritten, to say so in a response header: the cap it had. */
+/** Set when the body was rewritten, to say so in a response header: `<the cap it had>-><the maximum>`. */
 const CLAMPED = createKey<string>('validator.clamped');
-
-function invalid(field: string, message: string): GatewayError {
-  return new GatewayError('GW_ERR_REQUEST_INVALID', `${field}: ${message}`, { param: field });
-}
 
 /**
  * Where the body fails its schema, or undefined. ajv's deep equality (`enum` or `const` of
@@ -68,16 +66,6 @@ function schemaRefusal(ctx: RequestContext, schema: LoadedSchema | undefined): G
   return failed ? invalid(exact ? failed.field : shapeText(failed.field), failed.message) : undefined;
 }
 
-function overMessage(over: CapOver, max: number): string {
-  if (typeof over.value !== 'number') return `must be a number of tokens, at most ${max}`;
-  return over.value > max ? `${over.value} is above the maximum of ${max}` : `${over.value} is not a number of tokens`;
-}
-
-/** A cap for the clamp header: a number as it is; anything else by its JSON type alone (a client's string is not echoed). */
-function shown(value: unknown): string {
-  return typeof value === 'number' ? String(value) : Array.isArray(value) ? 'array' : typeof value;
-}
-
 function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
   const schemas = new Map<string, LoadedSchema>();
   for (const [dialect, ref] of Object.entries(config.schemas)) {
@@ -102,12 +90,8 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       const refused = schemaRefusal(ctx, schema);
       if (refused) return refused;
     }
-    const model = ctx.model;
-    if (model !== undefined) {
-      for (const list of limits.allowlists) {
-        if (!list.match(model)) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `model: "${model}" is not allowed for ${list.scope}`, { param: 'model' });
-      }
-    }
+    const forbidden = ctx.model === undefined ? undefined : modelRefusal(ctx.model, limits);
+    if (forbidden) return forbidden;
     // Every cap the body holds, not only the one inspect read into ctx.maxOutputTokens.
     const max = limits.maxTokens;
     const over = max === undefined ? undefined : capOver(ctx.jsonPick(CAP_READS), max);
@@ -115,34 +99,35 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       // Rebuilt from the shape where it can be: the prompt's text is copied, not decoded.
       const source = limits.clamp ? ctx.rewritableBody() : undefined;
       const rewritten = source ? withCap(source.value as Record<string, unknown>, max) : undefined;
-      if (!source || !rewritten) return invalid(over.field, overMessage(over, max));
-      ctx.set(CLAMPED, shown(over.value));
+      if (!source || !rewritten) return capRefusal(over, max);
+      ctx.set(CLAMPED, `${shown(over.value)}->${max}`);
       ctx.replaceBody(source.strings.serialize(rewritten));
       ctx.maxOutputTokens = max;
     }
-    if (limits.maxPromptChars !== undefined || limits.maxPromptTokens !== undefined) {
-      const chars = promptChars(ctx.json() as Record<string, unknown>);
-      if (limits.maxPromptChars !== undefined && chars > limits.maxPromptChars) {
-        return invalid('messages', `the prompt is ${chars} characters, above the maximum of ${limits.maxPromptChars}`);
-      }
-      const tokens = Math.ceil(chars / perToken);
-      if (limits.maxPromptTokens !== undefined && tokens > limits.maxPromptTokens) {
-        return invalid('messages', `the prompt is about ${tokens} tokens, above the maximum of ${limits.maxPromptTokens}`);
-      }
-    }
-    return undefined;
+    return hasPromptLimits(limits) ? promptRefusal(ctx.json() as Record<string, unknown>, limits, perToken) : undefined;
+  }
+
+  /** A batch create: every request it holds judged as if it came alone; none of it is counted here. */
+  function checkBatch(ctx: RequestContext, batch: BatchSubmission, limits: EffectiveLimits): GatewayError | undefined {
+    if (!batch.inline) return undefined;
+    if (limits.allowlists.length === 0 && limits.maxTokens === undefined && !hasPromptLimits(limits)) return undefined;
+    const { refusal, clamped } = judgeBatch(ctx, batch.inline, limits, perToken);
+    if (clamped) ctx.set(CLAMPED, `${shown(clamped.value)}->${limits.maxTokens}`);
+    return refusal;
   }
 
   return {
     onRequest(ctx) {
-      if (ctx.kind !== 'generation') return CONTINUE;
+      const batch = ctx.kind === 'generation' ? undefined : ctx.batch;
+      if (ctx.kind !== 'generation' && batch === undefined) return CONTINUE;
       // ctx.provider: on the unified endpoint the route names none; the model or X-Provider chose it.
-      const error = check(ctx, table.for(ctx.provider, ctx.identity?.user));
+      const limits = table.for(ctx.provider, ctx.identity?.user);
+      const error = batch ? checkBatch(ctx, batch, limits) : check(ctx, limits);
       return error ? reply(error) : CONTINUE;
     },
     onResponse(ctx, head) {
-      const from = ctx.get(CLAMPED);
-      if (from !== undefined) head.headers['x-gateway-max-tokens-clamped'] = `${from}->${ctx.maxOutputTokens}`;
+      const clamped = ctx.get(CLAMPED);
+      if (clamped !== undefined) head.headers['x-gateway-max-tokens-clamped'] = clamped;
     },
   };
 }

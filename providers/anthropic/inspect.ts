@@ -2,9 +2,11 @@
  * Classifying a request before the filter chain sees it: Messages (and the legacy Text
  * Completions) calls are `generation`, with model, stream flag and output cap read from
  * the JSON body; everything else (count_tokens, models, files, batches, Claude Code's
- * event logging) is `auxiliary` and its body is never parsed.
+ * event logging) is `auxiliary` and its body is never parsed here. A Message Batch
+ * create is marked as one (`ctx.batch`), so policy filters judge the Messages requests
+ * it holds.
  */
-import { createKey, GatewayError, shapeText, type JsonReads, type RequestContext } from '../../core/index.js';
+import { createKey, GatewayError, shapeText, type BatchSubmission, type JsonReads, type RequestContext } from '../../core/index.js';
 import { upstreamPath } from './paths.js';
 
 /** The checked upstream path, computed once in `inspect` and used by `passthrough`. */
@@ -23,10 +25,15 @@ const GENERATION_READS: JsonReads = { members: { model: { text: true }, stream: 
 /** Upstream paths (after mapping, query removed) whose POST generates tokens. */
 const GENERATION = new Set(['/v1/messages', '/v1/complete']);
 
-/** Where a subpath goes upstream, and whether a POST there generates tokens. */
+/** Where a POST creates a Message Batch: `{ requests: [{ custom_id, params: <a Messages request> }] }`. */
+const BATCH_CREATE = '/v1/messages/batches';
+const MESSAGE_BATCH: BatchSubmission = Object.freeze({ inline: Object.freeze({ list: ['requests'], body: ['params'] }) });
+
+/** Where a subpath goes upstream, and whether a POST there generates tokens or creates a batch. */
 interface MappedPath {
   path: string;
   generation: boolean;
+  batch: boolean;
 }
 
 /** Distinct subpaths (with their queries) remembered; they come from clients, so the memo is bounded. */
@@ -58,15 +65,18 @@ export class AnthropicPaths {
     const path = upstreamPath(subpath, query, this.basePath);
     const q = path.indexOf('?');
     const bare = (q < 0 ? path : path.slice(0, q)).slice(this.basePath.length).replace(/\/$/, '');
-    return { path, generation: GENERATION.has(bare) };
+    return { path, generation: GENERATION.has(bare), batch: bare === BATCH_CREATE };
   }
 }
 
 export function inspectRequest(ctx: RequestContext, paths: AnthropicPaths): void {
-  const { path, generation } = paths.map(ctx.subpath, ctx.query);
+  const { path, generation, batch } = paths.map(ctx.subpath, ctx.query);
   ctx.set(UPSTREAM_PATH, path);
   ctx.kind = 'auxiliary';
-  if (ctx.method !== 'POST' || !generation) return;
+  if (ctx.method !== 'POST') return;
+  // Still auxiliary: its tokens are known only when the batch ends, as with OpenAI's.
+  if (batch) ctx.batch = MESSAGE_BATCH;
+  if (!generation) return;
   ctx.kind = 'generation';
   // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
   // Just those fields: the prompt, tools and tool results are neither decoded nor built.

@@ -106,7 +106,23 @@ export class AnthropicMock {
       return json(res, 200, { data: [{ type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' }], has_more: false, first_id: null, last_id: null });
     }
     if (req.method === 'POST' && path === '/api/event_logging/batch') return json(res, 200, {});
+    if (req.method === 'POST' && path === '/v1/messages/batches') return this.batch(record.body, res);
     return error(res, 404, 'not_found_error', `no route ${req.method} ${path}`);
+  }
+
+  /** A Message Batch created: the real answer's shape, every request counted as processing. */
+  private batch(raw: Buffer, res: http.ServerResponse): void {
+    let requests: unknown[];
+    try {
+      requests = (JSON.parse(raw.toString('utf8')) as { requests: unknown[] }).requests;
+    } catch {
+      return error(res, 400, 'invalid_request_error', 'invalid JSON');
+    }
+    json(res, 200, {
+      id: 'msgbatch_mock01', type: 'message_batch', processing_status: 'in_progress',
+      request_counts: { processing: requests.length, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
+      ended_at: null, created_at: '2026-01-01T00:00:00Z', expires_at: '2026-01-02T00:00:00Z', cancel_initiated_at: null, results_url: null,
+    });
   }
 
   private async messages(raw: Buffer, res: http.ServerResponse): Promise<void> {

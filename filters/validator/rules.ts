@@ -1,0 +1,54 @@
+/**
+ * The validator's rules for one generation's request body, shared by a request and by each
+ * request a batch holds: its model against the allowlists, its output caps, its prompt's
+ * size. `at` is where that body sits in what the client sent (`''` for the request itself,
+ * `requests[3].params.` in a batch), so a refusal names the field the client can find.
+ */
+import { GatewayError } from '../../core/index.js';
+import type { CapOver } from './caps.js';
+import type { EffectiveLimits } from './limits.js';
+import { promptChars } from './prompt.js';
+
+export function invalid(field: string, message: string): GatewayError {
+  return new GatewayError('GW_ERR_REQUEST_INVALID', `${field}: ${message}`, { param: field });
+}
+
+/** A policy refusal (403) naming the model and the first allowlist it is outside, or undefined. */
+export function modelRefusal(model: string, limits: EffectiveLimits, at = ''): GatewayError | undefined {
+  for (const list of limits.allowlists) {
+    if (!list.match(model)) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `${at}model: "${model}" is not allowed for ${list.scope}`, { param: `${at}model` });
+  }
+  return undefined;
+}
+
+function overMessage(over: CapOver, max: number): string {
+  if (typeof over.value !== 'number') return `must be a number of tokens, at most ${max}`;
+  return over.value > max ? `${over.value} is above the maximum of ${max}` : `${over.value} is not a number of tokens`;
+}
+
+/** The 400 for an output cap over the maximum. */
+export function capRefusal(over: CapOver, max: number, at = ''): GatewayError {
+  return invalid(at + over.field, overMessage(over, max));
+}
+
+export function hasPromptLimits(limits: EffectiveLimits): boolean {
+  return limits.maxPromptChars !== undefined || limits.maxPromptTokens !== undefined;
+}
+
+/** The 400 for a prompt over `max_prompt_chars` or the token estimate over `max_prompt_tokens`, or undefined. */
+export function promptRefusal(body: Record<string, unknown>, limits: EffectiveLimits, charsPerToken: number, at = ''): GatewayError | undefined {
+  const chars = promptChars(body);
+  if (limits.maxPromptChars !== undefined && chars > limits.maxPromptChars) {
+    return invalid(`${at}messages`, `the prompt is ${chars} characters, above the maximum of ${limits.maxPromptChars}`);
+  }
+  const tokens = Math.ceil(chars / charsPerToken);
+  if (limits.maxPromptTokens !== undefined && tokens > limits.maxPromptTokens) {
+    return invalid(`${at}messages`, `the prompt is about ${tokens} tokens, above the maximum of ${limits.maxPromptTokens}`);
+  }
+  return undefined;
+}
+
+/** A cap for the clamp header: a number as it is; anything else by its JSON type alone (a client's string is not echoed). */
+export function shown(value: unknown): string {
+  return typeof value === 'number' ? String(value) : Array.isArray(value) ? 'array' : typeof value;
+}
