@@ -50,6 +50,8 @@ export type RequestKind = 'generation' | 'auxiliary' | 'operational';
  * @example
  * // Anthropic's Message Batches: `{ requests: [{ custom_id, params: { model, max_tokens, … } }] }`
  * ctx.batch = { inline: { list: ['requests'], body: ['params'] } };
+ * // OpenAI's Batch API: the requests are in an uploaded file the gateway cannot read
+ * ctx.batch = { file: 'input_file_id' };
  */
 export interface BatchSubmission {
   /**
@@ -58,6 +60,8 @@ export interface BatchSubmission {
    * hold them, and nobody here can judge them.
    */
   readonly inline?: { readonly list: readonly string[]; readonly body: readonly string[] };
+  /** When they are not inline: the body's field that names where they are instead, for a refusal to point at. */
+  readonly file?: string;
 }
 
 /** Token counts for one request. Cache counts are separate from `inputTokens`. */

@@ -96,6 +96,17 @@ export class OpenAIMock {
     }
     if (req.method === 'POST' && path === '/v1/chat/completions') return this.chat(record.body, res);
     if (req.method === 'POST' && path === '/v1/responses') return this.responses(record.body, res);
+    if (req.method === 'POST' && path === '/v1/batches') {
+      // The real answer's shape; the requests stay in the uploaded file.
+      let fields: Record<string, unknown>;
+      try {
+        fields = JSON.parse(record.body.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return error(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
+      }
+      const { input_file_id, endpoint, completion_window } = fields;
+      return json(res, 200, { id: 'batch_mock01', object: 'batch', endpoint, input_file_id, completion_window, status: 'validating', created_at: 1767225600, request_counts: { total: 0, completed: 0, failed: 0 } });
+    }
     return error(res, 404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null);
   }
 

@@ -2,15 +2,18 @@
  * A batch create holds generations the validator must judge as it judges each alone:
  * `POST /v1/messages/batches` is auxiliary (its tokens are known only when the batch ends),
  * yet a user allowed only Haiku at 1024 tokens must not run Opus at 64000 as a batch.
+ * OpenAI's batches keep their requests in an uploaded file the gateway cannot read: under a
+ * model allowlist they are refused, as nothing could keep it.
  */
 import t, { type Test } from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
 import { AnthropicMock } from '../../mocks/anthropic-mock.js';
+import { OpenAIMock } from '../../mocks/openai-mock.js';
 
 interface Answer {
   status: number;
   headers: Headers;
-  error?: { type: string; message: string };
+  error?: { type: string; message: string; param?: string | null; code?: string | null };
 }
 
 async function post(url: string, body: unknown, workspace = 'ws-a'): Promise<Answer> {
@@ -120,4 +123,38 @@ t.test('Anthropic: with no rule that reads a batch, it is forwarded as sent; oth
   const list = await fetch(url, { headers: { 'x-workspace-id': 'ws-a' } });
   await list.text();
   t.equal(mock.last?.method, 'GET', 'listing batches is forwarded');
+});
+
+async function openai(t: Test, validator: string): Promise<{ mock: OpenAIMock; url: string }> {
+  const mock = await OpenAIMock.start({ apiKey: 'k' });
+  t.teardown(() => mock.close());
+  const gw = await startGateway(t, yaml(`  openai: { api_key: k, base_url: "${mock.url}" }
+  mistral: { type: openai, api_key: k, base_url: "${mock.url}", stream_include_usage: false }`, validator));
+  return { mock, url: gw.url };
+}
+
+const fileBatch = (endpoint?: string) => ({ input_file_id: 'file-abc', completion_window: '24h', ...(endpoint ? { endpoint } : {}) });
+
+t.test('OpenAI: under a model allowlist a batch of generations is refused, saying why', async (t) => {
+  const { mock, url } = await openai(t, `
+      providers:
+        openai: { models: ["gpt-4o-mini"] }`);
+  for (const endpoint of ['/v1/chat/completions', '/v1/responses', '/v1/completions', undefined]) {
+    const r = await post(`${url}/v1/openai/v1/batches`, fileBatch(endpoint));
+    t.equal(r.status, 403, `endpoint ${endpoint}: refused`);
+    t.equal(r.error?.type, 'invalid_request_error', "in OpenAI's dialect (a 403 there is PermissionDeniedError)");
+    t.equal(r.error?.param, 'input_file_id');
+    t.match(r.error?.message, /^input_file_id: a batch's requests are in an uploaded file the gateway cannot read, so their models cannot be checked against the models allowed for provider "openai"/);
+  }
+  t.equal(mock.requests.length, 0, 'nothing reached OpenAI');
+  t.equal((await post(`${url}/v1/openai/v1/batches`, fileBatch('/v1/embeddings'))).status, 200, 'a batch of embeddings generates nothing: forwarded');
+  t.equal((await post(`${url}/v1/mistral/v1/batches`, fileBatch('/v1/chat/completions'))).status, 200, "another provider, without an allowlist: forwarded");
+  t.equal(mock.requests.length, 2);
+});
+
+t.test('OpenAI: with no model allowlist a batch is forwarded as today', async (t) => {
+  const { mock, url } = await openai(t, '{ max_tokens: 1024 }');
+  const r = await post(`${url}/v1/openai/v1/batches`, fileBatch('/v1/chat/completions'));
+  t.equal(r.status, 200);
+  t.equal(mock.last?.url, '/v1/batches');
 });
