@@ -11,7 +11,7 @@ import type { Dialect } from './dialect.js';
 import { pick } from './json-pick/pick.js';
 import type { JsonReads } from './json-pick/reads.js';
 import { readTape, type Tape } from './json-pick/tape.js';
-import { isTokenCount } from './token-count.js';
+import { choiceCount, isTokenCount } from './token-count.js';
 import { checkTape, type JsonCheck } from './json-pick/check.js';
 import type {
   BatchSubmission,
@@ -70,6 +70,7 @@ export class Context implements RequestContext {
   provider: string | undefined;
   stream = false;
   private outputCap: number | undefined = undefined;
+  private choices = 1;
   kind: RequestKind = 'generation';
   batch: BatchSubmission | undefined = undefined;
 
@@ -129,6 +130,15 @@ export class Context implements RequestContext {
   /** A cap that is no token count (negative, not finite, absurd) is kept as none: see core/token-count.ts. */
   set maxOutputTokens(cap: number | undefined) {
     this.outputCap = isTokenCount(cap) ? cap : undefined;
+  }
+
+  get outputChoices(): number {
+    return this.choices;
+  }
+
+  /** Below 1 or no number reads back as 1, a fraction as the next whole number: see core/token-count.ts. */
+  set outputChoices(count: number) {
+    this.choices = choiceCount(count);
   }
 
   get signal(): AbortSignal {

@@ -125,6 +125,18 @@ export interface RequestContext {
    * or infinite cap reads back as `undefined`, and the upstream judges the request.
    */
   maxOutputTokens: number | undefined;
+  /**
+   * How many completions the request asks for, each up to `maxOutputTokens`: OpenAI's `n`
+   * (and `best_of` on completions), Gemini's `generationConfig.candidateCount`; set by
+   * `inspect`, 1 unless the request asks for more. A worst-case reservation is the cap
+   * times this (`worstCaseOutputTokens`, what the rate limiter and budgets reserve); a check
+   * of the cap itself (the validator's `max_tokens`) reads `maxOutputTokens` alone. Assign
+   * what the client sent: anything below 1 reads back as 1, a fraction as the next whole
+   * number, at most a billion.
+   * @example
+   * if (typeof body.n === 'number') ctx.outputChoices = body.n;
+   */
+  outputChoices: number;
   kind: RequestKind;
   /**
    * For a request that submits generations to run later (a batch create, `auxiliary`), where

@@ -27,6 +27,39 @@ export function chatOutputCap(body: Readonly<Record<string, unknown>>): unknown 
 }
 
 /**
+ * How many completions an OpenAI chat or completions body asks for: the larger of `n` and
+ * `best_of` when both are numbers, else whichever is one. `/v1/completions` generates
+ * `best_of` completions and returns the best `n`; OpenAI-compatible servers (vLLM) take
+ * `best_of` on chat too, and OpenAI refuses it there, so reading it on both costs nothing.
+ */
+export function chatOutputChoices(body: Readonly<Record<string, unknown>>): unknown {
+  const { n, best_of: bestOf } = body;
+  if (typeof n === 'number' && typeof bestOf === 'number') return Math.max(n, bestOf);
+  return typeof n === 'number' ? n : bestOf;
+}
+
+/**
+ * A request's count of completions as a reservation multiplies by it: 1 for anything but a
+ * number above 1 (the API's default; a 0 or a negative is the upstream's to refuse), a
+ * fraction rounded up, at most {@link MAX_TOKEN_COUNT}.
+ */
+export function choiceCount(value: unknown): number {
+  if (typeof value !== 'number' || !(value > 1)) return 1;
+  return Math.min(Math.ceil(value), MAX_TOKEN_COUNT);
+}
+
+/**
+ * The output tokens a request may generate at worst: its cap (`fallback` when it names none)
+ * for each of the completions it asks for, at most {@link MAX_TOKEN_COUNT}. What the rate
+ * limiter and budgets reserve; a check of the cap itself reads `maxOutputTokens` alone.
+ * @example
+ * worstCaseOutputTokens(ctx, 4096) // n: 8, max_tokens: 4000 → 32000
+ */
+export function worstCaseOutputTokens(ctx: { readonly maxOutputTokens: number | undefined; readonly outputChoices: number }, fallback: number): number {
+  return Math.min(MAX_TOKEN_COUNT, (ctx.maxOutputTokens ?? fallback) * ctx.outputChoices);
+}
+
+/**
  * Sets every count of `usage` that is not one to 0; returns the fields it changed (none:
  * an empty list, the same one each time).
  */

@@ -1,13 +1,14 @@
 /**
  * The unified, OpenAI-compatible endpoint: `POST …/chat/completions` served by whichever
  * provider the model table picks, and `GET …/models` listing what it can pick. Core reads
- * only the few request fields every chat request has (`model`, `stream`, the output cap);
- * what a provider does with the rest is its own `chat()`'s business.
+ * only the few request fields every chat request has (`model`, `stream`, the output cap,
+ * how many completions it asks for); what a provider does with the rest is its own
+ * `chat()`'s business.
  */
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import { shapeText, TEXT_STRINGS } from '../json-body.js';
-import { chatOutputCap } from '../token-count.js';
+import { chatOutputCap, chatOutputChoices } from '../token-count.js';
 import { createKey, type ChatRequest, type ProviderResponse } from '../types.js';
 import type { RouteUpstream } from '../resilience/executor.js';
 import type { ModelTable, Selection } from './selection.js';
@@ -75,6 +76,9 @@ export class UnifiedEndpoint {
       ctx.stream = body.stream === true;
       const cap = chatOutputCap(body);
       if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
+      // An OpenAI-type target generates `n` completions; a translated one refuses n > 1 after the chain.
+      const choices = chatOutputChoices(body);
+      if (typeof choices === 'number') ctx.outputChoices = choices;
       const header = ctx.headers['x-provider'];
       const forced = this.opts.pin ?? (typeof header === 'string' && header !== '' ? header : undefined);
       const selection = this.opts.table.select(model, forced);

@@ -1,9 +1,9 @@
 /**
  * `budget`: USD budgets per user, project and globally, by day and by month. Admission
  * reserves the request's worst-case cost (input estimated from the body, output at its
- * token cap, at the model's price) in every blocking budget it counts against, in the
- * shared store, one script run per store group (a user's day and month together);
- * completion releases the reservation and adds the real cost. A spent budget with
+ * token cap for each completion it asks for, at the model's price) in every blocking
+ * budget it counts against, in the shared store, one script run per store group (a user's
+ * day and month together); completion releases the reservation and adds the real cost. A spent budget with
  * `action: block` refuses with a non-retryable 403 in the caller's dialect (Anthropic
  * `permission_error`, OpenAI `insufficient_quota`, `x-should-retry: false`); thresholds
  * alert once per period. Place it right after `rate-limit`: on a shared store its reserves
@@ -11,7 +11,7 @@
  * per budget period and sent together every few milliseconds (core's `DelayedBatch`).
  */
 import {
-  CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, onLateResult, reply, storeFor, StoreUnavailableError,
+  CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, onLateResult, reply, storeFor, StoreUnavailableError, worstCaseOutputTokens,
   type Filter, type FilterPlugin, type FilterVerdict, type MaybePromise, type Outcome, type PluginEnv, type RequestContext, type Store,
 } from '../../core/index.js';
 import { priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
@@ -87,7 +87,8 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
     const match = book.lookup(providerKeys(env.config, ctx.provider), ctx.model);
     if (!match) return 0; // unpriced: flagged by `cost`, never reserved
     const input = Math.ceil(ctx.body.length / config.bytes_per_token);
-    return costNanos(match.price, { inputTokens: input, outputTokens: ctx.maxOutputTokens ?? config.default_output_tokens, cacheCreationTokens: 0, cacheReadTokens: 0 });
+    // Every completion it asks for (`n`) may run to the cap.
+    return costNanos(match.price, { inputTokens: input, outputTokens: worstCaseOutputTokens(ctx, config.default_output_tokens), cacheCreationTokens: 0, cacheReadTokens: 0 });
   };
 
   /** Releases `release` held and adds `actual` spent in one budget period; announces thresholds crossed. */

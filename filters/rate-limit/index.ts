@@ -13,6 +13,7 @@ import {
   storeFor,
   StoreUnavailableError,
   createKey,
+  worstCaseOutputTokens,
   type Filter,
   type FilterPlugin,
   type FilterVerdict,
@@ -62,7 +63,7 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
   const estimate = (ctx: RequestContext): number => {
     if (ctx.kind !== 'generation') return 0;
     const input = Math.ceil(ctx.body.length / config.bytes_per_token);
-    return Math.min(config.max_reserved_tokens, input + (ctx.maxOutputTokens ?? config.default_output_tokens));
+    return Math.min(config.max_reserved_tokens, input + worstCaseOutputTokens(ctx, config.default_output_tokens));
   };
 
   const onDecision = (ctx: RequestContext, d: Decision): FilterVerdict => {

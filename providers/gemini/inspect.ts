@@ -1,8 +1,9 @@
 /**
  * Classifying a Gemini call before the filter chain: `generateContent` and
  * `streamGenerateContent` are `generation` (model from the path, stream from the method,
- * output cap from `generationConfig.maxOutputTokens`); `countTokens`, model lists and
- * everything else are `auxiliary` and their bodies are never parsed.
+ * output cap from `generationConfig.maxOutputTokens`, how many candidates from its
+ * `candidateCount`); `countTokens`, model lists and everything else are `auxiliary` and
+ * their bodies are never parsed.
  */
 import { createKey, type JsonReads, type RequestContext } from '../../core/index.js';
 import { modelCall, upstreamPath } from './paths.js';
@@ -12,11 +13,11 @@ export const UPSTREAM_PATH = createKey<string>('gemini.upstream-path');
 
 const GENERATION = new Set(['generateContent', 'streamGenerateContent']);
 
-/** The one field inspect reads. */
-const GENERATION_READS: JsonReads = { members: { generationConfig: { members: { maxOutputTokens: {} } } } };
+/** The two fields inspect reads. */
+const GENERATION_READS: JsonReads = { members: { generationConfig: { members: { maxOutputTokens: {}, candidateCount: {} } } } };
 
 interface GenerationBody {
-  generationConfig?: { maxOutputTokens?: unknown } | null;
+  generationConfig?: { maxOutputTokens?: unknown; candidateCount?: unknown } | null;
 }
 
 export function inspectRequest(ctx: RequestContext, basePath: string): void {
@@ -36,4 +37,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return;
   const cap = body.generationConfig?.maxOutputTokens;
   if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
+  // Each candidate may run to the cap.
+  const choices = body.generationConfig?.candidateCount;
+  if (typeof choices === 'number') ctx.outputChoices = choices;
 }

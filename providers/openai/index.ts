@@ -12,6 +12,7 @@
 import type { Dispatcher } from 'undici';
 import {
   chatOutputCap,
+  chatOutputChoices,
   createKey,
   forwardUpstream,
   shapeText,
@@ -54,7 +55,7 @@ const PLAN = createKey<Plan>('openai.plan');
 
 /** What inspect and the usage rewrite look at in a chat or completions body, which may be a long conversation. */
 const GENERATION_READS: JsonReads = {
-  members: { model: { text: true }, stream: {}, stream_options: { members: { include_usage: {} } }, max_tokens: {}, max_completion_tokens: {} },
+  members: { model: { text: true }, stream: {}, stream_options: { members: { include_usage: {} } }, max_tokens: {}, max_completion_tokens: {}, n: {}, best_of: {} },
 };
 
 /** The same for the Responses API: its cap has another name, and it always reports usage. */
@@ -69,6 +70,8 @@ interface GenerationBody {
   max_tokens?: unknown;
   max_completion_tokens?: unknown;
   max_output_tokens?: unknown;
+  n?: unknown;
+  best_of?: unknown;
   [field: string]: unknown;
 }
 
@@ -76,6 +79,8 @@ interface GenerationBody {
 interface GenerationApi {
   readonly reads: JsonReads;
   cap(body: GenerationBody): unknown;
+  /** How many completions the body asks for, each up to the cap. */
+  choices(body: GenerationBody): unknown;
   /** A stream reports usage only when asked (`stream_options.include_usage`, see `rewrite.ts`). */
   readonly usageOnRequest: boolean;
   readonly meter: MeterFor;
@@ -84,6 +89,7 @@ interface GenerationApi {
 const CHAT_API: GenerationApi = {
   reads: GENERATION_READS,
   cap: chatOutputCap,
+  choices: chatOutputChoices,
   usageOnRequest: true,
   meter: openaiMeter,
 };
@@ -92,6 +98,7 @@ const CHAT_API: GenerationApi = {
 const RESPONSES_API: GenerationApi = {
   reads: RESPONSES_READS,
   cap: (body) => body.max_output_tokens,
+  choices: () => 1,
   usageOnRequest: false,
   meter: responsesMeter,
 };
@@ -199,6 +206,8 @@ class OpenAIProvider implements Provider {
     ctx.stream = body.stream === true;
     const cap = api.cap(body);
     if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
+    const choices = api.choices(body);
+    if (typeof choices === 'number') ctx.outputChoices = choices; // `n: 8` generates up to 8 × the cap
     plan.addUsage = api.usageOnRequest && this.config.stream_include_usage && needsUsageRewrite(body);
   }
 
