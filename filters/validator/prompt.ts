@@ -6,8 +6,9 @@
 // Keys whose string values are prompt text; image data, ids and roles are not.
 const TEXT_KEYS = new Set(['text', 'content', 'system', 'prompt', 'inputText', 'input']);
 // `instructions` is the Responses API's system prompt: a client moving its text there from
-// `input` must not leave the limits' sight.
-const PROMPT_FIELDS = ['system', 'messages', 'prompt', 'contents', 'systemInstruction', 'inputText', 'input', 'instructions'];
+// `input` must not leave the limits' sight. `suffix`: the code after the cursor in a
+// fill-in-the-middle (or completions) request.
+const PROMPT_FIELDS = ['system', 'messages', 'prompt', 'suffix', 'contents', 'systemInstruction', 'inputText', 'input', 'instructions'];
 
 function count(value: unknown, key: string, depth: number): number {
   if (depth > 64) return 0;

@@ -5,9 +5,10 @@
  * The client's credentials and account headers are replaced by the gateway's; bodies go
  * upstream byte for byte except for the one documented rewrite (`rewrite.ts`); responses,
  * errors included, come back as they arrive with usage read beside them. Chat completions,
- * completions and the Responses API are generations (limits, budgets, accounting); the
- * rest of the API is auxiliary. A batch create is marked as one (`ctx.batch`): its requests
- * are in an uploaded file, so a policy filter that needs to see them can refuse it.
+ * completions and the Responses API are generations (limits, budgets, accounting), and so
+ * are Mistral's FIM and agents completions on whichever entry is Mistral; the rest of the
+ * API is auxiliary. A batch create is marked as one (`ctx.batch`): its requests are in an
+ * uploaded file, so a policy filter that needs to see them can refuse it.
  */
 import type { Dispatcher } from 'undici';
 import {
@@ -103,11 +104,24 @@ const RESPONSES_API: GenerationApi = {
   meter: responsesMeter,
 };
 
-/** Upstream paths (after the base path) whose POST generates tokens: the one selection table. */
+/**
+ * Mistral's fill-in-the-middle (`/v1/fim/completions`: `model`, `prompt`, `suffix`,
+ * `max_tokens`; what Codestral autocomplete in Continue calls) and agents completions:
+ * answered as chat completions, a stream's usage on its last chunk unasked. Nothing is
+ * added to their bodies: `stream_options` is OpenAI's, not part of these APIs.
+ */
+const MISTRAL_API: GenerationApi = { ...CHAT_API, usageOnRequest: false };
+
+/**
+ * Upstream paths (after the base path) whose POST generates tokens: the one selection table.
+ * Every OpenAI-type entry shares it; a path its service lacks is the upstream's 404.
+ */
 const GENERATION = new Map<string, GenerationApi>([
   ['/v1/chat/completions', CHAT_API],
   ['/v1/completions', CHAT_API],
   ['/v1/responses', RESPONSES_API],
+  ['/v1/fim/completions', MISTRAL_API],
+  ['/v1/agents/completions', MISTRAL_API],
 ]);
 
 /** Where a POST creates a batch: `{ input_file_id, endpoint, completion_window }`, its requests in the file. */
