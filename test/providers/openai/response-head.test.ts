@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
 import { OUTCOME_RECORDER_PATH, outcomeFor } from '../../helpers/outcome-recorder.js';
 
@@ -17,7 +17,7 @@ const SSE = [
 ].join('');
 
 /** An OpenAI-style upstream answering every request with `answer`. */
-async function upstream(t: Tap.Test, answer: (res: http.ServerResponse) => void): Promise<string> {
+async function upstream(t: Test, answer: (res: http.ServerResponse) => void): Promise<string> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => answer(res));
@@ -27,7 +27,7 @@ async function upstream(t: Tap.Test, answer: (res: http.ServerResponse) => void)
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function gatewayBefore(t: Tap.Test, url: string) {
+async function gatewayBefore(t: Test, url: string) {
   return startGateway(t, `providers:\n  openai: { api_key: sk-gw, base_url: ${url} }\nfilters:\n  - name: recorder\n    plugin: ${OUTCOME_RECORDER_PATH}\n`);
 }
 
