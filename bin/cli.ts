@@ -13,7 +13,7 @@ import { loadConfigFile, workerCount, type LoadedConfig } from '../core/config/l
 import { WORKER_START_FAILED } from '../core/cluster/ipc.js';
 import { codeCacheDir, codeCacheUse, writeCodeCachesToDir } from '../core/deps/code-cache.js';
 import { CODE_CACHE_DIR_ENV } from '../core/deps/code-cache-dir.js';
-import { createLogger, type Logger } from '../core/logger.js';
+import { createLogger, redacted, type Logger } from '../core/logger.js';
 import { resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
 import { warmParserAhead } from '../core/pool.js';
@@ -96,13 +96,14 @@ async function validate(file: string): Promise<number> {
     process.stdout.write('ok\n');
     return 0;
   }
-  for (const issue of issues) process.stderr.write(formatIssue(issue) + '\n');
+  for (const issue of issues) process.stderr.write(redacted(formatIssue(issue)) + '\n');
   return 1;
 }
 
+/** What goes to stderr is a log line like any other: the config's secrets are blanked (registered as it loaded). */
 function refuse(issues: readonly ConfigIssue[], code: number): never {
   process.stderr.write(`ai-gateway: the config is invalid, not starting:\n`);
-  for (const issue of issues) process.stderr.write('  ' + formatIssue(issue) + '\n');
+  for (const issue of issues) process.stderr.write('  ' + redacted(formatIssue(issue)) + '\n');
   process.exit(code);
 }
 
@@ -185,7 +186,7 @@ async function serveGateway(configPath: string | undefined, signals: HeldSignals
     if (err instanceof ConfigError) refuse(err.issues, worker ? WORKER_START_FAILED : 1);
     if (!worker) throw err;
     // A listen error in a worker: at start-up the primary stops the cluster instead of restarting it.
-    process.stderr.write(`ai-gateway: worker cannot start: ${(err as Error).message}\n`);
+    process.stderr.write(`ai-gateway: worker cannot start: ${redacted((err as Error).message)}\n`);
     process.exit(WORKER_START_FAILED);
   }
   codeCachesAfterStart(gateway.log);
@@ -261,7 +262,7 @@ export function runCli(argv: string[]): void {
       }
       // A runtime failure (port taken, unreadable file): say what failed, not how to call us.
       const hint = code === 'EADDRINUSE' ? ' (another process holds the port: stop it or set AI_GATEWAY_PORT)' : '';
-      process.stderr.write(`ai-gateway: ${(err as Error).message}${hint}\n`);
+      process.stderr.write(`ai-gateway: ${redacted((err as Error).message)}${hint}\n`);
       process.exitCode = 1;
     },
   );

@@ -13,7 +13,7 @@ import { GatewayMetrics } from './gateway-metrics.js';
 import { createHandler } from './handler.js';
 import { listen, type Listener } from './listener.js';
 import { poolClass } from './pool.js';
-import { createLogger, redactInLogs, type Logger } from './logger.js';
+import { createLogger, redacted, redactInLogs, type Logger } from './logger.js';
 import { configSecrets } from './config/secrets.js';
 import { createOps } from './ops.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
@@ -230,7 +230,8 @@ export class Gateway {
       } catch (err) {
         const error = err instanceof ConfigError ? err : new ConfigError([{ file: this.configPath, path: '', message: (err as Error).message }]);
         this.metrics.configLoads.inc({ result: 'failure' });
-        this.log.error('config reload failed; still serving the previous config', { issues: error.issues });
+        // Redacted here too: an embedder's own Logger does not know the config's secrets.
+        this.log.error('config reload failed; still serving the previous config', { issues: error.issues.map((issue) => ({ ...issue, message: redacted(issue.message) })) });
         return { ok: false, error };
       }
     };

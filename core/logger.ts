@@ -37,26 +37,29 @@ export function createLogger(options: { level?: LogLevel; sink?: LogSink; bindin
 const secrets = new Set<string>();
 
 /**
- * Blank these strings (a config's provider keys and signing secrets) out of every error
- * message the log writes: an error's message can quote what it was handed, and the log is
- * shipped where the credentials must not go. Kept for the process's life, so a request
- * still running on a config a reload replaced is covered too.
+ * Blank these strings (a config's provider keys and signing secrets) out of every string
+ * the log writes — an error's message, a config issue, any field: a message can quote what
+ * it was handed, and the log is shipped where the credentials must not go. Kept for the
+ * process's life, so a request still running on a config a reload replaced is covered too.
  */
 export function redactInLogs(values: Iterable<string>): void {
   for (const value of values) secrets.add(value);
 }
 
-function redacted(message: string): string {
-  for (const secret of secrets) if (message.includes(secret)) message = message.split(secret).join('***');
-  return message;
+/** `text` with every string given to {@link redactInLogs} blanked: for what is written to stderr without the log. */
+export function redacted(text: string): string {
+  if (secrets.size === 0) return text;
+  for (const secret of secrets) if (text.includes(secret)) text = text.split(secret).join('***');
+  return text;
 }
 
 /**
- * An error as its name, code, message, the frame that made it and its causes (three
- * deep, so a cause that loops ends), never its whole stack: one line each, and nothing of
- * the values it was handed beyond its message.
+ * Every string redacted; an error as its name, code, message, the frame that made it and
+ * its causes (three deep, so a cause that loops ends), never its whole stack: one line
+ * each, and nothing of the values it was handed beyond its message.
  */
 function errorReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return redacted(value);
   return value instanceof Error ? errorFields(value, 3) : value;
 }
 
@@ -70,7 +73,7 @@ interface ErrorFields {
 
 function errorFields(err: Error, causes: number): ErrorFields {
   const cause = causes > 0 && err.cause instanceof Error ? errorFields(err.cause, causes - 1) : undefined;
-  return { name: err.name, message: redacted(String(err.message)), code: (err as { code?: unknown }).code, at: thrownAt(err.stack), cause };
+  return { name: err.name, message: String(err.message), code: (err as { code?: unknown }).code, at: thrownAt(err.stack), cause };
 }
 
 /** Where the error was made: the first frame of a V8 stack in code with a file (not a builtin such as `JSON.parse`). */

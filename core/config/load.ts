@@ -11,6 +11,8 @@ import { packageRoot } from '../package-root.js';
 import { compileSchema } from './ajv.js';
 import { ConfigError, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
+import { configSecrets } from './secrets.js';
+import { redactInLogs } from '../logger.js';
 import type { GatewayConfig } from './types.js';
 
 export const defaultConfigPath = path.join(packageRoot, 'configs', 'config.yaml');
@@ -53,6 +55,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   interpolateDocument(doc, env);
   const raw = (doc.toJS() ?? {}) as unknown;
+  // Before any issue of this load is written: a plugin's create() error can quote its key.
+  redactInLogs(configSecrets(raw));
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'config must be a YAML mapping' }]);
   }

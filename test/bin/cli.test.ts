@@ -78,6 +78,23 @@ t.test('a broken config refuses to start with the errors', async (t) => {
   t.match(r.stderr, `${file}:2:9: server.port: must be integer`);
 });
 
+t.test('a refused start does not print a provider key its plugin error quotes', async (t) => {
+  const key = 'sk-live-CLIREFUSE-0123456789';
+  const plugin = `export default {
+  name: 'keyed', defaultPrefix: '/v1/keyed',
+  configSchema: { type: 'object', properties: { api_key: { type: 'string' } } },
+  create(c) { throw new Error('api_key ' + c.api_key + ' is not valid here'); },
+};
+`;
+  writeFileSync(path.join(dir, 'keyed.mjs'), plugin);
+  const file = path.join(dir, 'keyed.yaml');
+  writeFileSync(file, 'providers:\n  keyed:\n    plugin: ./keyed.mjs\n    api_key: ${KEYED_API_KEY}\n');
+  const r = runCli(['--config', file], { KEYED_API_KEY: key });
+  t.equal(r.status, 1);
+  t.match(r.stderr, 'api_key *** is not valid here', r.stderr);
+  t.notMatch(r.stderr, key);
+});
+
 t.test('a port already in use is a clear runtime error, not a usage error', async (t) => {
   const { createServer } = await import('node:net');
   const holder = createServer();

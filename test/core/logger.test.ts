@@ -1,6 +1,6 @@
-/** The operational log's error fields: name, code, message, the frame that made it, causes. */
+/** The operational log: error fields (name, code, message, the frame that made it, causes) and secrets blanked. */
 import t from 'tap';
-import { createLogger } from '../../core/logger.js';
+import { createLogger, redacted, redactInLogs } from '../../core/logger.js';
 
 function logged(err: unknown): Record<string, unknown> {
   let line = '';
@@ -41,4 +41,20 @@ t.test('a cause that loops ends three causes down', async (t) => {
 t.test('a cause that is not an error, and an error without a stack', async (t) => {
   const err = logged(Object.assign(new Error('plain', { cause: { token: 'secret' } }), { stack: undefined }));
   t.same(err, { name: 'Error', message: 'plain' });
+});
+
+t.test('a registered secret is blanked in every string of a line, not only in errors', async (t) => {
+  redactInLogs(['sk-logger-test-000000']);
+  let line = '';
+  createLogger({ sink: (l) => (line = l) }).error('failed with sk-logger-test-000000', {
+    issues: [{ file: 'x.yaml', path: 'providers.a', message: 'api_key sk-logger-test-000000 is not valid' }],
+    err: new Error('bad key sk-logger-test-000000', { cause: new Error('sk-logger-test-000000') }),
+  });
+  t.notMatch(line, 'sk-logger-test-000000');
+  const parsed = JSON.parse(line) as { msg: string; issues: Array<{ message: string }>; err: { message: string; cause: { message: string } } };
+  t.equal(parsed.msg, 'failed with ***');
+  t.equal(parsed.issues[0].message, 'api_key *** is not valid');
+  t.equal(parsed.err.message, 'bad key ***');
+  t.equal(parsed.err.cause.message, '***');
+  t.equal(redacted('a sk-logger-test-000000 b'), 'a *** b', 'for stderr written without the log');
 });
