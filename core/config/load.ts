@@ -53,8 +53,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more errors follow from it)` : '';
     throw new ConfigError([{ file, line: pos.line, column: pos.col, path: '', message: `YAML: ${first.message.split('\n')[0]}${hint}${more}` }]);
   }
+  // Blank lines and comments only: a truncated write, `echo > config.yaml`, a template that
+  // rendered nothing. Applied, it would remove every provider and filter.
+  if (doc.contents === null) throw new ConfigError([{ file, path: '', message: 'the config file is empty (nothing but blank lines or comments)' }]);
   interpolateDocument(doc, env);
-  const raw = (doc.toJS() ?? {}) as unknown;
+  const raw = doc.toJS() as unknown;
   // Before any issue of this load is written: a plugin's create() error can quote its key.
   redactInLogs(configSecrets(raw));
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

@@ -73,8 +73,8 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
       opts.log.debug('config file not readable yet', { file, err });
       return;
     }
-    // A truncate-then-write caught in between reads as empty, which would parse as an empty
-    // config; the write that follows fires another event.
+    // A truncate-then-write caught in between reads as empty, which the loader refuses as an
+    // empty config; the write that follows fires another event, so no failure is logged.
     if (bytes.length === 0) return;
     const hash = createHash('sha256').update(bytes).digest('hex');
     if (hash === lastHash) return;

@@ -43,6 +43,15 @@ t.test('validate reports schema and plugin errors together', async (t) => {
   t.match(r.stderr, `${file}:5:5: providers.echo.colour: unknown key "colour"`);
 });
 
+t.test('validate refuses a config with no content', async (t) => {
+  const file = path.join(dir, 'empty.yaml');
+  writeFileSync(file, '# nothing here yet\n');
+  const r = runCli(['validate', file]);
+  t.equal(r.status, 1);
+  t.equal(r.stdout, '');
+  t.equal(r.stderr, `${file}: the config file is empty (nothing but blank lines or comments)\n`);
+});
+
 t.test('an unknown verb is an error with usage', async (t) => {
   const r = runCli(['frobnicate']);
   t.equal(r.status, 2);

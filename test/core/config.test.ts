@@ -56,6 +56,15 @@ t.test('YAML syntax errors carry a line', async (t) => {
   t.match(issues[0].message, /^YAML:/);
 });
 
+t.test('a file with no content is an error, not an empty config', async (t) => {
+  for (const text of ['', '\n', '  \n\n', '# nothing here yet\n', '\n# providers: {}\n']) {
+    const issues = issuesOf(text);
+    t.equal(issues.length, 1, JSON.stringify(text));
+    t.equal(issues[0]?.message, 'the config file is empty (nothing but blank lines or comments)', JSON.stringify(text));
+  }
+  for (const text of ['---\n', '~\n', 'null\n']) t.match(issuesOf(text)[0]?.message, 'config must be a YAML mapping', `${JSON.stringify(text)}: a document that is null`);
+});
+
 t.test('duplicate keys are errors', async (t) => {
   const issues = issuesOf('server:\n  port: 1\n  port: 2\n');
   t.ok(issues.length >= 1);

@@ -148,6 +148,19 @@ t.test('an invalid edit changes nothing; the failure is counted and logged with 
   await checkReload(t, g, 'fix after an invalid edit', ['e-3'], (text) => writeFileSync(g.configPath, text));
 });
 
+t.test('a rewrite to nothing but blank lines or comments is refused like any invalid edit', async (t) => {
+  const g = await startGateway(t, config(['g-1']));
+  const good = g.gateway.current.hash;
+  for (const text of ['\n', '# the real config follows\n']) {
+    writeFileSync(g.configPath, text);
+    await waitFor(() => g.logs.some((l) => l.msg === 'config reload failed; still serving the previous config' && JSON.stringify(l.issues).includes('the config file is empty')), BOUND_MS, 10);
+    t.equal(g.gateway.current.hash, good, `${JSON.stringify(text)}: the old pipeline still serves`);
+    t.same(await models(g.url), ['g-1'], `${JSON.stringify(text)}: the provider is still there`);
+    g.logs.length = 0;
+  }
+  await checkReload(t, g, 'the real content after an empty one', ['g-2'], (text) => writeFileSync(g.configPath, text));
+});
+
 t.test('a stream started before a reload finishes intact on the old pipeline', async (t) => {
   const g = await startGateway(t, config(['f-1'], 40));
   const words = Array.from({ length: 30 }, (_, i) => `w${i}`).join(' ');
