@@ -14,7 +14,7 @@ import { WORKER_START_FAILED } from '../core/cluster/ipc.js';
 import { codeCacheDir, codeCacheUse, writeCodeCachesToDir } from '../core/deps/code-cache.js';
 import { CODE_CACHE_DIR_ENV } from '../core/deps/code-cache-dir.js';
 import { createLogger, redacted, type Logger } from '../core/logger.js';
-import { resolveConfigPath } from '../core/gateway.js';
+import { envPort, resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
 import { warmParserAhead } from '../core/pool.js';
 import { holdSignals, type HeldSignals } from '../core/signals.js';
@@ -113,6 +113,7 @@ async function serve(configPath: string | undefined): Promise<void> {
   // Caught before anything else: a signal during start-up is acted on once started.
   const signals = holdSignals(log);
   if (cluster.isWorker) return serveGateway(configPath, signals, log, true);
+  envPort(process.env); // a bad AI_GATEWAY_PORT is refused once here, not by every worker
   const file = resolveConfigPath(configPath, process.env);
   let loaded: LoadedConfig;
   try {

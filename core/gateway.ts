@@ -55,6 +55,20 @@ export function resolveConfigPath(explicit: string | undefined, env: NodeJS.Proc
   return explicit ?? (env.AI_GATEWAY_CONFIG || defaultConfigPath);
 }
 
+/**
+ * `AI_GATEWAY_PORT` as a port, or undefined when it is unset or empty (as `${AI_GATEWAY_PORT:-8090}`
+ * in a config treats it): `server.port` applies. Spaces around the number are ignored. Any
+ * other value is refused: a blank one, which that `${…}` would hand the schema as port 0 (a
+ * random port), and one Node would read as NaN or reject without naming the variable.
+ */
+export function envPort(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env.AI_GATEWAY_PORT;
+  if (value === undefined || value === '') return undefined;
+  const port = value.trim();
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new Error(`AI_GATEWAY_PORT must be a port number from 0 to 65535 (or empty for server.port), not ${JSON.stringify(value)}`);
+  return Number(port);
+}
+
 /** The server section with certificate paths resolved against the config file and checked readable. */
 function listenerConfig(loaded: LoadedConfig): ServerConfig {
   const server = loaded.config.server;
@@ -129,16 +143,18 @@ export class Gateway {
     this.writers = this.worker?.writers ?? localWriters(this.log.child({ component: 'single-writers' }));
   }
 
-  /** Load the config, build the first pipeline and listen. Throws ConfigError on a bad config. */
+  /** Load the config, build the first pipeline and listen. Throws ConfigError on a bad config, an Error on a bad `AI_GATEWAY_PORT`. */
   static async start(opts: GatewayOptions): Promise<Gateway> {
+    const env = opts.env ?? process.env;
+    // Checked before anything is built: a bad value refuses the start.
+    const portOverride = opts.port ?? envPort(env);
     const gw = new Gateway(opts);
     const loaded = opts.loaded ?? gw.load();
     const server = listenerConfig(loaded);
     gw.pipeline = await gw.build(loaded);
     gw.metrics.configLoads.inc({ result: 'success' });
     gw.metrics.setConfigHash(loaded.hash);
-    const env = opts.env ?? process.env;
-    const port = opts.port ?? (env.AI_GATEWAY_PORT ? Number(env.AI_GATEWAY_PORT) : server.port);
+    const port = portOverride ?? server.port;
     const worker = gw.worker;
     const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, requestTimeoutMs: server.request_timeout_ms, draining: () => gw.isDraining, scrape: worker && (() => worker.scrape()) });
     const served = createHandler({

@@ -116,6 +116,15 @@ t.test('a port already in use is a clear runtime error, not a usage error', asyn
   t.notMatch(r.stderr, /Usage:/);
 });
 
+t.test('an AI_GATEWAY_PORT that is not a port number refuses to start, naming the variable', async (t) => {
+  // A blank value included: the embedded config's ${AI_GATEWAY_PORT:-8090} would read it as port 0.
+  for (const value of [' ', 'abc', '99999']) {
+    const r = runCli([], { AI_GATEWAY_PORT: value });
+    t.equal(r.status, 1, JSON.stringify(value));
+    t.equal(r.stderr, `ai-gateway: AI_GATEWAY_PORT must be a port number from 0 to 65535 (or empty for server.port), not ${JSON.stringify(value)}\n`);
+  }
+});
+
 t.test('AI_GATEWAY_CONFIG names the config file', async (t) => {
   const file = path.join(dir, 'env.yaml');
   writeFileSync(file, 'providers:\n  echo:\n    models: [from-env-config]\n');
