@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { LineCounter, parseDocument } from '../deps/yaml.js';
+import { LineCounter, parseDocument, visit, type Document } from '../deps/yaml.js';
 import { packageRoot } from '../package-root.js';
 import { compileSchema } from './ajv.js';
 import { ConfigError, SourceMap } from './issues.js';
@@ -57,7 +57,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   // rendered nothing. Applied, it would remove every provider and filter.
   if (doc.contents === null) throw new ConfigError([{ file, path: '', message: 'the config file is empty (nothing but blank lines or comments)' }]);
   interpolateDocument(doc, env);
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // yaml refuses to expand an alias bomb ("billion laughs") here, not while parsing.
+    const pos = firstAlias(doc, lines);
+    throw new ConfigError([{ file, line: pos?.line ?? 1, column: pos?.col ?? 1, path: '', message: `YAML: ${(err as Error).message}${pos ? ' (the first alias is here)' : ''}` }]);
+  }
   // Before any issue of this load is written: a plugin's create() error can quote its key.
   redactInLogs(configSecrets(raw));
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -79,6 +86,18 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     throw new ConfigError([source.issue(['server', 'workers'], `${workers} workers need the shared store so limits stay global: set store.type to redis, or server.workers to 1`)], loaded);
   }
   return loaded;
+}
+
+/** Where the document's first alias (`*name`) is. */
+function firstAlias(doc: Document, lines: LineCounter): { line: number; col: number } | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      at = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return at === undefined ? undefined : lines.linePos(at);
 }
 
 /** `server.workers` as a number: `auto` is the cores this process may use. */

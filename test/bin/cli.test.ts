@@ -52,6 +52,16 @@ t.test('validate refuses a config with no content', async (t) => {
   t.equal(r.stderr, `${file}: the config file is empty (nothing but blank lines or comments)\n`);
 });
 
+t.test('validate reports an alias bomb as file:line:column', async (t) => {
+  const file = path.join(dir, 'bomb.yaml');
+  const rows = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (const [prev, name] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh', 'hi']) rows.push(`${name}: &${name} [${Array(9).fill('*' + prev).join(',')}]`);
+  writeFileSync(file, rows.join('\n') + '\n');
+  const r = runCli(['validate', file]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:8: YAML: Excessive alias count`), r.stderr);
+});
+
 t.test('an unknown verb is an error with usage', async (t) => {
   const r = runCli(['frobnicate']);
   t.equal(r.status, 2);

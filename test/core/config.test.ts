@@ -65,6 +65,20 @@ t.test('a file with no content is an error, not an empty config', async (t) => {
   for (const text of ['---\n', '~\n', 'null\n']) t.match(issuesOf(text)[0]?.message, 'config must be a YAML mapping', `${JSON.stringify(text)}: a document that is null`);
 });
 
+/** "Billion laughs": nine levels of nine aliases each, 9^9 values if expanded. */
+function aliasBomb(): string {
+  const rows = ['server: { host: 127.0.0.1 }', 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  const names = 'abcdefghi';
+  for (let i = 1; i < names.length; i++) rows.push(`${names[i]}: &${names[i]} [${Array(9).fill('*' + names[i - 1]).join(',')}]`);
+  return rows.join('\n') + '\n';
+}
+
+t.test('an alias bomb is a config error at its first alias, not a bare exception', async (t) => {
+  const issues = issuesOf(aliasBomb());
+  t.equal(issues.length, 1);
+  t.match(formatIssue(issues[0]), /^\/etc\/gw\/config\.yaml:3:8: YAML: Excessive alias count .* \(the first alias is here\)$/);
+});
+
 t.test('duplicate keys are errors', async (t) => {
   const issues = issuesOf('server:\n  port: 1\n  port: 2\n');
   t.ok(issues.length >= 1);
