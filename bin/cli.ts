@@ -1,6 +1,6 @@
 /**
  * `ai-gateway [--config FILE]`            start the gateway
- * `ai-gateway validate [FILE]`            check a config; prints `ok` or every error
+ * `ai-gateway validate [FILE…]`           check configs; prints `ok` or every error
  * `ai-gateway keygen WORKSPACE_ID`        print a workspace key
  * `ai-gateway ledger rebuild --from F`    rebuild the usage ledger from audit logs
  * `ai-gateway audit verify FILE…`         check the audit log's hash chain
@@ -35,7 +35,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 const USAGE = `Usage:
   ai-gateway [--config FILE]        start the gateway (default: $AI_GATEWAY_CONFIG, then configs/config.yaml)
-  ai-gateway validate [FILE]        validate a config file: prints "ok", or every error with file:line and key path
+  ai-gateway validate [FILE…]       validate config files: prints "ok" ("FILE: ok" for each of several),
+                                    or every error with file:line and key path; exit 1 if any file has one
   ai-gateway keygen WORKSPACE_ID [--secret S]
                                     print a workspace key (secret: --secret, $AI_GATEWAY_KEY_SECRET, or the auth filter's key_secret)
   ai-gateway ledger rebuild --from AUDIT.jsonl [--config FILE]
@@ -90,14 +91,19 @@ function priceFileIssue(loaded: LoadedConfig): ConfigIssue | undefined {
   }
 }
 
-async function validate(file: string): Promise<number> {
-  const issues = await configIssues(file);
-  if (issues.length === 0) {
-    process.stdout.write('ok\n');
-    return 0;
+/** Every file given (a shell glob's), each reported; 1 if any has an issue. */
+async function validate(files: readonly string[]): Promise<number> {
+  let failed = false;
+  for (const file of files) {
+    const issues = await configIssues(file);
+    if (issues.length === 0) {
+      process.stdout.write(files.length > 1 ? `${file}: ok\n` : 'ok\n');
+      continue;
+    }
+    failed = true;
+    for (const issue of issues) process.stderr.write(redacted(formatIssue(issue)) + '\n');
   }
-  for (const issue of issues) process.stderr.write(redacted(formatIssue(issue)) + '\n');
-  return 1;
+  return failed ? 1 : 0;
 }
 
 /** What goes to stderr is a log line like any other: the config's secrets are blanked (registered as it loaded). */
@@ -241,7 +247,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       await serve(values.config);
       return undefined;
     case 'validate':
-      return validate(rest[0] ?? resolveConfigPath(values.config, process.env));
+      return validate(rest.length > 0 ? rest : [resolveConfigPath(values.config, process.env)]);
     default:
       process.stderr.write(`ai-gateway: unknown command "${verb}"\n\n${USAGE}`);
       return 2;

@@ -62,6 +62,22 @@ t.test('validate reports an alias bomb as file:line:column', async (t) => {
   t.match(r.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:8: YAML: Excessive alias count`), r.stderr);
 });
 
+t.test('validate checks every file it is given', async (t) => {
+  const good = path.join(dir, 'good-1.yaml');
+  const also = path.join(dir, 'good-2.yaml');
+  const bad = path.join(dir, 'bad-2.yaml');
+  writeFileSync(good, 'providers:\n  echo: {}\n');
+  writeFileSync(also, 'providers:\n  echo: { models: [e-2] }\n');
+  writeFileSync(bad, 'server:\n  bogus: 1\n');
+  const mixed = runCli(['validate', good, bad, also]);
+  t.equal(mixed.status, 1, 'a later file with an error fails the run');
+  t.equal(mixed.stdout, `${good}: ok\n${also}: ok\n`);
+  t.equal(mixed.stderr, `${bad}:2:3: server.bogus: unknown key "bogus"\n`);
+  const fine = runCli(['validate', good, also]);
+  t.equal(fine.status, 0);
+  t.equal(fine.stdout, `${good}: ok\n${also}: ok\n`);
+});
+
 t.test('an unknown verb is an error with usage', async (t) => {
   const r = runCli(['frobnicate']);
   t.equal(r.status, 2);
