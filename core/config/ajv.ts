@@ -29,10 +29,7 @@ export interface AjvProfile {
 /** Config sections: every error reported, defaults filled in, scalars coerced. */
 export const CONFIG_PROFILE: AjvProfile = { name: 'config', options: AJV_OPTIONS };
 
-/**
- * What clients send: never coerced or filled in, the first error only. Schemas are compiled
- * without their `$id`, so a changed file can be compiled again under the same id.
- */
+/** What clients send: never coerced or filled in, the first error only. */
 export const INPUT_PROFILE: AjvProfile = { name: 'input', options: { allErrors: false, strict: false, coerceTypes: false, useDefaults: false } };
 
 /** Where the build writes precompiled validators (next to this module, in dist/). */
@@ -53,9 +50,15 @@ function ajvFor(profile: AjvProfile): Ajv {
   return ajv;
 }
 
-/** The schema a profile compiles. */
-export function profiled(schema: object, profile: AjvProfile): object {
-  if (profile !== INPUT_PROFILE || !('$id' in schema)) return schema;
+/**
+ * The schema a profile compiles: without its root `$id`. A profile's schemas share one ajv,
+ * which refuses a second schema under an id it holds, and the same id comes again with a
+ * changed request schema file, a plugin's new version under a new file name or two copies
+ * of one plugin. The root id only names the document: its `#/…` refs resolve without it.
+ * (A nested `$id` is not registered as a schema, so it does not collide.)
+ */
+export function profiled(schema: object, _profile: AjvProfile): object {
+  if (!('$id' in schema)) return schema;
   const { $id: _id, ...rest } = schema as Record<string, unknown>;
   return rest;
 }
