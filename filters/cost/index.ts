@@ -8,6 +8,7 @@
  */
 import { type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { isAudited } from '../audit/record.js';
+import { CACHE_HIT } from '../cache/slot.js';
 import { completionTime, priceBookFor, requestCost } from './accounting.js';
 import { rowFromAudit } from './ledger/entry.js';
 import { ledgerPool, ledgerSchema, type LedgerConfig } from './ledger/index.js';
@@ -66,6 +67,7 @@ async function createCost(config: CostConfig, env: PluginEnv): Promise<Filter> {
         status: outcome.status,
         tokens_in: u.inputTokens, tokens_out: u.outputTokens, cache_creation_tokens: u.cacheCreationTokens, cache_read_tokens: u.cacheReadTokens,
         cost_usd: cost.usd, price_missing: !cost.priced,
+        attempts: outcome.attempts ?? 0, cache_hit: ctx.get(CACHE_HIT) === true, // as the audit line has them
       }));
     },
     async usage(ctx: RequestContext) {

@@ -65,7 +65,8 @@ t.test('the SQLite ledger survives a restart and a rebuild from the audit log ma
   t.ok(total(rows, 'cost_nanos') > 0);
   const contractor = rows.filter((r) => r.user === 'contractor1' && r.model === 'echo-1');
   t.equal(contractor.length, 1, 'one row per day × user × workspace × project × provider × model');
-  t.match(contractor[0], { workspace: 'ws-abc123', project: 'webide', provider: 'echo', day: new Date().toISOString().slice(0, 10), requests: 6, errors: 2 });
+  t.match(contractor[0], { workspace: 'ws-abc123', project: 'webide', provider: 'echo', day: new Date().toISOString().slice(0, 10), requests: 4, errors: 0 });
+  t.match(rows.find((r) => r.user === 'contractor1' && r.model === ''), { requests: 2, errors: 2 }, 'the validator\'s refusals never reached a provider: counted without their model');
   t.match(rows.find((r) => r.model === 'echo-cheap'), { requests: 2 });
   t.match(rows.find((r) => r.user === ''), { requests: 2, errors: 2 }, 'unattributed requests are kept too');
 
