@@ -3,10 +3,12 @@
  * `Authorization: Bearer <token>`, or a browser session made by the dashboard's login
  * form. Tokens are compared in constant time (over their SHA-256, so lengths never leak).
  * The session cookie never carries the token: it is `<expiry>.<HMAC(token, expiry)>`,
- * HttpOnly and SameSite=Strict, so changing the token ends every session.
+ * HttpOnly and SameSite=Strict, so changing the token ends every session. Logging out
+ * ends one: it is remembered until its expiry ({@link EndedSessions}).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { EndpointRequest } from '../../core/index.js';
+import type { EndpointRequest, Store } from '../../core/index.js';
+import type { EndedSessions } from './sessions.js';
 
 export const SESSION_COOKIE = 'gw_admin_session';
 const SESSION_MS = 12 * 3_600_000;
@@ -33,15 +35,39 @@ function cookies(header: string | undefined): Map<string, string> {
 }
 
 export class AdminAccess {
-  constructor(private readonly token: string, private readonly clock: () => number = Date.now) {}
+  /**
+   * @param ended logged-out sessions (the runtime's, shared by every generation)
+   * @param store where they are also kept for other workers and replicas (the Redis store), if anywhere
+   */
+  constructor(
+    private readonly token: string,
+    private readonly ended: EndedSessions,
+    private readonly store: Store | undefined,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
-  /** Whether `req` carries the token or a live session. */
-  check(req: EndpointRequest): Access {
+  /** Whether `presented` is the admin token. */
+  isToken(presented: string): boolean {
+    return sameSecret(presented, this.token);
+  }
+
+  /** Whether `req` carries the token or a live session (one not logged out: asks the shared store, if any). */
+  check(req: EndpointRequest): Access | Promise<Access> {
     const auth = req.headers.authorization;
-    if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return sameSecret(auth.replace(/^bearer\s+/i, '').trim(), this.token) ? 'ok' : 'wrong';
-    const session = cookies(req.headers.cookie).get(SESSION_COOKIE);
-    if (session === undefined) return 'missing';
-    return this.validSession(session) ? 'ok' : 'wrong';
+    if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return this.isToken(auth.replace(/^bearer\s+/i, '').trim()) ? 'ok' : 'wrong';
+    const value = cookies(req.headers.cookie).get(SESSION_COOKIE);
+    if (value === undefined) return 'missing';
+    const session = this.session(value);
+    if (!session) return 'wrong';
+    const ended = this.ended.has(session.id, this.store);
+    return ended instanceof Promise ? ended.then((e) => (e ? 'wrong' : 'ok')) : ended ? 'wrong' : 'ok';
+  }
+
+  /** Ends the live session `req` carries, if it carries one. */
+  async logout(req: EndpointRequest): Promise<void> {
+    const value = cookies(req.headers.cookie).get(SESSION_COOKIE);
+    const session = value === undefined ? undefined : this.session(value);
+    if (session) await this.ended.end(session.id, session.expiry, this.store);
   }
 
   /** The Set-Cookie value for a new session (after the login form presented the token). */
@@ -59,10 +85,13 @@ export class AdminAccess {
     return createHmac('sha256', this.token).update(`dashboard-session:${expiry}`).digest('hex');
   }
 
-  private validSession(value: string): boolean {
+  /** A cookie value's session when it is valid and unexpired; its id names it without being a credential. */
+  private session(value: string): { id: string; expiry: number } | undefined {
     const dot = value.indexOf('.');
     const expiry = Number(value.slice(0, dot));
-    if (dot < 0 || !Number.isFinite(expiry) || expiry < this.clock()) return false;
-    return sameSecret(value.slice(dot + 1), this.sign(expiry));
+    if (dot < 0 || !Number.isFinite(expiry) || expiry < this.clock()) return undefined;
+    const signature = value.slice(dot + 1);
+    if (!sameSecret(signature, this.sign(expiry))) return undefined;
+    return { id: createHash('sha256').update(signature).digest('hex').slice(0, 32), expiry };
   }
 }

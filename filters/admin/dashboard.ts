@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { EndpointRequest, EndpointResponse, PluginEndpoint } from '../../core/index.js';
+import type { EndpointRequest, EndpointResponse, Logger, PluginEndpoint } from '../../core/index.js';
 import { packageRoot } from '../../core/package-root.js';
 import { AdminAccess } from './access.js';
 
@@ -44,8 +44,8 @@ function redirect(to: string, cookie: string): EndpointResponse {
 }
 
 /** The dashboard's endpoints, guarded by `access`. */
-export function dashboardEndpoint(access: AdminAccess): PluginEndpoint[] {
-  const handle = (req: EndpointRequest): EndpointResponse => {
+export function dashboardEndpoint(access: AdminAccess, log: Logger): PluginEndpoint[] {
+  const handle = async (req: EndpointRequest): Promise<EndpointResponse> => {
     if (req.path.startsWith('/dashboard/assets/')) {
       const asset = ASSETS.get(req.path.slice('/dashboard/assets/'.length));
       if (!asset) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' };
@@ -53,13 +53,17 @@ export function dashboardEndpoint(access: AdminAccess): PluginEndpoint[] {
     }
     if (req.path === '/dashboard/login' && req.method === 'POST') {
       const presented = new URLSearchParams(req.body.toString('utf8')).get('token') ?? '';
-      const ok = access.check({ ...req, headers: { authorization: `Bearer ${presented}` } }) === 'ok' && presented !== '';
+      const ok = presented !== '' && access.isToken(presented.trim());
       if (!ok) return login(403, 'Wrong admin token.');
       return redirect('/dashboard', access.sessionCookie(req.headers['x-forwarded-proto'] === 'https'));
     }
-    if (req.path === '/dashboard/logout') return redirect('/dashboard', AdminAccess.logoutCookie());
+    if (req.path === '/dashboard/logout') {
+      // The browser forgets the cookie either way; the session is ended here for any copy of it.
+      await access.logout(req).catch((err: unknown) => log.warn('dashboard logout not recorded in the shared store; it holds on this process only', { err }));
+      return redirect('/dashboard', AdminAccess.logoutCookie());
+    }
     if (req.path !== '/dashboard' && req.path !== '/dashboard/') return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' };
-    const granted = access.check(req);
+    const granted = await access.check(req);
     if (granted === 'missing') return login(401);
     if (granted === 'wrong') return login(403, 'Your session has expired or the token is wrong.');
     return page('index.html', 200);

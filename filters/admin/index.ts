@@ -10,7 +10,7 @@
  * only counts rate-limit and budget rejections for the dashboard.
  */
 import { compileSchema } from '../../core/config/ajv.js';
-import type { EndpointRequest, EndpointResponse, Filter, FilterPlugin, PluginEnv } from '../../core/index.js';
+import { storeFor, type EndpointRequest, type EndpointResponse, type Filter, type FilterPlugin, type PluginEnv } from '../../core/index.js';
 import budgetPlugin from '../budget/index.js';
 import type { BudgetConfig } from '../budget/config.js';
 import costPlugin, { type CostConfig } from '../cost/index.js';
@@ -19,6 +19,7 @@ import type { LedgerWriter } from '../cost/ledger/writer.js';
 import { AdminAccess } from './access.js';
 import { dashboardEndpoint } from './dashboard.js';
 import { rejections } from './rejections.js';
+import { EndedSessions } from './sessions.js';
 import { budgetViews, summarize, summaryPeriodError } from './summary.js';
 import { groupRows, parseUsageQuery, selectRows, toCsv } from './usage.js';
 
@@ -41,6 +42,7 @@ const configSchema = {
 };
 
 const MIN_TOKEN_LENGTH = 16;
+const STORE_READY_MS = 2000;
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): EndpointResponse {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
@@ -76,7 +78,10 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
     return filter;
   }
   if (token.length < MIN_TOKEN_LENGTH) throw new Error(`admin token must be at least ${MIN_TOKEN_LENGTH} characters, not counting whitespace around it (or empty to disable the admin API), e.g. \`openssl rand -hex 24\``);
-  const access = new AdminAccess(token);
+  // Logouts are kept by this process and, on the Redis store, for every worker and replica.
+  const shared = env.config.store?.type === 'redis' ? storeFor(env) : undefined;
+  if (shared && !(await shared.ready(STORE_READY_MS))) env.log.warn('admin session store not ready; logged-out sessions follow its fail mode until it is', { store: shared.type, fail_mode: shared.failMode });
+  const access = new AdminAccess(token, env.shared.get('admin.ended-sessions', () => new EndedSessions()), shared);
   const cost = sectionOf<CostConfig>(env, 'cost', costPlugin.configSchema);
   const budget = sectionOf<BudgetConfig>(env, 'budget', budgetPlugin.configSchema);
   let writer: LedgerWriter | undefined;
@@ -90,7 +95,7 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
   };
 
   async function api(req: EndpointRequest): Promise<EndpointResponse> {
-    const granted = access.check(req);
+    const granted = await access.check(req);
     if (granted !== 'ok') return denied(granted);
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: { code: 'GW_ERR_METHOD', message: 'GET only' } }, { allow: 'GET, HEAD' });
     if (req.path !== '/admin/usage' && req.path !== '/admin/summary') return json(404, { error: { code: 'GW_ERR_ROUTE_NOT_FOUND', message: `No admin endpoint ${req.path}` } });
@@ -112,7 +117,7 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
 
   filter.endpoints = [
     { path: '/admin/', handle: (req) => api(req).catch((err: unknown) => json(500, { error: { code: 'GW_ERR_INTERNAL', message: (err as Error).message } })) },
-    ...(config.dashboard ? dashboardEndpoint(access) : []),
+    ...(config.dashboard ? dashboardEndpoint(access, env.log) : []),
   ];
   filter.close = release;
   return filter;
