@@ -5,6 +5,7 @@
  * own endpoints (`Filter.endpoints`) are dispatched here too, as the group `plugins`.
  */
 import type { ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { OperationalEndpoint } from './config/types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { GatewayError } from './errors.js';
@@ -122,7 +123,8 @@ export function createOps(deps: OpsDeps) {
     }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const r = await endpoint.handle({ method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: requestHeaders(req.headers), body });
+    const encrypted = (req.socket as TLSSocket | undefined)?.encrypted === true;
+    const r = await endpoint.handle({ method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: requestHeaders(req.headers), body, encrypted });
     (res as ServerResponse).writeHead(r.status, { 'cache-control': 'no-store', ...r.headers });
     if (method === 'HEAD') res.end();
     else res.end(r.body);

@@ -238,6 +238,8 @@ export interface EndpointRequest {
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** True when the client's connection to the gateway is TLS (`server.tls`); a proxy in front may say so in X-Forwarded-Proto instead. */
+  readonly encrypted: boolean;
 }
 
 /** What a {@link PluginEndpoint} answers. `cache-control: no-store` is added unless set. */

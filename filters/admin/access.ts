@@ -77,8 +77,8 @@ export class AdminAccess {
   }
 
   /** Clears the session cookie. */
-  static logoutCookie(): string {
-    return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
+  static logoutCookie(secure: boolean): string {
+    return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`;
   }
 
   private sign(expiry: number): string {

@@ -43,6 +43,15 @@ function redirect(to: string, cookie: string): EndpointResponse {
   return { status: 303, headers: { location: to, 'set-cookie': cookie }, body: '' };
 }
 
+/**
+ * Whether the browser reached the gateway over HTTPS: its own TLS, or a TLS-terminating
+ * proxy's `X-Forwarded-Proto: https`. Anyone may send that header, but it can only add
+ * `Secure`, which makes the cookie stricter, never take it away.
+ */
+function secure(req: EndpointRequest): boolean {
+  return req.encrypted || req.headers['x-forwarded-proto'] === 'https';
+}
+
 /** The dashboard's endpoints, guarded by `access`. */
 export function dashboardEndpoint(access: AdminAccess, log: Logger): PluginEndpoint[] {
   const handle = async (req: EndpointRequest): Promise<EndpointResponse> => {
@@ -55,12 +64,12 @@ export function dashboardEndpoint(access: AdminAccess, log: Logger): PluginEndpo
       const presented = new URLSearchParams(req.body.toString('utf8')).get('token') ?? '';
       const ok = presented !== '' && access.isToken(presented.trim());
       if (!ok) return login(403, 'Wrong admin token.');
-      return redirect('/dashboard', access.sessionCookie(req.headers['x-forwarded-proto'] === 'https'));
+      return redirect('/dashboard', access.sessionCookie(secure(req)));
     }
     if (req.path === '/dashboard/logout') {
       // The browser forgets the cookie either way; the session is ended here for any copy of it.
       await access.logout(req).catch((err: unknown) => log.warn('dashboard logout not recorded in the shared store; it holds on this process only', { err }));
-      return redirect('/dashboard', AdminAccess.logoutCookie());
+      return redirect('/dashboard', AdminAccess.logoutCookie(secure(req)));
     }
     if (req.path !== '/dashboard' && req.path !== '/dashboard/') return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' };
     const granted = await access.check(req);
