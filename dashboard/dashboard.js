@@ -17,8 +17,13 @@
   function usd(n) { return '$' + (n < 1 ? n.toFixed(4) : n.toFixed(2)); }
   function int(n) { return Math.round(n).toLocaleString('en-US'); }
   function daySeconds(d) { return Date.parse(d + 'T00:00:00Z') / 1000; }
+  // The ledger counts UTC days (and the rejections UTC hours): the charts label them in
+  // UTC too, or a browser west of UTC would put each day's point on the day before.
+  function utc(ts) { return uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'); }
+  function isoDay(u, v) { return v == null ? '-' : new Date(v * 1e3).toISOString().slice(0, 10); }
+  function isoHour(u, v) { return v == null ? '-' : new Date(v * 1e3).toISOString().slice(0, 13).replace('T', ' ') + ':00 UTC'; }
 
-  function chart(id, xs, series, fmt, bars) {
+  function chart(id, xs, series, fmt, bars, xfmt) {
     var box = document.getElementById('chart-' + id);
     if (state.charts[id]) state.charts[id].destroy();
     box.textContent = '';
@@ -26,10 +31,11 @@
       width: Math.max(300, box.clientWidth || 500),
       height: 220,
       legend: { show: true },
+      tzDate: utc,
       scales: { x: { time: true } },
       // Counts get whole-number ticks only; uPlot would otherwise label 0.2, 0.4… as 0, 0…
       axes: [{}, { size: 70, values: function (u, vals) { return vals.map(function (v) { return bars && !Number.isInteger(v) ? '' : fmt(v); }); } }],
-      series: [{}].concat(series.map(function (s, i) {
+      series: [{ value: xfmt }].concat(series.map(function (s, i) {
         var c = COLORS[i % COLORS.length];
         return { label: s.name, stroke: c, fill: bars ? c + '55' : undefined, width: 2, value: function (u, v) { return v == null ? '-' : fmt(v); }, paths: bars ? uPlot.paths.bars({ size: [0.8] }) : undefined };
       })),
@@ -53,14 +59,14 @@
     [['Requests', int(d.totals.requests)], ['Tokens', int(d.totals.tokens)], ['Spend', usd(d.totals.cost_usd)]].forEach(function (t) {
       var box = el('div', t[0]); box.appendChild(el('b', t[1])); totals.appendChild(box);
     });
-    chart('project', xs, d.spend_by_project, usd);
-    chart('user', xs, d.spend_by_user, usd);
-    chart('model', xs, d.tokens_by_model, int);
+    chart('project', xs, d.spend_by_project, usd, false, isoDay);
+    chart('user', xs, d.spend_by_user, usd, false, isoDay);
+    chart('model', xs, d.tokens_by_model, int, false, isoDay);
     var hours = d.rejections.hours;
     chart('rejections', hours.map(function (h) { return Date.parse(h.hour) / 1000; }), [
       { name: 'rate limit', values: hours.map(function (h) { return h.rate_limit; }) },
       { name: 'budget', values: hours.map(function (h) { return h.budget; }) },
-    ], int, true);
+    ], int, true, isoHour);
 
     var tb = document.querySelector('#budgets tbody');
     tb.textContent = '';

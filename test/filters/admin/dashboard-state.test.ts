@@ -1,0 +1,74 @@
+/**
+ * What the dashboard shows belongs to the selection its filters show, in UTC, in a real
+ * headless Chromium (Debian's, driven by playwright-core; one browser for the file):
+ * - a browser west of UTC labels each UTC day of the ledger as that day.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import t from 'tap';
+import { seededGateway, TOKEN } from './setup.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** What the page exposes, as seen from page.evaluate (the test has no DOM types). */
+interface UPlotLike {
+  data: number[][];
+  setLegend(o: { idx: number }): void;
+  /** uPlot's own record of the x axis's tick positions (seconds), as drawn. */
+  axes: Array<{ _splits?: number[] }>;
+  root: { querySelector(sel: string): { textContent: string } | null };
+}
+interface PageGlobal {
+  dashboard: { charts: Record<string, UPlotLike>; data: { days: string[]; spend_by_project: Array<{ name: string }> } | null; loads: number };
+  document: {
+    getElementById(id: string): { textContent: string; hidden: boolean };
+    querySelectorAll(sel: string): { length: number };
+    querySelector(sel: string): { value: string };
+  };
+}
+
+t.test('the dashboard draws only the selection its filters show, in UTC', { skip: existsSync(CHROMIUM) || process.env.CI ? false : `no Chromium at ${CHROMIUM}` }, async (t) => {
+  const gw = await seededGateway(t);
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    timeout: 30_000,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(() => browser.close());
+
+  async function open(timezoneId?: string): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+    const context = await browser.newContext({ timezoneId, locale: 'en-US', viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${gw.url}/dashboard`);
+    await page.fill('input[name=token]', TOKEN);
+    await Promise.all([page.waitForURL(`${gw.url}/dashboard`), page.click('button[type=submit]')]);
+    await page.waitForSelector('body[data-state=ready]', { timeout: 30_000 });
+    return { context, page, errors };
+  }
+
+  t.test('a browser west of UTC labels each UTC day as that day', async (t) => {
+    const { context, page, errors } = await open('America/Los_Angeles');
+    t.teardown(() => context.close());
+    const seen = await page.evaluate(() => {
+      const d = (globalThis as unknown as PageGlobal).dashboard;
+      const u = d.charts.project;
+      const last = d.data!.days.length - 1;
+      u.setLegend({ idx: last });
+      return {
+        day: d.data!.days[last],
+        x: u.data[0][last],
+        legend: u.root.querySelector('.u-legend .u-series .u-value')?.textContent ?? '',
+        ticks: u.axes[0]._splits ?? [],
+        offset: new Date().getTimezoneOffset(),
+      };
+    });
+    t.ok(seen.offset > 0, 'the browser is west of UTC');
+    t.equal(seen.x, Date.parse(`${seen.day}T00:00:00Z`) / 1000, 'the point is at the UTC day');
+    t.equal(seen.legend, seen.day, `the point for ${seen.day} is labelled with that day`);
+    t.ok(seen.ticks.length > 0 && seen.ticks.every((s) => s % 86_400 === 0), `day ticks fall on UTC midnights (${seen.ticks.length} ticks)`);
+    t.same(errors, [], 'no script errors');
+  });
+});
