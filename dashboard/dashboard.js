@@ -102,6 +102,19 @@
     return p;
   }
 
+  // Nothing on the page may belong to another selection than the filters show.
+  function clear() {
+    state.data = null;
+    document.getElementById('totals').textContent = '';
+    Object.keys(state.charts).forEach(function (id) {
+      state.charts[id].destroy();
+      document.getElementById('chart-' + id).textContent = '';
+    });
+    state.charts = {};
+    document.querySelector('#budgets tbody').textContent = '';
+    document.querySelector('#workspaces tbody').textContent = '';
+  }
+
   function load() {
     document.body.dataset.state = 'loading';
     var p = query();
@@ -119,6 +132,7 @@
       state.loads++;
       document.body.dataset.state = 'ready';
     }).catch(function (e) {
+      clear();
       var box = document.getElementById('error');
       box.textContent = e.message; box.hidden = false;
       document.body.dataset.state = 'error';

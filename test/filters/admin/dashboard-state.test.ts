@@ -1,7 +1,8 @@
 /**
  * What the dashboard shows belongs to the selection its filters show, in UTC, in a real
  * headless Chromium (Debian's, driven by playwright-core; one browser for the file):
- * - a browser west of UTC labels each UTC day of the ledger as that day.
+ * - a browser west of UTC labels each UTC day of the ledger as that day;
+ * - a refused period leaves no numbers of the previous one on the page.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -69,6 +70,35 @@ t.test('the dashboard draws only the selection its filters show, in UTC', { skip
     t.equal(seen.x, Date.parse(`${seen.day}T00:00:00Z`) / 1000, 'the point is at the UTC day');
     t.equal(seen.legend, seen.day, `the point for ${seen.day} is labelled with that day`);
     t.ok(seen.ticks.length > 0 && seen.ticks.every((s) => s % 86_400 === 0), `day ticks fall on UTC midnights (${seen.ticks.length} ticks)`);
+    t.same(errors, [], 'no script errors');
+  });
+
+  t.test('a refused period leaves no numbers of the previous one', async (t) => {
+    const { context, page, errors } = await open();
+    t.teardown(() => context.close());
+    t.match(await page.locator('#totals').innerText(), /Requests/);
+    await page.fill('input[name=from]', '2024-01-01');
+    await page.dispatchEvent('form#filters', 'change');
+    await page.waitForSelector('body[data-state=error]', { timeout: 10_000 });
+    const shown = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobal;
+      return {
+        error: g.document.getElementById('error').textContent,
+        totals: g.document.getElementById('totals').textContent,
+        canvases: g.document.querySelectorAll('canvas').length,
+        rows: g.document.querySelectorAll('#budgets tbody tr, #workspaces tbody tr').length,
+        data: g.dashboard.data,
+      };
+    });
+    t.match(shown.error, /400|days/, 'the refusal is shown');
+    t.equal(shown.totals, '', 'no totals');
+    t.equal(shown.canvases, 0, 'no charts');
+    t.equal(shown.rows, 0, 'no table rows');
+    t.equal(shown.data, null);
+    await page.fill('input[name=from]', '');
+    await page.dispatchEvent('form#filters', 'change');
+    await page.waitForSelector('body[data-state=ready]');
+    t.equal(await page.evaluate(() => (globalThis as unknown as PageGlobal).document.querySelectorAll('canvas').length), 4, 'a good period draws again');
     t.same(errors, [], 'no script errors');
   });
 });
