@@ -115,15 +115,25 @@
     document.querySelector('#workspaces tbody').textContent = '';
   }
 
+  var latest = 0;
+  var inFlight = null;
+
   function load() {
+    // Only the last selection's answer is drawn, whatever order the answers arrive in.
+    var mine = ++latest;
+    if (inFlight) inFlight.abort();
+    var ctl = inFlight = new AbortController();
     document.body.dataset.state = 'loading';
     var p = query();
     var csv = new URLSearchParams(p); csv.set('format', 'csv'); csv.set('group_by', 'day,project,user,model');
     document.getElementById('csv').href = '/admin/usage?' + csv;
-    return fetch('/admin/summary?' + p, { credentials: 'same-origin' }).then(function (r) {
+    return fetch('/admin/summary?' + p, { credentials: 'same-origin', signal: ctl.signal }).then(function (r) {
+      if (mine !== latest) return null;
       if (r.status === 401 || r.status === 403) { location.href = '/dashboard'; throw new Error('signed out'); }
       return r.json().then(function (body) { if (!r.ok) throw new Error(body.error ? body.error.message : 'HTTP ' + r.status); return body; });
     }).then(function (d) {
+      if (mine !== latest) return;
+      inFlight = null;
       state.data = d;
       if (!form.elements.from.value) form.elements.from.value = d.from;
       if (!form.elements.to.value) form.elements.to.value = d.to;
@@ -132,6 +142,8 @@
       state.loads++;
       document.body.dataset.state = 'ready';
     }).catch(function (e) {
+      if (mine !== latest) return;
+      inFlight = null;
       clear();
       var box = document.getElementById('error');
       box.textContent = e.message; box.hidden = false;

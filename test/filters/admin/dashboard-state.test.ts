@@ -2,7 +2,8 @@
  * What the dashboard shows belongs to the selection its filters show, in UTC, in a real
  * headless Chromium (Debian's, driven by playwright-core; one browser for the file):
  * - a browser west of UTC labels each UTC day of the ledger as that day;
- * - a refused period leaves no numbers of the previous one on the page.
+ * - a refused period leaves no numbers of the previous one on the page;
+ * - of two loads in flight, the last selection made is the one drawn.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -99,6 +100,31 @@ t.test('the dashboard draws only the selection its filters show, in UTC', { skip
     await page.dispatchEvent('form#filters', 'change');
     await page.waitForSelector('body[data-state=ready]');
     t.equal(await page.evaluate(() => (globalThis as unknown as PageGlobal).document.querySelectorAll('canvas').length), 4, 'a good period draws again');
+    t.same(errors, [], 'no script errors');
+  });
+
+  t.test('the last selection made is the one drawn, whatever order the answers arrive in', async (t) => {
+    const { context, page, errors } = await open();
+    t.teardown(() => context.close());
+    // The first of two loads answers slowly (a slow ledger, a busy gateway).
+    await page.route('**/admin/summary?*project=webide*', async (route) => {
+      const res = await route.fetch().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1500));
+      if (res) await route.fulfill({ response: res }).catch(() => undefined);
+    });
+    const loads = await page.evaluate(() => (globalThis as unknown as PageGlobal).dashboard.loads);
+    await page.selectOption('select[name=project]', 'webide');
+    await page.waitForTimeout(100);
+    await page.selectOption('select[name=project]', 'research');
+    await page.waitForFunction((n) => (globalThis as unknown as PageGlobal).dashboard.loads > n, loads);
+    await page.waitForTimeout(2500); // the slow, older answer has arrived by now
+    const r = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobal;
+      return { selected: g.document.querySelector('select[name=project]').value, drawn: g.dashboard.data!.spend_by_project.map((s) => s.name), loads: g.dashboard.loads };
+    });
+    t.equal(r.selected, 'research');
+    t.same(r.drawn, ['research'], 'the chart shows the selected project');
+    t.equal(r.loads, loads + 1, 'the older answer was not drawn at all');
     t.same(errors, [], 'no script errors');
   });
 });
