@@ -72,7 +72,7 @@
     tb.textContent = '';
     d.budgets.forEach(function (b) {
       var tr = el('tr');
-      tr.appendChild(el('td', b.scope === 'global' ? 'gateway' : b.scope + ' ' + b.name));
+      tr.appendChild(el('td', (b.scope === 'global' ? 'gateway' : b.scope + ' ' + b.name) + (b.default ? ' (default)' : '')));
       tr.appendChild(el('td', b.period));
       tr.appendChild(el('td', usd(b.spent_usd), 'num'));
       tr.appendChild(el('td', usd(b.limit_usd), 'num'));

@@ -28,6 +28,8 @@ export interface BudgetView {
   burn_usd_per_day: number;
   /** Spend at the period's end at this rate. */
   projected_usd: number;
+  /** Present on a `default_user` / `default_project` budget's row for a user or project without an entry. */
+  default?: true;
 }
 
 /** The whole answer of `/admin/summary`. */
@@ -89,7 +91,21 @@ function seriesBy(rows: readonly LedgerRow[], days: readonly string[], key: (r: 
 const usd = (r: LedgerRow) => nanosToUsd(r.cost_nanos);
 const tokens = (r: LedgerRow) => r.tokens_in + r.tokens_out + r.cache_creation_tokens + r.cache_read_tokens;
 
-/** Every explicitly configured budget with its spend this period (from all ledger rows). */
+/** Rows a `default_user` / `default_project` budget adds at most (those nearest their limit): one per user would have no end. */
+const MAX_DEFAULT_ROWS = 20;
+
+/** Spend (nano-USD) today and this month. */
+interface Spent {
+  day: number;
+  month: number;
+}
+
+/**
+ * Every configured budget with its spend this period (from all ledger rows): the global,
+ * user and project entries, and a `default_user` / `default_project` budget for each user
+ * or project without an entry that spent under it this period, as the budget filter
+ * applies them (a request without a user counts as `anonymous_user`).
+ */
 export function budgetViews(config: BudgetConfig | undefined, rows: readonly LedgerRow[], now: number): BudgetView[] {
   if (!config) return [];
   const today = new Date(now).toISOString().slice(0, 10);
@@ -97,26 +113,54 @@ export function budgetViews(config: BudgetConfig | undefined, rows: readonly Led
   const d = new Date(now);
   const daysInMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
   const dayFraction = Math.max((now - Date.parse(`${today}T00:00:00Z`)) / DAY_MS, 1 / 24); // at least an hour: no wild rates at 00:01
-  const entries: Array<['global' | 'user' | 'project', string, BudgetEntry]> = [];
-  if (config.global) entries.push(['global', '*', config.global]);
-  for (const [n, e] of Object.entries(config.users ?? {})) entries.push(['user', n, e]);
-  for (const [n, e] of Object.entries(config.projects ?? {})) entries.push(['project', n, e]);
-  const out: BudgetView[] = [];
-  for (const [scope, name, e] of entries) {
-    const mine = rows.filter((r) => scope === 'global' || (scope === 'user' ? r.user : r.project) === name);
-    for (const [period, limit] of [['day', e.daily_usd], ['month', e.monthly_usd]] as const) {
-      if (limit === undefined) continue;
-      const spent = nanosToUsd(mine.filter((r) => (period === 'day' ? r.day === today : r.day >= monthStart && r.day <= today)).reduce((n, r) => n + r.cost_nanos, 0));
-      const elapsed = period === 'day' ? dayFraction : Number(today.slice(8, 10)) - 1 + dayFraction;
-      const burn = spent / elapsed;
-      out.push({
-        scope, name, period, action: e.action ?? config.action, limit_usd: limit, spent_usd: spent,
-        percent: limit > 0 ? Math.round((spent / limit) * 1000) / 10 : 0,
-        burn_usd_per_day: Math.round(burn * 1e6) / 1e6,
-        projected_usd: Math.round(burn * (period === 'day' ? 1 : daysInMonth) * 1e6) / 1e6,
-      });
-    }
+  // One pass over the month's rows; each budget then reads its sums.
+  const total: Spent = { day: 0, month: 0 };
+  const byUser = new Map<string, Spent>();
+  const byProject = new Map<string, Spent>();
+  const add = (map: Map<string, Spent>, name: string, r: LedgerRow) => {
+    let s = map.get(name);
+    if (!s) map.set(name, (s = { day: 0, month: 0 }));
+    s.month += r.cost_nanos;
+    if (r.day === today) s.day += r.cost_nanos;
+  };
+  for (const r of rows) {
+    if (r.day < monthStart || r.day > today) continue;
+    total.month += r.cost_nanos;
+    if (r.day === today) total.day += r.cost_nanos;
+    add(byUser, r.user || config.anonymous_user, r);
+    if (r.project) add(byProject, r.project, r);
   }
+  const none: Spent = { day: 0, month: 0 };
+  const view = (scope: BudgetView['scope'], name: string, e: BudgetEntry, period: 'day' | 'month', limit: number, spentNanos: number): BudgetView => {
+    const spent = nanosToUsd(spentNanos);
+    const elapsed = period === 'day' ? dayFraction : Number(today.slice(8, 10)) - 1 + dayFraction;
+    const burn = spent / elapsed;
+    return {
+      scope, name, period, action: e.action ?? config.action, limit_usd: limit, spent_usd: spent,
+      percent: limit > 0 ? Math.round((spent / limit) * 1000) / 10 : 0,
+      burn_usd_per_day: Math.round(burn * 1e6) / 1e6,
+      projected_usd: Math.round(burn * (period === 'day' ? 1 : daysInMonth) * 1e6) / 1e6,
+    };
+  };
+  const periods = (e: BudgetEntry) => [['day', e.daily_usd], ['month', e.monthly_usd]] as const;
+  const out: BudgetView[] = [];
+  const explicit = (scope: BudgetView['scope'], name: string, e: BudgetEntry, spent: Spent) => {
+    for (const [period, limit] of periods(e)) if (limit !== undefined) out.push(view(scope, name, e, period, limit, spent[period]));
+  };
+  if (config.global) explicit('global', '*', config.global, total);
+  for (const [n, e] of Object.entries(config.users ?? {})) explicit('user', n, e, byUser.get(n) ?? none);
+  for (const [n, e] of Object.entries(config.projects ?? {})) explicit('project', n, e, byProject.get(n) ?? none);
+  const defaults = (scope: 'user' | 'project', e: BudgetEntry | undefined, spent: Map<string, Spent>, own: Record<string, BudgetEntry> | undefined) => {
+    if (!e) return;
+    for (const [period, limit] of periods(e)) {
+      if (limit === undefined) continue;
+      const views: BudgetView[] = [];
+      for (const [name, s] of spent) if (s[period] > 0 && !Object.hasOwn(own ?? {}, name)) views.push({ ...view(scope, name, e, period, limit, s[period]), default: true });
+      out.push(...views.sort((a, b) => b.percent - a.percent || b.spent_usd - a.spent_usd).slice(0, MAX_DEFAULT_ROWS));
+    }
+  };
+  defaults('user', config.default_user, byUser, config.users);
+  defaults('project', config.default_project, byProject, config.projects);
   return out.sort((a, b) => b.percent - a.percent);
 }
 
