@@ -8,6 +8,8 @@ import type { SharedState } from '../../core/index.js';
 
 const HOUR = 3_600_000;
 const KEEP_HOURS = 7 * 24;
+/** Most (hour, user) counts kept, as many distinct users' rejections are (user names come from identities). */
+const MAX_USER_ENTRIES = 10_000;
 
 /** One hour's rejections. */
 export interface HourCount {
@@ -16,35 +18,64 @@ export interface HourCount {
   budget: number;
 }
 
+interface Hour {
+  rate_limit: number;
+  budget: number;
+  /** Rate-limit rejections by user. */
+  users: Map<string, number>;
+}
+
 export class Rejections {
-  private readonly hours = new Map<number, { rate_limit: number; budget: number }>();
-  private readonly users = new Map<string, number>();
+  private readonly hours = new Map<number, Hour>();
+  private userEntries = 0;
 
   record(kind: 'rate_limit' | 'budget', user: string, at = Date.now()): void {
     const h = Math.floor(at / HOUR);
     let c = this.hours.get(h);
     if (!c) {
-      this.hours.set(h, (c = { rate_limit: 0, budget: 0 }));
-      for (const k of this.hours.keys()) if (k <= h - KEEP_HOURS) this.hours.delete(k);
+      this.hours.set(h, (c = { rate_limit: 0, budget: 0, users: new Map() }));
+      this.prune(h);
     }
     c[kind]++;
-    if (kind === 'rate_limit' && (this.users.has(user) || this.users.size < 10_000)) this.users.set(user, (this.users.get(user) ?? 0) + 1);
+    if (kind !== 'rate_limit') return;
+    const n = c.users.get(user);
+    if (n !== undefined) c.users.set(user, n + 1);
+    else if (this.userEntries < MAX_USER_ENTRIES) {
+      c.users.set(user, 1);
+      this.userEntries++;
+    }
   }
 
-  /** Hours in order, at least the last day's, with empty hours filled in (a chart needs a span). */
+  /** Forget the hours before the seven days that end with hour `last`. */
+  private prune(last: number): void {
+    for (const [k, c] of this.hours) {
+      if (k > last - KEEP_HOURS) continue;
+      this.userEntries -= c.users.size;
+      this.hours.delete(k);
+    }
+  }
+
+  /** The last seven days' hours that had rejections, in order, at least the last day's, with empty hours filled in (a chart needs a span). */
   series(now = Date.now()): HourCount[] {
     const last = Math.floor(now / HOUR);
-    const first = Math.min(last - 23, ...this.hours.keys());
+    this.prune(last);
+    let first = last - 23;
+    for (const k of this.hours.keys()) if (k < first) first = k;
     const out: HourCount[] = [];
     for (let h = first; h <= last; h++) {
-      const c = this.hours.get(h) ?? { rate_limit: 0, budget: 0 };
-      out.push({ hour: new Date(h * HOUR).toISOString(), ...c });
+      const c = this.hours.get(h);
+      out.push({ hour: new Date(h * HOUR).toISOString(), rate_limit: c?.rate_limit ?? 0, budget: c?.budget ?? 0 });
     }
     return out;
   }
 
-  byUser(): Record<string, number> {
-    return Object.fromEntries([...this.users].sort((a, b) => b[1] - a[1]).slice(0, 20));
+  /** The 20 users with the most rate-limit rejections in the last seven days. */
+  byUser(now = Date.now()): Record<string, number> {
+    const last = Math.floor(now / HOUR);
+    this.prune(last);
+    const users = new Map<string, number>();
+    for (const [k, c] of this.hours) if (k <= last) for (const [user, n] of c.users) users.set(user, (users.get(user) ?? 0) + n);
+    return Object.fromEntries([...users].sort((a, b) => b[1] - a[1]).slice(0, 20));
   }
 }
 
