@@ -161,7 +161,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
 
     if (route.info.mode === 'operational') {
       const body = await deps.usage(ctx, route);
-      return sendBuffered(ctx, route, res, { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) });
+      return sendBuffered(ctx, route, res, { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: Buffer.from(JSON.stringify(body)) });
     }
     if (unified) {
       const refused = unified.refusal(ctx);

@@ -33,6 +33,7 @@ t.test('/v1/usage: today\'s counts for the caller after mixed traffic', async (t
 
   const res = await fetch(`${gw.url}/v1/usage`, { headers: mine });
   t.equal(res.status, 200);
+  t.equal(res.headers.get('cache-control'), 'no-store', 'one caller\'s usage is never cached for another');
   const body = (await res.json()) as { user: string; workspace: string; project: string; today: { period: string; since: string; user: Record<string, unknown>; workspace: Record<string, unknown> } };
   t.match(body, { user: 'contractor1', workspace: 'ws-abc123', project: 'webide' });
   t.equal(body.today.period, 'day');
