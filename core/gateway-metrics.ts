@@ -7,14 +7,12 @@ import { collectDefaultMetrics, Registry, type Counter, type Gauge } from './dep
 import { createMetricsFactory, type MetricsFactory } from './metrics-factory.js';
 import type { CounterChild, FastCounter } from './metrics/fast-counter.js';
 import type { FastHistogram, HistogramChild } from './metrics/fast-histogram.js';
+import { ModelSeries } from './metrics/model-series.js';
 import type { TokenUsage } from './types.js';
 
 /** Fine enough below a millisecond to show the gateway's own overhead. */
 const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-
-/** Above this many (provider, model) pairs, new models are counted under `model="other"`. */
-const MAX_MODEL_SERIES = 500;
 
 /** `status_class` by `statusIndex()`. */
 const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -53,11 +51,8 @@ export class GatewayMetrics {
   private currentHash: string | undefined;
   /** route → provider → series: two lookups on strings the router already holds, no key to build. */
   private readonly series = new Map<string, Map<string, RouteSeries>>();
-  /** provider → model → series, for at most MAX_MODEL_SERIES pairs. */
-  private readonly tokenSeries = new Map<string, Map<string, TokenSeries>>();
-  private tokenPairs = 0;
-  /** provider → its `model="other"` series, once the pairs are used up. */
-  private readonly otherTokens = new Map<string, TokenSeries>();
+  /** By (provider, model), the client's model capped: past the cap, `model="other"`. */
+  private readonly tokenSeries = new ModelSeries<TokenSeries>((provider, model) => this.tokenChildren(provider, model));
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -99,18 +94,7 @@ export class GatewayMetrics {
 
   /** Count tokens by direction. Distinct models are capped so clients cannot mint series. */
   recordTokens(provider: string, model: string, usage: TokenUsage): void {
-    let byModel = this.tokenSeries.get(provider);
-    if (!byModel) this.tokenSeries.set(provider, (byModel = new Map()));
-    let t = byModel.get(model);
-    if (!t) {
-      if (this.tokenPairs < MAX_MODEL_SERIES) {
-        byModel.set(model, (t = this.tokenChildren(provider, model)));
-        this.tokenPairs++;
-      } else {
-        t = this.otherTokens.get(provider);
-        if (!t) this.otherTokens.set(provider, (t = this.tokenChildren(provider, 'other')));
-      }
-    }
+    const t = this.tokenSeries.get(provider, model);
     if (usage.inputTokens) t.input.inc(usage.inputTokens);
     if (usage.outputTokens) t.output.inc(usage.outputTokens);
     if (usage.cacheCreationTokens) t.cacheWrite.inc(usage.cacheCreationTokens);

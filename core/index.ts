@@ -21,6 +21,7 @@ export type { MetricsFactory, MetricSpec, HistogramSpec } from './metrics-factor
 export type { FastCounter, CounterChild } from './metrics/fast-counter.js';
 export type { FastHistogram, HistogramChild } from './metrics/fast-histogram.js';
 export type { LabelSet } from './metrics/fast-metric.js';
+export { ModelSeries, MAX_MODEL_SERIES } from './metrics/model-series.js';
 export { SseDecoder, type SseDecoderOptions } from './stream/sse.js';
 export { GeneratedBody, SourceMeter, type UsageSource } from './stream/generated-body.js';
 export { tokensOfBytes, BYTES_PER_TOKEN } from './stream/estimated-usage.js';

@@ -6,7 +6,7 @@
  * filter so the session it resolves (with its configured headers) is the one every later
  * filter and the audit line see. Prices come from the top-level `pricing:` section.
  */
-import { type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { ModelSeries, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { isAudited } from '../audit/record.js';
 import { CACHE_HIT } from '../cache/slot.js';
 import { completionTime, priceBookFor, requestCost } from './accounting.js';
@@ -40,6 +40,9 @@ async function createCost(config: CostConfig, env: PluginEnv): Promise<Filter> {
   const headers = config.session_headers.map((h) => h.toLowerCase());
   const costTotal = env.metrics.fastCounter({ name: 'gateway_cost_usd_total', help: 'Priced cost of requests in USD, by provider and model', labelNames: ['provider', 'model'] });
   const unpriced = env.metrics.fastCounter({ name: 'gateway_unpriced_requests_total', help: 'Requests that used tokens of a model with no price, by provider and model', labelNames: ['provider', 'model'] });
+  // The model is the client's string: capped as gateway_tokens_total is. Kept across reloads
+  // with the counters themselves, or each reload would let another MAX_MODEL_SERIES in.
+  const series = env.shared.get('cost.model-series', () => new ModelSeries((provider, model) => ({ cost: costTotal.labels(provider, model), unpriced: unpriced.labels(provider, model) })));
   let writer: LedgerWriter | undefined;
   let release: (() => Promise<void>) | undefined;
   if (config.ledger.type !== 'none') ({ writer, release } = await ledgerPool(env.shared).acquire(config.ledger, env));
@@ -51,11 +54,13 @@ async function createCost(config: CostConfig, env: PluginEnv): Promise<Filter> {
     onComplete(ctx, outcome) {
       const session = sessionOf(ctx, headers);
       const cost = requestCost(ctx, outcome, book, env.config);
-      const labels = { provider: outcome.provider ?? 'none', model: outcome.model ?? ctx.model ?? 'unknown' };
-      if (cost.nanos > 0) costTotal.inc(labels, cost.usd);
+      const provider = outcome.provider ?? 'none';
+      const model = outcome.model ?? ctx.model ?? 'unknown';
+      const counters = series.get(provider, model);
+      if (cost.nanos > 0) counters.cost.inc(cost.usd);
       if (!cost.priced) {
-        unpriced.inc(labels);
-        env.log.debug('request used a model with no price', { request_id: ctx.id, ...labels, session });
+        counters.unpriced.inc();
+        env.log.debug('request used a model with no price', { request_id: ctx.id, provider, model, session });
       }
       if (!writer || !isAudited(ctx, outcome)) return;
       const id = ctx.identity;
