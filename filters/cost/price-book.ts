@@ -87,9 +87,13 @@ export function usdToNanos(usd: number): number {
   return Math.round(usd * 1e9);
 }
 
+/**
+ * `*` is any run of characters, line breaks included (the `s` flag): a model id is the
+ * client's string, and one with a newline must not slip past `"*"` into "unpriced".
+ */
 function compilePattern(key: string): RegExp {
   const body = key.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-  return new RegExp(`^${body}$`);
+  return new RegExp(`^${body}$`, 's');
 }
 
 /** The fields of a model's price, as `definitions.price` in schemas/config.schema.json has them. */

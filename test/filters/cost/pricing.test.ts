@@ -68,6 +68,17 @@ t.test('config overrides: inline entries over the file, internal rates, cache pr
   t.throws(() => new PriceBook({ x: { models: { m: { input: 1 } } } }), /needs numeric "input" and "output"/);
 });
 
+t.test('a pattern\'s * matches any characters, line breaks included; the rest stays literal and anchored', async (t) => {
+  const book = buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE);
+  t.equal(book.lookup(['echo'], 'echo-1\n7')?.key, '*', 'echo\'s "*" prices a model id with a newline');
+  t.equal(book.lookup(['echo'], '\r\n\u2028')?.key, '*', 'and one of line breaks only');
+  t.match(book.lookup(['anthropic'], 'claude-sonnet-4-5\nx')?.price, { input: 3, output: 15 }, 'a prefix pattern, the newline in its *');
+  t.equal(book.lookup(['anthropic'], 'x\nclaude-sonnet-4-5'), undefined, 'a pattern still matches from the first character');
+  const own = new PriceBook({ p: { models: { 'a.b*': { input: 1, output: 1 } } } });
+  t.equal(own.lookup(['p'], 'aXb\n'), undefined, 'a dot in a key is a dot');
+  t.equal(own.lookup(['p'], 'a.b\n')?.key, 'a.b*');
+});
+
 t.test('every audit line has cost_usd; metrics count cost and unpriced requests', async (t) => {
   const mock = await AnthropicMock.start({ apiKey: GATEWAY_KEY });
   t.teardown(() => mock.close());
