@@ -2,7 +2,9 @@
  * `echo`: a diagnostic provider that answers Anthropic Messages requests by echoing the
  * last user message, with realistic usage numbers, as JSON or as an SSE stream. It needs
  * no key and no network, so a fresh checkout can push a request through the whole chain
- * and a platform team can smoke-test a config change.
+ * and a platform team can smoke-test a config change. It keeps the Messages API's rules
+ * that filters count on: `max_tokens` is required, and the echo stops at it
+ * (`stop_reason: "max_tokens"`), so the usage it reports never exceeds what was reserved.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError, type ModelInfo, type Provider, type ProviderPlugin, type ProviderResponse, type RequestContext } from '../../core/index.js';
@@ -36,9 +38,24 @@ interface MessagesBody {
   max_tokens?: unknown;
 }
 
-/** Rough token count (4 characters a token), the usual estimate for English text. */
+/** The usual estimate for English text. */
+const CHARS_PER_TOKEN = 4;
+
+/** Rough token count ({@link CHARS_PER_TOKEN} characters a token). */
 function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
+  return Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
+}
+
+/**
+ * `text` cut to the most {@link estimateTokens} counts as `maxTokens` (a surrogate pair is
+ * never split), or undefined when it fits whole.
+ */
+function cutToTokens(text: string, maxTokens: number): string | undefined {
+  let end = maxTokens * CHARS_PER_TOKEN;
+  if (text.length <= end) return undefined;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end);
 }
 
 function textOf(content: unknown): string {
@@ -105,8 +122,16 @@ class EchoProvider implements Provider {
     if (!body || typeof body !== 'object' || !Array.isArray(body.messages) || body.messages.length === 0) {
       throw new GatewayError('GW_ERR_REQUEST_INVALID', 'messages: a non-empty array is required', { param: 'messages' });
     }
+    const maxTokens = body.max_tokens;
+    // As the Messages API: no default cap, and a cap must allow at least one token.
+    if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1) {
+      throw new GatewayError('GW_ERR_REQUEST_INVALID', 'max_tokens: a whole number of tokens, at least 1, is required', { param: 'max_tokens' });
+    }
     const model = typeof body.model === 'string' ? body.model : this.modelList[0]?.id ?? 'echo-1';
-    const text = lastUserText(body.messages);
+    const whole = lastUserText(body.messages);
+    const cut = cutToTokens(whole, maxTokens);
+    const text = cut ?? whole;
+    const stopReason = cut === undefined ? 'end_turn' : 'max_tokens';
     const inputTokens = estimateTokens(textOf(body.system) + body.messages.map((m) => textOf((m as { content?: unknown })?.content)).join(''));
     const outputTokens = estimateTokens(text);
     const id = messageId(ctx);
@@ -117,12 +142,12 @@ class EchoProvider implements Provider {
         role: 'assistant',
         model,
         content: [{ type: 'text', text }],
-        stop_reason: 'end_turn',
+        stop_reason: stopReason,
         stop_sequence: null,
         usage: { input_tokens: inputTokens, output_tokens: outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
       });
     }
-    const events = this.streamEvents(id, model, text, inputTokens, outputTokens);
+    const events = this.streamEvents(id, model, text, stopReason, inputTokens, outputTokens);
     return {
       status: 200,
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
@@ -131,7 +156,7 @@ class EchoProvider implements Provider {
     };
   }
 
-  private streamEvents(id: string, model: string, text: string, inputTokens: number, outputTokens: number): string[] {
+  private streamEvents(id: string, model: string, text: string, stopReason: string, inputTokens: number, outputTokens: number): string[] {
     const events = [
       sse('message_start', {
         type: 'message_start',
@@ -147,7 +172,7 @@ class EchoProvider implements Provider {
     }
     events.push(
       sse('content_block_stop', { type: 'content_block_stop', index: 0 }),
-      sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: outputTokens } }),
+      sse('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } }),
       sse('message_stop', { type: 'message_stop' }),
     );
     return events;

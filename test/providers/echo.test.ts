@@ -63,6 +63,64 @@ t.test('stream: a complete Anthropic SSE sequence whose deltas rebuild the text'
   t.match(metrics.text, new RegExp(`gateway_tokens_total\\{provider="echo",model="echo-1",direction="output"\\} ${Math.ceil(text.length / 4)}`), 'usage read from the stream');
 });
 
+const LONG = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen';
+
+t.test('non-stream: the echo stops at max_tokens and says so, its usage what it produced', async (t) => {
+  const gw = await startGateway(t, yaml);
+  const cases: Array<[string, number, string, string]> = [
+    ['cut after 2 tokens (8 characters)', 2, 'one two ', 'max_tokens'],
+    ['a cap of exactly the length is not a cut', Math.ceil(LONG.length / 4), LONG, 'end_turn'],
+    ['a cap above the length', 1000, LONG, 'end_turn'],
+  ];
+  for (const [name, max, text, stop] of cases) {
+    const res = await call(`${gw.url}/v1/echo/v1/messages`, { body: messages(LONG, { max_tokens: max }) });
+    t.equal(res.status, 200, name);
+    const msg = res.json<{ content: Array<{ text: string }>; stop_reason: string; usage: { output_tokens: number } }>();
+    t.equal(msg.content[0].text, text, `${name}: the text`);
+    t.equal(msg.stop_reason, stop, `${name}: stop_reason`);
+    t.ok(msg.usage.output_tokens <= max, `${name}: output_tokens ${msg.usage.output_tokens} <= max_tokens ${max}`);
+    t.equal(msg.usage.output_tokens, Math.ceil(text.length / 4), `${name}: usage counts the text sent`);
+  }
+  const emoji = await call(`${gw.url}/v1/echo/v1/messages`, { body: messages('abc\u{1F600}def', { max_tokens: 1 }) });
+  t.equal(emoji.json<{ content: Array<{ text: string }> }>().content[0].text, 'abc', 'a cut never splits a surrogate pair');
+});
+
+t.test('stream: the echo stops at max_tokens; message_delta says max_tokens with the usage of the deltas', async (t) => {
+  const gw = await startGateway(t, yaml);
+  const res = await call(`${gw.url}/v1/echo/v1/messages`, { body: messages(LONG, { max_tokens: 2, stream: true }) });
+  t.equal(res.status, 200);
+  const evs = events(res.text);
+  const rebuilt = evs.filter((e) => e.event === 'content_block_delta').map((e) => (e.data.delta as { text: string }).text).join('');
+  t.equal(rebuilt, 'one two ');
+  const delta = evs.find((e) => e.event === 'message_delta')!;
+  t.same(delta.data.delta, { stop_reason: 'max_tokens', stop_sequence: null });
+  t.equal((delta.data.usage as { output_tokens: number }).output_tokens, 2);
+  t.equal(evs.at(-1)!.event, 'message_stop', 'the stream still ends normally');
+  const metrics = await call(`${gw.url}/metrics`);
+  t.match(metrics.text, /^gateway_tokens_total\{provider="echo",model="echo-1",direction="output"\} 2$/m, 'the gateway counts what was sent');
+});
+
+t.test('max_tokens is required, a whole number >= 1, as the Messages API has it', async (t) => {
+  const gw = await startGateway(t, yaml);
+  const bodies: Array<[string, string]> = [
+    ['missing', JSON.stringify({ model: 'echo-1', messages: [{ role: 'user', content: 'hi' }] })],
+    ['missing, streamed', JSON.stringify({ model: 'echo-1', stream: true, messages: [{ role: 'user', content: 'hi' }] })],
+    ['zero', messages('hi', { max_tokens: 0 })],
+    ['negative', messages('hi', { max_tokens: -1 })],
+    ['fractional', messages('hi', { max_tokens: 1.5 })],
+    ['a string', messages('hi', { max_tokens: '64' })],
+    ['null', messages('hi', { max_tokens: null })],
+  ];
+  for (const [name, body] of bodies) {
+    const res = await call(`${gw.url}/v1/echo/v1/messages`, { body });
+    t.equal(res.status, 400, `${name}: 400`);
+    const err = res.json<{ type: string; error: { type: string; message: string } }>();
+    t.equal(err.error.type, 'invalid_request_error', `${name}: in the Messages API's shape`);
+    t.match(err.error.message, /^max_tokens: /, `${name}: names the field`);
+  }
+  t.equal((await call(`${gw.url}/v1/echo/v1/messages`, { body: messages('hi', { max_tokens: 1 }) })).status, 200, 'a cap of 1 is served');
+});
+
 t.test('stream events are paced by stream_delay_ms and arrive one by one', async (t) => {
   const gw = await startGateway(t, 'providers:\n  echo:\n    stream_delay_ms: 150\n    words_per_delta: 1\n');
   const { request } = await import('undici');
