@@ -256,14 +256,25 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
   const created: FilterSlot[] = [];
   const instances = new Map<string, Provider>();
   const providers = new Map<string, ProviderSlot>();
+  /** Run one entry's create and checks; what fails is reported at that entry, not at the file's start. */
+  const atEntry = async <T>(path: KeyPath, make: () => Promise<T>): Promise<T> => {
+    try {
+      return await make();
+    } catch (err) {
+      throw err instanceof ConfigError ? err : new ConfigError([source.issue(path, errorText(err))]);
+    }
+  };
 
   try {
     for (const p of resolved.providers) {
       const env = withPoolSettings(opts.envFor(`provider:${p.name}`, instances), config.providers[p.name]?.resilience);
-      const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, env), PROVIDER_HOOKS);
-      if (typeof instance.models !== 'function' || typeof instance.health !== 'function' || typeof instance.dialect?.renderError !== 'function') {
-        throw new PluginLoadError(`provider "${p.name}": create() must return a Provider with models(), health() and a dialect with renderError()`);
-      }
+      const instance = await atEntry(['providers', p.name], async () => {
+        const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, env), PROVIDER_HOOKS);
+        if (typeof instance.models !== 'function' || typeof instance.health !== 'function' || typeof instance.dialect?.renderError !== 'function') {
+          throw new PluginLoadError(`provider "${p.name}": create() must return a Provider with models(), health() and a dialect with renderError()`);
+        }
+        return instance;
+      });
       instances.set(p.name, instance);
       providers.set(p.name, { name: p.name, type: p.type, prefix: p.prefix, provider: instance });
     }
@@ -274,14 +285,17 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
 
     const base: FilterSlot[] = [];
     for (const f of resolved.filters) {
-      const filter = await createChecked('filter', f.entry.name, () => f.plugin.create(f.entry.config, opts.envFor(`filter:${f.entry.name}`, instances)), FILTER_HOOKS);
-      checkEndpoints(f.entry.name, filter.endpoints);
+      const filter = await atEntry(f.path, async () => {
+        const filter = await createChecked('filter', f.entry.name, () => f.plugin.create(f.entry.config, opts.envFor(`filter:${f.entry.name}`, instances)), FILTER_HOOKS);
+        checkEndpoints(f.entry.name, filter.endpoints);
+        return filter;
+      });
       base.push({ name: f.entry.name, filter });
       created.push({ name: f.entry.name, filter });
     }
     const byName = new Map(resolved.filters.map((f, i) => [f.entry.name, { resolved: f, slot: base[i] }]));
 
-    const chainFor = async (overrides: Record<string, boolean | Record<string, unknown>> | undefined): Promise<Chain> => {
+    const chainFor = async (routeIndex: number, overrides: Record<string, boolean | Record<string, unknown>> | undefined): Promise<Chain> => {
       if (!overrides) return defaultChain;
       const slots: FilterSlot[] = [];
       for (const [name, { resolved: f, slot }] of byName) {
@@ -293,7 +307,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
         }
         const merged = { ...f.entry.config, ...o };
         compileSchema(f.plugin.configSchema ?? {})(merged); // apply defaults; validated in resolvePlugins
-        const filter = await createChecked('filter', name, () => f.plugin.create(merged, opts.envFor(`filter:${name}`, instances)), FILTER_HOOKS);
+        const filter = await atEntry(['routes', routeIndex, 'filters', name], () => createChecked('filter', name, () => f.plugin.create(merged, opts.envFor(`filter:${name}`, instances)), FILTER_HOOKS));
         created.push({ name, filter });
         slots.push({ name, filter });
       }
@@ -312,7 +326,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
       const unified = r.mode === 'unified' ? { unified: unifiedFor!(r.provider), provider: undefined, dialect: unifiedDialect, upstream: resilience.forRoute(r, undefined) } : undefined;
       const upstream = slot ? resilience.forRoute(r, slot) : undefined;
       routes.push({
-        route: { info, chain: await chainFor(r.filters), provider: slot, dialect: slot?.provider.dialect ?? plainDialect, upstream, ...unified },
+        route: { info, chain: await chainFor(index, r.filters), provider: slot, dialect: slot?.provider.dialect ?? plainDialect, upstream, ...unified },
         matcher: {
           prefix: r.match.prefix,
           path: r.match.path,

@@ -136,3 +136,19 @@ t.test("built-ins the config names are imported together, each failure reported 
   t.ok(err instanceof ConfigError);
   t.same(err.issues.map((i) => [i.path, i.message]), [['filters[1]', 'broken broke at import']]);
 });
+
+t.test("a create() failure is reported at the entry that failed, with its line and key path", async (t) => {
+  const failed = async (yaml: string): Promise<ConfigError['issues']> => {
+    const err = await startGateway(t, yaml).catch((e: unknown) => e);
+    t.ok(err instanceof ConfigError, 'the start is refused with a ConfigError');
+    return (err as ConfigError).issues;
+  };
+  const filter = await failed('providers:\n  echo: {}\nfilters:\n  - name: network\n    config: { allow: [127.0.0.1/32] }\n  - name: auth\n    config: { require_keys: true }\n');
+  t.same(filter.map((i) => [i.path, i.line]), [['filters[1]', 6]], 'the second filter, at its line');
+  t.match(filter[0].message, /filter "auth": create\(\) failed: require_keys is true but key_secret is empty/);
+  const provider = await failed(`providers:\n  echo: {}\n  ollama:\n    plugin: ${path.join(repo, 'examples/plugins/ollama/index.js')}\n    base_url: http://user:pw@127.0.0.1:11434\n`);
+  t.same(provider.map((i) => [i.path, i.line]), [['providers.ollama', 4]], 'the provider entry, at its line');
+  t.match(provider[0].message, /provider "ollama": create\(\) failed: base_url must not carry a query or credentials/);
+  const override = await failed('providers:\n  echo: {}\nfilters:\n  - name: auth\nroutes:\n  - name: r\n    match: { prefix: /r }\n    provider: echo\n    filters:\n      auth: { require_keys: true }\n');
+  t.same(override.map((i) => [i.path, i.line]), [['routes[0].filters.auth', 10]], "a route's override, at its own line");
+});
