@@ -16,6 +16,7 @@ import { CODE_CACHE_DIR_ENV } from '../core/deps/code-cache-dir.js';
 import { createLogger, redacted, type Logger } from '../core/logger.js';
 import { envPort, resolveConfigPath } from '../core/gateway.js';
 import { resolvePlugins } from '../core/pipeline.js';
+import { pluginTimeLimit } from '../core/plugins.js';
 import { warmParserAhead } from '../core/pool.js';
 import { holdSignals, type HeldSignals } from '../core/signals.js';
 import { GATEWAY_VERSION } from '../core/version.js';
@@ -65,7 +66,7 @@ async function configIssues(file: string): Promise<ConfigIssue[]> {
     loaded = err.partial as LoadedConfig;
   }
   try {
-    await resolvePlugins(loaded, builtinCatalog);
+    await resolvePlugins(loaded, builtinCatalog, pluginTimeLimit(process.env));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     issues.push(...err.issues);

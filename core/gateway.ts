@@ -17,7 +17,7 @@ import { createLogger, redacted, redactInLogs, type Logger } from './logger.js';
 import { configSecrets } from './config/secrets.js';
 import { createOps } from './ops.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
-import type { PluginCatalog } from './plugins.js';
+import { pluginTimeLimit, type PluginCatalog } from './plugins.js';
 import type { PluginEnv, Provider, SharedState, UpstreamOptions } from './types.js';
 import { GATEWAY_VERSION } from './version.js';
 import { localWriters, type SingleWriters } from './cluster/single-writer.js';
@@ -307,6 +307,7 @@ export class Gateway {
       catalog: this.opts.catalog,
       generation: ++this.generation,
       log: this.log,
+      timeLimitMs: pluginTimeLimit(this.opts.env ?? process.env),
       envFor: (scope, providers) => this.pluginEnv(scope, loaded, providers),
     });
   }

@@ -11,7 +11,7 @@ import type { FilterEntry } from './config/types.js';
 import { Chain, type FilterSlot } from './chain.js';
 import { plainDialect, type Dialect } from './dialect.js';
 import type { Logger } from './logger.js';
-import { asFilterPlugin, asProviderPlugin, checkInstance, importPlugin, PluginLoadError, type PluginCatalog } from './plugins.js';
+import { asFilterPlugin, asProviderPlugin, checkInstance, importPlugin, PLUGIN_TIME_LIMIT_ENV, PLUGIN_TIME_LIMIT_MS, PluginLoadError, PluginTimeLimitError, withinTimeLimit, type PluginCatalog } from './plugins.js';
 import { Router, type RouteMatcher } from './router.js';
 import type { Filter, FilterPlugin, PluginEndpoint, PluginEnv, Provider, ProviderPlugin, RouteInfo } from './types.js';
 import { checkModelsSection, compileUnified, IMPLICIT_UNIFIED_ROUTES } from './unified/compile.js';
@@ -48,8 +48,8 @@ export interface ResolvedPlugins {
   providers: Array<{ name: string; type: string; config: Record<string, unknown>; plugin: ProviderPlugin<Record<string, unknown>>; prefix: string }>;
 }
 
-/** Resolve every plugin and validate every plugin config, collecting all problems. */
-export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalog): Promise<ResolvedPlugins> {
+/** Resolve every plugin and validate every plugin config, collecting all problems; an import may take `timeLimitMs`. */
+export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalog, timeLimitMs = PLUGIN_TIME_LIMIT_MS): Promise<ResolvedPlugins> {
   const { config, source } = loaded;
   const issues: ConfigIssue[] = [];
   const out: ResolvedPlugins = { filters: [], providers: [] };
@@ -61,7 +61,7 @@ export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalo
     const type = entry.type ?? name;
     try {
       const plugin = entry.plugin
-        ? asProviderPlugin(await importPlugin(entry.plugin, loaded.dir), `providers.${name}.plugin "${entry.plugin}"`)
+        ? asProviderPlugin(await importPlugin(entry.plugin, loaded.dir, timeLimitMs), `providers.${name}.plugin "${entry.plugin}"`)
         : await builtin(catalog.providers, type, 'provider', asProviderPlugin);
       if (!plugin) {
         issues.push(source.issue(entry.type ? [...path, 'type'] : path, `unknown provider type "${type}" (built-in: ${Object.keys(catalog.providers).join(', ')}; or set "plugin" to a module)`));
@@ -87,7 +87,7 @@ export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalo
     if (!entry.enabled) continue;
     try {
       const plugin = entry.plugin
-        ? asFilterPlugin(await importPlugin(entry.plugin, loaded.dir), `filters[${index}].plugin "${entry.plugin}"`)
+        ? asFilterPlugin(await importPlugin(entry.plugin, loaded.dir, timeLimitMs), `filters[${index}].plugin "${entry.plugin}"`)
         : await builtin(catalog.filters, entry.name, 'filter', asFilterPlugin);
       if (!plugin) {
         issues.push(source.issue([...path, 'name'], `unknown filter "${entry.name}" (built-in: ${Object.keys(catalog.filters).join(', ') || 'none'}; or set "plugin" to a module)`));
@@ -245,13 +245,16 @@ export interface BuildOptions {
   catalog: PluginCatalog;
   generation: number;
   log: Logger;
+  /** How long a plugin's import, and each create(), may take (default {@link PLUGIN_TIME_LIMIT_MS}). */
+  timeLimitMs?: number;
   /** Makes the environment handed to each plugin. */
   envFor(scope: string, providers: ReadonlyMap<string, Provider>): PluginEnv;
 }
 
 export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
   const { loaded, catalog, log } = opts;
-  const resolved = await resolvePlugins(loaded, catalog);
+  const limit = { ms: opts.timeLimitMs ?? PLUGIN_TIME_LIMIT_MS, log };
+  const resolved = await resolvePlugins(loaded, catalog, limit.ms);
   const { config, source } = loaded;
   const created: FilterSlot[] = [];
   const instances = new Map<string, Provider>();
@@ -269,7 +272,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     for (const p of resolved.providers) {
       const env = withPoolSettings(opts.envFor(`provider:${p.name}`, instances), config.providers[p.name]?.resilience);
       const instance = await atEntry(['providers', p.name], async () => {
-        const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, env), PROVIDER_HOOKS);
+        const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, env), PROVIDER_HOOKS, limit);
         if (typeof instance.models !== 'function' || typeof instance.health !== 'function' || typeof instance.dialect?.renderError !== 'function') {
           throw new PluginLoadError(`provider "${p.name}": create() must return a Provider with models(), health() and a dialect with renderError()`);
         }
@@ -286,7 +289,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     const base: FilterSlot[] = [];
     for (const f of resolved.filters) {
       const filter = await atEntry(f.path, async () => {
-        const filter = await createChecked('filter', f.entry.name, () => f.plugin.create(f.entry.config, opts.envFor(`filter:${f.entry.name}`, instances)), FILTER_HOOKS);
+        const filter = await createChecked('filter', f.entry.name, () => f.plugin.create(f.entry.config, opts.envFor(`filter:${f.entry.name}`, instances)), FILTER_HOOKS, limit);
         checkEndpoints(f.entry.name, filter.endpoints);
         return filter;
       });
@@ -307,7 +310,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
         }
         const merged = { ...f.entry.config, ...o };
         compileSchema(f.plugin.configSchema ?? {})(merged); // apply defaults; validated in resolvePlugins
-        const filter = await atEntry(['routes', routeIndex, 'filters', name], () => createChecked('filter', name, () => f.plugin.create(merged, opts.envFor(`filter:${name}`, instances)), FILTER_HOOKS));
+        const filter = await atEntry(['routes', routeIndex, 'filters', name], () => createChecked('filter', name, () => f.plugin.create(merged, opts.envFor(`filter:${name}`, instances)), FILTER_HOOKS, limit));
         created.push({ name, filter });
         slots.push({ name, filter });
       }
@@ -367,11 +370,22 @@ function checkEndpoints(name: string, endpoints: unknown): void {
   if (!ok) throw new PluginLoadError(`filter "${name}": "endpoints" must be an array of { path: "/…", handle() }`);
 }
 
-async function createChecked<T>(kind: 'filter' | 'provider', name: string, create: () => T | Promise<T>, hooks: readonly string[]): Promise<T> {
+/**
+ * `create()`, within the time limit. One that finishes after it has its instance closed
+ * (it belongs to a build that was given up); one that never finishes is left behind.
+ */
+async function createChecked<T>(kind: 'filter' | 'provider', name: string, create: () => T | Promise<T>, hooks: readonly string[], limit: { ms: number; log: Logger }): Promise<T> {
   let instance: T;
   try {
-    instance = await create();
+    const closeLate = (late: T): void => {
+      limit.log.warn(`a ${kind}'s create() finished after the time limit; closing what it made`, { [kind]: name, limit_ms: limit.ms });
+      Promise.resolve()
+        .then(() => (late as { close?: () => unknown } | null)?.close?.())
+        .catch((err: unknown) => limit.log.error(`${kind} close failed`, { [kind]: name, err }));
+    };
+    instance = await withinTimeLimit(Promise.resolve(create()), limit.ms, () => `did not finish within ${limit.ms} ms; ${PLUGIN_TIME_LIMIT_ENV} sets the limit`, closeLate);
   } catch (err) {
+    if (err instanceof PluginTimeLimitError) throw new PluginTimeLimitError(`${kind} "${name}": create() ${err.message}`);
     throw new PluginLoadError(`${kind} "${name}": create() failed: ${errorText(err)}`);
   }
   checkInstance(kind, name, instance, hooks);

@@ -27,8 +27,57 @@ export class PluginLoadError extends Error {
   }
 }
 
+/** A plugin's import or create() that did not finish within {@link PLUGIN_TIME_LIMIT_MS}. */
+export class PluginTimeLimitError extends PluginLoadError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PluginTimeLimitError';
+  }
+}
+
+/**
+ * How long a plugin's import (its top-level code) and its `create()` may take. Reloads run
+ * one after another: without a limit, one that never settles would hold back every later
+ * reload (and start-up, and `ai-gateway validate`) for good, logging nothing.
+ */
+export const PLUGIN_TIME_LIMIT_MS = 30_000;
+
+/** Sets {@link PLUGIN_TIME_LIMIT_MS} otherwise, in milliseconds. */
+export const PLUGIN_TIME_LIMIT_ENV = 'AI_GATEWAY_PLUGIN_TIMEOUT_MS';
+
+/** The limit `env` sets, else the default; a value that is not a positive whole number is refused. */
+export function pluginTimeLimit(env: NodeJS.ProcessEnv): number {
+  const raw = env[PLUGIN_TIME_LIMIT_ENV];
+  if (raw === undefined || raw === '') return PLUGIN_TIME_LIMIT_MS;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`${PLUGIN_TIME_LIMIT_ENV} must be a whole number of milliseconds above 0, got "${raw}"`);
+  return ms;
+}
+
+/**
+ * `work`, or a rejection with `message` once `ms` pass first. What `work` gives after that
+ * goes to `late` (a created instance to close); nothing can stop the work itself.
+ */
+export function withinTimeLimit<T>(work: Promise<T>, ms: number, message: () => string, late?: (value: T) => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new PluginTimeLimitError(message()));
+    }, ms);
+  });
+  work.then(
+    (value) => {
+      if (timedOut) late?.(value);
+    },
+    () => {}, // after the limit, its failure has no one to go to; before it, the race reports it
+  );
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
 /** Import a plugin module named in the config, resolved against the config's directory. */
-export async function importPlugin(specifier: string, configDir: string): Promise<unknown> {
+export async function importPlugin(specifier: string, configDir: string, timeLimitMs = PLUGIN_TIME_LIMIT_MS): Promise<unknown> {
   let url: string;
   if (specifier.startsWith('.') || path.isAbsolute(specifier)) {
     url = pathToFileURL(path.resolve(configDir, specifier)).href;
@@ -41,7 +90,7 @@ export async function importPlugin(specifier: string, configDir: string): Promis
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await dynamicImport(url)) as Record<string, unknown>;
+    mod = (await withinTimeLimit(dynamicImport(url), timeLimitMs, () => `its import did not finish within ${timeLimitMs} ms (a top-level await that never settles?); ${PLUGIN_TIME_LIMIT_ENV} sets the limit`)) as Record<string, unknown>;
   } catch (err) {
     throw new PluginLoadError(`cannot import plugin "${specifier}": ${(err as Error).message}`);
   }
