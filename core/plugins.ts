@@ -3,6 +3,8 @@
  * external ones are imported by module path or package name and checked against the
  * contract with a message that says what to fix.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -76,14 +78,32 @@ export function withinTimeLimit<T>(work: Promise<T>, ms: number, message: () => 
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The file URL of a plugin's entry file, versioned by its content. Node keeps every module it
+ * imported, and a failed import too, by URL for the life of the process: importing the same
+ * URL again gives the old code back. With the sha256 of the file's bytes in the query, a
+ * reload imports an edited (or fixed) file anew, and reuses the module of an unchanged one,
+ * module-level state included. Only this file is compared: what it imports itself keeps the
+ * URL it was first loaded by.
+ */
+function versionedUrl(file: string): string {
+  const url = pathToFileURL(file);
+  try {
+    url.search = `sha256=${createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)}`;
+  } catch {
+    // Unreadable or missing: import() says so in its own words.
+  }
+  return url.href;
+}
+
 /** Import a plugin module named in the config, resolved against the config's directory. */
 export async function importPlugin(specifier: string, configDir: string, timeLimitMs = PLUGIN_TIME_LIMIT_MS): Promise<unknown> {
   let url: string;
   if (specifier.startsWith('.') || path.isAbsolute(specifier)) {
-    url = pathToFileURL(path.resolve(configDir, specifier)).href;
+    url = versionedUrl(path.resolve(configDir, specifier));
   } else {
     try {
-      url = pathToFileURL(createRequire(path.join(configDir, 'config.yaml')).resolve(specifier)).href;
+      url = versionedUrl(createRequire(path.join(configDir, 'config.yaml')).resolve(specifier));
     } catch {
       url = specifier; // ESM-only packages: let import() resolve from the gateway's own node_modules
     }

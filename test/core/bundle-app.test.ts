@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import * as sourceApi from '../../core/index.js';
 import { APP_BUNDLE, BUNDLED_MARKER, bundleApp, CLI_COMMAND } from '../../core/build/bundle-app.js';
+import { waitFor } from '../helpers/live.js';
 import { freePort } from '../helpers/ports.js';
 import { repoRoot, startCli } from '../helpers/process.js';
 
@@ -109,6 +110,29 @@ t.test('a plugin importing ai-gateway shares the running gateway’s modules', a
   const res = await fetch(`http://127.0.0.1:${port}/v1/echo/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-workspace-id': 'ws-bundle' }, body: '{}' });
   t.equal(res.status, 200);
   t.same(await res.json(), { sameModules: true }, "the rate-limit filter's store is the plugin's MemoryStore");
+  gw.child.kill('SIGTERM');
+  t.equal(await gw.exited, 0);
+});
+
+t.test('from the bundle, SIGHUP after an edit runs the plugin\'s new code', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bundle-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const plugin = (stamp: string) => `export default { name: 'p', create() { return { onResponse(ctx, head) { head.headers['x-p'] = '${stamp}'; } }; } };\n`;
+  writeFileSync(path.join(dir, 'p.mjs'), plugin('v1'));
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, 'server:\n  host: 127.0.0.1\nproviders:\n  echo: {}\nfilters:\n  - name: p\n    plugin: ./p.mjs\n');
+  const port = await freePort();
+  const gw = await startCli(['--config', file], { AI_GATEWAY_PORT: String(port) });
+  t.teardown(() => gw.child.kill('SIGKILL'));
+  const stamp = async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/echo/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await res.arrayBuffer();
+    return res.headers.get('x-p');
+  };
+  t.equal(await stamp(), 'v1');
+  writeFileSync(path.join(dir, 'p.mjs'), plugin('v2'));
+  gw.child.kill('SIGHUP');
+  t.equal(await waitFor(async () => ((await stamp()) === 'v2' ? 'v2' : undefined), 10_000), 'v2', 'the edited plugin serves');
   gw.child.kill('SIGTERM');
   t.equal(await gw.exited, 0);
 });
