@@ -15,6 +15,7 @@ import { codeCacheDir, codeCacheUse, writeCodeCachesToDir } from '../core/deps/c
 import { CODE_CACHE_DIR_ENV } from '../core/deps/code-cache-dir.js';
 import { createLogger, redacted, type Logger } from '../core/logger.js';
 import { envPort, resolveConfigPath } from '../core/gateway.js';
+import { checkStartable } from '../core/check.js';
 import { resolvePlugins } from '../core/pipeline.js';
 import { pluginTimeLimit } from '../core/plugins.js';
 import { warmParserAhead } from '../core/pool.js';
@@ -52,8 +53,12 @@ const USAGE = `Usage:
   ai-gateway --version | --help
 `;
 
-/** Every problem in a config: schema errors, then plugin errors where the plugin sections are sound. */
-async function configIssues(file: string): Promise<ConfigIssue[]> {
+/**
+ * Every problem in a config: schema errors, then plugin errors where the plugin sections are
+ * sound. With `build`, a config whose schema is sound is also built as start-up builds it
+ * (certificate files, every plugin's create(), routes), opening nothing: core/check.ts.
+ */
+async function configIssues(file: string, { build }: { build: boolean }): Promise<ConfigIssue[]> {
   let loaded: LoadedConfig;
   const issues: ConfigIssue[] = [];
   try {
@@ -66,13 +71,15 @@ async function configIssues(file: string): Promise<ConfigIssue[]> {
     loaded = err.partial as LoadedConfig;
   }
   try {
-    await resolvePlugins(loaded, builtinCatalog, pluginTimeLimit(process.env));
+    if (build && issues.length === 0) await checkStartable(loaded, builtinCatalog, pluginTimeLimit(process.env));
+    else await resolvePlugins(loaded, builtinCatalog, pluginTimeLimit(process.env));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     issues.push(...err.issues);
   }
   const priceFile = priceFileIssue(loaded);
-  if (priceFile) issues.push(priceFile);
+  // The cost filter's create() reads the same file: said once, at pricing.file.
+  if (priceFile) return [...issues.filter((i) => !i.message.endsWith(`: ${priceFile.message}`)), priceFile];
   return issues;
 }
 
@@ -96,7 +103,7 @@ function priceFileIssue(loaded: LoadedConfig): ConfigIssue | undefined {
 async function validate(files: readonly string[]): Promise<number> {
   let failed = false;
   for (const file of files) {
-    const issues = await configIssues(file);
+    const issues = await configIssues(file, { build: true });
     if (issues.length === 0) {
       process.stdout.write(files.length > 1 ? `${file}: ok\n` : 'ok\n');
       continue;
@@ -133,7 +140,7 @@ async function serve(configPath: string | undefined): Promise<void> {
   const drainTimeoutMs = loaded.config.server.drain_timeout_ms;
   if (workers <= 1) return serveGateway(configPath, signals, log, false, loaded);
   // Plugin errors are reported once here, not by every worker.
-  const issues = await configIssues(file);
+  const issues = await configIssues(file, { build: false });
   if (issues.length > 0) refuse(issues, 1);
   const { runPrimary } = await import('../core/cluster/primary.js');
   const code = await runPrimary({ workers, drainTimeoutMs, signals, log: log.child({ role: 'primary' }) });

@@ -70,7 +70,7 @@ export function envPort(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /** The server section with certificate paths resolved against the config file and checked readable. */
-function listenerConfig(loaded: LoadedConfig): ServerConfig {
+export function listenerConfig(loaded: LoadedConfig): ServerConfig {
   const server = loaded.config.server;
   if (!server.tls) return server;
   const tls = { cert_file: path.resolve(loaded.dir, server.tls.cert_file), key_file: path.resolve(loaded.dir, server.tls.key_file) };

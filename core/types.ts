@@ -300,6 +300,15 @@ export interface PluginEnv {
    * sink.write(line); // later: await sink.close();
    */
   readonly singleWriters: SingleWriters;
+  /**
+   * True when `create()` runs only to check the config (`ai-gateway validate`): the instance
+   * is closed without serving a request. Check what you can, but open no connection and
+   * write no file: `upstream()` pools refuse to connect, `singleWriters` write nothing, and
+   * `storeFor(env)` is a memory store whatever the config's `store`.
+   * @example
+   * const client = env.validating ? undefined : await connect(config.url);
+   */
+  readonly validating?: boolean;
 }
 
 /**

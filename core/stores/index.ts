@@ -22,7 +22,8 @@ const DEFAULT: StoreConfig = { type: 'memory' };
  * const n = await store.run(incr, 'user:alice', ['hits'], [1]);
  */
 export function storeFor(env: PluginEnv): Store {
-  const config = (env.config.store as StoreConfig | undefined) ?? DEFAULT;
+  // A config check connects to nothing: a Redis store is not reached, so not checked either.
+  const config = env.validating ? DEFAULT : ((env.config.store as StoreConfig | undefined) ?? DEFAULT);
   // Keyed by the settings: editing them makes a new store; unchanged, a reload reuses it.
   const key = `core.store:${config.type}:${JSON.stringify(config.type === 'redis' ? config.redis : config.memory ?? {})}`;
   return env.shared.get(key, () => createStore(config, env));

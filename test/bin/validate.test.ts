@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { runCli } from '../helpers/process.js';
+import { repoRoot, runCli } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 t.test('a plugin whose import never finishes: validate gives up at the time limit and says so', async (t) => {
@@ -19,4 +19,48 @@ t.test('a plugin whose import never finishes: validate gives up at the time limi
   t.equal(r.stdout, '');
   t.match(r.stderr, `${file}:5:13: filters[0].plugin: cannot import plugin "./hang.mjs": its import did not finish within 300 ms`);
   t.ok(performance.now() - started < 15_000, 'well before the 30 s default');
+});
+
+/** Each starts with `server:` on a loopback port the kernel picks, in case start-up did not refuse it. */
+const SERVER = 'server:\n  host: 127.0.0.1\n  port: 0\n';
+
+const START_REFUSES: Array<[string, string, RegExp]> = [
+  [
+    "the Ollama example's create() refuses credentials in base_url",
+    `${SERVER}providers:\n  ollama:\n    plugin: ${path.join(repoRoot, 'examples/plugins/ollama/index.js')}\n    base_url: http://user:pw@127.0.0.1:11434\n    models: [llama3.2]\n`,
+    /^\S+config\.yaml:6:5: providers\.ollama: provider "ollama": create\(\) failed: base_url must not carry a query or credentials\n$/,
+  ],
+  [
+    "the auth filter's create() refuses require_keys without key_secret",
+    `${SERVER}providers:\n  echo: {}\nfilters:\n  - name: auth\n    config: { require_keys: true }\n`,
+    /^\S+config\.yaml:7:5: filters\[0\]: filter "auth": create\(\) failed: require_keys is true but key_secret is empty/,
+  ],
+  [
+    'certificate files that do not exist',
+    `${SERVER}  tls: { cert_file: missing.crt, key_file: missing.key }\nproviders:\n  echo: {}\n`,
+    /^\S+config\.yaml:4:\d+: server\.tls\.cert_file: cannot read \S+missing\.crt: ENOENT\n\S+config\.yaml:4:\d+: server\.tls\.key_file: cannot read \S+missing\.key: ENOENT\n$/,
+  ],
+];
+
+for (const [what, yaml, expected] of START_REFUSES) {
+  t.test(`validate refuses what start-up refuses: ${what}`, async (t) => {
+    const file = path.join(tempDir('gw-validate-'), 'config.yaml');
+    writeFileSync(file, yaml);
+    const start = runCli(['--config', file]);
+    t.equal(start.status, 1, 'start-up refuses it');
+    const v = runCli(['validate', file]);
+    t.equal(v.status, 1, 'validate exits 1');
+    t.equal(v.stdout, '', 'no "ok"');
+    t.match(v.stderr, expected);
+  });
+}
+
+t.test('a price file that cannot be read is said once, at pricing.file', async (t) => {
+  const file = path.join(tempDir('gw-validate-'), 'config.yaml');
+  writeFileSync(file, 'providers:\n  echo: {}\npricing:\n  file: ./missing-prices.yaml\nfilters:\n  - name: cost\n');
+  const v = runCli(['validate', file]);
+  t.equal(v.status, 1);
+  const lines = v.stderr.trim().split('\n');
+  t.equal(lines.length, 1, v.stderr);
+  t.match(lines[0], /config\.yaml:4:\d+: pricing\.file: /);
 });

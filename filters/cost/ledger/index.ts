@@ -34,15 +34,20 @@ export const ledgerSchema = {
   },
 } as const;
 
-/** Create the backend for a ledger config (SQLite file path resolved against `configDir`). */
-export async function openBackend(config: LedgerConfig, configDir: string): Promise<LedgerBackend> {
+/**
+ * Create the backend for a ledger config (SQLite file path resolved against `configDir`).
+ * For a config check (`validating`), SQLite opens in memory, not the file: the native module
+ * is loaded and the schema made, and nothing is written beside the config. PostgreSQL's pool
+ * connects on its first batch, which a check never sends.
+ */
+export async function openBackend(config: LedgerConfig, configDir: string, validating = false): Promise<LedgerBackend> {
   if (config.type === 'postgres') {
     if (!config.postgres_url) throw new Error('ledger.type is postgres but ledger.postgres_url is empty');
     const { PostgresLedger } = await import('./postgres.js');
     return new PostgresLedger(config.postgres_url);
   }
   const { SqliteLedger } = await import('./sqlite.js');
-  return new SqliteLedger(sqliteFile(config, configDir));
+  return new SqliteLedger(validating ? ':memory:' : sqliteFile(config, configDir));
 }
 
 export function sqliteFile(config: Pick<LedgerConfig, 'dir'>, configDir: string): string {
@@ -67,7 +72,7 @@ class LedgerPool {
       const backend =
         config.type === 'sqlite' && env.singleWriters.remote
           ? import('./cluster.js').then((m) => m.workerSqliteBackend(sqliteFile(config, env.configDir), { flushIntervalMs: config.flush_interval_ms, maxBatchRows: config.max_batch_rows }, env))
-          : openBackend(config, env.configDir);
+          : openBackend(config, env.configDir, env.validating);
       const writer = backend.then(
         (backend) => new LedgerWriter(backend, { flushIntervalMs: config.flush_interval_ms, maxBatchRows: config.max_batch_rows, log: env.log, onFlush: (n, ok) => rows.inc({ backend: backend.kind, result: ok ? 'ok' : 'error' }, n) }),
       );

@@ -33,7 +33,7 @@ export class SqliteLedger implements LedgerBackend {
   private readonly upsert: BetterSqlite3.Statement;
   private readonly addMany: (rows: readonly LedgerRow[]) => void;
 
-  /** Opens (creating) `file`; throws with an actionable message when the native module is missing. */
+  /** Opens (creating) `file`, or `:memory:`; throws with an actionable message when the native module is missing. */
   constructor(readonly file: string) {
     let Database: typeof BetterSqlite3;
     try {
@@ -41,7 +41,7 @@ export class SqliteLedger implements LedgerBackend {
     } catch (err) {
       throw new Error(`the SQLite ledger needs better-sqlite3's native module (${(err as Error).message.split('\n')[0]}); run "npm rebuild better-sqlite3", or set the ledger type to postgres or none`);
     }
-    mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
