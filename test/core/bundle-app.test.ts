@@ -137,6 +137,32 @@ t.test('from the bundle, SIGHUP after an edit runs the plugin\'s new code', asyn
   t.equal(await gw.exited, 0);
 });
 
+t.test("the README's plugin example, beside a config outside the checkout, runs on the bundle's modules", async (t) => {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const example = /## Writing a plugin\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  t.match(example, "import { GatewayError } from 'ai-gateway';", 'the example imports the package by name');
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bundle-')); // no node_modules above it
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'stamp.mjs'), example!);
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, 'server:\n  host: 127.0.0.1\nproviders:\n  echo: {}\nfilters:\n  - name: stamp\n    plugin: ./stamp.mjs\n    config: { value: team-a }\n');
+  const v = spawnSync(process.execPath, [path.join(dist, CLI_COMMAND), 'validate', file], { encoding: 'utf8', timeout: 20_000, env: plainEnv });
+  t.equal(v.stdout, 'ok\n', `validate: ${v.stderr}`);
+  const port = await freePort();
+  const gw = await startCli(['--config', file], { AI_GATEWAY_PORT: String(port) });
+  t.teardown(() => gw.child.kill('SIGKILL'));
+  const post = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${port}/v1/echo/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'echo-1', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }) });
+  const served = await post({ 'x-team': 't1' });
+  await served.arrayBuffer();
+  t.equal(served.status, 200);
+  t.equal(served.headers.get('x-stamp'), 'team-a');
+  const refused = await post({});
+  t.equal(refused.status, 401, "its GatewayError is the gateway's class, rendered as such");
+  t.match(await refused.text(), /"type":"authentication_error"/, 'in the route\'s dialect');
+  gw.child.kill('SIGTERM');
+  t.equal(await gw.exited, 0);
+});
+
 t.test('bundling stubs again is refused with what to do', async (t) => {
   const fake = mkdtempSync(path.join(tmpdir(), 'gw-bundle-dist-'));
   t.teardown(() => rmSync(fake, { recursive: true, force: true }));
