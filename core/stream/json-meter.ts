@@ -1,12 +1,14 @@
 /**
  * A usage meter for a JSON (non-streamed) response: keeps a copy of the bytes up to a
  * bound while they pass to the client, parses once at the end and hands the object to a
- * provider's reader. Bodies past the bound are passed on unread.
+ * provider's reader. A body past the bound keeps only its ends (`json-ends.ts`): the
+ * members that open it and the ones that close it, where every provider puts its usage.
  */
 import { emptyUsage } from '../context.js';
 import type { TokenUsage, UsageMeter } from '../types.js';
+import { JsonEnds } from './json-ends.js';
 
-/** Largest JSON body kept for reading usage. */
+/** Largest JSON body kept whole for reading usage; a larger one is read from its ends. */
 export const JSON_METER_LIMIT = 8 * 1024 * 1024;
 
 /** What a reader fills in: the counts, the model the answer names, an error it carries. */
@@ -39,6 +41,8 @@ export class JsonBodyMeter implements UsageMeter, JsonMeterReading {
   streamError: string | undefined;
   private chunks: Uint8Array[] = [];
   private size = 0;
+  /** Set once the body passed {@link JSON_METER_LIMIT}: what is kept of it from then on. */
+  private ends: JsonEnds | undefined = undefined;
 
   constructor(
     private readonly read: JsonUsageReader,
@@ -47,20 +51,27 @@ export class JsonBodyMeter implements UsageMeter, JsonMeterReading {
 
   write(chunk: Uint8Array): void {
     this.size += chunk.length;
-    if (this.size <= JSON_METER_LIMIT) this.chunks.push(chunk);
+    if (this.ends) return this.ends.push(chunk);
+    this.chunks.push(chunk);
+    if (this.size <= JSON_METER_LIMIT) return;
+    // Too large to keep whole (logprobs or n > 1 reach this at a few thousand tokens): the
+    // ends are kept, the bytes so far read once for them and let go.
+    this.ends = new JsonEnds();
+    for (const kept of this.chunks) this.ends.push(kept);
+    this.chunks = [];
   }
 
   end(): void {
-    if (this.size === 0 || this.size > JSON_METER_LIMIT) return;
+    const buffer = this.ends ? this.ends.document() : this.size > 0 ? keptBytes(this.chunks) : undefined;
+    this.chunks = [];
+    this.ends = undefined;
+    if (buffer === undefined) return;
     let body: unknown;
     try {
-      const buffer = keptBytes(this.chunks);
       if (this.shallow?.(buffer, this)) return;
       body = JSON.parse(buffer.toString('utf8'));
     } catch {
       return; // not JSON: nothing to count
-    } finally {
-      this.chunks = [];
     }
     this.read(body, this);
   }
