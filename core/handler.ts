@@ -232,7 +232,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     // An event stream's length is not the upstream's: a filter may drop an event (the usage
     // chunk the gateway asked for) and core may append an error event to a cut one.
     if (body !== null && !(body instanceof Uint8Array) && head.headers['content-length'] !== undefined && isSse(head)) delete head.headers['content-length'];
-    const delivery = new BodyDelivery(ctx, res, isSse(head), upstream.meter, upstreamFailed);
+    const delivery = new BodyDelivery(ctx, res, isSse(head), upstream.status, upstream.meter, upstreamFailed);
     // Handed back, not awaited: while a body streams, no async function waits on it.
     if (ctx.cancellation.aborted) return delivery.abandon(body);
     try {

@@ -15,7 +15,7 @@ import type { GatewayError } from '../errors.js';
 import type { GatewayResponse } from '../handler.js';
 import type { UsageMeter } from '../provider-types.js';
 import { upstreamError } from '../upstream.js';
-import { completeUsage } from './estimated-usage.js';
+import { completeUsage, estimable } from './estimated-usage.js';
 import { drained, pushedReadable, release, type PushedBody } from './pump.js';
 import { UpstreamBody, type BodySink } from './upstream-body.js';
 
@@ -35,12 +35,14 @@ export class BodyDelivery implements BodySink {
 
   /**
    * @param sse the head says `text/event-stream`: an error event may need a blank line first
+   * @param status the answer's status as the provider gave it
    * @param failed told of every upstream failure mid-body (the gateway counts them)
    */
   constructor(
     private readonly ctx: Context,
     private readonly res: GatewayResponse,
     private readonly sse: boolean,
+    private readonly status: number,
     private readonly meter: UsageMeter | undefined,
     private readonly failed: (ctx: Context, error: GatewayError) => void,
   ) {}
@@ -207,7 +209,7 @@ export class BodyDelivery implements BodySink {
     if (meter) {
       meter.end();
       ctx.usage = meter.usage;
-      ctx.usageEstimated = completeUsage(ctx.usage, meter, ctx.bytesIn);
+      ctx.usageEstimated = estimable(ctx.kind, this.status) && completeUsage(ctx.usage, meter, ctx.bytesIn);
       if (meter.streamError) ctx.streamError = meter.streamError;
       if (meter.model && !ctx.model) ctx.model = meter.model;
     }

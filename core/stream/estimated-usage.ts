@@ -2,14 +2,15 @@
  * Usage for an answer that ended before its own final usage report. Counting only what was
  * reported by then would let a client read a whole answer and hang up just before its last
  * event for nearly nothing (an Anthropic stream reports its output tokens at the end, an
- * OpenAI stream all of its tokens), and an upstream that cuts a stream would go uncharged
- * while the provider bills it. So rate limits, budgets, cost and the audit line get
- * estimates instead: the output tokens the meter estimates from the answer it read, and,
- * when no input count came, the request's body bytes over {@link BYTES_PER_TOKEN} (the
- * figure the limits' admission estimate uses by default).
+ * OpenAI stream all of its tokens; a non-streamed answer its `usage` among its last bytes),
+ * and an upstream that cuts an answer would go uncharged while the provider bills it. So
+ * rate limits, budgets, cost and the audit line get estimates instead: the output tokens
+ * the meter estimates from the answer it read, and, when no input count came, the
+ * request's body bytes over {@link BYTES_PER_TOKEN} (the figure the limits' admission
+ * estimate uses by default). Only a generation the upstream accepted is estimated.
  */
 import type { UsageMeter } from '../provider-types.js';
-import type { TokenUsage } from '../types.js';
+import type { RequestKind, TokenUsage } from '../types.js';
 
 /** Bytes of text (or of request JSON) per token: the usual English figure. */
 export const BYTES_PER_TOKEN = 4;
@@ -17,6 +18,15 @@ export const BYTES_PER_TOKEN = 4;
 /** Tokens in `bytes` bytes of text, by {@link BYTES_PER_TOKEN}. */
 export function tokensOfBytes(bytes: number): number {
   return bytes > 0 ? Math.ceil(bytes / BYTES_PER_TOKEN) : 0;
+}
+
+/**
+ * Whether an answer may be charged estimates: a generation the upstream accepted (2xx). An
+ * error answer (a 429, a 400) carries no usage because it generated nothing, and an
+ * auxiliary call (a model list, a token count) generates nothing either.
+ */
+export function estimable(kind: RequestKind, status: number): boolean {
+  return kind === 'generation' && status >= 200 && status < 300;
 }
 
 /**

@@ -95,6 +95,7 @@ const readMessage: JsonUsageReader = (body, into) => {
   if (!b || typeof b !== 'object') return;
   if (b.type === 'message') into.model = b.model;
   applyAnthropicUsage(into.usage, b.usage);
+  if (b.usage && typeof b.usage === 'object') into.usageFinal = true;
 };
 
 const MESSAGE_HEAD = ['type', 'model'] as const;
@@ -115,6 +116,7 @@ const readMessageShallow: ShallowUsageReader = (bytes, into) => {
     into.model = head[1];
   }
   applyAnthropicUsage(into.usage, usage as WireUsage);
+  into.usageFinal = true;
   return true;
 };
 

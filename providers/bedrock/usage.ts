@@ -50,18 +50,25 @@ function applyAnthropic(usage: TokenUsage, u: Json): void {
   apply(usage, num(u.input_tokens), num(u.output_tokens), num(u.cache_read_input_tokens), num(u.cache_creation_input_tokens));
 }
 
-/** A model's own usage fields in an InvokeModel body or stream chunk (Anthropic, Titan). */
-function applyModelBody(usage: TokenUsage, body: Json): void {
+/**
+ * A model's own usage fields in an InvokeModel body or stream chunk (Anthropic, Titan,
+ * Llama); returns whether it had any.
+ */
+function applyModelBody(usage: TokenUsage, body: Json): boolean {
   const anthropic = obj(body.usage) ?? obj(obj(body.message)?.usage);
   if (anthropic) {
     applyAnthropic(usage, anthropic);
-    return;
+    return true;
   }
   const titanIn = num(body.inputTextTokenCount);
   const first = Array.isArray(body.results) ? obj(body.results[0]) : undefined;
-  apply(usage, titanIn, num(first?.tokenCount) ?? num(body.totalOutputTextTokenCount));
+  const titanOut = num(first?.tokenCount) ?? num(body.totalOutputTextTokenCount);
+  apply(usage, titanIn, titanOut);
   // Llama: the prompt's count, and the answer's so far, on its stream's chunks.
-  apply(usage, num(body.prompt_token_count), num(body.generation_token_count));
+  const llamaIn = num(body.prompt_token_count);
+  const llamaOut = num(body.generation_token_count);
+  apply(usage, llamaIn, llamaOut);
+  return titanIn !== undefined || titanOut !== undefined || llamaIn !== undefined || llamaOut !== undefined;
 }
 
 /**
@@ -186,12 +193,12 @@ function header(headers: Readonly<Record<string, string | string[]>>, name: stri
 }
 
 const readConverse: JsonUsageReader = (body, into) => {
-  applyConverse(into.usage, obj(obj(body)?.usage));
+  if (applyConverse(into.usage, obj(obj(body)?.usage))) into.usageFinal = true;
 };
 
 const readModelBody: JsonUsageReader = (body, into) => {
   const b = obj(body);
-  if (b) applyModelBody(into.usage, b);
+  if (b && applyModelBody(into.usage, b)) into.usageFinal = true;
 };
 
 /**
@@ -201,7 +208,10 @@ const readModelBody: JsonUsageReader = (body, into) => {
 function usageTail(applyUsage: (usage: TokenUsage, u: Json) => void): ShallowUsageReader {
   return (bytes, into) => {
     const usage = obj(lastMemberValue(bytes, 'usage'));
-    if (usage) applyUsage(into.usage, usage);
+    if (usage) {
+      applyUsage(into.usage, usage);
+      into.usageFinal = true;
+    }
     return usage !== undefined;
   };
 }

@@ -128,7 +128,10 @@ function countsOf(c: readonly (number | undefined)[]): GeminiUsageMetadata {
 /** A JSON answer, or the JSON-array stream `:streamGenerateContent` sends without `alt=sse`, parsed. */
 const readAnswers: JsonUsageReader = (body, into) => {
   const reader = new GeminiChunkReader();
-  for (const chunk of Array.isArray(body) ? body : [body]) reader.read(chunk as GeminiResponse);
+  for (const chunk of Array.isArray(body) ? body : [body]) {
+    reader.read(chunk as GeminiResponse);
+    if ((chunk as GeminiResponse | null)?.usageMetadata) into.usageFinal = true;
+  }
   Object.assign(into.usage, reader.usage);
   into.model = reader.model;
   into.streamError = reader.streamError;

@@ -26,6 +26,7 @@ interface WireError {
 
 interface WireResponse {
   object?: string;
+  status?: string;
   model?: unknown;
   usage?: WireResponsesUsage | null;
   error?: WireError | null;
@@ -147,6 +148,9 @@ export class ResponsesStreamMeter implements UsageMeter {
   }
 }
 
+/** A background response answered before it ran: it has generated nothing yet, its `usage: null` is the whole truth. */
+const NOT_YET_RUN = new Set(['queued', 'in_progress']);
+
 /**
  * Usage and model from a `response` JSON body. Parsed whole: unlike a chat completion, a
  * response object names its model after non-string members (`error`, `incomplete_details`,
@@ -157,6 +161,7 @@ const readResponse: JsonUsageReader = (body, into) => {
   if (!b || typeof b !== 'object' || Array.isArray(b)) return;
   if (typeof b.model === 'string') into.model = b.model;
   applyResponsesUsage(into.usage, b.usage);
+  if ((b.usage !== null && typeof b.usage === 'object') || NOT_YET_RUN.has(String(b.status))) into.usageFinal = true;
 };
 
 /** The meter for a non-streamed Responses answer. */

@@ -125,6 +125,7 @@ const readCompletion: JsonUsageReader = (body, into) => {
   if (!b || typeof b !== 'object') return;
   into.model = b.model;
   applyOpenAIUsage(into.usage, b.usage);
+  if (b.usage && typeof b.usage === 'object') into.usageFinal = true;
 };
 
 const COMPLETION_HEAD = ['model'] as const;
@@ -141,6 +142,7 @@ const readCompletionShallow: ShallowUsageReader = (bytes, into) => {
   if (!head || head[0] === undefined) return false;
   into.model = head[0];
   applyOpenAIUsage(into.usage, usage as WireUsage | null);
+  if (usage !== null) into.usageFinal = true;
   return true;
 };
 

@@ -3,17 +3,18 @@
  * not, estimate its output from the answer they read; core completes the usage with those
  * estimates (`completeUsage`). Each meter is fed a whole stream and the same stream cut
  * before its report, in one chunk and byte by byte (the SSE decoder's skip path and its
- * general path must estimate alike).
+ * general path must estimate alike). The JSON meters do the same for non-streamed answers.
  */
 import t from 'tap';
 import { emptyUsage } from '../../core/context.js';
 import type { UsageMeter } from '../../core/provider-types.js';
-import { completeUsage } from '../../core/stream/estimated-usage.js';
+import { completeUsage, estimable } from '../../core/stream/estimated-usage.js';
 import { SseDecoder } from '../../core/stream/sse.js';
-import { AnthropicStreamMeter } from '../../providers/anthropic/usage.js';
-import { EventStreamMeter } from '../../providers/bedrock/usage.js';
-import { OpenAIStreamMeter } from '../../providers/openai/usage.js';
-import { ResponsesStreamMeter } from '../../providers/openai/responses-usage.js';
+import { AnthropicStreamMeter, anthropicMeter } from '../../providers/anthropic/usage.js';
+import { bedrockJsonMeter, EventStreamMeter } from '../../providers/bedrock/usage.js';
+import { geminiMeter } from '../../providers/gemini/usage.js';
+import { OpenAIStreamMeter, openaiJsonMeter } from '../../providers/openai/usage.js';
+import { ResponsesStreamMeter, responsesJsonMeter } from '../../providers/openai/responses-usage.js';
 import { AnthropicToOpenAIStream } from '../../providers/translate/openai-anthropic/stream.js';
 import { ConverseToOpenAIStream } from '../../providers/translate/openai-converse/stream.js';
 import type { ConverseStreamEvent } from '../../providers/translate/openai-converse/converse-types.js';
@@ -165,4 +166,67 @@ t.test('a meter that never saw its stream start estimates nothing but the input'
   const usage = emptyUsage();
   t.equal(completeUsage(usage, m, 80), true);
   t.same(usage, { inputTokens: 20, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 });
+});
+
+/** A non-streamed answer of each provider: its usage report among its last bytes. */
+const JSON_ANSWERS: Array<[string, () => UsageMeter, string]> = [
+  ['OpenAI chat', openaiJsonMeter, JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: TEXT }, finish_reason: 'stop' }], usage: { prompt_tokens: 9, completion_tokens: 21 }, system_fingerprint: 'fp' })],
+  ['Anthropic', () => anthropicMeter('application/json')!, JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'text', text: TEXT }], stop_reason: 'end_turn', usage: { input_tokens: 9, output_tokens: 21 } })],
+  ['Responses', responsesJsonMeter, JSON.stringify({ id: 'resp_1', object: 'response', status: 'completed', model: 'gpt-5', output: [{ type: 'message', content: [{ type: 'output_text', text: TEXT }] }], usage: { input_tokens: 9, output_tokens: 21 }, user: null, metadata: {} })],
+  ['Gemini', () => geminiMeter('application/json')!, JSON.stringify({ candidates: [{ content: { parts: [{ text: TEXT }], role: 'model' }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 21 }, modelVersion: 'gemini-x', responseId: 'r' }, null, 2)],
+  ['Bedrock Converse', () => bedrockJsonMeter({}, true), JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: TEXT }] } }, stopReason: 'end_turn', usage: { inputTokens: 9, outputTokens: 21 }, metrics: { latencyMs: 5 } })],
+  ['Bedrock InvokeModel', () => bedrockJsonMeter({}, false), JSON.stringify({ id: 'm', type: 'message', content: [{ type: 'text', text: TEXT }], usage: { input_tokens: 9, output_tokens: 21 } })],
+];
+
+t.test('JSON meters: a whole answer is its report; one cut before it is estimated from its bytes', async (t) => {
+  for (const [name, make, body] of JSON_ANSWERS) {
+    const whole = make();
+    whole.write(Buffer.from(body));
+    whole.end();
+    t.equal(whole.usageFinal, true, `${name}: whole`);
+    t.equal(whole.usage.outputTokens, 21, `${name}: its own count`);
+    t.equal(completeUsage(whole.usage, whole, 400), false, `${name}: not estimated`);
+    // Cut where a client that read the text hangs up: before the usage, or inside it.
+    for (const cut of [body.indexOf('usage') - 2, body.length - 3]) {
+      const m = make();
+      const bytes = Buffer.from(body.slice(0, cut));
+      for (let at = 0; at < bytes.length; at += 7) m.write(bytes.subarray(at, at + 7));
+      m.end();
+      t.equal(m.usageFinal, false, `${name}: cut at ${cut} of ${body.length}`);
+      t.equal(m.estimatedOutputTokens, Math.ceil(bytes.length / 4), `${name}: a token per 4 bytes read`);
+      const usage = { ...m.usage };
+      t.equal(completeUsage(usage, m, 400), true);
+      t.same([usage.inputTokens, usage.outputTokens], [100, Math.ceil(bytes.length / 4)], `${name}: estimated`);
+    }
+  }
+});
+
+t.test('JSON meters: a whole answer without a report is estimated, a background Response not yet run is not', async (t) => {
+  const read = (m: UsageMeter, body: string): UsageMeter => {
+    m.write(Buffer.from(body));
+    m.end();
+    return m;
+  };
+  const bare = '{"id":"c","object":"chat.completion","model":"local","choices":[{"message":{"content":"hi there"}}]}';
+  t.equal(read(openaiJsonMeter(), bare).usageFinal, false, 'a service that reports no usage');
+  t.equal(read(openaiJsonMeter(), bare).estimatedOutputTokens, Math.ceil(bare.length / 4));
+  t.equal(read(openaiJsonMeter(), '{"id":"c","model":"m","choices":[],"usage":null}').usageFinal, false, 'usage: null is no report');
+  t.equal(read(anthropicMeter('application/json')!, '<html>Bad gateway</html>').usageFinal, true, 'bytes that cannot begin an answer are taken as they are');
+  t.equal(read(anthropicMeter('application/json')!, ' "a string"').usageFinal, true);
+  const empty = anthropicMeter('application/json')!;
+  empty.end();
+  t.same([empty.usageFinal, empty.estimatedOutputTokens], [false, 0], 'cut before its first byte: the input is estimated, no output');
+  t.equal(read(responsesJsonMeter(), '{"id":"resp_1","object":"response","status":"queued","background":true,"model":"gpt-5","output":[],"usage":null}').usageFinal, true, 'queued: nothing generated yet');
+  t.equal(read(responsesJsonMeter(), '{"id":"resp_1","object":"response","status":"completed","model":"gpt-5","output":[],"usage":null}').usageFinal, false);
+  t.equal(read(bedrockJsonMeter({}, false), '{"outputs":[{"text":"hi","stop_reason":"stop"}]}').usageFinal, false, 'a model body without counts');
+  t.equal(read(bedrockJsonMeter({}, false), '{"inputTextTokenCount":3,"results":[{"tokenCount":4,"outputText":"hi"}]}').usageFinal, true, 'Titan counts');
+  t.equal(bedrockJsonMeter({ 'x-amzn-bedrock-input-token-count': '3', 'x-amzn-bedrock-output-token-count': '4' }, true).usageFinal, undefined, 'counts in the headers are taken as they are');
+});
+
+t.test('only a generation the upstream accepted is estimated', async (t) => {
+  t.equal(estimable('generation', 200), true);
+  t.equal(estimable('generation', 206), true);
+  for (const status of [0, 101, 304, 400, 429, 500, 529]) t.equal(estimable('generation', status), false, `status ${status}`);
+  t.equal(estimable('auxiliary', 200), false);
+  t.equal(estimable('operational', 200), false);
 });

@@ -116,9 +116,27 @@ for (const c of CASES) {
   });
 }
 
-t.test('usage among the opening members is read too; a cut body is not read', async (t) => {
+t.test('usage among the opening members is read too', async (t) => {
   const early = JSON.stringify({ id: 'm', type: 'message', model: 'claude-x', usage: { input_tokens: 1, output_tokens: 2 }, content: [{ type: 'text', text: TEXT }] });
-  t.same(metered(anthropicMeter('application/json')!, early).usage, { inputTokens: 1, outputTokens: 2, cacheCreationTokens: 0, cacheReadTokens: 0 }, 'usage among the opening members is kept too');
+  const meter = anthropicMeter('application/json')!;
+  t.same(metered(meter, early).usage, { inputTokens: 1, outputTokens: 2, cacheCreationTokens: 0, cacheReadTokens: 0 });
+  t.equal(meter.usageFinal, true);
+});
+
+t.test('a large body whose usage cannot be read from its ends is estimated from its bytes', async (t) => {
   const whole = CASES[1].body();
-  t.same(metered(anthropicMeter('application/json')!, whole.slice(0, -2)).usage, { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 }, 'a cut body says nothing');
+  const bodies: Array<[string, string]> = [
+    ['cut before its end', whole.slice(0, -2)],
+    ['usage within the bulk', JSON.stringify({ id: 'm', content: [{ type: 'text', text: TEXT, usage: { input_tokens: 1, output_tokens: 2 } }] })],
+    ['usage longer than the tail kept', JSON.stringify({ id: 'm', content: [{ type: 'text', text: TEXT }], usage: { input_tokens: 1, output_tokens: 2, note: 'x'.repeat(300 * 1024) } })],
+  ];
+  for (const [why, body] of bodies) {
+    const meter = anthropicMeter('application/json')!;
+    t.same(metered(meter, body).usage, { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 }, `${why}: nothing read`);
+    t.equal(meter.usageFinal, false, `${why}: no report`);
+    t.equal(meter.estimatedOutputTokens, Math.ceil(Buffer.byteLength(body) / 4), `${why}: a token per 4 bytes`);
+  }
+  const page = anthropicMeter('application/json')!;
+  metered(page, `<html>${TEXT}</html>`);
+  t.equal(page.usageFinal, true, 'bytes that cannot begin an answer are no answer: nothing estimated');
 });

@@ -87,7 +87,10 @@ t.test('an enormous pass-through body streams through whole and is counted, not 
   const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
   t.equal(got.status, 200);
   t.equal(got.bytes, MIB * 1024 * 1024, 'every byte arrived');
-  t.match(await auditLine(proof, 'huge-1'), { status: 200, error: null, bytes_out: MIB * 1024 * 1024, tokens_in: 0 }, 'audited with its size, no tokens read past the meter bound');
+  // One JSON string, no answer: nothing to read, and nothing to estimate either.
+  const line = await auditLine(proof, 'huge-1');
+  t.match(line, { status: 200, error: null, bytes_out: MIB * 1024 * 1024, tokens_in: 0, tokens_out: 0 }, 'audited with its size, no tokens');
+  t.notOk(line?.tokens_estimated, 'not estimated');
   t.comment(`heap growth while ${MIB} MiB passed: ${(heapGrowth / 1048576).toFixed(1)} MiB`);
   t.ok(heapGrowth < (MIB / 2) * 1048576, 'the body was not held in memory');
   t.equal((await ask(proof.url, 'anthropic', 'huge-next')).status, 200, 'the next request is served');
