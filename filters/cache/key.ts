@@ -1,6 +1,7 @@
 /**
  * The cache key: a SHA-256 of a canonical form of what determines the answer: scope,
- * provider, request path and query, the varying headers and the body with its keys sorted
+ * provider, request path and query, the varying headers (`vary_headers` and the header
+ * families in {@link VARY_PREFIXES}) and the body with its keys sorted
  * and the fields that do not change the generated content removed, so `{"a":1,"b":2}` and
  * `{"b":2,"a":1}` share an entry.
  */
@@ -15,6 +16,15 @@ const IGNORED = new Set(['stream', 'metadata']);
  * bytes stored (OpenAI's `include_usage` adds a usage-only chunk), so it stays.
  */
 const IGNORED_SHARED = new Set([...IGNORED, 'stream_options']);
+
+/**
+ * Header families a pass-through forwards upstream that change the answer, part of every key
+ * whatever `vary_headers` says (a list that replaces the default would otherwise drop them):
+ * Bedrock applies a guardrail (`x-amzn-bedrock-guardrailidentifier`, `-guardrailversion`),
+ * adds its trace (`-trace`), picks a latency profile (`-performanceconfig-latency`) or an
+ * answer type (`-accept`) from these.
+ */
+const VARY_PREFIXES = ['x-amzn-bedrock-'] as const;
 
 /** JSON with object keys sorted at every depth; arrays keep their order. */
 export function canonicalJson(value: unknown): string {
@@ -46,12 +56,22 @@ export interface KeyParts {
   body: Record<string, unknown>;
 }
 
+function headerText(v: string | string[] | undefined): string | null {
+  return Array.isArray(v) ? v.join(',') : v ?? null;
+}
+
+/** `[name, value]` of every header in {@link VARY_PREFIXES}, by name (header names arrive lower-cased). */
+function prefixed(headers: IncomingHttpHeaders): Array<[string, string | null]> {
+  const out: Array<[string, string | null]> = [];
+  for (const name of Object.keys(headers)) {
+    if (VARY_PREFIXES.some((prefix) => name.startsWith(prefix))) out.push([name, headerText(headers[name])]);
+  }
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
 export function cacheKey(p: KeyParts): string {
-  const vary = p.varyHeaders.map((h) => {
-    const v = p.headers[h];
-    return Array.isArray(v) ? v.join(',') : v ?? null;
-  });
+  const vary = p.varyHeaders.map((h) => headerText(p.headers[h]));
   // An array, not a joined string: no field can smuggle a separator into another.
-  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyBody(p.body, p.stream === undefined)]);
+  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, prefixed(p.headers), keyBody(p.body, p.stream === undefined)]);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -65,6 +65,11 @@ t.test('canonical key: key order is irrelevant, stream and metadata are ignored,
   t.not(cacheKey({ ...base, scope: 'user:b\nws', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k);
   t.not(cacheKey({ ...base, headers: { 'anthropic-beta': 'x' }, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k);
   t.not(cacheKey({ ...base, stream: true, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k, 'the flag counts where no converter exists');
+  const none = { ...base, varyHeaders: [], body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } };
+  const guarded = cacheKey({ ...none, headers: { 'x-amzn-bedrock-guardrailidentifier': 'gr', 'x-amzn-bedrock-guardrailversion': '1' } });
+  t.not(guarded, cacheKey(none), 'an x-amzn-bedrock-* header counts with no vary_headers');
+  t.equal(cacheKey({ ...none, headers: { 'x-amzn-bedrock-guardrailversion': '1', 'x-amzn-bedrock-guardrailidentifier': 'gr' } }), guarded, 'in any order');
+  t.not(cacheKey({ ...none, headers: { 'x-amzn-bedrock-guardrailidentifier': 'gr', 'x-amzn-bedrock-guardrailversion': '2' } }), guarded, 'its value counts');
 });
 
 t.test('blocks must come in order: an index that is not the next one, or names no started block, fails', async (t) => {
