@@ -1,7 +1,8 @@
 /**
  * `cache`: answers a repeated generation request from memory. Only requests marked
- * cacheable (`temperature: 0`, or `x-gateway-cache: on`) take part; `Cache-Control:
- * no-cache` skips the lookup but still stores, `no-store` does neither. Complete 200
+ * cacheable (`temperature: 0`, or `x-gateway-cache: on`) that name no upstream state which
+ * changes between calls (a Responses `conversation`: stateful.ts) take part;
+ * `Cache-Control: no-cache` skips the lookup but still stores, `no-store` does neither. Complete 200
  * answers are captured beside the byte flow and kept per user (or shared when configured)
  * for `ttl_seconds`. A hit is replayed in the mode the client asked for (JSON or SSE),
  * reports zero token usage (nothing was generated, so limits are not charged) and is
@@ -23,6 +24,7 @@ import { isWholeAnswer } from './complete.js';
 import { converterFor, type ResponseConverter } from './convert.js';
 import { cacheKey } from './key.js';
 import { CACHE_HIT } from './slot.js';
+import { dependsOnMutableState } from './stateful.js';
 import { sharedCache, type CacheEntry } from './store.js';
 
 export { CACHE_HIT } from './slot.js';
@@ -107,7 +109,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
 
   function cacheable(ctx: RequestContext, body: Record<string, unknown>): boolean {
     const optIn = headerValue(ctx.headers[CACHE_HEADER]);
-    if (optIn === 'off') return false;
+    if (optIn === 'off' || dependsOnMutableState(body)) return false;
     if (config.opt_in_header && optIn === 'on') return true;
     return config.temperature_zero && body.temperature === 0;
   }
