@@ -17,7 +17,7 @@ export { utf8Bytes } from './utf8-bytes.js';
 export { stringifyJson, writeJson } from './json-write.js';
 export { flat } from './flat-string.js';
 export type { Logger } from './logger.js';
-export type { MetricsFactory, MetricSpec, HistogramSpec } from './metrics-factory.js';
+export type { MetricsFactory, MetricSpec, GaugeSpec, HistogramSpec } from './metrics-factory.js';
 export type { FastCounter, CounterChild } from './metrics/fast-counter.js';
 export type { FastHistogram, HistogramChild } from './metrics/fast-histogram.js';
 export type { LabelSet } from './metrics/fast-metric.js';

@@ -22,10 +22,20 @@ export interface MetricSpec<L extends string> {
 export interface HistogramSpec<L extends string> extends MetricSpec<L> {
   buckets?: number[];
 }
+export interface GaugeSpec<L extends string> extends MetricSpec<L> {
+  /**
+   * Runs before every scrape, to set the gauge from what it measures (entries a cache holds)
+   * rather than after every change. The first registration's is kept (get-or-create), so it
+   * must read runtime-lifetime state (`env.shared`), not one config generation's.
+   * @example
+   * env.metrics.gauge({ name: 'gateway_x_entries', help: 'Entries held', collect() { this.set(table.size); } });
+   */
+  collect?: (this: Gauge<L>) => void;
+}
 
 export interface MetricsFactory {
   counter<L extends string = string>(spec: MetricSpec<L>): Counter<L>;
-  gauge<L extends string = string>(spec: MetricSpec<L>): Gauge<L>;
+  gauge<L extends string = string>(spec: GaugeSpec<L>): Gauge<L>;
   histogram<L extends string = string>(spec: HistogramSpec<L>): Histogram<L>;
   /**
    * A counter for code that runs on every request. Same `/metrics` text and cluster

@@ -100,7 +100,7 @@ function replay(entry: CacheEntry, stream: boolean, converter: ResponseConverter
 }
 
 export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
-  const { lru, refresh } = sharedCache(env, { maxEntries: config.max_entries, maxBytes: config.max_bytes, maxEntryBytes: config.max_entry_bytes });
+  const { lru, release } = sharedCache(env, { maxEntries: config.max_entries, maxBytes: config.max_bytes, maxEntryBytes: config.max_entry_bytes });
   const ttl = Math.max(1, Math.round(config.ttl_seconds * 1000));
   const vary = config.vary_headers.map((h) => h.toLowerCase());
   const hits = env.metrics.fastCounter({ name: 'gateway_cache_hits_total', help: 'Requests answered from the response cache', labelNames: ['provider'] });
@@ -155,7 +155,6 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       if (!d.noCache && !d.noStore) {
         const entry = lru.get(key);
         const response = entry && replay(entry, ctx.stream, converter);
-        refresh(); // a get may have dropped an expired entry
         if (response) {
           hits.inc({ provider });
           ctx.set(CACHE_HIT, true);
@@ -191,7 +190,11 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       if (!isWholeAnswer(ctx.dialect.name, mode, body, converterFor(ctx.dialect.name))) return;
       lru.set(pending.key, { body, mode, contentType, storedAt: Date.now() }, { ttl });
       if (lru.has(pending.key)) writes.inc({ provider: ctx.provider ?? '' }); // set: a pending entry has one
-      refresh();
+    },
+
+    // The pipeline retired, or its config failed to build: a cache no pipeline holds is dropped.
+    close() {
+      release();
     },
   };
 }

@@ -1,7 +1,10 @@
 /**
- * The entries: one `lru-cache` per runtime, kept in `env.shared` so a reload keeps what
- * is cached. Bounded by entry count and by bytes (each entry weighs its body plus a fixed
- * overhead). A config that changes the bounds starts an empty cache (once it is applied).
+ * The entries: `lru-cache`s kept in `env.shared`, one per set of bounds in use, so a reload
+ * keeps what is cached. Bounded by entry count and by bytes (each entry weighs its body plus
+ * a fixed overhead). Each filter instance takes the cache of its bounds when it is created
+ * and lets go of it when it closes (its pipeline retired, or its config failed to build); a
+ * cache nothing holds any more is dropped. So a config that changes the bounds starts an
+ * empty cache once it serves, and one that fails to build changes nothing.
  */
 import { LRUCache } from '../../core/deps/lru-cache.js';
 import type { PluginEnv } from '../../core/index.js';
@@ -25,54 +28,90 @@ export interface StoreBounds {
   maxEntryBytes: number;
 }
 
-interface Listener {
-  onDispose(reason: string): void;
+/** `gateway_cache_evictions_total`: the registry's one counter, whichever config asked for it. */
+interface Evictions {
+  inc(labels: { reason: string }): void;
+}
+
+interface Held {
+  readonly lru: LRUCache<string, CacheEntry>;
+  /** Filter instances holding it, in pipelines serving, draining or being built. */
+  users: number;
 }
 
 class Holder {
-  lru: LRUCache<string, CacheEntry> | undefined;
-  bounds = '';
-  listener: Listener | undefined;
+  private readonly caches = new Map<string, Held>();
 
-  configure(b: StoreBounds): LRUCache<string, CacheEntry> {
+  constructor(private readonly evictions: Evictions) {}
+
+  acquire(b: StoreBounds): { lru: LRUCache<string, CacheEntry>; release(): void } {
     const id = `${b.maxEntries}/${b.maxBytes}/${b.maxEntryBytes}`;
-    if (this.lru && this.bounds === id) return this.lru;
-    // The old cache is not cleared: the pipeline that holds it keeps serving from it until
-    // it retires (then it is garbage), and keeps serving for good if this config fails to
-    // build. Clearing it here emptied the cache of a config a failed reload left in place.
-    this.bounds = id;
-    this.lru = new LRUCache<string, CacheEntry>({
-      max: b.maxEntries,
-      maxSize: b.maxBytes,
-      maxEntrySize: b.maxEntryBytes + ENTRY_OVERHEAD,
-      sizeCalculation: (entry) => entry.body.length + ENTRY_OVERHEAD,
-      // Metrics go to the newest filter instance; a retired one has no say.
-      dispose: (_value, _key, reason) => this.listener?.onDispose(reason),
-    });
-    return this.lru;
+    let held = this.caches.get(id);
+    if (!held) {
+      const lru = new LRUCache<string, CacheEntry>({
+        max: b.maxEntries,
+        maxSize: b.maxBytes,
+        maxEntrySize: b.maxEntryBytes + ENTRY_OVERHEAD,
+        sizeCalculation: (entry) => entry.body.length + ENTRY_OVERHEAD,
+        dispose: (_value, _key, reason) => {
+          if (reason === 'evict' || reason === 'expire') this.evictions.inc({ reason });
+        },
+      });
+      held = { lru, users: 0 };
+      this.caches.set(id, held);
+    }
+    held.users++;
+    const h = held;
+    let released = false;
+    return {
+      lru: h.lru,
+      release: () => {
+        if (released) return;
+        released = true;
+        // Not cleared (a walk over every entry): nothing uses it any more, so it is garbage once dropped.
+        if (--h.users === 0 && this.caches.get(id) === h) this.caches.delete(id);
+      },
+    };
+  }
+
+  /** Bytes and entries held, over every cache in use (two while a reload that changed the bounds drains). */
+  totals(): { bytes: number; entries: number } {
+    let bytes = 0;
+    let entries = 0;
+    for (const { lru } of this.caches.values()) {
+      bytes += lru.calculatedSize;
+      entries += lru.size;
+    }
+    return { bytes, entries };
   }
 
   close(): void {
-    this.lru?.clear();
+    for (const { lru } of this.caches.values()) lru.clear();
+    this.caches.clear();
   }
 }
 
-/** The runtime's cache, (re)configured to `bounds`, with eviction metrics wired. */
-export function sharedCache(env: PluginEnv, bounds: StoreBounds): { lru: LRUCache<string, CacheEntry>; refresh(): void } {
-  const holder = env.shared.get('cache.responses', () => new Holder());
-  const lru = holder.configure(bounds);
+/**
+ * The runtime's cache for `bounds`, with eviction metrics wired; `release` when the filter
+ * that asked closes.
+ */
+export function sharedCache(env: PluginEnv, bounds: StoreBounds): { lru: LRUCache<string, CacheEntry>; release(): void } {
   const evictions = env.metrics.counter({ name: 'gateway_cache_evictions_total', help: 'Cache entries removed before being read again, by reason (evict: pushed out by the bounds, expire: TTL ran out)', labelNames: ['reason'] });
-  const bytes = env.metrics.gauge({ name: 'gateway_cache_bytes', help: 'Bytes of response bodies held by the response cache, overhead included' });
-  const entries = env.metrics.gauge({ name: 'gateway_cache_entries', help: 'Entries held by the response cache' });
-  const refresh = (): void => {
-    bytes.set(lru.calculatedSize);
-    entries.set(lru.size);
-  };
-  holder.listener = {
-    onDispose(reason) {
-      if (reason === 'evict' || reason === 'expire') evictions.inc({ reason });
+  const holder = env.shared.get('cache.responses', () => new Holder(evictions));
+  // Read at scrape time from the caches in use; the first registration's collect is the one kept, and the holder is the runtime's.
+  env.metrics.gauge({
+    name: 'gateway_cache_bytes',
+    help: 'Bytes of response bodies held by the response cache, overhead included',
+    collect() {
+      this.set(holder.totals().bytes);
     },
-  };
-  refresh();
-  return { lru, refresh };
+  });
+  env.metrics.gauge({
+    name: 'gateway_cache_entries',
+    help: 'Entries held by the response cache',
+    collect() {
+      this.set(holder.totals().entries);
+    },
+  });
+  return holder.acquire(bounds);
 }

@@ -1,7 +1,9 @@
 /**
  * The cache across reloads: a config whose new bounds fail to build (another filter refuses
  * its config) leaves the serving pipeline's entries in place (the new bounds used to clear
- * them while the new pipeline was still being built); one that builds starts an empty cache.
+ * them while the new pipeline was still being built), its gauges too, and a later reload
+ * back to the serving bounds keeps them (the failed build used to switch the shared cache to
+ * its bounds); one that builds starts an empty cache.
  */
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
@@ -18,19 +20,29 @@ workspaces:
   ws-1: { user: alice }
 `;
 
-t.test('new bounds in a config that fails to build leave the cache as it was', async (t) => {
-  const upstream = await ScriptedUpstream.start();
-  t.teardown(() => upstream.close());
-  const gw = await startGateway(t, yaml(upstream.url, ''));
-  const ask = async (): Promise<string | null> => {
-    const res = await fetch(`${gw.url}/v1/claude/v1/messages`, {
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ').at(-1));
+}
+
+function asker(url: string): (text?: string) => Promise<string | null> {
+  return async (text = 'hi') => {
+    const res = await fetch(`${url}/v1/claude/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-workspace-id': 'ws-1' },
-      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, temperature: 0, messages: [{ role: 'user', content: 'hi' }] }),
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, temperature: 0, messages: [{ role: 'user', content: text }] }),
     });
     await res.text();
     return res.headers.get('x-cache');
   };
+}
+
+t.test('new bounds in a config that fails to build leave the cache as it was', async (t) => {
+  const upstream = await ScriptedUpstream.start();
+  t.teardown(() => upstream.close());
+  const gw = await startGateway(t, yaml(upstream.url, ''));
+  const ask = asker(gw.url);
   t.equal(await ask(), 'MISS');
   t.equal(await ask(), 'HIT', 'warm');
   const serving = gw.gateway.current.hash;
@@ -44,4 +56,32 @@ t.test('new bounds in a config that fails to build leave the cache as it was', a
   t.ok((await gw.gateway.reload()).ok, 'new bounds that build');
   t.equal(await ask(), 'MISS', 'start an empty cache');
   t.equal(await ask(), 'HIT');
+});
+
+t.test('a failed build with new bounds leaves the gauges, and a later reload at the serving bounds the entries', async (t) => {
+  const upstream = await ScriptedUpstream.start();
+  t.teardown(() => upstream.close());
+  const gw = await startGateway(t, yaml(upstream.url, ''));
+  const ask = asker(gw.url);
+  t.equal(await ask(), 'MISS');
+  t.equal(await ask(), 'HIT');
+  t.equal(await metric(gw.url, 'gateway_cache_entries'), 1);
+  const bytes = await metric(gw.url, 'gateway_cache_bytes');
+  t.ok(bytes > 256, 'the body and its overhead');
+  writeFileSync(gw.configPath, yaml(upstream.url, '    config: { max_entries: 50 }\n', '  - name: network\n    config: { allow: ["not-an-address"] }'));
+  t.notOk((await gw.gateway.reload()).ok, 'the reload failed');
+  t.equal(await metric(gw.url, 'gateway_cache_entries'), 1, 'the serving cache is what the gauges count');
+  t.equal(await metric(gw.url, 'gateway_cache_bytes'), bytes);
+  // Another change, the serving bounds: the entries stay.
+  writeFileSync(gw.configPath, yaml(upstream.url, '', '  - name: network\n    config: { allow: ["127.0.0.1/32"] }'));
+  t.ok((await gw.gateway.reload()).ok);
+  t.equal(await ask(), 'HIT', 'no bound changed against the serving config');
+  t.equal(await metric(gw.url, 'gateway_cache_entries'), 1);
+  // New bounds that build: once the old pipeline has drained only the new, empty cache counts.
+  writeFileSync(gw.configPath, yaml(upstream.url, '    config: { max_entries: 50 }\n'));
+  t.ok((await gw.gateway.reload()).ok);
+  for (let i = 0; i < 100 && (await metric(gw.url, 'gateway_cache_entries')) !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(await metric(gw.url, 'gateway_cache_entries'), 0, 'the old cache let go with its pipeline');
+  t.equal(await ask('other'), 'MISS');
+  t.equal(await metric(gw.url, 'gateway_cache_entries'), 1);
 });
