@@ -188,7 +188,8 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const body = capture.body();
       // A clean end and a 200 do not make a whole answer: an upstream may stop early.
       if (!isWholeAnswer(ctx.dialect.name, mode, body, converterFor(ctx.dialect.name))) return;
-      lru.set(pending.key, { body, mode, contentType, storedAt: Date.now() }, { ttl });
+      const storedAt = Date.now();
+      lru.set(pending.key, { body, mode, contentType, storedAt, expiresAt: storedAt + ttl }, { ttl });
       if (lru.has(pending.key)) writes.inc({ provider: ctx.provider ?? '' }); // set: a pending entry has one
     },
 

@@ -17,6 +17,8 @@ export interface CacheEntry {
   readonly contentType: string;
   /** Epoch milliseconds, for the `age` header. */
   readonly storedAt: number;
+  /** Epoch milliseconds its TTL runs out: one pushed out by the bounds after that counts as expired. */
+  readonly expiresAt: number;
 }
 
 /** Key, bookkeeping and the LRU's own per-entry cost, roughly. */
@@ -53,8 +55,13 @@ class Holder {
         maxSize: b.maxBytes,
         maxEntrySize: b.maxEntryBytes + ENTRY_OVERHEAD,
         sizeCalculation: (entry) => entry.body.length + ENTRY_OVERHEAD,
-        dispose: (_value, _key, reason) => {
-          if (reason === 'evict' || reason === 'expire') this.evictions.inc({ reason });
+        // No ttlAutopurge (a timer per entry): an expired entry goes when asked for, purged
+        // before a scrape, pushed out by the bounds or replaced (a `no-cache` request skips
+        // the lookup); whichever way, it counts as `expire`.
+        dispose: (value, _key, reason) => {
+          const expired = reason === 'expire' || ((reason === 'evict' || reason === 'set') && value.expiresAt <= Date.now());
+          if (expired) this.evictions.inc({ reason: 'expire' });
+          else if (reason === 'evict') this.evictions.inc({ reason });
         },
       });
       held = { lru, users: 0 };
@@ -74,11 +81,12 @@ class Holder {
     };
   }
 
-  /** Bytes and entries held, over every cache in use (two while a reload that changed the bounds drains). */
+  /** Bytes and entries held, over every cache in use (two while a reload that changed the bounds drains); expired ones are dropped first. */
   totals(): { bytes: number; entries: number } {
     let bytes = 0;
     let entries = 0;
     for (const { lru } of this.caches.values()) {
+      lru.purgeStale(); // a walk over the entries, once per gauge per scrape
       bytes += lru.calculatedSize;
       entries += lru.size;
     }
