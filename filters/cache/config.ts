@@ -12,7 +12,7 @@ export interface CacheConfig {
   max_bytes: number;
   /** A response larger than this is not stored. */
   max_entry_bytes: number;
-  /** Cache requests that ask for `temperature: 0`. */
+  /** Cache requests that ask for `temperature: 0` (where their dialect puts it: temperature.ts). */
   temperature_zero: boolean;
   /** Cache requests that send `x-gateway-cache: on` (`off` opts a request out). */
   opt_in_header: boolean;

@@ -25,6 +25,7 @@ import { converterFor, type ResponseConverter } from './convert.js';
 import { cacheKey } from './key.js';
 import { CACHE_HIT } from './slot.js';
 import { dependsOnMutableState } from './stateful.js';
+import { asksTemperatureZero } from './temperature.js';
 import { sharedCache, type CacheEntry } from './store.js';
 
 export { CACHE_HIT } from './slot.js';
@@ -111,7 +112,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
     const optIn = headerValue(ctx.headers[CACHE_HEADER]);
     if (optIn === 'off' || dependsOnMutableState(body)) return false;
     if (config.opt_in_header && optIn === 'on') return true;
-    return config.temperature_zero && body.temperature === 0;
+    return config.temperature_zero && asksTemperatureZero(ctx.dialect.name, body);
   }
 
   /** The scope part of the key; undefined when a per-user entry has no user to belong to. */
