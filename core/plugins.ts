@@ -79,21 +79,29 @@ export function withinTimeLimit<T>(work: Promise<T>, ms: number, message: () => 
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
+/** Each entry file's content hash when it was first imported, by path. */
+const firstVersions = new Map<string, string>();
+
 /**
  * The file URL of a plugin's entry file, versioned by its content. Node keeps every module it
  * imported, and a failed import too, by URL for the life of the process: importing the same
- * URL again gives the old code back. With the sha256 of the file's bytes in the query, a
- * reload imports an edited (or fixed) file anew, and reuses the module of an unchanged one,
- * module-level state included. Only this file is compared: what it imports itself keeps the
- * URL it was first loaded by.
+ * URL again gives the old code back. A file's first version is imported by its plain URL, so
+ * it is the one module anything else importing that file gets (its module-level state is
+ * shared as before); a later, edited (or fixed) version carries the sha256 of its bytes in
+ * the query and is imported anew, and an unchanged one reuses its module. Only this file is
+ * compared: what it imports itself keeps the URL it was first loaded by.
  */
 function versionedUrl(file: string): string {
   const url = pathToFileURL(file);
+  let version: string;
   try {
-    url.search = `sha256=${createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)}`;
+    version = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
   } catch {
-    // Unreadable or missing: import() says so in its own words.
+    return url.href; // unreadable or missing: import() says so in its own words
   }
+  const first = firstVersions.get(file);
+  if (first === undefined) firstVersions.set(file, version);
+  else if (version !== first) url.search = `sha256=${version}`;
   return url.href;
 }
 
