@@ -21,9 +21,7 @@ export function isTokenCount(value: unknown): value is number {
  * else whichever is one.
  */
 export function chatOutputCap(body: Readonly<Record<string, unknown>>): unknown {
-  const { max_completion_tokens: completion, max_tokens: tokens } = body;
-  if (typeof completion === 'number' && typeof tokens === 'number') return Math.max(completion, tokens);
-  return typeof completion === 'number' ? completion : tokens;
+  return largerOf(body.max_completion_tokens, body.max_tokens);
 }
 
 /**
@@ -33,9 +31,13 @@ export function chatOutputCap(body: Readonly<Record<string, unknown>>): unknown 
  * `best_of` on chat too, and OpenAI refuses it there, so reading it on both costs nothing.
  */
 export function chatOutputChoices(body: Readonly<Record<string, unknown>>): unknown {
-  const { n, best_of: bestOf } = body;
-  if (typeof n === 'number' && typeof bestOf === 'number') return Math.max(n, bestOf);
-  return typeof n === 'number' ? n : bestOf;
+  return largerOf(body.n, body.best_of);
+}
+
+/** Two fields that may each say the same thing: the larger when both are numbers, else whichever is one (else the second as it is). */
+function largerOf(first: unknown, second: unknown): unknown {
+  if (typeof first === 'number' && typeof second === 'number') return Math.max(first, second);
+  return typeof first === 'number' ? first : second;
 }
 
 /**
