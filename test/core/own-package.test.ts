@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { needsOwnPackageHook, OWN_ENTRY } from '../../core/plugins.js';
+import { needsOwnPackageHook, OWN_ENTRY } from '../../core/own-package.js';
 import { GATEWAY_VERSION } from '../../core/version.js';
 import { startGateway } from '../helpers/gateway.js';
 import { repoRoot } from '../helpers/process.js';
