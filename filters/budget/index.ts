@@ -14,7 +14,7 @@ import {
   CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, onLateResult, reply, storeFor, StoreUnavailableError, worstCaseOutputTokens,
   type Filter, type FilterPlugin, type FilterVerdict, type MaybePromise, type Outcome, type PluginEnv, type RequestContext, type Store,
 } from '../../core/index.js';
-import { priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
+import { completionTime, priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
 import { costNanos, nanosToUsd } from '../cost/price-book.js';
 import { Alerter } from './alerts.js';
 import { Budgets, configSchema, PeriodClock, type Budget, type BudgetConfig, type PeriodSpan } from './config.js';
@@ -198,10 +198,21 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       }
       const held = ctx.get(HELD);
       const actual = requestCost(ctx, outcome, book, env.config).nanos;
-      if (held) for (const h of held) commit(h, actual, h.nanos);
+      // Spent in the period the request ended in, as its audit line and ledger row count it;
+      // an estimate is released where it was held (a stream may run past midnight).
+      const now = completionTime(ctx).getTime();
+      if (held) {
+        for (const h of held) {
+          const span = periods.at(h.budget.period, now);
+          if (span.id === h.span.id) commit(h, actual, h.nanos);
+          else {
+            commit(h, 0, h.nanos);
+            if (actual !== 0) commit({ budget: h.budget, span }, actual, 0);
+          }
+        }
+      }
       if (actual === 0) return;
       // Alert-only budgets (and block budgets of a request that was not reserved) still count the spend.
-      const now = Date.now();
       for (const budget of budgets.for(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project)) {
         if (held && isHeld(held, budget)) continue;
         commit({ budget, span: periods.at(budget.period, now) }, actual, 0);
