@@ -49,14 +49,24 @@ export class Chain {
       } catch (err) {
         return this.replyFrom(slot, ctx, failure(err, slot, ctx, this.log));
       }
+      if (verdict === undefined) {
+        ctx.admitted = i + 1;
+        continue;
+      }
       if (isPromise<FilterVerdict | void>(verdict)) {
         if (slot.filter.independent && slots[i + 1]?.filter.independent) return this.overlap(ctx, i, verdict);
         return verdict.then(
-          (v) => (v && v.action === 'reply' ? this.replyFrom(slot, ctx, v) : ((ctx.admitted = i + 1), this.runRequest(ctx, i + 1))),
+          (v) => {
+            const refusal = refusalOf(v, slot, ctx, this.log);
+            if (refusal) return this.replyFrom(slot, ctx, refusal);
+            ctx.admitted = i + 1;
+            return this.runRequest(ctx, i + 1);
+          },
           (err: unknown) => this.replyFrom(slot, ctx, failure(err, slot, ctx, this.log)),
         );
       }
-      if (verdict && verdict.action === 'reply') return this.replyFrom(slot, ctx, verdict);
+      const refusal = refusalOf(verdict, slot, ctx, this.log);
+      if (refusal) return this.replyFrom(slot, ctx, refusal);
       ctx.admitted = i + 1;
     }
     return undefined;
@@ -86,8 +96,7 @@ export class Chain {
       const slot = slots[at + k];
       let refusal: ReplyVerdict | undefined;
       try {
-        const v = await verdicts[k];
-        if (v && v.action === 'reply') refusal = v;
+        refusal = refusalOf(await verdicts[k], slot, ctx, this.log);
       } catch (err) {
         refusal = failure(err, slot, ctx, this.log);
       }
@@ -160,6 +169,35 @@ export class Chain {
 }
 
 function ignore(): void {}
+
+/**
+ * A hook's answer as the chain takes it: undefined to go on, a reply to stop. Anything else
+ * (a mistyped action, `false`, `reply` itself uncalled: plain JavaScript plugins are not
+ * type-checked) is a broken filter and answers as an internal error: taking it for
+ * "continue" would let a policy filter's mistake admit every request.
+ */
+function refusalOf(verdict: unknown, slot: FilterSlot, ctx: Context, log: Logger): ReplyVerdict | undefined {
+  if (verdict === undefined) return undefined;
+  const action = typeof verdict === 'object' && verdict !== null ? (verdict as { action?: unknown }).action : undefined;
+  if (action === 'continue') return undefined;
+  if (action === 'reply') {
+    const replied = verdict as ReplyVerdict;
+    // An error the dialects cannot render (a plain Error) would fail the reply itself.
+    if (replied.error === undefined || replied.error instanceof GatewayError) return replied;
+    log.error('filter replied with an error that is not a GatewayError', { filter: slot.name, request_id: ctx.id, err: replied.error });
+    return reply(toGatewayError(replied.error));
+  }
+  log.error('filter onRequest returned no verdict', { filter: slot.name, request_id: ctx.id, returned: describe(verdict), expected: 'nothing, CONTINUE or reply(…)' });
+  return reply(new GatewayError('GW_ERR_INTERNAL'));
+}
+
+/** What a hook returned, for the log: its type, and an object's `action`. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const action = (value as { action?: unknown }).action;
+  return action === undefined ? 'an object without action' : `an object with action ${JSON.stringify(action) ?? typeof action}`;
+}
 
 function failure(err: unknown, slot: FilterSlot, ctx: Context, log: Logger): ReplyVerdict {
   if (!(err instanceof GatewayError)) log.error('filter onRequest threw', { filter: slot.name, request_id: ctx.id, err });

@@ -191,7 +191,8 @@ export interface Outcome {
 export interface Filter {
   /**
    * Runs before the provider, in config order. Return `undefined`/`CONTINUE` to go on,
-   * or `reply(...)` to answer now. Throwing is treated as an internal error reply.
+   * or `reply(...)` to answer now. Throwing is treated as an internal error reply, and so
+   * is returning anything else (a plain JavaScript plugin's `{ action: 'deny' }`, `false`).
    * @example
    * onRequest(ctx) { return ctx.identity ? CONTINUE : reply(new GatewayError('GW_ERR_AUTH_MISSING')); }
    */
