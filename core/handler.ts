@@ -3,11 +3,12 @@
  * provider → response head (filters' onResponse) → body streamed with the usage meter
  * beside it → exactly one outcome to every filter's onComplete.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { readBody, stopReading } from './request-body.js';
 import { BodyDelivery } from './stream/delivery.js';
 import { flattenHead } from './stream/flat-head.js';
+import { release } from './stream/pump.js';
 import { Context } from './context.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -238,7 +239,14 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     try {
       writeHead(ctx, res, head);
     } catch (err) {
-      return delivery.abandon(body, err);
+      if (res.headersSent) return delivery.abandon(body, err);
+      // Node refused the head before writing any of it (a header value a filter set outside
+      // Latin-1, a status that is none): the gateway's own fault, answered as such in the
+      // route's dialect rather than as a cut connection blamed on the upstream.
+      if (body !== null && !(body instanceof Uint8Array)) release(body);
+      ctx.error = internalLogged(ctx, 'the response head could not be written', toGatewayError(err));
+      writeErrorAfterRefusedHead(ctx, res, ctx.error);
+      return;
     }
     if (body === null || body instanceof Uint8Array) return delivery.whole(body);
     // A provider's answer: every filter has had the request at onRequest and nothing
@@ -277,6 +285,22 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     ctx.headWrittenAt = performance.now();
     (res as ServerResponse).writeHead(rendered.status, { ...rendered.headers, 'x-request-id': ctx.id });
     res.end(rendered.body);
+  }
+
+  /**
+   * `writeError` on a response whose head Node refused midway, which left part of it behind:
+   * HTTP/2 the headers set before the bad one, HTTP/1.1 the status text and a length.
+   */
+  function writeErrorAfterRefusedHead(ctx: Context, res: GatewayResponse, error: GatewayError): void {
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    const rendered = ctx.dialect.renderError(error, ctx.id);
+    const body = Buffer.from(rendered.body);
+    const headers = { ...rendered.headers, 'content-length': String(body.length), 'x-request-id': ctx.id };
+    ctx.status = rendered.status;
+    ctx.headWrittenAt = performance.now();
+    if ('stream' in res) res.writeHead(rendered.status, headers);
+    else res.writeHead(rendered.status, STATUS_CODES[rendered.status] ?? '', headers);
+    res.end(body);
   }
 
   function finish(ctx: Context, route: CompiledRoute, res: GatewayResponse): Outcome {
