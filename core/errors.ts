@@ -20,6 +20,9 @@ export type ErrorCategory =
   | 'internal'
   | 'client_closed';
 
+/** Which per-minute limit a rate-limit error is about (OpenAI's error `type` names it). */
+export type RateLimitReason = 'requests' | 'tokens';
+
 export interface ErrorSpec {
   readonly status: number;
   readonly category: ErrorCategory;
@@ -90,8 +93,14 @@ export class GatewayError extends Error {
   readonly headers: Record<string, string>;
   /** The request field the error is about, when there is one (OpenAI's `param`). */
   readonly param: string | undefined;
+  /** For a rate-limit refusal, the limit that was hit, when the refuser knows it. */
+  readonly rateLimitReason: RateLimitReason | undefined;
 
-  constructor(code: string, message?: string, options: { headers?: Record<string, string>; param?: string; cause?: unknown } = {}) {
+  /**
+   * @example
+   * new GatewayError('GW_ERR_RATE_LIMITED', 'over the tokens per minute limit', { headers: { 'retry-after': '3' }, rateLimitReason: 'tokens' })
+   */
+  constructor(code: string, message?: string, options: { headers?: Record<string, string>; param?: string; rateLimitReason?: RateLimitReason; cause?: unknown } = {}) {
     const spec = catalogue.get(code) ?? builtins.GW_ERR_INTERNAL;
     super(message ?? spec.message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
@@ -101,6 +110,7 @@ export class GatewayError extends Error {
     this.kind = spec.kind;
     this.headers = options.headers ?? {};
     this.param = options.param;
+    this.rateLimitReason = options.rateLimitReason;
   }
 }
 

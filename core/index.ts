@@ -3,7 +3,7 @@
  * filter or provider needs. Everything here is stable API.
  */
 export * from './types.js';
-export { GatewayError, defineError, toGatewayError, type ErrorCategory, type ErrorSpec } from './errors.js';
+export { GatewayError, defineError, toGatewayError, type ErrorCategory, type ErrorSpec, type RateLimitReason } from './errors.js';
 export { limitText, plainDialect, remainingText, type Dialect, type RateLimitSnapshot, type RateLimitWindow, type RenderedError } from './dialect.js';
 export * from './stores/index.js';
 export { CONTINUE, reply } from './chain.js';

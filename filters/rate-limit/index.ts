@@ -74,7 +74,7 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
     ctx.set(REFUSAL, { scope: d.scope, reason: d.reason });
     const headers = { 'retry-after': retryAfterSeconds(d.retryMs), ...headersFor(ctx, d.snapshot) };
     const who = d.scope === 'global' ? 'The gateway' : 'This user';
-    return reply(new GatewayError('GW_ERR_RATE_LIMITED', `${who} is over its ${d.reason} per minute limit; retry in ${headers['retry-after']}s`, { headers }));
+    return reply(new GatewayError('GW_ERR_RATE_LIMITED', `${who} is over its ${d.reason} per minute limit; retry in ${headers['retry-after']}s`, { headers, rateLimitReason: d.reason }));
   };
 
   const onStoreFailure = (ctx: RequestContext, err: unknown): FilterVerdict => {

@@ -8,7 +8,7 @@
  * shared store, where each is a round trip), summed per scope and sent together (core's
  * `DelayedBatch`).
  */
-import { delayedBatchFor, onLateResult, type DelayedBatch, type MaybePromise, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
+import { delayedBatchFor, onLateResult, type DelayedBatch, type MaybePromise, type RateLimitReason, type RateLimitSnapshot, type RateLimitWindow, type Store } from '../../core/index.js';
 import { gcra, Mode, type DimensionState, type GcraResult } from './gcra.js';
 
 /** Limits per window; `undefined` means unlimited in that dimension. */
@@ -33,7 +33,7 @@ export interface Reservation {
 
 export type Decision =
   | { readonly allowed: true; readonly reservation: Reservation; readonly snapshot: RateLimitSnapshot }
-  | { readonly allowed: false; readonly scope: string; readonly reason: 'requests' | 'tokens'; readonly retryMs: number; readonly snapshot: RateLimitSnapshot };
+  | { readonly allowed: false; readonly scope: string; readonly reason: RateLimitReason; readonly retryMs: number; readonly snapshot: RateLimitSnapshot };
 
 /** One scope's adjustments summed while a batch waits; the latest scope carries the current limits. */
 interface PendingAdjustment {

@@ -30,7 +30,9 @@ const CODE: Record<string, string> = { GW_ERR_MODEL_NOT_FOUND: 'model_not_found'
 /** The OpenAI error body for a gateway error. */
 export function openAIErrorBody(error: GatewayError): OpenAIErrorBody {
   const t = TYPE[error.category];
-  return { error: { message: error.message, type: t.type, param: error.param ?? null, code: CODE[error.code] ?? t.code ?? error.code } };
+  // OpenAI's 429 `type` names the limit: `requests` (RPM) or `tokens` (TPM).
+  const type = error.category === 'rate_limit' && error.rateLimitReason ? error.rateLimitReason : t.type;
+  return { error: { message: error.message, type, param: error.param ?? null, code: CODE[error.code] ?? t.code ?? error.code } };
 }
 
 /**

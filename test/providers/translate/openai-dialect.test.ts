@@ -11,6 +11,8 @@ t.test('renders gateway errors in OpenAI shape, status from the catalogue, reque
     [new GatewayError('GW_ERR_AUTH_FORBIDDEN'), 403, 'invalid_request_error', 'GW_ERR_AUTH_FORBIDDEN', ''],
     [new GatewayError('GW_ERR_ROUTE_NOT_FOUND'), 404, 'invalid_request_error', 'GW_ERR_ROUTE_NOT_FOUND', ''],
     [new GatewayError('GW_ERR_RATE_LIMITED', undefined, { headers: { 'retry-after': '12' } }), 429, 'requests', 'rate_limit_exceeded', ''],
+    [new GatewayError('GW_ERR_RATE_LIMITED', undefined, { rateLimitReason: 'requests' }), 429, 'requests', 'rate_limit_exceeded', ''],
+    [new GatewayError('GW_ERR_RATE_LIMITED', undefined, { rateLimitReason: 'tokens' }), 429, 'tokens', 'rate_limit_exceeded', ''],
     [new GatewayError('GW_ERR_TEST_BUDGET_SPENT'), 429, 'insufficient_quota', 'insufficient_quota', ''],
     [new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED'), 503, 'server_error', 'GW_ERR_PROVIDER_UNCONFIGURED', ''],
     [new GatewayError('GW_ERR_UPSTREAM_TIMEOUT'), 504, 'server_error', 'GW_ERR_UPSTREAM_TIMEOUT', ''],
