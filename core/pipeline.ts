@@ -5,6 +5,7 @@
  * pipeline it started on until it ends.
  */
 import { compileSchema } from './config/ajv.js';
+import { blankStrings, coercedBlanks, withBlanks } from './config/blank-values.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config/issues.js';
 import type { LoadedConfig } from './config/load.js';
 import type { FilterEntry } from './config/types.js';
@@ -159,9 +160,11 @@ function validatePluginConfig(schema: object | undefined, value: Record<string, 
     issues.push(loaded.source.issue(path, `the plugin's configSchema does not compile: ${(err as Error).message}`));
     return false;
   }
-  if (validate(value)) return true;
-  issues.push(...loaded.source.fromAjv(path, validate.errors ?? []));
-  return false;
+  const blanks = blankStrings(value);
+  const valid = validate(value);
+  const found = withBlanks(coercedBlanks(value, blanks, path, loaded.source), valid ? [] : loaded.source.fromAjv(path, validate.errors ?? []));
+  issues.push(...found);
+  return found.length === 0;
 }
 
 function errorText(err: unknown): string {

@@ -65,6 +65,12 @@ export class SourceMap {
     }
   }
 
+  /** The value at `path` as written in the file, before `${VAR}` interpolation. */
+  sourceText(path: KeyPath): string | undefined {
+    const node = this.doc.getIn([...path], true);
+    return isScalar(node) ? node.source : undefined;
+  }
+
   issue(path: KeyPath, message: string, childKey?: string): ConfigIssue {
     const pos = this.locate(path, childKey);
     const full = childKey === undefined ? path : [...path, childKey];

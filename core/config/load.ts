@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument, visit, type Document } from '../deps/yaml.js';
 import { packageRoot } from '../package-root.js';
 import { compileSchema } from './ajv.js';
+import { blankStrings, coercedBlanks, withBlanks } from './blank-values.js';
 import { ConfigError, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
 import { configSecrets } from './secrets.js';
@@ -79,7 +80,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     source,
     loadedAt: new Date(),
   };
-  if (!validate(raw)) throw new ConfigError(source.fromAjv([], validate.errors ?? []), loaded);
+  const blanks = blankStrings(raw);
+  const valid = validate(raw);
+  const issues = withBlanks(coercedBlanks(raw, blanks, [], source), valid ? [] : source.fromAjv([], validate.errors ?? []));
+  if (issues.length > 0) throw new ConfigError(issues, loaded);
   const workers = workerCount(loaded.config.server.workers);
   if (workers > 1 && (loaded.config.store?.type ?? 'memory') === 'memory') {
     // Each worker would keep its own counters: limits and budgets would multiply by the worker count.

@@ -50,8 +50,7 @@ export class Limits {
 
   constructor(config: Readonly<GatewayConfig>, env: NodeJS.ProcessEnv) {
     const block = config.rate_limits ?? {};
-    const envRpm = env.RATE_LIMIT_RPM !== undefined && env.RATE_LIMIT_RPM !== '' ? Number(env.RATE_LIMIT_RPM) : undefined;
-    const rpm = block.default?.requests_per_minute ?? (Number.isInteger(envRpm) && envRpm! >= 0 ? envRpm : SEED_DEFAULT_RPM);
+    const rpm = block.default?.requests_per_minute ?? envRpm(env.RATE_LIMIT_RPM) ?? SEED_DEFAULT_RPM;
     this.fallback = { requests: rpm, tokens: block.default?.tokens_per_minute };
     this.global = { name: 'global', group: 'rl:global', limits: toLimits(block.global ?? {}) };
     // A user entry overrides the default field by field: `admin: {requests_per_minute: 200}` keeps the default tokens.
@@ -83,6 +82,11 @@ export class Limits {
 }
 
 const MAX_CACHED_SCOPES = 10_000;
+
+/** A whole number of requests, or nothing: `Number(" ")` is 0, which would refuse every request. */
+function envRpm(text: string | undefined): number | undefined {
+  return text !== undefined && /^\s*\d+\s*$/.test(text) ? Number(text) : undefined;
+}
 
 function toLimits(e: LimitEntry): ScopeLimits {
   return { requests: e.requests_per_minute, tokens: e.tokens_per_minute };

@@ -64,3 +64,16 @@ t.test('a price file that cannot be read is said once, at pricing.file', async (
   t.equal(lines.length, 1, v.stderr);
   t.match(lines[0], /config\.yaml:4:\d+: pricing\.file: /);
 });
+
+t.test('a blank RATE_LIMIT_RPM is refused by start-up and validate, naming the variable', async (t) => {
+  const file = path.join(tempDir('gw-validate-'), 'config.yaml');
+  writeFileSync(file, `${SERVER}providers:\n  echo: {}\nrate_limits:\n  default:\n    requests_per_minute: \${RATE_LIMIT_RPM:-60}\n`);
+  const expected = /config\.yaml:8:26: rate_limits\.default\.requests_per_minute: must be a number; RATE_LIMIT_RPM is blank/;
+  const start = runCli(['--config', file], { RATE_LIMIT_RPM: ' ' });
+  t.equal(start.status, 1, 'start-up refuses it');
+  t.match(start.stderr, expected);
+  const v = runCli(['validate', file], { RATE_LIMIT_RPM: ' ' });
+  t.equal(v.status, 1, 'validate exits 1');
+  t.match(v.stderr, expected);
+  t.equal(runCli(['validate', file], { RATE_LIMIT_RPM: '' }).stdout, 'ok\n', 'empty takes the default');
+});
