@@ -35,16 +35,25 @@ function finite(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+/** What {@link outputCap} and {@link outputChoices} read, for `ctx.jsonPick`. */
+const OUTPUT_READS: JsonReads = {
+  members: {
+    max_tokens: {},
+    inferenceConfig: { members: { maxTokens: {} } },
+    textGenerationConfig: { members: { maxTokenCount: {} } },
+    max_tokens_to_sample: {},
+    max_gen_len: {},
+    num_generations: {},
+    numResults: {},
+    n: {},
+  },
+};
+
 /**
  * The output cap a model body asks for: Anthropic `max_tokens` (or the legacy
  * `max_tokens_to_sample`), Converse `inferenceConfig.maxTokens`, Titan
  * `textGenerationConfig.maxTokenCount`, Llama `max_gen_len`.
  */
-/** What {@link outputCap} reads, for `ctx.jsonPick`. */
-const OUTPUT_CAP_READS: JsonReads = {
-  members: { max_tokens: {}, inferenceConfig: { members: { maxTokens: {} } }, textGenerationConfig: { members: { maxTokenCount: {} } }, max_tokens_to_sample: {}, max_gen_len: {} },
-};
-
 export function outputCap(body: Json): number | undefined {
   return (
     finite(body.max_tokens) ??
@@ -53,6 +62,27 @@ export function outputCap(body: Json): number | undefined {
     finite(body.max_tokens_to_sample) ??
     finite(body.max_gen_len)
   );
+}
+
+/**
+ * How many completions a model body asks for, each up to the cap: Cohere Command's
+ * `num_generations`, AI21 Jurassic's `numResults`, AI21 Jamba's `n` (the largest if a body
+ * holds several); `undefined` when none is a number (one completion).
+ */
+export function outputChoices(body: Json): number | undefined {
+  let most: number | undefined;
+  for (const v of [body.num_generations, body.numResults, body.n]) {
+    const count = finite(v);
+    if (count !== undefined && (most === undefined || count > most)) most = count;
+  }
+  return most;
+}
+
+/** The reservation's cap and count of completions, from the model's body. */
+function readOutput(ctx: RequestContext, body: Json): void {
+  ctx.maxOutputTokens = outputCap(body);
+  const choices = outputChoices(body);
+  if (choices !== undefined) ctx.outputChoices = choices; // `num_generations: 5` generates up to 5 × the cap
 }
 
 function invalid(field: string, message: string): GatewayError {
@@ -101,14 +131,14 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
     ctx.set(CONVENIENCE, { modelId, modelSegment, stream });
     ctx.model = modelId;
     ctx.stream = stream;
-    ctx.maxOutputTokens = outputCap(body);
+    readOutput(ctx, body);
     return;
   }
   if (path.op === 'other' || ctx.method !== 'POST') return;
   ctx.kind = 'generation';
   ctx.stream = path.op === 'invoke-with-response-stream' || path.op === 'converse-stream';
   // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.
-  // Only the output cap, a number, is read.
-  const body = obj(ctx.jsonPick(OUTPUT_CAP_READS));
-  if (body) ctx.maxOutputTokens = outputCap(body);
+  // Only the output cap and the count of completions, numbers, are read.
+  const body = obj(ctx.jsonPick(OUTPUT_READS));
+  if (body) readOutput(ctx, body);
 }

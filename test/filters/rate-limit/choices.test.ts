@@ -1,5 +1,6 @@
 /**
- * A request asking for several completions (`n`, `best_of`, Gemini's `candidateCount`)
+ * A request asking for several completions (`n`, `best_of`, Gemini's `candidateCount`,
+ * on Bedrock Cohere Command's `num_generations` and AI21's `numResults` or `n`)
  * reserves its cap for each of them: OpenAI generates `n` answers of up to `max_tokens`
  * each, and the estimate was the cap once, so `n: 8` spent eight times what it reserved.
  * Read on the `x-ratelimit-remaining-tokens` of each user's first request, which is the
@@ -22,6 +23,7 @@ const gw = await startGateway(t, JSON.stringify({
   providers: {
     openai: { api_key: 'sk-choices-0000', base_url: upstream.url },
     gemini: { api_key: GEMINI_KEY, base_url: gemini.url },
+    bedrock: { region: 'us-east-1', base_url: upstream.url, access_key_id: 'AKIACHOICES000000001', secret_access_key: 'choicesSecret/000000000000' },
   },
   filters: [
     { name: 'identity', plugin: IDENTITY_PLUGIN },
@@ -62,6 +64,17 @@ t.test('OpenAI completions: best_of generates best_of completions', async (t) =>
 t.test('Gemini: candidateCount candidates reserve that many times the cap', async (t) => {
   const body = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens: 100, candidateCount: 3 } };
   t.same(await reserved('/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent', body), { status: 200, tokens: 301 });
+});
+
+t.test('Bedrock InvokeModel: Cohere num_generations, AI21 Jurassic numResults and Jamba n reserve that many times the cap', async (t) => {
+  const invoke = (model: string) => `/v1/bedrock/model/${model}/invoke`;
+  t.same(await reserved(invoke('cohere.command-text-v14'), { prompt: 'hi', max_tokens: 100, num_generations: 3 }), { status: 200, tokens: 301 }, 'num_generations: 3');
+  // Jurassic's own cap (`maxTokens`) is not one the gateway reads: default_output_tokens for each.
+  t.same(await reserved(invoke('ai21.j2-ultra-v1'), { prompt: 'hi', numResults: 4 }), { status: 200, tokens: 4 * 4096 + 1 }, 'numResults: 4');
+  t.same(await reserved(invoke('ai21.jamba-1-5-large-v1:0'), { messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, n: 2 }), { status: 200, tokens: 201 }, 'n: 2');
+  t.same(await reserved(invoke('cohere.command-text-v14'), { prompt: 'hi', max_tokens: 100 }), { status: 200, tokens: 101 }, 'one generation by default');
+  t.same(await reserved(invoke('cohere.command-text-v14'), { prompt: 'hi', max_tokens: 100, num_generations: '3' }), { status: 200, tokens: 101 }, 'a count that is no number is one');
+  t.same(await reserved('/v1/bedrock/invoke', { model_id: 'cohere.command-text-v14', body: { prompt: 'hi', max_tokens: 100, num_generations: 5 } }), { status: 200, tokens: 501 }, "the gateway's /invoke reads the model's body");
 });
 
 t.test('the unified endpoint, to an OpenAI-type provider, which generates n', async (t) => {
