@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue } from '../core/index.js';
 import { loadConfigFile, type LoadedConfig } from '../core/config/load.js';
+import { redacted } from '../core/logger.js';
 import { auditFiles } from '../filters/audit/verify.js';
 import { replay as run, type RecordedRequest, type ReplayReport } from './replay-engine.js';
 
@@ -81,8 +82,9 @@ export async function replay(argv: string[], out: Out, err: Out): Promise<number
     loaded = loadConfigFile(values.config);
     records = await readRecords(auditFiles(values.audit).flat());
   } catch (e) {
-    if (e instanceof ConfigError) for (const issue of e.issues) err(formatIssue(issue) + '\n');
-    else err(`ai-gateway: ${(e as Error).message}\n`);
+    // The config's secrets were registered as it loaded: an issue may quote one, as at start and in `validate`.
+    if (e instanceof ConfigError) for (const issue of e.issues) err(redacted(formatIssue(issue)) + '\n');
+    else err(`ai-gateway: ${redacted((e as Error).message)}\n`);
     return 1;
   }
   if (since !== undefined && records.length > 0) {

@@ -104,3 +104,19 @@ t.test('--since on a log of 150,000 requests', async (t) => {
   // 10 minutes back from the newest line (10:49:59) keeps 10:39:59 onwards: 601 seconds.
   t.match(out.join(''), /^replayed 30050 requests/, 'counted back from the newest line');
 });
+
+t.test('a config error that quotes a key the config holds prints *** in its place, as start and validate do', async (t) => {
+  // The key pasted twice: as anthropic's api_key, and with the space after the colon
+  // missing, which YAML reads as one unknown key named after the key itself.
+  const key = 'sk-live-REPLAYKEY-0123456789';
+  const { file } = writeConfig(`server: { port: 0, api_key:${key} }\nproviders:\n  anthropic: { api_key: "\${REPLAY_TEST_KEY}" }\n`);
+  process.env.REPLAY_TEST_KEY = key;
+  t.teardown(() => void delete process.env.REPLAY_TEST_KEY);
+  const out: string[] = [];
+  const err: string[] = [];
+  t.equal(await replay(['--config', file, '--audit', AUDIT], (s) => out.push(s), (s) => err.push(s)), 1, 'the config cannot be read');
+  const stderr = err.join('');
+  t.match(stderr, 'server.api_key:***: unknown key "api_key:***"', stderr);
+  t.notMatch(stderr, key);
+  t.equal(out.join(''), '');
+});
