@@ -183,8 +183,10 @@ export function upstreamError(err: unknown, signal: { readonly aborted: boolean 
   if (code && TIMEOUTS[code]) return new GatewayError('GW_ERR_UPSTREAM_TIMEOUT', `Upstream timed out ${TIMEOUTS[code]}`, { cause: err });
   if (code === 'UND_ERR_INVALID_ARG') return new GatewayError('GW_ERR_INTERNAL', undefined, { cause: err });
   if ((code && UNREACHABLE.has(code)) || (code && /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code))) {
-    const message = phase === 'request' ? `Upstream could not be reached (${code})` : `Upstream connection failed mid-response (${code})`;
-    return new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE', message, { cause: err });
+    if (phase === 'request') return new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE', `Upstream could not be reached (${code})`, { cause: err });
+    // The head came, so the upstream was reached and took the request: what it sent is a
+    // broken answer (a JSON body or a stream alike), and not one to retry as a connection failure.
+    return new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream connection failed mid-response (${code})`, { cause: err });
   }
   if (phase === 'request' && !code) return new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE', undefined, { cause: err });
   return new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream sent an invalid response${code ? ` (${code})` : ''}`, { cause: err });

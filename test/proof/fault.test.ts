@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { ask, auditLine, sample, startProof, type Dialect } from './support/harness.js';
-import { enormous, malformedJson, resetBeforeHead, sseThen, stallHead, status, truncatedFrames, type Reply } from './support/upstream.js';
+import { enormous, jsonThenReset, malformedJson, resetBeforeHead, sseThen, stallHead, status, truncatedFrames, type Reply } from './support/upstream.js';
 
 interface Row {
   name: string;
@@ -38,7 +38,9 @@ const ROWS: Row[] = [
   { name: '529 overloaded', dialect: 'anthropic', reply: status(529), status: 529, body: /"overloaded_error"/, audit: passed(529), metric: cls('5xx', 'anthropic') },
   { name: '429 with retry-after', dialect: 'anthropic', reply: status(429, { 'retry-after': '7' }), status: 429, body: /"rate_limit_error"/, header: ['retry-after', '7'], audit: passed(429), metric: cls('4xx', 'anthropic') },
   { name: 'reset before the head', dialect: 'anthropic', reply: resetBeforeHead, status: 502, body: ANTHROPIC_ERR, audit: { status: 502, error: 'GW_ERR_UPSTREAM_UNREACHABLE', error_kind: 'upstream_error' }, metric: upstreamErr('upstream_error') },
-  { name: 'reset mid-stream', dialect: 'anthropic', stream: true, reply: sseThen('reset'), status: 200, body: SSE_ERROR, audit: { status: 200, error: 'GW_ERR_UPSTREAM_UNREACHABLE', error_kind: 'upstream_error' }, metric: upstreamErr('upstream_error') },
+  { name: 'reset mid-stream', dialect: 'anthropic', stream: true, reply: sseThen('reset'), status: 200, body: SSE_ERROR, audit: { status: 200, error: 'GW_ERR_UPSTREAM_PROTOCOL', error_kind: 'upstream_error' }, metric: upstreamErr('upstream_error') },
+  // The head came: a body cut by a reset, JSON or a stream, is the upstream's broken answer, not an unreachable upstream.
+  { name: 'reset mid-body (JSON)', dialect: 'anthropic', reply: jsonThenReset, status: 200, body: /^\{"id":"msg_1",/, audit: { status: 200, error: 'GW_ERR_UPSTREAM_PROTOCOL', error_kind: 'upstream_error' }, metric: upstreamErr('upstream_error') },
   { name: 'stalled head', dialect: 'anthropic', reply: stallHead, status: 504, body: ANTHROPIC_ERR, audit: { status: 504, error: 'GW_ERR_UPSTREAM_HEADERS_TIMEOUT', error_kind: 'upstream_timeout' }, metric: timeout('headers') },
   { name: 'stalled stream', dialect: 'anthropic', stream: true, reply: sseThen('stall'), status: 200, body: SSE_ERROR, audit: { status: 200, error: 'GW_ERR_UPSTREAM_IDLE_TIMEOUT', error_kind: 'upstream_timeout' }, metric: timeout('idle') },
   { name: 'truncated SSE (clean end mid-event)', dialect: 'anthropic', stream: true, reply: sseThen('truncate'), status: 200, body: /"content_bl$/, audit: { status: 200, error: 'GW_ERR_UPSTREAM_STREAM', error_kind: 'stream_error' }, metric: cls('2xx', 'anthropic') },
@@ -47,12 +49,14 @@ const ROWS: Row[] = [
   { name: '503', dialect: 'openai', reply: status(503), status: 503, body: OPENAI_ERR, audit: passed(503), metric: cls('5xx', 'unified') },
   { name: 'reset before the head', dialect: 'openai', reply: resetBeforeHead, status: 502, body: OPENAI_ERR, audit: { status: 502, error: 'GW_ERR_UPSTREAM_UNREACHABLE', error_kind: 'upstream_error' }, metric: upstreamErr('upstream_error') },
   { name: 'malformed JSON', dialect: 'openai', reply: malformedJson, status: 502, body: OPENAI_ERR, audit: { status: 502, error: 'GW_ERR_UPSTREAM_PROTOCOL', error_kind: 'upstream_error' }, metric: upstreamErr('upstream_error') },
+  { name: 'reset mid-body (JSON)', dialect: 'openai', reply: jsonThenReset, status: 502, body: OPENAI_ERR, audit: { status: 502, error: 'GW_ERR_UPSTREAM_PROTOCOL', error_kind: 'upstream_error' }, metric: upstreamErr('upstream_error') },
   { name: 'enormous body (24 MiB, over the 16 MiB it reads)', dialect: 'openai', reply: enormous(24), status: 502, body: OPENAI_ERR, audit: { status: 502, error: 'GW_ERR_UPSTREAM_PROTOCOL', error_kind: 'upstream_error' }, metric: upstreamErr('upstream_error') },
   { name: 'stalled stream', dialect: 'openai', stream: true, reply: sseThen('stall'), status: 200, body: /data: \{"error":\{/, audit: { status: 200, error: 'GW_ERR_UPSTREAM_IDLE_TIMEOUT', error_kind: 'upstream_timeout' }, metric: timeout('idle') },
   { name: 'truncated SSE', dialect: 'openai', stream: true, reply: sseThen('truncate'), status: 200, body: /data: \{"error":\{/, audit: { status: 200, error: 'GW_ERR_UPSTREAM_STREAM', error_kind: 'stream_error' }, metric: cls('2xx', 'unified') },
   // Bedrock pass-through: gateway failures carry x-amzn-errortype so the AWS SDKs raise their classes.
   { name: '503', dialect: 'bedrock', reply: status(503, { 'x-amzn-errortype': 'ServiceUnavailableException' }), status: 503, body: /upstream says 503/, header: ['x-amzn-errortype', 'ServiceUnavailableException'], audit: passed(503), metric: cls('5xx', 'bedrock') },
   { name: 'reset before the head', dialect: 'bedrock', reply: resetBeforeHead, status: 502, body: /^\{"message":"[^"]+"\}$/, header: ['x-amzn-errortype', /Exception/], audit: { status: 502, error: 'GW_ERR_UPSTREAM_UNREACHABLE', error_kind: 'upstream_error' }, metric: ['gateway_upstream_errors_total', { provider: 'bedrock', kind: 'upstream_error' }] },
+  { name: 'reset mid-body (JSON)', dialect: 'bedrock', reply: jsonThenReset, status: 200, body: /^\{"id":"msg_1",/, audit: { status: 200, error: 'GW_ERR_UPSTREAM_PROTOCOL', error_kind: 'upstream_error' }, metric: ['gateway_upstream_errors_total', { provider: 'bedrock', kind: 'upstream_error' }] },
   { name: 'stalled head', dialect: 'bedrock', reply: stallHead, status: 504, body: /^\{"message":"[^"]+"\}$/, header: ['x-amzn-errortype', /Exception/], audit: { status: 504, error: 'GW_ERR_UPSTREAM_HEADERS_TIMEOUT', error_kind: 'upstream_timeout' }, metric: timeout('headers', 'bedrock') },
   { name: 'truncated event stream (cut mid-frame)', dialect: 'bedrock', stream: true, reply: truncatedFrames, status: 200, body: /./, audit: { status: 200, error: 'GW_ERR_UPSTREAM_STREAM', error_kind: 'stream_error' }, metric: cls('2xx', 'bedrock') },
 ];

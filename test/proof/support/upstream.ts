@@ -141,6 +141,13 @@ export const truncatedFrames: Reply = (_req, res) => {
   res.write(frames[0]);
   res.end(Buffer.from(frames[1]).subarray(0, 20));
 };
+/** The head of a whole JSON answer (its content-length), half the body, then the socket reset. */
+export const jsonThenReset: Reply = async (_req, res) => {
+  const text = JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'hello from upstream' }], stop_reason: 'end_turn', stop_sequence: null, usage: USAGE });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.write(text.slice(0, text.length >> 1));
+  await sleep(50).then(() => res.socket?.destroy()); // let the half reach the gateway first
+};
 export const malformedJson: Reply = (_req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end('{"id":"msg_1","type":"message","content":[{"type":"text","te');
