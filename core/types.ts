@@ -52,6 +52,15 @@ export type RequestKind = 'generation' | 'auxiliary' | 'operational';
  * ctx.batch = { inline: { list: ['requests'], body: ['params'] } };
  * // OpenAI's Batch API: the requests are in an uploaded file the gateway cannot read
  * ctx.batch = { file: 'input_file_id' };
+ * // Gemini's `models/gemini-2.5-flash:batchGenerateContent`: the model in the path, requests
+ * // that may name their own as `models/…`
+ * ctx.batch = {
+ *   inline: { list: ['batch', 'inputConfig', 'requests', 'requests'], body: ['request'] },
+ *   model: { name: 'gemini-2.5-flash', field: 'model' },
+ *   modelName: (named) => named.replace(/^models\//, ''),
+ * };
+ * // Bedrock's StartAsyncInvoke: one generation, `{ modelId, modelInput: <the model's body> }`
+ * ctx.batch = { single: ['modelInput'], model: { name: 'amazon.nova-reel-v1:1', field: 'modelId' } };
  */
 export interface BatchSubmission {
   /**
@@ -60,8 +69,28 @@ export interface BatchSubmission {
    * hold them, and nobody here can judge them.
    */
   readonly inline?: { readonly list: readonly string[]; readonly body: readonly string[] };
-  /** When they are not inline: the body's field that names where they are instead, for a refusal to point at. */
+  /**
+   * Where the body of the one generation sits, for a request that submits a single one to
+   * run later; its model is {@link BatchSubmission.model}, not a member of that body.
+   */
+  readonly single?: readonly string[];
+  /**
+   * The body's field that names where generations are that are not in the body (an
+   * uploaded file), for a refusal to point at. With `inline` too, the body holds some of
+   * them and names a file of more.
+   */
   readonly file?: string;
+  /**
+   * The model the generations run on unless one names its own, where the request names one
+   * for all of them (in its path, or a job-level field): the name as `ctx.model` holds a
+   * single request's, and the field a refusal names.
+   */
+  readonly model?: { readonly name: string; readonly field: string };
+  /**
+   * How an inline request's own `model` names its model as `ctx.model` would, where the two
+   * differ (Gemini's `models/gemini-2.5-pro` is `gemini-2.5-pro`). Absent: as written.
+   */
+  readonly modelName?: (named: string) => string;
 }
 
 /** Token counts for one request. Cache counts are separate from `inputTokens`. */

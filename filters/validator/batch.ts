@@ -1,6 +1,7 @@
 /**
  * A batch create judged by the rules of the requests it holds (`ctx.batch`): each one's
- * model, output caps and prompt size, as if it had come alone to the same route. A batch
+ * model, output caps and prompt size, as if it had come alone to the same route (the model
+ * a batch names for all of them is judged by the caller, `index.ts`). A batch
  * stays auxiliary (its tokens are known only when it ends), but without this it would be
  * the way around every model and cap rule: Opus at 64000 tokens for a user allowed Haiku.
  */
@@ -29,6 +30,18 @@ function readsFor(inline: Inline): JsonReads {
     const items = { items: nested(inline.body, REQUEST_READS) };
     reads = nested(inline.list, items);
     readsMemo.set(inline, reads);
+  }
+  return reads;
+}
+
+/** The same for a single request's body: its caps (its model is not read there). */
+const singleReadsMemo = new WeakMap<readonly string[], JsonReads>();
+
+function singleReadsFor(path: readonly string[]): JsonReads {
+  let reads = singleReadsMemo.get(path);
+  if (!reads) {
+    reads = nested(path, CAP_READS);
+    singleReadsMemo.set(path, reads);
   }
   return reads;
 }
@@ -63,12 +76,19 @@ function placeOf(inline: Inline, i: number): string {
 }
 
 /**
- * Judges every request of the batch at `inline` (a body that is no batch — `requests` not
- * an array, an entry without `params` — is left to the upstream, which refuses it). With
- * `max_tokens_action: clamp`, caps over the maximum are lowered in every request and the
- * body replaced, as for a single request.
+ * Judges every generation `batch` holds in the body: each request at `inline`, and the one
+ * at `single`. A body that is no batch (`requests` not an array, an entry without `params`)
+ * is left to the upstream, which refuses it. With `max_tokens_action: clamp`, caps over
+ * the maximum are lowered in every request and the body replaced, as for a single request.
  */
-export function judgeBatch(ctx: RequestContext, inline: Inline, limits: EffectiveLimits, charsPerToken: number): BatchJudgement {
+export function judgeBatch(ctx: RequestContext, batch: BatchSubmission, limits: EffectiveLimits, charsPerToken: number): BatchJudgement {
+  const one = batch.single ? judgeSingle(ctx, batch.single, limits, charsPerToken) : {};
+  if (one.refusal || !batch.inline) return one;
+  const many = judgeInline(ctx, batch.inline, batch.modelName, limits, charsPerToken);
+  return many.refusal || !one.clamped || (many.clamped && larger(many.clamped.value, one.clamped.value)) ? many : one;
+}
+
+function judgeInline(ctx: RequestContext, inline: Inline, modelName: BatchSubmission['modelName'], limits: EffectiveLimits, charsPerToken: number): BatchJudgement {
   const requests = at(ctx.jsonPick(readsFor(inline)), inline.list);
   if (!Array.isArray(requests)) return {};
   // Prompt sizes need the text: the whole body, exactly, only when a limit asks for it.
@@ -79,7 +99,8 @@ export function judgeBatch(ctx: RequestContext, inline: Inline, limits: Effectiv
     const request = plainObject(at(requests[i], inline.body));
     if (!request) continue;
     const where = placeOf(inline, i);
-    const refusal = typeof request.model === 'string' ? modelRefusal(shapeText(request.model), limits, where) : undefined;
+    const named = typeof request.model === 'string' ? shapeText(request.model) : undefined;
+    const refusal = named === undefined ? undefined : modelRefusal(modelName ? modelName(named) : named, limits, `${where}model`);
     if (refusal) return { refusal };
     const over = max === undefined ? undefined : capOver(request, max);
     if (over && max !== undefined) {
@@ -92,6 +113,21 @@ export function judgeBatch(ctx: RequestContext, inline: Inline, limits: Effectiv
   }
   if (!worst || max === undefined) return {};
   return lowerCaps(ctx, inline, max) ? { clamped: worst.over } : { refusal: capRefusal(worst.over, max, worst.where) };
+}
+
+/** The one generation's body at `path`: its caps and prompt, as a single request's (its model is the submission's). */
+function judgeSingle(ctx: RequestContext, path: readonly string[], limits: EffectiveLimits, charsPerToken: number): BatchJudgement {
+  const request = plainObject(at(ctx.jsonPick(singleReadsFor(path)), path));
+  if (!request) return {};
+  const where = path.join('.') + '.';
+  const max = limits.maxTokens;
+  const over = max === undefined ? undefined : capOver(request, max);
+  if (over && max !== undefined && !limits.clamp) return { refusal: capRefusal(over, max, where) };
+  const prompt = hasPromptLimits(limits) ? plainObject(at(ctx.json(), path)) : undefined;
+  const tooLong = prompt && promptRefusal(prompt, limits, charsPerToken, where);
+  if (tooLong) return { refusal: tooLong };
+  if (!over || max === undefined) return {};
+  return lowerSingle(ctx, path, max) ? { clamped: over } : { refusal: capRefusal(over, max, where) };
 }
 
 /** The header shows the largest cap lowered, as `capOver` picks within one request. */
@@ -116,4 +152,14 @@ function lowerCaps(ctx: RequestContext, inline: Inline, max: number): boolean {
   });
   if (lowered) ctx.replaceBody(strings.serialize(replacedAt(body, inline.list, capped)));
   return lowered;
+}
+
+/** Replaces the body with the caps over `max` of the one request at `path` lowered; false if none could be. */
+function lowerSingle(ctx: RequestContext, path: readonly string[], max: number): boolean {
+  const { value, strings } = ctx.rewritableBody();
+  const request = plainObject(at(value, path));
+  const rewritten = request && withCap(request, max);
+  if (!rewritten) return false;
+  ctx.replaceBody(strings.serialize(replacedAt(value, path, rewritten)));
+  return true;
 }

@@ -4,8 +4,9 @@
  * field), a model outside the allowlists (403, a policy refusal naming the model),
  * `max_tokens` over the maximum (400, or clamped when configured), a prompt too long in characters or
  * estimated tokens (400). A batch create (`ctx.batch`) is held to the same model, cap and
- * prompt rules for each request it holds (`batch.ts`); one whose requests are in a file it
- * cannot read is refused (403) under a model allowlist. Other requests pass untouched.
+ * prompt rules for each request it holds (`batch.ts`) and for the model it names for all of
+ * them; one whose requests are in a file it cannot read is refused (403) under a model
+ * allowlist. Other requests pass untouched.
  */
 import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type BatchSubmission, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
@@ -110,16 +111,21 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
 
   /** A batch create: every request it holds judged as if it came alone; none of it is counted here. */
   function checkBatch(ctx: RequestContext, batch: BatchSubmission, limits: EffectiveLimits): GatewayError | undefined {
-    if (!batch.inline) {
+    // The model it names for all its requests (in its path, a job field), as a single request's.
+    const model = batch.model && modelRefusal(batch.model.name, limits, batch.model.field);
+    if (model) return model;
+    const inBody = batch.inline !== undefined || batch.single !== undefined;
+    if (batch.file !== undefined || !inBody) {
       // Its requests are elsewhere (an uploaded file): a model rule cannot be kept, so the batch is refused.
       const list = limits.allowlists[0];
-      if (!list) return undefined;
-      const field = batch.file ?? '(body)';
-      const why = `a batch's requests are in an uploaded file the gateway cannot read, so their models cannot be checked against the models allowed for ${list.scope}; send them as single requests instead`;
-      return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `${field}: ${why}`, { param: field });
+      if (list) {
+        const field = batch.file ?? '(body)';
+        const why = `a batch's requests are in an uploaded file the gateway cannot read, so their models cannot be checked against the models allowed for ${list.scope}; send them as single requests instead`;
+        return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `${field}: ${why}`, { param: field });
+      }
     }
-    if (limits.allowlists.length === 0 && limits.maxTokens === undefined && !hasPromptLimits(limits)) return undefined;
-    const { refusal, clamped } = judgeBatch(ctx, batch.inline, limits, perToken);
+    if (!inBody || (limits.allowlists.length === 0 && limits.maxTokens === undefined && !hasPromptLimits(limits))) return undefined;
+    const { refusal, clamped } = judgeBatch(ctx, batch, limits, perToken);
     if (clamped) ctx.set(CLAMPED, `${shown(clamped.value)}->${limits.maxTokens}`);
     return refusal;
   }

@@ -13,10 +13,13 @@ export function invalid(field: string, message: string): GatewayError {
   return new GatewayError('GW_ERR_REQUEST_INVALID', `${field}: ${message}`, { param: field });
 }
 
-/** A policy refusal (403) naming the model and the first allowlist it is outside, or undefined. */
-export function modelRefusal(model: string, limits: EffectiveLimits, at = ''): GatewayError | undefined {
+/**
+ * A policy refusal (403) naming the model and the first allowlist it is outside, or
+ * undefined. `field` is where the client named it (`requests[3].params.model`, `modelId`).
+ */
+export function modelRefusal(model: string, limits: EffectiveLimits, field = 'model'): GatewayError | undefined {
   for (const list of limits.allowlists) {
-    if (!list.match(model)) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `${at}model: "${model}" is not allowed for ${list.scope}`, { param: `${at}model` });
+    if (!list.match(model)) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `${field}: "${model}" is not allowed for ${list.scope}`, { param: field });
   }
   return undefined;
 }

@@ -5,7 +5,8 @@
  * `models/{m}:generateContent` answers a GenerateContentResponse; `:streamGenerateContent`
  * with `alt=sse` sends `data: {GenerateContentResponse}\r\n\r\n` chunks, each repeating
  * `usageMetadata` as running totals, the last with `finishReason`; without `alt` the same
- * chunks as one JSON array; `:countTokens` and the model list answer as Google does.
+ * chunks as one JSON array; `:countTokens`, `:batchGenerateContent` (its Operation) and the
+ * model list answer as Google does.
  * Declared functions are called (a `functionCall` part with a `thoughtSignature`).
  */
 import http from 'node:http';
@@ -100,6 +101,12 @@ export class GeminiMock {
       return error(res, 400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
     }
     if (method === 'countTokens') return json(res, 200, { totalTokens: 31, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 31 }] });
+    if (method === 'batchGenerateContent') {
+      // The long-running Operation a batch create answers; its requests run later.
+      const batch = (body.batch ?? {}) as Json;
+      const metadata = { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch', name: 'batches/mock01', displayName: batch.displayName ?? batch.display_name, model: `models/${decodeURIComponent(model)}`, state: 'BATCH_STATE_PENDING', createTime: '2027-01-01T00:00:00Z' };
+      return json(res, 200, { name: 'batches/mock01', metadata });
+    }
     if (!Array.isArray(body.contents)) return error(res, 400, 'INVALID_ARGUMENT', '* GenerateContentRequest.contents: contents is not specified');
     const chunksOut = this.answer(body);
     if (method === 'generateContent') return json(res, 200, merge(chunksOut));
