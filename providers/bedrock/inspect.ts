@@ -2,9 +2,11 @@
  * Classifying a request before the filter chain sees it: the four Runtime generation
  * operations and the gateway's `/invoke` are `generation`, with the model from the path
  * (or `model_id`), the stream flag from the operation (or `stream`), and the output cap
- * from the body in whichever dialect the model speaks. Everything else is `auxiliary`.
+ * from the body in whichever dialect the model speaks. Everything else is `auxiliary`;
+ * StartAsyncInvoke (`POST /async-invoke`) is marked as the generation it submits to run
+ * later (`ctx.batch`), so policy filters judge its model and its body.
  */
-import { createKey, GatewayError, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
+import { createKey, GatewayError, shapeText, type BatchSubmission, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
 import { bedrockPath, encodeModelId, type BedrockPath } from './paths.js';
 
 /** The parsed path, computed once in `inspect` and used by `passthrough`. */
@@ -113,6 +115,26 @@ export function convenienceBody(ctx: RequestContext): ConvenienceBody {
   return { body: modelBody(req), strings };
 }
 
+/** StartAsyncInvoke's body: `{ clientRequestToken, modelId, modelInput: <the model's body>, outputDataConfig }`. */
+const ASYNC_MODEL_READS: JsonReads = { members: { modelId: { text: true } } };
+const ASYNC_INPUT = Object.freeze(['modelInput']);
+
+/**
+ * What a StartAsyncInvoke submits, for `ctx.batch`: one generation, its body at
+ * `modelInput` and its model at `modelId`, named as the path's id of an InvokeModel is (as
+ * written: a model id, an inference profile or an ARN).
+ */
+function asyncInvocation(ctx: RequestContext): BatchSubmission {
+  let body: Json | undefined;
+  try {
+    body = obj(ctx.jsonPick(ASYNC_MODEL_READS));
+  } catch {
+    return { single: ASYNC_INPUT }; // not JSON: the upstream's to refuse, unless a policy reads it first
+  }
+  const modelId = body?.modelId;
+  return typeof modelId === 'string' ? { single: ASYNC_INPUT, model: { name: shapeText(modelId), field: 'modelId' } } : { single: ASYNC_INPUT };
+}
+
 export function inspectRequest(ctx: RequestContext, basePath: string): void {
   const path = bedrockPath(ctx.subpath, ctx.query, basePath);
   ctx.set(BEDROCK_PATH, path);
@@ -134,7 +156,13 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
     readOutput(ctx, body);
     return;
   }
-  if (path.op === 'other' || ctx.method !== 'POST') return;
+  if (path.op === 'async-invoke' && ctx.method === 'POST') {
+    // Still auxiliary: the generation runs later and its tokens are never reported here.
+    ctx.batch = asyncInvocation(ctx);
+    if (ctx.batch.model) ctx.model = ctx.batch.model.name;
+    return;
+  }
+  if (path.op === 'other' || path.op === 'async-invoke' || ctx.method !== 'POST') return;
   ctx.kind = 'generation';
   ctx.stream = path.op === 'invoke-with-response-stream' || path.op === 'converse-stream';
   // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.

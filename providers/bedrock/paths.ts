@@ -18,8 +18,12 @@ const GENERATION_OPS: ReadonlySet<string> = new Set<GenerationOp>(['invoke', 'in
 const ROOTS = new Set(['model', 'guardrail', 'async-invoke']);
 
 export interface BedrockPath {
-  /** A generation operation, `convenience` for the gateway's `/invoke`, or `other` (count-tokens, guardrails, async). */
-  readonly op: GenerationOp | 'convenience' | 'other';
+  /**
+   * A generation operation, `convenience` for the gateway's `/invoke`, `async-invoke` for the
+   * `/async-invoke` collection (a POST starts one generation to run later, a GET lists
+   * them), or `other` (count-tokens, guardrails, one async invocation).
+   */
+  readonly op: GenerationOp | 'convenience' | 'async-invoke' | 'other';
   /** The model id, profile id or ARN, decoded, when the path names one. */
   readonly modelId?: string;
   /** Origin-relative upstream path with the query, as the upstream sees (and the signer signs) it. */
@@ -86,7 +90,7 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
     const op = GENERATION_OPS.has(segments[2]) ? (segments[2] as GenerationOp) : 'other';
     return { op, modelId: decoded[1], upstream };
   }
-  return { op: 'other', upstream };
+  return { op: first === 'async-invoke' && segments.length === 1 ? 'async-invoke' : 'other', upstream };
 }
 
 /**

@@ -5,9 +5,10 @@
  * hash, and answers 403 in Bedrock's shape otherwise. It serves InvokeModel (Anthropic or
  * Titan JSON with the token-count headers), Converse, and both streams as real event-stream
  * frames (invocation metrics in the last InvokeModel chunk, a `metadata` event for
- * ConverseStream), with an exception frame mid-stream on demand. Converse answers with a
- * tool call when the request offers tools and the conversation has no tool result yet,
- * and a signed request can be answered with a Bedrock error on demand. It records every request.
+ * ConverseStream), with an exception frame mid-stream on demand, and StartAsyncInvoke (its
+ * invocation ARN). Converse answers with a tool call when the request offers tools and the
+ * conversation has no tool result yet, and a signed request can be answered with a Bedrock
+ * error on demand. It records every request.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -150,6 +151,10 @@ export class BedrockMock {
       const e = this.nextError;
       this.nextError = undefined;
       return fail(res, e.status, e.type, e.message, e.headers);
+    }
+    if (req.method === 'POST' && record.url.split('?')[0] === '/async-invoke') {
+      // StartAsyncInvoke: the generation runs later; the answer names it.
+      return json(res, 200, {}, { invocationArn: 'arn:aws:bedrock:us-east-1:123456789012:async-invoke/mock01' });
     }
     const m = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|converse|converse-stream)$/.exec(record.url.split('?')[0]);
     if (!m || req.method !== 'POST') return fail(res, 404, 'UnknownOperationException', `no operation ${req.method} ${record.url}`);
