@@ -7,8 +7,8 @@
  * errors included, come back as they arrive with usage read beside them. Chat completions,
  * completions and the Responses API are generations (limits, budgets, accounting), and so
  * are Mistral's FIM and agents completions on whichever entry is Mistral; the rest of the
- * API is auxiliary. A batch create is marked as one (`ctx.batch`): its requests are in an
- * uploaded file, so a policy filter that needs to see them can refuse it.
+ * API is auxiliary. A batch create (OpenAI's, Mistral's jobs) is marked as one (`ctx.batch`,
+ * `batches.ts`), so a policy filter judges the requests it holds, or refuses those in a file.
  */
 import type { Dispatcher } from 'undici';
 import {
@@ -18,7 +18,6 @@ import {
   forwardUpstream,
   shapeText,
   upstreamRequestHeaders,
-  type BatchSubmission,
   type BodyStrings,
   type ChatRequest,
   type JsonReads,
@@ -32,6 +31,7 @@ import {
   type UsageMeter,
 } from '../../core/index.js';
 import { translatedBody } from '../common/translated-chat.js';
+import { batchCreate } from './batches.js';
 import { droppedHeaders, parseBaseUrl } from '../common/upstream-config.js';
 import { openaiDialect } from '../translate/openai-dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
@@ -124,29 +124,6 @@ const GENERATION = new Map<string, GenerationApi>([
   ['/v1/agents/completions', MISTRAL_API],
 ]);
 
-/** Where a POST creates a batch: `{ input_file_id, endpoint, completion_window }`, its requests in the file. */
-const BATCH_CREATE = '/v1/batches';
-const FILE_BATCH: BatchSubmission = Object.freeze({ file: 'input_file_id' });
-const BATCH_READS: JsonReads = { members: { endpoint: { text: true } } };
-/**
- * Batch endpoints whose requests generate nothing: a batch of embeddings is no more judged
- * than an embeddings request is. Any other `endpoint`, or none, is taken as generating.
- */
-const NON_GENERATING_BATCHES = new Set(['/v1/embeddings', '/v1/moderations']);
-
-/** The batch a POST to `bare` submits, if it generates: what a policy filter is told of it. */
-function generatingBatch(ctx: RequestContext, bare: string): BatchSubmission | undefined {
-  if (bare !== BATCH_CREATE) return undefined;
-  let body: { endpoint?: unknown } | null;
-  try {
-    body = ctx.jsonPick(BATCH_READS) as { endpoint?: unknown } | null;
-  } catch {
-    return FILE_BATCH; // not JSON: the upstream refuses it as it always did, unless a policy does first
-  }
-  const endpoint = body && typeof body === 'object' ? body.endpoint : undefined;
-  return typeof endpoint === 'string' && NON_GENERATING_BATCHES.has(shapeText(endpoint)) ? undefined : FILE_BATCH;
-}
-
 /** The body rebuilt with `stream_options.include_usage` set, from the shape where it can be. */
 function rebuiltWithUsage(ctx: RequestContext): Buffer {
   const { value, strings } = ctx.rewritableBody();
@@ -207,7 +184,8 @@ class OpenAIProvider implements Provider {
     const api = GENERATION.get(bare);
     if (!api) {
       // Still auxiliary: its tokens are known only when the batch ends.
-      ctx.batch = generatingBatch(ctx, bare);
+      ctx.batch = batchCreate(ctx, bare);
+      if (ctx.batch?.model) ctx.model = ctx.batch.model.name;
       return;
     }
     ctx.kind = 'generation';

@@ -96,6 +96,18 @@ export class OpenAIMock {
     }
     if (req.method === 'POST' && path === '/v1/chat/completions') return this.chat(record.body, res);
     if (req.method === 'POST' && path === '/v1/responses') return this.responses(record.body, res);
+    if (req.method === 'POST' && path === '/v1/batch/jobs') {
+      // Mistral's batch job: requests inline or in uploaded files, a job-level model.
+      let fields: Record<string, unknown>;
+      try {
+        fields = JSON.parse(record.body.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return json(res, 422, { object: 'error', message: 'Invalid JSON body', type: 'invalid_request_error' });
+      }
+      const { input_files, endpoint, model, agent_id, requests } = fields;
+      const total = Array.isArray(requests) ? requests.length : 0;
+      return json(res, 200, { id: 'job-mock01', object: 'batch', input_files: input_files ?? [], endpoint, model: model ?? null, agent_id: agent_id ?? null, errors: [], status: 'QUEUED', created_at: 1767225600, total_requests: total, completed_requests: 0, succeeded_requests: 0, failed_requests: 0 });
+    }
     if (req.method === 'POST' && path === '/v1/batches') {
       // The real answer's shape; the requests stay in the uploaded file.
       let fields: Record<string, unknown>;
