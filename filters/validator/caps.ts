@@ -10,6 +10,11 @@ const CAP_PATHS: ReadonlyArray<readonly string[]> = [
   ['max_completion_tokens'],
   ['max_output_tokens'],
   ['generationConfig', 'maxOutputTokens'],
+  // Google reads its JSON by the proto's own field names too (its batch docs send
+  // `input_config`), each level either way: `generation_config.max_output_tokens` is the same cap.
+  ['generation_config', 'max_output_tokens'],
+  ['generation_config', 'maxOutputTokens'],
+  ['generationConfig', 'max_output_tokens'],
   ['inferenceConfig', 'maxTokens'],
   ['textGenerationConfig', 'maxTokenCount'],
   // Bedrock's older native bodies: Claude's text completions, Llama.

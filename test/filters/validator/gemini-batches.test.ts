@@ -132,3 +132,21 @@ t.test('a file of requests: refused under a model allowlist, forwarded without o
   const open = await gateway(t, '{ max_tokens: 1024 }');
   t.equal((await post(open.base + create('gemini-2.5-pro'), { batch: { display_name: 'job', input_config: { file_name: 'files/abc' } } })).status, 200, 'no allowlist: a file batch is forwarded');
 });
+
+t.test("the cap in the proto's own spelling (generation_config.max_output_tokens) is the same cap", async (t) => {
+  const { mock, base } = await gateway(t, '{ max_tokens: 1024 }');
+  for (const config of [{ generation_config: { max_output_tokens: 64000 } }, { generation_config: { maxOutputTokens: 64000 } }, { generationConfig: { max_output_tokens: 64000 } }]) {
+    const field = `${Object.keys(config)[0]}.${Object.keys(Object.values(config)[0])[0]}`;
+    const inBatch = await post(base + create('gemini-2.5-flash'), inline([{ contents: request().contents, ...config }]));
+    t.equal(inBatch.error?.message, `batch.input_config.requests.requests[0].request.${field}: 64000 is above the maximum of 1024`, `${field}: in a batch`);
+    const single = await post(`${base}/v1beta/models/gemini-2.5-flash:generateContent`, { contents: request().contents, ...config });
+    t.equal(single.error?.message, `${field}: 64000 is above the maximum of 1024`, `${field}: in a single request`);
+  }
+  t.equal(mock.requests.length, 0);
+
+  const clamp = await gateway(t, '{ max_tokens: 1024, max_tokens_action: clamp }');
+  const r = await post(clamp.base + create('gemini-2.5-flash'), inline([{ contents: request().contents, generation_config: { max_output_tokens: 64000, temperature: 0 } }]));
+  t.equal(r.status, 200);
+  const forwarded = clamp.mock.lastJson() as unknown as InlineBatch;
+  t.same(forwarded.batch.input_config!.requests.requests[0].request.generation_config, { max_output_tokens: 1024, temperature: 0 }, 'lowered where it was');
+});
