@@ -3,6 +3,7 @@
  * error classes and retry logic work. Providers bring their own; core knows only `plain`.
  */
 import type { GatewayError } from './errors.js';
+import type { RequestContext } from './request-context.js';
 
 export interface RenderedError {
   status: number;
@@ -69,8 +70,10 @@ export interface Dialect {
   /**
    * An error as one event of this dialect's stream format, for failures after the
    * response head was sent. Omit when the format has none: the stream is then cut.
+   * `ctx` is the request, for a dialect whose streams differ by call (Bedrock's
+   * ConverseStream declares fewer exceptions than InvokeModelWithResponseStream).
    */
-  renderStreamError?(error: GatewayError, requestId: string): Uint8Array;
+  renderStreamError?(error: GatewayError, requestId: string, ctx?: RequestContext): Uint8Array;
   /**
    * Rate-limit response headers in this API's own names and formats. Omit to let the
    * limiter use its default (OpenAI-style `x-ratelimit-*`).

@@ -200,7 +200,7 @@ export class BodyDelivery implements BodySink {
       ctx.error = error;
       this.failed(ctx, error);
       // A stream gets its dialect's error event; a broken JSON body is cut, never patched.
-      const event = ctx.stream ? ctx.dialect.renderStreamError?.(error, ctx.id) : undefined;
+      const event = ctx.stream ? ctx.dialect.renderStreamError?.(error, ctx.id, ctx) : undefined;
       if (event && !res.writableEnded) res.end(this.sse && !this.atEventEnd ? Buffer.concat([EVENT_BREAK, event]) : event);
       else res.destroy();
     }

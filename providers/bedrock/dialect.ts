@@ -43,12 +43,19 @@ function rendering(error: GatewayError): Rendering {
   return BY_CODE[error.code] ?? BY_CATEGORY[error.category];
 }
 
-/** The exceptions a Runtime response stream may carry; others are sent as an internal error. */
-const STREAM_EXCEPTIONS = new Set(['InternalServerException', 'ModelStreamErrorException', 'ValidationException', 'ThrottlingException', 'ModelTimeoutException', 'ServiceUnavailableException']);
+/**
+ * The exceptions each Runtime response stream declares; others are sent as an internal
+ * error. ConverseStream has no ModelTimeoutException: the AWS SDKs raise an undeclared
+ * member as a bare `Error` with the frame's JSON as its message.
+ */
+const INVOKE_STREAM_EXCEPTIONS = new Set(['InternalServerException', 'ModelStreamErrorException', 'ValidationException', 'ThrottlingException', 'ModelTimeoutException', 'ServiceUnavailableException']);
+const CONVERSE_STREAM_EXCEPTIONS = new Set(['InternalServerException', 'ModelStreamErrorException', 'ValidationException', 'ThrottlingException', 'ServiceUnavailableException']);
 
 /** Exception frames carry the type in camel case, as the stream's union members are named. */
-function streamType(type: string): string {
-  const t = STREAM_EXCEPTIONS.has(type) ? type : 'InternalServerException';
+function streamType(type: string, subpath: string | undefined): string {
+  // Without the request, only what both streams declare.
+  const declared = subpath === undefined || subpath.endsWith('/converse-stream') ? CONVERSE_STREAM_EXCEPTIONS : INVOKE_STREAM_EXCEPTIONS;
+  const t = declared.has(type) ? type : 'InternalServerException';
   return t.charAt(0).toLowerCase() + t.slice(1);
 }
 
@@ -64,12 +71,12 @@ export const bedrockDialect: Dialect = {
       body: JSON.stringify({ message: error.message }),
     };
   },
-  renderStreamError(error) {
+  renderStreamError(error, _requestId, ctx) {
     const r = rendering(error);
     return (codec ??= newEventStreamCodec()).encode({
       headers: {
         ':message-type': { type: 'string', value: 'exception' },
-        ':exception-type': { type: 'string', value: streamType(r.type) },
+        ':exception-type': { type: 'string', value: streamType(r.type, ctx?.subpath) },
         ':content-type': { type: 'string', value: 'application/json' },
       },
       body: serde().fromUtf8(JSON.stringify({ message: error.message })),
