@@ -95,7 +95,9 @@ export class Limiter {
     let pending = false;
     for (let i = 0; i < n; i++) {
       const s = active[i];
-      const cost = s.limits.tokens === undefined ? 0 : Math.min(tokens, s.limits.tokens);
+      // Capped by the limit so a large request can still run, except under a limit of 0,
+      // which refuses every request that costs tokens (a cost of 0 never would be).
+      const cost = s.limits.tokens === undefined ? 0 : s.limits.tokens === 0 ? tokens : Math.min(tokens, s.limits.tokens);
       const run = this.store.run(gcra, s.group, KEYS, this.args(Mode.Reserve, s, 1, cost));
       if (run instanceof Promise) pending = true;
       costs[i] = cost;

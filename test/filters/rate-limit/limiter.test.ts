@@ -108,6 +108,9 @@ t.test('a refusal by one scope hands back what the others reserved', async (t) =
 t.test('limit 0 refuses everything; missing limits are unlimited', async (t) => {
   const { limiter } = clocked();
   t.notOk(sync(limiter.reserve([user(0)], 0)).allowed);
+  const tokens = sync(limiter.reserve([user(undefined, 0, 'no-tokens')], 100));
+  t.notOk(tokens.allowed, 'a tokens limit of 0 refuses a request that costs tokens');
+  if (!tokens.allowed) t.equal(tokens.reason, 'tokens');
   for (let i = 0; i < 1000; i++) if (!sync(limiter.reserve([user(undefined, undefined, 'free')], 10_000)).allowed) t.fail('refused');
   t.pass('no limit, no refusal');
 });
