@@ -72,8 +72,13 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
       return CONTINUE;
     }
     ctx.set(REFUSAL, { scope: d.scope, reason: d.reason });
-    const headers = { 'retry-after': retryAfterSeconds(d.retryMs), ...headersFor(ctx, d.snapshot) };
+    const headers: Record<string, string> = { 'retry-after': retryAfterSeconds(d.retryMs), ...headersFor(ctx, d.snapshot) };
     const who = d.scope === 'global' ? 'The gateway' : 'This user';
+    if (d.permanent) {
+      // A limit of 0: the Anthropic and OpenAI SDKs would wait and retry in vain.
+      headers['x-should-retry'] = 'false';
+      return reply(new GatewayError('GW_ERR_RATE_LIMITED', `${who} has a ${d.reason} per minute limit of 0; no request is admitted`, { headers, rateLimitReason: d.reason }));
+    }
     return reply(new GatewayError('GW_ERR_RATE_LIMITED', `${who} is over its ${d.reason} per minute limit; retry in ${headers['retry-after']}s`, { headers, rateLimitReason: d.reason }));
   };
 

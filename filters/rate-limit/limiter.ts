@@ -33,7 +33,15 @@ export interface Reservation {
 
 export type Decision =
   | { readonly allowed: true; readonly reservation: Reservation; readonly snapshot: RateLimitSnapshot }
-  | { readonly allowed: false; readonly scope: string; readonly reason: RateLimitReason; readonly retryMs: number; readonly snapshot: RateLimitSnapshot };
+  | {
+      readonly allowed: false;
+      readonly scope: string;
+      readonly reason: RateLimitReason;
+      readonly retryMs: number;
+      readonly snapshot: RateLimitSnapshot;
+      /** Set when a limit of 0 refused: no wait will admit the request, `scope` and `reason` name that limit. */
+      readonly permanent?: true;
+    };
 
 /** One scope's adjustments summed while a batch waits; the latest scope carries the current limits. */
 interface PendingAdjustment {
@@ -172,6 +180,11 @@ export class Limiter {
       if (r.allowed) quiet(this.undo(active[i], costs[i]));
     });
     const retryMs = Math.max(...results.map((r) => r.retryMs));
+    for (let i = 0; i < active.length; i++) {
+      const { requests, tokens } = active[i].limits;
+      if (requests === 0) return { allowed: false, scope: active[i].name, reason: 'requests', retryMs, snapshot, permanent: true };
+      if (tokens === 0 && costs[i] > 0) return { allowed: false, scope: active[i].name, reason: 'tokens', retryMs, snapshot, permanent: true };
+    }
     const decision: Decision = { allowed: false, scope: active[refused].name, reason: results[refused].denied === 1 ? 'requests' : 'tokens', retryMs, snapshot };
     return decision;
   }
