@@ -171,7 +171,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     }
     if (!provider) throw new GatewayError('GW_ERR_INTERNAL', 'route has no provider');
     if (!(route.upstream?.configured ?? provider.configured)) {
-      return sendError(ctx, route, res, new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${route.info.provider}" is not configured on this gateway (missing credentials)`));
+      // Retrying cannot supply a key, and the SDKs would retry a 503 twice or more.
+      return sendError(ctx, route, res, new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${route.info.provider}" is not configured on this gateway (missing credentials)`, { headers: { 'x-should-retry': 'false' } }));
     }
     const passthrough = provider.passthrough;
     if (!passthrough) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Provider "${route.info.provider}" has no pass-through API`));

@@ -107,7 +107,7 @@ export class UnifiedEndpoint {
     }
     // With fallback targets, one configured target is enough.
     if (!selection.targets.all.some((t) => t.slot.provider.configured)) {
-      return new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${slot.name}" is not configured on this gateway (missing credentials)`);
+      return new GatewayError('GW_ERR_PROVIDER_UNCONFIGURED', `Provider "${slot.name}" is not configured on this gateway (missing credentials)`, { headers: { 'x-should-retry': 'false' } });
     }
     return undefined;
   }
