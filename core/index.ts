@@ -14,6 +14,7 @@ export { shapeText, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type Rewritabl
 export { TYPE_ONLY, WHOLE, unionReads, type JsonReads } from './json-pick/reads.js';
 export { compileJsonCheck, type JsonCheck } from './json-pick/check.js';
 export { utf8Bytes } from './utf8-bytes.js';
+export { compileGlob, type GlobMatcher } from './glob.js';
 export { stringifyJson, writeJson } from './json-write.js';
 export { flat } from './flat-string.js';
 export type { Logger } from './logger.js';

@@ -8,6 +8,7 @@
  * `X-Provider` (or a route pinned to a provider) skips the table and names the provider.
  */
 import { GatewayError } from '../errors.js';
+import { compileGlob, type GlobMatcher } from '../glob.js';
 import type { ModelsSection } from '../config/types.js';
 import type { ProviderSlot } from '../pipeline.js';
 import { compileTargets, TargetList } from '../resilience/targets.js';
@@ -30,17 +31,11 @@ export interface ProviderPatterns {
 
 interface Entry {
   /** Exact name, or a compiled glob. */
-  readonly match: string | RegExp;
+  readonly match: string | GlobMatcher;
   readonly slot: ProviderSlot;
   /** The model sent upstream; the client's when absent. */
   readonly model?: string;
   readonly targets: TargetList;
-}
-
-/** `*` matches any run of characters (none included); everything else is literal. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-  return new RegExp(`^${body}$`);
 }
 
 export class ModelTable {
@@ -66,7 +61,7 @@ export class ModelTable {
     }
     for (const rule of section?.rules ?? []) {
       const slot = this.slots.get(rule.provider);
-      if (slot) this.entries.push({ match: globToRegExp(rule.match), slot, targets: this.single(slot) });
+      if (slot) this.entries.push({ match: compileGlob(rule.match), slot, targets: this.single(slot) });
     }
     for (const { slot, patterns } of providers) {
       const targets = this.single(slot);
@@ -74,7 +69,7 @@ export class ModelTable {
         this.entries.push({ match: m.id, slot, targets });
         for (const a of m.aliases ?? []) this.entries.push({ match: a, slot, model: m.id, targets });
       }
-      for (const p of patterns) this.entries.push({ match: globToRegExp(p), slot, targets });
+      for (const p of patterns) this.entries.push({ match: compileGlob(p), slot, targets });
     }
   }
 
@@ -91,7 +86,7 @@ export class ModelTable {
       return { slot, model: renamed ?? model, targets: this.single(slot) };
     }
     for (const e of this.entries) {
-      if (typeof e.match === 'string' ? e.match === model : e.match.test(model)) return { slot: e.slot, model: e.model ?? model, targets: e.targets };
+      if (typeof e.match === 'string' ? e.match === model : e.match(model)) return { slot: e.slot, model: e.model ?? model, targets: e.targets };
     }
     throw new GatewayError('GW_ERR_MODEL_NOT_FOUND', `The model \`${model}\` does not exist on this gateway. GET /v1/models lists the models it serves; X-Provider: <name> sends any model to a named provider.`, { param: 'model' });
   }

@@ -10,6 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '../../core/deps/yaml.js';
+// The glob compiler by its own file: the build's snapshot step and the ledger CLI load this
+// module, and the package entry would bring the whole runtime with it.
+import { compileGlob, type GlobMatcher } from '../../core/glob.js';
 import type { TokenUsage } from '../../core/index.js';
 
 /**
@@ -57,7 +60,8 @@ export interface PriceMatch {
 
 interface Pattern {
   key: string;
-  re: RegExp;
+  /** `*` matches line breaks too: a model id with a newline must not slip past `"*"` into "unpriced". */
+  matches: GlobMatcher;
   literal: number;
   price: Price;
 }
@@ -85,15 +89,6 @@ export function nanosToUsd(nanos: number): number {
 /** USD (an audit line's `cost_usd`, a budget's limit) as integer nano-USD. */
 export function usdToNanos(usd: number): number {
   return Math.round(usd * 1e9);
-}
-
-/**
- * `*` is any run of characters, line breaks included (the `s` flag): a model id is the
- * client's string, and one with a newline must not slip past `"*"` into "unpriced".
- */
-function compilePattern(key: string): RegExp {
-  const body = key.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-  return new RegExp(`^${body}$`, 's');
 }
 
 /** The fields of a model's price, as `definitions.price` in schemas/config.schema.json has them. */
@@ -164,7 +159,7 @@ export class PriceBook {
       const patterns: Pattern[] = [];
       for (const [key, p] of Object.entries(block.models ?? {})) {
         const price = complete(key, p, `pricing.providers.${provider}`);
-        if (key.includes('*')) patterns.push({ key, re: compilePattern(key), literal: key.replace(/\*/g, '').length, price });
+        if (key.includes('*')) patterns.push({ key, matches: compileGlob(key), literal: key.replace(/\*/g, '').length, price });
         else exact.set(key, price);
       }
       // Most literal characters first; a stable sort keeps file order among equals.
@@ -192,7 +187,7 @@ export class PriceBook {
         found = { price: exact, provider, key: model };
         break;
       }
-      const pattern = this.patterns.get(provider)?.find((p) => p.re.test(model));
+      const pattern = this.patterns.get(provider)?.find((p) => p.matches(model));
       if (pattern) {
         found = { price: pattern.price, provider, key: pattern.key };
         break;

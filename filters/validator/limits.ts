@@ -3,6 +3,7 @@
  * setting wins for each number (user over provider over global); a model must pass every
  * allowlist that is set (global, the provider's, the user's).
  */
+import { compileGlob } from '../../core/index.js';
 
 /** One level of limits; every key is optional so an unset key inherits. */
 export interface LimitSet {
@@ -43,10 +44,8 @@ export interface EffectiveLimits {
 export function wildcard(patterns: readonly string[]): (model: string) => boolean {
   if (patterns.includes('*')) return () => true;
   const exact = new Set(patterns.filter((p) => !p.includes('*')));
-  const globs = patterns
-    .filter((p) => p.includes('*'))
-    .map((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
-  return (model) => exact.has(model) || globs.some((g) => g.test(model));
+  const globs = patterns.filter((p) => p.includes('*')).map(compileGlob);
+  return (model) => exact.has(model) || globs.some((matches) => matches(model));
 }
 
 export class LimitTable {
