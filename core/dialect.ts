@@ -81,6 +81,14 @@ export interface Dialect {
    * rateLimitHeaders: (s) => (s.requests ? { 'x-quota-left': String(s.requests.remaining) } : {}),
    */
   rateLimitHeaders?(snapshot: RateLimitSnapshot): Record<string, string>;
+  /**
+   * Where a request body of this API sets its sampling temperature, as member paths from
+   * the top of the body. The response cache's `temperature_zero` reads each one and caches
+   * a request when every one it sets is 0. Omit when it is a top-level `temperature`.
+   * @example
+   * temperaturePaths: [['generationConfig', 'temperature']] // Gemini
+   */
+  readonly temperaturePaths?: readonly (readonly string[])[];
 }
 
 /** JSON errors for gateway endpoints and unknown routes. */

@@ -25,6 +25,11 @@ const PROVIDER_CORE_KEYS = new Set(['type', 'plugin', 'enabled', 'prefix', 'mode
 const FILTER_HOOKS = ['onRequest', 'onResponse', 'onComplete', 'close', 'usage'] as const;
 const PROVIDER_HOOKS = ['models', 'health', 'inspect', 'passthrough', 'chat', 'close', 'describe'] as const;
 
+/** Absent, or a list of non-empty lists of member names (a JS plugin's mistake is caught at load, not per request). */
+function memberPaths(paths: unknown): boolean {
+  return paths === undefined || (Array.isArray(paths) && paths.every((p) => Array.isArray(p) && p.length > 0 && p.every((m) => typeof m === 'string')));
+}
+
 export interface ProviderSlot {
   readonly name: string;
   readonly type: string;
@@ -278,6 +283,9 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
         const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, env), PROVIDER_HOOKS, limit);
         if (typeof instance.models !== 'function' || typeof instance.health !== 'function' || typeof instance.dialect?.renderError !== 'function') {
           throw new PluginLoadError(`provider "${p.name}": create() must return a Provider with models(), health() and a dialect with renderError()`);
+        }
+        if (!memberPaths(instance.dialect.temperaturePaths)) {
+          throw new PluginLoadError(`provider "${p.name}": dialect.temperaturePaths must be a list of member paths, e.g. [['generationConfig', 'temperature']]`);
         }
         return instance;
       });

@@ -112,7 +112,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
     const optIn = headerValue(ctx.headers[CACHE_HEADER]);
     if (optIn === 'off' || dependsOnMutableState(body)) return false;
     if (config.opt_in_header && optIn === 'on') return true;
-    return config.temperature_zero && asksTemperatureZero(ctx.dialect.name, body);
+    return config.temperature_zero && asksTemperatureZero(ctx.dialect, body);
   }
 
   /** The scope part of the key; undefined when a per-user entry has no user to belong to. */

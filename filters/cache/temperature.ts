@@ -1,33 +1,28 @@
 /**
- * Whether a request asks for `temperature: 0`, read where its dialect puts it: at the top
- * (Anthropic, OpenAI, the unified endpoint, plugins'), in Gemini's `generationConfig`, in
- * Bedrock's Converse `inferenceConfig` or, for InvokeModel, the model's own body (at the top
- * for Claude, Llama or Mistral; Titan's `textGenerationConfig`; Nova's `inferenceConfig`).
- * The body is the one the filter parsed already; only these members are read.
+ * Whether a request asks for `temperature: 0`, read where its dialect says the API puts it
+ * (`Dialect.temperaturePaths`: Gemini's `generationConfig`, Bedrock's Converse
+ * `inferenceConfig` and InvokeModel bodies, a plugin's own place), at the top when it says
+ * nothing. The body is the one the filter parsed already; only these members are read.
  */
+import type { Dialect } from '../../core/index.js';
 
-type Place = readonly [string] | readonly [string, string];
+/** Anthropic's, OpenAI's, the unified endpoint's and any dialect that names no place. */
+const TOP_LEVEL: readonly (readonly string[])[] = [['temperature']];
 
-const TOP: readonly Place[] = [['temperature']];
-
-/** One table, by dialect name; a dialect not named keeps it at the top. */
-const PLACES: Readonly<Record<string, readonly Place[]>> = {
-  gemini: [['generationConfig', 'temperature']],
-  bedrock: [['temperature'], ['inferenceConfig', 'temperature'], ['textGenerationConfig', 'temperature']],
-};
-
-function at(body: Record<string, unknown>, place: Place): unknown {
-  const first = body[place[0]];
-  if (place.length === 1) return first;
-  return typeof first === 'object' && first !== null && !Array.isArray(first) ? (first as Record<string, unknown>)[place[1]] : undefined;
+function at(body: Record<string, unknown>, path: readonly string[]): unknown {
+  let value: unknown = body;
+  for (const member of path) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[member];
+  }
+  return value;
 }
 
 /** True when the body sets a temperature where `dialect` reads one, and every one it sets is 0. */
-export function asksTemperatureZero(dialect: string, body: Record<string, unknown>): boolean {
-  const places = Object.hasOwn(PLACES, dialect) ? PLACES[dialect] : TOP;
+export function asksTemperatureZero(dialect: Pick<Dialect, 'temperaturePaths'>, body: Record<string, unknown>): boolean {
   let zero = false;
-  for (const place of places) {
-    const t = at(body, place);
+  for (const path of dialect.temperaturePaths ?? TOP_LEVEL) {
+    const t = at(body, path);
     if (t === undefined) continue;
     if (t !== 0) return false;
     zero = true;

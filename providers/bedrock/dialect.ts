@@ -63,6 +63,9 @@ let codec: EventStreamCodec | undefined;
 
 export const bedrockDialect: Dialect = {
   name: 'bedrock',
+  // The top level for InvokeModel's Claude, Llama and Mistral bodies; Converse's (and Nova's
+  // InvokeModel body's) inferenceConfig; Titan's textGenerationConfig.
+  temperaturePaths: [['temperature'], ['inferenceConfig', 'temperature'], ['textGenerationConfig', 'temperature']],
   renderError(error, requestId) {
     const r = rendering(error);
     return {

@@ -34,6 +34,7 @@ export function geminiErrorBody(error: GatewayError, requestId: string): string 
 
 export const geminiDialect: Dialect = {
   name: 'gemini',
+  temperaturePaths: [['generationConfig', 'temperature']],
   renderError(error, requestId) {
     return { status: error.status, headers: { 'content-type': 'application/json; charset=UTF-8', ...error.headers }, body: geminiErrorBody(error, requestId) };
   },
