@@ -88,6 +88,15 @@ export interface Provider {
    * JSON with `strings.parse` and sends what it builds as `strings.serialize` gives it.
    */
   readonly chatTakesBytes?: boolean;
+  /**
+   * Client request headers (lower-cased) this provider sends upstream because its config
+   * opts them in (`forward_headers`). On the unified endpoint they are all a translating
+   * provider sends of the client's, and an upstream or proxy may answer or bill by them, so
+   * the response cache keys on them. Omit when there are none.
+   * @example
+   * forwardedHeaders: ['x-workspace-id']
+   */
+  readonly forwardedHeaders?: readonly string[];
   close?(): Promise<void> | void;
 }
 

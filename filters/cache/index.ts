@@ -22,7 +22,7 @@ import {
 import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
 import { isWholeAnswer } from './complete.js';
 import { converterFor, type ResponseConverter } from './convert.js';
-import { cacheKey } from './key.js';
+import { cacheKey, keyedHeaders } from './key.js';
 import { CACHE_HIT } from './slot.js';
 import { dependsOnMutableState } from './stateful.js';
 import { asksTemperatureZero } from './temperature.js';
@@ -104,6 +104,9 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
   const { lru, release } = sharedCache(env, { maxEntries: config.max_entries, maxBytes: config.max_bytes, maxEntryBytes: config.max_entry_bytes });
   const ttl = Math.max(1, Math.round(config.ttl_seconds * 1000));
   const vary = config.vary_headers.map((h) => h.toLowerCase());
+  // Per provider instance of this config generation; a name not among them (none should be) keys on the account headers alone.
+  const keyedByProvider = new Map([...env.providers].map(([name, p]) => [name, keyedHeaders(p.forwardedHeaders)]));
+  const accountOnly = keyedHeaders();
   const hits = env.metrics.fastCounter({ name: 'gateway_cache_hits_total', help: 'Requests answered from the response cache', labelNames: ['provider'] });
   const misses = env.metrics.fastCounter({ name: 'gateway_cache_misses_total', help: 'Cacheable requests the response cache had no entry for (lookups skipped by no-cache or no-store included)', labelNames: ['provider'] });
   const writes = env.metrics.fastCounter({ name: 'gateway_cache_writes_total', help: 'Responses stored in the response cache', labelNames: ['provider'] });
@@ -150,6 +153,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
         target: ctx.route.mode === 'unified' ? ctx.model : undefined,
         headers: ctx.headers,
         varyHeaders: vary,
+        keyedHeaders: keyedByProvider.get(provider) ?? accountOnly,
         body,
       });
       const d = directives(ctx.headers['cache-control']);

@@ -1,7 +1,8 @@
 /**
  * The cache key: a SHA-256 of a canonical form of what determines the answer: scope,
- * provider, request path and query, the varying headers (`vary_headers` and the header
- * families in {@link VARY_PREFIXES}) and the body with its keys sorted
+ * provider, request path and query, the varying headers (`vary_headers`, the header
+ * families in {@link VARY_PREFIXES}, the account headers in {@link ACCOUNT_HEADERS} and the
+ * provider's opted-in forwarded ones) and the body with its keys sorted
  * and the fields that do not change the generated content removed, so `{"a":1,"b":2}` and
  * `{"b":2,"a":1}` share an entry.
  */
@@ -25,6 +26,27 @@ const IGNORED_SHARED = new Set([...IGNORED, 'stream_options']);
  * answer type (`-accept`) from these.
  */
 const VARY_PREFIXES = ['x-amzn-bedrock-'] as const;
+
+/**
+ * Client headers that pick the account, organisation or project an upstream answers (and
+ * bills) for, part of every key when a request carries them, whatever `vary_headers` says:
+ * OpenAI's `OpenAI-Organization` and `OpenAI-Project`, Google's `x-goog-user-project` (the
+ * quota project, ahead of the key's own). Pass-throughs and plugins may forward them (the
+ * built-in openai provider drops the first two); one the upstream never sees only splits
+ * an entry for the clients that send it.
+ */
+export const ACCOUNT_HEADERS: readonly string[] = ['openai-organization', 'openai-project', 'x-goog-user-project'];
+
+/**
+ * The headers always in the key for a provider: {@link ACCOUNT_HEADERS} and the client
+ * headers its config forwards (`Provider.forwardedHeaders`), sorted, once each. Made once
+ * per provider and config generation.
+ */
+export function keyedHeaders(forwarded: readonly string[] = []): readonly string[] {
+  const names = new Set([...ACCOUNT_HEADERS, ...forwarded.map((h) => h.toLowerCase())]);
+  // The prefix families are in the key already.
+  return [...names].filter((h) => !VARY_PREFIXES.some((prefix) => h.startsWith(prefix))).sort();
+}
 
 /** JSON with object keys sorted at every depth; arrays keep their order. */
 export function canonicalJson(value: unknown): string {
@@ -53,6 +75,8 @@ export interface KeyParts {
   target?: string;
   headers: IncomingHttpHeaders;
   varyHeaders: readonly string[];
+  /** Headers in the key whatever `varyHeaders` says: {@link keyedHeaders} of the provider. */
+  keyedHeaders: readonly string[];
   body: Record<string, unknown>;
 }
 
@@ -71,7 +95,8 @@ function prefixed(headers: IncomingHttpHeaders): Array<[string, string | null]> 
 
 export function cacheKey(p: KeyParts): string {
   const vary = p.varyHeaders.map((h) => headerText(p.headers[h]));
+  const keyed = p.keyedHeaders.map((h) => headerText(p.headers[h]));
   // An array, not a joined string: no field can smuggle a separator into another.
-  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, prefixed(p.headers), keyBody(p.body, p.stream === undefined)]);
+  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyed, prefixed(p.headers), keyBody(p.body, p.stream === undefined)]);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -18,6 +18,7 @@ import {
   type BodyStrings,
 } from '../../core/index.js';
 import { anthropicChat, type ChatSettings } from './chat.js';
+import { forwardedHeaders } from '../common/upstream-config.js';
 import { configSchema, droppedHeaders, parseBaseUrl, type AnthropicConfig } from './config.js';
 import { anthropicDialect } from './dialect.js';
 import { anthropicRequestHeaders, type HeaderPolicy } from './headers.js';
@@ -31,6 +32,7 @@ class AnthropicProvider implements Provider {
   readonly dialect = anthropicDialect;
   readonly features = ['messages', 'streaming', 'tools', 'vision', 'count_tokens', 'chat_completions'] as const;
   readonly configured: boolean;
+  readonly forwardedHeaders: readonly string[];
   private readonly modelList: readonly ModelInfo[];
   private readonly origin: string;
   private readonly basePath: string;
@@ -49,6 +51,7 @@ class AnthropicProvider implements Provider {
     this.configured = apiKey !== '';
     this.modelList = config.models.map((id) => ({ id }));
     this.headerPolicy = { apiKey, defaultVersion: config.anthropic_version, drop: droppedHeaders(config.forward_headers) };
+    this.forwardedHeaders = forwardedHeaders(config.forward_headers, this.headerPolicy.drop);
     this.pool = env.upstream(origin, {
       connectTimeoutMs: config.connect_timeout_ms,
       headersTimeoutMs: config.headers_timeout_ms,

@@ -25,6 +25,7 @@ import {
   type RequestContext,
 } from '../../core/index.js';
 import { bedrockChat, type ChatSettings } from './chat.js';
+import { forwardedHeaders } from '../common/upstream-config.js';
 import { configSchema, droppedHeaders, parseEndpoint, type BedrockConfig, type Endpoint } from './config.js';
 import { CredentialCache, detectSource, resolverFor, type CredentialSource } from './credentials.js';
 import { bedrockDialect } from './dialect.js';
@@ -63,6 +64,7 @@ class BedrockProvider implements Provider {
   readonly dialect = bedrockDialect;
   readonly features = ['invoke', 'converse', 'streaming', 'tools', 'vision', 'sigv4', 'chat_completions'] as const;
   readonly configured: boolean;
+  readonly forwardedHeaders: readonly string[];
   private readonly modelList: readonly ModelInfo[];
   private readonly endpoint: Endpoint;
   private readonly region: string;
@@ -82,6 +84,7 @@ class BedrockProvider implements Provider {
     this.log = env.log;
     this.modelList = config.models.map((id) => ({ id }));
     this.drop = droppedHeaders(config.forward_headers);
+    this.forwardedHeaders = forwardedHeaders(config.forward_headers, this.drop);
     // Nothing is resolved here: a gateway must start (and reload) without asking the network.
     this.credentials = new CredentialCache(resolverFor(config, this.source), config.refresh_before_expiry_ms, (err) =>
       env.log.warn('AWS credential refresh failed; the current credentials are used until they expire', { reason: (err as Error)?.message }),

@@ -39,3 +39,12 @@ export function droppedHeaders(forward: readonly string[], extra: readonly strin
   }
   return new Set([...GATEWAY_ONLY_HEADERS.filter((h) => !wanted.has(h)), ...extra]);
 }
+
+/**
+ * The opted-in names a provider does forward (lower-cased, once each): `forward` without
+ * what `drop` still drops (the OpenAI provider never sends a client's organisation or
+ * project). A provider's `forwardedHeaders`, which the response cache keys on.
+ */
+export function forwardedHeaders(forward: readonly string[], drop: ReadonlySet<string>): readonly string[] {
+  return [...new Set(forward.map((h) => h.toLowerCase()))].filter((h) => !drop.has(h));
+}

@@ -21,7 +21,7 @@ import {
   type ProviderResponse,
   type RequestContext,
 } from '../../core/index.js';
-import { droppedHeaders, parseBaseUrl } from '../common/upstream-config.js';
+import { droppedHeaders, forwardedHeaders, parseBaseUrl } from '../common/upstream-config.js';
 import { geminiChat, type ChatSettings } from './chat.js';
 import { configSchema, type GeminiConfig } from './config.js';
 import { geminiDialect } from './dialect.js';
@@ -36,6 +36,7 @@ class GeminiProvider implements Provider {
   readonly dialect = geminiDialect;
   readonly features = ['generate_content', 'streaming', 'tools', 'vision', 'count_tokens', 'chat_completions'] as const;
   readonly configured: boolean;
+  readonly forwardedHeaders: readonly string[];
   private readonly modelList: readonly ModelInfo[];
   private readonly origin: string;
   private readonly basePath: string;
@@ -53,6 +54,7 @@ class GeminiProvider implements Provider {
     this.configured = this.apiKey !== '';
     this.modelList = config.models.map((id) => ({ id }));
     this.drop = droppedHeaders(config.forward_headers);
+    this.forwardedHeaders = forwardedHeaders(config.forward_headers, this.drop);
     this.pool = env.upstream(origin, {
       connectTimeoutMs: config.connect_timeout_ms,
       headersTimeoutMs: config.headers_timeout_ms,

@@ -32,7 +32,7 @@ import {
 } from '../../core/index.js';
 import { translatedBody } from '../common/translated-chat.js';
 import { batchCreate } from './batches.js';
-import { droppedHeaders, parseBaseUrl } from '../common/upstream-config.js';
+import { droppedHeaders, forwardedHeaders, parseBaseUrl } from '../common/upstream-config.js';
 import { openaiDialect } from '../translate/openai-dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
 import { upstreamPath } from './paths.js';
@@ -134,6 +134,7 @@ class OpenAIProvider implements Provider {
   readonly dialect = openaiDialect;
   readonly features = ['chat_completions', 'streaming', 'tools', 'vision'] as const;
   readonly configured: boolean;
+  readonly forwardedHeaders: readonly string[];
   private readonly modelList: readonly ModelInfo[];
   private readonly origin: string;
   private readonly basePath: string;
@@ -152,6 +153,7 @@ class OpenAIProvider implements Provider {
     if (config.organization) this.auth['openai-organization'] = config.organization;
     if (config.project) this.auth['openai-project'] = config.project;
     this.drop = droppedHeaders(config.forward_headers, ACCOUNT_HEADERS);
+    this.forwardedHeaders = forwardedHeaders(config.forward_headers, this.drop);
     this.modelList = config.models.map((id) => ({ id }));
     this.pool = env.upstream(origin, {
       connectTimeoutMs: config.connect_timeout_ms,

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { messageToSse, sseToMessage } from '../../../filters/cache/anthropic-convert.js';
-import { cacheKey, canonicalJson } from '../../../filters/cache/key.js';
+import { cacheKey, canonicalJson, keyedHeaders } from '../../../filters/cache/key.js';
 import { random, randomValue } from '../../helpers/random-json.js';
 
 const message = {
@@ -59,7 +59,7 @@ t.test('canonical key: key order is irrelevant, stream and metadata are ignored,
   // A client's JSON may nest deeper than the call stack.
   const deep = JSON.parse(`${'{"b":1,"a":['.repeat(20_000)}0${']}'.repeat(20_000)}`) as unknown;
   t.equal(canonicalJson(deep), `${'{"a":['.repeat(20_000)}0${'],"b":1}'.repeat(20_000)}`, '20,000 levels, keys sorted');
-  const base = { scope: 'user:a\nws', provider: 'anthropic', path: '/v1/messages', headers: {}, varyHeaders: ['anthropic-beta'] };
+  const base = { scope: 'user:a\nws', provider: 'anthropic', path: '/v1/messages', headers: {}, varyHeaders: ['anthropic-beta'], keyedHeaders: keyedHeaders() };
   const k = cacheKey({ ...base, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } });
   t.equal(cacheKey({ ...base, body: { temperature: 0, stream: true, metadata: { user_id: 'x' }, messages: [{ content: 'hi', role: 'user' }], model: 'm' } }), k);
   t.not(cacheKey({ ...base, scope: 'user:b\nws', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k);
@@ -70,6 +70,15 @@ t.test('canonical key: key order is irrelevant, stream and metadata are ignored,
   t.not(guarded, cacheKey(none), 'an x-amzn-bedrock-* header counts with no vary_headers');
   t.equal(cacheKey({ ...none, headers: { 'x-amzn-bedrock-guardrailversion': '1', 'x-amzn-bedrock-guardrailidentifier': 'gr' } }), guarded, 'in any order');
   t.not(cacheKey({ ...none, headers: { 'x-amzn-bedrock-guardrailidentifier': 'gr', 'x-amzn-bedrock-guardrailversion': '2' } }), guarded, 'its value counts');
+  const org = cacheKey({ ...none, headers: { 'openai-organization': 'org-a' } });
+  t.not(org, cacheKey(none), 'an account header counts with no vary_headers');
+  t.not(cacheKey({ ...none, headers: { 'openai-organization': 'org-b' } }), org, 'its value counts');
+  t.not(cacheKey({ ...none, headers: { 'openai-organization': 'org-a', 'openai-project': 'p' } }), org, 'so does a project');
+  t.not(cacheKey({ ...none, headers: { 'x-goog-user-project': 'p' } }), cacheKey(none), "and Google's quota project");
+  const forwarding = { ...none, keyedHeaders: keyedHeaders(['X-Workspace-ID']) };
+  t.not(cacheKey({ ...forwarding, headers: { 'x-workspace-id': 'ws-1' } }), cacheKey({ ...forwarding, headers: { 'x-workspace-id': 'ws-2' } }), "a provider's forwarded header counts");
+  t.equal(cacheKey({ ...none, headers: { 'x-workspace-id': 'ws-1' } }), cacheKey({ ...none, headers: { 'x-workspace-id': 'ws-2' } }), 'one no provider forwards does not');
+  t.same(keyedHeaders(['X-Workspace-ID', 'openai-project', 'x-amzn-bedrock-trace']), ['openai-organization', 'openai-project', 'x-goog-user-project', 'x-workspace-id'], 'sorted, once each, prefix families left to their own rule');
 });
 
 t.test('blocks must come in order: an index that is not the next one, or names no started block, fails', async (t) => {
@@ -95,7 +104,7 @@ t.test('blocks must come in order: an index that is not the next one, or names n
 });
 
 t.test('key: the query counts without its key parameter; stream_options counts where the stream flag does', async (t) => {
-  const base = { scope: 'shared', provider: 'gemini', path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent', headers: {}, varyHeaders: [], body: { contents: [] } };
+  const base = { scope: 'shared', provider: 'gemini', path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent', headers: {}, varyHeaders: [], keyedHeaders: keyedHeaders(), body: { contents: [] } };
   const k = cacheKey({ ...base, query: 'alt=sse' });
   t.not(cacheKey(base), k, 'alt=sse or not: two answers');
   t.equal(cacheKey({ ...base, query: 'alt=sse&key=AIzaSecret1' }), k, 'a key parameter is no part of the key');
@@ -103,7 +112,7 @@ t.test('key: the query counts without its key parameter; stream_options counts w
   t.equal(cacheKey({ ...base, query: 'k%65y=AIzaSecret3&alt=sse' }), k, 'nor an encoded one');
   t.equal(cacheKey({ ...base, query: 'key=AIzaSecret4' }), cacheKey(base));
 
-  const chat = { scope: 'shared', provider: 'openai', path: '/v1/chat/completions', headers: {}, varyHeaders: [], body: { model: 'gpt-4o', stream: true, messages: [] } };
+  const chat = { scope: 'shared', provider: 'openai', path: '/v1/chat/completions', headers: {}, varyHeaders: [], keyedHeaders: keyedHeaders(), body: { model: 'gpt-4o', stream: true, messages: [] } };
   const usage = { ...chat.body, stream_options: { include_usage: true } };
   t.not(cacheKey({ ...chat, stream: true, body: usage }), cacheKey({ ...chat, stream: true }), 'no converter: stream_options changes the bytes');
   t.equal(cacheKey({ ...chat, body: usage }), cacheKey(chat), 'with a converter (one entry for both modes) it is left out');
