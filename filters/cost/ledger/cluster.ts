@@ -7,7 +7,7 @@
  */
 import { defineWriterKind, type PluginEnv, type SingleWriter } from '../../../core/index.js';
 import { SqliteLedger } from './sqlite.js';
-import type { LedgerBackend, LedgerBatching, LedgerCounts, LedgerQuery, LedgerRow } from './types.js';
+import type { DayRange, LedgerBackend, LedgerBatching, LedgerCounts, LedgerQuery, LedgerRow } from './types.js';
 import { LedgerWriter } from './writer.js';
 
 /** What the primary needs to open the writer (JSON, it crosses IPC). */
@@ -46,8 +46,8 @@ export class WorkerSqliteBackend implements LedgerBackend {
     throw new Error('a cluster worker does not rebuild the ledger; run `ai-gateway ledger rebuild`');
   }
 
-  rows(): Promise<LedgerRow[]> {
-    return this.reader.rows();
+  rows(range?: DayRange): Promise<LedgerRow[]> {
+    return this.reader.rows(range);
   }
 
   /** What the file holds; rows still batched in the primary (up to its flush interval) are not in it yet. */

@@ -5,10 +5,11 @@
  */
 import type { Pool as PgPool, PoolClient } from 'pg';
 import pg from 'pg';
-import { COUNT_COLUMNS, KEY_COLUMNS, zeroCounts, type LedgerBackend, type LedgerCounts, type LedgerQuery, type LedgerRow } from './types.js';
+import { COUNT_COLUMNS, KEY_COLUMNS, zeroCounts, type DayRange, type LedgerBackend, type LedgerCounts, type LedgerQuery, type LedgerRow } from './types.js';
 
 const col = (name: string): string => (name === 'user' ? 'user_name' : name);
 const ALL = [...KEY_COLUMNS, ...COUNT_COLUMNS];
+const ORDER = `ORDER BY ${KEY_COLUMNS.map(col).join(', ')}`;
 
 const DDL = `CREATE TABLE IF NOT EXISTS usage_ledger (
   ${KEY_COLUMNS.map((k) => `${col(k)} TEXT NOT NULL`).join(',\n  ')},
@@ -90,9 +91,12 @@ export class PostgresLedger implements LedgerBackend {
     });
   }
 
-  async rows(): Promise<LedgerRow[]> {
+  async rows(range?: DayRange): Promise<LedgerRow[]> {
     await this.init();
-    const r = await this.pool.query(`SELECT * FROM usage_ledger ORDER BY ${KEY_COLUMNS.map(col).join(', ')}`);
+    // The primary key's index leads with `day`, so a range is an index scan, not the table's.
+    const r = range
+      ? await this.pool.query(`SELECT * FROM usage_ledger WHERE day >= $1 AND day <= $2 ${ORDER}`, [range.from, range.to])
+      : await this.pool.query(`SELECT * FROM usage_ledger ${ORDER}`);
     return r.rows.map(toRow);
   }
 

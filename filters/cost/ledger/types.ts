@@ -30,10 +30,14 @@ export interface LedgerCounts {
 
 export interface LedgerRow extends LedgerKey, LedgerCounts {}
 
-/** A filter over rows for totals; days are inclusive `YYYY-MM-DD`. */
-export interface LedgerQuery {
+/** A span of UTC days, inclusive at both ends (`YYYY-MM-DD`). */
+export interface DayRange {
   from: string;
   to: string;
+}
+
+/** A filter over rows for totals; days are inclusive `YYYY-MM-DD`. */
+export interface LedgerQuery extends DayRange {
   user?: string;
   workspace?: string;
   project?: string;
@@ -54,8 +58,13 @@ export interface LedgerBackend {
   addSync?(rows: readonly LedgerRow[]): void;
   /** Replace every row at once (a rebuild), in one transaction. */
   replaceAll(rows: readonly LedgerRow[]): Promise<void>;
-  /** Every row, ordered by key (for rebuild checks and exports). */
-  rows(): Promise<LedgerRow[]>;
+  /**
+   * Rows ordered by key: every row (rebuild checks, exports), or only those of the days in
+   * `range`, read through the index the primary key makes (it leads with `day`).
+   * @example
+   * await backend.rows({ from: '2026-11-26', to: '2026-12-02' }); // a week, not the year
+   */
+  rows(range?: DayRange): Promise<LedgerRow[]>;
   totals(q: LedgerQuery): Promise<LedgerCounts>;
   /** New batching settings (a reload), for a backend that batches rows itself. */
   reconfigure?(batching: LedgerBatching): void;
