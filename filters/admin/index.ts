@@ -15,12 +15,14 @@ import budgetPlugin from '../budget/index.js';
 import type { BudgetConfig } from '../budget/config.js';
 import costPlugin, { type CostConfig } from '../cost/index.js';
 import { ledgerPool } from '../cost/ledger/index.js';
+import type { DayRange } from '../cost/ledger/types.js';
 import type { LedgerWriter } from '../cost/ledger/writer.js';
 import { AdminAccess } from './access.js';
 import { dashboardEndpoint } from './dashboard.js';
 import { rejections } from './rejections.js';
 import { EndedSessions } from './sessions.js';
-import { budgetViews, summarize, summaryPeriodError } from './summary.js';
+import { readDays } from './ledger-read.js';
+import { budgetPeriod, budgetViews, summarize, summaryPeriodError } from './summary.js';
 import { groupRows, parseUsageQuery, selectRows, toCsv } from './usage.js';
 
 /** Options under `filters[].config` for `admin`. */
@@ -88,10 +90,10 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
   let release: (() => Promise<void>) | undefined;
   if (cost && cost.ledger.type !== 'none') ({ writer, release } = await ledgerPool(env.shared).acquire(cost.ledger, env));
 
-  /** Every ledger row, the batch still waiting included. */
-  const allRows = async () => {
+  /** The ledger rows of these days, the batch still waiting included. */
+  const rowsOf = async (ranges: DayRange[]) => {
     await writer!.flush();
-    return writer!.backend.rows();
+    return readDays(writer!.backend, ranges);
   };
 
   async function api(req: EndpointRequest): Promise<EndpointResponse> {
@@ -104,10 +106,13 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
     if (typeof q === 'string') return json(400, { error: { code: 'GW_ERR_REQUEST_INVALID', message: q } });
     const tooLong = req.path === '/admin/summary' ? summaryPeriodError(q) : undefined;
     if (tooLong) return json(400, { error: { code: 'GW_ERR_REQUEST_INVALID', message: tooLong } });
-    const rows = await allRows();
+    const period: DayRange = { from: q.from, to: q.to };
     if (req.path === '/admin/summary') {
-      return json(200, summarize(rows, q, budgetViews(budget, rows, Date.now()), { hours: counts.series(), by_user: counts.byUser() }));
+      const now = Date.now();
+      const rows = await rowsOf(budget ? [period, budgetPeriod(now)] : [period]);
+      return json(200, summarize(rows, q, budgetViews(budget, rows, now), { hours: counts.series(), by_user: counts.byUser() }));
     }
+    const rows = await rowsOf([period]);
     const grouped = groupRows(selectRows(rows, q), q.groupBy);
     if (req.query.get('format') === 'csv') {
       return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="usage-${q.from}-${q.to}.csv"` }, body: toCsv(grouped, q.groupBy) };

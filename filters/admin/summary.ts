@@ -4,7 +4,7 @@
  * computed from the ledger's rows so the page does no arithmetic of its own.
  */
 import type { BudgetConfig, BudgetEntry } from '../budget/config.js';
-import type { LedgerRow } from '../cost/ledger/types.js';
+import type { DayRange, LedgerRow } from '../cost/ledger/types.js';
 import { nanosToUsd } from '../cost/price-book.js';
 import type { HourCount } from './rejections.js';
 import { selectRows, type UsageQuery } from './usage.js';
@@ -100,16 +100,22 @@ interface Spent {
   month: number;
 }
 
+/** The days whose spend budgets count at `now`: this UTC month up to today (a day budget's today is in it). */
+export function budgetPeriod(now: number): DayRange {
+  const today = new Date(now).toISOString().slice(0, 10);
+  return { from: `${today.slice(0, 7)}-01`, to: today };
+}
+
 /**
- * Every configured budget with its spend this period (from all ledger rows): the global,
- * user and project entries, and a `default_user` / `default_project` budget for each user
- * or project without an entry that spent under it this period, as the budget filter
- * applies them (a request without a user counts as `anonymous_user`).
+ * Every configured budget with its spend this period (from the rows of the days of
+ * {@link budgetPeriod}; other rows are ignored): the global, user and project entries,
+ * and a `default_user` / `default_project` budget for each user or project without an
+ * entry that spent under it this period, as the budget filter applies them (a request
+ * without a user counts as `anonymous_user`).
  */
 export function budgetViews(config: BudgetConfig | undefined, rows: readonly LedgerRow[], now: number): BudgetView[] {
   if (!config) return [];
-  const today = new Date(now).toISOString().slice(0, 10);
-  const monthStart = `${today.slice(0, 7)}-01`;
+  const { from: monthStart, to: today } = budgetPeriod(now);
   const d = new Date(now);
   const daysInMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
   const dayFraction = Math.max((now - Date.parse(`${today}T00:00:00Z`)) / DAY_MS, 1 / 24); // at least an hour: no wild rates at 00:01

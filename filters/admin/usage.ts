@@ -2,8 +2,8 @@
  * `GET /admin/usage`: usage and cost from the ledger for any period, filtered by user,
  * workspace, project, model and provider, grouped by any of the ledger's dimensions,
  * as JSON or CSV (`format=csv`). The ledger keeps one row per day × user × workspace ×
- * project × provider × model, so a team's year fits in memory and is summed here,
- * the same way for SQLite and PostgreSQL.
+ * project × provider × model, read for the period's days only (an index range) and summed
+ * here, the same way for SQLite and PostgreSQL.
  */
 import { COUNT_COLUMNS, KEY_COLUMNS, type LedgerKey, type LedgerRow } from '../cost/ledger/types.js';
 import { nanosToUsd } from '../cost/price-book.js';
