@@ -99,7 +99,7 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
   async function api(req: EndpointRequest): Promise<EndpointResponse> {
     const granted = await access.check(req);
     if (granted !== 'ok') return denied(granted);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: { code: 'GW_ERR_METHOD', message: 'GET only' } }, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: { code: 'GW_ERR_METHOD_NOT_ALLOWED', message: 'GET only' } }, { allow: 'GET, HEAD' });
     if (req.path !== '/admin/usage' && req.path !== '/admin/summary') return json(404, { error: { code: 'GW_ERR_ROUTE_NOT_FOUND', message: `No admin endpoint ${req.path}` } });
     if (!writer) return json(503, { error: { code: 'GW_ERR_LEDGER_NONE', message: 'No usage ledger: set the "cost" filter\'s ledger.type to sqlite or postgres' } });
     const q = parseUsageQuery(req.query);

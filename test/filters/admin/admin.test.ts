@@ -50,7 +50,8 @@ t.test('the admin usage API: authorization, queries, CSV, not audited', async (t
   await badDay.arrayBuffer();
   const post405 = await fetch(`${gw.url}/admin/usage`, { method: 'POST', headers: bearer(TOKEN), body: '{}' });
   t.equal(post405.status, 405);
-  await post405.arrayBuffer();
+  t.equal(post405.headers.get('allow'), 'GET, HEAD');
+  t.match(await post405.json(), { error: { code: 'GW_ERR_METHOD_NOT_ALLOWED' } }, "core/errors.ts's code for a 405");
 
   const summary = (await (await fetch(`${gw.url}/admin/summary`, { headers: bearer(TOKEN) })).json()) as { budgets: Array<{ name: string; period: string; spent_usd: number }>; rejections: { hours: Array<{ rate_limit: number }>; by_user: Record<string, number> } };
   t.ok(summary.budgets.some((b) => b.name === 'research' && b.period === 'month'), 'budgets with their spend');
