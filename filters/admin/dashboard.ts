@@ -2,7 +2,8 @@
  * `/dashboard`: a static page (top-level `dashboard/`) and its assets, with uPlot served
  * from the package's own dependency, so nothing is fetched from outside at run time (the
  * Content-Security-Policy says so to the browser too). Unauthenticated visitors get the
- * login form; posting the admin token sets an HttpOnly session cookie.
+ * login form; posting the admin token sets an HttpOnly session cookie; a POST to
+ * `/dashboard/logout` from the page itself ends the session.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import type { EndpointRequest, EndpointResponse, Logger, PluginEndpoint } from '../../core/index.js';
 import { packageRoot } from '../../core/package-root.js';
 import { AdminAccess } from './access.js';
+import { fromOwnPage } from './same-origin.js';
 
 const require = createRequire(import.meta.url);
 const DIR = path.join(packageRoot, 'dashboard');
@@ -67,6 +69,9 @@ export function dashboardEndpoint(access: AdminAccess, log: Logger): PluginEndpo
       return redirect('/dashboard', access.sessionCookie(secure(req)));
     }
     if (req.path === '/dashboard/logout') {
+      // Not GET: any page could end the session with <img src=…/logout>.
+      if (req.method !== 'POST') return { status: 405, headers: { 'content-type': 'text/plain', allow: 'POST' }, body: 'Log out with POST (the dashboard\'s Log out button)' };
+      if (!fromOwnPage(req)) return { status: 403, headers: { 'content-type': 'text/plain' }, body: 'Logging out is only possible from the dashboard\'s own page' };
       // The browser forgets the cookie either way; the session is ended here for any copy of it.
       await access.logout(req).catch((err: unknown) => log.warn('dashboard logout not recorded in the shared store; it holds on this process only', { err }));
       return redirect('/dashboard', AdminAccess.logoutCookie(secure(req)));

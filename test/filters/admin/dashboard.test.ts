@@ -1,9 +1,13 @@
 /**
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core): the
- * login form, the charts drawn from the seeded ledger, a filter, and a screenshot kept
- * in test/artifacts/. One browser launch for the file; skipped where no Chromium exists.
+ * login form, the charts drawn from the seeded ledger, a filter, a screenshot kept in
+ * test/artifacts/, and logging out: a page of another origin cannot (its <img> and its
+ * form are refused), the Log out button does. One browser launch for the file; skipped
+ * where no Chromium exists.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import t from 'tap';
@@ -40,7 +44,8 @@ t.test('the dashboard renders the ledger in Chromium', { skip: existsSync(CHROMI
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   t.teardown(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await context.newPage();
   const outside: string[] = [];
   page.on('request', (r) => {
     if (!r.url().startsWith(gw.url)) outside.push(r.url());
@@ -98,5 +103,35 @@ t.test('the dashboard renders the ledger in Chromium', { skip: existsSync(CHROMI
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   t.ok(existsSync(path.join(ARTIFACTS, 'dashboard.png')), 'screenshot kept in test/artifacts/dashboard.png');
   t.same(outside, [], 'nothing fetched from outside the gateway');
+  t.same(errors, [], 'no script errors');
+
+  // Another origin of the same site (another port of 127.0.0.1: the SameSite=Strict cookie
+  // goes along) tries to log the admin out, in a tab of the same browser session.
+  const evil = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(`<!doctype html><img src="${gw.url}/dashboard/logout"><form id="f" method="post" action="${gw.url}/dashboard/logout"></form><script>setTimeout(() => document.getElementById('f').submit(), 200)</script>`);
+  });
+  await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => evil.close(resolve)));
+  const other = await context.newPage();
+  const tried: Array<[string, number]> = [];
+  other.on('response', (r) => {
+    if (r.url().startsWith(`${gw.url}/dashboard/logout`)) tried.push([r.request().method(), r.status()]);
+  });
+  await Promise.all([other.waitForURL(`${gw.url}/dashboard/logout`), other.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`)]);
+  t.same(tried.sort(), [['GET', 405], ['POST', 403]], "the other origin's <img> is a 405, its form a 403");
+  await other.close();
+  await page.reload();
+  await page.waitForSelector('body[data-state=ready]', { timeout: 30_000 });
+  t.equal(await page.locator('form#login').count(), 0, 'still logged in');
+
+  const [session] = (await context.cookies(gw.url)).filter((c) => c.name === 'gw_admin_session');
+  t.ok(session, 'the session cookie is there');
+  await Promise.all([page.waitForSelector('form#login'), page.click('button#logout')]);
+  t.equal(page.url(), `${gw.url}/dashboard`, 'Log out lands on the login form');
+  t.same((await context.cookies(gw.url)).filter((c) => c.name === 'gw_admin_session'), [], 'the browser dropped the cookie');
+  const replay = await fetch(`${gw.url}/admin/summary`, { headers: { cookie: `gw_admin_session=${session.value}` } });
+  await replay.arrayBuffer();
+  t.equal(replay.status, 403, 'the session is ended, not only forgotten by the browser');
   t.same(errors, [], 'no script errors');
 });

@@ -1,8 +1,9 @@
 /**
- * `/dashboard/logout` ends the session, not only the browser's copy of the cookie: the
+ * `POST /dashboard/logout` ends the session, not only the browser's copy of the cookie: the
  * same cookie sent again (a copy kept elsewhere, a shared machine's history) no longer
  * opens the dashboard or the API. On the Redis store the logout holds on every replica;
- * other sessions stay open.
+ * other sessions stay open. Only a POST from the dashboard's own origin logs out: a GET
+ * (any page's <img>) is a 405, another origin's form or fetch a 403.
  */
 import t from 'tap';
 import { EndedSessions } from '../../../filters/admin/sessions.js';
@@ -24,8 +25,8 @@ async function status(url: string, cookie: string): Promise<number> {
   return r.status;
 }
 
-async function logout(url: string, cookie: string): Promise<Response> {
-  const r = await fetch(`${url}/dashboard/logout`, { redirect: 'manual', headers: { cookie } });
+async function logout(url: string, cookie: string, headers: Record<string, string> = {}, method = 'POST'): Promise<Response> {
+  const r = await fetch(`${url}/dashboard/logout`, { method, redirect: 'manual', headers: { cookie, ...headers } });
   await r.arrayBuffer();
   return r;
 }
@@ -47,6 +48,46 @@ t.test('after /dashboard/logout the session cookie no longer grants access', asy
   t.equal(await status(`${gw.url}/admin/summary`, other), 200, 'another session stays open');
   t.equal(await status(`${gw.url}/admin/summary?x`, `gw_admin_session=${Date.now() + 1000}.forged`), 403, 'a forged cookie is still refused');
   t.equal((await logout(gw.url, 'gw_admin_session=1.nothing')).status, 303, 'logging out a dead cookie just clears it');
+});
+
+t.test('only a POST from the dashboard\'s own origin logs out', async (t) => {
+  const gw = await seededGateway(t);
+  const cookie = await login(gw.url);
+  const host = new URL(gw.url).host;
+  for (const method of ['GET', 'HEAD', 'PUT']) {
+    const r = await logout(gw.url, cookie, {}, method);
+    t.equal(r.status, 405, `${method}: 405`);
+    t.equal(r.headers.get('allow'), 'POST');
+    t.equal(r.headers.get('set-cookie'), null, `${method}: the cookie is left alone`);
+  }
+  const forged: Array<[string, Record<string, string>]> = [
+    ['another site\'s form (Sec-Fetch-Site)', { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
+    ['another port of the same host (Sec-Fetch-Site)', { 'sec-fetch-site': 'same-site', origin: 'http://127.0.0.1:1' }],
+    ['a plain-HTTP page elsewhere (Origin)', { origin: 'http://evil.example' }],
+    ['another port of the same host (Origin)', { origin: 'http://127.0.0.1:1' }],
+    ['a sandboxed frame or a no-referrer form (Origin: null)', { origin: 'null' }],
+    ['a proxy\'s host that is not the origin', { origin: 'http://evil.example', 'x-forwarded-host': 'dashboard.example' }],
+  ];
+  for (const [what, headers] of forged) {
+    const r = await logout(gw.url, cookie, headers);
+    t.equal(r.status, 403, `${what}: 403`);
+    t.equal(r.headers.get('set-cookie'), null, `${what}: the cookie is left alone`);
+  }
+  t.equal(await status(`${gw.url}/admin/summary`, cookie), 200, 'none of them ended the session');
+
+  const own: Array<[string, Record<string, string>]> = [
+    ['the page\'s fetch on localhost or HTTPS', { 'sec-fetch-site': 'same-origin', origin: gw.url }],
+    ['the page\'s fetch over plain HTTP', { origin: `http://${host}` }],
+    ['behind a proxy that rewrites Host', { origin: 'https://dashboard.example', 'x-forwarded-host': 'dashboard.example' }],
+    ['a client that is no browser (curl)', {}],
+  ];
+  for (const [what, headers] of own) {
+    const mine = await login(gw.url);
+    await new Promise((r) => setTimeout(r, 2));
+    const r = await logout(gw.url, mine, headers);
+    t.equal(r.status, 303, `${what}: logged out`);
+    t.equal(await status(`${gw.url}/admin/summary`, mine), 403, `${what}: the session ended`);
+  }
 });
 
 t.test('on the Redis store a logout ends the session on every replica', async (t) => {

@@ -69,7 +69,7 @@ t.test('over cleartext, Secure only behind a proxy that says https', async (t) =
   };
   t.notMatch(await login({}), /Secure/, 'plain http: a Secure cookie would never come back');
   t.match(await login({ 'x-forwarded-proto': 'https' }), /;\s*Secure/, 'a TLS-terminating proxy in front');
-  const out = await fetch(`${gw.url}/dashboard/logout`, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
+  const out = await fetch(`${gw.url}/dashboard/logout`, { method: 'POST', redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
   await out.arrayBuffer();
   t.match(out.headers.get('set-cookie'), /Max-Age=0; Secure/, 'the logout cookie matches it');
 });
