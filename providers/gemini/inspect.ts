@@ -2,7 +2,7 @@
  * Classifying a Gemini call before the filter chain: `generateContent` and
  * `streamGenerateContent` are `generation` (model from the path, stream from the method,
  * output cap from `generationConfig.maxOutputTokens`, how many candidates from its
- * `candidateCount`); `countTokens`, model lists and everything else are `auxiliary` and
+ * `candidateCount`, either spelled the proto's way); `countTokens`, model lists and everything else are `auxiliary` and
  * their bodies are never parsed, but for a batch create (`batchGenerateContent`), marked as
  * one (`ctx.batch`, see `batch.ts`) so policy filters judge the requests it holds.
  */
@@ -16,11 +16,31 @@ export const UPSTREAM_PATH = createKey<string>('gemini.upstream-path');
 const GENERATION = new Set(['generateContent', 'streamGenerateContent']);
 const BATCH_CREATE = 'batchGenerateContent';
 
-/** The two fields inspect reads. */
-const GENERATION_READS: JsonReads = { members: { generationConfig: { members: { maxOutputTokens: {}, candidateCount: {} } } } };
+/**
+ * The two fields inspect reads, in both spellings Google's JSON accepts at each level
+ * (`generation_config.max_output_tokens` is the same cap): the validator judges all four,
+ * and the reservation must not be the cheaper one.
+ */
+const CONFIG_NAMES = ['generationConfig', 'generation_config'] as const;
+const CAP_NAMES = ['maxOutputTokens', 'max_output_tokens'] as const;
+const CHOICE_NAMES = ['candidateCount', 'candidate_count'] as const;
+const CONFIG_READS: JsonReads = { members: Object.fromEntries([...CAP_NAMES, ...CHOICE_NAMES].map((name) => [name, {}])) };
+const GENERATION_READS: JsonReads = { members: Object.fromEntries(CONFIG_NAMES.map((name) => [name, CONFIG_READS])) };
 
-interface GenerationBody {
-  generationConfig?: { maxOutputTokens?: unknown; candidateCount?: unknown } | null;
+type GenerationBody = Partial<Record<(typeof CONFIG_NAMES)[number], Record<string, unknown> | null>>;
+
+/** The largest number any spelling of `names` holds in either spelling of the config, if one does. */
+function largest(body: GenerationBody, names: readonly string[]): number | undefined {
+  let found: number | undefined;
+  for (const config of CONFIG_NAMES) {
+    const object = body[config];
+    if (!object || typeof object !== 'object') continue;
+    for (const name of names) {
+      const value = object[name];
+      if (typeof value === 'number' && (found === undefined || value > found)) found = value;
+    }
+  }
+  return found;
 }
 
 export function inspectRequest(ctx: RequestContext, basePath: string): void {
@@ -41,9 +61,9 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   // Parsed whatever the content-type says: a mislabelled body must not dodge token policy.
   const body = ctx.jsonPick(GENERATION_READS) as GenerationBody | null; // only a number is read
   if (!body || typeof body !== 'object' || Array.isArray(body)) return;
-  const cap = body.generationConfig?.maxOutputTokens;
-  if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
+  const cap = largest(body, CAP_NAMES);
+  if (cap !== undefined) ctx.maxOutputTokens = cap; // kept only if a token count (Context)
   // Each candidate may run to the cap.
-  const choices = body.generationConfig?.candidateCount;
-  if (typeof choices === 'number') ctx.outputChoices = choices;
+  const choices = largest(body, CHOICE_NAMES);
+  if (choices !== undefined) ctx.outputChoices = choices;
 }

@@ -66,6 +66,14 @@ t.test('Gemini: candidateCount candidates reserve that many times the cap', asyn
   t.same(await reserved('/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent', body), { status: 200, tokens: 301 });
 });
 
+t.test("Gemini: the cap and candidate count in the proto's spelling reserve as the camelCase ones", async (t) => {
+  const contents = [{ role: 'user', parts: [{ text: 'hi' }] }];
+  const path = '/v1/gemini/v1beta/models/gemini-2.5-flash:generateContent';
+  t.same(await reserved(path, { contents, generation_config: { max_output_tokens: 100, candidate_count: 3 } }), { status: 200, tokens: 301 }, 'generation_config.max_output_tokens');
+  t.same(await reserved(path, { contents, generationConfig: { max_output_tokens: 100, candidateCount: 2 } }), { status: 200, tokens: 201 }, 'mixed spellings');
+  t.same(await reserved(path, { contents, generationConfig: { maxOutputTokens: 50 }, generation_config: { max_output_tokens: 100 } }), { status: 200, tokens: 101 }, 'both given: the larger');
+});
+
 t.test('Bedrock InvokeModel: Cohere num_generations, AI21 Jurassic numResults and Jamba n reserve that many times the cap', async (t) => {
   const invoke = (model: string) => `/v1/bedrock/model/${model}/invoke`;
   t.same(await reserved(invoke('cohere.command-text-v14'), { prompt: 'hi', max_tokens: 100, num_generations: 3 }), { status: 200, tokens: 301 }, 'num_generations: 3');

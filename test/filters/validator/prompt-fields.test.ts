@@ -13,6 +13,12 @@ t.test('promptChars counts Responses `instructions` beside `input`', async (t) =
   t.equal(promptChars({ model: 'gpt-4o', instructions: 'i'.repeat(300), input: [{ role: 'user', content: [{ type: 'input_text', text: 'u'.repeat(200) }] }] }), 500, 'input items too');
 });
 
+t.test("promptChars counts Gemini's system instruction in either spelling", async (t) => {
+  const contents = [{ role: 'user', parts: [{ text: 'u'.repeat(200) }] }];
+  t.equal(promptChars({ contents, systemInstruction: { parts: [{ text: 's'.repeat(300) }] } }), 500);
+  t.equal(promptChars({ contents, system_instruction: { parts: [{ text: 's'.repeat(300) }] } }), 500, 'the proto spelling Google also accepts');
+});
+
 t.test('Responses API: a prompt in `instructions` is held to max_prompt_chars and max_prompt_tokens as one in `input`', async (t) => {
   const mock = await OpenAIMock.start({ apiKey: 'k' });
   t.teardown(() => mock.close());
