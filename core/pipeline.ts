@@ -12,7 +12,8 @@ import type { FilterEntry } from './config/types.js';
 import { Chain, type FilterSlot } from './chain.js';
 import { plainDialect, type Dialect } from './dialect.js';
 import type { Logger } from './logger.js';
-import { asFilterPlugin, asProviderPlugin, checkInstance, importPlugin, PLUGIN_TIME_LIMIT_ENV, PLUGIN_TIME_LIMIT_MS, PluginLoadError, PluginTimeLimitError, withinTimeLimit, type PluginCatalog } from './plugins.js';
+import { checkEndpoints, createFilter, createProvider, errorText } from './plugin-create.js';
+import { asFilterPlugin, asProviderPlugin, importPlugin, PLUGIN_TIME_LIMIT_MS, type PluginCatalog } from './plugins.js';
 import { Router, type RouteMatcher } from './router.js';
 import type { Filter, FilterPlugin, PluginEndpoint, PluginEnv, Provider, ProviderPlugin, RouteInfo } from './types.js';
 import { checkModelsSection, compileUnified, IMPLICIT_UNIFIED_ROUTES } from './unified/compile.js';
@@ -22,13 +23,6 @@ import type { RouteUpstream } from './resilience/executor.js';
 
 /** Core keys of a provider entry; the rest goes to the plugin. */
 const PROVIDER_CORE_KEYS = new Set(['type', 'plugin', 'enabled', 'prefix', 'model_patterns', 'resilience']);
-const FILTER_HOOKS = ['onRequest', 'onResponse', 'onComplete', 'close', 'usage'] as const;
-const PROVIDER_HOOKS = ['models', 'health', 'inspect', 'passthrough', 'chat', 'close', 'describe'] as const;
-
-/** Absent, or a list of non-empty lists of member names (a JS plugin's mistake is caught at load, not per request). */
-function memberPaths(paths: unknown): boolean {
-  return paths === undefined || (Array.isArray(paths) && paths.every((p) => Array.isArray(p) && p.length > 0 && p.every((m) => typeof m === 'string')));
-}
 
 export interface ProviderSlot {
   readonly name: string;
@@ -172,10 +166,6 @@ function validatePluginConfig(schema: object | undefined, value: Record<string, 
   return found.length === 0;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof PluginLoadError || err instanceof Error ? err.message : String(err);
-}
-
 export class Pipeline {
   readonly providers: ReadonlyMap<string, ProviderSlot>;
   readonly router: Router<CompiledRoute>;
@@ -280,14 +270,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     for (const p of resolved.providers) {
       const env = withPoolSettings(opts.envFor(`provider:${p.name}`, instances), config.providers[p.name]?.resilience);
       const instance = await atEntry(['providers', p.name], async () => {
-        const instance = await createChecked('provider', p.name, () => p.plugin.create(p.config, env), PROVIDER_HOOKS, limit);
-        if (typeof instance.models !== 'function' || typeof instance.health !== 'function' || typeof instance.dialect?.renderError !== 'function') {
-          throw new PluginLoadError(`provider "${p.name}": create() must return a Provider with models(), health() and a dialect with renderError()`);
-        }
-        if (!memberPaths(instance.dialect.temperaturePaths)) {
-          throw new PluginLoadError(`provider "${p.name}": dialect.temperaturePaths must be a list of member paths, e.g. [['generationConfig', 'temperature']]`);
-        }
-        return instance;
+        return createProvider(p.name, () => p.plugin.create(p.config, env), limit);
       });
       instances.set(p.name, instance);
       providers.set(p.name, { name: p.name, type: p.type, prefix: p.prefix, provider: instance });
@@ -300,7 +283,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     const base: FilterSlot[] = [];
     for (const f of resolved.filters) {
       const filter = await atEntry(f.path, async () => {
-        const filter = await createChecked('filter', f.entry.name, () => f.plugin.create(f.entry.config, opts.envFor(`filter:${f.entry.name}`, instances)), FILTER_HOOKS, limit);
+        const filter = await createFilter(f.entry.name, () => f.plugin.create(f.entry.config, opts.envFor(`filter:${f.entry.name}`, instances)), limit);
         checkEndpoints(f.entry.name, filter.endpoints);
         return filter;
       });
@@ -321,7 +304,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
         }
         const merged = { ...f.entry.config, ...o };
         compileSchema(f.plugin.configSchema ?? {})(merged); // apply defaults; validated in resolvePlugins
-        const filter = await atEntry(['routes', routeIndex, 'filters', name], () => createChecked('filter', name, () => f.plugin.create(merged, opts.envFor(`filter:${name}`, instances)), FILTER_HOOKS, limit));
+        const filter = await atEntry(['routes', routeIndex, 'filters', name], () => createFilter(name, () => f.plugin.create(merged, opts.envFor(`filter:${name}`, instances)), limit));
         created.push({ name, filter });
         slots.push({ name, filter });
       }
@@ -373,34 +356,6 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError([source.issue([], errorText(err))]);
   }
-}
-
-function checkEndpoints(name: string, endpoints: unknown): void {
-  if (endpoints === undefined) return;
-  const ok = Array.isArray(endpoints) && endpoints.every((e: PluginEndpoint) => typeof e?.path === 'string' && e.path.startsWith('/') && typeof e.handle === 'function');
-  if (!ok) throw new PluginLoadError(`filter "${name}": "endpoints" must be an array of { path: "/…", handle() }`);
-}
-
-/**
- * `create()`, within the time limit. One that finishes after it has its instance closed
- * (it belongs to a build that was given up); one that never finishes is left behind.
- */
-async function createChecked<T>(kind: 'filter' | 'provider', name: string, create: () => T | Promise<T>, hooks: readonly string[], limit: { ms: number; log: Logger }): Promise<T> {
-  let instance: T;
-  try {
-    const closeLate = (late: T): void => {
-      limit.log.warn(`a ${kind}'s create() finished after the time limit; closing what it made`, { [kind]: name, limit_ms: limit.ms });
-      Promise.resolve()
-        .then(() => (late as { close?: () => unknown } | null)?.close?.())
-        .catch((err: unknown) => limit.log.error(`${kind} close failed`, { [kind]: name, err }));
-    };
-    instance = await withinTimeLimit(Promise.resolve(create()), limit.ms, () => `did not finish within ${limit.ms} ms; ${PLUGIN_TIME_LIMIT_ENV} sets the limit`, closeLate);
-  } catch (err) {
-    if (err instanceof PluginTimeLimitError) throw new PluginTimeLimitError(`${kind} "${name}": create() ${err.message}`);
-    throw new PluginLoadError(`${kind} "${name}": create() failed: ${errorText(err)}`);
-  }
-  checkInstance(kind, name, instance, hooks);
-  return instance;
 }
 
 export type { Filter };
