@@ -112,12 +112,12 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
       const rows = await rowsOf(budget ? [period, budgetPeriod(now)] : [period]);
       return json(200, summarize(rows, q, budgetViews(budget, rows, now), { hours: counts.series(), by_user: counts.byUser() }));
     }
-    const rows = await rowsOf([period]);
-    const grouped = groupRows(selectRows(rows, q), q.groupBy);
+    const selected = selectRows(await rowsOf([period]), q);
+    const grouped = groupRows(selected, q.groupBy);
     if (req.query.get('format') === 'csv') {
       return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="usage-${q.from}-${q.to}.csv"` }, body: toCsv(grouped, q.groupBy) };
     }
-    return json(200, { from: q.from, to: q.to, filters: q.filters, group_by: q.groupBy, rows: grouped, totals: groupRows(selectRows(rows, q), [])[0] ?? null });
+    return json(200, { from: q.from, to: q.to, filters: q.filters, group_by: q.groupBy, rows: grouped, totals: groupRows(selected, [])[0] ?? null });
   }
 
   filter.endpoints = [
