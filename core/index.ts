@@ -8,7 +8,7 @@ export { limitText, plainDialect, remainingText, type Dialect, type RateLimitSna
 export * from './stores/index.js';
 export { CONTINUE, reply } from './chain.js';
 export { emptyUsage } from './context.js';
-export { chatOutputCap, chatOutputChoices, isTokenCount, MAX_TOKEN_COUNT, worstCaseOutputTokens } from './token-count.js';
+export { chatOutputCap, chatOutputChoices, isTokenCount, largestNumber, MAX_TOKEN_COUNT, worstCaseOutputTokens } from './token-count.js';
 export { queryParameters, withoutKey, withoutParameters } from './query.js';
 export { shapeText, BYTE_STRINGS, TEXT_STRINGS, type BodyStrings, type RewritableBody } from './json-body.js';
 export { TYPE_ONLY, WHOLE, unionReads, type JsonReads } from './json-pick/reads.js';

@@ -36,8 +36,20 @@ export function chatOutputChoices(body: Readonly<Record<string, unknown>>): unkn
 
 /** Two fields that may each say the same thing: the larger when both are numbers, else whichever is one (else the second as it is). */
 function largerOf(first: unknown, second: unknown): unknown {
-  if (typeof first === 'number' && typeof second === 'number') return Math.max(first, second);
-  return typeof first === 'number' ? first : second;
+  return largestNumber([first, second]) ?? second;
+}
+
+/**
+ * The largest of `values` that are numbers, or `undefined` when none is: fields (or
+ * spellings) of one body that may each say the same cap or count, where the reservation
+ * must not take the cheaper.
+ * @example
+ * largestNumber([body.num_generations, body.numResults, body.n]) // Cohere's, AI21's
+ */
+export function largestNumber(values: readonly unknown[]): number | undefined {
+  let most: number | undefined;
+  for (const v of values) if (typeof v === 'number' && (most === undefined || v > most)) most = v;
+  return most;
 }
 
 /**

@@ -6,7 +6,7 @@
  * StartAsyncInvoke (`POST /async-invoke`) is marked as the generation it submits to run
  * later (`ctx.batch`), so policy filters judge its model and its body.
  */
-import { createKey, GatewayError, shapeText, type BatchSubmission, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
+import { createKey, GatewayError, largestNumber, shapeText, type BatchSubmission, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
 import { bedrockPath, encodeModelId, type BedrockPath } from './paths.js';
 
 /** The parsed path, computed once in `inspect` and used by `passthrough`. */
@@ -72,12 +72,7 @@ export function outputCap(body: Json): number | undefined {
  * holds several); `undefined` when none is a number (one completion).
  */
 export function outputChoices(body: Json): number | undefined {
-  let most: number | undefined;
-  for (const v of [body.num_generations, body.numResults, body.n]) {
-    const count = finite(v);
-    if (count !== undefined && (most === undefined || count > most)) most = count;
-  }
-  return most;
+  return largestNumber([body.num_generations, body.numResults, body.n]);
 }
 
 /** The reservation's cap and count of completions, from the model's body. */

@@ -6,7 +6,7 @@
  * their bodies are never parsed, but for a batch create (`batchGenerateContent`), marked as
  * one (`ctx.batch`, see `batch.ts`) so policy filters judge the requests it holds.
  */
-import { createKey, type JsonReads, type RequestContext } from '../../core/index.js';
+import { createKey, largestNumber, type JsonReads, type RequestContext } from '../../core/index.js';
 import { geminiBatch } from './batch.js';
 import { modelCall, upstreamPath } from './paths.js';
 
@@ -31,16 +31,10 @@ type GenerationBody = Partial<Record<(typeof CONFIG_NAMES)[number], Record<strin
 
 /** The largest number any spelling of `names` holds in either spelling of the config, if one does. */
 function largest(body: GenerationBody, names: readonly string[]): number | undefined {
-  let found: number | undefined;
-  for (const config of CONFIG_NAMES) {
+  return largestNumber(CONFIG_NAMES.flatMap((config) => {
     const object = body[config];
-    if (!object || typeof object !== 'object') continue;
-    for (const name of names) {
-      const value = object[name];
-      if (typeof value === 'number' && (found === undefined || value > found)) found = value;
-    }
-  }
-  return found;
+    return object && typeof object === 'object' ? names.map((name) => object[name]) : [];
+  }));
 }
 
 export function inspectRequest(ctx: RequestContext, basePath: string): void {
