@@ -7,6 +7,7 @@
 import autocannon from 'autocannon';
 import http from 'node:http';
 import { Agent, request } from 'undici';
+import { sharedClockMs } from './clock.js';
 import { openLoop } from './open-loop.js';
 import { cpuSeconds, percentile } from './proc.js';
 import { shapeHeaders, type StreamShape } from './requests.js';
@@ -153,8 +154,8 @@ export interface MockStamp {
  * Each frame's transit from the mock's write to the client's read (ms), frames after the
  * first (TTFB covers that one), for tagged streams whose frames came one chunk each: the
  * path through the proxy without the mock's timers or the client's own schedule between
- * frames, which a gap between arrivals includes. The clocks are two processes' wall clocks
- * on one machine (performance.timeOrigin), so only differences between arms mean much.
+ * frames, which a gap between arrivals includes. Both ends read the machine's monotonic
+ * clock (`sharedClockMs`), the same in every process.
  */
 export function frameTransits(tagged: StreamStats['tagged'], mock: Record<string, MockStamp | undefined>): number[] {
   const out: number[] = [];
@@ -185,7 +186,7 @@ export async function streams(t: Target, count: number, streamHeaders: Record<st
         const streamTag = tag === undefined ? undefined : `mt-${tag}-${i}`;
         const tagHeader: Record<string, string> = streamTag === undefined || t.tagInBody ? {} : { 'x-mock-tag': streamTag };
         const body = streamTag !== undefined && t.tagInBody ? `{"user":"${streamTag}",${t.body.slice(1)}` : t.body;
-        const sent = performance.timeOrigin + performance.now();
+        const sent = sharedClockMs();
         const start = performance.now();
         const res = await request(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers, ...streamHeaders, ...tagHeader }, body, dispatcher: streamAgent });
         let last = 0;
@@ -194,7 +195,7 @@ export async function streams(t: Target, count: number, streamHeaders: Record<st
         const arrivals: number[] = [];
         for await (const chunk of res.body) {
           const now = performance.now();
-          if (streamTag !== undefined) arrivals.push(performance.timeOrigin + now);
+          if (streamTag !== undefined) arrivals.push(sharedClockMs());
           if (chunks === 0) {
             stats.ttfb.push(now - start);
             if (streamTag !== undefined) stats.tagged.push({ tag: streamTag, sent, arrivals });

@@ -8,6 +8,7 @@
  * which the unified endpoint forwards as Anthropic's `metadata.user_id`.
  */
 import http from 'node:http';
+import { sharedClockMs } from './clock.js';
 
 const JSON_MESSAGE = Buffer.from(
   JSON.stringify({
@@ -102,11 +103,6 @@ function tagOf(req: http.IncomingMessage, body: Buffer): string | undefined {
   return BODY_TAG.exec(body.toString('latin1', Math.max(0, at - 10), at + 256))?.[1];
 }
 
-/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
-function epochMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
 /**
  * When a request tagged `x-mock-tag` arrived and when each of its frames was written (timed
  * streams only); read (and cleared) at GET /mock-times.
@@ -136,7 +132,7 @@ export function createMockUpstream(): http.Server {
       const [n, interval, ttft] = shapeOf(req, body);
       const list = frames(kind, n);
       const tag = tagOf(req, body);
-      const stamp = tag !== undefined && times.size < MAX_TIMES ? { recv: epochMs(), writes: [] as number[] } : undefined;
+      const stamp = tag !== undefined && times.size < MAX_TIMES ? { recv: sharedClockMs(), writes: [] as number[] } : undefined;
       if (stamp && tag !== undefined) times.set(tag, stamp);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       if (interval === 0 && ttft === 0) {
@@ -147,7 +143,7 @@ export function createMockUpstream(): http.Server {
       let i = 0;
       const next = (): void => {
         if (res.destroyed) return;
-        stamp?.writes.push(epochMs());
+        stamp?.writes.push(sharedClockMs());
         res.write(list[i++]);
         if (i === list.length) res.end();
         else setTimeout(next, interval);
