@@ -26,17 +26,26 @@ function isPromise<T>(v: unknown): v is Promise<T> {
 
 export class Chain {
   readonly slots: readonly FilterSlot[];
+  /** How many filters at the head of the chain declare `beforeParse` (or have no `onRequest`): they run before the body is parsed. */
+  readonly beforeParse: number;
   private readonly completers: readonly FilterSlot[];
 
   constructor(slots: readonly FilterSlot[], private readonly log: Logger) {
     this.slots = slots;
+    let head = 0;
+    // A filter without onRequest reads nothing: it does not end the early run.
+    while (head < slots.length && (slots[head].filter.beforeParse === true || !slots[head].filter.onRequest)) head++;
+    this.beforeParse = head;
     this.completers = slots.filter((s) => s.filter.onComplete);
   }
 
-  /** Run `onRequest` in order; resolves to a reply (with `ctx.repliedBy` set) or undefined to go on. */
-  runRequest(ctx: Context, from = 0): MaybePromise<ReplyVerdict | undefined> {
+  /**
+   * Run `onRequest` in order, filters [from, until); resolves to a reply (with
+   * `ctx.repliedBy` set) or undefined to go on.
+   */
+  runRequest(ctx: Context, from = 0, until = this.slots.length): MaybePromise<ReplyVerdict | undefined> {
     const slots = this.slots;
-    for (let i = from; i < slots.length; i++) {
+    for (let i = from; i < until; i++) {
       const slot = slots[i];
       const hook = slot.filter.onRequest;
       if (!hook) {
@@ -54,13 +63,13 @@ export class Chain {
         continue;
       }
       if (isPromise<FilterVerdict | void>(verdict)) {
-        if (slot.filter.independent && slots[i + 1]?.filter.independent) return this.overlap(ctx, i, verdict);
+        if (slot.filter.independent && i + 1 < until && slots[i + 1].filter.independent) return this.overlap(ctx, i, verdict, until);
         return verdict.then(
           (v) => {
             const refusal = refusalOf(v, slot, ctx, this.log);
             if (refusal) return this.replyFrom(slot, ctx, refusal);
             ctx.admitted = i + 1;
-            return this.runRequest(ctx, i + 1);
+            return this.runRequest(ctx, i + 1, until);
           },
           (err: unknown) => this.replyFrom(slot, ctx, failure(err, slot, ctx, this.log)),
         );
@@ -78,11 +87,11 @@ export class Chain {
    * then take the verdicts in config order. A verdict after a refusal is dropped, but
    * waited for: those filters' `onComplete` then makes good what they did.
    */
-  private async overlap(ctx: Context, at: number, first: Promise<FilterVerdict | void>): Promise<ReplyVerdict | undefined> {
+  private async overlap(ctx: Context, at: number, first: Promise<FilterVerdict | void>, until: number): Promise<ReplyVerdict | undefined> {
     const slots = this.slots;
     const verdicts: Array<MaybePromise<FilterVerdict | void>> = [first];
     let next = at + 1;
-    for (; next < slots.length && slots[next].filter.independent; next++) {
+    for (; next < until && slots[next].filter.independent; next++) {
       let verdict: MaybePromise<FilterVerdict | void>;
       try {
         verdict = slots[next].filter.onRequest?.(ctx);
@@ -107,7 +116,7 @@ export class Chain {
       }
       ctx.admitted = at + k + 1;
     }
-    return this.runRequest(ctx, next);
+    return this.runRequest(ctx, next, until);
   }
 
   /** Run `onResponse` for the filters that admitted the request. */

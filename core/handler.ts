@@ -144,6 +144,14 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       stopReading(req, res);
       return sendError(ctx, route, res, toGatewayError(err));
     }
+    // network and auth refuse before anything parses the body: see Filter.beforeParse.
+    const early = route.chain.beforeParse;
+    if (early > 0) {
+      let refusal = route.chain.runRequest(ctx, 0, early);
+      if (refusal instanceof Promise) refusal = await refusal;
+      if (ctx.cancellation.aborted) return;
+      if (refusal) return sendReply(ctx, route, res, refusal);
+    }
     const provider = route.provider?.provider;
     const unified = route.unified;
     if (unified) unified.prepare(ctx);
@@ -155,7 +163,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       }
     }
 
-    let verdict = route.chain.runRequest(ctx);
+    let verdict = route.chain.runRequest(ctx, early);
     if (verdict instanceof Promise) verdict = await verdict;
     if (ctx.cancellation.aborted) return;
     if (verdict) return sendReply(ctx, route, res, verdict);

@@ -258,6 +258,15 @@ export interface Filter {
    *   earlier filter's refusal, this filter's verdict is waited for, then dropped.
    */
   readonly independent?: boolean;
+  /**
+   * `onRequest` reads nothing parsed from the body: not `ctx.json()`, `ctx.jsonPick()` nor
+   * what the provider's inspect reads from it (`ctx.model`, `ctx.maxOutputTokens`,
+   * `ctx.stream`, …, all still unset); the body's bytes (`ctx.body`) are there. The filters
+   * at the head of the chain that declare it run before the body is parsed, so that their
+   * refusals (`network`, `auth`) cost no parse: JSON.parse of a dense 16 MiB body takes
+   * seconds, and whoever can reach the port could send one.
+   */
+  readonly beforeParse?: boolean;
 }
 
 /** A request to a {@link PluginEndpoint}: read whole (bodies up to 64 KiB), headers lower-cased. */

@@ -168,6 +168,8 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
   }
 
   return {
+    // Reads the headers, the peer and (SigV4) the body's bytes, never what is parsed from them.
+    beforeParse: true,
     onRequest(ctx) {
       ctx.set(SEEN, true);
       const c = claim(ctx);

@@ -45,6 +45,8 @@ function createNetworkFilter(config: NetworkConfig, env: PluginEnv): Filter {
   const refused = env.metrics.counter({ name: 'gateway_network_refusals_total', help: 'Requests refused because the client address is outside the allowed networks' });
 
   return {
+    // Reads the peer address and X-Forwarded-For only.
+    beforeParse: true,
     onRequest(ctx) {
       const client = clientAddress(ctx.remoteAddress, ctx.headers['x-forwarded-for'], trusted);
       if (client && allow.has(client)) {
