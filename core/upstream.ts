@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { sentCredentials, withoutSentCredentials } from './credential-echo.js';
 import { GatewayError } from './errors.js';
 import { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
 import { dispatchUpstream, type DispatchedResponse } from './upstream-dispatch.js';
@@ -138,7 +139,13 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   if (responseHeaders['set-cookie'] !== undefined) delete responseHeaders['set-cookie'];
   // The live undici body: core maps its failures with upstreamError (phase 'body') and
   // calls destroy() to free the connection when nobody will read it.
-  return { status: res.status, headers: responseHeaders, body: res.body };
+  const answer: ProviderResponse = { status: res.status, headers: responseHeaders, body: res.body };
+  // An error answer may quote the request, the gateway's credential in it (credential-echo.ts).
+  if (res.status >= 300) {
+    const secrets = sentCredentials(headers);
+    if (secrets.length > 0) return withoutSentCredentials(answer, secrets, (err) => upstreamError(err, req.signal, 'body'));
+  }
+  return answer;
 }
 
 const TIMEOUTS: Record<string, string> = {
