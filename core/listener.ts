@@ -53,6 +53,9 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
   const refuse = (err: ParseError, socket: Socket): void => {
     log.debug('client connection error', { err });
     const res = inFlight(socket);
+    // The client closed its side before its request was whole: it left, as a reset says (a
+    // 499 the request hears as its connection closing), not a malformed body to answer.
+    if (res && err.code === 'HPE_INVALID_EOF_STATE') return void socket.destroy();
     // A body too slow or malformed: its request answers the 408 or 400, in its route's format
     // and audited as such, rather than Node writing a bare status and the audit seeing an abort.
     const failure = res && !res.headersSent ? bodyFailure(err) : undefined;
