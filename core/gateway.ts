@@ -111,6 +111,9 @@ class SharedStore implements SharedState {
   }
 }
 
+/** How long requests cut at the drain timeout get to hear it before the upstream pools go. */
+const CUT_SETTLE_MS = 1000;
+
 /** Connections per upstream origin (per process) unless a provider asks otherwise. */
 export const UPSTREAM_CONNECTIONS = 1024;
 
@@ -130,6 +133,8 @@ export class Gateway {
   /** The operational listener (`server.admin`), when configured. */
   private adminListener: Listener | undefined;
   private isDraining = false;
+  /** The drain timed out: the gateway is cutting what is left. */
+  private isCutting = false;
   private reloading: Promise<ReloadResult> | undefined;
   private watcher: ConfigWatcher | undefined;
   private closing: Promise<void> | undefined;
@@ -164,6 +169,7 @@ export class Gateway {
       requestTimeoutMs: server.request_timeout_ms,
       operational: server.admin ? ops.except(server.admin.endpoints) : ops.operational,
       providerHealth: ops.providerHealth,
+      cutting: () => gw.isCutting,
       usage: async (ctx, route) => {
         const parts: Record<string, unknown> = { user: ctx.identity?.user ?? null, workspace: ctx.identity?.workspace ?? null, project: ctx.identity?.project ?? null };
         for (const slot of route.chain.slots) if (slot.filter.usage) Object.assign(parts, await slot.filter.usage(ctx));
@@ -279,9 +285,16 @@ export class Gateway {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([Promise.all([closing, drained]).then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeout)))]);
     clearTimeout(timer);
-    if (timedOut) this.log.warn('drain timeout reached; closing the remaining connections', { in_flight: this.pipeline.active, connections: this.listener?.connections ?? 0 });
+    if (timedOut) {
+      this.log.warn('drain timeout reached; closing the remaining connections', { in_flight: this.pipeline.active, connections: this.listener?.connections ?? 0 });
+      this.isCutting = true;
+    }
     this.listener?.destroy();
     this.adminListener?.destroy();
+    // The requests hear their connections close and cancel their upstream calls, each
+    // ending as cut by the shutdown; a pool destroyed first would fail their bodies as the
+    // upstream's fault. Bounded: a call nothing cancels is cut with its pool below.
+    if (timedOut) await Promise.race([drained, new Promise((r) => setTimeout(r, CUT_SETTLE_MS))]);
     this.log.info('drained', { ms: Math.round(performance.now() - started) });
     // After a timeout, a call nothing cancelled (a plugin's own, say) would hold close() forever.
     for (const pool of this.pools.values()) await (timedOut ? pool.destroy() : pool.close()).catch(() => {});

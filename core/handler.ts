@@ -37,6 +37,8 @@ export interface HandlerDeps {
   operational: OperationalHandler;
   /** Serves `GET <prefix>/health` for a pass-through route. */
   providerHealth(route: CompiledRoute, res: GatewayResponse, requestId: string): void;
+  /** The gateway is cutting the requests its drain timeout left: a request cut now did not lose its client. */
+  cutting?(): boolean;
   /** Answers `/v1/usage` once the chain resolved the caller. */
   usage(ctx: Context, route: CompiledRoute): Promise<Record<string, unknown>>;
 }
@@ -317,10 +319,14 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     // An upstream's counts feed shared limits, budgets and counters: only counts count.
     const invalid = zeroInvalidCounts(ctx.usage);
     if (invalid.length > 0) log.warn('the answer reported token counts that are no counts; counted as 0', { request_id: ctx.id, provider: ctx.provider, fields: invalid });
-    const aborted = ctx.cancellation.aborted && !delivered(res);
-    const status = aborted ? 499 : ctx.status || 500;
+    let aborted = ctx.cancellation.aborted && !delivered(res);
+    // Cut by the shutdown: the status the client got (503 if none), and the gateway's doing.
+    const cut = aborted && deps.cutting?.() === true;
+    if (cut) aborted = false;
+    const status = aborted ? 499 : cut ? ctx.status || 503 : ctx.status || 500;
     let error: Outcome['error'];
     if (aborted) error = { kind: 'client_abort', code: 'GW_ERR_CLIENT_ABORT', message: 'Client closed the request' };
+    else if (cut) error = { kind: 'unavailable', code: 'GW_ERR_UNAVAILABLE', message: 'The gateway shut down before the answer was delivered' };
     else if (ctx.error) error = { kind: ctx.error.kind, code: ctx.error.code, message: ctx.error.message };
     else if (ctx.streamError) error = { kind: 'stream_error', code: 'GW_ERR_UPSTREAM_STREAM', message: ctx.streamError };
     else if (status >= 400) error = { kind: 'upstream_status', code: 'GW_ERR_UPSTREAM_STATUS', message: `Upstream answered ${status}` };
