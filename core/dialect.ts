@@ -89,6 +89,35 @@ export interface Dialect {
    * temperaturePaths: [['generationConfig', 'temperature']] // Gemini
    */
   readonly temperaturePaths?: readonly (readonly string[])[];
+  /**
+   * Converts this API's answers between their JSON and event-stream forms, so the response
+   * cache keeps one entry per request and serves either mode from it. A converter is also
+   * the cache's proof that an answer is whole: what it cannot convert is not stored.
+   * @example
+   * cacheConverter: { toSse: messageToSse, toJson: sseToMessage } // Anthropic Messages
+   */
+  readonly cacheConverter?: ResponseConverter;
+  /**
+   * Whether a captured event stream (`text/event-stream`, as the client received it) is a
+   * whole answer: it ends the way this API ends every complete answer (a stop event, a
+   * terminator). An upstream that ends its body cleanly but early leaves a 200 and a clean
+   * end that prove nothing. Without this (or {@link cacheConverter}) the response cache
+   * never stores this dialect's streamed answers; its JSON answers still must parse.
+   * @example
+   * isWholeStream: (sse) => lastEventData(sse) === '[DONE]' // OpenAI Chat Completions
+   */
+  isWholeStream?(sse: Uint8Array): boolean;
+}
+
+/**
+ * A complete answer of one API in its two wire forms; `undefined` means "not a complete
+ * answer" (a stream without its stop event, a body that is not a message).
+ */
+export interface ResponseConverter {
+  /** The event stream the API would have sent for this JSON answer. */
+  toSse(json: Uint8Array): Buffer | undefined;
+  /** The JSON answer this whole event stream adds up to. */
+  toJson(sse: Uint8Array): Buffer | undefined;
 }
 
 /** JSON errors for gateway endpoints and unknown routes. */

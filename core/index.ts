@@ -4,7 +4,7 @@
  */
 export * from './types.js';
 export { GatewayError, defineError, toGatewayError, type ErrorCategory, type ErrorSpec, type RateLimitReason } from './errors.js';
-export { limitText, plainDialect, remainingText, type Dialect, type RateLimitSnapshot, type RateLimitWindow, type RenderedError } from './dialect.js';
+export { limitText, plainDialect, remainingText, type Dialect, type RateLimitSnapshot, type RateLimitWindow, type RenderedError, type ResponseConverter } from './dialect.js';
 export * from './stores/index.js';
 export { CONTINUE, reply } from './chain.js';
 export { emptyUsage } from './context.js';

@@ -17,11 +17,11 @@ import {
   type Outcome,
   type PluginEnv,
   type RequestContext,
+  type ResponseConverter,
   type ResponseHead,
 } from '../../core/index.js';
 import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
 import { isWholeAnswer } from './complete.js';
-import { converterFor, type ResponseConverter } from './convert.js';
 import { cacheKey, keyedHeaders } from './key.js';
 import { CACHE_HIT } from './slot.js';
 import { dependsOnMutableState } from './stateful.js';
@@ -142,7 +142,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       // The provider that serves it: on the unified endpoint the one the model or X-Provider chose, not the route's.
       const provider = ctx.provider;
       if (provider === undefined) return; // nothing will serve it: refused after the chain
-      const converter = converterFor(ctx.dialect.name);
+      const converter = ctx.dialect.cacheConverter;
       const key = cacheKey({
         scope,
         provider,
@@ -192,7 +192,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       if (!mode) return;
       const body = capture.body();
       // A clean end and a 200 do not make a whole answer: an upstream may stop early.
-      if (!isWholeAnswer(ctx.dialect.name, mode, body, converterFor(ctx.dialect.name))) return;
+      if (!isWholeAnswer(ctx.dialect, mode, body)) return;
       const storedAt = Date.now();
       lru.set(pending.key, { body, mode, contentType, storedAt, expiresAt: storedAt + ttl }, { ttl });
       if (lru.has(pending.key)) writes.inc({ provider: ctx.provider ?? '' }); // set: a pending entry has one

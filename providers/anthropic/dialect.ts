@@ -4,6 +4,7 @@
  * https://docs.anthropic.com/en/api/errors
  */
 import { limitText, remainingText, type Dialect, type ErrorCategory, type GatewayError, type RateLimitSnapshot, type RateLimitWindow } from '../../core/index.js';
+import { messageStreamConverter } from './message-stream.js';
 
 const TYPE: Record<ErrorCategory, string> = {
   invalid_request: 'invalid_request_error',
@@ -83,4 +84,6 @@ export const anthropicDialect: Dialect = {
     return Buffer.from(`event: error\ndata: ${errorObject(error, requestId)}\n\n`);
   },
   rateLimitHeaders,
+  // A stream is whole when it converts: it ended with `message_stop` and no `error` event.
+  cacheConverter: messageStreamConverter,
 };

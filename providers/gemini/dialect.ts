@@ -6,6 +6,7 @@
  * https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
  */
 import type { Dialect, ErrorCategory, GatewayError } from '../../core/index.js';
+import { GeminiSseMeter } from './usage.js';
 
 const STATUS: Record<ErrorCategory, string> = {
   invalid_request: 'INVALID_ARGUMENT',
@@ -41,4 +42,16 @@ export const geminiDialect: Dialect = {
   renderStreamError(error, requestId) {
     return Buffer.from(`data: ${geminiErrorBody(error, requestId)}\n\n`);
   },
+  isWholeStream: isWholeGeminiStream,
 };
+
+/**
+ * An `alt=sse` stream is whole when a chunk carried a `finishReason` (or the prompt was
+ * blocked) and none was an error: Gemini sends no terminator after its last chunk.
+ */
+export function isWholeGeminiStream(sse: Uint8Array): boolean {
+  const meter = new GeminiSseMeter();
+  meter.write(sse);
+  meter.end();
+  return meter.reader.finished && meter.streamError === undefined;
+}

@@ -33,7 +33,7 @@ import {
 import { translatedBody } from '../common/translated-chat.js';
 import { batchCreate } from './batches.js';
 import { droppedHeaders, forwardedHeaders, parseBaseUrl } from '../common/upstream-config.js';
-import { openaiDialect } from '../translate/openai-dialect.js';
+import { openaiDialect } from './dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
 import { upstreamPath } from './paths.js';
 import { responsesMeter } from './responses-usage.js';

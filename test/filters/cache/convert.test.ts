@@ -3,7 +3,7 @@
  * what it refuses), and the canonical cache key.
  */
 import t from 'tap';
-import { messageToSse, sseToMessage } from '../../../filters/cache/anthropic-convert.js';
+import { messageToSse, sseToMessage } from '../../../providers/anthropic/message-stream.js';
 import { cacheKey, canonicalJson, keyedHeaders } from '../../../filters/cache/key.js';
 import { random, randomValue } from '../../helpers/random-json.js';
 

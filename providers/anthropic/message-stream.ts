@@ -1,12 +1,12 @@
 /**
- * Anthropic Messages: a complete message ↔ its SSE event sequence, so an entry stored
- * from a streamed answer serves a JSON request and the other way round. The events are
+ * Anthropic Messages: a complete message ↔ its SSE event sequence, the dialect's
+ * `cacheConverter`, so a response cache entry stored from a streamed answer serves a JSON
+ * request and the other way round. The events are
  * those the API sends (https://docs.anthropic.com/en/docs/build-with-claude/streaming):
  * `message_start`, per block `content_block_start` / deltas / `content_block_stop`,
  * `message_delta` with the stop reason and usage, `message_stop`.
  */
-import { SseDecoder } from '../../core/index.js';
-import type { ResponseConverter } from './convert.js';
+import { SseDecoder, type ResponseConverter } from '../../core/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -155,4 +155,4 @@ export function sseToMessage(sse: Uint8Array): Buffer | undefined {
   return Buffer.from(JSON.stringify(assembler.message));
 }
 
-export const anthropicConverter: ResponseConverter = { toSse: messageToSse, toJson: sseToMessage };
+export const messageStreamConverter: ResponseConverter = { toSse: messageToSse, toJson: sseToMessage };

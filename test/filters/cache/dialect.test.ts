@@ -1,0 +1,84 @@
+/**
+ * Whether a streamed answer is whole is the route's dialect's to say (`isWholeStream`, or
+ * a `cacheConverter`), not a table of dialect names in the cache: a plugin's dialect that
+ * says nothing has its streamed answers left unstored (a stream its upstream cut early,
+ * cleanly, would otherwise be served to everyone as whole); its JSON answers, which must
+ * parse, still are. Before, any dialect the cache did not know by name had every stream
+ * stored. Built-in dialects declare theirs: units below.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { startGateway } from '../../helpers/gateway.js';
+import { anthropicDialect } from '../../../providers/anthropic/dialect.js';
+import { bedrockDialect } from '../../../providers/bedrock/dialect.js';
+import { geminiDialect } from '../../../providers/gemini/dialect.js';
+import { openaiDialect } from '../../../providers/openai/dialect.js';
+import { isWholeAnswer } from '../../../filters/cache/complete.js';
+import { anthropicEvents } from '../../proof/support/upstream.js';
+
+const PLUGIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/sse-dialect-provider.ts');
+
+async function gateway(t: { teardown(fn: () => unknown): void }, marker?: string) {
+  const entry = marker === undefined ? `{ plugin: "${PLUGIN}" }` : `{ plugin: "${PLUGIN}", whole_stream_marker: ${marker} }`;
+  const gw = await startGateway(t, `providers:
+  sse: ${entry}
+filters:
+  - name: auth
+  - name: cache
+workspaces:
+  ws-1: { user: alice }
+`);
+  return async (reply: string, stream = true): Promise<{ status: number; cache: string | null; text: string }> => {
+    const res = await fetch(`${gw.url}/v1/sse-test/answer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-workspace-id': 'ws-1', 'x-gateway-cache': 'on', 'x-test-reply': reply },
+      body: JSON.stringify({ model: 'test-model', stream, messages: [{ role: 'user', content: 'What is 2+2?' }] }),
+    });
+    return { status: res.status, cache: res.headers.get('x-cache'), text: await res.text() };
+  };
+}
+
+t.test('a plugin dialect that declares no stream end: its streams are never stored, its JSON answers are', async (t) => {
+  const send = await gateway(t);
+  const cut = await send('cut');
+  t.equal(cut.status, 200, cut.text);
+  t.equal(cut.cache, 'MISS');
+  t.equal((await send('whole')).cache, 'MISS', 'the stream cut early was not stored: nothing says it was whole');
+  t.equal((await send('whole')).cache, 'MISS', 'nor a whole one: the cache cannot tell them apart');
+  t.equal((await send('json', false)).cache, 'MISS');
+  t.equal((await send('json', false)).cache, 'HIT', 'a JSON answer that parses is stored');
+});
+
+t.test('a plugin dialect that declares isWholeStream: a cut stream is not stored, a whole one is', async (t) => {
+  const send = await gateway(t, 'END');
+  t.equal((await send('cut')).cache, 'MISS');
+  t.equal((await send('whole')).cache, 'MISS', 'the cut stream was not stored');
+  const hit = await send('whole');
+  t.equal(hit.cache, 'HIT', 'the whole one was');
+  t.match(hit.text, /data: END\n\n$/);
+});
+
+t.test('built-in dialects declare how a whole stream ends', async (t) => {
+  const sse = (s: string): Buffer => Buffer.from(s);
+  // Anthropic: by converting (message_stop, no error event).
+  const anthropic = anthropicEvents().join('');
+  t.ok(anthropicDialect.cacheConverter, 'Anthropic has a converter');
+  t.ok(isWholeAnswer(anthropicDialect, 'sse', sse(anthropic)));
+  t.notOk(isWholeAnswer(anthropicDialect, 'sse', sse(anthropic.slice(0, anthropic.lastIndexOf('event: message_stop')))));
+  // OpenAI: `data: [DONE]`.
+  const chunk = 'data: {"choices":[{"index":0,"delta":{"content":"4"},"finish_reason":"stop"}]}\n\n';
+  t.ok(isWholeAnswer(openaiDialect, 'sse', sse(`${chunk}data: [DONE]\n\n`)));
+  t.notOk(isWholeAnswer(openaiDialect, 'sse', sse(chunk)));
+  // Gemini: a chunk with a finishReason (no terminator follows it), and no error.
+  const part = 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"The answer"}]},"index":0}]}\r\n\r\n';
+  const last = 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":" is 4."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":5}}\r\n\r\n';
+  t.ok(isWholeAnswer(geminiDialect, 'sse', sse(part + last)));
+  t.notOk(isWholeAnswer(geminiDialect, 'sse', sse(part)), 'no finishReason: cut');
+  t.notOk(isWholeAnswer(geminiDialect, 'sse', sse(`${part}data: {"error":{"code":503,"status":"UNAVAILABLE","message":"x"}}\r\n\r\n`)), 'an error chunk');
+  // Bedrock streams are AWS event streams, never stored; an SSE answer on its route would not be either.
+  t.notOk(isWholeAnswer(bedrockDialect, 'sse', sse(chunk)));
+  // JSON: must parse, whatever the dialect.
+  t.ok(isWholeAnswer(bedrockDialect, 'json', sse('{"output":{}}')));
+  t.notOk(isWholeAnswer(geminiDialect, 'json', sse('{"candidates":[')));
+});
