@@ -107,6 +107,14 @@ export interface Dialect {
    * isWholeStream: (sse) => lastEventData(sse) === '[DONE]' // OpenAI Chat Completions
    */
   isWholeStream?(sse: Uint8Array): boolean;
+  /**
+   * Request headers (lower-cased) of this API that a pass-through forwards and that change
+   * the answer (an API version, a beta): the response cache keys on each one a request
+   * carries, whatever its `vary_headers` lists.
+   * @example
+   * cacheKeyHeaders: ['anthropic-version', 'anthropic-beta']
+   */
+  readonly cacheKeyHeaders?: readonly string[];
 }
 
 /**

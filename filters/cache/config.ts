@@ -16,7 +16,7 @@ export interface CacheConfig {
   temperature_zero: boolean;
   /** Cache requests that send `x-gateway-cache: on` (`off` opts a request out). */
   opt_in_header: boolean;
-  /** Request headers that change the answer, so they are part of the key (`x-amzn-bedrock-*`, account and forwarded ones always are: key.ts). */
+  /** Request headers that change the answer, so they are part of the key (`x-amzn-bedrock-*`, the dialect's `cacheKeyHeaders`, account and forwarded ones always are: key.ts). */
   vary_headers: string[];
 }
 

@@ -11,6 +11,7 @@
 import {
   type BodyObserver,
   createKey,
+  type Dialect,
   type Filter,
   type FilterPlugin,
   type FilterResponse,
@@ -107,6 +108,13 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
   // Per provider instance of this config generation; a name not among them (none should be) keys on the account headers alone.
   const keyedByProvider = new Map([...env.providers].map(([name, p]) => [name, keyedHeaders(p.forwardedHeaders)]));
   const accountOnly = keyedHeaders();
+  // A dialect's own key headers, lower-cased once per dialect (a plugin may write `OpenAI-Beta`).
+  const dialectHeaders = new WeakMap<Dialect, readonly string[]>();
+  const dialectHeadersOf = (dialect: Dialect): readonly string[] => {
+    let names = dialectHeaders.get(dialect);
+    if (!names) dialectHeaders.set(dialect, (names = [...new Set((dialect.cacheKeyHeaders ?? []).map((h) => h.toLowerCase()))]));
+    return names;
+  };
   const hits = env.metrics.fastCounter({ name: 'gateway_cache_hits_total', help: 'Requests answered from the response cache', labelNames: ['provider'] });
   const misses = env.metrics.fastCounter({ name: 'gateway_cache_misses_total', help: 'Cacheable requests the response cache had no entry for (lookups skipped by no-cache or no-store included)', labelNames: ['provider'] });
   const writes = env.metrics.fastCounter({ name: 'gateway_cache_writes_total', help: 'Responses stored in the response cache', labelNames: ['provider'] });
@@ -154,6 +162,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
         headers: ctx.headers,
         varyHeaders: vary,
         keyedHeaders: keyedByProvider.get(provider) ?? accountOnly,
+        dialectHeaders: dialectHeadersOf(ctx.dialect),
         body,
       });
       const d = directives(ctx.headers['cache-control']);

@@ -1,8 +1,8 @@
 /**
  * The cache key: a SHA-256 of a canonical form of what determines the answer: scope,
  * provider, request path and query, the varying headers (`vary_headers`, the header
- * families in {@link VARY_PREFIXES}, the account headers in {@link ACCOUNT_HEADERS} and the
- * provider's opted-in forwarded ones) and the body with its keys sorted
+ * families in {@link VARY_PREFIXES}, the route's dialect's `cacheKeyHeaders`, the account
+ * headers in {@link ACCOUNT_HEADERS} and the provider's opted-in forwarded ones) and the body with its keys sorted
  * and the fields that do not change the generated content removed, so `{"a":1,"b":2}` and
  * `{"b":2,"a":1}` share an entry.
  */
@@ -77,6 +77,11 @@ export interface KeyParts {
   varyHeaders: readonly string[];
   /** Headers in the key whatever `varyHeaders` says: {@link keyedHeaders} of the provider. */
   keyedHeaders: readonly string[];
+  /**
+   * The route's dialect's `cacheKeyHeaders` (lower-cased): in the key whatever `varyHeaders`
+   * says, each only when the request carries it, so a key without them is what it always was.
+   */
+  dialectHeaders?: readonly string[];
   body: Record<string, unknown>;
 }
 
@@ -84,11 +89,18 @@ function headerText(v: string | string[] | undefined): string | null {
   return Array.isArray(v) ? v.join(',') : v ?? null;
 }
 
-/** `[name, value]` of every header in {@link VARY_PREFIXES}, by name (header names arrive lower-cased). */
-function prefixed(headers: IncomingHttpHeaders): Array<[string, string | null]> {
+/**
+ * `[name, value]` of every header the request carries in {@link VARY_PREFIXES} or in `named`,
+ * by name (header names arrive lower-cased).
+ */
+function present(headers: IncomingHttpHeaders, named: readonly string[]): Array<[string, string | null]> {
   const out: Array<[string, string | null]> = [];
   for (const name of Object.keys(headers)) {
     if (VARY_PREFIXES.some((prefix) => name.startsWith(prefix))) out.push([name, headerText(headers[name])]);
+  }
+  for (const name of named) {
+    const value = headers[name];
+    if (value !== undefined && !VARY_PREFIXES.some((prefix) => name.startsWith(prefix))) out.push([name, headerText(value)]);
   }
   return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
 }
@@ -97,6 +109,6 @@ export function cacheKey(p: KeyParts): string {
   const vary = p.varyHeaders.map((h) => headerText(p.headers[h]));
   const keyed = p.keyedHeaders.map((h) => headerText(p.headers[h]));
   // An array, not a joined string: no field can smuggle a separator into another.
-  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyed, prefixed(p.headers), keyBody(p.body, p.stream === undefined)]);
+  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyed, present(p.headers, p.dialectHeaders ?? []), keyBody(p.body, p.stream === undefined)]);
   return createHash('sha256').update(canonical).digest('hex');
 }

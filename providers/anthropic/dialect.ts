@@ -86,4 +86,6 @@ export const anthropicDialect: Dialect = {
   rateLimitHeaders,
   // A stream is whole when it converts: it ended with `message_stop` and no `error` event.
   cacheConverter: messageStreamConverter,
+  // The pass-through sends both as the client set them; answers differ by API version and beta.
+  cacheKeyHeaders: ['anthropic-version', 'anthropic-beta'],
 };

@@ -1,7 +1,7 @@
 /**
  * The OpenAI dialect of the `openai` provider's own route and of the unified endpoint: the
- * error shapes (`providers/translate/openai-dialect.ts`) plus how a whole stream ends, for
- * the response cache.
+ * error shapes (`providers/translate/openai-dialect.ts`) plus, for the response cache, how
+ * a whole stream ends and which of its headers change an answer.
  */
 import { SseDecoder, type Dialect } from '../../core/index.js';
 import { openaiDialect as openaiErrors } from '../translate/openai-dialect.js';
@@ -19,4 +19,9 @@ export function endsWithDone(sse: Uint8Array): boolean {
   return last === '[DONE]';
 }
 
-export const openaiDialect: Dialect = { ...openaiErrors, isWholeStream: endsWithDone };
+export const openaiDialect: Dialect = {
+  ...openaiErrors,
+  isWholeStream: endsWithDone,
+  // Sent upstream as the client set it: a beta (`assistants=v2`, …) changes what answers.
+  cacheKeyHeaders: ['openai-beta'],
+};
