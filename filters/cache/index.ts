@@ -53,6 +53,9 @@ class Capture implements BodyObserver {
 
 interface Pending {
   key: string;
+  /** The provider instance and (unified endpoint) model the key names: the first choice. */
+  provider: string;
+  model: string | undefined;
   /** Absent under `no-store`. */
   capture?: Capture;
   contentType?: string;
@@ -99,6 +102,11 @@ function replay(entry: CacheEntry, stream: boolean, converter: ResponseConverter
   if (want === 'sse') headers['cache-control'] = 'no-cache';
   else headers['content-length'] = String(body.length);
   return { status: 200, headers, body, usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 } };
+}
+
+/** The answer came from a target other than the one the key names (`outcome.target`: the instance that served). */
+function servedByFallback(ctx: RequestContext, outcome: Outcome, pending: Pending): boolean {
+  return (outcome.target !== undefined && outcome.target !== pending.provider) || (pending.model !== undefined && ctx.model !== pending.model);
 }
 
 export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
@@ -151,14 +159,15 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const provider = ctx.provider;
       if (provider === undefined) return; // nothing will serve it: refused after the chain
       const converter = ctx.dialect.cacheConverter;
+      // The model the unified endpoint resolved (an alias's own): a reload that re-points an alias misses.
+      const model = ctx.route.mode === 'unified' ? ctx.model : undefined;
       const key = cacheKey({
         scope,
         provider,
         path: ctx.subpath,
         query: ctx.query,
         stream: converter ? undefined : ctx.stream,
-        // The model the unified endpoint resolved (an alias's own): a reload that re-points an alias misses.
-        target: ctx.route.mode === 'unified' ? ctx.model : undefined,
+        target: model,
         headers: ctx.headers,
         varyHeaders: vary,
         keyedHeaders: keyedByProvider.get(provider) ?? accountOnly,
@@ -176,7 +185,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
         }
       }
       misses.inc({ provider });
-      const pending: Pending = { key };
+      const pending: Pending = { key, provider, model };
       if (!d.noStore) {
         pending.capture = new Capture(config.max_entry_bytes);
         ctx.observeBody(pending.capture);
@@ -196,6 +205,9 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const pending = ctx.get(PENDING);
       const capture = pending?.capture;
       if (!pending || !capture || !capture.complete || outcome.status !== 200 || outcome.error) return;
+      // A fallback served it (another instance, or an alias's other model): the key names the
+      // first choice, which would then replay another provider's or model's answer.
+      if (servedByFallback(ctx, outcome, pending)) return;
       const contentType = pending.contentType ?? '';
       const mode = modeOf(contentType);
       if (!mode) return;
