@@ -17,6 +17,9 @@ export interface CreateLimit {
 }
 
 /** Absent, or a list of non-empty lists of member names (a JS plugin's mistake is caught at load, not per request). */
+/** An HTTP header name (RFC 9110 token characters). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 function memberPaths(paths: unknown): boolean {
   return paths === undefined || (Array.isArray(paths) && paths.every((p) => Array.isArray(p) && p.length > 0 && p.every((m) => typeof m === 'string')));
 }
@@ -66,6 +69,16 @@ export async function createProvider(name: string, create: () => Provider | Prom
   }
   if (!memberPaths(instance.dialect.temperaturePaths)) {
     throw new PluginLoadError(`provider "${name}": dialect.temperaturePaths must be a list of member paths, e.g. [['generationConfig', 'temperature']]`);
+  }
+  const { cacheConverter, isWholeStream, cacheKeyHeaders } = instance.dialect;
+  if (cacheConverter !== undefined && (typeof cacheConverter?.toSse !== 'function' || typeof cacheConverter.toJson !== 'function')) {
+    throw new PluginLoadError(`provider "${name}": dialect.cacheConverter must have toSse() and toJson()`);
+  }
+  if (isWholeStream !== undefined && typeof isWholeStream !== 'function') {
+    throw new PluginLoadError(`provider "${name}": dialect.isWholeStream must be a function (sse) => boolean`);
+  }
+  if (cacheKeyHeaders !== undefined && !(Array.isArray(cacheKeyHeaders) && cacheKeyHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))) {
+    throw new PluginLoadError(`provider "${name}": dialect.cacheKeyHeaders must be a list of header names, e.g. ['openai-beta']`);
   }
   return instance;
 }

@@ -6,10 +6,12 @@
  * parse, still are. Before, any dialect the cache did not know by name had every stream
  * stored. Built-in dialects declare theirs: units below.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 import { anthropicDialect } from '../../../providers/anthropic/dialect.js';
 import { bedrockDialect } from '../../../providers/bedrock/dialect.js';
 import { geminiDialect } from '../../../providers/gemini/dialect.js';
@@ -81,4 +83,19 @@ t.test('built-in dialects declare how a whole stream ends', async (t) => {
   // JSON: must parse, whatever the dialect.
   t.ok(isWholeAnswer(bedrockDialect, 'json', sse('{"output":{}}')));
   t.notOk(isWholeAnswer(geminiDialect, 'json', sse('{"candidates":[')));
+});
+
+t.test("a plugin dialect's cache members that are not what the contract says fail the config load, saying what to fix", async (t) => {
+  const dir = tempDir('gw-dialect-cache-');
+  const cases: Array<[string, RegExp]> = [
+    ["isWholeStream: '[DONE]'", /dialect\.isWholeStream must be a function/],
+    ['cacheConverter: { toSse() {} }', /dialect\.cacheConverter must have toSse\(\) and toJson\(\)/],
+    ["cacheKeyHeaders: 'openai-beta'", /dialect\.cacheKeyHeaders must be a list of header names/],
+    ["cacheKeyHeaders: ['x-version: 2']", /dialect\.cacheKeyHeaders must be a list of header names/],
+  ];
+  for (const [i, [member, error]] of cases.entries()) {
+    const plugin = path.join(dir, `bad-${i}.mjs`);
+    writeFileSync(plugin, `export default { name: 'bad', apiVersion: 1, create: () => ({ configured: true, features: [], models: () => [], health: async () => ({ status: 'ok' }), dialect: { name: 'bad', renderError: () => ({ status: 500, headers: {}, body: '' }), ${member} } }) };\n`);
+    await t.rejects(startGateway(t, `providers:\n  bad: { plugin: ${JSON.stringify(plugin)} }\n`), error, member);
+  }
 });
