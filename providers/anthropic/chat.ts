@@ -58,9 +58,11 @@ export async function anthropicChat(ctx: RequestContext, request: ChatRequest, s
     const t = new AnthropicToOpenAIStream({ id, created, includeUsage: openai.stream_options?.include_usage === true });
     return { status: 200, headers: { ...SSE_HEADERS }, body: translatedBody(res.body as AsyncIterable<Uint8Array>, t), meter: meterOf(t) };
   }
+  // Read outside the parse's try: a connection cut mid-body is not a body that is not JSON.
+  const raw = await readAll(res.body);
   let message: AnthropicMessage;
   try {
-    message = JSON.parse((await readAll(res.body)).toString('utf8')) as AnthropicMessage;
+    message = JSON.parse(raw.toString('utf8')) as AnthropicMessage;
   } catch {
     throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream answered ${res.status} with a body that is not a JSON message (${contentType || 'no content-type'})`);
   }

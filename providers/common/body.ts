@@ -1,19 +1,28 @@
 /** Reading a whole (small) upstream body, for JSON answers and error bodies that are not streams. */
-import { GatewayError, type ProviderResponse } from '../../core/index.js';
+import { GatewayError, upstreamError, type ProviderResponse } from '../../core/index.js';
 
 /** Largest non-streamed body read into memory; OpenAI and Anthropic answers are far smaller. */
 const LIMIT = 16 * 1024 * 1024;
 
-/** The whole body as bytes. @throws GatewayError 502 when it is larger than 16 MB. */
+/**
+ * The whole body as bytes.
+ * @throws GatewayError 502 when it is larger than 16 MB; a connection that fails while it
+ * is read is mapped as core maps it on a pass-through (`upstreamError`, body phase), so a
+ * reset after the head says the same thing on every route, never that the body was not JSON.
+ */
 export async function readAll(body: ProviderResponse['body']): Promise<Buffer> {
   if (body === null) return Buffer.alloc(0);
   if (body instanceof Uint8Array) return Buffer.from(body);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > LIMIT) throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', 'Upstream answer is larger than the gateway reads');
-    chunks.push(chunk);
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > LIMIT) throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', 'Upstream answer is larger than the gateway reads');
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    throw upstreamError(err, undefined, 'body');
   }
   return Buffer.concat(chunks, size);
 }

@@ -52,9 +52,11 @@ export async function geminiChat(ctx: RequestContext, request: ChatRequest, s: C
     const t = new GeminiToOpenAIStream({ id, created, model, includeUsage: openai.stream_options?.include_usage === true });
     return { status: 200, headers: { ...SSE_HEADERS }, body: translatedBody(res.body as AsyncIterable<Uint8Array>, t), meter: meterOf(t) };
   }
+  // Read outside the parse's try: a connection cut mid-body is not a body that is not JSON.
+  const raw = await readAll(res.body);
   let answer: GeminiResponse;
   try {
-    answer = JSON.parse((await readAll(res.body)).toString('utf8')) as GeminiResponse;
+    answer = JSON.parse(raw.toString('utf8')) as GeminiResponse;
   } catch {
     throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream answered ${res.status} with a body that is not a JSON GenerateContentResponse (${contentType || 'no content-type'})`);
   }
