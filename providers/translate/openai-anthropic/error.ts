@@ -3,10 +3,12 @@
  * class from the HTTP status alone (400 BadRequest, 401 Authentication, 403
  * PermissionDenied, 404 NotFound, 429 RateLimit, ≥500 InternalServer), so the status is
  * what must be right; `type` and `code` follow what OpenAI itself sends for the same case
- * (a rate limit is `type: "requests"`, `code: "rate_limit_exceeded"`; a bad key is
+ * (a rate limit is `type: "requests"`, or `"tokens"` when Anthropic's `anthropic-ratelimit-*`
+ * headers say a token limit is the one spent, with `code: "rate_limit_exceeded"`; a bad key is
  * `type: "invalid_request_error"`, `code: "invalid_api_key"`; overload is a 503 `server_error`).
  * https://docs.anthropic.com/en/api/errors
  */
+import type { RateLimitReason } from '../../../core/errors.js';
 import type { AnthropicErrorDetail } from './anthropic-types.js';
 import type { OpenAIErrorBody } from './openai-types.js';
 
@@ -50,6 +52,28 @@ function byStatus(status: number): Mapping {
   return { status: status >= 500 ? status : 502, type: 'server_error', code: null };
 }
 
+/**
+ * The token limits Anthropic reports beside the request limit on every answer, a 429's
+ * included (`anthropic-ratelimit-tokens-*` is the most restrictive of them in effect).
+ * https://docs.anthropic.com/en/api/rate-limits#response-headers
+ */
+const TOKEN_REMAINING = ['anthropic-ratelimit-tokens-remaining', 'anthropic-ratelimit-input-tokens-remaining', 'anthropic-ratelimit-output-tokens-remaining'] as const;
+
+function spent(value: string | string[] | undefined): boolean {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v !== undefined && v.trim() !== '' && Number(v) <= 0;
+}
+
+/**
+ * Which limit a 429 hit, for OpenAI's `type`: `tokens` when a token limit's remaining count
+ * is spent and the request limit's is not; `requests` otherwise (OpenAI's default, and the
+ * right one when both are spent: no smaller request gets through either).
+ */
+function limitHit(headers: Record<string, string | string[] | undefined>): RateLimitReason {
+  if (spent(headers['anthropic-ratelimit-requests-remaining'])) return 'requests';
+  return TOKEN_REMAINING.some((name) => spent(headers[name])) ? 'tokens' : 'requests';
+}
+
 function detailOf(raw: unknown): AnthropicErrorDetail | undefined {
   let body = raw;
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
@@ -82,10 +106,12 @@ export function anthropicErrorToOpenAI(status: number, body: unknown, headers: R
   const detail = detailOf(body);
   const fromStatus = byStatus(status);
   const mapped = detail && BY_TYPE[detail.type] ? { ...BY_TYPE[detail.type], status: fromStatus.status } : fromStatus;
+  // OpenAI's 429 `type` names the limit hit: `requests` (RPM) or `tokens` (TPM).
+  const type = mapped.type === BY_TYPE.rate_limit_error.type ? limitHit(headers) : mapped.type;
   const out: TranslatedError = {
     status: mapped.status,
     headers: {},
-    body: openAIError(detail?.message || `Upstream provider returned HTTP ${status}`, mapped.type, null, mapped.code),
+    body: openAIError(detail?.message || `Upstream provider returned HTTP ${status}`, type, null, mapped.code),
   };
   const retryAfter = headers['retry-after'];
   if (typeof retryAfter === 'string') out.headers['retry-after'] = retryAfter;

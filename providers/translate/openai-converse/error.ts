@@ -2,7 +2,8 @@
  * Bedrock error answers → OpenAI error objects. Bedrock names the error in the
  * `x-amzn-ErrorType` header (`ThrottlingException:http://…`) or the body's `__type`, with
  * `{"message": "…"}` as the body; in a ConverseStream the exception is an event named in
- * camel case. The `openai` SDKs choose the exception class from the HTTP status.
+ * camel case. The `openai` SDKs choose the exception class from the HTTP status. A throttle
+ * is OpenAI's `type: "requests"` unless its message says too many tokens.
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_Errors
  */
 import type { OpenAIErrorBody } from '../openai-anthropic/openai-types.js';
@@ -32,6 +33,9 @@ const BY_NAME: Record<string, Mapping> = {
   serviceunavailableexception: { status: 503, type: 'server_error', code: null },
   internalserverexception: SERVER,
 };
+
+/** Bedrock's throttling message for a tokens-per-minute quota ("Too many tokens, please wait before trying again."). */
+const TOKENS_THROTTLED = /^too many tokens\b/i;
 
 function byStatus(status: number): Mapping {
   if (status === 401) return BY_NAME.unrecognizedclientexception;
@@ -82,7 +86,9 @@ export function converseErrorToOpenAI(status: number, body: unknown, headers: Re
   const named = name ? BY_NAME[name] : undefined;
   const mapped = named ? { ...named, status: fromStatus.status } : fromStatus;
   const message = typeof parsed?.message === 'string' ? parsed.message : typeof parsed?.Message === 'string' ? parsed.Message : '';
-  const out: TranslatedError = { status: mapped.status, headers: {}, body: openAIError(message || `Upstream provider returned HTTP ${status}`, mapped.type, null, mapped.code) };
+  // OpenAI's 429 `type` names the limit hit; a ThrottlingException says which only in its message.
+  const type = mapped.type === BY_NAME.throttlingexception.type && TOKENS_THROTTLED.test(message) ? 'tokens' : mapped.type;
+  const out: TranslatedError = { status: mapped.status, headers: {}, body: openAIError(message || `Upstream provider returned HTTP ${status}`, type, null, mapped.code) };
   const retryAfter = header(headers, 'retry-after');
   if (typeof retryAfter === 'string') out.headers['retry-after'] = retryAfter;
   return out;

@@ -2,7 +2,8 @@
  * Gemini error responses → OpenAI error objects. The `openai` SDKs choose the exception
  * class from the HTTP status alone, so the status is what must be right; Google's
  * canonical `status` string decides it when present (a stream error has no HTTP status).
- * A `google.rpc.RetryInfo` detail becomes `retry-after`, which the SDKs honour.
+ * A `google.rpc.RetryInfo` detail becomes `retry-after`, which the SDKs honour; a 429 is
+ * OpenAI's `type: "requests"` unless its `google.rpc.QuotaFailure` names only token quotas.
  * https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
  */
 import type { OpenAIErrorBody } from '../openai-anthropic/openai-types.js';
@@ -42,6 +43,17 @@ interface Detail {
   status?: string;
   message: string;
   retryDelay?: string;
+  /** A `google.rpc.QuotaFailure` whose every violation is a token quota (`…_token_count`, `…Tokens…`). */
+  tokenQuota: boolean;
+}
+
+/** Whether each violation of a QuotaFailure detail names a token quota, not a request one. */
+function tokenQuotaOnly(details: Array<Record<string, unknown>>): boolean {
+  const failure = details.find((d) => d['@type'] === 'type.googleapis.com/google.rpc.QuotaFailure');
+  const violations = Array.isArray(failure?.violations) ? (failure.violations as Array<Record<string, unknown>>) : [];
+  const isTokens = (v: Record<string, unknown>): boolean =>
+    (typeof v.quotaMetric === 'string' && v.quotaMetric.endsWith('_token_count')) || (typeof v.quotaId === 'string' && v.quotaId.includes('Tokens'));
+  return violations.length > 0 && violations.every((v) => v !== null && typeof v === 'object' && isTokens(v));
 }
 
 function detailOf(raw: unknown): Detail | undefined {
@@ -63,6 +75,7 @@ function detailOf(raw: unknown): Detail | undefined {
     status: typeof error.status === 'string' ? error.status : undefined,
     message: typeof error.message === 'string' ? error.message : '',
     retryDelay: typeof retry === 'string' ? retry : undefined,
+    tokenQuota: tokenQuotaOnly(details),
   };
 }
 
@@ -86,10 +99,12 @@ export function geminiErrorToOpenAI(status: number, body: unknown, headers: Reco
   const named = detail?.status ? BY_STATUS_NAME[detail.status] : undefined;
   // The HTTP status stays (a 400 INVALID_ARGUMENT for a bad key is still a 400); the name picks type and code.
   const mapped = named ? { ...named, status: fromStatus.status } : fromStatus;
+  // OpenAI's 429 `type` names the limit hit; RESOURCE_EXHAUSTED says which only in its QuotaFailure.
+  const type = mapped.type === BY_STATUS_NAME.RESOURCE_EXHAUSTED.type && detail?.tokenQuota ? 'tokens' : mapped.type;
   const out: TranslatedError = {
     status: mapped.status,
     headers: {},
-    body: openAIError(detail?.message || `Upstream provider returned HTTP ${status}`, mapped.type, null, mapped.code),
+    body: openAIError(detail?.message || `Upstream provider returned HTTP ${status}`, type, null, mapped.code),
   };
   const retryAfter = headers['retry-after'];
   const fromDetail = detail?.retryDelay ? seconds(detail.retryDelay) : undefined;
