@@ -34,6 +34,7 @@ import { translatedBody } from '../common/translated-chat.js';
 import { batchCreate } from './batches.js';
 import { droppedHeaders, forwardedHeaders, parseBaseUrl } from '../common/upstream-config.js';
 import { openaiDialect } from './dialect.js';
+import { RESPONSES_STREAM } from '../translate/openai-dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
 import { upstreamPath } from './paths.js';
 import { responsesMeter } from './responses-usage.js';
@@ -85,6 +86,8 @@ interface GenerationApi {
   /** A stream reports usage only when asked (`stream_options.include_usage`, see `rewrite.ts`). */
   readonly usageOnRequest: boolean;
   readonly meter: MeterFor;
+  /** Its stream is the Responses API's typed events: a failure mid-stream is their `error` event. */
+  readonly responsesEvents?: true;
 }
 
 const CHAT_API: GenerationApi = {
@@ -102,6 +105,7 @@ const RESPONSES_API: GenerationApi = {
   choices: () => 1,
   usageOnRequest: false,
   meter: responsesMeter,
+  responsesEvents: true,
 };
 
 /**
@@ -192,6 +196,7 @@ class OpenAIProvider implements Provider {
     }
     ctx.kind = 'generation';
     plan.meter = api.meter;
+    if (api.responsesEvents) ctx.set(RESPONSES_STREAM, true);
     // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
     // Just those fields: the prompt's text is neither decoded nor built for a model name and a few flags.
     const body = ctx.jsonPick(api.reads) as GenerationBody | null;

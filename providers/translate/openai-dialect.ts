@@ -7,6 +7,7 @@
  */
 import type { Dialect } from '../../core/dialect.js';
 import type { ErrorCategory, GatewayError } from '../../core/errors.js';
+import { createKey } from '../../core/types.js';
 import type { OpenAIErrorBody } from './openai-anthropic/openai-types.js';
 
 const TYPE: Record<ErrorCategory, { type: string; code?: string }> = {
@@ -36,6 +37,25 @@ export function openAIErrorBody(error: GatewayError): OpenAIErrorBody {
 }
 
 /**
+ * Set by a provider on a request whose stream is the Responses API's typed events
+ * (`POST /v1/responses`), not chat completion chunks: its failure is an `event: error`.
+ */
+export const RESPONSES_STREAM = createKey<true>('openai.responses-stream');
+
+/**
+ * The Responses API's `error` event: the documented fields at the top (`type`, `code`,
+ * `message`, `param`) and, as the live API sends them, nested under `error`, which is what
+ * the `openai` SDKs raise as an APIError. No `sequence_number`: the gateway does not count
+ * the upstream's events, and a made-up one would misorder them.
+ * https://platform.openai.com/docs/api-reference/responses-streaming/error
+ */
+function responsesErrorEvent(error: GatewayError): Buffer {
+  const body = openAIErrorBody(error).error;
+  const data = { type: 'error', code: body.code, message: body.message, param: body.param, error: body };
+  return Buffer.from(`event: error\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/**
  * Errors as OpenAI renders them. The request id travels in `x-request-id`, where OpenAI
  * puts its own. A spent quota carries `x-should-retry: false`, which the SDKs obey.
  */
@@ -46,7 +66,8 @@ export const openaiDialect: Dialect = {
     if (error.category === 'quota') headers['x-should-retry'] = 'false';
     return { status: error.status, headers, body: JSON.stringify(openAIErrorBody(error)) };
   },
-  renderStreamError(error) {
+  renderStreamError(error, _requestId, ctx) {
+    if (ctx?.get(RESPONSES_STREAM)) return responsesErrorEvent(error);
     // The SDKs throw on a data line whose JSON has an `error` member.
     return Buffer.from(`data: ${JSON.stringify(openAIErrorBody(error))}\n\n`);
   },
