@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import { sentCredentials, withoutSentCredentials } from './credential-echo.js';
 import { GatewayError } from './errors.js';
 import { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
+import { redacted } from './logger.js';
 import { dispatchUpstream, type DispatchedResponse } from './upstream-dispatch.js';
 import type { Cancellation, ProviderResponse } from './types.js';
 
@@ -197,4 +198,22 @@ export function upstreamError(err: unknown, signal: { readonly aborted: boolean 
   }
   if (phase === 'request' && !code) return new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE', undefined, { cause: err });
   return new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream sent an invalid response${code ? ` (${code})` : ''}`, { cause: err });
+}
+
+/**
+ * `error` (what {@link upstreamError} made of `thrown`) as the request's outcome records it:
+ * when the failure came from a provider's own code — a plain Error with no socket or undici
+ * code, such as a plugin's, perhaps already mapped by a timer — its message follows the
+ * catalogued one, with the config's secrets blanked as in the operational log. The client
+ * is told `error` alone: no provider text reaches it.
+ * @example
+ * auditedError(upstreamError(new Error('worker died'), signal, 'body'), thrown).message
+ * // 'Upstream sent an invalid response: worker died'
+ */
+export function auditedError(error: GatewayError, thrown: unknown): GatewayError {
+  if (error.kind === 'client_abort') return error;
+  let origin = thrown;
+  for (let depth = 0; origin instanceof GatewayError && depth < 3; depth++) origin = origin.cause;
+  if (!(origin instanceof Error) || origin instanceof GatewayError || codeOf(origin) !== undefined || origin.message === '') return error;
+  return new GatewayError(error.code, `${error.message}: ${redacted(origin.message)}`, { headers: error.headers, cause: thrown });
 }

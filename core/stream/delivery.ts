@@ -14,7 +14,7 @@ import type { Context } from '../context.js';
 import type { GatewayError } from '../errors.js';
 import type { GatewayResponse } from '../handler.js';
 import type { UsageMeter } from '../provider-types.js';
-import { upstreamError } from '../upstream.js';
+import { auditedError, upstreamError } from '../upstream.js';
 import { completeUsage, estimable } from './estimated-usage.js';
 import { drained, pushedReadable, release, type PushedBody } from './pump.js';
 import { UpstreamBody, type BodySink } from './upstream-body.js';
@@ -197,7 +197,8 @@ export class BodyDelivery implements BodySink {
       if (!res.writableEnded) res.end();
     } else {
       const error = upstreamError(err, ctx.cancellation, 'body');
-      ctx.error = error;
+      // Audit and accounting also get a provider's own words for it; the client gets `error`.
+      ctx.error = auditedError(error, err);
       this.failed(ctx, error);
       // A stream gets its dialect's error event; a broken JSON body is cut, never patched.
       const event = ctx.stream ? ctx.dialect.renderStreamError?.(error, ctx.id, ctx) : undefined;
