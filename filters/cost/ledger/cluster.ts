@@ -7,7 +7,7 @@
  */
 import { defineWriterKind, type PluginEnv, type SingleWriter } from '../../../core/index.js';
 import { SqliteLedger } from './sqlite.js';
-import type { DayRange, LedgerBackend, LedgerBatching, LedgerCounts, LedgerQuery, LedgerRow } from './types.js';
+import type { DayRange, LedgerBackend, LedgerBatching, LedgerCounts, LedgerGroup, LedgerGroupQuery, LedgerQuery, LedgerRow } from './types.js';
 import { LedgerWriter } from './writer.js';
 
 /** What the primary needs to open the writer (JSON, it crosses IPC). */
@@ -53,6 +53,11 @@ export class WorkerSqliteBackend implements LedgerBackend {
   /** What the file holds; rows still batched in the primary (up to its flush interval) are not in it yet. */
   totals(q: LedgerQuery): Promise<LedgerCounts> {
     return this.reader.totals(q);
+  }
+
+  /** Summed in the file, as `rows` reads it. */
+  groupTotals(q: LedgerGroupQuery): Promise<LedgerGroup[]> {
+    return this.reader.groupTotals(q);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,8 @@
  */
 import type { Pool as PgPool, PoolClient } from 'pg';
 import pg from 'pg';
-import { COUNT_COLUMNS, KEY_COLUMNS, zeroCounts, type DayRange, type LedgerBackend, type LedgerCounts, type LedgerQuery, type LedgerRow } from './types.js';
+import { groupTotalsSql } from './group.js';
+import { COUNT_COLUMNS, KEY_COLUMNS, zeroCounts, type DayRange, type LedgerBackend, type LedgerCounts, type LedgerGroup, type LedgerGroupQuery, type LedgerQuery, type LedgerRow } from './types.js';
 
 const col = (name: string): string => (name === 'user' ? 'user_name' : name);
 const ALL = [...KEY_COLUMNS, ...COUNT_COLUMNS];
@@ -113,6 +114,18 @@ export class PostgresLedger implements LedgerBackend {
     const out = zeroCounts();
     for (const c of COUNT_COLUMNS) out[c] = Number(r.rows[0]?.[c] ?? 0);
     return out;
+  }
+
+  async groupTotals(q: LedgerGroupQuery): Promise<LedgerGroup[]> {
+    await this.init();
+    const params: string[] = [];
+    const r = await this.pool.query(groupTotalsSql(q, col, (v) => `$${params.push(v)}`), params);
+    return r.rows.map((g: Record<string, string>) => {
+      const out: LedgerGroup = zeroCounts();
+      for (const d of q.groupBy) out[d] = g[d];
+      for (const c of COUNT_COLUMNS) out[c] = Number(g[c]); // a sum of BIGINTs is a numeric, as a string
+      return out;
+    });
   }
 
   async close(): Promise<void> {

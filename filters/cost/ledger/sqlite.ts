@@ -7,7 +7,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { COUNT_COLUMNS, KEY_COLUMNS, zeroCounts, type DayRange, type LedgerBackend, type LedgerCounts, type LedgerQuery, type LedgerRow } from './types.js';
+import { groupTotalsSql } from './group.js';
+import { COUNT_COLUMNS, KEY_COLUMNS, zeroCounts, type DayRange, type LedgerBackend, type LedgerCounts, type LedgerGroup, type LedgerGroupQuery, type LedgerQuery, type LedgerRow } from './types.js';
 
 const require = createRequire(import.meta.url);
 
@@ -84,6 +85,12 @@ export class SqliteLedger implements LedgerBackend {
     for (const k of ['user', 'workspace', 'project'] as const) if (q[k] !== undefined) where.push(`${col(k)} = @${k}`);
     const sql = `SELECT ${COUNT_COLUMNS.map((c) => `COALESCE(SUM(${c}), 0) AS ${c}`).join(', ')} FROM usage_ledger WHERE ${where.join(' AND ')}`;
     return { ...zeroCounts(), ...(this.db.prepare(sql).get(q) as LedgerCounts) };
+  }
+
+  async groupTotals(q: LedgerGroupQuery): Promise<LedgerGroup[]> {
+    const params: string[] = [];
+    const sql = groupTotalsSql(q, col, (v) => (params.push(v), '?'));
+    return this.db.prepare(sql).all(params) as LedgerGroup[];
   }
 
   async close(): Promise<void> {

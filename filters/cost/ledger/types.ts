@@ -43,13 +43,32 @@ export interface LedgerQuery extends DayRange {
   project?: string;
 }
 
-/** Where rows are kept. Writes add to existing rows (upsert with sums). */
+/** A dimension of the ledger: a column a read can group by (and, but for `day`, filter on). */
+export type LedgerDimension = (typeof KEY_COLUMNS)[number];
+
+/**
+ * An aggregate read: the rows of the days `from`..`to` (inclusive) that match every value
+ * in `where` exactly, summed per distinct combination of the `groupBy` dimensions.
+ * @example
+ * // spend per user and day of one project, for a week
+ * { from: '2026-11-26', to: '2026-12-02', where: { project: 'webide' }, groupBy: ['user', 'day'] }
+ */
+export interface LedgerGroupQuery extends DayRange {
+  where?: Partial<Record<Exclude<LedgerDimension, 'day'>, string>>;
+  /** None: one group of every matching row (and no group when no row matches). */
+  groupBy: readonly LedgerDimension[];
+}
+
+/** One group of an aggregate read: the values of its `groupBy` dimensions, then the sums. */
+export type LedgerGroup = Partial<LedgerKey> & LedgerCounts;
+
 /** How the ledger's writer batches rows; a reload may change it. */
 export interface LedgerBatching {
   flushIntervalMs: number;
   maxBatchRows: number;
 }
 
+/** Where rows are kept. Writes add to existing rows (upsert with sums). */
 export interface LedgerBackend {
   /** `sqlite` or `postgres`. */
   readonly kind: string;
@@ -66,6 +85,15 @@ export interface LedgerBackend {
    */
   rows(range?: DayRange): Promise<LedgerRow[]>;
   totals(q: LedgerQuery): Promise<LedgerCounts>;
+  /**
+   * Optional: the groups of an aggregate read, summed by the database (SQL `GROUP BY`), so
+   * a month's summary moves a few hundred groups instead of every row. The groups are
+   * exactly those `groupCounts` (group.ts) makes of `rows(q)`, in no particular order: a reader
+   * sorts them itself. A backend without it is read with `rows` and summed in JavaScript.
+   * @example
+   * await backend.groupTotals?.({ from: '2026-11-01', to: '2026-11-30', groupBy: ['project', 'day'] });
+   */
+  groupTotals?(q: LedgerGroupQuery): Promise<LedgerGroup[]>;
   /** New batching settings (a reload), for a backend that batches rows itself. */
   reconfigure?(batching: LedgerBatching): void;
   close(): Promise<void>;
