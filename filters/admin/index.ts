@@ -21,9 +21,9 @@ import { AdminAccess } from './access.js';
 import { dashboardEndpoint } from './dashboard.js';
 import { rejections } from './rejections.js';
 import { EndedSessions } from './sessions.js';
-import { readDays } from './ledger-read.js';
-import { budgetPeriod, budgetViews, summarize, summaryPeriodError } from './summary.js';
-import { groupRows, parseUsageQuery, selectRows, toCsv } from './usage.js';
+import { groupReader } from './ledger-read.js';
+import { budgetPeriod, budgetSpend, budgetViews, summarize, summaryPeriodError } from './summary.js';
+import { parseUsageQuery, toCsv, usageGroupQuery, usageRows, usageTotals } from './usage.js';
 
 /** Options under `filters[].config` for `admin`. */
 export interface AdminConfig {
@@ -90,10 +90,10 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
   let release: (() => Promise<void>) | undefined;
   if (cost && cost.ledger.type !== 'none') ({ writer, release } = await ledgerPool(env.shared).acquire(cost.ledger, env));
 
-  /** The ledger rows of these days, the batch still waiting included. */
-  const rowsOf = async (ranges: DayRange[]) => {
+  /** Aggregate reads of these days, the batch still waiting included. */
+  const readerOf = async (ranges: DayRange[]) => {
     await writer!.flush();
-    return readDays(writer!.backend, ranges);
+    return groupReader(writer!.backend, ranges);
   };
 
   async function api(req: EndpointRequest): Promise<EndpointResponse> {
@@ -109,15 +109,16 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
     const period: DayRange = { from: q.from, to: q.to };
     if (req.path === '/admin/summary') {
       const now = Date.now();
-      const rows = await rowsOf(budget ? [period, budgetPeriod(now)] : [period]);
-      return json(200, summarize(rows, q, budgetViews(budget, rows, now), { hours: counts.series(), by_user: counts.byUser() }));
+      const read = await readerOf(budget ? [period, budgetPeriod(now)] : [period]);
+      const budgets = budget ? budgetViews(budget, await budgetSpend(read, now), now) : [];
+      return json(200, await summarize(read, q, budgets, { hours: counts.series(), by_user: counts.byUser() }));
     }
-    const selected = selectRows(await rowsOf([period]), q);
-    const grouped = groupRows(selected, q.groupBy);
+    const groups = await (await readerOf([period]))(usageGroupQuery(q));
+    const rows = usageRows(groups, q.groupBy);
     if (req.query.get('format') === 'csv') {
-      return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="usage-${q.from}-${q.to}.csv"` }, body: toCsv(grouped, q.groupBy) };
+      return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="usage-${q.from}-${q.to}.csv"` }, body: toCsv(rows, q.groupBy) };
     }
-    return json(200, { from: q.from, to: q.to, filters: q.filters, group_by: q.groupBy, rows: grouped, totals: groupRows(selected, [])[0] ?? null });
+    return json(200, { from: q.from, to: q.to, filters: q.filters, group_by: q.groupBy, rows, totals: usageTotals(groups) });
   }
 
   filter.endpoints = [

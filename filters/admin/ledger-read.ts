@@ -1,10 +1,17 @@
 /**
- * The ledger days an admin call reads, instead of the whole ledger: the query's period
- * and, for the summary with budgets, the budgets' month so far. (The rejections chart is
- * counted in memory and reads none.) Ranges that overlap or touch are read as one, so
- * each row comes back once and the rows stay in key order, as a full read has them.
+ * How an admin call reads the ledger: aggregate reads ({@link GroupRead}) of the days it
+ * needs, instead of the whole ledger: the query's period and, for the summary with
+ * budgets, the budgets' month so far. (The rejections chart is counted in memory and
+ * reads none.) A backend with `groupTotals` sums them in the database; from one without,
+ * the rows of those days are read once and summed here. Ranges that overlap or touch are
+ * read as one, so each row comes back once and the rows stay in key order, as a full read
+ * has them.
  */
-import type { DayRange, LedgerBackend, LedgerRow } from '../cost/ledger/types.js';
+import { groupCounts } from '../cost/ledger/group.js';
+import type { DayRange, LedgerBackend, LedgerGroup, LedgerGroupQuery, LedgerRow } from '../cost/ledger/types.js';
+
+/** One aggregate read of the ledger. */
+export type GroupRead = (q: LedgerGroupQuery) => Promise<LedgerGroup[]>;
 
 const DAY_MS = 86_400_000;
 
@@ -27,4 +34,11 @@ export async function readDays(backend: LedgerBackend, ranges: readonly DayRange
   const out: LedgerRow[] = [];
   for (const r of mergeRanges(ranges)) for (const row of await backend.rows(r)) out.push(row);
   return out;
+}
+
+/** Aggregate reads of `backend` for queries within `ranges`: its own `groupTotals`, or sums over the rows of `ranges` read (once) when it has none. */
+export function groupReader(backend: LedgerBackend, ranges: readonly DayRange[]): GroupRead {
+  if (backend.groupTotals) return (q) => backend.groupTotals!(q);
+  let rows: Promise<LedgerRow[]> | undefined;
+  return async (q) => groupCounts(await (rows ??= readDays(backend, ranges)), q);
 }

@@ -1,13 +1,16 @@
 /**
  * The dashboard's data (`GET /admin/summary`): spend and tokens per day by project, user
  * and model, top workspaces, budgets with their burn rate, and rejections — one call,
- * computed from the ledger's rows so the page does no arithmetic of its own.
+ * computed from aggregate reads of the ledger so the page does no arithmetic of its own.
+ * Sums stay integers (cost in nano-USD) until the answer is written, and ties are ranked
+ * by name, so the answer does not depend on how (or in which order) the groups were summed.
  */
 import type { BudgetConfig, BudgetEntry } from '../budget/config.js';
-import type { DayRange, LedgerRow } from '../cost/ledger/types.js';
+import type { DayRange, LedgerDimension, LedgerGroup, LedgerRow } from '../cost/ledger/types.js';
 import { nanosToUsd } from '../cost/price-book.js';
+import type { GroupRead } from './ledger-read.js';
 import type { HourCount } from './rejections.js';
-import { selectRows, type UsageQuery } from './usage.js';
+import type { UsageQuery } from './usage.js';
 
 /** One line of a chart: a name and a value per day. */
 export interface Series {
@@ -70,26 +73,35 @@ function daysBetween(from: string, to: string): string[] {
   return out;
 }
 
-/** Per-day series of `value` by `key`; the largest MAX_SERIES by total, the rest as `other`. */
-function seriesBy(rows: readonly LedgerRow[], days: readonly string[], key: (r: LedgerRow) => string, value: (r: LedgerRow) => number): Series[] {
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Per-day series of `value` (an integer sum) by the group's `dimension`, written with
+ * `unit`: the largest MAX_SERIES by total (ties by name), the rest as `other`.
+ */
+function seriesBy(groups: readonly LedgerGroup[], days: readonly string[], dimension: LedgerDimension, value: (g: LedgerGroup) => number, unit: (n: number) => number): Series[] {
   const index = new Map(days.map((d, i) => [d, i]));
   const by = new Map<string, number[]>();
-  for (const r of rows) {
-    const name = key(r) || '(none)';
+  for (const g of groups) {
+    const name = g[dimension] || '(none)';
     let v = by.get(name);
     if (!v) by.set(name, (v = days.map(() => 0)));
-    v[index.get(r.day)!] += value(r);
+    v[index.get(g.day!)!] += value(g);
   }
   // A series with nothing to draw (refused requests, unknown paths) would only crowd the legend.
-  const ranked = [...by].map(([name, values]) => ({ name, values, total: values.reduce((a, b) => a + b, 0) })).filter((s) => s.total > 0).sort((a, b) => b.total - a.total);
-  const out: Series[] = ranked.slice(0, MAX_SERIES).map(({ name, values }) => ({ name, values }));
+  const ranked = [...by]
+    .map(([name, values]) => ({ name, values, total: values.reduce((a, b) => a + b, 0) }))
+    .filter((s) => s.total > 0)
+    .sort((a, b) => b.total - a.total || byText(a.name, b.name));
+  const out: Series[] = ranked.slice(0, MAX_SERIES).map(({ name, values }) => ({ name, values: values.map(unit) }));
   const rest = ranked.slice(MAX_SERIES);
-  if (rest.length > 0) out.push({ name: 'other', values: days.map((_, i) => rest.reduce((n, s) => n + s.values[i], 0)) });
+  if (rest.length > 0) out.push({ name: 'other', values: days.map((_, i) => unit(rest.reduce((n, s) => n + s.values[i], 0))) });
   return out;
 }
 
-const usd = (r: LedgerRow) => nanosToUsd(r.cost_nanos);
-const tokens = (r: LedgerRow) => r.tokens_in + r.tokens_out + r.cache_creation_tokens + r.cache_read_tokens;
+const nanos = (g: LedgerGroup) => g.cost_nanos;
+const tokens = (g: LedgerGroup) => g.tokens_in + g.tokens_out + g.cache_creation_tokens + g.cache_read_tokens;
+const asIs = (n: number) => n;
 
 /** Rows a `default_user` / `default_project` budget adds at most (those nearest their limit): one per user would have no end. */
 const MAX_DEFAULT_ROWS = 20;
@@ -106,14 +118,23 @@ export function budgetPeriod(now: number): DayRange {
   return { from: `${today.slice(0, 7)}-01`, to: today };
 }
 
+/** What budgets read of the ledger: spend by day, user and project (a ledger row is one too). */
+export type SpendRow = Pick<LedgerRow, 'day' | 'user' | 'project' | 'cost_nanos'>;
+
+/** The spend of {@link budgetPeriod}'s days, summed by day, user and project. */
+export async function budgetSpend(read: GroupRead, now: number): Promise<SpendRow[]> {
+  // Grouped by these three, every group has them.
+  return (await read({ ...budgetPeriod(now), groupBy: ['day', 'user', 'project'] })) as SpendRow[];
+}
+
 /**
- * Every configured budget with its spend this period (from the rows of the days of
- * {@link budgetPeriod}; other rows are ignored): the global, user and project entries,
+ * Every configured budget with its spend this period (from the spend of the days of
+ * {@link budgetPeriod}; other days are ignored): the global, user and project entries,
  * and a `default_user` / `default_project` budget for each user or project without an
  * entry that spent under it this period, as the budget filter applies them (a request
  * without a user counts as `anonymous_user`).
  */
-export function budgetViews(config: BudgetConfig | undefined, rows: readonly LedgerRow[], now: number): BudgetView[] {
+export function budgetViews(config: BudgetConfig | undefined, rows: readonly SpendRow[], now: number): BudgetView[] {
   if (!config) return [];
   const { from: monthStart, to: today } = budgetPeriod(now);
   const d = new Date(now);
@@ -123,7 +144,7 @@ export function budgetViews(config: BudgetConfig | undefined, rows: readonly Led
   const total: Spent = { day: 0, month: 0 };
   const byUser = new Map<string, Spent>();
   const byProject = new Map<string, Spent>();
-  const add = (map: Map<string, Spent>, name: string, r: LedgerRow) => {
+  const add = (map: Map<string, Spent>, name: string, r: SpendRow) => {
     let s = map.get(name);
     if (!s) map.set(name, (s = { day: 0, month: 0 }));
     s.month += r.cost_nanos;
@@ -162,7 +183,7 @@ export function budgetViews(config: BudgetConfig | undefined, rows: readonly Led
       if (limit === undefined) continue;
       const views: BudgetView[] = [];
       for (const [name, s] of spent) if (s[period] > 0 && !Object.hasOwn(own ?? {}, name)) views.push({ ...view(scope, name, e, period, limit, s[period]), default: true });
-      out.push(...views.sort((a, b) => b.percent - a.percent || b.spent_usd - a.spent_usd).slice(0, MAX_DEFAULT_ROWS));
+      out.push(...views.sort((a, b) => b.percent - a.percent || b.spent_usd - a.spent_usd || byText(a.name, b.name)).slice(0, MAX_DEFAULT_ROWS));
     }
   };
   defaults('user', config.default_user, byUser, config.users);
@@ -170,35 +191,48 @@ export function budgetViews(config: BudgetConfig | undefined, rows: readonly Led
   return out.sort((a, b) => b.percent - a.percent);
 }
 
-/** The summary of a period {@link summaryPeriodError} accepts. */
-export function summarize(all: readonly LedgerRow[], q: Pick<UsageQuery, 'from' | 'to' | 'filters'>, budgets: BudgetView[], rejections: Summary['rejections']): Summary {
-  const period = selectRows(all, { from: q.from, to: q.to, filters: {} });
-  const rows = selectRows(all, q);
+/** The summary of a period {@link summaryPeriodError} accepts, from aggregate reads of its days. */
+export async function summarize(read: GroupRead, q: Pick<UsageQuery, 'from' | 'to' | 'filters'>, budgets: BudgetView[], rejections: Summary['rejections']): Promise<Summary> {
+  const period = { from: q.from, to: q.to };
+  const selected = { ...period, where: q.filters };
+  const filtered = Object.keys(q.filters).length > 0;
+  const [byPeople, byModel, unfiltered] = await Promise.all([
+    // The primary key's leading columns: SQLite sums them as it walks its index, no sort.
+    read({ ...selected, groupBy: ['day', 'user', 'workspace', 'project'] }),
+    read({ ...selected, groupBy: ['day', 'model'] }),
+    // The menus list the period's values whatever the filters; unfiltered, the groups above have them all.
+    filtered ? read({ ...period, groupBy: ['user', 'project', 'model'] }) : undefined,
+  ]);
   const days = daysBetween(q.from, q.to);
   const ws = new Map<string, { users: Set<string>; requests: number; tokens: number; nanos: number }>();
-  for (const r of rows) {
-    let w = ws.get(r.workspace);
-    if (!w) ws.set(r.workspace, (w = { users: new Set(), requests: 0, tokens: 0, nanos: 0 }));
-    if (r.user) w.users.add(r.user);
-    w.requests += r.requests;
-    w.tokens += tokens(r);
-    w.nanos += r.cost_nanos;
+  const totals = { requests: 0, tokens: 0, nanos: 0 };
+  for (const g of byPeople) {
+    const workspace = g.workspace!;
+    let w = ws.get(workspace);
+    if (!w) ws.set(workspace, (w = { users: new Set(), requests: 0, tokens: 0, nanos: 0 }));
+    if (g.user) w.users.add(g.user);
+    w.requests += g.requests;
+    w.tokens += tokens(g);
+    w.nanos += g.cost_nanos;
+    totals.requests += g.requests;
+    totals.tokens += tokens(g);
+    totals.nanos += g.cost_nanos;
   }
-  const distinct = (k: 'user' | 'project' | 'model') => [...new Set(period.map((r) => r[k]).filter(Boolean))].sort();
+  const distinct = (k: 'user' | 'project' | 'model', groups: readonly LedgerGroup[]) => [...new Set(groups.map((g) => g[k]!).filter(Boolean))].sort();
   return {
     from: q.from,
     to: q.to,
     days,
-    totals: { requests: rows.reduce((n, r) => n + r.requests, 0), tokens: rows.reduce((n, r) => n + tokens(r), 0), cost_usd: nanosToUsd(rows.reduce((n, r) => n + r.cost_nanos, 0)) },
-    spend_by_project: seriesBy(rows, days, (r) => r.project, usd),
-    spend_by_user: seriesBy(rows, days, (r) => r.user, usd),
-    tokens_by_model: seriesBy(rows, days, (r) => r.model, tokens),
+    totals: { requests: totals.requests, tokens: totals.tokens, cost_usd: nanosToUsd(totals.nanos) },
+    spend_by_project: seriesBy(byPeople, days, 'project', nanos, nanosToUsd),
+    spend_by_user: seriesBy(byPeople, days, 'user', nanos, nanosToUsd),
+    tokens_by_model: seriesBy(byModel, days, 'model', tokens, asIs),
     top_workspaces: [...ws]
-      .map(([workspace, w]) => ({ workspace: workspace || '(none)', users: [...w.users].sort(), requests: w.requests, tokens: w.tokens, cost_usd: nanosToUsd(w.nanos) }))
-      .sort((a, b) => b.cost_usd - a.cost_usd || b.tokens - a.tokens)
-      .slice(0, 10),
+      .sort(([an, a], [bn, b]) => b.nanos - a.nanos || b.tokens - a.tokens || byText(an, bn))
+      .slice(0, 10)
+      .map(([workspace, w]) => ({ workspace: workspace || '(none)', users: [...w.users].sort(), requests: w.requests, tokens: w.tokens, cost_usd: nanosToUsd(w.nanos) })),
     budgets,
     rejections,
-    options: { users: distinct('user'), projects: distinct('project'), models: distinct('model') },
+    options: { users: distinct('user', unfiltered ?? byPeople), projects: distinct('project', unfiltered ?? byPeople), models: distinct('model', unfiltered ?? byModel) },
   };
 }

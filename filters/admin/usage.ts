@@ -2,10 +2,10 @@
  * `GET /admin/usage`: usage and cost from the ledger for any period, filtered by user,
  * workspace, project, model and provider, grouped by any of the ledger's dimensions,
  * as JSON or CSV (`format=csv`). The ledger keeps one row per day × user × workspace ×
- * project × provider × model, read for the period's days only (an index range) and summed
- * here, the same way for SQLite and PostgreSQL.
+ * project × provider × model; a query's groups are summed by the database (SQL `GROUP BY`
+ * over the period's days), or here from the rows of those days for a backend that cannot.
  */
-import { COUNT_COLUMNS, KEY_COLUMNS, type LedgerKey, type LedgerRow } from '../cost/ledger/types.js';
+import { addCounts, KEY_COLUMNS, zeroCounts, type LedgerGroup, type LedgerGroupQuery, type LedgerKey } from '../cost/ledger/types.js';
 import { nanosToUsd } from '../cost/price-book.js';
 
 export type Dimension = (typeof KEY_COLUMNS)[number];
@@ -63,30 +63,44 @@ export function parseUsageQuery(q: URLSearchParams, now = Date.now()): UsageQuer
   return { from, to, filters, groupBy };
 }
 
-/** Rows of the period that pass the filters. */
-export function selectRows(rows: readonly LedgerRow[], q: Pick<UsageQuery, 'from' | 'to' | 'filters'>): LedgerRow[] {
-  const f = Object.entries(q.filters) as Array<[keyof LedgerKey, string]>;
-  return rows.filter((r) => r.day >= q.from && r.day <= q.to && f.every(([k, v]) => r[k] === v));
+/** The aggregate read of a usage query: its period, its filters, its grouping. */
+export function usageGroupQuery(q: UsageQuery): LedgerGroupQuery {
+  return { from: q.from, to: q.to, where: q.filters, groupBy: q.groupBy };
 }
 
-/** Sum rows by the `groupBy` dimensions, largest cost first (day-grouped output in day order). */
-export function groupRows(rows: readonly LedgerRow[], groupBy: readonly Dimension[]): UsageRow[] {
-  const groups = new Map<string, { key: Partial<LedgerKey>; sums: Record<string, number> }>();
-  for (const r of rows) {
-    const id = groupBy.map((g) => r[g]).join('\u0000');
-    let g = groups.get(id);
-    if (!g) {
-      const key: Partial<LedgerKey> = {};
-      for (const d of groupBy) key[d] = r[d];
-      groups.set(id, (g = { key, sums: Object.fromEntries(COUNT_COLUMNS.map((c) => [c, 0])) }));
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One output row: the grouped dimensions, then the sums, cost in USD last. */
+function usageRow(g: LedgerGroup, groupBy: readonly Dimension[]): UsageRow {
+  const out: Partial<LedgerKey> = {};
+  for (const d of groupBy) out[d] = g[d];
+  const { requests, errors, tokens_in, tokens_out, cache_creation_tokens, cache_read_tokens, unpriced, cost_nanos } = g;
+  return { ...out, requests, errors, tokens_in, tokens_out, cache_creation_tokens, cache_read_tokens, unpriced, cost_usd: nanosToUsd(cost_nanos) };
+}
+
+/**
+ * Groups as output rows, largest cost first (grouped by day: in day order, then largest
+ * cost first); equal costs in the order of their dimensions' values, so the answer is the
+ * same whichever way the groups were summed.
+ */
+export function usageRows(groups: readonly LedgerGroup[], groupBy: readonly Dimension[]): UsageRow[] {
+  const byKey = (a: LedgerGroup, b: LedgerGroup): number => {
+    for (const d of groupBy) {
+      const c = byText(a[d]!, b[d]!);
+      if (c !== 0) return c;
     }
-    for (const c of COUNT_COLUMNS) g.sums[c] += r[c];
-  }
-  const out = [...groups.values()].map(({ key, sums }) => {
-    const { cost_nanos, ...rest } = sums;
-    return { ...key, ...rest, cost_usd: nanosToUsd(cost_nanos) } as UsageRow;
-  });
-  return groupBy.includes('day') ? out.sort((a, b) => (a.day! < b.day! ? -1 : a.day! > b.day! ? 1 : b.cost_usd - a.cost_usd)) : out.sort((a, b) => b.cost_usd - a.cost_usd);
+    return 0;
+  };
+  const byDay = groupBy.includes('day') ? (a: LedgerGroup, b: LedgerGroup) => byText(a.day!, b.day!) : () => 0;
+  return [...groups].sort((a, b) => byDay(a, b) || b.cost_nanos - a.cost_nanos || byKey(a, b)).map((g) => usageRow(g, groupBy));
+}
+
+/** Every group summed into one row, or null when there is none. */
+export function usageTotals(groups: readonly LedgerGroup[]): UsageRow | null {
+  if (groups.length === 0) return null;
+  const sum = zeroCounts();
+  for (const g of groups) addCounts(sum, g);
+  return usageRow(sum, []);
 }
 
 const COLUMNS = ['requests', 'errors', 'tokens_in', 'tokens_out', 'cache_creation_tokens', 'cache_read_tokens', 'cost_usd', 'unpriced'] as const;

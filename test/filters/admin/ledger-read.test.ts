@@ -9,11 +9,12 @@ import t from 'tap';
 import { compileSchema } from '../../../core/config/ajv.js';
 import budgetPlugin from '../../../filters/budget/index.js';
 import type { BudgetConfig } from '../../../filters/budget/config.js';
-import { mergeRanges, readDays } from '../../../filters/admin/ledger-read.js';
-import { budgetPeriod, budgetViews, summarize, type Summary } from '../../../filters/admin/summary.js';
-import { groupRows, parseUsageQuery, selectRows, toCsv } from '../../../filters/admin/usage.js';
+import { mergeRanges, readDays, type GroupRead } from '../../../filters/admin/ledger-read.js';
+import { budgetPeriod, budgetSpend, budgetViews, summarize, type Summary } from '../../../filters/admin/summary.js';
+import { parseUsageQuery, toCsv, usageGroupQuery, usageRows, usageTotals } from '../../../filters/admin/usage.js';
+import { groupCounts } from '../../../filters/cost/ledger/group.js';
 import { SqliteLedger } from '../../../filters/cost/ledger/sqlite.js';
-import type { DayRange, LedgerRow } from '../../../filters/cost/ledger/types.js';
+import type { DayRange, LedgerGroupQuery, LedgerRow } from '../../../filters/cost/ledger/types.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { adminConfig, day, TOKEN } from './setup.js';
@@ -73,66 +74,89 @@ const roundTrip = (v: unknown): Json => JSON.parse(JSON.stringify(v)) as Json;
 /** A budget's burn and projection move with the clock between the call and the expectation; the rest is the day's. */
 const steady = (s: Json): Json => ({ ...s, rejections: undefined, budgets: (s.budgets as Json[]).map(({ burn_usd_per_day: _b, projected_usd: _p, ...rest }) => rest) });
 
-t.test('the admin API reads only the days it needs and answers as from a full read', async (t) => {
-  const dir = tempDir('gw-admin-range-');
-  const file = path.join(dir, 'data', 'ledger.sqlite');
-  const seed = new SqliteLedger(file);
-  await seed.add(yearOfRows(Date.now()));
-  const all = await seed.rows();
-  await seed.close();
+/** Each range `asked` lies within one of `allowed`. */
+const within = (asked: readonly DayRange[], allowed: readonly DayRange[]) => asked.every((a) => allowed.some((r) => a.from >= r.from && a.to <= r.to));
 
-  // Every ledger read the gateway makes, by range (the gateway opens its SQLite ledger in this process).
-  const asked: Array<DayRange | undefined> = [];
-  let whole = 0;
-  const rows = SqliteLedger.prototype.rows;
-  SqliteLedger.prototype.rows = function (this: SqliteLedger, range?: DayRange) {
-    if (!range) whole++;
-    asked.push(range && { ...range });
-    return rows.call(this, range);
-  };
-  t.teardown(() => {
-    SqliteLedger.prototype.rows = rows;
+for (const mode of ['summed in SQL', 'summed from rows'] as const) {
+  t.test(`the admin API reads only the days it needs and answers as from a full read (${mode})`, async (t) => {
+    const dir = tempDir('gw-admin-range-');
+    const file = path.join(dir, 'data', 'ledger.sqlite');
+    const seed = new SqliteLedger(file);
+    await seed.add(yearOfRows(Date.now()));
+    const all = await seed.rows();
+    await seed.close();
+    const fromAll: GroupRead = async (q) => groupCounts(all, q);
+
+    // Every ledger read the gateway makes, by range (the gateway opens its SQLite ledger in this process).
+    const asked: Array<DayRange | undefined> = [];
+    const grouped: DayRange[] = [];
+    let whole = 0;
+    const proto = SqliteLedger.prototype as { rows: SqliteLedger['rows']; groupTotals?: SqliteLedger['groupTotals'] };
+    const { rows, groupTotals } = proto;
+    proto.rows = function (this: SqliteLedger, range?: DayRange) {
+      if (!range) whole++;
+      asked.push(range && { ...range });
+      return rows.call(this, range);
+    };
+    proto.groupTotals =
+      mode === 'summed in SQL'
+        ? function (this: SqliteLedger, q: LedgerGroupQuery) {
+            grouped.push({ from: q.from, to: q.to });
+            return groupTotals!.call(this, q);
+          }
+        : undefined;
+    t.teardown(() => {
+      Object.assign(proto, { rows, groupTotals });
+    });
+    const gw = await startGateway(t, adminConfig(), { dir });
+    const budget = structuredClone({ projects: { research: { monthly_usd: 50 }, webide: { daily_usd: 1, action: 'alert' } } }) as unknown as BudgetConfig;
+    compileSchema(budgetPlugin.configSchema ?? {})(budget);
+
+    const month = budgetPeriod(Date.now());
+    const lastMonthEnd = new Date(Date.parse(`${month.from}T00:00:00Z`) - DAY_MS).toISOString().slice(0, 10);
+    const periods: Array<[string, string]> = [
+      [day(6), day(0)],
+      [lastMonthEnd, month.from],
+      [day(45), day(29)],
+      [day(200), day(90)],
+      [day(364), day(0)],
+      [month.from, month.from],
+    ];
+    /** The reads a call made: by the database within `ranges`, or of rows, once, of exactly their days. */
+    const readOnly = (what: string, ranges: DayRange[]) => {
+      if (mode === 'summed in SQL') {
+        t.same(asked, [], `${what}: no rows read`);
+        t.ok(grouped.length > 0 && within(grouped, ranges), `${what}: summed in the database, within ${JSON.stringify(ranges)}`);
+      } else t.same(asked, mergeRanges(ranges), `${what}: one read of its days`);
+      asked.length = 0;
+      grouped.length = 0;
+    };
+
+    for (const [from, to] of periods) {
+      for (const extra of ['group_by=day,user', 'group_by=project', '', 'project=research&group_by=model,day', 'user=&group_by=provider']) {
+        const query = `from=${from}&to=${to}${extra ? `&${extra}` : ''}`;
+        const got = (await (await fetch(`${gw.url}/admin/usage?${query}`, { headers: bearer })).json()) as Json;
+        const q = parseUsageQuery(new URLSearchParams(query));
+        if (typeof q === 'string') throw new Error(q);
+        const groups = await fromAll(usageGroupQuery(q));
+        t.same(got, roundTrip({ from, to, filters: q.filters, group_by: q.groupBy, rows: usageRows(groups, q.groupBy), totals: usageTotals(groups) }), `usage ${query}`);
+        readOnly(`usage ${query}`, [{ from, to }]);
+      }
+      const csv = await (await fetch(`${gw.url}/admin/usage?from=${from}&to=${to}&group_by=user,model&format=csv`, { headers: bearer })).text();
+      t.equal(csv, toCsv(usageRows(await fromAll({ from, to, groupBy: ['user', 'model'] }), ['user', 'model']), ['user', 'model']), `usage CSV ${from}..${to}`);
+      readOnly(`usage CSV ${from}..${to}`, [{ from, to }]);
+
+      for (const filter of ['', '&user=alice', '&project=research&model=gpt-4o']) {
+        const query = `from=${from}&to=${to}${filter}`;
+        const got = (await (await fetch(`${gw.url}/admin/summary?${query}`, { headers: bearer })).json()) as Json;
+        const now = Date.now();
+        const q = parseUsageQuery(new URLSearchParams(query));
+        if (typeof q === 'string') throw new Error(q);
+        const expected: Summary = await summarize(fromAll, q, budgetViews(budget, await budgetSpend(fromAll, now), now), { hours: [], by_user: {} });
+        t.same(steady(got), steady(roundTrip(expected)), `summary ${query}`);
+        readOnly(`summary ${query}`, [{ from, to }, budgetPeriod(now)]);
+      }
+    }
+    t.equal(whole, 0, 'never the whole ledger');
   });
-  const gw = await startGateway(t, adminConfig(), { dir });
-  const budget = structuredClone({ projects: { research: { monthly_usd: 50 }, webide: { daily_usd: 1, action: 'alert' } } }) as unknown as BudgetConfig;
-  compileSchema(budgetPlugin.configSchema ?? {})(budget);
-
-  const month = budgetPeriod(Date.now());
-  const lastMonthEnd = new Date(Date.parse(`${month.from}T00:00:00Z`) - DAY_MS).toISOString().slice(0, 10);
-  const periods: Array<[string, string]> = [
-    [day(6), day(0)],
-    [lastMonthEnd, month.from],
-    [day(45), day(29)],
-    [day(200), day(90)],
-    [day(364), day(0)],
-    [month.from, month.from],
-  ];
-
-  for (const [from, to] of periods) {
-    for (const extra of ['group_by=day,user', 'group_by=project', '', 'project=research&group_by=model,day', 'user=&group_by=provider']) {
-      const query = `from=${from}&to=${to}${extra ? `&${extra}` : ''}`;
-      asked.length = 0;
-      const got = (await (await fetch(`${gw.url}/admin/usage?${query}`, { headers: bearer })).json()) as Json;
-      const q = parseUsageQuery(new URLSearchParams(query));
-      if (typeof q === 'string') throw new Error(q);
-      const selected = selectRows(all, q);
-      t.same(got, roundTrip({ from, to, filters: q.filters, group_by: q.groupBy, rows: groupRows(selected, q.groupBy), totals: groupRows(selected, [])[0] ?? null }), `usage ${query}`);
-      t.same(asked, [{ from, to }], `usage ${query}: one read of its days`);
-    }
-    const csv = await (await fetch(`${gw.url}/admin/usage?from=${from}&to=${to}&group_by=user,model&format=csv`, { headers: bearer })).text();
-    t.equal(csv, toCsv(groupRows(selectRows(all, { from, to, filters: {} }), ['user', 'model']), ['user', 'model']), `usage CSV ${from}..${to}`);
-
-    for (const filter of ['', '&user=alice', '&project=research&model=gpt-4o']) {
-      const query = `from=${from}&to=${to}${filter}`;
-      asked.length = 0;
-      const got = (await (await fetch(`${gw.url}/admin/summary?${query}`, { headers: bearer })).json()) as Json;
-      const now = Date.now();
-      const q = parseUsageQuery(new URLSearchParams(query));
-      if (typeof q === 'string') throw new Error(q);
-      const expected: Summary = summarize(all, q, budgetViews(budget, all, now), { hours: [], by_user: {} });
-      t.same(steady(got), steady(roundTrip(expected)), `summary ${query}`);
-      t.same(asked, mergeRanges([{ from, to }, budgetPeriod(now)]), `summary ${query}: the period's days and the budgets' month, no more`);
-    }
-  }
-  t.equal(whole, 0, 'never the whole ledger');
-});
+}
