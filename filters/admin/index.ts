@@ -10,7 +10,7 @@
  * only counts rate-limit and budget rejections for the dashboard.
  */
 import { compileSchema } from '../../core/config/ajv.js';
-import { storeFor, type EndpointRequest, type EndpointResponse, type Filter, type FilterPlugin, type PluginEnv } from '../../core/index.js';
+import { defineError, GatewayError, storeFor, type EndpointRequest, type EndpointResponse, type Filter, type FilterPlugin, type PluginEnv } from '../../core/index.js';
 import budgetPlugin from '../budget/index.js';
 import type { BudgetConfig } from '../budget/config.js';
 import costPlugin, { type CostConfig } from '../cost/index.js';
@@ -24,6 +24,8 @@ import { EndedSessions } from './sessions.js';
 import { groupReader } from './ledger-read.js';
 import { budgetPeriod, budgetSpend, budgetViews, summarize, summaryPeriodError } from './summary.js';
 import { parseUsageQuery, toCsv, usageGroupQuery, usageRows, usageTotals } from './usage.js';
+
+defineError('GW_ERR_LEDGER_NONE', { status: 503, category: 'unavailable', kind: 'unavailable', message: 'No usage ledger is configured' });
 
 /** Options under `filters[].config` for `admin`. */
 export interface AdminConfig {
@@ -48,6 +50,12 @@ const STORE_READY_MS = 2000;
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): EndpointResponse {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+/** A catalogued error in the gateway's JSON error shape, with the catalogue's status. */
+function failure(code: string, message: string): EndpointResponse {
+  const err = new GatewayError(code, message);
+  return json(err.status, { error: { code: err.code, message: err.message } });
 }
 
 /** The 401/403 answer in the gateway's JSON error shape. */
@@ -101,7 +109,7 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
     if (granted !== 'ok') return denied(granted);
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: { code: 'GW_ERR_METHOD_NOT_ALLOWED', message: 'GET only' } }, { allow: 'GET, HEAD' });
     if (req.path !== '/admin/usage' && req.path !== '/admin/summary') return json(404, { error: { code: 'GW_ERR_ROUTE_NOT_FOUND', message: `No admin endpoint ${req.path}` } });
-    if (!writer) return json(503, { error: { code: 'GW_ERR_LEDGER_NONE', message: 'No usage ledger: set the "cost" filter\'s ledger.type to sqlite or postgres' } });
+    if (!writer) return failure('GW_ERR_LEDGER_NONE', 'No usage ledger: set the "cost" filter\'s ledger.type to sqlite or postgres');
     const q = parseUsageQuery(req.query);
     if (typeof q === 'string') return json(400, { error: { code: 'GW_ERR_REQUEST_INVALID', message: q } });
     const tooLong = req.path === '/admin/summary' ? summaryPeriodError(q) : undefined;

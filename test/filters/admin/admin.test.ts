@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { errorSpec } from '../../../core/errors.js';
+import { startGateway } from '../../helpers/gateway.js';
 import { auditLines, messages, post } from '../fixtures.js';
 import { day, seededGateway, TOKEN } from './setup.js';
 
@@ -110,4 +112,14 @@ t.test('server.admin endpoints [plugins]: only the operational listener serves t
   const admin = await fetch(`${gw.gateway.adminUrl}/admin/usage`, { headers: bearer(TOKEN) });
   t.equal(admin.status, 200);
   await admin.arrayBuffer();
+});
+
+t.test('no ledger: both endpoints answer 503 GW_ERR_LEDGER_NONE, a code of the catalogue', async (t) => {
+  const gw = await startGateway(t, `providers:\n  echo: { models: [echo-1] }\nfilters:\n  - name: admin\n    config: { token: "${TOKEN}" }\n  - name: cost\n    config: { ledger: { type: none } }\n`);
+  for (const path of ['/admin/usage?group_by=user', '/admin/summary']) {
+    const r = await fetch(`${gw.url}${path}`, { headers: bearer(TOKEN) });
+    t.equal(r.status, 503, path);
+    t.match(await r.json(), { error: { code: 'GW_ERR_LEDGER_NONE', message: /ledger\.type to sqlite or postgres/ } }, `${path}: says what to set`);
+  }
+  t.match(errorSpec('GW_ERR_LEDGER_NONE'), { status: 503, category: 'unavailable' }, 'the error catalogue has the code, with its status');
 });
