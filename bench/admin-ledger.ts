@@ -3,8 +3,11 @@
  * `--rows` rows spread evenly over the 365 UTC days that end today, then an in-process
  * gateway (admin, cost with that ledger, budgets) asked over loopback for
  * `/admin/summary` and `/admin/usage` of the last 7 days, and for the dashboard's first
- * load (the summary of the default 30 days). Each figure is the median of `--rounds`
- * calls after one warm-up, in ms at the client; the cases run interleaved.
+ * load (the summary of the default 30 days). Each case runs two ways: summed in SQL
+ * (`groupTotals`, what the SQLite ledger does) and summed in JavaScript from the rows of
+ * its days (what a backend without `groupTotals` gets, and what every call did before).
+ * Each figure is the median of `--rounds` calls after one warm-up, in ms at the client;
+ * the cases and ways run interleaved.
  *
  *   npx tsx bench/admin-ledger.ts [--rows 500000] [--rounds 9]
  *
@@ -99,12 +102,29 @@ async function main(): Promise<void> {
         if (r.status !== 200) throw new Error(`${p}: ${r.status} ${body.slice(0, 200)}`);
         return performance.now() - t0;
       };
-      const times = cases.map((): number[] => []);
-      for (const [, p] of cases) await call(p); // warm-up
-      for (let r = 0; r < ROUNDS; r++) for (const [i, [, p]] of cases.entries()) times[i].push(await call(p));
+      // The gateway opens its SQLite ledger in this process: without the method, the admin API reads rows.
+      const proto = SqliteLedger.prototype as { groupTotals?: SqliteLedger['groupTotals'] };
+      const inSql = proto.groupTotals;
+      const ways: Array<[string, SqliteLedger['groupTotals'] | undefined]> = [['SQL', inSql], ['rows', undefined]];
+      const times = cases.map(() => ways.map((): number[] => []));
+      try {
+        for (let r = -1; r < ROUNDS; r++) {
+          for (const [i, [, p]] of cases.entries()) {
+            for (const [w, [, method]] of ways.entries()) {
+              proto.groupTotals = method;
+              const ms = await call(p);
+              if (r >= 0) times[i][w].push(ms); // round -1 warms up
+            }
+          }
+        }
+      } finally {
+        proto.groupTotals = inSql;
+      }
       for (const [i, [name]] of cases.entries()) {
-        const sorted = [...times[i]].sort((a, b) => a - b);
-        console.log(`${name.padEnd(28)} median ${median(times[i]).toFixed(1).padStart(8)} ms   (min ${sorted[0].toFixed(1)}, max ${sorted[sorted.length - 1].toFixed(1)}, ${ROUNDS} calls)`);
+        for (const [w, [way]] of ways.entries()) {
+          const sorted = [...times[i][w]].sort((a, b) => a - b);
+          console.log(`${name.padEnd(28)} ${way.padEnd(5)} median ${median(times[i][w]).toFixed(1).padStart(8)} ms   (min ${sorted[0].toFixed(1)}, max ${sorted[sorted.length - 1].toFixed(1)}, ${ROUNDS} calls)`);
+        }
       }
     } finally {
       await gateway.close();
