@@ -17,9 +17,10 @@ const CAP_PATHS: ReadonlyArray<readonly string[]> = [
   ['generationConfig', 'max_output_tokens'],
   ['inferenceConfig', 'maxTokens'],
   ['textGenerationConfig', 'maxTokenCount'],
-  // Bedrock's older native bodies: Claude's text completions, Llama.
+  // Bedrock's older native bodies: Claude's text completions, Llama, AI21 Jurassic-2.
   ['max_tokens_to_sample'],
   ['max_gen_len'],
+  ['maxTokens'],
 ];
 
 /** The gateway's Bedrock `/invoke` wraps the model's own body: `{ model_id, body, stream }`. */

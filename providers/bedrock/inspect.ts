@@ -45,6 +45,7 @@ const OUTPUT_READS: JsonReads = {
     textGenerationConfig: { members: { maxTokenCount: {} } },
     max_tokens_to_sample: {},
     max_gen_len: {},
+    maxTokens: {},
     num_generations: {},
     numResults: {},
     n: {},
@@ -54,7 +55,7 @@ const OUTPUT_READS: JsonReads = {
 /**
  * The output cap a model body asks for: Anthropic `max_tokens` (or the legacy
  * `max_tokens_to_sample`), Converse `inferenceConfig.maxTokens`, Titan
- * `textGenerationConfig.maxTokenCount`, Llama `max_gen_len`.
+ * `textGenerationConfig.maxTokenCount`, Llama `max_gen_len`, AI21 Jurassic-2 `maxTokens`.
  */
 export function outputCap(body: Json): number | undefined {
   return (
@@ -62,7 +63,8 @@ export function outputCap(body: Json): number | undefined {
     finite(obj(body.inferenceConfig)?.maxTokens) ??
     finite(obj(body.textGenerationConfig)?.maxTokenCount) ??
     finite(body.max_tokens_to_sample) ??
-    finite(body.max_gen_len)
+    finite(body.max_gen_len) ??
+    finite(body.maxTokens)
   );
 }
 

@@ -77,8 +77,11 @@ t.test("Gemini: the cap and candidate count in the proto's spelling reserve as t
 t.test('Bedrock InvokeModel: Cohere num_generations, AI21 Jurassic numResults and Jamba n reserve that many times the cap', async (t) => {
   const invoke = (model: string) => `/v1/bedrock/model/${model}/invoke`;
   t.same(await reserved(invoke('cohere.command-text-v14'), { prompt: 'hi', max_tokens: 100, num_generations: 3 }), { status: 200, tokens: 301 }, 'num_generations: 3');
-  // Jurassic's own cap (`maxTokens`) is not one the gateway reads: default_output_tokens for each.
-  t.same(await reserved(invoke('ai21.j2-ultra-v1'), { prompt: 'hi', numResults: 4 }), { status: 200, tokens: 4 * 4096 + 1 }, 'numResults: 4');
+  t.same(await reserved(invoke('ai21.j2-ultra-v1'), { prompt: 'hi', numResults: 4 }), { status: 200, tokens: 4 * 4096 + 1 }, 'numResults: 4, no cap: default_output_tokens for each');
+  t.same(await reserved(invoke('ai21.j2-ultra-v1'), { prompt: 'hi', maxTokens: 100, numResults: 4 }), { status: 200, tokens: 401 }, "Jurassic's own cap, maxTokens, for each of numResults: 4");
+  t.same(await reserved(invoke('ai21.j2-mid-v1'), { prompt: 'hi', maxTokens: 100 }), { status: 200, tokens: 101 }, 'maxTokens alone');
+  t.equal((await reserved(invoke('ai21.j2-ultra-v1'), { prompt: 'hi', maxTokens: 2000 })).status, 400, "a maxTokens over the validator's maximum is refused");
+  t.same(await reserved('/v1/bedrock/invoke', { model_id: 'ai21.j2-ultra-v1', body: { prompt: 'hi', maxTokens: 100 } }), { status: 200, tokens: 101 }, "the gateway's /invoke reads it in the model's body");
   t.same(await reserved(invoke('ai21.jamba-1-5-large-v1:0'), { messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, n: 2 }), { status: 200, tokens: 201 }, 'n: 2');
   t.same(await reserved(invoke('cohere.command-text-v14'), { prompt: 'hi', max_tokens: 100 }), { status: 200, tokens: 101 }, 'one generation by default');
   t.same(await reserved(invoke('cohere.command-text-v14'), { prompt: 'hi', max_tokens: 100, num_generations: '3' }), { status: 200, tokens: 101 }, 'a count that is no number is one');
