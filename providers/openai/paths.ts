@@ -6,8 +6,14 @@
 import { GatewayError, withoutKey } from '../../core/index.js';
 import { checkedSegments } from '../common/paths.js';
 
-/** Bare API roots that lack their `/v1`. */
-const BARE_ROOTS = new Set(['chat', 'completions', 'embeddings', 'models', 'responses', 'moderations', 'images', 'audio', 'files', 'batches', 'uploads', 'fine_tuning', 'vector_stores', 'assistants', 'threads']);
+/**
+ * Bare API roots that lack their `/v1`: OpenAI's, then those only Mistral has (an entry of
+ * this type may be Mistral; a root its service lacks is the upstream's 404).
+ */
+const BARE_ROOTS = new Set([
+  'chat', 'completions', 'embeddings', 'models', 'responses', 'moderations', 'images', 'audio', 'files', 'batches', 'uploads', 'fine_tuning', 'vector_stores', 'assistants', 'threads',
+  'fim', 'agents', 'conversations', 'batch', 'ocr', 'classifications', 'libraries',
+]);
 
 /**
  * The upstream path (with `?query`) for `subpath` under `basePath`.
