@@ -112,6 +112,12 @@ export interface RequestContext {
   /** The model the request asks for, once known (set by the provider's `inspect`). */
   model: string | undefined;
   /**
+   * An agent the request runs on instead of a named model (Mistral's `agent_id`), set by
+   * the provider's `inspect`: the agent's model is known upstream only, until an answer
+   * names it. A model allowlist judges such a request as `agent:<id>`.
+   */
+  agent: string | undefined;
+  /**
    * The provider instance that serves the request: the route's on a pass-through route,
    * the one chosen by model (or `X-Provider`) on the unified endpoint, set before the
    * filter chain runs. `undefined` when none was chosen (unknown model, gateway endpoint).

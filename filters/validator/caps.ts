@@ -17,6 +17,8 @@ const CAP_PATHS: ReadonlyArray<readonly string[]> = [
   ['generationConfig', 'max_output_tokens'],
   ['inferenceConfig', 'maxTokens'],
   ['textGenerationConfig', 'maxTokenCount'],
+  // Mistral's Conversations API.
+  ['completion_args', 'max_tokens'],
   // Bedrock's older native bodies: Claude's text completions, Llama, AI21 Jurassic-2.
   ['max_tokens_to_sample'],
   ['max_gen_len'],

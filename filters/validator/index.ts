@@ -12,7 +12,7 @@ import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type Ba
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
 import { judgeBatch } from './batch.js';
 import { CAP_READS, capOver, withCap } from './caps.js';
-import { capRefusal, hasPromptLimits, invalid, modelRefusal, promptRefusal, shown } from './rules.js';
+import { agentRefusal, capRefusal, hasPromptLimits, invalid, modelRefusal, promptRefusal, shown } from './rules.js';
 import { describeError, loadSchema, resolveSchemaPath, type LoadedSchema } from './schemas.js';
 
 export interface ValidatorConfig extends LimitSet {
@@ -92,7 +92,7 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       const refused = schemaRefusal(ctx, schema);
       if (refused) return refused;
     }
-    const forbidden = ctx.model === undefined ? undefined : modelRefusal(ctx.model, limits);
+    const forbidden = ctx.model !== undefined ? modelRefusal(ctx.model, limits) : ctx.agent !== undefined ? agentRefusal(ctx.agent, limits) : undefined;
     if (forbidden) return forbidden;
     // Every cap the body holds, not only the one inspect read into ctx.maxOutputTokens.
     const max = limits.maxTokens;

@@ -8,8 +8,9 @@ const TEXT_KEYS = new Set(['text', 'content', 'system', 'prompt', 'inputText', '
 // `instructions` is the Responses API's system prompt: a client moving its text there from
 // `input` must not leave the limits' sight. `suffix`: the code after the cursor in a
 // fill-in-the-middle (or completions) request.
-// Gemini's `system_instruction`: its JSON takes the proto's spelling as well.
-const PROMPT_FIELDS = ['system', 'messages', 'prompt', 'suffix', 'contents', 'systemInstruction', 'system_instruction', 'inputText', 'input', 'instructions'];
+// Gemini's `system_instruction`: its JSON takes the proto's spelling as well. `inputs`: a
+// Mistral conversation's new entries (a string, or entries with their `content`).
+const PROMPT_FIELDS = ['system', 'messages', 'prompt', 'suffix', 'contents', 'systemInstruction', 'system_instruction', 'inputText', 'input', 'inputs', 'instructions'];
 
 function count(value: unknown, key: string, depth: number): number {
   if (depth > 64) return 0;

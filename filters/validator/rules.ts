@@ -24,6 +24,15 @@ export function modelRefusal(model: string, limits: EffectiveLimits, field = 'mo
   return undefined;
 }
 
+/**
+ * The refusal of a request that runs on an agent (`ctx.agent`), named in an allowlist as
+ * `agent:<id>`: its model is the agent's, which the gateway cannot see, so only an entry
+ * for the agent itself (`agent:ag_123`, `agent:*`) admits it where models are restricted.
+ */
+export function agentRefusal(agent: string, limits: EffectiveLimits): GatewayError | undefined {
+  return modelRefusal(`agent:${agent}`, limits, 'agent_id');
+}
+
 function overMessage(over: CapOver, max: number): string {
   if (typeof over.value !== 'number') return `must be a number of tokens, at most ${max}`;
   return over.value > max ? `${over.value} is above the maximum of ${max}` : `${over.value} is not a number of tokens`;

@@ -6,8 +6,8 @@
  * upstream byte for byte except for the one documented rewrite (`rewrite.ts`); responses,
  * errors included, come back as they arrive with usage read beside them. Chat completions,
  * completions and the Responses API are generations (limits, budgets, accounting), and so
- * are Mistral's FIM and agents completions on whichever entry is Mistral; the rest of the
- * API is auxiliary. A batch create (OpenAI's, Mistral's jobs) is marked as one (`ctx.batch`,
+ * are Mistral's FIM and agents completions and its Conversations API (a start, an append,
+ * a restart) on whichever entry is Mistral; the rest of the API is auxiliary. A batch create (OpenAI's, Mistral's jobs) is marked as one (`ctx.batch`,
  * `batches.ts`), so a policy filter judges the requests it holds, or refuses those in a file.
  */
 import type { Dispatcher } from 'undici';
@@ -37,6 +37,7 @@ import { openaiDialect } from './dialect.js';
 import { RESPONSES_STREAM } from '../translate/openai-dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
 import { upstreamPath } from './paths.js';
+import { conversationsMeter } from './conversations-usage.js';
 import { responsesMeter } from './responses-usage.js';
 import { needsUsageRewrite, withIncludeUsage } from './rewrite.js';
 import { UsageChunkFilter } from './usage-filter.js';
@@ -67,6 +68,8 @@ const RESPONSES_READS: JsonReads = {
 
 interface GenerationBody {
   model?: unknown;
+  agent_id?: unknown;
+  completion_args?: unknown;
   stream?: unknown;
   stream_options?: unknown;
   max_tokens?: unknown;
@@ -116,6 +119,23 @@ const RESPONSES_API: GenerationApi = {
  */
 const MISTRAL_API: GenerationApi = { ...CHAT_API, usageOnRequest: false };
 
+/** Agents completions name an `agent_id` where a chat names its model. */
+const AGENTS_API: GenerationApi = { ...MISTRAL_API, reads: { members: { ...GENERATION_READS.members, agent_id: { text: true } } } };
+
+/**
+ * Mistral's Conversations API: a start (`model` or `agent_id`, `inputs`, `instructions`,
+ * `completion_args: { max_tokens, … }`, `stream`), an append or a restart of one (the same
+ * without a model: the conversation keeps the one it started with). One answer each, typed
+ * events when streamed, usage reported unasked (`conversations-usage.ts`).
+ */
+const CONVERSATIONS_API: GenerationApi = {
+  reads: { members: { model: { text: true }, agent_id: { text: true }, stream: {}, completion_args: { members: { max_tokens: {} } } } },
+  cap: (body) => (body.completion_args && typeof body.completion_args === 'object' ? (body.completion_args as { max_tokens?: unknown }).max_tokens : undefined),
+  choices: () => 1,
+  usageOnRequest: false,
+  meter: conversationsMeter,
+};
+
 /**
  * Upstream paths (after the base path) whose POST generates tokens: the one selection table.
  * Every OpenAI-type entry shares it; a path its service lacks is the upstream's 404.
@@ -125,8 +145,17 @@ const GENERATION = new Map<string, GenerationApi>([
   ['/v1/completions', CHAT_API],
   ['/v1/responses', RESPONSES_API],
   ['/v1/fim/completions', MISTRAL_API],
-  ['/v1/agents/completions', MISTRAL_API],
+  ['/v1/agents/completions', AGENTS_API],
+  ['/v1/conversations', CONVERSATIONS_API],
 ]);
+
+/** An append to a conversation (`/v1/conversations/{id}`) or a restart of it (`…/{id}/restart`). */
+const CONVERSATION_TURN = /^\/v1\/conversations\/[^/]+(?:\/restart)?$/;
+
+/** How a POST to `bare` (the upstream path after the base path) generates, if it does. */
+function generationApi(bare: string): GenerationApi | undefined {
+  return GENERATION.get(bare) ?? (CONVERSATION_TURN.test(bare) ? CONVERSATIONS_API : undefined);
+}
 
 /** The body rebuilt with `stream_options.include_usage` set, from the shape where it can be. */
 function rebuiltWithUsage(ctx: RequestContext): Buffer {
@@ -187,7 +216,7 @@ class OpenAIProvider implements Provider {
     if (ctx.method !== 'POST') return;
     const q = path.indexOf('?');
     const bare = (q < 0 ? path : path.slice(0, q)).slice(this.basePath.length).replace(/\/$/, '');
-    const api = GENERATION.get(bare);
+    const api = generationApi(bare);
     if (!api) {
       // Still auxiliary: its tokens are known only when the batch ends.
       ctx.batch = batchCreate(ctx, bare);
@@ -202,6 +231,7 @@ class OpenAIProvider implements Provider {
     const body = ctx.jsonPick(api.reads) as GenerationBody | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return;
     if (typeof body.model === 'string') ctx.model = shapeText(body.model);
+    else if (typeof body.agent_id === 'string') ctx.agent = shapeText(body.agent_id);
     ctx.stream = body.stream === true;
     const cap = api.cap(body);
     if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)

@@ -31,7 +31,8 @@ const gw = await startGateway(t, JSON.stringify({
   providers: { mistral: { type: 'openai', api_key: 'mistral-key-0000', base_url: upstream.url, models: ['codestral-latest'] } },
   filters: [
     { name: 'identity', plugin: IDENTITY_PLUGIN },
-    { name: 'validator', config: { models: ['codestral-*', 'mistral-*'], max_tokens: 1024, max_prompt_chars: 1000 } },
+    // The agent's own entry: a model allowlist judges an agents request as `agent:<id>`.
+    { name: 'validator', config: { models: ['codestral-*', 'mistral-*', 'agent:ag:1234'], max_tokens: 1024, max_prompt_chars: 1000 } },
     { name: 'rate-limit', config: { bytes_per_token: 1e9 } },
     { name: 'recorder', plugin: OUTCOME_RECORDER_PATH },
   ],

@@ -21,7 +21,7 @@ const gw = await startGateway(t, JSON.stringify({
   providers: { mistral: { type: 'openai', api_key: 'mistral-key-0000', base_url: upstream.url, stream_include_usage: false } },
   filters: [
     { name: 'identity', plugin: IDENTITY_PLUGIN },
-    { name: 'validator', config: { models: ['codestral-*', 'mistral-*'], max_tokens: 1024 } },
+    { name: 'validator', config: { models: ['codestral-*', 'mistral-*', 'agent:ag:1'], max_tokens: 1024 } },
     { name: 'rate-limit', config: {} },
     { name: 'recorder', plugin: OUTCOME_RECORDER_PATH },
   ],
