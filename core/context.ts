@@ -67,6 +67,7 @@ export class Context implements RequestContext {
   body: Buffer = EMPTY;
   identity: Identity | undefined = undefined;
   model: string | undefined = undefined;
+  baseModel: string | undefined = undefined;
   agent: string | undefined = undefined;
   provider: string | undefined;
   stream = false;

@@ -112,6 +112,13 @@ export interface RequestContext {
   /** The model the request asks for, once known (set by the provider's `inspect`). */
   model: string | undefined;
   /**
+   * The base model id `model` names when the request spells it another way (a Bedrock
+   * cross-region inference profile `us.anthropic.…`, or an ARN), set by the provider's
+   * `inspect`: a policy keyed by model (an allowlist, a price) that does not match `model`
+   * as written matches this, so an entry for the base id covers all its spellings.
+   */
+  baseModel: string | undefined;
+  /**
    * An agent the request runs on instead of a named model (Mistral's `agent_id`), set by
    * the provider's `inspect`: the agent's model is known upstream only, until an answer
    * names it. A model allowlist judges such a request as `agent:<id>`.

@@ -83,9 +83,10 @@ export interface BatchSubmission {
   /**
    * The model the generations run on unless one names its own, where the request names one
    * for all of them (in its path, or a job-level field): the name as `ctx.model` holds a
-   * single request's, and the field a refusal names.
+   * single request's, and the field a refusal names; `base`, the base model id the name
+   * spells another way, as `ctx.baseModel` holds a single request's.
    */
-  readonly model?: { readonly name: string; readonly field: string };
+  readonly model?: { readonly name: string; readonly field: string; readonly base?: string };
   /**
    * How an inline request's own `model` names its model as `ctx.model` would, where the two
    * differ (Gemini's `models/gemini-2.5-pro` is `gemini-2.5-pro`). Absent: as written.

@@ -84,7 +84,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
 
   const estimate = (ctx: RequestContext): number => {
     // ctx.provider: on the unified endpoint the route names none; the chosen provider prices it.
-    const match = book.lookup(providerKeys(env.config, ctx.provider), ctx.model);
+    const match = book.lookup(providerKeys(env.config, ctx.provider), ctx.model, ctx.baseModel);
     if (!match) return 0; // unpriced: flagged by `cost`, never reserved
     const input = Math.ceil(ctx.body.length / config.bytes_per_token);
     // Every completion it asks for (`n`) may run to the cap.

@@ -68,7 +68,9 @@ export function requestCost(ctx: RequestContext, outcome: Outcome, book: PriceBo
   const u = outcome.usage;
   const used = u.inputTokens + u.outputTokens + u.cacheCreationTokens + u.cacheReadTokens > 0;
   // The target that answered (a fallback's provider prices its own model), else the chosen provider.
-  const match = book.lookup(providerKeys(config, outcome.target ?? outcome.provider), outcome.model ?? ctx.model);
+  const model = outcome.model ?? ctx.model;
+  // The base id only for the spelling inspect read it from.
+  const match = book.lookup(providerKeys(config, outcome.target ?? outcome.provider), model, model === ctx.model ? ctx.baseModel : undefined);
   const nanos = match ? costNanos(match.price, u) : 0;
   // Only a request that used tokens can be "unpriced": a rejected one cost nothing either way.
   const cost: RequestCost = { nanos, usd: nanosToUsd(nanos), priced: match !== undefined || !used, match };

@@ -171,9 +171,14 @@ export class PriceBook {
 
   /**
    * The price of `model` on `providers` (tried in order: the route's provider instance
-   * name, then its type), or undefined when it has none.
+   * name, then its type), or undefined when it has none. `base`: the base model id `model`
+   * spells another way (`ctx.baseModel`), priced by its key where `model` has none of its own.
    */
-  lookup(providers: readonly string[], model: string | undefined): PriceMatch | undefined {
+  lookup(providers: readonly string[], model: string | undefined, base?: string): PriceMatch | undefined {
+    return this.lookupOne(providers, model) ?? (base === undefined ? undefined : this.lookupOne(providers, base));
+  }
+
+  private lookupOne(providers: readonly string[], model: string | undefined): PriceMatch | undefined {
     if (!model) return undefined;
     // One provider (the usual case) is its own key: no string built per request.
     const providersKey = providers.length === 1 ? providers[0] : providers.join('\u0000');

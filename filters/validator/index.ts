@@ -92,7 +92,7 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       const refused = schemaRefusal(ctx, schema);
       if (refused) return refused;
     }
-    const forbidden = ctx.model !== undefined ? modelRefusal(ctx.model, limits) : ctx.agent !== undefined ? agentRefusal(ctx.agent, limits) : undefined;
+    const forbidden = ctx.model !== undefined ? modelRefusal(ctx.model, limits, 'model', ctx.baseModel) : ctx.agent !== undefined ? agentRefusal(ctx.agent, limits) : undefined;
     if (forbidden) return forbidden;
     // Every cap the body holds, not only the one inspect read into ctx.maxOutputTokens.
     const max = limits.maxTokens;
@@ -112,7 +112,7 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
   /** A batch create: every request it holds judged as if it came alone; none of it is counted here. */
   function checkBatch(ctx: RequestContext, batch: BatchSubmission, limits: EffectiveLimits): GatewayError | undefined {
     // The model it names for all its requests (in its path, a job field), as a single request's.
-    const model = batch.model && modelRefusal(batch.model.name, limits, batch.model.field);
+    const model = batch.model && modelRefusal(batch.model.name, limits, batch.model.field, batch.model.base);
     if (model) return model;
     const inBody = batch.inline !== undefined || batch.single !== undefined;
     if (batch.file !== undefined || !inBody) {

@@ -16,10 +16,12 @@ export function invalid(field: string, message: string): GatewayError {
 /**
  * A policy refusal (403) naming the model and the first allowlist it is outside, or
  * undefined. `field` is where the client named it (`requests[3].params.model`, `modelId`).
+ * `base`: the base model id `model` spells another way (`ctx.baseModel`), which an
+ * allowlist may name instead.
  */
-export function modelRefusal(model: string, limits: EffectiveLimits, field = 'model'): GatewayError | undefined {
+export function modelRefusal(model: string, limits: EffectiveLimits, field = 'model', base?: string): GatewayError | undefined {
   for (const list of limits.allowlists) {
-    if (!list.match(model)) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `${field}: "${model}" is not allowed for ${list.scope}`, { param: field });
+    if (!list.match(model) && !(base !== undefined && list.match(base))) return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `${field}: "${model}" is not allowed for ${list.scope}`, { param: field });
   }
   return undefined;
 }

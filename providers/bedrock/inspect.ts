@@ -7,6 +7,7 @@
  * later (`ctx.batch`), so policy filters judge its model and its body.
  */
 import { createKey, GatewayError, largestNumber, shapeText, type BatchSubmission, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
+import { baseModelId } from './model-id.js';
 import { bedrockPath, encodeModelId, type BedrockPath } from './paths.js';
 
 /** The parsed path, computed once in `inspect` and used by `passthrough`. */
@@ -129,14 +130,23 @@ function asyncInvocation(ctx: RequestContext): BatchSubmission {
     return { single: ASYNC_INPUT }; // not JSON: the upstream's to refuse, unless a policy reads it first
   }
   const modelId = body?.modelId;
-  return typeof modelId === 'string' ? { single: ASYNC_INPUT, model: { name: shapeText(modelId), field: 'modelId' } } : { single: ASYNC_INPUT };
+  if (typeof modelId !== 'string') return { single: ASYNC_INPUT };
+  const name = shapeText(modelId);
+  const base = baseModelId(name);
+  return { single: ASYNC_INPUT, model: base === undefined ? { name, field: 'modelId' } : { name, field: 'modelId', base } };
+}
+
+/** The model as the client named it, and the base id a profile or ARN names (allowlists and prices match either). */
+function setModel(ctx: RequestContext, reference: string): void {
+  ctx.model = reference;
+  ctx.baseModel = baseModelId(reference);
 }
 
 export function inspectRequest(ctx: RequestContext, basePath: string): void {
   const path = bedrockPath(ctx.subpath, ctx.query, basePath);
   ctx.set(BEDROCK_PATH, path);
   ctx.kind = 'auxiliary';
-  if (path.modelId !== undefined) ctx.model = path.modelId;
+  if (path.modelId !== undefined) setModel(ctx, path.modelId);
   if (path.op === 'convenience') {
     if (ctx.method !== 'POST') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on /invoke; POST {"model_id", "body"}`);
     ctx.kind = 'generation';
@@ -148,7 +158,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
     if (req.stream !== undefined && typeof req.stream !== 'boolean') throw invalid('stream', 'must be a boolean');
     const stream = req.stream === true;
     ctx.set(CONVENIENCE, { modelId, modelSegment, stream });
-    ctx.model = modelId;
+    setModel(ctx, modelId);
     ctx.stream = stream;
     readOutput(ctx, body);
     return;
@@ -156,7 +166,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   if (path.op === 'async-invoke' && ctx.method === 'POST') {
     // Still auxiliary: the generation runs later and its tokens are never reported here.
     ctx.batch = asyncInvocation(ctx);
-    if (ctx.batch.model) ctx.model = ctx.batch.model.name;
+    if (ctx.batch.model) setModel(ctx, ctx.batch.model.name);
     return;
   }
   if (path.op === 'other' || path.op === 'async-invoke' || ctx.method !== 'POST') return;

@@ -2,7 +2,7 @@
  * Bedrock's StartAsyncInvoke (`POST /async-invoke`, `{ modelId, modelInput, outputDataConfig }`)
  * submits one generation to run later. It stays auxiliary, but the validator holds it to the
  * rules an InvokeModel of `modelInput` on `modelId` would meet: the model allowlists (the id
- * as written, as an InvokeModel path's is), the caps of the model's body (clamped in place
+ * as written or the base model id a profile or ARN names, as an InvokeModel path's is), the caps of the model's body (clamped in place
  * when so configured) and the prompt limits, refused in Bedrock's shape naming the field.
  */
 import t from 'tap';
@@ -27,8 +27,8 @@ t.test('the model id against the allowlists and the body against the cap, in Bed
   t.equal(sonnet.status, 403, 'a model outside the allowlist');
   t.equal(sonnet.headers['x-amzn-errortype'], 'AccessDeniedException');
   t.equal(sonnet.json<{ message: string }>().message, `modelId: "${SONNET}" is not allowed for this gateway`);
-  const profile = await call(url, { headers, body: start(PROFILE_ARN, claude()) });
-  t.equal(profile.status, 403, 'an ARN is judged as written, as on InvokeModel');
+  const profile = await call(url, { headers, body: start(`arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.${SONNET}`, claude()) });
+  t.equal(profile.status, 403, "an ARN of a profile of that model too");
 
   const cap = await call(url, { headers, body: start('anthropic.claude-3-haiku-20240307-v1:0', claude({ max_tokens: 64000 })) });
   t.equal(cap.status, 400, 'a cap above the maximum');
@@ -47,6 +47,8 @@ t.test('the model id against the allowlists and the body against the cap, in Bed
   t.equal(rec.model, 'amazon.nova-reel-v1:1', 'the audit line names the model');
   await call(`${endpoint}/async-invoke?maxResults=10`, { headers: { 'x-workspace-id': WORKSPACE } });
   t.equal(mock.last?.method, 'GET', 'listing invocations is forwarded');
+  const allowedProfile = await call(url, { headers, body: start(PROFILE_ARN, claude()) });
+  t.equal(allowedProfile.status, 200, "an allowed model's profile ARN: its base id is on the list");
 });
 
 t.test('the real SDK: refused with its own exception classes, clamped in place', async (t) => {
