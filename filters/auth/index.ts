@@ -10,7 +10,7 @@ import { CONTINUE, GatewayError, createKey, reply, type Filter, type FilterPlugi
 import { coderDirectory, type CoderConfig } from './coder.js';
 import { claimedWorkspace, presentedCredentials } from './credentials.js';
 import { staticDirectory, type WorkspaceDirectory, type WorkspaceLookup } from './directory.js';
-import { isWorkspaceKey, makeWorkspaceKey, MIN_SECRET_LENGTH, verifyWorkspaceKey } from './keys.js';
+import { isWorkspaceKey, keySecret, makeWorkspaceKey, MIN_SECRET_LENGTH, verifyWorkspaceKey } from './keys.js';
 import { isSigV4, MAX_ACCESS_KEY_ID_LENGTH, parseSigV4, verifySigV4 } from './sigv4.js';
 
 export interface AuthConfig {
@@ -18,7 +18,7 @@ export interface AuthConfig {
   source: 'static' | 'coder';
   /** Refuse header-only identity: anyone who can reach the gateway can send any header. */
   require_keys: boolean;
-  /** HMAC secret workspace keys are derived from; empty disables keys. */
+  /** HMAC secret workspace keys are derived from, surrounding whitespace ignored; empty disables keys. */
   key_secret: string;
   /** Header carrying the workspace id (the seed's way). */
   workspace_header: string;
@@ -82,8 +82,9 @@ function denied(code: string, message: string): Claim {
 
 function createAuth(config: AuthConfig, env: PluginEnv): Filter {
   const header = config.workspace_header.toLowerCase();
-  const secret = config.key_secret;
-  if (secret !== '' && secret.length < MIN_SECRET_LENGTH) throw new Error(`key_secret must be at least ${MIN_SECRET_LENGTH} characters (or empty to disable workspace keys)`);
+  const secret = keySecret(config.key_secret);
+  // A secret of only whitespace is a mistake, not "keys disabled": only '' disables them.
+  if (config.key_secret !== '' && secret.length < MIN_SECRET_LENGTH) throw new Error(`key_secret must be at least ${MIN_SECRET_LENGTH} characters (or empty to disable workspace keys)`);
   if (config.require_keys && secret === '') throw new Error('require_keys is true but key_secret is empty: set key_secret (e.g. ${AI_GATEWAY_KEY_SECRET})');
   let directory: WorkspaceDirectory;
   if (config.source === 'coder') {

@@ -13,6 +13,15 @@ const CONTEXT = 'ai-gateway workspace key v1\0';
 /** A secret shorter than this is refused: a workspace key is only as strong as its secret. */
 export const MIN_SECRET_LENGTH = 16;
 
+/**
+ * The secret keys are signed with, from `key_secret`, `--secret` or `AI_GATEWAY_KEY_SECRET`:
+ * surrounding whitespace dropped, because a secret mounted from a file or pasted into an env
+ * variable often ends in a newline, and the gateway and `ai-gateway keygen` must sign alike.
+ */
+export function keySecret(raw: string): string {
+  return raw.trim();
+}
+
 function mac(secret: string, workspaceId: string): Buffer {
   return createHmac('sha256', secret).update(CONTEXT + workspaceId).digest();
 }

@@ -83,3 +83,14 @@ t.test('a key admitted before stays admitted, and rotating key_secret by reload 
   t.equal((await post(url, { 'x-api-key': key })).status, 401, 'the old key, verified before the rotation, is refused');
   t.equal((await post(url, { 'x-api-key': makeWorkspaceKey(rotated, 'ws-abc123') })).status, 200, 'a key of the new secret is admitted');
 });
+
+t.test('a key_secret read with a trailing newline signs the keys keygen makes from the trimmed secret', async (t) => {
+  const withEnv = `  - name: auth\n    config:\n      key_secret: \${AI_GATEWAY_KEY_SECRET}\n`;
+  // As from a mounted file (`$(cat secret)` in a shell strips the newline; env-from-file does not).
+  const gw = await startGateway(t, config(withEnv), { env: { AI_GATEWAY_KEY_SECRET: `${SECRET}\n` } });
+  const url = `${gw.url}/v1/echo/v1/messages`;
+  t.equal((await post(url, { 'x-api-key': makeWorkspaceKey(SECRET, 'ws-abc123') })).status, 200, 'a key of the trimmed secret is admitted');
+
+  await t.rejects(startGateway(t, config(withEnv), { env: { AI_GATEWAY_KEY_SECRET: `  short-secret\n\n\n\n\n` } }), /at least 16/, 'the length is checked after trimming');
+  await t.rejects(startGateway(t, config(withEnv), { env: { AI_GATEWAY_KEY_SECRET: ' '.repeat(20) } }), /at least 16/, 'whitespace alone is refused, not taken as "keys disabled"');
+});

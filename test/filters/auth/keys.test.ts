@@ -54,6 +54,25 @@ t.test('keygen verb: --secret, environment, then the config', async (t) => {
   t.equal(keygen([], () => {}, (s) => err.push(s)), 2, 'usage');
 });
 
+t.test('keygen trims the secret as the auth filter does, wherever it comes from', async (t) => {
+  const expected = makeWorkspaceKey(SECRET, 'ws-abc123');
+  const saved = process.env.AI_GATEWAY_KEY_SECRET;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.AI_GATEWAY_KEY_SECRET;
+    else process.env.AI_GATEWAY_KEY_SECRET = saved;
+  });
+  process.env.AI_GATEWAY_KEY_SECRET = `${SECRET}\n`;
+  const out: string[] = [];
+  t.equal(keygen(['ws-abc123'], (s) => out.push(s), () => {}), 0);
+  t.equal(out[0].trim(), expected, 'from the environment, with a trailing newline');
+  out.length = 0;
+  t.equal(keygen(['ws-abc123', '--secret', ` ${SECRET}\r\n`], (s) => out.push(s), () => {}), 0);
+  t.equal(out[0].trim(), expected, 'from --secret, padded');
+  const err: string[] = [];
+  t.equal(keygen(['ws-abc123', '--secret', 'short-secret\n\n\n\n\n'], () => {}, (s) => err.push(s)), 1, 'the length is checked after trimming');
+  t.match(err[0], /at least 16/);
+});
+
 t.test('keygen through the real command, secret from the environment', async (t) => {
   const bin = path.resolve(import.meta.dirname, '../../../bin/ai-gateway.ts');
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', bin, 'keygen', 'ws-abc123'], {
