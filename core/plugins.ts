@@ -105,6 +105,23 @@ function versionedUrl(file: string): string {
   return url.href;
 }
 
+/**
+ * Imports that outlived the time limit and have not settled yet, with the reason given, by
+ * URL. Node hands the same unsettled import back for the same URL, so waiting for it again
+ * would only hold each later reload for the whole limit; it fails at once instead. An edited
+ * file has another URL ({@link versionedUrl}) and is imported anew; once the import settles
+ * its URL is forgotten here, and Node's answer (the module or its error) comes back at once.
+ */
+const overdueImports = new Map<string, string>();
+
+function rememberOverdue(url: string, work: Promise<unknown>, reason: string): void {
+  overdueImports.set(url, reason);
+  work.then(
+    () => overdueImports.delete(url),
+    () => overdueImports.delete(url),
+  );
+}
+
 /** Import a plugin module named in the config, resolved against the config's directory. */
 export async function importPlugin(specifier: string, configDir: string, timeLimitMs = PLUGIN_TIME_LIMIT_MS): Promise<unknown> {
   let file: string | undefined;
@@ -119,10 +136,14 @@ export async function importPlugin(specifier: string, configDir: string, timeLim
   }
   const url = file === undefined ? specifier : versionedUrl(file);
   resolveOwnPackageFor(file);
+  const overdue = overdueImports.get(url);
+  if (overdue !== undefined) throw new PluginLoadError(`cannot import plugin "${specifier}": ${overdue}`);
+  const work = dynamicImport(url);
   let mod: Record<string, unknown>;
   try {
-    mod = (await withinTimeLimit(dynamicImport(url), timeLimitMs, () => `its import did not finish within ${timeLimitMs} ms (a top-level await that never settles?); ${PLUGIN_TIME_LIMIT_ENV} sets the limit`)) as Record<string, unknown>;
+    mod = (await withinTimeLimit(work, timeLimitMs, () => `its import did not finish within ${timeLimitMs} ms (a top-level await that never settles?); ${PLUGIN_TIME_LIMIT_ENV} sets the limit`)) as Record<string, unknown>;
   } catch (err) {
+    if (err instanceof PluginTimeLimitError) rememberOverdue(url, work, err.message);
     throw new PluginLoadError(`cannot import plugin "${specifier}": ${(err as Error).message}`);
   }
   return mod.default ?? mod;

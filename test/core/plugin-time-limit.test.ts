@@ -68,6 +68,41 @@ for (const [what, plugin] of Object.entries(PLUGINS)) {
   });
 }
 
+t.test('an import still hung from an earlier reload fails the next one at once; an edited file is imported again', async (t) => {
+  const dir = tempDir('gw-hung-again-');
+  const slow = { AI_GATEWAY_PLUGIN_TIMEOUT_MS: '2000' };
+  writeFileSync(path.join(dir, 'hang.mjs'), "await new Promise(() => {});\nexport default { name: 'h', create() { return {}; } };\n");
+  const g = await startGateway(t, config('a'), { dir, env: slow });
+  writeFileSync(g.configPath, config('b', hung('hang.mjs')));
+  let started = Date.now();
+  const first = await g.gateway.reload();
+  t.ok(Date.now() - started >= 2000, 'the first reload waits the limit');
+  const firstMessage = !first.ok ? first.error.issues[0]?.message : undefined;
+  t.match(firstMessage, /cannot import plugin "\.\/hang\.mjs": its import did not finish within 2000 ms/);
+
+  started = Date.now();
+  const second = await g.gateway.reload({ force: true });
+  const tookMs = Date.now() - started;
+  t.ok(tookMs < 1000, `the same hung file fails the next reload at once (${tookMs} ms)`);
+  t.same(!second.ok ? second.error.issues.map((i) => [i.path, i.message]) : [], [['filters[0].plugin', firstMessage]], 'with the same error at the same entry');
+
+  writeFileSync(path.join(dir, 'hang.mjs'), "export default { name: 'h', create() { return {}; } };\n");
+  t.match(await g.gateway.reload({ force: true }), { ok: true, changed: true }, 'the file, edited, is imported again and serves');
+  t.same(await models(g.url), ['b']);
+});
+
+t.test('an import that settles after the limit is used by the next reload', async (t) => {
+  const dir = tempDir('gw-slow-import-');
+  // Settles 800 ms in, past the 300 ms limit; says on a global that its code ran.
+  writeFileSync(path.join(dir, 'slow.mjs'), "await new Promise((r) => setTimeout(r, 800));\nglobalThis.slowImported = true;\nexport default { name: 'h', create() { return {}; } };\n");
+  const g = await startGateway(t, config('a'), { dir, env });
+  writeFileSync(g.configPath, config('b', hung('slow.mjs')));
+  t.equal((await g.gateway.reload()).ok, false, 'the reload that meets it fails at the limit');
+  t.ok(await waitFor(() => (globalThis as { slowImported?: boolean }).slowImported === true, 5000), 'the import settles later');
+  t.match(await g.gateway.reload({ force: true }), { ok: true, changed: true }, 'the next reload takes the settled module');
+  t.same(await models(g.url), ['b']);
+});
+
 t.test('a create() that finishes after the limit has what it made closed, and logged', async (t) => {
   const dir = tempDir('gw-late-');
   // Resolves 600 ms in, twice the limit; says on a global when it is closed.
