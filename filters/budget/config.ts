@@ -42,6 +42,12 @@ export interface BudgetConfig {
   /** Output tokens reserved when the request names no cap. */
   default_output_tokens: number;
   anonymous_user: string;
+  /**
+   * A request for a model the price book has no price for costs nothing, so no budget ever
+   * stops it: `allow` lets it through (flagged by `cost`), `refuse` refuses it wherever a
+   * `block` budget applies.
+   */
+  unpriced: 'allow' | 'refuse';
 }
 
 const entry = {
@@ -81,6 +87,7 @@ export const configSchema = {
     bytes_per_token: { type: 'number', exclusiveMinimum: 0, default: 4 },
     default_output_tokens: { type: 'integer', minimum: 0, default: 4096 },
     anonymous_user: { type: 'string', minLength: 1, default: 'anonymous' },
+    unpriced: { enum: ['allow', 'refuse'], default: 'allow' },
   },
 } as const;
 

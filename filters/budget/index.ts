@@ -21,6 +21,7 @@ import { Budgets, configSchema, PeriodClock, type Budget, type BudgetConfig, typ
 import { budgetScript, Mode, reserveScript, type BudgetState, type Reservation } from './script.js';
 
 defineError('GW_ERR_BUDGET_EXCEEDED', { status: 403, category: 'quota', kind: 'rejected', message: 'The budget for this request is spent' });
+defineError('GW_ERR_BUDGET_UNPRICED', { status: 403, category: 'permission', kind: 'rejected', message: 'This model has no price, and budgets here refuse unpriced models' });
 defineError('GW_ERR_BUDGET_UNAVAILABLE', { status: 503, category: 'unavailable', kind: 'unavailable', message: 'Budgets cannot be checked right now' });
 
 /** What a settlement names: a budget and the period its counters are in. */
@@ -82,10 +83,11 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
 
   const periods = new PeriodClock();
 
-  const estimate = (ctx: RequestContext): number => {
+  /** The request's worst-case cost, or undefined when its model has no price. */
+  const estimate = (ctx: RequestContext): number | undefined => {
     // ctx.provider: on the unified endpoint the route names none; the chosen provider prices it.
     const match = book.lookup(providerKeys(env.config, ctx.provider), ctx.model, ctx.baseModel);
-    if (!match) return 0; // unpriced: flagged by `cost`, never reserved
+    if (!match) return undefined;
     const input = Math.ceil(ctx.body.length / config.bytes_per_token);
     // Every completion it asks for (`n`) may run to the cap.
     return costNanos(match.price, { inputTokens: input, outputTokens: worstCaseOutputTokens(ctx, config.default_output_tokens), cacheCreationTokens: 0, cacheReadTokens: 0 });
@@ -130,6 +132,12 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
     return reply(new GatewayError('GW_ERR_BUDGET_EXCEEDED', message, { headers: { 'x-should-retry': 'false' } }));
   };
 
+  const refuseUnpriced = (ctx: RequestContext): FilterVerdict => {
+    const model = ctx.model === undefined ? 'The request names no model, so it' : `Model "${ctx.model}"`;
+    const message = `${model} has no price in the gateway's price book, and budgets here refuse unpriced models (budget filter: unpriced: refuse)`;
+    return reply(new GatewayError('GW_ERR_BUDGET_UNPRICED', message, { headers: { 'x-should-retry': 'false' } }));
+  };
+
   const onStoreFailure = (err: unknown): FilterVerdict => {
     if (!(err instanceof StoreUnavailableError)) throw err;
     if (store.failMode === 'open') return CONTINUE;
@@ -142,7 +150,9 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       const { reserves } = budgets.list(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
       if (reserves.length === 0) return CONTINUE;
       const now = Date.now();
-      const nanos = estimate(ctx);
+      const priced = estimate(ctx);
+      if (priced === undefined && config.unpriced === 'refuse') return refuseUnpriced(ctx);
+      const nanos = priced ?? 0; // unpriced and allowed: flagged by `cost`, never reserved
       // One entry per blocking budget, group after group: a group's start at its `first`.
       const held: Held[] = [];
       const handBack = (admitted: (group: number) => boolean): void => {
@@ -195,6 +205,8 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       if (refused && outcome.error?.code === 'GW_ERR_BUDGET_EXCEEDED') {
         rejections.inc({ scope: refused.scope, period: refused.period });
         env.log.info('request refused by budget', { request_id: ctx.id, scope: refused.scope, name: refused.name, period: refused.period });
+      } else if (outcome.error?.code === 'GW_ERR_BUDGET_UNPRICED') {
+        env.log.info('request refused by budget: unpriced model', { request_id: ctx.id, model: ctx.model });
       }
       const held = ctx.get(HELD);
       const actual = requestCost(ctx, outcome, book, env.config).nanos;

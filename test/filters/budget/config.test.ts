@@ -8,7 +8,7 @@ import { Budgets, PeriodClock, periodOf, type BudgetConfig } from '../../../filt
 
 const base: BudgetConfig = {
   action: 'block', thresholds: [80, 50, 100], users: {}, projects: {},
-  bytes_per_token: 4, default_output_tokens: 4096, anonymous_user: 'anonymous',
+  bytes_per_token: 4, default_output_tokens: 4096, anonymous_user: 'anonymous', unpriced: 'allow',
 };
 
 t.test('a caller\'s budgets: named, default and global, with blocking ones apart', async (t) => {
