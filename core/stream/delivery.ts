@@ -15,7 +15,7 @@ import type { GatewayError } from '../errors.js';
 import type { GatewayResponse } from '../handler.js';
 import type { UsageMeter } from '../provider-types.js';
 import { auditedError, upstreamError } from '../upstream.js';
-import { completeUsage, estimable } from './estimated-usage.js';
+import { completeUsage, estimable, outputCapOf } from './estimated-usage.js';
 import { drained, pushedReadable, release, type PushedBody } from './pump.js';
 import { UpstreamBody, type BodySink } from './upstream-body.js';
 
@@ -210,7 +210,7 @@ export class BodyDelivery implements BodySink {
     if (meter) {
       meter.end();
       ctx.usage = meter.usage;
-      ctx.usageEstimated = estimable(ctx.kind, this.status) && completeUsage(ctx.usage, meter, ctx.bytesIn);
+      ctx.usageEstimated = estimable(ctx.kind, this.status) && completeUsage(ctx.usage, meter, ctx.bytesIn, outputCapOf(ctx));
       if (meter.streamError) ctx.streamError = meter.streamError;
       if (meter.model && !ctx.model) ctx.model = meter.model;
     }

@@ -10,6 +10,7 @@
  * estimate uses by default). Only a generation the upstream accepted is estimated.
  */
 import type { UsageMeter } from '../provider-types.js';
+import { worstCaseOutputTokens } from '../token-count.js';
 import type { RequestKind, TokenUsage } from '../types.js';
 
 /** Bytes of text (or of request JSON) per token: the usual English figure. */
@@ -31,12 +32,22 @@ export function estimable(kind: RequestKind, status: number): boolean {
 
 /**
  * Complete `usage` with estimates when `meter` says its final report never came; returns
- * whether it did. Reported counts are kept where they are larger.
+ * whether it did. Reported counts are kept where they are larger. `outputCap`, the most
+ * output the request allows (its token cap times its completions, when it names a cap),
+ * bounds the output estimate: no answer bills more, while a byte count can read far more
+ * out of JSON that carries more than text (OpenAI's `logprobs` add ~60 bytes a token for
+ * each of `top_logprobs`, and bill nothing for them).
  */
-export function completeUsage(usage: TokenUsage, meter: UsageMeter, requestBytes: number): boolean {
+export function completeUsage(usage: TokenUsage, meter: UsageMeter, requestBytes: number, outputCap?: number): boolean {
   if (meter.usageFinal !== false) return false;
   if (usage.inputTokens + usage.cacheCreationTokens + usage.cacheReadTokens === 0) usage.inputTokens = tokensOfBytes(requestBytes);
-  const output = meter.estimatedOutputTokens ?? 0;
+  const estimated = meter.estimatedOutputTokens ?? 0;
+  const output = outputCap === undefined ? estimated : Math.min(estimated, outputCap);
   if (output > usage.outputTokens) usage.outputTokens = output;
   return true;
+}
+
+/** The most output tokens `ctx`'s request allows, or undefined when it names no cap. */
+export function outputCapOf(ctx: { readonly maxOutputTokens: number | undefined; readonly outputChoices: number }): number | undefined {
+  return ctx.maxOutputTokens === undefined ? undefined : worstCaseOutputTokens(ctx, 0);
 }
