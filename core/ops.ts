@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { OperationalEndpoint } from './config/types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import type { Logger } from './logger.js';
 import { GatewayError } from './errors.js';
 import type { GatewayResponse, GatewayRequest, OperationalHandler } from './handler.js';
 import { readBody, stopReading } from './request-body.js';
@@ -26,6 +27,8 @@ export interface OpsDeps {
   draining(): boolean;
   /** The `/metrics` text when this process is not the whole picture (a cluster worker asks the primary). */
   scrape?(): Promise<{ text: string; contentType: string }>;
+  /** Where an endpoint's unexpected failure is told: the client gets a bare 500. */
+  log?: Logger;
 }
 
 function sendJson(res: GatewayResponse, status: number, body: unknown): void {
@@ -104,8 +107,10 @@ export function createOps(deps: OpsDeps) {
     res.end(text);
   }
 
-  function fail(res: GatewayResponse, err: unknown): void {
-    if (!res.headersSent) sendJson(res, 500, { error: { code: 'GW_ERR_INTERNAL', message: (err as Error).message } });
+  /** The cause goes to the log: its text may name a database, a host or a file the client has no business seeing. */
+  function fail(res: GatewayResponse, err: unknown, path: string): void {
+    deps.log?.error('endpoint failed unexpectedly', { path, err });
+    if (!res.headersSent) sendJson(res, 500, { error: { code: 'GW_ERR_INTERNAL', message: 'Internal error; the gateway log has the cause' } });
     else res.destroy();
   }
 
@@ -136,14 +141,14 @@ export function createOps(deps: OpsDeps) {
       const plugin = served('plugins') ? pluginEndpoint(deps.current().endpoints, path) : undefined;
       if (plugin) {
         if (requestId) res.setHeader('x-request-id', requestId);
-        servePlugin(plugin, method, path, req, res).catch((err: unknown) => fail(res, err));
+        servePlugin(plugin, method, path, req, res).catch((err: unknown) => fail(res, err, path));
         return true;
       }
       if (method !== 'GET' && method !== 'HEAD') return false;
       const endpoint = Object.hasOwn(PATHS, path) ? PATHS[path] : undefined;
       if (!endpoint || !served(endpoint)) return false;
       if (requestId) res.setHeader('x-request-id', requestId);
-      runners[endpoint](res).catch((err: unknown) => fail(res, err));
+      runners[endpoint](res).catch((err: unknown) => fail(res, err, path));
       return true;
     };
   }
@@ -178,7 +183,7 @@ export function createOps(deps: OpsDeps) {
       const slot = route.provider!;
       effectiveHealth(deps.current(), slot)
         .then((h) => sendJson(res, h.status === 'ok' || h.status === 'degraded' ? 200 : 503, { provider: slot.name, type: slot.type, ...h, ...(slot.provider.diagnostic ? { diagnostic: true } : {}) }))
-        .catch((err: unknown) => fail(res, err));
+        .catch((err: unknown) => fail(res, err, `/health of ${slot.name}`));
     },
   };
 }

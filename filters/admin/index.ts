@@ -130,7 +130,15 @@ async function createAdmin(config: AdminConfig, env: PluginEnv): Promise<Filter>
   }
 
   filter.endpoints = [
-    { path: '/admin/', handle: (req) => api(req).catch((err: unknown) => json(500, { error: { code: 'GW_ERR_INTERNAL', message: (err as Error).message } })) },
+    {
+      path: '/admin/',
+      // A ledger driver's error text can name its database and host: the cause goes to the log.
+      handle: (req) =>
+        api(req).catch((err: unknown) => {
+          env.log.error('admin API failed unexpectedly', { path: req.path, err });
+          return json(500, { error: { code: 'GW_ERR_INTERNAL', message: 'Internal error; the gateway log has the cause' } });
+        }),
+    },
     ...(config.dashboard ? dashboardEndpoint(access, env.log) : []),
   ];
   filter.close = release;
