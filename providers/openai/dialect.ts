@@ -7,21 +7,38 @@ import { SseDecoder, type Dialect } from '../../core/index.js';
 import { openaiDialect as openaiErrors } from '../translate/openai-dialect.js';
 
 /**
- * The last event's data is `[DONE]`, the terminator OpenAI sends after the final chunk of
- * Chat Completions and Completions streams (and the unified endpoint's translators after
- * theirs).
+ * Whether a captured OpenAI stream is a whole answer, by its last event:
+ * - `data: [DONE]`, the terminator of Chat Completions and Completions streams (and of the
+ *   unified endpoint's translators);
+ * - a Responses API stream's `response.completed` (named, or a `data:` line whose `type`
+ *   says so, from a compatible service that names no events). `response.incomplete` and
+ *   `response.failed` are answers cut short: not stored.
  */
-export function endsWithDone(sse: Uint8Array): boolean {
-  let last: string | undefined;
-  const decoder = new SseDecoder((_name, data) => (last = data));
+export function isWholeOpenAIStream(sse: Uint8Array): boolean {
+  let lastName = '';
+  let lastData: string | undefined;
+  const decoder = new SseDecoder((name, data) => {
+    lastName = name;
+    lastData = data;
+  });
   decoder.push(sse);
   decoder.end();
-  return last === '[DONE]';
+  if (lastData === undefined) return false;
+  if (lastData === '[DONE]' || lastName === 'response.completed') return true;
+  return lastName === 'message' && lastData.includes('"response.completed"') && responseType(lastData) === 'response.completed';
+}
+
+function responseType(data: string): unknown {
+  try {
+    return (JSON.parse(data) as { type?: unknown } | null)?.type;
+  } catch {
+    return undefined;
+  }
 }
 
 export const openaiDialect: Dialect = {
   ...openaiErrors,
-  isWholeStream: endsWithDone,
+  isWholeStream: isWholeOpenAIStream,
   // Sent upstream as the client set it: a beta (`assistants=v2`, …) changes what answers.
   cacheKeyHeaders: ['openai-beta'],
 };

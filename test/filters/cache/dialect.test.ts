@@ -72,6 +72,15 @@ t.test('built-in dialects declare how a whole stream ends', async (t) => {
   const chunk = 'data: {"choices":[{"index":0,"delta":{"content":"4"},"finish_reason":"stop"}]}\n\n';
   t.ok(isWholeAnswer(openaiDialect, 'sse', sse(`${chunk}data: [DONE]\n\n`)));
   t.notOk(isWholeAnswer(openaiDialect, 'sse', sse(chunk)));
+  // OpenAI Responses: the last event is response.completed (named, or by its type alone).
+  const created = 'event: response.created\ndata: {"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}\n\n';
+  const delta = 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"4"}\n\n';
+  const completed = 'event: response.completed\ndata: {"type":"response.completed","response":{"id":"resp_1","status":"completed"}}\n\n';
+  t.ok(isWholeAnswer(openaiDialect, 'sse', sse(created + delta + completed)), 'a Responses stream ending in response.completed');
+  t.notOk(isWholeAnswer(openaiDialect, 'sse', sse(created + delta)), 'a Responses stream cut before it');
+  t.notOk(isWholeAnswer(openaiDialect, 'sse', sse(created + delta + completed.replaceAll('completed', 'incomplete'))), 'response.incomplete: cut short');
+  t.ok(isWholeAnswer(openaiDialect, 'sse', sse(completed.replace('event: response.completed\n', ''))), 'unnamed, by its type');
+  t.notOk(isWholeAnswer(openaiDialect, 'sse', sse('data: {"type":"response.failed","note":"response.completed"}\n\n')), 'a failed one naming it in passing');
   // Gemini: a chunk with a finishReason (no terminator follows it), and no error.
   const part = 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"The answer"}]},"index":0}]}\r\n\r\n';
   const last = 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":" is 4."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":5}}\r\n\r\n';

@@ -66,6 +66,28 @@ t.test('OpenAI: a stream that ends without data: [DONE] is not stored; one that 
   t.equal(up.seen.length, 2);
 });
 
+t.test('OpenAI Responses: a stream is stored once it ends with response.completed', async (t) => {
+  const up = await ScriptedUpstream.start();
+  t.teardown(() => up.close());
+  const gw = await startGateway(t, config(`  openai: { api_key: sk-a, base_url: ${up.url} }\n`));
+  const send = async () => {
+    const res = await fetch(`${gw.url}/v1/openai/v1/responses`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ model: 'gpt-4o', temperature: 0, stream: true, input: 'What is 2+2?' }) });
+    return { cache: res.headers.get('x-cache'), text: await res.text() };
+  };
+  const event = (type: string, v: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...v })}\n\n`;
+  const created = event('response.created', { response: { id: 'resp_1', status: 'in_progress', model: 'gpt-4o' } });
+  const delta = event('response.output_text.delta', { delta: 'The answer is 4.' });
+  const completed = event('response.completed', { response: { id: 'resp_1', status: 'completed', model: 'gpt-4o', usage: { input_tokens: 3, output_tokens: 5, total_tokens: 8 } } });
+  up.script.push(stream(created, delta), stream(created, delta, completed));
+  t.equal((await send()).cache, 'MISS');
+  const whole = await send();
+  t.equal(whole.cache, 'MISS', 'the stream cut before response.completed was not kept');
+  const hit = await send();
+  t.equal(hit.cache, 'HIT', 'the whole one was');
+  t.equal(hit.text, whole.text);
+  t.equal(up.seen.length, 2);
+});
+
 t.test('OpenAI: a 200 JSON answer cut mid-string is not stored; a whole one is', async (t) => {
   const { up, send } = await openai(t);
   const whole = JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'The answer is 4.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } });
