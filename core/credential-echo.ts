@@ -7,13 +7,18 @@
  * sees them. Successful answers stream untouched: a provider never echoes a key there.
  */
 import { GatewayError } from './errors.js';
+import { CLIENT_CREDENTIAL_HEADERS } from './http-headers.js';
 import type { ProviderResponse } from './types.js';
 
 /** Written where a credential was. */
 export const REDACTED = '[REDACTED]';
 
-/** Request headers whose value (or its token) is a credential the gateway sent. */
-const SECRET_HEADERS = ['x-api-key', 'x-goog-api-key', 'authorization', 'proxy-authorization', 'x-amz-security-token', 'cookie'] as const;
+/**
+ * Request headers whose value (or its token) is a credential the gateway sent: the ones no
+ * client's may cross, and the AWS session token. Not every `x-amz-*`: a date or a body hash
+ * is no secret, and blanking it would mangle the error.
+ */
+const SECRET_HEADERS: readonly string[] = [...CLIENT_CREDENTIAL_HEADERS, 'x-amz-security-token'];
 
 /** Shorter values are no key, and blanking them would mangle ordinary text. */
 const MIN_SECRET_LENGTH = 8;

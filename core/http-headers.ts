@@ -4,6 +4,18 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
+/**
+ * Credential headers, for any provider: a client's are never forwarded, whatever the route,
+ * and the gateway's own are blanked where an upstream's error quotes them (credential-echo.ts).
+ */
+export const CLIENT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'x-goog-api-key',
+  'cookie',
+]);
+
 /** Connection-specific headers (RFC 9110 §7.6.1) plus the ones HTTP/2 forbids. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',

@@ -9,19 +9,12 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { sentCredentials, withoutSentCredentials } from './credential-echo.js';
 import { GatewayError } from './errors.js';
-import { HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
+import { CLIENT_CREDENTIAL_HEADERS, HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
 import { redacted } from './logger.js';
 import { dispatchUpstream, type DispatchedResponse } from './upstream-dispatch.js';
 import type { Cancellation, ProviderResponse } from './types.js';
 
-/** Client credential headers, for any provider: never forwarded, whatever the route. */
-export const CLIENT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
-  'authorization',
-  'proxy-authorization',
-  'x-api-key',
-  'x-goog-api-key',
-  'cookie',
-]);
+export { CLIENT_CREDENTIAL_HEADERS };
 const CREDENTIAL_PREFIXES = ['x-amz-'] as const;
 
 /** Headers addressed to the gateway itself (`x-gateway-cache`, …): never forwarded. */
