@@ -5,42 +5,16 @@
  * throttling message say a token limit, else `requests`), with the upstream's
  * `retry-after` on the response.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import OpenAI, { RateLimitError } from 'openai';
-import { startGateway } from '../helpers/gateway.js';
+import { translatedUpstream } from '../helpers/translated-upstream.js';
 
 /** The next answer: always a 429, with these headers and this body. */
 let reply: { headers: Record<string, string>; body: unknown } = { headers: {}, body: {} };
-const upstream = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(429, { 'content-type': 'application/json', ...reply.headers });
-    res.end(JSON.stringify(reply.body));
-  });
+const gw = await translatedUpstream(t, (res) => {
+  res.writeHead(429, { 'content-type': 'application/json', ...reply.headers });
+  res.end(JSON.stringify(reply.body));
 });
-await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-t.teardown(() => {
-  upstream.closeAllConnections();
-  upstream.close();
-});
-const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-
-const gw = await startGateway(t, `
-providers:
-  anthropic:
-    api_key: sk-ant-gateway-0000000000000000
-    base_url: ${base}
-  gemini:
-    api_key: AIza-gateway-key-0000000000000000
-    base_url: ${base}
-  bedrock:
-    region: us-east-1
-    base_url: ${base}
-    access_key_id: AKIAGATEWAYEXAMPLE01
-    secret_access_key: gateway/secret+key/0000000000000000000000
-`);
 const client = new OpenAI({ apiKey: 'sk-client-never-upstream-000000000', baseURL: `${gw.url}/v1`, maxRetries: 0 });
 
 async function refusal(model: string): Promise<RateLimitError> {

@@ -5,45 +5,22 @@
  * (…)`, GW_ERR_UPSTREAM_PROTOCOL 502), never that the upstream sent a body that is not
  * JSON, and an error status whose body is cut is no internal error.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { startGateway } from '../../helpers/gateway.js';
+import { translatedUpstream } from '../../helpers/translated-upstream.js';
 import { outcomeFor, OUTCOME_RECORDER_PATH } from '../../helpers/outcome-recorder.js';
 
 /** What the next answer's head says; its body is cut halfway whatever it is. */
 let head = { status: 200, body: '' };
-const upstream = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
+const gw = await translatedUpstream(
+  t,
+  (res) => {
     res.writeHead(head.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(head.body) });
     res.write(head.body.slice(0, head.body.length >> 1));
     // Let the half reach the gateway first.
     void sleep(50).then(() => res.socket?.destroy());
-  });
-});
-await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-t.teardown(() => {
-  upstream.closeAllConnections();
-  upstream.close();
-});
-const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-
-const gw = await startGateway(t, `
-providers:
-  anthropic:
-    api_key: sk-ant-gateway-0000000000000000
-    base_url: ${base}
-  gemini:
-    api_key: AIza-gateway-key-0000000000000000
-    base_url: ${base}
-  bedrock:
-    region: us-east-1
-    base_url: ${base}
-    access_key_id: AKIAGATEWAYEXAMPLE01
-    secret_access_key: gateway/secret+key/0000000000000000000000
-filters:
+  },
+  `filters:
   - name: recorder
     plugin: ${OUTCOME_RECORDER_PATH}
 `);
