@@ -25,6 +25,7 @@ import { anthropicRequestHeaders, type HeaderPolicy } from './headers.js';
 import { AnthropicPaths, inspectRequest, UPSTREAM_PATH } from './inspect.js';
 import { upstreamPath } from './paths.js';
 import { anthropicMeter } from './usage.js';
+import { withRelativeResultsUrls } from './batch-urls.js';
 
 export type { AnthropicConfig } from './config.js';
 
@@ -86,7 +87,7 @@ class AnthropicProvider implements Provider {
 
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const path = ctx.get(UPSTREAM_PATH) ?? upstreamPath(ctx.subpath, ctx.query, this.basePath);
-    const res = await forwardUpstream(this.pool, {
+    let res = await forwardUpstream(this.pool, {
       method: ctx.method,
       path,
       headers: anthropicRequestHeaders(ctx.headers, this.headerPolicy),
@@ -96,6 +97,7 @@ class AnthropicProvider implements Provider {
     });
     // Only generations carry usage; other bodies (file downloads, model lists) pass unread.
     if (ctx.kind === 'generation') res.meter = anthropicMeter(res.headers['content-type']);
+    else if ((ctx.method === 'GET' || ctx.method === 'POST') && this.paths.map(ctx.subpath, ctx.query).batchObjects) res = await withRelativeResultsUrls(res, ctx.cancellation);
     return res;
   }
 

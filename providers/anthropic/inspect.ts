@@ -8,6 +8,7 @@
  */
 import { createKey, GatewayError, shapeText, type BatchSubmission, type JsonReads, type RequestContext } from '../../core/index.js';
 import { upstreamPath } from './paths.js';
+import { holdsBatchObjects } from './batch-urls.js';
 
 /** The checked upstream path, computed once in `inspect` and used by `passthrough`. */
 export const UPSTREAM_PATH = createKey<string>('anthropic.upstream-path');
@@ -34,6 +35,8 @@ interface MappedPath {
   path: string;
   generation: boolean;
   batch: boolean;
+  /** Its GET and POST answers hold Message Batch objects, whose `results_url` is rewritten (batch-urls.ts). */
+  batchObjects: boolean;
 }
 
 /** Distinct subpaths (with their queries) remembered; they come from clients, so the memo is bounded. */
@@ -65,7 +68,7 @@ export class AnthropicPaths {
     const path = upstreamPath(subpath, query, this.basePath);
     const q = path.indexOf('?');
     const bare = (q < 0 ? path : path.slice(0, q)).slice(this.basePath.length).replace(/\/$/, '');
-    return { path, generation: GENERATION.has(bare), batch: bare === BATCH_CREATE };
+    return { path, generation: GENERATION.has(bare), batch: bare === BATCH_CREATE, batchObjects: holdsBatchObjects(bare) };
   }
 }
 

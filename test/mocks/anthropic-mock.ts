@@ -107,6 +107,10 @@ export class AnthropicMock {
     }
     if (req.method === 'POST' && path === '/api/event_logging/batch') return json(res, 200, {});
     if (req.method === 'POST' && path === '/v1/messages/batches') return this.batch(record.body, res);
+    const batchPath = /^\/v1\/messages\/batches\/([\w-]+)(\/results)?$/.exec(path);
+    if (req.method === 'GET' && batchPath?.[2]) return this.batchResults(res);
+    if (req.method === 'GET' && batchPath) return json(res, 200, this.endedBatch(batchPath[1]));
+    if (req.method === 'GET' && path === '/v1/messages/batches') return json(res, 200, { data: [this.endedBatch('msgbatch_mock01')], has_more: false, first_id: 'msgbatch_mock01', last_id: 'msgbatch_mock01' });
     return error(res, 404, 'not_found_error', `no route ${req.method} ${path}`);
   }
 
@@ -123,6 +127,27 @@ export class AnthropicMock {
       request_counts: { processing: requests.length, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
       ended_at: null, created_at: '2026-01-01T00:00:00Z', expires_at: '2026-01-02T00:00:00Z', cancel_initiated_at: null, results_url: null,
     });
+  }
+
+  /**
+   * A batch that has ended. Like the real API, its `results_url` is absolute, on the
+   * API's own origin (here the mock's): a client that follows it goes there directly.
+   */
+  private endedBatch(id: string): Record<string, unknown> {
+    return {
+      id, type: 'message_batch', processing_status: 'ended',
+      request_counts: { processing: 0, succeeded: 1, errored: 0, canceled: 0, expired: 0 },
+      ended_at: '2026-01-01T01:00:00Z', created_at: '2026-01-01T00:00:00Z', expires_at: '2026-01-02T00:00:00Z', archived_at: null, cancel_initiated_at: null,
+      results_url: `${this.url}/v1/messages/batches/${id}/results`,
+    };
+  }
+
+  /** A batch's results: JSONL, one line per request, served as `application/binary` as the API does. */
+  private batchResults(res: http.ServerResponse): void {
+    const line = { custom_id: 'r0', result: { type: 'succeeded', message: { id: 'msg_mock01', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5-20250929', content: [{ type: 'text', text: this.text }], stop_reason: 'end_turn', stop_sequence: null, usage: this.usage } } };
+    const text = `${JSON.stringify(line)}\n`;
+    res.writeHead(200, { 'content-type': 'application/binary', 'content-length': Buffer.byteLength(text), 'request-id': 'req_mock01' });
+    res.end(text);
   }
 
   private async messages(raw: Buffer, res: http.ServerResponse): Promise<void> {
