@@ -44,6 +44,8 @@ export interface ContextInit {
   headers: IncomingHttpHeaders;
   httpVersion: string;
   remoteAddress: string;
+  /** The connection is TLS; false when not given. */
+  secure?: boolean;
   route: RouteInfo;
   subpath: string;
   dialect: Dialect;
@@ -59,6 +61,7 @@ export class Context implements RequestContext {
   readonly headers: IncomingHttpHeaders;
   readonly httpVersion: string;
   readonly remoteAddress: string;
+  readonly secure: boolean;
   readonly route: RouteInfo;
   readonly subpath: string;
   readonly dialect: Dialect;
@@ -118,6 +121,7 @@ export class Context implements RequestContext {
     this.headers = init.headers;
     this.httpVersion = init.httpVersion;
     this.remoteAddress = init.remoteAddress;
+    this.secure = init.secure === true;
     this.route = init.route;
     this.provider = init.route.provider;
     this.subpath = init.subpath;

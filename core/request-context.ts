@@ -29,6 +29,8 @@ export interface RequestContext {
   readonly headers: IncomingHttpHeaders;
   readonly httpVersion: string;
   readonly remoteAddress: string;
+  /** The client's connection to the gateway is TLS (whatever a proxy in front says). */
+  readonly secure: boolean;
   readonly route: RouteInfo;
   /** The API dialect errors are rendered in for this route. */
   readonly dialect: Dialect;

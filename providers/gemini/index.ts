@@ -29,6 +29,7 @@ import { inspectRequest, UPSTREAM_PATH } from './inspect.js';
 import { upstreamPath } from './paths.js';
 import { GeminiStreamGuard } from './stream-guard.js';
 import { geminiMeter } from './usage.js';
+import { uploadUrlForClient } from './upload-url.js';
 
 export type { GeminiConfig } from './config.js';
 
@@ -85,6 +86,9 @@ class GeminiProvider implements Provider {
     const headers = upstreamRequestHeaders(ctx.headers, this.drop);
     headers['x-goog-api-key'] = this.apiKey;
     const res = await forwardUpstream(this.pool, { method: ctx.method, path, headers, body: ctx.body, signal: ctx.cancellation, stream: ctx.stream });
+    // A resumable upload's start: the URL its bytes go to must be the gateway's.
+    const uploadUrl = res.headers['x-goog-upload-url'];
+    if (typeof uploadUrl === 'string') res.headers['x-goog-upload-url'] = uploadUrlForClient(uploadUrl, ctx, this.basePath);
     // Only generations carry usage; other bodies (token counts, model lists) pass unread.
     if (ctx.kind !== 'generation') return res;
     const ct = String(res.headers['content-type'] ?? '');

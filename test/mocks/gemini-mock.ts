@@ -82,6 +82,7 @@ export class GeminiMock {
     const key = req.headers['x-goog-api-key'] ?? url.searchParams.get('key');
     if (!key) return error(res, 403, 'PERMISSION_DENIED', 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.');
     if (key !== this.apiKey) return error(res, 400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }]);
+    if (req.method === 'POST' && url.pathname === '/upload/v1beta/files') return this.upload(req, url, record.body, res);
     const m = /^\/(v1|v1beta)\/models(?:\/([^/:]+)(?::(\w+))?)?$/.exec(url.pathname);
     if (!m) return error(res, 404, 'NOT_FOUND', `Requested entity was not found: ${url.pathname}`);
     const [, , model, method] = m;
@@ -129,6 +130,25 @@ export class GeminiMock {
       res.write(`data: ${JSON.stringify(chunksOut[i])}\r\n\r\n`);
     }
     res.end();
+  }
+
+  /**
+   * The Files API's resumable upload, as Google runs it: `start` answers with an empty body
+   * and an absolute `x-goog-upload-url` on the API's own origin (here the mock's) carrying an
+   * `upload_id`; the bytes are then POSTed there with `upload, finalize`, answered with the
+   * File and `x-goog-upload-status: final`.
+   */
+  private upload(req: http.IncomingMessage, url: URL, body: Buffer, res: http.ServerResponse): void {
+    const command = String(req.headers['x-goog-upload-command'] ?? '');
+    if (command === 'start') {
+      res.writeHead(200, { 'x-goog-upload-url': `${this.url}/upload/v1beta/files?upload_id=mockupload01&upload_protocol=resumable`, 'x-goog-upload-status': 'active', 'x-goog-upload-chunk-granularity': '8388608', 'content-length': '0' });
+      return void res.end();
+    }
+    if (url.searchParams.get('upload_id') !== 'mockupload01' || !command.includes('upload')) return error(res, 400, 'INVALID_ARGUMENT', 'unknown upload session');
+    const file = { name: 'files/mock01', mimeType: 'text/plain', sizeBytes: String(body.length), uri: `${this.url}/v1beta/files/mock01`, state: 'ACTIVE', source: 'UPLOADED' };
+    const text = JSON.stringify({ file });
+    res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text), 'x-goog-upload-status': command.includes('finalize') ? 'final' : 'active' });
+    res.end(text);
   }
 
   /** The answer as stream chunks: text word by word (or one function call), running usage totals. */
