@@ -45,7 +45,7 @@ export interface ContextInit {
   httpVersion: string;
   remoteAddress: string;
   /** The connection is TLS; false when not given. */
-  secure?: boolean;
+  encrypted?: boolean;
   route: RouteInfo;
   subpath: string;
   dialect: Dialect;
@@ -61,7 +61,7 @@ export class Context implements RequestContext {
   readonly headers: IncomingHttpHeaders;
   readonly httpVersion: string;
   readonly remoteAddress: string;
-  readonly secure: boolean;
+  readonly encrypted: boolean;
   readonly route: RouteInfo;
   readonly subpath: string;
   readonly dialect: Dialect;
@@ -121,7 +121,7 @@ export class Context implements RequestContext {
     this.headers = init.headers;
     this.httpVersion = init.httpVersion;
     this.remoteAddress = init.remoteAddress;
-    this.secure = init.secure === true;
+    this.encrypted = init.encrypted === true;
     this.route = init.route;
     this.provider = init.route.provider;
     this.subpath = init.subpath;

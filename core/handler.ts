@@ -90,7 +90,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       headers,
       httpVersion: req.httpVersion,
       remoteAddress: req.socket?.remoteAddress ?? '',
-      secure: (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+      encrypted: (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
       route: route.info,
       subpath,
       dialect: route.dialect,

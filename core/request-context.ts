@@ -30,7 +30,7 @@ export interface RequestContext {
   readonly httpVersion: string;
   readonly remoteAddress: string;
   /** The client's connection to the gateway is TLS (whatever a proxy in front says). */
-  readonly secure: boolean;
+  readonly encrypted: boolean;
   readonly route: RouteInfo;
   /** The API dialect errors are rendered in for this route. */
   readonly dialect: Dialect;

@@ -36,11 +36,12 @@ export function uploadUrlForClient(upstreamUrl: string, ctx: RequestContext, bas
     return upstreamUrl;
   }
   const proto = first(ctx.headers['x-forwarded-proto'])?.toLowerCase();
-  const scheme = proto === 'https' || proto === 'http' ? proto : ctx.secure ? 'https' : 'http';
+  const scheme = proto === 'https' || proto === 'http' ? proto : ctx.encrypted ? 'https' : 'http';
   const forwardedHost = first(ctx.headers['x-forwarded-host']);
   const host = forwardedHost !== undefined && HOST.test(forwardedHost) ? forwardedHost : ctx.headers.host;
-  // Without a host to name, the JS SDK still finds its way (it puts its own in front).
-  const origin = host !== undefined && HOST.test(host) ? `${scheme}://${host}` : url.origin;
+  // Without a host to name (HTTP/1.0), a path: the JS SDK puts its own origin in front, and
+  // no client is sent to Google's with the gateway key it holds.
+  const origin = host !== undefined && HOST.test(host) ? `${scheme}://${host}` : '';
   const below = basePath !== '' && url.pathname.startsWith(`${basePath}/`) ? url.pathname.slice(basePath.length) : url.pathname;
   return `${origin}${ctx.route.prefix ?? ''}${below}${url.search}`;
 }

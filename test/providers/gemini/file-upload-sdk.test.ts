@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { GoogleGenAI } from '@google/genai';
@@ -82,4 +83,29 @@ t.test('over TLS, HTTP/1.1 and h2 alike, the URL is https', async (t) => {
     stream.end('{"file":{}}');
   });
   t.equal(h2, expected, 'h2');
+});
+
+t.test('a client that names no host (HTTP/1.0) gets a path, never Google\'s origin', async (t) => {
+  const mock = await GeminiMock.start(GATEWAY_KEY);
+  t.teardown(() => mock.close());
+  const gw = await startGateway(t, `providers:\n  gemini:\n    api_key: ${GATEWAY_KEY}\n    base_url: ${mock.url}\n`);
+  const body = '{"file":{}}';
+  const { port } = new URL(gw.url);
+  const head = await new Promise<string>((resolve, reject) => {
+    // Written, not ended: HTTP/1.0 closes the connection after the answer.
+    const socket = net.connect(Number(port), '127.0.0.1', () => {
+      socket.write(
+        `POST /v1/gemini/upload/v1beta/files HTTP/1.0\r\nx-goog-api-key: ${CLIENT_KEY}\r\ncontent-type: application/json\r\n` +
+          `x-goog-upload-protocol: resumable\r\nx-goog-upload-command: start\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
+    });
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  t.match(head, /^HTTP\/1\.[01] 200/, 'answered');
+  const url = /\r\nx-goog-upload-url: ([^\r]*)\r\n/i.exec(head)?.[1];
+  t.equal(url, '/v1/gemini/upload/v1beta/files?upload_id=mockupload01&upload_protocol=resumable');
 });
