@@ -6,11 +6,14 @@
  * (a rate limit is `type: "requests"`, or `"tokens"` when Anthropic's `anthropic-ratelimit-*`
  * headers say a token limit is the one spent, with `code: "rate_limit_exceeded"`; a bad key is
  * `type: "invalid_request_error"`, `code: "invalid_api_key"`; overload is a 503 `server_error`).
+ * `retry-after` is Anthropic's, made one valid value, or for a rate limit without one the
+ * wait until the spent limit resets.
  * https://docs.anthropic.com/en/api/errors
  */
-import type { RateLimitReason } from '../../../core/errors.js';
+import { answeredAt, retryAfterOf } from '../retry-after.js';
 import type { AnthropicErrorDetail } from './anthropic-types.js';
 import type { OpenAIErrorBody } from './openai-types.js';
+import { limitHit, secondsUntilReset } from './rate-limit.js';
 
 export interface TranslatedError {
   status: number;
@@ -52,28 +55,6 @@ function byStatus(status: number): Mapping {
   return { status: status >= 500 ? status : 502, type: 'server_error', code: null };
 }
 
-/**
- * The token limits Anthropic reports beside the request limit on every answer, a 429's
- * included (`anthropic-ratelimit-tokens-*` is the most restrictive of them in effect).
- * https://docs.anthropic.com/en/api/rate-limits#response-headers
- */
-const TOKEN_REMAINING = ['anthropic-ratelimit-tokens-remaining', 'anthropic-ratelimit-input-tokens-remaining', 'anthropic-ratelimit-output-tokens-remaining'] as const;
-
-function spent(value: string | string[] | undefined): boolean {
-  const v = Array.isArray(value) ? value[0] : value;
-  return v !== undefined && v.trim() !== '' && Number(v) <= 0;
-}
-
-/**
- * Which limit a 429 hit, for OpenAI's `type`: `tokens` when a token limit's remaining count
- * is spent and the request limit's is not; `requests` otherwise (OpenAI's default, and the
- * right one when both are spent: no smaller request gets through either).
- */
-function limitHit(headers: Record<string, string | string[] | undefined>): RateLimitReason {
-  if (spent(headers['anthropic-ratelimit-requests-remaining'])) return 'requests';
-  return TOKEN_REMAINING.some((name) => spent(headers[name])) ? 'tokens' : 'requests';
-}
-
 function detailOf(raw: unknown): AnthropicErrorDetail | undefined {
   let body = raw;
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
@@ -113,8 +94,11 @@ export function anthropicErrorToOpenAI(status: number, body: unknown, headers: R
     headers: {},
     body: openAIError(detail?.message || `Upstream provider returned HTTP ${status}`, type, null, mapped.code),
   };
-  const retryAfter = headers['retry-after'];
-  if (typeof retryAfter === 'string') out.headers['retry-after'] = retryAfter;
+  // Anthropic's own, when valid; for a rate limit without one, the wait its reset times say.
+  const now = answeredAt(headers);
+  let retryAfter = retryAfterOf(headers['retry-after'], now);
+  if (retryAfter === undefined && mapped.type === BY_TYPE.rate_limit_error.type) retryAfter = secondsUntilReset(headers, now)?.toString();
+  if (retryAfter !== undefined) out.headers['retry-after'] = retryAfter;
   // The openai SDKs honour this header: retrying a spent quota cannot succeed.
   if (mapped.type === 'insufficient_quota') out.headers['x-should-retry'] = 'false';
   return out;

@@ -8,6 +8,7 @@
  */
 import type { OpenAIErrorBody } from '../openai-anthropic/openai-types.js';
 import { openAIError, type TranslatedError } from '../openai-anthropic/error.js';
+import { answeredAt, retryAfterOf } from '../retry-after.js';
 
 interface Mapping {
   status: number;
@@ -89,8 +90,9 @@ export function converseErrorToOpenAI(status: number, body: unknown, headers: Re
   // OpenAI's 429 `type` names the limit hit; a ThrottlingException says which only in its message.
   const type = mapped.type === BY_NAME.throttlingexception.type && TOKENS_THROTTLED.test(message) ? 'tokens' : mapped.type;
   const out: TranslatedError = { status: mapped.status, headers: {}, body: openAIError(message || `Upstream provider returned HTTP ${status}`, type, null, mapped.code) };
-  const retryAfter = header(headers, 'retry-after');
-  if (typeof retryAfter === 'string') out.headers['retry-after'] = retryAfter;
+  // Bedrock says nothing of when to retry; a proxy in front of it may.
+  const retryAfter = retryAfterOf(headers['retry-after'], answeredAt(headers));
+  if (retryAfter !== undefined) out.headers['retry-after'] = retryAfter;
   return out;
 }
 

@@ -8,6 +8,7 @@
  */
 import type { OpenAIErrorBody } from '../openai-anthropic/openai-types.js';
 import { openAIError, type TranslatedError } from '../openai-anthropic/error.js';
+import { answeredAt, retryAfterOf } from '../retry-after.js';
 
 interface Mapping {
   status: number;
@@ -106,10 +107,8 @@ export function geminiErrorToOpenAI(status: number, body: unknown, headers: Reco
     headers: {},
     body: openAIError(detail?.message || `Upstream provider returned HTTP ${status}`, type, null, mapped.code),
   };
-  const retryAfter = headers['retry-after'];
-  const fromDetail = detail?.retryDelay ? seconds(detail.retryDelay) : undefined;
-  if (typeof retryAfter === 'string') out.headers['retry-after'] = retryAfter;
-  else if (fromDetail) out.headers['retry-after'] = fromDetail;
+  const retryAfter = retryAfterOf(headers['retry-after'], answeredAt(headers)) ?? (detail?.retryDelay ? seconds(detail.retryDelay) : undefined);
+  if (retryAfter !== undefined) out.headers['retry-after'] = retryAfter;
   return out;
 }
 
