@@ -104,7 +104,11 @@ export function anthropicErrorToOpenAI(status: number, body: unknown, headers: R
   return out;
 }
 
-/** Translate the data of an Anthropic stream `error` event (no status there: the type decides). */
+/**
+ * Translate the data of an Anthropic stream `error` event (no status there: the type
+ * decides). A `rate_limit_error` event names no limit and comes without headers, so its
+ * `type` stays OpenAI's default, `requests`.
+ */
 export function anthropicStreamErrorToOpenAI(body: unknown): OpenAIErrorBody {
   const detail = detailOf(body);
   const mapped = (detail && BY_TYPE[detail.type]) ?? BY_TYPE.api_error;

@@ -38,6 +38,11 @@ const BY_NAME: Record<string, Mapping> = {
 /** Bedrock's throttling message for a tokens-per-minute quota ("Too many tokens, please wait before trying again."). */
 const TOKENS_THROTTLED = /^too many tokens\b/i;
 
+/** OpenAI's `type`: for a throttle, the limit hit, which a ThrottlingException names only in its message. */
+function typeOf(mapped: Mapping, message: string): string {
+  return mapped.type === BY_NAME.throttlingexception.type && TOKENS_THROTTLED.test(message) ? 'tokens' : mapped.type;
+}
+
 function byStatus(status: number): Mapping {
   if (status === 401) return BY_NAME.unrecognizedclientexception;
   if (status === 403) return BY_NAME.accessdeniedexception;
@@ -87,9 +92,7 @@ export function converseErrorToOpenAI(status: number, body: unknown, headers: Re
   const named = name ? BY_NAME[name] : undefined;
   const mapped = named ? { ...named, status: fromStatus.status } : fromStatus;
   const message = typeof parsed?.message === 'string' ? parsed.message : typeof parsed?.Message === 'string' ? parsed.Message : '';
-  // OpenAI's 429 `type` names the limit hit; a ThrottlingException says which only in its message.
-  const type = mapped.type === BY_NAME.throttlingexception.type && TOKENS_THROTTLED.test(message) ? 'tokens' : mapped.type;
-  const out: TranslatedError = { status: mapped.status, headers: {}, body: openAIError(message || `Upstream provider returned HTTP ${status}`, type, null, mapped.code) };
+  const out: TranslatedError = { status: mapped.status, headers: {}, body: openAIError(message || `Upstream provider returned HTTP ${status}`, typeOf(mapped, message), null, mapped.code) };
   // Bedrock says nothing of when to retry; a proxy in front of it may.
   const retryAfter = retryAfterOf(headers['retry-after'], answeredAt(headers));
   if (retryAfter !== undefined) out.headers['retry-after'] = retryAfter;
@@ -99,5 +102,6 @@ export function converseErrorToOpenAI(status: number, body: unknown, headers: Re
 /** Translate a ConverseStream exception event (its name and payload). */
 export function converseStreamErrorToOpenAI(name: string, payload: { message?: string } | undefined): OpenAIErrorBody {
   const mapped = BY_NAME[name.toLowerCase()] ?? SERVER;
-  return openAIError(payload?.message || 'Upstream stream failed', mapped.type, null, mapped.code);
+  const message = typeof payload?.message === 'string' ? payload.message : '';
+  return openAIError(message || 'Upstream stream failed', typeOf(mapped, message), null, mapped.code);
 }

@@ -80,6 +80,11 @@ function detailOf(raw: unknown): Detail | undefined {
   };
 }
 
+/** OpenAI's `type`: for a 429, the limit hit, which RESOURCE_EXHAUSTED names only in its QuotaFailure. */
+function typeOf(mapped: Mapping, detail: Detail | undefined): string {
+  return mapped.type === BY_STATUS_NAME.RESOURCE_EXHAUSTED.type && detail?.tokenQuota ? 'tokens' : mapped.type;
+}
+
 /** `"37s"` / `"1.5s"` → whole seconds, rounded up. */
 function seconds(duration: string): string | undefined {
   const m = /^(\d+(?:\.\d+)?)s$/.exec(duration);
@@ -100,12 +105,10 @@ export function geminiErrorToOpenAI(status: number, body: unknown, headers: Reco
   const named = detail?.status ? BY_STATUS_NAME[detail.status] : undefined;
   // The HTTP status stays (a 400 INVALID_ARGUMENT for a bad key is still a 400); the name picks type and code.
   const mapped = named ? { ...named, status: fromStatus.status } : fromStatus;
-  // OpenAI's 429 `type` names the limit hit; RESOURCE_EXHAUSTED says which only in its QuotaFailure.
-  const type = mapped.type === BY_STATUS_NAME.RESOURCE_EXHAUSTED.type && detail?.tokenQuota ? 'tokens' : mapped.type;
   const out: TranslatedError = {
     status: mapped.status,
     headers: {},
-    body: openAIError(detail?.message || `Upstream provider returned HTTP ${status}`, type, null, mapped.code),
+    body: openAIError(detail?.message || `Upstream provider returned HTTP ${status}`, typeOf(mapped, detail), null, mapped.code),
   };
   const retryAfter = retryAfterOf(headers['retry-after'], answeredAt(headers)) ?? (detail?.retryDelay ? seconds(detail.retryDelay) : undefined);
   if (retryAfter !== undefined) out.headers['retry-after'] = retryAfter;
@@ -116,5 +119,5 @@ export function geminiErrorToOpenAI(status: number, body: unknown, headers: Reco
 export function geminiStreamErrorToOpenAI(body: unknown): OpenAIErrorBody {
   const detail = detailOf(body);
   const mapped = (detail?.status && BY_STATUS_NAME[detail.status]) || BY_STATUS_NAME.INTERNAL;
-  return openAIError(detail?.message || 'Upstream stream failed', mapped.type, null, mapped.code);
+  return openAIError(detail?.message || 'Upstream stream failed', typeOf(mapped, detail), null, mapped.code);
 }
