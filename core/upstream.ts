@@ -30,14 +30,29 @@ export function isCredentialHeader(name: string): boolean {
   return false;
 }
 
-/** Headers never forwarded on any route: connection-owned, credentials, the gateway's own. */
+/**
+ * What proxies in front of the gateway (or the client itself) say about the client's
+ * address and the URL it used: workspace-internal addresses and host names that are no
+ * provider's business. The gateway may read them (the network filter, the dashboard); it
+ * never passes them on.
+ */
+export const CLIENT_ADDRESS_HEADERS: ReadonlySet<string> = new Set([
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-real-ip',
+]);
+
+/** Headers never forwarded on any route: connection-owned, credentials, client addresses, the gateway's own. */
 function notForwarded(name: string): boolean {
-  return CONNECTION_OWNED.has(name) || isCredentialHeader(name) || name.startsWith(GATEWAY_PREFIX);
+  return CONNECTION_OWNED.has(name) || isCredentialHeader(name) || CLIENT_ADDRESS_HEADERS.has(name) || name.startsWith(GATEWAY_PREFIX);
 }
 
 /**
  * The client's request headers as a starting point for the upstream request: without
- * hop-by-hop, pseudo, connection-owned and credential headers, and without `drop`.
+ * hop-by-hop, pseudo, connection-owned, credential and client-address headers, and without `drop`.
  * The provider then adds its own credentials.
  * @example
  * const headers = upstreamRequestHeaders(ctx.headers, new Set(['x-workspace-id']));

@@ -2,7 +2,7 @@
  * The `bedrock` provider's config: what the YAML entry may hold, its defaults, and the
  * checks a schema cannot express (a usable endpoint), done once per config generation.
  */
-import { isCredentialHeader } from '../../core/index.js';
+import { CLIENT_ADDRESS_HEADERS, isCredentialHeader } from '../../core/index.js';
 
 export interface BedrockConfig {
   /** The region requests are signed for and, by default, sent to. */
@@ -96,6 +96,7 @@ export function droppedHeaders(forward: readonly string[]): Set<string> {
   const wanted = new Set(forward.map((h) => h.toLowerCase()));
   for (const name of wanted) {
     if (isCredentialHeader(name)) throw new Error(`forward_headers: "${name}" is a credential header and is never forwarded`);
+    if (CLIENT_ADDRESS_HEADERS.has(name)) throw new Error(`forward_headers: "${name}" says where the client is and is never forwarded`);
   }
   return new Set(GATEWAY_ONLY_HEADERS.filter((h) => !wanted.has(h)));
 }

@@ -2,7 +2,7 @@
  * Config checks every HTTP provider shares: a usable base URL split into the pool's
  * origin and a path prefix, and which gateway-only headers are dropped before forwarding.
  */
-import { isCredentialHeader } from '../../core/index.js';
+import { CLIENT_ADDRESS_HEADERS, isCredentialHeader } from '../../core/index.js';
 
 /** Identity headers the gateway reads and a provider never needs, unless forwarded on purpose. */
 export const GATEWAY_ONLY_HEADERS: readonly string[] = ['x-workspace-id'];
@@ -36,6 +36,7 @@ export function droppedHeaders(forward: readonly string[], extra: readonly strin
   const wanted = new Set(forward.map((h) => h.toLowerCase()));
   for (const name of wanted) {
     if (isCredentialHeader(name)) throw new Error(`forward_headers: "${name}" is a credential header and is never forwarded`);
+    if (CLIENT_ADDRESS_HEADERS.has(name)) throw new Error(`forward_headers: "${name}" says where the client is and is never forwarded`);
   }
   return new Set([...GATEWAY_ONLY_HEADERS.filter((h) => !wanted.has(h)), ...extra]);
 }
