@@ -90,6 +90,8 @@ export class Context implements RequestContext {
   usage: TokenUsage = emptyUsage();
   /** `usage` holds estimates: the answer ended before its own final usage report. */
   usageEstimated = false;
+  /** Bytes reserved for this request's body in the gateway's body budget (core/body-budget.ts). */
+  heldBodyBytes = 0;
   error: GatewayError | undefined = undefined;
   streamError: string | undefined = undefined;
   repliedBy: string | undefined = undefined;

@@ -59,6 +59,8 @@ const builtins: Record<string, ErrorSpec> = {
   GW_ERR_RATE_LIMITED: { status: 429, category: 'rate_limit', kind: 'rejected', message: 'Rate limit exceeded' },
   GW_ERR_PROVIDER_UNCONFIGURED: { status: 503, category: 'unavailable', kind: 'unavailable', message: 'Provider is not configured' },
   GW_ERR_UNAVAILABLE: { status: 503, category: 'unavailable', kind: 'unavailable', message: 'Service unavailable' },
+  // server.max_inflight_body_bytes: every SDK retries a 503 and honours its retry-after.
+  GW_ERR_OVERLOADED: { status: 503, category: 'unavailable', kind: 'unavailable', message: 'The gateway is holding as many request bodies as it may' },
   GW_ERR_UPSTREAM_UNREACHABLE: { status: 502, category: 'upstream', kind: 'upstream_error', message: 'Upstream could not be reached' },
   GW_ERR_UPSTREAM_PROTOCOL: { status: 502, category: 'upstream', kind: 'upstream_error', message: 'Upstream sent an invalid response' },
   GW_ERR_UPSTREAM_TIMEOUT: { status: 504, category: 'timeout', kind: 'upstream_timeout', message: 'Upstream timed out' },

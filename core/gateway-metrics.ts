@@ -47,6 +47,8 @@ export class GatewayMetrics {
   readonly tokens: FastCounter<'provider' | 'model' | 'direction'>;
   readonly upstreamErrors: FastCounter<'provider' | 'kind'>;
   readonly configLoads: Counter<'result'>;
+  /** Client connections refused at accept past `server.max_connections`. */
+  readonly connectionsRefused: Counter;
   readonly configInfo: Gauge<'hash'>;
   private currentHash: string | undefined;
   /** route → provider → series: two lookups on strings the router already holds, no key to build. */
@@ -54,7 +56,8 @@ export class GatewayMetrics {
   /** By (provider, model), the client's model capped: past the cap, `model="other"`. */
   private readonly tokenSeries = new ModelSeries<TokenSeries>((provider, model) => this.tokenChildren(provider, model));
 
-  constructor() {
+  /** @param bodyBytesHeld reads the request-body bytes held now (core/body-budget.ts), at each scrape. */
+  constructor(bodyBytesHeld: () => number = () => 0) {
     collectDefaultMetrics({ register: this.registry });
     const f = this.factory;
     this.requests = f.fastCounter({ name: 'gateway_requests_total', help: 'Requests by route, provider and status class', labelNames: ['route', 'provider', 'status_class'] });
@@ -67,6 +70,14 @@ export class GatewayMetrics {
     this.configLoads = f.counter({ name: 'gateway_config_loads_total', help: 'Config loads by result (success, failure)', labelNames: ['result'] });
     // Across workers: one series per hash at 1 (during a reload both hashes show), not the worker count.
     this.configInfo = f.gauge({ name: 'gateway_config_info', help: 'The loaded config, by the sha256 of its file (first 16 hex digits)', labelNames: ['hash'], aggregator: 'max' });
+    this.connectionsRefused = f.counter({ name: 'gateway_connections_refused_total', help: 'Client connections refused at accept because server.max_connections were open' });
+    f.gauge({
+      name: 'gateway_request_body_bytes_in_flight',
+      help: 'Request-body bytes held across requests now (server.max_inflight_body_bytes caps them)',
+      collect() {
+        this.set(bodyBytesHeld());
+      },
+    });
     this.configLoads.inc({ result: 'success' }, 0);
     this.configLoads.inc({ result: 'failure' }, 0);
   }

@@ -10,6 +10,7 @@ import { defaultConfigPath, loadConfigFile, type LoadedConfig } from './config/l
 import type { ServerConfig } from './config/types.js';
 import type { ConfigWatcher } from './config/watch.js';
 import { GatewayMetrics } from './gateway-metrics.js';
+import { BodyBudget } from './body-budget.js';
 import { createHandler } from './handler.js';
 import { listen, type Listener } from './listener.js';
 import { poolClass } from './pool.js';
@@ -87,7 +88,7 @@ export function listenerConfig(loaded: LoadedConfig): ServerConfig {
 }
 
 /** Keys the listener reads once at start; a reload cannot change them. */
-const RESTART_ONLY = ['workers', 'host', 'port', 'tls', 'http2', 'max_header_bytes', 'idle_timeout_ms', 'keep_alive_timeout_ms', 'request_timeout_ms', 'admin'] as const;
+const RESTART_ONLY = ['workers', 'host', 'port', 'tls', 'http2', 'max_header_bytes', 'max_connections', 'idle_timeout_ms', 'keep_alive_timeout_ms', 'request_timeout_ms', 'admin'] as const;
 
 function warnRestartOnly(log: Logger, before: ServerConfig, after: ServerConfig): void {
   const changed = RESTART_ONLY.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
@@ -118,7 +119,9 @@ const CUT_SETTLE_MS = 1000;
 export const UPSTREAM_CONNECTIONS = 1024;
 
 export class Gateway {
-  readonly metrics = new GatewayMetrics();
+  /** Outlives pipelines: a reload changes its limit, not what requests in flight hold. */
+  private readonly bodyBudget = new BodyBudget(Number.MAX_SAFE_INTEGER);
+  readonly metrics = new GatewayMetrics(() => this.bodyBudget.held);
   readonly log: Logger;
   readonly configPath: string;
   readonly startedAt = new Date();
@@ -157,6 +160,7 @@ export class Gateway {
     const loaded = opts.loaded ?? gw.load();
     const server = listenerConfig(loaded);
     gw.pipeline = await gw.build(loaded);
+    gw.bodyBudget.limit = loaded.config.server.max_inflight_body_bytes;
     gw.metrics.configLoads.inc({ result: 'success' });
     gw.metrics.setConfigHash(loaded.hash);
     const port = portOverride ?? server.port;
@@ -170,6 +174,7 @@ export class Gateway {
       operational: server.admin ? ops.except(server.admin.endpoints) : ops.operational,
       providerHealth: ops.providerHealth,
       cutting: () => gw.isCutting,
+      bodyBudget: gw.bodyBudget,
       usage: async (ctx, route) => {
         const parts: Record<string, unknown> = { user: ctx.identity?.user ?? null, workspace: ctx.identity?.workspace ?? null, project: ctx.identity?.project ?? null };
         for (const slot of route.chain.slots) if (slot.filter.usage) Object.assign(parts, await slot.filter.usage(ctx));
@@ -179,9 +184,10 @@ export class Gateway {
     const workerId = String(worker?.id);
     const handler: typeof served = opts.clusterWorker?.workerHeader ? (req, res) => (res.setHeader('x-gateway-worker', workerId), served(req, res)) : served;
     try {
-      gw.listener = await listen(server, { host: opts.host ?? server.host, port }, handler, gw.log);
-      // Plain HTTP only: it binds to a private address and has no workspace clients.
-      if (server.admin) gw.adminListener = await listen({ ...server, tls: undefined }, server.admin, ops.adminHandler(server.admin.endpoints), gw.log);
+      gw.listener = await listen(server, { host: opts.host ?? server.host, port }, handler, gw.log, () => gw.metrics.connectionsRefused.inc());
+      // Plain HTTP only: it binds to a private address and has no workspace clients. Not
+      // capped: scrapes and health checks must get through while the main port is full.
+      if (server.admin) gw.adminListener = await listen({ ...server, tls: undefined, max_connections: undefined }, server.admin, ops.adminHandler(server.admin.endpoints), gw.log);
     } catch (err) {
       gw.listener?.destroy();
       await gw.listener?.close();
@@ -243,6 +249,7 @@ export class Gateway {
         }
         const old = this.pipeline;
         this.pipeline = next;
+        this.bodyBudget.limit = loaded.config.server.max_inflight_body_bytes;
         warnRestartOnly(this.log, old.loaded.config.server, next.loaded.config.server);
         this.metrics.configLoads.inc({ result: 'success' });
         this.metrics.setConfigHash(loaded.hash);

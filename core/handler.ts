@@ -5,6 +5,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { BodyBudget } from './body-budget.js';
 import { readBody, stopReading } from './request-body.js';
 import { BodyDelivery } from './stream/delivery.js';
 import { flattenHead } from './stream/flat-head.js';
@@ -41,10 +42,12 @@ export interface HandlerDeps {
   cutting?(): boolean;
   /** Answers `/v1/usage` once the chain resolved the caller. */
   usage(ctx: Context, route: CompiledRoute): Promise<Record<string, unknown>>;
+  /** Request-body bytes held across requests (`server.max_inflight_body_bytes`); outlives pipelines. */
+  bodyBudget: BodyBudget;
 }
 
 export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: GatewayResponse) => void {
-  const { metrics, log } = deps;
+  const { metrics, log, bodyBudget } = deps;
 
   return function handle(req, res) {
     const arrivedAt = performance.now();
@@ -110,6 +113,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
         // Whatever failed, the request is over: it must not stay in flight or hold its pipeline.
         log.error('request completion failed unexpectedly', { request_id: ctx.id, err: thrown });
       } finally {
+        bodyBudget.release(ctx);
         metrics.inFlight.dec();
         pipeline.release();
       }
@@ -141,7 +145,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     if (!matched) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
     const limit = deps.current().loaded.config.server.max_body_bytes;
     try {
-      ctx.body = await readBody(req, res, limit, deps.requestTimeoutMs);
+      ctx.body = await readBody(req, res, limit, deps.requestTimeoutMs, bodyBudget, ctx);
     } catch (err) {
       if (ctx.cancellation.aborted) return;
       stopReading(req, res);
@@ -264,8 +268,10 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     // A provider's answer: every filter has had the request at onRequest and nothing
     // resends it now, so a long stream need not keep its body, raw or parsed. A filter's
     // reply leaves the raw body to the filters after it, which never saw it.
-    if (ctx.repliedBy === undefined) ctx.releaseBody();
-    else ctx.releaseParsed();
+    if (ctx.repliedBy === undefined) {
+      ctx.releaseBody();
+      bodyBudget.release(ctx);
+    } else ctx.releaseParsed();
     return delivery.stream(body);
   }
 

@@ -43,7 +43,11 @@ type Handler = (req: GatewayRequest, res: GatewayResponse) => void;
  */
 const loadHttp2 = (): typeof http2 => createRequire(import.meta.url)('node:http2') as typeof http2;
 
-export async function listen(config: ServerConfig, bind: { host: string; port: number }, handler: Handler, log: Logger): Promise<Listener> {
+/**
+ * @param refused told of each connection refused at accept past `config.max_connections`
+ *   (h2c connections count: they are accepted by the HTTP/1.1 server before the handoff).
+ */
+export async function listen(config: ServerConfig, bind: { host: string; port: number }, handler: Handler, log: Logger, refused?: () => void): Promise<Listener> {
   const tracker = new ConnectionTracker();
   const onRequest: Handler = (req, res) => {
     if (req.httpVersionMajor === 1 && hostCount(req.rawHeaders) > 1) return refuseAmbiguousHost(res as http.ServerResponse);
@@ -111,6 +115,7 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     });
     outer = h1;
   }
+  if (config.max_connections !== undefined) capConnections(outer, config.max_connections, log, refused);
 
   await new Promise<void>((resolve, reject) => {
     outer.once('error', reject);
@@ -132,6 +137,29 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     },
     destroy: () => tracker.destroyAll(),
   };
+}
+
+/** Between two debug lines about refused connections: a flood of them is one line a minute. */
+const REFUSED_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Node's own cap, checked at accept before any JavaScript object is made for the socket:
+ * past `max` open TCP connections a new one is closed at once (the client reads a reset or
+ * an EOF) and the server emits 'drop'.
+ */
+function capConnections(server: net.Server, max: number, log: Logger, refused: (() => void) | undefined): void {
+  server.maxConnections = max;
+  let lastLogged = -Infinity;
+  let unlogged = 0;
+  server.on('drop', () => {
+    refused?.();
+    unlogged++;
+    const now = performance.now();
+    if (now - lastLogged < REFUSED_LOG_INTERVAL_MS) return;
+    log.debug('client connections refused: server.max_connections are open', { max_connections: max, refused: unlogged });
+    lastLogged = now;
+    unlogged = 0;
+  });
 }
 
 /** ALPN: h2 when the client offers it, else http/1.1; neither is a failed handshake. */

@@ -1,5 +1,6 @@
 /** Reading a request body whole, within the gateway's size and time limits. */
 import type { Http2ServerRequest } from 'node:http2';
+import { bodyBudgetSpent, type BodyBudget, type BodyHolder } from './body-budget.js';
 import { GatewayError } from './errors.js';
 import type { GatewayRequest, GatewayResponse } from './handler.js';
 
@@ -10,16 +11,20 @@ const EMPTY = Buffer.alloc(0);
  * body not all received within `timeoutMs` (0: no limit) of this call, which comes as the
  * request does, is refused (408); HTTP/1.1's whole-request limit is Node's `requestTimeout`.
  * A client waiting for `100 Continue` gets it on `res` once its declared length passed.
+ * With a `budget`, the body's bytes are reserved in it for `holder` (the declared length
+ * before a byte is read, else chunk by chunk) and a body that would pass it is refused
+ * (503 `GW_ERR_OVERLOADED`); the caller releases the reservation.
  */
-export function readBody(req: GatewayRequest, res: GatewayResponse, limit: number, timeoutMs = 0): Promise<Buffer> {
+export function readBody(req: GatewayRequest, res: GatewayResponse, limit: number, timeoutMs = 0, budget?: BodyBudget, holder?: BodyHolder): Promise<Buffer> {
   const declared = req.headers['content-length'];
   const length = declared === undefined ? -1 : Number(declared);
   if (length > limit) {
     return Promise.reject(new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${declared} bytes is larger than the ${limit} bytes this gateway accepts`));
   }
+  if (budget && holder && length > 0 && !budget.reserve(holder, length)) return Promise.reject(bodyBudgetSpent());
   if (req.headers.expect !== undefined) continueIfAsked(req, res);
   // HTTP/2's events must be heard from the start (its streams can be reset before a microtask).
-  return req.httpVersionMajor === 1 ? afterHead(req, length, limit) : streamed(req, limit, timeoutMs);
+  return req.httpVersionMajor === 1 ? afterHead(req, length, limit, budget, holder) : streamed(req, limit, timeoutMs, budget, holder);
 }
 
 /**
@@ -51,7 +56,7 @@ export function stopReading(req: GatewayRequest, res: GatewayResponse): void {
  * complete" comes a little later still), taken in one read() without the listeners and
  * the ticks of flowing mode.
  */
-async function afterHead(req: GatewayRequest, length: number, limit: number): Promise<Buffer> {
+async function afterHead(req: GatewayRequest, length: number, limit: number, budget?: BodyBudget, holder?: BodyHolder): Promise<Buffer> {
   await undefined;
   if (length >= 0 && req.readableLength >= length && !req.headers['transfer-encoding']) {
     const body = (req.read() as Buffer | null) ?? EMPTY;
@@ -63,7 +68,7 @@ async function afterHead(req: GatewayRequest, length: number, limit: number): Pr
   }
   // The client may have gone in the ticks before this microtask, unheard: nothing else would say so.
   if (req.destroyed) throw new GatewayError('GW_ERR_CLIENT_ABORT');
-  return streamed(req, limit);
+  return streamed(req, limit, 0, budget, holder);
 }
 
 function tooLarge(limit: number): GatewayError {
@@ -85,8 +90,11 @@ export function failBodyRead(req: GatewayRequest, res: { setHeader(name: string,
   return true;
 }
 
-/** A body still arriving: chunk by chunk, refused as soon as it passes `limit` or takes longer than `timeoutMs`. */
-function streamed(req: GatewayRequest, limit: number, timeoutMs = 0): Promise<Buffer> {
+/**
+ * A body still arriving: chunk by chunk, refused as soon as it passes `limit` or takes longer
+ * than `timeoutMs`, or as soon as its bytes past those already reserved do not fit the budget.
+ */
+function streamed(req: GatewayRequest, limit: number, timeoutMs: number, budget?: BodyBudget, holder?: BodyHolder): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -101,6 +109,8 @@ function streamed(req: GatewayRequest, limit: number, timeoutMs = 0): Promise<Bu
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) return refuse(tooLarge(limit));
+      // A declared length was reserved whole (HTTP/1.1 and nghttp2 both hold a body to it).
+      if (holder && size > holder.heldBodyBytes && !budget!.reserve(holder, size - holder.heldBodyBytes)) return refuse(bodyBudgetSpent());
       chunks.push(chunk);
     };
     const onAborted = (): void => refuse(new GatewayError('GW_ERR_CLIENT_ABORT'));

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LineCounter, parseDocument, visit, type Document } from '../deps/yaml.js';
+import { defaultInflightBodyBytes } from '../body-budget.js';
 import { packageRoot } from '../package-root.js';
 import { compileSchema } from './ajv.js';
 import { blankStrings, coercedBlanks, withBlanks } from './blank-values.js';
@@ -88,6 +89,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (workers > 1 && (loaded.config.store?.type ?? 'memory') === 'memory') {
     // Each worker would keep its own counters: limits and budgets would multiply by the worker count.
     throw new ConfigError([source.issue(['server', 'workers'], `${workers} workers need the shared store so limits stay global: set store.type to redis, or server.workers to 1`)], loaded);
+  }
+  const server = loaded.config.server;
+  if (server.max_inflight_body_bytes === undefined) server.max_inflight_body_bytes = defaultInflightBodyBytes(server.max_body_bytes);
+  else if (server.max_inflight_body_bytes < server.max_body_bytes) {
+    // A body between the two could never be taken: its client would retry the 503 forever.
+    throw new ConfigError([source.issue(['server', 'max_inflight_body_bytes'], `must be at least server.max_body_bytes (${server.max_body_bytes}), or a body that size is refused however idle the gateway is`)], loaded);
   }
   return loaded;
 }

@@ -6,6 +6,13 @@ export interface ServerConfig {
   host: string;
   port: number;
   max_body_bytes: number;
+  /**
+   * Request-body bytes held across all requests at once (503 past it); the loader fills in
+   * the default (core/body-budget.ts) and refuses a value below `max_body_bytes`.
+   */
+  max_inflight_body_bytes: number;
+  /** Open client connections per process; more are refused at accept. Absent: no cap. */
+  max_connections?: number;
   max_header_bytes: number;
   idle_timeout_ms: number;
   keep_alive_timeout_ms: number;
