@@ -5,6 +5,7 @@
  * back however it ends (answered, refused, failed upstream, streamed, abandoned by its client),
  * which `gateway_request_body_bytes_in_flight` shows.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
@@ -178,4 +179,22 @@ t.test('the limit defaults from the heap, never below one largest body, and cann
     if (err instanceof ConfigError) issue = formatIssue(err.issues[0]);
   }
   t.match(issue, /server\.max_inflight_body_bytes.*at least server\.max_body_bytes \(1000\)/, 'refused, naming the key');
+});
+
+t.test('a reload changes the limit; the bytes already held stay counted', async (t) => {
+  const s = await setup(t);
+  const upload = slowUpload(s.gw, 'holder', MAX_BODY);
+  t.teardown(() => upload.destroy());
+  t.ok(await heldBecomes(s.gw, MAX_BODY));
+  const before = await post(s.gw, '/v1/claude/v1/messages', 'before', claudeBody(600));
+  t.equal(before.status, 503);
+  await before.text();
+  const raised = JSON.parse(readFileSync(s.gw.configPath, 'utf8')) as { server: Record<string, number> };
+  raised.server.max_inflight_body_bytes = 2000;
+  writeFileSync(s.gw.configPath, JSON.stringify(raised));
+  t.match(await s.gw.gateway.reload(), { ok: true, changed: true });
+  const after = await post(s.gw, '/v1/claude/v1/messages', 'after', claudeBody(600));
+  t.equal(after.status, 200, 'fits under the new limit beside the held body');
+  await after.text();
+  t.equal(await held(s.gw), MAX_BODY, 'the held body is still counted');
 });
