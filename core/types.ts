@@ -88,6 +88,13 @@ export interface BatchSubmission {
    */
   readonly model?: { readonly name: string; readonly field: string; readonly base?: string };
   /**
+   * The agent the generations run on unless one names its own model or agent, where the
+   * request names one for all of them instead of a model (Mistral's job-level `agent_id`):
+   * judged as `ctx.agent` is, and `field` is what a refusal names. An inline request may
+   * name its own agent as `agent_id`, as a single agents request does.
+   */
+  readonly agent?: { readonly id: string; readonly field: string };
+  /**
    * How an inline request's own `model` names its model as `ctx.model` would, where the two
    * differ (Gemini's `models/gemini-2.5-pro` is `gemini-2.5-pro`). Absent: as written.
    */

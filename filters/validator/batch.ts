@@ -8,7 +8,7 @@
 import { GatewayError, shapeText, unionReads, type BatchSubmission, type JsonReads, type RequestContext } from '../../core/index.js';
 import { CAP_READS, capOver, withCap, type CapOver } from './caps.js';
 import type { EffectiveLimits } from './limits.js';
-import { capRefusal, hasPromptLimits, modelRefusal, promptRefusal } from './rules.js';
+import { agentRefusal, capRefusal, hasPromptLimits, modelRefusal, promptRefusal } from './rules.js';
 
 type Inline = NonNullable<BatchSubmission['inline']>;
 
@@ -18,8 +18,8 @@ export interface BatchJudgement {
   readonly clamped?: CapOver;
 }
 
-/** What each request is judged on without its prompt: the model and every cap. */
-const REQUEST_READS: JsonReads = unionReads({ members: { model: { text: true } } }, CAP_READS);
+/** What each request is judged on without its prompt: the model (or agent) and every cap. */
+const REQUEST_READS: JsonReads = unionReads({ members: { model: { text: true }, agent_id: { text: true } } }, CAP_READS);
 
 /** The reads per place a provider names; providers hand the same frozen object every time. */
 const readsMemo = new WeakMap<Inline, JsonReads>();
@@ -99,8 +99,7 @@ function judgeInline(ctx: RequestContext, inline: Inline, modelName: BatchSubmis
     const request = plainObject(at(requests[i], inline.body));
     if (!request) continue;
     const where = placeOf(inline, i);
-    const named = typeof request.model === 'string' ? shapeText(request.model) : undefined;
-    const refusal = named === undefined ? undefined : modelRefusal(modelName ? modelName(named) : named, limits, `${where}model`);
+    const refusal = ownModelRefusal(request, where, modelName, limits);
     if (refusal) return { refusal };
     const over = max === undefined ? undefined : capOver(request, max);
     if (over && max !== undefined) {
@@ -113,6 +112,15 @@ function judgeInline(ctx: RequestContext, inline: Inline, modelName: BatchSubmis
   }
   if (!worst || max === undefined) return {};
   return lowerCaps(ctx, inline, max) ? { clamped: worst.over } : { refusal: capRefusal(worst.over, max, worst.where) };
+}
+
+/** The refusal of the model or agent a request names for itself, if it names one (else it runs on the batch's). */
+function ownModelRefusal(request: Record<string, unknown>, where: string, modelName: BatchSubmission['modelName'], limits: EffectiveLimits): GatewayError | undefined {
+  if (typeof request.model === 'string') {
+    const named = shapeText(request.model);
+    return modelRefusal(modelName ? modelName(named) : named, limits, `${where}model`);
+  }
+  return typeof request.agent_id === 'string' ? agentRefusal(shapeText(request.agent_id), limits, `${where}agent_id`) : undefined;
 }
 
 /** The one generation's body at `path`: its caps and prompt, as a single request's (its model is the submission's). */

@@ -111,8 +111,8 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
 
   /** A batch create: every request it holds judged as if it came alone; none of it is counted here. */
   function checkBatch(ctx: RequestContext, batch: BatchSubmission, limits: EffectiveLimits): GatewayError | undefined {
-    // The model it names for all its requests (in its path, a job field), as a single request's.
-    const model = batch.model && modelRefusal(batch.model.name, limits, batch.model.field, batch.model.base);
+    // The model or agent it names for all its requests (in its path, a job field), as a single request's.
+    const model = (batch.model && modelRefusal(batch.model.name, limits, batch.model.field, batch.model.base)) || (batch.agent && agentRefusal(batch.agent.id, limits, batch.agent.field));
     if (model) return model;
     const inBody = batch.inline !== undefined || batch.single !== undefined;
     if (batch.file !== undefined || !inBody) {

@@ -31,8 +31,8 @@ export function modelRefusal(model: string, limits: EffectiveLimits, field = 'mo
  * `agent:<id>`: its model is the agent's, which the gateway cannot see, so only an entry
  * for the agent itself (`agent:ag_123`, `agent:*`) admits it where models are restricted.
  */
-export function agentRefusal(agent: string, limits: EffectiveLimits): GatewayError | undefined {
-  return modelRefusal(`agent:${agent}`, limits, 'agent_id');
+export function agentRefusal(agent: string, limits: EffectiveLimits, field = 'agent_id'): GatewayError | undefined {
+  return modelRefusal(`agent:${agent}`, limits, field);
 }
 
 function overMessage(over: CapOver, max: number): string {

@@ -5,7 +5,9 @@
  * - OpenAI's `/v1/batches` (`{ input_file_id, endpoint, completion_window }`): the requests
  *   are in an uploaded file the gateway cannot read;
  * - Mistral's `/v1/batch/jobs` (`{ input_files?, requests?, endpoint, model?, agent_id?, … }`):
- *   a job-level `model` that each request runs on unless its `body` names its own, and the
+ *   a job-level `model`, or `agent_id` (an agent's batch: its model is the agent's), that
+ *   each request runs on unless its `body` names its own (a conversations job's bodies may
+ *   name an `agent_id`, as a single conversation start does), and the
  *   requests inline (`requests: [{ custom_id, body }]`), in uploaded files, or both. Mistral
  *   does not say the job's model overrides a model a file's line names, so a file is
  *   treated as OpenAI's is: unreadable, its models unknown.
@@ -27,8 +29,8 @@ const OPENAI_READS: JsonReads = { members: { endpoint: { text: true } } };
 
 const MISTRAL_CREATE = '/v1/batch/jobs';
 const MISTRAL_INLINE = Object.freeze({ list: Object.freeze(['requests']), body: Object.freeze(['body']) });
-/** The endpoint and job model as text; the requests and files by type (and the files' count). */
-const MISTRAL_READS: JsonReads = { members: { endpoint: { text: true }, model: { text: true }, input_files: { items: {} }, requests: {} } };
+/** The endpoint, job model and agent as text; the requests and files by type (and the files' count). */
+const MISTRAL_READS: JsonReads = { members: { endpoint: { text: true }, model: { text: true }, agent_id: { text: true }, input_files: { items: {} }, requests: {} } };
 const MISTRAL_FILES = 'input_files';
 
 function plainObject(value: unknown): Record<string, unknown> | undefined {
@@ -64,6 +66,7 @@ function mistralJob(ctx: RequestContext): BatchSubmission | undefined {
   const files = !inline || !(named === undefined || named === null || (Array.isArray(named) && named.length === 0));
   return {
     ...(typeof body.model === 'string' ? { model: { name: shapeText(body.model), field: 'model' } } : {}),
+    ...(typeof body.agent_id === 'string' ? { agent: { id: shapeText(body.agent_id), field: 'agent_id' } } : {}),
     ...(inline ? { inline: MISTRAL_INLINE } : {}),
     ...(files ? { file: MISTRAL_FILES } : {}),
   };

@@ -221,6 +221,7 @@ class OpenAIProvider implements Provider {
       // Still auxiliary: its tokens are known only when the batch ends.
       ctx.batch = batchCreate(ctx, bare);
       if (ctx.batch?.model) ctx.model = ctx.batch.model.name;
+      else if (ctx.batch?.agent) ctx.agent = ctx.batch.agent.id;
       return;
     }
     ctx.kind = 'generation';

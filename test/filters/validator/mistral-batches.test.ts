@@ -100,3 +100,24 @@ t.test('clamp lowers each inline cap in place; with no allowlist a file job is f
   const files = await post(url, { input_files: ['6f1e3b9a-0000-4000-8000-000000000001'], endpoint: '/v1/chat/completions', model: 'mistral-large-latest' });
   t.equal(files.status, 200, 'no allowlist: nothing to refuse a file for');
 });
+
+t.test("an agent's job (agent_id, no model) and requests naming their own agent: judged as agent:<id>", async (t) => {
+  const { mock, url } = await gateway(t, '{ models: ["mistral-small-*", "agent:ag_listed"] }');
+  const agentJob = (agent: string, requests: Array<Record<string, unknown>>) => {
+    const { model: _m, ...rest } = job(requests, { agent_id: agent });
+    return rest;
+  };
+  const other = await post(url, agentJob('ag_other', [chat()]));
+  t.equal(other.status, 403, "the job's agent, outside the allowlist");
+  t.equal(other.error?.message, 'agent_id: "agent:ag_other" is not allowed for this gateway');
+  t.equal(other.error?.param, 'agent_id');
+  const conversations = { endpoint: '/v1/conversations', model: 'mistral-small-latest', requests: [{ custom_id: '0', body: { inputs: 'hi' } }, { custom_id: '1', body: { agent_id: 'ag_other', inputs: 'hi' } }] };
+  const own = await post(url, conversations);
+  t.equal(own.error?.message, 'requests[1].body.agent_id: "agent:ag_other" is not allowed for this gateway', "a request's own agent");
+  t.equal(mock.requests.length, 0, 'neither reached Mistral');
+
+  t.equal((await post(url, agentJob('ag_listed', [chat()]))).status, 200, 'an agent the allowlist names');
+  conversations.requests[1].body.agent_id = 'ag_listed';
+  t.equal((await post(url, conversations)).status, 200, 'a request naming a listed agent');
+  t.equal(mock.requests.length, 2);
+});
