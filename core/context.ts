@@ -15,6 +15,7 @@ import { choiceCount, isTokenCount } from './token-count.js';
 import { checkTape, type JsonCheck } from './json-pick/check.js';
 import type {
   BatchSubmission,
+  UpstreamConversation,
   BodyObserver,
   ContextKey,
   Identity,
@@ -78,6 +79,7 @@ export class Context implements RequestContext {
   private choices = 1;
   kind: RequestKind = 'generation';
   batch: BatchSubmission | undefined = undefined;
+  conversation: UpstreamConversation | undefined = undefined;
 
   // Bookkeeping for the outcome; not part of the public contract.
   /** performance.now() at arrival. */

@@ -7,7 +7,7 @@ import type { Dialect } from './dialect.js';
 import type { RewritableBody } from './json-body.js';
 import type { JsonCheck } from './json-pick/check.js';
 import type { JsonReads } from './json-pick/reads.js';
-import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RouteInfo } from './types.js';
+import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RouteInfo, UpstreamConversation } from './types.js';
 
 /**
  * Per-request state handed to every hook. Filters read the request, resolve `identity`,
@@ -158,6 +158,13 @@ export interface RequestContext {
    * they are, set by `inspect`; undefined for any other request.
    */
   batch: BatchSubmission | undefined;
+  /**
+   * The conversation the upstream keeps that this generation begins or continues, set by
+   * `inspect`; undefined for any other request. A start sets it only when it names a
+   * model or an agent; a continuation leaves `model` and `agent` unset: a model policy
+   * asks this what it runs on.
+   */
+  conversation: UpstreamConversation | undefined;
   get<T>(key: ContextKey<T>): T | undefined;
   set<T>(key: ContextKey<T>, value: T): void;
   /** Watch the response body as it passes (filters only; cheap when unused). */

@@ -8,7 +8,7 @@
 import { GatewayError, shapeText, unionReads, type BatchSubmission, type JsonReads, type RequestContext } from '../../core/index.js';
 import { CAP_READS, capOver, withCap, type CapOver } from './caps.js';
 import type { EffectiveLimits } from './limits.js';
-import { agentRefusal, capRefusal, hasPromptLimits, modelRefusal, promptRefusal } from './rules.js';
+import { agentRefusal, capRefusal, hasPromptLimits, modelRefusal, modelRequired, promptRefusal } from './rules.js';
 
 type Inline = NonNullable<BatchSubmission['inline']>;
 
@@ -84,11 +84,11 @@ function placeOf(inline: Inline, i: number): string {
 export function judgeBatch(ctx: RequestContext, batch: BatchSubmission, limits: EffectiveLimits, charsPerToken: number): BatchJudgement {
   const one = batch.single ? judgeSingle(ctx, batch.single, limits, charsPerToken) : {};
   if (one.refusal || !batch.inline) return one;
-  const many = judgeInline(ctx, batch.inline, batch.modelName, limits, charsPerToken);
+  const many = judgeInline(ctx, batch.inline, batch, limits, charsPerToken);
   return many.refusal || !one.clamped || (many.clamped && larger(many.clamped.value, one.clamped.value)) ? many : one;
 }
 
-function judgeInline(ctx: RequestContext, inline: Inline, modelName: BatchSubmission['modelName'], limits: EffectiveLimits, charsPerToken: number): BatchJudgement {
+function judgeInline(ctx: RequestContext, inline: Inline, batch: BatchSubmission, limits: EffectiveLimits, charsPerToken: number): BatchJudgement {
   const requests = at(ctx.jsonPick(readsFor(inline)), inline.list);
   if (!Array.isArray(requests)) return {};
   // Prompt sizes need the text: the whole body, exactly, only when a limit asks for it.
@@ -99,7 +99,7 @@ function judgeInline(ctx: RequestContext, inline: Inline, modelName: BatchSubmis
     const request = plainObject(at(requests[i], inline.body));
     if (!request) continue;
     const where = placeOf(inline, i);
-    const refusal = ownModelRefusal(request, where, modelName, limits);
+    const refusal = ownModelRefusal(request, where, batch, limits);
     if (refusal) return { refusal };
     const over = max === undefined ? undefined : capOver(request, max);
     if (over && max !== undefined) {
@@ -114,13 +114,17 @@ function judgeInline(ctx: RequestContext, inline: Inline, modelName: BatchSubmis
   return lowerCaps(ctx, inline, max) ? { clamped: worst.over } : { refusal: capRefusal(worst.over, max, worst.where) };
 }
 
-/** The refusal of the model or agent a request names for itself, if it names one (else it runs on the batch's). */
-function ownModelRefusal(request: Record<string, unknown>, where: string, modelName: BatchSubmission['modelName'], limits: EffectiveLimits): GatewayError | undefined {
+/**
+ * The refusal of the model or agent a request names for itself; one naming neither runs on
+ * the batch's, or, where the batch names none either, on whatever the upstream picks.
+ */
+function ownModelRefusal(request: Record<string, unknown>, where: string, batch: BatchSubmission, limits: EffectiveLimits): GatewayError | undefined {
   if (typeof request.model === 'string') {
     const named = shapeText(request.model);
-    return modelRefusal(modelName ? modelName(named) : named, limits, `${where}model`);
+    return modelRefusal(batch.modelName ? batch.modelName(named) : named, limits, `${where}model`);
   }
-  return typeof request.agent_id === 'string' ? agentRefusal(shapeText(request.agent_id), limits, `${where}agent_id`) : undefined;
+  if (typeof request.agent_id === 'string') return agentRefusal(shapeText(request.agent_id), limits, `${where}agent_id`);
+  return batch.model || batch.agent ? undefined : modelRequired(limits, where);
 }
 
 /** The one generation's body at `path`: its caps and prompt, as a single request's (its model is the submission's). */

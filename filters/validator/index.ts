@@ -6,13 +6,16 @@
  * estimated tokens (400). A batch create (`ctx.batch`) is held to the same model, cap and
  * prompt rules for each request it holds (`batch.ts`) and for the model it names for all of
  * them; one whose requests are in a file it cannot read is refused (403) under a model
- * allowlist. Other requests pass untouched.
+ * allowlist. Under an allowlist a generation must say what it runs on: one naming no model
+ * nor agent is refused (400), as the upstream would pick; a conversation's append or
+ * restart is judged on what the conversation runs on (`ctx.conversation`), and refused
+ * (403) when that cannot be learned. Other requests pass untouched.
  */
-import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type BatchSubmission, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { CONTINUE, GatewayError, TYPE_ONLY, createKey, reply, shapeText, type BatchSubmission, type Filter, type FilterPlugin, type MaybePromise, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { LimitTable, limitSchema, type EffectiveLimits, type LimitSet } from './limits.js';
 import { judgeBatch } from './batch.js';
 import { CAP_READS, capOver, withCap } from './caps.js';
-import { agentRefusal, capRefusal, hasPromptLimits, invalid, modelRefusal, promptRefusal, shown } from './rules.js';
+import { agentRefusal, capRefusal, hasPromptLimits, invalid, modelRefusal, promptRefusal, shown, targetRefusal, unknownConversation } from './rules.js';
 import { describeError, loadSchema, resolveSchemaPath, type LoadedSchema } from './schemas.js';
 
 export interface ValidatorConfig extends LimitSet {
@@ -82,7 +85,7 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
   const table = new LimitTable(global, providers, users);
   const perToken = config.chars_per_token;
 
-  function check(ctx: RequestContext, limits: EffectiveLimits): GatewayError | undefined {
+  function check(ctx: RequestContext, limits: EffectiveLimits): MaybePromise<GatewayError | undefined> {
     if (limits.maxBodyBytes !== undefined && ctx.body.length > limits.maxBodyBytes) {
       return new GatewayError('GW_ERR_REQUEST_TOO_LARGE', `Request body of ${ctx.body.length} bytes is larger than the ${limits.maxBodyBytes} bytes allowed`);
     }
@@ -92,8 +95,26 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       const refused = schemaRefusal(ctx, schema);
       if (refused) return refused;
     }
-    const forbidden = ctx.model !== undefined ? modelRefusal(ctx.model, limits, 'model', ctx.baseModel) : ctx.agent !== undefined ? agentRefusal(ctx.agent, limits) : undefined;
-    if (forbidden) return forbidden;
+    if (limits.allowlists.length > 0) {
+      const conversation = ctx.conversation;
+      if (ctx.model === undefined && ctx.agent === undefined && conversation) {
+        // A continuation runs on what its conversation began with: learned, then judged as that start was.
+        return conversation.targetOf(ctx).then((target) => {
+          const refused = target ? targetRefusal(target, limits) : unknownConversation(limits);
+          if (refused) return refused;
+          conversation.remember(ctx);
+          return checkRest(ctx, limits);
+        });
+      }
+      const forbidden = targetRefusal(ctx, limits);
+      if (forbidden) return forbidden;
+      conversation?.remember(ctx);
+    }
+    return checkRest(ctx, limits);
+  }
+
+  /** The rules after the model's: output caps, prompt size. */
+  function checkRest(ctx: RequestContext, limits: EffectiveLimits): GatewayError | undefined {
     // Every cap the body holds, not only the one inspect read into ctx.maxOutputTokens.
     const max = limits.maxTokens;
     const over = max === undefined ? undefined : capOver(ctx.jsonPick(CAP_READS), max);
@@ -137,6 +158,7 @@ function createValidator(config: ValidatorConfig, env: PluginEnv): Filter {
       // ctx.provider: on the unified endpoint the route names none; the model or X-Provider chose it.
       const limits = table.for(ctx.provider, ctx.identity?.user);
       const error = batch ? checkBatch(ctx, batch, limits) : check(ctx, limits);
+      if (error instanceof Promise) return error.then((e) => (e ? reply(e) : CONTINUE));
       return error ? reply(error) : CONTINUE;
     },
     onResponse(ctx, head) {

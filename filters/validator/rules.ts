@@ -35,6 +35,35 @@ export function agentRefusal(agent: string, limits: EffectiveLimits, field = 'ag
   return modelRefusal(`agent:${agent}`, limits, field);
 }
 
+/**
+ * The refusal of what a generation runs on: its model (with `baseModel`, a start's or
+ * `ctx`'s) and its agent, each judged where named (a body may name both; the upstream
+ * says which it runs). Neither named: refused where models are restricted (see
+ * `modelRequired`).
+ */
+export function targetRefusal(target: { readonly model?: string; readonly baseModel?: string; readonly agent?: string }, limits: EffectiveLimits): GatewayError | undefined {
+  if (target.model === undefined && target.agent === undefined) return modelRequired(limits);
+  return (target.model !== undefined ? modelRefusal(target.model, limits, 'model', target.baseModel) : undefined) ?? (target.agent !== undefined ? agentRefusal(target.agent, limits) : undefined);
+}
+
+/**
+ * A generation naming no model where models are restricted: some OpenAI-compatible servers
+ * then run a default of their own, which no allowlist can be checked against. `at` as for
+ * the caps (`requests[3].body.`).
+ */
+export function modelRequired(limits: EffectiveLimits, at = ''): GatewayError | undefined {
+  const list = limits.allowlists[0];
+  if (!list) return undefined;
+  return invalid(`${at}model`, `a model must be named: only some models are allowed for ${list.scope}, and without one the upstream would run one of its own choosing`);
+}
+
+/** A continuation of a conversation whose model or agent the gateway could not learn, where models are restricted. */
+export function unknownConversation(limits: EffectiveLimits): GatewayError | undefined {
+  const list = limits.allowlists[0];
+  if (!list) return undefined;
+  return new GatewayError('GW_ERR_AUTH_FORBIDDEN', `the model or agent this conversation runs on could not be learned from the upstream, so it cannot be checked against the models allowed for ${list.scope}; start a new conversation naming an allowed model`);
+}
+
 function overMessage(over: CapOver, max: number): string {
   if (typeof over.value !== 'number') return `must be a number of tokens, at most ${max}`;
   return over.value > max ? `${over.value} is above the maximum of ${max}` : `${over.value} is not a number of tokens`;

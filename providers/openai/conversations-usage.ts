@@ -23,12 +23,14 @@ interface WireEntry {
 }
 
 interface WireConversationResponse {
+  conversation_id?: unknown;
   outputs?: unknown;
   usage?: WireConversationUsage | null;
 }
 
 interface WireEvent {
   type?: string;
+  conversation_id?: unknown;
   model?: unknown;
   usage?: WireConversationUsage | null;
   message?: string;
@@ -69,6 +71,8 @@ const DELTA = 'message.output.delta';
 export class ConversationStreamMeter implements UsageMeter {
   readonly usage = emptyUsage();
   model: string | undefined;
+  /** From `conversation.response.started`: which conversation answered (a restart's is a new one). */
+  conversationId: string | undefined;
   streamError: string | undefined;
   usageFinal = false;
   /** Output deltas seen: what a stream cut before `conversation.response.done` is charged (a token each, as OpenAI's). */
@@ -102,7 +106,9 @@ export class ConversationStreamMeter implements UsageMeter {
     }
     if (parsed === null || typeof parsed !== 'object') return;
     const type = named ? event : parsed.type;
-    if (type === DELTA) {
+    if (type === STARTED) {
+      if (typeof parsed.conversation_id === 'string') this.conversationId = parsed.conversation_id;
+    } else if (type === DELTA) {
       if (!named) this.estimatedOutputTokens++;
       if (typeof parsed.model === 'string') this.model ??= parsed.model;
     } else if (type === DONE) {
@@ -116,10 +122,16 @@ export class ConversationStreamMeter implements UsageMeter {
   }
 }
 
+/** A conversation response's meter, which also says which conversation answered. */
+class ConversationJsonMeter extends JsonBodyMeter {
+  conversationId: string | undefined;
+}
+
 /** Usage and the answering model from a conversation response, parsed whole (its usage follows the outputs). */
 const readConversation: JsonUsageReader = (body, into) => {
   const b = body as WireConversationResponse | null;
   if (!b || typeof b !== 'object' || Array.isArray(b)) return;
+  if (typeof b.conversation_id === 'string') (into as ConversationJsonMeter).conversationId = b.conversation_id;
   into.model = outputModel(b.outputs) ?? into.model;
   applyConversationUsage(into.usage, b.usage);
   if (b.usage !== null && typeof b.usage === 'object') into.usageFinal = true;
@@ -127,5 +139,5 @@ const readConversation: JsonUsageReader = (body, into) => {
 
 /** Pick the meter for a Conversations answer by its content type. */
 export function conversationsMeter(contentType: string | string[] | undefined): UsageMeter | undefined {
-  return meterByContentType(contentType, () => new ConversationStreamMeter(), () => new JsonBodyMeter(readConversation));
+  return meterByContentType(contentType, () => new ConversationStreamMeter(), () => new ConversationJsonMeter(readConversation));
 }

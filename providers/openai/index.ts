@@ -38,6 +38,7 @@ import { RESPONSES_STREAM } from '../translate/openai-dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
 import { upstreamPath } from './paths.js';
 import { conversationsMeter } from './conversations-usage.js';
+import { ConversationTargets } from './conversation-targets.js';
 import { responsesMeter } from './responses-usage.js';
 import { needsUsageRewrite, withIncludeUsage } from './rewrite.js';
 import { UsageChunkFilter } from './usage-filter.js';
@@ -91,6 +92,8 @@ interface GenerationApi {
   readonly meter: MeterFor;
   /** Its stream is the Responses API's typed events: a failure mid-stream is their `error` event. */
   readonly responsesEvents?: true;
+  /** It begins (`start`) or continues (`turn`) a conversation the upstream keeps: see `conversation-targets.ts`. */
+  readonly conversation?: 'start' | 'turn';
 }
 
 const CHAT_API: GenerationApi = {
@@ -134,7 +137,15 @@ const CONVERSATIONS_API: GenerationApi = {
   choices: () => 1,
   usageOnRequest: false,
   meter: conversationsMeter,
+  conversation: 'start',
 };
+
+/**
+ * An append or a restart: a `model` or `agent_id` in its body is not taken (inspect), for
+ * the upstream runs the conversation's own whatever the body says; a model policy asks
+ * `ctx.conversation`.
+ */
+const CONVERSATION_TURN_API: GenerationApi = { ...CONVERSATIONS_API, conversation: 'turn' };
 
 /**
  * Upstream paths (after the base path) whose POST generates tokens: the one selection table.
@@ -150,11 +161,11 @@ const GENERATION = new Map<string, GenerationApi>([
 ]);
 
 /** An append to a conversation (`/v1/conversations/{id}`) or a restart of it (`…/{id}/restart`). */
-const CONVERSATION_TURN = /^\/v1\/conversations\/[^/]+(?:\/restart)?$/;
+const CONVERSATION_TURN = /^\/v1\/conversations\/([^/]+)(?:\/restart)?$/;
 
 /** How a POST to `bare` (the upstream path after the base path) generates, if it does. */
 function generationApi(bare: string): GenerationApi | undefined {
-  return GENERATION.get(bare) ?? (CONVERSATION_TURN.test(bare) ? CONVERSATIONS_API : undefined);
+  return GENERATION.get(bare) ?? (CONVERSATION_TURN.test(bare) ? CONVERSATION_TURN_API : undefined);
 }
 
 /** The body rebuilt with `stream_options.include_usage` set, from the shape where it can be. */
@@ -174,6 +185,7 @@ class OpenAIProvider implements Provider {
   private readonly pool: Dispatcher;
   private readonly drop: ReadonlySet<string>;
   private readonly auth: Record<string, string>;
+  private readonly conversations: ConversationTargets;
 
   constructor(private readonly config: OpenAIConfig, env: PluginEnv) {
     const { origin, basePath } = parseBaseUrl(config.base_url);
@@ -193,6 +205,7 @@ class OpenAIProvider implements Provider {
       headersTimeoutMs: config.headers_timeout_ms,
       bodyTimeoutMs: config.body_idle_timeout_ms,
     });
+    this.conversations = new ConversationTargets(this.pool, basePath, this.auth);
   }
 
   models(): readonly ModelInfo[] {
@@ -227,12 +240,21 @@ class OpenAIProvider implements Provider {
     ctx.kind = 'generation';
     plan.meter = api.meter;
     if (api.responsesEvents) ctx.set(RESPONSES_STREAM, true);
+    if (api.conversation === 'turn') {
+      ctx.conversation = this.conversations;
+      this.conversations.continues(ctx, CONVERSATION_TURN.exec(bare)![1]);
+    }
     // Parsed whatever the content-type says: a mislabelled body must not dodge model or token policy.
     // Just those fields: the prompt's text is neither decoded nor built for a model name and a few flags.
     const body = ctx.jsonPick(api.reads) as GenerationBody | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return;
-    if (typeof body.model === 'string') ctx.model = shapeText(body.model);
-    else if (typeof body.agent_id === 'string') ctx.agent = shapeText(body.agent_id);
+    if (api.conversation !== 'turn') {
+      if (typeof body.model === 'string') ctx.model = shapeText(body.model);
+      // Both named: both are judged, as which one the upstream runs is its to say.
+      if (typeof body.agent_id === 'string') ctx.agent = shapeText(body.agent_id);
+      // A start naming neither is judged as any request naming no model.
+      if (api.conversation === 'start' && (ctx.model !== undefined || ctx.agent !== undefined)) ctx.conversation = this.conversations;
+    }
     ctx.stream = body.stream === true;
     const cap = api.cap(body);
     if (typeof cap === 'number') ctx.maxOutputTokens = cap; // kept only if a token count (Context)
@@ -281,7 +303,7 @@ class OpenAIProvider implements Provider {
       res.meter = filter.meter();
       return res;
     }
-    res.meter = meter(ct);
+    res.meter = ctx.conversation ? this.conversations.meterFor(ctx, res.status, meter(ct)) : meter(ct);
     return res;
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * What a Mistral conversation runs on, for a model policy judging an append or a restart
+ * (`ctx.conversation`): those name no model, and run on the one the conversation began
+ * with (or its agent's), so without this an allowlist would judge nothing. Learned two ways,
+ * only when a policy asks: from the answer to a request it admitted (its `conversation_id`,
+ * read by the usage meter that parses the answer anyway), kept in a bounded LRU; and on a
+ * miss (a conversation begun before a restart of the gateway, or by a request no policy
+ * watched) by asking the upstream, `GET /v1/conversations/{id}` with the gateway's key.
+ */
+import type { Dispatcher } from 'undici';
+import { LRUCache } from '../../core/deps/lru-cache.js';
+import { createKey, forwardUpstream, type ConversationTarget, type RequestContext, type UpstreamConversation, type UsageMeter } from '../../core/index.js';
+
+/** A meter of a conversation's answer, which names the conversation it went to. */
+export interface ConversationMeter extends UsageMeter {
+  readonly conversationId: string | undefined;
+}
+
+/** Conversations remembered per provider entry: a few MB at most. */
+const REMEMBERED = 10_000;
+/** A conversation object holds instructions and tools, not its entries: larger is not one. */
+const ANSWER_LIMIT = 1024 * 1024;
+
+/** The conversation a continuation names in its path. */
+const CONTINUED = createKey<string>('openai.conversation.continued');
+/** What a request a policy admitted runs on: its answer's conversation is remembered as running on it. */
+const ADMITTED = createKey<ConversationTarget>('openai.conversation.admitted');
+
+interface WireConversation {
+  model?: unknown;
+  agent_id?: unknown;
+}
+
+/** An agent's conversation runs on the agent, as a start naming it is judged; else on its model. */
+function targetOfObject(value: unknown): ConversationTarget | undefined {
+  const c = value as WireConversation | null;
+  if (!c || typeof c !== 'object' || Array.isArray(c)) return undefined;
+  if (typeof c.agent_id === 'string' && c.agent_id !== '') return { agent: c.agent_id };
+  if (typeof c.model === 'string' && c.model !== '') return { model: c.model };
+  return undefined;
+}
+
+/** Hands every reading to the answer's meter, and remembers its conversation when it ends. */
+class RememberingMeter implements UsageMeter {
+  constructor(
+    private readonly inner: ConversationMeter,
+    private readonly onEnd: (conversationId: string) => void,
+  ) {}
+  get usage() {
+    return this.inner.usage;
+  }
+  get model() {
+    return this.inner.model;
+  }
+  get streamError() {
+    return this.inner.streamError;
+  }
+  get usageFinal() {
+    return this.inner.usageFinal;
+  }
+  get estimatedOutputTokens() {
+    return this.inner.estimatedOutputTokens;
+  }
+  write(chunk: Uint8Array): void {
+    this.inner.write(chunk);
+  }
+  end(): void {
+    this.inner.end();
+    const id = this.inner.conversationId;
+    if (id !== undefined && this.inner.streamError === undefined) this.onEnd(id);
+  }
+}
+
+export class ConversationTargets implements UpstreamConversation {
+  private readonly known = new LRUCache<string, ConversationTarget>({ max: REMEMBERED });
+
+  constructor(
+    private readonly pool: Dispatcher,
+    private readonly basePath: string,
+    private readonly auth: Readonly<Record<string, string>>,
+  ) {}
+
+  /** Marks `ctx` as continuing conversation `id` (the path's segment, as forwarded). */
+  continues(ctx: RequestContext, id: string): void {
+    ctx.set(CONTINUED, id);
+  }
+
+  async targetOf(ctx: RequestContext): Promise<ConversationTarget | undefined> {
+    const id = ctx.get(CONTINUED);
+    if (id === undefined) return undefined;
+    const target = this.known.get(id) ?? (await this.ask(ctx, id));
+    if (target) {
+      this.known.set(id, target);
+      ctx.set(ADMITTED, target); // a restart's new conversation runs on it too, if admitted
+    }
+    return target;
+  }
+
+  remember(ctx: RequestContext): void {
+    if (ctx.get(CONTINUED) !== undefined) return; // its target, once learned, is already held
+    const target: ConversationTarget | undefined = ctx.model !== undefined ? { model: ctx.model } : ctx.agent !== undefined ? { agent: ctx.agent } : undefined;
+    if (target) ctx.set(ADMITTED, target);
+  }
+
+  /**
+   * The meter to give an answer: `meter` itself unless a policy admitted the request on what
+   * it runs on, and the answer is a success whose conversation is worth remembering.
+   */
+  meterFor(ctx: RequestContext, status: number, meter: UsageMeter | undefined): UsageMeter | undefined {
+    const target = ctx.get(ADMITTED);
+    if (!target || status !== 200 || !meter || !('conversationId' in meter)) return meter;
+    return new RememberingMeter(meter as ConversationMeter, (id) => this.known.set(id, target));
+  }
+
+  /** The upstream's word on the conversation, or undefined when it gives none (unknown id, an error, no answer). */
+  private async ask(ctx: RequestContext, id: string): Promise<ConversationTarget | undefined> {
+    try {
+      const res = await forwardUpstream(this.pool, {
+        method: 'GET',
+        path: `${this.basePath}/v1/conversations/${id}`,
+        headers: { accept: 'application/json', ...this.auth },
+        body: null,
+        signal: ctx.cancellation,
+      });
+      const text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
+      return text === undefined ? undefined : targetOfObject(JSON.parse(text));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** The body as text when it is at most `limit` bytes; otherwise undefined, the rest of it let go. */
+async function bodyText(body: AsyncIterable<Uint8Array> | Uint8Array | null, limit: number): Promise<string | undefined> {
+  if (!body) return undefined;
+  if (body instanceof Uint8Array) return body.length <= limit ? Buffer.from(body).toString('utf8') : undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      (body as { destroy?: () => void }).destroy?.();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,122 @@
+/**
+ * An append to a Mistral conversation (`POST /v1/conversations/{id}`) or a restart of it
+ * runs on the model or agent the conversation began with, and names none: under a model
+ * allowlist it is judged as that start would be. What the conversation runs on is
+ * remembered from the answer to a start (or turn) the allowlist admitted, and otherwise
+ * asked of Mistral (`GET /v1/conversations/{id}`, the gateway's key); when it cannot be
+ * learned the turn is refused. A model or agent_id in a turn's body is not believed: Mistral
+ * runs the conversation's own. Without an allowlist nothing is asked.
+ */
+import t from 'tap';
+import { startGateway } from '../../helpers/gateway.js';
+import { MistralConversationsMock } from '../../mocks/mistral-conversations-mock.js';
+
+const KEY = 'mistral-gateway-key-0000';
+const mock = await MistralConversationsMock.start(KEY);
+t.teardown(() => mock.close());
+const gw = await startGateway(t, `server: { port: 0 }
+providers:
+  mistral: { type: openai, api_key: ${KEY}, base_url: "${mock.url}" }
+filters:
+  - name: auth
+    config: { source: static }
+  - name: validator
+    config:
+      users:
+        alice: { models: ["mistral-small-*", "agent:ag_listed"] }
+workspaces:
+  ws-a: { user: alice }
+  ws-b: { user: bob }
+`);
+
+interface Answer {
+  status: number;
+  text: string;
+  error?: { message: string; param?: string | null };
+  conversation?: string;
+}
+
+/** POST as a workspace: `ws-a` (alice, restricted) or `ws-b` (bob, any model). */
+async function post(workspace: string, path: string, body: Record<string, unknown>): Promise<Answer> {
+  const res = await fetch(`${gw.url}/v1/mistral${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-workspace-id': workspace, authorization: 'Bearer client-secret' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  const parsed = res.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as { error?: Answer['error']; conversation_id?: string }) : {};
+  const streamed = /"conversation_id":"([^"]+)"/.exec(text)?.[1];
+  return { status: res.status, text, error: parsed.error, conversation: parsed.conversation_id ?? streamed };
+}
+
+const start = (workspace: string, on: Record<string, unknown>, stream = false) => post(workspace, '/v1/conversations', { ...on, inputs: 'Who won the last World Cup?', stream });
+const append = (workspace: string, id: string, extra: Record<string, unknown> = {}) => post(workspace, `/v1/conversations/${id}`, { inputs: 'And the one before?', ...extra });
+const restart = (workspace: string, id: string) => post(workspace, `/v1/conversations/${id}/restart`, { inputs: 'Again', from_entry_id: 'msg_1' });
+
+t.test("a conversation begun on a model outside the allowlist: its appends and restarts refused, on Mistral's word", async (t) => {
+  const large = await start('ws-b', { model: 'mistral-large-latest' });
+  t.equal(large.status, 200, 'bob may start it');
+  const id = large.conversation!;
+  t.equal(mock.seen('GET').length, 0, 'no allowlist: nothing asked of Mistral');
+  const posts = mock.seen('POST').length;
+
+  const a = await append('ws-a', id);
+  t.equal(a.status, 403, "alice's append");
+  t.equal(a.error?.message, 'model: "mistral-large-latest" is not allowed for user "alice"');
+  const gets = mock.seen('GET');
+  t.equal(gets.length, 1, 'Mistral asked what the conversation runs on');
+  t.equal(gets[0].url, `/v1/conversations/${id}`);
+  t.equal(gets[0].headers.authorization, `Bearer ${KEY}`, "with the gateway's key, never the client's");
+
+  t.equal((await append('ws-a', id, { model: 'mistral-small-latest' })).status, 403, 'a model named in the body is not believed');
+  t.equal((await append('ws-a', id, { agent_id: 'ag_listed' })).status, 403, 'nor an agent');
+  t.equal((await restart('ws-a', id)).status, 403, 'a restart');
+  t.equal(mock.seen('GET').length, 1, 'the answer remembered: asked once');
+  t.equal(mock.seen('POST').length, posts, 'none reached Mistral');
+
+  t.equal((await append('ws-b', id)).status, 200, 'bob, without an allowlist, appends as before');
+});
+
+t.test("an agent's conversation: judged as agent:<id>", async (t) => {
+  const other = (await start('ws-b', { agent_id: 'ag_other' })).conversation!;
+  const refused = await append('ws-a', other);
+  t.equal(refused.status, 403);
+  t.equal(refused.error?.message, 'agent_id: "agent:ag_other" is not allowed for user "alice"');
+  const listed = (await start('ws-b', { agent_id: 'ag_listed' })).conversation!;
+  t.equal((await append('ws-a', listed)).status, 200, 'an agent the allowlist names');
+});
+
+t.test('conversations alice began: remembered from the answer (JSON or stream), appended without asking', async (t) => {
+  const gets = mock.seen('GET').length;
+  const json = await start('ws-a', { model: 'mistral-small-latest' });
+  t.equal(json.status, 200);
+  t.equal((await append('ws-a', json.conversation!)).status, 200, 'after a JSON start');
+  const streamed = await start('ws-a', { model: 'mistral-small-latest' }, true);
+  t.equal(streamed.status, 200);
+  t.match(streamed.text, /conversation\.response\.done/, 'the stream passes unchanged');
+  t.equal((await append('ws-a', streamed.conversation!, { stream: true })).status, 200, 'after a streamed start');
+  const restarted = await restart('ws-a', json.conversation!);
+  t.equal(restarted.status, 200, 'a restart');
+  t.not(restarted.conversation, json.conversation, 'a restart begins a new conversation');
+  t.equal((await append('ws-a', restarted.conversation!)).status, 200, "the restart's conversation, remembered too");
+  t.equal(mock.seen('GET').length, gets, 'Mistral never asked');
+
+  t.equal((await start('ws-a', { model: 'mistral-large-latest' })).status, 403, 'a start outside the allowlist, as before');
+  const both = await start('ws-a', { model: 'mistral-small-latest', agent_id: 'ag_other' });
+  t.equal(both.error?.message, 'agent_id: "agent:ag_other" is not allowed for user "alice"', 'a start naming a model and an agent: both judged');
+});
+
+t.test('what a conversation runs on cannot be learned: refused under an allowlist only', async (t) => {
+  const unknown = await append('ws-a', 'conv_9999');
+  t.equal(unknown.status, 403, 'Mistral knows no such conversation');
+  t.match(unknown.error?.message, /^the model or agent this conversation runs on could not be learned from the upstream, so it cannot be checked against the models allowed for user "alice"/);
+  const bob = await append('ws-b', 'conv_9999');
+  t.equal(bob.status, 404, "without an allowlist: forwarded, Mistral's own 404");
+  t.equal(mock.seen('GET', '/v1/conversations/conv_9999').length, 1, 'asked for alice only');
+
+  const id = (await start('ws-b', { model: 'mistral-small-latest' })).conversation!;
+  mock.getFails = 500;
+  t.teardown(() => (mock.getFails = undefined));
+  const failed = await append('ws-a', id);
+  t.equal(failed.status, 403, 'Mistral failing to answer: refused, not let through');
+  const posts = mock.seen('POST', `/v1/conversations/${id}`).length;
+  t.equal(posts, 0, 'the append never reached Mistral');
+  mock.getFails = undefined;
+  t.equal((await append('ws-a', id)).status, 200, 'once Mistral answers, the allowed model passes');
+});
