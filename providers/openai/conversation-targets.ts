@@ -21,6 +21,9 @@ const REMEMBERED = 10_000;
 /** A conversation object holds instructions and tools, not its entries: larger is not one. */
 const ANSWER_LIMIT = 1024 * 1024;
 
+/** What a conversation id is made of (Mistral's are UUIDs); anything else is judged unknown. */
+const CONVERSATION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** The conversation a continuation names in its path. */
 const CONTINUED = createKey<string>('openai.conversation.continued');
 /** What a request a policy admitted runs on: its answer's conversation is remembered as running on it. */
@@ -87,7 +90,8 @@ export class ConversationTargets implements UpstreamConversation {
 
   async targetOf(ctx: RequestContext): Promise<ConversationTarget | undefined> {
     const id = ctx.get(CONTINUED);
-    if (id === undefined) return undefined;
+    // Not a conversation id (`..`, escapes): never put in a path the gateway's key signs for.
+    if (id === undefined || !CONVERSATION_ID.test(id)) return undefined;
     const target = this.known.get(id) ?? (await this.ask(ctx, id));
     if (target) {
       this.known.set(id, target);

@@ -120,3 +120,10 @@ t.test('what a conversation runs on cannot be learned: refused under an allowlis
   mock.getFails = undefined;
   t.equal((await append('ws-a', id)).status, 200, 'once Mistral answers, the allowed model passes');
 });
+
+t.test('an id that is no conversation id is never looked up with the gateway key', async (t) => {
+  const gets = mock.seen('GET').length;
+  const odd = await append('ws-a', 'conv.x:y');
+  t.equal(odd.status, 403, 'refused as unknown');
+  t.equal(mock.seen('GET').length, gets, 'nothing asked of the upstream');
+});
