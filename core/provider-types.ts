@@ -74,6 +74,13 @@ export interface Provider {
    * text); throw a `GatewayError` to refuse.
    */
   inspect?(ctx: RequestContext): void;
+  /**
+   * The base model id `model` spells another way (a Bedrock profile `us.anthropic.…` or
+   * ARN), else undefined: the unified endpoint sets `ctx.baseModel` from it, as `inspect`
+   * does on the pass-through route, so a price or an allowlist entry for the base id covers
+   * a unified request too.
+   */
+  baseModel?(model: string): string | undefined;
   /** Serve a request to the provider's native API under its route prefix. */
   passthrough?(ctx: RequestContext): Promise<ProviderResponse>;
   /**

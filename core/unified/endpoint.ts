@@ -85,6 +85,7 @@ export class UnifiedEndpoint {
       ctx.provider = selection.slot.name;
       // An alias's own model: what is sent, priced, budgeted, allow-listed and audited.
       ctx.model = selection.model;
+      ctx.baseModel = selection.slot.provider.baseModel?.(selection.model);
       ctx.set(SELECTION, selection);
     } catch (err) {
       ctx.set(REFUSAL, toGatewayError(err));
@@ -126,6 +127,7 @@ export class UnifiedEndpoint {
       // Priced, budgeted and audited as what this attempt sends: after a fallback, not the
       // previous target's model.
       attempt.model = sent;
+      attempt.baseModel = provider.baseModel?.(sent);
       const model = strings.of(sent);
       const request: ChatRequest = model === body.model ? body : { ...body, model };
       return provider.chat!(attempt, request, strings);

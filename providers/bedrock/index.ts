@@ -30,6 +30,7 @@ import { configSchema, droppedHeaders, parseEndpoint, type BedrockConfig, type E
 import { CredentialCache, detectSource, resolverFor, type CredentialSource } from './credentials.js';
 import { bedrockDialect } from './dialect.js';
 import { BEDROCK_PATH, CONVENIENCE, convenienceBody, inspectRequest } from './inspect.js';
+import { baseModelId } from './model-id.js';
 import { convenienceCall, eventStreamToSse } from './invoke.js';
 import { bedrockPath } from './paths.js';
 import { RequestSigner } from './signer.js';
@@ -136,6 +137,10 @@ class BedrockProvider implements Provider {
 
   inspect(ctx: RequestContext): void {
     inspectRequest(ctx, this.endpoint.basePath);
+  }
+
+  baseModel(model: string): string | undefined {
+    return baseModelId(model);
   }
 
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {

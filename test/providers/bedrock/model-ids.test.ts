@@ -116,3 +116,27 @@ t.test('baseModelId', async (t) => {
   t.equal(baseModelId('us.'), undefined);
   t.equal(baseModelId('us.claude'), undefined, 'a prefix before something that is no provider.model id');
 });
+
+t.test('the unified endpoint: a profile of an allowed model is allowed and priced by its base id', async (t) => {
+  const converse: (typeof upstream.script)[number] = (_req, res) =>
+    json(res, 200, { output: { message: { role: 'assistant', content: [{ text: 'hi' }] } }, stopReason: 'end_turn', usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 } });
+  const chat = async (model: string) => {
+    upstream.script.push(converse);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user': 'ids' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 }),
+    });
+    return { status: res.status, text: await res.text(), id: res.headers.get('x-request-id')! };
+  };
+  for (const spelling of [`us.${BASE}`, `arn:aws:bedrock:us-east-1:${ACCOUNT}:inference-profile/global.${BASE}`]) {
+    const res = await chat(spelling);
+    t.equal(res.status, 200, `${spelling}: ${res.text}`);
+    const line = await auditFor(res.id);
+    t.equal(line.model, spelling);
+    t.ok(Math.abs(Number(line.cost_usd) - (10 * 1 + 5 * 2) / 1e6) < 1e-12, `${spelling}: priced at the base id's price (${String(line.cost_usd)})`);
+    t.notOk(line.price_missing, spelling);
+  }
+  upstream.script.length = 0;
+  t.equal((await chat(`us.${OTHER}`)).status, 403, 'another model by its profile');
+});
