@@ -5,6 +5,7 @@ import t from 'tap';
 import { parse } from 'yaml';
 import { DEFAULT_PRICE_FILE } from '../../../filters/cost/accounting.js';
 import { buildPriceBook, costNanos, nanosToUsd, PriceBook } from '../../../filters/cost/price-book.js';
+import { baseModelId } from '../../../providers/bedrock/model-id.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { DEFAULT_USAGE, AnthropicMock } from '../../mocks/anthropic-mock.js';
 import { GATEWAY_KEY } from '../../helpers/anthropic.js';
@@ -32,7 +33,7 @@ t.test('the built-in book: exact ids, families by wildcard, the most specific pa
   t.match(book.lookup(['anthropic'], 'claude-opus-4-5-20251101')?.price, { input: 5, output: 25 });
   t.match(book.lookup(['anthropic'], 'claude-opus-5-5')?.price, { input: 4, output: 20, cache_read: 0.2 }, 'opus-5-5* beats opus-5*');
   t.match(book.lookup(['anthropic'], 'claude-opus-5')?.price, { input: 5, output: 25 });
-  t.match(book.lookup(['bedrock'], 'us.anthropic.claude-sonnet-4-5-20250929-v1:0')?.price, { input: 3, output: 15 }, 'Bedrock ids, cross-region prefix');
+  t.match(book.lookup(['bedrock'], 'anthropic.claude-sonnet-4-20250514-v1:0')?.price, { input: 3, output: 15 }, 'Bedrock base ids, the version suffix in the *');
   t.match(book.lookup(['bedrock'], 'anthropic.claude-3-haiku-20240307-v1:0')?.price, { input: 0.25 });
   t.match(book.lookup(['openai'], 'gpt-4o-mini-2024-07-18')?.price, { input: 0.15, cache_read: 0.075 }, 'gpt-4o-mini* beats gpt-4o*');
   t.match(book.lookup(['openai'], 'gpt-4.1-mini')?.price, { input: 0.4, output: 1.6 });
@@ -40,6 +41,21 @@ t.test('the built-in book: exact ids, families by wildcard, the most specific pa
   t.equal(book.lookup(['anthropic'], 'claude-unknown-9'), undefined, 'unknown models have no price');
   t.equal(book.lookup(['my-claude', 'anthropic'], 'claude-haiku-4-5')?.provider, 'anthropic', 'instance name first, then the type');
   for (const [name, block] of book.providers) t.match(block.taken, /^\d{4}-\d{2}-\d{2}$/, `${name}: the date prices were taken`);
+});
+
+t.test('Bedrock keys are base ids: profiles and foundation-model ARNs priced by theirs, custom and provisioned models unpriced', async (t) => {
+  const book = buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE);
+  const base = 'anthropic.claude-3-haiku-20240307-v1:0';
+  const sonnet = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+  // As the gateway asks: the model as written, then the base id inspect read from it.
+  const price = (model: string) => book.lookup(['bedrock'], model, baseModelId(model))?.price;
+  t.match(price(`us.${sonnet}`), { input: 3, output: 15 }, 'a cross-region profile');
+  t.match(price(`global.${sonnet}`), { input: 3, output: 15 }, 'the global profile');
+  t.match(price(`arn:aws:bedrock:us-east-1::foundation-model/${base}`), { input: 0.25, output: 1.25 }, 'a foundation-model ARN');
+  t.match(price(`arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.${base}`), { input: 0.25 }, 'an inference-profile ARN');
+  t.equal(price(`arn:aws:bedrock:us-east-1:123456789012:custom-model/${base}/abc123`), undefined, 'a fine-tune is not billed at list price');
+  t.equal(price(`arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123`), undefined, 'nor provisioned throughput');
+  t.equal(price(`arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/${sonnet}-x`), undefined, 'nor any other ARN naming the model inside');
 });
 
 t.test("the build's JSON copy of the shipped price file is the YAML, parsed", async (t) => {
