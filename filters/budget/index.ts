@@ -79,7 +79,9 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   if (!(await store.ready(STORE_READY_MS))) env.log.warn('budget store not ready; requests follow its fail mode until it is', { store: store.type, fail_mode: store.failMode });
   const book = priceBookFor(env);
   const alerter = new Alerter(config.webhook, env.log, env.metrics);
-  const rejections = env.metrics.counter({ name: 'gateway_budget_rejections_total', help: 'Requests refused because a budget was spent, by scope and period', labelNames: ['scope', 'period'] });
+  // An unpriced refusal counts as period "unpriced": the label set stays {scope, period}
+  // for the alert rules and dashboards that sum by them, and the value says why.
+  const rejections = env.metrics.counter({ name: 'gateway_budget_rejections_total', help: 'Requests refused by a block budget, by scope and period (period="unpriced": a model with no price under unpriced: refuse)', labelNames: ['scope', 'period'] });
 
   const periods = new PeriodClock();
 
@@ -132,7 +134,9 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
     return reply(new GatewayError('GW_ERR_BUDGET_EXCEEDED', message, { headers: { 'x-should-retry': 'false' } }));
   };
 
-  const refuseUnpriced = (ctx: RequestContext): FilterVerdict => {
+  /** `narrowest`: the caller's first blocking budget (user, then project, then global), the metric's scope. */
+  const refuseUnpriced = (ctx: RequestContext, narrowest: Budget): FilterVerdict => {
+    ctx.set(REFUSED, narrowest);
     const model = ctx.model === undefined ? 'The request names no model, so it' : `Model "${ctx.model}"`;
     const message = `${model} has no price in the gateway's price book, and budgets here refuse unpriced models (budget filter: unpriced: refuse)`;
     return reply(new GatewayError('GW_ERR_BUDGET_UNPRICED', message, { headers: { 'x-should-retry': 'false' } }));
@@ -147,11 +151,11 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   return {
     onRequest(ctx) {
       if (ctx.kind !== 'generation') return CONTINUE;
-      const { reserves } = budgets.list(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
+      const { blocking, reserves } = budgets.list(ctx.identity?.user ?? config.anonymous_user, ctx.identity?.project);
       if (reserves.length === 0) return CONTINUE;
       const now = Date.now();
       const priced = estimate(ctx);
-      if (priced === undefined && config.unpriced === 'refuse') return refuseUnpriced(ctx);
+      if (priced === undefined && config.unpriced === 'refuse') return refuseUnpriced(ctx, blocking[0]);
       const nanos = priced ?? 0; // unpriced and allowed: flagged by `cost`, never reserved
       // One entry per blocking budget, group after group: a group's start at its `first`.
       const held: Held[] = [];
@@ -205,8 +209,9 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
       if (refused && outcome.error?.code === 'GW_ERR_BUDGET_EXCEEDED') {
         rejections.inc({ scope: refused.scope, period: refused.period });
         env.log.info('request refused by budget', { request_id: ctx.id, scope: refused.scope, name: refused.name, period: refused.period });
-      } else if (outcome.error?.code === 'GW_ERR_BUDGET_UNPRICED') {
-        env.log.info('request refused by budget: unpriced model', { request_id: ctx.id, model: ctx.model });
+      } else if (refused && outcome.error?.code === 'GW_ERR_BUDGET_UNPRICED') {
+        rejections.inc({ scope: refused.scope, period: 'unpriced' });
+        env.log.info('request refused by budget: unpriced model', { request_id: ctx.id, model: ctx.model, scope: refused.scope, name: refused.name });
       }
       const held = ctx.get(HELD);
       const actual = requestCost(ctx, outcome, book, env.config).nanos;

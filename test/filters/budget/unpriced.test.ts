@@ -1,7 +1,8 @@
 /**
  * A model the price book has no price for costs nothing, so a budget never stops it. That
  * stays the default (`unpriced: allow`, flagged by `cost`); `unpriced: refuse` refuses such
- * a request wherever a `block` budget applies, and leaves callers without one alone.
+ * a request wherever a `block` budget applies, and leaves callers without one alone; each
+ * refusal counts in `gateway_budget_rejections_total{period="unpriced"}`.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -49,7 +50,11 @@ t.test('unpriced: refuse refuses an unpriced model where a block budget applies'
   const file = path.join(gw.dir, 'audit.log');
   t.ok(await waitFor(() => auditLines(file).length >= 3));
   t.match(auditLines(file)[0], { status: 403, error: 'GW_ERR_BUDGET_UNPRICED', replied_by: 'budget', model: 'echo-free' });
-  t.ok(gw.logs.some((l) => l.msg === 'request refused by budget: unpriced model' && l.model === 'echo-free'), 'logged');
+  t.ok(gw.logs.some((l) => l.msg === 'request refused by budget: unpriced model' && l.model === 'echo-free' && l.scope === 'user'), 'logged');
+  // Counted with the spent-budget refusals, its own period value: the label set stays {scope, period}.
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  t.match(metrics, /gateway_budget_rejections_total\{scope="user",period="unpriced"\} 1\n/, 'counted once, under the caller\'s user budget');
+  t.notMatch(metrics, /gateway_budget_rejections_total\{scope="user",period="day"\}/, 'not as a spent budget');
 });
 
 t.test('unpriced takes allow or refuse only', async (t) => {
