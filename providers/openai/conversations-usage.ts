@@ -8,8 +8,9 @@
  * `message.output.delta` (with `model`), tool events, then `conversation.response.done`
  * with the usage or `conversation.response.error` — and no `[DONE]`.
  */
-import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { emptyUsage, SseDecoder, tokensOfBytes, type TokenUsage, type UsageMeter } from '../../core/index.js';
 import { JsonBodyMeter, meterByContentType, type JsonUsageReader } from '../../core/stream/json-meter.js';
+import { generatedChars } from './usage.js';
 
 interface WireConversationUsage {
   prompt_tokens?: number | null;
@@ -75,10 +76,17 @@ export class ConversationStreamMeter implements UsageMeter {
   conversationId: string | undefined;
   streamError: string | undefined;
   usageFinal = false;
-  /** Output deltas seen: what a stream cut before `conversation.response.done` is charged (a token each, as OpenAI's). */
-  estimatedOutputTokens = 0;
+  /** Output deltas seen (about a token each, as OpenAI's). */
+  private deltas = 0;
+  /** Characters of their text: a delta may carry many tokens. */
+  private generated = 0;
   private ended = false;
   private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data));
+
+  /** What a stream cut before `conversation.response.done` is charged: a token a delta, or the text over four where that is more. */
+  get estimatedOutputTokens(): number {
+    return Math.max(this.deltas, tokensOfBytes(this.generated));
+  }
 
   write(chunk: Uint8Array): void {
     this.sse.push(chunk);
@@ -89,10 +97,15 @@ export class ConversationStreamMeter implements UsageMeter {
     if (!this.ended) this.streamError ??= `stream ended before ${DONE}`;
   }
 
+  private countDelta(data: string): void {
+    this.deltas++;
+    this.generated += generatedChars(data, 0);
+  }
+
   private onEvent(event: string, data: string): void {
     const named = event !== 'message';
     if (named && event === DELTA) {
-      this.estimatedOutputTokens++;
+      this.countDelta(data);
       // Once the model is known, the many deltas are counted, not parsed.
       if (this.model !== undefined) return;
     } else if (named && event !== DONE && event !== ERROR && event !== STARTED) {
@@ -109,7 +122,7 @@ export class ConversationStreamMeter implements UsageMeter {
     if (type === STARTED) {
       if (typeof parsed.conversation_id === 'string') this.conversationId = parsed.conversation_id;
     } else if (type === DELTA) {
-      if (!named) this.estimatedOutputTokens++;
+      if (!named) this.countDelta(data);
       if (typeof parsed.model === 'string') this.model ??= parsed.model;
     } else if (type === DONE) {
       this.ended = true;

@@ -5,7 +5,7 @@
  * Streams carry usage in one chunk: OpenAI's usage-only chunk (`choices: []`) when asked
  * with `include_usage`, or the last content chunk on services that always report it.
  */
-import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { emptyUsage, SseDecoder, tokensOfBytes, type TokenUsage, type UsageMeter } from '../../core/index.js';
 import { JsonBodyMeter, meterByContentType, type JsonUsageReader, type ShallowUsageReader } from '../../core/stream/json-meter.js';
 import { lastMemberValue, leadingStrings } from '../../core/stream/json-shallow.js';
 
@@ -39,6 +39,58 @@ function mentionsUsage(data: string): boolean {
   return false;
 }
 
+/** Where `"choices"` starts in `data` (-1: nowhere), tried first at `guess`: a stream's chunks share their envelope's length. */
+export function choicesAt(data: string, guess: number): number {
+  return data.startsWith('"choices"', guess) ? guess : data.indexOf('"choices"');
+}
+
+/**
+ * Characters of generated text in one chunk, read without parsing it: the string values
+ * from `from` on (past a chat chunk's `"choices"`) whose key ends in `content` (`reasoning_content` too),
+ * `reasoning`, `refusal`, `arguments` (a tool call's) or `text` (legacy completions). Other
+ * strings — a role, a tool call's id, the `obfuscation` pad OpenAI adds to hide token
+ * lengths — are passed over. Escapes count as written (a `\n` as two): an estimate errs
+ * up, never down.
+ */
+export function generatedChars(data: string, from: number): number {
+  let chars = 0;
+  // `":"` ends a key before a string value: inside a string a quote is escaped, so what
+  // precedes such a `"` there is a backslash, never a key's last letter.
+  for (let at = data.indexOf('":"', from); at >= 0; at = data.indexOf('":"', at + 3)) {
+    if (!generatedKey(data, at)) continue;
+    const start = at + 3;
+    let end = data.indexOf('"', start);
+    while (end > 0 && escaped(data, end)) end = data.indexOf('"', end + 1);
+    if (end < 0) break;
+    chars += end - start;
+    at = end - 2; // the next search starts after the closing quote
+  }
+  return chars;
+}
+
+/** Whether the key that ends at `at` names generated text; by its last letter first, as most keys are not. */
+function generatedKey(data: string, at: number): boolean {
+  switch (data.charCodeAt(at - 1)) {
+    case 0x74: // t
+      return data.endsWith('content', at) || data.endsWith('"text', at);
+    case 0x67: // g
+      return data.endsWith('"reasoning', at);
+    case 0x73: // s
+      return data.endsWith('"arguments', at);
+    case 0x6c: // l
+      return data.endsWith('"refusal', at);
+    default:
+      return false;
+  }
+}
+
+/** Whether the quote at `at` is escaped (an odd run of backslashes before it). */
+function escaped(data: string, at: number): boolean {
+  let backslashes = 0;
+  while (data.charCodeAt(at - 1 - backslashes) === 0x5c) backslashes++;
+  return backslashes % 2 === 1;
+}
+
 /** The stream error of a stream that ended before `[DONE]`. */
 export const CUT = 'stream ended before [DONE]';
 
@@ -49,11 +101,20 @@ export class ChunkReader {
   streamError: string | undefined;
   /** A chunk reported usage: the counts are the stream's own. */
   usageFinal = false;
+  /** Chunks read: OpenAI sends about one token a chunk. */
+  private chunks = 0;
+  /** Characters of generated text read: a batching server (vLLM, Ollama, a proxy) sends many tokens a chunk. */
+  private generated = 0;
+  /** Where the last chunk's `"choices"` was: the next one's is searched for only if elsewhere. */
+  private choices = 0;
+
   /**
-   * Chunks read: a chat stream sends about one token per chunk, so this is the estimate
-   * for a stream cut before its usage chunk (see core/stream/estimated-usage.ts).
+   * What a stream cut before its usage chunk is charged (see core/stream/estimated-usage.ts):
+   * a token a chunk, or the text's characters over four where that is more.
    */
-  estimatedOutputTokens = 0;
+  get estimatedOutputTokens(): number {
+    return Math.max(this.chunks, tokensOfBytes(this.generated));
+  }
 
   /** `[DONE]` came: the stream ended as OpenAI ends a whole one. */
   done = false;
@@ -65,7 +126,9 @@ export class ChunkReader {
       this.done = true;
       return false;
     }
-    this.estimatedOutputTokens++;
+    this.chunks++;
+    this.choices = choicesAt(data, this.choices);
+    if (this.choices >= 0) this.generated += generatedChars(data, this.choices + 9);
     // Once the model is known, only a usage or an error chunk says anything new: the many
     // content chunks are not parsed. The test errs one way only: a look-alike costs a parse.
     if (this.model !== undefined && !mentionsUsage(data) && !data.includes('"error"')) return false;

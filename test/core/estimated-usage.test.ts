@@ -15,6 +15,7 @@ import { bedrockJsonMeter, EventStreamMeter } from '../../providers/bedrock/usag
 import { geminiMeter } from '../../providers/gemini/usage.js';
 import { OpenAIStreamMeter, openaiJsonMeter } from '../../providers/openai/usage.js';
 import { ResponsesStreamMeter, responsesJsonMeter } from '../../providers/openai/responses-usage.js';
+import { ConversationStreamMeter } from '../../providers/openai/conversations-usage.js';
 import { AnthropicToOpenAIStream } from '../../providers/translate/openai-anthropic/stream.js';
 import { ConverseToOpenAIStream } from '../../providers/translate/openai-converse/stream.js';
 import type { ConverseStreamEvent } from '../../providers/translate/openai-converse/converse-types.js';
@@ -101,15 +102,62 @@ t.test('the unified translation of an Anthropic stream estimates the same', asyn
   }
 });
 
-t.test('OpenAI chat: about a token a chunk until the usage chunk', async (t) => {
-  const chunk = (delta: unknown, finish: string | null = null): string => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: finish }], usage: null })}\n\n`;
+const openaiChunk = (delta: unknown, finish: string | null = null, extra: Record<string, unknown> = {}): string =>
+  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: finish }], usage: null, ...extra })}\n\n`;
+
+t.test('OpenAI chat: a token a chunk, or the text over four, until the usage chunk', async (t) => {
+  const chunk = openaiChunk;
   const events = [chunk({ role: 'assistant', content: '' }), ...WORDS.map((w) => chunk({ content: w })), chunk({}, 'stop')];
   const [cut] = fedBothWays(() => new OpenAIStreamMeter(), events);
   t.equal(cut.usageFinal, false);
-  t.equal(cut.estimatedOutputTokens, WORDS.length + 2);
+  t.equal(cut.estimatedOutputTokens, Math.max(WORDS.length + 2, estimate), 'the more of the two');
+  // A token a chunk, where a token's text is shorter than four characters.
+  const [short] = fedBothWays(() => new OpenAIStreamMeter(), [...'abcdefghij'].map((c) => chunk({ content: c })));
+  t.equal(short.estimatedOutputTokens, 10);
   const [done] = fedBothWays(() => new OpenAIStreamMeter(), [...events, `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 17 } })}\n\n`, 'data: [DONE]\n\n']);
   t.equal(done.usageFinal, true);
   t.equal(done.usage.outputTokens, 17);
+});
+
+t.test('OpenAI chat from a batching server: 10 chunks of 400 characters cut before usage are ~1000 tokens, not 10', async (t) => {
+  const text = 'The quick brown fox jumps over the lazy dog. '.repeat(9).slice(0, 400);
+  // OpenAI's obfuscation pad is no text of the answer; logprobs' tokens repeat it.
+  const events = Array.from({ length: 10 }, () => openaiChunk({ content: text }, null, { obfuscation: 'x'.repeat(40) }));
+  for (const m of fedBothWays(() => new OpenAIStreamMeter(), events)) {
+    t.equal(m.usageFinal, false);
+    t.equal(m.estimatedOutputTokens, 1000, '4,000 characters over four');
+  }
+  const args = '{"q":"' + 'a'.repeat(393) + '"}';
+  const escapedText = '"quoted" \\ and \n'.repeat(20);
+  const others = [
+    openaiChunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_abc', type: 'function', function: { name: 'f', arguments: args } }] }),
+    openaiChunk({ reasoning_content: 'r'.repeat(400) }),
+    openaiChunk({ reasoning: 'r'.repeat(400) }),
+    openaiChunk({ refusal: 'n'.repeat(400) }),
+    openaiChunk({ content: escapedText }),
+  ];
+  const [m] = fedBothWays(() => new OpenAIStreamMeter(), others);
+  // Escapes count as written (a quote, a backslash, a newline as two characters each).
+  const written = (s: string): number => JSON.stringify(s).length - 2;
+  t.equal(written(escapedText), escapedText.length + 4 * 20);
+  t.equal(m.estimatedOutputTokens, Math.ceil((written(args) + 3 * 400 + written(escapedText)) / 4), 'tool arguments, reasoning, a refusal, escaped text');
+  const logprobs = `data: ${JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, delta: { content: 'ab' }, logprobs: { content: [{ token: 'x'.repeat(400), logprob: -1, bytes: [1], top_logprobs: [] }] }, finish_reason: null }] })}\n\n`;
+  t.equal(fedBothWays(() => new OpenAIStreamMeter(), [logprobs])[0].estimatedOutputTokens, 1, "logprobs' tokens are no more text");
+  const cap = 600;
+  const usage = { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 };
+  completeUsage(usage, fedBothWays(() => new OpenAIStreamMeter(), events)[0], 400, cap);
+  t.equal(usage.outputTokens, cap, 'still capped at max_tokens × n');
+});
+
+t.test("Mistral Conversations: a token a delta, or the delta text over four, until conversation.response.done", async (t) => {
+  const delta = (content: string) => sse('message.output.delta', { type: 'message.output.delta', created_at: '2026-12-01T00:00:00Z', output_index: 0, id: 'msg_1', content_index: 0, model: 'mistral-medium-2505', agent_id: null, role: 'assistant', content });
+  const big = 'x'.repeat(400);
+  for (const m of fedBothWays(() => new ConversationStreamMeter(), Array.from({ length: 10 }, () => delta(big)))) {
+    t.equal(m.usageFinal, false);
+    t.equal(m.estimatedOutputTokens, 1000, '4,000 characters over four');
+  }
+  t.equal(fedBothWays(() => new ConversationStreamMeter(), WORDS.map(delta))[0].estimatedOutputTokens, Math.max(WORDS.length, estimate));
+  t.equal(fedBothWays(() => new ConversationStreamMeter(), [...'abcdef'].map(delta))[0].estimatedOutputTokens, 6, 'short deltas: a token each');
 });
 
 t.test('OpenAI Responses: a delta a token, skipped or read, until the terminal event', async (t) => {
