@@ -17,6 +17,7 @@ import { rowFromAudit, type AuditFields } from '../filters/cost/ledger/entry.js'
 import { openBackend } from '../filters/cost/ledger/index.js';
 import { addCounts, keyString, type LedgerRow } from '../filters/cost/ledger/types.js';
 import { costNanos, nanosToUsd } from '../filters/cost/price-book.js';
+import { baseModelReader, type BaseModelOf } from './base-models.js';
 
 type Out = (s: string) => void;
 
@@ -47,6 +48,8 @@ export async function ledger(argv: string[], out: Out, err: Out): Promise<number
     }
     const book = priceBookFor({ config: loaded.config, configDir: loaded.dir });
     const rows = new Map<string, LedgerRow>();
+    // Loaded only for lines written before cost tracking, which are priced here.
+    let baseOf: BaseModelOf | undefined;
     let lines = 0;
     let skipped = 0;
     for (const file of values.from) {
@@ -65,7 +68,7 @@ export async function ledger(argv: string[], out: Out, err: Out): Promise<number
         }
         lines++;
         const row = rowFromAudit(line);
-        if (line.cost_usd === undefined) repriceOld(row, line, book, loaded.config);
+        if (line.cost_usd === undefined) repriceOld(row, line, book, loaded.config, (baseOf ??= await baseModelReader(loaded.config)));
         const key = keyString(row);
         const existing = rows.get(key);
         if (existing) addCounts(existing, row);
@@ -81,8 +84,9 @@ export async function ledger(argv: string[], out: Out, err: Out): Promise<number
   }
 }
 
-function repriceOld(row: LedgerRow, line: AuditFields, book: ReturnType<typeof priceBookFor>, config: Parameters<typeof providerKeys>[0]): void {
-  const match = book.lookup(providerKeys(config, line.provider ?? undefined), line.model ?? undefined);
+function repriceOld(row: LedgerRow, line: AuditFields, book: ReturnType<typeof priceBookFor>, config: Parameters<typeof providerKeys>[0], baseOf: BaseModelOf): void {
+  const base = line.model ? baseOf(line.provider ?? undefined, line.model) : undefined;
+  const match = book.lookup(providerKeys(config, line.provider ?? undefined), line.model ?? undefined, base);
   const usage = { inputTokens: row.tokens_in, outputTokens: row.tokens_out, cacheCreationTokens: row.cache_creation_tokens, cacheReadTokens: row.cache_read_tokens };
   const used = usage.inputTokens + usage.outputTokens + usage.cacheCreationTokens + usage.cacheReadTokens > 0;
   row.cost_nanos = match ? costNanos(match.price, usage) : 0;

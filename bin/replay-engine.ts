@@ -24,6 +24,7 @@ import { configSchema as rateLimitSchema, Limits, type RateLimitConfig } from '.
 import { Limiter, type Reservation } from '../filters/rate-limit/limiter.js';
 import validatorPlugin, { type ValidatorConfig } from '../filters/validator/index.js';
 import { LimitTable } from '../filters/validator/limits.js';
+import type { BaseModelOf } from './base-models.js';
 
 /** The audit-line fields a replay reads. */
 export interface RecordedRequest {
@@ -93,7 +94,8 @@ interface Pending {
 }
 
 /** Replay `records` (any order) through `loaded`. */
-export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[], env: NodeJS.ProcessEnv = process.env): ReplayReport {
+/** `baseModelOf`: the base id a recorded model spells another way, priced and allowed by as the gateway did (bin/base-models.ts). */
+export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[], env: NodeJS.ProcessEnv = process.env, baseModelOf?: BaseModelOf): ReplayReport {
   let now = 0;
   const clock = () => now;
   const store = new MemoryStore({ clock });
@@ -159,7 +161,8 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
     // As the live limiter counts them (filters/rate-limit): cache reads only when asked to.
     const tokens = r.tokens_in + r.tokens_out + (r.cache_creation_tokens ?? 0) + (rl?.count_cache_reads ? (r.cache_read_tokens ?? 0) : 0);
     const usage = { inputTokens: r.tokens_in, outputTokens: r.tokens_out, cacheCreationTokens: r.cache_creation_tokens ?? 0, cacheReadTokens: r.cache_read_tokens ?? 0 };
-    const match = book.lookup(providerKeys(config, r.provider ?? undefined), r.model ?? undefined);
+    const base = r.model ? baseModelOf?.(r.provider ?? undefined, r.model) : undefined;
+    const match = book.lookup(providerKeys(config, r.provider ?? undefined), r.model ?? undefined, base);
     const cost = match ? costNanos(match.price, usage) : 0;
     const end = Date.parse(r.timestamp);
     let reservation: Reservation | undefined;
@@ -193,7 +196,7 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
         }
       } else if (name === 'validator' && table) {
         const l = table.for(r.provider ?? undefined, user ?? undefined);
-        const denied = r.model ? l.allowlists.find((a) => !a.match(r.model!)) : undefined;
+        const denied = r.model ? l.allowlists.find((a) => !a.match(r.model!) && !(base !== undefined && a.match(base))) : undefined;
         if (r.bytes_in !== undefined && l.maxBodyBytes !== undefined && r.bytes_in > l.maxBodyBytes) refusal = { status: 413, by: 'validator', reason: `body of ${r.bytes_in} bytes over ${l.maxBodyBytes}` };
         else if (denied) refusal = { status: 403, by: 'validator', reason: `model "${r.model}" is not allowed for ${denied.scope}` };
         else if (l.maxTokens !== undefined && !l.clamp && r.tokens_out > l.maxTokens) refusal = { status: 400, by: 'validator', reason: `${r.tokens_out} output tokens over max_tokens ${l.maxTokens}` };

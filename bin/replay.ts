@@ -13,6 +13,7 @@ import { ConfigError, formatIssue } from '../core/index.js';
 import { loadConfigFile, type LoadedConfig } from '../core/config/load.js';
 import { redacted } from '../core/logger.js';
 import { auditFiles } from '../filters/audit/verify.js';
+import { baseModelReader } from './base-models.js';
 import { replay as run, type RecordedRequest, type ReplayReport } from './replay-engine.js';
 
 type Out = (s: string) => void;
@@ -96,7 +97,7 @@ export async function replay(argv: string[], out: Out, err: Out): Promise<number
     }
     records = records.filter((r) => Date.parse(r.timestamp) >= newest - since);
   }
-  const report = run(loaded, records);
+  const report = run(loaded, records, process.env, await baseModelReader(loaded.config));
   out(formatReport(report));
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
   return 0;

@@ -121,5 +121,10 @@ export interface ProviderPlugin<C = Record<string, unknown>> {
    */
   readonly modelPatterns?: readonly string[];
   readonly configSchema?: JsonSchema;
+  /**
+   * {@link Provider.baseModel} without an instance, for the CLIs that price and judge audit
+   * lines (`replay`, `ledger rebuild`) as the running gateway did.
+   */
+  baseModel?(model: string): string | undefined;
   create(config: C, env: PluginEnv): Provider | Promise<Provider>;
 }

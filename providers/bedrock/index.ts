@@ -187,6 +187,7 @@ const bedrock: ProviderPlugin<BedrockConfig> = {
   defaultPrefix: '/v1/bedrock',
   modelPatterns: MODEL_PATTERNS,
   configSchema,
+  baseModel: baseModelId,
   create: (config, env) => new BedrockProvider(config, env),
 };
 export default bedrock;

@@ -89,6 +89,35 @@ rate_limits:
   }
 });
 
+t.test('a Bedrock profile or ARN is allowed and priced by its base id, as the gateway did', async (t) => {
+  // $0.25/$1.25 per MTok (the shipped haiku key): 10,000 in and 2,000 out is $0.005 a call,
+  // so the second call passes a $0.008 budget only if the first went unpriced.
+  const dir = tempDir('gw-replay-bedrock-');
+  const log = path.join(dir, 'audit.jsonl');
+  const base = 'anthropic.claude-3-haiku-20240307-v1:0';
+  const line = (at: string, model: string) => JSON.stringify({ timestamp: at, event: 'ai_request', user: 'alice', workspace: 'ws-a', provider: 'bedrock', model, tokens_in: 10_000, tokens_out: 2_000, latency_ms: 1, status: 200 });
+  writeFileSync(log, [line('2026-02-04T10:00:00.000Z', `us.${base}`), line('2026-02-04T10:01:00.000Z', `arn:aws:bedrock:us-east-1::foundation-model/${base}`), line('2026-02-04T10:02:00.000Z', `arn:aws:bedrock:us-east-1:123456789012:custom-model/${base}/abc`)].join('\n') + '\n');
+  const { file } = writeConfig(`server: { port: 0 }
+providers:
+  bedrock: { region: us-east-1, access_key_id: AKIAREPLAY0000000001, secret_access_key: replaySecret/000000000000 }
+filters:
+  - name: auth
+    config: { source: static }
+  - name: budget
+    config:
+      users:
+        alice: { daily_usd: 0.008, action: block }
+  - name: validator
+    config: { models: ["${base}", "arn:aws:bedrock:*:custom-model/*"] }
+workspaces:
+  ws-a: { user: alice }
+`, dir);
+  const json = path.join(dir, 'report.json');
+  t.equal(await replay(['--config', file, '--audit', log, '--json', json], () => {}, () => {}), 0);
+  const report = JSON.parse(readFileSync(json, 'utf8')) as ReplayReport;
+  t.same(report.refusals.map((r) => [r.model, r.by]), [[`arn:aws:bedrock:us-east-1::foundation-model/${base}`, 'budget']], 'the profile allowed and priced; the ARN over the budget; the fine-tune unpriced');
+});
+
 t.test('--since on a log of 150,000 requests', async (t) => {
   const dir = tempDir('gw-replay-since-');
   const log = path.join(dir, 'audit.jsonl');
