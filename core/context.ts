@@ -13,6 +13,7 @@ import type { JsonReads } from './json-pick/reads.js';
 import { readTape, type Tape } from './json-pick/tape.js';
 import { choiceCount, isTokenCount } from './token-count.js';
 import { checkTape, type JsonCheck } from './json-pick/check.js';
+import { DENSITY_CHECK_MIN, tooComplexJson } from './json-density.js';
 import type {
   BatchSubmission,
   UpstreamConversation,
@@ -112,6 +113,9 @@ export class Context implements RequestContext {
   private shape: Shape | undefined = undefined;
   /** {@link jsonPick}'s structure of the body; null when it has none (the shape answers). */
   private tape: Tape | null | undefined = undefined;
+  /** The large body {@link parsable} last counted, and its refusal if it got one. */
+  private countedBody: Buffer = EMPTY;
+  private countRefusal: GatewayError | undefined = undefined;
   /** The body's size once {@link releaseBody} let the bytes go; -1 while they are held. */
   private releasedBytes = -1;
   private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
@@ -156,8 +160,23 @@ export class Context implements RequestContext {
   }
 
   json(): unknown {
-    if (this.parsed === UNPARSED) this.parsed = exactJson(this.body);
+    if (this.parsed === UNPARSED) this.parsed = exactJson(this.parsable());
     return this.parsed;
+  }
+
+  /**
+   * The body, for JSON.parse to take whole: a large one is counted first, once, and refused
+   * if its containers would hold the event loop for seconds (core/json-density.ts).
+   */
+  private parsable(): Buffer {
+    const body = this.body;
+    if (body.length < DENSITY_CHECK_MIN) return body;
+    if (body !== this.countedBody) {
+      this.countRefusal = tooComplexJson(body);
+      this.countedBody = body;
+    }
+    if (this.countRefusal) throw this.countRefusal;
+    return body;
   }
 
   jsonShape(): unknown {
@@ -181,7 +200,7 @@ export class Context implements RequestContext {
 
   private shapeRead(): Shape {
     // An ASCII body's shape is its exact tree: one parse serves both (keepParsed).
-    return (this.shape ??= readShape(this.body, this));
+    return (this.shape ??= readShape(this.parsable(), this));
   }
 
   /** Core (json-body's readShape): the exact tree, when the shape's reading made it. */
@@ -218,6 +237,8 @@ export class Context implements RequestContext {
   releaseBody(): void {
     if (this.releasedBytes < 0) this.releasedBytes = this.body.length;
     this.body = EMPTY;
+    this.countedBody = EMPTY;
+    this.countRefusal = undefined;
     this.releaseParsed();
   }
 

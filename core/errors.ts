@@ -51,6 +51,8 @@ const builtins: Record<string, ErrorSpec> = {
   GW_ERR_METHOD_NOT_ALLOWED: { status: 405, category: 'invalid_request', kind: 'rejected', message: 'Method not allowed on this route' },
   GW_ERR_REQUEST_TOO_LARGE: { status: 413, category: 'request_too_large', kind: 'rejected', message: 'Request body is larger than the gateway allows' },
   GW_ERR_REQUEST_MALFORMED_JSON: { status: 400, category: 'invalid_request', kind: 'rejected', message: 'Request body is not valid JSON' },
+  // Containers past any request's density or depth: JSON.parse of them would hold the event loop for seconds (core/json-density.ts).
+  GW_ERR_REQUEST_JSON_TOO_COMPLEX: { status: 400, category: 'invalid_request', kind: 'rejected', message: 'Request body holds more JSON objects and arrays than the gateway parses' },
   GW_ERR_REQUEST_TIMEOUT: { status: 408, category: 'timeout', kind: 'rejected', message: 'Request was not received within the time allowed' },
   GW_ERR_REQUEST_INVALID: { status: 400, category: 'invalid_request', kind: 'rejected', message: 'Invalid request' },
   GW_ERR_AUTH_MISSING: { status: 401, category: 'authentication', kind: 'rejected', message: 'Missing credentials' },
