@@ -15,6 +15,7 @@
  */
 import { isAscii, isUtf8, transcode } from 'node:buffer';
 import { GatewayError } from './errors.js';
+import { DENSITY_CHECK_MIN, tooComplexJson } from './json-density.js';
 import { scanLatin1Json, skimLatin1Json } from './json-scan/latin1-json.js';
 import { serializeWithLiterals, type StringLiterals } from './json-scan/string-literals.js';
 import { utf8Bytes } from './utf8-bytes.js';
@@ -227,7 +228,7 @@ export const TEXT_STRINGS: BodyStrings = {
   form: 'text',
   text: (s) => s,
   of: (text) => text,
-  parse: (json) => JSON.parse(json),
+  parse: (json) => JSON.parse(countedText(json, 'utf8')),
   encode: utf8Bytes,
   serialize: (value) => utf8Bytes(stringifyJson(value)),
 };
@@ -244,10 +245,23 @@ export const BYTE_STRINGS: BodyStrings = {
   // Nested JSON is read as the body is: its own `\u` escapes come out as bytes too. Not
   // through shapeJson, whose refusal re-parses the text for its message: a tool result
   // tried as JSON is mostly plain text, and callers here only need to know it failed.
-  parse: (json) => (escapesBeyondAscii(Buffer.from(json, 'latin1')) ? byteForm(JSON.parse(shapeText(json))) : JSON.parse(json)),
+  parse: (json) => (escapesBeyondAscii(Buffer.from(json, 'latin1')) ? byteForm(JSON.parse(shapeText(countedText(json, 'latin1')))) : JSON.parse(countedText(json, 'latin1'))),
   encode: latin1Bytes,
   serialize: (value) => latin1Bytes(stringifyJson(value)),
 };
+
+/**
+ * `json`, unless it is JSON held in a request string (a tool call's `arguments`) large and
+ * dense enough to refuse as a body (core/json-density.ts): then that refusal is thrown.
+ * `encoding` gives the string's bytes (UTF-8 puts no ASCII byte inside a character).
+ */
+function countedText(json: string, encoding: 'utf8' | 'latin1'): string {
+  // No string of fewer characters has the bytes to be counted (a character is at most 3 UTF-8 bytes).
+  if (json.length < DENSITY_CHECK_MIN / 3) return json;
+  const refusal = tooComplexJson(Buffer.from(json, encoding));
+  if (refusal) throw refusal;
+  return json;
+}
 
 function latin1Bytes(json: string): Buffer {
   return Buffer.from(json, 'latin1');

@@ -116,7 +116,9 @@ export function toolArguments(args: unknown, param: string, strings: BodyStrings
   if (typeof args === 'string' && strings.text(args).trim() !== '') {
     try {
       input = strings.parse(args);
-    } catch {
+    } catch (err) {
+      // Too dense to parse (core/json-density.ts): its own message says why.
+      if (err instanceof GatewayError) throw err;
       throw invalid('tool call `arguments` is not valid JSON', param);
     }
   } else if (args !== undefined && args !== '' && typeof args !== 'string') {

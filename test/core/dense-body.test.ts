@@ -15,12 +15,13 @@ const dense = `${HEAD}[${'[],'.repeat((16 * MiB) / 3)}[]]}`;
 const nested = `${HEAD}${'['.repeat(8 * MiB)}${']'.repeat(8 * MiB)}}`;
 const prompt = JSON.stringify({ model: 'echo-1', max_tokens: 1, messages: [{ role: 'user', content: 'All work and no play. '.repeat((16 * MiB) / 22) }] });
 
-// The OpenAI provider's upstream is a closed port: a refusal must come before any call to it.
+// The OpenAI and Anthropic providers' upstream is a closed port: a refusal must come before any call to it.
 const gw = await startGateway(
   t,
   `providers:
   echo: { models: [echo-1] }
   openai: { api_key: sk-test, base_url: "http://127.0.0.1:9" }
+  anthropic: { api_key: sk-ant-test, base_url: "http://127.0.0.1:9" }
 filters:
   - name: auth
   - name: audit
@@ -86,6 +87,22 @@ t.test('the OpenAI dialect gets its own error shape', async (t) => {
   const r = await judged(`${gw.url}/v1/openai/v1/chat/completions`, dense.replace('echo-1', 'gpt-4o'));
   t.equal(r.status, 400);
   t.match(r.json.error, { type: 'invalid_request_error', message: /JSON objects and arrays/ });
+  t.ok(r.ms < 2000, `refused in ${r.ms.toFixed(0)} ms`);
+});
+
+t.test('JSON held in a string (a tool call\'s arguments) is counted before the translator parses it', async (t) => {
+  const args = `[${'[],'.repeat((16 * MiB) / 3)}[]]`;
+  const body = JSON.stringify({
+    model: 'claude-sonnet-4-5',
+    messages: [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: args } }] },
+      { role: 'tool', tool_call_id: 'c1', content: 'done' },
+    ],
+  });
+  const r = await judged(`${gw.url}/v1/chat/completions`, body);
+  t.equal(r.status, 400);
+  t.match(r.json.error, { type: 'invalid_request_error', message: /more than \d+ JSON objects and arrays/ });
   t.ok(r.ms < 2000, `refused in ${r.ms.toFixed(0)} ms`);
 });
 
