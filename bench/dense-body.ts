@@ -11,8 +11,10 @@
  *
  *   npx tsx bench/dense-body.ts [--sizes 4,8,16,32] [--only gateway|context]
  *
- * What it showed (fortieth session, ms, idle machine), before the density check: see
- * bench/HISTORY.md ("dense bodies").
+ * What it showed (forty-first session, a shared 2-core host): before the density check
+ * (core/json-density.ts) 16 MiB of `[],[],…` through the gateway took 8.4 s and `[[[…]]]`
+ * 20.9 s, `/health` waiting as long; after, both a 400 in 60 ms, 32 MiB in ~140, and the
+ * densest body admitted (~1M containers) 0.5–1.7 s. bench/HISTORY.md has the tables.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -40,7 +42,7 @@ function bodies(mib: number): Array<[name: string, body: Buffer]> {
     ['nested [[[…]]]', Buffer.from(`${HEAD}${'['.repeat(room >> 1)}${']'.repeat(room >> 1)}}`)],
     ['small messages', Buffer.from(`{"model":"echo-1","max_tokens":1,"messages":[${message.repeat(Math.floor(room / message.length))}{"role":"user","content":"hi"}]}`)],
     ['dense at the limit', Buffer.from(`${HEAD}[${'[],"0123456789",'.repeat(Math.min(999_000, Math.floor(room / 16)) - 1)}[]]}`)],
-    ['nested at the limit', Buffer.from(`${HEAD}[${`${"[".repeat(990)}${"]".repeat(990)},"${'x'.repeat(14_000 - 4)}",`.repeat(Math.floor(room / 16_000) - 1)}[]]}`)],
+    ['nested at the limit', Buffer.from(`${HEAD}[${`${"[".repeat(990)}${"]".repeat(990)},"${'x'.repeat(14_000 - 4)}",`.repeat(Math.min(1000, Math.floor(room / 16_000)) - 1)}[]]}`)],
     ['long prompt (control)', Buffer.from(JSON.stringify({ model: 'echo-1', max_tokens: 1, messages: [{ role: 'user', content: text }] }))],
   ];
 }
