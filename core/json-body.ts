@@ -15,7 +15,7 @@
  */
 import { isAscii, isUtf8, transcode } from 'node:buffer';
 import { GatewayError } from './errors.js';
-import { DENSITY_CHECK_MIN, tooComplexJson } from './json-density.js';
+import { ContainerBudget, DENSITY_CHECK_MIN, tooComplexJson } from './json-density.js';
 import { scanLatin1Json, skimLatin1Json } from './json-scan/latin1-json.js';
 import { serializeWithLiterals, type StringLiterals } from './json-scan/string-literals.js';
 import { utf8Bytes } from './utf8-bytes.js';
@@ -261,6 +261,25 @@ function countedText(json: string, encoding: 'utf8' | 'latin1'): string {
   const refusal = tooComplexJson(Buffer.from(json, encoding));
   if (refusal) throw refusal;
   return json;
+}
+
+/**
+ * `strings` for one request's body of `bodyLength` bytes, whose `parse` counts every text it
+ * is given into one {@link ContainerBudget}: a body under the size that is counted alone
+ * can still hold more JSON in its strings than a body is allowed, as many tool calls'
+ * `arguments` do (core/json-density.ts).
+ */
+export function budgetedStrings(strings: BodyStrings, bodyLength: number): BodyStrings {
+  const budget = new ContainerBudget(bodyLength);
+  const encoding = strings.form === 'text' ? 'utf8' : 'latin1';
+  return {
+    ...strings,
+    parse: (json) => {
+      const refusal = budget.count(Buffer.from(json, encoding));
+      if (refusal) throw refusal;
+      return strings.parse(json);
+    },
+  };
 }
 
 function latin1Bytes(json: string): Buffer {

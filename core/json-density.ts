@@ -44,20 +44,41 @@ const SHORT_STRING = 32;
  * `GW_ERR_REQUEST_JSON_TOO_COMPLEX` for a body past the limits (see the module comment).
  */
 export function tooComplexJson(bytes: Buffer): GatewayError | undefined {
-  const len = bytes.length;
-  if (len < DENSITY_CHECK_MIN) return undefined;
-  const allowed = Math.min(MAX_CONTAINERS, Math.max(MIN_ALLOWANCE, Math.floor(len / BYTES_PER_CONTAINER)));
-  let containers = 0;
-  let depth = 0;
-  for (let i = 0; i < len; i++) {
-    const b = bytes[i];
-    if (b === QUOTE) i = closingQuote(bytes, i + 1);
-    else if (b === OPEN_BRACKET || b === OPEN_BRACE) {
-      if (++containers > allowed) return tooMany(allowed);
-      if (++depth > MAX_DEPTH) return tooDeep();
-    } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) depth--;
+  if (bytes.length < DENSITY_CHECK_MIN) return undefined;
+  return new ContainerBudget(bytes.length).count(bytes);
+}
+
+/**
+ * The containers one request may have parsed, shared by every JSON text parsed on its
+ * behalf: a body's strings (tool calls' `arguments`) are counted in it one by one, so many
+ * strings each too small to be counted alone cannot add up to what one dense body is refused for.
+ */
+export class ContainerBudget {
+  /** Containers admitted in all, from the size of the body they come from. */
+  readonly allowed: number;
+  private containers = 0;
+
+  constructor(bodyLength: number) {
+    this.allowed = Math.min(MAX_CONTAINERS, Math.max(MIN_ALLOWANCE, Math.floor(bodyLength / BYTES_PER_CONTAINER)));
   }
-  return undefined;
+
+  /** Count the containers of the JSON text `bytes` into the budget: the refusal once it is spent, or they nest too deep. */
+  count(bytes: Buffer): GatewayError | undefined {
+    const len = bytes.length;
+    const allowed = this.allowed;
+    let containers = this.containers;
+    let depth = 0;
+    for (let i = 0; i < len; i++) {
+      const b = bytes[i];
+      if (b === QUOTE) i = closingQuote(bytes, i + 1);
+      else if (b === OPEN_BRACKET || b === OPEN_BRACE) {
+        if (++containers > allowed) return tooMany(allowed);
+        if (++depth > MAX_DEPTH) return tooDeep();
+      } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) depth--;
+    }
+    this.containers = containers;
+    return undefined;
+  }
 }
 
 /** Where the string whose text starts at `from` ends (its closing quote), or the end of the bytes. */

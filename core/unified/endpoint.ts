@@ -7,7 +7,8 @@
  */
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import { shapeText, TEXT_STRINGS } from '../json-body.js';
+import { budgetedStrings, shapeText, TEXT_STRINGS } from '../json-body.js';
+import { DENSITY_CHECK_MIN } from '../json-density.js';
 import { chatOutputCap, chatOutputChoices } from '../token-count.js';
 import { createKey, type ChatRequest, type ProviderResponse } from '../types.js';
 import type { RouteUpstream } from '../resilience/executor.js';
@@ -120,7 +121,10 @@ export class UnifiedEndpoint {
     return upstream.call(ctx, selection.targets, (target, attempt) => {
       const provider = target.slot.provider;
       // A provider that takes bytes gets the shape when it holds them exactly; any other, the text.
-      const { value, strings } = provider.chatTakesBytes ? ctx.rewritableBody() : { value: ctx.json(), strings: TEXT_STRINGS };
+      const read = provider.chatTakesBytes ? ctx.rewritableBody() : { value: ctx.json(), strings: TEXT_STRINGS };
+      const value = read.value;
+      // A large body's strings parsed as JSON (tool calls' arguments) share one container budget.
+      const strings = ctx.body.length < DENSITY_CHECK_MIN ? read.strings : budgetedStrings(read.strings, ctx.body.length);
       const body = value as ChatRequest;
       // An alias renames the model; otherwise the parsed body goes as it is.
       const sent = target.model ?? selection.model;

@@ -106,6 +106,24 @@ t.test('JSON held in a string (a tool call\'s arguments) is counted before the t
   t.ok(r.ms < 2000, `refused in ${r.ms.toFixed(0)} ms`);
 });
 
+t.test('many tool calls, each too small to be counted alone, share one budget', async (t) => {
+  // 128 calls of ~96 KiB of `[],[],…` each: 4.2 M containers in all, none of them in a string of 256 KiB.
+  const args = `{"a":[${'[],'.repeat((96 * 1024) / 3)}[]]}`;
+  const calls = Array.from({ length: 128 }, (_, i) => ({ id: `c${i}`, type: 'function', function: { name: 'f', arguments: args } }));
+  const body = JSON.stringify({
+    model: 'claude-sonnet-4-5',
+    messages: [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: null, tool_calls: calls },
+      ...calls.map((c) => ({ role: 'tool', tool_call_id: c.id, content: 'done' })),
+    ],
+  });
+  const r = await judged(`${gw.url}/v1/chat/completions`, body);
+  t.equal(r.status, 400);
+  t.match(r.json.error, { type: 'invalid_request_error', message: /more than \d+ JSON objects and arrays/ });
+  t.ok(r.ms < 2000, `refused in ${r.ms.toFixed(0)} ms`);
+});
+
 t.test('a 16 MiB prompt of text still goes through', async (t) => {
   const r = await judged(`${gw.url}/v1/echo/v1/messages`, prompt);
   t.equal(r.status, 200);
