@@ -20,6 +20,7 @@ import { checkModelsSection, compileUnified, IMPLICIT_UNIFIED_ROUTES } from './u
 import type { UnifiedEndpoint } from './unified/endpoint.js';
 import { checkTargets, compileResilience, withPoolSettings, type Resilience } from './resilience/compile.js';
 import type { RouteUpstream } from './resilience/executor.js';
+import { firstChoice } from './resilience/targets.js';
 
 /** Core keys of a provider entry; the rest goes to the plugin. */
 const PROVIDER_CORE_KEYS = new Set(['type', 'plugin', 'enabled', 'prefix', 'model_patterns', 'resilience']);
@@ -316,7 +317,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     const unifiedDialect = catalog.unifiedDialect ?? plainDialect;
     const routes: Array<{ route: CompiledRoute; matcher: RouteMatcher }> = [];
     for (const [index, r] of config.routes.entries()) {
-      const providerName = r.provider ?? (r.mode === 'passthrough' ? r.targets?.[0]?.provider : undefined);
+      const providerName = r.provider ?? (r.mode === 'passthrough' && r.targets ? firstChoice(r.targets)?.provider : undefined);
       const slot = providerName === undefined ? undefined : providers.get(providerName);
       const info: RouteInfo = { name: r.name, mode: r.mode, provider: providerName, prefix: r.match.prefix };
       if (r.mode === 'unified' && !unifiedFor) throw new ConfigError([source.issue(['routes', index, 'mode'], `unified route "${r.name}" needs a provider that serves chat completions; none of the configured ones does`)]);

@@ -12,7 +12,7 @@ import type { PluginEnv } from '../types.js';
 import { resolvePolicy, type ResilienceConfig, type UpstreamPolicy } from './config.js';
 import { RouteUpstream } from './executor.js';
 import { ResilienceRegistry } from './registry.js';
-import { compileTargets, TargetList } from './targets.js';
+import { compileTargets, firstChoice, TargetList } from './targets.js';
 
 const REGISTRY_KEY = 'core.resilience.registry';
 
@@ -100,7 +100,7 @@ export function checkTargets(loaded: LoadedConfig, slots: ReadonlyMap<string, Pr
     const { list, problems } = compileTargets(route.targets, slots);
     for (const p of problems) issues.push(source.issue(path, `route "${route.name}": ${p}`));
     if (!list) return;
-    const main = slots.get(route.provider ?? route.targets[0].provider);
+    const main = slots.get(route.provider ?? firstChoice(route.targets)!.provider);
     route.targets.forEach((t, i) => {
       const slot = slots.get(t.provider);
       if (!slot || !main) return;

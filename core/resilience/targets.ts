@@ -68,6 +68,25 @@ export class TargetList {
 }
 
 /**
+ * The entry a request tries first: the lowest priority (default: the position in the
+ * list), the first listed among equals — {@link TargetList.primary} before the providers
+ * exist. A pass-through route without `provider` takes it as its provider, so the name
+ * policy, pricing and the cache key see is the one that answers when all is well.
+ */
+export function firstChoice<E extends Pick<TargetEntry, 'priority'>>(entries: readonly E[]): E | undefined {
+  let best: E | undefined;
+  let bestPriority = Infinity;
+  entries.forEach((e, index) => {
+    const priority = e.priority ?? index;
+    if (priority < bestPriority) {
+      best = e;
+      bestPriority = priority;
+    }
+  });
+  return best;
+}
+
+/**
  * Compile a `targets:` list against the pipeline's providers. Returns the problems found
  * (unknown provider, one listed twice) instead of throwing, so config errors are reported together.
  */

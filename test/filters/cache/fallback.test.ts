@@ -115,3 +115,30 @@ ${WORKSPACES}`);
   t.match(hit.text, /from-primary/);
   t.equal(b.seen.length, 1);
 });
+
+t.test('pass-through route: the first choice is the target tried first by priority, not the first listed', async (t) => {
+  // Before, the route's provider (the key's first choice) was the first listed target, b,
+  // while the resilience layer always tried a first: every answer counted as a fallback's
+  // and nothing on such a route was ever stored.
+  const a = await upstream(t, 'a');
+  const b = await upstream(t, 'b');
+  const gw = await startGateway(t, `providers:
+  a: { type: openai, api_key: sk-a, base_url: ${a.url} }
+  b: { type: openai, api_key: sk-b, base_url: ${b.url} }
+routes:
+  - name: oai
+    match: { prefix: /v1/oai }
+    targets:
+      - { provider: b, priority: 2 }
+      - { provider: a, priority: 1 }
+${WORKSPACES}`);
+  const chat = () => post(`${gw.url}/v1/oai/v1/chat/completions`, { model: 'gpt-4o', temperature: 0, messages: [{ role: 'user', content: 'hi' }] });
+  const first = await chat();
+  t.equal(first.cache, 'MISS');
+  t.match(first.text, /from-a/, 'a, the lower priority, serves');
+  const hit = await chat();
+  t.equal(hit.cache, 'HIT', "a's answer was stored under the route's first choice");
+  t.match(hit.text, /from-a/);
+  t.equal(a.seen.length, 1);
+  t.equal(b.seen.length, 0);
+});
