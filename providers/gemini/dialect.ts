@@ -46,7 +46,7 @@ export const geminiDialect: Dialect = {
 };
 
 /**
- * An `alt=sse` stream is whole when a chunk carried a `finishReason` (or the prompt was
+ * An `alt=sse` stream is whole when every candidate carried its `finishReason` (or the prompt was
  * blocked) and none was an error: Gemini sends no terminator after its last chunk.
  */
 export function isWholeGeminiStream(sse: Uint8Array): boolean {

@@ -38,8 +38,20 @@ export class GeminiChunkReader {
   usage: TokenUsage = emptyUsage();
   model: string | undefined;
   streamError: string | undefined;
-  /** A candidate carried a finishReason (or the prompt was blocked): the answer is whole. */
-  finished = false;
+  /**
+   * Every candidate seen carried its finishReason (or the prompt was blocked): the answer is
+   * whole. With `candidateCount` above 1 the candidates stream side by side and finish apart,
+   * so the first finishReason says nothing about the others.
+   */
+  get finished(): boolean {
+    return this.blocked || (this.ended > 0 && this.open === 0);
+  }
+  private blocked = false;
+  /** Per candidate index seen (absent index: its place in the chunk's list, as proto3 JSON leaves a 0 out): finished yet. */
+  private readonly candidateDone = new Map<number, boolean>();
+  /** Candidates seen without a finishReason yet, and with one. */
+  private open = 0;
+  private ended = 0;
   /** Counts came with or after the end: they are the answer's own, whole. */
   usageFinal = false;
   private readonly counts: GeminiUsageMetadata = {};
@@ -60,8 +72,26 @@ export class GeminiChunkReader {
     if (chunk.usageMetadata) this.usage = geminiUsage(keepLargest(this.counts, chunk.usageMetadata));
     this.model ??= chunk.modelVersion;
     for (const part of chunk.candidates?.[0]?.content?.parts ?? []) this.answerText += partLength(part);
-    if (chunk.promptFeedback?.blockReason || chunk.candidates?.some((c) => c.finishReason)) this.finished = true;
+    if (chunk.promptFeedback?.blockReason) this.blocked = true;
+    else if (chunk.candidates) this.readEnds(chunk.candidates);
     if (this.finished && chunk.usageMetadata) this.usageFinal = true;
+  }
+
+  private readEnds(candidates: NonNullable<GeminiResponse['candidates']>): void {
+    if (!Array.isArray(candidates)) return;
+    for (let position = 0; position < candidates.length; position++) {
+      const c = candidates[position];
+      if (c === null || typeof c !== 'object') continue;
+      const index = typeof c.index === 'number' ? c.index : position;
+      const done = this.candidateDone.get(index);
+      if (done === true) continue;
+      if (done === undefined) this.open++;
+      if (c.finishReason) {
+        this.candidateDone.set(index, true);
+        this.open--;
+        this.ended++;
+      } else if (done === undefined) this.candidateDone.set(index, false);
+    }
   }
 }
 

@@ -87,6 +87,16 @@ t.test('built-in dialects declare how a whole stream ends', async (t) => {
   t.ok(isWholeAnswer(geminiDialect, 'sse', sse(part + last)));
   t.notOk(isWholeAnswer(geminiDialect, 'sse', sse(part)), 'no finishReason: cut');
   t.notOk(isWholeAnswer(geminiDialect, 'sse', sse(`${part}data: {"error":{"code":503,"status":"UNAVAILABLE","message":"x"}}\r\n\r\n`)), 'an error chunk');
+  // candidateCount 2: whole once every candidate seen has its finishReason, not at the first.
+  const two = (c0: string, c1: string) => `data: {"candidates":[${c0},${c1}]}\r\n\r\n`;
+  const open0 = '{"content":{"role":"model","parts":[{"text":"A"}]}}'; // index 0: left out, as proto3 JSON does
+  const done0 = '{"content":{"role":"model","parts":[{"text":"."}]},"finishReason":"STOP"}';
+  const open1 = '{"content":{"role":"model","parts":[{"text":"B"}]},"index":1}';
+  const done1 = '{"content":{"role":"model","parts":[{"text":"!"}]},"finishReason":"STOP","index":1}';
+  t.notOk(isWholeAnswer(geminiDialect, 'sse', sse(two(open0, open1) + two(done0, open1))), 'candidate 1 still streaming when cut');
+  t.notOk(isWholeAnswer(geminiDialect, 'sse', sse(two(open0, open1) + `data: {"candidates":[${done0}]}\r\n\r\n`)), 'candidate 0 finished alone in its chunk');
+  t.ok(isWholeAnswer(geminiDialect, 'sse', sse(two(open0, open1) + two(done0, open1) + `data: {"candidates":[${done1}]}\r\n\r\n`)), 'both finished');
+  t.ok(isWholeAnswer(geminiDialect, 'sse', sse('data: {"promptFeedback":{"blockReason":"SAFETY"}}\r\n\r\n')), 'a blocked prompt is a whole answer');
   // Bedrock streams are AWS event streams, never stored; an SSE answer on its route would not be either.
   t.notOk(isWholeAnswer(bedrockDialect, 'sse', sse(chunk)));
   // JSON: must parse, whatever the dialect.

@@ -158,3 +158,30 @@ t.test('Gemini: an alt=sse stream cut before its finish reason is not stored; a 
   t.equal(await send('whole'), 'MISS');
   t.equal(await send('whole'), 'HIT', 'the whole one was');
 });
+
+t.test('Gemini: a candidateCount 2 stream cut after candidate 0 finished is not stored', async (t) => {
+  // Before, the first finishReason made a stream whole, whichever candidate it ended: a stream
+  // cut while candidate 1 was still streaming was stored and replayed to everyone.
+  const up = await ScriptedUpstream.start();
+  t.teardown(() => up.close());
+  const gw = await startGateway(t, config(`  gemini: { api_key: ${GKEY}, base_url: ${up.url} }\n`));
+  const url = `${gw.url}/v1/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`;
+  const event = (v: Record<string, unknown>): string => `data: ${JSON.stringify(v)}\r\n\r\n`;
+  const text = (s: string) => ({ role: 'model', parts: [{ text: s }] });
+  const both = event({ candidates: [{ content: text('One') }, { content: text('Two'), index: 1 }], modelVersion: 'gemini-2.5-flash' });
+  const first = event({ candidates: [{ content: text(' done.'), finishReason: 'STOP' }, { content: text(' still'), index: 1 }], modelVersion: 'gemini-2.5-flash' });
+  const second = event({ candidates: [{ content: text(' done too.'), finishReason: 'STOP', index: 1 }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 9, totalTokenCount: 12 }, modelVersion: 'gemini-2.5-flash' });
+  const send = async (prompt: string): Promise<{ cache: string | null; text: string }> => {
+    const res = await fetch(url, { method: 'POST', headers: HEADERS, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: prompt }] }], generationConfig: { candidateCount: 2 } }) });
+    return { text: await res.text(), cache: res.headers.get('x-cache') };
+  };
+  up.script.push(stream(both, first));
+  const cut = await send('cut');
+  t.equal(cut.cache, 'MISS');
+  t.match(cut.text, /"error"/, 'the client learns the stream was cut');
+  up.script.push(stream(both, first, second));
+  t.equal((await send('cut')).cache, 'MISS', 'the cut stream was not stored');
+  up.script.push(stream(both, first, second));
+  t.equal((await send('whole')).cache, 'MISS');
+  t.equal((await send('whole')).cache, 'HIT', 'the whole one was');
+});
