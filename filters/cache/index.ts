@@ -59,6 +59,10 @@ interface Pending {
   /** Absent under `no-store`. */
   capture?: Capture;
   contentType?: string;
+  /** The body the key was made from, until the response head shows whether it was forwarded as it was. */
+  keyed?: Buffer;
+  /** A later filter (the validator's clamp) replaced the body: the answer is not to the keyed one. */
+  rewritten?: boolean;
 }
 const PENDING = createKey<Pending>('cache.pending');
 
@@ -187,6 +191,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       misses.inc({ provider });
       const pending: Pending = { key, provider, model };
       if (!d.noStore) {
+        pending.keyed = ctx.body;
         pending.capture = new Capture(config.max_entry_bytes);
         ctx.observeBody(pending.capture);
       }
@@ -197,6 +202,9 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const pending = ctx.get(PENDING);
       if (!pending) return;
       head.headers['x-cache'] = 'MISS';
+      // Read before core lets the request body go; a replaced one is another object.
+      pending.rewritten = pending.keyed !== undefined && ctx.body !== pending.keyed;
+      pending.keyed = undefined;
       const ct = head.headers['content-type'];
       pending.contentType = String(Array.isArray(ct) ? ct[0] : ct ?? '');
     },
@@ -204,7 +212,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
     onComplete(ctx: RequestContext, outcome: Outcome) {
       const pending = ctx.get(PENDING);
       const capture = pending?.capture;
-      if (!pending || !capture || !capture.complete || outcome.status !== 200 || outcome.error) return;
+      if (!pending || !capture || !capture.complete || outcome.status !== 200 || outcome.error || pending.rewritten !== false) return;
       // A fallback served it (another instance, or an alias's other model): the key names the
       // first choice, which would then replay another provider's or model's answer.
       if (servedByFallback(ctx, outcome, pending)) return;

@@ -22,12 +22,12 @@ export interface CacheSetup {
   audit(): Array<Record<string, unknown>>;
 }
 
-export async function startCache(t: Teardown, o: { cache?: Record<string, unknown>; rateLimits?: Record<string, unknown> } = {}): Promise<CacheSetup> {
+export async function startCache(t: Teardown, o: { cache?: Record<string, unknown>; rateLimits?: Record<string, unknown>; after?: unknown[] } = {}): Promise<CacheSetup> {
   const mock = await AnthropicMock.start({ apiKey: KEY });
   t.teardown(() => mock.close());
   const filters: unknown[] = [{ name: 'identity', plugin: IDENTITY_PLUGIN }];
   if (o.rateLimits) filters.push({ name: 'rate-limit', config: { bytes_per_token: 1e9 } });
-  filters.push({ name: 'audit', config: { stdout: false, file: 'audit.log', flush_interval_ms: 10 } }, { name: 'cache', config: o.cache ?? {} });
+  filters.push({ name: 'audit', config: { stdout: false, file: 'audit.log', flush_interval_ms: 10 } }, { name: 'cache', config: o.cache ?? {} }, ...(o.after ?? []));
   const config: Record<string, unknown> = { providers: { anthropic: { api_key: KEY, base_url: mock.url } }, filters };
   if (o.rateLimits) config.rate_limits = o.rateLimits;
   const gw = await startGateway(t, JSON.stringify(config, null, 2));
