@@ -115,6 +115,15 @@ export interface Dialect {
    * cacheKeyHeaders: ['anthropic-version', 'anthropic-beta']
    */
   readonly cacheKeyHeaders?: readonly string[];
+  /**
+   * Top-level request fields of this API that change neither the answer nor anything it
+   * echoes back: the response cache leaves them out of its key, so requests differing only
+   * there share an entry. A field the answer repeats (OpenAI Responses echoes `metadata`)
+   * must not be listed: a hit would hand one caller another's value. Omit: every field counts.
+   * @example
+   * cacheUnkeyedFields: ['metadata'] // Anthropic Messages: metadata.user_id is not in the answer
+   */
+  readonly cacheUnkeyedFields?: readonly string[];
 }
 
 /**

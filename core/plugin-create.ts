@@ -70,7 +70,7 @@ export async function createProvider(name: string, create: () => Provider | Prom
   if (!memberPaths(instance.dialect.temperaturePaths)) {
     throw new PluginLoadError(`provider "${name}": dialect.temperaturePaths must be a list of member paths, e.g. [['generationConfig', 'temperature']]`);
   }
-  const { cacheConverter, isWholeStream, cacheKeyHeaders } = instance.dialect;
+  const { cacheConverter, isWholeStream, cacheKeyHeaders, cacheUnkeyedFields } = instance.dialect;
   if (cacheConverter !== undefined && (typeof cacheConverter?.toSse !== 'function' || typeof cacheConverter.toJson !== 'function')) {
     throw new PluginLoadError(`provider "${name}": dialect.cacheConverter must have toSse() and toJson()`);
   }
@@ -79,6 +79,9 @@ export async function createProvider(name: string, create: () => Provider | Prom
   }
   if (cacheKeyHeaders !== undefined && !(Array.isArray(cacheKeyHeaders) && cacheKeyHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))) {
     throw new PluginLoadError(`provider "${name}": dialect.cacheKeyHeaders must be a list of header names, e.g. ['openai-beta']`);
+  }
+  if (cacheUnkeyedFields !== undefined && !(Array.isArray(cacheUnkeyedFields) && cacheUnkeyedFields.every((f) => typeof f === 'string' && f.length > 0))) {
+    throw new PluginLoadError(`provider "${name}": dialect.cacheUnkeyedFields must be a list of top-level body field names, e.g. ['metadata']`);
   }
   return instance;
 }

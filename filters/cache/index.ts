@@ -176,6 +176,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
         varyHeaders: vary,
         keyedHeaders: keyedByProvider.get(provider) ?? accountOnly,
         dialectHeaders: dialectHeadersOf(ctx.dialect),
+        unkeyedFields: ctx.dialect.cacheUnkeyedFields,
         body,
       });
       const d = directives(ctx.headers['cache-control']);

@@ -10,8 +10,11 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { withoutKey, writeJson } from '../../core/index.js';
 
-/** Top-level body fields left out of every key (`stream` is `KeyParts.stream` where it counts). */
-const IGNORED = new Set(['stream', 'metadata']);
+/**
+ * Top-level body fields left out of every key (`stream` is `KeyParts.stream` where it
+ * counts); the dialect names others (`KeyParts.unkeyedFields`).
+ */
+const IGNORED = new Set(['stream']);
 /**
  * Where one entry serves both modes, `stream_options` goes too; elsewhere it changes the
  * bytes stored (OpenAI's `include_usage` adds a usage-only chunk), so it stays.
@@ -53,11 +56,14 @@ export function canonicalJson(value: unknown): string {
   return writeJson(value, true);
 }
 
-/** The body without the fields that do not change the answer; `shared` when streamed and JSON answers share an entry. */
-export function keyBody(body: Record<string, unknown>, shared: boolean): Record<string, unknown> {
+/**
+ * The body without the fields that do not change the answer; `shared` when streamed and
+ * JSON answers share an entry; `unkeyed`: the dialect's own such fields.
+ */
+export function keyBody(body: Record<string, unknown>, shared: boolean, unkeyed: readonly string[] = []): Record<string, unknown> {
   const ignored = shared ? IGNORED_SHARED : IGNORED;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(body)) if (!ignored.has(k)) out[k] = body[k];
+  for (const k of Object.keys(body)) if (!ignored.has(k) && !unkeyed.includes(k)) out[k] = body[k];
   return out;
 }
 
@@ -82,6 +88,8 @@ export interface KeyParts {
    * says, each only when the request carries it, so a key without them is what it always was.
    */
   dialectHeaders?: readonly string[];
+  /** The route's dialect's `cacheUnkeyedFields`: body fields neither the answer nor its echo depends on. */
+  unkeyedFields?: readonly string[];
   body: Record<string, unknown>;
 }
 
@@ -109,6 +117,6 @@ export function cacheKey(p: KeyParts): string {
   const vary = p.varyHeaders.map((h) => headerText(p.headers[h]));
   const keyed = p.keyedHeaders.map((h) => headerText(p.headers[h]));
   // An array, not a joined string: no field can smuggle a separator into another.
-  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyed, present(p.headers, p.dialectHeaders ?? []), keyBody(p.body, p.stream === undefined)]);
+  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyed, present(p.headers, p.dialectHeaders ?? []), keyBody(p.body, p.stream === undefined, p.unkeyedFields)]);
   return createHash('sha256').update(canonical).digest('hex');
 }

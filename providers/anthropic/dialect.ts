@@ -88,4 +88,6 @@ export const anthropicDialect: Dialect = {
   cacheConverter: messageStreamConverter,
   // The pass-through sends both as the client set them; answers differ by API version and beta.
   cacheKeyHeaders: ['anthropic-version', 'anthropic-beta'],
+  // `metadata.user_id` tags the caller for abuse detection; no answer repeats it.
+  cacheUnkeyedFields: ['metadata'],
 };

@@ -61,7 +61,8 @@ t.test('canonical key: key order is irrelevant, stream and metadata are ignored,
   t.equal(canonicalJson(deep), `${'{"a":['.repeat(20_000)}0${'],"b":1}'.repeat(20_000)}`, '20,000 levels, keys sorted');
   const base = { scope: 'user:a\nws', provider: 'anthropic', path: '/v1/messages', headers: {}, varyHeaders: ['anthropic-beta'], keyedHeaders: keyedHeaders() };
   const k = cacheKey({ ...base, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } });
-  t.equal(cacheKey({ ...base, body: { temperature: 0, stream: true, metadata: { user_id: 'x' }, messages: [{ content: 'hi', role: 'user' }], model: 'm' } }), k);
+  t.equal(cacheKey({ ...base, unkeyedFields: ['metadata'], body: { temperature: 0, stream: true, metadata: { user_id: 'x' }, messages: [{ content: 'hi', role: 'user' }], model: 'm' } }), k, "the dialect's unkeyed fields are left out");
+  t.not(cacheKey({ ...base, body: { temperature: 0, metadata: { user_id: 'x' }, messages: [{ content: 'hi', role: 'user' }], model: 'm' } }), k, 'metadata counts where the dialect does not say otherwise (an answer may echo it)');
   t.not(cacheKey({ ...base, scope: 'user:b\nws', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k);
   t.not(cacheKey({ ...base, headers: { 'anthropic-beta': 'x' }, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k);
   t.not(cacheKey({ ...base, stream: true, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 } }), k, 'the flag counts where no converter exists');

@@ -111,6 +111,8 @@ t.test("a plugin dialect's cache members that are not what the contract says fai
     ['cacheConverter: { toSse() {} }', /dialect\.cacheConverter must have toSse\(\) and toJson\(\)/],
     ["cacheKeyHeaders: 'openai-beta'", /dialect\.cacheKeyHeaders must be a list of header names/],
     ["cacheKeyHeaders: ['x-version: 2']", /dialect\.cacheKeyHeaders must be a list of header names/],
+    ["cacheUnkeyedFields: 'metadata'", /dialect\.cacheUnkeyedFields must be a list of top-level body field names/],
+    ['cacheUnkeyedFields: [1]', /dialect\.cacheUnkeyedFields must be a list of top-level body field names/],
   ];
   for (const [i, [member, error]] of cases.entries()) {
     const plugin = path.join(dir, `bad-${i}.mjs`);
