@@ -72,6 +72,11 @@ t.test('built-in dialects declare how a whole stream ends', async (t) => {
   const chunk = 'data: {"choices":[{"index":0,"delta":{"content":"4"},"finish_reason":"stop"}]}\n\n';
   t.ok(isWholeAnswer(openaiDialect, 'sse', sse(`${chunk}data: [DONE]\n\n`)));
   t.notOk(isWholeAnswer(openaiDialect, 'sse', sse(chunk)));
+  // An error chunk before the terminator (vLLM and other compatible servers end a failed
+  // stream so): the answer failed, whatever follows.
+  t.notOk(isWholeAnswer(openaiDialect, 'sse', sse(`${chunk}data: {"error":{"message":"overloaded","type":"server_error","code":500}}\n\ndata: [DONE]\n\n`)), 'an error chunk, then [DONE]');
+  t.notOk(isWholeAnswer(openaiDialect, 'sse', sse(`${chunk}event: error\ndata: {"message":"x"}\n\ndata: [DONE]\n\n`)), 'an error event, then [DONE]');
+  t.ok(isWholeAnswer(openaiDialect, 'sse', sse(`data: {"choices":[{"index":0,"delta":{"content":"{\\"error\\": 1}"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`)), 'text that mentions "error" is still an answer');
   // OpenAI Responses: the last event is response.completed (named, or by its type alone).
   const created = 'event: response.created\ndata: {"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}\n\n';
   const delta = 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"4"}\n\n';

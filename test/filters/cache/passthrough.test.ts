@@ -66,6 +66,18 @@ t.test('OpenAI: a stream that ends without data: [DONE] is not stored; one that 
   t.equal(up.seen.length, 2);
 });
 
+t.test('OpenAI: a stream with an error chunk before data: [DONE] is not stored', async (t) => {
+  // A compatible server (vLLM) reports a failure mid-stream and then terminates: the
+  // pass-through's meter makes it a stream error, and the dialect's isWholeStream agrees.
+  const { up, send } = await openai(t);
+  const failed = stream(chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'The' }, finish_reason: null }] }), 'data: {"error":{"message":"out of memory","type":"server_error","code":500}}\n\n', 'data: [DONE]\n\n');
+  up.script.push(failed, failed);
+  t.equal((await send({ stream: true })).cache, 'MISS');
+  const again = await send({ stream: true });
+  t.equal(again.cache, 'MISS', 'the failed stream was not kept');
+  t.equal(up.seen.length, 2);
+});
+
 t.test('OpenAI Responses: a stream is stored once it ends with response.completed', async (t) => {
   const up = await ScriptedUpstream.start();
   t.teardown(() => up.close());
