@@ -23,7 +23,7 @@ import {
 } from '../../core/index.js';
 import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
 import { isWholeAnswer } from './complete.js';
-import { cacheKey, keyedHeaders } from './key.js';
+import { cacheKey, keyedHeaders, providerDigest } from './key.js';
 import { CACHE_HIT } from './slot.js';
 import { dependsOnMutableState } from './stateful.js';
 import { asksTemperatureZero } from './temperature.js';
@@ -120,6 +120,8 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
   // Per provider instance of this config generation; a name not among them (none should be) keys on the account headers alone.
   const keyedByProvider = new Map([...env.providers].map(([name, p]) => [name, keyedHeaders(p.forwardedHeaders)]));
   const accountOnly = keyedHeaders();
+  // Per provider instance: what its config says about the upstream that answers.
+  const digests = new Map([...env.providers.keys()].map((name) => [name, providerDigest(env.config.providers?.[name] as Record<string, unknown> | undefined)]));
   // A dialect's own key headers, lower-cased once per dialect (a plugin may write `OpenAI-Beta`).
   const dialectHeaders = new WeakMap<Dialect, readonly string[]>();
   const dialectHeadersOf = (dialect: Dialect): readonly string[] => {
@@ -168,6 +170,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const key = cacheKey({
         scope,
         provider,
+        providerDigest: digests.get(provider),
         path: ctx.subpath,
         query: ctx.query,
         stream: converter ? undefined : ctx.stream,

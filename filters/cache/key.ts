@@ -51,6 +51,27 @@ export function keyedHeaders(forwarded: readonly string[] = []): readonly string
   return [...names].filter((h) => !VARY_PREFIXES.some((prefix) => h.startsWith(prefix))).sort();
 }
 
+/**
+ * A provider entry's settings that do not change what its upstream answers: how requests
+ * are routed to it and retried. Everything else (type, base URL, region, credentials,
+ * API version, a plugin's own settings) may.
+ */
+const ROUTING_ONLY = new Set(['enabled', 'prefix', 'model_patterns', 'resilience']);
+
+/**
+ * A digest of what picks a provider instance's upstream and answer (its config entry but
+ * {@link ROUTING_ONLY}), made once per instance and config generation. Entries outlive a
+ * reload: with the digest in the key, a reload that points an instance elsewhere (another
+ * base URL, account or region) misses the old upstream's answers, while one that changes
+ * its timeouts keeps them. Credentials take part, only ever inside the key's hash.
+ */
+export function providerDigest(entry: Readonly<Record<string, unknown>> | undefined): string {
+  if (!entry) return '';
+  const answering: Record<string, unknown> = {};
+  for (const k of Object.keys(entry)) if (!ROUTING_ONLY.has(k)) answering[k] = entry[k];
+  return createHash('sha256').update(canonicalJson(answering)).digest('base64');
+}
+
 /** JSON with object keys sorted at every depth; arrays keep their order. */
 export function canonicalJson(value: unknown): string {
   return writeJson(value, true);
@@ -72,6 +93,8 @@ export interface KeyParts {
   scope: string;
   /** The provider instance that serves the request (`ctx.provider`). */
   provider: string;
+  /** {@link providerDigest} of its config entry. */
+  providerDigest?: string;
   path: string;
   /** The raw query string (without `?`); its `key` parameter (a credential) is dropped here. */
   query?: string;
@@ -117,6 +140,6 @@ export function cacheKey(p: KeyParts): string {
   const vary = p.varyHeaders.map((h) => headerText(p.headers[h]));
   const keyed = p.keyedHeaders.map((h) => headerText(p.headers[h]));
   // An array, not a joined string: no field can smuggle a separator into another.
-  const canonical = canonicalJson([p.scope, p.provider, p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyed, present(p.headers, p.dialectHeaders ?? []), keyBody(p.body, p.stream === undefined, p.unkeyedFields)]);
+  const canonical = canonicalJson([p.scope, p.provider, p.providerDigest ?? '', p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyed, present(p.headers, p.dialectHeaders ?? []), keyBody(p.body, p.stream === undefined, p.unkeyedFields)]);
   return createHash('sha256').update(canonical).digest('hex');
 }

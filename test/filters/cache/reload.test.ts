@@ -85,3 +85,26 @@ t.test('a failed build with new bounds leaves the gauges, and a later reload at 
   t.equal(await ask('other'), 'MISS');
   t.equal(await metric(gw.url, 'gateway_cache_entries'), 1);
 });
+
+t.test("a reload that re-points a provider to another upstream misses its old entries; one that changes only its resilience keeps them", async (t) => {
+  // Before, the key named the provider instance by name alone and the entries outlive a
+  // reload: once `anthropic` pointed elsewhere (another account, region or compatible
+  // server), its old upstream's answers were served for their TTL.
+  const a = await ScriptedUpstream.start();
+  const b = await ScriptedUpstream.start();
+  t.teardown(() => a.close());
+  t.teardown(() => b.close());
+  const gw = await startGateway(t, yaml(a.url, ''));
+  const ask = asker(gw.url);
+  t.equal(await ask(), 'MISS');
+  t.equal(await ask(), 'HIT', 'warm');
+  writeFileSync(gw.configPath, yaml(a.url, '').replace(`base_url: "${a.url}" }`, `base_url: "${a.url}", resilience: { retry: { retries: 1 } } }`));
+  t.ok((await gw.gateway.reload()).ok);
+  t.equal(await ask(), 'HIT', 'retries do not change an answer: the entry stays');
+  writeFileSync(gw.configPath, yaml(b.url, ''));
+  t.ok((await gw.gateway.reload()).ok);
+  t.equal(await ask(), 'MISS', "the old upstream's answer is not the new one's");
+  t.equal(b.seen.length, 1, 'the new upstream was asked');
+  t.equal(await ask(), 'HIT');
+  t.equal(a.seen.length, 1);
+});
