@@ -77,6 +77,9 @@ class MessageAssembler {
   done = false;
   failed = false;
   private readonly partialJson = new Map<number, string>();
+  /** Blocks started and not yet stopped: a message_stop with one open is a cut message. */
+  private open = 0;
+  private readonly stopped = new Set<number>();
 
   onEvent(name: string, data: string): void {
     if (this.failed || name === 'ping') return;
@@ -99,7 +102,10 @@ class MessageAssembler {
       if ('stop_reason' in delta) this.message.stop_reason = delta.stop_reason;
       if ('stop_sequence' in delta) this.message.stop_sequence = delta.stop_sequence;
       if (isObject(e.usage)) this.message.usage = { ...(isObject(this.message.usage) ? this.message.usage : {}), ...e.usage };
-    } else if (type === 'message_stop') this.done = true;
+    } else if (type === 'message_stop') {
+      if (this.open !== 0) this.failed = true;
+      this.done = true;
+    }
   }
 
   private blocks(): Json[] {
@@ -115,6 +121,7 @@ class MessageAssembler {
     const blocks = this.blocks();
     if (index !== blocks.length || !isObject(block)) return void (this.failed = true);
     blocks.push({ ...block });
+    this.open++;
   }
 
   /** The block a delta or stop names, if it was started; an own array element only (not `length`). */
@@ -131,11 +138,15 @@ class MessageAssembler {
     else if (delta.type === 'signature_delta') block.signature = delta.signature;
     else if (delta.type === 'citations_delta') ((block.citations ??= []) as unknown[]).push(delta.citation);
     else if (delta.type === 'input_json_delta') this.partialJson.set(index as number, (this.partialJson.get(index as number) ?? '') + String(delta.partial_json ?? ''));
+    // A kind this does not know carries content it would drop: not a message it can rebuild.
+    else this.failed = true;
   }
 
   private stop(index: unknown): void {
     const block = this.block(index);
-    if (!block) return void (this.failed = true);
+    if (!block || this.stopped.has(index as number)) return void (this.failed = true);
+    this.stopped.add(index as number);
+    this.open--;
     const json = this.partialJson.get(index as number);
     if (json === undefined) return;
     try {

@@ -42,6 +42,12 @@ t.test('only complete answers convert', async (t) => {
   t.equal(sseToMessage(Buffer.from(sse.slice(0, sse.lastIndexOf('event: message_stop')))), undefined, 'no message_stop: incomplete');
   const withError = sse.replace('event: message_stop', 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"x"}}\n\nevent: message_stop');
   t.equal(sseToMessage(Buffer.from(withError)), undefined, 'an error event');
+  // What it cannot read it does not drop: a JSON client would get a message with a block
+  // missing its content, and the stream its whole-answer proof (it was stored before).
+  const unknownDelta = sse.replace('event: message_delta', 'event: content_block_delta\ndata: {"type":"content_block_delta","index":2,"delta":{"type":"future_delta","payload":"x"}}\n\nevent: message_delta');
+  t.equal(sseToMessage(Buffer.from(unknownDelta)), undefined, 'a delta of a kind it does not know');
+  const unstopped = sse.replace('event: message_delta', 'event: content_block_start\ndata: {"type":"content_block_start","index":5,"content_block":{"type":"text","text":""}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":5,"delta":{"type":"text_delta","text":"half"}}\n\nevent: message_delta');
+  t.equal(sseToMessage(Buffer.from(unstopped)), undefined, 'a block never stopped');
   t.equal(sseToMessage(Buffer.from('event: message_stop\ndata: {"type":"message_stop"}\n\n')), undefined, 'no message_start');
   t.equal(messageToSse(Buffer.from('{"type":"error","error":{}}')), undefined, 'not a message');
   t.equal(messageToSse(Buffer.from('not json')), undefined);
