@@ -217,6 +217,8 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const pending = ctx.get(PENDING);
       const capture = pending?.capture;
       if (!pending || !capture || !capture.complete || outcome.status !== 200 || outcome.error || pending.rewritten !== false) return;
+      // A filter after the cache answered (a plugin's notice or fixed reply): not the upstream's answer.
+      if (outcome.repliedBy !== undefined) return;
       // A fallback served it (another instance, or an alias's other model): the key names the
       // first choice, which would then replay another provider's or model's answer.
       if (servedByFallback(ctx, outcome, pending)) return;
