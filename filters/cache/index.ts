@@ -2,7 +2,8 @@
  * `cache`: answers a repeated generation request from memory. Only requests marked
  * cacheable (`temperature: 0`, or `x-gateway-cache: on`) that name no upstream state which
  * changes between calls (a Responses `conversation`: stateful.ts) take part;
- * `Cache-Control: no-cache` skips the lookup but still stores, `no-store` does neither. Complete 200
+ * `Cache-Control: no-cache` (or `max-age=0`, `Pragma: no-cache`) skips the lookup but still
+ * stores, `no-store` does neither; an answer marked `no-store` or `private` is not kept (directives.ts). Complete 200
  * answers are captured beside the byte flow and kept per user (or shared when configured)
  * for `ttl_seconds`. A hit is replayed in the mode the client asked for (JSON or SSE),
  * reports zero token usage (nothing was generated, so limits are not charged) and is
@@ -23,6 +24,7 @@ import {
 } from '../../core/index.js';
 import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
 import { isWholeAnswer } from './complete.js';
+import { forbidsStoring, requestDirectives } from './directives.js';
 import { cacheKey, keyedHeaders, providerDigest } from './key.js';
 import { CACHE_HIT } from './slot.js';
 import { dependsOnMutableState } from './stateful.js';
@@ -37,7 +39,12 @@ class Capture implements BodyObserver {
   private chunks: Uint8Array[] = [];
   size = 0;
   complete = false;
-  constructor(private readonly limit: number) {}
+  constructor(private limit: number) {}
+  /** Keep nothing more: the answer will not be stored. */
+  stop(): void {
+    this.limit = -1;
+    this.chunks = [];
+  }
   onData(chunk: Uint8Array): void {
     this.size += chunk.length;
     if (this.size <= this.limit) this.chunks.push(chunk);
@@ -65,22 +72,6 @@ interface Pending {
   rewritten?: boolean;
 }
 const PENDING = createKey<Pending>('cache.pending');
-
-interface Directives {
-  noCache: boolean;
-  noStore: boolean;
-}
-
-function directives(header: string | string[] | undefined): Directives {
-  const d = { noCache: false, noStore: false };
-  if (header === undefined) return d;
-  for (const part of String(header).toLowerCase().split(',')) {
-    const name = part.trim().split('=')[0];
-    if (name === 'no-cache') d.noCache = true;
-    else if (name === 'no-store') d.noStore = true;
-  }
-  return d;
-}
 
 function headerValue(v: string | string[] | undefined): string {
   return (Array.isArray(v) ? v[0] : v ?? '').trim().toLowerCase();
@@ -182,8 +173,8 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
         unkeyedFields: ctx.dialect.cacheUnkeyedFields,
         body,
       });
-      const d = directives(ctx.headers['cache-control']);
-      if (!d.noCache && !d.noStore) {
+      const d = requestDirectives(ctx.headers['cache-control'], ctx.headers.pragma);
+      if (!d.noLookup) {
         const entry = lru.get(key);
         const response = entry && replay(entry, ctx.stream, converter);
         if (response) {
@@ -209,6 +200,11 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       // Read before core lets the request body go; a replaced one is another object.
       pending.rewritten = pending.keyed !== undefined && ctx.body !== pending.keyed;
       pending.keyed = undefined;
+      // The upstream says its answer is not for a shared cache.
+      if (pending.capture && forbidsStoring(head.headers['cache-control'])) {
+        pending.capture.stop();
+        pending.capture = undefined;
+      }
       const ct = head.headers['content-type'];
       pending.contentType = String(Array.isArray(ct) ? ct[0] : ct ?? '');
     },

@@ -50,6 +50,10 @@ export class AnthropicMock {
   text = 'Hello from the mock. It streams word by word.';
   /** When set, the next Messages request gets this error answer (Anthropic's shape) instead. */
   nextError: { status: number; type: string; message: string; headers?: Record<string, string> } | undefined;
+  /** When set, answers (JSON and streams) end with this `stop_reason` instead of `end_turn` / `tool_use`. */
+  stopReason: string | undefined;
+  /** Extra headers on every 200 Messages answer (a `cache-control` the upstream sends). */
+  answerHeaders: Record<string, string> = {};
   private readonly server: http.Server;
 
   private constructor(private readonly opts: MockOptions) {
@@ -171,11 +175,13 @@ export class AnthropicMock {
       : [{ type: 'text', text: this.text }];
     const u = this.usage;
     if (!body.stream && this.hold) return;
+    const stopReason = this.stopReason ?? (tool ? 'tool_use' : 'end_turn');
+    for (const [k, v] of Object.entries(this.answerHeaders)) res.setHeader(k, v);
     if (!body.stream) {
-      return json(res, 200, { id: 'msg_mock01', type: 'message', role: 'assistant', model, content, stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null, usage: u });
+      return json(res, 200, { id: 'msg_mock01', type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage: u });
     }
 
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': 'req_mock01' });
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': 'req_mock01', ...this.answerHeaders });
     const events: Array<[string, unknown]> = [
       ['message_start', { type: 'message_start', message: { id: 'msg_mock01', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, output_tokens: 1 } } }],
     ];
@@ -193,7 +199,7 @@ export class AnthropicMock {
     const half = Math.floor(u.output_tokens / 2);
     events.push(
       ['message_delta', { type: 'message_delta', delta: { stop_reason: null, stop_sequence: null }, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, output_tokens: half } }],
-      ['message_delta', { type: 'message_delta', delta: { stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, output_tokens: u.output_tokens } }],
+      ['message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, output_tokens: u.output_tokens } }],
       ['message_stop', { type: 'message_stop' }],
     );
 
