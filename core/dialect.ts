@@ -108,6 +108,18 @@ export interface Dialect {
    */
   isWholeStream?(sse: Uint8Array): boolean;
   /**
+   * Whether a whole answer (`body` as the client received it, `mode` its form) is a
+   * refusal or a safety block: a content classifier's verdict rather than an answer
+   * (Anthropic's `stop_reason: "refusal"`, OpenAI's `finish_reason: "content_filter"`,
+   * Gemini's `finishReason: "SAFETY"` or a `promptFeedback.blockReason`). The response
+   * cache does not store one: a false positive would be replayed for the whole TTL to
+   * everyone sharing the entry. Called only when an answer is about to be stored;
+   * `anyAnswerObject` does the reading. Omit: no answer is one.
+   * @example
+   * isRefusal: (body, mode) => anyAnswerObject(body, mode, ['"blocked"'], (o) => o.status === 'blocked')
+   */
+  isRefusal?(body: Uint8Array, mode: 'json' | 'sse'): boolean;
+  /**
    * Request headers (lower-cased) of this API that a pass-through forwards and that change
    * the answer (an API version, a beta): the response cache keys on each one a request
    * carries, whatever its `vary_headers` lists.

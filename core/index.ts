@@ -24,6 +24,7 @@ export type { FastHistogram, HistogramChild } from './metrics/fast-histogram.js'
 export type { LabelSet } from './metrics/fast-metric.js';
 export { ModelSeries, MAX_MODEL_SERIES } from './metrics/model-series.js';
 export { SseDecoder, type SseDecoderOptions } from './stream/sse.js';
+export { anyAnswerObject, member, type AnswerObject } from './answer-objects.js';
 export { GeneratedBody, SourceMeter, type UsageSource } from './stream/generated-body.js';
 export { tokensOfBytes, BYTES_PER_TOKEN } from './stream/estimated-usage.js';
 export { newHexId } from './request-id.js';

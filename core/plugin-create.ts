@@ -70,12 +70,15 @@ export async function createProvider(name: string, create: () => Provider | Prom
   if (!memberPaths(instance.dialect.temperaturePaths)) {
     throw new PluginLoadError(`provider "${name}": dialect.temperaturePaths must be a list of member paths, e.g. [['generationConfig', 'temperature']]`);
   }
-  const { cacheConverter, isWholeStream, cacheKeyHeaders, cacheUnkeyedFields } = instance.dialect;
+  const { cacheConverter, isWholeStream, isRefusal, cacheKeyHeaders, cacheUnkeyedFields } = instance.dialect;
   if (cacheConverter !== undefined && (typeof cacheConverter?.toSse !== 'function' || typeof cacheConverter.toJson !== 'function')) {
     throw new PluginLoadError(`provider "${name}": dialect.cacheConverter must have toSse() and toJson()`);
   }
   if (isWholeStream !== undefined && typeof isWholeStream !== 'function') {
     throw new PluginLoadError(`provider "${name}": dialect.isWholeStream must be a function (sse) => boolean`);
+  }
+  if (isRefusal !== undefined && typeof isRefusal !== 'function') {
+    throw new PluginLoadError(`provider "${name}": dialect.isRefusal must be a function (body, mode) => boolean`);
   }
   if (cacheKeyHeaders !== undefined && !(Array.isArray(cacheKeyHeaders) && cacheKeyHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))) {
     throw new PluginLoadError(`provider "${name}": dialect.cacheKeyHeaders must be a list of header names, e.g. ['openai-beta']`);

@@ -224,6 +224,8 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const body = capture.body();
       // A clean end and a 200 do not make a whole answer: an upstream may stop early.
       if (!isWholeAnswer(ctx.dialect, mode, body)) return;
+      // A classifier's refusal or block: a false positive would be replayed for the TTL.
+      if (ctx.dialect.isRefusal?.(body, mode) === true) return;
       const storedAt = Date.now();
       lru.set(pending.key, { body, mode, contentType, storedAt, expiresAt: storedAt + ttl }, { ttl });
       if (lru.has(pending.key)) writes.inc({ provider: ctx.provider ?? '' }); // set: a pending entry has one

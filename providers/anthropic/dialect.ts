@@ -5,6 +5,7 @@
  */
 import { limitText, remainingText, type Dialect, type ErrorCategory, type GatewayError, type RateLimitSnapshot, type RateLimitWindow } from '../../core/index.js';
 import { messageStreamConverter } from './message-stream.js';
+import { isAnthropicRefusal } from './refusal.js';
 
 const TYPE: Record<ErrorCategory, string> = {
   invalid_request: 'invalid_request_error',
@@ -86,6 +87,8 @@ export const anthropicDialect: Dialect = {
   rateLimitHeaders,
   // A stream is whole when it converts: it ended with `message_stop` and no `error` event.
   cacheConverter: messageStreamConverter,
+  // A refusal is the classifiers' verdict, not an answer to keep.
+  isRefusal: isAnthropicRefusal,
   // The pass-through sends both as the client set them; answers differ by API version and beta.
   cacheKeyHeaders: ['anthropic-version', 'anthropic-beta'],
   // `metadata.user_id` tags the caller for abuse detection; no answer repeats it.

@@ -10,6 +10,7 @@
 import type { EventStreamCodec } from '@smithy/core/event-streams';
 import { newEventStreamCodec, serde } from './smithy.js';
 import type { Dialect, ErrorCategory, GatewayError } from '../../core/index.js';
+import { isBedrockRefusal } from './refusal.js';
 
 interface Rendering {
   readonly type: string;
@@ -66,6 +67,7 @@ export const bedrockDialect: Dialect = {
   // The top level for InvokeModel's Claude, Llama and Mistral bodies; Converse's (and Nova's
   // InvokeModel body's) inferenceConfig; Titan's textGenerationConfig.
   temperaturePaths: [['temperature'], ['inferenceConfig', 'temperature'], ['textGenerationConfig', 'temperature']],
+  isRefusal: isBedrockRefusal,
   renderError(error, requestId) {
     const r = rendering(error);
     return {

@@ -6,6 +6,7 @@
  * https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
  */
 import type { Dialect, ErrorCategory, GatewayError } from '../../core/index.js';
+import { isGeminiRefusal } from './refusal.js';
 import { GeminiSseMeter } from './usage.js';
 
 const STATUS: Record<ErrorCategory, string> = {
@@ -43,6 +44,7 @@ export const geminiDialect: Dialect = {
     return Buffer.from(`data: ${geminiErrorBody(error, requestId)}\n\n`);
   },
   isWholeStream: isWholeGeminiStream,
+  isRefusal: isGeminiRefusal,
 };
 
 /**

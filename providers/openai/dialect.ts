@@ -5,6 +5,7 @@
  */
 import { SseDecoder, type Dialect } from '../../core/index.js';
 import { openaiDialect as openaiErrors } from '../translate/openai-dialect.js';
+import { isOpenAIRefusal } from './refusal.js';
 
 /**
  * Whether a captured OpenAI stream is a whole answer, by its last event:
@@ -53,6 +54,7 @@ function responseType(data: string): unknown {
 export const openaiDialect: Dialect = {
   ...openaiErrors,
   isWholeStream: isWholeOpenAIStream,
+  isRefusal: isOpenAIRefusal,
   // Sent upstream as the client set it: a beta (`assistants=v2`, …) changes what answers.
   cacheKeyHeaders: ['openai-beta'],
 };

@@ -113,6 +113,7 @@ t.test("a plugin dialect's cache members that are not what the contract says fai
   const dir = tempDir('gw-dialect-cache-');
   const cases: Array<[string, RegExp]> = [
     ["isWholeStream: '[DONE]'", /dialect\.isWholeStream must be a function/],
+    ["isRefusal: 'content_filter'", /dialect\.isRefusal must be a function/],
     ['cacheConverter: { toSse() {} }', /dialect\.cacheConverter must have toSse\(\) and toJson\(\)/],
     ["cacheKeyHeaders: 'openai-beta'", /dialect\.cacheKeyHeaders must be a list of header names/],
     ["cacheKeyHeaders: ['x-version: 2']", /dialect\.cacheKeyHeaders must be a list of header names/],
