@@ -20,6 +20,7 @@ import { checkModelsSection, compileUnified, IMPLICIT_UNIFIED_ROUTES } from './u
 import type { UnifiedEndpoint } from './unified/endpoint.js';
 import { checkTargets, compileResilience, withPoolSettings, type Resilience } from './resilience/compile.js';
 import type { RouteUpstream } from './resilience/executor.js';
+import type { TargetEntry } from './resilience/config.js';
 import { firstChoice } from './resilience/targets.js';
 
 /** Core keys of a provider entry; the rest goes to the plugin. */
@@ -122,6 +123,18 @@ export async function resolvePlugins(loaded: LoadedConfig, catalog: PluginCatalo
   checkModelsSection(loaded, new Set(out.providers.map((p) => p.name)), issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return out;
+}
+
+/**
+ * A route that names a `provider` and lists `targets` sends requests to the targets in
+ * their order, while its `provider` names the audit's provider and the response cache's
+ * first choice. When the two differ the audit names the wrong target and the cache never
+ * stores; refusing such configs would break ones that load today, so say it instead.
+ */
+function warnIfNotFirstTarget(route: string, provider: string, targets: readonly TargetEntry[], log: Logger): void {
+  const first = firstChoice(targets)?.provider;
+  if (first === undefined || first === provider) return;
+  log.warn(`route "${route}" names provider "${provider}", which is not the target tried first ("${first}", by priority): the audit's provider names "${provider}" whichever target serves, and the response cache never stores its answers; drop "provider" (it defaults to the first target) or make it that target`, { route, provider, first_target: first });
 }
 
 type BuiltinLoader = <P>(table: Readonly<Record<string, () => unknown>>, name: string, kind: string, check: (value: unknown, origin: string) => P) => Promise<P | undefined>;
@@ -318,6 +331,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<Pipeline> {
     const routes: Array<{ route: CompiledRoute; matcher: RouteMatcher }> = [];
     for (const [index, r] of config.routes.entries()) {
       const providerName = r.provider ?? (r.mode === 'passthrough' && r.targets ? firstChoice(r.targets)?.provider : undefined);
+      if (r.provider !== undefined && r.targets) warnIfNotFirstTarget(r.name, r.provider, r.targets, log);
       const slot = providerName === undefined ? undefined : providers.get(providerName);
       const info: RouteInfo = { name: r.name, mode: r.mode, provider: providerName, prefix: r.match.prefix };
       if (r.mode === 'unified' && !unifiedFor) throw new ConfigError([source.issue(['routes', index, 'mode'], `unified route "${r.name}" needs a provider that serves chat completions; none of the configured ones does`)]);
