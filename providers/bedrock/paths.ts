@@ -2,9 +2,10 @@
  * Reading a path under the route prefix: which Bedrock Runtime operation it is, for which
  * model, and the upstream path, which is the client's path as received (still
  * percent-encoded) under the base path, with encoded unreserved characters written plainly
- * outside the model id. SDKs encode the model id as one segment (`:` as `%3A`, the `/` of
- * an ARN as `%2F`); that segment is forwarded as sent and its `%2F` is never a separator.
- * Dot segments (encoded or not), encoded separators outside the model id, empty segments
+ * outside the id segment. SDKs encode a model, guardrail or async invocation id as one
+ * segment (`:` as `%3A`, the `/` of an ARN as `%2F`); that segment is forwarded as sent and
+ * its `%2F` is never a separator.
+ * Dot segments (encoded or not), encoded separators outside the id segment, empty segments
  * and control characters are refused before anything is forwarded.
  */
 import { GatewayError, withoutParameters } from '../../core/index.js';
@@ -48,7 +49,7 @@ const FORBIDDEN = /[%\\\u0000-\u001f\u007f#?]/;
 function checkSegment(decoded: string, allowSlash: boolean): void {
   if (FORBIDDEN.test(decoded)) throw invalid('Request path must not contain double encoding, backslashes or control characters');
   const parts = allowSlash ? decoded.split('/') : [decoded];
-  if (!allowSlash && decoded.includes('/')) throw invalid('Request path must not contain encoded slashes outside the model id');
+  if (!allowSlash && decoded.includes('/')) throw invalid('Request path must not contain encoded slashes outside the model, guardrail or invocation id');
   for (const p of parts) {
     if (p === '' || p === '.' || p === '..') throw invalid('Request path must not contain empty, "." or ".." segments');
   }
@@ -76,14 +77,17 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
   // stays as sent: it is the one segment whose encoding the client chose and signs.
   const raw = subpath.split('/').slice(1);
   const first = raw[0] === undefined ? undefined : normalised(raw[0]);
-  const modelSegment = first === 'model' ? 1 : -1;
-  const segments = raw.map((s, i) => (i === modelSegment ? s : normalised(s)));
+  // Each root's second segment is an identifier that may be an ARN, whose `/` the SDKs
+  // send as `%2F`: a model id or profile ARN, a guardrail ARN (ApplyGuardrail), an async
+  // invocation ARN (GetAsyncInvoke).
+  const idSegment = first !== undefined && ROOTS.has(first) ? 1 : -1;
+  const segments = raw.map((s, i) => (i === idSegment ? s : normalised(s)));
   if (segments.length === 1 && first === 'invoke') return { op: 'convenience', upstream: '' };
   if (first === undefined || first === '' || !ROOTS.has(first)) {
     throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock Runtime path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream or the gateway's /invoke`);
   }
   const decoded = segments.map(decode);
-  decoded.forEach((d, i) => checkSegment(d, i === modelSegment));
+  decoded.forEach((d, i) => checkSegment(d, i === idSegment));
   const q = withoutParameters(query, isCredentialParameter);
   const upstream = `${basePath}/${segments.join('/')}${q ? `?${q}` : ''}`;
   if (first === 'model' && segments.length === 3) {

@@ -6,7 +6,8 @@
  * Titan JSON with the token-count headers), Converse, and both streams as real event-stream
  * frames (invocation metrics in the last InvokeModel chunk, a `metadata` event for
  * ConverseStream), with an exception frame mid-stream on demand, and StartAsyncInvoke (its
- * invocation ARN). Converse answers with a tool call when the request offers tools and the
+ * invocation ARN) with GetAsyncInvoke, CountTokens and ApplyGuardrail. Converse answers
+ * with a tool call when the request offers tools and the
  * conversation has no tool result yet, and a signed request can be answered with a Bedrock
  * error on demand. It records every request.
  */
@@ -33,6 +34,9 @@ export interface MockCredentials {
   secretAccessKey: string;
   sessionToken?: string;
 }
+
+/** What CountTokens answers. */
+export const MOCK_COUNTED_TOKENS = 17;
 
 /** Token counts each response kind reports, distinct so a test knows which source was read. */
 export const MOCK_USAGE = {
@@ -156,6 +160,20 @@ export class BedrockMock {
       // StartAsyncInvoke: the generation runs later; the answer names it.
       return json(res, 200, {}, { invocationArn: 'arn:aws:bedrock:us-east-1:123456789012:async-invoke/mock01' });
     }
+    const asyncInvocation = /^\/async-invoke\/([^/]+)$/.exec(record.url.split('?')[0]);
+    if (asyncInvocation && req.method === 'GET') {
+      // GetAsyncInvoke: the invocation ARN, `/` and all, is one segment (`%2F`).
+      const invocationArn = decodeURIComponent(asyncInvocation[1]);
+      return json(res, 200, {}, { invocationArn, modelArn: `arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:0`, status: 'Completed', submitTime: '2026-01-01T00:00:00Z', endTime: '2026-01-01T00:05:00Z', outputDataConfig: { s3OutputDataConfig: { s3Uri: 's3://bucket/out' } } });
+    }
+    const guardrail = /^\/guardrail\/([^/]+)\/version\/([^/]+)\/apply$/.exec(record.url.split('?')[0]);
+    if (guardrail && req.method === 'POST') return this.applyGuardrail(body, res);
+    const counted = /^\/model\/([^/]+)\/count-tokens$/.exec(record.url.split('?')[0]);
+    if (counted && req.method === 'POST') {
+      // CountTokens: `{ input: { converse | invokeModel } }`, answered with the count alone; nothing is generated.
+      record.modelId = decodeURIComponent(counted[1]);
+      return json(res, 200, {}, { inputTokens: MOCK_COUNTED_TOKENS });
+    }
     const m = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|converse|converse-stream)$/.exec(record.url.split('?')[0]);
     if (!m || req.method !== 'POST') return fail(res, 404, 'UnknownOperationException', `no operation ${req.method} ${record.url}`);
     record.modelId = decodeURIComponent(m[1]);
@@ -182,6 +200,31 @@ export class BedrockMock {
       default:
         return this.stream(res, this.converseFrames(toolToCall(input)));
     }
+  }
+
+  /**
+   * ApplyGuardrail: `{ source, content: [{ text: { text } }] }`. Text holding "forbidden"
+   * is blocked (`GUARDRAIL_INTERVENED` with the blocked message as output); the usage
+   * is guardrail policy units, not model tokens.
+   */
+  private applyGuardrail(body: Buffer, res: http.ServerResponse): void {
+    let input: { source?: string; content?: Array<{ text?: { text?: string } }> };
+    try {
+      input = JSON.parse(body.toString('utf8')) as typeof input;
+    } catch {
+      return fail(res, 400, 'ValidationException', 'Malformed input request, please reformat your input and try again.');
+    }
+    if (input.source !== 'INPUT' && input.source !== 'OUTPUT') return fail(res, 400, 'ValidationException', "1 validation error detected: Value at 'source' failed to satisfy constraint");
+    const blocked = (input.content ?? []).some((c) => c.text?.text?.includes('forbidden'));
+    const units = { topicPolicyUnits: 1, contentPolicyUnits: 1, wordPolicyUnits: 1, sensitiveInformationPolicyUnits: 0, sensitiveInformationPolicyFreeUnits: 0, contextualGroundingPolicyUnits: 0 };
+    json(res, 200, {}, {
+      usage: units,
+      action: blocked ? 'GUARDRAIL_INTERVENED' : 'NONE',
+      ...(blocked ? { actionReason: 'Guardrail blocked.' } : {}),
+      outputs: blocked ? [{ text: 'Sorry, the model cannot answer this question.' }] : [],
+      assessments: blocked ? [{ wordPolicy: { customWords: [{ match: 'forbidden', action: 'BLOCKED', detected: true }] } }] : [{}],
+      guardrailCoverage: { textCharacters: { guarded: 20, total: 20 } },
+    });
   }
 
   private invoke(modelId: string, input: Record<string, unknown>, res: http.ServerResponse): void {

@@ -22,3 +22,12 @@ t.test("a client's query credentials never go upstream: key, and SigV4's query a
   t.equal(upstream('X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ws%2F20250101%2Fus-east-1%2Fbedrock%2Faws4_request&X-Amz-Signature=ab&x-amz-security-token=tok&X%2DAmz%2DDate=1'), path);
   t.equal(upstream('a=1&amz=2'), `${path}?a=1&amz=2`, 'other parameters byte for byte');
 });
+
+t.test('a guardrail or async invocation ARN is one segment, its %2F kept; elsewhere an encoded slash is refused', async (t) => {
+  const guardrail = '/guardrail/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aguardrail%2Fgr0abc/version/1/apply';
+  t.same(bedrockPath(guardrail, '', '/base'), { op: 'other', upstream: `/base${guardrail}` });
+  const invocation = '/async-invoke/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aasync-invoke%2Fab12';
+  t.same(bedrockPath(invocation, '', ''), { op: 'other', upstream: invocation });
+  t.throws(() => bedrockPath('/guardrail/gr0abc/version/1%2F..%2Fx/apply', '', ''), { code: 'GW_ERR_REQUEST_INVALID' }, 'not in the version');
+  t.throws(() => bedrockPath('/guardrail/arn%2F..%2Fmodel/version/1/apply', '', ''), { code: 'GW_ERR_REQUEST_INVALID' }, 'no dot segment inside the id');
+});
