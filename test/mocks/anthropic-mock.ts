@@ -110,12 +110,49 @@ export class AnthropicMock {
       return json(res, 200, { data: [{ type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' }], has_more: false, first_id: null, last_id: null });
     }
     if (req.method === 'POST' && path === '/api/event_logging/batch') return json(res, 200, {});
+    if (path === '/v1/files' || path.startsWith('/v1/files/')) return this.filesApi(req, record, path, res);
     if (req.method === 'POST' && path === '/v1/messages/batches') return this.batch(record.body, res);
     const batchPath = /^\/v1\/messages\/batches\/([\w-]+)(\/results)?$/.exec(path);
     if (req.method === 'GET' && batchPath?.[2]) return this.batchResults(res);
     if (req.method === 'GET' && batchPath) return json(res, 200, this.endedBatch(batchPath[1]));
     if (req.method === 'GET' && path === '/v1/messages/batches') return json(res, 200, { data: [this.endedBatch('msgbatch_mock01')], has_more: false, first_id: 'msgbatch_mock01', last_id: 'msgbatch_mock01' });
     return error(res, 404, 'not_found_error', `no route ${req.method} ${path}`);
+  }
+
+  /** Files uploaded through the Files API, by id. */
+  readonly storedFiles = new Map<string, { filename: string; mimeType: string; content: Buffer }>();
+
+  /**
+   * The Files API (beta): it answers only with `anthropic-beta: files-api-2025-04-14`.
+   * An upload is `multipart/form-data` with one `file` part; the metadata answer and the
+   * content download (`application/binary`, as the API serves it) are the real shapes.
+   */
+  private async filesApi(req: http.IncomingMessage, record: RecordedRequest, path: string, res: http.ServerResponse): Promise<void> {
+    const betas = String(req.headers['anthropic-beta'] ?? '').split(',').map((b) => b.trim());
+    if (!betas.includes('files-api-2025-04-14')) return error(res, 400, 'invalid_request_error', 'The Files API requires the anthropic-beta header files-api-2025-04-14');
+    const meta = (id: string, f: { filename: string; mimeType: string; content: Buffer }) => ({
+      type: 'file', id, filename: f.filename, mime_type: f.mimeType, size_bytes: f.content.length, created_at: '2026-01-01T00:00:00Z', downloadable: true,
+    });
+    if (req.method === 'POST' && path === '/v1/files') {
+      let form: FormData;
+      try {
+        form = await new Response(record.body, { headers: { 'content-type': String(req.headers['content-type'] ?? '') } }).formData();
+      } catch {
+        return error(res, 400, 'invalid_request_error', 'The request body must be multipart/form-data');
+      }
+      const file = form.get('file');
+      if (!(file instanceof Blob)) return error(res, 400, 'invalid_request_error', 'file: Field required');
+      const id = `file_mock${String(this.storedFiles.size + 1).padStart(2, '0')}`;
+      const entry = { filename: (file as File).name ?? 'upload', mimeType: file.type || 'application/octet-stream', content: Buffer.from(await file.arrayBuffer()) };
+      this.storedFiles.set(id, entry);
+      return json(res, 200, meta(id, entry));
+    }
+    const one = /^\/v1\/files\/([\w-]+)(\/content)?$/.exec(path);
+    const f = one ? this.storedFiles.get(one[1]) : undefined;
+    if (!one || !f || req.method !== 'GET') return error(res, 404, 'not_found_error', `no file at ${req.method} ${path}`);
+    if (!one[2]) return json(res, 200, meta(one[1], f));
+    res.writeHead(200, { 'content-type': 'application/binary', 'content-length': f.content.length, 'request-id': 'req_mock01' });
+    res.end(f.content);
   }
 
   /** A Message Batch created: the real answer's shape, every request counted as processing. */

@@ -95,6 +95,7 @@ export class OpenAIMock {
       return json(res, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1715367049, owned_by: 'system' }] });
     }
     if (req.method === 'POST' && path === '/v1/chat/completions') return this.chat(record.body, res);
+    if (req.method === 'POST' && path === '/v1/files') return this.upload(req, record.body, res);
     if (req.method === 'POST' && path === '/v1/responses') return this.responses(record.body, res);
     if (req.method === 'POST' && path === '/v1/batch/jobs') {
       // Mistral's batch job: requests inline or in uploaded files, a job-level model.
@@ -120,6 +121,27 @@ export class OpenAIMock {
       return json(res, 200, { id: 'batch_mock01', object: 'batch', endpoint, input_file_id, completion_window, status: 'validating', created_at: 1767225600, request_counts: { total: 0, completed: 0, failed: 0 } });
     }
     return error(res, 404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', null);
+  }
+
+  /** Files uploaded (`POST /v1/files`), by id. */
+  readonly storedFiles = new Map<string, { filename: string; purpose: string; content: Buffer }>();
+
+  /** `POST /v1/files`: multipart with `file` and `purpose`, answered with the File object. */
+  private async upload(req: http.IncomingMessage, raw: Buffer, res: http.ServerResponse): Promise<void> {
+    let form: FormData;
+    try {
+      form = await new Response(raw, { headers: { 'content-type': String(req.headers['content-type'] ?? '') } }).formData();
+    } catch {
+      return error(res, 400, 'The request body must be multipart/form-data.', 'invalid_request_error', null);
+    }
+    const file = form.get('file');
+    const purpose = form.get('purpose');
+    if (!(file instanceof Blob)) return error(res, 400, "Missing required parameter: 'file'.", 'invalid_request_error', 'missing_required_parameter');
+    if (typeof purpose !== 'string') return error(res, 400, "Missing required parameter: 'purpose'.", 'invalid_request_error', 'missing_required_parameter');
+    const id = `file-mock${String(this.storedFiles.size + 1).padStart(2, '0')}`;
+    const entry = { filename: (file as File).name ?? 'upload', purpose, content: Buffer.from(await file.arrayBuffer()) };
+    this.storedFiles.set(id, entry);
+    return json(res, 200, { id, object: 'file', bytes: entry.content.length, created_at: 1767225600, filename: entry.filename, purpose, status: 'processed', expires_at: null, status_details: null });
   }
 
   /** Answers with `nextError` (and clears it) when one is set. */
@@ -215,7 +237,7 @@ export class OpenAIMock {
 
   private async chat(raw: Buffer, res: http.ServerResponse): Promise<void> {
     if (this.sentError(res)) return;
-    let body: { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean }; tools?: Array<{ function: { name: string } }> };
+    let body: { model?: string; n?: number; stream?: boolean; stream_options?: { include_usage?: boolean }; tools?: Array<{ function: { name: string } }> };
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch {
@@ -235,30 +257,36 @@ export class OpenAIMock {
       completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     };
     const base = { id: 'chatcmpl-mock01', created: 1750000000, model, system_fingerprint: 'fp_mock' };
+    // With `n` choices OpenAI streams each choice's chunks by `index`, and reports one usage for all.
+    const n = typeof body.n === 'number' && body.n > 1 ? body.n : 1;
     if (!body.stream) {
       const message = tool
         ? { role: 'assistant', content: null, refusal: null, annotations: [], tool_calls: [{ id: 'call_mock01', type: 'function', function: { name: tool, arguments: args } }] }
         : { role: 'assistant', content: this.text, refusal: null, annotations: [] };
-      return json(res, 200, { ...base, object: 'chat.completion', choices: [{ index: 0, message, logprobs: null, finish_reason: tool ? 'tool_calls' : 'stop' }], usage, service_tier: 'default' });
+      const choices = Array.from({ length: n }, (_, index) => ({ index, message, logprobs: null, finish_reason: tool ? 'tool_calls' : 'stop' }));
+      return json(res, 200, { ...base, object: 'chat.completion', choices, usage, service_tier: 'default' });
     }
 
     const includeUsage = body.stream_options?.include_usage === true;
-    const chunk = (delta: unknown, finish: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-      ...base,
-      object: 'chat.completion.chunk',
-      service_tier: 'default',
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      ...(includeUsage ? { usage: null } : {}),
-      ...extra,
-    });
-    const events: unknown[] = [chunk({ role: 'assistant', content: '', refusal: null }, null)];
-    if (tool) {
-      events.push(chunk({ tool_calls: [{ index: 0, id: 'call_mock01', type: 'function', function: { name: tool, arguments: '' } }] }, null));
-      for (let i = 0; i < args.length; i += 7) events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + 7) } }] }, null));
-    } else {
-      for (const w of this.text.split(/(?<= )/)) events.push(chunk({ content: w }, null));
+    const events: unknown[] = [];
+    for (let index = 0; index < n; index++) {
+      const chunk = (delta: unknown, finish: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+        ...base,
+        object: 'chat.completion.chunk',
+        service_tier: 'default',
+        choices: [{ index, delta, logprobs: null, finish_reason: finish }],
+        ...(includeUsage ? { usage: null } : {}),
+        ...extra,
+      });
+      events.push(chunk({ role: 'assistant', content: '', refusal: null }, null));
+      if (tool) {
+        events.push(chunk({ tool_calls: [{ index: 0, id: 'call_mock01', type: 'function', function: { name: tool, arguments: '' } }] }, null));
+        for (let i = 0; i < args.length; i += 7) events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + 7) } }] }, null));
+      } else {
+        for (const w of this.text.split(/(?<= )/)) events.push(chunk({ content: w }, null));
+      }
+      events.push(chunk({}, tool ? 'tool_calls' : 'stop', mistral ? { usage } : {}));
     }
-    events.push(chunk({}, tool ? 'tool_calls' : 'stop', mistral ? { usage } : {}));
     if (includeUsage) events.push({ ...base, object: 'chat.completion.chunk', service_tier: 'default', choices: [], usage });
 
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_mock01' });
