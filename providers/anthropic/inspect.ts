@@ -2,7 +2,8 @@
  * Classifying a request before the filter chain sees it: Messages (and the legacy Text
  * Completions) calls are `generation`, with model, stream flag and output cap read from
  * the JSON body; everything else (count_tokens, models, files, batches, Claude Code's
- * event logging) is `auxiliary` and its body is never parsed here. A Message Batch
+ * event logging) is `auxiliary`, and of those only a count_tokens body is read, for its
+ * model. A Message Batch
  * create is marked as one (`ctx.batch`), so policy filters judge the Messages requests
  * it holds.
  */
@@ -26,6 +27,11 @@ const GENERATION_READS: JsonReads = { members: { model: { text: true }, stream: 
 /** Upstream paths (after mapping, query removed) whose POST generates tokens. */
 const GENERATION = new Set(['/v1/messages', '/v1/complete']);
 
+/** Where a POST counts a Messages request's input tokens: auxiliary, but for a named model. */
+const COUNT_TOKENS = '/v1/messages/count_tokens';
+/** A count's model, and nothing else: its prompt is as long as the Messages request it stands for. */
+const MODEL_READS: JsonReads = { members: { model: { text: true } } };
+
 /** Where a POST creates a Message Batch: `{ requests: [{ custom_id, params: <a Messages request> }] }`. */
 const BATCH_CREATE = '/v1/messages/batches';
 const MESSAGE_BATCH: BatchSubmission = Object.freeze({ inline: Object.freeze({ list: ['requests'], body: ['params'] }) });
@@ -37,6 +43,8 @@ interface MappedPath {
   batch: boolean;
   /** Its GET and POST answers hold Message Batch objects, whose `results_url` is rewritten (batch-urls.ts). */
   batchObjects: boolean;
+  /** A POST counts tokens for the model its body names. */
+  countTokens: boolean;
 }
 
 /** Distinct subpaths (with their queries) remembered; they come from clients, so the memo is bounded. */
@@ -68,15 +76,22 @@ export class AnthropicPaths {
     const path = upstreamPath(subpath, query, this.basePath);
     const q = path.indexOf('?');
     const bare = (q < 0 ? path : path.slice(0, q)).slice(this.basePath.length).replace(/\/$/, '');
-    return { path, generation: GENERATION.has(bare), batch: bare === BATCH_CREATE, batchObjects: holdsBatchObjects(bare) };
+    return { path, generation: GENERATION.has(bare), batch: bare === BATCH_CREATE, batchObjects: holdsBatchObjects(bare), countTokens: bare === COUNT_TOKENS };
   }
 }
 
 export function inspectRequest(ctx: RequestContext, paths: AnthropicPaths): void {
-  const { path, generation, batch } = paths.map(ctx.subpath, ctx.query);
+  const { path, generation, batch, countTokens } = paths.map(ctx.subpath, ctx.query);
   ctx.set(UPSTREAM_PATH, path);
   ctx.kind = 'auxiliary';
   if (ctx.method !== 'POST') return;
+  if (countTokens) {
+    // Still auxiliary (nothing is generated or charged); the audit line names the model
+    // counted for, as Gemini's and Bedrock's count lines do from their paths.
+    const count = ctx.jsonPick(MODEL_READS) as GenerationBody | null;
+    if (count && typeof count === 'object' && typeof count.model === 'string') ctx.model = shapeText(count.model);
+    return;
+  }
   // Still auxiliary: its tokens are known only when the batch ends, as with OpenAI's.
   if (batch) ctx.batch = MESSAGE_BATCH;
   if (!generation) return;

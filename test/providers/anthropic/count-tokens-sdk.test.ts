@@ -1,11 +1,12 @@
 /**
  * `messages.countTokens` through the gateway with the real SDK: the provider's count
  * comes back as sent, and the call is no generation, so it charges no tokens (its count
- * is not mistaken for usage).
+ * is not mistaken for usage). Its audit line names the model counted for, as Gemini's
+ * `countTokens` and Bedrock's CountTokens lines do (their paths name it).
  */
 import Anthropic from '@anthropic-ai/sdk';
 import t from 'tap';
-import { CLIENT_KEY, GATEWAY_KEY, startAnthropic } from '../../helpers/anthropic.js';
+import { CLIENT_KEY, GATEWAY_KEY, raw, startAnthropic } from '../../helpers/anthropic.js';
 import { outcomeFor } from '../../helpers/outcome-recorder.js';
 
 t.test('countTokens and beta countTokens: the count, no tokens charged', async (t) => {
@@ -22,6 +23,17 @@ t.test('countTokens and beta countTokens: the count, no tokens charged', async (
     t.equal(mock.last!.headers['x-api-key'], GATEWAY_KEY);
     const rec = await outcomeFor(response.headers.get('x-request-id')!);
     t.equal(rec.kind, 'auxiliary', `${name}: no generation`);
+    t.equal(rec.model, 'claude-sonnet-4-5', `${name}: the model counted for is recorded`);
     t.same([rec.outcome.usage?.inputTokens ?? 0, rec.outcome.usage?.outputTokens ?? 0], [0, 0], `${name}: nothing charged`);
   }
+});
+
+t.test('a count_tokens body that is no JSON: an Anthropic 400, nothing forwarded', async (t) => {
+  const { mock, gw } = await startAnthropic(t);
+  const res = await raw(gw.url, 'POST', '/v1/claude/v1/messages/count_tokens', { 'content-type': 'application/json', 'x-api-key': CLIENT_KEY, 'anthropic-version': '2023-06-01' }, '{"model":');
+  t.equal(res.status, 400);
+  t.match(JSON.parse(res.body.toString()), { type: 'error', error: { type: 'invalid_request_error' } });
+  t.equal(mock.requests.length, 0);
+  const ok = await raw(gw.url, 'POST', '/v1/claude/v1/messages/count_tokens', { 'content-type': 'application/json', 'x-api-key': CLIENT_KEY, 'anthropic-version': '2023-06-01' }, '{"messages":[]}');
+  t.equal(ok.status, 200, 'no model named: forwarded, for the provider to judge');
 });
