@@ -122,7 +122,8 @@ export interface ConversationTarget {
 export interface UpstreamConversation {
   /**
    * What the conversation this request continues runs on: remembered from the answer that
-   * began it, or asked of the upstream; undefined for a start, or when it cannot be learned.
+   * began it, or asked of the upstream; undefined for a start, or when the upstream knows
+   * none. Rejects with a retryable GatewayError (502, 504) when the upstream fails to answer.
    */
   targetOf(ctx: RequestContext): Promise<ConversationTarget | undefined>;
   /**

@@ -9,7 +9,8 @@
  */
 import type { Dispatcher } from 'undici';
 import { LRUCache } from '../../core/deps/lru-cache.js';
-import { createKey, forwardUpstream, type ConversationTarget, type RequestContext, type UpstreamConversation, type UsageMeter } from '../../core/index.js';
+import { answeredAt, retryAfterOf } from '../../core/retry-after.js';
+import { createKey, forwardUpstream, GatewayError, upstreamError, type ConversationTarget, type RequestContext, type UpstreamConversation, type UsageMeter } from '../../core/index.js';
 
 /** A meter of a conversation's answer, which names the conversation it went to. */
 export interface ConversationMeter extends UsageMeter {
@@ -116,22 +117,44 @@ export class ConversationTargets implements UpstreamConversation {
     return new RememberingMeter(meter as ConversationMeter, (id) => this.known.set(id, target));
   }
 
-  /** The upstream's word on the conversation, or undefined when it gives none (unknown id, an error, no answer). */
+  /**
+   * The upstream's word on the conversation: undefined when it has none (an unknown id, an
+   * answer naming no model or agent), which a policy refuses. A failure to answer (5xx, 429,
+   * a timeout, a connection error) throws a retryable GatewayError instead: a 403 would tell
+   * the client its turn is forbidden when it may be allowed a moment later.
+   */
   private async ask(ctx: RequestContext, id: string): Promise<ConversationTarget | undefined> {
+    // Throws GW_ERR_UPSTREAM_UNREACHABLE / _TIMEOUT / GW_ERR_CLIENT_ABORT on its own.
+    const res = await forwardUpstream(this.pool, {
+      method: 'GET',
+      path: `${this.basePath}/v1/conversations/${id}`,
+      headers: { accept: 'application/json', ...this.auth },
+      body: null,
+      signal: ctx.cancellation,
+    });
+    if (res.status >= 500 || res.status === 429) {
+      await bodyText(res.body, 0).catch(() => undefined); // let go; its text is not the client's
+      throw lookupFailed(res.status, res.headers);
+    }
+    let text: string | undefined;
     try {
-      const res = await forwardUpstream(this.pool, {
-        method: 'GET',
-        path: `${this.basePath}/v1/conversations/${id}`,
-        headers: { accept: 'application/json', ...this.auth },
-        body: null,
-        signal: ctx.cancellation,
-      });
-      const text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
-      return text === undefined ? undefined : targetOfObject(JSON.parse(text));
+      text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
+    } catch (err) {
+      throw upstreamError(err, ctx.cancellation, 'body');
+    }
+    if (text === undefined) return undefined;
+    try {
+      return targetOfObject(JSON.parse(text));
     } catch {
-      return undefined;
+      return undefined; // not the conversation object: nothing learned
     }
   }
+}
+
+/** A lookup the upstream failed to answer, as a 502 the SDKs retry, after the upstream's own `retry-after` when it sent one. */
+function lookupFailed(status: number, headers: Record<string, string | string[]>): GatewayError {
+  const after = retryAfterOf(headers['retry-after'], answeredAt(headers));
+  return new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE', `Upstream answered ${status} when asked which model this conversation runs on; retry later`, after === undefined ? {} : { headers: { 'retry-after': after } });
 }
 
 /** The body as text when it is at most `limit` bytes; otherwise undefined, the rest of it let go. */

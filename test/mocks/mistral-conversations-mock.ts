@@ -27,6 +27,10 @@ export class MistralConversationsMock {
   readonly conversations = new Map<string, Conversation>();
   /** When set, `GET /v1/conversations/{id}` answers this status (a 500, an outage). */
   getFails: number | undefined;
+  /** The `retry-after` a failing `GET` sends with its status. */
+  getRetryAfter: string | string[] | undefined;
+  /** When true, `GET /v1/conversations/{id}` never answers (a timeout upstream). */
+  getStalls = false;
   private next = 0;
   private readonly server: http.Server;
 
@@ -73,7 +77,11 @@ export class MistralConversationsMock {
     const conv = id === undefined ? undefined : this.conversations.get(id);
     if (!conv || id === undefined) return error(res, 404, `Conversation ${id} not found`, 'invalid_request_error', '3001');
     if (req.method === 'GET' && !restart) {
-      if (this.getFails !== undefined) return error(res, this.getFails, 'Internal error', 'internal_error', '5000');
+      if (this.getStalls) return;
+      if (this.getFails !== undefined) {
+        if (this.getRetryAfter !== undefined) res.setHeader('retry-after', this.getRetryAfter);
+        return error(res, this.getFails, 'Internal error', 'internal_error', '5000');
+      }
       const object = conv.agent_id ? { agent_id: conv.agent_id, agent_version: 0 } : { model: conv.model, instructions: null, tools: [], completion_args: {} };
       return json(res, 200, { object: 'conversation', id, created_at: '2026-12-01T00:00:00Z', updated_at: '2026-12-01T00:00:01Z', name: null, description: null, metadata: {}, ...object });
     }

@@ -10,7 +10,7 @@
  * wait until the spent limit resets.
  * https://docs.anthropic.com/en/api/errors
  */
-import { answeredAt, retryAfterOf } from '../retry-after.js';
+import { answeredAt, retryAfterOf } from '../../../core/retry-after.js';
 import type { AnthropicErrorDetail } from './anthropic-types.js';
 import type { OpenAIErrorBody } from './openai-types.js';
 import { limitHit, secondsUntilReset } from './rate-limit.js';

@@ -6,7 +6,7 @@
  * https://docs.anthropic.com/en/api/rate-limits#response-headers
  */
 import type { RateLimitReason } from '../../../core/errors.js';
-import { secondsUntilTime } from '../retry-after.js';
+import { secondsUntilTime } from '../../../core/retry-after.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 

@@ -8,7 +8,7 @@
  */
 import type { OpenAIErrorBody } from '../openai-anthropic/openai-types.js';
 import { openAIError, type TranslatedError } from '../openai-anthropic/error.js';
-import { answeredAt, retryAfterOf } from '../retry-after.js';
+import { answeredAt, retryAfterOf } from '../../../core/retry-after.js';
 
 interface Mapping {
   status: number;

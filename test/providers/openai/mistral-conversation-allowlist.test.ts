@@ -3,10 +3,13 @@
  * runs on the model or agent the conversation began with, and names none: under a model
  * allowlist it is judged as that start would be. What the conversation runs on is
  * remembered from the answer to a start (or turn) the allowlist admitted, and otherwise
- * asked of Mistral (`GET /v1/conversations/{id}`, the gateway's key); when it cannot be
- * learned the turn is refused. A model or agent_id in a turn's body is not believed: Mistral
+ * asked of Mistral (`GET /v1/conversations/{id}`, the gateway's key); when Mistral knows no
+ * such conversation the turn is refused, and when it fails to answer (5xx, 429, a timeout, no
+ * connection) the turn gets a retryable 502/504. A model or agent_id in a turn's body is not believed: Mistral
  * runs the conversation's own. Without an allowlist nothing is asked.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
 import { MistralConversationsMock } from '../../mocks/mistral-conversations-mock.js';
@@ -31,18 +34,19 @@ workspaces:
 
 interface Answer {
   status: number;
+  headers: Headers;
   text: string;
   error?: { message: string; param?: string | null };
   conversation?: string;
 }
 
 /** POST as a workspace: `ws-a` (alice, restricted) or `ws-b` (bob, any model). */
-async function post(workspace: string, path: string, body: Record<string, unknown>): Promise<Answer> {
-  const res = await fetch(`${gw.url}/v1/mistral${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-workspace-id': workspace, authorization: 'Bearer client-secret' }, body: JSON.stringify(body) });
+async function post(workspace: string, path: string, body: Record<string, unknown>, base = gw.url): Promise<Answer> {
+  const res = await fetch(`${base}/v1/mistral${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-workspace-id': workspace, authorization: 'Bearer client-secret' }, body: JSON.stringify(body) });
   const text = await res.text();
   const parsed = res.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as { error?: Answer['error']; conversation_id?: string }) : {};
   const streamed = /"conversation_id":"([^"]+)"/.exec(text)?.[1];
-  return { status: res.status, text, error: parsed.error, conversation: parsed.conversation_id ?? streamed };
+  return { status: res.status, headers: res.headers, text, error: parsed.error, conversation: parsed.conversation_id ?? streamed };
 }
 
 const start = (workspace: string, on: Record<string, unknown>, stream = false) => post(workspace, '/v1/conversations', { ...on, inputs: 'Who won the last World Cup?', stream });
@@ -102,7 +106,7 @@ t.test('conversations alice began: remembered from the answer (JSON or stream), 
   t.equal(both.error?.message, 'agent_id: "agent:ag_other" is not allowed for user "alice"', 'a start naming a model and an agent: both judged');
 });
 
-t.test('what a conversation runs on cannot be learned: refused under an allowlist only', async (t) => {
+t.test('an unknown conversation is refused under an allowlist only; Mistral failing to answer is retryable', async (t) => {
   const unknown = await append('ws-a', 'conv_9999');
   t.equal(unknown.status, 403, 'Mistral knows no such conversation');
   t.match(unknown.error?.message, /^the model or agent this conversation runs on could not be learned from the upstream, so it cannot be checked against the models allowed for user "alice"/);
@@ -111,14 +115,70 @@ t.test('what a conversation runs on cannot be learned: refused under an allowlis
   t.equal(mock.seen('GET', '/v1/conversations/conv_9999').length, 1, 'asked for alice only');
 
   const id = (await start('ws-b', { model: 'mistral-small-latest' })).conversation!;
-  mock.getFails = 500;
-  t.teardown(() => (mock.getFails = undefined));
-  const failed = await append('ws-a', id);
-  t.equal(failed.status, 403, 'Mistral failing to answer: refused, not let through');
-  const posts = mock.seen('POST', `/v1/conversations/${id}`).length;
-  t.equal(posts, 0, 'the append never reached Mistral');
+  t.teardown(() => {
+    mock.getFails = undefined;
+    mock.getRetryAfter = undefined;
+  });
+  for (const [status, retryAfter, expected] of [
+    [500, undefined, undefined],
+    [503, '7', '7'],
+    [503, ['2', '9'], '9'],
+    [429, 'soon', undefined],
+  ] as const) {
+    mock.getFails = status;
+    mock.getRetryAfter = retryAfter as string | string[] | undefined;
+    const failed = await append('ws-a', id);
+    t.equal(failed.status, 502, `Mistral answering ${status}: a retryable 502, neither a 403 nor let through`);
+    t.equal(failed.headers.get('retry-after') ?? undefined, expected, `retry-after ${JSON.stringify(retryAfter)} read as ${expected}`);
+    t.match(failed.error?.message, /^Upstream answered \d+ when asked which model this conversation runs on/);
+    t.notMatch(failed.text, /Internal error/, "Mistral's text is not passed on");
+  }
+  t.equal(mock.seen('POST', `/v1/conversations/${id}`).length, 0, 'no append reached Mistral');
   mock.getFails = undefined;
   t.equal((await append('ws-a', id)).status, 200, 'once Mistral answers, the allowed model passes');
+});
+
+t.test('the lookup timing out or not connecting: retryable 504 and 502, never 403', async (t) => {
+  const stalling = await startGateway(t, `server: { port: 0 }
+providers:
+  mistral: { type: openai, api_key: ${KEY}, base_url: "${mock.url}", headers_timeout_ms: 300 }
+filters:
+  - name: auth
+    config: { source: static }
+  - name: validator
+    config:
+      users:
+        alice: { models: ["mistral-small-*"] }
+workspaces:
+  ws-a: { user: alice }
+`);
+  const id = (await start('ws-b', { model: 'mistral-small-latest' })).conversation!;
+  mock.getStalls = true;
+  t.teardown(() => (mock.getStalls = false));
+  const timedOut = await post('ws-a', `/v1/conversations/${id}`, { inputs: 'And?' }, stalling.url);
+  t.equal(timedOut.status, 504, 'the lookup timed out: GW_ERR_UPSTREAM_TIMEOUT');
+  mock.getStalls = false;
+
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const dead = await startGateway(t, `server: { port: 0 }
+providers:
+  mistral: { type: openai, api_key: ${KEY}, base_url: "http://127.0.0.1:${port}" }
+filters:
+  - name: auth
+    config: { source: static }
+  - name: validator
+    config:
+      users:
+        alice: { models: ["mistral-small-*"] }
+workspaces:
+  ws-a: { user: alice }
+`);
+  const refused = await post('ws-a', '/v1/conversations/conv_0001', { inputs: 'And?' }, dead.url);
+  t.equal(refused.status, 502, 'nothing listening: GW_ERR_UPSTREAM_UNREACHABLE');
+  t.match(refused.error?.message, /could not be reached/);
 });
 
 t.test('an id that is no conversation id is never looked up with the gateway key', async (t) => {

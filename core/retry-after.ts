@@ -1,5 +1,6 @@
 /**
- * `retry-after` for a translated error: one valid value in whole seconds, whatever the
+ * `retry-after` as the gateway reads it wherever it reads one (a translated error, a retry
+ * on the pass-through path, a failed lookup): one valid value in whole seconds, whatever the
  * upstream (or a proxy in front of it) sent. The `openai` SDKs honour it for their own
  * retries (under a minute), so a value they cannot read, or one of two, is a retry wasted.
  * https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
