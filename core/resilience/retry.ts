@@ -4,6 +4,7 @@
  * one (capped: a longer wait is not waited out).
  */
 import type { GatewayError } from '../errors.js';
+import { answeredAt, retryAfterOf } from '../retry-after.js';
 import type { ProviderResponse } from '../types.js';
 import type { AttemptResult } from './breaker.js';
 import type { RetryOn, UpstreamPolicy } from './config.js';
@@ -38,20 +39,27 @@ export function breakerResult(end: AttemptEnd): AttemptResult {
   return kind === 'upstream_error' || kind === 'upstream_timeout' ? 'failure' : 'neutral';
 }
 
-/** Milliseconds the upstream asked to wait (`retry-after-ms`, `retry-after` seconds or date), if it did. */
-export function retryAfterMs(headers: Record<string, string | string[]>, now = Date.now()): number | undefined {
-  const first = (name: string): string | undefined => {
-    const v = headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const ms = Number(first('retry-after-ms'));
-  if (first('retry-after-ms') !== undefined && Number.isFinite(ms) && ms >= 0) return ms;
-  const raw = first('retry-after');
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+/**
+ * Milliseconds the upstream asked to wait, if it did: the longest valid `retry-after-ms`, else
+ * `retry-after` as core/retry-after.ts reads it everywhere (the longest of repeated or folded
+ * values; delay-seconds or an IMF-fixdate read against the upstream's `date`, nothing else).
+ */
+export function retryAfterMs(headers: Record<string, string | string[]>, now?: number): number | undefined {
+  const ms = longestMs(headers['retry-after-ms']);
+  if (ms !== undefined) return ms;
+  const seconds = retryAfterOf(headers['retry-after'], now ?? answeredAt(headers));
+  return seconds === undefined ? undefined : Number(seconds) * 1000;
+}
+
+/** The longest non-negative number among a header's values, undefined when none is one. */
+function longestMs(field: string | string[] | undefined): number | undefined {
+  if (field === undefined) return undefined;
+  let longest: number | undefined;
+  for (const value of Array.isArray(field) ? field : [field]) {
+    const ms = value.trim() === '' ? NaN : Number(value);
+    if (Number.isFinite(ms) && ms >= 0 && (longest === undefined || ms > longest)) longest = ms;
+  }
+  return longest;
 }
 
 /**

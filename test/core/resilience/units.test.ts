@@ -99,6 +99,15 @@ t.test('backoff: full jitter under a doubling ceiling; retry-after wins, up to i
   t.equal(backoffMs(p, 1, response({ 'retry-after': '6' })), undefined, 'longer than max_retry_after_ms: give up');
   t.equal(retryAfterMs({ 'retry-after': new Date(10_000).toUTCString() }, 7_000), 3000, 'an HTTP date');
   t.equal(retryAfterMs({ 'retry-after': 'soon' }), undefined);
+  // Read as core/retry-after.ts reads it on the translated path: the longest valid value, strict forms only.
+  t.equal(retryAfterMs({ 'retry-after': ['2', '5'] }), 5000, 'a repeated header: the longest value, not the first');
+  t.equal(retryAfterMs({ 'retry-after': ['soon', '3'] }), 3000, 'an unreadable first value does not hide a valid one');
+  t.equal(retryAfterMs({ 'retry-after': '2, 5' }), 5000, 'two folded into one line');
+  t.equal(retryAfterMs({ 'retry-after': '2026-12-02T08:00:10Z' }, Date.parse('2026-12-02T08:00:00Z')), undefined, 'not an HTTP-date, whatever Date.parse makes of it');
+  t.equal(retryAfterMs({ 'retry-after': 'Dec 2 2026 08:00:10' }, Date.parse('2026-12-02T08:00:00Z')), undefined, 'nor a loose date');
+  t.equal(retryAfterMs({ 'retry-after': '-1' }), undefined, 'a negative delay');
+  t.equal(retryAfterMs({ 'retry-after': 'Wed, 02 Dec 2026 08:00:10 GMT', date: 'Wed, 02 Dec 2026 08:00:04 GMT' }), 6000, "a date read against the upstream's clock");
+  t.equal(retryAfterMs({ 'retry-after-ms': ['soon', '150', '90'] }), 150, 'retry-after-ms: the longest valid value');
 });
 
 t.test('retry triggers and breaker results', async (t) => {
