@@ -17,12 +17,21 @@ export class BodyBudget {
   /** Bytes reserved now, by every request together. */
   held = 0;
 
-  /** @param limit `server.max_inflight_body_bytes`; the gateway sets it again on reload. */
-  constructor(public limit: number) {}
+  /**
+   * @param limit `server.max_inflight_body_bytes`; the gateway sets it again on reload.
+   * @param onRefused called once per refused reservation (the gateway counts them in a metric).
+   */
+  constructor(
+    public limit: number,
+    private readonly onRefused: () => void = () => {},
+  ) {}
 
   /** Reserve `bytes` more for `holder`; false, reserving nothing, when they would pass the limit. */
   reserve(holder: BodyHolder, bytes: number): boolean {
-    if (this.held + bytes > this.limit) return false;
+    if (this.held + bytes > this.limit) {
+      this.onRefused();
+      return false;
+    }
     this.held += bytes;
     holder.heldBodyBytes += bytes;
     return true;

@@ -49,6 +49,8 @@ export class GatewayMetrics {
   readonly configLoads: Counter<'result'>;
   /** Client connections refused at accept past `server.max_connections`. */
   readonly connectionsRefused: Counter;
+  /** Requests refused 503 `GW_ERR_OVERLOADED` by `server.max_inflight_body_bytes`. */
+  readonly overloadRefusals: Counter<'reason'>;
   readonly configInfo: Gauge<'hash'>;
   private currentHash: string | undefined;
   /** route → provider → series: two lookups on strings the router already holds, no key to build. */
@@ -71,6 +73,8 @@ export class GatewayMetrics {
     // Across workers: one series per hash at 1 (during a reload both hashes show), not the worker count.
     this.configInfo = f.gauge({ name: 'gateway_config_info', help: 'The loaded config, by the sha256 of its file (first 16 hex digits)', labelNames: ['hash'], aggregator: 'max' });
     this.connectionsRefused = f.counter({ name: 'gateway_connections_refused_total', help: 'Client connections refused at accept because server.max_connections were open' });
+    // A 503 of the gateway's own, which gateway_requests_total cannot tell from an upstream's.
+    this.overloadRefusals = f.counter({ name: 'gateway_overload_refusals_total', help: 'Requests refused with 503 GW_ERR_OVERLOADED, by reason (body_bytes: server.max_inflight_body_bytes)', labelNames: ['reason'] });
     f.gauge({
       name: 'gateway_request_body_bytes_in_flight',
       help: 'Request-body bytes held across requests now (server.max_inflight_body_bytes caps them)',
@@ -80,6 +84,7 @@ export class GatewayMetrics {
     });
     this.configLoads.inc({ result: 'success' }, 0);
     this.configLoads.inc({ result: 'failure' }, 0);
+    this.overloadRefusals.inc({ reason: 'body_bytes' }, 0); // at 0 from the start, so increase() sees the first
   }
 
   /** Record one finished request: after the first request of a (route, provider), lookups and adds only. */

@@ -119,9 +119,10 @@ const CUT_SETTLE_MS = 1000;
 export const UPSTREAM_CONNECTIONS = 1024;
 
 export class Gateway {
-  /** Outlives pipelines: a reload changes its limit, not what requests in flight hold. */
-  private readonly bodyBudget = new BodyBudget(Number.MAX_SAFE_INTEGER);
   readonly metrics = new GatewayMetrics(() => this.bodyBudget.held);
+  private readonly overloadedByBodies = this.metrics.overloadRefusals.labels('body_bytes');
+  /** Outlives pipelines: a reload changes its limit, not what requests in flight hold. */
+  private readonly bodyBudget = new BodyBudget(Number.MAX_SAFE_INTEGER, () => this.overloadedByBodies.inc());
   readonly log: Logger;
   readonly configPath: string;
   readonly startedAt = new Date();

@@ -63,7 +63,7 @@ t.test('the same families, in the same order, with the same text', async (t) => 
   traffic(prom, 0);
   const expected = await families(prom.registry);
   t.same(fast.registry.getMetricsAsArray().map((m) => m.name), prom.registry.getMetricsAsArray().map((m) => m.name), 'family order, default metrics included');
-  t.equal(expected.length, 11);
+  t.equal(expected.length, 12);
   for (const [i, [name, text]] of (await families(fast.registry)).entries()) t.equal(text, expected[i][1], name);
   const all = expected.map(([, text]) => text).join('\n');
   t.match(all, /^gateway_requests_total\{route="anthropic",provider="anthropic",status_class="other"\} \d+$/m, 'statuses outside 100-599 are "other"');

@@ -3,7 +3,8 @@
  * A body that would pass it is a 503 with `retry-after` in its route's dialect, audited as
  * `GW_ERR_OVERLOADED`, and never reaches the upstream; the bytes a request reserved come
  * back however it ends (answered, refused, failed upstream, streamed, abandoned by its client),
- * which `gateway_request_body_bytes_in_flight` shows.
+ * which `gateway_request_body_bytes_in_flight` shows; refusals are counted in
+ * `gateway_overload_refusals_total{reason="body_bytes"}`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
@@ -53,6 +54,13 @@ async function held(gw: TestGateway): Promise<number> {
   return Number(line?.split(' ')[1]);
 }
 
+/** `gateway_overload_refusals_total{reason="body_bytes"}`: NaN when the series is missing. */
+async function refusals(gw: TestGateway): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('gateway_overload_refusals_total{reason="body_bytes"} '));
+  return Number(line?.split(' ')[1]);
+}
+
 async function heldBecomes(gw: TestGateway, bytes: number): Promise<boolean> {
   const end = Date.now() + 5000;
   while (Date.now() < end) {
@@ -77,6 +85,7 @@ function post(gw: TestGateway, route: string, id: string, body: string, headers:
 
 t.test('a body past the budget is a 503 with retry-after in its dialect, audited, and kept from the upstream', async (t) => {
   const s = await setup(t);
+  t.equal(await refusals(s.gw), 0, 'the refusal counter is there at 0 before any refusal');
   const upload = slowUpload(s.gw, 'holder', MAX_BODY);
   t.ok(await heldBecomes(s.gw, MAX_BODY), 'the declared length is held from the head on');
 
@@ -93,6 +102,7 @@ t.test('a body past the budget is a 503 with retry-after in its dialect, audited
   const fits = await post(s.gw, '/v1/claude/v1/messages', 'fits', claudeBody(400));
   t.equal(fits.status, 200, 'a body that fits beside the held one is served');
   await fits.text();
+  t.equal(await refusals(s.gw), 2, 'each refusal counted in gateway_overload_refusals_total{reason="body_bytes"}');
 
   t.ok(await waitFor(() => ['over-claude', 'over-openai', 'fits'].every((id) => s.audit().some((l) => l.request_id === id))));
   for (const id of ['over-claude', 'over-openai']) {

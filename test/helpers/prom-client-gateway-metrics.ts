@@ -69,6 +69,7 @@ export class PromClientGatewayMetrics {
     // Across workers: one series per hash at 1 (during a reload both hashes show), not the worker count.
     this.configInfo = f.gauge({ name: 'gateway_config_info', help: 'The loaded config, by the sha256 of its file (first 16 hex digits)', labelNames: ['hash'], aggregator: 'max' });
     f.counter({ name: 'gateway_connections_refused_total', help: 'Client connections refused at accept because server.max_connections were open' });
+    f.counter({ name: 'gateway_overload_refusals_total', help: 'Requests refused with 503 GW_ERR_OVERLOADED, by reason (body_bytes: server.max_inflight_body_bytes)', labelNames: ['reason'] }).inc({ reason: 'body_bytes' }, 0);
     f.gauge({ name: 'gateway_request_body_bytes_in_flight', help: 'Request-body bytes held across requests now (server.max_inflight_body_bytes caps them)', collect() { this.set(0); } });
     this.configLoads.inc({ result: 'success' }, 0);
     this.configLoads.inc({ result: 'failure' }, 0);
