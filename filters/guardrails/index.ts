@@ -16,7 +16,7 @@ import { priceBookFor, requestCost } from '../cost/accounting.js';
 import { usdToNanos } from '../cost/price-book.js';
 import { sessionOf } from '../cost/session.js';
 import { GUARDRAIL_KEYS, guardrailScript, Reason } from './script.js';
-import { pickedToolCallFingerprint } from './tool-calls.js';
+import { argumentsBudget, pickedToolCallFingerprint } from './tool-calls.js';
 
 defineError('GW_ERR_SESSION_LIMIT', { status: 403, category: 'quota', kind: 'rejected', message: 'This agent session reached its limit' });
 defineError('GW_ERR_SESSION_LOOP', { status: 403, category: 'permission', kind: 'rejected', message: 'This agent session looks stuck in a loop' });
@@ -110,7 +110,7 @@ function createGuardrails(config: GuardrailsConfig, env: PluginEnv): Filter {
       if (repeats >= 0) {
         try {
           // The last calls alone: an agent's tool results, text and earlier turns are neither decoded nor built.
-          call = callNumber(pickedToolCallFingerprint(ctx));
+          call = callNumber(pickedToolCallFingerprint(ctx, argumentsBudget(ctx.body.length)));
         } catch {
           call = 0;
         }

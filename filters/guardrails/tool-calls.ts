@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { shapeText, WHOLE, type JsonReads, type RequestContext } from '../../core/index.js';
+import { ContainerBudget, DENSITY_CHECK_MIN } from '../../core/json-density.js';
 
 const TEXT: JsonReads = { text: true };
 const BLOCKS: JsonReads = {
@@ -45,14 +46,23 @@ const RECENT_TOOL_CALL_READS: JsonReads = {
  * last turns first, and every turn only when none of those is the assistant's. A long
  * session's turn holds hundreds of earlier calls that no fingerprint looks at.
  */
-export function pickedToolCallFingerprint(ctx: Pick<RequestContext, 'jsonPick'>): string | undefined {
+export function pickedToolCallFingerprint(ctx: Pick<RequestContext, 'jsonPick'>, budget?: ContainerBudget): string | undefined {
   const turns = turnsOf(ctx.jsonPick(RECENT_TOOL_CALL_READS));
   if (!turns) return undefined;
   const last = lastAssistant(turns);
   // A run of Responses calls that starts where the read turns do may go on before them.
   const cut = last !== undefined && turns.length > RECENT_TURNS && last.start === turns.length - RECENT_TURNS && isFunctionCall(turns[last.start]);
-  if (last && !cut) return turnFingerprint(asText(last.turn) as Record<string, unknown>);
-  return turns.length > RECENT_TURNS ? lastToolCallFingerprint(ctx.jsonPick(TOOL_CALL_READS), true) : undefined;
+  if (last && !cut) return turnFingerprint(asText(last.turn) as Record<string, unknown>, budget);
+  return turns.length > RECENT_TURNS ? lastToolCallFingerprint(ctx.jsonPick(TOOL_CALL_READS), true, budget) : undefined;
+}
+
+/**
+ * The budget a request's tool-call `arguments` are parsed under (core/json-density.ts), or
+ * none for a body too small to be counted: all its arguments together cost JSON.parse a few
+ * tens of ms at worst, and the hot path pays nothing.
+ */
+export function argumentsBudget(bodyLength: number): ContainerBudget | undefined {
+  return bodyLength < DENSITY_CHECK_MIN ? undefined : new ContainerBudget(bodyLength);
 }
 
 function turnsOf(body: unknown): unknown[] | undefined {
@@ -116,8 +126,18 @@ function canonical(value: unknown, depth = 0): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-function parsedArgs(raw: unknown): unknown {
+/**
+ * A call's arguments as JSON, or as written when they are no JSON, or when parsing them would
+ * pass the request's container budget: a body of many dense argument strings (each too small
+ * to be refused alone) must not hold the event loop here. Such arguments are fingerprinted as
+ * text, as unparsable ones always were, rather than refused: a loop re-sends them byte for
+ * byte, so its repeats still match, and the guardrail is a safety net, not a validator (a
+ * route that translates the call parses them under core's budget and refuses there).
+ */
+function parsedArgs(raw: unknown, budget: ContainerBudget | undefined): unknown {
   if (typeof raw !== 'string') return raw;
+  // UTF-8, not latin1: a character's UTF-8 bytes are never a bracket or a quote.
+  if (budget?.count(Buffer.from(raw, 'utf8'))) return raw;
   try {
     return JSON.parse(raw); // OpenAI sends arguments as a JSON string; whitespace must not matter
   } catch {
@@ -125,15 +145,15 @@ function parsedArgs(raw: unknown): unknown {
   }
 }
 
-function callsOf(message: Record<string, unknown>): Call[] {
+function callsOf(message: Record<string, unknown>, budget: ContainerBudget | undefined): Call[] {
   const out: Call[] = [];
   if (Array.isArray(message.tool_calls)) {
     for (const tc of message.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } }>) {
-      if (typeof tc?.function?.name === 'string') out.push({ name: tc.function.name, args: parsedArgs(tc.function.arguments) });
+      if (typeof tc?.function?.name === 'string') out.push({ name: tc.function.name, args: parsedArgs(tc.function.arguments, budget) });
     }
   }
   const legacy = message.function_call as { name?: unknown; arguments?: unknown } | undefined;
-  if (legacy && typeof legacy.name === 'string') out.push({ name: legacy.name, args: parsedArgs(legacy.arguments) });
+  if (legacy && typeof legacy.name === 'string') out.push({ name: legacy.name, args: parsedArgs(legacy.arguments, budget) });
   const blocks = Array.isArray(message.content) ? message.content : Array.isArray(message.parts) ? message.parts : [];
   for (const b of blocks as Array<Record<string, unknown>>) {
     if (!b || typeof b !== 'object') continue;
@@ -173,16 +193,16 @@ function asText(value: unknown, depth = 0): unknown {
  * @example
  * lastToolCallFingerprint({ messages: [..., { role: 'assistant', content: [{ type: 'tool_use', id: 'x', name: 'ls', input: { path: '.' } }] }, ...] })
  */
-export function lastToolCallFingerprint(body: unknown, shaped = false): string | undefined {
+export function lastToolCallFingerprint(body: unknown, shaped = false, budget?: ContainerBudget): string | undefined {
   const turns = turnsOf(body);
   const last = turns && lastAssistant(turns);
   if (!last) return undefined;
-  return turnFingerprint(shaped ? (asText(last.turn) as Record<string, unknown>) : last.turn);
+  return turnFingerprint(shaped ? (asText(last.turn) as Record<string, unknown>) : last.turn, budget);
 }
 
 /** The fingerprint of an assistant turn's calls (its strings as text), or undefined when it made none. */
-function turnFingerprint(turn: Record<string, unknown>): string | undefined {
-  const calls = callsOf(turn);
+function turnFingerprint(turn: Record<string, unknown>, budget: ContainerBudget | undefined): string | undefined {
+  const calls = callsOf(turn, budget);
   if (calls.length === 0) return undefined;
   const text = calls.map((c) => `${c.name}(${canonical(c.args)})`).join('\n');
   return createHash('sha256').update(text).digest('hex').slice(0, 24);
