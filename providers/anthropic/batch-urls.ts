@@ -7,7 +7,8 @@
  * join to their `baseURL`, as they do every path. Only these small JSON answers are read
  * whole; results (JSONL) and everything else stream untouched.
  */
-import { GatewayError, upstreamError, type ProviderResponse } from '../../core/index.js';
+import type { ProviderResponse } from '../../core/index.js';
+import { readAll } from '../common/body.js';
 
 /**
  * Bare upstream paths (no base path, no query) whose GET or POST answers hold batch
@@ -27,7 +28,7 @@ const ABSOLUTE_RESULTS_URL = /("results_url"\s*:\s*")[^"]*?(\/v1\/messages\/batc
 export async function withRelativeResultsUrls(res: ProviderResponse, signal: { readonly aborted: boolean }): Promise<ProviderResponse> {
   const type = res.headers['content-type'];
   if (res.status < 200 || res.status >= 300 || res.body === null || typeof type !== 'string' || !type.includes('json')) return res;
-  const bytes = await readBounded(res.body, signal);
+  const bytes = await readAll(res.body, BATCH_BODY_LIMIT, signal);
   // latin1 maps every byte to one char and back: the rest of the body is kept byte for byte.
   const text = bytes.toString('latin1');
   const rewritten = text.replace(ABSOLUTE_RESULTS_URL, '$1$2');
@@ -36,21 +37,4 @@ export async function withRelativeResultsUrls(res: ProviderResponse, signal: { r
   if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
   headers['content-length'] = String(out.length);
   return { ...res, headers, body: out };
-}
-
-async function readBounded(body: NonNullable<ProviderResponse['body']>, signal: { readonly aborted: boolean }): Promise<Buffer> {
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > BATCH_BODY_LIMIT) throw new GatewayError('GW_ERR_UPSTREAM_PROTOCOL', `Upstream sent a Message Batch answer larger than the ${BATCH_BODY_LIMIT} bytes the gateway reads`);
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    (body as { destroy?: () => void }).destroy?.();
-    throw upstreamError(err, signal, 'body');
-  }
-  return Buffer.concat(chunks, size);
 }
