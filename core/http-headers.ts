@@ -83,3 +83,16 @@ const REQUEST_ID = /^[A-Za-z0-9._:@\-]{1,128}$/;
 export function requestIdFrom(value: string | string[] | undefined, generate: () => string): string {
   return typeof value === 'string' && REQUEST_ID.test(value) ? value : generate();
 }
+
+/**
+ * The first item of a header a chain of proxies may have made a list (`X-Forwarded-Host:
+ * a, b`), trimmed; undefined when there is none.
+ * @example
+ * firstListItem(['https, http']) // 'https'
+ */
+export function firstListItem(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined) return undefined;
+  const comma = v.indexOf(',');
+  return (comma < 0 ? v : v.slice(0, comma)).trim() || undefined;
+}

@@ -13,12 +13,9 @@
  * A client that sends neither header is not a browser a forging page could drive (curl, a
  * script that holds the cookie), and is let through.
  */
-import type { EndpointRequest } from '../../core/index.js';
+import { firstListItem, type EndpointRequest } from '../../core/index.js';
 
-function first(v: string | string[] | undefined): string | undefined {
-  const s = Array.isArray(v) ? v[0] : v;
-  return s?.split(',')[0]?.trim().toLowerCase() || undefined;
-}
+const first = (v: string | string[] | undefined): string | undefined => firstListItem(v)?.toLowerCase();
 
 function hostOf(origin: string): string | undefined {
   try {

@@ -7,18 +7,10 @@
  * URL is made the gateway's: the client's scheme and host, the route prefix, then Google's
  * path (below the provider's base path) and query, `upload_id` included.
  */
-import type { RequestContext } from '../../core/index.js';
+import { firstListItem, type RequestContext } from '../../core/index.js';
 
 /** A Host (or X-Forwarded-Host) value fit to put in a URL: name or address, optional port. */
 const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
-
-/** The first value of a header that a chain of proxies may have made a list. */
-function first(value: string | string[] | undefined): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  const comma = v.indexOf(',');
-  return (comma < 0 ? v : v.slice(0, comma)).trim();
-}
 
 /**
  * `upstreamUrl` (an `x-goog-upload-url`) as the client reaches it through the gateway.
@@ -35,9 +27,9 @@ export function uploadUrlForClient(upstreamUrl: string, ctx: RequestContext, bas
   } catch {
     return upstreamUrl;
   }
-  const proto = first(ctx.headers['x-forwarded-proto'])?.toLowerCase();
+  const proto = firstListItem(ctx.headers['x-forwarded-proto'])?.toLowerCase();
   const scheme = proto === 'https' || proto === 'http' ? proto : ctx.encrypted ? 'https' : 'http';
-  const forwardedHost = first(ctx.headers['x-forwarded-host']);
+  const forwardedHost = firstListItem(ctx.headers['x-forwarded-host']);
   const host = forwardedHost !== undefined && HOST.test(forwardedHost) ? forwardedHost : ctx.headers.host;
   // Without a host to name (HTTP/1.0), a path: the JS SDK puts its own origin in front, and
   // no client is sent to Google's with the gateway key it holds.
