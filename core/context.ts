@@ -14,9 +14,9 @@ import { readTape, type Tape } from './json-pick/tape.js';
 import { choiceCount, isTokenCount } from './token-count.js';
 import { checkTape, type JsonCheck } from './json-pick/check.js';
 import { DENSITY_CHECK_MIN, tooComplexJson } from './json-density.js';
+import type { UpstreamConversation } from './conversation.js';
 import type {
   BatchSubmission,
-  UpstreamConversation,
   BodyObserver,
   ContextKey,
   Identity,

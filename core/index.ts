@@ -3,6 +3,7 @@
  * filter or provider needs. Everything here is stable API.
  */
 export * from './types.js';
+export type { ConversationTarget, UpstreamConversation } from './conversation.js';
 export { GatewayError, defineError, toGatewayError, type ErrorCategory, type ErrorSpec, type RateLimitReason } from './errors.js';
 export { limitText, plainDialect, remainingText, type Dialect, type RateLimitSnapshot, type RateLimitWindow, type RenderedError, type ResponseConverter } from './dialect.js';
 export * from './stores/index.js';

@@ -7,7 +7,8 @@ import type { Dialect } from './dialect.js';
 import type { RewritableBody } from './json-body.js';
 import type { JsonCheck } from './json-pick/check.js';
 import type { JsonReads } from './json-pick/reads.js';
-import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RouteInfo, UpstreamConversation } from './types.js';
+import type { UpstreamConversation } from './conversation.js';
+import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RouteInfo } from './types.js';
 
 /**
  * Per-request state handed to every hook. Filters read the request, resolve `identity`,
