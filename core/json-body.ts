@@ -15,7 +15,7 @@
  */
 import { isAscii, isUtf8, transcode } from 'node:buffer';
 import { GatewayError } from './errors.js';
-import { ContainerBudget, DENSITY_CHECK_MIN, tooComplexJson } from './json-density.js';
+import { ContainerBudget } from './json-density.js';
 import { scanLatin1Json, skimLatin1Json } from './json-scan/latin1-json.js';
 import { serializeWithLiterals, type StringLiterals } from './json-scan/string-literals.js';
 import { utf8Bytes } from './utf8-bytes.js';
@@ -228,7 +228,7 @@ export const TEXT_STRINGS: BodyStrings = {
   form: 'text',
   text: (s) => s,
   of: (text) => text,
-  parse: (json) => JSON.parse(countedText(json, 'utf8')),
+  parse: (json) => JSON.parse(json),
   encode: utf8Bytes,
   serialize: (value) => utf8Bytes(stringifyJson(value)),
 };
@@ -245,29 +245,17 @@ export const BYTE_STRINGS: BodyStrings = {
   // Nested JSON is read as the body is: its own `\u` escapes come out as bytes too. Not
   // through shapeJson, whose refusal re-parses the text for its message: a tool result
   // tried as JSON is mostly plain text, and callers here only need to know it failed.
-  parse: (json) => (escapesBeyondAscii(Buffer.from(json, 'latin1')) ? byteForm(JSON.parse(shapeText(countedText(json, 'latin1')))) : JSON.parse(countedText(json, 'latin1'))),
+  parse: (json) => (escapesBeyondAscii(Buffer.from(json, 'latin1')) ? byteForm(JSON.parse(shapeText(json))) : JSON.parse(json)),
   encode: latin1Bytes,
   serialize: (value) => latin1Bytes(stringifyJson(value)),
 };
 
 /**
- * `json`, unless it is JSON held in a request string (a tool call's `arguments`) large and
- * dense enough to refuse as a body (core/json-density.ts): then that refusal is thrown.
- * `encoding` gives the string's bytes (UTF-8 puts no ASCII byte inside a character).
- */
-function countedText(json: string, encoding: 'utf8' | 'latin1'): string {
-  // No string of fewer characters has the bytes to be counted (a character is at most 3 UTF-8 bytes).
-  if (json.length < DENSITY_CHECK_MIN / 3) return json;
-  const refusal = tooComplexJson(Buffer.from(json, encoding));
-  if (refusal) throw refusal;
-  return json;
-}
-
-/**
  * `strings` for one request's body of `bodyLength` bytes, whose `parse` counts every text it
- * is given into one {@link ContainerBudget}: a body under the size that is counted alone
- * can still hold more JSON in its strings than a body is allowed, as many tool calls'
- * `arguments` do (core/json-density.ts).
+ * is given into one {@link ContainerBudget} sized by the body: JSON held in a request's
+ * strings (tool calls' `arguments`) is refused as a dense body would be, in one string or
+ * spread over many (core/json-density.ts). The unified endpoint gives these to a body of
+ * 256 KiB or more; a smaller one cannot hold enough to matter.
  */
 export function budgetedStrings(strings: BodyStrings, bodyLength: number): BodyStrings {
   const budget = new ContainerBudget(bodyLength);
