@@ -51,6 +51,12 @@ const MODEL_PATTERNS = [
   'us.anthropic.*',
   'eu.anthropic.*',
   'apac.anthropic.*',
+  // Global and the newer geographies: Claude 4.5 and later are offered through `global.` first.
+  'global.anthropic.*',
+  'jp.anthropic.*',
+  'au.anthropic.*',
+  'ca.anthropic.*',
+  'us-gov.anthropic.*',
   'us.amazon.*',
   'eu.amazon.*',
   'apac.amazon.*',

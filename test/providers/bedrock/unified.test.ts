@@ -189,7 +189,7 @@ t.test('upstream errors: ThrottlingException is a RateLimitError, ValidationExce
 });
 
 t.test('routing: Bedrock ids with ":" , inference profiles and ARNs go to Bedrock; mistral-* does not', async (t) => {
-  const ids = ['anthropic.claude-3-sonnet-20240229-v1:0', 'us.anthropic.claude-3-5-sonnet-20241022-v2:0', 'eu.anthropic.claude-3-haiku-20240307-v1:0', 'amazon.nova-lite-v1:0', 'meta.llama3-8b-instruct-v1:0', 'mistral.mistral-large-2402-v1:0', PROFILE_ARN];
+  const ids = ['anthropic.claude-3-sonnet-20240229-v1:0', 'us.anthropic.claude-3-5-sonnet-20241022-v2:0', 'eu.anthropic.claude-3-haiku-20240307-v1:0', 'amazon.nova-lite-v1:0', 'meta.llama3-8b-instruct-v1:0', 'mistral.mistral-large-2402-v1:0', PROFILE_ARN, 'global.anthropic.claude-opus-4-6-v1', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0', 'jp.anthropic.claude-sonnet-4-6'];
   for (const model of ids) {
     const { data, response } = await client.chat.completions.create({ model, messages: hello }).withResponse();
     t.equal(mock.last!.modelId, model, `${model} reached Bedrock`);
