@@ -1,0 +1,60 @@
+/**
+ * The shipped price file against the vendors' published ids and prices (see the `source:`
+ * of each block): a Bedrock profile or ARN of a priced base id is priced by that base id
+ * (`Provider.baseModel`), and a model the file leaves unpriced on purpose takes the
+ * `unpriced` path (no match) instead of a neighbour's price through a broad pattern.
+ */
+import t from 'tap';
+import { DEFAULT_PRICE_FILE } from '../../../filters/cost/accounting.js';
+import { buildPriceBook } from '../../../filters/cost/price-book.js';
+import { baseModelId } from '../../../providers/bedrock/model-id.js';
+
+const book = buildPriceBook(undefined, '.', DEFAULT_PRICE_FILE);
+const price = (provider: string, model: string) => book.lookup([provider], model, provider === 'bedrock' ? baseModelId(model) : undefined)?.price;
+
+t.test('Anthropic: Sonnet 5.5 cache hits at $0.10/MTok since 2026-10-07', async (t) => {
+  t.same(price('anthropic', 'claude-sonnet-5-5'), { input: 2, output: 10, cache_read: 0.1, cache_write: 2.5 });
+  t.same(price('anthropic', 'claude-sonnet-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5 }, 'Sonnet 5 keeps $0.20');
+});
+
+t.test('Anthropic: Claude Haiku 5.5 bills by prompt length and is left unpriced', async (t) => {
+  t.equal(price('anthropic', 'claude-haiku-5-5'), undefined);
+  t.equal(price('anthropic', 'claude-haiku-5-5-20261007'), undefined);
+  t.same(price('anthropic', 'claude-haiku-4-5-20251001'), { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 }, 'Haiku 4.5 still priced');
+});
+
+const OPUS_46 = 'anthropic.claude-opus-4-6-v1';
+const OPUS_46_PRICE = { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 };
+
+t.test('Bedrock: Claude Opus 4.6 is priced by its base id in every spelling', async (t) => {
+  const spellings = [
+    OPUS_46,
+    `global.${OPUS_46}`,
+    `us.${OPUS_46}`,
+    `eu.${OPUS_46}`,
+    `jp.${OPUS_46}`,
+    `apac.${OPUS_46}`,
+    `arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.${OPUS_46}`,
+    `arn:aws:bedrock:us-east-1::foundation-model/${OPUS_46}`,
+  ];
+  for (const model of spellings) t.same(price('bedrock', model), OPUS_46_PRICE, model);
+  t.same(book.lookup(['bedrock'], `global.${OPUS_46}`, baseModelId(`global.${OPUS_46}`))?.key, 'anthropic.claude-opus-4-6*', 'matched by its own key, not Opus 4.x in general');
+});
+
+t.test('Bedrock: the newest global profiles of Claude 4.5/4.6 are priced', async (t) => {
+  t.same(price('bedrock', 'global.anthropic.claude-sonnet-4-6'), { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 });
+  t.same(price('bedrock', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'), { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 });
+  t.same(price('bedrock', 'global.anthropic.claude-opus-4-5-20251101-v1:0'), OPUS_46_PRICE);
+  t.same(price('bedrock', 'global.anthropic.claude-haiku-4-5-20251001-v1:0'), { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 });
+});
+
+t.test('Bedrock: a custom model of a priced base, and an unknown model, stay unpriced', async (t) => {
+  t.equal(price('bedrock', `arn:aws:bedrock:us-east-1:123456789012:custom-model/${OPUS_46}/abc123`), undefined);
+  t.equal(price('bedrock', 'global.anthropic.claude-nope-1-v1:0'), undefined);
+});
+
+t.test('OpenAI: GPT-5 nano at its model page price', async (t) => {
+  t.same(price('openai', 'gpt-5-nano'), { input: 0.05, output: 0.4, cache_read: 0.005, cache_write: 0.05 });
+  t.same(price('openai', 'gpt-5-nano-2025-08-07'), { input: 0.05, output: 0.4, cache_read: 0.005, cache_write: 0.05 });
+  t.equal(price('openai', 'gpt-5'), undefined, 'no official cached-input figure found: unpriced, not guessed');
+});
