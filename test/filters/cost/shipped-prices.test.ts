@@ -12,9 +12,9 @@ import { baseModelId } from '../../../providers/bedrock/model-id.js';
 const book = buildPriceBook(undefined, '.', DEFAULT_PRICE_FILE);
 const price = (provider: string, model: string) => book.lookup([provider], model, provider === 'bedrock' ? baseModelId(model) : undefined)?.price;
 
-t.test('Anthropic: Sonnet 5.5 cache hits at $0.10/MTok since 2026-10-07', async (t) => {
-  t.same(price('anthropic', 'claude-sonnet-5-5'), { input: 2, output: 10, cache_read: 0.1, cache_write: 2.5 });
-  t.same(price('anthropic', 'claude-sonnet-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5 }, 'Sonnet 5 keeps $0.20');
+t.test("Anthropic: Sonnet 5.5 at the vendor page's prices (cache hits $0.20/MTok)", async (t) => {
+  t.same(price('anthropic', 'claude-sonnet-5-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5 });
+  t.same(price('anthropic', 'claude-sonnet-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5 });
 });
 
 t.test('Anthropic: Claude Haiku 5.5 bills by prompt length and is left unpriced', async (t) => {
