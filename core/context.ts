@@ -15,6 +15,7 @@ import { choiceCount, isTokenCount } from './token-count.js';
 import { checkTape, type JsonCheck } from './json-pick/check.js';
 import { DENSITY_CHECK_MIN, tooComplexJson } from './json-density.js';
 import type { UpstreamConversation } from './conversation.js';
+import type { UploadBody } from './upload-body.js';
 import type {
   BatchSubmission,
   BodyObserver,
@@ -70,6 +71,7 @@ export class Context implements RequestContext {
   /** Fired by core when the client goes away. */
   readonly cancellation = new RequestAbort();
   body: Buffer = EMPTY;
+  upload: UploadBody | undefined = undefined;
   identity: Identity | undefined = undefined;
   model: string | undefined = undefined;
   baseModel: string | undefined = undefined;
@@ -244,6 +246,7 @@ export class Context implements RequestContext {
 
   /** Bytes of the request body as forwarded, also after {@link releaseBody}. */
   get bytesIn(): number {
+    if (this.upload !== undefined) return this.upload.bytesRead;
     return this.releasedBytes < 0 ? this.body.length : this.releasedBytes;
   }
 

@@ -7,6 +7,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { BodyBudget } from './body-budget.js';
 import { readBody, stopReading } from './request-body.js';
+import { uploadBody } from './upload-body.js';
 import { BodyDelivery } from './stream/delivery.js';
 import { flattenHead } from './stream/flat-head.js';
 import { release } from './stream/pump.js';
@@ -143,13 +144,24 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
   /** Answers the request; resolves with the delivery of a body still streaming, if any. */
   async function serve(ctx: Context, route: CompiledRoute, matched: boolean, req: GatewayRequest, res: GatewayResponse): Promise<Streaming> {
     if (!matched) return sendError(ctx, route, res, new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`));
-    const limit = deps.current().loaded.config.server.max_body_bytes;
-    try {
-      ctx.body = await readBody(req, res, limit, deps.requestTimeoutMs, bodyBudget, ctx);
-    } catch (err) {
-      if (ctx.cancellation.aborted) return;
-      stopReading(req, res);
-      return sendError(ctx, route, res, toGatewayError(err));
+    const server = deps.current().loaded.config.server;
+    const provider = route.provider?.provider;
+    if (provider?.isUpload !== undefined && route.info.mode === 'passthrough' && provider.isUpload(ctx.method, ctx.subpath)) {
+      // Streamed to the upstream once the chain admitted it, never held: see core/upload-body.ts.
+      const upload = uploadBody(req, res, server.max_upload_bytes);
+      if (upload instanceof GatewayError) {
+        stopReading(req, res);
+        return sendError(ctx, route, res, upload);
+      }
+      ctx.upload = upload;
+    } else {
+      try {
+        ctx.body = await readBody(req, res, server.max_body_bytes, deps.requestTimeoutMs, bodyBudget, ctx);
+      } catch (err) {
+        if (ctx.cancellation.aborted) return;
+        stopReading(req, res);
+        return sendError(ctx, route, res, toGatewayError(err));
+      }
     }
     // network and auth refuse before anything parses the body: see Filter.beforeParse.
     const early = route.chain.beforeParse;
@@ -159,7 +171,6 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       if (ctx.cancellation.aborted) return;
       if (refusal) return sendReply(ctx, route, res, refusal);
     }
-    const provider = route.provider?.provider;
     const unified = route.unified;
     if (unified) unified.prepare(ctx);
     else if (provider?.inspect) {
@@ -280,6 +291,8 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
   }
 
   function writeHead(ctx: Context, res: GatewayResponse, head: ResponseHead): void {
+    // A refusal or an upstream's early answer while an upload is still arriving.
+    if (ctx.upload !== undefined) ctx.upload.leaveUnread();
     ctx.status = head.status;
     ctx.headWrittenAt = performance.now();
     // The gateway's id names the audit line; a provider's own (OpenAI's, which its support
@@ -298,6 +311,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
   }
 
   function writeError(ctx: Context, res: GatewayResponse, error: GatewayError): void {
+    if (ctx.upload !== undefined) ctx.upload.leaveUnread();
     const rendered = ctx.dialect.renderError(error, ctx.id);
     ctx.status = rendered.status;
     ctx.headWrittenAt = performance.now();

@@ -37,6 +37,18 @@ export interface UsageMeter {
   readonly estimatedOutputTokens?: number;
 }
 
+/**
+ * A file upload's body as it arrives from the client (`ctx.upload`): forward it as the
+ * request body (`forwardUpstream` takes it in place of `ctx.body`). It can be read once:
+ * nothing retries or resends it.
+ */
+export interface RequestUpload extends AsyncIterable<Uint8Array> {
+  /** The client's `content-length`, when it sent one (HTTP/1.1 chunked and HTTP/2 may not). */
+  readonly declaredLength: number | undefined;
+  /** Bytes read from the client so far; the outcome's `bytesIn` at the end. */
+  readonly bytesRead: number;
+}
+
 /** What a provider answers: a head and a body that core streams to the client. */
 export interface ProviderResponse {
   status: number;
@@ -81,6 +93,17 @@ export interface Provider {
    * a unified request too.
    */
   baseModel?(model: string): string | undefined;
+  /**
+   * Whether a pass-through request's body is a file upload, decided from its method and
+   * subpath before a byte of the body is read. An upload's body is held to
+   * `server.max_upload_bytes` instead of `max_body_bytes` and streamed to the upstream as
+   * it arrives: `ctx.body` stays empty, `ctx.upload` holds the stream, `inspect` must not
+   * read the body, and the request is sent once (no retry, no fallback). Never true for a
+   * request that generates tokens: its body must be read for policy.
+   * @example
+   * isUpload(method, subpath) { return method === 'POST' && subpath === '/v1/files'; }
+   */
+  isUpload?(method: string, subpath: string): boolean;
   /** Serve a request to the provider's native API under its route prefix. */
   passthrough?(ctx: RequestContext): Promise<ProviderResponse>;
   /**

@@ -32,7 +32,7 @@ export function readBody(req: GatewayRequest, res: GatewayResponse, limit: numbe
  * anyone could see the length), so the invitation goes out only for a body to be read.
  * Node's own test: HTTP/1.1 (not 1.0) or HTTP/2, the token anywhere in the header.
  */
-function continueIfAsked(req: GatewayRequest, res: GatewayResponse): void {
+export function continueIfAsked(req: GatewayRequest, res: GatewayResponse): void {
   if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return;
   if (/(?:^|\W)100-continue(?:$|\W)/i.test(req.headers.expect ?? '')) res.writeContinue();
 }

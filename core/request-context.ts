@@ -8,7 +8,7 @@ import type { RewritableBody } from './json-body.js';
 import type { JsonCheck } from './json-pick/check.js';
 import type { JsonReads } from './json-pick/reads.js';
 import type { UpstreamConversation } from './conversation.js';
-import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RouteInfo } from './types.js';
+import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RequestUpload, RouteInfo } from './types.js';
 
 /**
  * Per-request state handed to every hook. Filters read the request, resolve `identity`,
@@ -51,6 +51,11 @@ export interface RequestContext {
    * read what `onComplete` needs in `onRequest`; the outcome's `bytesIn` keeps the size.
    */
   readonly body: Buffer;
+  /**
+   * A file upload's body, streamed rather than read (`Provider.isUpload`); `body` is then
+   * empty. Undefined for every other request.
+   */
+  readonly upload: RequestUpload | undefined;
   /**
    * The body parsed as JSON on first call and kept until the provider has been called;
    * then it is let go (a request need not hold its parsed JSON while the provider thinks

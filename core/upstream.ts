@@ -12,7 +12,7 @@ import { GatewayError } from './errors.js';
 import { CLIENT_CREDENTIAL_HEADERS, HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
 import { redacted } from './logger.js';
 import { dispatchUpstream, type DispatchedResponse } from './upstream-dispatch.js';
-import type { Cancellation, ProviderResponse } from './types.js';
+import type { Cancellation, ProviderResponse, RequestUpload } from './types.js';
 
 export { CLIENT_CREDENTIAL_HEADERS };
 const CREDENTIAL_PREFIXES = ['x-amz-'] as const;
@@ -69,8 +69,8 @@ export interface UpstreamRequest {
   path: string;
   /** Final request headers (see {@link upstreamRequestHeaders}); hop-by-hop ones are removed again here, in place. */
   headers: Record<string, string | string[]>;
-  /** Raw body bytes, forwarded as they are. */
-  body: Uint8Array | null;
+  /** Raw body bytes, forwarded as they are; or a file upload (`ctx.upload`), streamed as it arrives. */
+  body: Uint8Array | RequestUpload | null;
   /** `ctx.cancellation` (cheapest) or any AbortSignal: the upstream request is cancelled when it fires. */
   signal: Cancellation | AbortSignal;
   /**
@@ -128,8 +128,15 @@ export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamReque
   for (const name of CONNECTION_OWNED) if (name in headers) delete headers[name];
   // Usage is read from the bytes, so they must not arrive compressed.
   headers['accept-encoding'] = 'identity';
-  const bytes = req.body && (req.body.length > 0 || !BODILESS.has(req.method)) ? req.body : null;
-  let body: Dispatcher.DispatchOptions['body'] = bytes;
+  const sent = req.body;
+  let bytes: Uint8Array | null = null;
+  let body: Dispatcher.DispatchOptions['body'] = null;
+  if (sent !== null && !(sent instanceof Uint8Array)) {
+    // An upload: undici pulls it as it writes, so the socket's flow control reaches the client.
+    // With the client's length the upstream gets a plain body; undici holds it to that length.
+    if (sent.declaredLength !== undefined) headers['content-length'] = String(sent.declaredLength);
+    body = sent as unknown as Readable;
+  } else if (sent && (sent.length > 0 || !BODILESS.has(req.method))) body = bytes = sent;
   if (bytes && bytes.length >= (req.stream === true ? STREAM_HANDED_OVER_FROM : HANDED_OVER_FROM)) {
     headers['content-length'] = String(bytes.length);
     // undici documents (async) iterables as dispatch bodies; its types list only Readable.

@@ -6,6 +6,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   max_body_bytes: number;
+  /** Largest file upload (a provider's `isUpload` requests), streamed rather than held. */
+  max_upload_bytes: number;
   /**
    * Request-body bytes held across all requests at once (503 past it); the loader fills in
    * the default (core/body-budget.ts) and refuses a value below `max_body_bytes`.

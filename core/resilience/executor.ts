@@ -30,6 +30,15 @@ const DEFAULT_POLICY = resolvePolicy(undefined, undefined);
 
 type Tried = { served: ProviderResponse } | { failed: AttemptEnd } | { rejected: number };
 
+/** A pass-through attempt on `target`. */
+const passthroughOn: Invoke = (target, view) => {
+  const provider = target.slot.provider;
+  // The route's own provider inspected the request before the chain; another instance
+  // may derive a different upstream path (its base URL), so it inspects too.
+  if (target.name !== view.route.provider) provider.inspect?.(view);
+  return provider.passthrough!(view);
+};
+
 export class RouteUpstream {
   constructor(
     private readonly registry: ResilienceRegistry,
@@ -47,13 +56,9 @@ export class RouteUpstream {
   /** A pass-through request: other instances of the route's provider type are fallbacks. */
   passthrough(ctx: Context): Promise<ProviderResponse> {
     const list = this.targets!;
-    return this.call(ctx, list, (t, view) => {
-      const provider = t.slot.provider;
-      // The route's own provider inspected the request before the chain; another instance
-      // may derive a different upstream path (its base URL), so it inspects too.
-      if (t.name !== view.route.provider) provider.inspect?.(view);
-      return provider.passthrough!(view);
-    });
+    // An upload's body is read as it is sent: there is nothing to send a second time.
+    if (ctx.upload !== undefined) return this.plain(ctx, list.order().find((t) => t.slot.provider.configured) ?? list.primary, passthroughOn);
+    return this.call(ctx, list, passthroughOn);
   }
 
   call(ctx: Context, list: TargetList, invoke: Invoke): Promise<ProviderResponse> {

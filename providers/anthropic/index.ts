@@ -85,13 +85,23 @@ class AnthropicProvider implements Provider {
     inspectRequest(ctx, this.paths);
   }
 
+  /** The Files API's upload; a path it refuses is refused again, as it should be, by `inspect`. */
+  isUpload(method: string, subpath: string): boolean {
+    if (method !== 'POST') return false;
+    try {
+      return this.paths.map(subpath, '').upload;
+    } catch {
+      return false;
+    }
+  }
+
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const path = ctx.get(UPSTREAM_PATH) ?? upstreamPath(ctx.subpath, ctx.query, this.basePath);
     let res = await forwardUpstream(this.pool, {
       method: ctx.method,
       path,
       headers: anthropicRequestHeaders(ctx.headers, this.headerPolicy),
-      body: ctx.body,
+      body: ctx.upload ?? ctx.body,
       signal: ctx.cancellation,
       stream: ctx.stream,
     });

@@ -32,6 +32,9 @@ const COUNT_TOKENS = '/v1/messages/count_tokens';
 /** A count's model, and nothing else: its prompt is as long as the Messages request it stands for. */
 const MODEL_READS: JsonReads = { members: { model: { text: true } } };
 
+/** Where a POST uploads a file (multipart, up to 500 MB). */
+const FILES = '/v1/files';
+
 /** Where a POST creates a Message Batch: `{ requests: [{ custom_id, params: <a Messages request> }] }`. */
 const BATCH_CREATE = '/v1/messages/batches';
 const MESSAGE_BATCH: BatchSubmission = Object.freeze({ inline: Object.freeze({ list: ['requests'], body: ['params'] }) });
@@ -45,6 +48,8 @@ interface MappedPath {
   batchObjects: boolean;
   /** A POST counts tokens for the model its body names. */
   countTokens: boolean;
+  /** A POST uploads a file (the Files API): its body is streamed, not read (Provider.isUpload). */
+  upload: boolean;
 }
 
 /** Distinct subpaths (with their queries) remembered; they come from clients, so the memo is bounded. */
@@ -76,7 +81,7 @@ export class AnthropicPaths {
     const path = upstreamPath(subpath, query, this.basePath);
     const q = path.indexOf('?');
     const bare = (q < 0 ? path : path.slice(0, q)).slice(this.basePath.length).replace(/\/$/, '');
-    return { path, generation: GENERATION.has(bare), batch: bare === BATCH_CREATE, batchObjects: holdsBatchObjects(bare), countTokens: bare === COUNT_TOKENS };
+    return { path, generation: GENERATION.has(bare), batch: bare === BATCH_CREATE, batchObjects: holdsBatchObjects(bare), countTokens: bare === COUNT_TOKENS, upload: bare === FILES };
   }
 }
 

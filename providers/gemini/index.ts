@@ -26,7 +26,7 @@ import { geminiChat, type ChatSettings } from './chat.js';
 import { configSchema, type GeminiConfig } from './config.js';
 import { geminiDialect } from './dialect.js';
 import { inspectRequest, UPSTREAM_PATH } from './inspect.js';
-import { upstreamPath } from './paths.js';
+import { isUploadPath, upstreamPath } from './paths.js';
 import { GeminiStreamGuard } from './stream-guard.js';
 import { geminiMeter } from './usage.js';
 import { uploadUrlForClient } from './upload-url.js';
@@ -81,11 +81,15 @@ class GeminiProvider implements Provider {
     inspectRequest(ctx, this.basePath);
   }
 
+  isUpload(method: string, subpath: string): boolean {
+    return method === 'POST' && isUploadPath(subpath);
+  }
+
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const path = ctx.get(UPSTREAM_PATH) ?? upstreamPath(ctx.subpath, ctx.query, this.basePath);
     const headers = upstreamRequestHeaders(ctx.headers, this.drop);
     headers['x-goog-api-key'] = this.apiKey;
-    const res = await forwardUpstream(this.pool, { method: ctx.method, path, headers, body: ctx.body, signal: ctx.cancellation, stream: ctx.stream });
+    const res = await forwardUpstream(this.pool, { method: ctx.method, path, headers, body: ctx.upload ?? ctx.body, signal: ctx.cancellation, stream: ctx.stream });
     // A resumable upload's start: the URL its bytes go to must be the gateway's.
     const uploadUrl = res.headers['x-goog-upload-url'];
     if (typeof uploadUrl === 'string') res.headers['x-goog-upload-url'] = uploadUrlForClient(uploadUrl, ctx, this.basePath);

@@ -51,3 +51,22 @@ export function modelCall(segments: readonly string[]): ModelCall | undefined {
   const colon = last.lastIndexOf(':');
   return colon < 0 ? { model: last, method: '' } : { model: last.slice(0, colon), method: last.slice(colon + 1) };
 }
+
+/** What Google serves under `/upload/{version}/`: media uploads, never a model call. */
+const UPLOAD_COLLECTIONS = new Set(['files', 'fileSearchStores']);
+
+/**
+ * Whether `subpath` is a media upload (`/upload/v1beta/files`, the resumable protocol's
+ * start and its chunks alike, or a file search store's upload), whose body is streamed.
+ * @example
+ * isUploadPath('/upload/v1beta/files') // true
+ */
+export function isUploadPath(subpath: string): boolean {
+  let kept: string[];
+  try {
+    kept = checkedSegments(subpath);
+  } catch {
+    return false;
+  }
+  return kept[0] === 'upload' && kept.length >= 3 && UPLOAD_COLLECTIONS.has(kept[2]);
+}

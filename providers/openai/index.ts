@@ -28,6 +28,7 @@ import {
   type ProviderPlugin,
   type ProviderResponse,
   type RequestContext,
+  type RequestUpload,
   type UsageMeter,
 } from '../../core/index.js';
 import { translatedBody } from '../common/translated-chat.js';
@@ -36,7 +37,7 @@ import { droppedHeaders, forwardedHeaders, parseBaseUrl } from '../common/upstre
 import { openaiDialect } from './dialect.js';
 import { RESPONSES_STREAM } from '../translate/openai-dialect.js';
 import { ACCOUNT_HEADERS, configSchema, type OpenAIConfig } from './config.js';
-import { upstreamPath } from './paths.js';
+import { isUploadPath, upstreamPath } from './paths.js';
 import { conversationsMeter } from './conversations-usage.js';
 import { ConversationTargets } from './conversation-targets.js';
 import { responsesMeter } from './responses-usage.js';
@@ -263,9 +264,13 @@ class OpenAIProvider implements Provider {
     plan.addUsage = api.usageOnRequest && this.config.stream_include_usage && needsUsageRewrite(body);
   }
 
+  isUpload(method: string, subpath: string): boolean {
+    return method === 'POST' && isUploadPath(subpath);
+  }
+
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const plan = ctx.get(PLAN) ?? { path: upstreamPath(ctx.subpath, ctx.query, this.basePath), addUsage: false, meter: openaiMeter };
-    if (!plan.addUsage) return this.forward(ctx, ctx.method, plan.path, ctx.body, false, plan.meter);
+    if (!plan.addUsage) return this.forward(ctx, ctx.method, plan.path, ctx.upload ?? ctx.body, false, plan.meter);
     // Without `stream_options` the field is spliced into the client's bytes (inspect's
     // fields tell); with it the body is rebuilt, from the shape where it can be.
     const fields = ctx.jsonPick(GENERATION_READS) as GenerationBody;
@@ -291,7 +296,7 @@ class OpenAIProvider implements Provider {
    * the gateway added `include_usage`, and on the unified endpoint (`unified`) always, so a
    * stream cut before `[DONE]` ends with an error chunk there.
    */
-  private async forward(ctx: RequestContext, method: string, path: string, body: Buffer, addedUsage: boolean, meter: MeterFor, unified = false): Promise<ProviderResponse> {
+  private async forward(ctx: RequestContext, method: string, path: string, body: Buffer | RequestUpload, addedUsage: boolean, meter: MeterFor, unified = false): Promise<ProviderResponse> {
     const headers = { ...upstreamRequestHeaders(ctx.headers, this.drop), ...this.auth };
     const res = await forwardUpstream(this.pool, { method, path, headers, body, signal: ctx.cancellation, stream: ctx.stream });
     if (ctx.kind !== 'generation') return res;

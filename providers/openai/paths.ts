@@ -33,3 +33,22 @@ export function upstreamPath(subpath: string, query: string, basePath: string): 
   const q = withoutKey(query);
   return `${basePath}/${kept.join('/')}${trailing}${q ? `?${q}` : ''}`;
 }
+
+/** OpenAI's (and Mistral's) file upload, and a part of an Upload (up to 64 MB each). */
+const UPLOAD = /^\/v1\/(?:files|uploads\/[^/]+\/parts)$/;
+
+/**
+ * Whether a POST to `subpath` uploads a file, whose body is streamed (Provider.isUpload).
+ * @example
+ * isUploadPath('/v1/uploads/upload_abc/parts') // true
+ */
+export function isUploadPath(subpath: string): boolean {
+  let kept: string[];
+  try {
+    kept = checkedSegments(subpath);
+  } catch {
+    return false;
+  }
+  if (kept[0] !== 'v1') kept.unshift('v1');
+  return UPLOAD.test(`/${kept.join('/')}`);
+}

@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { UploadSink } from './upload-sink.js';
 
 export interface RecordedRequest {
   method: string;
@@ -54,6 +55,8 @@ export class AnthropicMock {
   stopReason: string | undefined;
   /** Extra headers on every 200 Messages answer (a `cache-control` the upstream sends). */
   answerHeaders: Record<string, string> = {};
+  /** When set, uploads (`POST /v1/files`) are counted here, not kept (multipart unread). */
+  uploadSink: UploadSink | undefined;
   private readonly server: http.Server;
 
   private constructor(private readonly opts: MockOptions) {
@@ -96,6 +99,13 @@ export class AnthropicMock {
       record.closedAt = performance.now();
       markClosed();
     });
+    if (this.uploadSink && req.method === 'POST' && record.url.split('?')[0] === '/v1/files') {
+      // Refused at once, as the API does, without waiting for the file.
+      if (req.headers['x-api-key'] !== this.opts.apiKey) return error(res, 401, 'authentication_error', 'invalid x-api-key');
+      return this.uploadSink.receive(req, res, (bytes) => ({
+        type: 'file', id: `file_sunk${this.uploadSink!.uploads.length}`, filename: 'upload', mime_type: 'application/octet-stream', size_bytes: bytes, created_at: '2026-01-01T00:00:00Z', downloadable: false,
+      }));
+    }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     record.body = Buffer.concat(chunks);

@@ -18,6 +18,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedRequest } from './anthropic-mock.js';
+import type { UploadSink } from './upload-sink.js';
 
 export interface OpenAIMockUsage {
   prompt_tokens: number;
@@ -45,6 +46,8 @@ export class OpenAIMock {
   reasoningTokens = 0;
   /** When set, the next Responses stream ends cleanly after this many events, before `response.completed`. */
   cutResponseStreamAfter: number | undefined;
+  /** When set, uploads (`POST /v1/files`, upload parts) are counted here, not kept (multipart unread). */
+  uploadSink: UploadSink | undefined;
   private readonly server: http.Server;
 
   private constructor(private readonly opts: OpenAIMockOptions) {
@@ -84,6 +87,15 @@ export class OpenAIMock {
       record.closedAt = performance.now();
       markClosed();
     });
+    const sunk = this.uploadSink && req.method === 'POST' ? /^\/v1\/(?:files|uploads\/([^/]+)\/parts)$/.exec(record.url.split('?')[0]) : null;
+    if (sunk) {
+      // Refused at once, as the API does, without waiting for the file.
+      if (req.headers.authorization !== `Bearer ${this.opts.apiKey}`) return error(res, 401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
+      const n = this.uploadSink!.uploads.length + 1;
+      return this.uploadSink!.receive(req, res, (bytes) =>
+        sunk[1] ? { id: `part_sunk${n}`, object: 'upload.part', created_at: 1767225600, upload_id: sunk[1] } : { id: `file-sunk${n}`, object: 'file', bytes, created_at: 1767225600, filename: 'upload', purpose: 'assistants', status: 'processed', expires_at: null, status_details: null },
+      );
+    }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     record.body = Buffer.concat(chunks);
