@@ -42,6 +42,8 @@ filters:
 ${filters}
   - name: recorder
     plugin: ${OUTCOME_RECORDER_PATH}
+workspaces:
+  ws-1: { user: alice }
 `);
   return { anthropic, openai, sinkA: anthropic.uploadSink, sinkO: openai.uploadSink, gw };
 }
@@ -131,4 +133,75 @@ t.test('max_upload_bytes: a declared length past it is refused before the upstre
   const under = await send(`${gw.url}/v1/claude/v1/files`, headers, (req) => req.end(Buffer.alloc(3 * MIB)));
   t.match(under, { status: 200 }, 'chunked, under max_upload_bytes though past max_body_bytes: served');
   t.equal(sinkA.last!.bytes, 3 * MIB);
+});
+
+t.test('backpressure: a slow upstream slows the client, the gateway holds no file; the client leaving cancels the upstream', async (t) => {
+  const { sinkA, gw } = await setup(t);
+  sinkA.bytesPerSecond = 4 * MIB;
+  const total = 256 * MIB;
+  const chunk = Buffer.alloc(256 * 1024, 0x61);
+  let written = 0;
+  let req!: http.ClientRequest;
+  const buffersBefore = process.memoryUsage().arrayBuffers;
+  let peakBuffers = 0;
+  const answered = send(`${gw.url}/v1/claude/v1/files`, { 'x-api-key': CLIENT_KEY, 'anthropic-version': '2023-06-01', 'anthropic-beta': BETA, 'content-type': 'application/octet-stream', 'content-length': String(total) }, (r) => {
+    req = r;
+    const more = (): void => {
+      while (written < total) {
+        written += chunk.length;
+        if (!r.write(chunk)) return void r.once('drain', more);
+      }
+      r.end();
+    };
+    more();
+  });
+  const watch = setInterval(() => (peakBuffers = Math.max(peakBuffers, process.memoryUsage().arrayBuffers - buffersBefore)), 20);
+  await new Promise((r) => setTimeout(r, 2000));
+  clearInterval(watch);
+  const upload = sinkA.last!;
+  t.comment(`after 2 s: client wrote ${(written / MIB).toFixed(1)} MiB, upstream read ${(upload.bytes / MIB).toFixed(1)} MiB, peak array buffers +${(peakBuffers / MIB).toFixed(1)} MiB`);
+  t.ok(upload.bytes > 0 && upload.bytes < 16 * MIB, 'the upstream reads at its own pace');
+  t.ok(written < upload.bytes + 48 * MIB, 'the client is held back to what the upstream took, plus socket buffers');
+  t.ok(peakBuffers < 32 * MIB, 'the gateway (and the test) held no more than a few chunks');
+
+  req.destroy();
+  const cut = await answered;
+  t.ok(cut instanceof Error, 'the client went away');
+  const started = performance.now();
+  await upload.done;
+  t.ok(upload.aborted && !upload.complete, 'the upstream request was cancelled, not completed');
+  t.ok(performance.now() - started < 2000, 'promptly');
+  t.ok(upload.bytes < total, 'before the file was through');
+});
+
+t.test('refusals and upstream failures answer in the route dialect; the gateway keeps serving', async (t) => {
+  const { sinkA, anthropic, gw } = await setup(t, '', '  - name: auth');
+  const headers = { 'anthropic-version': '2023-06-01', 'anthropic-beta': BETA, 'content-type': 'application/octet-stream', 'content-length': String(8 * MIB), expect: '100-continue' };
+  // Refused by the chain: a client that waits for 100 Continue never has to send the file.
+  let continued = false;
+  const refused = await send(`${gw.url}/v1/claude/v1/files`, headers, (req) => {
+    req.on('continue', () => {
+      continued = true;
+      req.end(Buffer.alloc(8 * MIB));
+    });
+    req.flushHeaders();
+  });
+  t.match(refused, { status: 401 });
+  t.match(JSON.parse((refused as { body: string }).body), { type: 'error', error: { type: 'authentication_error' } });
+  t.notOk(continued, 'no 100 Continue for a refused upload');
+  t.equal(sinkA.uploads.length, 0, 'the upstream was never called');
+
+  await anthropic.close();
+  const unreachable = await send(`${gw.url}/v1/claude/v1/files`, { ...headers, 'x-workspace-id': 'ws-1' }, (req) => {
+    req.on('continue', () => req.end(Buffer.alloc(8 * MIB)));
+    req.flushHeaders();
+  });
+  t.match(unreachable, { status: 502 }, 'upstream unreachable: 502');
+  t.match(JSON.parse((unreachable as { body: string }).body), { type: 'error', error: { type: 'api_error' } }, "in Anthropic's shape");
+  const rec = await outcomeFor(String((unreachable as { headers: http.IncomingHttpHeaders }).headers['x-request-id']));
+  t.equal(rec.outcome.error?.code, 'GW_ERR_UPSTREAM_UNREACHABLE');
+  t.match(rec.identity, { workspace: 'ws-1', user: 'alice' }, 'identity resolved for the audit line');
+
+  const health = await fetch(`${gw.url}/health`);
+  t.equal(health.status, 200, 'still serving');
 });
