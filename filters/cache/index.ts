@@ -3,7 +3,7 @@
  * cacheable (`temperature: 0`, or `x-gateway-cache: on`) that name no upstream state which
  * changes between calls (a Responses `conversation`: stateful.ts) take part;
  * `Cache-Control: no-cache` (or `max-age=0`, `Pragma: no-cache`) skips the lookup but still
- * stores, `no-store` does neither; an answer marked `no-store` or `private` is not kept (directives.ts). Complete 200
+ * stores, `no-store` does neither; an answer marked `no-store`, `private` or (not an event stream) `no-cache` is not kept (directives.ts). Complete 200
  * answers are captured beside the byte flow and kept per user (or shared when configured)
  * for `ttl_seconds`. A hit is replayed in the mode the client asked for (JSON or SSE),
  * reports zero token usage (nothing was generated, so limits are not charged) and is
@@ -200,13 +200,13 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       // Read before core lets the request body go; a replaced one is another object.
       pending.rewritten = pending.keyed !== undefined && ctx.body !== pending.keyed;
       pending.keyed = undefined;
-      // The upstream says its answer is not for a shared cache.
-      if (pending.capture && forbidsStoring(head.headers['cache-control'])) {
+      const ct = head.headers['content-type'];
+      pending.contentType = String(Array.isArray(ct) ? ct[0] : ct ?? '');
+      // The upstream says its answer is not for a shared cache, or not to be served from one.
+      if (pending.capture && forbidsStoring(head.headers['cache-control'], modeOf(pending.contentType) === 'sse')) {
         pending.capture.stop();
         pending.capture = undefined;
       }
-      const ct = head.headers['content-type'];
-      pending.contentType = String(Array.isArray(ct) ? ct[0] : ct ?? '');
     },
 
     onComplete(ctx: RequestContext, outcome: Outcome) {

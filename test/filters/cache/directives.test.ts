@@ -45,3 +45,22 @@ for (const directive of ['no-store', 'private', 'max-age=60, No-Store', 'PRIVATE
     t.equal((await ask(s, { user: 'b' })).headers.get('x-cache'), 'HIT', 'an answer without them is (private="field" included)');
   });
 }
+
+t.test('an upstream JSON answer with Cache-Control: no-cache is not stored; a stream\'s conventional no-cache does not count', async (t) => {
+  const s = await startCache(t, { cache: { scope: 'shared' } });
+  // RFC 9111 §5.2.2.4: no reuse without revalidating, and a generation cannot be revalidated.
+  for (const directive of ['no-cache', 'max-age=60, No-Cache']) {
+    s.mock.answerHeaders = { 'cache-control': directive };
+    t.equal((await ask(s, { user: 'a' })).headers.get('x-cache'), 'MISS');
+    t.equal((await ask(s, { user: 'b' })).headers.get('x-cache'), 'MISS', `${directive}: the JSON answer was not stored`);
+  }
+  t.equal(upstreamCalls(s), 4);
+  // Every SSE answer says no-cache (to proxies, about the live stream): streams are still stored.
+  t.equal((await ask(s, { user: 'a', body: { stream: true } })).headers.get('x-cache'), 'MISS');
+  t.equal((await ask(s, { user: 'b', body: { stream: true } })).headers.get('x-cache'), 'HIT', 'the streamed answer was stored');
+  t.equal(upstreamCalls(s), 5);
+  // The qualified form names header fields only, as private="field" does.
+  s.mock.answerHeaders = { 'cache-control': 'no-cache="set-cookie"' };
+  await ask(s, { user: 'a', body: { max_tokens: 77 } });
+  t.equal((await ask(s, { user: 'b', body: { max_tokens: 77 } })).headers.get('x-cache'), 'HIT', 'no-cache="field": stored');
+});
