@@ -53,6 +53,8 @@ export interface ContextInit {
   subpath: string;
   dialect: Dialect;
   arrivedAt: number;
+  /** The route's resilient upstream, whose timers bound {@link Context.sideCallTimeoutMs}. */
+  upstream?: { headTimeoutMs(provider: string | undefined): number };
 }
 
 export class Context implements RequestContext {
@@ -121,6 +123,7 @@ export class Context implements RequestContext {
   /** The body's size once {@link releaseBody} let the bytes go; -1 while they are held. */
   private releasedBytes = -1;
   private slots: Map<ContextKey<unknown>, unknown> | undefined = undefined;
+  private readonly upstream: ContextInit['upstream'];
 
   constructor(init: ContextInit) {
     this.id = init.id;
@@ -137,6 +140,11 @@ export class Context implements RequestContext {
     this.subpath = init.subpath;
     this.dialect = init.dialect;
     this.arrivedAt = init.arrivedAt;
+    this.upstream = init.upstream;
+  }
+
+  get sideCallTimeoutMs(): number {
+    return this.upstream?.headTimeoutMs(this.provider) ?? 0;
   }
 
   get maxOutputTokens(): number | undefined {

@@ -99,6 +99,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       subpath,
       dialect: route.dialect,
       arrivedAt,
+      upstream: route.upstream,
     });
     if (route.provider) ctx.kind = 'auxiliary';
     if (route.info.mode === 'operational') ctx.kind = 'operational';

@@ -171,6 +171,15 @@ export interface RequestContext {
    * asks this what it runs on.
    */
   conversation: UpstreamConversation | undefined;
+  /**
+   * How long a provider's own upstream call made for this request before it is sent (a
+   * lookup) may wait for its answer: the serving provider's `resilience.timeouts`
+   * (`headers_ms`, or `total_ms` when shorter) with the route's override, as its attempts
+   * get; 0 when no gateway timer is set. Such a call is outside the attempts' timers.
+   * @example
+   * const ms = ctx.sideCallTimeoutMs; const signal = ms > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(ms)]) : ctx.signal;
+   */
+  readonly sideCallTimeoutMs: number;
   get<T>(key: ContextKey<T>): T | undefined;
   set<T>(key: ContextKey<T>, value: T): void;
   /** Watch the response body as it passes (filters only; cheap when unused). */

@@ -48,6 +48,18 @@ export class RouteUpstream {
     readonly targets: TargetList | undefined,
   ) {}
 
+  /**
+   * How long one exchange with provider `name` may wait for its answer on this route: the
+   * shorter of its `headers_ms` and `total_ms` (0: no gateway timer). For a provider's own
+   * call made before the request is sent (a lookup), which no attempt's timers cover.
+   */
+  headTimeoutMs(name: string | undefined): number {
+    const policy = name === undefined ? undefined : this.policies.get(name);
+    if (!policy) return 0;
+    const { headersMs, totalMs } = policy;
+    return headersMs === 0 ? totalMs : totalMs === 0 ? headersMs : Math.min(headersMs, totalMs);
+  }
+
   /** Whether some target has its credentials; a route with a keyless fallback still serves. */
   get configured(): boolean {
     return this.targets?.all.some((t) => t.slot.provider.configured) ?? true;

@@ -121,16 +121,30 @@ export class ConversationTargets implements UpstreamConversation {
    * The upstream's word on the conversation: undefined when it has none (an unknown id, an
    * answer naming no model or agent), which a policy refuses. A failure to answer (5xx, 429,
    * a timeout, a connection error) throws a retryable GatewayError instead: a 403 would tell
-   * the client its turn is forbidden when it may be allowed a moment later.
+   * the client its turn is forbidden when it may be allowed a moment later. The lookup runs
+   * before any attempt's timers, so it gets the route's own bound (`ctx.sideCallTimeoutMs`):
+   * a hung upstream must not hold the request past the timeout its requests are given.
    */
   private async ask(ctx: RequestContext, id: string): Promise<ConversationTarget | undefined> {
+    const ms = ctx.sideCallTimeoutMs;
+    if (ms <= 0) return this.askUpstream(ctx, id, ctx.cancellation);
+    const timer = AbortSignal.timeout(ms);
+    try {
+      return await this.askUpstream(ctx, id, AbortSignal.any([ctx.signal, timer]));
+    } catch (err) {
+      if (timer.aborted && !ctx.cancellation.aborted) throw new GatewayError('GW_ERR_UPSTREAM_TIMEOUT', `Upstream did not say within ${ms} ms which model this conversation runs on; retry later`, { cause: err });
+      throw err;
+    }
+  }
+
+  private async askUpstream(ctx: RequestContext, id: string, signal: AbortSignal | RequestContext['cancellation']): Promise<ConversationTarget | undefined> {
     // Throws GW_ERR_UPSTREAM_UNREACHABLE / _TIMEOUT / GW_ERR_CLIENT_ABORT on its own.
     const res = await forwardUpstream(this.pool, {
       method: 'GET',
       path: `${this.basePath}/v1/conversations/${id}`,
       headers: { accept: 'application/json', ...this.auth },
       body: null,
-      signal: ctx.cancellation,
+      signal,
     });
     if (res.status >= 500 || res.status === 429) {
       await bodyText(res.body, 0).catch(() => undefined); // let go; its text is not the client's
@@ -140,7 +154,7 @@ export class ConversationTargets implements UpstreamConversation {
     try {
       text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
     } catch (err) {
-      throw upstreamError(err, ctx.cancellation, 'body');
+      throw upstreamError(err, signal, 'body');
     }
     if (text === undefined) return undefined;
     try {

@@ -181,6 +181,42 @@ workspaces:
   t.match(refused.error?.message, /could not be reached/);
 });
 
+t.test("the lookup is bounded by the provider's resilience timeouts and the route's override", async (t) => {
+  // The pool's own headers_timeout_ms stays at its 10-minute default: only resilience bounds the lookup.
+  const bounded = await startGateway(t, `server: { port: 0 }
+providers:
+  mistral: { type: openai, api_key: ${KEY}, base_url: "${mock.url}", resilience: { timeouts: { headers_ms: 300 } } }
+routes:
+  - name: patient
+    match: { prefix: /patient }
+    provider: mistral
+    resilience: { timeouts: { headers_ms: 60000, total_ms: 400 } }
+filters:
+  - name: auth
+    config: { source: static }
+  - name: validator
+    config:
+      users:
+        alice: { models: ["mistral-small-*"] }
+workspaces:
+  ws-a: { user: alice }
+`);
+  const id = (await start('ws-b', { model: 'mistral-small-latest' })).conversation!;
+  mock.getStalls = true;
+  t.teardown(() => (mock.getStalls = false));
+  const began = Date.now();
+  const timedOut = await post('ws-a', `/v1/conversations/${id}`, { inputs: 'And?' }, bounded.url);
+  t.equal(timedOut.status, 504, "a hung lookup ends at the provider's headers_ms: GW_ERR_UPSTREAM_TIMEOUT");
+  t.match(timedOut.error?.message, /which model this conversation runs on/);
+  t.ok(Date.now() - began < 5000, 'within the timeout, not the pool default');
+
+  const res = await fetch(`${bounded.url}/patient/v1/conversations/${id}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-workspace-id': 'ws-a', authorization: 'Bearer c' }, body: JSON.stringify({ inputs: 'And?' }) });
+  t.equal(res.status, 504, "the route's override applies too (its total_ms, shorter than its headers_ms)");
+  await res.arrayBuffer();
+  mock.getStalls = false;
+  t.equal((await post('ws-a', `/v1/conversations/${id}`, { inputs: 'And?' }, bounded.url)).status, 200, 'an answering Mistral: the turn goes through');
+});
+
 t.test('an id that is no conversation id is never looked up with the gateway key', async (t) => {
   const gets = mock.seen('GET').length;
   const odd = await append('ws-a', 'conv.x:y');
