@@ -8,6 +8,7 @@ import { RequestAbort } from './abort.js';
 import { GatewayError } from './errors.js';
 import { byteStringsWith, exactJson, readShape, TEXT_STRINGS, type RewritableBody, type Shape } from './json-body.js';
 import type { Dialect } from './dialect.js';
+import type { TargetChoice } from './request-context.js';
 import { pick } from './json-pick/pick.js';
 import type { JsonReads } from './json-pick/reads.js';
 import { readTape, type Tape } from './json-pick/tape.js';
@@ -54,7 +55,7 @@ export interface ContextInit {
   dialect: Dialect;
   arrivedAt: number;
   /** The route's resilient upstream, whose timers bound {@link Context.sideCallTimeoutMs}. */
-  upstream?: { headTimeoutMs(provider: string | undefined): number };
+  upstream?: { headTimeoutMs(provider: string | undefined): number; readonly targets?: { readonly balanced: readonly TargetChoice[] | undefined } };
 }
 
 export class Context implements RequestContext {
@@ -85,6 +86,7 @@ export class Context implements RequestContext {
   kind: RequestKind = 'generation';
   batch: BatchSubmission | undefined = undefined;
   conversation: UpstreamConversation | undefined = undefined;
+  balanced: readonly TargetChoice[] | undefined;
 
   // Bookkeeping for the outcome; not part of the public contract.
   /** performance.now() at arrival. */
@@ -141,6 +143,7 @@ export class Context implements RequestContext {
     this.dialect = init.dialect;
     this.arrivedAt = init.arrivedAt;
     this.upstream = init.upstream;
+    this.balanced = init.upstream?.targets?.balanced;
   }
 
   get sideCallTimeoutMs(): number {

@@ -10,6 +10,12 @@ import type { JsonReads } from './json-pick/reads.js';
 import type { UpstreamConversation } from './conversation.js';
 import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RequestUpload, RouteInfo } from './types.js';
 
+/** A place a request may be served: a provider instance and, on the unified endpoint, the model an alias's target sends (absent: `ctx.model`). */
+export interface TargetChoice {
+  readonly provider: string;
+  readonly model?: string;
+}
+
 /**
  * Per-request state handed to every hook. Filters read the request, resolve `identity`,
  * keep their own state in typed slots (`get` / `set`) and never mutate the raw body.
@@ -180,6 +186,12 @@ export interface RequestContext {
    * const ms = ctx.sideCallTimeoutMs; const signal = ms > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(ms)]) : ctx.signal;
    */
   readonly sideCallTimeoutMs: number;
+  /**
+   * Where weighted balancing may send the request's first attempt when its targets share
+   * the lowest priority (a route's `targets`, an alias's), `ctx.provider` first; undefined
+   * when one target comes first. Set before the filter chain runs.
+   */
+  readonly balanced: readonly TargetChoice[] | undefined;
   get<T>(key: ContextKey<T>): T | undefined;
   set<T>(key: ContextKey<T>, value: T): void;
   /** Watch the response body as it passes (filters only; cheap when unused). */

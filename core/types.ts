@@ -13,7 +13,7 @@ import type { Provider } from './provider-types.js';
 import type { RequestContext } from './request-context.js';
 
 export * from './provider-types.js';
-export type { RequestContext } from './request-context.js';
+export type { RequestContext, TargetChoice } from './request-context.js';
 
 /** The version of this contract; a plugin may declare `apiVersion` and is refused if it differs. */
 export const PLUGIN_API_VERSION = 1;

@@ -7,6 +7,7 @@
  */
 import type { ProviderSlot } from '../pipeline.js';
 import type { TargetEntry } from './config.js';
+import type { TargetChoice } from '../request-context.js';
 
 /** One place a request can be served. */
 export interface Target {
@@ -24,6 +25,8 @@ export class TargetList {
   private readonly groups: ReadonlyArray<readonly Target[]>;
   readonly primary: Target;
   readonly size: number;
+  /** The targets weighted balancing draws a first attempt from (the lowest priority's), the primary first; undefined for one. */
+  readonly balanced: readonly TargetChoice[] | undefined;
 
   constructor(readonly all: readonly Target[]) {
     const targets = all;
@@ -37,6 +40,7 @@ export class TargetList {
     this.groups = [...byPriority.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g);
     this.primary = this.groups[0][0];
     this.size = targets.length;
+    this.balanced = this.groups[0].length > 1 ? this.groups[0].map((t) => ({ provider: t.name, model: t.model })) : undefined;
   }
 
   /** A list of just `slot`: what a request gets when nothing more is configured. */

@@ -87,6 +87,7 @@ export class UnifiedEndpoint {
       // An alias's own model: what is sent, priced, budgeted, allow-listed and audited.
       ctx.model = selection.model;
       ctx.baseModel = selection.slot.provider.baseModel?.(selection.model);
+      ctx.balanced = selection.targets.balanced;
       ctx.set(SELECTION, selection);
     } catch (err) {
       ctx.set(REFUSAL, toGatewayError(err));

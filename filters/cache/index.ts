@@ -25,7 +25,7 @@ import {
 import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
 import { isWholeAnswer } from './complete.js';
 import { forbidsStoring, requestDirectives } from './directives.js';
-import { cacheKey, keyedHeaders, providerDigest } from './key.js';
+import { commonKeyHash, keyedHeaders, providerDigest, targetKey } from './key.js';
 import { CACHE_HIT } from './slot.js';
 import { dependsOnMutableState } from './stateful.js';
 import { asksTemperatureZero } from './temperature.js';
@@ -59,10 +59,13 @@ class Capture implements BodyObserver {
 }
 
 interface Pending {
-  key: string;
-  /** The provider instance and (unified endpoint) model the key names: the first choice. */
+  /**
+   * Per target the first attempt may go to (`provider\0model`), the key its answer is
+   * stored under: the first choice's, and with weighted balancing each equal-priority peer's.
+   */
+  keys: Map<string, string>;
+  /** The provider instance the first choice names. */
   provider: string;
-  model: string | undefined;
   /** Absent under `no-store`. */
   capture?: Capture;
   contentType?: string;
@@ -99,10 +102,7 @@ function replay(entry: CacheEntry, stream: boolean, converter: ResponseConverter
   return { status: 200, headers, body, usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 } };
 }
 
-/** The answer came from a target other than the one the key names (`outcome.target`: the instance that served). */
-function servedByFallback(ctx: RequestContext, outcome: Outcome, pending: Pending): boolean {
-  return (outcome.target !== undefined && outcome.target !== pending.provider) || (pending.model !== undefined && ctx.model !== pending.model);
-}
+const choiceId = (provider: string, model: string | undefined): string => `${provider}\u0000${model ?? ''}`;
 
 export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
   const { lru, release } = sharedCache(env, { maxEntries: config.max_entries, maxBytes: config.max_bytes, maxEntryBytes: config.max_entry_bytes });
@@ -158,33 +158,40 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       const converter = ctx.dialect.cacheConverter;
       // The model the unified endpoint resolved (an alias's own): a reload that re-points an alias misses.
       const model = ctx.route.mode === 'unified' ? ctx.model : undefined;
-      const key = cacheKey({
+      const common = commonKeyHash({
         scope,
-        provider,
-        providerDigest: digests.get(provider),
         path: ctx.subpath,
         query: ctx.query,
         stream: converter ? undefined : ctx.stream,
-        target: model,
         headers: ctx.headers,
         varyHeaders: vary,
-        keyedHeaders: keyedByProvider.get(provider) ?? accountOnly,
         dialectHeaders: dialectHeadersOf(ctx.dialect),
         unkeyedFields: ctx.dialect.cacheUnkeyedFields,
         body,
       });
+      // Each target balancing may draw keys its own answers: its config (digest) and model are in its key, so an entry is only ever served as the answer of the target that gave it.
+      const keys = new Map<string, string>();
+      for (const choice of ctx.balanced ?? [{ provider }]) {
+        const chosen = model === undefined ? undefined : choice.model ?? model;
+        keys.set(choiceId(choice.provider, chosen), targetKey(common, ctx.headers, { provider: choice.provider, providerDigest: digests.get(choice.provider), target: chosen, keyedHeaders: keyedByProvider.get(choice.provider) ?? accountOnly }));
+      }
       const d = requestDirectives(ctx.headers['cache-control'], ctx.headers.pragma);
       if (!d.noLookup) {
-        const entry = lru.get(key);
-        const response = entry && replay(entry, ctx.stream, converter);
-        if (response) {
-          hits.inc({ provider });
+        for (const [id, key] of keys) {
+          const entry = lru.get(key);
+          const response = entry && replay(entry, ctx.stream, converter);
+          if (!response) continue;
+          const served = id.slice(0, id.indexOf('\u0000'));
+          // A peer's entry: audited as served by that target (and the model it was sent), whose answer it is.
+          ctx.provider = served;
+          if (model !== undefined) ctx.model = id.slice(id.indexOf('\u0000') + 1);
+          hits.inc({ provider: served });
           ctx.set(CACHE_HIT, true);
           return { action: 'reply', response };
         }
       }
       misses.inc({ provider });
-      const pending: Pending = { key, provider, model };
+      const pending: Pending = { keys, provider };
       if (!d.noStore) {
         pending.keyed = ctx.body;
         pending.capture = new Capture(config.max_entry_bytes);
@@ -215,9 +222,10 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       if (!pending || !capture || !capture.complete || outcome.status !== 200 || outcome.error || pending.rewritten !== false) return;
       // A filter after the cache answered (a plugin's notice or fixed reply): not the upstream's answer.
       if (outcome.repliedBy !== undefined) return;
-      // A fallback served it (another instance, or an alias's other model): the key names the
-      // first choice, which would then replay another provider's or model's answer.
-      if (servedByFallback(ctx, outcome, pending)) return;
+      // Stored under the key of the target that answered; a fallback (a lower priority, or an
+      // alias's model none of those keys names) has none: its answer is not stored.
+      const key = pending.keys.get(choiceId(outcome.target ?? pending.provider, ctx.route.mode === 'unified' ? ctx.model : undefined));
+      if (key === undefined) return;
       const contentType = pending.contentType ?? '';
       const mode = modeOf(contentType);
       if (!mode) return;
@@ -227,8 +235,8 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       // A classifier's refusal or block: a false positive would be replayed for the TTL.
       if (ctx.dialect.isRefusal?.(body, mode) === true) return;
       const storedAt = Date.now();
-      lru.set(pending.key, { body, mode, contentType, storedAt, expiresAt: storedAt + ttl }, { ttl });
-      if (lru.has(pending.key)) writes.inc({ provider: ctx.provider ?? '' }); // set: a pending entry has one
+      lru.set(key, { body, mode, contentType, storedAt, expiresAt: storedAt + ttl }, { ttl });
+      if (lru.has(key)) writes.inc({ provider: outcome.target ?? pending.provider }); // set: a pending entry has one
     },
 
     // The pipeline retired, or its config failed to build: a cache no pipeline holds is dropped.

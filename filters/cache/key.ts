@@ -6,7 +6,7 @@
  * and the fields that do not change the generated content removed, so `{"a":1,"b":2}` and
  * `{"b":2,"a":1}` share an entry.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { withoutKey, writeJson } from '../../core/index.js';
 
@@ -136,10 +136,22 @@ function present(headers: IncomingHttpHeaders, named: readonly string[]): Array<
   return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
 }
 
-export function cacheKey(p: KeyParts): string {
+/** The parts that name the target serving the request: one key per target a request may be served by. */
+export type TargetKeyParts = Pick<KeyParts, 'provider' | 'providerDigest' | 'target' | 'keyedHeaders'>;
+
+/** The hash of the parts every target of a request shares, to be finished by {@link targetKey} per target. */
+export function commonKeyHash(p: Omit<KeyParts, keyof TargetKeyParts>): Hash {
   const vary = p.varyHeaders.map((h) => headerText(p.headers[h]));
-  const keyed = p.keyedHeaders.map((h) => headerText(p.headers[h]));
   // An array, not a joined string: no field can smuggle a separator into another.
-  const canonical = canonicalJson([p.scope, p.provider, p.providerDigest ?? '', p.path, withoutKey(p.query ?? ''), p.stream ?? null, p.target ?? null, vary, keyed, present(p.headers, p.dialectHeaders ?? []), keyBody(p.body, p.stream === undefined, p.unkeyedFields)]);
-  return createHash('sha256').update(canonical).digest('hex');
+  return createHash('sha256').update(canonicalJson([p.scope, p.path, withoutKey(p.query ?? ''), p.stream ?? null, vary, present(p.headers, p.dialectHeaders ?? []), keyBody(p.body, p.stream === undefined, p.unkeyedFields)]));
+}
+
+/** The key for target `t`: {@link commonKeyHash} (left untouched) followed by the target's parts; two JSON arrays in a row cannot be read two ways. */
+export function targetKey(common: Hash, headers: IncomingHttpHeaders, t: TargetKeyParts): string {
+  const keyed = t.keyedHeaders.map((h) => headerText(headers[h]));
+  return common.copy().update(canonicalJson([t.provider, t.providerDigest ?? '', t.target ?? null, keyed])).digest('hex');
+}
+
+export function cacheKey(p: KeyParts): string {
+  return targetKey(commonKeyHash(p), p.headers, p);
 }
