@@ -170,7 +170,8 @@ t.test('backpressure: a slow upstream slows the client, the gateway holds no fil
   const started = performance.now();
   await upload.done;
   t.ok(upload.aborted && !upload.complete, 'the upstream request was cancelled, not completed');
-  t.ok(performance.now() - started < 2000, 'promptly');
+  // Generous: a shared 2-core machine can take seconds; never cancelling would leave it waiting for the whole file.
+  t.ok(performance.now() - started < 10_000, 'promptly');
   t.ok(upload.bytes < total, 'before the file was through');
 });
 
