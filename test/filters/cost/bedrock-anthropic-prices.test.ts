@@ -1,0 +1,34 @@
+/**
+ * Bedrock bills Anthropic models at Anthropic's list prices, so the built-in book must
+ * price on Bedrock every Anthropic model it prices directly. Claude Code on Bedrock (2.1.197)
+ * probes and then uses `us.anthropic.claude-opus-4-6-v1`, which the Bedrock list lacked:
+ * its audit lines said `price_missing` and cost 0.
+ */
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { parse } from 'yaml';
+import { DEFAULT_PRICE_FILE } from '../../../filters/cost/accounting.js';
+import { buildPriceBook } from '../../../filters/cost/price-book.js';
+import { baseModelId } from '../../../providers/bedrock/model-id.js';
+
+type Models = Record<string, Record<string, number>>;
+const file = parse(readFileSync(DEFAULT_PRICE_FILE, 'utf8')) as { providers: Record<string, { models: Models }> };
+// An alias Anthropic serves that no Bedrock id has: Bedrock's Opus 4.0 ids are dated (claude-opus-4-2025…).
+const ANTHROPIC_ONLY = new Set(['claude-opus-4-0*']);
+
+t.test('every Anthropic price has its Bedrock twin, at the same price', async (t) => {
+  const anthropic = file.providers.anthropic.models;
+  const bedrock = file.providers.bedrock.models;
+  for (const [pattern, price] of Object.entries(anthropic)) {
+    if (ANTHROPIC_ONLY.has(pattern)) continue;
+    t.same(bedrock[`anthropic.${pattern}`], price, `anthropic.${pattern}`);
+  }
+});
+
+t.test('the ids Claude Code on Bedrock sends are priced', async (t) => {
+  const book = buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE);
+  const price = (model: string) => book.lookup(['bedrock'], model, baseModelId(model))?.price;
+  t.match(price('us.anthropic.claude-opus-4-6-v1'), { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 });
+  t.match(price('us.anthropic.claude-sonnet-4-5-20250929-v1:0'), { input: 3, output: 15 });
+  t.match(price('us.anthropic.claude-haiku-4-5-20251001-v1:0'), { input: 1, output: 5 });
+});
