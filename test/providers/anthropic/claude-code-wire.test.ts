@@ -1,0 +1,61 @@
+/**
+ * Request shapes the real Claude Code CLI (2.1.197) sends through the gateway, replayed
+ * with fetch: each one failed or was misaccounted before its fix.
+ */
+import t from 'tap';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CC_KEY, startClaudeCodeGateway } from '../../helpers/claude-code.js';
+import { waitFor } from '../../filters/fixtures.js';
+
+const BETAS = 'claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,thinking-token-count-2026-05-13,context-management-2025-06-27,prompt-caching-scope-2026-01-05,mid-conversation-system-2026-04-07,effort-2025-11-24';
+
+/** The first turn's shape: the agent-type list rides as a mid-conversation `system` message. */
+function firstTurn(): string {
+  return JSON.stringify({
+    model: 'claude-opus-4-8',
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: '<system-reminder>context</system-reminder>' }, { type: 'text', text: 'Say hi', cache_control: { type: 'ephemeral' } }] },
+      { role: 'system', content: 'Available agent types for the Agent tool: …' },
+    ],
+    system: [
+      { type: 'text', text: 'x-anthropic-billing-header: cc_version=2.1.197.123; cc_entrypoint=sdk-cli;' },
+      { type: 'text', text: 'You are a Claude agent, built on Anthropic\'s Claude Agent SDK.', cache_control: { type: 'ephemeral' } },
+    ],
+    tools: [{ name: 'Bash', description: 'Run a command', input_schema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] } }],
+    metadata: { user_id: JSON.stringify({ device_id: 'd'.repeat(64), account_uuid: '', session_id: '4e6df472-9a53-4cf7-9665-ccda2b895636' }) },
+    max_tokens: 64000,
+    thinking: { type: 'adaptive' },
+    context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
+    output_config: { effort: 'high' },
+    stream: true,
+  });
+}
+
+t.test('a mid-conversation system message (mid-conversation-system beta) passes the validator untouched', async (t) => {
+  const { mock, base, audit } = await startClaudeCodeGateway(t);
+  const body = firstTurn();
+  const res = await fetch(`${base}/v1/messages?beta=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': CC_KEY, 'anthropic-version': '2023-06-01', 'anthropic-beta': BETAS, 'x-app': 'cli' },
+    body,
+  });
+  const text = await res.text();
+  t.equal(res.status, 200, text.slice(0, 300));
+  t.match(text, /event: message_stop/);
+  t.equal(mock.last?.url, '/v1/messages?beta=true');
+  t.equal(mock.last?.body.toString('utf8'), body, 'forwarded byte for byte');
+  t.ok(await waitFor(() => audit().length >= 1));
+  t.match(audit()[0], { status: 200, model: 'claude-opus-4-8', tokens_in: 1234, tokens_out: 56, cache_read_tokens: 2000, user: 'dev1' });
+});
+
+t.test('the validator still refuses a role the API has none of', async (t) => {
+  const { mock, base } = await startClaudeCodeGateway(t);
+  const res = await fetch(`${base}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${CC_KEY}`, 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'claude-opus-4-8', max_tokens: 10, messages: [{ role: 'tool', content: 'x' }] }),
+  });
+  t.equal(res.status, 400);
+  t.match(await res.json(), { type: 'error', error: { type: 'invalid_request_error', message: /messages\[0\]\.role/ } });
+  t.equal(mock.requests.length, 0);
+});
