@@ -73,7 +73,10 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       if (m) {
         route = m.route;
         subpath = m.subpath;
-        if (subpath === '/health' && (method === 'GET' || method === 'HEAD') && route.provider && route.info.mode === 'passthrough') {
+        // A HEAD on the route's root is a connection probe (Claude Code preconnects with one,
+        // without credentials, at every start): answered like its health, not audited.
+        const probe = subpath === '/health' ? method === 'GET' || method === 'HEAD' : subpath === '/' && method === 'HEAD';
+        if (probe && route.provider && route.info.mode === 'passthrough') {
           res.setHeader('x-request-id', id);
           deps.providerHealth(route, res, id);
           return;

@@ -59,3 +59,19 @@ t.test('the validator still refuses a role the API has none of', async (t) => {
   t.match(await res.json(), { type: 'error', error: { type: 'invalid_request_error', message: /messages\[0\]\.role/ } });
   t.equal(mock.requests.length, 0);
 });
+
+t.test("Claude Code's preconnect HEAD on the base URL: no identity needed, no audit line, nothing forwarded", async (t) => {
+  const { mock, base, gw, audit } = await startClaudeCodeGateway(t);
+  // Sent at start-up with no credentials (user-agent Bun), before the first Messages call.
+  for (const url of [base, `${base}/`]) {
+    const res = await fetch(url, { method: 'HEAD', headers: { 'user-agent': 'Bun/1.4.0', accept: '*/*' } });
+    t.equal(res.status, 200, `HEAD ${url.slice(gw.url.length)}`);
+    t.ok(res.headers.get('x-request-id'));
+  }
+  const get = await fetch(base, { headers: { accept: '*/*' } });
+  t.equal(get.status, 401, 'only HEAD is a probe: a GET without identity is still refused');
+  t.ok(await waitFor(() => audit().length >= 1));
+  await sleep(100);
+  t.same(audit().map((l) => [l.method, l.status]), [['GET', 401]], 'the probes left no line');
+  t.equal(mock.requests.length, 0);
+});
