@@ -1,7 +1,8 @@
 /**
  * Which agent session a request belongs to, where the client says: a configured header,
  * Claude Code's `X-Claude-Code-Session-Id`, or the session part of Anthropic's
- * `metadata.user_id` (Claude Code sends `user_<hash>_account_<uuid>_session_<uuid>`).
+ * `metadata.user_id` (Claude Code sent `user_<hash>_account_<uuid>_session_<uuid>`; 2.1.x
+ * sends a JSON object in the string, `{"device_id":…,"account_uuid":…,"session_id":…}`).
  * Resolved once per request and kept on the context; the `cost` filter resolves it with
  * its configured headers before anything else asks.
  */
@@ -53,7 +54,19 @@ function parseMetadataSession(ctx: RequestContext): string | null {
   }
   const userId = (body as { metadata?: { user_id?: unknown } } | null)?.metadata?.user_id;
   if (typeof userId !== 'string') return null;
+  if (userId.startsWith('{')) return jsonUserIdSession(userId);
   return USER_ID_SESSION.exec(userId)?.[1] ?? null;
+}
+
+function jsonUserIdSession(userId: string): string | null {
+  // Bounded before parsing: the field is the client's, and only its session id is wanted.
+  if (userId.length > 1024) return null;
+  try {
+    const id = (JSON.parse(userId) as { session_id?: unknown } | null)?.session_id;
+    return typeof id === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(id) ? id : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

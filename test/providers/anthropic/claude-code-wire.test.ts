@@ -75,3 +75,20 @@ t.test("Claude Code's preconnect HEAD on the base URL: no identity needed, no au
   t.same(audit().map((l) => [l.method, l.status]), [['GET', 401]], 'the probes left no line');
   t.equal(mock.requests.length, 0);
 });
+
+t.test("the session in 2.1.x's JSON metadata.user_id reaches the audit line when no header names it", async (t) => {
+  const { base, audit } = await startClaudeCodeGateway(t);
+  const post = (userId: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}/v1/messages?beta=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': CC_KEY, 'anthropic-version': '2023-06-01', ...headers },
+      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }], metadata: { user_id: userId } }),
+    }).then((r) => r.text());
+  const json = (session: unknown) => JSON.stringify({ device_id: 'd'.repeat(64), account_uuid: '', session_id: session });
+  await post(json('3b0f249b-7d96-49c4-960b-8d52004a79b0'));
+  await post(json('3b0f249b-7d96-49c4-960b-8d52004a79b0'), { 'x-claude-code-session-id': 'header-session-0001' });
+  await post(json('not a session id!'));
+  await post('{"session_id": "3b0f249b-7d96-49c4-960b-8d52004a79b0"'); // cut short: no JSON
+  t.ok(await waitFor(() => audit().length >= 4));
+  t.same(audit().map((l) => l.session), ['3b0f249b-7d96-49c4-960b-8d52004a79b0', 'header-session-0001', null, null]);
+});
