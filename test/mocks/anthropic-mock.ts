@@ -3,7 +3,8 @@
  * tell: it checks `x-api-key` and `anthropic-version` like the real API, answers Messages
  * as JSON or as the real SSE sequence (`message_start`, content blocks with `ping`,
  * `text_delta` / `input_json_delta`, `message_delta` with cumulative usage incl. cache
- * tokens, `message_stop`), and records every request it receives byte for byte.
+ * tokens, `message_stop`), can script an agent turn (call a named tool, then answer the
+ * `tool_result` with text), and records every request it receives byte for byte.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,6 +58,12 @@ export class AnthropicMock {
   answerHeaders: Record<string, string> = {};
   /** When set, uploads (`POST /v1/files`) are counted here, not kept (multipart unread). */
   uploadSink: UploadSink | undefined;
+  /**
+   * When set, the tool the assistant calls (if the request offers it) with this input, as an
+   * agent turn: once the conversation's last message carries a `tool_result`, the answer is
+   * text. Unset, a request offering tools gets a call to its first tool every time.
+   */
+  scriptedTool: { name: string; input: Record<string, unknown> } | undefined;
   private readonly server: http.Server;
 
   private constructor(private readonly opts: MockOptions) {
@@ -201,6 +208,14 @@ export class AnthropicMock {
     res.end(text);
   }
 
+  /** The tool this answer calls, if any, and its input. */
+  private toolCall(body: { tools?: Array<{ name: string }>; messages?: Array<{ content?: unknown }> }): { tool: string | undefined; toolInput: Record<string, unknown> } {
+    const script = this.scriptedTool;
+    if (!script) return { tool: body.tools?.[0]?.name, toolInput: { location: 'Paris, France', unit: 'celsius' } };
+    const offered = body.tools?.some((t) => t.name === script.name) === true;
+    return { tool: offered && !lastHasToolResult(body.messages) ? script.name : undefined, toolInput: script.input };
+  }
+
   private async messages(raw: Buffer, res: http.ServerResponse): Promise<void> {
     if (this.nextError) {
       const e = this.nextError;
@@ -208,15 +223,14 @@ export class AnthropicMock {
       for (const [k, v] of Object.entries(e.headers ?? {})) res.setHeader(k, v);
       return error(res, e.status, e.type, e.message);
     }
-    let body: { model?: string; stream?: boolean; tools?: Array<{ name: string }>; messages?: unknown[] };
+    let body: { model?: string; stream?: boolean; tools?: Array<{ name: string }>; messages?: Array<{ content?: unknown }> };
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch {
       return error(res, 400, 'invalid_request_error', 'invalid JSON');
     }
     const model = body.model ?? 'claude-sonnet-4-5-20250929';
-    const tool = body.tools?.[0]?.name;
-    const toolInput = { location: 'Paris, France', unit: 'celsius' };
+    const { tool, toolInput } = this.toolCall(body);
     const content = tool
       ? [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_mock01', name: tool, input: toolInput }]
       : [{ type: 'text', text: this.text }];
@@ -259,6 +273,11 @@ export class AnthropicMock {
     }
     res.end();
   }
+}
+
+function lastHasToolResult(messages: Array<{ content?: unknown }> | undefined): boolean {
+  const content = messages?.at(-1)?.content;
+  return Array.isArray(content) && content.some((b) => (b as { type?: unknown } | null)?.type === 'tool_result');
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
