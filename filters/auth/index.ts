@@ -76,8 +76,17 @@ const SEEN = createKey<true>('auth.seen');
 /** Who a request claims to be before the directory is asked. */
 type Claim = { ok: true; workspace: string; source: 'key' | 'sigv4' | 'header' } | { ok: false; error: GatewayError };
 
+/**
+ * An identity refusal is final: asking again with the same credentials cannot succeed.
+ * `x-should-retry: false` tells the Anthropic and OpenAI SDKs so; Claude Code retried a
+ * bare 401 ten times over minutes before giving up. (A 503 from the directory stays retryable.)
+ */
+function refusal(code: string, message: string): GatewayError {
+  return new GatewayError(code, message, { headers: { 'x-should-retry': 'false' } });
+}
+
 function denied(code: string, message: string): Claim {
-  return { ok: false, error: new GatewayError(code, message) };
+  return { ok: false, error: refusal(code, message) };
 }
 
 function createAuth(config: AuthConfig, env: PluginEnv): Filter {
@@ -155,8 +164,8 @@ function createAuth(config: AuthConfig, env: PluginEnv): Filter {
   }
 
   function admit(ctx: RequestContext, c: { workspace: string; source: string }, found: WorkspaceLookup): FilterVerdict {
-    if (found.status === 'unknown') return reply(new GatewayError('GW_ERR_AUTH_FORBIDDEN', `Workspace "${c.workspace}" is not known to this gateway`));
-    if (found.status === 'inactive') return reply(new GatewayError('GW_ERR_AUTH_FORBIDDEN', `Workspace "${c.workspace}" is not running (${found.state})`));
+    if (found.status === 'unknown') return reply(refusal('GW_ERR_AUTH_FORBIDDEN', `Workspace "${c.workspace}" is not known to this gateway`));
+    if (found.status === 'inactive') return reply(refusal('GW_ERR_AUTH_FORBIDDEN', `Workspace "${c.workspace}" is not running (${found.state})`));
     ctx.identity = identity(c, found);
     return CONTINUE;
   }

@@ -92,3 +92,23 @@ t.test("the session in 2.1.x's JSON metadata.user_id reaches the audit line when
   t.ok(await waitFor(() => audit().length >= 4));
   t.same(audit().map((l) => l.session), ['3b0f249b-7d96-49c4-960b-8d52004a79b0', 'header-session-0001', null, null]);
 });
+
+t.test('an identity refusal is final: x-should-retry: false, which Claude Code obeys instead of retrying for minutes', async (t) => {
+  const { base, audit } = await startClaudeCodeGateway(t);
+  // 2.1.197 retried a plain 401 ten times with backoff (16 s, 33 s, …) before giving up;
+  // with the header it stops at once: "Invalid API key · Fix external API key".
+  const send = (headers: Record<string, string>) =>
+    fetch(`${base}/v1/messages?beta=true`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers }, body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }) });
+  const cases: Array<[string, Record<string, string>, number, string]> = [
+    ['a forged key', { 'x-api-key': `${CC_KEY.slice(0, -4)}AAAA` }, 401, 'authentication_error'],
+    ['no key', {}, 401, 'authentication_error'],
+    ['a key for another workspace than the header', { authorization: `Bearer ${CC_KEY}`, 'x-workspace-id': 'ws-other' }, 403, 'permission_error'],
+  ];
+  for (const [label, headers, status, type] of cases) {
+    const res = await send(headers);
+    t.equal(res.status, status, label);
+    t.equal(res.headers.get('x-should-retry'), 'false', label);
+    t.match(await res.json(), { type: 'error', error: { type } }, label);
+  }
+  t.ok(await waitFor(() => audit().length >= cases.length), 'each refusal still has its audit line');
+});
