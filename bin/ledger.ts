@@ -87,7 +87,7 @@ export async function ledger(argv: string[], out: Out, err: Out): Promise<number
 function repriceOld(row: LedgerRow, line: AuditFields, book: ReturnType<typeof priceBookFor>, config: Parameters<typeof providerKeys>[0], baseOf: BaseModelOf): void {
   const base = line.model ? baseOf(line.provider ?? undefined, line.model) : undefined;
   const match = book.lookup(providerKeys(config, line.provider ?? undefined), line.model ?? undefined, base);
-  const usage = { inputTokens: row.tokens_in, outputTokens: row.tokens_out, cacheCreationTokens: row.cache_creation_tokens, cacheReadTokens: row.cache_read_tokens };
+  const usage = { inputTokens: row.tokens_in, outputTokens: row.tokens_out, cacheCreationTokens: row.cache_creation_tokens, cacheReadTokens: row.cache_read_tokens, cacheCreation1hTokens: line.cache_creation_1h_tokens ?? 0 };
   const used = usage.inputTokens + usage.outputTokens + usage.cacheCreationTokens + usage.cacheReadTokens > 0;
   row.cost_nanos = match ? costNanos(match.price, usage) : 0;
   row.unpriced = !match && used ? 1 : 0;

@@ -41,6 +41,8 @@ export interface RecordedRequest {
   request_id?: string;
   cache_creation_tokens?: number;
   cache_read_tokens?: number;
+  /** Of the cache writes, the 1-hour ones (absent: none, or a line from before it existed). */
+  cache_creation_1h_tokens?: number;
   bytes_in?: number;
   error_kind?: string | null;
 }
@@ -160,7 +162,7 @@ export function replay(loaded: LoadedConfig, records: readonly RecordedRequest[]
     let project = r.project ?? null;
     // As the live limiter counts them (filters/rate-limit): cache reads only when asked to.
     const tokens = r.tokens_in + r.tokens_out + (r.cache_creation_tokens ?? 0) + (rl?.count_cache_reads ? (r.cache_read_tokens ?? 0) : 0);
-    const usage = { inputTokens: r.tokens_in, outputTokens: r.tokens_out, cacheCreationTokens: r.cache_creation_tokens ?? 0, cacheReadTokens: r.cache_read_tokens ?? 0 };
+    const usage = { inputTokens: r.tokens_in, outputTokens: r.tokens_out, cacheCreationTokens: r.cache_creation_tokens ?? 0, cacheReadTokens: r.cache_read_tokens ?? 0, cacheCreation1hTokens: r.cache_creation_1h_tokens ?? 0 };
     const base = r.model ? baseModelOf?.(r.provider ?? undefined, r.model) : undefined;
     const match = book.lookup(providerKeys(config, r.provider ?? undefined), r.model ?? undefined, base);
     const cost = match ? costNanos(match.price, usage) : 0;

@@ -107,6 +107,12 @@ export interface TokenUsage {
   outputTokens: number;
   cacheCreationTokens: number;
   cacheReadTokens: number;
+  /**
+   * Of `cacheCreationTokens`, those written to the 1-hour cache, billed at a higher rate
+   * (Anthropic's `cache_creation.ephemeral_1h_input_tokens`). Absent when the answer gives
+   * no split: every write is then a 5-minute one.
+   */
+  cacheCreation1hTokens?: number;
 }
 
 /** A typed slot on the request context; make one per piece of state with {@link createKey}. */

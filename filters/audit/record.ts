@@ -126,6 +126,8 @@ export function auditLine(ctx: RequestContext, outcome: Outcome, now: Date, cont
     `,"tokens_in":${num(u.inputTokens)},"tokens_out":${num(u.outputTokens)},"latency_ms":${num(Math.round(outcome.durationMs))},"status":${num(outcome.status)}` +
     `,"request_id":${str(ctx.id)}${route.of(ctx.route.name, outcome.stream ? 'true' : 'false', error?.code)}` +
     `,"cache_creation_tokens":${num(u.cacheCreationTokens)},"cache_read_tokens":${num(u.cacheReadTokens)}` +
+    // Only when some: of the cache writes, the 1-hour ones (priced apart; replay reprices by it).
+    (u.cacheCreation1hTokens ? `,"cache_creation_1h_tokens":${num(u.cacheCreation1hTokens)}` : '') +
     // Never the query string: Gemini clients put their key there.
     `${where.of(id?.project, id?.source, ctx.method, ctx.path, error?.kind, outcome.repliedBy)},"cache_hit":${ctx.get(CACHE_HIT) === true}` +
     `,"ttfb_ms":${outcome.ttfbMs === undefined ? 'null' : num(Math.round(outcome.ttfbMs))},"upstream_ms":${num(Math.round(outcome.upstreamMs))}` +

@@ -27,20 +27,37 @@ export function snapshotPath(text: string): string {
   return path.join(SNAPSHOT_DIR, `${createHash('sha256').update(text).digest('hex')}.json`);
 }
 
-/** One model's prices, USD per million tokens. */
-export interface Price {
+/** One set of rates, USD per million tokens. */
+export interface PriceRates {
   readonly input: number;
   readonly output: number;
   readonly cache_read: number;
+  /** A 5-minute cache write (and any write an answer does not say is a 1-hour one). */
   readonly cache_write: number;
+  /** A 1-hour cache write (Anthropic bills it at 2 × input). */
+  readonly cache_write_1h: number;
 }
+
+/** The rates a request is billed at, all of it, once its prompt is longer than `prompt_tokens`. */
+export interface PriceTier extends PriceRates {
+  readonly prompt_tokens: number;
+}
+
+/** One model's prices, USD per million tokens. */
+export interface Price extends PriceRates {
+  /** A long-prompt tier (Gemini 2.5 Pro over 200K, Claude Haiku 5.5 over 100K). */
+  readonly above?: PriceTier;
+}
+
+/** A model's entry as written: cache prices optional, a tier optional. */
+export type PriceEntry = Partial<PriceRates> & { above?: Partial<PriceRates> & { prompt_tokens?: number } };
 
 /** A provider's block in a price file or in `pricing.providers`. */
 export interface ProviderPrices {
   /** When the prices were read from the vendor (documentation only). */
   taken?: string;
   source?: string;
-  models: Record<string, Partial<Price>>;
+  models: Record<string, PriceEntry>;
 }
 
 /** The top-level `pricing:` section of config.yaml. */
@@ -69,14 +86,26 @@ interface Pattern {
 const NANOS_PER_USD_PER_MTOK = 1000; // tokens × (USD / 1e6 tokens) × 1e9 nano-USD / USD
 
 /**
+ * The prompt's length as vendors count it for a tier: every input token, cached or not
+ * (Anthropic: input + cache reads + cache writes; Gemini: `promptTokenCount`).
+ */
+export function promptTokens(u: TokenUsage): number {
+  return u.inputTokens + u.cacheReadTokens + u.cacheCreationTokens;
+}
+
+/**
  * Cost of `usage` at `price`, in integer nano-USD. Integers so that the ledger, budgets
- * and a rebuild from the audit log add up to exactly the same totals in any order.
+ * and a rebuild from the audit log add up to exactly the same totals in any order. A
+ * prompt longer than the tier's `prompt_tokens` bills the whole request at the tier's rates.
  * @example
- * costNanos({ input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }, usage) // 1 input token at $3/MTok → 3000
+ * costNanos({ input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6 }, usage) // 1 input token at $3/MTok → 3000
  */
 export function costNanos(price: Price, u: TokenUsage): number {
+  const tier = price.above;
+  const p: PriceRates = tier !== undefined && promptTokens(u) > tier.prompt_tokens ? tier : price;
+  const hour = Math.min(u.cacheCreation1hTokens ?? 0, u.cacheCreationTokens);
   return Math.round(
-    (u.inputTokens * price.input + u.outputTokens * price.output + u.cacheReadTokens * price.cache_read + u.cacheCreationTokens * price.cache_write) *
+    (u.inputTokens * p.input + u.outputTokens * p.output + u.cacheReadTokens * p.cache_read + (u.cacheCreationTokens - hour) * p.cache_write + hour * p.cache_write_1h) *
       NANOS_PER_USD_PER_MTOK,
   );
 }
@@ -91,8 +120,10 @@ export function usdToNanos(usd: number): number {
   return Math.round(usd * 1e9);
 }
 
-/** The fields of a model's price, as `definitions.price` in schemas/config.schema.json has them. */
-const PRICE_FIELDS: ReadonlySet<string> = new Set(['input', 'output', 'cache_read', 'cache_write']);
+/** The rates of a model's price, as `definitions.price` in schemas/config.schema.json has them. */
+const PRICE_FIELDS: readonly string[] = ['input', 'output', 'cache_read', 'cache_write', 'cache_write_1h'];
+const ENTRY_FIELDS: ReadonlySet<string> = new Set([...PRICE_FIELDS, 'above']);
+const TIER_FIELDS: ReadonlySet<string> = new Set([...PRICE_FIELDS, 'prompt_tokens']);
 /** And of a provider's block, as `pricing.providers` has them. */
 const BLOCK_FIELDS: ReadonlySet<string> = new Set(['taken', 'source', 'models']);
 
@@ -100,21 +131,33 @@ function plainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What is wrong with the rates of an entry or a tier, or undefined. */
+function ratesIssue(p: Record<string, unknown>, allowed: ReadonlySet<string>, at: string): string | undefined {
+  for (const field of Object.keys(p)) if (!allowed.has(field)) return `${at}"${field}" is not a price (${[...allowed].join(', ')})`;
+  for (const field of PRICE_FIELDS) {
+    const value = p[field];
+    if (value === undefined && (field === 'input' || field === 'output')) return `${at}needs numeric "input" and "output" prices`;
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) return `${at}${field}: must be a number ≥ 0 (USD per million tokens), not ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
 /**
  * What is wrong with one model's price, or undefined: the config schema's rules (`input`
- * and `output` required, every price a number ≥ 0, no other field) and finite as well.
- * One `cache_read: "0.3 USD"` made that model's cost NaN, which the ledger's NOT NULL
- * column refused, and with it every other user's rows in the batch.
+ * and `output` required, every price a number ≥ 0, no other field; a tier the same, with
+ * an integer `prompt_tokens` ≥ 1) and finite as well. One `cache_read: "0.3 USD"` made
+ * that model's cost NaN, which the ledger's NOT NULL column refused, and with it every
+ * other user's rows in the batch.
  */
 export function priceIssue(p: unknown): string | undefined {
   if (!plainObject(p)) return 'must be a mapping of prices';
-  for (const field of Object.keys(p)) if (!PRICE_FIELDS.has(field)) return `"${field}" is not a price (input, output, cache_read, cache_write)`;
-  for (const field of PRICE_FIELDS) {
-    const value = p[field];
-    if (value === undefined && (field === 'input' || field === 'output')) return `needs numeric "input" and "output" prices`;
-    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) return `${field}: must be a number ≥ 0 (USD per million tokens), not ${JSON.stringify(value)}`;
-  }
-  return undefined;
+  const issue = ratesIssue(p, ENTRY_FIELDS, '');
+  if (issue || p.above === undefined) return issue;
+  const tier = p.above;
+  if (!plainObject(tier)) return 'above: must be a mapping: prompt_tokens and the prices billed beyond it';
+  const limit = tier.prompt_tokens;
+  if (!(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1)) return `above.prompt_tokens: must be an integer ≥ 1 (the prompt length beyond which the tier bills), not ${JSON.stringify(limit)}`;
+  return ratesIssue(tier, TIER_FIELDS, 'above: ');
 }
 
 /** What is wrong with a price file's `providers:` mapping, or undefined: the rules inline entries get. */
@@ -133,12 +176,18 @@ function priceFileIssue(providers: Record<string, unknown>): string | undefined 
   return undefined;
 }
 
-function complete(key: string, p: Partial<Price>, where: string): Price {
+/** Rates with the defaults filled in: cache traffic a vendor does not bill apart is input; a 1-hour write is 2 × input, Anthropic's rule. */
+function rates(p: Partial<PriceRates>): PriceRates {
+  const { input, output, cache_read = input, cache_write = input, cache_write_1h = 2 * input } = p as PriceRates;
+  return { input, output, cache_read, cache_write, cache_write_1h };
+}
+
+function complete(key: string, p: PriceEntry, where: string): Price {
   const issue = priceIssue(p);
   if (issue) throw new Error(`${where}: model "${key}": ${issue}`);
-  // A provider that does not bill cache traffic separately charges it as input.
-  const { input, output, cache_read = input, cache_write = input } = p as Price;
-  return { input, output, cache_read, cache_write };
+  const base = rates(p);
+  // A flat price keeps no `above` key at all: costNanos' one check is all it pays.
+  return p.above ? { ...base, above: { prompt_tokens: p.above.prompt_tokens as number, ...rates(p.above) } } : base;
 }
 
 const MEMO_LIMIT = 10_000;

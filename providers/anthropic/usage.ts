@@ -13,6 +13,8 @@ interface WireUsage {
   output_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
+  /** The writes by cache lifetime: 1-hour writes bill higher than 5-minute ones. */
+  cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
 }
 
 /** Copy the counts present in `wire` over `usage` (cumulative semantics). */
@@ -22,6 +24,10 @@ export function applyAnthropicUsage(usage: TokenUsage, wire: WireUsage | undefin
   if (typeof wire.output_tokens === 'number') usage.outputTokens = wire.output_tokens;
   if (typeof wire.cache_creation_input_tokens === 'number') usage.cacheCreationTokens = wire.cache_creation_input_tokens;
   if (typeof wire.cache_read_input_tokens === 'number') usage.cacheReadTokens = wire.cache_read_input_tokens;
+  // Kept off the usage while there are none (most answers say 0): its shape stays the usual
+  // one. A usage without the split keeps the one read before.
+  const hour = wire.cache_creation?.ephemeral_1h_input_tokens;
+  if (typeof hour === 'number' && (hour > 0 || usage.cacheCreation1hTokens !== undefined)) usage.cacheCreation1hTokens = hour;
 }
 
 /** Events that carry no usage, model or error (onEvent returns at once for them); deltas first, the one name the decoder counts. */
@@ -107,7 +113,8 @@ const MESSAGE_HEAD = ['type', 'model'] as const;
 const readMessageShallow: ShallowUsageReader = (bytes, into) => {
   // Plain counts are read in place; anything else in `usage` is parsed.
   const counts = lastMemberNumbers(bytes, 'usage', USAGE_NAMES);
-  const usage = counts ? { input_tokens: counts[0], output_tokens: counts[1], cache_creation_input_tokens: counts[2], cache_read_input_tokens: counts[3] } : lastMemberValue(bytes, 'usage');
+  // Cache writes come with their split by lifetime (a nested object): then `usage` is parsed.
+  const usage = counts && !((counts[2] ?? 0) > 0) ? { input_tokens: counts[0], output_tokens: counts[1], cache_creation_input_tokens: counts[2], cache_read_input_tokens: counts[3] } : lastMemberValue(bytes, 'usage');
   if (usage === undefined || usage === null || typeof usage !== 'object') return false;
   const head = leadingStrings(bytes, MESSAGE_HEAD);
   if (!head || head[0] === undefined) return false;

@@ -48,6 +48,14 @@ function applyInvocationMetrics(usage: TokenUsage, m: Json | undefined): boolean
 /** An Anthropic model's `usage` object. */
 function applyAnthropic(usage: TokenUsage, u: Json): void {
   apply(usage, num(u.input_tokens), num(u.output_tokens), num(u.cache_read_input_tokens), num(u.cache_creation_input_tokens));
+  applyAnthropicSplit(usage, u);
+}
+
+/** Its cache writes by lifetime (`cache_creation`): the 1-hour ones bill higher. */
+function applyAnthropicSplit(usage: TokenUsage, u: Json): void {
+  const hour = num(obj(u.cache_creation)?.ephemeral_1h_input_tokens);
+  // Kept off the usage while there are none (most answers say 0), as the Anthropic meter does.
+  if (hour !== undefined && (hour > 0 || usage.cacheCreation1hTokens !== undefined)) usage.cacheCreation1hTokens = hour;
 }
 
 /**
@@ -219,18 +227,37 @@ function usageTail(applyUsage: (usage: TokenUsage, u: Json) => void): ShallowUsa
 const readConverseShallow = usageTail(applyConverse);
 const readAnthropicShallow = usageTail(applyAnthropic);
 
+/** Only the split of an Anthropic body's cache writes: the headers gave the counts. */
+const readSplit: JsonUsageReader = (body, into) => {
+  const b = obj(body);
+  const u = obj(b?.usage) ?? obj(obj(b?.message)?.usage);
+  if (u) applyAnthropicSplit(into.usage, u);
+};
+const readSplitShallow = usageTail(applyAnthropicSplit);
+
 /** Meter for a JSON InvokeModel or Converse response. */
 export function bedrockJsonMeter(headers: Readonly<Record<string, string | string[]>>, converse: boolean): UsageMeter {
   const input = header(headers, 'x-amzn-bedrock-input-token-count');
   const output = header(headers, 'x-amzn-bedrock-output-token-count');
-  // The headers are authoritative; the body is read only when they are missing.
+  const cacheWrite = header(headers, 'x-amzn-bedrock-cache-write-input-token-count');
+  // The headers are authoritative; the body is read only when they are missing, or, for
+  // an InvokeModel answer that wrote to the cache, for how long (no header tells).
   const meter: UsageMeter =
     input !== undefined && output !== undefined
-      ? { usage: emptyUsage(), write: () => {}, end: () => {} }
+      ? !converse && cacheWrite !== undefined && cacheWrite > 0
+        ? splitMeter()
+        : { usage: emptyUsage(), write: () => {}, end: () => {} }
       : converse
         ? new JsonBodyMeter(readConverse, readConverseShallow)
         : new JsonBodyMeter(readModelBody, readAnthropicShallow);
-  apply(meter.usage, input, output, header(headers, 'x-amzn-bedrock-cache-read-input-token-count'), header(headers, 'x-amzn-bedrock-cache-write-input-token-count'));
+  apply(meter.usage, input, output, header(headers, 'x-amzn-bedrock-cache-read-input-token-count'), cacheWrite);
+  return meter;
+}
+
+/** Reads an InvokeModel body for its cache-write split alone; the counts are the headers', whole. */
+function splitMeter(): JsonBodyMeter {
+  const meter = new JsonBodyMeter(readSplit, readSplitShallow);
+  meter.usageFinal = true;
   return meter;
 }
 

@@ -30,6 +30,8 @@ export interface MockUsage {
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
+  /** The writes by cache lifetime, as the API reports them beside the total. */
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
 export interface MockOptions {
@@ -244,7 +246,7 @@ export class AnthropicMock {
 
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': 'req_mock01', ...this.answerHeaders });
     const events: Array<[string, unknown]> = [
-      ['message_start', { type: 'message_start', message: { id: 'msg_mock01', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, output_tokens: 1 } } }],
+      ['message_start', { type: 'message_start', message: { id: 'msg_mock01', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, ...(u.cache_creation ? { cache_creation: u.cache_creation } : {}), output_tokens: 1 } } }],
     ];
     const words = (tool ? 'Let me check.' : this.text).split(/(?<= )/);
     events.push(['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }], ['ping', { type: 'ping' }]);

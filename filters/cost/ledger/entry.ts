@@ -25,6 +25,8 @@ export interface AuditFields {
   tokens_out?: number;
   cache_creation_tokens?: number;
   cache_read_tokens?: number;
+  /** Of the cache writes, the 1-hour ones; absent when none (or from lines before it existed). */
+  cache_creation_1h_tokens?: number;
   cost_usd?: number;
   price_missing?: boolean;
   /** Upstream attempts; 0 when none was made. Absent from lines written before it existed. */

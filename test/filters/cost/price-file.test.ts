@@ -31,6 +31,8 @@ const BAD: Array<[string, string, RegExp]> = [
   ['text.yaml', '      "claude-sonnet-4*": { input: 3, output: 15 }\n      "claude-typo*": { input: 3, output: 15, cache_read: "0.3 USD" }\n', /providers\.anthropic\.models\."claude-typo\*": cache_read: must be a number ≥ 0 .*not "0\.3 USD"/],
   ['no-output.yaml', '      "claude-*": { input: 3 }\n', /providers\.anthropic\.models\."claude-\*": needs numeric "input" and "output"/],
   ['unknown-field.yaml', '      "claude-*": { input: 3, output: 15, cached_input: 0.3 }\n', /providers\.anthropic\.models\."claude-\*": "cached_input" is not a price/],
+  ['tier-no-limit.yaml', '      "claude-*": { input: 3, output: 15, above: { input: 6, output: 22.5 } }\n', /providers\.anthropic\.models\."claude-\*": above\.prompt_tokens: must be an integer ≥ 1/],
+  ['tier-text.yaml', '      "claude-*": { input: 3, output: 15, above: { prompt_tokens: 200000, input: 6, output: "22.50 USD" } }\n', /providers\.anthropic\.models\."claude-\*": above: output: must be a number ≥ 0 .*not "22\.50 USD"/],
 ];
 
 t.test('the book refuses a file entry the config schema would refuse inline, naming the file and key', async (t) => {

@@ -15,7 +15,7 @@ import { auditLines, messages, post, waitFor } from '../fixtures.js';
 const usage = (i: number, o: number, cw: number, cr: number) => ({ inputTokens: i, outputTokens: o, cacheCreationTokens: cw, cacheReadTokens: cr });
 
 t.test('cost of every price dimension, cache tokens included, in exact nano-USD', async (t) => {
-  const p = { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 };
+  const p = { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6 };
   t.equal(costNanos(p, usage(1_000_000, 0, 0, 0)), 3e9, 'a million input tokens at $3/MTok is $3');
   t.equal(costNanos(p, usage(0, 1_000_000, 0, 0)), 15e9, 'output');
   t.equal(costNanos(p, usage(0, 0, 1_000_000, 0)), 3.75e9, 'cache writes');
@@ -73,7 +73,7 @@ t.test("the build's JSON copy of the shipped price file is the YAML, parsed", as
   const edited = path.join(dir, 'pricing.yaml');
   writeFileSync(edited, text.replace(/"claude-sonnet-4\*": \{ input: 3,/, '"claude-sonnet-4*": { input: 2.5,'));
   t.notOk(existsSync(built.snapshotPath(readFileSync(edited, 'utf8'))));
-  t.match(built.buildPriceBook({ file: edited }, '/', DEFAULT_PRICE_FILE).lookup(['anthropic'], 'claude-sonnet-4-0')?.price, { input: 2.5 });
+  t.match(built.buildPriceBook({ file: edited }, '/', DEFAULT_PRICE_FILE).lookup(['anthropic'], 'claude-sonnet-4-6')?.price, { input: 2.5 });
 });
 
 t.test('config overrides: inline entries over the file, internal rates, cache prices default to input', async (t) => {

@@ -13,18 +13,19 @@ const book = buildPriceBook(undefined, '.', DEFAULT_PRICE_FILE);
 const price = (provider: string, model: string) => book.lookup([provider], model, provider === 'bedrock' ? baseModelId(model) : undefined)?.price;
 
 t.test("Anthropic: Sonnet 5.5 at the vendor page's prices (cache hits $0.20/MTok)", async (t) => {
-  t.same(price('anthropic', 'claude-sonnet-5-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5 });
-  t.same(price('anthropic', 'claude-sonnet-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5 });
+  t.same(price('anthropic', 'claude-sonnet-5-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5, cache_write_1h: 4 });
+  t.same(price('anthropic', 'claude-sonnet-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5, cache_write_1h: 4 });
 });
 
-t.test('Anthropic: Claude Haiku 5.5 bills by prompt length and is left unpriced', async (t) => {
-  t.equal(price('anthropic', 'claude-haiku-5-5'), undefined);
-  t.equal(price('anthropic', 'claude-haiku-5-5-20261007'), undefined);
-  t.same(price('anthropic', 'claude-haiku-4-5-20251001'), { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 }, 'Haiku 4.5 still priced');
+t.test("Anthropic: Claude Haiku 5.5 at the vendor page's prices, five times over 100K prompt tokens", async (t) => {
+  const haiku = { input: 0.1, output: 0.5, cache_read: 0.01, cache_write: 0.125, cache_write_1h: 0.2, above: { prompt_tokens: 100000, input: 0.5, output: 2.5, cache_read: 0.05, cache_write: 0.625, cache_write_1h: 1 } };
+  t.same(price('anthropic', 'claude-haiku-5-5'), haiku);
+  t.same(price('anthropic', 'claude-haiku-5-5-20261007'), haiku);
+  t.same(price('anthropic', 'claude-haiku-4-5-20251001'), { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25, cache_write_1h: 2 }, 'Haiku 4.5 still priced');
 });
 
 const OPUS_46 = 'anthropic.claude-opus-4-6-v1';
-const OPUS_46_PRICE = { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 };
+const OPUS_46_PRICE = { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25, cache_write_1h: 10 };
 
 t.test('Bedrock: Claude Opus 4.6 is priced by its base id in every spelling', async (t) => {
   const spellings = [
@@ -42,10 +43,10 @@ t.test('Bedrock: Claude Opus 4.6 is priced by its base id in every spelling', as
 });
 
 t.test('Bedrock: the newest global profiles of Claude 4.5/4.6 are priced', async (t) => {
-  t.same(price('bedrock', 'global.anthropic.claude-sonnet-4-6'), { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 });
-  t.same(price('bedrock', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'), { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 });
+  t.same(price('bedrock', 'global.anthropic.claude-sonnet-4-6'), { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6 });
+  t.same(price('bedrock', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'), { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6 });
   t.same(price('bedrock', 'global.anthropic.claude-opus-4-5-20251101-v1:0'), OPUS_46_PRICE);
-  t.same(price('bedrock', 'global.anthropic.claude-haiku-4-5-20251001-v1:0'), { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 });
+  t.same(price('bedrock', 'global.anthropic.claude-haiku-4-5-20251001-v1:0'), { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25, cache_write_1h: 2 });
 });
 
 t.test('Bedrock: a custom model of a priced base, and an unknown model, stay unpriced', async (t) => {
@@ -54,7 +55,7 @@ t.test('Bedrock: a custom model of a priced base, and an unknown model, stay unp
 });
 
 t.test('OpenAI: GPT-5 nano at its model page price', async (t) => {
-  t.same(price('openai', 'gpt-5-nano'), { input: 0.05, output: 0.4, cache_read: 0.005, cache_write: 0.05 });
-  t.same(price('openai', 'gpt-5-nano-2025-08-07'), { input: 0.05, output: 0.4, cache_read: 0.005, cache_write: 0.05 });
+  t.same(price('openai', 'gpt-5-nano'), { input: 0.05, output: 0.4, cache_read: 0.005, cache_write: 0.05, cache_write_1h: 0.1 });
+  t.same(price('openai', 'gpt-5-nano-2025-08-07'), { input: 0.05, output: 0.4, cache_read: 0.005, cache_write: 0.05, cache_write_1h: 0.1 });
   t.equal(price('openai', 'gpt-5'), undefined, 'no official cached-input figure found: unpriced, not guessed');
 });
