@@ -100,7 +100,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
       encrypted: (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
       route: route.info,
       subpath,
-      dialect: route.dialect,
+      dialect: route.provider?.provider.dialectFor?.(subpath) ?? route.dialect,
       arrivedAt,
       upstream: route.upstream,
     });

@@ -70,6 +70,15 @@ export interface ChatRequest {
 export interface Provider {
   /** The dialect of the provider's native API: errors on its pass-through route use it. */
   readonly dialect: Dialect;
+  /**
+   * The dialect of a path under the route prefix that speaks another API than the
+   * provider's own (Bedrock's `/anthropic/v1/messages` is Anthropic's Messages API), chosen
+   * when the request arrives so every error on it, the filters' included, is in that API's
+   * shape. Undefined keeps {@link dialect}. Called per request: a prefix test, no more.
+   * @example
+   * dialectFor: (subpath) => (subpath.startsWith('/anthropic/') ? anthropicDialect : undefined)
+   */
+  dialectFor?(subpath: string): Dialect | undefined;
   /** False when credentials are missing; requests then get a 503 in the provider's dialect. */
   readonly configured: boolean;
   /** Capabilities shown in `/v1/providers` (`messages`, `streaming`, `tools`, …). */

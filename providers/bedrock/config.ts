@@ -33,6 +33,15 @@ export interface BedrockConfig {
   body_idle_timeout_ms: number;
   /** Listed in `/v1/providers`; requests for any other model id, profile or ARN are still forwarded. */
   models: string[];
+  /**
+   * Where `/anthropic/v1/messages` (the Anthropic Messages API on Bedrock) goes: `runtime`,
+   * the Bedrock Runtime at `base_url`, signed for `bedrock`, with `anthropic_version` put in
+   * the body when the client left it out; or `mantle`, `mantle_base_url`, signed for
+   * `bedrock-mantle`, with the `anthropic-version` header.
+   */
+  messages_endpoint: 'runtime' | 'mantle';
+  /** The bedrock-mantle endpoint; `{region}` is replaced by `region`. */
+  mantle_base_url: string;
 }
 
 /** The seed's models. */
@@ -61,6 +70,8 @@ export const configSchema = {
     headers_timeout_ms: { type: 'integer', minimum: 1, default: 600_000 },
     body_idle_timeout_ms: { type: 'integer', minimum: 1, default: 300_000 },
     models: { type: 'array', items: { type: 'string', minLength: 1 }, default: DEFAULT_MODELS },
+    messages_endpoint: { enum: ['runtime', 'mantle'], default: 'runtime' },
+    mantle_base_url: { type: 'string', pattern: '^https?://', default: 'https://bedrock-mantle.{region}.api.aws' },
   },
 };
 

@@ -4,7 +4,8 @@
  * endpoint pointing at the gateway; plus the seed's `POST /v1/bedrock/invoke`. The
  * client's signature or key is dropped and the request is signed anew with the gateway's
  * AWS credentials; bodies go upstream byte for byte; event streams flow back frame by
- * frame with usage read beside them. A target of the unified `/v1/chat/completions` too:
+ * frame with usage read beside them. `/anthropic/v1/messages` is the Anthropic Messages
+ * API Bedrock serves, in Anthropic's dialect (`messages.ts`). A target of the unified `/v1/chat/completions` too:
  * OpenAI chat is served through Converse (see `chat.ts`), signed the same way.
  */
 import type { Dispatcher } from 'undici';
@@ -32,6 +33,8 @@ import { bedrockDialect } from './dialect.js';
 import { BEDROCK_PATH, CONVENIENCE, convenienceBody, inspectRequest } from './inspect.js';
 import { baseModelId } from './model-id.js';
 import { convenienceCall, eventStreamToSse } from './invoke.js';
+import { HAS_VERSION, messagesCall, messagesDialect, type MessagesTarget } from './messages.js';
+import { anthropicMeter } from '../anthropic/usage.js';
 import { bedrockPath } from './paths.js';
 import { RequestSigner } from './signer.js';
 import { bedrockMeter } from './usage.js';
@@ -69,7 +72,8 @@ const HEALTH_TIMEOUT_MS = 5_000;
 
 class BedrockProvider implements Provider {
   readonly dialect = bedrockDialect;
-  readonly features = ['invoke', 'converse', 'streaming', 'tools', 'vision', 'sigv4', 'chat_completions'] as const;
+  readonly features = ['invoke', 'converse', 'messages', 'streaming', 'tools', 'vision', 'sigv4', 'chat_completions'] as const;
+  readonly dialectFor = messagesDialect;
   readonly configured: boolean;
   readonly forwardedHeaders: readonly string[];
   private readonly modelList: readonly ModelInfo[];
@@ -78,6 +82,8 @@ class BedrockProvider implements Provider {
   private readonly source: CredentialSource;
   private readonly credentials: CredentialCache;
   private readonly signer: RequestSigner;
+  private readonly runtime: MessagesTarget;
+  private readonly messages: MessagesTarget;
   private readonly drop: ReadonlySet<string>;
   private readonly pool: Dispatcher;
   private readonly log: Logger;
@@ -102,11 +108,24 @@ class BedrockProvider implements Provider {
       headersTimeoutMs: config.headers_timeout_ms,
       bodyTimeoutMs: config.body_idle_timeout_ms,
     });
+    this.runtime = { mode: 'runtime', endpoint: this.endpoint, pool: this.pool, signer: this.signer };
+    this.messages = config.messages_endpoint === 'mantle' ? this.mantleTarget(config, env) : this.runtime;
     this.chatSettings = {
       basePath: this.endpoint.basePath,
       forwardHeaders: config.forward_headers.map((h) => h.toLowerCase()),
       send: (method, path, headers, body, signal, stream) => this.send(method, path, headers, body, signal, stream),
     };
+  }
+
+  /** bedrock-mantle: its own host, pool and signing name, the same credentials. */
+  private mantleTarget(config: BedrockConfig, env: PluginEnv): MessagesTarget {
+    const endpoint = parseEndpoint(config.mantle_base_url, config.region);
+    const pool = env.upstream(endpoint.origin, {
+      connectTimeoutMs: config.connect_timeout_ms,
+      headersTimeoutMs: config.headers_timeout_ms,
+      bodyTimeoutMs: config.body_idle_timeout_ms,
+    });
+    return { mode: 'mantle', endpoint, pool, signer: new RequestSigner({ host: endpoint.host, region: config.region, service: 'bedrock-mantle' }, this.credentials) };
   }
 
   models(): readonly ModelInfo[] {
@@ -162,6 +181,12 @@ class BedrockProvider implements Provider {
       return res;
     }
     const path = ctx.get(BEDROCK_PATH) ?? bedrockPath(ctx.subpath, ctx.query, this.endpoint.basePath);
+    if (path.op === 'messages') {
+      const call = messagesCall(this.messages, path.upstream, this.endpoint.basePath, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.get(HAS_VERSION) === true);
+      const res = await this.send(ctx.method, call.path, call.headers, call.body, ctx.cancellation, ctx.stream, this.messages);
+      res.meter = anthropicMeter(res.headers['content-type']);
+      return res;
+    }
     const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, ctx.stream);
     if (ctx.kind === 'generation') res.meter = bedrockMeter(res.status, res.headers, path.op === 'converse' || path.op === 'converse-stream');
     return res;
@@ -175,15 +200,15 @@ class BedrockProvider implements Provider {
   /** The Converse translation only copies the prompt's text (`providers/translate/openai-converse`). */
   readonly chatTakesBytes = true;
 
-  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: Cancellation, stream: boolean): Promise<ProviderResponse> {
+  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: Cancellation, stream: boolean, target: MessagesTarget = this.runtime): Promise<ProviderResponse> {
     let auth: Record<string, string>;
     try {
-      auth = await this.signer.sign(method, path, headers, body);
+      auth = await target.signer.sign(method, path, headers, body);
     } catch (err) {
       this.log.warn('AWS credentials could not be resolved', { source: this.source, reason: (err as Error)?.message });
       throw new GatewayError('GW_ERR_UNAVAILABLE', 'The gateway could not obtain its AWS credentials; try again shortly');
     }
-    return forwardUpstream(this.pool, { method, path, headers: { ...headers, ...auth }, body, signal, stream });
+    return forwardUpstream(target.pool, { method, path, headers: { ...headers, ...auth }, body, signal, stream });
   }
 }
 

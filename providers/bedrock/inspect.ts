@@ -1,12 +1,13 @@
 /**
  * Classifying a request before the filter chain sees it: the four Runtime generation
- * operations and the gateway's `/invoke` are `generation`, with the model from the path
+ * operations, the Anthropic Messages API (`messages.ts`) and the gateway's `/invoke` are `generation`, with the model from the path
  * (or `model_id`), the stream flag from the operation (or `stream`), and the output cap
  * from the body in whichever dialect the model speaks. Everything else is `auxiliary`;
  * StartAsyncInvoke (`POST /async-invoke`) is marked as the generation it submits to run
  * later (`ctx.batch`), so policy filters judge its model and its body.
  */
 import { createKey, GatewayError, largestNumber, shapeText, type BatchSubmission, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
+import { inspectMessages } from './messages.js';
 import { baseModelId } from './model-id.js';
 import { bedrockPath, encodeModelId, type BedrockPath } from './paths.js';
 
@@ -163,6 +164,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
     readOutput(ctx, body);
     return;
   }
+  if (path.op === 'messages') return inspectMessages(ctx);
   if (path.op === 'async-invoke' && ctx.method === 'POST') {
     // Still auxiliary: the generation runs later and its tokens are never reported here.
     ctx.batch = asyncInvocation(ctx);

@@ -15,16 +15,19 @@ import { normalised } from '../common/paths.js';
 export type GenerationOp = 'invoke' | 'invoke-with-response-stream' | 'converse' | 'converse-stream';
 
 const GENERATION_OPS: ReadonlySet<string> = new Set<GenerationOp>(['invoke', 'invoke-with-response-stream', 'converse', 'converse-stream']);
+/** The Anthropic Messages API's path, which Bedrock serves under `/anthropic`, as segments. */
+const MESSAGES_SEGMENTS = 'anthropic/v1/messages';
 /** First segments of the Runtime API (`/model/…`, `/guardrail/…`, `/async-invoke…`). */
 const ROOTS = new Set(['model', 'guardrail', 'async-invoke']);
 
 export interface BedrockPath {
   /**
-   * A generation operation, `convenience` for the gateway's `/invoke`, `async-invoke` for the
+   * A generation operation, `convenience` for the gateway's `/invoke`, `messages` for the
+   * Anthropic Messages API (`/anthropic/v1/messages`), `async-invoke` for the
    * `/async-invoke` collection (a POST starts one generation to run later, a GET lists
    * them), or `other` (count-tokens, guardrails, one async invocation).
    */
-  readonly op: GenerationOp | 'convenience' | 'async-invoke' | 'other';
+  readonly op: GenerationOp | 'convenience' | 'async-invoke' | 'messages' | 'other';
   /** The model id, profile id or ARN, decoded, when the path names one. */
   readonly modelId?: string;
   /** Origin-relative upstream path with the query, as the upstream sees (and the signer signs) it. */
@@ -83,8 +86,13 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
   const idSegment = first !== undefined && ROOTS.has(first) ? 1 : -1;
   const segments = raw.map((s, i) => (i === idSegment ? s : normalised(s)));
   if (segments.length === 1 && first === 'invoke') return { op: 'convenience', upstream: '' };
+  if (first === 'anthropic' && segments.join('/') === MESSAGES_SEGMENTS) {
+    // The query stays (Claude Code sends `?beta=true`); a credential in it does not.
+    const q = withoutParameters(query, isCredentialParameter);
+    return { op: 'messages', upstream: `${basePath}/${MESSAGES_SEGMENTS}${q ? `?${q}` : ''}` };
+  }
   if (first === undefined || first === '' || !ROOTS.has(first)) {
-    throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock Runtime path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream or the gateway's /invoke`);
+    throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock Runtime path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream, /anthropic/v1/messages or the gateway's /invoke`);
   }
   const decoded = segments.map(decode);
   decoded.forEach((d, i) => checkSegment(d, i === idSegment));

@@ -10,6 +10,11 @@
  * with a tool call when the request offers tools and the
  * conversation has no tool result yet, and a signed request can be answered with a Bedrock
  * error on demand. It records every request.
+ * It serves the Anthropic Messages API at `/anthropic/v1/messages` as the Runtime does
+ * (signed for `bedrock`, `anthropic_version` required in the body) or, started with
+ * `service: 'bedrock-mantle'`, as bedrock-mantle does (the `anthropic-version` header
+ * required): Anthropic's JSON answer or SSE stream, and Anthropic's error shape for what
+ * the model refuses, while a bad signature is still AWS's 403.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +49,8 @@ export const MOCK_USAGE = {
   converse: { input: 31, output: 32, cacheRead: 33, cacheWrite: 34 },
   invokeStream: { input: 41, output: 42, cacheRead: 43, cacheWrite: 44 },
   converseStream: { input: 51, output: 52, cacheRead: 53, cacheWrite: 54 },
+  messages: { input: 61, output: 62, cacheRead: 63, cacheWrite: 64 },
+  messagesStream: { input: 71, output: 72, cacheRead: 73, cacheWrite: 74 },
 } as const;
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
@@ -84,13 +91,17 @@ export class BedrockMock {
   private readonly credentials = new Map<string, MockCredentials>();
   private readonly server: http.Server;
 
-  private constructor(creds: MockCredentials[]) {
+  /** The signing name requests must be scoped to: `bedrock` (the Runtime) or `bedrock-mantle`. */
+  readonly service: string;
+
+  private constructor(creds: MockCredentials[], service: string) {
+    this.service = service;
     for (const c of creds) this.allow(c);
     this.server = http.createServer({ noDelay: true }, (req, res) => void this.handle(req, res));
   }
 
-  static async start(creds: MockCredentials[]): Promise<BedrockMock> {
-    const mock = new BedrockMock(creds);
+  static async start(creds: MockCredentials[], options: { service?: 'bedrock' | 'bedrock-mantle' } = {}): Promise<BedrockMock> {
+    const mock = new BedrockMock(creds, options.service ?? 'bedrock');
     await new Promise<void>((resolve) => mock.server.listen(0, '127.0.0.1', resolve));
     return mock;
   }
@@ -118,7 +129,7 @@ export class BedrockMock {
     if (!auth) return { error: ['MissingAuthenticationTokenException', 'Missing Authentication Token'] };
     const creds = this.credentials.get(auth.accessKeyId);
     if (!creds) return { error: ['UnrecognizedClientException', 'The security token included in the request is invalid.'] };
-    if (auth.scope.service !== 'bedrock' || auth.scope.region !== this.region) return { error: ['InvalidSignatureException', `Credential should be scoped to ${this.region}/bedrock`] };
+    if (auth.scope.service !== this.service || auth.scope.region !== this.region) return { error: ['InvalidSignatureException', `Credential should be scoped to ${this.region}/${this.service}`] };
     const amzDate = String(req.headers['x-amz-date'] ?? '');
     const hash = sha256Hex(body);
     if (req.headers['x-amz-content-sha256'] !== undefined && req.headers['x-amz-content-sha256'] !== hash) return { error: ['InvalidSignatureException', 'x-amz-content-sha256 does not match the body'] };
@@ -151,11 +162,14 @@ export class BedrockMock {
     const { error, accessKeyId } = this.verify(req, body);
     if (error) return fail(res, 403, error[0], error[1]);
     record.accessKeyId = accessKeyId;
+    const messages = record.url.split('?')[0] === '/anthropic/v1/messages';
     if (this.nextError) {
       const e = this.nextError;
       this.nextError = undefined;
-      return fail(res, e.status, e.type, e.message, e.headers);
+      return messages ? anthropicFail(res, e.status, e.type, e.message, e.headers) : fail(res, e.status, e.type, e.message, e.headers);
     }
+    if (messages && req.method === 'POST') return this.messages(req, body, res, record);
+    if (this.service !== 'bedrock') return fail(res, 404, 'UnknownOperationException', `no operation ${req.method} ${record.url}`);
     if (req.method === 'POST' && record.url.split('?')[0] === '/async-invoke') {
       // StartAsyncInvoke: the generation runs later; the answer names it.
       return json(res, 200, {}, { invocationArn: 'arn:aws:bedrock:us-east-1:123456789012:async-invoke/mock01' });
@@ -200,6 +214,69 @@ export class BedrockMock {
       default:
         return this.stream(res, this.converseFrames(toolToCall(input)));
     }
+  }
+
+  /**
+   * The Messages API: Anthropic's request with the model in the body; the version where
+   * this endpoint wants it, else Anthropic's 400.
+   */
+  private messages(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, record: RecordedRequest): void | Promise<void> {
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return anthropicFail(res, 400, 'invalid_request_error', 'The request body is not valid JSON.');
+    }
+    if (this.service === 'bedrock' && input.anthropic_version !== 'bedrock-2023-05-31') return anthropicFail(res, 400, 'invalid_request_error', 'anthropic_version: Field required');
+    if (this.service === 'bedrock-mantle' && req.headers['anthropic-version'] === undefined) return anthropicFail(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+    if (typeof input.model !== 'string') return anthropicFail(res, 400, 'invalid_request_error', 'model: Field required');
+    record.modelId = input.model;
+    if (input.stream === true) return this.sse(res, this.messageEvents(input.model));
+    const u = MOCK_USAGE.messages;
+    json(res, 200, {}, {
+      id: 'msg_bdrk_03',
+      type: 'message',
+      role: 'assistant',
+      model: input.model,
+      content: [{ type: 'text', text: this.text }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: u.input, output_tokens: u.output, cache_read_input_tokens: u.cacheRead, cache_creation_input_tokens: u.cacheWrite },
+      echo_max_tokens: input.max_tokens,
+    });
+  }
+
+  /** A Messages stream's events, Anthropic's SSE as the Messages API sends them. */
+  private messageEvents(model: string): string[] {
+    const u = MOCK_USAGE.messagesStream;
+    const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    return [
+      ev('message_start', { message: { id: 'msg_bdrk_04', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: u.input, output_tokens: 1, cache_read_input_tokens: u.cacheRead, cache_creation_input_tokens: u.cacheWrite } } }),
+      ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      'event: ping\ndata: {"type": "ping"}\n\n',
+      ...this.text.split(' ').map((w, i) => ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: `${i ? ' ' : ''}${w}` } })),
+      ev('content_block_stop', { index: 0 }),
+      ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: u.output } }),
+      ev('message_stop', {}),
+    ];
+  }
+
+  /** SSE events written one by one, every other one split mid-event; `streamException` becomes an `error` event after two. */
+  private async sse(res: http.ServerResponse, events: string[]): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-amzn-requestid': 'mock-req-sse' });
+    const exception = this.streamException;
+    const sent = exception ? events.slice(0, 2) : events;
+    const gate = this.streamGate;
+    for (const [i, e] of sent.entries()) {
+      if (gate && i === gate.after) await gate.release;
+      if (i % 2 === 1) {
+        res.write(e.slice(0, 9));
+        await new Promise((r) => setTimeout(r, 2));
+        res.write(e.slice(9));
+      } else res.write(e);
+    }
+    if (exception) res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: exception.type, message: exception.message } })}\n\n`);
+    res.end();
   }
 
   /**
@@ -309,6 +386,11 @@ function json(res: http.ServerResponse, status: number, headers: Record<string, 
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': 'mock-req-1', ...headers });
   res.end(text);
+}
+
+/** Anthropic's error shape, as the Messages API answers what it refuses. */
+function anthropicFail(res: http.ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
+  json(res, status, headers, { type: 'error', error: { type, message } });
 }
 
 function fail(res: http.ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
