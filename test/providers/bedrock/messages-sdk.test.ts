@@ -58,6 +58,7 @@ t.test('non-streamed: forwarded signed to /anthropic/v1/messages, versioned, met
   t.ok(up.body.toString('utf8').endsWith(JSON.stringify(PARAMS).slice(1)), "the client's body follows byte for byte");
   t.notMatch(JSON.stringify(up.headers), new RegExp(`${WORKSPACE_KEY}|x-api-key`), "the client's key is not forwarded");
 
+  t.ok(response.headers.get('anthropic-ratelimit-requests-limit'), "rate-limit headers in Anthropic's names");
   const id = response.headers.get('x-request-id')!;
   const rec = await outcomeFor(id);
   t.same(rec.outcome.usage, usage(MOCK_USAGE.messages), 'usage from the Anthropic answer, cache tokens included');
