@@ -64,7 +64,7 @@ export function cancellationOf(signal: AbortSignal): Cancellation {
 }
 
 /** A class, not an object literal with getters: V8 defines a literal's accessors in its runtime, per object. */
-class SignalCancellation implements Cancellation {
+export class SignalCancellation implements Cancellation {
   constructor(private readonly signal: AbortSignal) {}
 
   get aborted(): boolean {

@@ -166,7 +166,18 @@ export interface Cancellation {
   once(event: 'abort', listener: () => void): unknown;
   on(event: 'abort', listener: () => void): unknown;
   removeListener(event: 'abort', listener: () => void): unknown;
+  /**
+   * Present on an upstream attempt's cancellation when resilience timers run: core's
+   * upstream call (`forwardUpstream`) tells it when the response head comes, as each body
+   * chunk arrives and when the body ends. So the headers timer stops at the head, and a body
+   * the provider reads itself before answering (a translated JSON answer) is under the idle
+   * timer, not the headers one. A provider that calls `forwardUpstream` has nothing to do.
+   */
+  upstreamProgress?(event: UpstreamProgress): void;
 }
+
+/** What an upstream call has received: see {@link Cancellation.upstreamProgress}. */
+export type UpstreamProgress = 'head' | 'data' | 'end';
 
 /** Continue down the chain. Returning nothing means the same. */
 export interface ContinueVerdict {

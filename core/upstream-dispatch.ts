@@ -30,6 +30,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
   private controller: Dispatcher.DispatchController | undefined = undefined;
   private body: UpstreamBody | undefined = undefined;
   private listening = false;
+  /** The signal hears the call's progress (an attempt under resilience timers). */
+  private readonly watched: boolean;
 
   constructor(
     private readonly signal: Cancellation,
@@ -38,6 +40,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
     private resolve: (res: DispatchedResponse) => void,
     private reject: (err: Error) => void,
   ) {
+    this.watched = signal.upstreamProgress !== undefined;
     if (!signal.aborted) {
       signal.once('abort', this.onAbort);
       this.listening = true;
@@ -52,6 +55,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     releaseRawHeaders(controller);
     if (statusCode < 200) return; // informational: the real head follows
+    if (this.watched) this.signal.upstreamProgress!('head');
     this.body = new UpstreamBody(this);
     const resolve = this.resolve;
     this.resolve = this.reject = settled;
@@ -59,10 +63,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.watched) this.signal.upstreamProgress!('data');
     if (!this.body!.offer(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
+    if (this.watched) this.signal.upstreamProgress!('end');
     this.stopListening();
     this.body!.finish();
   }

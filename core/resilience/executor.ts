@@ -9,7 +9,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from '../context.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import { cancellationOf } from '../abort.js';
 import type { Cancellation, ProviderResponse, RequestContext } from '../types.js';
 import { isPlain, resolvePolicy, type UpstreamPolicy } from './config.js';
 import type { ResilienceRegistry } from './registry.js';
@@ -139,7 +138,7 @@ export class RouteUpstream {
         if (retry === 0 && previous) this.registry.metrics.fallbacks.inc({ from: previous.name, to: target.name });
         ctx.target = target.name;
         ctx.attempts++;
-        const timer = new AttemptTimer(ctx.signal, deadline);
+        const timer = new AttemptTimer(ctx.signal, deadline, policy.idleMs);
         const end = await this.attempt(ctx, target, policy, timer, invoke);
         if (breaker) state.breaker.record(breaker, breakerResult(end), admission === 'probe');
         if (ctx.signal.aborted) {
@@ -202,10 +201,12 @@ export class RouteUpstream {
   private async attempt(ctx: Context, target: Target, policy: UpstreamPolicy, timer: AttemptTimer, invoke: Invoke): Promise<AttemptEnd> {
     timer.arm('headers', policy.headersMs);
     try {
-      const response = await timer.race(invoke(target, attemptView(ctx, timer.signal, cancellationOf(timer.signal))));
+      const response = await timer.race(invoke(target, attemptView(ctx, timer.signal, timer.cancellation)));
+      timer.stopWatching();
       timer.disarm();
       return { response };
     } catch (err) {
+      timer.stopWatching();
       timer.disarm();
       return { error: this.noteTimeout(target, timer.explain(toGatewayError(err))) };
     }

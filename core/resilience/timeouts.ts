@@ -4,7 +4,9 @@
  * an expiry cancels the upstream request instead of merely ceasing to wait for it. Each
  * phase expires with its own error code, so audit and metrics can tell them apart.
  */
+import { SignalCancellation } from '../abort.js';
 import { GatewayError } from '../errors.js';
+import type { UpstreamProgress } from '../types.js';
 import { upstreamError } from '../upstream.js';
 import { GeneratedBody } from '../stream/generated-body.js';
 
@@ -58,6 +60,8 @@ export class Deadline {
 
 export class AttemptTimer {
   readonly signal: AbortSignal;
+  /** `signal` for the provider's upstream call, hearing its progress while the call runs. */
+  readonly cancellation: AttemptCancellation;
   /** Set once a timer fired: the error the attempt ends with. */
   expired: GatewayError | undefined;
   private readonly controller = new AbortController();
@@ -65,9 +69,16 @@ export class AttemptTimer {
   private reject!: (err: GatewayError) => void;
   private phaseTimer: NodeJS.Timeout | undefined;
   private readonly totalTimer: NodeJS.Timeout | undefined;
+  /** The provider's call is running: the upstream's progress moves the phase timer. */
+  private watching = true;
 
-  constructor(client: AbortSignal, deadline: Deadline) {
+  constructor(
+    client: AbortSignal,
+    deadline: Deadline,
+    private readonly idleMs = 0,
+  ) {
     this.signal = AbortSignal.any([client, this.controller.signal]);
+    this.cancellation = new AttemptCancellation(this);
     this.expiry = new Promise<never>((_, reject) => (this.reject = reject));
     this.expiry.catch(() => {}); // observed through race(); never an unhandled rejection
     const left = deadline.remaining();
@@ -83,6 +94,22 @@ export class AttemptTimer {
   disarm(): void {
     clearTimeout(this.phaseTimer);
     this.phaseTimer = undefined;
+  }
+
+  /**
+   * The upstream call's progress while the provider's call runs: the head ends the headers
+   * phase; a body the provider reads before it answers is timed as idle from chunk to chunk,
+   * and not at all once it has ended (translating it is the gateway's time, not the upstream's).
+   */
+  progress(event: UpstreamProgress): void {
+    if (!this.watching || this.expired) return;
+    if (event === 'end') this.disarm();
+    else this.arm('idle', this.idleMs);
+  }
+
+  /** The provider's call returned: a body it hands back is timed by {@link timedBody} from here. */
+  stopWatching(): void {
+    this.watching = false;
   }
 
   /** `p`, or the expiry error as soon as a timer fires. */
@@ -106,6 +133,17 @@ export class AttemptTimer {
     this.dispose();
     this.controller.abort(this.expired);
     this.reject(this.expired);
+  }
+}
+
+/** An attempt's signal as a {@link Cancellation} that tells the timer of the upstream call's progress. */
+class AttemptCancellation extends SignalCancellation {
+  constructor(private readonly timer: AttemptTimer) {
+    super(timer.signal);
+  }
+
+  upstreamProgress(event: UpstreamProgress): void {
+    this.timer.progress(event);
   }
 }
 
