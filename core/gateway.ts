@@ -166,7 +166,7 @@ export class Gateway {
     gw.metrics.setConfigHash(loaded.hash);
     const port = portOverride ?? server.port;
     const worker = gw.worker;
-    const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, requestTimeoutMs: server.request_timeout_ms, draining: () => gw.isDraining, scrape: worker && (() => worker.scrape()), log: gw.log });
+    const ops = createOps({ current: () => gw.pipeline, metrics: gw.metrics, version: GATEWAY_VERSION, startedAt: gw.startedAt, requestTimeoutMs: server.request_timeout_ms, draining: () => gw.isDraining, scrape: worker && (() => worker.scrape()), log: gw.log, bodyBudget: gw.bodyBudget });
     const served = createHandler({
       current: () => gw.pipeline,
       metrics: gw.metrics,

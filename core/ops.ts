@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { OperationalEndpoint } from './config/types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { Logger } from './logger.js';
+import type { BodyBudget, BodyHolder } from './body-budget.js';
 import { GatewayError } from './errors.js';
 import type { GatewayResponse, GatewayRequest, OperationalHandler } from './handler.js';
 import { readBody, stopReading } from './request-body.js';
@@ -29,11 +30,16 @@ export interface OpsDeps {
   scrape?(): Promise<{ text: string; contentType: string }>;
   /** Where an endpoint's unexpected failure is told: the client gets a bare 500. */
   log?: Logger;
+  /**
+   * `server.max_inflight_body_bytes`, shared with the AI routes: a plugin endpoint's body
+   * is small, but the operational listener caps no connections, so together they are not.
+   */
+  bodyBudget?: BodyBudget;
 }
 
-function sendJson(res: GatewayResponse, status: number, body: unknown): void {
+function sendJson(res: GatewayResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  (res as ServerResponse).writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  (res as ServerResponse).writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
   res.end(text);
 }
 
@@ -118,21 +124,27 @@ export function createOps(deps: OpsDeps) {
 
   async function servePlugin(endpoint: PluginEndpoint, method: string, path: string, req: GatewayRequest, res: GatewayResponse): Promise<void> {
     const bodiless = method === 'GET' || method === 'HEAD';
-    let body: Buffer;
+    const holder: BodyHolder = { heldBodyBytes: 0 };
     try {
-      body = bodiless ? Buffer.alloc(0) : await readBody(req, res, PLUGIN_BODY_LIMIT, deps.requestTimeoutMs);
-    } catch (err) {
-      stopReading(req, res);
-      const status = err instanceof GatewayError ? err.status : 400;
-      return sendJson(res, status, { error: { code: err instanceof GatewayError ? err.code : 'GW_ERR_REQUEST_INVALID', message: (err as Error).message } });
+      let body: Buffer;
+      try {
+        body = bodiless ? Buffer.alloc(0) : await readBody(req, res, PLUGIN_BODY_LIMIT, deps.requestTimeoutMs, deps.bodyBudget, holder);
+      } catch (err) {
+        stopReading(req, res);
+        const known = err instanceof GatewayError;
+        return sendJson(res, known ? err.status : 400, { error: { code: known ? err.code : 'GW_ERR_REQUEST_INVALID', message: (err as Error).message } }, known ? err.headers : undefined);
+      }
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const encrypted = (req.socket as TLSSocket | undefined)?.encrypted === true;
+      const r = await endpoint.handle({ method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: requestHeaders(req.headers), body, encrypted });
+      (res as ServerResponse).writeHead(r.status, { 'cache-control': 'no-store', ...r.headers });
+      if (method === 'HEAD') res.end();
+      else res.end(r.body);
+    } finally {
+      // The handler has had the body (it may have kept it, but that is its own memory now).
+      deps.bodyBudget?.release(holder);
     }
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const encrypted = (req.socket as TLSSocket | undefined)?.encrypted === true;
-    const r = await endpoint.handle({ method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: requestHeaders(req.headers), body, encrypted });
-    (res as ServerResponse).writeHead(r.status, { 'cache-control': 'no-store', ...r.headers });
-    if (method === 'HEAD') res.end();
-    else res.end(r.body);
   }
 
   /** Answers the endpoints `served` says yes to; the others fall through (to routing, or a 404). */
