@@ -15,15 +15,25 @@ const TYPE: Record<ErrorCategory, string> = {
   request_too_large: 'request_too_large',
   rate_limit: 'rate_limit_error',
   quota: 'permission_error',
-  unavailable: 'api_error', // overloaded_error is Anthropic's own 529
+  unavailable: 'api_error',
   upstream: 'api_error',
   timeout: 'api_error',
   internal: 'api_error',
   client_closed: 'api_error',
 };
 
+/**
+ * Gateway codes Anthropic's own API answers in a way of its own. The gateway's overload
+ * (`server.max_inflight_body_bytes`) is Anthropic's: 529 `overloaded_error`, which the
+ * SDKs retry with backoff and Claude Code reports as the API being overloaded.
+ */
+const BY_CODE: Readonly<Record<string, { readonly type: string; readonly status: number }>> = {
+  GW_ERR_OVERLOADED: { type: 'overloaded_error', status: 529 },
+};
+
 function errorObject(error: GatewayError, requestId: string): string {
-  return JSON.stringify({ type: 'error', error: { type: TYPE[error.category], message: error.message }, request_id: requestId });
+  const type = Object.hasOwn(BY_CODE, error.code) ? BY_CODE[error.code].type : TYPE[error.category];
+  return JSON.stringify({ type: 'error', error: { type, message: error.message }, request_id: requestId });
 }
 
 let isoCache = { second: 0, text: '' };
@@ -76,7 +86,7 @@ export const anthropicDialect: Dialect = {
   name: 'anthropic',
   renderError(error, requestId) {
     return {
-      status: error.status,
+      status: Object.hasOwn(BY_CODE, error.code) ? BY_CODE[error.code].status : error.status,
       headers: { 'content-type': 'application/json', 'request-id': requestId, ...error.headers },
       body: errorObject(error, requestId),
     };

@@ -1,6 +1,6 @@
 /**
  * `server.max_inflight_body_bytes`: request-body bytes held across all requests at once.
- * A body that would pass it is a 503 with `retry-after` in its route's dialect, audited as
+ * A body that would pass it is a 503 (Anthropic's 529) with `retry-after` in its route's dialect, audited as
  * `GW_ERR_OVERLOADED`, and never reaches the upstream; the bytes a request reserved come
  * back however it ends (answered, refused, failed upstream, streamed, abandoned by its client),
  * which `gateway_request_body_bytes_in_flight` shows; refusals are counted in
@@ -90,9 +90,9 @@ t.test('a body past the budget is a 503 with retry-after in its dialect, audited
   t.ok(await heldBecomes(s.gw, MAX_BODY), 'the declared length is held from the head on');
 
   const claude = await post(s.gw, '/v1/claude/v1/messages', 'over-claude', claudeBody(600));
-  t.equal(claude.status, 503);
+  t.equal(claude.status, 529, "Anthropic's overload status");
   t.equal(claude.headers.get('retry-after'), '1');
-  t.match(await claude.json(), { type: 'error', error: { type: 'api_error', message: /request bodies/ }, request_id: 'over-claude' });
+  t.match(await claude.json(), { type: 'error', error: { type: 'overloaded_error', message: /request bodies/ }, request_id: 'over-claude' });
 
   const openai = await post(s.gw, '/v1/openai/v1/chat/completions', 'over-openai', openaiBody(600));
   t.equal(openai.status, 503);
@@ -105,8 +105,8 @@ t.test('a body past the budget is a 503 with retry-after in its dialect, audited
   t.equal(await refusals(s.gw), 2, 'each refusal counted in gateway_overload_refusals_total{reason="body_bytes"}');
 
   t.ok(await waitFor(() => ['over-claude', 'over-openai', 'fits'].every((id) => s.audit().some((l) => l.request_id === id))));
-  for (const id of ['over-claude', 'over-openai']) {
-    t.match(s.audit().find((l) => l.request_id === id), { status: 503, error: 'GW_ERR_OVERLOADED', error_kind: 'unavailable' }, `${id} audited`);
+  for (const [id, status] of [['over-claude', 529], ['over-openai', 503]] as const) {
+    t.match(s.audit().find((l) => l.request_id === id), { status, error: 'GW_ERR_OVERLOADED', error_kind: 'unavailable' }, `${id} audited`);
   }
   t.equal(s.anthropic.requests.length + s.openai.requests.length, 1, 'only the one that fitted went upstream');
 
@@ -129,7 +129,7 @@ t.test('bodies without a declared length are metered chunk by chunk (HTTP/1.1 ch
   // fetch sends a stream body chunked, with no length.
   const stream = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(body)), c.close()) });
   const streamed = await fetch(`${s.gw.url}/v1/claude/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
-  t.equal(streamed.status, 503, 'HTTP/1.1 chunked');
+  t.equal(streamed.status, 529, 'HTTP/1.1 chunked');
   await streamed.text();
 
   const session = http2.connect(s.gw.url);
@@ -141,7 +141,7 @@ t.test('bodies without a declared length are metered chunk by chunk (HTTP/1.1 ch
     req.end(body);
     req.resume();
   });
-  t.equal(h2Status, 503, 'HTTP/2 without content-length');
+  t.equal(h2Status, 529, 'HTTP/2 without content-length');
 
   upload.destroy();
   t.ok(await heldBecomes(s.gw, 0), 'nothing left held by the refused ones');
@@ -197,7 +197,7 @@ t.test('a reload changes the limit; the bytes already held stay counted', async 
   t.teardown(() => upload.destroy());
   t.ok(await heldBecomes(s.gw, MAX_BODY));
   const before = await post(s.gw, '/v1/claude/v1/messages', 'before', claudeBody(600));
-  t.equal(before.status, 503);
+  t.equal(before.status, 529);
   await before.text();
   const raised = JSON.parse(readFileSync(s.gw.configPath, 'utf8')) as { server: Record<string, number> };
   raised.server.max_inflight_body_bytes = 2000;
