@@ -2,8 +2,8 @@
  * A translated stream cut by the upstream's rate limit after its head, as the `openai` SDK
  * sees it: an APIError whose `type` names the limit hit where the upstream's event says
  * which (a Gemini RESOURCE_EXHAUSTED whose QuotaFailure lists only token quotas, a Bedrock
- * throttlingException saying too many tokens), else OpenAI's default, `requests` (an
- * Anthropic `rate_limit_error` event names no limit).
+ * throttlingException saying too many tokens, an Anthropic `rate_limit_error` event whose
+ * message names a tokens-per-minute limit), else OpenAI's default, `requests`.
  */
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
@@ -28,12 +28,14 @@ const frame = (kind: 'event' | 'exception', name: string, payload: unknown): Uin
   return codec.encode({ headers, body: fromUtf8(JSON.stringify(payload)) });
 };
 
-const ANTHROPIC = sse(
+const anthropic = (message: string): Uint8Array[] => sse(
   'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}',
   'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
   'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Once upon"}}',
-  'event: error\ndata: {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed the rate limit for your organization."}}',
+  `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message } })}`,
 );
+const ANTHROPIC_LIMIT = (limit: string): string =>
+  `This request would exceed your organization's rate limit of ${limit} per minute (org: 0000, model: claude-sonnet-4-5). For details, refer to: https://docs.claude.com/en/api/rate-limits.`;
 const gemini = (quotaMetric: string, quotaId: string): Uint8Array[] =>
   sse(
     'data: {"candidates":[{"content":{"parts":[{"text":"Once upon"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":2,"totalTokenCount":14},"modelVersion":"gemini-2.5-flash"}',
@@ -47,7 +49,10 @@ const bedrock = (message: string): Uint8Array[] => [
 const EVENTSTREAM = 'application/vnd.amazon.eventstream';
 
 const CASES: Array<{ name: string; model: string; reply: typeof reply; type: 'requests' | 'tokens' }> = [
-  { name: 'anthropic: the event names no limit', model: 'claude-sonnet-4-5', reply: { type: 'text/event-stream', body: ANTHROPIC }, type: 'requests' },
+  { name: 'anthropic: the event names no limit', model: 'claude-sonnet-4-5', reply: { type: 'text/event-stream', body: anthropic('This request would exceed the rate limit for your organization.') }, type: 'requests' },
+  { name: 'anthropic: an input tokens limit', model: 'claude-sonnet-4-5', reply: { type: 'text/event-stream', body: anthropic(ANTHROPIC_LIMIT('30,000 input tokens')) }, type: 'tokens' },
+  { name: 'anthropic: an output tokens limit', model: 'claude-sonnet-4-5', reply: { type: 'text/event-stream', body: anthropic(ANTHROPIC_LIMIT('8,000 output tokens')) }, type: 'tokens' },
+  { name: 'anthropic: a requests limit', model: 'claude-sonnet-4-5', reply: { type: 'text/event-stream', body: anthropic(ANTHROPIC_LIMIT('50 requests')) }, type: 'requests' },
   {
     name: 'gemini: a token quota',
     model: 'gemini-2.5-flash',

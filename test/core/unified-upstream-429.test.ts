@@ -78,6 +78,13 @@ const CASES: Array<{ name: string; model: string; headers: Record<string, string
     type: 'requests',
   },
   { name: 'anthropic, no rate-limit headers', model: 'claude-sonnet-4-5', headers: { 'retry-after': '5' }, body: ANTHROPIC_429, type: 'requests' },
+  {
+    name: 'anthropic, no rate-limit headers, a message naming a tokens limit',
+    model: 'claude-sonnet-4-5',
+    headers: { 'retry-after': '5' },
+    body: { type: 'error', error: { type: 'rate_limit_error', message: "This request would exceed your organization's rate limit of 30,000 input tokens per minute." } },
+    type: 'tokens',
+  },
   { name: 'gemini, a token quota', model: 'gemini-2.5-flash', headers: { 'retry-after': '21' }, body: GEMINI_429('generate_content_free_tier_input_token_count', 'GenerateContentInputTokensPerModelPerMinute-FreeTier'), type: 'tokens' },
   { name: 'gemini, a request quota', model: 'gemini-2.5-flash', headers: { 'retry-after': '21' }, body: GEMINI_429('generate_content_free_tier_requests', 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier'), type: 'requests' },
   { name: 'bedrock, too many tokens', model: 'anthropic.claude-3-haiku-20240307-v1:0', headers: { ...THROTTLED, 'retry-after': '9' }, body: { message: 'Too many tokens, please wait before trying again.' }, type: 'tokens' },

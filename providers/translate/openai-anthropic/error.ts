@@ -13,7 +13,7 @@
 import { answeredAt, retryAfterOf } from '../../../core/retry-after.js';
 import type { AnthropicErrorDetail } from './anthropic-types.js';
 import type { OpenAIErrorBody } from './openai-types.js';
-import { limitHit, secondsUntilReset } from './rate-limit.js';
+import { limitHit, limitNamed, secondsUntilReset } from './rate-limit.js';
 
 export interface TranslatedError {
   status: number;
@@ -88,7 +88,7 @@ export function anthropicErrorToOpenAI(status: number, body: unknown, headers: R
   const fromStatus = byStatus(status);
   const mapped = detail && BY_TYPE[detail.type] ? { ...BY_TYPE[detail.type], status: fromStatus.status } : fromStatus;
   // OpenAI's 429 `type` names the limit hit: `requests` (RPM) or `tokens` (TPM).
-  const type = mapped.type === BY_TYPE.rate_limit_error.type ? limitHit(headers) : mapped.type;
+  const type = mapped.type === BY_TYPE.rate_limit_error.type ? limitHit(headers, detail?.message) : mapped.type;
   const out: TranslatedError = {
     status: mapped.status,
     headers: {},
@@ -106,11 +106,12 @@ export function anthropicErrorToOpenAI(status: number, body: unknown, headers: R
 
 /**
  * Translate the data of an Anthropic stream `error` event (no status there: the type
- * decides). A `rate_limit_error` event names no limit and comes without headers, so its
- * `type` stays OpenAI's default, `requests`.
+ * decides). A `rate_limit_error` event comes without headers: its `type` is the limit its
+ * message names ("… 30,000 input tokens per minute"), else OpenAI's default, `requests`.
  */
 export function anthropicStreamErrorToOpenAI(body: unknown): OpenAIErrorBody {
   const detail = detailOf(body);
   const mapped = (detail && BY_TYPE[detail.type]) ?? BY_TYPE.api_error;
-  return openAIError(detail?.message || 'Upstream stream failed', mapped.type, null, mapped.code);
+  const type = mapped === BY_TYPE.rate_limit_error ? (limitNamed(detail!.message) ?? mapped.type) : mapped.type;
+  return openAIError(detail?.message || 'Upstream stream failed', type, null, mapped.code);
 }

@@ -20,13 +20,27 @@ function spent(headers: Headers, limit: string): boolean {
 }
 
 /**
- * Which limit a 429 hit, for OpenAI's `type`: `tokens` when a token limit's remaining count
- * is spent and the request limit's is not; `requests` otherwise (OpenAI's default, and the
- * right one when both are spent: no smaller request gets through either).
+ * Anthropic's rate-limit messages name the limit: "… exceed your organization's rate limit
+ * of 30,000 input tokens per minute …", "… of 50 requests per minute …".
  */
-export function limitHit(headers: Headers): RateLimitReason {
+const NAMED_LIMIT = /\b(requests|tokens) per minute\b/i;
+
+/** The limit an Anthropic rate-limit message names, if it names one. */
+export function limitNamed(message: string): RateLimitReason | undefined {
+  const m = NAMED_LIMIT.exec(message);
+  return m ? (m[1].toLowerCase() as RateLimitReason) : undefined;
+}
+
+/**
+ * Which limit a 429 hit, for OpenAI's `type`: `tokens` when a token limit's remaining count
+ * is spent and the request limit's is not; when the headers show none spent, the limit the
+ * message names; `requests` otherwise (OpenAI's default, and the right one when both are
+ * spent: no smaller request gets through either).
+ */
+export function limitHit(headers: Headers, message = ''): RateLimitReason {
   if (spent(headers, 'requests')) return 'requests';
-  return TOKEN_LIMITS.some((limit) => spent(headers, limit)) ? 'tokens' : 'requests';
+  if (TOKEN_LIMITS.some((limit) => spent(headers, limit))) return 'tokens';
+  return limitNamed(message) ?? 'requests';
 }
 
 /**
