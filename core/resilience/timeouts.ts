@@ -71,6 +71,8 @@ export class AttemptTimer {
   private readonly totalTimer: NodeJS.Timeout | undefined;
   /** The provider's call is running: the upstream's progress moves the phase timer. */
   private watching = true;
+  /** Counts arms and disarms: a phase timer that fired expires only if it is still the current one. */
+  private phase = 0;
 
   constructor(
     client: AbortSignal,
@@ -88,12 +90,18 @@ export class AttemptTimer {
   /** Run a phase timer (`headers` or `idle`), replacing the previous one; 0 disarms. */
   arm(phase: 'headers' | 'idle', ms: number): void {
     clearTimeout(this.phaseTimer);
-    this.phaseTimer = ms > 0 ? setTimeout(() => this.expire(phase, ms), ms) : undefined;
+    this.phaseTimer = ms > 0 ? setTimeout(phaseTimerFired, ms, this, phase, ms, ++this.phase) : undefined;
   }
 
   disarm(): void {
     clearTimeout(this.phaseTimer);
     this.phaseTimer = undefined;
+    this.phase++;
+  }
+
+  /** A phase timer fired and the I/O already waiting has been read: expire unless that answered it. */
+  expireIfCurrent(phase: 'headers' | 'idle', ms: number, armed: number): void {
+    if (armed === this.phase) this.expire(phase, ms);
   }
 
   /**
@@ -134,6 +142,20 @@ export class AttemptTimer {
     this.controller.abort(this.expired);
     this.reject(this.expired);
   }
+}
+
+/**
+ * Timers run before the I/O of the same event-loop turn: after the process stalled (a long
+ * GC, a starved CPU) past `ms`, the timer would fire with the upstream's bytes already
+ * waiting to be read, and blame the gateway's own pause on the upstream. So it looks again
+ * after that turn's I/O (setImmediate runs after the poll phase).
+ */
+function phaseTimerFired(timer: AttemptTimer, phase: 'headers' | 'idle', ms: number, armed: number): void {
+  setImmediate(expireIfCurrent, timer, phase, ms, armed);
+}
+
+function expireIfCurrent(timer: AttemptTimer, phase: 'headers' | 'idle', ms: number, armed: number): void {
+  timer.expireIfCurrent(phase, ms, armed);
 }
 
 /** An attempt's signal as a {@link Cancellation} that tells the timer of the upstream call's progress. */
