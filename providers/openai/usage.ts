@@ -31,14 +31,6 @@ export function applyOpenAIUsage(usage: TokenUsage, wire: WireUsage | null | und
   if (typeof wire.completion_tokens === 'number') usage.outputTokens = wire.completion_tokens;
 }
 
-/** A `"usage"` key with a value other than `null` (with include_usage every chunk has `"usage":null`). */
-function mentionsUsage(data: string): boolean {
-  for (let at = data.indexOf('"usage"'); at >= 0; at = data.indexOf('"usage"', at + 7)) {
-    if (!data.startsWith('"usage":null', at)) return true;
-  }
-  return false;
-}
-
 /** Where `"choices"` starts in `data` (-1: nowhere), tried first at `guess`: a stream's chunks share their envelope's length. */
 export function choicesAt(data: string, guess: number): number {
   return data.startsWith('"choices"', guess) ? guess : data.indexOf('"choices"');
@@ -58,14 +50,19 @@ export function generatedChars(data: string, from: number): number {
   // precedes such a `"` there is a backslash, never a key's last letter.
   for (let at = data.indexOf('":"', from); at >= 0; at = data.indexOf('":"', at + 3)) {
     if (!generatedKey(data, at)) continue;
-    const start = at + 3;
-    let end = data.indexOf('"', start);
-    while (end > 0 && escaped(data, end)) end = data.indexOf('"', end + 1);
+    const end = stringEnd(data, at + 3);
     if (end < 0) break;
-    chars += end - start;
+    chars += end - (at + 3);
     at = end - 2; // the next search starts after the closing quote
   }
   return chars;
+}
+
+/** Where the string whose text starts at `start` ends (its closing quote), or -1: never. */
+export function stringEnd(data: string, start: number): number {
+  let end = data.indexOf('"', start);
+  while (end > 0 && escaped(data, end)) end = data.indexOf('"', end + 1);
+  return end;
 }
 
 /** Whether the key that ends at `at` names generated text; by its last letter first, as most keys are not. */
@@ -82,6 +79,13 @@ function generatedKey(data: string, at: number): boolean {
     default:
       return false;
   }
+}
+
+const QUOTE = 0x22;
+
+/** JSON's whitespace: space, tab, line feed, carriage return. */
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
 }
 
 /** Whether the quote at `at` is escaped (an odd run of backslashes before it). */
@@ -128,10 +132,10 @@ export class ChunkReader {
     }
     this.chunks++;
     this.choices = choicesAt(data, this.choices);
-    if (this.choices >= 0) this.generated += generatedChars(data, this.choices + 9);
+    const worthParsing = this.scan(data, this.choices >= 0 ? this.choices + 9 : data.length);
     // Once the model is known, only a usage or an error chunk says anything new: the many
     // content chunks are not parsed. The test errs one way only: a look-alike costs a parse.
-    if (this.model !== undefined && !mentionsUsage(data) && !data.includes('"error"')) return false;
+    if (this.model !== undefined && !worthParsing) return false;
     let chunk: WireChunk;
     try {
       chunk = JSON.parse(data) as WireChunk;
@@ -145,6 +149,43 @@ export class ChunkReader {
     applyOpenAIUsage(this.usage, chunk.usage);
     this.usageFinal = true;
     return Array.isArray(chunk.choices) && chunk.choices.length === 0;
+  }
+
+  /**
+   * One pass over the chunk's keys: adds the generated text of the keys from `from` on to
+   * the count, and says whether a key `usage` with a value other than `null` or a key
+   * `error` is there (anywhere: the parse decides whether it is the chunk's own).
+   */
+  private scan(data: string, from: number): boolean {
+    let worthParsing = false;
+    let chars = 0;
+    for (let colon = data.indexOf(':'); colon >= 0; colon = data.indexOf(':', colon + 1)) {
+      let quote = colon - 1;
+      const compact = data.charCodeAt(quote) === QUOTE;
+      if (!compact) {
+        // JSON allows whitespace before the colon: looked past for usage and error only, as
+        // generated text is counted in compact JSON only.
+        while (isSpace(data.charCodeAt(quote))) quote--;
+        if (quote === colon - 1 || data.charCodeAt(quote) !== QUOTE) continue;
+      }
+      // A quote after a letter closes a string (inside one a quote follows a backslash), and a
+      // string before a colon is a key.
+      switch (data.charCodeAt(quote - 1)) {
+        case 0x65: // e
+          if (data.endsWith('"usage', quote) && !data.startsWith('null', colon + 1)) worthParsing = true;
+          continue;
+        case 0x72: // r
+          if (data.endsWith('"error', quote)) worthParsing = true;
+          continue;
+      }
+      if (!compact || quote < from || data.charCodeAt(colon + 1) !== QUOTE || !generatedKey(data, quote)) continue;
+      const end = stringEnd(data, colon + 2);
+      if (end < 0) break;
+      chars += end - (colon + 2);
+      colon = end; // past the text: its colons are not keys'
+    }
+    this.generated += chars;
+    return worthParsing;
   }
 
   /** The stream ended: without `[DONE]` it was cut, and must not be audited as a whole answer. */
