@@ -20,6 +20,13 @@ export interface SseDecoderOptions {
    * and bytes: what a meter that skips deltas still knows of them). Default none.
    */
   countSkipped?: number;
+  /** What measures each counted skipped event, summed in `skippedMeasure` (a delta's text length, say). */
+  measureSkipped?: SkippedEventMeasurer;
+}
+
+export interface SkippedEventMeasurer {
+  /** `chunk[start, end)` is one whole skipped event, `name` its index in `skip`; called only for chunks skipped whole. */
+  measureSkipped(chunk: Uint8Array, start: number, end: number, name: number): number;
 }
 
 const NO_SKIP: readonly Uint8Array[] = [];
@@ -46,7 +53,10 @@ export class SseDecoder {
   /** The skipped events of the counted names (`countSkipped`), and their bytes whole (`event:` line to blank line). */
   skippedEvents = 0;
   skippedBytes = 0;
+  /** The sum of `measureSkipped` over the skipped events of the counted names. */
+  skippedMeasure = 0;
   private readonly countedNames: number;
+  private readonly measurer: SkippedEventMeasurer | undefined;
   /** Which skip name {@link skipLineAt} matched last. */
   private matched = 0;
 
@@ -56,6 +66,7 @@ export class SseDecoder {
   ) {
     this.skipLines = options.skip ? skipLinesOf(options.skip) : NO_SKIP;
     this.countedNames = options.countSkipped ?? 0;
+    this.measurer = options.measureSkipped;
   }
 
   /** Nothing held: every chunk so far ended with a whole event (no partial line, event or UTF-8 sequence). */
@@ -81,6 +92,7 @@ export class SseDecoder {
     if (n < 2 || chunk[n - 1] !== 10 || chunk[n - 2] !== 10) return false;
     let events = 0;
     let bytes = 0;
+    let measured = 0;
     let at = 0;
     while (at < n) {
       const nameEnd = this.skipLineAt(chunk, at);
@@ -101,12 +113,14 @@ export class SseDecoder {
       if (counted) {
         events++;
         bytes += i + 2 - at;
+        if (this.measurer) measured += this.measurer.measureSkipped(chunk, at, i + 2, this.matched);
       }
       at = i + 2;
     }
     // Counted only now: a chunk that is not all skippable is decoded, and its events delivered.
     this.skippedEvents += events;
     this.skippedBytes += bytes;
+    this.skippedMeasure += measured;
     return true;
   }
 

@@ -8,8 +8,10 @@
  * lifecycle events carry the response object, and a stream ends with exactly one of
  * `response.completed`, `response.incomplete` or `response.failed` — the one with the usage.
  */
-import { emptyUsage, SseDecoder, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import { emptyUsage, SseDecoder, tokensOfBytes, type TokenUsage, type UsageMeter } from '../../core/index.js';
+import type { SkippedEventMeasurer } from '../../core/stream/sse.js';
 import { JsonBodyMeter, meterByContentType, type JsonUsageReader } from '../../core/stream/json-meter.js';
+import { DeltaBytes, deltaChars } from './responses-delta-text.js';
 import { applyOpenAIUsage } from './usage.js';
 
 interface WireResponsesUsage {
@@ -75,9 +77,12 @@ const DELTA_EVENTS = [
 ];
 
 const DELTA_SET = new Set(DELTA_EVENTS);
+/** The one delta whose `delta` is not text (base64 audio): a token an event, as before. */
+const AUDIO_DELTA = 'response.audio.delta';
+const AUDIO_DELTA_INDEX = DELTA_EVENTS.indexOf(AUDIO_DELTA);
 
 /** Reads usage from a Responses SSE stream the client gets unchanged. */
-export class ResponsesStreamMeter implements UsageMeter {
+export class ResponsesStreamMeter implements UsageMeter, SkippedEventMeasurer {
   readonly usage = emptyUsage();
   model: string | undefined;
   streamError: string | undefined;
@@ -87,14 +92,18 @@ export class ResponsesStreamMeter implements UsageMeter {
   usageFinal = false;
   /** Deltas that were read rather than skipped. */
   private readDeltas = 0;
-  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: DELTA_EVENTS, countSkipped: DELTA_EVENTS.length });
+  /** Characters of their text. */
+  private readText = 0;
+  private readonly deltaBytes = new DeltaBytes();
+  private readonly sse = new SseDecoder((event, data) => this.onEvent(event, data), { skip: DELTA_EVENTS, countSkipped: DELTA_EVENTS.length, measureSkipped: this });
 
   /**
-   * Deltas seen, skipped or read: OpenAI streams about one token per delta, so this is what
-   * a stream cut before its terminal event is charged (see core/stream/estimated-usage.ts).
+   * What a stream cut before its terminal event is charged (see core/stream/estimated-usage.ts):
+   * a token a delta, skipped or read (OpenAI streams about one), or the deltas' text over four
+   * where that is more (a batching service sends many tokens a delta).
    */
   get estimatedOutputTokens(): number {
-    return this.readDeltas + this.sse.skippedEvents;
+    return Math.max(this.readDeltas + this.sse.skippedEvents, tokensOfBytes(this.readText + this.sse.skippedMeasure));
   }
 
   write(chunk: Uint8Array): void {
@@ -107,12 +116,22 @@ export class ResponsesStreamMeter implements UsageMeter {
     if (!this.ended) this.streamError ??= 'stream ended before response.completed';
   }
 
+  /** Bytes of text in a delta the decoder skips. */
+  measureSkipped(chunk: Uint8Array, start: number, end: number, name: number): number {
+    return name === AUDIO_DELTA_INDEX ? 0 : this.deltaBytes.of(chunk, start, end);
+  }
+
+  private countDelta(type: string, data: string): void {
+    this.readDeltas++;
+    if (type !== AUDIO_DELTA) this.readText += deltaChars(data);
+  }
+
   private onEvent(event: string, data: string): void {
     // OpenAI names every event; a compatible service that sends `data:` lines alone is
     // read by the `type` inside (each of its events parsed, the price of not naming them).
     const named = event !== 'message';
     if (named && !START_EVENTS.has(event) && !END_EVENTS.has(event) && event !== 'error') {
-      if (DELTA_SET.has(event)) this.readDeltas++;
+      if (DELTA_SET.has(event)) this.countDelta(event, data);
       return;
     }
     let parsed: WireEvent;
@@ -125,7 +144,7 @@ export class ResponsesStreamMeter implements UsageMeter {
     const type = named ? event : parsed.type;
     if (type === undefined) return;
     if (DELTA_SET.has(type)) {
-      this.readDeltas++;
+      this.countDelta(type, data);
       return;
     }
     if (type === 'error') {

@@ -160,7 +160,7 @@ t.test("Mistral Conversations: a token a delta, or the delta text over four, unt
   t.equal(fedBothWays(() => new ConversationStreamMeter(), [...'abcdef'].map(delta))[0].estimatedOutputTokens, 6, 'short deltas: a token each');
 });
 
-t.test('OpenAI Responses: a delta a token, skipped or read, until the terminal event', async (t) => {
+t.test('OpenAI Responses: a token a delta, or the delta text over four, skipped or read, until the terminal event', async (t) => {
   const events = [
     sse('response.created', { type: 'response.created', response: { model: 'gpt-4o', usage: null } }),
     ...WORDS.map((w) => sse('response.output_text.delta', { type: 'response.output_text.delta', delta: w })),
@@ -168,8 +168,13 @@ t.test('OpenAI Responses: a delta a token, skipped or read, until the terminal e
   const [whole, bytes] = fedBothWays(() => new ResponsesStreamMeter(), events);
   for (const m of [whole, bytes]) {
     t.equal(m.usageFinal, false);
-    t.equal(m.estimatedOutputTokens, WORDS.length);
+    t.equal(m.estimatedOutputTokens, Math.max(WORDS.length, estimate));
   }
+  const big = sse('response.output_text.delta', { type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'x'.repeat(400), logprobs: [] });
+  for (const m of fedBothWays(() => new ResponsesStreamMeter(), [events[0], ...Array.from({ length: 10 }, () => big)])) {
+    t.equal(m.estimatedOutputTokens, 1000, '4,000 characters over four');
+  }
+  t.equal(fedBothWays(() => new ResponsesStreamMeter(), [events[0], ...[...'abcdef'].map((c) => sse('response.output_text.delta', { type: 'response.output_text.delta', delta: c }))])[0].estimatedOutputTokens, 6, 'short deltas: a token each');
   const [done] = fedBothWays(() => new ResponsesStreamMeter(), [...events, sse('response.completed', { type: 'response.completed', response: { model: 'gpt-4o', usage: { input_tokens: 5, output_tokens: 16 } } })]);
   t.equal(done.usageFinal, true);
 });
