@@ -44,7 +44,7 @@ rate_limits:
   default: { requests_per_minute: 1000000 }
   users:
     limited: { requests_per_minute: ${LIMIT} }
-store: { type: redis, redis: { url: "${redisUrl}", fail_mode: closed } }
+store: { type: redis, redis: { url: "${redisUrl}", fail_mode: closed, timeout_ms: 2000 } }
 `;
 }
 

@@ -66,7 +66,7 @@ filters:
   t.match(await refused.json(), { error: { code: 'GW_ERR_OVERLOADED' } });
 
   const ai = await fetch(`${gw.url}/v1/echo/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'echo-1', max_tokens: 8, messages: [{ role: 'user', content: 'y'.repeat(BODY) }] }) });
-  t.equal(ai.status, 503, 'the AI routes see the same budget');
+  t.equal(ai.status, 529, 'the AI routes see the same budget (an Anthropic route: its overloaded_error)');
   await ai.arrayBuffer();
 
   slow.destroy();
