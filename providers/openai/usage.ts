@@ -46,14 +46,15 @@ export function choicesAt(data: string, guess: number): number {
  */
 export function generatedChars(data: string, from: number): number {
   let chars = 0;
-  // `":"` ends a key before a string value: inside a string a quote is escaped, so what
-  // precedes such a `"` there is a backslash, never a key's last letter.
-  for (let at = data.indexOf('":"', from); at >= 0; at = data.indexOf('":"', at + 3)) {
-    if (!generatedKey(data, at)) continue;
-    const end = stringEnd(data, at + 3);
+  // Colons, not `":"`: a search for a pattern that opens with a quote stops at every quote.
+  // A colon between quotes ends a key before a string value: inside a string a quote is
+  // escaped, so what precedes such a `"` there is a backslash, never a key's last letter.
+  for (let colon = data.indexOf(':', from + 1); colon >= 0; colon = data.indexOf(':', colon + 1)) {
+    if (data.charCodeAt(colon - 1) !== QUOTE || data.charCodeAt(colon + 1) !== QUOTE || !generatedKey(data, colon - 1)) continue;
+    const end = stringEnd(data, colon + 2);
     if (end < 0) break;
-    chars += end - (at + 3);
-    at = end - 2; // the next search starts after the closing quote
+    chars += end - (colon + 2);
+    colon = end + 1; // on past the text (its colons are not keys') and its closing quote, which ends a value, not a key
   }
   return chars;
 }
