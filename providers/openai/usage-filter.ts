@@ -11,6 +11,8 @@ import { ChunkReader, CUT } from './usage.js';
 const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = new Uint8Array(0);
+/** No partial event held (never written to: shared). */
+const NONE = Buffer.alloc(0);
 
 export interface UsageChunkFilterOptions {
   /** Drop the usage-only chunk (the gateway asked for it, the client did not). */
@@ -28,46 +30,57 @@ const CUT_STREAM_ERROR = Buffer.from(`data: ${JSON.stringify({ error: { message:
 
 export class UsageChunkFilter {
   private readonly reader = new ChunkReader();
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = NONE;
   constructor(private readonly options: UsageChunkFilterOptions = { dropUsage: true, endCutStream: false }) {}
 
   /** True right after a line ended: another line end now ends the event. */
   private atLineStart = true;
   private afterCR = false;
+  /** Lines of the event so far (blank lines aside): the usual event is one, its data. */
+  private lines = 0;
 
   /** Filter a chunk of upstream bytes; returns the bytes to send now (possibly empty). */
   write(chunk: Uint8Array): Uint8Array {
-    const buf = this.pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.pending, chunk]);
+    const buf = this.pending.length !== 0 ? Buffer.concat([this.pending, chunk]) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const from = this.pending.length;
     let eventStart = 0;
     let out: Buffer[] | undefined;
     let keptUpTo = 0; // end of the run of kept events not yet copied into `out`
-    for (let i = from; i < buf.length; i++) {
-      const b = buf[i];
-      if (b === LF && this.afterCR) {
+    // Line ends are found with indexOf (a native scan), each kind searched for again only
+    // once passed: a stream without CRs is searched for one once a write.
+    let lf = -2;
+    let cr = -2;
+    for (let i = from; i < buf.length; ) {
+      if (lf !== -1 && lf < i) lf = buf.indexOf(LF, i);
+      if (cr !== -1 && cr < i) cr = buf.indexOf(CR, i);
+      const lineEnd = lf < 0 ? cr : cr < 0 || lf < cr ? lf : cr;
+      if (lineEnd !== i) {
+        this.atLineStart = false; // text before the line end, or up to the end of the write
+        this.afterCR = false;
+      }
+      if (lineEnd < 0) break;
+      i = lineEnd + 1;
+      if (buf[lineEnd] === LF && this.afterCR) {
         this.afterCR = false; // the LF of a CRLF: the CR already ended the line
         continue;
       }
-      if (b !== LF && b !== CR) {
-        this.atLineStart = false;
-        this.afterCR = false;
-        continue;
-      }
-      this.afterCR = b === CR;
+      this.afterCR = buf[lineEnd] === CR;
       if (!this.atLineStart) {
         this.atLineStart = true;
+        this.lines++;
         continue;
       }
-      // A blank line: the event [eventStart, i] is complete.
-      const end = i + 1;
-      if (this.dropped(buf.subarray(eventStart, end))) {
+      // A blank line: the event up to here is complete.
+      const oneLine = this.lines === 1;
+      this.lines = 0;
+      if (this.dropped(buf, eventStart, i, oneLine)) {
         (out ??= []).push(buf.subarray(keptUpTo, eventStart));
-        keptUpTo = end;
+        keptUpTo = i;
       }
-      eventStart = end;
+      eventStart = i;
     }
-    this.pending = Buffer.from(buf.subarray(eventStart)); // a copy: `buf` may be the caller's
-    if (!out) return eventStart === 0 ? EMPTY : buf.subarray(0, eventStart);
+    this.pending = eventStart === buf.length ? NONE : Buffer.from(buf.subarray(eventStart)); // a copy: `buf` may be the caller's
+    if (!out) return eventStart === 0 ? EMPTY : eventStart === buf.length ? buf : buf.subarray(0, eventStart);
     out.push(buf.subarray(keptUpTo, eventStart));
     return Buffer.concat(out);
   }
@@ -75,8 +88,8 @@ export class UsageChunkFilter {
   /** The upstream body ended: a last event without its blank line goes out unless it is the usage chunk. */
   end(): Uint8Array {
     const rest = this.pending;
-    this.pending = Buffer.alloc(0);
-    const last = rest.length === 0 || this.dropped(rest) ? EMPTY : rest;
+    this.pending = NONE;
+    const last = rest.length === 0 || this.dropped(rest, 0, rest.length, false) ? EMPTY : rest;
     this.reader.end();
     // Cut: a partial last event is no use to the client, the error chunk is.
     if (this.options.endCutStream && !this.reader.done) return this.reader.streamError === CUT ? CUT_STREAM_ERROR : EMPTY;
@@ -88,11 +101,40 @@ export class UsageChunkFilter {
     return new SourceMeter(this.reader);
   }
 
-  private dropped(event: Buffer): boolean {
-    const data: string[] = [];
-    for (const line of event.toString('utf8').split(/\r\n|\r|\n/)) {
-      if (line.startsWith('data:')) data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
-    }
-    return this.reader.read(data.join('\n')) && this.options.dropUsage;
+  /** Whether the event in `buf` from `start` to `end` is to be dropped; `oneLine`: it has one line (blank lines aside). */
+  private dropped(buf: Buffer, start: number, end: number, oneLine: boolean): boolean {
+    return this.reader.read(dataOf(buf, start, end, oneLine)) && this.options.dropUsage;
   }
+}
+
+const SPACE = 0x20;
+
+function isLineEnd(byte: number): boolean {
+  return byte === LF || byte === CR;
+}
+
+/** Whether `event` holds `data:` at `at`. */
+function dataFieldAt(event: Buffer, at: number): boolean {
+  return event[at] === 0x64 && event[at + 1] === 0x61 && event[at + 2] === 0x74 && event[at + 3] === 0x61 && event[at + 4] === 0x3a;
+}
+
+/**
+ * The data of the event in `buf` from `from` to `to`: its `data:` lines' values joined by
+ * line feeds. An event of one line (the framing counted them; blank lines aside) has its
+ * value decoded alone, straight from the bytes; any other is decoded and split.
+ */
+function dataOf(buf: Buffer, from: number, to: number, oneLine: boolean): string {
+  if (oneLine) {
+    let start = from;
+    while (isLineEnd(buf[start])) start++; // a CRLF's LF, left over from the last event
+    let end = to;
+    while (isLineEnd(buf[end - 1])) end--; // the line ends closing the event
+    if (!dataFieldAt(buf, start)) return ''; // a comment, an event name: no data
+    return buf.toString('utf8', buf[start + 5] === SPACE ? start + 6 : start + 5, end);
+  }
+  const data: string[] = [];
+  for (const line of buf.toString('utf8', from, to).split(/\r\n|\r|\n/)) {
+    if (line.startsWith('data:')) data.push(line.charCodeAt(5) === SPACE ? line.slice(6) : line.slice(5));
+  }
+  return data.join('\n');
 }
