@@ -42,6 +42,12 @@ export interface BedrockConfig {
   messages_endpoint: 'runtime' | 'mantle';
   /** The bedrock-mantle endpoint; `{region}` is replaced by `region`. */
   mantle_base_url: string;
+  /**
+   * The Bedrock control plane (`bedrock`, not `bedrock-runtime`), where the catalogue reads
+   * (`/inference-profiles`, `/foundation-models`) go, signed for `bedrock`; `{region}` is
+   * replaced by `region`.
+   */
+  control_base_url: string;
 }
 
 /** The seed's models. */
@@ -72,6 +78,7 @@ export const configSchema = {
     models: { type: 'array', items: { type: 'string', minLength: 1 }, default: DEFAULT_MODELS },
     messages_endpoint: { enum: ['runtime', 'mantle'], default: 'runtime' },
     mantle_base_url: { type: 'string', pattern: '^https?://', default: 'https://bedrock-mantle.{region}.api.aws' },
+    control_base_url: { type: 'string', pattern: '^https?://', default: 'https://bedrock.{region}.amazonaws.com' },
   },
 };
 

@@ -5,7 +5,9 @@
  * client's signature or key is dropped and the request is signed anew with the gateway's
  * AWS credentials; bodies go upstream byte for byte; event streams flow back frame by
  * frame with usage read beside them. `/anthropic/v1/messages` is the Anthropic Messages
- * API Bedrock serves, in Anthropic's dialect (`messages.ts`). A target of the unified `/v1/chat/completions` too:
+ * API Bedrock serves, in Anthropic's dialect (`messages.ts`). Reads of the control plane's
+ * model catalogue (`/inference-profiles`, `/foundation-models`, which Claude Code lists at
+ * start) go to the `bedrock` host, signed the same way. A target of the unified `/v1/chat/completions` too:
  * OpenAI chat is served through Converse (see `chat.ts`), signed the same way.
  */
 import type { Dispatcher } from 'undici';
@@ -67,6 +69,13 @@ const MODEL_PATTERNS = [
   'arn:aws:bedrock:*',
 ];
 
+/** Where a request is sent and how it is signed. */
+interface SignedTarget {
+  readonly endpoint: Endpoint;
+  readonly pool: Dispatcher;
+  readonly signer: RequestSigner;
+}
+
 /** How long `health()` waits for the credential chain (container and instance endpoints). */
 const HEALTH_TIMEOUT_MS = 5_000;
 
@@ -84,6 +93,7 @@ class BedrockProvider implements Provider {
   private readonly signer: RequestSigner;
   private readonly runtime: MessagesTarget;
   private readonly messages: MessagesTarget;
+  private readonly control: SignedTarget;
   private readonly drop: ReadonlySet<string>;
   private readonly pool: Dispatcher;
   private readonly log: Logger;
@@ -110,6 +120,7 @@ class BedrockProvider implements Provider {
     });
     this.runtime = { mode: 'runtime', endpoint: this.endpoint, pool: this.pool, signer: this.signer };
     this.messages = config.messages_endpoint === 'mantle' ? this.mantleTarget(config, env) : this.runtime;
+    this.control = this.controlTarget(config, env);
     this.chatSettings = {
       basePath: this.endpoint.basePath,
       forwardHeaders: config.forward_headers.map((h) => h.toLowerCase()),
@@ -126,6 +137,13 @@ class BedrockProvider implements Provider {
       bodyTimeoutMs: config.body_idle_timeout_ms,
     });
     return { mode: 'mantle', endpoint, pool, signer: new RequestSigner({ host: endpoint.host, region: config.region, service: 'bedrock-mantle' }, this.credentials) };
+  }
+
+  /** The control plane: its own host and pool, the same signing name (`bedrock`) and credentials. */
+  private controlTarget(config: BedrockConfig, env: PluginEnv): SignedTarget {
+    const endpoint = parseEndpoint(config.control_base_url, config.region);
+    const pool = env.upstream(endpoint.origin, { connectTimeoutMs: config.connect_timeout_ms, headersTimeoutMs: config.headers_timeout_ms, bodyTimeoutMs: config.body_idle_timeout_ms });
+    return { endpoint, pool, signer: new RequestSigner({ host: endpoint.host, region: config.region, service: 'bedrock' }, this.credentials) };
   }
 
   models(): readonly ModelInfo[] {
@@ -155,6 +173,7 @@ class BedrockProvider implements Provider {
     return {
       region: this.region,
       base_url: this.endpoint.origin + this.endpoint.basePath,
+      control_base_url: this.control.endpoint.origin + this.control.endpoint.basePath,
       credential_source: this.source,
       ...(expiration ? { credentials_expire_at: expiration.toISOString() } : {}),
     };
@@ -187,6 +206,12 @@ class BedrockProvider implements Provider {
       res.meter = anthropicMeter(res.headers['content-type']);
       return res;
     }
+    if (path.op === 'control') {
+      // Nothing is metered or charged. Inspect refused every other method; this is in case it did not run.
+      if (ctx.method !== 'GET') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on the Bedrock control plane`);
+      const upstream = this.control.endpoint.basePath + path.upstream.slice(this.endpoint.basePath.length);
+      return this.send(ctx.method, upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, false, this.control);
+    }
     const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, ctx.stream);
     if (ctx.kind === 'generation') res.meter = bedrockMeter(res.status, res.headers, path.op === 'converse' || path.op === 'converse-stream');
     return res;
@@ -200,7 +225,7 @@ class BedrockProvider implements Provider {
   /** The Converse translation only copies the prompt's text (`providers/translate/openai-converse`). */
   readonly chatTakesBytes = true;
 
-  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: Cancellation, stream: boolean, target: MessagesTarget = this.runtime): Promise<ProviderResponse> {
+  private async send(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer, signal: Cancellation, stream: boolean, target: SignedTarget = this.runtime): Promise<ProviderResponse> {
     let auth: Record<string, string>;
     try {
       auth = await target.signer.sign(method, path, headers, body);

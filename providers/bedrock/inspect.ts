@@ -2,7 +2,8 @@
  * Classifying a request before the filter chain sees it: the four Runtime generation
  * operations, the Anthropic Messages API (`messages.ts`) and the gateway's `/invoke` are `generation`, with the model from the path
  * (or `model_id`), the stream flag from the operation (or `stream`), and the output cap
- * from the body in whichever dialect the model speaks. Everything else is `auxiliary`;
+ * from the body in whichever dialect the model speaks. Everything else is `auxiliary`,
+ * the control plane's catalogue reads too (any other method on them is refused);
  * StartAsyncInvoke (`POST /async-invoke`) is marked as the generation it submits to run
  * later (`ctx.batch`), so policy filters judge its model and its body.
  */
@@ -147,6 +148,11 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
   const path = bedrockPath(ctx.subpath, ctx.query, basePath);
   ctx.set(BEDROCK_PATH, path);
   ctx.kind = 'auxiliary';
+  if (path.op === 'control') {
+    // Only reads: a workspace must not create, tag or delete profiles with the gateway's role.
+    if (ctx.method !== 'GET') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.subpath}: the gateway forwards only reads (GET) of the Bedrock control plane`);
+    return;
+  }
   if (path.modelId !== undefined) setModel(ctx, path.modelId);
   if (path.op === 'convenience') {
     if (ctx.method !== 'POST') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on /invoke; POST {"model_id", "body"}`);

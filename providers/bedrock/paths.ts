@@ -19,15 +19,24 @@ const GENERATION_OPS: ReadonlySet<string> = new Set<GenerationOp>(['invoke', 'in
 const MESSAGES_SEGMENTS = 'anthropic/v1/messages';
 /** First segments of the Runtime API (`/model/…`, `/guardrail/…`, `/async-invoke…`). */
 const ROOTS = new Set(['model', 'guardrail', 'async-invoke']);
+/**
+ * First segments of the control plane's read-only model catalogue, served by the `bedrock`
+ * host rather than `bedrock-runtime`: ListInferenceProfiles, GetInferenceProfile,
+ * ListFoundationModels and GetFoundationModel (Claude Code on Bedrock lists the profiles at
+ * start and reads one to find an application profile's model).
+ */
+const CONTROL_ROOTS = new Set(['inference-profiles', 'foundation-models']);
 
 export interface BedrockPath {
   /**
    * A generation operation, `convenience` for the gateway's `/invoke`, `messages` for the
    * Anthropic Messages API (`/anthropic/v1/messages`), `async-invoke` for the
    * `/async-invoke` collection (a POST starts one generation to run later, a GET lists
-   * them), or `other` (count-tokens, guardrails, one async invocation).
+   * them), `control` for the control plane's model catalogue (a list, or one profile or
+   * model by its id or ARN; its upstream is under the Runtime's base path too, re-based by
+   * the provider), or `other` (count-tokens, guardrails, one async invocation).
    */
-  readonly op: GenerationOp | 'convenience' | 'async-invoke' | 'messages' | 'other';
+  readonly op: GenerationOp | 'convenience' | 'async-invoke' | 'messages' | 'control' | 'other';
   /** The model id, profile id or ARN, decoded, when the path names one. */
   readonly modelId?: string;
   /** Origin-relative upstream path with the query, as the upstream sees (and the signer signs) it. */
@@ -69,7 +78,8 @@ function isCredentialParameter(name: string): boolean {
 
 /**
  * Parse `subpath` (after the route prefix) into the operation and the upstream path.
- * Throws 400 for a path that could escape, 404 for one outside the Runtime API.
+ * Throws 400 for a path that could escape, 404 for one outside the Runtime API and the
+ * control plane's catalogue reads.
  * @example
  * bedrockPath('/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke', '', '')
  * // { op: 'invoke', modelId: 'anthropic.claude-3-haiku-20240307-v1:0', upstream: '/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke' }
@@ -83,7 +93,9 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
   // Each root's second segment is an identifier that may be an ARN, whose `/` the SDKs
   // send as `%2F`: a model id or profile ARN, a guardrail ARN (ApplyGuardrail), an async
   // invocation ARN (GetAsyncInvoke).
-  const idSegment = first !== undefined && ROOTS.has(first) ? 1 : -1;
+  // A control-plane root's second segment is a profile or model id, or its ARN, likewise.
+  const control = first !== undefined && CONTROL_ROOTS.has(first) && raw.length <= 2;
+  const idSegment = first !== undefined && (ROOTS.has(first) || control) ? 1 : -1;
   const segments = raw.map((s, i) => (i === idSegment ? s : normalised(s)));
   if (segments.length === 1 && first === 'invoke') return { op: 'convenience', upstream: '' };
   if (first === 'anthropic' && segments.join('/') === MESSAGES_SEGMENTS) {
@@ -91,13 +103,14 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
     const q = withoutParameters(query, isCredentialParameter);
     return { op: 'messages', upstream: `${basePath}/${MESSAGES_SEGMENTS}${q ? `?${q}` : ''}` };
   }
-  if (first === undefined || first === '' || !ROOTS.has(first)) {
-    throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock Runtime path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream, /anthropic/v1/messages or the gateway's /invoke`);
+  if (first === undefined || first === '' || !(ROOTS.has(first) || control)) {
+    throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream, /anthropic/v1/messages, the gateway's /invoke, or a read of /inference-profiles or /foundation-models`);
   }
   const decoded = segments.map(decode);
   decoded.forEach((d, i) => checkSegment(d, i === idSegment));
   const q = withoutParameters(query, isCredentialParameter);
   const upstream = `${basePath}/${segments.join('/')}${q ? `?${q}` : ''}`;
+  if (control) return { op: 'control', upstream };
   if (first === 'model' && segments.length === 3) {
     const op = GENERATION_OPS.has(segments[2]) ? (segments[2] as GenerationOp) : 'other';
     return { op, modelId: decoded[1], upstream };

@@ -1,5 +1,5 @@
 /**
- * Shared set-up for the Bedrock provider tests: the mock Bedrock Runtime, a gateway in
+ * Shared set-up for the Bedrock provider tests: the mock Bedrock Runtime and control plane, a gateway in
  * front of it (auth with a key secret, the outcome recorder, static workspaces), workspace
  * SigV4 credentials, and real `@aws-sdk/client-bedrock-runtime` clients over HTTP/2 (the
  * SDK's default handler) or HTTP/1.1.
@@ -25,6 +25,8 @@ interface Teardown {
 
 export interface BedrockSetup {
   mock: BedrockMock;
+  /** The control-plane mock (`control_base_url`), its credentials the Runtime mock's. */
+  control: BedrockMock;
   gw: TestGateway;
   /** What a client's Bedrock endpoint is set to. */
   endpoint: string;
@@ -48,11 +50,14 @@ export async function startBedrock(t: Teardown, options: SetupOptions = {}): Pro
   const creds = options.credentials === undefined ? GATEWAY_CREDS : options.credentials;
   const mock = await BedrockMock.start([...(creds ? [creds] : []), ...(options.mockCredentials ?? [])]);
   t.teardown(() => mock.close());
+  const control = await BedrockMock.start([...(creds ? [creds] : []), ...(options.mockCredentials ?? [])], { api: 'control' });
+  t.teardown(() => control.close());
   const yaml = [
     'providers:',
     '  bedrock:',
     '    region: us-east-1',
     `    base_url: ${mock.url}`,
+    `    control_base_url: ${control.url}`,
     ...(creds ? [`    access_key_id: "${creds.accessKeyId}"`, `    secret_access_key: "${creds.secretAccessKey}"`, ...(creds.sessionToken ? [`    session_token: "${creds.sessionToken}"`] : [])] : []),
     options.providerYaml ?? '',
     'filters:',
@@ -71,7 +76,7 @@ export async function startBedrock(t: Teardown, options: SetupOptions = {}): Pro
     '',
   ].join('\n');
   const gw = await startGateway(t, yaml);
-  return { mock, gw, endpoint: `${gw.url}/v1/bedrock` };
+  return { mock, control, gw, endpoint: `${gw.url}/v1/bedrock` };
 }
 
 export type Transport = 'h2' | 'h1';

@@ -15,11 +15,15 @@
  * `service: 'bedrock-mantle'`, as bedrock-mantle does (the `anthropic-version` header
  * required): Anthropic's JSON answer or SSE stream, and Anthropic's error shape for what
  * the model refuses, while a bad signature is still AWS's 403.
+ * Started with `api: 'control'` it is the control plane instead (`bedrock.{region}…`,
+ * signed for `bedrock`): the model catalogue of `bedrock-control-plane.ts` and nothing of
+ * the Runtime, as the Runtime host serves none of the catalogue.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import { controlPlane } from './bedrock-control-plane.js';
 import { parseAuthorization, sha256Hex, signature } from './sigv4-check.js';
 
 export interface RecordedRequest {
@@ -93,15 +97,18 @@ export class BedrockMock {
 
   /** The signing name requests must be scoped to: `bedrock` (the Runtime) or `bedrock-mantle`. */
   readonly service: string;
+  /** Which Bedrock host this is: the Runtime (or bedrock-mantle) or the control plane. */
+  readonly api: 'runtime' | 'control';
 
-  private constructor(creds: MockCredentials[], service: string) {
+  private constructor(creds: MockCredentials[], service: string, api: 'runtime' | 'control') {
     this.service = service;
+    this.api = api;
     for (const c of creds) this.allow(c);
     this.server = http.createServer({ noDelay: true }, (req, res) => void this.handle(req, res));
   }
 
-  static async start(creds: MockCredentials[], options: { service?: 'bedrock' | 'bedrock-mantle' } = {}): Promise<BedrockMock> {
-    const mock = new BedrockMock(creds, options.service ?? 'bedrock');
+  static async start(creds: MockCredentials[], options: { service?: 'bedrock' | 'bedrock-mantle'; api?: 'runtime' | 'control' } = {}): Promise<BedrockMock> {
+    const mock = new BedrockMock(creds, options.service ?? 'bedrock', options.api ?? 'runtime');
     await new Promise<void>((resolve) => mock.server.listen(0, '127.0.0.1', resolve));
     return mock;
   }
@@ -162,6 +169,11 @@ export class BedrockMock {
     const { error, accessKeyId } = this.verify(req, body);
     if (error) return fail(res, 403, error[0], error[1]);
     record.accessKeyId = accessKeyId;
+    if (this.api === 'control') {
+      const answer = controlPlane(record.method, record.url);
+      if (!answer) return fail(res, 404, 'UnknownOperationException', `no operation ${req.method} ${record.url}`);
+      return answer.errorType ? fail(res, answer.status, answer.errorType, (answer.body as { message: string }).message) : json(res, answer.status, {}, answer.body);
+    }
     const messages = record.url.split('?')[0] === '/anthropic/v1/messages';
     if (this.nextError) {
       const e = this.nextError;

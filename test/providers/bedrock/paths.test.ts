@@ -31,3 +31,13 @@ t.test('a guardrail or async invocation ARN is one segment, its %2F kept; elsewh
   t.throws(() => bedrockPath('/guardrail/gr0abc/version/1%2F..%2Fx/apply', '', ''), { code: 'GW_ERR_REQUEST_INVALID' }, 'not in the version');
   t.throws(() => bedrockPath('/guardrail/arn%2F..%2Fmodel/version/1/apply', '', ''), { code: 'GW_ERR_REQUEST_INVALID' }, 'no dot segment inside the id');
 });
+
+t.test("the control plane's catalogue reads: a list or one id (an ARN as one segment), nothing deeper", async (t) => {
+  t.same(bedrockPath('/inference-profiles', 'type=SYSTEM_DEFINED&X-Amz-Signature=abc', '/base'), { op: 'control', upstream: '/base/inference-profiles?type=SYSTEM_DEFINED' }, 'a credential in the query is dropped');
+  const arn = '/inference-profiles/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fa1b2';
+  t.same(bedrockPath(arn, '', ''), { op: 'control', upstream: arn }, 'the ARN segment as sent');
+  t.same(bedrockPath('/%66oundation-models/amazon.nova-pro-v1%3A0', '', ''), { op: 'control', upstream: '/foundation-models/amazon.nova-pro-v1%3A0' });
+  t.throws(() => bedrockPath('/inference-profiles/x/tags', '', ''), { code: 'GW_ERR_ROUTE_NOT_FOUND' }, 'nothing under one profile');
+  t.throws(() => bedrockPath('/foundation-models/arn%2F..%2Fx', '', ''), { code: 'GW_ERR_REQUEST_INVALID' }, 'no dot segment inside the id');
+  t.throws(() => bedrockPath('/inference-profiles/', '', ''), { code: 'GW_ERR_REQUEST_INVALID' }, 'no empty id');
+});
