@@ -36,6 +36,24 @@ export function normalised(segment: string): string {
 }
 
 /**
+ * Whether `subpath` is a file upload (Provider.isUpload): a cheap test of the raw path for
+ * one of `words`, then its checked segments for `matches`. Run for every POST on the route,
+ * so a generation pays a substring search, not a split. A path that spells the word encoded
+ * (`%66iles`) fails the first test and is read whole like any other request, under
+ * `max_body_bytes`: the safe way round for what only relaxes a limit.
+ * @example
+ * isUploadSubpath('/v1/files', ['files'], (s) => s.join('/') === 'v1/files') // true
+ */
+export function isUploadSubpath(subpath: string, words: readonly string[], matches: (segments: string[]) => boolean): boolean {
+  if (!words.some((w) => subpath.includes(w))) return false;
+  try {
+    return matches(checkedSegments(subpath));
+  } catch {
+    return false; // refused again, as it should be, when the request is inspected
+  }
+}
+
+/**
  * The non-empty segments of `subpath`, still encoded except for unreserved characters
  * (`%6Dessages` is `messages` to any server behind, so it must be to the providers'
  * classification of generation paths too), after checking each one.

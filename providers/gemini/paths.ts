@@ -6,7 +6,7 @@
  * from the query (the gateway's key goes in a header); every other parameter stays as sent.
  */
 import { GatewayError, withoutKey } from '../../core/index.js';
-import { checkedSegments } from '../common/paths.js';
+import { checkedSegments, isUploadSubpath } from '../common/paths.js';
 
 const ROOTS = new Set(['v1', 'v1beta', 'v1alpha', 'upload']);
 const BARE_ROOTS = new Set(['models', 'tunedModels', 'cachedContents', 'files', 'batches', 'operations']);
@@ -62,11 +62,11 @@ const UPLOAD_COLLECTIONS = new Set(['files', 'fileSearchStores']);
  * isUploadPath('/upload/v1beta/files') // true
  */
 export function isUploadPath(subpath: string): boolean {
-  let kept: string[];
-  try {
-    kept = checkedSegments(subpath);
-  } catch {
-    return false;
-  }
+  return isUploadSubpath(subpath, UPLOAD_WORDS, isUploadSegments);
+}
+
+const UPLOAD_WORDS = ['upload'] as const;
+
+function isUploadSegments(kept: string[]): boolean {
   return kept[0] === 'upload' && kept.length >= 3 && UPLOAD_COLLECTIONS.has(kept[2]);
 }

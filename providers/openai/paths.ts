@@ -4,7 +4,7 @@
  * prefix send bare `/chat/completions`, which gets its `/v1`.
  */
 import { GatewayError, withoutKey } from '../../core/index.js';
-import { checkedSegments } from '../common/paths.js';
+import { checkedSegments, isUploadSubpath } from '../common/paths.js';
 
 /**
  * Bare API roots that lack their `/v1`: OpenAI's, then those only Mistral has (an entry of
@@ -43,12 +43,12 @@ const UPLOAD = /^\/v1\/(?:files|uploads\/[^/]+\/parts)$/;
  * isUploadPath('/v1/uploads/upload_abc/parts') // true
  */
 export function isUploadPath(subpath: string): boolean {
-  let kept: string[];
-  try {
-    kept = checkedSegments(subpath);
-  } catch {
-    return false;
-  }
+  return isUploadSubpath(subpath, UPLOAD_WORDS, isUploadSegments);
+}
+
+const UPLOAD_WORDS = ['files', 'parts'] as const;
+
+function isUploadSegments(kept: string[]): boolean {
   if (kept[0] !== 'v1') kept.unshift('v1');
   return UPLOAD.test(`/${kept.join('/')}`);
 }
