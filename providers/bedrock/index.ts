@@ -5,7 +5,8 @@
  * client's signature or key is dropped and the request is signed anew with the gateway's
  * AWS credentials; bodies go upstream byte for byte; event streams flow back frame by
  * frame with usage read beside them. `/anthropic/v1/messages` is the Anthropic Messages
- * API Bedrock serves, in Anthropic's dialect (`messages.ts`). Reads of the control plane's
+ * API Bedrock serves, in Anthropic's dialect (`messages.ts`), with its count_tokens
+ * (`count-tokens.ts`). Reads of the control plane's
  * model catalogue (`/inference-profiles`, `/foundation-models`, which Claude Code lists at
  * start) go to the `bedrock` host, signed the same way. A target of the unified `/v1/chat/completions` too:
  * OpenAI chat is served through Converse (see `chat.ts`), signed the same way.
@@ -28,6 +29,9 @@ import {
   type RequestContext,
 } from '../../core/index.js';
 import { bedrockChat, type ChatSettings } from './chat.js';
+import { chatHeaders } from '../common/translated-chat.js';
+import { countTokensCall } from './count-tokens.js';
+import { countAnswer } from './count-tokens-answer.js';
 import { forwardedHeaders } from '../common/upstream-config.js';
 import { configSchema, droppedHeaders, parseEndpoint, type BedrockConfig, type Endpoint } from './config.js';
 import { CredentialCache, detectSource, resolverFor, type CredentialSource } from './credentials.js';
@@ -206,6 +210,7 @@ class BedrockProvider implements Provider {
       res.meter = anthropicMeter(res.headers['content-type']);
       return res;
     }
+    if (path.op === 'messages-count') return this.countTokens(ctx, path.upstream);
     if (path.op === 'control') {
       // Nothing is metered or charged. Inspect refused every other method; this is in case it did not run.
       if (ctx.method !== 'GET') throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on the Bedrock control plane`);
@@ -215,6 +220,21 @@ class BedrockProvider implements Provider {
     const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, ctx.stream);
     if (ctx.kind === 'generation') res.meter = bedrockMeter(res.status, res.headers, path.op === 'converse' || path.op === 'converse-stream');
     return res;
+  }
+
+  /**
+   * Anthropic's count_tokens: bedrock-mantle serves it as it is; the Runtime only through
+   * CountTokens, whose answer is made Anthropic's. Auxiliary either way: no meter.
+   */
+  private async countTokens(ctx: RequestContext, upstream: string): Promise<ProviderResponse> {
+    if (this.messages.mode === 'mantle') {
+      const call = messagesCall(this.messages, upstream, this.endpoint.basePath, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, true);
+      return this.send(ctx.method, call.path, call.headers, call.body, ctx.cancellation, false, this.messages);
+    }
+    const call = countTokensCall(ctx, this.endpoint.basePath);
+    // The client's headers are Anthropic's (`anthropic-version`, `anthropic-beta`): nothing CountTokens reads.
+    const headers = chatHeaders(ctx.headers, this.chatSettings.forwardHeaders, { accept: 'application/json' });
+    return countAnswer(await this.send('POST', call.path, headers, call.body, ctx.cancellation, false), ctx.cancellation);
   }
 
   /** The unified endpoint: OpenAI chat in, Converse upstream (signed as above), OpenAI chat out. */

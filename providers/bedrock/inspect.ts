@@ -3,11 +3,12 @@
  * operations, the Anthropic Messages API (`messages.ts`) and the gateway's `/invoke` are `generation`, with the model from the path
  * (or `model_id`), the stream flag from the operation (or `stream`), and the output cap
  * from the body in whichever dialect the model speaks. Everything else is `auxiliary`,
- * the control plane's catalogue reads too (any other method on them is refused);
+ * the Messages API's count_tokens (`count-tokens.ts`) and the control plane's catalogue reads too (any other method on them is refused);
  * StartAsyncInvoke (`POST /async-invoke`) is marked as the generation it submits to run
  * later (`ctx.batch`), so policy filters judge its model and its body.
  */
 import { createKey, GatewayError, largestNumber, shapeText, type BatchSubmission, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
+import { inspectCount } from './count-tokens.js';
 import { inspectMessages } from './messages.js';
 import { baseModelId } from './model-id.js';
 import { bedrockPath, encodeModelId, type BedrockPath } from './paths.js';
@@ -171,6 +172,7 @@ export function inspectRequest(ctx: RequestContext, basePath: string): void {
     return;
   }
   if (path.op === 'messages') return inspectMessages(ctx);
+  if (path.op === 'messages-count') return inspectCount(ctx);
   if (path.op === 'async-invoke' && ctx.method === 'POST') {
     // Still auxiliary: the generation runs later and its tokens are never reported here.
     ctx.batch = asyncInvocation(ctx);

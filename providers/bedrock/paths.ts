@@ -17,6 +17,8 @@ export type GenerationOp = 'invoke' | 'invoke-with-response-stream' | 'converse'
 const GENERATION_OPS: ReadonlySet<string> = new Set<GenerationOp>(['invoke', 'invoke-with-response-stream', 'converse', 'converse-stream']);
 /** The Anthropic Messages API's path, which Bedrock serves under `/anthropic`, as segments. */
 const MESSAGES_SEGMENTS = 'anthropic/v1/messages';
+/** Its token count (Claude Code's context accounting, the SDKs' `messages.countTokens`). */
+const COUNT_SEGMENTS = 'anthropic/v1/messages/count_tokens';
 /** First segments of the Runtime API (`/model/…`, `/guardrail/…`, `/async-invoke…`). */
 const ROOTS = new Set(['model', 'guardrail', 'async-invoke']);
 /**
@@ -30,13 +32,14 @@ const CONTROL_ROOTS = new Set(['inference-profiles', 'foundation-models']);
 export interface BedrockPath {
   /**
    * A generation operation, `convenience` for the gateway's `/invoke`, `messages` for the
-   * Anthropic Messages API (`/anthropic/v1/messages`), `async-invoke` for the
+   * Anthropic Messages API (`/anthropic/v1/messages`), `messages-count` for its
+   * `/anthropic/v1/messages/count_tokens` (served from CountTokens, `count-tokens.ts`), `async-invoke` for the
    * `/async-invoke` collection (a POST starts one generation to run later, a GET lists
    * them), `control` for the control plane's model catalogue (a list, or one profile or
    * model by its id or ARN; its upstream is under the Runtime's base path too, re-based by
    * the provider), or `other` (count-tokens, guardrails, one async invocation).
    */
-  readonly op: GenerationOp | 'convenience' | 'async-invoke' | 'messages' | 'control' | 'other';
+  readonly op: GenerationOp | 'convenience' | 'async-invoke' | 'messages' | 'messages-count' | 'control' | 'other';
   /** The model id, profile id or ARN, decoded, when the path names one. */
   readonly modelId?: string;
   /** Origin-relative upstream path with the query, as the upstream sees (and the signer signs) it. */
@@ -98,13 +101,14 @@ export function bedrockPath(subpath: string, query: string, basePath: string): B
   const idSegment = first !== undefined && (ROOTS.has(first) || control) ? 1 : -1;
   const segments = raw.map((s, i) => (i === idSegment ? s : normalised(s)));
   if (segments.length === 1 && first === 'invoke') return { op: 'convenience', upstream: '' };
-  if (first === 'anthropic' && segments.join('/') === MESSAGES_SEGMENTS) {
+  const anthropicPath = first === 'anthropic' ? segments.join('/') : undefined;
+  if (anthropicPath === MESSAGES_SEGMENTS || anthropicPath === COUNT_SEGMENTS) {
     // The query stays (Claude Code sends `?beta=true`); a credential in it does not.
     const q = withoutParameters(query, isCredentialParameter);
-    return { op: 'messages', upstream: `${basePath}/${MESSAGES_SEGMENTS}${q ? `?${q}` : ''}` };
+    return { op: anthropicPath === MESSAGES_SEGMENTS ? 'messages' : 'messages-count', upstream: `${basePath}/${anthropicPath}${q ? `?${q}` : ''}` };
   }
   if (first === undefined || first === '' || !(ROOTS.has(first) || control)) {
-    throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream, /anthropic/v1/messages, the gateway's /invoke, or a read of /inference-profiles or /foundation-models`);
+    throw new GatewayError('GW_ERR_ROUTE_NOT_FOUND', `Unknown Bedrock path "${subpath}"; expected /model/{modelId}/invoke, /invoke-with-response-stream, /converse, /converse-stream, /anthropic/v1/messages (and its /count_tokens), the gateway's /invoke, or a read of /inference-profiles or /foundation-models`);
   }
   const decoded = segments.map(decode);
   decoded.forEach((d, i) => checkSegment(d, i === idSegment));

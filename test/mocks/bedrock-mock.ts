@@ -6,14 +6,14 @@
  * Titan JSON with the token-count headers), Converse, and both streams as real event-stream
  * frames (invocation metrics in the last InvokeModel chunk, a `metadata` event for
  * ConverseStream), with an exception frame mid-stream on demand, and StartAsyncInvoke (its
- * invocation ARN) with GetAsyncInvoke, CountTokens and ApplyGuardrail. Converse answers
+ * invocation ARN) with GetAsyncInvoke, CountTokens (`bedrock-count-tokens.ts`) and ApplyGuardrail. Converse answers
  * with a tool call when the request offers tools and the
  * conversation has no tool result yet, and a signed request can be answered with a Bedrock
  * error on demand. It records every request.
  * It serves the Anthropic Messages API at `/anthropic/v1/messages` as the Runtime does
  * (signed for `bedrock`, `anthropic_version` required in the body) or, started with
  * `service: 'bedrock-mantle'`, as bedrock-mantle does (the `anthropic-version` header
- * required): Anthropic's JSON answer or SSE stream, and Anthropic's error shape for what
+ * required), bedrock-mantle's count_tokens too: Anthropic's JSON answer or SSE stream, and Anthropic's error shape for what
  * the model refuses, while a bad signature is still AWS's 403.
  * Started with `api: 'control'` it is the control plane instead (`bedrock.{region}…`,
  * signed for `bedrock`): the model catalogue of `bedrock-control-plane.ts` and nothing of
@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { controlPlane } from './bedrock-control-plane.js';
+import { mantleCount, runtimeCount, type CountAnswer } from './bedrock-count-tokens.js';
 import { parseAuthorization, sha256Hex, signature } from './sigv4-check.js';
 
 export interface RecordedRequest {
@@ -44,8 +45,7 @@ export interface MockCredentials {
   sessionToken?: string;
 }
 
-/** What CountTokens answers. */
-export const MOCK_COUNTED_TOKENS = 17;
+export { MOCK_COUNTED_TOKENS } from './bedrock-count-tokens.js';
 
 /** Token counts each response kind reports, distinct so a test knows which source was read. */
 export const MOCK_USAGE = {
@@ -175,11 +175,13 @@ export class BedrockMock {
       return answer.errorType ? fail(res, answer.status, answer.errorType, (answer.body as { message: string }).message) : json(res, answer.status, {}, answer.body);
     }
     const messages = record.url.split('?')[0] === '/anthropic/v1/messages';
+    const mantleCounted = this.service === 'bedrock-mantle' && record.url.split('?')[0] === '/anthropic/v1/messages/count_tokens';
     if (this.nextError) {
       const e = this.nextError;
       this.nextError = undefined;
-      return messages ? anthropicFail(res, e.status, e.type, e.message, e.headers) : fail(res, e.status, e.type, e.message, e.headers);
+      return messages || mantleCounted ? anthropicFail(res, e.status, e.type, e.message, e.headers) : fail(res, e.status, e.type, e.message, e.headers);
     }
+    if (mantleCounted && req.method === 'POST') return answer(res, mantleCount(req.headers['anthropic-version'], body), anthropicFail);
     if (messages && req.method === 'POST') return this.messages(req, body, res, record);
     if (this.service !== 'bedrock') return fail(res, 404, 'UnknownOperationException', `no operation ${req.method} ${record.url}`);
     if (req.method === 'POST' && record.url.split('?')[0] === '/async-invoke') {
@@ -198,7 +200,7 @@ export class BedrockMock {
     if (counted && req.method === 'POST') {
       // CountTokens: `{ input: { converse | invokeModel } }`, answered with the count alone; nothing is generated.
       record.modelId = decodeURIComponent(counted[1]);
-      return json(res, 200, {}, { inputTokens: MOCK_COUNTED_TOKENS });
+      return answer(res, runtimeCount(record.modelId, body), fail);
     }
     const m = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|converse|converse-stream)$/.exec(record.url.split('?')[0]);
     if (!m || req.method !== 'POST') return fail(res, 404, 'UnknownOperationException', `no operation ${req.method} ${record.url}`);
@@ -398,6 +400,11 @@ function json(res: http.ServerResponse, status: number, headers: Record<string, 
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': 'mock-req-1', ...headers });
   res.end(text);
+}
+
+function answer(res: http.ServerResponse, a: CountAnswer, failWith: typeof fail): void {
+  if ('body' in a) return json(res, a.status, {}, a.body);
+  failWith(res, a.status, a.type, a.message);
 }
 
 /** Anthropic's error shape, as the Messages API answers what it refuses. */
