@@ -3,9 +3,10 @@
  * cacheable (`temperature: 0`, or `x-gateway-cache: on`) that name no upstream state which
  * changes between calls (a Responses `conversation`: stateful.ts) take part;
  * `Cache-Control: no-cache` (or `max-age=0`, `Pragma: no-cache`) skips the lookup but still
- * stores, `no-store` does neither; an answer marked `no-store`, `private` or (not an event stream) `no-cache` is not kept (directives.ts). Complete 200
+ * stores, `no-store` does neither; an answer marked `no-store`, `private` or (not an event stream) `no-cache`, or whose
+ * freshness is used up (`max-age=0`, a past `Expires`), is not kept (freshness.ts). Complete 200
  * answers are captured beside the byte flow and kept per user (or shared when configured)
- * for `ttl_seconds`. A hit is replayed in the mode the client asked for (JSON or SSE),
+ * for `ttl_seconds`, or less when the upstream's `s-maxage` / `max-age` / `Expires` says so. A hit is replayed in the mode the client asked for (JSON or SSE),
  * reports zero token usage (nothing was generated, so limits are not charged) and is
  * marked `x-cache: HIT` and `cache_hit` in the audit line.
  */
@@ -24,7 +25,8 @@ import {
 } from '../../core/index.js';
 import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
 import { isWholeAnswer } from './complete.js';
-import { forbidsStoring, requestDirectives } from './directives.js';
+import { requestDirectives } from './directives.js';
+import { upstreamLifetimeMs } from './freshness.js';
 import { commonKeyHash, keyedHeaders, providerDigest, targetKey } from './key.js';
 import { CACHE_HIT } from './slot.js';
 import { dependsOnMutableState } from './stateful.js';
@@ -69,6 +71,8 @@ interface Pending {
   /** Absent under `no-store`. */
   capture?: Capture;
   contentType?: string;
+  /** Epoch milliseconds the upstream's freshness runs out, when it ends before the TTL would. */
+  freshUntil?: number;
   /** The body the key was made from, until the response head shows whether it was forwarded as it was. */
   keyed?: Buffer;
   /** A later filter (the validator's clamp) replaced the body: the answer is not to the keyed one. */
@@ -209,10 +213,14 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       pending.keyed = undefined;
       const ct = head.headers['content-type'];
       pending.contentType = String(Array.isArray(ct) ? ct[0] : ct ?? '');
-      // The upstream says its answer is not for a shared cache, or not to be served from one.
-      if (pending.capture && forbidsStoring(head.headers['cache-control'], modeOf(pending.contentType) === 'sse')) {
-        pending.capture.stop();
-        pending.capture = undefined;
+      // Most answers carry neither header: nothing to parse on their way.
+      if (pending.capture && (head.headers['cache-control'] !== undefined || head.headers.expires !== undefined)) {
+        // The upstream says its answer is not for a shared cache, not to be served from one, or for how long.
+        const lifetime = upstreamLifetimeMs(head.headers, modeOf(pending.contentType) === 'sse');
+        if (lifetime <= 0) {
+          pending.capture.stop();
+          pending.capture = undefined;
+        } else if (lifetime < ttl) pending.freshUntil = Date.now() + lifetime;
       }
     },
 
@@ -235,7 +243,10 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       // A classifier's refusal or block: a false positive would be replayed for the TTL.
       if (ctx.dialect.isRefusal?.(body, mode) === true) return;
       const storedAt = Date.now();
-      lru.set(key, { body, mode, contentType, storedAt, expiresAt: storedAt + ttl }, { ttl });
+      // Counted from the head: a long stream has used up part of its freshness by its end.
+      const lifetime = pending.freshUntil === undefined ? ttl : Math.min(ttl, Math.floor(pending.freshUntil - storedAt));
+      if (lifetime <= 0) return;
+      lru.set(key, { body, mode, contentType, storedAt, expiresAt: storedAt + lifetime }, { ttl: lifetime });
       if (lru.has(key)) writes.inc({ provider: outcome.target ?? pending.provider }); // set: a pending entry has one
     },
 
