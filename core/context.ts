@@ -17,6 +17,7 @@ import { checkTape, type JsonCheck } from './json-pick/check.js';
 import { DENSITY_CHECK_MIN, tooComplexJson } from './json-density.js';
 import type { UpstreamConversation } from './conversation.js';
 import type { UploadBody } from './upload-body.js';
+import { UNWATCHED, type SideCallAdmission } from './resilience/side-call.js';
 import type {
   BatchSubmission,
   BodyObserver,
@@ -55,7 +56,7 @@ export interface ContextInit {
   dialect: Dialect;
   arrivedAt: number;
   /** The route's resilient upstream, whose timers bound {@link Context.sideCallTimeoutMs}. */
-  upstream?: { headTimeoutMs(provider: string | undefined): number; readonly targets?: { readonly balanced: readonly TargetChoice[] | undefined } };
+  upstream?: { headTimeoutMs(provider: string | undefined): number; admitSideCall(provider: string): SideCallAdmission; readonly targets?: { readonly balanced: readonly TargetChoice[] | undefined } };
 }
 
 export class Context implements RequestContext {
@@ -148,6 +149,11 @@ export class Context implements RequestContext {
 
   get sideCallTimeoutMs(): number {
     return this.upstream?.headTimeoutMs(this.provider) ?? 0;
+  }
+
+  admitSideCall(): SideCallAdmission {
+    const provider = this.provider;
+    return provider === undefined || !this.upstream ? UNWATCHED : this.upstream.admitSideCall(provider);
   }
 
   get maxOutputTokens(): number | undefined {

@@ -34,5 +34,6 @@ export { Gateway, type GatewayOptions, type ReloadResult } from './gateway.js';
 export type { PluginCatalog } from './plugins.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './config/issues.js';
 export type { GatewayConfig } from './config/types.js';
+export { retriesSideCall, type SideCallAdmission, type SideCallEnd } from './resilience/side-call.js';
 export { forwardUpstream, upstreamRequestHeaders, upstreamError, isCredentialHeader, CLIENT_CREDENTIAL_HEADERS, CLIENT_ADDRESS_HEADERS, type UpstreamRequest } from './upstream.js';
 export { defineWriterKind, type RecordWriter, type SingleWriter, type SingleWriters, type WriterHostEnv, type WriterKind } from './cluster/single-writer.js';

@@ -8,6 +8,7 @@ import type { RewritableBody } from './json-body.js';
 import type { JsonCheck } from './json-pick/check.js';
 import type { JsonReads } from './json-pick/reads.js';
 import type { UpstreamConversation } from './conversation.js';
+import type { SideCallAdmission } from './resilience/side-call.js';
 import type { BatchSubmission, BodyObserver, Cancellation, ContextKey, Identity, RequestKind, RequestUpload, RouteInfo } from './types.js';
 
 /** A place a request may be served: a provider instance and, on the unified endpoint, the model an alias's target sends (absent: `ctx.model`). */
@@ -186,6 +187,18 @@ export interface RequestContext {
    * const ms = ctx.sideCallTimeoutMs; const signal = ms > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(ms)]) : ctx.signal;
    */
   readonly sideCallTimeoutMs: number;
+  /**
+   * Lets such a call (each try of it) through the serving provider's circuit breaker, as an
+   * attempt is: throws `GW_ERR_UPSTREAM_CIRCUIT_OPEN` while the breaker is open, and what is
+   * reported counts toward opening it (a 5xx, no connection, a timeout) or closing it. With
+   * no breaker configured, reports go nowhere.
+   * @example
+   * const call = ctx.admitSideCall();
+   * let res;
+   * try { res = await forwardUpstream(pool, request); } catch (err) { const error = toGatewayError(err); call.report({ error }); throw error; }
+   * call.report({ status: res.status });
+   */
+  admitSideCall(): SideCallAdmission;
   /**
    * Where weighted balancing may send the request's first attempt when its targets share
    * the lowest priority (a route's `targets`, an alias's), `ctx.provider` first; undefined

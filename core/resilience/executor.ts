@@ -14,6 +14,7 @@ import { isPlain, resolvePolicy, type UpstreamPolicy } from './config.js';
 import type { ResilienceRegistry } from './registry.js';
 import { backoffMs, breakerResult, retryReason, type AttemptEnd } from './retry.js';
 import type { Target, TargetList } from './targets.js';
+import { admitSideCall, type SideCallAdmission } from './side-call.js';
 import { AttemptTimer, byPhase, Deadline, timedBody, timeoutPhase } from './timeouts.js';
 
 /**
@@ -57,6 +58,14 @@ export class RouteUpstream {
     if (!policy) return 0;
     const { headersMs, totalMs } = policy;
     return headersMs === 0 ? totalMs : totalMs === 0 ? headersMs : Math.min(headersMs, totalMs);
+  }
+
+  /**
+   * A provider's own call to provider `name` for a request on this route (a lookup),
+   * admitted by and reported to that target's breaker as an attempt is; throws while it is open.
+   */
+  admitSideCall(name: string): SideCallAdmission {
+    return admitSideCall(this.registry, name, this.policies.get(name)?.breaker);
   }
 
   /** Whether some target has its credentials; a route with a keyless fallback still serves. */

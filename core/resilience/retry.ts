@@ -30,13 +30,16 @@ export function retryReason(end: AttemptEnd): RetryOn | undefined {
 }
 
 /** What the attempt says about the target's health. */
-export function breakerResult(end: AttemptEnd): AttemptResult {
-  if (end.response) {
-    if (end.response.status >= 500) return 'failure';
-    return end.response.status === 429 ? 'neutral' : 'success';
-  }
+export function breakerResult(end: AttemptEnd | { readonly error: GatewayError; readonly response?: undefined }): AttemptResult {
+  if (end.response) return statusResult(end.response.status);
   const kind = end.error.kind;
   return kind === 'upstream_error' || kind === 'upstream_timeout' ? 'failure' : 'neutral';
+}
+
+/** What an answer's status says about the target's health: a 429 is the caller's limit, not the target's failing. */
+export function statusResult(status: number): AttemptResult {
+  if (status >= 500) return 'failure';
+  return status === 429 ? 'neutral' : 'success';
 }
 
 /**

@@ -10,7 +10,8 @@
 import type { Dispatcher } from 'undici';
 import { LRUCache } from '../../core/deps/lru-cache.js';
 import { answeredAt, retryAfterOf } from '../../core/retry-after.js';
-import { createKey, forwardUpstream, GatewayError, upstreamError, type ConversationTarget, type RequestContext, type UpstreamConversation, type UsageMeter } from '../../core/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createKey, forwardUpstream, GatewayError, retriesSideCall, toGatewayError, upstreamError, type ConversationTarget, type RequestContext, type SideCallAdmission, type UpstreamConversation, type UsageMeter } from '../../core/index.js';
 
 /** A meter of a conversation's answer, which names the conversation it went to. */
 export interface ConversationMeter extends UsageMeter {
@@ -21,6 +22,9 @@ export interface ConversationMeter extends UsageMeter {
 const REMEMBERED = 10_000;
 /** A conversation object holds instructions and tools, not its entries: larger is not one. */
 const ANSWER_LIMIT = 1024 * 1024;
+
+/** Longest pause before the lookup's second try. */
+const RETRY_JITTER_MS = 100;
 
 /** What a conversation id is made of (Mistral's are UUIDs); anything else is judged unknown. */
 const CONVERSATION_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -124,45 +128,79 @@ export class ConversationTargets implements UpstreamConversation {
    * the client its turn is forbidden when it may be allowed a moment later. The lookup runs
    * before any attempt's timers, so it gets the route's own bound (`ctx.sideCallTimeoutMs`):
    * a hung upstream must not hold the request past the timeout its requests are given.
+   * Within that bound it is tried once more when the first try got no connection or a
+   * 502 / 503 / 504 without a `retry-after` (one asking for a wait is the client's to honour);
+   * each try goes through the provider's circuit breaker, as an attempt does.
    */
   private async ask(ctx: RequestContext, id: string): Promise<ConversationTarget | undefined> {
     const ms = ctx.sideCallTimeoutMs;
-    if (ms <= 0) return this.askUpstream(ctx, id, ctx.cancellation);
-    const timer = AbortSignal.timeout(ms);
-    try {
-      return await this.askUpstream(ctx, id, AbortSignal.any([ctx.signal, timer]));
-    } catch (err) {
-      if (timer.aborted && !ctx.cancellation.aborted) throw new GatewayError('GW_ERR_UPSTREAM_TIMEOUT', `Upstream did not say within ${ms} ms which model this conversation runs on; retry later`, { cause: err });
-      throw err;
+    const timer = ms > 0 ? AbortSignal.timeout(ms) : undefined;
+    const signal = timer ? AbortSignal.any([ctx.signal, timer]) : ctx.cancellation;
+    // The timer, not the client, ended the call.
+    const timedOut = (): boolean => timer?.aborted === true && !ctx.cancellation.aborted;
+    let call = ctx.admitSideCall();
+    for (let retried = false; ; retried = true) {
+      let res: Awaited<ReturnType<typeof forwardUpstream>>;
+      try {
+        res = await forwardUpstream(this.pool, { method: 'GET', path: `${this.basePath}/v1/conversations/${id}`, headers: { accept: 'application/json', ...this.auth }, body: null, signal });
+      } catch (err) {
+        // forwardUpstream throws GW_ERR_UPSTREAM_UNREACHABLE / _TIMEOUT / GW_ERR_CLIENT_ABORT on its own.
+        const error = timedOut() ? lookupTimedOut(ms, err) : toGatewayError(err);
+        call.report({ error });
+        const next = !retried && retriesSideCall({ error }) ? await this.again(ctx, signal) : undefined;
+        if (next) {
+          call = next;
+          continue;
+        }
+        throw timedOut() ? lookupTimedOut(ms, err) : error;
+      }
+      call.report({ status: res.status });
+      if (res.status >= 500 || res.status === 429) {
+        await bodyText(res.body, 0).catch(() => undefined); // let go; its text is not the client's
+        const failed = lookupFailed(res.status, res.headers);
+        const next = !retried && failed.headers?.['retry-after'] === undefined && retriesSideCall({ status: res.status }) ? await this.again(ctx, signal) : undefined;
+        if (next) {
+          call = next;
+          continue;
+        }
+        if (timedOut()) throw lookupTimedOut(ms, failed);
+        throw failed;
+      }
+      // An answer's bytes have come: from here on nothing is tried again.
+      let text: string | undefined;
+      try {
+        text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
+      } catch (err) {
+        if (timedOut()) throw lookupTimedOut(ms, err);
+        throw upstreamError(err, signal, 'body');
+      }
+      if (text === undefined) return undefined;
+      try {
+        return targetOfObject(JSON.parse(text));
+      } catch {
+        return undefined; // not the conversation object: nothing learned
+      }
     }
   }
 
-  private async askUpstream(ctx: RequestContext, id: string, signal: AbortSignal | RequestContext['cancellation']): Promise<ConversationTarget | undefined> {
-    // Throws GW_ERR_UPSTREAM_UNREACHABLE / _TIMEOUT / GW_ERR_CLIENT_ABORT on its own.
-    const res = await forwardUpstream(this.pool, {
-      method: 'GET',
-      path: `${this.basePath}/v1/conversations/${id}`,
-      headers: { accept: 'application/json', ...this.auth },
-      body: null,
-      signal,
-    });
-    if (res.status >= 500 || res.status === 429) {
-      await bodyText(res.body, 0).catch(() => undefined); // let go; its text is not the client's
-      throw lookupFailed(res.status, res.headers);
-    }
-    let text: string | undefined;
+  /**
+   * Admission for the second try after a short jittered pause (many lookups failing at once
+   * do not all come back together), within the lookup's bound; undefined when the bound ran
+   * out or the breaker, opened meanwhile, refuses it: the first try's failure stands.
+   */
+  private async again(ctx: RequestContext, signal: AbortSignal | RequestContext['cancellation']): Promise<SideCallAdmission | undefined> {
     try {
-      text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
-    } catch (err) {
-      throw upstreamError(err, signal, 'body');
-    }
-    if (text === undefined) return undefined;
-    try {
-      return targetOfObject(JSON.parse(text));
+      await sleep(Math.floor(Math.random() * RETRY_JITTER_MS), undefined, { signal: signal instanceof AbortSignal ? signal : ctx.signal });
+      return ctx.admitSideCall();
     } catch {
-      return undefined; // not the conversation object: nothing learned
+      return undefined;
     }
   }
+}
+
+/** The lookup's own bound ran out. */
+function lookupTimedOut(ms: number, cause: unknown): GatewayError {
+  return new GatewayError('GW_ERR_UPSTREAM_TIMEOUT', `Upstream did not say within ${ms} ms which model this conversation runs on; retry later`, { cause });
 }
 
 /** A lookup the upstream failed to answer, as a 502 the SDKs retry, after the upstream's own `retry-after` when it sent one. */

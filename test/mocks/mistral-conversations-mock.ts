@@ -27,6 +27,10 @@ export class MistralConversationsMock {
   readonly conversations = new Map<string, Conversation>();
   /** When set, `GET /v1/conversations/{id}` answers this status (a 500, an outage). */
   getFails: number | undefined;
+  /** How many `GET`s answer `getFails` (then `getFails` is cleared); all of them when unset. */
+  getFailsTimes: number | undefined;
+  /** How many `GET`s get their connection closed without an answer (a reset). */
+  getDrops = 0;
   /** The `retry-after` a failing `GET` sends with its status. */
   getRetryAfter: string | string[] | undefined;
   /** When true, `GET /v1/conversations/{id}` never answers (a timeout upstream). */
@@ -78,9 +82,16 @@ export class MistralConversationsMock {
     if (!conv || id === undefined) return error(res, 404, `Conversation ${id} not found`, 'invalid_request_error', '3001');
     if (req.method === 'GET' && !restart) {
       if (this.getStalls) return;
+      if (this.getDrops > 0) {
+        this.getDrops--;
+        req.socket.destroy();
+        return;
+      }
       if (this.getFails !== undefined) {
+        const status = this.getFails;
+        if (this.getFailsTimes !== undefined && --this.getFailsTimes <= 0) this.getFails = this.getFailsTimes = undefined;
         if (this.getRetryAfter !== undefined) res.setHeader('retry-after', this.getRetryAfter);
-        return error(res, this.getFails, 'Internal error', 'internal_error', '5000');
+        return error(res, status, 'Internal error', 'internal_error', '5000');
       }
       const object = conv.agent_id ? { agent_id: conv.agent_id, agent_version: 0 } : { model: conv.model, instructions: null, tools: [], completion_args: {} };
       return json(res, 200, { object: 'conversation', id, created_at: '2026-12-01T00:00:00Z', updated_at: '2026-12-01T00:00:01Z', name: null, description: null, metadata: {}, ...object });
