@@ -12,8 +12,8 @@ import { baseModelId } from '../../../providers/bedrock/model-id.js';
 const book = buildPriceBook(undefined, '.', DEFAULT_PRICE_FILE);
 const price = (provider: string, model: string) => book.lookup([provider], model, provider === 'bedrock' ? baseModelId(model) : undefined)?.price;
 
-t.test("Anthropic: Sonnet 5.5 at the vendor page's prices (cache hits $0.20/MTok)", async (t) => {
-  t.same(price('anthropic', 'claude-sonnet-5-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5, cache_write_1h: 4 });
+t.test("Anthropic: Sonnet 5.5 at the vendor's prices (cache hits 5% of input, $0.10/MTok); Sonnet 5 at 10%", async (t) => {
+  t.same(price('anthropic', 'claude-sonnet-5-5'), { input: 2, output: 10, cache_read: 0.1, cache_write: 2.5, cache_write_1h: 4 });
   t.same(price('anthropic', 'claude-sonnet-5'), { input: 2, output: 10, cache_read: 0.2, cache_write: 2.5, cache_write_1h: 4 });
 });
 
@@ -47,6 +47,10 @@ t.test('Bedrock: the newest global profiles of Claude 4.5/4.6 are priced', async
   t.same(price('bedrock', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'), { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6 });
   t.same(price('bedrock', 'global.anthropic.claude-opus-4-5-20251101-v1:0'), OPUS_46_PRICE);
   t.same(price('bedrock', 'global.anthropic.claude-haiku-4-5-20251001-v1:0'), { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25, cache_write_1h: 2 });
+});
+
+t.test('Bedrock: Sonnet 5.5 cache hits at $0.10/MTok as on the Claude API', async (t) => {
+  t.match(price('bedrock', 'global.anthropic.claude-sonnet-5-5'), { input: 2, output: 10, cache_read: 0.1 });
 });
 
 t.test('Bedrock: a custom model of a priced base, and an unknown model, stay unpriced', async (t) => {
