@@ -52,12 +52,25 @@ export interface Price extends PriceRates {
 /** A model's entry as written: cache prices optional, a tier optional. */
 export type PriceEntry = Partial<PriceRates> & { above?: Partial<PriceRates> & { prompt_tokens?: number } };
 
+/**
+ * A premium on every rate of some models unless the request names a `global.` profile:
+ * AWS bills a geographic (`us.`, `eu.`, …) or in-Region call of Claude Sonnet 4.5 and later
+ * 10% over a global one, and the book's Bedrock prices are the global ones.
+ */
+export interface RegionalPremium {
+  /** Every rate (and the tier's) times this, e.g. 1.1. */
+  multiplier: number;
+  /** Model keys of the same block (written exactly as there) the premium applies to. */
+  models: string[];
+}
+
 /** A provider's block in a price file or in `pricing.providers`. */
 export interface ProviderPrices {
   /** When the prices were read from the vendor (documentation only). */
   taken?: string;
   source?: string;
   models: Record<string, PriceEntry>;
+  regional_premium?: RegionalPremium;
 }
 
 /** The top-level `pricing:` section of config.yaml. */
@@ -73,15 +86,28 @@ export interface PriceMatch {
   readonly price: Price;
   readonly provider: string;
   readonly key: string;
+  /** The block's `regional_premium.multiplier`, when `price` has it applied. */
+  readonly regional?: number;
+}
+
+/** A priced key: its match for a `global.` profile, and the premium one for any other call, if it has one. */
+interface Entry {
+  readonly global: PriceMatch;
+  readonly regional: PriceMatch | undefined;
 }
 
 interface Pattern {
-  key: string;
   /** `*` matches line breaks too: a model id with a newline must not slip past `"*"` into "unpriced". */
   matches: GlobMatcher;
   literal: number;
-  price: Price;
+  entry: Entry;
 }
+
+/**
+ * A model id that names a global cross-region inference profile, as written or as the
+ * resource id of an inference-profile ARN: the one spelling billed without the regional premium.
+ */
+const GLOBAL_PROFILE = /^(?:arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]*:[0-9]*:inference-profile\/)?global\./;
 
 const NANOS_PER_USD_PER_MTOK = 1000; // tokens × (USD / 1e6 tokens) × 1e9 nano-USD / USD
 
@@ -125,7 +151,7 @@ const PRICE_FIELDS: readonly string[] = ['input', 'output', 'cache_read', 'cache
 const ENTRY_FIELDS: ReadonlySet<string> = new Set([...PRICE_FIELDS, 'above']);
 const TIER_FIELDS: ReadonlySet<string> = new Set([...PRICE_FIELDS, 'prompt_tokens']);
 /** And of a provider's block, as `pricing.providers` has them. */
-const BLOCK_FIELDS: ReadonlySet<string> = new Set(['taken', 'source', 'models']);
+const BLOCK_FIELDS: ReadonlySet<string> = new Set(['taken', 'source', 'models', 'regional_premium']);
 
 function plainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -160,6 +186,20 @@ export function priceIssue(p: unknown): string | undefined {
   return ratesIssue(tier, TIER_FIELDS, 'above: ');
 }
 
+/** What is wrong with a block's `regional_premium`, or undefined: the config schema's rules, and every listed key priced in the block. */
+export function regionalIssue(premium: unknown, models: Record<string, unknown>): string | undefined {
+  if (!plainObject(premium)) return 'must be a mapping: multiplier and models';
+  for (const field of Object.keys(premium)) if (field !== 'multiplier' && field !== 'models') return `"${field}" is not one of multiplier, models`;
+  const m = premium.multiplier;
+  if (!(typeof m === 'number' && Number.isFinite(m) && m > 0)) return `multiplier: must be a number > 0 (1.1 for 10% over the global price), not ${JSON.stringify(m)}`;
+  if (!Array.isArray(premium.models)) return 'models: must be a list of model keys of this provider';
+  for (const key of premium.models) {
+    // A typo would silently bill the global price: every entry must be a key priced above it.
+    if (typeof key !== 'string' || !Object.hasOwn(models, key)) return `models: ${JSON.stringify(key)} is not a model key of this provider`;
+  }
+  return undefined;
+}
+
 /** What is wrong with a price file's `providers:` mapping, or undefined: the rules inline entries get. */
 function priceFileIssue(providers: Record<string, unknown>): string | undefined {
   for (const [provider, block] of Object.entries(providers)) {
@@ -171,6 +211,10 @@ function priceFileIssue(providers: Record<string, unknown>): string | undefined 
     for (const [key, price] of Object.entries(block.models)) {
       const issue = priceIssue(price);
       if (issue) return `${at}.models."${key}": ${issue}`;
+    }
+    if (block.regional_premium !== undefined) {
+      const issue = regionalIssue(block.regional_premium, block.models);
+      if (issue) return `${at}.regional_premium: ${issue}`;
     }
   }
   return undefined;
@@ -190,13 +234,19 @@ function complete(key: string, p: PriceEntry, where: string): Price {
   return p.above ? { ...base, above: { prompt_tokens: p.above.prompt_tokens as number, ...rates(p.above) } } : base;
 }
 
+/** Every rate of `p`, and of its tier, times `m`. */
+function scaled(p: Price, m: number): Price {
+  const times = (r: PriceRates): PriceRates => ({ input: r.input * m, output: r.output * m, cache_read: r.cache_read * m, cache_write: r.cache_write * m, cache_write_1h: r.cache_write_1h * m });
+  return p.above ? { ...times(p), above: { prompt_tokens: p.above.prompt_tokens, ...times(p.above) } } : times(p);
+}
+
 const MEMO_LIMIT = 10_000;
 
 export class PriceBook {
-  private readonly exact = new Map<string, Map<string, Price>>();
+  private readonly exact = new Map<string, Map<string, Entry>>();
   private readonly patterns = new Map<string, Pattern[]>();
-  /** Lookups so far: provider key(s) → model → match; bounded in all by {@link MEMO_LIMIT}. */
-  private readonly memo = new Map<string, Map<string, PriceMatch | null>>();
+  /** Lookups so far: provider key(s) → model → entry; bounded in all by {@link MEMO_LIMIT}. */
+  private readonly memo = new Map<string, Map<string, Entry | null>>();
   private memoSize = 0;
   /** Provider blocks as loaded, for `taken` dates in `/v1/usage`. */
   readonly providers: ReadonlyMap<string, ProviderPrices>;
@@ -204,12 +254,22 @@ export class PriceBook {
   constructor(blocks: Record<string, ProviderPrices>) {
     this.providers = new Map(Object.entries(blocks));
     for (const [provider, block] of Object.entries(blocks)) {
-      const exact = new Map<string, Price>();
+      const exact = new Map<string, Entry>();
       const patterns: Pattern[] = [];
-      for (const [key, p] of Object.entries(block.models ?? {})) {
+      const models = block.models ?? {};
+      const premium = block.regional_premium;
+      // Checked here too: config.yaml's `pricing.providers` entries meet the file's keys only now.
+      const issue = premium === undefined ? undefined : regionalIssue(premium, models);
+      if (issue) throw new Error(`pricing.providers.${provider}.regional_premium: ${issue}`);
+      const regionalKeys = new Set(premium?.models);
+      for (const [key, p] of Object.entries(models)) {
         const price = complete(key, p, `pricing.providers.${provider}`);
-        if (key.includes('*')) patterns.push({ key, matches: compileGlob(key), literal: key.replace(/\*/g, '').length, price });
-        else exact.set(key, price);
+        const entry: Entry = {
+          global: { price, provider, key },
+          regional: premium && regionalKeys.has(key) ? { price: scaled(price, premium.multiplier), provider, key, regional: premium.multiplier } : undefined,
+        };
+        if (key.includes('*')) patterns.push({ matches: compileGlob(key), literal: key.replace(/\*/g, '').length, entry });
+        else exact.set(key, entry);
       }
       // Most literal characters first; a stable sort keeps file order among equals.
       patterns.sort((a, b) => b.literal - a.literal);
@@ -222,28 +282,32 @@ export class PriceBook {
    * The price of `model` on `providers` (tried in order: the route's provider instance
    * name, then its type), or undefined when it has none. `base`: the base model id `model`
    * spells another way (`ctx.baseModel`), priced by its key where `model` has none of its own.
+   * A key under the block's `regional_premium` is priced with it unless `model` names a
+   * `global.` profile.
    */
   lookup(providers: readonly string[], model: string | undefined, base?: string): PriceMatch | undefined {
-    return this.lookupOne(providers, model) ?? (base === undefined ? undefined : this.lookupOne(providers, base));
+    const entry = this.lookupOne(providers, model) ?? (base === undefined ? undefined : this.lookupOne(providers, base));
+    if (!entry) return undefined;
+    return entry.regional && !(model !== undefined && GLOBAL_PROFILE.test(model)) ? entry.regional : entry.global;
   }
 
-  private lookupOne(providers: readonly string[], model: string | undefined): PriceMatch | undefined {
+  private lookupOne(providers: readonly string[], model: string | undefined): Entry | undefined {
     if (!model) return undefined;
     // One provider (the usual case) is its own key: no string built per request.
     const providersKey = providers.length === 1 ? providers[0] : providers.join('\u0000');
     let byModel = this.memo.get(providersKey);
     const hit = byModel?.get(model);
     if (hit !== undefined) return hit ?? undefined;
-    let found: PriceMatch | null = null;
+    let found: Entry | null = null;
     for (const provider of providers) {
       const exact = this.exact.get(provider)?.get(model);
       if (exact) {
-        found = { price: exact, provider, key: model };
+        found = exact;
         break;
       }
       const pattern = this.patterns.get(provider)?.find((p) => p.matches(model));
       if (pattern) {
-        found = { price: pattern.price, provider, key: pattern.key };
+        found = pattern.entry;
         break;
       }
     }

@@ -24,16 +24,18 @@ t.test('every Anthropic price has its Bedrock twin, at the same base price', asy
   const book = buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE);
   for (const [pattern, price] of Object.entries(file.providers.anthropic.models)) {
     if (ANTHROPIC_ONLY.has(pattern)) continue;
-    const twin = book.lookup(['bedrock'], `anthropic.${pattern.replace('*', '')}`)?.price;
+    // The global profile: the book's Bedrock prices are those, other scopes add the regional premium.
+    const twin = book.lookup(['bedrock'], `global.anthropic.${pattern.replace('*', '')}`, `anthropic.${pattern.replace('*', '')}`)?.price;
     const pick = (p: Record<string, unknown> | undefined) => p && Object.fromEntries(BASE_FIELDS.map((f) => [f, p[f]]));
     t.same(pick(twin as Record<string, unknown> | undefined), pick(price), `anthropic.${pattern}`);
   }
 });
 
-t.test('the ids Claude Code on Bedrock sends are priced', async (t) => {
+t.test('the ids Claude Code on Bedrock sends are priced, us. profiles with the regional premium', async (t) => {
   const book = buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE);
   const price = (model: string) => book.lookup(['bedrock'], model, baseModelId(model))?.price;
-  t.match(price('us.anthropic.claude-opus-4-6-v1'), { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 });
-  t.match(price('us.anthropic.claude-sonnet-4-5-20250929-v1:0'), { input: 3, output: 15 });
-  t.match(price('us.anthropic.claude-haiku-4-5-20251001-v1:0'), { input: 1, output: 5 });
+  t.match(price('us.anthropic.claude-opus-4-6-v1'), { input: 5 * 1.1, output: 25 * 1.1, cache_read: 0.5 * 1.1, cache_write: 6.25 * 1.1 });
+  t.match(price('us.anthropic.claude-sonnet-4-5-20250929-v1:0'), { input: 3 * 1.1, output: 15 * 1.1 });
+  t.match(price('us.anthropic.claude-haiku-4-5-20251001-v1:0'), { input: 1 * 1.1, output: 5 * 1.1 });
+  t.match(price('global.anthropic.claude-opus-4-6-v1'), { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 });
 });

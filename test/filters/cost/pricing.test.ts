@@ -49,7 +49,7 @@ t.test('Bedrock keys are base ids: profiles and foundation-model ARNs priced by 
   const sonnet = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
   // As the gateway asks: the model as written, then the base id inspect read from it.
   const price = (model: string) => book.lookup(['bedrock'], model, baseModelId(model))?.price;
-  t.match(price(`us.${sonnet}`), { input: 3, output: 15 }, 'a cross-region profile');
+  t.match(price(`us.${sonnet}`), { input: 3 * 1.1, output: 15 * 1.1 }, 'a cross-region profile (with the regional premium)');
   t.match(price(`global.${sonnet}`), { input: 3, output: 15 }, 'the global profile');
   t.match(price(`arn:aws:bedrock:us-east-1::foundation-model/${base}`), { input: 0.25, output: 1.25 }, 'a foundation-model ARN');
   t.match(price(`arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.${base}`), { input: 0.25 }, 'an inference-profile ARN');

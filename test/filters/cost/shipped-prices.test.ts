@@ -27,18 +27,11 @@ t.test("Anthropic: Claude Haiku 5.5 at the vendor page's prices, five times over
 const OPUS_46 = 'anthropic.claude-opus-4-6-v1';
 const OPUS_46_PRICE = { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25, cache_write_1h: 10 };
 
-t.test('Bedrock: Claude Opus 4.6 is priced by its base id in every spelling', async (t) => {
-  const spellings = [
-    OPUS_46,
-    `global.${OPUS_46}`,
-    `us.${OPUS_46}`,
-    `eu.${OPUS_46}`,
-    `jp.${OPUS_46}`,
-    `apac.${OPUS_46}`,
-    `arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.${OPUS_46}`,
-    `arn:aws:bedrock:us-east-1::foundation-model/${OPUS_46}`,
-  ];
-  for (const model of spellings) t.same(price('bedrock', model), OPUS_46_PRICE, model);
+t.test('Bedrock: Claude Opus 4.6 is priced by its base id in every spelling, 10% more outside a global profile', async (t) => {
+  for (const model of [`global.${OPUS_46}`, `arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.${OPUS_46}`]) t.same(price('bedrock', model), OPUS_46_PRICE, model);
+  const regional = [OPUS_46, `us.${OPUS_46}`, `eu.${OPUS_46}`, `jp.${OPUS_46}`, `apac.${OPUS_46}`, `arn:aws:bedrock:us-east-1::foundation-model/${OPUS_46}`];
+  const times = (p: Record<string, number>) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v * 1.1]));
+  for (const model of regional) t.same(price('bedrock', model), times(OPUS_46_PRICE), model);
   t.same(book.lookup(['bedrock'], `global.${OPUS_46}`, baseModelId(`global.${OPUS_46}`))?.key, 'anthropic.claude-opus-4-6*', 'matched by its own key, not Opus 4.x in general');
 });
 
