@@ -56,3 +56,9 @@ t.test('OpenAI: GPT-5 nano at its model page price', async (t) => {
   t.same(price('openai', 'gpt-5-nano-2025-08-07'), { input: 0.05, output: 0.4, cache_read: 0.005, cache_write: 0.05, cache_write_1h: 0.1 });
   t.equal(price('openai', 'gpt-5'), undefined, 'no official cached-input figure found: unpriced, not guessed');
 });
+
+t.test('OpenAI: GPT-5 mini at its model page price; the newer minis are not its neighbours', async (t) => {
+  t.same(price('openai', 'gpt-5-mini'), { input: 0.25, output: 2, cache_read: 0.025, cache_write: 0.25, cache_write_1h: 0.5 });
+  t.same(price('openai', 'gpt-5-mini-2025-08-07'), { input: 0.25, output: 2, cache_read: 0.025, cache_write: 0.25, cache_write_1h: 0.5 });
+  for (const model of ['gpt-5.4-mini', 'gpt-5.4', 'o3', 'o4-mini']) t.equal(price('openai', model), undefined, `${model} unpriced`);
+});
