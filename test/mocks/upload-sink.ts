@@ -3,6 +3,7 @@
  * keeping them (a 300 MB upload costs the test nothing), reads at a set pace when asked
  * (a slow upstream, for backpressure), and records how each upload ended.
  */
+import { createHash, type Hash } from 'node:crypto';
 import type http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -16,24 +17,31 @@ export interface SunkUpload {
   aborted: boolean;
   /** Resolves once the body ended or was cut. */
   done: Promise<void>;
+  /** The body's sha256 (hex) once it ended, with {@link UploadSink.hashing}. */
+  sha256?: string;
 }
 
 export class UploadSink {
   readonly uploads: SunkUpload[] = [];
   /** Bytes per second read; undefined reads as fast as they come. */
   bytesPerSecond: number | undefined;
+  /** Hash each body (sha256) to check it arrived intact. */
+  hashing = false;
 
   /** Count `req`'s body, then answer 200 with `answer(bytes)` as JSON. */
   async receive(req: http.IncomingMessage, res: http.ServerResponse, answer: (bytes: number) => unknown): Promise<void> {
     let ended!: () => void;
     const upload: SunkUpload = { headers: req.headers, bytes: 0, complete: false, aborted: false, done: new Promise<void>((r) => (ended = r)) };
     this.uploads.push(upload);
+    const hash: Hash | undefined = this.hashing ? createHash('sha256') : undefined;
     try {
       for await (const chunk of req as AsyncIterable<Buffer>) {
         upload.bytes += chunk.length;
+        hash?.update(chunk);
         if (this.bytesPerSecond !== undefined) await sleep((chunk.length / this.bytesPerSecond) * 1000);
       }
       upload.complete = true;
+      if (hash) upload.sha256 = hash.digest('hex');
     } catch {
       upload.aborted = true;
     }
