@@ -22,6 +22,7 @@ import type { GatewayRequest, GatewayResponse } from './handler.js';
 import type { Logger } from './logger.js';
 import { failBodyRead } from './request-body.js';
 import { GatewayError } from './errors.js';
+import { uploadUnderWay } from './upload-body.js';
 
 export interface Listener {
   /** `https` when TLS is configured. */
@@ -60,6 +61,10 @@ export async function listen(config: ServerConfig, bind: { host: string; port: n
     // The client closed its side before its request was whole: it left, as a reset says (a
     // 499 the request hears as its connection closing), not a malformed body to answer.
     if (res && err.code === 'HPE_INVALID_EOF_STATE') return void socket.destroy();
+    // An admitted upload answers to upload_idle_timeout_ms instead (upload-body.ts). Node
+    // checks a request once (an expired one leaves its list until the next request on the
+    // connection begins), so the connection's later requests are still held to the limit.
+    if (res && err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && uploadUnderWay(res.req)) return void log.debug('request_timeout_ms passed during an upload: left to its idle limit', { request_id: res.getHeader('x-request-id') });
     // A body too slow or malformed: its request answers the 408 or 400, in its route's format
     // and audited as such, rather than Node writing a bare status and the audit seeing an abort.
     const failure = res && !res.headersSent ? bodyFailure(err) : undefined;

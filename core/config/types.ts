@@ -8,6 +8,8 @@ export interface ServerConfig {
   max_body_bytes: number;
   /** Largest file upload (a provider's `isUpload` requests), streamed rather than held. */
   max_upload_bytes: number;
+  /** An admitted upload that sends no byte this long while the gateway waits for one is cut (408); 0: never. */
+  upload_idle_timeout_ms: number;
   /**
    * Request-body bytes held across all requests at once (503 past it); the loader fills in
    * the default (core/body-budget.ts) and refuses a value below `max_body_bytes`.

@@ -25,6 +25,8 @@ export class UploadSink {
   readonly uploads: SunkUpload[] = [];
   /** Bytes per second read; undefined reads as fast as they come. */
   bytesPerSecond: number | undefined;
+  /** Wait this long before reading a body (an upstream that stops taking bytes for a while). */
+  startDelayMs = 0;
   /** Hash each body (sha256) to check it arrived intact. */
   hashing = false;
 
@@ -35,6 +37,7 @@ export class UploadSink {
     this.uploads.push(upload);
     const hash: Hash | undefined = this.hashing ? createHash('sha256') : undefined;
     try {
+      if (this.startDelayMs > 0) await sleep(this.startDelayMs);
       for await (const chunk of req as AsyncIterable<Buffer>) {
         upload.bytes += chunk.length;
         hash?.update(chunk);
