@@ -46,6 +46,8 @@ export class GatewayMetrics {
   readonly inFlight: Gauge;
   readonly tokens: FastCounter<'provider' | 'model' | 'direction'>;
   readonly upstreamErrors: FastCounter<'provider' | 'kind'>;
+  /** Upload bodies as they pass to the upstream; its child is bound once per upload (core/upload-body.ts). */
+  readonly uploadBytes: FastCounter<'route' | 'provider'>;
   readonly configLoads: Counter<'result'>;
   /** Client connections refused at accept past `server.max_connections`. */
   readonly connectionsRefused: Counter;
@@ -69,6 +71,7 @@ export class GatewayMetrics {
     this.inFlight = f.gauge({ name: 'gateway_in_flight_requests', help: 'Requests being served now' });
     this.tokens = f.fastCounter({ name: 'gateway_tokens_total', help: 'Tokens by provider, model and direction (input, output, cache_write, cache_read)', labelNames: ['provider', 'model', 'direction'] });
     this.upstreamErrors = f.fastCounter({ name: 'gateway_upstream_errors_total', help: 'Upstream failures by provider and kind', labelNames: ['provider', 'kind'] });
+    this.uploadBytes = f.fastCounter({ name: 'gateway_upload_bytes_total', help: 'File upload bytes streamed to the upstream, by route and provider, counted as they pass', labelNames: ['route', 'provider'] });
     this.configLoads = f.counter({ name: 'gateway_config_loads_total', help: 'Config loads by result (success, failure)', labelNames: ['result'] });
     // Across workers: one series per hash at 1 (during a reload both hashes show), not the worker count.
     this.configInfo = f.gauge({ name: 'gateway_config_info', help: 'The loaded config, by the sha256 of its file (first 16 hex digits)', labelNames: ['hash'], aggregator: 'max' });

@@ -144,7 +144,7 @@ export function createHandler(deps: HandlerDeps): (req: GatewayRequest, res: Gat
     const provider = route.provider?.provider;
     if (provider?.isUpload !== undefined && route.info.mode === 'passthrough' && provider.isUpload(ctx.method, ctx.subpath)) {
       // Streamed to the upstream once the chain admitted it, never held: see core/upload-body.ts.
-      const upload = uploadBody(req, res, server);
+      const upload = uploadBody(req, res, server, metrics.uploadBytes.labels(route.info.name, ctx.provider ?? 'none'));
       if (upload instanceof GatewayError) {
         stopReading(req, res);
         return reply.sendError(ctx, route, res, upload);

@@ -19,6 +19,7 @@ interface Recorder {
   readonly inFlight: { inc(): void; dec(): void };
   readonly upstreamErrors: { inc(labels: { provider: string; kind: string }): void };
   readonly configLoads: { inc(labels: { result: string }): void };
+  readonly uploadBytes: { labels(route: string, provider: string): { inc(value: number): void } };
   readonly registry: Registry;
 }
 
@@ -39,6 +40,7 @@ function traffic(m: Recorder, seed: number): void {
     m.inFlight.dec();
     if (i % 5 === 0) m.upstreamErrors.inc({ provider, kind: i % 10 === 0 ? 'timeout' : 'connect' });
     m.recordTokens(provider || 'none', `model-${i % 3}`, usage(i, i % 2, i % 3 === 0 ? 5 : 0, i % 4 === 0 ? 0 : 7));
+    if (i % 9 === 0) m.uploadBytes.labels(route, provider || 'none').inc(64 * 1024 + i);
   }
   m.recordTokens('anthropic', 'model-0', usage(0, 0));
   m.recordTokens('openai', 42 as unknown as string, usage(3, 4)); // a model that upstream JSON gave as a number
@@ -63,7 +65,7 @@ t.test('the same families, in the same order, with the same text', async (t) => 
   traffic(prom, 0);
   const expected = await families(prom.registry);
   t.same(fast.registry.getMetricsAsArray().map((m) => m.name), prom.registry.getMetricsAsArray().map((m) => m.name), 'family order, default metrics included');
-  t.equal(expected.length, 12);
+  t.equal(expected.length, 13);
   for (const [i, [name, text]] of (await families(fast.registry)).entries()) t.equal(text, expected[i][1], name);
   const all = expected.map(([, text]) => text).join('\n');
   t.match(all, /^gateway_requests_total\{route="anthropic",provider="anthropic",status_class="other"\} \d+$/m, 'statuses outside 100-599 are "other"');

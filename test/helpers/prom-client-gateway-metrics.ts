@@ -49,6 +49,8 @@ export class PromClientGatewayMetrics {
   readonly inFlight: Gauge;
   readonly tokens: Counter<'provider' | 'model' | 'direction'>;
   readonly upstreamErrors: Counter<'provider' | 'kind'>;
+  /** Added with the fast series in place (the families are compared in order): as prom-client shows it. */
+  readonly uploadBytes: Counter<'route' | 'provider'>;
   readonly configLoads: Counter<'result'>;
   readonly configInfo: Gauge<'hash'>;
   private currentHash: string | undefined;
@@ -65,6 +67,7 @@ export class PromClientGatewayMetrics {
     this.inFlight = f.gauge({ name: 'gateway_in_flight_requests', help: 'Requests being served now' });
     this.tokens = f.counter({ name: 'gateway_tokens_total', help: 'Tokens by provider, model and direction (input, output, cache_write, cache_read)', labelNames: ['provider', 'model', 'direction'] });
     this.upstreamErrors = f.counter({ name: 'gateway_upstream_errors_total', help: 'Upstream failures by provider and kind', labelNames: ['provider', 'kind'] });
+    this.uploadBytes = f.counter({ name: 'gateway_upload_bytes_total', help: 'File upload bytes streamed to the upstream, by route and provider, counted as they pass', labelNames: ['route', 'provider'] });
     this.configLoads = f.counter({ name: 'gateway_config_loads_total', help: 'Config loads by result (success, failure)', labelNames: ['result'] });
     // Across workers: one series per hash at 1 (during a reload both hashes show), not the worker count.
     this.configInfo = f.gauge({ name: 'gateway_config_info', help: 'The loaded config, by the sha256 of its file (first 16 hex digits)', labelNames: ['hash'], aggregator: 'max' });
