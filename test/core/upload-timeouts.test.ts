@@ -18,7 +18,8 @@ const KIB = 1024;
 const REQUEST_TIMEOUT_MS = 1000;
 const UPLOAD_IDLE_MS = 1500;
 
-async function setup(t: { teardown(fn: () => unknown): void }) {
+/** `headersTimeoutMs`: the provider's `headers_timeout_ms`, which the pool counts from the upload's last byte. */
+async function setup(t: { teardown(fn: () => unknown): void }, headersTimeoutMs?: number) {
   const anthropic = await AnthropicMock.start({ apiKey: ANTHROPIC_KEY });
   const sink = (anthropic.uploadSink = new UploadSink());
   t.teardown(() => anthropic.close());
@@ -29,7 +30,7 @@ server:
 providers:
   anthropic:
     api_key: ${ANTHROPIC_KEY}
-    base_url: ${anthropic.url}
+    base_url: ${anthropic.url}${headersTimeoutMs === undefined ? '' : `\n    headers_timeout_ms: ${headersTimeoutMs}`}
 filters:
   - name: recorder
     plugin: ${OUTCOME_RECORDER_PATH}
@@ -90,8 +91,9 @@ function responses(text: string): Array<{ status: number; headers: Record<string
   return out;
 }
 
-t.test('HTTP/1.1: an upload slower than request_timeout_ms is served; the next request on its connection and any other request are still held to it', async (t) => {
-  const { sink, port } = await setup(t);
+t.test('HTTP/1.1: an upload slower than request_timeout_ms and the provider\'s headers_timeout_ms is served; the next request on its connection and any other request are still held to it', async (t) => {
+  // headers_timeout_ms 1 s too: the pool starts it when the body has been sent, not at the request's start.
+  const { sink, port } = await setup(t, 1000);
   const { socket, received, closed } = await connect(port);
   const piece = Buffer.alloc(64 * KIB, 0x62);
   const pieces = 8;
@@ -104,7 +106,7 @@ t.test('HTTP/1.1: an upload slower than request_timeout_ms is served; the next r
   const started = performance.now();
   while (responses(received()).length === 0 && performance.now() - started < 5000) await sleep(20);
   const [answer] = responses(received());
-  t.equal(answer?.status, 200, 'served though it took three times request_timeout_ms');
+  t.equal(answer?.status, 200, 'served though it took three times request_timeout_ms and headers_timeout_ms');
   t.equal(sink.last!.bytes, piece.length * pieces, 'every byte went upstream');
   t.ok(sink.last!.complete);
 
