@@ -43,18 +43,44 @@ export function inspectCount(ctx: RequestContext): void {
 /**
  * The InvokeModel body Claude on Bedrock takes for `request` (Anthropic's count_tokens
  * body): the model leaves the body for the path, the Runtime's `anthropic_version` is
- * added when absent, and so is a `max_tokens`.
+ * added when absent, and so is a `max_tokens`. The client's `anthropic-beta` header
+ * (`betaHeader`) joins the body's `anthropic_beta`, where InvokeModel reads betas.
  * @example
- * invokeModelBody({ model: 'm', messages: [] }, TEXT_STRINGS).toString()
- * // '{"anthropic_version":"bedrock-2023-05-31","messages":[],"max_tokens":1}'
+ * invokeModelBody({ model: 'm', messages: [] }, TEXT_STRINGS, 'a,b').toString()
+ * // '{"anthropic_version":"bedrock-2023-05-31","messages":[],"max_tokens":1,"anthropic_beta":["a","b"]}'
  */
-export function invokeModelBody(request: Record<string, unknown>, strings: BodyStrings): Buffer {
+export function invokeModelBody(request: Record<string, unknown>, strings: BodyStrings, betaHeader?: string | string[]): Buffer {
   const { model: _model, ...rest } = request;
   const body: Record<string, unknown> = rest.anthropic_version === undefined ? { anthropic_version: strings.of(RUNTIME_VERSION), ...rest } : rest;
   // InvokeModel refuses a Claude body without `max_tokens`, which count_tokens does not
   // take; only the input is counted, so any cap will do.
   if (body.max_tokens === undefined) body.max_tokens = 1;
+  if (betaHeader !== undefined) {
+    const betas = withHeaderBetas(body.anthropic_beta, betaHeader, strings);
+    if (betas) body.anthropic_beta = betas;
+  }
   return strings.serialize(body);
+}
+
+/**
+ * The body's betas followed by the header's (comma-separated, as Anthropic takes them), each
+ * once, in order; undefined when there is nothing to add or the body's member is not a list
+ * (left for the Runtime to refuse, as it would the client's own body).
+ */
+function withHeaderBetas(inBody: unknown, header: string | string[], strings: BodyStrings): unknown[] | undefined {
+  if (inBody !== undefined && !Array.isArray(inBody)) return undefined;
+  const out: unknown[] = inBody ? [...inBody] : [];
+  const seen = new Set(out.map((b) => (typeof b === 'string' ? strings.text(b) : b)));
+  const before = out.length;
+  for (const value of Array.isArray(header) ? header : [header]) {
+    for (const part of value.split(',')) {
+      const beta = part.trim();
+      if (beta === '' || seen.has(beta)) continue;
+      seen.add(beta);
+      out.push(strings.of(beta));
+    }
+  }
+  return out.length > before ? out : undefined;
 }
 
 const ENVELOPE_HEAD = Buffer.from('{"input":{"invokeModel":{"body":"');
@@ -68,6 +94,6 @@ export function countTokensCall(ctx: RequestContext, basePath: string): { path: 
   const segment = ctx.get(COUNT_MODEL_SEGMENT) ?? encodeModelId(ctx.model ?? '');
   const { value, strings } = ctx.rewritableBody();
   const request = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const invoke = invokeModelBody(request, strings);
+  const invoke = invokeModelBody(request, strings, ctx.headers['anthropic-beta']);
   return { path: `${basePath}/model/${segment}/count-tokens`, body: Buffer.concat([ENVELOPE_HEAD, Buffer.from(invoke.toString('base64')), ENVELOPE_TAIL]) };
 }

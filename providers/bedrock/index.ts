@@ -232,7 +232,8 @@ class BedrockProvider implements Provider {
       return this.send(ctx.method, call.path, call.headers, call.body, ctx.cancellation, false, this.messages);
     }
     const call = countTokensCall(ctx, this.endpoint.basePath);
-    // The client's headers are Anthropic's (`anthropic-version`, `anthropic-beta`): nothing CountTokens reads.
+    // The client's headers are Anthropic's (`anthropic-version`, `anthropic-beta`), which CountTokens does not
+    // read: the betas went into the InvokeModel body as `anthropic_beta`.
     const headers = chatHeaders(ctx.headers, this.chatSettings.forwardHeaders, { accept: 'application/json' });
     return countAnswer(await this.send('POST', call.path, headers, call.body, ctx.cancellation, false), ctx.cancellation);
   }

@@ -3,7 +3,8 @@
  * (`POST /model/{id}/count-tokens`, `{ input: { converse | invokeModel: { body: <base64> } } }`)
  * and bedrock-mantle's Anthropic `count_tokens`. A Converse input counts
  * {@link MOCK_COUNTED_TOKENS}; an InvokeModel body is decoded and held to what InvokeModel
- * asks of a Claude body (the Runtime's `anthropic_version`, a `max_tokens`, no `model`), and
+ * asks of a Claude body (the Runtime's `anthropic_version`, a `max_tokens`, no `model`, betas
+ * as an `anthropic_beta` list), and
  * it and an Anthropic body count {@link textTokens}, so a test can tell its prompt arrived.
  * A model id holding `unknown` is refused as Bedrock refuses an invalid one, and an
  * inference profile (its id or ARN) as CountTokens refuses one: it counts foundation models.
@@ -63,6 +64,8 @@ export function runtimeCount(modelId: string, body: Buffer): CountAnswer {
     if ('model' in request) return { status: 400, type: VALIDATION, message: 'Malformed input request: #: extraneous key [model] is not permitted, please reformat your input and try again.' };
     if (request.anthropic_version !== 'bedrock-2023-05-31') return { status: 400, type: VALIDATION, message: 'Malformed input request: #: required key [anthropic_version] not found' };
     if (typeof request.max_tokens !== 'number') return { status: 400, type: VALIDATION, message: 'Malformed input request: #: required key [max_tokens] not found' };
+    // Betas ride in the body as a list of strings; the header is not read here.
+    if (request.anthropic_beta !== undefined && !(Array.isArray(request.anthropic_beta) && request.anthropic_beta.every((b) => typeof b === 'string'))) return { status: 400, type: VALIDATION, message: 'Malformed input request: #/anthropic_beta: expected type: JSONArray of strings, please reformat your input and try again.' };
   }
   return { status: 200, body: { inputTokens: textTokens(request) } };
 }

@@ -118,7 +118,7 @@ t.test('the Runtime: CountTokens on the base model with the InvokeModel body, th
       const up = mock.last!;
       t.equal(up.url, `/model/${encodeURIComponent(BASE)}/count-tokens`, `${name}: CountTokens on the base model, no query`);
       t.equal(up.accessKeyId, GATEWAY_CREDS.accessKeyId, `${name}: signed with the gateway's key (verified by the mock)`);
-      t.same(invokeBodyOf(up), INVOKE_BODY, `${name}: the InvokeModel body Claude would get`);
+      t.same(invokeBodyOf(up), beta ? { ...INVOKE_BODY, anthropic_beta: ['token-counting-2024-11-01'] } : INVOKE_BODY, `${name}: the InvokeModel body Claude would get, the SDK's betas in it`);
       t.notMatch(JSON.stringify(up.headers), new RegExp(`${WORKSPACE_KEY}|x-api-key|anthropic-`), `${name}: no client key, no Anthropic header upstream`);
       const id = response.headers.get('x-request-id')!;
       const rec = await outcomeFor(id);
