@@ -34,6 +34,15 @@ function deltaSeconds(value: string | undefined): number {
 
 const first = (h: Header): string | undefined => (Array.isArray(h) ? h[0] : h);
 
+/**
+ * The upstream's `Age` in seconds (§5.1), 0 when it sent none or one that is not a
+ * non-negative integer (which a cache ignores): the age its answer had on arrival.
+ */
+export function upstreamAgeSeconds(age: Header): number {
+  const value = first(age)?.trim();
+  return value !== undefined && /^\d+$/.test(value) ? Math.min(Number(value), DELTA_MAX) : 0;
+}
+
 /** `Expires` − `Date`, in seconds; a `Date` missing or unreadable is now (RFC 9110 §6.6.1). */
 function expiresLifetime(expires: string, date: Header, now: number): number {
   const at = Date.parse(expires);
@@ -68,8 +77,7 @@ export function upstreamLifetimeMs(headers: Readonly<Record<string, Header>>, st
   }
   // §4.2.3: age_value is 0 when the upstream sent no (readable) Age. The apparent age from
   // the two clocks is left out: a skewed upstream clock would shorten every lifetime.
-  const age = deltaSeconds(first(headers.age)?.trim());
-  const remaining = lifetime - (Number.isNaN(age) ? 0 : age);
+  const remaining = lifetime - upstreamAgeSeconds(headers.age);
   // `!(> 0)`: NaN, an invalid directive, is stale too.
   if (!(remaining > 0)) return stream ? Infinity : 0;
   return remaining * 1000;

@@ -26,7 +26,7 @@ import {
 import { CACHE_HEADER, configSchema, type CacheConfig } from './config.js';
 import { isWholeAnswer } from './complete.js';
 import { requestDirectives } from './directives.js';
-import { upstreamLifetimeMs } from './freshness.js';
+import { upstreamAgeSeconds, upstreamLifetimeMs } from './freshness.js';
 import { commonKeyHash, keyedHeaders, providerDigest, targetKey } from './key.js';
 import { CACHE_HIT } from './slot.js';
 import { dependsOnMutableState } from './stateful.js';
@@ -73,6 +73,8 @@ interface Pending {
   contentType?: string;
   /** Epoch milliseconds the upstream's freshness runs out, when it ends before the TTL would. */
   freshUntil?: number;
+  /** The upstream's `Age` on its answer, in seconds. */
+  initialAge?: number;
   /** The body the key was made from, until the response head shows whether it was forwarded as it was. */
   keyed?: Buffer;
   /** A later filter (the validator's clamp) replaced the body: the answer is not to the keyed one. */
@@ -100,7 +102,7 @@ function replay(entry: CacheEntry, stream: boolean, converter: ResponseConverter
     contentType = want === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/json';
   }
   if (!body) return undefined;
-  const headers: Record<string, string> = { 'content-type': contentType, 'x-cache': 'HIT', age: String(Math.floor((Date.now() - entry.storedAt) / 1000)) };
+  const headers: Record<string, string> = { 'content-type': contentType, 'x-cache': 'HIT', age: String(entry.initialAge + Math.floor((Date.now() - entry.storedAt) / 1000)) };
   if (want === 'sse') headers['cache-control'] = 'no-cache';
   else headers['content-length'] = String(body.length);
   return { status: 200, headers, body, usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 } };
@@ -213,6 +215,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       pending.keyed = undefined;
       const ct = head.headers['content-type'];
       pending.contentType = String(Array.isArray(ct) ? ct[0] : ct ?? '');
+      if (head.headers.age !== undefined) pending.initialAge = upstreamAgeSeconds(head.headers.age);
       // Most answers carry neither header: nothing to parse on their way.
       if (pending.capture && (head.headers['cache-control'] !== undefined || head.headers.expires !== undefined)) {
         // The upstream says its answer is not for a shared cache, not to be served from one, or for how long.
@@ -246,7 +249,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       // Counted from the head: a long stream has used up part of its freshness by its end.
       const lifetime = pending.freshUntil === undefined ? ttl : Math.min(ttl, Math.floor(pending.freshUntil - storedAt));
       if (lifetime <= 0) return;
-      lru.set(key, { body, mode, contentType, storedAt, expiresAt: storedAt + lifetime }, { ttl: lifetime });
+      lru.set(key, { body, mode, contentType, storedAt, initialAge: pending.initialAge ?? 0, expiresAt: storedAt + lifetime }, { ttl: lifetime });
       if (lru.has(key)) writes.inc({ provider: outcome.target ?? pending.provider }); // set: a pending entry has one
     },
 

@@ -17,6 +17,8 @@ export interface CacheEntry {
   readonly contentType: string;
   /** Epoch milliseconds, for the `age` header. */
   readonly storedAt: number;
+  /** The upstream's own `Age` on the answer, in seconds: a hit's `age` counts on from it (RFC 9111 §4.2.3). */
+  readonly initialAge: number;
   /** Epoch milliseconds its TTL runs out: one pushed out by the bounds after that counts as expired. */
   readonly expiresAt: number;
 }

@@ -69,3 +69,15 @@ t.test('the configured TTL still caps a longer upstream lifetime', async (t) => 
   await sleep(1300);
   t.equal((await ask(s, { user: 'c' })).headers.get('x-cache'), 'MISS');
 });
+
+t.test("a hit's age counts on from the upstream's own Age (§4.2.3); an invalid Age counts as 0", async (t) => {
+  const s = await startCache(t, { cache: { scope: 'shared', ttl_seconds: 60 } });
+  const hitAge = async (headers: Record<string, string>, maxTokens: number): Promise<number> => {
+    t.ok(await storedWith(s, headers, { max_tokens: maxTokens }), `${JSON.stringify(headers)}: stored`);
+    return Number((await ask(s, { user: 'c', body: { max_tokens: maxTokens } })).headers.get('age'));
+  };
+  const within = (age: number, from: number, name: string) => t.ok(age >= from && age <= from + 2, `${name}: age ${age}, from ${from}`);
+  within(await hitAge({ 'cache-control': 'max-age=600', age: '100' }, 201), 100, 'max-age=600, Age: 100');
+  within(await hitAge({ age: '40' }, 202), 40, 'Age alone, no freshness headers');
+  for (const [i, bad] of ['-5', '1.5', 'soon', '"7"', ''].entries()) within(await hitAge({ 'cache-control': 'max-age=600', age: bad }, 210 + i), 0, `Age: ${JSON.stringify(bad)}`);
+});
