@@ -6,7 +6,7 @@
  * health as much as an attempt's are. Which ends are worth one more try is here too.
  */
 import { GatewayError } from '../errors.js';
-import type { BreakerSettings } from './config.js';
+import type { BreakerSettings, RetryOn } from './config.js';
 import type { ResilienceRegistry } from './registry.js';
 import { breakerResult, statusResult } from './retry.js';
 import { byPhase, timeoutPhase } from './timeouts.js';
@@ -20,30 +20,40 @@ export type SideCallEnd = { readonly status: number; readonly error?: undefined 
  */
 export interface SideCallAdmission {
   report(end: SideCallEnd): void;
+  /**
+   * The call is tried once more after `end` (one {@link retriesSideCall} accepts): counted in
+   * `gateway_upstream_retries_total` under the target, as an attempt's retry is, by its trigger.
+   */
+  countRetry(end: SideCallEnd): void;
 }
 
-/** No breaker to tell. */
-export const UNWATCHED: SideCallAdmission = { report() {} };
+/** No target to tell. */
+export const UNWATCHED: SideCallAdmission = { report() {}, countRetry() {} };
 
 class Admitted implements SideCallAdmission {
   private reported = false;
   constructor(
     private readonly registry: ResilienceRegistry,
     private readonly target: string,
-    private readonly settings: BreakerSettings,
+    /** Absent: no breaker configured, reports go nowhere; retries are counted all the same. */
+    private readonly settings: BreakerSettings | undefined,
     private readonly probe: boolean,
   ) {}
   report(end: SideCallEnd): void {
-    if (this.reported) return;
+    if (this.reported || !this.settings) return;
     this.reported = true;
     const result = end.error ? breakerResult({ error: end.error }) : statusResult(end.status);
     this.registry.target(this.target).breaker.record(this.settings, result, this.probe);
+  }
+  countRetry(end: SideCallEnd): void {
+    const reason = sideCallRetryReason(end);
+    if (reason) this.registry.countRetry(this.target, reason);
   }
 }
 
 /** Admission for a side call to `target`; throws `GW_ERR_UPSTREAM_CIRCUIT_OPEN` while its breaker is open. */
 export function admitSideCall(registry: ResilienceRegistry, target: string, settings: BreakerSettings | undefined): SideCallAdmission {
-  if (!settings) return UNWATCHED;
+  if (!settings) return new Admitted(registry, target, undefined, false);
   const breaker = registry.target(target).breaker;
   const admission = breaker.admit(settings);
   if (admission === 'reject') {
@@ -63,6 +73,11 @@ const PASSING_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
  * bound is spent) nor anything that came with an answer's bytes.
  */
 export function retriesSideCall(end: SideCallEnd): boolean {
-  if (!end.error) return PASSING_STATUSES.has(end.status);
-  return end.error.code === 'GW_ERR_UPSTREAM_UNREACHABLE' || timeoutPhase(byPhase(end.error)) === 'connect';
+  return sideCallRetryReason(end) !== undefined;
+}
+
+/** The retry trigger (an attempt's, `retry.on`'s words) a side call's end worth one more try matches. */
+function sideCallRetryReason(end: SideCallEnd): RetryOn | undefined {
+  if (!end.error) return PASSING_STATUSES.has(end.status) ? '5xx' : undefined;
+  return end.error.code === 'GW_ERR_UPSTREAM_UNREACHABLE' || timeoutPhase(byPhase(end.error)) === 'connect' ? 'connection' : undefined;
 }

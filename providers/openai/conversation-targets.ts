@@ -130,7 +130,8 @@ export class ConversationTargets implements UpstreamConversation {
    * a hung upstream must not hold the request past the timeout its requests are given.
    * Within that bound it is tried once more when the first try got no connection or a
    * 502 / 503 / 504 without a `retry-after` (one asking for a wait is the client's to honour);
-   * each try goes through the provider's circuit breaker, as an attempt does.
+   * each try goes through the provider's circuit breaker, as an attempt does, and the second
+   * is counted in `gateway_upstream_retries_total` as an attempt's retry is.
    */
   private async ask(ctx: RequestContext, id: string): Promise<ConversationTarget | undefined> {
     const ms = ctx.sideCallTimeoutMs;
@@ -149,6 +150,7 @@ export class ConversationTargets implements UpstreamConversation {
         call.report({ error });
         const next = !retried && retriesSideCall({ error }) ? await this.again(ctx, signal) : undefined;
         if (next) {
+          call.countRetry({ error });
           call = next;
           continue;
         }
@@ -160,6 +162,7 @@ export class ConversationTargets implements UpstreamConversation {
         const failed = lookupFailed(res.status, res.headers);
         const next = !retried && failed.headers?.['retry-after'] === undefined && retriesSideCall({ status: res.status }) ? await this.again(ctx, signal) : undefined;
         if (next) {
+          call.countRetry({ status: res.status });
           call = next;
           continue;
         }

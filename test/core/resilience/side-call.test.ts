@@ -1,7 +1,7 @@
 /**
  * A provider's side call (a lookup) under the target's breaker: refused while it is open,
  * a half-open probe whose report decides the state as an attempt's does, each report
- * counted once; and which ends are worth the one retry.
+ * counted once; which ends are worth the one retry, and that retry counted.
  */
 import { Registry } from 'prom-client';
 import t from 'tap';
@@ -15,9 +15,25 @@ import { admitSideCall, retriesSideCall, UNWATCHED } from '../../../core/resilie
 const settings = resolvePolicy({ breaker: { consecutive_failures: 2, cooldown_ms: 50, half_open_probes: 1 } }, undefined).breaker!;
 const failure = { error: new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE') };
 
-t.test('no breaker configured: nothing to tell', async (t) => {
+t.test('no breaker configured: reports go nowhere', async (t) => {
   const registry = new ResilienceRegistry(createMetricsFactory(new Registry()), silentLogger);
-  t.equal(admitSideCall(registry, 'mistral', undefined), UNWATCHED);
+  const call = admitSideCall(registry, 'mistral', undefined);
+  for (let i = 0; i < 5; i++) call.report(failure);
+  t.equal(registry.target('mistral').breaker.state(settings), 'closed', 'no breaker heard of them');
+  UNWATCHED.report(failure);
+  UNWATCHED.countRetry(failure);
+});
+
+t.test("a side call's retry is counted as an attempt's is, by its trigger, breaker or none", async (t) => {
+  const prom = new Registry();
+  const registry = new ResilienceRegistry(createMetricsFactory(prom), silentLogger);
+  const count = async (reason: string) => (await prom.getSingleMetric('gateway_upstream_retries_total')!.get()).values.find((v) => v.labels.reason === reason && v.labels.target === 'mistral')?.value ?? 0;
+  admitSideCall(registry, 'mistral', undefined).countRetry({ status: 503 });
+  admitSideCall(registry, 'mistral', settings).countRetry({ status: 502 });
+  admitSideCall(registry, 'mistral', undefined).countRetry(failure);
+  admitSideCall(registry, 'mistral', undefined).countRetry({ status: 500 }); // not a retried end: nothing counted
+  t.equal(await count('5xx'), 2);
+  t.equal(await count('connection'), 1);
 });
 
 t.test('failures open the breaker; open, a side call is refused; half-open, it is the probe', async (t) => {

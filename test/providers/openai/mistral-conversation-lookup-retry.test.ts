@@ -2,13 +2,15 @@
  * The Mistral conversation lookup (`GET /v1/conversations/{id}`, asked under a model
  * allowlist) is tried once more when its first try got no connection or a 502 / 503 / 504
  * without a `retry-after`, and each try is seen by the provider's circuit breaker as an
- * attempt is: failures open it, and while it is open the lookup is refused at once. Before,
+ * attempt is: failures open it, and while it is open the lookup is refused at once; the
+ * second try is counted in `gateway_upstream_retries_total` as an attempt's retry is. Before,
  * the lookup was one call, its failure the turn's, and the breaker never heard of it.
  */
 import path from 'node:path';
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
 import { auditLines, waitFor } from '../../filters/fixtures.js';
+import { metric } from '../../helpers/live.js';
 import { MistralConversationsMock } from '../../mocks/mistral-conversations-mock.js';
 
 const KEY = 'mistral-gateway-key-0000';
@@ -61,6 +63,9 @@ t.test('a lookup failing once (502, 503, 504, a dropped connection) is tried aga
   t.equal(s.mock.seen('GET', `/v1/conversations/${id}`).length, 2);
   t.ok(await waitFor(() => s.audit().filter((l) => l.user === 'alice').length === 4));
   t.ok(s.audit().filter((l) => l.user === 'alice').every((l) => l.status === 200 && l.error === null), 'audited as the answered turns they are');
+  const text = await (await fetch(`${s.gw.url}/metrics`)).text();
+  t.equal(metric(text, 'gateway_upstream_retries_total{target="mistral",reason="5xx"}'), 3, 'each retry after a 502 / 503 / 504 counted, as an attempt\'s is');
+  t.equal(metric(text, 'gateway_upstream_retries_total{target="mistral",reason="connection"}'), 1, 'and the one after a dropped connection');
 });
 
 t.test('not tried again: a 500, a 429, an upstream asking for a wait', async (t) => {
@@ -75,6 +80,7 @@ t.test('not tried again: a 500, a 429, an upstream asking for a wait', async (t)
     t.equal(turn.headers.get('retry-after') ?? undefined, retryAfter, 'the wait asked for is the client\'s');
     t.equal(s.mock.seen('GET', `/v1/conversations/${id}`).length, 1, 'asked once');
   }
+  t.notMatch(await (await fetch(`${s.gw.url}/metrics`)).text(), /^gateway_upstream_retries_total\{/m, 'no retry counted');
 });
 
 t.test('a lookup failing every time: one retry, then the 502 in the OpenAI shape, audited', async (t) => {
