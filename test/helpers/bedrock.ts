@@ -1,10 +1,13 @@
 /**
  * Shared set-up for the Bedrock provider tests: the mock Bedrock Runtime and control plane, a gateway in
  * front of it (auth with a key secret, the outcome recorder, static workspaces), workspace
- * SigV4 credentials, and real `@aws-sdk/client-bedrock-runtime` clients over HTTP/2 (the
- * SDK's default handler) or HTTP/1.1.
+ * SigV4 credentials and a signer for them, and real `@aws-sdk/client-bedrock-runtime`
+ * clients over HTTP/2 (the SDK's default handler) or HTTP/1.1.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { BedrockRuntimeClient, type BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { SourceData } from '@smithy/types';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { makeWorkspaceKey } from '../../filters/auth/keys.js';
 import { startGateway, type TestGateway } from './gateway.js';
@@ -98,4 +101,27 @@ export function sdkClient(t: Teardown, endpoint: string, transport: Transport, c
 /** An Anthropic-on-Bedrock InvokeModel body. */
 export function anthropicBody(extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 256, messages: [{ role: 'user', content: 'Hello' }], ...extra });
+}
+
+function bytes(data: SourceData): string | Uint8Array {
+  return typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+}
+
+/** SHA-256 (and HMAC-SHA-256 given a secret) for a `SignatureV4` signer, from node:crypto (what `@smithy/hash-node` wraps). */
+export class Sha256 {
+  private readonly h;
+  constructor(secret?: SourceData) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: SourceData): void {
+    this.h.update(bytes(data));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.h.digest()));
+  }
+}
+
+/** A signer with the workspace's SigV4 pair, as the AWS SDKs sign for Bedrock: service `bedrock`, the path escaped again. */
+export function workspaceSigner(): SignatureV4 {
+  return new SignatureV4({ credentials: { accessKeyId: WORKSPACE, secretAccessKey: WORKSPACE_KEY }, region: 'us-east-1', service: 'bedrock', sha256: Sha256, uriEscapePath: true });
 }

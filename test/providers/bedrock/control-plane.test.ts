@@ -11,14 +11,11 @@
  * signature), are auxiliary (audited, not limited, nothing charged), and no write passes.
  */
 import path from 'node:path';
-import { createHash, createHmac } from 'node:crypto';
 import t from 'tap';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { auditLines, waitFor } from '../../filters/fixtures.js';
 import { call, type Reply } from '../../helpers/http.js';
 import { outcomeFor } from '../../helpers/outcome-recorder.js';
-import { GATEWAY_CREDS, WORKSPACE, WORKSPACE_KEY, startBedrock } from '../../helpers/bedrock.js';
+import { GATEWAY_CREDS, WORKSPACE, WORKSPACE_KEY, startBedrock, workspaceSigner } from '../../helpers/bedrock.js';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { MOCK_FOUNDATION_MODELS, MOCK_PROFILES } from '../../mocks/bedrock-control-plane.js';
 
@@ -44,28 +41,10 @@ function sdkHeaders(): Record<string, string> {
   };
 }
 
-function bytes(data: SourceData): string | Uint8Array {
-  return typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-}
-
-/** SHA-256 for the SDK's signer, from node:crypto (what `@smithy/hash-node` wraps). */
-class Sha256 {
-  private readonly h;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.h.update(bytes(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.h.digest()));
-  }
-}
-
 /** A GET signed as `@aws-sdk/client-bedrock` signs it with the workspace's SigV4 pair: service `bedrock`, the path escaped again. */
 async function sigv4Get(gw: TestGateway, target: string): Promise<Reply> {
   const url = new URL(`${gw.url}/v1/bedrock${target}`);
-  const signer = new SignatureV4({ credentials: { accessKeyId: WORKSPACE, secretAccessKey: WORKSPACE_KEY }, region: 'us-east-1', service: 'bedrock', sha256: Sha256, uriEscapePath: true });
+  const signer = workspaceSigner();
   const rawPath = `/v1/bedrock${target.split('?')[0]}`;
   const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: rawPath, query: Object.fromEntries(url.searchParams), headers: { host: url.host, ...sdkHeaders() } });
   return call(`${gw.url}/v1/bedrock${target}`, { headers: signed.headers as Record<string, string> });

@@ -9,15 +9,12 @@
  * count_tokens is forwarded as it is. Auxiliary: audited, nothing charged.
  */
 import path from 'node:path';
-import { createHash, createHmac } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import t from 'tap';
 import { auditLines, waitFor } from '../../filters/fixtures.js';
 import { call } from '../../helpers/http.js';
 import { outcomeFor } from '../../helpers/outcome-recorder.js';
-import { GATEWAY_CREDS, WORKSPACE, WORKSPACE_KEY, startBedrock } from '../../helpers/bedrock.js';
+import { GATEWAY_CREDS, WORKSPACE, WORKSPACE_KEY, startBedrock, workspaceSigner } from '../../helpers/bedrock.js';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { BedrockMock } from '../../mocks/bedrock-mock.js';
 import { textTokens } from '../../mocks/bedrock-count-tokens.js';
@@ -47,27 +44,9 @@ const { model: _model, ...WITHOUT_MODEL } = PARAMS;
 const INVOKE_BODY = { anthropic_version: 'bedrock-2023-05-31', ...WITHOUT_MODEL, max_tokens: 1 };
 const COUNT = textTokens(PARAMS);
 
-function bytes(data: SourceData): string | Uint8Array {
-  return typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-}
-
-/** SHA-256 for the SDK's signer, from node:crypto. */
-class Sha256 {
-  private readonly h;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.h.update(bytes(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.h.digest()));
-  }
-}
-
 /** A fetch that signs each call with the workspace's SigV4 pair (service `bedrock`), as a SigV4 Anthropic client does, in place of a key. */
 function sigv4Fetch(): typeof fetch {
-  const signer = new SignatureV4({ credentials: { accessKeyId: WORKSPACE, secretAccessKey: WORKSPACE_KEY }, region: 'us-east-1', service: 'bedrock', sha256: Sha256, uriEscapePath: true });
+  const signer = workspaceSigner();
   return (async (input: string | URL | Request, init: RequestInit = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const headers: Record<string, string> = {};
