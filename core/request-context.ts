@@ -191,7 +191,8 @@ export interface RequestContext {
    * Lets such a call (each try of it) through the serving provider's circuit breaker, as an
    * attempt is: throws `GW_ERR_UPSTREAM_CIRCUIT_OPEN` while the breaker is open, and what is
    * reported counts toward opening it (a 5xx, no connection, a timeout) or closing it. With
-   * no breaker configured, reports go nowhere.
+   * no breaker configured, reports go nowhere. A call tried once more says so with
+   * `countRetry(end)` (`gateway_upstream_retries_total`, as an attempt's retry is counted).
    * @example
    * const call = ctx.admitSideCall();
    * let res;
