@@ -6,6 +6,7 @@
  *   npx tsx bench/alloc-profile.ts              # 1 KB non-streaming requests, top 30 sites
  *   STREAM=1 TOP=50 npx tsx bench/alloc-profile.ts
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.cjs npx tsx bench/alloc-profile.ts   # another build
+ *   CALLERS=2 npx tsx bench/alloc-profile.ts   # each site with the two functions that called it
  *
  * The servers run on core 0; this process (autocannon) and the mock on core 1.
  */
@@ -17,6 +18,7 @@ import { pinSelf, type Started } from './lib/proc.js';
 
 const TOP = Number(process.env.TOP ?? 30);
 const STREAM = process.env.STREAM === '1';
+const CALLERS = Number(process.env.CALLERS ?? 0);
 pinSelf(1);
 
 async function profile(name: string, proc: Started, target: Target): Promise<void> {
@@ -26,7 +28,7 @@ async function profile(name: string, proc: Started, target: Target): Promise<voi
     let requests = 0;
     const bytes = await reader.allocations(async () => {
       requests = (await maxThroughput(target, 4)).requests;
-    });
+    }, undefined, CALLERS);
     const total = [...bytes.values()].reduce((a, b) => a + b, 0);
     process.stdout.write(`\n${name}: ${requests} requests, ${(total / requests / 1024).toFixed(1)} KiB allocated per request\n`);
     for (const [site, b] of [...bytes].sort((x, y) => y[1] - x[1]).slice(0, TOP)) {

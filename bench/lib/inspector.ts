@@ -22,8 +22,10 @@ export interface HeapReader {
   /**
    * Bytes allocated while `during` runs, by allocating function (V8's sampling heap
    * profiler, counting objects already collected too): allocation volume, not retention.
+   * With `callers` > 0 a site is named with that many calling functions after it (` < `):
+   * a `slice` or `join` told apart by who asked for it.
    */
-  allocations(during: () => Promise<void>, samplingInterval?: number): Promise<Map<string, number>>;
+  allocations(during: () => Promise<void>, samplingInterval?: number, callers?: number): Promise<Map<string, number>>;
   close(): void;
 }
 
@@ -82,19 +84,22 @@ export async function heapReader(s: Started): Promise<HeapReader> {
       writeFileSync(file, snapshotChunks.join(''));
       snapshotChunks = [];
     },
-    async allocations(during, samplingInterval = 256) {
+    async allocations(during, samplingInterval = 256, callers = 0) {
       await call('HeapProfiler.startSampling', { samplingInterval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
       await during();
       const { profile } = (await call('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } };
       const bytes = new Map<string, number>();
-      const walk = (n: SamplingNode): void => {
+      const walk = (n: SamplingNode, stack: string[]): void => {
         const f = n.callFrame;
         const where = f.url.replace(/^.*\/(dist|node_modules|bench)\//, '$1/').replace('node:internal/', '');
-        const name = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+        const frame = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+        const name = callers > 0 ? [frame, ...stack.slice(-callers).reverse()].join(' < ') : frame;
         if (n.selfSize > 0) bytes.set(name, (bytes.get(name) ?? 0) + n.selfSize);
-        for (const c of n.children) walk(c);
+        stack.push(frame);
+        for (const c of n.children) walk(c, stack);
+        stack.pop();
       };
-      walk(profile.head);
+      walk(profile.head, []);
       return bytes;
     },
     close: () => ws.close(),
