@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import { LRUCache } from '../../core/deps/lru-cache.js';
 import { answeredAt, retryAfterOf } from '../../core/retry-after.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createKey, forwardUpstream, GatewayError, retriesSideCall, toGatewayError, upstreamError, type ConversationTarget, type RequestContext, type SideCallAdmission, type UpstreamConversation, type UsageMeter } from '../../core/index.js';
+import { createKey, forwardUpstream, GatewayError, retriesSideCall, toGatewayError, upstreamError, type ConversationTarget, type RequestContext, type SideCallAdmission, type SideCallEnd, type UpstreamConversation, type UsageMeter } from '../../core/index.js';
 
 /** A meter of a conversation's answer, which names the conversation it went to. */
 export interface ConversationMeter extends UsageMeter {
@@ -141,49 +141,37 @@ export class ConversationTargets implements UpstreamConversation {
     const timedOut = (): boolean => timer?.aborted === true && !ctx.cancellation.aborted;
     let call = ctx.admitSideCall();
     for (let retried = false; ; retried = true) {
-      let res: Awaited<ReturnType<typeof forwardUpstream>>;
-      try {
-        res = await forwardUpstream(this.pool, { method: 'GET', path: `${this.basePath}/v1/conversations/${id}`, headers: { accept: 'application/json', ...this.auth }, body: null, signal });
-      } catch (err) {
-        // forwardUpstream throws GW_ERR_UPSTREAM_UNREACHABLE / _TIMEOUT / GW_ERR_CLIENT_ABORT on its own.
-        const error = timedOut() ? lookupTimedOut(ms, err) : toGatewayError(err);
-        call.report({ error });
-        const next = !retried && retriesSideCall({ error }) ? await this.again(ctx, signal) : undefined;
-        if (next) {
-          call.countRetry({ error });
-          call = next;
-          continue;
-        }
-        throw timedOut() ? lookupTimedOut(ms, err) : error;
-      }
-      call.report({ status: res.status });
-      if (res.status >= 500 || res.status === 429) {
-        await bodyText(res.body, 0).catch(() => undefined); // let go; its text is not the client's
-        const failed = lookupFailed(res.status, res.headers);
-        const next = !retried && failed.headers?.['retry-after'] === undefined && retriesSideCall({ status: res.status }) ? await this.again(ctx, signal) : undefined;
-        if (next) {
-          call.countRetry({ status: res.status });
-          call = next;
-          continue;
-        }
-        if (timedOut()) throw lookupTimedOut(ms, failed);
-        throw failed;
-      }
-      // An answer's bytes have come: from here on nothing is tried again.
-      let text: string | undefined;
-      try {
-        text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
-      } catch (err) {
-        if (timedOut()) throw lookupTimedOut(ms, err);
-        throw upstreamError(err, signal, 'body');
-      }
-      if (text === undefined) return undefined;
-      try {
-        return targetOfObject(JSON.parse(text));
-      } catch {
-        return undefined; // not the conversation object: nothing learned
-      }
+      const tried = await this.tryOnce(call, id, signal, timedOut, ms);
+      if ('res' in tried) return readTarget(tried.res, signal, timedOut, ms);
+      const next = !retried && tried.retryable ? await this.again(ctx, signal) : undefined;
+      if (!next) throw timedOut() ? lookupTimedOut(ms, tried.cause) : tried.failure;
+      call.countRetry(tried.end);
+      call = next;
     }
+  }
+
+  /**
+   * One try, its end reported to the breaker: the head of an answer worth reading, or the
+   * failure it ended with (a 5xx, a 429, no connection, a timeout) and whether it is worth
+   * one more try.
+   */
+  private async tryOnce(call: SideCallAdmission, id: string, signal: LookupSignal, timedOut: () => boolean, ms: number): Promise<{ res: LookupResponse } | FailedTry> {
+    let res: LookupResponse;
+    try {
+      res = await forwardUpstream(this.pool, { method: 'GET', path: `${this.basePath}/v1/conversations/${id}`, headers: { accept: 'application/json', ...this.auth }, body: null, signal });
+    } catch (err) {
+      // forwardUpstream throws GW_ERR_UPSTREAM_UNREACHABLE / _TIMEOUT / GW_ERR_CLIENT_ABORT on its own.
+      const failure = timedOut() ? lookupTimedOut(ms, err) : toGatewayError(err);
+      const end = { error: failure };
+      call.report(end);
+      return { failure, cause: err, end, retryable: retriesSideCall(end) };
+    }
+    const end = { status: res.status };
+    call.report(end);
+    if (res.status < 500 && res.status !== 429) return { res };
+    await bodyText(res.body, 0).catch(() => undefined); // let go; its text is not the client's
+    const failure = lookupFailed(res.status, res.headers);
+    return { failure, cause: failure, end, retryable: failure.headers?.['retry-after'] === undefined && retriesSideCall(end) };
   }
 
   /**
@@ -191,13 +179,41 @@ export class ConversationTargets implements UpstreamConversation {
    * do not all come back together), within the lookup's bound; undefined when the bound ran
    * out or the breaker, opened meanwhile, refuses it: the first try's failure stands.
    */
-  private async again(ctx: RequestContext, signal: AbortSignal | RequestContext['cancellation']): Promise<SideCallAdmission | undefined> {
+  private async again(ctx: RequestContext, signal: LookupSignal): Promise<SideCallAdmission | undefined> {
     try {
       await sleep(Math.floor(Math.random() * RETRY_JITTER_MS), undefined, { signal: signal instanceof AbortSignal ? signal : ctx.signal });
       return ctx.admitSideCall();
     } catch {
       return undefined;
     }
+  }
+}
+
+type LookupResponse = Awaited<ReturnType<typeof forwardUpstream>>;
+type LookupSignal = AbortSignal | RequestContext['cancellation'];
+
+/** A try that got no answer worth reading; `cause` is what a timeout of the lookup's bound names. */
+interface FailedTry {
+  readonly failure: GatewayError;
+  readonly cause: unknown;
+  readonly end: SideCallEnd;
+  readonly retryable: boolean;
+}
+
+/** The conversation's target from an answer whose bytes have come: from here on nothing is tried again. */
+async function readTarget(res: LookupResponse, signal: LookupSignal, timedOut: () => boolean, ms: number): Promise<ConversationTarget | undefined> {
+  let text: string | undefined;
+  try {
+    text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
+  } catch (err) {
+    if (timedOut()) throw lookupTimedOut(ms, err);
+    throw upstreamError(err, signal, 'body');
+  }
+  if (text === undefined) return undefined;
+  try {
+    return targetOfObject(JSON.parse(text));
+  } catch {
+    return undefined; // not the conversation object: nothing learned
   }
 }
 
