@@ -25,11 +25,15 @@ type Header = string | string[] | undefined;
 /** §1.2.2: a delta-seconds past this counts as this. */
 const DELTA_MAX = 2 ** 31;
 
-/** A delta-seconds (the quoted form accepted, §5.2); NaN when it is none. */
+/** Digits as seconds, capped at {@link DELTA_MAX}; NaN when `text` is not all digits. */
+function seconds(text: string): number {
+  return /^\d+$/.test(text) ? Math.min(Number(text), DELTA_MAX) : NaN;
+}
+
+/** A directive's delta-seconds (the quoted form accepted, §5.2); NaN when it is none. */
 function deltaSeconds(value: string | undefined): number {
   if (value === undefined) return NaN;
-  const digits = value.length > 1 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
-  return /^\d+$/.test(digits) ? Math.min(Number(digits), DELTA_MAX) : NaN;
+  return seconds(value.length > 1 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value);
 }
 
 const first = (h: Header): string | undefined => (Array.isArray(h) ? h[0] : h);
@@ -40,7 +44,8 @@ const first = (h: Header): string | undefined => (Array.isArray(h) ? h[0] : h);
  */
 export function upstreamAgeSeconds(age: Header): number {
   const value = first(age)?.trim();
-  return value !== undefined && /^\d+$/.test(value) ? Math.min(Number(value), DELTA_MAX) : 0;
+  const s = value === undefined ? NaN : seconds(value);
+  return Number.isNaN(s) ? 0 : s;
 }
 
 /** `Expires` − `Date`, in seconds; a `Date` missing or unreadable is now (RFC 9110 §6.6.1). */
@@ -56,8 +61,9 @@ function expiresLifetime(expires: string, date: Header, now: number): number {
  * Milliseconds the upstream lets the cache keep an answer with these headers, counted from
  * when its head arrived: 0 for not at all, Infinity when it sets no bound.
  * Call it only when the answer carries `Cache-Control` or `Expires`: without them, Infinity.
+ * `ageSeconds`: the answer's {@link upstreamAgeSeconds}, when the caller has read it already.
  */
-export function upstreamLifetimeMs(headers: Readonly<Record<string, Header>>, stream: boolean): number {
+export function upstreamLifetimeMs(headers: Readonly<Record<string, Header>>, stream: boolean, ageSeconds = upstreamAgeSeconds(headers.age)): number {
   let sMaxage: number | undefined;
   let maxAge: number | undefined;
   for (const [name, value] of parts(headers['cache-control'])) {
@@ -77,7 +83,7 @@ export function upstreamLifetimeMs(headers: Readonly<Record<string, Header>>, st
   }
   // §4.2.3: age_value is 0 when the upstream sent no (readable) Age. The apparent age from
   // the two clocks is left out: a skewed upstream clock would shorten every lifetime.
-  const remaining = lifetime - upstreamAgeSeconds(headers.age);
+  const remaining = lifetime - ageSeconds;
   // `!(> 0)`: NaN, an invalid directive, is stale too.
   if (!(remaining > 0)) return stream ? Infinity : 0;
   return remaining * 1000;

@@ -219,7 +219,7 @@ export function createCacheFilter(config: CacheConfig, env: PluginEnv): Filter {
       // Most answers carry neither header: nothing to parse on their way.
       if (pending.capture && (head.headers['cache-control'] !== undefined || head.headers.expires !== undefined)) {
         // The upstream says its answer is not for a shared cache, not to be served from one, or for how long.
-        const lifetime = upstreamLifetimeMs(head.headers, modeOf(pending.contentType) === 'sse');
+        const lifetime = upstreamLifetimeMs(head.headers, modeOf(pending.contentType) === 'sse', pending.initialAge ?? 0);
         if (lifetime <= 0) {
           pending.capture.stop();
           pending.capture = undefined;
