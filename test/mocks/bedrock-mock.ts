@@ -25,6 +25,7 @@ import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { controlPlane } from './bedrock-control-plane.js';
 import { mantleCount, runtimeCount, type CountAnswer } from './bedrock-count-tokens.js';
+import { messageEvents, writeSse } from './bedrock-messages-sse.js';
 import { parseAuthorization, sha256Hex, signature } from './sigv4-check.js';
 
 export interface RecordedRequest {
@@ -245,7 +246,7 @@ export class BedrockMock {
     if (this.service === 'bedrock-mantle' && req.headers['anthropic-version'] === undefined) return anthropicFail(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
     if (typeof input.model !== 'string') return anthropicFail(res, 400, 'invalid_request_error', 'model: Field required');
     record.modelId = input.model;
-    if (input.stream === true) return this.sse(res, this.messageEvents(input.model));
+    if (input.stream === true) return writeSse(res, messageEvents(input.model, this.text, MOCK_USAGE.messagesStream), this.streamException, this.streamGate);
     const u = MOCK_USAGE.messages;
     json(res, 200, {}, {
       id: 'msg_bdrk_03',
@@ -258,39 +259,6 @@ export class BedrockMock {
       usage: { input_tokens: u.input, output_tokens: u.output, cache_read_input_tokens: u.cacheRead, cache_creation_input_tokens: u.cacheWrite },
       echo_max_tokens: input.max_tokens,
     });
-  }
-
-  /** A Messages stream's events, Anthropic's SSE as the Messages API sends them. */
-  private messageEvents(model: string): string[] {
-    const u = MOCK_USAGE.messagesStream;
-    const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-    return [
-      ev('message_start', { message: { id: 'msg_bdrk_04', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: u.input, output_tokens: 1, cache_read_input_tokens: u.cacheRead, cache_creation_input_tokens: u.cacheWrite } } }),
-      ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-      'event: ping\ndata: {"type": "ping"}\n\n',
-      ...this.text.split(' ').map((w, i) => ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: `${i ? ' ' : ''}${w}` } })),
-      ev('content_block_stop', { index: 0 }),
-      ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: u.output } }),
-      ev('message_stop', {}),
-    ];
-  }
-
-  /** SSE events written one by one, every other one split mid-event; `streamException` becomes an `error` event after two. */
-  private async sse(res: http.ServerResponse, events: string[]): Promise<void> {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-amzn-requestid': 'mock-req-sse' });
-    const exception = this.streamException;
-    const sent = exception ? events.slice(0, 2) : events;
-    const gate = this.streamGate;
-    for (const [i, e] of sent.entries()) {
-      if (gate && i === gate.after) await gate.release;
-      if (i % 2 === 1) {
-        res.write(e.slice(0, 9));
-        await new Promise((r) => setTimeout(r, 2));
-        res.write(e.slice(9));
-      } else res.write(e);
-    }
-    if (exception) res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: exception.type, message: exception.message } })}\n\n`);
-    res.end();
   }
 
   /**
