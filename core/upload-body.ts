@@ -28,7 +28,6 @@ export class UploadBody implements RequestUpload {
   /** Read to its end: nothing of it is left on the connection. */
   complete = false;
   private taken = false;
-  private readonly idleMs: number;
   /** Armed only while waiting for the client's next chunk, so a slow upstream's pace never counts. */
   private idleTimer: NodeJS.Timeout | undefined;
   /** Rejects the wait under way when the idle timer fires. */
@@ -39,12 +38,10 @@ export class UploadBody implements RequestUpload {
     private readonly res: GatewayResponse,
     readonly declaredLength: number | undefined,
     private readonly limit: number,
-    idleMs: number,
+    private readonly idleMs: number,
     /** `gateway_upload_bytes_total` for this request's route and provider, bound once. */
     private readonly counted: CounterChild | undefined,
-  ) {
-    this.idleMs = idleMs;
-  }
+  ) {}
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
     // Its bytes are gone once read: a second send (a retry) would send a truncated file.
