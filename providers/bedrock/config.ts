@@ -3,6 +3,7 @@
  * checks a schema cannot express (a usable endpoint), done once per config generation.
  */
 import { CLIENT_ADDRESS_HEADERS, isCredentialHeader } from '../../core/index.js';
+import { anthropicBetasSchema, type AnthropicBetasConfig } from './betas.js';
 
 export interface BedrockConfig {
   /** The region requests are signed for and, by default, sent to. */
@@ -48,6 +49,12 @@ export interface BedrockConfig {
    * replaced by `region`.
    */
   control_base_url: string;
+  /**
+   * The Anthropic betas sent to Bedrock (`anthropic-beta` header, a body's `anthropic_beta`)
+   * on InvokeModel, its stream, `/anthropic/v1/messages` and count_tokens; others are
+   * dropped. Absent: every beta is forwarded.
+   */
+  anthropic_betas?: AnthropicBetasConfig;
 }
 
 /** The seed's models. */
@@ -79,6 +86,7 @@ export const configSchema = {
     messages_endpoint: { enum: ['runtime', 'mantle'], default: 'runtime' },
     mantle_base_url: { type: 'string', pattern: '^https?://', default: 'https://bedrock-mantle.{region}.api.aws' },
     control_base_url: { type: 'string', pattern: '^https?://', default: 'https://bedrock.{region}.amazonaws.com' },
+    anthropic_betas: anthropicBetasSchema,
   },
 };
 

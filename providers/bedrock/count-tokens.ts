@@ -9,6 +9,7 @@
  * `count-tokens-answer.ts` turns its answer into Anthropic's.
  */
 import { createKey, GatewayError, shapeText, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
+import type { BetaAllowlist } from './betas.js';
 import { RUNTIME_VERSION } from './messages.js';
 import { baseModelId } from './model-id.js';
 import { encodeModelId } from './paths.js';
@@ -50,6 +51,11 @@ export function inspectCount(ctx: RequestContext): void {
  * // '{"anthropic_version":"bedrock-2023-05-31","messages":[],"max_tokens":1,"anthropic_beta":["a","b"]}'
  */
 export function invokeModelBody(request: Record<string, unknown>, strings: BodyStrings, betaHeader?: string | string[]): Buffer {
+  return strings.serialize(invokeModelRequest(request, strings, betaHeader));
+}
+
+/** {@link invokeModelBody}'s value, before it is serialised (the betas allowlist may shorten it). */
+function invokeModelRequest(request: Record<string, unknown>, strings: BodyStrings, betaHeader?: string | string[]): Record<string, unknown> {
   const { model: _model, ...rest } = request;
   const body: Record<string, unknown> = rest.anthropic_version === undefined ? { anthropic_version: strings.of(RUNTIME_VERSION), ...rest } : rest;
   // InvokeModel refuses a Claude body without `max_tokens`, which count_tokens does not
@@ -59,7 +65,7 @@ export function invokeModelBody(request: Record<string, unknown>, strings: BodyS
     const betas = withHeaderBetas(body.anthropic_beta, betaHeader, strings);
     if (betas) body.anthropic_beta = betas;
   }
-  return strings.serialize(body);
+  return body;
 }
 
 /**
@@ -88,12 +94,14 @@ const ENVELOPE_TAIL = Buffer.from('"}}}');
 
 /**
  * The Runtime's CountTokens call for this count: its path under `basePath` and its body,
- * the InvokeModel body in base64 (a blob in AWS's JSON protocol).
+ * the InvokeModel body in base64 (a blob in AWS's JSON protocol), its betas (the body's and
+ * the header's) only those `allowlist` names when there is one.
  */
-export function countTokensCall(ctx: RequestContext, basePath: string): { path: string; body: Buffer } {
+export function countTokensCall(ctx: RequestContext, basePath: string, allowlist?: BetaAllowlist): { path: string; body: Buffer } {
   const segment = ctx.get(COUNT_MODEL_SEGMENT) ?? encodeModelId(ctx.model ?? '');
   const { value, strings } = ctx.rewritableBody();
   const request = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const invoke = invokeModelBody(request, strings, ctx.headers['anthropic-beta']);
+  const merged = invokeModelRequest(request, strings, ctx.headers['anthropic-beta']);
+  const invoke = strings.serialize(allowlist ? allowlist.filterModelBody(ctx, merged, strings) : merged);
   return { path: `${basePath}/model/${segment}/count-tokens`, body: Buffer.concat([ENVELOPE_HEAD, Buffer.from(invoke.toString('base64')), ENVELOPE_TAIL]) };
 }

@@ -28,6 +28,7 @@ import {
   type ProviderResponse,
   type RequestContext,
 } from '../../core/index.js';
+import { BetaAllowlist } from './betas.js';
 import { bedrockChat, type ChatSettings } from './chat.js';
 import { chatHeaders } from '../common/translated-chat.js';
 import { countTokensCall } from './count-tokens.js';
@@ -102,6 +103,8 @@ class BedrockProvider implements Provider {
   private readonly pool: Dispatcher;
   private readonly log: Logger;
   private readonly chatSettings: ChatSettings;
+  /** `anthropic_betas`: undefined when absent, and every beta is forwarded. */
+  private readonly betas: BetaAllowlist | undefined;
 
   constructor(config: BedrockConfig, env: PluginEnv) {
     this.region = config.region;
@@ -125,6 +128,7 @@ class BedrockProvider implements Provider {
     this.runtime = { mode: 'runtime', endpoint: this.endpoint, pool: this.pool, signer: this.signer };
     this.messages = config.messages_endpoint === 'mantle' ? this.mantleTarget(config, env) : this.runtime;
     this.control = this.controlTarget(config, env);
+    this.betas = config.anthropic_betas ? new BetaAllowlist(config.anthropic_betas, env) : undefined;
     this.chatSettings = {
       basePath: this.endpoint.basePath,
       forwardHeaders: config.forward_headers.map((h) => h.toLowerCase()),
@@ -194,7 +198,9 @@ class BedrockProvider implements Provider {
   async passthrough(ctx: RequestContext): Promise<ProviderResponse> {
     const convenience = ctx.get(CONVENIENCE);
     if (convenience) {
-      const call = convenienceCall(convenience, convenienceBody(ctx), this.endpoint.basePath);
+      const model = convenienceBody(ctx);
+      const body = this.betas ? { body: this.betas.filterModelBody(ctx, model.body, model.strings), strings: model.strings } : model;
+      const call = convenienceCall(convenience, body, this.endpoint.basePath);
       const res = await this.send('POST', call.path, call.headers, call.body, ctx.cancellation, convenience.stream);
       const ok = res.status >= 200 && res.status < 300;
       if (convenience.stream && ok && String(res.headers['content-type'] ?? '').startsWith('application/vnd.amazon.eventstream')) {
@@ -205,7 +211,7 @@ class BedrockProvider implements Provider {
     }
     const path = ctx.get(BEDROCK_PATH) ?? bedrockPath(ctx.subpath, ctx.query, this.endpoint.basePath);
     if (path.op === 'messages') {
-      const call = messagesCall(this.messages, path.upstream, this.endpoint.basePath, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.get(HAS_VERSION) === true);
+      const call = messagesCall(this.messages, path.upstream, this.endpoint.basePath, this.betaHeaders(ctx), this.betaBody(ctx), ctx.get(HAS_VERSION) === true);
       const res = await this.send(ctx.method, call.path, call.headers, call.body, ctx.cancellation, ctx.stream, this.messages);
       res.meter = anthropicMeter(res.headers['content-type']);
       return res;
@@ -217,7 +223,9 @@ class BedrockProvider implements Provider {
       const upstream = this.control.endpoint.basePath + path.upstream.slice(this.endpoint.basePath.length);
       return this.send(ctx.method, upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, false, this.control);
     }
-    const res = await this.send(ctx.method, path.upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, ctx.stream);
+    const invoke = path.op === 'invoke' || path.op === 'invoke-with-response-stream';
+    const headers = invoke ? this.betaHeaders(ctx) : upstreamRequestHeaders(ctx.headers, this.drop);
+    const res = await this.send(ctx.method, path.upstream, headers, invoke ? this.betaBody(ctx) : ctx.body, ctx.cancellation, ctx.stream);
     if (ctx.kind === 'generation') res.meter = bedrockMeter(res.status, res.headers, path.op === 'converse' || path.op === 'converse-stream');
     return res;
   }
@@ -228,14 +236,25 @@ class BedrockProvider implements Provider {
    */
   private async countTokens(ctx: RequestContext, upstream: string): Promise<ProviderResponse> {
     if (this.messages.mode === 'mantle') {
-      const call = messagesCall(this.messages, upstream, this.endpoint.basePath, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, true);
+      const call = messagesCall(this.messages, upstream, this.endpoint.basePath, this.betaHeaders(ctx), this.betaBody(ctx), true);
       return this.send(ctx.method, call.path, call.headers, call.body, ctx.cancellation, false, this.messages);
     }
-    const call = countTokensCall(ctx, this.endpoint.basePath);
+    const call = countTokensCall(ctx, this.endpoint.basePath, this.betas);
     // The client's headers are Anthropic's (`anthropic-version`, `anthropic-beta`), which CountTokens does not
     // read: the betas went into the InvokeModel body as `anthropic_beta`.
     const headers = chatHeaders(ctx.headers, this.chatSettings.forwardHeaders, { accept: 'application/json' });
     return countAnswer(await this.send('POST', call.path, headers, call.body, ctx.cancellation, false), ctx.cancellation);
+  }
+
+  /** The client's headers as forwarded, the `anthropic-beta` header shortened to the allowlist when there is one. */
+  private betaHeaders(ctx: RequestContext): Record<string, string | string[]> {
+    const headers = upstreamRequestHeaders(ctx.headers, this.drop);
+    return this.betas ? this.betas.headers(ctx, headers) : headers;
+  }
+
+  /** The client's body, its `anthropic_beta` shortened to the allowlist when there is one (and it holds a beta to drop). */
+  private betaBody(ctx: RequestContext): Buffer {
+    return this.betas ? this.betas.body(ctx) : ctx.body;
   }
 
   /** The unified endpoint: OpenAI chat in, Converse upstream (signed as above), OpenAI chat out. */
