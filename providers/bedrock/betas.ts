@@ -25,7 +25,10 @@ export const anthropicBetasSchema = {
 };
 
 const BETA_HEADER = 'anthropic-beta';
-const MEMBER = Buffer.from('"anthropic_beta"');
+// Searched for by its rare tail, then checked whole: V8's search for the whole name
+// crawls through prompt text (~90 µs per 100 KB against ~6 µs for the tail).
+const MEMBER_TAIL = Buffer.from('_beta"');
+const MEMBER_HEAD = Buffer.from('"anthropic');
 const READS: JsonReads = { members: { anthropic_beta: { items: { text: true } } } };
 
 /**
@@ -87,7 +90,7 @@ export class BetaAllowlist {
    */
   body(ctx: RequestContext): Buffer {
     const body = ctx.body;
-    if (body.indexOf(MEMBER) < 0) return body;
+    if (!namesBetaMember(body)) return body;
     let picked: unknown;
     try {
       picked = ctx.jsonPick(READS);
@@ -147,6 +150,14 @@ export class BetaAllowlist {
     this.labelled.add(beta);
     return beta;
   }
+}
+
+/** Whether `body` holds the bytes `"anthropic_beta"` anywhere (a string that spells it too: then it is parsed, and nothing dropped). */
+export function namesBetaMember(body: Buffer): boolean {
+  for (let i = body.indexOf(MEMBER_TAIL, MEMBER_HEAD.length); i >= 0; i = body.indexOf(MEMBER_TAIL, i + 1)) {
+    if (body.compare(MEMBER_HEAD, 0, MEMBER_HEAD.length, i - MEMBER_HEAD.length, i) === 0) return true;
+  }
+  return false;
 }
 
 function record(v: unknown): Record<string, unknown> | undefined {

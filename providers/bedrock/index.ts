@@ -3,8 +3,9 @@
  * the AWS CLI and Claude Code (`CLAUDE_CODE_USE_BEDROCK=1`) work unmodified with their
  * endpoint pointing at the gateway; plus the seed's `POST /v1/bedrock/invoke`. The
  * client's signature or key is dropped and the request is signed anew with the gateway's
- * AWS credentials; bodies go upstream byte for byte; event streams flow back frame by
- * frame with usage read beside them. `/anthropic/v1/messages` is the Anthropic Messages
+ * AWS credentials; bodies go upstream byte for byte (but for the betas an
+ * `anthropic_betas` allowlist drops, `betas.ts`); event streams flow back frame by frame
+ * with usage read beside them. `/anthropic/v1/messages` is the Anthropic Messages
  * API Bedrock serves, in Anthropic's dialect (`messages.ts`), with its count_tokens
  * (`count-tokens.ts`). Reads of the control plane's
  * model catalogue (`/inference-profiles`, `/foundation-models`, which Claude Code lists at

@@ -10,6 +10,7 @@ import t from 'tap';
 import { call } from '../../helpers/http.js';
 import { GATEWAY_CREDS, SONNET, WORKSPACE, startBedrock } from '../../helpers/bedrock.js';
 import { BedrockMock } from '../../mocks/bedrock-mock.js';
+import { namesBetaMember } from '../../../providers/bedrock/betas.js';
 
 const ALLOWED = 'interleaved-thinking-2025-05-14';
 const ALSO_ALLOWED = 'context-1m-2025-08-07';
@@ -159,4 +160,13 @@ t.test('drops are counted once per request and beta, the beta label bounded', as
 t.test('a beta with a comma or a space is refused by the config schema', async (t) => {
   await t.rejects(startBedrock(t, { providerYaml: '    anthropic_betas:\n      allow: ["a,b"]' }));
   await t.rejects(startBedrock(t, { providerYaml: '    anthropic_betas: {}' }), 'allow is required');
+});
+
+t.test('the byte search finds the member name whole, and only it', async (t) => {
+  t.ok(namesBetaMember(Buffer.from('{"anthropic_beta":["a"]}')));
+  t.ok(namesBetaMember(Buffer.from('{"x":1, "anthropic_beta" : []}')));
+  t.notOk(namesBetaMember(Buffer.from('{"x_beta":1,"anthropic_betas":[]}')), 'another name ending the same way');
+  t.notOk(namesBetaMember(Buffer.from('_beta"')), 'the tail at the very start');
+  t.notOk(namesBetaMember(Buffer.from('{"content":"an \\"anthropic_beta\\" in a prompt"}')), 'an escaped quote is no member');
+  t.notOk(namesBetaMember(Buffer.from('{"messages":[]}')));
 });
