@@ -8,32 +8,15 @@
 import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
 import t from 'tap';
-import { startGateway } from '../helpers/gateway.js';
-import { outcomeFor, OUTCOME_RECORDER_PATH } from '../helpers/outcome-recorder.js';
-import { AnthropicMock } from '../mocks/anthropic-mock.js';
-import { UploadSink } from '../mocks/upload-sink.js';
+import { outcomeFor } from '../helpers/outcome-recorder.js';
+import { startUploadGateway } from '../helpers/upload.js';
 
-const ANTHROPIC_KEY = 'sk-ant-gateway-0000000000000000';
 const CLIENT_KEY = 'sk-client-should-never-leave-0000';
 const MIB = 1024 * 1024;
 const HEADERS = { ':method': 'POST', ':path': '/v1/claude/v1/files', 'x-api-key': CLIENT_KEY, 'anthropic-version': '2023-06-01', 'anthropic-beta': 'files-api-2025-04-14', 'content-type': 'application/octet-stream' };
 
 async function setup(t: { teardown(fn: () => unknown): void }, server = '') {
-  const anthropic = await AnthropicMock.start({ apiKey: ANTHROPIC_KEY });
-  const sink = (anthropic.uploadSink = new UploadSink());
-  t.teardown(() => anthropic.close());
-  const gw = await startGateway(t, `
-server:
-  max_body_bytes: 1048576
-${server}
-providers:
-  anthropic:
-    api_key: ${ANTHROPIC_KEY}
-    base_url: ${anthropic.url}
-filters:
-  - name: recorder
-    plugin: ${OUTCOME_RECORDER_PATH}
-`);
+  const { sink, gw } = await startUploadGateway(t, { server: `  max_body_bytes: 1048576\n${server}` });
   const client = http2.connect(gw.url);
   client.on('error', () => {});
   t.teardown(() => client.close());

@@ -4,11 +4,8 @@
  */
 import http from 'node:http';
 import t from 'tap';
-import { startGateway } from '../helpers/gateway.js';
-import { AnthropicMock } from '../mocks/anthropic-mock.js';
-import { UploadSink } from '../mocks/upload-sink.js';
+import { startUploadGateway } from '../helpers/upload.js';
 
-const ANTHROPIC_KEY = 'sk-ant-gateway-0000000000000000';
 const MIB = 1024 * 1024;
 const SERIES = 'gateway_upload_bytes_total{route="anthropic",provider="anthropic"}';
 
@@ -19,15 +16,7 @@ async function counted(url: string): Promise<number | undefined> {
 }
 
 t.test('upload bytes are counted by route and provider as they pass', async (t) => {
-  const anthropic = await AnthropicMock.start({ apiKey: ANTHROPIC_KEY });
-  const sink = (anthropic.uploadSink = new UploadSink());
-  t.teardown(() => anthropic.close());
-  const gw = await startGateway(t, `
-providers:
-  anthropic:
-    api_key: ${ANTHROPIC_KEY}
-    base_url: ${anthropic.url}
-`);
+  const { sink, gw } = await startUploadGateway(t);
   const text = await (await fetch(`${gw.url}/metrics`)).text();
   t.match(text, /# TYPE gateway_upload_bytes_total counter/, 'listed from the start');
   t.equal(await counted(gw.url), undefined, 'no series before an upload');

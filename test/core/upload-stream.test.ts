@@ -9,43 +9,16 @@ import http from 'node:http';
 import Anthropic, { toFile } from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import t from 'tap';
-import { startGateway } from '../helpers/gateway.js';
-import { outcomeFor, OUTCOME_RECORDER_PATH } from '../helpers/outcome-recorder.js';
-import { AnthropicMock } from '../mocks/anthropic-mock.js';
-import { OpenAIMock } from '../mocks/openai-mock.js';
-import { UploadSink } from '../mocks/upload-sink.js';
+import { outcomeFor } from '../helpers/outcome-recorder.js';
+import { ANTHROPIC_KEY, OPENAI_KEY, startUploadGateway } from '../helpers/upload.js';
 
-const ANTHROPIC_KEY = 'sk-ant-gateway-0000000000000000';
-const OPENAI_KEY = 'sk-openai-gateway-00000000000000';
 const CLIENT_KEY = 'sk-client-should-never-leave-0000';
 const MIB = 1024 * 1024;
 const BETA = 'files-api-2025-04-14';
 
 async function setup(t: { teardown(fn: () => unknown): void }, server = '', filters = '') {
-  const anthropic = await AnthropicMock.start({ apiKey: ANTHROPIC_KEY });
-  const openai = await OpenAIMock.start({ apiKey: OPENAI_KEY });
-  anthropic.uploadSink = new UploadSink();
-  openai.uploadSink = new UploadSink();
-  t.teardown(() => Promise.all([anthropic.close(), openai.close()]));
-  const gw = await startGateway(t, `
-server:
-  max_body_bytes: 1048576
-${server}
-providers:
-  anthropic:
-    api_key: ${ANTHROPIC_KEY}
-    base_url: ${anthropic.url}
-  openai:
-    api_key: ${OPENAI_KEY}
-    base_url: ${openai.url}
-filters:
-${filters}
-  - name: recorder
-    plugin: ${OUTCOME_RECORDER_PATH}
-workspaces:
-  ws-1: { user: alice }
-`);
-  return { anthropic, openai, sinkA: anthropic.uploadSink, sinkO: openai.uploadSink, gw };
+  const { anthropic, sink, openaiSink, gw } = await startUploadGateway(t, { server: `  max_body_bytes: 1048576\n${server}`, openai: true, filters, extra: 'workspaces:\n  ws-1: { user: alice }' });
+  return { anthropic, sinkA: sink, sinkO: openaiSink!, gw };
 }
 
 /** A request whose body the test writes itself; resolves with the answer, or the error that cut it. */

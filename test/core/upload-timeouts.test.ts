@@ -8,33 +8,19 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import t from 'tap';
-import { startGateway } from '../helpers/gateway.js';
-import { outcomeFor, OUTCOME_RECORDER_PATH } from '../helpers/outcome-recorder.js';
-import { AnthropicMock } from '../mocks/anthropic-mock.js';
-import { UploadSink } from '../mocks/upload-sink.js';
+import { outcomeFor } from '../helpers/outcome-recorder.js';
+import { startUploadGateway } from '../helpers/upload.js';
 
-const ANTHROPIC_KEY = 'sk-ant-gateway-0000000000000000';
 const KIB = 1024;
 const REQUEST_TIMEOUT_MS = 1000;
 const UPLOAD_IDLE_MS = 1500;
 
 /** `headersTimeoutMs`: the provider's `headers_timeout_ms`, which the pool counts from the upload's last byte. */
 async function setup(t: { teardown(fn: () => unknown): void }, headersTimeoutMs?: number) {
-  const anthropic = await AnthropicMock.start({ apiKey: ANTHROPIC_KEY });
-  const sink = (anthropic.uploadSink = new UploadSink());
-  t.teardown(() => anthropic.close());
-  const gw = await startGateway(t, `
-server:
-  request_timeout_ms: ${REQUEST_TIMEOUT_MS}
-  upload_idle_timeout_ms: ${UPLOAD_IDLE_MS}
-providers:
-  anthropic:
-    api_key: ${ANTHROPIC_KEY}
-    base_url: ${anthropic.url}${headersTimeoutMs === undefined ? '' : `\n    headers_timeout_ms: ${headersTimeoutMs}`}
-filters:
-  - name: recorder
-    plugin: ${OUTCOME_RECORDER_PATH}
-`);
+  const { sink, gw } = await startUploadGateway(t, {
+    server: `  request_timeout_ms: ${REQUEST_TIMEOUT_MS}\n  upload_idle_timeout_ms: ${UPLOAD_IDLE_MS}`,
+    anthropicYaml: headersTimeoutMs === undefined ? '' : `    headers_timeout_ms: ${headersTimeoutMs}`,
+  });
   return { sink, gw, port: Number(new URL(gw.url).port) };
 }
 
