@@ -5,6 +5,7 @@ import { parseSince, replay } from '../../bin/replay.js';
 import type { ReplayReport } from '../../bin/replay-engine.js';
 import { verifyChain } from '../../filters/audit/verify.js';
 import { writeConfig } from '../helpers/gateway.js';
+import { recordedLine, replayReport, writeAuditLog } from '../helpers/recorded-audit.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const FIX = path.join(import.meta.dirname, '..', 'fixtures', 'governance');
@@ -64,9 +65,8 @@ t.test('the replayed rate limit counts cache reads as the live one does (count_c
   // Two calls in one minute, 200 tokens each plus 3000 cache reads, under 5000 a minute:
   // the second fits only if the cache reads are not counted.
   const dir = tempDir('gw-replay-cache-');
-  const log = path.join(dir, 'audit.jsonl');
-  const line = (at: string) => `{"timestamp":"${at}","event":"ai_request","user":"alice","workspace":"ws-a","provider":"anthropic","model":"claude-sonnet-4-5","tokens_in":100,"tokens_out":100,"cache_read_tokens":3000,"latency_ms":1,"status":200}`;
-  writeFileSync(log, [line('2026-02-04T10:00:00.000Z'), line('2026-02-04T10:00:10.000Z')].join('\n') + '\n');
+  const line = (timestamp: string) => recordedLine({ timestamp, provider: 'anthropic', model: 'claude-sonnet-4-5', tokens_in: 100, tokens_out: 100, cache_read_tokens: 3000 });
+  const log = writeAuditLog(dir, [line('2026-02-04T10:00:00.000Z'), line('2026-02-04T10:00:10.000Z')]);
   for (const count of [true, false]) {
     const { file } = writeConfig(`server: { port: 0 }
 providers:
@@ -81,11 +81,10 @@ workspaces:
 rate_limits:
   default: { tokens_per_minute: 5000 }
 `, dir);
-    const json = path.join(dir, `report-${count}.json`);
-    t.equal(await replay(['--config', file, '--audit', log, '--json', json], () => {}, () => {}), 0);
-    const report = JSON.parse(readFileSync(json, 'utf8')) as ReplayReport;
-    if (count) t.match(report.refusals, [{ at: '2026-02-04T10:00:09.999Z', by: 'rate-limit', status: 429 }], 'counted: the second call is over the minute');
-    else t.equal(report.refused, 0, 'not counted: both fit');
+    const { code, out, report } = await replayReport(file, log);
+    t.equal(code, 0, out);
+    if (count) t.match(report!.refusals, [{ at: '2026-02-04T10:00:09.999Z', by: 'rate-limit', status: 429 }], 'counted: the second call is over the minute');
+    else t.equal(report!.refused, 0, 'not counted: both fit');
   }
 });
 
@@ -93,10 +92,9 @@ t.test('a Bedrock profile or ARN is allowed and priced by its base id, as the ga
   // $0.25/$1.25 per MTok (the shipped haiku key): 10,000 in and 2,000 out is $0.005 a call,
   // so the second call passes a $0.008 budget only if the first went unpriced.
   const dir = tempDir('gw-replay-bedrock-');
-  const log = path.join(dir, 'audit.jsonl');
   const base = 'anthropic.claude-3-haiku-20240307-v1:0';
-  const line = (at: string, model: string) => JSON.stringify({ timestamp: at, event: 'ai_request', user: 'alice', workspace: 'ws-a', provider: 'bedrock', model, tokens_in: 10_000, tokens_out: 2_000, latency_ms: 1, status: 200 });
-  writeFileSync(log, [line('2026-02-04T10:00:00.000Z', `us.${base}`), line('2026-02-04T10:01:00.000Z', `arn:aws:bedrock:us-east-1::foundation-model/${base}`), line('2026-02-04T10:02:00.000Z', `arn:aws:bedrock:us-east-1:123456789012:custom-model/${base}/abc`)].join('\n') + '\n');
+  const line = (timestamp: string, model: string) => recordedLine({ timestamp, model, tokens_in: 10_000, tokens_out: 2_000 });
+  const log = writeAuditLog(dir, [line('2026-02-04T10:00:00.000Z', `us.${base}`), line('2026-02-04T10:01:00.000Z', `arn:aws:bedrock:us-east-1::foundation-model/${base}`), line('2026-02-04T10:02:00.000Z', `arn:aws:bedrock:us-east-1:123456789012:custom-model/${base}/abc`)]);
   const { file } = writeConfig(`server: { port: 0 }
 providers:
   bedrock: { region: us-east-1, access_key_id: AKIAREPLAY0000000001, secret_access_key: replaySecret/000000000000 }
@@ -112,10 +110,9 @@ filters:
 workspaces:
   ws-a: { user: alice }
 `, dir);
-  const json = path.join(dir, 'report.json');
-  t.equal(await replay(['--config', file, '--audit', log, '--json', json], () => {}, () => {}), 0);
-  const report = JSON.parse(readFileSync(json, 'utf8')) as ReplayReport;
-  t.same(report.refusals.map((r) => [r.model, r.by]), [[`arn:aws:bedrock:us-east-1::foundation-model/${base}`, 'budget']], 'the profile allowed and priced; the ARN over the budget; the fine-tune unpriced');
+  const { code, out, report } = await replayReport(file, log);
+  t.equal(code, 0, out);
+  t.same(report!.refusals.map((r) => [r.model, r.by]), [[`arn:aws:bedrock:us-east-1::foundation-model/${base}`, 'budget']], 'the profile allowed and priced; the ARN over the budget; the fine-tune unpriced');
 });
 
 t.test('--since on a log of 150,000 requests', async (t) => {

@@ -3,8 +3,8 @@ import t from 'tap';
 import { ledger } from '../../../bin/ledger.js';
 import { SqliteLedger } from '../../../filters/cost/ledger/sqlite.js';
 import type { LedgerRow } from '../../../filters/cost/ledger/types.js';
-import { writeFileSync } from 'node:fs';
-import { startGateway, writeConfig } from '../../helpers/gateway.js';
+import { startGateway } from '../../helpers/gateway.js';
+import { rebuildBedrockLedger } from '../../helpers/recorded-audit.js';
 import { auditLines, config, messages, post, waitFor } from '../fixtures.js';
 
 const yaml = config(`  - name: auth
@@ -89,24 +89,9 @@ t.test('ledger rebuild refuses a config without a ledger', async (t) => {
 
 t.test('rebuild prices a line from before cost tracking by its Bedrock base id, as the gateway would', async (t) => {
   const base = 'anthropic.claude-3-haiku-20240307-v1:0';
-  const { dir, file } = writeConfig(`server: { port: 0 }
-providers:
-  bedrock: { region: us-east-1, access_key_id: AKIALEDGER0000000001, secret_access_key: ledgerSecret/000000000000 }
-filters:
-  - name: cost
-    config:
-      ledger: { type: sqlite, dir: ./data }
-`);
-  const audit = path.join(dir, 'old.jsonl');
-  // No cost_usd: written before cost tracking, so the rebuild prices it with today's book.
-  const line = (model: string) => JSON.stringify({ timestamp: '2026-02-04T10:00:00.000Z', event: 'ai_request', user: 'alice', workspace: 'ws-a', provider: 'bedrock', model, tokens_in: 1_000_000, tokens_out: 0, latency_ms: 1, status: 200, attempts: 1 });
   const custom = `arn:aws:bedrock:us-east-1:123456789012:custom-model/${base}/abc`;
-  writeFileSync(audit, [line(`us.${base}`), line(custom)].join('\n') + '\n');
-  const out: string[] = [];
-  t.equal(await ledger(['rebuild', '--from', audit, '--config', file], (s) => out.push(s), (s) => out.push(s)), 0, out.join(''));
-  const db = new SqliteLedger(path.join(dir, 'data', 'ledger.sqlite'));
-  const rows = await db.rows();
-  await db.close();
+  const { code, out, rows } = await rebuildBedrockLedger([`us.${base}`, custom]);
+  t.equal(code, 0, out);
   t.match(rows.find((r) => r.model === `us.${base}`), { cost_nanos: 0.25e9, unpriced: 0 }, "the profile at its base id's $0.25/MTok");
   t.match(rows.find((r) => r.model === custom), { cost_nanos: 0, unpriced: 1 }, 'a fine-tune unpriced');
 });

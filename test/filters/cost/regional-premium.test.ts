@@ -5,16 +5,13 @@
  * a `global.` profile. Before it, a `us.` call was billed at the global price.
  */
 import path from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
-import { ledger } from '../../../bin/ledger.js';
-import { replay } from '../../../bin/replay.js';
 import { DEFAULT_PRICE_FILE } from '../../../filters/cost/accounting.js';
-import { SqliteLedger } from '../../../filters/cost/ledger/sqlite.js';
 import { buildPriceBook, costNanos, PriceBook, readPriceFile } from '../../../filters/cost/price-book.js';
 import { baseModelId } from '../../../providers/bedrock/model-id.js';
 import { startGateway, writeConfig } from '../../helpers/gateway.js';
 import { IDENTITY_PLUGIN } from '../../helpers/rate-limit.js';
+import { rebuildBedrockLedger, recordedLine, replayReport, writeAuditLog } from '../../helpers/recorded-audit.js';
 import { auditLines, waitFor } from '../fixtures.js';
 import { ScriptedUpstream } from '../../proof/support/upstream.js';
 
@@ -95,23 +92,8 @@ t.test("a config's own price for a listed key keeps the file's premium", async (
 t.test('ledger rebuild reprices us. and global. lines as the gateway does', async (t) => {
   const base = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
   const older = 'anthropic.claude-3-haiku-20240307-v1:0';
-  const { dir, file } = writeConfig(`server: { port: 0 }
-providers:
-  bedrock: { region: us-east-1, access_key_id: AKIAREGIONAL00000001, secret_access_key: regionalSecret/00000000000 }
-filters:
-  - name: cost
-    config:
-      ledger: { type: sqlite, dir: ./data }
-`);
-  const audit = path.join(dir, 'old.jsonl');
-  // No cost_usd: written before cost tracking, so the rebuild prices it with today's book.
-  const line = (model: string) => JSON.stringify({ timestamp: '2026-02-04T10:00:00.000Z', event: 'ai_request', user: 'alice', workspace: 'ws-a', provider: 'bedrock', model, tokens_in: 1_000_000, tokens_out: 0, latency_ms: 1, status: 200, attempts: 1 });
-  writeFileSync(audit, [line(`us.${base}`), line(`global.${base}`), line(`us.${older}`), line(`global.${older}`)].join('\n') + '\n');
-  const out: string[] = [];
-  t.equal(await ledger(['rebuild', '--from', audit, '--config', file], (s) => out.push(s), (s) => out.push(s)), 0, out.join(''));
-  const db = new SqliteLedger(path.join(dir, 'data', 'ledger.sqlite'));
-  const rows = await db.rows();
-  await db.close();
+  const { code, out, rows } = await rebuildBedrockLedger([`us.${base}`, `global.${base}`, `us.${older}`, `global.${older}`]);
+  t.equal(code, 0, out);
   const nanos = (model: string) => rows.find((r) => r.model === model)?.cost_nanos;
   t.equal(nanos(`global.${base}`), 3e9);
   t.equal(nanos(`us.${base}`), 3.3e9);
@@ -136,15 +118,12 @@ workspaces:
   ws-a: { user: alice }
   ws-b: { user: bob }
 `);
-  const log = path.join(dir, 'audit.jsonl');
   // 1M input tokens of Sonnet 4.5: $3.00 through global., $3.30 through us.
-  const line = (workspace: string, model: string) => JSON.stringify({ timestamp: '2026-02-04T10:00:00.000Z', event: 'ai_request', user: 'x', workspace, provider: 'bedrock', model, tokens_in: 1_000_000, tokens_out: 0, latency_ms: 1, status: 200 });
-  writeFileSync(log, [line('ws-a', `global.${base}`), line('ws-b', `us.${base}`)].join('\n') + '\n');
-  const json = path.join(dir, 'report.json');
-  t.equal(await replay(['--config', file, '--audit', log, '--json', json], () => {}, () => {}), 0);
-  const report = JSON.parse(readFileSync(json, 'utf8')) as { refusals: { model: string; by: string; reason: string }[] };
-  t.match(report.refusals, [{ model: `us.${base}`, by: 'budget', reason: /\$3\.3000/ }]);
-  t.equal(report.refusals.length, 1, 'the global. call fits');
+  const log = writeAuditLog(dir, [recordedLine({ user: 'x', workspace: 'ws-a', model: `global.${base}` }), recordedLine({ user: 'x', workspace: 'ws-b', model: `us.${base}` })]);
+  const { code, out, report } = await replayReport(file, log);
+  t.equal(code, 0, out);
+  t.match(report!.refusals, [{ model: `us.${base}`, by: 'budget', reason: /\$3\.3000/ }]);
+  t.equal(report!.refusals.length, 1, 'the global. call fits');
 });
 
 t.test('the live gateway bills a us. call with the premium and a global. call without', async (t) => {
