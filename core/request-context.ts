@@ -188,16 +188,22 @@ export interface RequestContext {
    */
   readonly sideCallTimeoutMs: number;
   /**
-   * Lets such a call (each try of it) through the serving provider's circuit breaker, as an
+   * Lets such a call through the serving provider's circuit breaker and retry budget, as an
    * attempt is: throws `GW_ERR_UPSTREAM_CIRCUIT_OPEN` while the breaker is open, and what is
-   * reported counts toward opening it (a 5xx, no connection, a timeout) or closing it. With
-   * no breaker configured, reports go nowhere. A call tried once more says so with
-   * `countRetry(end)` (`gateway_upstream_retries_total`, as an attempt's retry is counted).
+   * reported counts toward opening it (a 5xx, no connection, a timeout, a body cut after
+   * its head) or closing it. With no breaker configured, reports go nowhere. A try made
+   * again asks `retry(end)` first (a place in the budget, counted in
+   * `gateway_upstream_retries_total` as an attempt's retry is) and `again()` before it
+   * (the breaker's word on the new try); `release()` the call once it is over.
    * @example
    * const call = ctx.admitSideCall();
-   * let res;
-   * try { res = await forwardUpstream(pool, request); } catch (err) { const error = toGatewayError(err); call.report({ error }); throw error; }
-   * call.report({ status: res.status });
+   * try {
+   *   let res;
+   *   try { res = await forwardUpstream(pool, request); } catch (err) { const error = toGatewayError(err); call.report({ error }); throw error; }
+   *   call.report({ status: res.status });
+   * } finally {
+   *   call.release();
+   * }
    */
   admitSideCall(): SideCallAdmission;
   /**

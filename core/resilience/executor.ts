@@ -62,10 +62,11 @@ export class RouteUpstream {
 
   /**
    * A provider's own call to provider `name` for a request on this route (a lookup),
-   * admitted by and reported to that target's breaker as an attempt is; throws while it is open.
+   * admitted by and reported to that target's breaker, and retried within its retry budget,
+   * as an attempt is; throws while the breaker is open.
    */
   admitSideCall(name: string): SideCallAdmission {
-    return admitSideCall(this.registry, name, this.policies.get(name)?.breaker);
+    return admitSideCall(this.registry, name, this.policies.get(name) ?? DEFAULT_POLICY);
   }
 
   /** Whether some target has its credentials; a route with a keyless fallback still serves. */

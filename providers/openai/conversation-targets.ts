@@ -129,9 +129,11 @@ export class ConversationTargets implements UpstreamConversation {
    * before any attempt's timers, so it gets the route's own bound (`ctx.sideCallTimeoutMs`):
    * a hung upstream must not hold the request past the timeout its requests are given.
    * Within that bound it is tried once more when the first try got no connection or a
-   * 502 / 503 / 504 without a `retry-after` (one asking for a wait is the client's to honour);
-   * each try goes through the provider's circuit breaker, as an attempt does, and the second
-   * is counted in `gateway_upstream_retries_total` as an attempt's retry is.
+   * 502 / 503 / 504 without a `retry-after` (one asking for a wait is the client's to honour)
+   * and the provider's retry budget has a place for it, as an attempt's retry needs; each
+   * try goes through the provider's circuit breaker, as an attempt does, a body cut after a
+   * 200 counts there as a failure, as a stream cut mid-way does, and the second try is
+   * counted in `gateway_upstream_retries_total` as an attempt's retry is.
    */
   private async ask(ctx: RequestContext, id: string): Promise<ConversationTarget | undefined> {
     const ms = ctx.sideCallTimeoutMs;
@@ -139,14 +141,16 @@ export class ConversationTargets implements UpstreamConversation {
     const signal = timer ? AbortSignal.any([ctx.signal, timer]) : ctx.cancellation;
     // The timer, not the client, ended the call.
     const timedOut = (): boolean => timer?.aborted === true && !ctx.cancellation.aborted;
-    let call = ctx.admitSideCall();
-    for (let retried = false; ; retried = true) {
-      const tried = await this.tryOnce(call, id, signal, timedOut, ms);
-      if ('res' in tried) return readTarget(tried.res, signal, timedOut, ms);
-      const next = !retried && tried.retryable ? await this.again(ctx, signal) : undefined;
-      if (!next) throw timedOut() ? lookupTimedOut(ms, tried.cause) : tried.failure;
-      call.countRetry(tried.end);
-      call = next;
+    const call = ctx.admitSideCall();
+    try {
+      for (let retried = false; ; retried = true) {
+        const tried = await this.tryOnce(call, id, signal, timedOut, ms);
+        if ('res' in tried) return await readTarget(call, tried.res, signal, timedOut, ms);
+        const again = !retried && tried.retryable && call.retry(tried.end) && (await this.again(call, ctx, signal));
+        if (!again) throw timedOut() ? lookupTimedOut(ms, tried.cause) : tried.failure;
+      }
+    } finally {
+      call.release();
     }
   }
 
@@ -175,16 +179,17 @@ export class ConversationTargets implements UpstreamConversation {
   }
 
   /**
-   * Admission for the second try after a short jittered pause (many lookups failing at once
-   * do not all come back together), within the lookup's bound; undefined when the bound ran
-   * out or the breaker, opened meanwhile, refuses it: the first try's failure stands.
+   * The second try let through after a short jittered pause (many lookups failing at once
+   * do not all come back together), within the lookup's bound; false when the bound ran out
+   * or the breaker, opened meanwhile, refuses it: the first try's failure stands.
    */
-  private async again(ctx: RequestContext, signal: LookupSignal): Promise<SideCallAdmission | undefined> {
+  private async again(call: SideCallAdmission, ctx: RequestContext, signal: LookupSignal): Promise<boolean> {
     try {
       await sleep(Math.floor(Math.random() * RETRY_JITTER_MS), undefined, { signal: signal instanceof AbortSignal ? signal : ctx.signal });
-      return ctx.admitSideCall();
+      call.again();
+      return true;
     } catch {
-      return undefined;
+      return false;
     }
   }
 }
@@ -200,14 +205,18 @@ interface FailedTry {
   readonly retryable: boolean;
 }
 
-/** The conversation's target from an answer whose bytes have come: from here on nothing is tried again. */
-async function readTarget(res: LookupResponse, signal: LookupSignal, timedOut: () => boolean, ms: number): Promise<ConversationTarget | undefined> {
+/**
+ * The conversation's target from an answer whose head has come: from here on nothing is
+ * tried again, and a body that fails is the breaker's failure as a stream cut mid-way is.
+ */
+async function readTarget(call: SideCallAdmission, res: LookupResponse, signal: LookupSignal, timedOut: () => boolean, ms: number): Promise<ConversationTarget | undefined> {
   let text: string | undefined;
   try {
     text = await bodyText(res.body, res.status === 200 ? ANSWER_LIMIT : 0);
   } catch (err) {
-    if (timedOut()) throw lookupTimedOut(ms, err);
-    throw upstreamError(err, signal, 'body');
+    const failure = timedOut() ? lookupTimedOut(ms, err) : upstreamError(err, signal, 'body');
+    call.reportBody(failure);
+    throw failure;
   }
   if (text === undefined) return undefined;
   try {

@@ -31,6 +31,8 @@ export class MistralConversationsMock {
   getFailsTimes: number | undefined;
   /** How many `GET`s get their connection closed without an answer (a reset). */
   getDrops = 0;
+  /** How many `GET`s answer a 200 head whose body is cut short (the connection closed mid-body). */
+  getCuts = 0;
   /** The `retry-after` a failing `GET` sends with its status. */
   getRetryAfter: string | string[] | undefined;
   /** When true, `GET /v1/conversations/{id}` never answers (a timeout upstream). */
@@ -85,6 +87,14 @@ export class MistralConversationsMock {
       if (this.getDrops > 0) {
         this.getDrops--;
         req.socket.destroy();
+        return;
+      }
+      if (this.getCuts > 0) {
+        this.getCuts--;
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '4096' });
+        res.write('{"object":"conversation","id":"');
+        // A moment later, so the head and the first bytes reach the gateway before the cut.
+        setTimeout(() => req.socket.destroy(), 20);
         return;
       }
       if (this.getFails !== undefined) {

@@ -3,8 +3,11 @@
  * allowlist) is tried once more when its first try got no connection or a 502 / 503 / 504
  * without a `retry-after`, and each try is seen by the provider's circuit breaker as an
  * attempt is: failures open it, and while it is open the lookup is refused at once; the
- * second try is counted in `gateway_upstream_retries_total` as an attempt's retry is. Before,
- * the lookup was one call, its failure the turn's, and the breaker never heard of it.
+ * second try is counted in `gateway_upstream_retries_total` as an attempt's retry is, and is
+ * made only with a place in the provider's retry budget; a 200 whose body is cut counts as a
+ * failure, as a stream cut mid-way does. Before, the lookup was one call, its failure the
+ * turn's, and the breaker never heard of it; later its retry ignored the budget and a cut
+ * body went unreported.
  */
 import path from 'node:path';
 import t from 'tap';
@@ -130,4 +133,49 @@ t.test('a lookup that succeeds resets the consecutive failures, as an answered a
   s.mock.getFailsTimes = 2;
   t.equal((await s.append(other)).status, 502, 'two more failures: three in all, but not in a row');
   t.equal((await s.post('ws-b', '/v1/conversations', { model: 'mistral-small-latest', inputs: 'Hi' })).status, 200, 'the breaker is still closed');
+});
+
+t.test("the lookup's retry takes a place in the provider's retry budget, as an attempt's does; a spent budget refuses it", async (t) => {
+  const s = await start(t, ', resilience: { retry_budget: { percent: 0, min_concurrency: 0 } }');
+  const id = await s.conversation();
+  s.mock.getFails = 503;
+  s.mock.getFailsTimes = 1;
+  const turn = await s.append(id);
+  t.equal(turn.status, 502, 'no place for the retry: the first failure stands');
+  t.equal(s.mock.seen('GET', `/v1/conversations/${id}`).length, 1, 'asked once');
+  const text = await (await fetch(`${s.gw.url}/metrics`)).text();
+  t.equal(metric(text, 'gateway_retry_budget_exhausted_total{target="mistral"}'), 1, 'counted as a retry the budget refused');
+  t.notMatch(text, /^gateway_upstream_retries_total\{/m, 'no retry counted');
+  s.mock.getFails = 503;
+  s.mock.getFailsTimes = 1;
+  t.equal((await s.append(id)).status, 502, 'the budget is the same for the next turn');
+  t.equal(s.mock.seen('GET', `/v1/conversations/${id}`).length, 2, 'asked once more, once');
+});
+
+t.test("the lookup's retry gives its budget place back: one place serves retry after retry", async (t) => {
+  const s = await start(t, ', resilience: { retry_budget: { percent: 0, min_concurrency: 1 } }');
+  for (let i = 0; i < 3; i++) {
+    const id = await s.conversation();
+    s.mock.getFails = 503;
+    s.mock.getFailsTimes = 1;
+    t.equal((await s.append(id)).status, 200, `turn ${i + 1}: retried with the one place, then answered`);
+  }
+  const text = await (await fetch(`${s.gw.url}/metrics`)).text();
+  t.equal(metric(text, 'gateway_upstream_retries_total{target="mistral",reason="5xx"}'), 3);
+  t.notMatch(text, /^gateway_retry_budget_exhausted_total\{/m, 'the place was free each time');
+});
+
+t.test("a lookup's 200 whose body is cut counts as a failure toward the breaker, as a stream cut mid-way does", async (t) => {
+  const s = await start(t, ', resilience: { breaker: { consecutive_failures: 1, cooldown_ms: 60000 } }');
+  const id = await s.conversation();
+  s.mock.getCuts = 1;
+  const cut = await s.append(id);
+  t.equal(cut.status, 502, 'the cut answer: a retryable 502');
+  t.equal(s.mock.seen('GET', `/v1/conversations/${id}`).length, 1, 'not tried again: Mistral began answering');
+  const fast = await s.append(id);
+  t.equal(fast.status, 503, 'the breaker opened on it: the next lookup is refused at once');
+  t.match(fast.json.error?.message, /circuit open/);
+  t.equal(s.mock.seen('GET', `/v1/conversations/${id}`).length, 1, 'Mistral was not asked');
+  const health = (await (await fetch(`${s.gw.url}/health`)).json()) as { providers: Record<string, { circuit?: { state: string } }> };
+  t.equal(health.providers.mistral.circuit?.state, 'open');
 });
