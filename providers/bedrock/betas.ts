@@ -2,34 +2,63 @@
  * The `anthropic_betas` option: which Anthropic beta flags the gateway sends to Bedrock.
  * Claude Code and the Anthropic SDKs send betas Bedrock does not know (`claude-code-20250219`,
  * `mcp-servers-2025-12-04`, …), in the `anthropic-beta` header and in an InvokeModel body's
- * `"anthropic_beta"` list, and Bedrock refuses the whole request with a 400 "invalid beta
- * flag". With an allowlist, betas it does not name are dropped from both; without one
- * everything is forwarded as before. A body is re-serialised only when it holds a beta to
+ * `"anthropic_beta"` list (Converse clients in `additionalModelRequestFields.anthropic_beta`),
+ * and Bedrock refuses the whole request with a 400 "invalid beta flag". Which betas a model
+ * takes differs (Opus 4.7 almost none), so a model may have its own list. Betas a request's
+ * list does not name are dropped from the header and the body; a model with no list gets
+ * everything, as without the option. A body is re-serialised only when it holds a beta to
  * drop: one without `"anthropic_beta"` is found so by a byte search and goes byte for byte.
  */
 import { createKey, type BodyStrings, type FastCounter, type JsonReads, type Logger, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { baseModelId } from './model-id.js';
 
+/**
+ * @example
+ * // Opus 4.7 gets interleaved thinking only; every other model the two betas of `allow`.
+ * { allow: ['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07'],
+ *   models: { 'anthropic.claude-opus-4-7': ['interleaved-thinking-2025-05-14'] } }
+ */
 export interface AnthropicBetasConfig {
-  /** The betas forwarded; any other is dropped from the header and the body. */
-  allow: string[];
+  /** The betas forwarded for a model `models` does not name; any other is dropped. Absent: such a model gets every beta. */
+  allow?: string[];
+  /**
+   * Per model, the betas forwarded instead of `allow`: keyed by the base model id, which a
+   * cross-region profile (`global.`, `us.`, …) or a foundation-model or profile ARN resolves
+   * to; any other reference (an application inference profile's ARN) as it is written.
+   */
+  models?: Record<string, string[]>;
 }
+
+// A beta is one token of a comma-separated header: no comma, no whitespace.
+const BETA_LIST = { type: 'array', items: { type: 'string', pattern: '^[^,\\s]+$' } };
 
 export const anthropicBetasSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['allow'],
+  anyOf: [{ required: ['allow'] }, { required: ['models'] }],
   properties: {
-    // A beta is one token of a comma-separated header: no comma, no whitespace.
-    allow: { type: 'array', items: { type: 'string', pattern: '^[^,\\s]+$' } },
+    allow: BETA_LIST,
+    models: { type: 'object', propertyNames: { pattern: '^\\S+$' }, additionalProperties: BETA_LIST },
   },
 };
+
+/** Where a request body keeps its betas: what is read of it, and the member holding the list (the body itself when none). */
+export interface BetaMember {
+  readonly reads: JsonReads;
+  readonly parent?: string;
+}
+
+const BETA_ITEMS: JsonReads = { members: { anthropic_beta: { items: { text: true } } } };
+/** InvokeModel, its stream, Anthropic's Messages: the body's top-level `anthropic_beta`. */
+export const MODEL_BETAS: BetaMember = { reads: BETA_ITEMS };
+/** Converse and ConverseStream: `additionalModelRequestFields.anthropic_beta`, the fields Bedrock hands the model. */
+export const CONVERSE_BETAS: BetaMember = { reads: { members: { additionalModelRequestFields: BETA_ITEMS } }, parent: 'additionalModelRequestFields' };
 
 const BETA_HEADER = 'anthropic-beta';
 // Searched for by its rare tail, then checked whole: V8's search for the whole name
 // crawls through prompt text (~90 µs per 100 KB against ~6 µs for the tail).
 const MEMBER_TAIL = Buffer.from('_beta"');
 const MEMBER_HEAD = Buffer.from('"anthropic');
-const READS: JsonReads = { members: { anthropic_beta: { items: { text: true } } } };
 
 /**
  * Dropped betas get their own `beta` label only while fewer than this many have one (for the
@@ -44,20 +73,34 @@ const OTHER = 'other';
 const COUNTED = createKey<Set<string>>('bedrock.betas.counted');
 
 export class BetaAllowlist {
-  private readonly allow: ReadonlySet<string>;
+  /** The betas a model `perModel` does not name gets; undefined: all. */
+  private readonly allow: ReadonlySet<string> | undefined;
+  /** By the model's base id (or its reference as written, when it names no base model). */
+  private readonly perModel: ReadonlyMap<string, ReadonlySet<string>>;
   private readonly dropped: FastCounter<'provider' | 'beta'>;
   private readonly labelled: Set<string>;
   private readonly log: Logger;
 
   constructor(config: AnthropicBetasConfig, env: PluginEnv) {
-    this.allow = new Set(config.allow);
+    this.allow = config.allow ? new Set(config.allow) : undefined;
+    this.perModel = modelLists(config.models ?? {});
     this.dropped = env.metrics.fastCounter({
       name: 'gateway_bedrock_betas_dropped_total',
-      help: `Anthropic betas dropped before Bedrock because anthropic_betas.allow does not name them, by provider and beta (the first ${LABELLED_BETAS} names seen; "other" after)`,
+      help: `Anthropic betas dropped before Bedrock because anthropic_betas does not allow them for the request's model, by provider and beta (the first ${LABELLED_BETAS} names seen; "other" after)`,
       labelNames: ['provider', 'beta'],
     });
     this.labelled = env.shared.get('bedrock.betas-dropped.labels', () => new Set<string>());
     this.log = env.log;
+  }
+
+  /** The betas forwarded for the request's model: its own list, else `allow`; undefined when every beta is. */
+  private allowed(ctx: RequestContext): ReadonlySet<string> | undefined {
+    if (this.perModel.size > 0) {
+      const model = ctx.baseModel ?? ctx.model;
+      const own = model === undefined ? undefined : this.perModel.get(model);
+      if (own) return own;
+    }
+    return this.allow;
   }
 
   /**
@@ -67,13 +110,15 @@ export class BetaAllowlist {
   headers(ctx: RequestContext, headers: Record<string, string | string[]>): Record<string, string | string[]> {
     const value = headers[BETA_HEADER];
     if (value === undefined) return headers;
+    const allow = this.allowed(ctx);
+    if (!allow) return headers;
     const kept: string[] = [];
     const dropped: string[] = [];
     for (const line of Array.isArray(value) ? value : [value]) {
       for (const part of line.split(',')) {
         const beta = part.trim();
         if (beta === '') continue;
-        (this.allow.has(beta) ? kept : dropped).push(beta);
+        (allow.has(beta) ? kept : dropped).push(beta);
       }
     }
     if (dropped.length === 0) return headers;
@@ -83,52 +128,58 @@ export class BetaAllowlist {
   }
 
   /**
-   * `ctx.body` without the betas not allowed in its top-level `anthropic_beta` list (the
-   * member removed when none is left): the body itself when it names no such member or
-   * drops nothing, so the common request goes byte for byte. A body that is not a JSON
-   * object, or whose member is not a list, goes as it is, for Bedrock to refuse.
+   * `ctx.body` without the betas not allowed in its `anthropic_beta` list where `where` says
+   * it is (the member removed when none is left, its parent otherwise kept as it was): the
+   * body itself when it names no such member or drops nothing, so the common request goes
+   * byte for byte. A body that is not a JSON object, or whose member is not a list, goes as
+   * it is, for Bedrock to refuse.
    */
-  body(ctx: RequestContext): Buffer {
+  body(ctx: RequestContext, where: BetaMember): Buffer {
     const body = ctx.body;
-    if (!namesBetaMember(body)) return body;
+    const allow = this.allowed(ctx);
+    if (!allow || !namesBetaMember(body)) return body;
     let picked: unknown;
     try {
-      picked = ctx.jsonPick(READS);
+      picked = ctx.jsonPick(where.reads);
     } catch {
       return body;
     }
-    const listed = record(picked)?.anthropic_beta;
-    if (!Array.isArray(listed) || listed.every((b) => typeof b !== 'string' || this.allow.has(b))) return body;
+    const listed = holder(picked, where)?.anthropic_beta;
+    if (!Array.isArray(listed) || listed.every((b) => typeof b !== 'string' || allow.has(b))) return body;
     const { value, strings } = ctx.rewritableBody();
     const request = record(value);
-    const betas = request?.anthropic_beta;
-    if (!request || !Array.isArray(betas)) return body;
-    return strings.serialize(this.withBetas(ctx, request, betas, strings));
-  }
-
-  /**
-   * `request` (a parsed model body) with only the allowed betas in `betas`, its
-   * `anthropic_beta`: `request` itself when none is dropped, else a copy, the member
-   * removed when nothing is left. Strings are of `strings`' form.
-   */
-  withBetas(ctx: RequestContext, request: Record<string, unknown>, betas: unknown[], strings: BodyStrings): Record<string, unknown> {
-    const kept: unknown[] = [];
-    const dropped: string[] = [];
-    for (const b of betas) {
-      if (typeof b !== 'string') kept.push(b);
-      else if (this.allow.has(strings.text(b))) kept.push(b);
-      else dropped.push(strings.text(b));
-    }
-    if (dropped.length === 0) return request;
-    this.count(ctx, dropped);
-    const { anthropic_beta: _removed, ...rest } = request;
-    return kept.length > 0 ? { ...rest, anthropic_beta: kept } : rest;
+    const fields = holder(request, where);
+    const betas = fields?.anthropic_beta;
+    if (!request || !fields || !Array.isArray(betas)) return body;
+    const filtered = this.withBetas(ctx, allow, fields, betas, strings);
+    return strings.serialize(where.parent === undefined ? filtered : { ...request, [where.parent]: filtered });
   }
 
   /** A model body's betas filtered, for a body the provider builds itself (count_tokens, `/invoke`). */
   filterModelBody(ctx: RequestContext, request: Record<string, unknown>, strings: BodyStrings): Record<string, unknown> {
     const betas = request.anthropic_beta;
-    return Array.isArray(betas) ? this.withBetas(ctx, request, betas, strings) : request;
+    if (!Array.isArray(betas)) return request;
+    const allow = this.allowed(ctx);
+    return allow ? this.withBetas(ctx, allow, request, betas, strings) : request;
+  }
+
+  /**
+   * `fields` (a parsed object holding `betas` as its `anthropic_beta`) with only the betas
+   * in `allow`: `fields` itself when none is dropped, else a copy, the member removed when
+   * nothing is left. Strings are of `strings`' form.
+   */
+  private withBetas(ctx: RequestContext, allow: ReadonlySet<string>, fields: Record<string, unknown>, betas: unknown[], strings: BodyStrings): Record<string, unknown> {
+    const kept: unknown[] = [];
+    const dropped: string[] = [];
+    for (const b of betas) {
+      if (typeof b !== 'string') kept.push(b);
+      else if (allow.has(strings.text(b))) kept.push(b);
+      else dropped.push(strings.text(b));
+    }
+    if (dropped.length === 0) return fields;
+    this.count(ctx, dropped);
+    const { anthropic_beta: _removed, ...rest } = fields;
+    return kept.length > 0 ? { ...rest, anthropic_beta: kept } : rest;
   }
 
   private count(ctx: RequestContext, dropped: readonly string[]): void {
@@ -141,7 +192,7 @@ export class BetaAllowlist {
       counted.add(beta);
       this.dropped.inc({ provider, beta: this.label(beta) }, 1);
     }
-    this.log.debug('anthropic betas dropped: anthropic_betas.allow does not name them', { request_id: ctx.id, model: ctx.model, betas: fresh });
+    this.log.debug('anthropic betas dropped: anthropic_betas does not allow them for this model', { request_id: ctx.id, model: ctx.model, betas: fresh });
   }
 
   private label(beta: string): string {
@@ -158,6 +209,30 @@ export function namesBetaMember(body: Buffer): boolean {
     if (body.compare(MEMBER_HEAD, 0, MEMBER_HEAD.length, i - MEMBER_HEAD.length, i) === 0) return true;
   }
   return false;
+}
+
+/**
+ * Each model's list as a set, keyed by the base id its key names (`global.anthropic.x` and
+ * `anthropic.x` are one model), so a request finds its list with one lookup.
+ * @throws Error when two keys name one model: which list applies would be a guess.
+ */
+function modelLists(models: Record<string, string[]>): Map<string, ReadonlySet<string>> {
+  const lists = new Map<string, ReadonlySet<string>>();
+  const keyOf = new Map<string, string>();
+  for (const [key, betas] of Object.entries(models)) {
+    const model = baseModelId(key) ?? key;
+    const earlier = keyOf.get(model);
+    if (earlier !== undefined) throw new Error(`anthropic_betas.models: "${earlier}" and "${key}" name the same model (${model}); keep one`);
+    keyOf.set(model, key);
+    lists.set(model, new Set(betas));
+  }
+  return lists;
+}
+
+/** The object holding the `anthropic_beta` list in a parsed body: the body, or its member `where.parent`. */
+function holder(body: unknown, where: BetaMember): Record<string, unknown> | undefined {
+  const top = record(body);
+  return where.parent === undefined ? top : record(top?.[where.parent]);
 }
 
 function record(v: unknown): Record<string, unknown> | undefined {

@@ -50,8 +50,9 @@ export interface BedrockConfig {
    */
   control_base_url: string;
   /**
-   * The Anthropic betas sent to Bedrock (`anthropic-beta` header, a body's `anthropic_beta`)
-   * on InvokeModel, its stream, `/anthropic/v1/messages` and count_tokens; others are
+   * The Anthropic betas sent to Bedrock (`anthropic-beta` header, a body's `anthropic_beta`,
+   * Converse's `additionalModelRequestFields.anthropic_beta`) on InvokeModel, Converse, their
+   * streams, `/anthropic/v1/messages` and count_tokens, per model or for all; others are
    * dropped. Absent: every beta is forwarded.
    */
   anthropic_betas?: AnthropicBetasConfig;

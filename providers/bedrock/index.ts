@@ -4,7 +4,7 @@
  * endpoint pointing at the gateway; plus the seed's `POST /v1/bedrock/invoke`. The
  * client's signature or key is dropped and the request is signed anew with the gateway's
  * AWS credentials; bodies go upstream byte for byte (but for the betas an
- * `anthropic_betas` allowlist drops, `betas.ts`); event streams flow back frame by frame
+ * `anthropic_betas` allowlist drops from InvokeModel, Converse and Messages, `betas.ts`); event streams flow back frame by frame
  * with usage read beside them. `/anthropic/v1/messages` is the Anthropic Messages
  * API Bedrock serves, in Anthropic's dialect (`messages.ts`), with its count_tokens
  * (`count-tokens.ts`). Reads of the control plane's
@@ -29,7 +29,7 @@ import {
   type ProviderResponse,
   type RequestContext,
 } from '../../core/index.js';
-import { BetaAllowlist } from './betas.js';
+import { BetaAllowlist, CONVERSE_BETAS, MODEL_BETAS, type BetaMember } from './betas.js';
 import { bedrockChat, type ChatSettings } from './chat.js';
 import { chatHeaders } from '../common/translated-chat.js';
 import { countTokensCall } from './count-tokens.js';
@@ -212,7 +212,7 @@ class BedrockProvider implements Provider {
     }
     const path = ctx.get(BEDROCK_PATH) ?? bedrockPath(ctx.subpath, ctx.query, this.endpoint.basePath);
     if (path.op === 'messages') {
-      const call = messagesCall(this.messages, path.upstream, this.endpoint.basePath, this.betaHeaders(ctx), this.betaBody(ctx), ctx.get(HAS_VERSION) === true);
+      const call = messagesCall(this.messages, path.upstream, this.endpoint.basePath, this.betaHeaders(ctx), this.betaBody(ctx, MODEL_BETAS), ctx.get(HAS_VERSION) === true);
       const res = await this.send(ctx.method, call.path, call.headers, call.body, ctx.cancellation, ctx.stream, this.messages);
       res.meter = anthropicMeter(res.headers['content-type']);
       return res;
@@ -224,9 +224,9 @@ class BedrockProvider implements Provider {
       const upstream = this.control.endpoint.basePath + path.upstream.slice(this.endpoint.basePath.length);
       return this.send(ctx.method, upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, false, this.control);
     }
-    const invoke = path.op === 'invoke' || path.op === 'invoke-with-response-stream';
-    const headers = invoke ? this.betaHeaders(ctx) : upstreamRequestHeaders(ctx.headers, this.drop);
-    const res = await this.send(ctx.method, path.upstream, headers, invoke ? this.betaBody(ctx) : ctx.body, ctx.cancellation, ctx.stream);
+    const betas = path.op === 'invoke' || path.op === 'invoke-with-response-stream' ? MODEL_BETAS : path.op === 'converse' || path.op === 'converse-stream' ? CONVERSE_BETAS : undefined;
+    const headers = betas ? this.betaHeaders(ctx) : upstreamRequestHeaders(ctx.headers, this.drop);
+    const res = await this.send(ctx.method, path.upstream, headers, betas ? this.betaBody(ctx, betas) : ctx.body, ctx.cancellation, ctx.stream);
     if (ctx.kind === 'generation') res.meter = bedrockMeter(res.status, res.headers, path.op === 'converse' || path.op === 'converse-stream');
     return res;
   }
@@ -237,7 +237,7 @@ class BedrockProvider implements Provider {
    */
   private async countTokens(ctx: RequestContext, upstream: string): Promise<ProviderResponse> {
     if (this.messages.mode === 'mantle') {
-      const call = messagesCall(this.messages, upstream, this.endpoint.basePath, this.betaHeaders(ctx), this.betaBody(ctx), true);
+      const call = messagesCall(this.messages, upstream, this.endpoint.basePath, this.betaHeaders(ctx), this.betaBody(ctx, MODEL_BETAS), true);
       return this.send(ctx.method, call.path, call.headers, call.body, ctx.cancellation, false, this.messages);
     }
     const call = countTokensCall(ctx, this.endpoint.basePath, this.betas);
@@ -253,9 +253,9 @@ class BedrockProvider implements Provider {
     return this.betas ? this.betas.headers(ctx, headers) : headers;
   }
 
-  /** The client's body, its `anthropic_beta` shortened to the allowlist when there is one (and it holds a beta to drop). */
-  private betaBody(ctx: RequestContext): Buffer {
-    return this.betas ? this.betas.body(ctx) : ctx.body;
+  /** The client's body, its `anthropic_beta` (where `where` says) shortened to the model's allowlist when there is one (and it holds a beta to drop). */
+  private betaBody(ctx: RequestContext, where: BetaMember): Buffer {
+    return this.betas ? this.betas.body(ctx, where) : ctx.body;
   }
 
   /** The unified endpoint: OpenAI chat in, Converse upstream (signed as above), OpenAI chat out. */
