@@ -159,7 +159,7 @@ t.test('drops are counted once per request and beta, the beta label bounded', as
 
 t.test('a beta with a comma or a space is refused by the config schema', async (t) => {
   await t.rejects(startBedrock(t, { providerYaml: '    anthropic_betas:\n      allow: ["a,b"]' }));
-  await t.rejects(startBedrock(t, { providerYaml: '    anthropic_betas: {}' }), 'allow is required');
+  await t.rejects(startBedrock(t, { providerYaml: '    anthropic_betas: {}' }), 'allow or models is required');
 });
 
 t.test('the byte search finds the member name whole, and only it', async (t) => {
