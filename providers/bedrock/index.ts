@@ -4,13 +4,14 @@
  * endpoint pointing at the gateway; plus the seed's `POST /v1/bedrock/invoke`. The
  * client's signature or key is dropped and the request is signed anew with the gateway's
  * AWS credentials; bodies go upstream byte for byte (but for the betas an
- * `anthropic_betas` allowlist drops from InvokeModel, Converse and Messages, `betas.ts`); event streams flow back frame by frame
- * with usage read beside them. `/anthropic/v1/messages` is the Anthropic Messages
- * API Bedrock serves, in Anthropic's dialect (`messages.ts`), with its count_tokens
- * (`count-tokens.ts`). Reads of the control plane's
- * model catalogue (`/inference-profiles`, `/foundation-models`, which Claude Code lists at
- * start) go to the `bedrock` host, signed the same way. A target of the unified `/v1/chat/completions` too:
- * OpenAI chat is served through Converse (see `chat.ts`), signed the same way.
+ * `anthropic_betas` allowlist drops from InvokeModel, Converse and Messages bodies,
+ * `betas.ts`); event streams flow back frame by frame with usage read beside them.
+ * `/anthropic/v1/messages` is the Anthropic Messages API Bedrock serves, in Anthropic's
+ * dialect (`messages.ts`), with its count_tokens (`count-tokens.ts`). Reads of the control
+ * plane's model catalogue (`/inference-profiles`, `/foundation-models`, which Claude Code
+ * lists at start) go to the `bedrock` host, signed the same way. A target of the unified
+ * `/v1/chat/completions` too: OpenAI chat is served through Converse (see `chat.ts`),
+ * signed the same way.
  */
 import type { Dispatcher } from 'undici';
 import {
