@@ -45,7 +45,7 @@ export class MemoryStore implements Store {
     try {
       return script.local(cells, args, now);
     } finally {
-      cells.bind(EMPTY, [], 0);
+      cells.bind(EMPTY, NO_KEYS, 0);
     }
   }
 
@@ -70,6 +70,7 @@ export class MemoryStore implements Store {
 }
 
 const EMPTY: Group = Object.create(null) as Group;
+const NO_KEYS: readonly string[] = [];
 
 /** One reusable view over the keys of the script being run (no allocation per cell). */
 class MemoryCells implements Cells {

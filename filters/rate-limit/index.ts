@@ -25,14 +25,12 @@ import {
 } from '../../core/index.js';
 import { configSchema, Limits, type RateLimitConfig } from './config.js';
 import { openAiRateLimitHeaders, replaceHeaders, retryAfterSeconds } from './headers.js';
-import { Limiter, type Decision, type Reservation } from './limiter.js';
+import { Limiter, type Decision } from './limiter.js';
 
 defineError('GW_ERR_RATE_LIMIT_UNAVAILABLE', { status: 503, category: 'unavailable', kind: 'unavailable', message: 'Rate limits cannot be checked right now' });
 
-interface Admission {
-  reservation: Reservation | undefined;
-  snapshot: RateLimitSnapshot | undefined;
-}
+/** An admitted request's decision: its reservation, and its snapshot for the response headers. */
+type Admission = Extract<Decision, { allowed: true }>;
 const ADMISSION = createKey<Admission>('rate-limit.admission');
 /** Why this filter refused; counted when the refusal is the reply the client got. */
 const REFUSAL = createKey<{ scope: string; reason: string }>('rate-limit.refusal');
@@ -68,7 +66,7 @@ export async function createRateLimitFilter(config: RateLimitConfig, env: Plugin
 
   const onDecision = (ctx: RequestContext, d: Decision): FilterVerdict => {
     if (d.allowed) {
-      ctx.set(ADMISSION, { reservation: d.reservation, snapshot: d.snapshot });
+      ctx.set(ADMISSION, d);
       return CONTINUE;
     }
     ctx.set(REFUSAL, { scope: d.scope, reason: d.reason });

@@ -26,9 +26,15 @@ export interface Scope {
   readonly limits: ScopeLimits;
 }
 
-/** What one admitted request holds, to be reconciled when it completes. */
+/**
+ * What one admitted request holds, to be reconciled when it completes: one request and
+ * `costIn(scope, tokens)` tokens in each of `scopes`. The scopes' limits are fixed for their
+ * config generation, so each scope's cost is worked out again rather than stored.
+ */
 export interface Reservation {
-  readonly held: ReadonlyArray<{ readonly scope: Scope; readonly tokens: number }>;
+  readonly scopes: readonly Scope[];
+  /** The estimate the request was admitted with. */
+  readonly tokens: number;
 }
 
 export type Decision =
@@ -93,25 +99,19 @@ export class Limiter {
   /** Reserve one request and `tokens` in every scope, or nothing. */
   reserve(scopes: readonly Scope[], tokens: number): MaybePromise<Decision> {
     // Plain loops: this runs on every request, and the memory store answers synchronously.
-    // Arrays sized up front: `[]` + push reserves room for 17 elements, and the reservation
-    // (the `held` list) lives as long as the request, a stream's included.
+    // The results array is sized up front: `[]` + push reserves room for 17 elements.
     let n = 0;
     for (const s of scopes) if (limited(s)) n++;
     const active = n === scopes.length ? scopes : scopes.filter(limited);
-    const costs = new Array<number>(n);
     const runs = new Array<MaybePromise<GcraResult>>(n);
     let pending = false;
     for (let i = 0; i < n; i++) {
       const s = active[i];
-      // Capped by the limit so a large request can still run, except under a limit of 0,
-      // which refuses every request that costs tokens (a cost of 0 never would be).
-      const cost = s.limits.tokens === undefined ? 0 : s.limits.tokens === 0 ? tokens : Math.min(tokens, s.limits.tokens);
-      const run = this.store.run(gcra, s.group, KEYS, this.args(Mode.Reserve, s, 1, cost));
+      const run = this.store.run(gcra, s.group, KEYS, this.args(Mode.Reserve, s, 1, costIn(s, tokens)));
       if (run instanceof Promise) pending = true;
-      costs[i] = cost;
       runs[i] = run;
     }
-    if (!pending) return this.decide(active, costs, runs as GcraResult[]);
+    if (!pending) return this.decide(active, tokens, runs as GcraResult[]);
     return Promise.allSettled(runs).then((settled) => {
       const failed = settled.find((r) => r.status === 'rejected');
       if (failed) {
@@ -119,32 +119,33 @@ export class Limiter {
         // out reserves when its store catches up, then report the failure.
         settled.forEach((r, i) => {
           if (r.status === 'fulfilled') {
-            if (r.value.allowed) quiet(this.undo(active[i], costs[i]));
+            if (r.value.allowed) quiet(this.undo(active[i], costIn(active[i], tokens)));
           } else {
             onLateResult<GcraResult>(r.reason, (late) => {
-              if (late.allowed) quiet(this.undo(active[i], costs[i]));
+              if (late.allowed) quiet(this.undo(active[i], costIn(active[i], tokens)));
             });
           }
         });
         throw (failed as PromiseRejectedResult).reason;
       }
-      return this.decide(active, costs, settled.map((r) => (r as PromiseFulfilledResult<GcraResult>).value));
+      return this.decide(active, tokens, settled.map((r) => (r as PromiseFulfilledResult<GcraResult>).value));
     });
   }
 
   /** Replace the reserved estimate with what the request really used. */
   reconcile(reservation: Reservation, actualTokens: number): MaybePromise<void> {
-    const pending: Promise<unknown>[] = [];
-    for (const { scope, tokens } of reservation.held) {
+    let pending: Promise<unknown>[] | undefined;
+    for (const scope of reservation.scopes) {
+      const tokens = costIn(scope, reservation.tokens);
       if (scope.limits.tokens === undefined || actualTokens === tokens) continue;
       if (this.batch) {
         this.batch.add(scope.group, { scope, requests: 0, tokens: actualTokens - tokens });
         continue;
       }
       const r = this.adjust(scope, 0, actualTokens - tokens);
-      if (r instanceof Promise) pending.push(r);
+      if (r instanceof Promise) (pending ??= []).push(r);
     }
-    if (pending.length > 0) return Promise.all(pending).then(() => undefined);
+    if (pending) return Promise.all(pending).then(() => undefined);
   }
 
   /** Each scope's state now, without spending anything (adjustments still pending sent first). */
@@ -166,24 +167,20 @@ export class Limiter {
     return { now: this.clock(), requests, tokens };
   }
 
-  private decide(active: readonly Scope[], costs: readonly number[], results: readonly GcraResult[]): MaybePromise<Decision> {
+  private decide(active: readonly Scope[], tokens: number, results: readonly GcraResult[]): MaybePromise<Decision> {
     let refused = -1;
     for (let i = 0; i < results.length && refused < 0; i++) if (!results[i].allowed) refused = i;
     const snapshot = this.snapshot(active, results);
-    if (refused < 0) {
-      const held = new Array<{ scope: Scope; tokens: number }>(active.length);
-      for (let i = 0; i < active.length; i++) held[i] = { scope: active[i], tokens: costs[i] };
-      return { allowed: true, reservation: { held }, snapshot };
-    }
+    if (refused < 0) return { allowed: true, reservation: { scopes: active, tokens }, snapshot };
     // Hand back what the other scopes reserved; the refusal does not wait for it.
     results.forEach((r, i) => {
-      if (r.allowed) quiet(this.undo(active[i], costs[i]));
+      if (r.allowed) quiet(this.undo(active[i], costIn(active[i], tokens)));
     });
     const retryMs = Math.max(...results.map((r) => r.retryMs));
     for (let i = 0; i < active.length; i++) {
-      const { requests, tokens } = active[i].limits;
-      if (requests === 0) return { allowed: false, scope: active[i].name, reason: 'requests', retryMs, snapshot, permanent: true };
-      if (tokens === 0 && costs[i] > 0) return { allowed: false, scope: active[i].name, reason: 'tokens', retryMs, snapshot, permanent: true };
+      const limits = active[i].limits;
+      if (limits.requests === 0) return { allowed: false, scope: active[i].name, reason: 'requests', retryMs, snapshot, permanent: true };
+      if (limits.tokens === 0 && tokens > 0) return { allowed: false, scope: active[i].name, reason: 'tokens', retryMs, snapshot, permanent: true };
     }
     const decision: Decision = { allowed: false, scope: active[refused].name, reason: results[refused].denied === 1 ? 'requests' : 'tokens', retryMs, snapshot };
     return decision;
@@ -215,6 +212,16 @@ export class Limiter {
 /** A failed hand-back is already counted by the store; it must not become an unhandled rejection. */
 function quiet(r: unknown): void {
   if (r instanceof Promise) r.catch(() => undefined);
+}
+
+/**
+ * The tokens a request estimated at `tokens` reserves in `scope`: capped by the limit so a
+ * large request can still run, except under a limit of 0, which refuses every request that
+ * costs tokens (a cost of 0 never would be).
+ */
+function costIn(scope: Scope, tokens: number): number {
+  const limit = scope.limits.tokens;
+  return limit === undefined ? 0 : limit === 0 ? tokens : Math.min(tokens, limit);
 }
 
 function limited(s: Scope): boolean {

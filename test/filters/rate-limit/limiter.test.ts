@@ -88,9 +88,14 @@ t.test('a changed limit keeps what was spent, in units', async (t) => {
 
 t.test('an estimate above the whole limit is capped so the request can still run', async (t) => {
   const { limiter } = clocked();
-  const d = sync(limiter.reserve([user(undefined, 1000)], 5000));
+  const scopes = [user(undefined, 1000)];
+  const d = sync(limiter.reserve(scopes, 5000));
   t.ok(d.allowed);
-  if (d.allowed) t.equal(d.reservation.held[0].tokens, 1000);
+  if (!d.allowed) return;
+  t.equal(d.snapshot.tokens?.remaining, 0, 'the cap, 1000, is held');
+  limiter.reconcile(d.reservation, 600);
+  const [s] = await limiter.peek(scopes);
+  t.equal(s.result.tokens?.remaining, 400, 'the reconcile replaces the capped 1000, not the 5000 estimate');
 });
 
 t.test('a refusal by one scope hands back what the others reserved', async (t) => {
