@@ -126,13 +126,15 @@ export class RedisStore implements Store {
   private async eval(script: AtomicScript<unknown>, keys: string[], args: readonly number[]): Promise<unknown> {
     let sha = this.shas.get(script.lua);
     if (!sha) this.shas.set(script.lua, (sha = createHash('sha1').update(script.lua).digest('hex')));
+    // Copied now: the caller may refill `args` once run returns (Store.run), and EVAL needs them later.
+    const argv = [...keys, ...args];
     try {
-      return await this.client.evalsha(sha, keys.length, ...keys, ...args);
+      return await this.client.evalsha(sha, keys.length, ...argv);
     } catch (err) {
       if (!(err as Error)?.message?.startsWith('NOSCRIPT')) throw err;
       // Redis restarted or flushed its script cache: EVAL runs the script and caches it again.
       this.errors.inc({ reason: 'noscript' });
-      return this.client.eval(script.lua, keys.length, ...keys, ...args);
+      return this.client.eval(script.lua, keys.length, ...argv);
     }
   }
 

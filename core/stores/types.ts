@@ -51,7 +51,8 @@ export interface Store {
   /**
    * Run `script` atomically over `keys`, all in `group` (one hash tag, so one Redis Cluster
    * slot). The memory store answers synchronously; Redis with a promise. Rejects with
-   * {@link StoreUnavailableError} when the backend is unreachable or too slow.
+   * {@link StoreUnavailableError} when the backend is unreachable or too slow. `keys` and
+   * `args` are read before `run` returns, so a caller may refill the same arrays for its next run.
    */
   run<R>(script: AtomicScript<R>, group: string, keys: readonly string[], args: readonly number[]): R | Promise<R>;
   /** Resolves true once the store can serve (false after `timeoutMs` without it). */

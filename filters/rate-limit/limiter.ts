@@ -75,6 +75,8 @@ export class Limiter {
   private readonly windowMs: number;
   private readonly clock: () => number;
   private readonly batch: DelayedBatch<PendingAdjustment> | undefined;
+  /** The script's arguments, refilled for every run (see `fill`). */
+  private readonly argv: number[] = [0, 0, 0, 0, 0, 0];
 
   constructor(
     readonly store: Store,
@@ -201,11 +203,26 @@ export class Limiter {
   private adjust(scope: Scope, requests: number, tokens: number): MaybePromise<GcraResult> {
     const requestLimit = requests === 0 ? -1 : (scope.limits.requests ?? -1);
     const tokenLimit = tokens === 0 ? -1 : (scope.limits.tokens ?? -1);
-    return this.store.run(gcra, scope.group, KEYS, [Mode.Adjust, this.windowMs, requestLimit, tokenLimit, requests, tokens]);
+    return this.store.run(gcra, scope.group, KEYS, this.fill(Mode.Adjust, requestLimit, tokenLimit, requests, tokens));
   }
 
   private args(mode: number, s: Scope, requestCost: number, tokenCost: number): number[] {
-    return [mode, this.windowMs, s.limits.requests ?? -1, s.limits.tokens ?? -1, requestCost, tokenCost];
+    return this.fill(mode, s.limits.requests ?? -1, s.limits.tokens ?? -1, requestCost, tokenCost);
+  }
+
+  /**
+   * The script's arguments in the one array every run shares: a store reads them before
+   * `run` returns (Store.run), and a request runs the script twice per scope.
+   */
+  private fill(mode: number, requestLimit: number, tokenLimit: number, requestCost: number, tokenCost: number): number[] {
+    const a = this.argv;
+    a[0] = mode;
+    a[1] = this.windowMs;
+    a[2] = requestLimit;
+    a[3] = tokenLimit;
+    a[4] = requestCost;
+    a[5] = tokenCost;
+    return a;
   }
 }
 

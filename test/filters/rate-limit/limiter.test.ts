@@ -159,3 +159,19 @@ t.test('Redis store: same results, atomic under concurrency, hash-tagged keys', 
   const ttl = await redis.command('PTTL', 'test:{rl:u:busy}:tpm');
   t.ok(Number(ttl.slice(1)) > 0 && Number(ttl.slice(1)) <= 60_001, 'keys expire by themselves once the bucket is full');
 });
+
+t.test('Redis store, NOSCRIPT: each scope is run again with its own arguments', async (t) => {
+  const redis = await startRedis(t);
+  const store: Store = new RedisStore({ url: redis.url, keyPrefix: 'ns:', failMode: 'open', timeoutMs: 2000, log: silentLogger, metrics: createMetricsFactory(new Registry()) });
+  t.teardown(() => store.close());
+  t.ok(await store.ready(5000), 'connects');
+  const limiter = new Limiter(store);
+  // Both scopes' EVALSHA fail on a fresh Redis and go again as EVAL after the limiter has
+  // moved on: the user's 800 tokens must not become the global scope's capped 500.
+  const scopes = [user(undefined, 1000, 'noscript'), global(undefined, 500)];
+  t.match(await redis.command('SCRIPT', 'FLUSH'), /OK/);
+  t.ok((await limiter.reserve(scopes, 800)).allowed);
+  const [u, g] = await limiter.peek(scopes);
+  t.equal(u.result.tokens?.remaining, 200, 'the user scope holds 800 of 1000');
+  t.equal(g.result.tokens?.remaining, 0, 'the global scope holds its cap, 500');
+});
