@@ -29,7 +29,7 @@ export { anyAnswerObject, member, type AnswerObject } from './answer-objects.js'
 export { GeneratedBody, SourceMeter, type UsageSource } from './stream/generated-body.js';
 export { tokensOfBytes, BYTES_PER_TOKEN } from './stream/estimated-usage.js';
 export { newHexId } from './request-id.js';
-export { firstListItem, HOP_BY_HOP, withoutHopByHop } from './http-headers.js';
+export { firstListItem, HOP_BY_HOP, lowerCaseName, withoutHopByHop } from './http-headers.js';
 export { Gateway, type GatewayOptions, type ReloadResult } from './gateway.js';
 export type { PluginCatalog } from './plugins.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './config/issues.js';

@@ -4,7 +4,7 @@
  * replacement of upstream headers: those describe the gateway's shared provider key,
  * not the caller.
  */
-import { limitText, remainingText, type RateLimitSnapshot, type RateLimitWindow, type ResponseHead } from '../../core/index.js';
+import { limitText, lowerCaseName, remainingText, type RateLimitSnapshot, type RateLimitWindow, type ResponseHead } from '../../core/index.js';
 
 /** `17ms`, `1s`, `6m0s`, `1h2m3s`, as OpenAI writes reset durations. Rounded up. */
 export function formatDuration(ms: number): string {
@@ -52,7 +52,7 @@ function put(out: Record<string, string>, names: readonly [string, string, strin
 /** Set `headers` on the response, dropping any same-named header whatever its case. */
 export function replaceHeaders(head: ResponseHead, headers: Record<string, string>): void {
   for (const name of Object.keys(head.headers)) {
-    const lower = name.toLowerCase();
+    const lower = lowerCaseName(name);
     if (name !== lower && Object.hasOwn(headers, lower)) delete head.headers[name];
   }
   Object.assign(head.headers, headers);
