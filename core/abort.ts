@@ -50,7 +50,10 @@ export class RequestAbort implements Cancellation {
 
   removeListener(_event: 'abort', listener: Listener): this {
     const list = this.listeners;
-    if (list) {
+    if (!list) return this;
+    // The usual one listener goes without a splice, which makes an array of what it removes.
+    if (list.length === 1 && list[0] === listener) this.listeners = undefined;
+    else {
       const i = list.indexOf(listener);
       if (i >= 0) list.splice(i, 1);
     }
