@@ -77,7 +77,8 @@ export const configSchema = {
       additionalProperties: false,
       required: ['url'],
       properties: {
-        url: { type: 'string', pattern: '^https?://' },
+        // Empty (an unset `${BUDGET_WEBHOOK_URL}`): no webhook, as an empty key or file elsewhere is none.
+        url: { type: 'string', pattern: '^$|^https?://' },
         timeout_ms: { type: 'integer', minimum: 1, default: 5000 },
         retries: { type: 'integer', minimum: 0, maximum: 10, default: 3 },
         backoff_ms: { type: 'integer', minimum: 0, default: 1000 },

@@ -78,7 +78,7 @@ async function createBudget(config: BudgetConfig, env: PluginEnv): Promise<Filte
   const store: Store = storeFor(env);
   if (!(await store.ready(STORE_READY_MS))) env.log.warn('budget store not ready; requests follow its fail mode until it is', { store: store.type, fail_mode: store.failMode });
   const book = priceBookFor(env);
-  const alerter = new Alerter(config.webhook, env.log, env.metrics);
+  const alerter = new Alerter(config.webhook?.url ? config.webhook : undefined, env.log, env.metrics);
   // An unpriced refusal counts as period "unpriced": the label set stays {scope, period}
   // for the alert rules and dashboards that sum by them, and the value says why.
   const rejections = env.metrics.counter({ name: 'gateway_budget_rejections_total', help: 'Requests refused by a block budget, by scope and period (period="unpriced": a model with no price under unpriced: refuse)', labelNames: ['scope', 'period'] });

@@ -63,6 +63,27 @@ t.test('each threshold alerts exactly once per budget and period; the webhook is
   t.equal(usage.today.user.cost_usd, usage.budgets[0].spent_usd, '/v1/usage: today\'s cost agrees with the budget\'s spend');
 });
 
+t.test('an empty webhook url (an unset ${BUDGET_WEBHOOK_URL}) is no webhook: the gateway starts, alerts log and count', async (t) => {
+  const gw = await startGateway(t, config(`  - name: auth
+  - name: cost
+  - name: budget
+    config:
+      users:
+        contractor1: { daily_usd: 0.002, action: alert }
+      webhook: { url: "" }
+`, ECHO_PRICES));
+  for (let i = 0; i < 3; i++) {
+    const r = await post(`${gw.url}/v1/echo/v1/messages`, { 'x-workspace-id': 'ws-abc123' }, messages({ messages: [{ role: 'user', content: 'a twenty-char text!!' }] }));
+    t.equal(r.status, 200);
+  }
+  t.ok(await waitFor(() => gw.logs.filter((l) => l.msg === 'budget threshold reached').length >= 3), 'the log line per threshold');
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(gw.logs.filter((l) => /webhook/.test(String(l.msg))), [], 'no delivery tried');
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  t.match(metrics, /gateway_budget_alerts_total\{scope="user",period="day",threshold="100"\} 1\n/);
+  t.notMatch(metrics, /gateway_budget_webhook_deliveries_total\{/);
+});
+
 t.test('a default_user budget counts each request once', async (t) => {
   const gw = await startGateway(t, config(`  - name: auth
   - name: cost
