@@ -45,9 +45,10 @@ const USAGE = `Usage:
                                     rebuild the usage ledger from audit logs (replaces its rows)
   ai-gateway ledger rows [--config FILE]
                                     print the ledger's rows as JSON lines
-  ai-gateway audit verify [--expect-head HASH] FILE|DIR…
+  ai-gateway audit verify [--expect-head HASH] [--json] FILE|DIR…
                                     check the audit hash chain; exit 1 at the first tampered line
-                                    (--expect-head: the log must end at HASH; one log only, else exit 2)
+                                    (--expect-head: the log must end at HASH; one log only, else exit 2;
+                                    --json: the result as one JSON object)
   ai-gateway replay --config PROPOSED.yaml --audit AUDIT.jsonl [--since 7d] [--json OUT.json]
                                     replay recorded traffic through a proposed config: who it would refuse
   ai-gateway --version | --help
