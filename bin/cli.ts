@@ -238,18 +238,34 @@ function flushed(): Promise<void> {
   return Promise.all([drain(process.stdout), drain(process.stderr)]).then(() => undefined);
 }
 
+/**
+ * A command's reader may stop early (`ai-gateway ledger rows | head`): the rest of the
+ * output is not wanted, so stop there quietly instead of dying on an unhandled EPIPE.
+ */
+function quietOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 async function main(argv: string[]): Promise<number | undefined> {
   const command = Object.hasOwn(COMMANDS, argv[0] ?? '') ? COMMANDS[argv[0]] : undefined;
-  if (command) return (await command())(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  if (command) {
+    quietOnClosedStdout();
+    return (await command())(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
     options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
   });
+  const [verb, ...rest] = positionals;
+  // Serving writes audit lines to stdout and is left as it was.
+  if (values.help || values.version || verb === 'validate') quietOnClosedStdout();
   if (values.help) return void process.stdout.write(USAGE), 0;
   if (values.version) return void process.stdout.write(GATEWAY_VERSION + '\n'), 0;
-  const [verb, ...rest] = positionals;
   switch (verb) {
     case undefined:
     case 'start':

@@ -1,8 +1,10 @@
 import t from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { call, messages } from '../helpers/http.js';
-import { repoRoot, runCli, startCli } from '../helpers/process.js';
+import { cliPath, repoRoot, runCli, startCli } from '../helpers/process.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -91,6 +93,18 @@ t.test('an unknown verb is an error with usage', async (t) => {
 t.test('--version and --help', async (t) => {
   t.match(runCli(['--version']).stdout, /^\d+\.\d+\.\d+\n$/);
   t.match(runCli(['--help']).stdout, /ai-gateway validate/);
+});
+
+t.test('a reader that stops early (| head) ends a command quietly, not with an EPIPE stack', async (t) => {
+  for (const args of [['--help'], ['validate', path.join(repoRoot, 'configs/config.yaml')], ['--version']]) {
+    const child = spawn(process.execPath, [cliPath, ...args], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the pipe's reader is gone before the first write
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    t.notMatch(err, /EPIPE|Unhandled 'error' event/, `${args.join(' ')}: no stack`);
+    t.not(code, null, `${args.join(' ')}: exits`);
+  }
 });
 
 t.test('starts on the embedded config at AI_GATEWAY_PORT, serves echo, stops cleanly on SIGTERM', async (t) => {
