@@ -39,7 +39,7 @@ const USAGE = `Usage:
   ai-gateway [--config FILE]        start the gateway (default: $AI_GATEWAY_CONFIG, then configs/config.yaml)
   ai-gateway validate [FILE…]       validate config files: prints "ok" ("FILE: ok" for each of several),
                                     or every error with file:line and key path; exit 1 if any file has one
-  ai-gateway keygen WORKSPACE_ID [--secret S]
+  ai-gateway keygen WORKSPACE_ID [--secret S] [--config FILE]
                                     print a workspace key (secret: --secret, $AI_GATEWAY_KEY_SECRET, or the auth filter's key_secret)
   ai-gateway ledger rebuild --from AUDIT.jsonl [--config FILE]
                                     rebuild the usage ledger from audit logs (replaces its rows)
