@@ -9,8 +9,8 @@ import t from 'tap';
 import { repoRoot, runCli } from '../helpers/process.js';
 
 const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-/** The README with fenced blocks blanked (line count kept): `# …` in a shell block is no heading. */
-const prose = readme.replace(/^```[\s\S]*?^```/gm, (m) => m.replace(/[^\n]/g, ''));
+/** The README with fenced blocks blanked (offsets kept): `# …` in a shell block is no heading. */
+const prose = readme.replace(/^```[\s\S]*?^```/gm, (m) => m.replace(/[^\n]/g, ' '));
 const lineOf = (index: number) => readme.slice(0, index).split('\n').length;
 
 /** GitHub's heading ids: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
