@@ -73,3 +73,12 @@ t.test('the command summary lists what --help lists', async (t) => {
   for (const flag of flags(summary)) t.ok(flags(help).has(flag), `${flag} is in --help`);
   for (const flag of flags(help)) t.ok(flags(readme).has(flag), `${flag} is in the README`);
 });
+
+t.test('the configuration reference lists every server key the schema has', async (t) => {
+  const schema = JSON.parse(readFileSync(path.join(repoRoot, 'schemas/config.schema.json'), 'utf8')) as { properties: { server: { properties: Record<string, unknown> } } };
+  const section = /^## Configuration reference\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const rows = section.split('\n').filter((l) => l.startsWith('| `')).join('\n');
+  const keys = Object.keys(schema.properties.server.properties);
+  t.ok(keys.length >= 15, `${keys.length} server keys`);
+  for (const key of keys) t.match(rows, new RegExp(`\`${key}[.\`]`), `server.${key}`);
+});
