@@ -13,6 +13,7 @@ import { GatewayMetrics } from './gateway-metrics.js';
 import { BodyBudget } from './body-budget.js';
 import { createHandler } from './handler.js';
 import { listen, type Listener } from './listener.js';
+import { listenUrls, reachableUrl } from './listen-urls.js';
 import { poolClass } from './pool.js';
 import { createLogger, redacted, redactInLogs, type Logger } from './logger.js';
 import { configSecrets } from './config/secrets.js';
@@ -96,9 +97,7 @@ function warnRestartOnly(log: Logger, before: ServerConfig, after: ServerConfig)
 }
 
 function urlOf(listener: Listener): string {
-  const a = listener.address();
-  const host = a.family === 'IPv6' ? `[${a.address === '::' ? '::1' : a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
-  return `${listener.scheme}://${host}:${a.port}`;
+  return reachableUrl(listener.scheme, listener.address());
 }
 
 class SharedStore implements SharedState {
@@ -205,8 +204,10 @@ export class Gateway {
         gw.log.warn('cannot watch the config file; reload with SIGHUP', { file: gw.configPath, err });
       }
     }
-    worker?.ready(gw.url, gw.adminUrl);
-    gw.log.info('gateway listening', { url: gw.url, ...(gw.adminListener ? { admin_url: gw.adminUrl } : {}), config: gw.configPath, hash: loaded.hash.slice(0, 16), version: GATEWAY_VERSION, watch: gw.watcher !== undefined });
+    const urls = listenUrls(gw.listener.scheme, gw.listener.address());
+    worker?.ready(urls, gw.adminUrl);
+    // The file's absolute path: `--config` may have been relative to a directory the reader cannot see.
+    gw.log.info('gateway listening', { ...urls, ...(gw.adminListener ? { admin_url: gw.adminUrl } : {}), config: path.resolve(gw.configPath), hash: loaded.hash.slice(0, 16), version: GATEWAY_VERSION, watch: gw.watcher !== undefined });
     return gw;
   }
 

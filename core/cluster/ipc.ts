@@ -5,7 +5,7 @@
 
 /** Worker → primary. */
 export type WorkerMessage =
-  | { t: 'gw:ready'; url: string; adminUrl?: string }
+  | { t: 'gw:ready'; url: string; localUrl?: string; adminUrl?: string }
   | { t: 'gw:w:open'; h: number; module: string; exportName: string; key: string; options: unknown }
   | { t: 'gw:w:write'; h: number; records: unknown[] }
   | { t: 'gw:w:options'; h: number; options: unknown }

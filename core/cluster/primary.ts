@@ -87,7 +87,7 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
         }
         if (!announced && slots.every((s) => s.ready)) {
           announced = true;
-          log.info('cluster ready', { url: message.url, ...(message.adminUrl ? { admin_url: message.adminUrl } : {}), workers: opts.workers, pid: process.pid });
+          log.info('cluster ready', { url: message.url, ...(message.localUrl ? { local_url: message.localUrl } : {}), ...(message.adminUrl ? { admin_url: message.adminUrl } : {}), workers: opts.workers, pid: process.pid });
         }
         return;
       }

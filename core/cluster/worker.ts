@@ -4,6 +4,7 @@
  */
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from '../deps/prom-client.js';
+import type { ListenUrls } from '../listen-urls.js';
 import type { Logger } from '../logger.js';
 import { isGatewayMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import type { SingleWriter, SingleWriters, WriterKind } from './single-writer.js';
@@ -21,8 +22,8 @@ export interface WorkerLink {
   readonly writers: SingleWriters;
   /** The whole cluster's metrics, aggregated by the primary. */
   scrape(): Promise<{ text: string; contentType: string }>;
-  /** Tell the primary this worker listens. */
-  ready(url: string, adminUrl?: string): void;
+  /** Tell the primary this worker listens, and where. */
+  ready(urls: ListenUrls, adminUrl?: string): void;
   /** The primary asks for a drain (shutdown) or a reload. */
   on(event: 'drain' | 'reload', fn: () => void): void;
 }
@@ -122,8 +123,8 @@ export function connectWorker(registry: Registry, log: Logger): WorkerLink {
       if (reply.t !== 'gw:metrics:res' || reply.error !== undefined || reply.text === undefined) throw new Error(`cluster metrics: ${(reply as { error?: string }).error ?? 'no answer'}`);
       return { text: reply.text, contentType: reply.contentType ?? 'text/plain; version=0.0.4; charset=utf-8' };
     },
-    ready(url, adminUrl) {
-      send({ t: 'gw:ready', url, ...(adminUrl ? { adminUrl } : {}) });
+    ready(urls, adminUrl) {
+      send({ t: 'gw:ready', url: urls.url, ...(urls.local_url ? { localUrl: urls.local_url } : {}), ...(adminUrl ? { adminUrl } : {}) });
     },
     on(event, fn) {
       handlers[event].push(fn);
