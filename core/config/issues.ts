@@ -3,7 +3,7 @@
  * and a failed reload say exactly what to fix.
  */
 import type { ErrorObject } from 'ajv';
-import { isMap, isNode, isPair, isScalar, type Document, type LineCounter } from '../deps/yaml.js';
+import { isMap, isNode, isPair, isScalar, isSeq, type Document, type LineCounter } from '../deps/yaml.js';
 
 export interface ConfigIssue {
   file: string;
@@ -65,6 +65,11 @@ export class SourceMap {
     }
   }
 
+  /** The key path of the mapping key written at `offset` (yaml reports a duplicate key there). */
+  keyPathAt(offset: number): KeyPath | undefined {
+    return keyPathIn(this.doc.contents, offset, []);
+  }
+
   /** The value at `path` as written in the file, before `${VAR}` interpolation. */
   sourceText(path: KeyPath): string | undefined {
     const node = this.doc.getIn([...path], true);
@@ -115,4 +120,20 @@ function decodePointer(pointer: string): (string | number)[] {
     .split('/')
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function keyPathIn(node: unknown, offset: number, path: Array<string | number>): KeyPath | undefined {
+  const holds = (n: unknown): boolean => isNode(n) && n.range !== undefined && n.range !== null && n.range[0] <= offset && offset < n.range[2];
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (key === undefined) continue;
+      if (isNode(pair.key) && pair.key.range?.[0] === offset) return [...path, key];
+      if (holds(pair.value)) return keyPathIn(pair.value, offset, [...path, key]);
+    }
+  } else if (isSeq(node)) {
+    const index = node.items.findIndex(holds);
+    if (index >= 0) return keyPathIn(node.items[index], offset, [...path, index]);
+  }
+  return undefined;
 }

@@ -11,7 +11,7 @@ import { defaultInflightBodyBytes } from '../body-budget.js';
 import { packageRoot } from '../package-root.js';
 import { compileSchema } from './ajv.js';
 import { blankStrings, coercedBlanks, withBlanks } from './blank-values.js';
-import { ConfigError, SourceMap } from './issues.js';
+import { ConfigError, formatPath, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
 import { configSecrets } from './secrets.js';
 import { redactInLogs } from '../logger.js';
@@ -53,7 +53,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const line = text.split('\n')[pos.line - 1] ?? '';
     const hint = /\{[^}]*\$\{/.test(line) ? ' (a ${VAR} inside a {…} flow mapping must be quoted: "${VAR}")' : '';
     const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more errors follow from it)` : '';
-    throw new ConfigError([{ file, line: pos.line, column: pos.col, path: '', message: `YAML: ${first.message.split('\n')[0]}${hint}${more}` }]);
+    // yaml says only "Map keys must be unique": name the key, and its path when the document shows it.
+    const duplicate = first.code === 'DUPLICATE_KEY' ? source.keyPathAt(first.pos[0]) : undefined;
+    const what = duplicate ? `duplicate key ${String(duplicate[duplicate.length - 1])} (map keys must be unique)` : first.message.split('\n')[0];
+    throw new ConfigError([{ file, line: pos.line, column: pos.col, path: duplicate ? formatPath(duplicate) : '', message: `YAML: ${what}${hint}${more}` }]);
   }
   // Blank lines and comments only: a truncated write, `echo > config.yaml`, a template that
   // rendered nothing. Applied, it would remove every provider and filter.

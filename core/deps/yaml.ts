@@ -8,6 +8,6 @@ import { loadBundled } from './bundled.js';
 
 const yaml = loadBundled<typeof Yaml>('yaml');
 
-export const { LineCounter, isMap, isNode, isPair, isScalar, parse, parseAllDocuments, parseDocument, visit } = yaml;
+export const { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parse, parseAllDocuments, parseDocument, visit } = yaml;
 export type LineCounter = Yaml.LineCounter;
 export type Document = Yaml.Document;

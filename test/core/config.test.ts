@@ -85,6 +85,16 @@ t.test('duplicate keys are errors', async (t) => {
   t.match(issues[0].message, /[Uu]nique|duplicate/);
 });
 
+t.test('a duplicate key names its path, inside mappings and lists', async (t) => {
+  const nested = issuesOf('providers:\n  anthropic:\n    api_key: a\n    api_key: b\n');
+  t.equal(nested.length, 1);
+  t.equal(nested[0].path, 'providers.anthropic.api_key');
+  t.equal(formatIssue(nested[0]), '/etc/gw/config.yaml:4:5: providers.anthropic.api_key: YAML: duplicate key api_key (map keys must be unique)');
+  const inList = issuesOf('providers: {}\nfilters:\n  - type: auth\n  - type: audit\n    type: cache\n');
+  t.equal(inList[0].path, 'filters[1].type');
+  t.equal(inList[0].line, 5);
+});
+
 t.test('the seed rate_limits block is accepted verbatim', async (t) => {
   const seed = `rate_limits:
   global:
