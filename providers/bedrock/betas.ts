@@ -107,7 +107,7 @@ export class BetaAllowlist {
    * The `anthropic-beta` header without the betas not allowed: `headers` itself when none
    * is dropped, else a copy with the header shortened or, when nothing is left, removed.
    */
-  headers(ctx: RequestContext, headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  headers<H extends Record<string, string | string[]>>(ctx: RequestContext, headers: H): H {
     const value = headers[BETA_HEADER];
     if (value === undefined) return headers;
     const allow = this.allowed(ctx);
@@ -124,7 +124,8 @@ export class BetaAllowlist {
     if (dropped.length === 0) return headers;
     this.count(ctx, dropped);
     const { [BETA_HEADER]: _removed, ...rest } = headers;
-    return kept.length > 0 ? { ...rest, [BETA_HEADER]: kept.join(',') } : rest;
+    // A shortened value is one string: a string-valued record stays one.
+    return (kept.length > 0 ? { ...rest, [BETA_HEADER]: kept.join(',') } : rest) as H;
   }
 
   /**

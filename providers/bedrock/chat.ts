@@ -6,11 +6,11 @@
  * into `chat.completion.chunk`s at once; Bedrock errors as OpenAI error objects with the
  * status the `openai` SDKs map to the right exception class.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError, GeneratedBody, TEXT_STRINGS, type BodyStrings, type Cancellation, type ChatRequest, type ProviderResponse, type RequestContext } from '../../core/index.js';
 import { readAll } from '../common/body.js';
 import { chatHeaders, meterOf } from '../common/translated-chat.js';
 import { eventFromMessage, prepareConverseChat, type ConverseToOpenAIStream, type DecodedMessage } from '../translate/openai-converse/index.js';
+import type { BetaAllowlist } from './betas.js';
 import { EventStreamReader, type EventFrame } from './eventstream.js';
 
 /** Signs with the gateway's credentials and forwards: the provider's pass-through sender. */
@@ -22,13 +22,16 @@ export interface ChatSettings {
   basePath: string;
   /** Opted-in gateway headers (lower-cased) copied from the client's request. */
   forwardHeaders: readonly string[];
+  /** `anthropic_betas`: shortens an `anthropic-beta` header an operator forwards (`forward_headers`). */
+  betas?: BetaAllowlist | undefined;
   send: SignedSend;
 }
 
 const EVENT_STREAM = 'application/vnd.amazon.eventstream';
 
-function requestHeaders(incoming: IncomingHttpHeaders, s: ChatSettings, stream: boolean): Record<string, string> {
-  return chatHeaders(incoming, s.forwardHeaders, { accept: stream ? EVENT_STREAM : 'application/json' });
+function requestHeaders(ctx: RequestContext, s: ChatSettings, stream: boolean): Record<string, string> {
+  const headers = chatHeaders(ctx.headers, s.forwardHeaders, { accept: stream ? EVENT_STREAM : 'application/json' });
+  return s.betas ? s.betas.headers(ctx, headers) : headers;
 }
 
 /** The reader's frames in the shape the translator's `eventFromMessage` takes (only string headers matter). */
@@ -84,7 +87,7 @@ async function* translateFrames(upstream: AsyncIterable<Uint8Array>, t: Converse
  */
 export async function bedrockChat(ctx: RequestContext, request: ChatRequest, s: ChatSettings, strings: BodyStrings = TEXT_STRINGS): Promise<ProviderResponse> {
   const plan = prepareConverseChat(request, { strings });
-  const res = await s.send('POST', `${s.basePath}${plan.path}`, requestHeaders(ctx.headers, s, plan.stream), plan.body, ctx.cancellation, plan.stream);
+  const res = await s.send('POST', `${s.basePath}${plan.path}`, requestHeaders(ctx, s, plan.stream), plan.body, ctx.cancellation, plan.stream);
   const contentType = String(res.headers['content-type'] ?? '');
   if (res.status >= 400 || !plan.stream) {
     const answer = plan.answer(res.status, await readAll(res.body), res.headers);

@@ -134,6 +134,7 @@ class BedrockProvider implements Provider {
     this.chatSettings = {
       basePath: this.endpoint.basePath,
       forwardHeaders: config.forward_headers.map((h) => h.toLowerCase()),
+      betas: this.betas,
       send: (method, path, headers, body, signal, stream) => this.send(method, path, headers, body, signal, stream),
     };
   }
@@ -244,7 +245,9 @@ class BedrockProvider implements Provider {
     const call = countTokensCall(ctx, this.endpoint.basePath, this.betas);
     // The client's headers are Anthropic's (`anthropic-version`, `anthropic-beta`), which CountTokens does not
     // read: the betas went into the InvokeModel body as `anthropic_beta`.
-    const headers = chatHeaders(ctx.headers, this.chatSettings.forwardHeaders, { accept: 'application/json' });
+    // An `anthropic-beta` an operator forwards is shortened like the body's list.
+    const forwarded = chatHeaders(ctx.headers, this.chatSettings.forwardHeaders, { accept: 'application/json' });
+    const headers = this.betas ? this.betas.headers(ctx, forwarded) : forwarded;
     return countAnswer(await this.send('POST', call.path, headers, call.body, ctx.cancellation, false), ctx.cancellation);
   }
 
