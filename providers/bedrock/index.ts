@@ -226,6 +226,7 @@ class BedrockProvider implements Provider {
       const upstream = this.control.endpoint.basePath + path.upstream.slice(this.endpoint.basePath.length);
       return this.send(ctx.method, upstream, upstreamRequestHeaders(ctx.headers, this.drop), ctx.body, ctx.cancellation, false, this.control);
     }
+    // Not async-invoke: StartAsyncInvoke serves video models, not Claude (AWS, "Submit prompts … using the API").
     const betas = path.op === 'invoke' || path.op === 'invoke-with-response-stream' ? MODEL_BETAS : path.op === 'converse' || path.op === 'converse-stream' ? CONVERSE_BETAS : undefined;
     const headers = betas ? this.betaHeaders(ctx) : upstreamRequestHeaders(ctx.headers, this.drop);
     const res = await this.send(ctx.method, path.upstream, headers, betas ? this.betaBody(ctx, betas) : ctx.body, ctx.cancellation, ctx.stream);
