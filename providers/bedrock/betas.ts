@@ -114,13 +114,7 @@ export class BetaAllowlist {
     if (!allow) return headers;
     const kept: string[] = [];
     const dropped: string[] = [];
-    for (const line of Array.isArray(value) ? value : [value]) {
-      for (const part of line.split(',')) {
-        const beta = part.trim();
-        if (beta === '') continue;
-        (allow.has(beta) ? kept : dropped).push(beta);
-      }
-    }
+    for (const beta of headerBetas(value)) (allow.has(beta) ? kept : dropped).push(beta);
     if (dropped.length === 0) return headers;
     this.count(ctx, dropped);
     const { [BETA_HEADER]: _removed, ...rest } = headers;
@@ -202,6 +196,22 @@ export class BetaAllowlist {
     this.labelled.add(beta);
     return beta;
   }
+}
+
+/**
+ * The betas of an `anthropic-beta` header (comma-separated, over one line or several), in order.
+ * @example
+ * headerBetas(['a, b', 'c']) // ['a', 'b', 'c']
+ */
+export function headerBetas(value: string | string[]): string[] {
+  const betas: string[] = [];
+  for (const line of Array.isArray(value) ? value : [value]) {
+    for (const part of line.split(',')) {
+      const beta = part.trim();
+      if (beta !== '') betas.push(beta);
+    }
+  }
+  return betas;
 }
 
 /** Whether `body` holds the bytes `"anthropic_beta"` anywhere (a string that spells it too: then it is parsed, and nothing dropped). */

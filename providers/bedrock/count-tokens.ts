@@ -9,7 +9,7 @@
  * `count-tokens-answer.ts` turns its answer into Anthropic's.
  */
 import { createKey, GatewayError, shapeText, type BodyStrings, type JsonReads, type RequestContext } from '../../core/index.js';
-import type { BetaAllowlist } from './betas.js';
+import { headerBetas, type BetaAllowlist } from './betas.js';
 import { RUNTIME_VERSION } from './messages.js';
 import { baseModelId } from './model-id.js';
 import { encodeModelId } from './paths.js';
@@ -78,13 +78,10 @@ function withHeaderBetas(inBody: unknown, header: string | string[], strings: Bo
   const out: unknown[] = inBody ? [...inBody] : [];
   const seen = new Set(out.map((b) => (typeof b === 'string' ? strings.text(b) : b)));
   const before = out.length;
-  for (const value of Array.isArray(header) ? header : [header]) {
-    for (const part of value.split(',')) {
-      const beta = part.trim();
-      if (beta === '' || seen.has(beta)) continue;
-      seen.add(beta);
-      out.push(strings.of(beta));
-    }
+  for (const beta of headerBetas(header)) {
+    if (seen.has(beta)) continue;
+    seen.add(beta);
+    out.push(strings.of(beta));
   }
   return out.length > before ? out : undefined;
 }
