@@ -6,8 +6,8 @@
  * of `additionalModelRequestFields` kept; a body with nothing to drop goes byte for byte.
  */
 import t from 'tap';
-import { call } from '../../helpers/http.js';
-import { SONNET, WORKSPACE, startBedrock } from '../../helpers/bedrock.js';
+import { postWithBetas as post, sent } from '../../helpers/bedrock-betas.js';
+import { SONNET, startBedrock } from '../../helpers/bedrock.js';
 
 const ALLOWED = 'interleaved-thinking-2025-05-14';
 const PROVIDER_YAML = `    anthropic_betas:
@@ -21,14 +21,6 @@ function converseBody(fields?: Record<string, unknown>): string {
     inferenceConfig: { maxTokens: 64 },
     ...(fields ? { additionalModelRequestFields: fields } : {}),
   });
-}
-
-function post(url: string, body: string, beta?: string) {
-  return call(url, { headers: { 'x-workspace-id': WORKSPACE, ...(beta !== undefined ? { 'anthropic-beta': beta } : {}) }, body });
-}
-
-function sent(up: { body: Buffer }): Record<string, unknown> {
-  return JSON.parse(up.body.toString('utf8')) as Record<string, unknown>;
 }
 
 t.test('Converse and ConverseStream: betas not allowed leave additionalModelRequestFields.anthropic_beta; a body with nothing to drop goes byte for byte', async (t) => {

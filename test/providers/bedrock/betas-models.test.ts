@@ -5,8 +5,8 @@
  * resolves to; a model not listed uses `allow`, or gets every beta when there is no `allow`.
  */
 import t from 'tap';
-import { call } from '../../helpers/http.js';
-import { SONNET, WORKSPACE, startBedrock } from '../../helpers/bedrock.js';
+import { postWithBetas as post, sent, countedBody } from '../../helpers/bedrock-betas.js';
+import { SONNET, startBedrock } from '../../helpers/bedrock.js';
 
 const THINKING = 'interleaved-thinking-2025-05-14';
 const CONTEXT_1M = 'context-1m-2025-08-07';
@@ -28,21 +28,8 @@ const invokeBody = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max
 const converseBody = JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'Hello' }] }], additionalModelRequestFields: { anthropic_beta: BETAS } });
 const messagesBody = (model: string): string => JSON.stringify({ model, max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }], anthropic_beta: BETAS });
 
-function post(url: string, body: string, beta?: string) {
-  return call(url, { headers: { 'x-workspace-id': WORKSPACE, ...(beta !== undefined ? { 'anthropic-beta': beta } : {}) }, body });
-}
-
 function model(id: string, op: string): string {
   return `/model/${encodeURIComponent(id)}/${op}`;
-}
-
-function sent(up: { body: Buffer }): Record<string, unknown> {
-  return JSON.parse(up.body.toString('utf8')) as Record<string, unknown>;
-}
-
-function countedBody(up: { body: Buffer }): Record<string, unknown> {
-  const envelope = JSON.parse(up.body.toString('utf8')) as { input: { invokeModel: { body: string } } };
-  return JSON.parse(Buffer.from(envelope.input.invokeModel.body, 'base64').toString('utf8')) as Record<string, unknown>;
 }
 
 t.test("a listed model gets its own list, through a global. profile, a profile ARN and the body's model", async (t) => {

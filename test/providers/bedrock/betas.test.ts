@@ -8,7 +8,8 @@
  */
 import t from 'tap';
 import { call } from '../../helpers/http.js';
-import { GATEWAY_CREDS, SONNET, WORKSPACE, startBedrock } from '../../helpers/bedrock.js';
+import { postWithBetas as post, sent, countedBody } from '../../helpers/bedrock-betas.js';
+import { GATEWAY_CREDS, SONNET, startBedrock } from '../../helpers/bedrock.js';
 import { BedrockMock } from '../../mocks/bedrock-mock.js';
 import { namesBetaMember } from '../../../providers/bedrock/betas.js';
 
@@ -31,19 +32,6 @@ function invokeBody(extra: Record<string, unknown> = {}): string {
 
 function messagesBody(extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ model: MESSAGES_MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }], ...extra });
-}
-
-function post(url: string, body: string, beta?: string) {
-  return call(url, { headers: { 'x-workspace-id': WORKSPACE, ...(beta !== undefined ? { 'anthropic-beta': beta } : {}) }, body });
-}
-
-function sent(up: { body: Buffer }): Record<string, unknown> {
-  return JSON.parse(up.body.toString('utf8')) as Record<string, unknown>;
-}
-
-function countedBody(up: { body: Buffer }): Record<string, unknown> {
-  const envelope = JSON.parse(up.body.toString('utf8')) as { input: { invokeModel: { body: string } } };
-  return JSON.parse(Buffer.from(envelope.input.invokeModel.body, 'base64').toString('utf8')) as Record<string, unknown>;
 }
 
 t.test('InvokeModel and its stream: header and body betas not allowed are dropped', async (t) => {
