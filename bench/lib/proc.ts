@@ -23,10 +23,10 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-/** Spawn `node args` pinned to `core` (taskset), with stderr kept for errors. */
-export function spawnPinned(core: number | undefined, args: string[], env: NodeJS.ProcessEnv = {}): Started {
-  const cmd = core === undefined ? process.execPath : 'taskset';
-  const argv = core === undefined ? args : ['-c', String(core), process.execPath, ...args];
+/** Spawn `node args` (or `command args`) pinned to `core` (taskset), with stderr kept for errors. */
+export function spawnPinned(core: number | undefined, args: string[], env: NodeJS.ProcessEnv = {}, command = process.execPath): Started {
+  const cmd = core === undefined ? command : 'taskset';
+  const argv = core === undefined ? args : ['-c', String(core), command, ...args];
   const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.resume();
   let err = '';
