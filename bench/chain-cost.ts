@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/ports.js';
 import { gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { cpuPerRequest, messagesBody, warmUp } from './lib/requests.js';
+import { CHAIN_FILTERS, chainConfig, chainStepName } from './lib/chain-configs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -29,26 +30,6 @@ pinSelf(1);
 
 const BODY = messagesBody(1024);
 
-const FILTERS: Array<[string, string]> = [
-  ['auth', '  - name: auth\n    config: { source: static }\n'],
-  ['rate-limit', '  - name: rate-limit\n'],
-  ['audit', '  - name: audit\n    config: { stdout: false, file: "${AUDIT_FILE}" }\n'],
-  ['validator', '  - name: validator\n    config: { max_tokens: 64000 }\n'],
-];
-
-function config(filters: number): string {
-  return `server: { port: "\${AI_GATEWAY_PORT}" }
-providers:
-  anthropic: { base_url: "\${MOCK_UPSTREAM}", api_key: sk-bench }
-filters:${filters === 0 ? ' []' : ''}
-${FILTERS.slice(0, filters).map((f) => f[1]).join('')}workspaces:
-  ws-bench: { user: bench, project: perf }
-rate_limits:
-  global: { requests_per_minute: 100000000, tokens_per_minute: 100000000000 }
-  default: { requests_per_minute: 100000000, tokens_per_minute: 100000000000 }
-`;
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-chain-'));
   const procs: Started[] = [];
@@ -61,16 +42,16 @@ async function main(): Promise<void> {
     procs.push(bare);
     arms.push({ name: 'bare proxy', pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`, headers: {} });
   }
-  for (let copy = 0; copy < PROCESSES; copy++) for (let n = 0; n <= FILTERS.length; n++) {
+  for (let copy = 0; copy < PROCESSES; copy++) for (let n = 0; n <= CHAIN_FILTERS.length; n++) {
     const file = path.join(dir, `config-${n}.yaml`);
-    writeFileSync(file, config(n));
+    writeFileSync(file, chainConfig(n));
     const port = await freePort();
     const gw = spawnPinned(0, [...SERVER_NODE_FLAGS, gatewayEntry(root), '--config', file], { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, AUDIT_FILE: path.join(dir, `audit-${n}-${copy}.jsonl`) });
     procs.push(gw);
     const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     const headers = { 'x-workspace-id': 'ws-bench' };
     await waitFor200(url, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json', ...headers } });
-    arms.push({ name: n === 0 ? 'gateway, no filters' : `+ ${FILTERS[n - 1][0]}`, pid: gw.pid, url, headers });
+    arms.push({ name: chainStepName(n), pid: gw.pid, url, headers });
   }
 
   for (const arm of arms) await warmUp(arm.url, arm.headers, BODY, WARMUP);

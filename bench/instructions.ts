@@ -26,8 +26,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
-import { shareOf, spawnCounted, type Counted, type Profile, type Share } from './lib/callgrind.js';
-import { gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { countPerRequest, functionLine, kilo, shareOf, spawnCounted, startMockAndCountedBare, withoutCompiler, type Counted, type Profile, type Share } from './lib/callgrind.js';
+import { gatewayEntry, median, pinSelf, SERVER_NODE_FLAGS, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody, shapeHeaders } from './lib/requests.js';
 import { GATEWAY_HEADERS } from './lib/servers.js';
 
@@ -82,19 +82,8 @@ async function fire(arm: Arm, row: Row, amount: number): Promise<void> {
   if (r.non2xx || r.errors || r.timeouts) throw new Error(`${arm.name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
 }
 
-/**
- * One counted window: instructions per request, and per function. A tenth of its requests go
- * first uncounted: a first window straight after the other arm's long warm-up read ~1.8× the
- * bare proxy's later ones.
- */
-async function window(arm: Arm, row: Row, requests: number): Promise<Profile> {
-  await fire(arm, row, Math.max(10, Math.round(requests / 10)));
-  await arm.server.countFromZero();
-  await fire(arm, row, requests);
-  const p = await arm.server.dumpAndPause();
-  const self = new Map<string, number>();
-  for (const [fn, n] of p.self) self.set(fn, n / requests);
-  return { total: p.total / requests, self };
+function window(arm: Arm, row: Row, requests: number): Promise<Profile> {
+  return countPerRequest(arm.server, (n) => fire(arm, row, n), requests);
 }
 
 interface RowResult {
@@ -116,17 +105,6 @@ async function measure(arms: Arm[], row: Row): Promise<RowResult> {
     }
   }
   return { row, windows };
-}
-
-function kilo(n: number): string {
-  return `${(n / 1000).toFixed(1)} K`;
-}
-
-/** A window's instructions per request without the V8 compiler's. */
-function steady(p: Profile): number {
-  let compiler = 0;
-  for (const [fn, n] of p.self) if (shareOf(fn) === 'V8 compiler') compiler += n;
-  return p.total - compiler;
 }
 
 /** The median window's profile of an arm (by total). */
@@ -152,8 +130,8 @@ function report(results: RowResult[]): void {
     };
     const b = median(windows.bare.map((p) => p.total));
     const g = median(windows.gateway.map((p) => p.total));
-    const bs = median(windows.bare.map(steady));
-    const gs = median(windows.gateway.map(steady));
+    const bs = median(windows.bare.map(withoutCompiler));
+    const gs = median(windows.gateway.map(withoutCompiler));
     out.push(
       `${row.label.padEnd(24)}${cell(windows.bare).padStart(24)}${cell(windows.gateway).padStart(24)}${(g / b).toFixed(2).padStart(8)}${`+${kilo(g - b)}`.padStart(11)}` +
         `${(gs / bs).toFixed(2).padStart(9)}${`+${kilo(gs - bs)}`.padStart(11)}`,
@@ -168,7 +146,7 @@ function report(results: RowResult[]): void {
     const gs = grouped(g, shareOf);
     const names = [...new Set<string>([...bs.keys(), ...gs.keys()])] as Share[];
     names.sort((x, y) => (gs.get(y) ?? 0) - (bs.get(y) ?? 0) - ((gs.get(x) ?? 0) - (bs.get(x) ?? 0)));
-    for (const s of names) out.push(`  ${s.padEnd(24)}${kilo(bs.get(s) ?? 0).padStart(10)}${kilo(gs.get(s) ?? 0).padStart(10)}${signed(kilo, (gs.get(s) ?? 0) - (bs.get(s) ?? 0)).padStart(11)}`);
+    for (const s of names) out.push(`  ${s.padEnd(24)}${kilo(bs.get(s) ?? 0).padStart(10)}${kilo(gs.get(s) ?? 0).padStart(10)}${kilo((gs.get(s) ?? 0) - (bs.get(s) ?? 0), true).padStart(11)}`);
     // Named functions only: JIT code the perf map did not name has addresses that differ between processes.
     const named = (fn: string): string => (fn.startsWith('0x') ? 'JIT code' : fn);
     const bf = grouped(b, named);
@@ -176,25 +154,16 @@ function report(results: RowResult[]): void {
     const added = [...new Set<string>([...bf.keys(), ...gf.keys()])].filter((fn) => fn !== 'JIT code').map((fn) => [fn, (gf.get(fn) ?? 0) - (bf.get(fn) ?? 0)] as const);
     added.sort((x, y) => y[1] - x[1]);
     out.push(`  functions the gateway runs most more of (of ${added.length} named):`);
-    for (const [fn, n] of added.slice(0, TOP)) out.push(`  ${signed(kilo, n).padStart(10)}  ${fn.length > 110 ? `${fn.slice(0, 107)}…` : fn}`);
+    for (const [fn, n] of added.slice(0, TOP)) out.push(functionLine(n, fn));
   }
   console.log(out.join('\n'));
-}
-
-function signed(f: (n: number) => string, n: number): string {
-  return n >= 0 ? `+${f(n)}` : `−${f(-n)}`;
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
   const started: Started[] = [];
   try {
-    const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
-    started.push(mock);
-    const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
-    const bare = spawnCounted('bare', 0, dir, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
-    started.push(bare);
-    const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`;
+    const { mockUrl, bare, bareUrl } = await startMockAndCountedBare(dir, started);
     const port = await freePort();
     const gateway = spawnCounted('gateway', 0, dir, [...SERVER_NODE_FLAGS, path.resolve(process.env.GATEWAY ?? gatewayEntry(root)), '--config', CONFIG], {
       AI_GATEWAY_PORT: String(port),
@@ -220,8 +189,8 @@ async function main(): Promise<void> {
       row: row.name,
       bare: windows.bare.map((p) => Math.round(p.total)),
       gateway: windows.gateway.map((p) => Math.round(p.total)),
-      bareWithoutCompiler: windows.bare.map((p) => Math.round(steady(p))),
-      gatewayWithoutCompiler: windows.gateway.map((p) => Math.round(steady(p))),
+      bareWithoutCompiler: windows.bare.map((p) => Math.round(withoutCompiler(p))),
+      gatewayWithoutCompiler: windows.gateway.map((p) => Math.round(withoutCompiler(p))),
     }));
     mkdirSync(path.join(here, 'results'), { recursive: true });
     writeFileSync(path.join(here, 'results/instructions.json'), JSON.stringify({ when: new Date().toISOString(), windows: WINDOWS, n: N, warmup: WARMUP, rows: json }, null, 2));

@@ -10,8 +10,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawnPinned, type Started } from './proc.js';
+import { listeningPort, SERVER_NODE_FLAGS, spawnPinned, type Started } from './proc.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 const run = promisify(execFile);
 
@@ -61,6 +64,31 @@ export function spawnCounted(name: string, core: number, dir: string, args: stri
       return existsSync(perfMap) ? nameJitCode(p, readFileSync(perfMap, 'utf8')) : p;
     },
   };
+}
+
+/**
+ * The mock upstream on core 1 and the bare proxy, counted, on core 0: what both instruction
+ * benches start first. Each goes into `started` as soon as it runs, for the caller to stop.
+ */
+export async function startMockAndCountedBare(dir: string, started: Started[]): Promise<{ mockUrl: string; bare: Counted; bareUrl: string }> {
+  const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'mock-upstream.ts'), '0']);
+  started.push(mock);
+  const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
+  const bare = spawnCounted('bare', 0, dir, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'bare-proxy.ts'), mockUrl, '0']);
+  started.push(bare);
+  return { mockUrl, bare, bareUrl: `http://127.0.0.1:${await listeningPort(bare)}/v1/messages` };
+}
+
+/** Instructions as thousands: `12.3 K`, signed when asked (`+1.0 K`, `−2.5 K`). */
+export function kilo(n: number, signed = false): string {
+  const text = `${(Math.abs(n) / 1000).toFixed(1)} K`;
+  if (!signed) return n < 0 ? `−${text}` : text;
+  return n >= 0 ? `+${text}` : `−${text}`;
+}
+
+/** A report line: instructions (signed) and a function's name, cut to fit. */
+export function functionLine(instructions: number, fn: string): string {
+  return `  ${kilo(instructions, true).padStart(10)}  ${fn.length > 110 ? `${fn.slice(0, 107)}…` : fn}`;
 }
 
 /**
@@ -133,6 +161,28 @@ export function shareOf(fn: string): Share {
   if (fn.includes('v8::')) return 'V8 runtime';
   if (LIBC.test(fn)) return 'libc, libstdc++';
   return 'other';
+}
+
+/** A profile's instructions without the V8 compiler's: tier-up still going on in a window is warm-up, not the cost of a request. */
+export function withoutCompiler(p: Profile): number {
+  let compiler = 0;
+  for (const [fn, n] of p.self) if (shareOf(fn) === 'V8 compiler') compiler += n;
+  return p.total - compiler;
+}
+
+/**
+ * One counted window of `requests` requests sent by `send`, per request. A tenth of them go
+ * first uncounted: a first window straight after another process's long warm-up read ~1.5×
+ * the later ones.
+ */
+export async function countPerRequest(server: Counted, send: (requests: number) => Promise<void>, requests: number): Promise<Profile> {
+  await send(Math.max(10, Math.round(requests / 10)));
+  await server.countFromZero();
+  await send(requests);
+  const p = await server.dumpAndPause();
+  const self = new Map<string, number>();
+  for (const [fn, n] of p.self) self.set(fn, n / requests);
+  return { total: p.total / requests, self };
 }
 
 /**

@@ -3,9 +3,11 @@
  * change: each is validated by the command, with the variables the bench sets, and the
  * budget config on both stores it is measured on.
  */
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { CHAIN_FILTERS, chainConfig } from '../../bench/lib/chain-configs.js';
 import { repoRoot, runCli } from '../helpers/process.js';
 
 const BENCH_ENV = { MOCK_UPSTREAM: 'http://127.0.0.1:9', AUDIT_FILE: '/tmp/bench-audit.jsonl', ANTHROPIC_API_KEY: 'sk-bench' };
@@ -24,4 +26,16 @@ t.test('the budget config on the Redis store', async (t) => {
   t.equal(r.stdout.trim(), 'ok', r.stderr);
   const bad = runCli(['validate', path.join(repoRoot, 'bench/gateway-budgets.yaml')], { ...BENCH_ENV, BENCH_STORE: 'redis-cluster' });
   t.not(bad.status, 0, 'an unknown store type is refused, so the variable really reaches the config');
+});
+
+t.test('the chain benches\' configs, one filter added at a time, validate', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-chain-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (let n = 0; n <= CHAIN_FILTERS.length; n++) {
+    const file = path.join(dir, `config-${n}.yaml`);
+    writeFileSync(file, chainConfig(n));
+    const r = runCli(['validate', file], { ...BENCH_ENV, AI_GATEWAY_PORT: '8090' });
+    t.equal(r.stdout.trim(), 'ok', `${n} filters: ${r.stderr}`);
+  }
+  t.match(chainConfig(CHAIN_FILTERS.length), /name: validator/, 'the last step has every filter');
 });
