@@ -19,10 +19,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
-import { countPerRequest, functionLine, kilo, shareOf, spawnCounted, startMockAndCountedBare, withoutCompiler, type Counted, type Profile } from './lib/callgrind.js';
+import { countPerRequest, functionLine, kilo, medianWindow, shareOf, spawnCounted, startMockAndCountedBare, withoutCompiler, type Counted, type Profile } from './lib/callgrind.js';
 import { CHAIN_FILTERS, chainConfig, chainStepName } from './lib/chain-configs.js';
 import { gatewayEntry, median, pinSelf, SERVER_NODE_FLAGS, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
+import { benchGatewayEnv } from './lib/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -44,11 +45,6 @@ interface Arm {
 async function fire(arm: Arm, amount: number): Promise<void> {
   const r = await autocannon({ url: arm.url, method: 'POST', headers: { 'content-type': 'application/json', ...arm.headers }, body: BODY, connections: 16, amount, timeout: 120 });
   if (r.non2xx || r.errors || r.timeouts) throw new Error(`${arm.name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-}
-
-/** The window whose steady count is the median. */
-function medianWindow(ps: Profile[]): Profile {
-  return [...ps].sort((a, b) => withoutCompiler(a) - withoutCompiler(b))[ps.length >> 1];
 }
 
 /**
@@ -85,7 +81,7 @@ function report(arms: Arm[]): void {
   }
   for (let i = 1; i < arms.length; i++) {
     out.push('', `${arms[i].name}: grew most over ${arms[i - 1].name} (median windows, per request)`);
-    for (const [fn, n] of grewMost(medianWindow(arms[i - 1].windows), medianWindow(arms[i].windows))) out.push(functionLine(n, fn));
+    for (const [fn, n] of grewMost(medianWindow(arms[i - 1].windows, withoutCompiler), medianWindow(arms[i].windows, withoutCompiler))) out.push(functionLine(n, fn));
   }
   console.log(out.join('\n'));
 }
@@ -100,11 +96,7 @@ async function main(): Promise<void> {
       const file = path.join(dir, `config-${n}.yaml`);
       writeFileSync(file, chainConfig(n));
       const port = await freePort();
-      const gateway = spawnCounted(`gateway-${n}`, 0, dir, [...SERVER_NODE_FLAGS, gatewayEntry(root), '--config', file], {
-        AI_GATEWAY_PORT: String(port),
-        MOCK_UPSTREAM: mockUrl,
-        AUDIT_FILE: path.join(dir, `audit-${n}.jsonl`),
-      });
+      const gateway = spawnCounted(`gateway-${n}`, 0, dir, [...SERVER_NODE_FLAGS, gatewayEntry(root), '--config', file], benchGatewayEnv(port, mockUrl, path.join(dir, `audit-${n}.jsonl`)));
       started.push(gateway);
       const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
       const headers = { 'x-workspace-id': 'ws-bench' };

@@ -26,10 +26,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
-import { countPerRequest, functionLine, kilo, shareOf, spawnCounted, startMockAndCountedBare, withoutCompiler, type Counted, type Profile, type Share } from './lib/callgrind.js';
+import { countPerRequest, functionLine, kilo, medianWindow, shareOf, spawnCounted, startMockAndCountedBare, withoutCompiler, type Counted, type Profile, type Share } from './lib/callgrind.js';
 import { gatewayEntry, median, pinSelf, SERVER_NODE_FLAGS, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody, shapeHeaders } from './lib/requests.js';
-import { GATEWAY_HEADERS } from './lib/servers.js';
+import { benchGatewayEnv, GATEWAY_HEADERS } from './lib/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -107,11 +107,6 @@ async function measure(arms: Arm[], row: Row): Promise<RowResult> {
   return { row, windows };
 }
 
-/** The median window's profile of an arm (by total). */
-function medianWindow(ps: Profile[]): Profile {
-  return [...ps].sort((a, b) => a.total - b.total)[ps.length >> 1];
-}
-
 /** Sum per key over profiles' `self`, grouped by `key`. */
 function grouped(p: Profile, key: (fn: string) => string): Map<string, number> {
   const out = new Map<string, number>();
@@ -165,12 +160,7 @@ async function main(): Promise<void> {
   try {
     const { mockUrl, bare, bareUrl } = await startMockAndCountedBare(dir, started);
     const port = await freePort();
-    const gateway = spawnCounted('gateway', 0, dir, [...SERVER_NODE_FLAGS, path.resolve(process.env.GATEWAY ?? gatewayEntry(root)), '--config', CONFIG], {
-      AI_GATEWAY_PORT: String(port),
-      MOCK_UPSTREAM: mockUrl,
-      ANTHROPIC_API_KEY: 'sk-bench',
-      AUDIT_FILE: path.join(dir, 'audit.jsonl'),
-    });
+    const gateway = spawnCounted('gateway', 0, dir, [...SERVER_NODE_FLAGS, path.resolve(process.env.GATEWAY ?? gatewayEntry(root)), '--config', CONFIG], benchGatewayEnv(port, mockUrl, path.join(dir, 'audit.jsonl')));
     started.push(gateway);
     const gatewayUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     await waitFor200(gatewayUrl, { method: 'POST', body: messagesBody(1024), headers: { 'content-type': 'application/json', ...GATEWAY_HEADERS } }, 120_000);

@@ -170,6 +170,11 @@ export function withoutCompiler(p: Profile): number {
   return p.total - compiler;
 }
 
+/** The window whose count (total, or what `by` reads) is the median of `ps`. */
+export function medianWindow(ps: readonly Profile[], by: (p: Profile) => number = (p) => p.total): Profile {
+  return [...ps].sort((a, b) => by(a) - by(b))[ps.length >> 1];
+}
+
 /**
  * One counted window of `requests` requests sent by `send`, per request. A tenth of them go
  * first uncounted: a first window straight after another process's long warm-up read ~1.5×

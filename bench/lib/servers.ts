@@ -39,6 +39,11 @@ export interface ServerOptions {
   nodeFlags?: string[];
 }
 
+/** The environment bench/gateway.yaml (and the chain benches' configs) read: port, mock, key and audit file. */
+export function benchGatewayEnv(port: number, mockUrl: string, auditFile: string): NodeJS.ProcessEnv {
+  return { AI_GATEWAY_PORT: String(port), MOCK_UPSTREAM: mockUrl, ANTHROPIC_API_KEY: 'sk-bench', AUDIT_FILE: auditFile };
+}
+
 export async function startServers(opts: ServerOptions = {}): Promise<BenchServers> {
   const started: Started[] = [];
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-'));
@@ -55,12 +60,7 @@ export async function startServers(opts: ServerOptions = {}): Promise<BenchServe
     started.push(bare);
     const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}/v1/messages`;
     const port = await freePort();
-    const gateway = spawnPinned(0, [...flags, path.resolve(opts.gateway ?? gatewayEntry(root)), '--config', path.resolve(opts.config ?? path.join(root, 'bench/gateway.yaml'))], {
-      AI_GATEWAY_PORT: String(port),
-      MOCK_UPSTREAM: mockUrl,
-      ANTHROPIC_API_KEY: 'sk-bench',
-      AUDIT_FILE: path.join(dir, 'audit.jsonl'),
-    });
+    const gateway = spawnPinned(0, [...flags, path.resolve(opts.gateway ?? gatewayEntry(root)), '--config', path.resolve(opts.config ?? path.join(root, 'bench/gateway.yaml'))], benchGatewayEnv(port, mockUrl, path.join(dir, 'audit.jsonl')));
     started.push(gateway);
     const gatewayUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     await waitFor200(gatewayUrl, { method: 'POST', body: messagesBody(1024), headers: { 'content-type': 'application/json', ...GATEWAY_HEADERS } });

@@ -4,7 +4,7 @@
  * number, on `fn=` or first on a `cfn=` line; JIT code named from V8's perf map.
  */
 import t from 'tap';
-import { nameJitCode, parseProfile, shareOf } from '../../bench/lib/callgrind.js';
+import { medianWindow, nameJitCode, parseProfile, shareOf, withoutCompiler, type Profile } from '../../bench/lib/callgrind.js';
 
 // Shaped as callgrind 3.19 writes with --dump-line=no.
 const DUMP = `# callgrind format
@@ -85,4 +85,12 @@ t.test('shares: JIT code by address, builtins, the collector, the runtime, Node'
   t.equal(shareOf('v8::internal::Factory::AllocateRaw(int, v8::internal::AllocationType, v8::internal::AllocationAlignment)'), 'V8 runtime');
   t.equal(shareOf('llhttp__internal_execute'), 'Node, libuv, llhttp');
   t.equal(shareOf('_int_malloc'), 'libc, libstdc++');
+});
+
+t.test('medianWindow: the window whose count is the median, by total or by a reading', async (t) => {
+  const w = (total: number, compiler: number): Profile => ({ total, self: new Map([['v8::internal::compiler::Pipeline', compiler], ['Builtins_LoadIC', total - compiler]]) });
+  const windows = [w(300, 100), w(250, 0), w(260, 100)];
+  t.equal(medianWindow(windows).total, 260, 'by total: 250, 260, 300');
+  t.equal(medianWindow(windows, withoutCompiler).total, 300, 'without the compiler: 200, 250, 160, so the window of 200');
+  t.same(windows.map((p) => p.total), [300, 250, 260], 'the windows are left in their order');
 });
