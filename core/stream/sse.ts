@@ -90,7 +90,7 @@ export class SseDecoder {
   private onlySkippable(chunk: Uint8Array): boolean {
     const n = chunk.length;
     if (n < 2 || chunk[n - 1] !== 10 || chunk[n - 2] !== 10) return false;
-    // A chunk that does not open with a skippable event (message_start, a stop) leaves here,
+    // A chunk that does not open with a skippable event (a stream's opening or closing one) leaves here,
     // before the scan for CR. Both searches are native, as the line feeds below: a JavaScript
     // loop over a delta's ~120 bytes took ~3× as long (~160 ns against ~50; deltas are most frames).
     let nameEnd = this.skipLineAt(chunk, 0);
