@@ -7,6 +7,7 @@
  *   npm run bench -- --quick      # short trials, for a smoke check
  *   GATEWAY_NODE_FLAGS=--trace-gc npm run bench   # node flags for the gateway; its output goes to <tmp>/gateway.out
  *   LIVE_MEMORY=0 npm run bench   # without the live-memory rows (bench/stream-memory.ts, run last, ~1 min)
+ *   BURST_LOG=1 npm run bench     # a stderr line per stream burst: its wall-clock start, TTFB p50 and max
  *
  * The server under test is pinned to core 0; this process (the load generator) and the
  * mock to core 1. Results: a table on stdout and bench/results/latest.json (a --quick run
@@ -39,6 +40,8 @@ const SECONDS = QUICK ? 3 : 8;
  * (480 streams, the fifth slowest) both arms are likelier to, and one burst decides less.
  */
 const BURSTS = QUICK ? 2 : 24;
+/** BURST_LOG=1: a stderr line per burst with its wall-clock start and TTFB. */
+const BURST_LOG = process.env.BURST_LOG === '1';
 /** Those bursts' streams: 64 frames 5 ms apart, the first after 20 ms. */
 const BURST_SHAPE: StreamShape = { frames: 64, intervalMs: 5, ttftMs: 20 };
 const CORES = (await import('node:os')).cpus().length;
@@ -279,7 +282,11 @@ async function bursts(order: Arm[], run: (arm: Arm) => Promise<BurstStats>): Pro
   const merged = new Map<string, BurstStats>(order.map((a) => [a.name, { ttfb: [], gaps: [], frames: [], chunks: [], errors: 0, tagged: [], net: [], transit: [] }]));
   for (let b = 0; b < BURSTS; b++) {
     for (const arm of b % 2 === 0 ? order : [...order].reverse()) {
+      const startedAt = Date.now();
       const s = await run(arm);
+      // Each burst placed in wall-clock time, to line up with the gateway's output (a
+      // GATEWAY_NODE_FLAGS trace) and find what a slow burst met.
+      if (BURST_LOG) process.stderr.write(`burst ${arm.name} ${b} at ${startedAt}: TTFB p50 ${percentile(s.ttfb, 50).toFixed(2)} max ${Math.max(...s.ttfb).toFixed(2)} ms\n`);
       const m = merged.get(arm.name)!;
       m.ttfb.push(...s.ttfb);
       m.gaps.push(...s.gaps);

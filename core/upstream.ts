@@ -23,8 +23,8 @@ const GATEWAY_PREFIX = 'x-gateway-';
 /** Headers the upstream connection owns: undici sets host and length, and it refuses `expect`. */
 const CONNECTION_OWNED: ReadonlySet<string> = new Set(['host', 'content-length', 'expect', 'accept-encoding']);
 
-/** Every name the last guard removes, as an array: walking a Set makes an iterator per walk. */
-const NEVER_SENT: readonly string[] = [...HOP_BY_HOP, ...CONNECTION_OWNED];
+/** Every name the last guard removes. */
+const NEVER_SENT: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...CONNECTION_OWNED]);
 
 /** Whether a (lower-case) request header name carries a client credential. */
 export function isCredentialHeader(name: string): boolean {
@@ -126,8 +126,10 @@ function handedOver(bytes: Uint8Array): Iterable<Uint8Array> {
 export async function forwardUpstream(dispatcher: Dispatcher, req: UpstreamRequest): Promise<ProviderResponse> {
   // Providers build headers with upstreamRequestHeaders; this is the last guard, in place.
   const headers = req.headers;
-  // Deleting only what is there: a delete turns the object into a slow dictionary.
-  for (const name of NEVER_SENT) if (name in headers) delete headers[name];
+  // The request's few headers walked, not the fifteen names asked after with `in` (a
+  // megamorphic lookup each); deleting only what is there, as a delete turns the object
+  // into a slow dictionary.
+  for (const name in headers) if (NEVER_SENT.has(name)) delete headers[name];
   // Usage is read from the bytes, so they must not arrive compressed.
   headers['accept-encoding'] = 'identity';
   const sent = req.body;

@@ -27,7 +27,7 @@
  */
 export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string | undefined)[] | undefined {
   if (bytes[0] !== 0x7b /* { */) return undefined;
-  const values: (string | undefined)[] = keys.map(() => undefined);
+  const values = unknowns<string>(keys.length);
   let at = 1;
   for (;;) {
     if (bytes[at] !== 0x22 /* " */) return at === 1 && bytes[1] === 0x7d ? values : undefined;
@@ -54,7 +54,7 @@ export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string 
     if (valueEnd < 0) return undefined;
     if (wanted >= 0) {
       if (hasBackslash(bytes, valueAt + 1, valueEnd) || values[wanted] !== undefined) return undefined;
-      values[wanted] = bytes.toString('utf8', valueAt + 1, valueEnd);
+      values[wanted] = decodedValue(bytes, valueAt + 1, valueEnd);
     } else if (bytes[valueEnd - 1] === 0x5c) {
       return undefined; // the quote may be escaped: not sure where the value ends
     }
@@ -63,6 +63,37 @@ export function leadingStrings(bytes: Buffer, keys: readonly string[]): (string 
     if (next !== 0x2c /* , */) return undefined;
     at = valueEnd + 2;
   }
+}
+
+/**
+ * Values {@link leadingStrings} decoded lately, all plain ASCII: a provider's answers repeat
+ * their `type` and `model`, and comparing a few bytes costs less than a decode (a native
+ * call and a new string, ~100 ns). Replaced in turn, so a client cycling through models
+ * cannot grow it.
+ */
+const recentValues: string[] = [];
+const RECENT_VALUES_MAX = 8;
+let recentNext = 0;
+
+/** The text of the bytes [from, to), which hold no backslash: a recent value when they spell one. */
+function decodedValue(bytes: Buffer, from: number, to: number): string {
+  const length = to - from;
+  for (let i = 0; i < recentValues.length; i++) {
+    const value = recentValues[i];
+    // Byte for character: sound because only ASCII values are kept.
+    if (value.length === length && spells(bytes, from, value)) return value;
+  }
+  const value = bytes.toString('utf8', from, to);
+  if (length <= 64 && isAscii(bytes, from, to)) {
+    recentValues[recentNext] = value;
+    recentNext = (recentNext + 1) % RECENT_VALUES_MAX;
+  }
+  return value;
+}
+
+function isAscii(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] >= 0x80) return false;
+  return true;
 }
 
 /**
@@ -90,6 +121,13 @@ export function lastMemberValue(bytes: Buffer, key: string): unknown {
   }
 }
 
+/** `count` undefined slots (a loop: `map` with a closure costs more, per answer). */
+function unknowns<T>(count: number): (T | undefined)[] {
+  const values: (T | undefined)[] = [];
+  for (let i = 0; i < count; i++) values.push(undefined);
+  return values;
+}
+
 function isJsonSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
@@ -107,7 +145,7 @@ function isJsonSpace(c: number): boolean {
 export function lastMemberNumbers(bytes: Buffer, key: string, names: readonly string[]): (number | undefined)[] | undefined {
   const span = lastMemberSpan(bytes, key);
   if (!span || bytes[span.start] !== 0x7b /* { */) return undefined;
-  const values: (number | undefined)[] = names.map(() => undefined);
+  const values = unknowns<number>(names.length);
   const reader = new UnescapedReader(bytes, span.end);
   let at = reader.skip(span.start + 1);
   if (bytes[at] === 0x7d /* } */) return at + 1 === span.end || onlyMembersFollow(reader, at + 1, span.end) ? values : undefined;

@@ -73,6 +73,21 @@ t.test('leading string members stop at the first other value and refuse escapes'
   t.equal(leadingStrings('{"created":1 ,"model":"m"}', ['model']), undefined, 'not compact after a number');
 });
 
+t.test('values decoded before are recalled only when the bytes spell them', async (t) => {
+  const keys = ['model'];
+  // Twelve models in turn, twice: more than the readers recall, each read right every time.
+  for (let round = 0; round < 2; round++) {
+    for (let m = 0; m < 12; m++) t.same(leadingStrings(`{"model":"claude-${m}"}`, keys), [`claude-${m}`]);
+  }
+  t.same(leadingStrings('{"model":"ab"}', keys), ['ab']);
+  t.same(leadingStrings('{"model":"ac"}', keys), ['ac'], 'same length, another byte');
+  t.same(leadingStrings('{"model":"é"}', keys), ['é'], 'two bytes of UTF-8, one character');
+  t.same(leadingStrings('{"model":"é"}', keys), ['é'], 'again: never kept, decoded again');
+  t.same(shallow.leadingStrings(Buffer.from([...Buffer.from('{"model":"'), 0xe9, ...Buffer.from('"}')]), keys), ['\ufffd'], 'a lone byte past ASCII decodes to the replacement character, as JSON.parse of the decoded text would read it');
+  t.same(leadingStrings('{"model":"a"}', keys), ['a']);
+  t.same(shallow.leadingStrings(Buffer.from([...Buffer.from('{"model":"'), 0xe1, ...Buffer.from('"}')]), keys), ['\ufffd'], 'a byte of a recalled letter plus 0x80 is not that letter');
+});
+
 const NAMES = ['input_tokens', 'output_tokens'];
 
 t.test('the last member\'s plain counts are read in place, anything unsure is left to JSON.parse', async (t) => {
