@@ -10,6 +10,7 @@
  *
  *   npx tsx bench/instructions.ts                      # rows 1k, stream, 100k; ~7 min
  *   ROWS=1k WINDOWS=5 npx tsx bench/instructions.ts    # one row, more windows
+ *   ROWS=stream STREAM_FRAMES=1 npx tsx bench/instructions.ts   # a stream's fixed cost
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.cjs npx tsx bench/instructions.ts   # another build
  *   CONFIG=my.yaml TOP=25 npx tsx bench/instructions.ts
  *   KEEP=/tmp/dumps npx tsx bench/instructions.ts      # keep the dumps, for callgrind_annotate or kcachegrind
@@ -53,12 +54,16 @@ interface Row {
   scale: number;
 }
 
-/** 64-frame streams, 2 ms apart: far enough that a server slowed by callgrind still reads them one by one. */
-const STREAM_HEADERS = shapeHeaders({ frames: 64, intervalMs: 2, ttftMs: 0 });
+/**
+ * 64-frame streams, 2 ms apart: far enough that a server slowed by callgrind still reads them
+ * one by one. STREAM_FRAMES=1 leaves a stream's fixed cost (its request, head and end).
+ */
+const STREAM_FRAMES = Number(process.env.STREAM_FRAMES ?? 64);
+const STREAM_HEADERS = shapeHeaders({ frames: STREAM_FRAMES, intervalMs: 2, ttftMs: 0 });
 
 const ROW_SPECS: Record<string, Row> = {
   '1k': { name: '1k', label: '1 KB request', body: messagesBody(1024), headers: {}, connections: 16, scale: 1 },
-  stream: { name: 'stream', label: 'SSE stream, 64 frames', body: messagesBody(1024, true), headers: STREAM_HEADERS, connections: 8, scale: 0.05 },
+  stream: { name: 'stream', label: `SSE stream, ${STREAM_FRAMES} frame${STREAM_FRAMES === 1 ? '' : 's'}`, body: messagesBody(1024, true), headers: STREAM_HEADERS, connections: 8, scale: 0.05 },
   '100k': { name: '100k', label: '100 KB request', body: messagesBody(100 * 1024), headers: {}, connections: 16, scale: 0.1 },
 };
 
