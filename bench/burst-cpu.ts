@@ -20,6 +20,8 @@ import { startServers, streamArms, streamTarget, type StreamArm } from './lib/se
 const BURST = Number(process.env.N ?? 20);
 const ROUNDS = Number(process.env.R ?? 12);
 const TTFT = Number(process.env.TTFT ?? 20);
+/** Spaced bursts per arm and round. */
+const SPACED = 3;
 /** Back-to-back bursts per round: enough that the first one's cold start is a small part. */
 const BACK_TO_BACK = 10;
 /** Idle before a spaced burst: the TTFB rows' bursts come ~350 ms apart. */
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const arm of round % 2 === 0 ? arms : [...arms].reverse()) {
         const f = figures.get(arm.name)!;
-        const spaced = await measure(arm, 3, IDLE_MS, `s-${round}`);
+        const spaced = await measure(arm, SPACED, IDLE_MS, `s-${round}`);
         f.spaced.push(spaced.usPerStream);
         f.spacedTtfbMax.push(...spaced.ttfbMax);
         f.backToBack.push((await measure(arm, BACK_TO_BACK, 0, `b-${round}`)).usPerStream);
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     process.stdout.write(`| spaced bursts (${IDLE_MS} ms idle before each) | ${median(bare.spaced).toFixed(1)} µs | ${median(gw.spaced).toFixed(1)} µs | ${pair(gw.spaced, bare.spaced)} |\n`);
     process.stdout.write(`| back-to-back bursts | ${median(bare.backToBack).toFixed(1)} µs | ${median(gw.backToBack).toFixed(1)} µs | ${pair(gw.backToBack, bare.backToBack)} |\n`);
     process.stdout.write(`| spaced bursts' slowest first byte, median | ${median(bare.spacedTtfbMax).toFixed(2)} ms | ${median(gw.spacedTtfbMax).toFixed(2)} ms | |\n`);
-    process.stdout.write(`\nBursts of ${BURST} one-frame streams (${TTFT} ms TTFT), medians of ${ROUNDS} alternating rounds (3 spaced and ${BACK_TO_BACK} back-to-back bursts per arm and round); main thread only (/proc schedstat); servers on core 0, this process and the mock on core 1.\n`);
+    process.stdout.write(`\nBursts of ${BURST} one-frame streams (${TTFT} ms TTFT), medians of ${ROUNDS} alternating rounds (${SPACED} spaced and ${BACK_TO_BACK} back-to-back bursts per arm and round); main thread only (/proc schedstat); servers on core 0, this process and the mock on core 1.\n`);
   } finally {
     await servers.stop();
   }

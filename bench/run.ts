@@ -284,8 +284,7 @@ async function bursts(order: Arm[], run: (arm: Arm) => Promise<BurstStats>): Pro
     for (const arm of b % 2 === 0 ? order : [...order].reverse()) {
       const startedAt = Date.now();
       const s = await run(arm);
-      // Each burst placed in wall-clock time, to line up with the gateway's output (a
-      // GATEWAY_NODE_FLAGS trace) and find what a slow burst met.
+      // Wall-clock time: to line a slow burst up with a traced gateway's output.
       if (BURST_LOG) process.stderr.write(`burst ${arm.name} ${b} at ${startedAt}: TTFB p50 ${percentile(s.ttfb, 50).toFixed(2)} max ${Math.max(...s.ttfb).toFixed(2)} ms\n`);
       const m = merged.get(arm.name)!;
       m.ttfb.push(...s.ttfb);

@@ -14,6 +14,7 @@
  * body. Whenever they do answer, the answer is what `JSON.parse` of a valid document
  * (decoded as UTF-8) would give.
  */
+import { isAscii } from 'node:buffer';
 
 /**
  * The values of `keys` among the string members the object opens with, up to the first
@@ -84,16 +85,12 @@ function decodedValue(bytes: Buffer, from: number, to: number): string {
     if (value.length === length && spells(bytes, from, value)) return value;
   }
   const value = bytes.toString('utf8', from, to);
-  if (length <= 64 && isAscii(bytes, from, to)) {
+  // Only on a miss: Node's native check, on a view of the value's bytes.
+  if (length <= 64 && isAscii(bytes.subarray(from, to))) {
     recentValues[recentNext] = value;
     recentNext = (recentNext + 1) % RECENT_VALUES_MAX;
   }
   return value;
-}
-
-function isAscii(bytes: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (bytes[i] >= 0x80) return false;
-  return true;
 }
 
 /**
