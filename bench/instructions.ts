@@ -11,6 +11,7 @@
  *   npx tsx bench/instructions.ts                      # rows 1k, stream, 100k; ~7 min
  *   ROWS=1k WINDOWS=5 npx tsx bench/instructions.ts    # one row, more windows
  *   ROWS=stream STREAM_FRAMES=1 npx tsx bench/instructions.ts   # a stream's fixed cost
+ *   ROWS=agent npx tsx bench/instructions.ts           # a 100 KB agent turn (tools, tool results)
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.cjs npx tsx bench/instructions.ts   # another build
  *   CONFIG=my.yaml TOP=25 npx tsx bench/instructions.ts
  *   KEEP=/tmp/dumps npx tsx bench/instructions.ts      # keep the dumps, for callgrind_annotate or kcachegrind
@@ -65,6 +66,8 @@ const ROW_SPECS: Record<string, Row> = {
   '1k': { name: '1k', label: '1 KB request', body: messagesBody(1024), headers: {}, connections: 16, scale: 1 },
   stream: { name: 'stream', label: `SSE stream, ${STREAM_FRAMES} frame${STREAM_FRAMES === 1 ? '' : 's'}`, body: messagesBody(1024, true), headers: STREAM_HEADERS, connections: 8, scale: 0.05 },
   '100k': { name: '100k', label: '100 KB request', body: messagesBody(100 * 1024), headers: {}, connections: 16, scale: 0.1 },
+  // Claude Code's request: tools, a long run of tool_use / tool_result turns (not in the default rows).
+  agent: { name: 'agent', label: '100 KB agent turn', body: messagesBody(100 * 1024, false, 'claude-bench', 'session'), headers: {}, connections: 16, scale: 0.1 },
 };
 
 interface Arm {

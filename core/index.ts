@@ -18,6 +18,7 @@ export { utf8Bytes } from './utf8-bytes.js';
 export { compileGlob, type GlobMatcher } from './glob.js';
 export { stringifyJson, writeJson } from './json-write.js';
 export { flat } from './flat-string.js';
+export { isoTime } from './iso-time.js';
 export type { Logger } from './logger.js';
 export type { MetricsFactory, MetricSpec, GaugeSpec, HistogramSpec } from './metrics-factory.js';
 export type { FastCounter, CounterChild } from './metrics/fast-counter.js';

@@ -8,7 +8,7 @@
  * per request, so a ratio of instructions is stricter than the ratio of CPU seconds.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -50,6 +50,8 @@ export function spawnCounted(name: string, core: number, dir: string, args: stri
     ...s,
     stop: async () => {
       await s.stop();
+      // Beside the dumps (KEEP=… keeps them), to name JIT code in callgrind_annotate's output.
+      if (existsSync(perfMap)) cpSync(perfMap, path.join(dir, `${name}.${s.pid}.perf.map`));
       rmSync(perfMap, { force: true });
     },
     countFromZero: async () => {

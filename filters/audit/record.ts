@@ -2,7 +2,7 @@
  * One audit line. The seed's fields come first and exactly as the seed names them
  * (`timestamp` … `status`); the gateway's own fields follow, in the order written here.
  */
-import { flat, type Outcome, type RequestContext } from '../../core/index.js';
+import { flat, isoTime, type Outcome, type RequestContext } from '../../core/index.js';
 import { CACHE_HIT } from '../cache/slot.js';
 
 /** Prompt and completion text, present only with `log_content: true`, already redacted. */
@@ -99,19 +99,6 @@ function num(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
 }
 
-let isoMs = NaN;
-let isoText = '';
-
-/** `date.toISOString()`, made once per millisecond: requests finishing together share it. */
-function iso(date: Date): string {
-  const ms = date.getTime();
-  if (ms !== isoMs) {
-    isoText = date.toISOString();
-    isoMs = ms;
-  }
-  return isoText;
-}
-
 /**
  * The line, written field by field: the same text `JSON.stringify` would give for the
  * record, without building a 30-key object per request to serialize it.
@@ -122,7 +109,7 @@ export function auditLine(ctx: RequestContext, outcome: Outcome, now: Date, cont
   const error = outcome.error;
   // Input tokens exclude cache writes and reads; those are the two cache fields.
   let line =
-    `{"timestamp":"${iso(now)}","event":"ai_request",${who.of(id?.user, id?.workspace, outcome.provider, outcome.model)}` +
+    `{"timestamp":"${isoTime(now.getTime())}","event":"ai_request",${who.of(id?.user, id?.workspace, outcome.provider, outcome.model)}` +
     `,"tokens_in":${num(u.inputTokens)},"tokens_out":${num(u.outputTokens)},"latency_ms":${num(Math.round(outcome.durationMs))},"status":${num(outcome.status)}` +
     `,"request_id":${str(ctx.id)}${route.of(ctx.route.name, outcome.stream ? 'true' : 'false', error?.code)}` +
     `,"cache_creation_tokens":${num(u.cacheCreationTokens)},"cache_read_tokens":${num(u.cacheReadTokens)}` +

@@ -6,7 +6,7 @@
  * filter so the session it resolves (with its configured headers) is the one every later
  * filter and the audit line see. Prices come from the top-level `pricing:` section.
  */
-import { ModelSeries, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
+import { isoTime, ModelSeries, type Filter, type FilterPlugin, type PluginEnv, type RequestContext } from '../../core/index.js';
 import { isAudited } from '../audit/record.js';
 import { CACHE_HIT } from '../cache/slot.js';
 import { completionTime, priceBookFor, requestCost } from './accounting.js';
@@ -66,7 +66,7 @@ async function createCost(config: CostConfig, env: PluginEnv): Promise<Filter> {
       const id = ctx.identity;
       const u = outcome.usage;
       writer.add(rowFromAudit({
-        timestamp: completionTime(ctx).toISOString(),
+        timestamp: isoTime(completionTime(ctx).getTime()),
         user: id?.user, workspace: id?.workspace, project: id?.project,
         provider: outcome.provider, model: outcome.model,
         status: outcome.status,
