@@ -20,6 +20,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
+import { commonJsScript } from './commonjs-wrapper.js';
 import { readScratch } from './scratch-read.js';
 import { cacheFileIn, CODE_CACHE_DIR_ENV, openCacheDir, readTrusted, writeCacheFile, type CacheDirState } from './code-cache-dir.js';
 
@@ -78,9 +79,9 @@ export function requireCached(file: string): unknown {
   // The directory's cache first: it was made under this runtime's flags, the build's maybe not.
   const fromDir = cacheDir.dir === undefined ? undefined : readCache(cacheFileIn(cacheDir.dir, file, sourceHash), sourceHash, readTrusted);
   const { cachedData, stale } = fromDir?.cachedData ? fromDir : readCache(file + CODE_CACHE_SUFFIX, sourceHash);
-  // Node's own CommonJS wrapper, on the source's first line so line numbers hold. Such code
+  // Node's own CommonJS wrapper, written into the build's bundles or added here. Such code
   // has no loader for `import()`: see core/dynamic-import.ts.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${text}\n})`, { filename: file, cachedData });
+  const script = new vm.Script(commonJsScript(text), { filename: file, cachedData });
   const cache: CacheUse = cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : stale ? 'stale' : 'none';
   const module = { exports: {} as unknown };
   (script.runInThisContext() as CommonJsWrapper).call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
