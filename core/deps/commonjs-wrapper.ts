@@ -8,6 +8,8 @@
  * compiled as read. It still loads through Node's `require`: there the outer arrow sees
  * `this` as `module.exports`, not `globalThis`, and applies the function to the wrapper's
  * own arguments at once; as a script of its own (`vm.Script`) it evaluates to the function.
+ * So a loader that wraps such a file again must call its wrapper as Node does, with `this`
+ * bound to `module.exports` (`requireCached` does).
  */
 
 /** Node's wrapper, on the text's first line so that line numbers hold. */

@@ -4,7 +4,7 @@
  * `require`, `module`, `__filename` and `__dirname` bound either way. Other files are
  * wrapped at load time as before.
  */
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -55,7 +55,10 @@ t.test('a self-wrapped file loads the same through Node\'s require and through r
 });
 
 t.test('the build wrote every bundle self-wrapped', async (t) => {
-  for (const file of ['dist/app/gateway.cjs', 'dist/app/code-cache.cjs', 'dist/vendor/undici.cjs', 'dist/vendor/yaml.cjs', 'dist/vendor/prom-client.cjs', 'dist/vendor/lru-cache.cjs', 'dist/vendor/chokidar.cjs']) {
+  const validators = readdirSync(path.join(root, 'dist/core/config/precompiled')).filter((f) => f.endsWith('.cjs'));
+  t.ok(validators.length > 10, 'the precompiled validators are there');
+  const bundles = ['dist/app/gateway.cjs', 'dist/app/code-cache.cjs', 'dist/vendor/undici.cjs', 'dist/vendor/yaml.cjs', 'dist/vendor/prom-client.cjs', 'dist/vendor/lru-cache.cjs', 'dist/vendor/chokidar.cjs'];
+  for (const file of [...bundles, ...validators.map((f) => `dist/core/config/precompiled/${f}`)]) {
     const text = readFileSync(path.join(root, file), 'utf8');
     t.ok(text.startsWith(SELF_WRAPPED), `${file} opens with the wrapper`);
     t.match(text, new RegExp(`\\n${SELF_WRAPPED_END.replace(/[()]/g, '\\$&')}\\n`), `${file} closes it`);

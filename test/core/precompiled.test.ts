@@ -9,6 +9,7 @@ import vm from 'node:vm';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import type * as AjvModule from '../../core/config/ajv.js';
+import { commonJsScript } from '../../core/deps/commonjs-wrapper.js';
 import { repoRoot } from '../helpers/process.js';
 
 // The built module: its precompiled/ directory is the one the build wrote.
@@ -59,8 +60,9 @@ t.test('each precompiled validator carries the ajv runtime it calls: loading one
   for (const file of files) {
     const required: string[] = [];
     const module = { exports: {} as unknown };
-    const wrapper = vm.runInThisContext(`(function (exports, require, module) { ${readFileSync(path.join(PRECOMPILED_DIR, file), 'utf8')}\n})`) as (e: unknown, r: (id: string) => unknown, m: { exports: unknown }) => void;
-    wrapper(module.exports, (id) => {
+    // Compiled and called as requireCached does (the build's files wrap themselves).
+    const wrapper = vm.runInThisContext(commonJsScript(readFileSync(path.join(PRECOMPILED_DIR, file), 'utf8'))) as (e: unknown, r: (id: string) => unknown, m: { exports: unknown }) => void;
+    wrapper.call(module.exports, module.exports, (id) => {
       required.push(id);
       throw new Error(`required ${id}`);
     }, module);
