@@ -12,16 +12,15 @@
  * bound to `module.exports` (`requireCached` does).
  */
 
-/** Node's wrapper, on the text's first line so that line numbers hold. */
-const PREFIX = '(function (exports, require, module, __filename, __dirname) { ';
-const SUFFIX = '\n})';
+/** Node's wrapper function, opened on the text's first line so that line numbers hold. */
+const WRAPPER_OPEN = 'function (exports, require, module, __filename, __dirname) {';
 
 /** The first line's opening in a bundle of the build's. */
-export const SELF_WRAPPED = '((f) => this === globalThis ? f : f.apply(this, arguments))(function (exports, require, module, __filename, __dirname) {';
+export const SELF_WRAPPED = `((f) => this === globalThis ? f : f.apply(this, arguments))(${WRAPPER_OPEN}`;
 /** The bundle's last line. */
 export const SELF_WRAPPED_END = '});';
 
 /** `text` as a script that evaluates to its CommonJS wrapper function. */
 export function commonJsScript(text: string): string {
-  return text.startsWith(SELF_WRAPPED) ? text : `${PREFIX}${text}${SUFFIX}`;
+  return text.startsWith(SELF_WRAPPED) ? text : `(${WRAPPER_OPEN} ${text}\n})`;
 }
