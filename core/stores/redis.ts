@@ -15,11 +15,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import type { Command, Redis } from 'ioredis';
 import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
+import { ScriptCalls, textReply } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
 export interface RedisStoreOptions {
@@ -40,10 +41,13 @@ export class RedisStore implements Store {
   readonly type = 'redis';
   readonly failMode: FailMode;
   private readonly client: Redis;
+  private readonly Command: typeof Command;
   private readonly prefix: string;
   private readonly log: Logger;
   private readonly timeoutMs: number;
-  private readonly shas = new Map<string, string>();
+  /** Each script's EVALSHA commands, by its Lua. */
+  private readonly calls = new Map<string, ScriptCalls>();
+  private readonly fullKey = (group: string, key: string): string => `${this.prefix}{${group}}:${key}`;
   private readonly latency: FastHistogram<'script' | 'result'>;
   private readonly errors: Counter<'reason'>;
   private readonly up: Gauge;
@@ -64,7 +68,8 @@ export class RedisStore implements Store {
     // Each worker has its own connection: across a cluster, 1 only while every one is up.
     this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min' });
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
-    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+    const { Redis: RedisClient, Command: RedisCommand } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+    this.Command = RedisCommand;
     this.client = new RedisClient(opts.url, {
       lazyConnect: true,
       enableOfflineQueue: false, // fail fast while down instead of piling requests up
@@ -89,16 +94,15 @@ export class RedisStore implements Store {
       this.errors.inc({ reason: 'unavailable' });
       throw new StoreUnavailableError(`redis store is ${this.client.status}`);
     }
-    const full = keys.map((k) => `${this.prefix}{${group}}:${k}`);
     if (!this.corked) {
       this.corked = true;
       this.client.stream.cork();
       process.nextTick(this.uncork, this.client.stream);
     }
     const start = performance.now();
-    const reply = this.eval(script, full, args);
+    const reply = this.eval(script, group, keys, args);
     try {
-      const result = script.parse(await this.inTime(reply));
+      const result = script.parse(textReply(await this.inTime(reply)));
       this.latency.observe({ script: script.name, result: 'ok' }, (performance.now() - start) / 1000);
       return result;
     } catch (err) {
@@ -106,7 +110,7 @@ export class RedisStore implements Store {
       if (err === TIMED_OUT) {
         this.errors.inc({ reason: 'timeout' });
         // Sent is sent: Redis runs the script once it catches up, and its result is handed on.
-        const late = reply.then((r) => script.parse(r)).catch(() => undefined);
+        const late = reply.then((r) => script.parse(textReply(r))).catch(() => undefined);
         throw new StoreUnavailableError(`redis store timed out after ${this.timeoutMs} ms`, { late });
       }
       this.errors.inc({ reason: 'error' });
@@ -123,19 +127,20 @@ export class RedisStore implements Store {
     return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
   }
 
-  private async eval(script: AtomicScript<unknown>, keys: string[], args: readonly number[]): Promise<unknown> {
-    let sha = this.shas.get(script.lua);
-    if (!sha) this.shas.set(script.lua, (sha = createHash('sha1').update(script.lua).digest('hex')));
-    // Copied now: the caller may refill `args` once run returns (Store.run), and EVAL needs them later.
-    const argv = [...keys, ...args];
-    try {
-      return await this.client.evalsha(sha, keys.length, ...argv);
-    } catch (err) {
+  /** EVALSHA, encoded once per group (see redis-script.ts); the reply comes raw, for {@link textReply}. */
+  private eval(script: AtomicScript<unknown>, group: string, keys: readonly string[], args: readonly number[]): Promise<unknown> {
+    let calls = this.calls.get(script.lua);
+    if (calls === undefined) this.calls.set(script.lua, (calls = new ScriptCalls(this.Command, createHash('sha1').update(script.lua).digest('hex'), this.fullKey)));
+    // Encoded now: the caller may refill `args` once run returns (Store.run), and EVAL needs them later.
+    const command = calls.command(group, keys, args);
+    this.client.sendCommand(command);
+    return command.promise.catch((err: unknown) => {
       if (!(err as Error)?.message?.startsWith('NOSCRIPT')) throw err;
       // Redis restarted or flushed its script cache: EVAL runs the script and caches it again.
       this.errors.inc({ reason: 'noscript' });
+      const argv = command.args.slice(2);
       return this.client.eval(script.lua, keys.length, ...argv);
-    }
+    });
   }
 
   ready(timeoutMs: number): Promise<boolean> {

@@ -1,0 +1,79 @@
+/**
+ * The Redis store's EVALSHA commands (core/stores/redis-script.ts): the RESP text it writes
+ * is ioredis's own encoding of the same command, and through a real redis-server the store
+ * reads every kind of script reply as ioredis's string commands would.
+ */
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { Command } from 'ioredis';
+import { Registry } from 'prom-client';
+import { createLogger } from '../../core/logger.js';
+import { createMetricsFactory } from '../../core/metrics-factory.js';
+import { RedisStore } from '../../core/stores/redis.js';
+import { ScriptCalls, textReply } from '../../core/stores/redis-script.js';
+import type { AtomicScript } from '../../core/stores/types.js';
+import { startRedis } from '../helpers/redis.js';
+
+const sha = createHash('sha1').update('return 1').digest('hex');
+const fullKey = (group: string, key: string): string => `aigw:{${group}}:${key}`;
+
+/** What ioredis itself writes for `evalsha(sha, keys.length, …keys, …numbers)`. */
+function ioredisText(group: string, keys: string[], numbers: number[]): string {
+  const c = new Command('evalsha', [sha, keys.length, ...keys.map((k) => fullKey(group, k)), ...numbers]);
+  return String(c.toWritable(undefined as never));
+}
+
+t.test('the text is ioredis\'s own encoding, head cached or not', async (t) => {
+  const calls = new ScriptCalls(Command, sha, fullKey);
+  const cases: Array<[string, string[], number[]]> = [
+    ['rl:u:ann', ['rpm', 'rpm_at', 'tpm', 'tpm_at'], [0, 60_000, 60, 100_000, 1, 1234]],
+    ['rl:u:ann', ['rpm', 'rpm_at', 'tpm', 'tpm_at'], [2, 60_000, -1, 100_000, -3, 0.5]], // the cached head
+    ['rl:u:%C3%A9l%C3%A8ve', ['rpm'], [1e21, 1.5e-7, Number.MAX_SAFE_INTEGER]], // a new group; numbers String() writes oddly
+    ['rl:u:ann', ['day:2026-12-04'], []], // the same group, other keys: a new head
+    ['budget:ws/ä→b', ['spent', 'held'], [7]], // multi-byte keys: lengths in bytes
+    ['g', [], [1]],
+  ];
+  for (const [group, keys, numbers] of cases) {
+    const ours = calls.command(group, keys, numbers);
+    t.equal(ours.toWritable(undefined as never), ioredisText(group, keys, numbers), `${group} ${keys.join(',')} ${numbers.join(',')}`);
+    t.same(ours.args, [sha, String(keys.length), ...keys.map((k) => fullKey(group, k)), ...numbers.map(String)], 'args as ioredis holds them');
+    t.equal(ours.name, 'evalsha');
+  }
+});
+
+t.test('textReply decodes bulk strings, keeps integers and nesting', async (t) => {
+  t.same(textReply([1, Buffer.from('2.5'), [Buffer.from('é'), 3, null], null]), [1, '2.5', ['é', 3, null], null]);
+  t.equal(textReply(Buffer.from('OK')), 'OK');
+  t.equal(textReply(7), 7);
+  t.equal(textReply(null), null);
+});
+
+/** Returns what Lua returns: integers, strings, nested tables, nil; ARGV echoed back. */
+const echo: AtomicScript<unknown> = {
+  name: 'echo',
+  lua: "redis.call('SET', KEYS[1], ARGV[1]) return { tonumber(ARGV[1]), ARGV[2], { 'ü', 5 }, redis.call('GET', KEYS[1]), KEYS[1] }",
+  local: () => undefined,
+  parse: (reply) => reply,
+};
+
+t.test('through a real redis-server: replies as string commands read them, NOSCRIPT reloads', async (t) => {
+  const redis = await startRedis(t);
+  const registry = new Registry();
+  const metrics = createMetricsFactory(registry);
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'test:', failMode: 'closed', timeoutMs: 2000, log: createLogger({ sink: () => {} }), metrics });
+  t.teardown(() => store.close());
+  t.ok(await store.ready(5000), 'connected');
+
+  t.same(await store.run(echo, 'grp-ä', ['k'], [42, 3.25]), [42, '3.25', ['ü', 5], '42', 'test:{grp-ä}:k']);
+  // Two in one synchronous stretch (one write), a second group, then the cached heads again.
+  const [a, b] = await Promise.all([store.run(echo, 'g1', ['x'], [1, -2]), store.run(echo, 'g2', ['x'], [3, 4])]);
+  t.same(a, [1, '-2', ['ü', 5], '1', 'test:{g1}:x']);
+  t.same(b, [3, '4', ['ü', 5], '3', 'test:{g2}:x']);
+  t.same(await store.run(echo, 'g1', ['x'], [5, 6]), [5, '6', ['ü', 5], '5', 'test:{g1}:x']);
+
+  t.match(await redis.command('SCRIPT', 'FLUSH'), /OK/);
+  t.same(await store.run(echo, 'g1', ['x'], [8, 9]), [8, '9', ['ü', 5], '8', 'test:{g1}:x'], 'EVAL after NOSCRIPT, same reply');
+  t.same(await store.run(echo, 'g1', ['x'], [10, 11]), [10, '11', ['ü', 5], '10', 'test:{g1}:x'], 'and EVALSHA again');
+  t.match(await redis.command('GET', 'test:{g1}:x'), /10/);
+  t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 2\n/, 'loaded twice: by the first call on a fresh Redis, and after the flush');
+});
