@@ -118,13 +118,25 @@ export class RedisStore implements Store {
     }
   }
 
-  /** `reply`, or {@link TIMED_OUT} thrown after `timeoutMs` (the command itself goes on). */
+  /**
+   * `reply`, or {@link TIMED_OUT} thrown after `timeoutMs` (the command itself goes on).
+   * One promise and one timer: `Promise.race` with a timeout promise and a `finally` made
+   * four promises a command.
+   */
   private inTime<T>(reply: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(reject, this.timeoutMs, TIMED_OUT);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(reject, this.timeoutMs, TIMED_OUT);
+      reply.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
-    return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** EVALSHA, encoded once per group (see redis-script.ts); the reply comes raw, for {@link textReply}. */
