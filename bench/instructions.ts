@@ -14,6 +14,8 @@
  *   ROWS=agent npx tsx bench/instructions.ts           # a 100 KB agent turn (tools, tool results)
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.cjs npx tsx bench/instructions.ts   # another build
  *   CONFIG=my.yaml TOP=25 npx tsx bench/instructions.ts
+ *   BENCH_STORE=redis BENCH_REDIS_URL=redis://127.0.0.1:6391 ROWS=1k npx tsx bench/instructions.ts
+ *                                                      # rate limits on a redis-server you started (pin it to core 1)
  *   KEEP=/tmp/dumps npx tsx bench/instructions.ts      # keep the dumps, for callgrind_annotate or kcachegrind
  *
  * Counts are of user space only: the kernel's share (syscalls, loopback TCP) is left out,

@@ -1,7 +1,7 @@
 /**
  * The bench's gateway configs stay valid as the config schema and the plugins' schemas
  * change: each is validated by the command, with the variables the bench sets, and the
- * budget config on both stores it is measured on.
+ * default and budget configs on both stores they are measured on.
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,12 +21,14 @@ t.test('every bench config validates', async (t) => {
   }
 });
 
-t.test('the budget config on the Redis store', async (t) => {
-  const r = runCli(['validate', path.join(repoRoot, 'bench/gateway-budgets.yaml')], { ...BENCH_ENV, BENCH_STORE: 'redis', BENCH_REDIS_URL: 'redis://127.0.0.1:6390' });
-  t.equal(r.stdout.trim(), 'ok', r.stderr);
-  const bad = runCli(['validate', path.join(repoRoot, 'bench/gateway-budgets.yaml')], { ...BENCH_ENV, BENCH_STORE: 'redis-cluster' });
-  t.not(bad.status, 0, 'an unknown store type is refused, so the variable really reaches the config');
-});
+for (const file of ['gateway.yaml', 'gateway-budgets.yaml']) {
+  t.test(`${file} on the Redis store`, async (t) => {
+    const r = runCli(['validate', path.join(repoRoot, 'bench', file)], { ...BENCH_ENV, BENCH_STORE: 'redis', BENCH_REDIS_URL: 'redis://127.0.0.1:6390' });
+    t.equal(r.stdout.trim(), 'ok', r.stderr);
+    const bad = runCli(['validate', path.join(repoRoot, 'bench', file)], { ...BENCH_ENV, BENCH_STORE: 'redis-cluster' });
+    t.not(bad.status, 0, 'an unknown store type is refused, so the variable really reaches the config');
+  });
+}
 
 t.test('the chain benches\' configs, one filter added at a time, validate', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-chain-'));
