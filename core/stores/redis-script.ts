@@ -6,9 +6,9 @@
  * the runtime, element by element) and most of the rest concatenating the same sha and keys
  * into RESP again; the store sends two or three of them a request.
  *
- * Only the encoding is ours: ioredis still queues the command, matches its reply, reconnects
- * and resends. `args` holds the full argument list as ioredis's own command would, so
- * anything in ioredis that reads it (its debug log, a resend) sees the same command; and
+ * Only the encoding is ours: ioredis still queues the command, matches its reply and owns the
+ * connection. `args` holds the full argument list as ioredis's own command would, so
+ * anything in ioredis that reads it (its debug log, say) sees the same command; and
  * `test/core/redis-script.test.ts` checks the text against ioredis's own encoding.
  */
 import type { Command } from 'ioredis';
