@@ -24,18 +24,16 @@ export interface ScriptCommand extends Command {
   readonly args: string[];
   readonly promise: Promise<unknown>;
 }
-type PreEncoded = new (name: string, args: string[], text: string) => ScriptCommand;
-const preEncodedClasses = new WeakMap<CommandClass, PreEncoded>();
+/** The class of {@link ScriptCommand}s one store makes: see {@link preEncodedCommand}. */
+export type PreEncoded = new (name: string, args: string[], text: string) => ScriptCommand;
 
 /**
- * A command whose RESP text was written by its maker, as a subclass of the `Command` of
- * the ioredis the store loaded (loaded on first use, so never imported here).
+ * A command class whose RESP text is written by its maker, as a subclass of the `Command`
+ * of the ioredis the store loaded (loaded on first use, so never imported here). A store
+ * makes it once, so ioredis's paths see one command shape for every script.
  */
-function preEncodedCommand(Base: CommandClass): PreEncoded {
-  // One class for every script: ioredis's paths then see one command shape.
-  let made = preEncodedClasses.get(Base);
-  if (made !== undefined) return made;
-  made = class PreEncodedCommand extends Base implements ScriptCommand {
+export function preEncodedCommand(Base: CommandClass): PreEncoded {
+  return class PreEncodedCommand extends Base implements ScriptCommand {
     declare args: string[];
 
     constructor(name: string, args: string[], private readonly text: string) {
@@ -47,8 +45,6 @@ function preEncodedCommand(Base: CommandClass): PreEncoded {
       return this.text;
     }
   };
-  preEncodedClasses.set(Base, made);
-  return made;
 }
 
 /** One bulk string: `$<bytes>\r\n<text>\r\n`. */
@@ -72,20 +68,18 @@ const MAX_HEADS = 10_000;
 /**
  * The EVALSHA commands of one script, each group's head encoded once.
  * @example
- * const calls = new ScriptCalls(Command, sha, (group, key) => `aigw:{${group}}:${key}`);
- * client.sendCommand(calls.command('rl:u:ann', ['rpm', 'rpm_at'], [1, 60000]));
+ * const calls = new ScriptCalls(preEncodedCommand(Command), sha, (group, key) => `aigw:{${group}}:${key}`);
+ * client.sendCommand(calls.command('user:ann', ['count', 'count_at'], [1, 60000]));
  */
 export class ScriptCalls {
   private readonly heads = new Map<string, Head>();
   private readonly shaText: string;
-  private readonly Command: PreEncoded;
 
   constructor(
-    Base: CommandClass,
-    readonly sha: string,
+    private readonly Command: PreEncoded,
+    private readonly sha: string,
     private readonly fullKey: (group: string, key: string) => string,
   ) {
-    this.Command = preEncodedCommand(Base);
     this.shaText = `$7\r\nevalsha\r\n${bulk(sha)}`;
   }
 

@@ -15,12 +15,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { Command, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
-import { ScriptCalls, textReply } from './redis-script.js';
+import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
 export interface RedisStoreOptions {
@@ -41,7 +41,8 @@ export class RedisStore implements Store {
   readonly type = 'redis';
   readonly failMode: FailMode;
   private readonly client: Redis;
-  private readonly Command: typeof Command;
+  /** EVALSHA commands written by {@link ScriptCalls}: one class for every script. */
+  private readonly Command: PreEncoded;
   private readonly prefix: string;
   private readonly log: Logger;
   private readonly timeoutMs: number;
@@ -69,7 +70,7 @@ export class RedisStore implements Store {
     this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min' });
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
     const { Redis: RedisClient, Command: RedisCommand } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
-    this.Command = RedisCommand;
+    this.Command = preEncodedCommand(RedisCommand);
     this.client = new RedisClient(opts.url, {
       lazyConnect: true,
       enableOfflineQueue: false, // fail fast while down instead of piling requests up

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../core/logger.js';
 import { createMetricsFactory } from '../../core/metrics-factory.js';
 import { RedisStore } from '../../core/stores/redis.js';
-import { ScriptCalls, textReply } from '../../core/stores/redis-script.js';
+import { preEncodedCommand, ScriptCalls, textReply } from '../../core/stores/redis-script.js';
 import type { AtomicScript } from '../../core/stores/types.js';
 import { startRedis } from '../helpers/redis.js';
 
@@ -24,7 +24,7 @@ function ioredisText(group: string, keys: string[], numbers: number[]): string {
 }
 
 t.test('the text is ioredis\'s own encoding, head cached or not', async (t) => {
-  const calls = new ScriptCalls(Command, sha, fullKey);
+  const calls = new ScriptCalls(preEncodedCommand(Command), sha, fullKey);
   const cases: Array<[string, string[], number[]]> = [
     ['rl:u:ann', ['rpm', 'rpm_at', 'tpm', 'tpm_at'], [0, 60_000, 60, 100_000, 1, 1234]],
     ['rl:u:ann', ['rpm', 'rpm_at', 'tpm', 'tpm_at'], [2, 60_000, -1, 100_000, -3, 0.5]], // the cached head
