@@ -4,6 +4,11 @@
  * reloads it), so check-and-update is atomic inside Redis on Redis's own clock. Keys are
  * hash-tagged per group so a group's keys share one Redis Cluster slot.
  *
+ * Scripts are loaded (SCRIPT LOAD) ahead of their first EVALSHA, in the same write, and again
+ * on every reconnect, so a fresh or restarted Redis answers EVALSHA at once: a NOSCRIPT then
+ * means the cache was lost under a live connection (SCRIPT FLUSH, a failover behind a proxy),
+ * which is what `gateway_store_redis_errors_total{reason="noscript"}` counts.
+ *
  * Commands are never queued while disconnected: they fail at once (or after `timeout_ms`)
  * and the consumer applies the fail mode, while ioredis reconnects in the background.
  *
@@ -53,6 +58,8 @@ export class RedisStore implements Store {
   private readonly errors: Counter<'reason'>;
   private readonly up: Gauge;
   private down = false;
+  /** A refused SCRIPT LOAD (a proxy without SCRIPT, say) is logged once; EVAL still works. */
+  private preloadRefused = false;
   private corked = false;
   private readonly uncork = (stream: Redis['stream']): void => {
     this.corked = false;
@@ -82,6 +89,8 @@ export class RedisStore implements Store {
     });
     this.client.on('ready', () => {
       this.up.set(1);
+      // Before any request can send an EVALSHA: `status` is 'ready' only from this event on.
+      for (const lua of this.calls.keys()) this.preload(lua);
       if (this.down) this.log.info('redis store reconnected', { url: redactUrl(opts.url) });
       this.down = false;
     });
@@ -143,7 +152,10 @@ export class RedisStore implements Store {
   /** EVALSHA, encoded once per group (see redis-script.ts); the reply comes raw, for {@link textReply}. */
   private eval(script: AtomicScript<unknown>, group: string, keys: readonly string[], args: readonly number[]): Promise<unknown> {
     let calls = this.calls.get(script.lua);
-    if (calls === undefined) this.calls.set(script.lua, (calls = new ScriptCalls(this.Command, createHash('sha1').update(script.lua).digest('hex'), this.fullKey)));
+    if (calls === undefined) {
+      this.calls.set(script.lua, (calls = new ScriptCalls(this.Command, createHash('sha1').update(script.lua).digest('hex'), this.fullKey)));
+      this.preload(script.lua);
+    }
     // Encoded now: the caller may refill `args` once run returns (Store.run), and EVAL needs them later.
     const command = calls.command(group, keys, args);
     this.client.sendCommand(command);
@@ -153,6 +165,16 @@ export class RedisStore implements Store {
       this.errors.inc({ reason: 'noscript' });
       const argv = command.args.slice(2);
       return this.client.eval(script.lua, keys.length, ...argv);
+    });
+  }
+
+  /** SCRIPT LOAD, ahead of the EVALSHAs on the same connection (Redis runs them in order). */
+  private preload(lua: string): void {
+    this.client.script('LOAD', lua).catch((err: unknown) => {
+      // A lost connection is the outage's to log (markDown); only Redis's own refusal is news.
+      if (this.preloadRefused || (err as Error)?.name !== 'ReplyError') return;
+      this.preloadRefused = true;
+      this.log.warn('redis store could not load its scripts ahead; each first call falls back to EVAL', { err });
     });
   }
 

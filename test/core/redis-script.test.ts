@@ -71,9 +71,42 @@ t.test('through a real redis-server: replies as string commands read them, NOSCR
   t.same(b, [3, '4', ['ü', 5], '3', 'test:{g2}:x']);
   t.same(await store.run(echo, 'g1', ['x'], [5, 6]), [5, '6', ['ü', 5], '5', 'test:{g1}:x']);
 
+  t.notMatch(await registry.metrics(), /reason="noscript"/, 'a fresh Redis: the script was loaded ahead of its first EVALSHA');
+
   t.match(await redis.command('SCRIPT', 'FLUSH'), /OK/);
   t.same(await store.run(echo, 'g1', ['x'], [8, 9]), [8, '9', ['ü', 5], '8', 'test:{g1}:x'], 'EVAL after NOSCRIPT, same reply');
   t.same(await store.run(echo, 'g1', ['x'], [10, 11]), [10, '11', ['ü', 5], '10', 'test:{g1}:x'], 'and EVALSHA again');
   t.match(await redis.command('GET', 'test:{g1}:x'), /10/);
-  t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 2\n/, 'loaded twice: by the first call on a fresh Redis, and after the flush');
+  t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 1\n/, 'the flush under a live connection is counted');
+
+  await redis.restart(); // empty: no keys, no scripts
+  t.ok(await eventually(async () => (await store.run(echo, 'g3', ['x'], [12, 13]).catch(() => undefined)) !== undefined), 'reconnected');
+  t.same(await store.run(echo, 'g1', ['x'], [14, 15]), [14, '15', ['ü', 5], '14', 'test:{g1}:x']);
+  t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 1\n/, 'a restarted Redis gets the scripts on reconnect: no NOSCRIPT');
 });
+
+t.test('a Redis that refuses SCRIPT LOAD: each first call falls back to EVAL, the refusal logged once', async (t) => {
+  const redis = await startRedis(t);
+  t.match(await redis.command('ACL', 'SETUSER', 'default', '-script|load'), /OK/);
+  const registry = new Registry();
+  const lines: Array<{ msg: string }> = [];
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'test:', failMode: 'closed', timeoutMs: 2000, log: createLogger({ sink: (line) => lines.push(JSON.parse(line) as { msg: string }) }), metrics: createMetricsFactory(registry) });
+  t.teardown(() => store.close());
+  t.ok(await store.ready(5000), 'connected');
+  const other: AtomicScript<unknown> = { ...echo, lua: `${echo.lua} -- another script` };
+  t.same(await store.run(echo, 'g', ['x'], [1, 2]), [1, '2', ['ü', 5], '1', 'test:{g}:x']);
+  t.same(await store.run(other, 'g', ['y'], [3, 4]), [3, '4', ['ü', 5], '3', 'test:{g}:y']);
+  t.same(await store.run(echo, 'g', ['x'], [5, 6]), [5, '6', ['ü', 5], '5', 'test:{g}:x'], 'EVALSHA once EVAL has cached it');
+  t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 2\n/, 'one EVAL a script');
+  t.equal(lines.filter((l) => l.msg.startsWith('redis store could not load its scripts ahead')).length, 1, 'the refusal is logged once');
+});
+
+/** Retry `probe` until it returns true; false after `ms`. */
+async function eventually(probe: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await probe()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}

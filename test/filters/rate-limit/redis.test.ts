@@ -71,7 +71,7 @@ t.test('Redis killed and restarted under load, fail-open: served throughout, lim
   t.ok((await metric(gw, /gateway_rate_limit_store_unavailable_total\{fail_mode="open"\} (\d+)/)) > 0, 'counted');
   t.ok((await metric(gw, /gateway_store_redis_errors_total\{reason="unavailable"\} (\d+)/)) > 0, 'store errors counted');
   t.ok(gw.logs.some((l) => l.msg === 'redis store unavailable; applying fail mode until it returns'), 'logged');
-  await redis.restart(); // an empty Redis: no keys, no cached scripts (NOSCRIPT on the first call)
+  await redis.restart(); // an empty Redis: no keys, no cached scripts (loaded again on reconnect)
   t.ok(await eventually(async () => (await send(gw.url, { user: 'strict' })).status === 429), 'limits are enforced again once Redis is back');
   stop = true;
   await load;
