@@ -25,7 +25,7 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
-import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded } from './redis-script.js';
+import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
 export interface RedisStoreOptions {
@@ -36,9 +36,6 @@ export interface RedisStoreOptions {
   log: Logger;
   metrics: MetricsFactory;
 }
-
-/** What {@link RedisStore.inTime} rejects with when the reply is late. */
-const TIMED_OUT = Symbol('timed out');
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
@@ -99,10 +96,10 @@ export class RedisStore implements Store {
     this.client.connect().catch((err: unknown) => this.markDown(err as Error));
   }
 
-  async run<R>(script: AtomicScript<R>, group: string, keys: readonly string[], args: readonly number[]): Promise<R> {
+  run<R>(script: AtomicScript<R>, group: string, keys: readonly string[], args: readonly number[]): Promise<R> {
     if (this.client.status !== 'ready') {
       this.errors.inc({ reason: 'unavailable' });
-      throw new StoreUnavailableError(`redis store is ${this.client.status}`);
+      return Promise.reject(new StoreUnavailableError(`redis store is ${this.client.status}`));
     }
     if (!this.corked) {
       this.corked = true;
@@ -110,62 +107,63 @@ export class RedisStore implements Store {
       process.nextTick(this.uncork, this.client.stream);
     }
     const start = performance.now();
-    const reply = this.eval(script, group, keys, args);
-    try {
-      const result = script.parse(textReply(await this.inTime(reply)));
-      this.latency.observe({ script: script.name, result: 'ok' }, (performance.now() - start) / 1000);
-      return result;
-    } catch (err) {
-      this.latency.observe({ script: script.name, result: 'error' }, (performance.now() - start) / 1000);
-      if (err === TIMED_OUT) {
+    // Encoded and sent now: the caller may refill `keys` and `args` once run returns (Store.run).
+    const command = this.send(script, group, keys, args);
+    // One promise, settled by the first of the reply, its failure and the deadline; a reply
+    // after the deadline settles `late` instead. (A race of promises, a `finally` and an
+    // async function made five promises a command, each resolved with an object.)
+    return new Promise<R>((resolve, reject) => {
+      let late: ((result: R | undefined) => void) | undefined;
+      const timer = setTimeout(() => {
+        this.observe(script, start, 'error');
         this.errors.inc({ reason: 'timeout' });
         // Sent is sent: Redis runs the script once it catches up, and its result is handed on.
-        const late = reply.then((r) => script.parse(textReply(r))).catch(() => undefined);
-        throw new StoreUnavailableError(`redis store timed out after ${this.timeoutMs} ms`, { late });
-      }
-      this.errors.inc({ reason: 'error' });
-      throw new StoreUnavailableError(`redis store failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-    }
-  }
-
-  /**
-   * `reply`, or {@link TIMED_OUT} thrown after `timeoutMs` (the command itself goes on).
-   * One promise and one timer: `Promise.race` with a timeout promise and a `finally` made
-   * four promises a command.
-   */
-  private inTime<T>(reply: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(reject, this.timeoutMs, TIMED_OUT);
-      reply.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
+        const handedOn = new Promise<R | undefined>((settle) => (late = settle));
+        reject(new StoreUnavailableError(`redis store timed out after ${this.timeoutMs} ms`, { late: handedOn }));
+      }, this.timeoutMs);
+      const failed = (err: unknown): void => {
+        if (late) return late(undefined);
+        clearTimeout(timer);
+        this.observe(script, start, 'error');
+        this.errors.inc({ reason: 'error' });
+        reject(new StoreUnavailableError(`redis store failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+      };
+      const answered = (reply: unknown): void => {
+        let result: R;
+        try {
+          result = script.parse(textReply(reply));
+        } catch (err) {
+          return failed(err);
+        }
+        if (late) return late(result);
+        clearTimeout(timer);
+        this.observe(script, start, 'ok');
+        resolve(result);
+      };
+      command.promise.then(answered, (err: unknown) => {
+        if (!(err as Error)?.message?.startsWith('NOSCRIPT')) return failed(err);
+        // Redis lost its scripts under this connection: EVAL runs the script and caches it again.
+        this.errors.inc({ reason: 'noscript' });
+        const [, numkeys, ...keysAndArgs] = command.args; // the command's own: the caller's arrays may have been refilled
+        this.client.eval(script.lua, numkeys, ...keysAndArgs).then(answered, failed);
+      });
     });
   }
 
-  /** EVALSHA, encoded once per group (see redis-script.ts); the reply comes raw, for {@link textReply}. */
-  private eval(script: AtomicScript<unknown>, group: string, keys: readonly string[], args: readonly number[]): Promise<unknown> {
+  private observe(script: AtomicScript<unknown>, start: number, result: 'ok' | 'error'): void {
+    this.latency.observe({ script: script.name, result }, (performance.now() - start) / 1000);
+  }
+
+  /** EVALSHA, encoded once per group (see redis-script.ts); its reply comes raw, for {@link textReply}. */
+  private send(script: AtomicScript<unknown>, group: string, keys: readonly string[], args: readonly number[]): ScriptCommand {
     let calls = this.calls.get(script.lua);
     if (calls === undefined) {
       this.calls.set(script.lua, (calls = new ScriptCalls(this.Command, createHash('sha1').update(script.lua).digest('hex'), this.fullKey)));
       this.preload(script.lua);
     }
-    // Encoded now: the caller may refill `args` once run returns (Store.run), and EVAL needs them later.
     const command = calls.command(group, keys, args);
     this.client.sendCommand(command);
-    return command.promise.catch((err: unknown) => {
-      if (!(err as Error)?.message?.startsWith('NOSCRIPT')) throw err;
-      // Redis restarted or flushed its script cache: EVAL runs the script and caches it again.
-      this.errors.inc({ reason: 'noscript' });
-      const argv = command.args.slice(2);
-      return this.client.eval(script.lua, keys.length, ...argv);
-    });
+    return command;
   }
 
   /** SCRIPT LOAD, ahead of the EVALSHAs on the same connection (Redis runs them in order). */

@@ -79,10 +79,20 @@ t.test('through a real redis-server: replies as string commands read them, NOSCR
   t.match(await redis.command('GET', 'test:{g1}:x'), /10/);
   t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 1\n/, 'the flush under a live connection is counted');
 
+  // The EVAL after a NOSCRIPT sends the command's own keys and numbers, not the caller's arrays refilled since.
+  t.match(await redis.command('SCRIPT', 'FLUSH'), /OK/);
+  const keys = ['x'];
+  const args = [20, 21];
+  const pending = store.run(echo, 'g1', keys, args);
+  keys.push('y');
+  args.fill(99);
+  t.same(await pending, [20, '21', ['ü', 5], '20', 'test:{g1}:x'], 'EVAL with what was sent');
+  t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 2\n/);
+
   await redis.restart(); // empty: no keys, no scripts
   t.ok(await eventually(async () => (await store.run(echo, 'g3', ['x'], [12, 13]).catch(() => undefined)) !== undefined), 'reconnected');
   t.same(await store.run(echo, 'g1', ['x'], [14, 15]), [14, '15', ['ü', 5], '14', 'test:{g1}:x']);
-  t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 1\n/, 'a restarted Redis gets the scripts on reconnect: no NOSCRIPT');
+  t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 2\n/, 'a restarted Redis gets the scripts on reconnect: no NOSCRIPT');
 });
 
 t.test('a Redis that refuses SCRIPT LOAD: each first call falls back to EVAL, the refusal logged once', async (t) => {
