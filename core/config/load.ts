@@ -15,6 +15,7 @@ import { ConfigError, formatPath, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
 import { configSecrets } from './secrets.js';
 import { redactInLogs } from '../logger.js';
+import { clusterUrlProblem } from '../stores/redis-client.js';
 import type { GatewayConfig } from './types.js';
 
 export const defaultConfigPath = path.join(packageRoot, 'configs', 'config.yaml');
@@ -93,6 +94,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     // Each worker would keep its own counters: limits and budgets would multiply by the worker count.
     throw new ConfigError([source.issue(['server', 'workers'], `${workers} workers need the shared store so limits stay global: set store.type to redis, or server.workers to 1`)], loaded);
   }
+  const redis = loaded.config.store?.redis;
+  const clusterProblem = redis?.cluster ? clusterUrlProblem(redis.url) : undefined;
+  if (clusterProblem) throw new ConfigError([source.issue(['store', 'redis', 'url'], clusterProblem)], loaded);
   const server = loaded.config.server;
   if (server.max_inflight_body_bytes === undefined) server.max_inflight_body_bytes = defaultInflightBodyBytes(server.max_body_bytes);
   else if (server.max_inflight_body_bytes < server.max_body_bytes) {

@@ -34,6 +34,7 @@ export function createStore(config: StoreConfig, env: Pick<PluginEnv, 'log' | 'm
     const r = config.redis ?? { url: 'redis://127.0.0.1:6379', key_prefix: 'aigw:', fail_mode: 'open', timeout_ms: 250 };
     return new RedisStore({
       url: r.url,
+      cluster: r.cluster,
       keyPrefix: r.key_prefix,
       failMode: r.fail_mode,
       timeoutMs: r.timeout_ms,

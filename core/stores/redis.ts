@@ -1,19 +1,20 @@
 /**
- * The shared store for several replicas: Redis through ioredis. Every operation is one
- * Lua script (EVALSHA; on NOSCRIPT — a restarted or flushed Redis — EVAL, which also
- * reloads it), so check-and-update is atomic inside Redis on Redis's own clock. Keys are
- * hash-tagged per group so a group's keys share one Redis Cluster slot.
+ * The shared store for several replicas: Redis through ioredis, one Redis or a Redis Cluster
+ * (`store.redis.cluster`). Every operation is one Lua script (EVALSHA; on NOSCRIPT, EVAL,
+ * which also reloads it), so check-and-update is atomic inside Redis on Redis's own clock.
+ * Keys are hash-tagged per group so a group's keys share one Redis Cluster slot.
  *
  * Scripts are loaded (SCRIPT LOAD) ahead of their first EVALSHA, in the same write, and again
- * on every reconnect, so a fresh or restarted Redis answers EVALSHA at once: a NOSCRIPT then
- * means the cache was lost under a live connection (SCRIPT FLUSH, a failover behind a proxy),
- * which is what `gateway_store_redis_errors_total{reason="noscript"}` counts.
+ * on every reconnect (on a cluster, into every node as it joins), so a fresh or restarted
+ * Redis answers EVALSHA at once: a NOSCRIPT then means the cache was lost under a live
+ * connection (SCRIPT FLUSH, a failover behind a proxy), which is what
+ * `gateway_store_redis_errors_total{reason="noscript"}` counts.
  *
  * Commands are never queued while disconnected: they fail at once (or after `timeout_ms`)
  * and the consumer applies the fail mode, while ioredis reconnects in the background.
  *
  * Scripts run in one synchronous stretch (a request's scopes, a batch of adjustments) go to
- * Redis in one write: the socket is corked at the first and uncorked on the next tick.
+ * a single Redis in one write: the socket is corked at the first and uncorked on the next tick.
  * ioredis writes each command at once, and on these machines a write costs more CPU than
  * the command (ioredis's own auto-pipelining batches too, but one pipeline at a time and a
  * `setImmediate` later: slower here, by CPU and by latency).
@@ -25,11 +26,14 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
+import { createRedisClient, isCluster, scriptHosts, type RedisClient } from './redis-client.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
 export interface RedisStoreOptions {
   url: string;
+  /** Redis Cluster: `url` is a seed node; the slot map is learned from it. */
+  cluster?: boolean;
   keyPrefix: string;
   failMode: FailMode;
   timeoutMs: number;
@@ -42,7 +46,9 @@ const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 export class RedisStore implements Store {
   readonly type = 'redis';
   readonly failMode: FailMode;
-  private readonly client: Redis;
+  private readonly client: RedisClient;
+  /** The single Redis's connection, corked per tick; a cluster has one per node, left uncorked. */
+  private readonly single: Redis | undefined;
   /** EVALSHA commands written by {@link ScriptCalls}: one class for every script. */
   private readonly Command: PreEncoded;
   private readonly prefix: string;
@@ -57,6 +63,8 @@ export class RedisStore implements Store {
   private down = false;
   /** A refused SCRIPT LOAD (a proxy without SCRIPT, say) is logged once; EVAL still works. */
   private preloadRefused = false;
+  /** A cluster node's failure is logged once until the cluster is ready again. */
+  private nodeErrorLogged = false;
   private corked = false;
   private readonly uncork = (stream: Redis['stream']): void => {
     this.corked = false;
@@ -73,23 +81,30 @@ export class RedisStore implements Store {
     // Each worker has its own connection: across a cluster, 1 only while every one is up.
     this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min' });
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
-    const { Redis: RedisClient, Command: RedisCommand } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
-    this.Command = preEncodedCommand(RedisCommand);
-    this.client = new RedisClient(opts.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false, // fail fast while down instead of piling requests up
-      maxRetriesPerRequest: 0,
-      // No commandTimeout: ioredis would drop a reply that comes late, and a reservation
-      // Redis still makes then could never be handed back (see run).
-      connectTimeout: Math.max(1000, opts.timeoutMs),
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-    });
+    const ioredis = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+    this.Command = preEncodedCommand(ioredis.Command);
+    const client = (this.client = createRedisClient(ioredis, opts.url, opts.cluster ?? false, opts.timeoutMs));
+    if (isCluster(client)) {
+      this.single = undefined;
+      // A node's client is new (ioredis makes a new one when a node returns, and never
+      // reconnects an old one): queued now, the scripts reach it ahead of any EVALSHA.
+      client.on('+node', (node: Redis) => this.preloadAll(node));
+      client.on('node error', (err: Error, node: string) => {
+        if (this.nodeErrorLogged) return;
+        this.nodeErrorLogged = true;
+        this.log.warn('redis cluster node failed; its slots apply the fail mode until the cluster recovers', { node, err });
+      });
+    } else {
+      this.single = client;
+      // ioredis emits 'ready' on the tick `status` turns 'ready', before any other I/O: so
+      // before any request can send an EVALSHA.
+      client.on('ready', () => this.preloadAll(client));
+    }
     this.client.on('ready', () => {
       this.up.set(1);
-      // Before any request can send an EVALSHA: `status` is 'ready' only from this event on.
-      for (const lua of this.calls.keys()) this.preload(lua);
       if (this.down) this.log.info('redis store reconnected', { url: redactUrl(opts.url) });
       this.down = false;
+      this.nodeErrorLogged = false;
     });
     this.client.on('error', (err: Error) => this.markDown(err));
     this.client.on('close', () => this.markDown(new Error('connection closed')));
@@ -101,10 +116,10 @@ export class RedisStore implements Store {
       this.errors.inc({ reason: 'unavailable' });
       return Promise.reject(new StoreUnavailableError(`redis store is ${this.client.status}`));
     }
-    if (!this.corked) {
+    if (!this.corked && this.single) {
       this.corked = true;
-      this.client.stream.cork();
-      process.nextTick(this.uncork, this.client.stream);
+      this.single.stream.cork();
+      process.nextTick(this.uncork, this.single.stream);
     }
     const start = performance.now();
     // Encoded and sent now: the caller may refill `keys` and `args` once run returns (Store.run).
@@ -166,9 +181,18 @@ export class RedisStore implements Store {
     return command;
   }
 
-  /** SCRIPT LOAD, ahead of the EVALSHAs on the same connection (Redis runs them in order). */
+  /** Every known script into `node`, which has just connected (or, in a cluster, been made). */
+  private preloadAll(node: Redis): void {
+    for (const lua of this.calls.keys()) this.preloadInto(node, lua);
+  }
+
+  /** A new script into every node, ahead of its EVALSHA on the same connection (Redis runs them in order). */
   private preload(lua: string): void {
-    this.client.script('LOAD', lua).catch((err: unknown) => {
+    for (const node of scriptHosts(this.client)) this.preloadInto(node, lua);
+  }
+
+  private preloadInto(node: Redis, lua: string): void {
+    node.script('LOAD', lua).catch((err: unknown) => {
       // A lost connection is the outage's to log (markDown); only Redis's own refusal is news.
       if (this.preloadRefused || (err as Error)?.name !== 'ReplyError') return;
       this.preloadRefused = true;

@@ -92,5 +92,5 @@ export function onLateResult<R>(err: unknown, then: (result: R) => void): void {
 export interface StoreConfig {
   type: 'memory' | 'redis';
   memory?: { max_groups: number };
-  redis?: { url: string; key_prefix: string; fail_mode: FailMode; timeout_ms: number };
+  redis?: { url: string; cluster?: boolean; key_prefix: string; fail_mode: FailMode; timeout_ms: number };
 }

@@ -171,3 +171,12 @@ t.test('the embedded default config is valid', async (t) => {
   const resolved = await resolvePlugins(loaded, builtinCatalog);
   t.ok(resolved.providers.some((p) => p.type === 'echo'), 'routes the echo provider');
 });
+
+t.test('a Redis Cluster store: the URL may name no database but 0', async (t) => {
+  const ok = parseConfig('store:\n  type: redis\n  redis:\n    url: "redis://:pw@redis-0:6379/0"\n    cluster: true\n', 'x.yaml', {});
+  t.equal(ok.config.store?.redis?.cluster, true);
+  t.equal(parseConfig('store:\n  type: redis\n  redis: { url: "redis://r:6379/3" }\n', 'x.yaml', {}).config.store?.redis?.cluster, false, 'a single Redis may use another database; cluster defaults to false');
+  const issues = issuesOf('store:\n  type: redis\n  redis:\n    url: "redis://redis-0:6379/3"\n    cluster: true\n');
+  t.equal(issues.length, 1);
+  t.match(formatIssue(issues[0]), /config\.yaml:4:\d+: store\.redis\.url: Redis Cluster has only database 0: drop "\/3" from the URL, or set cluster: false/);
+});

@@ -24,12 +24,13 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export async function startRedis(t: Teardown): Promise<TestRedis> {
+/** `args` are added to redis-server's command line, at every start. */
+export async function startRedis(t: Teardown, args: readonly string[] = []): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
     child = c;
     const failed = new Promise<never>((_, reject) => {
       c.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`)));

@@ -1,0 +1,62 @@
+/**
+ * The Redis store's connection: one client for a single Redis (or a proxy in front of
+ * several), or ioredis's Cluster client for Redis Cluster, which learns the slot map from
+ * the `url` node, sends each script to its keys' slot and follows MOVED and ASK. Both
+ * fail fast while disconnected instead of queueing, and reconnect in the background.
+ */
+import type { Cluster, Redis } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+/** Backoff between reconnects: 100 ms doubling to 2 s. */
+const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+
+export function createRedisClient(ioredis: typeof import('ioredis'), url: string, cluster: boolean, timeoutMs: number): RedisClient {
+  const shared = {
+    lazyConnect: true,
+    enableOfflineQueue: false, // fail fast while down instead of piling requests up
+    // No commandTimeout: ioredis would drop a reply that comes late, and a reservation
+    // Redis still makes then could never be handed back (see RedisStore.run).
+    connectTimeout: Math.max(1000, timeoutMs),
+    maxRetriesPerRequest: 0,
+  };
+  if (!cluster) return new ioredis.Redis(url, { ...shared, retryStrategy: retry });
+  const { host, port, username, password, tls } = clusterSeed(url);
+  return new ioredis.Cluster([{ host, port }], {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: retry,
+    // Every node's connection carries the seed's credentials and TLS, as a cluster's nodes share them.
+    redisOptions: { connectTimeout: shared.connectTimeout, maxRetriesPerRequest: 0, username, password, tls },
+  });
+}
+
+/** Why `url` cannot name a Redis Cluster node, or undefined: checked when the config loads. */
+export function clusterUrlProblem(url: string): string | undefined {
+  const { pathname } = new URL(url);
+  if (pathname !== '' && pathname !== '/' && pathname !== '/0') return `Redis Cluster has only database 0: drop "${pathname}" from the URL, or set cluster: false`;
+  return undefined;
+}
+
+/** The seed node of a cluster `url` (see {@link clusterUrlProblem}). */
+export function clusterSeed(url: string): { host: string; port: number; username?: string; password?: string; tls?: object } {
+  const problem = clusterUrlProblem(url);
+  if (problem) throw new Error(`store.redis.url: ${problem}`);
+  const u = new URL(url);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''), // an IPv6 literal without its brackets
+    port: u.port === '' ? 6379 : Number(u.port),
+    username: u.username === '' ? undefined : decodeURIComponent(u.username),
+    password: u.password === '' ? undefined : decodeURIComponent(u.password),
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+/** The nodes a script must be loaded into: every node of a cluster (a replica may be promoted), or the one client. */
+export function scriptHosts(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('all') : [client];
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as Cluster).isCluster === true;
+}
