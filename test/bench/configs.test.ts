@@ -27,6 +27,10 @@ for (const file of ['gateway.yaml', 'gateway-budgets.yaml']) {
     t.equal(r.stdout.trim(), 'ok', r.stderr);
     const bad = runCli(['validate', path.join(repoRoot, 'bench', file)], { ...BENCH_ENV, BENCH_STORE: 'redis-cluster' });
     t.not(bad.status, 0, 'an unknown store type is refused, so the variable really reaches the config');
+    const cluster = runCli(['validate', path.join(repoRoot, 'bench', file)], { ...BENCH_ENV, BENCH_STORE: 'redis', BENCH_REDIS_URL: 'redis://127.0.0.1:6390', BENCH_REDIS_CLUSTER: 'true' });
+    t.equal(cluster.stdout.trim(), 'ok', `on a Redis Cluster: ${cluster.stderr}`);
+    const notBoolean = runCli(['validate', path.join(repoRoot, 'bench', file)], { ...BENCH_ENV, BENCH_STORE: 'redis', BENCH_REDIS_CLUSTER: 'yes please' });
+    t.not(notBoolean.status, 0, 'BENCH_REDIS_CLUSTER reaches the config');
   });
 }
 
