@@ -26,6 +26,9 @@ export function createRedisClient(ioredis: typeof import('ioredis'), url: string
     lazyConnect: true,
     enableOfflineQueue: false,
     clusterRetryStrategy: retry,
+    // Over TLS the seed keeps its name rather than an address, so its certificate matches it
+    // (what ioredis advises for managed clusters such as ElastiCache's).
+    ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
     // Every node's connection carries the seed's credentials and TLS, as a cluster's nodes share them.
     redisOptions: { connectTimeout: shared.connectTimeout, maxRetriesPerRequest: 0, username, password, tls },
   });

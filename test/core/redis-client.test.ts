@@ -1,0 +1,44 @@
+/**
+ * The Redis store's client choice (core/stores/redis-client.ts): a cluster URL read into the
+ * seed node's address and credentials, and the options each kind of client is made with.
+ * Clients are lazy: nothing here connects.
+ */
+import t from 'tap';
+import ioredis from 'ioredis';
+import { clusterSeed, clusterUrlProblem, createRedisClient, isCluster, scriptHosts } from '../../core/stores/redis-client.js';
+
+t.test('a cluster URL is read into its seed node', async (t) => {
+  t.same(clusterSeed('redis://redis-0:7000'), { host: 'redis-0', port: 7000, username: undefined, password: undefined, tls: undefined });
+  t.same(clusterSeed('rediss://app:p%40ss%3Aw@cfg.example.internal/0'), { host: 'cfg.example.internal', port: 6379, username: 'app', password: 'p@ss:w', tls: {} }, 'credentials decoded, TLS from rediss, 6379 by default');
+  t.same(clusterSeed('redis://:only-pw@[::1]:6380/'), { host: '::1', port: 6380, username: undefined, password: 'only-pw', tls: undefined }, 'an IPv6 literal without brackets');
+  t.equal(clusterUrlProblem('redis://r:6379'), undefined);
+  t.match(clusterUrlProblem('redis://r:6379/2'), /only database 0: drop "\/2"/);
+  t.throws(() => clusterSeed('redis://r:6379/2'), /store\.redis\.url: Redis Cluster has only database 0/);
+});
+
+t.test('the client each setting makes', async (t) => {
+  const single = createRedisClient(ioredis, 'redis://127.0.0.1:1/3', false, 250);
+  t.teardown(() => single.disconnect());
+  if (isCluster(single)) return t.fail('a single-node client');
+  t.equal(single.options.db, 3, 'a single Redis may use another database');
+  t.equal(single.options.enableOfflineQueue, false);
+  t.equal(single.options.connectTimeout, 1000, 'at least a second to connect');
+  t.same(scriptHosts(single), [single]);
+
+  const plain = createRedisClient(ioredis, 'redis://user:pw@127.0.0.1:1', true, 5000);
+  t.teardown(() => plain.disconnect());
+  t.ok(isCluster(plain));
+  if (!isCluster(plain)) return;
+  t.equal(plain.options.enableOfflineQueue, false);
+  t.match(plain.options.redisOptions, { username: 'user', password: 'pw', connectTimeout: 5000, maxRetriesPerRequest: 0 }, 'every node gets the seed\'s credentials');
+  t.equal(plain.options.redisOptions?.tls, undefined);
+  t.same(scriptHosts(plain), [], 'no nodes before it connects');
+
+  const tls = createRedisClient(ioredis, 'rediss://cfg.example.internal:6379', true, 250);
+  t.teardown(() => tls.disconnect());
+  if (!isCluster(tls)) return t.fail('a cluster client');
+  t.same(tls.options.redisOptions?.tls, {});
+  const looked = await new Promise<string>((resolve) => tls.options.dnsLookup?.('cfg.example.internal', (_err, address) => resolve(address)));
+  t.equal(looked, 'cfg.example.internal', 'over TLS the seed keeps its name (its certificate names it)');
+  t.not(plain.options.dnsLookup?.toString(), tls.options.dnsLookup?.toString(), 'without TLS, ioredis resolves names itself');
+});
