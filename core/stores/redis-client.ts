@@ -12,25 +12,24 @@ export type RedisClient = Redis | Cluster;
 const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
 export function createRedisClient(ioredis: typeof import('ioredis'), url: string, cluster: boolean, timeoutMs: number): RedisClient {
-  const shared = {
+  const client = {
     lazyConnect: true,
     enableOfflineQueue: false, // fail fast while down instead of piling requests up
-    // No commandTimeout: ioredis would drop a reply that comes late, and a reservation
-    // Redis still makes then could never be handed back (see RedisStore.run).
-    connectTimeout: Math.max(1000, timeoutMs),
-    maxRetriesPerRequest: 0,
   };
-  if (!cluster) return new ioredis.Redis(url, { ...shared, retryStrategy: retry });
+  // Each connection's (a cluster's: each node's). No commandTimeout: ioredis would drop a
+  // reply that comes late, and a reservation Redis still makes then could never be handed
+  // back (see RedisStore.run).
+  const connection = { connectTimeout: Math.max(1000, timeoutMs), maxRetriesPerRequest: 0 };
+  if (!cluster) return new ioredis.Redis(url, { ...client, ...connection, retryStrategy: retry });
   const { host, port, username, password, tls } = clusterSeed(url);
   return new ioredis.Cluster([{ host, port }], {
-    lazyConnect: true,
-    enableOfflineQueue: false,
+    ...client,
     clusterRetryStrategy: retry,
     // Over TLS the seed keeps its name rather than an address, so its certificate matches it
     // (what ioredis advises for managed clusters such as ElastiCache's).
     ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
     // Every node's connection carries the seed's credentials and TLS, as a cluster's nodes share them.
-    redisOptions: { connectTimeout: shared.connectTimeout, maxRetriesPerRequest: 0, username, password, tls },
+    redisOptions: { ...connection, username, password, tls },
   });
 }
 
