@@ -12,6 +12,7 @@ import { createMetricsFactory } from '../../core/metrics-factory.js';
 import { RedisStore } from '../../core/stores/redis.js';
 import { preEncodedCommand, ScriptCalls, textReply } from '../../core/stores/redis-script.js';
 import type { AtomicScript } from '../../core/stores/types.js';
+import { waitFor } from '../helpers/live.js';
 import { startRedis } from '../helpers/redis.js';
 
 const sha = createHash('sha1').update('return 1').digest('hex');
@@ -90,7 +91,7 @@ t.test('through a real redis-server: replies as string commands read them, NOSCR
   t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 2\n/);
 
   await redis.restart(); // empty: no keys, no scripts
-  t.ok(await eventually(async () => (await store.run(echo, 'g3', ['x'], [12, 13]).catch(() => undefined)) !== undefined), 'reconnected');
+  t.ok(await waitFor(async () => (await store.run(echo, 'g3', ['x'], [12, 13]).catch(() => undefined)) !== undefined, 10_000, 50), 'reconnected');
   t.same(await store.run(echo, 'g1', ['x'], [14, 15]), [14, '15', ['ü', 5], '14', 'test:{g1}:x']);
   t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 2\n/, 'a restarted Redis gets the scripts on reconnect: no NOSCRIPT');
 });
@@ -110,13 +111,3 @@ t.test('a Redis that refuses SCRIPT LOAD: each first call falls back to EVAL, th
   t.match(await registry.metrics(), /gateway_store_redis_errors_total\{reason="noscript"\} 2\n/, 'one EVAL a script');
   t.equal(lines.filter((l) => l.msg.startsWith('redis store could not load its scripts ahead')).length, 1, 'the refusal is logged once');
 });
-
-/** Retry `probe` until it returns true; false after `ms`. */
-async function eventually(probe: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await probe()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
-}

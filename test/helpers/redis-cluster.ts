@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from './live.js';
 import { freePort } from './ports.js';
 import { startRedis, type TestRedis } from './redis.js';
 
@@ -43,12 +43,13 @@ export async function startRedisCluster(t: Teardown, masters = 3): Promise<TestR
   }
   for (const node of nodes.slice(1)) expectOk(await node.command('CLUSTER', 'MEET', '127.0.0.1', String(nodes[0].port), String(busPorts[0])), 'MEET');
   const ready = async (): Promise<void> => {
-    for (let attempt = 0; attempt < 200; attempt++) {
+    const allOk = async (): Promise<boolean> => {
       const infos = await Promise.all(nodes.map((n) => n.command('CLUSTER', 'INFO').catch(() => '')));
-      if (infos.every((info) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${masters}`))) return;
-      await sleep(50);
-    }
-    throw new Error('the Redis Cluster did not reach cluster_state:ok');
+      return infos.every((info) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${masters}`));
+    };
+    await waitFor(allOk, 10_000, 50).catch(() => {
+      throw new Error('the Redis Cluster did not reach cluster_state:ok');
+    });
   };
   await ready();
   return { nodes, url: nodes[0].url, ready };

@@ -5,13 +5,13 @@
  * served again once it is back.
  */
 import t from 'tap';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../../core/logger.js';
 import { createMetricsFactory } from '../../../core/metrics-factory.js';
 import { RedisStore } from '../../../core/stores/redis.js';
 import type { AtomicScript } from '../../../core/stores/types.js';
 import { startGateway } from '../../helpers/gateway.js';
+import { waitFor } from '../../helpers/live.js';
 import { startRedisCluster } from '../../helpers/redis-cluster.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
 
@@ -22,15 +22,6 @@ const hit: AtomicScript<[number, string]> = {
   local: () => [0, ''],
   parse: (reply) => reply as [number, string],
 };
-
-async function eventually(probe: () => Promise<boolean>, ms = 20_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await probe().catch(() => false)) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 t.test('the store on a Redis Cluster: each group on its slot\'s node, scripts loaded into every node', async (t) => {
   const cluster = await startRedisCluster(t);
@@ -74,7 +65,7 @@ t.test('rate limits on a Redis Cluster through the gateway; a master restarted e
   const restarted = cluster.nodes[0];
   await restarted.restart();
   await cluster.ready();
-  t.ok(await eventually(async () => (await send(gw.url, { user: 'after-restart' })).status === 200), 'served after the restart');
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'after-restart' }).catch(() => undefined))?.status === 200, 20_000, 100), 'served after the restart');
   const stillLimited = await Promise.all(users.map(async (user) => (await send(gw.url, { user })).status));
   t.ok(stillLimited.includes(429), 'users on the other masters are still over their limit');
   t.ok(stillLimited.includes(200), "users on the restarted master start afresh (its counters went with it)");
