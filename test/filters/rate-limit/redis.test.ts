@@ -6,6 +6,7 @@
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { waitFor } from '../../helpers/live.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { rateLimitConfig, send, usageOf } from '../../helpers/rate-limit.js';
 
@@ -18,15 +19,6 @@ async function metric(gw: TestGateway, pattern: RegExp): Promise<number> {
 }
 
 /** Retry `probe` until it returns true; fails the wait after `ms`. */
-async function eventually(probe: () => Promise<boolean>, ms = 20_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await probe()) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
 t.test('requests and tokens at and over the edge on Redis, streamed usage reconciled', async (t) => {
   const redis = await startRedis(t);
   const gw = await startGateway(t, rateLimitConfig({ rateLimits: { default: { requests_per_minute: 3, tokens_per_minute: 100 } }, store: store(redis), filter: exact }));
@@ -72,7 +64,7 @@ t.test('Redis killed and restarted under load, fail-open: served throughout, lim
   t.ok((await metric(gw, /gateway_store_redis_errors_total\{reason="unavailable"\} (\d+)/)) > 0, 'store errors counted');
   t.ok(gw.logs.some((l) => l.msg === 'redis store unavailable; applying fail mode until it returns'), 'logged');
   await redis.restart(); // an empty Redis: no keys, no cached scripts (loaded again on reconnect)
-  t.ok(await eventually(async () => (await send(gw.url, { user: 'strict' })).status === 429), 'limits are enforced again once Redis is back');
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'strict' })).status === 429, 20_000, 100), 'limits are enforced again once Redis is back');
   stop = true;
   await load;
   t.ok(statuses.length > 0 && statuses.every((s) => s === 200), `all ${statuses.length} load requests served`);
@@ -91,7 +83,7 @@ t.test('Redis killed and restarted under load, fail-closed: 503 while down, serv
   t.equal(down.headers.get('retry-after'), '1');
   t.ok((await metric(gw, /gateway_rate_limit_rejections_total\{scope="store",reason="store_unavailable"\} (\d+)/)) > 0);
   await redis.restart();
-  t.ok(await eventually(async () => (await send(gw.url, { user: 'c' })).status === 200), 'served again once Redis is back');
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'c' })).status === 200, 20_000, 100), 'served again once Redis is back');
 });
 
 t.test('a Redis too slow to answer in time: what it reserves once it catches up is handed back', async (t) => {
@@ -104,7 +96,7 @@ t.test('a Redis too slow to answer in time: what it reserves once it catches up 
     const during = await Promise.all([1, 2, 3].map(() => send(gw.url, { user: 'dana' })));
     t.same(during.map((r) => r.status), fail_mode === 'closed' ? [503, 503, 503] : [200, 200, 200], `${fail_mode}: the fail mode decided`);
     await sleep(1000);
-    t.ok(await eventually(async () => (await usageOf(gw.url, 'dana', 'user', 'requests')).remaining === 3, 3000), `${fail_mode}: the late reservations were handed back`);
+    t.ok(await waitFor(async () => (await usageOf(gw.url, 'dana', 'user', 'requests')).remaining === 3, 3000, 100), `${fail_mode}: the late reservations were handed back`);
     t.equal((await send(gw.url, { user: 'dana' })).status, 200, `${fail_mode}: dana is admitted after the stall`);
   }
 });
