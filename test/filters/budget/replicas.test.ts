@@ -3,38 +3,17 @@
  * counters) admit exactly one budget's worth between them under concurrent load, and the
  * shared ledger rebuilt from both audit logs matches what they wrote.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ledger } from '../../../bin/ledger.js';
 import { PostgresLedger } from '../../../filters/cost/ledger/postgres.js';
 import type { LedgerRow } from '../../../filters/cost/ledger/types.js';
 import { writeConfig } from '../../helpers/gateway.js';
+import { spawnGateway } from '../../helpers/gateway-process.js';
 import { startPostgres } from '../../helpers/postgres.js';
 import { startRedis } from '../../helpers/redis.js';
 import { auditLines, messages, post, redisStore } from '../fixtures.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const script = path.join(root, 'test', 'fixtures', 'gateway-process.ts');
-
-async function spawnGateway(t: { teardown(fn: () => unknown): void }, configPath: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, configPath], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = once(child, 'exit');
-    process.kill(child.pid, 'SIGTERM');
-    await exited;
-  };
-  t.teardown(stop);
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [null])])) as [string | null];
-  if (!line) throw new Error('gateway process exited before listening');
-  return { url: (JSON.parse(line) as { url: string }).url, stop };
-}
 
 const config = (redis: string, pg: string, auditFile: string) => `
 providers:

@@ -2,32 +2,11 @@
  * Two gateway processes sharing one real redis-server admit exactly one limit's worth
  * between them, for requests and for tokens.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { writeConfig } from '../../helpers/gateway.js';
+import { spawnGateway } from '../../helpers/gateway-process.js';
 import { startRedis } from '../../helpers/redis.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const script = path.join(root, 'test', 'fixtures', 'gateway-process.ts');
-
-async function spawnGateway(t: { teardown(fn: () => unknown): void }, configPath: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, configPath], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = once(child, 'exit');
-    process.kill(child.pid, 'SIGTERM');
-    await exited;
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [null])])) as [string | null];
-  if (!line) throw new Error('gateway process exited before listening');
-  return (JSON.parse(line) as { url: string }).url;
-}
 
 t.test('two gateway processes on one Redis admit exactly one limit', async (t) => {
   const redis = await startRedis(t);
@@ -38,7 +17,7 @@ t.test('two gateway processes on one Redis admit exactly one limit', async (t) =
     echoDelayMs: 300,
   });
   const { file } = writeConfig(yaml);
-  const [a, b] = await Promise.all([spawnGateway(t, file), spawnGateway(t, file)]);
+  const [a, b] = (await Promise.all([spawnGateway(t, file), spawnGateway(t, file)])).map((g) => g.url);
   t.not(a, b, 'two listeners');
 
   const requests = await Promise.all(Array.from({ length: 20 }, (_, i) => send(i % 2 ? a : b, { user: 'shared' })));
