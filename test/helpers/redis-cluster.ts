@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from './live.js';
 import { freePort } from './ports.js';
-import { startRedis, type TestRedis } from './redis.js';
+import { startRedis, type RedisTls, type TestRedis } from './redis.js';
 
 export interface TestRedisCluster {
   /** The masters, in slot order: the first owns slots 0 to 16,384 / masters − 1. */
@@ -33,6 +33,13 @@ export interface ClusterShape {
    * false, only the uncovered slots do.
    */
   fullCoverage?: boolean;
+  /** Every node's port, the cluster bus and replication over TLS; `url` is then `rediss://localhost:…`. */
+  tls?: RedisTls;
+  /**
+   * Nodes known by this name rather than their address (CLUSTER SLOTS and MOVED name it, as
+   * managed clusters' TLS endpoints do), so a certificate for the name alone serves.
+   */
+  hostname?: string;
 }
 
 interface Teardown {
@@ -41,7 +48,7 @@ interface Teardown {
 
 const SLOTS = 16_384;
 
-export async function startRedisCluster(t: Teardown, { masters = 3, replicas = 0, fullCoverage = true }: ClusterShape = {}): Promise<TestRedisCluster> {
+export async function startRedisCluster(t: Teardown, { masters = 3, replicas = 0, fullCoverage = true, tls, hostname }: ClusterShape = {}): Promise<TestRedisCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'aigw-redis-cluster-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const busPorts: number[] = [];
@@ -49,7 +56,9 @@ export async function startRedisCluster(t: Teardown, { masters = 3, replicas = 0
     // The bus port is chosen too: by default it is the port + 10,000, which nothing checked was free.
     const busPort = await freePort();
     const i = busPorts.push(busPort) - 1;
-    return startRedis(t, ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '1000', '--cluster-require-full-coverage', fullCoverage ? 'yes' : 'no', '--repl-ping-replica-period', '1', '--dir', dir]);
+    const overTls = tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : [];
+    const named = hostname ? ['--cluster-announce-hostname', hostname, '--cluster-preferred-endpoint-type', 'hostname'] : [];
+    return startRedis(t, ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '1000', '--cluster-require-full-coverage', fullCoverage ? 'yes' : 'no', '--repl-ping-replica-period', '1', '--dir', dir, ...overTls, ...named], { tls });
   };
   const nodes: TestRedis[] = [];
   for (let i = 0; i < masters; i++) nodes.push(await startNode());

@@ -1,9 +1,12 @@
 /**
  * A real, throwaway redis-server on a free loopback port: no persistence, killed by PID
- * at teardown. If redis-server is not installed the test fails (CI installs it).
+ * at teardown. If redis-server is not installed the test fails (CI installs it). With
+ * `tls`, the port speaks only TLS (`rediss://localhost:…`), with the given certificate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
 
@@ -24,20 +27,32 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
+/** PEM files for a TLS port: the server's certificate (for `localhost` and 127.0.0.1) and key, and the CA clients trust. */
+export interface RedisTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
 /** `args` are added to redis-server's command line, at every start. */
-export async function startRedis(t: Teardown, args: readonly string[] = []): Promise<TestRedis> {
+export async function startRedis(t: Teardown, args: readonly string[] = [], options: { tls?: RedisTls } = {}): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
+  const { tls: certs } = options;
+  const listen = certs
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const ca = certs ? readFileSync(certs.ca) : undefined;
 
   const launch = async (): Promise<void> => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
+    const c = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
     child = c;
     const failed = new Promise<never>((_, reject) => {
       c.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`)));
       c.once('exit', (code) => reject(new Error(`redis-server exited early with code ${code}`)));
     });
     failed.catch(() => undefined);
-    await Promise.race([failed, waitForPong(port)]);
+    await Promise.race([failed, waitForPong(port, ca)]);
   };
 
   const kill = async (): Promise<void> => {
@@ -53,7 +68,7 @@ export async function startRedis(t: Teardown, args: readonly string[] = []): Pro
   t.teardown(kill);
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: ca ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
     get pid() {
       return child?.pid ?? -1;
     },
@@ -62,14 +77,14 @@ export async function startRedis(t: Teardown, args: readonly string[] = []): Pro
       await kill();
       await launch();
     },
-    command: (...args) => command(port, args),
+    command: (...args) => command(port, args, ca),
   };
 }
 
-async function waitForPong(port: number): Promise<void> {
+async function waitForPong(port: number, ca: Buffer | undefined): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
-      if ((await command(port, ['PING'])).startsWith('+PONG')) return;
+      if ((await command(port, ['PING'], ca)).startsWith('+PONG')) return;
     } catch {
       // not listening yet
     }
@@ -78,13 +93,13 @@ async function waitForPong(port: number): Promise<void> {
   throw new Error(`redis-server on port ${port} did not answer PING`);
 }
 
-/** One RESP command over a fresh connection; resolves with the reply's raw text. */
-function command(port: number, args: readonly string[]): Promise<string> {
+/** One RESP command over a fresh connection (TLS when there is a `ca`); resolves with the reply's raw text. */
+function command(port: number, args: readonly string[], ca?: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = ca ? tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca }) : net.connect(port, '127.0.0.1');
     let data = '';
     socket.setTimeout(2000, () => socket.destroy(new Error('redis command timed out')));
-    socket.on('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on(ca ? 'secureConnect' : 'connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
     socket.on('data', (chunk) => {
       data += chunk.toString();
       if (data.endsWith('\r\n')) {
