@@ -8,6 +8,9 @@ import type { Cluster, Redis } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
 
+/** How often a cluster client reads the slot map again. */
+export const SLOTS_REFRESH_MS = 10_000;
+
 /** Backoff between reconnects: 100 ms doubling to 2 s. */
 const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
@@ -25,6 +28,10 @@ export function createRedisClient(ioredis: typeof import('ioredis'), url: string
   return new ioredis.Cluster([{ host, port }], {
     ...client,
     clusterRetryStrategy: retry,
+    // ioredis reads the slot map on connecting and after a MOVED only; read every so often,
+    // it shows replicas added or returned since, which then get the scripts before one of
+    // them is promoted (each read is one CLUSTER SLOTS on a connection of its own).
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
     // Over TLS the seed keeps its name rather than an address, so its certificate matches it
     // (what ioredis advises for managed clusters such as ElastiCache's).
     ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),

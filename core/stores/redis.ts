@@ -63,8 +63,8 @@ export class RedisStore implements Store {
   private down = false;
   /** A refused SCRIPT LOAD (a proxy without SCRIPT, say) is logged once; EVAL still works. */
   private preloadRefused = false;
-  /** A cluster node's failure is logged once until the cluster is ready again. */
-  private nodeErrorLogged = false;
+  /** Cluster nodes (`host:port`) whose failure has been logged, until a client of theirs is ready again. */
+  private readonly failedNodes = new Set<string>();
   private corked = false;
   private readonly uncork = (stream: Redis['stream']): void => {
     this.corked = false;
@@ -88,11 +88,16 @@ export class RedisStore implements Store {
       this.single = undefined;
       // A node's client is new (ioredis makes a new one when a node returns, and never
       // reconnects an old one): queued now, the scripts reach it ahead of any EVALSHA.
-      client.on('+node', (node: Redis) => this.preloadAll(node));
+      client.on('+node', (node: Redis) => {
+        this.preloadAll(node);
+        node.once('ready', () => this.nodeAnswers(`${node.options.host}:${node.options.port}`));
+      });
+      // Logged once a node, however many calls fail while it is down: the cluster client
+      // itself stays ready while one master fails over, so its 'ready' marks no recovery.
       client.on('node error', (err: Error, node: string) => {
-        if (this.nodeErrorLogged) return;
-        this.nodeErrorLogged = true;
-        this.log.warn('redis cluster node failed; its slots apply the fail mode until the cluster recovers', { node, err });
+        if (this.failedNodes.has(node)) return;
+        this.failedNodes.add(node);
+        this.log.warn('redis cluster node failed; requests whose keys it holds get the fail mode until it or a replica taking its place answers', { node, err });
       });
     } else {
       this.single = client;
@@ -104,7 +109,6 @@ export class RedisStore implements Store {
       this.up.set(1);
       if (this.down) this.log.info('redis store reconnected', { url: redactUrl(opts.url) });
       this.down = false;
-      this.nodeErrorLogged = false;
     });
     this.client.on('error', (err: Error) => this.markDown(err));
     this.client.on('close', () => this.markDown(new Error('connection closed')));
@@ -179,6 +183,10 @@ export class RedisStore implements Store {
     const command = calls.command(group, keys, args);
     this.client.sendCommand(command);
     return command;
+  }
+
+  private nodeAnswers(node: string): void {
+    if (this.failedNodes.delete(node)) this.log.info('redis cluster node answers again', { node });
   }
 
   /** Every known script into `node`, which has just connected (or, in a cluster, been made). */

@@ -28,13 +28,20 @@ const hit: AtomicScript<[number, string]> = {
 
 const GROUPS = Array.from({ length: 30 }, (_, i) => `rl:u:user${i}`);
 
-async function clusterStore(t: Test, cluster: TestRedisCluster): Promise<{ store: RedisStore; registry: Registry }> {
+interface LogLine {
+  level: string;
+  msg: string;
+  node?: string;
+}
+
+async function clusterStore(t: Test, cluster: TestRedisCluster): Promise<{ store: RedisStore; registry: Registry; logs: LogLine[] }> {
   const registry = new Registry();
+  const logs: LogLine[] = [];
   // The shipped deadline: during a failover it fires before ioredis's own retries end.
-  const store = new RedisStore({ url: cluster.url, cluster: true, keyPrefix: 'aigw:', failMode: 'closed', timeoutMs: 250, log: createLogger({ sink: () => undefined }), metrics: createMetricsFactory(registry) });
+  const store = new RedisStore({ url: cluster.url, cluster: true, keyPrefix: 'aigw:', failMode: 'closed', timeoutMs: 250, log: createLogger({ sink: (line) => logs.push(JSON.parse(line) as LogLine) }), metrics: createMetricsFactory(registry) });
   t.teardown(() => store.close());
   t.ok(await store.ready(10_000), 'connected to the cluster');
-  return { store, registry };
+  return { store, registry, logs };
 }
 
 const HIT_SHA = createHash('sha1').update(hit.lua).digest('hex');
@@ -122,4 +129,31 @@ t.test('a planned failover (CLUSTER FAILOVER) under steady traffic fails no call
   const owners = new Set((await hitAll(store, 'n')).map((r) => (r as [number, string])[1]));
   t.ok(owners.has(String(replica.port)) && !owners.has(String(master.port)), 'the former replica now serves the slots; the former master none');
   t.equal(metric(await registry.metrics(), 'gateway_store_redis_errors_total{reason="noscript"}'), 0, 'no NOSCRIPT on the new master');
+});
+
+t.test('each master that fails is logged once, however long its outage; a later failure of another is logged too, and a return', async (t) => {
+  const cluster = await startRedisCluster(t, { replicas: 1, fullCoverage: false });
+  const { store, logs } = await clusterStore(t, cluster);
+  const warnings = (): LogLine[] => logs.filter((l) => l.level === 'warn');
+  const servedAgain = (): Promise<unknown> => waitFor(async () => (await hitAll(store, 'n')).every((r) => !(r instanceof Error)), 20_000, 50);
+  t.notOk((await hitAll(store, 'n')).some((r) => r instanceof Error), 'served');
+
+  await cluster.nodes[0].kill();
+  await servedAgain();
+  const first = warnings();
+  t.equal(first.length, 1, `one warning for the first failure, not one per failed call (${first.map((l) => l.msg).join('; ')})`);
+  t.match(first[0]?.node, `:${cluster.nodes[0].port}`, 'it names the node');
+
+  await cluster.nodes[1].kill();
+  await servedAgain();
+  const second = warnings().slice(first.length);
+  t.equal(second.length, 1, 'one warning for the second master, though the cluster client stayed ready throughout');
+  t.match(second[0]?.node, `:${cluster.nodes[1].port}`, 'it names that node');
+
+  // The first comes back (as a replica of its heir): the store learns of it from the slot
+  // map, loads the scripts into it, and says so.
+  await cluster.nodes[0].restart();
+  const back = await waitFor(() => logs.find((l) => l.msg === 'redis cluster node answers again'), 20_000, 50);
+  t.match(back.node, `:${cluster.nodes[0].port}`, 'its return is logged');
+  t.ok(await waitFor(() => hasScript(cluster.nodes[0]), 5000, 50), 'with the script loaded into it again');
 });
