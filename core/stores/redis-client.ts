@@ -9,7 +9,7 @@ import type { Cluster, Redis } from 'ioredis';
 export type RedisClient = Redis | Cluster;
 
 /** How often a cluster client reads the slot map again. */
-export const SLOTS_REFRESH_MS = 10_000;
+const SLOTS_REFRESH_MS = 10_000;
 
 /** Backoff between reconnects: 100 ms doubling to 2 s. */
 const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
