@@ -5,13 +5,12 @@
  * most once a minute; once one closes, a new one is served. The operational listener is
  * not capped, so /metrics stays reachable while the main port is full.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
+import { selfSignedCertificate } from '../helpers/certificate.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -78,8 +77,7 @@ t.test('cleartext: HTTP/1.1 and h2c connections count; the next is refused until
 
 t.test('TLS: connections are counted from the TCP accept, before the handshake', async (t) => {
   const dir = tempDir('gw-cap-tls-');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
-  const ca = readFileSync(path.join(dir, 'cert.pem'));
+  const ca = selfSignedCertificate(dir, { altNames: 'IP:127.0.0.1' }).pem;
   const gw = await startGateway(t, `server:\n  host: 127.0.0.1\n  max_connections: 1\n  admin: { port: 0 }\n  tls: { cert_file: ${path.join(dir, 'cert.pem')}, key_file: ${path.join(dir, 'key.pem')} }\nproviders:\n  echo: {}\n`);
   const port = Number(new URL(gw.url).port);
   // A client that never sends a ClientHello holds the one place.

@@ -4,16 +4,16 @@
  * connections only at ALPN, so the TLS server's close() waited on such a socket for the
  * whole drain_timeout_ms.
  */
-import { execFileSync } from 'node:child_process';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { selfSignedCertificate } from '../helpers/certificate.js';
 import { startGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const dir = tempDir('gw-tls-drain-');
-execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=localhost'], { cwd: dir, stdio: 'ignore' });
+selfSignedCertificate(dir, { altNames: '' });
 
 const CONFIG = 'server:\n  drain_timeout_ms: 6000\n  tls:\n    cert_file: cert.pem\n    key_file: key.pem\nproviders:\n  echo: {}\n';
 

@@ -2,21 +2,18 @@
  * TLS with ALPN: one port negotiates h2 or http/1.1, with a self-signed certificate made
  * by openssl at test time (nothing secret is committed).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
-import path from 'node:path';
 import tls, { type TLSSocket } from 'node:tls';
 import t from 'tap';
 import { ConfigError } from '../../core/index.js';
+import { selfSignedCertificate } from '../helpers/certificate.js';
 import { startGateway } from '../helpers/gateway.js';
 import { h2request, messages, streamedText } from '../helpers/live.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const dir = tempDir('gw-tls-');
-execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { cwd: dir, stdio: 'ignore' });
-const ca = readFileSync(path.join(dir, 'cert.pem'));
+const ca = selfSignedCertificate(dir).pem;
 
 // Relative paths: resolved against the config file's directory.
 const CONFIG = `server:

@@ -4,12 +4,10 @@
  * plain http:// to the same host; over cleartext only a proxy's `X-Forwarded-Proto: https`
  * sets it.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import { request } from 'node:https';
-import path from 'node:path';
 import t from 'tap';
+import { selfSignedCertificate } from '../../helpers/certificate.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { adminConfig, TOKEN } from './setup.js';
@@ -48,8 +46,7 @@ function postH2(url: string, ca: Buffer, body: string): Promise<{ status: number
 
 t.test('a session cookie set over the gateway\'s own TLS is Secure', async (t) => {
   const dir = tempDir('gw-tls-');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { cwd: dir, stdio: 'ignore', timeout: 20_000 });
-  const ca = readFileSync(path.join(dir, 'cert.pem'));
+  const ca = selfSignedCertificate(dir).pem;
   const gw = await startGateway(t, adminConfig(TOKEN, 'server:\n  tls: { cert_file: cert.pem, key_file: key.pem }\n'), { dir });
   t.match(gw.url, /^https:/, 'the gateway serves TLS');
   const h1 = await postHttps(`${gw.url}/dashboard/login`, ca, `token=${TOKEN}`);

@@ -6,25 +6,21 @@
  * gateway runs in a process of its own. Without it the certificate is refused and the fail
  * mode applies: the store never falls back to an unverified connection.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import t, { type Test } from 'tap';
+import { selfSignedCertificate } from '../../helpers/certificate.js';
 import { writeConfig } from '../../helpers/gateway.js';
-import { spawnGateway } from '../../helpers/gateway-process.js';
+import { spawnGateway, type GatewayProcess } from '../../helpers/gateway-process.js';
 import { metric, waitFor } from '../../helpers/live.js';
 import { startRedisCluster } from '../../helpers/redis-cluster.js';
 import { startRedis, type RedisTls } from '../../helpers/redis.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'aigw-redis-tls-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A self-signed certificate (its own CA) for `names`, e.g. `DNS:localhost`. */
-function certificate(name: string, names: string): RedisTls {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '1', '-subj', '/CN=localhost', '-addext', `subjectAltName=${names}`], { cwd: dir, stdio: 'ignore' });
-  return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`), ca: path.join(dir, `${name}.pem`) };
+const dir = tempDir('aigw-redis-tls-');
+/** A certificate that is its own CA. */
+function certificate(name: string, altNames: string): RedisTls {
+  const { cert, key } = selfSignedCertificate(dir, { altNames, certFile: `${name}.pem`, keyFile: `${name}.key` });
+  return { cert, key, ca: cert };
 }
 const certs = certificate('any', 'IP:127.0.0.1,DNS:localhost');
 /** For the name alone: a client that connects by address is refused. */
@@ -38,7 +34,7 @@ function envTrusting(ca: string | undefined): NodeJS.ProcessEnv {
   return env;
 }
 
-function limitedGateway(t: Test, redis: Record<string, unknown>, ca: string | undefined): ReturnType<typeof spawnGateway> {
+function limitedGateway(t: Test, redis: Record<string, unknown>, ca: string | undefined): Promise<GatewayProcess> {
   const store = { type: 'redis', redis: { fail_mode: 'closed', timeout_ms: 1000, ...redis } };
   const { file } = writeConfig(rateLimitConfig({ rateLimits: { default: { requests_per_minute: 2 } }, store }));
   return spawnGateway(t, file, envTrusting(ca));

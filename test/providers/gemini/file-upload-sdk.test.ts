@@ -5,15 +5,13 @@
  * gateway the path must therefore lead back under the route prefix, so the bytes go
  * through the gateway, with its key, and never to Google with the client's.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
-import path from 'node:path';
 import t from 'tap';
 import { GoogleGenAI } from '@google/genai';
 import { GeminiMock } from '../../mocks/gemini-mock.js';
+import { selfSignedCertificate } from '../../helpers/certificate.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { call } from '../../helpers/http.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -52,8 +50,7 @@ t.test('the start answer names the gateway, under the route prefix, as the clien
 
 t.test('over TLS, HTTP/1.1 and h2 alike, the URL is https', async (t) => {
   const dir = tempDir('gw-upload-tls-');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
-  const ca = readFileSync(path.join(dir, 'cert.pem'));
+  const ca = selfSignedCertificate(dir, { altNames: 'IP:127.0.0.1' }).pem;
   const mock = await GeminiMock.start(GATEWAY_KEY);
   t.teardown(() => mock.close());
   const gw = await startGateway(t, `server:\n  tls: { cert_file: cert.pem, key_file: key.pem }\nproviders:\n  gemini:\n    api_key: ${GATEWAY_KEY}\n    base_url: ${mock.url}\n`, { dir });
