@@ -15,19 +15,28 @@ const SLOTS_REFRESH_MS = 10_000;
 const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
 export function createRedisClient(ioredis: typeof import('ioredis'), url: string, cluster: boolean, timeoutMs: number): RedisClient {
-  const client = {
-    lazyConnect: true,
-    enableOfflineQueue: false, // fail fast while down instead of piling requests up
-  };
+  const lazyConnect = true;
   // Each connection's (a cluster's: each node's). No commandTimeout: ioredis would drop a
   // reply that comes late, and a reservation Redis still makes then could never be handed
   // back (see RedisStore.run).
   const connection = { connectTimeout: Math.max(1000, timeoutMs), maxRetriesPerRequest: 0 };
-  if (!cluster) return new ioredis.Redis(url, { ...client, ...connection, retryStrategy: retry });
+  // Fails fast while down instead of piling requests up.
+  if (!cluster) return new ioredis.Redis(url, { lazyConnect, enableOfflineQueue: false, ...connection, retryStrategy: retry });
   const { host, port, username, password, tls } = clusterSeed(url);
   return new ioredis.Cluster([{ host, port }], {
-    ...client,
+    lazyConnect,
     clusterRetryStrategy: retry,
+    // A call whose master is unreachable (dead, its replica not yet promoted: seconds, 15 by
+    // Redis's default node timeout) or that the cluster refuses (CLUSTERDOWN) fails at once, so
+    // the fail mode applies then; ioredis's default retries every 100 ms for about a second,
+    // which `timeout_ms` cuts short, so each such call cost the whole deadline. MOVED and ASK
+    // are still followed: a promoted replica is found through them.
+    retryDelayOnFailover: 0,
+    // With no retry, a call must wait for a node that is still connecting (a new master, a
+    // node at start-up) rather than fail, which is what ioredis does with no offline queue.
+    // Nothing waits on the cluster as a whole: the store sends nothing unless it is ready.
+    enableOfflineQueue: true,
+    retryDelayOnClusterDown: 0,
     // ioredis reads the slot map on connecting and after a MOVED only; read every so often,
     // it shows replicas added or returned since, which then get the scripts before one of
     // them is promoted (each read is one CLUSTER SLOTS on a connection of its own).

@@ -4,7 +4,8 @@
  * counters (replication) and the scripts (the store loads them into every node, replicas
  * too), so its users are served again with their state, with no NOSCRIPT; users on the
  * other masters are served all along (with `cluster-require-full-coverage no`; with Redis's
- * default every node refuses every command until the replica is promoted). A planned
+ * default every node refuses every command until the replica is promoted). Until then, a
+ * call on the dead master fails at once rather than waiting out the deadline. A planned
  * failover (CLUSTER FAILOVER) costs nothing.
  */
 import { createHash } from 'node:crypto';
@@ -34,11 +35,11 @@ interface LogLine {
   node?: string;
 }
 
-async function clusterStore(t: Test, cluster: TestRedisCluster): Promise<{ store: RedisStore; registry: Registry; logs: LogLine[] }> {
+/** A store on `cluster`, with the shipped deadline unless told. */
+async function clusterStore(t: Test, cluster: TestRedisCluster, timeoutMs = 250): Promise<{ store: RedisStore; registry: Registry; logs: LogLine[] }> {
   const registry = new Registry();
   const logs: LogLine[] = [];
-  // The shipped deadline: during a failover it fires before ioredis's own retries end.
-  const store = new RedisStore({ url: cluster.url, cluster: true, keyPrefix: 'aigw:', failMode: 'closed', timeoutMs: 250, log: createLogger({ sink: (line) => logs.push(JSON.parse(line) as LogLine) }), metrics: createMetricsFactory(registry) });
+  const store = new RedisStore({ url: cluster.url, cluster: true, keyPrefix: 'aigw:', failMode: 'closed', timeoutMs, log: createLogger({ sink: (line) => logs.push(JSON.parse(line) as LogLine) }), metrics: createMetricsFactory(registry) });
   t.teardown(() => store.close());
   t.ok(await store.ready(10_000), 'connected to the cluster');
   return { store, registry, logs };
@@ -98,6 +99,49 @@ t.test('a master dies: its replica takes over with the counters and the scripts,
   const metrics = await registry.metrics();
   t.equal(metric(metrics, 'gateway_store_redis_errors_total{reason="noscript"}'), 0, 'the promoted replica had the script before it was promoted');
   t.ok(metric(metrics, 'gateway_store_redis_errors_total{reason="timeout"}') + metric(metrics, 'gateway_store_redis_errors_total{reason="error"}') > 0, 'the outage was counted as store errors (the fail mode applied)');
+});
+
+t.test('while a dead master has no successor, its users get the fail mode at once, not at the deadline', async (t) => {
+  const cluster = await startRedisCluster(t, { replicas: 1, fullCoverage: false });
+  // A long deadline, so a call that waits for it cannot pass for one that failed fast.
+  const timeoutMs = 2000;
+  const { store } = await clusterStore(t, cluster, timeoutMs);
+  const [dying] = cluster.nodes;
+  const [heir] = cluster.replicasOf[0];
+  const before = await hitAll(store, 'n');
+  t.notOk(before.some((r) => r instanceof Error), 'every group served at first');
+  const onDying = GROUPS.filter((_, i) => (before[i] as [number, string])[1] === String(dying.port));
+  // Held back, the replica leaves the slots without a master for as long as the test needs.
+  t.match(await heir.command('CONFIG', 'SET', 'cluster-replica-no-failover', 'yes'), /^\+OK/, 'the replica will not take over yet');
+
+  await dying.kill();
+  const took: number[] = [];
+  let othersFailed = 0;
+  for (let round = 0; round < 5; round++) {
+    const results = await Promise.all(
+      GROUPS.map(async (g) => {
+        const start = performance.now();
+        const result = await store.run(hit, g, ['probe'], []).catch((err: unknown) => err as Error);
+        if (onDying.includes(g)) took.push(performance.now() - start);
+        return result;
+      }),
+    );
+    othersFailed += results.filter((r, i) => r instanceof Error && !onDying.includes(GROUPS[i])).length;
+    t.ok(onDying.every((g) => results[GROUPS.indexOf(g)] instanceof Error), `round ${round}: every call on the dead master failed`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  took.sort((a, b) => a - b);
+  const median = took[took.length >> 1];
+  const slowest = took[took.length - 1];
+  t.ok(slowest < timeoutMs / 4, `each failed in ${median.toFixed(1)} ms (median), ${slowest.toFixed(1)} ms at most: none waited for the ${timeoutMs} ms deadline`);
+  t.equal(othersFailed, 0, 'the other masters served throughout');
+
+  await heir.command('CONFIG', 'SET', 'cluster-replica-no-failover', 'no');
+  const served = await waitFor(async () => {
+    const probe = await hitAll(store, 'probe');
+    return probe.every((r) => !(r instanceof Error)) ? probe : undefined;
+  }, 20_000, 50);
+  t.ok(served.every((r, i) => !onDying.includes(GROUPS[i]) || (r as [number, string])[1] === String(heir.port)), 'once the replica takes over, its users are served by it');
 });
 
 t.test('a planned failover (CLUSTER FAILOVER) under steady traffic fails no call', async (t) => {
