@@ -16,6 +16,7 @@ import { interpolateDocument } from './interpolate.js';
 import { configSecrets } from './secrets.js';
 import { redactInLogs } from '../logger.js';
 import { clusterUrlProblem } from '../stores/redis-client.js';
+import { readRedisTls } from '../stores/redis-tls.js';
 import type { GatewayConfig } from './types.js';
 
 export const defaultConfigPath = path.join(packageRoot, 'configs', 'config.yaml');
@@ -97,6 +98,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const redis = loaded.config.store?.redis;
   const clusterProblem = redis?.cluster ? clusterUrlProblem(redis.url) : undefined;
   if (clusterProblem) throw new ConfigError([source.issue(['store', 'redis', 'url'], clusterProblem)], loaded);
+  // Checked only where used: a memory store's unused redis section may name files this machine lacks.
+  const tls = redis?.tls && loaded.config.store?.type === 'redis' ? readRedisTls(redis.url, loaded.dir, redis.tls) : undefined;
+  if (tls && 'problems' in tls) {
+    throw new ConfigError(tls.problems.map((p) => source.issue(p.key === 'tls' ? ['store', 'redis', 'tls'] : ['store', 'redis', 'tls', p.key], p.message)), loaded);
+  }
   const server = loaded.config.server;
   if (server.max_inflight_body_bytes === undefined) server.max_inflight_body_bytes = defaultInflightBodyBytes(server.max_body_bytes);
   else if (server.max_inflight_body_bytes < server.max_body_bytes) {

@@ -6,6 +6,7 @@
 import type { PluginEnv } from '../types.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
+import { readRedisTls, type RedisTls } from './redis-tls.js';
 import type { Store, StoreConfig } from './types.js';
 
 export { DelayedBatch, delayedBatchFor, type DelayedBatchOptions } from './delayed-batch.js';
@@ -24,17 +25,29 @@ const DEFAULT: StoreConfig = { type: 'memory' };
 export function storeFor(env: PluginEnv): Store {
   // A config check connects to nothing: a Redis store is not reached, so not checked either.
   const config = env.validating ? DEFAULT : ((env.config.store as StoreConfig | undefined) ?? DEFAULT);
-  // Keyed by the settings: editing them makes a new store; unchanged, a reload reuses it.
-  const key = `core.store:${config.type}:${JSON.stringify(config.type === 'redis' ? config.redis : config.memory ?? {})}`;
-  return env.shared.get(key, () => createStore(config, env));
+  const tls = config.type === 'redis' ? redisTls(config, env.configDir) : undefined;
+  // Keyed by the settings (and the TLS files' contents): editing them makes a new store;
+  // unchanged, a reload reuses it.
+  const key = `core.store:${config.type}:${JSON.stringify(config.type === 'redis' ? config.redis : config.memory ?? {})}${tls ? `:${tls.digest}` : ''}`;
+  return env.shared.get(key, () => createStore(config, env, tls));
 }
 
-export function createStore(config: StoreConfig, env: Pick<PluginEnv, 'log' | 'metrics'>): Store {
+/** The store's TLS files, read now (the config load checked them; a file gone since fails the reload). */
+function redisTls(config: StoreConfig, configDir: string): RedisTls | undefined {
+  const r = config.redis;
+  if (!r?.tls) return undefined;
+  const read = readRedisTls(r.url, configDir, r.tls);
+  if ('problems' in read) throw new Error(`store.redis.tls: ${read.problems.map((p) => p.message).join('; ')}`);
+  return read.tls;
+}
+
+export function createStore(config: StoreConfig, env: Pick<PluginEnv, 'log' | 'metrics'>, tls?: RedisTls): Store {
   if (config.type === 'redis') {
     const r = config.redis ?? { url: 'redis://127.0.0.1:6379', key_prefix: 'aigw:', fail_mode: 'open', timeout_ms: 250 };
     return new RedisStore({
       url: r.url,
       cluster: r.cluster,
+      tls: tls?.options,
       keyPrefix: r.key_prefix,
       failMode: r.fail_mode,
       timeoutMs: r.timeout_ms,

@@ -5,6 +5,7 @@
  * fail fast while disconnected instead of queueing, and reconnect in the background.
  */
 import type { Cluster, Redis } from 'ioredis';
+import type { RedisTlsOptions } from './redis-tls.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -14,15 +15,19 @@ const SLOTS_REFRESH_MS = 10_000;
 /** Backoff between reconnects: 100 ms doubling to 2 s. */
 const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
-export function createRedisClient(ioredis: typeof import('ioredis'), url: string, cluster: boolean, timeoutMs: number): RedisClient {
+export function createRedisClient(ioredis: typeof import('ioredis'), url: string, cluster: boolean, timeoutMs: number, tlsFiles?: RedisTlsOptions): RedisClient {
   const lazyConnect = true;
   // Each connection's (a cluster's: each node's). No commandTimeout: ioredis would drop a
   // reply that comes late, and a reservation Redis still makes then could never be handed
   // back (see RedisStore.run).
   const connection = { connectTimeout: Math.max(1000, timeoutMs), maxRetriesPerRequest: 0 };
   // Fails fast while down instead of piling requests up.
-  if (!cluster) return new ioredis.Redis(url, { lazyConnect, enableOfflineQueue: false, ...connection, retryStrategy: retry });
-  const { host, port, username, password, tls } = clusterSeed(url);
+  // The files' options are TLS's only: over a redis:// url (which the config refuses) they would turn TLS on.
+  const overTls = url.startsWith('rediss://') && tlsFiles ? { tls: tlsFiles } : {};
+  if (!cluster) return new ioredis.Redis(url, { lazyConnect, enableOfflineQueue: false, ...connection, ...overTls, retryStrategy: retry });
+  const seed = clusterSeed(url);
+  const { host, port, username, password } = seed;
+  const tls = seed.tls && { ...seed.tls, ...tlsFiles };
   return new ioredis.Cluster([{ host, port }], {
     lazyConnect,
     clusterRetryStrategy: retry,

@@ -27,6 +27,7 @@ import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
 import { createRedisClient, isCluster, scriptHosts, type RedisClient } from './redis-client.js';
+import type { RedisTlsOptions } from './redis-tls.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
@@ -34,6 +35,8 @@ export interface RedisStoreOptions {
   url: string;
   /** Redis Cluster: `url` is a seed node; the slot map is learned from it. */
   cluster?: boolean;
+  /** With a `rediss://` url: the CA to trust instead of Node's, a client certificate (see redis-tls.ts). */
+  tls?: RedisTlsOptions;
   keyPrefix: string;
   failMode: FailMode;
   timeoutMs: number;
@@ -83,7 +86,7 @@ export class RedisStore implements Store {
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
     const ioredis = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     this.Command = preEncodedCommand(ioredis.Command);
-    const client = (this.client = createRedisClient(ioredis, opts.url, opts.cluster ?? false, opts.timeoutMs));
+    const client = (this.client = createRedisClient(ioredis, opts.url, opts.cluster ?? false, opts.timeoutMs, opts.tls));
     if (isCluster(client)) {
       this.single = undefined;
       // A node's client is new (ioredis makes a new one when a node returns, and never

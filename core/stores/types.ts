@@ -4,6 +4,7 @@
  * Redis, the same logic in TypeScript for memory — so a check and its update are always
  * one atomic step inside the store, never a local pre-check plus a remote increment.
  */
+import type { RedisTlsFiles } from './redis-tls.js';
 
 /** The numeric cells an {@link AtomicScript} reads and writes, indexed like its keys. */
 export interface Cells {
@@ -92,5 +93,5 @@ export function onLateResult<R>(err: unknown, then: (result: R) => void): void {
 export interface StoreConfig {
   type: 'memory' | 'redis';
   memory?: { max_groups: number };
-  redis?: { url: string; cluster?: boolean; key_prefix: string; fail_mode: FailMode; timeout_ms: number };
+  redis?: { url: string; cluster?: boolean; key_prefix: string; fail_mode: FailMode; timeout_ms: number; tls?: RedisTlsFiles };
 }

@@ -31,7 +31,10 @@ interface Teardown {
 export interface RedisTls {
   cert: string;
   key: string;
+  /** Trusted by clients, and by Redis for client certificates (may hold several). */
   ca: string;
+  /** Redis's `tls-auth-clients` (its default yes; no unless set here): a client must show a certificate `ca` vouches for. This helper's own client shows the server's. */
+  authClients?: boolean;
 }
 
 /** `args` are added to redis-server's command line, at every start. */
@@ -40,9 +43,9 @@ export async function startRedis(t: Teardown, args: readonly string[] = [], opti
   let child: ChildProcess | undefined;
   const { tls: certs } = options;
   const listen = certs
-    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no']
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', certs.authClients ? 'yes' : 'no']
     : ['--port', String(port)];
-  const ca = certs ? readFileSync(certs.ca) : undefined;
+  const secure = certs ? { ca: readFileSync(certs.ca), cert: readFileSync(certs.cert), key: readFileSync(certs.key) } : undefined;
 
   const launch = async (): Promise<void> => {
     const c = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
@@ -52,7 +55,7 @@ export async function startRedis(t: Teardown, args: readonly string[] = [], opti
       c.once('exit', (code) => reject(new Error(`redis-server exited early with code ${code}`)));
     });
     failed.catch(() => undefined);
-    await Promise.race([failed, waitForPong(port, ca)]);
+    await Promise.race([failed, waitForPong(port, secure)]);
   };
 
   const kill = async (): Promise<void> => {
@@ -68,7 +71,7 @@ export async function startRedis(t: Teardown, args: readonly string[] = [], opti
   t.teardown(kill);
   return {
     port,
-    url: ca ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
+    url: secure ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
     get pid() {
       return child?.pid ?? -1;
     },
@@ -77,14 +80,14 @@ export async function startRedis(t: Teardown, args: readonly string[] = [], opti
       await kill();
       await launch();
     },
-    command: (...args) => command(port, args, ca),
+    command: (...args) => command(port, args, secure),
   };
 }
 
-async function waitForPong(port: number, ca: Buffer | undefined): Promise<void> {
+async function waitForPong(port: number, secure: tls.ConnectionOptions | undefined): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
-      if ((await command(port, ['PING'], ca)).startsWith('+PONG')) return;
+      if ((await command(port, ['PING'], secure)).startsWith('+PONG')) return;
     } catch {
       // not listening yet
     }
@@ -93,13 +96,13 @@ async function waitForPong(port: number, ca: Buffer | undefined): Promise<void> 
   throw new Error(`redis-server on port ${port} did not answer PING`);
 }
 
-/** One RESP command over a fresh connection (TLS when there is a `ca`); resolves with the reply's raw text. */
-function command(port: number, args: readonly string[], ca?: Buffer): Promise<string> {
+/** One RESP command over a fresh connection (TLS with `secure`'s CA and client certificate); resolves with the reply's raw text. */
+function command(port: number, args: readonly string[], secure?: tls.ConnectionOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = ca ? tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca }) : net.connect(port, '127.0.0.1');
+    const socket = secure ? tls.connect({ ...secure, port, host: '127.0.0.1', servername: 'localhost' }) : net.connect(port, '127.0.0.1');
     let data = '';
     socket.setTimeout(2000, () => socket.destroy(new Error('redis command timed out')));
-    socket.on(ca ? 'secureConnect' : 'connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on(secure ? 'secureConnect' : 'connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
     socket.on('data', (chunk) => {
       data += chunk.toString();
       if (data.endsWith('\r\n')) {
