@@ -20,6 +20,7 @@ import { configSecrets } from './config/secrets.js';
 import { createOps } from './ops.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
 import { pluginTimeLimit, type PluginCatalog } from './plugins.js';
+import { SharedStore } from './shared-store.js';
 import type { PluginEnv, Provider, SharedState, UpstreamOptions } from './types.js';
 import { GATEWAY_VERSION } from './version.js';
 import { localWriters, type SingleWriters } from './cluster/single-writer.js';
@@ -98,17 +99,6 @@ function warnRestartOnly(log: Logger, before: ServerConfig, after: ServerConfig)
 
 function urlOf(listener: Listener): string {
   return reachableUrl(listener.scheme, listener.address());
-}
-
-class SharedStore implements SharedState {
-  private readonly items = new Map<string, unknown>();
-  get<T>(key: string, create: () => T): T {
-    if (!this.items.has(key)) this.items.set(key, create());
-    return this.items.get(key) as T;
-  }
-  values(): IterableIterator<unknown> {
-    return this.items.values();
-  }
 }
 
 /** How long requests cut at the drain timeout get to hear it before the upstream pools go. */
@@ -247,6 +237,7 @@ export class Gateway {
         if (this.isDraining) {
           this.log.info('reload abandoned: the gateway is shutting down', { generation: next.generation });
           await next.retire();
+          await this.release(next.generation);
           return { ok: true, changed: false, generation: this.pipeline.generation };
         }
         const old = this.pipeline;
@@ -307,14 +298,14 @@ export class Gateway {
     this.log.info('drained', { ms: Math.round(performance.now() - started) });
     // After a timeout, a call nothing cancelled (a plugin's own, say) would hold close() forever.
     for (const pool of this.pools.values()) await (timedOut ? pool.destroy() : pool.close()).catch(() => {});
-    for (const item of this.shared.values()) {
-      const closer = (item as { close?: () => unknown } | null)?.close;
-      if (typeof closer === 'function') await Promise.resolve(closer.call(item)).catch(() => {});
-    }
+    await this.shared.closeAll();
   }
 
   private retire(old: Pipeline): void {
-    const done = old.retire().finally(() => this.retiring.delete(done));
+    const done = old
+      .retire()
+      .then(() => this.release(old.generation))
+      .finally(() => this.retiring.delete(done));
     this.retiring.add(done);
   }
 
@@ -322,23 +313,35 @@ export class Gateway {
     return loadConfigFile(this.configPath, this.opts.env ?? process.env);
   }
 
-  private build(loaded: LoadedConfig): Promise<Pipeline> {
+  private async build(loaded: LoadedConfig): Promise<Pipeline> {
     redactInLogs(configSecrets(loaded.config));
-    return buildPipeline({
-      loaded,
-      catalog: this.opts.catalog,
-      generation: ++this.generation,
-      log: this.log,
-      timeLimitMs: pluginTimeLimit(this.opts.env ?? process.env),
-      envFor: (scope, providers) => this.pluginEnv(scope, loaded, providers),
-    });
+    const generation = ++this.generation;
+    const shared = this.shared.forGeneration(generation);
+    try {
+      return await buildPipeline({
+        loaded,
+        catalog: this.opts.catalog,
+        generation,
+        log: this.log,
+        timeLimitMs: pluginTimeLimit(this.opts.env ?? process.env),
+        envFor: (scope, providers) => this.pluginEnv(scope, loaded, providers, shared),
+      });
+    } catch (err) {
+      await this.release(generation); // what only this generation asked for (a store it made)
+      throw err;
+    }
   }
 
-  private pluginEnv(scope: string, loaded: LoadedConfig, providers: ReadonlyMap<string, Provider>): PluginEnv {
+  /** A generation is gone: close the shared objects it alone held (see SharedOptions). */
+  private release(generation: number): Promise<void> {
+    return this.shared.release(generation, (key, err) => this.log.warn('closing a shared object no config uses any more failed', { key, err }));
+  }
+
+  private pluginEnv(scope: string, loaded: LoadedConfig, providers: ReadonlyMap<string, Provider>, shared: SharedState): PluginEnv {
     return {
       log: this.log.child({ plugin: scope }),
       metrics: this.metrics.factory,
-      shared: this.shared,
+      shared,
       upstream: (origin, options) => this.upstream(origin, options),
       configDir: loaded.dir,
       gatewayVersion: GATEWAY_VERSION,

@@ -330,7 +330,17 @@ export interface PluginEndpoint {
 /** Runtime-lifetime objects that outlive any one pipeline (counters, caches, pools). */
 export interface SharedState {
   /** Get the object stored under `key`, creating it with `create` the first time. */
-  get<T>(key: string, create: () => T): T;
+  get<T>(key: string, create: () => T, options?: SharedOptions): T;
+}
+
+export interface SharedOptions {
+  /**
+   * Close (its `close()`, if any) and forget the object once no live pipeline generation
+   * has asked for `key`: for an object that holds a connection, keyed by its settings, which
+   * a reload that changes them leaves behind. Ask in `create()`, not per request: a
+   * generation holds only what it asked for.
+   */
+  closeWhenUnused?: boolean;
 }
 
 /** Options for an upstream connection pool. */

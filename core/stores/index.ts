@@ -26,10 +26,11 @@ export function storeFor(env: PluginEnv): Store {
   // A config check connects to nothing: a Redis store is not reached, so not checked either.
   const config = env.validating ? DEFAULT : ((env.config.store as StoreConfig | undefined) ?? DEFAULT);
   const tls = config.type === 'redis' ? redisTls(config, env.configDir) : undefined;
-  // Keyed by the settings (and the TLS files' contents): editing them makes a new store;
-  // unchanged, a reload reuses it.
+  // Keyed by the settings (and the TLS files' contents): editing them makes a new store, and
+  // the old one is closed once the pipelines that used it are gone; unchanged, a reload
+  // reuses it, counters and connection.
   const key = `core.store:${config.type}:${JSON.stringify(config.type === 'redis' ? config.redis : config.memory ?? {})}${tls ? `:${tls.digest}` : ''}`;
-  return env.shared.get(key, () => createStore(config, env, tls));
+  return env.shared.get(key, () => createStore(config, env, tls), { closeWhenUnused: true });
 }
 
 /** The store's TLS files, read now (the config load checked them; a file gone since fails the reload). */

@@ -82,7 +82,8 @@ export class RedisStore implements Store {
     this.latency = opts.metrics.fastHistogram({ name: 'gateway_store_redis_duration_seconds', help: 'Redis store script round trips', labelNames: ['script', 'result'], buckets: LATENCY_BUCKETS });
     this.errors = opts.metrics.counter({ name: 'gateway_store_redis_errors_total', help: 'Redis store failures by reason (unavailable, timeout, noscript, error)', labelNames: ['reason'] });
     // Each worker has its own connection: across a cluster, 1 only while every one is up.
-    this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min' });
+    this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min', collect: reportUp });
+    openStoresOf(this.up).add(this);
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
     const ioredis = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     this.Command = preEncodedCommand(ioredis.Command);
@@ -109,7 +110,6 @@ export class RedisStore implements Store {
       client.on('ready', () => this.preloadAll(client));
     }
     this.client.on('ready', () => {
-      this.up.set(1);
       if (this.down) this.log.info('redis store reconnected', { url: redactUrl(opts.url) });
       this.down = false;
     });
@@ -225,18 +225,43 @@ export class RedisStore implements Store {
     });
   }
 
+  /** Whether the client is connected (a cluster's: to the cluster, though one master may be down). */
+  get connected(): boolean {
+    return this.client.status === 'ready';
+  }
+
   async close(): Promise<void> {
+    openStoresOf(this.up).delete(this);
     this.client.removeAllListeners('close');
     this.client.disconnect();
-    this.up.set(0);
   }
 
   private markDown(err: Error): void {
-    this.up.set(0);
     if (this.down) return; // log an outage once, not every reconnect attempt
     this.down = true;
     this.log.warn('redis store unavailable; applying fail mode until it returns', { fail_mode: this.failMode, err });
   }
+}
+
+/**
+ * The open stores that report through `gauge` (one per metrics registry): a reload that
+ * changed the store's settings has an old one open until the pipelines using it drain.
+ */
+const openStores = new WeakMap<Gauge, Set<RedisStore>>();
+
+function openStoresOf(gauge: Gauge): Set<RedisStore> {
+  let open = openStores.get(gauge);
+  if (!open) openStores.set(gauge, (open = new Set()));
+  return open;
+}
+
+/** At a scrape: 1 while every open store is connected; no sample once none is open (a reload back to the memory store). */
+function reportUp(this: Gauge): void {
+  const open = openStores.get(this);
+  if (!open || open.size === 0) return this.reset();
+  let connected = true;
+  for (const store of open) connected &&= store.connected;
+  this.set(connected ? 1 : 0);
 }
 
 function redactUrl(url: string): string {

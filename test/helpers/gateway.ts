@@ -29,11 +29,12 @@ export function writeConfig(yaml: string, dir = tempDir('gw-test-')): { dir: str
   return { dir, file };
 }
 
-export async function startGateway(t: Teardown, yaml: string, options: { env?: NodeJS.ProcessEnv; dir?: string; log?: Logger } = {}): Promise<TestGateway> {
+/** `watch: false`: the config file is not watched, so only the test's own `reload()` calls reload it. */
+export async function startGateway(t: Teardown, yaml: string, options: { env?: NodeJS.ProcessEnv; dir?: string; log?: Logger; watch?: boolean } = {}): Promise<TestGateway> {
   const { dir, file } = writeConfig(yaml, options.dir);
   const logs: Array<Record<string, unknown>> = [];
   const log = options.log ?? createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const gateway = await Gateway.start({ configPath: file, catalog: builtinCatalog, env: options.env ?? {}, log, port: 0, host: '127.0.0.1' });
+  const gateway = await Gateway.start({ configPath: file, catalog: builtinCatalog, env: options.env ?? {}, log, port: 0, host: '127.0.0.1', watch: options.watch });
   t.teardown(() => gateway.close());
   return { gateway, url: gateway.url, configPath: file, dir, logs };
 }
