@@ -26,6 +26,11 @@ export class SharedStore {
     };
   }
 
+  /** Every object held now (for tests that look inside one, such as the memory store's cells). */
+  values(): IterableIterator<unknown> {
+    return this.items.values();
+  }
+
   private get<T>(key: string, create: () => T): T {
     if (!this.items.has(key)) this.items.set(key, create());
     return this.items.get(key) as T;
