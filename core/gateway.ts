@@ -119,7 +119,8 @@ export class Gateway {
   /** Set when running as a cluster worker. */
   readonly worker: WorkerLink | undefined;
   private readonly writers: SingleWriters;
-  private readonly pools = new Map<string, Dispatcher>();
+  /** Every upstream pool not yet closed, for shutdown to close (or cut) what is left. */
+  private readonly pools = new Set<Dispatcher>();
   private pipeline!: Pipeline;
   private generation = 0;
   private listener: Listener | undefined;
@@ -297,7 +298,7 @@ export class Gateway {
     if (timedOut) await Promise.race([drained, new Promise((r) => setTimeout(r, CUT_SETTLE_MS))]);
     this.log.info('drained', { ms: Math.round(performance.now() - started) });
     // After a timeout, a call nothing cancelled (a plugin's own, say) would hold close() forever.
-    for (const pool of this.pools.values()) await (timedOut ? pool.destroy() : pool.close()).catch(() => {});
+    for (const pool of this.pools) await (timedOut ? pool.destroy() : pool.close()).catch(() => {});
     await this.shared.closeAll();
   }
 
@@ -342,7 +343,7 @@ export class Gateway {
       log: this.log.child({ plugin: scope }),
       metrics: this.metrics.factory,
       shared,
-      upstream: (origin, options) => this.upstream(origin, options),
+      upstream: (origin, options) => this.upstream(origin, options ?? {}, shared),
       configDir: loaded.dir,
       gatewayVersion: GATEWAY_VERSION,
       providers,
@@ -351,23 +352,39 @@ export class Gateway {
     };
   }
 
-  private upstream(origin: string, options: UpstreamOptions = {}): Dispatcher {
+  /**
+   * The pool for `origin` with these settings, shared by every generation that asks; once no
+   * live one does (a reload changed the provider's URL or timeouts), it is closed after the
+   * last generation that used it has drained, rather than kept for the life of the process.
+   */
+  private upstream(origin: string, options: UpstreamOptions, shared: SharedState): Dispatcher {
     const key = `${origin}|${options.connectTimeoutMs}|${options.headersTimeoutMs}|${options.bodyTimeoutMs}|${options.connections}`;
-    let pool = this.pools.get(key);
-    if (!pool) {
-      const Pool = poolClass();
-      pool = new Pool(origin, {
-        // A streamed answer holds its connection for seconds to minutes: at 128 the 129th
-        // concurrent stream to one provider waited for another to end. Envoy's default
-        // circuit breaker allows 1,024 connections per upstream cluster too.
-        connections: options.connections ?? UPSTREAM_CONNECTIONS,
-        connectTimeout: options.connectTimeoutMs ?? 10_000,
-        headersTimeout: options.headersTimeoutMs ?? 300_000,
-        bodyTimeout: options.bodyTimeoutMs ?? 300_000,
-        keepAliveTimeout: 30_000,
-      });
-      this.pools.set(key, pool);
-    }
-    return pool;
+    return shared.get(`core.upstream:${key}`, () => this.openPool(origin, options), { closeWhenUnused: true }).pool;
+  }
+
+  private openPool(origin: string, options: UpstreamOptions): { pool: Dispatcher; close(): Promise<void> } {
+    const Pool = poolClass();
+    const pool = new Pool(origin, {
+      // A streamed answer holds its connection for seconds to minutes: at 128 the 129th
+      // concurrent stream to one provider waited for another to end. Envoy's default
+      // circuit breaker allows 1,024 connections per upstream cluster too.
+      connections: options.connections ?? UPSTREAM_CONNECTIONS,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      headersTimeout: options.headersTimeoutMs ?? 300_000,
+      bodyTimeout: options.bodyTimeoutMs ?? 300_000,
+      keepAliveTimeout: 30_000,
+    });
+    this.pools.add(pool);
+    return {
+      pool,
+      // Not awaited: a call nothing ended would hold the retirement, and with it shutdown's
+      // drain. The pool stays in `pools` until closed, so shutdown still ends it.
+      close: async () => {
+        void pool
+          .close()
+          .catch(() => {})
+          .finally(() => this.pools.delete(pool));
+      },
+    };
   }
 }

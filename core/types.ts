@@ -357,7 +357,11 @@ export interface PluginEnv {
   /** Get-or-create Prometheus metrics in the gateway's registry. */
   readonly metrics: MetricsFactory;
   readonly shared: SharedState;
-  /** A keep-alive pool for an upstream origin, shared across reloads. */
+  /**
+   * A keep-alive pool for an upstream origin, shared across reloads that keep its origin and
+   * options; one no config asks for any more is closed once the pipelines that used it drain.
+   * Ask in `create()`, not per request.
+   */
   upstream(origin: string, options?: UpstreamOptions): Dispatcher;
   /** Directory of the config file, for resolving relative paths. */
   readonly configDir: string;
