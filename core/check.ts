@@ -17,7 +17,8 @@ import { createMetricsFactory } from './metrics-factory.js';
 import { buildPipeline } from './pipeline.js';
 import type { PluginCatalog } from './plugins.js';
 import { poolClass } from './pool.js';
-import type { PluginEnv, SharedState, UpstreamOptions } from './types.js';
+import { SharedStore } from './shared-store.js';
+import type { PluginEnv, UpstreamOptions } from './types.js';
 import { GATEWAY_VERSION } from './version.js';
 
 /** What a plugin's `upstream()` pool says when asked to connect during a check. */
@@ -41,13 +42,8 @@ export async function checkStartable(loaded: LoadedConfig, catalog: PluginCatalo
   // What plugins log while created is not the check's output.
   const log = createLogger({ sink: () => {} });
   const metrics = createMetricsFactory(new Registry());
-  const items = new Map<string, unknown>();
-  const shared: SharedState = {
-    get<T>(key: string, create: () => T): T {
-      if (!items.has(key)) items.set(key, create());
-      return items.get(key) as T;
-    },
-  };
+  const sharedStore = new SharedStore();
+  const shared = sharedStore.forGeneration(0);
   const pools: Dispatcher[] = [];
   const upstream = (origin: string, options: UpstreamOptions = {}): Dispatcher => {
     const Pool = poolClass();
@@ -82,10 +78,7 @@ export async function checkStartable(loaded: LoadedConfig, catalog: PluginCatalo
     issues.push(...err.issues);
   } finally {
     for (const pool of pools) await pool.destroy().catch(() => {});
-    for (const item of items.values()) {
-      const closer = (item as { close?: () => unknown } | null)?.close;
-      if (typeof closer === 'function') await Promise.resolve(closer.call(item)).catch(() => {});
-    }
+    await sharedStore.closeAll();
   }
   if (issues.length > 0) throw new ConfigError(issues);
 }

@@ -5,11 +5,10 @@
  * have let its sockets go, and not never, as the pool object itself was), and a call still
  * in flight on it finishes first.
  */
-import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import t from 'tap';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { reloadWith, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/live.js';
 import { messagesBody } from '../helpers/anthropic.js';
 
@@ -53,10 +52,9 @@ function config(baseUrl: string, comment = ''): string {
   return [`# ${comment}`, 'providers:', '  anthropic:', '    api_key: sk-ant-test-0000', `    base_url: ${baseUrl}`, ''].join('\n');
 }
 
-async function reloadWith(gw: TestGateway, yaml: string): Promise<void> {
-  writeFileSync(gw.configPath, yaml);
-  const result = await gw.gateway.reload();
-  if (!result.ok) throw new Error('reload failed');
+/** Reloads with `yaml`, which must build. */
+async function reload(gw: TestGateway, yaml: string): Promise<void> {
+  if (!(await reloadWith(gw, yaml)).ok) throw new Error('reload failed');
 }
 
 async function ask(gw: TestGateway, text = 'Hello'): Promise<{ status: number; body: string }> {
@@ -73,7 +71,7 @@ t.test('a reload that keeps the provider keeps its connections', async (t) => {
   const gw = await startGateway(t, config(a.url), { watch: false });
   t.equal((await ask(gw)).status, 200);
   t.equal(a.accepted(), 1);
-  await reloadWith(gw, config(a.url, 'the same provider, another generation'));
+  await reload(gw, config(a.url, 'the same provider, another generation'));
   await new Promise((resolve) => setTimeout(resolve, 200)); // the old generation has drained and released
   t.equal((await ask(gw)).status, 200);
   t.equal(a.accepted(), 1, 'served on the connection opened before the reload');
@@ -89,7 +87,7 @@ t.test('a provider moved elsewhere: the old pool closes after the call in flight
 
   const inFlight = ask(gw, 'slow');
   await waitFor(() => a.answering() === 1, 2000); // the slow call is at the first upstream
-  await reloadWith(gw, config(b.url));
+  await reload(gw, config(b.url));
   t.equal((await ask(gw)).status, 200);
   t.equal(b.accepted(), 1, 'the new config is served by the second upstream');
 
@@ -107,9 +105,9 @@ t.test('a provider moved away and back gets a fresh pool that works', async (t) 
   const b = await upstream(t);
   const gw = await startGateway(t, config(a.url), { watch: false });
   t.equal((await ask(gw)).status, 200);
-  await reloadWith(gw, config(b.url));
+  await reload(gw, config(b.url));
   await waitFor(() => a.open.size === 0, 2000, 10);
-  await reloadWith(gw, config(a.url));
+  await reload(gw, config(a.url));
   t.equal((await ask(gw)).status, 200, 'served by the first upstream again');
   t.equal(a.accepted(), 2, 'on a new connection');
   await waitFor(() => b.open.size === 0, 2000, 10);

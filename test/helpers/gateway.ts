@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Gateway, type Logger } from '../../core/index.js';
+import { Gateway, type Logger, type ReloadResult } from '../../core/index.js';
 import { createLogger } from '../../core/logger.js';
 import { builtinCatalog } from '../../bin/catalog.js';
 import { tempDir } from './temp-dir.js';
@@ -37,4 +37,10 @@ export async function startGateway(t: Teardown, yaml: string, options: { env?: N
   const gateway = await Gateway.start({ configPath: file, catalog: builtinCatalog, env: options.env ?? {}, log, port: 0, host: '127.0.0.1', watch: options.watch });
   t.teardown(() => gateway.close());
   return { gateway, url: gateway.url, configPath: file, dir, logs };
+}
+
+/** Writes `yaml` as `gw`'s config and reloads it (start it with `watch: false` so this is the only reload). */
+export async function reloadWith(gw: TestGateway, yaml: string): Promise<ReloadResult> {
+  writeFileSync(gw.configPath, yaml);
+  return gw.gateway.reload();
 }
