@@ -20,11 +20,14 @@ export function createRedisClient(ioredis: typeof import('ioredis'), url: string
   // Each connection's (a cluster's: each node's). No commandTimeout: ioredis would drop a
   // reply that comes late, and a reservation Redis still makes then could never be handed
   // back (see RedisStore.run).
-  const connection = { connectTimeout: Math.max(1000, timeoutMs), maxRetriesPerRequest: 0 };
+  const connection = { connectTimeout: connectTimeoutFor(timeoutMs), maxRetriesPerRequest: 0 };
   // Fails fast while down instead of piling requests up.
   // The files' options are TLS's only: over a redis:// url (which the config refuses) they would turn TLS on.
   const overTls = url.startsWith('rediss://') && tlsFiles ? { tls: tlsFiles } : {};
-  if (!cluster) return new ioredis.Redis(url, { lazyConnect, enableOfflineQueue: false, ...connection, ...overTls, retryStrategy: retry });
+  // A failover that leaves the connection on the old primary, now a replica (behind an
+  // endpoint whose name or address moved to the new one): every write is refused READONLY
+  // until it reconnects, and reconnecting reaches the new primary.
+  if (!cluster) return new ioredis.Redis(url, { lazyConnect, enableOfflineQueue: false, ...connection, ...overTls, retryStrategy: retry, reconnectOnError: isReadOnlyError });
   const seed = clusterSeed(url);
   const { host, port, username, password } = seed;
   const tls = seed.tls && { ...seed.tls, ...tlsFiles };
@@ -52,6 +55,16 @@ export function createRedisClient(ioredis: typeof import('ioredis'), url: string
     // Every node's connection carries the seed's credentials and TLS, as a cluster's nodes share them.
     redisOptions: { ...connection, username, password, tls },
   });
+}
+
+/** How long a connection attempt may take: the call deadline, but never under a second. */
+export function connectTimeoutFor(timeoutMs: number): number {
+  return Math.max(1000, timeoutMs);
+}
+
+/** Redis's refusal of a write on a replica. */
+export function isReadOnlyError(err: Error): boolean {
+  return err.message.startsWith('READONLY');
 }
 
 /** Why `url` cannot name a Redis Cluster node, or undefined: checked when the config loads. */

@@ -26,7 +26,8 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
-import { createRedisClient, isCluster, scriptHosts, type RedisClient } from './redis-client.js';
+import { connectTimeoutFor, createRedisClient, isCluster, isReadOnlyError, scriptHosts, type RedisClient } from './redis-client.js';
+import { probeRedis, SilenceCheck, type ProbeResult } from './redis-liveness.js';
 import type { RedisTlsOptions } from './redis-tls.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
@@ -52,6 +53,9 @@ export class RedisStore implements Store {
   private readonly client: RedisClient;
   /** The single Redis's connection, corked per tick; a cluster has one per node, left uncorked. */
   private readonly single: Redis | undefined;
+  /** The single Redis's watch for a connection that went silent (redis-liveness.ts); none on a cluster. */
+  private readonly silence: SilenceCheck | undefined;
+  private readonly url: string;
   /** EVALSHA commands written by {@link ScriptCalls}: one class for every script. */
   private readonly Command: PreEncoded;
   private readonly prefix: string;
@@ -79,8 +83,9 @@ export class RedisStore implements Store {
     this.timeoutMs = opts.timeoutMs;
     this.prefix = opts.keyPrefix;
     this.log = opts.log;
+    this.url = redactUrl(opts.url);
     this.latency = opts.metrics.fastHistogram({ name: 'gateway_store_redis_duration_seconds', help: 'Redis store script round trips', labelNames: ['script', 'result'], buckets: LATENCY_BUCKETS });
-    this.errors = opts.metrics.counter({ name: 'gateway_store_redis_errors_total', help: 'Redis store failures by reason (unavailable, timeout, noscript, error)', labelNames: ['reason'] });
+    this.errors = opts.metrics.counter({ name: 'gateway_store_redis_errors_total', help: 'Redis store failures by reason (unavailable, timeout, noscript, readonly, error)', labelNames: ['reason'] });
     // Each worker has its own connection: across a cluster, 1 only while every one is up.
     this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min', collect: reportUp });
     openStoresOf(this.up).add(this);
@@ -90,6 +95,7 @@ export class RedisStore implements Store {
     const client = (this.client = createRedisClient(ioredis, opts.url, opts.cluster ?? false, opts.timeoutMs, opts.tls));
     if (isCluster(client)) {
       this.single = undefined;
+      this.silence = undefined;
       // A node's client is new (ioredis makes a new one when a node returns, and never
       // reconnects an old one): queued now, the scripts reach it ahead of any EVALSHA.
       client.on('+node', (node: Redis) => {
@@ -105,12 +111,14 @@ export class RedisStore implements Store {
       });
     } else {
       this.single = client;
+      const deadline = connectTimeoutFor(opts.timeoutMs);
+      this.silence = new SilenceCheck(() => probeRedis(ioredis, opts.url, deadline, opts.tls), (found) => this.dropDeadConnection(found), deadline, opts.timeoutMs);
       // ioredis emits 'ready' on the tick `status` turns 'ready', before any other I/O: so
       // before any request can send an EVALSHA.
       client.on('ready', () => this.preloadAll(client));
     }
     this.client.on('ready', () => {
-      if (this.down) this.log.info('redis store reconnected', { url: redactUrl(opts.url) });
+      if (this.down) this.log.info('redis store reconnected', { url: this.url });
       this.down = false;
     });
     this.client.on('error', (err: Error) => this.markDown(err));
@@ -131,6 +139,8 @@ export class RedisStore implements Store {
     const start = performance.now();
     // Encoded and sent now: the caller may refill `keys` and `args` once run returns (Store.run).
     const command = this.send(script, group, keys, args);
+    const silence = this.silence;
+    const repliesAtSend = silence ? silence.replies : 0;
     // One promise, settled by the first of the reply, its failure and the deadline; a reply
     // after the deadline settles `late` instead. (A race of promises, a `finally` and an
     // async function made five promises a command, each resolved with an object.)
@@ -139,18 +149,22 @@ export class RedisStore implements Store {
       const timer = setTimeout(() => {
         this.observe(script, start, 'error');
         this.errors.inc({ reason: 'timeout' });
+        silence?.timedOut(repliesAtSend);
         // Sent is sent: Redis runs the script once it catches up, and its result is handed on.
         const handedOn = new Promise<R | undefined>((settle) => (late = settle));
         reject(new StoreUnavailableError(`redis store timed out after ${this.timeoutMs} ms`, { late: handedOn }));
       }, this.timeoutMs);
       const failed = (err: unknown): void => {
+        silence?.replied();
         if (late) return late(undefined);
         clearTimeout(timer);
         this.observe(script, start, 'error');
-        this.errors.inc({ reason: 'error' });
+        if (err instanceof Error && isReadOnlyError(err)) this.reachedReplica(err);
+        else this.errors.inc({ reason: 'error' });
         reject(new StoreUnavailableError(`redis store failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
       };
       const answered = (reply: unknown): void => {
+        silence?.replied();
         let result: R;
         try {
           result = script.parse(textReply(reply));
@@ -234,6 +248,31 @@ export class RedisStore implements Store {
     openStoresOf(this.up).delete(this);
     this.client.removeAllListeners('close');
     this.client.disconnect();
+  }
+
+  /**
+   * A write refused READONLY: the connection outlived a failover on the old primary, now a
+   * replica. ioredis reconnects on it (redis-client.ts); the new connection reaches the new primary.
+   */
+  private reachedReplica(err: Error): void {
+    this.errors.inc({ reason: 'readonly' });
+    if (this.down) return;
+    this.down = true;
+    this.log.warn('redis store reached a read-only replica (a failover moved the primary); reconnecting, fail mode until then', { url: this.url, fail_mode: this.failMode, err });
+  }
+
+  /** The connection carries nothing any more (redis-liveness.ts): drop it, so that calls fail at once until a new one is ready. */
+  private dropDeadConnection(found: Exclude<ProbeResult, 'stalled'>): void {
+    const single = this.single;
+    if (!single || single.status !== 'ready') return;
+    if (!this.down) {
+      this.down = true;
+      const why = found === 'answers' ? 'while Redis answers a new connection (the flow was lost: a failover, a NAT or load balancer)' : 'and its host cannot be reached';
+      this.log.warn(`redis store connection stopped answering ${why}; reconnecting, fail mode until then`, { url: this.url, fail_mode: this.failMode });
+    }
+    // Not disconnect(): its FIN would wait on a peer that is gone, and 'close', which starts
+    // ioredis's reconnect, would never come.
+    single.stream.destroy();
   }
 
   private markDown(err: Error): void {
