@@ -48,6 +48,7 @@ export function createStore(config: StoreConfig, env: Pick<PluginEnv, 'log' | 'm
     return new RedisStore({
       url: r.url,
       cluster: r.cluster,
+      sentinel: r.sentinel,
       tls: tls?.options,
       keyPrefix: r.key_prefix,
       failMode: r.fail_mode,

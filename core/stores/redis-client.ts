@@ -1,13 +1,33 @@
 /**
  * The Redis store's connection: one client for a single Redis (or a proxy in front of
- * several), or ioredis's Cluster client for Redis Cluster, which learns the slot map from
+ * several; or, with `sentinel`, whichever Redis the sentinels name as the master group's
+ * primary), or ioredis's Cluster client for Redis Cluster, which learns the slot map from
  * the `url` node, sends each script to its keys' slot and follows MOVED and ASK. Both
  * fail fast while disconnected instead of queueing, and reconnect in the background.
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { RedisTlsOptions } from './redis-tls.js';
 
 export type RedisClient = Redis | Cluster;
+
+/** Redis Sentinel (`store.redis.sentinel`): the sentinels to ask which Redis is the primary. */
+export interface RedisSentinel {
+  /** The master group's name, as the sentinels monitor it. */
+  master: string;
+  /** `host:port` of each sentinel known at start; ioredis learns the others from them. */
+  nodes: readonly string[];
+  /** The sentinels' own password (their `requirepass`), when they have one. */
+  password?: string;
+}
+
+/** Where and how the store connects. */
+export interface RedisConnection {
+  url: string;
+  cluster: boolean;
+  timeoutMs: number;
+  tls?: RedisTlsOptions;
+  sentinel?: RedisSentinel;
+}
 
 /** How often a cluster client reads the slot map again. */
 const SLOTS_REFRESH_MS = 10_000;
@@ -15,24 +35,14 @@ const SLOTS_REFRESH_MS = 10_000;
 /** Backoff between reconnects: 100 ms doubling to 2 s. */
 const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
-export function createRedisClient(ioredis: typeof import('ioredis'), url: string, cluster: boolean, timeoutMs: number, tlsFiles?: RedisTlsOptions): RedisClient {
-  const lazyConnect = true;
-  // Each connection's (a cluster's: each node's). No commandTimeout: ioredis would drop a
-  // reply that comes late, and a reservation Redis still makes then could never be handed
-  // back (see RedisStore.run).
-  const connection = { connectTimeout: connectTimeoutFor(timeoutMs), maxRetriesPerRequest: 0 };
-  // Fails fast while down instead of piling requests up.
-  // The files' options are TLS's only: over a redis:// url (which the config refuses) they would turn TLS on.
-  const overTls = url.startsWith('rediss://') && tlsFiles ? { tls: tlsFiles } : {};
-  // A failover that leaves the connection on the old primary, now a replica (behind an
-  // endpoint whose name or address moved to the new one): every write is refused READONLY
-  // until it reconnects, and reconnecting reaches the new primary.
-  if (!cluster) return new ioredis.Redis(url, { lazyConnect, enableOfflineQueue: false, ...connection, ...overTls, retryStrategy: retry, reconnectOnError: isReadOnlyError });
+export function createRedisClient(ioredis: typeof import('ioredis'), connection: RedisConnection): RedisClient {
+  const { url, timeoutMs, tls: tlsFiles } = connection;
+  if (!connection.cluster) return new ioredis.Redis(url, singleRedisOptions(connection));
   const seed = clusterSeed(url);
   const { host, port, username, password } = seed;
   const tls = seed.tls && { ...seed.tls, ...tlsFiles };
   return new ioredis.Cluster([{ host, port }], {
-    lazyConnect,
+    lazyConnect: true,
     clusterRetryStrategy: retry,
     // A call whose master is unreachable (dead, its replica not yet promoted: seconds, 15 by
     // Redis's default node timeout) or that the cluster refuses (CLUSTERDOWN) fails at once, so
@@ -53,8 +63,60 @@ export function createRedisClient(ioredis: typeof import('ioredis'), url: string
     // (what ioredis advises for managed clusters such as ElastiCache's).
     ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
     // Every node's connection carries the seed's credentials and TLS, as a cluster's nodes share them.
-    redisOptions: { ...connection, username, password, tls },
+    redisOptions: { ...nodeOptions(timeoutMs), username, password, tls },
   });
+}
+
+/**
+ * Each connection's timings (a cluster's: each node's). No commandTimeout: ioredis would drop
+ * a reply that comes late, and a reservation Redis still makes then could never be handed
+ * back (see RedisStore.run). No retries per request: a call fails fast instead of piling up.
+ */
+function nodeOptions(timeoutMs: number): RedisOptions {
+  return { connectTimeout: connectTimeoutFor(timeoutMs), maxRetriesPerRequest: 0 };
+}
+
+/** ioredis's options for a single Redis, or for the primary `connection.sentinel` names; `url` is given beside them. */
+export function singleRedisOptions(connection: RedisConnection): RedisOptions {
+  const { url, tls, sentinel } = connection;
+  return {
+    lazyConnect: true,
+    // Fails fast while down instead of queueing.
+    enableOfflineQueue: false,
+    ...nodeOptions(connection.timeoutMs),
+    // The files' options are TLS's only: over a redis:// url (which the config refuses) they would turn TLS on.
+    ...(url.startsWith('rediss://') && tls ? { tls } : {}),
+    ...(sentinel ? sentinelOptions(sentinel) : {}),
+    retryStrategy: retry,
+    // A failover that leaves the connection on the old primary, now a replica (behind an
+    // endpoint whose name or address moved to the new one): every write is refused READONLY
+    // until it reconnects, and reconnecting reaches the new primary.
+    reconnectOnError: isReadOnlyError,
+  };
+}
+
+/**
+ * The sentinels are asked for the primary's address at every connect, so a reconnect after
+ * a failover reaches the new one; and they are listened to (`+switch-master`), so a failover
+ * that leaves the old primary up is followed at once. The url's host and port go unused; its
+ * credentials and database are the primary's.
+ */
+function sentinelOptions(sentinel: RedisSentinel): RedisOptions {
+  return {
+    name: sentinel.master,
+    sentinels: sentinel.nodes.map(hostAndPort),
+    sentinelPassword: sentinel.password,
+    failoverDetector: true,
+    // No sentinel answering is a connect that fails: the store reads down, the fail mode
+    // applies, and the sentinels are tried again from the first, as the primary is.
+    sentinelRetryStrategy: retry,
+  };
+}
+
+/** `host:port` (an IPv6 literal in brackets) as ioredis's address. */
+export function hostAndPort(node: string): { host: string; port: number } {
+  const colon = node.lastIndexOf(':');
+  return { host: node.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(node.slice(colon + 1)) };
 }
 
 /** How long a connection attempt may take: the call deadline, but never under a second. */
@@ -71,6 +133,25 @@ export function isReadOnlyError(err: Error): boolean {
 export function clusterUrlProblem(url: string): string | undefined {
   const { pathname } = new URL(url);
   if (pathname !== '' && pathname !== '/' && pathname !== '/0') return `Redis Cluster has only database 0: drop "${pathname}" from the URL, or set cluster: false`;
+  return undefined;
+}
+
+/** Why `store.redis.sentinel` cannot be used with these settings, or undefined: checked when the config loads. */
+export function sentinelUrlProblem(url: string, cluster: boolean): string | undefined {
+  if (cluster) return 'Redis Cluster and Redis Sentinel exclude each other: a cluster fails over by itself (drop sentinel, or set cluster: false)';
+  // ioredis would need TLS options of their own for the sentinels; not offered yet.
+  if (url.startsWith('rediss://')) return 'TLS is not supported with Redis Sentinel yet: use a redis:// url';
+  return undefined;
+}
+
+/** Why a sentinel's address is not `host:port`, or undefined: checked when the config loads. */
+export function sentinelNodeProblem(node: string): string | undefined {
+  const { host, port } = hostAndPort(node);
+  const bracketed = node.startsWith('[');
+  const hostOk = bracketed ? /^\[[0-9A-Fa-f:.]+\]:/.test(node) : host !== '' && !/[\s:/@[\]]/.test(host);
+  if (!hostOk || !/^[0-9]{1,5}$/.test(node.slice(node.lastIndexOf(':') + 1)) || port < 1 || port > 65535) {
+    return `"${node}" is not host:port (a port from 1 to 65535; an IPv6 address in brackets, as [fd00::7]:26379)`;
+  }
   return undefined;
 }
 

@@ -15,15 +15,19 @@
  * with an error (BUSY, LOADING), finds a stalled Redis: the connection is kept.
  */
 import type { Redis } from 'ioredis';
-import type { RedisTlsOptions } from './redis-tls.js';
+import { singleRedisOptions, type RedisConnection } from './redis-client.js';
 
 export type ProbeResult = 'answers' | 'unreachable' | 'stalled';
 
-/** Whether a Redis at `url` answers a new connection within `deadlineMs` (see the file's comment). */
-export function probeRedis(ioredis: typeof import('ioredis'), url: string, deadlineMs: number, tls?: RedisTlsOptions): Promise<ProbeResult> {
+/**
+ * Whether the Redis `connection` leads to answers a new connection within `deadlineMs` (see
+ * the file's comment): the store's own settings, asking the sentinels too when it has them,
+ * but a single attempt.
+ */
+export function probeRedis(ioredis: typeof import('ioredis'), connection: RedisConnection, deadlineMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const overTls = url.startsWith('rediss://') && tls ? { tls } : {};
-    const client: Redis = new ioredis.Redis(url, { lazyConnect: true, connectTimeout: deadlineMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, ...overTls });
+    const once = { connectTimeout: deadlineMs, retryStrategy: () => null, sentinelRetryStrategy: () => null, failoverDetector: false, reconnectOnError: null };
+    const client: Redis = new ioredis.Redis(connection.url, { ...singleRedisOptions(connection), ...once });
     let connected = false;
     let settled = false;
     const settle = (result: ProbeResult): void => {

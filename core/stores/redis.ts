@@ -26,7 +26,7 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
-import { connectTimeoutFor, createRedisClient, isCluster, isReadOnlyError, scriptHosts, type RedisClient } from './redis-client.js';
+import { connectTimeoutFor, createRedisClient, isCluster, isReadOnlyError, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
 import { probeRedis, SilenceCheck, type ProbeResult } from './redis-liveness.js';
 import type { RedisTlsOptions } from './redis-tls.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
@@ -38,6 +38,8 @@ export interface RedisStoreOptions {
   cluster?: boolean;
   /** With a `rediss://` url: the CA to trust instead of Node's, a client certificate (see redis-tls.ts). */
   tls?: RedisTlsOptions;
+  /** Redis Sentinel: the sentinels name the primary; `url` gives its credentials and database. */
+  sentinel?: RedisSentinel;
   keyPrefix: string;
   failMode: FailMode;
   timeoutMs: number;
@@ -92,7 +94,8 @@ export class RedisStore implements Store {
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
     const ioredis = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     this.Command = preEncodedCommand(ioredis.Command);
-    const client = (this.client = createRedisClient(ioredis, opts.url, opts.cluster ?? false, opts.timeoutMs, opts.tls));
+    const connection: RedisConnection = { url: opts.url, cluster: opts.cluster ?? false, timeoutMs: opts.timeoutMs, tls: opts.tls, sentinel: opts.sentinel };
+    const client = (this.client = createRedisClient(ioredis, connection));
     if (isCluster(client)) {
       this.single = undefined;
       this.silence = undefined;
@@ -112,7 +115,7 @@ export class RedisStore implements Store {
     } else {
       this.single = client;
       const deadline = connectTimeoutFor(opts.timeoutMs);
-      this.silence = new SilenceCheck(() => probeRedis(ioredis, opts.url, deadline, opts.tls), (found) => this.dropDeadConnection(found), deadline, opts.timeoutMs);
+      this.silence = new SilenceCheck(() => probeRedis(ioredis, connection, deadline), (found) => this.dropDeadConnection(found), deadline, opts.timeoutMs);
       // ioredis emits 'ready' on the tick `status` turns 'ready', before any other I/O: so
       // before any request can send an EVALSHA.
       client.on('ready', () => this.preloadAll(client));

@@ -12,17 +12,12 @@ import { resolvePlugins } from '../../core/pipeline.js';
 import { builtinCatalog } from '../../bin/catalog.js';
 import { startGateway } from '../helpers/gateway.js';
 import { Limits } from '../../filters/rate-limit/config.js';
+import { configIssues } from '../helpers/config-issues.js';
 
 const RPM = 'providers:\n  echo: {}\nrate_limits:\n  default:\n    requests_per_minute: ${RATE_LIMIT_RPM:-60}\n';
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv): ConfigError['issues'] {
-  try {
-    parseConfig(text, '/etc/gw/config.yaml', env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  return [];
+  return configIssues(text, '/etc/gw/config.yaml', env);
 }
 
 t.test('a blank variable in a numeric field is an error naming the field and the variable', async (t) => {

@@ -4,15 +4,10 @@ import { interpolateString } from '../../core/config/interpolate.js';
 import { ConfigError, formatIssue } from '../../core/config/issues.js';
 import { resolvePlugins } from '../../core/pipeline.js';
 import { builtinCatalog } from '../../bin/catalog.js';
+import { configIssues } from '../helpers/config-issues.js';
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigError['issues'] {
-  try {
-    parseConfig(text, '/etc/gw/config.yaml', env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  return [];
+  return configIssues(text, '/etc/gw/config.yaml', env);
 }
 
 t.test('a valid config gets defaults', async (t) => {

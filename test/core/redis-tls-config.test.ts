@@ -7,11 +7,10 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { parseConfig } from '../../core/config/load.js';
-import { ConfigError, formatIssue } from '../../core/config/issues.js';
 import { readRedisTls } from '../../core/stores/redis-tls.js';
 import { selfSignedCertificate } from '../helpers/certificate.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { formattedConfigIssues } from '../helpers/config-issues.js';
 
 const dir = tempDir('aigw-redis-tls-config-');
 const server = selfSignedCertificate(dir, { certFile: 'redis-ca.pem', keyFile: 'redis-ca.key' });
@@ -25,13 +24,7 @@ function config(tls: string, { url = 'rediss://redis:6380', type = 'redis' } = {
 
 /** The formatted issues of loading `text` from the test folder, or [] when it loads. */
 function issuesOf(text: string): string[] {
-  try {
-    parseConfig(text, configFile, {});
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map(formatIssue);
-    throw err;
-  }
-  return [];
+  return formattedConfigIssues(text, configFile);
 }
 
 t.test('files relative to the config file load, and their contents reach the store', async (t) => {

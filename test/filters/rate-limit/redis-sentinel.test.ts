@@ -1,0 +1,71 @@
+/**
+ * `store.redis.sentinel` against a real Redis Sentinel deployment on loopback (a primary, a
+ * replica, one sentinel): the store connects to the primary the sentinel names, counts there,
+ * and after the primary is killed follows the sentinel to the promoted replica by itself.
+ */
+import t from 'tap';
+import { startGateway } from '../../helpers/gateway.js';
+import { waitFor } from '../../helpers/live.js';
+import { startSentinelGroup } from '../../helpers/redis-sentinel.js';
+import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
+
+function config(sentinel: Record<string, unknown>, requestsPerMinute: number): string {
+  // The url's host and port are not used with sentinel: a port nothing listens on proves it.
+  const store = { type: 'redis', redis: { url: 'redis://127.0.0.1:1', sentinel, key_prefix: 'st:', fail_mode: 'closed', timeout_ms: 300 } };
+  return rateLimitConfig({ rateLimits: { default: { requests_per_minute: requestsPerMinute } }, store });
+}
+
+t.test('the primary the sentinel names, and after it is killed, the replica the sentinel promotes', async (t) => {
+  const group = await startSentinelGroup(t);
+  const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel] }, 3), { watch: false });
+  t.equal((await send(gw.url, { user: 's' })).status, 200, 'served through the sentinel\'s primary');
+  t.match(await group.primary.command('KEYS', 'st:*'), /st:\{rl:u:s\}/, 'counted on the primary');
+
+  await group.primary.kill();
+  // Until the sentinel promotes the replica (~1 s to mark the primary down, then the election),
+  // fail closed refuses; then the store reconnects to the new primary, asking the sentinel.
+  const killedAt = performance.now();
+  await waitFor(async () => (await group.primaryPort()) === group.replica.port, 20_000, 100);
+  const promotedAt = performance.now();
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'after' })).status === 200, 10_000, 50), 'served again, by the promoted replica');
+  t.comment(`promoted ${Math.round(promotedAt - killedAt)} ms after the kill; served ${Math.round(performance.now() - promotedAt)} ms after the promotion`);
+  t.match(await group.replica.command('KEYS', 'st:*'), /st:\{rl:u:after\}/, 'counting there');
+  t.same([(await send(gw.url, { user: 'after' })).status, (await send(gw.url, { user: 'after' })).status, (await send(gw.url, { user: 'after' })).status], [200, 200, 429], 'and limits hold');
+  t.ok(gw.logs.some((l) => l.msg === 'redis store reconnected'), 'the recovery is logged');
+});
+
+t.test('a planned failover (SENTINEL FAILOVER) under traffic: the old primary, demoted, is left for the new one', async (t) => {
+  const group = await startSentinelGroup(t);
+  const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel] }, 100_000), { watch: false });
+  t.equal((await send(gw.url, { user: 'f' })).status, 200);
+  let stop = false;
+  t.teardown(() => (stop = true)); // should a wait below fail
+  const statuses: number[] = [];
+  const load = (async () => {
+    while (!stop) statuses.push((await send(gw.url, { user: 'f' })).status);
+  })();
+  t.match(await group.ask('SENTINEL', 'FAILOVER', group.master), /OK/);
+  await waitFor(async () => (await group.primaryPort().catch(() => 0)) === group.replica.port, 20_000, 50);
+  // The sentinel turns the old primary into a replica some seconds later (its next look at it).
+  await waitFor(async () => (await group.primary.command('ROLE').catch(() => '')).includes('slave'), 20_000, 50);
+  const switched = statuses.length;
+  await waitFor(async () => statuses.length > switched + 20 && statuses.slice(-20).every((s) => s === 200), 10_000, 50);
+  stop = true;
+  await load;
+  const refused = statuses.filter((s) => s !== 200).length;
+  t.comment(`${refused} of ${statuses.length} requests refused (fail closed) during the failover`);
+  t.ok(statuses.every((s) => s === 200 || s === 503), 'only the fail mode\'s 503s');
+  // Its keys expire within a millisecond at this limit: the scripts it ran tell instead.
+  const evalshaCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await group.replica.command('INFO', 'commandstats'))?.[1] ?? 0);
+  const before = await evalshaCalls();
+  t.equal((await send(gw.url, { user: 'f' })).status, 200);
+  t.ok((await evalshaCalls()) > before, 'the new primary runs the store\'s scripts');
+});
+
+t.test('a sentinel with a password of its own', async (t) => {
+  const group = await startSentinelGroup(t, { sentinelPassword: 'sentinel-secret' });
+  const wrong = await startGateway(t, config({ master: group.master, nodes: [group.sentinel], password: 'not-it' }, 100), { watch: false });
+  t.equal((await send(wrong.url, { user: 'p' })).status, 503, 'a wrong sentinel password: the store cannot find the primary, fail closed refuses');
+  const right = await startGateway(t, config({ master: group.master, nodes: [group.sentinel], password: 'sentinel-secret' }, 100), { watch: false });
+  t.ok(await waitFor(async () => (await send(right.url, { user: 'p' })).status === 200, 5000, 50), 'the right one: served');
+});

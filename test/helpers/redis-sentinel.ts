@@ -1,0 +1,103 @@
+/**
+ * A Redis Sentinel deployment on loopback, really started: a primary, a replica following
+ * it, and one sentinel (`redis-server --sentinel`, quorum 1) watching them with a 1 s
+ * down-after, so a killed primary's replica is promoted in a few seconds. Every process is
+ * killed by PID at teardown.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './ports.js';
+import { startRedis, type TestRedis } from './redis.js';
+import { tempDir } from './temp-dir.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface TestSentinelGroup {
+  /** The master group's name. */
+  readonly master: string;
+  /** `127.0.0.1:port` of the sentinel. */
+  readonly sentinel: string;
+  readonly primary: TestRedis;
+  readonly replica: TestRedis;
+  /** The port the sentinel names as the primary's now. */
+  primaryPort(): Promise<number>;
+  /** One command to the sentinel, e.g. `SENTINEL FAILOVER <master>`; the raw reply. */
+  ask(...args: string[]): Promise<string>;
+}
+
+const MASTER = 'gwmaster';
+
+export async function startSentinelGroup(t: Teardown, options: { sentinelPassword?: string } = {}): Promise<TestSentinelGroup> {
+  const primary = await startRedis(t);
+  const replica = await startRedis(t, ['--replicaof', '127.0.0.1', String(primary.port)]);
+  await until(async () => (await replica.command('INFO', 'replication')).includes('master_link_status:up'), 'the replica to sync');
+
+  const port = await freePort();
+  const dir = tempDir('sentinel-');
+  const conf = path.join(dir, 'sentinel.conf'); // the sentinel rewrites it as it learns
+  const lines = [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 1`, `sentinel down-after-milliseconds ${MASTER} 1000`, `sentinel failover-timeout ${MASTER} 5000`];
+  if (options.sentinelPassword) lines.push(`requirepass ${options.sentinelPassword}`);
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const child: ChildProcess = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.pid === undefined) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    process.kill(child.pid, 'SIGKILL');
+    await exited;
+  });
+  const auth = options.sentinelPassword ? ['AUTH', options.sentinelPassword] : undefined;
+  const ask = (...args: string[]): Promise<string> => sentinelCommand(port, args, auth);
+  // Ready once it has found the replica through the primary (its first INFO): only then can it promote it.
+  await until(async () => (await ask('SENTINEL', 'REPLICAS', MASTER).catch(() => '')).includes(String(replica.port)), 'the sentinel to find the replica');
+  return {
+    master: MASTER,
+    sentinel: `127.0.0.1:${port}`,
+    primary,
+    replica,
+    ask,
+    async primaryPort() {
+      const reply = await ask('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER);
+      return Number(/\$\d+\r\n(\d+)\r\n$/.exec(reply)?.[1]);
+    },
+  };
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One command (after AUTH, when given) to the sentinel on a fresh connection; the raw reply text. */
+function sentinelCommand(port: number, args: readonly string[], auth?: readonly string[]): Promise<string> {
+  const encode = (a: readonly string[]): string => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    let skip = auth ? 1 : 0; // AUTH's +OK comes first
+    socket.setTimeout(2000, () => socket.destroy(new Error('sentinel command timed out')));
+    socket.on('connect', () => socket.write((auth ? encode(auth) : '') + encode(args)));
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+      if (skip && data.includes('\r\n')) {
+        data = data.slice(data.indexOf('\r\n') + 2);
+        skip = 0;
+      }
+      // Replies here are short: a whole one has arrived when a read ends in CRLF and settles.
+      if (!skip && data.endsWith('\r\n')) {
+        setTimeout(() => {
+          socket.end();
+          resolve(data);
+        }, 20);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
