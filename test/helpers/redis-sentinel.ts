@@ -52,8 +52,11 @@ export async function startSentinelGroup(t: Teardown, options: { sentinelPasswor
   });
   const auth = options.sentinelPassword ? ['AUTH', options.sentinelPassword] : undefined;
   const ask = (...args: string[]): Promise<string> => sentinelCommand(port, args, auth);
-  // Ready once it has found the replica through the primary (its first INFO): only then can it promote it.
-  await until(async () => (await ask('SENTINEL', 'REPLICAS', MASTER).catch(() => '')).includes(String(replica.port)), 'the sentinel to find the replica');
+  // Ready once it has found the replica through the primary (its first INFO) and talked to it
+  // (flags just "slave", not "slave,disconnected"; its link to the primary up): only then would
+  // it promote it, and a SENTINEL FAILOVER before that is refused NOGOODSLAVE.
+  const replicaGood = (reply: string): boolean => reply.includes(`\r\n${replica.port}\r\n`) && reply.includes('\r\nflags\r\n$5\r\nslave\r\n') && reply.includes('\r\nmaster-link-status\r\n$2\r\nok\r\n');
+  await until(async () => replicaGood(await ask('SENTINEL', 'REPLICAS', MASTER).catch(() => '')), 'the sentinel to know the replica as good');
   return {
     master: MASTER,
     sentinel: `127.0.0.1:${port}`,
