@@ -86,7 +86,7 @@ export function singleRedisOptions(connection: RedisConnection): RedisOptions {
     ...nodeOptions(connection.timeoutMs),
     // The files' options are TLS's only: over a redis:// url (which the config refuses) they would turn TLS on.
     ...(url.startsWith('rediss://') && tls ? { tls } : {}),
-    ...(sentinel ? sentinelOptions(sentinel) : {}),
+    ...(sentinel ? sentinelOptions(sentinel, url.startsWith('rediss://') ? (tls ?? {}) : undefined) : {}),
     retryStrategy: retry,
     // A failover that leaves the connection on the old primary, now a replica (behind an
     // endpoint whose name or address moved to the new one): every write is refused READONLY
@@ -101,8 +101,10 @@ export function singleRedisOptions(connection: RedisConnection): RedisOptions {
  * that leaves the old primary up is followed at once. The url's host and port go unused; its
  * credentials and database are the primary's.
  */
-function sentinelOptions(sentinel: RedisSentinel): RedisOptions {
+function sentinelOptions(sentinel: RedisSentinel, tls: RedisTlsOptions | undefined): RedisOptions {
   return {
+    // Over rediss://, the sentinels and the primary alike, with the same CA and client certificate.
+    ...(tls ? { enableTLSForSentinelMode: true, tls, sentinelTLS: tls } : {}),
     name: sentinel.master,
     sentinels: sentinel.nodes.map(hostAndPort),
     sentinelPassword: sentinel.password,
@@ -136,11 +138,9 @@ export function clusterUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-/** Why `store.redis.sentinel` cannot be used with these settings, or undefined: checked when the config loads. */
-export function sentinelUrlProblem(url: string, cluster: boolean): string | undefined {
+/** Why `store.redis.sentinel` cannot be used with the other settings, or undefined: checked when the config loads. */
+export function sentinelProblem(cluster: boolean): string | undefined {
   if (cluster) return 'Redis Cluster and Redis Sentinel exclude each other: a cluster fails over by itself (drop sentinel, or set cluster: false)';
-  // ioredis would need TLS options of their own for the sentinels; not offered yet.
-  if (url.startsWith('rediss://')) return 'TLS is not supported with Redis Sentinel yet: use a redis:// url';
   return undefined;
 }
 

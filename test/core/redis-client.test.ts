@@ -33,6 +33,11 @@ t.test('the client each setting makes', async (t) => {
   if (isCluster(sentinel)) return t.fail('a single-node client');
   t.match(sentinel.options, { name: 'mymaster', sentinels: [{ host: 's-0', port: 26379 }, { host: '::1', port: 26380 }], sentinelPassword: 'sp', password: 'pw', db: 2, failoverDetector: true, enableOfflineQueue: false }, 'the sentinels name the primary; the url gives its password and database');
   t.equal(typeof sentinel.options.sentinelRetryStrategy, 'function', 'no sentinel answering: tried again, as a lost primary is');
+  t.equal(sentinel.options.enableTLSForSentinelMode, false, 'no TLS over redis://');
+
+  const sentinelTls = createRedisClient(ioredis, { url: 'rediss://ignored:1', cluster: false, timeoutMs: 250, tls: { ca: Buffer.from('CA PEM') }, sentinel: { master: 'm', nodes: ['s:26379'] } });
+  t.teardown(() => sentinelTls.disconnect());
+  t.match(sentinelTls.options, { enableTLSForSentinelMode: true, tls: { ca: Buffer.from('CA PEM') }, sentinelTLS: { ca: Buffer.from('CA PEM') } }, 'over rediss://, the sentinels and the primary with the same TLS settings');
 
   const plain = createRedisClient(ioredis, { url: 'redis://user:pw@127.0.0.1:1', cluster: true, timeoutMs: 5000 });
   t.teardown(() => plain.disconnect());

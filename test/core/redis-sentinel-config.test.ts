@@ -35,5 +35,5 @@ t.test('what cannot be used is named at its key', async (t) => {
     t.match(issuesOf(config(`    url: "redis://r"\n    sentinel:\n      master: m\n      nodes: ["${bad}"]\n`)), [new RegExp(`store\\.redis\\.sentinel\\.nodes\\[0\\]: "${bad.replace(/[[\]]/g, '\\$&')}" is not host:port`)], `"${bad}" is not host:port`);
   }
   t.match(issuesOf(config(`    url: "redis://r"\n    cluster: true\n    sentinel:\n      master: m\n${nodes}`)), [/store\.redis\.sentinel.*Redis Cluster and Redis Sentinel exclude each other/]);
-  t.match(issuesOf(config(`    url: "rediss://r"\n    sentinel:\n      master: m\n${nodes}`)), [/store\.redis\.sentinel.*TLS is not supported with Redis Sentinel yet/]);
+  t.same(issuesOf(config(`    url: "rediss://r"\n    sentinel:\n      master: m\n${nodes}`)), [], 'over TLS too');
 });

@@ -1,16 +1,18 @@
 /**
  * A Redis Sentinel deployment on loopback, really started: a primary, a replica following
  * it, and one sentinel (`redis-server --sentinel`, quorum 1) watching them with a 1 s
- * down-after, so a killed primary's replica is promoted in a few seconds. Every process is
+ * down-after, so a killed primary's replica is promoted in a few seconds. With `tls`, every
+ * port (the sentinel's too) speaks only TLS, and replication goes over it. Every process is
  * killed by PID at teardown.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
-import { startRedis, type TestRedis } from './redis.js';
+import { startRedis, type RedisTls, type TestRedis } from './redis.js';
 import { tempDir } from './temp-dir.js';
 
 interface Teardown {
@@ -32,15 +34,20 @@ export interface TestSentinelGroup {
 
 const MASTER = 'gwmaster';
 
-export async function startSentinelGroup(t: Teardown, options: { sentinelPassword?: string } = {}): Promise<TestSentinelGroup> {
-  const primary = await startRedis(t);
-  const replica = await startRedis(t, ['--replicaof', '127.0.0.1', String(primary.port)]);
+export async function startSentinelGroup(t: Teardown, options: { sentinelPassword?: string; tls?: RedisTls } = {}): Promise<TestSentinelGroup> {
+  const certs = options.tls;
+  const overTls = certs ? ['--tls-replication', 'yes'] : [];
+  const primary = await startRedis(t, overTls, { tls: certs });
+  const replica = await startRedis(t, [...overTls, '--replicaof', '127.0.0.1', String(primary.port)], { tls: certs });
   await until(async () => (await replica.command('INFO', 'replication')).includes('master_link_status:up'), 'the replica to sync');
 
   const port = await freePort();
   const dir = tempDir('sentinel-');
   const conf = path.join(dir, 'sentinel.conf'); // the sentinel rewrites it as it learns
-  const lines = [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 1`, `sentinel down-after-milliseconds ${MASTER} 1000`, `sentinel failover-timeout ${MASTER} 5000`];
+  const listen = certs
+    ? ['port 0', `tls-port ${port}`, `tls-cert-file ${certs.cert}`, `tls-key-file ${certs.key}`, `tls-ca-cert-file ${certs.ca}`, 'tls-auth-clients no', 'tls-replication yes']
+    : [`port ${port}`];
+  const lines = [...listen, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 1`, `sentinel down-after-milliseconds ${MASTER} 1000`, `sentinel failover-timeout ${MASTER} 5000`];
   if (options.sentinelPassword) lines.push(`requirepass ${options.sentinelPassword}`);
   writeFileSync(conf, lines.join('\n') + '\n');
   const child: ChildProcess = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
@@ -51,7 +58,8 @@ export async function startSentinelGroup(t: Teardown, options: { sentinelPasswor
     await exited;
   });
   const auth = options.sentinelPassword ? ['AUTH', options.sentinelPassword] : undefined;
-  const ask = (...args: string[]): Promise<string> => sentinelCommand(port, args, auth);
+  const secure = certs ? { ca: readFileSync(certs.ca) } : undefined;
+  const ask = (...args: string[]): Promise<string> => sentinelCommand(port, args, auth, secure);
   // Ready once it has found the replica through the primary (its first INFO) and talked to it
   // (flags just "slave", not "slave,disconnected"; its link to the primary up): only then would
   // it promote it, and a SENTINEL FAILOVER before that is refused NOGOODSLAVE.
@@ -78,15 +86,15 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** One command (after AUTH, when given) to the sentinel on a fresh connection; the raw reply text. */
-function sentinelCommand(port: number, args: readonly string[], auth?: readonly string[]): Promise<string> {
+/** One command (after AUTH, when given) to the sentinel on a fresh connection (TLS with `secure`); the raw reply text. */
+function sentinelCommand(port: number, args: readonly string[], auth?: readonly string[], secure?: tls.ConnectionOptions): Promise<string> {
   const encode = (a: readonly string[]): string => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = secure ? tls.connect({ ...secure, port, host: '127.0.0.1' }) : net.connect(port, '127.0.0.1');
     let data = '';
     let skip = auth ? 1 : 0; // AUTH's +OK comes first
     socket.setTimeout(2000, () => socket.destroy(new Error('sentinel command timed out')));
-    socket.on('connect', () => socket.write((auth ? encode(auth) : '') + encode(args)));
+    socket.on(secure ? 'secureConnect' : 'connect', () => socket.write((auth ? encode(auth) : '') + encode(args)));
     socket.on('data', (chunk) => {
       data += chunk.toString();
       if (skip && data.includes('\r\n')) {

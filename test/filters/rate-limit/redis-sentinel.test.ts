@@ -8,10 +8,12 @@ import { startGateway } from '../../helpers/gateway.js';
 import { waitFor } from '../../helpers/live.js';
 import { startSentinelGroup } from '../../helpers/redis-sentinel.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
+import { selfSignedCertificate } from '../../helpers/certificate.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
-function config(sentinel: Record<string, unknown>, requestsPerMinute: number): string {
+function config(sentinel: Record<string, unknown>, requestsPerMinute: number, overTls: Record<string, unknown> = {}): string {
   // The url's host and port are not used with sentinel: a port nothing listens on proves it.
-  const store = { type: 'redis', redis: { url: 'redis://127.0.0.1:1', sentinel, key_prefix: 'st:', fail_mode: 'closed', timeout_ms: 300 } };
+  const store = { type: 'redis', redis: { url: 'redis://127.0.0.1:1', sentinel, key_prefix: 'st:', fail_mode: 'closed', timeout_ms: 300, ...overTls } };
   return rateLimitConfig({ rateLimits: { default: { requests_per_minute: requestsPerMinute } }, store });
 }
 
@@ -71,4 +73,17 @@ t.test('a sentinel with a password of its own', async (t) => {
   t.equal((await send(wrong.url, { user: 'p' })).status, 503, 'a wrong sentinel password: the store cannot find the primary, fail closed refuses');
   const right = await startGateway(t, config({ master: group.master, nodes: [group.sentinel], password: 'sentinel-secret' }, 100), { watch: false });
   t.ok(await waitFor(async () => (await send(right.url, { user: 'p' })).status === 200, 5000, 50), 'the right one: served');
+});
+
+t.test('over TLS: the sentinel and both Redis speak only TLS, and a planned failover is followed', async (t) => {
+  const certs = selfSignedCertificate(tempDir('sentinel-tls-'));
+  const group = await startSentinelGroup(t, { tls: { cert: certs.cert, key: certs.key, ca: certs.cert } });
+  // The CA through store.redis.tls (an absolute path here), for the sentinel and the primary alike.
+  const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel] }, 100_000, { url: 'rediss://127.0.0.1:1', tls: { ca_file: certs.cert } }), { watch: false });
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'tls' })).status === 200, 5000, 50), 'served through the sentinel, over TLS');
+  const failover = await group.ask('SENTINEL', 'FAILOVER', group.master);
+  t.match(failover, /OK/, `SENTINEL FAILOVER: ${failover.trim()}`);
+  await waitFor(async () => (await group.primaryPort().catch(() => 0)) === group.replica.port, 20_000, 50);
+  const evalshaCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await group.replica.command('INFO', 'commandstats'))?.[1] ?? 0);
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'tls' })).status === 200 && (await evalshaCalls()) > 0, 10_000, 50), 'served by the new primary');
 });
