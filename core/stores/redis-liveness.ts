@@ -1,5 +1,5 @@
 /**
- * Telling a dead connection from a slow Redis. A single Redis's connection can stop carrying
+ * Telling a dead connection from a slow Redis. A connection to Redis can stop carrying
  * anything with no reset to say so — its host powered off, a NAT or load balancer forgot the
  * flow, a failover moved the endpoint's address — and the kernel keeps it open through many
  * minutes of retransmits, while every call waits out `timeout_ms` and the store reads as up.
@@ -13,8 +13,12 @@
  * means the host is gone. Either way the store drops its connection (calls then fail at once
  * while it reconnects). A probe that connects but is not answered in time, or is answered
  * with an error (BUSY, LOADING), finds a stalled Redis: the connection is kept.
+ *
+ * A single Redis's connection is watched by the replies read off it. A Redis Cluster's nodes
+ * are watched each by the bytes its connection has read, the node found by the slot of the
+ * call's keys; a dropped node's connection is made anew by ioredis on the MOVED that follows.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { singleRedisOptions, type RedisConnection } from './redis-client.js';
 
 export type ProbeResult = 'answers' | 'unreachable' | 'stalled';
@@ -25,9 +29,27 @@ export type ProbeResult = 'answers' | 'unreachable' | 'stalled';
  * but a single attempt.
  */
 export function probeRedis(ioredis: typeof import('ioredis'), connection: RedisConnection, deadlineMs: number): Promise<ProbeResult> {
+  return probeWith((once) => new ioredis.Redis(connection.url, { ...singleRedisOptions(connection), ...once }), deadlineMs);
+}
+
+/** {@link probeRedis} for one node of a cluster, with the settings of the store's connection to it. */
+export function probeNode(ioredis: typeof import('ioredis'), node: Redis, deadlineMs: number): Promise<ProbeResult> {
+  const { host, port, username, password, tls } = node.options;
+  return probeWith((once) => new ioredis.Redis({ host, port, username, password, tls, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, ...once }), deadlineMs);
+}
+
+/** A single attempt, whatever the client would otherwise retry. */
+interface Once {
+  connectTimeout: number;
+  retryStrategy: () => null;
+  sentinelRetryStrategy: () => null;
+  failoverDetector: false;
+  reconnectOnError: null;
+}
+
+function probeWith(make: (once: Once) => Redis, deadlineMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const once = { connectTimeout: deadlineMs, retryStrategy: () => null, sentinelRetryStrategy: () => null, failoverDetector: false, reconnectOnError: null };
-    const client: Redis = new ioredis.Redis(connection.url, { ...singleRedisOptions(connection), ...once });
+    const client = make({ connectTimeout: deadlineMs, retryStrategy: () => null, sentinelRetryStrategy: () => null, failoverDetector: false, reconnectOnError: null });
     let connected = false;
     let settled = false;
     const settle = (result: ProbeResult): void => {
@@ -49,38 +71,32 @@ export function probeRedis(ioredis: typeof import('ioredis'), connection: RedisC
 }
 
 /**
- * Watches one connection for silence. The store counts every reply ({@link replied}) and
- * tells it when a call timed out, with the count at the call's send; at most one probe runs
- * at a time, and after one finds a stalled Redis the next waits `intervalMs`. A probe that
- * finds Redis answering is trusted only if the connection stays silent `graceMs` longer: a
- * stall that ends while the probe waits frees both connections at once, and the probe's
- * answer may be read before the replies queued on ours.
+ * Watches one connection for silence, by `heard`, a number that moves whenever anything is
+ * read off it. Told when a call timed out, with `heard` at the call's send (or, when that is
+ * unknown, now). At most one probe runs at a time, and after one finds a stalled Redis the
+ * next waits `intervalMs`. A probe that finds Redis answering is trusted only if the
+ * connection stays silent `graceMs` longer: a stall that ends while the probe waits frees both
+ * connections at once, and the probe's answer may be read before the replies queued on ours.
  */
 export class SilenceCheck {
-  /** Replies (or failures) read off the connection: their count moving is all that matters. */
-  replies = 0;
   private probing = false;
   private quietUntil = 0;
 
   constructor(
+    readonly heard: () => number,
     private readonly probe: () => Promise<ProbeResult>,
     private readonly dead: (result: Exclude<ProbeResult, 'stalled'>) => void,
     private readonly intervalMs: number,
     private readonly graceMs: number,
   ) {}
 
-  replied(): void {
-    this.replies++;
-  }
-
-  /** A call sent when {@link replies} read `repliesAtSend` timed out. */
-  timedOut(repliesAtSend: number): void {
-    if (this.replies !== repliesAtSend || this.probing || performance.now() < this.quietUntil) return;
+  timedOut(heardAtSend: number): void {
+    if (this.heard() !== heardAtSend || this.probing || performance.now() < this.quietUntil) return;
     this.probing = true;
-    const repliesAtProbe = this.replies;
+    const heardAtProbe = this.heard();
     // Anything read meanwhile proves the connection alive (a gateway whose own event loop was
     // blocked fires its timers before it reads replies that had long arrived, too).
-    const alive = (): boolean => this.replies !== repliesAtProbe;
+    const alive = (): boolean => this.heard() !== heardAtProbe;
     void this.probe().then((result) => {
       if (result === 'stalled' || alive()) return this.rest();
       setTimeout(() => {
@@ -95,4 +111,33 @@ export class SilenceCheck {
     this.probing = false;
     this.quietUntil = performance.now() + this.intervalMs;
   }
+}
+
+/** One {@link SilenceCheck} for each master of a Redis Cluster, by `host:port`. */
+export class ClusterSilence {
+  private readonly checks = new Map<string, { node: Redis; check: SilenceCheck }>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    /** The Redis Cluster slot of a key (hash tags honoured). */
+    private readonly slotOf: (key: string) => number,
+    private readonly watch: (node: Redis) => SilenceCheck,
+  ) {}
+
+  /** A call on `key` timed out: the master that owns its slot now is watched from here. */
+  timedOut(key: string): void {
+    const owner = this.cluster.slots[this.slotOf(key)]?.[0];
+    if (owner === undefined) return;
+    const node = this.cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    if (!node) return;
+    let watched = this.checks.get(owner);
+    // ioredis makes a new client for a node that returns: a check is for one client.
+    if (watched?.node !== node) this.checks.set(owner, (watched = { node, check: this.watch(node) }));
+    watched.check.timedOut(watched.check.heard());
+  }
+}
+
+/** What a connection has read so far (0 before it has a socket). */
+export function bytesReadBy(node: Redis): number {
+  return (node.stream as { bytesRead?: number } | undefined)?.bytesRead ?? 0;
 }

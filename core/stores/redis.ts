@@ -27,7 +27,7 @@ import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
 import { connectTimeoutFor, createRedisClient, isCluster, isReadOnlyError, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
-import { probeRedis, SilenceCheck, type ProbeResult } from './redis-liveness.js';
+import { bytesReadBy, ClusterSilence, probeNode, probeRedis, SilenceCheck, type ProbeResult } from './redis-liveness.js';
 import type { RedisTlsOptions } from './redis-tls.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
@@ -57,6 +57,10 @@ export class RedisStore implements Store {
   private readonly single: Redis | undefined;
   /** The single Redis's watch for a connection that went silent (redis-liveness.ts); none on a cluster. */
   private readonly silence: SilenceCheck | undefined;
+  /** Replies (and failures) read off the single Redis's connection: what {@link silence} watches. */
+  private replies = 0;
+  /** A cluster's watch, node by node. */
+  private readonly clusterSilence: ClusterSilence | undefined;
   private readonly url: string;
   /** EVALSHA commands written by {@link ScriptCalls}: one class for every script. */
   private readonly Command: PreEncoded;
@@ -99,6 +103,12 @@ export class RedisStore implements Store {
     if (isCluster(client)) {
       this.single = undefined;
       this.silence = undefined;
+      const slotOf = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
+      const deadline = connectTimeoutFor(opts.timeoutMs);
+      this.clusterSilence = new ClusterSilence(client, slotOf, (node) => {
+        const at = `${node.options.host}:${node.options.port}`;
+        return new SilenceCheck(() => bytesReadBy(node), () => probeNode(ioredis, node, deadline), (found) => this.dropDeadNode(node, at, found), deadline, opts.timeoutMs);
+      });
       // A node's client is new (ioredis makes a new one when a node returns, and never
       // reconnects an old one): queued now, the scripts reach it ahead of any EVALSHA.
       client.on('+node', (node: Redis) => {
@@ -114,8 +124,9 @@ export class RedisStore implements Store {
       });
     } else {
       this.single = client;
+      this.clusterSilence = undefined;
       const deadline = connectTimeoutFor(opts.timeoutMs);
-      this.silence = new SilenceCheck(() => probeRedis(ioredis, connection, deadline), (found) => this.dropDeadConnection(found), deadline, opts.timeoutMs);
+      this.silence = new SilenceCheck(() => this.replies, () => probeRedis(ioredis, connection, deadline), (found) => this.dropDeadConnection(found), deadline, opts.timeoutMs);
       // ioredis emits 'ready' on the tick `status` turns 'ready', before any other I/O: so
       // before any request can send an EVALSHA.
       client.on('ready', () => this.preloadAll(client));
@@ -142,8 +153,7 @@ export class RedisStore implements Store {
     const start = performance.now();
     // Encoded and sent now: the caller may refill `keys` and `args` once run returns (Store.run).
     const command = this.send(script, group, keys, args);
-    const silence = this.silence;
-    const repliesAtSend = silence ? silence.replies : 0;
+    const repliesAtSend = this.replies;
     // One promise, settled by the first of the reply, its failure and the deadline; a reply
     // after the deadline settles `late` instead. (A race of promises, a `finally` and an
     // async function made five promises a command, each resolved with an object.)
@@ -152,13 +162,14 @@ export class RedisStore implements Store {
       const timer = setTimeout(() => {
         this.observe(script, start, 'error');
         this.errors.inc({ reason: 'timeout' });
-        silence?.timedOut(repliesAtSend);
+        this.silence?.timedOut(repliesAtSend);
+        this.clusterSilence?.timedOut(this.fullKey(group, ''));
         // Sent is sent: Redis runs the script once it catches up, and its result is handed on.
         const handedOn = new Promise<R | undefined>((settle) => (late = settle));
         reject(new StoreUnavailableError(`redis store timed out after ${this.timeoutMs} ms`, { late: handedOn }));
       }, this.timeoutMs);
       const failed = (err: unknown): void => {
-        silence?.replied();
+        this.replies++;
         if (late) return late(undefined);
         clearTimeout(timer);
         this.observe(script, start, 'error');
@@ -167,7 +178,7 @@ export class RedisStore implements Store {
         reject(new StoreUnavailableError(`redis store failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
       };
       const answered = (reply: unknown): void => {
-        silence?.replied();
+        this.replies++;
         let result: R;
         try {
           result = script.parse(textReply(reply));
@@ -276,6 +287,17 @@ export class RedisStore implements Store {
     // Not disconnect(): its FIN would wait on a peer that is gone, and 'close', which starts
     // ioredis's reconnect, would never come.
     single.stream.destroy();
+  }
+
+  /** A cluster node's connection carries nothing any more: dropped, ioredis connects anew on the MOVED that follows. */
+  private dropDeadNode(node: Redis, at: string, found: Exclude<ProbeResult, 'stalled'>): void {
+    if (node.status !== 'ready') return;
+    if (!this.failedNodes.has(at)) {
+      this.failedNodes.add(at); // its return is logged, as a failed node's
+      const why = found === 'answers' ? 'while the node answers a new connection' : 'and the node cannot be reached';
+      this.log.warn(`redis cluster node connection stopped answering ${why}; dropping it, fail mode for its keys until a new one is ready`, { node: at });
+    }
+    node.stream.destroy();
   }
 
   private markDown(err: Error): void {
