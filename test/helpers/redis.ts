@@ -9,6 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
+import { tempDir } from './temp-dir.js';
 
 export interface TestRedis {
   readonly port: number;
@@ -47,8 +48,11 @@ export async function startRedis(t: Teardown, args: readonly string[] = [], opti
     : ['--port', String(port)];
   const secure = certs ? { ca: readFileSync(certs.ca), cert: readFileSync(certs.cert), key: readFileSync(certs.key) } : undefined;
 
+  const workDir = tempDir('redis-');
   const launch = async (): Promise<void> => {
-    const c = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
+    // Its own working folder (`args` may name another): a replica's full sync writes an RDB file
+    // there even with saving off, which in the checkout's folder would land in the repository.
+    const c = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', workDir, ...args], { stdio: 'ignore' });
     child = c;
     const failed = new Promise<never>((_, reject) => {
       c.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`)));
