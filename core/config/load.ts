@@ -15,7 +15,7 @@ import { ConfigError, formatPath, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
 import { configSecrets } from './secrets.js';
 import { redactInLogs } from '../logger.js';
-import { clusterUrlProblem, sentinelNodeProblem, sentinelProblem } from '../stores/redis-client.js';
+import { clusterUrlProblem, SENTINEL_WITH_CLUSTER, sentinelNodeProblem } from '../stores/redis-client.js';
 import { readRedisTls } from '../stores/redis-tls.js';
 import type { GatewayConfig } from './types.js';
 
@@ -98,8 +98,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const redis = loaded.config.store?.redis;
   const clusterProblem = redis?.cluster ? clusterUrlProblem(redis.url) : undefined;
   if (clusterProblem) throw new ConfigError([source.issue(['store', 'redis', 'url'], clusterProblem)], loaded);
-  const sentinelIssue = redis?.sentinel ? sentinelProblem(redis.cluster ?? false) : undefined;
-  if (sentinelIssue) throw new ConfigError([source.issue(['store', 'redis', 'sentinel'], sentinelIssue)], loaded);
+  if (redis?.sentinel && redis.cluster) throw new ConfigError([source.issue(['store', 'redis', 'sentinel'], SENTINEL_WITH_CLUSTER)], loaded);
   const nodeProblems = (redis?.sentinel?.nodes ?? []).flatMap((node, i) => {
     const problem = sentinelNodeProblem(node);
     return problem ? [source.issue(['store', 'redis', 'sentinel', 'nodes', i], problem)] : [];

@@ -138,21 +138,16 @@ export function clusterUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-/** Why `store.redis.sentinel` cannot be used with the other settings, or undefined: checked when the config loads. */
-export function sentinelProblem(cluster: boolean): string | undefined {
-  if (cluster) return 'Redis Cluster and Redis Sentinel exclude each other: a cluster fails over by itself (drop sentinel, or set cluster: false)';
-  return undefined;
-}
+/** Why `store.redis.sentinel` cannot go with `cluster: true`: checked when the config loads. */
+export const SENTINEL_WITH_CLUSTER = 'Redis Cluster and Redis Sentinel exclude each other: a cluster fails over by itself (drop sentinel, or set cluster: false)';
+
+/** `host:port`, an IPv6 address in brackets. */
+const SENTINEL_NODE = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:/@[\]]+):([0-9]{1,5})$/;
 
 /** Why a sentinel's address is not `host:port`, or undefined: checked when the config loads. */
 export function sentinelNodeProblem(node: string): string | undefined {
-  const { host, port } = hostAndPort(node);
-  const bracketed = node.startsWith('[');
-  const hostOk = bracketed ? /^\[[0-9A-Fa-f:.]+\]:/.test(node) : host !== '' && !/[\s:/@[\]]/.test(host);
-  if (!hostOk || !/^[0-9]{1,5}$/.test(node.slice(node.lastIndexOf(':') + 1)) || port < 1 || port > 65535) {
-    return `"${node}" is not host:port (a port from 1 to 65535; an IPv6 address in brackets, as [fd00::7]:26379)`;
-  }
-  return undefined;
+  const port = Number(SENTINEL_NODE.exec(node)?.[1] ?? 0);
+  return port >= 1 && port <= 65535 ? undefined : `"${node}" is not host:port (a port from 1 to 65535; an IPv6 address in brackets, as [fd00::7]:26379)`;
 }
 
 /** The seed node of a cluster `url` (see {@link clusterUrlProblem}). */

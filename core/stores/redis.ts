@@ -100,11 +100,12 @@ export class RedisStore implements Store {
     this.Command = preEncodedCommand(ioredis.Command);
     const connection: RedisConnection = { url: opts.url, cluster: opts.cluster ?? false, timeoutMs: opts.timeoutMs, tls: opts.tls, sentinel: opts.sentinel };
     const client = (this.client = createRedisClient(ioredis, connection));
+    // A probe's deadline, and the least time between probes of a stalled Redis (redis-liveness.ts).
+    const deadline = connectTimeoutFor(opts.timeoutMs);
     if (isCluster(client)) {
       this.single = undefined;
       this.silence = undefined;
       const slotOf = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
-      const deadline = connectTimeoutFor(opts.timeoutMs);
       this.clusterSilence = new ClusterSilence(client, slotOf, (node) => {
         const at = `${node.options.host}:${node.options.port}`;
         return new SilenceCheck(() => bytesReadBy(node), () => probeNode(ioredis, node, deadline), (found) => this.dropDeadNode(node, at, found), deadline, opts.timeoutMs);
@@ -125,7 +126,6 @@ export class RedisStore implements Store {
     } else {
       this.single = client;
       this.clusterSilence = undefined;
-      const deadline = connectTimeoutFor(opts.timeoutMs);
       this.silence = new SilenceCheck(() => this.replies, () => probeRedis(ioredis, connection, deadline), (found) => this.dropDeadConnection(found), deadline, opts.timeoutMs);
       // ioredis emits 'ready' on the tick `status` turns 'ready', before any other I/O: so
       // before any request can send an EVALSHA.
