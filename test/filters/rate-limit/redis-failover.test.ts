@@ -6,11 +6,11 @@
  * before, every call got the fail mode (or waited out `timeout_ms`) until the process restarted
  * or the kernel gave up on the flow, many minutes later, with `gateway_store_redis_up` at 1.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { metric, waitFor } from '../../helpers/live.js';
-import { startRedis } from '../../helpers/redis.js';
+import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 
@@ -19,6 +19,15 @@ const TIMEOUT_MS = 300;
 function config(proxy: TcpProxy, requestsPerMinute = 100_000): string {
   const store = { type: 'redis', redis: { url: `redis://127.0.0.1:${proxy.port}`, key_prefix: 'fo:', fail_mode: 'closed', timeout_ms: TIMEOUT_MS } };
   return rateLimitConfig({ rateLimits: { default: { requests_per_minute: requestsPerMinute } }, store });
+}
+
+/** A Redis behind a relay and a gateway storing there, which has served `user` once. */
+async function relayedGateway(t: Test, user: string): Promise<{ redis: TestRedis; proxy: TcpProxy; gw: TestGateway }> {
+  const redis = await startRedis(t);
+  const proxy = await startTcpProxy(t, redis.port);
+  const gw = await startGateway(t, config(proxy), { watch: false });
+  t.equal((await send(gw.url, { user })).status, 200);
+  return { redis, proxy, gw };
 }
 
 async function redisUp(gw: TestGateway): Promise<number> {
@@ -65,10 +74,7 @@ t.test('a failover demotes the primary under the connection: READONLY, then the 
 });
 
 t.test('a connection the network silently dropped, Redis still reachable: found by a probe and replaced', async (t) => {
-  const redis = await startRedis(t);
-  const proxy = await startTcpProxy(t, redis.port);
-  const gw = await startGateway(t, config(proxy), { watch: false });
-  t.equal((await send(gw.url, { user: 'a' })).status, 200);
+  const { proxy, gw } = await relayedGateway(t, 'a');
   const connections = proxy.accepted;
 
   proxy.blackholeOpen(); // the flow is gone; new ones are carried
@@ -87,10 +93,7 @@ t.test('a connection the network silently dropped, Redis still reachable: found 
 });
 
 t.test('a connection silently dropped and Redis unreachable: calls fail at once and the store reads down', async (t) => {
-  const redis = await startRedis(t);
-  const proxy = await startTcpProxy(t, redis.port);
-  const gw = await startGateway(t, config(proxy), { watch: false });
-  t.equal((await send(gw.url, { user: 'b' })).status, 200);
+  const { proxy, gw } = await relayedGateway(t, 'b');
 
   proxy.blackholeOpen();
   await proxy.refuseNew();
@@ -111,10 +114,7 @@ t.test('a connection silently dropped and Redis unreachable: calls fail at once 
 });
 
 t.test('a stalled Redis keeps its connection: the probe connects but is not answered', async (t) => {
-  const redis = await startRedis(t);
-  const proxy = await startTcpProxy(t, redis.port);
-  const gw = await startGateway(t, config(proxy), { watch: false });
-  t.equal((await send(gw.url, { user: 'c' })).status, 200);
+  const { redis, proxy, gw } = await relayedGateway(t, 'c');
   const connections = proxy.accepted;
   // Longer than the call's deadline plus the probe's (a second): the probe must give up on its own.
   await redis.command('CLIENT', 'PAUSE', '1800', 'ALL');
