@@ -2,7 +2,6 @@
  * The plugin contract: every built-in filter and provider is written against these types,
  * exactly as a third-party plugin is. Exported from the package entry point.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { GatewayError } from './errors.js';
 import type { MetricsFactory } from './metrics-factory.js';
@@ -11,8 +10,10 @@ import type { GatewayConfig } from './config/types.js';
 import type { SingleWriters } from './cluster/single-writer.js';
 import type { Provider } from './provider-types.js';
 import type { RequestContext } from './request-context.js';
+import type { PluginEndpoint } from './endpoint-types.js';
 
 export * from './provider-types.js';
+export type { EndpointRequest, EndpointResponse, PluginEndpoint } from './endpoint-types.js';
 export type { RequestContext, TargetChoice } from './request-context.js';
 
 /** The version of this contract; a plugin may declare `apiVersion` and is refused if it differs. */
@@ -292,39 +293,6 @@ export interface Filter {
    * seconds, and whoever can reach the port could send one.
    */
   readonly beforeParse?: boolean;
-}
-
-/** A request to a {@link PluginEndpoint}: read whole (bodies up to 64 KiB), headers lower-cased. */
-export interface EndpointRequest {
-  readonly method: string;
-  /** The path without the query string. */
-  readonly path: string;
-  readonly query: URLSearchParams;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-  /** True when the client's connection to the gateway is TLS (`server.tls`); a proxy in front may say so in X-Forwarded-Proto instead. */
-  readonly encrypted: boolean;
-}
-
-/** What a {@link PluginEndpoint} answers. `cache-control: no-store` is added unless set. */
-export interface EndpointResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body: string | Uint8Array;
-}
-
-/**
- * An HTTP endpoint served by a plugin: no route, no filter chain, no identity, not
- * audited (it is not AI traffic), so it must check its own authorization. Served on the
- * main port, or only on the operational listener when `server.admin.endpoints` lists
- * `plugins`. The current pipeline's endpoints answer, so a reload swaps them too.
- * @example
- * endpoints: [{ path: '/admin/', handle: (req) => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'hi' }) }]
- */
-export interface PluginEndpoint {
-  /** An exact path (`/dashboard`) or, ending in `/`, a prefix (`/admin/`). */
-  readonly path: string;
-  handle(req: EndpointRequest): EndpointResponse | Promise<EndpointResponse>;
 }
 
 /** Runtime-lifetime objects that outlive any one pipeline (counters, caches, pools). */
