@@ -16,9 +16,11 @@
  *
  * A single Redis's connection is watched by the replies read off it. A Redis Cluster's nodes
  * are watched each by the bytes its connection has read, the node found by the slot of the
- * call's keys; a dropped node's connection is made anew by ioredis on the MOVED that follows.
+ * call's keys; a dropped node's connection is made anew by ioredis on the MOVED that follows,
+ * unless its host was found unreachable: then calls on its slots fail at once until it answers
+ * (redis-unreachable.ts).
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { singleRedisOptions, type RedisConnection } from './redis-client.js';
 
 export type ProbeResult = 'answers' | 'unreachable' | 'stalled';
@@ -32,9 +34,17 @@ export function probeRedis(ioredis: typeof import('ioredis'), connection: RedisC
   return probeWith((once) => new ioredis.Redis(connection.url, { ...singleRedisOptions(connection), ...once }), deadlineMs);
 }
 
-/** {@link probeRedis} for one node of a cluster, with the settings of the store's connection to it. */
-export function probeNode(ioredis: typeof import('ioredis'), node: Redis, deadlineMs: number): Promise<ProbeResult> {
-  const { host, port, username, password, tls } = node.options;
+/** Where a cluster node is and how to log in: its connection's options, or the cluster's with its address. */
+export interface NodeAddress {
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  tls?: RedisOptions['tls'];
+}
+
+/** {@link probeRedis} for one node of a cluster, with the settings of the store's connections to it. */
+export function probeNode(ioredis: typeof import('ioredis'), { host, port, username, password, tls }: NodeAddress, deadlineMs: number): Promise<ProbeResult> {
   return probeWith((once) => new ioredis.Redis({ host, port, username, password, tls, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, ...once }), deadlineMs);
 }
 
@@ -122,6 +132,8 @@ export class ClusterSilence {
     /** The Redis Cluster slot of a key (hash tags honoured). */
     private readonly slotOf: (key: string) => number,
     private readonly watch: (node: Redis) => SilenceCheck,
+    /** The master `at` was still connecting when a call's deadline passed: there is no connection to watch. */
+    private readonly notConnected: (at: string) => void,
   ) {}
 
   /** A call on `key` timed out: the master that owns its slot now is watched from here. */
@@ -130,6 +142,7 @@ export class ClusterSilence {
     if (owner === undefined) return;
     const node = this.cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
     if (!node) return;
+    if (node.status === 'connecting') return this.notConnected(owner);
     let watched = this.checks.get(owner);
     // ioredis makes a new client for a node that returns: a check is for one client.
     if (watched?.node !== node) this.checks.set(owner, (watched = { node, check: this.watch(node) }));

@@ -26,9 +26,10 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
-import { connectTimeoutFor, createRedisClient, isCluster, isReadOnlyError, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
+import { connectTimeoutFor, createRedisClient, hostAndPort, isCluster, isReadOnlyError, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
 import { bytesReadBy, ClusterSilence, probeNode, probeRedis, SilenceCheck, type ProbeResult } from './redis-liveness.js';
 import type { RedisTlsOptions } from './redis-tls.js';
+import { UnreachableNodes } from './redis-unreachable.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
@@ -61,6 +62,8 @@ export class RedisStore implements Store {
   private replies = 0;
   /** A cluster's watch, node by node. */
   private readonly clusterSilence: ClusterSilence | undefined;
+  /** A cluster's masters that cannot be reached: calls on their slots fail at once. */
+  private readonly unreachable: UnreachableNodes | undefined;
   private readonly url: string;
   /** EVALSHA commands written by {@link ScriptCalls}: one class for every script. */
   private readonly Command: PreEncoded;
@@ -106,10 +109,13 @@ export class RedisStore implements Store {
       this.single = undefined;
       this.silence = undefined;
       const slotOf = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
-      this.clusterSilence = new ClusterSilence(client, slotOf, (node) => {
+      const login = client.options.redisOptions ?? {};
+      const unreachable = (this.unreachable = new UnreachableNodes(client, slotOf, (at) => probeNode(ioredis, { ...login, ...hostAndPort(at) }, deadline)));
+      const watch = (node: Redis): SilenceCheck => {
         const at = `${node.options.host}:${node.options.port}`;
-        return new SilenceCheck(() => bytesReadBy(node), () => probeNode(ioredis, node, deadline), (found) => this.dropDeadNode(node, at, found), deadline, opts.timeoutMs);
-      });
+        return new SilenceCheck(() => bytesReadBy(node), () => probeNode(ioredis, node.options, deadline), (found) => this.dropDeadNode(node, at, found), deadline, opts.timeoutMs);
+      };
+      this.clusterSilence = new ClusterSilence(client, slotOf, watch, (at) => unreachable.hold(at));
       // A node's client is new (ioredis makes a new one when a node returns, and never
       // reconnects an old one): queued now, the scripts reach it ahead of any EVALSHA.
       client.on('+node', (node: Redis) => {
@@ -119,6 +125,7 @@ export class RedisStore implements Store {
       // Logged once a node, however many calls fail while it is down: the cluster client
       // itself stays ready while one master fails over, so its 'ready' marks no recovery.
       client.on('node error', (err: Error, node: string) => {
+        if ((err as NodeJS.ErrnoException).syscall === 'connect') unreachable.hold(node);
         if (this.failedNodes.has(node)) return;
         this.failedNodes.add(node);
         this.log.warn('redis cluster node failed; requests whose keys it holds get the fail mode until it or a replica taking its place answers', { node, err });
@@ -126,6 +133,7 @@ export class RedisStore implements Store {
     } else {
       this.single = client;
       this.clusterSilence = undefined;
+      this.unreachable = undefined;
       this.silence = new SilenceCheck(() => this.replies, () => probeRedis(ioredis, connection, deadline), (found) => this.dropDeadConnection(found), deadline, opts.timeoutMs);
       // ioredis emits 'ready' on the tick `status` turns 'ready', before any other I/O: so
       // before any request can send an EVALSHA.
@@ -144,6 +152,13 @@ export class RedisStore implements Store {
     if (this.client.status !== 'ready') {
       this.errors.inc({ reason: 'unavailable' });
       return Promise.reject(new StoreUnavailableError(`redis store is ${this.client.status}`));
+    }
+    if (this.unreachable?.size) {
+      const node = this.unreachable.ownerOf(this.fullKey(group, ''));
+      if (node !== undefined) {
+        this.errors.inc({ reason: 'unavailable' });
+        return Promise.reject(new StoreUnavailableError(`redis cluster node ${node} cannot be reached`));
+      }
     }
     if (!this.corked && this.single) {
       this.corked = true;
@@ -217,6 +232,7 @@ export class RedisStore implements Store {
   }
 
   private nodeAnswers(node: string): void {
+    this.unreachable?.release(node);
     if (this.failedNodes.delete(node)) this.log.info('redis cluster node answers again', { node });
   }
 
@@ -260,6 +276,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     openStoresOf(this.up).delete(this);
+    this.unreachable?.close();
     this.client.removeAllListeners('close');
     this.client.disconnect();
   }
@@ -292,6 +309,7 @@ export class RedisStore implements Store {
   /** A cluster node's connection carries nothing any more: dropped, ioredis connects anew on the MOVED that follows. */
   private dropDeadNode(node: Redis, at: string, found: Exclude<ProbeResult, 'stalled'>): void {
     if (node.status !== 'ready') return;
+    if (found === 'unreachable') this.unreachable?.hold(at);
     if (!this.failedNodes.has(at)) {
       this.failedNodes.add(at); // its return is logged, as a failed node's
       const why = found === 'answers' ? 'while the node answers a new connection' : 'and the node cannot be reached';

@@ -8,9 +8,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { RedisStore } from '../../core/stores/redis.js';
+import type { AtomicScript } from '../../core/stores/types.js';
 import { waitFor } from './live.js';
 import { freePort } from './ports.js';
 import { startRedis, type RedisTls, type TestRedis } from './redis.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 export interface TestRedisCluster {
   /** The masters, in slot order: the first owns slots 0 to 16,384 / masters − 1. */
@@ -66,7 +69,7 @@ export async function startRedisCluster(t: Teardown, { masters = 3, replicas = 0
   for (let i = 0; i < masters; i++) {
     const first = i * share;
     const last = Math.min(SLOTS, first + share) - 1;
-    expectOk(await nodes[i].command('CLUSTER', 'ADDSLOTSRANGE', String(first), String(last)), 'ADDSLOTSRANGE');
+    expectOk(await nodes[i].command('CLUSTER', 'ADDSLOTSRANGE', String(first), String(last)), 'CLUSTER ADDSLOTSRANGE');
   }
   const replicasOf: TestRedis[][] = [];
   for (let i = 0; i < masters; i++) {
@@ -74,7 +77,7 @@ export async function startRedisCluster(t: Teardown, { masters = 3, replicas = 0
     for (let r = 0; r < replicas; r++) replicasOf[i].push(await startNode());
   }
   const all = [...nodes, ...replicasOf.flat()];
-  for (const node of all.slice(1)) expectOk(await node.command('CLUSTER', 'MEET', '127.0.0.1', String(nodes[0].port), String(busPorts[0])), 'MEET');
+  for (const node of all.slice(1)) expectOk(await node.command('CLUSTER', 'MEET', '127.0.0.1', String(nodes[0].port), String(busPorts[0])), 'CLUSTER MEET');
   const knowsAll = async (node: TestRedis): Promise<boolean> => (await node.command('CLUSTER', 'INFO').catch(() => '')).includes(`cluster_known_nodes:${all.length}`);
   const ready = async (): Promise<void> => {
     const allOk = async (): Promise<boolean> => {
@@ -89,7 +92,7 @@ export async function startRedisCluster(t: Teardown, { masters = 3, replicas = 0
     await until(async () => (await Promise.all(all.map(knowsAll))).every(Boolean), 'the Redis Cluster nodes did not all meet');
     for (let i = 0; i < masters; i++) {
       const id = bulkText(await nodes[i].command('CLUSTER', 'MYID'));
-      for (const replica of replicasOf[i]) expectOk(await replica.command('CLUSTER', 'REPLICATE', id), 'REPLICATE');
+      for (const replica of replicasOf[i]) expectOk(await replica.command('CLUSTER', 'REPLICATE', id), 'CLUSTER REPLICATE');
     }
     const linked = async (): Promise<boolean> => (await Promise.all(replicasOf.flat().map((r) => r.command('INFO', 'replication')))).every((info) => info.includes('master_link_status:up'));
     await until(linked, 'the Redis Cluster replicas did not sync with their masters');
@@ -120,5 +123,46 @@ function bulkText(reply: string): string {
 }
 
 function expectOk(reply: string, what: string): void {
-  if (!reply.startsWith('+OK')) throw new Error(`CLUSTER ${what}: ${reply.trim()}`);
+  if (!reply.startsWith('+OK')) throw new Error(`${what}: ${reply.trim()}`);
+}
+
+export interface RelayedCluster extends TestRedisCluster {
+  /** `relays[i]` stands in front of `nodes[i]`: the address the cluster names that master by. */
+  readonly relays: readonly TcpProxy[];
+}
+
+/**
+ * A cluster (see {@link startRedisCluster}) whose every master is announced at a TCP relay in
+ * front of it (`cluster-announce-port`), so a client reaches the masters through the relays,
+ * which a test can cut off (tcp-proxy.ts); `url` is the first relay's. Resolves once every
+ * node's slot map names the relays. Replicas are reached directly.
+ */
+export async function startRelayedCluster(t: Teardown, shape: ClusterShape = {}): Promise<RelayedCluster> {
+  const cluster = await startRedisCluster(t, shape);
+  const relays: TcpProxy[] = [];
+  for (const node of cluster.nodes) {
+    const relay = await startTcpProxy(t, node.port);
+    expectOk(await node.command('CONFIG', 'SET', 'cluster-announce-port', String(relay.port)), 'CONFIG SET cluster-announce-port');
+    relays.push(relay);
+  }
+  const all = [...cluster.nodes, ...cluster.replicasOf.flat()];
+  const namesRelays = async (node: TestRedis): Promise<boolean> => {
+    const slots = await node.command('CLUSTER', 'SLOTS');
+    return relays.every((r) => slots.includes(`:${r.port}\r\n`));
+  };
+  await until(async () => (await Promise.all(all.map(namesRelays))).every(Boolean), 'the Redis Cluster nodes did not all name the relays');
+  return { ...cluster, relays, url: `redis://127.0.0.1:${relays[0].port}` };
+}
+
+/** Says which node ran it: the server's own port (not a relay's), from its INFO. */
+const whereRun: AtomicScript<string> = {
+  name: 'where',
+  lua: "redis.call('SET', KEYS[1], 1, 'PX', 60000) return string.match(redis.call('INFO', 'server'), 'tcp_port:(%d+)')",
+  local: () => '',
+  parse: (reply) => String(reply),
+};
+
+/** One call for each group: the port of the node that ran it, or the Error it failed with. */
+export function runEverywhere(store: RedisStore, groups: readonly string[]): Promise<Array<string | Error>> {
+  return Promise.all(groups.map((g) => store.run(whereRun, g, ['w'], []).catch((err: unknown) => err as Error)));
 }

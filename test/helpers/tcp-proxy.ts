@@ -2,10 +2,12 @@
  * A TCP relay on a free loopback port standing for what sits between the gateway and a
  * managed Redis: a primary endpoint whose target a failover moves (`target`), and a network
  * that can silently drop the flows it already carries (`blackholeOpen`) — neither end hears a
- * reset, as when a host dies, a NAT or load balancer forgets its flows, or a VIP moves.
+ * reset, as when a host dies, a NAT or load balancer forgets its flows, or a VIP moves — and
+ * leave new connection attempts unanswered (`leaveNewUnanswered`), as a dead host's address does.
  */
 import net from 'node:net';
 import { freePort } from './ports.js';
+import { leaveUnanswered, type UnansweredPort } from './unanswered-port.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -21,6 +23,10 @@ export interface TcpProxy {
   blackholeOpen(): void;
   /** Stop listening: new connections are refused; open ones carry on (or stay blackholed). */
   refuseNew(): Promise<void>;
+  /** Stop listening, and leave new connection attempts unanswered (no accept, no refusal). */
+  leaveNewUnanswered(): Promise<void>;
+  /** Relay new connections again, on the same port. */
+  acceptNew(): Promise<void>;
 }
 
 export async function startTcpProxy(t: Teardown, target: number): Promise<TcpProxy> {
@@ -46,7 +52,9 @@ export async function startTcpProxy(t: Teardown, target: number): Promise<TcpPro
     client.on('error', () => undefined);
     upstream.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const listen = (): Promise<void> => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen();
+  let unanswered: UnansweredPort | undefined;
   const proxy: TcpProxy = {
     port,
     target,
@@ -60,9 +68,19 @@ export async function startTcpProxy(t: Teardown, target: number): Promise<TcpPro
     refuseNew: async () => {
       if (server.listening) server.close();
     },
+    leaveNewUnanswered: async () => {
+      await proxy.refuseNew();
+      unanswered ??= await leaveUnanswered(port);
+    },
+    acceptNew: async () => {
+      await unanswered?.release();
+      unanswered = undefined;
+      if (!server.listening) await listen();
+    },
   };
   t.teardown(async () => {
     await proxy.refuseNew();
+    await unanswered?.release();
     for (const { client, upstream } of open) {
       client.destroy();
       upstream.destroy();

@@ -1,51 +1,31 @@
 /**
  * A Redis Cluster node's connection that the network silently dropped (no reset: a node's
  * host replaced, a NAT that forgot the flow). Three real masters, each announced at a TCP
- * relay in front of it (`cluster-announce-port`), so the store reaches every node through
- * one and the test can blackhole one node's open flows. Before, each call on that node's
- * slots waited out the deadline for as long as the kernel kept the flow (many minutes); now
- * the node's connection is found silent by a probe and dropped, and ioredis connects anew.
+ * relay in front of it (`cluster-announce-port`, test/helpers/redis-cluster.ts), so the store
+ * reaches every node through one and the test can blackhole one node's open flows. Before,
+ * each call on that node's slots waited out the deadline for as long as the kernel kept the
+ * flow (many minutes); now the node's connection is found silent by a probe and dropped, and
+ * ioredis connects anew.
  */
 import t, { type Test } from 'tap';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../../core/logger.js';
 import { createMetricsFactory } from '../../../core/metrics-factory.js';
 import { RedisStore } from '../../../core/stores/redis.js';
-import type { AtomicScript } from '../../../core/stores/types.js';
 import { waitFor } from '../../helpers/live.js';
-import { startRedisCluster } from '../../helpers/redis-cluster.js';
+import { runEverywhere, startRelayedCluster } from '../../helpers/redis-cluster.js';
 import type { TestRedis } from '../../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
-
-/** The port of the node that ran it (the server's own, not the relay's). */
-const whereRun: AtomicScript<string> = {
-  name: 'where',
-  lua: "redis.call('SET', KEYS[1], 1, 'PX', 60000) return string.match(redis.call('INFO', 'server'), 'tcp_port:(%d+)')",
-  local: () => '',
-  parse: (reply) => String(reply),
-};
+import type { TcpProxy } from '../../helpers/tcp-proxy.js';
 
 const GROUPS = Array.from({ length: 24 }, (_, i) => `rl:u:user${i}`);
 
-function runAll(store: RedisStore): Promise<Array<string | Error>> {
-  return Promise.all(GROUPS.map((g) => store.run(whereRun, g, ['w'], []).catch((err: unknown) => err as Error)));
-}
+/** Each group's call: the port of the node that ran it, or the Error it failed with. */
+const runAll = (store: RedisStore): Promise<Array<string | Error>> => runEverywhere(store, GROUPS);
 
-/** Every master announced at a relay of its own; resolves once the cluster's slot map names the relays. */
-async function behindRelays(t: Test): Promise<{ proxies: TcpProxy[]; nodes: readonly TestRedis[]; ports: number[]; url: string }> {
-  const cluster = await startRedisCluster(t, { masters: 3 });
-  const proxies: TcpProxy[] = [];
-  for (const node of cluster.nodes) {
-    const proxy = await startTcpProxy(t, node.port);
-    t.match(await node.command('CONFIG', 'SET', 'cluster-announce-port', String(proxy.port)), /^\+OK/);
-    proxies.push(proxy);
-  }
-  const first = cluster.nodes[0];
-  await waitFor(async () => {
-    const slots = await first.command('CLUSTER', 'SLOTS');
-    return proxies.every((p) => slots.includes(`:${p.port}\r\n`));
-  }, 10_000, 50);
-  return { proxies, nodes: cluster.nodes, ports: cluster.nodes.map((n) => n.port), url: `redis://127.0.0.1:${proxies[0].port}` };
+/** Three masters, each behind a relay of its own; `ports` are the servers' own. */
+async function behindRelays(t: Test): Promise<{ proxies: readonly TcpProxy[]; nodes: readonly TestRedis[]; ports: number[]; url: string }> {
+  const cluster = await startRelayedCluster(t, { masters: 3 });
+  return { proxies: cluster.relays, nodes: cluster.nodes, ports: cluster.nodes.map((n) => n.port), url: cluster.url };
 }
 
 t.test('one master\'s flow dropped without a reset: found by a probe, dropped, connected anew', async (t) => {
