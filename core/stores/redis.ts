@@ -26,7 +26,7 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
-import { connectTimeoutFor, createRedisClient, hostAndPort, isCluster, isReadOnlyError, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
+import { connectTimeoutFor, createRedisClient, hostAndPort, isCluster, isReadOnlyError, reconnectWhenEnded, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
 import { bytesReadBy, ClusterSilence, probeNode, probeRedis, SilenceCheck, type ProbeResult } from './redis-liveness.js';
 import type { RedisTlsOptions } from './redis-tls.js';
 import { UnreachableNodes } from './redis-unreachable.js';
@@ -77,6 +77,7 @@ export class RedisStore implements Store {
   private readonly errors: Counter<'reason'>;
   private readonly up: Gauge;
   private down = false;
+  private closed = false;
   /** A refused SCRIPT LOAD (a proxy without SCRIPT, say) is logged once; EVAL still works. */
   private preloadRefused = false;
   /** Cluster nodes (`host:port`) whose failure has been logged, until a client of theirs is ready again. */
@@ -138,6 +139,7 @@ export class RedisStore implements Store {
       // ioredis emits 'ready' on the tick `status` turns 'ready', before any other I/O: so
       // before any request can send an EVALSHA.
       client.on('ready', () => this.preloadAll(client));
+      reconnectWhenEnded(client, () => !this.closed);
     }
     this.client.on('ready', () => {
       if (this.down) this.log.info('redis store reconnected', { url: this.url });
@@ -275,6 +277,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     openStoresOf(this.up).delete(this);
     this.unreachable?.close();
     this.client.removeAllListeners('close');

@@ -1,7 +1,8 @@
 /**
  * `store.redis.sentinel` against a real Redis Sentinel deployment on loopback (a primary, a
  * replica, one sentinel): the store connects to the primary the sentinel names, counts there,
- * and after the primary is killed follows the sentinel to the promoted replica by itself.
+ * and after the primary is killed follows the sentinel to the promoted replica by itself,
+ * also when the promotion is announced while it is still asking the sentinel.
  */
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
@@ -10,6 +11,7 @@ import { startSentinelGroup } from '../../helpers/redis-sentinel.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
 import { selfSignedCertificate } from '../../helpers/certificate.js';
 import { tempDir } from '../../helpers/temp-dir.js';
+import { startTcpProxy } from '../../helpers/tcp-proxy.js';
 
 function config(sentinel: Record<string, unknown>, requestsPerMinute: number, overTls: Record<string, unknown> = {}): string {
   // The url's host and port are not used with sentinel: a port nothing listens on proves it.
@@ -34,6 +36,28 @@ t.test('the primary the sentinel names, and after it is killed, the replica the 
   t.match(await group.replica.command('KEYS', 'st:*'), /st:\{rl:u:after\}/, 'counting there');
   t.same([(await send(gw.url, { user: 'after' })).status, (await send(gw.url, { user: 'after' })).status, (await send(gw.url, { user: 'after' })).status], [200, 200, 429], 'and limits hold');
   t.ok(gw.logs.some((l) => l.msg === 'redis store reconnected'), 'the recovery is logged');
+});
+
+t.test('a failover heard while the store is still asking a sentinel for the primary: the store connects again', async (t) => {
+  // ioredis ends a client for good when its failover detector, left subscribed from the last
+  // connection, hears +switch-master while the client is asking the sentinels (its connector
+  // then fails the connect). Here the sentinel is reached through a relay that leaves new
+  // connections unanswered, so the store is still asking when the promotion is announced on
+  // the subscription opened before.
+  const group = await startSentinelGroup(t);
+  const relay = await startTcpProxy(t, Number(group.sentinel.split(':')[1]));
+  const gw = await startGateway(t, config({ master: group.master, nodes: [`127.0.0.1:${relay.port}`] }, 100), { watch: false });
+  t.equal((await send(gw.url, { user: 'a' })).status, 200, 'served through the relayed sentinel');
+  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
+
+  await relay.leaveNewUnanswered();
+  await group.primary.kill();
+  await waitFor(async () => (await group.primaryPort()) === group.replica.port, 20_000, 100);
+  // +switch-master has gone out on the open subscription; the store is still asking.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal((await send(gw.url, { user: 'b' })).status, 503, 'fail closed while no sentinel answers');
+  await relay.acceptNew();
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'b' })).status === 200, 10_000, 50), 'served again, by the promoted replica, once the sentinel answers');
 });
 
 t.test('a planned failover (SENTINEL FAILOVER) under traffic: the old primary, demoted, is left for the new one', async (t) => {
