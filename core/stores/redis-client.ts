@@ -198,6 +198,11 @@ export function scriptHosts(client: RedisClient): Redis[] {
   return isCluster(client) ? client.nodes('all') : [client];
 }
 
+/** A node's `host:port`, as the cluster's slot map and its events name it. */
+export function nodeKey(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
+}
+
 export function isCluster(client: RedisClient): client is Cluster {
   return (client as Cluster).isCluster === true;
 }

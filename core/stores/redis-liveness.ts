@@ -21,7 +21,7 @@
  * (redis-unreachable.ts).
  */
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { singleRedisOptions, type RedisConnection } from './redis-client.js';
+import { nodeKey, singleRedisOptions, type RedisConnection } from './redis-client.js';
 
 export type ProbeResult = 'answers' | 'unreachable' | 'stalled';
 
@@ -35,13 +35,7 @@ export function probeRedis(ioredis: typeof import('ioredis'), connection: RedisC
 }
 
 /** Where a cluster node is and how to log in: its connection's options, or the cluster's with its address. */
-export interface NodeAddress {
-  host?: string;
-  port?: number;
-  username?: string;
-  password?: string;
-  tls?: RedisOptions['tls'];
-}
+export type NodeAddress = Pick<RedisOptions, 'host' | 'port' | 'username' | 'password' | 'tls'>;
 
 /** {@link probeRedis} for one node of a cluster, with the settings of the store's connections to it. */
 export function probeNode(ioredis: typeof import('ioredis'), { host, port, username, password, tls }: NodeAddress, deadlineMs: number): Promise<ProbeResult> {
@@ -129,8 +123,8 @@ export class ClusterSilence {
 
   constructor(
     private readonly cluster: Cluster,
-    /** The Redis Cluster slot of a key (hash tags honoured). */
-    private readonly slotOf: (key: string) => number,
+    /** The master (`host:port`) that owns a key's slot now. */
+    private readonly ownerOf: (key: string) => string | undefined,
     private readonly watch: (node: Redis) => SilenceCheck,
     /** The master `at` was still connecting when a call's deadline passed: there is no connection to watch. */
     private readonly notConnected: (at: string) => void,
@@ -138,9 +132,9 @@ export class ClusterSilence {
 
   /** A call on `key` timed out: the master that owns its slot now is watched from here. */
   timedOut(key: string): void {
-    const owner = this.cluster.slots[this.slotOf(key)]?.[0];
+    const owner = this.ownerOf(key);
     if (owner === undefined) return;
-    const node = this.cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    const node = this.cluster.nodes('master').find((n) => nodeKey(n) === owner);
     if (!node) return;
     if (node.status === 'connecting') return this.notConnected(owner);
     let watched = this.checks.get(owner);

@@ -27,8 +27,8 @@ export class UnreachableNodes {
 
   constructor(
     private readonly cluster: Cluster,
-    /** The Redis Cluster slot of a key (hash tags honoured). */
-    private readonly slotOf: (key: string) => number,
+    /** The master (`host:port`) that owns a key's slot now. */
+    private readonly ownerOf: (key: string) => string | undefined,
     private readonly probe: (at: string) => Promise<ProbeResult>,
   ) {}
 
@@ -37,9 +37,9 @@ export class UnreachableNodes {
     return this.held.size;
   }
 
-  /** The held master that owns `key`'s slot, if it is held. */
-  ownerOf(key: string): string | undefined {
-    const owner = this.cluster.slots[this.slotOf(key)]?.[0];
+  /** The master that owns `key`'s slot, if it is held. */
+  heldOwnerOf(key: string): string | undefined {
+    const owner = this.ownerOf(key);
     return owner !== undefined && this.held.has(owner) ? owner : undefined;
   }
 

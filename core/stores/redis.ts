@@ -26,7 +26,7 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
-import { connectTimeoutFor, createRedisClient, hostAndPort, isCluster, isReadOnlyError, reconnectWhenEnded, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
+import { connectTimeoutFor, createRedisClient, hostAndPort, isCluster, isReadOnlyError, nodeKey, reconnectWhenEnded, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
 import { bytesReadBy, ClusterSilence, probeNode, probeRedis, SilenceCheck, type ProbeResult } from './redis-liveness.js';
 import type { RedisTlsOptions } from './redis-tls.js';
 import { UnreachableNodes } from './redis-unreachable.js';
@@ -100,7 +100,8 @@ export class RedisStore implements Store {
     this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min', collect: reportUp });
     openStoresOf(this.up).add(this);
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
-    const ioredis = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+    const require = createRequire(import.meta.url);
+    const ioredis = require('ioredis') as typeof import('ioredis');
     this.Command = preEncodedCommand(ioredis.Command);
     const connection: RedisConnection = { url: opts.url, cluster: opts.cluster ?? false, timeoutMs: opts.timeoutMs, tls: opts.tls, sentinel: opts.sentinel };
     const client = (this.client = createRedisClient(ioredis, connection));
@@ -109,19 +110,20 @@ export class RedisStore implements Store {
     if (isCluster(client)) {
       this.single = undefined;
       this.silence = undefined;
-      const slotOf = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
+      const slotOf = require('cluster-key-slot') as (key: string) => number;
+      const ownerOf = (key: string): string | undefined => client.slots[slotOf(key)]?.[0];
       const login = client.options.redisOptions ?? {};
-      const unreachable = (this.unreachable = new UnreachableNodes(client, slotOf, (at) => probeNode(ioredis, { ...login, ...hostAndPort(at) }, deadline)));
+      const unreachable = (this.unreachable = new UnreachableNodes(client, ownerOf, (at) => probeNode(ioredis, { ...login, ...hostAndPort(at) }, deadline)));
       const watch = (node: Redis): SilenceCheck => {
-        const at = `${node.options.host}:${node.options.port}`;
+        const at = nodeKey(node);
         return new SilenceCheck(() => bytesReadBy(node), () => probeNode(ioredis, node.options, deadline), (found) => this.dropDeadNode(node, at, found), deadline, opts.timeoutMs);
       };
-      this.clusterSilence = new ClusterSilence(client, slotOf, watch, (at) => unreachable.hold(at));
+      this.clusterSilence = new ClusterSilence(client, ownerOf, watch, (at) => unreachable.hold(at));
       // A node's client is new (ioredis makes a new one when a node returns, and never
       // reconnects an old one): queued now, the scripts reach it ahead of any EVALSHA.
       client.on('+node', (node: Redis) => {
         this.preloadAll(node);
-        node.once('ready', () => this.nodeAnswers(`${node.options.host}:${node.options.port}`));
+        node.once('ready', () => this.nodeAnswers(nodeKey(node)));
       });
       // Logged once a node, however many calls fail while it is down: the cluster client
       // itself stays ready while one master fails over, so its 'ready' marks no recovery.
@@ -156,7 +158,7 @@ export class RedisStore implements Store {
       return Promise.reject(new StoreUnavailableError(`redis store is ${this.client.status}`));
     }
     if (this.unreachable?.size) {
-      const node = this.unreachable.ownerOf(this.fullKey(group, ''));
+      const node = this.unreachable.heldOwnerOf(this.fullKey(group, ''));
       if (node !== undefined) {
         this.errors.inc({ reason: 'unavailable' });
         return Promise.reject(new StoreUnavailableError(`redis cluster node ${node} cannot be reached`));
