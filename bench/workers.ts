@@ -13,16 +13,18 @@
  * the output says so. Prints a table and writes bench/results/workers.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { maxThroughput, type Target } from './lib/load.js';
-import { gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { childrenOf } from '../test/helpers/cluster.js';
 import { freePort } from '../test/helpers/ports.js';
 import { messagesBody } from './lib/requests.js';
+import { workersConfig, workersEnv } from './lib/workers-config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -40,16 +42,21 @@ interface Arm {
   serving: number;
   pinned: boolean;
   target: Target;
+  /** The serving process, or the cluster's primary. */
+  pid: number;
 }
 
 const body = (): string => messagesBody(1024);
 
+/** Every process the run started, newest last: stopped at the end, on Ctrl-C, and when the run fails. */
+const started: Started[] = [];
+
+async function stopAll(): Promise<void> {
+  while (started.length > 0) await started.pop()!.stop();
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-workers-'));
-  const started: Started[] = [];
-  const stopAll = async (): Promise<void> => {
-    for (const s of started.reverse()) await s.stop();
-  };
   process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
   const core = (c: number): number | undefined => (PIN ? c : undefined);
 
@@ -74,27 +81,30 @@ async function main(): Promise<void> {
     await listeningPort(s);
     const url = `http://127.0.0.1:${port}/v1/messages`;
     await waitFor200(url, { method: 'POST', body: b });
-    arms.push({ name, processes: workers === undefined ? 1 : workers + 1, serving: workers ?? 1, pinned: pin !== undefined, target: { url, headers: {}, body: b } });
+    arms.push({ name, processes: workers === undefined ? 1 : workers + 1, serving: workers ?? 1, pinned: pin !== undefined, target: { url, headers: {}, body: b }, pid: s.pid });
   };
   const gateway = async (name: string, workers: number, pin: number | undefined): Promise<void> => {
     const port = await freePort();
     const file = path.join(dir, `${name}.yaml`);
-    const base = readFileSync(path.join(here, 'gateway.yaml'), 'utf8').replace(/^store:.*$/m, `store: { type: redis, redis: { url: "redis://127.0.0.1:${redisPort}" } }`);
-    writeFileSync(file, base.replace(/^server:\n/m, `server:\n  host: 127.0.0.1\n  workers: ${workers}\n`));
+    writeFileSync(file, workersConfig(workers));
     const s = spawnPinned(pin, [...SERVER_NODE_FLAGS, gatewayEntry(root), '--config', file], {
       AI_GATEWAY_PORT: String(port),
       MOCK_UPSTREAM: mockUrl,
       AUDIT_FILE: path.join(dir, `${name}.audit.jsonl`),
       ANTHROPIC_API_KEY: 'sk-bench',
+      ...workersEnv(`redis://127.0.0.1:${redisPort}`),
     });
     started.push(s);
     let err = '';
     s.child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const url = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     const headers = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
-    await waitFor200(url, { method: 'POST', body: b, headers: { 'content-type': 'application/json', ...headers } });
+    // A gateway that cannot start says why on stderr: show it rather than only the timeout.
+    await waitFor200(url, { method: 'POST', body: b, headers: { 'content-type': 'application/json', ...headers } }).catch((e: Error) => {
+      throw new Error(`${name}: ${e.message}\n${err.slice(-2000)}`);
+    });
     if (workers > 1) while (!err.includes('"cluster ready"')) await sleep(20);
-    arms.push({ name, processes: workers > 1 ? workers + 1 : 1, serving: workers, pinned: pin !== undefined, target: { url, headers, body: b } });
+    arms.push({ name, processes: workers > 1 ? workers + 1 : 1, serving: workers, pinned: pin !== undefined, target: { url, headers, body: b }, pid: s.pid });
   };
 
   await bare('bare', undefined, core(0));
@@ -116,10 +126,19 @@ async function main(): Promise<void> {
   }
   const rps: Record<string, number[]> = {};
   const errors: Record<string, number> = {};
+  // CPU µs a request by process, each trial: where a two-worker arm's two cores go.
+  const cpu: Record<string, Record<string, number[]>> = {};
   for (let trial = 0; trial < TRIALS; trial++) {
     for (const arm of trial % 2 === 0 ? arms : [...arms].reverse()) {
       place(arm.pinned);
+      const processes = cpuProcesses(arm.pid, { mock: mock.pid, redis: redisProc.pid! });
+      const before = processes.map(([, pid]) => cpuSecondsOf(pid));
+      const ownBefore = process.cpuUsage();
       const r = await maxThroughput(arm.target, SECONDS);
+      const own = process.cpuUsage(ownBefore);
+      const byProcess = (cpu[arm.name] ??= {});
+      processes.forEach(([name, pid], i) => (byProcess[name] ??= []).push(((cpuSecondsOf(pid) - before[i]) * 1e6) / r.requests));
+      (byProcess['load generator'] ??= []).push((own.user + own.system) / r.requests);
       (rps[arm.name] ??= []).push(r.rps);
       errors[arm.name] = (errors[arm.name] ?? 0) + r.errors + r.non2xx;
       process.stderr.write(`trial ${trial + 1} ${arm.name}: ${r.rps.toFixed(0)} req/s, ${r.errors + r.non2xx} errors\n`);
@@ -145,9 +164,35 @@ async function main(): Promise<void> {
   process.stdout.write(`| arm | processes | serving | placement | req/s | errors | ÷ bare, same processes |\n|---|---|---|---|---|---|---|\n`);
   for (const r of rows) process.stdout.write(`| ${r.arm} | ${r.processes} | ${r.serving} | ${r.placement} | ${r.rps} | ${r.errors} | ${r.vs_bare === undefined ? '' : r.vs_bare.toFixed(2)} |\n`);
   process.stdout.write(`\ngateway 2 workers ÷ 1 worker: ${scaling.toFixed(2)}; bare 2 workers ÷ 1 process: ${bareScaling.toFixed(2)}\n`);
+  process.stdout.write(`\nCPU µs a request by process (median of trials; from /proc's 10 ms ticks):\n`);
+  for (const arm of arms) {
+    const parts = Object.entries(cpu[arm.name] ?? {}).map(([name, values]) => [name, median(values)] as const);
+    const total = parts.reduce((sum, [, v]) => sum + v, 0);
+    process.stdout.write(`${arm.name}: ${parts.map(([name, v]) => `${name} ${v.toFixed(0)}`).join(', ')}; all ${total.toFixed(0)}\n`);
+  }
   if (CORES <= 2) process.stdout.write(`Note: with ${CORES} cores the 2-worker arms share the CPUs with the load generator, the mock upstream and Redis; their gain is a lower bound of what 2 dedicated cores give.\n`);
   mkdirSync(path.join(here, 'results'), { recursive: true });
-  writeFileSync(path.join(here, 'results', 'workers.json'), JSON.stringify({ date: new Date().toISOString(), cores: CORES, node: process.version, seconds: SECONDS, trials: TRIALS, rows, scaling, bareScaling }, null, 2));
+  writeFileSync(path.join(here, 'results', 'workers.json'), JSON.stringify({ date: new Date().toISOString(), cores: CORES, node: process.version, seconds: SECONDS, trials: TRIALS, rows, scaling, bareScaling, cpuPerRequest: cpu }, null, 2));
 }
 
-await main();
+/** The arm's processes by role: the server (or a cluster's primary), its workers, the mock and Redis. */
+function cpuProcesses(serverPid: number, others: Record<string, number>): Array<[string, number]> {
+  const workers = childrenOf(serverPid);
+  const server: Array<[string, number]> = workers.length === 0 ? [['server', serverPid]] : [['primary', serverPid], ...workers.map((pid, i): [string, number] => [`worker ${i + 1}`, pid])];
+  return [...server, ...Object.entries(others)];
+}
+
+/** {@link cpuSeconds}, 0 for a process gone (a worker restarted mid-trial is counted from its new start). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return 0;
+  }
+}
+
+// A failed arm (a gateway that would not start) must not leave the others serving.
+await main().catch(async (err: unknown) => {
+  await stopAll();
+  throw err;
+});

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { CHAIN_FILTERS, chainConfig } from '../../bench/lib/chain-configs.js';
+import { workersConfig, workersEnv } from '../../bench/lib/workers-config.js';
 import { repoRoot, runCli } from '../helpers/process.js';
 
 const BENCH_ENV = { MOCK_UPSTREAM: 'http://127.0.0.1:9', AUDIT_FILE: '/tmp/bench-audit.jsonl', ANTHROPIC_API_KEY: 'sk-bench' };
@@ -44,4 +45,19 @@ t.test('the chain benches\' configs, one filter added at a time, validate', asyn
     t.equal(r.stdout.trim(), 'ok', `${n} filters: ${r.stderr}`);
   }
   t.match(chainConfig(CHAIN_FILTERS.length), /name: validator/, 'the last step has every filter');
+});
+
+t.test('bench/workers.ts\'s configs validate, two workers on the Redis store', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-workers-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const workers of [1, 2]) {
+    const file = path.join(dir, `workers-${workers}.yaml`);
+    writeFileSync(file, workersConfig(workers));
+    const r = runCli(['validate', file], { ...BENCH_ENV, ...workersEnv('redis://127.0.0.1:6390') });
+    t.equal(r.stdout.trim(), 'ok', `workers: ${workers}: ${r.stderr}`);
+  }
+  // Two workers on the memory store are refused: the store really is the one workersEnv names.
+  const file = path.join(dir, 'workers-2.yaml');
+  const memory = runCli(['validate', file], BENCH_ENV);
+  t.match(memory.stderr, /server\.workers: 2 workers need the shared store/);
 });

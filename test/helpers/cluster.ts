@@ -39,7 +39,8 @@ export async function startCluster(t: Teardown, file: string, env: NodeJS.Proces
   return { child, pid: child.pid!, stderr: () => err, exited, workerPids: () => childrenOf(child.pid!) };
 }
 
-function childrenOf(pid: number): number[] {
+/** A process's children (Linux's /proc/PID/task/PID/children); none where it cannot be read. */
+export function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
