@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const headers = { 'x-workspace-id': 'ws-bench', 'anthropic-version': '2023-06-01' };
     // A gateway that cannot start says why on stderr: show it rather than only the timeout.
     await waitFor200(url, { method: 'POST', body: b, headers: { 'content-type': 'application/json', ...headers } }).catch((e: Error) => {
-      throw new Error(`${name}: ${e.message}\n${err.slice(-2000)}`);
+      throw new Error(`${name}: ${e.message}\n${s.stderr()}`);
     });
     if (workers > 1) while (!err.includes('"cluster ready"')) await sleep(20);
     arms.push({ name, processes: workers > 1 ? workers + 1 : 1, serving: workers, pinned: pin !== undefined, target: { url, headers, body: b }, pid: s.pid });
@@ -132,12 +132,12 @@ async function main(): Promise<void> {
     for (const arm of trial % 2 === 0 ? arms : [...arms].reverse()) {
       place(arm.pinned);
       const processes = cpuProcesses(arm.pid, { mock: mock.pid, redis: redisProc.pid! });
-      const before = processes.map(([, pid]) => cpuSecondsOf(pid));
+      const before = processes.map(([, pid]) => cpuSeconds(pid));
       const ownBefore = process.cpuUsage();
       const r = await maxThroughput(arm.target, SECONDS);
       const own = process.cpuUsage(ownBefore);
       const byProcess = (cpu[arm.name] ??= {});
-      processes.forEach(([name, pid], i) => (byProcess[name] ??= []).push(((cpuSecondsOf(pid) - before[i]) * 1e6) / r.requests));
+      processes.forEach(([name, pid], i) => (byProcess[name] ??= []).push(((cpuSeconds(pid) - before[i]) * 1e6) / r.requests));
       (byProcess['load generator'] ??= []).push((own.user + own.system) / r.requests);
       (rps[arm.name] ??= []).push(r.rps);
       errors[arm.name] = (errors[arm.name] ?? 0) + r.errors + r.non2xx;
@@ -180,15 +180,6 @@ function cpuProcesses(serverPid: number, others: Record<string, number>): Array<
   const workers = childrenOf(serverPid);
   const server: Array<[string, number]> = workers.length === 0 ? [['server', serverPid]] : [['primary', serverPid], ...workers.map((pid, i): [string, number] => [`worker ${i + 1}`, pid])];
   return [...server, ...Object.entries(others)];
-}
-
-/** {@link cpuSeconds}, 0 for a process gone (a worker restarted mid-trial is counted from its new start). */
-function cpuSecondsOf(pid: number): number {
-  try {
-    return cpuSeconds(pid);
-  } catch {
-    return 0;
-  }
 }
 
 // A failed arm (a gateway that would not start) must not leave the others serving.
