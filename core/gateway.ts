@@ -6,7 +6,7 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { ConfigError, type ConfigIssue } from './config/issues.js';
-import { defaultConfigPath, loadConfigFile, type LoadedConfig } from './config/load.js';
+import { defaultConfigPath, parseConfig, readConfigFile, type LoadedConfig } from './config/load.js';
 import type { ServerConfig } from './config/types.js';
 import type { ConfigWatcher } from './config/watch.js';
 import { GatewayMetrics } from './gateway-metrics.js';
@@ -311,7 +311,10 @@ export class Gateway {
   }
 
   private load(): LoadedConfig {
-    return loadConfigFile(this.configPath, this.opts.env ?? process.env);
+    const content = readConfigFile(this.configPath);
+    // Whether it loads or not: a failure the watcher tried again would be counted twice.
+    this.watcher?.attempted(content.hash);
+    return parseConfig(content.text, content.file, this.opts.env ?? process.env, content.hash);
   }
 
   private async build(loaded: LoadedConfig): Promise<Pipeline> {

@@ -33,18 +33,37 @@ export interface LoadedConfig {
   readonly loadedAt: Date;
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/** A config file's content as read, before anything is made of it. */
+export interface ConfigFileContent {
+  /** The absolute path read. */
+  readonly file: string;
+  readonly text: string;
+  /** sha256 of the bytes read: what the file watcher compares, whether the content loads or not. */
+  readonly hash: string;
+}
+
+export function readConfigFile(file: string): ConfigFileContent {
   const absolute = path.resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(absolute, 'utf8');
+    bytes = readFileSync(absolute);
   } catch (err) {
     throw new ConfigError([{ file: absolute, path: '', message: `cannot read config: ${(err as Error).message}` }]);
   }
-  return parseConfig(text, absolute, env);
+  return { file: absolute, text: bytes.toString('utf8'), hash: sha256(bytes) };
 }
 
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const content = readConfigFile(file);
+  return parseConfig(content.text, content.file, env, content.hash);
+}
+
+function sha256(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** `hash` is the file bytes' sha256 when the caller has it; otherwise taken of `text`. */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, hash = sha256(text)): LoadedConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = new SourceMap(file, doc, lines);
@@ -80,7 +99,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const validate = compileSchema(configSchema);
   const loaded: LoadedConfig = {
     config: raw as GatewayConfig,
-    hash: createHash('sha256').update(text).digest('hex'),
+    hash,
     file,
     dir: path.dirname(file),
     source,

@@ -29,7 +29,7 @@ export interface ConfigWatchOptions {
   file: string;
   /** sha256 of the content already applied, so the first event does not reload it again. */
   initialHash: string;
-  /** Called with settled content whose hash differs from the last one handed on. */
+  /** Called with settled content whose hash differs from the last one handed on or attempted. */
   onChange(hash: string): void;
   log: Logger;
   settleMs?: number;
@@ -37,6 +37,12 @@ export interface ConfigWatchOptions {
 
 /** A running config watch; `close()` stops it. */
 export interface ConfigWatcher {
+  /**
+   * The gateway read content with this hash for a reload of its own (SIGHUP, the admin
+   * endpoint): the watcher will not hand the same content on again, so a bad edit reloaded
+   * by hand is tried, counted and logged once.
+   */
+  attempted(hash: string): void;
   close(): Promise<void>;
 }
 
@@ -77,12 +83,18 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
     // empty config; the write that follows fires another event, so no failure is logged.
     if (bytes.length === 0) return;
     const hash = createHash('sha256').update(bytes).digest('hex');
-    if (hash === lastHash) return;
+    if (hash === lastHash) {
+      opts.log.debug('config file changed on disk, its content did not since the last load', { file, hash: hash.slice(0, 16) });
+      return;
+    }
     lastHash = hash;
     opts.onChange(hash);
   }
 
   return {
+    attempted(hash) {
+      lastHash = hash;
+    },
     async close() {
       closed = true;
       clearTimeout(timer);

@@ -148,6 +148,21 @@ t.test('an invalid edit changes nothing; the failure is counted and logged with 
   await checkReload(t, g, 'fix after an invalid edit', ['e-3'], (text) => writeFileSync(g.configPath, text));
 });
 
+t.test('an invalid edit reloaded by hand is tried once: the watcher does not try the same content again', async (t) => {
+  const g = await startGateway(t, config(['h-1']));
+  const failuresOf = async (): Promise<number> => metric(await (await fetch(`${g.url}/metrics`)).text(), 'gateway_config_loads_total{result="failure"}');
+  const before = await failuresOf();
+  const bad = config(['h-2']).replace('stream_delay_ms: 0', 'stream_delay_ms: slow');
+  writeFileSync(g.configPath, bad);
+  // Read at once, in this turn: the watcher polls on a timer, so it sees the write only after.
+  const result = await g.gateway.reload({ force: true });
+  t.equal(result.ok, false, 'the reload by hand fails');
+  await waitFor(() => g.logs.some((l) => l.msg === 'config file changed on disk, its content did not since the last load' && l.hash === sha(bad).slice(0, 16)), BOUND_MS, 10);
+  t.equal(await failuresOf(), before + 1, 'one failed load counted');
+  t.equal(g.logs.filter((l) => l.msg === 'config reload failed; still serving the previous config').length, 1, 'one failure logged');
+  await checkReload(t, g, 'the next edit after a failed reload by hand', ['h-3'], (text) => writeFileSync(g.configPath, text));
+});
+
 t.test('a rewrite to nothing but blank lines or comments is refused like any invalid edit', async (t) => {
   const g = await startGateway(t, config(['g-1']));
   const good = g.gateway.current.hash;
