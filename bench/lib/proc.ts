@@ -108,6 +108,23 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
 }
 
+/** User and system CPU seconds apart: a wake-up's cost shows in both. */
+export function cpuSplit(pid: number): { user: number; system: number } {
+  const fields = statFields(pid);
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+}
+
+/**
+ * The main thread's voluntary context switches: each time its event loop went to sleep with
+ * nothing to do, and so, once woken, one wake-up.
+ */
+export function loopWakeups(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  const found = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
+  if (!found) throw new Error(`/proc/${pid}/task/${pid}/status has no voluntary_ctxt_switches`);
+  return Number(found[1]);
+}
+
 /**
  * CPU milliseconds from the scheduler's own accounting (/proc/PID/task/TID/schedstat, in
  * nanoseconds), not the 10 ms ticks of {@link cpuSeconds}: the main thread alone (the work a
