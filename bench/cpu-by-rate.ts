@@ -6,7 +6,8 @@
  * that curve, splits it into user and system time, and counts the event loop's wake-ups
  * (the main thread's voluntary context switches) a request; it is what explains why two
  * `server.workers`, each at half the rate, cost more a request than one process
- * (bench/workers.ts).
+ * (bench/workers.ts). First, each arm idle: its wake-ups and CPU (the scheduler's count, all
+ * threads) a second with no traffic, the timers' own cost.
  *
  *   npm run build && npx tsx bench/cpu-by-rate.ts [--rates 625,1250,2500,5000] [--seconds 8] [--trials 3]
  *   npx tsx bench/cpu-by-rate.ts --baseline /tmp/old/dist/bin/ai-gateway.cjs   # before/after, same run
@@ -27,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/helpers/ports.js';
 import { latencyAtRate, maxThroughput, type Target } from './lib/load.js';
-import { cpuSplit, gatewayEntry, listeningPort, loopWakeups, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSplit, gatewayEntry, listeningPort, loopWakeups, median, pinSelf, schedCpuMs, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
 import { benchGatewayEnv, GATEWAY_HEADERS } from './lib/servers.js';
 import { workersEnv } from './lib/workers-config.js';
@@ -95,6 +96,17 @@ async function main(): Promise<void> {
   }
   for (const arm of arms) await maxThroughput(arm.target, 2); // warm JITs, pools, Redis scripts
 
+  // Idle: after the warm-up, with keep-alive connections closed by their clients.
+  const idle = new Map<string, Array<{ wakeups: number; cpuMs: number }>>();
+  for (let trial = 0; trial < TRIALS; trial++) {
+    for (const arm of trial % 2 === 0 ? arms : [...arms].reverse()) {
+      const cpu = schedCpuMs(arm.pid).all;
+      const wakeups = loopWakeups(arm.pid);
+      await sleep(SECONDS * 1000);
+      idle.set(arm.name, [...(idle.get(arm.name) ?? []), { wakeups: (loopWakeups(arm.pid) - wakeups) / SECONDS, cpuMs: (schedCpuMs(arm.pid).all - cpu) / SECONDS }]);
+    }
+  }
+
   const samples = new Map<string, Sample[]>();
   for (let trial = 0; trial < TRIALS; trial++) {
     const rates = trial % 2 === 0 ? RATES : [...RATES].reverse();
@@ -141,8 +153,11 @@ async function main(): Promise<void> {
   for (const r of rows) {
     process.stdout.write(`| ${r.rate} | ${r.arm} | ${r.cpuUs.toFixed(0)} | ${r.userUs.toFixed(0)} | ${r.systemUs.toFixed(0)} | ${r.vsBare.toFixed(2)} | ${r.wakeups.toFixed(2)} | ${r.p50Ms.toFixed(3)} | ${r.errors} |\n`);
   }
+  const idleRows = arms.map((arm) => ({ arm: arm.name, wakeupsPerSecond: median((idle.get(arm.name) ?? []).map((s) => s.wakeups)), cpuMsPerSecond: median((idle.get(arm.name) ?? []).map((s) => s.cpuMs)) }));
+  process.stdout.write(`\nIdle, ${SECONDS} s × ${TRIALS} (median): wake-ups a second, CPU ms a second (all threads)\n`);
+  for (const r of idleRows) process.stdout.write(`| ${r.arm} | ${r.wakeupsPerSecond.toFixed(0)} | ${r.cpuMsPerSecond.toFixed(2)} |\n`);
   mkdirSync(path.join(here, 'results'), { recursive: true });
-  writeFileSync(path.join(here, 'results', 'cpu-by-rate.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds: SECONDS, trials: TRIALS, rows }, null, 2));
+  writeFileSync(path.join(here, 'results', 'cpu-by-rate.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds: SECONDS, trials: TRIALS, rows, idle: idleRows }, null, 2));
 }
 
 // A failed arm (a gateway that would not start) must not leave the others serving.
