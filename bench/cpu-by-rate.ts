@@ -96,15 +96,16 @@ async function main(): Promise<void> {
   }
   for (const arm of arms) await maxThroughput(arm.target, 2); // warm JITs, pools, Redis scripts
 
-  // Idle: after the warm-up, with keep-alive connections closed by their clients.
+  // Idle: after the warm-up, with keep-alive connections closed by their clients. Every arm
+  // is idle at once, so each trial is one window for all.
   const idle = new Map<string, Array<{ wakeups: number; cpuMs: number }>>();
   for (let trial = 0; trial < TRIALS; trial++) {
-    for (const arm of trial % 2 === 0 ? arms : [...arms].reverse()) {
-      const cpu = schedCpuMs(arm.pid).all;
-      const wakeups = loopWakeups(arm.pid);
-      await sleep(SECONDS * 1000);
-      idle.set(arm.name, [...(idle.get(arm.name) ?? []), { wakeups: (loopWakeups(arm.pid) - wakeups) / SECONDS, cpuMs: (schedCpuMs(arm.pid).all - cpu) / SECONDS }]);
-    }
+    const before = arms.map((arm) => ({ cpu: schedCpuMs(arm.pid).all, wakeups: loopWakeups(arm.pid) }));
+    await sleep(SECONDS * 1000);
+    arms.forEach((arm, i) => {
+      const sample = { wakeups: (loopWakeups(arm.pid) - before[i].wakeups) / SECONDS, cpuMs: (schedCpuMs(arm.pid).all - before[i].cpu) / SECONDS };
+      idle.set(arm.name, [...(idle.get(arm.name) ?? []), sample]);
+    });
   }
 
   const samples = new Map<string, Sample[]>();
