@@ -2,7 +2,6 @@
  * Read, parse, interpolate and validate the config file. Every failure becomes a
  * ConfigError listing each problem with file, line and key path; nothing is half-applied.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { LineCounter, parseDocument, visit, type Document } from '../deps/yaml.j
 import { defaultInflightBodyBytes } from '../body-budget.js';
 import { packageRoot } from '../package-root.js';
 import { compileSchema } from './ajv.js';
+import { configContentHash } from './content-hash.js';
 import { blankStrings, coercedBlanks, withBlanks } from './blank-values.js';
 import { ConfigError, formatPath, SourceMap } from './issues.js';
 import { interpolateDocument } from './interpolate.js';
@@ -50,7 +50,7 @@ export function readConfigFile(file: string): ConfigFileContent {
   } catch (err) {
     throw new ConfigError([{ file: absolute, path: '', message: `cannot read config: ${(err as Error).message}` }]);
   }
-  return { file: absolute, text: bytes.toString('utf8'), hash: sha256(bytes) };
+  return { file: absolute, text: bytes.toString('utf8'), hash: configContentHash(bytes) };
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -58,12 +58,8 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   return parseConfig(content.text, content.file, env, content.hash);
 }
 
-function sha256(content: string | Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
-}
-
 /** `hash` is the file bytes' sha256 when the caller has it; otherwise taken of `text`. */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, hash = sha256(text)): LoadedConfig {
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, hash = configContentHash(text)): LoadedConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = new SourceMap(file, doc, lines);

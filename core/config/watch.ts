@@ -12,10 +12,10 @@
  * every few milliseconds — measured at 7.5 µs of CPU per request at 15,000 requests/s.
  * Twenty `stat` calls a second cost nothing measurable and see every kind of replacement.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from '../deps/chokidar.js';
+import { configContentHash } from './content-hash.js';
 import type { Logger } from '../logger.js';
 
 /** How long the file must be quiet before it is read; far below chokidar's 2 s `awaitWriteFinish`. */
@@ -38,9 +38,9 @@ export interface ConfigWatchOptions {
 /** A running config watch; `close()` stops it. */
 export interface ConfigWatcher {
   /**
-   * The gateway read content with this hash for a reload of its own (SIGHUP, the admin
-   * endpoint): the watcher will not hand the same content on again, so a bad edit reloaded
-   * by hand is tried, counted and logged once.
+   * The gateway read content with this hash to load it (any reload: the watcher's own, a
+   * SIGHUP, the admin endpoint): the watcher will not hand the same content on again, so a
+   * bad edit reloaded by hand is tried, counted and logged once.
    */
   attempted(hash: string): void;
   close(): Promise<void>;
@@ -82,7 +82,7 @@ export async function watchConfig(opts: ConfigWatchOptions): Promise<ConfigWatch
     // A truncate-then-write caught in between reads as empty, which the loader refuses as an
     // empty config; the write that follows fires another event, so no failure is logged.
     if (bytes.length === 0) return;
-    const hash = createHash('sha256').update(bytes).digest('hex');
+    const hash = configContentHash(bytes);
     if (hash === lastHash) {
       opts.log.debug('config file changed on disk, its content did not since the last load', { file, hash: hash.slice(0, 16) });
       return;
