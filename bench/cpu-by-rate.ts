@@ -19,7 +19,6 @@
  * mock and Redis on core 1. Rates and arms alternate in order trial by trial. Prints a table
  * and writes bench/results/cpu-by-rate.json.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,6 +29,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { latencyAtRate, maxThroughput, type Target } from './lib/load.js';
 import { cpuSplit, gatewayEntry, listeningPort, loopWakeups, median, pinSelf, schedCpuMs, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
+import { startBenchRedis } from './lib/redis-server.js';
 import { benchGatewayEnv, GATEWAY_HEADERS } from './lib/servers.js';
 import { workersEnv } from './lib/workers-config.js';
 
@@ -69,10 +69,9 @@ async function main(): Promise<void> {
   const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
   started.push(mock);
   const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
-  const redisPort = await freePort();
-  const redis = spawn('taskset', ['-c', '1', 'redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  started.push({ child: redis, pid: redis.pid!, stderr: () => '', stop: async () => void redis.kill('SIGKILL') });
-  await sleep(300);
+  const { redis, ready } = await startBenchRedis(1);
+  started.push(redis);
+  await ready;
 
   const body = messagesBody(1024);
   const arms: Arm[] = [];
@@ -81,7 +80,7 @@ async function main(): Promise<void> {
   started.push(bare);
   await listeningPort(bare);
   arms.push({ name: 'bare', pid: bare.pid, target: { url: `http://127.0.0.1:${barePort}/v1/messages`, headers: {}, body } });
-  const stores = [['memory store', {}], ['Redis store', workersEnv(`redis://127.0.0.1:${redisPort}`)]] as const;
+  const stores = [['memory store', {}], ['Redis store', workersEnv(redis.url)]] as const;
   const builds = [['gateway', gatewayEntry(root)], ...(args.baseline ? [['baseline', path.resolve(args.baseline)]] : [])] as const;
   for (const [build, entry] of builds) for (const [store, env] of stores) {
     const name = `${build}, ${store}`;
@@ -104,7 +103,7 @@ async function main(): Promise<void> {
     await sleep(SECONDS * 1000);
     arms.forEach((arm, i) => {
       const sample = { wakeups: (loopWakeups(arm.pid) - before[i].wakeups) / SECONDS, cpuMs: (schedCpuMs(arm.pid).all - before[i].cpu) / SECONDS };
-      idle.set(arm.name, [...(idle.get(arm.name) ?? []), sample]);
+      append(idle, arm.name, sample);
     });
   }
 
@@ -127,7 +126,7 @@ async function main(): Promise<void> {
           p50Ms: l.p50,
           errors: l.errors,
         };
-        samples.set(`${arm.name}@${rate}`, [...(samples.get(`${arm.name}@${rate}`) ?? []), sample]);
+        append(samples, `${arm.name}@${rate}`, sample);
         process.stderr.write(`trial ${trial + 1} ${arm.name} at ${rate} req/s: ${sample.cpuUs.toFixed(0)} µs a request, p50 ${l.p50.toFixed(3)} ms, ${l.errors} errors\n`);
       }
     }
@@ -159,6 +158,12 @@ async function main(): Promise<void> {
   for (const r of idleRows) process.stdout.write(`| ${r.arm} | ${r.wakeupsPerSecond.toFixed(0)} | ${r.cpuMsPerSecond.toFixed(2)} |\n`);
   mkdirSync(path.join(here, 'results'), { recursive: true });
   writeFileSync(path.join(here, 'results', 'cpu-by-rate.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds: SECONDS, trials: TRIALS, rows, idle: idleRows }, null, 2));
+}
+
+function append<V>(map: Map<string, V[]>, key: string, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 // A failed arm (a gateway that would not start) must not leave the others serving.

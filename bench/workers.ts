@@ -18,9 +18,10 @@
  * connections, 1 KB bodies) on core 1. Two-worker arms cannot be pinned apart on a
  * 2-core machine: workers, primary, mock, Redis and load generator share both cores, and
  * the output says so. So each single process also runs unpinned, placed as the two-worker
- * arms are: the 2 ÷ 1 ratios against those compare process counts alone. Prints a table and writes bench/results/workers.json.
+ * arms are: the 2 ÷ 1 ratios against those compare process counts alone. Prints a table and
+ * writes bench/results/workers.json.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,7 @@ import { cpuSeconds, gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_F
 import { childrenOf } from '../test/helpers/cluster.js';
 import { freePort } from '../test/helpers/ports.js';
 import { messagesBody } from './lib/requests.js';
+import { startBenchRedis } from './lib/redis-server.js';
 import { workersConfig, workersEnv } from './lib/workers-config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -73,11 +75,9 @@ async function main(): Promise<void> {
   started.push(mock);
   const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
 
-  const redisPort = await freePort();
-  const redisArgv = ['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const redisProc = spawn(PIN ? 'taskset' : redisArgv[0], PIN ? ['-c', '1', ...redisArgv] : redisArgv.slice(1), { stdio: 'ignore' });
-  started.push({ child: redisProc, pid: redisProc.pid!, stderr: () => '', stop: async () => void redisProc.kill('SIGKILL') });
-  await sleep(300);
+  const { redis, ready } = await startBenchRedis(core(1));
+  started.push(redis);
+  await ready;
 
   const b = body();
   const arms: Arm[] = [];
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       MOCK_UPSTREAM: mockUrl,
       AUDIT_FILE: path.join(dir, `${name}.audit.jsonl`),
       ANTHROPIC_API_KEY: 'sk-bench',
-      ...workersEnv(`redis://127.0.0.1:${redisPort}`),
+      ...workersEnv(redis.url),
     });
     started.push(s);
     let err = '';
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   const place = (pinned: boolean): void => {
     if (!PIN) return;
     // taskset -a: every thread, libuv's pool included.
-    for (const pid of [process.pid, mock.pid, redisProc.pid!]) spawnSync('taskset', ['-a', '-cp', pinned ? '1' : `0-${CORES - 1}`, String(pid)], { stdio: 'ignore' });
+    for (const pid of [process.pid, mock.pid, redis.pid]) spawnSync('taskset', ['-a', '-cp', pinned ? '1' : `0-${CORES - 1}`, String(pid)], { stdio: 'ignore' });
   };
   for (const arm of arms) {
     place(arm.pinned);
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
   /** Run `load` on the arm, adding each of its processes' CPU µs a request to `into[label]`. */
   const measured = async (arm: Arm, into: Record<string, Record<string, number[]>>, load: () => Promise<{ requests: number }>, label = arm.name): Promise<void> => {
     place(arm.pinned);
-    const processes = cpuProcesses(arm.pid, { mock: mock.pid, redis: redisProc.pid! });
+    const processes = cpuProcesses(arm.pid, { mock: mock.pid, redis: redis.pid });
     const before = processes.map(([, pid]) => cpuSeconds(pid));
     const ownBefore = process.cpuUsage();
     const { requests } = await load();

@@ -104,14 +104,14 @@ function statFields(pid: number): string[] {
 
 /** User + system CPU seconds the process has used. */
 export function cpuSeconds(pid: number): number {
-  const fields = statFields(pid);
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
+  const { user, system } = cpuSplit(pid);
+  return user + system;
 }
 
 /** User and system CPU seconds apart: a wake-up's cost shows in both. */
 export function cpuSplit(pid: number): { user: number; system: number } {
   const fields = statFields(pid);
-  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND }; // utime, stime
 }
 
 /**
