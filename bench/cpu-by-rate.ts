@@ -7,7 +7,8 @@
  * (the main thread's voluntary context switches) a request; it is what explains why two
  * `server.workers`, each at half the rate, cost more a request than one process
  * (bench/workers.ts). First, each arm idle: its wake-ups and CPU (the scheduler's count, all
- * threads) a second with no traffic, the timers' own cost.
+ * threads) a second with no traffic, the timers' own cost. For every arm it also prints
+ * Redis's CPU a request over the same window (~0 for the arms that do not use it).
  *
  *   npm run build && npx tsx bench/cpu-by-rate.ts [--rates 625,1250,2500,5000] [--seconds 8] [--trials 3]
  *   npx tsx bench/cpu-by-rate.ts --baseline /tmp/old/dist/bin/ai-gateway.cjs   # before/after, same run
@@ -53,6 +54,8 @@ interface Sample {
   userUs: number;
   systemUs: number;
   wakeups: number;
+  /** Redis's own CPU over the window, a request: what a gateway on the Redis store costs the shared Redis. */
+  redisUs: number;
   p50Ms: number;
   errors: number;
 }
@@ -114,15 +117,18 @@ async function main(): Promise<void> {
       for (const arm of trial % 2 === 0 ? arms : [...arms].reverse()) {
         await latencyAtRate(arm.target, rate, 1); // settle at the rate
         const cpu = cpuSplit(arm.pid);
+        const redisCpu = cpuSplit(redis.pid);
         const wakeups = loopWakeups(arm.pid);
         const l = await latencyAtRate(arm.target, rate, SECONDS);
         const after = cpuSplit(arm.pid);
+        const redisAfter = cpuSplit(redis.pid);
         const n = l.samples;
         const sample: Sample = {
           userUs: ((after.user - cpu.user) * 1e6) / n,
           systemUs: ((after.system - cpu.system) * 1e6) / n,
           cpuUs: ((after.user + after.system - cpu.user - cpu.system) * 1e6) / n,
           wakeups: (loopWakeups(arm.pid) - wakeups) / n,
+          redisUs: ((redisAfter.user + redisAfter.system - redisCpu.user - redisCpu.system) * 1e6) / n,
           p50Ms: l.p50,
           errors: l.errors,
         };
@@ -143,15 +149,16 @@ async function main(): Promise<void> {
       userUs: med(arm.name, rate, 'userUs'),
       systemUs: med(arm.name, rate, 'systemUs'),
       wakeups: med(arm.name, rate, 'wakeups'),
+      redisUs: med(arm.name, rate, 'redisUs'),
       p50Ms: med(arm.name, rate, 'p50Ms'),
       errors: (samples.get(`${arm.name}@${rate}`) ?? []).reduce((sum, s) => sum + s.errors, 0),
       vsBare: med(arm.name, rate, 'cpuUs') / med('bare', rate, 'cpuUs'),
     })),
   );
   process.stdout.write(`\nCPU a request by offered rate: 1 KB POST, open loop on 16 connections, ${SECONDS} s × ${TRIALS} trials (median), server on core 0 alone, Node ${process.version}\n`);
-  process.stdout.write('| req/s | arm | CPU µs a request | user | system | × bare | loop wake-ups a request | latency p50 ms | errors |\n|---|---|---|---|---|---|---|---|---|\n');
+  process.stdout.write('| req/s | arm | CPU µs a request | user | system | × bare | loop wake-ups a request | Redis CPU µs a request | latency p50 ms | errors |\n|---|---|---|---|---|---|---|---|---|---|\n');
   for (const r of rows) {
-    process.stdout.write(`| ${r.rate} | ${r.arm} | ${r.cpuUs.toFixed(0)} | ${r.userUs.toFixed(0)} | ${r.systemUs.toFixed(0)} | ${r.vsBare.toFixed(2)} | ${r.wakeups.toFixed(2)} | ${r.p50Ms.toFixed(3)} | ${r.errors} |\n`);
+    process.stdout.write(`| ${r.rate} | ${r.arm} | ${r.cpuUs.toFixed(0)} | ${r.userUs.toFixed(0)} | ${r.systemUs.toFixed(0)} | ${r.vsBare.toFixed(2)} | ${r.wakeups.toFixed(2)} | ${r.redisUs.toFixed(1)} | ${r.p50Ms.toFixed(3)} | ${r.errors} |\n`);
   }
   const idleRows = arms.map((arm) => ({ arm: arm.name, wakeupsPerSecond: median((idle.get(arm.name) ?? []).map((s) => s.wakeups)), cpuMsPerSecond: median((idle.get(arm.name) ?? []).map((s) => s.cpuMs)) }));
   process.stdout.write(`\nIdle, ${SECONDS} s × ${TRIALS} (median): wake-ups a second, CPU ms a second (all threads)\n`);

@@ -1,0 +1,694 @@
+/**
+ * How many gateway requests a second ONE Redis core carries for the rate limiter: Redis's
+ * own CPU a script call, measured at saturation. The README only estimated it ("a single
+ * Redis serves on the order of 100,000 such calls per second"); this measures it, and
+ * compares two checkouts' scripts in the same run, as the GCRA script is rewritten.
+ *
+ *   npx tsx bench/redis-capacity.ts [--seconds 5] [--trials 3] [--connections 32] [--users 100000]
+ *   npx tsx bench/redis-capacity.ts --baseline /tmp/old   # before/after: another checkout's script too
+ *
+ * Run it from the repo root. Each arm is a checkout: this one, and with `--baseline DIR` the
+ * one at DIR (a worktree at an older commit, its node_modules symlinked). An arm's script is
+ * `gcra.lua` from DIR/filters/rate-limit/gcra.ts, sent the keys the gateway sends: the first
+ * `gcra.redisKeys` (default all) of limiter.ts's `GCRA_KEYS` (before it was exported, the
+ * four `rpm`, `rpm:at`, `tpm`, `tpm:at`), as `aigw:{<group>}:<key>`.
+ *
+ * Workloads, each a line for each arm:
+ * - request: one gateway request, a reserve in the global scope and one in a user's (random
+ *   among `--users`, cost 1 request and 1000 tokens) in one write, as the limiter sends it;
+ *   at pipeline 2 (one request a write) and 16 (eight, the saturation figure). Limits: global
+ *   1e8 rpm and 1e11 tpm, users 600 rpm and 1e6 tpm, so nearly everything is admitted (the
+ *   refused column says how much was not).
+ * - user reserve, global reserve, adjust: one kind of call alone, to show its own cost. An
+ *   adjust is a reconcile as the limiter batches it: mode 1, request dimension skipped (limit
+ *   -1, as the limiter sends it when the request count is unchanged), -500 tokens, on users
+ *   whose token bucket a reserve of the whole limit filled first (untimed), so it takes the
+ *   write path a real reconcile takes rather than hitting empty keys.
+ * - floor: EVALSHA of `return 1` with the user reserve's keys and arguments: what EVALSHA
+ *   itself costs (parsing, the Lua call, the reply), beneath any script.
+ * FLUSHALL before each, so one workload's keys do not shape the next.
+ *
+ * Why it is built this way:
+ * - Closed loop at a fixed pipeline: each of `--connections` sockets (default 32, as
+ *   replicas × workers would hold) writes a batch of D commands, waits for all D replies and
+ *   writes the next. Redis's CPU a call then depends on D (read/write syscalls and event-loop
+ *   turns are shared by the batch), not on the load generator's timing.
+ * - Prebuilt RESP: the batches are encoded before the clock starts (a pool covering every
+ *   user once, shuffled, so each user's keys come round at an even, low rate), and replies
+ *   are counted by a byte-level skipper, not parsed: the load generator, one Node process,
+ *   must outrun one Redis core. ioredis on this side would be the bottleneck.
+ * - Pinned: Redis on core 1, this load generator on core 0 (every thread). Redis's CPU comes
+ *   from /proc (user + system) over the window; "Redis CPU %" near 100 says Redis was the
+ *   bottleneck, so its µs a call is the cost at saturation. Well below 100, the load generator
+ *   was (its own CPU % is printed too) and the figure is a rate-limited one.
+ * Each workload runs 1 s to warm up, then `--seconds`; `--trials` times, arms in turn,
+ * alternating their order trial by trial; medians are reported. Any error reply (NOSCRIPT,
+ * a Lua error) stops the run with the first one. Prints a table and writes
+ * bench/results/redis-capacity.json. The default run (one arm) takes about two minutes, twice
+ * that with a baseline.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { cpuSplit, median, pinSelf, type Started } from './lib/proc.js';
+import { startBenchRedis } from './lib/redis-server.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    trials: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+    users: { type: 'string', default: '100000' },
+    baseline: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const TRIALS = Number(args.trials);
+const CONNECTIONS = Number(args.connections);
+const USERS = Number(args.users);
+const WARMUP_MS = 1000;
+/** One gateway request a write (the limiter's shape), and eight: the saturation figure. */
+const REQUEST_DEPTH = 2;
+const SATURATION_DEPTH = 16;
+/** Pools cover every user once, up to this many units (a unit: one request, or one call). */
+const MAX_POOL_UNITS = 1 << 17;
+
+const PIN = cpus().length >= 2;
+const REDIS_CORE = PIN ? 1 : undefined;
+const LOAD_CORE = 0;
+
+/** What the gateway sends: key prefix, window, limits, costs (see the header). */
+const PREFIX = 'aigw:';
+const GLOBAL_GROUP = 'rl:global';
+const WINDOW_MS = 60_000;
+const GLOBAL_LIMITS = { requests: 100_000_000, tokens: 100_000_000_000 };
+const USER_LIMITS = { requests: 600, tokens: 1_000_000 };
+const TOKEN_ESTIMATE = 1000;
+const ADJUST_TOKENS = -500;
+/** The key names before limiter.ts exported `GCRA_KEYS`. */
+const LEGACY_KEYS = ['rpm', 'rpm:at', 'tpm', 'tpm:at'];
+const FLOOR_LUA = 'return 1';
+
+// ---------------------------------------------------------------------------------------
+// Arms: a checkout's script and the keys it is sent.
+
+interface GcraModule {
+  gcra: { readonly lua: string; readonly redisKeys?: number };
+  Mode: { readonly Reserve: number; readonly Adjust: number };
+}
+interface LimiterModule {
+  GCRA_KEYS?: readonly string[];
+}
+
+interface Arm {
+  name: string;
+  dir: string;
+  lua: string;
+  /** The key names sent to Redis: the first `redisKeys` of the scope's keys. */
+  keys: readonly string[];
+  mode: { reserve: number; adjust: number };
+  sha: string;
+}
+
+async function loadArm(name: string, dir: string): Promise<Omit<Arm, 'sha'>> {
+  const moduleUrl = (file: string): string => pathToFileURL(path.join(dir, 'filters/rate-limit', file)).href;
+  const { gcra, Mode } = (await import(moduleUrl('gcra.ts'))) as GcraModule;
+  const limiter = (await import(moduleUrl('limiter.ts'))) as LimiterModule;
+  const keys = limiter.GCRA_KEYS ?? LEGACY_KEYS;
+  return { name, dir, lua: gcra.lua, keys: keys.slice(0, gcra.redisKeys ?? keys.length), mode: { reserve: Mode.Reserve, adjust: Mode.Adjust } };
+}
+
+// ---------------------------------------------------------------------------------------
+// RESP: encoding, and a byte-level reply counter for the load (set-up and snapshots go through ioredis).
+
+/** A command as RESP text; every argument here is ASCII, so one byte a character. */
+function encode(argv: readonly (string | number)[]): string {
+  let text = `*${argv.length}\r\n`;
+  for (const arg of argv) {
+    const s = String(arg);
+    text += `$${s.length}\r\n${s}\r\n`;
+  }
+  return text;
+}
+
+function evalsha(sha: string, keys: readonly string[], argv: readonly number[]): string {
+  return encode(['EVALSHA', sha, keys.length, ...keys, ...argv]);
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const STAR = 0x2a;
+const DOLLAR = 0x24;
+const COLON = 0x3a;
+const MINUS = 0x2d;
+
+/** Where the counter is within a reply. */
+const Read = { Type: 0, Number: 1, Line: 2, ErrorLine: 3, Bulk: 4 } as const;
+
+/**
+ * Counts top-level replies in a stream of RESP2 without building them: integers, simple
+ * strings, errors, bulk strings and (nested) arrays, split anywhere across chunks. Also counts
+ * refusals (an array whose first element is `:0`, the scripts' `allowed`) and keeps the first
+ * error reply's text.
+ */
+class ReplyCounter {
+  replies = 0;
+  refused = 0;
+  errors = 0;
+  firstError: string | undefined;
+  private state: (typeof Read)[keyof typeof Read] = Read.Type;
+  private type = 0;
+  private value = 0;
+  private negative = false;
+  private errorText = '';
+  private bulkLeft = 0;
+  /** Elements still due in each open array, innermost last. */
+  private readonly open: number[] = [];
+  /** The next value is the first element of a top-level array. */
+  private atFirst = false;
+
+  feed(chunk: Buffer): void {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      switch (this.state) {
+        case Read.Type:
+          this.begin(b);
+          break;
+        case Read.Number:
+          if (b >= 0x30 && b <= 0x39) this.value = this.value * 10 + (b - 0x30);
+          else if (b === MINUS) this.negative = true;
+          else if (b === LF) this.endNumber(this.negative ? -this.value : this.value);
+          break;
+        case Read.Line:
+          if (b === LF) this.endValue();
+          break;
+        case Read.ErrorLine:
+          if (b === LF) this.endError();
+          else if (b !== CR) this.errorText += String.fromCharCode(b);
+          break;
+        case Read.Bulk: {
+          const skip = Math.min(this.bulkLeft, chunk.length - i);
+          this.bulkLeft -= skip;
+          i += skip - 1;
+          if (this.bulkLeft === 0) this.endValue();
+          break;
+        }
+      }
+    }
+  }
+
+  private begin(type: number): void {
+    this.type = type;
+    this.value = 0;
+    this.negative = false;
+    if (type === STAR || type === DOLLAR || type === COLON) this.state = Read.Number;
+    else if (type === MINUS) {
+      this.errorText = '-';
+      this.state = Read.ErrorLine;
+    } else this.state = Read.Line; // `+OK` and the like
+  }
+
+  private endNumber(n: number): void {
+    if (this.type === STAR) {
+      if (n <= 0) return this.endValue(); // empty or null array
+      this.open.push(n);
+      this.atFirst = this.open.length === 1;
+      this.state = Read.Type;
+    } else if (this.type === DOLLAR) {
+      if (n < 0) return this.endValue(); // null bulk string
+      this.bulkLeft = n + 2;
+      this.state = Read.Bulk;
+    } else {
+      if (this.atFirst && n === 0) this.refused++;
+      this.endValue();
+    }
+  }
+
+  private endError(): void {
+    this.errors++;
+    this.firstError ??= this.errorText;
+    this.endValue();
+  }
+
+  /** A value is complete: close every array it completes, and count a top-level reply. */
+  private endValue(): void {
+    this.state = Read.Type;
+    this.atFirst = false;
+    const open = this.open;
+    while (open.length > 0) {
+      if (--open[open.length - 1] > 0) return;
+      open.pop();
+    }
+    this.replies++;
+  }
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.off('error', reject);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The load: closed-loop connections, each writing a prebuilt batch and awaiting its replies.
+
+/** One socket of the load: writes a batch, waits for its `depth` replies, writes the next. */
+class LoadConnection {
+  readonly counter = new ReplyCounter();
+  /** Why this connection stopped early: an error reply, a socket error, a close. */
+  failure: string | undefined;
+  private pool: readonly Buffer[] = [];
+  private next = 0;
+  private depth = 0;
+  /** Batches still to send: Infinity while cycling the pool. */
+  private left = 0;
+  /** The reply count at which the batch in flight is answered. */
+  private due = 0;
+  private idle: (() => void) | undefined;
+
+  constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(`socket error: ${err.message}`));
+    socket.on('close', () => this.fail('Redis closed the connection'));
+  }
+
+  /** Cycle through `pool` from `first`, until {@link stop}. */
+  start(pool: readonly Buffer[], first: number, depth: number): void {
+    this.begin(pool, first, depth, Infinity);
+  }
+
+  /** Send each of `batches` once; resolves when all are answered. */
+  runOnce(batches: readonly Buffer[], depth: number): Promise<void> {
+    if (batches.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve) => (this.idle = resolve));
+    this.begin(batches, 0, depth, batches.length);
+    return done;
+  }
+
+  /** Send no more; resolves once the batch in flight is answered. */
+  stop(): Promise<void> {
+    this.left = 0;
+    if (this.counter.replies >= this.due || this.failure !== undefined) return Promise.resolve();
+    return new Promise((resolve) => (this.idle = resolve));
+  }
+
+  close(): void {
+    this.socket.removeAllListeners('close');
+    this.socket.destroy();
+  }
+
+  private begin(pool: readonly Buffer[], first: number, depth: number, batches: number): void {
+    this.pool = pool;
+    this.next = first % pool.length;
+    this.depth = depth;
+    this.left = batches;
+    this.send();
+  }
+
+  private send(): void {
+    this.left--;
+    this.due = this.counter.replies + this.depth;
+    this.socket.write(this.pool[this.next]);
+    this.next = this.next + 1 === this.pool.length ? 0 : this.next + 1;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.counter.feed(chunk);
+    if (this.counter.firstError !== undefined) return this.fail(`error reply: ${this.counter.firstError}`);
+    if (this.counter.replies < this.due) return;
+    if (this.left > 0) this.send();
+    else this.settle();
+  }
+
+  private fail(reason: string): void {
+    this.failure ??= reason;
+    this.left = 0;
+    this.settle();
+  }
+
+  private settle(): void {
+    const idle = this.idle;
+    this.idle = undefined;
+    idle?.();
+  }
+}
+
+function throwIfFailed(conns: readonly LoadConnection[], during: string): void {
+  const failed = conns.find((c) => c.failure !== undefined);
+  if (failed) throw new Error(`${during}: ${failed.failure} (the run stops at the first error)`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Workloads: what a unit of each sends, and the pools of batches built from them.
+
+interface Workload {
+  name: string;
+  /** Commands a batch: a multiple of `calls`. */
+  depth: number;
+  /** Commands a unit: 2 for a gateway request (global + user), else 1. */
+  calls: number;
+  /** One unit's commands, as RESP text, for the user whose group is `group`. */
+  unit(arm: Arm, group: string): string;
+  /** Untimed, after the flush: one command for each user of the pool. */
+  prefill?(arm: Arm, group: string): string;
+  /** Gateway requests a call answers for (the requests/s a core column): request only. */
+  requestsPerCall?: number;
+}
+
+const fullKeys = (arm: Arm, group: string): string[] => arm.keys.map((key) => `${PREFIX}{${group}}:${key}`);
+
+function reserve(arm: Arm, group: string, limits: { requests: number; tokens: number }, tokens = TOKEN_ESTIMATE): string {
+  return evalsha(arm.sha, fullKeys(arm, group), [arm.mode.reserve, WINDOW_MS, limits.requests, limits.tokens, 1, Math.min(tokens, limits.tokens)]);
+}
+
+/** A reconcile as the limiter's `adjust` sends it: an unchanged dimension is skipped (limit -1). */
+function adjust(arm: Arm, group: string): string {
+  return evalsha(arm.sha, fullKeys(arm, group), [arm.mode.adjust, WINDOW_MS, -1, USER_LIMITS.tokens, 0, ADJUST_TOKENS]);
+}
+
+let floorSha = '';
+const floor = (arm: Arm, group: string): string =>
+  evalsha(floorSha, fullKeys(arm, group), [arm.mode.reserve, WINDOW_MS, USER_LIMITS.requests, USER_LIMITS.tokens, 1, TOKEN_ESTIMATE]);
+
+const globalReserve = (arm: Arm): string => reserve(arm, GLOBAL_GROUP, GLOBAL_LIMITS);
+const userReserve = (arm: Arm, group: string): string => reserve(arm, group, USER_LIMITS);
+
+const WORKLOADS: readonly Workload[] = [
+  { name: 'request', depth: REQUEST_DEPTH, calls: 2, unit: (arm, group) => globalReserve(arm) + userReserve(arm, group), requestsPerCall: 0.5 },
+  { name: 'request', depth: SATURATION_DEPTH, calls: 2, unit: (arm, group) => globalReserve(arm) + userReserve(arm, group), requestsPerCall: 0.5 },
+  { name: 'user reserve', depth: SATURATION_DEPTH, calls: 1, unit: userReserve },
+  { name: 'global reserve', depth: SATURATION_DEPTH, calls: 1, unit: globalReserve },
+  { name: 'adjust', depth: SATURATION_DEPTH, calls: 1, unit: adjust, prefill: (arm, group) => reserve(arm, group, USER_LIMITS, USER_LIMITS.tokens) },
+  { name: 'floor (return 1)', depth: SATURATION_DEPTH, calls: 1, unit: floor },
+];
+
+/** A small seeded generator, so every arm is sent the same users in the same order. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The pool's users: every user once, shuffled; past {@link MAX_POOL_UNITS} users, a random draw. */
+function poolGroups(seed: number): string[] {
+  const random = mulberry32(seed);
+  const units = Math.min(USERS, MAX_POOL_UNITS);
+  let ids: number[];
+  if (USERS <= MAX_POOL_UNITS) {
+    ids = Array.from({ length: USERS }, (_, i) => i);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [ids[i], ids[j]] = [ids[j], ids[i]];
+    }
+  } else ids = Array.from({ length: units }, () => Math.floor(random() * USERS));
+  return ids.map((id) => `rl:u:user-${id}`);
+}
+
+/** Batches of `depth` commands: consecutive units, each batch one prebuilt buffer. */
+function batches(groups: readonly string[], depth: number, calls: number, command: (group: string) => string): Buffer[] {
+  const unitsPerBatch = depth / calls;
+  const out: Buffer[] = [];
+  for (let at = 0; at + unitsPerBatch <= groups.length; at += unitsPerBatch) {
+    let text = '';
+    for (let u = at; u < at + unitsPerBatch; u++) text += command(groups[u]);
+    out.push(Buffer.from(text, 'latin1'));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// One measurement: a workload on an arm, from a flushed Redis.
+
+interface Sample {
+  arm: string;
+  workload: string;
+  pipeline: number;
+  trial: number;
+  callsPerSecond: number;
+  /** Redis's CPU (user + system) over the window, as a share of one core. */
+  redisCpuShare: number;
+  redisUserShare: number;
+  redisUsPerCall: number;
+  /** `INFO commandstats` EVALSHA time a call (inside the command: the script and its calls). */
+  evalshaUsPerCall: number;
+  /** This load generator's CPU, as a share of one core. */
+  loadCpuShare: number;
+  refusedShare: number;
+}
+
+/** The numeric fields of a sample, the ones a median is taken of. */
+type Figure = Exclude<keyof Sample, 'arm' | 'workload'>;
+
+interface Snapshot {
+  atMs: number;
+  replies: number;
+  refused: number;
+  redis: { user: number; system: number };
+  load: NodeJS.CpuUsage;
+  evalsha: { calls: number; usec: number };
+}
+
+interface Bench {
+  /** Set-up and snapshots (SCRIPT LOAD, FLUSHALL, INFO), one command at a time. */
+  control: Redis;
+  conns: LoadConnection[];
+  redisPid: number;
+}
+
+async function evalshaStats(control: Redis): Promise<{ calls: number; usec: number }> {
+  const info = await control.info('commandstats');
+  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(info);
+  return m ? { calls: Number(m[1]), usec: Number(m[2]) } : { calls: 0, usec: 0 };
+}
+
+async function snapshot(bench: Bench): Promise<Snapshot> {
+  const atMs = performance.now();
+  const redis = cpuSplit(bench.redisPid);
+  const load = process.cpuUsage();
+  let replies = 0;
+  let refused = 0;
+  for (const c of bench.conns) {
+    replies += c.counter.replies;
+    refused += c.counter.refused;
+  }
+  return { atMs, replies, refused, redis, load, evalsha: await evalshaStats(bench.control) };
+}
+
+function sampleOf(arm: Arm, workload: Workload, trial: number, a: Snapshot, b: Snapshot): Sample {
+  const seconds = (b.atMs - a.atMs) / 1000;
+  const calls = b.replies - a.replies;
+  const redisUser = b.redis.user - a.redis.user;
+  const redisCpu = redisUser + b.redis.system - a.redis.system;
+  const loadCpu = (b.load.user - a.load.user + b.load.system - a.load.system) / 1e6;
+  const evalshaCalls = b.evalsha.calls - a.evalsha.calls;
+  return {
+    arm: arm.name,
+    workload: workload.name,
+    pipeline: workload.depth,
+    trial,
+    callsPerSecond: calls / seconds,
+    redisCpuShare: redisCpu / seconds,
+    redisUserShare: redisUser / seconds,
+    redisUsPerCall: (redisCpu * 1e6) / calls,
+    evalshaUsPerCall: evalshaCalls > 0 ? (b.evalsha.usec - a.evalsha.usec) / evalshaCalls : NaN,
+    loadCpuShare: loadCpu / seconds,
+    refusedShare: (b.refused - a.refused) / calls,
+  };
+}
+
+/** Each connection's share of `all`, sent once (in batches of `depth`); every reserve must be admitted. */
+async function prefill(bench: Bench, all: readonly Buffer[], depth: number): Promise<void> {
+  const refused = (): number => bench.conns.reduce((sum, c) => sum + c.counter.refused, 0);
+  const before = refused();
+  const share = Math.ceil(all.length / bench.conns.length);
+  await Promise.all(bench.conns.map((c, i) => c.runOnce(all.slice(i * share, (i + 1) * share), depth)));
+  throwIfFailed(bench.conns, 'prefill');
+  if (refused() > before) throw new Error(`prefill: ${refused() - before} reserves refused; the adjusts would not find the buckets filled`);
+}
+
+async function measure(bench: Bench, arm: Arm, workload: Workload, seed: number, trial: number): Promise<Sample> {
+  await bench.control.flushall();
+  const groups = poolGroups(seed);
+  if (workload.prefill) await prefill(bench, batches(groups, SATURATION_DEPTH, 1, (g) => workload.prefill!(arm, g)), SATURATION_DEPTH);
+  const pool = batches(groups, workload.depth, workload.calls, (g) => workload.unit(arm, g));
+  const { conns } = bench;
+  conns.forEach((c, i) => c.start(pool, Math.floor((i * pool.length) / conns.length), workload.depth));
+  try {
+    await sleep(WARMUP_MS);
+    throwIfFailed(conns, `${arm.name}, ${workload.name}`);
+    const before = await snapshot(bench);
+    await sleep(SECONDS * 1000);
+    const after = await snapshot(bench);
+    throwIfFailed(conns, `${arm.name}, ${workload.name}`);
+    return sampleOf(arm, workload, trial, before, after);
+  } finally {
+    await Promise.all(conns.map((c) => c.stop()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The run.
+
+const started: Started[] = [];
+
+async function stopAll(): Promise<void> {
+  while (started.length > 0) await started.pop()!.stop();
+}
+
+function redisVersion(): string {
+  const out = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  return /v=(\S+)/.exec(out)?.[1] ?? (out.trim() || 'unknown');
+}
+
+interface Row {
+  arm: string;
+  workload: string;
+  pipeline: number;
+  callsPerSecond: number;
+  redisCpuShare: number;
+  redisUsPerCall: number;
+  /** The fastest and slowest trials' Redis µs a call: on a shared or virtual machine, the noise. */
+  redisUsRange: [number, number];
+  evalshaUsPerCall: number;
+  loadCpuShare: number;
+  refusedShare: number;
+  /** 1e6 / (Redis CPU µs a gateway request): request rows only. */
+  requestsPerRedisCore: number | undefined;
+}
+
+function medianRow(arm: Arm, workload: Workload, samples: readonly Sample[]): Row {
+  const mine = samples.filter((s) => s.arm === arm.name && s.workload === workload.name && s.pipeline === workload.depth);
+  const med = (key: Figure): number => median(mine.map((s) => s[key]));
+  const usPerCall = med('redisUsPerCall');
+  return {
+    arm: arm.name,
+    workload: workload.name,
+    pipeline: workload.depth,
+    callsPerSecond: med('callsPerSecond'),
+    redisCpuShare: med('redisCpuShare'),
+    redisUsPerCall: usPerCall,
+    redisUsRange: [Math.min(...mine.map((s) => s.redisUsPerCall)), Math.max(...mine.map((s) => s.redisUsPerCall))],
+    evalshaUsPerCall: med('evalshaUsPerCall'),
+    loadCpuShare: med('loadCpuShare'),
+    refusedShare: med('refusedShare'),
+    requestsPerRedisCore: workload.requestsPerCall === undefined ? undefined : 1e6 / (usPerCall / workload.requestsPerCall),
+  };
+}
+
+function printTable(header: string, arms: readonly Arm[], rows: readonly Row[]): void {
+  const out = process.stdout;
+  out.write(`\n${header}\n`);
+  for (const arm of arms) out.write(`  ${arm.name}: ${arm.dir}, ${arm.keys.length} key(s) a call (${arm.keys.join(', ')}), script ${arm.sha.slice(0, 12)}\n`);
+  out.write('\n| arm | workload | pipeline | calls/s | Redis CPU % | Redis µs a call (trials min–max) | EVALSHA µs a call (commandstats) | requests/s a Redis core | load generator CPU % | refused % |\n');
+  out.write('|---|---|---|---|---|---|---|---|---|---|\n');
+  const pct = (share: number): string => (share * 100).toFixed(share < 0.001 && share > 0 ? 3 : 1);
+  for (const r of rows) {
+    const perCore = r.requestsPerRedisCore === undefined ? '' : Math.round(r.requestsPerRedisCore).toLocaleString('en-US');
+    out.write(
+      `| ${r.arm} | ${r.workload} | ${r.pipeline} | ${Math.round(r.callsPerSecond).toLocaleString('en-US')} | ${pct(r.redisCpuShare)} | ${r.redisUsPerCall.toFixed(2)} (${r.redisUsRange.map((us) => us.toFixed(1)).join('–')}) | ${r.evalshaUsPerCall.toFixed(2)} | ${perCore} | ${pct(r.loadCpuShare)} | ${pct(r.refusedShare)} |\n`,
+    );
+  }
+}
+
+/** Below this share of its core, Redis was not the bottleneck: its µs a call is not a saturation figure. */
+const SATURATED = 0.9;
+
+function warnUnsaturated(rows: readonly Row[]): void {
+  const low = rows.filter((r) => r.redisCpuShare < SATURATED);
+  if (low.length === 0) return;
+  process.stdout.write(
+    `\nNot saturated: Redis used under ${SATURATED * 100} % of its core in ${low.length} of ${rows.length} rows ` +
+      `(${low.map((r) => `${r.arm}, ${r.workload} ×${r.pipeline}`).join('; ')}): the load generator could not keep up, ` +
+      'or another process took a core (check `top`); those rows\' µs a call are not saturation figures.\n',
+  );
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  if (PIN) pinSelf(LOAD_CORE);
+  const armSpecs: Array<[string, string]> = [['current', root], ...(args.baseline ? [['baseline', path.resolve(args.baseline)] as [string, string]] : [])];
+  const loaded: Array<Omit<Arm, 'sha'>> = [];
+  for (const [name, dir] of armSpecs) loaded.push(await loadArm(name, dir));
+
+  const { redis, ready } = await startBenchRedis(REDIS_CORE);
+  started.push(redis);
+  await ready;
+  const port = Number(new URL(redis.url).port);
+  const control = new Redis(redis.url);
+  const conns: LoadConnection[] = [];
+  try {
+    for (let i = 0; i < CONNECTIONS; i++) conns.push(new LoadConnection(await connect(port)));
+    const bench: Bench = { control, conns, redisPid: redis.pid };
+    floorSha = String(await control.script('LOAD', FLOOR_LUA));
+    const arms: Arm[] = [];
+    for (const arm of loaded) arms.push({ ...arm, sha: String(await control.script('LOAD', arm.lua)) });
+
+    const samples: Sample[] = [];
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const order = trial % 2 === 0 ? arms : [...arms].reverse();
+      for (const [w, workload] of WORKLOADS.entries()) {
+        for (const arm of order) {
+          const s = await measure(bench, arm, workload, 1000 * trial + w + 1, trial);
+          samples.push(s);
+          process.stderr.write(
+            `trial ${trial + 1} ${arm.name}, ${workload.name} ×${workload.depth}: ${Math.round(s.callsPerSecond)} calls/s, Redis ${(s.redisCpuShare * 100).toFixed(0)} % CPU, ${s.redisUsPerCall.toFixed(2)} µs a call\n`,
+          );
+        }
+      }
+    }
+
+    const rows = WORKLOADS.flatMap((w) => arms.map((arm) => medianRow(arm, w, samples)));
+    const pinning = PIN ? `redis-server on core ${REDIS_CORE}, this load generator on core ${LOAD_CORE} (taskset, all threads)` : 'unpinned (fewer than 2 cores)';
+    const header =
+      `Redis CPU a rate-limit script call, closed loop: ${pinning}; redis-server ${redisVersion()}, Node ${process.version}; ` +
+      `U=${USERS} users, C=${CONNECTIONS} connections, D=${REQUEST_DEPTH} (a request a write) and ${SATURATION_DEPTH} (saturation) commands a batch; ` +
+      `${SECONDS} s after ${WARMUP_MS / 1000} s warm-up × ${TRIALS} trials (median)`;
+    printTable(header, arms, rows);
+    warnUnsaturated(rows);
+    mkdirSync(path.join(here, 'results'), { recursive: true });
+    writeFileSync(
+      path.join(here, 'results', 'redis-capacity.json'),
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          node: process.version,
+          redis: redisVersion(),
+          pinning,
+          users: USERS,
+          connections: CONNECTIONS,
+          seconds: SECONDS,
+          trials: TRIALS,
+          arms: arms.map(({ name, dir, keys, sha }) => ({ name, dir, keys, sha })),
+          rows,
+          samples,
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    for (const c of conns) c.close();
+    control.disconnect();
+    await stopAll();
+  }
+}
+
+await main();
