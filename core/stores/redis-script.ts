@@ -79,6 +79,8 @@ export class ScriptCalls {
     private readonly Command: PreEncoded,
     private readonly sha: string,
     private readonly fullKey: (group: string, key: string) => string,
+    /** How many of the leading keys the script's Lua uses (`AtomicScript.redisKeys`); the rest are not sent. */
+    private readonly keyCount = Infinity,
   ) {
     this.shaText = `$7\r\nevalsha\r\n${bulk(sha)}`;
   }
@@ -101,8 +103,9 @@ export class ScriptCalls {
     const cached = this.heads.get(group);
     if (cached !== undefined && sameKeys(cached.keys, keys)) return cached;
     if (this.heads.size >= MAX_HEADS) this.heads.clear();
-    const args = [this.sha, String(keys.length)];
-    for (const key of keys) args.push(this.fullKey(group, key));
+    const count = Math.min(keys.length, this.keyCount);
+    const args = [this.sha, String(count)];
+    for (let i = 0; i < count; i++) args.push(this.fullKey(group, keys[i]));
     let text = this.shaText;
     for (let i = 1; i < args.length; i++) text += bulk(args[i]);
     const head: Head = { keys: keys.slice(), args, text };

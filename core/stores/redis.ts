@@ -227,7 +227,7 @@ export class RedisStore implements Store {
   private send(script: AtomicScript<unknown>, group: string, keys: readonly string[], args: readonly number[]): ScriptCommand {
     let calls = this.calls.get(script.lua);
     if (calls === undefined) {
-      this.calls.set(script.lua, (calls = new ScriptCalls(this.Command, createHash('sha1').update(script.lua).digest('hex'), this.fullKey)));
+      this.calls.set(script.lua, (calls = new ScriptCalls(this.Command, createHash('sha1').update(script.lua).digest('hex'), this.fullKey, script.redisKeys)));
       this.preload(script.lua);
     }
     const command = calls.command(group, keys, args);

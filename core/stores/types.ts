@@ -34,6 +34,13 @@ export interface AtomicScript<R> {
    * truncates returned numbers to integers.
    */
   readonly lua: string;
+  /**
+   * How many of the leading keys the Lua reads and writes (default: all). A script may pack
+   * several cells into one Redis key, a GET and a SET where each cell would cost its own
+   * call; its other keys then name cells only the memory store's `local` body keeps, and
+   * are not sent to Redis.
+   */
+  readonly redisKeys?: number;
   /** The same operation for the memory store; `nowMs` is the store's clock. */
   local(cells: Cells, args: readonly number[], nowMs: number): R;
   /** Turn Redis's reply into the script's result. */

@@ -56,7 +56,11 @@ interface PendingAdjustment {
   tokens: number;
 }
 
-const KEYS = ['rpm', 'rpm:at', 'tpm', 'tpm:at'] as const;
+/**
+ * A scope's cells (gcra.ts): requests, their time, tokens, their time. On Redis the first
+ * names the one key that holds all four (`aigw:{rl:u:alice}:bucket`); in memory each is a cell.
+ */
+export const GCRA_KEYS = ['bucket', 'bucket:requests-at', 'bucket:tokens', 'bucket:tokens-at'] as const;
 
 export interface LimiterOptions {
   /** The window limits are per (default a minute). */
@@ -109,7 +113,7 @@ export class Limiter {
     let pending = false;
     for (let i = 0; i < n; i++) {
       const s = active[i];
-      const run = this.store.run(gcra, s.group, KEYS, this.args(Mode.Reserve, s, 1, costIn(s, tokens)));
+      const run = this.store.run(gcra, s.group, GCRA_KEYS, this.args(Mode.Reserve, s, 1, costIn(s, tokens)));
       if (run instanceof Promise) pending = true;
       runs[i] = run;
     }
@@ -154,7 +158,7 @@ export class Limiter {
   async peek(scopes: readonly Scope[]): Promise<Array<{ scope: Scope; result: GcraResult }>> {
     await this.batch?.flush();
     const active = scopes.filter(limited);
-    const results = await Promise.all(active.map((s) => this.store.run(gcra, s.group, KEYS, this.args(Mode.Peek, s, 0, 0))));
+    const results = await Promise.all(active.map((s) => this.store.run(gcra, s.group, GCRA_KEYS, this.args(Mode.Peek, s, 0, 0))));
     return active.map((scope, i) => ({ scope, result: results[i] }));
   }
 
@@ -203,7 +207,7 @@ export class Limiter {
   private adjust(scope: Scope, requests: number, tokens: number): MaybePromise<GcraResult> {
     const requestLimit = requests === 0 ? -1 : (scope.limits.requests ?? -1);
     const tokenLimit = tokens === 0 ? -1 : (scope.limits.tokens ?? -1);
-    return this.store.run(gcra, scope.group, KEYS, this.fill(Mode.Adjust, requestLimit, tokenLimit, requests, tokens));
+    return this.store.run(gcra, scope.group, GCRA_KEYS, this.fill(Mode.Adjust, requestLimit, tokenLimit, requests, tokens));
   }
 
   private args(mode: number, s: Scope, requestCost: number, tokenCost: number): number[] {

@@ -42,6 +42,13 @@ t.test('the text is ioredis\'s own encoding, head cached or not', async (t) => {
   }
 });
 
+t.test('a script that packs its cells into its first keys sends only those', async (t) => {
+  const calls = new ScriptCalls(preEncodedCommand(Command), sha, fullKey, 1);
+  const ours = calls.command('rl:u:ann', ['bucket', 'bucket:requests-at', 'bucket:tokens', 'bucket:tokens-at'], [0, 60_000, 60, 100_000, 1, 1234]);
+  t.equal(ours.toWritable(undefined as never), ioredisText('rl:u:ann', ['bucket'], [0, 60_000, 60, 100_000, 1, 1234]));
+  t.same(ours.args.slice(0, 3), [sha, '1', fullKey('rl:u:ann', 'bucket')]);
+});
+
 t.test('textReply decodes bulk strings, keeps integers and nesting', async (t) => {
   t.same(textReply([1, Buffer.from('2.5'), [Buffer.from('é'), 3, null], null]), [1, '2.5', ['é', 3, null], null]);
   t.equal(textReply(Buffer.from('OK')), 'OK');

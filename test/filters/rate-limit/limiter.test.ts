@@ -154,9 +154,10 @@ t.test('Redis store: same results, atomic under concurrency, hash-tagged keys', 
   t.equal(burst.filter((d) => d.allowed).length, 5, '30 concurrent requests against 5 rpm: exactly 5');
 
   const keys = await redis.command('KEYS', 'test:*');
-  t.match(keys, /test:\{rl:u:busy\}:tpm/, 'keys carry a per-identity hash tag');
-  t.match(keys, /test:\{rl:global\}:tpm/);
-  const ttl = await redis.command('PTTL', 'test:{rl:u:busy}:tpm');
+  t.match(keys, /test:\{rl:u:busy\}:bucket/, 'keys carry a per-identity hash tag');
+  t.match(keys, /test:\{rl:global\}:bucket/);
+  t.equal(keys.split('\r\n').filter((line) => line.startsWith('test:')).length, 4, 'one key a scope: edge, busy, burst, global');
+  const ttl = await redis.command('PTTL', 'test:{rl:u:busy}:bucket');
   t.ok(Number(ttl.slice(1)) > 0 && Number(ttl.slice(1)) <= 60_001, 'keys expire by themselves once the bucket is full');
 });
 

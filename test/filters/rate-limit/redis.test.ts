@@ -34,7 +34,7 @@ t.test('requests and tokens at and over the edge on Redis, streamed usage reconc
   t.equal((await send(gw.url, { user: 'tk', maxTokens: after.remaining + 5 })).status, 429, 'over the edge');
   const now = await usageOf(gw.url, 'tk', 'user', 'tokens');
   t.equal((await send(gw.url, { user: 'tk', maxTokens: now.remaining - 1 })).status, 200, 'at the edge');
-  t.match(await redis.command('KEYS', 'gw:*'), /gw:\{rl:u:tk\}:tpm/);
+  t.match(await redis.command('KEYS', 'gw:*'), /gw:\{rl:u:tk\}:bucket/);
 });
 
 t.test('NOSCRIPT after a script flush: the script is loaded again transparently', async (t) => {
