@@ -8,6 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './live.js';
+import { reapChild } from './reap.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -26,7 +27,8 @@ interface Teardown {
 
 /** Start `ai-gateway --config file`; resolves once the primary logged `cluster ready` (or the process ended, for refusal tests). */
 export async function startCluster(t: Teardown, file: string, env: NodeJS.ProcessEnv = {}, until = '"cluster ready"'): Promise<ClusterCli> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/ai-gateway.ts', '--config', file], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its workers leave with it: a worker exits when its IPC channel to the primary closes.
+  const child = reapChild(spawn(process.execPath, ['--import', 'tsx', 'bin/ai-gateway.ts', '--config', file], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from './process.js';
+import { reapChild } from './reap.js';
 
 const script = path.join(repoRoot, 'test', 'fixtures', 'gateway-process.ts');
 
@@ -19,7 +20,7 @@ export interface GatewayProcess {
 
 /** `env` replaces this process's environment for the child when given. */
 export async function spawnGateway(t: { teardown(fn: () => unknown): void }, configPath: string, env?: NodeJS.ProcessEnv): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, configPath], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = reapChild(spawn(process.execPath, ['--import', 'tsx', script, configPath], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'inherit'] }));
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = once(child, 'exit');

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort } from './ports.js';
+import { stopWithTestProcess } from './reap.js';
 
 export interface TestPostgres {
   readonly port: number;
@@ -76,10 +77,13 @@ export async function startPostgres(t: Teardown): Promise<TestPostgres> {
     }
   }
 
+  // The postmaster itself (`child` may be runuser); SIGQUIT is PostgreSQL's immediate shutdown.
+  const forget = stopWithTestProcess(pid, 'SIGQUIT');
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    forget();
     try {
       process.kill(pid, 'SIGINT'); // fast shutdown
     } catch {

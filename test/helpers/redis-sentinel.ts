@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
 import { startRedis, type RedisTls, type TestRedis } from './redis.js';
 import { tempDir } from './temp-dir.js';
+import { reapChild } from './reap.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -50,7 +51,7 @@ export async function startSentinelGroup(t: Teardown, options: { sentinelPasswor
   const lines = [...listen, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 1`, `sentinel down-after-milliseconds ${MASTER} 1000`, `sentinel failover-timeout ${MASTER} 5000`];
   if (options.sentinelPassword) lines.push(`requirepass ${options.sentinelPassword}`);
   writeFileSync(conf, lines.join('\n') + '\n');
-  const child: ChildProcess = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  const child: ChildProcess = reapChild(spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }));
   t.teardown(async () => {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise((r) => child.once('exit', r));

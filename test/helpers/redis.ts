@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
 import { tempDir } from './temp-dir.js';
+import { reapChild } from './reap.js';
 
 export interface TestRedis {
   readonly port: number;
@@ -52,7 +53,7 @@ export async function startRedis(t: Teardown, args: readonly string[] = [], opti
   const launch = async (): Promise<void> => {
     // Its own working folder (`args` may name another): a replica's full sync writes an RDB file
     // there even with saving off, which in the checkout's folder would land in the repository.
-    const c = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', workDir, ...args], { stdio: 'ignore' });
+    const c = reapChild(spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', workDir, ...args], { stdio: 'ignore' }));
     child = c;
     const failed = new Promise<never>((_, reject) => {
       c.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed?): ${err.message}`)));

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { reapChild } from './reap.js';
 
 const HOLDER = `
 import socket, sys
@@ -26,7 +27,7 @@ export interface UnansweredPort {
 
 /** Holds `port`, which must be free to bind, until released. */
 export async function leaveUnanswered(port: number): Promise<UnansweredPort> {
-  const holder = spawn('python3', ['-c', HOLDER, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = reapChild(spawn('python3', ['-c', HOLDER, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const [first] = (await Promise.race([once(holder.stdout, 'data'), once(holder, 'exit').then(() => [Buffer.from('')])])) as [Buffer];
   if (!first.toString().startsWith('holding')) throw new Error(`could not hold port ${port} unanswered`);
   let exited = false;
