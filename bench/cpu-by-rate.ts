@@ -62,13 +62,19 @@ interface Sample {
 
 const started: Started[] = [];
 
-async function stopAll(): Promise<void> {
+/** The run's temp folder (the arms' configs and audit files), removed with the processes. */
+let runDir: string | undefined;
+
+/** Stops every process the run started, then removes its temp folder: at the end, on Ctrl-C, when the run fails. */
+async function cleanUp(): Promise<void> {
   while (started.length > 0) await started.pop()!.stop();
+  if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
+  runDir = undefined;
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-rate-'));
-  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  const dir = (runDir = mkdtempSync(path.join(tmpdir(), 'gw-bench-rate-')));
+  process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
   const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
   started.push(mock);
   const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
@@ -137,8 +143,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true });
+  await cleanUp();
 
   const med = (name: string, rate: number, key: keyof Sample): number => median((samples.get(`${name}@${rate}`) ?? []).map((s) => s[key]));
   const rows = RATES.flatMap((rate) =>
@@ -175,6 +180,6 @@ function append<V>(map: Map<string, V[]>, key: string, value: V): void {
 
 // A failed arm (a gateway that would not start) must not leave the others serving.
 await main().catch(async (err: unknown) => {
-  await stopAll();
+  await cleanUp();
   throw err;
 });

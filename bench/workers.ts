@@ -62,13 +62,19 @@ const body = (): string => messagesBody(1024);
 /** Every process the run started, newest last: stopped at the end, on Ctrl-C, and when the run fails. */
 const started: Started[] = [];
 
-async function stopAll(): Promise<void> {
+/** The run's temp folder (the arms' configs and audit files), removed with the processes. */
+let runDir: string | undefined;
+
+/** Stops every process the run started, then removes its temp folder: at the end, on Ctrl-C, when the run fails. */
+async function cleanUp(): Promise<void> {
   while (started.length > 0) await started.pop()!.stop();
+  if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
+  runDir = undefined;
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bench-workers-'));
-  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  const dir = (runDir = mkdtempSync(path.join(tmpdir(), 'gw-bench-workers-')));
+  process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
   const core = (c: number): number | undefined => (PIN ? c : undefined);
 
   const mock = spawnPinned(core(1), [tsx, path.join(here, 'lib/mock-upstream.ts'), '0']);
@@ -186,8 +192,7 @@ async function main(): Promise<void> {
       }, label);
     }
   }
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true }); // the arms' configs and audit files
+  await cleanUp();
 
   const med = (name: string): number => median(rps[name] ?? []);
   const floor: Record<string, string> = { 'gateway workers:1': 'bare', 'gateway workers:2': 'bare cluster×2', 'gateway workers:1, unpinned': 'bare, unpinned' };
@@ -236,6 +241,6 @@ function cpuProcesses(serverPid: number, others: Record<string, number>): Array<
 
 // A failed arm (a gateway that would not start) must not leave the others serving.
 await main().catch(async (err: unknown) => {
-  await stopAll();
+  await cleanUp();
   throw err;
 });
