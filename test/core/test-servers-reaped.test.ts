@@ -24,7 +24,7 @@ function alive(pid: number): boolean {
 }
 
 async function startFixture(t: { teardown(fn: () => unknown): void }, mode: 'exit' | 'wait') {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -44,6 +44,8 @@ t.test("tap's timeout signal stops it before tap's SIGKILL would orphan it", asy
   t.ok(alive(redisPid), `redis-server ${redisPid} running`);
   child.kill('SIGALRM');
   t.ok(await waitFor(() => !alive(redisPid), 5000, 20).catch(() => false), 'stopped on SIGALRM');
-  child.kill('SIGKILL'); // as tap does 500 ms later
-  await once(child, 'exit');
+  // tap would SIGKILL it now; an exit of its own lets its temp folders go.
+  const exited = once(child, 'exit');
+  child.stdin!.end();
+  await exited;
 });
