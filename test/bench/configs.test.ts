@@ -3,13 +3,13 @@
  * change: each is validated by the command, with the variables the bench sets, and the
  * default and budget configs on both stores they are measured on.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CHAIN_FILTERS, chainConfig } from '../../bench/lib/chain-configs.js';
 import { workersConfig, workersEnv } from '../../bench/lib/workers-config.js';
 import { repoRoot, runCli } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const BENCH_ENV = { MOCK_UPSTREAM: 'http://127.0.0.1:9', AUDIT_FILE: '/tmp/bench-audit.jsonl', ANTHROPIC_API_KEY: 'sk-bench' };
 const configs = readdirSync(path.join(repoRoot, 'bench')).filter((f) => f.endsWith('.yaml'));
@@ -36,7 +36,7 @@ for (const file of ['gateway.yaml', 'gateway-budgets.yaml']) {
 }
 
 t.test('the chain benches\' configs, one filter added at a time, validate', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-chain-'));
+  const dir = tempDir('gw-test-chain-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (let n = 0; n <= CHAIN_FILTERS.length; n++) {
     const file = path.join(dir, `config-${n}.yaml`);
@@ -48,7 +48,7 @@ t.test('the chain benches\' configs, one filter added at a time, validate', asyn
 });
 
 t.test('bench/workers.ts\'s configs validate, two workers on the Redis store', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-test-workers-'));
+  const dir = tempDir('gw-test-workers-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (const workers of [1, 2]) {
     const file = path.join(dir, `workers-${workers}.yaml`);

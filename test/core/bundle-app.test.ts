@@ -6,8 +6,7 @@
  * without tsc in between is refused.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
@@ -16,6 +15,7 @@ import { APP_BUNDLE, BUNDLED_MARKER, bundleApp, CLI_COMMAND } from '../../core/b
 import { waitFor } from '../helpers/live.js';
 import { freePort } from '../helpers/ports.js';
 import { repoRoot, startCli } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const dist = path.join(repoRoot, 'dist');
 const app = path.join(dist, 'app');
@@ -99,7 +99,7 @@ t.test('with --enable-source-maps, stack traces through the bundle name the Type
 });
 
 t.test('a plugin importing ai-gateway shares the running gateway’s modules', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bundle-'));
+  const dir = tempDir('gw-bundle-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'config.yaml');
   const plugin = path.join(repoRoot, 'test/fixtures/plugins/shared-core.js');
@@ -115,7 +115,7 @@ t.test('a plugin importing ai-gateway shares the running gateway’s modules', a
 });
 
 t.test('from the bundle, SIGHUP after an edit runs the plugin\'s new code', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bundle-'));
+  const dir = tempDir('gw-bundle-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const plugin = (stamp: string) => `export default { name: 'p', create() { return { onResponse(ctx, head) { head.headers['x-p'] = '${stamp}'; } }; } };\n`;
   writeFileSync(path.join(dir, 'p.mjs'), plugin('v1'));
@@ -141,7 +141,7 @@ t.test("the README's plugin example, beside a config outside the checkout, runs 
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
   const example = /## Writing a plugin\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
   t.match(example, "import { GatewayError } from 'ai-gateway';", 'the example imports the package by name');
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-bundle-')); // no node_modules above it
+  const dir = tempDir('gw-bundle-'); // no node_modules above it
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'stamp.mjs'), example!);
   const file = path.join(dir, 'config.yaml');
@@ -164,7 +164,7 @@ t.test("the README's plugin example, beside a config outside the checkout, runs 
 });
 
 t.test('bundling stubs again is refused with what to do', async (t) => {
-  const fake = mkdtempSync(path.join(tmpdir(), 'gw-bundle-dist-'));
+  const fake = tempDir('gw-bundle-dist-');
   t.teardown(() => rmSync(fake, { recursive: true, force: true }));
   for (const sub of ['bin', 'core']) mkdirSync(path.join(fake, sub));
   writeFileSync(path.join(fake, 'bin/ai-gateway.js'), readFileSync(path.join(dist, 'bin/ai-gateway.js')));

@@ -1,12 +1,12 @@
 /**
  * A test file that tap's timeout ends never runs its teardowns: the servers it started must
- * not outlive it (test/helpers/reap.ts). A fixture starts a real redis-server whose teardown
+ * not outlive it, nor its temp folders stay (test/helpers/reap.ts). A fixture starts a real redis-server whose teardown
  * never runs, then exits, or receives SIGALRM as tap sends it on a timeout.
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,13 +39,22 @@ t.test('a normal exit stops the redis-server its teardown would have', async (t)
   t.ok(await waitFor(() => !alive(redisPid), 5000, 20).catch(() => false), 'gone with the test process');
 });
 
-t.test("tap's timeout signal stops it before tap's SIGKILL would orphan it", async (t) => {
+t.test("tap's timeout signal stops it and removes its folder before tap's SIGKILL", async (t) => {
   const { child, redisPid } = await startFixture(t, 'wait');
   t.ok(alive(redisPid), `redis-server ${redisPid} running`);
+  const dir = workDir(redisPid);
+  t.ok(existsSync(dir), `its folder ${dir} is there`);
   child.kill('SIGALRM');
   t.ok(await waitFor(() => !alive(redisPid), 5000, 20).catch(() => false), 'stopped on SIGALRM');
-  // tap would SIGKILL it now; an exit of its own lets its temp folders go.
+  t.ok(await waitFor(() => !existsSync(dir), 5000, 20).catch(() => false), 'its folder removed on SIGALRM');
+  // What tap does 500 ms after its SIGALRM: no exit handler runs after this.
   const exited = once(child, 'exit');
-  child.stdin!.end();
+  child.kill('SIGKILL');
   await exited;
+  t.notOk(existsSync(dir), 'and still gone');
 });
+
+/** The folder a test redis-server works in: its `--dir`, where it changes directory to. */
+function workDir(pid: number): string {
+  return readlinkSync(`/proc/${pid}/cwd`);
+}

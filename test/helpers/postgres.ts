@@ -5,13 +5,14 @@
  * `postgres` user (`runuser`). If PostgreSQL is not installed the test fails (CI installs it).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort } from './ports.js';
 import { stopWithTestProcess } from './reap.js';
+import { tempDir } from './temp-dir.js';
 
 export interface TestPostgres {
   readonly port: number;
@@ -47,7 +48,7 @@ function asOwner(root: boolean, cmd: string, args: string[]): [string, string[]]
 export async function startPostgres(t: Teardown): Promise<TestPostgres> {
   const bin = binDir();
   const root = userInfo().uid === 0;
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-pg-'));
+  const dir = tempDir('gw-pg-');
   if (root) {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());

@@ -5,15 +5,14 @@
  * keeps its identity and slots in a nodes file in a temporary directory, so a node
  * restarted with `restart()` rejoins as it was (but empty: no keys, no scripts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import type { RedisStore } from '../../core/stores/redis.js';
 import type { AtomicScript } from '../../core/stores/types.js';
 import { waitFor } from './live.js';
 import { freePort } from './ports.js';
 import { startRedis, type RedisTls, type TestRedis } from './redis.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { tempDir } from './temp-dir.js';
 
 export interface TestRedisCluster {
   /** The masters, in slot order: the first owns slots 0 to 16,384 / masters − 1. */
@@ -52,7 +51,7 @@ interface Teardown {
 const SLOTS = 16_384;
 
 export async function startRedisCluster(t: Teardown, { masters = 3, replicas = 0, fullCoverage = true, tls, hostname }: ClusterShape = {}): Promise<TestRedisCluster> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'aigw-redis-cluster-'));
+  const dir = tempDir('aigw-redis-cluster-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const busPorts: number[] = [];
   const startNode = async (): Promise<TestRedis> => {

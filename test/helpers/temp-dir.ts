@@ -1,19 +1,16 @@
 /**
  * Temporary folders for tests, removed when the test process exits — after every
- * teardown, so a gateway a test started has stopped writing into its folder by then.
+ * teardown, and after the servers a test started are stopped (./reap.ts), so nothing is
+ * writing into its folder by then. A test file ended by tap's timeout loses them too.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-
-const made: string[] = [];
-process.once('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+import { removeWithTestProcess } from './reap.js';
 
 /** A new folder under the system temp folder, named `<prefix>XXXXXX`. */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  made.push(dir);
+  removeWithTestProcess(dir);
   return dir;
 }

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
@@ -11,6 +10,7 @@ import { DEFAULT_USAGE, AnthropicMock } from '../../mocks/anthropic-mock.js';
 import { GATEWAY_KEY } from '../../helpers/anthropic.js';
 import { repoRoot } from '../../helpers/process.js';
 import { auditLines, messages, post, waitFor } from '../fixtures.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const usage = (i: number, o: number, cw: number, cr: number) => ({ inputTokens: i, outputTokens: o, cacheCreationTokens: cw, cacheReadTokens: cr });
 
@@ -68,7 +68,7 @@ t.test("the build's JSON copy of the shipped price file is the YAML, parsed", as
   t.same([...built.buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE).providers], [...buildPriceBook(undefined, '/', DEFAULT_PRICE_FILE).providers], 'the same book either way');
 
   // An edited file has no copy: it is read as YAML.
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-pricing-'));
+  const dir = tempDir('gw-pricing-');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const edited = path.join(dir, 'pricing.yaml');
   writeFileSync(edited, text.replace(/"claude-sonnet-4\*": \{ input: 3,/, '"claude-sonnet-4*": { input: 2.5,'));
