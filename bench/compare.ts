@@ -29,6 +29,8 @@
  *                                             # gateway accepts it, so keep such runs shorter
  *   NEWCONN=1 N=4000 npx tsx bench/compare.ts …  # a new connection per request (`Connection: close`,
  *                                             # 8 at a time), as bench/run.ts's new-connection rows
+ *   BARE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/bare' npx tsx bench/compare.ts …  # Node flags for the bare
+ *                                             # proxy (the gateway's go in its argument): profile both sides
  *   WARMUP=0 npx tsx bench/compare.ts …       # requests each process gets before the trials
  *                                             # (default 60,000: JIT tier-up, see warmUp)
  *
@@ -87,6 +89,8 @@ const NEWCONN = process.env.NEWCONN === '1';
 const WARMUP = Number(process.env.WARMUP ?? 60000);
 /** Microseconds of work per request for extra bare-proxy arms (calibration). */
 const CALIBRATE = (process.env.CALIBRATE ?? '').split(',').filter(Boolean).map(Number);
+/** Node flags for the bare proxies, e.g. `--cpu-prof` to profile the floor beside the gateway. */
+const BARE_FLAGS = (process.env.BARE_FLAGS ?? '').split(' ').filter(Boolean);
 
 /** The headers that identify the bench workspace to a gateway listening on `port`. */
 async function identityHeaders(port: number): Promise<Record<string, string>> {
@@ -153,7 +157,7 @@ async function main(): Promise<void> {
     const bareRows = [0, ...CALIBRATE].map((us) => ({ us, name: us === 0 ? 'bare proxy' : `bare proxy + ${us} µs of work` }));
     const rows = [...bareRows.map((b) => b.name), ...specs.map((spec, i) => `${i + 1}. ${spec}`)];
     for (let copy = 0; copy < PROCESSES; copy++) for (const { us, name } of bareRows) {
-      const bare = spawnPinned(0, [...SERVER_NODE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0', String(us)], envAssignments(process.env.BARE_ENV));
+      const bare = spawnPinned(0, [...SERVER_NODE_FLAGS, ...BARE_FLAGS, '--import=tsx', path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0', String(us)], envAssignments(process.env.BARE_ENV));
       procs.push(bare);
       arms.push({ name, pid: bare.pid, url: `http://127.0.0.1:${await listeningPort(bare)}${BARE_PATH}`, headers: {} });
     }

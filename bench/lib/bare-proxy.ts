@@ -53,7 +53,8 @@ function work(loops: number): void {
 
 // bare-proxy.ts <upstream> [port] [work µs per request] [work loops per request]
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
+  // Ctrl-C and the bench scripts' SIGTERM exit the process, so that --cpu-prof writes its profile.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
   const server = createBareProxy(process.argv[2], Number(process.argv[4] ?? 0), Number(process.argv[5] ?? 0));
   server.listen(Number(process.argv[3] ?? 0), '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
 }
