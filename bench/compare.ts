@@ -149,6 +149,12 @@ async function main(): Promise<void> {
   if (specs.length === 0) throw new Error('usage: compare.ts CONFIG.yaml[::ai-gateway.js[::node flags[::NAME=value …]]] …');
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-compare-'));
   const procs: Started[] = [];
+  const cleanUp = async (): Promise<void> => {
+    while (procs.length > 0) await procs.pop()!.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Ctrl-C stops the servers and removes the run's folder, as the end of a run does.
+  process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
   try {
     const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
     procs.push(mock);
@@ -210,8 +216,7 @@ async function main(): Promise<void> {
     const load = NEWCONN ? `${REQUESTS} requests, a new connection each (8 at a time),` : RATE !== undefined ? `${RATE} req/s offered to every arm (open loop) for ${SECONDS ?? 6} s` : SECONDS ? `${SECONDS} s` : `${REQUESTS} requests`;
     process.stdout.write(`\n${WARMUP} requests of warm-up, then ${load} × ${TRIALS} trials per process, ${PROCESSES} process(es) per row (medians), ${SIZE >= 1024 ? `${Math.round(SIZE / 1024)} KB` : `${SIZE} B`} ${BODY_TEXT === 'ascii' ? '' : `${BODY_TEXT}-text `}${UNIFIED ? 'OpenAI streams (64 frames' : STREAM ? 'Anthropic streams (64 frames' : 'bodies'}${STREAM ? (INTERVAL !== undefined ? `, ${INTERVAL} ms apart)` : ')') : ''}${NEWCONN ? '' : ', 16 connections'}; servers on core 0, load and mock on core 1.\n`);
   } finally {
-    for (const p of procs) await p.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await cleanUp();
   }
 }
 
