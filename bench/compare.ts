@@ -40,15 +40,14 @@
  * layout settle differently), and trials of one process do not average that away: for a
  * change of a few percent, run P ≥ 3 processes per build.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { freePort } from '../test/helpers/ports.js';
 import { makeWorkspaceKey } from '../filters/auth/keys.js';
-import { cpuSeconds, gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200 } from './lib/proc.js';
+import { openRunScope } from './lib/run-scope.js';
 import { cpuAtRate, newConnections } from './lib/load.js';
 import { BODY_TEXT, loadCost, messagesBody, shapedModel, warmUp, type LoadCost } from './lib/requests.js';
 
@@ -147,14 +146,7 @@ function envAssignments(text: string | undefined): Record<string, string> {
 async function main(): Promise<void> {
   const specs = process.argv.slice(2);
   if (specs.length === 0) throw new Error('usage: compare.ts CONFIG.yaml[::ai-gateway.js[::node flags[::NAME=value …]]] …');
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-compare-'));
-  const procs: Started[] = [];
-  const cleanUp = async (): Promise<void> => {
-    while (procs.length > 0) await procs.pop()!.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  // Ctrl-C stops the servers and removes the run's folder, as the end of a run does.
-  process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+  const { dir, started: procs, cleanUp } = openRunScope('gw-compare-');
   try {
     const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
     procs.push(mock);

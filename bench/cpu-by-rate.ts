@@ -20,15 +20,15 @@
  * mock and Redis on core 1. Rates and arms alternate in order trial by trial. Prints a table
  * and writes bench/results/cpu-by-rate.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/helpers/ports.js';
 import { latencyAtRate, maxThroughput, type Target } from './lib/load.js';
-import { cpuSplit, gatewayEntry, listeningPort, loopWakeups, median, pinSelf, schedCpuMs, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSplit, gatewayEntry, listeningPort, loopWakeups, median, pinSelf, schedCpuMs, SERVER_NODE_FLAGS, spawnPinned, waitFor200 } from './lib/proc.js';
+import { openRunScope } from './lib/run-scope.js';
 import { messagesBody } from './lib/requests.js';
 import { startBenchRedis } from './lib/redis-server.js';
 import { benchGatewayEnv, GATEWAY_HEADERS } from './lib/servers.js';
@@ -60,21 +60,10 @@ interface Sample {
   errors: number;
 }
 
-const started: Started[] = [];
-
-/** The run's temp folder (the arms' configs and audit files), removed with the processes. */
-let runDir: string | undefined;
-
-/** Stops every process the run started, then removes its temp folder: at the end, on Ctrl-C, when the run fails. */
-async function cleanUp(): Promise<void> {
-  while (started.length > 0) await started.pop()!.stop();
-  if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
-  runDir = undefined;
-}
+/** The run's temp folder (the arms' configs and audit files) and every process it started. */
+const { dir, started, cleanUp } = openRunScope('gw-bench-rate-');
 
 async function main(): Promise<void> {
-  const dir = (runDir = mkdtempSync(path.join(tmpdir(), 'gw-bench-rate-')));
-  process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
   const mock = spawnPinned(1, ['--import=tsx', path.join(here, 'lib/mock-upstream.ts'), '0']);
   started.push(mock);
   const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;

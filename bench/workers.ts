@@ -22,14 +22,15 @@
  * writes bench/results/workers.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { latencyAtRate, maxThroughput, type Target } from './lib/load.js';
-import { cpuSeconds, gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
+import { cpuSeconds, gatewayEntry, listeningPort, median, pinSelf, SERVER_NODE_FLAGS, spawnPinned, waitFor200 } from './lib/proc.js';
+import { openRunScope } from './lib/run-scope.js';
 import { childrenOf } from '../test/helpers/cluster.js';
 import { freePort } from '../test/helpers/ports.js';
 import { messagesBody } from './lib/requests.js';
@@ -59,22 +60,10 @@ interface Arm {
 
 const body = (): string => messagesBody(1024);
 
-/** Every process the run started, newest last: stopped at the end, on Ctrl-C, and when the run fails. */
-const started: Started[] = [];
-
-/** The run's temp folder (the arms' configs and audit files), removed with the processes. */
-let runDir: string | undefined;
-
-/** Stops every process the run started, then removes its temp folder: at the end, on Ctrl-C, when the run fails. */
-async function cleanUp(): Promise<void> {
-  while (started.length > 0) await started.pop()!.stop();
-  if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
-  runDir = undefined;
-}
+/** The run's temp folder (the arms' configs and audit files) and every process it started. */
+const { dir, started, cleanUp } = openRunScope('gw-bench-workers-');
 
 async function main(): Promise<void> {
-  const dir = (runDir = mkdtempSync(path.join(tmpdir(), 'gw-bench-workers-')));
-  process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
   const core = (c: number): number | undefined => (PIN ? c : undefined);
 
   const mock = spawnPinned(core(1), [tsx, path.join(here, 'lib/mock-upstream.ts'), '0']);
