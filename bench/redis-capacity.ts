@@ -51,13 +51,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { cpuSplit, median, pinSelf, type Started } from './lib/proc.js';
 import { startBenchRedis } from './lib/redis-server.js';
-import { connect, evalsha, LoadConnection, throwIfFailed } from './lib/resp-load.js';
+import { FLOOR_LUA, loadArm, REQUEST_DEPTH, SATURATION_DEPTH, WORKLOADS, type Arm, type Workload } from './lib/gcra-workloads.js';
+import { connect, LoadConnection, throwIfFailed } from './lib/resp-load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -75,9 +76,6 @@ const TRIALS = Number(args.trials);
 const CONNECTIONS = Number(args.connections);
 const USERS = Number(args.users);
 const WARMUP_MS = 1000;
-/** One gateway request a write (the limiter's shape), and eight: the saturation figure. */
-const REQUEST_DEPTH = 2;
-const SATURATION_DEPTH = 16;
 /** Pools cover every user once, up to this many units (a unit: one request, or one call). */
 const MAX_POOL_UNITS = 1 << 17;
 
@@ -85,90 +83,6 @@ const PIN = cpus().length >= 2;
 const REDIS_CORE = PIN ? 1 : undefined;
 const LOAD_CORE = 0;
 
-/** What the gateway sends: key prefix, window, limits, costs (see the header). */
-const PREFIX = 'aigw:';
-const GLOBAL_GROUP = 'rl:global';
-const WINDOW_MS = 60_000;
-const GLOBAL_LIMITS = { requests: 100_000_000, tokens: 100_000_000_000 };
-const USER_LIMITS = { requests: 600, tokens: 1_000_000 };
-const TOKEN_ESTIMATE = 1000;
-const ADJUST_TOKENS = -500;
-/** The key names before limiter.ts exported `GCRA_KEYS`. */
-const LEGACY_KEYS = ['rpm', 'rpm:at', 'tpm', 'tpm:at'];
-const FLOOR_LUA = 'return 1';
-
-// ---------------------------------------------------------------------------------------
-// Arms: a checkout's script and the keys it is sent.
-
-interface GcraModule {
-  gcra: { readonly lua: string; readonly redisKeys?: number };
-  Mode: { readonly Reserve: number; readonly Adjust: number };
-}
-interface LimiterModule {
-  GCRA_KEYS?: readonly string[];
-}
-
-interface Arm {
-  name: string;
-  dir: string;
-  lua: string;
-  /** The key names sent to Redis: the first `redisKeys` of the scope's keys. */
-  keys: readonly string[];
-  mode: { reserve: number; adjust: number };
-  sha: string;
-}
-
-async function loadArm(name: string, dir: string): Promise<Omit<Arm, 'sha'>> {
-  const moduleUrl = (file: string): string => pathToFileURL(path.join(dir, 'filters/rate-limit', file)).href;
-  const { gcra, Mode } = (await import(moduleUrl('gcra.ts'))) as GcraModule;
-  const limiter = (await import(moduleUrl('limiter.ts'))) as LimiterModule;
-  const keys = limiter.GCRA_KEYS ?? LEGACY_KEYS;
-  return { name, dir, lua: gcra.lua, keys: keys.slice(0, gcra.redisKeys ?? keys.length), mode: { reserve: Mode.Reserve, adjust: Mode.Adjust } };
-}
-
-// ---------------------------------------------------------------------------------------
-// Workloads: what a unit of each sends, and the pools of batches built from them.
-
-interface Workload {
-  name: string;
-  /** Commands a batch: a multiple of `calls`. */
-  depth: number;
-  /** Commands a unit: 2 for a gateway request (global + user), else 1. */
-  calls: number;
-  /** One unit's commands, as RESP text, for the user whose group is `group`. */
-  unit(arm: Arm, group: string): string;
-  /** Untimed, after the flush: one command for each user of the pool. */
-  prefill?(arm: Arm, group: string): string;
-  /** Gateway requests a call answers for (the requests/s a core column): request only. */
-  requestsPerCall?: number;
-}
-
-const fullKeys = (arm: Arm, group: string): string[] => arm.keys.map((key) => `${PREFIX}{${group}}:${key}`);
-
-function reserve(arm: Arm, group: string, limits: { requests: number; tokens: number }, tokens = TOKEN_ESTIMATE): string {
-  return evalsha(arm.sha, fullKeys(arm, group), [arm.mode.reserve, WINDOW_MS, limits.requests, limits.tokens, 1, Math.min(tokens, limits.tokens)]);
-}
-
-/** A reconcile as the limiter's `adjust` sends it: an unchanged dimension is skipped (limit -1). */
-function adjust(arm: Arm, group: string): string {
-  return evalsha(arm.sha, fullKeys(arm, group), [arm.mode.adjust, WINDOW_MS, -1, USER_LIMITS.tokens, 0, ADJUST_TOKENS]);
-}
-
-let floorSha = '';
-const floor = (arm: Arm, group: string): string =>
-  evalsha(floorSha, fullKeys(arm, group), [arm.mode.reserve, WINDOW_MS, USER_LIMITS.requests, USER_LIMITS.tokens, 1, TOKEN_ESTIMATE]);
-
-const globalReserve = (arm: Arm): string => reserve(arm, GLOBAL_GROUP, GLOBAL_LIMITS);
-const userReserve = (arm: Arm, group: string): string => reserve(arm, group, USER_LIMITS);
-
-const WORKLOADS: readonly Workload[] = [
-  { name: 'request', depth: REQUEST_DEPTH, calls: 2, unit: (arm, group) => globalReserve(arm) + userReserve(arm, group), requestsPerCall: 0.5 },
-  { name: 'request', depth: SATURATION_DEPTH, calls: 2, unit: (arm, group) => globalReserve(arm) + userReserve(arm, group), requestsPerCall: 0.5 },
-  { name: 'user reserve', depth: SATURATION_DEPTH, calls: 1, unit: userReserve },
-  { name: 'global reserve', depth: SATURATION_DEPTH, calls: 1, unit: globalReserve },
-  { name: 'adjust', depth: SATURATION_DEPTH, calls: 1, unit: adjust, prefill: (arm, group) => reserve(arm, group, USER_LIMITS, USER_LIMITS.tokens) },
-  { name: 'floor (return 1)', depth: SATURATION_DEPTH, calls: 1, unit: floor },
-];
 
 /** A small seeded generator, so every arm is sent the same users in the same order. */
 function mulberry32(seed: number): () => number {
@@ -400,7 +314,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
   if (PIN) pinSelf(LOAD_CORE);
   const armSpecs: Array<[string, string]> = [['current', root], ...(args.baseline ? [['baseline', path.resolve(args.baseline)] as [string, string]] : [])];
-  const loaded: Array<Omit<Arm, 'sha'>> = [];
+  const loaded: Array<Omit<Arm, 'sha' | 'floorSha'>> = [];
   for (const [name, dir] of armSpecs) loaded.push(await loadArm(name, dir));
 
   const { redis, ready } = await startBenchRedis(REDIS_CORE);
@@ -412,9 +326,9 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < CONNECTIONS; i++) conns.push(new LoadConnection(await connect(port)));
     const bench: Bench = { control, conns, redisPid: redis.pid };
-    floorSha = String(await control.script('LOAD', FLOOR_LUA));
+    const floorSha = String(await control.script('LOAD', FLOOR_LUA));
     const arms: Arm[] = [];
-    for (const arm of loaded) arms.push({ ...arm, sha: String(await control.script('LOAD', arm.lua)) });
+    for (const arm of loaded) arms.push({ ...arm, sha: String(await control.script('LOAD', arm.lua)), floorSha });
 
     const samples: Sample[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
