@@ -3,7 +3,7 @@
  * change: each is validated by the command, with the variables the bench sets, and the
  * default and budget configs on both stores they are measured on.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CHAIN_FILTERS, chainConfig } from '../../bench/lib/chain-configs.js';
@@ -37,7 +37,6 @@ for (const file of ['gateway.yaml', 'gateway-budgets.yaml']) {
 
 t.test('the chain benches\' configs, one filter added at a time, validate', async (t) => {
   const dir = tempDir('gw-test-chain-');
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (let n = 0; n <= CHAIN_FILTERS.length; n++) {
     const file = path.join(dir, `config-${n}.yaml`);
     writeFileSync(file, chainConfig(n));
@@ -49,7 +48,6 @@ t.test('the chain benches\' configs, one filter added at a time, validate', asyn
 
 t.test('bench/workers.ts\'s configs validate, two workers on the Redis store', async (t) => {
   const dir = tempDir('gw-test-workers-');
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (const workers of [1, 2]) {
     const file = path.join(dir, `workers-${workers}.yaml`);
     writeFileSync(file, workersConfig(workers));

@@ -7,14 +7,13 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cliPath } from '../helpers/process.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const dir = tempDir('gw-startup-');
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const preload = path.join(dir, 'loaded-at-listen.cjs');
 writeFileSync(
   preload,

@@ -6,7 +6,7 @@
  * without tsc in between is refused.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
@@ -100,7 +100,6 @@ t.test('with --enable-source-maps, stack traces through the bundle name the Type
 
 t.test('a plugin importing ai-gateway shares the running gateway’s modules', async (t) => {
   const dir = tempDir('gw-bundle-');
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'config.yaml');
   const plugin = path.join(repoRoot, 'test/fixtures/plugins/shared-core.js');
   writeFileSync(file, `providers:\n  echo: {}\nfilters:\n  - name: rate-limit\n  - name: shared-core\n    plugin: ${plugin}\n`);
@@ -116,7 +115,6 @@ t.test('a plugin importing ai-gateway shares the running gateway’s modules', a
 
 t.test('from the bundle, SIGHUP after an edit runs the plugin\'s new code', async (t) => {
   const dir = tempDir('gw-bundle-');
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const plugin = (stamp: string) => `export default { name: 'p', create() { return { onResponse(ctx, head) { head.headers['x-p'] = '${stamp}'; } }; } };\n`;
   writeFileSync(path.join(dir, 'p.mjs'), plugin('v1'));
   const file = path.join(dir, 'config.yaml');
@@ -142,7 +140,6 @@ t.test("the README's plugin example, beside a config outside the checkout, runs 
   const example = /## Writing a plugin\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
   t.match(example, "import { GatewayError } from 'ai-gateway';", 'the example imports the package by name');
   const dir = tempDir('gw-bundle-'); // no node_modules above it
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'stamp.mjs'), example!);
   const file = path.join(dir, 'config.yaml');
   writeFileSync(file, 'server:\n  host: 127.0.0.1\nproviders:\n  echo: {}\nfilters:\n  - name: stamp\n    plugin: ./stamp.mjs\n    config: { value: team-a }\n');
@@ -165,7 +162,6 @@ t.test("the README's plugin example, beside a config outside the checkout, runs 
 
 t.test('bundling stubs again is refused with what to do', async (t) => {
   const fake = tempDir('gw-bundle-dist-');
-  t.teardown(() => rmSync(fake, { recursive: true, force: true }));
   for (const sub of ['bin', 'core']) mkdirSync(path.join(fake, sub));
   writeFileSync(path.join(fake, 'bin/ai-gateway.js'), readFileSync(path.join(dist, 'bin/ai-gateway.js')));
   writeFileSync(path.join(fake, 'core/index.js'), 'export const x = 1;\n');

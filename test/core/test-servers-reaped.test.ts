@@ -1,7 +1,8 @@
 /**
  * A test file that tap's timeout ends never runs its teardowns: the servers it started must
- * not outlive it, nor its temp folders stay (test/helpers/reap.ts). A fixture starts a real redis-server whose teardown
- * never runs, then exits, or receives SIGALRM as tap sends it on a timeout.
+ * not outlive it, nor its temp folders stay (test/helpers/reap.ts). A fixture starts a real
+ * redis-server whose teardown never runs, then exits, or receives SIGALRM and SIGKILL as tap
+ * sends them on a timeout.
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -24,7 +25,7 @@ function alive(pid: number): boolean {
 }
 
 async function startFixture(t: { teardown(fn: () => unknown): void }, mode: 'exit' | 'wait') {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

@@ -5,7 +5,7 @@
  * `postgres` user (`runuser`). If PostgreSQL is not installed the test fails (CI installs it).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -98,7 +98,6 @@ export async function startPostgres(t: Teardown): Promise<TestPostgres> {
       }
       await sleep(50);
     }
-    rmSync(dir, { recursive: true, force: true });
   };
   t.teardown(stop);
   return {

@@ -5,7 +5,6 @@
  * keeps its identity and slots in a nodes file in a temporary directory, so a node
  * restarted with `restart()` rejoins as it was (but empty: no keys, no scripts).
  */
-import { rmSync } from 'node:fs';
 import type { RedisStore } from '../../core/stores/redis.js';
 import type { AtomicScript } from '../../core/stores/types.js';
 import { waitFor } from './live.js';
@@ -52,7 +51,6 @@ const SLOTS = 16_384;
 
 export async function startRedisCluster(t: Teardown, { masters = 3, replicas = 0, fullCoverage = true, tls, hostname }: ClusterShape = {}): Promise<TestRedisCluster> {
   const dir = tempDir('aigw-redis-cluster-');
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const busPorts: number[] = [];
   const startNode = async (): Promise<TestRedis> => {
     // The bus port is chosen too: by default it is the port + 10,000, which nothing checked was free.

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
@@ -69,7 +69,6 @@ t.test("the build's JSON copy of the shipped price file is the YAML, parsed", as
 
   // An edited file has no copy: it is read as YAML.
   const dir = tempDir('gw-pricing-');
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const edited = path.join(dir, 'pricing.yaml');
   writeFileSync(edited, text.replace(/"claude-sonnet-4\*": \{ input: 3,/, '"claude-sonnet-4*": { input: 2.5,'));
   t.notOk(existsSync(built.snapshotPath(readFileSync(edited, 'utf8'))));
