@@ -1,8 +1,9 @@
 /**
- * Built-in filters by name. Imported statically: the build bundles them with the gateway,
- * and one module evaluated with the rest costs less at start-up than a chunk fetched per
- * plugin (~20 ms for the default config here). The packages some of them need (ioredis,
- * the ledgers' SQLite and Postgres, the AWS SDK) still load when first used.
+ * Built-in filters by name, imported statically: every start runs their module code, used
+ * or not. (This dates from when an on-demand import cost a chunk file of its own; in the
+ * one CommonJS bundle it no longer does, and `providers/index.ts` now loads on demand. The
+ * same for filters is not yet measured.) The packages some of them need (ioredis, the
+ * ledgers' SQLite and Postgres, the AWS SDK) still load when first used.
  */
 import type { PluginCatalog } from '../core/index.js';
 import admin from './admin/index.js';
