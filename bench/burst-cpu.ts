@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/burst-cpu.ts              # bursts of 20 one-frame streams, 20 ms TTFT, 12 rounds
  *   N=20 R=24 TTFT=20 npx tsx bench/burst-cpu.ts
+ *   UNIFIED=1 npx tsx bench/burst-cpu.ts    # OpenAI streams: the gateway's unified endpoint, translating
  *
  * The servers run on core 0; this process and the mock on core 1 (as in bench/run.ts).
  */
@@ -20,6 +21,8 @@ import { startServers, streamArms, streamTarget, type StreamArm } from './lib/se
 const BURST = Number(process.env.N ?? 20);
 const ROUNDS = Number(process.env.R ?? 12);
 const TTFT = Number(process.env.TTFT ?? 20);
+/** The unified TTFB row's streams: the bare proxy passes OpenAI through, the gateway translates to Anthropic and back. */
+const UNIFIED = process.env.UNIFIED === '1';
 /** Spaced bursts per arm and round. */
 const SPACED = 3;
 /** Back-to-back bursts per round: enough that the first one's cold start is a small part. */
@@ -55,7 +58,7 @@ async function measure(arm: StreamArm, bursts: number, idleMs: number, tag: stri
 async function main(): Promise<void> {
   const servers = await startServers();
   try {
-    const arms = streamArms(servers, false);
+    const arms = streamArms(servers, UNIFIED);
     for (const arm of arms) await warmStreams(streamTarget(arm, WARM_SHAPE), 15, { tagged: true });
     const figures = new Map<string, Figures>(arms.map((a) => [a.name, { spaced: [], backToBack: [], spacedTtfbMax: [] }]));
     for (let round = 0; round < ROUNDS; round++) {
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
     process.stdout.write(`| spaced bursts (${IDLE_MS} ms idle before each) | ${median(bare.spaced).toFixed(1)} µs | ${median(gw.spaced).toFixed(1)} µs | ${pair(gw.spaced, bare.spaced)} |\n`);
     process.stdout.write(`| back-to-back bursts | ${median(bare.backToBack).toFixed(1)} µs | ${median(gw.backToBack).toFixed(1)} µs | ${pair(gw.backToBack, bare.backToBack)} |\n`);
     process.stdout.write(`| spaced bursts' slowest first byte, median | ${median(bare.spacedTtfbMax).toFixed(2)} ms | ${median(gw.spacedTtfbMax).toFixed(2)} ms | |\n`);
-    process.stdout.write(`\nBursts of ${BURST} one-frame streams (${TTFT} ms TTFT), medians of ${ROUNDS} alternating rounds (${SPACED} spaced and ${BACK_TO_BACK} back-to-back bursts per arm and round); main thread only (/proc schedstat); servers on core 0, this process and the mock on core 1.\n`);
+    process.stdout.write(`\nBursts of ${BURST} one-frame ${UNIFIED ? 'OpenAI streams through the unified endpoint' : 'streams'} (${TTFT} ms TTFT), medians of ${ROUNDS} alternating rounds (${SPACED} spaced and ${BACK_TO_BACK} back-to-back bursts per arm and round); main thread only (/proc schedstat); servers on core 0, this process and the mock on core 1.\n`);
   } finally {
     await servers.stop();
   }
