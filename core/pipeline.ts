@@ -142,9 +142,9 @@ type BuiltinLoader = <P>(table: Readonly<Record<string, () => unknown>>, name: s
 /**
  * Start importing every built-in plugin the config names, then hand them out one by one as
  * the checks ask. Node's module loader reads files off the main thread, so the imports of
- * a catalog that loads lazily overlap instead of queueing (the gateway's own catalog now
- * imports its plugins statically, so its loaders resolve at once). A failed import is
- * reported at its entry, as before; one the config does not name is not started.
+ * a catalog that loads lazily overlap instead of queueing (the gateway's own catalog, in
+ * its one bundle, reads no files: a loader only runs its plugin's module code). A failed
+ * import is reported at its entry, as before; one the config does not name is not started.
  */
 function prefetchBuiltins(loaded: LoadedConfig, catalog: PluginCatalog): BuiltinLoader {
   const started = new Map<() => unknown, Promise<unknown>>();
