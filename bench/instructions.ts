@@ -12,6 +12,8 @@
  *   ROWS=1k WINDOWS=5 npx tsx bench/instructions.ts    # one row, more windows
  *   ROWS=stream STREAM_FRAMES=1 npx tsx bench/instructions.ts   # a stream's fixed cost
  *   ROWS=agent npx tsx bench/instructions.ts           # a 100 KB agent turn (tools, tool results)
+ *   ROWS=unified npx tsx bench/instructions.ts         # an OpenAI stream: passed through by the bare proxy,
+ *                                                      # translated to Anthropic and back by the gateway
  *   GATEWAY=/tmp/base/dist/bin/ai-gateway.cjs npx tsx bench/instructions.ts   # another build
  *   CONFIG=my.yaml TOP=25 npx tsx bench/instructions.ts
  *   BENCH_STORE=redis BENCH_REDIS_URL=redis://127.0.0.1:6391 ROWS=1k npx tsx bench/instructions.ts
@@ -32,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
 import { countPerRequest, functionLine, kilo, medianWindow, shareOf, spawnCounted, startMockAndCountedBare, withoutCompiler, type Counted, type Profile, type Share } from './lib/callgrind.js';
 import { gatewayEntry, median, pinSelf, SERVER_NODE_FLAGS, waitFor200, type Started } from './lib/proc.js';
-import { messagesBody, shapeHeaders } from './lib/requests.js';
+import { messagesBody, shapedModel, shapeHeaders, type StreamShape } from './lib/requests.js';
 import { benchGatewayEnv, GATEWAY_HEADERS } from './lib/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -55,6 +57,8 @@ interface Row {
   connections: number;
   /** Of N and WARMUP. */
   scale: number;
+  /** An OpenAI chat request: to the bare proxy's `/v1/chat/completions`, the gateway's unified endpoint. */
+  unified?: boolean;
 }
 
 /**
@@ -62,12 +66,15 @@ interface Row {
  * one by one. STREAM_FRAMES=1 leaves a stream's fixed cost (its request, head and end).
  */
 const STREAM_FRAMES = Number(process.env.STREAM_FRAMES ?? 64);
-const STREAM_HEADERS = shapeHeaders({ frames: STREAM_FRAMES, intervalMs: 2, ttftMs: 0 });
+const STREAM_SHAPE: StreamShape = { frames: STREAM_FRAMES, intervalMs: 2, ttftMs: 0 };
+const STREAM_HEADERS = shapeHeaders(STREAM_SHAPE);
 
 const ROW_SPECS: Record<string, Row> = {
   '1k': { name: '1k', label: '1 KB request', body: messagesBody(1024), headers: {}, connections: 16, scale: 1 },
   stream: { name: 'stream', label: `SSE stream, ${STREAM_FRAMES} frame${STREAM_FRAMES === 1 ? '' : 's'}`, body: messagesBody(1024, true), headers: STREAM_HEADERS, connections: 8, scale: 0.05 },
   '100k': { name: '100k', label: '100 KB request', body: messagesBody(100 * 1024), headers: {}, connections: 16, scale: 0.1 },
+  // The unified endpoint's headers do not reach the mock: the stream's shape goes in the model's name.
+  unified: { name: 'unified', label: `unified stream, ${STREAM_FRAMES} fr.`, body: messagesBody(1024, true, shapedModel(STREAM_SHAPE)), headers: STREAM_HEADERS, connections: 8, scale: 0.05, unified: true },
   // Claude Code's request: tools, a long run of tool_use / tool_result turns (not in the default rows).
   agent: { name: 'agent', label: '100 KB agent turn', body: messagesBody(100 * 1024, false, 'claude-bench', 'session'), headers: {}, connections: 16, scale: 0.1 },
 };
@@ -75,13 +82,15 @@ const ROW_SPECS: Record<string, Row> = {
 interface Arm {
   name: 'bare' | 'gateway';
   url: string;
+  /** Where the arm takes an OpenAI chat request. */
+  unifiedUrl: string;
   headers: Record<string, string>;
   server: Counted;
 }
 
 async function fire(arm: Arm, row: Row, amount: number): Promise<void> {
   const r = await autocannon({
-    url: arm.url,
+    url: row.unified ? arm.unifiedUrl : arm.url,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...arm.headers, ...row.headers },
     body: row.body,
@@ -175,8 +184,8 @@ async function main(): Promise<void> {
     const gatewayUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     await waitFor200(gatewayUrl, { method: 'POST', body: messagesBody(1024), headers: { 'content-type': 'application/json', ...GATEWAY_HEADERS } }, 120_000);
     const arms: Arm[] = [
-      { name: 'bare', url: bareUrl, headers: {}, server: bare },
-      { name: 'gateway', url: gatewayUrl, headers: { ...GATEWAY_HEADERS }, server: gateway },
+      { name: 'bare', url: bareUrl, unifiedUrl: bareUrl.replace('/v1/messages', '/v1/chat/completions'), headers: {}, server: bare },
+      { name: 'gateway', url: gatewayUrl, unifiedUrl: new URL('/v1/chat/completions', gatewayUrl).href, headers: { ...GATEWAY_HEADERS }, server: gateway },
     ];
     const results: RowResult[] = [];
     for (const name of ROWS) {
