@@ -1,0 +1,210 @@
+/**
+ * The gateway never holds a stream's frame back, whatever the host's load: a lockstep
+ * upstream writes each step of its stream only once the client has read what the step
+ * before became, so a gateway that kept any of it (waiting for more bytes to fill a write,
+ * or for the next event to decide on this one) stalls the stream, and the step's deadline
+ * names it. With one step in flight at a time nothing can be merged either: this is the
+ * benchmark's "no merged frames" row without its timers, which a loaded host makes late.
+ * The whole bench chain is on (auth, rate limits, audit, validator).
+ */
+import http from 'node:http';
+import path from 'node:path';
+import t from 'tap';
+import { startGateway } from '../helpers/gateway.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+/** How long a step's output may take to reach the client before it counts as held. */
+const STEP_DEADLINE_MS = 5000;
+const WORDS = Array.from({ length: 16 }, (_, i) => `w${i} `);
+
+const sse = (name: string, data: unknown): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+const chunk = (delta: Record<string, unknown>, finish: string | null = null, usage?: unknown): string =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-l', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: usage ? [] : [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
+
+/** An Anthropic Messages stream: the opening, one step per word, the close. */
+const ANTHROPIC_STEPS: readonly string[] = [
+  sse('message_start', { type: 'message_start', message: { id: 'msg_l', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } }) +
+    sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+  ...WORDS.map((w) => sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: w } })),
+  sse('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+    sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: WORDS.length } }) +
+    sse('message_stop', { type: 'message_stop' }),
+];
+
+/** An OpenAI chat stream with usage: the role, one step per word, the finish, the usage, the end. */
+const OPENAI_STEPS: readonly string[] = [
+  chunk({ role: 'assistant', content: '' }),
+  ...WORDS.map((w) => chunk({ content: w })),
+  chunk({}, 'stop'),
+  chunk({}, null, { prompt_tokens: 12, completion_tokens: WORDS.length, total_tokens: 12 + WORDS.length }),
+  'data: [DONE]\n\n',
+];
+
+/** The upstream: plays its steps one at a time, each after the client's read of the last. */
+class LockstepUpstream {
+  /** Per stream served: how many steps it wrote, and the step it waited on in vain, if any. */
+  readonly served: Array<{ written: number; heldAt?: number }> = [];
+  private release: (() => void) | undefined;
+  private constructor(
+    private readonly server: http.Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<LockstepUpstream> {
+    let upstream: LockstepUpstream | undefined;
+    const server = http.createServer((req, res) => void upstream!.serve(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    upstream = new LockstepUpstream(server, `http://127.0.0.1:${port}`);
+    return upstream;
+  }
+
+  /** The client has read the current step's output: write the next. */
+  ack(): void {
+    this.release?.();
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    for await (const _ of req); // the request body: not needed
+    const steps = req.url?.endsWith('/messages') ? ANTHROPIC_STEPS : OPENAI_STEPS;
+    const record: { written: number; heldAt?: number } = { written: 0 };
+    this.served.push(record);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (let i = 0; i < steps.length; i++) {
+      const acked = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), STEP_DEADLINE_MS);
+        this.release = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      res.write(steps[i]);
+      record.written++;
+      if (i === steps.length - 1) break;
+      if (!(await acked)) {
+        record.heldAt = i;
+        break;
+      }
+    }
+    this.release = undefined;
+    res.end();
+  }
+}
+
+interface Streamed {
+  status: number;
+  /** The client's reads: the bytes the gateway wrote, as they arrived. */
+  reads: string[];
+  /** The SSE events read, whole. */
+  events: string[];
+}
+
+/**
+ * POST `body` and read the answer, telling `upstream` to go on whenever a read completes
+ * the events expected so far (`after[i]`: events the client holds once step i is through).
+ */
+function streamThrough(url: string, headers: Record<string, string>, body: string, upstream: LockstepUpstream, after: readonly number[]): Promise<Streamed> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const out: Streamed = { status: res.statusCode ?? 0, reads: [], events: [] };
+      let text = '';
+      let step = 0;
+      res.setEncoding('utf8');
+      res.on('data', (read: string) => {
+        out.reads.push(read);
+        text += read;
+        for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+          out.events.push(text.slice(0, end));
+          text = text.slice(end + 2);
+        }
+        if (step < after.length && out.events.length >= after[step]) {
+          step++;
+          upstream.ack();
+        }
+      });
+      res.on('end', () => resolve(out));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Events the client holds after each step, when each step becomes `perStep` events. */
+const cumulative = (steps: number, perStep = 1): number[] => Array.from({ length: steps }, (_, i) => (i + 1) * perStep);
+
+t.test('every step of a stream reaches the client before the upstream writes the next', async (t) => {
+  const upstream = await LockstepUpstream.start();
+  t.teardown(() => upstream.close());
+  const dir = tempDir('gw-lockstep-');
+  const { url } = await startGateway(
+    t,
+    `
+providers:
+  anthropic:
+    base_url: ${upstream.url}
+    api_key: sk-ant-lockstep
+  openai:
+    base_url: ${upstream.url}
+    api_key: sk-openai-lockstep
+filters:
+  - name: auth
+    config: { source: static }
+  - name: rate-limit
+  - name: audit
+    config: { stdout: false, file: ${JSON.stringify(path.join(dir, 'audit.jsonl'))} }
+  - name: validator
+workspaces:
+  ws-lockstep: { user: dev, project: proof }
+rate_limits:
+  default: { requests_per_minute: 100000, tokens_per_minute: 100000000 }
+`,
+    { watch: false },
+  );
+  const headers = { 'x-workspace-id': 'ws-lockstep', 'anthropic-version': '2023-06-01' };
+  const messages = [{ role: 'user', content: 'Say sixteen words.' }];
+  const held = (): string => upstream.served.map((s) => (s.heldAt === undefined ? `${s.written} steps` : `held after step ${s.heldAt}`)).join('; ');
+
+  await t.test('Anthropic Messages, passed through: each event as the upstream wrote it', async (t) => {
+    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages });
+    // The opening step holds two events, each word one, the close three.
+    const after = [2, ...WORDS.map((_, i) => 3 + i)];
+    const got = await streamThrough(`${url}/v1/claude/v1/messages`, headers, body, upstream, after);
+    t.equal(got.status, 200);
+    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+    t.equal(got.reads.join(''), ANTHROPIC_STEPS.join(''), 'the bytes the upstream wrote, unchanged');
+    const words = got.reads.filter((r) => r.includes('text_delta'));
+    t.same(words, ANTHROPIC_STEPS.slice(1, -1), 'each word its own read, whole');
+  });
+
+  await t.test('the unified endpoint translating Anthropic: each word a chunk of its own', async (t) => {
+    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages });
+    // The opening becomes the role's chunk, each word a content chunk.
+    const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, cumulative(1 + WORDS.length));
+    t.equal(got.status, 200);
+    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+    const contentReads = got.reads.filter((r) => r.includes('"content":"w'));
+    t.equal(contentReads.length, WORDS.length, 'one read per word');
+    t.same(
+      contentReads.map((r) => (JSON.parse(r.replace(/^data: /, '')) as { choices: Array<{ delta: { content: string } }> }).choices[0].delta.content),
+      WORDS,
+      'each read one whole chunk, the words in order',
+    );
+    t.equal(got.events.at(-1), 'data: [DONE]');
+  });
+
+  await t.test('the unified endpoint on OpenAI: each chunk as the upstream wrote it', async (t) => {
+    const body = JSON.stringify({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages });
+    const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, cumulative(OPENAI_STEPS.length - 1));
+    t.equal(got.status, 200);
+    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+    t.equal(got.events.length, OPENAI_STEPS.length, 'every chunk arrived');
+    const words = got.reads.filter((r) => r.includes('"content":"w'));
+    t.same(words, OPENAI_STEPS.slice(1, 1 + WORDS.length), 'each word its own read, as written');
+  });
+});
