@@ -40,6 +40,14 @@ const OPENAI_STEPS: readonly string[] = [
   'data: [DONE]\n\n',
 ];
 
+/** A Gemini stream (`alt=sse`): one chunk per word, running usage, the last one finished. */
+const GEMINI_STEPS: readonly string[] = WORDS.map((w, i) => {
+  const last = i === WORDS.length - 1;
+  const candidate = { content: { parts: [{ text: w }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) };
+  const usageMetadata = { promptTokenCount: 12, candidatesTokenCount: i + 1, totalTokenCount: 13 + i };
+  return `data: ${JSON.stringify({ candidates: [candidate], usageMetadata, modelVersion: 'gemini-2.5-flash', responseId: 'resp-l' })}\r\n\r\n`;
+});
+
 /** The upstream: plays its steps one at a time, each after the client's read of the last. */
 class LockstepUpstream {
   /** Per stream served: how many steps it wrote, and the step it waited on in vain, if any. */
@@ -71,7 +79,7 @@ class LockstepUpstream {
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     for await (const _ of req); // the request body: not needed
-    const steps = req.url?.endsWith('/messages') ? ANTHROPIC_STEPS : OPENAI_STEPS;
+    const steps = req.url?.endsWith('/messages') ? ANTHROPIC_STEPS : req.url?.includes(':streamGenerateContent') ? GEMINI_STEPS : OPENAI_STEPS;
     const record: { written: number; heldAt?: number } = { written: 0 };
     this.served.push(record);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -152,6 +160,9 @@ providers:
   openai:
     base_url: ${upstream.url}
     api_key: sk-openai-lockstep
+  gemini:
+    base_url: ${upstream.url}
+    api_key: gemini-lockstep
 filters:
   - name: auth
     config: { source: static }
@@ -206,5 +217,17 @@ rate_limits:
     t.equal(got.events.length, OPENAI_STEPS.length, 'every chunk arrived');
     const words = got.reads.filter((r) => r.includes('"content":"w'));
     t.same(words, OPENAI_STEPS.slice(1, 1 + WORDS.length), 'each word its own read, as written');
+  });
+
+  await t.test('the unified endpoint translating Gemini: each word a chunk of its own', async (t) => {
+    const body = JSON.stringify({ model: 'gemini-2.5-flash', stream: true, messages });
+    // The first chunk becomes the role's chunk and the first word's, each later one its word's.
+    const after = WORDS.slice(1).map((_, i) => i + 2);
+    const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, after);
+    t.equal(got.status, 200);
+    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+    const wordsByRead = got.reads.map((r) => [...r.matchAll(/"content":"(w\d+ )"/g)].map((m) => m[1])).filter((w) => w.length > 0);
+    t.same(wordsByRead, WORDS.map((w) => [w]), 'each word in a read of its own, in order');
+    t.equal(got.events.at(-1), 'data: [DONE]');
   });
 });
