@@ -9,6 +9,8 @@
  */
 import http from 'node:http';
 import path from 'node:path';
+import { EventStreamCodec } from '@smithy/core/event-streams';
+import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import t from 'tap';
 import { startGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -48,6 +50,25 @@ const GEMINI_STEPS: readonly string[] = WORDS.map((w, i) => {
   return `data: ${JSON.stringify({ candidates: [candidate], usageMetadata, modelVersion: 'gemini-2.5-flash', responseId: 'resp-l' })}\r\n\r\n`;
 });
 
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+/** One AWS event-stream frame of a ConverseStream answer. */
+const converseEvent = (type: string, payload: unknown): Uint8Array =>
+  codec.encode({
+    headers: { ':event-type': { type: 'string', value: type }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'event' } },
+    body: fromUtf8(JSON.stringify(payload)),
+  });
+
+/** A Bedrock ConverseStream answer: the start, one frame per word, then the stop and the usage together. */
+const CONVERSE_STEPS: readonly Uint8Array[] = [
+  converseEvent('messageStart', { role: 'assistant' }),
+  ...WORDS.map((w) => converseEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: w } })),
+  Buffer.concat([
+    converseEvent('contentBlockStop', { contentBlockIndex: 0 }),
+    converseEvent('messageStop', { stopReason: 'end_turn' }),
+    converseEvent('metadata', { usage: { inputTokens: 12, outputTokens: WORDS.length, totalTokens: 12 + WORDS.length }, metrics: { latencyMs: 30 } }),
+  ]),
+];
+
 /** The upstream: plays its steps one at a time, each after the client's read of the last. */
 class LockstepUpstream {
   /** Per stream served: how many steps it wrote, and the step it waited on in vain, if any. */
@@ -79,10 +100,10 @@ class LockstepUpstream {
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     for await (const _ of req); // the request body: not needed
-    const steps = req.url?.endsWith('/messages') ? ANTHROPIC_STEPS : req.url?.includes(':streamGenerateContent') ? GEMINI_STEPS : OPENAI_STEPS;
+    const steps = req.url?.endsWith('/messages') ? ANTHROPIC_STEPS : req.url?.includes(':streamGenerateContent') ? GEMINI_STEPS : req.url?.endsWith('/converse-stream') ? CONVERSE_STEPS : OPENAI_STEPS;
     const record: { written: number; heldAt?: number } = { written: 0 };
     this.served.push(record);
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.writeHead(200, { 'content-type': steps === CONVERSE_STEPS ? 'application/vnd.amazon.eventstream' : 'text/event-stream', 'cache-control': 'no-cache' });
     for (let i = 0; i < steps.length; i++) {
       const acked = new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), STEP_DEADLINE_MS);
@@ -163,6 +184,11 @@ providers:
   gemini:
     base_url: ${upstream.url}
     api_key: gemini-lockstep
+  bedrock:
+    region: us-east-1
+    base_url: ${upstream.url}
+    access_key_id: AKIDLOCKSTEP
+    secret_access_key: lockstep-secret
 filters:
   - name: auth
     config: { source: static }
@@ -224,6 +250,16 @@ rate_limits:
     // The first chunk becomes the role's chunk and the first word's, each later one its word's.
     const after = WORDS.slice(1).map((_, i) => i + 2);
     const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, after);
+    t.equal(got.status, 200);
+    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+    const wordsByRead = got.reads.map((r) => [...r.matchAll(/"content":"(w\d+ )"/g)].map((m) => m[1])).filter((w) => w.length > 0);
+    t.same(wordsByRead, WORDS.map((w) => [w]), 'each word in a read of its own, in order');
+    t.equal(got.events.at(-1), 'data: [DONE]');
+  });
+
+  await t.test('the unified endpoint translating Bedrock Converse: each word a chunk of its own', async (t) => {
+    const body = JSON.stringify({ model: 'amazon.nova-lite-v1:0', stream: true, messages });
+    const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, cumulative(1 + WORDS.length));
     t.equal(got.status, 200);
     t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
     const wordsByRead = got.reads.map((r) => [...r.matchAll(/"content":"(w\d+ )"/g)].map((m) => m[1])).filter((w) => w.length > 0);
