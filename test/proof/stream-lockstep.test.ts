@@ -5,9 +5,11 @@
  * or for the next event to decide on this one) stalls the stream, and the step's deadline
  * names it. With one step in flight at a time nothing can be merged either: this is the
  * benchmark's "no merged frames" row without its timers, which a loaded host makes late.
- * The whole bench chain is on (auth, rate limits, audit, validator).
+ * The whole bench chain is on (auth, rate limits, audit, validator); clients over HTTP/1.1
+ * and, for Anthropic, HTTP/2.
  */
 import http from 'node:http';
+import http2 from 'node:http2';
 import path from 'node:path';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
@@ -133,31 +135,64 @@ interface Streamed {
   events: string[];
 }
 
-/**
- * POST `body` and read the answer, telling `upstream` to go on whenever a read completes
- * the events expected so far (`after[i]`: events the client holds once step i is through).
- */
+/** Reads an answer's text as it arrives, telling the upstream to go on as each step's events complete. */
+class StepReader {
+  readonly out: Streamed;
+  private text = '';
+  private step = 0;
+
+  /** `after[i]`: the events the client holds once step i is through. */
+  constructor(
+    status: number,
+    private readonly upstream: LockstepUpstream,
+    private readonly after: readonly number[],
+  ) {
+    this.out = { status, reads: [], events: [] };
+  }
+
+  read(read: string): void {
+    this.out.reads.push(read);
+    this.text += read;
+    for (let end = this.text.indexOf('\n\n'); end >= 0; end = this.text.indexOf('\n\n')) {
+      this.out.events.push(this.text.slice(0, end));
+      this.text = this.text.slice(end + 2);
+    }
+    if (this.step < this.after.length && this.out.events.length >= this.after[this.step]) {
+      this.step++;
+      this.upstream.ack();
+    }
+  }
+}
+
+/** POST `body` over HTTP/1.1 and read the answer in steps (StepReader). */
 function streamThrough(url: string, headers: Record<string, string>, body: string, upstream: LockstepUpstream, after: readonly number[]): Promise<Streamed> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const out: Streamed = { status: res.statusCode ?? 0, reads: [], events: [] };
-      let text = '';
-      let step = 0;
+      const reader = new StepReader(res.statusCode ?? 0, upstream, after);
       res.setEncoding('utf8');
-      res.on('data', (read: string) => {
-        out.reads.push(read);
-        text += read;
-        for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
-          out.events.push(text.slice(0, end));
-          text = text.slice(end + 2);
-        }
-        if (step < after.length && out.events.length >= after[step]) {
-          step++;
-          upstream.ack();
-        }
-      });
-      res.on('end', () => resolve(out));
+      res.on('data', (read: string) => reader.read(read));
+      res.on('end', () => resolve(reader.out));
       res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The same over HTTP/2 with prior knowledge (h2c), as the AWS SDK for JavaScript connects. */
+function streamThroughH2(url: string, headers: Record<string, string>, body: string, upstream: LockstepUpstream, after: readonly number[]): Promise<Streamed> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(u.origin);
+    session.on('error', reject);
+    const req = session.request({ ':method': 'POST', ':path': u.pathname, 'content-type': 'application/json', ...headers });
+    req.setEncoding('utf8');
+    let reader: StepReader | undefined;
+    req.on('response', (head) => (reader = new StepReader(Number(head[':status']), upstream, after)));
+    req.on('data', (read: string) => reader!.read(read));
+    req.on('end', () => {
+      session.close();
+      resolve(reader!.out);
     });
     req.on('error', reject);
     req.end(body);
@@ -217,6 +252,16 @@ rate_limits:
     t.equal(got.reads.join(''), ANTHROPIC_STEPS.join(''), 'the bytes the upstream wrote, unchanged');
     const words = got.reads.filter((r) => r.includes('text_delta'));
     t.same(words, ANTHROPIC_STEPS.slice(1, -1), 'each word its own read, whole');
+  });
+
+  await t.test('Anthropic Messages over HTTP/2 (h2c): each event as the upstream wrote it', async (t) => {
+    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages });
+    const after = [2, ...WORDS.map((_, i) => 3 + i)];
+    const got = await streamThroughH2(`${url}/v1/claude/v1/messages`, headers, body, upstream, after);
+    t.equal(got.status, 200);
+    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+    t.equal(got.reads.join(''), ANTHROPIC_STEPS.join(''), 'the bytes the upstream wrote, unchanged');
+    t.same(got.reads.filter((r) => r.includes('text_delta')), ANTHROPIC_STEPS.slice(1, -1), 'each word its own DATA frame, whole');
   });
 
   await t.test('the unified endpoint translating Anthropic: each word a chunk of its own', async (t) => {
