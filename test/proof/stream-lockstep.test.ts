@@ -107,6 +107,10 @@ class LockstepUpstream {
     this.served.push(record);
     res.writeHead(200, { 'content-type': steps === CONVERSE_STEPS ? 'application/vnd.amazon.eventstream' : 'text/event-stream', 'cache-control': 'no-cache' });
     for (let i = 0; i < steps.length; i++) {
+      res.write(steps[i]);
+      record.written++;
+      if (i === steps.length - 1) break;
+      // Set before any I/O callback runs, so no ack can come before it.
       const acked = new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), STEP_DEADLINE_MS);
         this.release = () => {
@@ -114,9 +118,6 @@ class LockstepUpstream {
           resolve(true);
         };
       });
-      res.write(steps[i]);
-      record.written++;
-      if (i === steps.length - 1) break;
       if (!(await acked)) {
         record.heldAt = i;
         break;
@@ -242,43 +243,37 @@ rate_limits:
   const messages = [{ role: 'user', content: 'Say sixteen words.' }];
   const held = (): string => upstream.served.map((s) => (s.heldAt === undefined ? `${s.written} steps` : `held after step ${s.heldAt}`)).join('; ');
 
-  await t.test('Anthropic Messages, passed through: each event as the upstream wrote it', async (t) => {
-    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages });
-    // The opening step holds two events, each word one, the close three.
-    const after = [2, ...WORDS.map((_, i) => 3 + i)];
-    const got = await streamThrough(`${url}/v1/claude/v1/messages`, headers, body, upstream, after);
-    t.equal(got.status, 200);
-    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
-    t.equal(got.reads.join(''), ANTHROPIC_STEPS.join(''), 'the bytes the upstream wrote, unchanged');
-    const words = got.reads.filter((r) => r.includes('text_delta'));
-    t.same(words, ANTHROPIC_STEPS.slice(1, -1), 'each word its own read, whole');
-  });
+  const anthropicBody = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages });
+  // The opening step holds two events, each word one, the close three.
+  const anthropicAfter = [2, ...WORDS.map((_, i) => 3 + i)];
+  for (const [transport, through] of [['HTTP/1.1', streamThrough], ['HTTP/2 (h2c)', streamThroughH2]] as const) {
+    await t.test(`Anthropic Messages passed through, over ${transport}: each event as the upstream wrote it`, async (t) => {
+      const got = await through(`${url}/v1/claude/v1/messages`, headers, anthropicBody, upstream, anthropicAfter);
+      t.equal(got.status, 200);
+      t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+      t.equal(got.reads.join(''), ANTHROPIC_STEPS.join(''), 'the bytes the upstream wrote, unchanged');
+      t.same(got.reads.filter((r) => r.includes('text_delta')), ANTHROPIC_STEPS.slice(1, -1), 'each word its own read, whole');
+    });
+  }
 
-  await t.test('Anthropic Messages over HTTP/2 (h2c): each event as the upstream wrote it', async (t) => {
-    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages });
-    const after = [2, ...WORDS.map((_, i) => 3 + i)];
-    const got = await streamThroughH2(`${url}/v1/claude/v1/messages`, headers, body, upstream, after);
-    t.equal(got.status, 200);
-    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
-    t.equal(got.reads.join(''), ANTHROPIC_STEPS.join(''), 'the bytes the upstream wrote, unchanged');
-    t.same(got.reads.filter((r) => r.includes('text_delta')), ANTHROPIC_STEPS.slice(1, -1), 'each word its own DATA frame, whole');
-  });
-
-  await t.test('the unified endpoint translating Anthropic: each word a chunk of its own', async (t) => {
-    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages });
-    // The opening becomes the role's chunk, each word a content chunk.
-    const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, cumulative(1 + WORDS.length));
-    t.equal(got.status, 200);
-    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
-    const contentReads = got.reads.filter((r) => r.includes('"content":"w'));
-    t.equal(contentReads.length, WORDS.length, 'one read per word');
-    t.same(
-      contentReads.map((r) => (JSON.parse(r.replace(/^data: /, '')) as { choices: Array<{ delta: { content: string } }> }).choices[0].delta.content),
-      WORDS,
-      'each read one whole chunk, the words in order',
-    );
-    t.equal(got.events.at(-1), 'data: [DONE]');
-  });
+  // Translated: the opening becomes the role's chunk (Gemini's first chunk the role's and the
+  // first word's), each word a content chunk.
+  const translated: ReadonlyArray<[provider: string, model: string, after: number[]]> = [
+    ['Anthropic', 'claude-sonnet-4-5', cumulative(1 + WORDS.length)],
+    ['Gemini', 'gemini-2.5-flash', WORDS.slice(1).map((_, i) => i + 2)],
+    ['Bedrock Converse', 'amazon.nova-lite-v1:0', cumulative(1 + WORDS.length)],
+  ];
+  for (const [provider, model, after] of translated) {
+    await t.test(`the unified endpoint translating ${provider}: each word a chunk of its own`, async (t) => {
+      const body = JSON.stringify({ model, max_tokens: 256, stream: true, messages });
+      const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, after);
+      t.equal(got.status, 200);
+      t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+      const wordsByRead = got.reads.map((r) => [...r.matchAll(/"content":"(w\d+ )"/g)].map((m) => m[1])).filter((w) => w.length > 0);
+      t.same(wordsByRead, WORDS.map((w) => [w]), 'each word in a read of its own, in order');
+      t.equal(got.events.at(-1), 'data: [DONE]');
+    });
+  }
 
   await t.test('the unified endpoint on OpenAI: each chunk as the upstream wrote it', async (t) => {
     const body = JSON.stringify({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages });
@@ -286,29 +281,6 @@ rate_limits:
     t.equal(got.status, 200);
     t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
     t.equal(got.events.length, OPENAI_STEPS.length, 'every chunk arrived');
-    const words = got.reads.filter((r) => r.includes('"content":"w'));
-    t.same(words, OPENAI_STEPS.slice(1, 1 + WORDS.length), 'each word its own read, as written');
-  });
-
-  await t.test('the unified endpoint translating Gemini: each word a chunk of its own', async (t) => {
-    const body = JSON.stringify({ model: 'gemini-2.5-flash', stream: true, messages });
-    // The first chunk becomes the role's chunk and the first word's, each later one its word's.
-    const after = WORDS.slice(1).map((_, i) => i + 2);
-    const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, after);
-    t.equal(got.status, 200);
-    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
-    const wordsByRead = got.reads.map((r) => [...r.matchAll(/"content":"(w\d+ )"/g)].map((m) => m[1])).filter((w) => w.length > 0);
-    t.same(wordsByRead, WORDS.map((w) => [w]), 'each word in a read of its own, in order');
-    t.equal(got.events.at(-1), 'data: [DONE]');
-  });
-
-  await t.test('the unified endpoint translating Bedrock Converse: each word a chunk of its own', async (t) => {
-    const body = JSON.stringify({ model: 'amazon.nova-lite-v1:0', stream: true, messages });
-    const got = await streamThrough(`${url}/v1/chat/completions`, headers, body, upstream, cumulative(1 + WORDS.length));
-    t.equal(got.status, 200);
-    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
-    const wordsByRead = got.reads.map((r) => [...r.matchAll(/"content":"(w\d+ )"/g)].map((m) => m[1])).filter((w) => w.length > 0);
-    t.same(wordsByRead, WORDS.map((w) => [w]), 'each word in a read of its own, in order');
-    t.equal(got.events.at(-1), 'data: [DONE]');
+    t.same(got.reads.filter((r) => r.includes('"content":"w')), OPENAI_STEPS.slice(1, 1 + WORDS.length), 'each word its own read, as written');
   });
 });
