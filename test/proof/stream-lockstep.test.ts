@@ -6,7 +6,8 @@
  * names it. With one step in flight at a time nothing can be merged either: this is the
  * benchmark's "no merged frames" row without its timers, which a loaded host makes late.
  * The whole bench chain is on (auth, rate limits, audit, validator); clients over HTTP/1.1
- * and, for Anthropic, HTTP/2.
+ * and, for Anthropic, HTTP/2. Passed-through streams (Anthropic SSE, Bedrock's event-stream
+ * frames) must arrive byte for byte; translated ones a chunk per word.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -25,15 +26,18 @@ const sse = (name: string, data: unknown): string => `event: ${name}\ndata: ${JS
 const chunk = (delta: Record<string, unknown>, finish: string | null = null, usage?: unknown): string =>
   `data: ${JSON.stringify({ id: 'chatcmpl-l', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: usage ? [] : [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
 
-/** An Anthropic Messages stream: the opening, one step per word, the close. */
-const ANTHROPIC_STEPS: readonly string[] = [
-  sse('message_start', { type: 'message_start', message: { id: 'msg_l', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } }) +
-    sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
-  ...WORDS.map((w) => sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: w } })),
-  sse('content_block_stop', { type: 'content_block_stop', index: 0 }) +
-    sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: WORDS.length } }) +
-    sse('message_stop', { type: 'message_stop' }),
+/** An Anthropic Messages stream's events in steps: the opening, one step per word, the close. */
+type AnthropicEvent = { type: string } & Record<string, unknown>;
+const ANTHROPIC_EVENTS: ReadonlyArray<readonly AnthropicEvent[]> = [
+  [
+    { type: 'message_start', message: { id: 'msg_l', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } },
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+  ],
+  ...WORDS.map((w) => [{ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: w } }]),
+  [{ type: 'content_block_stop', index: 0 }, { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: WORDS.length } }, { type: 'message_stop' }],
 ];
+/** As Anthropic's API sends it: SSE. */
+const ANTHROPIC_STEPS: readonly string[] = ANTHROPIC_EVENTS.map((step) => step.map((e) => sse(e.type, e)).join(''));
 
 /** An OpenAI chat stream with usage: the role, one step per word, the finish, the usage, the end. */
 const OPENAI_STEPS: readonly string[] = [
@@ -53,8 +57,8 @@ const GEMINI_STEPS: readonly string[] = WORDS.map((w, i) => {
 });
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
-/** One AWS event-stream frame of a ConverseStream answer. */
-const converseEvent = (type: string, payload: unknown): Uint8Array =>
+/** One AWS event-stream event frame. */
+const awsEvent = (type: string, payload: unknown): Uint8Array =>
   codec.encode({
     headers: { ':event-type': { type: 'string', value: type }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'event' } },
     body: fromUtf8(JSON.stringify(payload)),
@@ -62,14 +66,19 @@ const converseEvent = (type: string, payload: unknown): Uint8Array =>
 
 /** A Bedrock ConverseStream answer: the start, one frame per word, then the stop and the usage together. */
 const CONVERSE_STEPS: readonly Uint8Array[] = [
-  converseEvent('messageStart', { role: 'assistant' }),
-  ...WORDS.map((w) => converseEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: w } })),
+  awsEvent('messageStart', { role: 'assistant' }),
+  ...WORDS.map((w) => awsEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: w } })),
   Buffer.concat([
-    converseEvent('contentBlockStop', { contentBlockIndex: 0 }),
-    converseEvent('messageStop', { stopReason: 'end_turn' }),
-    converseEvent('metadata', { usage: { inputTokens: 12, outputTokens: WORDS.length, totalTokens: 12 + WORDS.length }, metrics: { latencyMs: 30 } }),
+    awsEvent('contentBlockStop', { contentBlockIndex: 0 }),
+    awsEvent('messageStop', { stopReason: 'end_turn' }),
+    awsEvent('metadata', { usage: { inputTokens: 12, outputTokens: WORDS.length, totalTokens: 12 + WORDS.length }, metrics: { latencyMs: 30 } }),
   ]),
 ];
+
+/** As Bedrock's InvokeModelWithResponseStream sends it: each event base64 in a `chunk` frame. */
+const INVOKE_STEPS: readonly Uint8Array[] = ANTHROPIC_EVENTS.map((step) =>
+  Buffer.concat(step.map((e) => awsEvent('chunk', { bytes: Buffer.from(JSON.stringify(e)).toString('base64') }))),
+);
 
 /** The upstream: plays its steps one at a time, each after the client's read of the last. */
 class LockstepUpstream {
@@ -102,10 +111,19 @@ class LockstepUpstream {
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     for await (const _ of req); // the request body: not needed
-    const steps = req.url?.endsWith('/messages') ? ANTHROPIC_STEPS : req.url?.includes(':streamGenerateContent') ? GEMINI_STEPS : req.url?.endsWith('/converse-stream') ? CONVERSE_STEPS : OPENAI_STEPS;
+    const url = req.url ?? '';
+    const steps = url.endsWith('/messages')
+      ? ANTHROPIC_STEPS
+      : url.includes(':streamGenerateContent')
+        ? GEMINI_STEPS
+        : url.endsWith('/converse-stream')
+          ? CONVERSE_STEPS
+          : url.endsWith('/invoke-with-response-stream')
+            ? INVOKE_STEPS
+            : OPENAI_STEPS;
     const record: { written: number; heldAt?: number } = { written: 0 };
     this.served.push(record);
-    res.writeHead(200, { 'content-type': steps === CONVERSE_STEPS ? 'application/vnd.amazon.eventstream' : 'text/event-stream', 'cache-control': 'no-cache' });
+    res.writeHead(200, { 'content-type': steps === CONVERSE_STEPS || steps === INVOKE_STEPS ? 'application/vnd.amazon.eventstream' : 'text/event-stream', 'cache-control': 'no-cache' });
     for (let i = 0; i < steps.length; i++) {
       res.write(steps[i]);
       record.written++;
@@ -130,13 +148,38 @@ class LockstepUpstream {
 
 interface Streamed {
   status: number;
-  /** The client's reads: the bytes the gateway wrote, as they arrived. */
+  /** The client's reads: the bytes the gateway wrote, as they arrived (latin1 for a binary stream). */
   reads: string[];
-  /** The SSE events read, whole. */
+  /** The events read, whole: SSE events, or event-stream frames. */
   events: string[];
 }
 
-/** Reads an answer's text as it arrives, telling the upstream to go on as each step's events complete. */
+/** Whole events off the front of `text`, and what is left of it. */
+type Splitter = (text: string) => { events: string[]; rest: string };
+
+/** SSE: events end with a blank line. */
+const sseEvents: Splitter = (text) => {
+  const events: string[] = [];
+  for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+    events.push(text.slice(0, end));
+    text = text.slice(end + 2);
+  }
+  return { events, rest: text };
+};
+
+/** AWS event-stream frames, read as latin1 (a byte a character): each starts with its length. */
+const eventStreamFrames: Splitter = (text) => {
+  const events: string[] = [];
+  while (text.length >= 4) {
+    const length = Buffer.from(text.slice(0, 4), 'latin1').readUInt32BE(0);
+    if (text.length < length) break;
+    events.push(text.slice(0, length));
+    text = text.slice(length);
+  }
+  return { events, rest: text };
+};
+
+/** Reads an answer as it arrives, telling the upstream to go on as each step's events complete. */
 class StepReader {
   readonly out: Streamed;
   private text = '';
@@ -147,17 +190,16 @@ class StepReader {
     status: number,
     private readonly upstream: LockstepUpstream,
     private readonly after: readonly number[],
+    private readonly split: Splitter = sseEvents,
   ) {
     this.out = { status, reads: [], events: [] };
   }
 
   read(read: string): void {
     this.out.reads.push(read);
-    this.text += read;
-    for (let end = this.text.indexOf('\n\n'); end >= 0; end = this.text.indexOf('\n\n')) {
-      this.out.events.push(this.text.slice(0, end));
-      this.text = this.text.slice(end + 2);
-    }
+    const { events, rest } = this.split(this.text + read);
+    this.out.events.push(...events);
+    this.text = rest;
     if (this.step < this.after.length && this.out.events.length >= this.after[this.step]) {
       this.step++;
       this.upstream.ack();
@@ -166,11 +208,11 @@ class StepReader {
 }
 
 /** POST `body` over HTTP/1.1 and read the answer in steps (StepReader). */
-function streamThrough(url: string, headers: Record<string, string>, body: string, upstream: LockstepUpstream, after: readonly number[]): Promise<Streamed> {
+function streamThrough(url: string, headers: Record<string, string>, body: string, upstream: LockstepUpstream, after: readonly number[], binary = false): Promise<Streamed> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const reader = new StepReader(res.statusCode ?? 0, upstream, after);
-      res.setEncoding('utf8');
+      const reader = new StepReader(res.statusCode ?? 0, upstream, after, binary ? eventStreamFrames : sseEvents);
+      res.setEncoding(binary ? 'latin1' : 'utf8');
       res.on('data', (read: string) => reader.read(read));
       res.on('end', () => resolve(reader.out));
       res.on('error', reject);
@@ -255,6 +297,17 @@ rate_limits:
       t.same(got.reads.filter((r) => r.includes('text_delta')), ANTHROPIC_STEPS.slice(1, -1), 'each word its own read, whole');
     });
   }
+
+  await t.test('Bedrock InvokeModelWithResponseStream passed through: each frame as the upstream wrote it', async (t) => {
+    const body = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 256, messages });
+    const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+    const got = await streamThrough(`${url}/v1/bedrock/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream`, headers, body, upstream, anthropicAfter, true);
+    t.equal(got.status, 200);
+    t.equal(upstream.served.at(-1)?.heldAt, undefined, `no step held back (${held()})`);
+    t.equal(got.reads.join(''), INVOKE_STEPS.map(latin1).join(''), 'the frames the upstream wrote, byte for byte');
+    const words = new Set(INVOKE_STEPS.slice(1, -1).map(latin1));
+    t.equal(got.reads.filter((r) => words.has(r)).length, WORDS.length, "each word's frame a read of its own, whole");
+  });
 
   // Translated: the opening becomes the role's chunk (Gemini's first chunk the role's and the
   // first word's), each word a content chunk.
