@@ -35,7 +35,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { countPerRequest, functionLine, kilo, medianWindow, shareOf, spawnCounted, startMockAndCountedBare, withoutCompiler, type Counted, type Profile, type Share } from './lib/callgrind.js';
 import { gatewayEntry, median, pinSelf, SERVER_NODE_FLAGS, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody, shapedModel, shapeHeaders, type StreamShape } from './lib/requests.js';
-import { benchGatewayEnv, GATEWAY_HEADERS } from './lib/servers.js';
+import { bareChatUrl, benchGatewayEnv, GATEWAY_HEADERS, gatewayChatUrl } from './lib/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -184,8 +184,8 @@ async function main(): Promise<void> {
     const gatewayUrl = `http://127.0.0.1:${port}/v1/claude/v1/messages`;
     await waitFor200(gatewayUrl, { method: 'POST', body: messagesBody(1024), headers: { 'content-type': 'application/json', ...GATEWAY_HEADERS } }, 120_000);
     const arms: Arm[] = [
-      { name: 'bare', url: bareUrl, unifiedUrl: bareUrl.replace('/v1/messages', '/v1/chat/completions'), headers: {}, server: bare },
-      { name: 'gateway', url: gatewayUrl, unifiedUrl: new URL('/v1/chat/completions', gatewayUrl).href, headers: { ...GATEWAY_HEADERS }, server: gateway },
+      { name: 'bare', url: bareUrl, unifiedUrl: bareChatUrl(bareUrl), headers: {}, server: bare },
+      { name: 'gateway', url: gatewayUrl, unifiedUrl: gatewayChatUrl(gatewayUrl), headers: { ...GATEWAY_HEADERS }, server: gateway },
     ];
     const results: RowResult[] = [];
     for (const name of ROWS) {

@@ -81,11 +81,17 @@ export interface StreamArm {
   unified: boolean;
 }
 
+/** Where the bare proxy takes an OpenAI chat request, from its Messages URL: the mock's path, passed through. */
+export const bareChatUrl = (bareMessagesUrl: string): string => bareMessagesUrl.replace('/v1/messages', '/v1/chat/completions');
+
+/** Where the gateway takes an OpenAI chat request: its unified endpoint. */
+export const gatewayChatUrl = (gatewayMessagesUrl: string): string => new URL('/v1/chat/completions', gatewayMessagesUrl).href;
+
 /** The bare proxy and the gateway, for Anthropic streams passed through or (`unified`) OpenAI ones. */
 export function streamArms(s: BenchServers, unified: boolean): StreamArm[] {
   return [
-    { name: 'bare', url: unified ? s.bareUrl.replace('/v1/messages', '/v1/chat/completions') : s.bareUrl, headers: {}, pid: s.bare.pid, unified },
-    { name: 'gateway', url: unified ? new URL('/v1/chat/completions', s.gatewayUrl).href : s.gatewayUrl, headers: { ...GATEWAY_HEADERS }, pid: s.gateway.pid, unified },
+    { name: 'bare', url: unified ? bareChatUrl(s.bareUrl) : s.bareUrl, headers: {}, pid: s.bare.pid, unified },
+    { name: 'gateway', url: unified ? gatewayChatUrl(s.gatewayUrl) : s.gatewayUrl, headers: { ...GATEWAY_HEADERS }, pid: s.gateway.pid, unified },
   ];
 }
 

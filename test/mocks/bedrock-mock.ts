@@ -66,9 +66,10 @@ function frame(headers: Record<string, string>, payload: unknown): Uint8Array {
   return codec.encode({ headers: h, body: fromUtf8(JSON.stringify(payload)) });
 }
 
-const event = (type: string, payload: unknown): Uint8Array => frame({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, payload);
+/** One event-stream event frame: `type` with a JSON payload. */
+export const event = (type: string, payload: unknown): Uint8Array => frame({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, payload);
 /** An InvokeModel stream chunk: the model event, base64 in `bytes`, padded like AWS's. */
-const chunk = (modelEvent: unknown): Uint8Array => event('chunk', { bytes: Buffer.from(JSON.stringify(modelEvent)).toString('base64'), p: 'abcdefgh' });
+export const chunk = (modelEvent: unknown): Uint8Array => event('chunk', { bytes: Buffer.from(JSON.stringify(modelEvent)).toString('base64'), p: 'abcdefgh' });
 
 /** The tool call Converse answers with when offered tools. */
 export const MOCK_TOOL_USE = { toolUseId: 'tooluse_mock_01', input: { location: 'Paris, France', unit: 'celsius' } } as const;

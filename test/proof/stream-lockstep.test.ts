@@ -12,11 +12,10 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import path from 'node:path';
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import t from 'tap';
 import { startGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { chunk as invokeChunk, event as awsEvent } from '../mocks/bedrock-mock.js';
 
 /** How long a step's output may take to reach the client before it counts as held. */
 const STEP_DEADLINE_MS = 5000;
@@ -56,14 +55,6 @@ const GEMINI_STEPS: readonly string[] = WORDS.map((w, i) => {
   return `data: ${JSON.stringify({ candidates: [candidate], usageMetadata, modelVersion: 'gemini-2.5-flash', responseId: 'resp-l' })}\r\n\r\n`;
 });
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
-/** One AWS event-stream event frame. */
-const awsEvent = (type: string, payload: unknown): Uint8Array =>
-  codec.encode({
-    headers: { ':event-type': { type: 'string', value: type }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'event' } },
-    body: fromUtf8(JSON.stringify(payload)),
-  });
-
 /** A Bedrock ConverseStream answer: the start, one frame per word, then the stop and the usage together. */
 const CONVERSE_STEPS: readonly Uint8Array[] = [
   awsEvent('messageStart', { role: 'assistant' }),
@@ -76,9 +67,7 @@ const CONVERSE_STEPS: readonly Uint8Array[] = [
 ];
 
 /** As Bedrock's InvokeModelWithResponseStream sends it: each event base64 in a `chunk` frame. */
-const INVOKE_STEPS: readonly Uint8Array[] = ANTHROPIC_EVENTS.map((step) =>
-  Buffer.concat(step.map((e) => awsEvent('chunk', { bytes: Buffer.from(JSON.stringify(e)).toString('base64') }))),
-);
+const INVOKE_STEPS: readonly Uint8Array[] = ANTHROPIC_EVENTS.map((step) => Buffer.concat(step.map(invokeChunk)));
 
 /** The upstream: plays its steps one at a time, each after the client's read of the last. */
 class LockstepUpstream {
@@ -242,8 +231,8 @@ function streamThroughH2(url: string, headers: Record<string, string>, body: str
   });
 }
 
-/** Events the client holds after each step, when each step becomes `perStep` events. */
-const cumulative = (steps: number, perStep = 1): number[] => Array.from({ length: steps }, (_, i) => (i + 1) * perStep);
+/** Events the client holds after each of `steps` steps, when each becomes one event. */
+const cumulative = (steps: number): number[] => Array.from({ length: steps }, (_, i) => i + 1);
 
 t.test('every step of a stream reaches the client before the upstream writes the next', async (t) => {
   const upstream = await LockstepUpstream.start();
