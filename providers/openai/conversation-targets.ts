@@ -8,7 +8,7 @@
  * watched) by asking the upstream, `GET /v1/conversations/{id}` with the gateway's key.
  */
 import type { Dispatcher } from 'undici';
-import { LRUCache } from '../../core/deps/lru-cache.js';
+import { GrowingLru } from '../../core/stores/growing-lru.js';
 import { answeredAt, retryAfterOf } from '../../core/retry-after.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKey, forwardUpstream, GatewayError, retriesSideCall, toGatewayError, upstreamError, type ConversationTarget, type RequestContext, type SideCallAdmission, type SideCallEnd, type UpstreamConversation, type UsageMeter } from '../../core/index.js';
@@ -18,7 +18,10 @@ export interface ConversationMeter extends UsageMeter {
   readonly conversationId: string | undefined;
 }
 
-/** Conversations remembered per provider entry: a few MB at most. */
+/**
+ * Conversations remembered per provider entry: a few MB at most. Held in a map that grows to
+ * it: every OpenAI-type provider entry makes one at start-up, and most never see a conversation.
+ */
 const REMEMBERED = 10_000;
 /** A conversation object holds instructions and tools, not its entries: larger is not one. */
 const ANSWER_LIMIT = 1024 * 1024;
@@ -80,7 +83,7 @@ class RememberingMeter implements UsageMeter {
 }
 
 export class ConversationTargets implements UpstreamConversation {
-  private readonly known = new LRUCache<string, ConversationTarget>({ max: REMEMBERED });
+  private readonly known = new GrowingLru<string, ConversationTarget>(REMEMBERED);
 
   constructor(
     private readonly pool: Dispatcher,
