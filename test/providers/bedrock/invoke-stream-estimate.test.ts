@@ -7,19 +7,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import { chunk } from '../../mocks/bedrock-mock.js';
 import { startGateway } from '../../helpers/gateway.js';
 import { OUTCOME_RECORDER_PATH, outcomeFor } from '../../helpers/outcome-recorder.js';
-
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
-const event = (type: string, payload: unknown): Uint8Array => {
-  const headers = { ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' };
-  const h: Record<string, { type: 'string'; value: string }> = {};
-  for (const [k, v] of Object.entries(headers)) h[k] = { type: 'string', value: v };
-  return codec.encode({ headers: h, body: fromUtf8(JSON.stringify(payload)) });
-};
-const chunk = (modelEvent: unknown): Uint8Array => event('chunk', { bytes: Buffer.from(JSON.stringify(modelEvent)).toString('base64'), p: 'abcdefgh' });
 
 const WORDS = 'The quick brown fox jumps over the lazy dog and keeps running far away from here until the story ends'.split(' ').map((w, i) => (i ? ` ${w}` : w));
 const TEXT_TOKENS = Math.ceil(WORDS.join('').length / 4);
