@@ -69,6 +69,18 @@ const CONVERSE_STEPS: readonly Uint8Array[] = [
 /** As Bedrock's InvokeModelWithResponseStream sends it: each event base64 in a `chunk` frame. */
 const INVOKE_STEPS: readonly Uint8Array[] = ANTHROPIC_EVENTS.map((step) => Buffer.concat(step.map(invokeChunk)));
 
+const SSE = 'text/event-stream';
+const EVENT_STREAM = 'application/vnd.amazon.eventstream';
+
+/** What the upstream plays for a request, by its path's end; anything else is an OpenAI chat stream. */
+const ROUTES: ReadonlyArray<{ matches: (url: string) => boolean; steps: ReadonlyArray<string | Uint8Array>; contentType: string }> = [
+  { matches: (url) => url.endsWith('/messages'), steps: ANTHROPIC_STEPS, contentType: SSE },
+  { matches: (url) => url.includes(':streamGenerateContent'), steps: GEMINI_STEPS, contentType: SSE },
+  { matches: (url) => url.endsWith('/converse-stream'), steps: CONVERSE_STEPS, contentType: EVENT_STREAM },
+  { matches: (url) => url.endsWith('/invoke-with-response-stream'), steps: INVOKE_STEPS, contentType: EVENT_STREAM },
+  { matches: () => true, steps: OPENAI_STEPS, contentType: SSE },
+];
+
 /** The upstream: plays its steps one at a time, each after the client's read of the last. */
 class LockstepUpstream {
   /** Per stream served: how many steps it wrote, and the step it waited on in vain, if any. */
@@ -100,19 +112,10 @@ class LockstepUpstream {
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     for await (const _ of req); // the request body: not needed
-    const url = req.url ?? '';
-    const steps = url.endsWith('/messages')
-      ? ANTHROPIC_STEPS
-      : url.includes(':streamGenerateContent')
-        ? GEMINI_STEPS
-        : url.endsWith('/converse-stream')
-          ? CONVERSE_STEPS
-          : url.endsWith('/invoke-with-response-stream')
-            ? INVOKE_STEPS
-            : OPENAI_STEPS;
+    const { steps, contentType } = ROUTES.find((r) => r.matches(req.url ?? ''))!;
     const record: { written: number; heldAt?: number } = { written: 0 };
     this.served.push(record);
-    res.writeHead(200, { 'content-type': steps === CONVERSE_STEPS || steps === INVOKE_STEPS ? 'application/vnd.amazon.eventstream' : 'text/event-stream', 'cache-control': 'no-cache' });
+    res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache' });
     for (let i = 0; i < steps.length; i++) {
       res.write(steps[i]);
       record.written++;
