@@ -44,6 +44,15 @@ const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 
  */
 const sentinelRetry = (times: number): number => Math.min(retry(times), 500);
 
+/**
+ * Backoff between passes over the sentinels within one connect. ioredis's connector goes on
+ * through its list from the sentinel that answered last (only its failover detector, off
+ * here, took it back to the start), so a connect's first pass may find the list used up
+ * before asking any: with one sentinel, every reconnect waited a backoff more. The second
+ * pass, from the first sentinel, goes at once.
+ */
+const sentinelPassRetry = (times: number): number => (times === 1 ? 0 : sentinelRetry(times - 1));
+
 export function createRedisClient(ioredis: typeof import('ioredis'), connection: RedisConnection): RedisClient {
   const { url, timeoutMs, tls: tlsFiles } = connection;
   if (!connection.cluster) return new ioredis.Redis(url, singleRedisOptions(connection));
@@ -88,10 +97,10 @@ function nodeOptions(timeoutMs: number): RedisOptions {
 /**
  * Connects `client` again whenever ioredis gives it up ('end') while the store still wants it.
  * ioredis ends a client for good when its connector, rather than the connection it made,
- * fails a connect. With Sentinel that happens when the failover detector left from the last
- * connection hears `+switch-master` while the client is asking the sentinels for the primary:
- * just when a primary has died and its replica is promoted, so the store stayed down until a
- * restart.
+ * fails a connect: when something disconnects it while it is still asking the sentinels.
+ * ioredis's own failover detector did that on hearing `+switch-master` just then, so the
+ * store stayed down until a restart after a failover. That detector is off now (see
+ * redis-switch-master.ts); this stays, so that no such end can leave the store down.
  */
 export function reconnectWhenEnded(client: Redis, wanted: () => boolean): void {
   let ends = 0;
@@ -126,9 +135,9 @@ export function singleRedisOptions(connection: RedisConnection): RedisOptions {
 
 /**
  * The sentinels are asked for the primary's address at every connect, so a reconnect after
- * a failover reaches the new one; and they are listened to (`+switch-master`), so a failover
- * that leaves the old primary up is followed at once. The url's host and port go unused; its
- * credentials and database are the primary's.
+ * a failover reaches the new one. The url's host and port go unused; its credentials and
+ * database are the primary's. ioredis's failover detector is off: the store listens to the
+ * sentinels itself (redis-switch-master.ts), so as to follow only a switch that concerns it.
  */
 function sentinelOptions(sentinel: RedisSentinel, tls: RedisTlsOptions | undefined): RedisOptions {
   return {
@@ -137,11 +146,17 @@ function sentinelOptions(sentinel: RedisSentinel, tls: RedisTlsOptions | undefin
     name: sentinel.master,
     sentinels: sentinel.nodes.map(hostAndPort),
     sentinelPassword: sentinel.password,
-    failoverDetector: true,
+    failoverDetector: false,
     // No sentinel answering is a connect that fails: the store reads down, the fail mode
     // applies, and the sentinels are tried again from the first, as the primary is.
-    sentinelRetryStrategy: sentinelRetry,
+    sentinelRetryStrategy: sentinelPassRetry,
   };
+}
+
+/** A connection of the store's own to a sentinel (its `+switch-master` subscription): TLS, timeout and backoff as the connector's. */
+export function sentinelConnectionOptions(connection: RedisConnection): RedisOptions {
+  const tls = connection.url.startsWith('rediss://') ? { tls: connection.tls ?? {} } : {};
+  return { ...tls, connectTimeout: connectTimeoutFor(connection.timeoutMs), retryStrategy: sentinelRetry };
 }
 
 /** `host:port` (an IPv6 literal in brackets) as ioredis's address. */

@@ -26,10 +26,11 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { MetricsFactory } from '../metrics-factory.js';
 import type { FastHistogram } from '../metrics/fast-histogram.js';
-import { connectTimeoutFor, createRedisClient, hostAndPort, isCluster, isReadOnlyError, nodeKey, reconnectWhenEnded, scriptHosts, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
+import { connectTimeoutFor, createRedisClient, hostAndPort, isCluster, isReadOnlyError, nodeKey, reconnectWhenEnded, scriptHosts, sentinelConnectionOptions, type RedisClient, type RedisConnection, type RedisSentinel } from './redis-client.js';
 import { bytesReadBy, ClusterSilence, probeNode, probeRedis, SilenceCheck, type ProbeResult } from './redis-liveness.js';
 import type { RedisTlsOptions } from './redis-tls.js';
 import { UnreachableNodes } from './redis-unreachable.js';
+import { followSwitchMaster, type SwitchedPrimary, type SwitchMasterFollower } from './redis-switch-master.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
@@ -64,6 +65,8 @@ export class RedisStore implements Store {
   private readonly clusterSilence: ClusterSilence | undefined;
   /** A cluster's masters that cannot be reached: calls on their slots fail at once. */
   private readonly unreachable: UnreachableNodes | undefined;
+  /** Through Sentinel: the store's own `+switch-master` subscriptions (redis-switch-master.ts). */
+  private readonly switchMaster: SwitchMasterFollower | undefined;
   private readonly url: string;
   /** EVALSHA commands written by {@link ScriptCalls}: one class for every script. */
   private readonly Command: PreEncoded;
@@ -110,6 +113,7 @@ export class RedisStore implements Store {
     if (isCluster(client)) {
       this.single = undefined;
       this.silence = undefined;
+      this.switchMaster = undefined;
       const slotOf = require('cluster-key-slot') as (key: string) => number;
       const ownerOf = (key: string): string | undefined => client.slots[slotOf(key)]?.[0];
       const login = client.options.redisOptions ?? {};
@@ -142,6 +146,7 @@ export class RedisStore implements Store {
       // before any request can send an EVALSHA.
       client.on('ready', () => this.preloadAll(client));
       reconnectWhenEnded(client, () => !this.closed);
+      this.switchMaster = opts.sentinel && followSwitchMaster(ioredis, client, opts.sentinel, sentinelConnectionOptions(connection), (to) => this.followFailover(to));
     }
     this.client.on('ready', () => {
       if (this.down) this.log.info('redis store reconnected', { url: this.url });
@@ -282,6 +287,7 @@ export class RedisStore implements Store {
     this.closed = true;
     openStoresOf(this.up).delete(this);
     this.unreachable?.close();
+    this.switchMaster?.close();
     this.client.removeAllListeners('close');
     this.client.disconnect();
   }
@@ -308,6 +314,22 @@ export class RedisStore implements Store {
     }
     // Not disconnect(): its FIN would wait on a peer that is gone, and 'close', which starts
     // ioredis's reconnect, would never come.
+    single.stream.destroy();
+  }
+
+  /** The sentinels announced a new primary, not the one the connection is on: drop it, so that the reconnect asks them. */
+  private followFailover(to: SwitchedPrimary): void {
+    if (!this.down) {
+      this.down = true;
+      this.log.warn('redis store following a sentinel failover to a new primary; reconnecting, fail mode until then', { url: this.url, primary: `${to.host}:${to.port}`, fail_mode: this.failMode });
+    }
+    const single = this.single;
+    if (!single) return;
+    // Connected again at once rather than after the reconnect backoff: the sentinels already
+    // name the new primary. The socket is destroyed, not just ended: the old primary may
+    // hang (why it failed over), and its FIN with it.
+    single.once('end', () => this.closed || single.connect().catch(() => undefined));
+    single.disconnect();
     single.stream.destroy();
   }
 

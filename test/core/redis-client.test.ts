@@ -31,7 +31,7 @@ t.test('the client each setting makes', async (t) => {
   const sentinel = createRedisClient(ioredis, { url: 'redis://:pw@ignored:1/2', cluster: false, timeoutMs: 250, sentinel: { master: 'mymaster', nodes: ['s-0:26379', '[::1]:26380'], password: 'sp' } });
   t.teardown(() => sentinel.disconnect());
   if (isCluster(sentinel)) return t.fail('a single-node client');
-  t.match(sentinel.options, { name: 'mymaster', sentinels: [{ host: 's-0', port: 26379 }, { host: '::1', port: 26380 }], sentinelPassword: 'sp', password: 'pw', db: 2, failoverDetector: true, enableOfflineQueue: false }, 'the sentinels name the primary; the url gives its password and database');
+  t.match(sentinel.options, { name: 'mymaster', sentinels: [{ host: 's-0', port: 26379 }, { host: '::1', port: 26380 }], sentinelPassword: 'sp', password: 'pw', db: 2, failoverDetector: false, enableOfflineQueue: false }, 'the sentinels name the primary; the url gives its password and database; the store follows their announcements itself');
   t.equal(typeof sentinel.options.sentinelRetryStrategy, 'function', 'no sentinel answering: tried again, as a lost primary is');
   t.equal(sentinel.options.enableTLSForSentinelMode, false, 'no TLS over redis://');
 

@@ -2,12 +2,14 @@
  * `store.redis.sentinel` against a real Redis Sentinel deployment on loopback (a primary, a
  * replica, one sentinel): the store connects to the primary the sentinel names, counts there,
  * and after the primary is killed follows the sentinel to the promoted replica by itself,
- * also when the promotion is announced while it is still asking the sentinel.
+ * also when the promotion is announced while it is still asking the sentinel; and it follows
+ * the sentinels' +switch-master announcements that move its own primary, and no others.
  */
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
 import { waitFor } from '../../helpers/live.js';
 import { startSentinelGroup } from '../../helpers/redis-sentinel.js';
+import { startRedis } from '../../helpers/redis.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
 import { selfSignedCertificate } from '../../helpers/certificate.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -36,14 +38,39 @@ t.test('the primary the sentinel names, and after it is killed, the replica the 
   t.match(await group.replica.command('KEYS', 'st:*'), /st:\{rl:u:after\}/, 'counting there');
   t.same([(await send(gw.url, { user: 'after' })).status, (await send(gw.url, { user: 'after' })).status, (await send(gw.url, { user: 'after' })).status], [200, 200, 429], 'and limits hold');
   t.ok(gw.logs.some((l) => l.msg === 'redis store reconnected'), 'the recovery is logged');
+  // The sentinel names the promoted replica before it announces the switch: a store already
+  // there by then is left there (it used to be dropped again, and requests refused).
+  t.notOk(gw.logs.some((l) => String(l.msg).startsWith('redis store following a sentinel failover')), 'the announcement, heard once on the new primary or while connecting, is not followed again');
+});
+
+t.test('announcements that leave the primary where it is leave the connection; one that moves it is followed', async (t) => {
+  // A plain Redis as a second sentinel that only announces: the test publishes on its
+  // +switch-master channel what a sentinel would. The real sentinel, first, names the primary.
+  const group = await startSentinelGroup(t);
+  const announcer = await startRedis(t);
+  const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel, `127.0.0.1:${announcer.port}`] }, 100_000), { watch: false });
+  t.equal((await send(gw.url, { user: 'n' })).status, 200);
+  await waitFor(async () => (await announcer.command('PUBSUB', 'NUMSUB', '+switch-master')).endsWith(':1\r\n'), 5000, 20);
+  const announce = (master: string, port: number): Promise<string> => announcer.command('PUBLISH', '+switch-master', `${master} 127.0.0.1 1 127.0.0.1 ${port}`);
+  const followed = (): Array<Record<string, unknown>> => gw.logs.filter((l) => String(l.msg).startsWith('redis store following a sentinel failover'));
+
+  // Read in order on the one subscription: by the time the last is followed, the others were read.
+  await announce('another-group', group.replica.port);
+  await announce(group.master, group.primary.port);
+  t.equal((await send(gw.url, { user: 'n' })).status, 200);
+  await announce(group.master, group.replica.port);
+  await waitFor(() => followed().length > 0, 5000, 20);
+  t.same(followed().map((l) => l.primary), [`127.0.0.1:${group.replica.port}`], 'another group\'s switch, and one to the primary the store is on, are left alone');
+  // The real sentinel still names the primary: the store asks it and returns there.
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'n' })).status === 200, 5000, 50), 'served again after reconnecting');
 });
 
 t.test('a failover heard while the store is still asking a sentinel for the primary: the store connects again', async (t) => {
-  // ioredis ends a client for good when its failover detector, left subscribed from the last
-  // connection, hears +switch-master while the client is asking the sentinels (its connector
-  // then fails the connect). Here the sentinel is reached through a relay that leaves new
-  // connections unanswered, so the store is still asking when the promotion is announced on
-  // the subscription opened before.
+  // ioredis ended a client for good when its failover detector, left subscribed from the last
+  // connection, heard +switch-master while the client was asking the sentinels (its connector
+  // then failed the connect). The store's own listener leaves a connecting client alone. Here
+  // the sentinel is reached through a relay that leaves new connections unanswered, so the
+  // store is still asking when the promotion is announced on the subscription opened before.
   const group = await startSentinelGroup(t);
   const relay = await startTcpProxy(t, Number(group.sentinel.split(':')[1]));
   const gw = await startGateway(t, config({ master: group.master, nodes: [`127.0.0.1:${relay.port}`] }, 100), { watch: false });
@@ -72,9 +99,12 @@ t.test('a planned failover (SENTINEL FAILOVER) under traffic: the old primary, d
   })().catch((err: unknown) => {
     if (!stop) throw err; // a request failing after a failed wait has stopped the test is not news
   });
+  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
   const failover = await group.ask('SENTINEL', 'FAILOVER', group.master);
   t.match(failover, /OK/, `SENTINEL FAILOVER: ${failover.trim()}`);
   await waitFor(async () => (await group.primaryPort().catch(() => 0)) === group.replica.port, 20_000, 50);
+  // The old primary still takes writes: the announcement is what moves the store, at once.
+  t.ok(await waitFor(() => gw.logs.some((l) => l.primary === `127.0.0.1:${group.replica.port}`), 5000, 20), 'the switch is followed as announced');
   // The sentinel turns the old primary into a replica some seconds later (its next look at it).
   await waitFor(async () => (await group.primary.command('ROLE').catch(() => '')).includes('slave'), 20_000, 50);
   const switched = statuses.length;
@@ -105,9 +135,11 @@ t.test('over TLS: the sentinel and both Redis speak only TLS, and a planned fail
   // The CA through store.redis.tls (an absolute path here), for the sentinel and the primary alike.
   const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel] }, 100_000, { url: 'rediss://127.0.0.1:1', tls: { ca_file: certs.cert } }), { watch: false });
   t.ok(await waitFor(async () => (await send(gw.url, { user: 'tls' })).status === 200, 5000, 50), 'served through the sentinel, over TLS');
+  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
   const failover = await group.ask('SENTINEL', 'FAILOVER', group.master);
   t.match(failover, /OK/, `SENTINEL FAILOVER: ${failover.trim()}`);
   await waitFor(async () => (await group.primaryPort().catch(() => 0)) === group.replica.port, 20_000, 50);
+  t.ok(await waitFor(() => gw.logs.some((l) => l.primary === `127.0.0.1:${group.replica.port}`), 5000, 20), 'the announcement, heard over TLS, is followed');
   const evalshaCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await group.replica.command('INFO', 'commandstats'))?.[1] ?? 0);
   t.ok(await waitFor(async () => (await send(gw.url, { user: 'tls' })).status === 200 && (await evalshaCalls()) > 0, 10_000, 50), 'served by the new primary');
 });

@@ -1,0 +1,67 @@
+/**
+ * Follows a Sentinel failover the moment the sentinels announce it (`+switch-master`), in
+ * place of ioredis's own failover detector. That one drops the connection on every
+ * announcement: of any master group the sentinels watch, and also when the client is
+ * already on the new primary. It often is: a sentinel names the promoted replica from the
+ * moment it reconfigures the other replicas, and announces the switch a tick or more later
+ * (each sentinel on its own, as it learns). A client that asked in between reached the new
+ * primary by itself, and the announcement then dropped it again, so requests got the fail
+ * mode just after the failover had recovered.
+ *
+ * Here an announcement drops the connection only when it names the store's master group
+ * and a primary other than the one the connection is on. A client still connecting is left
+ * alone: it asks the sentinels, and they name the new primary.
+ */
+import type { Redis, RedisOptions } from 'ioredis';
+import { hostAndPort, type RedisSentinel } from './redis-client.js';
+
+const CHANNEL = '+switch-master';
+
+/** The primary a `+switch-master` announcement names: `<master> <old ip> <old port> <new ip> <new port>`. */
+export interface SwitchedPrimary {
+  master: string;
+  host: string;
+  port: number;
+}
+
+export function parseSwitchMaster(message: string): SwitchedPrimary | undefined {
+  const parts = message.split(' ');
+  if (parts.length !== 5) return undefined;
+  const port = Number(parts[4]);
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  return { master: parts[0]!, host: parts[3]!, port };
+}
+
+/** Whether `client`'s connection goes to `primary` (as the sentinels name it: an address, not a host name). */
+export function isOn(client: Redis, primary: SwitchedPrimary): boolean {
+  const { remoteAddress, remotePort } = client.stream ?? {};
+  return remoteAddress === primary.host && remotePort === primary.port;
+}
+
+export interface SwitchMasterFollower {
+  close(): void;
+}
+
+/**
+ * Subscribes to `+switch-master` on each of `sentinel.nodes` (those in the config: the ones
+ * ioredis learns later are asked for the primary, not listened to), with `options` for their
+ * TLS, timeouts and retries, and calls `moved` when the store's primary moved away from the
+ * one `client` is on. A sentinel that is down is subscribed again when it returns.
+ */
+export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Redis, sentinel: RedisSentinel, options: RedisOptions, moved: (to: SwitchedPrimary) => void): SwitchMasterFollower {
+  const subscribers = sentinel.nodes.map((node) => {
+    // Queued until connected, however long a sentinel is down: a failed SUBSCRIBE is not retried.
+    const subscriber = new ioredis.Redis({ ...options, ...hostAndPort(node), password: sentinel.password, maxRetriesPerRequest: null, enableOfflineQueue: true });
+    subscriber.on('error', () => undefined); // the store's own connection reports outages
+    subscriber.subscribe(CHANNEL).catch(() => undefined);
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== CHANNEL) return;
+      const to = parseSwitchMaster(message);
+      if (!to || to.master !== sentinel.master) return;
+      if (client.status !== 'ready' && client.status !== 'connect') return;
+      if (!isOn(client, to)) moved(to);
+    });
+    return subscriber;
+  });
+  return { close: () => subscribers.forEach((subscriber) => subscriber.disconnect()) };
+}

@@ -1,0 +1,65 @@
+/**
+ * The store's own `+switch-master` listener (core/stores/redis-switch-master.ts). A plain
+ * Redis stands in for the sentinel here: the listener only subscribes, and a Redis channel
+ * delivers what is published on it exactly as a sentinel delivers its announcements, so the
+ * test can announce whatever it needs, in order. The client is a real connection to a real
+ * Redis, so "the primary it is on" is a real socket's peer.
+ */
+import t from 'tap';
+import ioredis from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { followSwitchMaster, parseSwitchMaster, type SwitchedPrimary } from '../../core/stores/redis-switch-master.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/live.js';
+
+t.test('an announcement is read into the group and its new primary', async (t) => {
+  t.same(parseSwitchMaster('gw 127.0.0.1 6379 10.0.0.2 6380'), { master: 'gw', host: '10.0.0.2', port: 6380 });
+  t.same(parseSwitchMaster('gw ::1 6379 ::2 6380'), { master: 'gw', host: '::2', port: 6380 }, 'IPv6, as a sentinel writes it');
+  t.equal(parseSwitchMaster('gw 127.0.0.1 6379 10.0.0.2'), undefined, 'too short');
+  t.equal(parseSwitchMaster('gw 127.0.0.1 6379 10.0.0.2 x'), undefined, 'no port');
+});
+
+const subscribed = async (announcer: TestRedis, count: number): Promise<void> => {
+  await waitFor(async () => (await announcer.command('PUBSUB', 'NUMSUB', '+switch-master')).endsWith(`:${count}\r\n`), 5000, 20);
+};
+
+t.test('only a switch of its own group, to a primary it is not on, drops the connection', async (t) => {
+  const primary = await startRedis(t);
+  const announcer = await startRedis(t);
+  const client = new ioredis.Redis({ port: primary.port, host: '127.0.0.1', retryStrategy: () => 50 });
+  client.on('error', () => undefined);
+  t.teardown(() => client.disconnect());
+  await waitFor(() => client.status === 'ready', 5000, 10);
+  const moves: SwitchedPrimary[] = [];
+  const follower = followSwitchMaster(ioredis, client, { master: 'gw', nodes: [`127.0.0.1:${announcer.port}`] }, { retryStrategy: () => 50 }, (to) => moves.push(to));
+  t.teardown(() => follower.close());
+  await subscribed(announcer, 1);
+  const announce = (message: string): Promise<string> => announcer.command('PUBLISH', '+switch-master', message);
+
+  // One subscription delivers in order: once the last is seen, the ones before it were read.
+  await announce(`other 127.0.0.1 1 127.0.0.1 2`);
+  await announce(`gw 127.0.0.1 1 127.0.0.1 ${primary.port}`);
+  await announce(`gw 127.0.0.1 ${primary.port} 127.0.0.2 7000`);
+  await waitFor(() => moves.length > 0, 5000, 10);
+  t.same(moves, [{ master: 'gw', host: '127.0.0.2', port: 7000 }], 'another group\'s switch, and a switch to the primary it is on, are left alone');
+
+  await primary.kill();
+  await waitFor(() => client.status !== 'ready', 5000, 10);
+  await announce(`gw 127.0.0.1 ${primary.port} 127.0.0.2 7001`);
+  await sleep(100); // read while the client cannot connect
+  await primary.restart();
+  await waitFor(() => client.status === 'ready', 5000, 10);
+  await announce(`gw 127.0.0.1 ${primary.port} 127.0.0.2 7002`);
+  await waitFor(() => moves.length > 1, 5000, 10);
+  t.same(moves.map((m) => m.port), [7000, 7002], 'a client still connecting is left to ask the sentinels');
+
+  await announcer.restart();
+  await subscribed(announcer, 1);
+  await announce(`gw 127.0.0.1 ${primary.port} 127.0.0.2 7003`);
+  await waitFor(() => moves.length > 2, 5000, 10);
+  t.equal(moves[2]?.port, 7003, 'a sentinel that restarts is listened to again');
+
+  follower.close();
+  await subscribed(announcer, 0);
+  t.pass('closed: no subscription left');
+});
