@@ -23,18 +23,28 @@ const subscribed = async (announcer: TestRedis, count: number): Promise<void> =>
   await waitFor(async () => (await announcer.command('PUBSUB', 'NUMSUB', '+switch-master')).endsWith(`:${count}\r\n`), 5000, 20);
 };
 
-t.test('only a switch of its own group, to a primary it is not on, drops the connection', async (t) => {
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A Redis, a client connected to it that waits `backoffMs` between reconnects, and the stand-in sentinel, listened to for the group `gw`. */
+async function following(t: Teardown, backoffMs: number, moved: (to: SwitchedPrimary) => void) {
   const primary = await startRedis(t);
   const announcer = await startRedis(t);
-  const client = new ioredis.Redis({ port: primary.port, host: '127.0.0.1', retryStrategy: () => 50 });
+  const client = new ioredis.Redis({ port: primary.port, host: '127.0.0.1', retryStrategy: () => backoffMs });
   client.on('error', () => undefined);
   t.teardown(() => client.disconnect());
   await waitFor(() => client.status === 'ready', 5000, 10);
-  const moves: SwitchedPrimary[] = [];
-  const follower = followSwitchMaster(ioredis, client, { master: 'gw', nodes: [`127.0.0.1:${announcer.port}`] }, { retryStrategy: () => 50 }, (to) => moves.push(to));
+  const follower = followSwitchMaster(ioredis, client, { master: 'gw', nodes: [`127.0.0.1:${announcer.port}`] }, { retryStrategy: () => 50 }, moved);
   t.teardown(() => follower.close());
   await subscribed(announcer, 1);
   const announce = (message: string): Promise<string> => announcer.command('PUBLISH', '+switch-master', message);
+  return { primary, announcer, client, follower, announce };
+}
+
+t.test('only a switch of its own group, to a primary it is not on, drops the connection', async (t) => {
+  const moves: SwitchedPrimary[] = [];
+  const { primary, announcer, client, follower, announce } = await following(t, 50, (to) => moves.push(to));
 
   // One subscription delivers in order: once the last is seen, the ones before it were read.
   await announce(`other 127.0.0.1 1 127.0.0.1 2`);
@@ -62,4 +72,15 @@ t.test('only a switch of its own group, to a primary it is not on, drops the con
   follower.close();
   await subscribed(announcer, 0);
   t.pass('closed: no subscription left');
+});
+
+t.test('a client waiting out its backoff after losing its primary connects when the switch is announced', async (t) => {
+  // A backoff far longer than the test: only the announcement can bring the client back in time.
+  const { primary, client, announce } = await following(t, 60_000, () => t.fail('a client that lost its primary has no connection to drop'));
+
+  await primary.restart(); // the connection is lost; the next attempt is a minute away
+  await waitFor(() => client.status === 'reconnecting', 5000, 10);
+  await announce(`gw 127.0.0.1 1 127.0.0.1 ${primary.port}`);
+  await waitFor(() => client.status === 'ready', 5000, 10);
+  t.pass('connected at the announcement, not after the backoff');
 });

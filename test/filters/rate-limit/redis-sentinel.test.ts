@@ -29,7 +29,8 @@ t.test('the primary the sentinel names, and after it is killed, the replica the 
 
   await group.primary.kill();
   // Until the sentinel promotes the replica (~1 s to mark the primary down, then the election),
-  // fail closed refuses; then the store reconnects to the new primary, asking the sentinel.
+  // fail closed refuses; then the store reconnects to the new primary, asking the sentinel, at
+  // once when the promotion is announced.
   const killedAt = performance.now();
   await waitFor(async () => (await group.primaryPort()) === group.replica.port, 20_000, 100);
   const promotedAt = performance.now();
