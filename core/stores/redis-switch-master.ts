@@ -25,6 +25,7 @@ export interface SwitchedPrimary {
   port: number;
 }
 
+/** The announcement's group and new primary; undefined for anything else on the channel. */
 export function parseSwitchMaster(message: string): SwitchedPrimary | undefined {
   const parts = message.split(' ');
   if (parts.length !== 5) return undefined;
@@ -46,9 +47,9 @@ export interface SwitchMasterFollower {
 /**
  * Subscribes to `+switch-master` on each of `sentinel.nodes` (those in the config: the ones
  * ioredis learns later are asked for the primary, not listened to), with `options` for their
- * TLS, timeouts and retries, and calls `moved` when the store's primary moved away from the
- * one `client` is on (a client that lost its primary is connected here). A sentinel that is
- * down is subscribed again when it returns.
+ * TLS, timeouts and retries. Calls `moved` when the store's primary moved away from the one
+ * `client` is on; connects `client` itself when it is waiting to reconnect. A sentinel that
+ * is down is subscribed again when it returns.
  */
 export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Redis, sentinel: RedisSentinel, options: RedisOptions, moved: (to: SwitchedPrimary) => void): SwitchMasterFollower {
   const subscribers = sentinel.nodes.map((node) => {

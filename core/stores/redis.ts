@@ -328,7 +328,9 @@ export class RedisStore implements Store {
     // Connected again at once rather than after the reconnect backoff: the sentinels already
     // name the new primary. The socket is destroyed, not just ended: the old primary may
     // hang (why it failed over), and its FIN with it.
-    single.once('end', () => this.closed || single.connect().catch(() => undefined));
+    single.once('end', () => {
+      if (!this.closed) single.connect().catch(() => undefined);
+    });
     single.disconnect();
     single.stream.destroy();
   }
