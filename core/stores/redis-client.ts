@@ -124,7 +124,7 @@ export function singleRedisOptions(connection: RedisConnection): RedisOptions {
     ...nodeOptions(connection.timeoutMs),
     // The files' options are TLS's only: over a redis:// url (which the config refuses) they would turn TLS on.
     ...(url.startsWith('rediss://') && tls ? { tls } : {}),
-    ...(sentinel ? sentinelOptions(sentinel, url.startsWith('rediss://') ? (tls ?? {}) : undefined) : {}),
+    ...(sentinel ? sentinelOptions(sentinel, sentinelTls(connection)) : {}),
     retryStrategy: sentinel ? sentinelRetry : retry,
     // A failover that leaves the connection on the old primary, now a replica (behind an
     // endpoint whose name or address moved to the new one): every write is refused READONLY
@@ -155,8 +155,13 @@ function sentinelOptions(sentinel: RedisSentinel, tls: RedisTlsOptions | undefin
 
 /** A connection of the store's own to a sentinel (its `+switch-master` subscription): TLS, timeout and backoff as the connector's. */
 export function sentinelConnectionOptions(connection: RedisConnection): RedisOptions {
-  const tls = connection.url.startsWith('rediss://') ? { tls: connection.tls ?? {} } : {};
-  return { ...tls, connectTimeout: connectTimeoutFor(connection.timeoutMs), retryStrategy: sentinelRetry };
+  const tls = sentinelTls(connection);
+  return { ...(tls ? { tls } : {}), connectTimeout: connectTimeoutFor(connection.timeoutMs), retryStrategy: sentinelRetry };
+}
+
+/** Over rediss://, the TLS settings for the sentinels (the primary's: the same CA and client certificate). */
+function sentinelTls(connection: RedisConnection): RedisTlsOptions | undefined {
+  return connection.url.startsWith('rediss://') ? (connection.tls ?? {}) : undefined;
 }
 
 /** `host:port` (an IPv6 literal in brackets) as ioredis's address. */

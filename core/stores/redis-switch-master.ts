@@ -35,7 +35,7 @@ export function parseSwitchMaster(message: string): SwitchedPrimary | undefined 
 }
 
 /** Whether `client`'s connection goes to `primary` (as the sentinels name it: an address, not a host name). */
-export function isOn(client: Redis, primary: SwitchedPrimary): boolean {
+function isOn(client: Redis, primary: SwitchedPrimary): boolean {
   const { remoteAddress, remotePort } = client.stream ?? {};
   return remoteAddress === primary.host && remotePort === primary.port;
 }
@@ -47,11 +47,12 @@ export interface SwitchMasterFollower {
 /**
  * Subscribes to `+switch-master` on each of `sentinel.nodes` (those in the config: the ones
  * ioredis learns later are asked for the primary, not listened to), with `options` for their
- * TLS, timeouts and retries. Calls `moved` when the store's primary moved away from the one
- * `client` is on; connects `client` itself when it is waiting to reconnect. A sentinel that
- * is down is subscribed again when it returns.
+ * TLS, timeouts and retries. When the store's primary moved away from the one `client` is
+ * on, calls `moved` and reconnects `client` at once; when `client` is waiting to reconnect,
+ * connects it. A sentinel that is down is subscribed again when it returns.
  */
 export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Redis, sentinel: RedisSentinel, options: RedisOptions, moved: (to: SwitchedPrimary) => void): SwitchMasterFollower {
+  let closed = false;
   const subscribers = sentinel.nodes.map((node) => {
     // Queued until connected, however long a sentinel is down: a failed SUBSCRIBE is not retried.
     const subscriber = new ioredis.Redis({ ...options, ...hostAndPort(node), password: sentinel.password, maxRetriesPerRequest: null, enableOfflineQueue: true });
@@ -63,9 +64,30 @@ export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Re
       if (!to || to.master !== sentinel.master) return;
       // Waiting out its backoff since the old primary was lost: the sentinels name the new one now.
       if (client.status === 'reconnecting') client.connect().catch(() => undefined);
-      else if ((client.status === 'ready' || client.status === 'connect') && !isOn(client, to)) moved(to);
+      else if ((client.status === 'ready' || client.status === 'connect') && !isOn(client, to)) {
+        moved(to);
+        reconnectAtOnce(client, () => closed);
+      }
     });
     return subscriber;
   });
-  return { close: () => subscribers.forEach((subscriber) => subscriber.disconnect()) };
+  return {
+    close: () => {
+      closed = true;
+      for (const subscriber of subscribers) subscriber.disconnect();
+    },
+  };
+}
+
+/**
+ * Drops `client`'s connection and connects again at once rather than after the reconnect
+ * backoff: the sentinels already name the new primary. The socket is destroyed, not just
+ * ended: the old primary may hang (why it failed over), and its FIN with it.
+ */
+function reconnectAtOnce(client: Redis, closed: () => boolean): void {
+  client.once('end', () => {
+    if (!closed()) client.connect().catch(() => undefined);
+  });
+  client.disconnect();
+  client.stream.destroy();
 }

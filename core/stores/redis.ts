@@ -146,7 +146,7 @@ export class RedisStore implements Store {
       // before any request can send an EVALSHA.
       client.on('ready', () => this.preloadAll(client));
       reconnectWhenEnded(client, () => !this.closed);
-      this.switchMaster = opts.sentinel && followSwitchMaster(ioredis, client, opts.sentinel, sentinelConnectionOptions(connection), (to) => this.followFailover(to));
+      this.switchMaster = opts.sentinel && followSwitchMaster(ioredis, client, opts.sentinel, sentinelConnectionOptions(connection), (to) => this.followingFailover(to));
     }
     this.client.on('ready', () => {
       if (this.down) this.log.info('redis store reconnected', { url: this.url });
@@ -317,22 +317,11 @@ export class RedisStore implements Store {
     single.stream.destroy();
   }
 
-  /** The sentinels announced a new primary, not the one the connection is on: drop it, so that the reconnect asks them. */
-  private followFailover(to: SwitchedPrimary): void {
-    if (!this.down) {
-      this.down = true;
-      this.log.warn('redis store following a sentinel failover to a new primary; reconnecting, fail mode until then', { url: this.url, primary: `${to.host}:${to.port}`, fail_mode: this.failMode });
-    }
-    const single = this.single;
-    if (!single) return;
-    // Connected again at once rather than after the reconnect backoff: the sentinels already
-    // name the new primary. The socket is destroyed, not just ended: the old primary may
-    // hang (why it failed over), and its FIN with it.
-    single.once('end', () => {
-      if (!this.closed) single.connect().catch(() => undefined);
-    });
-    single.disconnect();
-    single.stream.destroy();
+  /** The sentinels announced a new primary, not the one the connection is on: the listener reconnects, the store reads down until then. */
+  private followingFailover(to: SwitchedPrimary): void {
+    if (this.down) return;
+    this.down = true;
+    this.log.warn('redis store following a sentinel failover to a new primary; reconnecting, fail mode until then', { url: this.url, primary: `${to.host}:${to.port}`, fail_mode: this.failMode });
   }
 
   /** A cluster node's connection carries nothing any more: dropped, ioredis connects anew on the MOVED that follows. */
