@@ -13,6 +13,8 @@
  * alone: it asks the sentinels, and they name the new primary. One waiting out its
  * reconnect backoff (up to 0.5 s) after its primary died connects at once.
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Redis, RedisOptions } from 'ioredis';
 import { hostAndPort, type RedisSentinel } from './redis-client.js';
 
@@ -34,11 +36,27 @@ export function parseSwitchMaster(message: string): SwitchedPrimary | undefined 
   return { master: parts[0]!, host: parts[3]!, port };
 }
 
-/** Whether `client`'s connection goes to `primary` (as the sentinels name it: an address, not a host name). */
-function isOn(client: Redis, primary: SwitchedPrimary): boolean {
-  const { remoteAddress, remotePort } = client.stream ?? {};
-  return remoteAddress === primary.host && remotePort === primary.port;
+/**
+ * The addresses `host` stands for: itself when it is one; else what the resolver gives, as
+ * it gave the client's connect (sentinels with `announce-hostnames yes` name hosts, as in
+ * Kubernetes). None when it does not resolve.
+ */
+async function addressesOf(host: string): Promise<readonly string[]> {
+  if (isIP(host) !== 0) return [host];
+  try {
+    return (await lookup(host, { all: true })).map((found) => found.address);
+  } catch {
+    return [];
+  }
 }
+
+/** Whether `client`'s connection goes to `primary`, at one of its `addresses`. */
+function isOn(client: Redis, primary: SwitchedPrimary, addresses: readonly string[]): boolean {
+  const { remoteAddress, remotePort } = client.stream ?? {};
+  return remotePort === primary.port && remoteAddress !== undefined && addresses.includes(remoteAddress);
+}
+
+const isConnected = (client: Redis): boolean => client.status === 'ready' || client.status === 'connect';
 
 export interface SwitchMasterFollower {
   close(): void;
@@ -53,6 +71,21 @@ export interface SwitchMasterFollower {
  */
 export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Redis, sentinel: RedisSentinel, options: RedisOptions, moved: (to: SwitchedPrimary) => void): SwitchMasterFollower {
   let closed = false;
+  const follow = async (to: SwitchedPrimary): Promise<void> => {
+    // Waiting out its backoff since the old primary was lost: the sentinels name the new one now.
+    if (client.status === 'reconnecting') {
+      client.connect().catch(() => undefined);
+      return;
+    }
+    if (!isConnected(client)) return;
+    const addresses = await addressesOf(to.host);
+    // Asked again after the lookup: the client may have moved, or the store closed, meanwhile.
+    if (closed || !isConnected(client) || isOn(client, to, addresses)) return;
+    moved(to);
+    reconnectAtOnce(client, () => closed);
+  };
+  // One after another, as announced: a host name's lookup must not let a later switch overtake it.
+  let following = Promise.resolve();
   const subscribers = sentinel.nodes.map((node) => {
     // Queued until connected, however long a sentinel is down: a failed SUBSCRIBE is not retried.
     const subscriber = new ioredis.Redis({ ...options, ...hostAndPort(node), password: sentinel.password, maxRetriesPerRequest: null, enableOfflineQueue: true });
@@ -61,13 +94,7 @@ export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Re
     subscriber.on('message', (channel: string, message: string) => {
       if (channel !== CHANNEL) return;
       const to = parseSwitchMaster(message);
-      if (!to || to.master !== sentinel.master) return;
-      // Waiting out its backoff since the old primary was lost: the sentinels name the new one now.
-      if (client.status === 'reconnecting') client.connect().catch(() => undefined);
-      else if ((client.status === 'ready' || client.status === 'connect') && !isOn(client, to)) {
-        moved(to);
-        reconnectAtOnce(client, () => closed);
-      }
+      if (to?.master === sentinel.master) following = following.then(() => follow(to)).catch(() => undefined);
     });
     return subscriber;
   });

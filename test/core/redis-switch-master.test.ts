@@ -84,3 +84,13 @@ t.test('a client waiting out its backoff after losing its primary connects when 
   await waitFor(() => client.status === 'ready', 5000, 10);
   t.pass('connected at the announcement, not after the backoff');
 });
+
+t.test('sentinels that announce host names: the name is resolved before it is compared with the connection', async (t) => {
+  const moves: SwitchedPrimary[] = [];
+  const { primary, announce } = await following(t, 50, (to) => moves.push(to));
+  // `localhost` is 127.0.0.1, the address the client connected to: the same primary.
+  await announce(`gw localhost 1 localhost ${primary.port}`);
+  await announce(`gw localhost ${primary.port} localhost 7000`);
+  await waitFor(() => moves.length > 0, 5000, 10);
+  t.same(moves, [{ master: 'gw', host: 'localhost', port: 7000 }], 'the primary it is on, by name, is left alone; another port is followed');
+});

@@ -35,11 +35,18 @@ export interface TestSentinelGroup {
 
 const MASTER = 'gwmaster';
 
-export async function startSentinelGroup(t: Teardown, options: { sentinelPassword?: string; tls?: RedisTls } = {}): Promise<TestSentinelGroup> {
+/**
+ * With `hostnames`, the Redis and the sentinel go by `localhost`, as in Kubernetes: the
+ * sentinel monitors and announces host names (`resolve-hostnames`, `announce-hostnames`),
+ * and the replica announces itself by name.
+ */
+export async function startSentinelGroup(t: Teardown, options: { sentinelPassword?: string; tls?: RedisTls; hostnames?: boolean } = {}): Promise<TestSentinelGroup> {
   const certs = options.tls;
+  const host = options.hostnames ? 'localhost' : '127.0.0.1';
   const overTls = certs ? ['--tls-replication', 'yes'] : [];
-  const primary = await startRedis(t, overTls, { tls: certs });
-  const replica = await startRedis(t, [...overTls, '--replicaof', '127.0.0.1', String(primary.port)], { tls: certs });
+  const byName = options.hostnames ? ['--replica-announce-ip', host] : [];
+  const primary = await startRedis(t, [...overTls, ...byName], { tls: certs });
+  const replica = await startRedis(t, [...overTls, ...byName, '--replicaof', host, String(primary.port)], { tls: certs });
   await until(async () => (await replica.command('INFO', 'replication')).includes('master_link_status:up'), 'the replica to sync');
 
   const port = await freePort();
@@ -48,7 +55,8 @@ export async function startSentinelGroup(t: Teardown, options: { sentinelPasswor
   const listen = certs
     ? ['port 0', `tls-port ${port}`, `tls-cert-file ${certs.cert}`, `tls-key-file ${certs.key}`, `tls-ca-cert-file ${certs.ca}`, 'tls-auth-clients no', 'tls-replication yes']
     : [`port ${port}`];
-  const lines = [...listen, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${MASTER} 127.0.0.1 ${primary.port} 1`, `sentinel down-after-milliseconds ${MASTER} 1000`, `sentinel failover-timeout ${MASTER} 5000`];
+  const names = options.hostnames ? ['sentinel resolve-hostnames yes', 'sentinel announce-hostnames yes'] : [];
+  const lines = [...listen, 'bind 127.0.0.1', `dir ${dir}`, ...names, `sentinel monitor ${MASTER} ${host} ${primary.port} 1`, `sentinel down-after-milliseconds ${MASTER} 1000`, `sentinel failover-timeout ${MASTER} 5000`];
   if (options.sentinelPassword) lines.push(`requirepass ${options.sentinelPassword}`);
   writeFileSync(conf, lines.join('\n') + '\n');
   const child: ChildProcess = reapChild(spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }));

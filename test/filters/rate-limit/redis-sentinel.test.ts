@@ -148,3 +148,28 @@ t.test('over TLS: the sentinel and both Redis speak only TLS, and a planned fail
   const evalshaCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await group.replica.command('INFO', 'commandstats'))?.[1] ?? 0);
   t.ok(await waitFor(async () => (await send(gw.url, { user: 'tls' })).status === 200 && (await evalshaCalls()) > 0, 10_000, 50), 'served by the new primary');
 });
+
+t.test('sentinels that name hosts (announce-hostnames): a switch to the host the store is on is left alone; a failover is followed', async (t) => {
+  // As in Kubernetes: the sentinel monitors `localhost`, the replica announces itself by name,
+  // and announcements carry names, never the address the store's socket is connected to.
+  const group = await startSentinelGroup(t, { hostnames: true });
+  const announcer = await startRedis(t);
+  const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel, `127.0.0.1:${announcer.port}`] }, 100_000), { watch: false });
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'h' })).status === 200, 5000, 50), 'served through the primary the sentinel names by host');
+  await waitFor(async () => (await announcer.command('PUBSUB', 'NUMSUB', '+switch-master')).endsWith(':1\r\n'), 5000, 20);
+  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
+
+  await announcer.command('PUBLISH', '+switch-master', `${group.master} localhost 1 localhost ${group.primary.port}`);
+  await announcer.command('PUBLISH', '+switch-master', `${group.master} localhost 1 localhost ${group.replica.port}`);
+  await waitFor(() => followedTo(gw.logs).length > 0, 5000, 20);
+  t.same(followedTo(gw.logs), [`localhost:${group.replica.port}`], 'a switch to the host and port it is on is left alone; one to another port is followed');
+  // The real sentinel still names the primary: the store asks it and returns there.
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'h' })).status === 200, 5000, 50), 'back on the primary the sentinel names');
+
+  const failover = await group.ask('SENTINEL', 'FAILOVER', group.master);
+  t.match(failover, /OK/, `SENTINEL FAILOVER: ${failover.trim()}`);
+  t.ok(await waitFor(() => followedTo(gw.logs).length > 1, 20_000, 20), 'the sentinel\'s own announcement is followed');
+  const evalshaCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await group.replica.command('INFO', 'commandstats'))?.[1] ?? 0);
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'h' })).status === 200 && (await evalshaCalls()) > 0, 10_000, 50), 'served by the new primary');
+  t.same(followedTo(gw.logs), [`localhost:${group.replica.port}`, `localhost:${group.replica.port}`], 'named by host, and followed once: not again once there');
+});
