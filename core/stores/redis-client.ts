@@ -16,8 +16,10 @@ export interface RedisSentinel {
   master: string;
   /** `host:port` of each sentinel known at start; ioredis learns the others from them. */
   nodes: readonly string[];
-  /** The sentinels' own password (their `requirepass`), when they have one. */
+  /** The sentinels' own password (their `requirepass`, or their ACL user's), when they have one. */
   password?: string;
+  /** The sentinels' ACL user, when they authenticate by user (Redis 6.2+). */
+  username?: string;
 }
 
 /** Where and how the store connects. */
@@ -145,6 +147,7 @@ function sentinelOptions(sentinel: RedisSentinel, tls: RedisTlsOptions | undefin
     ...(tls ? { enableTLSForSentinelMode: true, tls, sentinelTLS: tls } : {}),
     name: sentinel.master,
     sentinels: sentinel.nodes.map(hostAndPort),
+    sentinelUsername: sentinel.username,
     sentinelPassword: sentinel.password,
     failoverDetector: false,
     // No sentinel answering is a connect that fails: the store reads down, the fail mode

@@ -88,7 +88,7 @@ export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Re
   let following = Promise.resolve();
   const subscribers = sentinel.nodes.map((node) => {
     // Queued until connected, however long a sentinel is down: a failed SUBSCRIBE is not retried.
-    const subscriber = new ioredis.Redis({ ...options, ...hostAndPort(node), password: sentinel.password, maxRetriesPerRequest: null, enableOfflineQueue: true });
+    const subscriber = new ioredis.Redis({ ...options, ...hostAndPort(node), username: sentinel.username, password: sentinel.password, maxRetriesPerRequest: null, enableOfflineQueue: true });
     subscriber.on('error', () => undefined); // the store's own connection reports outages
     subscriber.subscribe(CHANNEL).catch(() => undefined);
     subscriber.on('message', (channel: string, message: string) => {

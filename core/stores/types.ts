@@ -100,5 +100,5 @@ export function onLateResult<R>(err: unknown, then: (result: R) => void): void {
 export interface StoreConfig {
   type: 'memory' | 'redis';
   memory?: { max_groups: number };
-  redis?: { url: string; cluster?: boolean; sentinel?: { master: string; nodes: string[]; password?: string }; key_prefix: string; fail_mode: FailMode; timeout_ms: number; tls?: RedisTlsFiles };
+  redis?: { url: string; cluster?: boolean; sentinel?: { master: string; nodes: string[]; password?: string; username?: string }; key_prefix: string; fail_mode: FailMode; timeout_ms: number; tls?: RedisTlsFiles };
 }

@@ -27,6 +27,13 @@ t.test('a master group and its sentinels load', async (t) => {
   t.same(redis?.sentinel, { master: 'mymaster', nodes: ['redis-node-0.redis-headless:26379', '10.0.0.7:26379', '[fd00::7]:26379'], password: 's3cret' });
 });
 
+t.test('an ACL user for the sentinels loads; an empty one is named', async (t) => {
+  const sentinel = (user: string): string => config(`    url: "redis://r"\n    sentinel:\n      master: m\n      nodes: ["s:26379"]\n      username: ${user}\n      password: pw\n`);
+  t.same(issuesOf(sentinel('gw')), []);
+  t.equal(parseConfig(sentinel('gw'), configFile, {}).config.store?.redis?.sentinel?.username, 'gw');
+  t.match(issuesOf(sentinel('""')), [/store\.redis\.sentinel\.username/]);
+});
+
 t.test('what cannot be used is named at its key', async (t) => {
   const nodes = '      nodes: ["s:26379"]\n';
   t.match(issuesOf(config(`    url: "redis://r"\n    sentinel:\n${nodes}`)), [/store\.redis\.sentinel.*master/], 'no master group');

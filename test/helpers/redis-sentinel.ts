@@ -38,9 +38,10 @@ const MASTER = 'gwmaster';
 /**
  * With `hostnames`, the Redis and the sentinel go by `localhost`, as in Kubernetes: the
  * sentinel monitors and announces host names (`resolve-hostnames`, `announce-hostnames`),
- * and the replica announces itself by name.
+ * and the replica announces itself by name. With `sentinelUser`, the sentinel lets in only
+ * that ACL user (its default user is off).
  */
-export async function startSentinelGroup(t: Teardown, options: { sentinelPassword?: string; tls?: RedisTls; hostnames?: boolean } = {}): Promise<TestSentinelGroup> {
+export async function startSentinelGroup(t: Teardown, options: { sentinelPassword?: string; sentinelUser?: { username: string; password: string }; tls?: RedisTls; hostnames?: boolean } = {}): Promise<TestSentinelGroup> {
   const certs = options.tls;
   const host = options.hostnames ? 'localhost' : '127.0.0.1';
   const overTls = certs ? ['--tls-replication', 'yes'] : [];
@@ -58,6 +59,7 @@ export async function startSentinelGroup(t: Teardown, options: { sentinelPasswor
   const names = options.hostnames ? ['sentinel resolve-hostnames yes', 'sentinel announce-hostnames yes'] : [];
   const lines = [...listen, 'bind 127.0.0.1', `dir ${dir}`, ...names, `sentinel monitor ${MASTER} ${host} ${primary.port} 1`, `sentinel down-after-milliseconds ${MASTER} 1000`, `sentinel failover-timeout ${MASTER} 5000`];
   if (options.sentinelPassword) lines.push(`requirepass ${options.sentinelPassword}`);
+  if (options.sentinelUser) lines.push('user default off', `user ${options.sentinelUser.username} on >${options.sentinelUser.password} ~* &* +@all`);
   writeFileSync(conf, lines.join('\n') + '\n');
   const child: ChildProcess = reapChild(spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }));
   t.teardown(async () => {
@@ -66,7 +68,8 @@ export async function startSentinelGroup(t: Teardown, options: { sentinelPasswor
     process.kill(child.pid, 'SIGKILL');
     await exited;
   });
-  const auth = options.sentinelPassword ? ['AUTH', options.sentinelPassword] : undefined;
+  const user = options.sentinelUser;
+  const auth = user ? ['AUTH', user.username, user.password] : options.sentinelPassword ? ['AUTH', options.sentinelPassword] : undefined;
   const secure = certs ? { ca: readFileSync(certs.ca) } : undefined;
   const ask = (...args: string[]): Promise<string> => sentinelCommand(port, args, auth, secure);
   // Ready once it has found the replica through the primary (its first INFO) and talked to it

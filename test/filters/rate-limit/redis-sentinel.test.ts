@@ -134,6 +134,16 @@ t.test('a sentinel with a password of its own', async (t) => {
   t.ok(await waitFor(async () => (await send(right.url, { user: 'p' })).status === 200, 5000, 50), 'the right one: served');
 });
 
+t.test('a sentinel that lets in an ACL user only: asked, and listened to, as that user', async (t) => {
+  const group = await startSentinelGroup(t, { sentinelUser: { username: 'gw-sentinel', password: 'acl-secret' } });
+  const wrong = await startGateway(t, config({ master: group.master, nodes: [group.sentinel], password: 'acl-secret' }, 100), { watch: false });
+  t.equal((await send(wrong.url, { user: 'u' })).status, 503, 'the password without the user (the default user is off): fail closed refuses');
+  const right = await startGateway(t, config({ master: group.master, nodes: [group.sentinel], username: 'gw-sentinel', password: 'acl-secret' }, 100), { watch: false });
+  t.ok(await waitFor(async () => (await send(right.url, { user: 'u' })).status === 200, 5000, 50), 'with the user: served');
+  t.ok(await waitFor(async () => /cmd=subscribe user=gw-sentinel /.test(await group.ask('CLIENT', 'LIST')), 5000, 20), 'the +switch-master subscription is the user\'s');
+  t.notOk(JSON.stringify(right.logs).includes('acl-secret'), 'the password is in no log line');
+});
+
 t.test('over TLS: the sentinel and both Redis speak only TLS, and a planned failover is followed', async (t) => {
   const certs = selfSignedCertificate(tempDir('sentinel-tls-'));
   const group = await startSentinelGroup(t, { tls: { cert: certs.cert, key: certs.key, ca: certs.cert } });
