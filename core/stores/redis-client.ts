@@ -46,15 +46,6 @@ const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 
  */
 const sentinelRetry = (times: number): number => Math.min(retry(times), 500);
 
-/**
- * Backoff between passes over the sentinels within one connect. ioredis's connector goes on
- * through its list from the sentinel that answered last (only its failover detector, off
- * here, took it back to the start), so a connect's first pass may find the list used up
- * before asking any: with one sentinel, every reconnect waited a backoff more. The second
- * pass, from the first sentinel, goes at once.
- */
-const sentinelPassRetry = (times: number): number => (times === 1 ? 0 : sentinelRetry(times - 1));
-
 export function createRedisClient(ioredis: typeof import('ioredis'), connection: RedisConnection): RedisClient {
   const { url, timeoutMs, tls: tlsFiles } = connection;
   if (!connection.cluster) return new ioredis.Redis(url, singleRedisOptions(connection));
@@ -88,12 +79,20 @@ export function createRedisClient(ioredis: typeof import('ioredis'), connection:
 }
 
 /**
+ * RESP2, as ioredis 5 spoke; ioredis 6 asks for RESP3 (HELLO 3) on every connect unless told.
+ * RESP3 gives the store nothing (it reads integers and arrays, and subscribes to one
+ * channel), while HELLO adds to each connect's handshake and, against a server without it
+ * (Redis before 6, some proxies), a second handshake in RESP2.
+ */
+export const RESP2 = { protocol: 2 } as const satisfies RedisOptions;
+
+/**
  * Each connection's timings (a cluster's: each node's). No commandTimeout: ioredis would drop
  * a reply that comes late, and a reservation Redis still makes then could never be handed
  * back (see RedisStore.run). No retries per request: a call fails fast instead of piling up.
  */
 function nodeOptions(timeoutMs: number): RedisOptions {
-  return { connectTimeout: connectTimeoutFor(timeoutMs), maxRetriesPerRequest: 0 };
+  return { ...RESP2, connectTimeout: connectTimeoutFor(timeoutMs), maxRetriesPerRequest: 0 };
 }
 
 /**
@@ -152,14 +151,14 @@ function sentinelOptions(sentinel: RedisSentinel, tls: RedisTlsOptions | undefin
     failoverDetector: false,
     // No sentinel answering is a connect that fails: the store reads down, the fail mode
     // applies, and the sentinels are tried again from the first, as the primary is.
-    sentinelRetryStrategy: sentinelPassRetry,
+    sentinelRetryStrategy: sentinelRetry,
   };
 }
 
 /** A connection of the store's own to a sentinel (its `+switch-master` subscription): TLS, timeout and backoff as the connector's. */
 export function sentinelConnectionOptions(connection: RedisConnection): RedisOptions {
   const tls = sentinelTls(connection);
-  return { ...(tls ? { tls } : {}), connectTimeout: connectTimeoutFor(connection.timeoutMs), retryStrategy: sentinelRetry };
+  return { ...RESP2, ...(tls ? { tls } : {}), connectTimeout: connectTimeoutFor(connection.timeoutMs), retryStrategy: sentinelRetry };
 }
 
 /** Over rediss://, the TLS settings for the sentinels (the primary's: the same CA and client certificate). */

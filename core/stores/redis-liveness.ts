@@ -21,7 +21,7 @@
  * (redis-unreachable.ts).
  */
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { nodeKey, singleRedisOptions, type RedisConnection } from './redis-client.js';
+import { nodeKey, RESP2, singleRedisOptions, type RedisConnection } from './redis-client.js';
 
 export type ProbeResult = 'answers' | 'unreachable' | 'stalled';
 
@@ -39,7 +39,7 @@ export type NodeAddress = Pick<RedisOptions, 'host' | 'port' | 'username' | 'pas
 
 /** {@link probeRedis} for one node of a cluster, with the settings of the store's connections to it. */
 export function probeNode(ioredis: typeof import('ioredis'), { host, port, username, password, tls }: NodeAddress, deadlineMs: number): Promise<ProbeResult> {
-  return probeWith((once) => new ioredis.Redis({ host, port, username, password, tls, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, ...once }), deadlineMs);
+  return probeWith((once) => new ioredis.Redis({ ...RESP2, host, port, username, password, tls, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, ...once }), deadlineMs);
 }
 
 /** A single attempt, whatever the client would otherwise retry. */

@@ -47,6 +47,14 @@ export function preEncodedCommand(Base: CommandClass): PreEncoded {
   };
 }
 
+/**
+ * As ioredis writes a number: String(n), one byte per character; an integer past 2^53 in full
+ * decimal (ioredis 6), not as String's `1e+21`.
+ */
+function numberText(n: number): string {
+  return Number.isInteger(n) && !Number.isSafeInteger(n) ? BigInt(n).toString() : String(n);
+}
+
 /** One bulk string: `$<bytes>\r\n<text>\r\n`. */
 function bulk(text: string): string {
   return `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
@@ -91,8 +99,7 @@ export class ScriptCalls {
     const args = head.args.slice();
     let text = `*${1 + head.args.length + numbers.length}\r\n${head.text}`;
     for (let i = 0; i < numbers.length; i++) {
-      // As ioredis writes a number: String(n), one byte per character.
-      const s = String(numbers[i]);
+      const s = numberText(numbers[i]!);
       args.push(s);
       text += `$${s.length}\r\n${s}\r\n`;
     }
