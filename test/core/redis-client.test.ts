@@ -27,11 +27,12 @@ t.test('the client each setting makes', async (t) => {
   t.ok(single.options.reconnectOnError?.(new Error("READONLY You can't write against a read only replica.")), 'a demoted primary is left for a new connection');
   t.notOk(single.options.reconnectOnError?.(new Error('ERR wrong number of arguments')), 'other errors are not');
   t.equal(single.options.sentinels, null, 'no sentinels');
+  t.equal(single.options.protocol, 2, 'RESP2: ioredis 6 would say HELLO 3');
 
   const sentinel = createRedisClient(ioredis, { url: 'redis://:pw@ignored:1/2', cluster: false, timeoutMs: 250, sentinel: { master: 'mymaster', nodes: ['s-0:26379', '[::1]:26380'], password: 'sp' } });
   t.teardown(() => sentinel.disconnect());
   if (isCluster(sentinel)) return t.fail('a single-node client');
-  t.match(sentinel.options, { name: 'mymaster', sentinels: [{ host: 's-0', port: 26379 }, { host: '::1', port: 26380 }], sentinelPassword: 'sp', password: 'pw', db: 2, failoverDetector: false, enableOfflineQueue: false }, 'the sentinels name the primary; the url gives its password and database; the store follows their announcements itself');
+  t.match(sentinel.options, { name: 'mymaster', sentinels: [{ host: 's-0', port: 26379 }, { host: '::1', port: 26380 }], sentinelPassword: 'sp', password: 'pw', db: 2, failoverDetector: false, enableOfflineQueue: false, protocol: 2 }, 'the sentinels name the primary; the url gives its password and database; the store follows their announcements itself');
   t.equal(typeof sentinel.options.sentinelRetryStrategy, 'function', 'no sentinel answering: tried again, as a lost primary is');
   t.equal(sentinel.options.enableTLSForSentinelMode, false, 'no TLS over redis://');
 
@@ -46,7 +47,7 @@ t.test('the client each setting makes', async (t) => {
   // An unreachable master fails a call at once; a node still connecting holds it (the
   // failover test shows both against a real cluster).
   t.match(plain.options, { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0, enableOfflineQueue: true });
-  t.match(plain.options.redisOptions, { username: 'user', password: 'pw', connectTimeout: 5000, maxRetriesPerRequest: 0 }, 'every node gets the seed\'s credentials');
+  t.match(plain.options.redisOptions, { username: 'user', password: 'pw', connectTimeout: 5000, maxRetriesPerRequest: 0, protocol: 2 }, 'every node gets the seed\'s credentials, and RESP2');
   t.equal(plain.options.redisOptions?.tls, undefined);
   t.same(scriptHosts(plain), [], 'no nodes before it connects');
 

@@ -140,7 +140,7 @@ t.test('a sentinel that lets in an ACL user only: asked, and listened to, as tha
   t.equal((await send(wrong.url, { user: 'u' })).status, 503, 'the password without the user (the default user is off): fail closed refuses');
   const right = await startGateway(t, config({ master: group.master, nodes: [group.sentinel], username: 'gw-sentinel', password: 'acl-secret' }, 100), { watch: false });
   t.ok(await waitFor(async () => (await send(right.url, { user: 'u' })).status === 200, 5000, 50), 'with the user: served');
-  t.ok(await waitFor(async () => /cmd=subscribe user=gw-sentinel /.test(await group.ask('CLIENT', 'LIST')), 5000, 20), 'the +switch-master subscription is the user\'s');
+  t.ok(await waitFor(async () => /cmd=subscribe user=gw-sentinel .* resp=2\b/.test(await group.ask('CLIENT', 'LIST')), 5000, 20), 'the +switch-master subscription is the user\'s, in RESP2');
   t.notOk(JSON.stringify(right.logs).includes('acl-secret'), 'the password is in no log line');
 });
 

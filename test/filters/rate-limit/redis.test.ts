@@ -35,6 +35,10 @@ t.test('requests and tokens at and over the edge on Redis, streamed usage reconc
   const now = await usageOf(gw.url, 'tk', 'user', 'tokens');
   t.equal((await send(gw.url, { user: 'tk', maxTokens: now.remaining - 1 })).status, 200, 'at the edge');
   t.match(await redis.command('KEYS', 'gw:*'), /gw:\{rl:u:tk\}:bucket/);
+  // ioredis 6 asks for RESP3 unless told; the store speaks RESP2, without a HELLO.
+  const clients = (await redis.command('CLIENT', 'LIST')).split('\n').filter((line) => line.includes('cmd=evalsha'));
+  t.ok(clients.length > 0 && clients.every((line) => / resp=2\b/.test(line)), 'the store\'s connection speaks RESP2');
+  t.notMatch(await redis.command('INFO', 'commandstats'), /cmdstat_hello:/, 'no HELLO sent');
 });
 
 t.test('NOSCRIPT after a script flush: the script is loaded again transparently', async (t) => {
