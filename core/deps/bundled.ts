@@ -13,10 +13,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { packageRoot } from '../package-root.js';
-import { requireCached } from './code-cache.js';
+import { requireCached, WRITE_CODE_CACHE_ENV } from './code-cache.js';
 
 /** The packages the build bundles. */
-export const BUNDLED_PACKAGES = ['chokidar', 'lru-cache', 'prom-client', 'undici', 'yaml'] as const;
+export const BUNDLED_PACKAGES = ['chokidar', 'ioredis', 'lru-cache', 'prom-client', 'undici', 'yaml'] as const;
 export type BundledPackage = (typeof BUNDLED_PACKAGES)[number];
 
 /**
@@ -97,3 +97,11 @@ export function loadBundled<T>(name: BundledPackage, dir: string = VENDOR_DIR): 
   const file = bundleFile(name, dir);
   return (file ? requireCached(file) : load(name)) as T;
 }
+
+/**
+ * Bundles a start loads only when its config asks for them (`ioredis`: a Redis store). The
+ * build records its code caches from a start of the default config, which needs none of
+ * them, so that start loads them anyway and their caches are written with the rest.
+ */
+const LOADED_ON_FIRST_USE: readonly BundledPackage[] = ['ioredis'];
+if (process.env[WRITE_CODE_CACHE_ENV] === '1') for (const name of LOADED_ON_FIRST_USE) loadBundled(name);

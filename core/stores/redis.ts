@@ -32,6 +32,7 @@ import type { RedisTlsOptions } from './redis-tls.js';
 import { UnreachableNodes } from './redis-unreachable.js';
 import { followSwitchMaster, type SwitchedPrimary, type SwitchMasterFollower } from './redis-switch-master.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
+import { loadIoredis } from '../deps/ioredis.js';
 import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
 export interface RedisStoreOptions {
@@ -103,8 +104,7 @@ export class RedisStore implements Store {
     this.up = opts.metrics.gauge({ name: 'gateway_store_redis_up', help: '1 while the Redis store is connected', aggregator: 'min', collect: reportUp });
     openStoresOf(this.up).add(this);
     // Loaded on first use: a gateway on the memory store never pays ioredis's import time.
-    const require = createRequire(import.meta.url);
-    const ioredis = require('ioredis') as typeof import('ioredis');
+    const ioredis = loadIoredis();
     this.Command = preEncodedCommand(ioredis.Command);
     const connection: RedisConnection = { url: opts.url, cluster: opts.cluster ?? false, timeoutMs: opts.timeoutMs, tls: opts.tls, sentinel: opts.sentinel };
     const client = (this.client = createRedisClient(ioredis, connection));
@@ -114,7 +114,7 @@ export class RedisStore implements Store {
       this.single = undefined;
       this.silence = undefined;
       this.switchMaster = undefined;
-      const slotOf = require('cluster-key-slot') as (key: string) => number;
+      const slotOf = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
       const ownerOf = (key: string): string | undefined => client.slots[slotOf(key)]?.[0];
       const login = client.options.redisOptions ?? {};
       const unreachable = (this.unreachable = new UnreachableNodes(client, ownerOf, (at) => probeNode(ioredis, { ...login, ...hostAndPort(at) }, deadline)));

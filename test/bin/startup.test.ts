@@ -59,7 +59,7 @@ const NOT_AT_START: Array<[string, RegExp]> = [
   ["undici's fetch", /\/node_modules\/undici\/lib\/web\//],
   ["AWS's SigV4 signer", /\/node_modules\/@smithy\/signature-v4\//],
   ['the AWS SDK', /\/node_modules\/@aws-sdk\//],
-  ['ioredis', /\/node_modules\/ioredis\//],
+  ['ioredis', /\/node_modules\/ioredis\/|\/dist\/vendor\/ioredis\.cjs$/],
   ['pg', /\/node_modules\/pg\//],
   ['better-sqlite3', /\/node_modules\/better-sqlite3\//],
   // Cleartext: the listener loads it for the first h2c client; undici's pools never need it.
@@ -72,4 +72,14 @@ t.test('the embedded config starts without the packages only some features need'
   t.ok(loaded.some((f) => /\/precompiled\/[0-9a-f]{64}\.cjs$/.test(f)), 'precompiled validators are used');
   t.ok(loaded.includes('node:http'), "Node's built-in modules are listed too");
   for (const [what, re] of NOT_AT_START) t.notOk(loaded.find((f) => re.test(f)), `${what} is not loaded`);
+});
+
+t.test('a config on the Redis store loads ioredis from the build\'s bundle', async (t) => {
+  // Nothing listens on the url's port: the store starts down (fail open) and the gateway listens anyway.
+  const file = path.join(tempDir('startup-redis-'), 'config.yaml');
+  const store = `store: { type: redis, redis: { url: "redis://127.0.0.1:${await freePort()}" } }`;
+  writeFileSync(file, `providers:\n  echo: { models: [echo-1] }\nfilters:\n  - name: auth\n    config: { source: static }\n  - name: rate-limit\nworkspaces:\n  ws-a: { user: alice }\nrate_limits:\n  default: { requests_per_minute: 100 }\n${store}\n`);
+  const loaded = await loadedAtListen([], { AI_GATEWAY_CONFIG: file });
+  t.ok(loaded.some((f) => f.endsWith('/dist/vendor/ioredis.cjs')), 'ioredis from dist/vendor/ioredis.cjs, with its code cache');
+  t.notOk(loaded.find((f) => f.includes('/node_modules/ioredis/')), 'not from node_modules (~70 files)');
 });

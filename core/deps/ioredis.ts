@@ -1,0 +1,12 @@
+/**
+ * `ioredis`, loaded through {@link loadBundled} when a Redis store is first made (a gateway on
+ * the memory store never loads it). From node_modules it is ~70 files with `debug` and
+ * `@ioredis/commands`, and its load took 70–130 ms of a start here; from one bundle with its
+ * code cache, a fraction of that. Every worker and replica on the shared store pays it.
+ */
+import { loadBundled } from './bundled.js';
+
+/** The ioredis module: its `Redis`, `Cluster` and `Command`. */
+export function loadIoredis(): typeof import('ioredis') {
+  return loadBundled<typeof import('ioredis')>('ioredis');
+}
