@@ -18,7 +18,6 @@ import { startRedis } from '../helpers/redis.js';
 const sha = createHash('sha1').update('return 1').digest('hex');
 const fullKey = (group: string, key: string): string => `aigw:{${group}}:${key}`;
 
-/** What ioredis itself writes for `evalsha(sha, keys.length, …keys, …numbers)`. */
 /** ioredis's own EVALSHA: its RESP text, and its arguments as it holds them once written. */
 function ioredisCommand(group: string, keys: string[], numbers: number[]): { text: string; args: unknown[] } {
   const c = new Command('evalsha', [sha, keys.length, ...keys.map((k) => fullKey(group, k)), ...numbers]);
@@ -26,6 +25,7 @@ function ioredisCommand(group: string, keys: string[], numbers: number[]): { tex
   return { text, args: c.args };
 }
 
+/** What ioredis itself writes for `evalsha(sha, keys.length, …keys, …numbers)`. */
 function ioredisText(group: string, keys: string[], numbers: number[]): string {
   return ioredisCommand(group, keys, numbers).text;
 }

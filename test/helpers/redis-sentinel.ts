@@ -35,13 +35,22 @@ export interface TestSentinelGroup {
 
 const MASTER = 'gwmaster';
 
-/**
- * With `hostnames`, the Redis and the sentinel go by `localhost`, as in Kubernetes: the
- * sentinel monitors and announces host names (`resolve-hostnames`, `announce-hostnames`),
- * and the replica announces itself by name. With `sentinelUser`, the sentinel lets in only
- * that ACL user (its default user is off).
- */
-export async function startSentinelGroup(t: Teardown, options: { sentinelPassword?: string; sentinelUser?: { username: string; password: string }; tls?: RedisTls; hostnames?: boolean } = {}): Promise<TestSentinelGroup> {
+export interface SentinelGroupOptions {
+  /** The sentinel's `requirepass`. */
+  sentinelPassword?: string;
+  /** The one ACL user the sentinel lets in (its default user is off). */
+  sentinelUser?: { username: string; password: string };
+  /** Every port, the sentinel's too, speaks only TLS, and replication goes over it. */
+  tls?: RedisTls;
+  /**
+   * The Redis and the sentinel go by `localhost`, as in Kubernetes: the sentinel monitors and
+   * announces host names (`resolve-hostnames`, `announce-hostnames`), and the replica
+   * announces itself by name.
+   */
+  hostnames?: boolean;
+}
+
+export async function startSentinelGroup(t: Teardown, options: SentinelGroupOptions = {}): Promise<TestSentinelGroup> {
   const certs = options.tls;
   const host = options.hostnames ? 'localhost' : '127.0.0.1';
   const overTls = certs ? ['--tls-replication', 'yes'] : [];

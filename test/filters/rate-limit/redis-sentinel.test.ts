@@ -8,8 +8,8 @@
 import t from 'tap';
 import { startGateway } from '../../helpers/gateway.js';
 import { waitFor } from '../../helpers/live.js';
-import { startSentinelGroup } from '../../helpers/redis-sentinel.js';
-import { startRedis } from '../../helpers/redis.js';
+import { startSentinelGroup, type TestSentinelGroup } from '../../helpers/redis-sentinel.js';
+import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
 import { selfSignedCertificate } from '../../helpers/certificate.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -24,6 +24,21 @@ function config(sentinel: Record<string, unknown>, requestsPerMinute: number, ov
 /** The primaries the store logged it was following a sentinel's announcement to. */
 function followedTo(logs: ReadonlyArray<Record<string, unknown>>): unknown[] {
   return logs.filter((l) => String(l.msg).startsWith('redis store following a sentinel failover')).map((l) => l.primary);
+}
+
+/** How many EVALSHA calls `redis` has run: the store's scripts reaching it. */
+async function evalshaCalls(redis: TestRedis): Promise<number> {
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.command('INFO', 'commandstats'))?.[1] ?? 0);
+}
+
+/** Until the store has subscribed to `+switch-master` on the sentinel `group` runs. */
+async function listenedTo(group: TestSentinelGroup): Promise<void> {
+  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
+}
+
+/** Until the store has subscribed to `+switch-master` on `announcer`, a plain Redis standing in for a sentinel. */
+async function announcerHeard(announcer: TestRedis): Promise<void> {
+  await waitFor(async () => (await announcer.command('PUBSUB', 'NUMSUB', '+switch-master')).endsWith(':1\r\n'), 5000, 20);
 }
 
 t.test('the primary the sentinel names, and after it is killed, the replica the sentinel promotes', async (t) => {
@@ -56,7 +71,7 @@ t.test('announcements that leave the primary where it is leave the connection; o
   const announcer = await startRedis(t);
   const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel, `127.0.0.1:${announcer.port}`] }, 100_000), { watch: false });
   t.equal((await send(gw.url, { user: 'n' })).status, 200);
-  await waitFor(async () => (await announcer.command('PUBSUB', 'NUMSUB', '+switch-master')).endsWith(':1\r\n'), 5000, 20);
+  await announcerHeard(announcer);
   const announce = (master: string, port: number): Promise<string> => announcer.command('PUBLISH', '+switch-master', `${master} 127.0.0.1 1 127.0.0.1 ${port}`);
 
   // Read in order on the one subscription: by the time the last is followed, the others were read.
@@ -80,7 +95,7 @@ t.test('a failover heard while the store is still asking a sentinel for the prim
   const relay = await startTcpProxy(t, Number(group.sentinel.split(':')[1]));
   const gw = await startGateway(t, config({ master: group.master, nodes: [`127.0.0.1:${relay.port}`] }, 100), { watch: false });
   t.equal((await send(gw.url, { user: 'a' })).status, 200, 'served through the relayed sentinel');
-  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
+  await listenedTo(group);
 
   await relay.leaveNewUnanswered();
   await group.primary.kill();
@@ -104,7 +119,7 @@ t.test('a planned failover (SENTINEL FAILOVER) under traffic: the old primary, d
   })().catch((err: unknown) => {
     if (!stop) throw err; // a request failing after a failed wait has stopped the test is not news
   });
-  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
+  await listenedTo(group);
   const failover = await group.ask('SENTINEL', 'FAILOVER', group.master);
   t.match(failover, /OK/, `SENTINEL FAILOVER: ${failover.trim()}`);
   await waitFor(async () => (await group.primaryPort().catch(() => 0)) === group.replica.port, 20_000, 50);
@@ -120,10 +135,9 @@ t.test('a planned failover (SENTINEL FAILOVER) under traffic: the old primary, d
   t.comment(`${refused} of ${statuses.length} requests refused (fail closed) during the failover`);
   t.ok(statuses.every((s) => s === 200 || s === 503), 'only the fail mode\'s 503s');
   // Its keys expire within a millisecond at this limit: the scripts it ran tell instead.
-  const evalshaCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await group.replica.command('INFO', 'commandstats'))?.[1] ?? 0);
-  const before = await evalshaCalls();
+  const before = await evalshaCalls(group.replica);
   t.equal((await send(gw.url, { user: 'f' })).status, 200);
-  t.ok((await evalshaCalls()) > before, 'the new primary runs the store\'s scripts');
+  t.ok((await evalshaCalls(group.replica)) > before, 'the new primary runs the store\'s scripts');
 });
 
 t.test('a sentinel with a password of its own', async (t) => {
@@ -150,13 +164,12 @@ t.test('over TLS: the sentinel and both Redis speak only TLS, and a planned fail
   // The CA through store.redis.tls (an absolute path here), for the sentinel and the primary alike.
   const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel] }, 100_000, { url: 'rediss://127.0.0.1:1', tls: { ca_file: certs.cert } }), { watch: false });
   t.ok(await waitFor(async () => (await send(gw.url, { user: 'tls' })).status === 200, 5000, 50), 'served through the sentinel, over TLS');
-  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
+  await listenedTo(group);
   const failover = await group.ask('SENTINEL', 'FAILOVER', group.master);
   t.match(failover, /OK/, `SENTINEL FAILOVER: ${failover.trim()}`);
   await waitFor(async () => (await group.primaryPort().catch(() => 0)) === group.replica.port, 20_000, 50);
   t.ok(await waitFor(() => followedTo(gw.logs).includes(`127.0.0.1:${group.replica.port}`), 5000, 20), 'the announcement, heard over TLS, is followed');
-  const evalshaCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await group.replica.command('INFO', 'commandstats'))?.[1] ?? 0);
-  t.ok(await waitFor(async () => (await send(gw.url, { user: 'tls' })).status === 200 && (await evalshaCalls()) > 0, 10_000, 50), 'served by the new primary');
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'tls' })).status === 200 && (await evalshaCalls(group.replica)) > 0, 10_000, 50), 'served by the new primary');
 });
 
 t.test('sentinels that name hosts (announce-hostnames): a switch to the host the store is on is left alone; a failover is followed', async (t) => {
@@ -166,8 +179,8 @@ t.test('sentinels that name hosts (announce-hostnames): a switch to the host the
   const announcer = await startRedis(t);
   const gw = await startGateway(t, config({ master: group.master, nodes: [group.sentinel, `127.0.0.1:${announcer.port}`] }, 100_000), { watch: false });
   t.ok(await waitFor(async () => (await send(gw.url, { user: 'h' })).status === 200, 5000, 50), 'served through the primary the sentinel names by host');
-  await waitFor(async () => (await announcer.command('PUBSUB', 'NUMSUB', '+switch-master')).endsWith(':1\r\n'), 5000, 20);
-  await waitFor(async () => /cmd=subscribe/.test(await group.ask('CLIENT', 'LIST')), 5000, 20);
+  await announcerHeard(announcer);
+  await listenedTo(group);
 
   await announcer.command('PUBLISH', '+switch-master', `${group.master} localhost 1 localhost ${group.primary.port}`);
   await announcer.command('PUBLISH', '+switch-master', `${group.master} localhost 1 localhost ${group.replica.port}`);
@@ -179,7 +192,6 @@ t.test('sentinels that name hosts (announce-hostnames): a switch to the host the
   const failover = await group.ask('SENTINEL', 'FAILOVER', group.master);
   t.match(failover, /OK/, `SENTINEL FAILOVER: ${failover.trim()}`);
   t.ok(await waitFor(() => followedTo(gw.logs).length > 1, 20_000, 20), 'the sentinel\'s own announcement is followed');
-  const evalshaCalls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await group.replica.command('INFO', 'commandstats'))?.[1] ?? 0);
-  t.ok(await waitFor(async () => (await send(gw.url, { user: 'h' })).status === 200 && (await evalshaCalls()) > 0, 10_000, 50), 'served by the new primary');
+  t.ok(await waitFor(async () => (await send(gw.url, { user: 'h' })).status === 200 && (await evalshaCalls(group.replica)) > 0, 10_000, 50), 'served by the new primary');
   t.same(followedTo(gw.logs), [`localhost:${group.replica.port}`, `localhost:${group.replica.port}`], 'named by host, and followed once: not again once there');
 });
