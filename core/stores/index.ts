@@ -12,7 +12,7 @@ import type { Store, StoreConfig } from './types.js';
 export { DelayedBatch, delayedBatchFor, type DelayedBatchOptions } from './delayed-batch.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { RedisStore, type RedisStoreOptions } from './redis.js';
-export { onLateResult, StoreUnavailableError, type AtomicScript, type Cells, type FailMode, type Store, type StoreConfig } from './types.js';
+export { onLateResult, STORE_READY_MS, StoreUnavailableError, type AtomicScript, type Cells, type FailMode, type Store, type StoreConfig } from './types.js';
 
 const DEFAULT: StoreConfig = { type: 'memory' };
 

@@ -33,7 +33,7 @@ import { UnreachableNodes } from './redis-unreachable.js';
 import { followSwitchMaster, type SwitchedPrimary, type SwitchMasterFollower } from './redis-switch-master.js';
 import { preEncodedCommand, ScriptCalls, textReply, type PreEncoded, type ScriptCommand } from './redis-script.js';
 import { loadIoredis } from '../deps/ioredis.js';
-import { StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
+import { STORE_READY_MS, StoreUnavailableError, type AtomicScript, type FailMode, type Store } from './types.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -82,6 +82,12 @@ export class RedisStore implements Store {
   private readonly up: Gauge;
   private down = false;
   private closed = false;
+  /**
+   * Neither connected yet nor past the wait a pipeline build gives it: a store a reload is
+   * still building, not yet in use, so it does not speak for `gateway_store_redis_up`.
+   */
+  private starting = true;
+  private readonly startWait: NodeJS.Timeout;
   /** A refused SCRIPT LOAD (a proxy without SCRIPT, say) is logged once; EVAL still works. */
   private preloadRefused = false;
   /** Cluster nodes (`host:port`) whose failure has been logged, until a client of theirs is ready again. */
@@ -148,7 +154,9 @@ export class RedisStore implements Store {
       reconnectWhenEnded(client, () => !this.closed);
       this.switchMaster = opts.sentinel && followSwitchMaster(ioredis, client, opts.sentinel, sentinelConnectionOptions(connection), (to) => this.followingFailover(to));
     }
+    this.startWait = setTimeout(() => (this.starting = false), STORE_READY_MS).unref();
     this.client.on('ready', () => {
+      this.starting = false;
       if (this.down) this.log.info('redis store reconnected', { url: this.url });
       this.down = false;
     });
@@ -278,6 +286,11 @@ export class RedisStore implements Store {
     });
   }
 
+  /** Not connected yet, and still within the wait a pipeline build gives a new store. */
+  get isStarting(): boolean {
+    return this.starting;
+  }
+
   /** Whether the client is connected (a cluster's: to the cluster, though one master may be down). */
   get connected(): boolean {
     return this.client.status === 'ready';
@@ -285,6 +298,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.startWait);
     openStoresOf(this.up).delete(this);
     this.unreachable?.close();
     this.switchMaster?.close();
@@ -355,13 +369,22 @@ function openStoresOf(gauge: Gauge): Set<RedisStore> {
   return open;
 }
 
-/** At a scrape: 1 while every open store is connected; no sample once none is open (a reload back to the memory store). */
+/**
+ * At a scrape: 1 while every open store in use is connected; no sample once none is open (a
+ * reload back to the memory store). A store a reload is still connecting is not yet in use:
+ * the one serving speaks meanwhile. At the first start, before any has connected, 0.
+ */
 function reportUp(this: Gauge): void {
   const open = openStores.get(this);
   if (!open || open.size === 0) return this.reset();
+  let inUse = 0;
   let connected = true;
-  for (const store of open) connected &&= store.connected;
-  this.set(connected ? 1 : 0);
+  for (const store of open) {
+    if (store.isStarting) continue;
+    inUse++;
+    connected &&= store.connected;
+  }
+  this.set(inUse > 0 && connected ? 1 : 0);
 }
 
 function redactUrl(url: string): string {

@@ -68,6 +68,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * How long a pipeline being built waits for its store to connect (`Store.ready`) before it is
+ * put in use anyway, its requests then getting the fail mode until the store connects.
+ */
+export const STORE_READY_MS = 2000;
+
 /** The backend could not answer in time; the consumer applies the store's fail mode. */
 export class StoreUnavailableError extends Error {
   /**

@@ -10,7 +10,7 @@
  * only counts rate-limit and budget rejections for the dashboard.
  */
 import { compileSchema } from '../../core/config/ajv.js';
-import { defineError, GatewayError, storeFor, type EndpointRequest, type EndpointResponse, type Filter, type FilterPlugin, type PluginEnv } from '../../core/index.js';
+import { defineError, GatewayError, STORE_READY_MS, storeFor, type EndpointRequest, type EndpointResponse, type Filter, type FilterPlugin, type PluginEnv } from '../../core/index.js';
 import budgetPlugin from '../budget/index.js';
 import type { BudgetConfig } from '../budget/config.js';
 import costPlugin, { type CostConfig } from '../cost/index.js';
@@ -46,8 +46,6 @@ const configSchema = {
 };
 
 const MIN_TOKEN_LENGTH = 16;
-const STORE_READY_MS = 2000;
-
 function json(status: number, body: unknown, headers: Record<string, string> = {}): EndpointResponse {
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }

@@ -11,7 +11,7 @@
  * per budget period and sent together every few milliseconds (core's `DelayedBatch`).
  */
 import {
-  CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, onLateResult, reply, storeFor, StoreUnavailableError, worstCaseOutputTokens,
+  CONTINUE, createKey, defineError, delayedBatchFor, GatewayError, onLateResult, reply, STORE_READY_MS, storeFor, StoreUnavailableError, worstCaseOutputTokens,
   type Filter, type FilterPlugin, type FilterVerdict, type MaybePromise, type Outcome, type PluginEnv, type RequestContext, type Store,
 } from '../../core/index.js';
 import { completionTime, priceBookFor, providerKeys, requestCost } from '../cost/accounting.js';
@@ -48,7 +48,6 @@ interface PendingCommit {
 /** Estimates outlive a request by this much at most: a crashed replica's holds expire. */
 const HELD_TTL_MS = 15 * 60_000;
 const PERIOD_SLACK_MS = 86_400_000;
-const STORE_READY_MS = 2000;
 /**
  * On a shared store, settlements (the real cost, the estimate released) are summed per
  * budget period for this long and sent together: under load one round trip per budget

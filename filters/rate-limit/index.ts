@@ -10,6 +10,7 @@ import {
   defineError,
   GatewayError,
   reply,
+  STORE_READY_MS,
   storeFor,
   StoreUnavailableError,
   createKey,
@@ -36,8 +37,6 @@ const ADMISSION = createKey<Admission>('rate-limit.admission');
 const REFUSAL = createKey<{ scope: string; reason: string }>('rate-limit.refusal');
 const REFUSAL_CODES: ReadonlySet<string> = new Set(['GW_ERR_RATE_LIMITED', 'GW_ERR_RATE_LIMIT_UNAVAILABLE']);
 
-/** How long a new pipeline waits for its store at build time before applying the fail mode. */
-const STORE_READY_MS = 2000;
 /**
  * On a shared store, adjustments are summed per scope for this long and sent together:
  * under load, one round trip per scope per 5 ms instead of one per request and scope

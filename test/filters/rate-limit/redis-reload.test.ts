@@ -10,13 +10,14 @@ import path from 'node:path';
 import t from 'tap';
 import { reloadWith, startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { metric, waitFor } from '../../helpers/live.js';
+import { freePort } from '../../helpers/ports.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { rateLimitConfig, send } from '../../helpers/rate-limit.js';
 
 const rateLimits = { default: { requests_per_minute: 2 } };
 
 /** The rate-limit config on `redis`; `extraFilters` go last, or first with `ahead`. */
-function config(redis: TestRedis, keyPrefix = 'gw:', extraFilters: unknown[] = [], ahead = false): string {
+function config(redis: Pick<TestRedis, 'url'>, keyPrefix = 'gw:', extraFilters: unknown[] = [], ahead = false): string {
   const parsed = JSON.parse(rateLimitConfig({ rateLimits, store: { type: 'redis', redis: { url: redis.url, key_prefix: keyPrefix, fail_mode: 'closed', timeout_ms: 1000 } } })) as { filters: unknown[] };
   if (ahead) parsed.filters.unshift(...extraFilters);
   else parsed.filters.push(...extraFilters);
@@ -77,6 +78,23 @@ t.test('a store moved to another Redis: the old Redis going away later is no out
   t.notOk(gw.logs.some((l) => l.msg === 'redis store unavailable; applying fail mode until it returns'), 'no outage logged');
   const statuses = [(await send(gw.url, { user: 'a' })).status, (await send(gw.url, { user: 'a' })).status];
   t.same(statuses, [200, 429], 'the store in use counts on: the second request of the minute there admitted, the third refused at 2 rpm');
+});
+
+t.test('while a reload waits for its new store to connect, the store in use speaks for gateway_store_redis_up', async (t) => {
+  const serving = await startRedis(t);
+  const gw = await startGateway(t, config(serving), { watch: false });
+  t.equal((await send(gw.url, { user: 'c' })).status, 200);
+  t.equal(await redisUp(gw), 1, 'up before the reload');
+  // A Redis nobody listens for: the build waits its full STORE_READY_MS for the new store.
+  let settled = false;
+  const reloading = reloadWith(gw, config({ url: `redis://127.0.0.1:${await freePort()}` })).finally(() => (settled = true));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.notOk(settled, 'the reload is still waiting for its store');
+  t.equal(await redisUp(gw), 1, 'the serving store is connected: 1, whatever the store being built');
+  t.equal((await send(gw.url, { user: 'c' })).status, 200, 'and serves');
+  t.ok((await reloading).ok, 'the reload is applied without its store, as documented');
+  t.equal(await redisUp(gw), 0, 'now in use and not connected: 0');
+  t.equal((await send(gw.url, { user: 'c' })).status, 503, 'its requests get the fail mode (closed)');
 });
 
 t.test('a reload that fails closes the store it made; the serving one is untouched', async (t) => {
