@@ -1,13 +1,15 @@
 /**
  * The monitoring artefacts name only metrics the gateway registers: every `gateway_*`
  * name in the Grafana dashboard's queries and in the alert rules is looked up in a
- * running gateway's /metrics (every metric-registering filter enabled).
+ * running gateway's /metrics (every metric-registering filter enabled, on the Redis store,
+ * whose gauge an alert reads).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { startGateway } from '../helpers/gateway.js';
+import { startRedis } from '../helpers/redis.js';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const DASHBOARD = path.join(ROOT, 'deploy', 'grafana', 'gateway-dashboard.json');
@@ -16,7 +18,11 @@ const ALERTS = path.join(ROOT, 'deploy', 'prometheus', 'alerts.yaml');
 /** Registered by the resilience work (retries, circuit breakers) on main, not on this branch yet. */
 const PENDING = new Set(['gateway_circuit_state', 'gateway_circuit_transitions_total', 'gateway_upstream_retries_total']);
 
-const CONFIG = `providers:
+/** Every metric-registering filter, on the Redis store at `redisUrl`. */
+const config = (redisUrl: string): string => `store:
+  type: redis
+  redis: { url: "${redisUrl}" }
+providers:
   echo:
     models: [echo-1]
 filters:
@@ -54,10 +60,12 @@ function metricNames(expr: string): string[] {
 }
 
 t.test('the dashboard and the alerts only query metrics the gateway registers', async (t) => {
-  const gw = await startGateway(t, CONFIG);
+  const redis = await startRedis(t);
+  const gw = await startGateway(t, config(redis.url));
   const text = await (await fetch(`${gw.url}/metrics`)).text();
   const registered = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
   t.ok(registered.has('gateway_requests_total') && registered.has('gateway_cache_hits_total') && registered.has('gateway_budget_alerts_total'), 'the filters registered their metrics');
+  t.ok(registered.has('gateway_store_redis_up'), 'and the Redis store its gauge');
   for (const name of PENDING) if (registered.has(name)) PENDING.delete(name); // merged: now checked like the rest
 
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { uid: string; title: string; panels: Panel[]; templating: { list: Array<{ query: unknown }> } };
