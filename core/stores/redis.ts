@@ -83,11 +83,11 @@ export class RedisStore implements Store {
   private down = false;
   private closed = false;
   /**
-   * Neither connected yet nor past the wait a pipeline build gives it: a store a reload is
-   * still building, not yet in use, so it does not speak for `gateway_store_redis_up`.
+   * Until then (`performance.now()`) the store is starting: neither connected yet nor past the
+   * wait a pipeline build gives it, so not yet in use and silent in `gateway_store_redis_up`.
+   * 0 once it has connected.
    */
-  private starting = true;
-  private readonly startWait: NodeJS.Timeout;
+  private startingUntil = performance.now() + STORE_READY_MS;
   /** A refused SCRIPT LOAD (a proxy without SCRIPT, say) is logged once; EVAL still works. */
   private preloadRefused = false;
   /** Cluster nodes (`host:port`) whose failure has been logged, until a client of theirs is ready again. */
@@ -154,9 +154,8 @@ export class RedisStore implements Store {
       reconnectWhenEnded(client, () => !this.closed);
       this.switchMaster = opts.sentinel && followSwitchMaster(ioredis, client, opts.sentinel, sentinelConnectionOptions(connection), (to) => this.followingFailover(to));
     }
-    this.startWait = setTimeout(() => (this.starting = false), STORE_READY_MS).unref();
     this.client.on('ready', () => {
-      this.starting = false;
+      this.startingUntil = 0;
       if (this.down) this.log.info('redis store reconnected', { url: this.url });
       this.down = false;
     });
@@ -288,7 +287,7 @@ export class RedisStore implements Store {
 
   /** Not connected yet, and still within the wait a pipeline build gives a new store. */
   get isStarting(): boolean {
-    return this.starting;
+    return performance.now() < this.startingUntil;
   }
 
   /** Whether the client is connected (a cluster's: to the cluster, though one master may be down). */
@@ -298,7 +297,6 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.startWait);
     openStoresOf(this.up).delete(this);
     this.unreachable?.close();
     this.switchMaster?.close();
