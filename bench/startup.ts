@@ -9,15 +9,19 @@
  *                                       # compare environments: an arm is a name, then `;KEY=VALUE`s
  *                                       # for the gateway (`{tmp}` in a value: a private temp dir)
  *
- * Two configs: the embedded default (`configs/config.yaml`), polled on GET /health; and
+ * Three configs: the embedded default (`configs/config.yaml`), polled on GET /health;
  * `bench/gateway.yaml`, polled with a POST through the Anthropic route to a mock upstream
- * in this process, so the figure includes the first request's trip through the whole chain.
+ * in this process, so the figure includes the first request's trip through the whole chain;
+ * and that config with its rate limits on the Redis store (a `redis-server` this bench
+ * starts on a free loopback port; the row is left out without one), the shape every worker
+ * and replica of a shared deployment starts in: it loads ioredis and connects first.
  * Beside them, a bare `node:http` server started the same way: Node's own share here (and,
  * when NODE_EXTRA_CA_CERTS is set, the same server without it: Node 20 parses that file at
  * every start).
  * Runs alternate between the configs. Loopback only; every child is stopped (SIGTERM, then
  * SIGKILL after 5 s) before the next starts. Needs `npm run build` first.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +32,7 @@ import { createMockUpstream } from './lib/mock-upstream.js';
 import { freePort } from '../test/helpers/ports.js';
 import { EXTRA_CA_CERTS, gatewayEntry, median, minorFaults, nodeFloorStartup, schedCpuMs, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { messagesBody } from './lib/requests.js';
+import { startBenchRedis, type BenchRedis } from './lib/redis-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -129,6 +134,12 @@ async function main(): Promise<void> {
   const mock = createMockUpstream();
   await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve));
   const mockUrl = `http://127.0.0.1:${(mock.address() as net.AddressInfo).port}`;
+  let redis: BenchRedis | undefined;
+  if (spawnSync('redis-server', ['--version']).status === 0) {
+    const started = await startBenchRedis(undefined);
+    redis = started.redis;
+    await started.ready;
+  } else process.stderr.write('no redis-server on PATH: the Redis store row is left out\n');
   const all = variants(dir);
   const cases: Case[] = all.flatMap((v) => {
     const r = v.root;
@@ -147,6 +158,10 @@ async function main(): Promise<void> {
         probe: (port) => waitFor200(`http://127.0.0.1:${port}/v1/claude/v1/messages`, { method: 'POST', body: BODY, headers: HEADERS }),
       },
     ];
+    if (redis) {
+      const bench = configs[1]!;
+      configs.push({ ...bench, config: 'bench config, Redis store, POST', env: { ...bench.env, BENCH_STORE: 'redis', BENCH_REDIS_URL: redis.url } });
+    }
     return configs.map((c) => ({ ...c, env: { ...c.env, ...v.env }, name: `${v.label}${c.config}`, variant: v, bin: gatewayEntry(r) }));
   });
   const none = (): Samples => ({ ms: [], cpu: [], main: [], faults: [] });
@@ -167,6 +182,7 @@ async function main(): Promise<void> {
       if (EXTRA_CA_CERTS) results.get(FLOOR_NO_CA)!.ms.push(await nodeFloorStartup(undefined, await freePort(), { NODE_EXTRA_CA_CERTS: '' }));
     }
   } finally {
+    await redis?.stop();
     mock.close();
     mock.closeAllConnections();
     rmSync(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { bundleCommonJs } from '../build/commonjs-bundle.js';
 import { BUNDLED_PACKAGES, BUNDLED_PARTS, installedVersion, MANIFEST, VENDOR_DIR, type BundledPackage } from './bundled.js';
+import { prototypeFills } from './prototype-fill.js';
 
 const resolve = createRequire(import.meta.url).resolve;
 
@@ -72,7 +73,7 @@ export async function bundlePackages(dir: string = VENDOR_DIR): Promise<Record<s
     // Readable output (no minifying): stack traces through it name the package's functions.
     // Licence comments go, as written, to `<name>.cjs.LEGAL.txt` beside the bundle, so the
     // ASCII rewrite never alters one (undici's credits an author whose name has an `ä`).
-    await bundleCommonJs({ ...entryOf(name), outfile: path.join(dir, `${name}.cjs`), legalComments: 'external', plugins: [requiredOnFirstUse()] });
+    await bundleCommonJs({ ...entryOf(name), outfile: path.join(dir, `${name}.cjs`), legalComments: 'external', plugins: [requiredOnFirstUse(), prototypeFills()] });
     const version = installedVersion(name);
     if (version === undefined) throw new Error(`${name}: no node_modules/${name}/package.json found from ${VENDOR_DIR}`);
     versions[name] = version;
