@@ -26,10 +26,13 @@ const resolve = createRequire(import.meta.url).resolve;
  *   (~5 ms); the gateway's pools never offer h2 upstream, so it is called only if one is
  *   configured to. (The listener loads `node:http2` on the first h2c client, or at start
  *   with TLS.)
+ * - ioredis's connectors require `tls` at load (~1–5 ms with its internals), used only to
+ *   connect to a `rediss://` store; no other bundle requires it by that name.
  */
 const ON_FIRST_USE: ReadonlyArray<{ filter: RegExp; standIn: 'object' | 'function' }> = [
   { filter: /^@opentelemetry\/api$/, standIn: 'object' },
   { filter: /^\.\/client-h2\.js$/, standIn: 'function' },
+  { filter: /^tls$/, standIn: 'object' },
 ];
 
 /** `require(name)` gets a proxy that requires the bundled module when first read or called. */

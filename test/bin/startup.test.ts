@@ -82,4 +82,5 @@ t.test('a config on the Redis store loads ioredis from the build\'s bundle', asy
   const loaded = await loadedAtListen([], { AI_GATEWAY_CONFIG: file });
   t.ok(loaded.some((f) => f.endsWith('/dist/vendor/ioredis.cjs')), 'ioredis from dist/vendor/ioredis.cjs, with its code cache');
   t.notOk(loaded.find((f) => f.includes('/node_modules/ioredis/')), 'not from node_modules (~70 files)');
+  t.notOk(loaded.includes('node:tls'), 'node:tls is not loaded: the store is not on TLS');
 });
