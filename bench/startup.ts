@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       },
     ];
     if (redis) {
-      const bench = configs[1]!;
+      const bench = configs.find((c) => c.config.startsWith('bench config'))!;
       configs.push({ ...bench, config: 'bench config, Redis store, POST', env: { ...bench.env, BENCH_STORE: 'redis', BENCH_REDIS_URL: redis.url } });
     }
     return configs.map((c) => ({ ...c, env: { ...c.env, ...v.env }, name: `${v.label}${c.config}`, variant: v, bin: gatewayEntry(r) }));

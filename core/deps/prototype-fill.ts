@@ -25,9 +25,12 @@ export interface PrototypeFill {
 
 export const PROTOTYPE_FILLS: readonly PrototypeFill[] = [{ file: /[\\/]ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/, before: 'commands.forEach(', prototype: 'Commander.prototype' }];
 
+/** The property added and deleted: named so that a reader of the bundle can find this file. */
+export const DICTIONARY_MODE_KEY = '__aiGatewayDictionaryMode';
+
 /** The line written before a fill: a property added and deleted, leaving the prototype in dictionary mode. */
 export function dictionaryModeLine(prototype: string): string {
-  return `{ const p = ${prototype}; p.__aiGatewayDictionaryMode = 0; delete p.__aiGatewayDictionaryMode; }\n`;
+  return `{ const p = ${prototype}; p.${DICTIONARY_MODE_KEY} = 0; delete p.${DICTIONARY_MODE_KEY}; }\n`;
 }
 
 /** The esbuild plugin writing {@link dictionaryModeLine} into each file of `fills`. */
