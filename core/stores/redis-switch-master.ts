@@ -36,18 +36,28 @@ export function parseSwitchMaster(message: string): SwitchedPrimary | undefined 
   return { master: parts[0]!, host: parts[3]!, port };
 }
 
+/** The addresses a host name stands for, as the resolver gives them; rejects when it does not resolve. */
+export type HostLookup = (host: string) => Promise<readonly string[]>;
+
+const resolverLookup: HostLookup = async (host) => (await lookup(host, { all: true })).map((found) => found.address);
+
+/** How long a host name's lookup may take without `connectTimeout` in the options: ioredis's own connect default. */
+const LOOKUP_LIMIT_MS = 10_000;
+
 /**
  * The addresses `host` stands for: itself when it is one; else what the resolver gives, as
  * it gave the client's connect (sentinels with `announce-hostnames yes` name hosts, as in
- * Kubernetes). None when it does not resolve.
+ * Kubernetes). None when it does not resolve, or not within `limitMs`: a resolver that
+ * hangs (its default is seconds a try) would hang the connect to that host as well.
  */
-async function addressesOf(host: string): Promise<readonly string[]> {
-  if (isIP(host) !== 0) return [host];
-  try {
-    return (await lookup(host, { all: true })).map((found) => found.address);
-  } catch {
-    return [];
-  }
+function addressesOf(host: string, resolve: HostLookup, limitMs: number): Promise<readonly string[]> {
+  if (isIP(host) !== 0) return Promise.resolve([host]);
+  return new Promise((settle) => {
+    const timer = setTimeout(() => settle([]), limitMs);
+    void resolve(host)
+      .then(settle, () => settle([]))
+      .finally(() => clearTimeout(timer));
+  });
 }
 
 /** Whether `client`'s connection goes to `primary`, at one of its `addresses`. */
@@ -67,25 +77,36 @@ export interface SwitchMasterFollower {
  * ioredis learns later are asked for the primary, not listened to), with `options` for their
  * TLS, timeouts and retries. When the store's primary moved away from the one `client` is
  * on, calls `moved` and reconnects `client` at once; when `client` is waiting to reconnect,
- * connects it. A sentinel that is down is subscribed again when it returns.
+ * connects it. A sentinel that is down is subscribed again when it returns. Each announcement
+ * is followed as it comes: one still resolving its host name (`resolve`, at most the
+ * connect timeout) when a later one comes is dropped, so a hung lookup holds nothing back.
  */
-export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Redis, sentinel: RedisSentinel, options: RedisOptions, moved: (to: SwitchedPrimary) => void): SwitchMasterFollower {
+export function followSwitchMaster(
+  ioredis: typeof import('ioredis'),
+  client: Redis,
+  sentinel: RedisSentinel,
+  options: RedisOptions,
+  moved: (to: SwitchedPrimary) => void,
+  resolve: HostLookup = resolverLookup,
+): SwitchMasterFollower {
   let closed = false;
-  const follow = async (to: SwitchedPrimary): Promise<void> => {
+  const lookupLimitMs = options.connectTimeout ?? LOOKUP_LIMIT_MS;
+  /** The last announcement's number: it names the primary now, and an earlier one still resolving its host is dropped. */
+  let latest = 0;
+  const follow = async (to: SwitchedPrimary, announced: number): Promise<void> => {
     // Waiting out its backoff since the old primary was lost: the sentinels name the new one now.
     if (client.status === 'reconnecting') {
       client.connect().catch(() => undefined);
       return;
     }
     if (!isConnected(client)) return;
-    const addresses = await addressesOf(to.host);
-    // Asked again after the lookup: the client may have moved, or the store closed, meanwhile.
-    if (closed || !isConnected(client) || isOn(client, to, addresses)) return;
+    const addresses = await addressesOf(to.host, resolve, lookupLimitMs);
+    // Asked again after the lookup: a later switch may have been announced, the client may
+    // have moved, or the store closed, meanwhile.
+    if (announced !== latest || closed || !isConnected(client) || isOn(client, to, addresses)) return;
     moved(to);
     reconnectAtOnce(client, () => closed);
   };
-  // One after another, as announced: a host name's lookup must not let a later switch overtake it.
-  let following = Promise.resolve();
   const subscribers = sentinel.nodes.map((node) => {
     // Queued until connected, however long a sentinel is down: a failed SUBSCRIBE is not retried.
     const subscriber = new ioredis.Redis({ ...options, ...hostAndPort(node), username: sentinel.username, password: sentinel.password, maxRetriesPerRequest: null, enableOfflineQueue: true });
@@ -94,7 +115,8 @@ export function followSwitchMaster(ioredis: typeof import('ioredis'), client: Re
     subscriber.on('message', (channel: string, message: string) => {
       if (channel !== CHANNEL) return;
       const to = parseSwitchMaster(message);
-      if (to?.master === sentinel.master) following = following.then(() => follow(to)).catch(() => undefined);
+      // Not queued behind an earlier announcement's lookup: the latest switch is the one to follow.
+      if (to?.master === sentinel.master) follow(to, ++latest).catch(() => undefined);
     });
     return subscriber;
   });

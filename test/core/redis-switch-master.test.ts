@@ -8,7 +8,7 @@
 import t from 'tap';
 import ioredis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { followSwitchMaster, parseSwitchMaster, type SwitchedPrimary } from '../../core/stores/redis-switch-master.js';
+import { followSwitchMaster, parseSwitchMaster, type HostLookup, type SwitchedPrimary } from '../../core/stores/redis-switch-master.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/live.js';
 
@@ -27,15 +27,19 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-/** A Redis, a client connected to it that waits `backoffMs` between reconnects, and the stand-in sentinel, listened to for the group `gw`. */
-async function following(t: Teardown, backoffMs: number, moved: (to: SwitchedPrimary) => void) {
+/**
+ * A Redis, a client connected to it that waits `backoffMs` between reconnects, and the
+ * stand-in sentinel, listened to for the group `gw`; host names resolved by `resolve` when given,
+ * within `connectTimeout`.
+ */
+async function following(t: Teardown, backoffMs: number, moved: (to: SwitchedPrimary) => void, names: { resolve?: HostLookup; connectTimeout?: number } = {}) {
   const primary = await startRedis(t);
   const announcer = await startRedis(t);
   const client = new ioredis.Redis({ port: primary.port, host: '127.0.0.1', retryStrategy: () => backoffMs });
   client.on('error', () => undefined);
   t.teardown(() => client.disconnect());
   await waitFor(() => client.status === 'ready', 5000, 10);
-  const follower = followSwitchMaster(ioredis, client, { master: 'gw', nodes: [`127.0.0.1:${announcer.port}`] }, { retryStrategy: () => 50 }, moved);
+  const follower = followSwitchMaster(ioredis, client, { master: 'gw', nodes: [`127.0.0.1:${announcer.port}`] }, { retryStrategy: () => 50, connectTimeout: names.connectTimeout }, moved, names.resolve);
   t.teardown(() => follower.close());
   await subscribed(announcer, 1);
   const announce = (message: string): Promise<string> => announcer.command('PUBLISH', '+switch-master', message);
@@ -93,4 +97,40 @@ t.test('sentinels that announce host names: the name is resolved before it is co
   await announce(`gw localhost ${primary.port} localhost 7000`);
   await waitFor(() => moves.length > 0, 5000, 10);
   t.same(moves, [{ master: 'gw', host: 'localhost', port: 7000 }], 'the primary it is on, by name, is left alone; another port is followed');
+});
+
+/** Resolves `hung.test` never, any other name to 127.0.0.1; counts the lookups. */
+function hungResolver(): { resolve: HostLookup; lookups: string[] } {
+  const lookups: string[] = [];
+  const resolve: HostLookup = (host) => {
+    lookups.push(host);
+    return host === 'hung.test' ? new Promise(() => undefined) : Promise.resolve(['127.0.0.1']);
+  };
+  return { resolve, lookups };
+}
+
+t.test('a host name whose lookup hangs holds back no later announcement, and is dropped once one came', async (t) => {
+  const moves: SwitchedPrimary[] = [];
+  const { resolve, lookups } = hungResolver();
+  const { announce } = await following(t, 50, (to) => moves.push(to), { resolve, connectTimeout: 300 });
+  await announce('gw 127.0.0.1 1 hung.test 7000');
+  await waitFor(() => lookups.length === 1, 5000, 5);
+  const later = performance.now();
+  await announce('gw 127.0.0.1 1 127.0.0.2 7001');
+  await waitFor(() => moves.length > 0, 5000, 5);
+  t.ok(performance.now() - later < 300, 'followed before the hung lookup reached its limit');
+  await sleep(500); // past the hung lookup's 300 ms limit
+  t.same(moves.map((m) => m.port), [7001], 'the earlier switch, its lookup given up, is not followed after the later one');
+});
+
+t.test('a host name whose lookup hangs past the connect timeout is followed as unresolved', async (t) => {
+  const moves: SwitchedPrimary[] = [];
+  const { resolve } = hungResolver();
+  const { announce } = await following(t, 50, (to) => moves.push(to), { resolve, connectTimeout: 200 });
+  const announced = performance.now();
+  await announce('gw 127.0.0.1 1 hung.test 7000');
+  await waitFor(() => moves.length > 0, 5000, 5);
+  const waited = performance.now() - announced;
+  t.ok(waited >= 190, `waited for the lookup's limit (${waited.toFixed(0)} ms)`);
+  t.same(moves, [{ master: 'gw', host: 'hung.test', port: 7000 }], 'not known to be the primary the client is on: the connection is moved');
 });
