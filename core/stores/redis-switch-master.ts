@@ -53,7 +53,7 @@ const LOOKUP_LIMIT_MS = 10_000;
 function addressesOf(host: string, resolve: HostLookup, limitMs: number): Promise<readonly string[]> {
   if (isIP(host) !== 0) return Promise.resolve([host]);
   return new Promise((settle) => {
-    const timer = setTimeout(() => settle([]), limitMs);
+    const timer = setTimeout(() => settle([]), limitMs).unref(); // holds no closing process open
     void resolve(host)
       .then(settle, () => settle([]))
       .finally(() => clearTimeout(timer));
