@@ -26,6 +26,7 @@ import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
 import { cpuSeconds, gatewayEntry, listeningPort, median, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { floorOnly, startupLine, timeStarts, type Startup } from './lib/starts.js';
+import { readTargets, targetTable } from './lib/targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -387,6 +388,8 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   const out = [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)];
+  // Each target trial by trial too: the arms of a trial ran back to back (bench/lib/targets.ts).
+  out.push('', 'targets, trial by trial (gateway against bare in the same trial):', ...targetTable(readTargets(results)));
   out.push('', startupLine(data.startup));
   out.push(`config reload applied: ${fmt(data.reload.ms, 1)} ms after the write, ${data.reload.failed} of ${data.reload.sent} requests failed during it (target < 250 ms, 0 failed)`);
   out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB`);

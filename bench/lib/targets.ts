@@ -1,0 +1,120 @@
+/**
+ * Issue #12's targets as checks of the gateway arm against the bare arm, read two ways: by
+ * the arms' medians (the table's `g/b`) and trial by trial, where each trial's arms ran back
+ * to back, so the host's drift between trials cancels. A run's reading — "met by the
+ * medians, and in 2 of 3 trials" — then comes from the bench, not from arithmetic by hand.
+ */
+import { median } from './proc.js';
+
+/** What a target allows the gateway, in the figure's own unit (req/s, µs, ms, KiB, streams). */
+export type TargetCheck =
+  /** gateway ≥ `ratio` × bare */
+  | { kind: 'at-least-times'; ratio: number }
+  /** gateway ≤ `ratio` × bare */
+  | { kind: 'at-most-times'; ratio: number }
+  /** gateway − bare ≤ `added` */
+  | { kind: 'at-most-added'; added: number }
+  /** gateway ≤ `value`, whatever the bare arm read */
+  | { kind: 'at-most'; value: number };
+
+export interface Target {
+  /** The figure's key in the run's results. */
+  figure: string;
+  /** How the target reads in the report. */
+  label: string;
+  check: TargetCheck;
+}
+
+/** Each figure's values, one per trial, by arm. */
+export type ArmResults = Record<string, Record<string, number[]>>;
+
+export const TARGETS: readonly Target[] = [
+  { figure: 'rps_1k', label: 'max req/s, 1 KB ≥ 0.75 × bare', check: { kind: 'at-least-times', ratio: 0.75 } },
+  { figure: 'rps_100k', label: 'max req/s, 100 KB ≥ 0.6 × bare', check: { kind: 'at-least-times', ratio: 0.6 } },
+  { figure: 'cpu_us_per_req_1k', label: 'CPU per request, 1 KB ≤ 1.3 × bare', check: { kind: 'at-most-times', ratio: 1.3 } },
+  { figure: 'cpu_us_per_req_1k_half', label: 'CPU per request at 50% load ≤ 1.3 × bare', check: { kind: 'at-most-times', ratio: 1.3 } },
+  { figure: 'lat_half_p50', label: 'latency at 50% load p50 ≤ bare + 0.2 ms', check: { kind: 'at-most-added', added: 0.2 } },
+  { figure: 'lat_half_p99', label: 'latency at 50% load p99 ≤ 1.3 × bare', check: { kind: 'at-most-times', ratio: 1.3 } },
+  { figure: 'stream_ttfb_p99', label: 'stream TTFB p99 ≤ bare + 0.5 ms', check: { kind: 'at-most-added', added: 0.5 } },
+  { figure: 'stream_gap_p99', label: 'stream frame gap p99 ≤ bare + 50 µs', check: { kind: 'at-most-added', added: 0.05 } },
+  { figure: 'stream_transit_p99', label: 'frame transit p99 ≤ bare + 50 µs', check: { kind: 'at-most-added', added: 0.05 } },
+  { figure: 'stream_frames_lost', label: 'streams with lost frames = 0', check: { kind: 'at-most', value: 0 } },
+  { figure: 'stream_frames_merged', label: 'streams with merged frames = 0', check: { kind: 'at-most', value: 0 } },
+  { figure: 'live_kib_fresh', label: 'live memory per held stream ≤ 1.25 × bare', check: { kind: 'at-most-times', ratio: 1.25 } },
+  { figure: 'uni_rps', label: 'unified stream req/s ≥ 0.6 × bare', check: { kind: 'at-least-times', ratio: 0.6 } },
+  { figure: 'uni_ttfb_p99', label: 'unified TTFB p99 ≤ bare + 1 ms', check: { kind: 'at-most-added', added: 1 } },
+];
+
+/** How the gateway read against the bare arm: a ratio, a difference, or its own value. */
+export function against(check: TargetCheck, gateway: number, bare: number): number {
+  switch (check.kind) {
+    case 'at-least-times':
+    case 'at-most-times':
+      return gateway / bare;
+    case 'at-most-added':
+      return gateway - bare;
+    case 'at-most':
+      return gateway;
+  }
+}
+
+/** Whether {@link against}'s reading meets the check. */
+export function meets(check: TargetCheck, reading: number): boolean {
+  switch (check.kind) {
+    case 'at-least-times':
+      return reading >= check.ratio;
+    case 'at-most-times':
+      return reading <= check.ratio;
+    case 'at-most-added':
+      return reading <= check.added;
+    case 'at-most':
+      return reading <= check.value;
+  }
+}
+
+export interface TargetReading {
+  target: Target;
+  /** One reading a trial; empty when the run has no such figure (a quick run, say). */
+  trials: number[];
+  /** The reading of the arms' medians. */
+  medians: number;
+  metByMedians: boolean;
+  metTrials: number;
+}
+
+/** Every target the run measured, read by the arms' medians and trial by trial. */
+export function readTargets(results: ArmResults, targets: readonly Target[] = TARGETS): TargetReading[] {
+  const readings: TargetReading[] = [];
+  for (const target of targets) {
+    const g = results.gateway?.[target.figure] ?? [];
+    const b = results.bare?.[target.figure] ?? [];
+    if (g.length === 0 || (target.check.kind !== 'at-most' && b.length !== g.length)) continue;
+    const trials = g.map((v, i) => against(target.check, v, b[i] ?? NaN));
+    const medians = against(target.check, median(g), b.length > 0 ? median(b) : NaN);
+    readings.push({ target, trials, medians, metByMedians: meets(target.check, medians), metTrials: trials.filter((r) => meets(target.check, r)).length });
+  }
+  return readings;
+}
+
+/** A reading as the report prints it: ratios to 2 places, differences in the figure's unit to 3, signed. */
+export function formatReading(check: TargetCheck, reading: number): string {
+  if (!Number.isFinite(reading)) return '–';
+  if (check.kind === 'at-most-added') return `${reading >= 0 ? '+' : '−'}${Math.abs(reading).toFixed(3)}`;
+  if (check.kind === 'at-most') return String(Math.round(reading));
+  return reading.toFixed(2);
+}
+
+/** The targets as a markdown table: each trial's reading, the medians', and how many trials met it. */
+export function targetTable(readings: readonly TargetReading[]): string[] {
+  const trials = Math.max(0, ...readings.map((r) => r.trials.length));
+  const header = ['target (gateway against bare)', ...Array.from({ length: trials }, (_, i) => `trial ${i + 1}`), 'medians', 'met'];
+  const rows = readings.map((r) => [
+    r.target.label,
+    ...Array.from({ length: trials }, (_, i) => formatReading(r.target.check, r.trials[i] ?? NaN)),
+    formatReading(r.target.check, r.medians),
+    `${r.metByMedians ? '✓' : '✗'} by the medians, ${r.metTrials} of ${r.trials.length} trials`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  return [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)];
+}
