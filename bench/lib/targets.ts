@@ -112,7 +112,7 @@ export function targetTable(readings: readonly TargetReading[]): string[] {
     r.target.label,
     ...Array.from({ length: trials }, (_, i) => formatReading(r.target.check, r.trials[i] ?? NaN)),
     formatReading(r.target.check, r.medians),
-    `${r.metByMedians ? '✓' : '✗'} by the medians, ${r.metTrials} of ${r.trials.length} trials`,
+    `${r.metByMedians ? '✓' : '✗'} by the medians, ${r.metTrials} of ${r.trials.length} trial${r.trials.length === 1 ? '' : 's'}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';

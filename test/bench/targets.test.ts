@@ -74,4 +74,6 @@ t.test('the table: a column a trial, the medians, and the count', async (t) => {
   const gap = lines.find((l) => l.startsWith('| stream frame gap p99'))!;
   t.match(gap, /\| −0\.217 +\| \+0\.292 +\| −0\.902 +\| \+0\.170 +\| ✗ by the medians, 2 of 3 trials/);
   t.equal(new Set(lines.map((l) => l.length)).size, 1, 'columns padded to one width');
+  const one = targetTable(readTargets({ bare: { rps_1k: [100] }, gateway: { rps_1k: [80] } }));
+  t.match(one[2], /\| 0\.80 +\| 0\.80 +\| ✓ by the medians, 1 of 1 trial \|$/, 'a quick run: one trial');
 });
