@@ -26,6 +26,7 @@ import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
 import { cpuSeconds, gatewayEntry, listeningPort, median, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { floorOnly, startupLine, timeStarts, type Startup } from './lib/starts.js';
+import { paddedTable } from './lib/table.js';
 import { readTargets, targetTable } from './lib/targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -385,9 +386,7 @@ function report(data: { results: Record<string, Record<string, number[]>>; start
   add('unified TTFB p50 (20 ms TTFT)', 'uni_ttfb_p50', 3, 'ms', '');
   add(`unified TTFB p99 (${BURSTS} bursts of 20)`, 'uni_ttfb_p99', 3, 'ms', '≤ bare + 1 ms');
   const header = ['figure', 'direct', 'bare', 'gateway', 'g/b', 'paired', 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  const out = [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)];
+  const out = paddedTable(header, rows);
   // Each target trial by trial too: the arms of a trial ran back to back (bench/lib/targets.ts).
   out.push('', 'targets, trial by trial (gateway against bare in the same trial):', ...targetTable(readTargets(results)));
   out.push('', startupLine(data.startup));

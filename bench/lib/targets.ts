@@ -5,6 +5,7 @@
  * medians, and in 2 of 3 trials" — then comes from the bench, not from arithmetic by hand.
  */
 import { median } from './proc.js';
+import { paddedTable } from './table.js';
 
 /** What a target allows the gateway, in the figure's own unit (req/s, µs, ms, KiB, streams). */
 export type TargetCheck =
@@ -114,7 +115,5 @@ export function targetTable(readings: readonly TargetReading[]): string[] {
     formatReading(r.target.check, r.medians),
     `${r.metByMedians ? '✓' : '✗'} by the medians, ${r.metTrials} of ${r.trials.length} trial${r.trials.length === 1 ? '' : 's'}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)];
+  return paddedTable(header, rows);
 }
