@@ -21,30 +21,59 @@ export type TargetCheck =
 export interface Target {
   /** The figure's key in the run's results. */
   figure: string;
-  /** How the target reads in the report. */
-  label: string;
+  /** What is measured; the report adds the check ({@link targetLabel}). */
+  name: string;
   check: TargetCheck;
 }
 
 /** Each figure's values, one per trial, by arm. */
 export type ArmResults = Record<string, Record<string, number[]>>;
 
+/** The one place #12's targets are written: the bench's table and the targets' table both read them. */
 export const TARGETS: readonly Target[] = [
-  { figure: 'rps_1k', label: 'max req/s, 1 KB ≥ 0.75 × bare', check: { kind: 'at-least-times', ratio: 0.75 } },
-  { figure: 'rps_100k', label: 'max req/s, 100 KB ≥ 0.6 × bare', check: { kind: 'at-least-times', ratio: 0.6 } },
-  { figure: 'cpu_us_per_req_1k', label: 'CPU per request, 1 KB ≤ 1.3 × bare', check: { kind: 'at-most-times', ratio: 1.3 } },
-  { figure: 'cpu_us_per_req_1k_half', label: 'CPU per request at 50% load ≤ 1.3 × bare', check: { kind: 'at-most-times', ratio: 1.3 } },
-  { figure: 'lat_half_p50', label: 'latency at 50% load p50 ≤ bare + 0.2 ms', check: { kind: 'at-most-added', added: 0.2 } },
-  { figure: 'lat_half_p99', label: 'latency at 50% load p99 ≤ 1.3 × bare', check: { kind: 'at-most-times', ratio: 1.3 } },
-  { figure: 'stream_ttfb_p99', label: 'stream TTFB p99 ≤ bare + 0.5 ms', check: { kind: 'at-most-added', added: 0.5 } },
-  { figure: 'stream_gap_p99', label: 'stream frame gap p99 ≤ bare + 50 µs', check: { kind: 'at-most-added', added: 0.05 } },
-  { figure: 'stream_transit_p99', label: 'frame transit p99 ≤ bare + 50 µs', check: { kind: 'at-most-added', added: 0.05 } },
-  { figure: 'stream_frames_lost', label: 'streams with lost frames = 0', check: { kind: 'at-most', value: 0 } },
-  { figure: 'stream_frames_merged', label: 'streams with merged frames = 0', check: { kind: 'at-most', value: 0 } },
-  { figure: 'live_kib_fresh', label: 'live memory per held stream ≤ 1.25 × bare', check: { kind: 'at-most-times', ratio: 1.25 } },
-  { figure: 'uni_rps', label: 'unified stream req/s ≥ 0.6 × bare', check: { kind: 'at-least-times', ratio: 0.6 } },
-  { figure: 'uni_ttfb_p99', label: 'unified TTFB p99 ≤ bare + 1 ms', check: { kind: 'at-most-added', added: 1 } },
+  { figure: 'rps_1k', name: 'max req/s, 1 KB', check: { kind: 'at-least-times', ratio: 0.75 } },
+  { figure: 'rps_100k', name: 'max req/s, 100 KB', check: { kind: 'at-least-times', ratio: 0.6 } },
+  { figure: 'cpu_us_per_req_1k', name: 'CPU per request, 1 KB', check: { kind: 'at-most-times', ratio: 1.3 } },
+  { figure: 'cpu_us_per_req_1k_half', name: 'CPU per request at 50% load', check: { kind: 'at-most-times', ratio: 1.3 } },
+  { figure: 'lat_half_p50', name: 'latency at 50% load p50', check: { kind: 'at-most-added', added: 0.2 } },
+  { figure: 'lat_half_p99', name: 'latency at 50% load p99', check: { kind: 'at-most-times', ratio: 1.3 } },
+  { figure: 'stream_ttfb_p99', name: 'stream TTFB p99', check: { kind: 'at-most-added', added: 0.5 } },
+  { figure: 'stream_gap_p99', name: 'stream frame gap p99', check: { kind: 'at-most-added', added: 0.05 } },
+  { figure: 'stream_transit_p99', name: 'frame transit p99', check: { kind: 'at-most-added', added: 0.05 } },
+  { figure: 'stream_frames_lost', name: 'streams with lost frames', check: { kind: 'at-most', value: 0 } },
+  { figure: 'stream_frames_merged', name: 'streams with merged frames', check: { kind: 'at-most', value: 0 } },
+  { figure: 'live_kib_fresh', name: 'live memory per held stream', check: { kind: 'at-most-times', ratio: 1.25 } },
+  { figure: 'uni_rps', name: 'unified stream req/s', check: { kind: 'at-least-times', ratio: 0.6 } },
+  { figure: 'uni_ttfb_p99', name: 'unified TTFB p99', check: { kind: 'at-most-added', added: 1 } },
 ];
+
+/**
+ * The check as the report writes it: `≥ 0.75 × bare`, `≤ bare + 0.2 ms`, `≤ bare + 50 µs`,
+ * `= 0`. Every difference target here is of a figure in ms.
+ */
+export function describeCheck(check: TargetCheck): string {
+  switch (check.kind) {
+    case 'at-least-times':
+      return `≥ ${check.ratio} × bare`;
+    case 'at-most-times':
+      return `≤ ${check.ratio} × bare`;
+    case 'at-most-added':
+      return `≤ bare + ${check.added < 0.1 ? `${Math.round(check.added * 1000)} µs` : `${check.added} ms`}`;
+    case 'at-most':
+      return check.value === 0 ? '= 0' : `≤ ${check.value}`;
+  }
+}
+
+/** `figure`'s target as the report writes it; '' for a figure #12 sets none. */
+export function targetFor(figure: string): string {
+  const target = TARGETS.find((t) => t.figure === figure);
+  return target ? describeCheck(target.check) : '';
+}
+
+/** A target as its row of the targets' table names it: `stream TTFB p99 ≤ bare + 0.5 ms`. */
+export function targetLabel(target: Target): string {
+  return `${target.name} ${describeCheck(target.check)}`;
+}
 
 /** How the gateway read against the bare arm: a ratio, a difference, or its own value. */
 export function against(check: TargetCheck, gateway: number, bare: number): number {
@@ -75,7 +104,7 @@ export function meets(check: TargetCheck, reading: number): boolean {
 
 export interface TargetReading {
   target: Target;
-  /** One reading a trial; empty when the run has no such figure (a quick run, say). */
+  /** One reading a trial (a figure the run did not measure has no reading at all). */
   trials: number[];
   /** The reading of the arms' medians. */
   medians: number;
@@ -110,7 +139,7 @@ export function targetTable(readings: readonly TargetReading[]): string[] {
   const trials = Math.max(0, ...readings.map((r) => r.trials.length));
   const header = ['target (gateway against bare)', ...Array.from({ length: trials }, (_, i) => `trial ${i + 1}`), 'medians', 'met'];
   const rows = readings.map((r) => [
-    r.target.label,
+    targetLabel(r.target),
     ...Array.from({ length: trials }, (_, i) => formatReading(r.target.check, r.trials[i] ?? NaN)),
     formatReading(r.target.check, r.medians),
     `${r.metByMedians ? '✓' : '✗'} by the medians, ${r.metTrials} of ${r.trials.length} trial${r.trials.length === 1 ? '' : 's'}`,
