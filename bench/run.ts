@@ -8,6 +8,7 @@
  *   GATEWAY_NODE_FLAGS=--trace-gc npm run bench   # node flags for the gateway; its output goes to <tmp>/gateway.out
  *   LIVE_MEMORY=0 npm run bench   # without the live-memory rows (bench/stream-memory.ts, run last, ~1 min)
  *   BURST_LOG=1 npm run bench     # a stderr line per stream burst: its wall-clock start, TTFB p50 and max
+ *   npx tsx bench/run.ts --report bench/results/latest.json   # a saved run's tables again (runs nothing)
  *
  * The server under test is pinned to core 0; this process (the load generator) and the
  * mock to core 1. Results: a table on stdout and bench/results/latest.json (a --quick run
@@ -27,11 +28,12 @@ import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShap
 import { cpuSeconds, gatewayEntry, listeningPort, median, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { floorOnly, startupLine, timeStarts, type Startup } from './lib/starts.js';
 import { paddedTable } from './lib/table.js';
+import { hostGauges, hostLines } from './lib/host-speed.js';
 import { readTargets, targetFor, targetTable, type ArmResults } from './lib/targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, trials: { type: 'string' }, arms: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, trials: { type: 'string' }, arms: { type: 'string' }, report: { type: 'string' } } });
 const QUICK = args.quick;
 const TRIALS = Number(args.trials ?? (QUICK ? 1 : 3));
 const SECONDS = QUICK ? 3 : 8;
@@ -49,7 +51,7 @@ const BURST_SHAPE: StreamShape = { frames: 64, intervalMs: 5, ttftMs: 20 };
 const CORES = (await import('node:os')).cpus().length;
 const PIN = CORES >= 2;
 
-if (PIN) pinSelf(1);
+if (PIN && !args.report) pinSelf(1);
 
 // `node --import tsx` keeps one process (the tsx CLI would fork a child we could not measure).
 const tsx = '--import=tsx';
@@ -329,7 +331,22 @@ async function gatewayHeap(url: string): Promise<number> {
   return m ? Number(m[1]) / 1048576 : NaN;
 }
 
-function report(data: { results: ArmResults; startup: Startup; reload: { ms: number; failed: number; sent: number }; heapAfter: number }): void {
+interface RunData {
+  results: ArmResults;
+  startup: Startup;
+  reload: { ms: number; failed: number; sent: number };
+  heapAfter: number;
+}
+
+/** What `results/latest.json` holds: a run's data and how it ran. */
+interface SavedRun extends RunData {
+  date: string;
+  trials: number;
+  pinned: boolean;
+}
+
+/** Print the report of this run and save it; or, with `saved`, print a saved run's report again (nothing is written). */
+function report(data: RunData, saved?: SavedRun): void {
   const { results } = data;
   const med = (arm: string, fig: string): number => median(results[arm]?.[fig] ?? []);
   const rows: Array<[string, string, string, string, string, string, string]> = [];
@@ -390,16 +407,31 @@ function report(data: { results: ArmResults; startup: Startup; reload: { ms: num
   const out = paddedTable(header, rows);
   // Each target trial by trial too: the arms of a trial ran back to back (bench/lib/targets.ts).
   out.push('', 'targets, trial by trial (gateway against bare in the same trial):', ...targetTable(readTargets(results)));
+  // Which trials ran on a slow host: arms whose code is the same every trial.
+  const gauges = hostGauges(results);
+  if (gauges.length > 0) out.push('the host, trial by trial:', ...hostLines(gauges));
   out.push('', startupLine(data.startup));
   out.push(`config reload applied: ${fmt(data.reload.ms, 1)} ms after the write, ${data.reload.failed} of ${data.reload.sent} requests failed during it (target < 250 ms, 0 failed)`);
   out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB`);
+  if (saved) {
+    out.push(`pinning: ${saved.pinned ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${saved.trials}, medians; the run of ${saved.date}`);
+    process.stdout.write(out.join('\n') + '\n');
+    return;
+  }
   out.push(`pinning: ${PIN ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${TRIALS}, medians; ${SECONDS} s per throughput run; node ${process.version}`);
   process.stdout.write(out.join('\n') + '\n');
   mkdirSync(path.join(here, 'results'), { recursive: true });
   writeFileSync(path.join(here, QUICK ? 'results/quick.json' : 'results/latest.json'), JSON.stringify({ date: new Date().toISOString(), trials: TRIALS, pinned: PIN, ...data }, null, 2));
 }
 
-main().catch((err: unknown) => {
+/** `--report FILE`: a saved run's report printed again, the targets' and host's tables included. */
+function reportSaved(file: string): Promise<void> {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedRun;
+  report(saved, saved);
+  return Promise.resolve();
+}
+
+(args.report ? reportSaved(args.report) : main()).catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
   process.exit(1);
 });
