@@ -29,7 +29,7 @@ import { cpuSeconds, gatewayEntry, listeningPort, median, percentile, pinSelf, r
 import { floorOnly, startupLine, timeStarts, type Startup } from './lib/starts.js';
 import { paddedTable } from './lib/table.js';
 import { hostGauges, hostLines } from './lib/host-speed.js';
-import { readTargets, targetFor, targetTable, type ArmResults } from './lib/targets.js';
+import { readTargets, targetFor, targetSummary, targetTable, type ArmResults } from './lib/targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -406,7 +406,8 @@ function report(data: RunData, saved?: SavedRun): void {
   const header = ['figure', 'direct', 'bare', 'gateway', 'g/b', 'paired', 'target'];
   const out = paddedTable(header, rows);
   // Each target trial by trial too: the arms of a trial ran back to back (bench/lib/targets.ts).
-  out.push('', 'targets, trial by trial (gateway against bare in the same trial):', ...targetTable(readTargets(results)));
+  const readings = readTargets(results);
+  out.push('', 'targets, trial by trial (gateway against bare in the same trial):', ...targetTable(readings), targetSummary(readings));
   // Which trials ran on a slow host: arms whose code is the same every trial.
   const gauges = hostGauges(results);
   if (gauges.length > 0) out.push('the host, trial by trial:', ...hostLines(gauges));

@@ -146,3 +146,13 @@ export function targetTable(readings: readonly TargetReading[]): string[] {
   ]);
   return paddedTable(header, rows);
 }
+
+/**
+ * The run in one line: how many targets the arms' medians met, and how many were met in most
+ * trials (each trial's arms ran back to back, so a trial on a slow host counts once).
+ */
+export function targetSummary(readings: readonly TargetReading[]): string {
+  const byMedians = readings.filter((r) => r.metByMedians).length;
+  const byMostTrials = readings.filter((r) => r.metTrials * 2 > r.trials.length).length;
+  return `targets met by the medians: ${byMedians} of ${readings.length}; in most trials: ${byMostTrials} of ${readings.length}`;
+}
