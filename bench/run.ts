@@ -414,22 +414,19 @@ function report(data: RunData, saved?: SavedRun): void {
   out.push('', startupLine(data.startup));
   out.push(`config reload applied: ${fmt(data.reload.ms, 1)} ms after the write, ${data.reload.failed} of ${data.reload.sent} requests failed during it (target < 250 ms, 0 failed)`);
   out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB`);
-  if (saved) {
-    out.push(`pinning: ${saved.pinned ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${saved.trials}, medians; the run of ${saved.date}`);
-    process.stdout.write(out.join('\n') + '\n');
-    return;
-  }
-  out.push(`pinning: ${PIN ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${TRIALS}, medians; ${SECONDS} s per throughput run; node ${process.version}`);
+  const pinned = saved ? saved.pinned : PIN;
+  const how = saved ? `trials: ${saved.trials}, medians; the run of ${saved.date}` : `trials: ${TRIALS}, medians; ${SECONDS} s per throughput run; node ${process.version}`;
+  out.push(`pinning: ${pinned ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; ${how}`);
   process.stdout.write(out.join('\n') + '\n');
+  if (saved) return;
   mkdirSync(path.join(here, 'results'), { recursive: true });
   writeFileSync(path.join(here, QUICK ? 'results/quick.json' : 'results/latest.json'), JSON.stringify({ date: new Date().toISOString(), trials: TRIALS, pinned: PIN, ...data }, null, 2));
 }
 
 /** `--report FILE`: a saved run's report printed again, the targets' and host's tables included. */
-function reportSaved(file: string): Promise<void> {
+async function reportSaved(file: string): Promise<void> {
   const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedRun;
   report(saved, saved);
-  return Promise.resolve();
 }
 
 (args.report ? reportSaved(args.report) : main()).catch((err: unknown) => {

@@ -1,8 +1,9 @@
 /**
  * How fast the host ran each trial, read from arms whose code does not change between
- * trials: the bare proxy's CPU a 1 KB request and the mock direct's 1 KB max. On these
- * shared machines a trial can run at half the speed of the one before; printed beside the
- * targets' trial-by-trial readings, it says which trials ran on a slow host.
+ * trials: the bare proxy's CPU a 1 KB request (at its max and at half load) and the mock
+ * direct's 1 KB max. On these shared machines a trial can run at half the speed of the one
+ * before; printed beside the targets' trial-by-trial readings, it says which trials ran on
+ * a slow host.
  */
 import type { ArmResults } from './targets.js';
 
