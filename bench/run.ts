@@ -277,7 +277,11 @@ async function main(): Promise<void> {
   // config stay for reading after the run.
   rmSync(path.join(dir, 'audit.jsonl'), { force: true });
   if (process.env.LIVE_MEMORY !== '0') liveMemory(dir, results);
-  report({ results, startup, reload, heapAfter });
+  const data: RunData = { results, startup, reload, heapAfter };
+  report(data, { pinned: PIN, trials: TRIALS, how: `${SECONDS} s per throughput run; node ${process.version}` });
+  mkdirSync(path.join(here, 'results'), { recursive: true });
+  const saved: SavedRun = { date: new Date().toISOString(), trials: TRIALS, pinned: PIN, ...data };
+  writeFileSync(path.join(here, QUICK ? 'results/quick.json' : 'results/latest.json'), JSON.stringify(saved, null, 2));
 }
 
 /** One burst's stats, with each stream's time to first byte less the mock's own time and its frames' transit (when tagged). */
@@ -345,8 +349,15 @@ interface SavedRun extends RunData {
   pinned: boolean;
 }
 
-/** Print the report of this run and save it; or, with `saved`, print a saved run's report again (nothing is written). */
-function report(data: RunData, saved?: SavedRun): void {
+/** How the run ran, for the report's last line: `how` says what else is known of it. */
+interface RunShape {
+  pinned: boolean;
+  trials: number;
+  how: string;
+}
+
+/** Print a run's tables: this run's, or a saved one's again. */
+function report(data: RunData, shape: RunShape): void {
   const { results } = data;
   const med = (arm: string, fig: string): number => median(results[arm]?.[fig] ?? []);
   const rows: Array<[string, string, string, string, string, string, string]> = [];
@@ -414,19 +425,14 @@ function report(data: RunData, saved?: SavedRun): void {
   out.push('', startupLine(data.startup));
   out.push(`config reload applied: ${fmt(data.reload.ms, 1)} ms after the write, ${data.reload.failed} of ${data.reload.sent} requests failed during it (target < 250 ms, 0 failed)`);
   out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB`);
-  const pinned = saved ? saved.pinned : PIN;
-  const how = saved ? `trials: ${saved.trials}, medians; the run of ${saved.date}` : `trials: ${TRIALS}, medians; ${SECONDS} s per throughput run; node ${process.version}`;
-  out.push(`pinning: ${pinned ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; ${how}`);
+  out.push(`pinning: ${shape.pinned ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${shape.trials}, medians; ${shape.how}`);
   process.stdout.write(out.join('\n') + '\n');
-  if (saved) return;
-  mkdirSync(path.join(here, 'results'), { recursive: true });
-  writeFileSync(path.join(here, QUICK ? 'results/quick.json' : 'results/latest.json'), JSON.stringify({ date: new Date().toISOString(), trials: TRIALS, pinned: PIN, ...data }, null, 2));
 }
 
 /** `--report FILE`: a saved run's report printed again, the targets' and host's tables included. */
 async function reportSaved(file: string): Promise<void> {
   const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedRun;
-  report(saved, saved);
+  report(saved, { pinned: saved.pinned, trials: saved.trials, how: `the run of ${saved.date}` });
 }
 
 (args.report ? reportSaved(args.report) : main()).catch((err: unknown) => {

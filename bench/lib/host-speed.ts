@@ -19,19 +19,17 @@ export interface HostGauge {
 /** The gauges the run measured: a lower CPU, or a higher req/s, is a quicker host. */
 export function hostGauges(results: ArmResults): HostGauge[] {
   const gauges: HostGauge[] = [];
-  const cost = (name: string, trials: number[] | undefined): void => {
+  const gauge = (name: string, unit: 'µs' | 'req/s', trials: number[] | undefined): void => {
     if (!trials?.length) return;
-    const quickest = Math.min(...trials);
-    gauges.push({ name, unit: 'µs', trials, slowdown: trials.map((v) => v / quickest) });
+    // A time grows on a slow host, a rate shrinks: either way, the slowdown is the time's ratio.
+    const time = unit === 'µs' ? trials : trials.map((v) => 1 / v);
+    const quickest = Math.min(...time);
+    gauges.push({ name, unit, trials, slowdown: time.map((v) => v / quickest) });
   };
-  cost("the bare proxy's CPU a 1 KB request, at its max", results.bare?.cpu_us_per_req_1k);
+  gauge("the bare proxy's CPU a 1 KB request, at its max", 'µs', results.bare?.cpu_us_per_req_1k);
   // Measured minutes after the max: a trial's half-load rows can run on another host than its max rows.
-  cost("the bare proxy's CPU a 1 KB request, at half load", results.bare?.cpu_us_per_req_1k_half);
-  const rps = results.direct?.rps_1k ?? [];
-  if (rps.length > 0) {
-    const quickest = Math.max(...rps);
-    gauges.push({ name: "the mock direct's 1 KB max", unit: 'req/s', trials: rps, slowdown: rps.map((v) => quickest / v) });
-  }
+  gauge("the bare proxy's CPU a 1 KB request, at half load", 'µs', results.bare?.cpu_us_per_req_1k_half);
+  gauge("the mock direct's 1 KB max", 'req/s', results.direct?.rps_1k);
   return gauges;
 }
 
