@@ -141,6 +141,12 @@ async function main(): Promise<void> {
   for (const arm of arms) {
     // ~60,000 requests: a gateway's CPU per 1 KB request falls that long (warmUp in lib/requests.ts).
     await maxThroughput(arm.target(1024), QUICK ? 1 : 6);
+    // Large bodies run the gateway's own code (the long-string scanner, picks, literal copies)
+    // that V8 compiles on the pinned core in their first seconds: after a 1 KB warm-up alone,
+    // its first second of 100 KB requests cost ~800–1,100 µs each against ~190 once warm, and
+    // run AW's first 100 KB trial read 0.25 × the bare proxy's (0.78, 0.72 after).
+    for (const text of ['ascii', 'agent', 'session'] as const) await maxThroughput(arm.target(100 * 1024, false, text), QUICK ? 1 : text === 'ascii' ? 6 : 3);
+    await maxThroughput(arm.chat(100 * 1024, true, undefined, 'agent'), QUICK ? 1 : 3);
     // Tagged like the stream bursts below (the unified ones are not: their tag would be a body member).
     await warmStreams(arm.target(1024, true), QUICK ? 2 : 15, { tagged: true });
     // The unified endpoint forwards no x-mock-* header: the model's name shapes the stream.
