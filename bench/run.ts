@@ -31,6 +31,8 @@ import { report, type RunData, type SavedRun } from './lib/report.js';
 import type { ArmResults } from './lib/targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** Seconds of 100 KB requests each arm gets before the trials, by body text (see the warm-up in main). */
+const LARGE_WARMUP: ReadonlyArray<[BodyText, number]> = [['ascii', 6], ['agent', 3], ['session', 3]];
 const root = path.resolve(here, '..');
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, trials: { type: 'string' }, arms: { type: 'string' }, report: { type: 'string' } } });
 const QUICK = args.quick;
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
     // that V8 compiles on the pinned core in their first seconds: after a 1 KB warm-up alone,
     // its first second of 100 KB requests cost ~800–1,100 µs each against ~190 once warm, and
     // run AW's first 100 KB trial read 0.25 × the bare proxy's (0.78, 0.72 after).
-    for (const text of ['ascii', 'agent', 'session'] as const) await maxThroughput(arm.target(100 * 1024, false, text), QUICK ? 1 : text === 'ascii' ? 6 : 3);
+    for (const [text, seconds] of LARGE_WARMUP) await maxThroughput(arm.target(100 * 1024, false, text), QUICK ? 1 : seconds);
     await maxThroughput(arm.chat(100 * 1024, true, undefined, 'agent'), QUICK ? 1 : 3);
     // Tagged like the stream bursts below (the unified ones are not: their tag would be a body member).
     await warmStreams(arm.target(1024, true), QUICK ? 2 : 15, { tagged: true });
