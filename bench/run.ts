@@ -27,6 +27,7 @@ import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
 import { cpuSeconds, gatewayEntry, listeningPort, median, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { floorOnly, timeStarts, type Startup } from './lib/starts.js';
+import { liveMemoryNow } from './lib/inspector.js';
 import { report, type RunData, type SavedRun } from './lib/report.js';
 import type { ArmResults } from './lib/targets.js';
 
@@ -60,6 +61,9 @@ const WORKSPACE = 'ws-bench';
 
 const body = messagesBody;
 
+/** Where a proxy opens its inspector on SIGUSR1, for the heap after the run: a free loopback port. */
+const INSPECT_ON_SIGNAL = '--inspect-port=127.0.0.1:0';
+
 /** Gateway starts timed for the start-up row (`lib/starts.ts`); the last becomes the gateway arm. */
 const STARTS = QUICK ? 3 : 7;
 
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
   started.push(mock);
   const mockUrl = `http://127.0.0.1:${await listeningPort(mock)}`;
 
-  const bare = spawnPinned(PIN ? 0 : undefined, [...SERVER_NODE_FLAGS, tsx, path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
+  const bare = spawnPinned(PIN ? 0 : undefined, [...SERVER_NODE_FLAGS, INSPECT_ON_SIGNAL, tsx, path.join(here, 'lib/bare-proxy.ts'), mockUrl, '0']);
   started.push(bare);
   const bareUrl = `http://127.0.0.1:${await listeningPort(bare)}`;
 
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
   const gwUrl = `http://127.0.0.1:${gwPort}`;
   const gwHeaders = { 'x-workspace-id': WORKSPACE, 'anthropic-version': '2023-06-01' };
   let gateway: Started | undefined;
-  const flags = [...SERVER_NODE_FLAGS, ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+  const flags = [...SERVER_NODE_FLAGS, INSPECT_ON_SIGNAL, ...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
   // Each start but the last on a port of its own, so the arm's port is free for the last.
   const portOf = (last: boolean): number => (last ? gwPort : gwPort + 2);
   let startup: Startup;
@@ -278,13 +282,15 @@ async function main(): Promise<void> {
   const gwArm = arms.find((a) => a.name === 'gateway');
   const reload = gwArm ? await measureReload(gwUrl, configPath, config, gwArm.target(1024)) : { ms: NaN, failed: 0, sent: 0 };
   const heapAfter = gwArm ? await gatewayHeap(gwUrl) : NaN;
+  // Opened only now (SIGUSR1, on the port `--inspect-port` left free), so no trial ran with an inspector attached.
+  const liveHeapAfter = { bare: (await liveMemoryNow(bare)).heap / 1048576, gateway: gateway ? (await liveMemoryNow(gateway)).heap / 1048576 : NaN };
 
   await stopAll();
   // The run's audit file is ~700 MB of the bench's own lines; the gateway's output and the
   // config stay for reading after the run.
   rmSync(path.join(dir, 'audit.jsonl'), { force: true });
   if (process.env.LIVE_MEMORY !== '0') liveMemory(dir, results);
-  const data: RunData = { results, startup, reload, heapAfter };
+  const data: RunData = { results, startup, reload, heapAfter, liveHeapAfter };
   report(data, { pinned: PIN, trials: TRIALS, bursts: BURSTS, how: `${SECONDS} s per throughput run; node ${process.version}` });
   mkdirSync(path.join(here, 'results'), { recursive: true });
   const saved: SavedRun = { date: new Date().toISOString(), trials: TRIALS, pinned: PIN, ...data };

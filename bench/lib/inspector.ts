@@ -2,7 +2,9 @@
  * Live heap of a process under test, read over the V8 inspector protocol: the process is
  * started with `--inspect=127.0.0.1:0`, and a full GC comes before each reading, so the
  * figure is what is really retained — unlike RSS, which mostly shows how far the heap
- * has grown at some point in the process's past.
+ * has grown at some point in the process's past. A process started with
+ * `--inspect-port=127.0.0.1:0` instead opens its inspector only when asked (`liveMemoryNow`),
+ * so what it ran before was not measured with one attached.
  */
 import { writeFileSync } from 'node:fs';
 import { WebSocket } from 'undici';
@@ -104,6 +106,17 @@ export async function heapReader(s: Started): Promise<HeapReader> {
     },
     close: () => ws.close(),
   };
+}
+
+/** Live memory of a child started with `--inspect-port=127.0.0.1:0`: SIGUSR1 opens its inspector, then a full GC and a reading. */
+export async function liveMemoryNow(s: Started): Promise<LiveMemory> {
+  process.kill(s.pid, 'SIGUSR1');
+  const reader = await heapReader(s);
+  try {
+    return await reader.liveMemory();
+  } finally {
+    reader.close();
+  }
 }
 
 interface SamplingNode {

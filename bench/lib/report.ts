@@ -14,7 +14,10 @@ export interface RunData {
   results: ArmResults;
   startup: Startup;
   reload: { ms: number; failed: number; sent: number };
+  /** The gateway's heap in use after the run, garbage included (its /metrics). */
   heapAfter: number;
+  /** Heap after a full GC once the run is over, MiB, each proxy (older saved runs lack it). */
+  liveHeapAfter?: { bare: number; gateway: number };
 }
 
 /** What `results/latest.json` holds: a run's data and how it ran. */
@@ -100,7 +103,9 @@ export function report(data: RunData, shape: RunShape): void {
   if (gauges.length > 0) out.push('the host, trial by trial:', ...hostLines(gauges));
   out.push('', startupLine(data.startup));
   out.push(`config reload applied: ${fmt(data.reload.ms, 1)} ms after the write, ${data.reload.failed} of ${data.reload.sent} requests failed during it (target < 250 ms, 0 failed)`);
-  out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB`);
+  const live = data.liveHeapAfter;
+  const afterGc = live ? `; after a full GC: the gateway ${fmt(live.gateway, 1)} MiB, the bare proxy ${fmt(live.bare, 1)} MiB` : '';
+  out.push(`gateway heap after the run: ${fmt(data.heapAfter, 1)} MiB in use, garbage included${afterGc}`);
   out.push(`pinning: ${shape.pinned ? 'server under test on core 0; load generator and mock on core 1 (taskset)' : 'none (one core)'}; trials: ${shape.trials}, medians; ${shape.how}`);
   process.stdout.write(out.join('\n') + '\n');
 }

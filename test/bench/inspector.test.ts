@@ -1,0 +1,21 @@
+// The bench's heap after the run: a proxy started with `--inspect-port` opens its inspector
+// only on SIGUSR1, and the reading comes after a full GC (what is retained, not garbage).
+import t from 'tap';
+import { liveMemoryNow } from '../../bench/lib/inspector.js';
+import { spawnPinned } from '../../bench/lib/proc.js';
+
+// Keeps ~16 MiB of numbers reachable; says when ready and answers nothing else.
+const CHILD = `globalThis.kept = Array.from({ length: 2_000_000 }, (_, i) => i + 0.5); setInterval(() => {}, 1000); process.stdout.write('ready\\n');`;
+
+t.test('liveMemoryNow opens the inspector on SIGUSR1 and reads the heap after a full GC', async (t) => {
+  const child = spawnPinned(undefined, ['--inspect-port=127.0.0.1:0', '-e', CHILD]);
+  t.teardown(() => child.stop());
+  await new Promise<void>((resolve) => child.child.stdout!.once('data', () => resolve()));
+  t.notMatch(child.stderr(), /Debugger listening/, 'no inspector before the signal');
+
+  const memory = await liveMemoryNow(child);
+  t.match(child.stderr(), /Debugger listening on ws:\/\/127\.0\.0\.1:\d+\//, 'the inspector opened on loopback, on a port of its own');
+  // 2,000,000 heap numbers: 8 bytes each in a double array, at least ~15 MiB however V8 lays it out.
+  t.ok(memory.heap > 15 * 1048576, `heap ${(memory.heap / 1048576).toFixed(1)} MiB holds the kept array`);
+  t.ok(memory.heap < 64 * 1048576, `heap ${(memory.heap / 1048576).toFixed(1)} MiB is not much more than it`);
+});
