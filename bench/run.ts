@@ -283,7 +283,7 @@ async function main(): Promise<void> {
   const reload = gwArm ? await measureReload(gwUrl, configPath, config, gwArm.target(1024)) : { ms: NaN, failed: 0, sent: 0 };
   const heapAfter = gwArm ? await gatewayHeap(gwUrl) : NaN;
   // Opened only now (SIGUSR1, on the port `--inspect-port` left free), so no trial ran with an inspector attached.
-  const liveHeapAfter = { bare: (await liveMemoryNow(bare)).heap / 1048576, gateway: gateway ? (await liveMemoryNow(gateway)).heap / 1048576 : NaN };
+  const liveHeapAfter = { bare: await liveHeapMiB(bare), gateway: gateway ? await liveHeapMiB(gateway) : NaN };
 
   await stopAll();
   // The run's audit file is ~700 MB of the bench's own lines; the gateway's output and the
@@ -339,6 +339,16 @@ function liveMemory(dir: string, results: ArmResults): void {
   for (const [key, rounds] of Object.entries(kibPerStream)) {
     const [mode, arm] = key.split(' ');
     (results[arm] ??= {})[`live_kib_${mode}`] = rounds;
+  }
+}
+
+/** A proxy's heap after a full GC, MiB; NaN (and a line on stderr) when it cannot be read, so the run still reports. */
+async function liveHeapMiB(s: Started): Promise<number> {
+  try {
+    return (await liveMemoryNow(s)).heap / 1048576;
+  } catch (err) {
+    process.stderr.write(`heap after the run not read: ${(err as Error).message}\n`);
+    return NaN;
   }
 }
 

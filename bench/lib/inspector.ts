@@ -108,14 +108,29 @@ export async function heapReader(s: Started): Promise<HeapReader> {
   };
 }
 
-/** Live memory of a child started with `--inspect-port=127.0.0.1:0`: SIGUSR1 opens its inspector, then a full GC and a reading. */
-export async function liveMemoryNow(s: Started): Promise<LiveMemory> {
+/**
+ * Live memory of a child started with `--inspect-port=127.0.0.1:0`: SIGUSR1 opens its
+ * inspector, then a full GC and a reading. Rejects after `limitMs` (a Node built without an
+ * inspector never opens one) rather than leave the caller waiting.
+ */
+export async function liveMemoryNow(s: Started, limitMs = 15_000): Promise<LiveMemory> {
   process.kill(s.pid, 'SIGUSR1');
-  const reader = await heapReader(s);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no inspector reading from ${s.pid} within ${limitMs} ms`)), limitMs);
+  });
+  const reading = (async () => {
+    const reader = await heapReader(s);
+    try {
+      return await reader.liveMemory();
+    } finally {
+      reader.close();
+    }
+  })();
   try {
-    return await reader.liveMemory();
+    return await Promise.race([reading, late]);
   } finally {
-    reader.close();
+    clearTimeout(timer);
   }
 }
 

@@ -19,3 +19,12 @@ t.test('liveMemoryNow opens the inspector on SIGUSR1 and reads the heap after a 
   t.ok(memory.heap > 15 * 1048576, `heap ${(memory.heap / 1048576).toFixed(1)} MiB holds the kept array`);
   t.ok(memory.heap < 64 * 1048576, `heap ${(memory.heap / 1048576).toFixed(1)} MiB is not much more than it`);
 });
+
+t.test('liveMemoryNow gives up on a process that never opens an inspector', async (t) => {
+  // A process that ignores SIGUSR1 (a disposition exec keeps) stands for a Node built without an inspector.
+  const child = spawnPinned(undefined, ['-c', 'trap "" USR1; echo ready; exec sleep 30'], {}, '/bin/bash');
+  t.teardown(() => child.stop());
+  await new Promise<void>((resolve) => child.child.stdout!.once('data', () => resolve()));
+  await t.rejects(liveMemoryNow(child, 500), /no inspector reading from \d+ within 500 ms/);
+  t.same([child.child.exitCode, child.child.signalCode], [null, null], 'the process is still running: it was not signalled to death');
+});
