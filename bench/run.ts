@@ -27,7 +27,7 @@ import { measureReload } from './lib/reload.js';
 import { messagesBody, shapedModel, shapeHeaders, type BodyText, type StreamShape } from './lib/requests.js';
 import { cpuSeconds, gatewayEntry, listeningPort, median, percentile, pinSelf, rssBytes, SERVER_NODE_FLAGS, spawnPinned, waitFor200, type Started } from './lib/proc.js';
 import { floorOnly, timeStarts, type Startup } from './lib/starts.js';
-import { liveMemoryNow } from './lib/inspector.js';
+import { INSPECT_ON_SIGNAL, liveMemoryNow } from './lib/inspector.js';
 import { report, type RunData, type SavedRun } from './lib/report.js';
 import type { ArmResults } from './lib/targets.js';
 
@@ -60,9 +60,6 @@ const tsx = '--import=tsx';
 const WORKSPACE = 'ws-bench';
 
 const body = messagesBody;
-
-/** Where a proxy opens its inspector on SIGUSR1, for the heap after the run: a free loopback port. */
-const INSPECT_ON_SIGNAL = '--inspect-port=127.0.0.1:0';
 
 /** Gateway starts timed for the start-up row (`lib/starts.ts`); the last becomes the gateway arm. */
 const STARTS = QUICK ? 3 : 7;

@@ -3,11 +3,12 @@
  * started with `--inspect=127.0.0.1:0`, and a full GC comes before each reading, so the
  * figure is what is really retained — unlike RSS, which mostly shows how far the heap
  * has grown at some point in the process's past. A process started with
- * `--inspect-port=127.0.0.1:0` instead opens its inspector only when asked (`liveMemoryNow`),
+ * {@link INSPECT_ON_SIGNAL} instead opens its inspector only when asked (`liveMemoryNow`),
  * so what it ran before was not measured with one attached.
  */
 import { writeFileSync } from 'node:fs';
 import { WebSocket } from 'undici';
+import { withinTimeLimit } from '../../core/plugins.js';
 import type { Started } from './proc.js';
 
 export interface LiveMemory {
@@ -108,17 +109,16 @@ export async function heapReader(s: Started): Promise<HeapReader> {
   };
 }
 
+/** The Node flag that makes a process open its inspector on SIGUSR1 (not at start), on a free loopback port: what {@link liveMemoryNow} needs. */
+export const INSPECT_ON_SIGNAL = '--inspect-port=127.0.0.1:0';
+
 /**
- * Live memory of a child started with `--inspect-port=127.0.0.1:0`: SIGUSR1 opens its
+ * Live memory of a child started with {@link INSPECT_ON_SIGNAL}: SIGUSR1 opens its
  * inspector, then a full GC and a reading. Rejects after `limitMs` (a Node built without an
  * inspector never opens one) rather than leave the caller waiting.
  */
-export async function liveMemoryNow(s: Started, limitMs = 15_000): Promise<LiveMemory> {
+export function liveMemoryNow(s: Started, limitMs = 15_000): Promise<LiveMemory> {
   process.kill(s.pid, 'SIGUSR1');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no inspector reading from ${s.pid} within ${limitMs} ms`)), limitMs);
-  });
   const reading = (async () => {
     const reader = await heapReader(s);
     try {
@@ -127,11 +127,7 @@ export async function liveMemoryNow(s: Started, limitMs = 15_000): Promise<LiveM
       reader.close();
     }
   })();
-  try {
-    return await Promise.race([reading, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withinTimeLimit(reading, limitMs, () => `no inspector reading from ${s.pid} within ${limitMs} ms`);
 }
 
 interface SamplingNode {

@@ -1,7 +1,7 @@
-// The bench's heap after the run: a proxy started with `--inspect-port` opens its inspector
+// The bench's heap after the run: a proxy started with INSPECT_ON_SIGNAL opens its inspector
 // only on SIGUSR1, and the reading comes after a full GC (what is retained, not garbage).
 import t from 'tap';
-import { liveMemoryNow } from '../../bench/lib/inspector.js';
+import { INSPECT_ON_SIGNAL, liveMemoryNow } from '../../bench/lib/inspector.js';
 import { spawnPinned } from '../../bench/lib/proc.js';
 
 // Keeps ~16 MiB of numbers reachable, then leaves ~48 MiB of 1 MiB arrays as garbage (large
@@ -15,7 +15,7 @@ const CHILD = [
 ].join(' ');
 
 t.test('liveMemoryNow opens the inspector on SIGUSR1 and reads the heap after a full GC', async (t) => {
-  const child = spawnPinned(undefined, ['--inspect-port=127.0.0.1:0', '-e', CHILD]);
+  const child = spawnPinned(undefined, [INSPECT_ON_SIGNAL, '-e', CHILD]);
   t.teardown(() => child.stop());
   const inUse = await new Promise<number>((resolve) => child.child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d)))));
   t.notMatch(child.stderr(), /Debugger listening/, 'no inspector before the signal');
