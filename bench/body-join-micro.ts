@@ -22,7 +22,7 @@
  */
 import { parseArgs } from 'node:util';
 import { median } from './lib/proc.js';
-import type { Timing } from './lib/micro.js';
+import { interleavedRounds, type Timing } from './lib/micro.js';
 
 const { values: args } = parseArgs({ options: { size: { type: 'string', default: '102400' }, rounds: { type: 'string', default: '7' }, others: { type: 'string', default: '15' } } });
 const SIZE = Number(args.size);
@@ -56,6 +56,10 @@ interface Way {
   onEnd(first: Buffer, second: Buffer): void;
 }
 let arriving: Buffer = Buffer.alloc(0);
+const copyBoth = (body: Buffer, first: Buffer, second: Buffer): void => {
+  first.copy(body, 0);
+  second.copy(body, first.length);
+};
 const ways: Way[] = [
   { name: 'fresh, joined at the end', onFirst() {}, onEnd: (first, second) => keep(Buffer.concat([first, second], SIZE)) },
   {
@@ -75,19 +79,14 @@ const ways: Way[] = [
     onEnd(first, second) {
       const body = Buffer.allocUnsafe(SIZE);
       for (let at = 0; at < SIZE; at += PAGE) body[at] = 0;
-      first.copy(body, 0);
-      second.copy(body, first.length);
+      copyBoth(body, first, second);
       keep(body);
     },
   },
   {
     name: 'resident, one of 64 reused',
     onFirst() {},
-    onEnd(first, second) {
-      const body = resident[next++ & 63];
-      first.copy(body, 0);
-      second.copy(body, first.length);
-    },
+    onEnd: (first, second) => copyBoth(resident[next++ & 63], first, second),
   },
 ];
 
@@ -96,27 +95,24 @@ const BODIES = 4000;
 function measure(way: Way): Timing {
   let ns = 0n;
   let faults = 0;
+  const step = (run: () => void): void => {
+    const f = process.resourceUsage().minorPageFault;
+    const t = process.hrtime.bigint();
+    run();
+    ns += process.hrtime.bigint() - t;
+    faults += process.resourceUsage().minorPageFault - f;
+  };
   for (let i = 0; i < BODIES; i++) {
     const first = chunk(Math.min(READ, SIZE), 1);
-    let f = process.resourceUsage().minorPageFault;
-    let t = process.hrtime.bigint();
-    way.onFirst(first);
-    ns += process.hrtime.bigint() - t;
-    faults += process.resourceUsage().minorPageFault - f;
+    step(() => way.onFirst(first));
     othersPass();
     const second = chunk(SIZE - first.length, 2);
-    f = process.resourceUsage().minorPageFault;
-    t = process.hrtime.bigint();
-    way.onEnd(first, second);
-    ns += process.hrtime.bigint() - t;
-    faults += process.resourceUsage().minorPageFault - f;
+    step(() => way.onEnd(first, second));
   }
   return { us: Number(ns) / BODIES / 1000, faults: faults / BODIES };
 }
 
-// Interleaved rounds (a, b, …, a, b, …), so the machine's drift falls on all alike.
-const runs = ways.map((): Timing[] => []);
-for (let r = 0; r < ROUNDS; r++) ways.forEach((way, i) => runs[i].push(measure(way)));
+const runs = interleavedRounds(ROUNDS, ways.map((way) => () => measure(way)));
 console.log(`| ${SIZE} bytes, ${OTHERS} other 64 KiB chunks between two, medians of ${ROUNDS} rounds | µs a body | page faults a body |`);
 console.log('|---|---|---|');
 ways.forEach((way, i) => console.log(`| ${way.name} | ${median(runs[i].map((t) => t.us)).toFixed(2)} | ${median(runs[i].map((t) => t.faults)).toFixed(2)} |`));

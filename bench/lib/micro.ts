@@ -8,9 +8,14 @@ import { median } from './proc.js';
  * const [before, after] = interleavedMedians(9, [() => nsPerCall(old), () => nsPerCall(now)]);
  */
 export function interleavedMedians(rounds: number, measures: ReadonlyArray<() => number>): number[] {
-  const runs = measures.map((): number[] => []);
+  return interleavedRounds(rounds, measures).map(median);
+}
+
+/** Each of `measures` taken `rounds` times, interleaved as {@link interleavedMedians} does; every reading, in order. */
+export function interleavedRounds<T>(rounds: number, measures: ReadonlyArray<() => T>): T[][] {
+  const runs = measures.map((): T[] => []);
   for (let r = 0; r < rounds; r++) measures.forEach((measure, i) => runs[i].push(measure()));
-  return runs.map(median);
+  return runs;
 }
 
 /** µs per call of `f`, over enough calls to take ~50 ms. */
